@@ -1,0 +1,16 @@
+"""epochplan: audit a training dataset and plan how long to train on it."""
+
+from ._epochplan import __version__
+from .audit import audit
+from .errors import ConfigError, EpochplanError, InputError, InternalError
+from .result import AuditResult
+
+__all__ = [
+    "__version__",
+    "audit",
+    "AuditResult",
+    "EpochplanError",
+    "InputError",
+    "ConfigError",
+    "InternalError",
+]

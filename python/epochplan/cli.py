@@ -1,0 +1,143 @@
+"""The `epochplan` command line. Exit codes: 0 success, 1 a gate failed, 2 usage/input/config
+error (one line on stderr, no traceback), 3 internal error, 130 interrupted (Ctrl-C)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import EpochplanError, InputError, InternalError
+
+EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(
+    name="epochplan",
+    help="Audit a training dataset and plan how long to train on it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"epochplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """Audit a training dataset and plan how long to train on it.
+
+    Exit codes: 0 success, 1 gate failed (check), 2 usage/input/config error, 3 internal error,
+    130 interrupted.
+    """
+
+
+class NormalizeMode(str, Enum):
+    default = "default"
+    none = "none"
+
+
+@app.command()
+def audit(
+    data: Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
+    text: Annotated[
+        Optional[list[str]],
+        typer.Option("--text", "-t", help="Text column; repeat to join several with a newline. Default: text, content, prompt, instruction, or the only string column."),
+    ] = None,
+    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Label column for label statistics.")] = None,
+    normalize: Annotated[
+        NormalizeMode, typer.Option(help="default = NFKC + lowercase + collapsed whitespace; none = raw bytes.")
+    ] = NormalizeMode.default,
+    json_out: Annotated[Optional[str], typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
+    clusters: Annotated[
+        Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, keep) as Parquet.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> None:
+    """Audit a dataset: exact duplicates, lengths, labels, diversity."""
+    from .audit import audit as run_audit
+    from .io import atomic_write, atomic_write_text, check_output_path
+    from .progress import RowProgress
+    from .report import render_audit
+    from .sources import count_rows, open_source, resolve_paths
+
+    inputs = resolve_paths(data)
+    if json_out and json_out != "-":
+        check_output_path(json_out, option="--json", inputs=inputs)
+    if clusters is not None:
+        check_output_path(clusters, option="--clusters", inputs=inputs)
+
+    total = count_rows(open_source(data))
+    with RowProgress(total) as progress:
+        result = run_audit(
+            data,
+            text=text,
+            label=label,
+            normalize=normalize.value,
+            keep_clusters=clusters is not None,
+            progress=progress,
+        )
+
+    if clusters is not None and result.clusters is not None:
+        frame = result.clusters
+        atomic_write(clusters, lambda tmp: frame.write_parquet(tmp))
+    if json_out == "-":
+        sys.stdout.write(result.to_json())
+    elif json_out:
+        atomic_write_text(json_out, result.to_json())
+    if not quiet and json_out != "-":
+        render_audit(result, Console())
+
+
+def _fail(code: int, message: str) -> int:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}")
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code, mapping every failure to the documented codes."""
+    try:
+        app(args=argv, prog_name="epochplan", standalone_mode=False)
+        return EXIT_OK
+    except typer.Exit as e:
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.UsageError as e:
+        e.show()
+        return EXIT_INPUT
+    except click.ClickException as e:
+        e.show()
+        return EXIT_INPUT
+    except (KeyboardInterrupt, click.Abort):
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except InternalError as e:
+        return _fail(EXIT_INTERNAL, f"{e} (a bug in epochplan: please report it)")
+    except EpochplanError as e:
+        return _fail(EXIT_INPUT, str(e))
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # anything else is our bug: one line, exit 3, no traceback
+        return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+__all__ = ["app", "main", "run", "InputError"]

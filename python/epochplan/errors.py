@@ -1,0 +1,17 @@
+"""The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
+
+
+class EpochplanError(Exception):
+    """Base of every error epochplan raises on purpose."""
+
+
+class InputError(EpochplanError, ValueError):
+    """The input cannot be used: missing file, unknown column, wrong type, no rows, bad option."""
+
+
+class ConfigError(EpochplanError, ValueError):
+    """A configuration file or option has an unknown key, a wrong type or an impossible value."""
+
+
+class InternalError(EpochplanError, RuntimeError):
+    """A bug in epochplan (including a Rust panic). Please report it."""

@@ -1,0 +1,80 @@
+"""The terminal summary of an audit (rich, stdout)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .result import AuditResult, ClusterStats, LengthStats
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.2f} %" if whole else "-"
+
+
+def _lengths_row(name: str, s: LengthStats | None) -> list[str]:
+    if s is None:
+        return [name, "-", "-", "-", "-", "-"]
+    return [name, f"{s.mean:,.1f}", f"{s.p50:,}", f"{s.p90:,}", f"{s.p99:,}", f"{s.max:,}"]
+
+
+def _cluster_table(title: str, stats: ClusterStats, rows: int) -> Table:
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    for col in ("rows", "count", "preview"):
+        table.add_column(col, overflow="ellipsis", no_wrap=col == "preview")
+    for t in stats.top:
+        table.add_row(f"{t.row}", f"{t.count:,}", t.preview.replace("\n", " ")[:70])
+    return table
+
+
+def render_audit(result: AuditResult, console: Console | None = None) -> None:
+    console = console or Console()
+    r = result
+    src = ", ".join(r.source.paths) or "(in-memory table)"
+    console.print(f"[bold]epochplan audit[/bold]  {src}  text={'+'.join(r.source.text_columns)}  normalize={r.source.normalize}")
+
+    overview = Table(show_header=False, box=None, pad_edge=False)
+    overview.add_column(style="bold")
+    overview.add_column(justify="right")
+    overview.add_column(justify="right", style="dim")
+    overview.add_row("rows", f"{r.rows:,}", "")
+    overview.add_row("null rows", f"{r.null_rows:,}", _pct(r.null_rows, r.rows))
+    overview.add_row("empty rows", f"{r.empty_rows:,}", _pct(r.empty_rows, r.rows))
+    overview.add_row("exact unique", f"{r.exact.unique:,}", "")
+    overview.add_row("exact duplicate rows", f"{r.exact.duplicate_rows:,}", _pct(r.exact.duplicate_rows, r.rows))
+    overview.add_row("exact clusters (size ≥ 2)", f"{r.exact.clusters:,}", f"largest {r.exact.largest_cluster:,}")
+    overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
+    d = r.diversity
+    approx = " (HyperLogLog estimate)" if d.estimated else ""
+    overview.add_row("vocabulary", f"{d.vocabulary:,}", approx.strip())
+    overview.add_row("distinct-1 / distinct-2", f"{_ratio(d.distinct_1)} / {_ratio(d.distinct_2)}", "")
+    console.print(overview)
+
+    lengths = Table(title="lengths", title_justify="left", header_style="bold")
+    for col in ("", "mean", "p50", "p90", "p99", "max"):
+        lengths.add_column(col, justify="right" if col else "left")
+    lengths.add_row(*_lengths_row("chars", r.lengths.chars))
+    lengths.add_row(*_lengths_row("words", r.lengths.words))
+    console.print(lengths)
+
+    if r.labels is not None:
+        labels = Table(title="labels", title_justify="left", header_style="bold")
+        labels.add_column("label")
+        labels.add_column("rows", justify="right")
+        labels.add_column("share", justify="right")
+        total = sum(r.labels.counts.values())
+        for name, count in sorted(r.labels.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]:
+            labels.add_row(name, f"{count:,}", _pct(count, total))
+        console.print(labels)
+        console.print(
+            f"label entropy (normalised) {_ratio(r.labels.entropy_normalized)}, "
+            f"imbalance {_ratio(r.labels.imbalance_ratio)}, null labels {r.labels.null_labels:,}"
+        )
+
+    if r.exact.top:
+        console.print(_cluster_table("largest exact clusters (row = representative)", r.exact, r.rows))
+    console.print(f"[bold]unique samples: {r.exact.unique:,} (exact)[/bold]")
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"

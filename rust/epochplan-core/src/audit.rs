@@ -1,0 +1,307 @@
+//! One streaming pass over a text column: exact clusters and dataset statistics together.
+//!
+//! Each batch is processed in parallel chunks (rayon) that hash and measure rows independently;
+//! the results are then folded into the state in row order, so clusters, representatives and
+//! counts are the same whatever the thread count.
+
+use rayon::prelude::*;
+
+use crate::column::TextColumn;
+use crate::distinct::DistinctCounter;
+use crate::error::{CoreError, Result};
+use crate::exact::{ExactIndex, ExactSummary};
+use crate::hashing::{combine, text_digest, word_hash};
+use crate::labels::{LabelCounter, LabelSummary};
+use crate::lengths::{LengthDistribution, LengthSummary};
+use crate::normalize::Normalize;
+
+/// Row id stored for rows without a cluster (null text).
+pub const NO_CLUSTER: u64 = u64::MAX;
+const TOP_CLUSTERS: usize = 10;
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuditOptions {
+    pub normalize: Normalize,
+    /// Keep the exact cluster id of every row (8 bytes a row) for a clusters file.
+    pub keep_row_ids: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiversitySummary {
+    pub vocabulary: u64,
+    pub distinct_1: Option<f64>,
+    pub distinct_2: Option<f64>,
+    pub estimated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditSummary {
+    pub rows: u64,
+    pub null_rows: u64,
+    pub empty_rows: u64,
+    pub exact: ExactSummary,
+    pub chars: Option<LengthSummary>,
+    pub words: Option<LengthSummary>,
+    pub total_bytes: u64,
+    pub tokens_estimate: u64,
+    pub labels: Option<LabelSummary>,
+    pub diversity: DiversitySummary,
+}
+
+/// Statistics that merge associatively, so chunks can be combined in any grouping.
+#[derive(Debug, Default)]
+struct ChunkStats {
+    null_rows: u64,
+    empty_rows: u64,
+    total_bytes: u64,
+    chars: LengthDistribution,
+    words: LengthDistribution,
+    unigrams: DistinctCounter,
+    bigrams: DistinctCounter,
+    total_unigrams: u64,
+    total_bigrams: u64,
+}
+
+impl ChunkStats {
+    fn merge(mut self, other: ChunkStats) -> ChunkStats {
+        self.null_rows += other.null_rows;
+        self.empty_rows += other.empty_rows;
+        self.total_bytes += other.total_bytes;
+        self.chars.merge(&other.chars);
+        self.words.merge(&other.words);
+        self.unigrams.merge(&other.unigrams);
+        self.bigrams.merge(&other.bigrams);
+        self.total_unigrams += other.total_unigrams;
+        self.total_bigrams += other.total_bigrams;
+        self
+    }
+}
+
+pub struct Auditor {
+    options: AuditOptions,
+    rows: u64,
+    exact: ExactIndex,
+    stats: ChunkStats,
+    labels: Option<LabelCounter>,
+    row_ids: Option<Vec<u64>>,
+}
+
+impl Auditor {
+    pub fn new(options: AuditOptions) -> Self {
+        Auditor {
+            options,
+            rows: 0,
+            exact: ExactIndex::new(),
+            stats: ChunkStats::default(),
+            labels: None,
+            row_ids: options.keep_row_ids.then(Vec::new),
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Add the next batch of rows (row numbers continue from the previous batch).
+    pub fn update(&mut self, texts: &dyn TextColumn, labels: Option<&dyn TextColumn>) -> Result<()> {
+        let n = texts.len();
+        if let Some(l) = labels {
+            if l.len() != n {
+                return Err(CoreError::Input(format!(
+                    "label column has {} rows but text column has {n}",
+                    l.len()
+                )));
+            }
+        }
+        let normalize = self.options.normalize;
+        let chunk = chunk_size(n);
+        let parts: Vec<(Vec<Option<u128>>, ChunkStats)> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| measure_chunk(texts, c * chunk..((c + 1) * chunk).min(n), normalize))
+            .collect();
+
+        let mut digests = Vec::with_capacity(parts.len());
+        let mut stats = Vec::with_capacity(parts.len());
+        for (d, s) in parts {
+            digests.push(d);
+            stats.push(s);
+        }
+        // Set unions are order-independent, so a parallel tree reduce keeps determinism.
+        let batch_stats = stats.into_par_iter().reduce(ChunkStats::default, ChunkStats::merge);
+        self.stats = std::mem::take(&mut self.stats).merge(batch_stats);
+
+        let mut buf = String::new();
+        for (i, digest) in digests.into_iter().flatten().enumerate() {
+            let row = self.rows + i as u64;
+            let id = match digest {
+                None => NO_CLUSTER,
+                Some(d) => {
+                    let found = self.exact.insert(d, row);
+                    if found.needs_preview {
+                        let text = texts.get(i).unwrap_or_default();
+                        self.exact.set_preview(found.representative, normalize.apply(text, &mut buf));
+                    }
+                    found.representative
+                }
+            };
+            if let Some(ids) = self.row_ids.as_mut() {
+                ids.push(id);
+            }
+        }
+        if let Some(l) = labels {
+            let counter = self.labels.get_or_insert_with(LabelCounter::new);
+            for i in 0..n {
+                counter.add(l.get(i));
+            }
+        }
+        self.rows += n as u64;
+        Ok(())
+    }
+
+    /// Exact cluster id (representative row) of every row so far, `NO_CLUSTER` for null text.
+    pub fn row_ids(&self) -> Option<&[u64]> {
+        self.row_ids.as_deref()
+    }
+
+    pub fn exact_index(&self) -> &ExactIndex {
+        &self.exact
+    }
+
+    pub fn summary(&self, with_labels: bool) -> AuditSummary {
+        let s = &self.stats;
+        let ratio = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);
+        let vocabulary = s.unigrams.count();
+        AuditSummary {
+            rows: self.rows,
+            null_rows: s.null_rows,
+            empty_rows: s.empty_rows,
+            exact: self.exact.summary(TOP_CLUSTERS),
+            chars: s.chars.summary(),
+            words: s.words.summary(),
+            total_bytes: s.total_bytes,
+            tokens_estimate: s.total_bytes / 4,
+            labels: with_labels.then(|| self.labels.clone().unwrap_or_default().summary()),
+            diversity: DiversitySummary {
+                vocabulary,
+                distinct_1: ratio(vocabulary, s.total_unigrams),
+                distinct_2: ratio(s.bigrams.count(), s.total_bigrams),
+                estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
+            },
+        }
+    }
+}
+
+fn chunk_size(n: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    (n / (threads * 4)).clamp(512, 16_384)
+}
+
+fn measure_chunk(
+    texts: &dyn TextColumn,
+    range: std::ops::Range<usize>,
+    normalize: Normalize,
+) -> (Vec<Option<u128>>, ChunkStats) {
+    let mut stats = ChunkStats::default();
+    let mut digests = Vec::with_capacity(range.len());
+    let mut buf = String::new();
+    for i in range {
+        let Some(text) = texts.get(i) else {
+            stats.null_rows += 1;
+            digests.push(None);
+            continue;
+        };
+        if text.is_empty() {
+            stats.empty_rows += 1;
+        }
+        stats.total_bytes += text.len() as u64;
+        stats.chars.add(char_count(text));
+        stats.words.add(text.split_whitespace().count() as u64);
+
+        let normalised = normalize.apply(text, &mut buf);
+        digests.push(Some(text_digest(normalised.as_bytes())));
+
+        let mut previous: Option<u64> = None;
+        for word in normalised.split_whitespace() {
+            let h = word_hash(word);
+            stats.unigrams.insert(h);
+            stats.total_unigrams += 1;
+            if let Some(p) = previous {
+                stats.bigrams.insert(combine(p, h));
+                stats.total_bigrams += 1;
+            }
+            previous = Some(h);
+        }
+    }
+    (digests, stats)
+}
+
+#[inline]
+fn char_count(text: &str) -> u64 {
+    if text.is_ascii() { text.len() as u64 } else { text.chars().count() as u64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audit(texts: &[Option<&str>], normalize: Normalize) -> (AuditSummary, Vec<u64>) {
+        let mut a = Auditor::new(AuditOptions { normalize, keep_row_ids: true });
+        // two batches, to check row numbering across batches
+        let (first, second) = texts.split_at(texts.len() / 2);
+        a.update(&first.to_vec(), None).unwrap();
+        a.update(&second.to_vec(), None).unwrap();
+        (a.summary(false), a.row_ids().unwrap().to_vec())
+    }
+
+    #[test]
+    fn clusters_across_batches_with_nulls_and_empties() {
+        let texts = [Some("Hello  World"), None, Some(""), Some("hello world"), Some(""), Some("other")];
+        let (s, ids) = audit(&texts, Normalize::Default);
+        assert_eq!(ids, vec![0, NO_CLUSTER, 2, 0, 2, 5]);
+        assert_eq!((s.rows, s.null_rows, s.empty_rows), (6, 1, 2));
+        assert_eq!((s.exact.unique, s.exact.duplicate_rows, s.exact.clusters), (3, 2, 2));
+        assert_eq!(s.exact.top[0].preview, "hello world");
+
+        let (s, ids) = audit(&texts, Normalize::None);
+        assert_eq!(ids, vec![0, NO_CLUSTER, 2, 3, 2, 5]);
+        assert_eq!(s.exact.unique, 4);
+    }
+
+    #[test]
+    fn lengths_words_and_diversity() {
+        let texts = [Some("a b a"), Some("b c"), Some("héllo")];
+        let (s, _) = audit(&texts, Normalize::Default);
+        assert_eq!(s.chars.as_ref().unwrap().max, 5);
+        assert_eq!(s.words.as_ref().unwrap().max, 3);
+        assert_eq!(s.total_bytes, 5 + 3 + 6);
+        assert_eq!(s.tokens_estimate, 14 / 4);
+        // words: a b a b c héllo -> 4 distinct of 6; bigrams: ab ba bc -> 3 of 3
+        assert_eq!(s.diversity.vocabulary, 4);
+        assert_eq!(s.diversity.distinct_1, Some(4.0 / 6.0));
+        assert_eq!(s.diversity.distinct_2, Some(1.0));
+        assert!(!s.diversity.estimated);
+    }
+
+    #[test]
+    fn same_result_on_any_thread_count() {
+        let texts: Vec<Option<String>> = (0..20_000)
+            .map(|i| if i % 97 == 0 { None } else { Some(format!("Row {} of  {}", i % 1234, i % 7)) })
+            .collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true });
+                a.update(&texts, None).unwrap();
+                (a.summary(false), a.row_ids().unwrap().to_vec())
+            })
+        };
+        assert_eq!(run(1), run(4));
+    }
+
+    #[test]
+    fn label_length_mismatch_is_an_input_error() {
+        let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false });
+        let err = a.update(&vec![Some("a")], Some(&vec![Some("x"), Some("y")])).unwrap_err();
+        assert!(matches!(err, CoreError::Input(_)));
+    }
+}

@@ -1,0 +1,157 @@
+//! Distinct counting of pre-hashed items: exact up to a limit, then HyperLogLog.
+//!
+//! Hand-written rather than a crate: the HLL crates hash items themselves with their own (often
+//! randomly seeded) hashers, while we already hold 64-bit xxh3 hashes and need results that are
+//! identical run to run. The estimator is the classic one (Flajolet et al. 2007) with linear
+//! counting for small ranges; at precision 14 its standard error is 1.04/sqrt(2^14) = 0.81 %.
+
+use hashbrown::HashSet;
+
+use crate::hashing::IdentityBuildHasher;
+
+pub const EXACT_LIMIT: usize = 1_000_000;
+const PRECISION: u32 = 14;
+const REGISTERS: usize = 1 << PRECISION;
+
+#[derive(Debug, Clone)]
+pub enum DistinctCounter {
+    Exact(HashSet<u64, IdentityBuildHasher>),
+    Estimated(Box<[u8; REGISTERS]>),
+}
+
+impl Default for DistinctCounter {
+    fn default() -> Self {
+        DistinctCounter::Exact(HashSet::with_hasher(IdentityBuildHasher))
+    }
+}
+
+impl DistinctCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    pub fn insert(&mut self, hash: u64) {
+        match self {
+            DistinctCounter::Exact(set) => {
+                set.insert(hash);
+                if set.len() > EXACT_LIMIT {
+                    self.switch_to_estimate();
+                }
+            }
+            DistinctCounter::Estimated(registers) => hll_insert(registers, hash),
+        }
+    }
+
+    pub fn merge(&mut self, other: &DistinctCounter) {
+        match other {
+            DistinctCounter::Exact(set) => {
+                for &h in set {
+                    self.insert(h);
+                }
+            }
+            DistinctCounter::Estimated(theirs) => {
+                self.switch_to_estimate();
+                if let DistinctCounter::Estimated(mine) = self {
+                    for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                        *m = (*m).max(*t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn switch_to_estimate(&mut self) {
+        if let DistinctCounter::Exact(set) = self {
+            let mut registers = Box::new([0u8; REGISTERS]);
+            for &h in set.iter() {
+                hll_insert(&mut registers, h);
+            }
+            *self = DistinctCounter::Estimated(registers);
+        }
+    }
+
+    pub fn is_estimated(&self) -> bool {
+        matches!(self, DistinctCounter::Estimated(_))
+    }
+
+    pub fn count(&self) -> u64 {
+        match self {
+            DistinctCounter::Exact(set) => set.len() as u64,
+            DistinctCounter::Estimated(registers) => hll_estimate(registers).round() as u64,
+        }
+    }
+}
+
+#[inline]
+fn hll_insert(registers: &mut [u8; REGISTERS], hash: u64) {
+    let index = (hash >> (64 - PRECISION)) as usize;
+    let rest = (hash << PRECISION) | (1 << (PRECISION - 1));
+    let rank = rest.leading_zeros() as u8 + 1;
+    if registers[index] < rank {
+        registers[index] = rank;
+    }
+}
+
+fn hll_estimate(registers: &[u8; REGISTERS]) -> f64 {
+    let m = REGISTERS as f64;
+    let alpha = 0.7213 / (1.0 + 1.079 / m);
+    let mut sum = 0.0;
+    let mut zeros = 0usize;
+    for &r in registers.iter() {
+        sum += 2f64.powi(-(r as i32));
+        if r == 0 {
+            zeros += 1;
+        }
+    }
+    let raw = alpha * m * m / sum;
+    if raw <= 2.5 * m && zeros > 0 {
+        m * (m / zeros as f64).ln()
+    } else {
+        raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashing::mix64;
+
+    #[test]
+    fn exact_below_limit() {
+        let mut c = DistinctCounter::new();
+        for i in 0..1000u64 {
+            c.insert(mix64(i % 700));
+        }
+        assert!(!c.is_estimated());
+        assert_eq!(c.count(), 700);
+    }
+
+    #[test]
+    fn estimate_above_limit_within_error() {
+        let mut c = DistinctCounter::new();
+        let n = 3_000_000u64;
+        for i in 0..n {
+            c.insert(mix64(i));
+            c.insert(mix64(i)); // repeats do not count
+        }
+        assert!(c.is_estimated());
+        let rel = (c.count() as f64 - n as f64).abs() / n as f64;
+        // 4 standard errors of 0.81 %
+        assert!(rel < 0.033, "relative error {rel}");
+    }
+
+    #[test]
+    fn merge_equals_single_stream() {
+        let mut a = DistinctCounter::new();
+        let mut b = DistinctCounter::new();
+        let mut all = DistinctCounter::new();
+        for i in 0..1_500_000u64 {
+            let h = mix64(i);
+            if i % 2 == 0 { a.insert(h) } else { b.insert(h) }
+            all.insert(h);
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), all.count());
+    }
+}

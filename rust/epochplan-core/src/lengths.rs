@@ -1,0 +1,140 @@
+//! Exact length distribution in memory bounded by the number of *distinct* lengths, not rows:
+//! lengths are integers, so a count per length gives exact quantiles without keeping every value.
+
+use std::collections::BTreeMap;
+
+/// Lengths below this go to a dense array; longer (rare) ones to a sorted map.
+const DENSE_LIMIT: usize = 1 << 16;
+
+#[derive(Debug, Clone, Default)]
+pub struct LengthDistribution {
+    dense: Vec<u64>,
+    sparse: BTreeMap<u64, u64>,
+    count: u64,
+    sum: u128,
+    max: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LengthSummary {
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl LengthDistribution {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, length: u64) {
+        self.add_many(length, 1);
+    }
+
+    fn add_many(&mut self, length: u64, times: u64) {
+        if (length as usize) < DENSE_LIMIT {
+            let idx = length as usize;
+            if self.dense.len() <= idx {
+                self.dense.resize(idx + 1, 0);
+            }
+            self.dense[idx] += times;
+        } else {
+            *self.sparse.entry(length).or_insert(0) += times;
+        }
+        self.count += times;
+        self.sum += length as u128 * times as u128;
+        self.max = self.max.max(length);
+    }
+
+    pub fn merge(&mut self, other: &LengthDistribution) {
+        for (length, &times) in other.dense.iter().enumerate() {
+            if times > 0 {
+                self.add_many(length as u64, times);
+            }
+        }
+        for (&length, &times) in &other.sparse {
+            self.add_many(length, times);
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
+    /// Nearest-rank quantile: the smallest length `v` with at least `ceil(q * n)` values `<= v`
+    /// (numpy's `method="inverted_cdf"`). Always a length that occurs in the data.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let mut seen = 0u64;
+        for (length, &times) in self.dense.iter().enumerate() {
+            seen += times;
+            if seen >= rank {
+                return Some(length as u64);
+            }
+        }
+        for (&length, &times) in &self.sparse {
+            seen += times;
+            if seen >= rank {
+                return Some(length);
+            }
+        }
+        Some(self.max)
+    }
+
+    pub fn summary(&self) -> Option<LengthSummary> {
+        if self.count == 0 {
+            return None;
+        }
+        Some(LengthSummary {
+            mean: self.sum as f64 / self.count as f64,
+            p50: self.quantile(0.50)?,
+            p90: self.quantile(0.90)?,
+            p99: self.quantile(0.99)?,
+            max: self.max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let mut d = LengthDistribution::new();
+        for v in 1..=100 {
+            d.add(v);
+        }
+        let s = d.summary().unwrap();
+        assert_eq!((s.p50, s.p90, s.p99, s.max), (50, 90, 99, 100));
+        assert!((s.mean - 50.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn long_lengths_and_merge() {
+        let mut a = LengthDistribution::new();
+        let mut b = LengthDistribution::new();
+        a.add(3);
+        b.add(1_000_000);
+        b.add(3);
+        a.merge(&b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.quantile(0.5), Some(3));
+        assert_eq!(a.quantile(1.0), Some(1_000_000));
+        assert_eq!(a.summary().unwrap().max, 1_000_000);
+    }
+
+    #[test]
+    fn empty_has_no_summary() {
+        assert!(LengthDistribution::new().summary().is_none());
+    }
+}

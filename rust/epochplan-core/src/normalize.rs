@@ -1,0 +1,157 @@
+//! Text normalisation shared by exact hashing, near-duplicate shingling and vocabulary counts.
+//!
+//! `Default`: Unicode NFKC, then lowercase, then every run of whitespace collapsed to one ASCII
+//! space, then trimmed. `None`: the raw text, byte for byte.
+
+use std::str::FromStr;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+use crate::error::CoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Normalize {
+    #[default]
+    Default,
+    None,
+}
+
+impl FromStr for Normalize {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        match s {
+            "default" => Ok(Normalize::Default),
+            "none" => Ok(Normalize::None),
+            other => Err(CoreError::Input(format!(
+                "unknown normalize mode {other:?}: use \"default\" or \"none\""
+            ))),
+        }
+    }
+}
+
+impl Normalize {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Normalize::Default => "default",
+            Normalize::None => "none",
+        }
+    }
+
+    /// Normalised form of `text`. Borrows when nothing changes (`None` mode); otherwise writes
+    /// into `buf`, which callers reuse across rows so the hot loop does not allocate.
+    pub fn apply<'a>(self, text: &'a str, buf: &'a mut String) -> &'a str {
+        match self {
+            Normalize::None => text,
+            Normalize::Default => {
+                normalize_default_into(text, buf);
+                buf.as_str()
+            }
+        }
+    }
+}
+
+/// Whitespace as Rust's `char::is_whitespace` (Unicode White_Space) defines it, for ASCII bytes.
+/// Note `u8::is_ascii_whitespace` leaves out vertical tab, which White_Space includes.
+#[inline]
+fn is_ascii_white_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// NFKC + lowercase + collapse whitespace + trim, written into `out` (cleared first).
+pub fn normalize_default_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        // ASCII is invariant under NFKC and its lowercase is ASCII: one pass over bytes.
+        collapse_ascii(text.as_bytes(), out);
+        return;
+    }
+    let lowered: String = if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        text.to_lowercase()
+    } else {
+        text.nfkc().collect::<String>().to_lowercase()
+    };
+    collapse_unicode(&lowered, out);
+}
+
+fn collapse_ascii(bytes: &[u8], out: &mut String) {
+    // SAFETY-free: we only push ASCII bytes converted to chars.
+    let mut pending_space = false;
+    for &b in bytes {
+        if is_ascii_white_space(b) {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(b.to_ascii_lowercase() as char);
+        }
+    }
+}
+
+fn collapse_unicode(text: &str, out: &mut String) {
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        let mut buf = String::new();
+        Normalize::Default.apply(s, &mut buf).to_string()
+    }
+
+    #[test]
+    fn ascii_case_and_whitespace() {
+        assert_eq!(norm("  Hello\t\tWORLD \n"), "hello world");
+        assert_eq!(norm("a\x0Bb"), "a b"); // vertical tab is whitespace
+        assert_eq!(norm(""), "");
+        assert_eq!(norm(" \n\t "), "");
+    }
+
+    #[test]
+    fn nfkc_folds_compatibility_forms() {
+        assert_eq!(norm("ｆｕｌｌｗｉｄｔｈ"), "fullwidth");
+        assert_eq!(norm("ﬁne"), "fine"); // ligature
+        assert_eq!(norm("x²"), "x2");
+        assert_eq!(norm("Café"), norm("Cafe\u{301}")); // composed == decomposed
+        assert_eq!(norm("①"), "1");
+    }
+
+    #[test]
+    fn non_ascii_whitespace_collapses() {
+        // NBSP, ideographic space, em space, line separator, next line
+        assert_eq!(norm("a\u{00A0}b\u{3000}c\u{2003}\u{2028}d\u{0085}e"), "a b c d e");
+    }
+
+    #[test]
+    fn unicode_lowercase() {
+        assert_eq!(norm("ÀÉÎ ΣΟΦΟΣ"), "àéî σοφος");
+        assert_eq!(norm("Straße"), "straße");
+    }
+
+    #[test]
+    fn none_mode_is_identity() {
+        let mut buf = String::new();
+        assert_eq!(Normalize::None.apply("  A  b ", &mut buf), "  A  b ");
+    }
+
+    #[test]
+    fn parse_modes() {
+        assert_eq!("default".parse::<Normalize>().unwrap(), Normalize::Default);
+        assert_eq!("none".parse::<Normalize>().unwrap(), Normalize::None);
+        assert!("nfc".parse::<Normalize>().is_err());
+    }
+}
