@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -10,7 +11,7 @@ import polars as pl
 from . import _epochplan
 from .errors import InputError
 from .result import AuditResult, ClusterStats, Diversity, Labels, Lengths, LengthStats, SourceInfo, TopCluster
-from .sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
+from .sources import DEFAULT_BATCH_ROWS, LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 
 ProgressCallback = Callable[[int], None]
 NORMALIZE_MODES = ("default", "none")
@@ -23,7 +24,7 @@ def audit(
     label: str | None = None,
     normalize: str = "default",
     keep_clusters: bool = True,
-    batch_rows: int = 50_000,
+    batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
     """Audit a dataset: exact-duplicate clusters and statistics of its text column(s).
@@ -35,6 +36,8 @@ def audit(
     """
     if normalize not in NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(NORMALIZE_MODES)}")
+    if batch_rows is None:
+        batch_rows = _batch_rows_from_env()
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
     source = open_source(data)
@@ -60,6 +63,18 @@ def audit(
         normalize=normalize,
     )
     return build_result(info, auditor.summary(with_labels=label is not None), auditor.row_ids())
+
+
+def _batch_rows_from_env() -> int:
+    """Rows per batch handed to the core: EPOCHPLAN_BATCH_ROWS, default 50 000. Smaller batches
+    use less memory and react to Ctrl-C sooner; larger ones have less per-batch overhead."""
+    value = os.environ.get("EPOCHPLAN_BATCH_ROWS", "")
+    if not value:
+        return DEFAULT_BATCH_ROWS
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value!r}: must be a whole number of rows") from None
 
 
 def build_result(info: SourceInfo, s: dict, row_ids: bytes | None) -> AuditResult:

@@ -8,8 +8,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 
 from . import __version__
@@ -111,19 +111,21 @@ def _fail(code: int, message: str) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, mapping every failure to the documented codes."""
     try:
-        app(args=argv, prog_name="epochplan", standalone_mode=False)
-        return EXIT_OK
+        # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
+        code = app(args=argv, prog_name="epochplan", standalone_mode=False)
+        if code == EXIT_INTERRUPTED:
+            print("interrupted", file=sys.stderr)
+        return code if isinstance(code, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.UsageError as e:
-        e.show()
-        return EXIT_INPUT
-    except click.ClickException as e:
-        e.show()
-        return EXIT_INPUT
-    except (KeyboardInterrupt, click.Abort):
+    except TyperException as e:  # typer's (vendored click) usage errors
+        if type(e).__name__ == "NoArgsIsHelpError":
+            e.show()
+            return EXIT_OK
+        ctx = getattr(e, "ctx", None)
+        command = ctx.command_path if ctx is not None else "epochplan"
+        return _fail(EXIT_INPUT, f"{e.format_message()} (see '{command} --help')")
+    except (KeyboardInterrupt, typer.Abort):
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except InternalError as e:

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs into .venv and run it: Rust core tests, then pytest.
+# Used by the README and by .ci/run. Safe to re-run: installs are incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+
+# PyTorch: the CPU wheel shipped beside the repo (plain `pip install torch` pulls GBs of CUDA).
+TORCH_WHEEL=$(ls ../shared/wheels/torch-*+cpu-*.whl 2>/dev/null | head -n 1 || true)
+if [ -n "$TORCH_WHEEL" ]; then
+    python -m pip install --quiet "$TORCH_WHEEL"
+fi
+
+python -m pip install --quiet -e '.[test]'
+
+echo "== cargo test (Rust core)"
+cargo test --locked -p epochplan-core --release
+
+echo "== pytest"
+set +e
+python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests" >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,135 @@
+"""Statistics of the audit against independent computations with numpy / Python."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import epochplan
+from test_exact_reference import reference_normalize
+
+TEXTS = [
+    "The quick brown fox",
+    "the  QUICK brown fox",
+    None,
+    "",
+    "Jumps over the lazy dog, again and again",
+    "naïve café — déjà vu",
+    "日本語 のテキスト",
+    "a " * 40,
+    "The quick brown fox",
+]
+
+
+def quantile(values, q):
+    return int(np.quantile(np.array(values), q, method="inverted_cdf"))
+
+
+def test_lengths_match_numpy():
+    result = epochplan.audit(pl.DataFrame({"text": TEXTS}))
+    present = [t for t in TEXTS if t is not None]
+    chars = [len(t) for t in present]
+    words = [len(t.split()) for t in present]
+    for stats, values in ((result.lengths.chars, chars), (result.lengths.words, words)):
+        assert stats.mean == pytest.approx(np.mean(values))
+        assert (stats.p50, stats.p90, stats.p99, stats.max) == tuple(
+            [quantile(values, q) for q in (0.5, 0.9, 0.99)] + [max(values)]
+        )
+    total_bytes = sum(len(t.encode()) for t in present)
+    assert result.lengths.tokens_estimate == total_bytes // 4
+
+
+def test_diversity_matches_python_counts():
+    result = epochplan.audit(pl.DataFrame({"text": TEXTS}))
+    words, bigrams = [], []
+    for t in TEXTS:
+        if t is None:
+            continue
+        w = reference_normalize(t).split()
+        words += w
+        bigrams += list(zip(w, w[1:]))
+    assert result.diversity.vocabulary == len(set(words))
+    assert result.diversity.distinct_1 == pytest.approx(len(set(words)) / len(words))
+    assert result.diversity.distinct_2 == pytest.approx(len(set(bigrams)) / len(bigrams))
+    assert result.diversity.estimated is False
+
+
+def test_label_statistics():
+    labels = ["a", "a", "a", "b", None, "c", "a", "b", "c"]
+    result = epochplan.audit(pl.DataFrame({"text": TEXTS, "y": labels}), label="y")
+    counts = Counter(label for label in labels if label is not None)
+    assert result.labels.counts == dict(counts)
+    assert result.labels.null_labels == 1
+    n = sum(counts.values())
+    h = -sum(c / n * math.log(c / n) for c in counts.values())
+    assert result.labels.entropy_normalized == pytest.approx(h / math.log(3))
+    assert result.labels.imbalance_ratio == pytest.approx(4 / 2)
+
+
+def test_numeric_labels_are_counted_as_text():
+    result = epochplan.audit(pl.DataFrame({"text": ["x", "y", "z"], "y": [1, 1, 2]}), label="y")
+    assert result.labels.counts == {"1": 2, "2": 1}
+
+
+def test_input_kinds_agree():
+    frame = pl.DataFrame({"text": TEXTS})
+    expected = epochplan.audit(frame).to_dict()
+    for data in (frame.lazy(), frame.to_arrow(), pa.table({"text": pa.array(TEXTS, pa.large_string())})):
+        got = epochplan.audit(data).to_dict()
+        assert got == expected, type(data)
+
+
+def test_several_text_columns_join_with_newline(shared_data):
+    path = shared_data / "gpteacher_toolformer_similarity-0.8.parquet"
+    joined = epochplan.audit(path, text=["instruction", "input"], normalize="none")
+    prompt = epochplan.audit(path, text="prompt", normalize="none")
+    assert joined.source.text_columns == ["instruction", "input"]
+    assert joined.clusters["exact_id"].to_list() == prompt.clusters["exact_id"].to_list()
+    assert joined.lengths == prompt.lengths
+
+
+def test_joined_row_is_null_only_when_all_parts_are_null():
+    frame = pl.DataFrame({"a": ["x", None, None], "b": [None, "y", None]})
+    result = epochplan.audit(frame, text=["a", "b"])
+    assert result.null_rows == 1
+    assert result.exact.unique == 2
+
+
+def test_to_dict_is_the_json_contract():
+    result = epochplan.audit(pl.DataFrame({"text": TEXTS}))
+    d = result.to_dict()
+    assert d["schema"] == "epochplan.audit/1"
+    assert {"schema", "source", "rows", "null_rows", "empty_rows", "exact", "lengths", "labels", "diversity"} <= set(d)
+    assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize"}
+    assert set(d["exact"]) == {"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top"}
+    assert set(d["lengths"]) >= {"chars", "words", "tokens_estimate"}
+    assert set(d["lengths"]["chars"]) == {"mean", "p50", "p90", "p99", "max"}
+    assert set(d["diversity"]) == {"vocabulary", "distinct_1", "distinct_2", "estimated"}
+    assert d["labels"] is None
+    assert d["exact"]["top"][0] == {"row": 0, "count": 3, "preview": "the quick brown fox"}
+    assert d["exact"]["duplicate_fraction"] == pytest.approx(2 / len(TEXTS))
+
+
+def test_non_string_text_column_raises_input_error():
+    with pytest.raises(epochplan.InputError, match="not text"):
+        epochplan.audit(pl.DataFrame({"text": [1, 2]}), text="text")
+    assert issubclass(epochplan.InputError, ValueError)
+    assert issubclass(epochplan.InputError, epochplan.EpochplanError)
+
+
+def test_zero_rows_raises_input_error():
+    with pytest.raises(epochplan.InputError, match="no rows"):
+        epochplan.audit(pl.DataFrame({"text": []}, schema={"text": pl.String}))
+
+
+def test_column_choice():
+    frame = pl.DataFrame({"id": [1], "content": ["c"], "prompt": ["p"]})
+    assert epochplan.audit(frame).source.text_columns == ["content"]
+    assert epochplan.audit(pl.DataFrame({"id": [1], "body": ["b"]})).source.text_columns == ["body"]
+    with pytest.raises(epochplan.InputError, match="several string columns"):
+        epochplan.audit(pl.DataFrame({"x": ["a"], "y": ["b"]}))

@@ -1,0 +1,143 @@
+"""`epochplan audit` as a user runs it: a subprocess, real files, exit codes, output files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import REPO, assert_clean_error, audit_json, run_cli
+
+SAMPLE = REPO / "examples" / "data" / "sample.parquet"
+
+
+def cargo_version() -> str:
+    for line in (REPO / "Cargo.toml").read_text().splitlines():
+        if line.startswith("version"):
+            return line.split('"')[1]
+    raise AssertionError("no version in Cargo.toml")
+
+
+def test_version_comes_from_cargo():
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"epochplan {cargo_version()}"
+
+
+def test_summary_on_example_dataset():
+    proc = run_cli("audit", str(SAMPLE), "--label", "label")
+    assert proc.returncode == 0, proc.stderr
+    assert "unique samples: 300 (exact)" in proc.stdout
+    assert "labels" in proc.stdout
+
+
+def test_json_file_and_clusters_parquet(tmp_path):
+    out, clusters = tmp_path / "audit.json", tmp_path / "clusters.parquet"
+    proc = run_cli("audit", str(SAMPLE), "--json", str(out), "--clusters", str(clusters), "-q")
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    data = json.loads(text)
+    assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"  # sorted keys
+    assert data["exact"]["duplicate_rows"] == 100
+    frame = pl.read_parquet(clusters)
+    assert frame.schema == pl.Schema({"row": pl.UInt64, "exact_id": pl.UInt64, "keep": pl.Boolean})
+    assert frame.height == 400
+    assert frame["keep"].sum() == 300
+    assert sorted(os.listdir(tmp_path)) == ["audit.json", "clusters.parquet"]  # no temp files left
+
+
+def test_json_is_deterministic_across_thread_counts(tmp_path, shared_data):
+    path = str(shared_data / "chatterbot_english.parquet")
+    one = run_cli("audit", path, "--json", "-", env={"RAYON_NUM_THREADS": "1"})
+    two = run_cli("audit", path, "--json", "-", env={"RAYON_NUM_THREADS": "2"})
+    assert one.returncode == two.returncode == 0
+    assert one.stdout == two.stdout
+
+
+def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
+    frame = pl.read_parquet(SAMPLE)
+    (tmp_path / "shards").mkdir()
+    frame[:150].write_parquet(tmp_path / "shards" / "part-0.parquet")
+    frame[150:].write_parquet(tmp_path / "shards" / "part-1.parquet")
+    frame.write_ndjson(tmp_path / "sample.jsonl")
+    frame.write_csv(tmp_path / "sample.csv")
+    whole = audit_json(str(SAMPLE), "--text", "prompt")
+    for args in ([str(tmp_path / "shards")], [str(tmp_path / "shards" / "*.parquet")], [str(tmp_path / "sample.jsonl")], [str(tmp_path / "sample.csv")]):
+        got = audit_json(*args, "--text", "prompt")
+        assert got["exact"] == whole["exact"], args  # same rows, same representatives, same order
+        assert got["lengths"] == whole["lengths"]
+    assert audit_json(str(tmp_path / "shards"))["source"]["paths"] == [
+        str(tmp_path / "shards" / "part-0.parquet"),
+        str(tmp_path / "shards" / "part-1.parquet"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "make_args, fragments",
+    [
+        (lambda d: [str(d / "missing.parquet")], ["missing.parquet", "no such file"]),
+        (lambda d: [str(d / "nothing-*.parquet")], ["matches no file"]),
+        (lambda d: [str(d / "bad.parquet")], ["bad.parquet", "not a Parquet file"]),
+        (lambda d: [str(d / "truncated.parquet")], ["truncated.parquet", "cannot read"]),
+        (lambda d: [str(d / "notes.txt")], ["unsupported file type"]),
+        (lambda d: [str(SAMPLE), "--text", "nope"], ["no column 'nope'", "prompt, response, label"]),
+        (lambda d: [str(d / "numbers.parquet"), "--text", "n"], ["'n'", "not text"]),
+        (lambda d: [str(d / "numbers.parquet")], ["no string column"]),
+        (lambda d: [str(d / "empty.parquet")], ["no rows"]),
+        (lambda d: [str(SAMPLE), "--label", "nope"], ["no label column 'nope'"]),
+        (lambda d: [str(SAMPLE), "--json", str(d / "no-such-dir" / "a.json")], ["--json", "does not exist"]),
+        (lambda d: [str(SAMPLE), "--clusters", str(d)], ["--clusters", "is a directory"]),
+        (lambda d: [str(SAMPLE), "--clusters", str(SAMPLE)], ["is one of the input files"]),
+        (lambda d: [str(SAMPLE), "--normalize", "nfc"], ["nfc"]),
+    ],
+    ids=["missing", "empty-glob", "not-parquet", "truncated", "unsupported", "unknown-column", "non-string",
+         "no-string-column", "zero-rows", "unknown-label", "json-dir-missing", "clusters-is-dir", "overwrite-input",
+         "bad-normalize"],
+)
+def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
+    (tmp_path / "bad.parquet").write_text("this is not parquet")
+    data = SAMPLE.read_bytes()
+    (tmp_path / "truncated.parquet").write_bytes(data[: len(data) // 2])
+    (tmp_path / "notes.txt").write_text("hello")
+    pl.DataFrame({"n": [1, 2, 3]}).write_parquet(tmp_path / "numbers.parquet")
+    pl.DataFrame({"text": []}, schema={"text": pl.String}).write_parquet(tmp_path / "empty.parquet")
+    before = sorted(os.listdir(tmp_path))
+    sample_bytes = SAMPLE.read_bytes()
+    args = make_args(tmp_path)
+    if "--json" not in args:
+        args += ["--json", str(tmp_path / "out.json")]
+    assert_clean_error(run_cli("audit", *args), *fragments)
+    assert sorted(os.listdir(tmp_path)) == before  # no output, no temp file left behind
+    assert SAMPLE.read_bytes() == sample_bytes
+
+
+def test_ctrl_c_exits_130_without_output(tmp_path):
+    n = 400_000
+    pl.DataFrame({"text": [f"row {i} " * 20 for i in range(n)]}).write_parquet(tmp_path / "big.parquet")
+    out = tmp_path / "audit.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epochplan", "audit", str(tmp_path / "big.parquet"), "--json", str(out), "-q"],
+        env={**os.environ, "EPOCHPLAN_BATCH_ROWS": "2000", "RAYON_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell running us in the background ignores SIGINT, and children inherit that;
+        # restore the default so the child behaves as in a user's terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(2.0)
+    assert proc.poll() is None, "the audit finished before it could be interrupted; make the input larger"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - sent < 5
+    assert "Traceback" not in stderr
+    assert sorted(os.listdir(tmp_path)) == ["big.parquet"]
