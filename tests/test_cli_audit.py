@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -119,12 +118,15 @@ def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
 
 
 def test_ctrl_c_exits_130_without_output(tmp_path):
-    n = 400_000
-    pl.DataFrame({"text": [f"row {i} " * 20 for i in range(n)]}).write_parquet(tmp_path / "big.parquet")
+    # Large enough that the audit is still running after 2 s on a fast, idle machine.
+    n = 4_000_000
+    pl.select(pl.format("row {} of a long enough text to take some time to hash", pl.int_range(n)).alias("text")).write_parquet(
+        tmp_path / "big.parquet"
+    )
     out = tmp_path / "audit.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "epochplan", "audit", str(tmp_path / "big.parquet"), "--json", str(out), "-q"],
-        env={**os.environ, "EPOCHPLAN_BATCH_ROWS": "2000", "RAYON_NUM_THREADS": "1"},
+        env={**os.environ, "EPOCHPLAN_BATCH_ROWS": "1000", "RAYON_NUM_THREADS": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -3,12 +3,16 @@
 from ._epochplan import __version__
 from .audit import audit
 from .errors import ConfigError, EpochplanError, InputError, InternalError
+from .plan import Plan, Setup, plan
 from .result import AuditResult
 
 __all__ = [
     "__version__",
     "audit",
     "AuditResult",
+    "plan",
+    "Plan",
+    "Setup",
     "EpochplanError",
     "InputError",
     "ConfigError",

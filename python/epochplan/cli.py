@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
+from rich.markup import escape
+from typer.exceptions import TyperException
 
-from . import __version__
+from . import __version__, plan_cli
 from .errors import EpochplanError, InputError, InternalError
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -67,14 +68,38 @@ def audit(
         Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, keep) as Parquet.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    regime: plan_cli.RegimeOption = None,
+    params: plan_cli.ParamsOption = None,
+    batch: plan_cli.BatchOption = None,
+    grad_accum: plan_cli.GradAccumOption = None,
+    gpus: plan_cli.GpusOption = None,
+    seq_len: plan_cli.SeqLenOption = None,
+    packing: plan_cli.PackingOption = None,
+    packing_efficiency: plan_cli.PackingEfficiencyOption = None,
+    framework: plan_cli.FrameworkOption = None,
+    drop_last: plan_cli.DropLastOption = None,
+    epochs: plan_cli.EpochsOption = None,
+    steps: plan_cli.StepsOption = None,
+    token_budget: plan_cli.TokenBudgetOption = None,
+    config: plan_cli.ConfigOption = None,
 ) -> None:
-    """Audit a dataset: exact duplicates, lengths, labels, diversity."""
+    """Audit a dataset: exact duplicates, lengths, labels, diversity; then plan epochs and steps.
+
+    The plan uses the setup flags (--regime, --batch, --gpus ...) or the defaults it states;
+    `epochplan plan --help` explains them.
+    """
     from .audit import audit as run_audit
     from .io import atomic_write, atomic_write_text, check_output_path
     from .progress import RowProgress
     from .report import render_audit
     from .sources import count_rows, open_source, resolve_paths
 
+    setup_flags = dict(
+        regime=regime, params=params, batch=batch, grad_accum=grad_accum, gpus=gpus, seq_len=seq_len,
+        packing=packing, packing_efficiency=packing_efficiency, framework=framework, drop_last=drop_last,
+        epochs=epochs, steps=steps, token_budget=token_budget,
+    )
+    plan_cli.build_setup(config, **setup_flags)  # bad setup flags fail before the long audit
     inputs = resolve_paths(data)
     if json_out and json_out != "-":
         check_output_path(json_out, option="--json", inputs=inputs)
@@ -92,6 +117,9 @@ def audit(
             progress=progress,
         )
 
+    plan = plan_cli.plan_for_audit(result, config=config, **setup_flags)
+    result.extra["plan"] = plan.to_dict()
+
     if clusters is not None and result.clusters is not None:
         frame = result.clusters
         atomic_write(clusters, lambda tmp: frame.write_parquet(tmp))
@@ -100,11 +128,16 @@ def audit(
     elif json_out:
         atomic_write_text(json_out, result.to_json())
     if not quiet and json_out != "-":
-        render_audit(result, Console())
+        console = Console()
+        render_audit(result, console)
+        plan_cli.print_plan(plan, console)
+
+
+plan_cli.register(app)
 
 
 def _fail(code: int, message: str) -> int:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(message)}")
     return code
 
 
