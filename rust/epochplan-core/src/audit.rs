@@ -63,6 +63,15 @@ struct ChunkStats {
 }
 
 impl ChunkStats {
+    /// Empty statistics whose distinct counters are in the same mode as `self`'s.
+    fn empty_like(&self) -> ChunkStats {
+        ChunkStats {
+            unigrams: self.unigrams.empty_like(),
+            bigrams: self.bigrams.empty_like(),
+            ..ChunkStats::default()
+        }
+    }
+
     fn merge(mut self, other: ChunkStats) -> ChunkStats {
         self.null_rows += other.null_rows;
         self.empty_rows += other.empty_rows;
@@ -115,9 +124,10 @@ impl Auditor {
         }
         let normalize = self.options.normalize;
         let chunk = chunk_size(n);
+        let global = &self.stats;
         let parts: Vec<(Vec<Option<u128>>, ChunkStats)> = (0..n.div_ceil(chunk))
             .into_par_iter()
-            .map(|c| measure_chunk(texts, c * chunk..((c + 1) * chunk).min(n), normalize))
+            .map(|c| measure_chunk(texts, c * chunk..((c + 1) * chunk).min(n), normalize, global.empty_like()))
             .collect();
 
         let mut digests = Vec::with_capacity(parts.len());
@@ -200,8 +210,8 @@ fn measure_chunk(
     texts: &dyn TextColumn,
     range: std::ops::Range<usize>,
     normalize: Normalize,
+    mut stats: ChunkStats,
 ) -> (Vec<Option<u128>>, ChunkStats) {
-    let mut stats = ChunkStats::default();
     let mut digests = Vec::with_capacity(range.len());
     let mut buf = String::new();
     for i in range {
@@ -215,13 +225,13 @@ fn measure_chunk(
         }
         stats.total_bytes += text.len() as u64;
         stats.chars.add(char_count(text));
-        stats.words.add(text.split_whitespace().count() as u64);
+        stats.words.add(word_count(text));
 
         let normalised = normalize.apply(text, &mut buf);
         digests.push(Some(text_digest(normalised.as_bytes())));
 
         let mut previous: Option<u64> = None;
-        for word in normalised.split_whitespace() {
+        let mut add_word = |word: &str| {
             let h = word_hash(word);
             stats.unigrams.insert(h);
             stats.total_unigrams += 1;
@@ -230,9 +240,30 @@ fn measure_chunk(
                 stats.total_bigrams += 1;
             }
             previous = Some(h);
+        };
+        match normalize {
+            // Normalised text has single ASCII spaces between words and none at the ends.
+            Normalize::Default => normalised.split(' ').filter(|w| !w.is_empty()).for_each(&mut add_word),
+            Normalize::None => normalised.split_whitespace().for_each(&mut add_word),
         }
     }
     (digests, stats)
+}
+
+/// Whitespace-separated words, as `str::split_whitespace` counts them.
+#[inline]
+fn word_count(text: &str) -> u64 {
+    if !text.is_ascii() {
+        return text.split_whitespace().count() as u64;
+    }
+    let mut count = 0u64;
+    let mut in_word = false;
+    for &b in text.as_bytes() {
+        let space = matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+        count += (!space && !in_word) as u64;
+        in_word = !space;
+    }
+    count
 }
 
 #[inline]
@@ -296,6 +327,13 @@ mod tests {
             })
         };
         assert_eq!(run(1), run(4));
+    }
+
+    #[test]
+    fn ascii_word_count_matches_split_whitespace() {
+        for text in ["", " ", "a", " a b  c ", "a\x0Bb\x0Cc\rd", "tab\tsep\n", "x\u{a0}y"] {
+            assert_eq!(word_count(text), text.split_whitespace().count() as u64, "{text:?}");
+        }
     }
 
     #[test]

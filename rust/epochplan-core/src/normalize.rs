@@ -74,19 +74,22 @@ pub fn normalize_default_into(text: &str, out: &mut String) {
 }
 
 fn collapse_ascii(bytes: &[u8], out: &mut String) {
-    // SAFETY-free: we only push ASCII bytes converted to chars.
+    // Work on bytes (String::push re-encodes every char); the result is ASCII, hence UTF-8.
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.reserve(bytes.len());
     let mut pending_space = false;
     for &b in bytes {
         if is_ascii_white_space(b) {
-            pending_space = !out.is_empty();
+            pending_space = !buf.is_empty();
         } else {
             if pending_space {
-                out.push(' ');
+                buf.push(b' ');
                 pending_space = false;
             }
-            out.push(b.to_ascii_lowercase() as char);
+            buf.push(b.to_ascii_lowercase());
         }
     }
+    *out = String::from_utf8(buf).unwrap_or_default();
 }
 
 fn collapse_unicode(text: &str, out: &mut String) {
