@@ -15,13 +15,53 @@ const REGISTERS: usize = 1 << PRECISION;
 
 #[derive(Debug, Clone)]
 pub enum DistinctCounter {
-    Exact(HashSet<u64, IdentityBuildHasher>),
+    Exact(ExactSet),
     Estimated(Box<[u8; REGISTERS]>),
+}
+
+const RECENT_SLOTS: usize = 4096;
+
+/// A hash set with a small direct-mapped cache of recently inserted hashes in front of it. Word
+/// frequencies are Zipf-like, so most inserts repeat a common word: the 32 KiB cache (L1-sized)
+/// answers those without touching the (possibly large, cache-missing) table.
+#[derive(Debug, Clone)]
+pub struct ExactSet {
+    set: HashSet<u64, IdentityBuildHasher>,
+    recent: Box<[u64; RECENT_SLOTS]>,
+}
+
+impl ExactSet {
+    fn new() -> Self {
+        // Slot i starts with a value whose low bits are not i, so it never matches a real hash
+        // (a hit needs recent[h % SLOTS] == h).
+        let mut recent = Box::new([0u64; RECENT_SLOTS]);
+        for (i, slot) in recent.iter_mut().enumerate() {
+            *slot = (i ^ 1) as u64;
+        }
+        ExactSet { set: HashSet::with_hasher(IdentityBuildHasher), recent }
+    }
+
+    #[inline]
+    fn insert(&mut self, hash: u64) {
+        let slot = &mut self.recent[(hash as usize) & (RECENT_SLOTS - 1)];
+        if *slot != hash {
+            *slot = hash;
+            self.set.insert(hash);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &u64> {
+        self.set.iter()
+    }
 }
 
 impl Default for DistinctCounter {
     fn default() -> Self {
-        DistinctCounter::Exact(HashSet::with_hasher(IdentityBuildHasher))
+        DistinctCounter::Exact(ExactSet::new())
     }
 }
 
@@ -57,7 +97,7 @@ impl DistinctCounter {
     pub fn merge(&mut self, other: &DistinctCounter) {
         match other {
             DistinctCounter::Exact(set) => {
-                for &h in set {
+                for &h in set.iter() {
                     self.insert(h);
                 }
             }

@@ -12,8 +12,8 @@ pub fn text_digest(bytes: &[u8]) -> u128 {
 }
 
 #[inline]
-pub fn word_hash(word: &str) -> u64 {
-    xxh3_64(word.as_bytes())
+pub fn word_hash(word: impl AsRef<[u8]>) -> u64 {
+    xxh3_64(word.as_ref())
 }
 
 /// splitmix64 finaliser: a cheap bijective mixer for combining already-uniform hashes.

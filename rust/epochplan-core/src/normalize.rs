@@ -92,6 +92,41 @@ fn collapse_ascii(bytes: &[u8], out: &mut String) {
     *out = String::from_utf8(buf).unwrap_or_default();
 }
 
+/// Default normalisation of ASCII text fused with word splitting, in one pass over the bytes:
+/// writes the normalised text into `out` (cleared first), calls `on_word` with each normalised
+/// word, and returns the number of words (which for ASCII equals the raw whitespace-separated
+/// word count). The audit's hot loop: one pass instead of normalise + count + split.
+pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, mut on_word: impl FnMut(&[u8])) -> u64 {
+    debug_assert!(bytes.is_ascii());
+    out.clear();
+    out.reserve(bytes.len());
+    let mut words = 0u64;
+    let mut word_start = 0usize;
+    let mut in_word = false;
+    for &b in bytes {
+        if is_ascii_white_space(b) {
+            if in_word {
+                on_word(&out[word_start..]);
+                in_word = false;
+            }
+        } else {
+            if !in_word {
+                if !out.is_empty() {
+                    out.push(b' ');
+                }
+                word_start = out.len();
+                in_word = true;
+                words += 1;
+            }
+            out.push(b.to_ascii_lowercase());
+        }
+    }
+    if in_word {
+        on_word(&out[word_start..]);
+    }
+    words
+}
+
 fn collapse_unicode(text: &str, out: &mut String) {
     let mut pending_space = false;
     for c in text.chars() {
@@ -143,6 +178,20 @@ mod tests {
     fn unicode_lowercase() {
         assert_eq!(norm("ÀÉÎ ΣΟΦΟΣ"), "àéî σοφος");
         assert_eq!(norm("Straße"), "straße");
+    }
+
+    #[test]
+    fn fused_ascii_path_equals_normalise_then_split() {
+        for text in ["", "  ", "One", "  Hello\t\tWORLD \n", "a\x0Bb  c\r\n", "x y z "] {
+            let mut out = Vec::new();
+            let mut words: Vec<String> = Vec::new();
+            let count = normalize_ascii_words(text.as_bytes(), &mut out, |w| words.push(String::from_utf8(w.to_vec()).unwrap()));
+            let expected = norm(text);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+            let expected_words: Vec<String> = expected.split_whitespace().map(String::from).collect();
+            assert_eq!(words, expected_words);
+            assert_eq!(count, text.split_whitespace().count() as u64);
+        }
     }
 
     #[test]
