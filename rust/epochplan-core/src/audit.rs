@@ -13,17 +13,20 @@ use crate::exact::{ExactIndex, ExactSummary};
 use crate::hashing::{combine, text_digest, word_hash};
 use crate::labels::{LabelCounter, LabelSummary};
 use crate::lengths::{LengthDistribution, LengthSummary};
+use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary};
 use crate::normalize::Normalize;
 
 /// Row id stored for rows without a cluster (null text).
 pub const NO_CLUSTER: u64 = u64::MAX;
 const TOP_CLUSTERS: usize = 10;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub normalize: Normalize,
     /// Keep the exact cluster id of every row (8 bytes a row) for a clusters file.
     pub keep_row_ids: bool,
+    /// Near-duplicate detection; `None` = exact only. Its `normalize` is taken from above.
+    pub near: Option<NearOptions>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,18 +96,29 @@ pub struct Auditor {
     stats: ChunkStats,
     labels: Option<LabelCounter>,
     row_ids: Option<Vec<u64>>,
+    near: Option<NearIndex>,
+    near_clusters: Option<NearClusters>,
 }
 
 impl Auditor {
-    pub fn new(options: AuditOptions) -> Self {
-        Auditor {
-            options,
+    pub fn new(options: AuditOptions) -> Result<Self> {
+        let near = match &options.near {
+            None => None,
+            Some(near_options) => {
+                let near_options = NearOptions { normalize: options.normalize, ..near_options.clone() };
+                Some(NearIndex::new(near_options)?)
+            }
+        };
+        Ok(Auditor {
             rows: 0,
             exact: ExactIndex::new(),
             stats: ChunkStats::default(),
             labels: None,
             row_ids: options.keep_row_ids.then(Vec::new),
-        }
+            near,
+            near_clusters: None,
+            options,
+        })
     }
 
     pub fn rows(&self) -> u64 {
@@ -113,6 +127,9 @@ impl Auditor {
 
     /// Add the next batch of rows (row numbers continue from the previous batch).
     pub fn update(&mut self, texts: &dyn TextColumn, labels: Option<&dyn TextColumn>) -> Result<()> {
+        if self.near_clusters.is_some() {
+            return Err(CoreError::Input("rows added after finish_near(); start a new audit".into()));
+        }
         let n = texts.len();
         if let Some(l) = labels {
             if l.len() != n {
@@ -144,6 +161,7 @@ impl Auditor {
         }
 
         let mut buf = String::new();
+        let mut batch_ids = Vec::with_capacity(n);
         for (i, digest) in digests.into_iter().flatten().enumerate() {
             let row = self.rows + i as u64;
             let id = match digest {
@@ -157,9 +175,13 @@ impl Auditor {
                     found.representative
                 }
             };
-            if let Some(ids) = self.row_ids.as_mut() {
-                ids.push(id);
-            }
+            batch_ids.push(id);
+        }
+        if let Some(ids) = self.row_ids.as_mut() {
+            ids.extend_from_slice(&batch_ids);
+        }
+        if let Some(near) = self.near.as_mut() {
+            near.update(texts, Some(&batch_ids))?;
         }
         if let Some(l) = labels {
             let counter = self.labels.get_or_insert_with(LabelCounter::new);
@@ -178,6 +200,38 @@ impl Auditor {
 
     pub fn exact_index(&self) -> &ExactIndex {
         &self.exact
+    }
+
+    pub fn options(&self) -> &AuditOptions {
+        &self.options
+    }
+
+    pub fn near_index(&self) -> Option<&NearIndex> {
+        self.near.as_ref()
+    }
+
+    /// Link, verify and union the near duplicates of all rows so far. Idempotent.
+    pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        if self.near_clusters.is_none() {
+            if let Some(near) = &self.near {
+                self.near_clusters = Some(near.finish()?);
+            }
+        }
+        Ok(self.near_clusters.as_ref())
+    }
+
+    /// Near cluster id (lowest row of the near cluster) of every row, after `finish_near`.
+    pub fn near_ids(&self) -> Option<&[u64]> {
+        self.near_clusters.as_ref().map(|c| c.near_ids.as_slice())
+    }
+
+    pub fn near_summary(&self, top_n: usize) -> Option<NearSummary> {
+        self.near_clusters.as_ref().map(|c| c.summary(top_n))
+    }
+
+    /// The normalised-text preview stored for an exact cluster with two or more members.
+    pub fn exact_preview(&self, representative: u64) -> Option<&str> {
+        self.exact.preview(representative)
     }
 
     pub fn summary(&self, with_labels: bool) -> AuditSummary {
@@ -207,6 +261,24 @@ impl Auditor {
 fn chunk_size(n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     (n / (threads * 4)).clamp(512, 16_384)
+}
+
+/// Normalise and digest a batch in parallel: `None` for null rows. Used for eval splits.
+pub fn digest_batch(texts: &dyn TextColumn, normalize: Normalize) -> Vec<Option<u128>> {
+    let n = texts.len();
+    let chunk = chunk_size(n);
+    (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let mut buf = String::new();
+            (c * chunk..((c + 1) * chunk).min(n))
+                .map(|i| texts.get(i).map(|t| text_digest(normalize.apply(t, &mut buf).as_bytes())))
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn measure_chunk(
@@ -301,7 +373,7 @@ mod tests {
     use super::*;
 
     fn audit(texts: &[Option<&str>], normalize: Normalize) -> (AuditSummary, Vec<u64>) {
-        let mut a = Auditor::new(AuditOptions { normalize, keep_row_ids: true });
+        let mut a = Auditor::new(AuditOptions { normalize, keep_row_ids: true, near: None }).unwrap();
         // two batches, to check row numbering across batches
         let (first, second) = texts.split_at(texts.len() / 2);
         a.update(&first.to_vec(), None).unwrap();
@@ -346,7 +418,7 @@ mod tests {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true });
+                let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: None }).unwrap();
                 a.update(&texts, None).unwrap();
                 (a.summary(false), a.row_ids().unwrap().to_vec())
             })
@@ -362,8 +434,30 @@ mod tests {
     }
 
     #[test]
+    fn near_clusters_contain_exact_clusters_and_planted_copies() {
+        let base = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next month";
+        let near_copy = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next week";
+        let texts = vec![
+            Some(base.to_string()),
+            Some("an entirely different sentence about cooking pasta with garlic olive oil and fresh basil leaves".to_string()),
+            Some(base.to_uppercase()),
+            Some(near_copy.to_string()),
+            None,
+        ];
+        let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(NearOptions::default()) };
+        let mut a = Auditor::new(options).unwrap();
+        a.update(&texts, None).unwrap();
+        a.finish_near().unwrap();
+        assert_eq!(a.row_ids().unwrap(), &[0, 1, 0, 3, NO_CLUSTER]);
+        assert_eq!(a.near_ids().unwrap(), &[0, 1, 0, 0, NO_CLUSTER]);
+        let s = a.near_summary(10).unwrap();
+        assert_eq!((s.unique, s.duplicate_rows, s.largest_cluster), (2, 2, 3));
+        assert!(a.update(&texts, None).is_err()); // no rows after finish
+    }
+
+    #[test]
     fn label_length_mismatch_is_an_input_error() {
-        let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false });
+        let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
         let err = a.update(&vec![Some("a")], Some(&vec![Some("x"), Some("y")])).unwrap_err();
         assert!(matches!(err, CoreError::Input(_)));
     }

@@ -62,6 +62,10 @@ impl ExactIndex {
         self.previews.insert(representative, preview);
     }
 
+    pub fn preview(&self, representative: u64) -> Option<&str> {
+        self.previews.get(&representative).map(String::as_str)
+    }
+
     /// Representative row of the cluster with this digest, if any row had it.
     pub fn lookup(&self, digest: u128) -> Option<u64> {
         self.clusters.get(&digest).map(|c| c.representative)

@@ -6,13 +6,16 @@ pub mod audit;
 pub mod column;
 pub mod distinct;
 pub mod error;
+pub mod eval_probe;
 pub mod exact;
 pub mod hashing;
 pub mod labels;
 pub mod lengths;
+pub mod near;
 pub mod normalize;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor, NO_CLUSTER};
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
+pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
 pub use normalize::Normalize;

@@ -1,0 +1,320 @@
+//! The train-side near-duplicate index: rows stream in batch by batch; `finish` bands, links,
+//! verifies and unions them into near clusters.
+
+use rayon::prelude::*;
+
+use crate::audit::NO_CLUSTER;
+use crate::column::TextColumn;
+use crate::error::{CoreError, Result};
+
+use super::lsh::LshPlan;
+use super::minhash::{Sketcher, similarity};
+use super::options::NearOptions;
+use super::sketch_set::{SketchSet, entry_key, entry_member, sketch_batch};
+use super::store::RecordBuf;
+use super::union_find::UnionFind;
+
+/// One band entry in a sort buffer: 64-bit key + member number, packed in a u128.
+const ENTRY_BYTES: usize = 16;
+/// The sort buffer never shrinks below this, whatever the budget: fewer, longer scans.
+const MIN_SORT_BYTES: usize = 64 << 20;
+/// Buckets verified per parallel task.
+const BUCKETS_PER_TASK: usize = 512;
+
+/// Near-duplicate clustering of one train split, fed batch by batch (see the module docs).
+#[derive(Debug)]
+pub struct NearIndex {
+    pub(super) options: NearOptions,
+    pub(super) sketcher: Sketcher,
+    pub(super) plan: LshPlan,
+    rows: u64,
+    /// Exact representative of every row (`NO_CLUSTER` for null text): the forest near links
+    /// are added to, so a near cluster always contains its exact duplicates.
+    exact_reps: Vec<u64>,
+    /// Only exact representatives are sketched: their duplicates would land in the same buckets
+    /// and cost verifications that cannot change a cluster.
+    pub(super) members: SketchSet,
+    pub(super) sort_limit: usize,
+    /// Set when an update failed half-way; the index then refuses further work.
+    failed: bool,
+}
+
+/// A verified link that joined two clusters (`row < other`). Together the links form a spanning
+/// forest of the near clusters over exact representatives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearLink {
+    pub row: u64,
+    pub other: u64,
+    /// Sketch estimate of their Jaccard similarity (at least the threshold).
+    pub similarity: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearClusters {
+    /// Per row: the lowest row of its near cluster; `NO_CLUSTER` for null text.
+    pub near_ids: Vec<u64>,
+    /// Sorted by `(row, other)`.
+    pub links: Vec<NearLink>,
+    pub plan: LshPlan,
+    /// Candidate pairs whose sketches were compared.
+    pub checked_pairs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearTop {
+    pub row: u64,
+    pub count: u64,
+}
+
+/// Same meanings as the exact summary: `unique` counts clusters including singletons,
+/// `clusters` only those of two rows or more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearSummary {
+    pub unique: u64,
+    pub duplicate_rows: u64,
+    pub clusters: u64,
+    pub largest_cluster: u64,
+    /// Largest clusters first, ties by lowest row.
+    pub top: Vec<NearTop>,
+}
+
+impl NearIndex {
+    pub fn new(options: NearOptions) -> Result<Self> {
+        let (sketcher, plan) = options.resolve()?;
+        let budget = usize::try_from(options.memory_budget).unwrap_or(usize::MAX);
+        let members = SketchSet::new(sketcher.num_perm(), plan.bands, budget / 2, options.temp_dir());
+        Ok(NearIndex {
+            sort_limit: (budget / 4).max(MIN_SORT_BYTES),
+            options,
+            sketcher,
+            plan,
+            rows: 0,
+            exact_reps: Vec::new(),
+            members,
+            failed: false,
+        })
+    }
+
+    pub fn options(&self) -> &NearOptions {
+        &self.options
+    }
+
+    pub fn plan(&self) -> LshPlan {
+        self.plan
+    }
+
+    pub fn sketcher(&self) -> &Sketcher {
+        &self.sketcher
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Rows that were sketched (non-null exact representatives).
+    pub fn sketched_rows(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether sketches went to temporary files because they outgrew half the memory budget.
+    pub fn is_spilled(&self) -> bool {
+        self.members.is_spilled()
+    }
+
+    /// Adds the next batch of rows (numbered on from the previous batch). `exact_ids[i]` is the
+    /// exact-cluster representative of row i of the batch (as `Auditor::row_ids` gives them:
+    /// `NO_CLUSTER` for null text); `None` treats every non-null row as its own representative.
+    pub fn update(&mut self, texts: &dyn TextColumn, exact_ids: Option<&[u64]>) -> Result<()> {
+        self.check_usable()?;
+        let n = texts.len();
+        let first_row = self.rows;
+        let batch_ids: Vec<u64> = match exact_ids {
+            Some(ids) => {
+                self.check_exact_ids(texts, ids)?;
+                ids.to_vec()
+            }
+            None => (0..n)
+                .map(|i| if texts.get(i).is_some() { first_row + i as u64 } else { NO_CLUSTER })
+                .collect(),
+        };
+        let is_representative = |i: usize| batch_ids[i] == first_row + i as u64;
+        let chunks = sketch_batch(&self.sketcher, &self.plan, texts, first_row, &is_representative);
+        self.failed = true;
+        self.members.append(&chunks)?;
+        self.exact_reps.extend_from_slice(&batch_ids);
+        self.rows += n as u64;
+        self.failed = false;
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(CoreError::Input("the near-duplicate index failed earlier; start a new one".into()));
+        }
+        Ok(())
+    }
+
+    fn check_exact_ids(&self, texts: &dyn TextColumn, ids: &[u64]) -> Result<()> {
+        if ids.len() != texts.len() {
+            return Err(CoreError::Input(format!(
+                "{} exact cluster ids for a batch of {} rows",
+                ids.len(),
+                texts.len()
+            )));
+        }
+        let first_row = self.rows;
+        for (i, &id) in ids.iter().enumerate() {
+            let row = first_row + i as u64;
+            let valid = if texts.get(i).is_none() {
+                id == NO_CLUSTER
+            } else if id == row {
+                true
+            } else if id < first_row {
+                self.exact_reps[id as usize] == id
+            } else if id < row {
+                ids[(id - first_row) as usize] == id
+            } else {
+                false
+            };
+            if !valid {
+                return Err(CoreError::Input(format!(
+                    "exact cluster id {id} of row {row} is invalid: it must be NO_CLUSTER for null \
+                     text, else the lowest row of the row's exact cluster"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Near clusters of all rows so far. The index stays usable: more batches, leakage queries
+    /// and another `finish` may follow.
+    pub fn finish(&self) -> Result<NearClusters> {
+        self.check_usable()?;
+        let mut forest = UnionFind::from_parents(self.exact_reps.clone())?;
+        let members = &self.members;
+        let threshold = self.options.threshold;
+        let parts = sort_parts(members.len(), self.sort_limit);
+        let mut entries = Vec::new();
+        let mut links = Vec::new();
+        let mut checked_pairs = 0;
+        for band in 0..self.plan.bands {
+            for part in 0..parts {
+                members.band_entries(band, part, parts, &mut entries)?;
+                entries.par_sort_unstable();
+                let buckets = shared_buckets(&entries);
+                // Verification reads the forest as it was before this band; the unions are
+                // then applied in bucket order, so the result does not depend on threads.
+                let found: Vec<Result<(Vec<NearLink>, u64)>> = buckets
+                    .par_chunks(BUCKETS_PER_TASK)
+                    .map(|group| link_buckets(group, &entries, members, &forest, threshold))
+                    .collect();
+                for result in found {
+                    let (candidates, checked) = result?;
+                    checked_pairs += checked;
+                    for link in candidates {
+                        if forest.union(link.row, link.other) {
+                            links.push(link);
+                        }
+                    }
+                }
+                forest.compress();
+            }
+        }
+        links.sort_unstable_by_key(|link| (link.row, link.other));
+        Ok(NearClusters { near_ids: forest.into_roots(), links, plan: self.plan, checked_pairs })
+    }
+}
+
+/// How many key-range parts keep one part's entries within `sort_limit` bytes.
+pub(super) fn sort_parts(entries: usize, sort_limit: usize) -> usize {
+    (entries * ENTRY_BYTES).div_ceil(sort_limit.max(ENTRY_BYTES)).max(1)
+}
+
+/// `[start, end)` of every run of two or more sorted entries with the same key.
+fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
+    let mut buckets = Vec::new();
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i == entries.len() || entry_key(entries[i]) != entry_key(entries[start]) {
+            if i - start >= 2 {
+                buckets.push((start as u32, i as u32));
+            }
+            start = i;
+        }
+    }
+    buckets
+}
+
+/// Within each bucket (members in row order), checks each member against the one before it and,
+/// if that fails, against the bucket's first member: linear in bucket size, and an unrelated
+/// member that shares only this band cannot cut a bucket's true pairs apart. Pairs already in
+/// one cluster are skipped.
+fn link_buckets(
+    buckets: &[(u32, u32)],
+    entries: &[u128],
+    members: &SketchSet,
+    forest: &UnionFind,
+    threshold: f64,
+) -> Result<(Vec<NearLink>, u64)> {
+    let (mut buf_a, mut buf_b) = (RecordBuf::default(), RecordBuf::default());
+    let mut links = Vec::new();
+    let mut checked = 0u64;
+    let mut check = |a: u32, b: u32, checked: &mut u64| -> Result<Option<NearLink>> {
+        let (row, other) = (members.row(a), members.row(b));
+        if forest.find_frozen(row) == forest.find_frozen(other) {
+            return Ok(None);
+        }
+        *checked += 1;
+        let estimate = similarity(members.sketch(a, &mut buf_a)?, members.sketch(b, &mut buf_b)?);
+        Ok((estimate >= threshold).then_some(NearLink { row, other, similarity: estimate }))
+    };
+    for &(start, end) in buckets {
+        let (start, end) = (start as usize, end as usize);
+        let head = entry_member(entries[start]);
+        for i in start + 1..end {
+            let (previous, current) = (entry_member(entries[i - 1]), entry_member(entries[i]));
+            if let Some(link) = check(previous, current, &mut checked)? {
+                links.push(link);
+            } else if i - 1 > start
+                && let Some(link) = check(head, current, &mut checked)?
+            {
+                links.push(link);
+            }
+        }
+    }
+    Ok((links, checked))
+}
+
+impl NearClusters {
+    pub fn summary(&self, top_n: usize) -> NearSummary {
+        let mut sizes = vec![0u64; self.near_ids.len()];
+        for &id in &self.near_ids {
+            if id != NO_CLUSTER {
+                sizes[id as usize] += 1;
+            }
+        }
+        let (mut unique, mut members, mut clusters, mut largest) = (0, 0, 0, 0);
+        let mut multi = Vec::new();
+        for (row, &size) in sizes.iter().enumerate() {
+            if size == 0 {
+                continue;
+            }
+            unique += 1;
+            members += size;
+            largest = largest.max(size);
+            if size >= 2 {
+                clusters += 1;
+                multi.push(NearTop { row: row as u64, count: size });
+            }
+        }
+        multi.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.row.cmp(&b.row)));
+        multi.truncate(top_n);
+        NearSummary {
+            unique,
+            duplicate_rows: members - unique,
+            clusters,
+            largest_cluster: largest,
+            top: multi,
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Shingles of a normalised text, as 64-bit hashes handed to a callback one by one, so no
+//! shingle is ever allocated and the word hashes of a text are computed once.
+
+use std::str::FromStr;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::error::CoreError;
+use crate::hashing::{combine, word_hash};
+use crate::normalize::Normalize;
+
+/// What an n-gram is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shingle {
+    /// n consecutive words (prose).
+    #[default]
+    Word,
+    /// n consecutive characters (code, CJK, short text).
+    Char,
+}
+
+impl FromStr for Shingle {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        match s {
+            "word" => Ok(Shingle::Word),
+            "char" => Ok(Shingle::Char),
+            other => {
+                Err(CoreError::Input(format!("unknown shingle kind {other:?}: use \"word\" or \"char\"")))
+            }
+        }
+    }
+}
+
+/// Buffers reused from text to text by one thread.
+#[derive(Debug, Default)]
+pub struct ShingleScratch {
+    word_hashes: Vec<u64>,
+    char_starts: Vec<usize>,
+    lowercase_word: Vec<u8>,
+}
+
+impl Shingle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shingle::Word => "word",
+            Shingle::Char => "char",
+        }
+    }
+
+    /// Calls `emit` with the hash of every `n`-gram of `text` (already normalised). A text with
+    /// fewer than `n` words (chars) yields exactly one shingle, the hash of the whole text: two
+    /// different short texts then share nothing, and two equal ones share everything.
+    #[inline]
+    pub fn for_each(self, text: &str, n: usize, scratch: &mut ShingleScratch, emit: impl FnMut(u64)) {
+        debug_assert!(n >= 1);
+        match self {
+            Shingle::Word => word_ngrams(text, n, &mut scratch.word_hashes, emit),
+            Shingle::Char => char_ngrams(text, n, &mut scratch.char_starts, emit),
+        }
+    }
+
+    /// `for_each` on `normalize.apply(text)`, without building the normalised text where that is
+    /// safe — word shingles of ASCII text, whose normalisation only lowercases and collapses
+    /// whitespace, neither of which word hashes can see. Building it would cost more than all
+    /// the hashing. `normalised` is scratch for the other cases.
+    pub fn for_each_raw(
+        self,
+        text: &str,
+        normalize: Normalize,
+        n: usize,
+        scratch: &mut ShingleScratch,
+        normalised: &mut String,
+        emit: impl FnMut(u64),
+    ) {
+        if self == Shingle::Word && text.is_ascii() {
+            let lowercase = normalize == Normalize::Default;
+            ascii_word_hashes(
+                text.as_bytes(),
+                lowercase,
+                &mut scratch.word_hashes,
+                &mut scratch.lowercase_word,
+            );
+            if scratch.word_hashes.len() >= n {
+                emit_word_ngrams(&scratch.word_hashes, n, emit);
+                return;
+            }
+        }
+        self.for_each(normalize.apply(text, normalised), n, scratch, emit);
+    }
+}
+
+fn word_ngrams(text: &str, n: usize, word_hashes: &mut Vec<u64>, mut emit: impl FnMut(u64)) {
+    word_hashes.clear();
+    word_hashes.extend(text.split_whitespace().map(word_hash));
+    if word_hashes.len() < n {
+        emit(xxh3_64(text.as_bytes()));
+        return;
+    }
+    emit_word_ngrams(word_hashes, n, emit);
+}
+
+#[inline]
+fn emit_word_ngrams(word_hashes: &[u64], n: usize, mut emit: impl FnMut(u64)) {
+    for window in word_hashes.windows(n) {
+        emit(window[1..].iter().fold(window[0], |gram, &word| combine(gram, word)));
+    }
+}
+
+/// Whitespace as `char::is_whitespace` sees it in ASCII (the set the normaliser collapses).
+#[inline]
+fn is_ascii_white_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// `word_hash` of every whitespace-separated word of ASCII `bytes`, lowercased first if asked.
+fn ascii_word_hashes(
+    bytes: &[u8],
+    lowercase: bool,
+    word_hashes: &mut Vec<u64>,
+    lowercase_word: &mut Vec<u8>,
+) {
+    let mut hash = |word: &[u8]| {
+        if lowercase && word.iter().any(u8::is_ascii_uppercase) {
+            lowercase_word.clear();
+            lowercase_word.extend(word.iter().map(u8::to_ascii_lowercase));
+            xxh3_64(lowercase_word)
+        } else {
+            xxh3_64(word) // == word_hash(word): the same bytes
+        }
+    };
+    word_hashes.clear();
+    let mut word_start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if is_ascii_white_space(b) {
+            if let Some(start) = word_start.take() {
+                word_hashes.push(hash(&bytes[start..i]));
+            }
+        } else if word_start.is_none() {
+            word_start = Some(i);
+        }
+    }
+    if let Some(start) = word_start {
+        word_hashes.push(hash(&bytes[start..]));
+    }
+}
+
+fn char_ngrams(text: &str, n: usize, char_starts: &mut Vec<usize>, mut emit: impl FnMut(u64)) {
+    let bytes = text.as_bytes();
+    if text.is_ascii() {
+        // One byte per char: windows of bytes are windows of chars.
+        if bytes.len() < n {
+            emit(xxh3_64(bytes));
+        } else {
+            bytes.windows(n).for_each(|window| emit(xxh3_64(window)));
+        }
+        return;
+    }
+    char_starts.clear();
+    char_starts.extend(text.char_indices().map(|(start, _)| start));
+    char_starts.push(bytes.len());
+    let chars = char_starts.len() - 1;
+    if chars < n {
+        emit(xxh3_64(bytes));
+        return;
+    }
+    for first in 0..=chars - n {
+        emit(xxh3_64(&bytes[char_starts[first]..char_starts[first + n]]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shingles(kind: Shingle, text: &str, n: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        kind.for_each(text, n, &mut ShingleScratch::default(), |h| out.push(h));
+        out
+    }
+
+    #[test]
+    fn word_ngrams_combine_word_hashes() {
+        let got = shingles(Shingle::Word, "a b c d", 3);
+        let [a, b, c, d] = ["a", "b", "c", "d"].map(word_hash);
+        assert_eq!(got, vec![combine(combine(a, b), c), combine(combine(b, c), d)]);
+        assert_eq!(shingles(Shingle::Word, "a b", 1), vec![a, b]);
+    }
+
+    #[test]
+    fn short_and_empty_texts_are_one_whole_text_shingle() {
+        assert_eq!(shingles(Shingle::Word, "a b", 3), vec![xxh3_64(b"a b")]);
+        assert_eq!(shingles(Shingle::Word, "", 5), vec![xxh3_64(b"")]);
+        assert_eq!(shingles(Shingle::Char, "abc", 5), vec![xxh3_64(b"abc")]);
+        assert_eq!(shingles(Shingle::Char, "", 5), vec![xxh3_64(b"")]);
+        assert_ne!(shingles(Shingle::Word, "a b", 3), shingles(Shingle::Word, "a c", 3));
+    }
+
+    #[test]
+    fn char_ngrams_count_chars_not_bytes() {
+        assert_eq!(shingles(Shingle::Char, "abcd", 2), vec![xxh3_64(b"ab"), xxh3_64(b"bc"), xxh3_64(b"cd")]);
+        let got = shingles(Shingle::Char, "héllo", 4);
+        assert_eq!(got, vec![xxh3_64("héll".as_bytes()), xxh3_64("éllo".as_bytes())]);
+        assert_eq!(shingles(Shingle::Char, "日本語", 3), vec![xxh3_64("日本語".as_bytes())]);
+    }
+
+    #[test]
+    fn raw_ascii_fast_path_equals_normalising_first() {
+        use crate::near::test_support::SplitMix;
+        let pieces = ["Ab", "cd", "EF", "g", " ", "  ", "\t", "\n", "\x0B", "\x0C", "\r", "x1", "\x1c"];
+        let mut rng = SplitMix(8);
+        let (mut scratch, mut normalised, mut buf) =
+            (ShingleScratch::default(), String::new(), String::new());
+        for _ in 0..500 {
+            let len = rng.below(30) as usize;
+            let text: String = (0..len).map(|_| pieces[rng.below(pieces.len() as u64) as usize]).collect();
+            for normalize in [Normalize::Default, Normalize::None] {
+                for n in [1, 2, 5] {
+                    let mut fast = Vec::new();
+                    Shingle::Word
+                        .for_each_raw(&text, normalize, n, &mut scratch, &mut normalised, |h| fast.push(h));
+                    let slow = shingles(Shingle::Word, normalize.apply(&text, &mut buf), n);
+                    assert_eq!(fast, slow, "{text:?} {normalize:?} n={n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parse_kinds() {
+        assert_eq!("word".parse::<Shingle>().unwrap(), Shingle::Word);
+        assert_eq!("char".parse::<Shingle>().unwrap(), Shingle::Char);
+        assert!(matches!("line".parse::<Shingle>(), Err(CoreError::Input(_))));
+    }
+}

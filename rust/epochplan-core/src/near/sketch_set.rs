@@ -1,0 +1,203 @@
+//! The sketches and band keys of a set of rows — the train index, or one eval split — held in
+//! memory up to a byte limit and in temporary files beyond it.
+//!
+//! Members are numbered 0, 1, … in row order (`u32`, so one band entry is a 64-bit key plus a
+//! 32-bit member number). Band keys are stored band by band, so the per-band work at the end
+//! reads one compact column instead of every sketch.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::column::TextColumn;
+use crate::error::{CoreError, Result};
+
+use super::lsh::LshPlan;
+use super::minhash::{SketchScratch, Sketcher};
+use super::store::{Column, RecordBuf};
+
+/// Band keys are scanned in runs of this many records.
+const SCAN_RECORDS: usize = 1 << 16;
+
+/// Sketches of one parallel chunk of a batch, members in row order.
+#[derive(Debug, Default)]
+pub(crate) struct SketchedChunk {
+    rows: Vec<u64>,
+    sketches: Vec<u32>,
+    /// Member-major: the `bands` keys of the first member, then of the second, …
+    band_keys: Vec<u64>,
+}
+
+/// Sketches the rows of `texts` for which `wanted(i)` holds (null rows never), in parallel
+/// chunks returned in row order. `first_row` is the row number of `texts[0]`.
+pub(crate) fn sketch_batch(
+    sketcher: &Sketcher,
+    plan: &LshPlan,
+    texts: &dyn TextColumn,
+    first_row: u64,
+    wanted: &(dyn Fn(usize) -> bool + Sync),
+) -> Vec<SketchedChunk> {
+    let n = texts.len();
+    let chunk = chunk_size(n);
+    let (slots, bands) = (sketcher.num_perm(), plan.bands);
+    (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let range = c * chunk..((c + 1) * chunk).min(n);
+            let mut out = SketchedChunk {
+                rows: Vec::with_capacity(range.len()),
+                sketches: Vec::with_capacity(range.len() * slots),
+                band_keys: Vec::with_capacity(range.len() * bands),
+            };
+            let mut scratch = SketchScratch::default();
+            for i in range {
+                let Some(text) = texts.get(i) else { continue };
+                if !wanted(i) {
+                    continue;
+                }
+                let start = out.sketches.len();
+                out.sketches.resize(start + slots, 0);
+                sketcher.sketch(text, &mut scratch, &mut out.sketches[start..]);
+                let key_start = out.band_keys.len();
+                out.band_keys.resize(key_start + bands, 0);
+                plan.band_keys(&out.sketches[start..], &mut out.band_keys[key_start..]);
+                out.rows.push(first_row + i as u64);
+            }
+            out
+        })
+        .collect()
+}
+
+fn chunk_size(n: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    (n / (threads * 4)).clamp(256, 8192)
+}
+
+#[derive(Debug)]
+pub(crate) struct SketchSet {
+    bands: usize,
+    /// Row of each member, increasing.
+    rows: Vec<u64>,
+    sketches: Column<u32>,
+    band_keys: Vec<Column<u64>>,
+    /// Sketches and band keys spill once they hold more heap than this.
+    resident_limit: usize,
+    temp_dir: PathBuf,
+    gather_buf: Vec<u64>,
+}
+
+impl SketchSet {
+    pub fn new(num_perm: usize, bands: usize, resident_limit: usize, temp_dir: PathBuf) -> Self {
+        SketchSet {
+            bands,
+            rows: Vec::new(),
+            sketches: Column::new(num_perm),
+            band_keys: (0..bands).map(|_| Column::new(1)).collect(),
+            resident_limit,
+            temp_dir,
+            gather_buf: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    #[inline]
+    pub fn row(&self, member: u32) -> u64 {
+        self.rows[member as usize]
+    }
+
+    pub fn is_spilled(&self) -> bool {
+        self.sketches.is_spilled()
+    }
+
+    /// Adds the members of `chunks` (after every member already held).
+    pub fn append(&mut self, chunks: &[SketchedChunk]) -> Result<()> {
+        let adding: usize = chunks.iter().map(|c| c.rows.len()).sum();
+        if self.rows.len() + adding > u32::MAX as usize {
+            return Err(CoreError::Input(format!(
+                "more than {} distinct non-null texts: split the input",
+                u32::MAX
+            )));
+        }
+        for chunk in chunks {
+            debug_assert!(chunk.rows.first().is_none_or(|&r| self.rows.last().is_none_or(|&l| l < r)));
+            self.rows.extend_from_slice(&chunk.rows);
+            self.sketches.append(&chunk.sketches)?;
+            for (band, column) in self.band_keys.iter_mut().enumerate() {
+                self.gather_buf.clear();
+                self.gather_buf.extend(chunk.band_keys.iter().skip(band).step_by(self.bands));
+                column.append(&self.gather_buf)?;
+            }
+        }
+        if !self.is_spilled() && self.resident_bytes() > self.resident_limit {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn resident_bytes(&self) -> usize {
+        self.sketches.resident_bytes() + self.band_keys.iter().map(Column::resident_bytes).sum::<usize>()
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        self.sketches.spill(&self.temp_dir)?;
+        for column in &mut self.band_keys {
+            column.spill(&self.temp_dir)?;
+        }
+        self.gather_buf = Vec::new();
+        Ok(())
+    }
+
+    /// Sketch of `member`; read into `buf` when it lives on disk.
+    #[inline]
+    pub fn sketch<'a>(&'a self, member: u32, buf: &'a mut RecordBuf<u32>) -> Result<&'a [u32]> {
+        self.sketches.record(member as usize, buf)
+    }
+
+    /// Calls `visit(member, key)` for every member's key of `band`, members in order.
+    pub fn scan_band_keys(&self, band: usize, mut visit: impl FnMut(u32, u64)) -> Result<()> {
+        self.band_keys[band].scan(SCAN_RECORDS, |first, keys| {
+            for (offset, &key) in keys.iter().enumerate() {
+                visit((first + offset) as u32, key);
+            }
+        })
+    }
+
+    /// Fills `entries` with `(band key << 64) | member` for every member whose key of `band`
+    /// falls in key range `part` of `parts` (equal slices of the 64-bit key space, so a
+    /// bucket never straddles two parts). Unsorted.
+    pub fn band_entries(
+        &self,
+        band: usize,
+        part: usize,
+        parts: usize,
+        entries: &mut Vec<u128>,
+    ) -> Result<()> {
+        entries.clear();
+        entries.reserve(self.len() / parts + self.len() / (8 * parts) + 16);
+        self.scan_band_keys(band, |member, key| {
+            if key_part(key, parts) == part {
+                entries.push(((key as u128) << 64) | member as u128);
+            }
+        })
+    }
+}
+
+#[inline]
+fn key_part(key: u64, parts: usize) -> usize {
+    ((key as u128 * parts as u128) >> 64) as usize
+}
+
+/// Band key of an entry made by [`SketchSet::band_entries`].
+#[inline]
+pub(crate) fn entry_key(entry: u128) -> u64 {
+    (entry >> 64) as u64
+}
+
+/// Member of an entry made by [`SketchSet::band_entries`].
+#[inline]
+pub(crate) fn entry_member(entry: u128) -> u32 {
+    entry as u32
+}
