@@ -6,7 +6,7 @@ generation is vectorised in polars and fast even for millions of rows. Planted s
 - `variant_fraction` of rows are case/whitespace variants of an earlier original (equal after
   the default normalisation, different raw);
 - `near_fraction` of rows are near copies: an earlier original with `near_edit_rate` of its
-  words replaced (high word-5-gram Jaccard when the rate is low).
+  words replaced (a number, or a (low, high) range drawn per copy) (high word-5-gram Jaccard when the rate is low).
 The truth columns `source_row` (original row, or -1) and `kind` (original|exact|variant|near)
 come with the text.
 """
@@ -36,7 +36,7 @@ def _word_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, variant_fraction: float = 0.02,
-             near_fraction: float = 0.0, near_edit_rate: float = 0.05, seed: int = 0, row_offset: int = 0) -> pl.DataFrame:
+             near_fraction: float = 0.0, near_edit_rate: float | tuple[float, float] = 0.05, seed: int = 0, row_offset: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     vocab = _vocabulary(rng)
     sentence_words = 10
@@ -71,7 +71,8 @@ def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, 
             texts[row] = base.upper() if rng.random() < 0.5 else base.replace(" ", "  \t", 3) + "\n"
         else:
             words = base.split(" ")
-            k = max(1, int(len(words) * near_edit_rate))
+            rate = rng.uniform(*near_edit_rate) if isinstance(near_edit_rate, tuple) else near_edit_rate
+            k = max(1, int(len(words) * rate))
             for position in rng.choice(np.arange(1, len(words)), k, replace=False):
                 words[position] = vocab[rng.integers(0, VOCABULARY_SIZE)]
             texts[row] = " ".join(words)

@@ -46,9 +46,10 @@ def test_json_file_and_clusters_parquet(tmp_path):
     assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"  # sorted keys
     assert data["exact"]["duplicate_rows"] == 100
     frame = pl.read_parquet(clusters)
-    assert frame.schema == pl.Schema({"row": pl.UInt64, "exact_id": pl.UInt64, "keep": pl.Boolean})
+    assert frame.schema == pl.Schema({"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean})
     assert frame.height == 400
-    assert frame["keep"].sum() == 300
+    assert frame["exact_id"].n_unique() == 300
+    assert frame["keep"].sum() == data["near"]["unique"]  # keep marks near representatives
     assert sorted(os.listdir(tmp_path)) == ["audit.json", "clusters.parquet"]  # no temp files left
 
 

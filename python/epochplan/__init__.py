@@ -2,6 +2,7 @@
 
 from ._epochplan import __version__
 from .audit import audit
+from .dedup import dedup
 from .errors import ConfigError, EpochplanError, InputError, InternalError
 from .plan import Plan, Setup, plan
 from .result import AuditResult
@@ -9,6 +10,7 @@ from .result import AuditResult
 __all__ = [
     "__version__",
     "audit",
+    "dedup",
     "AuditResult",
     "plan",
     "Plan",

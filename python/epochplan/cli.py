@@ -4,7 +4,6 @@ error (one line on stderr, no traceback), 3 internal error, 130 interrupted (Ctr
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,6 +13,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from . import __version__, plan_cli
+from . import cli_options as opts
 from .errors import EpochplanError, InputError, InternalError
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -47,25 +47,26 @@ def root(
     """
 
 
-class NormalizeMode(str, Enum):
-    default = "default"
-    none = "none"
-
-
 @app.command()
 def audit(
-    data: Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
-    text: Annotated[
-        Optional[list[str]],
-        typer.Option("--text", "-t", help="Text column; repeat to join several with a newline. Default: text, content, prompt, instruction, or the only string column."),
-    ] = None,
-    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Label column for label statistics.")] = None,
-    normalize: Annotated[
-        NormalizeMode, typer.Option(help="default = NFKC + lowercase + collapsed whitespace; none = raw bytes.")
-    ] = NormalizeMode.default,
+    data: opts.DataArgument,
+    text: opts.TextOption = None,
+    label: opts.LabelOption = None,
+    normalize: opts.NormalizeOption = opts.NormalizeMode.default,
+    near: opts.NearOption = True,
+    threshold: opts.ThresholdOption = 0.7,
+    ngram: opts.NgramOption = 5,
+    shingle: opts.ShingleOption = opts.ShingleKind.word,
+    num_perm: opts.NumPermOption = 128,
+    memory_budget: opts.MemoryBudgetOption = None,
+    eval_splits: opts.EvalOption = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, keep) as Parquet.")
+        Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep) as Parquet.")
+    ] = None,
+    leakage: Annotated[
+        Optional[Path],
+        typer.Option("--leakage", help="Write every train/eval match (split, eval_row, train_row, similarity, kind) as Parquet."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     regime: plan_cli.RegimeOption = None,
@@ -83,7 +84,8 @@ def audit(
     token_budget: plan_cli.TokenBudgetOption = None,
     config: plan_cli.ConfigOption = None,
 ) -> None:
-    """Audit a dataset: exact duplicates, lengths, labels, diversity; then plan epochs and steps.
+    """Audit a dataset: exact and near duplicates, train/eval leakage, conflicting labels,
+    lengths, labels, diversity; then plan epochs and steps.
 
     The plan uses the setup flags (--regime, --batch, --gpus ...) or the defaults it states;
     `epochplan plan --help` explains them.
@@ -100,11 +102,16 @@ def audit(
         epochs=epochs, steps=steps, token_budget=token_budget,
     )
     plan_cli.build_setup(config, **setup_flags)  # bad setup flags fail before the long audit
-    inputs = resolve_paths(data)
+    splits = opts.parse_eval(eval_splits)
+    budget = opts.parse_size(memory_budget)
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     if json_out and json_out != "-":
         check_output_path(json_out, option="--json", inputs=inputs)
-    if clusters is not None:
-        check_output_path(clusters, option="--clusters", inputs=inputs)
+    for option, path in (("--clusters", clusters), ("--leakage", leakage)):
+        if path is not None:
+            check_output_path(path, option=option, inputs=inputs)
+    if leakage is not None and not splits:
+        raise InputError("--leakage needs at least one --eval split to compare with")
 
     total = count_rows(open_source(data))
     with RowProgress(total) as progress:
@@ -113,6 +120,13 @@ def audit(
             text=text,
             label=label,
             normalize=normalize.value,
+            near=near,
+            threshold=threshold,
+            ngram=ngram,
+            shingle=shingle.value,
+            num_perm=num_perm,
+            memory_budget=budget,
+            eval=splits or None,
             keep_clusters=clusters is not None,
             progress=progress,
         )
@@ -123,6 +137,9 @@ def audit(
     if clusters is not None and result.clusters is not None:
         frame = result.clusters
         atomic_write(clusters, lambda tmp: frame.write_parquet(tmp))
+    if leakage is not None and result.leaks is not None:
+        leaks = result.leaks
+        atomic_write(leakage, lambda tmp: leaks.write_parquet(tmp))
     if json_out == "-":
         sys.stdout.write(result.to_json())
     elif json_out:
@@ -134,6 +151,39 @@ def audit(
 
 
 plan_cli.register(app)
+
+
+@app.command()
+def dedup(
+    data: opts.DataArgument,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input.")],
+    text: opts.TextOption = None,
+    level: Annotated[str, typer.Option("--level", help="Cluster level: near (default) or exact.")] = "near",
+    keep: Annotated[str, typer.Option("--keep", help="Representative: first (lowest row) or longest (most characters).")] = "first",
+    normalize: opts.NormalizeOption = opts.NormalizeMode.default,
+    threshold: opts.ThresholdOption = 0.7,
+    ngram: opts.NgramOption = 5,
+    shingle: opts.ShingleOption = opts.ShingleKind.word,
+    num_perm: opts.NumPermOption = 128,
+    memory_budget: opts.MemoryBudgetOption = None,
+) -> None:
+    """Write one representative row per duplicate cluster, all columns kept, in input order.
+
+    Rows with null text belong to no cluster and are left out.
+    """
+    from .dedup import dedup_to_file
+    from .io import check_output_path
+    from .sources import resolve_paths
+
+    check_output_path(output, option="-o", inputs=resolve_paths(data))
+    summary = dedup_to_file(
+        data, output, text=text, level=level, keep=keep, normalize=normalize.value, threshold=threshold, ngram=ngram,
+        shingle=shingle.value, num_perm=num_perm, memory_budget=opts.parse_size(memory_budget),
+    )
+    Console(stderr=True, highlight=False).print(
+        f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
+        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {output}"
+    )
 
 
 def _fail(code: int, message: str) -> int:

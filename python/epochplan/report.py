@@ -20,8 +20,9 @@ def _lengths_row(name: str, s: LengthStats | None) -> list[str]:
 
 def _cluster_table(title: str, stats: ClusterStats, rows: int) -> Table:
     table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
-    for col in ("rows", "count", "preview"):
-        table.add_column(col, overflow="ellipsis", no_wrap=col == "preview")
+    table.add_column("row", justify="right", no_wrap=True, min_width=5)
+    table.add_column("count", justify="right", no_wrap=True, min_width=5)
+    table.add_column("preview", overflow="ellipsis", no_wrap=True)
     for t in stats.top:
         table.add_row(f"{t.row}", f"{t.count:,}", t.preview.replace("\n", " ")[:70])
     return table
@@ -43,6 +44,11 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     overview.add_row("exact unique", f"{r.exact.unique:,}", "")
     overview.add_row("exact duplicate rows", f"{r.exact.duplicate_rows:,}", _pct(r.exact.duplicate_rows, r.rows))
     overview.add_row("exact clusters (size ≥ 2)", f"{r.exact.clusters:,}", f"largest {r.exact.largest_cluster:,}")
+    if r.near is not None:
+        n = r.near
+        overview.add_row(f"near unique (Jaccard ≥ {n.threshold:g})", f"{n.unique:,}", f"{n.shingle} {n.ngram}-grams, {n.bands}×{n.rows_per_band} bands")
+        overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
+        overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
     d = r.diversity
     approx = " (HyperLogLog estimate)" if d.estimated else ""
@@ -73,7 +79,28 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
 
     if r.exact.top:
         console.print(_cluster_table("largest exact clusters (row = representative)", r.exact, r.rows))
-    console.print(f"[bold]unique samples: {r.exact.unique:,} (exact)[/bold]")
+    if r.near is not None and r.near.top:
+        console.print(_cluster_table("largest near clusters (row = representative)", r.near, r.rows))
+
+    if r.leakage:
+        leaks = Table(title="train/eval leakage", title_justify="left", header_style="bold")
+        for col in ("split", "rows", "exact in train", "near in train", "example (eval row → train row, similarity)"):
+            leaks.add_column(col, justify="left" if col in ("split",) or col.startswith("example") else "right")
+        for name, leak in r.leakage.items():
+            near_count = "-" if leak.near_in_train is None else f"{leak.near_in_train:,} ({_pct(leak.near_in_train, leak.rows)})"
+            example = ", ".join(f"{e.eval_row}→{e.train_row} ({e.similarity:.2f})" for e in leak.examples[:3]) or "-"
+            leaks.add_row(name, f"{leak.rows:,}", f"{leak.exact_in_train:,} ({_pct(leak.exact_in_train, leak.rows)})", near_count, example)
+        console.print(leaks)
+
+    if r.conflicts is not None:
+        c = r.conflicts
+        near_part = "" if c.near_clusters is None else f", {c.near_clusters:,} near clusters"
+        console.print(f"conflicting labels: {c.exact_clusters:,} exact clusters{near_part}, {c.rows:,} rows")
+        for e in c.examples[:3]:
+            console.print(f"  rows {e.rows[:6]}{' …' if len(e.rows) > 6 else ''} labels {sorted(set(map(str, e.labels)))}")
+
+    near_part = f" / {r.near.unique:,} (near)" if r.near is not None else ""
+    console.print(f"[bold]unique samples: {r.exact.unique:,} (exact){near_part}[/bold]")
 
 
 def _ratio(x: float | None) -> str:

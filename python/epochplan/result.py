@@ -62,6 +62,90 @@ class ClusterStats:
 
 
 @dataclass(frozen=True)
+class NearStats(ClusterStats):
+    """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate; a
+    near cluster contains its exact duplicates), plus the settings that produced them."""
+
+    threshold: float = 0.7
+    ngram: int = 5
+    shingle: str = "word"
+    num_perm: int = 128
+    bands: int = 0
+    rows_per_band: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.update(
+            threshold=self.threshold,
+            ngram=self.ngram,
+            shingle=self.shingle,
+            num_perm=self.num_perm,
+            bands=self.bands,
+            rows_per_band=self.rows_per_band,
+        )
+        return d
+
+
+@dataclass(frozen=True)
+class LeakExample:
+    eval_row: int
+    train_row: int
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"eval_row": self.eval_row, "train_row": self.train_row, "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
+class Leakage:
+    """One eval split against the train index. `near_in_train` counts eval rows with any near
+    match, exact ones included; `examples` holds up to 10 matches (exact first)."""
+
+    rows: int
+    exact_in_train: int
+    near_in_train: int | None  # None when near-duplicate detection was off
+    examples: list[LeakExample]
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "exact_in_train": self.exact_in_train,
+            "near_in_train": self.near_in_train,
+            "examples": [e.to_dict() for e in self.examples],
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class ConflictExample:
+    rows: list[int]
+    labels: list[str | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": list(self.rows), "labels": list(self.labels)}
+
+
+@dataclass(frozen=True)
+class Conflicts:
+    """Clusters whose members carry different (non-null) labels. `rows` counts the rows of the
+    conflicting clusters at the widest level computed (near when on, else exact)."""
+
+    exact_clusters: int
+    near_clusters: int | None
+    rows: int
+    examples: list[ConflictExample]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exact_clusters": self.exact_clusters,
+            "near_clusters": self.near_clusters,
+            "rows": self.rows,
+            "examples": [e.to_dict() for e in self.examples],
+        }
+
+
+@dataclass(frozen=True)
 class LengthStats:
     """Nearest-rank quantiles (numpy `inverted_cdf`) of per-row lengths of non-null texts."""
 
@@ -133,9 +217,15 @@ class AuditResult:
     lengths: Lengths
     labels: Labels | None
     diversity: Diversity
-    #: One row per input row: `row`, `exact_id` (null for null text), `keep`. None when the
+    near: NearStats | None = None
+    leakage: dict[str, Leakage] = field(default_factory=dict)
+    conflicts: Conflicts | None = None
+    #: One row per input row: `row`, `exact_id`, `near_id` (null for null text; `near_id` only
+    #: with near detection on) and `keep` (the row represents its widest cluster). None when the
     #: audit ran without keeping row ids.
     clusters: pl.DataFrame | None = field(default=None, repr=False)
+    #: Every leakage match: `split`, `eval_row`, `train_row`, `similarity`, `kind` (exact|near).
+    leaks: pl.DataFrame | None = field(default=None, repr=False)
     #: Extra sections added by later stages (plan, near, leakage...), already in JSON form.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -151,8 +241,19 @@ class AuditResult:
             "labels": self.labels.to_dict() if self.labels else None,
             "diversity": self.diversity.to_dict(),
         }
+        if self.near is not None:
+            d["near"] = self.near.to_dict()
+        if self.leakage:
+            d["leakage"] = {name: leak.to_dict() for name, leak in self.leakage.items()}
+        if self.conflicts is not None:
+            d["conflicts"] = self.conflicts.to_dict()
         d.update(self.extra)
         return d
+
+    @property
+    def unique_samples(self) -> int:
+        """Near-unique when near detection ran, else exact-unique."""
+        return self.near.unique if self.near is not None else self.exact.unique
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, ensure_ascii=False) + "\n"

@@ -177,6 +177,18 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
         raise InputError(f"{source.description}: cannot read rows ({_first_line(e)})") from None
 
 
+def preview_rows(source: Source, columns: list[str], rows: list[int]) -> dict[int, str | None]:
+    """The text of a few rows by number. Each is its own slice so Parquet reads one row group."""
+    found: dict[int, str | None] = {}
+    for row in rows:
+        try:
+            frame = source.frame.select(text_expression(columns)).slice(row, 1).collect()
+        except Exception as e:  # polars raises many types for unreadable input
+            raise InputError(f"{source.description}: cannot read row {row} ({_first_line(e)})") from None
+        found[row] = frame[TEXT][0] if frame.height else None
+    return found
+
+
 def count_rows(source: Source) -> int | None:
     """Row count when it is cheap (Parquet metadata), else None."""
     if source.paths and all(FORMATS.get(p.suffix.lower()) == "parquet" for p in source.paths):

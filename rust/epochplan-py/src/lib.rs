@@ -6,28 +6,59 @@ mod errors;
 
 use std::panic::AssertUnwindSafe;
 
+use std::path::PathBuf;
+
 use epochplan_core::audit::AuditSummary;
+use epochplan_core::eval_probe::EvalProbe;
 use epochplan_core::lengths::LengthSummary;
-use epochplan_core::{AuditOptions, Auditor, NO_CLUSTER, Normalize};
+use epochplan_core::{AuditOptions, NO_CLUSTER, NearOptions, Normalize, Shingle};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use arrow_import::TextChunks;
 use errors::{catch_panic, core_error};
 
-/// Streaming exact-duplicate audit: feed batches with `update`, read `summary()` at the end.
+/// Streaming audit: feed batches with `update`, call `finish_near()`, read `summary()`.
+/// Eval splits go through `eval_begin` / `eval_update` / `eval_finish`.
 #[pyclass(module = "epochplan._epochplan")]
-struct ExactAuditor {
-    inner: Auditor,
+struct Auditor {
+    inner: CoreAuditor,
+    probe: Option<EvalProbe>,
+}
+
+type CoreAuditor = epochplan_core::Auditor;
+
+fn ids_to_bytes<'py>(py: Python<'py>, ids: &[u64]) -> Bound<'py, PyBytes> {
+    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+    PyBytes::new(py, &bytes)
 }
 
 #[pymethods]
-impl ExactAuditor {
+impl Auditor {
     #[new]
-    #[pyo3(signature = (normalize = "default", keep_row_ids = false))]
-    fn new(normalize: &str, keep_row_ids: bool) -> PyResult<Self> {
+    #[pyo3(signature = (normalize = "default", keep_row_ids = false, near = false, threshold = 0.7, ngram = 5,
+                        shingle = "word", num_perm = 128, memory_budget = 1 << 30, temp_dir = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        normalize: &str,
+        keep_row_ids: bool,
+        near: bool,
+        threshold: f64,
+        ngram: usize,
+        shingle: &str,
+        num_perm: usize,
+        memory_budget: u64,
+        temp_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
-        Ok(ExactAuditor { inner: Auditor::new(AuditOptions { normalize, keep_row_ids }) })
+        let near = if near {
+            let shingle: Shingle = shingle.parse().map_err(core_error)?;
+            Some(NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir })
+        } else {
+            None
+        };
+        let inner = CoreAuditor::new(AuditOptions { normalize, keep_row_ids, near }).map_err(core_error)?;
+        Ok(Auditor { inner, probe: None })
     }
 
     /// Add one batch. `texts` and `labels` are Arrow string columns (PyCapsule stream).
@@ -45,6 +76,49 @@ impl ExactAuditor {
         })
     }
 
+    /// Link and verify near duplicates (no-op without near detection). Call once, after the
+    /// last `update`.
+    fn finish_near(&mut self, py: Python<'_>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        py.detach(|| catch_panic(AssertUnwindSafe(|| inner.finish_near().map(|_| ()).map_err(core_error))))
+    }
+
+    /// Per-row near cluster ids as little-endian u64 bytes, after `finish_near`.
+    fn near_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.near_ids().map(|ids| ids_to_bytes(py, ids))
+    }
+
+    fn eval_begin(&mut self) {
+        self.probe = Some(self.inner.new_eval_probe());
+    }
+
+    /// Add a batch of the current eval split.
+    fn eval_update(&mut self, py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<()> {
+        let texts = TextChunks::import(texts, "eval text column")?;
+        let Some(probe) = self.probe.as_mut() else {
+            return Err(errors::internal_error("eval_update before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        py.detach(|| catch_panic(AssertUnwindSafe(|| inner.probe_update(probe, &texts).map_err(core_error))))
+    }
+
+    /// End the eval split: (rows, exact matches [(eval_row, train_row)], near matches
+    /// [(eval_row, train_row, similarity)]).
+    #[pyo3(signature = (max_per_eval_row = None))]
+    #[allow(clippy::type_complexity)]
+    fn eval_finish(&mut self, py: Python<'_>, max_per_eval_row: Option<usize>) -> PyResult<(u64, Vec<(u64, u64)>, Vec<(u64, u64, f64)>)> {
+        let Some(probe) = self.probe.take() else {
+            return Err(errors::internal_error("eval_finish before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        let near = py.detach(|| {
+            catch_panic(AssertUnwindSafe(|| inner.probe_near_matches(&probe, max_per_eval_row).map_err(core_error)))
+        })?;
+        let exact = probe.exact_matches().iter().map(|m| (m.eval_row, m.train_row)).collect();
+        let near = near.iter().map(|m| (m.eval_row, m.train_row, m.similarity)).collect();
+        Ok((probe.rows(), exact, near))
+    }
+
     #[getter]
     fn rows(&self) -> u64 {
         self.inner.rows()
@@ -53,16 +127,48 @@ impl ExactAuditor {
     /// Per-row exact cluster ids as little-endian u64 bytes (u64::MAX = null text), or None
     /// when the auditor was created without `keep_row_ids`.
     fn row_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.inner.row_ids().map(|ids| {
-            let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
-            PyBytes::new(py, &bytes)
-        })
+        self.inner.row_ids().map(|ids| ids_to_bytes(py, ids))
     }
 
     #[pyo3(signature = (with_labels = false))]
     fn summary<'py>(&self, py: Python<'py>, with_labels: bool) -> PyResult<Bound<'py, PyDict>> {
         let summary = py.detach(|| self.inner.summary(with_labels));
-        summary_to_dict(py, &summary)
+        let d = summary_to_dict(py, &summary)?;
+        d.set_item("near", self.near_summary_dict(py)?)?;
+        Ok(d)
+    }
+}
+
+impl Auditor {
+    fn near_summary_dict<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let (Some(summary), Some(options), Some(index)) =
+            (self.inner.near_summary(10), self.inner.options().near.as_ref(), self.inner.near_index())
+        else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("unique", summary.unique)?;
+        d.set_item("duplicate_rows", summary.duplicate_rows)?;
+        d.set_item("clusters", summary.clusters)?;
+        d.set_item("largest_cluster", summary.largest_cluster)?;
+        let top = PyList::empty(py);
+        for t in &summary.top {
+            let item = PyDict::new(py);
+            item.set_item("row", t.row)?;
+            item.set_item("count", t.count)?;
+            // Only exact clusters keep a preview; Python fills the others from the source.
+            item.set_item("preview", self.inner.exact_preview(t.row))?;
+            top.append(item)?;
+        }
+        d.set_item("top", top)?;
+        d.set_item("threshold", options.threshold)?;
+        d.set_item("ngram", options.ngram)?;
+        d.set_item("shingle", options.shingle.as_str())?;
+        d.set_item("num_perm", options.num_perm)?;
+        let plan = index.plan();
+        d.set_item("bands", plan.bands)?;
+        d.set_item("rows_per_band", plan.rows_per_band)?;
+        Ok(Some(d))
     }
 }
 
@@ -136,6 +242,6 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound<'py
 fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("NO_CLUSTER", NO_CLUSTER)?;
-    m.add_class::<ExactAuditor>()?;
+    m.add_class::<Auditor>()?;
     Ok(())
 }

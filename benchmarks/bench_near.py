@@ -1,0 +1,156 @@
+"""Near-duplicate detection: epochplan vs rensa vs datasketch, speed, memory and accuracy.
+
+Usage: python benchmarks/bench_near.py [--rows 100000] [--datasketch-rows 100000] [--work DIR]
+
+Corpus (benchmarks/corpus.py): ~200-word documents, 10 % exact copies, 2 % case/whitespace
+variants, 10 % near copies with 1-4 % of their words replaced. Ground truth per threshold: a
+planted pair is a true pair when the exact word-5-gram Jaccard of the pair (computed here) is at
+least the threshold; unrelated documents are assumed dissimilar (random 200-word documents share
+almost no 5-grams). Pairs are counted within clusters (all pairs of a cluster), per tool.
+
+Each tool runs end to end from the Parquet file to clusters, in its own process:
+- epochplan: `epochplan audit FILE --clusters OUT --threshold T -q` (reads, normalises, shingles,
+  sketches, LSH, verifies, clusters, plus every statistic of the audit);
+- rensa: read with polars, lowercase + split, word 5-gram token sets, `RMinHash.
+  digest_matrix_from_token_sets` (its bulk path), `RMinHashLSH.insert_matrix`, query each
+  document, verify candidates by the digests' slot agreement, union-find;
+- datasketch: the same shingles, `MinHash.bulk`, `MinHashLSH` insert + query, verify with
+  `MinHash.jaccard`, union-find.
+All use 128 permutations. Prints Markdown tables to paste into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure import measure, python_snippet  # noqa: E402
+
+PEER_COMMON = r'''
+import sys, numpy as np, polars as pl
+path, threshold, out, limit = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+texts = pl.read_parquet(path, columns=["text"])["text"].head(limit).to_list()
+def shingles(text):
+    w = text.lower().split()
+    return [" ".join(w[i:i + 5]) for i in range(len(w) - 4)] or [" ".join(w)]
+parent = list(range(len(texts)))
+def find(x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+def union(a, b):
+    a, b = find(a), find(b)
+    if a != b:
+        parent[max(a, b)] = min(a, b)
+'''
+
+RENSA = PEER_COMMON + r'''
+from rensa import RMinHash, RMinHashLSH
+bands = 16 if threshold < 0.75 else 8
+matrix = RMinHash.digest_matrix_from_token_sets([shingles(t) for t in texts], 128, 42)
+lsh = RMinHashLSH(threshold, 128, bands)
+lsh.insert_matrix(matrix)
+digests = np.asarray(matrix.to_rows(), dtype=np.uint32)
+for i in range(len(texts)):
+    m = RMinHash(128, 42)
+    m.update(shingles(texts[i]))
+    for j in lsh.query(m):
+        if j != i and np.mean(digests[i] == digests[j]) >= threshold:
+            union(i, j)
+np.save(out, np.array([find(i) for i in range(len(texts))], dtype=np.int64))
+'''
+
+DATASKETCH = PEER_COMMON + r'''
+from datasketch import MinHash, MinHashLSH
+sets = [[s.encode("utf8") for s in shingles(t)] for t in texts]
+minhashes = MinHash.bulk(sets, num_perm=128)
+lsh = MinHashLSH(threshold=threshold, num_perm=128)
+for i, m in enumerate(minhashes):
+    lsh.insert(i, m)
+for i, m in enumerate(minhashes):
+    for j in lsh.query(m):
+        if j != i and m.jaccard(minhashes[j]) >= threshold:
+            union(i, j)
+np.save(out, np.array([find(i) for i in range(len(texts))], dtype=np.int64))
+'''
+
+
+def shingle_set(text: str) -> set[str]:
+    w = text.lower().split()
+    return {" ".join(w[i : i + 5]) for i in range(len(w) - 4)} or {" ".join(w)}
+
+
+def truth_groups(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
+    """Cluster id per row: planted copies whose true Jaccard with their original reaches the
+    threshold join the original's group; everything else is its own group."""
+    source = corpus["source_row"].to_numpy()
+    texts = corpus["text"].to_list()
+    group = np.arange(len(texts))
+    for row in np.flatnonzero(source >= 0):
+        a, b = shingle_set(texts[row]), shingle_set(texts[source[row]])
+        if len(a & b) / len(a | b) >= threshold:
+            group[row] = source[row]
+    return group
+
+
+def pair_scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    def pairs(counts: np.ndarray) -> int:
+        return int((counts * (counts - 1) // 2).sum())
+
+    both = pl.DataFrame({"p": predicted, "t": truth})
+    tp = pairs(both.group_by("p", "t").len()["len"].to_numpy())
+    pp = pairs(both.group_by("p").len()["len"].to_numpy())
+    tt = pairs(both.group_by("t").len()["len"].to_numpy())
+    precision = tp / pp if pp else 1.0
+    recall = tp / tt if tt else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="near-duplicate benchmark")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--datasketch-rows", type=int, default=100_000, help="datasketch is slow: cap its documents")
+    parser.add_argument("--thresholds", default="0.7,0.8")
+    parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    corpus_path = args.work / f"near-{args.rows}.parquet"
+    if not corpus_path.exists():
+        measure(python_snippet(
+            "import sys; sys.path.insert(0, 'benchmarks'); from corpus import write_corpus; "
+            f"write_corpus(__import__('pathlib').Path({str(corpus_path)!r}), {args.rows}, words=200, near_fraction=0.10, "
+            "near_edit_rate=(0.01, 0.04), seed=2)"))
+    corpus = pl.read_parquet(corpus_path)
+    print(f"corpus: {corpus.height:,} docs, {corpus['text'].str.len_bytes().mean():,.0f} bytes/doc, kinds "
+          f"{dict(corpus['kind'].value_counts().iter_rows())}\n")
+
+    print("| tool | threshold | docs | seconds | docs/s | epochplan speed-up | peak RSS (MB) | precision | recall | F1 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for threshold in (float(t) for t in args.thresholds.split(",")):
+        truth = truth_groups(corpus, threshold)
+        clusters = args.work / "clusters.parquet"
+        runs = {}
+        m = measure([sys.executable, "-m", "epochplan", "audit", str(corpus_path), "--clusters", str(clusters),
+                     "--threshold", str(threshold), "-q"])
+        runs["epochplan"] = (m, corpus.height, pl.read_parquet(clusters)["near_id"].to_numpy().astype(np.int64))
+        for name, script, limit in (("rensa", RENSA, args.rows), ("datasketch", DATASKETCH, args.datasketch_rows)):
+            out = args.work / f"{name}.npy"
+            m = measure(python_snippet(script) + [str(corpus_path), str(threshold), str(out), str(limit)])
+            runs[name] = (m, min(limit, corpus.height), np.load(out))
+        base = runs["epochplan"][0].seconds / runs["epochplan"][1]
+        for name, (m, docs, predicted) in runs.items():
+            p, r, f1 = pair_scores(predicted, truth[:docs])
+            speedup = (m.seconds / docs) / base
+            print(f"| {name} | {threshold} | {docs:,} | {m.seconds:.1f} | {docs / m.seconds:,.0f} | "
+                  f"{speedup:.1f}× | {m.peak_rss_mb:,.0f} | {p:.4f} | {r:.4f} | {f1:.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

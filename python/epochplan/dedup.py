@@ -1,0 +1,91 @@
+"""Keep one representative row per duplicate cluster, with every column of the input."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .audit import audit
+from .errors import InputError
+from .io import atomic_write
+from .sources import FORMATS, SourceLike, open_source, text_expression
+
+LEVELS = ("exact", "near")
+KEEP = ("first", "longest")
+ROW = "__epochplan_row"
+
+
+@dataclass(frozen=True)
+class DedupSummary:
+    rows: int
+    kept: int
+    duplicates_removed: int
+    null_rows_removed: int
+    level: str
+    keep: str
+
+
+def representatives(data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near",
+                    keep: str = "first", **audit_options) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
+    """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame."""
+    if level not in LEVELS:
+        raise InputError(f"level={level!r}: use 'exact' or 'near'")
+    if keep not in KEEP:
+        raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
+    result = audit(data, text=text, near=level == "near", keep_clusters=True, **audit_options)
+    clusters = result.clusters
+    assert clusters is not None  # keep_clusters=True
+    cluster = "near_id" if level == "near" else "exact_id"
+    source = open_source(data)
+    if keep == "first":
+        kept = clusters.filter(pl.col(cluster) == pl.col("row"))["row"]
+    else:
+        lengths = source.frame.select(text_expression(result.source.text_columns).str.len_chars().alias("length")).collect()
+        kept = (
+            clusters.with_columns(lengths["length"])
+            .drop_nulls(cluster)
+            .sort(["length", "row"], descending=[True, False])
+            .group_by(cluster, maintain_order=True)
+            .first()["row"]
+            .sort()
+        )
+    summary = DedupSummary(
+        rows=result.rows,
+        kept=kept.len(),
+        duplicates_removed=result.rows - result.null_rows - kept.len(),
+        null_rows_removed=result.null_rows,
+        level=level,
+        keep=keep,
+    )
+    return kept, summary, source.frame
+
+
+def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
+    return frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64)
+                                                             .implode())).drop(ROW)
+
+
+def dedup(data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first",
+          **audit_options) -> pl.DataFrame:
+    """The input rows that represent their cluster (all columns, input order), as a polars
+    DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
+    null text belong to no cluster and are dropped."""
+    kept, _, frame = representatives(data, text=text, level=level, keep=keep, **audit_options)
+    return _kept_rows(frame, kept).collect()
+
+
+def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], **options) -> DedupSummary:
+    """Stream the kept rows to `out` (format from its extension), atomically."""
+    target = Path(out)
+    kind = FORMATS.get(target.suffix.lower())
+    if kind is None:
+        raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson or .csv")
+    kept, summary, frame = representatives(data, **options)
+    query = _kept_rows(frame, kept)
+    sink = {"parquet": query.sink_parquet, "ndjson": query.sink_ndjson, "csv": query.sink_csv}[kind]
+    atomic_write(target, lambda tmp: sink(tmp))
+    return summary

@@ -1,0 +1,241 @@
+"""Near-duplicate clusters, leakage, conflicts and dedup against planted ground truth."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import polars as pl
+import pytest
+
+import epochplan
+from conftest import assert_clean_error, run_cli
+
+WORDS = [f"w{i}" for i in range(5000)]
+
+
+def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)} if len(words) >= n else {tuple(words)}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = shingles(a), shingles(b)
+    return len(x & y) / len(x | y)
+
+
+def edit(text: str, rate: float, rng: random.Random) -> str:
+    words = text.split()
+    for i in rng.sample(range(len(words)), max(1, int(len(words) * rate))):
+        words[i] = rng.choice(WORDS)
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """200 originals of 120 words; 40 exact copies, 40 near copies (2 % edits), 40 far copies
+    (40 % edits), each pointing at its original; then shuffled. Ground truth: true Jaccard."""
+    rng = random.Random(7)
+    originals = [" ".join(rng.choice(WORDS) for _ in range(120)) for _ in range(200)]
+    rows = [(t, "original", i) for i, t in enumerate(originals)]
+    for kind, rate in (("exact", 0.0), ("near", 0.02), ("far", 0.40)):
+        for src in rng.sample(range(200), 40):
+            rows.append((originals[src] if kind == "exact" else edit(originals[src], rate, rng), kind, src))
+    rng.shuffle(rows)
+    first_row = {}
+    for row, (_, kind, src) in enumerate(rows):
+        if kind == "original":
+            first_row[src] = row
+    texts = [t for t, _, _ in rows]
+    return texts, rows, first_row
+
+
+def same_cluster(ids: list[int], a: int, b: int) -> bool:
+    return ids[a] == ids[b]
+
+
+def test_planted_pairs_recovered(planted):
+    texts, rows, first_row = planted
+    result = epochplan.audit(pl.DataFrame({"text": texts}))
+    ids = result.clusters["near_id"].to_list()
+    checked = {"near": 0, "far": 0}
+    for row, (text, kind, src) in enumerate(rows):
+        if kind == "original":
+            continue
+        original_row = first_row[src]
+        similarity = jaccard(text, texts[original_row])
+        if kind in ("exact", "near"):
+            assert similarity >= 0.8, similarity  # the planted copy really is well above 0.7
+            assert same_cluster(ids, row, original_row), (kind, row, similarity)
+            checked["near"] += kind == "near"
+        else:
+            assert similarity <= 0.4
+            assert not same_cluster(ids, row, original_row), (row, similarity)
+            checked["far"] += 1
+    assert checked == {"near": 40, "far": 40}
+    # every original not copied stays a singleton; representatives are the lowest rows
+    sizes = result.clusters.group_by("near_id").len()
+    assert sizes["len"].max() <= 3
+    assert (result.clusters.filter(pl.col("keep"))["row"] == result.clusters.filter(pl.col("keep"))["near_id"]).all()
+    assert result.near.unique == 200 + 40  # originals + far copies
+    assert result.exact.unique == 200 + 40 + 40
+
+
+def test_near_clusters_contain_exact_clusters(planted):
+    texts, _, _ = planted
+    clusters = epochplan.audit(pl.DataFrame({"text": texts})).clusters
+    per_exact = clusters.group_by("exact_id").agg(pl.col("near_id").n_unique())
+    assert (per_exact["near_id"] == 1).all()
+
+
+def test_short_texts_do_not_collapse():
+    texts = ["yes", "no", "ok thanks", "yes", "hello there friend"]
+    result = epochplan.audit(pl.DataFrame({"text": texts}))
+    assert result.clusters["near_id"].to_list() == [0, 1, 2, 0, 4]
+
+
+def test_leakage_names_train_rows(planted, tmp_path):
+    texts, rows, first_row = planted
+    rng = random.Random(3)
+    originals = [first_row[s] for s in range(200)]
+    eval_rows = [texts[originals[0]], edit(texts[originals[1]], 0.02, rng), "completely unrelated text " * 5, None]
+    result = epochplan.audit(pl.DataFrame({"text": texts}), eval={"val": pl.DataFrame({"text": eval_rows})})
+    leak = result.leakage["val"]
+    assert (leak.rows, leak.exact_in_train, leak.near_in_train) == (4, 1, 2)
+    exact = result.leaks.filter(pl.col("kind") == "exact")
+    assert exact.select("eval_row", "train_row").rows() == [(0, originals[0])]
+    near = result.leaks.filter((pl.col("kind") == "near") & (pl.col("eval_row") == 1))
+    assert originals[1] in near["train_row"].to_list()
+    assert result.exact.unique == epochplan.audit(pl.DataFrame({"text": texts})).exact.unique  # eval never joins train
+
+
+def test_leakage_cli_and_parquet(tmp_path, shared_data):
+    train = shared_data / "gpteacher_toolformer_similarity-0.6.parquet"
+    val = tmp_path / "val.parquet"
+    pl.read_parquet(train)[:50].vstack(pl.read_parquet(shared_data / "chatterbot_english.parquet").select(
+        prompt=pl.col("text"), instruction=pl.col("text"), input=pl.lit(""), response=pl.lit(""))[:10].select(
+        "instruction", "input", "response", "prompt")).write_parquet(val)
+    leaks = tmp_path / "leaks.parquet"
+    proc = run_cli("audit", str(train), "--text", "prompt", "--eval", f"heldout={val}", "--eval", str(val),
+                   "--leakage", str(leaks), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)["leakage"]
+    assert set(report) == {"heldout", "val"}
+    assert report["heldout"]["exact_in_train"] == 50
+    assert report["heldout"]["near_in_train"] >= 50
+    assert len(report["heldout"]["examples"]) == 10
+    frame = pl.read_parquet(leaks)
+    assert frame.columns == ["split", "eval_row", "train_row", "similarity", "kind"]
+    assert set(frame["kind"]) == {"exact", "near"}
+    assert frame.filter((pl.col("split") == "heldout") & (pl.col("kind") == "exact"))["eval_row"].to_list() == list(range(50))
+
+
+def test_toolformer_tiers_near_excess_falls(shared_data):
+    fractions = []
+    for tier in ("dedupe-only", "similarity-0.9", "similarity-0.8", "similarity-0.7", "similarity-0.6"):
+        result = epochplan.audit(shared_data / f"gpteacher_toolformer_{tier}.parquet", text="prompt", keep_clusters=False)
+        assert result.near.duplicate_rows > result.exact.duplicate_rows
+        fractions.append((result.near.duplicate_rows, result.near.duplicate_fraction))
+    counts = [c for c, _ in fractions]
+    shares = [f for _, f in fractions]
+    assert counts == sorted(counts, reverse=True) and len(set(counts)) == 5
+    assert shares == sorted(shares, reverse=True)
+
+
+def test_same_clusters_on_any_thread_count(tmp_path, shared_data):
+    data = str(shared_data / "gpteacher_codegen-instruct.parquet")
+    outputs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"clusters-{threads}.parquet"
+        proc = run_cli("audit", data, "--text", "prompt", "--clusters", str(out), "--json", "-", env={"RAYON_NUM_THREADS": threads})
+        assert proc.returncode == 0, proc.stderr
+        outputs.append((proc.stdout, pl.read_parquet(out)))
+    assert outputs[0][0] == outputs[1][0]
+    assert outputs[0][1].equals(outputs[1][1])
+    assert outputs[0][1].columns == ["row", "exact_id", "near_id", "keep"]
+
+
+def test_conflicting_labels():
+    texts = ["the cat sat on the mat today", "The cat sat on the mat today", "a dog", "a dog", "unique row here"]
+    labels = ["pos", "neg", "x", "x", None]
+    result = epochplan.audit(pl.DataFrame({"text": texts, "y": labels}), label="y")
+    c = result.conflicts
+    assert (c.exact_clusters, c.near_clusters, c.rows) == (1, 1, 2)
+    assert c.examples[0].rows == [0, 1] and sorted(c.examples[0].labels) == ["neg", "pos"]
+    assert result.to_dict()["conflicts"]["examples"][0]["rows"] == [0, 1]
+
+
+def test_no_near_leaves_exact_only():
+    result = epochplan.audit(pl.DataFrame({"text": ["a b c", "A B C"]}), near=False)
+    assert result.near is None and "near" not in result.to_dict()
+    assert result.clusters.columns == ["row", "exact_id", "keep"]
+
+
+def test_char_shingles_and_settings_in_json():
+    # char 3-gram Jaccard of the first two is 0.78 (renamed variable); the third shares little
+    code = ["for index in range(len(values)): total += values[index]",
+            "for idx in range(len(values)): total += values[idx]",
+            "print('hello world')"]
+    result = epochplan.audit(pl.DataFrame({"text": code}), shingle="char", ngram=3, threshold=0.5)
+    d = result.to_dict()["near"]
+    assert (d["shingle"], d["ngram"], d["threshold"], d["num_perm"]) == ("char", 3, 0.5, 128)
+    assert d["bands"] * d["rows_per_band"] <= 128
+    assert result.clusters["near_id"].to_list()[:2] == [0, 0]
+
+
+def test_dedup_api_and_cli(tmp_path, shared_data):
+    path = shared_data / "chatterbot_english.parquet"
+    frame = pl.read_parquet(path)
+    exact = epochplan.dedup(frame, level="exact")
+    assert exact.columns == frame.columns and exact.height == 4419 - 2522
+    assert epochplan.dedup(frame.lazy(), level="exact").equals(exact)
+    near = epochplan.dedup(path)
+    assert near.height == epochplan.audit(path).near.unique
+    out = tmp_path / "dedup.parquet"
+    proc = run_cli("dedup", str(path), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).equals(near)
+    jsonl = tmp_path / "dedup.jsonl"
+    assert run_cli("dedup", str(path), "-o", str(jsonl), "--level", "exact").returncode == 0
+    assert pl.read_ndjson(jsonl).height == exact.height
+
+
+def test_dedup_keep_longest():
+    frame = pl.DataFrame({"text": ["Hello world", "hello   WORLD", "other"], "id": [1, 2, 3]})
+    assert epochplan.dedup(frame, level="exact")["id"].to_list() == [1, 3]
+    assert epochplan.dedup(frame, level="exact", keep="longest")["id"].to_list() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--threshold", "1.5"], "threshold"),
+        (["--ngram", "0"], "ngram"),
+        (["--num-perm", "0"], "num_perm"),
+        (["--shingle", "byte"], "byte"),
+        (["--memory-budget", "lots"], "--memory-budget"),
+        (["--eval", "missing.parquet"], "missing.parquet"),
+        (["--leakage", "leaks.parquet"], "--eval"),
+    ],
+)
+def test_new_flag_errors(tmp_path, args, fragment):
+    sample = pl.DataFrame({"text": ["a b c d e f"] * 3})
+    sample.write_parquet(tmp_path / "in.parquet")
+    proc = run_cli("audit", str(tmp_path / "in.parquet"), *args, cwd=tmp_path)
+    assert_clean_error(proc, fragment)
+    assert not (tmp_path / "leaks.parquet").exists()
+
+
+def test_eval_without_the_text_column(tmp_path):
+    pl.DataFrame({"text": ["a"]}).write_parquet(tmp_path / "train.parquet")
+    pl.DataFrame({"body": ["a"]}).write_parquet(tmp_path / "val.parquet")
+    proc = run_cli("audit", str(tmp_path / "train.parquet"), "--eval", str(tmp_path / "val.parquet"))
+    assert_clean_error(proc, "eval split 'val'", "no column 'text'")
+
+
+def test_dedup_refuses_to_overwrite_input(tmp_path):
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({"text": ["a", "a"]}).write_parquet(path)
+    before = path.read_bytes()
+    assert_clean_error(run_cli("dedup", str(path), "-o", str(path)), "input")
+    assert path.read_bytes() == before
