@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from . import __version__, plan_cli
+from . import __version__, check_cli, plan_cli
 from . import cli_options as opts
 from .errors import EpochplanError, InputError, InternalError
 
@@ -151,6 +151,7 @@ def audit(
 
 
 plan_cli.register(app)
+check_cli.register(app)
 
 
 @app.command()

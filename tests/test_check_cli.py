@@ -1,0 +1,299 @@
+"""`epochplan check` as a CI job runs it (issue 6): a subprocess on small generated Parquet files,
+every exit code, the threshold boundary, configuration, JSON / JUnit / GitHub outputs, baseline.
+
+Tests marked `needs_near` exercise leakage, near duplicates and conflicting labels end to end; they
+run once `epochplan.audit` has the near-duplicate audit (`eval=`, issue 3) and are skipped before."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import assert_clean_error, run_cli
+from epochplan.check import audit_options
+
+needs_near = pytest.mark.skipif(
+    not {"eval", "near"} <= audit_options(),
+    reason="waiting on the near-duplicate/leakage audit (issue 3): epochplan.audit has no eval=/near=",
+)
+
+_rng = random.Random(6)
+VOCAB = [f"w{_rng.randrange(10**6):06d}" for _ in range(20_000)]
+# Nothing may be relaxed by accident: each test states the thresholds it is about.
+RELAXED = ["--max-exact-duplicate-fraction", "1", "--max-near-duplicate-fraction", "1"]
+
+
+def texts(n: int, words: int = 12, seed: int = 0) -> list[str]:
+    """`n` texts of random words: pairwise far apart for exact and near duplicates alike."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(VOCAB) for _ in range(words)) for _ in range(n)]
+
+
+def parquet(path: Path, column: dict[str, list], **more: list) -> Path:
+    pl.DataFrame({**column, **more}).write_parquet(path)
+    return path
+
+
+def dataset(path: Path, rows: int, duplicates: int, seed: int = 0) -> Path:
+    """`rows` rows of which `duplicates` are exact copies of row 0 (duplicate_rows = duplicates)."""
+    unique = texts(rows - duplicates, seed=seed)
+    return parquet(path, {"text": unique + [unique[0]] * duplicates})
+
+
+def check(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run_cli("check", *args, cwd=cwd, env={"GITHUB_ACTIONS": "", **(env or {})})
+
+
+def check_json(*args: str, cwd: Path, code: int, env: dict[str, str] | None = None) -> dict:
+    proc = check(*args, "--json", "-", cwd=cwd, env=env)
+    assert proc.returncode == code, (proc.returncode, proc.stderr, proc.stdout[-2000:])
+    return json.loads(proc.stdout)
+
+
+def checks_of(report: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in report["checks"]}
+
+
+# --- exit codes ---------------------------------------------------------------------------------
+
+
+def test_exit_0_when_every_check_passes(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 40, 0)
+    proc = check(str(data), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "gate passed" in proc.stdout and "exact-duplicates" in proc.stdout
+    assert "skipped leakage: no eval split given" in proc.stdout  # reported, not a silent pass
+
+
+def test_exit_1_when_the_gate_fails_with_examples(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 40, 4)
+    proc = check(str(data), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "gate FAILED" in proc.stdout and "row 0 x5:" in proc.stdout  # the top example of the failing check
+    assert proc.stderr == ""
+
+
+def test_exit_zero_reports_then_exits_0(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 40, 4)
+    out = tmp_path / "check.json"
+    proc = check(str(data), "--exit-zero", "--json", str(out), cwd=tmp_path)
+    assert proc.returncode == 0 and "gate FAILED" in proc.stdout
+    summary = json.loads(out.read_text())["summary"]
+    assert (summary["status"], summary["exit_code"], summary["exit_zero"]) == ("fail", 0, True)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["missing.parquet"], "missing.parquet: no such file"),
+    (["{data}", "--eval", "missing_val.parquet"], "missing_val.parquet: no such file"),
+    (["{bad}"], "not a Parquet file"),
+    (["{data}", "--text", "prompt"], "no column 'prompt'"),
+    (["{data}", "--max-exact-duplicate-fraction", "5%"], "--max-exact-duplicate-fraction 5%"),
+    (["{data}", "--max-leaked-rows", "-1"], "--max-leaked-rows -1: must be 0 or more"),
+    (["{data}", "--fail-on", "never"], "--fail-on never"),
+    (["{data}", "--baseline", "nothing.json"], "--baseline nothing.json: file not found"),
+    (["{data}", "--json", "no/such/dir/check.json"], "--json no/such/dir/check.json"),
+    (["{data}", "--json", "{data}"], "--json {data}: is one of the input files"),
+    (["{data}", "--junit", "-"], "--junit -: give a file path"),
+    (["{data}", "--no-such-flag"], "No such option"),
+    ([], "Missing argument"),
+])
+def test_exit_2_usage_and_input_errors_even_with_exit_zero(tmp_path, args, fragment):
+    """Nothing judged: one line on stderr, exit 2, no report written, also under --exit-zero."""
+    data = dataset(tmp_path / "train.parquet", 20, 10)  # would fail the gate if it were judged
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    args = [a.format(data=data, bad=bad) for a in args]
+    proc = check("--exit-zero", "--junit", str(tmp_path / "report.xml"), *args, cwd=tmp_path)
+    assert_clean_error(proc, fragment.format(data=data))
+    assert not (tmp_path / "report.xml").exists()
+
+
+def test_exit_2_for_configuration_errors_even_with_exit_zero(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 20, 0)
+    (tmp_path / "pyproject.toml").write_text("[tool.epochplan.check]\nmax-exact-duplicate-fraction = 1.5\n")
+    proc = check(str(data), "--exit-zero", cwd=tmp_path)
+    assert_clean_error(proc, str(tmp_path / "pyproject.toml"), "max-exact-duplicate-fraction = 1.5", "between 0 and 1")
+    env_proc = check(str(data), "--config", str(tmp_path / "none.toml"), cwd=tmp_path)
+    assert_clean_error(env_proc, "none.toml: file not found")
+
+
+def test_exit_3_for_an_internal_error(tmp_path):
+    """A bug inside the checks (injected here) is exit 3 with one line, not a traceback."""
+    data = dataset(tmp_path / "train.parquet", 20, 0)
+    program = ("import sys, epochplan.check as c\n"
+               "def broken(*a, **k): raise RuntimeError('injected bug')\n"
+               "c.run_checks = broken\n"
+               "from epochplan.cli import run\n"
+               "sys.exit(run(sys.argv[1:]))\n")
+    proc = subprocess.run([sys.executable, "-c", program, "check", str(data), "--exit-zero"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "internal error: RuntimeError: injected bug" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- the threshold boundary ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows, budget, at", [(100, "0.05", 5), (100, "0.29", 29), (300, "0.07", 21)])
+def test_threshold_boundary_exactly_at_passes_one_row_over_fails(tmp_path, rows, budget, at):
+    """count <= floor(budget * rows), exact: 29 of 100 passes a 0.29 budget (float 0.29*100 floors to 28)."""
+    flags = ["--max-exact-duplicate-fraction", budget, "--max-near-duplicate-fraction", budget]
+    at_limit = check_json(str(dataset(tmp_path / "at.parquet", rows, at)), *flags, cwd=tmp_path, code=0)
+    c = checks_of(at_limit)["exact-duplicates"]
+    assert (c["status"], c["count"], c["limit"], c["total"]) == ("pass", at, at, rows)
+    over = check_json(str(dataset(tmp_path / "over.parquet", rows, at + 1)), *flags, cwd=tmp_path, code=1)
+    c = checks_of(over)["exact-duplicates"]
+    assert (c["status"], c["count"], c["limit"]) == ("error", at + 1, at)
+    assert "exact-duplicates" in over["summary"]["failed"]
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_pyproject_configures_the_gate_and_precedence_holds(tmp_path):
+    """[tool.epochplan] text/label and [tool.epochplan.check] thresholds; env beats file, CLI beats env."""
+    unique = texts(97)
+    parquet(tmp_path / "train.parquet", {"prompt": unique + unique[:3]}, other=["x"] * 100)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.epochplan]\ntext = 'prompt'\n[tool.epochplan.check]\n"
+        "max-exact-duplicate-fraction = 0.03\nmax-near-duplicate-fraction = 0.03\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    data = str(tmp_path / "train.parquet")
+    from_file = check_json(data, cwd=sub, code=0)
+    assert from_file["thresholds"]["max-exact-duplicate-fraction"] == 0.03
+    assert from_file["audit"]["source"]["text_columns"] == ["prompt"]
+    env = {"EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION": "0.02"}
+    assert checks_of(check_json(data, cwd=sub, code=1, env=env))["exact-duplicates"]["limit"] == 2
+    assert check_json(data, "--max-exact-duplicate-fraction", "0.03", cwd=sub, code=0, env=env)["summary"]["status"] == "pass"
+
+
+def test_fail_on_warning(tmp_path):
+    parquet(tmp_path / "train.parquet", {"text": texts(60)}, label=["a"] * 55 + ["b"] * 5)
+    data = str(tmp_path / "train.parquet")
+    relaxed = ["--label", "label", "--max-conflicting-label-rows", "1000"]
+    warned = check_json(data, *relaxed, cwd=tmp_path, code=0)
+    assert checks_of(warned)["label-imbalance"]["status"] == "warning"
+    failed = check_json(data, *relaxed, "--fail-on", "warning", cwd=tmp_path, code=1)
+    assert failed["summary"]["failed"] == ["label-imbalance"]
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def test_json_and_junit_reports(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 50, 5)
+    out, junit = tmp_path / "check.json", tmp_path / "report.xml"
+    proc = check(str(data), "--json", str(out), "--junit", str(junit), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(out.read_text())
+    assert report["schema"] == "epochplan.check/1"
+    assert report["summary"]["exit_code"] == 1 and report["summary"]["status"] == "fail"
+    assert report["audit"]["schema"] == "epochplan.audit/1" and report["audit"]["exact"]["duplicate_rows"] == 5
+    assert out.read_text() == json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    root = ET.parse(junit).getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == [c["id"] for c in report["checks"]]
+    failures = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert failures == report["summary"]["failed"] and "exact-duplicates" in failures
+    skipped = {c.get("name") for c in cases if c.find("skipped") is not None}
+    assert skipped == set(report["summary"]["skipped"]) and "leakage" in skipped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["check.json", "report.xml", "train.parquet"]  # no temp files
+
+
+def test_github_actions_summary_and_annotations(tmp_path):
+    data = dataset(tmp_path / "train.parquet", 50, 5)
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("earlier step\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = check(str(data), cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## :x: epochplan check: failed")  # appended
+    assert "| `exact-duplicates` | **error** | 5 | 10.00 % |" in text
+    annotations = [line for line in proc.stdout.splitlines() if line.startswith("::")]
+    assert annotations and annotations[0].startswith("::error title=epochplan check exact-duplicates::5 exact duplicate rows")
+    quiet = check(str(data), "--json", "-", cwd=tmp_path, env=env)  # stdout is the JSON: annotations go to stderr
+    assert json.loads(quiet.stdout)["summary"]["status"] == "fail"
+    assert "::error title=epochplan check exact-duplicates::" in quiet.stderr
+    outside = check(str(data), cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert "::error" not in outside.stdout and summary.read_text().count("epochplan check: failed") == 2
+
+
+def test_baseline_passes_when_not_worse_and_fails_on_regression(tmp_path):
+    before = dataset(tmp_path / "before.parquet", 100, 4)
+    base = tmp_path / "last_check.json"
+    assert check(str(before), "--json", str(base), cwd=tmp_path).returncode == 1  # 4 % duplicates > 1 %
+    same = check_json(str(dataset(tmp_path / "same.parquet", 100, 4, seed=1)), "--baseline", str(base), cwd=tmp_path, code=0)
+    assert checks_of(same)["exact-duplicates"]["status"] == "error"  # still over the budget, but not worse
+    assert checks_of(same)["exact-duplicates"]["baseline"]["verdict"] == "same"
+    assert same["summary"]["baseline"] == str(base)
+    worse = check_json(str(dataset(tmp_path / "worse.parquet", 100, 5)), "--baseline", str(base), cwd=tmp_path, code=1)
+    assert "exact-duplicates" in worse["summary"]["failed"]
+    assert checks_of(worse)["exact-duplicates"]["baseline"]["verdict"] == "worse"
+
+
+# --- leakage, near duplicates, conflicts: need the issue 3 audit ----------------------------------
+
+
+def _leaky_split(tmp_path: Path) -> tuple[Path, Path]:
+    train = texts(50, words=60, seed=1)
+    near_copy = " ".join(train[7].split()[:-1] + ["changedword"])  # Jaccard ~0.96 on word 5-grams
+    val = [train[3], train[11], near_copy, *texts(7, words=60, seed=2)]
+    return parquet(tmp_path / "train.parquet", {"text": train}), parquet(tmp_path / "val.parquet", {"text": val})
+
+
+@needs_near
+def test_leakage_per_eval_split_exact_and_near(tmp_path):
+    train, val = _leaky_split(tmp_path)
+    clean = parquet(tmp_path / "clean.parquet", {"text": texts(10, words=60, seed=3)})
+    report = check_json(str(train), "--eval", str(val), "--eval", f"holdout={clean}", *RELAXED, cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert (c["leakage-exact:val"]["status"], c["leakage-exact:val"]["count"], c["leakage-exact:val"]["total"]) == ("error", 2, 10)
+    assert (c["leakage-near:val"]["status"], c["leakage-near:val"]["count"]) == ("error", 3)
+    assert c["leakage-exact:holdout"]["status"] == c["leakage-near:holdout"]["status"] == "pass"
+    assert report["summary"]["failed"] == ["leakage-exact:val", "leakage-near:val"]
+    assert {e["train_row"] for e in c["leakage-near:val"]["examples"]} >= {3, 7, 11}
+    allowed = check_json(str(train), "--eval", str(val), "--max-leaked-rows", "2", "--max-near-leaked-rows", "3", *RELAXED,
+                         cwd=tmp_path, code=0)
+    assert allowed["summary"]["status"] == "pass"
+
+
+@needs_near
+def test_leakage_terminal_and_exit_zero(tmp_path):
+    train, val = _leaky_split(tmp_path)
+    proc = check(str(train), "--eval", f"val={val}", "--exit-zero", *RELAXED, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "leakage-exact:val" in proc.stdout and "eval row 0 = train row 3" in proc.stdout
+
+
+@needs_near
+def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
+    base = texts(40, words=60, seed=4)
+    near = [" ".join(t.split()[:-1] + ["edited"]) for t in base[:4]]
+    data = parquet(tmp_path / "train.parquet", {"text": base + near})
+    report = check_json(str(data), "--max-near-duplicate-fraction", "0.05", "--min-unique-samples", "41", cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert c["exact-duplicates"]["count"] == 0 and c["exact-duplicates"]["status"] == "pass"
+    assert (c["near-duplicates"]["count"], c["near-duplicates"]["limit"], c["near-duplicates"]["status"]) == (4, 2, "error")
+    assert (c["min-unique-samples"]["count"], c["min-unique-samples"]["status"]) == (40, "error")
+    assert check_json(str(data), "--max-near-duplicate-fraction", "0.1", "--min-unique-samples", "40", cwd=tmp_path, code=0)
+
+
+@needs_near
+def test_conflicting_labels(tmp_path):
+    base = texts(30, words=60, seed=5)
+    data = parquet(tmp_path / "train.parquet", {"text": base + [base[0], base[1]]},
+                   label=["a", "b"] * 15 + ["b", "b"])  # row 30 copies row 0 (label a) as b; row 31 agrees
+    report = check_json(str(data), "--label", "label", *RELAXED, cwd=tmp_path, code=1)
+    c = checks_of(report)["conflicting-labels"]
+    assert (c["status"], c["count"]) == ("error", 2)
+    assert sorted(c["examples"][0]["labels"]) == ["a", "b"]
+    assert check_json(str(data), "--label", "label", "--max-conflicting-label-rows", "2", *RELAXED, cwd=tmp_path, code=0)

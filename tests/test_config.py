@@ -1,0 +1,181 @@
+"""Configuration for `epochplan check` (issue 6): files found upwards, precedence command line >
+environment EPOCHPLAN_* > file > defaults, and every kind of configuration error naming the key
+and the file. The planner's use of the same files is covered in test_plan_cli.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_error, run_cli
+from epochplan.check import resolve_check_settings
+from epochplan.config import load_section
+from epochplan.errors import ConfigError
+
+NO_ENV: dict[str, str] = {}
+
+
+def pyproject(folder: Path, body: str) -> Path:
+    path = folder / "pyproject.toml"
+    path.write_text("[project]\nname = 'x'\n" + body)
+    return path
+
+
+def test_defaults_without_a_file(tmp_path):
+    r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
+    assert r.path is None
+    assert r["max_exact_duplicate_fraction"] == 0.01 and r["fail_on"] == "error" and r["text"] is None
+    assert all(s.source == "default" for s in r.settings.values())
+
+
+def test_issue_example_in_pyproject_found_upwards(tmp_path):
+    """The configuration block of issue 6, read from a sub-folder."""
+    file = pyproject(tmp_path, """
+[tool.epochplan]
+text = "prompt"
+label = "label"
+[tool.epochplan.check]
+max-exact-duplicate-fraction = 0.01
+max-near-duplicate-fraction = 0.05
+max-leaked-rows = 0
+max-conflicting-label-rows = 0
+min-unique-samples = 1000
+max-empty-fraction = 0.0
+fail-on = "error"          # or "warning"
+""")
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    r = resolve_check_settings(start=sub, environ=NO_ENV)
+    assert r.path == file
+    assert r["text"] == ["prompt"] and r["label"] == "label" and r["min_unique_samples"] == 1000
+    assert r.settings["text"].source == f"{file} (tool.epochplan)"
+    assert r.settings["min_unique_samples"].source == f"{file} (tool.epochplan.check)"
+    assert r.settings["max_imbalance_ratio"].source == "default"
+
+
+def test_standalone_file_wins_in_its_folder_and_underscores_work(tmp_path):
+    pyproject(tmp_path, "[tool.epochplan.check]\nmax-leaked-rows = 5\n")
+    (tmp_path / "epochplan.toml").write_text("text = ['a', 'b']\n[check]\nmax_leaked_rows = 2\n")
+    r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
+    assert r["max_leaked_rows"] == 2 and r["text"] == ["a", "b"]
+    assert r.settings["max_leaked_rows"].source.endswith("epochplan.toml (check)")
+
+
+def test_precedence_cli_over_env_over_file_over_default(tmp_path):
+    pyproject(tmp_path, "[tool.epochplan]\nlabel = 'file_label'\n[tool.epochplan.check]\nmax-leaked-rows = 3\n"
+                        "min-unique-samples = 10\nmax-empty-fraction = 0.2\n")
+    env = {"EPOCHPLAN_MAX_LEAKED_ROWS": "4", "EPOCHPLAN_MIN_UNIQUE_SAMPLES": "20", "EPOCHPLAN_TEXT": "q, a"}
+    cli = {"max_leaked_rows": "5", "label": None}
+    r = resolve_check_settings(cli, start=tmp_path, environ=env)
+    assert (r["max_leaked_rows"], r.settings["max_leaked_rows"].source) == (5, "command line --max-leaked-rows")
+    assert (r["min_unique_samples"], r.settings["min_unique_samples"].source) == (20, "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES")
+    assert r["max_empty_fraction"] == 0.2 and "pyproject.toml" in r.settings["max_empty_fraction"].source
+    assert r["label"] == "file_label"  # None on the command line = not given
+    assert r["text"] == ["q", "a"]  # comma-separated in the environment
+    assert r["max_conflicting_label_rows"] == 0 and r.settings["max_conflicting_label_rows"].source == "default"
+
+
+def test_command_table_overrides_top_level_and_other_commands_keys_are_accepted(tmp_path):
+    pyproject(tmp_path, "[tool.epochplan]\ntext = 'a'\nbatch = 16\nfail-on = 'warning'\n"
+                        "[tool.epochplan.check]\ntext = 'b'\n[tool.epochplan.plan]\nepochs = 3\n[tool.epochplan.dedup]\n")
+    r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
+    assert r["text"] == ["b"] and r["fail_on"] == "warning"
+    assert load_section("plan", ("batch", "epochs"), start=tmp_path).values == {"batch": 16, "epochs": 3}
+
+
+def test_explicit_config_path(tmp_path):
+    other = tmp_path / "ci" / "gate.toml"
+    other.parent.mkdir()
+    other.write_text("[check]\nmin-unique-samples = 7\n")
+    pyproject(tmp_path, "[tool.epochplan.check]\nmin-unique-samples = 1\n")
+    assert resolve_check_settings(path=other, start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 7
+    with pytest.raises(ConfigError, match="--config .*missing.toml: file not found"):
+        resolve_check_settings(path=tmp_path / "missing.toml", environ=NO_ENV)
+
+
+@pytest.mark.parametrize("body, fragments", [
+    # unknown keys and tables
+    ("[tool.epochplan.check]\nmax-leak = 0\n", ["(tool.epochplan.check)", "unknown key 'max-leak'", "max-leaked-rows"]),
+    ("[tool.epochplan]\ntexts = 'a'\n", ["(tool.epochplan)", "unknown key 'texts'"]),
+    ("[tool.epochplan.chek]\nmax-leaked-rows = 0\n", ["unknown table 'chek'"]),
+    # wrong types
+    ("[tool.epochplan.check]\nmax-leaked-rows = 0.5\n", ["max-leaked-rows = 0.5", "whole number"]),
+    ("[tool.epochplan.check]\nmax-leaked-rows = true\n", ["max-leaked-rows = true", "whole number"]),
+    ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = '5%'\n", ["max-exact-duplicate-fraction = '5%'", "number"]),
+    ("[tool.epochplan]\ntext = 3\n", ["text = 3", "column"]),
+    ("[tool.epochplan]\nlabel = ['a', 'b']\n", ["label = ", "column name"]),
+    ("[tool.epochplan]\ncheck = 1\n", ["unknown key 'check'"]),
+    # impossible values
+    ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = 5\n", ["max-exact-duplicate-fraction = 5", "between 0 and 1"]),
+    ("[tool.epochplan.check]\nmax-near-duplicate-fraction = -0.1\n", ["max-near-duplicate-fraction", "between 0 and 1"]),
+    ("[tool.epochplan.check]\nmin-unique-samples = -1\n", ["min-unique-samples = -1", "0 or more"]),
+    ("[tool.epochplan.check]\nmax-imbalance-ratio = 0.5\n", ["max-imbalance-ratio = 0.5", "at least 1"]),
+    ("[tool.epochplan.check]\nfail-on = 'never'\n", ["fail-on = 'never'", "'error', 'warning'"]),
+    ("[tool.epochplan]\nnormalize = 'nfc'\n", ["normalize = 'nfc'", "'default', 'none'"]),
+    ("[tool.epochplan]\nthreshold = 1.5\n", ["threshold = 1.5", "Jaccard"]),
+    ("[tool.epochplan]\nmax-leaked-rows = -2\n", ["(tool.epochplan)", "max-leaked-rows = -2"]),
+    # spelled twice, broken TOML
+    ("[tool.epochplan.check]\nmax-leaked-rows = 0\nmax_leaked_rows = 1\n", ["same key"]),
+    ("[tool.epochplan.check]\nmax-leaked-rows = \n", ["invalid TOML"]),
+])
+def test_config_errors_name_key_and_file(tmp_path, body, fragments):
+    file = pyproject(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        resolve_check_settings(start=tmp_path, environ=NO_ENV)
+    message = str(info.value)
+    assert str(file) in message, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"EPOCHPLAN_MAX_LEAKED_ROWS": "none"}, "EPOCHPLAN_MAX_LEAKED_ROWS='none': must be a whole number"),
+    ({"EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION": "2"}, "EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION='2'"),
+    ({"EPOCHPLAN_FAIL_ON": "sometimes"}, "EPOCHPLAN_FAIL_ON"),
+    ({"EPOCHPLAN_MAX_IMBALANCE_RATIO": "nan"}, "finite"),
+])
+def test_environment_errors_name_the_variable(tmp_path, env, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
+        resolve_check_settings(start=tmp_path, environ=env)
+
+
+def test_empty_environment_variable_is_unset(tmp_path):
+    pyproject(tmp_path, "[tool.epochplan.check]\nmax-leaked-rows = 3\n")
+    assert resolve_check_settings(start=tmp_path, environ={"EPOCHPLAN_MAX_LEAKED_ROWS": ""})["max_leaked_rows"] == 3
+
+
+def test_command_line_values_are_validated_too(tmp_path):
+    with pytest.raises(ConfigError, match="--max-empty-fraction 1.5: must be a fraction"):
+        resolve_check_settings({"max_empty_fraction": "1.5"}, start=tmp_path, environ=NO_ENV)
+
+
+def test_planner_still_ignores_check_keys(tmp_path):
+    """The planner reads its own table; the check table and shared keys do not disturb it."""
+    pyproject(tmp_path, "[tool.epochplan]\ntext = 'x'\n[tool.epochplan.check]\nmax-leaked-rows = 0\n[tool.epochplan.plan]\nbatch = 4\n")
+    assert load_section("plan", ("batch",), start=tmp_path).values == {"batch": 4}
+
+
+# --- `epochplan config show` as a subprocess ----------------------------------------------------
+
+
+def test_config_show_prints_values_and_sources(tmp_path):
+    pyproject(tmp_path, "[tool.epochplan]\nlabel = 'y'\n[tool.epochplan.check]\nmax-leaked-rows = 2\n[tool.epochplan.plan]\nbatch = 8\n")
+    proc = run_cli("config", "show", "--json", cwd=tmp_path, env={"EPOCHPLAN_MIN_UNIQUE_SAMPLES": "500"})
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    rows = {(s["section"], s["key"]): s for s in d["settings"]}
+    assert d["file"] == str(tmp_path / "pyproject.toml")
+    assert rows[("check", "max-leaked-rows")]["value"] == 2 and "(tool.epochplan.check)" in rows[("check", "max-leaked-rows")]["source"]
+    assert rows[("check", "min-unique-samples")] == {"section": "check", "key": "min-unique-samples", "value": 500,
+                                                     "source": "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES"}
+    assert rows[("shared", "label")]["value"] == "y" and rows[("check", "fail-on")]["source"] == "default"
+    assert rows[("plan", "batch")]["value"] == 8
+    table = run_cli("config", "show", cwd=tmp_path)
+    assert table.returncode == 0 and "max-leaked-rows" in table.stdout and "tool.epochplan.check" in table.stdout
+
+
+def test_config_show_reports_config_errors_with_exit_2(tmp_path):
+    file = pyproject(tmp_path, "[tool.epochplan.check]\nmax-leaked-rows = 'zero'\n")
+    assert_clean_error(run_cli("config", "show", cwd=tmp_path), str(file), "max-leaked-rows")
