@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_exact.py [--rows 1000000] [--rss-rows 5000000] [-
 Generates a deterministic corpus (benchmarks/corpus.py: ~1.6 KB a row, 10 % exact copies, 2 %
 case/whitespace variants), then runs, one after the other on the same file, each as its own
 process:
-- epochplan: `epochplan audit FILE --json OUT -q` end to end (reads, normalises, hashes, clusters,
+- epochplan: `epochplan audit FILE --no-near --json OUT -q` end to end (the exact path) (reads, normalises, hashes, clusters,
   and computes every statistic of the audit);
 - polars: `read_parquet(text) -> Series.hash() -> is_duplicated()` (no normalisation);
 - xxhash: a Python loop of `xxh3_128_intdigest` over streamed batches into a dict.
@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus import write_corpus  # noqa: E402
-from measure import measure, python_snippet  # noqa: E402
+from measure import measure, python_snippet  # noqa: E402  (first: starts the launcher while we are small)
 
 POLARS = """
 import polars as pl, sys
@@ -43,10 +42,12 @@ print(len(seen))
 
 
 def epochplan_cmd(path: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "epochplan", "audit", str(path), "--json", str(out), "-q"]
+    return [sys.executable, "-m", "epochplan", "audit", str(path), "--no-near", "--json", str(out), "-q"]
 
 
 def main() -> None:
+    from corpus import write_corpus  # after measure: the launcher must start while this process is small
+
     parser = argparse.ArgumentParser(description="exact-duplicate audit benchmark")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rss-rows", type=int, default=0, help="also measure epochplan's RSS at this many rows")

@@ -25,11 +25,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import measure, python_snippet  # noqa: E402
+from measure import measure, python_snippet  # noqa: E402, I001  (first: starts the launcher while we are small)
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
 
 PEER_COMMON = r'''
 import sys, numpy as np, polars as pl

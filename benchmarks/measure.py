@@ -1,13 +1,35 @@
-"""Run a command as a child process and measure its wall time and peak RSS (os.wait4)."""
+"""Run a command as a child process and measure its wall time and peak RSS.
+
+Linux carries a process's peak RSS over fork and exec, so a command forked from a benchmark
+script that has grown (polars, a generated corpus) would report the script's peak as its own.
+Commands are therefore forked from a small launcher process started when this module is
+imported (import it first), which reaps each child with os.wait4 for its own rusage.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
+
+_LAUNCHER = r'''
+import json, os, subprocess, sys, tempfile, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(job["argv"], stdout=out, stderr=err, text=True, env=job["env"])
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0); err.seek(0)
+        reply = {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "code": os.waitstatus_to_exitcode(status),
+                 "stdout": out.read(), "stderr": err.read()}
+    sys.stdout.write(json.dumps(reply) + "\n"); sys.stdout.flush()
+'''
+
+_launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 @dataclass
@@ -19,17 +41,13 @@ class Measurement:
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> Measurement:
     """Wall time and peak resident memory of one run of `argv` (exits on failure)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            sys.exit(f"command failed ({proc.returncode}): {' '.join(argv)}\n{err.read()}")
-        return Measurement(seconds, usage.ru_maxrss / 1024, out.read())
+    assert _launcher.stdin is not None and _launcher.stdout is not None
+    _launcher.stdin.write(json.dumps({"argv": argv, "env": {**os.environ, **(env or {})}}) + "\n")
+    _launcher.stdin.flush()
+    reply = json.loads(_launcher.stdout.readline())
+    if reply["code"] != 0:
+        sys.exit(f"command failed ({reply['code']}): {' '.join(argv)}\n{reply['stderr']}")
+    return Measurement(reply["seconds"], reply["rss_mb"], reply["stdout"])
 
 
 def python_snippet(code: str) -> list[str]:

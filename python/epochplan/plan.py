@@ -626,6 +626,12 @@ class Plan:
 
         return to_lightning(self)
 
+    def lightning_callbacks(self) -> list[Any]:
+        """[EarlyStopping(monitor="val_loss")] for lightning.Trainer(callbacks=...) (imports Lightning)."""
+        from .exports import lightning_callbacks
+
+        return lightning_callbacks(self)
+
     def to_composer(self) -> dict[str, Any]:
         """Keyword arguments for composer.Trainer (durations in batches)."""
         from .exports import to_composer

@@ -1,0 +1,456 @@
+"""Hand a plan to PyTorch: a cluster-aware sampler, a learning-rate schedule sized to the plan,
+and early stopping counted in evaluations.
+
+    from epochplan.torch import ClusterSampler, build_scheduler, EarlyStopping
+    sampler = ClusterSampler(result, mode="representatives", seed=0)
+    loader = DataLoader(ds, batch_size=plan.batch, sampler=sampler)
+    scheduler = build_scheduler(optimizer, plan, kind="cosine")   # step it once per optimizer step
+    stopper = EarlyStopping.from_plan(plan)
+
+Importing this module needs PyTorch (`pip install 'epochplan[torch]'`); the rest of epochplan
+does not. The module shares its name with the `torch` package, so PyTorch is imported by its
+absolute name through importlib (never a relative import of this file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from .errors import InputError
+from .result import AuditResult
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+
+class TorchNotInstalledError(InputError, ImportError):
+    """PyTorch is missing. An InputError like every epochplan input problem, and an ImportError so
+    `try: import epochplan.torch except ImportError` and `pytest.importorskip` work as usual."""
+
+
+def _import_torch() -> Any:
+    try:
+        return importlib.import_module("torch")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("torch", None):
+            raise  # torch itself is installed but broken: show the real error
+        raise TorchNotInstalledError(
+            "PyTorch is not installed: pip install 'epochplan[torch]' (on a CPU-only machine, install the CPU "
+            "wheel first: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+        ) from None
+
+
+torch = _import_torch()
+
+MODES = ("representatives", "inverse_size")
+PICKS = ("representative", "random")
+SCHEDULES = ("linear", "cosine", "onecycle")
+ID_COLUMNS = ("near_id", "exact_id")  # near clusters win when the audit has them
+
+__all__ = [
+    "ClusterSampler",
+    "EarlyStopping",
+    "build_scheduler",
+    "TorchNotInstalledError",
+    "MODES",
+    "SCHEDULES",
+]
+
+
+# --- Cluster ids ------------------------------------------------------------------------------
+def _ids_from_frame(frame: pl.DataFrame) -> tuple[pl.Series, str]:
+    for column in ID_COLUMNS:
+        if column not in frame.columns:
+            continue
+        if "row" in frame.columns:
+            # The sampler yields positions, so they must be the audit's row numbers 0..n-1.
+            frame = frame.sort("row")
+            if not np.array_equal(frame.get_column("row").to_numpy(), np.arange(frame.height)):
+                raise InputError("cluster table: column `row` must hold each row number 0..n-1 exactly once")
+        return frame.get_column(column), column.removesuffix("_id")
+    raise InputError(
+        f"cluster table has no {' or '.join(ID_COLUMNS)} column (columns: {', '.join(frame.columns)}); "
+        "pass epochplan.audit(...).clusters or a sequence of cluster ids"
+    )
+
+
+def _ids_series(source: Any) -> tuple[pl.Series, str]:
+    """One cluster id per row (null = never sampled) and the level the ids came from."""
+    if isinstance(source, pl.DataFrame):
+        return _ids_from_frame(source)
+    if isinstance(source, pl.Series):
+        return source, "given"
+    if isinstance(source, AuditResult) or hasattr(source, "clusters"):
+        if source.clusters is None:
+            raise InputError("audit result has no per-row clusters: run epochplan.audit(..., keep_clusters=True)")
+        return _ids_from_frame(source.clusters)
+    if isinstance(source, torch.Tensor):
+        source = source.detach().cpu().numpy()
+    if isinstance(source, np.ndarray):
+        if source.ndim != 1:
+            raise InputError(f"cluster ids must be one-dimensional, got shape {source.shape}")
+        if source.dtype.kind == "f":
+            # NaN marks a row without a cluster (null text), as polars' to_numpy writes nulls.
+            return pl.Series(source).fill_nan(None), "given"
+        return pl.Series(source), "given"
+    if isinstance(source, (str, bytes)):
+        raise InputError("ClusterSampler: got a string; pass an audit result, its .clusters DataFrame or a sequence of ids")
+    try:
+        return pl.Series(list(source), strict=False), "given"
+    except Exception as exc:  # not iterable, or values polars cannot hold in one column
+        raise InputError(
+            f"ClusterSampler: cannot read cluster ids from a {type(source).__name__} ({exc}); pass an audit result, "
+            "its .clusters DataFrame, or a sequence of cluster ids (None for rows never sampled)"
+        ) from None
+
+
+class _Clusters:
+    """Rows grouped by cluster, clusters ordered by their lowest row (the representative)."""
+
+    def __init__(self, ids: pl.Series) -> None:
+        self.rows = len(ids)
+        valid = ~ids.is_null().to_numpy()
+        row_numbers = np.flatnonzero(valid)
+        keys = ids.drop_nulls().to_numpy()
+        if keys.size == 0:
+            raise InputError("ClusterSampler: every row has a null cluster id (null text); nothing to sample")
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # clusters by lowest row: dedup order
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        cluster_of = rank[inverse.reshape(-1)]
+        self.count = int(order.size)
+        self.representatives = row_numbers[first[order]]
+        self.sizes = np.bincount(cluster_of, minlength=self.count)
+        self.row_cluster = np.full(self.rows, -1, dtype=np.int64)
+        self.row_cluster[row_numbers] = cluster_of
+        # Members of cluster c are members[offsets[c] : offsets[c] + sizes[c]], in row order.
+        self.members = row_numbers[np.argsort(cluster_of, kind="stable")]
+        self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
+
+
+# --- The sampler ------------------------------------------------------------------------------
+class ClusterSampler(torch.utils.data.Sampler):
+    """Yield dataset row indices so that each duplicate cluster counts once per epoch.
+
+    `clusters`: an `AuditResult` (run with `keep_clusters=True`), its `.clusters` DataFrame (`near_id`
+    is used when present, else `exact_id`), or a sequence / array / Series of cluster ids, one per
+    row (any hashable value; None, or NaN in a float array, marks a row that is never sampled).
+    Row i of the audit must be item i of the dataset the DataLoader reads.
+
+    Modes:
+    - `"representatives"`: each cluster exactly once per epoch. `pick="representative"` yields its
+      lowest row (what `epochplan dedup` keeps); `pick="random"` a uniformly chosen member, drawn
+      afresh each epoch (every row of a size-k cluster then has expected exposure 1/k).
+    - `"inverse_size"`: rows drawn with replacement with weight 1/k (k = cluster size), so every
+      cluster has the same expected exposure, 1 per epoch by default; individual clusters may be
+      seen 0, 1, 2... times in an epoch. Drawn as: a uniform cluster, then a uniform member.
+
+    An epoch is `num_clusters` draws (what `plan.samples_per_epoch` counts), or `num_samples`
+    in inverse_size mode. Order is reshuffled from `seed + epoch` (call `set_epoch` every epoch;
+    every rank must use the same seed). With `num_replicas` > 1 the epoch's index list is cut into
+    equal shards exactly like `torch.utils.data.DistributedSampler`: padded by repeating its start,
+    or trimmed with `drop_last=True`; `rank` takes every `num_replicas`-th index. Without
+    arguments, they come from an initialised `torch.distributed` process group, else 1 and 0.
+    Frameworks that shard by themselves must not shard twice: with Lightning pass
+    `Trainer(use_distributed_sampler=False)` and let this sampler shard; with the HF Trainer
+    (accelerate deals whole batches to processes) pass `num_replicas=1, rank=0`.
+    """
+
+    def __init__(
+        self,
+        clusters: AuditResult | pl.DataFrame | Sequence[Any] | np.ndarray | pl.Series,
+        mode: str = "representatives",
+        *,
+        seed: int = 0,
+        shuffle: bool = True,
+        pick: str = "representative",
+        num_samples: int | None = None,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        drop_last: bool = False,
+    ) -> None:
+        if mode not in MODES:
+            raise InputError(f"ClusterSampler mode={mode!r}: use one of {', '.join(MODES)}")
+        if pick not in PICKS:
+            raise InputError(f"ClusterSampler pick={pick!r}: use one of {', '.join(PICKS)}")
+        if num_samples is not None:
+            if mode != "inverse_size":
+                raise InputError("ClusterSampler num_samples: only for mode='inverse_size' (representatives is one per cluster)")
+            if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+                raise InputError(f"ClusterSampler num_samples={num_samples!r}: must be a whole number >= 1")
+        ids, self.level = _ids_series(clusters)
+        self._clusters = _Clusters(ids)
+        self.mode = mode
+        self.pick = pick
+        self.seed = int(seed)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.epoch = 0
+        self.num_replicas, self.rank = _replicas(num_replicas, rank)
+        self.epoch_size = num_samples if num_samples is not None else self._clusters.count
+        if self.drop_last and self.epoch_size % self.num_replicas:
+            # torch DistributedSampler: drop the tail so that every rank gets the same count.
+            self.num_samples = math.ceil((self.epoch_size - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(self.epoch_size / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    # -- what the sampler knows about the data
+    @property
+    def num_clusters(self) -> int:
+        """Distinct clusters among non-null rows (the plan's unique samples)."""
+        return self._clusters.count
+
+    @property
+    def num_rows(self) -> int:
+        return self._clusters.rows
+
+    @property
+    def representatives(self) -> np.ndarray:
+        """Lowest row of each cluster, in row order (the rows `epochplan dedup` keeps)."""
+        return self._clusters.representatives.copy()
+
+    @property
+    def cluster_sizes(self) -> np.ndarray:
+        """Rows per cluster, clusters in the order of `representatives`."""
+        return self._clusters.sizes.copy()
+
+    @property
+    def row_cluster(self) -> np.ndarray:
+        """Cluster number (index into `representatives`) of every row; -1 for rows never sampled."""
+        return self._clusters.row_cluster.copy()
+
+    def weights(self) -> np.ndarray:
+        """Per-row sampling weight 1/k (0 for rows without a cluster), e.g. for WeightedRandomSampler."""
+        c = self._clusters
+        out = np.zeros(c.rows, dtype=np.float64)
+        valid = c.row_cluster >= 0
+        out[valid] = 1.0 / c.sizes[c.row_cluster[valid]]
+        return out
+
+    # -- the Sampler protocol
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle for this epoch (seeded by seed + epoch, identical on every rank)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        """Indices this rank yields per epoch."""
+        return self.num_samples
+
+    def __iter__(self):
+        indices = self._epoch_indices()
+        if self.drop_last:
+            indices = indices[: self.total_size]
+        else:
+            padding = self.total_size - indices.numel()
+            if padding > 0:
+                repeats = math.ceil(padding / indices.numel())
+                indices = torch.cat([indices, indices.repeat(repeats)[:padding]])
+        assert indices.numel() == self.total_size
+        return iter(indices[self.rank : self.total_size : self.num_replicas].tolist())
+
+    def _epoch_indices(self) -> Any:
+        """Row indices of the whole epoch (every rank computes the same list)."""
+        c = self._clusters
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        if self.mode == "inverse_size":
+            # P(row) = 1/C x 1/k: each cluster equally likely, then a uniform member of it.
+            chosen = torch.randint(c.count, (self.epoch_size,), generator=generator)
+            return self._members(chosen, generator, uniform=True)
+        chosen = torch.randperm(c.count, generator=generator) if self.shuffle else torch.arange(c.count)
+        return self._members(chosen, generator, uniform=self.pick == "random")
+
+    def _members(self, chosen: Any, generator: Any, *, uniform: bool) -> Any:
+        c = self._clusters
+        if not uniform:
+            return torch.from_numpy(c.representatives)[chosen]
+        sizes = torch.from_numpy(c.sizes)[chosen]
+        within = (torch.rand(chosen.numel(), generator=generator, dtype=torch.float64) * sizes).long()
+        within = torch.minimum(within, sizes - 1)  # guard the rare rand() * k rounding up to k
+        return torch.from_numpy(c.members)[torch.from_numpy(c.offsets)[chosen] + within]
+
+    def __repr__(self) -> str:
+        return (
+            f"ClusterSampler(mode={self.mode!r}, level={self.level!r}, clusters={self.num_clusters}, "
+            f"rows={self.num_rows}, per_epoch={self.epoch_size}, replicas={self.num_replicas}, rank={self.rank})"
+        )
+
+
+def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
+    dist = torch.distributed
+    initialised = dist.is_available() and dist.is_initialized()
+    if num_replicas is None:
+        num_replicas = dist.get_world_size() if initialised else 1
+    if rank is None:
+        rank = dist.get_rank() if initialised else 0
+    if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+        raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number >= 1")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < num_replicas:
+        raise InputError(f"ClusterSampler rank={rank!r}: must be in [0, {num_replicas - 1}]")
+    return num_replicas, rank
+
+
+# --- Learning-rate schedule -------------------------------------------------------------------
+def _plan_steps(plan: Plan | Mapping[str, Any]) -> tuple[int, int]:
+    """(total optimizer steps, warm-up steps) from a Plan, plan.to_dict() or plan.to_torch()."""
+    if isinstance(plan, Mapping):
+        total, warmup = plan.get("total_steps"), plan.get("warmup_steps")
+    else:
+        total, warmup = getattr(plan, "total_steps", None), getattr(plan, "warmup_steps", None)
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise InputError(f"build_scheduler: plan total_steps={total!r}; pass an epochplan.Plan (or its dict)")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup < total:
+        raise InputError(f"build_scheduler: plan warmup_steps={warmup!r} must be in [0, total_steps={total})")
+    return total, warmup
+
+
+class _WarmupDecay:
+    """LR factor after `step` scheduler steps: linear warm-up from 0, then linear or cosine decay
+    to `min_lr_ratio`, reached at `total` and held there. The same numbers as transformers'
+    get_linear/cosine_schedule_with_warmup when min_lr_ratio is 0. A class (not a closure) so
+    that LambdaLR.state_dict() can save it."""
+
+    def __init__(self, kind: str, total: int, warmup: int, min_lr_ratio: float) -> None:
+        self.kind, self.total, self.warmup, self.min_lr_ratio = kind, total, warmup, min_lr_ratio
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return step / self.warmup
+        progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
+        if self.kind == "linear":
+            shape = 1.0 - progress
+        else:
+            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
+        if progress >= 1.0:
+            shape = 0.0  # exactly the floor, not cos(pi) rounding
+        return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * shape
+
+
+def build_scheduler(
+    optimizer: Any,
+    plan: Plan | Mapping[str, Any],
+    kind: str = "linear",
+    *,
+    min_lr_ratio: float = 0.0,
+    max_lr: float | Sequence[float] | None = None,
+    **onecycle: Any,
+) -> Any:
+    """A learning-rate scheduler that ends exactly at `plan.total_steps` optimizer steps.
+
+    Call `scheduler.step()` once per optimizer step (after `optimizer.step()`), never per
+    micro-batch: the plan's steps already account for gradient accumulation and data-parallel
+    size. Every kind follows one contract: after k calls the LR is the schedule's value at step k;
+    it reaches its final value after exactly `plan.total_steps` calls and is above it before.
+
+    - `"linear"` / `"cosine"`: warm-up from 0 to the optimizer's LR over `plan.warmup_steps`, then
+      decay to `min_lr_ratio` x LR (transformers' linear / cosine schedules when 0). A LambdaLR.
+    - `"onecycle"`: `torch.optim.lr_scheduler.OneCycleLR` peaking at `max_lr` (default: each
+      group's current LR) after `max(plan.warmup_steps, 1)` steps and annealing to
+      max_lr / (div_factor x final_div_factor). OneCycleLR counts LR values, including the one
+      before the first step, so it is built with `total_steps = plan.total_steps + 1`. Extra
+      keyword arguments (anneal_strategy, div_factor, final_div_factor, cycle_momentum...) go to it;
+      cycle_momentum defaults to off for optimizers without momentum or betas.
+    """
+    total, warmup = _plan_steps(plan)
+    if kind not in SCHEDULES:
+        raise InputError(f"build_scheduler kind={kind!r}: use one of {', '.join(SCHEDULES)}")
+    lr_scheduler = torch.optim.lr_scheduler
+    if kind != "onecycle":
+        if onecycle or max_lr is not None:
+            extra = ", ".join(sorted(onecycle) + (["max_lr"] if max_lr is not None else []))
+            raise InputError(f"build_scheduler: {extra} only apply to kind='onecycle'")
+        if not 0.0 <= float(min_lr_ratio) < 1.0:
+            raise InputError(f"build_scheduler min_lr_ratio={min_lr_ratio}: must be in [0, 1)")
+        return lr_scheduler.LambdaLR(optimizer, _WarmupDecay(kind, total, warmup, float(min_lr_ratio)))
+    if min_lr_ratio:
+        raise InputError("build_scheduler: min_lr_ratio is for linear/cosine; OneCycleLR ends at max_lr / (div_factor x final_div_factor)")
+    fixed = {"total_steps", "epochs", "steps_per_epoch", "pct_start"} & set(onecycle)
+    if fixed:
+        raise InputError(f"build_scheduler: {', '.join(sorted(fixed))} come from the plan; do not pass them")
+    peak = max(warmup, 1)
+    if total <= peak:
+        raise InputError(f"build_scheduler kind='onecycle' needs more than {peak} planned steps (plan has {total})")
+    if "cycle_momentum" not in onecycle:
+        onecycle["cycle_momentum"] = "momentum" in optimizer.defaults or "betas" in optimizer.defaults
+    if max_lr is None:
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+    # OneCycleLR's first phase ends at step pct_start x total_steps - 1: make that `peak`.
+    return lr_scheduler.OneCycleLR(
+        optimizer, max_lr=max_lr, total_steps=total + 1, pct_start=(peak + 1) / (total + 1), **onecycle
+    )
+
+
+# --- Early stopping ---------------------------------------------------------------------------
+class EarlyStopping:
+    """Stop after `patience` evaluations in a row without an improvement of more than `min_delta`.
+
+        stopper = EarlyStopping.from_plan(plan)
+        if stopper.step(eval_loss): break      # call once per evaluation
+
+    `mode="min"` for losses, `"max"` for accuracy-like metrics. A non-finite metric never counts
+    as an improvement. `patience=None` never stops (the plan's choice for pre-training).
+    """
+
+    def __init__(self, patience: int | None, min_delta: float = 0.0, mode: str = "min") -> None:
+        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+            raise InputError(f"EarlyStopping patience={patience!r}: a whole number of evaluations >= 1, or None")
+        if mode not in ("min", "max"):
+            raise InputError(f"EarlyStopping mode={mode!r}: use 'min' or 'max'")
+        if not min_delta >= 0:
+            raise InputError(f"EarlyStopping min_delta={min_delta}: must be >= 0")
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.mode = mode
+        self.best: float | None = None
+        self.best_evaluation: int | None = None  # 1-based number of the best evaluation
+        self.evaluations = 0
+        self.bad_evaluations = 0
+        self.should_stop = False
+
+    @classmethod
+    def from_plan(cls, plan: Plan | Mapping[str, Any], min_delta: float = 0.0, mode: str = "min") -> EarlyStopping:
+        """Patience from `plan.early_stopping_patience` (evaluate every `plan.eval_steps` steps)."""
+        patience = plan.get("early_stopping_patience") if isinstance(plan, Mapping) else plan.early_stopping_patience
+        return cls(patience, min_delta=min_delta, mode=mode)
+
+    def improved(self, metric: float) -> bool:
+        if not math.isfinite(metric):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return metric < self.best - self.min_delta
+        return metric > self.best + self.min_delta
+
+    def step(self, metric: float) -> bool:
+        """Record one evaluation; True when training should stop now."""
+        metric = float(metric)
+        self.evaluations += 1
+        if self.improved(metric):
+            self.best, self.best_evaluation, self.bad_evaluations = metric, self.evaluations, 0
+        else:
+            self.bad_evaluations += 1
+        self.should_stop = self.patience is not None and self.bad_evaluations >= self.patience
+        return self.should_stop
+
+    __call__ = step
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("patience", "min_delta", "mode", "best", "best_evaluation",
+                                               "evaluations", "bad_evaluations", "should_stop")}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, mode={self.mode!r}, "
+                f"best={self.best}, bad_evaluations={self.bad_evaluations})")
