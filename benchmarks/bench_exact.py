@@ -85,10 +85,13 @@ def main() -> None:
             shard = shards / f"part-{i:03d}.parquet"
             if not shard.exists():
                 write_corpus(shard, args.rows, seed=100 + i, row_offset=i * args.rows)
-        big = measure(epochplan_cmd(shards, out))
-        small = results["epochplan audit (normalise + exact + all stats)"]
-        print(f"\n| rows | seconds | peak RSS (MB) |\n|---:|---:|---:|\n| {args.rows:,} | {small.seconds:.1f} | "
-              f"{small.peak_rss_mb:,.0f} |\n| {args.rss_rows:,} | {big.seconds:.1f} | {big.peak_rss_mb:,.0f} |")
+        near = [sys.executable, "-m", "epochplan", "audit", "--json", str(out), "-q"]
+        rows = [(args.rows, corpus), (args.rss_rows, shards)]
+        print("\n| rows | audit | seconds | peak RSS (MB) |\n|---:|---|---:|---:|")
+        for count, path in rows:
+            for label, argv in (("exact only (--no-near)", epochplan_cmd(path, out)), ("default (exact + near)", near[:4] + [str(path)] + near[4:])):
+                m = measure(argv)
+                print(f"| {count:,} | {label} | {m.seconds:.1f} | {m.peak_rss_mb:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

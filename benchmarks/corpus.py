@@ -97,7 +97,9 @@ def main() -> None:
 
 def write_corpus(out: Path, rows: int, words: int = 250, **kwargs) -> Path:
     frame = generate(rows, words, **kwargs)
-    frame.write_parquet(out, row_group_size=50_000)
+    partial = out.with_name(out.name + ".partial")
+    frame.write_parquet(partial, row_group_size=50_000)
+    partial.replace(out)  # an interrupted run must not leave a half file that a rerun would reuse
     print(f"wrote {out}: {frame.height:,} rows, {frame['text'].str.len_bytes().mean():,.0f} bytes/row", flush=True)
     return out
 

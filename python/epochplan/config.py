@@ -207,8 +207,8 @@ def parse_ratio(raw: Any, textual: bool = False) -> float:
 
 def parse_similarity(raw: Any, textual: bool = False) -> float:
     value = _number(raw, textual)
-    if not 0.0 < value <= 1.0:
-        raise ValueError("must be a Jaccard similarity above 0 and at most 1")
+    if not 0.0 < value < 1.0:
+        raise ValueError("must be a Jaccard similarity between 0 and 1 (exclusive), e.g. 0.7")
     return value
 
 

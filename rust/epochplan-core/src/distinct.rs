@@ -13,11 +13,28 @@ pub const EXACT_LIMIT: usize = 1_000_000;
 const PRECISION: u32 = 14;
 const REGISTERS: usize = 1 << PRECISION;
 
+/// Exact (a set of hashes) while the count is at most `EXACT_LIMIT`, HyperLogLog after. The
+/// registers are kept from the start, which makes the switch cheap and lets a partial counter
+/// (one chunk of a batch) avoid building a large set that would be thrown away.
 #[derive(Debug, Clone)]
-pub enum DistinctCounter {
-    Exact(ExactSet),
-    Estimated(Box<[u8; REGISTERS]>),
+pub struct DistinctCounter {
+    registers: Box<[u8; REGISTERS]>,
+    /// `None` once the count is an estimate.
+    exact: Option<ExactSet>,
+    /// Partial counters only: hashes past `set_cap`, appended without deduplication (cheap,
+    /// sequential) and deduplicated only if the global counter still needs them.
+    overflow: Vec<u64>,
+    /// Entries the set may hold before new hashes go to `overflow`.
+    set_cap: usize,
 }
+
+/// A partial counter's set stays small enough for the L2 cache; beyond it, appending is cheaper
+/// than growing a table whose every insert misses the cache.
+const PARTIAL_SET_CAP: usize = 1 << 16;
+/// When the registers of the union estimate more than this, the exact count is certainly past
+/// `EXACT_LIMIT` (6 standard errors above it), so the counter switches to the estimate without
+/// inserting the partial's hashes one by one.
+const SWITCH_ESTIMATE: f64 = EXACT_LIMIT as f64 * 1.05;
 
 const RECENT_SLOTS: usize = 4096;
 
@@ -41,13 +58,19 @@ impl ExactSet {
         ExactSet { set: HashSet::with_hasher(IdentityBuildHasher), recent }
     }
 
+    /// Insert unless the set is full and does not hold `hash` already; false when refused.
     #[inline]
-    fn insert(&mut self, hash: u64) {
+    fn insert_within(&mut self, hash: u64, cap: usize) -> bool {
         let slot = &mut self.recent[(hash as usize) & (RECENT_SLOTS - 1)];
-        if *slot != hash {
-            *slot = hash;
-            self.set.insert(hash);
+        if *slot == hash {
+            return true;
         }
+        if self.set.len() >= cap && !self.set.contains(&hash) {
+            return false;
+        }
+        *slot = hash;
+        self.set.insert(hash);
+        true
     }
 
     fn len(&self) -> usize {
@@ -61,7 +84,12 @@ impl ExactSet {
 
 impl Default for DistinctCounter {
     fn default() -> Self {
-        DistinctCounter::Exact(ExactSet::new())
+        DistinctCounter {
+            registers: Box::new([0u8; REGISTERS]),
+            exact: Some(ExactSet::new()),
+            overflow: Vec::new(),
+            set_cap: usize::MAX,
+        }
     }
 }
 
@@ -70,66 +98,60 @@ impl DistinctCounter {
         Self::default()
     }
 
-    /// An empty counter in the same mode as `self`. Once the corpus-wide count has passed the
-    /// exact limit, partial counters start as HyperLogLog registers directly: inserting into
-    /// 16 KiB of registers is far cheaper than growing a hash set that would be dropped anyway.
-    /// The result is the same either way (the registers of a union do not depend on order).
+    /// An empty partial counter for one chunk of work, to be merged into `self` later: exact
+    /// only while `self` still is.
     pub fn empty_like(&self) -> Self {
-        match self {
-            DistinctCounter::Exact(_) => Self::new(),
-            DistinctCounter::Estimated(_) => DistinctCounter::Estimated(Box::new([0u8; REGISTERS])),
+        DistinctCounter {
+            registers: Box::new([0u8; REGISTERS]),
+            exact: self.exact.as_ref().map(|_| ExactSet::new()),
+            overflow: Vec::new(),
+            set_cap: PARTIAL_SET_CAP,
         }
     }
 
     #[inline]
     pub fn insert(&mut self, hash: u64) {
-        match self {
-            DistinctCounter::Exact(set) => {
-                set.insert(hash);
-                if set.len() > EXACT_LIMIT {
-                    self.switch_to_estimate();
-                }
+        hll_insert(&mut self.registers, hash);
+        if let Some(set) = self.exact.as_mut() {
+            if !set.insert_within(hash, self.set_cap) {
+                self.overflow.push(hash);
+            } else if set.len() > EXACT_LIMIT {
+                self.exact = None;
             }
-            DistinctCounter::Estimated(registers) => hll_insert(registers, hash),
         }
     }
 
     pub fn merge(&mut self, other: &DistinctCounter) {
-        match other {
-            DistinctCounter::Exact(set) => {
-                for &h in set.iter() {
-                    self.insert(h);
-                }
-            }
-            DistinctCounter::Estimated(theirs) => {
-                self.switch_to_estimate();
-                if let DistinctCounter::Estimated(mine) = self {
-                    for (m, t) in mine.iter_mut().zip(theirs.iter()) {
-                        *m = (*m).max(*t);
-                    }
-                }
-            }
+        for (mine, theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
+            *mine = (*mine).max(*theirs);
         }
-    }
-
-    fn switch_to_estimate(&mut self) {
-        if let DistinctCounter::Exact(set) = self {
-            let mut registers = Box::new([0u8; REGISTERS]);
-            for &h in set.iter() {
-                hll_insert(&mut registers, h);
+        let Some(mine) = self.exact.as_ref() else { return };
+        let Some(theirs) = other.exact.as_ref() else {
+            self.exact = None;
+            return;
+        };
+        let could_exceed = mine.len() + theirs.len() + other.overflow.len() > EXACT_LIMIT;
+        if could_exceed && hll_estimate(&self.registers) > SWITCH_ESTIMATE {
+            self.exact = None;
+            return;
+        }
+        for &h in theirs.iter().chain(other.overflow.iter()) {
+            let Some(set) = self.exact.as_mut() else { return };
+            set.insert_within(h, usize::MAX);
+            if set.len() > EXACT_LIMIT {
+                self.exact = None;
             }
-            *self = DistinctCounter::Estimated(registers);
         }
     }
 
     pub fn is_estimated(&self) -> bool {
-        matches!(self, DistinctCounter::Estimated(_))
+        self.exact.is_none()
     }
 
     pub fn count(&self) -> u64 {
-        match self {
-            DistinctCounter::Exact(set) => set.len() as u64,
-            DistinctCounter::Estimated(registers) => hll_estimate(registers).round() as u64,
+        match &self.exact {
+            Some(set) => set.len() as u64,
+            None => hll_estimate(&self.registers).round() as u64,
         }
     }
 }
@@ -198,6 +220,7 @@ mod tests {
         for i in 0..1_200_000u64 {
             global.insert(mix64(i));
         }
+        assert!(global.is_estimated());
         let mut direct = global.empty_like();
         assert!(direct.is_estimated());
         let mut via_set = DistinctCounter::new();
@@ -210,6 +233,35 @@ mod tests {
         a.merge(&direct);
         global.merge(&via_set);
         assert_eq!(a.count(), global.count());
+    }
+
+    #[test]
+    fn partial_counters_overflow_and_merge_exactly() {
+        // Below the limit the merged count is exact, whatever went to the overflow.
+        let mut global = DistinctCounter::new();
+        let mut parts: Vec<DistinctCounter> = (0..4).map(|_| global.empty_like()).collect();
+        for i in 0..600_000u64 {
+            parts[(i % 4) as usize].insert(mix64(i % 500_000));
+        }
+        assert!(parts.iter().any(|p| !p.overflow.is_empty()));
+        for p in &parts {
+            global.merge(p);
+        }
+        assert!(!global.is_estimated());
+        assert_eq!(global.count(), 500_000);
+    }
+
+    #[test]
+    fn merge_switches_to_the_estimate_far_past_the_limit() {
+        let mut global = DistinctCounter::new();
+        let mut part = global.empty_like();
+        for i in 0..1_500_000u64 {
+            part.insert(mix64(i));
+        }
+        global.merge(&part);
+        assert!(global.is_estimated());
+        let rel = (global.count() as f64 - 1.5e6).abs() / 1.5e6;
+        assert!(rel < 0.033, "relative error {rel}");
     }
 
     #[test]
