@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from .errors import InputError
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv"}
+T = TypeVar("T")
 TEXT_COLUMN_CANDIDATES = ("text", "content", "prompt", "instruction")
 TEXT = "__epochplan_text"
 LABEL = "__epochplan_label"
@@ -173,11 +176,54 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     try:
         if _all_parquet(source):
             needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
-            yield from (frame.select(exprs) for frame in _parquet_batches(source.paths, needed, batch_rows))
+            frames = _parquet_batches(source.paths, needed, batch_rows)
+            yield from (frame.select(exprs) for frame in prefetch(frames))
         else:
             yield from source.frame.select(exprs).collect_batches(chunk_size=batch_rows, maintain_order=True)
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
         raise InputError(f"{source.description}: cannot read rows ({_first_line(e)})") from None
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Produce the next `depth` items in a background thread while the caller works on the
+    current one: decoding (pyarrow) and auditing (Rust) both release the GIL, so they overlap.
+    At most depth + 2 items exist at once, so memory stays bounded."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as e:  # handed to the consumer, raised there
+            slots.put(_Failed(e))
+
+    worker = threading.Thread(target=produce, name="epochplan-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (error, Ctrl-C): let the producer end
 
 
 def _all_parquet(source: Source) -> bool:

@@ -1,0 +1,46 @@
+"""The background prefetch behind Parquet reading: order, errors, early stop, bounded memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from epochplan.sources import prefetch
+
+
+def test_keeps_order():
+    assert list(prefetch(iter(range(100)))) == list(range(100))
+
+
+def test_error_in_producer_reaches_consumer_after_the_items_before_it():
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("corrupt row group")
+
+    got = []
+    with pytest.raises(ValueError, match="corrupt row group"):
+        for item in prefetch(items()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_producer_stays_at_most_depth_ahead_and_stops_when_consumer_stops():
+    produced = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    stream = prefetch(items(), depth=1)
+    assert next(stream) == 0
+    time.sleep(0.3)
+    assert len(produced) <= 3  # current + one queued + one waiting to be queued
+    stream.close()  # the consumer stops early
+    deadline = time.monotonic() + 2
+    while any(t.name == "epochplan-prefetch" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "epochplan-prefetch" for t in threading.enumerate())
