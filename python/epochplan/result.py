@@ -250,10 +250,5 @@ class AuditResult:
         d.update(self.extra)
         return d
 
-    @property
-    def unique_samples(self) -> int:
-        """Near-unique when near detection ran, else exact-unique."""
-        return self.near.unique if self.near is not None else self.exact.unique
-
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, ensure_ascii=False) + "\n"
