@@ -211,6 +211,7 @@ def test_dedup_keep_longest():
     [
         (["--threshold", "1.5"], "threshold"),
         (["--ngram", "0"], "ngram"),
+        (["--no-near", "--threshold", "1.5"], "threshold"),
         (["--num-perm", "0"], "num_perm"),
         (["--shingle", "byte"], "byte"),
         (["--memory-budget", "lots"], "--memory-budget"),
@@ -239,3 +240,13 @@ def test_dedup_refuses_to_overwrite_input(tmp_path):
     before = path.read_bytes()
     assert_clean_error(run_cli("dedup", str(path), "-o", str(path)), "input")
     assert path.read_bytes() == before
+
+
+def test_near_only_cluster_preview_uses_the_core_normaliser():
+    # Two near (not exact) duplicates: the representative has no stored exact preview, so it is
+    # read back and normalised by the core (fullwidth folded, ideographic space collapsed, lowered).
+    words = " ".join(f"w{i}" for i in range(40))
+    texts = ["ＴＨＥ\u3000Report " + words + " end", "the report " + words + " fin"]
+    result = epochplan.audit(pl.DataFrame({"text": texts}))
+    assert result.exact.clusters == 0 and result.near.clusters == 1
+    assert result.near.top[0].preview == ("the report " + words)[:80]

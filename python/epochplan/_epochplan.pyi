@@ -36,3 +36,6 @@ class Auditor:
     def eval_update(self, texts: Any) -> None: ...
     def eval_finish(self, max_per_eval_row: int | None = None) -> tuple[int, list[tuple[int, int]], list[tuple[int, int, float]]]:
         """(rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row, similarity)])."""
+
+def preview(text: str, normalize: str = "default") -> str:
+    """A cluster preview: the core's normalisation of `text`, cut to the preview length."""

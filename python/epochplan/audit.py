@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,32 +44,8 @@ from .sources import (
 
 ProgressCallback = Callable[[int], None]
 NORMALIZE_MODES = ("default", "none")
-SHINGLES = ("word", "char")
 EXAMPLES = 10
 EvalSpec = Mapping[str, SourceLike] | Sequence[SourceLike] | SourceLike | None
-
-
-@dataclass(frozen=True)
-class NearSettings:
-    """Near-duplicate detection settings (defaults from DESIGN.md)."""
-
-    threshold: float = 0.7
-    ngram: int = 5
-    shingle: str = "word"
-    num_perm: int = 128
-    memory_budget: int | None = None  # bytes; None = default_memory_budget()
-
-    def check(self) -> None:
-        if not 0.0 < self.threshold < 1.0:
-            raise InputError(f"threshold={self.threshold}: must be between 0 and 1 (exclusive), e.g. 0.7")
-        if self.ngram < 1:
-            raise InputError(f"ngram={self.ngram}: must be at least 1")
-        if self.shingle not in SHINGLES:
-            raise InputError(f"shingle={self.shingle!r}: use 'word' or 'char'")
-        if not 1 <= self.num_perm <= 1024:
-            raise InputError(f"num_perm={self.num_perm}: must be between 1 and 1024 (default 128)")
-        if self.memory_budget is not None and self.memory_budget < (16 << 20):
-            raise InputError(f"memory_budget={self.memory_budget}: must be at least 16 MB")
 
 
 def default_memory_budget() -> int:
@@ -110,8 +85,19 @@ def audit(
     """
     if normalize not in NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(NORMALIZE_MODES)}")
-    settings = NearSettings(threshold, ngram, shingle, num_perm, memory_budget)
-    settings.check()
+    if memory_budget is not None and memory_budget < (16 << 20):
+        raise InputError(f"memory_budget={memory_budget}: must be at least 16 MB")
+    # Near settings are checked by the core here, before any data is read.
+    auditor = _epochplan.Auditor(
+        normalize=normalize,
+        keep_row_ids=keep_clusters or label is not None,
+        near=near,
+        threshold=threshold,
+        ngram=ngram,
+        shingle=shingle,
+        num_perm=num_perm,
+        memory_budget=memory_budget or default_memory_budget(),
+    )
     batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
@@ -121,17 +107,6 @@ def audit(
     check_label_column(schema, label, source.description)
     eval_sources = _open_eval(eval, columns)
 
-    need_ids = keep_clusters or label is not None
-    auditor = _epochplan.Auditor(
-        normalize=normalize,
-        keep_row_ids=need_ids,
-        near=near,
-        threshold=threshold,
-        ngram=ngram,
-        shingle=shingle,
-        num_perm=num_perm,
-        memory_budget=memory_budget or default_memory_budget(),
-    )
     labels_per_row: list[pl.Series] = []
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
@@ -243,14 +218,8 @@ def _fill_previews(near: NearStats, source: Source, columns: list[str], normaliz
     return NearStats(**{**near.__dict__, "top": top})
 
 
-def _preview(text: str | None, normalize: str, limit: int = 80) -> str:
-    if text is None:
-        return ""
-    if normalize == "default":
-        import unicodedata
-
-        text = " ".join(unicodedata.normalize("NFKC", text).lower().split())
-    return text[:limit]
+def _preview(text: str | None, normalize: str) -> str:
+    return "" if text is None else _epochplan.preview(text, normalize)
 
 
 def find_conflicts(labels: pl.Series, exact_ids: np.ndarray, near_ids: np.ndarray | None) -> Conflicts:

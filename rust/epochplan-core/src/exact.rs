@@ -9,6 +9,11 @@ use crate::hashing::IdentityBuildHasher;
 /// Characters of normalised text kept as a cluster's preview (only for clusters of size >= 2).
 pub const PREVIEW_CHARS: usize = 80;
 
+/// A cluster's preview: the first `PREVIEW_CHARS` characters of its normalised text.
+pub fn preview(normalised_text: &str) -> String {
+    normalised_text.chars().take(PREVIEW_CHARS).collect()
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Cluster {
     representative: u64,
@@ -58,8 +63,7 @@ impl ExactIndex {
     }
 
     pub fn set_preview(&mut self, representative: u64, normalised_text: &str) {
-        let preview: String = normalised_text.chars().take(PREVIEW_CHARS).collect();
-        self.previews.insert(representative, preview);
+        self.previews.insert(representative, preview(normalised_text));
     }
 
     pub fn preview(&self, representative: u64) -> Option<&str> {

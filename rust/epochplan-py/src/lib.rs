@@ -51,12 +51,11 @@ impl Auditor {
         temp_dir: Option<PathBuf>,
     ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
-        let near = if near {
-            let shingle: Shingle = shingle.parse().map_err(core_error)?;
-            Some(NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir })
-        } else {
-            None
-        };
+        let shingle: Shingle = shingle.parse().map_err(core_error)?;
+        let near_options = NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
+        // Checked even with near detection off, so a bad setting is reported, not ignored.
+        near_options.resolve().map_err(core_error)?;
+        let near = near.then_some(near_options);
         let inner = CoreAuditor::new(AuditOptions { normalize, keep_row_ids, near }).map_err(core_error)?;
         Ok(Auditor { inner, probe: None })
     }
@@ -238,10 +237,21 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound<'py
     Ok(d)
 }
 
+/// The preview the audit shows for a cluster: the core's normalisation of `text` (mode
+/// "default" or "none"), cut to the preview length.
+#[pyfunction]
+#[pyo3(signature = (text, normalize = "default"))]
+fn preview(text: &str, normalize: &str) -> PyResult<String> {
+    let normalize: Normalize = normalize.parse().map_err(core_error)?;
+    let mut buf = String::new();
+    Ok(epochplan_core::exact::preview(normalize.apply(text, &mut buf)))
+}
+
 #[pymodule]
 fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("NO_CLUSTER", NO_CLUSTER)?;
     m.add_class::<Auditor>()?;
+    m.add_function(wrap_pyfunction!(preview, m)?)?;
     Ok(())
 }
