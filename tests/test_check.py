@@ -17,11 +17,11 @@ from epochplan.check import (
     Thresholds,
     evaluate,
     load_baseline,
-    parse_eval,
     row_limit,
     run_checks,
 )
 from epochplan.check_report import emit_github, github_annotations, github_markdown, render_terminal, to_junit
+from epochplan.cli_options import parse_eval
 from epochplan.errors import InputError
 
 

@@ -1,8 +1,6 @@
 """`epochplan check` as a CI job runs it (issue 6): a subprocess on small generated Parquet files,
-every exit code, the threshold boundary, configuration, JSON / JUnit / GitHub outputs, baseline.
-
-Tests marked `needs_near` exercise leakage, near duplicates and conflicting labels end to end; they
-run once `epochplan.audit` has the near-duplicate audit (`eval=`, issue 3) and are skipped before."""
+every exit code, the threshold boundary, configuration, JSON / JUnit / GitHub outputs, baseline,
+and leakage, near duplicates and conflicting labels end to end."""
 
 from __future__ import annotations
 
@@ -17,12 +15,6 @@ import polars as pl
 import pytest
 
 from conftest import assert_clean_error, run_cli
-from epochplan.check import audit_options
-
-needs_near = pytest.mark.skipif(
-    not {"eval", "near"} <= audit_options(),
-    reason="waiting on the near-duplicate/leakage audit (issue 3): epochplan.audit has no eval=/near=",
-)
 
 _rng = random.Random(6)
 VOCAB = [f"w{_rng.randrange(10**6):06d}" for _ in range(20_000)]
@@ -250,7 +242,6 @@ def _leaky_split(tmp_path: Path) -> tuple[Path, Path]:
     return parquet(tmp_path / "train.parquet", {"text": train}), parquet(tmp_path / "val.parquet", {"text": val})
 
 
-@needs_near
 def test_leakage_per_eval_split_exact_and_near(tmp_path):
     train, val = _leaky_split(tmp_path)
     clean = parquet(tmp_path / "clean.parquet", {"text": texts(10, words=60, seed=3)})
@@ -266,7 +257,6 @@ def test_leakage_per_eval_split_exact_and_near(tmp_path):
     assert allowed["summary"]["status"] == "pass"
 
 
-@needs_near
 def test_leakage_terminal_and_exit_zero(tmp_path):
     train, val = _leaky_split(tmp_path)
     proc = check(str(train), "--eval", f"val={val}", "--exit-zero", *RELAXED, cwd=tmp_path)
@@ -274,7 +264,6 @@ def test_leakage_terminal_and_exit_zero(tmp_path):
     assert "leakage-exact:val" in proc.stdout and "eval row 0 = train row 3" in proc.stdout
 
 
-@needs_near
 def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
     base = texts(40, words=60, seed=4)
     near = [" ".join(t.split()[:-1] + ["edited"]) for t in base[:4]]
@@ -287,7 +276,6 @@ def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
     assert check_json(str(data), "--max-near-duplicate-fraction", "0.1", "--min-unique-samples", "40", cwd=tmp_path, code=0)
 
 
-@needs_near
 def test_conflicting_labels(tmp_path):
     base = texts(30, words=60, seed=5)
     data = parquet(tmp_path / "train.parquet", {"text": base + [base[0], base[1]]},

@@ -9,7 +9,6 @@ the float just below it), so a budget of exactly 5 % passes at exactly 5 %.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .cli_options import parse_eval
 from .config import Key, Resolved, choice, parse_count, parse_fraction, parse_ratio, register_section, resolve
 from .errors import InputError
 
@@ -392,51 +392,24 @@ def evaluate(
 
 # --- Running the audit for a check --------------------------------------------------------------
 
-#: audit() keyword for each shared setting that tunes near duplicates (passed when audit has it).
+#: Shared settings that tune near duplicates, passed to audit() when set.
 _NEAR_OPTIONS = ("threshold", "shingle", "ngram", "num_perm")
-
-
-def audit_options() -> set[str]:
-    """The keyword arguments this build's `epochplan.audit` accepts."""
-    from .audit import audit as run_audit
-
-    return set(inspect.signature(run_audit).parameters)
 
 
 def audit_for_check(data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None) -> dict[str, Any]:
     """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict."""
     from .audit import audit as run_audit
 
-    accepted = audit_options()
     kwargs: dict[str, Any] = {
         "text": settings.get("text"), "label": settings.get("label"),
-        "normalize": settings.get("normalize") or "default", "keep_clusters": False,
+        "normalize": settings.get("normalize") or "default", "keep_clusters": False, "near": True,
     }
     if progress is not None:
         kwargs["progress"] = progress
-    if "near" in accepted:
-        kwargs["near"] = True
-    for name in _NEAR_OPTIONS:
-        value = settings.get(name)
-        if value is None:
-            continue
-        if name not in accepted:
-            raise InputError(f"{name.replace('_', '-')} = {value!r}: this build of epochplan has no near-duplicate audit; remove the setting")
-        kwargs[name] = value
+    kwargs.update({name: settings[name] for name in _NEAR_OPTIONS if settings.get(name) is not None})
     if eval_splits:
-        if "eval" not in accepted:
-            raise InputError("--eval: this build of epochplan has no leakage audit (near-duplicate support); "
-                             "upgrade epochplan or drop --eval")
         kwargs["eval"] = dict(eval_splits)
     return run_audit(data, **kwargs).to_dict()
-
-
-def parse_eval(specs: Iterable[str]) -> dict[str, str]:
-    """`--eval PATH` (named by the file stem) or `--eval NAME=PATH`: the audit command's parser,
-    so that both commands name splits alike."""
-    from .cli_options import parse_eval as parse
-
-    return parse(list(specs))
 
 
 def check(
@@ -458,7 +431,7 @@ def check(
     unknown = set(near_options) - set(_NEAR_OPTIONS)
     if unknown:
         raise InputError(f"check(): unknown option(s) {', '.join(sorted(unknown))}")
-    splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(eval or [])
+    splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(list(eval or []))
     settings = {"text": text, "label": label, "normalize": normalize, **near_options}
     audit_dict = audit_for_check(data, settings, splits)
     base = load_baseline(baseline) if baseline is not None else None

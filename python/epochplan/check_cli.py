@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .check import CHECK_KEYS, Thresholds, audit_for_check, evaluate, load_baseline, parse_eval, resolve_check_settings
+from .check import CHECK_KEYS, Thresholds, audit_for_check, evaluate, load_baseline, resolve_check_settings
+from .cli_options import parse_eval
 from .config import SHARED_KEYS, Resolved, load_section
 
 
