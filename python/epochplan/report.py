@@ -18,7 +18,7 @@ def _lengths_row(name: str, s: LengthStats | None) -> list[str]:
     return [name, f"{s.mean:,.1f}", f"{s.p50:,}", f"{s.p90:,}", f"{s.p99:,}", f"{s.max:,}"]
 
 
-def _cluster_table(title: str, stats: ClusterStats, rows: int) -> Table:
+def _cluster_table(title: str, stats: ClusterStats) -> Table:
     table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
     table.add_column("row", justify="right", no_wrap=True, min_width=5)
     table.add_column("count", justify="right", no_wrap=True, min_width=5)
@@ -78,9 +78,9 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         )
 
     if r.exact.top:
-        console.print(_cluster_table("largest exact clusters (row = representative)", r.exact, r.rows))
+        console.print(_cluster_table("largest exact clusters (row = representative)", r.exact))
     if r.near is not None and r.near.top:
-        console.print(_cluster_table("largest near clusters (row = representative)", r.near, r.rows))
+        console.print(_cluster_table("largest near clusters (row = representative)", r.near))
 
     if r.leakage:
         leaks = Table(title="train/eval leakage", title_justify="left", header_style="bold")
