@@ -68,11 +68,7 @@ struct ChunkStats {
 impl ChunkStats {
     /// Empty statistics whose distinct counters are in the same mode as `self`'s.
     fn empty_like(&self) -> ChunkStats {
-        ChunkStats {
-            unigrams: self.unigrams.empty_like(),
-            bigrams: self.bigrams.empty_like(),
-            ..ChunkStats::default()
-        }
+        ChunkStats { unigrams: self.unigrams.empty_like(), bigrams: self.bigrams.empty_like(), ..ChunkStats::default() }
     }
 
     fn merge(&mut self, other: &ChunkStats) {
@@ -132,10 +128,7 @@ impl Auditor {
         let n = texts.len();
         if let Some(l) = labels {
             if l.len() != n {
-                return Err(CoreError::Input(format!(
-                    "label column has {} rows but text column has {n}",
-                    l.len()
-                )));
+                return Err(CoreError::Input(format!("label column has {} rows but text column has {n}", l.len())));
             }
         }
         let normalize = self.options.normalize;
@@ -413,7 +406,9 @@ mod tests {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: None }).unwrap();
+                let mut a =
+                    Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: None })
+                        .unwrap();
                 a.update(&texts, None).unwrap();
                 (a.summary(false), a.row_ids().unwrap().to_vec())
             })
@@ -431,15 +426,20 @@ mod tests {
     #[test]
     fn near_clusters_contain_exact_clusters_and_planted_copies() {
         let base = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next month";
-        let near_copy = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next week";
+        let near_copy =
+            "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next week";
         let texts = vec![
             Some(base.to_string()),
-            Some("an entirely different sentence about cooking pasta with garlic olive oil and fresh basil leaves".to_string()),
+            Some(
+                "an entirely different sentence about cooking pasta with garlic olive oil and fresh basil leaves"
+                    .to_string(),
+            ),
             Some(base.to_uppercase()),
             Some(near_copy.to_string()),
             None,
         ];
-        let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(NearOptions::default()) };
+        let options =
+            AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(NearOptions::default()) };
         let mut a = Auditor::new(options).unwrap();
         a.update(&texts, None).unwrap();
         a.finish_near().unwrap();
@@ -452,7 +452,8 @@ mod tests {
 
     #[test]
     fn label_length_mismatch_is_an_input_error() {
-        let mut a = Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
+        let mut a =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
         let err = a.update(&vec![Some("a")], Some(&vec![Some("x"), Some("y")])).unwrap_err();
         assert!(matches!(err, CoreError::Input(_)));
     }

@@ -178,11 +178,7 @@ fn hll_estimate(registers: &[u8; REGISTERS]) -> f64 {
         }
     }
     let raw = alpha * m * m / sum;
-    if raw <= 2.5 * m && zeros > 0 {
-        m * (m / zeros as f64).ln()
-    } else {
-        raw
-    }
+    if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw }
 }
 
 #[cfg(test)]
@@ -271,7 +267,11 @@ mod tests {
         let mut all = DistinctCounter::new();
         for i in 0..1_500_000u64 {
             let h = mix64(i);
-            if i % 2 == 0 { a.insert(h) } else { b.insert(h) }
+            if i % 2 == 0 {
+                a.insert(h)
+            } else {
+                b.insert(h)
+            }
             all.insert(h);
         }
         a.merge(&b);

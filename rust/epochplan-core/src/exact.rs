@@ -121,11 +121,8 @@ mod tests {
     fn representative_is_first_row_and_counts_add_up() {
         let mut idx = ExactIndex::new();
         let digests = [7u128, 9, 7, 7, 11, 9];
-        let reps: Vec<u64> = digests
-            .iter()
-            .enumerate()
-            .map(|(row, &d)| idx.insert(d, row as u64).representative)
-            .collect();
+        let reps: Vec<u64> =
+            digests.iter().enumerate().map(|(row, &d)| idx.insert(d, row as u64).representative).collect();
         assert_eq!(reps, vec![0, 1, 0, 0, 4, 1]);
         idx.set_preview(0, "seven");
         let s = idx.summary(10);

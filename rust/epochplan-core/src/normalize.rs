@@ -22,9 +22,7 @@ impl FromStr for Normalize {
         match s {
             "default" => Ok(Normalize::Default),
             "none" => Ok(Normalize::None),
-            other => Err(CoreError::Input(format!(
-                "unknown normalize mode {other:?}: use \"default\" or \"none\""
-            ))),
+            other => Err(CoreError::Input(format!("unknown normalize mode {other:?}: use \"default\" or \"none\""))),
         }
     }
 }
@@ -185,7 +183,9 @@ mod tests {
         for text in ["", "  ", "One", "  Hello\t\tWORLD \n", "a\x0Bb  c\r\n", "x y z "] {
             let mut out = Vec::new();
             let mut words: Vec<String> = Vec::new();
-            let count = normalize_ascii_words(text.as_bytes(), &mut out, |w| words.push(String::from_utf8(w.to_vec()).unwrap()));
+            let count = normalize_ascii_words(text.as_bytes(), &mut out, |w| {
+                words.push(String::from_utf8(w.to_vec()).unwrap())
+            });
             let expected = norm(text);
             assert_eq!(String::from_utf8(out).unwrap(), expected);
             let expected_words: Vec<String> = expected.split_whitespace().map(String::from).collect();

@@ -25,9 +25,7 @@ impl TextArray {
             DataType::LargeUtf8 => TextArray::LargeUtf8(any.downcast_ref::<LargeStringArray>().unwrap().clone()),
             DataType::Utf8View => TextArray::Utf8View(any.downcast_ref::<StringViewArray>().unwrap().clone()),
             other => {
-                return Err(input_error(format!(
-                    "{what} must be a string column, got Arrow type {other}"
-                )));
+                return Err(input_error(format!("{what} must be a string column, got Arrow type {other}")));
             }
         })
     }
@@ -66,16 +64,15 @@ impl TextChunks {
             )));
         }
         let capsule = obj.call_method0("__arrow_c_stream__")?;
-        let capsule = capsule.cast::<PyCapsule>().map_err(|_| {
-            input_error(format!("{what}: __arrow_c_stream__ did not return a PyCapsule"))
-        })?;
+        let capsule = capsule
+            .cast::<PyCapsule>()
+            .map_err(|_| input_error(format!("{what}: __arrow_c_stream__ did not return a PyCapsule")))?;
         let pointer = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
         // SAFETY: the capsule holds an ArrowArrayStream (checked by name). We move it out and
         // leave a released (empty) stream behind, so the capsule's destructor does nothing,
         // as the PyCapsule interface specifies for consumers.
-        let stream = unsafe {
-            std::ptr::replace(pointer.as_ptr() as *mut FFI_ArrowArrayStream, FFI_ArrowArrayStream::empty())
-        };
+        let stream =
+            unsafe { std::ptr::replace(pointer.as_ptr() as *mut FFI_ArrowArrayStream, FFI_ArrowArrayStream::empty()) };
         let reader = ArrayStreamReader::try_new(stream)
             .map_err(|e| input_error(format!("{what}: cannot read Arrow stream: {e}")))?;
         let mut chunks = Vec::new();

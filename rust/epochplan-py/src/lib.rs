@@ -52,7 +52,8 @@ impl Auditor {
     ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
         let shingle: Shingle = shingle.parse().map_err(core_error)?;
-        let near_options = NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
+        let near_options =
+            NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
         // Checked even with near detection off, so a bad setting is reported, not ignored.
         near_options.resolve().map_err(core_error)?;
         let near = near.then_some(near_options);
@@ -68,9 +69,7 @@ impl Auditor {
         let inner = &mut self.inner;
         py.detach(|| {
             catch_panic(AssertUnwindSafe(|| {
-                inner
-                    .update(&texts, labels.as_ref().map(|l| l as &dyn epochplan_core::TextColumn))
-                    .map_err(core_error)
+                inner.update(&texts, labels.as_ref().map(|l| l as &dyn epochplan_core::TextColumn)).map_err(core_error)
             }))
         })
     }
@@ -105,7 +104,11 @@ impl Auditor {
     /// [(eval_row, train_row, similarity)]).
     #[pyo3(signature = (max_per_eval_row = None))]
     #[allow(clippy::type_complexity)]
-    fn eval_finish(&mut self, py: Python<'_>, max_per_eval_row: Option<usize>) -> PyResult<(u64, Vec<(u64, u64)>, Vec<(u64, u64, f64)>)> {
+    fn eval_finish(
+        &mut self,
+        py: Python<'_>,
+        max_per_eval_row: Option<usize>,
+    ) -> PyResult<(u64, Vec<(u64, u64)>, Vec<(u64, u64, f64)>)> {
         let Some(probe) = self.probe.take() else {
             return Err(errors::internal_error("eval_finish before eval_begin".into()));
         };

@@ -133,9 +133,7 @@ impl NearIndex {
                 self.check_exact_ids(texts, ids)?;
                 ids.to_vec()
             }
-            None => (0..n)
-                .map(|i| if texts.get(i).is_some() { first_row + i as u64 } else { NO_CLUSTER })
-                .collect(),
+            None => (0..n).map(|i| if texts.get(i).is_some() { first_row + i as u64 } else { NO_CLUSTER }).collect(),
         };
         let is_representative = |i: usize| batch_ids[i] == first_row + i as u64;
         let chunks = sketch_batch(&self.sketcher, &self.plan, texts, first_row, &is_representative);
@@ -309,12 +307,6 @@ impl NearClusters {
         }
         multi.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.row.cmp(&b.row)));
         multi.truncate(top_n);
-        NearSummary {
-            unique,
-            duplicate_rows: members - unique,
-            clusters,
-            largest_cluster: largest,
-            top: multi,
-        }
+        NearSummary { unique, duplicate_rows: members - unique, clusters, largest_cluster: largest, top: multi }
     }
 }

@@ -71,12 +71,7 @@ impl NearIndex {
             sketcher: self.sketcher.clone(),
             plan: self.plan,
             rows: 0,
-            members: SketchSet::new(
-                self.sketcher.num_perm(),
-                self.plan.bands,
-                budget / 4,
-                self.options.temp_dir(),
-            ),
+            members: SketchSet::new(self.sketcher.num_perm(), self.plan.bands, budget / 4, self.options.temp_dir()),
             failed: false,
         }
     }
@@ -104,9 +99,7 @@ impl NearIndex {
                 train.scan_band_keys(band, |train_member, key| {
                     if let Some(&(start, end)) = buckets.get(&key) {
                         let eval_members = eval_entries[start as usize..end as usize].iter();
-                        candidates.extend(
-                            eval_members.map(|&e| (entry_member(e) as u64) << 32 | train_member as u64),
-                        );
+                        candidates.extend(eval_members.map(|&e| (entry_member(e) as u64) << 32 | train_member as u64));
                     }
                 })?;
             }

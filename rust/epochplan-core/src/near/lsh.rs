@@ -104,9 +104,7 @@ pub(crate) fn check_threshold(threshold: f64) -> Result<()> {
 
 fn check_num_perm(num_perm: usize) -> Result<()> {
     if num_perm == 0 || num_perm > MAX_NUM_PERM {
-        return Err(CoreError::Input(format!(
-            "num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}"
-        )));
+        return Err(CoreError::Input(format!("num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}")));
     }
     Ok(())
 }
@@ -129,12 +127,18 @@ pub fn false_negative_area(threshold: f64, bands: usize, rows: usize) -> f64 {
     rule.integrate(|s| 1.0 - candidate_probability(s, bands, rows), threshold, 1.0, bands * rows)
 }
 
-fn weighted_error(rule: &GaussLegendre, threshold: f64, bands: usize, rows: usize, fp_weight: f64, fn_weight: f64) -> f64 {
+fn weighted_error(
+    rule: &GaussLegendre,
+    threshold: f64,
+    bands: usize,
+    rows: usize,
+    fp_weight: f64,
+    fn_weight: f64,
+) -> f64 {
     let degree = bands * rows;
     // (1 - s^r)^b directly rather than 1 - P: no cancellation where P is near 1.
     let false_positive = rule.integrate(|s| candidate_probability(s, bands, rows), 0.0, threshold, degree);
-    let false_negative =
-        rule.integrate(|s| (1.0 - s.powi(rows as i32)).powi(bands as i32), threshold, 1.0, degree);
+    let false_negative = rule.integrate(|s| (1.0 - s.powi(rows as i32)).powi(bands as i32), threshold, 1.0, degree);
     fp_weight * false_positive + fn_weight * false_negative
 }
 

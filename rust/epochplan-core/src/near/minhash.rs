@@ -63,9 +63,7 @@ impl Sketcher {
             return Err(CoreError::Input("ngram must be at least 1".into()));
         }
         if num_perm == 0 || num_perm > MAX_NUM_PERM {
-            return Err(CoreError::Input(format!(
-                "num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}"
-            )));
+            return Err(CoreError::Input(format!("num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}")));
         }
         Ok(Sketcher { normalize, shingle, ngram, num_perm })
     }
@@ -222,9 +220,7 @@ mod tests {
 
     /// Classic k-permutation MinHash, the accuracy baseline: k independent hash functions.
     fn classic_minhash(set: &[u64], k: usize) -> Vec<u64> {
-        (0..k as u64)
-            .map(|seed| set.iter().map(|&x| mix64(x ^ mix64(seed))).min().unwrap_or(u64::MAX))
-            .collect()
+        (0..k as u64).map(|seed| set.iter().map(|&x| mix64(x ^ mix64(seed))).min().unwrap_or(u64::MAX)).collect()
     }
 
     fn classic_similarity(a: &[u64], b: &[u64]) -> f64 {
@@ -278,10 +274,7 @@ mod tests {
             eprintln!("{label} sets, 128 slots: rms error {oph_rms:.4} (ours) vs {classic_rms:.4} (classic MinHash)");
             // Classic MinHash's slots are independent; ours share out the shingles without
             // replacement, which measures 20–30 % lower rms at every size here — so no slack.
-            assert!(
-                oph_rms <= classic_rms,
-                "{label}: one-permutation rms {oph_rms:.4} vs classic {classic_rms:.4}"
-            );
+            assert!(oph_rms <= classic_rms, "{label}: one-permutation rms {oph_rms:.4} vs classic {classic_rms:.4}");
         }
     }
 
@@ -302,18 +295,11 @@ mod tests {
         // Changing the seeds or the scheme changes every stored cluster: do it on purpose only.
         let sketcher = Sketcher::new(Normalize::Default, Shingle::Word, 2, 8).unwrap();
         let got = sketcher.sketch_text("The quick brown fox jumps over the lazy dog");
-        assert_eq!(
-            got,
-            [607382731, 1539900161, 3731470699, 1233274165, 829757938, 4144171406, 774805045, 228598997]
-        );
+        assert_eq!(got, [607382731, 1539900161, 3731470699, 1233274165, 829757938, 4144171406, 774805045, 228598997]);
         assert_eq!(got, sketcher.sketch_text("the  QUICK brown fox jumps over the lazy dog"));
         let mut scratch = SketchScratch::default();
         let mut normalised_path = vec![0; 8];
-        sketcher.sketch_normalised(
-            "the quick brown fox jumps over the lazy dog",
-            &mut scratch,
-            &mut normalised_path,
-        );
+        sketcher.sketch_normalised("the quick brown fox jumps over the lazy dog", &mut scratch, &mut normalised_path);
         assert_eq!(got, normalised_path);
     }
 

@@ -25,9 +25,7 @@ impl FromStr for Shingle {
         match s {
             "word" => Ok(Shingle::Word),
             "char" => Ok(Shingle::Char),
-            other => {
-                Err(CoreError::Input(format!("unknown shingle kind {other:?}: use \"word\" or \"char\"")))
-            }
+            other => Err(CoreError::Input(format!("unknown shingle kind {other:?}: use \"word\" or \"char\""))),
         }
     }
 }
@@ -75,12 +73,7 @@ impl Shingle {
     ) {
         if self == Shingle::Word && text.is_ascii() {
             let lowercase = normalize == Normalize::Default;
-            ascii_word_hashes(
-                text.as_bytes(),
-                lowercase,
-                &mut scratch.word_hashes,
-                &mut scratch.lowercase_word,
-            );
+            ascii_word_hashes(text.as_bytes(), lowercase, &mut scratch.word_hashes, &mut scratch.lowercase_word);
             if scratch.word_hashes.len() >= n {
                 emit_word_ngrams(&scratch.word_hashes, n, emit);
                 return;
@@ -114,12 +107,7 @@ fn is_ascii_white_space(b: u8) -> bool {
 }
 
 /// `word_hash` of every whitespace-separated word of ASCII `bytes`, lowercased first if asked.
-fn ascii_word_hashes(
-    bytes: &[u8],
-    lowercase: bool,
-    word_hashes: &mut Vec<u64>,
-    lowercase_word: &mut Vec<u8>,
-) {
+fn ascii_word_hashes(bytes: &[u8], lowercase: bool, word_hashes: &mut Vec<u64>, lowercase_word: &mut Vec<u8>) {
     let mut hash = |word: &[u8]| {
         if lowercase && word.iter().any(u8::is_ascii_uppercase) {
             lowercase_word.clear();
@@ -209,16 +197,14 @@ mod tests {
         use crate::near::test_support::SplitMix;
         let pieces = ["Ab", "cd", "EF", "g", " ", "  ", "\t", "\n", "\x0B", "\x0C", "\r", "x1", "\x1c"];
         let mut rng = SplitMix(8);
-        let (mut scratch, mut normalised, mut buf) =
-            (ShingleScratch::default(), String::new(), String::new());
+        let (mut scratch, mut normalised, mut buf) = (ShingleScratch::default(), String::new(), String::new());
         for _ in 0..500 {
             let len = rng.below(30) as usize;
             let text: String = (0..len).map(|_| pieces[rng.below(pieces.len() as u64) as usize]).collect();
             for normalize in [Normalize::Default, Normalize::None] {
                 for n in [1, 2, 5] {
                     let mut fast = Vec::new();
-                    Shingle::Word
-                        .for_each_raw(&text, normalize, n, &mut scratch, &mut normalised, |h| fast.push(h));
+                    Shingle::Word.for_each_raw(&text, normalize, n, &mut scratch, &mut normalised, |h| fast.push(h));
                     let slow = shingles(Shingle::Word, normalize.apply(&text, &mut buf), n);
                     assert_eq!(fast, slow, "{text:?} {normalize:?} n={n}");
                 }

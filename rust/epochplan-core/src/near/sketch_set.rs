@@ -116,10 +116,7 @@ impl SketchSet {
     pub fn append(&mut self, chunks: &[SketchedChunk]) -> Result<()> {
         let adding: usize = chunks.iter().map(|c| c.rows.len()).sum();
         if self.rows.len() + adding > u32::MAX as usize {
-            return Err(CoreError::Input(format!(
-                "more than {} distinct non-null texts: split the input",
-                u32::MAX
-            )));
+            return Err(CoreError::Input(format!("more than {} distinct non-null texts: split the input", u32::MAX)));
         }
         for chunk in chunks {
             debug_assert!(chunk.rows.first().is_none_or(|&r| self.rows.last().is_none_or(|&l| l < r)));
@@ -168,13 +165,7 @@ impl SketchSet {
     /// Fills `entries` with `(band key << 64) | member` for every member whose key of `band`
     /// falls in key range `part` of `parts` (equal slices of the 64-bit key space, so a
     /// bucket never straddles two parts). Unsorted.
-    pub fn band_entries(
-        &self,
-        band: usize,
-        part: usize,
-        parts: usize,
-        entries: &mut Vec<u128>,
-    ) -> Result<()> {
+    pub fn band_entries(&self, band: usize, part: usize, parts: usize, entries: &mut Vec<u128>) -> Result<()> {
         entries.clear();
         entries.reserve(self.len() / parts + self.len() / (8 * parts) + 16);
         self.scan_band_keys(band, |member, key| {

@@ -96,8 +96,7 @@ impl<W: Word> Column<W> {
         if self.file.is_some() {
             return Ok(());
         }
-        let file = TempFile::create(dir)
-            .map_err(|e| io_error(&format!("creating a file in {}", dir.display()), e))?;
+        let file = TempFile::create(dir).map_err(|e| io_error(&format!("creating a file in {}", dir.display()), e))?;
         write_words(&file, 0, &self.memory, &mut self.encode_buf)?;
         self.memory = Vec::new();
         self.encode_buf = Vec::new();
@@ -157,15 +156,9 @@ fn write_words<W: Word>(file: &TempFile, offset: u64, words: &[W], encode_buf: &
     Ok(())
 }
 
-fn read_words<W: Word>(
-    file: &TempFile,
-    first_word: usize,
-    words: usize,
-    buf: &mut RecordBuf<W>,
-) -> Result<()> {
+fn read_words<W: Word>(file: &TempFile, first_word: usize, words: usize, buf: &mut RecordBuf<W>) -> Result<()> {
     buf.bytes.resize(words * W::BYTES, 0);
-    read_exact_at(file.file(), &mut buf.bytes, (first_word * W::BYTES) as u64)
-        .map_err(|e| io_error("reading", e))?;
+    read_exact_at(file.file(), &mut buf.bytes, (first_word * W::BYTES) as u64).map_err(|e| io_error("reading", e))?;
     buf.words.clear();
     buf.words.extend(buf.bytes.chunks_exact(W::BYTES).map(W::get));
     Ok(())
@@ -190,10 +183,8 @@ struct TempFile {
 impl TempFile {
     fn create(dir: &Path) -> io::Result<TempFile> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         loop {
             let name = format!(
                 "epochplan-near-{}-{}-{nanos}.tmp",

@@ -20,8 +20,7 @@ fn cluster(texts: &Texts, options: NearOptions, batch: usize) -> NearClusters {
 
 fn feed(index: &mut NearIndex, texts: &Texts, batch: usize) {
     let mut auditor =
-        Auditor::new(AuditOptions { normalize: index.options().normalize, keep_row_ids: true, near: None })
-            .unwrap();
+        Auditor::new(AuditOptions { normalize: index.options().normalize, keep_row_ids: true, near: None }).unwrap();
     for part in texts.chunks(batch) {
         let part = part.to_vec();
         auditor.update(&part, None).unwrap();
@@ -103,10 +102,7 @@ fn planted_near_copies_cluster_and_the_rest_stay_apart() {
         expected_members.extend(near.iter().chain(exact));
         let lowest = *expected_members.iter().min().unwrap() as u64;
         for &member in &expected_members {
-            assert_eq!(
-                ids[member], lowest,
-                "base {base}: row {member} not in the cluster led by row {lowest}"
-            );
+            assert_eq!(ids[member], lowest, "base {base}: row {member} not in the cluster led by row {lowest}");
         }
         assert_eq!(sizes[&lowest], expected_members.len(), "base {base}: cluster has extra rows");
         if let Some(far) = far {
@@ -177,8 +173,7 @@ fn same_clusters_on_any_thread_count_in_memory_or_spilled() {
     let run = |threads: usize, spill: bool| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let options =
-                NearOptions { memory_budget: if spill { 0 } else { 1 << 30 }, ..NearOptions::default() };
+            let options = NearOptions { memory_budget: if spill { 0 } else { 1 << 30 }, ..NearOptions::default() };
             let mut index = NearIndex::new(options).unwrap();
             if spill {
                 // Several key-range parts per band, to exercise the bounded sort.
@@ -291,8 +286,7 @@ fn bad_options_and_inputs_are_input_errors() {
 #[test]
 fn normalisation_mode_is_respected() {
     let texts: Texts = vec![Some("Hello World".into()), Some("hello world".into())];
-    let mut index =
-        NearIndex::new(NearOptions { normalize: Normalize::None, ..NearOptions::default() }).unwrap();
+    let mut index = NearIndex::new(NearOptions { normalize: Normalize::None, ..NearOptions::default() }).unwrap();
     index.update(&texts, None).unwrap();
     assert_eq!(index.finish().unwrap().near_ids, vec![0, 1]);
     let mut index = NearIndex::new(NearOptions::default()).unwrap();
@@ -338,8 +332,7 @@ fn five_million_rows_stay_under_two_gigabytes() {
     let mut index = NearIndex::new(NearOptions::default()).unwrap();
     let started = std::time::Instant::now();
     for first in (0..rows).step_by(batch as usize) {
-        let texts: Texts =
-            (first..(first + batch).min(rows)).into_par_iter().map(|r| Some(text(r))).collect();
+        let texts: Texts = (first..(first + batch).min(rows)).into_par_iter().map(|r| Some(text(r))).collect();
         auditor.update(&texts, None).unwrap();
         let ids = auditor.row_ids().unwrap();
         index.update(&texts, Some(&ids[ids.len() - texts.len()..])).unwrap();

@@ -132,8 +132,7 @@ mod tests {
     fn roots_are_lowest_rows_in_any_union_order() {
         let mut rng = SplitMix(11);
         let rows = 500;
-        let mut edges: Vec<(u64, u64)> =
-            (0..400).map(|_| (rng.below(rows as u64), rng.below(rows as u64))).collect();
+        let mut edges: Vec<(u64, u64)> = (0..400).map(|_| (rng.below(rows as u64), rng.below(rows as u64))).collect();
         let expected = components_min(rows, &edges);
         for _ in 0..5 {
             let mut forest = UnionFind::new(rows);
