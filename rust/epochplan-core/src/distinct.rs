@@ -109,7 +109,7 @@ impl DistinctCounter {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, hash: u64) {
         hll_insert(&mut self.registers, hash);
         if let Some(set) = self.exact.as_mut() {
@@ -125,7 +125,9 @@ impl DistinctCounter {
         for (mine, theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
             *mine = (*mine).max(*theirs);
         }
-        let Some(mine) = self.exact.as_ref() else { return };
+        let Some(mine) = self.exact.as_ref() else {
+            return;
+        };
         let Some(theirs) = other.exact.as_ref() else {
             self.exact = None;
             return;
@@ -136,7 +138,9 @@ impl DistinctCounter {
             return;
         }
         for &h in theirs.iter().chain(other.overflow.iter()) {
-            let Some(set) = self.exact.as_mut() else { return };
+            let Some(set) = self.exact.as_mut() else {
+                return;
+            };
             set.insert_within(h, usize::MAX);
             if set.len() > EXACT_LIMIT {
                 self.exact = None;

@@ -51,7 +51,7 @@ impl Normalize {
 /// Whitespace as Rust's `char::is_whitespace` (Unicode White_Space) defines it, for ASCII bytes.
 /// Note `u8::is_ascii_whitespace` leaves out vertical tab, which White_Space includes.
 #[inline]
-fn is_ascii_white_space(b: u8) -> bool {
+const fn is_ascii_white_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
@@ -99,31 +99,47 @@ pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, mut on_word: impl 
     out.clear();
     out.reserve(bytes.len());
     let mut words = 0u64;
-    let mut word_start = 0usize;
-    let mut in_word = false;
-    for &b in bytes {
-        if is_ascii_white_space(b) {
-            if in_word {
-                on_word(&out[word_start..]);
-                in_word = false;
-            }
-        } else {
-            if !in_word {
-                if !out.is_empty() {
-                    out.push(b' ');
-                }
-                word_start = out.len();
-                in_word = true;
-                words += 1;
-            }
-            out.push(b.to_ascii_lowercase());
+    let mut i = 0;
+    let n = bytes.len();
+    // Word at a time: find the word's end, then copy it lowercased in one go (a loop the
+    // compiler vectorises) — about twice as fast as pushing byte by byte.
+    loop {
+        while i < n && ASCII_WHITE_SPACE[bytes[i] as usize] {
+            i += 1;
         }
-    }
-    if in_word {
-        on_word(&out[word_start..]);
+        if i == n {
+            break;
+        }
+        let start = i;
+        let mut upper = false;
+        while i < n && !ASCII_WHITE_SPACE[bytes[i] as usize] {
+            upper |= bytes[i].is_ascii_uppercase();
+            i += 1;
+        }
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        let word_start = out.len();
+        out.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
+        // A word already in lowercase is handed over from the input, not from the bytes just
+        // written: reading those back (wider loads over byte stores) stalls on store
+        // forwarding, which measured as the single hottest instruction of the audit.
+        on_word(if upper { &out[word_start..] } else { &bytes[start..i] });
+        words += 1;
     }
     words
 }
+
+/// `is_ascii_white_space` as a table: one load instead of six compares in the hot loop.
+static ASCII_WHITE_SPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_ascii_white_space(b as u8);
+        b += 1;
+    }
+    table
+};
 
 fn collapse_unicode(text: &str, out: &mut String) {
     let mut pending_space = false;

@@ -247,7 +247,7 @@ fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound<'py
 fn preview(text: &str, normalize: &str) -> PyResult<String> {
     let normalize: Normalize = normalize.parse().map_err(core_error)?;
     let mut buf = String::new();
-    Ok(epochplan_core::exact::preview(normalize.apply(text, &mut buf)))
+    Ok(epochplan_core::exact::preview(text, normalize, &mut buf))
 }
 
 #[pymodule]

@@ -10,7 +10,8 @@ use crate::error::{CoreError, Result};
 use super::lsh::LshPlan;
 use super::minhash::{Sketcher, similarity};
 use super::options::NearOptions;
-use super::sketch_set::{SketchSet, entry_key, entry_member, sketch_batch};
+use super::shingle::Shingle;
+use super::sketch_set::{SketchSet, SketchedChunk, entry_key, entry_member, sketch_batch};
 use super::store::RecordBuf;
 use super::union_find::UnionFind;
 
@@ -130,17 +131,43 @@ impl NearIndex {
         let first_row = self.rows;
         let batch_ids: Vec<u64> = match exact_ids {
             Some(ids) => {
-                self.check_exact_ids(texts, ids)?;
+                if ids.len() != n {
+                    return Err(CoreError::Input(format!("{} exact cluster ids for a batch of {n} rows", ids.len())));
+                }
+                self.check_exact_ids(ids, &|i| texts.get(i).is_none())?;
                 ids.to_vec()
             }
             None => (0..n).map(|i| if texts.get(i).is_some() { first_row + i as u64 } else { NO_CLUSTER }).collect(),
         };
         let is_representative = |i: usize| batch_ids[i] == first_row + i as u64;
         let chunks = sketch_batch(&self.sketcher, &self.plan, texts, first_row, &is_representative);
+        self.add_batch(&chunks, &batch_ids)
+    }
+
+    /// Whether [`NearIndex::update_sketched`] can take this index's sketches: word shingles,
+    /// which can be built from word hashes computed elsewhere.
+    pub fn takes_word_hashes(&self) -> bool {
+        self.sketcher.shingle() == Shingle::Word
+    }
+
+    /// Like [`NearIndex::update`] for a batch the caller has already sketched, in row order
+    /// (see [`SketchedChunk::push_word_hashes`]): the audit builds sketches from the word hashes
+    /// of its statistics pass, so no word is hashed twice. The chunks may hold every non-null
+    /// row; only exact representatives are kept. `exact_ids` as in `update`.
+    pub(crate) fn update_sketched(&mut self, mut chunks: Vec<SketchedChunk>, exact_ids: &[u64]) -> Result<()> {
+        self.check_usable()?;
+        self.check_exact_ids(exact_ids, &|i| exact_ids[i] == NO_CLUSTER)?;
+        let first_row = self.rows;
+        let is_representative = |row: u64| exact_ids[(row - first_row) as usize] == row;
+        chunks.par_iter_mut().for_each(|chunk| chunk.retain_rows(is_representative));
+        self.add_batch(&chunks, exact_ids)
+    }
+
+    fn add_batch(&mut self, chunks: &[SketchedChunk], batch_ids: &[u64]) -> Result<()> {
         self.failed = true;
-        self.members.append(&chunks)?;
-        self.exact_reps.extend_from_slice(&batch_ids);
-        self.rows += n as u64;
+        self.members.append(chunks)?;
+        self.exact_reps.extend_from_slice(batch_ids);
+        self.rows += batch_ids.len() as u64;
         self.failed = false;
         Ok(())
     }
@@ -152,18 +179,12 @@ impl NearIndex {
         Ok(())
     }
 
-    fn check_exact_ids(&self, texts: &dyn TextColumn, ids: &[u64]) -> Result<()> {
-        if ids.len() != texts.len() {
-            return Err(CoreError::Input(format!(
-                "{} exact cluster ids for a batch of {} rows",
-                ids.len(),
-                texts.len()
-            )));
-        }
+    /// `is_null(i)`: whether row i of the batch has null text.
+    fn check_exact_ids(&self, ids: &[u64], is_null: &dyn Fn(usize) -> bool) -> Result<()> {
         let first_row = self.rows;
         for (i, &id) in ids.iter().enumerate() {
             let row = first_row + i as u64;
-            let valid = if texts.get(i).is_none() {
+            let valid = if is_null(i) {
                 id == NO_CLUSTER
             } else if id == row {
                 true

@@ -58,7 +58,7 @@ mod store;
 pub mod union_find;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
@@ -68,4 +68,5 @@ pub use lsh::LshPlan;
 pub use minhash::{SketchScratch, Sketcher, similarity, sketch_hashes};
 pub use options::NearOptions;
 pub use shingle::Shingle;
+pub(crate) use sketch_set::SketchedChunk;
 pub use union_find::UnionFind;

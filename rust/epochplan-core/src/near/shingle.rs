@@ -6,7 +6,7 @@ use std::str::FromStr;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::CoreError;
-use crate::hashing::{combine, word_hash};
+use crate::hashing::{mix64, word_hash};
 use crate::normalize::Normalize;
 
 /// What an n-gram is made of.
@@ -83,20 +83,57 @@ impl Shingle {
     }
 }
 
-fn word_ngrams(text: &str, n: usize, word_hashes: &mut Vec<u64>, mut emit: impl FnMut(u64)) {
+fn word_ngrams(text: &str, n: usize, word_hashes: &mut Vec<u64>, emit: impl FnMut(u64)) {
     word_hashes.clear();
     word_hashes.extend(text.split_whitespace().map(word_hash));
+    word_ngrams_of_hashes(word_hashes, text.as_bytes(), n, emit);
+}
+
+/// Word n-gram shingles from the `word_hash` of each word of `normalised_text`, in order — for a
+/// caller that has already hashed the words (the audit's statistics pass), so no word is
+/// hashed twice. Same shingles as `Shingle::Word.for_each(normalised_text, n, …)`.
+#[inline]
+pub fn word_ngrams_of_hashes(word_hashes: &[u64], normalised_text: &[u8], n: usize, mut emit: impl FnMut(u64)) {
     if word_hashes.len() < n {
-        emit(xxh3_64(text.as_bytes()));
+        emit(xxh3_64(normalised_text));
         return;
     }
     emit_word_ngrams(word_hashes, n, emit);
 }
 
+/// Hash of an n-gram: mix64 of Σ word_i · c_i (wrapping) with a distinct odd constant per
+/// position. The products are independent, so the work per shingle is n multiplies and one
+/// mix instead of a chain of n − 1 mixes (measured: a third of the shingling time). Two
+/// different n-grams collide only if Σ (w_i − w'_i) · c_i ≡ 0 mod 2^64, which for the word
+/// hashes' uniform 64-bit values has probability about 2^-64 — the constants being odd makes
+/// every position's term a bijection, so a change in any one word always changes the sum.
 #[inline]
 fn emit_word_ngrams(word_hashes: &[u64], n: usize, mut emit: impl FnMut(u64)) {
     for window in word_hashes.windows(n) {
-        emit(window[1..].iter().fold(window[0], |gram, &word| combine(gram, word)));
+        let sum = window
+            .iter()
+            .enumerate()
+            .fold(0u64, |sum, (i, &word)| sum.wrapping_add(word.wrapping_mul(position_constant(i))));
+        emit(mix64(sum));
+    }
+}
+
+/// An odd constant per position of an n-gram (fixed, so shingles are the same on every run).
+#[inline]
+fn position_constant(position: usize) -> u64 {
+    const FIRST: [u64; 8] = [
+        0x9E37_79B9_7F4A_7C15,
+        0xC2B2_AE3D_27D4_EB4F,
+        0x1656_67B1_9E37_79F9,
+        0x85EB_CA77_C2B2_AE63,
+        0x27D4_EB2F_1656_67C5,
+        0xD6E8_FEB8_6659_FD93,
+        0xFF51_AFD7_ED55_8CCD,
+        0xC4CE_B9FE_1A85_EC53,
+    ];
+    match FIRST.get(position) {
+        Some(&c) => c,
+        None => mix64(position as u64) | 1,
     }
 }
 
@@ -171,8 +208,22 @@ mod tests {
     fn word_ngrams_combine_word_hashes() {
         let got = shingles(Shingle::Word, "a b c d", 3);
         let [a, b, c, d] = ["a", "b", "c", "d"].map(word_hash);
-        assert_eq!(got, vec![combine(combine(a, b), c), combine(combine(b, c), d)]);
-        assert_eq!(shingles(Shingle::Word, "a b", 1), vec![a, b]);
+        let gram = |x: u64, y: u64, z: u64| {
+            let [c0, c1, c2] = [0, 1, 2].map(position_constant);
+            mix64(x.wrapping_mul(c0).wrapping_add(y.wrapping_mul(c1)).wrapping_add(z.wrapping_mul(c2)))
+        };
+        assert_eq!(got, vec![gram(a, b, c), gram(b, c, d)]);
+        assert_eq!(
+            shingles(Shingle::Word, "a b", 1),
+            vec![mix64(a.wrapping_mul(position_constant(0))), mix64(b.wrapping_mul(position_constant(0)))]
+        );
+        // word order matters, and so does a repeated word's position
+        assert_ne!(shingles(Shingle::Word, "a b c", 3), shingles(Shingle::Word, "c b a", 3));
+        assert_ne!(shingles(Shingle::Word, "a a b", 3), shingles(Shingle::Word, "a b a", 3));
+        // positions past the table get their own odd constants
+        let constants: Vec<u64> = (0..100).map(position_constant).collect();
+        assert!(constants.iter().all(|c| c % 2 == 1));
+        assert_eq!(constants.iter().collect::<std::collections::HashSet<_>>().len(), 100);
     }
 
     #[test]

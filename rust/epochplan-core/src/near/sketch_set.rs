@@ -28,6 +28,67 @@ pub(crate) struct SketchedChunk {
     band_keys: Vec<u64>,
 }
 
+impl SketchedChunk {
+    pub(crate) fn with_capacity(members: usize, slots: usize, bands: usize) -> Self {
+        SketchedChunk {
+            rows: Vec::with_capacity(members),
+            sketches: Vec::with_capacity(members * slots),
+            band_keys: Vec::with_capacity(members * bands),
+        }
+    }
+
+    /// Appends `row` (after every row held), its sketch written by `sketch` into `slots` zeroed
+    /// slots, then its band keys.
+    #[inline]
+    fn push(&mut self, row: u64, slots: usize, plan: &LshPlan, sketch: impl FnOnce(&mut [u32])) {
+        let start = self.sketches.len();
+        self.sketches.resize(start + slots, 0);
+        sketch(&mut self.sketches[start..]);
+        let key_start = self.band_keys.len();
+        self.band_keys.resize(key_start + plan.bands, 0);
+        plan.band_keys(&self.sketches[start..], &mut self.band_keys[key_start..]);
+        self.rows.push(row);
+    }
+
+    /// Appends `row`, sketched from the `word_hash` of each word of its normalised text (see
+    /// [`Sketcher::sketch_word_hashes`]).
+    #[inline]
+    pub(crate) fn push_word_hashes(
+        &mut self,
+        row: u64,
+        sketcher: &Sketcher,
+        plan: &LshPlan,
+        scratch: &mut SketchScratch,
+        word_hashes: &[u64],
+        normalised_text: &[u8],
+    ) {
+        self.push(row, sketcher.num_perm(), plan, |out| {
+            sketcher.sketch_word_hashes(word_hashes, normalised_text, scratch, out)
+        });
+    }
+
+    /// Keeps the members whose row satisfies `keep`, in order.
+    pub(crate) fn retain_rows(&mut self, keep: impl Fn(u64) -> bool) {
+        let slots = self.sketches.len() / self.rows.len().max(1);
+        let bands = self.band_keys.len() / self.rows.len().max(1);
+        let mut kept = 0;
+        for member in 0..self.rows.len() {
+            if !keep(self.rows[member]) {
+                continue;
+            }
+            if kept != member {
+                self.rows[kept] = self.rows[member];
+                self.sketches.copy_within(member * slots..(member + 1) * slots, kept * slots);
+                self.band_keys.copy_within(member * bands..(member + 1) * bands, kept * bands);
+            }
+            kept += 1;
+        }
+        self.rows.truncate(kept);
+        self.sketches.truncate(kept * slots);
+        self.band_keys.truncate(kept * bands);
+    }
+}
+
 /// Sketches the rows of `texts` for which `wanted(i)` holds (null rows never), in parallel
 /// chunks returned in row order. `first_row` is the row number of `texts[0]`.
 pub(crate) fn sketch_batch(
@@ -39,29 +100,19 @@ pub(crate) fn sketch_batch(
 ) -> Vec<SketchedChunk> {
     let n = texts.len();
     let chunk = chunk_size(n);
-    let (slots, bands) = (sketcher.num_perm(), plan.bands);
+    let slots = sketcher.num_perm();
     (0..n.div_ceil(chunk))
         .into_par_iter()
         .map(|c| {
             let range = c * chunk..((c + 1) * chunk).min(n);
-            let mut out = SketchedChunk {
-                rows: Vec::with_capacity(range.len()),
-                sketches: Vec::with_capacity(range.len() * slots),
-                band_keys: Vec::with_capacity(range.len() * bands),
-            };
+            let mut out = SketchedChunk::with_capacity(range.len(), slots, plan.bands);
             let mut scratch = SketchScratch::default();
             for i in range {
                 let Some(text) = texts.get(i) else { continue };
                 if !wanted(i) {
                     continue;
                 }
-                let start = out.sketches.len();
-                out.sketches.resize(start + slots, 0);
-                sketcher.sketch(text, &mut scratch, &mut out.sketches[start..]);
-                let key_start = out.band_keys.len();
-                out.band_keys.resize(key_start + bands, 0);
-                plan.band_keys(&out.sketches[start..], &mut out.band_keys[key_start..]);
-                out.rows.push(first_row + i as u64);
+                out.push(first_row + i as u64, slots, plan, |out| sketcher.sketch(text, &mut scratch, out));
             }
             out
         })
