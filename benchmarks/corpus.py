@@ -6,8 +6,10 @@ generation is vectorised in polars and fast even for millions of rows. Planted s
 - `variant_fraction` of rows are case/whitespace variants of an earlier original (equal after
   the default normalisation, different raw);
 - `near_fraction` of rows are near copies: an earlier original with `near_edit_rate` of its
-  words replaced (a number, or a (low, high) range drawn per copy) (high word-5-gram Jaccard when the rate is low).
-The truth columns `source_row` (original row, or -1) and `kind` (original|exact|variant|near)
+  words replaced (a number, or a (low, high) range drawn per copy) (high word-5-gram Jaccard when the rate is low);
+- `far_fraction` of rows are far copies: the same with `far_edit_rate` (low Jaccard: related
+  documents that are not duplicates).
+The truth columns `source_row` (original row, or -1) and `kind` (original|exact|variant|near|far)
 come with the text.
 """
 
@@ -36,7 +38,8 @@ def _word_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, variant_fraction: float = 0.02,
-             near_fraction: float = 0.0, near_edit_rate: float | tuple[float, float] = 0.05, seed: int = 0, row_offset: int = 0) -> pl.DataFrame:
+             near_fraction: float = 0.0, near_edit_rate: float | tuple[float, float] = 0.05, far_fraction: float = 0.0,
+             far_edit_rate: float | tuple[float, float] = (0.3, 0.5), seed: int = 0, row_offset: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     vocab = _vocabulary(rng)
     sentence_words = 10
@@ -50,11 +53,11 @@ def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, 
                          separator=" ")
     originals = frame.select(text.alias("text"))["text"]
 
-    n_exact, n_variant, n_near = (int(rows * f) for f in (exact_fraction, variant_fraction, near_fraction))
-    n_copies = n_exact + n_variant + n_near
+    n_exact, n_variant, n_near, n_far = (int(rows * f) for f in (exact_fraction, variant_fraction, near_fraction, far_fraction))
+    n_copies = n_exact + n_variant + n_near + n_far
     copy_rows = rng.choice(np.arange(n_copies, rows), n_copies, replace=False)  # positions that become copies
     copy_rows.sort()
-    kinds = np.array(["exact"] * n_exact + ["variant"] * n_variant + ["near"] * n_near)
+    kinds = np.array(["exact"] * n_exact + ["variant"] * n_variant + ["near"] * n_near + ["far"] * n_far)
     rng.shuffle(kinds)
     # each copy copies an original that comes before it and is not itself a copy
     is_copy = np.zeros(rows, bool)
@@ -71,7 +74,8 @@ def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, 
             texts[row] = base.upper() if rng.random() < 0.5 else base.replace(" ", "  \t", 3) + "\n"
         else:
             words = base.split(" ")
-            rate = rng.uniform(*near_edit_rate) if isinstance(near_edit_rate, tuple) else near_edit_rate
+            edit_rate = near_edit_rate if kind == "near" else far_edit_rate
+            rate = rng.uniform(*edit_rate) if isinstance(edit_rate, tuple) else edit_rate
             k = max(1, int(len(words) * rate))
             for position in rng.choice(np.arange(1, len(words)), k, replace=False):
                 words[position] = vocab[rng.integers(0, VOCABULARY_SIZE)]
