@@ -51,7 +51,7 @@ impl Normalize {
 /// Whitespace as Rust's `char::is_whitespace` (Unicode White_Space) defines it, for ASCII bytes.
 /// Note `u8::is_ascii_whitespace` leaves out vertical tab, which White_Space includes.
 #[inline]
-const fn is_ascii_white_space(b: u8) -> bool {
+pub(crate) const fn is_ascii_white_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 

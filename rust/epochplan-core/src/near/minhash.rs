@@ -94,16 +94,6 @@ impl Sketcher {
         sketch_into(hashes, out, fill);
     }
 
-    /// Like [`Sketcher::sketch`] for a text the caller has already normalised with this
-    /// sketcher's mode (so a pipeline that also hashes the normalised text does it once).
-    pub fn sketch_normalised(&self, normalised_text: &str, scratch: &mut SketchScratch, out: &mut [u32]) {
-        assert_eq!(out.len(), self.num_perm, "sketch buffer has the wrong number of slots");
-        let SketchScratch { shingles, hashes, fill, .. } = scratch;
-        hashes.clear();
-        self.shingle.for_each(normalised_text, self.ngram, shingles, |h| hashes.push(h));
-        sketch_into(hashes, out, fill);
-    }
-
     /// Sketch of a text whose words the caller has already hashed: `word_hashes` holds
     /// `word_hash` of every word of `normalised_text` (normalised with this sketcher's mode), in
     /// order. Equal to [`Sketcher::sketch`] of the raw text. Word shingles only.
@@ -315,10 +305,16 @@ mod tests {
         let got = sketcher.sketch_text("The quick brown fox jumps over the lazy dog");
         assert_eq!(got, [2729846538, 999451700, 1292286285, 2387583515, 2950754825, 1831543201, 110452771, 2711188648]);
         assert_eq!(got, sketcher.sketch_text("the  QUICK brown fox jumps over the lazy dog"));
-        let mut scratch = SketchScratch::default();
-        let mut normalised_path = vec![0; 8];
-        sketcher.sketch_normalised("the quick brown fox jumps over the lazy dog", &mut scratch, &mut normalised_path);
-        assert_eq!(got, normalised_path);
+        let normalised = "the quick brown fox jumps over the lazy dog";
+        let word_hashes: Vec<u64> = normalised.split(' ').map(crate::hashing::word_hash).collect();
+        let mut word_hash_path = vec![0; 8];
+        sketcher.sketch_word_hashes(
+            &word_hashes,
+            normalised.as_bytes(),
+            &mut SketchScratch::default(),
+            &mut word_hash_path,
+        );
+        assert_eq!(got, word_hash_path);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::CoreError;
 use crate::hashing::{mix64, word_hash};
-use crate::normalize::Normalize;
+use crate::normalize::{Normalize, is_ascii_white_space};
 
 /// What an n-gram is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,12 +135,6 @@ fn position_constant(position: usize) -> u64 {
         Some(&c) => c,
         None => mix64(position as u64) | 1,
     }
-}
-
-/// Whitespace as `char::is_whitespace` sees it in ASCII (the set the normaliser collapses).
-#[inline]
-fn is_ascii_white_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
 /// `word_hash` of every whitespace-separated word of ASCII `bytes`, lowercased first if asked.
