@@ -11,18 +11,20 @@ from fractions import Fraction
 
 import pytest
 
-from epochplan.check import (
+from epochplan.checking import (
     CHECK_KEYS,
-    CHECK_SCHEMA,
     Thresholds,
     evaluate,
     load_baseline,
     row_limit,
     run_checks,
 )
-from epochplan.check_report import emit_github, github_annotations, github_markdown, render_terminal, to_junit
-from epochplan.cli_options import parse_eval
+from epochplan.defaults import CHECK_SCHEMA
 from epochplan.errors import InputError
+from epochplan.render.check_table import render_terminal
+from epochplan.render.github import emit_github, github_annotations, github_markdown
+from epochplan.render.junit import to_junit
+from epochplan.sources import parse_eval
 
 
 def cluster(rows: int, duplicate_rows: int, **extra) -> dict:
@@ -358,7 +360,7 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
         calls.append(dict(data=data, text=text, label=label, normalize=normalize, near=near, eval=eval, threshold=threshold))
         return SimpleNamespace(to_dict=lambda: audit)
 
-    monkeypatch.setattr(sys.modules["epochplan.audit"], "audit", stand_in)
+    monkeypatch.setattr(sys.modules["epochplan.checking.run"], "audit", stand_in)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     (tmp_path / "pyproject.toml").write_text("[tool.epochplan]\nlabel = 'label'\nthreshold = 0.8\n")

@@ -119,7 +119,7 @@ def test_exit_2_for_configuration_errors_even_with_exit_zero(tmp_path):
 def test_exit_3_for_an_internal_error(tmp_path):
     """A bug inside the checks (injected here) is exit 3 with one line, not a traceback."""
     data = dataset(tmp_path / "train.parquet", 20, 0)
-    program = ("import sys, epochplan.check as c\n"
+    program = ("import sys, epochplan.checking.rules as c\n"
                "def broken(*a, **k): raise RuntimeError('injected bug')\n"
                "c.run_checks = broken\n"
                "from epochplan.cli import run\n"

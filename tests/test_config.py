@@ -6,15 +6,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import assert_clean_error, run_cli
-from epochplan.check import resolve_check_settings
-from epochplan.config import load_section
 from epochplan.errors import ConfigError
+from epochplan.settings import resolve
 
 NO_ENV: dict[str, str] = {}
+
+
+def resolve_check_settings(cli=None, **kwargs):
+    return resolve("check", cli, **kwargs)
+
+
+def load_section(command: str, keys: tuple[str, ...], *, start: Path) -> SimpleNamespace:
+    """The values `command` takes from the file for `keys` (environment and defaults left out)."""
+    settings = resolve(command, start=start, environ=NO_ENV).settings
+    return SimpleNamespace(values={k: settings[k].value for k in keys if settings[k].explicit})
 
 
 def pyproject(folder: Path, body: str) -> Path:

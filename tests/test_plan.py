@@ -12,17 +12,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from epochplan.defaults import PLAN_SCHEMA
 from epochplan.errors import EpochplanError, InputError
-from epochplan.exports import (
-    render,
-    to_composer,
-    to_hf,
-    to_lightning,
-    to_torch,
-    to_yaml,
-)
-from epochplan.plan import (
-    PLAN_SCHEMA,
+from epochplan.planning import (
     LengthQuantiles,
     Setup,
     effective_data_ratio,
@@ -33,6 +25,9 @@ from epochplan.plan import (
     steps_per_epoch,
     synthetic_lengths,
 )
+from epochplan.planning.exports import to_composer, to_hf, to_lightning, to_torch
+from epochplan.render.plan_text import render
+from epochplan.render.yaml_text import to_yaml
 
 CONTRACT_KEYS = {
     "schema", "regime", "unique_samples", "unique_tokens", "epochs", "global_batch_size", "steps_per_epoch",

@@ -26,7 +26,7 @@ def test_epochplan_imports_without_torch_and_epochplan_torch_says_how_to_install
         """
         import sys
         sys.modules["torch"] = None  # makes `import torch` raise ModuleNotFoundError
-        import epochplan, epochplan.plan, epochplan.exports
+        import epochplan, epochplan.planning, epochplan.planning.exports
         plan = epochplan.plan(samples=100, batch=10)
         assert plan.total_steps > 0
         try:

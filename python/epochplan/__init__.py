@@ -1,11 +1,9 @@
 """epochplan: audit a training dataset and plan how long to train on it."""
 
 from ._epochplan import __version__
-from .audit import audit
-from .dedup import dedup
+from .auditing import AuditResult, audit, dedup
 from .errors import ConfigError, EpochplanError, InputError, InternalError
-from .plan import Plan, Setup, plan
-from .result import AuditResult
+from .planning import Plan, Setup, plan
 
 __all__ = [
     "__version__",

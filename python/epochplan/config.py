@@ -1,128 +1,62 @@
-"""Defaults from a configuration file; command-line options always win.
+"""The one configuration resolver: command line > environment `EPOCHPLAN_<KEY>` > file
+(`epochplan.toml`, or `[tool.epochplan]` in `pyproject.toml`, the nearest found upwards, or
+`--config PATH`) > default, with the origin of every value.
 
-Looked up from the current folder upwards; the first folder that has one wins:
-`epochplan.toml` (top-level keys apply to every command, a `[<command>]` table to one command),
-else `pyproject.toml` with a `[tool.epochplan]` table (`[tool.epochplan.<command>]` per command).
-Keys may be written with dashes or underscores (`grad-accum` = `grad_accum`).
+A file holds shared keys at the top level and one table per command (`check`, `plan`, `dedup`,
+`audit`). A key is looked up in the running command's table, then in its home table (the setup
+keys live in `plan`, which `audit` reads too), then at the top level. The whole file is validated
+on every load: unknown tables and keys, wrong types and impossible values are errors naming the
+key and the file, so a bad value fails every command alike.
 
-`load_section` gives a command its file defaults (the planner); `resolve` adds the environment
-(`EPOCHPLAN_<KEY>`), strict validation and the origin of every value (`epochplan check`,
-`epochplan config show`).
+This module knows the machinery and the keys that change how data is read and audited
+(`DATA_KEYS`); each command's own keys are declared beside what they configure (the check
+registry, the planner's `Setup`) and gathered in `epochplan.settings`. The library never calls
+`resolve` by itself: a Python caller passes explicit arguments, or calls it on purpose.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import defaults
 from .errors import ConfigError
 
 STANDALONE = "epochplan.toml"
 PYPROJECT = "pyproject.toml"
 
-
-@dataclass(frozen=True)
-class ConfigSection:
-    """The merged settings for one command and where they came from (for error messages)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    path: Path | None = None
-    origin: str = "no configuration file"
+Parser = Callable[[Any, bool], Any]
 
 
-def _key(name: str) -> str:
+def _attr(name: str) -> str:
     return name.strip().replace("-", "_")
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax") from None
-
-
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """(file, its epochplan table) of the nearest configuration, or None."""
-    folder = (start or Path.cwd()).resolve()
-    for directory in (folder, *folder.parents):
-        standalone = directory / STANDALONE
-        if standalone.is_file():
-            return standalone, _read(standalone)
-        pyproject = directory / PYPROJECT
-        if pyproject.is_file():
-            table = _read(pyproject).get("tool", {}).get("epochplan")
-            if table is not None:
-                if not isinstance(table, dict):
-                    raise ConfigError(f"{pyproject} (tool.epochplan): must be a table")
-                return pyproject, table
-    return None
-
-
-def load_section(
-    command: str, known: Iterable[str], *, start: Path | None = None, path: Path | None = None
-) -> ConfigSection:
-    """Settings for `command`: shared top-level keys it knows, then its own table (which must
-    contain only known keys). `path` names a file explicitly instead of searching."""
-    found = (path, _explicit(path)) if path is not None else find_config(start)
-    if found is None:
-        return ConfigSection()
-    file, table = found
-    known_keys = {_key(k) for k in known}
-    prefix = "tool.epochplan" if file.name == PYPROJECT else ""
-    values = {_key(k): v for k, v in table.items() if not isinstance(v, dict) and _key(k) in known_keys}
-    own = table.get(command, {})
-    # No square brackets: error lines may be printed through rich markup.
-    where = f"{file} ({prefix + '.' if prefix else ''}{command})"
-    if not isinstance(own, Mapping):
-        raise ConfigError(f"{where}: must be a table")
-    for name, value in own.items():
-        if _key(name) not in known_keys:
-            raise ConfigError(f"{where}: unknown key {name!r}; known keys: {', '.join(sorted(known_keys))}")
-        values[_key(name)] = value
-    return ConfigSection(values, file, where if own else f"{file}")
-
-
-def _explicit(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
-    table = _read(path)
-    if path.name == PYPROJECT:
-        table = table.get("tool", {}).get("epochplan", {})
-    return table
-
-
-# --- Resolved settings with their origin --------------------------------------------------------
-#
-# `load_section` above gives the planner its file defaults. Commands that are configured key by
-# key (`epochplan check`, `epochplan config show`) use `resolve`, which adds the environment
-# (`EPOCHPLAN_<KEY>`), validates every key of the epochplan table (unknown keys, wrong types and
-# impossible values are errors naming the key and the file) and remembers where each value came
-# from: command line > environment > file (the command's own table, then the shared top level)
-# > default.
-
-Parser = Callable[[Any, bool], Any]
+def _dash(attr: str) -> str:
+    return attr.replace("_", "-")
 
 
 @dataclass(frozen=True)
 class Key:
     """One configuration key. `name` is the documented spelling (dashes, as in TOML);
     `parse(raw, textual)` validates a TOML value (`textual=False`) or an environment /
-    command-line string (`textual=True`) and returns the value, raising ValueError(reason)."""
+    command-line string (`textual=True`) and returns the value, raising ValueError(reason).
+    `section` is the table the key lives in besides the top level (None: shared)."""
 
     name: str
     parse: Parser
     default: Any = None
     help: str = ""
+    section: str | None = None
 
     @property
     def attr(self) -> str:
-        return _key(self.name)
+        return _attr(self.name)
 
     @property
     def env(self) -> str:
@@ -158,8 +92,9 @@ class Resolved:
         return {attr: s.value for attr, s in self.settings.items()}
 
 
-# Parsers. Each returns the clean value or raises ValueError with the reason (the caller adds
-# the key, the value and where it came from).
+# --- Parsers: each returns the clean value or raises ValueError with the reason (the caller adds
+# the key, the value and where it came from). ---------------------------------------------------
+
 
 def _number(raw: Any, textual: bool) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)) or (isinstance(raw, str) and not textual):
@@ -208,7 +143,7 @@ def parse_ratio(raw: Any, textual: bool = False) -> float:
 def parse_similarity(raw: Any, textual: bool = False) -> float:
     value = _number(raw, textual)
     if not 0.0 < value < 1.0:
-        raise ValueError("must be a Jaccard similarity between 0 and 1 (exclusive), e.g. 0.7")
+        raise ValueError(f"must be a Jaccard similarity between 0 and 1 (exclusive), e.g. {defaults.THRESHOLD}")
     return value
 
 
@@ -217,6 +152,13 @@ def parse_positive(raw: Any, textual: bool = False) -> int:
     if value < 1:
         raise ValueError("must be 1 or more")
     return value
+
+
+def parse_num_perm(raw: Any, textual: bool = False) -> int:
+    try:
+        return parse_positive(raw, textual)
+    except ValueError as exc:  # name the core's parameter: it reports larger values under that name
+        raise ValueError(f"MinHash slots (num_perm) {exc}") from None
 
 
 def parse_name(raw: Any, textual: bool = False) -> str:
@@ -255,66 +197,130 @@ def parse_bool(raw: Any, textual: bool = False) -> bool:
     raise ValueError("must be true or false")
 
 
-#: Keys every command shares, written at the top level of `[tool.epochplan]` / `epochplan.toml`.
-SHARED_KEYS: tuple[Key, ...] = (
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2, "g": 1e9, "gb": 1e9,
+          "gib": 1024**3, "t": 1e12, "tb": 1e12, "tib": 1024**4}
+
+
+def parse_size(raw: Any, textual: bool = False) -> int:
+    """'512MB', '2GiB', '1e9' or a plain number of bytes, at least the core's minimum."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ValueError("not a size; write e.g. 512MB, 2GB or a number of bytes")
+    text = str(raw)
+    match = _SIZE.match(text.replace("_", ""))
+    if match is None:
+        try:
+            size = int(float(text))
+        except ValueError:
+            raise ValueError("not a size; write e.g. 512MB, 2GB or a number of bytes") from None
+    else:
+        number, unit = match.groups()
+        factor = _UNITS.get((unit or "").lower())
+        if factor is None:
+            raise ValueError("unknown unit; use B, KB, MB, GB, TB (or KiB, MiB, GiB)")
+        size = int(float(number) * factor)
+    if size < defaults.MIN_MEMORY_BUDGET:
+        raise ValueError(f"must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
+    return size
+
+
+#: Keys that change how data is read and audited: shared by every command that reads data
+#: (audit, check, dedup, plan DATA), written at the top level or in a command's table.
+DATA_KEYS: tuple[Key, ...] = (
     Key("text", parse_columns, None, "text column(s); several are joined with a newline"),
     Key("label", parse_name, None, "label column (label statistics, conflicting labels)"),
-    Key("normalize", choice("default", "none"), "default", "default = NFKC + lowercase + collapsed whitespace; none = raw bytes"),
-    Key("threshold", parse_similarity, None, "near-duplicate Jaccard threshold (audit default when unset)"),
-    Key("shingle", choice("word", "char"), None, "near-duplicate shingles (audit default when unset)"),
-    Key("ngram", parse_positive, None, "near-duplicate shingle length (audit default when unset)"),
-    Key("num-perm", parse_positive, None, "MinHash slots (audit default when unset)"),
+    Key("normalize", choice(*defaults.NORMALIZE_MODES), defaults.NORMALIZE,
+        "'default': NFKC + lowercase + collapsed whitespace; 'none': raw bytes"),
+    Key("near", parse_bool, defaults.NEAR, "near-duplicate detection (MinHash-LSH)"),
+    Key("threshold", parse_similarity, defaults.THRESHOLD, "Jaccard similarity of near duplicates"),
+    Key("shingle", choice(*defaults.SHINGLE_KINDS), defaults.SHINGLE,
+        "word n-grams (prose) or char n-grams (code, CJK, short text)"),
+    Key("ngram", parse_positive, defaults.NGRAM, "words (or chars with shingle = char) per shingle"),
+    Key("num-perm", parse_num_perm, defaults.NUM_PERM, "MinHash slots per sketch"),
+    Key("memory-budget", parse_size, None,
+        "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)"),
 )
 
-# Command tables that may appear under [tool.epochplan]; each command validates its own table.
-_SECTION_KEYS: dict[str, tuple[str, ...]] = {"audit": (), "dedup": ()}
+
+# --- Files --------------------------------------------------------------------------------------
 
 
-def register_section(command: str, keys: Iterable[str]) -> None:
-    """Declare `command`'s table and keys so that other commands accept them at the top level."""
-    _SECTION_KEYS[command] = tuple(_key(k) for k in keys)
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax") from None
 
 
-def known_sections() -> dict[str, tuple[str, ...]]:
-    from .plan_cli import SETUP_KEYS  # lazy: plan_cli imports this module
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """(file, its epochplan table) of the nearest configuration upwards from `start`, or None."""
+    folder = (start or Path.cwd()).resolve()
+    for directory in (folder, *folder.parents):
+        standalone = directory / STANDALONE
+        if standalone.is_file():
+            return standalone, _read(standalone)
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file():
+            table = _read(pyproject).get("tool", {}).get("epochplan")
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError(f"{pyproject} (tool.epochplan): must be a table")
+                return pyproject, table
+    return None
 
-    return {**_SECTION_KEYS, "plan": tuple(_key(k) for k in SETUP_KEYS)}
+
+def _explicit(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
+    table = _read(path)
+    if path.name == PYPROJECT:
+        table = table.get("tool", {}).get("epochplan", {})
+    return table
 
 
-def _where(file: Path, command: str | None) -> str:
-    # No square brackets: error lines may be printed through rich markup.
-    if file.name == PYPROJECT:
-        return f"{file} (tool.epochplan{'.' + command if command else ''})"
-    return f"{file}" + (f" ({command})" if command else "")
-
-
-def _locate(path: Path | None, start: Path | None) -> tuple[Path, dict[str, Any]] | None:
+def locate(path: Path | None = None, start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The configuration `--config PATH` names, else the nearest one upwards from `start`."""
     if path is not None:
         return path, _explicit(path)
     return find_config(start)
 
 
+def where(file: Path, table: str | None) -> str:
+    """How a place in a file is named in messages. No square brackets: error lines may be
+    printed through rich markup."""
+    if file.name == PYPROJECT:
+        return f"{file} (tool.epochplan{'.' + table if table else ''})"
+    return f"{file}" + (f" ({table})" if table else "")
+
+
+# --- Resolution ---------------------------------------------------------------------------------
+
+
 def resolve(
     command: str,
-    keys: Iterable[Key],
+    sections: Mapping[str, Iterable[Key]],
     cli: Mapping[str, Any] | None = None,
     *,
     path: Path | None = None,
     start: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Resolved:
-    """Settings for `command` (its `keys` plus SHARED_KEYS), each with its source.
+    """Settings of `command` (its keys: `sections[command]`), each with its source.
 
-    `cli` maps attribute names to command-line values as typed (strings, or lists for text);
-    None means not given. `path` is `--config`; else the nearest file upwards from `start`.
+    `sections` maps every command to its keys: the file is validated against all of them.
+    `cli` maps attribute names to command-line values as typed; None means not given. `path` is
+    `--config`; else the nearest file upwards from `start` (the current folder by default).
+    `environ` defaults to os.environ.
     """
-    spec = {k.attr: k for k in (*SHARED_KEYS, *keys)}
+    spec = {k.attr: k for k in sections[command]}
     environ = os.environ if environ is None else environ
-    found = _locate(path, start)
+    found = locate(path, start)
     file_values: dict[str, Setting] = {}
     if found is not None:
         file, table = found
-        file_values = _file_settings(command, spec, file, table)
+        file_values = _file_settings(command, spec, _validate(file, table, sections), file)
 
     settings: dict[str, Setting] = {}
     for attr, key in spec.items():
@@ -334,8 +340,11 @@ def _parse_cli(key: Key, raw: Any) -> Any:
     try:
         return key.parse(raw, True)
     except ValueError as exc:
+        reason = str(exc)
+        if reason.startswith(key.flag):  # the reason already names the flag (the planner's messages do)
+            raise ConfigError(reason) from None
         shown = " ".join(raw) if isinstance(raw, (list, tuple)) else raw
-        raise ConfigError(f"{key.flag} {shown}: {exc}") from None
+        raise ConfigError(f"{key.flag} {shown}: {reason}") from None
 
 
 def _parse_env(key: Key, raw: str) -> Any:
@@ -345,56 +354,67 @@ def _parse_env(key: Key, raw: str) -> Any:
         raise ConfigError(f"environment {key.env}={raw!r}: {exc}; fix or unset it") from None
 
 
-def _file_settings(command: str, spec: dict[str, Key], file: Path, table: Mapping[str, Any]) -> dict[str, Setting]:
-    sections = known_sections()
-    sections[command] = tuple(spec)
-    top_known = set(spec) | {attr for keys in sections.values() for attr in keys}
-    values: dict[str, Setting] = {}
-    top = _where(file, None)
+# Parsed file: {table or None (top level): {attr: Setting}}.
+_Parsed = dict[str | None, dict[str, Setting]]
+
+
+def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Iterable[Key]]) -> _Parsed:
+    """Every key of the file parsed by its key's rule; the first problem is a ConfigError."""
+    by_section = {name: {k.attr: k for k in keys} for name, keys in sections.items()}
+    every = {attr: key for keys in by_section.values() for attr, key in keys.items()}
+    top = where(file, None)
     _check_spellings(table, top)
+    parsed: _Parsed = {None: {}}
     for name, value in table.items():
-        attr = _key(name)
+        attr = _attr(name)
         if isinstance(value, dict):
-            if name not in sections:
-                raise ConfigError(f"{top}: unknown table {name!r}; known tables: {', '.join(sorted(sections))}")
+            if name not in by_section:
+                raise ConfigError(f"{top}: unknown table {name!r}; known tables: {', '.join(sorted(by_section))}")
             continue
-        if attr not in top_known:
-            raise ConfigError(f"{top}: unknown key {name!r}; known keys: {', '.join(sorted(_dash(a) for a in top_known))}")
-        if attr in spec:
-            values[attr] = _file_setting(spec[attr], name, value, top)
-    own = table.get(command)
-    if own is None:
-        return values
-    where = _where(file, command)
-    if not isinstance(own, Mapping):
-        raise ConfigError(f"{where}: must be a table")
-    _check_spellings(own, where)
-    for name, value in own.items():
-        attr = _key(name)
-        if attr not in spec:
-            raise ConfigError(f"{where}: unknown key {name!r}; known keys: {', '.join(sorted(k.name for k in spec.values()))}")
-        values[attr] = _file_setting(spec[attr], name, value, where)
+        if attr not in every:
+            raise ConfigError(f"{top}: unknown key {name!r}; known keys: {', '.join(sorted(_dash(a) for a in every))}")
+        parsed[None][attr] = _file_setting(every[attr], name, value, top)
+    for section, keys in by_section.items():
+        own = table.get(section)
+        if own is None:
+            continue
+        here = where(file, section)
+        if not isinstance(own, Mapping):
+            raise ConfigError(f"{here}: must be a table")
+        _check_spellings(own, here)
+        parsed[section] = {}
+        for name, value in own.items():
+            attr = _attr(name)
+            if attr not in keys:
+                raise ConfigError(f"{here}: unknown key {name!r}; known keys: {', '.join(sorted(k.name for k in keys.values()))}")
+            parsed[section][attr] = _file_setting(keys[attr], name, value, here)
+    return parsed
+
+
+def _file_settings(command: str, spec: Mapping[str, Key], parsed: _Parsed, file: Path) -> dict[str, Setting]:
+    values: dict[str, Setting] = {}
+    for attr, key in spec.items():
+        for table in (command, key.section, None):
+            if (table is None or table in parsed) and attr in parsed.get(table, {}):
+                values[attr] = parsed[table][attr]
+                break
     return values
 
 
-def _file_setting(key: Key, name: str, value: Any, where: str) -> Setting:
+def _file_setting(key: Key, name: str, value: Any, here: str) -> Setting:
     try:
-        return Setting(key.name, key.parse(value, False), where)
+        return Setting(key.name, key.parse(value, False), here)
     except ValueError as exc:
-        raise ConfigError(f"{where}: {name} = {_toml(value)}: {exc}") from None
+        raise ConfigError(f"{here}: {name} = {_toml(value)}: {exc}") from None
 
 
-def _check_spellings(table: Mapping[str, Any], where: str) -> None:
+def _check_spellings(table: Mapping[str, Any], here: str) -> None:
     seen: dict[str, str] = {}
     for name in table:
-        attr = _key(name)
+        attr = _attr(name)
         if attr in seen:
-            raise ConfigError(f"{where}: {seen[attr]!r} and {name!r} are the same key; keep one")
+            raise ConfigError(f"{here}: {seen[attr]!r} and {name!r} are the same key; keep one")
         seen[attr] = name
-
-
-def _dash(attr: str) -> str:
-    return attr.replace("_", "-")
 
 
 def _toml(value: Any) -> str:

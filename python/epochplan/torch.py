@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from .auditing.result import AuditResult
 from .errors import InputError
-from .result import AuditResult
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .planning import Plan
 
 
 class TorchNotInstalledError(InputError, ImportError):

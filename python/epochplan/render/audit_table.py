@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .result import AuditResult, ClusterStats, LengthStats
+from ..auditing.result import AuditResult, ClusterStats, LengthStats
 
 
 def _pct(part: int, whole: int) -> str:

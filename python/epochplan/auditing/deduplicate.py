@@ -9,14 +9,21 @@ from pathlib import Path
 
 import polars as pl
 
-from .audit import audit
-from .errors import InputError
-from .io import atomic_write
-from .sources import FORMATS, SourceLike, open_source, text_expression
+from ..config import Key, choice
+from ..errors import InputError
+from ..outputs import atomic_write
+from ..sources import FORMATS, SourceLike, open_source, text_expression
+from .run import audit
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")
 ROW = "__epochplan_row"
+
+#: `[tool.epochplan.dedup]` keys (also `EPOCHPLAN_<KEY>` and `--<key>`).
+DEDUP_KEYS: tuple[Key, ...] = (
+    Key("level", choice(*LEVELS), "near", "cluster level: near or exact", "dedup"),
+    Key("keep", choice(*KEEP), "first", "representative: first (lowest row) or longest (most characters)", "dedup"),
+)
 
 
 @dataclass(frozen=True)

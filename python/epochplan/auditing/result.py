@@ -8,7 +8,11 @@ from typing import Any
 
 import polars as pl
 
-AUDIT_SCHEMA = "epochplan.audit/1"
+from .. import defaults
+from ..defaults import AUDIT_SCHEMA
+
+#: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
+EXAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,10 @@ class NearStats(ClusterStats):
     """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate; a
     near cluster contains its exact duplicates), plus the settings that produced them."""
 
-    threshold: float = 0.7
-    ngram: int = 5
-    shingle: str = "word"
-    num_perm: int = 128
+    threshold: float = defaults.THRESHOLD
+    ngram: int = defaults.NGRAM
+    shingle: str = defaults.SHINGLE
+    num_perm: int = defaults.NUM_PERM
     bands: int = 0
     rows_per_band: int = 0
 
@@ -252,3 +256,44 @@ class AuditResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, ensure_ascii=False) + "\n"
+
+
+# --- From the core's summary -------------------------------------------------------------------
+
+
+def _cluster_stats(cls, d: dict, rows: int, **extra):
+    return cls(
+        unique=d["unique"],
+        duplicate_rows=d["duplicate_rows"],
+        duplicate_fraction=d["duplicate_rows"] / rows if rows else 0.0,
+        clusters=d["clusters"],
+        largest_cluster=d["largest_cluster"],
+        top=[TopCluster(row=t["row"], count=t["count"], preview=t["preview"] or "") for t in d["top"]],
+        **extra,
+    )
+
+
+def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None) -> AuditResult:
+    """The typed result of the core's summary dict (the binding's conversion of AuditSummary)."""
+    rows = s["rows"]
+    near = s.get("near")
+    return AuditResult(
+        source=info,
+        rows=rows,
+        null_rows=s["null_rows"],
+        empty_rows=s["empty_rows"],
+        exact=_cluster_stats(ClusterStats, s["exact"], rows),
+        near=None if near is None else _cluster_stats(
+            NearStats, near, rows, threshold=near["threshold"], ngram=near["ngram"], shingle=near["shingle"],
+            num_perm=near["num_perm"], bands=near["bands"], rows_per_band=near["rows_per_band"],
+        ),
+        lengths=Lengths(
+            chars=LengthStats(**s["chars"]) if s["chars"] else None,
+            words=LengthStats(**s["words"]) if s["words"] else None,
+            tokens_estimate=s["tokens_estimate"],
+            total_bytes=s["total_bytes"],
+        ),
+        labels=Labels(**s["labels"]) if s["labels"] is not None else None,
+        diversity=Diversity(**s["diversity"]),
+        clusters=clusters,
+    )

@@ -1,0 +1,8 @@
+"""Auditing a dataset: run the core over a source, the typed result and its JSON, leakage,
+conflicting labels, and dedup (keep one row per cluster)."""
+
+from .deduplicate import DedupSummary, dedup, dedup_to_file
+from .result import AuditResult
+from .run import audit
+
+__all__ = ["AuditResult", "DedupSummary", "audit", "dedup", "dedup_to_file"]

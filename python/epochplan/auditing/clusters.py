@@ -1,0 +1,48 @@
+"""Per-row cluster ids from the core: the per-row cluster table, and previews of near clusters the
+core could not fill."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .._epochplan import NO_CLUSTER
+from .._epochplan import preview as core_preview
+from ..sources import Source, preview_rows
+from .result import NearStats, TopCluster
+
+
+def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
+    return None if raw is None else np.frombuffer(raw, dtype="<u8")
+
+
+def id_series(name: str, ids: np.ndarray) -> pl.Series:
+    null = ids == np.uint64(NO_CLUSTER)
+    return pl.Series(name, ids, dtype=pl.UInt64).set(pl.Series(null), None)
+
+
+def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None = None) -> pl.DataFrame:
+    """Per-row cluster table: `row`, `exact_id`, `near_id` (null for null text; near only when
+    computed), `keep` (the row represents its near cluster, or its exact one without near)."""
+    rows = np.arange(len(exact_ids), dtype=np.uint64)
+    columns = [pl.Series("row", rows, dtype=pl.UInt64), id_series("exact_id", exact_ids)]
+    if near_ids is not None:
+        columns.append(id_series("near_id", near_ids))
+    widest = near_ids if near_ids is not None else exact_ids
+    columns.append(pl.Series("keep", widest == rows))
+    return pl.DataFrame(columns)
+
+
+def fill_previews(near: NearStats, source: Source, columns: list[str], normalize: str) -> NearStats:
+    """Near clusters whose representative has no exact duplicate have no stored preview: read
+    those few rows back (a slice each, so Parquet reads one row group)."""
+    missing = [t.row for t in near.top if not t.preview]
+    if not missing:
+        return near
+    texts = preview_rows(source, columns, missing)
+    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in near.top]
+    return NearStats(**{**near.__dict__, "top": top})
+
+
+def _preview(text: str | None, normalize: str) -> str:
+    return "" if text is None else core_preview(text, normalize)

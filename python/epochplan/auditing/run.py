@@ -1,0 +1,114 @@
+"""Run an audit: stream the text column of a source through the Rust core, build the result.
+
+Train rows go through the core once (exact clusters, statistics, near-duplicate sketches); each
+eval split is then streamed through the same indexes without being added to them (leakage)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+from .. import defaults
+from .._epochplan import Auditor
+from ..errors import InputError
+from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
+from .clusters import cluster_frame, fill_previews, ids_from_bytes
+from .conflicts import find_conflicts
+from .leakage import EvalSpec, leakage, open_eval
+from .result import AuditResult, SourceInfo, build_result
+
+ProgressCallback = Callable[[int], None]
+
+
+def audit(
+    data: SourceLike,
+    *,
+    text: str | Sequence[str] | None = None,
+    label: str | None = None,
+    normalize: str = defaults.NORMALIZE,
+    near: bool = defaults.NEAR,
+    threshold: float = defaults.THRESHOLD,
+    ngram: int = defaults.NGRAM,
+    shingle: str = defaults.SHINGLE,
+    num_perm: int = defaults.NUM_PERM,
+    memory_budget: int | None = None,
+    eval: EvalSpec = None,
+    keep_clusters: bool = True,
+    batch_rows: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> AuditResult:
+    """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
+    labels and statistics of its text column(s).
+
+    `data` is a path (Parquet, JSONL/NDJSON, CSV), a folder, a glob pattern, a list of those, a
+    polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
+    are joined with a newline); without it the column is chosen as the CLI documents.
+    `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
+    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    """
+    if normalize not in defaults.NORMALIZE_MODES:
+        raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
+    if memory_budget is not None and memory_budget < defaults.MIN_MEMORY_BUDGET:
+        raise InputError(f"memory_budget={memory_budget}: must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
+    # Near settings are checked by the core here, before any data is read.
+    auditor = Auditor(
+        normalize=normalize,
+        keep_row_ids=keep_clusters or label is not None,
+        near=near,
+        threshold=threshold,
+        ngram=ngram,
+        shingle=shingle,
+        num_perm=num_perm,
+        memory_budget=memory_budget or defaults.default_memory_budget(),
+    )
+    batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
+    if batch_rows < 1:
+        raise InputError(f"batch_rows={batch_rows}: must be at least 1")
+    source = open_source(data)
+    schema = source.schema()
+    columns = choose_text_columns(schema, text, source.description)
+    check_label_column(schema, label, source.description)
+    eval_sources = open_eval(eval, columns)
+
+    labels_per_row: list[pl.Series] = []
+    for batch in batches(source, columns, label, batch_rows):
+        if batch.height == 0:
+            continue
+        labels = batch.get_column(LABEL) if label is not None else None
+        auditor.update(batch.get_column(TEXT), labels)
+        if labels is not None:
+            labels_per_row.append(labels)
+        if progress is not None:
+            progress(auditor.rows)
+    if auditor.rows == 0:
+        raise InputError(f"{source.description}: no rows to audit")
+    auditor.finish_near()
+
+    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize)
+    summary = auditor.summary(with_labels=label is not None)
+    exact_ids = ids_from_bytes(auditor.row_ids())
+    near_ids = ids_from_bytes(auditor.near_ids())
+    clusters = cluster_frame(exact_ids, near_ids if near else None) if keep_clusters and exact_ids is not None else None
+    result = build_result(info, summary, clusters)
+    if result.near is not None:
+        result.near = fill_previews(result.near, source, columns, normalize)
+    if label is not None and exact_ids is not None:
+        result.conflicts = find_conflicts(pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String),
+                                          exact_ids, near_ids if near else None)
+    if eval_sources:
+        result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+    return result
+
+
+def _batch_rows_from_env() -> int:
+    """Rows per batch handed to the core: EPOCHPLAN_BATCH_ROWS, default 50 000. Smaller batches
+    use less memory and react to Ctrl-C sooner; larger ones have less per-batch overhead."""
+    value = os.environ.get("EPOCHPLAN_BATCH_ROWS", "")
+    if not value:
+        return defaults.BATCH_ROWS
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value!r}: must be a whole number of rows") from None

@@ -1,0 +1,224 @@
+"""The checks: each reads one section of an `epochplan.audit/1` dict and judges it against its
+threshold. A check whose section is absent (no near-duplicate audit, no label column, no eval
+split) is `skipped` with the reason, never a silent pass. Shares of rows compare whole numbers of
+rows, `count <= floor(fraction * rows)` with the fraction taken exactly as written (0.29 is
+29/100, not the float just below it), so a budget of exactly 5 % passes at exactly 5 %.
+
+A new check: a threshold key in registry.py and a rule function here, listed in `RULES`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from ..defaults import AUDIT_SCHEMA
+from ..errors import InputError
+from .registry import Thresholds
+
+
+@dataclass
+class Check:
+    """One judged check. `count` is compared with `limit` (`<=`, or `>=` for minimums);
+    `threshold` is the configured value the limit came from (`setting` names its key)."""
+
+    id: str
+    title: str
+    status: str  # pass | warning | error | skipped
+    severity: str  # the status when the threshold is crossed: error | warning
+    setting: str
+    threshold: float | int | None
+    comparison: str = "<="
+    count: int | None = None
+    total: int | None = None  # what `fraction` is a share of (rows, eval rows, smallest class)
+    fraction: float | None = None
+    limit: int | None = None
+    message: str = ""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether this check fails the gate (its status reaches fail-on and, with a baseline, it got worse).
+    fails_gate: bool = False
+    #: With --baseline: {"status", "count", "total", "verdict": new|worse|same|better}.
+    baseline: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "status": self.status, "severity": self.severity,
+            "setting": self.setting, "threshold": self.threshold, "comparison": self.comparison,
+            "count": self.count, "total": self.total, "fraction": self.fraction, "limit": self.limit,
+            "message": self.message, "examples": self.examples, "fails_gate": self.fails_gate,
+            "baseline": self.baseline,
+        }
+
+
+def exact_fraction(value: float | int | str) -> Fraction:
+    """The fraction as written: Fraction(repr(0.29)) = 29/100, where Fraction(0.29) is a binary
+    approximation whose product with 100 floors to 28."""
+    return Fraction(value) if isinstance(value, (int, str)) else Fraction(repr(float(value)))
+
+
+def row_limit(fraction: float | int | str, rows: int) -> int:
+    """Most rows allowed by a share of `rows`: floor(fraction * rows), computed exactly."""
+    return math.floor(exact_fraction(fraction) * rows)
+
+
+def _share(count: int, total: int | None) -> float | None:
+    return count / total if total else None
+
+
+def _pct(count: int, total: int | None) -> str:
+    return f"{100 * count / total:.2f} %" if total else "-"
+
+
+def _skipped(id: str, title: str, setting: str, threshold: Any, reason: str, severity: str = "error", comparison: str = "<=") -> Check:
+    return Check(id, title, "skipped", severity, setting, threshold, comparison, message=f"skipped: {reason}")
+
+
+def _at_most(id: str, title: str, setting: str, threshold: Any, count: int, total: int | None, limit: int,
+             what: str, severity: str = "error", examples: list[dict[str, Any]] | None = None) -> Check:
+    ok = count <= limit
+    share = f" ({_pct(count, total)} of {total:,})" if total else ""
+    verdict = "within" if ok else "over"
+    message = f"{count:,} {what}{share}; {verdict} the limit of {limit:,}"
+    return Check(id, title, "pass" if ok else severity, severity, setting, threshold, "<=", count, total,
+                 _share(count, total), limit, message, list(examples or []))
+
+
+def _int(section: Mapping[str, Any], key: str) -> int:
+    value = section.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"audit: {key!r} is {value!r}, expected a whole number; is this an epochplan.audit/1 document?")
+    return value
+
+
+def _empty_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
+    nulls, empties = _int(audit, "null_rows"), _int(audit, "empty_rows")
+    check = _at_most("empty-rows", "null or empty texts", "max-empty-fraction", t.max_empty_fraction,
+                     nulls + empties, rows, row_limit(t.max_empty_fraction, rows), "null or empty rows")
+    check.message += f" ({nulls:,} null, {empties:,} empty)"
+    return check
+
+
+def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, fraction: float) -> Check:
+    id, setting = f"{level}-duplicates", f"max-{level}-duplicate-fraction"
+    title = f"{level} duplicate rows"
+    if section is None:
+        return _skipped(id, title, setting, fraction, "the audit has no 'near' section (near duplicates were not computed)")
+    examples = [
+        {"row": t.get("row"), "count": t.get("count"), "preview": t.get("preview", "")} for t in section.get("top") or []
+    ]
+    check = _at_most(id, title, setting, fraction, _int(section, "duplicate_rows"), rows, row_limit(fraction, rows),
+                     f"{level} duplicate rows", examples=examples)
+    check.message += f"; {_int(section, 'clusters'):,} clusters, largest {_int(section, 'largest_cluster'):,}"
+    return check
+
+
+def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
+    if not leakage:
+        return [_skipped("leakage", "eval rows found in train", "max-leaked-rows", t.max_leaked_rows,
+                         "no eval split given (--eval PATH or NAME=PATH)")]
+    checks = []
+    for name in sorted(leakage):
+        split = leakage[name]
+        eval_rows = _int(split, "rows")
+        examples = _unique_matches(split.get("examples") or [])
+        exact_examples = [e for e in examples if e.get("kind", "exact" if e.get("similarity") == 1.0 else "near") == "exact"]
+        checks.append(_at_most(f"leakage-exact:{name}", f"eval split {name!r}: exact copies in train", "max-leaked-rows",
+                               t.max_leaked_rows, _int(split, "exact_in_train"), eval_rows, t.max_leaked_rows,
+                               f"rows of eval split {name!r} with an exact copy in train", examples=exact_examples))
+        checks.append(_at_most(f"leakage-near:{name}", f"eval split {name!r}: near copies in train", "max-near-leaked-rows",
+                               t.max_near_leaked_rows, _int(split, "near_in_train"), eval_rows, t.max_near_leaked_rows,
+                               f"rows of eval split {name!r} with a near or exact copy in train", examples=examples))
+    return checks
+
+
+def _unique_matches(examples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Leakage examples without repeats of one (eval row, train row) pair (a match can be found
+    both exactly and near)."""
+    seen, out = set(), []
+    for e in examples:
+        pair = (e.get("eval_row"), e.get("train_row"))
+        if pair not in seen:
+            seen.add(pair)
+            out.append(dict(e))
+    return out
+
+
+def _conflict_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
+    id, title, setting = "conflicting-labels", "duplicates with conflicting labels", "max-conflicting-label-rows"
+    threshold = t.max_conflicting_label_rows
+    if audit.get("labels") is None:
+        return _skipped(id, title, setting, threshold, "no label column (--label COL or label = in the configuration)")
+    conflicts = audit.get("conflicts")
+    if conflicts is None:
+        return _skipped(id, title, setting, threshold, "the audit has no conflicts section (needs the near-duplicate audit)")
+    examples = [{"rows": list(e.get("rows", [])), "labels": list(e.get("labels", []))} for e in conflicts.get("examples") or []]
+    check = _at_most(id, title, setting, threshold, _int(conflicts, "rows"), rows, threshold,
+                     "rows in duplicate clusters with conflicting labels", examples=examples)
+    check.message += f" ({_int(conflicts, 'exact_clusters'):,} exact, {_int(conflicts, 'near_clusters'):,} near clusters)"
+    return check
+
+
+def _unique_check(audit: Mapping[str, Any], t: Any) -> Check:
+    id, title, setting, minimum = "min-unique-samples", "unique samples after near-dedup", "min-unique-samples", t.min_unique_samples
+    near, exact = audit.get("near"), audit.get("exact") or {}
+    level, unique = ("near", _int(near, "unique")) if near is not None else ("exact", _int(exact, "unique"))
+    if near is None and unique >= minimum > 0:
+        # The exact count is an upper bound of the near one: it can prove a shortfall, not enough.
+        return _skipped(id, title, setting, minimum, f"the audit has no near-duplicate section; {unique:,} exact-unique samples "
+                        "is only an upper bound", comparison=">=")
+    ok = unique >= minimum
+    message = f"{unique:,} unique samples ({level} level); {'meets' if ok else 'below'} the minimum of {minimum:,}"
+    return Check(id, title, "pass" if ok else "error", "error", setting, minimum, ">=", unique, None, None, minimum, message)
+
+
+def _imbalance_check(labels: Mapping[str, Any] | None, t: Any) -> Check:
+    id, title, setting, ratio = "label-imbalance", "largest / smallest label class", "max-imbalance-ratio", t.max_imbalance_ratio
+    if labels is None:
+        return _skipped(id, title, setting, ratio, "no label column (--label COL or label = in the configuration)", "warning")
+    counts = {str(k): int(v) for k, v in (labels.get("counts") or {}).items() if int(v) > 0}
+    if len(counts) < 2:
+        return _skipped(id, title, setting, ratio, f"{len(counts)} label class(es); imbalance needs two or more", "warning")
+    (big_name, largest), (small_name, smallest) = _extremes(counts)
+    limit = row_limit(ratio, smallest)  # largest <= ratio * smallest, in whole rows
+    check = _at_most(id, title, setting, ratio, largest, smallest, limit, f"rows in the largest class {big_name!r}",
+                     severity="warning", examples=[{"label": big_name, "count": largest}, {"label": small_name, "count": smallest}])
+    check.message = (f"largest class {big_name!r} has {largest:,} rows, smallest {small_name!r} {smallest:,}: "
+                     f"ratio {largest / smallest:.2f}; {'within' if largest <= limit else 'over'} {ratio:g}")
+    return check
+
+
+def _extremes(counts: Mapping[str, int]) -> tuple[tuple[str, int], tuple[str, int]]:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ordered[0], ordered[-1]
+
+
+def _exact_duplicates(audit: Mapping[str, Any], rows: int, t: Any) -> list[Check]:
+    return [_duplicate_check(audit.get("exact"), "exact", rows, t.max_exact_duplicate_fraction)]
+
+
+def _near_duplicates(audit: Mapping[str, Any], rows: int, t: Any) -> list[Check]:
+    return [_duplicate_check(audit.get("near"), "near", rows, t.max_near_duplicate_fraction)]
+
+
+#: Every check, in report order: (audit dict, rows, thresholds) -> the checks it judges.
+RULES: tuple[Callable[[Mapping[str, Any], int, Any], list[Check]], ...] = (
+    lambda audit, rows, t: [_empty_check(audit, rows, t)],
+    _exact_duplicates,
+    _near_duplicates,
+    lambda audit, rows, t: _leakage_checks(audit.get("leakage"), t),
+    lambda audit, rows, t: [_conflict_check(audit, rows, t)],
+    lambda audit, rows, t: [_unique_check(audit, t)],
+    lambda audit, rows, t: [_imbalance_check(audit.get("labels"), t)],
+)
+
+
+def run_checks(audit: Mapping[str, Any], thresholds: Any = None) -> list[Check]:
+    """Judge an `epochplan.audit/1` dict; one Check per rule (per eval split for leakage)."""
+    t = thresholds or Thresholds()
+    if audit.get("schema") != AUDIT_SCHEMA:
+        raise InputError(f"audit schema {audit.get('schema')!r}: expected {AUDIT_SCHEMA!r}")
+    rows = _int(audit, "rows")
+    return [check for rule in RULES for check in rule(audit, rows, t)]

@@ -1,0 +1,57 @@
+"""Run the audit a check needs and judge it: the Python form of `epochplan check`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import defaults
+from ..auditing import audit
+from ..errors import InputError
+from ..sources import parse_eval
+from .baseline import load_baseline
+from .verdict import CheckReport, evaluate
+
+#: Shared settings that tune the audit, passed to audit() when set.
+_NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "num_perm", "memory_budget")
+
+
+def audit_for_check(data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None) -> dict[str, Any]:
+    """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict."""
+    kwargs: dict[str, Any] = {
+        "text": settings.get("text"), "label": settings.get("label"),
+        "normalize": settings.get("normalize") or defaults.NORMALIZE, "keep_clusters": False,
+    }
+    if progress is not None:
+        kwargs["progress"] = progress
+    kwargs.update({name: settings[name] for name in _NEAR_OPTIONS if settings.get(name) is not None})
+    if eval_splits:
+        kwargs["eval"] = dict(eval_splits)
+    return audit(data, **kwargs).to_dict()
+
+
+def check(
+    data: Any,
+    *,
+    eval: Mapping[str, Any] | Sequence[str] | None = None,
+    text: str | Sequence[str] | None = None,
+    label: str | None = None,
+    normalize: str = defaults.NORMALIZE,
+    thresholds: Any = None,
+    baseline: str | Path | None = None,
+    **near_options: Any,
+) -> CheckReport:
+    """Python form of `epochplan check`: audit `data` (and eval splits) and judge it.
+
+    `eval` is {name: path} or a list of paths / NAME=PATH strings. Configuration files are not
+    read here; pass `thresholds`.
+    """
+    unknown = set(near_options) - set(_NEAR_OPTIONS)
+    if unknown:
+        raise InputError(f"check(): unknown option(s) {', '.join(sorted(unknown))}")
+    splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(list(eval or []))
+    settings = {"text": text, "label": label, "normalize": normalize, **near_options}
+    audit_dict = audit_for_check(data, settings, splits)
+    base = load_baseline(baseline) if baseline is not None else None
+    return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None)

@@ -1,0 +1,78 @@
+"""`epochplan check`: the audit as a CI gate."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import settings
+from ..checking import Thresholds, audit_for_check, evaluate, load_baseline
+from ..errors import InputError
+from ..outputs import atomic_write_text, check_output_path
+from ..progress import RowProgress
+from ..render.check_table import render_terminal
+from ..render.github import emit_github, in_github_actions
+from ..render.junit import to_junit
+from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from . import options
+
+
+@options.takes(options.DATA, options.CHECK)
+def check_command(
+    data: Annotated[list[str], typer.Argument(help="Training data: Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the report (epochplan.check/1) to PATH ('-' = stdout).")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH: one testcase per check.")] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
+    config: options.ConfigOption = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when the gate fails (input errors still exit 2).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal table (reports, annotations and the exit code remain).")] = False,
+    given: dict[str, Any] | None = None,
+) -> None:
+    """Audit DATA and fail when it breaks the thresholds: a gate for CI before training.
+
+    Checks: empty rows, exact and near duplicates, leakage of each --eval split into train (exact and near), conflicting labels, minimum unique samples, label imbalance (a warning). Thresholds come from the flags, then EPOCHPLAN_<KEY> environment variables, then the tool.epochplan.check table of pyproject.toml (or the check table of epochplan.toml), then the defaults; `epochplan config show` prints them and where each came from.
+
+    Exit codes: 0 every check ran and none reached --fail-on; 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
+    """
+    given = given or {}
+    # Everything that can be wrong with the command is found before the (long) audit.
+    resolved = settings.resolve("check", options.cli_values(given), path=config)
+    thresholds = Thresholds.from_resolved(resolved)
+    inputs = resolve_paths(data)
+    splits = parse_eval(given.get("eval_splits"))
+    for path in splits.values():
+        inputs += resolve_paths(path)
+    if junit is not None and str(junit) == "-":
+        raise InputError("--junit -: give a file path (stdout carries the terminal report or --json -)")
+    if junit is not None and json_out not in (None, "-") and Path(json_out).resolve() == junit.resolve():
+        raise InputError(f"--json and --junit both write {junit}; give two paths")
+    if json_out and json_out != "-":
+        check_output_path(json_out, option="--json", inputs=inputs)
+    if junit is not None:
+        check_output_path(junit, option="--junit", inputs=inputs)
+    environ = dict(os.environ)
+    if in_github_actions(environ) and environ.get("GITHUB_STEP_SUMMARY"):
+        check_output_path(environ["GITHUB_STEP_SUMMARY"], option="GITHUB_STEP_SUMMARY", inputs=inputs)
+    base = load_baseline(baseline) if baseline is not None else None
+
+    with RowProgress(count_rows(open_source(data)), "checking") as progress:
+        audit = audit_for_check(data, options.audit_options(resolved), splits, progress)
+    report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
+
+    if json_out == "-":
+        sys.stdout.write(report.to_json())
+    elif json_out:
+        atomic_write_text(json_out, report.to_json())
+    if junit is not None:
+        atomic_write_text(junit, to_junit(report))
+    # Workflow commands go to stdout, unless stdout carries the JSON report.
+    emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
+    if not quiet and json_out != "-":
+        render_terminal(report, Console())
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

@@ -1,0 +1,46 @@
+"""`epochplan dedup`: write one representative row per duplicate cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import settings
+from ..auditing import dedup_to_file
+from ..errors import InputError
+from ..outputs import check_output_path
+from ..sources import parse_eval, resolve_paths
+from . import options
+
+
+@options.takes(options.DATA, options.DEDUP)
+def dedup_command(
+    data: options.DataArgument,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input.")],
+    config: options.ConfigOption = None,
+    given: dict[str, Any] | None = None,
+) -> None:
+    """Write one representative row per duplicate cluster, all columns kept, in input order.
+
+    Rows with null text belong to no cluster and are left out. --label and --eval are checked
+    and passed to the audit behind the clusters; they do not change which rows are kept.
+    """
+    given = given or {}
+    resolved = settings.resolve("dedup", options.cli_values(given), path=config)
+    splits = parse_eval(given.get("eval_splits"))
+    check_output_path(output, option="-o", inputs=resolve_paths(data))
+    values = resolved.values()
+    audit_options = options.audit_options(resolved)
+    # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
+    if not audit_options.pop("near", True) and values["level"] == "near":
+        raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
+    summary = dedup_to_file(
+        data, output, level=values["level"], keep=values["keep"], eval=splits or None, **audit_options,
+    )
+    Console(stderr=True, highlight=False).print(
+        f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
+        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {output}"
+    )

@@ -1,0 +1,103 @@
+"""Every command-line option shared by two or more commands, declared once.
+
+Options backed by a configuration key are generated from that key (its flag, help and default),
+so the flag, the `EPOCHPLAN_<KEY>` variable and the file key are one declaration. A command takes
+a group of them with `@takes(DATA, SETUP, ...)`: the values arrive, keyed by attribute, in its
+`given` argument (None = not given), ready for `epochplan.settings.resolve`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..auditing.deduplicate import DEDUP_KEYS
+from ..checking import CHECK_KEYS
+from ..config import DATA_KEYS, Key, Resolved
+from ..planning import SETUP_KEYS
+
+#: Short forms, kept from the first releases.
+_SHORT = {"text": "-t", "label": "-l"}
+#: Keys given as a --x/--no-x switch.
+_SWITCHES = {"near", "packing", "drop_last"}
+
+
+def _help(key: Key) -> str:
+    text = key.help[:1].upper() + key.help[1:]
+    if key.default is not None and "default" not in key.help:
+        shown = str(key.default).lower() if isinstance(key.default, bool) else key.default
+        text += f" (default {shown})"
+    return text + "."
+
+
+def key_option(key: Key, panel: str | None = None) -> Any:
+    """The typer annotation of `key`'s option: text as typed (the key's parser reads it, exactly
+    as it reads the environment), a switch for booleans, a repeatable option for text columns."""
+    flags = [f"--{key.name}/--no-{key.name}"] if key.attr in _SWITCHES else [key.flag]
+    if key.attr in _SHORT:
+        flags.append(_SHORT[key.attr])
+    kind: Any = bool | None if key.attr in _SWITCHES else list[str] | None if key.attr == "text" else str | None
+    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False)]
+
+
+def _parameter(attr: str, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(attr, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+
+
+EvalOption = Annotated[
+    list[str] | None,
+    typer.Option("--eval", help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); "
+                 "repeatable.", show_default=False),
+]
+
+# Groups of options, each a list of parameters added to a command's signature.
+DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [_parameter("eval_splits", EvalOption)]
+SETUP = [_parameter(k.attr, key_option(k, "Training setup (see `epochplan plan --help`)")) for k in SETUP_KEYS]
+CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k.attr != "fail_on" else None)) for k in CHECK_KEYS]
+DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
+
+DataArgument = Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML file (default: epochplan.toml, or pyproject.toml with tool.epochplan, found upwards).",
+                 show_default=False),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")]
+
+
+def takes(*groups: Sequence[inspect.Parameter]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the options of `groups` to a command; it receives their values as `given`."""
+    added = [p for group in groups for p in group]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "given"]
+        names = {p.name for p in added}
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+            return command(**kwargs, given=given)
+
+        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
+
+
+def cli_values(given: dict[str, Any]) -> dict[str, Any]:
+    """The command-line values the configuration resolver reads (everything but --eval)."""
+    # typer hands an empty list for a repeatable option not given: that is "not given" too.
+    return {attr: (value or None) if isinstance(value, list) else value for attr, value in given.items() if attr != "eval_splits"}
+
+
+def audit_options(resolved: Resolved) -> dict[str, Any]:
+    """Keyword arguments of `epochplan.audit` for the data settings set anywhere (command line,
+    environment, file); the others keep the defaults of `epochplan.audit`, which are the same."""
+    return {key.attr: resolved[key.attr] for key in DATA_KEYS if resolved.settings[key.attr].explicit}

@@ -1,0 +1,102 @@
+"""`epochplan plan`: plan epochs, steps, warm-up and evaluation from an audit, a data path or
+plain counts. Also `build_setup`, the training setup of `plan` and `audit` from resolved settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import settings
+from ..auditing import audit
+from ..config import Resolved
+from ..errors import InputError
+from ..outputs import atomic_write_text, check_output_path
+from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
+from ..render.plan_table import print_plan
+from ..render.plan_text import FORMATS, render
+from ..sources import parse_eval
+from . import options
+
+# Where a value came from, highest precedence first: a run length given at a higher level
+# replaces the configured one rather than contradicting it.
+_LEVELS = ("command line", "environment", "")
+
+
+def _level(source: str) -> int:
+    return next(i for i, prefix in enumerate(_LEVELS) if source.startswith(prefix))
+
+
+def build_setup(resolved: Resolved, **override: Any) -> Setup:
+    """The Setup of resolved settings (command line > environment > file > defaults); of the
+    run-length keys (epochs, steps, token budget), only those from the highest level count."""
+    values = {f: resolved[f] for f in Setup.__dataclass_fields__ if f in resolved.settings}
+    given = [b for b in BUDGET_KEYS if values.get(b) is not None]
+    if given:
+        top = min(_level(resolved.settings[b].source) for b in given)
+        for b in given:
+            if _level(resolved.settings[b].source) > top:
+                values[b] = None
+    return Setup(**{**values, **override})
+
+
+def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, eval_splits: list[str] | None) -> Any:
+    if data is not None and audit_json is not None:
+        raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
+    if audit_json is not None:
+        return audit_json
+    if data is None:
+        return None
+    splits = parse_eval(eval_splits)
+    return audit(data, **options.audit_options(resolved), eval=splits or None, keep_clusters=False)
+
+
+def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
+    chosen = fmt or ("json" if output else "table")
+    text = None if chosen == "table" else render(p, chosen)
+    if output == "-":
+        sys.stdout.write(text if text is not None else p.to_json())
+        return
+    if output:
+        check_output_path(output, option="-o")
+        atomic_write_text(output, text if text is not None else p.to_json())
+    if output or chosen == "table":
+        print_plan(p, Console())
+    else:
+        sys.stdout.write(text or "")
+
+
+@options.takes(options.SETUP, options.DATA)
+def plan_command(
+    data: Annotated[
+        str | None, typer.Argument(help="Data file/folder/glob to audit first (or use --audit / --samples / --tokens).", show_default=False)
+    ] = None,
+    audit_json: Annotated[Path | None, typer.Option("--audit", help="Audit JSON written by `epochplan audit --json`.")] = None,
+    samples: Annotated[str | None, typer.Option("--samples", help="Unique sample count (no audit).")] = None,
+    tokens: Annotated[str | None, typer.Option("--tokens", help="Unique token count, e.g. 3.3e9 (no audit).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=f"Output: {'|'.join(FORMATS)} (default table).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the plan (JSON, or --format) to PATH ('-' = stdout).")] = None,
+    config: options.ConfigOption = None,
+    given: dict[str, Any] | None = None,
+) -> None:
+    """Plan epochs, steps, warm-up and evaluation from the true unique counts.
+
+    Setup options can also come from EPOCHPLAN_<KEY> variables and the tool.epochplan.plan table
+    of pyproject.toml (or the plan table of epochplan.toml); `epochplan config show` prints them.
+    """
+    given = given or {}
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"--format {fmt!r}: unknown format; use one of {', '.join(FORMATS)}")
+    resolved = settings.resolve("plan", options.cli_values(given), path=config)
+    # `--format lightning` means Lightning's rounding unless the framework is set some other way.
+    framework = {"framework": fmt} if fmt in FRAMEWORKS and not resolved.settings["framework"].explicit else {}
+    setup = build_setup(resolved, **framework)
+    if output and output != "-":
+        check_output_path(output, option="-o")  # fail before a long audit
+    source = _counts_source(data, audit_json, resolved, given.get("eval_splits"))
+    if source is not None and (samples is not None or tokens is not None):
+        raise InputError("--samples/--tokens and an audit both given; give one source of counts")
+    _emit(plan(source, setup, samples=samples, tokens=tokens), fmt, output)

@@ -1,0 +1,388 @@
+"""Epoch planning: from the true unique counts to an epoch range and a step budget.
+
+Every number in a `Plan` carries a rationale entry (rule, detail, source), so a user can see why
+the planner chose it. The planner consumes an audit (`epochplan.audit/1`, as a dict, a JSON file
+or an object with `to_dict()`), or plain counts (`samples=`, `tokens=`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..auditing import audit
+from ..errors import InputError
+from .audit_input import DataCounts, counts_from_audit, counts_from_numbers
+from .citations import (
+    SRC_ARITH,
+    SRC_AUDIT,
+    SRC_CHINCHILLA,
+    SRC_EVAL,
+    SRC_FFD,
+    SRC_FLOPS,
+    SRC_HERNANDEZ,
+    SRC_HF,
+    SRC_MUENNIGHOFF,
+    SRC_PATIENCE,
+    SRC_SAVE,
+    SRC_WARMUP_FT,
+    SRC_WARMUP_PT,
+)
+from .model import EpochRange, Exposure, Plan, RationaleEntry, fmt
+from .packing import ffd_efficiency, synthetic_lengths
+from .rounding import FRAMEWORK_SOURCES, ceil_div, steps_per_epoch
+from .rules import (
+    EVALS_MAX,
+    EVALS_MIN,
+    EVALS_TARGET,
+    FINETUNE_WARMUP,
+    MIN_WARMUP,
+    PRETRAIN_WARMUP,
+    TOKENS_PER_PARAM,
+    effective_data_ratio,
+    epoch_rule,
+)
+from .setup import DEFAULT_BATCH, Setup
+
+DEFAULT_PRETRAIN_SEQ_LEN = 2048
+
+
+@dataclass
+class _Builder:
+    """Collects rationale and warnings while the plan's numbers are computed."""
+
+    setup: Setup
+    counts: DataCounts
+    rationale: list[RationaleEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def why(self, field_name: str, rule: str, detail: str, source: str) -> None:
+        self.rationale.append(RationaleEntry(field_name, rule, detail, source))
+
+
+def plan(source: Any = None, setup: Setup | None = None, *, samples: Any = None, tokens: Any = None, **setup_fields: Any) -> Plan:
+    """Plan epochs and steps for an audit (result, dict or JSON path) or for `samples`/`tokens`.
+
+    `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`.
+    """
+    setup = _resolve_setup(setup, setup_fields)
+    counts = _resolve_counts(source, samples, tokens)
+    return _build(_Builder(setup, counts))
+
+
+def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
+    if setup is None:
+        return Setup(**fields)
+    try:
+        return dataclasses.replace(setup, **fields) if fields else setup
+    except TypeError as exc:
+        raise InputError(f"unknown setup field: {exc}") from None
+
+
+def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
+    if source is None:
+        return counts_from_numbers(samples, tokens)
+    if samples is not None or tokens is not None:
+        raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
+    if isinstance(source, (str, os.PathLike)) and not str(source).endswith(".json"):
+        source = audit(source)
+    return counts_from_audit(source)
+
+
+def _build(b: _Builder) -> Plan:
+    s, c = b.setup, b.counts
+    _explain_counts(b)
+    seq_len, packing, efficiency, n_items, tokens_epoch = _geometry(b)
+    if s.gpus > n_items:
+        raise InputError(
+            f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
+            f"use at most {fmt(n_items)} GPUs")
+    spe = _steps_per_epoch(b, n_items)
+    lo, rec, hi, entries = epoch_rule(s.regime, c, n_items, s)
+    b.rationale.extend(entries)
+    planned, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
+    _check_epochs(b, planned, lo, hi)
+    warmup = _warmup(b, total)
+    eval_steps = _eval_steps(b, total, spe)
+    save_steps = eval_steps
+    b.why("save_steps", "save at every evaluation", f"save_steps = eval_steps = {eval_steps} (a multiple, x1)", SRC_SAVE)
+    patience = _patience(b, total, spe, eval_steps)
+    tokens_total = None if tokens_epoch is None else round(tokens_epoch * planned)
+    ratio = effective_data_ratio(planned)
+    b.why("effective_data_ratio", "value of repeated data D'/U at the planned epochs",
+          f"{planned:.4g} epochs -> D'/U = {ratio:.3f} (1.00 at 1, 3.73 at 4, 15.17 at 40)", SRC_MUENNIGHOFF)
+    flops = _flops(b, tokens_epoch, tokens_total, planned)
+    exposure = _exposure(b, planned, spe)
+    return Plan(
+        setup=s, regime=s.regime, framework=s.framework,
+        unique_samples=c.unique_samples, unique_level=c.unique_level,
+        unique_tokens=None if c.unique_tokens is None else round(c.unique_tokens),
+        samples_per_epoch=n_items, packing=packing, packing_efficiency=efficiency, seq_len=seq_len,
+        epochs=EpochRange(lo, rec, hi, planned), budget=budget, global_batch_size=s.global_batch,
+        steps_per_epoch=spe, total_steps=total, warmup_steps=warmup, eval_steps=eval_steps,
+        save_steps=save_steps, early_stopping_patience=patience,
+        tokens_per_epoch=None if tokens_epoch is None else round(tokens_epoch), tokens_total=tokens_total,
+        effective_data_ratio=ratio, flops=flops, exposure=exposure,
+        warnings=tuple(b.warnings), rationale=tuple(b.rationale),
+    )
+
+
+def _explain_counts(b: _Builder) -> None:
+    c = b.counts
+    if c.unique_samples is not None:
+        if c.unique_level == "given":
+            detail, src = f"{fmt(c.unique_samples)} samples given, taken as unique", "--samples"
+        else:
+            detail = f"{fmt(c.unique_samples)} {c.unique_level}-unique of {fmt(c.rows or 0)} non-null rows"
+            if c.unique_level == "near" and c.exact_unique is not None:
+                detail += f" (exact-unique: {fmt(c.exact_unique)})"
+            src = f"{SRC_AUDIT}, {c.unique_level}.unique"
+        b.why("unique_samples", "epochs count over unique samples (near-unique when available)", detail, src)
+    if c.unique_tokens is not None:
+        estimate = "an estimate: " if c.unique_level != "given" else ""
+        b.why("unique_tokens", "tokens of the unique samples",
+              f"{estimate}{fmt(round(c.unique_tokens))} from {c.tokens_source}", SRC_AUDIT if estimate else "--tokens")
+    b.why("global_batch_size", "global batch = per-device batch x grad accumulation x data-parallel size",
+          f"{b.setup.per_device_batch} x {b.setup.grad_accum} x {b.setup.gpus} = {b.setup.global_batch}"
+          + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
+          "setup")
+
+
+def _geometry(b: _Builder) -> tuple[int | None, bool, float | None, int, float | None]:
+    """(seq_len, packing, efficiency, items per epoch, tokens per epoch)."""
+    s, c = b.setup, b.counts
+    seq_len = s.seq_len
+    if seq_len is None and s.regime == "pretrain":
+        seq_len = DEFAULT_PRETRAIN_SEQ_LEN
+        b.why("seq_len", "pre-training needs a sequence length", f"--seq-len not given: {seq_len} assumed", "default")
+    token_mode = s.regime == "pretrain" or bool(s.packing) or c.unique_samples is None
+    if not token_mode:
+        return seq_len, False, None, int(c.unique_samples), _sample_tokens(b, seq_len)  # type: ignore[arg-type]
+    if c.unique_tokens is None:
+        raise InputError("token-based planning (pre-training or --packing) needs a token count: give --tokens or an audit")
+    if seq_len is None:
+        what = "--packing" if c.unique_samples is not None else "--tokens without --samples"
+        raise InputError(f"{what} needs --seq-len to count sequences (tokens / seq_len); give --seq-len")
+    if s.packing is False and c.unique_samples is not None:
+        return _unpacked(b, seq_len)
+    if s.packing is False:
+        raise InputError("--no-packing needs a sample count: give --samples or an audit")
+    efficiency = _packing_efficiency(b, seq_len)
+    sequences = math.ceil(c.unique_tokens / (seq_len * efficiency))
+    b.why("samples_per_epoch", "packed sequences = ceil(unique tokens / (seq_len x packing efficiency))",
+          f"ceil({fmt(round(c.unique_tokens))} / ({seq_len} x {efficiency:.4f})) = {fmt(sequences)}", SRC_ARITH)
+    b.why("tokens_per_epoch", "packing keeps every token", f"{fmt(round(c.unique_tokens))} tokens per epoch", SRC_ARITH)
+    return seq_len, True, efficiency, sequences, c.unique_tokens
+
+
+def _packing_efficiency(b: _Builder, seq_len: int) -> float:
+    s, c = b.setup, b.counts
+    if s.packing_efficiency is not None:
+        b.why("packing_efficiency", "given", f"{s.packing_efficiency:.4f}", "--packing-efficiency")
+        return s.packing_efficiency
+    if c.token_lengths is None:
+        b.why("packing_efficiency", "no length distribution: a concatenated token stream fills every slot",
+              "1.0 assumed; pass --packing-efficiency to change", "default")
+        return 1.0
+    sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
+    efficiency = ffd_efficiency(sample, seq_len)
+    b.why("packing_efficiency", "first-fit-decreasing packing into seq_len slots",
+          f"{efficiency:.4f} on {sample.size} synthetic lengths (estimated tokens, mean {c.token_lengths.mean:.1f}, "
+          f"p99 {c.token_lengths.p99:.0f}) into {seq_len}-token sequences", SRC_FFD)
+    return efficiency
+
+
+def _truncated_share(c: DataCounts, seq_len: int) -> float:
+    """Share of tokens kept when each sample is cut at seq_len (from the synthetic sample)."""
+    if c.token_lengths is None:
+        return 1.0 if c.unique_tokens is None or c.unique_samples is None else min(
+            1.0, seq_len * c.unique_samples / c.unique_tokens)
+    sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
+    return float(np.minimum(sample, seq_len).sum() / sample.sum())
+
+
+def _sample_tokens(b: _Builder, seq_len: int | None) -> float | None:
+    c = b.counts
+    if c.unique_tokens is None:
+        return None
+    if seq_len is None:
+        b.why("tokens_per_epoch", "one pass over the unique samples", f"{fmt(round(c.unique_tokens))} tokens", SRC_ARITH)
+        return c.unique_tokens
+    kept = _truncated_share(c, seq_len)
+    tokens = c.unique_tokens * kept
+    b.why("tokens_per_epoch", "samples truncated at seq_len, padding not counted",
+          f"{fmt(round(c.unique_tokens))} x {kept:.4f} kept = {fmt(round(tokens))}", SRC_FFD)
+    return tokens
+
+
+def _unpacked(b: _Builder, seq_len: int) -> tuple[int | None, bool, float | None, int, float | None]:
+    """Pre-training without packing: one sample per padded sequence."""
+    c = b.counts
+    n = int(c.unique_samples)  # type: ignore[arg-type]
+    tokens = _sample_tokens(b, seq_len) or 0.0
+    efficiency = tokens / (n * seq_len)
+    b.why("packing_efficiency", "no packing: one sample per sequence, the rest is padding",
+          f"{fmt(round(tokens))} tokens / ({fmt(n)} x {seq_len}) = {efficiency:.4f}", SRC_ARITH)
+    return seq_len, False, efficiency, n, tokens
+
+
+def _steps_per_epoch(b: _Builder, n_items: int) -> int:
+    s = b.setup
+    spe = steps_per_epoch(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last)
+    if spe == 0:
+        raise InputError(
+            f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {s.global_batch} leaves 0 steps; "
+            "lower --batch/--grad-accum/--gpus or drop --drop-last")
+    exact = n_items / s.global_batch
+    b.why("steps_per_epoch", f"{s.framework} rounding of the last partial batch and accumulation window",
+          f"{fmt(n_items)} samples / global batch {s.global_batch} = {exact:.4g} -> {spe} optimizer steps"
+          f" (drop_last={s.drop_last}, {s.gpus} data-parallel rank{'s' if s.gpus > 1 else ''})",
+          FRAMEWORK_SOURCES[s.framework])
+    if s.global_batch > n_items:
+        b.warnings.append(
+            f"global batch {s.global_batch} is larger than the {fmt(n_items)} samples per epoch: every epoch is a "
+            "single partial optimizer step; lower --batch, --grad-accum or --gpus")
+    return spe
+
+
+def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | None) -> tuple[float, int, str]:
+    """(planned epochs, total optimizer steps, what fixed them)."""
+    s = b.setup
+    if s.steps is not None:
+        planned = s.steps * s.global_batch / n_items
+        b.why("total_steps", "given", f"{fmt(s.steps)} optimizer steps", "--steps")
+        b.why("epochs.planned", "epochs = steps x global batch / samples",
+              f"{fmt(s.steps)} x {s.global_batch} / {fmt(n_items)} = {planned:.4g}", SRC_ARITH)
+        return planned, s.steps, "steps"
+    if s.token_budget is not None:
+        if not tokens_epoch:
+            raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
+        planned = s.token_budget / tokens_epoch
+        b.why("epochs.planned", "epochs = token budget / tokens per epoch",
+              f"{fmt(s.token_budget)} / {fmt(round(tokens_epoch))} = {planned:.4g}", "--token-budget")
+        budget, why = "token_budget", "--token-budget"
+    elif s.epochs is not None:
+        planned, budget, why = s.epochs, "epochs", "--epochs"
+        b.why("epochs.planned", "given", f"{planned:.4g} epochs", why)
+    else:
+        planned, budget, why = rec, "rule", "the regime rule's recommendation"
+        b.why("epochs.planned", "the recommended epochs", f"{planned:.4g} epochs", "regime rule above")
+    total = max(1, math.ceil(planned * spe))
+    b.why("total_steps", "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
+          f"ceil({planned:.4g} x {spe}) = {fmt(total)} ({why})", SRC_HF)
+    return planned, total, budget
+
+
+def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
+    s = b.setup
+    if planned > hi + 1e-9:
+        b.warnings.append(f"planned {planned:.3g} epochs is above the {s.regime} rule's maximum of {hi:.3g}; expect overfitting or wasted compute")
+    elif planned < lo - 1e-9:
+        b.warnings.append(f"planned {planned:.3g} epochs is below the {s.regime} rule's minimum of {lo:.3g}")
+    if s.regime == "pretrain" or b.counts.unique_samples is None:
+        if planned > 40:
+            b.warnings.append(f"{planned:.3g} epochs: repeated tokens have almost no value past ~40 epochs (D'/U -> 16.4); get more data ({SRC_MUENNIGHOFF.split(',')[0]})")
+        elif planned > 16:
+            b.warnings.append(f"{planned:.3g} epochs: returns from repeated tokens diminish sharply past 16 epochs ({SRC_MUENNIGHOFF.split(',')[0]})")
+    if s.regime == "pretrain" and s.params and b.counts.unique_tokens:
+        optimal = TOKENS_PER_PARAM * s.params / b.counts.unique_tokens
+        if optimal > 4:
+            b.warnings.append(
+                f"data-constrained: a compute-optimal run wants {optimal:.3g} epochs of this data; beyond ~4 epochs repeats "
+                "lose value, so consider more unique data or a smaller model")
+
+
+def _warmup(b: _Builder, total: int) -> int:
+    pretrain = b.setup.regime == "pretrain"
+    share = PRETRAIN_WARMUP if pretrain else FINETUNE_WARMUP
+    warmup = min(max(MIN_WARMUP, round(share * total)), total // 2)
+    b.why("warmup_steps", f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
+          f"max({MIN_WARMUP}, round({share} x {fmt(total)})) = {warmup}", SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT)
+    return warmup
+
+
+def _eval_steps(b: _Builder, total: int, spe: int) -> int:
+    if total <= EVALS_MIN:
+        every = 1
+    else:
+        every = min(max(round(total / EVALS_TARGET), ceil_div(total, EVALS_MAX)), total // EVALS_MIN)
+    every = max(1, min(every, spe))
+    evals = total // every
+    detail = f"every {every} steps -> {evals} evaluations in {fmt(total)} steps, {spe / every:.3g} per epoch"
+    if evals > EVALS_MAX:
+        detail += " (more than 30: once per epoch wins)"
+    if evals < EVALS_MIN:
+        detail += " (fewer than 10: the run is too short for more)"
+    b.why("eval_steps", "aim for ~20 evaluations (10-30), never less than one per epoch", detail, SRC_EVAL)
+    return every
+
+
+def _patience(b: _Builder, total: int, spe: int, eval_steps: int) -> int | None:
+    if b.setup.regime == "pretrain":
+        b.why("early_stopping_patience", "pre-training runs to its token budget", "no early stopping", SRC_CHINCHILLA)
+        return None
+    per_epoch = ceil_div(spe, eval_steps)
+    evals = max(1, total // eval_steps)
+    # One epoch without improvement, but never less than 3 evaluations (noise) and never more
+    # than a quarter of the run (else it could never fire).
+    patience = min(max(3, min(per_epoch, evals // 4)), evals)
+    b.why("early_stopping_patience",
+          "stop after one epoch of evaluations without improvement, at least 3, at most a quarter of the run",
+          f"{per_epoch} evaluations per epoch, {evals} in the run -> patience {patience}", SRC_PATIENCE)
+    return patience
+
+
+def _flops(b: _Builder, tokens_epoch: float | None, tokens_total: int | None, planned: float) -> float | None:
+    if tokens_epoch is not None and tokens_total is not None:
+        b.why("tokens_total", "tokens seen = tokens per epoch x planned epochs",
+              f"{fmt(round(tokens_epoch))} x {planned:.4g} = {fmt(tokens_total)}", SRC_ARITH)
+    if b.setup.params is None or tokens_total is None:
+        return None
+    flops = 6.0 * b.setup.params * tokens_total
+    b.why("flops", "training FLOPs ~ 6 x params x tokens",
+          f"6 x {fmt(b.setup.params)} x {fmt(tokens_total)} = {flops:.3g}", SRC_FLOPS)
+    return flops
+
+
+def _exposure(b: _Builder, planned: float, spe: int) -> Exposure | None:
+    c, s = b.counts, b.setup
+    if c.rows is None or c.unique_samples is None:
+        return None
+    top_rows = sum(c.top_counts)
+    top_repeats = sum(k - 1 for k in c.top_counts)
+    exposure = Exposure(
+        level=c.unique_level, rows=c.rows, unique=c.unique_samples, duplicate_rows=c.duplicate_rows,
+        largest_cluster=c.largest_cluster, largest_cluster_exposures=c.largest_cluster * planned,
+        raw_steps_per_epoch=steps_per_epoch(s.framework, c.rows, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last),
+        top_share_of_rows=top_rows / c.rows if c.rows else 0.0,
+        top_share_of_repeats=top_repeats / c.duplicate_rows if c.duplicate_rows else 0.0,
+    )
+    if c.duplicate_rows > 0:
+        _duplicate_warnings(b, exposure, planned, spe)
+    return exposure
+
+
+def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> None:
+    share = e.duplicate_rows / e.rows
+    raw = f"an epoch over raw rows is {e.raw_steps_per_epoch} steps, not {spe}; " if e.raw_steps_per_epoch != spe else ""
+    b.warnings.append(
+        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
+        f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
+        f"otherwise {raw}a cluster of size k is seen k x {planned:.3g} times "
+        f"(largest: k={e.largest_cluster}, {e.largest_cluster_exposures:.3g} times)")
+    b.why("exposure", "a cluster of size k is seen k x epochs times on raw rows; dedup removes the excess",
+          f"dedup removes {fmt(e.duplicate_rows)} rows; one raw pass = {e.rows / e.unique:.3g} epochs of unique data",
+          SRC_HERNANDEZ)
+    # Hernandez et al.: the harm comes from a small subset seen many times, not from a few pairs.
+    concentrated = e.top_share_of_repeats >= 0.5 and e.top_share_of_rows <= 0.1 and e.largest_cluster >= 10
+    if concentrated or e.largest_cluster_exposures >= 100:
+        b.warnings.append(
+            f"a small subset is repeated far more than the rest ({len(b.counts.top_counts)} largest clusters hold "
+            f"{e.top_share_of_rows:.1%} of rows and {e.top_share_of_repeats:.1%} of the repeats; the largest is seen "
+            f"{e.largest_cluster_exposures:.3g} times): repeated subsets hurt more than their size suggests "
+            "(Hernandez et al. 2022); deduplicate or down-weight them")

@@ -1,0 +1,48 @@
+"""Optimizer steps per epoch, counted the way each framework counts them (last partial batch,
+data-parallel padding, last partial accumulation window), read from each framework's source."""
+
+from __future__ import annotations
+
+from .citations import SRC_COMPOSER, SRC_HF, SRC_LIGHTNING, SRC_TORCH
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _distributed_shard(n: int, gpus: int, drop_last: bool) -> int:
+    """Samples per rank under torch DistributedSampler (torch/utils/data/distributed.py):
+    padded to equal shards by repeating indices, or trimmed with drop_last."""
+    if gpus == 1:
+        return n
+    if drop_last and n % gpus:
+        return ceil_div(n - gpus, gpus)
+    return ceil_div(n, gpus)
+
+
+def _loader_len(n: int, batch: int, drop_last: bool) -> int:
+    """len(DataLoader) (torch/utils/data/sampler.py BatchSampler.__len__)."""
+    return n // batch if drop_last else ceil_div(n, batch)
+
+
+def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: int, drop_last: bool = False) -> int:
+    """Optimizer steps in one pass over `n` items, counted the way `framework` counts them."""
+    if framework == "hf":
+        # transformers Trainer: a non-distributed sampler + BatchSampler(batch), then accelerate's
+        # BatchSamplerShard deals whole batches to ranks, evened up by looping back (even_batches).
+        batches = _loader_len(n, batch, drop_last)
+        per_rank = batches // gpus if drop_last else ceil_div(batches, gpus)
+        # trainer.py set_initial_training_values: the last partial accumulation window is a step.
+        return max(ceil_div(per_rank, grad_accum), 1) if per_rank else 0
+    if framework == "composer":
+        # composer: one optimizer step per device batch (= batch x grad_accum samples, split into
+        # micro-batches of `batch`), over a DistributedSampler shard.
+        return _loader_len(_distributed_shard(n, gpus, drop_last), batch * grad_accum, drop_last)
+    # lightning and plain torch: DistributedSampler shard, DataLoader(batch), and an optimizer
+    # step at the end of every accumulation window including the last partial one
+    # (Lightning "steps on the final batch"; epochplan's torch loop does the same).
+    batches = _loader_len(_distributed_shard(n, gpus, drop_last), batch, drop_last)
+    return ceil_div(batches, grad_accum)
+
+
+FRAMEWORK_SOURCES = {"hf": SRC_HF, "lightning": SRC_LIGHTNING, "torch": SRC_TORCH, "composer": SRC_COMPOSER}

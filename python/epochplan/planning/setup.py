@@ -1,0 +1,135 @@
+"""The training geometry a plan is made for (`Setup`), validated once for the API, the command
+line and the configuration file."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Key, parse_bool
+from ..errors import InputError
+from .counts import parse_count, positive_float, positive_int
+
+REGIMES = ("pretrain", "finetune", "lora", "classifier")
+FRAMEWORKS = ("hf", "lightning", "torch", "composer")
+DEFAULT_BATCH = 8
+#: Setup fields that each fix the run length; at most one may be set.
+BUDGET_KEYS = ("epochs", "steps", "token_budget")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Training geometry and overrides. `batch` is per device; `gpus` is the data-parallel size.
+
+    At most one of `epochs`, `steps`, `token_budget` may be set: each fixes the run length.
+    """
+
+    regime: str = "finetune"
+    params: float | None = None
+    batch: int | None = None
+    grad_accum: int = 1
+    gpus: int = 1
+    seq_len: int | None = None
+    packing: bool | None = None
+    packing_efficiency: float | None = None
+    framework: str = "hf"
+    drop_last: bool = False
+    epochs: float | None = None
+    steps: int | None = None
+    token_budget: float | None = None
+
+    def __post_init__(self) -> None:
+        def fix(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)  # the dataclass is frozen
+
+        regime = str(self.regime).strip().lower()
+        if regime not in REGIMES:
+            raise InputError(f"--regime {self.regime!r}: unknown regime; use one of {', '.join(REGIMES)}")
+        fix("regime", regime)
+        framework = str(self.framework).strip().lower()
+        if framework not in FRAMEWORKS:
+            raise InputError(
+                f"--framework {self.framework!r}: unknown framework; use one of {', '.join(FRAMEWORKS)}"
+            )
+        fix("framework", framework)
+        if self.params is not None:
+            fix("params", positive_float(self.params, "--params"))
+        if self.batch is not None:
+            fix("batch", positive_int(self.batch, "--batch (per-device batch size)"))
+        fix("grad_accum", positive_int(self.grad_accum, "--grad-accum"))
+        fix("gpus", positive_int(self.gpus, "--gpus (data-parallel size)"))
+        if self.seq_len is not None:
+            fix("seq_len", positive_int(self.seq_len, "--seq-len"))
+        for name in ("packing", "drop_last"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise InputError(f"--{name.replace('_', '-')}: expected true or false, got {value!r}")
+        if self.packing_efficiency is not None:
+            eff = parse_count(self.packing_efficiency, "--packing-efficiency")
+            if not 0 < eff <= 1:
+                raise InputError(f"--packing-efficiency {eff}: must be in (0, 1], e.g. 0.95")
+            fix("packing_efficiency", eff)
+        self._check_overrides()
+
+    def _check_overrides(self) -> None:
+        given = [name for name in ("epochs", "steps", "token_budget") if getattr(self, name) is not None]
+        if len(given) > 1:
+            flags = " and ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise InputError(f"{flags} are both set and contradict each other (each fixes the run length); give only one")
+        if self.epochs is not None:
+            object.__setattr__(self, "epochs", positive_float(self.epochs, "--epochs"))
+        if self.steps is not None:
+            object.__setattr__(self, "steps", positive_int(self.steps, "--steps"))
+        if self.token_budget is not None:
+            object.__setattr__(self, "token_budget", positive_float(self.token_budget, "--token-budget"))
+
+    @property
+    def per_device_batch(self) -> int:
+        return self.batch if self.batch is not None else DEFAULT_BATCH
+
+    @property
+    def global_batch(self) -> int:
+        return self.per_device_batch * self.grad_accum * self.gpus
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["batch"] = self.per_device_batch
+        return d
+
+
+def _setup_key(name: str, help: str) -> Key:
+    attr = name.replace("-", "_")
+
+    def parse(raw: Any, textual: bool = False) -> Any:
+        value = parse_bool(raw, textual) if attr in ("packing", "drop_last") else raw
+        try:
+            return getattr(Setup(**{attr: value}), attr)  # Setup's own validation, one rule for every entry point
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+
+    return Key(name, parse, getattr(_DEFAULT_SETUP, attr), help, section="plan")
+
+
+_DEFAULT_SETUP = Setup()
+
+#: `[tool.epochplan.plan]` keys (also `EPOCHPLAN_<KEY>` and `--<key>`): one per Setup field.
+SETUP_KEYS: tuple[Key, ...] = tuple(
+    _setup_key(name, help)
+    for name, help in (
+        ("regime", f"training regime: {'|'.join(REGIMES)}"),
+        ("params", "model parameters: 7e9, 7B, 350M"),
+        ("batch", f"per-device batch size (default {DEFAULT_BATCH})"),
+        ("grad-accum", "gradient accumulation steps"),
+        ("gpus", "data-parallel size"),
+        ("seq-len", "sequence length in tokens"),
+        ("packing", "pack samples into seq-len sequences (default: pretrain only)"),
+        ("packing-efficiency", "share of sequence slots filled (default: first-fit-decreasing estimate)"),
+        ("framework", f"step rounding of {'|'.join(FRAMEWORKS)}"),
+        ("drop-last", "DataLoader drops the last partial batch"),
+        ("epochs", "override: train this many epochs"),
+        ("steps", "override: train this many optimizer steps"),
+        ("token-budget", "override: train on this many tokens"),
+    )
+)
+assert [k.attr for k in SETUP_KEYS] == [f.name for f in dataclasses.fields(Setup)], "one key per Setup field"

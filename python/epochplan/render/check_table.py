@@ -1,0 +1,100 @@
+"""The terminal form of a check report (rich), and the lines every check output shares: the
+verdict, each check's count / share / threshold, and its examples. (The JSON form is
+`CheckReport.to_json`.)"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..checking import Check, CheckReport
+
+MAX_EXAMPLES = 5
+_STYLE = {"pass": "green", "warning": "yellow", "error": "red", "skipped": "dim"}
+
+
+def count_text(c: Check) -> str:
+    return "-" if c.count is None else f"{c.count:,}"
+
+
+def percent_text(c: Check) -> str:
+    if c.fraction is None or c.setting.endswith("-ratio"):
+        return "-"
+    return f"{100 * c.fraction:.2f} %"
+
+
+def threshold_text(c: Check) -> str:
+    if c.threshold is None:
+        return "-"
+    if c.setting.endswith("-fraction"):
+        rows = f" ({c.limit:,} rows)" if c.limit is not None else ""
+        return f"≤ {100 * float(c.threshold):g} %{rows}"
+    if c.setting.endswith("-ratio"):
+        return f"≤ {float(c.threshold):g}x"
+    return f"{'≥' if c.comparison == '>=' else '≤'} {int(c.threshold):,}"
+
+
+def status_text(c: Check) -> str:
+    if c.status in ("error", "warning") and not c.fails_gate and c.baseline is not None:
+        return f"{c.status} (not worse than baseline)"
+    return c.status
+
+
+def example_lines(c: Check, limit: int = MAX_EXAMPLES) -> list[str]:
+    """The top examples of a check, one readable line each."""
+    lines = []
+    for e in c.examples[:limit]:
+        if "preview" in e:
+            preview = str(e.get("preview", "")).replace("\n", " ")
+            preview = preview if len(preview) <= 80 else preview[:77] + "..."
+            lines.append(f"row {e.get('row')} x{e.get('count')}: {preview}")
+        elif "eval_row" in e:
+            similarity = e.get("similarity")
+            sim = f" (similarity {similarity:.3f})" if isinstance(similarity, (int, float)) else ""
+            lines.append(f"eval row {e.get('eval_row')} = train row {e.get('train_row')}{sim}")
+        elif "labels" in e:
+            pairs = ", ".join(f"row {r}: {lab!r}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
+            lines.append(pairs)
+        elif "label" in e:
+            lines.append(f"class {e['label']!r}: {e.get('count'):,} rows")
+    more = len(c.examples) - limit
+    if more > 0:
+        lines.append(f"... {more} more in the JSON report")
+    return lines
+
+
+def verdict_line(report: CheckReport) -> str:
+    s = report.summary
+    counts = s["counts"]
+    parts = [f"{counts[k]} {k}" for k in ("pass", "warning", "error", "skipped") if counts[k]]
+    head = "gate FAILED" if s["status"] == "fail" else "gate passed"
+    failed = f" ({', '.join(s['failed'])})" if s["failed"] else ""
+    return f"{head}{failed}: {', '.join(parts)}; fail-on {s['fail_on']}; exit {s['exit_code']}"
+
+
+def render_terminal(report: CheckReport, console: Console | None = None) -> None:
+    console = console or Console()
+    source = report.audit.get("source") or {}
+    paths = ", ".join(source.get("paths") or []) or "(in-memory table)"
+    console.print(f"[bold]epochplan check[/bold]  {escape(paths)}  rows={report.audit.get('rows', 0):,}", highlight=False)
+    table = Table(header_style="bold", title_justify="left")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("threshold", justify="right")
+    for c in report.checks:
+        table.add_row(escape(c.id), f"[{_STYLE[c.status]}]{escape(status_text(c))}[/]", count_text(c), percent_text(c), threshold_text(c))
+    console.print(table)
+    for c in report.checks:
+        if c.status in ("error", "warning"):
+            console.print(f"[{_STYLE[c.status]}]{c.status}[/] [bold]{escape(c.id)}[/bold]: {escape(c.message)}",
+                          highlight=False, soft_wrap=True)
+            for line in example_lines(c):
+                console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
+        elif c.status == "skipped":
+            console.print(f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]",
+                          highlight=False, soft_wrap=True)
+    style = "bold red" if report.summary["status"] == "fail" else "bold green"
+    console.print(f"[{style}]{escape(verdict_line(report))}[/]", highlight=False, soft_wrap=True)

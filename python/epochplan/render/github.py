@@ -1,0 +1,84 @@
+"""A check report in GitHub Actions: the job summary (Markdown) and `::error` / `::warning`
+annotations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from ..checking import CheckReport
+from .check_table import count_text, example_lines, percent_text, status_text, threshold_text, verdict_line
+
+
+def in_github_actions(environ: Mapping[str, str]) -> bool:
+    return environ.get("GITHUB_ACTIONS", "").lower() == "true"
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def github_markdown(report: CheckReport) -> str:
+    """The job summary: verdict, table of checks, examples of failing checks."""
+    s = report.summary
+    icon = ":x:" if s["status"] == "fail" else ":white_check_mark:"
+    source = report.audit.get("source") or {}
+    paths = ", ".join(f"`{p}`" for p in source.get("paths") or []) or "(in-memory table)"
+    lines = [
+        f"## {icon} epochplan check: {'failed' if s['status'] == 'fail' else 'passed'}",
+        "",
+        f"{paths}, {report.audit.get('rows', 0):,} rows. {_md(verdict_line(report))}",
+        "",
+        "| check | status | count | % | threshold |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for c in report.checks:
+        shown = f"**{status_text(c)}**" if c.fails_gate else status_text(c)
+        lines.append(f"| `{c.id}` | {shown} | {count_text(c)} | {percent_text(c)} | {_md(threshold_text(c))} |")
+    details = [c for c in report.checks if c.status in ("error", "warning", "skipped")]
+    if details:
+        lines.append("")
+    for c in details:
+        lines.append(f"- **{c.status}** `{c.id}`: {_md(c.message)}")
+        for example in example_lines(c):
+            lines.append(f"  - {_md(example)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(report: CheckReport) -> list[str]:
+    """`::error` for checks that fail the gate, `::warning` for the other warnings and errors."""
+    lines = []
+    for c in report.checks:
+        if c.status not in ("error", "warning"):
+            continue
+        level = "error" if c.fails_gate else "warning"
+        title = _escape_property(f"epochplan check {c.id}")
+        message = c.message
+        examples = example_lines(c, limit=3)
+        if examples:
+            message += "\n" + "\n".join(examples)
+        if c.status == "error" and not c.fails_gate:
+            message = f"{status_text(c)}: {message}"
+        lines.append(f"::{level} title={title}::{_escape_data(message)}")
+    return lines
+
+
+def emit_github(report: CheckReport, environ: Mapping[str, str], stream: TextIO) -> None:
+    """When running in GitHub Actions: append the Markdown summary to $GITHUB_STEP_SUMMARY and
+    print the annotations (workflow commands) to `stream`."""
+    if not in_github_actions(environ):
+        return
+    summary_path = environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as f:
+            f.write(github_markdown(report))
+    for line in github_annotations(report):
+        print(line, file=stream, flush=True)

@@ -1,0 +1,32 @@
+"""A check report as JUnit XML: one testcase per check, for CI test-report views."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..checking import CheckReport
+from .check_table import example_lines, status_text
+
+
+def to_junit(report: CheckReport) -> str:
+    """One <testcase> per check: gate failures carry <failure>, skipped checks <skipped>, and
+    warnings or failures excused by the baseline pass with the message in <system-out>."""
+    failures = sum(c.fails_gate for c in report.checks)
+    skipped = sum(c.status == "skipped" for c in report.checks)
+    attrs = {"name": "epochplan check", "tests": str(len(report.checks)), "failures": str(failures),
+             "errors": "0", "skipped": str(skipped), "time": "0"}
+    root = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(root, "testsuite", attrs)
+    for c in report.checks:
+        case = ET.SubElement(suite, "testcase", {"classname": "epochplan.check", "name": c.id, "time": "0"})
+        body = "\n".join([c.message, *example_lines(c, limit=10)])
+        if c.fails_gate:
+            failure = ET.SubElement(case, "failure", {"message": c.message, "type": c.status})
+            failure.text = body
+        elif c.status == "skipped":
+            ET.SubElement(case, "skipped", {"message": c.message})
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"{status_text(c)}: {body}"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,116 @@
+"""A plan as text: JSON, YAML, and ready-to-paste code for each training framework. The keyword
+arguments themselves come from `planning.exports`, so the text and the API agree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InputError
+from ..planning import Plan
+from ..planning.exports import to_composer, to_hf, to_lightning, to_torch
+from .yaml_text import to_yaml
+
+
+def _py(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _call(name: str, kwargs: dict[str, Any], first: tuple[str, ...] = ()) -> str:
+    lines = [f"{name}("] + [f"    {line}," for line in first]
+    lines += [f"    {key}={_py(value)}," for key, value in kwargs.items()]
+    return "\n".join(lines + [")"])
+
+
+def _header(plan: Plan, what: str) -> str:
+    unique = "?" if plan.unique_samples is None else f"{plan.unique_samples:,}"
+    return (
+        f"# epochplan: {what} for {plan.regime} on {unique} unique samples - {plan.epochs.planned:.4g} epochs, "
+        f"{plan.total_steps:,} optimizer steps (global batch {plan.global_batch_size})"
+    )
+
+
+def render_hf(plan: Plan) -> str:
+    text = [_header(plan, "HF TrainingArguments"), "from transformers import EarlyStoppingCallback, TrainingArguments", ""]
+    text.append("args = " + _call("TrainingArguments", to_hf(plan), first=('output_dir="out"',)))
+    patience = plan.early_stopping_patience
+    text.append(f"callbacks = [EarlyStoppingCallback(early_stopping_patience={patience})]" if patience else "callbacks = []")
+    text.append("# trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=val, callbacks=callbacks)")
+    text += _launch(plan)
+    return "\n".join(text) + "\n"
+
+
+def _launch(plan: Plan) -> list[str]:
+    """The data-parallel size is not a TrainingArguments/Composer field: say how to launch."""
+    gpus = plan.setup.gpus
+    return [f"# launch on {gpus} data-parallel processes, e.g. torchrun --nproc_per_node {gpus} train.py"] if gpus > 1 else []
+
+
+def render_lightning(plan: Plan) -> str:
+    patience = plan.early_stopping_patience
+    callbacks = f'[EarlyStopping(monitor="val_loss", mode="min", patience={patience})]' if patience else "[]"
+    text = [
+        _header(plan, "Lightning Trainer"),
+        "from lightning.pytorch import Trainer",
+        "from lightning.pytorch.callbacks import EarlyStopping",
+        "",
+        "trainer = " + _call("Trainer", {**to_lightning(plan)}, first=(f"callbacks={callbacks}",)),
+        f"# DataLoader(train, batch_size={plan.setup.per_device_batch}, shuffle=True, drop_last={plan.setup.drop_last})",
+        "# val_check_interval counts training batches (eval_steps x accumulate_grad_batches).",
+    ]
+    return "\n".join(text) + "\n"
+
+
+def render_composer(plan: Plan) -> str:
+    s = plan.setup
+    patience = plan.early_stopping_patience
+    callbacks = (
+        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps}ba")]'
+        if patience else "[]"
+    )
+    text = [
+        _header(plan, "Composer Trainer"),
+        "from composer import Trainer",
+        "from composer.callbacks import EarlyStopper",
+        "from composer.optim import LinearWithWarmupScheduler",
+        "from composer.utils import dist",
+        "",
+        (
+            f"# train_dataloader = DataLoader(train, batch_size={s.per_device_batch * s.grad_accum}, "
+            f"sampler=dist.get_sampler(train, shuffle=True, drop_last={s.drop_last}), drop_last={s.drop_last})"
+        ),
+        "trainer = " + _call("Trainer", to_composer(plan), first=(
+            "model=model", "train_dataloader=train_dataloader", "eval_dataloader=eval_dataloader",
+            f'schedulers=[LinearWithWarmupScheduler(t_warmup="{plan.warmup_steps}ba")]',
+            f"callbacks={callbacks}",
+        )),
+        *_launch(plan),
+    ]
+    return "\n".join(text) + "\n"
+
+
+def render_torch(plan: Plan) -> str:
+    body = json.dumps(to_torch(plan), indent=4, sort_keys=True)
+    body = body.replace(": true", ": True").replace(": false", ": False").replace(": null", ": None")
+    return "\n".join([_header(plan, "plain PyTorch loop settings"), f"plan = {body}"]) + "\n"
+
+
+#: The text formats of a plan, by `--format` name. A new format plugs in here.
+RENDERERS: dict[str, Callable[[Plan], str]] = {
+    "json": lambda p: p.to_json(),
+    "yaml": lambda p: to_yaml(p.to_dict()),
+    "hf": render_hf,
+    "lightning": render_lightning,
+    "composer": render_composer,
+    "torch": render_torch,
+}
+#: Every `epochplan plan --format`; "table" is the terminal table (plan_table.py).
+FORMATS = ("table", *RENDERERS)
+
+
+def render(plan: Plan, fmt: str) -> str:
+    """The plan in one of FORMATS except "table" (which the CLI prints with rich)."""
+    if fmt not in RENDERERS:
+        raise InputError(f"--format {fmt!r}: unknown format; use one of {', '.join(FORMATS)}")
+    return RENDERERS[fmt](plan)

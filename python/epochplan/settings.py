@@ -1,0 +1,39 @@
+"""What each command can be configured with, and its resolved settings.
+
+Every CLI command resolves its options here (command line > `EPOCHPLAN_<KEY>` > file >
+default, `epochplan.config`); `epochplan config show` prints the same. Python callers who want
+the CLI's configuration in a script call `resolve("check")` on purpose: the library itself never
+reads configuration files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import config
+from .auditing.deduplicate import DEDUP_KEYS
+from .checking import CHECK_KEYS
+from .config import DATA_KEYS, Key, Resolved
+from .planning import SETUP_KEYS
+
+#: Each command's keys. Every command that reads data takes the data keys; `audit` plans too.
+COMMANDS: dict[str, tuple[Key, ...]] = {
+    "audit": (*DATA_KEYS, *SETUP_KEYS),
+    "check": (*DATA_KEYS, *CHECK_KEYS),
+    "dedup": (*DATA_KEYS, *DEDUP_KEYS),
+    "plan": (*DATA_KEYS, *SETUP_KEYS),
+}
+
+
+def resolve(
+    command: str,
+    cli: Mapping[str, Any] | None = None,
+    *,
+    path: Path | None = None,
+    start: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Resolved:
+    """The settings of `command` (audit, check, dedup, plan) and where each came from."""
+    return config.resolve(command, COMMANDS, cli, path=path, start=start, environ=environ)

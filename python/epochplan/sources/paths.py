@@ -1,0 +1,71 @@
+"""Which files an input names: files, folders (their data files, sorted) and glob patterns, in the
+order given; and `--eval` specs (PATH or NAME=PATH)."""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import InputError
+
+#: File suffix -> polars reader kind. The one list of input (and dedup output) formats.
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv"}
+
+
+def _has_magic(path: Path) -> bool:
+    return any(ch in str(path) for ch in "*?[")
+
+
+def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files, folders (their data files, sorted) and glob patterns, in the order given."""
+    specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
+    if not specs:
+        raise InputError("no input given: pass a file, a folder or a glob pattern")
+    paths: list[Path] = []
+    for item in specs:
+        p = Path(item)
+        if _has_magic(p):
+            matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
+            if not matches:
+                raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
+            paths.extend(matches)
+        elif p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in FORMATS)
+            if not found:
+                raise InputError(f"{p}: folder has no .parquet, .jsonl, .ndjson or .csv file")
+            paths.extend(found)
+        elif p.exists():
+            paths.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return paths
+
+
+def format_of(paths: list[Path]) -> str:
+    """The one reader kind of `paths`; mixed or unknown types are input errors."""
+    kinds = set()
+    for p in paths:
+        kind = FORMATS.get(p.suffix.lower())
+        if kind is None:
+            raise InputError(f"{p}: unsupported file type {p.suffix or '(none)'}; use .parquet, .jsonl, .ndjson or .csv")
+        kinds.add(kind)
+    if len(kinds) > 1:
+        raise InputError(f"inputs mix file types ({', '.join(sorted(kinds))}); audit one type at a time")
+    return kinds.pop()
+
+
+def parse_eval(specs: list[str] | None) -> dict[str, str]:
+    """`--eval PATH` or `--eval NAME=PATH` → {name: path}; names default to the file stem."""
+    splits: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or "/" in name or Path(spec).exists():
+            name, path = Path(spec).stem, spec
+        if not path:
+            raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
+        if name in splits:
+            raise InputError(f"--eval: split name {name!r} used twice; name them with NAME=PATH")
+        splits[name] = path
+    return splits
