@@ -1,0 +1,126 @@
+"""The public contract survives the restructure of issue 10: every command keeps every flag it had,
+and the audit, plan and check JSON keep every key they had (supersets of what commit 408798e
+produced, captured in tests/data/public_contract_408798e.json). Also the house rules that keep
+the package readable: public names are functions, not shadowed modules; no module over 500 lines;
+each default declared once."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import epochplan
+from conftest import REPO, run_cli
+from epochplan import defaults
+
+CONTRACT = json.loads((REPO / "tests" / "data" / "public_contract_408798e.json").read_text())
+PACKAGE = REPO / "python" / "epochplan"
+WILD = {"leakage", "labels.counts", "audit.leakage", "audit.labels.counts"}
+FLAG = re.compile(r"(?<![\w-])(--?[a-z][a-z0-9-]*)")
+
+
+def key_paths(value, prefix: str = "", out: set[str] | None = None) -> set[str]:
+    """Every key path of a JSON document; maps keyed by data (split names, labels) become '*'."""
+    out = set() if out is None else out
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{'*' if prefix in WILD else key}" if prefix else key
+            out.add(path)
+            key_paths(item, path, out)
+    elif isinstance(value, list):
+        for item in value:
+            key_paths(item, prefix + "[]", out)
+    return out
+
+
+@pytest.mark.parametrize("command", sorted(CONTRACT["flags"]))
+def test_every_flag_of_every_command_is_still_in_its_help(command):
+    args = [] if command == "epochplan" else command.split()
+    proc = run_cli(*args, "--help", env={"COLUMNS": "400", "TERM": "dumb", "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr
+    shown = set(FLAG.findall(proc.stdout))
+    missing = set(CONTRACT["flags"][command]) - shown
+    assert not missing, f"`epochplan {command} --help` lost {sorted(missing)}"
+
+
+@pytest.fixture(scope="module")
+def reports(shared_data, tmp_path_factory) -> dict[str, dict]:
+    """The three JSON documents, produced as the contract was captured: ChatterBot English with
+    its `file` column as label and its first 300 rows as an eval split."""
+    folder = tmp_path_factory.mktemp("contract")
+    frame = pl.read_parquet(shared_data / "chatterbot_english.parquet").with_columns(pl.col("file").alias("label"))
+    frame.write_parquet(folder / "train.parquet")
+    frame.head(300).write_parquet(folder / "val.parquet")
+    common = ["--label", "label", "--eval", "val.parquet"]
+
+    def ok(*args: str) -> None:
+        proc = run_cli(*args, cwd=folder)
+        assert proc.returncode in (0, 1), proc.stderr
+
+    ok("audit", "train.parquet", *common, "--json", "audit.json", "-q")
+    ok("plan", "--audit", "audit.json", "-o", "plan.json", "--regime", "pretrain", "--params", "1e6", "--seq-len", "128")
+    ok("check", "train.parquet", *common, "--json", "check.json", "-q")
+    ok("check", "train.parquet", *common, "--baseline", "check.json", "--json", "check2.json", "-q")
+    read = {name: json.loads((folder / f"{name}.json").read_text()) for name in ("audit", "plan", "check", "check2")}
+    return {
+        defaults.AUDIT_SCHEMA: read["audit"],
+        defaults.PLAN_SCHEMA: read["plan"],
+        defaults.CHECK_SCHEMA: [read["check"], read["check2"]],
+    }
+
+
+@pytest.mark.parametrize("schema", sorted(CONTRACT["json_keys"]))
+def test_json_keys_are_a_superset_of_before(reports, schema):
+    documents = reports[schema] if isinstance(reports[schema], list) else [reports[schema]]
+    assert all(d["schema"] == schema for d in documents)
+    now = set().union(*(key_paths(d) for d in documents))
+    missing = set(CONTRACT["json_keys"][schema]) - now
+    assert not missing, f"{schema} lost {sorted(missing)}"
+
+
+def test_public_names_are_the_functions_not_shadowed_modules():
+    for name in ("audit", "plan", "dedup"):
+        assert inspect.isfunction(getattr(epochplan, name)), name
+    assert isinstance(epochplan.Setup(), epochplan.Setup) and epochplan.__all__
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert not packages & set(epochplan.__all__), "a subpackage named like a public function shadows it"
+
+
+def test_no_python_module_over_500_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
+    assert not long, long
+
+
+def test_defaults_are_declared_once_and_read_everywhere():
+    from epochplan import _epochplan
+    from epochplan.auditing.result import NearStats
+    from epochplan.config import DATA_KEYS
+
+    core = getattr(_epochplan, "DEFAULTS", None)
+    if core is not None:  # the binding exports the core's defaults: ours are those
+        for name in ("threshold", "ngram", "num_perm", "shingle", "normalize"):
+            assert defaults.CORE_DEFAULTS[name] == core[name], name
+    signature = inspect.signature(epochplan.audit).parameters
+    keys = {k.attr: k.default for k in DATA_KEYS}
+    near = NearStats(unique=0, duplicate_rows=0, duplicate_fraction=0.0, clusters=0, largest_cluster=0, top=[])
+    for name, value in (("threshold", defaults.THRESHOLD), ("ngram", defaults.NGRAM), ("num_perm", defaults.NUM_PERM),
+                        ("shingle", defaults.SHINGLE), ("normalize", defaults.NORMALIZE)):
+        assert signature[name].default == value and keys[name] == value, name
+        if hasattr(near, name):
+            assert getattr(near, name) == value, name
+
+
+def test_the_package_runs_as_a_module_and_as_the_entry_point():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("epochplan "), proc.stderr
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'epochplan = "epochplan.cli:main"' in pyproject
+    from epochplan.cli import main
+
+    assert callable(main) and os.path.isfile(Path(epochplan.__file__).with_name("__main__.py"))
