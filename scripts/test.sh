@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs into .venv and run it: Rust core tests, then pytest.
+# Install everything the test suite needs into .venv and run it: the habits (lint, format, layering,
+# clippy, the .pyi against the binary), then the Rust core tests, then pytest.
 # Used by the README and by .ci/run. Safe to re-run: installs are incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,19 @@ if [ -n "$TORCH_WHEEL" ]; then
 fi
 
 python -m pip install --quiet -e '.[test]'
+
+echo "== ruff check"
+ruff check .
+echo "== ruff format --check"
+ruff format --check .
+echo "== lint-imports (layers, no cycles; contract in pyproject.toml)"
+lint-imports
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== stubtest (python/epochplan/_epochplan.pyi against the built extension)"
+python -m mypy.stubtest epochplan._epochplan
 
 echo "== cargo test (Rust core)"
 cargo test --locked -p epochplan-core --release
