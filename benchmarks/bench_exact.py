@@ -70,13 +70,17 @@ def main() -> None:
     results["Python xxhash loop (raw, no stats)"] = measure(python_snippet(XXHASH) + [str(corpus)])
 
     base = results["polars Series.hash + is_duplicated (raw, no stats)"].seconds
-    print(f"\ncorpus: {args.rows:,} rows, {megabytes:,.0f} MB of text; epochplan found "
-          f"{audit['exact']['duplicate_rows']:,} duplicate rows (normalised)\n")
+    print(
+        f"\ncorpus: {args.rows:,} rows, {megabytes:,.0f} MB of text; epochplan found "
+        f"{audit['exact']['duplicate_rows']:,} duplicate rows (normalised)\n"
+    )
     print("| tool | seconds | rows/s | MB/s | throughput vs polars | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, m in results.items():
-        print(f"| {name} | {m.seconds:.2f} | {args.rows / m.seconds:,.0f} | {megabytes / m.seconds:,.0f} | "
-              f"{base / m.seconds:.2f}× | {m.peak_rss_mb:,.0f} |")
+        print(
+            f"| {name} | {m.seconds:.2f} | {args.rows / m.seconds:,.0f} | {megabytes / m.seconds:,.0f} | "
+            f"{base / m.seconds:.2f}× | {m.peak_rss_mb:,.0f} |"
+        )
 
     if args.rss_rows:
         shards = args.work / f"shards-{args.rss_rows}"
@@ -89,7 +93,10 @@ def main() -> None:
         rows = [(args.rows, corpus), (args.rss_rows, shards)]
         print("\n| rows | audit | seconds | peak RSS (MB) |\n|---:|---|---:|---:|")
         for count, path in rows:
-            for label, argv in (("exact only (--no-near)", epochplan_cmd(path, out)), ("default (exact + near)", near[:4] + [str(path)] + near[4:])):
+            for label, argv in (
+                ("exact only (--no-near)", epochplan_cmd(path, out)),
+                ("default (exact + near)", near[:4] + [str(path)] + near[4:]),
+            ):
                 m = measure(argv)
                 print(f"| {count:,} | {label} | {m.seconds:.1f} | {m.peak_rss_mb:,.0f} |", flush=True)
 

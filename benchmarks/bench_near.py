@@ -41,7 +41,7 @@ from measure import measure, python_snippet  # noqa: E402, I001  (first: starts 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-PEER_COMMON = r'''
+PEER_COMMON = r"""
 import sys, numpy as np, polars as pl
 path, threshold, out, limit = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 texts = pl.read_parquet(path, columns=["text"])["text"].head(limit).to_list()
@@ -58,9 +58,11 @@ def union(a, b):
     a, b = find(a), find(b)
     if a != b:
         parent[max(a, b)] = min(a, b)
-'''
+"""
 
-RENSA = PEER_COMMON + r'''
+RENSA = (
+    PEER_COMMON
+    + r"""
 from rensa import RMinHash, RMinHashLSH
 bands = 16 if threshold < 0.75 else 8
 matrix = RMinHash.digest_matrix_from_token_sets([shingles(t) for t in texts], 128, 42)
@@ -74,9 +76,10 @@ for i in range(len(texts)):
         if j != i and np.mean(digests[i] == digests[j]) >= threshold:
             union(i, j)
 np.save(out, np.array([find(i) for i in range(len(texts))], dtype=np.int64))
-'''
+"""
+)
 
-DATASKETCH_LSH = r'''
+DATASKETCH_LSH = r"""
 lsh = MinHashLSH(threshold=threshold, num_perm=128)
 for i, m in enumerate(minhashes):
     lsh.insert(i, m)
@@ -85,15 +88,21 @@ for i, m in enumerate(minhashes):
         if j != i and m.jaccard(minhashes[j]) >= threshold:
             union(i, j)
 np.save(out, np.array([find(i) for i in range(len(texts))], dtype=np.int64))
-'''
+"""
 
-DATASKETCH = PEER_COMMON + r'''
+DATASKETCH = (
+    PEER_COMMON
+    + r"""
 from datasketch import MinHash, MinHashLSH
 sets = [[s.encode("utf8") for s in shingles(t)] for t in texts]
 minhashes = MinHash.bulk(sets, num_perm=128)
-''' + DATASKETCH_LSH
+"""
+    + DATASKETCH_LSH
+)
 
-DATASKETCH_UPDATE = PEER_COMMON + r'''
+DATASKETCH_UPDATE = (
+    PEER_COMMON
+    + r"""
 from datasketch import MinHash, MinHashLSH
 minhashes = []
 for t in texts:
@@ -101,7 +110,9 @@ for t in texts:
     for s in shingles(t):
         m.update(s.encode("utf8"))
     minhashes.append(m)
-''' + DATASKETCH_LSH
+"""
+    + DATASKETCH_LSH
+)
 
 CORPORA = {
     "planted": dict(near_fraction=0.10, near_edit_rate=(0.01, 0.02), far_fraction=0.05, far_edit_rate=(0.3, 0.5)),
@@ -135,8 +146,7 @@ def truth_groups(corpus: pl.DataFrame, jaccard: np.ndarray, threshold: float) ->
     return group
 
 
-def ideal_sketch_groups(corpus: pl.DataFrame, jaccard: np.ndarray, threshold: float, slots: int = 128,
-                        seed: int = 0) -> np.ndarray:
+def ideal_sketch_groups(corpus: pl.DataFrame, jaccard: np.ndarray, threshold: float, slots: int = 128, seed: int = 0) -> np.ndarray:
     """The clusters an ideal 128-slot MinHash pipeline would give: every planted pair is a
     candidate (no LSH misses) and is linked when its estimate, Binomial(slots, J) / slots as for
     classic MinHash, reaches the threshold. Its F1 bounds what any such sketch can do here."""
@@ -169,8 +179,9 @@ def main() -> None:
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="planted")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--datasketch-rows", type=int, default=100_000, help="datasketch is slow: cap its documents")
-    parser.add_argument("--datasketch-update-rows", type=int, default=20_000,
-                        help="cap for datasketch's per-shingle update loop (0 skips it)")
+    parser.add_argument(
+        "--datasketch-update-rows", type=int, default=20_000, help="cap for datasketch's per-shingle update loop (0 skips it)"
+    )
     parser.add_argument("--thresholds", default="0.7,0.8")
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work")
     args = parser.parse_args()
@@ -178,13 +189,18 @@ def main() -> None:
     corpus_path = args.work / f"near-{args.corpus}-{args.rows}.parquet"
     if not corpus_path.exists():
         settings = ", ".join(f"{k}={v!r}" for k, v in CORPORA[args.corpus].items())
-        measure(python_snippet(
-            "import sys; sys.path.insert(0, 'benchmarks'); from corpus import write_corpus; "
-            f"write_corpus(__import__('pathlib').Path({str(corpus_path)!r}), {args.rows}, words=200, {settings}, seed=2)"))
+        measure(
+            python_snippet(
+                "import sys; sys.path.insert(0, 'benchmarks'); from corpus import write_corpus; "
+                f"write_corpus(__import__('pathlib').Path({str(corpus_path)!r}), {args.rows}, words=200, {settings}, seed=2)"
+            )
+        )
     corpus = pl.read_parquet(corpus_path)
     jaccard = planted_jaccards(corpus)
-    print(f"corpus {args.corpus}: {corpus.height:,} docs, {corpus['text'].str.len_bytes().mean():,.0f} bytes/doc, kinds "
-          f"{dict(sorted(corpus['kind'].value_counts().iter_rows()))}")
+    print(
+        f"corpus {args.corpus}: {corpus.height:,} docs, {corpus['text'].str.len_bytes().mean():,.0f} bytes/doc, kinds "
+        f"{dict(sorted(corpus['kind'].value_counts().iter_rows()))}"
+    )
     kinds = corpus["kind"].to_numpy()
     for kind in ("near", "far"):
         j = jaccard[kinds == kind]
@@ -200,11 +216,15 @@ def main() -> None:
         ceilings.append((threshold, pair_scores(ideal_sketch_groups(corpus, jaccard, threshold), truth)))
         clusters = args.work / "clusters.parquet"
         runs = {}
-        m = measure([sys.executable, "-m", "epochplan", "audit", str(corpus_path), "--clusters", str(clusters),
-                     "--threshold", str(threshold), "-q"])
+        m = measure(
+            [sys.executable, "-m", "epochplan", "audit", str(corpus_path), "--clusters", str(clusters), "--threshold", str(threshold), "-q"]
+        )
         runs["epochplan"] = (m, corpus.height, pl.read_parquet(clusters)["near_id"].to_numpy().astype(np.int64))
-        peers = (("rensa", RENSA, args.rows), ("datasketch (bulk)", DATASKETCH, args.datasketch_rows),
-                 ("datasketch (update)", DATASKETCH_UPDATE, args.datasketch_update_rows))
+        peers = (
+            ("rensa", RENSA, args.rows),
+            ("datasketch (bulk)", DATASKETCH, args.datasketch_rows),
+            ("datasketch (update)", DATASKETCH_UPDATE, args.datasketch_update_rows),
+        )
         for name, script, limit in peers:
             if limit <= 0:
                 continue
@@ -215,12 +235,17 @@ def main() -> None:
         for name, (m, docs, predicted) in runs.items():
             p, r, f1 = pair_scores(predicted, truth[:docs])
             speedup = (m.seconds / docs) / base
-            print(f"| {name} | {threshold} | {docs:,} | {m.seconds:.1f} | {docs / m.seconds:,.0f} | "
-                  f"{speedup:.1f}× | {m.peak_rss_mb:,.0f} | {p:.4f} | {r:.4f} | {f1:.4f} |", flush=True)
+            print(
+                f"| {name} | {threshold} | {docs:,} | {m.seconds:.1f} | {docs / m.seconds:,.0f} | "
+                f"{speedup:.1f}× | {m.peak_rss_mb:,.0f} | {p:.4f} | {r:.4f} | {f1:.4f} |",
+                flush=True,
+            )
     print()
     for threshold, (p, r, f1) in ceilings:
-        print(f"ceiling at {threshold}: an ideal 128-slot MinHash (every planted pair a candidate, Binomial "
-              f"estimate) scores precision {p:.4f}, recall {r:.4f}, F1 {f1:.4f} on this corpus")
+        print(
+            f"ceiling at {threshold}: an ideal 128-slot MinHash (every planted pair a candidate, Binomial "
+            f"estimate) scores precision {p:.4f}, recall {r:.4f}, F1 {f1:.4f} on this corpus"
+        )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,18 @@ def _word_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.minimum(ranks, VOCABULARY_SIZE - 1)
 
 
-def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, variant_fraction: float = 0.02,
-             near_fraction: float = 0.0, near_edit_rate: float | tuple[float, float] = 0.05, far_fraction: float = 0.0,
-             far_edit_rate: float | tuple[float, float] = (0.3, 0.5), seed: int = 0, row_offset: int = 0) -> pl.DataFrame:
+def generate(
+    rows: int,
+    words_per_row: int = 250,
+    exact_fraction: float = 0.10,
+    variant_fraction: float = 0.02,
+    near_fraction: float = 0.0,
+    near_edit_rate: float | tuple[float, float] = 0.05,
+    far_fraction: float = 0.0,
+    far_edit_rate: float | tuple[float, float] = (0.3, 0.5),
+    seed: int = 0,
+    row_offset: int = 0,
+) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     vocab = _vocabulary(rng)
     sentence_words = 10
@@ -49,8 +58,9 @@ def generate(rows: int, words_per_row: int = 250, exact_fraction: float = 0.10, 
     per_row = max(words_per_row // sentence_words, 1)
     picks = rng.integers(0, POOL_SENTENCES, (rows, per_row))
     frame = pl.DataFrame({f"s{i}": pool.gather(picks[:, i]) for i in range(per_row)})
-    text = pl.concat_str([pl.lit("doc"), (pl.int_range(pl.len()) + row_offset).cast(pl.String), *[pl.col(f"s{i}") for i in range(per_row)]],
-                         separator=" ")
+    text = pl.concat_str(
+        [pl.lit("doc"), (pl.int_range(pl.len()) + row_offset).cast(pl.String), *[pl.col(f"s{i}") for i in range(per_row)]], separator=" "
+    )
     originals = frame.select(text.alias("text"))["text"]
 
     n_exact, n_variant, n_near, n_far = (int(rows * f) for f in (exact_fraction, variant_fraction, near_fraction, far_fraction))

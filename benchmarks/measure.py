@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-_LAUNCHER = r'''
+_LAUNCHER = r"""
 import json, os, subprocess, sys, tempfile, time
 for line in sys.stdin:
     job = json.loads(line)
@@ -27,7 +27,7 @@ for line in sys.stdin:
         reply = {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "code": os.waitstatus_to_exitcode(status),
                  "stdout": out.read(), "stderr": err.read()}
     sys.stdout.write(json.dumps(reply) + "\n"); sys.stdout.flush()
-'''
+"""
 
 _launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 

@@ -16,9 +16,28 @@ import polars as pl
 
 TOPICS = ["python", "rust", "sql", "statistics", "physics", "history", "cooking", "travel", "music", "biology"]
 VERBS = ["Explain", "Summarise", "Compare", "Describe", "List the main ideas of", "Give an example of", "Teach me"]
-OBJECTS = ["recursion", "hash tables", "joins", "variance", "entropy", "the french revolution", "bread dough",
-           "night trains", "counterpoint", "photosynthesis", "garbage collection", "borrowing", "window functions",
-           "bayes rule", "momentum", "the silk road", "fermentation", "jet lag", "harmony", "cell division"]
+OBJECTS = [
+    "recursion",
+    "hash tables",
+    "joins",
+    "variance",
+    "entropy",
+    "the french revolution",
+    "bread dough",
+    "night trains",
+    "counterpoint",
+    "photosynthesis",
+    "garbage collection",
+    "borrowing",
+    "window functions",
+    "bayes rule",
+    "momentum",
+    "the silk road",
+    "fermentation",
+    "jet lag",
+    "harmony",
+    "cell division",
+]
 AUDIENCES = ["a beginner", "a child", "an expert", "a busy manager", "a student", "my grandmother"]
 
 

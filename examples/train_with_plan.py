@@ -195,9 +195,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, help="use this many rows drawn at random (seeded), for a quick run")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1...")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for torch (default 1: these models are too small to gain from more, "
-                        "and spinning threads on a busy machine make it much slower)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch (default 1: these models are too small to gain from more, "
+        "and spinning threads on a busy machine make it much slower)",
+    )
     p.add_argument("--no-early-stopping", action="store_true", help="always run all planned steps")
     return p.parse_args(argv)
 
@@ -224,17 +228,24 @@ def main(argv: list[str] | None = None) -> int:
 
     result = epochplan.audit(train_df, text=args.text, label=args.label)
     regime = args.regime or ("classifier" if args.label else "finetune")
-    plan = epochplan.plan(result, epochplan.Setup(
-        regime=regime, batch=args.batch, grad_accum=args.grad_accum, framework="torch",
-        epochs=args.epochs, steps=args.steps))
+    plan = epochplan.plan(
+        result,
+        epochplan.Setup(
+            regime=regime, batch=args.batch, grad_accum=args.grad_accum, framework="torch", epochs=args.epochs, steps=args.steps
+        ),
+    )
     sampler = ClusterSampler(result, mode=args.mode, seed=args.seed)
     assert len(sampler) == plan.samples_per_epoch, (len(sampler), plan.samples_per_epoch)
-    print(f"data: {df.height} rows ({', '.join(args.text)}); eval {eval_df.height} held-out {level} clusters; "
-          f"train {train_df.height} rows = {plan.unique_samples} {plan.unique_level}-unique samples")
-    print(f"plan: {regime}, {plan.epochs.planned:.4g} epochs, {plan.total_steps} optimizer steps "
-          f"({plan.steps_per_epoch} per epoch, global batch {plan.global_batch_size} = {plan.batch} x "
-          f"{args.grad_accum}), warmup {plan.warmup_steps}, eval every {plan.eval_steps}, "
-          f"patience {plan.early_stopping_patience}")
+    print(
+        f"data: {df.height} rows ({', '.join(args.text)}); eval {eval_df.height} held-out {level} clusters; "
+        f"train {train_df.height} rows = {plan.unique_samples} {plan.unique_level}-unique samples"
+    )
+    print(
+        f"plan: {regime}, {plan.epochs.planned:.4g} epochs, {plan.total_steps} optimizer steps "
+        f"({plan.steps_per_epoch} per epoch, global batch {plan.global_batch_size} = {plan.batch} x "
+        f"{args.grad_accum}), warmup {plan.warmup_steps}, eval every {plan.eval_steps}, "
+        f"patience {plan.early_stopping_patience}"
+    )
     for warning in plan.warnings:
         print(f"plan warning: {warning}")
 
@@ -247,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_labels = [index[str(v)] for v in eval_df.get_column(args.label)]
         model, collate, lr = BagClassifier(len(classes)), collate_bag, args.lr or 2e-2
     else:
+
         def encode(t: str) -> list[int]:
             return byte_ids(t, args.seq_len)
 

@@ -37,9 +37,7 @@ def test_lengths_match_numpy():
     words = [len(t.split()) for t in present]
     for stats, values in ((result.lengths.chars, chars), (result.lengths.words, words)):
         assert stats.mean == pytest.approx(np.mean(values))
-        assert (stats.p50, stats.p90, stats.p99, stats.max) == tuple(
-            [quantile(values, q) for q in (0.5, 0.9, 0.99)] + [max(values)]
-        )
+        assert (stats.p50, stats.p90, stats.p99, stats.max) == tuple([quantile(values, q) for q in (0.5, 0.9, 0.99)] + [max(values)])
     total_bytes = sum(len(t.encode()) for t in present)
     assert result.lengths.tokens_estimate == total_bytes // 4
 

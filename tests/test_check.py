@@ -30,23 +30,42 @@ from epochplan.sources import parse_eval
 def cluster(rows: int, duplicate_rows: int, **extra) -> dict:
     unique = rows - duplicate_rows
     top = [{"row": 3, "count": duplicate_rows + 1, "preview": "the same | text\nagain"}] if duplicate_rows else []
-    return {"unique": unique, "duplicate_rows": duplicate_rows, "duplicate_fraction": duplicate_rows / rows,
-            "clusters": 1 if duplicate_rows else 0, "largest_cluster": duplicate_rows + 1 if duplicate_rows else 1,
-            "top": top, **extra}
+    return {
+        "unique": unique,
+        "duplicate_rows": duplicate_rows,
+        "duplicate_fraction": duplicate_rows / rows,
+        "clusters": 1 if duplicate_rows else 0,
+        "largest_cluster": duplicate_rows + 1 if duplicate_rows else 1,
+        "top": top,
+        **extra,
+    }
 
 
-def make_audit(rows: int = 100, exact: int = 0, near: int | None = None, nulls: int = 0, empties: int = 0,
-               labels: dict | None = None, conflicts: dict | None = None, leakage: dict | None = None) -> dict:
+def make_audit(
+    rows: int = 100,
+    exact: int = 0,
+    near: int | None = None,
+    nulls: int = 0,
+    empties: int = 0,
+    labels: dict | None = None,
+    conflicts: dict | None = None,
+    leakage: dict | None = None,
+) -> dict:
     """An `epochplan.audit/1` dict (issue 2 keys, plus the issue 3 sections when given)."""
     audit = {
         "schema": "epochplan.audit/1",
-        "source": {"paths": ["train.parquet"], "text_columns": ["text"], "label_column": "label" if labels else None,
-                   "normalize": "default"},
-        "rows": rows, "null_rows": nulls, "empty_rows": empties,
+        "source": {
+            "paths": ["train.parquet"],
+            "text_columns": ["text"],
+            "label_column": "label" if labels else None,
+            "normalize": "default",
+        },
+        "rows": rows,
+        "null_rows": nulls,
+        "empty_rows": empties,
         "exact": cluster(rows, exact),
         "lengths": {"chars": None, "words": None, "tokens_estimate": 0, "total_bytes": 0},
-        "labels": None if labels is None else {"counts": labels, "null_labels": 0, "entropy_normalized": None,
-                                               "imbalance_ratio": None},
+        "labels": None if labels is None else {"counts": labels, "null_labels": 0, "entropy_normalized": None, "imbalance_ratio": None},
         "diversity": {"vocabulary": 1, "distinct_1": None, "distinct_2": None, "estimated": False},
     }
     if near is not None:
@@ -65,10 +84,22 @@ def by_id(checks) -> dict:
 # --- the integer threshold ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fraction, rows, limit", [
-    (0.05, 100, 5), (0.29, 100, 29), (0.07, 100, 7), (0.57, 100, 57), (0.1, 30, 3), (0.0, 10_000, 0),
-    (1.0, 17, 17), (0.01, 99, 0), (1 / 3, 3, 0), ("1/3", 3, 1), (0.015, 1000, 15),
-])
+@pytest.mark.parametrize(
+    "fraction, rows, limit",
+    [
+        (0.05, 100, 5),
+        (0.29, 100, 29),
+        (0.07, 100, 7),
+        (0.57, 100, 57),
+        (0.1, 30, 3),
+        (0.0, 10_000, 0),
+        (1.0, 17, 17),
+        (0.01, 99, 0),
+        (1 / 3, 3, 0),
+        ("1/3", 3, 1),
+        (0.015, 1000, 15),
+    ],
+)
 def test_row_limit_is_exact(fraction, rows, limit):
     """floor(fraction * rows) with the fraction as written: float(0.29) * 100 = 28.999..., not 29."""
     assert row_limit(fraction, rows) == limit
@@ -96,8 +127,15 @@ def test_boundary_exactly_at_passes_one_over_fails(fraction, rows):
 
 def test_issue2_audit_runs_what_it_can_and_names_what_it_skipped():
     checks = run_checks(make_audit(100, exact=2))
-    assert [c.id for c in checks] == ["empty-rows", "exact-duplicates", "near-duplicates", "leakage",
-                                      "conflicting-labels", "min-unique-samples", "label-imbalance"]
+    assert [c.id for c in checks] == [
+        "empty-rows",
+        "exact-duplicates",
+        "near-duplicates",
+        "leakage",
+        "conflicting-labels",
+        "min-unique-samples",
+        "label-imbalance",
+    ]
     c = by_id(checks)
     assert c["exact-duplicates"].status == "error" and c["exact-duplicates"].limit == 1
     for skipped in ("near-duplicates", "leakage", "conflicting-labels", "label-imbalance"):
@@ -125,10 +163,8 @@ def test_near_duplicates_with_near_section():
 
 def test_leakage_per_split_exact_and_near_separately():
     leakage = {
-        "val": {"rows": 50, "exact_in_train": 0, "near_in_train": 2,
-                "examples": [{"eval_row": 4, "train_row": 17, "similarity": 0.82}]},
-        "test": {"rows": 40, "exact_in_train": 1, "near_in_train": 1,
-                 "examples": [{"eval_row": 0, "train_row": 9, "similarity": 1.0}]},
+        "val": {"rows": 50, "exact_in_train": 0, "near_in_train": 2, "examples": [{"eval_row": 4, "train_row": 17, "similarity": 0.82}]},
+        "test": {"rows": 40, "exact_in_train": 1, "near_in_train": 1, "examples": [{"eval_row": 0, "train_row": 9, "similarity": 1.0}]},
     }
     c = by_id(run_checks(make_audit(leakage=leakage)))
     assert "leakage" not in c
@@ -143,8 +179,7 @@ def test_leakage_per_split_exact_and_near_separately():
 
 def test_conflicting_labels():
     labels = {"a": 50, "b": 50}
-    conflicts = {"exact_clusters": 1, "near_clusters": 1, "rows": 4,
-                 "examples": [{"rows": [1, 2], "labels": ["a", "b"]}]}
+    conflicts = {"exact_clusters": 1, "near_clusters": 1, "rows": 4, "examples": [{"rows": [1, 2], "labels": ["a", "b"]}]}
     no_section = by_id(run_checks(make_audit(labels=labels)))["conflicting-labels"]
     assert no_section.status == "skipped" and "conflicts" in no_section.message
     check = by_id(run_checks(make_audit(labels=labels, conflicts=conflicts)))["conflicting-labels"]
@@ -249,9 +284,14 @@ def test_baseline_new_check_fails_and_minimum_direction(tmp_path):
     assert by_id(fewer.checks)["min-unique-samples"].baseline["verdict"] == "worse" and fewer.exit_code == 1
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (None, "file not found"), ("{", "not JSON"), ('{"schema": "epochplan.audit/1"}', "not an epochplan.check/1"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (None, "file not found"),
+        ("{", "not JSON"),
+        ('{"schema": "epochplan.audit/1"}', "not an epochplan.check/1"),
+    ],
+)
 def test_bad_baseline_is_an_input_error(tmp_path, content, fragment):
     path = tmp_path / "base.json"
     if content is not None:
@@ -264,10 +304,22 @@ def test_bad_baseline_is_an_input_error(tmp_path, content, fragment):
 
 
 def _report_with_everything():
-    leakage = {"val": {"rows": 10, "exact_in_train": 2, "near_in_train": 3,
-                       "examples": [{"eval_row": 1, "train_row": 7, "similarity": 1.0, "kind": "exact"}]}}
-    audit = make_audit(100, exact=9, near=9, labels={"a": 80, "b": 5},
-                       conflicts={"exact_clusters": 0, "near_clusters": 0, "rows": 0, "examples": []}, leakage=leakage)
+    leakage = {
+        "val": {
+            "rows": 10,
+            "exact_in_train": 2,
+            "near_in_train": 3,
+            "examples": [{"eval_row": 1, "train_row": 7, "similarity": 1.0, "kind": "exact"}],
+        }
+    }
+    audit = make_audit(
+        100,
+        exact=9,
+        near=9,
+        labels={"a": 80, "b": 5},
+        conflicts={"exact_clusters": 0, "near_clusters": 0, "rows": 0, "examples": []},
+        leakage=leakage,
+    )
     return evaluate(audit)
 
 
@@ -324,10 +376,13 @@ def test_terminal_shows_table_examples_and_skips():
     assert "gate FAILED (exact-duplicates)" in text and "exit 1" in text
 
 
-@pytest.mark.parametrize("specs, expected", [
-    (["val.parquet"], {"val": "val.parquet"}),
-    (["test=data/t.parquet", "data/v.jsonl"], {"test": "data/t.parquet", "v": "data/v.jsonl"}),
-])
+@pytest.mark.parametrize(
+    "specs, expected",
+    [
+        (["val.parquet"], {"val": "val.parquet"}),
+        (["test=data/t.parquet", "data/v.jsonl"], {"test": "data/t.parquet", "v": "data/v.jsonl"}),
+    ],
+)
 def test_parse_eval(specs, expected):
     assert parse_eval(specs) == expected
 
@@ -350,13 +405,21 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
     from epochplan.cli import run
 
     calls = []
-    leakage = {"val": {"rows": 10, "exact_in_train": 1, "near_in_train": 2,
-                       "examples": [{"eval_row": 0, "train_row": 5, "similarity": 1.0}]}}
-    audit = make_audit(100, exact=0, near=1, labels={"a": 50, "b": 50}, leakage=leakage,
-                       conflicts={"exact_clusters": 0, "near_clusters": 1, "rows": 2, "examples": [{"rows": [1, 9], "labels": ["a", "b"]}]})
+    leakage = {
+        "val": {"rows": 10, "exact_in_train": 1, "near_in_train": 2, "examples": [{"eval_row": 0, "train_row": 5, "similarity": 1.0}]}
+    }
+    audit = make_audit(
+        100,
+        exact=0,
+        near=1,
+        labels={"a": 50, "b": 50},
+        leakage=leakage,
+        conflicts={"exact_clusters": 0, "near_clusters": 1, "rows": 2, "examples": [{"rows": [1, 9], "labels": ["a", "b"]}]},
+    )
 
-    def stand_in(data, *, text=None, label=None, normalize="default", keep_clusters=True, progress=None,
-                 near=True, eval=None, threshold=0.7):
+    def stand_in(
+        data, *, text=None, label=None, normalize="default", keep_clusters=True, progress=None, near=True, eval=None, threshold=0.7
+    ):
         calls.append(dict(data=data, text=text, label=label, normalize=normalize, near=near, eval=eval, threshold=threshold))
         return SimpleNamespace(to_dict=lambda: audit)
 
@@ -369,10 +432,18 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
     for name in ("train.parquet", "val.parquet"):
         pl.DataFrame({"text": ["x"], "label": ["a"]}).write_parquet(tmp_path / name)
     code = run(["check", "train.parquet", "--eval", "val.parquet", "--json", "-", "--max-near-leaked-rows", "2"])
-    assert calls == [dict(data=["train.parquet"], text=None, label="label", normalize="default", near=True,
-                          eval={"val": "val.parquet"}, threshold=0.8)]
+    assert calls == [
+        dict(data=["train.parquet"], text=None, label="label", normalize="default", near=True, eval={"val": "val.parquet"}, threshold=0.8)
+    ]
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["summary"]["failed"] == ["leakage-exact:val", "conflicting-labels"]
     assert [c["id"] for c in report["checks"]] == [
-        "empty-rows", "exact-duplicates", "near-duplicates", "leakage-exact:val", "leakage-near:val",
-        "conflicting-labels", "min-unique-samples", "label-imbalance"]
+        "empty-rows",
+        "exact-duplicates",
+        "near-duplicates",
+        "leakage-exact:val",
+        "leakage-near:val",
+        "conflicting-labels",
+        "min-unique-samples",
+        "label-imbalance",
+    ]

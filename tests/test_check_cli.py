@@ -81,21 +81,24 @@ def test_exit_zero_reports_then_exits_0(tmp_path):
     assert (summary["status"], summary["exit_code"], summary["exit_zero"]) == ("fail", 0, True)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["missing.parquet"], "missing.parquet: no such file"),
-    (["{data}", "--eval", "missing_val.parquet"], "missing_val.parquet: no such file"),
-    (["{bad}"], "not a Parquet file"),
-    (["{data}", "--text", "prompt"], "no column 'prompt'"),
-    (["{data}", "--max-exact-duplicate-fraction", "5%"], "--max-exact-duplicate-fraction 5%"),
-    (["{data}", "--max-leaked-rows", "-1"], "--max-leaked-rows -1: must be 0 or more"),
-    (["{data}", "--fail-on", "never"], "--fail-on never"),
-    (["{data}", "--baseline", "nothing.json"], "--baseline nothing.json: file not found"),
-    (["{data}", "--json", "no/such/dir/check.json"], "--json no/such/dir/check.json"),
-    (["{data}", "--json", "{data}"], "--json {data}: is one of the input files"),
-    (["{data}", "--junit", "-"], "--junit -: give a file path"),
-    (["{data}", "--no-such-flag"], "No such option"),
-    ([], "Missing argument"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["missing.parquet"], "missing.parquet: no such file"),
+        (["{data}", "--eval", "missing_val.parquet"], "missing_val.parquet: no such file"),
+        (["{bad}"], "not a Parquet file"),
+        (["{data}", "--text", "prompt"], "no column 'prompt'"),
+        (["{data}", "--max-exact-duplicate-fraction", "5%"], "--max-exact-duplicate-fraction 5%"),
+        (["{data}", "--max-leaked-rows", "-1"], "--max-leaked-rows -1: must be 0 or more"),
+        (["{data}", "--fail-on", "never"], "--fail-on never"),
+        (["{data}", "--baseline", "nothing.json"], "--baseline nothing.json: file not found"),
+        (["{data}", "--json", "no/such/dir/check.json"], "--json no/such/dir/check.json"),
+        (["{data}", "--json", "{data}"], "--json {data}: is one of the input files"),
+        (["{data}", "--junit", "-"], "--junit -: give a file path"),
+        (["{data}", "--no-such-flag"], "No such option"),
+        ([], "Missing argument"),
+    ],
+)
 def test_exit_2_usage_and_input_errors_even_with_exit_zero(tmp_path, args, fragment):
     """Nothing judged: one line on stderr, exit 2, no report written, also under --exit-zero."""
     data = dataset(tmp_path / "train.parquet", 20, 10)  # would fail the gate if it were judged
@@ -119,13 +122,16 @@ def test_exit_2_for_configuration_errors_even_with_exit_zero(tmp_path):
 def test_exit_3_for_an_internal_error(tmp_path):
     """A bug inside the checks (injected here) is exit 3 with one line, not a traceback."""
     data = dataset(tmp_path / "train.parquet", 20, 0)
-    program = ("import sys, epochplan.checking.rules as c\n"
-               "def broken(*a, **k): raise RuntimeError('injected bug')\n"
-               "c.run_checks = broken\n"
-               "from epochplan.cli import run\n"
-               "sys.exit(run(sys.argv[1:]))\n")
-    proc = subprocess.run([sys.executable, "-c", program, "check", str(data), "--exit-zero"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    program = (
+        "import sys, epochplan.checking.rules as c\n"
+        "def broken(*a, **k): raise RuntimeError('injected bug')\n"
+        "c.run_checks = broken\n"
+        "from epochplan.cli import run\n"
+        "sys.exit(run(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program, "check", str(data), "--exit-zero"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 3, proc.stderr
     assert "internal error: RuntimeError: injected bug" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -155,7 +161,8 @@ def test_pyproject_configures_the_gate_and_precedence_holds(tmp_path):
     parquet(tmp_path / "train.parquet", {"prompt": unique + unique[:3]}, other=["x"] * 100)
     (tmp_path / "pyproject.toml").write_text(
         "[tool.epochplan]\ntext = 'prompt'\n[tool.epochplan.check]\n"
-        "max-exact-duplicate-fraction = 0.03\nmax-near-duplicate-fraction = 0.03\n")
+        "max-exact-duplicate-fraction = 0.03\nmax-near-duplicate-fraction = 0.03\n"
+    )
     sub = tmp_path / "sub"
     sub.mkdir()
     data = str(tmp_path / "train.parquet")
@@ -252,8 +259,9 @@ def test_leakage_per_eval_split_exact_and_near(tmp_path):
     assert c["leakage-exact:holdout"]["status"] == c["leakage-near:holdout"]["status"] == "pass"
     assert report["summary"]["failed"] == ["leakage-exact:val", "leakage-near:val"]
     assert {e["train_row"] for e in c["leakage-near:val"]["examples"]} >= {3, 7, 11}
-    allowed = check_json(str(train), "--eval", str(val), "--max-leaked-rows", "2", "--max-near-leaked-rows", "3", *RELAXED,
-                         cwd=tmp_path, code=0)
+    allowed = check_json(
+        str(train), "--eval", str(val), "--max-leaked-rows", "2", "--max-near-leaked-rows", "3", *RELAXED, cwd=tmp_path, code=0
+    )
     assert allowed["summary"]["status"] == "pass"
 
 
@@ -278,8 +286,9 @@ def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
 
 def test_conflicting_labels(tmp_path):
     base = texts(30, words=60, seed=5)
-    data = parquet(tmp_path / "train.parquet", {"text": base + [base[0], base[1]]},
-                   label=["a", "b"] * 15 + ["b", "b"])  # row 30 copies row 0 (label a) as b; row 31 agrees
+    data = parquet(
+        tmp_path / "train.parquet", {"text": base + [base[0], base[1]]}, label=["a", "b"] * 15 + ["b", "b"]
+    )  # row 30 copies row 0 (label a) as b; row 31 agrees
     report = check_json(str(data), "--label", "label", *RELAXED, cwd=tmp_path, code=1)
     c = checks_of(report)["conflicting-labels"]
     assert (c["status"], c["count"]) == ("error", 2)

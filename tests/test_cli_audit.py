@@ -69,7 +69,12 @@ def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
     frame.write_ndjson(tmp_path / "sample.jsonl")
     frame.write_csv(tmp_path / "sample.csv")
     whole = audit_json(str(SAMPLE), "--text", "prompt")
-    for args in ([str(tmp_path / "shards")], [str(tmp_path / "shards" / "*.parquet")], [str(tmp_path / "sample.jsonl")], [str(tmp_path / "sample.csv")]):
+    for args in (
+        [str(tmp_path / "shards")],
+        [str(tmp_path / "shards" / "*.parquet")],
+        [str(tmp_path / "sample.jsonl")],
+        [str(tmp_path / "sample.csv")],
+    ):
         got = audit_json(*args, "--text", "prompt")
         assert got["exact"] == whole["exact"], args  # same rows, same representatives, same order
         assert got["lengths"] == whole["lengths"]
@@ -97,9 +102,22 @@ def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
         (lambda d: [str(SAMPLE), "--clusters", str(SAMPLE)], ["is one of the input files"]),
         (lambda d: [str(SAMPLE), "--normalize", "nfc"], ["nfc"]),
     ],
-    ids=["missing", "empty-glob", "not-parquet", "truncated", "unsupported", "unknown-column", "non-string",
-         "no-string-column", "zero-rows", "unknown-label", "json-dir-missing", "clusters-is-dir", "overwrite-input",
-         "bad-normalize"],
+    ids=[
+        "missing",
+        "empty-glob",
+        "not-parquet",
+        "truncated",
+        "unsupported",
+        "unknown-column",
+        "non-string",
+        "no-string-column",
+        "zero-rows",
+        "unknown-label",
+        "json-dir-missing",
+        "clusters-is-dir",
+        "overwrite-input",
+        "bad-normalize",
+    ],
 )
 def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
     (tmp_path / "bad.parquet").write_text("this is not parquet")

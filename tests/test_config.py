@@ -42,7 +42,9 @@ def test_defaults_without_a_file(tmp_path):
 
 def test_issue_example_in_pyproject_found_upwards(tmp_path):
     """The configuration block of issue 6, read from a sub-folder."""
-    file = pyproject(tmp_path, """
+    file = pyproject(
+        tmp_path,
+        """
 [tool.epochplan]
 text = "prompt"
 label = "label"
@@ -54,7 +56,8 @@ max-conflicting-label-rows = 0
 min-unique-samples = 1000
 max-empty-fraction = 0.0
 fail-on = "error"          # or "warning"
-""")
+""",
+    )
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
     r = resolve_check_settings(start=sub, environ=NO_ENV)
@@ -74,8 +77,11 @@ def test_standalone_file_wins_in_its_folder_and_underscores_work(tmp_path):
 
 
 def test_precedence_cli_over_env_over_file_over_default(tmp_path):
-    pyproject(tmp_path, "[tool.epochplan]\nlabel = 'file_label'\n[tool.epochplan.check]\nmax-leaked-rows = 3\n"
-                        "min-unique-samples = 10\nmax-empty-fraction = 0.2\n")
+    pyproject(
+        tmp_path,
+        "[tool.epochplan]\nlabel = 'file_label'\n[tool.epochplan.check]\nmax-leaked-rows = 3\n"
+        "min-unique-samples = 10\nmax-empty-fraction = 0.2\n",
+    )
     env = {"EPOCHPLAN_MAX_LEAKED_ROWS": "4", "EPOCHPLAN_MIN_UNIQUE_SAMPLES": "20", "EPOCHPLAN_TEXT": "q, a"}
     cli = {"max_leaked_rows": "5", "label": None}
     r = resolve_check_settings(cli, start=tmp_path, environ=env)
@@ -88,8 +94,11 @@ def test_precedence_cli_over_env_over_file_over_default(tmp_path):
 
 
 def test_command_table_overrides_top_level_and_other_commands_keys_are_accepted(tmp_path):
-    pyproject(tmp_path, "[tool.epochplan]\ntext = 'a'\nbatch = 16\nfail-on = 'warning'\n"
-                        "[tool.epochplan.check]\ntext = 'b'\n[tool.epochplan.plan]\nepochs = 3\n[tool.epochplan.dedup]\n")
+    pyproject(
+        tmp_path,
+        "[tool.epochplan]\ntext = 'a'\nbatch = 16\nfail-on = 'warning'\n"
+        "[tool.epochplan.check]\ntext = 'b'\n[tool.epochplan.plan]\nepochs = 3\n[tool.epochplan.dedup]\n",
+    )
     r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
     assert r["text"] == ["b"] and r["fail_on"] == "warning"
     assert load_section("plan", ("batch", "epochs"), start=tmp_path).values == {"batch": 16, "epochs": 3}
@@ -105,31 +114,34 @@ def test_explicit_config_path(tmp_path):
         resolve_check_settings(path=tmp_path / "missing.toml", environ=NO_ENV)
 
 
-@pytest.mark.parametrize("body, fragments", [
-    # unknown keys and tables
-    ("[tool.epochplan.check]\nmax-leak = 0\n", ["(tool.epochplan.check)", "unknown key 'max-leak'", "max-leaked-rows"]),
-    ("[tool.epochplan]\ntexts = 'a'\n", ["(tool.epochplan)", "unknown key 'texts'"]),
-    ("[tool.epochplan.chek]\nmax-leaked-rows = 0\n", ["unknown table 'chek'"]),
-    # wrong types
-    ("[tool.epochplan.check]\nmax-leaked-rows = 0.5\n", ["max-leaked-rows = 0.5", "whole number"]),
-    ("[tool.epochplan.check]\nmax-leaked-rows = true\n", ["max-leaked-rows = true", "whole number"]),
-    ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = '5%'\n", ["max-exact-duplicate-fraction = '5%'", "number"]),
-    ("[tool.epochplan]\ntext = 3\n", ["text = 3", "column"]),
-    ("[tool.epochplan]\nlabel = ['a', 'b']\n", ["label = ", "column name"]),
-    ("[tool.epochplan]\ncheck = 1\n", ["unknown key 'check'"]),
-    # impossible values
-    ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = 5\n", ["max-exact-duplicate-fraction = 5", "between 0 and 1"]),
-    ("[tool.epochplan.check]\nmax-near-duplicate-fraction = -0.1\n", ["max-near-duplicate-fraction", "between 0 and 1"]),
-    ("[tool.epochplan.check]\nmin-unique-samples = -1\n", ["min-unique-samples = -1", "0 or more"]),
-    ("[tool.epochplan.check]\nmax-imbalance-ratio = 0.5\n", ["max-imbalance-ratio = 0.5", "at least 1"]),
-    ("[tool.epochplan.check]\nfail-on = 'never'\n", ["fail-on = 'never'", "'error', 'warning'"]),
-    ("[tool.epochplan]\nnormalize = 'nfc'\n", ["normalize = 'nfc'", "'default', 'none'"]),
-    ("[tool.epochplan]\nthreshold = 1.5\n", ["threshold = 1.5", "Jaccard"]),
-    ("[tool.epochplan]\nmax-leaked-rows = -2\n", ["(tool.epochplan)", "max-leaked-rows = -2"]),
-    # spelled twice, broken TOML
-    ("[tool.epochplan.check]\nmax-leaked-rows = 0\nmax_leaked_rows = 1\n", ["same key"]),
-    ("[tool.epochplan.check]\nmax-leaked-rows = \n", ["invalid TOML"]),
-])
+@pytest.mark.parametrize(
+    "body, fragments",
+    [
+        # unknown keys and tables
+        ("[tool.epochplan.check]\nmax-leak = 0\n", ["(tool.epochplan.check)", "unknown key 'max-leak'", "max-leaked-rows"]),
+        ("[tool.epochplan]\ntexts = 'a'\n", ["(tool.epochplan)", "unknown key 'texts'"]),
+        ("[tool.epochplan.chek]\nmax-leaked-rows = 0\n", ["unknown table 'chek'"]),
+        # wrong types
+        ("[tool.epochplan.check]\nmax-leaked-rows = 0.5\n", ["max-leaked-rows = 0.5", "whole number"]),
+        ("[tool.epochplan.check]\nmax-leaked-rows = true\n", ["max-leaked-rows = true", "whole number"]),
+        ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = '5%'\n", ["max-exact-duplicate-fraction = '5%'", "number"]),
+        ("[tool.epochplan]\ntext = 3\n", ["text = 3", "column"]),
+        ("[tool.epochplan]\nlabel = ['a', 'b']\n", ["label = ", "column name"]),
+        ("[tool.epochplan]\ncheck = 1\n", ["unknown key 'check'"]),
+        # impossible values
+        ("[tool.epochplan.check]\nmax-exact-duplicate-fraction = 5\n", ["max-exact-duplicate-fraction = 5", "between 0 and 1"]),
+        ("[tool.epochplan.check]\nmax-near-duplicate-fraction = -0.1\n", ["max-near-duplicate-fraction", "between 0 and 1"]),
+        ("[tool.epochplan.check]\nmin-unique-samples = -1\n", ["min-unique-samples = -1", "0 or more"]),
+        ("[tool.epochplan.check]\nmax-imbalance-ratio = 0.5\n", ["max-imbalance-ratio = 0.5", "at least 1"]),
+        ("[tool.epochplan.check]\nfail-on = 'never'\n", ["fail-on = 'never'", "'error', 'warning'"]),
+        ("[tool.epochplan]\nnormalize = 'nfc'\n", ["normalize = 'nfc'", "'default', 'none'"]),
+        ("[tool.epochplan]\nthreshold = 1.5\n", ["threshold = 1.5", "Jaccard"]),
+        ("[tool.epochplan]\nmax-leaked-rows = -2\n", ["(tool.epochplan)", "max-leaked-rows = -2"]),
+        # spelled twice, broken TOML
+        ("[tool.epochplan.check]\nmax-leaked-rows = 0\nmax_leaked_rows = 1\n", ["same key"]),
+        ("[tool.epochplan.check]\nmax-leaked-rows = \n", ["invalid TOML"]),
+    ],
+)
 def test_config_errors_name_key_and_file(tmp_path, body, fragments):
     file = pyproject(tmp_path, body)
     with pytest.raises(ConfigError) as info:
@@ -140,12 +152,15 @@ def test_config_errors_name_key_and_file(tmp_path, body, fragments):
         assert fragment in message, (fragment, message)
 
 
-@pytest.mark.parametrize("env, fragment", [
-    ({"EPOCHPLAN_MAX_LEAKED_ROWS": "none"}, "EPOCHPLAN_MAX_LEAKED_ROWS='none': must be a whole number"),
-    ({"EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION": "2"}, "EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION='2'"),
-    ({"EPOCHPLAN_FAIL_ON": "sometimes"}, "EPOCHPLAN_FAIL_ON"),
-    ({"EPOCHPLAN_MAX_IMBALANCE_RATIO": "nan"}, "finite"),
-])
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"EPOCHPLAN_MAX_LEAKED_ROWS": "none"}, "EPOCHPLAN_MAX_LEAKED_ROWS='none': must be a whole number"),
+        ({"EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION": "2"}, "EPOCHPLAN_MAX_EXACT_DUPLICATE_FRACTION='2'"),
+        ({"EPOCHPLAN_FAIL_ON": "sometimes"}, "EPOCHPLAN_FAIL_ON"),
+        ({"EPOCHPLAN_MAX_IMBALANCE_RATIO": "nan"}, "finite"),
+    ],
+)
 def test_environment_errors_name_the_variable(tmp_path, env, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
         resolve_check_settings(start=tmp_path, environ=env)
@@ -178,8 +193,12 @@ def test_config_show_prints_values_and_sources(tmp_path):
     rows = {(s["section"], s["key"]): s for s in d["settings"]}
     assert d["file"] == str(tmp_path / "pyproject.toml")
     assert rows[("check", "max-leaked-rows")]["value"] == 2 and "(tool.epochplan.check)" in rows[("check", "max-leaked-rows")]["source"]
-    assert rows[("check", "min-unique-samples")] == {"section": "check", "key": "min-unique-samples", "value": 500,
-                                                     "source": "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES"}
+    assert rows[("check", "min-unique-samples")] == {
+        "section": "check",
+        "key": "min-unique-samples",
+        "value": 500,
+        "source": "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES",
+    }
     assert rows[("shared", "label")]["value"] == "y" and rows[("check", "fail-on")]["source"] == "default"
     assert rows[("plan", "batch")]["value"] == 8
     table = run_cli("config", "show", cwd=tmp_path)

@@ -68,12 +68,16 @@ def test_command_line_beats_the_file_and_the_environment_beats_it_too(project):
     assert env["source"]["text_columns"] == ["prompt"]
 
 
-@pytest.mark.parametrize("args", [
-    ("audit", "data.parquet", "--json", "out.json"),
-    ("dedup", "data.parquet", "-o", "out.parquet"),
-    ("check", "data.parquet", "--json", "out.json"),
-    ("plan", "data.parquet", "-o", "out.json"),
-], ids=["audit", "dedup", "check", "plan-data"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("audit", "data.parquet", "--json", "out.json"),
+        ("dedup", "data.parquet", "-o", "out.parquet"),
+        ("check", "data.parquet", "--json", "out.json"),
+        ("plan", "data.parquet", "-o", "out.json"),
+    ],
+    ids=["audit", "dedup", "check", "plan-data"],
+)
 def test_a_bad_value_fails_every_command_with_exit_2_naming_key_and_file(project, args):
     file = configure(project, "threshold = 1.7\n")
     before = sorted(p.name for p in project.iterdir())
@@ -89,8 +93,12 @@ def test_a_bad_value_in_a_command_table_fails_too(project):
 def test_data_options_mean_the_same_in_every_command(project):
     """--threshold is read by one parser everywhere: the same bad value, the same message."""
     messages = set()
-    for args in (("audit", "data.parquet"), ("dedup", "data.parquet", "-o", "o.parquet"), ("check", "data.parquet"),
-                 ("plan", "data.parquet")):
+    for args in (
+        ("audit", "data.parquet"),
+        ("dedup", "data.parquet", "-o", "o.parquet"),
+        ("check", "data.parquet"),
+        ("plan", "data.parquet"),
+    ):
         proc = run_cli(*args, "--threshold", "2", cwd=project)
         assert_clean_error(proc, "--threshold 2")
         messages.add(proc.stderr.strip())
@@ -98,8 +106,11 @@ def test_data_options_mean_the_same_in_every_command(project):
 
 
 def test_config_show_lists_every_commands_values(project):
-    file = configure(project, 'text = "response"\nthreshold = 0.8\n[tool.epochplan.plan]\nbatch = 16\n'
-                              '[tool.epochplan.dedup]\nlevel = "exact"\n[tool.epochplan.check]\nmax-leaked-rows = 3\n')
+    file = configure(
+        project,
+        'text = "response"\nthreshold = 0.8\n[tool.epochplan.plan]\nbatch = 16\n'
+        '[tool.epochplan.dedup]\nlevel = "exact"\n[tool.epochplan.check]\nmax-leaked-rows = 3\n',
+    )
     shown = json.loads(ok(run_cli("config", "show", "--json", cwd=project, env={"EPOCHPLAN_NGRAM": "7"})).stdout)
     assert shown["file"] == str(file)
     commands = {name: {row["key"]: row for row in rows} for name, rows in shown["commands"].items()}

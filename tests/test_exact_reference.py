@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 import epochplan
 
 # Unicode White_Space, the set Rust's char::is_whitespace uses (Python's \s differs on \x1c-\x1f).
-WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 WS_RUN = re.compile("[" + re.escape(WHITE_SPACE) + "]+")
 
 # Characters whose NFKC/lowercase are stable across Unicode versions, plus the tricky ones.

@@ -41,9 +41,24 @@ def _int(pattern: str, text: str) -> int:
 
 def test_example_trains_exactly_the_planned_steps(shared_data):
     facts = _run(
-        str(shared_data / "gpteacher_codegen-instruct.parquet"), "--text", "prompt", "--rows", "300",
-        "--batch", "8", "--grad-accum", "3", "--epochs", "2", "--seq-len", "48",
-        "--scheduler", "linear", "--no-early-stopping", "--device", "cpu",
+        str(shared_data / "gpteacher_codegen-instruct.parquet"),
+        "--text",
+        "prompt",
+        "--rows",
+        "300",
+        "--batch",
+        "8",
+        "--grad-accum",
+        "3",
+        "--epochs",
+        "2",
+        "--seq-len",
+        "48",
+        "--scheduler",
+        "linear",
+        "--no-early-stopping",
+        "--device",
+        "cpu",
     )
     assert facts["device"] == "cpu"
     unique = _int(r"= (\d+) (?:near|exact)-unique samples", facts["data"])
@@ -59,9 +74,23 @@ def test_example_trains_exactly_the_planned_steps(shared_data):
 
 def test_example_classifier_with_inverse_size_sampling_and_early_stopping(shared_data):
     facts = _run(
-        str(shared_data / "chatterbot_english.parquet"), "--text", "text", "--label", "file", "--rows", "600",
-        "--batch", "16", "--grad-accum", "2", "--mode", "inverse_size",
-        "--scheduler", "onecycle", "--device", "cpu",
+        str(shared_data / "chatterbot_english.parquet"),
+        "--text",
+        "text",
+        "--label",
+        "file",
+        "--rows",
+        "600",
+        "--batch",
+        "16",
+        "--grad-accum",
+        "2",
+        "--mode",
+        "inverse_size",
+        "--scheduler",
+        "onecycle",
+        "--device",
+        "cpu",
     )
     planned = _int(r"(\d+) optimizer steps", facts["plan"])
     eval_steps = _int(r"eval every (\d+)", facts["plan"])

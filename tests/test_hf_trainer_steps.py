@@ -63,8 +63,14 @@ class StepRecorder(TrainerCallback):
 
 def _args(tmp_path, **kwargs) -> TrainingArguments:
     return TrainingArguments(
-        output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, disable_tqdm=True,
-        log_level="error", learning_rate=LR, seed=0, **kwargs,
+        output_dir=str(tmp_path / "out"),
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        log_level="error",
+        learning_rate=LR,
+        seed=0,
+        **kwargs,
     )
 
 
@@ -80,9 +86,9 @@ def _lr_trace(plan) -> list[float]:
 
 
 GEOMETRIES = [  # (unique samples, per-device batch, grad accumulation, epochs, drop_last)
-    (37, 4, 3, 2, False),    # 10 batches/epoch: the last accumulation window holds 1 batch
+    (37, 4, 3, 2, False),  # 10 batches/epoch: the last accumulation window holds 1 batch
     (50, 8, 2, 1.5, False),  # fractional epochs: exported as max_steps
-    (23, 5, 2, 3, True),     # drop_last: 4 full batches/epoch
+    (23, 5, 2, 3, True),  # drop_last: 4 full batches/epoch
     (100, 16, 1, 2, False),  # no accumulation, a partial last batch
 ]
 
@@ -92,8 +98,11 @@ def test_trainer_runs_exactly_the_planned_optimizer_steps(tmp_path, n, batch, ac
     plan = epochplan.plan(samples=n, batch=batch, grad_accum=accum, epochs=epochs, drop_last=drop_last)
     recorder = StepRecorder()
     trainer = Trainer(
-        model=TinyClassifier(), args=_args(tmp_path, **plan.to_hf()),
-        train_dataset=_items(n), eval_dataset=_items(8, seed=1), callbacks=[recorder],
+        model=TinyClassifier(),
+        args=_args(tmp_path, **plan.to_hf()),
+        train_dataset=_items(n),
+        eval_dataset=_items(8, seed=1),
+        callbacks=[recorder],
     )
     trainer.train()
     assert trainer.state.max_steps == plan.total_steps
@@ -113,8 +122,12 @@ def test_trainer_derives_the_same_step_count_from_the_planned_epochs(tmp_path, n
     """Not max_steps: the Trainer computes its own step budget from num_train_epochs."""
     plan = epochplan.plan(samples=n, batch=batch, grad_accum=accum, epochs=epochs, drop_last=drop_last)
     args = _args(
-        tmp_path, per_device_train_batch_size=batch, gradient_accumulation_steps=accum,
-        num_train_epochs=plan.epochs.planned, dataloader_drop_last=drop_last, save_strategy="no",
+        tmp_path,
+        per_device_train_batch_size=batch,
+        gradient_accumulation_steps=accum,
+        num_train_epochs=plan.epochs.planned,
+        dataloader_drop_last=drop_last,
+        save_strategy="no",
     )
     trainer = Trainer(model=TinyClassifier(), args=args, train_dataset=_items(n))
     trainer.train()
@@ -149,8 +162,12 @@ def test_trainer_with_cluster_sampler_sees_each_cluster_once_per_epoch(tmp_path)
     evaluation = [{**item, "row": -1} for item in _items(8, seed=1)]
     args = _args(tmp_path, remove_unused_columns=False, **plan.to_hf())
     trainer = ClusterTrainer(
-        model=TinyClassifier(), args=args, train_dataset=_items(len(texts), rows=True), eval_dataset=evaluation,
-        data_collator=collate, cluster_sampler=sampler,
+        model=TinyClassifier(),
+        args=args,
+        train_dataset=_items(len(texts), rows=True),
+        eval_dataset=evaluation,
+        data_collator=collate,
+        cluster_sampler=sampler,
     )
     trainer.train()
     assert trainer.state.global_step == plan.total_steps
@@ -167,10 +184,12 @@ def test_hf_early_stopping_callback_stops_after_patience_evaluations_like_ours(t
     patience = plan.early_stopping_patience
     assert plan.total_steps > (patience + 1) * plan.eval_steps  # room to stop early
     hf_args = {**plan.to_hf(), "learning_rate": 0.0}  # a model that never improves
-    args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True,
-                             disable_tqdm=True, log_level="error", **hf_args)
-    trainer = Trainer(model=TinyClassifier(), args=args, train_dataset=_items(200),
-                      eval_dataset=_items(16, seed=1), callbacks=plan.hf_callbacks())
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, disable_tqdm=True, log_level="error", **hf_args
+    )
+    trainer = Trainer(
+        model=TinyClassifier(), args=args, train_dataset=_items(200), eval_dataset=_items(16, seed=1), callbacks=plan.hf_callbacks()
+    )
     trainer.train()
     losses = [log["eval_loss"] for log in trainer.state.log_history if "eval_loss" in log]
     assert len(losses) == patience + 1

@@ -74,15 +74,20 @@ def _dataset(n: int, seed: int = 0):
 
 def _trainer(**kwargs):
     return pl_lightning.Trainer(
-        accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0, **kwargs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        **kwargs,
     )
 
 
 GEOMETRIES = [  # (unique samples, per-device batch, grad accumulation, whole epochs, drop_last)
     (37, 4, 3, 2, False),  # 10 batches/epoch: Lightning steps on the final 1-batch window
     (60, 8, 2, 3, False),  # 8 batches/epoch, windows line up
-    (23, 5, 2, 3, True),   # drop_last: 4 batches/epoch
+    (23, 5, 2, 3, True),  # drop_last: 4 batches/epoch
 ]
 
 
@@ -118,8 +123,9 @@ def test_lightning_with_cluster_sampler_sees_each_cluster_once_per_epoch():
     sampler = ClusterSampler(result, seed=11)
     module = TinyModule(plan)
     trainer = _trainer(**plan.to_lightning())
-    trainer.fit(module, DataLoader(_dataset(len(texts)), batch_size=plan.batch, sampler=sampler),
-                DataLoader(_dataset(8, seed=1), batch_size=8))
+    trainer.fit(
+        module, DataLoader(_dataset(len(texts)), batch_size=plan.batch, sampler=sampler), DataLoader(_dataset(8, seed=1), batch_size=8)
+    )
     assert trainer.global_step == plan.total_steps
     assert len(module.rows) == 3
     for rows in module.rows:
@@ -133,8 +139,7 @@ def test_lightning_early_stopping_callback_counts_validation_checks_like_ours():
     assert plan.total_steps > (patience + 1) * plan.eval_steps
     module = TinyModule(lr=0.0)  # never improves
     trainer = _trainer(callbacks=plan.lightning_callbacks(), **plan.to_lightning())
-    trainer.fit(module, DataLoader(_dataset(200), batch_size=plan.batch, shuffle=True),
-                DataLoader(_dataset(16, seed=1), batch_size=16))
+    trainer.fit(module, DataLoader(_dataset(200), batch_size=plan.batch, shuffle=True), DataLoader(_dataset(16, seed=1), batch_size=16))
     assert module.validations == patience + 1
     assert trainer.global_step == (patience + 1) * plan.eval_steps
     stopper = EarlyStopping.from_plan(plan)

@@ -112,12 +112,15 @@ def test_leakage_names_train_rows(planted, tmp_path):
 def test_leakage_cli_and_parquet(tmp_path, shared_data):
     train = shared_data / "gpteacher_toolformer_similarity-0.6.parquet"
     val = tmp_path / "val.parquet"
-    pl.read_parquet(train)[:50].vstack(pl.read_parquet(shared_data / "chatterbot_english.parquet").select(
-        prompt=pl.col("text"), instruction=pl.col("text"), input=pl.lit(""), response=pl.lit(""))[:10].select(
-        "instruction", "input", "response", "prompt")).write_parquet(val)
+    pl.read_parquet(train)[:50].vstack(
+        pl.read_parquet(shared_data / "chatterbot_english.parquet")
+        .select(prompt=pl.col("text"), instruction=pl.col("text"), input=pl.lit(""), response=pl.lit(""))[:10]
+        .select("instruction", "input", "response", "prompt")
+    ).write_parquet(val)
     leaks = tmp_path / "leaks.parquet"
-    proc = run_cli("audit", str(train), "--text", "prompt", "--eval", f"heldout={val}", "--eval", str(val),
-                   "--leakage", str(leaks), "--json", "-")
+    proc = run_cli(
+        "audit", str(train), "--text", "prompt", "--eval", f"heldout={val}", "--eval", str(val), "--leakage", str(leaks), "--json", "-"
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)["leakage"]
     assert set(report) == {"heldout", "val"}
@@ -173,9 +176,11 @@ def test_no_near_leaves_exact_only():
 
 def test_char_shingles_and_settings_in_json():
     # char 3-gram Jaccard of the first two is 0.78 (renamed variable); the third shares little
-    code = ["for index in range(len(values)): total += values[index]",
-            "for idx in range(len(values)): total += values[idx]",
-            "print('hello world')"]
+    code = [
+        "for index in range(len(values)): total += values[index]",
+        "for idx in range(len(values)): total += values[idx]",
+        "print('hello world')",
+    ]
     result = epochplan.audit(pl.DataFrame({"text": code}), shingle="char", ngram=3, threshold=0.5)
     d = result.to_dict()["near"]
     assert (d["shingle"], d["ngram"], d["threshold"], d["num_perm"]) == ("char", 3, 0.5, 128)

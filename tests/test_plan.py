@@ -30,9 +30,24 @@ from epochplan.render.plan_text import render
 from epochplan.render.yaml_text import to_yaml
 
 CONTRACT_KEYS = {
-    "schema", "regime", "unique_samples", "unique_tokens", "epochs", "global_batch_size", "steps_per_epoch",
-    "total_steps", "warmup_steps", "eval_steps", "save_steps", "early_stopping_patience", "tokens_per_epoch",
-    "tokens_total", "effective_data_ratio", "flops", "warnings", "rationale",
+    "schema",
+    "regime",
+    "unique_samples",
+    "unique_tokens",
+    "epochs",
+    "global_batch_size",
+    "steps_per_epoch",
+    "total_steps",
+    "warmup_steps",
+    "eval_steps",
+    "save_steps",
+    "early_stopping_patience",
+    "tokens_per_epoch",
+    "tokens_total",
+    "effective_data_ratio",
+    "flops",
+    "warnings",
+    "rationale",
 }
 
 
@@ -45,14 +60,24 @@ def audit_dict(rows: int, unique: int, *, top=(), near: dict | None = None, char
         "total_bytes": int(rows * chars_mean),
     }
     exact = {
-        "unique": unique, "duplicate_rows": rows - unique, "duplicate_fraction": (rows - unique) / rows,
-        "clusters": len(top), "largest_cluster": max(top, default=1),
+        "unique": unique,
+        "duplicate_rows": rows - unique,
+        "duplicate_fraction": (rows - unique) / rows,
+        "clusters": len(top),
+        "largest_cluster": max(top, default=1),
         "top": [{"row": i, "count": k, "preview": f"text {i}"} for i, k in enumerate(top)],
     }
-    d = {"schema": "epochplan.audit/1", "source": {"paths": ["x.parquet"], "text_columns": ["text"],
-         "label_column": None, "normalize": "default"}, "rows": rows, "null_rows": 0, "empty_rows": 0,
-         "exact": exact, "lengths": lengths, "labels": None,
-         "diversity": {"vocabulary": 10, "distinct_1": 0.5, "distinct_2": 0.5, "estimated": False}}
+    d = {
+        "schema": "epochplan.audit/1",
+        "source": {"paths": ["x.parquet"], "text_columns": ["text"], "label_column": None, "normalize": "default"},
+        "rows": rows,
+        "null_rows": 0,
+        "empty_rows": 0,
+        "exact": exact,
+        "lengths": lengths,
+        "labels": None,
+        "diversity": {"vocabulary": 10, "distinct_1": 0.5, "distinct_2": 0.5, "estimated": False},
+    }
     if near is not None:
         d["near"] = near
     return d
@@ -250,8 +275,14 @@ def test_short_run_warmup_floor():
 # --- Counts from the audit ----------------------------------------------------------------------
 def test_near_unique_preferred_over_exact():
     """Issue 4 scope 2: unique samples = near-unique when the audit has it (issue 3)."""
-    near = {"unique": 700, "duplicate_rows": 300, "duplicate_fraction": 0.3, "clusters": 50,
-            "largest_cluster": 9, "top": [{"row": 0, "count": 9, "preview": "x"}]}
+    near = {
+        "unique": 700,
+        "duplicate_rows": 300,
+        "duplicate_fraction": 0.3,
+        "clusters": 50,
+        "largest_cluster": 9,
+        "top": [{"row": 0, "count": 9, "preview": "x"}],
+    }
     p = plan(audit_dict(1000, 950, near=near), batch=10)
     assert p.unique_samples == 700 and p.unique_level == "near"
     assert p.unique_tokens == round(1000 * 200 / 4 * 700 / 1000)
@@ -305,8 +336,10 @@ def test_json_contract_and_rationale_for_every_number():
     for key in CONTRACT_KEYS - {"schema", "regime", "warnings", "rationale"}:
         if d[key] is not None:
             assert key in explained, key
-    assert p.to_json() == plan(audit_dict(5000, 4000, top=(20, 10)), regime="lora", params="7B", batch=8,
-                               grad_accum=4, gpus=8, seq_len=2048).to_json()
+    assert (
+        p.to_json()
+        == plan(audit_dict(5000, 4000, top=(20, 10)), regime="lora", params="7B", batch=8, grad_accum=4, gpus=8, seq_len=2048).to_json()
+    )
 
 
 @pytest.mark.parametrize("text, value", [("7B", 7e9), ("350M", 350e6), ("7e9", 7e9), ("1.3b", 1.3e9), (7e9, 7e9), ("2_000", 2000)])
@@ -314,12 +347,22 @@ def test_parse_count(text, value):
     assert parse_count(text, "--params") == value
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"batch": 0}, "--batch"), ({"batch": -4}, "--batch"), ({"grad_accum": 0}, "--grad-accum"),
-    ({"gpus": 0}, "--gpus"), ({"regime": "rlhf"}, "unknown regime"), ({"framework": "jax"}, "unknown framework"),
-    ({"epochs": 3, "steps": 100}, "contradict"), ({"steps": 10, "token_budget": 1e6}, "contradict"),
-    ({"packing_efficiency": 1.5}, "(0, 1]"), ({"params": "seven"}, "--params"), ({"epochs": 0}, "--epochs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"batch": 0}, "--batch"),
+        ({"batch": -4}, "--batch"),
+        ({"grad_accum": 0}, "--grad-accum"),
+        ({"gpus": 0}, "--gpus"),
+        ({"regime": "rlhf"}, "unknown regime"),
+        ({"framework": "jax"}, "unknown framework"),
+        ({"epochs": 3, "steps": 100}, "contradict"),
+        ({"steps": 10, "token_budget": 1e6}, "contradict"),
+        ({"packing_efficiency": 1.5}, "(0, 1]"),
+        ({"params": "seven"}, "--params"),
+        ({"epochs": 0}, "--epochs"),
+    ],
+)
 def test_setup_errors(kwargs, fragment):
     with pytest.raises(InputError, match=None) as info:
         Setup(**kwargs)
@@ -364,7 +407,7 @@ def test_rendered_formats():
     compile(render(p, "lightning"), "lightning", "exec")
     compile(render(p, "composer"), "composer", "exec")
     compile(render(p, "torch"), "torch", "exec")
-    assert "max_duration=\"30ba\"" in render(p, "composer")
+    assert 'max_duration="30ba"' in render(p, "composer")
     assert json.loads(render(p, "json")) == p.to_dict()
 
 
@@ -373,7 +416,11 @@ def test_yaml_is_the_json_content():
     p = plan(audit_dict(1000, 100, top=(10,) * 10), batch=10)
     assert yaml.safe_load(render(p, "yaml")) == json.loads(p.to_json())
     assert yaml.safe_load(to_yaml({"a": [], "b": {}, "c": [{"x": 1}], "null": "y: z"})) == {
-        "a": [], "b": {}, "c": [{"x": 1}], "null": "y: z"}
+        "a": [],
+        "b": {},
+        "c": [{"x": 1}],
+        "null": "y: z",
+    }
 
 
 # --- Real data --------------------------------------------------------------------------------------

@@ -26,13 +26,23 @@ def write_audit(path: Path, rows: int = 1000, unique: int = 100) -> Path:
     audit = {
         "schema": "epochplan.audit/1",
         "source": {"paths": ["d.parquet"], "text_columns": ["text"], "label_column": None, "normalize": "default"},
-        "rows": rows, "null_rows": 0, "empty_rows": 0,
-        "exact": {"unique": unique, "duplicate_rows": rows - unique, "duplicate_fraction": 1 - unique / rows,
-                  "clusters": unique if rows > unique else 0, "largest_cluster": rows // unique,
-                  "top": [{"row": i, "count": rows // unique, "preview": f"t{i}"} for i in range(min(10, unique))]},
-        "lengths": {"chars": {"mean": 120.0, "p50": 100, "p90": 220, "p99": 400, "max": 900},
-                    "words": {"mean": 20.0, "p50": 17, "p90": 37, "p99": 66, "max": 150},
-                    "tokens_estimate": rows * 30, "total_bytes": rows * 120},
+        "rows": rows,
+        "null_rows": 0,
+        "empty_rows": 0,
+        "exact": {
+            "unique": unique,
+            "duplicate_rows": rows - unique,
+            "duplicate_fraction": 1 - unique / rows,
+            "clusters": unique if rows > unique else 0,
+            "largest_cluster": rows // unique,
+            "top": [{"row": i, "count": rows // unique, "preview": f"t{i}"} for i in range(min(10, unique))],
+        },
+        "lengths": {
+            "chars": {"mean": 120.0, "p50": 100, "p90": 220, "p99": 400, "max": 900},
+            "words": {"mean": 20.0, "p50": 17, "p90": 37, "p99": 66, "max": 150},
+            "tokens_estimate": rows * 30,
+            "total_bytes": rows * 120,
+        },
         "labels": None,
         "diversity": {"vocabulary": 500, "distinct_1": 0.3, "distinct_2": 0.6, "estimated": False},
     }
@@ -71,16 +81,23 @@ def test_audit_json_to_plan_file(tmp_path):
 def test_setup_flags_from_the_issue(tmp_path):
     """Issue 4: --regime lora --params 7e9 --batch 8 --grad-accum 4 --gpus 8 --seq-len 2048."""
     audit = write_audit(tmp_path / "audit.json", rows=50_000, unique=50_000)
-    d = plan_json("--audit", str(audit), "--regime", "lora", "--params", "7B", "--batch", "8", "--grad-accum", "4",
-                  "--gpus", "8", "--seq-len", "2048")
+    d = plan_json(
+        "--audit", str(audit), "--regime", "lora", "--params", "7B", "--batch", "8", "--grad-accum", "4", "--gpus", "8", "--seq-len", "2048"
+    )
     assert d["global_batch_size"] == 256 and d["regime"] == "lora"
     assert d["flops"] == pytest.approx(6 * 7e9 * d["tokens_total"], rel=1e-9)
 
 
-@pytest.mark.parametrize("fmt, fragment", [
-    ("hf", "TrainingArguments("), ("lightning", "accumulate_grad_batches="), ("composer", 'max_duration="'),
-    ("torch", '"total_steps"'), ("yaml", "schema: \"epochplan.plan/1\""),
-])
+@pytest.mark.parametrize(
+    "fmt, fragment",
+    [
+        ("hf", "TrainingArguments("),
+        ("lightning", "accumulate_grad_batches="),
+        ("composer", 'max_duration="'),
+        ("torch", '"total_steps"'),
+        ("yaml", 'schema: "epochplan.plan/1"'),
+    ],
+)
 def test_formats(fmt, fragment):
     """Issue 4/5: `--format hf|lightning|composer|torch|yaml` prints ready-to-use configuration."""
     proc = run_plan("--samples", "2000", "--batch", "16", "--format", fmt)
@@ -92,8 +109,7 @@ def test_formats(fmt, fragment):
 
 def test_format_selects_framework_rounding():
     """`--format composer` with drop_last rounds as Composer does (one step per batch x grad_accum)."""
-    proc = run_plan("--samples", "100", "--batch", "10", "--grad-accum", "3", "--drop-last", "--epochs", "1",
-                    "--format", "composer")
+    proc = run_plan("--samples", "100", "--batch", "10", "--grad-accum", "3", "--drop-last", "--epochs", "1", "--format", "composer")
     assert 'max_duration="3ba"' in proc.stdout, proc.stdout
 
 
@@ -106,7 +122,8 @@ def test_data_path_runs_the_audit(shared_data):
 def test_pyproject_defaults_and_cli_wins(tmp_path):
     """Issue 4: defaults from [tool.epochplan.plan] in pyproject.toml; the command line wins."""
     (tmp_path / "pyproject.toml").write_text(
-        "[tool.epochplan]\ntext = ['prompt']\n[tool.epochplan.plan]\nbatch = 200\ngrad-accum = 1\nepochs = 3\n")
+        "[tool.epochplan]\ntext = ['prompt']\n[tool.epochplan.plan]\nbatch = 200\ngrad-accum = 1\nepochs = 3\n"
+    )
     sub = tmp_path / "sub"
     sub.mkdir()
     assert plan_json("--samples", "2000", cwd=sub)["total_steps"] == 30
@@ -119,29 +136,35 @@ def test_standalone_epochplan_toml(tmp_path):
     assert plan_json("--samples", "500", cwd=tmp_path)["epochs"]["recommended"] == 20
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("[tool.epochplan.plan]\nbatchsize = 8\n", "unknown key 'batchsize'"),
-    ("[tool.epochplan.plan]\nbatch = 0\n", "pyproject.toml"),
-    ("[tool.epochplan.plan]\nbatch = \n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("[tool.epochplan.plan]\nbatchsize = 8\n", "unknown key 'batchsize'"),
+        ("[tool.epochplan.plan]\nbatch = 0\n", "pyproject.toml"),
+        ("[tool.epochplan.plan]\nbatch = \n", "invalid TOML"),
+    ],
+)
 def test_config_errors(tmp_path, content, fragment):
     (tmp_path / "pyproject.toml").write_text(content)
     assert_clean_error(run_plan("--samples", "100", cwd=tmp_path), fragment)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("--samples", "100", "--batch", "0"), "--batch"),
-    (("--samples", "100", "--batch", "-8"), "--batch"),
-    (("--samples", "100", "--batch", "sixteen"), "--batch"),
-    (("--samples", "4", "--gpus", "8"), "--gpus 8"),
-    (("--samples", "100", "--epochs", "3", "--steps", "100"), "contradict"),
-    (("--samples", "100", "--regime", "rlhf"), "unknown regime"),
-    (("--samples", "100", "--framework", "jax"), "unknown framework"),
-    (("--samples", "100", "--format", "xml"), "unknown format"),
-    (("--samples", "100", "--packing-efficiency", "2"), "--packing-efficiency"),
-    (("--audit", "missing.json"), "missing.json"),
-    ((), "nothing to plan"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("--samples", "100", "--batch", "0"), "--batch"),
+        (("--samples", "100", "--batch", "-8"), "--batch"),
+        (("--samples", "100", "--batch", "sixteen"), "--batch"),
+        (("--samples", "4", "--gpus", "8"), "--gpus 8"),
+        (("--samples", "100", "--epochs", "3", "--steps", "100"), "contradict"),
+        (("--samples", "100", "--regime", "rlhf"), "unknown regime"),
+        (("--samples", "100", "--framework", "jax"), "unknown framework"),
+        (("--samples", "100", "--format", "xml"), "unknown format"),
+        (("--samples", "100", "--packing-efficiency", "2"), "--packing-efficiency"),
+        (("--audit", "missing.json"), "missing.json"),
+        ((), "nothing to plan"),
+    ],
+)
 def test_errors_exit_2_with_one_line(tmp_path, args, fragment):
     """Issue 4 scope 5: impossible geometry, contradictory overrides, unknown regime -> exit 2, one line."""
     out = tmp_path / "plan.json"

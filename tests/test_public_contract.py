@@ -109,8 +109,13 @@ def test_defaults_are_declared_once_and_read_everywhere():
     signature = inspect.signature(epochplan.audit).parameters
     keys = {k.attr: k.default for k in DATA_KEYS}
     near = NearStats(unique=0, duplicate_rows=0, duplicate_fraction=0.0, clusters=0, largest_cluster=0, top=[])
-    for name, value in (("threshold", defaults.THRESHOLD), ("ngram", defaults.NGRAM), ("num_perm", defaults.NUM_PERM),
-                        ("shingle", defaults.SHINGLE), ("normalize", defaults.NORMALIZE)):
+    for name, value in (
+        ("threshold", defaults.THRESHOLD),
+        ("ngram", defaults.NGRAM),
+        ("num_perm", defaults.NUM_PERM),
+        ("shingle", defaults.SHINGLE),
+        ("normalize", defaults.NORMALIZE),
+    ):
         assert signature[name].default == value and keys[name] == value, name
         if hasattr(near, name):
             assert getattr(near, name) == value, name

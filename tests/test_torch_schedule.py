@@ -131,11 +131,14 @@ def test_scheduler_errors():
         build_scheduler(_optimizer(), {"warmup_steps": 1}, kind="linear")
 
 
-@pytest.mark.parametrize("n,batch,accum,epochs,drop_last", [
-    (103, 8, 3, 2, False),   # 13 batches/epoch: windows 3+3+3+3+1 -> 5 steps/epoch
-    (64, 8, 4, 1.5, False),  # a fractional epoch: the run ends mid-epoch
-    (50, 7, 2, 3, True),     # drop_last: 7 batches -> 4 steps/epoch
-])
+@pytest.mark.parametrize(
+    "n,batch,accum,epochs,drop_last",
+    [
+        (103, 8, 3, 2, False),  # 13 batches/epoch: windows 3+3+3+3+1 -> 5 steps/epoch
+        (64, 8, 4, 1.5, False),  # a fractional epoch: the run ends mid-epoch
+        (50, 7, 2, 3, True),  # drop_last: 7 batches -> 4 steps/epoch
+    ],
+)
 def test_plain_loop_with_accumulation_does_exactly_the_planned_steps(n, batch, accum, epochs, drop_last):
     """The loop the example uses: step after every `accum` batches and after the epoch's last batch."""
     ids = [i // 2 for i in range(2 * n)]  # every text twice: n clusters of 2 rows

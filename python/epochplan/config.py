@@ -198,8 +198,22 @@ def parse_bool(raw: Any, textual: bool = False) -> bool:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2, "g": 1e9, "gb": 1e9,
-          "gib": 1024**3, "t": 1e12, "tb": 1e12, "tib": 1024**4}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1e3,
+    "kb": 1e3,
+    "kib": 1024,
+    "m": 1e6,
+    "mb": 1e6,
+    "mib": 1024**2,
+    "g": 1e9,
+    "gb": 1e9,
+    "gib": 1024**3,
+    "t": 1e12,
+    "tb": 1e12,
+    "tib": 1024**4,
+}
 
 
 def parse_size(raw: Any, textual: bool = False) -> int:
@@ -229,16 +243,23 @@ def parse_size(raw: Any, textual: bool = False) -> int:
 DATA_KEYS: tuple[Key, ...] = (
     Key("text", parse_columns, None, "text column(s); several are joined with a newline"),
     Key("label", parse_name, None, "label column (label statistics, conflicting labels)"),
-    Key("normalize", choice(*defaults.NORMALIZE_MODES), defaults.NORMALIZE,
-        "'default': NFKC + lowercase + collapsed whitespace; 'none': raw bytes"),
+    Key(
+        "normalize",
+        choice(*defaults.NORMALIZE_MODES),
+        defaults.NORMALIZE,
+        "'default': NFKC + lowercase + collapsed whitespace; 'none': raw bytes",
+    ),
     Key("near", parse_bool, defaults.NEAR, "near-duplicate detection (MinHash-LSH)"),
     Key("threshold", parse_similarity, defaults.THRESHOLD, "Jaccard similarity of near duplicates"),
-    Key("shingle", choice(*defaults.SHINGLE_KINDS), defaults.SHINGLE,
-        "word n-grams (prose) or char n-grams (code, CJK, short text)"),
+    Key("shingle", choice(*defaults.SHINGLE_KINDS), defaults.SHINGLE, "word n-grams (prose) or char n-grams (code, CJK, short text)"),
     Key("ngram", parse_positive, defaults.NGRAM, "words (or chars with shingle = char) per shingle"),
     Key("num-perm", parse_num_perm, defaults.NUM_PERM, "MinHash slots per sketch"),
-    Key("memory-budget", parse_size, None,
-        "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)"),
+    Key(
+        "memory-budget",
+        parse_size,
+        None,
+        "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
+    ),
 )
 
 

@@ -383,9 +383,7 @@ def build_scheduler(
     if max_lr is None:
         max_lr = [group["lr"] for group in optimizer.param_groups]
     # OneCycleLR's first phase ends at step pct_start x total_steps - 1: make that `peak`.
-    return lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=total + 1, pct_start=(peak + 1) / (total + 1), **onecycle
-    )
+    return lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total + 1, pct_start=(peak + 1) / (total + 1), **onecycle)
 
 
 # --- Early stopping ---------------------------------------------------------------------------
@@ -444,13 +442,17 @@ class EarlyStopping:
     __call__ = step
 
     def state_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("patience", "min_delta", "mode", "best", "best_evaluation",
-                                               "evaluations", "bad_evaluations", "should_stop")}
+        return {
+            k: getattr(self, k)
+            for k in ("patience", "min_delta", "mode", "best", "best_evaluation", "evaluations", "bad_evaluations", "should_stop")
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         for key, value in state.items():
             setattr(self, key, value)
 
     def __repr__(self) -> str:
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, mode={self.mode!r}, "
-                f"best={self.best}, bad_evaluations={self.bad_evaluations})")
+        return (
+            f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, mode={self.mode!r}, "
+            f"best={self.best}, bad_evaluations={self.bad_evaluations})"
+        )

@@ -17,17 +17,14 @@ def find_conflicts(labels: pl.Series, exact_ids: np.ndarray, near_ids: np.ndarra
     labelled = frame.drop_nulls(["exact_id", "label"])
 
     def conflicting(level: str) -> pl.DataFrame:
-        return (
-            labelled.group_by(level)
-            .agg(pl.col("label").n_unique().alias("labels"), pl.len().alias("size"))
-            .filter(pl.col("labels") > 1)
-        )
+        return labelled.group_by(level).agg(pl.col("label").n_unique().alias("labels"), pl.len().alias("size")).filter(pl.col("labels") > 1)
 
     exact = conflicting("exact_id")
     widest_level = "near_id" if near_ids is not None else "exact_id"
     widest = conflicting(widest_level) if near_ids is not None else exact
-    members = labelled.join(widest.select(widest_level, "size"), on=widest_level).sort(["size", widest_level, "row"],
-                                                                                     descending=[True, False, False])
+    members = labelled.join(widest.select(widest_level, "size"), on=widest_level).sort(
+        ["size", widest_level, "row"], descending=[True, False, False]
+    )
     examples = []
     for _, group in members.group_by(widest_level, maintain_order=True):
         if len(examples) == EXAMPLES:

@@ -36,8 +36,9 @@ class DedupSummary:
     keep: str
 
 
-def representatives(data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near",
-                    keep: str = "first", **audit_options) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
+def representatives(
+    data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first", **audit_options
+) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
     """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame."""
     if level not in LEVELS:
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
@@ -72,12 +73,14 @@ def representatives(data: SourceLike, *, text: str | Sequence[str] | None = None
 
 
 def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
-    return frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64)
-                                                             .implode())).drop(ROW)
+    return (
+        frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64).implode())).drop(ROW)
+    )
 
 
-def dedup(data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first",
-          **audit_options) -> pl.DataFrame:
+def dedup(
+    data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first", **audit_options
+) -> pl.DataFrame:
     """The input rows that represent their cluster (all columns, input order), as a polars
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
     null text belong to no cluster and are dropped."""

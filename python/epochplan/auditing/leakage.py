@@ -43,8 +43,9 @@ def _stem(spec: SourceLike, index: int) -> str:
     return f"eval{index}"
 
 
-def leakage(auditor: Any, eval_sources: dict[str, tuple[Source, str | None]], columns: list[str], batch_rows: int,
-             near: bool) -> tuple[dict[str, Leakage], pl.DataFrame]:
+def leakage(
+    auditor: Any, eval_sources: dict[str, tuple[Source, str | None]], columns: list[str], batch_rows: int, near: bool
+) -> tuple[dict[str, Leakage], pl.DataFrame]:
     report: dict[str, Leakage] = {}
     frames = []
     for name, (source, path) in eval_sources.items():
@@ -58,23 +59,31 @@ def leakage(auditor: Any, eval_sources: dict[str, tuple[Source, str | None]], co
             schema={"eval_row": pl.UInt64, "train_row": pl.UInt64},
         ).with_columns(similarity=pl.lit(1.0), kind=pl.lit("exact"))
         near_frame = pl.DataFrame(
-            {"eval_row": [m[0] for m in near_matches], "train_row": [m[1] for m in near_matches],
-             "similarity": [m[2] for m in near_matches]},
+            {
+                "eval_row": [m[0] for m in near_matches],
+                "train_row": [m[1] for m in near_matches],
+                "similarity": [m[2] for m in near_matches],
+            },
             schema={"eval_row": pl.UInt64, "train_row": pl.UInt64, "similarity": pl.Float64},
         ).with_columns(kind=pl.lit("near"))
         # A pair matched exactly is also a near match (similarity 1.0): report it once, as exact.
         near_frame = near_frame.join(exact_frame.select("eval_row", "train_row"), on=["eval_row", "train_row"], how="anti")
-        matches = pl.concat([exact_frame, near_frame]).with_columns(split=pl.lit(name)).select(
-            "split", "eval_row", "train_row", "similarity", "kind"
-        ).sort(["kind", "eval_row", "similarity", "train_row"], descending=[False, False, True, False])
+        matches = (
+            pl.concat([exact_frame, near_frame])
+            .with_columns(split=pl.lit(name))
+            .select("split", "eval_row", "train_row", "similarity", "kind")
+            .sort(["kind", "eval_row", "similarity", "train_row"], descending=[False, False, True, False])
+        )
         frames.append(matches)
         near_rows = set(near_frame["eval_row"].to_list()) | set(exact_frame["eval_row"].to_list())  # exact ones included
         report[name] = Leakage(
             rows=rows,
             exact_in_train=exact_frame["eval_row"].n_unique(),
             near_in_train=len(near_rows) if near else None,
-            examples=[LeakExample(int(r["eval_row"]), int(r["train_row"]), float(r["similarity"]))
-                      for r in matches.head(EXAMPLES).iter_rows(named=True)],
+            examples=[
+                LeakExample(int(r["eval_row"]), int(r["train_row"]), float(r["similarity"]))
+                for r in matches.head(EXAMPLES).iter_rows(named=True)
+            ],
             path=path,
         )
     return report, pl.concat(frames) if frames else pl.DataFrame()

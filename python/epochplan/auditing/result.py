@@ -283,9 +283,18 @@ def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None
         null_rows=s["null_rows"],
         empty_rows=s["empty_rows"],
         exact=_cluster_stats(ClusterStats, s["exact"], rows),
-        near=None if near is None else _cluster_stats(
-            NearStats, near, rows, threshold=near["threshold"], ngram=near["ngram"], shingle=near["shingle"],
-            num_perm=near["num_perm"], bands=near["bands"], rows_per_band=near["rows_per_band"],
+        near=None
+        if near is None
+        else _cluster_stats(
+            NearStats,
+            near,
+            rows,
+            threshold=near["threshold"],
+            ngram=near["ngram"],
+            shingle=near["shingle"],
+            num_perm=near["num_perm"],
+            bands=near["bands"],
+            rows_per_band=near["rows_per_band"],
         ),
         lengths=Lengths(
             chars=LengthStats(**s["chars"]) if s["chars"] else None,

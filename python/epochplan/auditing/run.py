@@ -95,8 +95,9 @@ def audit(
     if result.near is not None:
         result.near = fill_previews(result.near, source, columns, normalize)
     if label is not None and exact_ids is not None:
-        result.conflicts = find_conflicts(pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String),
-                                          exact_ids, near_ids if near else None)
+        result.conflicts = find_conflicts(
+            pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String), exact_ids, near_ids if near else None
+        )
     if eval_sources:
         result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
     return result

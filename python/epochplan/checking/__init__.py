@@ -8,6 +8,21 @@ from .run import audit_for_check, check
 from .verdict import STATUSES, CheckReport, evaluate, judge
 
 __all__ = [
-    "CHECK_KEYS", "FAIL_ON", "RULES", "STATUSES", "THRESHOLD_KEYS", "Check", "CheckReport", "Thresholds", "audit_for_check",
-    "check", "compare_baseline", "evaluate", "exact_fraction", "judge", "load_baseline", "row_limit", "run_checks",
+    "CHECK_KEYS",
+    "FAIL_ON",
+    "RULES",
+    "STATUSES",
+    "THRESHOLD_KEYS",
+    "Check",
+    "CheckReport",
+    "Thresholds",
+    "audit_for_check",
+    "check",
+    "compare_baseline",
+    "evaluate",
+    "exact_fraction",
+    "judge",
+    "load_baseline",
+    "row_limit",
+    "run_checks",
 ]

@@ -51,7 +51,6 @@ def _to_dict(self: Any) -> dict[str, Any]:
 Thresholds = dataclasses.make_dataclass(
     "Thresholds",
     [(key.attr, type(key.default), dataclasses.field(default=key.default)) for key in CHECK_KEYS],
-    namespace={"__post_init__": _post_init, "from_resolved": classmethod(_from_resolved), "to_dict": _to_dict,
-               "__module__": __name__},
+    namespace={"__post_init__": _post_init, "from_resolved": classmethod(_from_resolved), "to_dict": _to_dict, "__module__": __name__},
     frozen=True,
 )

@@ -45,10 +45,20 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "title": self.title, "status": self.status, "severity": self.severity,
-            "setting": self.setting, "threshold": self.threshold, "comparison": self.comparison,
-            "count": self.count, "total": self.total, "fraction": self.fraction, "limit": self.limit,
-            "message": self.message, "examples": self.examples, "fails_gate": self.fails_gate,
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "severity": self.severity,
+            "setting": self.setting,
+            "threshold": self.threshold,
+            "comparison": self.comparison,
+            "count": self.count,
+            "total": self.total,
+            "fraction": self.fraction,
+            "limit": self.limit,
+            "message": self.message,
+            "examples": self.examples,
+            "fails_gate": self.fails_gate,
             "baseline": self.baseline,
         }
 
@@ -76,14 +86,37 @@ def _skipped(id: str, title: str, setting: str, threshold: Any, reason: str, sev
     return Check(id, title, "skipped", severity, setting, threshold, comparison, message=f"skipped: {reason}")
 
 
-def _at_most(id: str, title: str, setting: str, threshold: Any, count: int, total: int | None, limit: int,
-             what: str, severity: str = "error", examples: list[dict[str, Any]] | None = None) -> Check:
+def _at_most(
+    id: str,
+    title: str,
+    setting: str,
+    threshold: Any,
+    count: int,
+    total: int | None,
+    limit: int,
+    what: str,
+    severity: str = "error",
+    examples: list[dict[str, Any]] | None = None,
+) -> Check:
     ok = count <= limit
     share = f" ({_pct(count, total)} of {total:,})" if total else ""
     verdict = "within" if ok else "over"
     message = f"{count:,} {what}{share}; {verdict} the limit of {limit:,}"
-    return Check(id, title, "pass" if ok else severity, severity, setting, threshold, "<=", count, total,
-                 _share(count, total), limit, message, list(examples or []))
+    return Check(
+        id,
+        title,
+        "pass" if ok else severity,
+        severity,
+        setting,
+        threshold,
+        "<=",
+        count,
+        total,
+        _share(count, total),
+        limit,
+        message,
+        list(examples or []),
+    )
 
 
 def _int(section: Mapping[str, Any], key: str) -> int:
@@ -95,8 +128,16 @@ def _int(section: Mapping[str, Any], key: str) -> int:
 
 def _empty_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
     nulls, empties = _int(audit, "null_rows"), _int(audit, "empty_rows")
-    check = _at_most("empty-rows", "null or empty texts", "max-empty-fraction", t.max_empty_fraction,
-                     nulls + empties, rows, row_limit(t.max_empty_fraction, rows), "null or empty rows")
+    check = _at_most(
+        "empty-rows",
+        "null or empty texts",
+        "max-empty-fraction",
+        t.max_empty_fraction,
+        nulls + empties,
+        rows,
+        row_limit(t.max_empty_fraction, rows),
+        "null or empty rows",
+    )
     check.message += f" ({nulls:,} null, {empties:,} empty)"
     return check
 
@@ -106,31 +147,65 @@ def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, f
     title = f"{level} duplicate rows"
     if section is None:
         return _skipped(id, title, setting, fraction, "the audit has no 'near' section (near duplicates were not computed)")
-    examples = [
-        {"row": t.get("row"), "count": t.get("count"), "preview": t.get("preview", "")} for t in section.get("top") or []
-    ]
-    check = _at_most(id, title, setting, fraction, _int(section, "duplicate_rows"), rows, row_limit(fraction, rows),
-                     f"{level} duplicate rows", examples=examples)
+    examples = [{"row": t.get("row"), "count": t.get("count"), "preview": t.get("preview", "")} for t in section.get("top") or []]
+    check = _at_most(
+        id,
+        title,
+        setting,
+        fraction,
+        _int(section, "duplicate_rows"),
+        rows,
+        row_limit(fraction, rows),
+        f"{level} duplicate rows",
+        examples=examples,
+    )
     check.message += f"; {_int(section, 'clusters'):,} clusters, largest {_int(section, 'largest_cluster'):,}"
     return check
 
 
 def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
     if not leakage:
-        return [_skipped("leakage", "eval rows found in train", "max-leaked-rows", t.max_leaked_rows,
-                         "no eval split given (--eval PATH or NAME=PATH)")]
+        return [
+            _skipped(
+                "leakage",
+                "eval rows found in train",
+                "max-leaked-rows",
+                t.max_leaked_rows,
+                "no eval split given (--eval PATH or NAME=PATH)",
+            )
+        ]
     checks = []
     for name in sorted(leakage):
         split = leakage[name]
         eval_rows = _int(split, "rows")
         examples = _unique_matches(split.get("examples") or [])
         exact_examples = [e for e in examples if e.get("kind", "exact" if e.get("similarity") == 1.0 else "near") == "exact"]
-        checks.append(_at_most(f"leakage-exact:{name}", f"eval split {name!r}: exact copies in train", "max-leaked-rows",
-                               t.max_leaked_rows, _int(split, "exact_in_train"), eval_rows, t.max_leaked_rows,
-                               f"rows of eval split {name!r} with an exact copy in train", examples=exact_examples))
-        checks.append(_at_most(f"leakage-near:{name}", f"eval split {name!r}: near copies in train", "max-near-leaked-rows",
-                               t.max_near_leaked_rows, _int(split, "near_in_train"), eval_rows, t.max_near_leaked_rows,
-                               f"rows of eval split {name!r} with a near or exact copy in train", examples=examples))
+        checks.append(
+            _at_most(
+                f"leakage-exact:{name}",
+                f"eval split {name!r}: exact copies in train",
+                "max-leaked-rows",
+                t.max_leaked_rows,
+                _int(split, "exact_in_train"),
+                eval_rows,
+                t.max_leaked_rows,
+                f"rows of eval split {name!r} with an exact copy in train",
+                examples=exact_examples,
+            )
+        )
+        checks.append(
+            _at_most(
+                f"leakage-near:{name}",
+                f"eval split {name!r}: near copies in train",
+                "max-near-leaked-rows",
+                t.max_near_leaked_rows,
+                _int(split, "near_in_train"),
+                eval_rows,
+                t.max_near_leaked_rows,
+                f"rows of eval split {name!r} with a near or exact copy in train",
+                examples=examples,
+            )
+        )
     return checks
 
 
@@ -155,8 +230,17 @@ def _conflict_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
     if conflicts is None:
         return _skipped(id, title, setting, threshold, "the audit has no conflicts section (needs the near-duplicate audit)")
     examples = [{"rows": list(e.get("rows", [])), "labels": list(e.get("labels", []))} for e in conflicts.get("examples") or []]
-    check = _at_most(id, title, setting, threshold, _int(conflicts, "rows"), rows, threshold,
-                     "rows in duplicate clusters with conflicting labels", examples=examples)
+    check = _at_most(
+        id,
+        title,
+        setting,
+        threshold,
+        _int(conflicts, "rows"),
+        rows,
+        threshold,
+        "rows in duplicate clusters with conflicting labels",
+        examples=examples,
+    )
     check.message += f" ({_int(conflicts, 'exact_clusters'):,} exact, {_int(conflicts, 'near_clusters'):,} near clusters)"
     return check
 
@@ -167,8 +251,14 @@ def _unique_check(audit: Mapping[str, Any], t: Any) -> Check:
     level, unique = ("near", _int(near, "unique")) if near is not None else ("exact", _int(exact, "unique"))
     if near is None and unique >= minimum > 0:
         # The exact count is an upper bound of the near one: it can prove a shortfall, not enough.
-        return _skipped(id, title, setting, minimum, f"the audit has no near-duplicate section; {unique:,} exact-unique samples "
-                        "is only an upper bound", comparison=">=")
+        return _skipped(
+            id,
+            title,
+            setting,
+            minimum,
+            f"the audit has no near-duplicate section; {unique:,} exact-unique samples is only an upper bound",
+            comparison=">=",
+        )
     ok = unique >= minimum
     message = f"{unique:,} unique samples ({level} level); {'meets' if ok else 'below'} the minimum of {minimum:,}"
     return Check(id, title, "pass" if ok else "error", "error", setting, minimum, ">=", unique, None, None, minimum, message)
@@ -183,10 +273,22 @@ def _imbalance_check(labels: Mapping[str, Any] | None, t: Any) -> Check:
         return _skipped(id, title, setting, ratio, f"{len(counts)} label class(es); imbalance needs two or more", "warning")
     (big_name, largest), (small_name, smallest) = _extremes(counts)
     limit = row_limit(ratio, smallest)  # largest <= ratio * smallest, in whole rows
-    check = _at_most(id, title, setting, ratio, largest, smallest, limit, f"rows in the largest class {big_name!r}",
-                     severity="warning", examples=[{"label": big_name, "count": largest}, {"label": small_name, "count": smallest}])
-    check.message = (f"largest class {big_name!r} has {largest:,} rows, smallest {small_name!r} {smallest:,}: "
-                     f"ratio {largest / smallest:.2f}; {'within' if largest <= limit else 'over'} {ratio:g}")
+    check = _at_most(
+        id,
+        title,
+        setting,
+        ratio,
+        largest,
+        smallest,
+        limit,
+        f"rows in the largest class {big_name!r}",
+        severity="warning",
+        examples=[{"label": big_name, "count": largest}, {"label": small_name, "count": smallest}],
+    )
+    check.message = (
+        f"largest class {big_name!r} has {largest:,} rows, smallest {small_name!r} {smallest:,}: "
+        f"ratio {largest / smallest:.2f}; {'within' if largest <= limit else 'over'} {ratio:g}"
+    )
     return check
 
 

@@ -17,11 +17,15 @@ from .verdict import CheckReport, evaluate
 _NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "num_perm", "memory_budget")
 
 
-def audit_for_check(data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None) -> dict[str, Any]:
+def audit_for_check(
+    data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None
+) -> dict[str, Any]:
     """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict."""
     kwargs: dict[str, Any] = {
-        "text": settings.get("text"), "label": settings.get("label"),
-        "normalize": settings.get("normalize") or defaults.NORMALIZE, "keep_clusters": False,
+        "text": settings.get("text"),
+        "label": settings.get("label"),
+        "normalize": settings.get("normalize") or defaults.NORMALIZE,
+        "keep_clusters": False,
     }
     if progress is not None:
         kwargs["progress"] = progress

@@ -60,7 +60,10 @@ def audit_command(
     total = count_rows(open_source(data))
     with RowProgress(total) as progress:
         result = audit(
-            data, **options.audit_options(resolved), eval=splits or None, keep_clusters=clusters is not None,
+            data,
+            **options.audit_options(resolved),
+            eval=splits or None,
+            keep_clusters=clusters is not None,
             progress=progress,
         )
     the_plan = plan(result, setup)

@@ -30,7 +30,9 @@ def check_command(
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
     config: options.ConfigOption = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when the gate fails (input errors still exit 2).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal table (reports, annotations and the exit code remain).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No terminal table (reports, annotations and the exit code remain).")
+    ] = False,
     given: dict[str, Any] | None = None,
 ) -> None:
     """Audit DATA and fail when it breaks the thresholds: a gate for CI before training.

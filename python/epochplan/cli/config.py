@@ -36,8 +36,7 @@ def config_show(
     resolved = {command: settings.resolve(command, path=config) for command in sorted(settings.COMMANDS)}
     keys = {command: {k.attr: k for k in settings.COMMANDS[command]} for command in resolved}
     commands = {
-        command: [{"key": s.name, "value": s.value, "source": s.source} for s in r.settings.values()]
-        for command, r in resolved.items()
+        command: [{"key": s.name, "value": s.value, "source": s.source} for s in r.settings.values()] for command, r in resolved.items()
     }
     legacy: dict[tuple[str, str], dict[str, Any]] = {}
     for command in _LEGACY_ORDER:

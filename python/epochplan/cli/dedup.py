@@ -38,7 +38,12 @@ def dedup_command(
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
     summary = dedup_to_file(
-        data, output, level=values["level"], keep=values["keep"], eval=splits or None, **audit_options,
+        data,
+        output,
+        level=values["level"],
+        keep=values["keep"],
+        eval=splits or None,
+        **audit_options,
     )
     Console(stderr=True, highlight=False).print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "

@@ -51,8 +51,11 @@ def _parameter(attr: str, annotation: Any) -> inspect.Parameter:
 
 EvalOption = Annotated[
     list[str] | None,
-    typer.Option("--eval", help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); "
-                 "repeatable.", show_default=False),
+    typer.Option(
+        "--eval",
+        help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); repeatable.",
+        show_default=False,
+    ),
 ]
 
 # Groups of options, each a list of parameters added to a command's signature.
@@ -64,8 +67,9 @@ DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 DataArgument = Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML file (default: epochplan.toml, or pyproject.toml with tool.epochplan, found upwards).",
-                 show_default=False),
+    typer.Option(
+        "--config", help="TOML file (default: epochplan.toml, or pyproject.toml with tool.epochplan, found upwards).", show_default=False
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")]
 

@@ -35,9 +35,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[
-        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = None,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     """Audit a training dataset and plan how long to train on it.
 

@@ -11,7 +11,24 @@ from .rules import effective_data_ratio, openai_epochs
 from .setup import BUDGET_KEYS, FRAMEWORKS, REGIMES, SETUP_KEYS, Setup
 
 __all__ = [
-    "BUDGET_KEYS", "DataCounts", "EpochRange", "Exposure", "FRAMEWORKS", "LengthQuantiles", "Plan", "REGIMES",
-    "RationaleEntry", "SETUP_KEYS", "Setup", "counts_from_audit", "counts_from_numbers", "effective_data_ratio",
-    "ffd_efficiency", "openai_epochs", "parse_count", "plan", "steps_per_epoch", "synthetic_lengths",
+    "BUDGET_KEYS",
+    "DataCounts",
+    "EpochRange",
+    "Exposure",
+    "FRAMEWORKS",
+    "LengthQuantiles",
+    "Plan",
+    "REGIMES",
+    "RationaleEntry",
+    "SETUP_KEYS",
+    "Setup",
+    "counts_from_audit",
+    "counts_from_numbers",
+    "effective_data_ratio",
+    "ffd_efficiency",
+    "openai_epochs",
+    "parse_count",
+    "plan",
+    "steps_per_epoch",
+    "synthetic_lengths",
 ]

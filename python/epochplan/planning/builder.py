@@ -101,7 +101,8 @@ def _build(b: _Builder) -> Plan:
     if s.gpus > n_items:
         raise InputError(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
-            f"use at most {fmt(n_items)} GPUs")
+            f"use at most {fmt(n_items)} GPUs"
+        )
     spe = _steps_per_epoch(b, n_items)
     lo, rec, hi, entries = epoch_rule(s.regime, c, n_items, s)
     b.rationale.extend(entries)
@@ -114,21 +115,41 @@ def _build(b: _Builder) -> Plan:
     patience = _patience(b, total, spe, eval_steps)
     tokens_total = None if tokens_epoch is None else round(tokens_epoch * planned)
     ratio = effective_data_ratio(planned)
-    b.why("effective_data_ratio", "value of repeated data D'/U at the planned epochs",
-          f"{planned:.4g} epochs -> D'/U = {ratio:.3f} (1.00 at 1, 3.73 at 4, 15.17 at 40)", SRC_MUENNIGHOFF)
+    b.why(
+        "effective_data_ratio",
+        "value of repeated data D'/U at the planned epochs",
+        f"{planned:.4g} epochs -> D'/U = {ratio:.3f} (1.00 at 1, 3.73 at 4, 15.17 at 40)",
+        SRC_MUENNIGHOFF,
+    )
     flops = _flops(b, tokens_epoch, tokens_total, planned)
     exposure = _exposure(b, planned, spe)
     return Plan(
-        setup=s, regime=s.regime, framework=s.framework,
-        unique_samples=c.unique_samples, unique_level=c.unique_level,
+        setup=s,
+        regime=s.regime,
+        framework=s.framework,
+        unique_samples=c.unique_samples,
+        unique_level=c.unique_level,
         unique_tokens=None if c.unique_tokens is None else round(c.unique_tokens),
-        samples_per_epoch=n_items, packing=packing, packing_efficiency=efficiency, seq_len=seq_len,
-        epochs=EpochRange(lo, rec, hi, planned), budget=budget, global_batch_size=s.global_batch,
-        steps_per_epoch=spe, total_steps=total, warmup_steps=warmup, eval_steps=eval_steps,
-        save_steps=save_steps, early_stopping_patience=patience,
-        tokens_per_epoch=None if tokens_epoch is None else round(tokens_epoch), tokens_total=tokens_total,
-        effective_data_ratio=ratio, flops=flops, exposure=exposure,
-        warnings=tuple(b.warnings), rationale=tuple(b.rationale),
+        samples_per_epoch=n_items,
+        packing=packing,
+        packing_efficiency=efficiency,
+        seq_len=seq_len,
+        epochs=EpochRange(lo, rec, hi, planned),
+        budget=budget,
+        global_batch_size=s.global_batch,
+        steps_per_epoch=spe,
+        total_steps=total,
+        warmup_steps=warmup,
+        eval_steps=eval_steps,
+        save_steps=save_steps,
+        early_stopping_patience=patience,
+        tokens_per_epoch=None if tokens_epoch is None else round(tokens_epoch),
+        tokens_total=tokens_total,
+        effective_data_ratio=ratio,
+        flops=flops,
+        exposure=exposure,
+        warnings=tuple(b.warnings),
+        rationale=tuple(b.rationale),
     )
 
 
@@ -145,12 +166,19 @@ def _explain_counts(b: _Builder) -> None:
         b.why("unique_samples", "epochs count over unique samples (near-unique when available)", detail, src)
     if c.unique_tokens is not None:
         estimate = "an estimate: " if c.unique_level != "given" else ""
-        b.why("unique_tokens", "tokens of the unique samples",
-              f"{estimate}{fmt(round(c.unique_tokens))} from {c.tokens_source}", SRC_AUDIT if estimate else "--tokens")
-    b.why("global_batch_size", "global batch = per-device batch x grad accumulation x data-parallel size",
-          f"{b.setup.per_device_batch} x {b.setup.grad_accum} x {b.setup.gpus} = {b.setup.global_batch}"
-          + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
-          "setup")
+        b.why(
+            "unique_tokens",
+            "tokens of the unique samples",
+            f"{estimate}{fmt(round(c.unique_tokens))} from {c.tokens_source}",
+            SRC_AUDIT if estimate else "--tokens",
+        )
+    b.why(
+        "global_batch_size",
+        "global batch = per-device batch x grad accumulation x data-parallel size",
+        f"{b.setup.per_device_batch} x {b.setup.grad_accum} x {b.setup.gpus} = {b.setup.global_batch}"
+        + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
+        "setup",
+    )
 
 
 def _geometry(b: _Builder) -> tuple[int | None, bool, float | None, int, float | None]:
@@ -174,8 +202,12 @@ def _geometry(b: _Builder) -> tuple[int | None, bool, float | None, int, float |
         raise InputError("--no-packing needs a sample count: give --samples or an audit")
     efficiency = _packing_efficiency(b, seq_len)
     sequences = math.ceil(c.unique_tokens / (seq_len * efficiency))
-    b.why("samples_per_epoch", "packed sequences = ceil(unique tokens / (seq_len x packing efficiency))",
-          f"ceil({fmt(round(c.unique_tokens))} / ({seq_len} x {efficiency:.4f})) = {fmt(sequences)}", SRC_ARITH)
+    b.why(
+        "samples_per_epoch",
+        "packed sequences = ceil(unique tokens / (seq_len x packing efficiency))",
+        f"ceil({fmt(round(c.unique_tokens))} / ({seq_len} x {efficiency:.4f})) = {fmt(sequences)}",
+        SRC_ARITH,
+    )
     b.why("tokens_per_epoch", "packing keeps every token", f"{fmt(round(c.unique_tokens))} tokens per epoch", SRC_ARITH)
     return seq_len, True, efficiency, sequences, c.unique_tokens
 
@@ -186,22 +218,29 @@ def _packing_efficiency(b: _Builder, seq_len: int) -> float:
         b.why("packing_efficiency", "given", f"{s.packing_efficiency:.4f}", "--packing-efficiency")
         return s.packing_efficiency
     if c.token_lengths is None:
-        b.why("packing_efficiency", "no length distribution: a concatenated token stream fills every slot",
-              "1.0 assumed; pass --packing-efficiency to change", "default")
+        b.why(
+            "packing_efficiency",
+            "no length distribution: a concatenated token stream fills every slot",
+            "1.0 assumed; pass --packing-efficiency to change",
+            "default",
+        )
         return 1.0
     sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
     efficiency = ffd_efficiency(sample, seq_len)
-    b.why("packing_efficiency", "first-fit-decreasing packing into seq_len slots",
-          f"{efficiency:.4f} on {sample.size} synthetic lengths (estimated tokens, mean {c.token_lengths.mean:.1f}, "
-          f"p99 {c.token_lengths.p99:.0f}) into {seq_len}-token sequences", SRC_FFD)
+    b.why(
+        "packing_efficiency",
+        "first-fit-decreasing packing into seq_len slots",
+        f"{efficiency:.4f} on {sample.size} synthetic lengths (estimated tokens, mean {c.token_lengths.mean:.1f}, "
+        f"p99 {c.token_lengths.p99:.0f}) into {seq_len}-token sequences",
+        SRC_FFD,
+    )
     return efficiency
 
 
 def _truncated_share(c: DataCounts, seq_len: int) -> float:
     """Share of tokens kept when each sample is cut at seq_len (from the synthetic sample)."""
     if c.token_lengths is None:
-        return 1.0 if c.unique_tokens is None or c.unique_samples is None else min(
-            1.0, seq_len * c.unique_samples / c.unique_tokens)
+        return 1.0 if c.unique_tokens is None or c.unique_samples is None else min(1.0, seq_len * c.unique_samples / c.unique_tokens)
     sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
     return float(np.minimum(sample, seq_len).sum() / sample.sum())
 
@@ -215,8 +254,12 @@ def _sample_tokens(b: _Builder, seq_len: int | None) -> float | None:
         return c.unique_tokens
     kept = _truncated_share(c, seq_len)
     tokens = c.unique_tokens * kept
-    b.why("tokens_per_epoch", "samples truncated at seq_len, padding not counted",
-          f"{fmt(round(c.unique_tokens))} x {kept:.4f} kept = {fmt(round(tokens))}", SRC_FFD)
+    b.why(
+        "tokens_per_epoch",
+        "samples truncated at seq_len, padding not counted",
+        f"{fmt(round(c.unique_tokens))} x {kept:.4f} kept = {fmt(round(tokens))}",
+        SRC_FFD,
+    )
     return tokens
 
 
@@ -226,8 +269,12 @@ def _unpacked(b: _Builder, seq_len: int) -> tuple[int | None, bool, float | None
     n = int(c.unique_samples)  # type: ignore[arg-type]
     tokens = _sample_tokens(b, seq_len) or 0.0
     efficiency = tokens / (n * seq_len)
-    b.why("packing_efficiency", "no packing: one sample per sequence, the rest is padding",
-          f"{fmt(round(tokens))} tokens / ({fmt(n)} x {seq_len}) = {efficiency:.4f}", SRC_ARITH)
+    b.why(
+        "packing_efficiency",
+        "no packing: one sample per sequence, the rest is padding",
+        f"{fmt(round(tokens))} tokens / ({fmt(n)} x {seq_len}) = {efficiency:.4f}",
+        SRC_ARITH,
+    )
     return seq_len, False, efficiency, n, tokens
 
 
@@ -237,16 +284,21 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     if spe == 0:
         raise InputError(
             f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {s.global_batch} leaves 0 steps; "
-            "lower --batch/--grad-accum/--gpus or drop --drop-last")
+            "lower --batch/--grad-accum/--gpus or drop --drop-last"
+        )
     exact = n_items / s.global_batch
-    b.why("steps_per_epoch", f"{s.framework} rounding of the last partial batch and accumulation window",
-          f"{fmt(n_items)} samples / global batch {s.global_batch} = {exact:.4g} -> {spe} optimizer steps"
-          f" (drop_last={s.drop_last}, {s.gpus} data-parallel rank{'s' if s.gpus > 1 else ''})",
-          FRAMEWORK_SOURCES[s.framework])
+    b.why(
+        "steps_per_epoch",
+        f"{s.framework} rounding of the last partial batch and accumulation window",
+        f"{fmt(n_items)} samples / global batch {s.global_batch} = {exact:.4g} -> {spe} optimizer steps"
+        f" (drop_last={s.drop_last}, {s.gpus} data-parallel rank{'s' if s.gpus > 1 else ''})",
+        FRAMEWORK_SOURCES[s.framework],
+    )
     if s.global_batch > n_items:
         b.warnings.append(
             f"global batch {s.global_batch} is larger than the {fmt(n_items)} samples per epoch: every epoch is a "
-            "single partial optimizer step; lower --batch, --grad-accum or --gpus")
+            "single partial optimizer step; lower --batch, --grad-accum or --gpus"
+        )
     return spe
 
 
@@ -256,15 +308,23 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     if s.steps is not None:
         planned = s.steps * s.global_batch / n_items
         b.why("total_steps", "given", f"{fmt(s.steps)} optimizer steps", "--steps")
-        b.why("epochs.planned", "epochs = steps x global batch / samples",
-              f"{fmt(s.steps)} x {s.global_batch} / {fmt(n_items)} = {planned:.4g}", SRC_ARITH)
+        b.why(
+            "epochs.planned",
+            "epochs = steps x global batch / samples",
+            f"{fmt(s.steps)} x {s.global_batch} / {fmt(n_items)} = {planned:.4g}",
+            SRC_ARITH,
+        )
         return planned, s.steps, "steps"
     if s.token_budget is not None:
         if not tokens_epoch:
             raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
         planned = s.token_budget / tokens_epoch
-        b.why("epochs.planned", "epochs = token budget / tokens per epoch",
-              f"{fmt(s.token_budget)} / {fmt(round(tokens_epoch))} = {planned:.4g}", "--token-budget")
+        b.why(
+            "epochs.planned",
+            "epochs = token budget / tokens per epoch",
+            f"{fmt(s.token_budget)} / {fmt(round(tokens_epoch))} = {planned:.4g}",
+            "--token-budget",
+        )
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
@@ -273,36 +333,51 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
         b.why("epochs.planned", "the recommended epochs", f"{planned:.4g} epochs", "regime rule above")
     total = max(1, math.ceil(planned * spe))
-    b.why("total_steps", "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
-          f"ceil({planned:.4g} x {spe}) = {fmt(total)} ({why})", SRC_HF)
+    b.why(
+        "total_steps",
+        "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
+        f"ceil({planned:.4g} x {spe}) = {fmt(total)} ({why})",
+        SRC_HF,
+    )
     return planned, total, budget
 
 
 def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
     s = b.setup
     if planned > hi + 1e-9:
-        b.warnings.append(f"planned {planned:.3g} epochs is above the {s.regime} rule's maximum of {hi:.3g}; expect overfitting or wasted compute")
+        b.warnings.append(
+            f"planned {planned:.3g} epochs is above the {s.regime} rule's maximum of {hi:.3g}; expect overfitting or wasted compute"
+        )
     elif planned < lo - 1e-9:
         b.warnings.append(f"planned {planned:.3g} epochs is below the {s.regime} rule's minimum of {lo:.3g}")
     if s.regime == "pretrain" or b.counts.unique_samples is None:
         if planned > 40:
-            b.warnings.append(f"{planned:.3g} epochs: repeated tokens have almost no value past ~40 epochs (D'/U -> 16.4); get more data ({SRC_MUENNIGHOFF.split(',')[0]})")
+            b.warnings.append(
+                f"{planned:.3g} epochs: repeated tokens have almost no value past ~40 epochs (D'/U -> 16.4); get more data ({SRC_MUENNIGHOFF.split(',')[0]})"
+            )
         elif planned > 16:
-            b.warnings.append(f"{planned:.3g} epochs: returns from repeated tokens diminish sharply past 16 epochs ({SRC_MUENNIGHOFF.split(',')[0]})")
+            b.warnings.append(
+                f"{planned:.3g} epochs: returns from repeated tokens diminish sharply past 16 epochs ({SRC_MUENNIGHOFF.split(',')[0]})"
+            )
     if s.regime == "pretrain" and s.params and b.counts.unique_tokens:
         optimal = TOKENS_PER_PARAM * s.params / b.counts.unique_tokens
         if optimal > 4:
             b.warnings.append(
                 f"data-constrained: a compute-optimal run wants {optimal:.3g} epochs of this data; beyond ~4 epochs repeats "
-                "lose value, so consider more unique data or a smaller model")
+                "lose value, so consider more unique data or a smaller model"
+            )
 
 
 def _warmup(b: _Builder, total: int) -> int:
     pretrain = b.setup.regime == "pretrain"
     share = PRETRAIN_WARMUP if pretrain else FINETUNE_WARMUP
     warmup = min(max(MIN_WARMUP, round(share * total)), total // 2)
-    b.why("warmup_steps", f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
-          f"max({MIN_WARMUP}, round({share} x {fmt(total)})) = {warmup}", SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT)
+    b.why(
+        "warmup_steps",
+        f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
+        f"max({MIN_WARMUP}, round({share} x {fmt(total)})) = {warmup}",
+        SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT,
+    )
     return warmup
 
 
@@ -331,21 +406,27 @@ def _patience(b: _Builder, total: int, spe: int, eval_steps: int) -> int | None:
     # One epoch without improvement, but never less than 3 evaluations (noise) and never more
     # than a quarter of the run (else it could never fire).
     patience = min(max(3, min(per_epoch, evals // 4)), evals)
-    b.why("early_stopping_patience",
-          "stop after one epoch of evaluations without improvement, at least 3, at most a quarter of the run",
-          f"{per_epoch} evaluations per epoch, {evals} in the run -> patience {patience}", SRC_PATIENCE)
+    b.why(
+        "early_stopping_patience",
+        "stop after one epoch of evaluations without improvement, at least 3, at most a quarter of the run",
+        f"{per_epoch} evaluations per epoch, {evals} in the run -> patience {patience}",
+        SRC_PATIENCE,
+    )
     return patience
 
 
 def _flops(b: _Builder, tokens_epoch: float | None, tokens_total: int | None, planned: float) -> float | None:
     if tokens_epoch is not None and tokens_total is not None:
-        b.why("tokens_total", "tokens seen = tokens per epoch x planned epochs",
-              f"{fmt(round(tokens_epoch))} x {planned:.4g} = {fmt(tokens_total)}", SRC_ARITH)
+        b.why(
+            "tokens_total",
+            "tokens seen = tokens per epoch x planned epochs",
+            f"{fmt(round(tokens_epoch))} x {planned:.4g} = {fmt(tokens_total)}",
+            SRC_ARITH,
+        )
     if b.setup.params is None or tokens_total is None:
         return None
     flops = 6.0 * b.setup.params * tokens_total
-    b.why("flops", "training FLOPs ~ 6 x params x tokens",
-          f"6 x {fmt(b.setup.params)} x {fmt(tokens_total)} = {flops:.3g}", SRC_FLOPS)
+    b.why("flops", "training FLOPs ~ 6 x params x tokens", f"6 x {fmt(b.setup.params)} x {fmt(tokens_total)} = {flops:.3g}", SRC_FLOPS)
     return flops
 
 
@@ -356,8 +437,12 @@ def _exposure(b: _Builder, planned: float, spe: int) -> Exposure | None:
     top_rows = sum(c.top_counts)
     top_repeats = sum(k - 1 for k in c.top_counts)
     exposure = Exposure(
-        level=c.unique_level, rows=c.rows, unique=c.unique_samples, duplicate_rows=c.duplicate_rows,
-        largest_cluster=c.largest_cluster, largest_cluster_exposures=c.largest_cluster * planned,
+        level=c.unique_level,
+        rows=c.rows,
+        unique=c.unique_samples,
+        duplicate_rows=c.duplicate_rows,
+        largest_cluster=c.largest_cluster,
+        largest_cluster_exposures=c.largest_cluster * planned,
         raw_steps_per_epoch=steps_per_epoch(s.framework, c.rows, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last),
         top_share_of_rows=top_rows / c.rows if c.rows else 0.0,
         top_share_of_repeats=top_repeats / c.duplicate_rows if c.duplicate_rows else 0.0,
@@ -374,10 +459,14 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
         f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
         f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
         f"otherwise {raw}a cluster of size k is seen k x {planned:.3g} times "
-        f"(largest: k={e.largest_cluster}, {e.largest_cluster_exposures:.3g} times)")
-    b.why("exposure", "a cluster of size k is seen k x epochs times on raw rows; dedup removes the excess",
-          f"dedup removes {fmt(e.duplicate_rows)} rows; one raw pass = {e.rows / e.unique:.3g} epochs of unique data",
-          SRC_HERNANDEZ)
+        f"(largest: k={e.largest_cluster}, {e.largest_cluster_exposures:.3g} times)"
+    )
+    b.why(
+        "exposure",
+        "a cluster of size k is seen k x epochs times on raw rows; dedup removes the excess",
+        f"dedup removes {fmt(e.duplicate_rows)} rows; one raw pass = {e.rows / e.unique:.3g} epochs of unique data",
+        SRC_HERNANDEZ,
+    )
     # Hernandez et al.: the harm comes from a small subset seen many times, not from a few pairs.
     concentrated = e.top_share_of_repeats >= 0.5 and e.top_share_of_rows <= 0.1 and e.largest_cluster >= 10
     if concentrated or e.largest_cluster_exposures >= 100:
@@ -385,4 +474,5 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
             f"a small subset is repeated far more than the rest ({len(b.counts.top_counts)} largest clusters hold "
             f"{e.top_share_of_rows:.1%} of rows and {e.top_share_of_repeats:.1%} of the repeats; the largest is seen "
             f"{e.largest_cluster_exposures:.3g} times): repeated subsets hurt more than their size suggests "
-            "(Hernandez et al. 2022); deduplicate or down-weight them")
+            "(Hernandez et al. 2022); deduplicate or down-weight them"
+        )

@@ -5,17 +5,14 @@ SRC_MUENNIGHOFF = (
     "D' = U + U*R*(1 - exp(-R/R*)), R = epochs - 1, R* = 15.39"
 )
 SRC_CHINCHILLA = (
-    "Hoffmann et al. 2022 (Chinchilla, arXiv:2203.15556); Besiroglu et al. 2024 replication: "
-    "~20 tokens per parameter is compute-optimal"
+    "Hoffmann et al. 2022 (Chinchilla, arXiv:2203.15556); Besiroglu et al. 2024 replication: ~20 tokens per parameter is compute-optimal"
 )
 SRC_OPENAI = (
-    "OpenAI cookbook, examples/Chat_finetuning_data_prep.ipynb: TARGET_EPOCHS = 3, "
-    "examples x epochs in [100, 25 000], epochs in [1, 25]"
+    "OpenAI cookbook, examples/Chat_finetuning_data_prep.ipynb: TARGET_EPOCHS = 3, examples x epochs in [100, 25 000], epochs in [1, 25]"
 )
 SRC_LIMA = "Zhou et al. 2023, 'LIMA: Less Is More for Alignment' (1 000 examples, 15 epochs)"
 SRC_RASCHKA = (
-    "Raschka 2023, 'Practical Tips for Finetuning LLMs Using LoRA': a second pass over "
-    "50k Alpaca examples made the LoRA model worse"
+    "Raschka 2023, 'Practical Tips for Finetuning LLMs Using LoRA': a second pass over 50k Alpaca examples made the LoRA model worse"
 )
 SRC_CLASSIFIER = "epochplan DESIGN.md 'Planning': small-data classifier epoch table (practitioner consensus)"
 SRC_HERNANDEZ = (

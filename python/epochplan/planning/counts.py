@@ -22,9 +22,7 @@ def parse_count(value: Any, what: str) -> float:
         match = _COUNT_RE.match(str(value))
         if not match:
             raise InputError(f"{what}: cannot read {value!r} as a count; write e.g. 7e9, 7B or 350M")
-        number = float(match.group(1).replace("_", "").replace(",", "")) * _SUFFIX.get(
-            match.group(2).lower(), 1.0
-        )
+        number = float(match.group(1).replace("_", "").replace(",", "")) * _SUFFIX.get(match.group(2).lower(), 1.0)
     if not math.isfinite(number):
         raise InputError(f"{what}: {value!r} is not a finite number")
     return number

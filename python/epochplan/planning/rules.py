@@ -56,16 +56,22 @@ def _pretrain_rule(counts: DataCounts, setup: Setup) -> tuple[float, float, floa
     tokens = counts.unique_tokens
     if setup.params is None or not tokens:
         why = RationaleEntry(
-            "epochs", "pre-training without --params: one pass, at most ~4 repeats",
-            "no parameter count, so no compute-optimal budget; up to 4 epochs of repeated data are "
-            "almost as good as fresh data", SRC_MUENNIGHOFF)
+            "epochs",
+            "pre-training without --params: one pass, at most ~4 repeats",
+            "no parameter count, so no compute-optimal budget; up to 4 epochs of repeated data are almost as good as fresh data",
+            SRC_MUENNIGHOFF,
+        )
         return 1.0, 1.0, 4.0, [why]
     optimal = TOKENS_PER_PARAM * setup.params / tokens
-    entries = [RationaleEntry(
-        "epochs", "compute-optimal epochs E* = 20 x params / unique tokens",
-        f"E* = 20 x {fmt(setup.params)} / {fmt(round(tokens))} = {optimal:.3g}; recommended min(E*, 4), "
-        f"max min(E*, 16) (repeats beyond ~4 epochs lose value, beyond 16 mostly wasted)",
-        f"{SRC_CHINCHILLA}; {SRC_MUENNIGHOFF}")]
+    entries = [
+        RationaleEntry(
+            "epochs",
+            "compute-optimal epochs E* = 20 x params / unique tokens",
+            f"E* = 20 x {fmt(setup.params)} / {fmt(round(tokens))} = {optimal:.3g}; recommended min(E*, 4), "
+            f"max min(E*, 16) (repeats beyond ~4 epochs lose value, beyond 16 mostly wasted)",
+            f"{SRC_CHINCHILLA}; {SRC_MUENNIGHOFF}",
+        )
+    ]
     return min(optimal, 1.0), min(optimal, 4.0), min(optimal, 16.0), entries
 
 
@@ -74,8 +80,11 @@ def _classifier_rule(n: int) -> tuple[float, float, float, list[RationaleEntry]]
         if n <= upper:
             band = "< 1k" if upper == 999 else ("1k-10k" if upper == 10_000 else "> 10k")
             entry = RationaleEntry(
-                "epochs", f"classifier on {band} samples: {lo}-{hi} epochs (typically {typ_lo}-{typ_hi})",
-                f"{fmt(n)} unique samples -> recommended {rec}, the middle of the typical band", SRC_CLASSIFIER)
+                "epochs",
+                f"classifier on {band} samples: {lo}-{hi} epochs (typically {typ_lo}-{typ_hi})",
+                f"{fmt(n)} unique samples -> recommended {rec}, the middle of the typical band",
+                SRC_CLASSIFIER,
+            )
             return float(lo), float(rec), float(hi), [entry]
     raise AssertionError("unreachable: the table ends with infinity")
 
@@ -84,20 +93,27 @@ def _finetune_rule(regime: str, n: int) -> tuple[float, float, float, list[Ratio
     rec = openai_epochs(n)
     lo = max(OPENAI_MIN_EPOCHS, ceil_div(OPENAI_MIN_EXAMPLES, n))
     hi = min(OPENAI_MAX_EPOCHS, max(OPENAI_MIN_EPOCHS, OPENAI_MAX_EXAMPLES // n))
-    entries = [RationaleEntry(
-        "epochs", "fine-tuning: 3 epochs, adjusted so samples x epochs stays in [100, 25 000], epochs in [1, 25]",
-        f"{fmt(n)} unique samples -> {rec} epochs (range {lo}-{hi})", SRC_OPENAI)]
+    entries = [
+        RationaleEntry(
+            "epochs",
+            "fine-tuning: 3 epochs, adjusted so samples x epochs stays in [100, 25 000], epochs in [1, 25]",
+            f"{fmt(n)} unique samples -> {rec} epochs (range {lo}-{hi})",
+            SRC_OPENAI,
+        )
+    ]
     if n <= 1000:
         lo, hi = max(lo, min(3, rec)), min(hi, max(15, rec))
-        entries.append(RationaleEntry(
-            "epochs", "small curated set (<= 1 000 samples): 3-15 epochs",
-            f"range narrowed to {lo}-{hi}", SRC_LIMA))
+        entries.append(
+            RationaleEntry("epochs", "small curated set (<= 1 000 samples): 3-15 epochs", f"range narrowed to {lo}-{hi}", SRC_LIMA)
+        )
     if regime == "lora" and n > 5000:
         rec, hi = min(rec, 2), min(hi, 2)
         lo = min(lo, rec)
-        entries.append(RationaleEntry(
-            "epochs", "LoRA on a large set: at most 2 epochs",
-            f"{fmt(n)} unique samples -> recommended {rec}, max {hi}", SRC_RASCHKA))
+        entries.append(
+            RationaleEntry(
+                "epochs", "LoRA on a large set: at most 2 epochs", f"{fmt(n)} unique samples -> recommended {rec}, max {hi}", SRC_RASCHKA
+            )
+        )
     return float(lo), float(rec), float(hi), entries
 
 

@@ -49,9 +49,7 @@ class Setup:
         fix("regime", regime)
         framework = str(self.framework).strip().lower()
         if framework not in FRAMEWORKS:
-            raise InputError(
-                f"--framework {self.framework!r}: unknown framework; use one of {', '.join(FRAMEWORKS)}"
-            )
+            raise InputError(f"--framework {self.framework!r}: unknown framework; use one of {', '.join(FRAMEWORKS)}")
         fix("framework", framework)
         if self.params is not None:
             fix("params", positive_float(self.params, "--params"))

@@ -46,7 +46,9 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     overview.add_row("exact clusters (size ≥ 2)", f"{r.exact.clusters:,}", f"largest {r.exact.largest_cluster:,}")
     if r.near is not None:
         n = r.near
-        overview.add_row(f"near unique (Jaccard ≥ {n.threshold:g})", f"{n.unique:,}", f"{n.shingle} {n.ngram}-grams, {n.bands}×{n.rows_per_band} bands")
+        overview.add_row(
+            f"near unique (Jaccard ≥ {n.threshold:g})", f"{n.unique:,}", f"{n.shingle} {n.ngram}-grams, {n.bands}×{n.rows_per_band} bands"
+        )
         overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
         overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")

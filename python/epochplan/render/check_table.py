@@ -89,12 +89,14 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
     console.print(table)
     for c in report.checks:
         if c.status in ("error", "warning"):
-            console.print(f"[{_STYLE[c.status]}]{c.status}[/] [bold]{escape(c.id)}[/bold]: {escape(c.message)}",
-                          highlight=False, soft_wrap=True)
+            console.print(
+                f"[{_STYLE[c.status]}]{c.status}[/] [bold]{escape(c.id)}[/bold]: {escape(c.message)}", highlight=False, soft_wrap=True
+            )
             for line in example_lines(c):
                 console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
         elif c.status == "skipped":
-            console.print(f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]",
-                          highlight=False, soft_wrap=True)
+            console.print(
+                f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]", highlight=False, soft_wrap=True
+            )
     style = "bold red" if report.summary["status"] == "fail" else "bold green"
     console.print(f"[{style}]{escape(verdict_line(report))}[/]", highlight=False, soft_wrap=True)

@@ -13,8 +13,14 @@ def to_junit(report: CheckReport) -> str:
     warnings or failures excused by the baseline pass with the message in <system-out>."""
     failures = sum(c.fails_gate for c in report.checks)
     skipped = sum(c.status == "skipped" for c in report.checks)
-    attrs = {"name": "epochplan check", "tests": str(len(report.checks)), "failures": str(failures),
-             "errors": "0", "skipped": str(skipped), "time": "0"}
+    attrs = {
+        "name": "epochplan check",
+        "tests": str(len(report.checks)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+        "time": "0",
+    }
     root = ET.Element("testsuites", attrs)
     suite = ET.SubElement(root, "testsuite", attrs)
     for c in report.checks:

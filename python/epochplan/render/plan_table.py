@@ -22,8 +22,9 @@ def print_plan(p: Plan, console: Console | None = None, *, rationale: bool = Tru
         console.print("[bold]why[/bold]")
         for entry in p.rationale:
             console.print(
-                f"  [cyan]{entry.field}[/cyan]: {escape(entry.detail)} [dim]- {escape(entry.rule)}; "
-                f"{escape(_short(entry.source))}[/dim]", highlight=False)
+                f"  [cyan]{entry.field}[/cyan]: {escape(entry.detail)} [dim]- {escape(entry.rule)}; {escape(_short(entry.source))}[/dim]",
+                highlight=False,
+            )
 
 
 def _short(source: str) -> str:

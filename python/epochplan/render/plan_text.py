@@ -66,8 +66,7 @@ def render_composer(plan: Plan) -> str:
     s = plan.setup
     patience = plan.early_stopping_patience
     callbacks = (
-        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps}ba")]'
-        if patience else "[]"
+        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps}ba")]' if patience else "[]"
     )
     text = [
         _header(plan, "Composer Trainer"),
@@ -80,11 +79,18 @@ def render_composer(plan: Plan) -> str:
             f"# train_dataloader = DataLoader(train, batch_size={s.per_device_batch * s.grad_accum}, "
             f"sampler=dist.get_sampler(train, shuffle=True, drop_last={s.drop_last}), drop_last={s.drop_last})"
         ),
-        "trainer = " + _call("Trainer", to_composer(plan), first=(
-            "model=model", "train_dataloader=train_dataloader", "eval_dataloader=eval_dataloader",
-            f'schedulers=[LinearWithWarmupScheduler(t_warmup="{plan.warmup_steps}ba")]',
-            f"callbacks={callbacks}",
-        )),
+        "trainer = "
+        + _call(
+            "Trainer",
+            to_composer(plan),
+            first=(
+                "model=model",
+                "train_dataloader=train_dataloader",
+                "eval_dataloader=eval_dataloader",
+                f'schedulers=[LinearWithWarmupScheduler(t_warmup="{plan.warmup_steps}ba")]',
+                f"callbacks={callbacks}",
+            ),
+        ),
         *_launch(plan),
     ]
     return "\n".join(text) + "\n"

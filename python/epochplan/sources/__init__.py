@@ -8,7 +8,20 @@ from .paths import FORMATS, parse_eval, resolve_paths
 from .preview import preview_rows
 
 __all__ = [
-    "DEFAULT_BATCH_ROWS", "FORMATS", "LABEL", "TEXT", "Source", "SourceLike", "batches", "check_label_column",
-    "choose_text_columns", "count_rows", "open_source", "parse_eval", "prefetch", "preview_rows", "resolve_paths",
+    "DEFAULT_BATCH_ROWS",
+    "FORMATS",
+    "LABEL",
+    "TEXT",
+    "Source",
+    "SourceLike",
+    "batches",
+    "check_label_column",
+    "choose_text_columns",
+    "count_rows",
+    "open_source",
+    "parse_eval",
+    "prefetch",
+    "preview_rows",
+    "resolve_paths",
     "text_expression",
 ]
