@@ -44,7 +44,7 @@ def test_epochplan_imports_without_torch_and_epochplan_torch_says_how_to_install
 
 
 def test_importing_epochplan_does_not_import_torch():
-    code = "import sys, epochplan, epochplan.plan, epochplan.exports; print('torch' in sys.modules)"
+    code = "import sys, epochplan, epochplan.planning, epochplan.planning.exports; print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
