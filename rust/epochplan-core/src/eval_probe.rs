@@ -51,8 +51,42 @@ impl Auditor {
         Ok(())
     }
 
-    /// Near matches of the probe's rows (up to `max_per_eval_row` each, best first); empty when
-    /// near detection is off.
+    /// Near matches of the probe's rows that are not also exact matches, up to
+    /// `max_per_eval_row` per eval row (best first); empty when near detection is off.
+    ///
+    /// The leak policy: a pair matched exactly is also a near match (similarity 1.0); it is
+    /// reported once, as exact. Pairs are compared as (eval row, train representative): both
+    /// sides name the train row by the lowest row of its exact cluster.
+    pub fn probe_near_only_matches(
+        &self,
+        probe: &EvalProbe,
+        max_per_eval_row: Option<usize>,
+    ) -> Result<Vec<NearMatch>> {
+        let mut matches = self.probe_near_matches(probe, None)?;
+        // Exact matches are in eval-row order, at most one per eval row (one digest, one cluster).
+        let exact = &probe.exact;
+        let is_exact = |m: &NearMatch| {
+            exact.binary_search_by_key(&m.eval_row, |e| e.eval_row).is_ok_and(|i| exact[i].train_row == m.train_row)
+        };
+        matches.retain(|m| !is_exact(m));
+        if let Some(limit) = max_per_eval_row {
+            // Matches come grouped by eval row, best first: keep the first `limit` of each group.
+            let mut taken = 0;
+            let mut current = None;
+            matches.retain(|m| {
+                if current != Some(m.eval_row) {
+                    current = Some(m.eval_row);
+                    taken = 0;
+                }
+                taken += 1;
+                taken <= limit
+            });
+        }
+        Ok(matches)
+    }
+
+    /// Near matches of the probe's rows (up to `max_per_eval_row` each, best first), exact
+    /// matches included; empty when near detection is off.
     pub fn probe_near_matches(&self, probe: &EvalProbe, max_per_eval_row: Option<usize>) -> Result<Vec<NearMatch>> {
         match (self.near_index(), probe.near.as_ref()) {
             (Some(index), Some(near)) => index.leakage(near, max_per_eval_row),
