@@ -623,6 +623,50 @@ mod tests {
     }
 
     #[test]
+    fn conflicts_and_keep_flags_from_streamed_labels() {
+        let texts = [Some("a b"), Some("A  B"), Some("c"), None, Some("c"), Some("d"), Some("a b")];
+        let labels = [Some("pos"), Some("neg"), Some("pos"), Some("neg"), Some("pos"), None, None];
+        let mut a =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
+        assert_eq!(a.conflicts(10).unwrap(), None); // no labels yet
+        // Labels given with the first batch turn on row ids; a batch without labels adds none.
+        a.update(&texts[..4].to_vec(), Some(&labels[..4].to_vec())).unwrap();
+        a.update(&texts[4..].to_vec(), None).unwrap();
+        let c = a.conflicts(10).unwrap().unwrap();
+        assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (1, None, 3));
+        assert_eq!(c.examples, vec![LabelExample { rows: vec![0, 1], labels: vec!["pos".into(), "neg".into()] }]);
+        assert_eq!(a.keep_flags().unwrap().unwrap(), vec![true, false, true, false, false, true, false]);
+        let counts = a.summary(true).labels.unwrap().counts;
+        assert_eq!(counts, vec![("neg".to_string(), 2), ("pos".to_string(), 2)]);
+
+        // Labels arriving only after rows were counted cannot be paired with those rows.
+        let mut late =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
+        late.update(&texts[..2].to_vec(), None).unwrap();
+        assert!(late.keep_flags().unwrap().is_none());
+        let err = late.update(&texts[2..4].to_vec(), Some(&labels[2..4].to_vec())).unwrap_err();
+        assert!(matches!(err, CoreError::Input(_)), "{err:?}");
+    }
+
+    #[test]
+    fn near_keep_flags_and_conflicts_need_finish_near() {
+        let base = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next month";
+        let texts = vec![Some(base.to_string()), Some(base.replace("month", "week")), Some("other".to_string())];
+        let labels = vec![Some("x"), Some("y"), Some("x")];
+        let options =
+            AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: Some(NearOptions::default()) };
+        let mut a = Auditor::new(options).unwrap();
+        a.update(&texts, Some(&labels)).unwrap();
+        assert!(matches!(a.keep_flags(), Err(CoreError::Input(_))));
+        assert!(matches!(a.conflicts(10), Err(CoreError::Input(_))));
+        a.finish_near().unwrap();
+        assert_eq!(a.keep_flags().unwrap().unwrap(), vec![true, false, true]);
+        let c = a.conflicts(10).unwrap().unwrap();
+        assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (0, Some(1), 2));
+        assert_eq!(c.examples[0].rows, vec![0, 1]);
+    }
+
+    #[test]
     fn label_length_mismatch_is_an_input_error() {
         let mut a =
             Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();

@@ -95,3 +95,51 @@ impl Auditor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditOptions;
+    use crate::near::NearOptions;
+    use crate::normalize::Normalize;
+
+    const BASE: &str = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote";
+
+    #[test]
+    fn an_exact_pair_is_reported_once_as_exact() {
+        let options =
+            AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: Some(NearOptions::default()) };
+        let mut auditor = Auditor::new(options).unwrap();
+        let near_copy = BASE.replace("tuesday", "monday");
+        let train = vec![Some(BASE.to_string()), Some(BASE.to_uppercase()), Some(near_copy.clone())];
+        auditor.update(&train, None).unwrap();
+        auditor.finish_near().unwrap();
+
+        let mut probe = auditor.new_eval_probe();
+        // eval 0: an exact copy of train 0 (and a near copy of train 2); eval 1: a near copy only.
+        let eval = vec![Some(BASE.to_string()), Some(near_copy.replace("vote", "ballot")), None];
+        probe.update_for_test(&auditor, &eval);
+        assert_eq!(probe.exact_matches(), &[ExactMatch { eval_row: 0, train_row: 0 }]);
+
+        let all = auditor.probe_near_matches(&probe, None).unwrap();
+        let pairs = |ms: &[NearMatch]| ms.iter().map(|m| (m.eval_row, m.train_row)).collect::<Vec<_>>();
+        assert!(pairs(&all).contains(&(0, 0)), "{all:?}");
+        let near_only = auditor.probe_near_only_matches(&probe, None).unwrap();
+        assert!(!pairs(&near_only).contains(&(0, 0)), "{near_only:?}");
+        let expected: Vec<_> = all.iter().filter(|m| (m.eval_row, m.train_row) != (0, 0)).copied().collect();
+        assert_eq!(near_only, expected);
+        assert!(pairs(&near_only).contains(&(1, 2)), "{near_only:?}");
+
+        // The limit counts near-only matches: eval 0 keeps its best non-exact match.
+        let best = auditor.probe_near_only_matches(&probe, Some(1)).unwrap();
+        let mut first_per_row = expected.clone();
+        first_per_row.dedup_by_key(|m| m.eval_row);
+        assert_eq!(best, first_per_row);
+    }
+
+    impl EvalProbe {
+        fn update_for_test(&mut self, auditor: &Auditor, texts: &Vec<Option<String>>) {
+            auditor.probe_update(self, texts).unwrap();
+        }
+    }
+}
