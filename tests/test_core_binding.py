@@ -37,18 +37,12 @@ def reference_conflicts(labels: list[str | None], exact_ids: np.ndarray, near_id
     labelled = frame.drop_nulls(["exact_id", "label"])
 
     def conflicting(level: str) -> pl.DataFrame:
-        return (
-            labelled.group_by(level)
-            .agg(pl.col("label").n_unique().alias("labels"), pl.len().alias("size"))
-            .filter(pl.col("labels") > 1)
-        )
+        return labelled.group_by(level).agg(pl.col("label").n_unique().alias("labels"), pl.len().alias("size")).filter(pl.col("labels") > 1)
 
     exact = conflicting("exact_id")
     level = "near_id" if near_ids is not None else "exact_id"
     widest = conflicting(level) if near_ids is not None else exact
-    members = labelled.join(widest.select(level, "size"), on=level).sort(
-        ["size", level, "row"], descending=[True, False, False]
-    )
+    members = labelled.join(widest.select(level, "size"), on=level).sort(["size", level, "row"], descending=[True, False, False])
     examples = []
     for _, group in members.group_by(level, maintain_order=True):
         if len(examples) == 10:
@@ -336,4 +330,3 @@ def test_cli_reports_a_spill_failure_as_exit_2_with_the_os_message(tmp_path):
     proc = run_cli("audit", str(data), "--memory-budget", "16MiB", env={"TMPDIR": str(missing)})
     assert_clean_error(proc, "No such file or directory", str(missing))
     assert "internal error" not in proc.stderr
-
