@@ -118,7 +118,7 @@ mod tests {
         let mut probe = auditor.new_eval_probe();
         // eval 0: an exact copy of train 0 (and a near copy of train 2); eval 1: a near copy only.
         let eval = vec![Some(BASE.to_string()), Some(near_copy.replace("vote", "ballot")), None];
-        probe.update_for_test(&auditor, &eval);
+        auditor.probe_update(&mut probe, &eval).unwrap();
         assert_eq!(probe.exact_matches(), &[ExactMatch { eval_row: 0, train_row: 0 }]);
 
         let all = auditor.probe_near_matches(&probe, None).unwrap();
@@ -135,11 +135,5 @@ mod tests {
         let mut first_per_row = expected.clone();
         first_per_row.dedup_by_key(|m| m.eval_row);
         assert_eq!(best, first_per_row);
-    }
-
-    impl EvalProbe {
-        fn update_for_test(&mut self, auditor: &Auditor, texts: &Vec<Option<String>>) {
-            auditor.probe_update(self, texts).unwrap();
-        }
     }
 }
