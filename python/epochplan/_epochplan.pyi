@@ -1,41 +1,97 @@
-"""Type stubs of the Rust extension `epochplan._epochplan` (hand-written, kept with the crate)."""
+"""Type stubs of the Rust extension `epochplan._epochplan` (hand-written, kept with the crate;
+`python -m mypy.stubtest epochplan._epochplan` checks them against the binary).
 
-from typing import Any
+Defaults are not repeated here: parameters shown `= ...` take the value in `DEFAULTS`."""
+
+from typing import Any, Final, Self, TypedDict, final
+
+__all__ = [
+    "__version__",
+    "NO_CLUSTER",
+    "DEFAULTS",
+    "CHOICES",
+    "Auditor",
+    "preview",
+    "shard_size",
+    "memory_budget_for",
+]
+
+class _Defaults(TypedDict):
+    normalize: str
+    shingle: str
+    threshold: float
+    ngram: int
+    num_perm: int
+    memory_budget: int
+    min_memory_budget: int
+
+class _ConflictExample(TypedDict):
+    rows: list[int]
+    labels: list[str]
+
+class _Conflicts(TypedDict):
+    exact_clusters: int
+    near_clusters: int | None
+    rows: int
+    examples: list[_ConflictExample]
 
 __version__: str
-NO_CLUSTER: int
+NO_CLUSTER: Final[int]
+"""Cluster id of rows without a cluster (null text) in `row_ids` / `near_ids`."""
+DEFAULTS: Final[_Defaults]
+"""Every default of the audit options, declared once in the core."""
+CHOICES: Final[dict[str, list[str]]]
+"""Valid values of each option that takes a name: `normalize`, `shingle`."""
 
+@final
 class Auditor:
     """Streaming audit: `update` per batch, `finish_near()` once, then `summary()`; eval splits
     through `eval_begin` / `eval_update` / `eval_finish`."""
 
-    def __init__(
-        self,
-        normalize: str = "default",
+    def __new__(
+        cls,
+        normalize: str = ...,
         keep_row_ids: bool = False,
         near: bool = False,
-        threshold: float = 0.7,
-        ngram: int = 5,
-        shingle: str = "word",
-        num_perm: int = 128,
-        memory_budget: int = 1 << 30,
+        threshold: float = ...,
+        ngram: int = ...,
+        shingle: str = ...,
+        num_perm: int = ...,
+        memory_budget: int = ...,
         temp_dir: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def update(self, texts: Any, labels: Any | None = None) -> None:
-        """Add a batch. `texts`/`labels`: objects with `__arrow_c_stream__` of strings."""
+        """Add a batch. `texts`/`labels`: objects with `__arrow_c_stream__` of strings. Labels
+        must come with the first batch if at all (a later batch without them has none)."""
     @property
     def rows(self) -> int: ...
     def finish_near(self) -> None:
         """Link and verify near duplicates (no-op without near detection)."""
     def row_ids(self) -> bytes | None:
-        """Exact cluster id per row as little-endian u64 (NO_CLUSTER for null text)."""
+        """Exact cluster id per row as little-endian u64 (NO_CLUSTER for null text); None when
+        created without `keep_row_ids` and given no labels."""
     def near_ids(self) -> bytes | None:
         """Near cluster id per row as little-endian u64, after `finish_near`."""
+    def keep_flags(self) -> bytes | None:
+        """One byte (0/1) per row: the row represents its near cluster (near on, after
+        `finish_near`) or its exact cluster. None without near when no row ids are kept."""
+    def conflicts(self, max_examples: int = ...) -> _Conflicts | None:
+        """Clusters whose members carry different labels (None without a label column); with
+        near on, after `finish_near`."""
     def summary(self, with_labels: bool = False) -> dict[str, Any]: ...
     def eval_begin(self) -> None: ...
     def eval_update(self, texts: Any) -> None: ...
-    def eval_finish(self, max_per_eval_row: int | None = None) -> tuple[int, list[tuple[int, int]], list[tuple[int, int, float]]]:
-        """(rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row, similarity)])."""
+    def eval_finish(
+        self, max_per_eval_row: int | None = None, exclude_exact: bool = False
+    ) -> tuple[int, list[tuple[int, int]], list[tuple[int, int, float]]]:
+        """(rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row,
+        similarity)]). `exclude_exact`: near matches leave out pairs matched exactly."""
 
-def preview(text: str, normalize: str = "default") -> str:
+def preview(text: str, normalize: str = ...) -> str:
     """A cluster preview: the core's normalisation of `text`, cut to the preview length."""
+
+def shard_size(samples: int, world_size: int, drop_last: bool = False) -> int:
+    """Samples per rank and epoch under torch's DistributedSampler."""
+
+def memory_budget_for(physical_memory: int | None = None) -> int:
+    """The near-duplicate memory budget for a machine with `physical_memory` bytes."""

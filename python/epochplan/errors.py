@@ -15,3 +15,9 @@ class ConfigError(EpochplanError, ValueError):
 
 class InternalError(EpochplanError, RuntimeError):
     """A bug in epochplan (including a Rust panic). Please report it."""
+
+
+class StorageError(EpochplanError, OSError):
+    """Reading or writing epochplan's own files failed: a full disk, a missing or unwritable
+    temp directory. The message carries the OS's words and where it happened; `errno` is set
+    when the OS gave a number."""

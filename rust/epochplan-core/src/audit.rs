@@ -6,24 +6,25 @@
 
 use rayon::prelude::*;
 
+use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
+use crate::conflicts::{ConflictExample, find_conflicts};
 use crate::distinct::DistinctCounter;
 use crate::error::{CoreError, Result};
 use crate::exact::{ExactIndex, ExactSummary};
 use crate::hashing::{combine, text_digest, word_hash};
-use crate::labels::{LabelCounter, LabelSummary};
+use crate::labels::{LabelCounter, LabelSummary, NO_LABEL};
 use crate::lengths::{LengthDistribution, LengthSummary};
 use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary, SketchScratch, SketchedChunk};
 use crate::normalize::Normalize;
 
-/// Row id stored for rows without a cluster (null text).
-pub const NO_CLUSTER: u64 = u64::MAX;
 const TOP_CLUSTERS: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub normalize: Normalize,
-    /// Keep the exact cluster id of every row (8 bytes a row) for a clusters file.
+    /// Keep the exact cluster id of every row (8 bytes a row) for a clusters file. Kept anyway
+    /// when labels are given from the first batch on: conflicting labels need them.
     pub keep_row_ids: bool,
     /// Near-duplicate detection; `None` = exact only. Its `normalize` is taken from above.
     pub near: Option<NearOptions>,
@@ -49,6 +50,21 @@ pub struct AuditSummary {
     pub tokens_estimate: u64,
     pub labels: Option<LabelSummary>,
     pub diversity: DiversitySummary,
+}
+
+/// [`crate::conflicts::Conflicts`] with label text instead of label ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelConflicts {
+    pub exact_clusters: u64,
+    pub near_clusters: Option<u64>,
+    pub rows: u64,
+    pub examples: Vec<LabelExample>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelExample {
+    pub rows: Vec<u64>,
+    pub labels: Vec<String>,
 }
 
 /// Statistics that merge associatively, so chunks can be combined in any grouping.
@@ -90,6 +106,8 @@ pub struct Auditor {
     exact: ExactIndex,
     stats: ChunkStats,
     labels: Option<LabelCounter>,
+    /// Label id of every row (`NO_LABEL` for none), once a label column has been given.
+    row_labels: Option<Vec<u32>>,
     row_ids: Option<Vec<u64>>,
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
@@ -109,6 +127,7 @@ impl Auditor {
             exact: ExactIndex::new(),
             stats: ChunkStats::default(),
             labels: None,
+            row_labels: None,
             row_ids: options.keep_row_ids.then(Vec::new),
             near,
             near_clusters: None,
@@ -126,10 +145,20 @@ impl Auditor {
             return Err(CoreError::Input("rows added after finish_near(); start a new audit".into()));
         }
         let n = texts.len();
-        if let Some(l) = labels {
-            if l.len() != n {
-                return Err(CoreError::Input(format!("label column has {} rows but text column has {n}", l.len())));
+        if let Some(l) = labels
+            && l.len() != n
+        {
+            return Err(CoreError::Input(format!("label column has {} rows but text column has {n}", l.len())));
+        }
+        if labels.is_some() && self.row_labels.is_none() {
+            // Conflicts pair each row's label with its cluster, so both are kept from row 0 on.
+            if self.rows > 0 && self.row_ids.is_none() {
+                return Err(CoreError::Input(
+                    "a label column must come with the first batch (or create the auditor with keep_row_ids)".into(),
+                ));
             }
+            self.row_labels = Some(vec![NO_LABEL; self.rows as usize]);
+            self.row_ids.get_or_insert_with(Vec::new);
         }
         let normalize = self.options.normalize;
         let chunk = chunk_size(n);
@@ -185,10 +214,17 @@ impl Auditor {
                 near.update(texts, Some(&batch_ids))?;
             }
         }
-        if let Some(l) = labels {
-            let counter = self.labels.get_or_insert_with(LabelCounter::new);
-            for i in 0..n {
-                counter.add(l.get(i));
+        if let Some(row_labels) = self.row_labels.as_mut() {
+            match labels {
+                Some(l) => {
+                    let counter = self.labels.get_or_insert_with(LabelCounter::new);
+                    row_labels.reserve(n);
+                    for i in 0..n {
+                        row_labels.push(counter.add(l.get(i))?);
+                    }
+                }
+                // A batch without labels: its rows have none (and are not counted as null labels).
+                None => row_labels.resize(row_labels.len() + n, NO_LABEL),
             }
         }
         self.rows += n as u64;
@@ -214,10 +250,10 @@ impl Auditor {
 
     /// Link, verify and union the near duplicates of all rows so far. Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
-        if self.near_clusters.is_none() {
-            if let Some(near) = &self.near {
-                self.near_clusters = Some(near.finish()?);
-            }
+        if self.near_clusters.is_none()
+            && let Some(near) = &self.near
+        {
+            self.near_clusters = Some(near.finish()?);
         }
         Ok(self.near_clusters.as_ref())
     }
@@ -229,6 +265,51 @@ impl Auditor {
 
     pub fn near_summary(&self, top_n: usize) -> Option<NearSummary> {
         self.near_clusters.as_ref().map(|c| c.summary(top_n))
+    }
+
+    /// Cluster ids of the widest level computed: near when near detection is on (after
+    /// `finish_near`), else exact (when row ids are kept); `None` when neither is available.
+    fn widest_ids(&self) -> Result<Option<&[u64]>> {
+        if self.near.is_some() {
+            return match self.near_ids() {
+                Some(ids) => Ok(Some(ids)),
+                None => Err(CoreError::Input("cluster ids asked for before finish_near()".into())),
+            };
+        }
+        Ok(self.row_ids())
+    }
+
+    /// Per row: does it represent its cluster at the widest level (near when on, else exact)?
+    /// These are the rows dedup keeps and the representatives samplers draw. `None` without
+    /// near detection when row ids were not kept.
+    pub fn keep_flags(&self) -> Result<Option<Vec<bool>>> {
+        Ok(self.widest_ids()?.map(crate::cluster_ids::keep_flags))
+    }
+
+    /// Clusters whose members carry different labels (see [`crate::conflicts`]), at most
+    /// `max_examples` of them as examples, labels as text. `None` when no label column was given.
+    /// With near detection on, call after `finish_near`.
+    pub fn conflicts(&self, max_examples: usize) -> Result<Option<LabelConflicts>> {
+        let (Some(row_labels), Some(exact_ids)) = (self.row_labels.as_deref(), self.row_ids()) else {
+            return Ok(None);
+        };
+        let near_ids = if self.near.is_some() { self.widest_ids()? } else { None };
+        let found = find_conflicts(exact_ids, near_ids, row_labels, max_examples);
+        let labels = self.labels.as_ref();
+        let name = |id: u32| labels.map(|l| l.name(id).to_owned()).unwrap_or_default();
+        Ok(Some(LabelConflicts {
+            exact_clusters: found.exact_clusters,
+            near_clusters: found.near_clusters,
+            rows: found.rows,
+            examples: found
+                .examples
+                .into_iter()
+                .map(|ConflictExample { rows, labels }| LabelExample {
+                    rows,
+                    labels: labels.into_iter().map(name).collect(),
+                })
+                .collect(),
+        }))
     }
 
     /// The normalised-text preview stored for an exact cluster with two or more members.
@@ -249,7 +330,8 @@ impl Auditor {
             words: s.words.summary(),
             total_bytes: s.total_bytes,
             tokens_estimate: s.total_bytes / 4,
-            labels: with_labels.then(|| self.labels.clone().unwrap_or_default().summary()),
+            labels: with_labels
+                .then(|| self.labels.as_ref().map_or_else(|| LabelCounter::new().summary(), LabelCounter::summary)),
             diversity: DiversitySummary {
                 vocabulary,
                 distinct_1: ratio(vocabulary, s.total_unigrams),
@@ -538,6 +620,50 @@ mod tests {
             assert!(fused.links.len() > 100, "{normalize:?}: too few links to compare");
             assert_eq!(fused, alone, "{normalize:?}");
         }
+    }
+
+    #[test]
+    fn conflicts_and_keep_flags_from_streamed_labels() {
+        let texts = [Some("a b"), Some("A  B"), Some("c"), None, Some("c"), Some("d"), Some("a b")];
+        let labels = [Some("pos"), Some("neg"), Some("pos"), Some("neg"), Some("pos"), None, None];
+        let mut a =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
+        assert_eq!(a.conflicts(10).unwrap(), None); // no labels yet
+        // Labels given with the first batch turn on row ids; a batch without labels adds none.
+        a.update(&texts[..4].to_vec(), Some(&labels[..4].to_vec())).unwrap();
+        a.update(&texts[4..].to_vec(), None).unwrap();
+        let c = a.conflicts(10).unwrap().unwrap();
+        assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (1, None, 3));
+        assert_eq!(c.examples, vec![LabelExample { rows: vec![0, 1], labels: vec!["pos".into(), "neg".into()] }]);
+        assert_eq!(a.keep_flags().unwrap().unwrap(), vec![true, false, true, false, false, true, false]);
+        let counts = a.summary(true).labels.unwrap().counts;
+        assert_eq!(counts, vec![("neg".to_string(), 2), ("pos".to_string(), 2)]);
+
+        // Labels arriving only after rows were counted cannot be paired with those rows.
+        let mut late =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: None }).unwrap();
+        late.update(&texts[..2].to_vec(), None).unwrap();
+        assert!(late.keep_flags().unwrap().is_none());
+        let err = late.update(&texts[2..4].to_vec(), Some(&labels[2..4].to_vec())).unwrap_err();
+        assert!(matches!(err, CoreError::Input(_)), "{err:?}");
+    }
+
+    #[test]
+    fn near_keep_flags_and_conflicts_need_finish_near() {
+        let base = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote until next month";
+        let texts = vec![Some(base.to_string()), Some(base.replace("month", "week")), Some("other".to_string())];
+        let labels = vec![Some("x"), Some("y"), Some("x")];
+        let options =
+            AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: Some(NearOptions::default()) };
+        let mut a = Auditor::new(options).unwrap();
+        a.update(&texts, Some(&labels)).unwrap();
+        assert!(matches!(a.keep_flags(), Err(CoreError::Input(_))));
+        assert!(matches!(a.conflicts(10), Err(CoreError::Input(_))));
+        a.finish_near().unwrap();
+        assert_eq!(a.keep_flags().unwrap().unwrap(), vec![true, false, true]);
+        let c = a.conflicts(10).unwrap().unwrap();
+        assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (0, Some(1), 2));
+        assert_eq!(c.examples[0].rows, vec![0, 1]);
     }
 
     #[test]

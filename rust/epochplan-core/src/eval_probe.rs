@@ -51,13 +51,89 @@ impl Auditor {
         Ok(())
     }
 
-    /// Near matches of the probe's rows (up to `max_per_eval_row` each, best first); empty when
-    /// near detection is off.
+    /// Near matches of the probe's rows that are not also exact matches, up to
+    /// `max_per_eval_row` per eval row (best first); empty when near detection is off.
+    ///
+    /// The leak policy: a pair matched exactly is also a near match (similarity 1.0); it is
+    /// reported once, as exact. Pairs are compared as (eval row, train representative): both
+    /// sides name the train row by the lowest row of its exact cluster.
+    pub fn probe_near_only_matches(
+        &self,
+        probe: &EvalProbe,
+        max_per_eval_row: Option<usize>,
+    ) -> Result<Vec<NearMatch>> {
+        let mut matches = self.probe_near_matches(probe, None)?;
+        // Exact matches are in eval-row order, at most one per eval row (one digest, one cluster).
+        let exact = &probe.exact;
+        let is_exact = |m: &NearMatch| {
+            exact.binary_search_by_key(&m.eval_row, |e| e.eval_row).is_ok_and(|i| exact[i].train_row == m.train_row)
+        };
+        matches.retain(|m| !is_exact(m));
+        if let Some(limit) = max_per_eval_row {
+            // Matches come grouped by eval row, best first: keep the first `limit` of each group.
+            let mut taken = 0;
+            let mut current = None;
+            matches.retain(|m| {
+                if current != Some(m.eval_row) {
+                    current = Some(m.eval_row);
+                    taken = 0;
+                }
+                taken += 1;
+                taken <= limit
+            });
+        }
+        Ok(matches)
+    }
+
+    /// Near matches of the probe's rows (up to `max_per_eval_row` each, best first), exact
+    /// matches included; empty when near detection is off.
     pub fn probe_near_matches(&self, probe: &EvalProbe, max_per_eval_row: Option<usize>) -> Result<Vec<NearMatch>> {
         match (self.near_index(), probe.near.as_ref()) {
             (Some(index), Some(near)) => index.leakage(near, max_per_eval_row),
             (None, None) => Ok(Vec::new()),
             _ => Err(CoreError::Internal("eval probe and audit disagree on near detection".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditOptions;
+    use crate::near::NearOptions;
+    use crate::normalize::Normalize;
+
+    const BASE: &str = "the committee met on tuesday to discuss the annual budget and agreed to postpone the vote";
+
+    #[test]
+    fn an_exact_pair_is_reported_once_as_exact() {
+        let options =
+            AuditOptions { normalize: Normalize::Default, keep_row_ids: false, near: Some(NearOptions::default()) };
+        let mut auditor = Auditor::new(options).unwrap();
+        let near_copy = BASE.replace("tuesday", "monday");
+        let train = vec![Some(BASE.to_string()), Some(BASE.to_uppercase()), Some(near_copy.clone())];
+        auditor.update(&train, None).unwrap();
+        auditor.finish_near().unwrap();
+
+        let mut probe = auditor.new_eval_probe();
+        // eval 0: an exact copy of train 0 (and a near copy of train 2); eval 1: a near copy only.
+        let eval = vec![Some(BASE.to_string()), Some(near_copy.replace("vote", "ballot")), None];
+        auditor.probe_update(&mut probe, &eval).unwrap();
+        assert_eq!(probe.exact_matches(), &[ExactMatch { eval_row: 0, train_row: 0 }]);
+
+        let all = auditor.probe_near_matches(&probe, None).unwrap();
+        let pairs = |ms: &[NearMatch]| ms.iter().map(|m| (m.eval_row, m.train_row)).collect::<Vec<_>>();
+        assert!(pairs(&all).contains(&(0, 0)), "{all:?}");
+        let near_only = auditor.probe_near_only_matches(&probe, None).unwrap();
+        assert!(!pairs(&near_only).contains(&(0, 0)), "{near_only:?}");
+        let expected: Vec<_> = all.iter().filter(|m| (m.eval_row, m.train_row) != (0, 0)).copied().collect();
+        assert_eq!(near_only, expected);
+        assert!(pairs(&near_only).contains(&(1, 2)), "{near_only:?}");
+
+        // The limit counts near-only matches: eval 0 keeps its best non-exact match.
+        let best = auditor.probe_near_only_matches(&probe, Some(1)).unwrap();
+        let mut first_per_row = expected.clone();
+        first_per_row.dedup_by_key(|m| m.eval_row);
+        assert_eq!(best, first_per_row);
     }
 }

@@ -1,10 +1,20 @@
-//! Label counts and their balance statistics.
+//! Labels: interned to small ids (one u32 per row is all the audit keeps of them), counted, and
+//! summarised by balance statistics.
 
-use std::collections::BTreeMap;
+use hashbrown::HashMap;
+
+use crate::error::{CoreError, Result};
+
+/// Label id of a row without a label.
+pub const NO_LABEL: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Default)]
 pub struct LabelCounter {
-    counts: BTreeMap<String, u64>,
+    ids: HashMap<String, u32>,
+    /// Label text by id.
+    names: Vec<String>,
+    /// Rows by id.
+    counts: Vec<u64>,
     nulls: u64,
 }
 
@@ -25,27 +35,46 @@ impl LabelCounter {
         Self::default()
     }
 
-    pub fn add(&mut self, label: Option<&str>) {
-        match label {
-            None => self.nulls += 1,
-            Some(l) => {
-                if let Some(c) = self.counts.get_mut(l) {
-                    *c += 1;
-                } else {
-                    self.counts.insert(l.to_owned(), 1);
-                }
+    /// Counts one row's label and returns its id (`NO_LABEL` for none). Ids are given in order
+    /// of first appearance, so they are the same for the same input.
+    pub fn add(&mut self, label: Option<&str>) -> Result<u32> {
+        let Some(label) = label else {
+            self.nulls += 1;
+            return Ok(NO_LABEL);
+        };
+        let id = match self.ids.get(label) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.names.len()).ok().filter(|&id| id != NO_LABEL).ok_or_else(|| {
+                    CoreError::Input(format!(
+                        "more than {} distinct labels: is the label column really a label?",
+                        NO_LABEL - 1
+                    ))
+                })?;
+                self.ids.insert(label.to_owned(), id);
+                self.names.push(label.to_owned());
+                self.counts.push(0);
+                id
             }
-        }
+        };
+        self.counts[id as usize] += 1;
+        Ok(id)
+    }
+
+    /// The text of label `id`.
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
     }
 
     pub fn summary(&self) -> LabelSummary {
-        let total: u64 = self.counts.values().sum();
-        let k = self.counts.len();
+        let mut counts: Vec<(String, u64)> = self.names.iter().cloned().zip(self.counts.iter().copied()).collect();
+        counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let total: u64 = self.counts.iter().sum();
+        let k = counts.len();
         let entropy_normalized = (k >= 2).then(|| {
-            let h: f64 = self
-                .counts
-                .values()
-                .map(|&c| {
+            let h: f64 = counts
+                .iter()
+                .map(|&(_, c)| {
                     let p = c as f64 / total as f64;
                     -p * p.ln()
                 })
@@ -53,16 +82,11 @@ impl LabelCounter {
             h / (k as f64).ln()
         });
         let imbalance_ratio = (k >= 1).then(|| {
-            let max = *self.counts.values().max().unwrap_or(&0) as f64;
-            let min = *self.counts.values().min().unwrap_or(&1) as f64;
+            let max = counts.iter().map(|c| c.1).max().unwrap_or(0) as f64;
+            let min = counts.iter().map(|c| c.1).min().unwrap_or(1) as f64;
             max / min
         });
-        LabelSummary {
-            counts: self.counts.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            null_labels: self.nulls,
-            entropy_normalized,
-            imbalance_ratio,
-        }
+        LabelSummary { counts, null_labels: self.nulls, entropy_normalized, imbalance_ratio }
     }
 }
 
@@ -74,17 +98,17 @@ mod tests {
     fn balanced_and_imbalanced() {
         let mut c = LabelCounter::new();
         for l in ["a", "b", "a", "b"] {
-            c.add(Some(l));
+            c.add(Some(l)).unwrap();
         }
-        c.add(None);
+        c.add(None).unwrap();
         let s = c.summary();
         assert!((s.entropy_normalized.unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(s.imbalance_ratio, Some(1.0));
         assert_eq!(s.null_labels, 1);
 
         let mut c = LabelCounter::new();
-        for l in ["a", "a", "a", "b"] {
-            c.add(Some(l));
+        for l in ["b", "a", "a", "a"] {
+            c.add(Some(l)).unwrap();
         }
         let s = c.summary();
         // H = -(.75 ln .75 + .25 ln .25) / ln 2 = 0.811278...
@@ -94,9 +118,17 @@ mod tests {
     }
 
     #[test]
+    fn ids_in_order_of_first_appearance() {
+        let mut c = LabelCounter::new();
+        let ids: Vec<u32> = [Some("x"), None, Some("y"), Some("x")].into_iter().map(|l| c.add(l).unwrap()).collect();
+        assert_eq!(ids, vec![0, NO_LABEL, 1, 0]);
+        assert_eq!((c.name(0), c.name(1)), ("x", "y"));
+    }
+
+    #[test]
     fn single_class_has_no_entropy() {
         let mut c = LabelCounter::new();
-        c.add(Some("x"));
+        c.add(Some("x")).unwrap();
         assert_eq!(c.summary().entropy_normalized, None);
         assert_eq!(c.summary().imbalance_ratio, Some(1.0));
     }

@@ -3,7 +3,10 @@
 //! Data enters as [`column::TextColumn`] batches; [`audit::Auditor`] keeps the streaming state.
 
 pub mod audit;
+pub mod cluster_ids;
 pub mod column;
+pub mod conflicts;
+pub mod defaults;
 pub mod distinct;
 pub mod error;
 pub mod eval_probe;
@@ -13,8 +16,10 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod sharding;
 
-pub use audit::{AuditOptions, AuditSummary, Auditor, NO_CLUSTER};
+pub use audit::{AuditOptions, AuditSummary, Auditor};
+pub use cluster_ids::NO_CLUSTER;
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
 pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};

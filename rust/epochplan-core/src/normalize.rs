@@ -9,25 +9,31 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use crate::error::CoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Normalize {
-    #[default]
     Default,
     None,
+}
+
+impl Default for Normalize {
+    fn default() -> Self {
+        crate::defaults::NORMALIZE
+    }
 }
 
 impl FromStr for Normalize {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, CoreError> {
-        match s {
-            "default" => Ok(Normalize::Default),
-            "none" => Ok(Normalize::None),
-            other => Err(CoreError::Input(format!("unknown normalize mode {other:?}: use \"default\" or \"none\""))),
-        }
+        Normalize::CHOICES.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            let choices = crate::defaults::one_of(Normalize::CHOICES.map(Normalize::as_str));
+            CoreError::Input(format!("unknown normalize mode {s:?}: use {choices}"))
+        })
     }
 }
 
 impl Normalize {
+    pub const CHOICES: [Normalize; 2] = [Normalize::Default, Normalize::None];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Normalize::Default => "default",

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::audit::NO_CLUSTER;
+use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
 

@@ -2,17 +2,13 @@
 
 use std::path::PathBuf;
 
+use crate::defaults;
 use crate::error::{CoreError, Result};
 use crate::normalize::Normalize;
 
 use super::lsh::{LshPlan, check_threshold};
 use super::minhash::Sketcher;
 use super::shingle::Shingle;
-
-pub const DEFAULT_NGRAM: usize = 5;
-pub const DEFAULT_NUM_PERM: usize = 128;
-pub const DEFAULT_THRESHOLD: f64 = 0.7;
-pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NearOptions {
@@ -36,13 +32,13 @@ pub struct NearOptions {
 impl Default for NearOptions {
     fn default() -> Self {
         NearOptions {
-            normalize: Normalize::Default,
-            shingle: Shingle::Word,
-            ngram: DEFAULT_NGRAM,
-            num_perm: DEFAULT_NUM_PERM,
-            threshold: DEFAULT_THRESHOLD,
+            normalize: defaults::NORMALIZE,
+            shingle: defaults::SHINGLE,
+            ngram: defaults::NGRAM,
+            num_perm: defaults::NUM_PERM,
+            threshold: defaults::THRESHOLD,
             lsh: None,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
+            memory_budget: defaults::MEMORY_BUDGET,
             temp_dir: None,
         }
     }

@@ -10,23 +10,27 @@ use crate::hashing::{mix64, word_hash};
 use crate::normalize::{Normalize, is_ascii_white_space};
 
 /// What an n-gram is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shingle {
     /// n consecutive words (prose).
-    #[default]
     Word,
     /// n consecutive characters (code, CJK, short text).
     Char,
 }
 
+impl Default for Shingle {
+    fn default() -> Self {
+        crate::defaults::SHINGLE
+    }
+}
+
 impl FromStr for Shingle {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, CoreError> {
-        match s {
-            "word" => Ok(Shingle::Word),
-            "char" => Ok(Shingle::Char),
-            other => Err(CoreError::Input(format!("unknown shingle kind {other:?}: use \"word\" or \"char\""))),
-        }
+        Shingle::CHOICES.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let choices = crate::defaults::one_of(Shingle::CHOICES.map(Shingle::as_str));
+            CoreError::Input(format!("unknown shingle kind {s:?}: use {choices}"))
+        })
     }
 }
 
@@ -39,6 +43,8 @@ pub struct ShingleScratch {
 }
 
 impl Shingle {
+    pub const CHOICES: [Shingle; 2] = [Shingle::Word, Shingle::Char];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Shingle::Word => "word",

@@ -96,7 +96,8 @@ impl<W: Word> Column<W> {
         if self.file.is_some() {
             return Ok(());
         }
-        let file = TempFile::create(dir).map_err(|e| io_error(&format!("creating a file in {}", dir.display()), e))?;
+        let file =
+            TempFile::create(dir).map_err(|e| spill_error(format!("creating a spill file in {}", dir.display()), e))?;
         write_words(&file, 0, &self.memory, &mut self.encode_buf)?;
         self.memory = Vec::new();
         self.encode_buf = Vec::new();
@@ -150,7 +151,8 @@ fn write_words<W: Word>(file: &TempFile, offset: u64, words: &[W], encode_buf: &
         for &w in run {
             w.put(encode_buf);
         }
-        write_all_at(file.file(), encode_buf, offset).map_err(|e| io_error("writing", e))?;
+        write_all_at(file.file(), encode_buf, offset)
+            .map_err(|e| spill_error(format!("writing {}", file.describe()), e))?;
         offset += encode_buf.len() as u64;
     }
     Ok(())
@@ -158,24 +160,28 @@ fn write_words<W: Word>(file: &TempFile, offset: u64, words: &[W], encode_buf: &
 
 fn read_words<W: Word>(file: &TempFile, first_word: usize, words: usize, buf: &mut RecordBuf<W>) -> Result<()> {
     buf.bytes.resize(words * W::BYTES, 0);
-    read_exact_at(file.file(), &mut buf.bytes, (first_word * W::BYTES) as u64).map_err(|e| io_error("reading", e))?;
+    read_exact_at(file.file(), &mut buf.bytes, (first_word * W::BYTES) as u64)
+        .map_err(|e| spill_error(format!("reading {}", file.describe()), e))?;
     buf.words.clear();
     buf.words.extend(buf.bytes.chunks_exact(W::BYTES).map(W::get));
     Ok(())
 }
 
-fn io_error(what: &str, err: io::Error) -> CoreError {
+fn spill_error(context: String, source: io::Error) -> CoreError {
     // Not a bug of ours but of the environment (full disk, unwritable directory): say how to fix it.
-    CoreError::Input(format!(
-        "near-duplicate spill file: {what} failed: {err}; point the temp directory at a disk \
-         with free space or raise the memory budget"
-    ))
+    CoreError::Io {
+        context: format!("near-duplicate spill: {context}"),
+        source,
+        help: Some("point the temp directory at a disk with free space or raise the memory budget"),
+    }
 }
 
 /// A temporary file that is gone once dropped (on Unix: as soon as it is created).
 #[derive(Debug)]
 struct TempFile {
     file: Option<File>,
+    /// The directory it lives in, for error messages (the file itself has no name on Unix).
+    dir: PathBuf,
     /// Where the OS cannot unlink an open file, the path to remove on drop.
     path: Option<PathBuf>,
 }
@@ -200,12 +206,16 @@ impl TempFile {
                     } else {
                         Some(path)
                     };
-                    return Ok(TempFile { file: Some(file), path: keep_path });
+                    return Ok(TempFile { file: Some(file), dir: dir.to_path_buf(), path: keep_path });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    fn describe(&self) -> String {
+        format!("a spill file in {}", self.dir.display())
     }
 
     fn file(&self) -> &File {
@@ -313,6 +323,12 @@ mod tests {
     fn unwritable_directory_is_a_clear_error() {
         let mut column = Column::<u32>::new(1);
         let err = column.spill(Path::new("/nonexistent/epochplan/dir")).unwrap_err();
-        assert!(err.to_string().contains("temp directory"), "{err}");
+        assert!(matches!(err, CoreError::Io { .. }), "{err:?}");
+        let message = err.to_string();
+        if cfg!(unix) {
+            assert_eq!(err.os_error(), Some(2), "{err:?}"); // ENOENT
+            assert!(message.contains("/nonexistent/epochplan/dir: No such file or directory"), "{message}");
+        }
+        assert!(message.contains("temp directory"), "{message}");
     }
 }

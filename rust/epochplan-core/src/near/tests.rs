@@ -4,7 +4,8 @@ use hashbrown::HashSet;
 
 use super::test_support::{SplitMix, document, edited};
 use super::*;
-use crate::audit::{AuditOptions, Auditor, NO_CLUSTER};
+use crate::audit::{AuditOptions, Auditor};
+use crate::cluster_ids::NO_CLUSTER;
 use crate::error::CoreError;
 use crate::hashing::{combine, word_hash};
 use crate::normalize::Normalize;

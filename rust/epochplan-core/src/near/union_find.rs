@@ -5,7 +5,7 @@
 //! in, and lets one forward pass flatten the whole forest (a parent is flattened before its
 //! children). Rows marked `NO_CLUSTER` (null text) are outside every set.
 
-use crate::audit::NO_CLUSTER;
+use crate::cluster_ids::NO_CLUSTER;
 use crate::error::{CoreError, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,163 @@
+//! `Auditor`: the core's streaming audit, seen from Python.
+
+use std::path::PathBuf;
+
+use epochplan_core::conflicts::MAX_EXAMPLES;
+use epochplan_core::defaults;
+use epochplan_core::eval_probe::EvalProbe;
+use epochplan_core::{AuditOptions, NearOptions, Normalize, Shingle, TextColumn};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::arrow_import::TextChunks;
+use crate::call::call_core;
+use crate::conversions::{conflicts_to_dict, flags_to_bytes, ids_to_bytes, near_summary_to_dict, summary_to_dict};
+use crate::errors::{core_error, internal_error};
+
+/// Streaming audit: feed batches with `update`, call `finish_near()`, read `summary()`.
+/// Eval splits go through `eval_begin` / `eval_update` / `eval_finish`.
+#[pyclass(module = "epochplan._epochplan")]
+pub struct Auditor {
+    inner: epochplan_core::Auditor,
+    probe: Option<EvalProbe>,
+}
+
+/// (rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row, similarity)]).
+type EvalMatches = (u64, Vec<(u64, u64)>, Vec<(u64, u64, f64)>);
+
+#[pymethods]
+impl Auditor {
+    #[new]
+    #[pyo3(signature = (normalize = defaults::NORMALIZE.as_str(), keep_row_ids = false, near = false,
+                        threshold = defaults::THRESHOLD, ngram = defaults::NGRAM,
+                        shingle = defaults::SHINGLE.as_str(), num_perm = defaults::NUM_PERM,
+                        memory_budget = defaults::MEMORY_BUDGET, temp_dir = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        normalize: &str,
+        keep_row_ids: bool,
+        near: bool,
+        threshold: f64,
+        ngram: usize,
+        shingle: &str,
+        num_perm: usize,
+        memory_budget: u64,
+        temp_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        let normalize: Normalize = normalize.parse().map_err(core_error)?;
+        let shingle: Shingle = shingle.parse().map_err(core_error)?;
+        let near_options =
+            NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
+        // Checked even with near detection off, so a bad setting is reported, not ignored.
+        near_options.resolve().map_err(core_error)?;
+        let near = near.then_some(near_options);
+        let inner = epochplan_core::Auditor::new(AuditOptions { normalize, keep_row_ids, near }).map_err(core_error)?;
+        Ok(Auditor { inner, probe: None })
+    }
+
+    /// Add one batch. `texts` and `labels` are Arrow string columns (PyCapsule stream).
+    #[pyo3(signature = (texts, labels = None))]
+    fn update(&mut self, py: Python<'_>, texts: &Bound<'_, PyAny>, labels: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let texts = TextChunks::import(texts, "text column")?;
+        let labels = labels.map(|l| TextChunks::import(l, "label column")).transpose()?;
+        let inner = &mut self.inner;
+        call_core(py, || inner.update(&texts, labels.as_ref().map(|l| l as &dyn TextColumn)))
+    }
+
+    /// Link and verify near duplicates (no-op without near detection). Call once, after the
+    /// last `update`.
+    fn finish_near(&mut self, py: Python<'_>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        call_core(py, || inner.finish_near().map(|_| ()))
+    }
+
+    /// Per-row near cluster ids as little-endian u64 bytes, after `finish_near`.
+    fn near_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.near_ids().map(|ids| ids_to_bytes(py, ids))
+    }
+
+    /// Per-row keep flags, one byte (0/1) a row: the row represents its near cluster (near
+    /// detection on, after `finish_near`) or its exact cluster. None without near detection when
+    /// row ids are not kept.
+    fn keep_flags<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let inner = &self.inner;
+        let flags = call_core(py, || inner.keep_flags())?;
+        Ok(flags.map(|f| flags_to_bytes(py, &f)))
+    }
+
+    /// Clusters whose members carry different labels: {exact_clusters, near_clusters, rows,
+    /// examples: [{rows, labels}]}, or None when no label column was given. With near detection
+    /// on, call after `finish_near`.
+    #[pyo3(signature = (max_examples = MAX_EXAMPLES))]
+    fn conflicts<'py>(&self, py: Python<'py>, max_examples: usize) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let inner = &self.inner;
+        let found = call_core(py, || inner.conflicts(max_examples))?;
+        found.map(|c| conflicts_to_dict(py, &c)).transpose()
+    }
+
+    fn eval_begin(&mut self) {
+        self.probe = Some(self.inner.new_eval_probe());
+    }
+
+    /// Add a batch of the current eval split.
+    fn eval_update(&mut self, py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<()> {
+        let texts = TextChunks::import(texts, "eval text column")?;
+        let Some(probe) = self.probe.as_mut() else {
+            return Err(internal_error("eval_update before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        call_core(py, || inner.probe_update(probe, &texts))
+    }
+
+    /// End the eval split: (rows, exact matches [(eval_row, train_row)], near matches
+    /// [(eval_row, train_row, similarity)]). With `exclude_exact`, near matches leave out the
+    /// pairs already matched exactly (each leaked pair reported once, as exact).
+    #[pyo3(signature = (max_per_eval_row = None, exclude_exact = false))]
+    fn eval_finish(
+        &mut self,
+        py: Python<'_>,
+        max_per_eval_row: Option<usize>,
+        exclude_exact: bool,
+    ) -> PyResult<EvalMatches> {
+        let Some(probe) = self.probe.take() else {
+            return Err(internal_error("eval_finish before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        let near = call_core(py, || {
+            if exclude_exact {
+                inner.probe_near_only_matches(&probe, max_per_eval_row)
+            } else {
+                inner.probe_near_matches(&probe, max_per_eval_row)
+            }
+        })?;
+        let exact = probe.exact_matches().iter().map(|m| (m.eval_row, m.train_row)).collect();
+        let near = near.iter().map(|m| (m.eval_row, m.train_row, m.similarity)).collect();
+        Ok((probe.rows(), exact, near))
+    }
+
+    #[getter]
+    fn rows(&self) -> u64 {
+        self.inner.rows()
+    }
+
+    /// Per-row exact cluster ids as little-endian u64 bytes (NO_CLUSTER = null text), or None
+    /// when the auditor keeps no row ids (created without `keep_row_ids` and given no labels).
+    fn row_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.row_ids().map(|ids| ids_to_bytes(py, ids))
+    }
+
+    #[pyo3(signature = (with_labels = false))]
+    fn summary<'py>(&self, py: Python<'py>, with_labels: bool) -> PyResult<Bound<'py, PyDict>> {
+        let inner = &self.inner;
+        let summary = call_core(py, || Ok(inner.summary(with_labels)))?;
+        let d = summary_to_dict(py, &summary)?;
+        let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
+            (Some(summary), Some(options), Some(index)) => {
+                Some(near_summary_to_dict(py, &summary, options, index, |row| inner.exact_preview(row))?)
+            }
+            _ => None,
+        };
+        d.set_item("near", near)?;
+        Ok(d)
+    }
+}

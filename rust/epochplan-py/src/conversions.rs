@@ -1,0 +1,137 @@
+//! Core results as Python values: dicts with the keys the Python layer reads, ids as bytes.
+
+use epochplan_core::audit::{AuditSummary, LabelConflicts};
+use epochplan_core::exact::TopCluster;
+use epochplan_core::lengths::LengthSummary;
+use epochplan_core::near::{NearIndex, NearOptions, NearSummary};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+/// Ids as little-endian u64 bytes (`np.frombuffer(b, "<u8")`).
+pub fn ids_to_bytes<'py>(py: Python<'py>, ids: &[u64]) -> Bound<'py, PyBytes> {
+    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+    PyBytes::new(py, &bytes)
+}
+
+/// Flags as one byte each, 0 or 1 (`np.frombuffer(b, bool)`).
+pub fn flags_to_bytes<'py>(py: Python<'py>, flags: &[bool]) -> Bound<'py, PyBytes> {
+    let bytes: Vec<u8> = flags.iter().map(|&f| f as u8).collect();
+    PyBytes::new(py, &bytes)
+}
+
+fn lengths_to_dict<'py>(py: Python<'py>, s: &Option<LengthSummary>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    s.as_ref()
+        .map(|s| {
+            let d = PyDict::new(py);
+            d.set_item("mean", s.mean)?;
+            d.set_item("p50", s.p50)?;
+            d.set_item("p90", s.p90)?;
+            d.set_item("p99", s.p99)?;
+            d.set_item("max", s.max)?;
+            Ok(d)
+        })
+        .transpose()
+}
+
+fn top_item<'py>(py: Python<'py>, row: u64, count: u64, preview: Option<&str>) -> PyResult<Bound<'py, PyDict>> {
+    let item = PyDict::new(py);
+    item.set_item("row", row)?;
+    item.set_item("count", count)?;
+    item.set_item("preview", preview)?;
+    Ok(item)
+}
+
+pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("rows", s.rows)?;
+    d.set_item("null_rows", s.null_rows)?;
+    d.set_item("empty_rows", s.empty_rows)?;
+
+    let exact = PyDict::new(py);
+    exact.set_item("unique", s.exact.unique)?;
+    exact.set_item("duplicate_rows", s.exact.duplicate_rows)?;
+    exact.set_item("clusters", s.exact.clusters)?;
+    exact.set_item("largest_cluster", s.exact.largest_cluster)?;
+    let top = PyList::empty(py);
+    for TopCluster { row, count, preview } in &s.exact.top {
+        top.append(top_item(py, *row, *count, Some(preview))?)?;
+    }
+    exact.set_item("top", top)?;
+    d.set_item("exact", exact)?;
+
+    d.set_item("chars", lengths_to_dict(py, &s.chars)?)?;
+    d.set_item("words", lengths_to_dict(py, &s.words)?)?;
+    d.set_item("total_bytes", s.total_bytes)?;
+    d.set_item("tokens_estimate", s.tokens_estimate)?;
+
+    match &s.labels {
+        None => d.set_item("labels", py.None())?,
+        Some(l) => {
+            let labels = PyDict::new(py);
+            let counts = PyDict::new(py);
+            for (label, count) in &l.counts {
+                counts.set_item(label, count)?;
+            }
+            labels.set_item("counts", counts)?;
+            labels.set_item("null_labels", l.null_labels)?;
+            labels.set_item("entropy_normalized", l.entropy_normalized)?;
+            labels.set_item("imbalance_ratio", l.imbalance_ratio)?;
+            d.set_item("labels", labels)?;
+        }
+    }
+
+    let diversity = PyDict::new(py);
+    diversity.set_item("vocabulary", s.diversity.vocabulary)?;
+    diversity.set_item("distinct_1", s.diversity.distinct_1)?;
+    diversity.set_item("distinct_2", s.diversity.distinct_2)?;
+    diversity.set_item("estimated", s.diversity.estimated)?;
+    d.set_item("diversity", diversity)?;
+    Ok(d)
+}
+
+/// The near part of the summary. `preview(row)` is the stored preview of an exact cluster; near
+/// clusters without one get None and Python reads their text back from the source.
+pub fn near_summary_to_dict<'py, 'a>(
+    py: Python<'py>,
+    summary: &NearSummary,
+    options: &NearOptions,
+    index: &NearIndex,
+    preview: impl Fn(u64) -> Option<&'a str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("unique", summary.unique)?;
+    d.set_item("duplicate_rows", summary.duplicate_rows)?;
+    d.set_item("clusters", summary.clusters)?;
+    d.set_item("largest_cluster", summary.largest_cluster)?;
+    let top = PyList::empty(py);
+    for t in &summary.top {
+        top.append(top_item(py, t.row, t.count, preview(t.row))?)?;
+    }
+    d.set_item("top", top)?;
+    d.set_item("threshold", options.threshold)?;
+    d.set_item("ngram", options.ngram)?;
+    d.set_item("shingle", options.shingle.as_str())?;
+    d.set_item("num_perm", options.num_perm)?;
+    let plan = index.plan();
+    d.set_item("bands", plan.bands)?;
+    d.set_item("rows_per_band", plan.rows_per_band)?;
+    Ok(d)
+}
+
+/// `{exact_clusters, near_clusters, rows, examples: [{rows, labels}]}`, the shape of
+/// `epochplan.result.Conflicts.to_dict()`.
+pub fn conflicts_to_dict<'py>(py: Python<'py>, c: &LabelConflicts) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("exact_clusters", c.exact_clusters)?;
+    d.set_item("near_clusters", c.near_clusters)?;
+    d.set_item("rows", c.rows)?;
+    let examples = PyList::empty(py);
+    for example in &c.examples {
+        let item = PyDict::new(py);
+        item.set_item("rows", &example.rows)?;
+        item.set_item("labels", &example.labels)?;
+        examples.append(item)?;
+    }
+    d.set_item("examples", examples)?;
+    Ok(d)
+}
