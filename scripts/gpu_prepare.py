@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--text", default="text", help="text column of the source (default text)")
     p.add_argument("--rows", type=int, default=600, help="rows sampled from the source (default 600)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch", type=int, default=16, help="per-device batch (default 16)")
-    p.add_argument("--grad-accum", type=int, default=2, help="gradient accumulation (default 2: exercises partial windows)")
+    p.add_argument("--batch", type=int, default=8, help="per-device batch (default 8)")
+    p.add_argument("--grad-accum", type=int, default=3, help="gradient accumulation (default 3)")
     args = p.parse_args(argv)
 
     args.dir.mkdir(parents=True, exist_ok=True)

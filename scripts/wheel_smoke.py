@@ -20,11 +20,11 @@ from pathlib import Path
 
 def main(sample: Path, cli: Path) -> None:
     import epochplan
-    from epochplan import _epochplan
 
     package = Path(epochplan.__file__).resolve()
     assert package.is_relative_to(Path(sys.prefix).resolve()), f"epochplan imported from {package}, not from {sys.prefix}"
-    assert _epochplan.__file__.endswith(".abi3.so"), f"extension {_epochplan.__file__} is not the abi3 build"
+    extensions = [p.name for p in package.parent.rglob("*.so")]
+    assert extensions and all(name.endswith(".abi3.so") for name in extensions), f"not the stable-ABI build: {extensions}"
 
     result = epochplan.audit(sample, text="prompt")
     facts = result.to_dict()
