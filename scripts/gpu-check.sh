@@ -5,10 +5,11 @@
 #       here: build the epochplan wheel, download the polars wheel(s) for CPython 3.12 manylinux
 #       x86_64 (the device image's Python), sample the training data and compute the plan, all
 #       into DIR (git-ignored, carried to the device; must stay under 64 MiB with the tree).
-#   scripts/gpu-check.sh run [--device cuda|cpu] [--dir .device]
+#   scripts/gpu-check.sh run [--device cuda|cpu] [--dir .device] [--model tiny|small]
 #       there (or here on CPU): install the carried wheels with --no-deps into a temporary folder,
 #       then scripts/gpu_check.py trains with the plan and writes the report to $OUT/report.json
-#       ($OUT set on the device), else DIR/report.json. Exit 1 when a check fails.
+#       ($OUT set on the device), else DIR/report.json. Exit 1 when a check fails. The model is
+#       `small` on cuda and `tiny` on cpu unless --model says otherwise.
 #   scripts/gpu-check.sh [--device cuda|cpu] [--dir .device]
 #       both halves; CI runs `scripts/gpu-check.sh --device cpu`.
 #
@@ -19,7 +20,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 fail() { echo "gpu-check: $*" >&2; exit 2; }
 
 command=all
@@ -28,10 +29,12 @@ case "${1:-}" in
 esac
 device=cuda
 dir=.device
+model=()
 while [ $# -gt 0 ]; do
     case $1 in
         --device) [ $# -ge 2 ] || fail "--device needs cuda or cpu"; device=$2; shift 2 ;;
         --dir) [ $# -ge 2 ] || fail "--dir needs a folder"; dir=$2; shift 2 ;;
+        --model) [ $# -ge 2 ] || fail "--model needs tiny or small"; model=(--model "$2"); shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) fail "unknown argument '$1' (see scripts/gpu-check.sh --help)" ;;
     esac
@@ -115,7 +118,7 @@ run() {
     install_wheels "$site"
     # PYTHONPATH replaced, not extended: only the carried wheels stand for epochplan and polars.
     set +e
-    PYTHONPATH=$site "$PYTHON" scripts/gpu_check.py --dir "$dir" --device "$device"
+    PYTHONPATH=$site "$PYTHON" scripts/gpu_check.py --dir "$dir" --device "$device" "${model[@]}"
     status=$?
     set -e
     rm -rf "$site"

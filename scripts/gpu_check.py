@@ -46,7 +46,10 @@ MODELS = {  # GPT-2 shapes: tiny keeps the CPU run short, small gives the GPU so
     "tiny": {"n_layer": 2, "n_embd": 64, "n_head": 2},
     "small": {"n_layer": 4, "n_embd": 256, "n_head": 4},
 }
-LR = 1e-3
+# Peak LR per shape. The check needs the whole planned run, so early stopping must not fire: at
+# 1e-3 the small model overfits the 272 unique texts (CPU fp32: eval loss rose for 4 evaluations,
+# stopped at step 30 of 36); at 3e-4 its eval loss falls at every evaluation, as the tiny one's does at 1e-3.
+PEAK_LR = {"tiny": 1e-3, "small": 3e-4}
 EVAL_BATCH = 64
 
 
@@ -135,10 +138,10 @@ def warm_up(rows: list[dict], device: torch.device, size: str, seq_len: int) -> 
         torch.cuda.synchronize(device)
 
 
-def linear_lr_trace(plan) -> list[float]:
+def linear_lr_trace(plan, lr: float) -> list[float]:
     """The LR after each optimizer step under build_scheduler(kind="linear") (what HF's own
     linear schedule must match)."""
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
     scheduler = build_scheduler(optimizer, plan, kind="linear")
     trace = []
     for _ in range(plan.total_steps):
@@ -174,7 +177,7 @@ def run_torch_loop(plan, result, train_rows, eval_rows, device, size, seq_len, w
     pin = device.type == "cuda"
     loader = DataLoader(train_rows, batch_size=plan.batch, sampler=sampler, collate_fn=Collate(seen), pin_memory=pin)
     eval_loader = DataLoader(eval_rows, batch_size=EVAL_BATCH, collate_fn=Collate(), pin_memory=pin)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK_LR[size], weight_decay=0.0)
     optimizer_steps = [0]
     optimizer.register_step_post_hook(lambda *_: optimizer_steps.__setitem__(0, optimizer_steps[0] + 1))
     scheduler = build_scheduler(optimizer, plan, kind="linear")
@@ -222,8 +225,7 @@ def run_torch_loop(plan, result, train_rows, eval_rows, device, size, seq_len, w
     return {
         "optimizer_steps": optimizer_steps[0], "loop_steps": steps, "planned_steps": plan.total_steps,
         "lrs": lrs, "eval_steps_run": evals, "save_steps_run": saves, "early_stopped": stopped,
-        "eval_loss_first": eval_losses[0] if eval_losses else None, "eval_loss_last": eval_losses[-1] if eval_losses else None,
-        "epochs_run": epoch, "epoch_rows": epoch_rows, "representatives": sorted(sampler.representatives.tolist()),
+        "eval_losses": [round(x, 4) for x in eval_losses], "epochs_run": epoch, "epoch_rows": epoch_rows, "representatives": sorted(sampler.representatives.tolist()),
         "train_tokens": tokens, "step_seconds": clock.seconds, "wall_seconds": wall, **peak_memory(device),
     }
 
@@ -276,7 +278,7 @@ def run_hf_trainer(plan, result, train_rows, eval_rows, device, size, seq_len, w
     hf = plan.to_hf()
     args = TrainingArguments(
         output_dir=str(workdir / "hf"), report_to="none", disable_tqdm=True, log_level="error", seed=0,
-        learning_rate=LR, weight_decay=0.0, lr_scheduler_type="linear", per_device_eval_batch_size=EVAL_BATCH,
+        learning_rate=PEAK_LR[size], weight_decay=0.0, lr_scheduler_type="linear", per_device_eval_batch_size=EVAL_BATCH,
         remove_unused_columns=False, bf16=cuda, use_cpu=not cuda, dataloader_pin_memory=cuda, **hf,
     )
     clock = Clock(device)
@@ -300,7 +302,7 @@ def run_hf_trainer(plan, result, train_rows, eval_rows, device, size, seq_len, w
         "trainer_max_steps": trainer.state.max_steps, "planned_steps": plan.total_steps, "lrs": recorder.lrs,
         "eval_steps_run": recorder.evals, "save_steps_run": recorder.saves,
         "early_stopped": trainer.state.global_step < plan.total_steps,
-        "eval_loss_first": losses[0] if losses else None, "eval_loss_last": losses[-1] if losses else None,
+        "eval_losses": [round(x, 4) for x in losses],
         "train_tokens": int(trainer.token_count), "step_seconds": clock.seconds, "wall_seconds": wall, **peak_memory(device),
     }
 
@@ -374,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.disable_progress_bar()
     checks = Checks()
     report: dict = {
-        "schema": REPORT_SCHEMA, "model": {"kind": "GPT-2 from config, byte tokens", "size": size, **MODELS[size], "seq_len": args.seq_len},
+        "schema": REPORT_SCHEMA, "model": {"kind": "GPT-2 from config, byte tokens", "size": size, **MODELS[size], "seq_len": args.seq_len,
+                  "peak_lr": PEAK_LR[size]},
         "host": {"python": platform.python_version(), "glibc": "-".join(platform.libc_ver()), "machine": platform.machine()},
         "versions": {"epochplan": epochplan.__version__, "epochplan_file": epochplan.__file__, "polars": pl.__version__,
                      "torch": torch.__version__, "transformers": transformers.__version__},
@@ -416,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         hf = run_hf_trainer(plan_hf, result, train_rows, eval_rows, device, size, args.seq_len, Path(tmp))
     checks.expect("hf trainer: Trainer.state.max_steps == plan.total_steps", hf["trainer_max_steps"], plan_hf.total_steps)
     check_run(checks, "hf trainer", hf, plan_hf)
-    expected = linear_lr_trace(plan_hf)
+    expected = linear_lr_trace(plan_hf, PEAK_LR[size])
     checks.expect("hf trainer: LR after every step == build_scheduler(kind='linear')",
                   len(hf["lrs"]) == len(expected) and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
                                                           for a, b in zip(hf["lrs"], expected)), True)
