@@ -106,7 +106,7 @@ def report_keys_from_data(audit: dict, data: Path, clusters: Path, evals: dict[s
             # representative's text first, as "least similar first" would.
             members.sort(key=lambda m: (m["text"] == cluster["text"], m["row"]))
             cluster["members"] = members[:5]
-    lengths = pl.DataFrame({"chars": texts.str.len_chars(), "words": texts.str.split(" ").list.len()}).drop_nulls()
+    lengths = pl.DataFrame({"chars": texts.str.len_chars(), "words": texts.str.extract_all(r"\S+").list.len()}).drop_nulls()
     for unit in ("chars", "words"):
         audit["lengths"][unit]["histogram"] = _pow2_bins(lengths.get_column(unit))
     for name, path in evals.items():
@@ -284,12 +284,22 @@ def test_plan_curve_and_schedule(real):
 
 # --- examples, diffs and escaping -------------------------------------------------------------
 def test_side_by_side_examples_with_differences_marked(real):
-    page = render_html(real["full"], real["plan"])
+    audit = copy.deepcopy(real["full"])
+    cluster = audit["near"]["top"][0]
+    cluster["text"] = "My printer is not printing at all."
+    cluster["members"][0].update(text="My scanner is not printing at all!", similarity=0.71)
+    page = render_html(audit, real["plan"])
     parsed = Page(page)
     assert parsed.find("table", "duplicates", **{"class": "pairs"})
-    assert parsed.find("table", "leakage", **{"class": "pairs"})
-    cluster = real["full"]["exact"]["top"][0]
-    assert cluster["text"].strip()[:20] in parsed.all_text()
+    assert "My <del>printer</del> is not printing at <del>all.</del>" in page
+    assert "My <ins>scanner</ins> is not printing at <ins>all!</ins>" in page
+    assert "0.71" in parsed.all_text()
+    # chatterbot's exact copies repeat the representative's text verbatim: named, not paired
+    exact = real["full"]["exact"]["top"][0]
+    rows = ", ".join(f"{m['row']:,}" for m in exact["members"])
+    assert f"Rows {rows} have exactly this text" in parsed.all_text()
+    assert f"{exact['count'] - 1 - len(exact['members']):,} more members not shown" in parsed.all_text()
+    assert parsed.find("table", "leakage", **{"class": "pairs"})  # each eval row beside its train match
 
 
 def test_word_diff_marks_only_the_words_that_differ():

@@ -218,20 +218,36 @@ def _clusters(level: str, top: Sequence[Mapping[str, Any]], caps: Caps) -> str:
             text = rep_text if rep_text is not None else cluster.get("preview", "")
             body.append(f'<div class="cluster">{head}<div class="txt">{shown(text, caps.text)}</div></div>')
             continue
-        rows = []
-        for member in members[: caps.members]:
-            left, right = word_diff(str(rep_text), str(member.get("text", "")), caps.text)
-            similarity = member.get("similarity")
-            sim = num(similarity) if similarity is not None else ("1 (same normalised text)" if level == "exact" else "–")
-            rows.append([f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{left}</div>',
-                         f'<div class="rowno">row {num(member.get("row"))}</div><div class="txt">{right}</div>', sim])
-        body.append(f'<div class="cluster">{head}' + table(["representative", "member", "similarity"], rows, "pairs")
-                    + more(len(members), min(len(members), caps.members), "members") + "</div>")
+        body.append(f'<div class="cluster">{head}{_members(level, cluster, str(rep_text), members, caps)}</div>')
     body.append(more(len(top), caps.clusters, "clusters"))
     if missing:
         body.append(f'<p class="note">Members are not in the audit JSON (<code>{level}.top[].text</code>, '
                     f'<code>{level}.top[].members</code>): showing the representative or its preview.</p>')
     return "".join(body)
+
+
+def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Sequence[Mapping[str, Any]], caps: Caps) -> str:
+    """Members whose text differs from the representative's side by side with it, differing words
+    marked; members with exactly its text only named (a wall of identical pairs says nothing)."""
+    differ = [m for m in members if str(m.get("text", "")) != rep_text]
+    same = [m for m in members if str(m.get("text", "")) == rep_text]
+    rows = []
+    for member in differ[: caps.members]:
+        left, right = word_diff(rep_text, str(member.get("text", "")), caps.text)
+        similarity = member.get("similarity")
+        sim = num(similarity) if similarity is not None else ("1 (same normalised text)" if level == "exact" else "–")
+        rows.append([f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{left}</div>',
+                     f'<div class="rowno">row {num(member.get("row"))}</div><div class="txt">{right}</div>', sim])
+    out = table(["representative", "member", "similarity"], rows, "pairs") if rows else \
+        f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{shown(rep_text, caps.text)}</div>'
+    if same:
+        out += (f'<p class="note">Rows {", ".join(num(m.get("row")) for m in same)} have exactly this text'
+                f'{" as the representative" if rows else ""}.</p>')
+    count = cluster.get("count")
+    listed = len(differ[: caps.members]) + len(same)
+    if isinstance(count, int) and count - 1 > listed:
+        out += f'<p class="note">{count - 1 - listed:,} more members not shown.</p>'
+    return out
 
 
 # --- lengths ----------------------------------------------------------------------------------
