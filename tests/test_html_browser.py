@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from epochplan.render.html import render_html
+from conftest import run_cli
 from test_html_report import real  # noqa: F401, F811  (the fixture: a real audit, plan and check)
 
 WIDTH, HEIGHT = 1200, 900
@@ -220,9 +220,13 @@ def decode_png(data: bytes) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def report_file(real, tmp_path_factory) -> Path:  # noqa: F811
-    """chatterbot_english audited by the CLI, with the example texts and histograms filled in."""
+    """chatterbot_english audited by the CLI (with its example texts), made into a page by `epochplan report`."""
     path = tmp_path_factory.mktemp("report") / "report.html"
-    path.write_text(render_html(real["full"], real["plan"], real["check"]), encoding="utf-8")
+    folder = real["dir"]
+    proc = run_cli(
+        "report", str(folder / "a.json"), "--plan", str(folder / "p.json"), "--check", str(folder / "check.json"), "-o", str(path)
+    )
+    assert proc.returncode == 0, proc.stderr
     return path
 
 

@@ -3,10 +3,10 @@ html.parser: every section is there, the plots carry the numbers they draw, host
 inert text, the page stays under 1 MB at any size, nothing outside the file is referenced, and
 `examples=False` lets no text from the data through.
 
-Reports are rendered from real audits (the CLI on the shared data) and from audit dicts doctored
-with the keys the report reads beyond today's JSON (see the docstring of epochplan/render/html.py):
-`report_keys_from_data` fills them from the data as the audit is meant to, so the tests and the
-browser test see real texts.
+Reports are rendered from real audits (the CLI on the shared data, which writes the example texts
+and histograms the report reads) and from copies of them doctored with hostile or huge content.
+`reference_from_data` recomputes those keys from the data with polars, independently of the core,
+and the audit's own keys are checked against it.
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ def _pow2_bins(values: pl.Series) -> list[list[int]]:
     return [[lo, hi, int(((values >= lo) & (values < hi)).sum())] for lo, hi in zip(edges, edges[1:])]
 
 
-def report_keys_from_data(audit: dict, data: Path, clusters: Path, evals: dict[str, Path], text: str = "text") -> dict:
-    """`audit` with the example texts and histograms filled in from the data, as documented in
-    epochplan/render/html.py (a reference for the audit's own implementation, not a second one)."""
+def reference_from_data(audit: dict, data: Path, clusters: Path, evals: dict[str, Path], text: str = "text") -> dict:
+    """`audit` with the example texts and histograms recomputed from the data with polars, as the
+    README documents them: the reference the audit's own keys are checked against."""
     audit = copy.deepcopy(audit)
     texts = pl.read_parquet(data).get_column(text)
     table = pl.read_parquet(clusters)
@@ -106,11 +106,7 @@ def report_keys_from_data(audit: dict, data: Path, clusters: Path, evals: dict[s
         for cluster in audit[level]["top"]:
             rows = table.filter(pl.col(f"{level}_id") == cluster["row"]).get_column("row").to_list()
             cluster["text"] = _cut(texts[cluster["row"]])
-            members = [{"row": r, "text": _cut(texts[r])} for r in rows if r != cluster["row"]]
-            # Without per-row similarity (issue 12) show the members that differ from the
-            # representative's text first, as "least similar first" would.
-            members.sort(key=lambda m: (m["text"] == cluster["text"], m["row"]))
-            cluster["members"] = members[:5]
+            cluster["members"] = [{"row": r, "text": _cut(texts[r])} for r in rows if r != cluster["row"]]  # all of them
     lengths = pl.DataFrame({"chars": texts.str.len_chars(), "words": texts.str.extract_all(r"\S+").list.len()}).drop_nulls()
     for unit in ("chars", "words"):
         audit["lengths"][unit]["histogram"] = _pow2_bins(lengths.get_column(unit))
@@ -143,20 +139,57 @@ def real(tmp_path_factory):
         "audit": audit,
         "plan": json.loads((tmp / "p.json").read_text()),
         "check": json.loads((tmp / "check.json").read_text()),
-        "full": report_keys_from_data(audit, data, tmp / "c.parquet", {"val": val}),
+        "full": audit,
+        "dir": tmp,
+        "reference": reference_from_data(audit, data, tmp / "c.parquet", {"val": val}),
     }
 
 
+# --- the audit carries what the report needs ----------------------------------------------------
+def test_audit_keys_match_the_data(real):
+    """Histograms and example texts in the audit JSON, checked against polars on the same data."""
+    audit, ref = real["audit"], real["reference"]
+    for level in ("exact", "near"):
+        assert audit[level]["size_histogram"] == ref[level]["size_histogram"]
+        assert sum(s * c for s, c in audit[level]["size_histogram"]) == audit["rows"] - audit["null_rows"]
+        assert audit[level]["top"], level
+        for mine, theirs in zip(audit[level]["top"], ref[level]["top"], strict=True):
+            assert mine["text"] == theirs["text"] and mine["text"]
+            by_row = {m["row"]: m["text"] for m in theirs["members"]}
+            assert 0 < len(mine["members"]) == min(5, mine["count"] - 1)
+            for member in mine["members"]:
+                assert by_row[member["row"]] == member["text"]  # a member of this cluster, its text as read
+    for cluster, theirs in zip(audit["exact"]["top"], ref["exact"]["top"], strict=True):
+        assert [m["row"] for m in cluster["members"]] == [m["row"] for m in theirs["members"]][:5]  # lowest rows
+    for unit in ("chars", "words"):
+        assert audit["lengths"][unit]["histogram"] == ref["lengths"][unit]["histogram"], unit
+    examples = audit["leakage"]["val"]["examples"]
+    assert examples and examples == ref["leakage"]["val"]["examples"]
+    groups = audit["conflicts"]["examples"]
+    assert groups and groups == ref["conflicts"]["examples"]
+    assert all(len(g["texts"]) == min(10, len(g["rows"])) for g in groups)
+
+
+def test_long_texts_are_cut_to_2000_characters(tmp_path):
+    long_text = "start " + "x" * 5000
+    data = tmp_path / "d.parquet"
+    pl.DataFrame({"text": [long_text, long_text, "short", "short"]}).write_parquet(data)
+    proc = run_cli("audit", str(data), "--json", str(tmp_path / "a.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    top = json.loads((tmp_path / "a.json").read_text())["exact"]["top"]
+    assert [len(t["text"]) for t in top] == [TEXT_CAP, 5]
+    assert top[0]["text"] == long_text[: TEXT_CAP - 1] + "…" and top[0]["members"] == [{"row": 1, "text": top[0]["text"]}]
+
+
 # --- sections ---------------------------------------------------------------------------------
-def test_every_section_from_todays_json(real):
+def test_every_section_from_the_audit_json(real):
     page = Page(render_html(real["audit"], real["plan"], real["check"]))
     assert [i for i in page.ids() if i in SECTIONS + ["checks"]] == SECTIONS + ["checks"]
     text = page.all_text()
-    assert "exact.size_histogram" in text and "lengths.chars.histogram" in text  # says what it lacks
+    assert "size_histogram" not in text and "lengths.chars.histogram" not in text  # nothing missing
     assert "4,419" in text and "1,893" in text  # rows, near-unique
-    for section in ("lengths", "labels", "plan"):
+    for section in ("duplicates", "lengths", "labels", "plan"):
         assert page.find("svg", section), f"no chart in #{section}"
-    assert not page.find("svg", "duplicates")  # no size histogram in today's JSON, and nothing made up
 
 
 def test_sections_without_data_say_why():

@@ -6,21 +6,22 @@ appear), light and dark colours, printable, under 1 MB whatever the dataset's si
 with a stable id: `summary`, `duplicates`, `lengths`, `labels`, `leakage`, `plan`, and `checks` when
 a check report is given. A section without data says why.
 
-Keys read beyond today's `epochplan.audit/1` (all optional; the report says what is missing). The
-audit writes them; `--no-examples` leaves every text key out, and `render_html(examples=False)`
-shows none of them even when present (nor `top[].preview` nor any check's examples). Names stay:
-label values (the class-count axis), eval split names, column names and input paths. "Text" is the text as read (the joined text columns, before
-normalisation), cut to its first 2000 characters; a cut text ends with "…".
+Keys read beyond the counts (all optional; the report says what is missing). The audit writes
+them (README: "Example texts"); `--no-examples` leaves every text key out, and
+`render_html(examples=False)` shows none of them even when present (nor `top[].preview` nor any
+check's examples). Names stay: label values (the class-count axis), eval split names, column names
+and input paths. "Text" is the text as read (the joined text columns, before normalisation), cut
+to its first 2000 characters; a cut text ends with "…".
 
 Example texts
 - `exact.top[i].text`: str, the representative's text (top keeps its 10 largest clusters).
 - `exact.top[i].members`: [{"row": int, "text": str}], up to 5 other members, lowest rows first.
 - `near.top[i].text`: str, as for exact.
 - `near.top[i].members`: [{"row": int, "text": str, "similarity": float}], up to 5 other members,
-  least similar to the representative first (ties: lowest row); `similarity` as in the clusters
-  file's `similarity` column.
+  least similar to the representative first (ties: lowest row) when the core gives a similarity
+  per row; `similarity` as in the clusters file's `similarity` column.
 - `leakage.NAME.examples[i].eval_text` / `.train_text`: str, the eval row and the train row it
-  matched (the 10 examples kept today).
+  matched (the 10 examples kept).
 - `conflicts.examples[i].texts`: [str], parallel to `rows` and `labels` (the first 10 rows).
 - `warnings[i].text` (the template warning's shared text).
 
@@ -50,8 +51,8 @@ from typing import Any
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from . import sections
+from .blocks import Caps
 from .plan_section import plan as plan_section
-from .sections import Caps
 from .text import plain
 
 MAX_BYTES = 1_000_000

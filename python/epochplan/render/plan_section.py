@@ -9,7 +9,7 @@ from typing import Any
 from ..planning.rules import R_STAR, effective_data_ratio
 from ..planning.schedule import lr_multiplier
 from . import svg
-from .sections import Caps, absent, code, dl, figure, num, section, table
+from .blocks import Caps, absent, code, dl, figure, num, section, table
 from .text import plain
 
 SCHEDULE_POINTS = 400  # points per drawn schedule line: enough to look smooth, few bytes at any total_steps

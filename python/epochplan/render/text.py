@@ -23,6 +23,11 @@ def visible_escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def visible_unsafe(text: str) -> str:
+    """`text` with every unsafe character written as a visible escape (no HTML escaping)."""
+    return _UNSAFE.sub(lambda m: visible_escape(m.group()), text)
+
+
 def plain(text: object, limit: int | None = None) -> str:
     """`text` as HTML-escaped plain text, unsafe characters written as escapes (for SVG text and
     attribute values, where no markup may be added). Cut to `limit` characters with an ellipsis."""
