@@ -11,7 +11,7 @@ import typer
 
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_distinct_outputs, check_output_path
+from ..outputs import atomic_write_text, check_output_path
 from ..render.html import render_html
 from . import options
 
@@ -56,7 +56,6 @@ def report_command(
     The example texts come from the audit JSON; --no-examples shows none of them.
     """
     inputs = [p for p in (audit, plan, check) if p is not None]
-    check_distinct_outputs([("AUDIT", audit), ("--plan", plan), ("--check", check)])
     if output != "-":
         check_output_path(output, option="--output", inputs=inputs)
     audit_doc = load_json(audit, AUDIT_SCHEMA, "audit", "epochplan audit --json")

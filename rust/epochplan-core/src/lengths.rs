@@ -39,7 +39,7 @@ fn bin_bounds(k: usize) -> (u64, u64) {
         return (0, 1);
     }
     let lo = 1u64 << (k - 1);
-    (lo, lo.checked_mul(2).unwrap_or(u64::MAX))
+    (lo, lo.saturating_mul(2))
 }
 
 impl LengthDistribution {
