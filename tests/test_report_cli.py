@@ -236,3 +236,20 @@ def test_preview_rows_reads_each_row_group_once(tmp_path, monkeypatch):
     jsonl = tmp_path / "d.jsonl"
     frames[0].write_ndjson(jsonl)
     assert preview_rows(open_source(str(jsonl)), ["text", "other"], [3, 998]) == {3: "file0 row3\n3", 998: "file0 row998\n998"}
+
+
+def test_near_members_where_the_representative_has_no_exact_copy(tmp_path):
+    """GPTeacher toolformer: near clusters whose representative has no stored exact preview (read
+    back from the data) keep their members and texts."""
+    data = SHARED_DATA / "gpteacher_toolformer_dedupe-only.parquet"
+    out = tmp_path / "a.json"
+    proc = run_cli("audit", str(data), "--text", "prompt", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    near = json.loads(out.read_text())["near"]
+    texts = pl.read_parquet(data, columns=["prompt"]).get_column("prompt")
+    assert len(near["top"]) == 10
+    for cluster in near["top"]:
+        assert cluster["text"] == texts[cluster["row"]][:2000] and cluster["preview"]
+        assert len(cluster["members"]) == 5
+        for member in cluster["members"]:
+            assert member["text"] == texts[member["row"]][:2000]
