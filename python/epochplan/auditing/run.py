@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
+from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 
@@ -34,6 +35,7 @@ def audit(
     memory_budget: int | None = None,
     eval: EvalSpec = None,
     keep_clusters: bool = True,
+    examples: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
@@ -45,6 +47,9 @@ def audit(
     are joined with a newline); without it the column is chosen as the CLI documents.
     `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `examples` reads back the texts a report shows (top clusters' representatives and members,
+    leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
+    of the result, the stored cluster previews included.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -90,12 +95,16 @@ def audit(
         cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
     )
     result = build_result(info, summary, clusters)
-    if result.near is not None:
+    if result.near is not None and examples:
         result.near = fill_previews(result.near, source, columns, normalize)
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+    if examples:
+        attach_texts(result, source, columns, eval_sources)
+    else:
+        drop_texts(result)
     return result
 
 
