@@ -303,6 +303,7 @@ fn measure_chunk(
     let mut digests = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
+    let mut nfkc_buf = String::new();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
@@ -325,15 +326,14 @@ fn measure_chunk(
             stats.chars.add(text.len() as u64);
             stats.words.add(count);
             &ascii_buf
+        } else if normalize == Normalize::Default {
+            let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, |w| words.add(w));
+            stats.chars.add(counts.chars);
+            stats.words.add(counts.words);
+            buf.as_bytes()
         } else {
-            let normalised = normalize.apply(text, &mut buf);
-            match normalize {
-                // Normalised text has single ASCII spaces between words and none at the ends.
-                Normalize::Default => {
-                    normalised.split(' ').filter(|w| !w.is_empty()).for_each(|w| words.add(w.as_bytes()))
-                }
-                Normalize::None => normalised.split_whitespace().for_each(|w| words.add(w.as_bytes())),
-            }
+            let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
+            normalised.split_whitespace().for_each(|w| words.add(w.as_bytes()));
             stats.chars.add(char_count(text));
             stats.words.add(word_count(text));
             normalised.as_bytes()
