@@ -71,6 +71,17 @@ impl ChunkStats {
         ChunkStats { unigrams: self.unigrams.empty_like(), bigrams: self.bigrams.empty_like(), ..ChunkStats::default() }
     }
 
+    /// Counts one text's words (their hashes, in order) and word pairs. A row at a time, so the
+    /// counters can fetch the table slots of many hashes at once instead of one miss per word.
+    fn add_words(&mut self, word_hashes: &[u64], pair_buf: &mut Vec<u64>) {
+        pair_buf.clear();
+        pair_buf.extend(word_hashes.windows(2).map(|pair| combine(pair[0], pair[1])));
+        self.unigrams.insert_all(word_hashes);
+        self.bigrams.insert_all(pair_buf);
+        self.total_unigrams += word_hashes.len() as u64;
+        self.total_bigrams += pair_buf.len() as u64;
+    }
+
     fn merge(&mut self, other: &ChunkStats) {
         self.null_rows += other.null_rows;
         self.empty_rows += other.empty_rows;
@@ -307,6 +318,7 @@ fn measure_chunk(
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
+    let mut pair_hashes: Vec<u64> = Vec::new();
     for i in range {
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
@@ -319,25 +331,26 @@ fn measure_chunk(
         stats.total_bytes += text.len() as u64;
 
         word_hashes.clear();
-        let mut words = WordStats::new(&mut stats, sketches.is_some().then_some(&mut word_hashes));
+        let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
         let normalised: &[u8] = if normalize == Normalize::Default && text.is_ascii() {
             // Fast path: one pass normalises, splits and counts.
-            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, |w| words.add(w));
+            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
             stats.chars.add(text.len() as u64);
             stats.words.add(count);
             &ascii_buf
         } else if normalize == Normalize::Default {
-            let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, |w| words.add(w));
+            let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
             stats.chars.add(counts.chars);
             stats.words.add(counts.words);
             buf.as_bytes()
         } else {
             let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
-            normalised.split_whitespace().for_each(|w| words.add(w.as_bytes()));
+            normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
             stats.chars.add(char_count(text));
             stats.words.add(word_count(text));
             normalised.as_bytes()
         };
+        stats.add_words(&word_hashes, &mut pair_hashes);
         digests.push(Some(text_digest(normalised)));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
@@ -345,35 +358,6 @@ fn measure_chunk(
         }
     }
     ChunkResult { digests, stats, sketches }
-}
-
-/// Feeds one text's words, in order, into the unigram and bigram counters, and keeps their
-/// hashes when asked (for near-duplicate shingles).
-struct WordStats<'a> {
-    stats: &'a mut ChunkStats,
-    previous: Option<u64>,
-    keep: Option<&'a mut Vec<u64>>,
-}
-
-impl<'a> WordStats<'a> {
-    fn new(stats: &'a mut ChunkStats, keep: Option<&'a mut Vec<u64>>) -> Self {
-        WordStats { stats, previous: None, keep }
-    }
-
-    #[inline]
-    fn add(&mut self, word: &[u8]) {
-        let h = word_hash(word);
-        self.stats.unigrams.insert(h);
-        self.stats.total_unigrams += 1;
-        if let Some(p) = self.previous {
-            self.stats.bigrams.insert(combine(p, h));
-            self.stats.total_bigrams += 1;
-        }
-        self.previous = Some(h);
-        if let Some(keep) = self.keep.as_mut() {
-            keep.push(h);
-        }
-    }
 }
 
 /// Whitespace-separated words, as `str::split_whitespace` counts them.
