@@ -91,6 +91,8 @@ impl ExactSet {
         }
     }
 
+    /// Bits 32.. of the hash pick the slot: the top bits pick HLL registers, and the same bits
+    /// in every table would make a merge insert runs of neighbouring slots.
     #[inline(always)]
     fn slot_index(&self, hash: u64) -> usize {
         (hash.rotate_left(32) as usize) & (self.slots.len() - 1)
