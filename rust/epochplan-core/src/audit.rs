@@ -19,6 +19,9 @@ use crate::normalize::Normalize;
 /// Row id stored for rows without a cluster (null text).
 pub const NO_CLUSTER: u64 = u64::MAX;
 const TOP_CLUSTERS: usize = 10;
+/// The exact table may hold this share of the memory budget before it spills (the near
+/// index takes half for sketches and a quarter for sorting).
+const EXACT_BUDGET_SHARE: u64 = 8;
 
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
@@ -104,6 +107,8 @@ pub struct Auditor {
     row_ids: Option<Vec<u64>>,
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
+    /// Whether the ids of rows with a provisional exact representative were corrected.
+    exact_remapped: bool,
 }
 
 impl Auditor {
@@ -115,14 +120,20 @@ impl Auditor {
                 Some(NearIndex::new(near_options)?)
             }
         };
+        let (budget, temp_dir) = match &options.near {
+            Some(near) => (near.memory_budget, near.temp_dir()),
+            None => (crate::near::options::DEFAULT_MEMORY_BUDGET, std::env::temp_dir()),
+        };
+        let exact_limit = usize::try_from(budget / EXACT_BUDGET_SHARE).unwrap_or(usize::MAX);
         Ok(Auditor {
             rows: 0,
-            exact: ExactIndex::new(),
+            exact: ExactIndex::with_limit(exact_limit, temp_dir),
             stats: ChunkStats::default(),
             labels: None,
             row_ids: options.keep_row_ids.then(Vec::new),
             near,
             near_clusters: None,
+            exact_remapped: false,
             options,
         })
     }
@@ -169,6 +180,7 @@ impl Auditor {
             sketched.extend(part.sketches);
         }
 
+        self.exact.make_room(n)?;
         let mut buf = String::new();
         let mut batch_ids = Vec::with_capacity(n);
         for (i, digest) in digests.into_iter().flatten().enumerate() {
@@ -177,7 +189,7 @@ impl Auditor {
                 None => NO_CLUSTER,
                 Some(d) => {
                     let found = self.exact.insert(d, row);
-                    if found.needs_preview {
+                    if found.needs_preview && self.exact.wants_preview() {
                         let text = texts.get(i).unwrap_or_default();
                         self.exact.set_preview(found.representative, crate::exact::preview(text, normalize, &mut buf));
                     }
@@ -223,8 +235,22 @@ impl Auditor {
         self.near.as_ref()
     }
 
-    /// Link, verify and union the near duplicates of all rows so far. Idempotent.
+    /// After the last batch: merges the spilled exact table, if any (which corrects the exact ids
+    /// of rows whose first duplicate was spilled), then links, verifies and unions the near
+    /// duplicates of all rows. Call it before reading `summary`, `row_ids` or `near_ids`.
+    /// Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        if let Some(remap) = self.exact.finish()? {
+            if !remap.is_empty() && !self.exact_remapped {
+                for ids in self.row_ids.iter_mut() {
+                    remap_ids(ids, remap);
+                }
+                if let Some(near) = self.near.as_mut() {
+                    near.remap_exact(remap);
+                }
+            }
+            self.exact_remapped = true;
+        }
         if self.near_clusters.is_none() {
             if let Some(near) = &self.near {
                 self.near_clusters = Some(near.finish()?);
@@ -267,6 +293,15 @@ impl Auditor {
                 distinct_2: ratio(s.bigrams.count(), s.total_bigrams),
                 estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
             },
+        }
+    }
+}
+
+/// Replaces provisional exact representatives by their cluster's true one.
+pub(crate) fn remap_ids(ids: &mut [u64], remap: &hashbrown::HashMap<u64, u64>) {
+    for id in ids.iter_mut() {
+        if let Some(&representative) = remap.get(id) {
+            *id = representative;
         }
     }
 }
@@ -522,6 +557,66 @@ mod tests {
             assert!(fused.links.len() > 100, "{normalize:?}: too few links to compare");
             assert_eq!(fused, alone, "{normalize:?}");
         }
+    }
+
+    #[test]
+    fn spilled_exact_table_gives_the_same_audit() {
+        // A budget so small that the exact table spills before every batch: provisional
+        // representatives must be corrected everywhere (row ids, near forest, buckets, summary,
+        // eval lookups), with results equal to the unspilled audit's.
+        use crate::near::test_support::SplitMix;
+        let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda"];
+        let mut rng = SplitMix(5);
+        let mut texts: Vec<Option<String>> = Vec::new();
+        for i in 0..6_000u64 {
+            let text = if i % 61 == 0 {
+                None
+            } else if i > 0 && rng.below(3) == 0 {
+                // a copy of an earlier row: exact, uppercased, or with one word changed
+                let source = texts[rng.below(i) as usize].clone();
+                source.map(|t| match rng.below(3) {
+                    0 => t,
+                    1 => t.to_uppercase(),
+                    _ => format!("{t} {}", words[rng.below(words.len() as u64) as usize]),
+                })
+            } else {
+                let len = 8 + rng.below(20) as usize;
+                Some((0..len).map(|_| words[rng.below(words.len() as u64) as usize]).collect::<Vec<_>>().join(" "))
+            };
+            texts.push(text);
+        }
+        let eval: Vec<Option<String>> = texts.iter().step_by(7).cloned().chain([Some("unseen text".into())]).collect();
+        let run = |budget: u64| {
+            let near = NearOptions { ngram: 3, threshold: 0.5, memory_budget: budget, ..NearOptions::default() };
+            let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(near) };
+            let mut a = Auditor::new(options).unwrap();
+            for batch in texts.chunks(500) {
+                a.update(&batch.to_vec(), None).unwrap();
+            }
+            let clusters = a.finish_near().unwrap().unwrap().clone();
+            let spilled = a.exact_index().is_spilled();
+            let mut probe = a.new_eval_probe();
+            for batch in eval.chunks(300) {
+                a.probe_update(&mut probe, &batch.to_vec()).unwrap();
+            }
+            let near_matches = a.probe_near_matches(&probe, None).unwrap();
+            let summary = a.summary(false);
+            (spilled, summary, a.row_ids().unwrap().to_vec(), clusters, probe.exact_matches().to_vec(), near_matches)
+        };
+        let (spilled_small, mut small, small_ids, small_clusters, small_exact, small_near) = run(64 << 10);
+        let (spilled_big, mut big, big_ids, big_clusters, big_exact, big_near) = run(1 << 30);
+        assert!(spilled_small && !spilled_big);
+        assert_eq!(small_ids, big_ids);
+        assert!(small.exact.duplicate_rows > 1_000, "too few duplicates to test");
+        assert!(small_exact.len() > 100 && small_near.len() > 100);
+        // Previews may come from another member of the cluster: same text, same preview.
+        for top in small.exact.top.iter_mut().chain(big.exact.top.iter_mut()) {
+            assert!(!top.preview.is_empty());
+        }
+        assert_eq!(small, big);
+        assert_eq!(small_clusters, big_clusters);
+        assert_eq!(small_exact, big_exact);
+        assert_eq!(small_near, big_near);
     }
 
     #[test]
