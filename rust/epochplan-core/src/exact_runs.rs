@@ -87,7 +87,7 @@ impl Runs {
         let mut merged =
             MergedRuns { unique: 0, members: 0, clusters: 0, largest: 0, top: Vec::new(), remap: HashMap::new() };
         // Min-heap of the best clusters so far: its top is the smallest, then highest row.
-        let mut best: BinaryHeap<Reverse<(u64, Reverse<u64>, Option<u64>)>> = BinaryHeap::new();
+        let mut best: BinaryHeap<Reverse<Candidate>> = BinaryHeap::new();
         // Representatives of one digest, in run order.
         let mut group: Vec<(usize, u64)> = Vec::new();
         while let Some(Reverse((digest, _))) = heap.peek().copied() {
@@ -166,6 +166,10 @@ impl Runs {
         Ok(found)
     }
 }
+
+/// (size, Reverse(representative), preview_rep): ordered so that the worst candidate is the
+/// smallest cluster, ties the highest row.
+type Candidate = (u64, Reverse<u64>, Option<u64>);
 
 #[derive(Debug, Clone, Copy)]
 struct Record {
