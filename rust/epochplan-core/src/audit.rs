@@ -199,6 +199,7 @@ impl Auditor {
             batch_ids.push(id);
         }
         if let Some(ids) = self.row_ids.as_mut() {
+            ids.reserve_exact(batch_ids.len()); // no doubling slack: see `NearIndex::add_batch`
             ids.extend_from_slice(&batch_ids);
         }
         if let Some(near) = self.near.as_mut() {
