@@ -126,6 +126,7 @@ def audit(
     exact_ids = _ids(auditor.row_ids())
     near_ids = _ids(auditor.near_ids())
     result = build_result(info, summary, exact_ids, near_ids if near else None, keep_clusters)
+    result.exact = _fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
     if result.near is not None:
         result.near = _fill_previews(result.near, source, columns, normalize)
     if label is not None and exact_ids is not None:
@@ -207,15 +208,16 @@ def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None = None) -> 
     return pl.DataFrame(columns)
 
 
-def _fill_previews(near: NearStats, source: Source, columns: list[str], normalize: str) -> NearStats:
-    """Near clusters whose representative has no exact duplicate have no stored preview: read
-    those few rows back (a slice each, so Parquet reads one row group)."""
-    missing = [t.row for t in near.top if not t.preview]
+def _fill_previews(stats, source: Source, columns: list[str], normalize: str):
+    """Top clusters without a stored preview (near clusters whose representative has no exact
+    duplicate; exact clusters past the core's preview cap): read those few rows back (a slice
+    each, so Parquet reads one row group)."""
+    missing = [t.row for t in stats.top if not t.preview]
     if not missing:
-        return near
+        return stats
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return NearStats(**{**near.__dict__, "top": top})
+    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in stats.top]
+    return type(stats)(**{**stats.__dict__, "top": top})
 
 
 def _preview(text: str | None, normalize: str) -> str:
