@@ -95,8 +95,10 @@ def audit(
         cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
     )
     result = build_result(info, summary, clusters)
-    if result.near is not None and examples:
-        result.near = fill_previews(result.near, source, columns, normalize)
+    if examples:
+        result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
+        if result.near is not None:
+            result.near = fill_previews(result.near, source, columns, normalize)
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:

@@ -19,6 +19,9 @@ use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary, SketchScrat
 use crate::normalize::Normalize;
 
 const TOP_CLUSTERS: usize = 10;
+/// The exact table may hold this share of the memory budget before it spills (the near
+/// index takes half for sketches and a quarter for sorting).
+const EXACT_BUDGET_SHARE: u64 = 8;
 
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
@@ -87,6 +90,17 @@ impl ChunkStats {
         ChunkStats { unigrams: self.unigrams.empty_like(), bigrams: self.bigrams.empty_like(), ..ChunkStats::default() }
     }
 
+    /// Counts one text's words (their hashes, in order) and word pairs. A row at a time, so the
+    /// counters can fetch the table slots of many hashes at once instead of one miss per word.
+    fn add_words(&mut self, word_hashes: &[u64], pair_buf: &mut Vec<u64>) {
+        pair_buf.clear();
+        pair_buf.extend(word_hashes.windows(2).map(|pair| combine(pair[0], pair[1])));
+        self.unigrams.insert_all(word_hashes);
+        self.bigrams.insert_all(pair_buf);
+        self.total_unigrams += word_hashes.len() as u64;
+        self.total_bigrams += pair_buf.len() as u64;
+    }
+
     fn merge(&mut self, other: &ChunkStats) {
         self.null_rows += other.null_rows;
         self.empty_rows += other.empty_rows;
@@ -111,6 +125,8 @@ pub struct Auditor {
     row_ids: Option<Vec<u64>>,
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
+    /// Whether the ids of rows with a provisional exact representative were corrected.
+    exact_remapped: bool,
 }
 
 impl Auditor {
@@ -122,15 +138,21 @@ impl Auditor {
                 Some(NearIndex::new(near_options)?)
             }
         };
+        let (budget, temp_dir) = match &options.near {
+            Some(near) => (near.memory_budget, near.temp_dir()),
+            None => (crate::defaults::MEMORY_BUDGET, std::env::temp_dir()),
+        };
+        let exact_limit = usize::try_from(budget / EXACT_BUDGET_SHARE).unwrap_or(usize::MAX);
         Ok(Auditor {
             rows: 0,
-            exact: ExactIndex::new(),
+            exact: ExactIndex::with_limit(exact_limit, temp_dir),
             stats: ChunkStats::default(),
             labels: None,
             row_labels: None,
             row_ids: options.keep_row_ids.then(Vec::new),
             near,
             near_clusters: None,
+            exact_remapped: false,
             options,
         })
     }
@@ -187,6 +209,7 @@ impl Auditor {
             sketched.extend(part.sketches);
         }
 
+        self.exact.make_room(n)?;
         let mut buf = String::new();
         let mut batch_ids = Vec::with_capacity(n);
         for (i, digest) in digests.into_iter().flatten().enumerate() {
@@ -195,7 +218,7 @@ impl Auditor {
                 None => NO_CLUSTER,
                 Some(d) => {
                     let found = self.exact.insert(d, row);
-                    if found.needs_preview {
+                    if found.needs_preview && self.exact.wants_preview() {
                         let text = texts.get(i).unwrap_or_default();
                         self.exact.set_preview(found.representative, crate::exact::preview(text, normalize, &mut buf));
                     }
@@ -205,6 +228,7 @@ impl Auditor {
             batch_ids.push(id);
         }
         if let Some(ids) = self.row_ids.as_mut() {
+            ids.reserve_exact(batch_ids.len()); // no doubling slack: see `NearIndex::add_batch`
             ids.extend_from_slice(&batch_ids);
         }
         if let Some(near) = self.near.as_mut() {
@@ -248,8 +272,22 @@ impl Auditor {
         self.near.as_ref()
     }
 
-    /// Link, verify and union the near duplicates of all rows so far. Idempotent.
+    /// After the last batch: merges the spilled exact table, if any (which corrects the exact ids
+    /// of rows whose first duplicate was spilled), then links, verifies and unions the near
+    /// duplicates of all rows. Call it before reading `summary`, `row_ids` or `near_ids`.
+    /// Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        if let Some(remap) = self.exact.finish()? {
+            if !remap.is_empty() && !self.exact_remapped {
+                for ids in self.row_ids.iter_mut() {
+                    remap_ids(ids, remap);
+                }
+                if let Some(near) = self.near.as_mut() {
+                    near.remap_exact(remap);
+                }
+            }
+            self.exact_remapped = true;
+        }
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
@@ -287,6 +325,14 @@ impl Auditor {
                 None => Err(CoreError::Input("cluster ids asked for before finish_near()".into())),
             };
         }
+        self.exact_ids()
+    }
+
+    /// Exact row ids when kept; a spilled exact table's are final only after `finish_near`.
+    fn exact_ids(&self) -> Result<Option<&[u64]>> {
+        if self.exact.is_spilled() && !self.exact_remapped {
+            return Err(CoreError::Input("exact cluster ids asked for before finish_near()".into()));
+        }
         Ok(self.row_ids())
     }
 
@@ -301,7 +347,7 @@ impl Auditor {
     /// `max_examples` of them as examples, labels as text. `None` when no label column was given.
     /// With near detection on, call after `finish_near`.
     pub fn conflicts(&self, max_examples: usize) -> Result<Option<LabelConflicts>> {
-        let (Some(row_labels), Some(exact_ids)) = (self.row_labels.as_deref(), self.row_ids()) else {
+        let (Some(row_labels), Some(exact_ids)) = (self.row_labels.as_deref(), self.exact_ids()?) else {
             return Ok(None);
         };
         let near_ids = if self.near.is_some() { self.widest_ids()? } else { None };
@@ -353,6 +399,15 @@ impl Auditor {
     }
 }
 
+/// Replaces provisional exact representatives by their cluster's true one.
+pub(crate) fn remap_ids(ids: &mut [u64], remap: &hashbrown::HashMap<u64, u64>) {
+    for id in ids.iter_mut() {
+        if let Some(&representative) = remap.get(id) {
+            *id = representative;
+        }
+    }
+}
+
 fn chunk_size(n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     (n / (threads * 4)).clamp(512, 16_384)
@@ -396,9 +451,11 @@ fn measure_chunk(
     let mut digests = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
+    let mut nfkc_buf = String::new();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
+    let mut pair_hashes: Vec<u64> = Vec::new();
     for i in range {
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
@@ -411,26 +468,26 @@ fn measure_chunk(
         stats.total_bytes += text.len() as u64;
 
         word_hashes.clear();
-        let mut words = WordStats::new(&mut stats, sketches.is_some().then_some(&mut word_hashes));
+        let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
         let normalised: &[u8] = if normalize == Normalize::Default && text.is_ascii() {
             // Fast path: one pass normalises, splits and counts.
-            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, |w| words.add(w));
+            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
             stats.chars.add(text.len() as u64);
             stats.words.add(count);
             &ascii_buf
+        } else if normalize == Normalize::Default {
+            let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
+            stats.chars.add(counts.chars);
+            stats.words.add(counts.words);
+            buf.as_bytes()
         } else {
-            let normalised = normalize.apply(text, &mut buf);
-            match normalize {
-                // Normalised text has single ASCII spaces between words and none at the ends.
-                Normalize::Default => {
-                    normalised.split(' ').filter(|w| !w.is_empty()).for_each(|w| words.add(w.as_bytes()))
-                }
-                Normalize::None => normalised.split_whitespace().for_each(|w| words.add(w.as_bytes())),
-            }
+            let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
+            normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
             stats.chars.add(char_count(text));
             stats.words.add(word_count(text));
             normalised.as_bytes()
         };
+        stats.add_words(&word_hashes, &mut pair_hashes);
         digests.push(Some(text_digest(normalised)));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
@@ -438,35 +495,6 @@ fn measure_chunk(
         }
     }
     ChunkResult { digests, stats, sketches }
-}
-
-/// Feeds one text's words, in order, into the unigram and bigram counters, and keeps their
-/// hashes when asked (for near-duplicate shingles).
-struct WordStats<'a> {
-    stats: &'a mut ChunkStats,
-    previous: Option<u64>,
-    keep: Option<&'a mut Vec<u64>>,
-}
-
-impl<'a> WordStats<'a> {
-    fn new(stats: &'a mut ChunkStats, keep: Option<&'a mut Vec<u64>>) -> Self {
-        WordStats { stats, previous: None, keep }
-    }
-
-    #[inline]
-    fn add(&mut self, word: &[u8]) {
-        let h = word_hash(word);
-        self.stats.unigrams.insert(h);
-        self.stats.total_unigrams += 1;
-        if let Some(p) = self.previous {
-            self.stats.bigrams.insert(combine(p, h));
-            self.stats.total_bigrams += 1;
-        }
-        self.previous = Some(h);
-        if let Some(keep) = self.keep.as_mut() {
-            keep.push(h);
-        }
-    }
 }
 
 /// Whitespace-separated words, as `str::split_whitespace` counts them.
@@ -684,6 +712,66 @@ mod tests {
         let c = a.conflicts(10).unwrap().unwrap();
         assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (0, Some(1), 2));
         assert_eq!(c.examples[0].rows, vec![0, 1]);
+    }
+
+    #[test]
+    fn spilled_exact_table_gives_the_same_audit() {
+        // A budget so small that the exact table spills before every batch: provisional
+        // representatives must be corrected everywhere (row ids, near forest, buckets, summary,
+        // eval lookups), with results equal to the unspilled audit's.
+        use crate::near::test_support::SplitMix;
+        let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda"];
+        let mut rng = SplitMix(5);
+        let mut texts: Vec<Option<String>> = Vec::new();
+        for i in 0..6_000u64 {
+            let text = if i % 61 == 0 {
+                None
+            } else if i > 0 && rng.below(3) == 0 {
+                // a copy of an earlier row: exact, uppercased, or with one word changed
+                let source = texts[rng.below(i) as usize].clone();
+                source.map(|t| match rng.below(3) {
+                    0 => t,
+                    1 => t.to_uppercase(),
+                    _ => format!("{t} {}", words[rng.below(words.len() as u64) as usize]),
+                })
+            } else {
+                let len = 8 + rng.below(20) as usize;
+                Some((0..len).map(|_| words[rng.below(words.len() as u64) as usize]).collect::<Vec<_>>().join(" "))
+            };
+            texts.push(text);
+        }
+        let eval: Vec<Option<String>> = texts.iter().step_by(7).cloned().chain([Some("unseen text".into())]).collect();
+        let run = |budget: u64| {
+            let near = NearOptions { ngram: 3, threshold: 0.5, memory_budget: budget, ..NearOptions::default() };
+            let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(near) };
+            let mut a = Auditor::new(options).unwrap();
+            for batch in texts.chunks(500) {
+                a.update(&batch.to_vec(), None).unwrap();
+            }
+            let clusters = a.finish_near().unwrap().unwrap().clone();
+            let spilled = a.exact_index().is_spilled();
+            let mut probe = a.new_eval_probe();
+            for batch in eval.chunks(300) {
+                a.probe_update(&mut probe, &batch.to_vec()).unwrap();
+            }
+            let near_matches = a.probe_near_matches(&probe, None).unwrap();
+            let summary = a.summary(false);
+            (spilled, summary, a.row_ids().unwrap().to_vec(), clusters, probe.exact_matches().to_vec(), near_matches)
+        };
+        let (spilled_small, mut small, small_ids, small_clusters, small_exact, small_near) = run(64 << 10);
+        let (spilled_big, mut big, big_ids, big_clusters, big_exact, big_near) = run(1 << 30);
+        assert!(spilled_small && !spilled_big);
+        assert_eq!(small_ids, big_ids);
+        assert!(small.exact.duplicate_rows > 1_000, "too few duplicates to test");
+        assert!(small_exact.len() > 100 && small_near.len() > 100);
+        // Previews may come from another member of the cluster: same text, same preview.
+        for top in small.exact.top.iter_mut().chain(big.exact.top.iter_mut()) {
+            assert!(!top.preview.is_empty());
+        }
+        assert_eq!(small, big);
+        assert_eq!(small_clusters, big_clusters);
+        assert_eq!(small_exact, big_exact);
+        assert_eq!(small_near, big_near);
     }
 
     #[test]

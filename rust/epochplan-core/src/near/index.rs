@@ -38,6 +38,8 @@ pub struct NearIndex {
     pub(super) sort_limit: usize,
     /// Set when an update failed half-way; the index then refuses further work.
     failed: bool,
+    /// Set by `remap_exact`: some members turned out not to be exact representatives.
+    remapped: bool,
 }
 
 /// A verified link that joined two clusters (`row < other`). Together the links form a spanning
@@ -93,6 +95,7 @@ impl NearIndex {
             exact_reps: Vec::new(),
             members,
             failed: false,
+            remapped: false,
         })
     }
 
@@ -166,10 +169,29 @@ impl NearIndex {
     fn add_batch(&mut self, chunks: &[SketchedChunk], batch_ids: &[u64]) -> Result<()> {
         self.failed = true;
         self.members.append(chunks)?;
+        // Exactly what is needed: doubling would leave up to 8 unused bytes a row at 10M rows.
+        // Large vectors grow in place (mremap), so this costs no copying.
+        self.exact_reps.reserve_exact(batch_ids.len());
         self.exact_reps.extend_from_slice(batch_ids);
         self.rows += batch_ids.len() as u64;
         self.failed = false;
         Ok(())
+    }
+
+    /// Corrects exact representatives after the exact table was merged from spilled runs
+    /// (`ExactIndex::finish`): rows sketched as representatives whose representative turned out
+    /// to be an earlier row. They stay stored but drop out of buckets and leakage candidates, so
+    /// clusters and links are what they would have been without spilling.
+    pub(crate) fn remap_exact(&mut self, remap: &hashbrown::HashMap<u64, u64>) {
+        crate::audit::remap_ids(&mut self.exact_reps, remap);
+        self.remapped = true;
+    }
+
+    /// Whether `member` is (still) the exact representative of its row.
+    #[inline]
+    pub(super) fn is_representative(&self, member: u32) -> bool {
+        let row = self.members.row(member);
+        !self.remapped || self.exact_reps[row as usize] == row
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -219,6 +241,9 @@ impl NearIndex {
         for band in 0..self.plan.bands {
             for part in 0..parts {
                 members.band_entries(band, part, parts, &mut entries)?;
+                if self.remapped {
+                    entries.retain(|&entry| self.is_representative(entry_member(entry)));
+                }
                 entries.par_sort_unstable();
                 let buckets = shared_buckets(&entries);
                 // Verification reads the forest as it was before this band; the unions are

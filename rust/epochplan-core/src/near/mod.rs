@@ -54,7 +54,7 @@ pub mod minhash;
 pub mod options;
 pub mod shingle;
 mod sketch_set;
-mod store;
+pub(crate) mod store;
 pub mod union_find;
 
 #[cfg(test)]
