@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import find_conflicts
-from .leakage import EvalSpec, leakage, open_eval
+from .leakage import EvalSpec, EvalText, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 
 ProgressCallback = Callable[[int], None]
@@ -35,6 +35,7 @@ def audit(
     num_perm: int = defaults.NUM_PERM,
     memory_budget: int | None = None,
     eval: EvalSpec = None,
+    eval_text: EvalText = None,
     keep_clusters: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
@@ -42,10 +43,13 @@ def audit(
     """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
     labels and statistics of its text column(s).
 
-    `data` is a path (Parquet, JSONL/NDJSON, CSV), a folder, a glob pattern, a list of those, a
-    polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
-    are joined with a newline); without it the column is chosen as the CLI documents.
-    `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
+    `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC; JSON and CSV
+    also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
+    of those, a polars DataFrame/LazyFrame, a pyarrow Table or a `datasets.Dataset`. `text`
+    names the column(s) to audit (several are joined with a newline); without it the column is
+    chosen as the CLI documents. `eval` is one eval split, a list of them (named by file stem),
+    a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:
+    one for every split, or {name: column} (splits not named use the train columns).
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
     """
     if normalize not in defaults.NORMALIZE_MODES:
@@ -67,10 +71,11 @@ def audit(
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
     source = open_source(data)
+    source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema = source.schema()
     columns = choose_text_columns(schema, text, source.description)
     check_label_column(schema, label, source.description)
-    eval_sources = open_eval(eval, columns)
+    eval_sources = open_eval(eval, columns, eval_text)
 
     labels_per_row: list[pl.Series] = []
     for batch in batches(source, columns, label, batch_rows):
@@ -99,7 +104,7 @@ def audit(
             pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String), exact_ids, near_ids if near else None
         )
     if eval_sources:
-        result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
     return result
 
 

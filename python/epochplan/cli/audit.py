@@ -17,7 +17,7 @@ from ..planning import plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit
 from ..render.plan_table import print_plan
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 from .plan import build_setup
 
@@ -27,7 +27,7 @@ def audit_command(
     data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep) as Parquet.")
+        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, exact_size, near_size) as Parquet.")
     ] = None,
     leakage: Annotated[
         Path | None,
@@ -47,7 +47,7 @@ def audit_command(
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
     setup = build_setup(resolved)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     if json_out and json_out != "-":
         check_output_path(json_out, option="--json", inputs=inputs)
@@ -63,6 +63,7 @@ def audit_command(
             data,
             **options.audit_options(resolved),
             eval=splits or None,
+            eval_text=eval_text,
             keep_clusters=clusters is not None,
             progress=progress,
         )

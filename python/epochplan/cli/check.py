@@ -18,7 +18,7 @@ from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.github import emit_github, in_github_actions
 from ..render.junit import to_junit
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
@@ -46,7 +46,7 @@ def check_command(
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
     inputs = resolve_paths(data)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)
     if junit is not None and str(junit) == "-":
@@ -63,7 +63,7 @@ def check_command(
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress)
+        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, eval_text=eval_text)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
     if json_out == "-":
