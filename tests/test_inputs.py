@@ -173,10 +173,18 @@ def _write(path, data: bytes):
     return path
 
 
+_LINES = b"".join(b'{"prompt": "row %d of a file cut short"}\n' % i for i in range(20000))
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
 BAD = {
     "empty.jsonl.gz": (lambda: gzip.compress(b""), ["empty.jsonl.gz", "no rows"]),
     "garbage.jsonl.gz": (lambda: b"this is not gzip at all", ["garbage.jsonl.gz", "cannot read"]),
-    "truncated.jsonl.zst": (lambda: zstandard.ZstdCompressor().compress(b'{"prompt": "a"}\n' * 5000)[:40], ["truncated.jsonl.zst"]),
+    "truncated.jsonl.zst": (lambda: _half(zstandard.ZstdCompressor().compress(_LINES)), ["truncated.jsonl.zst", "cannot read"]),
+    "truncated.csv.gz": (lambda: _half(gzip.compress(b"prompt\n" + _LINES)), ["truncated.csv.gz", "cannot read"]),
     "malformed.json": (lambda: b'[{"prompt": "a"}, {"prompt": ', ["malformed.json", "cannot read"]),
     "empty.json": (lambda: b"", ["empty.json"]),
     "empty-array.json": (lambda: b"[]", ["no rows"]),

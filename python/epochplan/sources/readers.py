@@ -200,7 +200,10 @@ def whole_frame_part(name: str, frame: pl.DataFrame) -> Part:
 def json_array_part(location: Location, compression: str | None) -> Part:
     with _open_stream(location, compression) as stream:
         data = stream.read()
-    return whole_frame_part(str(location), pl.read_json(io.BytesIO(data), infer_schema_length=None))
+    frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
+    if frame.width == 0:
+        raise InputError(f"{location}: no rows (the JSON array is empty)")
+    return whole_frame_part(str(location), frame)
 
 
 def csv_part(location: Location, compression: str | None) -> Part:
