@@ -8,9 +8,9 @@ import re
 
 import polars as pl
 import pytest
-from conftest import run_cli
 
 import epochplan
+from conftest import run_cli
 
 TEXT = "response"
 
@@ -29,10 +29,7 @@ def data(shared_data, tmp_path_factory):
     tier = pl.read_parquet(shared_data / "gpteacher_toolformer_similarity-0.9.parquet")
     odd = tier.join(train, on="prompt", how="anti").select(TEXT)
     shortened = (
-        train.filter(pl.col(TEXT).str.count_matches(" ") > 14)
-        .gather_every(50)
-        .head(30)
-        .select(pl.col(TEXT).str.replace(r"^\S+\s+", ""))
+        train.filter(pl.col(TEXT).str.count_matches(" ") > 14).gather_every(50).head(30).select(pl.col(TEXT).str.replace(r"^\S+\s+", ""))
     )
     codegen = pl.read_parquet(shared_data / "gpteacher_codegen-instruct.parquet").head(50).select(TEXT)
     pl.concat([odd, shortened, codegen]).write_parquet(d / "test.parquet")
@@ -56,7 +53,7 @@ def _leaked_counts(stderr: str) -> dict[str, int]:
 
 
 def test_dedup_eval_removes_every_leak_and_nothing_else(data, tmp_path):
-    audit_json, clusters, leaks = tmp_path / "audit.json", tmp_path / "clusters.parquet", tmp_path / "leaks.parquet"
+    clusters, leaks = tmp_path / "clusters.parquet", tmp_path / "leaks.parquet"
     train = str(data / "train.parquet")
     proc = run_cli("audit", train, "--text", TEXT, *_eval_args(data), "--clusters", str(clusters), "--leakage", str(leaks), "-q")
     assert proc.returncode == 0, proc.stderr
@@ -118,7 +115,9 @@ def test_python_dedup_with_eval_matches_the_cli(data, tmp_path):
 
 def test_eval_text_errors(data):
     train = str(data / "train.parquet")
-    proc = run_cli("dedup", train, "--text", TEXT, "--eval", f"val={data / 'val.parquet'}", "--eval-text", "nope=question", "-o", "x.parquet")
+    proc = run_cli(
+        "dedup", train, "--text", TEXT, "--eval", f"val={data / 'val.parquet'}", "--eval-text", "nope=question", "-o", "x.parquet"
+    )
     assert proc.returncode == 2 and "no eval split named 'nope'" in proc.stderr
     proc = run_cli("check", train, "--text", TEXT, "--eval", f"val={data / 'val.parquet'}")
     assert proc.returncode == 2 and "no column 'response'" in proc.stderr  # without --eval-text, train's column

@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 import zstandard
-from conftest import assert_clean_error, audit_json, run_cli
 
 import epochplan
+from conftest import assert_clean_error, audit_json, run_cli
 
 datasets = pytest.importorskip("datasets")  # in the test extra: a missing one fails the install, not this file
 
@@ -85,7 +85,18 @@ def files(tmp_path_factory, frame) -> dict:
     return paths
 
 
-KINDS = ["json_array", "json_array_gz", "jsonl_gz", "jsonl_zst", "json_lines_in_json_zst", "csv_gz", "csv_zst", "arrow_file", "arrow_stream", "save_to_disk"]
+KINDS = [
+    "json_array",
+    "json_array_gz",
+    "jsonl_gz",
+    "jsonl_zst",
+    "json_lines_in_json_zst",
+    "csv_gz",
+    "csv_zst",
+    "arrow_file",
+    "arrow_stream",
+    "save_to_disk",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)

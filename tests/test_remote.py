@@ -19,9 +19,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import assert_clean_error, audit_json, run_cli
 
 import epochplan
+from conftest import assert_clean_error, audit_json, run_cli
 
 pytest.importorskip("moto")  # in the test extra (moto[server]): a missing one fails the install, not this file
 
@@ -75,7 +75,9 @@ def s3(shared_data, tmp_path_factory):
         train = pl.read_parquet(shared_data / TRAIN)
         train.slice(0, 1200).write_parquet(local / "part-0.parquet")
         train.slice(1200).write_parquet(local / "part-1.parquet")
-        (local / "val.jsonl.gz").write_bytes(gzip.compress(pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"}).write_ndjson().encode()))
+        (local / "val.jsonl.gz").write_bytes(
+            gzip.compress(pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"}).write_ndjson().encode())
+        )
         (local / "dataset_info.json").write_text("{}")
         for name in ("part-0.parquet", "part-1.parquet", "dataset_info.json"):
             pafs.copy_files(str(local / name), f"bucket1/shards/{name}", destination_filesystem=fs)
@@ -160,7 +162,16 @@ def _same(got: dict, want: dict) -> None:
 
 
 def test_s3_glob_and_s3_eval_through_the_cli(s3, local):
-    got = audit_json("s3://bucket1/shards/*.parquet", "--text", "prompt", "--eval", "val=s3://bucket1/eval/val.jsonl.gz", "--eval-text", "question", env=s3)
+    got = audit_json(
+        "s3://bucket1/shards/*.parquet",
+        "--text",
+        "prompt",
+        "--eval",
+        "val=s3://bucket1/eval/val.jsonl.gz",
+        "--eval-text",
+        "question",
+        env=s3,
+    )
     _same(got, local)
     assert got["source"]["paths"] == ["s3://bucket1/shards/part-0.parquet", "s3://bucket1/shards/part-1.parquet"]
 

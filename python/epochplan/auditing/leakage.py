@@ -67,9 +67,7 @@ def _stem(spec: SourceLike, index: int) -> str:
     return f"eval{index}"
 
 
-def leakage(
-    auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, near: bool
-) -> tuple[dict[str, Leakage], pl.DataFrame]:
+def leakage(auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, near: bool) -> tuple[dict[str, Leakage], pl.DataFrame]:
     report: dict[str, Leakage] = {}
     frames = []
     for name, (source, path, columns) in eval_sources.items():

@@ -27,7 +27,8 @@ def audit_command(
     data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, exact_size, near_size) as Parquet.")
+        Path | None,
+        typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, exact_size, near_size) as Parquet."),
     ] = None,
     leakage: Annotated[
         Path | None,

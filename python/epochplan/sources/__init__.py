@@ -6,8 +6,8 @@ from .columns import LABEL, TEXT, check_label_column, choose_text_columns, text_
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
 from .paths import FORMATS, OUTPUT_FORMATS, parse_eval, parse_eval_text, resolve_paths, split_name
-from .remote import is_remote
 from .preview import preview_rows
+from .remote import is_remote
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
