@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ._epochplan import shard_size
 from .auditing.result import AuditResult
 from .errors import InputError
 
@@ -195,11 +196,8 @@ class ClusterSampler(torch.utils.data.Sampler):
         self.epoch = 0
         self.num_replicas, self.rank = _replicas(num_replicas, rank)
         self.epoch_size = num_samples if num_samples is not None else self._clusters.count
-        if self.drop_last and self.epoch_size % self.num_replicas:
-            # torch DistributedSampler: drop the tail so that every rank gets the same count.
-            self.num_samples = math.ceil((self.epoch_size - self.num_replicas) / self.num_replicas)
-        else:
-            self.num_samples = math.ceil(self.epoch_size / self.num_replicas)
+        # torch DistributedSampler's count per rank (padded, or the tail dropped with drop_last).
+        self.num_samples = shard_size(self.epoch_size, self.num_replicas, self.drop_last)
         self.total_size = self.num_samples * self.num_replicas
 
     # -- what the sampler knows about the data

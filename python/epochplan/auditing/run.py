@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-import polars as pl
-
 from .. import defaults
 from .._epochplan import Auditor
 from ..errors import InputError
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
-from .conflicts import find_conflicts
+from .conflicts import conflicts_from_core
 from .leakage import EvalSpec, EvalText, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 
@@ -59,7 +57,7 @@ def audit(
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
-        keep_row_ids=keep_clusters or label is not None,
+        keep_row_ids=keep_clusters,
         near=near,
         threshold=threshold,
         ngram=ngram,
@@ -77,14 +75,11 @@ def audit(
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns, eval_text)
 
-    labels_per_row: list[pl.Series] = []
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
             continue
         labels = batch.get_column(LABEL) if label is not None else None
         auditor.update(batch.get_column(TEXT), labels)
-        if labels is not None:
-            labels_per_row.append(labels)
         if progress is not None:
             progress(auditor.rows)
     if auditor.rows == 0:
@@ -95,14 +90,15 @@ def audit(
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())
-    clusters = cluster_frame(exact_ids, near_ids if near else None) if keep_clusters and exact_ids is not None else None
+    keep = auditor.keep_flags()
+    clusters = (
+        cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
+    )
     result = build_result(info, summary, clusters)
     if result.near is not None:
         result.near = fill_previews(result.near, source, columns, normalize)
-    if label is not None and exact_ids is not None:
-        result.conflicts = find_conflicts(
-            pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String), exact_ids, near_ids if near else None
-        )
+    if label is not None:
+        result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
     return result
