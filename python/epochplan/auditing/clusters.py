@@ -3,13 +3,15 @@ core could not fill."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 
 from .._epochplan import NO_CLUSTER
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import NearStats, TopCluster
+from .result import NearStats
 
 
 def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
@@ -46,8 +48,8 @@ def fill_previews(near: NearStats, source: Source, columns: list[str], normalize
     if not missing:
         return near
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return NearStats(**{**near.__dict__, "top": top})
+    top = [t if t.preview else replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
+    return replace(near, top=top)
 
 
 def _preview(text: str | None, normalize: str) -> str:

@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
+from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, EvalText, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 
@@ -35,6 +36,7 @@ def audit(
     eval: EvalSpec = None,
     eval_text: EvalText = None,
     keep_clusters: bool = True,
+    examples: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
@@ -49,6 +51,9 @@ def audit(
     a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:
     one for every split, or {name: column} (splits not named use the train columns).
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `examples` reads back the texts a report shows (top clusters' representatives and members,
+    leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
+    of the result, the stored cluster previews included.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -95,12 +100,16 @@ def audit(
         cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
     )
     result = build_result(info, summary, clusters)
-    if result.near is not None:
+    if result.near is not None and examples:
         result.near = fill_previews(result.near, source, columns, normalize)
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
+    if examples:
+        attach_texts(result, source, columns, eval_sources)
+    else:
+        drop_texts(result)
     return result
 
 
