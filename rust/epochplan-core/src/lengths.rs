@@ -67,6 +67,13 @@ impl LengthDistribution {
         self.sum
     }
 
+    /// (length, count) for every length that occurs, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let dense = self.dense.iter().enumerate().filter(|(_, times)| **times > 0);
+        let dense = dense.map(|(length, &times)| (length as u64, times));
+        dense.chain(self.sparse.iter().map(|(&length, &times)| (length, times)))
+    }
+
     /// Nearest-rank quantile: the smallest length `v` with at least `ceil(q * n)` values `<= v`
     /// (numpy's `method="inverted_cdf"`). Always a length that occurs in the data.
     pub fn quantile(&self, q: f64) -> Option<u64> {

@@ -13,6 +13,7 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod tokens;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor, NO_CLUSTER};
 pub use column::TextColumn;
