@@ -76,18 +76,20 @@ impl TokenCounter {
     /// Load a `tokenizer.json`. Errors name the file in one line.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| CoreError::Input(format!("cannot read tokenizer file {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            CoreError::Input(format!(
+                "cannot read tokenizer file {}: {e} (give the path of the model's tokenizer.json)",
+                path.display()
+            ))
+        })?;
         let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| {
             CoreError::Input(format!(
-                "{} is not a valid Hugging Face tokenizer.json: {}",
+                "{} is not a valid Hugging Face tokenizer.json ({}); save one with the model's tokenizer.save_pretrained()",
                 path.display(),
                 first_line(&e.to_string())
             ))
         })?;
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| CoreError::Internal(format!("cannot disable truncation: {e}")))?;
+        tokenizer.with_truncation(None).map_err(|e| CoreError::Internal(format!("cannot disable truncation: {e}")))?;
         tokenizer.with_padding(None);
         let splitter = Splitter::for_tokenizer(&tokenizer)?;
         let cache_pieces = match tokenizer.get_model() {
@@ -287,7 +289,12 @@ impl Splitter {
                     .map_err(|e| CoreError::Internal(format!("added-token matcher does not build: {e}")))?,
             )
         };
-        Ok(Splitter::ByteLevel { add_prefix_space: byte_level.add_prefix_space, regex, added_tokens, byte_chars: byte_chars() })
+        Ok(Splitter::ByteLevel {
+            add_prefix_space: byte_level.add_prefix_space,
+            regex,
+            added_tokens,
+            byte_chars: byte_chars(),
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod arrow_import;
 mod errors;
+mod tokens;
 
 use std::panic::AssertUnwindSafe;
 
@@ -256,5 +257,6 @@ fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NO_CLUSTER", NO_CLUSTER)?;
     m.add_class::<Auditor>()?;
     m.add_function(wrap_pyfunction!(preview, m)?)?;
+    tokens::register(m)?;
     Ok(())
 }

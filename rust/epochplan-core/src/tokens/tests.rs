@@ -76,9 +76,7 @@ fn byte_level_tokenizer(dir: &std::path::Path, name: &str, configure: impl FnOnc
             .build(),
     );
     tokenizer.train(&mut trainer, training_corpus().into_iter()).unwrap();
-    tokenizer
-        .add_tokens(vec![AddedToken::from("[DAY]", false).single_word(true).lstrip(true).rstrip(true)])
-        .unwrap();
+    tokenizer.add_tokens(vec![AddedToken::from("[DAY]", false).single_word(true).lstrip(true).rstrip(true)]).unwrap();
     configure(&mut tokenizer);
     let path = dir.join(name);
     tokenizer.save(&path, false).unwrap();
@@ -179,10 +177,9 @@ fn nulls_and_row_order_survive_parallel_counting() {
 
 #[test]
 fn byte_level_split_matches_the_library_regex() {
-    let library = tokenizers::utils::SysRegex::new(
-        r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
-    )
-    .unwrap();
+    let library =
+        tokenizers::utils::SysRegex::new(r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")
+            .unwrap();
     let regex = Regex::new(BYTE_LEVEL_PATTERN).unwrap();
     for text in varied_texts() {
         let mut ours = Vec::new();
