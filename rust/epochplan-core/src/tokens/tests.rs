@@ -263,3 +263,31 @@ fn truncation_matches_brute_force() {
         assert_eq!(lengths.truncation(seq_len, overhead), Truncation { samples, tokens }, "{seq_len} {overhead}");
     }
 }
+
+#[test]
+fn byte_level_split_matches_the_library_regex_on_random_text() {
+    // Characters at the edges of the pattern's classes: ASCII and Unicode whitespace (and the
+    // zero-width space, which is not whitespace), contraction letters, digits of other scripts,
+    // combining marks, symbols, emoji, CJK.
+    let palette: Vec<char> =
+        " \t\n\r\u{a0}\u{2003}\u{3000}\u{200b}\u{85}'sStlvremdxZ1٣Ⅻ!-_\u{301}😀東ひ".chars().collect();
+    let library =
+        tokenizers::utils::SysRegex::new(r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")
+            .unwrap();
+    let regex = Regex::new(BYTE_LEVEL_PATTERN).unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 24) as usize;
+        let text: String = (0..len).map(|_| palette[(next() % palette.len() as u64) as usize]).collect();
+        let mut ours = Vec::new();
+        split_byte_level(&regex, &text, |piece| ours.push(piece.to_string()));
+        let theirs: Vec<String> = library.find_iter(&text).map(|(start, end)| text[start..end].to_string()).collect();
+        assert_eq!(ours, theirs, "{text:?}");
+    }
+}
