@@ -63,7 +63,7 @@ enum Splitter {
         /// Matches any added token's content; a text without a match is one split, so the
         /// library's added-token extraction can be skipped. None when there are no added tokens.
         added_tokens: Option<AhoCorasick>,
-        byte_chars: [char; 256],
+        byte_chars: Box<[char; 256]>,
     },
 }
 
@@ -293,7 +293,7 @@ impl Splitter {
             add_prefix_space: byte_level.add_prefix_space,
             regex,
             added_tokens,
-            byte_chars: byte_chars(),
+            byte_chars: Box::new(byte_chars()),
         })
     }
 }

@@ -70,7 +70,7 @@ impl TokenLengths {
 
     /// Add the counts `TokenCounter.count_bytes` returned (null rows are skipped).
     fn add_bytes(&mut self, counts: &[u8]) -> PyResult<()> {
-        if counts.len() % 4 != 0 {
+        if !counts.len().is_multiple_of(4) {
             return Err(input_error(format!("token counts must be little-endian u32, got {} bytes", counts.len())));
         }
         for count in counts.chunks_exact(4) {
