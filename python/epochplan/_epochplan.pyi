@@ -95,3 +95,38 @@ def shard_size(samples: int, world_size: int, drop_last: bool = False) -> int:
 
 def memory_budget_for(physical_memory: int | None = None) -> int:
     """The near-duplicate memory budget for a machine with `physical_memory` bytes."""
+
+NULL_TOKENS: int
+
+class TokenCounter:
+    """Exact token counts with a Hugging Face `tokenizer.json`: the length of
+    `encode(text, add_special_tokens=False)` on the raw text. Raises InputError naming the file
+    when it is missing, unreadable or not a tokenizer."""
+
+    def __init__(self, path: str) -> None: ...  # any os.PathLike works too
+    @property
+    def path(self) -> str: ...
+    def count(self, texts: Any) -> list[int | None]:
+        """Token count per row (None for null). `texts`: an object with `__arrow_c_stream__` of strings."""
+    def count_bytes(self, texts: Any) -> bytes:
+        """Token count per row as little-endian u32 (NULL_TOKENS for null)."""
+
+class TokenLengths:
+    """Exact, mergeable distribution of per-sample token counts."""
+
+    def __init__(self) -> None: ...
+    def add(self, counts: list[int | None]) -> None:
+        """Add counts; None entries are not samples."""
+    def add_bytes(self, counts: bytes) -> None:
+        """Add `TokenCounter.count_bytes` output; NULL_TOKENS entries are not samples."""
+    def merge(self, other: TokenLengths) -> None: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    def summary(self) -> dict[str, Any] | None:
+        """{samples, total, mean, p50, p90, p99, max} (nearest-rank quantiles), None when empty."""
+    def table(self) -> list[tuple[int, int]]:
+        """[(token length, samples)] for every length that occurs, ascending."""
+    def truncation(self, seq_len: int, overhead: int = 0) -> tuple[int, int]:
+        """(samples, tokens) cut off at `seq_len` once `overhead` tokens are added to each sample."""

@@ -33,7 +33,7 @@ impl LengthDistribution {
         self.add_many(length, 1);
     }
 
-    fn add_many(&mut self, length: u64, times: u64) {
+    pub fn add_many(&mut self, length: u64, times: u64) {
         if (length as usize) < DENSE_LIMIT {
             let idx = length as usize;
             if self.dense.len() <= idx {
@@ -65,6 +65,30 @@ impl LengthDistribution {
 
     pub fn sum(&self) -> u128 {
         self.sum
+    }
+
+    /// (length, count) for every length that occurs, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let dense = self.dense.iter().enumerate().filter(|(_, times)| **times > 0);
+        let dense = dense.map(|(length, &times)| (length as u64, times));
+        dense.chain(self.sparse.iter().map(|(&length, &times)| (length, times)))
+    }
+
+    /// `(lo, hi, count)` in contiguous power-of-two bins [0,1), [1,2), [2,4), [4,8), ... with
+    /// lo <= length < hi, up to the last non-empty bin (empty when there is no length).
+    pub fn histogram(&self) -> Vec<(u64, u64, u64)> {
+        let mut bins: Vec<(u64, u64, u64)> = Vec::new();
+        for (length, times) in self.iter() {
+            // Bin 0 holds 0; bin k >= 1 holds [2^(k-1), 2^k).
+            let bin = (u64::BITS - length.leading_zeros()) as usize;
+            while bins.len() <= bin {
+                let k = bins.len() as u32;
+                let (lo, hi) = if k == 0 { (0, 1) } else { (1u64 << (k - 1), 1u64.checked_shl(k).unwrap_or(u64::MAX)) };
+                bins.push((lo, hi, 0));
+            }
+            bins[bin].2 += times;
+        }
+        bins
     }
 
     /// Nearest-rank quantile: the smallest length `v` with at least `ceil(q * n)` values `<= v`
@@ -131,6 +155,21 @@ mod tests {
         assert_eq!(a.quantile(0.5), Some(3));
         assert_eq!(a.quantile(1.0), Some(1_000_000));
         assert_eq!(a.summary().unwrap().max, 1_000_000);
+    }
+
+    #[test]
+    fn power_of_two_histogram() {
+        let mut d = LengthDistribution::new();
+        assert!(d.histogram().is_empty());
+        for v in [0, 1, 2, 3, 3, 9, 70_000] {
+            d.add(v);
+        }
+        let h = d.histogram();
+        assert_eq!(&h[..5], &[(0, 1, 1), (1, 2, 1), (2, 4, 3), (4, 8, 0), (8, 16, 1)]);
+        assert_eq!(*h.last().unwrap(), (65_536, 131_072, 1));
+        assert_eq!(h.len(), 18);
+        assert_eq!(h.iter().map(|b| b.2).sum::<u64>(), d.count());
+        assert!(h.windows(2).all(|w| w[0].1 == w[1].0));
     }
 
     #[test]
