@@ -10,6 +10,7 @@ import polars as pl
 
 from .. import defaults
 from ..defaults import AUDIT_SCHEMA
+from .tokenizer import Tokenizer, TokenLengthStats, token_stats
 
 #: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
 EXAMPLES = 10
@@ -21,6 +22,7 @@ class SourceInfo:
     text_columns: list[str]
     label_column: str | None
     normalize: str
+    tokenizer: Tokenizer | None = None  # the tokenizer that counted tokens (None: estimated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +30,7 @@ class SourceInfo:
             "text_columns": list(self.text_columns),
             "label_column": self.label_column,
             "normalize": self.normalize,
+            "tokenizer": None if self.tokenizer is None else self.tokenizer.to_dict(),
         }
 
 
@@ -45,7 +48,9 @@ class TopCluster:
 class ClusterStats:
     """Duplicate clusters at one level (exact). `unique` counts distinct normalised texts among
     non-null rows; `duplicate_rows` = non-null rows - unique = rows dedup would remove;
-    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2."""
+    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2.
+    `unique_tokens`: tokens of the representatives (one per cluster), summed: what the model sees
+    once per epoch after dedup (tokenizer counts, or the estimate `lengths.tokens` labels)."""
 
     unique: int
     duplicate_rows: int
@@ -53,6 +58,7 @@ class ClusterStats:
     clusters: int
     largest_cluster: int
     top: list[TopCluster]
+    unique_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +68,7 @@ class ClusterStats:
             "clusters": self.clusters,
             "largest_cluster": self.largest_cluster,
             "top": [t.to_dict() for t in self.top],
+            "unique_tokens": self.unique_tokens,
         }
 
 
@@ -169,6 +176,7 @@ class Lengths:
     words: LengthStats | None
     tokens_estimate: int  # UTF-8 bytes / 4 over non-null texts; an estimate, not a tokenizer count
     total_bytes: int
+    tokens: TokenLengthStats | None = None  # exact with a tokenizer, else the labelled estimate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +184,7 @@ class Lengths:
             "words": self.words.to_dict() if self.words else None,
             "tokens_estimate": self.tokens_estimate,
             "total_bytes": self.total_bytes,
+            "tokens": self.tokens.to_dict() if self.tokens else None,
         }
 
 
@@ -269,6 +278,7 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
         clusters=d["clusters"],
         largest_cluster=d["largest_cluster"],
         top=[TopCluster(row=t["row"], count=t["count"], preview=t["preview"] or "") for t in d["top"]],
+        unique_tokens=d.get("unique_tokens"),
         **extra,
     )
 
@@ -301,6 +311,7 @@ def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None
             words=LengthStats(**s["words"]) if s["words"] else None,
             tokens_estimate=s["tokens_estimate"],
             total_bytes=s["total_bytes"],
+            tokens=token_stats(s["tokens"], info.tokenizer),
         ),
         labels=Labels(**s["labels"]) if s["labels"] is not None else None,
         diversity=Diversity(**s["diversity"]),

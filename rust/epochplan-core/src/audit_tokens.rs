@@ -160,7 +160,12 @@ mod tests {
         rows
     }
 
-    fn run(rows: &[Option<String>], near: bool, counter: Option<Arc<TokenCounter>>, threads: usize) -> (Auditor, TokenReport) {
+    fn run(
+        rows: &[Option<String>],
+        near: bool,
+        counter: Option<Arc<TokenCounter>>,
+        threads: usize,
+    ) -> (Auditor, TokenReport) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let near = near.then(|| NearOptions { ngram: 2, threshold: 0.5, ..NearOptions::default() });

@@ -63,7 +63,11 @@ fn training_corpus() -> Vec<String> {
 }
 
 /// A small byte-level BPE trained here (so the test needs no download), saved as tokenizer.json.
-pub(crate) fn byte_level_tokenizer(dir: &std::path::Path, name: &str, configure: impl FnOnce(&mut Tokenizer)) -> PathBuf {
+pub(crate) fn byte_level_tokenizer(
+    dir: &std::path::Path,
+    name: &str,
+    configure: impl FnOnce(&mut Tokenizer),
+) -> PathBuf {
     let mut tokenizer = Tokenizer::new(BPE::default());
     tokenizer.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
     tokenizer.with_decoder(Some(ByteLevel::default()));
