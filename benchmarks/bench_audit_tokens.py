@@ -52,7 +52,9 @@ def main() -> None:
         pl.DataFrame({"text": documents}).write_parquet(data)
         tokenizer = write_gpt2_tokenizer_json(Path(tmp) / "tokenizer.json")
         size = data.stat().st_size
-        print(f"{len(documents):,} documents, {sum(len(d.encode()) for d in documents) / 1e6:.1f} MB of text, Parquet {size / 1e6:.1f} MB\n")
+        print(
+            f"{len(documents):,} documents, {sum(len(d.encode()) for d in documents) / 1e6:.1f} MB of text, Parquet {size / 1e6:.1f} MB\n"
+        )
         print("| audit | tokens | seconds | slow-down | peak RSS | token total |")
         print("|---|---|---|---|---|---|")
         for near in (False, True):
@@ -60,7 +62,9 @@ def main() -> None:
             for label, tok in (("bytes/4 estimate", ""), ("GPT-2 tokenizer", str(tokenizer))):
                 runs = []
                 for _ in range(args.repeat):
-                    out = subprocess.run([sys.executable, "-c", CHILD, str(data), tok, "1" if near else "0"], capture_output=True, text=True, check=True)
+                    out = subprocess.run(
+                        [sys.executable, "-c", CHILD, str(data), tok, "1" if near else "0"], capture_output=True, text=True, check=True
+                    )
                     runs.append(json.loads(out.stdout))
                 best = min(runs, key=lambda r: r["seconds"])
                 base = best["seconds"] if base is None else base
