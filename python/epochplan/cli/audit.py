@@ -59,6 +59,7 @@ def audit_command(
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
+    audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
     splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
@@ -78,7 +79,7 @@ def audit_command(
     with RowProgress(total) as progress:
         result = audit(
             data,
-            **options.audit_options(resolved),
+            **audit_options,
             eval=splits or None,
             eval_text=eval_text,
             keep_clusters=clusters is not None,

@@ -48,6 +48,7 @@ def check_command(
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
+    audit_options = options.audit_options(resolved)
     inputs = resolve_paths(data)
     splits, eval_text = options.eval_splits(given)
     for path in splits.values():
@@ -69,7 +70,7 @@ def check_command(
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, examples=examples, eval_text=eval_text)
+        audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
     if json_out == "-":
