@@ -13,9 +13,11 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod script;
+pub mod template;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor, NO_CLUSTER};
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
-pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
+pub use near::{Clustering, NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
 pub use normalize::Normalize;

@@ -9,7 +9,7 @@ use crate::error::{CoreError, Result};
 
 use super::lsh::LshPlan;
 use super::minhash::{Sketcher, similarity};
-use super::options::NearOptions;
+use super::options::{Clustering, NearOptions};
 use super::shingle::Shingle;
 use super::sketch_set::{SketchSet, SketchedChunk, entry_key, entry_member, sketch_batch};
 use super::store::RecordBuf;
@@ -50,15 +50,37 @@ pub struct NearLink {
     pub similarity: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct NearClusters {
-    /// Per row: the lowest row of its near cluster; `NO_CLUSTER` for null text.
+    /// Per row: the representative (lowest row) of its near cluster; `NO_CLUSTER` for null text.
     pub near_ids: Vec<u64>,
-    /// Sorted by `(row, other)`.
+    /// Per row: the sketch estimate of its Jaccard similarity to its near representative — 1.0
+    /// for the representative and its exact copies, NaN for null text.
+    pub similarity: Vec<f32>,
+    /// Sorted by `(row, other)`. Representative clustering: each member's link to its
+    /// representative; components: the links that joined two clusters.
     pub links: Vec<NearLink>,
     pub plan: LshPlan,
     /// Candidate pairs whose sketches were compared.
     pub checked_pairs: u64,
+    pub clustering: Clustering,
+    /// Rows that stopped after `representative::MAX_CHECKS` failed verifications (always 0 for
+    /// components).
+    pub capped_rows: u64,
+}
+
+impl PartialEq for NearClusters {
+    fn eq(&self, other: &Self) -> bool {
+        // Bitwise for the similarities: NaN (null text) equals NaN.
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        self.near_ids == other.near_ids
+            && bits(&self.similarity) == bits(&other.similarity)
+            && self.links == other.links
+            && self.plan == other.plan
+            && self.checked_pairs == other.checked_pairs
+            && self.clustering == other.clustering
+            && self.capped_rows == other.capped_rows
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,10 +166,10 @@ impl NearIndex {
         self.add_batch(&chunks, &batch_ids)
     }
 
-    /// Whether [`NearIndex::update_sketched`] can take this index's sketches: word shingles,
-    /// which can be built from word hashes computed elsewhere.
+    /// Whether [`NearIndex::update_sketched`] can take this index's sketches: word (or auto)
+    /// shingles, which can be built from word hashes computed elsewhere.
     pub fn takes_word_hashes(&self) -> bool {
-        self.sketcher.shingle() == Shingle::Word
+        self.sketcher.shingle() != Shingle::Char
     }
 
     /// Like [`NearIndex::update`] for a batch the caller has already sketched, in row order
@@ -205,10 +227,23 @@ impl NearIndex {
         Ok(())
     }
 
-    /// Near clusters of all rows so far. The index stays usable: more batches, leakage queries
-    /// and another `finish` may follow.
+    /// Exact representative of every row so far (`NO_CLUSTER` for null text).
+    pub(super) fn exact_reps(&self) -> &[u64] {
+        &self.exact_reps
+    }
+
+    /// Near clusters of all rows so far, clustered as the options say. The index stays usable:
+    /// more batches, leakage queries and another `finish` may follow.
     pub fn finish(&self) -> Result<NearClusters> {
         self.check_usable()?;
+        match self.options.clustering {
+            Clustering::Representative => super::representative::cluster(self),
+            Clustering::Components => self.finish_components(),
+        }
+    }
+
+    /// Connected components of verified links, seeded with the exact clusters.
+    fn finish_components(&self) -> Result<NearClusters> {
         let mut forest = UnionFind::from_parents(self.exact_reps.clone())?;
         let members = &self.members;
         let threshold = self.options.threshold;
@@ -240,7 +275,57 @@ impl NearIndex {
             }
         }
         links.sort_unstable_by_key(|link| (link.row, link.other));
-        Ok(NearClusters { near_ids: forest.into_roots(), links, plan: self.plan, checked_pairs })
+        let near_ids = forest.into_roots();
+        let similarity = self.similarity_to_roots(&near_ids)?;
+        Ok(NearClusters {
+            near_ids,
+            similarity,
+            links,
+            plan: self.plan,
+            checked_pairs,
+            clustering: Clustering::Components,
+            capped_rows: 0,
+        })
+    }
+
+    /// Per row, the sketch estimate with its cluster's root — never verified in components mode,
+    /// so it shows how far a chain has drifted.
+    fn similarity_to_roots(&self, near_ids: &[u64]) -> Result<Vec<f32>> {
+        let members = &self.members;
+        // Sketched rows are the non-null exact representatives, in row order.
+        let member_rows: Vec<u64> =
+            self.exact_reps.iter().enumerate().filter(|&(row, &e)| e == row as u64).map(|(row, _)| row as u64).collect();
+        let member_of = |row: u64| member_rows.binary_search(&row).map(|m| m as u32);
+        let per_member: Vec<f32> = member_rows
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || (RecordBuf::default(), RecordBuf::default()),
+                |(own, root_buf), (member, &row)| {
+                    let root = near_ids[row as usize];
+                    if root == row {
+                        return Ok(1.0);
+                    }
+                    let root_member = member_of(root)
+                        .map_err(|_| CoreError::Internal(format!("near root {root} of row {row} is not sketched")))?;
+                    let a = members.sketch(member as u32, own)?;
+                    Ok(similarity(a, members.sketch(root_member, root_buf)?) as f32)
+                },
+            )
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(near_ids.len());
+        let mut member = 0;
+        for (row, &exact) in self.exact_reps.iter().enumerate() {
+            if exact == NO_CLUSTER {
+                out.push(f32::NAN);
+            } else if exact == row as u64 {
+                out.push(per_member[member]);
+                member += 1;
+            } else {
+                out.push(out[exact as usize]);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -250,7 +335,7 @@ pub(super) fn sort_parts(entries: usize, sort_limit: usize) -> usize {
 }
 
 /// `[start, end)` of every run of two or more sorted entries with the same key.
-fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
+pub(super) fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
     let mut buckets = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {

@@ -1,6 +1,7 @@
 //! Settings of near-duplicate detection, checked once before any work starts.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use crate::error::{CoreError, Result};
 use crate::normalize::Normalize;
@@ -10,16 +11,58 @@ use super::minhash::Sketcher;
 use super::shingle::Shingle;
 
 pub const DEFAULT_NGRAM: usize = 5;
+/// Characters per char shingle. Chosen on the CJK corpus of benchmarks/corpus.py (near copies
+/// with 2 % of characters changed among unrelated documents, threshold 0.7): the n with the
+/// best pair F1 (benchmarks/RESULTS.md, "Char n-gram size").
+pub const DEFAULT_CHAR_NGRAM: usize = 3;
 pub const DEFAULT_NUM_PERM: usize = 128;
 pub const DEFAULT_THRESHOLD: f64 = 0.7;
 pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// How verified links become clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clustering {
+    /// Every member is verified similar to its cluster's representative: rows in order, each
+    /// joins the cluster of the lowest representative it shares a band bucket with and is
+    /// verified similar to, else represents a new cluster. No chaining.
+    #[default]
+    Representative,
+    /// Connected components of verified links: A~B and B~C put A and C together however far
+    /// apart they are (the behaviour before `Representative`).
+    Components,
+}
+
+impl Clustering {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clustering::Representative => "representative",
+            Clustering::Components => "components",
+        }
+    }
+}
+
+impl FromStr for Clustering {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "representative" => Ok(Clustering::Representative),
+            "components" => Ok(Clustering::Components),
+            other => Err(CoreError::Input(format!(
+                "unknown clustering {other:?}: use \"representative\" or \"components\""
+            ))),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NearOptions {
     pub normalize: Normalize,
     pub shingle: Shingle,
-    /// Words (or chars) per shingle.
+    /// Words per word shingle.
     pub ngram: usize,
+    /// Characters per char shingle (`Shingle::Char`, and unspaced documents under `Auto`).
+    pub char_ngram: usize,
+    pub clustering: Clustering,
     /// Slots per sketch.
     pub num_perm: usize,
     /// Jaccard similarity at and above which two texts are near duplicates.
@@ -37,8 +80,10 @@ impl Default for NearOptions {
     fn default() -> Self {
         NearOptions {
             normalize: Normalize::Default,
-            shingle: Shingle::Word,
+            shingle: Shingle::Auto,
             ngram: DEFAULT_NGRAM,
+            char_ngram: DEFAULT_CHAR_NGRAM,
+            clustering: Clustering::Representative,
             num_perm: DEFAULT_NUM_PERM,
             threshold: DEFAULT_THRESHOLD,
             lsh: None,
@@ -52,7 +97,8 @@ impl NearOptions {
     /// The sketcher and the band plan these options describe, or why they are unusable.
     pub fn resolve(&self) -> Result<(Sketcher, LshPlan)> {
         check_threshold(self.threshold)?;
-        let sketcher = Sketcher::new(self.normalize, self.shingle, self.ngram, self.num_perm)?;
+        let sketcher =
+            Sketcher::new(self.normalize, self.shingle, self.ngram, self.num_perm)?.with_char_ngram(self.char_ngram)?;
         let plan = match self.lsh {
             Some(plan) => LshPlan::new(plan.bands, plan.rows_per_band, self.num_perm)?,
             None => LshPlan::optimal(self.threshold, self.num_perm)?,
