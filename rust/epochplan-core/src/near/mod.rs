@@ -61,6 +61,8 @@ pub mod union_find;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
+mod clustering_tests;
+#[cfg(test)]
 mod tests;
 
 pub use index::{NearClusters, NearIndex, NearLink, NearSummary, NearTop};
