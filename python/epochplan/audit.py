@@ -66,7 +66,9 @@ def audit(
     near: bool = True,
     threshold: float = 0.7,
     ngram: int = 5,
-    shingle: str = "word",
+    shingle: str = "auto",
+    char_ngram: int | None = None,
+    clustering: str = "representative",
     num_perm: int = 128,
     memory_budget: int | None = None,
     eval: EvalSpec = None,
@@ -81,7 +83,11 @@ def audit(
     polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
     are joined with a newline); without it the column is chosen as the CLI documents.
     `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
-    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).
+    `shingle`: "auto" (char n-grams for text in scripts written without spaces, word n-grams
+    otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
+    the core's default). `clustering`: "representative" (every member verified similar to its
+    cluster's representative) or "components" (connected components of verified links: chains).
     """
     if normalize not in NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(NORMALIZE_MODES)}")
@@ -95,6 +101,8 @@ def audit(
         threshold=threshold,
         ngram=ngram,
         shingle=shingle,
+        char_ngram=char_ngram,
+        clustering=clustering,
         num_perm=num_perm,
         memory_budget=memory_budget or default_memory_budget(),
     )
@@ -125,7 +133,10 @@ def audit(
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = _ids(auditor.row_ids())
     near_ids = _ids(auditor.near_ids())
-    result = build_result(info, summary, exact_ids, near_ids if near else None, keep_clusters)
+    similarity = auditor.near_similarity()
+    similarity = None if similarity is None else np.frombuffer(similarity, dtype="<f4")
+    result = build_result(info, summary, exact_ids, near_ids if near else None, keep_clusters,
+                          similarity if near else None)
     if result.near is not None:
         result.near = _fill_previews(result.near, source, columns, normalize)
     if label is not None and exact_ids is not None:
@@ -165,7 +176,7 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
 
 
 def build_result(info: SourceInfo, s: dict, exact_ids: np.ndarray | None, near_ids: np.ndarray | None,
-                 keep_clusters: bool) -> AuditResult:
+                 keep_clusters: bool, similarity: np.ndarray | None = None) -> AuditResult:
     rows = s["rows"]
     near = s.get("near")
     return AuditResult(
@@ -177,6 +188,7 @@ def build_result(info: SourceInfo, s: dict, exact_ids: np.ndarray | None, near_i
         near=None if near is None else _cluster_stats(
             NearStats, near, rows, threshold=near["threshold"], ngram=near["ngram"], shingle=near["shingle"],
             num_perm=near["num_perm"], bands=near["bands"], rows_per_band=near["rows_per_band"],
+            clustering=near["clustering"], char_ngram=near["char_ngram"],
         ),
         lengths=Lengths(
             chars=LengthStats(**s["chars"]) if s["chars"] else None,
@@ -186,7 +198,7 @@ def build_result(info: SourceInfo, s: dict, exact_ids: np.ndarray | None, near_i
         ),
         labels=Labels(**s["labels"]) if s["labels"] is not None else None,
         diversity=Diversity(**s["diversity"]),
-        clusters=cluster_frame(exact_ids, near_ids) if keep_clusters and exact_ids is not None else None,
+        clusters=cluster_frame(exact_ids, near_ids, similarity) if keep_clusters and exact_ids is not None else None,
     )
 
 
@@ -195,15 +207,20 @@ def _id_series(name: str, ids: np.ndarray) -> pl.Series:
     return pl.Series(name, ids, dtype=pl.UInt64).set(pl.Series(null), None)
 
 
-def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None = None) -> pl.DataFrame:
+def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None = None,
+                  similarity: np.ndarray | None = None) -> pl.DataFrame:
     """Per-row cluster table: `row`, `exact_id`, `near_id` (null for null text; near only when
-    computed), `keep` (the row represents its near cluster, or its exact one without near)."""
+    computed), `keep` (the row represents its near cluster, or its exact one without near),
+    `similarity` (with near: to the near representative, 1.0 for it and its exact copies, null
+    for null text)."""
     rows = np.arange(len(exact_ids), dtype=np.uint64)
     columns = [pl.Series("row", rows, dtype=pl.UInt64), _id_series("exact_id", exact_ids)]
     if near_ids is not None:
         columns.append(_id_series("near_id", near_ids))
     widest = near_ids if near_ids is not None else exact_ids
     columns.append(pl.Series("keep", widest == rows))
+    if similarity is not None:
+        columns.append(pl.Series("similarity", similarity, dtype=pl.Float32).fill_nan(None))
     return pl.DataFrame(columns)
 
 

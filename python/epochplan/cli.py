@@ -56,13 +56,15 @@ def audit(
     near: opts.NearOption = True,
     threshold: opts.ThresholdOption = 0.7,
     ngram: opts.NgramOption = 5,
-    shingle: opts.ShingleOption = opts.ShingleKind.word,
+    shingle: opts.ShingleOption = opts.ShingleKind.auto,
+    char_ngram: opts.CharNgramOption = None,
+    clustering: opts.ClusteringOption = opts.ClusteringKind.representative,
     num_perm: opts.NumPermOption = 128,
     memory_budget: opts.MemoryBudgetOption = None,
     eval_splits: opts.EvalOption = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep) as Parquet.")
+        Optional[Path], typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity) as Parquet.")
     ] = None,
     leakage: Annotated[
         Optional[Path],
@@ -124,6 +126,8 @@ def audit(
             threshold=threshold,
             ngram=ngram,
             shingle=shingle.value,
+            char_ngram=char_ngram,
+            clustering=clustering.value,
             num_perm=num_perm,
             memory_budget=budget,
             eval=splits or None,
@@ -164,7 +168,9 @@ def dedup(
     normalize: opts.NormalizeOption = opts.NormalizeMode.default,
     threshold: opts.ThresholdOption = 0.7,
     ngram: opts.NgramOption = 5,
-    shingle: opts.ShingleOption = opts.ShingleKind.word,
+    shingle: opts.ShingleOption = opts.ShingleKind.auto,
+    char_ngram: opts.CharNgramOption = None,
+    clustering: opts.ClusteringOption = opts.ClusteringKind.representative,
     num_perm: opts.NumPermOption = 128,
     memory_budget: opts.MemoryBudgetOption = None,
 ) -> None:
@@ -179,7 +185,8 @@ def dedup(
     check_output_path(output, option="-o", inputs=resolve_paths(data))
     summary = dedup_to_file(
         data, output, text=text, level=level, keep=keep, normalize=normalize.value, threshold=threshold, ngram=ngram,
-        shingle=shingle.value, num_perm=num_perm, memory_budget=opts.parse_size(memory_budget),
+        shingle=shingle.value, char_ngram=char_ngram, clustering=clustering.value, num_perm=num_perm,
+        memory_budget=opts.parse_size(memory_budget),
     )
     Console(stderr=True, highlight=False).print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "

@@ -19,8 +19,14 @@ class NormalizeMode(str, Enum):
 
 
 class ShingleKind(str, Enum):
+    auto = "auto"
     word = "word"
     char = "char"
+
+
+class ClusteringKind(str, Enum):
+    representative = "representative"
+    components = "components"
 
 
 DataArgument = Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")]
@@ -35,8 +41,13 @@ NormalizeOption = Annotated[
 ]
 NearOption = Annotated[bool, typer.Option("--near/--no-near", help="Near-duplicate detection (MinHash-LSH).")]
 ThresholdOption = Annotated[float, typer.Option("--threshold", help="Jaccard similarity of near duplicates.")]
-NgramOption = Annotated[int, typer.Option("--ngram", help="Words (or chars with --shingle char) per shingle.")]
-ShingleOption = Annotated[ShingleKind, typer.Option("--shingle", help="word n-grams (prose) or char n-grams (code, CJK, short text).")]
+NgramOption = Annotated[int, typer.Option("--ngram", help="Words per word shingle.")]
+CharNgramOption = Annotated[Optional[int], typer.Option("--char-ngram", help="Characters per char shingle (default 3; "
+                            "with --shingle char: --ngram, as before).")]
+ShingleOption = Annotated[ShingleKind, typer.Option("--shingle", help="auto = char n-grams for text in scripts written without "
+                          "spaces (Chinese, Japanese, Thai …), word n-grams otherwise; word; char (code, short text).")]
+ClusteringOption = Annotated[ClusteringKind, typer.Option("--clustering", help="representative = every member verified similar to "
+                             "its cluster's representative; components = connected components of links (chains).")]
 NumPermOption = Annotated[int, typer.Option("--num-perm", help="MinHash slots per sketch.")]
 MemoryBudgetOption = Annotated[
     Optional[str],

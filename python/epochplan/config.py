@@ -261,7 +261,7 @@ SHARED_KEYS: tuple[Key, ...] = (
     Key("label", parse_name, None, "label column (label statistics, conflicting labels)"),
     Key("normalize", choice("default", "none"), "default", "default = NFKC + lowercase + collapsed whitespace; none = raw bytes"),
     Key("threshold", parse_similarity, None, "near-duplicate Jaccard threshold (audit default when unset)"),
-    Key("shingle", choice("word", "char"), None, "near-duplicate shingles (audit default when unset)"),
+    Key("shingle", choice("auto", "word", "char"), None, "near-duplicate shingles (audit default when unset)"),
     Key("ngram", parse_positive, None, "near-duplicate shingle length (audit default when unset)"),
     Key("num-perm", parse_positive, None, "MinHash slots (audit default when unset)"),
 )

@@ -68,10 +68,12 @@ class NearStats(ClusterStats):
 
     threshold: float = 0.7
     ngram: int = 5
-    shingle: str = "word"
+    shingle: str = "auto"
     num_perm: int = 128
     bands: int = 0
     rows_per_band: int = 0
+    clustering: str = "representative"
+    char_ngram: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -82,6 +84,8 @@ class NearStats(ClusterStats):
             num_perm=self.num_perm,
             bands=self.bands,
             rows_per_band=self.rows_per_band,
+            clustering=self.clustering,
+            char_ngram=self.char_ngram,
         )
         return d
 

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use epochplan_core::audit::AuditSummary;
 use epochplan_core::eval_probe::EvalProbe;
 use epochplan_core::lengths::LengthSummary;
-use epochplan_core::{AuditOptions, NO_CLUSTER, NearOptions, Normalize, Shingle};
+use epochplan_core::near::options::default_char_ngram;
+use epochplan_core::template::Side;
+use epochplan_core::{AuditOptions, Clustering, CoreError, NO_CLUSTER, NearOptions, Normalize, Shingle};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -37,7 +39,8 @@ fn ids_to_bytes<'py>(py: Python<'py>, ids: &[u64]) -> Bound<'py, PyBytes> {
 impl Auditor {
     #[new]
     #[pyo3(signature = (normalize = "default", keep_row_ids = false, near = false, threshold = 0.7, ngram = 5,
-                        shingle = "word", num_perm = 128, memory_budget = 1 << 30, temp_dir = None))]
+                        shingle = "auto", num_perm = 128, memory_budget = 1 << 30, temp_dir = None,
+                        clustering = "representative", char_ngram = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         normalize: &str,
@@ -49,11 +52,24 @@ impl Auditor {
         num_perm: usize,
         memory_budget: u64,
         temp_dir: Option<PathBuf>,
+        clustering: &str,
+        char_ngram: Option<usize>,
     ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
         let shingle: Shingle = shingle.parse().map_err(core_error)?;
-        let near_options =
-            NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
+        let clustering: Clustering = clustering.parse().map_err(core_error)?;
+        let near_options = NearOptions {
+            normalize,
+            shingle,
+            ngram,
+            char_ngram: char_ngram.unwrap_or_else(|| default_char_ngram(shingle, ngram)),
+            clustering,
+            num_perm,
+            threshold,
+            lsh: None,
+            memory_budget,
+            temp_dir,
+        };
         // Checked even with near detection off, so a bad setting is reported, not ignored.
         near_options.resolve().map_err(core_error)?;
         let near = near.then_some(near_options);
@@ -84,6 +100,31 @@ impl Auditor {
     /// Per-row near cluster ids as little-endian u64 bytes, after `finish_near`.
     fn near_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.inner.near_ids().map(|ids| ids_to_bytes(py, ids))
+    }
+
+    /// Per-row similarity to the near representative as little-endian f32 bytes (1.0 for the
+    /// representative and its exact copies, NaN for null text), after `finish_near`.
+    fn near_similarity<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.near_similarity().map(|values| {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            PyBytes::new(py, &bytes)
+        })
+    }
+
+    /// Openings/endings shared by at least `min_count` rows, most shared first:
+    /// [{"side": "prefix"|"suffix", "chars", "count", "row"}]. `template_text` gives the text.
+    #[pyo3(signature = (min_count = 2))]
+    fn template_candidates<'py>(&self, py: Python<'py>, min_count: u64) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for candidate in self.inner.template_candidates(min_count) {
+            let item = PyDict::new(py);
+            item.set_item("side", candidate.side.as_str())?;
+            item.set_item("chars", candidate.chars)?;
+            item.set_item("count", candidate.count)?;
+            item.set_item("row", candidate.row)?;
+            out.append(item)?;
+        }
+        Ok(out)
     }
 
     fn eval_begin(&mut self) {
@@ -166,6 +207,8 @@ impl Auditor {
         d.set_item("threshold", options.threshold)?;
         d.set_item("ngram", options.ngram)?;
         d.set_item("shingle", options.shingle.as_str())?;
+        d.set_item("char_ngram", options.char_ngram)?;
+        d.set_item("clustering", options.clustering.as_str())?;
         d.set_item("num_perm", options.num_perm)?;
         let plan = index.plan();
         d.set_item("bands", plan.bands)?;
@@ -250,11 +293,26 @@ fn preview(text: &str, normalize: &str) -> PyResult<String> {
     Ok(epochplan_core::exact::preview(text, normalize, &mut buf))
 }
 
+/// The shared text a template candidate names: the first (side "prefix") or last ("suffix")
+/// `chars` characters of `text` normalised with `normalize`.
+#[pyfunction]
+#[pyo3(signature = (text, side, chars, normalize = "default"))]
+fn template_text(text: &str, side: &str, chars: usize, normalize: &str) -> PyResult<String> {
+    let normalize: Normalize = normalize.parse().map_err(core_error)?;
+    let side = match side {
+        "prefix" => Side::Prefix,
+        "suffix" => Side::Suffix,
+        other => return Err(core_error(CoreError::Input(format!("side {other:?}: use \"prefix\" or \"suffix\"")))),
+    };
+    Ok(epochplan_core::template::shared_text(text, normalize, side, chars))
+}
+
 #[pymodule]
 fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("NO_CLUSTER", NO_CLUSTER)?;
     m.add_class::<Auditor>()?;
     m.add_function(wrap_pyfunction!(preview, m)?)?;
+    m.add_function(wrap_pyfunction!(template_text, m)?)?;
     Ok(())
 }

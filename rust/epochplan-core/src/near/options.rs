@@ -93,6 +93,12 @@ impl Default for NearOptions {
     }
 }
 
+/// The char n-gram size when none is given: `ngram` for explicit char shingles (what `ngram`
+/// meant for them before `char_ngram` existed), else [`DEFAULT_CHAR_NGRAM`].
+pub fn default_char_ngram(shingle: Shingle, ngram: usize) -> usize {
+    if shingle == Shingle::Char { ngram } else { DEFAULT_CHAR_NGRAM }
+}
+
 impl NearOptions {
     /// The sketcher and the band plan these options describe, or why they are unusable.
     pub fn resolve(&self) -> Result<(Sketcher, LshPlan)> {
