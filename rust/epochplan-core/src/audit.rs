@@ -230,6 +230,11 @@ impl Auditor {
         Ok(self.near_clusters.as_ref())
     }
 
+    /// The near clusters, after `finish_near`.
+    pub fn near_clusters(&self) -> Option<&NearClusters> {
+        self.near_clusters.as_ref()
+    }
+
     /// Near cluster id (lowest row of the near cluster) of every row, after `finish_near`.
     pub fn near_ids(&self) -> Option<&[u64]> {
         self.near_clusters.as_ref().map(|c| c.near_ids.as_slice())
@@ -385,7 +390,15 @@ fn measure_chunk(
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
             let hashes = &word_hashes;
-            chunk.push_word_hashes(row, near.sketcher(), &near.plan(), &mut sketch_scratch, hashes, normalised, unspaced);
+            chunk.push_word_hashes(
+                row,
+                near.sketcher(),
+                &near.plan(),
+                &mut sketch_scratch,
+                hashes,
+                normalised,
+                unspaced,
+            );
         }
     }
     ChunkResult { digests, ends, stats, sketches }

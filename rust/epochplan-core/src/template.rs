@@ -158,7 +158,11 @@ impl TemplateCounter {
             }));
         }
         out.sort_unstable_by(|a, b| {
-            b.count.cmp(&a.count).then(a.chars.cmp(&b.chars)).then((a.side as u8).cmp(&(b.side as u8))).then(a.row.cmp(&b.row))
+            b.count
+                .cmp(&a.count)
+                .then(a.chars.cmp(&b.chars))
+                .then((a.side as u8).cmp(&(b.side as u8)))
+                .then(a.row.cmp(&b.row))
         });
         out
     }
@@ -193,8 +197,11 @@ mod tests {
     fn a_shared_long_prefix_is_counted_and_named() {
         let template = "tool: enabled. a wrapper around a search engine, useful for when you need to answer \
                         questions about current events; input is a query. ";
-        let mut texts: Vec<String> = (0..300).map(|i| format!("{template}question number {i} about topic {}", i * 7)).collect();
-        texts.extend((0..700).map(|i| format!("an unrelated row {i} with enough characters to pass the length bar {}", i * 13)));
+        let mut texts: Vec<String> =
+            (0..300).map(|i| format!("{template}question number {i} about topic {}", i * 7)).collect();
+        texts.extend(
+            (0..700).map(|i| format!("an unrelated row {i} with enough characters to pass the length bar {}", i * 13)),
+        );
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let found = counter(&refs).candidates(2);
         let long = found.iter().find(|c| c.chars == 128 && c.side == Side::Prefix).unwrap();

@@ -213,6 +213,11 @@ impl Auditor {
         let plan = index.plan();
         d.set_item("bands", plan.bands)?;
         d.set_item("rows_per_band", plan.rows_per_band)?;
+        if let Some(clusters) = self.inner.near_clusters() {
+            // Cost and cap counters, for benchmarks (not part of the JSON report).
+            d.set_item("checked_pairs", clusters.checked_pairs)?;
+            d.set_item("capped_rows", clusters.capped_rows)?;
+        }
         Ok(Some(d))
     }
 }

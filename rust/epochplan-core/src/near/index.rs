@@ -293,8 +293,13 @@ impl NearIndex {
     fn similarity_to_roots(&self, near_ids: &[u64]) -> Result<Vec<f32>> {
         let members = &self.members;
         // Sketched rows are the non-null exact representatives, in row order.
-        let member_rows: Vec<u64> =
-            self.exact_reps.iter().enumerate().filter(|&(row, &e)| e == row as u64).map(|(row, _)| row as u64).collect();
+        let member_rows: Vec<u64> = self
+            .exact_reps
+            .iter()
+            .enumerate()
+            .filter(|&(row, &e)| e == row as u64)
+            .map(|(row, _)| row as u64)
+            .collect();
         let member_of = |row: u64| member_rows.binary_search(&row).map(|m| m as u32);
         let per_member: Vec<f32> = member_rows
             .par_iter()

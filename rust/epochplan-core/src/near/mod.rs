@@ -59,9 +59,9 @@ mod store;
 pub mod union_find;
 
 #[cfg(test)]
-pub(crate) mod test_support;
-#[cfg(test)]
 mod clustering_tests;
+#[cfg(test)]
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 

@@ -47,9 +47,9 @@ impl FromStr for Clustering {
         match s {
             "representative" => Ok(Clustering::Representative),
             "components" => Ok(Clustering::Components),
-            other => Err(CoreError::Input(format!(
-                "unknown clustering {other:?}: use \"representative\" or \"components\""
-            ))),
+            other => {
+                Err(CoreError::Input(format!("unknown clustering {other:?}: use \"representative\" or \"components\"")))
+            }
         }
     }
 }

@@ -54,6 +54,7 @@ impl SketchedChunk {
     /// normalised text (see
     /// [`Sketcher::sketch_word_hashes`]).
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn push_word_hashes(
         &mut self,
         row: u64,
