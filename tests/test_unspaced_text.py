@@ -163,3 +163,23 @@ def test_template_candidates_name_the_shared_opening():
     assert text == opening[0] and text.startswith("toolformer: enabled")
     long = [c for c in candidates if c["chars"] == 128 and c["side"] == "prefix"]
     assert long and math.isclose(sum(c["count"] for c in long) / data.height, 1.0, abs_tol=0.2)
+
+
+def test_same_clusters_and_similarity_across_threads_batches_and_spilling(tmp_path):
+    corpus = generate_unspaced(3_000, language="chinese", near_fraction=0.1, seed=9)
+    data = tmp_path / "zh.parquet"
+    corpus.select("text").write_parquet(data)
+    runs = []
+    for threads, batch, budget in (("1", "100000", "1GB"), ("2", "777", "1GB"), ("2", "1000", "16MB")):
+        out = tmp_path / f"c-{threads}-{batch}-{budget}.parquet"
+        proc = subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(data), "--clusters", str(out), "--json", "-", "-q",
+             "--memory-budget", budget],
+            capture_output=True, text=True,
+            env={**__import__("os").environ, "RAYON_NUM_THREADS": threads, "EPOCHPLAN_BATCH_ROWS": batch},
+        )
+        assert proc.returncode == 0, proc.stderr
+        runs.append((json.loads(proc.stdout)["near"], pl.read_parquet(out)))
+    for near, frame in runs[1:]:
+        assert near == runs[0][0]
+        assert frame.equals(runs[0][1])

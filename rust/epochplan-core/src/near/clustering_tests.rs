@@ -283,3 +283,30 @@ fn unspaced_text_is_counted_in_words_and_spaced_text_as_before() {
     assert_eq!(summary.diversity.vocabulary, 5 + 9 + 3);
     assert_eq!(summary.diversity.distinct_2, Some(1.0));
 }
+
+#[test]
+fn fused_audit_sketches_equal_the_standalone_index_on_unspaced_text() {
+    // The audit shingles unspaced documents by chars from its normalised text; a standalone
+    // index shingles the raw text itself. Mixed corpus: CJK, Latin, mixed-script rows, nulls.
+    let (mut texts, _) = unspaced_corpus(17, true, 400, 80);
+    let (chinese, _) = unspaced_corpus(18, false, 300, 60);
+    texts.extend(chinese);
+    texts.extend(chain_corpus(19, 5, 20));
+    texts.push(None);
+    texts.push(Some("用 Python 写一个函数来计算列表的平均值，然后打印结果".into()));
+    for shingle in [Shingle::Auto, Shingle::Word] {
+        let options = NearOptions { shingle, ..NearOptions::default() };
+        let mut auditor =
+            Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(options.clone()) })
+                .unwrap();
+        let mut standalone = NearIndex::new(options).unwrap();
+        for batch in texts.chunks(250) {
+            let before = auditor.rows() as usize;
+            auditor.update(&batch.to_vec(), None).unwrap();
+            standalone.update(&batch.to_vec(), Some(&auditor.row_ids().unwrap()[before..])).unwrap();
+        }
+        let fused = auditor.finish_near().unwrap().unwrap().clone();
+        assert_eq!(fused, standalone.finish().unwrap(), "{shingle:?}");
+        assert!(shingle == Shingle::Word || fused.summary(1).clusters > 100);
+    }
+}
