@@ -166,11 +166,12 @@ def test_template_candidates_name_the_shared_opening():
 
 
 def test_same_clusters_and_similarity_across_threads_batches_and_spilling(tmp_path):
-    corpus = generate_unspaced(3_000, language="chinese", near_fraction=0.1, seed=9)
+    # 15 k rows × 672 bytes of sketch and band keys outgrow half of a 16 MiB budget: it spills.
+    corpus = generate_unspaced(15_000, language="chinese", near_fraction=0.1, seed=9)
     data = tmp_path / "zh.parquet"
     corpus.select("text").write_parquet(data)
     runs = []
-    for threads, batch, budget in (("1", "100000", "1GB"), ("2", "777", "1GB"), ("2", "1000", "16MB")):
+    for threads, batch, budget in (("1", "100000", "1GB"), ("2", "777", "1GB"), ("2", "1000", "16MiB")):
         out = tmp_path / f"c-{threads}-{batch}-{budget}.parquet"
         proc = subprocess.run(
             [sys.executable, "-m", "epochplan", "audit", str(data), "--clusters", str(out), "--json", "-", "-q",
