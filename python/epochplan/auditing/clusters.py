@@ -3,13 +3,18 @@ core could not fill."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 
 from .._epochplan import NO_CLUSTER
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import NearStats, TopCluster
+from .result import NearExample, NearStats
+
+#: Near clusters shown side by side in the terminal.
+SIDE_BY_SIDE = 3
 
 
 def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
@@ -21,15 +26,19 @@ def id_series(name: str, ids: np.ndarray) -> pl.Series:
     return pl.Series(name, ids, dtype=pl.UInt64).set(pl.Series(null), None)
 
 
-def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: bytes) -> pl.DataFrame:
+def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: bytes, similarity: bytes | None = None) -> pl.DataFrame:
     """Per-row cluster table: `row`, `exact_id`, `near_id` (null for null text; near only when
     computed), `keep` (the core's flag: the row represents its near cluster, or its exact one
-    without near)."""
+    without near), `similarity` (near only: Jaccard similarity to the near representative, 1.0
+    for it and its exact copies, null for null text; the sketch estimate, or exact under
+    verify="exact")."""
     rows = np.arange(len(exact_ids), dtype=np.uint64)
     columns = [pl.Series("row", rows, dtype=pl.UInt64), id_series("exact_id", exact_ids)]
     if near_ids is not None:
         columns.append(id_series("near_id", near_ids))
     columns.append(pl.Series("keep", np.frombuffer(keep, dtype=np.bool_)))
+    if near_ids is not None and similarity is not None:
+        columns.append(pl.Series("similarity", np.frombuffer(similarity, dtype="<f4"), dtype=pl.Float32).fill_nan(None))
     return pl.DataFrame(columns)
 
 
@@ -40,8 +49,22 @@ def fill_previews(near: NearStats, source: Source, columns: list[str], normalize
     if not missing:
         return near
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return NearStats(**{**near.__dict__, "top": top})
+    top = [t if t.preview else dataclasses.replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
+    return dataclasses.replace(near, top=top)
+
+
+def near_examples(near: NearStats, source: Source, columns: list[str]) -> list[NearExample]:
+    """The largest near clusters' representatives and least similar members, read back whole
+    (a few rows) so the terminal can show them side by side."""
+    pairs = [t for t in near.top[:SIDE_BY_SIDE] if t.member_row is not None and t.member_similarity is not None]
+    if not pairs:
+        return []
+    texts = preview_rows(source, columns, sorted({row for t in pairs for row in (t.row, t.member_row) if row is not None}))
+    return [
+        NearExample(t.row, t.member_row, float(t.member_similarity), t.count, texts.get(t.row) or "", texts.get(t.member_row) or "")
+        for t in pairs
+        if t.member_row is not None and t.member_similarity is not None
+    ]
 
 
 def _preview(text: str | None, normalize: str) -> str:

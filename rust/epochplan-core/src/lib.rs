@@ -16,11 +16,13 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod script;
 pub mod sharding;
+pub mod template;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor};
 pub use cluster_ids::NO_CLUSTER;
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
-pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
+pub use near::{Clustering, NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle, Verify};
 pub use normalize::Normalize;

@@ -3,7 +3,8 @@
 use epochplan_core::audit::{AuditSummary, LabelConflicts};
 use epochplan_core::exact::TopCluster;
 use epochplan_core::lengths::LengthSummary;
-use epochplan_core::near::{NearIndex, NearOptions, NearSummary};
+use epochplan_core::near::{NearClusters, NearIndex, NearOptions, NearSummary};
+use epochplan_core::template::{TemplateCandidate, TemplateSignal, TemplateSource};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -96,6 +97,7 @@ pub fn near_summary_to_dict<'py, 'a>(
     summary: &NearSummary,
     options: &NearOptions,
     index: &NearIndex,
+    clusters: Option<&NearClusters>,
     preview: impl Fn(u64) -> Option<&'a str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -104,17 +106,35 @@ pub fn near_summary_to_dict<'py, 'a>(
     d.set_item("clusters", summary.clusters)?;
     d.set_item("largest_cluster", summary.largest_cluster)?;
     let top = PyList::empty(py);
-    for t in &summary.top {
-        top.append(top_item(py, t.row, t.count, preview(t.row))?)?;
+    let representatives: Vec<u64> = summary.top.iter().map(|t| t.row).collect();
+    let members = clusters.map(|c| c.least_similar_members(&representatives)).unwrap_or_default();
+    for (i, t) in summary.top.iter().enumerate() {
+        let item = top_item(py, t.row, t.count, preview(t.row))?;
+        // The member least similar to the representative (the terminal shows the pair).
+        let (member_row, member_similarity) = match members.get(i).copied().flatten() {
+            Some((row, value)) => (Some(row), Some(value)),
+            None => (None, None),
+        };
+        item.set_item("member_row", member_row)?;
+        item.set_item("member_similarity", member_similarity)?;
+        top.append(item)?;
     }
     d.set_item("top", top)?;
     d.set_item("threshold", options.threshold)?;
     d.set_item("ngram", options.ngram)?;
     d.set_item("shingle", options.shingle.as_str())?;
+    d.set_item("char_ngram", options.char_ngram)?;
+    d.set_item("clustering", options.clustering.as_str())?;
+    d.set_item("verify", options.verify.as_str())?;
     d.set_item("num_perm", options.num_perm)?;
     let plan = index.plan();
     d.set_item("bands", plan.bands)?;
     d.set_item("rows_per_band", plan.rows_per_band)?;
+    if let Some(clusters) = clusters {
+        // Cost and cap counters, for benchmarks (not part of the JSON report).
+        d.set_item("checked_pairs", clusters.checked_pairs)?;
+        d.set_item("capped_rows", clusters.capped_rows)?;
+    }
     Ok(d)
 }
 
@@ -133,5 +153,35 @@ pub fn conflicts_to_dict<'py>(py: Python<'py>, c: &LabelConflicts) -> PyResult<B
         examples.append(item)?;
     }
     d.set_item("examples", examples)?;
+    Ok(d)
+}
+
+/// `[{side, chars, count, row}]`, most shared first.
+pub fn template_candidates_to_list<'py>(py: Python<'py>, found: &[TemplateCandidate]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for candidate in found {
+        let item = PyDict::new(py);
+        item.set_item("side", candidate.side.as_str())?;
+        item.set_item("chars", candidate.chars)?;
+        item.set_item("count", candidate.count)?;
+        item.set_item("row", candidate.row)?;
+        out.append(item)?;
+    }
+    Ok(out)
+}
+
+/// `{source: "prefix"|"suffix"|"near-cluster", chars (None for a near cluster), count, rows, share, row}`.
+pub fn template_signal_to_dict<'py>(py: Python<'py>, signal: &TemplateSignal) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("source", signal.source.as_str())?;
+    let chars = match signal.source {
+        TemplateSource::Ends { chars, .. } => Some(chars),
+        TemplateSource::NearCluster => None,
+    };
+    d.set_item("chars", chars)?;
+    d.set_item("count", signal.count)?;
+    d.set_item("rows", signal.rows)?;
+    d.set_item("share", signal.share())?;
+    d.set_item("row", signal.row)?;
     Ok(d)
 }
