@@ -39,6 +39,7 @@ class _TemplateCandidate(TypedDict):
 class _TemplateSignal(TypedDict):
     source: str
     chars: int | None
+    templates: int
     count: int
     rows: int
     share: float

@@ -165,12 +165,13 @@ class Conflicts:
 @dataclass(frozen=True)
 class TemplateSignal:
     """The strongest sign of a template shared by many rows: `count` of the `rows` non-null rows
-    share the first or last `chars` characters (`source` prefix | suffix, `text` the shared
-    text), or sit in the largest near cluster (`source` near-cluster, `text` its preview).
-    `row` is one of them."""
+    start (end) with one of `templates` shared texts of `chars` characters (`source` prefix |
+    suffix, `text` the most shared one), or sit in the largest near cluster (`source`
+    near-cluster, `text` its preview). `row` is one of them."""
 
     source: str
     chars: int | None
+    templates: int
     count: int
     rows: int
     share: float
@@ -181,6 +182,7 @@ class TemplateSignal:
         return {
             "source": self.source,
             "chars": self.chars,
+            "templates": self.templates,
             "count": self.count,
             "rows": self.rows,
             "share": self.share,

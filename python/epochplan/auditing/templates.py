@@ -29,6 +29,7 @@ def template_signal(auditor: Auditor, source: Source, columns: list[str], normal
     return TemplateSignal(
         source=found["source"],
         chars=found["chars"],
+        templates=int(found["templates"]),
         count=int(found["count"]),
         rows=int(found["rows"]),
         share=float(found["share"]),
@@ -44,7 +45,12 @@ def template_warnings(signal: TemplateSignal | None, other_columns: list[str]) -
     if signal.source == "near-cluster":
         what = "fall in one near-duplicate cluster"
     else:
-        what = f"{'start' if signal.source == 'prefix' else 'end'} with the same {signal.chars} characters"
+        verb = "start" if signal.source == "prefix" else "end"
+        what = (
+            f"{verb} with the same {signal.chars} characters"
+            if signal.templates == 1
+            else f"{verb} with one of {signal.templates} shared {signal.chars}-character texts (the most common shown)"
+        )
     if other_columns:
         hint = f"audit a column that varies with --text ({', '.join(other_columns)})"
     else:

@@ -4,6 +4,7 @@ with the words that differ highlighted, so a cluster can be judged at a glance."
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 
 from rich.console import Console
@@ -31,26 +32,34 @@ def escape_controls(text: str) -> str:
     return "".join(out)
 
 
-def _words(text: str) -> list[str]:
-    return escape_controls(text).split(" ") if text else []
+_TOKEN = re.compile(r"\S+\s*|\s+")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words with the whitespace after them: compared without it, shown with it (escaped)."""
+    return _TOKEN.findall(text)
 
 
 def highlighted_pair(left: str, right: str, max_words: int = MAX_WORDS) -> tuple[Text, Text]:
     """The two texts as rich Text, words present on one side only in the CHANGED style."""
-    a, b = _words(left), _words(right)
+    a, b = _tokens(left), _tokens(right)
     out_a, out_b = Text(), Text()
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    shown = {id(out_a): 0, id(out_b): 0}
+    matcher = difflib.SequenceMatcher(a=[t.strip().lower() for t in a], b=[t.strip().lower() for t in b], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         style = "" if tag == "equal" else CHANGED
-        for words, start, end, out in ((a, i1, i2, out_a), (b, j1, j2, out_b)):
-            for word in words[start:end]:
-                shown = len(out.plain.split(" ")) if out.plain else 0
-                if shown < max_words:
-                    if out.plain:
-                        out.append(" ")
-                    out.append(word, style=style)
-                elif not out.plain.endswith("…"):
-                    out.append(" …")
+        for tokens, start, end, out in ((a, i1, i2, out_a), (b, j1, j2, out_b)):
+            for token in tokens[start:end]:
+                if shown[id(out)] == max_words:
+                    out.append("…")
+                if shown[id(out)] >= max_words:
+                    shown[id(out)] += 1
+                    continue
+                shown[id(out)] += 1
+                word, space = token.rstrip(), token[len(token.rstrip()) :]
+                out.append(escape_controls(word), style=style)
+                # Line breaks shown as \n keep the layout one paragraph; a space stands for the rest.
+                out.append(escape_controls(space.replace(" ", "")) + " " if space else "")
     return out_a, out_b
 
 

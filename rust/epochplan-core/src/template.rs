@@ -168,11 +168,16 @@ impl TemplateCounter {
     }
 }
 
+/// Long openings (or endings) summed into one template signal: a tool-use dataset has one
+/// template per tool (GPTeacher toolformer: 8 tools cover 88 % of the rows, none more than 16 %).
+pub const TEMPLATES_COUNTED: usize = 8;
+
 /// Where a template signal comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateSource {
-    /// The first or last `chars` characters of `count` rows are the same.
-    Ends { side: Side, chars: usize },
+    /// `count` rows start (or end) with one of `templates` texts of `chars` characters, each
+    /// shared by two rows or more.
+    Ends { side: Side, chars: usize, templates: usize },
     /// The largest near cluster holds `count` rows.
     NearCluster,
 }
@@ -187,7 +192,7 @@ impl TemplateSource {
 }
 
 /// The strongest sign that a shared template dominates a column: `count` of the `rows`
-/// non-null rows share it; `row` is one of them (its text shows what is shared).
+/// non-null rows share it; `row` is one of them (its text shows the most shared template).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TemplateSignal {
     pub source: TemplateSource,
@@ -201,24 +206,35 @@ impl TemplateSignal {
         if self.rows == 0 { 0.0 } else { self.count as f64 / self.rows as f64 }
     }
 
-    /// The larger of the most shared long opening or ending (the longest of [`TEMPLATE_CHARS`]:
-    /// a short opening such as "write a function that" is common without any template) and the
-    /// largest near cluster (`(count, representative row)`), over `rows` non-null rows. Ties go
-    /// to the shared text, which names the template more precisely. `None` when neither exists.
+    /// The largest of: the rows opening (or ending) with one of the [`TEMPLATES_COUNTED`] most
+    /// shared long texts (the longest of [`TEMPLATE_CHARS`]: a short opening such as "write a
+    /// function that" is common without any template), and the largest near cluster
+    /// (`(count, representative row)`), over `rows` non-null rows. Ties go to the shared text,
+    /// which names the template more precisely. `None` when neither exists.
     pub fn strongest(counter: &TemplateCounter, largest_near: Option<(u64, u64)>, rows: u64) -> Option<TemplateSignal> {
         let longest = TEMPLATE_CHARS[TEMPLATE_CHARS.len() - 1];
-        let ends = counter.candidates(1).into_iter().find(|c| c.chars == longest).map(|c| TemplateSignal {
-            source: TemplateSource::Ends { side: c.side, chars: c.chars },
-            count: c.count,
-            rows,
-            row: c.row,
-        });
-        let near =
-            largest_near.map(|(count, row)| TemplateSignal { source: TemplateSource::NearCluster, count, rows, row });
-        match (ends, near) {
-            (Some(e), Some(n)) => Some(if n.count > e.count { n } else { e }),
-            (e, n) => e.or(n),
+        let candidates = counter.candidates(2);
+        let mut best: Option<TemplateSignal> = None;
+        for side in [Side::Prefix, Side::Suffix] {
+            let shared: Vec<&TemplateCandidate> =
+                candidates.iter().filter(|c| c.chars == longest && c.side == side).take(TEMPLATES_COUNTED).collect();
+            let Some(top) = shared.first() else { continue };
+            let signal = TemplateSignal {
+                source: TemplateSource::Ends { side, chars: longest, templates: shared.len() },
+                count: shared.iter().map(|c| c.count).sum(),
+                rows,
+                row: top.row,
+            };
+            if best.is_none_or(|b| signal.count > b.count) {
+                best = Some(signal);
+            }
         }
+        if let Some((count, row)) = largest_near
+            && best.is_none_or(|b| count > b.count)
+        {
+            best = Some(TemplateSignal { source: TemplateSource::NearCluster, count, rows, row });
+        }
+        best
     }
 }
 
@@ -275,12 +291,27 @@ mod tests {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let counter = counter(&refs);
         let signal = TemplateSignal::strongest(&counter, Some((30, 5)), 100).unwrap();
-        assert_eq!(signal.source, TemplateSource::Ends { side: Side::Prefix, chars: 128 });
+        assert_eq!(signal.source, TemplateSource::Ends { side: Side::Prefix, chars: 128, templates: 1 });
         assert!(signal.count >= 60 - 100 / (TRACKED as u64 + 1) && signal.count <= 60, "{signal:?}");
         assert!(signal.share() > 0.5);
         let near = TemplateSignal::strongest(&counter, Some((90, 7)), 100).unwrap();
         assert_eq!((near.source, near.count, near.row, near.share()), (TemplateSource::NearCluster, 90, 7, 0.9));
         assert_eq!(TemplateSignal::strongest(&TemplateCounter::new(), None, 10), None);
+    }
+
+    #[test]
+    fn several_templates_add_up() {
+        // One template per tool, none shared by a third of the rows, together by all of them.
+        let texts: Vec<String> =
+            (0..400).map(|i| format!("tool {}: {} question {i}", i % 4, format!("{}", i % 4).repeat(140))).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let signal = TemplateSignal::strongest(&counter(&refs), None, 400).unwrap();
+        assert_eq!(signal.source, TemplateSource::Ends { side: Side::Prefix, chars: 128, templates: 4 });
+        assert_eq!((signal.count, signal.share()), (400, 1.0));
+        // Rows that share nothing give no text signal at all.
+        let unique: Vec<String> = (0..300).map(|i| format!("{i} {} {i}", "x".repeat(200))).collect();
+        let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
+        assert_eq!(TemplateSignal::strongest(&counter(&refs), None, 300), None);
     }
 
     #[test]

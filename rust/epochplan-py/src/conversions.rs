@@ -170,15 +170,17 @@ pub fn template_candidates_to_list<'py>(py: Python<'py>, found: &[TemplateCandid
     Ok(out)
 }
 
-/// `{source: "prefix"|"suffix"|"near-cluster", chars (None for a near cluster), count, rows, share, row}`.
+/// `{source: "prefix"|"suffix"|"near-cluster", chars (None for a near cluster), templates (how
+/// many shared texts the count adds up), count, rows, share, row}`.
 pub fn template_signal_to_dict<'py>(py: Python<'py>, signal: &TemplateSignal) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("source", signal.source.as_str())?;
-    let chars = match signal.source {
-        TemplateSource::Ends { chars, .. } => Some(chars),
-        TemplateSource::NearCluster => None,
+    let (chars, templates) = match signal.source {
+        TemplateSource::Ends { chars, templates, .. } => (Some(chars), templates),
+        TemplateSource::NearCluster => (None, 1),
     };
     d.set_item("chars", chars)?;
+    d.set_item("templates", templates)?;
     d.set_item("count", signal.count)?;
     d.set_item("rows", signal.rows)?;
     d.set_item("share", signal.share())?;
