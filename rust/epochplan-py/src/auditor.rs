@@ -98,7 +98,7 @@ impl Auditor {
     /// The raw texts (Arrow strings) of the next rows `exact_rows` asked for; `rows` their row
     /// numbers as little-endian u64 bytes.
     fn add_exact_texts(&mut self, py: Python<'_>, rows: &[u8], texts: &Bound<'_, PyAny>) -> PyResult<()> {
-        if rows.len() % 8 != 0 {
+        if !rows.len().is_multiple_of(8) {
             return Err(internal_error(format!("row numbers: {} bytes is not a whole number of u64", rows.len())));
         }
         let rows: Vec<u64> =

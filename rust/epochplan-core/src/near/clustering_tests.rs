@@ -314,3 +314,75 @@ fn fused_audit_sketches_equal_the_standalone_index_on_unspaced_text() {
         assert!(shingle == Shingle::Word || fused.summary(1).clusters > 100);
     }
 }
+
+/// Exact verification through the audit: the candidate rows' texts handed back in `batch`es.
+fn audit_clusters_exact(texts: &Texts, options: NearOptions, batch: usize) -> NearClusters {
+    let options = NearOptions { verify: Verify::Exact, ..options };
+    let mut auditor =
+        Auditor::new(AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(options) }).unwrap();
+    for part in texts.chunks(batch) {
+        auditor.update(&part.to_vec(), None).unwrap();
+    }
+    let rows = auditor.near_exact_rows().unwrap().unwrap();
+    for part in rows.chunks(batch) {
+        let part_texts: Texts = part.iter().map(|&r| texts[r as usize].clone()).collect();
+        auditor.near_add_exact_texts(part, &part_texts).unwrap();
+    }
+    auditor.finish_near().unwrap().unwrap().clone()
+}
+
+#[test]
+fn exact_verification_links_by_true_jaccard_and_splits_chains_alike() {
+    let texts = chain_corpus(5, 6, 20);
+    let options = NearOptions::default();
+    for clustering in [Clustering::Representative, Clustering::Components] {
+        let options = NearOptions { clustering, ..options.clone() };
+        let result = audit_clusters_exact(&texts, options.clone(), 33);
+        for (row, &id) in result.near_ids.iter().enumerate() {
+            let exact = true_jaccard(texts[id as usize].as_deref().unwrap(), texts[row].as_deref().unwrap(), &options);
+            assert!(
+                (result.similarity[row] as f64 - exact).abs() < 1e-6,
+                "row {row}: {} vs {exact}",
+                result.similarity[row]
+            );
+        }
+        for link in &result.links {
+            let exact = true_jaccard(
+                texts[link.row as usize].as_deref().unwrap(),
+                texts[link.other as usize].as_deref().unwrap(),
+                &options,
+            );
+            assert!(exact >= 0.7 && (link.similarity - exact).abs() < 1e-12, "{link:?} vs {exact}");
+        }
+        if clustering == Clustering::Representative {
+            assert!(result.similarity.iter().all(|&s| s >= 0.7), "every member verified against its representative");
+        }
+        // Batches of the second read do not matter.
+        assert_eq!(result, audit_clusters_exact(&texts, options, 1000));
+    }
+}
+
+#[test]
+fn exact_verification_refuses_missing_or_misordered_texts() {
+    let texts = chain_corpus(7, 2, 10);
+    let options = NearOptions { verify: Verify::Exact, ..NearOptions::default() };
+    let mut index = NearIndex::new(options).unwrap();
+    index.update(&texts, None).unwrap();
+    // Not asked for yet, or asked for but not all given.
+    assert!(matches!(index.finish(), Err(crate::CoreError::Input(m)) if m.contains("exact_rows")));
+    let rows = index.exact_rows().unwrap();
+    assert!(rows.len() >= 4 && rows.windows(2).all(|w| w[0] < w[1]), "{rows:?}");
+    let first: Texts = vec![texts[rows[0] as usize].clone()];
+    assert!(
+        matches!(index.add_exact_texts(&rows[1..2], &first), Err(crate::CoreError::Input(m)) if m.contains("asked for"))
+    );
+    index.add_exact_texts(&rows[..1], &first).unwrap();
+    assert!(matches!(index.finish(), Err(crate::CoreError::Input(m)) if m.contains("were not given back")));
+    let rest: Texts = rows[1..].iter().map(|&r| texts[r as usize].clone()).collect();
+    index.add_exact_texts(&rows[1..], &rest).unwrap();
+    let too_many: Texts = vec![Some("x".into())];
+    assert!(index.add_exact_texts(&[0], &too_many).is_err());
+    assert!(index.finish().is_ok());
+    // A sketch-verified index has nothing to ask for.
+    assert!(NearIndex::new(NearOptions::default()).unwrap().exact_rows().is_err());
+}
