@@ -82,8 +82,17 @@ def load_rows(path: Path, seq_len: int) -> list[dict]:
 
 def new_model(size: str, seq_len: int) -> GPT2LMHeadModel:
     torch.manual_seed(0)  # both runs start from the same weights
-    config = GPT2Config(vocab_size=EOS + 1, n_positions=seq_len, bos_token_id=EOS, eos_token_id=EOS, pad_token_id=PAD,
-                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, **MODELS[size])
+    config = GPT2Config(
+        vocab_size=EOS + 1,
+        n_positions=seq_len,
+        bos_token_id=EOS,
+        eos_token_id=EOS,
+        pad_token_id=PAD,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        **MODELS[size],
+    )
     return GPT2LMHeadModel(config)
 
 
@@ -214,19 +223,36 @@ def run_torch_loop(plan, result, train_rows, eval_rows, device, size, seq_len, w
                 stopped = stopper.step(eval_losses[-1]) and steps < plan.total_steps
             if steps % plan.save_steps == 0:
                 saves.append(steps)
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict(), "early_stopping": stopper.state_dict()},
-                           workdir / "last.pt")
+                torch.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "early_stopping": stopper.state_dict(),
+                    },
+                    workdir / "last.pt",
+                )
             if stopped or steps == plan.total_steps:
                 break
         epoch_rows.append(sorted(seen))
         epoch += 1
     wall = time.perf_counter() - started
     return {
-        "optimizer_steps": optimizer_steps[0], "loop_steps": steps, "planned_steps": plan.total_steps,
-        "lrs": lrs, "eval_steps_run": evals, "save_steps_run": saves, "early_stopped": stopped,
-        "eval_losses": [round(x, 4) for x in eval_losses], "epochs_run": epoch, "epoch_rows": epoch_rows, "representatives": sorted(sampler.representatives.tolist()),
-        "train_tokens": tokens, "step_seconds": clock.seconds, "wall_seconds": wall, **peak_memory(device),
+        "optimizer_steps": optimizer_steps[0],
+        "loop_steps": steps,
+        "planned_steps": plan.total_steps,
+        "lrs": lrs,
+        "eval_steps_run": evals,
+        "save_steps_run": saves,
+        "early_stopped": stopped,
+        "eval_losses": [round(x, 4) for x in eval_losses],
+        "epochs_run": epoch,
+        "epoch_rows": epoch_rows,
+        "representatives": sorted(sampler.representatives.tolist()),
+        "train_tokens": tokens,
+        "step_seconds": clock.seconds,
+        "wall_seconds": wall,
+        **peak_memory(device),
     }
 
 
@@ -277,17 +303,33 @@ def run_hf_trainer(plan, result, train_rows, eval_rows, device, size, seq_len, w
     cuda = device.type == "cuda"
     hf = plan.to_hf()
     args = TrainingArguments(
-        output_dir=str(workdir / "hf"), report_to="none", disable_tqdm=True, log_level="error", seed=0,
-        learning_rate=PEAK_LR[size], weight_decay=0.0, lr_scheduler_type="linear", per_device_eval_batch_size=EVAL_BATCH,
-        remove_unused_columns=False, bf16=cuda, use_cpu=not cuda, dataloader_pin_memory=cuda, **hf,
+        output_dir=str(workdir / "hf"),
+        report_to="none",
+        disable_tqdm=True,
+        log_level="error",
+        seed=0,
+        learning_rate=PEAK_LR[size],
+        weight_decay=0.0,
+        lr_scheduler_type="linear",
+        per_device_eval_batch_size=EVAL_BATCH,
+        remove_unused_columns=False,
+        bf16=cuda,
+        use_cpu=not cuda,
+        dataloader_pin_memory=cuda,
+        **hf,
     )
     clock = Clock(device)
     recorder = Recorder(clock)
     # accelerate deals whole batches to processes: the sampler must not shard as well.
     sampler = ClusterSampler(result, seed=0, num_replicas=1, rank=0)
     trainer = PlanTrainer(
-        model=new_model(size, seq_len), args=args, train_dataset=train_rows, eval_dataset=eval_rows,
-        data_collator=Collate(), callbacks=[recorder, *plan.hf_callbacks()], cluster_sampler=sampler,
+        model=new_model(size, seq_len),
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        data_collator=Collate(),
+        callbacks=[recorder, *plan.hf_callbacks()],
+        cluster_sampler=sampler,
     )
     trainer.remove_callback(PrinterCallback)  # with disable_tqdm it prints every log line
     reset_peak_memory(device)
@@ -298,12 +340,20 @@ def run_hf_trainer(plan, result, train_rows, eval_rows, device, size, seq_len, w
     # a few per cent below the loop's figure for the same model.
     losses = [log["eval_loss"] for log in trainer.state.log_history if "eval_loss" in log]
     return {
-        "to_hf": hf, "optimizer_steps": recorder.optimizer_steps, "loop_steps": trainer.state.global_step,
-        "trainer_max_steps": trainer.state.max_steps, "planned_steps": plan.total_steps, "lrs": recorder.lrs,
-        "eval_steps_run": recorder.evals, "save_steps_run": recorder.saves,
+        "to_hf": hf,
+        "optimizer_steps": recorder.optimizer_steps,
+        "loop_steps": trainer.state.global_step,
+        "trainer_max_steps": trainer.state.max_steps,
+        "planned_steps": plan.total_steps,
+        "lrs": recorder.lrs,
+        "eval_steps_run": recorder.evals,
+        "save_steps_run": recorder.saves,
         "early_stopped": trainer.state.global_step < plan.total_steps,
         "eval_losses": [round(x, 4) for x in losses],
-        "train_tokens": int(trainer.token_count), "step_seconds": clock.seconds, "wall_seconds": wall, **peak_memory(device),
+        "train_tokens": int(trainer.token_count),
+        "step_seconds": clock.seconds,
+        "wall_seconds": wall,
+        **peak_memory(device),
     }
 
 
@@ -347,11 +397,22 @@ def summarise(run: dict) -> dict:
 
 def device_facts(device: torch.device) -> dict:
     if device.type != "cuda":
-        return {"type": "cpu", "name": "cpu", "processor": platform.processor() or platform.machine(),
-                "torch_threads": torch.get_num_threads(), "precision": "fp32"}
+        return {
+            "type": "cpu",
+            "name": "cpu",
+            "processor": platform.processor() or platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+            "precision": "fp32",
+        }
     props = torch.cuda.get_device_properties(device)
-    return {"type": "cuda", "name": torch.cuda.get_device_name(device), "capability": f"{props.major}.{props.minor}",
-            "memory_bytes": props.total_memory, "cuda": torch.version.cuda, "precision": "bf16 autocast"}
+    return {
+        "type": "cuda",
+        "name": torch.cuda.get_device_name(device),
+        "capability": f"{props.major}.{props.minor}",
+        "memory_bytes": props.total_memory,
+        "cuda": torch.version.cuda,
+        "precision": "bf16 autocast",
+    }
 
 
 def write_report(path: Path, report: dict) -> None:
@@ -376,15 +437,29 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.disable_progress_bar()
     checks = Checks()
     report: dict = {
-        "schema": REPORT_SCHEMA, "model": {"kind": "GPT-2 from config, byte tokens", "size": size, **MODELS[size], "seq_len": args.seq_len,
-                  "peak_lr": PEAK_LR[size]},
+        "schema": REPORT_SCHEMA,
+        "model": {
+            "kind": "GPT-2 from config, byte tokens",
+            "size": size,
+            **MODELS[size],
+            "seq_len": args.seq_len,
+            "peak_lr": PEAK_LR[size],
+        },
         "host": {"python": platform.python_version(), "glibc": "-".join(platform.libc_ver()), "machine": platform.machine()},
-        "versions": {"epochplan": epochplan.__version__, "epochplan_file": epochplan.__file__, "polars": pl.__version__,
-                     "torch": torch.__version__, "transformers": transformers.__version__},
+        "versions": {
+            "epochplan": epochplan.__version__,
+            "epochplan_file": epochplan.__file__,
+            "polars": pl.__version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        },
         "checks": checks.items,
     }
-    checks.expect("epochplan imported from the installed wheel, not the source tree",
-                  Path(epochplan.__file__).resolve().is_relative_to(REPO / "python"), False)
+    checks.expect(
+        "epochplan imported from the installed wheel, not the source tree",
+        Path(epochplan.__file__).resolve().is_relative_to(REPO / "python"),
+        False,
+    )
     if args.device == "cuda" and not checks.expect("CUDA available", torch.cuda.is_available(), True):
         return finish(report, checks, report_path)
     device = torch.device(args.device)
@@ -401,9 +476,21 @@ def main(argv: list[str] | None = None) -> int:
         checks.expect(f"{name}: the plan recomputed here equals the prepared one", json.loads(plans[name].to_json()) == prepared, True)
     plan, plan_hf = plans["plan.json"], plans["plan-hf.json"]
     report["prepare"] = json.loads((args.dir / "prepare.json").read_text())
-    report["plan"] = {k: plan.to_torch()[k] for k in ("total_steps", "steps_per_epoch", "warmup_steps", "eval_every_steps",
-                                                      "save_every_steps", "early_stopping_patience", "epochs", "batch_size",
-                                                      "grad_accum", "samples_per_epoch")}
+    report["plan"] = {
+        k: plan.to_torch()[k]
+        for k in (
+            "total_steps",
+            "steps_per_epoch",
+            "warmup_steps",
+            "eval_every_steps",
+            "save_every_steps",
+            "early_stopping_patience",
+            "epochs",
+            "batch_size",
+            "grad_accum",
+            "samples_per_epoch",
+        )
+    }
     if not checks.ok:
         return finish(report, checks, report_path)
 
@@ -413,16 +500,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="epochplan-gpu-check-") as tmp:
         loop = run_torch_loop(plan, result, train_rows, eval_rows, device, size, args.seq_len, Path(tmp))
         check_run(checks, "torch loop", loop, plan)
-        checks.expect("torch loop: each cluster exactly once per epoch",
-                      all(rows == loop["representatives"] for rows in loop["epoch_rows"]), True)
+        checks.expect(
+            "torch loop: each cluster exactly once per epoch", all(rows == loop["representatives"] for rows in loop["epoch_rows"]), True
+        )
         report["torch_loop"] = summarise(loop)
         hf = run_hf_trainer(plan_hf, result, train_rows, eval_rows, device, size, args.seq_len, Path(tmp))
     checks.expect("hf trainer: Trainer.state.max_steps == plan.total_steps", hf["trainer_max_steps"], plan_hf.total_steps)
     check_run(checks, "hf trainer", hf, plan_hf)
     expected = linear_lr_trace(plan_hf, PEAK_LR[size])
-    checks.expect("hf trainer: LR after every step == build_scheduler(kind='linear')",
-                  len(hf["lrs"]) == len(expected) and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
-                                                          for a, b in zip(hf["lrs"], expected)), True)
+    checks.expect(
+        "hf trainer: LR after every step == build_scheduler(kind='linear')",
+        len(hf["lrs"]) == len(expected) and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15) for a, b in zip(hf["lrs"], expected)),
+        True,
+    )
     # Same sampler, same seed: both runs must have trained on exactly the same rows.
     checks.expect("hf trainer: trained on the same tokens as the torch loop", hf["train_tokens"], loop["train_tokens"])
     report["hf_trainer"] = summarise(hf)
@@ -433,13 +523,18 @@ def finish(report: dict, checks: Checks, path: Path) -> int:
     report["ok"] = checks.ok
     write_report(path, report)
     for item in checks.items:
-        print(f"{'ok  ' if item['ok'] else 'FAIL'} {item['check']}" + ("" if item["ok"] else f": got {item['actual']!r}, expected {item['expected']!r}"))
+        print(
+            f"{'ok  ' if item['ok'] else 'FAIL'} {item['check']}"
+            + ("" if item["ok"] else f": got {item['actual']!r}, expected {item['expected']!r}")
+        )
     for name in ("torch_loop", "hf_trainer"):
         run = report.get(name)
         if run:
             memory = run.get("peak_gpu_memory_bytes", run.get("peak_rss_bytes"))
-            print(f"{name}: {run['optimizer_steps']}/{run['planned_steps']} optimizer steps, final lr {run['final_lr']}, "
-                  f"{run['tokens_per_second']} tokens/s, peak memory {memory / 2**20:.0f} MiB, wall {run['wall_seconds']:.1f} s")
+            print(
+                f"{name}: {run['optimizer_steps']}/{run['planned_steps']} optimizer steps, final lr {run['final_lr']}, "
+                f"{run['tokens_per_second']} tokens/s, peak memory {memory / 2**20:.0f} MiB, wall {run['wall_seconds']:.1f} s"
+            )
     print(f"gpu-check: {'passed' if checks.ok else 'FAILED'} on {report.get('device', {}).get('name', '?')}; report {path}")
     return 0 if checks.ok else 1
 

@@ -89,18 +89,32 @@ def main(argv: list[str] | None = None) -> int:
     for name, plan in plans.items():
         write_atomic(args.dir / name, lambda tmp, plan=plan: tmp.write_text(plan.to_json()))
     plan = plans["plan.json"]
-    write_json(args.dir / "prepare.json", {
-        "source": args.source.name, "text_column": args.text, "rows_sampled": df.height, "seed": args.seed,
-        "train_rows": train.height, "eval_rows": evaluation.height, "hold_out_every": HOLD_OUT_EVERY,
-        "unique_train_samples": plan.unique_samples, "unique_level": plan.unique_level,
-        "epochplan": epochplan.__version__, "polars": pl.__version__,
-    })
-    print(f"prepare: {df.height} rows of {args.source.name} -> train {train.height} rows "
-          f"({plan.unique_samples} {plan.unique_level}-unique), eval {evaluation.height} held-out clusters")
+    write_json(
+        args.dir / "prepare.json",
+        {
+            "source": args.source.name,
+            "text_column": args.text,
+            "rows_sampled": df.height,
+            "seed": args.seed,
+            "train_rows": train.height,
+            "eval_rows": evaluation.height,
+            "hold_out_every": HOLD_OUT_EVERY,
+            "unique_train_samples": plan.unique_samples,
+            "unique_level": plan.unique_level,
+            "epochplan": epochplan.__version__,
+            "polars": pl.__version__,
+        },
+    )
+    print(
+        f"prepare: {df.height} rows of {args.source.name} -> train {train.height} rows "
+        f"({plan.unique_samples} {plan.unique_level}-unique), eval {evaluation.height} held-out clusters"
+    )
     for name, p_ in plans.items():
-        print(f"prepare: {name}: {p_.framework}, {p_.epochs.planned:.4g} epochs, {p_.total_steps} optimizer steps "
-              f"({p_.steps_per_epoch}/epoch, global batch {p_.global_batch_size}), warmup {p_.warmup_steps}, "
-              f"eval/save every {p_.eval_steps}/{p_.save_steps}, patience {p_.early_stopping_patience}")
+        print(
+            f"prepare: {name}: {p_.framework}, {p_.epochs.planned:.4g} epochs, {p_.total_steps} optimizer steps "
+            f"({p_.steps_per_epoch}/epoch, global batch {p_.global_batch_size}), warmup {p_.warmup_steps}, "
+            f"eval/save every {p_.eval_steps}/{p_.save_steps}, patience {p_.early_stopping_patience}"
+        )
     return 0
 
 

@@ -36,14 +36,18 @@ def main(sample: Path, cli: Path) -> None:
     assert plan.total_steps == math.ceil(plan.epochs.planned * steps_per_epoch), plan.total_steps
 
     # The console script the wheel installs, end to end: audit JSON, then a plan from it.
-    subprocess.run([str(cli), "audit", str(sample), "--text", "prompt", "--json", "audit.json"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([str(cli), "plan", "--audit", "audit.json", "--batch", "8", "--grad-accum", "2",
-                    "--framework", "torch", "-o", "plan.json"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(cli), "audit", str(sample), "--text", "prompt", "--json", "audit.json"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(cli), "plan", "--audit", "audit.json", "--batch", "8", "--grad-accum", "2", "--framework", "torch", "-o", "plan.json"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     from_cli = json.loads(Path("plan.json").read_text())
     assert from_cli["total_steps"] == plan.total_steps, (from_cli["total_steps"], plan.total_steps)
-    print(f"python {platform.python_version()}: epochplan {epochplan.__version__} from {package.parent}; "
-          f"audit {facts['rows']} rows, {plan.unique_samples} unique; plan {plan.total_steps} steps")
+    print(
+        f"python {platform.python_version()}: epochplan {epochplan.__version__} from {package.parent}; "
+        f"audit {facts['rows']} rows, {plan.unique_samples} unique; plan {plan.total_steps} steps"
+    )
 
 
 if __name__ == "__main__":

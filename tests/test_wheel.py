@@ -18,8 +18,7 @@ from conftest import REPO
 
 def test_wheel_installs_and_runs_on_python_311_and_312():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "wheel-check.sh")], capture_output=True, text=True,
-                          env=env, timeout=1800)
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "wheel-check.sh")], capture_output=True, text=True, env=env, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"^wheel: epochplan-[^ ]+-cp311-abi3-manylinux_2_34_x86_64\.whl", proc.stdout, re.M), proc.stdout
     passed = re.findall(r"^python (3\.\d+)\.\d+: ok$", proc.stdout, re.M)

@@ -53,3 +53,15 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def check_distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Fail early when two options would write the same file ('-' = stdout is not a file)."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs:
+        if path is None or str(path) == "-":
+            continue
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise InputError(f"{seen[resolved]} and {option} both write {path}; give two paths")
+        seen[resolved] = option

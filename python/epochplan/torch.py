@@ -25,6 +25,7 @@ import polars as pl
 from ._epochplan import shard_size
 from .auditing.result import AuditResult
 from .errors import InputError
+from .planning.schedule import WarmupDecay as _WarmupDecay
 
 if TYPE_CHECKING:
     from .planning import Plan
@@ -308,28 +309,6 @@ def _plan_steps(plan: Plan | Mapping[str, Any]) -> tuple[int, int]:
     if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup < total:
         raise InputError(f"build_scheduler: plan warmup_steps={warmup!r} must be in [0, total_steps={total})")
     return total, warmup
-
-
-class _WarmupDecay:
-    """LR factor after `step` scheduler steps: linear warm-up from 0, then linear or cosine decay
-    to `min_lr_ratio`, reached at `total` and held there. The same numbers as transformers'
-    get_linear/cosine_schedule_with_warmup when min_lr_ratio is 0. A class (not a closure) so
-    that LambdaLR.state_dict() can save it."""
-
-    def __init__(self, kind: str, total: int, warmup: int, min_lr_ratio: float) -> None:
-        self.kind, self.total, self.warmup, self.min_lr_ratio = kind, total, warmup, min_lr_ratio
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return step / self.warmup
-        progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
-        if self.kind == "linear":
-            shape = 1.0 - progress
-        else:
-            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
-        if progress >= 1.0:
-            shape = 0.0  # exactly the floor, not cos(pi) rounding
-        return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * shape
 
 
 def build_scheduler(

@@ -3,7 +3,7 @@ core could not fill."""
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -11,10 +11,7 @@ import polars as pl
 from .._epochplan import NO_CLUSTER
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import NearExample, NearStats
-
-#: Near clusters shown side by side in the terminal.
-SIDE_BY_SIDE = 3
+from .result import NearStats
 
 
 def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
@@ -49,22 +46,8 @@ def fill_previews(near: NearStats, source: Source, columns: list[str], normalize
     if not missing:
         return near
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else dataclasses.replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return dataclasses.replace(near, top=top)
-
-
-def near_examples(near: NearStats, source: Source, columns: list[str]) -> list[NearExample]:
-    """The largest near clusters' representatives and least similar members, read back whole
-    (a few rows) so the terminal can show them side by side."""
-    pairs = [t for t in near.top[:SIDE_BY_SIDE] if t.member_row is not None and t.member_similarity is not None]
-    if not pairs:
-        return []
-    texts = preview_rows(source, columns, sorted({row for t in pairs for row in (t.row, t.member_row) if row is not None}))
-    return [
-        NearExample(t.row, t.member_row, float(t.member_similarity), t.count, texts.get(t.row) or "", texts.get(t.member_row) or "")
-        for t in pairs
-        if t.member_row is not None and t.member_similarity is not None
-    ]
+    top = [t if t.preview else replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
+    return replace(near, top=top)
 
 
 def _preview(text: str | None, normalize: str) -> str:

@@ -12,9 +12,10 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..errors import InputError
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source, other_text_columns
-from .clusters import cluster_frame, fill_previews, ids_from_bytes, near_examples
+from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
+from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 from .templates import template_signal, template_warnings
@@ -39,6 +40,7 @@ def audit(
     memory_budget: int | None = None,
     eval: EvalSpec = None,
     keep_clusters: bool = True,
+    examples: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
@@ -57,6 +59,9 @@ def audit(
     components of verified links: chains). `verify`: "sketch" (MinHash estimate) or "exact"
     (exact Jaccard of the shingle sets; reads the candidate rows a second time, so `data` must
     be readable twice).
+    `examples` reads back the texts a report shows (top clusters' representatives and members,
+    leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
+    of the result, the stored cluster previews included.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -111,15 +116,18 @@ def audit(
         else None
     )
     result = build_result(info, summary, clusters)
-    if result.near is not None:
+    if result.near is not None and examples:
         result.near = fill_previews(result.near, source, columns, normalize)
-        result.near_examples = near_examples(result.near, source, columns)
-    result.template = template_signal(auditor, source, columns, normalize)
+    result.template = template_signal(auditor, source, columns, normalize, examples)
     result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+    if examples:
+        attach_texts(result, source, columns, eval_sources)
+    else:
+        drop_texts(result)
     return result
 
 

@@ -15,13 +15,14 @@ from .result import AuditWarning, TemplateSignal
 SHOWN_CHARS = 200
 
 
-def template_signal(auditor: Auditor, source: Source, columns: list[str], normalize: str) -> TemplateSignal | None:
-    """The core's strongest template signal, with the text it names read back from the source."""
+def template_signal(auditor: Auditor, source: Source, columns: list[str], normalize: str, examples: bool = True) -> TemplateSignal | None:
+    """The core's strongest template signal, with the text it names read back from the source
+    (left empty without `examples`: no data text in the result)."""
     found = auditor.template_signal()
     if found is None:
         return None
     row = int(found["row"])
-    raw = preview_rows(source, columns, [row]).get(row) or ""
+    raw = (preview_rows(source, columns, [row]).get(row) or "") if examples else ""
     if found["source"] == "near-cluster":
         text = core_preview(raw, normalize)
     else:

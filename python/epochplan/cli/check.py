@@ -13,10 +13,11 @@ from rich.console import Console
 from .. import settings
 from ..checking import Thresholds, audit_for_check, evaluate, load_baseline
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_output_path
+from ..outputs import atomic_write_text, check_distinct_outputs, check_output_path
 from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.github import emit_github, in_github_actions
+from ..render.html import render_html
 from ..render.junit import to_junit
 from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
@@ -27,6 +28,8 @@ def check_command(
     data: Annotated[list[str], typer.Argument(help="Training data: Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the report (epochplan.check/1) to PATH ('-' = stdout).")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH: one testcase per check.")] = None,
+    html: options.HtmlOption = None,
+    examples: options.ExamplesOption = True,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
     config: options.ConfigOption = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when the gate fails (input errors still exit 2).")] = False,
@@ -57,13 +60,16 @@ def check_command(
         check_output_path(json_out, option="--json", inputs=inputs)
     if junit is not None:
         check_output_path(junit, option="--junit", inputs=inputs)
+    check_distinct_outputs([("--json", json_out), ("--junit", junit), ("--html", html)])
+    if html is not None:
+        check_output_path(html, option="--html", inputs=inputs)
     environ = dict(os.environ)
     if in_github_actions(environ) and environ.get("GITHUB_STEP_SUMMARY"):
         check_output_path(environ["GITHUB_STEP_SUMMARY"], option="GITHUB_STEP_SUMMARY", inputs=inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress)
+        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, examples=examples)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
     if json_out == "-":
@@ -72,6 +78,8 @@ def check_command(
         atomic_write_text(json_out, report.to_json())
     if junit is not None:
         atomic_write_text(junit, to_junit(report))
+    if html is not None:
+        atomic_write_text(html, render_html(None, check=report.to_dict(), examples=examples))
     # Workflow commands go to stdout, unless stdout carries the JSON report.
     emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
     if not quiet and json_out != "-":

@@ -96,7 +96,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         console.print(_cluster_table("largest exact clusters (row = representative)", r.exact))
     if r.near is not None and r.near.top:
         console.print(_cluster_table("largest near clusters (row = representative)", r.near))
-        render_near_examples(r.near_examples, console)
+        render_near_examples(r.near, console)
 
     if r.leakage:
         leaks = Table(title="train/eval leakage", title_justify="left", header_style="bold")

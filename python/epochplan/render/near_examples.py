@@ -11,10 +11,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..auditing.result import NearExample
+from ..auditing.result import NearStats
+from .text import visible_escape
 
 #: Words shown per side; the rest is cut with an ellipsis.
 MAX_WORDS = 80
+#: Near clusters shown side by side.
+SIDE_BY_SIDE = 3
 CHANGED = "bold black on yellow"
 
 
@@ -25,8 +28,8 @@ def escape_controls(text: str) -> str:
     for ch in text:
         if ch in "\n\t\r":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
+            out.append(visible_escape(ch))
         else:
             out.append(ch)
     return "".join(out)
@@ -63,20 +66,22 @@ def highlighted_pair(left: str, right: str, max_words: int = MAX_WORDS) -> tuple
     return out_a, out_b
 
 
-def render_near_examples(examples: list[NearExample], console: Console) -> None:
-    if not examples:
-        return
-    for e in examples:
+def render_near_examples(near: NearStats | None, console: Console) -> None:
+    """The largest near clusters: the representative beside its least similar member (the core
+    lists members least similar first). Needs the example texts (not with --no-examples)."""
+    for top in (near.top if near is not None else [])[:SIDE_BY_SIDE]:
+        if not top.members or top.text is None or top.members[0].text is None:
+            continue
+        member = top.members[0]
+        similarity = f"similarity {member.similarity:.2f}" if member.similarity is not None else "exact copy"
         table = Table(
-            title=f"near cluster of {e.count:,} rows: representative {e.representative} vs least similar member {e.member} "
-            f"(similarity {e.similarity:.2f})",
+            title=f"near cluster of {top.count:,} rows: representative {top.row} vs least similar member {member.row} ({similarity})",
             title_justify="left",
             header_style="bold",
-            show_lines=False,
             expand=True,
         )
-        table.add_column(f"row {e.representative} (kept)", ratio=1, overflow="fold")
-        table.add_column(f"row {e.member}", ratio=1, overflow="fold")
-        left, right = highlighted_pair(e.representative_text, e.member_text)
+        table.add_column(f"row {top.row} (kept)", ratio=1, overflow="fold")
+        table.add_column(f"row {member.row}", ratio=1, overflow="fold")
+        left, right = highlighted_pair(top.text, member.text)
         table.add_row(left, right)
         console.print(table)

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use epochplan_core::conflicts::MAX_EXAMPLES;
 use epochplan_core::defaults;
 use epochplan_core::eval_probe::EvalProbe;
+use epochplan_core::exact::MEMBER_ROWS;
 use epochplan_core::near::options::default_char_ngram;
 use epochplan_core::{AuditOptions, Clustering, NearOptions, Normalize, Shingle, TextColumn, Verify};
 use pyo3::prelude::*;
@@ -219,8 +220,16 @@ impl Auditor {
         let d = summary_to_dict(py, &summary)?;
         let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
             (Some(summary), Some(options), Some(index)) => {
+                let representatives: Vec<u64> = summary.top.iter().map(|t| t.row).collect();
+                let (members, histogram) = call_core(py, || {
+                    Ok((
+                        inner.near_members(&representatives, MEMBER_ROWS).unwrap_or_default(),
+                        inner.near_size_histogram().unwrap_or_default(),
+                    ))
+                })?;
+                let preview = |row| inner.exact_preview(row);
                 let clusters = inner.near_clusters();
-                Some(near_summary_to_dict(py, &summary, options, index, clusters, |row| inner.exact_preview(row))?)
+                Some(near_summary_to_dict(py, &summary, options, index, clusters, preview, &members, &histogram)?)
             }
             _ => None,
         };

@@ -482,26 +482,6 @@ fn link_buckets(
 }
 
 impl NearClusters {
-    /// For each of `representatives` (near cluster ids), the member least similar to it — the
-    /// lowest similarity, ties to the lowest row — with that similarity: the pair that shows
-    /// how far a cluster reaches. `None` for a cluster with no other member.
-    pub fn least_similar_members(&self, representatives: &[u64]) -> Vec<Option<(u64, f32)>> {
-        let mut found: Vec<Option<(u64, f32)>> = vec![None; representatives.len()];
-        let slot: hashbrown::HashMap<u64, usize> = representatives.iter().enumerate().map(|(i, &r)| (r, i)).collect();
-        for (row, (&id, &value)) in self.near_ids.iter().zip(&self.similarity).enumerate() {
-            let row = row as u64;
-            if id == NO_CLUSTER || id == row {
-                continue;
-            }
-            if let Some(&i) = slot.get(&id)
-                && found[i].is_none_or(|(_, best)| value < best)
-            {
-                found[i] = Some((row, value));
-            }
-        }
-        found
-    }
-
     pub fn summary(&self, top_n: usize) -> NearSummary {
         let mut sizes = vec![0u64; self.near_ids.len()];
         for &id in &self.near_ids {
