@@ -229,3 +229,33 @@ def test_side_by_side_examples_highlight_what_differs_and_escape_controls():
     render_audit(result, console)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "least similar member" in text
+
+
+def test_clustering_char_ngram_and_verify_are_shared_data_keys(tmp_path):
+    path = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["one two three four five six seven"] * 3 + ["其他的文字内容在这里完全不同"]}).write_parquet(path)
+    (tmp_path / "epochplan.toml").write_text('clustering = "components"\nchar-ngram = 2\nverify = "exact"\n')
+    for command in (["audit", str(path), "--json", "-", "-q"], ["dedup", str(path), "-o", str(tmp_path / "out.parquet")]):
+        run = subprocess.run([sys.executable, "-m", "epochplan", *command], capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+    near = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(path), "--json", "-", "-q"], capture_output=True, text=True, cwd=tmp_path
+        ).stdout
+    )["near"]
+    assert (near["clustering"], near["char_ngram"], near["verify"]) == ("components", 2, "exact")
+    # The command line wins over the file; a bad value in the file is exit 2 naming the key.
+    run = subprocess.run(
+        [sys.executable, "-m", "epochplan", "audit", str(path), "--json", "-", "-q", "--verify", "sketch"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert json.loads(run.stdout)["near"]["verify"] == "sketch"
+    (tmp_path / "epochplan.toml").write_text('verify = "maybe"\n')
+    run = subprocess.run([sys.executable, "-m", "epochplan", "check", str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and "verify" in run.stderr and "Traceback" not in run.stderr
+    (tmp_path / "epochplan.toml").write_text('clustering = "components"\n')
+    shown = subprocess.run([sys.executable, "-m", "epochplan", "config", "show"], capture_output=True, text=True, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "clustering" in shown.stdout and "char-ngram" in shown.stdout and "verify" in shown.stdout

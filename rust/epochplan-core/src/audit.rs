@@ -664,7 +664,10 @@ mod tests {
         assert_eq!((s.unique, s.duplicate_rows, s.largest_cluster), (2, 2, 3));
         assert_eq!(a.near_size_histogram().unwrap(), vec![[1, 1], [3, 1]]);
         let members = a.near_members(&[0, 1], 5).unwrap();
-        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![2, 3]);
+        // Least similar to the representative first: the near copy, then the exact one (1.0).
+        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![3, 2]);
+        assert!(members[0][0].similarity.is_some_and(|s| s >= 0.7 && s < 1.0));
+        assert_eq!(members[0][1].similarity, Some(1.0));
         assert!(members[1].is_empty());
         let exact = a.summary(false).exact;
         assert_eq!(exact.size_histogram, vec![[1, 2], [2, 1]]);

@@ -218,8 +218,8 @@ impl Auditor {
         let inner = &self.inner;
         let summary = call_core(py, || Ok(inner.summary(with_labels)))?;
         let d = summary_to_dict(py, &summary)?;
-        let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
-            (Some(summary), Some(options), Some(index)) => {
+        let near = match (inner.near_summary(MAX_EXAMPLES), inner.near_index()) {
+            (Some(summary), Some(index)) => {
                 let representatives: Vec<u64> = summary.top.iter().map(|t| t.row).collect();
                 let (members, histogram) = call_core(py, || {
                     Ok((
@@ -229,7 +229,7 @@ impl Auditor {
                 })?;
                 let preview = |row| inner.exact_preview(row);
                 let clusters = inner.near_clusters();
-                Some(near_summary_to_dict(py, &summary, options, index, clusters, preview, &members, &histogram)?)
+                Some(near_summary_to_dict(py, &summary, index, clusters, preview, &members, &histogram)?)
             }
             _ => None,
         };

@@ -4,7 +4,7 @@ use epochplan_core::audit::{AuditSummary, LabelConflicts};
 use epochplan_core::cluster_ids::Member;
 use epochplan_core::exact::TopCluster;
 use epochplan_core::lengths::LengthSummary;
-use epochplan_core::near::{NearClusters, NearIndex, NearOptions, NearSummary};
+use epochplan_core::near::{NearClusters, NearIndex, NearSummary};
 use epochplan_core::template::{TemplateCandidate, TemplateSignal, TemplateSource};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -120,13 +120,13 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
 pub fn near_summary_to_dict<'py, 'a>(
     py: Python<'py>,
     summary: &NearSummary,
-    options: &NearOptions,
     index: &NearIndex,
     clusters: Option<&NearClusters>,
     preview: impl Fn(u64) -> Option<&'a str>,
     members: &[Vec<Member>],
     histogram: &[[u64; 2]],
 ) -> PyResult<Bound<'py, PyDict>> {
+    let options = index.options();
     let d = PyDict::new(py);
     d.set_item("unique", summary.unique)?;
     d.set_item("duplicate_rows", summary.duplicate_rows)?;
