@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .. import settings
 from ..auditing import dedup_to_file
@@ -47,7 +48,10 @@ def dedup_command(
         eval=splits or None,
         **audit_options,
     )
-    Console(stderr=True, highlight=False).print(
+    console = Console(stderr=True, highlight=False)
+    for warning in summary.warnings:
+        console.print(Text("warning: ", style="bold yellow") + Text(warning))
+    console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
         f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {output}"
     )
