@@ -704,7 +704,7 @@ mod tests {
         let members = a.near_members(&[0, 1], 5).unwrap();
         // Least similar to the representative first: the near copy, then the exact one (1.0).
         assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![3, 2]);
-        assert!(members[0][0].similarity.is_some_and(|s| s >= 0.7 && s < 1.0));
+        assert!(members[0][0].similarity.is_some_and(|s| (0.7..1.0).contains(&s)));
         assert_eq!(members[0][1].similarity, Some(1.0));
         assert!(members[1].is_empty());
         let exact = a.summary(false).exact;
