@@ -46,9 +46,10 @@ def test_json_file_and_clusters_parquet(tmp_path):
     assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"  # sorted keys
     assert data["exact"]["duplicate_rows"] == 100
     frame = pl.read_parquet(clusters)
-    assert frame.schema == pl.Schema(
-        {"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean, "exact_size": pl.UInt64, "near_size": pl.UInt64}
-    )
+    today = {"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean}
+    assert {name: frame.schema[name] for name in today} == today  # a superset: issue 12 adds `similarity`
+    assert frame.schema["similarity"] == pl.Float32
+    assert frame.schema["exact_size"] == frame.schema["near_size"] == pl.UInt64  # issue 15 adds the cluster sizes
     assert frame.height == 400
     # Each row's cluster size, counted here independently: 1/k weights sum to one per cluster.
     for level in ("exact", "near"):

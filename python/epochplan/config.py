@@ -259,8 +259,34 @@ DATA_KEYS: tuple[Key, ...] = (
     ),
     Key("near", parse_bool, defaults.NEAR, "near-duplicate detection (MinHash-LSH)"),
     Key("threshold", parse_similarity, defaults.THRESHOLD, "Jaccard similarity of near duplicates"),
-    Key("shingle", choice(*defaults.SHINGLE_KINDS), defaults.SHINGLE, "word n-grams (prose) or char n-grams (code, CJK, short text)"),
-    Key("ngram", parse_positive, defaults.NGRAM, "words (or chars with shingle = char) per shingle"),
+    Key(
+        "shingle",
+        choice(*defaults.SHINGLE_KINDS),
+        defaults.SHINGLE,
+        "'auto': char n-grams for text in scripts written without spaces (Chinese, Japanese, Thai …), word n-grams otherwise;"
+        " 'word' (prose); 'char' (code, short text)",
+    ),
+    Key("ngram", parse_positive, defaults.NGRAM, "words per word shingle"),
+    Key(
+        "char-ngram",
+        parse_positive,
+        None,
+        f"characters per char shingle (default {defaults.CHAR_NGRAM}; with shingle = char and no char-ngram: ngram, as before)",
+    ),
+    Key(
+        "clustering",
+        choice(*defaults.CLUSTERINGS),
+        defaults.CLUSTERING,
+        "'representative': every near-cluster member verified similar to its cluster's representative (no chains);"
+        " 'components': connected components of verified links (chains)",
+    ),
+    Key(
+        "verify",
+        choice(*defaults.VERIFICATIONS),
+        defaults.VERIFY,
+        "'sketch': near links verified by the MinHash estimate; 'exact': by the exact Jaccard of the shingle sets"
+        " (reads the candidate rows twice)",
+    ),
     Key("num-perm", parse_num_perm, defaults.NUM_PERM, "MinHash slots per sketch"),
     Key(
         "memory-budget",

@@ -42,6 +42,8 @@ class DedupSummary:
     keep: str
     leaked_rows_removed: int = 0
     leaked_by_split: dict[str, int] = field(default_factory=dict)
+    #: The audit's warnings (a shared template makes near clusters swallow different rows).
+    warnings: tuple[str, ...] = ()
 
 
 def representatives(
@@ -89,6 +91,7 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
+        warnings=tuple(w.message for w in result.warnings),
     )
     return kept, summary, source.frame
 

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..outputs import atomic_write, atomic_write_text, check_distinct_outputs, check_output_path
 from ..planning import plan
 from ..progress import RowProgress
-from ..render.audit_table import render_audit
+from ..render.audit_table import render_audit, render_warnings
 from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
@@ -32,7 +32,9 @@ def audit_command(
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
         Path | None,
-        typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, exact_size, near_size) as Parquet."),
+        typer.Option(
+            "--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity, exact_size, near_size) as Parquet."
+        ),
     ] = None,
     leakage: Annotated[
         Path | None,
@@ -113,3 +115,6 @@ def audit_command(
         console = Console()
         render_audit(result, console)
         print_plan(the_plan, console)
+    else:
+        # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
+        render_warnings(result.warnings, Console(stderr=True))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .. import settings
 from ..auditing import dedup_to_file
@@ -55,7 +56,10 @@ def dedup_command(
     if splits:
         per_split = ", ".join(f"{name} {count:,}" for name, count in summary.leaked_by_split.items())
         leaked = f", {summary.leaked_rows_removed:,} rows leaking into eval ({per_split})"
-    Console(stderr=True, highlight=False).print(
+    console = Console(stderr=True, highlight=False)
+    for warning in summary.warnings:
+        console.print(Text("warning: ", style="bold yellow") + Text(warning))
+    console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
         f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {output}"
     )

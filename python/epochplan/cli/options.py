@@ -18,7 +18,7 @@ import typer
 
 from ..auditing.deduplicate import DEDUP_KEYS
 from ..auditing.tokenizer import load_tokenizer
-from ..checking import CHECK_KEYS
+from ..checking import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
 from ..sources import parse_eval, parse_eval_text
@@ -77,7 +77,7 @@ DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [
     _parameter("eval_text", EvalTextOption),
 ]
 SETUP = [_parameter(k.attr, key_option(k, "Training setup (see `epochplan plan --help`)")) for k in SETUP_KEYS]
-CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k.attr != "fail_on" else None)) for k in CHECK_KEYS]
+CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k in THRESHOLD_KEYS else None)) for k in CHECK_KEYS]
 DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 
 DataArgument = Annotated[

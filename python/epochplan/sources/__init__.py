@@ -2,7 +2,7 @@
 streamed in input order, and row previews."""
 
 from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch
-from .columns import LABEL, TEXT, check_label_column, choose_text_columns, text_expression
+from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
 from .paths import FORMATS, OUTPUT_FORMATS, parse_eval, parse_eval_text, resolve_paths, split_name
@@ -24,6 +24,7 @@ __all__ = [
     "is_dataset_dict",
     "is_remote",
     "open_source",
+    "other_text_columns",
     "parse_eval",
     "parse_eval_text",
     "prefetch",
