@@ -46,8 +46,18 @@ def test_json_file_and_clusters_parquet(tmp_path):
     assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"  # sorted keys
     assert data["exact"]["duplicate_rows"] == 100
     frame = pl.read_parquet(clusters)
-    assert frame.schema == pl.Schema({"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean})
+    today = {"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean}
+    assert {name: frame.schema[name] for name in today} == today  # a superset: issue 12 adds `similarity`
+    assert frame.schema["similarity"] == pl.Float32
+    assert frame.schema["exact_size"] == frame.schema["near_size"] == pl.UInt64  # issue 15 adds the cluster sizes
     assert frame.height == 400
+    # Each row's cluster size, counted here independently: 1/k weights sum to one per cluster.
+    for level in ("exact", "near"):
+        counts = frame.group_by(f"{level}_id").len()
+        expected = frame.join(counts, on=f"{level}_id").sort("row")["len"].cast(pl.UInt64)
+        assert frame[f"{level}_size"].to_list() == expected.to_list()
+        assert (1 / frame[f"{level}_size"]).sum() == pytest.approx(frame[f"{level}_id"].n_unique())
+    assert frame["exact_size"].max() > 1
     assert frame["exact_id"].n_unique() == 300
     assert frame["keep"].sum() == data["near"]["unique"]  # keep marks near representatives
     assert sorted(os.listdir(tmp_path)) == ["audit.json", "clusters.parquet"]  # no temp files left

@@ -3,6 +3,7 @@
 
 Defaults are not repeated here: parameters shown `= ...` take the value in `DEFAULTS`."""
 
+import os
 from typing import Any, Final, Self, TypedDict, final
 
 __all__ = [
@@ -12,8 +13,12 @@ __all__ = [
     "CHOICES",
     "Auditor",
     "preview",
+    "template_text",
     "shard_size",
     "memory_budget_for",
+    "NULL_TOKENS",
+    "TokenCounter",
+    "TokenLengths",
 ]
 
 class _Defaults(TypedDict):
@@ -21,9 +26,28 @@ class _Defaults(TypedDict):
     shingle: str
     threshold: float
     ngram: int
+    char_ngram: int
+    clustering: str
+    verify: str
+    template_share: float
     num_perm: int
     memory_budget: int
     min_memory_budget: int
+
+class _TemplateCandidate(TypedDict):
+    side: str
+    chars: int
+    count: int
+    row: int
+
+class _TemplateSignal(TypedDict):
+    source: str
+    chars: int | None
+    templates: int
+    count: int
+    rows: int
+    share: float
+    row: int
 
 class _ConflictExample(TypedDict):
     rows: list[int]
@@ -41,7 +65,7 @@ NO_CLUSTER: Final[int]
 DEFAULTS: Final[_Defaults]
 """Every default of the audit options, declared once in the core."""
 CHOICES: Final[dict[str, list[str]]]
-"""Valid values of each option that takes a name: `normalize`, `shingle`."""
+"""Valid values of each option that takes a name: `normalize`, `shingle`, `clustering`, `verify`."""
 
 @final
 class Auditor:
@@ -59,7 +83,12 @@ class Auditor:
         num_perm: int = ...,
         memory_budget: int = ...,
         temp_dir: str | None = None,
+        clustering: str = ...,
+        char_ngram: int | None = None,
+        verify: str = ...,
     ) -> Self: ...
+    def set_tokenizer(self, tokenizer: TokenCounter) -> None:
+        """Count tokens with `tokenizer` instead of the bytes/4 estimate; before the first batch."""
     def update(self, texts: Any, labels: Any | None = None) -> None:
         """Add a batch. `texts`/`labels`: objects with `__arrow_c_stream__` of strings. Labels
         must come with the first batch if at all (a later batch without them has none)."""
@@ -72,6 +101,18 @@ class Auditor:
         created without `keep_row_ids` and given no labels."""
     def near_ids(self) -> bytes | None:
         """Near cluster id per row as little-endian u64, after `finish_near`."""
+    def near_similarity(self) -> bytes | None:
+        """Similarity to the near representative per row as little-endian f32 (1.0 for the
+        representative and its exact copies, NaN for null text), after `finish_near`."""
+    def exact_rows(self) -> bytes | None:
+        """verify="exact", after the last `update`: rows whose texts exact verification needs,
+        increasing, as little-endian u64; hand them back with `add_exact_texts` in this order."""
+    def add_exact_texts(self, rows: bytes, texts: Any) -> None:
+        """Raw texts (Arrow strings) of the next rows `exact_rows` asked for; `rows` as u64 LE."""
+    def template_candidates(self, min_count: int = 2) -> list[_TemplateCandidate]:
+        """Openings/endings shared by at least `min_count` rows, most shared first."""
+    def template_signal(self) -> _TemplateSignal | None:
+        """The strongest sign of a dominating template (after `finish_near` with near on)."""
     def keep_flags(self) -> bytes | None:
         """One byte (0/1) per row: the row represents its near cluster (near on, after
         `finish_near`) or its exact cluster. None without near when no row ids are kept."""
@@ -90,8 +131,56 @@ class Auditor:
 def preview(text: str, normalize: str = ...) -> str:
     """A cluster preview: the core's normalisation of `text`, cut to the preview length."""
 
+def template_text(text: str, side: str, chars: int, normalize: str = ...) -> str:
+    """The first ("prefix") or last ("suffix") `chars` characters of `text`, normalised."""
+
 def shard_size(samples: int, world_size: int, drop_last: bool = False) -> int:
     """Samples per rank and epoch under torch's DistributedSampler."""
 
 def memory_budget_for(physical_memory: int | None = None) -> int:
     """The near-duplicate memory budget for a machine with `physical_memory` bytes."""
+
+NULL_TOKENS: Final[int]
+"""`TokenCounter.count_bytes` value of a null row."""
+
+@final
+class TokenCounter:
+    """Exact token counts with a Hugging Face `tokenizer.json`: the length of
+    `encode(text, add_special_tokens=False)` on the raw text. Raises InputError naming the file
+    when it is missing, unreadable or not a tokenizer."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> Self: ...
+    @property
+    def path(self) -> str: ...
+    def count(self, texts: Any) -> list[int | None]:
+        """Token count per row (None for null). `texts`: an object with `__arrow_c_stream__` of strings."""
+    def count_bytes(self, texts: Any) -> bytes:
+        """Token count per row as little-endian u32 (NULL_TOKENS for null)."""
+
+@final
+class TokenLengths:
+    """Exact, mergeable distribution of per-sample token counts."""
+
+    def __new__(cls) -> Self: ...
+    def add(self, counts: list[int | None]) -> None:
+        """Add counts; None entries are not samples."""
+    def add_bytes(self, counts: bytes) -> None:
+        """Add `TokenCounter.count_bytes` output; NULL_TOKENS entries are not samples."""
+    def merge(self, other: TokenLengths) -> None: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    def summary(self) -> dict[str, Any] | None:
+        """{samples, total, mean, p50, p90, p99, max} (nearest-rank quantiles), None when empty."""
+    def table(self) -> list[tuple[int, int]]:
+        """[(token length, samples)] for every length that occurs, ascending."""
+    @staticmethod
+    def from_table(table: list[tuple[int, int]]) -> TokenLengths:
+        """The distribution of a [(token length, samples)] table (an audit's lengths.tokens.unique_lengths)."""
+    def histogram(self) -> list[list[int]]:
+        """[(lo, hi, samples)] in power-of-two bins [0,1), [1,2), [2,4), ... up to the maximum."""
+    def packing(self, seq_len: int, overhead: int = 0) -> tuple[int, int, float]:
+        """First-fit-decreasing packing into seq_len-token sequences: (sequences, tokens, efficiency)."""
+    def truncation(self, seq_len: int, overhead: int = 0) -> tuple[int, int]:
+        """(samples, tokens) cut off at `seq_len` once `overhead` tokens are added to each sample."""

@@ -22,11 +22,17 @@ NORMALIZE: str = CORE_DEFAULTS["normalize"]
 SHINGLE: str = CORE_DEFAULTS["shingle"]
 THRESHOLD: float = float(CORE_DEFAULTS["threshold"])
 NGRAM: int = int(CORE_DEFAULTS["ngram"])
+CHAR_NGRAM: int = int(CORE_DEFAULTS["char_ngram"])
+CLUSTERING: str = CORE_DEFAULTS["clustering"]
+VERIFY: str = CORE_DEFAULTS["verify"]
+TEMPLATE_SHARE: float = float(CORE_DEFAULTS["template_share"])
 NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
 
 NORMALIZE_MODES: tuple[str, ...] = tuple(CORE_CHOICES["normalize"])
 SHINGLE_KINDS: tuple[str, ...] = tuple(CORE_CHOICES["shingle"])
+CLUSTERINGS: tuple[str, ...] = tuple(CORE_CHOICES["clustering"])
+VERIFICATIONS: tuple[str, ...] = tuple(CORE_CHOICES["verify"])
 
 #: Near detection is on unless switched off (--no-near / near = false).
 NEAR = True

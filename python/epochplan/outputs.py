@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import InputError
 
 
-def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path] = ()) -> Path:
+def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
     parent = out.parent if str(out.parent) else Path(".")
@@ -25,6 +25,8 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
         raise InputError(f"{option} {out}: file is not writable; choose another path")
     resolved = out.resolve()
     for source in inputs:
+        if isinstance(source, str) and "://" in source:  # a URL is never a local output path
+            continue
         if Path(source).resolve() == resolved:
             raise InputError(f"{option} {out}: is one of the input files; write to a new path")
     return out

@@ -10,6 +10,7 @@ import polars as pl
 
 from .. import defaults
 from ..defaults import AUDIT_SCHEMA
+from .tokenizer import Tokenizer, TokenLengthStats, token_stats
 
 #: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
 EXAMPLES = 10
@@ -23,6 +24,7 @@ class SourceInfo:
     text_columns: list[str]
     label_column: str | None
     normalize: str
+    tokenizer: Tokenizer | None = None  # the tokenizer that counted tokens (None: estimated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +32,7 @@ class SourceInfo:
             "text_columns": list(self.text_columns),
             "label_column": self.label_column,
             "normalize": self.normalize,
+            "tokenizer": None if self.tokenizer is None else self.tokenizer.to_dict(),
         }
 
 
@@ -74,7 +77,9 @@ class TopCluster:
 class ClusterStats:
     """Duplicate clusters at one level (exact). `unique` counts distinct normalised texts among
     non-null rows; `duplicate_rows` = non-null rows - unique = rows dedup would remove;
-    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2."""
+    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2.
+    `unique_tokens`: tokens of the representatives (one per cluster), summed: what the model sees
+    once per epoch after dedup (tokenizer counts, or the estimate `lengths.tokens` labels)."""
 
     unique: int
     duplicate_rows: int
@@ -84,6 +89,7 @@ class ClusterStats:
     top: list[TopCluster]
     #: [[size, clusters], ...]: every cluster size that occurs, 1 included, ascending (the core's).
     size_histogram: list[list[int]] = field(default_factory=list)
+    unique_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,13 +100,15 @@ class ClusterStats:
             "largest_cluster": self.largest_cluster,
             "top": [t.to_dict() for t in self.top],
             "size_histogram": [list(b) for b in self.size_histogram],
+            "unique_tokens": self.unique_tokens,
         }
 
 
 @dataclass(frozen=True)
 class NearStats(ClusterStats):
-    """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate; a
-    near cluster contains its exact duplicates), plus the settings that produced them."""
+    """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate or
+    the exact Jaccard; a near cluster contains its exact duplicates), plus every setting that
+    changes the counts."""
 
     threshold: float = defaults.THRESHOLD
     ngram: int = defaults.NGRAM
@@ -108,6 +116,9 @@ class NearStats(ClusterStats):
     num_perm: int = defaults.NUM_PERM
     bands: int = 0
     rows_per_band: int = 0
+    clustering: str = defaults.CLUSTERING
+    char_ngram: int = defaults.CHAR_NGRAM
+    verify: str = defaults.VERIFY
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -118,6 +129,9 @@ class NearStats(ClusterStats):
             num_perm=self.num_perm,
             bands=self.bands,
             rows_per_band=self.rows_per_band,
+            clustering=self.clustering,
+            char_ngram=self.char_ngram,
+            verify=self.verify,
         )
         return d
 
@@ -191,6 +205,48 @@ class Conflicts:
 
 
 @dataclass(frozen=True)
+class TemplateSignal:
+    """The strongest sign of a template shared by many rows: `count` of the `rows` non-null rows
+    start (end) with one of `templates` shared texts of `chars` characters (`source` prefix |
+    suffix, `text` the most shared one), or sit in the largest near cluster (`source`
+    near-cluster, `text` its preview). `row` is one of them."""
+
+    source: str
+    chars: int | None
+    templates: int
+    count: int
+    rows: int
+    share: float
+    row: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "chars": self.chars,
+            "templates": self.templates,
+            "count": self.count,
+            "rows": self.rows,
+            "share": self.share,
+            "row": self.row,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class AuditWarning:
+    """Something the numbers alone would hide (id `template`: a shared template dominates)."""
+
+    id: str
+    message: str
+    share: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "message": self.message, "share": self.share, "text": self.text}
+
+
+@dataclass(frozen=True)
 class LengthStats:
     """Nearest-rank quantiles (numpy `inverted_cdf`) of per-row lengths of non-null texts."""
 
@@ -219,6 +275,7 @@ class Lengths:
     words: LengthStats | None
     tokens_estimate: int  # UTF-8 bytes / 4 over non-null texts; an estimate, not a tokenizer count
     total_bytes: int
+    tokens: TokenLengthStats | None = None  # exact with a tokenizer, else the labelled estimate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -226,6 +283,7 @@ class Lengths:
             "words": self.words.to_dict() if self.words else None,
             "tokens_estimate": self.tokens_estimate,
             "total_bytes": self.total_bytes,
+            "tokens": self.tokens.to_dict() if self.tokens else None,
         }
 
 
@@ -280,6 +338,9 @@ class AuditResult:
     clusters: pl.DataFrame | None = field(default=None, repr=False)
     #: Every leakage match: `split`, `eval_row`, `train_row`, `similarity`, `kind` (exact|near).
     leaks: pl.DataFrame | None = field(default=None, repr=False)
+    #: The strongest template signal (None when no row is long enough and near is off).
+    template: TemplateSignal | None = None
+    warnings: list[AuditWarning] = field(default_factory=list)
     #: Extra sections added by later stages (plan, near, leakage...), already in JSON form.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -301,6 +362,8 @@ class AuditResult:
             d["leakage"] = {name: leak.to_dict() for name, leak in self.leakage.items()}
         if self.conflicts is not None:
             d["conflicts"] = self.conflicts.to_dict()
+        d["template"] = self.template.to_dict() if self.template is not None else None
+        d["warnings"] = [w.to_dict() for w in self.warnings]
         d.update(self.extra)
         return d
 
@@ -328,6 +391,7 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
             for t in d["top"]
         ],
         size_histogram=[list(b) for b in d.get("size_histogram") or []],
+        unique_tokens=d.get("unique_tokens"),
         **extra,
     )
 
@@ -354,12 +418,16 @@ def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None
             num_perm=near["num_perm"],
             bands=near["bands"],
             rows_per_band=near["rows_per_band"],
+            clustering=near["clustering"],
+            char_ngram=near["char_ngram"],
+            verify=near["verify"],
         ),
         lengths=Lengths(
             chars=LengthStats(**s["chars"]) if s["chars"] else None,
             words=LengthStats(**s["words"]) if s["words"] else None,
             tokens_estimate=s["tokens_estimate"],
             total_bytes=s["total_bytes"],
+            tokens=token_stats(s["tokens"], info.tokenizer),
         ),
         labels=Labels(**s["labels"]) if s["labels"] is not None else None,
         diversity=Diversity(**s["diversity"]),

@@ -11,12 +11,15 @@ from collections.abc import Callable, Sequence
 from .. import defaults
 from .._epochplan import Auditor
 from ..errors import InputError
-from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
+from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
+from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .leakage import EvalSpec, leakage, open_eval
+from .leakage import EvalSpec, EvalText, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
+from .templates import template_signal, template_warnings
+from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
 
@@ -31,9 +34,14 @@ def audit(
     threshold: float = defaults.THRESHOLD,
     ngram: int = defaults.NGRAM,
     shingle: str = defaults.SHINGLE,
+    char_ngram: int | None = None,
+    clustering: str = defaults.CLUSTERING,
+    verify: str = defaults.VERIFY,
     num_perm: int = defaults.NUM_PERM,
     memory_budget: int | None = None,
+    tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
     eval: EvalSpec = None,
+    eval_text: EvalText = None,
     keep_clusters: bool = True,
     examples: bool = True,
     batch_rows: int | None = None,
@@ -42,19 +50,35 @@ def audit(
     """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
     labels and statistics of its text column(s).
 
-    `data` is a path (Parquet, JSONL/NDJSON, CSV), a folder, a glob pattern, a list of those, a
-    polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
-    are joined with a newline); without it the column is chosen as the CLI documents.
-    `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
-    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC; JSON and CSV
+    also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
+    of those, a polars DataFrame/LazyFrame, a pyarrow Table or a `datasets.Dataset`. `text`
+    names the column(s) to audit (several are joined with a newline); without it the column is
+    chosen as the CLI documents. `eval` is one eval split, a list of them (named by file stem),
+    a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:
+    one for every split, or {name: column} (splits not named use the train columns).
+    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).
+    `shingle`: "auto" (char n-grams for text in scripts written without spaces, word n-grams
+    otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
+    the core's default, or `ngram` with shingle="char"). `clustering`: "representative" (every
+    member verified similar to its cluster's representative) or "components" (connected
+    components of verified links: chains). `verify`: "sketch" (MinHash estimate) or "exact"
+    (exact Jaccard of the shingle sets; reads the candidate rows a second time, so `data` must
+    be readable twice).
     `examples` reads back the texts a report shows (top clusters' representatives and members,
     leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
     of the result, the stored cluster previews included.
+    `tokenizer` is the model's `tokenizer.json` (or a loaded `Tokenizer`): token lengths and the
+    unique token counts are then exact (`encode(text, add_special_tokens=False)` on the raw text)
+    instead of the labelled bytes/4 estimate. It is loaded before any data is read.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
     if memory_budget is not None and memory_budget < defaults.MIN_MEMORY_BUDGET:
         raise InputError(f"memory_budget={memory_budget}: must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
+    loaded = load_tokenizer(tokenizer)
+    if near and verify == "exact":
+        check_rereadable(data)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -63,17 +87,23 @@ def audit(
         threshold=threshold,
         ngram=ngram,
         shingle=shingle,
+        char_ngram=char_ngram,
+        clustering=clustering,
+        verify=verify,
         num_perm=num_perm,
         memory_budget=memory_budget or defaults.default_memory_budget(),
     )
+    if loaded is not None:
+        auditor.set_tokenizer(loaded.counter)
     batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
     source = open_source(data)
+    source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema = source.schema()
     columns = choose_text_columns(schema, text, source.description)
     check_label_column(schema, label, source.description)
-    eval_sources = open_eval(eval, columns)
+    eval_sources = open_eval(eval, columns, eval_text)
 
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
@@ -84,25 +114,31 @@ def audit(
             progress(auditor.rows)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
+    if near and verify == "exact":
+        give_back_exact_texts(auditor, source, columns, batch_rows)
     auditor.finish_near()
 
-    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize)
+    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())
     keep = auditor.keep_flags()
     clusters = (
-        cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
+        cluster_frame(exact_ids, near_ids if near else None, keep, auditor.near_similarity())
+        if keep_clusters and exact_ids is not None and keep is not None
+        else None
     )
     result = build_result(info, summary, clusters)
     if examples:
         result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
         if result.near is not None:
             result.near = fill_previews(result.near, source, columns, normalize)
+    result.template = template_signal(auditor, source, columns, normalize, examples)
+    result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
-        result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
     if examples:
         attach_texts(result, source, columns, eval_sources)
     else:

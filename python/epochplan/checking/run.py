@@ -14,11 +14,17 @@ from .baseline import load_baseline
 from .verdict import CheckReport, evaluate
 
 #: Shared settings that tune the audit, passed to audit() when set.
-_NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "num_perm", "memory_budget")
+_NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "char_ngram", "clustering", "verify", "num_perm", "memory_budget", "tokenizer")
 
 
 def audit_for_check(
-    data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None, *, examples: bool = True
+    data: Any,
+    settings: Mapping[str, Any],
+    eval_splits: Mapping[str, Any] | None = None,
+    progress: Any = None,
+    *,
+    examples: bool = True,
+    eval_text: Any = None,
 ) -> dict[str, Any]:
     """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict.
     `examples=False` keeps every data text out of it (`audit(examples=False)`)."""
@@ -34,6 +40,8 @@ def audit_for_check(
     kwargs.update({name: settings[name] for name in _NEAR_OPTIONS if settings.get(name) is not None})
     if eval_splits:
         kwargs["eval"] = dict(eval_splits)
+    if eval_text is not None:
+        kwargs["eval_text"] = eval_text
     return audit(data, **kwargs).to_dict()
 
 
@@ -41,6 +49,7 @@ def check(
     data: Any,
     *,
     eval: Mapping[str, Any] | Sequence[str] | None = None,
+    eval_text: str | Mapping[str, str] | None = None,
     text: str | Sequence[str] | None = None,
     label: str | None = None,
     normalize: str = defaults.NORMALIZE,
@@ -50,14 +59,15 @@ def check(
 ) -> CheckReport:
     """Python form of `epochplan check`: audit `data` (and eval splits) and judge it.
 
-    `eval` is {name: path} or a list of paths / NAME=PATH strings. Configuration files are not
-    read here; pass `thresholds`.
+    `eval` is {name: path} or a list of paths / NAME=PATH strings; `eval_text` their text column
+    (one for every split, or {name: column}). Configuration files are not read here; pass
+    `thresholds`.
     """
     unknown = set(near_options) - set(_NEAR_OPTIONS)
     if unknown:
         raise InputError(f"check(): unknown option(s) {', '.join(sorted(unknown))}")
     splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(list(eval or []))
     settings = {"text": text, "label": label, "normalize": normalize, **near_options}
-    audit_dict = audit_for_check(data, settings, splits)
+    audit_dict = audit_for_check(data, settings, splits, eval_text=eval_text)
     base = load_baseline(baseline) if baseline is not None else None
     return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None)

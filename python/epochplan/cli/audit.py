@@ -16,12 +16,12 @@ from ..errors import InputError
 from ..outputs import atomic_write, atomic_write_text, check_distinct_outputs, check_output_path
 from ..planning import plan
 from ..progress import RowProgress
-from ..render.audit_table import render_audit
+from ..render.audit_table import render_audit, render_warnings
 from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 from .plan import build_setup
 
@@ -31,7 +31,10 @@ def audit_command(
     data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep) as Parquet.")
+        Path | None,
+        typer.Option(
+            "--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity, exact_size, near_size) as Parquet."
+        ),
     ] = None,
     leakage: Annotated[
         Path | None,
@@ -58,8 +61,9 @@ def audit_command(
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
+    audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     if json_out and json_out != "-":
         check_output_path(json_out, option="--json", inputs=inputs)
@@ -77,8 +81,9 @@ def audit_command(
     with RowProgress(total) as progress:
         result = audit(
             data,
-            **options.audit_options(resolved),
+            **audit_options,
             eval=splits or None,
+            eval_text=eval_text,
             keep_clusters=clusters is not None,
             examples=examples,
             progress=progress,
@@ -110,3 +115,6 @@ def audit_command(
         console = Console()
         render_audit(result, console)
         print_plan(the_plan, console)
+    else:
+        # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
+        render_warnings(result.warnings, Console(stderr=True))

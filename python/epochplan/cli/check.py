@@ -19,7 +19,7 @@ from ..render.check_table import render_terminal
 from ..render.github import emit_github, in_github_actions
 from ..render.html import render_html
 from ..render.junit import to_junit
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
@@ -48,8 +48,9 @@ def check_command(
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
+    audit_options = options.audit_options(resolved)
     inputs = resolve_paths(data)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)
     if junit is not None and str(junit) == "-":
@@ -69,7 +70,7 @@ def check_command(
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, examples=examples)
+        audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
     if json_out == "-":

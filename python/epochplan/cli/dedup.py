@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .. import settings
 from ..auditing import dedup_to_file
 from ..errors import InputError
 from ..outputs import check_output_path
-from ..sources import parse_eval, resolve_paths
+from ..sources import resolve_paths
 from . import options
 
 
@@ -25,15 +26,20 @@ def dedup_command(
 ) -> None:
     """Write one representative row per duplicate cluster, all columns kept, in input order.
 
-    Rows with null text belong to no cluster and are left out. --label and --eval are checked
-    and passed to the audit behind the clusters; they do not change which rows are kept.
+    Rows with null text belong to no cluster and are left out. With --eval (repeatable) it also
+    decontaminates: every cluster holding a train row that matches an eval row (exact or near,
+    with the audit's settings; exact only with --level exact) is dropped whole, and the rows
+    dropped for leakage are counted per split (under the first split given a row leaks into).
     """
     given = given or {}
     resolved = settings.resolve("dedup", options.cli_values(given), path=config)
-    splits = parse_eval(given.get("eval_splits"))
-    check_output_path(output, option="-o", inputs=resolve_paths(data))
-    values = resolved.values()
+    # A tokenizer is loaded (so checked) like everywhere else, but dedup keeps rows, not tokens.
     audit_options = options.audit_options(resolved)
+    audit_options.pop("tokenizer", None)
+    splits, eval_text = options.eval_splits(given)
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+    check_output_path(output, option="-o", inputs=inputs)
+    values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
@@ -43,9 +49,17 @@ def dedup_command(
         level=values["level"],
         keep=values["keep"],
         eval=splits or None,
+        eval_text=eval_text,
         **audit_options,
     )
-    Console(stderr=True, highlight=False).print(
+    leaked = ""
+    if splits:
+        per_split = ", ".join(f"{name} {count:,}" for name, count in summary.leaked_by_split.items())
+        leaked = f", {summary.leaked_rows_removed:,} rows leaking into eval ({per_split})"
+    console = Console(stderr=True, highlight=False)
+    for warning in summary.warnings:
+        console.print(Text("warning: ", style="bold yellow") + Text(warning))
+    console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
-        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {output}"
+        f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {output}"
     )

@@ -18,7 +18,6 @@ from ..outputs import atomic_write_text, check_output_path
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
-from ..sources import parse_eval
 from . import options
 
 # Where a value came from, highest precedence first: a run length given at a higher level
@@ -43,15 +42,16 @@ def build_setup(resolved: Resolved, **override: Any) -> Setup:
     return Setup(**{**values, **override})
 
 
-def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, eval_splits: list[str] | None) -> Any:
+def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, given: dict[str, Any]) -> Any:
     if data is not None and audit_json is not None:
         raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
     if audit_json is not None:
         return audit_json
     if data is None:
         return None
-    splits = parse_eval(eval_splits)
-    return audit(data, **options.audit_options(resolved), eval=splits or None, keep_clusters=False)
+    audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
+    splits, eval_text = options.eval_splits(given)
+    return audit(data, **audit_options, eval=splits or None, eval_text=eval_text, keep_clusters=False)
 
 
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
@@ -96,7 +96,7 @@ def plan_command(
     setup = build_setup(resolved, **framework)
     if output and output != "-":
         check_output_path(output, option="-o")  # fail before a long audit
-    source = _counts_source(data, audit_json, resolved, given.get("eval_splits"))
+    source = _counts_source(data, audit_json, resolved, given)
     if source is not None and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
     _emit(plan(source, setup, samples=samples, tokens=tokens), fmt, output)

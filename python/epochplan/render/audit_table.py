@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ..auditing.result import AuditResult, ClusterStats, LengthStats
+from ..auditing.result import AuditResult, AuditWarning, ClusterStats, LengthStats
+from ..auditing.tokenizer import TokenLengthStats
+from .near_examples import escape_controls, render_near_examples
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.2f} %" if whole else "-"
 
 
-def _lengths_row(name: str, s: LengthStats | None) -> list[str]:
+def _lengths_row(name: str, s: LengthStats | TokenLengthStats | None) -> list[str]:
     if s is None:
         return [name, "-", "-", "-", "-", "-"]
     return [name, f"{s.mean:,.1f}", f"{s.p50:,}", f"{s.p90:,}", f"{s.p99:,}", f"{s.max:,}"]
@@ -24,8 +27,18 @@ def _cluster_table(title: str, stats: ClusterStats) -> Table:
     table.add_column("count", justify="right", no_wrap=True, min_width=5)
     table.add_column("preview", overflow="ellipsis", no_wrap=True)
     for t in stats.top:
-        table.add_row(f"{t.row}", f"{t.count:,}", t.preview.replace("\n", " ")[:70])
+        table.add_row(f"{t.row}", f"{t.count:,}", Text(escape_controls(t.preview)[:70]))
     return table
+
+
+def render_warnings(warnings: list[AuditWarning], console: Console) -> None:
+    """Each warning on its own lines, the shared text quoted (escaped, never read as markup)."""
+    for w in warnings:
+        line = Text("warning: ", style="bold yellow")
+        line.append(w.message)
+        console.print(line)
+        if w.text:
+            console.print(Text("  shared text: ", style="yellow") + Text(f"“{escape_controls(w.text)}”", style="italic"))
 
 
 def render_audit(result: AuditResult, console: Console | None = None) -> None:
@@ -51,7 +64,15 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         )
         overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
         overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
+        overview.add_row("near settings", "", f"clustering {n.clustering}, verify {n.verify}, char {n.char_ngram}-grams for unspaced text")
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
+    tokens = r.lengths.tokens
+    if tokens is not None and not tokens.estimated:
+        overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", tokens.tokenizer or "")
+    unique = r.near if r.near is not None else r.exact
+    if unique.unique_tokens is not None:
+        how = "tokenizer" if tokens is not None and not tokens.estimated else "estimate, bytes/4"
+        overview.add_row(f"unique tokens ({how})", f"{unique.unique_tokens:,}", f"{'near' if r.near else 'exact'} representatives")
     d = r.diversity
     approx = " (HyperLogLog estimate)" if d.estimated else ""
     overview.add_row("vocabulary", f"{d.vocabulary:,}", approx.strip())
@@ -63,6 +84,8 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         lengths.add_column(col, justify="right" if col else "left")
     lengths.add_row(*_lengths_row("chars", r.lengths.chars))
     lengths.add_row(*_lengths_row("words", r.lengths.words))
+    if tokens is not None:
+        lengths.add_row(*_lengths_row("tokens" if not tokens.estimated else "tokens (estimate)", tokens))
     console.print(lengths)
 
     if r.labels is not None:
@@ -83,6 +106,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         console.print(_cluster_table("largest exact clusters (row = representative)", r.exact))
     if r.near is not None and r.near.top:
         console.print(_cluster_table("largest near clusters (row = representative)", r.near))
+        render_near_examples(r.near, console)
 
     if r.leakage:
         leaks = Table(title="train/eval leakage", title_justify="left", header_style="bold")
@@ -103,6 +127,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
 
     near_part = f" / {r.near.unique:,} (near)" if r.near is not None else ""
     console.print(f"[bold]unique samples: {r.exact.unique:,} (exact){near_part}[/bold]")
+    render_warnings(r.warnings, console)
 
 
 def _ratio(x: float | None) -> str:

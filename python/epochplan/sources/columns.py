@@ -42,6 +42,12 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text")
 
 
+def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
+    """String columns of the input besides the audited ones and the label: what `--text` could
+    name instead."""
+    return [name for name, dtype in schema.items() if _is_text(dtype) and name not in columns and name != label]
+
+
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
     if label is not None and label not in schema:
         raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")

@@ -4,8 +4,12 @@
 //! the results are then folded into the state in row order, so clusters, representatives and
 //! counts are the same whatever the thread count.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
+use crate::audit_tokens::{AuditTokens, ChunkCounter, TokenReport};
 use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
 use crate::conflicts::{ConflictExample, find_conflicts};
@@ -17,6 +21,8 @@ use crate::labels::{LabelCounter, LabelSummary, NO_LABEL};
 use crate::lengths::{LengthDistribution, LengthSummary};
 use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary, SketchScratch, SketchedChunk};
 use crate::normalize::Normalize;
+use crate::template::{RowEnds, TemplateCandidate, TemplateCounter, TemplateSignal};
+use crate::tokens::{TokenCounter, TokenLengths};
 
 const TOP_CLUSTERS: usize = 10;
 /// The exact table may hold this share of the memory budget before it spills (the near
@@ -53,6 +59,7 @@ pub struct AuditSummary {
     pub tokens_estimate: u64,
     pub labels: Option<LabelSummary>,
     pub diversity: DiversitySummary,
+    pub tokens: TokenReport,
 }
 
 /// [`crate::conflicts::Conflicts`] with label text instead of label ids.
@@ -82,6 +89,8 @@ struct ChunkStats {
     bigrams: DistinctCounter,
     total_unigrams: u64,
     total_bigrams: u64,
+    /// Token length of every non-null row (tokenizer count, or the estimate).
+    tokens: TokenLengths,
 }
 
 impl ChunkStats {
@@ -111,6 +120,7 @@ impl ChunkStats {
         self.bigrams.merge(&other.bigrams);
         self.total_unigrams += other.total_unigrams;
         self.total_bigrams += other.total_bigrams;
+        self.tokens.merge(&other.tokens);
     }
 }
 
@@ -127,10 +137,18 @@ pub struct Auditor {
     near_clusters: Option<NearClusters>,
     /// Whether the ids of rows with a provisional exact representative were corrected.
     exact_remapped: bool,
+    tokens: AuditTokens,
+    templates: TemplateCounter,
 }
 
 impl Auditor {
     pub fn new(options: AuditOptions) -> Result<Self> {
+        Self::with_memory_budget(options, crate::defaults::MEMORY_BUDGET, std::env::temp_dir())
+    }
+
+    /// Without near detection, the exact table spills into `temp_dir` past its share of
+    /// `memory_budget`; with it, the near options' budget and folder are used instead.
+    pub fn with_memory_budget(options: AuditOptions, memory_budget: u64, temp_dir: PathBuf) -> Result<Self> {
         let near = match &options.near {
             None => None,
             Some(near_options) => {
@@ -140,7 +158,7 @@ impl Auditor {
         };
         let (budget, temp_dir) = match &options.near {
             Some(near) => (near.memory_budget, near.temp_dir()),
-            None => (crate::defaults::MEMORY_BUDGET, std::env::temp_dir()),
+            None => (memory_budget, temp_dir),
         };
         let exact_limit = usize::try_from(budget / EXACT_BUDGET_SHARE).unwrap_or(usize::MAX);
         Ok(Auditor {
@@ -153,6 +171,8 @@ impl Auditor {
             near,
             near_clusters: None,
             exact_remapped: false,
+            tokens: AuditTokens::new(options.near.is_some()),
+            templates: TemplateCounter::new(),
             options,
         })
     }
@@ -161,9 +181,19 @@ impl Auditor {
         self.rows
     }
 
+    /// Count tokens with the model's tokenizer instead of the bytes/4 estimate. Before the
+    /// first batch only: every row must be counted the same way.
+    pub fn set_tokenizer(&mut self, tokenizer: Arc<TokenCounter>) -> Result<()> {
+        self.tokens.set_tokenizer(tokenizer, self.rows)
+    }
+
+    pub fn tokenizer(&self) -> Option<&TokenCounter> {
+        self.tokens.tokenizer()
+    }
+
     /// Add the next batch of rows (row numbers continue from the previous batch).
     pub fn update(&mut self, texts: &dyn TextColumn, labels: Option<&dyn TextColumn>) -> Result<()> {
-        if self.near_clusters.is_some() {
+        if self.near_clusters.is_some() || self.exact_remapped {
             return Err(CoreError::Input("rows added after finish_near(); start a new audit".into()));
         }
         let n = texts.len();
@@ -190,41 +220,58 @@ impl Auditor {
         let fused = self.near.as_ref().is_some_and(NearIndex::takes_word_hashes);
         let fused_near = if fused { self.near.as_ref() } else { None };
         let first_row = self.rows;
+        let tokens = &self.tokens;
         let parts: Vec<ChunkResult> = (0..n.div_ceil(chunk))
             .into_par_iter()
             .map(|c| {
                 let range = c * chunk..((c + 1) * chunk).min(n);
-                measure_chunk(texts, range, first_row, normalize, global.empty_like(), fused_near)
+                // Token counting shares the pass (and the chunk's rows in cache) with hashing.
+                let counter = tokens.chunk_counter();
+                measure_chunk(texts, range, first_row, normalize, global.empty_like(), fused_near, counter)
             })
-            .collect();
+            .collect::<Result<_>>()?;
 
         // Straight into the global state, chunk by chunk: a tree reduce would insert every
         // distinct item into several intermediate sets (3-4 cache-missing inserts instead of
         // one). Unions are order-independent, so the result does not depend on the chunking.
         let mut digests = Vec::with_capacity(parts.len());
+        let mut row_tokens = Vec::with_capacity(parts.len());
         let mut sketched = Vec::with_capacity(parts.len());
+        let mut row = self.rows;
         for part in parts {
             self.stats.merge(&part.stats);
+            for ends in &part.ends {
+                self.templates.add(row, ends);
+                row += 1;
+            }
             digests.push(part.digests);
+            row_tokens.push(part.tokens);
             sketched.extend(part.sketches);
         }
+        self.tokens.reserve(n);
 
         self.exact.make_room(n)?;
         let mut buf = String::new();
         let mut batch_ids = Vec::with_capacity(n);
-        for (i, digest) in digests.into_iter().flatten().enumerate() {
+        for (i, (digest, tokens)) in digests.into_iter().flatten().zip(row_tokens.into_iter().flatten()).enumerate() {
             let row = self.rows + i as u64;
             let id = match digest {
                 None => NO_CLUSTER,
                 Some(d) => {
-                    let found = self.exact.insert(d, row);
+                    // The token count travels with the row: a spilled table counts it as unique
+                    // only once the merge knows the row is its cluster's true representative.
+                    let found = self.exact.insert(d, row, tokens);
                     if found.needs_preview && self.exact.wants_preview() {
                         let text = texts.get(i).unwrap_or_default();
                         self.exact.set_preview(found.representative, crate::exact::preview(text, normalize, &mut buf));
                     }
+                    self.tokens.record(tokens, found.settled_opening);
                     found.representative
                 }
             };
+            if id == NO_CLUSTER {
+                self.tokens.record(tokens, false);
+            }
             batch_ids.push(id);
         }
         if let Some(ids) = self.row_ids.as_mut() {
@@ -272,13 +319,32 @@ impl Auditor {
         self.near.as_ref()
     }
 
-    /// After the last batch: merges the spilled exact table, if any (which corrects the exact ids
-    /// of rows whose first duplicate was spilled), then links, verifies and unions the near
-    /// duplicates of all rows. Call it before reading `summary`, `row_ids` or `near_ids`.
-    /// Idempotent.
-    pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+    /// Under `Verify::Exact`, after the last `update`: the rows whose texts exact verification
+    /// needs, increasing (see [`NearIndex::exact_rows`]); `None` without near detection.
+    pub fn near_exact_rows(&mut self) -> Result<Option<Vec<u64>>> {
+        // Candidates are exact representatives: provisional ones must be known first.
+        self.finish_exact()?;
+        self.near.as_mut().map(NearIndex::exact_rows).transpose()
+    }
+
+    /// The texts of the next rows [`Auditor::near_exact_rows`] asked for (see
+    /// [`NearIndex::add_exact_texts`]).
+    pub fn near_add_exact_texts(&mut self, rows: &[u64], texts: &dyn TextColumn) -> Result<()> {
+        match self.near.as_mut() {
+            Some(near) => near.add_exact_texts(rows, texts),
+            None => Err(CoreError::Input("exact texts given without near detection".into())),
+        }
+    }
+
+    /// After the last batch: merges the spilled exact table, if any, which corrects the exact ids
+    /// of rows whose first duplicate was spilled and counts the held token counts of true
+    /// representatives. Idempotent; `finish_near` and `near_exact_rows` call it.
+    pub fn finish_exact(&mut self) -> Result<()> {
+        if self.exact_remapped {
+            return Ok(());
+        }
         if let Some(remap) = self.exact.finish()? {
-            if !remap.is_empty() && !self.exact_remapped {
+            if !remap.is_empty() {
                 for ids in self.row_ids.iter_mut() {
                     remap_ids(ids, remap);
                 }
@@ -286,14 +352,30 @@ impl Auditor {
                     near.remap_exact(remap);
                 }
             }
+            self.tokens.add_settled(self.exact.settled_weights());
             self.exact_remapped = true;
         }
+        Ok(())
+    }
+
+    /// After the last batch: merges the spilled exact table (see [`Auditor::finish_exact`]),
+    /// then links, verifies and unions the near duplicates of all rows. Call it before reading
+    /// `summary`, `row_ids` or `near_ids`. Idempotent.
+    pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        self.finish_exact()?;
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
-            self.near_clusters = Some(near.finish()?);
+            let clusters = near.finish()?;
+            self.tokens.finish_near(&clusters.near_ids);
+            self.near_clusters = Some(clusters);
         }
         Ok(self.near_clusters.as_ref())
+    }
+
+    /// The near clusters, after `finish_near`.
+    pub fn near_clusters(&self) -> Option<&NearClusters> {
+        self.near_clusters.as_ref()
     }
 
     /// Near cluster id (lowest row of the near cluster) of every row, after `finish_near`.
@@ -301,15 +383,33 @@ impl Auditor {
         self.near_clusters.as_ref().map(|c| c.near_ids.as_slice())
     }
 
+    /// Per row: similarity to its near representative (see [`NearClusters::similarity`]), after
+    /// `finish_near`.
+    pub fn near_similarity(&self) -> Option<&[f32]> {
+        self.near_clusters.as_ref().map(|c| c.similarity.as_slice())
+    }
+
+    /// Openings and endings shared by at least `min_count` rows (see [`crate::template`]).
+    pub fn template_candidates(&self, min_count: u64) -> Vec<TemplateCandidate> {
+        self.templates.candidates(min_count)
+    }
+
+    /// The strongest sign that a shared template dominates the rows (see
+    /// [`TemplateSignal::strongest`]); with near detection on, call after `finish_near`.
+    pub fn template_signal(&self) -> Option<TemplateSignal> {
+        let largest_near = self.near_summary(1).and_then(|s| s.top.first().map(|t| (t.count, t.row)));
+        TemplateSignal::strongest(&self.templates, largest_near, self.rows - self.stats.null_rows)
+    }
+
     /// `[size, clusters]` of the near clusters, every size including 1, after `finish_near`.
     pub fn near_size_histogram(&self) -> Option<Vec<[u64; 2]>> {
         self.near_ids().map(crate::cluster_ids::size_histogram)
     }
 
-    /// Up to `max` members of each near cluster in `representatives` (see
-    /// [`crate::cluster_ids::members`]), after `finish_near`.
+    /// Up to `max` members of each near cluster in `representatives`, least similar to the
+    /// representative first (see [`crate::cluster_ids::members`]), after `finish_near`.
     pub fn near_members(&self, representatives: &[u64], max: usize) -> Option<Vec<Vec<crate::cluster_ids::Member>>> {
-        self.near_ids().map(|ids| crate::cluster_ids::members(ids, representatives, None, max))
+        self.near_ids().map(|ids| crate::cluster_ids::members(ids, representatives, self.near_similarity(), max))
     }
 
     pub fn near_summary(&self, top_n: usize) -> Option<NearSummary> {
@@ -395,6 +495,7 @@ impl Auditor {
                 distinct_2: ratio(s.bigrams.count(), s.total_bigrams),
                 estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
             },
+            tokens: self.tokens.report(&s.tokens),
         }
     }
 }
@@ -435,9 +536,13 @@ pub fn digest_batch(texts: &dyn TextColumn, normalize: Normalize) -> Vec<Option<
 struct ChunkResult {
     /// Per row: the exact digest of its normalised text, `None` for null.
     digests: Vec<Option<u128>>,
+    /// Per row: hashes of its opening and closing text (see [`crate::template`]).
+    ends: Vec<RowEnds>,
     stats: ChunkStats,
     /// Sketches of every non-null row, when the near index takes word hashes.
     sketches: Option<SketchedChunk>,
+    /// Per row: its token count (0 for null).
+    tokens: Vec<u32>,
 }
 
 fn measure_chunk(
@@ -447,54 +552,86 @@ fn measure_chunk(
     normalize: Normalize,
     mut stats: ChunkStats,
     near: Option<&NearIndex>,
-) -> ChunkResult {
+    mut counter: ChunkCounter<'_>,
+) -> Result<ChunkResult> {
     let mut digests = Vec::with_capacity(range.len());
+    let mut tokens = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
     let mut nfkc_buf = String::new();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
+    let mut script_hashes: Vec<u64> = Vec::new();
     let mut pair_hashes: Vec<u64> = Vec::new();
+    let mut ends = Vec::with_capacity(range.len());
+    // Unspaced text sketched with explicit word shingles still takes whitespace words.
+    let word_shingles = near.is_some_and(|n| n.sketcher().shingle() == crate::near::Shingle::Word);
     for i in range {
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
             digests.push(None);
+            tokens.push(0);
+            ends.push(RowEnds::default());
             continue;
         };
         if text.is_empty() {
             stats.empty_rows += 1;
         }
         stats.total_bytes += text.len() as u64;
+        let row_tokens = counter.count(text, first_row + i as u64)?;
+        stats.tokens.add(row_tokens);
+        tokens.push(row_tokens);
 
+        // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
         let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
-        let normalised: &[u8] = if normalize == Normalize::Default && text.is_ascii() {
-            // Fast path: one pass normalises, splits and counts.
-            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
-            stats.chars.add(text.len() as u64);
-            stats.words.add(count);
-            &ascii_buf
-        } else if normalize == Normalize::Default {
-            let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
-            stats.chars.add(counts.chars);
-            stats.words.add(counts.words);
-            buf.as_bytes()
+        // `unicode`: the normalised text, unless it came from the ASCII fast path.
+        let (normalised, unicode, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
+            if normalize == Normalize::Default && text.is_ascii() {
+                // Fast path: one pass normalises, splits and counts.
+                let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
+                (&ascii_buf, None, text.len() as u64, count)
+            } else if normalize == Normalize::Default {
+                let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
+                (buf.as_bytes(), Some(buf.as_str()), counts.chars, counts.words)
+            } else {
+                let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
+                normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
+                (normalised.as_bytes(), Some(normalised), char_count(text), word_count(text))
+            };
+        stats.chars.add(chars);
+        let unspaced = unicode.filter(|t| crate::script::is_mostly_unspaced(t));
+        if let Some(normalised_text) = unspaced {
+            // Statistics count the words of its script (CJK characters one by one).
+            script_hashes.clear();
+            crate::script::for_each_word(normalised_text, |w| script_hashes.push(word_hash(w.as_bytes())));
+            stats.words.add(script_hashes.len() as u64);
+            stats.add_words(&script_hashes, &mut pair_hashes);
+            if !word_shingles {
+                word_hashes.clear();
+            }
         } else {
-            let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
-            normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
-            stats.chars.add(char_count(text));
-            stats.words.add(word_count(text));
-            normalised.as_bytes()
-        };
-        stats.add_words(&word_hashes, &mut pair_hashes);
+            stats.words.add(spaced_words);
+            stats.add_words(&word_hashes, &mut pair_hashes);
+        }
         digests.push(Some(text_digest(normalised)));
+        ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
-            chunk.push_word_hashes(row, near.sketcher(), &near.plan(), &mut sketch_scratch, &word_hashes, normalised);
+            let hashes = &word_hashes;
+            chunk.push_word_hashes(
+                row,
+                near.sketcher(),
+                &near.plan(),
+                &mut sketch_scratch,
+                hashes,
+                normalised,
+                unspaced.is_some(),
+            );
         }
     }
-    ChunkResult { digests, stats, sketches }
+    Ok(ChunkResult { digests, ends, stats, sketches, tokens })
 }
 
 /// Whitespace-separated words, as `str::split_whitespace` counts them.
@@ -521,6 +658,7 @@ fn char_count(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::near::{Clustering, Verify};
 
     fn audit(texts: &[Option<&str>], normalize: Normalize) -> (AuditSummary, Vec<u64>) {
         let mut a = Auditor::new(AuditOptions { normalize, keep_row_ids: true, near: None }).unwrap();
@@ -613,7 +751,10 @@ mod tests {
         assert_eq!((s.unique, s.duplicate_rows, s.largest_cluster), (2, 2, 3));
         assert_eq!(a.near_size_histogram().unwrap(), vec![[1, 1], [3, 1]]);
         let members = a.near_members(&[0, 1], 5).unwrap();
-        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![2, 3]);
+        // Least similar to the representative first: the near copy, then the exact one (1.0).
+        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![3, 2]);
+        assert!(members[0][0].similarity.is_some_and(|s| (0.7..1.0).contains(&s)));
+        assert_eq!(members[0][1].similarity, Some(1.0));
         assert!(members[1].is_empty());
         let exact = a.summary(false).exact;
         assert_eq!(exact.size_histogram, vec![[1, 2], [2, 1]]);
@@ -741,12 +882,31 @@ mod tests {
             texts.push(text);
         }
         let eval: Vec<Option<String>> = texts.iter().step_by(7).cloned().chain([Some("unseen text".into())]).collect();
-        let run = |budget: u64| {
-            let near = NearOptions { ngram: 3, threshold: 0.5, memory_budget: budget, ..NearOptions::default() };
+        let dir = crate::tokens::tests::temp_dir("spill");
+        let tokenizer = Arc::new(
+            TokenCounter::from_file(crate::tokens::tests::byte_level_tokenizer(&dir, "spill.json", |_| {})).unwrap(),
+        );
+        let run = |budget: u64, clustering: Clustering, verify: Verify, tokenizer: Option<Arc<TokenCounter>>| {
+            let near = NearOptions {
+                ngram: 3,
+                threshold: 0.5,
+                memory_budget: budget,
+                clustering,
+                verify,
+                ..NearOptions::default()
+            };
             let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(near) };
             let mut a = Auditor::new(options).unwrap();
+            if let Some(tokenizer) = tokenizer {
+                a.set_tokenizer(tokenizer).unwrap();
+            }
             for batch in texts.chunks(500) {
                 a.update(&batch.to_vec(), None).unwrap();
+            }
+            if verify == Verify::Exact {
+                let rows = a.near_exact_rows().unwrap().unwrap();
+                let given: Vec<Option<String>> = rows.iter().map(|&r| texts[r as usize].clone()).collect();
+                a.near_add_exact_texts(&rows, &given).unwrap();
             }
             let clusters = a.finish_near().unwrap().unwrap().clone();
             let spilled = a.exact_index().is_spilled();
@@ -758,20 +918,34 @@ mod tests {
             let summary = a.summary(false);
             (spilled, summary, a.row_ids().unwrap().to_vec(), clusters, probe.exact_matches().to_vec(), near_matches)
         };
-        let (spilled_small, mut small, small_ids, small_clusters, small_exact, small_near) = run(64 << 10);
-        let (spilled_big, mut big, big_ids, big_clusters, big_exact, big_near) = run(1 << 30);
-        assert!(spilled_small && !spilled_big);
-        assert_eq!(small_ids, big_ids);
-        assert!(small.exact.duplicate_rows > 1_000, "too few duplicates to test");
-        assert!(small_exact.len() > 100 && small_near.len() > 100);
-        // Previews may come from another member of the cluster: same text, same preview.
-        for top in small.exact.top.iter_mut().chain(big.exact.top.iter_mut()) {
-            assert!(!top.preview.is_empty());
+        let cases = [
+            (Clustering::Representative, Verify::Sketch, None),
+            (Clustering::Components, Verify::Sketch, None),
+            (Clustering::Representative, Verify::Exact, Some(tokenizer.clone())),
+            (Clustering::Components, Verify::Exact, Some(tokenizer)),
+        ];
+        for (clustering, verify, tokenizer) in cases {
+            let case = format!("{clustering:?} {verify:?} tokenizer {}", tokenizer.is_some());
+            let (spilled_small, mut small, small_ids, small_clusters, small_exact, small_near) =
+                run(64 << 10, clustering, verify, tokenizer.clone());
+            let (spilled_big, mut big, big_ids, big_clusters, big_exact, big_near) =
+                run(1 << 30, clustering, verify, tokenizer);
+            assert!(spilled_small && !spilled_big, "{case}");
+            assert_eq!(small_ids, big_ids, "{case}");
+            assert!(small.exact.duplicate_rows > 1_000, "too few duplicates to test");
+            assert!(small_exact.len() > 100 && small_near.len() > 100, "{case}");
+            // Previews may come from another member of the cluster: same text, same preview.
+            for top in small.exact.top.iter_mut().chain(big.exact.top.iter_mut()) {
+                assert!(!top.preview.is_empty());
+            }
+            // Exact unique tokens are counted when a row opens its cluster: a spilled table must
+            // not count its provisional representatives.
+            assert_eq!(small.tokens, big.tokens, "{case}");
+            assert_eq!(small, big, "{case}");
+            assert_eq!(small_clusters, big_clusters, "{case}");
+            assert_eq!(small_exact, big_exact, "{case}");
+            assert_eq!(small_near, big_near, "{case}");
         }
-        assert_eq!(small, big);
-        assert_eq!(small_clusters, big_clusters);
-        assert_eq!(small_exact, big_exact);
-        assert_eq!(small_near, big_near);
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! row went to a run gets a provisional representative (its first row in the later table);
 //! [`ExactIndex::finish`] merges the runs and says which provisional representatives belong to
 //! which true one, so that per-row ids can be corrected.
+//!
+//! Each row comes with a weight (the audit's token count) that belongs to its cluster when the
+//! row opens it. Before the first spill an opening row is the true representative and the caller
+//! counts its weight at once; after it, the index holds the weight beside the table (it spills
+//! with it) and the merge counts only those of true representatives
+//! ([`ExactIndex::settled_weights`]), so nothing counted per cluster depends on spilling.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,6 +92,8 @@ struct Cluster {
 pub(crate) const BUCKET_BYTES: usize = 16 + 8 + 8 + 1;
 /// Heap bytes of one member-rows bucket: representative, rows, length, control byte.
 const MEMBER_BUCKET_BYTES: usize = 8 + std::mem::size_of::<MemberRows>() + 1;
+/// Heap bytes of one held-weight bucket: representative, weight (padded), control byte.
+const WEIGHT_BUCKET_BYTES: usize = std::mem::size_of::<(u64, u32)>() + 1;
 /// Previews kept at most (the first clusters to reach two members; the largest clusters of a
 /// dataset are among them almost always, and a caller can read a missing one back from its
 /// row): a preview per duplicated cluster would otherwise grow with the rows.
@@ -99,6 +107,10 @@ pub struct ExactIndex {
     /// The first member rows after the representative of clusters with at least two members
     /// (48 bytes a duplicated cluster), keyed by representative row.
     members: HashMap<u64, MemberRows>,
+    /// Weights of the rows that opened a cluster of the resident table since the first spill,
+    /// keyed by row: such a row may be a provisional representative, so its weight waits for
+    /// the merge. Empty before the first spill.
+    held_weights: HashMap<u64, u32>,
     /// The table spills once its buckets would take more than this many bytes.
     resident_limit: usize,
     temp_dir: PathBuf,
@@ -142,6 +154,10 @@ pub struct Insert {
     pub representative: u64,
     /// The row is the second member of its cluster: the caller should supply a preview.
     pub needs_preview: bool,
+    /// The row opened its cluster and is certainly its representative: the caller counts the
+    /// row's weight now. False for every other row, including one that opened a cluster after a
+    /// spill (its weight is held for the merge).
+    pub settled_opening: bool,
 }
 
 impl ExactIndex {
@@ -155,6 +171,7 @@ impl ExactIndex {
             clusters: HashMap::with_hasher(IdentityBuildHasher),
             previews: HashMap::new(),
             members: HashMap::new(),
+            held_weights: HashMap::new(),
             resident_limit,
             temp_dir,
             runs: Runs::default(),
@@ -179,7 +196,10 @@ impl ExactIndex {
         };
         // The member rows of duplicated clusters spill with the table they belong to.
         let members_bytes = self.members.capacity() * 8 / 7 * MEMBER_BUCKET_BYTES;
-        if self.clusters.is_empty() || capacity * 8 / 7 * BUCKET_BYTES + members_bytes <= self.resident_limit {
+        // Held weights: at most one per cluster of the table, and only once spilled.
+        let weights_bytes = if self.is_spilled() { capacity * 8 / 7 * WEIGHT_BUCKET_BYTES } else { 0 };
+        let needed = capacity * 8 / 7 * BUCKET_BYTES + members_bytes + weights_bytes;
+        if self.clusters.is_empty() || needed <= self.resident_limit {
             return Ok(());
         }
         self.spill()
@@ -187,6 +207,7 @@ impl ExactIndex {
 
     fn spill(&mut self) -> Result<()> {
         let members = std::mem::take(&mut self.members);
+        let weights = std::mem::take(&mut self.held_weights);
         let mut entries: Vec<RunEntry> = self
             .clusters
             .drain()
@@ -195,9 +216,11 @@ impl ExactIndex {
                 representative: c.representative,
                 size: c.size,
                 members: members.get(&c.representative).copied().unwrap_or_default(),
+                held_weight: weights.get(&c.representative).copied(),
             })
             .collect();
         drop(members);
+        drop(weights);
         self.clusters = HashMap::with_hasher(IdentityBuildHasher); // give the buckets back
         entries.sort_unstable_by_key(|e| e.digest);
         self.runs.write(&entries, &self.temp_dir)
@@ -225,15 +248,27 @@ impl ExactIndex {
         self.runs.lookup_sorted(digests, self.resident_limit)
     }
 
+    /// Adds `row` (rows in increasing order) with its `weight` (see the module docs).
     #[inline]
-    pub fn insert(&mut self, digest: u128, row: u64) -> Insert {
+    pub fn insert(&mut self, digest: u128, row: u64, weight: u32) -> Insert {
         let cluster = self.clusters.entry(digest).or_insert(Cluster { representative: row, size: 0 });
         cluster.size += 1;
         let (representative, size) = (cluster.representative, cluster.size);
         if (2..=MEMBER_ROWS as u64 + 1).contains(&size) {
             self.members.entry(representative).or_default().push(row);
         }
-        Insert { representative, needs_preview: size == 2 }
+        let mut settled_opening = size == 1;
+        if settled_opening && self.is_spilled() {
+            self.held_weights.insert(row, weight);
+            settled_opening = false;
+        }
+        Insert { representative, needs_preview: size == 2, settled_opening }
+    }
+
+    /// `(weight, clusters)` of the true representatives whose weight was held (they opened their
+    /// cluster after the first spill), ascending; empty unless spilled. After `finish`.
+    pub fn settled_weights(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.merged.iter().flat_map(|m| m.settled_weights.iter().map(|(&w, &n)| (w, n)))
     }
 
     pub fn set_preview(&mut self, representative: u64, preview: String) {
@@ -332,7 +367,7 @@ mod tests {
     fn members_are_the_lowest_rows_capped() {
         let mut idx = ExactIndex::new();
         for row in 0..20u64 {
-            idx.insert(if row % 2 == 0 { 1 } else { row as u128 + 100 }, row);
+            idx.insert(if row % 2 == 0 { 1 } else { row as u128 + 100 }, row, 0);
         }
         let s = idx.summary(1);
         assert_eq!(s.top[0].row, 0);
@@ -347,7 +382,7 @@ mod tests {
         let mut idx = ExactIndex::new();
         let digests = [7u128, 9, 7, 7, 11, 9];
         let reps: Vec<u64> =
-            digests.iter().enumerate().map(|(row, &d)| idx.insert(d, row as u64).representative).collect();
+            digests.iter().enumerate().map(|(row, &d)| idx.insert(d, row as u64, 0).representative).collect();
         assert_eq!(reps, vec![0, 1, 0, 0, 4, 1]);
         idx.set_preview(0, "seven".into());
         let s = idx.summary(10);
@@ -372,10 +407,44 @@ mod tests {
     }
 
     #[test]
+    fn held_weights_count_only_true_representatives() {
+        // Weights (token counts) of the rows that open a cluster, summed per weight: the same
+        // whether or not the table spilled, though after a spill many openings are provisional.
+        let rows: Vec<(u128, u32)> =
+            (0..3_000u64).map(|row| (((row * 7919) % 1_000) as u128, (row % 13) as u32)).collect();
+        let weights = |limit: usize| {
+            let dir = std::env::temp_dir();
+            let mut idx = ExactIndex::with_limit(limit, dir);
+            let mut counted: BTreeMap<u64, u64> = BTreeMap::new();
+            for (batch, chunk) in rows.chunks(100).enumerate() {
+                idx.make_room(chunk.len()).unwrap();
+                for (i, &(digest, weight)) in chunk.iter().enumerate() {
+                    let found = idx.insert(digest, (batch * 100 + i) as u64, weight);
+                    if found.settled_opening {
+                        *counted.entry(u64::from(weight)).or_insert(0) += 1;
+                    }
+                }
+            }
+            let remap = idx.finish().unwrap().map(|r| r.len());
+            for (weight, n) in idx.settled_weights() {
+                *counted.entry(weight).or_insert(0) += n;
+            }
+            (idx.is_spilled(), remap, counted, idx.summary(3).size_histogram)
+        };
+        let (spilled, remap, small, small_sizes) = weights(4 << 10);
+        assert!(spilled && remap.unwrap() > 100, "the small table must spill and find provisional rows");
+        let (spilled, _, big, big_sizes) = weights(usize::MAX);
+        assert!(!spilled);
+        assert_eq!(small.values().sum::<u64>(), 1_000);
+        assert_eq!(small, big);
+        assert_eq!(small_sizes, big_sizes);
+    }
+
+    #[test]
     fn ties_order_by_row() {
         let mut idx = ExactIndex::new();
         for (row, d) in [5u128, 3, 5, 3].iter().enumerate() {
-            idx.insert(*d, row as u64);
+            idx.insert(*d, row as u64, 0);
         }
         let rows: Vec<u64> = idx.summary(10).top.iter().map(|t| t.row).collect();
         assert_eq!(rows, vec![0, 1]);

@@ -5,7 +5,9 @@
 //! the cluster's lowest row: the true representative. The representatives it has in later runs
 //! are provisional, and the merge maps each of them to the true one. A record also carries the
 //! first member rows its table saw after its representative; rows of later runs are higher, so
-//! the cluster's lowest members are those of its runs concatenated in run order.
+//! the cluster's lowest members are those of its runs concatenated in run order. A record of a
+//! table spilled after the first one also carries its representative's held weight (see
+//! [`crate::exact`]): the merge counts it where that representative is the true one.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -17,8 +19,11 @@ use crate::error::Result;
 use crate::exact::{MEMBER_ROWS, MemberRows};
 use crate::near::store::{Column, RecordBuf};
 
-/// Words per record: digest low, digest high, representative, size, member count, members.
-const WIDTH: usize = 5 + MEMBER_ROWS;
+/// Words per record: digest low, digest high, representative, size, member count, members,
+/// held weight ([`NO_WEIGHT`] for none).
+const WIDTH: usize = 6 + MEMBER_ROWS;
+const WEIGHT_WORD: usize = 5 + MEMBER_ROWS;
+const NO_WEIGHT: u64 = u64::MAX;
 const RECORD_BYTES: usize = WIDTH * 8;
 /// Records a run reader fetches at a time, at least and at most.
 const MIN_BLOCK: usize = 1 << 10;
@@ -31,6 +36,8 @@ pub(crate) struct RunEntry {
     pub representative: u64,
     pub size: u64,
     pub members: MemberRows,
+    /// The representative's weight when it was held (opened after the first spill).
+    pub held_weight: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +68,8 @@ pub(crate) struct MergedRuns {
     pub size_histogram: BTreeMap<u64, u64>,
     /// Provisional representative → true representative.
     pub remap: HashMap<u64, u64>,
+    /// `weight → clusters` over the true representatives that had a held weight.
+    pub settled_weights: BTreeMap<u64, u64>,
 }
 
 impl Runs {
@@ -86,6 +95,7 @@ impl Runs {
                 ]);
                 words.extend_from_slice(members);
                 words.resize(words.len() + MEMBER_ROWS - members.len(), 0);
+                words.push(e.held_weight.map_or(NO_WEIGHT, u64::from));
             }
             column.append(&words)?;
         }
@@ -117,6 +127,7 @@ impl Runs {
             top: Vec::new(),
             size_histogram: BTreeMap::new(),
             remap: HashMap::new(),
+            settled_weights: BTreeMap::new(),
         };
         // Min-heap of the best clusters so far: its top is the smallest, then highest row.
         let mut best: BinaryHeap<Reverse<Candidate>> = BinaryHeap::new();
@@ -124,6 +135,8 @@ impl Runs {
         let mut group: Vec<(usize, u64, MemberRows)> = Vec::new();
         while let Some(Reverse((digest, _))) = heap.peek().copied() {
             group.clear();
+            // (run, held weight) of the digest's record in its earliest run
+            let mut first_weight: (usize, Option<u32>) = (usize::MAX, None);
             let mut size = 0;
             while let Some(&Reverse((d, run))) = heap.peek() {
                 if d != digest {
@@ -132,6 +145,9 @@ impl Runs {
                 heap.pop();
                 let record = readers[run].take()?;
                 group.push((run, record.representative, record.members));
+                if run < first_weight.0 {
+                    first_weight = (run, record.held_weight);
+                }
                 size += record.size;
                 if let Some(next) = readers[run].peek()? {
                     heap.push(Reverse((next.digest, run)));
@@ -141,6 +157,11 @@ impl Runs {
             let representative = group[0].1;
             for &(_, provisional, _) in &group[1..] {
                 merged.remap.insert(provisional, representative);
+            }
+            // The provisional representatives' held weights are dropped: their rows joined an
+            // earlier cluster.
+            if let Some(weight) = first_weight.1 {
+                *merged.settled_weights.entry(u64::from(weight)).or_insert(0) += 1;
             }
             *merged.size_histogram.entry(size).or_insert(0) += 1;
             merged.unique += 1;
@@ -220,6 +241,7 @@ struct Record {
     representative: u64,
     size: u64,
     members: MemberRows,
+    held_weight: Option<u32>,
 }
 
 /// Reads a run front to back in blocks.
@@ -253,7 +275,14 @@ impl<'a> RunReader<'a> {
         for &row in &w[5..5 + (w[4] as usize).min(MEMBER_ROWS)] {
             members.push(row);
         }
-        Ok(Some(Record { digest: w[0] as u128 | (w[1] as u128) << 64, representative: w[2], size: w[3], members }))
+        let held_weight = (w[WEIGHT_WORD] != NO_WEIGHT).then(|| w[WEIGHT_WORD] as u32);
+        Ok(Some(Record {
+            digest: w[0] as u128 | (w[1] as u128) << 64,
+            representative: w[2],
+            size: w[3],
+            members,
+            held_weight,
+        }))
     }
 
     fn take(&mut self) -> Result<Record> {

@@ -3,6 +3,7 @@
 //! Data enters as [`column::TextColumn`] batches; [`audit::Auditor`] keeps the streaming state.
 
 pub mod audit;
+pub mod audit_tokens;
 pub mod cluster_ids;
 pub mod column;
 pub mod conflicts;
@@ -17,11 +18,15 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod packing;
+pub mod script;
 pub mod sharding;
+pub mod template;
+pub mod tokens;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor};
 pub use cluster_ids::NO_CLUSTER;
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
-pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
+pub use near::{Clustering, NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle, Verify};
 pub use normalize::Normalize;
