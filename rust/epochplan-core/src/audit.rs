@@ -558,7 +558,7 @@ fn measure_chunk(
     let mut tokens = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
-    let mut nfkc_buf = String::new();
+    let mut unicode_scratch = crate::normalize::UnicodeScratch::default();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
@@ -586,22 +586,24 @@ fn measure_chunk(
         // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
         let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
-        // `unicode`: the normalised text, unless it came from the ASCII fast path.
-        let (normalised, unicode, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
+        // `unspaced`: the normalised text, when most of its letters are of unspaced scripts.
+        let (normalised, unspaced, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
             if normalize == Normalize::Default && text.is_ascii() {
-                // Fast path: one pass normalises, splits and counts.
+                // Fast path: one pass normalises, splits and counts (ASCII is never unspaced).
                 let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
                 (&ascii_buf, None, text.len() as u64, count)
             } else if normalize == Normalize::Default {
-                let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
-                (buf.as_bytes(), Some(buf.as_str()), counts.chars, counts.words)
+                let counts =
+                    crate::normalize::normalize_unicode_words(text, &mut unicode_scratch, &mut buf, &mut words);
+                let unspaced = counts.mostly_unspaced().then_some(buf.as_str());
+                (buf.as_bytes(), unspaced, counts.raw.chars, counts.raw.words)
             } else {
                 let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
                 normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
-                (normalised.as_bytes(), Some(normalised), char_count(text), word_count(text))
+                let unspaced = crate::script::is_mostly_unspaced(normalised).then_some(normalised);
+                (normalised.as_bytes(), unspaced, char_count(text), word_count(text))
             };
         stats.chars.add(chars);
-        let unspaced = unicode.filter(|t| crate::script::is_mostly_unspaced(t));
         if let Some(normalised_text) = unspaced {
             // Statistics count the words of its script (CJK characters one by one).
             script_hashes.clear();

@@ -69,13 +69,13 @@ pub fn normalize_default_into(text: &str, out: &mut String) {
         collapse_ascii(text.as_bytes(), out);
         return;
     }
-    NFKC_SCRATCH.with_borrow_mut(|scratch| {
+    UNICODE_SCRATCH.with_borrow_mut(|scratch| {
         normalize_unicode_words(text, scratch, out, |_| {});
     });
 }
 
 thread_local! {
-    static NFKC_SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static UNICODE_SCRATCH: std::cell::RefCell<UnicodeScratch> = std::cell::RefCell::new(UnicodeScratch::default());
 }
 
 /// The default normalisation as the standard library and `unicode-normalization` spell it:
@@ -99,143 +99,273 @@ pub struct RawCounts {
     pub words: u64,
 }
 
-/// Default normalisation of any text fused with word splitting (the non-ASCII counterpart of
-/// [`normalize_ascii_words`]): writes the normalised text into `out` (cleared first), calls
-/// `on_word` with each normalised word in order, and returns the raw text's counts. `scratch`
-/// holds the NFKC form when the text is not already in NFKC; callers reuse it across rows.
-///
-/// Most text is already in NFKC, and most of the rest has only a few characters that change.
-/// A per-character table (built once from `unicode-normalization`'s and the standard library's
-/// own data) finds them; only the segments around them are normalised, from the last
-/// normalisation boundary before to the next one after (a boundary is a character with
-/// NFKC_Quick_Check=Yes and combining class 0: nothing composes with or reorders across its
-/// start). Everything else is copied. Lowercasing goes character by character into `out`, with
-/// caseless characters (all of CJK, Arabic, Devanagari …) copied as they are; a capital sigma,
-/// whose lowercase depends on its context, sends the text down the reference path.
-pub fn normalize_unicode_words(
-    text: &str,
-    scratch: &mut String,
-    out: &mut String,
-    mut on_word: impl FnMut(&[u8]),
-) -> RawCounts {
-    out.clear();
-    let table = char_table();
-    let mut counts = RawCounts { chars: 0, words: 0 };
-    let mut in_word = false;
-    // Byte offset of the first normalisation boundary from which the text needs NFKC work.
-    let mut needs_nfkc_from: Option<usize> = None;
-    let mut last_boundary = 0usize;
-    let mut previous_class = 0u8;
-    for (at, c) in text.char_indices() {
-        let flags = table.flags(c);
-        counts.chars += 1;
-        let space = flags & SPACE != 0;
-        counts.words += (!space && !in_word) as u64;
-        in_word = !space;
-        if needs_nfkc_from.is_none() {
-            if flags & BOUNDARY != 0 {
-                last_boundary = at;
-                previous_class = 0;
-            } else if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
-                previous_class = combining_class(c);
-            } else {
-                needs_nfkc_from = Some(last_boundary);
-            }
-        }
-    }
-    let source: &str = match needs_nfkc_from {
-        None => text,
-        Some(from) => {
-            nfkc_segments(text, from, table, scratch);
-            scratch
-        }
-    };
-    if source.contains('Σ') {
-        // A capital sigma's lowercase depends on the letters around it: the standard library's
-        // `to_lowercase` knows the rule (Final_Sigma).
-        let lowered = source.to_lowercase();
-        out.clear();
-        collapse_unicode(&lowered, out);
-        out.split(' ').filter(|w| !w.is_empty()).for_each(|w| on_word(w.as_bytes()));
-    } else {
-        lowercase_collapse_words(source, table, out, &mut on_word);
-    }
-    counts
+/// What [`normalize_unicode_words`] counts besides writing the normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnicodeCounts {
+    /// Of the raw text.
+    pub raw: RawCounts,
+    /// Letters of the normalised text, as [`crate::script::letter_class`] classes them.
+    pub letters: u64,
+    /// Of those, letters of unspaced scripts.
+    pub unspaced_letters: u64,
 }
 
-/// NFKC of `text` into `scratch`, given that `text[..from]` is already in NFKC and `from` is
-/// a normalisation boundary: unchanged stretches are copied, each stretch from a boundary
-/// before a character that needs work to the next boundary after it is normalised on its own.
-fn nfkc_segments(text: &str, from: usize, table: &CharTable, scratch: &mut String) {
-    scratch.clear();
-    scratch.reserve(text.len() + text.len() / 8);
-    scratch.push_str(&text[..from]);
-    let mut copied = from;
-    let mut last_boundary = from;
+impl UnicodeCounts {
+    /// [`crate::script::is_mostly_unspaced`] of the normalised text, without another pass.
+    pub fn mostly_unspaced(&self) -> bool {
+        self.unspaced_letters * 2 > self.letters
+    }
+}
+
+/// Buffers [`normalize_unicode_words`] reuses across rows.
+#[derive(Debug, Default)]
+pub struct UnicodeScratch {
+    /// NFKC of one segment that needs it.
+    nfkc: String,
+    /// `[start, end)` of each word in the output, handed out once the text is done: a segment
+    /// normalised late can rewrite the last words.
+    words: Vec<(u32, u32)>,
+}
+
+/// Default normalisation of any text fused with word splitting (the non-ASCII counterpart of
+/// [`normalize_ascii_words`]): writes the normalised text into `out` (cleared first), calls
+/// `on_word` with each normalised word in order, and returns the raw text's counts and the
+/// normalised text's letters.
+///
+/// One pass over the characters, one table lookup each: most text is already in NFKC, and most
+/// of the rest has only a few characters that change. Each character is lowercased, whitespace
+/// collapsed, straight into `out`; at every normalisation boundary (a character with
+/// NFKC_Quick_Check=Yes and combining class 0: nothing composes with or reorders across its
+/// start) the output state is remembered. A character that may change under NFKC rewinds the
+/// output to the last boundary; the segment from there to the next boundary is normalised on
+/// its own and fed through the same lowercasing, and the pass goes on. Caseless characters (all
+/// of CJK, Arabic, Devanagari …) are copied as they are. A capital sigma, whose lowercase
+/// depends on its context, sends the text down the reference path.
+pub fn normalize_unicode_words(
+    text: &str,
+    scratch: &mut UnicodeScratch,
+    out: &mut String,
+    mut on_word: impl FnMut(&[u8]),
+) -> UnicodeCounts {
+    out.clear();
+    out.reserve(text.len());
+    let table = char_table();
+    let mut raw = RawCounts { chars: 0, words: 0 };
+    let mut in_word = false;
+    let UnicodeScratch { nfkc, words } = scratch;
+    words.clear();
+    let mut writer =
+        Writer { out, words, pending_space: false, word_start: None, letters: 0, unspaced: 0, sigma: false };
+    let mut at_boundary = writer.mark();
+    let mut last_boundary = 0usize;
     let mut previous_class = 0u8;
-    let mut chars = text[from..].char_indices().map(|(i, c)| (i + from, c)).peekable();
-    while let Some((at, c)) = chars.next() {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] < 0x80 {
+            // A run of ASCII (most of Latin script text, code, numbers, punctuation): every
+            // byte is a boundary that NFKC keeps, so the writer's state is only remembered
+            // before the last one, where a following mark could need it.
+            let end = at + ascii_prefix_len(&bytes[at..]);
+            for &b in &bytes[at..end - 1] {
+                raw.chars += 1;
+                let space = ASCII_WHITE_SPACE[b as usize];
+                raw.words += (!space && !in_word) as u64;
+                in_word = !space;
+                writer.push_ascii(b, space);
+            }
+            let b = bytes[end - 1];
+            raw.chars += 1;
+            let space = ASCII_WHITE_SPACE[b as usize];
+            raw.words += (!space && !in_word) as u64;
+            in_word = !space;
+            last_boundary = end - 1;
+            previous_class = 0;
+            at_boundary = writer.mark();
+            writer.push_ascii(b, space);
+            at = end;
+            continue;
+        }
+        let c = text[at..].chars().next().expect("a char starts here");
+        let next = at + c.len_utf8();
         let flags = table.flags(c);
+        raw.chars += 1;
+        let space = flags & SPACE != 0;
+        raw.words += (!space && !in_word) as u64;
+        in_word = !space;
         if flags & BOUNDARY != 0 {
             last_boundary = at;
             previous_class = 0;
-            continue;
-        }
-        if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
+            at_boundary = writer.mark();
+        } else if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
             previous_class = combining_class(c);
+        } else {
+            // Normalise from the last boundary up to the next one (counting the raw characters
+            // on the way), in place of what was written since that boundary.
+            let mut end = text.len();
+            for (offset, following) in text[next..].char_indices() {
+                let following_flags = table.flags(following);
+                if following_flags & BOUNDARY != 0 {
+                    end = next + offset;
+                    break;
+                }
+                raw.chars += 1;
+                let space = following_flags & SPACE != 0;
+                raw.words += (!space && !in_word) as u64;
+                in_word = !space;
+            }
+            writer.rewind(at_boundary);
+            nfkc.clear();
+            nfkc.extend(text[last_boundary..end].nfkc());
+            for n in nfkc.chars() {
+                writer.push(n, table.flags(n), table);
+            }
+            last_boundary = end;
+            previous_class = 0;
+            at_boundary = writer.mark();
+            at = end;
             continue;
         }
-        // Normalise from the last boundary up to the next one.
-        let mut end = text.len();
-        while let Some(&(next_at, next)) = chars.peek() {
-            if table.flags(next) & BOUNDARY != 0 {
-                end = next_at;
-                break;
-            }
-            chars.next();
-        }
-        scratch.push_str(&text[copied..last_boundary]);
-        scratch.extend(text[last_boundary..end].nfkc());
-        copied = end;
-        last_boundary = end;
-        previous_class = 0;
+        writer.push(c, flags, table);
+        at = next;
     }
-    scratch.push_str(&text[copied..]);
+    writer.end_word();
+    let (letters, unspaced, sigma) = (writer.letters, writer.unspaced, writer.sigma);
+    if sigma {
+        // A capital sigma's lowercase depends on the letters around it: the standard library's
+        // `to_lowercase` knows the rule (Final_Sigma).
+        normalize_default_reference(text, out);
+        let (mut letters, mut unspaced) = (0, 0);
+        for c in out.chars() {
+            let flags = table.flags(c);
+            letters += (flags & LETTER != 0) as u64;
+            unspaced += (flags & UNSPACED != 0) as u64;
+        }
+        out.split(' ').filter(|w| !w.is_empty()).for_each(|w| on_word(w.as_bytes()));
+        return UnicodeCounts { raw, letters, unspaced_letters: unspaced };
+    }
+    for &(start, end) in words.iter() {
+        on_word(&out.as_bytes()[start as usize..end as usize]);
+    }
+    UnicodeCounts { raw, letters, unspaced_letters: unspaced }
 }
 
-/// Lowercase + collapse whitespace + trim `text` (already in NFKC, without a capital sigma)
-/// into `out`, calling `on_word` with each word.
+/// Length of the ASCII prefix of `bytes`, eight bytes at a time.
 #[inline]
-fn lowercase_collapse_words(text: &str, table: &CharTable, out: &mut String, on_word: &mut impl FnMut(&[u8])) {
-    out.reserve(text.len());
-    let mut word_start: Option<usize> = None;
-    let mut pending_space = false;
-    for c in text.chars() {
-        let flags = table.flags(c);
-        if flags & SPACE != 0 {
-            if let Some(start) = word_start.take() {
-                on_word(&out.as_bytes()[start..]);
-            }
-            pending_space = !out.is_empty();
-            continue;
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if word & 0x8080_8080_8080_8080 != 0 {
+            break;
         }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        if word_start.is_none() {
-            word_start = Some(out.len());
-        }
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if flags & CASELESS != 0 {
-            out.push(c);
-        } else {
-            out.extend(c.to_lowercase());
+        n += 8;
+    }
+    n + bytes[n..].iter().position(|&b| b >= 0x80).unwrap_or(bytes.len() - n)
+}
+
+/// Lowercases, collapses whitespace and trims into `out`, character by character.
+struct Writer<'a> {
+    out: &'a mut String,
+    words: &'a mut Vec<(u32, u32)>,
+    pending_space: bool,
+    word_start: Option<usize>,
+    letters: u64,
+    unspaced: u64,
+    /// A capital sigma was written (sticky: a rewind may only make it a false alarm).
+    sigma: bool,
+}
+
+/// A [`Writer`]'s state at a normalisation boundary.
+#[derive(Clone, Copy)]
+struct Mark {
+    out: usize,
+    words: usize,
+    pending_space: bool,
+    word_start: Option<usize>,
+    letters: u64,
+    unspaced: u64,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn mark(&self) -> Mark {
+        Mark {
+            out: self.out.len(),
+            words: self.words.len(),
+            pending_space: self.pending_space,
+            word_start: self.word_start,
+            letters: self.letters,
+            unspaced: self.unspaced,
         }
     }
-    if let Some(start) = word_start {
-        on_word(&out.as_bytes()[start..]);
+
+    fn rewind(&mut self, mark: Mark) {
+        self.out.truncate(mark.out);
+        self.words.truncate(mark.words);
+        self.pending_space = mark.pending_space;
+        self.word_start = mark.word_start;
+        self.letters = mark.letters;
+        self.unspaced = mark.unspaced;
+    }
+
+    #[inline]
+    fn end_word(&mut self) {
+        if let Some(start) = self.word_start.take() {
+            self.words.push((start as u32, self.out.len() as u32));
+        }
+    }
+
+    /// Writes the ASCII byte `b`; `space`: whether it is whitespace.
+    #[inline(always)]
+    fn push_ascii(&mut self, b: u8, space: bool) {
+        if space {
+            self.end_word();
+            self.pending_space = !self.out.is_empty();
+            return;
+        }
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        if self.word_start.is_none() {
+            self.word_start = Some(self.out.len());
+        }
+        self.letters += b.is_ascii_alphabetic() as u64;
+        self.out.push(b.to_ascii_lowercase() as char);
+    }
+
+    /// Writes `c` (in NFKC) with its `flags`.
+    #[inline(always)]
+    fn push(&mut self, c: char, flags: u8, table: &CharTable) {
+        if flags & SPACE != 0 {
+            self.end_word();
+            self.pending_space = !self.out.is_empty();
+            return;
+        }
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        if self.word_start.is_none() {
+            self.word_start = Some(self.out.len());
+        }
+        if c.is_ascii() {
+            self.letters += c.is_ascii_alphabetic() as u64;
+            self.out.push(c.to_ascii_lowercase());
+        } else if flags & CASELESS != 0 {
+            self.letters += (flags & LETTER != 0) as u64;
+            self.unspaced += (flags & UNSPACED != 0) as u64;
+            self.out.push(c);
+        } else {
+            self.sigma |= c == 'Σ';
+            for lower in c.to_lowercase() {
+                let lower_flags = table.flags(lower);
+                self.letters += (lower_flags & LETTER != 0) as u64;
+                self.unspaced += (lower_flags & UNSPACED != 0) as u64;
+                self.out.push(lower);
+            }
+        }
     }
 }
 
@@ -248,8 +378,15 @@ const MARK_YES: u8 = 2;
 const CASELESS: u8 = 4;
 /// `char::is_whitespace`.
 const SPACE: u8 = 8;
+/// A letter, as [`crate::script::letter_class`] counts letters.
+const LETTER: u8 = 16;
+/// A letter of an unspaced script.
+const UNSPACED: u8 = 32;
+/// Characters below this have their flags in the table (the BMP and the supplementary plane of
+/// emoji and symbols); others are computed on demand.
+const TABLE_CHARS: u32 = 0x2_0000;
 
-/// Flags of every character of the Basic Multilingual Plane; others are computed on demand.
+/// Flags of the characters below [`TABLE_CHARS`]; others are computed on demand.
 struct CharTable {
     bmp: Box<[u8]>,
 }
@@ -268,7 +405,7 @@ fn char_table() -> &'static CharTable {
     static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| CharTable {
         // Surrogates are not chars: they get no flags and are never looked up.
-        bmp: (0u32..0x1_0000).map(|u| char::from_u32(u).map_or(0, char_flags)).collect(),
+        bmp: (0u32..TABLE_CHARS).map(|u| char::from_u32(u).map_or(0, char_flags)).collect(),
     })
 }
 
@@ -283,6 +420,13 @@ fn char_flags(c: char) -> u8 {
     }
     if c.is_whitespace() {
         flags |= SPACE;
+    }
+    let (letter, unspaced) = crate::script::letter_class(c);
+    if letter {
+        flags |= LETTER;
+    }
+    if unspaced {
+        flags |= UNSPACED;
     }
     flags
 }
@@ -537,7 +681,12 @@ mod tests {
         '\u{0130}',
     ];
 
-    fn check_fast_equals_reference(text: &str, scratch: &mut String, fast: &mut String, reference: &mut String) {
+    fn check_fast_equals_reference(
+        text: &str,
+        scratch: &mut UnicodeScratch,
+        fast: &mut String,
+        reference: &mut String,
+    ) {
         normalize_default_reference(text, reference);
         let mut words: Vec<Vec<u8>> = Vec::new();
         let counts = normalize_unicode_words(text, scratch, fast, |w| words.push(w.to_vec()));
@@ -546,7 +695,15 @@ mod tests {
             reference.split(' ').map(|w| w.as_bytes().to_vec()).filter(|w| !w.is_empty()).collect();
         assert_eq!(words, expected_words, "{text:?}");
         let raw = RawCounts { chars: text.chars().count() as u64, words: text.split_whitespace().count() as u64 };
-        assert_eq!(counts, raw, "{text:?}");
+        assert_eq!(counts.raw, raw, "{text:?}");
+        let (mut letters, mut unspaced) = (0, 0);
+        for c in reference.chars() {
+            let (letter, unspaced_letter) = crate::script::letter_class(c);
+            letters += letter as u64;
+            unspaced += unspaced_letter as u64;
+        }
+        assert_eq!((counts.letters, counts.unspaced_letters), (letters, unspaced), "{text:?}");
+        assert_eq!(counts.mostly_unspaced(), crate::script::is_mostly_unspaced(reference), "{text:?}");
         normalize_default_into(text, fast);
         assert_eq!(fast, reference, "{text:?}");
     }
@@ -554,7 +711,7 @@ mod tests {
     #[test]
     fn fast_unicode_path_equals_the_reference_on_tricky_text() {
         let mut rng = crate::near::test_support::SplitMix(7);
-        let (mut scratch, mut fast, mut reference) = (String::new(), String::new(), String::new());
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
         for _ in 0..200_000 {
             let len = rng.below(24) as usize;
             let text: String = (0..len).map(|_| TRICKY[rng.below(TRICKY.len() as u64) as usize]).collect();
@@ -563,10 +720,32 @@ mod tests {
     }
 
     #[test]
+    fn fast_unicode_path_equals_the_reference_after_long_ascii_runs() {
+        // ASCII runs are written without remembering each boundary: a mark, NFKC change or
+        // sigma right after a run of any length must still rewind to its last byte.
+        let runs = ["", "a", "Ab", "abcdefg", "ABCDEFGH", "Hello World, lorem ipsum!", "x  \t y", "0123456789abcdefX"];
+        let mut rng = crate::near::test_support::SplitMix(3);
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
+        for _ in 0..100_000 {
+            let len = rng.below(12) as usize;
+            let text: String = (0..len)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        runs[rng.below(runs.len() as u64) as usize].to_string()
+                    } else {
+                        TRICKY[rng.below(TRICKY.len() as u64) as usize].to_string()
+                    }
+                })
+                .collect();
+            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+        }
+    }
+
+    #[test]
     fn fast_unicode_path_equals_the_reference_on_every_character() {
         // Each scalar value alone and between a base letter and a combining mark, so every
         // character meets the boundary logic at least once.
-        let (mut scratch, mut fast, mut reference) = (String::new(), String::new(), String::new());
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
         for c in (0u32..0x11_0000).filter_map(char::from_u32) {
             for text in [format!("Ae{c}\u{301} x"), format!("{c}\u{308}\u{323}Σ"), format!(" {c}{c} ")] {
                 check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);

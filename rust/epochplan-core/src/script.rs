@@ -56,14 +56,20 @@ pub fn is_mostly_unspaced(text: &str) -> bool {
     for c in text.chars() {
         if c.is_ascii() {
             letters += c.is_ascii_alphabetic() as usize;
-        } else if is_unspaced(c) {
-            letters += 1;
-            unspaced += 1;
-        } else if c.is_alphabetic() {
-            letters += 1;
+        } else {
+            let (letter, unspaced_letter) = letter_class(c);
+            letters += letter as usize;
+            unspaced += unspaced_letter as usize;
         }
     }
     unspaced * 2 > letters
+}
+
+/// (is a letter, is a letter of an unspaced script) as [`is_mostly_unspaced`] counts them:
+/// alphabetic characters, and every character of the scripts of [`is_unspaced`].
+#[inline]
+pub fn letter_class(c: char) -> (bool, bool) {
+    if is_unspaced(c) { (true, true) } else { (c.is_alphabetic(), false) }
 }
 
 /// Calls `emit` with every word of `text` as the module docs define it, in order.
