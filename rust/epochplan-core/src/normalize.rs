@@ -193,6 +193,33 @@ pub fn normalize_unicode_words(
         let space = flags & SPACE != 0;
         raw.words += (!space && !in_word) as u64;
         in_word = !space;
+        if flags & (KEPT | SPACE) == KEPT {
+            // A run of non-ASCII characters that NFKC and lowercasing keep (most of Cyrillic,
+            // Greek, CJK, Arabic, Devanagari or Hangul text): copied as bytes, the writer's state
+            // remembered before its last character only (each one is a boundary).
+            let (mut letters, mut unspaced) = (0u64, 0u64);
+            let (mut last, mut last_flags, mut end) = (at, flags, next);
+            while end < bytes.len() && bytes[end] >= 0x80 {
+                let following = text[end..].chars().next().expect("a char starts here");
+                let following_flags = table.flags(following);
+                if following_flags & (KEPT | SPACE) != KEPT {
+                    break;
+                }
+                letters += (last_flags & LETTER != 0) as u64;
+                unspaced += (last_flags & UNSPACED != 0) as u64;
+                raw.chars += 1; // not whitespace: the word goes on
+                (last, last_flags) = (end, following_flags);
+                end += following.len_utf8();
+            }
+            writer.push_kept(&text[at..last], letters, unspaced);
+            last_boundary = last;
+            previous_class = 0;
+            at_boundary = writer.mark();
+            let (letter, unspaced_letter) = (last_flags & LETTER != 0, last_flags & UNSPACED != 0);
+            writer.push_kept(&text[last..end], letter as u64, unspaced_letter as u64);
+            at = end;
+            continue;
+        }
         if flags & BOUNDARY != 0 {
             last_boundary = at;
             previous_class = 0;
@@ -335,6 +362,25 @@ impl Writer<'_> {
         self.out.push(b.to_ascii_lowercase() as char);
     }
 
+    /// Writes `run`, characters that NFKC and lowercasing keep and that are not whitespace, with
+    /// the number of its `letters` and `unspaced` letters.
+    #[inline(always)]
+    fn push_kept(&mut self, run: &str, letters: u64, unspaced: u64) {
+        if run.is_empty() {
+            return;
+        }
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        if self.word_start.is_none() {
+            self.word_start = Some(self.out.len());
+        }
+        self.letters += letters;
+        self.unspaced += unspaced;
+        self.out.push_str(run);
+    }
+
     /// Writes `c` (in NFKC) with its `flags`.
     #[inline(always)]
     fn push(&mut self, c: char, flags: u8, table: &CharTable) {
@@ -378,6 +424,8 @@ const MARK_YES: u8 = 2;
 const CASELESS: u8 = 4;
 /// `char::is_whitespace`.
 const SPACE: u8 = 8;
+/// Both: NFKC and lowercasing leave the character as it is, and nothing before it changes.
+const KEPT: u8 = BOUNDARY | CASELESS;
 /// A letter, as [`crate::script::letter_class`] counts letters.
 const LETTER: u8 = 16;
 /// A letter of an unspaced script.
