@@ -59,6 +59,12 @@ class Key:
         return _attr(self.name)
 
     @property
+    def metavar(self) -> str:
+        """The value's placeholder in --help: what to type, not the Python type."""
+        shown = getattr(self.parse, "metavar", None)
+        return shown if shown is not None else _METAVARS.get(getattr(self.parse, "__name__", ""), "VALUE")
+
+    @property
     def env(self) -> str:
         return "EPOCHPLAN_" + self.attr.upper()
 
@@ -116,6 +122,10 @@ def parse_fraction(raw: Any, textual: bool = False) -> float:
     return value
 
 
+#: The largest whole number a setting takes: what the core's 64-bit counters hold.
+MAX_WHOLE = 2**63 - 1
+
+
 def parse_count(raw: Any, textual: bool = False) -> int:
     """A whole number of rows, 0 or more."""
     if isinstance(raw, bool):
@@ -129,6 +139,8 @@ def parse_count(raw: Any, textual: bool = False) -> int:
         raise ValueError("must be a whole number")
     if raw < 0:
         raise ValueError("must be 0 or more")
+    if raw > MAX_WHOLE:
+        raise ValueError(f"must be at most {MAX_WHOLE:,}")
     return raw
 
 
@@ -186,6 +198,7 @@ def choice(*options: str) -> Parser:
             raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")
         return raw.strip()
 
+    parse.metavar = "|".join(options)  # type: ignore[attr-defined]  # what --help shows
     return parse
 
 
@@ -224,7 +237,7 @@ def parse_size(raw: Any, textual: bool = False) -> int:
     match = _SIZE.match(text.replace("_", ""))
     if match is None:
         try:
-            size = int(float(text))
+            size = float(text)
         except ValueError:
             raise ValueError("not a size; write e.g. 512MB, 2GB or a number of bytes") from None
     else:
@@ -232,11 +245,32 @@ def parse_size(raw: Any, textual: bool = False) -> int:
         factor = _UNITS.get((unit or "").lower())
         if factor is None:
             raise ValueError("unknown unit; use B, KB, MB, GB, TB (or KiB, MiB, GiB)")
-        size = int(float(number) * factor)
-    if size < defaults.MIN_MEMORY_BUDGET:
-        raise ValueError(f"must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
-    return size
+        size = float(number) * factor
+    return check_memory_budget(size)
 
+
+def check_memory_budget(size: float) -> int:
+    """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
+    minimum = defaults.MIN_MEMORY_BUDGET
+    if size != size or size > MAX_WHOLE:
+        raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
+    if size < minimum:
+        raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")
+    return int(size)
+
+
+_METAVARS = {
+    "parse_fraction": "FRACTION",
+    "parse_count": "INTEGER",
+    "parse_positive": "INTEGER",
+    "parse_num_perm": "INTEGER",
+    "parse_ratio": "RATIO",
+    "parse_similarity": "FLOAT",
+    "parse_size": "SIZE",
+    "parse_name": "COLUMN",
+    "parse_columns": "COLUMN",
+    "parse_bool": "BOOLEAN",
+}
 
 #: Keys that change how data is read and audited: shared by every command that reads data
 #: (audit, check, dedup, plan DATA), written at the top level or in a command's table.

@@ -6,13 +6,17 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from ..config import Key, choice
 from ..errors import InputError
-from ..outputs import atomic_write
-from ..sources import FORMATS, SourceLike, open_source, text_expression
+from ..outputs import open_output
+from ..progress import set_phase
+from ..sources import FORMATS, Source, SourceLike, open_source, row_batches, text_expression
 from .run import audit
 
 LEVELS = ("exact", "near")
@@ -88,14 +92,44 @@ def dedup(
     return _kept_rows(frame, kept).collect()
 
 
-def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], **options) -> DedupSummary:
-    """Stream the kept rows to `out` (format from its extension), atomically."""
+def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
+    """Stream the kept rows to `out` (format from its extension), atomically: an error or an
+    interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
+    done, as `audit`'s is."""
     target = Path(out)
     kind = FORMATS.get(target.suffix.lower())
     if kind is None:
         raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson or .csv")
-    kept, summary, frame = representatives(data, **options)
-    query = _kept_rows(frame, kept)
-    sink = {"parquet": query.sink_parquet, "ndjson": query.sink_ndjson, "csv": query.sink_csv}[kind]
-    atomic_write(target, lambda tmp: sink(tmp))
+    if progress is not None:
+        options["progress"] = progress
+    kept, summary, _ = representatives(data, **options)
+    set_phase(progress, f"writing {target}")
+    keep = kept.cast(pl.Int64).to_numpy()
+    with open_output(target) as handle:
+        _write_rows(open_source(data), keep, kind, handle)
     return summary
+
+
+def _write_rows(source: Source, keep: np.ndarray, kind: str, handle: BinaryIO) -> None:
+    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink: an interrupt
+    inside one panics in its engine and leaves its own partial file behind."""
+    writer = None
+    start = 0
+    for batch in row_batches(source):
+        end = start + batch.height
+        lo, hi = np.searchsorted(keep, [start, end])
+        rows = batch[keep[lo:hi] - start] if hi > lo else batch.clear()
+        if kind == "parquet":
+            table = rows.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(handle, table.schema)
+            writer.write_table(table)
+        elif kind == "ndjson":
+            rows.write_ndjson(handle)
+        else:
+            rows.write_csv(handle, include_header=start == 0)
+        start = end
+    if writer is not None:
+        writer.close()
+    elif kind == "parquet":  # no rows at all: still a valid file with the input's columns
+        pq.write_table(pl.DataFrame(schema=source.schema()).to_arrow(), handle)

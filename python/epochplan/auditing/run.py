@@ -12,7 +12,9 @@ import polars as pl
 
 from .. import defaults
 from .._epochplan import Auditor
+from ..config import MAX_WHOLE, check_memory_budget
 from ..errors import InputError
+from ..progress import set_phase
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import find_conflicts
@@ -50,8 +52,12 @@ def audit(
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
-    if memory_budget is not None and memory_budget < defaults.MIN_MEMORY_BUDGET:
-        raise InputError(f"memory_budget={memory_budget}: must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
+    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget)
+    if memory_budget is not None:
+        try:
+            check_memory_budget(memory_budget)
+        except ValueError as exc:
+            raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -84,6 +90,8 @@ def audit(
             progress(auditor.rows)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
+    if near:
+        set_phase(progress, "near-duplicate clustering")
     auditor.finish_near()
 
     info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize)
@@ -99,8 +107,21 @@ def audit(
             pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String), exact_ids, near_ids if near else None
         )
     if eval_sources:
+        set_phase(progress, "eval splits (leakage)")
         result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
     return result
+
+
+def _check_whole(**values: int | None) -> None:
+    """Whole-number settings the core takes as unsigned 64-bit: anything else would surface as
+    pyo3's OverflowError/TypeError instead of a message naming the argument."""
+    for name, value in values.items():
+        if value is None and name == "memory_budget":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{name}={value!r}: must be a whole number")
+        if not 1 <= value <= MAX_WHOLE:
+            raise InputError(f"{name}={value}: must be between 1 and {MAX_WHOLE:,}")
 
 
 def _batch_rows_from_env() -> int:

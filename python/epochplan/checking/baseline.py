@@ -4,11 +4,13 @@ fail the gate."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .._epochplan import __version__
 from ..defaults import CHECK_SCHEMA
 from ..errors import InputError
 from .rules import Check
@@ -27,8 +29,78 @@ def _measure(check: Mapping[str, Any]) -> Fraction | None:
     return Fraction(count)
 
 
-def load_baseline(path: str | Path) -> dict[str, dict[str, Any]]:
-    """Checks of an earlier `--json` report, by id. Errors are input errors (exit 2)."""
+class Baseline(dict):
+    """The checks of an earlier report by id, and `source`: what it was made from (None when
+    the report predates the record)."""
+
+    source: Mapping[str, Any] | None = None
+
+
+#: Keys of a cluster-stats block that are results; every other key of the `near` block is a
+#: setting (threshold, n-gram, shingle, slots, bands ... and whatever setting is added later).
+_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top"})
+#: The parts of a source record that must agree for two reports to be comparable. The row count
+#: and the version are recorded, not compared: data grows, and a baseline is for that.
+_COMPARED = ("paths", "text_columns", "label_column", "settings")
+
+
+def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report was made from: input paths, text and label columns, rows, the epochplan
+    version, and every setting that changes the counts (normalisation and the near settings)."""
+    source = audit.get("source") or {}
+    near = audit.get("near")
+    settings = {
+        "normalize": source.get("normalize"),
+        "near": None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if k not in _NEAR_RESULTS},
+    }
+    return {
+        "paths": list(source.get("paths") or []),
+        "text_columns": list(source.get("text_columns") or []),
+        "label_column": source.get("label_column"),
+        "rows": audit.get("rows"),
+        "epochplan_version": __version__,
+        "settings": settings,
+    }
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if key == "paths" and isinstance(value, list):
+        return [os.path.normpath(str(p)) for p in value]
+    return value
+
+
+def _agree(key: str, before: Any, now: Any) -> bool:
+    if key == "paths" and isinstance(before, list) and isinstance(now, list):
+        # Shards added to (or dropped from) a folder or glob are the same dataset, grown.
+        return set(before) <= set(now) or set(now) <= set(before)
+    return before == now
+
+
+def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path: str, allow_mismatch: bool = False) -> str | None:
+    """Refuse a baseline made from other data or settings (it would hide a regression) unless
+    `allow_mismatch`; return a warning to show (no record, or a mismatch allowed), else None."""
+    before = baseline.source
+    if not isinstance(before, Mapping):
+        return f"--baseline {path} does not say what it was made from (an older report); cannot confirm it is of the same data"
+    now = provenance(audit)
+    differences = []
+    for key in _COMPARED:
+        then, here = _comparable(key, before.get(key)), _comparable(key, now[key])
+        if not _agree(key, then, here):
+            differences.append(f"{key} {then!r} there, {here!r} here")
+    if not differences:
+        return None
+    what = "; ".join(differences)
+    if allow_mismatch:
+        return f"--baseline {path} was made from other data or settings ({what}); compared anyway (--allow-baseline-mismatch)"
+    raise InputError(
+        f"--baseline {path}: made from other data or settings ({what}); give a baseline of this data, or pass --allow-baseline-mismatch"
+    )
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Checks of an earlier `--json` report, by id, with its source record. Errors are input
+    errors (exit 2)."""
     p = Path(path)
     try:
         document = json.loads(p.read_text(encoding="utf-8"))
@@ -40,7 +112,8 @@ def load_baseline(path: str | Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"--baseline {p}: not JSON ({exc})") from None
     if not isinstance(document, dict) or document.get("schema") != CHECK_SCHEMA or not isinstance(document.get("checks"), list):
         raise InputError(f"--baseline {p}: not an {CHECK_SCHEMA} report; give a file written by `epochplan check --json`")
-    out = {}
+    out = Baseline()
+    out.source = document.get("source") if isinstance(document.get("source"), Mapping) else None
     for c in document["checks"]:
         if not isinstance(c, dict) or not isinstance(c.get("id"), str):
             raise InputError(f"--baseline {p}: a check without an id; the file is damaged")

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from .. import settings
 from ..auditing import audit
 from ..errors import InputError
-from ..outputs import atomic_write, atomic_write_text, check_output_path
-from ..planning import plan
+from ..outputs import atomic_write_text, check_outputs, write_parquet
+from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit
+from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
@@ -34,6 +35,9 @@ def audit_command(
         typer.Option("--leakage", help="Write every train/eval match (split, eval_row, train_row, similarity, kind) as Parquet."),
     ] = None,
     quiet: options.QuietOption = False,
+    why: Annotated[
+        bool, typer.Option("--why", help="Also print the reason behind every number of the plan (the JSON has them all).")
+    ] = False,
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
 ) -> None:
@@ -49,11 +53,7 @@ def audit_command(
     setup = build_setup(resolved)
     splits = parse_eval(given.get("eval_splits"))
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
-    if json_out and json_out != "-":
-        check_output_path(json_out, option="--json", inputs=inputs)
-    for option, path in (("--clusters", clusters), ("--leakage", leakage)):
-        if path is not None:
-            check_output_path(path, option=option, inputs=inputs)
+    check_outputs({"--json": json_out, "--clusters": clusters, "--leakage": leakage}, inputs)
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
 
@@ -66,20 +66,27 @@ def audit_command(
             keep_clusters=clusters is not None,
             progress=progress,
         )
-    the_plan = plan(result, setup)
-    result.extra["plan"] = the_plan.to_dict()
+    the_plan = None
+    skipped = nothing_to_plan(result)
+    if skipped is None:
+        the_plan = plan(result, setup)
+        result.extra["plan"] = the_plan.to_dict()
+    else:  # audited, but there is nothing to train on: say why instead of failing the audit
+        result.extra["plan"] = None
+        result.extra["plan_skipped"] = f"the audit {skipped}"
 
     if clusters is not None and result.clusters is not None:
-        frame = result.clusters
-        atomic_write(clusters, lambda tmp: frame.write_parquet(tmp))
+        write_parquet(clusters, result.clusters)
     if leakage is not None and result.leaks is not None:
-        leaks = result.leaks
-        atomic_write(leakage, lambda tmp: leaks.write_parquet(tmp))
+        write_parquet(leakage, result.leaks)
     if json_out == "-":
         sys.stdout.write(result.to_json())
     elif json_out:
         atomic_write_text(json_out, result.to_json())
     if not quiet and json_out != "-":
-        console = Console()
+        console = terminal_console()
         render_audit(result, console)
-        print_plan(the_plan, console)
+        if the_plan is None:
+            console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
+        else:
+            print_plan(the_plan, console, rationale=why)

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from .. import settings
 from ..auditing import dedup_to_file
 from ..errors import InputError
-from ..outputs import check_output_path
-from ..sources import parse_eval, resolve_paths
+from ..outputs import check_outputs
+from ..progress import RowProgress
+from ..render.console import data_text, terminal_console
+from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
 
 
@@ -31,21 +32,25 @@ def dedup_command(
     given = given or {}
     resolved = settings.resolve("dedup", options.cli_values(given), path=config)
     splits = parse_eval(given.get("eval_splits"))
-    check_output_path(output, option="-o", inputs=resolve_paths(data))
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+    check_outputs({"-o": output}, inputs)
     values = resolved.values()
     audit_options = options.audit_options(resolved)
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
-    summary = dedup_to_file(
-        data,
-        output,
-        level=values["level"],
-        keep=values["keep"],
-        eval=splits or None,
-        **audit_options,
-    )
-    Console(stderr=True, highlight=False).print(
+    with RowProgress(count_rows(open_source(data)), "deduplicating") as progress:
+        summary = dedup_to_file(
+            data,
+            output,
+            level=values["level"],
+            keep=values["keep"],
+            eval=splits or None,
+            progress=progress,
+            **audit_options,
+        )
+    terminal_console(stderr=True).print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
-        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {output}"
+        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
+        highlight=False,
     )

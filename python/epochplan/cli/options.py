@@ -42,7 +42,8 @@ def key_option(key: Key, panel: str | None = None) -> Any:
     if key.attr in _SHORT:
         flags.append(_SHORT[key.attr])
     kind: Any = bool | None if key.attr in _SWITCHES else list[str] | None if key.attr == "text" else str | None
-    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False)]
+    metavar = "" if key.attr in _SWITCHES else key.metavar  # a switch takes no value
+    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False, metavar=metavar)]
 
 
 def _parameter(attr: str, annotation: Any) -> inspect.Parameter:
@@ -55,6 +56,7 @@ EvalOption = Annotated[
         "--eval",
         help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); repeatable.",
         show_default=False,
+        metavar="[NAME=]PATH",
     ),
 ]
 

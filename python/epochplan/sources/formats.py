@@ -24,6 +24,9 @@ class Source:
     frame: pl.LazyFrame
     paths: list[Path] = field(default_factory=list)
     description: str = ""
+    #: Each file's own schema: files are concatenated with relaxed types, which would quietly
+    #: turn an int64 shard of the text column into text.
+    file_schemas: dict[Path, pl.Schema] = field(default_factory=dict)
 
     def schema(self) -> pl.Schema:
         try:
@@ -66,10 +69,11 @@ def open_source(data: SourceLike) -> Source:
     paths = resolve_paths(data)
     kind = format_of(paths)
     frames = []
+    schemas = {}
     for p in paths:
         frame = _scan_one(p, kind)
-        Source(frame, [p], str(p)).schema()  # read each file's schema: a bad file is named
+        schemas[p] = Source(frame, [p], str(p)).schema()  # read each file's schema: a bad file is named
         frames.append(frame)
     frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
     desc = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files ({paths[0]} …)"
-    return Source(frame, paths, desc)
+    return Source(frame, paths, desc, schemas)

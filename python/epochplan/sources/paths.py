@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,8 +15,25 @@ from ..errors import InputError
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv"}
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _has_magic(path: Path) -> bool:
     return any(ch in str(path) for ch in "*?[")
+
+
+def is_remote(spec: str | os.PathLike[str]) -> bool:
+    """A URL (s3://, gs://, http(s)://, hf://...) rather than a local path. Checked on the text as
+    given: `Path` would fold its `//` into `/` and name a local file that does not exist."""
+    return bool(_URL.match(os.fspath(spec))) if isinstance(spec, (str, os.PathLike)) else False
+
+
+def _local(item: object) -> Path:
+    if not isinstance(item, (str, os.PathLike)):
+        raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder or a glob pattern")
+    if is_remote(item):
+        raise InputError(f"{os.fspath(item)}: remote paths are not supported yet; download the file and give its local path")
+    return Path(item)
 
 
 def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -25,8 +43,10 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         raise InputError("no input given: pass a file, a folder or a glob pattern")
     paths: list[Path] = []
     for item in specs:
-        p = Path(item)
-        if _has_magic(p):
+        p = _local(item)
+        # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
+        # only a path that does not exist is read as a pattern.
+        if not p.exists() and _has_magic(p):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
