@@ -156,8 +156,23 @@ def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
     pyarrow: its write errors are plain OSErrors (polars hides the errno in a ComputeError)."""
     import pyarrow.parquet as pq
 
-    with open_output(path) as out:
-        pq.write_table(frame.to_arrow(), out)
+    table = frame.to_arrow()
+
+    def write(file: Path) -> None:
+        with arrow_sink(file) as sink:
+            pq.write_table(table, sink)
+
+    atomic_write(path, write)
+
+
+def arrow_sink(path: Path) -> Any:
+    """A pyarrow file at `path` for its writers. Never hand pyarrow the path itself: on a write
+    error `pq.write_table` deletes the path it was given, a device such as /dev/full included
+    (and the next write then creates a regular file there). Nor a Python file: pyarrow would call
+    back into Python, where an interrupt can wedge the writer. Its errors are OSErrors with errno."""
+    import pyarrow as pa
+
+    return pa.OSFile(str(path), "wb")
 
 
 @contextlib.contextmanager
@@ -169,7 +184,7 @@ def _storage_errors(path: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno is None:
             raise
-        reason = exc.strerror or os.strerror(exc.errno)
+        reason = os.strerror(exc.errno)  # pyarrow's strerror repeats itself; the OS's words are enough
         hint = _HINTS.get(exc.errno, "check the disk and the path")
         error = StorageError(f"{path}: cannot write ({reason}); {hint}")
         error.errno = exc.errno  # errno alone: strerror/filename would make OSError rewrite the text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -14,7 +15,10 @@ import polars as pl
 
 from conftest import REPO, assert_clean_error, run_cli
 
-__all__ = ["REPO", "assert_clean_error", "run_cli", "texts", "write_texts", "start_cli", "wait_until", "leftovers"]
+__all__ = ["REPO", "assert_clean_error", "char_device", "run_cli", "texts", "write_texts", "start_cli", "wait_until", "leftovers"]
+
+#: (major, minor) of the Linux memory devices the tests write to.
+DEVICES = {"null": (1, 3), "full": (1, 7)}
 
 
 def texts(n: int, *, prefix: str = "row") -> list[str]:
@@ -52,3 +56,16 @@ def wait_until(condition: Callable[[], bool], *, limit: float = 120.0, what: str
 def leftovers(folder: Path) -> list[str]:
     """Temporary files a write would leave behind (`.NAME.XXXX.tmp`)."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def char_device(folder: Path, name: str, kind: str) -> Path:
+    """A character device at folder/name that behaves as /dev/`kind`: a private device node when
+    the tests may make one (root), else a symlink to /dev/`kind`. Code that wrongly replaces its
+    output with a file then replaces this node or link, never the machine's own device."""
+    path = folder / name
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(*DEVICES[kind]))
+    except PermissionError:
+        path.symlink_to(f"/dev/{kind}")
+    assert stat.S_ISCHR(os.stat(path).st_mode), f"/dev/{kind} is not a character device on this machine: restore it (mknod)"
+    return path

@@ -1,8 +1,9 @@
 """Outputs never destroy what the user had: not an input, not another output, not a device, not a
 symlink; and a full disk is the user's environment (exit 2), not our bug (issue 11 items 1-3, 11).
 
-Devices are only ever reached through a symlink made in the test's folder: code that wrongly
-replaces the output with a file then replaces the link, never /dev/null or /dev/full."""
+Devices are private device nodes made in the test's folder (or symlinks to /dev/null and
+/dev/full where no node can be made): code that wrongly replaces the output with a file then
+replaces those, never the machine's /dev/null or /dev/full."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from .helpers import assert_clean_error, leftovers, run_cli, write_texts
+from .helpers import assert_clean_error, char_device, leftovers, run_cli, write_texts
 
 
 @pytest.fixture()
@@ -90,19 +91,20 @@ def test_output_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path,
     assert leftovers(tmp_path) == []
 
 
-def test_output_through_a_symlink_to_dev_null_writes_through(tmp_path, data):
-    for name in ("null.json", "null.parquet", "null.xml"):
-        (tmp_path / name).symlink_to(os.devnull)
+def test_output_to_a_null_device_and_a_link_to_it_writes_through(tmp_path, data):
+    device = char_device(tmp_path, "null.json", "null")
+    for name in ("null.parquet", "null.xml"):
+        (tmp_path / name).symlink_to(device)
     audit = run_cli("audit", str(data), "--json", "null.json", "--clusters", "null.parquet", "-q", cwd=tmp_path)
     check = run_cli("check", str(data), "--json", "null.json", "--junit", "null.xml", "-q", cwd=tmp_path)
     plan = run_cli("plan", "--samples", "100", "-o", "null.json", cwd=tmp_path)
     dedup = run_cli("dedup", str(data), "-o", "null.parquet", cwd=tmp_path)
     for proc in (audit, check, plan, dedup):
         assert proc.returncode == 0, proc.stderr
-    for name in ("null.json", "null.parquet", "null.xml"):
+    for name in ("null.parquet", "null.xml"):
         assert (tmp_path / name).is_symlink(), f"{name} was replaced by a file"
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
-    assert leftovers(tmp_path) == [] and leftovers(Path(os.devnull).parent) == []
+    assert stat.S_ISCHR(os.stat(device).st_mode), "the device was replaced by a file"
+    assert leftovers(tmp_path) == []
 
 
 def test_output_to_a_fifo_is_written_through(tmp_path, data):
@@ -132,12 +134,13 @@ def test_output_to_a_fifo_is_written_through(tmp_path, data):
     ],
 )
 def test_a_full_disk_is_exit_2_naming_the_path(tmp_path, data, command):
+    device = char_device(tmp_path, "full", "full")  # every write there fails with ENOSPC
     for name in ("full.json", "full.parquet", "full.xml"):
-        (tmp_path / name).symlink_to("/dev/full")  # every write there fails with ENOSPC
+        (tmp_path / name).symlink_to(device)
     proc = run_cli(*[part.format(data=data) for part in command], cwd=tmp_path)
     assert_clean_error(proc, "full.", "No space left on device")
     assert "internal error" not in proc.stderr
-    assert leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
 
 
 def test_a_spill_folder_that_is_gone_is_exit_2_not_internal(tmp_path):

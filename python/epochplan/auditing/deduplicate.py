@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 
 from ..config import Key, choice
 from ..errors import InputError
-from ..outputs import open_output
+from ..outputs import arrow_sink, atomic_write
 from ..progress import set_phase
 from ..sources import FORMATS, Source, SourceLike, open_source, row_batches, text_expression
+from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
 LEVELS = ("exact", "near")
@@ -105,31 +106,42 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     kept, summary, _ = representatives(data, **options)
     set_phase(progress, f"writing {target}")
     keep = kept.cast(pl.Int64).to_numpy()
-    with open_output(target) as handle:
-        _write_rows(open_source(data), keep, kind, handle)
+    source = open_source(data)
+    atomic_write(target, lambda path: _write_rows(source, keep, kind, path))
     return summary
 
 
-def _write_rows(source: Source, keep: np.ndarray, kind: str, handle: BinaryIO) -> None:
-    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink: an interrupt
-    inside one panics in its engine and leaves its own partial file behind."""
+def _write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
+    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
+    calling back into Python: an interrupt inside either panics or wedges the writer; here it is
+    a KeyboardInterrupt between batches, and the caller removes the temporary file."""
+    batches = row_batches(source, batch_rows_from_env())
+    if kind != "parquet":
+        with open(path, "wb") as handle:
+            for start, rows in _kept(batches, keep):
+                text = rows.write_ndjson() if kind == "ndjson" else rows.write_csv(include_header=start == 0)
+                handle.write(text.encode("utf-8"))
+        return
     writer = None
+    with arrow_sink(path) as sink:
+        try:
+            for _, rows in _kept(batches, keep):
+                table = rows.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(sink, table.schema)
+                writer.write_table(table)
+            if writer is None:  # no rows at all: still a valid file with the input's columns
+                pq.write_table(pl.DataFrame(schema=source.schema()).to_arrow(), sink)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(first row number of the batch, its kept rows) for every batch, in input order."""
     start = 0
-    for batch in row_batches(source):
+    for batch in batches:
         end = start + batch.height
         lo, hi = np.searchsorted(keep, [start, end])
-        rows = batch[keep[lo:hi] - start] if hi > lo else batch.clear()
-        if kind == "parquet":
-            table = rows.to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(handle, table.schema)
-            writer.write_table(table)
-        elif kind == "ndjson":
-            rows.write_ndjson(handle)
-        else:
-            rows.write_csv(handle, include_header=start == 0)
+        yield start, batch[keep[lo:hi] - start] if hi > lo else batch.clear()
         start = end
-    if writer is not None:
-        writer.close()
-    elif kind == "parquet":  # no rows at all: still a valid file with the input's columns
-        pq.write_table(pl.DataFrame(schema=source.schema()).to_arrow(), handle)
