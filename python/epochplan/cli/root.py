@@ -91,6 +91,11 @@ def _placeholders(command: Any) -> None:
     context = SimpleNamespace(help_option_names=_HELP_NAMES)
     help_option = command.get_help_option(context)
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "param_type_name", "") == "argument":
+            # Every argument names data: files, folders or globs. Shown as such, not `<list[str]>`.
+            shown = "PATH..." if getattr(param, "nargs", 1) != 1 else "PATH"
+            param.display_type_rich = lambda ctx, shown=shown: shown
+            continue
         if getattr(param, "param_type_name", "") != "option" or param.metavar is not None:
             continue
         described = getattr(param, "type_descriptor", None)
