@@ -70,7 +70,7 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
         raise InputError(f"{option} {out}: file is not writable; choose another path")
     for source in inputs:
         if _same_file(Path(source), real):
-            raise InputError(f"{option} {out}: is one of the inputs ({source}); write to a new path")
+            raise InputError(f"{option} {out}: is one of the input files ({source}); write to a new path")
     return out
 
 

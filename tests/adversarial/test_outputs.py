@@ -30,7 +30,7 @@ def data(tmp_path: Path) -> Path:
 def test_plan_output_onto_its_data_is_refused_and_the_data_kept(tmp_path, data):
     before = data.read_bytes()
     proc = run_cli("plan", str(data), "-o", str(data), cwd=tmp_path)
-    assert_clean_error(proc, "-o", "is one of the inputs")
+    assert_clean_error(proc, "-o", "is one of the input files")
     assert data.read_bytes() == before
 
 
@@ -39,7 +39,7 @@ def test_plan_output_onto_its_audit_json_is_refused_and_the_audit_kept(tmp_path,
     assert run_cli("audit", str(data), "--json", str(audit), "-q", cwd=tmp_path).returncode == 0
     before = audit.read_bytes()
     proc = run_cli("plan", "--audit", str(audit), "-o", str(audit), cwd=tmp_path)
-    assert_clean_error(proc, "-o", "is one of the inputs")
+    assert_clean_error(proc, "-o", "is one of the input files")
     assert audit.read_bytes() == before
 
 
@@ -48,7 +48,7 @@ def test_dedup_output_onto_an_eval_split_through_a_symlink_is_refused(tmp_path, 
     (tmp_path / "alias.parquet").symlink_to(val)
     before = val.read_bytes()
     proc = run_cli("dedup", str(data), "--eval", str(val), "-o", str(tmp_path / "alias.parquet"), cwd=tmp_path)
-    assert_clean_error(proc, "is one of the inputs")
+    assert_clean_error(proc, "is one of the input files")
     assert val.read_bytes() == before
 
 

@@ -73,7 +73,7 @@ def plan(
     tokens: Any = None,
     infer_regime: bool | None = None,
     **setup_fields: Any,
-) -> Plan:
+) -> Plan:  # noqa: E501
     """Plan epochs and steps for an audit (result, dict or JSON path) or for `samples`/`tokens`.
 
     `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`. A token
@@ -90,12 +90,8 @@ def plan(
     counts = _resolve_counts(source, samples, tokens)
     b = _Builder(setup, counts)
     if inferred:
-        b.why(
-            "regime",
-            "a token count alone describes a pre-training corpus",
-            "--tokens given without --samples, an audit or --regime: planned as pretrain (pass --regime to choose another)",
-            "inferred",
-        )
+        detail = "--tokens given without --samples, an audit or --regime: planned as pretrain (pass --regime to choose another)"
+        b.why("regime", "a token count alone describes a pre-training corpus", detail, "inferred")
     return _build(b)
 
 
