@@ -20,6 +20,17 @@ fi
 
 python -m pip install --quiet -e '.[test]'
 
+# The HTML report's browser test (tests/test_html_browser.py) renders it in Debian's chromium.
+# CI runs this script as root; elsewhere install it yourself (the test skips without it, and
+# fails under CI=true).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update && apt-get install -y chromium
+    else
+        echo "chromium not found: the browser test will be skipped (sudo apt-get install -y chromium)" >&2
+    fi
+fi
+
 echo "== ruff check"
 ruff check .
 echo "== ruff format --check"

@@ -104,12 +104,16 @@ def test_to_dict_is_the_json_contract():
     assert d["schema"] == "epochplan.audit/1"
     assert {"schema", "source", "rows", "null_rows", "empty_rows", "exact", "lengths", "labels", "diversity"} <= set(d)
     assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize"}
-    assert set(d["exact"]) == {"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top"}
+    # Keys only grow: today's are all there (the report's histograms and example texts came later).
+    assert set(d["exact"]) >= {"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top", "size_histogram"}
     assert set(d["lengths"]) >= {"chars", "words", "tokens_estimate"}
-    assert set(d["lengths"]["chars"]) == {"mean", "p50", "p90", "p99", "max"}
+    assert set(d["lengths"]["chars"]) >= {"mean", "p50", "p90", "p99", "max", "histogram"}
     assert set(d["diversity"]) == {"vocabulary", "distinct_1", "distinct_2", "estimated"}
     assert d["labels"] is None
-    assert d["exact"]["top"][0] == {"row": 0, "count": 3, "preview": "the quick brown fox"}
+    top = d["exact"]["top"][0]
+    assert {k: top[k] for k in ("row", "count", "preview")} == {"row": 0, "count": 3, "preview": "the quick brown fox"}
+    assert top["text"] == TEXTS[0]  # as read, not normalised
+    assert top["members"] == [{"row": 1, "text": TEXTS[1]}, {"row": 8, "text": TEXTS[8]}]
     assert d["exact"]["duplicate_fraction"] == pytest.approx(2 / len(TEXTS))
 
 

@@ -418,7 +418,17 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
     )
 
     def stand_in(
-        data, *, text=None, label=None, normalize="default", keep_clusters=True, progress=None, near=True, eval=None, threshold=0.7
+        data,
+        *,
+        text=None,
+        label=None,
+        normalize="default",
+        keep_clusters=True,
+        examples=True,
+        progress=None,
+        near=True,
+        eval=None,
+        threshold=0.7,
     ):
         calls.append(dict(data=data, text=text, label=label, normalize=normalize, near=near, eval=eval, threshold=threshold))
         return SimpleNamespace(to_dict=lambda: audit)

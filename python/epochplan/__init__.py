@@ -2,7 +2,7 @@
 
 from ._epochplan import __version__
 from .auditing import AuditResult, audit, dedup
-from .errors import ConfigError, EpochplanError, InputError, InternalError
+from .errors import ConfigError, EpochplanError, InputError, InternalError, StorageError
 from .planning import Plan, Setup, plan
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "InputError",
     "ConfigError",
     "InternalError",
+    "StorageError",
 ]

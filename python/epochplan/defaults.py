@@ -11,34 +11,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
-# Until the binding exports DEFAULTS/CHOICES (issue 10, Rust side), the core's values as of
-# 408798e (rust/epochplan-core/src/near/options.rs). Remove once the binding has them.
-_FALLBACK_DEFAULTS: dict[str, Any] = {
-    "normalize": "default",
-    "shingle": "word",
-    "threshold": 0.7,
-    "ngram": 5,
-    "num_perm": 128,
-    "min_memory_budget": 16 << 20,
-}
-_FALLBACK_CHOICES: dict[str, list[str]] = {"normalize": ["default", "none"], "shingle": ["word", "char"]}
+from ._epochplan import CHOICES as _CORE_CHOICES
+from ._epochplan import DEFAULTS as _CORE_DEFAULTS
+from ._epochplan import memory_budget_for
 
-try:
-    from ._epochplan import CHOICES as _CORE_CHOICES
-    from ._epochplan import DEFAULTS as _CORE_DEFAULTS
-except ImportError:  # a binding built before it exported them
-    _CORE_DEFAULTS, _CORE_CHOICES = {}, {}
-
-CORE_DEFAULTS: dict[str, Any] = {**_FALLBACK_DEFAULTS, **_CORE_DEFAULTS}
-CORE_CHOICES: dict[str, list[str]] = {**_FALLBACK_CHOICES, **_CORE_CHOICES}
+CORE_DEFAULTS: dict[str, Any] = dict(_CORE_DEFAULTS)
+CORE_CHOICES: dict[str, list[str]] = {name: list(values) for name, values in _CORE_CHOICES.items()}
 
 NORMALIZE: str = CORE_DEFAULTS["normalize"]
 SHINGLE: str = CORE_DEFAULTS["shingle"]
 THRESHOLD: float = float(CORE_DEFAULTS["threshold"])
 NGRAM: int = int(CORE_DEFAULTS["ngram"])
 NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
-# The binding may name the floor either way; both mean the smallest budget the core accepts.
-MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS.get("min_memory_budget", CORE_DEFAULTS.get("memory_budget_min", 16 << 20)))
+MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
 
 NORMALIZE_MODES: tuple[str, ...] = tuple(CORE_CHOICES["normalize"])
 SHINGLE_KINDS: tuple[str, ...] = tuple(CORE_CHOICES["shingle"])
@@ -55,9 +40,9 @@ CHECK_SCHEMA = "epochplan.check/1"
 
 
 def default_memory_budget() -> int:
-    """A quarter of physical memory, at most 1 GiB: keeps a 5 M-row near audit under 2 GB RSS."""
+    """The core's rule (a quarter of physical memory, 64 MiB to 1 GiB) for this machine."""
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        total: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        total = 4 << 30
-    return max(64 << 20, min(1 << 30, total // 4))
+        total = None
+    return memory_budget_for(total)

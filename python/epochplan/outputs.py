@@ -189,3 +189,13 @@ def _storage_errors(path: Path) -> Iterator[None]:
         error = StorageError(f"{path}: cannot write ({reason}); {hint}")
         error.errno = exc.errno  # errno alone: strerror/filename would make OSError rewrite the text
         raise error from None
+
+
+def check_distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Fail early when two options would write the same file ('-' = stdout is not a file).
+    `check_outputs` does this and more (inputs, writability); kept for its callers."""
+    given = [(option, Path(path)) for option, path in outputs if path is not None and str(path) != STDOUT]
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[:i]:
+            if _same_file(other_path, _real(path)) and not stat.S_ISCHR(_mode(path)):
+                raise InputError(f"{other} and {option} both write {path}; give each output its own path")

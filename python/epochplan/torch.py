@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ._epochplan import shard_size
 from .auditing.result import AuditResult
 from .errors import InputError
+from .planning.schedule import WarmupDecay as _WarmupDecay
 
 if TYPE_CHECKING:
     from .planning import Plan
@@ -195,11 +197,8 @@ class ClusterSampler(torch.utils.data.Sampler):
         self.epoch = 0
         self.num_replicas, self.rank = _replicas(num_replicas, rank)
         self.epoch_size = num_samples if num_samples is not None else self._clusters.count
-        if self.drop_last and self.epoch_size % self.num_replicas:
-            # torch DistributedSampler: drop the tail so that every rank gets the same count.
-            self.num_samples = math.ceil((self.epoch_size - self.num_replicas) / self.num_replicas)
-        else:
-            self.num_samples = math.ceil(self.epoch_size / self.num_replicas)
+        # torch DistributedSampler's count per rank (padded, or the tail dropped with drop_last).
+        self.num_samples = shard_size(self.epoch_size, self.num_replicas, self.drop_last)
         self.total_size = self.num_samples * self.num_replicas
 
     # -- what the sampler knows about the data
@@ -310,28 +309,6 @@ def _plan_steps(plan: Plan | Mapping[str, Any]) -> tuple[int, int]:
     if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup < total:
         raise InputError(f"build_scheduler: plan warmup_steps={warmup!r} must be in [0, total_steps={total})")
     return total, warmup
-
-
-class _WarmupDecay:
-    """LR factor after `step` scheduler steps: linear warm-up from 0, then linear or cosine decay
-    to `min_lr_ratio`, reached at `total` and held there. The same numbers as transformers'
-    get_linear/cosine_schedule_with_warmup when min_lr_ratio is 0. A class (not a closure) so
-    that LambdaLR.state_dict() can save it."""
-
-    def __init__(self, kind: str, total: int, warmup: int, min_lr_ratio: float) -> None:
-        self.kind, self.total, self.warmup, self.min_lr_ratio = kind, total, warmup, min_lr_ratio
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return step / self.warmup
-        progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
-        if self.kind == "linear":
-            shape = 1.0 - progress
-        else:
-            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
-        if progress >= 1.0:
-            shape = 0.0  # exactly the floor, not cos(pi) rounding
-        return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * shape
 
 
 def build_scheduler(

@@ -3,13 +3,15 @@ core could not fill."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 
 from .._epochplan import NO_CLUSTER
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import NearStats, TopCluster
+from .result import NearStats
 
 
 def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
@@ -21,15 +23,15 @@ def id_series(name: str, ids: np.ndarray) -> pl.Series:
     return pl.Series(name, ids, dtype=pl.UInt64).set(pl.Series(null), None)
 
 
-def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None = None) -> pl.DataFrame:
+def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: bytes) -> pl.DataFrame:
     """Per-row cluster table: `row`, `exact_id`, `near_id` (null for null text; near only when
-    computed), `keep` (the row represents its near cluster, or its exact one without near)."""
+    computed), `keep` (the core's flag: the row represents its near cluster, or its exact one
+    without near)."""
     rows = np.arange(len(exact_ids), dtype=np.uint64)
     columns = [pl.Series("row", rows, dtype=pl.UInt64), id_series("exact_id", exact_ids)]
     if near_ids is not None:
         columns.append(id_series("near_id", near_ids))
-    widest = near_ids if near_ids is not None else exact_ids
-    columns.append(pl.Series("keep", widest == rows))
+    columns.append(pl.Series("keep", np.frombuffer(keep, dtype=np.bool_)))
     return pl.DataFrame(columns)
 
 
@@ -40,8 +42,8 @@ def fill_previews(near: NearStats, source: Source, columns: list[str], normalize
     if not missing:
         return near
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else TopCluster(t.row, t.count, _preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return NearStats(**{**near.__dict__, "top": top})
+    top = [t if t.preview else replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
+    return replace(near, top=top)
 
 
 def _preview(text: str | None, normalize: str) -> str:

@@ -55,7 +55,7 @@ def representatives(
     cluster = "near_id" if level == "near" else "exact_id"
     source = open_source(data)
     if keep == "first":
-        kept = clusters.filter(pl.col(cluster) == pl.col("row"))["row"]
+        kept = clusters.filter(pl.col("keep"))["row"]
     else:
         lengths = source.frame.select(text_expression(result.source.text_columns).str.len_chars().alias("length")).collect()
         kept = (

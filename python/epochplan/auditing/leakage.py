@@ -53,7 +53,7 @@ def leakage(
         for batch in batches(source, columns, None, batch_rows):
             if batch.height:
                 auditor.eval_update(batch.get_column(TEXT))
-        rows, exact, near_matches = auditor.eval_finish()
+        rows, exact, near_matches = auditor.eval_finish(exclude_exact=True)
         exact_frame = pl.DataFrame(
             {"eval_row": [e for e, _ in exact], "train_row": [t for _, t in exact]},
             schema={"eval_row": pl.UInt64, "train_row": pl.UInt64},
@@ -66,8 +66,6 @@ def leakage(
             },
             schema={"eval_row": pl.UInt64, "train_row": pl.UInt64, "similarity": pl.Float64},
         ).with_columns(kind=pl.lit("near"))
-        # A pair matched exactly is also a near match (similarity 1.0): report it once, as exact.
-        near_frame = near_frame.join(exact_frame.select("eval_row", "train_row"), on=["eval_row", "train_row"], how="anti")
         matches = (
             pl.concat([exact_frame, near_frame])
             .with_columns(split=pl.lit(name))

@@ -13,6 +13,8 @@ from ..defaults import AUDIT_SCHEMA
 
 #: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
 EXAMPLES = 10
+#: Characters of one example text in the JSON (report texts; see auditing/examples.py).
+TEXT_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,40 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A cluster member shown beside its representative: up to 5 a cluster, the lowest rows
+    (exact) or the least similar first (near, when the core gives similarity). `text` only when
+    the audit keeps examples."""
+
+    row: int
+    similarity: float | None = None
+    text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"row": self.row}
+        if self.similarity is not None:
+            d["similarity"] = self.similarity
+        if self.text is not None:
+            d["text"] = self.text
+        return d
+
+
+@dataclass(frozen=True)
 class TopCluster:
     row: int
     count: int
     preview: str
+    #: The representative's text as read, cut to TEXT_CHARS (None without examples).
+    text: str | None = None
+    members: tuple[Member, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "count": self.count, "preview": self.preview}
+        d: dict[str, Any] = {"row": self.row, "count": self.count, "preview": self.preview}
+        if self.text is not None:
+            d["text"] = self.text
+        if self.members:
+            d["members"] = [m.to_dict() for m in self.members]
+        return d
 
 
 @dataclass(frozen=True)
@@ -53,6 +82,8 @@ class ClusterStats:
     clusters: int
     largest_cluster: int
     top: list[TopCluster]
+    #: [[size, clusters], ...]: every cluster size that occurs, 1 included, ascending (the core's).
+    size_histogram: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +93,7 @@ class ClusterStats:
             "clusters": self.clusters,
             "largest_cluster": self.largest_cluster,
             "top": [t.to_dict() for t in self.top],
+            "size_histogram": [list(b) for b in self.size_histogram],
         }
 
 
@@ -95,9 +127,14 @@ class LeakExample:
     eval_row: int
     train_row: int
     similarity: float
+    eval_text: str | None = None  # with examples: the eval row's text and its train match's
+    train_text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"eval_row": self.eval_row, "train_row": self.train_row, "similarity": self.similarity}
+        d: dict[str, Any] = {"eval_row": self.eval_row, "train_row": self.train_row, "similarity": self.similarity}
+        if self.eval_text is not None or self.train_text is not None:
+            d.update(eval_text=self.eval_text, train_text=self.train_text)
+        return d
 
 
 @dataclass(frozen=True)
@@ -125,9 +162,13 @@ class Leakage:
 class ConflictExample:
     rows: list[int]
     labels: list[str | None]
+    texts: list[str | None] | None = None  # with examples: parallel to the first 10 rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": list(self.rows), "labels": list(self.labels)}
+        d: dict[str, Any] = {"rows": list(self.rows), "labels": list(self.labels)}
+        if self.texts is not None:
+            d["texts"] = list(self.texts)
+        return d
 
 
 @dataclass(frozen=True)
@@ -158,9 +199,18 @@ class LengthStats:
     p90: int
     p99: int
     max: int
+    #: [[lo, hi, count], ...]: power-of-two bins [0, 1), [1, 2), [2, 4), ... up to the max (the core's).
+    histogram: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "p50": self.p50, "p90": self.p90, "p99": self.p99, "max": self.max}
+        return {
+            "mean": self.mean,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p99": self.p99,
+            "max": self.max,
+            "histogram": [list(b) for b in self.histogram],
+        }
 
 
 @dataclass(frozen=True)
@@ -268,7 +318,16 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
         duplicate_fraction=d["duplicate_rows"] / rows if rows else 0.0,
         clusters=d["clusters"],
         largest_cluster=d["largest_cluster"],
-        top=[TopCluster(row=t["row"], count=t["count"], preview=t["preview"] or "") for t in d["top"]],
+        top=[
+            TopCluster(
+                row=t["row"],
+                count=t["count"],
+                preview=t["preview"] or "",
+                members=tuple(Member(m["row"], m.get("similarity")) for m in t.get("members") or ()),
+            )
+            for t in d["top"]
+        ],
+        size_histogram=[list(b) for b in d.get("size_histogram") or []],
         **extra,
     )
 

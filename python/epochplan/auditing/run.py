@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-import polars as pl
-
 from .. import defaults
 from .._epochplan import Auditor
 from ..config import MAX_WHOLE, check_memory_budget
@@ -17,7 +15,8 @@ from ..errors import InputError
 from ..progress import set_phase
 from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
-from .conflicts import find_conflicts
+from .conflicts import conflicts_from_core
+from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 
@@ -38,6 +37,7 @@ def audit(
     memory_budget: int | None = None,
     eval: EvalSpec = None,
     keep_clusters: bool = True,
+    examples: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
@@ -49,6 +49,9 @@ def audit(
     are joined with a newline); without it the column is chosen as the CLI documents.
     `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `examples` reads back the texts a report shows (top clusters' representatives and members,
+    leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
+    of the result, the stored cluster previews included.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -61,7 +64,7 @@ def audit(
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
-        keep_row_ids=keep_clusters or label is not None,
+        keep_row_ids=keep_clusters,
         near=near,
         threshold=threshold,
         ngram=ngram,
@@ -78,14 +81,11 @@ def audit(
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns)
 
-    labels_per_row: list[pl.Series] = []
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
             continue
         labels = batch.get_column(LABEL) if label is not None else None
         auditor.update(batch.get_column(TEXT), labels)
-        if labels is not None:
-            labels_per_row.append(labels)
         if progress is not None:
             progress(auditor.rows)
     if auditor.rows == 0:
@@ -98,17 +98,22 @@ def audit(
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())
-    clusters = cluster_frame(exact_ids, near_ids if near else None) if keep_clusters and exact_ids is not None else None
+    keep = auditor.keep_flags()
+    clusters = (
+        cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
+    )
     result = build_result(info, summary, clusters)
-    if result.near is not None:
+    if result.near is not None and examples:
         result.near = fill_previews(result.near, source, columns, normalize)
-    if label is not None and exact_ids is not None:
-        result.conflicts = find_conflicts(
-            pl.concat(labels_per_row) if labels_per_row else pl.Series([], dtype=pl.String), exact_ids, near_ids if near else None
-        )
+    if label is not None:
+        result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         set_phase(progress, "eval splits (leakage)")
         result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+    if examples:
+        attach_texts(result, source, columns, eval_sources)
+    else:
+        drop_texts(result)
     return result
 
 

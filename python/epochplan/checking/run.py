@@ -19,14 +19,16 @@ _NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "num_perm", "memory_bu
 
 
 def audit_for_check(
-    data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None
+    data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None, *, examples: bool = True
 ) -> dict[str, Any]:
-    """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict."""
+    """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict.
+    `examples=False` keeps every data text out of it (`audit(examples=False)`)."""
     kwargs: dict[str, Any] = {
         "text": settings.get("text"),
         "label": settings.get("label"),
         "normalize": settings.get("normalize") or defaults.NORMALIZE,
         "keep_clusters": False,
+        "examples": examples,
     }
     if progress is not None:
         kwargs["progress"] = progress

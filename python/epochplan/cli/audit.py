@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,9 @@ from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit
 from ..render.console import terminal_console
+from ..render.github import in_github_actions
+from ..render.html import render_html
+from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan
 from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
@@ -34,6 +38,14 @@ def audit_command(
         Path | None,
         typer.Option("--leakage", help="Write every train/eval match (split, eval_row, train_row, similarity, kind) as Parquet."),
     ] = None,
+    html: options.HtmlOption = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown", help="Write the headline as Markdown to PATH (also appended to $GITHUB_STEP_SUMMARY in GitHub Actions)."
+        ),
+    ] = None,
+    examples: options.ExamplesOption = True,
     quiet: options.QuietOption = False,
     why: Annotated[
         bool, typer.Option("--why", help="Also print the reason behind every number of the plan (the JSON has them all).")
@@ -53,7 +65,10 @@ def audit_command(
     setup = build_setup(resolved)
     splits = parse_eval(given.get("eval_splits"))
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
-    check_outputs({"--json": json_out, "--clusters": clusters, "--leakage": leakage}, inputs)
+    environ = dict(os.environ)
+    step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
+    outputs = {"--json": json_out, "--clusters": clusters, "--leakage": leakage, "--html": html, "--markdown": markdown}
+    check_outputs({**outputs, "GITHUB_STEP_SUMMARY": step_summary}, inputs)
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
 
@@ -64,6 +79,7 @@ def audit_command(
             **options.audit_options(resolved),
             eval=splits or None,
             keep_clusters=clusters is not None,
+            examples=examples,
             progress=progress,
         )
     the_plan = None
@@ -83,6 +99,16 @@ def audit_command(
         sys.stdout.write(result.to_json())
     elif json_out:
         atomic_write_text(json_out, result.to_json())
+    if html is not None or markdown is not None or step_summary:
+        audit_dict = result.to_dict()
+        if html is not None:
+            atomic_write_text(html, render_html(audit_dict, examples=examples))
+        headline = render_markdown(audit_dict, examples=examples)
+        if markdown is not None:
+            atomic_write_text(markdown, headline)
+        if step_summary:  # appended, as GitHub expects; each step adds its own part
+            with open(step_summary, "a", encoding="utf-8") as f:
+                f.write(headline)
     if not quiet and json_out != "-":
         console = terminal_console()
         render_audit(result, console)

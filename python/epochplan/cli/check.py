@@ -18,6 +18,7 @@ from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
 from ..render.github import emit_github, in_github_actions
+from ..render.html import render_html
 from ..render.junit import to_junit
 from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
@@ -28,6 +29,8 @@ def check_command(
     data: Annotated[list[str], typer.Argument(help="Training data: Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the report (epochplan.check/1) to PATH ('-' = stdout).")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH: one testcase per check.")] = None,
+    html: options.HtmlOption = None,
+    examples: options.ExamplesOption = True,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
     allow_baseline_mismatch: Annotated[
         bool,
@@ -60,11 +63,11 @@ def check_command(
         inputs.append(baseline)
     environ = dict(os.environ)
     summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
-    check_outputs({"--json": json_out, "--junit": junit, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
+    check_outputs({"--json": json_out, "--junit": junit, "--html": html, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress)
+        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, examples=examples)
     if base is not None:
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:
@@ -77,6 +80,8 @@ def check_command(
         atomic_write_text(json_out, report.to_json())
     if junit is not None:
         atomic_write_text(junit, to_junit(report))
+    if html is not None:
+        atomic_write_text(html, render_html(None, check=report.to_dict(), examples=examples))
     # Workflow commands go to stdout, unless stdout carries the JSON report.
     emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
     if not quiet and json_out != "-":

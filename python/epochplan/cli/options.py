@@ -107,3 +107,18 @@ def audit_options(resolved: Resolved) -> dict[str, Any]:
     """Keyword arguments of `epochplan.audit` for the data settings set anywhere (command line,
     environment, file); the others keep the defaults of `epochplan.audit`, which are the same."""
     return {key.attr: resolved[key.attr] for key in DATA_KEYS if resolved.settings[key.attr].explicit}
+
+
+# Report outputs, taken by `audit` and `check` (and `--no-examples` by `report` too).
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write the report as one self-contained HTML page (offline, under 1 MB) to PATH.", show_default=False),
+]
+ExamplesOption = Annotated[
+    bool,
+    typer.Option(
+        "--examples/--no-examples",
+        help="Keep example texts from the data (cluster members, leaked eval rows, conflicting rows) in the JSON, HTML and "
+        "Markdown; --no-examples keeps every text out (public CI artifacts, eval items, personal data).",
+    ),
+]

@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 from .._epochplan import __version__
 from ..errors import EpochplanError, InputError, InternalError
 from ..render.console import visible
-from . import audit, check, config, dedup, plan
+from . import audit, check, config, dedup, plan, report
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
@@ -73,6 +73,7 @@ app.command("audit")(audit.audit_command)
 app.command("plan")(plan.plan_command)
 app.command("check")(check.check_command)
 app.command("dedup")(dedup.dedup_command)
+app.command("report")(report.report_command)
 config_app = typer.Typer(help="Show the resolved configuration.", no_args_is_help=True)
 config_app.command("show")(config.config_show)
 app.add_typer(config_app, name="config")

@@ -3,6 +3,7 @@ data-parallel padding, last partial accumulation window), read from each framewo
 
 from __future__ import annotations
 
+from .._epochplan import shard_size
 from .citations import SRC_COMPOSER, SRC_HF, SRC_LIGHTNING, SRC_TORCH
 
 
@@ -11,13 +12,9 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def _distributed_shard(n: int, gpus: int, drop_last: bool) -> int:
-    """Samples per rank under torch DistributedSampler (torch/utils/data/distributed.py):
-    padded to equal shards by repeating indices, or trimmed with drop_last."""
-    if gpus == 1:
-        return n
-    if drop_last and n % gpus:
-        return ceil_div(n - gpus, gpus)
-    return ceil_div(n, gpus)
+    """Samples per rank under torch DistributedSampler (torch/utils/data/distributed.py): the
+    core's formula, shared with `epochplan.torch.ClusterSampler`."""
+    return n if gpus == 1 else shard_size(n, gpus, drop_last)
 
 
 def _loader_len(n: int, batch: int, drop_last: bool) -> int:

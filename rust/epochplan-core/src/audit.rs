@@ -263,6 +263,17 @@ impl Auditor {
         self.near_clusters.as_ref().map(|c| c.near_ids.as_slice())
     }
 
+    /// `[size, clusters]` of the near clusters, every size including 1, after `finish_near`.
+    pub fn near_size_histogram(&self) -> Option<Vec<[u64; 2]>> {
+        self.near_ids().map(crate::cluster_ids::size_histogram)
+    }
+
+    /// Up to `max` members of each near cluster in `representatives` (see
+    /// [`crate::cluster_ids::members`]), after `finish_near`.
+    pub fn near_members(&self, representatives: &[u64], max: usize) -> Option<Vec<Vec<crate::cluster_ids::Member>>> {
+        self.near_ids().map(|ids| crate::cluster_ids::members(ids, representatives, None, max))
+    }
+
     pub fn near_summary(&self, top_n: usize) -> Option<NearSummary> {
         self.near_clusters.as_ref().map(|c| c.summary(top_n))
     }
@@ -512,6 +523,8 @@ mod tests {
         let (s, _) = audit(&texts, Normalize::Default);
         assert_eq!(s.chars.as_ref().unwrap().max, 5);
         assert_eq!(s.words.as_ref().unwrap().max, 3);
+        // chars 5, 3, 5: one in [2, 4), two in [4, 8); empty leading bins kept
+        assert_eq!(s.chars.as_ref().unwrap().histogram, vec![[0, 1, 0], [1, 2, 0], [2, 4, 1], [4, 8, 2]]);
         assert_eq!(s.total_bytes, 5 + 3 + 6);
         assert_eq!(s.tokens_estimate, 14 / 4);
         // words: a b a b c héllo -> 4 distinct of 6; bigrams: ab ba bc -> 3 of 3
@@ -570,6 +583,13 @@ mod tests {
         assert_eq!(a.near_ids().unwrap(), &[0, 1, 0, 0, NO_CLUSTER]);
         let s = a.near_summary(10).unwrap();
         assert_eq!((s.unique, s.duplicate_rows, s.largest_cluster), (2, 2, 3));
+        assert_eq!(a.near_size_histogram().unwrap(), vec![[1, 1], [3, 1]]);
+        let members = a.near_members(&[0, 1], 5).unwrap();
+        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![2, 3]);
+        assert!(members[1].is_empty());
+        let exact = a.summary(false).exact;
+        assert_eq!(exact.size_histogram, vec![[1, 2], [2, 1]]);
+        assert_eq!(exact.top[0].members, vec![2]);
         assert!(a.update(&texts, None).is_err()); // no rows after finish
     }
 

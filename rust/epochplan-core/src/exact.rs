@@ -2,6 +2,8 @@
 //! cluster. Rows arrive in input order, so the first row seen with a digest is the lowest row of
 //! its cluster and becomes the representative: no second pass and no reordering needed.
 
+use std::collections::BTreeMap;
+
 use hashbrown::HashMap;
 
 use crate::hashing::IdentityBuildHasher;
@@ -41,6 +43,30 @@ fn first_chars(normalised_text: &str) -> String {
     normalised_text.chars().take(PREVIEW_CHARS).collect()
 }
 
+/// Rows kept per duplicated cluster besides its representative, for a report to show side by
+/// side: the first ones seen, so the lowest rows.
+pub const MEMBER_ROWS: usize = 5;
+
+/// Up to [`MEMBER_ROWS`] member rows inline (no allocation per cluster).
+#[derive(Debug, Clone, Copy, Default)]
+struct MemberRows {
+    rows: [u64; MEMBER_ROWS],
+    len: u8,
+}
+
+impl MemberRows {
+    fn push(&mut self, row: u64) {
+        if (self.len as usize) < MEMBER_ROWS {
+            self.rows[self.len as usize] = row;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        &self.rows[..self.len as usize]
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Cluster {
     representative: u64,
@@ -52,6 +78,9 @@ pub struct ExactIndex {
     clusters: HashMap<u128, Cluster, IdentityBuildHasher>,
     /// Previews of clusters that have at least two members, keyed by representative row.
     previews: HashMap<u64, String>,
+    /// The first member rows after the representative of clusters with at least two members
+    /// (48 bytes a duplicated cluster), keyed by representative row.
+    members: HashMap<u64, MemberRows>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +88,8 @@ pub struct TopCluster {
     pub row: u64,
     pub count: u64,
     pub preview: String,
+    /// Up to [`MEMBER_ROWS`] other members, lowest rows first.
+    pub members: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +99,8 @@ pub struct ExactSummary {
     pub clusters: u64,
     pub largest_cluster: u64,
     pub top: Vec<TopCluster>,
+    /// `[size, clusters]` for every cluster size that occurs, 1 included, ascending.
+    pub size_histogram: Vec<[u64; 2]>,
 }
 
 /// What inserting one row found.
@@ -86,7 +119,11 @@ impl ExactIndex {
     pub fn insert(&mut self, digest: u128, row: u64) -> Insert {
         let cluster = self.clusters.entry(digest).or_insert(Cluster { representative: row, size: 0 });
         cluster.size += 1;
-        Insert { representative: cluster.representative, needs_preview: cluster.size == 2 }
+        let (representative, size) = (cluster.representative, cluster.size);
+        if (2..=MEMBER_ROWS as u64 + 1).contains(&size) {
+            self.members.entry(representative).or_default().push(row);
+        }
+        Insert { representative, needs_preview: size == 2 }
     }
 
     pub fn set_preview(&mut self, representative: u64, preview: String) {
@@ -111,7 +148,9 @@ impl ExactIndex {
         let mut clusters = 0u64;
         let mut largest = 0u64;
         let mut multi: Vec<(u64, u64)> = Vec::new();
+        let mut sizes: BTreeMap<u64, u64> = BTreeMap::new();
         for c in self.clusters.values() {
+            *sizes.entry(c.size).or_insert(0) += 1;
             members += c.size;
             largest = largest.max(c.size);
             if c.size >= 2 {
@@ -128,6 +167,7 @@ impl ExactIndex {
                 row,
                 count,
                 preview: self.previews.get(&row).cloned().unwrap_or_default(),
+                members: self.members.get(&row).map(|m| m.as_slice().to_vec()).unwrap_or_default(),
             })
             .collect();
         ExactSummary {
@@ -136,6 +176,7 @@ impl ExactIndex {
             clusters,
             largest_cluster: largest,
             top,
+            size_histogram: sizes.into_iter().map(|(size, count)| [size, count]).collect(),
         }
     }
 }
@@ -143,6 +184,20 @@ impl ExactIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_are_the_lowest_rows_capped() {
+        let mut idx = ExactIndex::new();
+        for row in 0..20u64 {
+            idx.insert(if row % 2 == 0 { 1 } else { row as u128 + 100 }, row);
+        }
+        let s = idx.summary(1);
+        assert_eq!(s.top[0].row, 0);
+        assert_eq!(s.top[0].members, vec![2, 4, 6, 8, 10]);
+        assert_eq!(s.size_histogram, vec![[1, 10], [10, 1]]);
+        let rows: u64 = s.size_histogram.iter().map(|[size, n]| size * n).sum();
+        assert_eq!(rows, 20);
+    }
 
     #[test]
     fn representative_is_first_row_and_counts_add_up() {
@@ -154,8 +209,10 @@ mod tests {
         idx.set_preview(0, "seven".into());
         let s = idx.summary(10);
         assert_eq!((s.unique, s.duplicate_rows, s.clusters, s.largest_cluster), (3, 3, 2, 3));
-        assert_eq!(s.top[0], TopCluster { row: 0, count: 3, preview: "seven".into() });
+        assert_eq!(s.top[0], TopCluster { row: 0, count: 3, preview: "seven".into(), members: vec![2, 3] });
         assert_eq!(s.top[1].row, 1);
+        assert_eq!(s.top[1].members, vec![5]);
+        assert_eq!(s.size_histogram, vec![[1, 1], [2, 1], [3, 1]]);
     }
 
     #[test]

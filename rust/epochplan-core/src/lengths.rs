@@ -22,6 +22,24 @@ pub struct LengthSummary {
     pub p90: u64,
     pub p99: u64,
     pub max: u64,
+    /// `[lo, hi, count]`: power-of-two bins [0, 1), [1, 2), [2, 4), ... up to the bin holding
+    /// `max`, contiguous (empty bins included), `count` values with lo <= length < hi. About 64
+    /// bins at most whatever the number of rows, so a report can draw it at any size.
+    pub histogram: Vec<[u64; 3]>,
+}
+
+/// Index of the power-of-two bin holding `length`: 0 for [0, 1), k for [2^(k-1), 2^k).
+fn bin_of(length: u64) -> usize {
+    (u64::BITS - length.leading_zeros()) as usize
+}
+
+/// Bounds of bin `k` (see [`bin_of`]); the last bin's upper bound saturates at u64::MAX.
+fn bin_bounds(k: usize) -> (u64, u64) {
+    if k == 0 {
+        return (0, 1);
+    }
+    let lo = 1u64 << (k - 1);
+    (lo, lo.saturating_mul(2))
 }
 
 impl LengthDistribution {
@@ -90,6 +108,28 @@ impl LengthDistribution {
         Some(self.max)
     }
 
+    /// Counts in power-of-two bins (see [`LengthSummary::histogram`]); empty without values.
+    pub fn histogram(&self) -> Vec<[u64; 3]> {
+        if self.count == 0 {
+            return Vec::new();
+        }
+        let mut counts = vec![0u64; bin_of(self.max) + 1];
+        for (length, &times) in self.dense.iter().enumerate() {
+            counts[bin_of(length as u64)] += times;
+        }
+        for (&length, &times) in &self.sparse {
+            counts[bin_of(length)] += times;
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .map(|(k, count)| {
+                let (lo, hi) = bin_bounds(k);
+                [lo, hi, count]
+            })
+            .collect()
+    }
+
     pub fn summary(&self) -> Option<LengthSummary> {
         if self.count == 0 {
             return None;
@@ -100,6 +140,7 @@ impl LengthDistribution {
             p90: self.quantile(0.90)?,
             p99: self.quantile(0.99)?,
             max: self.max,
+            histogram: self.histogram(),
         })
     }
 }
@@ -131,6 +172,35 @@ mod tests {
         assert_eq!(a.quantile(0.5), Some(3));
         assert_eq!(a.quantile(1.0), Some(1_000_000));
         assert_eq!(a.summary().unwrap().max, 1_000_000);
+    }
+
+    #[test]
+    fn power_of_two_histogram() {
+        let mut d = LengthDistribution::new();
+        for v in [0, 1, 2, 3, 4, 7, 8, 100, 1_000_000] {
+            d.add(v);
+        }
+        let h = d.histogram();
+        assert_eq!(&h[..5], &[[0, 1, 1], [1, 2, 1], [2, 4, 2], [4, 8, 2], [8, 16, 1]]);
+        // contiguous up to the bin holding the max, empty bins included
+        assert!(h.windows(2).all(|w| w[0][1] == w[1][0]));
+        assert_eq!(*h.last().unwrap(), [1 << 19, 1 << 20, 1]);
+        assert_eq!(h.iter().map(|b| b[2]).sum::<u64>(), d.count());
+        assert_eq!(h.iter().find(|b| b[0] == 64).unwrap()[2], 1); // 100 in [64, 128)
+    }
+
+    #[test]
+    fn histogram_merges_and_handles_extremes() {
+        let mut a = LengthDistribution::new();
+        a.add(5);
+        let mut b = LengthDistribution::new();
+        b.add(u64::MAX);
+        a.merge(&b);
+        let h = a.histogram();
+        assert_eq!(h.len(), 65);
+        assert_eq!(*h.last().unwrap(), [1 << 63, u64::MAX, 1]);
+        assert_eq!(h[3], [4, 8, 1]);
+        assert!(LengthDistribution::new().histogram().is_empty());
     }
 
     #[test]

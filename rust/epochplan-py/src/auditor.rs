@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use epochplan_core::conflicts::MAX_EXAMPLES;
 use epochplan_core::defaults;
 use epochplan_core::eval_probe::EvalProbe;
+use epochplan_core::exact::MEMBER_ROWS;
 use epochplan_core::{AuditOptions, NearOptions, Normalize, Shingle, TextColumn};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -153,7 +154,15 @@ impl Auditor {
         let d = summary_to_dict(py, &summary)?;
         let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
             (Some(summary), Some(options), Some(index)) => {
-                Some(near_summary_to_dict(py, &summary, options, index, |row| inner.exact_preview(row))?)
+                let representatives: Vec<u64> = summary.top.iter().map(|t| t.row).collect();
+                let (members, histogram) = call_core(py, || {
+                    Ok((
+                        inner.near_members(&representatives, MEMBER_ROWS).unwrap_or_default(),
+                        inner.near_size_histogram().unwrap_or_default(),
+                    ))
+                })?;
+                let preview = |row| inner.exact_preview(row);
+                Some(near_summary_to_dict(py, &summary, options, index, preview, &members, &histogram)?)
             }
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Core results as Python values: dicts with the keys the Python layer reads, ids as bytes.
 
 use epochplan_core::audit::{AuditSummary, LabelConflicts};
+use epochplan_core::cluster_ids::Member;
 use epochplan_core::exact::TopCluster;
 use epochplan_core::lengths::LengthSummary;
 use epochplan_core::near::{NearIndex, NearOptions, NearSummary};
@@ -28,17 +29,38 @@ fn lengths_to_dict<'py>(py: Python<'py>, s: &Option<LengthSummary>) -> PyResult<
             d.set_item("p90", s.p90)?;
             d.set_item("p99", s.p99)?;
             d.set_item("max", s.max)?;
+            d.set_item("histogram", s.histogram.iter().map(|b| b.to_vec()).collect::<Vec<_>>())?;
             Ok(d)
         })
         .transpose()
 }
 
-fn top_item<'py>(py: Python<'py>, row: u64, count: u64, preview: Option<&str>) -> PyResult<Bound<'py, PyDict>> {
+/// `{row, count, preview, members: [{row, similarity}]}`; members are rows only (no text: Python
+/// reads the few it shows back from the source), similarity None where the level has none.
+fn top_item<'py>(
+    py: Python<'py>,
+    row: u64,
+    count: u64,
+    preview: Option<&str>,
+    members: &[Member],
+) -> PyResult<Bound<'py, PyDict>> {
     let item = PyDict::new(py);
     item.set_item("row", row)?;
     item.set_item("count", count)?;
     item.set_item("preview", preview)?;
+    let list = PyList::empty(py);
+    for member in members {
+        let m = PyDict::new(py);
+        m.set_item("row", member.row)?;
+        m.set_item("similarity", member.similarity)?;
+        list.append(m)?;
+    }
+    item.set_item("members", list)?;
     Ok(item)
+}
+
+fn size_histogram(histogram: &[[u64; 2]]) -> Vec<Vec<u64>> {
+    histogram.iter().map(|b| b.to_vec()).collect()
 }
 
 pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound<'py, PyDict>> {
@@ -53,10 +75,12 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
     exact.set_item("clusters", s.exact.clusters)?;
     exact.set_item("largest_cluster", s.exact.largest_cluster)?;
     let top = PyList::empty(py);
-    for TopCluster { row, count, preview } in &s.exact.top {
-        top.append(top_item(py, *row, *count, Some(preview))?)?;
+    for TopCluster { row, count, preview, members } in &s.exact.top {
+        let members: Vec<Member> = members.iter().map(|&row| Member { row, similarity: None }).collect();
+        top.append(top_item(py, *row, *count, Some(preview), &members)?)?;
     }
     exact.set_item("top", top)?;
+    exact.set_item("size_histogram", size_histogram(&s.exact.size_histogram))?;
     d.set_item("exact", exact)?;
 
     d.set_item("chars", lengths_to_dict(py, &s.chars)?)?;
@@ -90,13 +114,16 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
 }
 
 /// The near part of the summary. `preview(row)` is the stored preview of an exact cluster; near
-/// clusters without one get None and Python reads their text back from the source.
+/// clusters without one get None and Python reads their text back from the source. `members[i]`
+/// belong to `summary.top[i]`.
 pub fn near_summary_to_dict<'py, 'a>(
     py: Python<'py>,
     summary: &NearSummary,
     options: &NearOptions,
     index: &NearIndex,
     preview: impl Fn(u64) -> Option<&'a str>,
+    members: &[Vec<Member>],
+    histogram: &[[u64; 2]],
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("unique", summary.unique)?;
@@ -104,10 +131,12 @@ pub fn near_summary_to_dict<'py, 'a>(
     d.set_item("clusters", summary.clusters)?;
     d.set_item("largest_cluster", summary.largest_cluster)?;
     let top = PyList::empty(py);
-    for t in &summary.top {
-        top.append(top_item(py, t.row, t.count, preview(t.row))?)?;
+    for (i, t) in summary.top.iter().enumerate() {
+        let shown = members.get(i).map(Vec::as_slice).unwrap_or_default();
+        top.append(top_item(py, t.row, t.count, preview(t.row), shown)?)?;
     }
     d.set_item("top", top)?;
+    d.set_item("size_histogram", size_histogram(histogram))?;
     d.set_item("threshold", options.threshold)?;
     d.set_item("ngram", options.ngram)?;
     d.set_item("shingle", options.shingle.as_str())?;

@@ -1,0 +1,93 @@
+"""The building blocks of the HTML report's sections: how much example text a rendering shows
+(`Caps`), numbers, tables, fact lists and figures, each returning a fragment of HTML. Values from
+the data go through `text.plain` here, so no caller can forget to escape them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .text import plain
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much example text one rendering shows; the page shrinks these until it fits its budget."""
+
+    examples: bool
+    text: int = 1000  # characters of one text
+    clusters: int = 5  # largest clusters shown per level (exact, near)
+    members: int = 3  # members shown beside each representative
+    leaks: int = 10  # eval rows shown per split
+    conflicts: int = 5  # conflicting-label groups shown
+    conflict_texts: int = 5  # texts shown per group
+    message: int = 600  # characters of a warning, check or rationale message (they quote names from the data)
+    items: int = 20  # warnings of each kind, splits, paths, columns listed
+
+
+NAME_CHARS = 80  # a label, split or column name
+
+
+def get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return plain(value, NAME_CHARS)
+
+
+def pct(part: Any, whole: Any) -> str:
+    if not isinstance(part, (int, float)) or not isinstance(whole, (int, float)) or not whole:
+        return ""
+    return f" ({100 * part / whole:.1f} %)"
+
+
+def section(ident: str, title: str, body: Sequence[str]) -> str:
+    return f'<section id="{ident}"><h2>{title}</h2>{"".join(body)}</section>'
+
+
+def absent(reason: str) -> str:
+    return f'<p class="absent">{reason}</p>'
+
+
+def figure(chart: str, caption: str) -> str:
+    return f"<figure>{chart}<figcaption>{caption}</figcaption></figure>"
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    cls = f' class="{css}"' if css else ""
+    out = [f"<table{cls}><thead><tr>", *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    return "".join(out) + "</tbody></table>"
+
+
+def dl(items: Sequence[tuple[str, str]]) -> str:
+    return '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
+
+
+def code(value: Any) -> str:
+    return f"<code>{plain(value, NAME_CHARS)}</code>"
+
+
+def more(total: int, shown_count: int, what: str) -> str:
+    return f'<p class="note">{total - shown_count:,} more {what} not shown.</p>' if total > shown_count else ""
+
+
+def hidden_note() -> str:
+    return '<p class="note">Example texts left out (<code>--no-examples</code>).</p>'

@@ -1,0 +1,128 @@
+"""The audit's headline as Markdown: `epochplan audit --markdown PATH` and the GitHub Actions job
+summary. The same numbers as the HTML report's summary section, for a PR comment or a CI page.
+
+Data text is hostile (it can close a table, start a heading or hide behind a bidirectional
+override): it appears only with examples, in an inline code span, with control characters and
+bidi overrides written as escapes and backticks and pipes neutralised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .text import visible_unsafe
+
+PREVIEW_CHARS = 80
+
+
+def _n(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3g}"
+    return _cell(str(value), 80)
+
+
+def _pct(part: Any, whole: Any) -> str:
+    if isinstance(part, (int, float)) and isinstance(whole, (int, float)) and whole:
+        return f" ({100 * part / whole:.1f} %)"
+    return ""
+
+
+def _cell(text: str, limit: int) -> str:
+    """`text` safe inside a Markdown table cell: one line, no pipe, no markup that survives."""
+    text = visible_unsafe(text.replace("\r", " ").replace("\n", " "))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    for char in "\\`*_[]<>|#!~":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _code(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """Data text as an inline code span (nothing inside is markup); backticks become ’."""
+    text = visible_unsafe(text.replace("\r", " ").replace("\n", " ")).replace("`", "’").replace("|", "¦")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"`{text}`" if text.strip() else "(empty)"
+
+
+def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = None, *, examples: bool = True) -> str:
+    """The headline of an `epochplan.audit/1` dict (and its plan) as Markdown. `examples=False`
+    shows no text from the data (names of columns, splits and labels stay)."""
+    plan = plan if plan is not None else audit.get("plan")
+    rows = audit.get("rows")
+    source = audit.get("source") or {}
+    paths = source.get("paths") or []
+    where = ", ".join(_code(str(p), 120) for p in paths[:5]) or "(in-memory table)"
+    if len(paths) > 5:
+        where += f" and {len(paths) - 5:,} more"
+    lines = [
+        "## epochplan audit",
+        "",
+        f"{where}: {_n(rows)} rows, {_n(audit.get('null_rows'))} null, {_n(audit.get('empty_rows'))} empty.",
+        "",
+    ]
+    lines += ["| | unique samples | duplicate rows | clusters | largest |", "| --- | ---: | ---: | ---: | ---: |"]
+    for level in ("exact", "near"):
+        block = audit.get(level)
+        if isinstance(block, Mapping):
+            lines.append(
+                f"| {level} | {_n(block.get('unique'))}{_pct(block.get('unique'), rows)} | {_n(block.get('duplicate_rows'))} "
+                f"| {_n(block.get('clusters'))} | {_n(block.get('largest_cluster'))} |"
+            )
+    lengths = audit.get("lengths") or {}
+    tokens = next(
+        (audit[level]["unique_tokens"] for level in ("near", "exact") if (audit.get(level) or {}).get("unique_tokens") is not None), None
+    )
+    lines.append("")
+    if tokens is not None:
+        lines.append(f"Unique tokens: {_n(tokens)}.")
+    else:
+        lines.append(f"Tokens (estimate, UTF-8 bytes / 4): {_n(lengths.get('tokens_estimate'))}.")
+    leakage = audit.get("leakage") or {}
+    if leakage:
+        lines += ["", "| eval split | rows | exact in train | near in train |", "| --- | ---: | ---: | ---: |"]
+        for name, split in list(leakage.items())[:20]:
+            total = split.get("rows")
+            exact, near = split.get("exact_in_train"), split.get("near_in_train")
+            lines.append(f"| {_cell(str(name), 80)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |")
+    conflicts = audit.get("conflicts")
+    if isinstance(conflicts, Mapping):
+        lines += [
+            "",
+            f"Conflicting labels: {_n(conflicts.get('rows'))} rows in {_n(conflicts.get('exact_clusters'))} exact / "
+            f"{_n(conflicts.get('near_clusters'))} near clusters.",
+        ]
+    warnings = [w for w in audit.get("warnings") or [] if isinstance(w, Mapping)]
+    plan_warnings = list((plan or {}).get("warnings") or []) if isinstance(plan, Mapping) else []
+    if warnings or plan_warnings:
+        lines.append("")
+        for w in warnings[:10]:
+            lines.append(f"- **{_cell(str(w.get('id', 'warning')), 40)}**: {_cell(str(w.get('message', '')), 300)}")
+            if examples and w.get("text"):
+                lines.append(f"  {_code(str(w['text']))}")
+        for message in plan_warnings[:10]:
+            lines.append(f"- **plan**: {_cell(str(message), 300)}")
+    if examples:
+        for level in ("exact", "near"):
+            top = (audit.get(level) or {}).get("top") or []
+            if top:
+                lines += ["", f"Largest {level} clusters:", "", "| row | rows | text |", "| ---: | ---: | --- |"]
+                for cluster in top[:3]:
+                    text = cluster.get("text") if cluster.get("text") is not None else cluster.get("preview", "")
+                    lines.append(f"| {_n(cluster.get('row'))} | {_n(cluster.get('count'))} | {_code(str(text or ''))} |")
+    if isinstance(plan, Mapping) and plan.get("total_steps") is not None:
+        epochs = plan.get("epochs") or {}
+        lines += [
+            "",
+            f"Plan ({_cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} epochs "
+            f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} steps, "
+            f"{_n(plan.get('warmup_steps'))} warm-up.",
+        ]
+    return "\n".join(lines) + "\n\n"

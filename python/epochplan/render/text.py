@@ -1,0 +1,93 @@
+"""Text from a dataset made safe to show in a page, and a word-level diff of two texts.
+
+Everything a dataset holds is hostile until shown otherwise: HTML markup must stay text, terminal
+escape sequences and other control characters must be visible rather than acted on or silently
+dropped, and bidirectional overrides must not reorder what a reviewer reads (the "Trojan Source"
+trick, CVE-2021-42574). Such characters are shown as a visible `\\xNN` / `\\uNNNN` escape.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+
+# C0 controls except tab and newline, DEL and C1 controls, bidi embeddings/overrides (U+202A-202E)
+# and isolates (U+2066-2069), and lone surrogates (json.loads accepts them; UTF-8 cannot encode them).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_WORD = re.compile(r"(\S+)(\s*)")
+
+
+def visible_escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible_unsafe(text: str) -> str:
+    """`text` with every unsafe character written as a visible escape (no HTML escaping)."""
+    return _UNSAFE.sub(lambda m: visible_escape(m.group()), text)
+
+
+def plain(text: object, limit: int | None = None) -> str:
+    """`text` as HTML-escaped plain text, unsafe characters written as escapes (for SVG text and
+    attribute values, where no markup may be added). Cut to `limit` characters with an ellipsis."""
+    text = str(text)
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return html.escape(_UNSAFE.sub(lambda m: visible_escape(m.group()), text), quote=True)
+
+
+def rich(text: str) -> str:
+    """`text` as HTML with every unsafe character shown as a marked-up escape."""
+    out, start = [], 0
+    for match in _UNSAFE.finditer(text):
+        out.append(html.escape(text[start : match.start()], quote=False))
+        out.append(f'<span class="ctl">{visible_escape(match.group())}</span>')
+        start = match.end()
+    out.append(html.escape(text[start:], quote=False))
+    return "".join(out)
+
+
+def cut(text: str, limit: int) -> tuple[str, int]:
+    """The first `limit` characters and how many were left out."""
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def shown(text: object, limit: int) -> str:
+    """Data text for a page: escaped, cut to `limit` characters with a note of what was left out."""
+    head, left_out = cut(str(text), limit)
+    return rich(head) + _more(left_out)
+
+
+def _more(left_out: int) -> str:
+    return f'<span class="more">… {left_out:,} more characters</span>' if left_out else ""
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    leading = text[: len(text) - len(text.lstrip())]
+    pairs = [(m.group(1), m.group(2)) for m in _WORD.finditer(text, len(leading))]
+    return [("", leading)] + pairs if leading else pairs
+
+
+def word_diff(left: str, right: str, limit: int) -> tuple[str, str]:
+    """Both texts as HTML with the words that differ marked: `<del>` in `left` (words only it has),
+    `<ins>` in `right`. Words are whitespace-separated and compared as written (case included);
+    whitespace itself never counts as a difference. Each side is cut to `limit` characters first."""
+    left_head, left_more = cut(left, limit)
+    right_head, right_more = cut(right, limit)
+    a, b = _words(left_head), _words(right_head)
+    # autojunk off: its popularity heuristic would treat common words as never matching.
+    matcher = difflib.SequenceMatcher(None, [w for w, _ in a], [w for w, _ in b], autojunk=False)
+    left_out, right_out = [], []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        left_out.append(_join(a[i1:i2], None if op == "equal" else "del"))
+        right_out.append(_join(b[j1:j2], None if op == "equal" else "ins"))
+    return "".join(left_out) + _more(left_more), "".join(right_out) + _more(right_more)
+
+
+def _join(words: list[tuple[str, str]], tag: str | None) -> str:
+    if tag is None:
+        return "".join(rich(w) + rich(space) for w, space in words)
+    return "".join(f"<{tag}>{rich(w)}</{tag}>{rich(space)}" if w else rich(space) for w, space in words)

@@ -1,0 +1,255 @@
+"""The report through the real command line: `audit --html/--markdown`, `check --html`,
+`epochplan report`, `--no-examples`, the GitHub job summary, and the 1 MB cap on a large corpus.
+
+Every test writes real Parquet files and runs `python -m epochplan` as a subprocess; the pages are
+parsed with the standard library's html.parser (`Page` from test_html_report).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import polars as pl
+
+from conftest import SHARED_DATA, assert_clean_error, run_cli
+from epochplan.render.html import MAX_BYTES
+from epochplan.sources import open_source, preview_rows
+from test_html_report import SECTIONS, Page
+
+HOSTILE = [
+    "<script>alert('x')</script> the first hostile row",
+    "<img src=x onerror=alert(1)> second hostile row",
+    '"><iframe src="https://evil.example/"> third hostile row',
+    "\x1b[31mred\x1b[0m and \x1b]8;;http://evil.example\x07link\x1b]8;;\x07 fourth row",
+    "user\u202egnp.exe and \u2066isolate\u2069 and \u202aembed\u202c fifth row",
+    "| a | table | ``` fence # heading [link](http://evil.example) ![img](http://evil.example/x.png) sixth row",
+]
+
+
+def _hostile_data(tmp: Path) -> tuple[Path, Path]:
+    """Train rows: each hostile text three times (exact clusters), once with a word changed (near),
+    with conflicting labels; an eval split that copies two of them (leakage)."""
+    rows, labels = [], []
+    for i, text in enumerate(HOSTILE):
+        for copy in range(3):
+            rows.append(text)
+            labels.append(f"<b>label{copy % 2}</b>")
+        rows.append(text + " changed")
+        labels.append("x")
+    rows += [f"an ordinary row number {i} about nothing in particular" for i in range(40)]
+    labels += ["plain"] * 40
+    train, val = tmp / "train.parquet", tmp / "val.parquet"
+    pl.DataFrame({"text": rows, "label": labels}).write_parquet(train)
+    pl.DataFrame({"text": [HOSTILE[0], HOSTILE[4], "an eval row of its own"], "label": ["a", "b", "c"]}).write_parquet(val)
+    return train, val
+
+
+def test_hostile_rows_through_the_cli_stay_inert_text(tmp_path):
+    train, val = _hostile_data(tmp_path)
+    html, md, js = tmp_path / "r.html", tmp_path / "r.md", tmp_path / "a.json"
+    proc = run_cli("audit", str(train), "--eval", f"val={val}", "--label", "label", "--html", str(html), "--markdown", str(md),
+                   "--json", str(js), "-q")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    page = html.read_text(encoding="utf-8")
+    parsed = Page(page)
+    assert [i for i in parsed.ids() if i in SECTIONS] == SECTIONS
+    tags = {t for t, _, _ in parsed.elements}
+    assert not tags & {"script", "img", "iframe", "object", "embed", "link", "base", "form", "b"}
+    assert not any(k.startswith("on") for _, a, _ in parsed.elements for k in a)
+    for char in "\x1b\x07\u202e\u2066\u2069\u202a\u202c":
+        assert char not in page, repr(char)
+    text = parsed.all_text()
+    for shown in ("<script>alert('x')</script>", "<img src=x onerror=alert(1)>", "\\x1b[31mred", "user\\u202egnp.exe", "<b>label0</b>"):
+        assert shown in text, shown
+    assert parsed.find("table", "duplicates", **{"class": "pairs"}) and parsed.find("table", "leakage", **{"class": "pairs"})
+    audit = json.loads(js.read_text())
+    assert audit["leakage"]["val"]["examples"][0]["eval_text"] in HOSTILE  # the JSON keeps the text as read
+    markdown = md.read_text(encoding="utf-8")
+    assert "\x1b" not in markdown and "\u202e" not in markdown and "```" not in markdown
+    assert "<script>alert('x')</script>" in markdown  # data text only inside code spans, where nothing is markup
+    outside = re.sub(r"`[^`\n]*`", "", markdown)
+    assert "<" not in outside and "](" not in outside and "<b>" not in outside
+
+
+def _secret_data(tmp: Path) -> tuple[Path, Path, list[str]]:
+    secrets = [f"SECRET{i:03d} private words of row {i}" for i in range(30)]
+    rows = [secrets[i % 30] if i % 3 else secrets[i % 30] + " again" for i in range(90)]
+    train, val = tmp / "train.parquet", tmp / "val.parquet"
+    pl.DataFrame({"text": rows, "label": [f"class{i % 4}" for i in range(90)]}).write_parquet(train)
+    pl.DataFrame({"text": secrets[:5] + ["SECRETEVAL an eval row"]}).write_parquet(val)
+    return train, val, secrets
+
+
+def test_no_examples_keeps_every_text_out(tmp_path):
+    train, val, secrets = _secret_data(tmp_path)
+    common = [str(train), "--eval", f"val={val}", "--label", "label"]
+    out = {name: tmp_path / name for name in ("a.json", "a.html", "a.md", "c.json", "c.html", "r.html")}
+    proc = run_cli("audit", *common, "--no-examples", "--json", str(out["a.json"]), "--html", str(out["a.html"]),
+                   "--markdown", str(out["a.md"]), "-q")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("check", *common, "--no-examples", "--json", str(out["c.json"]), "--html", str(out["c.html"]), "--exit-zero", "-q")
+    assert proc.returncode == 0, proc.stderr
+    # a report made without examples from an audit that has them
+    full = tmp_path / "full.json"
+    assert run_cli("audit", *common, "--json", str(full), "-q").returncode == 0
+    assert "SECRET" in full.read_text()  # the test can fail: with examples the texts are there
+    proc = run_cli("report", str(full), "--no-examples", "-o", str(out["r.html"]))
+    assert proc.returncode == 0, proc.stderr
+    for name, path in out.items():
+        content = path.read_text(encoding="utf-8")
+        assert "SECRET" not in content, name
+        assert "private words" not in content, name
+    audit = json.loads(out["a.json"].read_text())
+    assert audit["exact"]["top"] and all(t["preview"] == "" and "text" not in t for t in audit["exact"]["top"])
+    assert audit["exact"]["top"][0]["members"][0]["row"] >= 0  # row numbers stay: they are not data
+    assert "class1" in out["a.html"].read_text()  # names stay: label classes are the chart's axis
+
+
+def test_audit_markdown_and_github_step_summary(tmp_path):
+    train, val, _ = _secret_data(tmp_path)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    md = tmp_path / "a.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = run_cli("audit", str(train), "--eval", f"val={val}", "--markdown", str(md), "-q", env=env)
+    assert proc.returncode == 0, proc.stderr
+    headline = md.read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8") == "earlier step\n" + headline  # appended, never replaced
+    assert headline.startswith("## epochplan audit") and "| exact | 30 (33.3 %) |" in headline
+    assert "| val | 6 | 3 (50.0 %) | 3 (50.0 %) |" in headline and "Plan (" in headline
+    # Without GitHub Actions nothing is appended; the file is only written where asked.
+    proc = run_cli("audit", str(train), "-q", env={"GITHUB_ACTIONS": "", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0 and summary.read_text(encoding="utf-8") == "earlier step\n" + headline
+
+
+def test_report_command_from_the_json_files(tmp_path):
+    data = SHARED_DATA / "chatterbot_english.parquet"
+    audit, plan, check, page = (tmp_path / n for n in ("a.json", "p.json", "c.json", "r.html"))
+    assert run_cli("audit", str(data), "--label", "file", "--json", str(audit), "-q").returncode == 0
+    assert run_cli("plan", "--audit", str(audit), "--seq-len", "64", "-o", str(plan)).returncode == 0
+    assert run_cli("check", str(data), "--json", str(check), "--exit-zero", "-q").returncode == 0
+    proc = run_cli("report", str(audit), "--plan", str(plan), "--check", str(check), "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    parsed = Page(page.read_text(encoding="utf-8"))
+    assert [i for i in parsed.ids() if i in SECTIONS + ["checks"]] == SECTIONS + ["checks"]
+    assert "Sequence length 64 tokens" in parsed.all_text()  # the given plan, not the audit's own
+    assert parsed.find("table", "duplicates", **{"class": "pairs"}) or "have exactly this text" in parsed.all_text()
+
+
+def test_report_errors_are_one_line(tmp_path):
+    audit = tmp_path / "a.json"
+    data = SHARED_DATA / "chatterbot_english.parquet"
+    assert run_cli("audit", str(data), "--no-near", "--json", str(audit), "-q").returncode == 0
+    plan = tmp_path / "p.json"
+    assert run_cli("plan", "--audit", str(audit), "-o", str(plan)).returncode == 0
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "list.json").write_text("[1, 2]", encoding="utf-8")
+    out = str(tmp_path / "r.html")
+    assert_clean_error(
+        run_cli("report", str(tmp_path / "missing.json"), "-o", out), "missing.json", "no such file", "epochplan audit --json"
+    )
+    assert_clean_error(run_cli("report", str(tmp_path / "bad.json"), "-o", out), "bad.json", "not JSON")
+    assert_clean_error(run_cli("report", str(tmp_path / "list.json"), "-o", out), "list.json", "expected 'epochplan.audit/1'")
+    assert_clean_error(run_cli("report", str(plan), "-o", out), "'epochplan.plan/1'", "expected 'epochplan.audit/1'")
+    assert_clean_error(run_cli("report", str(audit), "--plan", str(audit), "-o", out), "--plan", "expected 'epochplan.plan/1'")
+    assert_clean_error(run_cli("report", str(audit), "-o", str(audit)), "--output", "input")
+    assert_clean_error(run_cli("report", str(tmp_path), "-o", out), "is a directory")
+    assert not Path(out).exists()  # nothing written after an input error
+
+
+def test_outputs_are_checked_before_the_audit(tmp_path):
+    train, _, _ = _secret_data(tmp_path)
+    same = str(tmp_path / "same")
+    assert_clean_error(run_cli("audit", str(train), "--json", same, "--html", same), "--json and --html both write")
+    assert_clean_error(run_cli("audit", str(train), "--markdown", str(train)), "--markdown", "input")
+    assert_clean_error(run_cli("audit", str(train), "--html", str(tmp_path / "no" / "r.html")), "--html", "does not exist")
+    assert_clean_error(run_cli("check", str(train), "--html", str(train)), "--html", "input")
+    assert not Path(same).exists()
+
+
+def test_check_html(tmp_path):
+    train, val, _ = _secret_data(tmp_path)
+    page = tmp_path / "check.html"
+    proc = run_cli("check", str(train), "--eval", f"val={val}", "--html", str(page), "-q")
+    assert proc.returncode == 1  # leakage fails the gate; the page is written all the same
+    parsed = Page(page.read_text(encoding="utf-8"))
+    assert "checks" in parsed.ids() and "gate: fail" in parsed.all_text()
+    assert "SECRET000" in parsed.all_text()  # with examples by default
+
+
+def test_under_one_megabyte_on_a_large_corpus(tmp_path):
+    """60 000 rows of long markup-heavy texts (each escapes to several times its size), many
+    duplicates and near duplicates, 20 000 label classes, five eval splits: the page stays < 1 MB."""
+    rng = random.Random(7)
+    words = ["<a href='x'>", "&amp;", '"quoted"', "<b>", "word", "λόγος", "文字", "\u202e", "|", "`"]
+    base = [" ".join(rng.choice(words) for _ in range(600)) for _ in range(3000)]
+    rows = []
+    for i in range(60_000):
+        text = base[i % 3000]
+        if i % 7 == 0:
+            text = text.replace("word", f"w{i}", 1)
+        rows.append(text)
+    data = tmp_path / "big.parquet"
+    pl.DataFrame({"text": rows, "label": [f"class-{i % 20_000}-<i>{'x' * 40}</i>" for i in range(60_000)]}).write_parquet(
+        data, row_group_size=5000
+    )
+    evals = []
+    for k in range(5):
+        path = tmp_path / f"eval{k}.parquet"
+        pl.DataFrame({"text": rows[k * 100 : k * 100 + 200]}).write_parquet(path)
+        evals += ["--eval", f"split{k}={path}"]
+    page = tmp_path / "big.html"
+    proc = run_cli("audit", str(data), *evals, "--label", "label", "--html", str(page), "-q", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    size = page.stat().st_size
+    assert size < MAX_BYTES, size
+    parsed = Page(page.read_text(encoding="utf-8"))
+    assert [i for i in parsed.ids() if i in SECTIONS] == SECTIONS
+    assert parsed.find("svg", "duplicates") and parsed.find("svg", "lengths")
+
+
+def test_preview_rows_reads_each_row_group_once(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    frames = [pl.DataFrame({"text": [f"file{f} row{i}" for i in range(1000)], "other": list(range(1000))}) for f in range(2)]
+    paths = []
+    for f, frame in enumerate(frames):
+        path = tmp_path / f"part{f}.parquet"
+        frame.write_parquet(path, row_group_size=100)
+        paths.append(path)
+    reads: list[int] = []
+    original = pq.ParquetFile.read_row_group
+
+    def counting(self, i, *args, **kwargs):
+        reads.append(i)
+        return original(self, i, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counting)
+    wanted = [0, 5, 99, 150, 151, 1000, 1999, 5000]
+    found = preview_rows(open_source([str(p) for p in paths]), ["text"], wanted)
+    assert found == {0: "file0 row0", 5: "file0 row5", 99: "file0 row99", 150: "file0 row150", 151: "file0 row151",
+                     1000: "file1 row0", 1999: "file1 row999"}  # fmt: skip
+    assert len(reads) == 4  # row groups 0 and 1 of part0, 0 and 9 of part1: one decode each
+    jsonl = tmp_path / "d.jsonl"
+    frames[0].write_ndjson(jsonl)
+    assert preview_rows(open_source(str(jsonl)), ["text", "other"], [3, 998]) == {3: "file0 row3\n3", 998: "file0 row998\n998"}
+
+
+def test_near_members_where_the_representative_has_no_exact_copy(tmp_path):
+    """GPTeacher toolformer: near clusters whose representative has no stored exact preview (read
+    back from the data) keep their members and texts."""
+    data = SHARED_DATA / "gpteacher_toolformer_dedupe-only.parquet"
+    out = tmp_path / "a.json"
+    proc = run_cli("audit", str(data), "--text", "prompt", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    near = json.loads(out.read_text())["near"]
+    texts = pl.read_parquet(data, columns=["prompt"]).get_column("prompt")
+    assert len(near["top"]) == 10
+    for cluster in near["top"]:
+        assert cluster["text"] == texts[cluster["row"]][:2000] and cluster["preview"]
+        assert len(cluster["members"]) == 5
+        for member in cluster["members"]:
+            assert member["text"] == texts[member["row"]][:2000]
