@@ -36,9 +36,16 @@ class Baseline(dict):
     source: Mapping[str, Any] | None = None
 
 
-#: Keys of a cluster-stats block that are results; every other key of the `near` block is a
-#: setting (threshold, n-gram, shingle, slots, bands ... and whatever setting is added later).
-_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top"})
+#: Counts of a cluster-stats block. They, and every list or table in it (top clusters,
+#: histograms), are results; every other (scalar) key of the `near` block is a setting: threshold,
+#: n-gram, shingle, slots, bands ... and whatever setting is added later.
+_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster"})
+
+
+def _is_setting(key: str, value: Any) -> bool:
+    return key not in _NEAR_RESULTS and not isinstance(value, (list, dict))
+
+
 #: The parts of a source record that must agree for two reports to be comparable. The row count
 #: and the version are recorded, not compared: data grows, and a baseline is for that.
 _COMPARED = ("paths", "text_columns", "label_column", "settings")
@@ -51,7 +58,7 @@ def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
     near = audit.get("near")
     settings = {
         "normalize": source.get("normalize"),
-        "near": None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if k not in _NEAR_RESULTS},
+        "near": None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if _is_setting(k, v)},
     }
     return {
         "paths": list(source.get("paths") or []),
@@ -76,6 +83,17 @@ def _agree(key: str, before: Any, now: Any) -> bool:
     return before == now
 
 
+def _setting_differences(then: Mapping[str, Any], here: Mapping[str, Any]) -> list[str]:
+    found = []
+    for name in sorted(set(then) | set(here)):
+        a, b = then.get(name), here.get(name)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            found += [f"{name}.{d}" for d in _setting_differences(a, b)]
+        elif a != b:
+            found.append(f"{name} {a!r} there, {b!r} here")
+    return found
+
+
 def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path: str, allow_mismatch: bool = False) -> str | None:
     """Refuse a baseline made from other data or settings (it would hide a regression) unless
     `allow_mismatch`; return a warning to show (no record, or a mismatch allowed), else None."""
@@ -86,7 +104,9 @@ def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path:
     differences = []
     for key in _COMPARED:
         then, here = _comparable(key, before.get(key)), _comparable(key, now[key])
-        if not _agree(key, then, here):
+        if key == "settings" and isinstance(then, Mapping):  # name only the settings that differ
+            differences += _setting_differences(then, here)
+        elif not _agree(key, then, here):
             differences.append(f"{key} {then!r} there, {here!r} here")
     if not differences:
         return None
