@@ -103,9 +103,18 @@ def test_to_dict_is_the_json_contract():
     d = result.to_dict()
     assert d["schema"] == "epochplan.audit/1"
     assert {"schema", "source", "rows", "null_rows", "empty_rows", "exact", "lengths", "labels", "diversity"} <= set(d)
-    assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize"}
+    assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize", "tokenizer"}
     # Keys only grow: today's are all there (the report's histograms and example texts came later).
-    assert set(d["exact"]) >= {"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "top", "size_histogram"}
+    assert set(d["exact"]) >= {
+        "unique",
+        "duplicate_rows",
+        "duplicate_fraction",
+        "clusters",
+        "largest_cluster",
+        "top",
+        "size_histogram",
+        "unique_tokens",
+    }
     assert set(d["lengths"]) >= {"chars", "words", "tokens_estimate"}
     assert set(d["lengths"]["chars"]) >= {"mean", "p50", "p90", "p99", "max", "histogram"}
     assert set(d["diversity"]) == {"vocabulary", "distinct_1", "distinct_2", "estimated"}

@@ -3,6 +3,7 @@
 
 Defaults are not repeated here: parameters shown `= ...` take the value in `DEFAULTS`."""
 
+import os
 from typing import Any, Final, Self, TypedDict, final
 
 __all__ = [
@@ -14,6 +15,9 @@ __all__ = [
     "preview",
     "shard_size",
     "memory_budget_for",
+    "NULL_TOKENS",
+    "TokenCounter",
+    "TokenLengths",
 ]
 
 class _Defaults(TypedDict):
@@ -60,6 +64,8 @@ class Auditor:
         memory_budget: int = ...,
         temp_dir: str | None = None,
     ) -> Self: ...
+    def set_tokenizer(self, tokenizer: TokenCounter) -> None:
+        """Count tokens with `tokenizer` instead of the bytes/4 estimate; before the first batch."""
     def update(self, texts: Any, labels: Any | None = None) -> None:
         """Add a batch. `texts`/`labels`: objects with `__arrow_c_stream__` of strings. Labels
         must come with the first batch if at all (a later batch without them has none)."""
@@ -95,3 +101,48 @@ def shard_size(samples: int, world_size: int, drop_last: bool = False) -> int:
 
 def memory_budget_for(physical_memory: int | None = None) -> int:
     """The near-duplicate memory budget for a machine with `physical_memory` bytes."""
+
+NULL_TOKENS: Final[int]
+"""`TokenCounter.count_bytes` value of a null row."""
+
+@final
+class TokenCounter:
+    """Exact token counts with a Hugging Face `tokenizer.json`: the length of
+    `encode(text, add_special_tokens=False)` on the raw text. Raises InputError naming the file
+    when it is missing, unreadable or not a tokenizer."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> Self: ...
+    @property
+    def path(self) -> str: ...
+    def count(self, texts: Any) -> list[int | None]:
+        """Token count per row (None for null). `texts`: an object with `__arrow_c_stream__` of strings."""
+    def count_bytes(self, texts: Any) -> bytes:
+        """Token count per row as little-endian u32 (NULL_TOKENS for null)."""
+
+@final
+class TokenLengths:
+    """Exact, mergeable distribution of per-sample token counts."""
+
+    def __new__(cls) -> Self: ...
+    def add(self, counts: list[int | None]) -> None:
+        """Add counts; None entries are not samples."""
+    def add_bytes(self, counts: bytes) -> None:
+        """Add `TokenCounter.count_bytes` output; NULL_TOKENS entries are not samples."""
+    def merge(self, other: TokenLengths) -> None: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    def summary(self) -> dict[str, Any] | None:
+        """{samples, total, mean, p50, p90, p99, max} (nearest-rank quantiles), None when empty."""
+    def table(self) -> list[tuple[int, int]]:
+        """[(token length, samples)] for every length that occurs, ascending."""
+    @staticmethod
+    def from_table(table: list[tuple[int, int]]) -> TokenLengths:
+        """The distribution of a [(token length, samples)] table (an audit's lengths.tokens.unique_lengths)."""
+    def histogram(self) -> list[list[int]]:
+        """[(lo, hi, samples)] in power-of-two bins [0,1), [1,2), [2,4), ... up to the maximum."""
+    def packing(self, seq_len: int, overhead: int = 0) -> tuple[int, int, float]:
+        """First-fit-decreasing packing into seq_len-token sequences: (sequences, tokens, efficiency)."""
+    def truncation(self, seq_len: int, overhead: int = 0) -> tuple[int, int]:
+        """(samples, tokens) cut off at `seq_len` once `overhead` tokens are added to each sample."""

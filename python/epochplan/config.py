@@ -46,13 +46,15 @@ class Key:
     """One configuration key. `name` is the documented spelling (dashes, as in TOML);
     `parse(raw, textual)` validates a TOML value (`textual=False`) or an environment /
     command-line string (`textual=True`) and returns the value, raising ValueError(reason).
-    `section` is the table the key lives in besides the top level (None: shared)."""
+    `section` is the table the key lives in besides the top level (None: shared). A `path` key
+    written in a file is relative to that file's folder."""
 
     name: str
     parse: Parser
     default: Any = None
     help: str = ""
     section: str | None = None
+    path: bool = False
 
     @property
     def attr(self) -> str:
@@ -192,6 +194,12 @@ def parse_columns(raw: Any, textual: bool = False) -> list[str]:
     return names
 
 
+def parse_path(raw: Any, textual: bool = False) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be a file path (a non-empty string)")
+    return os.path.expanduser(raw)
+
+
 def choice(*options: str) -> Parser:
     def parse(raw: Any, textual: bool = False) -> str:
         if not isinstance(raw, str) or raw.strip() not in options:
@@ -293,6 +301,13 @@ DATA_KEYS: tuple[Key, ...] = (
         parse_size,
         None,
         "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
+    ),
+    Key(
+        "tokenizer",
+        parse_path,
+        None,
+        "the model's tokenizer.json: exact token counts (default: an estimate, UTF-8 bytes / 4); in a file, relative to it",
+        path=True,
     ),
 )
 
@@ -428,7 +443,7 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
             continue
         if attr not in every:
             raise ConfigError(f"{top}: unknown key {name!r}; known keys: {', '.join(sorted(_dash(a) for a in every))}")
-        parsed[None][attr] = _file_setting(every[attr], name, value, top)
+        parsed[None][attr] = _file_setting(every[attr], name, value, top, file)
     for section, keys in by_section.items():
         own = table.get(section)
         if own is None:
@@ -442,7 +457,7 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
             attr = _attr(name)
             if attr not in keys:
                 raise ConfigError(f"{here}: unknown key {name!r}; known keys: {', '.join(sorted(k.name for k in keys.values()))}")
-            parsed[section][attr] = _file_setting(keys[attr], name, value, here)
+            parsed[section][attr] = _file_setting(keys[attr], name, value, here, file)
     return parsed
 
 
@@ -456,11 +471,15 @@ def _file_settings(command: str, spec: Mapping[str, Key], parsed: _Parsed, file:
     return values
 
 
-def _file_setting(key: Key, name: str, value: Any, here: str) -> Setting:
+def _file_setting(key: Key, name: str, value: Any, here: str, file: Path) -> Setting:
     try:
-        return Setting(key.name, key.parse(value, False), here)
+        parsed = key.parse(value, False)
     except ValueError as exc:
         raise ConfigError(f"{here}: {name} = {_toml(value)}: {exc}") from None
+    if key.path:
+        # A path in a file means the same file wherever the command runs from.
+        parsed = os.path.normpath(file.parent / parsed)
+    return Setting(key.name, parsed, here)
 
 
 def _check_spellings(table: Mapping[str, Any], here: str) -> None:

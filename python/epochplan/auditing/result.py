@@ -10,6 +10,7 @@ import polars as pl
 
 from .. import defaults
 from ..defaults import AUDIT_SCHEMA
+from .tokenizer import Tokenizer, TokenLengthStats, token_stats
 
 #: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
 EXAMPLES = 10
@@ -23,6 +24,7 @@ class SourceInfo:
     text_columns: list[str]
     label_column: str | None
     normalize: str
+    tokenizer: Tokenizer | None = None  # the tokenizer that counted tokens (None: estimated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +32,7 @@ class SourceInfo:
             "text_columns": list(self.text_columns),
             "label_column": self.label_column,
             "normalize": self.normalize,
+            "tokenizer": None if self.tokenizer is None else self.tokenizer.to_dict(),
         }
 
 
@@ -74,7 +77,9 @@ class TopCluster:
 class ClusterStats:
     """Duplicate clusters at one level (exact). `unique` counts distinct normalised texts among
     non-null rows; `duplicate_rows` = non-null rows - unique = rows dedup would remove;
-    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2."""
+    `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2.
+    `unique_tokens`: tokens of the representatives (one per cluster), summed: what the model sees
+    once per epoch after dedup (tokenizer counts, or the estimate `lengths.tokens` labels)."""
 
     unique: int
     duplicate_rows: int
@@ -84,6 +89,7 @@ class ClusterStats:
     top: list[TopCluster]
     #: [[size, clusters], ...]: every cluster size that occurs, 1 included, ascending (the core's).
     size_histogram: list[list[int]] = field(default_factory=list)
+    unique_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +100,7 @@ class ClusterStats:
             "largest_cluster": self.largest_cluster,
             "top": [t.to_dict() for t in self.top],
             "size_histogram": [list(b) for b in self.size_histogram],
+            "unique_tokens": self.unique_tokens,
         }
 
 
@@ -219,6 +226,7 @@ class Lengths:
     words: LengthStats | None
     tokens_estimate: int  # UTF-8 bytes / 4 over non-null texts; an estimate, not a tokenizer count
     total_bytes: int
+    tokens: TokenLengthStats | None = None  # exact with a tokenizer, else the labelled estimate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -226,6 +234,7 @@ class Lengths:
             "words": self.words.to_dict() if self.words else None,
             "tokens_estimate": self.tokens_estimate,
             "total_bytes": self.total_bytes,
+            "tokens": self.tokens.to_dict() if self.tokens else None,
         }
 
 
@@ -328,6 +337,7 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
             for t in d["top"]
         ],
         size_histogram=[list(b) for b in d.get("size_histogram") or []],
+        unique_tokens=d.get("unique_tokens"),
         **extra,
     )
 
@@ -360,6 +370,7 @@ def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None
             words=LengthStats(**s["words"]) if s["words"] else None,
             tokens_estimate=s["tokens_estimate"],
             total_bytes=s["total_bytes"],
+            tokens=token_stats(s["tokens"], info.tokenizer),
         ),
         labels=Labels(**s["labels"]) if s["labels"] is not None else None,
         diversity=Diversity(**s["diversity"]),

@@ -19,6 +19,7 @@ from .conflicts import conflicts_from_core
 from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
+from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
 
@@ -35,6 +36,7 @@ def audit(
     shingle: str = defaults.SHINGLE,
     num_perm: int = defaults.NUM_PERM,
     memory_budget: int | None = None,
+    tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
     eval: EvalSpec = None,
     keep_clusters: bool = True,
     examples: bool = True,
@@ -52,6 +54,9 @@ def audit(
     `examples` reads back the texts a report shows (top clusters' representatives and members,
     leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
     of the result, the stored cluster previews included.
+    `tokenizer` is the model's `tokenizer.json` (or a loaded `Tokenizer`): token lengths and the
+    unique token counts are then exact (`encode(text, add_special_tokens=False)` on the raw text)
+    instead of the labelled bytes/4 estimate. It is loaded before any data is read.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -61,6 +66,7 @@ def audit(
             check_memory_budget(memory_budget)
         except ValueError as exc:
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
+    loaded = load_tokenizer(tokenizer)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -72,6 +78,8 @@ def audit(
         num_perm=num_perm,
         memory_budget=memory_budget or defaults.default_memory_budget(),
     )
+    if loaded is not None:
+        auditor.set_tokenizer(loaded.counter)
     batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
@@ -94,7 +102,7 @@ def audit(
         set_phase(progress, "near-duplicate clustering")
     auditor.finish_near()
 
-    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize)
+    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())

@@ -39,7 +39,15 @@ class Baseline(dict):
 #: Counts of a cluster-stats block. They, and every list or table in it (top clusters,
 #: histograms), are results; every other (scalar) key of the `near` block is a setting: threshold,
 #: n-gram, shingle, slots, bands ... and whatever setting is added later.
-_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster"})
+_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "unique_tokens"})
+#: Keys of the audit's `source` that say which data it was (compared on their own); the others
+#: are settings (normalize, tokenizer ...).
+_IDENTITY = frozenset({"paths", "text_columns", "label_column"})
+
+
+def _setting(value: Any) -> Any:
+    """A file the audit used (the tokenizer) counts by its content, not by where it lies."""
+    return value.get("sha256") if isinstance(value, Mapping) and "sha256" in value else value
 
 
 def _is_setting(key: str, value: Any) -> bool:
@@ -56,10 +64,8 @@ def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
     version, and every setting that changes the counts (normalisation and the near settings)."""
     source = audit.get("source") or {}
     near = audit.get("near")
-    settings = {
-        "normalize": source.get("normalize"),
-        "near": None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if _is_setting(k, v)},
-    }
+    settings = {key: _setting(value) for key, value in sorted(source.items()) if key not in _IDENTITY}
+    settings["near"] = None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if _is_setting(k, v)}
     return {
         "paths": list(source.get("paths") or []),
         "text_columns": list(source.get("text_columns") or []),

@@ -62,6 +62,7 @@ def audit_command(
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
+    audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
     splits = parse_eval(given.get("eval_splits"))
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
@@ -76,7 +77,7 @@ def audit_command(
     with RowProgress(total) as progress:
         result = audit(
             data,
-            **options.audit_options(resolved),
+            **audit_options,
             eval=splits or None,
             keep_clusters=clusters is not None,
             examples=examples,

@@ -53,6 +53,7 @@ def check_command(
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
+    audit_options = options.audit_options(resolved)
     inputs = resolve_paths(data)
     splits = parse_eval(given.get("eval_splits"))
     for path in splits.values():
@@ -67,7 +68,7 @@ def check_command(
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, options.audit_options(resolved), splits, progress, examples=examples)
+        audit = audit_for_check(data, audit_options, splits, progress, examples=examples)
     if base is not None:
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:

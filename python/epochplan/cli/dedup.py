@@ -31,11 +31,13 @@ def dedup_command(
     """
     given = given or {}
     resolved = settings.resolve("dedup", options.cli_values(given), path=config)
+    # A tokenizer is loaded (so checked) like everywhere else, but dedup keeps rows, not tokens.
+    audit_options = options.audit_options(resolved)
+    audit_options.pop("tokenizer", None)
     splits = parse_eval(given.get("eval_splits"))
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     check_outputs({"-o": output}, inputs)
     values = resolved.values()
-    audit_options = options.audit_options(resolved)
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ..auditing.deduplicate import DEDUP_KEYS
+from ..auditing.tokenizer import load_tokenizer
 from ..checking import CHECK_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
@@ -105,8 +106,13 @@ def cli_values(given: dict[str, Any]) -> dict[str, Any]:
 
 def audit_options(resolved: Resolved) -> dict[str, Any]:
     """Keyword arguments of `epochplan.audit` for the data settings set anywhere (command line,
-    environment, file); the others keep the defaults of `epochplan.audit`, which are the same."""
-    return {key.attr: resolved[key.attr] for key in DATA_KEYS if resolved.settings[key.attr].explicit}
+    environment, file); the others keep the defaults of `epochplan.audit`, which are the same.
+    A tokenizer is loaded here: call this before reading any data, so a bad tokenizer file is
+    the error reported, not a later one."""
+    values = {key.attr: resolved[key.attr] for key in DATA_KEYS if resolved.settings[key.attr].explicit}
+    if values.get("tokenizer") is not None:
+        values["tokenizer"] = load_tokenizer(values["tokenizer"])
+    return values
 
 
 # Report outputs, taken by `audit` and `check` (and `--no-examples` by `report` too).

@@ -50,8 +50,9 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
         return audit_json
     if data is None:
         return None
+    audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
     splits = parse_eval(eval_splits)
-    return audit(data, **options.audit_options(resolved), eval=splits or None, keep_clusters=False)
+    return audit(data, **audit_options, eval=splits or None, keep_clusters=False)
 
 
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:

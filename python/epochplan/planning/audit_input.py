@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._epochplan import TokenLengths
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from .counts import positive_float, positive_int
@@ -41,6 +42,10 @@ class DataCounts:
     clusters: int = 0
     top_counts: tuple[int, ...] = ()
     exact_unique: int | None = None
+    #: (token length, samples) of every unique sample, from the audit's
+    #: `lengths.tokens.unique_lengths`: truncation and packing are counted from it exactly.
+    unique_lengths: tuple[tuple[int, int], ...] | None = None
+    tokens_estimated: bool = True  # unique_tokens is the bytes/4 estimate, not tokenizer counts
 
 
 def _audit_dict(source: Any) -> dict[str, Any]:
@@ -94,21 +99,55 @@ def counts_from_audit(source: Any) -> DataCounts:
         raise InputError(f"audit is missing field {exc}; re-create it with epochplan audit --json") from None
     if non_null <= 0 or unique <= 0:
         raise InputError(f"audit {nothing_to_plan(data)}")
-    tokens_estimate = lengths.get("tokens_estimate")
-    unique_tokens = None if tokens_estimate is None else float(tokens_estimate) * unique / non_null
+    tokens = lengths.get("tokens") or {}
+    table = _length_table(tokens.get("unique_lengths"))
+    estimated = bool(tokens.get("estimated", True))
+    if stats.get("unique_tokens") is not None:
+        unique_tokens: float | None = float(stats["unique_tokens"])
+        how = "UTF-8 bytes / 4 per sample (an estimate; audit with --tokenizer for exact counts)"
+        if not estimated:
+            how = f"tokenizer {tokens.get('tokenizer')} counts (encode without special tokens)"
+        tokens_source = f"{level}.unique_tokens: {how}, summed over the {unique:,} {level}-unique representatives"
+    else:  # an audit written before token counts: scale the corpus estimate
+        tokens_estimate = lengths.get("tokens_estimate")
+        unique_tokens = None if tokens_estimate is None else float(tokens_estimate) * unique / non_null
+        tokens_source = "audit tokens_estimate (UTF-8 bytes / 4) x unique / non-null rows"
+        estimated, table = True, None
     return DataCounts(
         unique_samples=unique,
         unique_level=level,
         unique_tokens=unique_tokens,
-        tokens_source="audit tokens_estimate (UTF-8 bytes / 4) x unique / non-null rows",
-        token_lengths=_token_quantiles(lengths, non_null),
+        tokens_source=tokens_source,
+        token_lengths=_table_quantiles(table) if table else _token_quantiles(lengths, non_null),
         rows=non_null,
         duplicate_rows=int(stats.get("duplicate_rows", non_null - unique)),
         largest_cluster=int(stats.get("largest_cluster") or 1),
         clusters=int(stats.get("clusters") or 0),
         top_counts=tuple(int(t["count"]) for t in stats.get("top") or ()),
         exact_unique=int(exact["unique"]),
+        unique_lengths=table,
+        tokens_estimated=estimated,
     )
+
+
+def _length_table(raw: Any) -> tuple[tuple[int, int], ...] | None:
+    if raw is None:
+        return None
+    try:
+        table = tuple((int(length), int(samples)) for length, samples in raw)
+    except (TypeError, ValueError):
+        raise InputError(
+            "audit lengths.tokens.unique_lengths is not a [[length, samples], ...] table; re-create it with epochplan audit --json"
+        ) from None
+    if any(length < 0 or samples < 0 for length, samples in table):
+        raise InputError("audit lengths.tokens.unique_lengths has a negative entry; re-create it with epochplan audit --json")
+    return table
+
+
+def _table_quantiles(table: tuple[tuple[int, int], ...]) -> LengthQuantiles | None:
+    """Quantiles of the unique samples' token lengths, exact (nearest rank, from the core)."""
+    s = TokenLengths.from_table(list(table)).summary()
+    return None if s is None else LengthQuantiles(s["mean"], s["p50"], s["p90"], s["p99"], s["max"])
 
 
 def _token_quantiles(lengths: Mapping[str, Any], non_null: int) -> LengthQuantiles | None:

@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..auditing import audit
 from ..errors import InputError
 from .audit_input import DataCounts, counts_from_audit, counts_from_numbers
@@ -23,7 +21,6 @@ from .citations import (
     SRC_AUDIT,
     SRC_CHINCHILLA,
     SRC_EVAL,
-    SRC_FFD,
     SRC_FLOPS,
     SRC_HERNANDEZ,
     SRC_HF,
@@ -33,8 +30,9 @@ from .citations import (
     SRC_WARMUP_FT,
     SRC_WARMUP_PT,
 )
+from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
+from .geometry import add_overhead, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
-from .packing import ffd_efficiency, synthetic_lengths
 from .rounding import FRAMEWORK_SOURCES, ceil_div, steps_per_epoch
 from .rules import (
     EVALS_MAX,
@@ -49,8 +47,6 @@ from .rules import (
 )
 from .setup import DEFAULT_BATCH, Setup
 
-DEFAULT_PRETRAIN_SEQ_LEN = 2048
-
 
 @dataclass
 class _Builder:
@@ -60,6 +56,7 @@ class _Builder:
     counts: DataCounts
     rationale: list[RationaleEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    truncated: tuple[int, int] | None = None  # (samples, tokens) cut at seq_len
 
     def why(self, field_name: str, rule: str, detail: str, source: str) -> None:
         self.rationale.append(RationaleEntry(field_name, rule, detail, source))
@@ -115,9 +112,11 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
 
 
 def _build(b: _Builder) -> Plan:
-    s, c = b.setup, b.counts
+    s, raw = b.setup, b.counts
     _explain_counts(b)
-    seq_len, packing, efficiency, n_items, tokens_epoch = _geometry(b)
+    add_overhead(b)
+    c = b.counts
+    seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
     if s.gpus > n_items:
         raise InputError(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
@@ -149,7 +148,7 @@ def _build(b: _Builder) -> Plan:
         framework=s.framework,
         unique_samples=c.unique_samples,
         unique_level=c.unique_level,
-        unique_tokens=None if c.unique_tokens is None else round(c.unique_tokens),
+        unique_tokens=None if raw.unique_tokens is None else round(raw.unique_tokens),
         samples_per_epoch=n_items,
         packing=packing,
         packing_efficiency=efficiency,
@@ -170,6 +169,9 @@ def _build(b: _Builder) -> Plan:
         exposure=exposure,
         warnings=tuple(b.warnings),
         rationale=tuple(b.rationale),
+        truncated_samples=None if b.truncated is None else b.truncated[0],
+        truncated_tokens=None if b.truncated is None else b.truncated[1],
+        sample_overhead=s.sample_overhead,
     )
 
 
@@ -185,12 +187,13 @@ def _explain_counts(b: _Builder) -> None:
             src = f"{SRC_AUDIT}, {c.unique_level}.unique"
         b.why("unique_samples", "epochs count over unique samples (near-unique when available)", detail, src)
     if c.unique_tokens is not None:
-        estimate = "an estimate: " if c.unique_level != "given" else ""
+        given = c.unique_level == "given"
+        estimate = "an estimate: " if c.tokens_estimated and not given else ""
         b.why(
             "unique_tokens",
-            "tokens of the unique samples",
+            "tokens of the unique samples (near-unique representatives when available)",
             f"{estimate}{fmt(round(c.unique_tokens))} from {c.tokens_source}",
-            SRC_AUDIT if estimate else "--tokens",
+            "--tokens" if given else SRC_AUDIT,
         )
     b.why(
         "global_batch_size",
@@ -199,103 +202,6 @@ def _explain_counts(b: _Builder) -> None:
         + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
         "setup",
     )
-
-
-def _geometry(b: _Builder) -> tuple[int | None, bool, float | None, int, float | None]:
-    """(seq_len, packing, efficiency, items per epoch, tokens per epoch)."""
-    s, c = b.setup, b.counts
-    seq_len = s.seq_len
-    if seq_len is None and s.regime == "pretrain":
-        seq_len = DEFAULT_PRETRAIN_SEQ_LEN
-        b.why("seq_len", "pre-training needs a sequence length", f"--seq-len not given: {seq_len} assumed", "default")
-    token_mode = s.regime == "pretrain" or bool(s.packing) or c.unique_samples is None
-    if not token_mode:
-        return seq_len, False, None, int(c.unique_samples), _sample_tokens(b, seq_len)  # type: ignore[arg-type]
-    if c.unique_tokens is None:
-        raise InputError("token-based planning (pre-training or --packing) needs a token count: give --tokens or an audit")
-    if seq_len is None:
-        what = "--packing" if c.unique_samples is not None else "--tokens without --samples"
-        raise InputError(f"{what} needs --seq-len to count sequences (tokens / seq_len); give --seq-len")
-    if s.packing is False and c.unique_samples is not None:
-        return _unpacked(b, seq_len)
-    if s.packing is False:
-        raise InputError("--no-packing needs a sample count: give --samples or an audit")
-    efficiency = _packing_efficiency(b, seq_len)
-    sequences = math.ceil(c.unique_tokens / (seq_len * efficiency))
-    b.why(
-        "samples_per_epoch",
-        "packed sequences = ceil(unique tokens / (seq_len x packing efficiency))",
-        f"ceil({fmt(round(c.unique_tokens))} / ({seq_len} x {efficiency:.4f})) = {fmt(sequences)}",
-        SRC_ARITH,
-    )
-    b.why("tokens_per_epoch", "packing keeps every token", f"{fmt(round(c.unique_tokens))} tokens per epoch", SRC_ARITH)
-    return seq_len, True, efficiency, sequences, c.unique_tokens
-
-
-def _packing_efficiency(b: _Builder, seq_len: int) -> float:
-    s, c = b.setup, b.counts
-    if s.packing_efficiency is not None:
-        b.why("packing_efficiency", "given", f"{s.packing_efficiency:.4f}", "--packing-efficiency")
-        return s.packing_efficiency
-    if c.token_lengths is None:
-        b.why(
-            "packing_efficiency",
-            "no length distribution: a concatenated token stream fills every slot",
-            "1.0 assumed; pass --packing-efficiency to change",
-            "default",
-        )
-        return 1.0
-    sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
-    efficiency = ffd_efficiency(sample, seq_len)
-    b.why(
-        "packing_efficiency",
-        "first-fit-decreasing packing into seq_len slots",
-        f"{efficiency:.4f} on {sample.size} synthetic lengths (estimated tokens, mean {c.token_lengths.mean:.1f}, "
-        f"p99 {c.token_lengths.p99:.0f}) into {seq_len}-token sequences",
-        SRC_FFD,
-    )
-    return efficiency
-
-
-def _truncated_share(c: DataCounts, seq_len: int) -> float:
-    """Share of tokens kept when each sample is cut at seq_len (from the synthetic sample)."""
-    if c.token_lengths is None:
-        return 1.0 if c.unique_tokens is None or c.unique_samples is None else min(1.0, seq_len * c.unique_samples / c.unique_tokens)
-    sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000))
-    return float(np.minimum(sample, seq_len).sum() / sample.sum())
-
-
-def _sample_tokens(b: _Builder, seq_len: int | None) -> float | None:
-    c = b.counts
-    if c.unique_tokens is None:
-        return None
-    if seq_len is None:
-        b.why("tokens_per_epoch", "one pass over the unique samples", f"{fmt(round(c.unique_tokens))} tokens", SRC_ARITH)
-        return c.unique_tokens
-    kept = _truncated_share(c, seq_len)
-    tokens = c.unique_tokens * kept
-    b.why(
-        "tokens_per_epoch",
-        "samples truncated at seq_len, padding not counted",
-        f"{fmt(round(c.unique_tokens))} x {kept:.4f} kept = {fmt(round(tokens))}",
-        SRC_FFD,
-    )
-    return tokens
-
-
-def _unpacked(b: _Builder, seq_len: int) -> tuple[int | None, bool, float | None, int, float | None]:
-    """Pre-training without packing: one sample per padded sequence."""
-    c = b.counts
-    n = int(c.unique_samples)  # type: ignore[arg-type]
-    tokens = _sample_tokens(b, seq_len) or 0.0
-    efficiency = tokens / (n * seq_len)
-    b.why(
-        "packing_efficiency",
-        "no packing: one sample per sequence, the rest is padding",
-        f"{fmt(round(tokens))} tokens / ({fmt(n)} x {seq_len}) = {efficiency:.4f}",
-        SRC_ARITH,
-    )
-    return seq_len, False, efficiency, n, tokens
 
 
 def _steps_per_epoch(b: _Builder, n_items: int) -> int:

@@ -30,6 +30,10 @@ SRC_FFD = (
     "first-fit-decreasing bin packing simulated on a synthetic length sample rebuilt from the audit's "
     "length quantiles (p50/p90/p99/max; lower half fitted to the mean), not on the real lengths"
 )
+SRC_FFD_TABLE = (
+    "first-fit-decreasing bin packing (Johnson 1973; longer samples split into full sequences and a rest) "
+    "of the audit's exact token-length table of the unique samples (lengths.tokens.unique_lengths)"
+)
 SRC_ARITH = "S * B = N * E (optimizer steps x global batch = samples x epochs)"
 SRC_HF = (
     "transformers 5.x trainer.py Trainer.set_initial_training_values: num_update_steps_per_epoch = "

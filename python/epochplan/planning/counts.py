@@ -28,6 +28,18 @@ def parse_count(value: Any, what: str) -> float:
     return number
 
 
+def non_negative_int(value: Any, what: str) -> int:
+    """A whole number of at least 0 (a token overhead may be none)."""
+    shown = value
+    if isinstance(value, str):
+        value = parse_count(value, what)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        raise InputError(f"{what}: expected a whole number, got {shown!r}")
+    if value < 0:
+        raise InputError(f"{what}: must be 0 or more, got {shown}")
+    return int(value)
+
+
 def positive_int(value: Any, what: str) -> int:
     shown = value
     if isinstance(value, str):

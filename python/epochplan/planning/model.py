@@ -114,6 +114,11 @@ class Plan:
     exposure: Exposure | None
     warnings: tuple[str, ...] = ()
     rationale: tuple[RationaleEntry, ...] = field(default=(), repr=False)
+    #: Unique samples longer than seq_len (overhead included) and the tokens beyond it; None
+    #: without --seq-len or without the audit's token-length table.
+    truncated_samples: int | None = None
+    truncated_tokens: int | None = None
+    sample_overhead: int = 0  # tokens added to every sample (setup.sample_overhead)
 
     @property
     def batch(self) -> int:
@@ -133,6 +138,9 @@ class Plan:
             "packing": self.packing,
             "packing_efficiency": None if self.packing_efficiency is None else _round(self.packing_efficiency),
             "seq_len": self.seq_len,
+            "sample_overhead": self.sample_overhead,
+            "truncated_samples": self.truncated_samples,
+            "truncated_tokens": self.truncated_tokens,
             "epochs": self.epochs.to_dict(),
             "budget": self.budget,
             "global_batch_size": self.global_batch_size,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..config import Key, parse_bool
 from ..errors import InputError
-from .counts import parse_count, positive_float, positive_int
+from .counts import non_negative_int, parse_count, positive_float, positive_int
 
 REGIMES = ("pretrain", "finetune", "lora", "classifier")
 FRAMEWORKS = ("hf", "lightning", "torch", "composer")
@@ -38,6 +38,7 @@ class Setup:
     epochs: float | None = None
     steps: int | None = None
     token_budget: float | None = None
+    sample_overhead: int = 0
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
@@ -68,6 +69,7 @@ class Setup:
             if not 0 < eff <= 1:
                 raise InputError(f"--packing-efficiency {eff}: must be in (0, 1], e.g. 0.95")
             fix("packing_efficiency", eff)
+        fix("sample_overhead", non_negative_int(self.sample_overhead, "--sample-overhead"))
         self._check_overrides()
 
     def _check_overrides(self) -> None:
@@ -137,6 +139,10 @@ SETUP_KEYS: tuple[Key, ...] = tuple(
         ("epochs", "override: train this many epochs"),
         ("steps", "override: train this many optimizer steps"),
         ("token-budget", "override: train on this many tokens"),
+        (
+            "sample-overhead",
+            "tokens added to every sample (chat template, special tokens), counted in truncation, packing and token budgets",
+        ),
     )
 )
 assert [k.attr for k in SETUP_KEYS] == [f.name for f in dataclasses.fields(Setup)], "one key per Setup field"

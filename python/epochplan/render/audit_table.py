@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..auditing.result import AuditResult, ClusterStats, Labels, LengthStats
+from ..auditing.tokenizer import TokenLengthStats
 from .console import data_text
 
 #: Classes listed in the label table; past this many, the largest and the smallest are shown and
@@ -17,7 +18,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.2f} %" if whole else "-"
 
 
-def _lengths_row(name: str, s: LengthStats | None) -> list[str]:
+def _lengths_row(name: str, s: LengthStats | TokenLengthStats | None) -> list[str]:
     if s is None:
         return [name, "-", "-", "-", "-", "-"]
     return [name, f"{s.mean:,.1f}", f"{s.p50:,}", f"{s.p90:,}", f"{s.p99:,}", f"{s.max:,}"]
@@ -58,6 +59,13 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
         overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
+    tokens = r.lengths.tokens
+    if tokens is not None and not tokens.estimated:
+        overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
+    unique = r.near if r.near is not None else r.exact
+    if unique.unique_tokens is not None:
+        how = "tokenizer" if tokens is not None and not tokens.estimated else "estimate, bytes/4"
+        overview.add_row(f"unique tokens ({how})", f"{unique.unique_tokens:,}", f"{'near' if r.near else 'exact'} representatives")
     d = r.diversity
     approx = " (HyperLogLog estimate)" if d.estimated else ""
     overview.add_row("vocabulary", f"{d.vocabulary:,}", approx.strip())
@@ -69,6 +77,8 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         lengths.add_column(col, justify="right" if col else "left")
     lengths.add_row(*_lengths_row("chars", r.lengths.chars))
     lengths.add_row(*_lengths_row("words", r.lengths.words))
+    if tokens is not None:
+        lengths.add_row(*_lengths_row("tokens" if not tokens.estimated else "tokens (estimate)", tokens))
     console.print(lengths)
 
     if r.labels is not None:

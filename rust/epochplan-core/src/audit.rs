@@ -4,8 +4,11 @@
 //! the results are then folded into the state in row order, so clusters, representatives and
 //! counts are the same whatever the thread count.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
+use crate::audit_tokens::{AuditTokens, ChunkCounter, TokenReport};
 use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
 use crate::conflicts::{ConflictExample, find_conflicts};
@@ -17,6 +20,7 @@ use crate::labels::{LabelCounter, LabelSummary, NO_LABEL};
 use crate::lengths::{LengthDistribution, LengthSummary};
 use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary, SketchScratch, SketchedChunk};
 use crate::normalize::Normalize;
+use crate::tokens::{TokenCounter, TokenLengths};
 
 const TOP_CLUSTERS: usize = 10;
 
@@ -50,6 +54,7 @@ pub struct AuditSummary {
     pub tokens_estimate: u64,
     pub labels: Option<LabelSummary>,
     pub diversity: DiversitySummary,
+    pub tokens: TokenReport,
 }
 
 /// [`crate::conflicts::Conflicts`] with label text instead of label ids.
@@ -79,6 +84,8 @@ struct ChunkStats {
     bigrams: DistinctCounter,
     total_unigrams: u64,
     total_bigrams: u64,
+    /// Token length of every non-null row (tokenizer count, or the estimate).
+    tokens: TokenLengths,
 }
 
 impl ChunkStats {
@@ -97,6 +104,7 @@ impl ChunkStats {
         self.bigrams.merge(&other.bigrams);
         self.total_unigrams += other.total_unigrams;
         self.total_bigrams += other.total_bigrams;
+        self.tokens.merge(&other.tokens);
     }
 }
 
@@ -111,6 +119,7 @@ pub struct Auditor {
     row_ids: Option<Vec<u64>>,
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
+    tokens: AuditTokens,
 }
 
 impl Auditor {
@@ -131,12 +140,23 @@ impl Auditor {
             row_ids: options.keep_row_ids.then(Vec::new),
             near,
             near_clusters: None,
+            tokens: AuditTokens::new(options.near.is_some()),
             options,
         })
     }
 
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Count tokens with the model's tokenizer instead of the bytes/4 estimate. Before the
+    /// first batch only: every row must be counted the same way.
+    pub fn set_tokenizer(&mut self, tokenizer: Arc<TokenCounter>) -> Result<()> {
+        self.tokens.set_tokenizer(tokenizer, self.rows)
+    }
+
+    pub fn tokenizer(&self) -> Option<&TokenCounter> {
+        self.tokens.tokenizer()
     }
 
     /// Add the next batch of rows (row numbers continue from the previous batch).
@@ -168,28 +188,34 @@ impl Auditor {
         let fused = self.near.as_ref().is_some_and(NearIndex::takes_word_hashes);
         let fused_near = if fused { self.near.as_ref() } else { None };
         let first_row = self.rows;
+        let tokens = &self.tokens;
         let parts: Vec<ChunkResult> = (0..n.div_ceil(chunk))
             .into_par_iter()
             .map(|c| {
                 let range = c * chunk..((c + 1) * chunk).min(n);
-                measure_chunk(texts, range, first_row, normalize, global.empty_like(), fused_near)
+                // Token counting shares the pass (and the chunk's rows in cache) with hashing.
+                let counter = tokens.chunk_counter();
+                measure_chunk(texts, range, first_row, normalize, global.empty_like(), fused_near, counter)
             })
-            .collect();
+            .collect::<Result<_>>()?;
 
         // Straight into the global state, chunk by chunk: a tree reduce would insert every
         // distinct item into several intermediate sets (3-4 cache-missing inserts instead of
         // one). Unions are order-independent, so the result does not depend on the chunking.
         let mut digests = Vec::with_capacity(parts.len());
+        let mut row_tokens = Vec::with_capacity(parts.len());
         let mut sketched = Vec::with_capacity(parts.len());
         for part in parts {
             self.stats.merge(&part.stats);
             digests.push(part.digests);
+            row_tokens.push(part.tokens);
             sketched.extend(part.sketches);
         }
+        self.tokens.reserve(n);
 
         let mut buf = String::new();
         let mut batch_ids = Vec::with_capacity(n);
-        for (i, digest) in digests.into_iter().flatten().enumerate() {
+        for (i, (digest, tokens)) in digests.into_iter().flatten().zip(row_tokens.into_iter().flatten()).enumerate() {
             let row = self.rows + i as u64;
             let id = match digest {
                 None => NO_CLUSTER,
@@ -202,6 +228,7 @@ impl Auditor {
                     found.representative
                 }
             };
+            self.tokens.record(tokens, id == row);
             batch_ids.push(id);
         }
         if let Some(ids) = self.row_ids.as_mut() {
@@ -253,7 +280,9 @@ impl Auditor {
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
-            self.near_clusters = Some(near.finish()?);
+            let clusters = near.finish()?;
+            self.tokens.finish_near(&clusters.near_ids);
+            self.near_clusters = Some(clusters);
         }
         Ok(self.near_clusters.as_ref())
     }
@@ -349,6 +378,7 @@ impl Auditor {
                 distinct_2: ratio(s.bigrams.count(), s.total_bigrams),
                 estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
             },
+            tokens: self.tokens.report(&s.tokens),
         }
     }
 }
@@ -383,6 +413,8 @@ struct ChunkResult {
     stats: ChunkStats,
     /// Sketches of every non-null row, when the near index takes word hashes.
     sketches: Option<SketchedChunk>,
+    /// Per row: its token count (0 for null).
+    tokens: Vec<u32>,
 }
 
 fn measure_chunk(
@@ -392,8 +424,10 @@ fn measure_chunk(
     normalize: Normalize,
     mut stats: ChunkStats,
     near: Option<&NearIndex>,
-) -> ChunkResult {
+    mut counter: ChunkCounter<'_>,
+) -> Result<ChunkResult> {
     let mut digests = Vec::with_capacity(range.len());
+    let mut tokens = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
@@ -403,12 +437,16 @@ fn measure_chunk(
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
             digests.push(None);
+            tokens.push(0);
             continue;
         };
         if text.is_empty() {
             stats.empty_rows += 1;
         }
         stats.total_bytes += text.len() as u64;
+        let row_tokens = counter.count(text, first_row + i as u64)?;
+        stats.tokens.add(row_tokens);
+        tokens.push(row_tokens);
 
         word_hashes.clear();
         let mut words = WordStats::new(&mut stats, sketches.is_some().then_some(&mut word_hashes));
@@ -437,7 +475,7 @@ fn measure_chunk(
             chunk.push_word_hashes(row, near.sketcher(), &near.plan(), &mut sketch_scratch, &word_hashes, normalised);
         }
     }
-    ChunkResult { digests, stats, sketches }
+    Ok(ChunkResult { digests, stats, sketches, tokens })
 }
 
 /// Feeds one text's words, in order, into the unigram and bigram counters, and keeps their

@@ -51,7 +51,7 @@ impl LengthDistribution {
         self.add_many(length, 1);
     }
 
-    fn add_many(&mut self, length: u64, times: u64) {
+    pub fn add_many(&mut self, length: u64, times: u64) {
         if (length as usize) < DENSE_LIMIT {
             let idx = length as usize;
             if self.dense.len() <= idx {
@@ -83,6 +83,13 @@ impl LengthDistribution {
 
     pub fn sum(&self) -> u128 {
         self.sum
+    }
+
+    /// (length, count) for every length that occurs, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let dense = self.dense.iter().enumerate().filter(|(_, times)| **times > 0);
+        let dense = dense.map(|(length, &times)| (length as u64, times));
+        dense.chain(self.sparse.iter().map(|(&length, &times)| (length, times)))
     }
 
     /// Nearest-rank quantile: the smallest length `v` with at least `ceil(q * n)` values `<= v`

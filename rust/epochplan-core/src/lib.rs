@@ -3,6 +3,7 @@
 //! Data enters as [`column::TextColumn`] batches; [`audit::Auditor`] keeps the streaming state.
 
 pub mod audit;
+pub mod audit_tokens;
 pub mod cluster_ids;
 pub mod column;
 pub mod conflicts;
@@ -16,7 +17,9 @@ pub mod labels;
 pub mod lengths;
 pub mod near;
 pub mod normalize;
+pub mod packing;
 pub mod sharding;
+pub mod tokens;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor};
 pub use cluster_ids::NO_CLUSTER;

@@ -14,6 +14,7 @@ use crate::arrow_import::TextChunks;
 use crate::call::call_core;
 use crate::conversions::{conflicts_to_dict, flags_to_bytes, ids_to_bytes, near_summary_to_dict, summary_to_dict};
 use crate::errors::{core_error, internal_error};
+use crate::tokens::TokenCounter;
 
 /// Streaming audit: feed batches with `update`, call `finish_near()`, read `summary()`.
 /// Eval splits go through `eval_begin` / `eval_update` / `eval_finish`.
@@ -54,6 +55,12 @@ impl Auditor {
         let near = near.then_some(near_options);
         let inner = epochplan_core::Auditor::new(AuditOptions { normalize, keep_row_ids, near }).map_err(core_error)?;
         Ok(Auditor { inner, probe: None })
+    }
+
+    /// Count tokens with `tokenizer` (a `TokenCounter`) instead of the bytes/4 estimate.
+    /// Before the first batch only.
+    fn set_tokenizer(&mut self, tokenizer: PyRef<'_, TokenCounter>) -> PyResult<()> {
+        self.inner.set_tokenizer(tokenizer.inner.clone()).map_err(core_error)
     }
 
     /// Add one batch. `texts` and `labels` are Arrow string columns (PyCapsule stream).
@@ -153,8 +160,8 @@ impl Auditor {
         let summary = call_core(py, || Ok(inner.summary(with_labels)))?;
         let d = summary_to_dict(py, &summary)?;
         let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
-            (Some(summary), Some(options), Some(index)) => {
-                let representatives: Vec<u64> = summary.top.iter().map(|t| t.row).collect();
+            (Some(near_summary), Some(options), Some(index)) => {
+                let representatives: Vec<u64> = near_summary.top.iter().map(|t| t.row).collect();
                 let (members, histogram) = call_core(py, || {
                     Ok((
                         inner.near_members(&representatives, MEMBER_ROWS).unwrap_or_default(),
@@ -162,7 +169,9 @@ impl Auditor {
                     ))
                 })?;
                 let preview = |row| inner.exact_preview(row);
-                Some(near_summary_to_dict(py, &summary, options, index, preview, &members, &histogram)?)
+                let near_dict = near_summary_to_dict(py, &near_summary, options, index, preview, &members, &histogram)?;
+                near_dict.set_item("unique_tokens", summary.tokens.near_unique_tokens)?;
+                Some(near_dict)
             }
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Core results as Python values: dicts with the keys the Python layer reads, ids as bytes.
 
 use epochplan_core::audit::{AuditSummary, LabelConflicts};
+use epochplan_core::audit_tokens::TokenReport;
 use epochplan_core::cluster_ids::Member;
 use epochplan_core::exact::TopCluster;
 use epochplan_core::lengths::LengthSummary;
@@ -81,7 +82,9 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
     }
     exact.set_item("top", top)?;
     exact.set_item("size_histogram", size_histogram(&s.exact.size_histogram))?;
+    exact.set_item("unique_tokens", s.tokens.exact_unique_tokens)?;
     d.set_item("exact", exact)?;
+    d.set_item("tokens", tokens_to_dict(py, &s.tokens)?)?;
 
     d.set_item("chars", lengths_to_dict(py, &s.chars)?)?;
     d.set_item("words", lengths_to_dict(py, &s.words)?)?;
@@ -110,6 +113,33 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
     diversity.set_item("distinct_2", s.diversity.distinct_2)?;
     diversity.set_item("estimated", s.diversity.estimated)?;
     d.set_item("diversity", diversity)?;
+    Ok(d)
+}
+
+/// `{estimated, tokenizer, lengths: {samples, total, mean, p50, p90, p99, max} | None,
+/// histogram, unique_lengths}`; the unique sums go into the exact and near dicts.
+fn tokens_to_dict<'py>(py: Python<'py>, t: &TokenReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("estimated", t.estimated)?;
+    d.set_item("tokenizer", t.tokenizer.as_ref().map(|p| p.to_string_lossy().into_owned()))?;
+    let lengths = t
+        .lengths
+        .as_ref()
+        .map(|s| {
+            let l = PyDict::new(py);
+            l.set_item("samples", s.samples)?;
+            l.set_item("total", s.total)?;
+            l.set_item("mean", s.mean)?;
+            l.set_item("p50", s.p50)?;
+            l.set_item("p90", s.p90)?;
+            l.set_item("p99", s.p99)?;
+            l.set_item("max", s.max)?;
+            PyResult::Ok(l)
+        })
+        .transpose()?;
+    d.set_item("lengths", lengths)?;
+    d.set_item("histogram", &t.histogram)?;
+    d.set_item("unique_lengths", &t.unique_lengths)?;
     Ok(d)
 }
 

@@ -8,6 +8,7 @@ mod auditor;
 mod call;
 mod conversions;
 mod errors;
+mod tokens;
 
 use epochplan_core::{NO_CLUSTER, Normalize, defaults};
 use pyo3::prelude::*;
@@ -71,5 +72,6 @@ fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preview, m)?)?;
     m.add_function(wrap_pyfunction!(shard_size, m)?)?;
     m.add_function(wrap_pyfunction!(memory_budget_for, m)?)?;
+    tokens::register(m)?;
     Ok(())
 }
