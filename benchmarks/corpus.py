@@ -10,7 +10,8 @@ generation is vectorised in polars and fast even for millions of rows. Planted s
 - `far_fraction` of rows are far copies: the same with `far_edit_rate` (low Jaccard: related
   documents that are not duplicates).
 The truth columns `source_row` (original row, or -1) and `kind` (original|exact|variant|near|far)
-come with the text.
+come with the text. `generate_unspaced` builds Chinese or Japanese corpora (no spaces between
+words) with near copies at a share of changed characters, the same way.
 """
 
 from __future__ import annotations
@@ -97,6 +98,95 @@ def generate(
     return pl.DataFrame({"text": texts, "source_row": source_row, "kind": kind_col.astype(str)})
 
 
+# Unspaced scripts (Chinese, Japanese): `generate_unspaced`.
+HAN_POOL = 3_500  # about the number of characters in everyday Chinese use
+HIRAGANA_PARTICLES = ["の", "は", "を", "に", "が", "で", "と", "も", "から", "まで", "より", "へ"]
+JAPANESE_ENDINGS = ["です。", "ます。", "でした。", "する。", "ません。", "だった。"]
+
+
+def _power_law(n: int, exponent: float) -> np.ndarray:
+    p = 1.0 / np.arange(1, n + 1) ** exponent
+    return p / p.sum()
+
+
+def _han_words(rng: np.random.Generator, size: int) -> np.ndarray:
+    # Everyday characters (a random 3,500 of the CJK block) with a power-law frequency whose
+    # most common character is ~5 % of all (as 的 is in Chinese text); words of 1-3 characters.
+    chars = 0x4E00 + rng.choice(0x9FA5 - 0x4E00, HAN_POOL, replace=False)
+    ranks = rng.choice(HAN_POOL, (size, 3), p=_power_law(HAN_POOL, 0.8))
+    lengths = rng.choice([1, 2, 3], size, p=[0.25, 0.6, 0.15])
+    return np.array(["".join(chr(chars[r]) for r in ranks[i, : lengths[i]]) for i in range(size)])
+
+
+def _katakana_words(rng: np.random.Generator, size: int) -> np.ndarray:
+    lengths = rng.integers(2, 6, size)
+    return np.array(["".join(chr(0x30A1 + int(c)) for c in rng.integers(0, 86, n)) for n in lengths])
+
+
+def generate_unspaced(
+    rows: int,
+    language: str = "chinese",
+    chars_per_row: tuple[int, int] = (150, 400),
+    near_fraction: float = 0.1,
+    char_change_rate: float = 0.02,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Chinese or Japanese documents (no spaces between words) from a pool of generated
+    sentences — Zipf-distributed words of everyday Han characters; Japanese adds hiragana
+    particles, katakana words and verb endings — each opened by its own row number so no two
+    originals are equal. `near_fraction` of rows are near copies of an earlier original with
+    `char_change_rate` of the characters replaced by other Han characters (as a typo, a variant
+    character or an edit would). Truth columns as `generate`: `source_row` and `kind`
+    (original|near)."""
+    if language not in ("chinese", "japanese"):
+        raise ValueError(f"language={language!r}: chinese or japanese")
+    rng = np.random.default_rng(seed)
+    words = _han_words(rng, 20_000)
+    katakana = _katakana_words(rng, 2_000)
+    counts = rng.integers(4, 12, 20_000)
+    # Most common word ~6 % of all; drawn at once (one cumulative table, not one per sentence).
+    all_ranks = rng.choice(len(words), int(counts.sum()), p=_power_law(len(words), 0.9))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    sentences = []
+    for i in range(len(counts)):
+        n = int(counts[i])
+        ranks = all_ranks[starts[i] : starts[i + 1]]
+        if language == "chinese":
+            parts = list(words[ranks])
+            sentence = "".join(parts) + ("。" if rng.random() < 0.6 else "，")
+        else:
+            parts = [katakana[rng.integers(0, len(katakana))] if rng.random() < 0.15 else w for w in words[ranks]]
+            particles = rng.choice(HIRAGANA_PARTICLES, n)
+            sentence = "".join(p + q for p, q in zip(parts, particles)) + JAPANESE_ENDINGS[rng.integers(0, len(JAPANESE_ENDINGS))]
+        sentences.append(sentence)
+    sentences = np.array(sentences)
+    lengths = rng.integers(chars_per_row[0], chars_per_row[1], rows)
+    texts = []
+    for row in range(rows):
+        text = f"第{row}条："
+        while len(text) < lengths[row]:
+            text += sentences[rng.integers(0, len(sentences))]
+        texts.append(text)
+
+    n_near = int(rows * near_fraction)
+    copy_rows = np.sort(rng.choice(np.arange(n_near, rows), n_near, replace=False))
+    is_copy = np.zeros(rows, bool)
+    is_copy[copy_rows] = True
+    originals = np.flatnonzero(~is_copy)
+    sources = np.array([originals[rng.integers(0, np.searchsorted(originals, r))] for r in copy_rows], dtype=np.int64)
+    han = np.array([chr(c) for c in 0x4E00 + rng.integers(0, 0x9FA5 - 0x4E00, 10_000)])
+    for row, source in zip(copy_rows, sources):
+        chars = list(texts[source])
+        changes = max(1, round(len(chars) * char_change_rate))
+        for at in rng.choice(len(chars), changes, replace=False):
+            chars[at] = han[rng.integers(0, len(han))]
+        texts[row] = "".join(chars)
+    source_row = np.full(rows, -1, np.int64)
+    source_row[copy_rows] = sources
+    kind = np.where(is_copy, "near", "original")
+    return pl.DataFrame({"text": texts, "source_row": source_row, "kind": kind})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -105,7 +195,15 @@ def main() -> None:
     parser.add_argument("--near-fraction", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--row-offset", type=int, default=0, help="first document number (for shards)")
+    parser.add_argument("--language", choices=["chinese", "japanese"], help="an unspaced corpus (generate_unspaced) instead")
     args = parser.parse_args()
+    if args.language:
+        frame = generate_unspaced(args.rows, args.language, near_fraction=args.near_fraction or 0.1, seed=args.seed)
+        partial = args.out.with_name(args.out.name + ".partial")
+        frame.write_parquet(partial)
+        partial.replace(args.out)
+        print(f"wrote {args.out}: {frame.height:,} rows", flush=True)
+        return
     write_corpus(args.out, args.rows, args.words, near_fraction=args.near_fraction, seed=args.seed, row_offset=args.row_offset)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import epochplan
 from test_exact_reference import reference_normalize
+from test_unspaced_text import reference_words
 
 TEXTS = [
     "The quick brown fox",
@@ -34,7 +35,7 @@ def test_lengths_match_numpy():
     result = epochplan.audit(pl.DataFrame({"text": TEXTS}))
     present = [t for t in TEXTS if t is not None]
     chars = [len(t) for t in present]
-    words = [len(t.split()) for t in present]
+    words = [len(reference_words(t)) for t in present]  # "日本語 のテキスト" is 8 words, not 2
     for stats, values in ((result.lengths.chars, chars), (result.lengths.words, words)):
         assert stats.mean == pytest.approx(np.mean(values))
         assert (stats.p50, stats.p90, stats.p99, stats.max) == tuple([quantile(values, q) for q in (0.5, 0.9, 0.99)] + [max(values)])
@@ -48,7 +49,7 @@ def test_diversity_matches_python_counts():
     for t in TEXTS:
         if t is None:
             continue
-        w = reference_normalize(t).split()
+        w = reference_words(reference_normalize(t))
         words += w
         bigrams += list(zip(w, w[1:]))
     assert result.diversity.vocabulary == len(set(words))

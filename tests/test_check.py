@@ -135,10 +135,11 @@ def test_issue2_audit_runs_what_it_can_and_names_what_it_skipped():
         "conflicting-labels",
         "min-unique-samples",
         "label-imbalance",
+        "template",
     ]
     c = by_id(checks)
     assert c["exact-duplicates"].status == "error" and c["exact-duplicates"].limit == 1
-    for skipped in ("near-duplicates", "leakage", "conflicting-labels", "label-imbalance"):
+    for skipped in ("near-duplicates", "leakage", "conflicting-labels", "label-imbalance", "template"):
         assert c[skipped].status == "skipped" and c[skipped].message.startswith("skipped: "), skipped
     assert "near" in c["near-duplicates"].message and "--eval" in c["leakage"].message
     assert "label" in c["conflicting-labels"].message
@@ -456,4 +457,5 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
         "conflicting-labels",
         "min-unique-samples",
         "label-imbalance",
+        "template",
     ]

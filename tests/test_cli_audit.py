@@ -46,7 +46,9 @@ def test_json_file_and_clusters_parquet(tmp_path):
     assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"  # sorted keys
     assert data["exact"]["duplicate_rows"] == 100
     frame = pl.read_parquet(clusters)
-    assert frame.schema == pl.Schema({"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean})
+    today = {"row": pl.UInt64, "exact_id": pl.UInt64, "near_id": pl.UInt64, "keep": pl.Boolean}
+    assert {name: frame.schema[name] for name in today} == today  # a superset: issue 12 adds `similarity`
+    assert frame.schema["similarity"] == pl.Float32
     assert frame.height == 400
     assert frame["exact_id"].n_unique() == 300
     assert frame["keep"].sum() == data["near"]["unique"]  # keep marks near representatives

@@ -265,24 +265,33 @@ def test_defaults_and_choices_are_declared_by_the_core():
     d = _epochplan.DEFAULTS
     assert d == {
         "normalize": "default",
-        "shingle": "word",
+        "shingle": "auto",
         "threshold": 0.7,
         "ngram": 5,
+        "char_ngram": 3,
+        "clustering": "representative",
+        "verify": "sketch",
+        "template_share": 0.5,
         "num_perm": 128,
         "memory_budget": 1 << 30,
         "min_memory_budget": 16 << 20,
     }
-    assert _epochplan.CHOICES == {"normalize": ["default", "none"], "shingle": ["word", "char"]}
-    assert d["normalize"] in _epochplan.CHOICES["normalize"] and d["shingle"] in _epochplan.CHOICES["shingle"]
+    assert _epochplan.CHOICES == {
+        "normalize": ["default", "none"],
+        "shingle": ["auto", "word", "char"],
+        "clustering": ["representative", "components"],
+        "verify": ["sketch", "exact"],
+    }
+    for option, names in _epochplan.CHOICES.items():
+        assert d[option] in names, option
 
     # The binding's own signature defaults are the same constants.
     auditor = _epochplan.Auditor(near=True)
     auditor.update(pl.Series(["one two three four five six", "One  two three four five six"]))
     auditor.finish_near()
     near = auditor.summary()["near"]
-    assert {k: near[k] for k in ("threshold", "ngram", "shingle", "num_perm")} == {
-        k: d[k] for k in ("threshold", "ngram", "shingle", "num_perm")
-    }
+    settings = ("threshold", "ngram", "shingle", "num_perm", "char_ngram", "clustering", "verify")
+    assert {k: near[k] for k in settings} == {k: d[k] for k in settings}
     assert near["duplicate_rows"] == 1  # "default" normalisation merged the two
 
     for option, names in _epochplan.CHOICES.items():

@@ -135,7 +135,9 @@ def test_report_command_from_the_json_files(tmp_path):
     assert proc.returncode == 0, proc.stderr
     parsed = Page(page.read_text(encoding="utf-8"))
     assert [i for i in parsed.ids() if i in SECTIONS + ["checks"]] == SECTIONS + ["checks"]
-    assert "Sequence length 64 tokens" in parsed.all_text()  # the given plan, not the audit's own
+    # the given plan, not the audit's own: its seq_len (the audit now always has token lengths, so
+    # the length is marked on the token chart and the plan's truncation counts are named with it)
+    assert "at seq_len 64" in parsed.all_text()
     assert parsed.find("table", "duplicates", **{"class": "pairs"}) or "have exactly this text" in parsed.all_text()
 
 

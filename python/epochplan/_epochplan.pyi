@@ -13,6 +13,7 @@ __all__ = [
     "CHOICES",
     "Auditor",
     "preview",
+    "template_text",
     "shard_size",
     "memory_budget_for",
     "NULL_TOKENS",
@@ -25,9 +26,28 @@ class _Defaults(TypedDict):
     shingle: str
     threshold: float
     ngram: int
+    char_ngram: int
+    clustering: str
+    verify: str
+    template_share: float
     num_perm: int
     memory_budget: int
     min_memory_budget: int
+
+class _TemplateCandidate(TypedDict):
+    side: str
+    chars: int
+    count: int
+    row: int
+
+class _TemplateSignal(TypedDict):
+    source: str
+    chars: int | None
+    templates: int
+    count: int
+    rows: int
+    share: float
+    row: int
 
 class _ConflictExample(TypedDict):
     rows: list[int]
@@ -45,7 +65,7 @@ NO_CLUSTER: Final[int]
 DEFAULTS: Final[_Defaults]
 """Every default of the audit options, declared once in the core."""
 CHOICES: Final[dict[str, list[str]]]
-"""Valid values of each option that takes a name: `normalize`, `shingle`."""
+"""Valid values of each option that takes a name: `normalize`, `shingle`, `clustering`, `verify`."""
 
 @final
 class Auditor:
@@ -63,6 +83,9 @@ class Auditor:
         num_perm: int = ...,
         memory_budget: int = ...,
         temp_dir: str | None = None,
+        clustering: str = ...,
+        char_ngram: int | None = None,
+        verify: str = ...,
     ) -> Self: ...
     def set_tokenizer(self, tokenizer: TokenCounter) -> None:
         """Count tokens with `tokenizer` instead of the bytes/4 estimate; before the first batch."""
@@ -78,6 +101,18 @@ class Auditor:
         created without `keep_row_ids` and given no labels."""
     def near_ids(self) -> bytes | None:
         """Near cluster id per row as little-endian u64, after `finish_near`."""
+    def near_similarity(self) -> bytes | None:
+        """Similarity to the near representative per row as little-endian f32 (1.0 for the
+        representative and its exact copies, NaN for null text), after `finish_near`."""
+    def exact_rows(self) -> bytes | None:
+        """verify="exact", after the last `update`: rows whose texts exact verification needs,
+        increasing, as little-endian u64; hand them back with `add_exact_texts` in this order."""
+    def add_exact_texts(self, rows: bytes, texts: Any) -> None:
+        """Raw texts (Arrow strings) of the next rows `exact_rows` asked for; `rows` as u64 LE."""
+    def template_candidates(self, min_count: int = 2) -> list[_TemplateCandidate]:
+        """Openings/endings shared by at least `min_count` rows, most shared first."""
+    def template_signal(self) -> _TemplateSignal | None:
+        """The strongest sign of a dominating template (after `finish_near` with near on)."""
     def keep_flags(self) -> bytes | None:
         """One byte (0/1) per row: the row represents its near cluster (near on, after
         `finish_near`) or its exact cluster. None without near when no row ids are kept."""
@@ -95,6 +130,9 @@ class Auditor:
 
 def preview(text: str, normalize: str = ...) -> str:
     """A cluster preview: the core's normalisation of `text`, cut to the preview length."""
+
+def template_text(text: str, side: str, chars: int, normalize: str = ...) -> str:
+    """The first ("prefix") or last ("suffix") `chars` characters of `text`, normalised."""
 
 def shard_size(samples: int, world_size: int, drop_last: bool = False) -> int:
     """Samples per rank and epoch under torch's DistributedSampler."""

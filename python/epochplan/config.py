@@ -61,12 +61,6 @@ class Key:
         return _attr(self.name)
 
     @property
-    def metavar(self) -> str:
-        """The value's placeholder in --help: what to type, not the Python type."""
-        shown = getattr(self.parse, "metavar", None)
-        return shown if shown is not None else _METAVARS.get(getattr(self.parse, "__name__", ""), "VALUE")
-
-    @property
     def env(self) -> str:
         return "EPOCHPLAN_" + self.attr.upper()
 
@@ -124,8 +118,7 @@ def parse_fraction(raw: Any, textual: bool = False) -> float:
     return value
 
 
-#: The largest whole number a setting takes: what the core's 64-bit counters hold.
-MAX_WHOLE = 2**63 - 1
+MAX_WHOLE = defaults.MAX_WHOLE
 
 
 def parse_count(raw: Any, textual: bool = False) -> int:
@@ -254,31 +247,8 @@ def parse_size(raw: Any, textual: bool = False) -> int:
         if factor is None:
             raise ValueError("unknown unit; use B, KB, MB, GB, TB (or KiB, MiB, GiB)")
         size = float(number) * factor
-    return check_memory_budget(size)
+    return defaults.check_memory_budget(size)
 
-
-def check_memory_budget(size: float) -> int:
-    """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
-    minimum = defaults.MIN_MEMORY_BUDGET
-    if size != size or size > MAX_WHOLE:
-        raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
-    if size < minimum:
-        raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")
-    return int(size)
-
-
-_METAVARS = {
-    "parse_fraction": "FRACTION",
-    "parse_count": "INTEGER",
-    "parse_positive": "INTEGER",
-    "parse_num_perm": "INTEGER",
-    "parse_ratio": "RATIO",
-    "parse_similarity": "FLOAT",
-    "parse_size": "SIZE",
-    "parse_name": "COLUMN",
-    "parse_columns": "COLUMN",
-    "parse_bool": "BOOLEAN",
-}
 
 #: Keys that change how data is read and audited: shared by every command that reads data
 #: (audit, check, dedup, plan DATA), written at the top level or in a command's table.
@@ -293,8 +263,34 @@ DATA_KEYS: tuple[Key, ...] = (
     ),
     Key("near", parse_bool, defaults.NEAR, "near-duplicate detection (MinHash-LSH)"),
     Key("threshold", parse_similarity, defaults.THRESHOLD, "Jaccard similarity of near duplicates"),
-    Key("shingle", choice(*defaults.SHINGLE_KINDS), defaults.SHINGLE, "word n-grams (prose) or char n-grams (code, CJK, short text)"),
-    Key("ngram", parse_positive, defaults.NGRAM, "words (or chars with shingle = char) per shingle"),
+    Key(
+        "shingle",
+        choice(*defaults.SHINGLE_KINDS),
+        defaults.SHINGLE,
+        "'auto': char n-grams for text in scripts written without spaces (Chinese, Japanese, Thai …), word n-grams otherwise;"
+        " 'word' (prose); 'char' (code, short text)",
+    ),
+    Key("ngram", parse_positive, defaults.NGRAM, "words per word shingle"),
+    Key(
+        "char-ngram",
+        parse_positive,
+        None,
+        f"characters per char shingle (default {defaults.CHAR_NGRAM}; with shingle = char and no char-ngram: ngram, as before)",
+    ),
+    Key(
+        "clustering",
+        choice(*defaults.CLUSTERINGS),
+        defaults.CLUSTERING,
+        "'representative': every near-cluster member verified similar to its cluster's representative (no chains);"
+        " 'components': connected components of verified links (chains)",
+    ),
+    Key(
+        "verify",
+        choice(*defaults.VERIFICATIONS),
+        defaults.VERIFY,
+        "'sketch': near links verified by the MinHash estimate; 'exact': by the exact Jaccard of the shingle sets"
+        " (reads the candidate rows twice)",
+    ),
     Key("num-perm", parse_num_perm, defaults.NUM_PERM, "MinHash slots per sketch"),
     Key(
         "memory-budget",

@@ -22,11 +22,17 @@ NORMALIZE: str = CORE_DEFAULTS["normalize"]
 SHINGLE: str = CORE_DEFAULTS["shingle"]
 THRESHOLD: float = float(CORE_DEFAULTS["threshold"])
 NGRAM: int = int(CORE_DEFAULTS["ngram"])
+CHAR_NGRAM: int = int(CORE_DEFAULTS["char_ngram"])
+CLUSTERING: str = CORE_DEFAULTS["clustering"]
+VERIFY: str = CORE_DEFAULTS["verify"]
+TEMPLATE_SHARE: float = float(CORE_DEFAULTS["template_share"])
 NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
 
 NORMALIZE_MODES: tuple[str, ...] = tuple(CORE_CHOICES["normalize"])
 SHINGLE_KINDS: tuple[str, ...] = tuple(CORE_CHOICES["shingle"])
+CLUSTERINGS: tuple[str, ...] = tuple(CORE_CHOICES["clustering"])
+VERIFICATIONS: tuple[str, ...] = tuple(CORE_CHOICES["verify"])
 
 #: Near detection is on unless switched off (--no-near / near = false).
 NEAR = True
@@ -37,6 +43,20 @@ BATCH_ROWS = 50_000
 AUDIT_SCHEMA = "epochplan.audit/1"
 PLAN_SCHEMA = "epochplan.plan/1"
 CHECK_SCHEMA = "epochplan.check/1"
+
+
+#: The largest whole number a setting takes: what the core's 64-bit counters hold.
+MAX_WHOLE = 2**63 - 1
+
+
+def check_memory_budget(size: float) -> int:
+    """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
+    minimum = MIN_MEMORY_BUDGET
+    if size != size or size > MAX_WHOLE:
+        raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
+    if size < minimum:
+        raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")
+    return int(size)
 
 
 def default_memory_budget() -> int:

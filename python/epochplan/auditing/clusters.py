@@ -23,15 +23,19 @@ def id_series(name: str, ids: np.ndarray) -> pl.Series:
     return pl.Series(name, ids, dtype=pl.UInt64).set(pl.Series(null), None)
 
 
-def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: bytes) -> pl.DataFrame:
+def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: bytes, similarity: bytes | None = None) -> pl.DataFrame:
     """Per-row cluster table: `row`, `exact_id`, `near_id` (null for null text; near only when
     computed), `keep` (the core's flag: the row represents its near cluster, or its exact one
-    without near)."""
+    without near), `similarity` (near only: Jaccard similarity to the near representative, 1.0
+    for it and its exact copies, null for null text; the sketch estimate, or exact under
+    verify="exact")."""
     rows = np.arange(len(exact_ids), dtype=np.uint64)
     columns = [pl.Series("row", rows, dtype=pl.UInt64), id_series("exact_id", exact_ids)]
     if near_ids is not None:
         columns.append(id_series("near_id", near_ids))
     columns.append(pl.Series("keep", np.frombuffer(keep, dtype=np.bool_)))
+    if near_ids is not None and similarity is not None:
+        columns.append(pl.Series("similarity", np.frombuffer(similarity, dtype="<f4"), dtype=pl.Float32).fill_nan(None))
     return pl.DataFrame(columns)
 
 

@@ -39,6 +39,8 @@ class DedupSummary:
     null_rows_removed: int
     level: str
     keep: str
+    #: The audit's warnings (a shared template makes near clusters swallow different rows).
+    warnings: tuple[str, ...] = ()
 
 
 def representatives(
@@ -73,6 +75,7 @@ def representatives(
         null_rows_removed=result.null_rows,
         level=level,
         keep=keep,
+        warnings=tuple(w.message for w in result.warnings),
     )
     return kept, summary, source.frame
 

@@ -106,8 +106,9 @@ class ClusterStats:
 
 @dataclass(frozen=True)
 class NearStats(ClusterStats):
-    """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate; a
-    near cluster contains its exact duplicates), plus the settings that produced them."""
+    """Near-duplicate clusters (MinHash-LSH over shingles, verified by the sketch estimate or
+    the exact Jaccard; a near cluster contains its exact duplicates), plus every setting that
+    changes the counts."""
 
     threshold: float = defaults.THRESHOLD
     ngram: int = defaults.NGRAM
@@ -115,6 +116,9 @@ class NearStats(ClusterStats):
     num_perm: int = defaults.NUM_PERM
     bands: int = 0
     rows_per_band: int = 0
+    clustering: str = defaults.CLUSTERING
+    char_ngram: int = defaults.CHAR_NGRAM
+    verify: str = defaults.VERIFY
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -125,6 +129,9 @@ class NearStats(ClusterStats):
             num_perm=self.num_perm,
             bands=self.bands,
             rows_per_band=self.rows_per_band,
+            clustering=self.clustering,
+            char_ngram=self.char_ngram,
+            verify=self.verify,
         )
         return d
 
@@ -195,6 +202,48 @@ class Conflicts:
             "rows": self.rows,
             "examples": [e.to_dict() for e in self.examples],
         }
+
+
+@dataclass(frozen=True)
+class TemplateSignal:
+    """The strongest sign of a template shared by many rows: `count` of the `rows` non-null rows
+    start (end) with one of `templates` shared texts of `chars` characters (`source` prefix |
+    suffix, `text` the most shared one), or sit in the largest near cluster (`source`
+    near-cluster, `text` its preview). `row` is one of them."""
+
+    source: str
+    chars: int | None
+    templates: int
+    count: int
+    rows: int
+    share: float
+    row: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "chars": self.chars,
+            "templates": self.templates,
+            "count": self.count,
+            "rows": self.rows,
+            "share": self.share,
+            "row": self.row,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class AuditWarning:
+    """Something the numbers alone would hide (id `template`: a shared template dominates)."""
+
+    id: str
+    message: str
+    share: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "message": self.message, "share": self.share, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -289,6 +338,9 @@ class AuditResult:
     clusters: pl.DataFrame | None = field(default=None, repr=False)
     #: Every leakage match: `split`, `eval_row`, `train_row`, `similarity`, `kind` (exact|near).
     leaks: pl.DataFrame | None = field(default=None, repr=False)
+    #: The strongest template signal (None when no row is long enough and near is off).
+    template: TemplateSignal | None = None
+    warnings: list[AuditWarning] = field(default_factory=list)
     #: Extra sections added by later stages (plan, near, leakage...), already in JSON form.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -310,6 +362,8 @@ class AuditResult:
             d["leakage"] = {name: leak.to_dict() for name, leak in self.leakage.items()}
         if self.conflicts is not None:
             d["conflicts"] = self.conflicts.to_dict()
+        d["template"] = self.template.to_dict() if self.template is not None else None
+        d["warnings"] = [w.to_dict() for w in self.warnings]
         d.update(self.extra)
         return d
 
@@ -364,6 +418,9 @@ def build_result(info: SourceInfo, s: dict, clusters: pl.DataFrame | None = None
             num_perm=near["num_perm"],
             bands=near["bands"],
             rows_per_band=near["rows_per_band"],
+            clustering=near["clustering"],
+            char_ngram=near["char_ngram"],
+            verify=near["verify"],
         ),
         lengths=Lengths(
             chars=LengthStats(**s["chars"]) if s["chars"] else None,

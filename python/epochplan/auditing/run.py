@@ -10,15 +10,16 @@ from collections.abc import Callable, Sequence
 
 from .. import defaults
 from .._epochplan import Auditor
-from ..config import MAX_WHOLE, check_memory_budget
 from ..errors import InputError
 from ..progress import set_phase
-from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source
+from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
+from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
+from .templates import template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -34,6 +35,9 @@ def audit(
     threshold: float = defaults.THRESHOLD,
     ngram: int = defaults.NGRAM,
     shingle: str = defaults.SHINGLE,
+    char_ngram: int | None = None,
+    clustering: str = defaults.CLUSTERING,
+    verify: str = defaults.VERIFY,
     num_perm: int = defaults.NUM_PERM,
     memory_budget: int | None = None,
     tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
@@ -50,7 +54,14 @@ def audit(
     polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
     are joined with a newline); without it the column is chosen as the CLI documents.
     `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
-    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-16 bytes a row).
+    `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).
+    `shingle`: "auto" (char n-grams for text in scripts written without spaces, word n-grams
+    otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
+    the core's default, or `ngram` with shingle="char"). `clustering`: "representative" (every
+    member verified similar to its cluster's representative) or "components" (connected
+    components of verified links: chains). `verify`: "sketch" (MinHash estimate) or "exact"
+    (exact Jaccard of the shingle sets; reads the candidate rows a second time, so `data` must
+    be readable twice).
     `examples` reads back the texts a report shows (top clusters' representatives and members,
     leakage matches, conflicting rows; `auditing/examples.py`); False keeps every data text out
     of the result, the stored cluster previews included.
@@ -63,10 +74,12 @@ def audit(
     _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget)
     if memory_budget is not None:
         try:
-            check_memory_budget(memory_budget)
+            defaults.check_memory_budget(memory_budget)
         except ValueError as exc:
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     loaded = load_tokenizer(tokenizer)
+    if near and verify == "exact":
+        check_rereadable(data)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -75,6 +88,9 @@ def audit(
         threshold=threshold,
         ngram=ngram,
         shingle=shingle,
+        char_ngram=char_ngram,
+        clustering=clustering,
+        verify=verify,
         num_perm=num_perm,
         memory_budget=memory_budget or defaults.default_memory_budget(),
     )
@@ -100,6 +116,8 @@ def audit(
         raise InputError(f"{source.description}: no rows to audit")
     if near:
         set_phase(progress, "near-duplicate clustering")
+    if near and verify == "exact":
+        give_back_exact_texts(auditor, source, columns, batch_rows)
     auditor.finish_near()
 
     info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
@@ -108,11 +126,15 @@ def audit(
     near_ids = ids_from_bytes(auditor.near_ids())
     keep = auditor.keep_flags()
     clusters = (
-        cluster_frame(exact_ids, near_ids if near else None, keep) if keep_clusters and exact_ids is not None and keep is not None else None
+        cluster_frame(exact_ids, near_ids if near else None, keep, auditor.near_similarity())
+        if keep_clusters and exact_ids is not None and keep is not None
+        else None
     )
     result = build_result(info, summary, clusters)
     if result.near is not None and examples:
         result.near = fill_previews(result.near, source, columns, normalize)
+    result.template = template_signal(auditor, source, columns, normalize, examples)
+    result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
@@ -133,8 +155,8 @@ def _check_whole(**values: int | None) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(f"{name}={value!r}: must be a whole number")
-        if not 1 <= value <= MAX_WHOLE:
-            raise InputError(f"{name}={value}: must be between 1 and {MAX_WHOLE:,}")
+        if not 1 <= value <= defaults.MAX_WHOLE:
+            raise InputError(f"{name}={value}: must be between 1 and {defaults.MAX_WHOLE:,}")
 
 
 def _batch_rows_from_env() -> int:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import defaults
 from ..config import Key, Resolved, choice, parse_count, parse_fraction, parse_ratio
 from ..errors import InputError
 
 FAIL_ON = ("error", "warning")
+#: What the template check reports when the share is over its limit.
+TEMPLATE_SEVERITIES = ("warning", "error")
 
 #: `[tool.epochplan.check]` keys (also `EPOCHPLAN_<KEY>` and `--<key>` on the command line).
 CHECK_KEYS: tuple[Key, ...] = (
@@ -22,11 +25,27 @@ CHECK_KEYS: tuple[Key, ...] = (
     Key("max-conflicting-label-rows", parse_count, 0, "rows in duplicate clusters whose members disagree on the label", "check"),
     Key("min-unique-samples", parse_count, 0, "unique samples after near-dedup, at least", "check"),
     Key("max-imbalance-ratio", parse_ratio, 10.0, "largest / smallest label class (a warning)", "check"),
+    Key(
+        "max-template-share",
+        parse_fraction,
+        defaults.TEMPLATE_SHARE,
+        "rows sharing one long opening/ending or one near cluster, share of non-null rows (a warning unless template-severity = error)",
+        "check",
+    ),
+    Key(
+        "template-severity",
+        choice(*TEMPLATE_SEVERITIES),
+        "warning",
+        "status of the template check over its limit: warning or error",
+        "check",
+    ),
     Key("fail-on", choice(*FAIL_ON), "error", "lowest status that fails the gate: error or warning", "check"),
 )
 
-#: The keys that are thresholds (every check key but fail-on): one `--<key>` option each.
-THRESHOLD_KEYS: tuple[Key, ...] = tuple(k for k in CHECK_KEYS if k.attr != "fail_on")
+#: Check keys that are not thresholds but say how the gate judges.
+_JUDGEMENT_KEYS = ("fail_on", "template_severity")
+#: The keys that are thresholds: one `--<key>` option each in the Thresholds panel.
+THRESHOLD_KEYS: tuple[Key, ...] = tuple(k for k in CHECK_KEYS if k.attr not in _JUDGEMENT_KEYS)
 
 
 def _post_init(self: Any) -> None:

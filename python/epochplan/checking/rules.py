@@ -292,6 +292,25 @@ def _imbalance_check(labels: Mapping[str, Any] | None, t: Any) -> Check:
     return check
 
 
+def _template_check(audit: Mapping[str, Any], t: Any) -> Check:
+    id, title, setting, share = "template", "one template shared by most rows", "max-template-share", t.max_template_share
+    severity = t.template_severity
+    if "template" not in audit:
+        return _skipped(
+            id, title, setting, share, "the audit has no 'template' section (made before epochplan measured templates)", severity
+        )
+    signal = audit["template"]
+    if signal is None:
+        return _skipped(id, title, setting, share, "no row is long enough to share a template and near duplicates were off", severity)
+    rows = _int(signal, "rows")
+    examples = [{"source": signal.get("source"), "row": signal.get("row"), "text": signal.get("text", "")}]
+    where = "in the largest near cluster" if signal.get("source") == "near-cluster" else f"sharing one {signal.get('source')}"
+    check = _at_most(id, title, setting, share, _int(signal, "count"), rows, row_limit(share, rows), f"rows {where}", severity, examples)
+    if check.status != "pass":
+        check.message += "; near-duplicate counts reflect the template: audit a column that varies (--text)"
+    return check
+
+
 def _extremes(counts: Mapping[str, int]) -> tuple[tuple[str, int], tuple[str, int]]:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return ordered[0], ordered[-1]
@@ -314,6 +333,7 @@ RULES: tuple[Callable[[Mapping[str, Any], int, Any], list[Check]], ...] = (
     lambda audit, rows, t: [_conflict_check(audit, rows, t)],
     lambda audit, rows, t: [_unique_check(audit, t)],
     lambda audit, rows, t: [_imbalance_check(audit.get("labels"), t)],
+    lambda audit, rows, t: [_template_check(audit, t)],
 )
 
 

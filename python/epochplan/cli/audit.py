@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, write_parquet
 from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
-from ..render.audit_table import render_audit
+from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
 from ..render.github import in_github_actions
 from ..render.html import render_html
@@ -32,7 +32,7 @@ def audit_command(
     data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep) as Parquet.")
+        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity) as Parquet.")
     ] = None,
     leakage: Annotated[
         Path | None,
@@ -117,3 +117,6 @@ def audit_command(
             console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
         else:
             print_plan(the_plan, console, rationale=why)
+    else:
+        # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
+        render_warnings(result.warnings, terminal_console(stderr=True))

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from .. import settings
 from ..auditing import dedup_to_file
 from ..errors import InputError
 from ..outputs import check_outputs
 from ..progress import RowProgress
-from ..render.console import data_text, terminal_console
+from ..render.console import data_text, terminal_console, visible
 from ..sources import count_rows, open_source, parse_eval, resolve_paths
 from . import options
 
@@ -51,7 +52,10 @@ def dedup_command(
             progress=progress,
             **audit_options,
         )
-    terminal_console(stderr=True).print(
+    console = terminal_console(stderr=True)
+    for warning in summary.warnings:
+        console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
+    console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
         f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
         highlight=False,

@@ -18,7 +18,7 @@ import typer
 
 from ..auditing.deduplicate import DEDUP_KEYS
 from ..auditing.tokenizer import load_tokenizer
-from ..checking import CHECK_KEYS
+from ..checking import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
 
@@ -36,6 +36,26 @@ def _help(key: Key) -> str:
     return text + "."
 
 
+#: The placeholder --help shows for each parser's value: what to type, not the Python type.
+_METAVARS = {
+    "parse_fraction": "FRACTION",
+    "parse_count": "INTEGER",
+    "parse_positive": "INTEGER",
+    "parse_num_perm": "INTEGER",
+    "parse_ratio": "RATIO",
+    "parse_similarity": "FLOAT",
+    "parse_size": "SIZE",
+    "parse_name": "COLUMN",
+    "parse_columns": "COLUMN",
+    "parse_bool": "BOOLEAN",
+}
+
+
+def _metavar(key: Key) -> str:
+    shown = getattr(key.parse, "metavar", None)  # choices and the setup keys carry their own
+    return shown if shown is not None else _METAVARS.get(getattr(key.parse, "__name__", ""), "VALUE")
+
+
 def key_option(key: Key, panel: str | None = None) -> Any:
     """The typer annotation of `key`'s option: text as typed (the key's parser reads it, exactly
     as it reads the environment), a switch for booleans, a repeatable option for text columns."""
@@ -43,7 +63,7 @@ def key_option(key: Key, panel: str | None = None) -> Any:
     if key.attr in _SHORT:
         flags.append(_SHORT[key.attr])
     kind: Any = bool | None if key.attr in _SWITCHES else list[str] | None if key.attr == "text" else str | None
-    metavar = "" if key.attr in _SWITCHES else key.metavar  # a switch takes no value
+    metavar = "" if key.attr in _SWITCHES else _metavar(key)  # a switch takes no value
     return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False, metavar=metavar)]
 
 
@@ -64,7 +84,7 @@ EvalOption = Annotated[
 # Groups of options, each a list of parameters added to a command's signature.
 DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [_parameter("eval_splits", EvalOption)]
 SETUP = [_parameter(k.attr, key_option(k, "Training setup (see `epochplan plan --help`)")) for k in SETUP_KEYS]
-CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k.attr != "fail_on" else None)) for k in CHECK_KEYS]
+CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k in THRESHOLD_KEYS else None)) for k in CHECK_KEYS]
 DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 
 DataArgument = Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")]

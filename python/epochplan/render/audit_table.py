@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ..auditing.result import AuditResult, ClusterStats, Labels, LengthStats
+from ..auditing.result import AuditResult, AuditWarning, ClusterStats, Labels, LengthStats
 from ..auditing.tokenizer import TokenLengthStats
 from .console import data_text
+from .near_examples import escape_controls, render_near_examples
 
 #: Classes listed in the label table; past this many, the largest and the smallest are shown and
 #: the rest counted (the smallest is the class behind the printed imbalance).
@@ -30,8 +32,18 @@ def _cluster_table(title: str, stats: ClusterStats) -> Table:
     table.add_column("count", justify="right", no_wrap=True, min_width=5)
     table.add_column("preview", overflow="ellipsis", no_wrap=True)
     for t in stats.top:
-        table.add_row(f"{t.row}", f"{t.count:,}", data_text(t.preview.replace("\n", " ")[:70]))
+        table.add_row(f"{t.row}", f"{t.count:,}", Text(escape_controls(t.preview)[:70]))
     return table
+
+
+def render_warnings(warnings: list[AuditWarning], console: Console) -> None:
+    """Each warning on its own lines, the shared text quoted (escaped, never read as markup)."""
+    for w in warnings:
+        line = Text("warning: ", style="bold yellow")
+        line.append(w.message)
+        console.print(line)
+        if w.text:
+            console.print(Text("  shared text: ", style="yellow") + Text(f"“{escape_controls(w.text)}”", style="italic"))
 
 
 def render_audit(result: AuditResult, console: Console | None = None) -> None:
@@ -58,6 +70,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         )
         overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
         overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
+        overview.add_row("near settings", "", f"clustering {n.clustering}, verify {n.verify}, char {n.char_ngram}-grams for unspaced text")
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
     tokens = r.lengths.tokens
     if tokens is not None and not tokens.estimated:
@@ -92,6 +105,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         console.print(_cluster_table("largest exact clusters (row = representative)", r.exact))
     if r.near is not None and r.near.top:
         console.print(_cluster_table("largest near clusters (row = representative)", r.near))
+        render_near_examples(r.near, console)
 
     if r.leakage:
         leaks = Table(title="train/eval leakage", title_justify="left", header_style="bold")
@@ -115,6 +129,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
 
     near_part = f" / {r.near.unique:,} (near)" if r.near is not None else ""
     console.print(f"[bold]unique samples: {r.exact.unique:,} (exact){near_part}[/bold]")
+    render_warnings(r.warnings, console)
 
 
 def _label_table(labels: Labels) -> Table:

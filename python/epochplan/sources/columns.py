@@ -51,6 +51,12 @@ def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
                 raise InputError(f"{path}: column {c!r} is {schema[c]} here but text in other files; fix this file or leave it out")
 
 
+def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
+    """String columns of the input besides the audited ones and the label: what `--text` could
+    name instead."""
+    return [name for name, dtype in schema.items() if _is_text(dtype) and name not in columns and name != label]
+
+
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
     if label is not None and label not in schema:
         raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")

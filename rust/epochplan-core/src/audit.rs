@@ -20,6 +20,7 @@ use crate::labels::{LabelCounter, LabelSummary, NO_LABEL};
 use crate::lengths::{LengthDistribution, LengthSummary};
 use crate::near::{NearClusters, NearIndex, NearOptions, NearSummary, SketchScratch, SketchedChunk};
 use crate::normalize::Normalize;
+use crate::template::{RowEnds, TemplateCandidate, TemplateCounter, TemplateSignal};
 use crate::tokens::{TokenCounter, TokenLengths};
 
 const TOP_CLUSTERS: usize = 10;
@@ -120,6 +121,7 @@ pub struct Auditor {
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
     tokens: AuditTokens,
+    templates: TemplateCounter,
 }
 
 impl Auditor {
@@ -141,6 +143,7 @@ impl Auditor {
             near,
             near_clusters: None,
             tokens: AuditTokens::new(options.near.is_some()),
+            templates: TemplateCounter::new(),
             options,
         })
     }
@@ -205,8 +208,13 @@ impl Auditor {
         let mut digests = Vec::with_capacity(parts.len());
         let mut row_tokens = Vec::with_capacity(parts.len());
         let mut sketched = Vec::with_capacity(parts.len());
+        let mut row = self.rows;
         for part in parts {
             self.stats.merge(&part.stats);
+            for ends in &part.ends {
+                self.templates.add(row, ends);
+                row += 1;
+            }
             digests.push(part.digests);
             row_tokens.push(part.tokens);
             sketched.extend(part.sketches);
@@ -275,6 +283,21 @@ impl Auditor {
         self.near.as_ref()
     }
 
+    /// Under `Verify::Exact`, after the last `update`: the rows whose texts exact verification
+    /// needs, increasing (see [`NearIndex::exact_rows`]); `None` without near detection.
+    pub fn near_exact_rows(&mut self) -> Result<Option<Vec<u64>>> {
+        self.near.as_mut().map(NearIndex::exact_rows).transpose()
+    }
+
+    /// The texts of the next rows [`Auditor::near_exact_rows`] asked for (see
+    /// [`NearIndex::add_exact_texts`]).
+    pub fn near_add_exact_texts(&mut self, rows: &[u64], texts: &dyn TextColumn) -> Result<()> {
+        match self.near.as_mut() {
+            Some(near) => near.add_exact_texts(rows, texts),
+            None => Err(CoreError::Input("exact texts given without near detection".into())),
+        }
+    }
+
     /// Link, verify and union the near duplicates of all rows so far. Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
         if self.near_clusters.is_none()
@@ -287,9 +310,32 @@ impl Auditor {
         Ok(self.near_clusters.as_ref())
     }
 
+    /// The near clusters, after `finish_near`.
+    pub fn near_clusters(&self) -> Option<&NearClusters> {
+        self.near_clusters.as_ref()
+    }
+
     /// Near cluster id (lowest row of the near cluster) of every row, after `finish_near`.
     pub fn near_ids(&self) -> Option<&[u64]> {
         self.near_clusters.as_ref().map(|c| c.near_ids.as_slice())
+    }
+
+    /// Per row: similarity to its near representative (see [`NearClusters::similarity`]), after
+    /// `finish_near`.
+    pub fn near_similarity(&self) -> Option<&[f32]> {
+        self.near_clusters.as_ref().map(|c| c.similarity.as_slice())
+    }
+
+    /// Openings and endings shared by at least `min_count` rows (see [`crate::template`]).
+    pub fn template_candidates(&self, min_count: u64) -> Vec<TemplateCandidate> {
+        self.templates.candidates(min_count)
+    }
+
+    /// The strongest sign that a shared template dominates the rows (see
+    /// [`TemplateSignal::strongest`]); with near detection on, call after `finish_near`.
+    pub fn template_signal(&self) -> Option<TemplateSignal> {
+        let largest_near = self.near_summary(1).and_then(|s| s.top.first().map(|t| (t.count, t.row)));
+        TemplateSignal::strongest(&self.templates, largest_near, self.rows - self.stats.null_rows)
     }
 
     /// `[size, clusters]` of the near clusters, every size including 1, after `finish_near`.
@@ -297,10 +343,10 @@ impl Auditor {
         self.near_ids().map(crate::cluster_ids::size_histogram)
     }
 
-    /// Up to `max` members of each near cluster in `representatives` (see
-    /// [`crate::cluster_ids::members`]), after `finish_near`.
+    /// Up to `max` members of each near cluster in `representatives`, least similar to the
+    /// representative first (see [`crate::cluster_ids::members`]), after `finish_near`.
     pub fn near_members(&self, representatives: &[u64], max: usize) -> Option<Vec<Vec<crate::cluster_ids::Member>>> {
-        self.near_ids().map(|ids| crate::cluster_ids::members(ids, representatives, None, max))
+        self.near_ids().map(|ids| crate::cluster_ids::members(ids, representatives, self.near_similarity(), max))
     }
 
     pub fn near_summary(&self, top_n: usize) -> Option<NearSummary> {
@@ -410,6 +456,8 @@ pub fn digest_batch(texts: &dyn TextColumn, normalize: Normalize) -> Vec<Option<
 struct ChunkResult {
     /// Per row: the exact digest of its normalised text, `None` for null.
     digests: Vec<Option<u128>>,
+    /// Per row: hashes of its opening and closing text (see [`crate::template`]).
+    ends: Vec<RowEnds>,
     stats: ChunkStats,
     /// Sketches of every non-null row, when the near index takes word hashes.
     sketches: Option<SketchedChunk>,
@@ -433,11 +481,13 @@ fn measure_chunk(
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
+    let mut ends = Vec::with_capacity(range.len());
     for i in range {
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
             digests.push(None);
             tokens.push(0);
+            ends.push(RowEnds::default());
             continue;
         };
         if text.is_empty() {
@@ -449,33 +499,62 @@ fn measure_chunk(
         tokens.push(row_tokens);
 
         word_hashes.clear();
-        let mut words = WordStats::new(&mut stats, sketches.is_some().then_some(&mut word_hashes));
+        let keep_hashes = sketches.is_some();
+        let mut unspaced = false;
         let normalised: &[u8] = if normalize == Normalize::Default && text.is_ascii() {
             // Fast path: one pass normalises, splits and counts.
+            let mut words = WordStats::new(&mut stats, keep_hashes.then_some(&mut word_hashes));
             let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, |w| words.add(w));
             stats.chars.add(text.len() as u64);
             stats.words.add(count);
             &ascii_buf
         } else {
             let normalised = normalize.apply(text, &mut buf);
-            match normalize {
-                // Normalised text has single ASCII spaces between words and none at the ends.
-                Normalize::Default => {
-                    normalised.split(' ').filter(|w| !w.is_empty()).for_each(|w| words.add(w.as_bytes()))
+            unspaced = crate::script::is_mostly_unspaced(normalised);
+            if unspaced {
+                // Statistics count the words of its script; word shingles (if asked for
+                // explicitly) still take whitespace words.
+                let mut words = WordStats::new(&mut stats, None);
+                let mut count = 0u64;
+                crate::script::for_each_word(normalised, |w| {
+                    words.add(w.as_bytes());
+                    count += 1;
+                });
+                stats.words.add(count);
+                if keep_hashes && near.is_some_and(|n| n.sketcher().shingle() == crate::near::Shingle::Word) {
+                    word_hashes.extend(normalised.split_whitespace().map(|w| word_hash(w.as_bytes())));
                 }
-                Normalize::None => normalised.split_whitespace().for_each(|w| words.add(w.as_bytes())),
+            } else {
+                let mut words = WordStats::new(&mut stats, keep_hashes.then_some(&mut word_hashes));
+                match normalize {
+                    // Normalised text has single ASCII spaces between words and none at the ends.
+                    Normalize::Default => {
+                        normalised.split(' ').filter(|w| !w.is_empty()).for_each(|w| words.add(w.as_bytes()))
+                    }
+                    Normalize::None => normalised.split_whitespace().for_each(|w| words.add(w.as_bytes())),
+                }
+                stats.words.add(word_count(text));
             }
             stats.chars.add(char_count(text));
-            stats.words.add(word_count(text));
             normalised.as_bytes()
         };
         digests.push(Some(text_digest(normalised)));
+        ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
-            chunk.push_word_hashes(row, near.sketcher(), &near.plan(), &mut sketch_scratch, &word_hashes, normalised);
+            let hashes = &word_hashes;
+            chunk.push_word_hashes(
+                row,
+                near.sketcher(),
+                &near.plan(),
+                &mut sketch_scratch,
+                hashes,
+                normalised,
+                unspaced,
+            );
         }
     }
-    Ok(ChunkResult { digests, stats, sketches, tokens })
+    Ok(ChunkResult { digests, ends, stats, sketches, tokens })
 }
 
 /// Feeds one text's words, in order, into the unigram and bigram counters, and keeps their
@@ -623,7 +702,10 @@ mod tests {
         assert_eq!((s.unique, s.duplicate_rows, s.largest_cluster), (2, 2, 3));
         assert_eq!(a.near_size_histogram().unwrap(), vec![[1, 1], [3, 1]]);
         let members = a.near_members(&[0, 1], 5).unwrap();
-        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![2, 3]);
+        // Least similar to the representative first: the near copy, then the exact one (1.0).
+        assert_eq!(members[0].iter().map(|m| m.row).collect::<Vec<_>>(), vec![3, 2]);
+        assert!(members[0][0].similarity.is_some_and(|s| (0.7..1.0).contains(&s)));
+        assert_eq!(members[0][1].similarity, Some(1.0));
         assert!(members[1].is_empty());
         let exact = a.summary(false).exact;
         assert_eq!(exact.size_histogram, vec![[1, 2], [2, 1]]);

@@ -2,17 +2,33 @@
 //! exposes them (`_epochplan.DEFAULTS`, `_epochplan.CHOICES`) and uses them for its own
 //! signatures; the Python API, the CLI and the configuration read them from there.
 
-use crate::near::Shingle;
+use crate::near::{Clustering, Shingle, Verify};
 use crate::normalize::Normalize;
 
 pub const NORMALIZE: Normalize = Normalize::Default;
-pub const SHINGLE: Shingle = Shingle::Word;
+/// Per document: char n-grams for text in scripts written without spaces, word n-grams otherwise.
+pub const SHINGLE: Shingle = Shingle::Auto;
+/// No chaining: every member of a near cluster is verified similar to its representative.
+pub const CLUSTERING: Clustering = Clustering::Representative;
+/// Sketch estimates; `Exact` reads the candidate rows twice.
+pub const VERIFY: Verify = Verify::Sketch;
 /// Jaccard similarity at and above which two texts are near duplicates.
 pub const THRESHOLD: f64 = 0.7;
-/// Words (or chars) per shingle.
+/// Words per word shingle (and characters per char shingle under an explicit `Shingle::Char`
+/// when no char n is given, what it meant before `CHAR_NGRAM` existed).
 pub const NGRAM: usize = 5;
+/// Characters per char shingle. On the CJK corpora of benchmarks/corpus.py (near copies with
+/// 2 % of characters changed among unrelated documents, threshold 0.7) n = 2, 3 and 4 all reach
+/// pair F1 1.000 and 5+ lose recall; on short documents with 5 % changed, 2 keeps F1 ≥ 0.994,
+/// 3 0.94, 4 0.51. 3 rather than 2: on real short utterances (chatterbot Chinese) bigrams
+/// merge different sentences that share a frame ("耻辱/担心是一种常见的人类情绪", 0.71)
+/// which 3-grams keep apart (benchmarks/RESULTS.md, "Char n-gram size").
+pub const CHAR_NGRAM: usize = 3;
 /// MinHash slots per sketch.
 pub const NUM_PERM: usize = 128;
+/// Share of non-null rows sharing one long opening or ending (or one near cluster) at and above
+/// which the audit warns of a template, and the default limit of the `template` check.
+pub const TEMPLATE_SHARE: f64 = 0.5;
 /// Memory for near-duplicate sketches before they spill to temp files, when the caller does not
 /// size it from the machine (see [`memory_budget_for`]).
 pub const MEMORY_BUDGET: u64 = 1 << 30;
@@ -31,10 +47,12 @@ pub fn memory_budget_for(physical_memory: Option<u64>) -> u64 {
 }
 
 /// Valid values of each option that takes a name, by option name.
-pub fn choices() -> [(&'static str, Vec<&'static str>); 2] {
+pub fn choices() -> [(&'static str, Vec<&'static str>); 4] {
     [
         ("normalize", Normalize::CHOICES.iter().map(|c| c.as_str()).collect()),
         ("shingle", Shingle::CHOICES.iter().map(|c| c.as_str()).collect()),
+        ("clustering", Clustering::CHOICES.iter().map(|c| c.as_str()).collect()),
+        ("verify", Verify::CHOICES.iter().map(|c| c.as_str()).collect()),
     ]
 }
 
@@ -62,9 +80,19 @@ mod tests {
 
     #[test]
     fn choices_parse_and_name_themselves() {
-        let [(normalize, modes), (shingle, kinds)] = choices();
+        let [(normalize, modes), (shingle, kinds), (clustering, clusterings), (verify, verifications)] = choices();
         assert_eq!((normalize, modes.clone()), ("normalize", vec!["default", "none"]));
-        assert_eq!((shingle, kinds.clone()), ("shingle", vec!["word", "char"]));
+        assert_eq!((shingle, kinds.clone()), ("shingle", vec!["auto", "word", "char"]));
+        assert_eq!((clustering, clusterings.clone()), ("clustering", vec!["representative", "components"]));
+        assert_eq!((verify, verifications.clone()), ("verify", vec!["sketch", "exact"]));
+        for c in clusterings {
+            assert_eq!(c.parse::<Clustering>().unwrap().as_str(), c);
+        }
+        for v in verifications {
+            assert_eq!(v.parse::<Verify>().unwrap().as_str(), v);
+        }
+        assert_eq!(Clustering::default(), CLUSTERING);
+        assert_eq!(Verify::default(), VERIFY);
         for m in modes {
             assert_eq!(m.parse::<Normalize>().unwrap().as_str(), m);
         }

@@ -18,12 +18,14 @@ pub mod lengths;
 pub mod near;
 pub mod normalize;
 pub mod packing;
+pub mod script;
 pub mod sharding;
+pub mod template;
 pub mod tokens;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor};
 pub use cluster_ids::NO_CLUSTER;
 pub use column::TextColumn;
 pub use error::{CoreError, Result};
-pub use near::{NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle};
+pub use near::{Clustering, NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle, Verify};
 pub use normalize::Normalize;

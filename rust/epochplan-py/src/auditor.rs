@@ -6,13 +6,17 @@ use epochplan_core::conflicts::MAX_EXAMPLES;
 use epochplan_core::defaults;
 use epochplan_core::eval_probe::EvalProbe;
 use epochplan_core::exact::MEMBER_ROWS;
-use epochplan_core::{AuditOptions, NearOptions, Normalize, Shingle, TextColumn};
+use epochplan_core::near::options::default_char_ngram;
+use epochplan_core::{AuditOptions, Clustering, NearOptions, Normalize, Shingle, TextColumn, Verify};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::arrow_import::TextChunks;
 use crate::call::call_core;
-use crate::conversions::{conflicts_to_dict, flags_to_bytes, ids_to_bytes, near_summary_to_dict, summary_to_dict};
+use crate::conversions::{
+    conflicts_to_dict, flags_to_bytes, ids_to_bytes, near_summary_to_dict, summary_to_dict,
+    template_candidates_to_list, template_signal_to_dict,
+};
 use crate::errors::{core_error, internal_error};
 use crate::tokens::TokenCounter;
 
@@ -33,7 +37,9 @@ impl Auditor {
     #[pyo3(signature = (normalize = defaults::NORMALIZE.as_str(), keep_row_ids = false, near = false,
                         threshold = defaults::THRESHOLD, ngram = defaults::NGRAM,
                         shingle = defaults::SHINGLE.as_str(), num_perm = defaults::NUM_PERM,
-                        memory_budget = defaults::MEMORY_BUDGET, temp_dir = None))]
+                        memory_budget = defaults::MEMORY_BUDGET, temp_dir = None,
+                        clustering = defaults::CLUSTERING.as_str(), char_ngram = None,
+                        verify = defaults::VERIFY.as_str()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         normalize: &str,
@@ -45,11 +51,27 @@ impl Auditor {
         num_perm: usize,
         memory_budget: u64,
         temp_dir: Option<PathBuf>,
+        clustering: &str,
+        char_ngram: Option<usize>,
+        verify: &str,
     ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
         let shingle: Shingle = shingle.parse().map_err(core_error)?;
-        let near_options =
-            NearOptions { normalize, shingle, ngram, num_perm, threshold, lsh: None, memory_budget, temp_dir };
+        let clustering: Clustering = clustering.parse().map_err(core_error)?;
+        let verify: Verify = verify.parse().map_err(core_error)?;
+        let near_options = NearOptions {
+            normalize,
+            shingle,
+            ngram,
+            char_ngram: char_ngram.unwrap_or_else(|| default_char_ngram(shingle, ngram)),
+            clustering,
+            verify,
+            num_perm,
+            threshold,
+            lsh: None,
+            memory_budget,
+            temp_dir,
+        };
         // Checked even with near detection off, so a bad setting is reported, not ignored.
         near_options.resolve().map_err(core_error)?;
         let near = near.then_some(near_options);
@@ -72,8 +94,30 @@ impl Auditor {
         call_core(py, || inner.update(&texts, labels.as_ref().map(|l| l as &dyn TextColumn)))
     }
 
+    /// With verify="exact", after the last `update`: the rows whose texts exact verification
+    /// needs, increasing, as little-endian u64 bytes (None without near detection). Give their
+    /// texts back with `add_exact_texts`, in this order, before `finish_near`.
+    fn exact_rows<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let inner = &mut self.inner;
+        let rows = call_core(py, || inner.near_exact_rows())?;
+        Ok(rows.map(|r| ids_to_bytes(py, &r)))
+    }
+
+    /// The raw texts (Arrow strings) of the next rows `exact_rows` asked for; `rows` their row
+    /// numbers as little-endian u64 bytes.
+    fn add_exact_texts(&mut self, py: Python<'_>, rows: &[u8], texts: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !rows.len().is_multiple_of(8) {
+            return Err(internal_error(format!("row numbers: {} bytes is not a whole number of u64", rows.len())));
+        }
+        let rows: Vec<u64> =
+            rows.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).collect();
+        let texts = TextChunks::import(texts, "exact text column")?;
+        let inner = &mut self.inner;
+        call_core(py, || inner.near_add_exact_texts(&rows, &texts))
+    }
+
     /// Link and verify near duplicates (no-op without near detection). Call once, after the
-    /// last `update`.
+    /// last `update` (and, with verify="exact", after the exact texts).
     fn finish_near(&mut self, py: Python<'_>) -> PyResult<()> {
         let inner = &mut self.inner;
         call_core(py, || inner.finish_near().map(|_| ()))
@@ -82,6 +126,28 @@ impl Auditor {
     /// Per-row near cluster ids as little-endian u64 bytes, after `finish_near`.
     fn near_ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.inner.near_ids().map(|ids| ids_to_bytes(py, ids))
+    }
+
+    /// Per-row similarity to the near representative as little-endian f32 bytes (1.0 for the
+    /// representative and its exact copies, NaN for null text), after `finish_near`.
+    fn near_similarity<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.near_similarity().map(|values| {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            PyBytes::new(py, &bytes)
+        })
+    }
+
+    /// Openings/endings shared by at least `min_count` rows, most shared first:
+    /// [{"side": "prefix"|"suffix", "chars", "count", "row"}]. `template_text` gives the text.
+    #[pyo3(signature = (min_count = 2))]
+    fn template_candidates<'py>(&self, py: Python<'py>, min_count: u64) -> PyResult<Bound<'py, PyList>> {
+        template_candidates_to_list(py, &self.inner.template_candidates(min_count))
+    }
+
+    /// The strongest sign of a dominating template: {source, chars, count, rows, share, row},
+    /// or None. With near detection on, after `finish_near`.
+    fn template_signal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.inner.template_signal().map(|s| template_signal_to_dict(py, &s)).transpose()
     }
 
     /// Per-row keep flags, one byte (0/1) a row: the row represents its near cluster (near
@@ -159,8 +225,8 @@ impl Auditor {
         let inner = &self.inner;
         let summary = call_core(py, || Ok(inner.summary(with_labels)))?;
         let d = summary_to_dict(py, &summary)?;
-        let near = match (inner.near_summary(MAX_EXAMPLES), inner.options().near.as_ref(), inner.near_index()) {
-            (Some(near_summary), Some(options), Some(index)) => {
+        let near = match (inner.near_summary(MAX_EXAMPLES), inner.near_index()) {
+            (Some(near_summary), Some(index)) => {
                 let representatives: Vec<u64> = near_summary.top.iter().map(|t| t.row).collect();
                 let (members, histogram) = call_core(py, || {
                     Ok((
@@ -169,7 +235,9 @@ impl Auditor {
                     ))
                 })?;
                 let preview = |row| inner.exact_preview(row);
-                let near_dict = near_summary_to_dict(py, &near_summary, options, index, preview, &members, &histogram)?;
+                let clusters = inner.near_clusters();
+                let near_dict =
+                    near_summary_to_dict(py, &near_summary, index, clusters, preview, &members, &histogram)?;
                 near_dict.set_item("unique_tokens", summary.tokens.near_unique_tokens)?;
                 Some(near_dict)
             }

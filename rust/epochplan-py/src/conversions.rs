@@ -5,7 +5,8 @@ use epochplan_core::audit_tokens::TokenReport;
 use epochplan_core::cluster_ids::Member;
 use epochplan_core::exact::TopCluster;
 use epochplan_core::lengths::LengthSummary;
-use epochplan_core::near::{NearIndex, NearOptions, NearSummary};
+use epochplan_core::near::{NearClusters, NearIndex, NearSummary};
+use epochplan_core::template::{TemplateCandidate, TemplateSignal, TemplateSource};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -149,12 +150,13 @@ fn tokens_to_dict<'py>(py: Python<'py>, t: &TokenReport) -> PyResult<Bound<'py, 
 pub fn near_summary_to_dict<'py, 'a>(
     py: Python<'py>,
     summary: &NearSummary,
-    options: &NearOptions,
     index: &NearIndex,
+    clusters: Option<&NearClusters>,
     preview: impl Fn(u64) -> Option<&'a str>,
     members: &[Vec<Member>],
     histogram: &[[u64; 2]],
 ) -> PyResult<Bound<'py, PyDict>> {
+    let options = index.options();
     let d = PyDict::new(py);
     d.set_item("unique", summary.unique)?;
     d.set_item("duplicate_rows", summary.duplicate_rows)?;
@@ -170,10 +172,18 @@ pub fn near_summary_to_dict<'py, 'a>(
     d.set_item("threshold", options.threshold)?;
     d.set_item("ngram", options.ngram)?;
     d.set_item("shingle", options.shingle.as_str())?;
+    d.set_item("char_ngram", options.char_ngram)?;
+    d.set_item("clustering", options.clustering.as_str())?;
+    d.set_item("verify", options.verify.as_str())?;
     d.set_item("num_perm", options.num_perm)?;
     let plan = index.plan();
     d.set_item("bands", plan.bands)?;
     d.set_item("rows_per_band", plan.rows_per_band)?;
+    if let Some(clusters) = clusters {
+        // Cost and cap counters, for benchmarks (not part of the JSON report).
+        d.set_item("checked_pairs", clusters.checked_pairs)?;
+        d.set_item("capped_rows", clusters.capped_rows)?;
+    }
     Ok(d)
 }
 
@@ -192,5 +202,37 @@ pub fn conflicts_to_dict<'py>(py: Python<'py>, c: &LabelConflicts) -> PyResult<B
         examples.append(item)?;
     }
     d.set_item("examples", examples)?;
+    Ok(d)
+}
+
+/// `[{side, chars, count, row}]`, most shared first.
+pub fn template_candidates_to_list<'py>(py: Python<'py>, found: &[TemplateCandidate]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for candidate in found {
+        let item = PyDict::new(py);
+        item.set_item("side", candidate.side.as_str())?;
+        item.set_item("chars", candidate.chars)?;
+        item.set_item("count", candidate.count)?;
+        item.set_item("row", candidate.row)?;
+        out.append(item)?;
+    }
+    Ok(out)
+}
+
+/// `{source: "prefix"|"suffix"|"near-cluster", chars (None for a near cluster), templates (how
+/// many shared texts the count adds up), count, rows, share, row}`.
+pub fn template_signal_to_dict<'py>(py: Python<'py>, signal: &TemplateSignal) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("source", signal.source.as_str())?;
+    let (chars, templates) = match signal.source {
+        TemplateSource::Ends { chars, templates, .. } => (Some(chars), templates),
+        TemplateSource::NearCluster => (None, 1),
+    };
+    d.set_item("chars", chars)?;
+    d.set_item("templates", templates)?;
+    d.set_item("count", signal.count)?;
+    d.set_item("rows", signal.rows)?;
+    d.set_item("share", signal.share())?;
+    d.set_item("row", signal.row)?;
     Ok(d)
 }

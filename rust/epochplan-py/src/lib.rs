@@ -10,7 +10,8 @@ mod conversions;
 mod errors;
 mod tokens;
 
-use epochplan_core::{NO_CLUSTER, Normalize, defaults};
+use epochplan_core::template::Side;
+use epochplan_core::{CoreError, NO_CLUSTER, Normalize, defaults};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -24,6 +25,22 @@ fn preview(text: &str, normalize: &str) -> PyResult<String> {
     let normalize: Normalize = normalize.parse().map_err(core_error)?;
     let mut buf = String::new();
     Ok(epochplan_core::exact::preview(text, normalize, &mut buf))
+}
+
+/// The first ("prefix") or last ("suffix") `chars` characters of `text` after the core's
+/// normalisation: the text a template signal names.
+#[pyfunction]
+#[pyo3(signature = (text, side, chars, normalize = defaults::NORMALIZE.as_str()))]
+fn template_text(text: &str, side: &str, chars: usize, normalize: &str) -> PyResult<String> {
+    let normalize: Normalize = normalize.parse().map_err(core_error)?;
+    let side = match side {
+        "prefix" => Side::Prefix,
+        "suffix" => Side::Suffix,
+        other => {
+            return Err(core_error(CoreError::Input(format!("unknown side {other:?}: use \"prefix\" or \"suffix\""))));
+        }
+    };
+    Ok(epochplan_core::template::shared_text(text, normalize, side, chars))
 }
 
 /// Samples per rank and epoch under torch's DistributedSampler (padded, or trimmed with
@@ -47,6 +64,10 @@ fn defaults_dict<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("shingle", defaults::SHINGLE.as_str())?;
     d.set_item("threshold", defaults::THRESHOLD)?;
     d.set_item("ngram", defaults::NGRAM)?;
+    d.set_item("char_ngram", defaults::CHAR_NGRAM)?;
+    d.set_item("clustering", defaults::CLUSTERING.as_str())?;
+    d.set_item("verify", defaults::VERIFY.as_str())?;
+    d.set_item("template_share", defaults::TEMPLATE_SHARE)?;
     d.set_item("num_perm", defaults::NUM_PERM)?;
     d.set_item("memory_budget", defaults::MEMORY_BUDGET)?;
     d.set_item("min_memory_budget", defaults::MIN_MEMORY_BUDGET)?;
@@ -70,6 +91,7 @@ fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CHOICES", choices_dict(py)?)?;
     m.add_class::<auditor::Auditor>()?;
     m.add_function(wrap_pyfunction!(preview, m)?)?;
+    m.add_function(wrap_pyfunction!(template_text, m)?)?;
     m.add_function(wrap_pyfunction!(shard_size, m)?)?;
     m.add_function(wrap_pyfunction!(memory_budget_for, m)?)?;
     tokens::register(m)?;

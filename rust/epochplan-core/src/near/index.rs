@@ -7,9 +7,10 @@ use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
 
+use super::exact_sets::ExactSets;
 use super::lsh::LshPlan;
 use super::minhash::{Sketcher, similarity};
-use super::options::NearOptions;
+use super::options::{Clustering, NearOptions, Verify};
 use super::shingle::Shingle;
 use super::sketch_set::{SketchSet, SketchedChunk, entry_key, entry_member, sketch_batch};
 use super::store::RecordBuf;
@@ -36,6 +37,8 @@ pub struct NearIndex {
     /// and cost verifications that cannot change a cluster.
     pub(super) members: SketchSet,
     pub(super) sort_limit: usize,
+    /// Shingle sets of the candidate rows under `Verify::Exact` (empty otherwise).
+    exact: ExactSets,
     /// Set when an update failed half-way; the index then refuses further work.
     failed: bool,
 }
@@ -46,19 +49,41 @@ pub struct NearIndex {
 pub struct NearLink {
     pub row: u64,
     pub other: u64,
-    /// Sketch estimate of their Jaccard similarity (at least the threshold).
+    /// Their Jaccard similarity as verified: sketch estimate or exact (at least the threshold).
     pub similarity: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct NearClusters {
-    /// Per row: the lowest row of its near cluster; `NO_CLUSTER` for null text.
+    /// Per row: the representative (lowest row) of its near cluster; `NO_CLUSTER` for null text.
     pub near_ids: Vec<u64>,
-    /// Sorted by `(row, other)`.
+    /// Per row: its Jaccard similarity to its near representative (the sketch estimate, or exact
+    /// under `Verify::Exact`) — 1.0 for the representative and its exact copies, NaN for null text.
+    pub similarity: Vec<f32>,
+    /// Sorted by `(row, other)`. Representative clustering: each member's link to its
+    /// representative; components: the links that joined two clusters.
     pub links: Vec<NearLink>,
     pub plan: LshPlan,
     /// Candidate pairs whose sketches were compared.
     pub checked_pairs: u64,
+    pub clustering: Clustering,
+    /// Rows that stopped after `representative::MAX_CHECKS` failed verifications (always 0 for
+    /// components).
+    pub capped_rows: u64,
+}
+
+impl PartialEq for NearClusters {
+    fn eq(&self, other: &Self) -> bool {
+        // Bitwise for the similarities: NaN (null text) equals NaN.
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        self.near_ids == other.near_ids
+            && bits(&self.similarity) == bits(&other.similarity)
+            && self.links == other.links
+            && self.plan == other.plan
+            && self.checked_pairs == other.checked_pairs
+            && self.clustering == other.clustering
+            && self.capped_rows == other.capped_rows
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +117,7 @@ impl NearIndex {
             rows: 0,
             exact_reps: Vec::new(),
             members,
+            exact: ExactSets::default(),
             failed: false,
         })
     }
@@ -144,10 +170,10 @@ impl NearIndex {
         self.add_batch(&chunks, &batch_ids)
     }
 
-    /// Whether [`NearIndex::update_sketched`] can take this index's sketches: word shingles,
-    /// which can be built from word hashes computed elsewhere.
+    /// Whether [`NearIndex::update_sketched`] can take this index's sketches: word (or auto)
+    /// shingles, which can be built from word hashes computed elsewhere.
     pub fn takes_word_hashes(&self) -> bool {
-        self.sketcher.shingle() == Shingle::Word
+        self.sketcher.shingle() != Shingle::Char
     }
 
     /// Like [`NearIndex::update`] for a batch the caller has already sketched, in row order
@@ -168,6 +194,8 @@ impl NearIndex {
         self.members.append(chunks)?;
         self.exact_reps.extend_from_slice(batch_ids);
         self.rows += batch_ids.len() as u64;
+        // New rows change the candidates: exact texts given so far no longer fit.
+        self.exact = ExactSets::default();
         self.failed = false;
         Ok(())
     }
@@ -205,13 +233,79 @@ impl NearIndex {
         Ok(())
     }
 
-    /// Near clusters of all rows so far. The index stays usable: more batches, leakage queries
-    /// and another `finish` may follow.
+    /// Exact representative of every row so far (`NO_CLUSTER` for null text).
+    pub(super) fn exact_reps(&self) -> &[u64] {
+        &self.exact_reps
+    }
+
+    /// Under `Verify::Exact`, after the last batch: the rows whose texts exact verification
+    /// needs (sketched rows that share a band bucket with another), increasing. Their texts go
+    /// back through [`NearIndex::add_exact_texts`] in this order before [`NearIndex::finish`].
+    pub fn exact_rows(&mut self) -> Result<Vec<u64>> {
+        self.check_usable()?;
+        if self.options.verify != Verify::Exact {
+            return Err(CoreError::Input("exact_rows() needs verify = exact".into()));
+        }
+        let candidates = candidate_members(self)?;
+        let rows = candidates.iter().map(|&m| self.members.row(m)).collect();
+        self.exact.request(candidates);
+        Ok(rows)
+    }
+
+    /// The texts of the next rows [`NearIndex::exact_rows`] asked for: `rows` are their row
+    /// numbers (checked against the request), `texts` their raw texts.
+    pub fn add_exact_texts(&mut self, rows: &[u64], texts: &dyn TextColumn) -> Result<()> {
+        self.check_usable()?;
+        if rows.len() != texts.len() {
+            return Err(CoreError::Input(format!("{} row numbers for {} exact texts", rows.len(), texts.len())));
+        }
+        let members = self.exact.next_members(rows.len())?;
+        for (&member, &row) in members.iter().zip(rows) {
+            let expected = self.members.row(member);
+            if row != expected {
+                return Err(CoreError::Input(format!(
+                    "exact text of row {row} given where row {expected} was asked for next"
+                )));
+            }
+        }
+        self.exact.add(&self.sketcher, texts, |i| rows[i])
+    }
+
+    /// The shingle sets to verify with, or `None` to verify by sketches.
+    pub(super) fn exact_sets(&self) -> Result<Option<&ExactSets>> {
+        if self.options.verify == Verify::Sketch {
+            return Ok(None);
+        }
+        if !self.exact.is_requested() {
+            return Err(CoreError::Input(
+                "verify = exact needs the candidate rows' texts: call exact_rows() and add_exact_texts() before finish()"
+                    .into(),
+            ));
+        }
+        match self.exact.missing() {
+            0 => Ok(Some(&self.exact)),
+            missing => Err(CoreError::Input(format!(
+                "verify = exact: the texts of {missing} candidate rows were not given back; read the input again"
+            ))),
+        }
+    }
+
+    /// Near clusters of all rows so far, clustered as the options say. The index stays usable:
+    /// more batches, leakage queries and another `finish` may follow.
     pub fn finish(&self) -> Result<NearClusters> {
         self.check_usable()?;
+        match self.options.clustering {
+            Clustering::Representative => super::representative::cluster(self),
+            Clustering::Components => self.finish_components(),
+        }
+    }
+
+    /// Connected components of verified links, seeded with the exact clusters.
+    fn finish_components(&self) -> Result<NearClusters> {
         let mut forest = UnionFind::from_parents(self.exact_reps.clone())?;
         let members = &self.members;
         let threshold = self.options.threshold;
+        let exact = self.exact_sets()?;
         let parts = sort_parts(members.len(), self.sort_limit);
         let mut entries = Vec::new();
         let mut links = Vec::new();
@@ -225,7 +319,7 @@ impl NearIndex {
                 // then applied in bucket order, so the result does not depend on threads.
                 let found: Vec<Result<(Vec<NearLink>, u64)>> = buckets
                     .par_chunks(BUCKETS_PER_TASK)
-                    .map(|group| link_buckets(group, &entries, members, &forest, threshold))
+                    .map(|group| link_buckets(group, &entries, members, exact, &forest, threshold))
                     .collect();
                 for result in found {
                     let (candidates, checked) = result?;
@@ -240,8 +334,87 @@ impl NearIndex {
             }
         }
         links.sort_unstable_by_key(|link| (link.row, link.other));
-        Ok(NearClusters { near_ids: forest.into_roots(), links, plan: self.plan, checked_pairs })
+        let near_ids = forest.into_roots();
+        let similarity = self.similarity_to_roots(&near_ids, exact)?;
+        Ok(NearClusters {
+            near_ids,
+            similarity,
+            links,
+            plan: self.plan,
+            checked_pairs,
+            clustering: Clustering::Components,
+            capped_rows: 0,
+        })
     }
+
+    /// Per row, the similarity (sketch estimate, or exact with `exact`) with its cluster's root —
+    /// never verified in components mode, so it shows how far a chain has drifted.
+    fn similarity_to_roots(&self, near_ids: &[u64], exact: Option<&ExactSets>) -> Result<Vec<f32>> {
+        let members = &self.members;
+        // Sketched rows are the non-null exact representatives, in row order.
+        let member_rows: Vec<u64> = self
+            .exact_reps
+            .iter()
+            .enumerate()
+            .filter(|&(row, &e)| e == row as u64)
+            .map(|(row, _)| row as u64)
+            .collect();
+        let member_of = |row: u64| member_rows.binary_search(&row).map(|m| m as u32);
+        let per_member: Vec<f32> = member_rows
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || (RecordBuf::default(), RecordBuf::default()),
+                |(own, root_buf), (member, &row)| {
+                    let root = near_ids[row as usize];
+                    if root == row {
+                        return Ok(1.0);
+                    }
+                    let root_member = member_of(root)
+                        .map_err(|_| CoreError::Internal(format!("near root {root} of row {row} is not sketched")))?;
+                    if let Some(sets) = exact {
+                        return Ok(sets.jaccard(member as u32, root_member)? as f32);
+                    }
+                    let a = members.sketch(member as u32, own)?;
+                    Ok(similarity(a, members.sketch(root_member, root_buf)?) as f32)
+                },
+            )
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(near_ids.len());
+        let mut member = 0;
+        for (row, &exact) in self.exact_reps.iter().enumerate() {
+            if exact == NO_CLUSTER {
+                out.push(f32::NAN);
+            } else if exact == row as u64 {
+                out.push(per_member[member]);
+                member += 1;
+            } else {
+                out.push(out[exact as usize]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Members that share a band bucket with another member, increasing: the only ones any
+/// verification can involve.
+fn candidate_members(index: &NearIndex) -> Result<Vec<u32>> {
+    let members = &index.members;
+    let parts = sort_parts(members.len(), index.sort_limit);
+    let mut shared = vec![false; members.len()];
+    let mut entries = Vec::new();
+    for band in 0..index.plan.bands {
+        for part in 0..parts {
+            members.band_entries(band, part, parts, &mut entries)?;
+            entries.par_sort_unstable();
+            for (start, end) in shared_buckets(&entries) {
+                for &entry in &entries[start as usize..end as usize] {
+                    shared[entry_member(entry) as usize] = true;
+                }
+            }
+        }
+    }
+    Ok((0..members.len() as u32).filter(|&m| shared[m as usize]).collect())
 }
 
 /// How many key-range parts keep one part's entries within `sort_limit` bytes.
@@ -250,7 +423,7 @@ pub(super) fn sort_parts(entries: usize, sort_limit: usize) -> usize {
 }
 
 /// `[start, end)` of every run of two or more sorted entries with the same key.
-fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
+pub(super) fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
     let mut buckets = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {
@@ -272,6 +445,7 @@ fn link_buckets(
     buckets: &[(u32, u32)],
     entries: &[u128],
     members: &SketchSet,
+    exact: Option<&ExactSets>,
     forest: &UnionFind,
     threshold: f64,
 ) -> Result<(Vec<NearLink>, u64)> {
@@ -284,7 +458,10 @@ fn link_buckets(
             return Ok(None);
         }
         *checked += 1;
-        let estimate = similarity(members.sketch(a, &mut buf_a)?, members.sketch(b, &mut buf_b)?);
+        let estimate = match exact {
+            Some(sets) => sets.jaccard(a, b)?,
+            None => similarity(members.sketch(a, &mut buf_a)?, members.sketch(b, &mut buf_b)?),
+        };
         Ok((estimate >= threshold).then_some(NearLink { row, other, similarity: estimate }))
     };
     for &(start, end) in buckets {

@@ -43,7 +43,10 @@ pub const MAX_NUM_PERM: usize = 1024;
 pub struct Sketcher {
     normalize: Normalize,
     shingle: Shingle,
+    /// Words per word shingle.
     ngram: usize,
+    /// Characters per char shingle.
+    char_ngram: usize,
     num_perm: usize,
 }
 
@@ -65,7 +68,19 @@ impl Sketcher {
         if num_perm == 0 || num_perm > MAX_NUM_PERM {
             return Err(CoreError::Input(format!("num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}")));
         }
-        Ok(Sketcher { normalize, shingle, ngram, num_perm })
+        Ok(Sketcher { normalize, shingle, ngram, char_ngram: crate::defaults::CHAR_NGRAM, num_perm })
+    }
+
+    /// The same sketcher with `char_ngram` characters per char shingle.
+    pub fn with_char_ngram(self, char_ngram: usize) -> Result<Self> {
+        if char_ngram == 0 {
+            return Err(CoreError::Input("char_ngram must be at least 1".into()));
+        }
+        Ok(Sketcher { char_ngram, ..self })
+    }
+
+    pub fn char_ngram(&self) -> usize {
+        self.char_ngram
     }
 
     pub fn num_perm(&self) -> usize {
@@ -90,26 +105,46 @@ impl Sketcher {
         assert_eq!(out.len(), self.num_perm, "sketch buffer has the wrong number of slots");
         let SketchScratch { normalised, shingles, hashes, fill } = scratch;
         hashes.clear();
-        self.shingle.for_each_raw(text, self.normalize, self.ngram, shingles, normalised, |h| hashes.push(h));
+        let (word_n, char_n) = (self.ngram, self.char_ngram);
+        self.shingle.for_each_raw(text, self.normalize, word_n, char_n, shingles, normalised, |h| hashes.push(h));
         sketch_into(hashes, out, fill);
     }
 
     /// Sketch of a text whose words the caller has already hashed: `word_hashes` holds
-    /// `word_hash` of every word of `normalised_text` (normalised with this sketcher's mode), in
-    /// order. Equal to [`Sketcher::sketch`] of the raw text. Word shingles only.
+    /// `word_hash` of every whitespace-separated word of `normalised_text` (normalised with this
+    /// sketcher's mode), in order, and `unspaced` says whether
+    /// [`crate::script::is_mostly_unspaced`] holds for it. Equal to [`Sketcher::sketch`] of the
+    /// raw text. Not for char shingles; under `Auto`, an unspaced document is shingled by chars
+    /// from `normalised_text` and `word_hashes` is not read.
     pub fn sketch_word_hashes(
         &self,
         word_hashes: &[u64],
         normalised_text: &[u8],
+        unspaced: bool,
         scratch: &mut SketchScratch,
         out: &mut [u32],
     ) {
-        assert_eq!(self.shingle, Shingle::Word, "sketch_word_hashes needs word shingles");
+        assert_ne!(self.shingle, Shingle::Char, "sketch_word_hashes needs word shingles");
         assert_eq!(out.len(), self.num_perm, "sketch buffer has the wrong number of slots");
-        let SketchScratch { hashes, fill, .. } = scratch;
+        let SketchScratch { hashes, fill, shingles, .. } = scratch;
         hashes.clear();
-        word_ngrams_of_hashes(word_hashes, normalised_text, self.ngram, |h| hashes.push(h));
+        let chars = (unspaced && self.shingle == Shingle::Auto).then(|| std::str::from_utf8(normalised_text).ok());
+        match chars.flatten() {
+            Some(text) => Shingle::Char.for_each(text, self.char_ngram, shingles, |h| hashes.push(h)),
+            None => word_ngrams_of_hashes(word_hashes, normalised_text, self.ngram, |h| hashes.push(h)),
+        }
         sketch_into(hashes, out, fill);
+    }
+
+    /// The distinct shingle hashes of `text` (raw; normalised here), sorted, into `out`: the set
+    /// whose Jaccard similarity [`Sketcher::sketch`] estimates.
+    pub fn shingle_set(&self, text: &str, scratch: &mut SketchScratch, out: &mut Vec<u64>) {
+        let SketchScratch { normalised, shingles, .. } = scratch;
+        out.clear();
+        let (word_n, char_n) = (self.ngram, self.char_ngram);
+        self.shingle.for_each_raw(text, self.normalize, word_n, char_n, shingles, normalised, |h| out.push(h));
+        out.sort_unstable();
+        out.dedup();
     }
 
     /// Sketch of `text` in a new vector (convenience for one-off queries and tests).
@@ -125,6 +160,24 @@ impl Sketcher {
 pub fn sketch_hashes(hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) {
     let hashes: Vec<u64> = hashes.into_iter().collect();
     sketch_into(&hashes, out, &mut FillState::default());
+}
+
+/// Jaccard similarity of two sets given as sorted, distinct hashes (two empty sets: 1.0).
+pub fn exact_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - shared;
+    if union == 0 { 1.0 } else { shared as f64 / union as f64 }
 }
 
 /// Estimated Jaccard similarity of the two sets: the fraction of slots that agree.
@@ -311,6 +364,7 @@ mod tests {
         sketcher.sketch_word_hashes(
             &word_hashes,
             normalised.as_bytes(),
+            false,
             &mut SketchScratch::default(),
             &mut word_hash_path,
         );

@@ -47,16 +47,20 @@
 //! eval–train pair) are held in memory: an eval split that shares buckets with a very large
 //! train cluster pays for every pair.
 
+mod exact_sets;
 pub mod index;
 pub mod leakage;
 pub mod lsh;
 pub mod minhash;
 pub mod options;
+mod representative;
 pub mod shingle;
 mod sketch_set;
 mod store;
 pub mod union_find;
 
+#[cfg(test)]
+mod clustering_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
@@ -65,8 +69,8 @@ mod tests;
 pub use index::{NearClusters, NearIndex, NearLink, NearSummary, NearTop};
 pub use leakage::{NearMatch, NearProbe};
 pub use lsh::LshPlan;
-pub use minhash::{SketchScratch, Sketcher, similarity, sketch_hashes};
-pub use options::NearOptions;
+pub use minhash::{SketchScratch, Sketcher, exact_jaccard, similarity, sketch_hashes};
+pub use options::{Clustering, NearOptions, Verify};
 pub use shingle::Shingle;
 pub(crate) use sketch_set::SketchedChunk;
 pub use union_find::UnionFind;

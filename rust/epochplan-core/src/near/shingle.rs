@@ -12,6 +12,11 @@ use crate::normalize::{Normalize, is_ascii_white_space};
 /// What an n-gram is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shingle {
+    /// Per document: `Char` for text mostly in scripts written without spaces (Han, kana, Thai
+    /// …, see [`crate::script::is_mostly_unspaced`]), `Word` for everything else. Whitespace
+    /// splits a Chinese paragraph into one "word", so word n-grams would make it one shingle
+    /// and no near copy of it could ever be found.
+    Auto,
     /// n consecutive words (prose).
     Word,
     /// n consecutive characters (code, CJK, short text).
@@ -43,49 +48,70 @@ pub struct ShingleScratch {
 }
 
 impl Shingle {
-    pub const CHOICES: [Shingle; 2] = [Shingle::Word, Shingle::Char];
+    pub const CHOICES: [Shingle; 3] = [Shingle::Auto, Shingle::Word, Shingle::Char];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Shingle::Auto => "auto",
             Shingle::Word => "word",
             Shingle::Char => "char",
+        }
+    }
+
+    /// The kind `normalised_text` is shingled with: `Auto` decided for this document.
+    #[inline]
+    pub fn resolve(self, normalised_text: &str) -> Shingle {
+        match self {
+            Shingle::Auto if crate::script::is_mostly_unspaced(normalised_text) => Shingle::Char,
+            Shingle::Auto => Shingle::Word,
+            kind => kind,
         }
     }
 
     /// Calls `emit` with the hash of every `n`-gram of `text` (already normalised). A text with
     /// fewer than `n` words (chars) yields exactly one shingle, the hash of the whole text: two
     /// different short texts then share nothing, and two equal ones share everything.
+    /// `Auto` is resolved for `text` first, with the same `n` (the sketcher passes the n of the
+    /// resolved kind).
     #[inline]
     pub fn for_each(self, text: &str, n: usize, scratch: &mut ShingleScratch, emit: impl FnMut(u64)) {
         debug_assert!(n >= 1);
-        match self {
-            Shingle::Word => word_ngrams(text, n, &mut scratch.word_hashes, emit),
+        match self.resolve(text) {
             Shingle::Char => char_ngrams(text, n, &mut scratch.char_starts, emit),
+            _ => word_ngrams(text, n, &mut scratch.word_hashes, emit),
         }
     }
 
-    /// `for_each` on `normalize.apply(text)`, without building the normalised text where that is
-    /// safe — word shingles of ASCII text, whose normalisation only lowercases and collapses
-    /// whitespace, neither of which word hashes can see. Building it would cost more than all
-    /// the hashing. `normalised` is scratch for the other cases.
+    /// `for_each` on `normalize.apply(text)` with `word_n` for word shingles and `char_n` for
+    /// char shingles (`Auto` decided on the normalised text), without building the normalised
+    /// text where that is safe — word shingles of ASCII text (ASCII is never unspaced), whose
+    /// normalisation only lowercases and collapses whitespace, neither of which word hashes can
+    /// see. Building it would cost more than all the hashing. `normalised` is scratch for the
+    /// other cases.
+    #[allow(clippy::too_many_arguments)]
     pub fn for_each_raw(
         self,
         text: &str,
         normalize: Normalize,
-        n: usize,
+        word_n: usize,
+        char_n: usize,
         scratch: &mut ShingleScratch,
         normalised: &mut String,
         emit: impl FnMut(u64),
     ) {
-        if self == Shingle::Word && text.is_ascii() {
+        if self != Shingle::Char && text.is_ascii() {
             let lowercase = normalize == Normalize::Default;
             ascii_word_hashes(text.as_bytes(), lowercase, &mut scratch.word_hashes, &mut scratch.lowercase_word);
-            if scratch.word_hashes.len() >= n {
-                emit_word_ngrams(&scratch.word_hashes, n, emit);
+            if scratch.word_hashes.len() >= word_n {
+                emit_word_ngrams(&scratch.word_hashes, word_n, emit);
                 return;
             }
         }
-        self.for_each(normalize.apply(text, normalised), n, scratch, emit);
+        let normalised = normalize.apply(text, normalised);
+        match self.resolve(normalised) {
+            Shingle::Char => char_ngrams(normalised, char_n, &mut scratch.char_starts, emit),
+            _ => word_ngrams(normalised, word_n, &mut scratch.word_hashes, emit),
+        }
     }
 }
 
@@ -255,7 +281,7 @@ mod tests {
             for normalize in [Normalize::Default, Normalize::None] {
                 for n in [1, 2, 5] {
                     let mut fast = Vec::new();
-                    Shingle::Word.for_each_raw(&text, normalize, n, &mut scratch, &mut normalised, |h| fast.push(h));
+                    Shingle::Word.for_each_raw(&text, normalize, n, 3, &mut scratch, &mut normalised, |h| fast.push(h));
                     let slow = shingles(Shingle::Word, normalize.apply(&text, &mut buf), n);
                     assert_eq!(fast, slow, "{text:?} {normalize:?} n={n}");
                 }
@@ -267,6 +293,10 @@ mod tests {
     fn parse_kinds() {
         assert_eq!("word".parse::<Shingle>().unwrap(), Shingle::Word);
         assert_eq!("char".parse::<Shingle>().unwrap(), Shingle::Char);
+        assert_eq!("auto".parse::<Shingle>().unwrap(), Shingle::Auto);
+        assert_eq!(Shingle::Auto.resolve("我们今天去公园"), Shingle::Char);
+        assert_eq!(Shingle::Auto.resolve("we went to the park"), Shingle::Word);
+        assert_eq!(Shingle::Word.resolve("我们今天去公园"), Shingle::Word);
         assert!(matches!("line".parse::<Shingle>(), Err(CoreError::Input(_))));
     }
 }

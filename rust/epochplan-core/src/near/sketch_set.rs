@@ -50,9 +50,11 @@ impl SketchedChunk {
         self.rows.push(row);
     }
 
-    /// Appends `row`, sketched from the `word_hash` of each word of its normalised text (see
+    /// Appends `row`, sketched from the `word_hash` of each whitespace-separated word of its
+    /// normalised text (see
     /// [`Sketcher::sketch_word_hashes`]).
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn push_word_hashes(
         &mut self,
         row: u64,
@@ -61,9 +63,10 @@ impl SketchedChunk {
         scratch: &mut SketchScratch,
         word_hashes: &[u64],
         normalised_text: &[u8],
+        unspaced: bool,
     ) {
         self.push(row, sketcher.num_perm(), plan, |out| {
-            sketcher.sketch_word_hashes(word_hashes, normalised_text, scratch, out)
+            sketcher.sketch_word_hashes(word_hashes, normalised_text, unspaced, scratch, out)
         });
     }
 

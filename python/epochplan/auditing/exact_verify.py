@@ -1,0 +1,48 @@
+"""`verify="exact"`: hand the core the texts of the rows it must compare exactly.
+
+The core names the candidate rows (those sharing a band bucket with another row) once every row
+is in; the input is streamed again and only those rows' texts go back, batch by batch, in row
+order. The core then clusters from exact Jaccard similarities of the shingle sets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._epochplan import Auditor
+from ..errors import InputError
+from ..sources import TEXT, Source, batches
+
+
+def check_rereadable(data: Any) -> None:
+    """Exact verification reads the input twice: refuse, before any work, what can be read once."""
+    if isinstance(data, Iterator):
+        raise InputError(
+            f"verify='exact' reads the input twice, but a {type(data).__name__} can be read only once; "
+            "pass a path, a polars DataFrame/LazyFrame or a pyarrow Table, or use verify='sketch'"
+        )
+
+
+def give_back_exact_texts(auditor: Auditor, source: Source, columns: list[str], batch_rows: int) -> int:
+    """Stream the input again and hand the core the texts of the rows it asks for; returns how
+    many. Rows are numbered as in the first pass, so the input must not have changed since."""
+    raw = auditor.exact_rows()
+    wanted = np.frombuffer(raw, dtype="<u8") if raw is not None else np.empty(0, dtype=np.uint64)
+    if len(wanted) == 0:
+        return 0
+    start = 0
+    for batch in batches(source, columns, None, batch_rows):
+        end = start + batch.height
+        low, high = np.searchsorted(wanted, [start, end])
+        if high > low:
+            rows = wanted[low:high]
+            texts = batch.get_column(TEXT).gather((rows - start).astype(np.int64))
+            auditor.add_exact_texts(rows.astype("<u8").tobytes(), texts)
+        start = end
+        if high == len(wanted):
+            break
+    if start < int(wanted[-1]) + 1:
+        raise InputError(f"{source.description}: has fewer rows on the second read ({start:,}); did it change during the audit?")
+    return len(wanted)

@@ -1,0 +1,63 @@
+"""The template warning: when one long opening or ending (tool-use boilerplate, a system prompt)
+or one near cluster holds a large share of the rows, near-duplicate counts measure the template,
+not the content. The core measures the signal; this names the shared text and the columns that
+`--text` could audit instead."""
+
+from __future__ import annotations
+
+from .. import defaults
+from .._epochplan import Auditor, template_text
+from .._epochplan import preview as core_preview
+from ..sources import Source, preview_rows
+from .result import AuditWarning, TemplateSignal
+
+#: Characters of the shared text kept in the JSON and shown in the terminal.
+SHOWN_CHARS = 200
+
+
+def template_signal(auditor: Auditor, source: Source, columns: list[str], normalize: str, examples: bool = True) -> TemplateSignal | None:
+    """The core's strongest template signal, with the text it names read back from the source
+    (left empty without `examples`: no data text in the result)."""
+    found = auditor.template_signal()
+    if found is None:
+        return None
+    row = int(found["row"])
+    raw = (preview_rows(source, columns, [row]).get(row) or "") if examples else ""
+    if found["source"] == "near-cluster":
+        text = core_preview(raw, normalize)
+    else:
+        text = template_text(raw, found["source"], int(found["chars"]), normalize)
+    return TemplateSignal(
+        source=found["source"],
+        chars=found["chars"],
+        templates=int(found["templates"]),
+        count=int(found["count"]),
+        rows=int(found["rows"]),
+        share=float(found["share"]),
+        row=row,
+        text=text[:SHOWN_CHARS],
+    )
+
+
+def template_warnings(signal: TemplateSignal | None, other_columns: list[str]) -> list[AuditWarning]:
+    """A `template` warning when the signal's share reaches the core's TEMPLATE_SHARE."""
+    if signal is None or signal.share < defaults.TEMPLATE_SHARE:
+        return []
+    if signal.source == "near-cluster":
+        what = "fall in one near-duplicate cluster"
+    else:
+        verb = "start" if signal.source == "prefix" else "end"
+        what = (
+            f"{verb} with the same {signal.chars} characters"
+            if signal.templates == 1
+            else f"{verb} with one of {signal.templates} shared {signal.chars}-character texts (the most common shown)"
+        )
+    if other_columns:
+        hint = f"audit a column that varies with --text ({', '.join(other_columns)})"
+    else:
+        hint = "audit a column that varies with --text, or strip the shared text first"
+    message = (
+        f"{100 * signal.share:.0f} % of rows ({signal.count:,} of {signal.rows:,}) {what}: a shared template, "
+        f"so near-duplicate counts reflect the template more than the content; {hint}"
+    )
+    return [AuditWarning("template", message, signal.share, signal.text)]

@@ -1,0 +1,204 @@
+"""Text written without spaces (Chinese, Japanese, Thai): near copies found with default flags,
+word statistics counted in words, and the new clustering / similarity / template outputs.
+
+Corpora are generated here (benchmarks/corpus.py holds the same generator for benchmarks) with
+their ground truth; nothing below is an epochplan computation checked against itself."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import epochplan
+from epochplan import _epochplan
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from corpus import generate_unspaced  # noqa: E402
+
+# The scripts README.md lists as written without spaces (same ranges, written out independently).
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\u1b00-\u1b7f\u3040-\u30ff\u3100-\u312f"
+    "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaa7f\uf900-\ufaff"
+    "\uff66-\uff9f\U0001b000-\U0001b16f\U00020000-\U0003134f]"
+)
+
+
+def reference_words(text: str) -> list[str]:
+    """Words as README.md defines them: whitespace-separated unless most letters are in
+    unspaced scripts; then each such character is a word, other letter/digit runs one word."""
+    letters = [c for c in text if c.isalpha()]
+    unspaced = [c for c in letters if UNSPACED.match(c)]
+    if len(unspaced) * 2 <= len(letters):
+        return text.split()
+    words, run = [], ""
+    for c in text:
+        if UNSPACED.match(c):
+            if run:
+                words.append(run)
+                run = ""
+            words.append(c)
+        elif c.isalnum() or "\u0300" <= c <= "\u036f":
+            run += c
+        elif run:
+            words.append(run)
+            run = ""
+    if run:
+        words.append(run)
+    return words
+
+
+def pair_rows(frame: pl.DataFrame) -> list[tuple[int, int]]:
+    return [(int(s), int(r)) for r, s in zip(frame["row"], frame["source_row"]) if s >= 0]
+
+
+@pytest.mark.parametrize("language", ["chinese", "japanese"])
+def test_planted_near_copies_found_with_default_flags(language):
+    corpus = generate_unspaced(2_000, language=language, near_fraction=0.1, seed=3)
+    result = epochplan.audit(corpus.select("text"))
+    clusters = result.clusters
+    near_id = clusters["near_id"].to_list()
+    pairs = pair_rows(corpus.with_row_index("row"))
+    assert len(pairs) == 200
+    assert all(near_id[a] == near_id[b] for a, b in pairs)
+    # Exactly the planted groups: a copy is led by its (earlier) original, nothing else merged.
+    truth = [s if s >= 0 else r for r, s in enumerate(corpus["source_row"])]
+    assert near_id == truth
+    assert result.near.unique == corpus.filter(pl.col("kind") == "original").height
+    assert result.near.shingle == "auto" and result.near.char_ngram == 3
+    # Each planted copy's similarity is the estimate against its original (the representative).
+    sim = clusters["similarity"].to_list()
+    assert all(sim[a] == 1.0 and 0.7 <= sim[b] < 1.0 for a, b in pairs)
+    # Whitespace word shingles see each document as one shingle: no near copy found.
+    assert epochplan.audit(corpus.select("text"), shingle="word").near.clusters == 0
+
+
+def test_word_statistics_count_unspaced_words():
+    texts = ["我们今天去公园散步。", "東京はデータの首都です", "ภาษาไทยเขียนติดกัน", "hello brave new world", "用Python写2个函数"]
+    result = epochplan.audit(pl.DataFrame({"text": texts}))
+    counts = [len(reference_words(t)) for t in texts]
+    assert result.lengths.words.max == max(counts)
+    assert result.lengths.words.mean == pytest.approx(sum(counts) / len(counts))
+    vocabulary = {w for t in texts for w in reference_words(t.lower())}
+    assert result.diversity.vocabulary == len(vocabulary)
+
+
+def test_real_multilingual_chatterbot_words_are_not_one_per_utterance():
+    data = pl.read_parquet("/work/shared/data/chatterbot_multilingual.parquet")
+    for lang in ("chinese", "japanese"):
+        texts = data.filter(pl.col("lang") == lang).select("text")
+        result = epochplan.audit(texts)
+        rows = texts.drop_nulls().height
+        expected = sum(len(reference_words(t)) for t in texts["text"].drop_nulls())
+        assert result.lengths.words.mean == pytest.approx(expected / rows)
+        assert result.lengths.words.mean > 3  # was ~1: a whole utterance counted as one word
+
+
+def test_chains_split_under_representative_and_merge_under_components(tmp_path):
+    import random
+
+    rng = random.Random(4)
+    vocab = [f"w{i}" for i in range(20_000)]
+    texts = []
+    for _ in range(8):
+        doc = [rng.choice(vocab) for _ in range(200)]
+        for _ in range(25):
+            texts.append(" ".join(doc))
+            for _ in range(2):
+                doc[rng.randrange(200)] = f"x{rng.randrange(10**6)}"
+    frame = pl.DataFrame({"text": texts})
+    rep = epochplan.audit(frame)
+    comp = epochplan.audit(frame, clustering="components")
+    assert rep.near.clustering == "representative" and comp.near.clustering == "components"
+    assert comp.near.largest_cluster >= 20  # chained
+    assert rep.near.largest_cluster < 20
+
+    # Every member resembles its representative: exact word-5-gram Jaccard, computed here.
+    def grams(t):
+        w = t.split()
+        return {tuple(w[i : i + 5]) for i in range(len(w) - 4)}
+
+    c = rep.clusters
+    for row, near in zip(c["row"], c["near_id"]):
+        a, b = grams(texts[near]), grams(texts[row])
+        assert len(a & b) / len(a | b) >= 0.58, (row, near)
+
+
+def test_cli_flags_and_json_record_the_settings(tmp_path):
+    corpus = generate_unspaced(500, language="chinese", near_fraction=0.1, seed=5)
+    data = tmp_path / "zh.parquet"
+    corpus.select("text").write_parquet(data)
+    out, clusters = tmp_path / "a.json", tmp_path / "c.parquet"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "epochplan",
+            "audit",
+            str(data),
+            "--json",
+            str(out),
+            "--clusters",
+            str(clusters),
+            "-q",
+            "--clustering",
+            "components",
+            "--char-ngram",
+            "4",
+            "--shingle",
+            "auto",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    near = json.loads(out.read_text())["near"]
+    assert (near["clustering"], near["char_ngram"], near["shingle"]) == ("components", 4, "auto")
+    frame = pl.read_parquet(clusters)
+    assert {"row", "exact_id", "near_id", "keep"} <= set(frame.columns) and "similarity" in frame.columns
+    truth = corpus.filter(pl.col("kind") == "near")["source_row"].n_unique()
+    assert near["clusters"] == truth
+    bad = subprocess.run([sys.executable, "-m", "epochplan", "audit", str(data), "--clustering", "chain"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_template_candidates_name_the_shared_opening():
+    data = pl.read_parquet("/work/shared/data/gpteacher_toolformer_similarity-0.6.parquet")
+    auditor = _epochplan.Auditor(near=False)
+    auditor.update(data["prompt"])
+    candidates = auditor.template_candidates()
+    top = candidates[0]
+    # Every prompt opens with the same tool-use boilerplate (checked with polars below).
+    opening = pl.Series([" ".join(p.lower().split())[:32] for p in data["prompt"]])
+    assert (top["side"], top["chars"], top["count"]) == ("prefix", 32, opening.value_counts()["count"].max())
+    text = _epochplan.template_text(data["prompt"][top["row"]], top["side"], top["chars"])
+    assert text == opening[0] and text.startswith("toolformer: enabled")
+    long = [c for c in candidates if c["chars"] == 128 and c["side"] == "prefix"]
+    assert long and math.isclose(sum(c["count"] for c in long) / data.height, 1.0, abs_tol=0.2)
+
+
+def test_same_clusters_and_similarity_across_threads_batches_and_spilling(tmp_path):
+    # 15 k rows × 672 bytes of sketch and band keys outgrow half of a 16 MiB budget: it spills.
+    corpus = generate_unspaced(15_000, language="chinese", near_fraction=0.1, seed=9)
+    data = tmp_path / "zh.parquet"
+    corpus.select("text").write_parquet(data)
+    runs = []
+    for threads, batch, budget in (("1", "100000", "1GB"), ("2", "777", "1GB"), ("2", "1000", "16MiB")):
+        out = tmp_path / f"c-{threads}-{batch}-{budget}.parquet"
+        proc = subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(data), "--clusters", str(out), "--json", "-", "-q", "--memory-budget", budget],
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "RAYON_NUM_THREADS": threads, "EPOCHPLAN_BATCH_ROWS": batch},
+        )
+        assert proc.returncode == 0, proc.stderr
+        runs.append((json.loads(proc.stdout)["near"], pl.read_parquet(out)))
+    for near, frame in runs[1:]:
+        assert near == runs[0][0]
+        assert frame.equals(runs[0][1])

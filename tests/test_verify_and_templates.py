@@ -1,0 +1,261 @@
+"""`--verify exact` against a brute-force exact Jaccard clustering, one-shot inputs, the template
+warning and check on real data, the near provenance and the side-by-side examples.
+
+The corpus is generated here with its ground truth: documents of distinct random words, and
+variants with k words replaced at spread positions, so their exact word-5-gram Jaccard to the
+original is (196 - 5k) / (196 + 5k): k = 3 gives 0.86 (a near copy), k = 7 gives 0.697 — just
+under the 0.7 threshold, where a 128-slot sketch estimate says "similar" about half the time."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from io import StringIO
+
+import polars as pl
+import pytest
+from rich.console import Console
+
+import epochplan
+from epochplan.render.near_examples import CHANGED, escape_controls, highlighted_pair
+
+TOOLFORMER = "/work/shared/data/gpteacher_toolformer_similarity-0.6.parquet"
+
+
+def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    if len(words) < n:
+        return {tuple(words)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = shingles(a), shingles(b)
+    return len(x & y) / len(x | y)
+
+
+def brute_force_greedy(texts: list[str | None], threshold: float) -> tuple[list[int | None], list[float | None]]:
+    """Rows in order; each joins the lowest representative whose exact Jaccard reaches the
+    threshold, else represents its own cluster. Exact copies (same normalised text) share."""
+    reps: list[int] = []
+    near: list[int | None] = []
+    sim: list[float | None] = []
+    first_of: dict[str, int] = {}
+    for row, text in enumerate(texts):
+        if text is None:
+            near.append(None)
+            sim.append(None)
+            continue
+        key = " ".join(text.lower().split())
+        if key in first_of:
+            near.append(near[first_of[key]])
+            sim.append(sim[first_of[key]])
+            continue
+        first_of[key] = row
+        for rep in reps:
+            value = jaccard(texts[rep], text)  # type: ignore[arg-type]
+            if value >= threshold:
+                near.append(rep)
+                sim.append(value)
+                break
+        else:
+            reps.append(row)
+            near.append(row)
+            sim.append(1.0)
+    return near, sim
+
+
+def corpus(seed: int = 11, originals: int = 60) -> tuple[list[str | None], list[tuple[int, int]]]:
+    """Originals first, then variants in shuffled order: k = 3 (near copies) and k = 7 (hard
+    negatives, Jaccard 0.697). Returns the texts and the (original, variant) rows with k = 7."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(100_000)]
+    docs = [rng.sample(vocabulary, 200) for _ in range(originals)]
+    variants = []
+    for o, doc in enumerate(docs):
+        for k in (3, 7, 7):
+            new = list(doc)
+            for p in rng.sample(range(1, 20), k):  # positions 10, 20, …: 5-gram windows apart
+                new[p * 10] = f"x{rng.randrange(10**9)}"
+            variants.append((o, k, " ".join(new)))
+    rng.shuffle(variants)
+    texts: list[str | None] = [" ".join(d) for d in docs]
+    hard = []
+    for o, k, text in variants:
+        if k == 7:
+            hard.append((o, len(texts)))
+        texts.append(text)
+    texts += [None, texts[originals + 1].upper()]  # a null row and an exact copy of a variant
+    return texts, hard
+
+
+def test_verify_exact_equals_brute_force_exact_jaccard_clustering(tmp_path):
+    texts, hard = corpus()
+    assert all(abs(jaccard(texts[o], texts[v]) - 161 / 231) < 1e-9 for o, v in hard)
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    want_ids, want_sim = brute_force_greedy(texts, 0.7)
+
+    exact = epochplan.audit(frame, verify="exact")
+    assert exact.near.verify == "exact" and exact.to_dict()["near"]["verify"] == "exact"
+    assert exact.clusters["near_id"].to_list() == want_ids
+    got_sim = exact.clusters["similarity"].to_list()
+    assert all((w is None and g is None) or abs(g - w) < 1e-6 for g, w in zip(got_sim, want_sim))
+
+    # The sketch estimate merges some of the hard negatives (Jaccard 0.697) exact verification keeps apart.
+    sketch = epochplan.audit(frame)
+    assert sketch.near.verify == "sketch"
+    sketch_ids = sketch.clusters["near_id"].to_list()
+    wrongly_merged = [v for o, v in hard if sketch_ids[v] == sketch_ids[o]]
+    assert wrongly_merged, "no hard negative merged by the sketch: the corpus no longer tests anything"
+    assert not [v for o, v in hard if want_ids[v] == want_ids[o]]
+
+    # Same through the CLI, components clustering too (still every link exact).
+    path = tmp_path / "data.parquet"
+    frame.write_parquet(path)
+    out = tmp_path / "clusters.parquet"
+    for clustering in ("representative", "components"):
+        run = subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(path), "--verify", "exact", "--clustering", clustering]
+            + ["--clusters", str(out), "--json", "-"],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        near = json.loads(run.stdout)["near"]
+        assert (near["verify"], near["clustering"]) == ("exact", clustering)
+        assert pl.read_parquet(out)["near_id"].to_list() == want_ids  # no chains in this corpus
+
+
+def test_verify_exact_does_not_depend_on_batches_or_spilling():
+    texts, _ = corpus(seed=5, originals=30)
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    first = epochplan.audit(frame, verify="exact", batch_rows=7).clusters
+    again = epochplan.audit(frame, verify="exact", batch_rows=1000, memory_budget=16 << 20).clusters
+    assert first.equals(again)
+
+
+def test_one_shot_input_with_verify_exact_is_an_input_error():
+    frame = pl.DataFrame({"text": ["a b c d e f"] * 3})
+
+    def batches():
+        yield frame
+
+    with pytest.raises(epochplan.InputError, match="reads the input twice.*generator.*read only once"):
+        epochplan.audit(batches(), verify="exact")
+    with pytest.raises(epochplan.InputError, match="list_iterator"):
+        epochplan.audit(iter([frame]), verify="exact")
+
+
+def test_bad_verify_and_clustering_values_exit_2(tmp_path):
+    path = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["a b c"]}).write_parquet(path)
+    for flag, value in (("--verify", "fuzzy"), ("--clustering", "chains")):
+        run = subprocess.run([sys.executable, "-m", "epochplan", "audit", str(path), flag, value], capture_output=True, text=True)
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr and value in run.stderr
+
+
+def test_near_block_records_every_setting_that_changes_counts():
+    result = epochplan.audit(pl.DataFrame({"text": ["one two three four five six"] * 2}), clustering="components", char_ngram=4)
+    near = result.to_dict()["near"]
+    for key in ("threshold", "shingle", "ngram", "char_ngram", "num_perm", "bands", "rows_per_band", "clustering", "verify"):
+        assert key in near, key
+    assert (near["clustering"], near["char_ngram"], near["verify"], near["shingle"]) == ("components", 4, "sketch", "auto")
+
+
+def test_template_warning_on_toolformer_prompt_not_on_response(tmp_path):
+    prompt = epochplan.audit(TOOLFORMER, text="prompt", keep_clusters=False).to_dict()
+    (warning,) = prompt["warnings"]
+    assert warning["id"] == "template" and warning["share"] >= 0.5
+    assert warning["text"].startswith("toolformer: enabled toolformer access:")
+    assert "--text" in warning["message"] and "response" in warning["message"]
+    assert prompt["template"]["source"] == "prefix" and prompt["template"]["share"] == warning["share"]
+    response = epochplan.audit(TOOLFORMER, text="response", keep_clusters=False).to_dict()
+    assert response["warnings"] == []
+    assert response["template"] is None or response["template"]["share"] < 0.1
+
+    # The terminal names the shared text and the columns to audit instead.
+    run = subprocess.run([sys.executable, "-m", "epochplan", "audit", TOOLFORMER, "--text", "prompt"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    flat = " ".join(run.stdout.split())
+    assert "warning:" in flat and "toolformer: enabled toolformer access:" in flat and "--text (instruction, input, response)" in flat
+
+
+def test_template_check_warns_by_default_and_can_fail(tmp_path):
+    def check(*extra):
+        run = subprocess.run(
+            [sys.executable, "-m", "epochplan", "check", TOOLFORMER, "--text", "prompt", "--json", "-", "--exit-zero", *extra],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 0, run.stderr
+        return {c["id"]: c for c in json.loads(run.stdout)["checks"]}
+
+    template = check()["template"]
+    assert (template["status"], template["severity"], template["setting"]) == ("warning", "warning", "max-template-share")
+    assert template["threshold"] == 0.5 and template["count"] > template["limit"]
+    assert check("--template-severity", "error")["template"]["status"] == "error"
+    assert check("--max-template-share", "0.95")["template"]["status"] == "pass"
+    response = subprocess.run(
+        [sys.executable, "-m", "epochplan", "check", TOOLFORMER, "--text", "response", "--json", "-", "--exit-zero"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    checks = {c["id"]: c for c in json.loads(response.stdout)["checks"]}
+    assert checks["template"]["status"] in ("pass", "skipped")
+    # Configurable from the file like every threshold.
+    (tmp_path / "epochplan.toml").write_text("[check]\ntemplate-severity = 'error'\nmax-template-share = 0.6\n")
+    template = check()["template"]
+    assert (template["status"], template["threshold"]) == ("error", 0.6)
+
+
+def test_side_by_side_examples_highlight_what_differs_and_escape_controls():
+    left, right = highlighted_pair("the cat sat on the mat\nok", "the dog sat on the mat\x1b[2J\nok")
+    changed = lambda text: [text.plain[s.start : s.end] for s in text.spans if s.style == CHANGED]  # noqa: E731
+    assert changed(left) == ["cat", "mat"] and changed(right) == ["dog", "mat\\x1b[2J"]
+    assert "\x1b" not in right.plain and "\\x1b" in right.plain and "\n" not in left.plain
+    assert escape_controls("a\u200bb\tc") == "a\\u200bb\\tc"
+
+    rows = [f"word{i} " * 3 + "shared tail of the row with several words in it" for i in range(3)]
+    frame = pl.DataFrame({"text": ["alpha beta gamma delta epsilon zeta eta theta iota kappa"] * 2 + rows})
+    result = epochplan.audit(frame)
+    console = Console(file=StringIO(), width=120, color_system=None)
+    from epochplan.render.audit_table import render_audit
+
+    render_audit(result, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "least similar member" in text
+
+
+def test_clustering_char_ngram_and_verify_are_shared_data_keys(tmp_path):
+    path = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["one two three four five six seven"] * 3 + ["其他的文字内容在这里完全不同"]}).write_parquet(path)
+    (tmp_path / "epochplan.toml").write_text('clustering = "components"\nchar-ngram = 2\nverify = "exact"\n')
+    for command in (["audit", str(path), "--json", "-", "-q"], ["dedup", str(path), "-o", str(tmp_path / "out.parquet")]):
+        run = subprocess.run([sys.executable, "-m", "epochplan", *command], capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+    near = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(path), "--json", "-", "-q"], capture_output=True, text=True, cwd=tmp_path
+        ).stdout
+    )["near"]
+    assert (near["clustering"], near["char_ngram"], near["verify"]) == ("components", 2, "exact")
+    # The command line wins over the file; a bad value in the file is exit 2 naming the key.
+    run = subprocess.run(
+        [sys.executable, "-m", "epochplan", "audit", str(path), "--json", "-", "-q", "--verify", "sketch"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert json.loads(run.stdout)["near"]["verify"] == "sketch"
+    (tmp_path / "epochplan.toml").write_text('verify = "maybe"\n')
+    run = subprocess.run([sys.executable, "-m", "epochplan", "check", str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and "verify" in run.stderr and "Traceback" not in run.stderr
+    (tmp_path / "epochplan.toml").write_text('clustering = "components"\n')
+    shown = subprocess.run([sys.executable, "-m", "epochplan", "config", "show"], capture_output=True, text=True, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "clustering" in shown.stdout and "char-ngram" in shown.stdout and "verify" in shown.stdout
