@@ -155,8 +155,9 @@ def test_same_clusters_on_any_thread_count(tmp_path, shared_data):
         outputs.append((proc.stdout, pl.read_parquet(out)))
     assert outputs[0][0] == outputs[1][0]
     assert outputs[0][1].equals(outputs[1][1])
-    # Today's columns are all there (issue 12 adds `similarity`).
+    # Today's columns are all there (issue 12 adds `similarity`, issue 15 the cluster sizes).
     assert outputs[0][1].columns[:4] == ["row", "exact_id", "near_id", "keep"]
+    assert {"similarity", "exact_size", "near_size"} <= set(outputs[0][1].columns)
 
 
 def test_conflicting_labels():
@@ -172,7 +173,8 @@ def test_conflicting_labels():
 def test_no_near_leaves_exact_only():
     result = epochplan.audit(pl.DataFrame({"text": ["a b c", "A B C"]}), near=False)
     assert result.near is None and "near" not in result.to_dict()
-    assert result.clusters.columns == ["row", "exact_id", "keep"]
+    assert result.clusters.columns == ["row", "exact_id", "keep", "exact_size"]
+    assert result.clusters["exact_size"].to_list() == [2, 2]
 
 
 def test_char_shingles_and_settings_in_json():

@@ -49,7 +49,7 @@ def _is_stream(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
-def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path] = ()) -> Path:
+def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
     real = _real(out)
@@ -69,6 +69,8 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
     if real.exists() and not os.access(real, os.W_OK):
         raise InputError(f"{option} {out}: file is not writable; choose another path")
     for source in inputs:
+        if isinstance(source, str) and "://" in source:  # a URL is never a local output path
+            continue
         if _same_file(Path(source), real):
             raise InputError(f"{option} {out}: is one of the input files ({source}); write to a new path")
     return out
@@ -88,7 +90,7 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike[str] | None], inputs: 
     """Check every output of a command (option -> path; None and '-' are not files): each is
     writable and not an input, and no two write the same file (the second would silently
     replace the first). Devices such as /dev/null may take several outputs."""
-    sources = [Path(p) for p in inputs]
+    sources = [p if isinstance(p, str) and "://" in p else Path(p) for p in inputs]
     given = [(option, Path(path)) for option, path in outputs.items() if path is not None and str(path) != STDOUT]
     for option, path in given:
         check_output_path(path, option=option, inputs=sources)

@@ -150,3 +150,61 @@ def test_a_spill_folder_that_is_gone_is_exit_2_not_internal(tmp_path):
     data = write_texts(tmp_path / "big.parquet", 40_000)
     proc = run_cli("audit", str(data), "--memory-budget", "16MiB", "-q", cwd=tmp_path, env={"TMPDIR": str(tmp_path / "gone")})
     assert_clean_error(proc, "spill", str(tmp_path / "gone"), "No such file or directory")
+
+
+# --- dedup writes every output format atomically, from every input format ---------------------------
+
+
+def _input_as(frame: pl.DataFrame, path: Path) -> Path:
+    import gzip
+
+    if path.name.endswith(".jsonl.gz"):
+        path.write_bytes(gzip.compress(frame.write_ndjson().encode()))
+    elif path.suffix == ".csv":
+        frame.write_csv(path)
+    elif path.suffix == ".arrow":
+        frame.write_ipc(path)
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(frame.to_dicts()))
+    else:
+        frame.write_parquet(path)
+    return path
+
+
+def _read_output(path: Path) -> pl.DataFrame:
+    readers = {".parquet": pl.read_parquet, ".jsonl": pl.read_ndjson, ".csv": pl.read_csv, ".arrow": pl.read_ipc}
+    return readers[path.suffix](path)
+
+
+@pytest.mark.parametrize(
+    "source, output",
+    [
+        ("in.jsonl.gz", "out.arrow"),
+        ("in.csv", "out.jsonl"),
+        ("in.arrow", "out.csv"),
+        ("in.json", "out.parquet"),
+        ("in.parquet", "out.arrow"),
+    ],
+)
+def test_dedup_output_of_any_format_is_atomic_through_links_and_devices(tmp_path, source, output):
+    from .helpers import texts
+
+    rows = texts(30)
+    frame = pl.DataFrame({"text": rows + rows[:10], "n": list(range(40))})  # ten exact duplicates
+    data = _input_as(frame, tmp_path / source)
+    real = tmp_path / f"real-{output}"
+    real.write_text("old")
+    (tmp_path / output).symlink_to(real)
+    proc = run_cli("dedup", str(data), "--level", "exact", "-o", output, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / output).is_symlink(), "the link was replaced by a file"
+    written = _read_output(real)
+    assert written["n"].to_list() == list(range(30)) and written["text"].to_list() == rows
+    assert leftovers(tmp_path) == []
+
+    device = char_device(tmp_path, "full", "full")
+    full = tmp_path / f"full{Path(output).suffix}"
+    full.symlink_to(device)
+    proc = run_cli("dedup", str(data), "--level", "exact", "-o", full.name, cwd=tmp_path)
+    assert_clean_error(proc, full.name, "No space left on device")
+    assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)

@@ -28,7 +28,8 @@ def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: byte
     computed), `keep` (the core's flag: the row represents its near cluster, or its exact one
     without near), `similarity` (near only: Jaccard similarity to the near representative, 1.0
     for it and its exact copies, null for null text; the sketch estimate, or exact under
-    verify="exact")."""
+    verify="exact"), and `exact_size` / `near_size`: rows in the row's cluster (null for null
+    text), so a 1/k sampling weight is one expression in any tool."""
     rows = np.arange(len(exact_ids), dtype=np.uint64)
     columns = [pl.Series("row", rows, dtype=pl.UInt64), id_series("exact_id", exact_ids)]
     if near_ids is not None:
@@ -36,7 +37,12 @@ def cluster_frame(exact_ids: np.ndarray, near_ids: np.ndarray | None, keep: byte
     columns.append(pl.Series("keep", np.frombuffer(keep, dtype=np.bool_)))
     if near_ids is not None and similarity is not None:
         columns.append(pl.Series("similarity", np.frombuffer(similarity, dtype="<f4"), dtype=pl.Float32).fill_nan(None))
-    return pl.DataFrame(columns)
+    sizes = [_size("exact_id", "exact_size")] + ([_size("near_id", "near_size")] if near_ids is not None else [])
+    return pl.DataFrame(columns).with_columns(sizes)
+
+
+def _size(cluster: str, name: str) -> pl.Expr:
+    return pl.when(pl.col(cluster).is_null()).then(None).otherwise(pl.len().over(cluster)).cast(pl.UInt64).alias(name)
 
 
 def fill_previews(near: NearStats, source: Source, columns: list[str], normalize: str) -> NearStats:

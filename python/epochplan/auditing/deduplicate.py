@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import Key, choice
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write
 from ..progress import set_phase
-from ..sources import FORMATS, Source, SourceLike, open_source, row_batches, text_expression
+from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source, row_batches, text_expression
+from .leakage import EvalSpec, EvalText
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
@@ -33,25 +36,39 @@ DEDUP_KEYS: tuple[Key, ...] = (
 
 @dataclass(frozen=True)
 class DedupSummary:
+    """What dedup kept and why it dropped the rest: rows = kept + duplicates_removed +
+    leaked_rows_removed + null_rows_removed. Every row of a cluster that leaks into an eval split
+    counts as leaked (`leaked_by_split`: under the first split given that it leaks into);
+    `duplicates_removed` counts the other clusters' non-representatives."""
+
     rows: int
     kept: int
     duplicates_removed: int
     null_rows_removed: int
     level: str
     keep: str
+    leaked_rows_removed: int = 0
+    leaked_by_split: dict[str, int] = field(default_factory=dict)
     #: The audit's warnings (a shared template makes near clusters swallow different rows).
     warnings: tuple[str, ...] = ()
 
 
 def representatives(
-    data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first", **audit_options
+    data: SourceLike,
+    *,
+    text: str | Sequence[str] | None = None,
+    level: str = "near",
+    keep: str = "first",
+    eval: EvalSpec = None,
+    eval_text: EvalText = None,
+    **audit_options,
 ) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
     """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame."""
     if level not in LEVELS:
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
     if keep not in KEEP:
         raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
-    result = audit(data, text=text, near=level == "near", keep_clusters=True, **audit_options)
+    result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
     cluster = "near_id" if level == "near" else "exact_id"
@@ -68,16 +85,37 @@ def representatives(
             .first()["row"]
             .sort()
         )
+    leaked = _leaked_rows(clusters, result.leaks, cluster, list(result.leakage))
+    if leaked.height:
+        kept = kept.filter(~kept.is_in(leaked["row"].implode()))
+    by_split = dict(leaked.group_by("split").len().iter_rows()) if leaked.height else {}
     summary = DedupSummary(
         rows=result.rows,
         kept=kept.len(),
-        duplicates_removed=result.rows - result.null_rows - kept.len(),
+        duplicates_removed=result.rows - result.null_rows - kept.len() - leaked.height,
         null_rows_removed=result.null_rows,
         level=level,
         keep=keep,
+        leaked_rows_removed=leaked.height,
+        leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
         warnings=tuple(w.message for w in result.warnings),
     )
     return kept, summary, source.frame
+
+
+def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: str, splits: list[str]) -> pl.DataFrame:
+    """Every train row whose cluster (at the dedup level) holds a row some eval row matches,
+    exactly or near, with the first split (in the order given) that it leaks into."""
+    if leaks is None or leaks.height == 0:
+        return pl.DataFrame(schema={"row": pl.UInt64, "split": pl.String})
+    order = pl.DataFrame({"split": splits, "split_order": list(range(len(splits)))})
+    leaking = (
+        leaks.join(order, on="split")
+        .join(clusters.select("row", cluster), left_on="train_row", right_on="row")
+        .group_by(cluster)
+        .agg(pl.col("split").sort_by("split_order").first())
+    )
+    return clusters.select("row", cluster).join(leaking, on=cluster).select("row", "split").sort("row")
 
 
 def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
@@ -87,12 +125,24 @@ def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
 
 
 def dedup(
-    data: SourceLike, *, text: str | Sequence[str] | None = None, level: str = "near", keep: str = "first", **audit_options
+    data: SourceLike,
+    *,
+    text: str | Sequence[str] | None = None,
+    level: str = "near",
+    keep: str = "first",
+    eval: EvalSpec = None,
+    eval_text: EvalText = None,
+    **audit_options,
 ) -> pl.DataFrame:
     """The input rows that represent their cluster (all columns, input order), as a polars
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
-    null text belong to no cluster and are dropped."""
-    kept, _, frame = representatives(data, text=text, level=level, keep=keep, **audit_options)
+    null text belong to no cluster and are dropped.
+
+    Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
+    in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
+    exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
+    text column(s) as in `audit`."""
+    kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
     return _kept_rows(frame, kept).collect()
 
 
@@ -101,9 +151,9 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
     done, as `audit`'s is."""
     target = Path(out)
-    kind = FORMATS.get(target.suffix.lower())
+    kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
-        raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson or .csv")
+        raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
     if progress is not None:
         options["progress"] = progress
     kept, summary, _ = representatives(data, **options)
@@ -119,25 +169,37 @@ def _write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None
     calling back into Python: an interrupt inside either panics or wedges the writer; here it is
     a KeyboardInterrupt between batches, and the caller removes the temporary file."""
     batches = row_batches(source, batch_rows_from_env())
-    if kind != "parquet":
+    if kind in ("ndjson", "csv"):
         with open(path, "wb") as handle:
             for start, rows in _kept(batches, keep):
                 text = rows.write_ndjson() if kind == "ndjson" else rows.write_csv(include_header=start == 0)
                 handle.write(text.encode("utf-8"))
         return
-    writer = None
+    writer: Any = None
     with arrow_sink(path) as sink:
         try:
             for _, rows in _kept(batches, keep):
                 table = rows.to_arrow()
                 if writer is None:
-                    writer = pq.ParquetWriter(sink, table.schema)
+                    writer = _ParquetWriter(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
-                pq.write_table(pl.DataFrame(schema=source.schema()).to_arrow(), sink)
+                empty = pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
+                writer = _ParquetWriter(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
+                writer.write_table(empty)
         finally:
             if writer is not None:
                 writer.close()
+
+
+class _ParquetWriter(pq.ParquetWriter):
+    """An interrupt can land after the writer opened and before the caller holds it (or inside
+    its `close`): its `__del__` then closes it again on the closed temporary file, which prints a
+    traceback on the way out. The file is removed anyway; that second close has nothing to say."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            super().__del__()
 
 
 def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from ..sources import Source, preview_rows
+from .leakage import EvalSplit
 from .result import EXAMPLES, TEXT_CHARS, AuditResult, ClusterStats
 
 #: Rows of a conflicting-label group whose texts are kept.
@@ -28,7 +29,7 @@ def cut(text: str | None, limit: int = TEXT_CHARS) -> str | None:
     return text[: limit - 1] + ELLIPSIS
 
 
-def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_sources: Mapping[str, tuple[Source, str | None]]) -> None:
+def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_sources: Mapping[str, EvalSplit]) -> None:
     """Fill the example texts of `result` in place, reading each source once."""
     wanted: set[int] = set()
     for stats in (result.exact, result.near):
@@ -46,7 +47,10 @@ def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_s
     if result.near is not None:
         result.near = _with_cluster_texts(result.near, texts)
     for name, leak in result.leakage.items():
-        eval_texts = preview_rows(eval_sources[name][0], columns, {e.eval_row for e in leak.examples}) if name in eval_sources else {}
+        eval_texts = {}
+        if name in eval_sources:
+            eval_source, _, eval_columns = eval_sources[name]
+            eval_texts = preview_rows(eval_source, eval_columns, {e.eval_row for e in leak.examples})
         examples = [
             replace(e, eval_text=cut(eval_texts.get(e.eval_row)) or "", train_text=texts.get(e.train_row) or "") for e in leak.examples
         ]

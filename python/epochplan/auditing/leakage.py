@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, open_source
+from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from .result import EXAMPLES, Leakage, LeakExample
 
 EvalSpec = Mapping[str, SourceLike] | Sequence[SourceLike] | SourceLike | None
+#: The eval text column(s): one for every split, or {split name: column(s)}; None = train's.
+EvalText = str | Sequence[str] | Mapping[str, str | Sequence[str]] | None
+#: An opened eval split: its source, its path (for the report) and its text columns.
+EvalSplit = tuple[Source, str | None, list[str]]
 
 
-def open_eval(eval: EvalSpec, columns: list[str]) -> dict[str, tuple[Source, str | None]]:
-    """Eval splits by name: a mapping as given, else named by file stem."""
+def _columns_of(text: str | Sequence[str]) -> list[str]:
+    return [text] if isinstance(text, str) else list(text)
+
+
+def eval_columns(eval_text: EvalText, names: list[str], train_columns: list[str]) -> dict[str, list[str]]:
+    """Each split's text columns: from `eval_text` (one for all, or per split), else train's."""
+    if eval_text is None:
+        return {name: train_columns for name in names}
+    if not isinstance(eval_text, Mapping):
+        return {name: _columns_of(eval_text) for name in names}
+    unknown = [name for name in eval_text if name not in names]
+    if unknown:
+        raise InputError(f"eval_text names split {unknown[0]!r}, which is not an eval split; splits are: {', '.join(names) or '(none)'}")
+    return {name: _columns_of(eval_text[name]) if name in eval_text else train_columns for name in names}
+
+
+def open_eval(eval: EvalSpec, columns: list[str], eval_text: EvalText = None) -> dict[str, EvalSplit]:
+    """Eval splits by name: a mapping (or a `datasets.DatasetDict`) as given, else named by
+    file stem; each with its text columns checked."""
     if eval is None:
+        if eval_text is not None:
+            raise InputError("eval_text given without any eval split")
         return {}
-    if isinstance(eval, Mapping):
+    if isinstance(eval, Mapping) or is_dataset_dict(eval):
         items = list(eval.items())
     else:
         specs = list(eval) if isinstance(eval, (list, tuple)) else [eval]
@@ -29,26 +51,26 @@ def open_eval(eval: EvalSpec, columns: list[str]) -> dict[str, tuple[Source, str
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"eval split name(s) used twice: {', '.join(duplicated)}; name them with --eval NAME=PATH")
+    per_split = eval_columns(eval_text, names, columns)
     opened = {}
     for name, spec in items:
         source = open_source(spec)
-        choose_text_columns(source.schema(), columns, f"eval split {name!r} ({source.description})")
-        opened[name] = (source, str(spec) if isinstance(spec, (str, os.PathLike)) else None)
+        source.check_columns(per_split[name])
+        choose_text_columns(source.schema(), per_split[name], f"eval split {name!r} ({source.description})")
+        opened[name] = (source, str(spec) if isinstance(spec, (str, os.PathLike)) else None, per_split[name])
     return opened
 
 
 def _stem(spec: SourceLike, index: int) -> str:
     if isinstance(spec, (str, os.PathLike)):
-        return Path(spec).stem or f"eval{index}"
+        return split_name(str(spec)) or f"eval{index}"
     return f"eval{index}"
 
 
-def leakage(
-    auditor: Any, eval_sources: dict[str, tuple[Source, str | None]], columns: list[str], batch_rows: int, near: bool
-) -> tuple[dict[str, Leakage], pl.DataFrame]:
+def leakage(auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, near: bool) -> tuple[dict[str, Leakage], pl.DataFrame]:
     report: dict[str, Leakage] = {}
     frames = []
-    for name, (source, path) in eval_sources.items():
+    for name, (source, path, columns) in eval_sources.items():
         auditor.eval_begin()
         for batch in batches(source, columns, None, batch_rows):
             if batch.height:

@@ -17,7 +17,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .leakage import EvalSpec, leakage, open_eval
+from .leakage import EvalSpec, EvalText, leakage, open_eval
 from .result import AuditResult, SourceInfo, build_result
 from .templates import template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
@@ -42,6 +42,7 @@ def audit(
     memory_budget: int | None = None,
     tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
     eval: EvalSpec = None,
+    eval_text: EvalText = None,
     keep_clusters: bool = True,
     examples: bool = True,
     batch_rows: int | None = None,
@@ -50,10 +51,13 @@ def audit(
     """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
     labels and statistics of its text column(s).
 
-    `data` is a path (Parquet, JSONL/NDJSON, CSV), a folder, a glob pattern, a list of those, a
-    polars DataFrame/LazyFrame or a pyarrow Table. `text` names the column(s) to audit (several
-    are joined with a newline); without it the column is chosen as the CLI documents.
-    `eval` is one eval split, a list of them (named by file stem) or a {name: data} mapping.
+    `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC; JSON and CSV
+    also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
+    of those, a polars DataFrame/LazyFrame, a pyarrow Table or a `datasets.Dataset`. `text`
+    names the column(s) to audit (several are joined with a newline); without it the column is
+    chosen as the CLI documents. `eval` is one eval split, a list of them (named by file stem),
+    a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:
+    one for every split, or {name: column} (splits not named use the train columns).
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).
     `shingle`: "auto" (char n-grams for text in scripts written without spaces, word n-grams
     otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
@@ -100,10 +104,11 @@ def audit(
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
     source = open_source(data)
+    source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema = source.schema()
     columns = choose_text_columns(schema, text, source.description)
     check_label_column(schema, label, source.description)
-    eval_sources = open_eval(eval, columns)
+    eval_sources = open_eval(eval, columns, eval_text)
 
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
@@ -139,7 +144,7 @@ def audit(
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         set_phase(progress, "eval splits (leakage)")
-        result.leakage, result.leaks = leakage(auditor, eval_sources, columns, batch_rows, near)
+        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
     if examples:
         attach_texts(result, source, columns, eval_sources)
     else:

@@ -19,7 +19,13 @@ _NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "char_ngram", "cluster
 
 
 def audit_for_check(
-    data: Any, settings: Mapping[str, Any], eval_splits: Mapping[str, Any] | None = None, progress: Any = None, *, examples: bool = True
+    data: Any,
+    settings: Mapping[str, Any],
+    eval_splits: Mapping[str, Any] | None = None,
+    progress: Any = None,
+    *,
+    examples: bool = True,
+    eval_text: Any = None,
 ) -> dict[str, Any]:
     """Run the audit the checks need (near duplicates on, eval splits, label) and return its dict.
     `examples=False` keeps every data text out of it (`audit(examples=False)`)."""
@@ -35,6 +41,8 @@ def audit_for_check(
     kwargs.update({name: settings[name] for name in _NEAR_OPTIONS if settings.get(name) is not None})
     if eval_splits:
         kwargs["eval"] = dict(eval_splits)
+    if eval_text is not None:
+        kwargs["eval_text"] = eval_text
     return audit(data, **kwargs).to_dict()
 
 
@@ -42,6 +50,7 @@ def check(
     data: Any,
     *,
     eval: Mapping[str, Any] | Sequence[str] | None = None,
+    eval_text: str | Mapping[str, str] | None = None,
     text: str | Sequence[str] | None = None,
     label: str | None = None,
     normalize: str = defaults.NORMALIZE,
@@ -52,16 +61,17 @@ def check(
 ) -> CheckReport:
     """Python form of `epochplan check`: audit `data` (and eval splits) and judge it.
 
-    `eval` is {name: path} or a list of paths / NAME=PATH strings. Configuration files are not
-    read here; pass `thresholds`. A baseline made from other data or settings is an InputError
-    unless `allow_baseline_mismatch`; one without a source record is used with a warning.
+    `eval` is {name: path} or a list of paths / NAME=PATH strings; `eval_text` their text column
+    (one for every split, or {name: column}). Configuration files are not read here; pass
+    `thresholds`. A baseline made from other data or settings is an InputError unless
+    `allow_baseline_mismatch`; one without a source record is used with a warning.
     """
     unknown = set(near_options) - set(_NEAR_OPTIONS)
     if unknown:
         raise InputError(f"check(): unknown option(s) {', '.join(sorted(unknown))}")
     splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(list(eval or []))
     settings = {"text": text, "label": label, "normalize": normalize, **near_options}
-    audit_dict = audit_for_check(data, settings, splits)
+    audit_dict = audit_for_check(data, settings, splits, eval_text=eval_text)
     base = load_baseline(baseline) if baseline is not None else None
     if base is not None:
         warning = check_baseline_source(base, audit_dict, path=str(baseline), allow_mismatch=allow_baseline_mismatch)

@@ -22,7 +22,7 @@ from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 from .plan import build_setup
 
@@ -32,7 +32,10 @@ def audit_command(
     data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the audit as JSON to PATH ('-' = stdout).")] = None,
     clusters: Annotated[
-        Path | None, typer.Option("--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity) as Parquet.")
+        Path | None,
+        typer.Option(
+            "--clusters", help="Write per-row clusters (row, exact_id, near_id, keep, similarity, exact_size, near_size) as Parquet."
+        ),
     ] = None,
     leakage: Annotated[
         Path | None,
@@ -64,7 +67,7 @@ def audit_command(
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
     audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     environ = dict(os.environ)
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
@@ -79,6 +82,7 @@ def audit_command(
             data,
             **audit_options,
             eval=splits or None,
+            eval_text=eval_text,
             keep_clusters=clusters is not None,
             examples=examples,
             progress=progress,

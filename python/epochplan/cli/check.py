@@ -20,7 +20,7 @@ from ..render.console import terminal_console, visible
 from ..render.github import emit_github, in_github_actions
 from ..render.html import render_html
 from ..render.junit import to_junit
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
@@ -55,7 +55,7 @@ def check_command(
     thresholds = Thresholds.from_resolved(resolved)
     audit_options = options.audit_options(resolved)
     inputs = resolve_paths(data)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)
     if junit is not None and str(junit) == "-":
@@ -68,7 +68,7 @@ def check_command(
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
-        audit = audit_for_check(data, audit_options, splits, progress, examples=examples)
+        audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
     if base is not None:
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:

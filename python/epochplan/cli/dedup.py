@@ -14,28 +14,32 @@ from ..errors import InputError
 from ..outputs import check_outputs
 from ..progress import RowProgress
 from ..render.console import data_text, terminal_console, visible
-from ..sources import count_rows, open_source, parse_eval, resolve_paths
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
 @options.takes(options.DATA, options.DEDUP)
 def dedup_command(
     data: options.DataArgument,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson, .csv or .arrow); never an input.")
+    ],
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
 ) -> None:
     """Write one representative row per duplicate cluster, all columns kept, in input order.
 
-    Rows with null text belong to no cluster and are left out. --label and --eval are checked
-    and passed to the audit behind the clusters; they do not change which rows are kept.
+    Rows with null text belong to no cluster and are left out. With --eval (repeatable) it also
+    decontaminates: every cluster holding a train row that matches an eval row (exact or near,
+    with the audit's settings; exact only with --level exact) is dropped whole, and the rows
+    dropped for leakage are counted per split (under the first split given a row leaks into).
     """
     given = given or {}
     resolved = settings.resolve("dedup", options.cli_values(given), path=config)
     # A tokenizer is loaded (so checked) like everywhere else, but dedup keeps rows, not tokens.
     audit_options = options.audit_options(resolved)
     audit_options.pop("tokenizer", None)
-    splits = parse_eval(given.get("eval_splits"))
+    splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
     check_outputs({"-o": output}, inputs)
     values = resolved.values()
@@ -49,14 +53,19 @@ def dedup_command(
             level=values["level"],
             keep=values["keep"],
             eval=splits or None,
+            eval_text=eval_text,
             progress=progress,
             **audit_options,
         )
+    leaked = ""
+    if splits:
+        per_split = ", ".join(f"{data_text(name)} {count:,}" for name, count in summary.leaked_by_split.items())
+        leaked = f", {summary.leaked_rows_removed:,} rows leaking into eval ({per_split})"
     console = terminal_console(stderr=True)
     for warning in summary.warnings:
         console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
     console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
-        f"{summary.duplicates_removed:,} duplicates and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
+        f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
         highlight=False,
     )

@@ -21,6 +21,7 @@ from ..auditing.tokenizer import load_tokenizer
 from ..checking import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
+from ..sources import parse_eval, parse_eval_text
 
 #: Short forms, kept from the first releases.
 _SHORT = {"text": "-t", "label": "-l"}
@@ -81,13 +82,30 @@ EvalOption = Annotated[
     ),
 ]
 
+EvalTextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--eval-text",
+        help="Text column of the eval splits when it differs from train's: COL for every split, NAME=COL for one; repeatable.",
+        show_default=False,
+    ),
+]
+#: The options that name eval splits; not configuration keys (they name data, not settings).
+EVAL_ATTRS = ("eval_splits", "eval_text")
+
 # Groups of options, each a list of parameters added to a command's signature.
-DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [_parameter("eval_splits", EvalOption)]
+DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [
+    _parameter("eval_splits", EvalOption),
+    _parameter("eval_text", EvalTextOption),
+]
 SETUP = [_parameter(k.attr, key_option(k, "Training setup (see `epochplan plan --help`)")) for k in SETUP_KEYS]
 CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k in THRESHOLD_KEYS else None)) for k in CHECK_KEYS]
 DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 
-DataArgument = Annotated[list[str], typer.Argument(help="Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")]
+DataArgument = Annotated[
+    list[str],
+    typer.Argument(help="Parquet/JSONL/JSON/CSV/Arrow file(s) (JSON and CSV also .gz/.zst), folder(s), quoted glob pattern(s) or URL(s)."),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -119,9 +137,15 @@ def takes(*groups: Sequence[inspect.Parameter]) -> Callable[[Callable[..., Any]]
 
 
 def cli_values(given: dict[str, Any]) -> dict[str, Any]:
-    """The command-line values the configuration resolver reads (everything but --eval)."""
+    """The command-line values the configuration resolver reads (everything but --eval, --eval-text)."""
     # typer hands an empty list for a repeatable option not given: that is "not given" too.
-    return {attr: (value or None) if isinstance(value, list) else value for attr, value in given.items() if attr != "eval_splits"}
+    return {attr: (value or None) if isinstance(value, list) else value for attr, value in given.items() if attr not in EVAL_ATTRS}
+
+
+def eval_splits(given: dict[str, Any]) -> tuple[dict[str, str], str | dict[str, str] | None]:
+    """--eval and --eval-text: ({name: path}, the `eval_text` argument of `epochplan.audit`)."""
+    splits = parse_eval(given.get("eval_splits"))
+    return splits, parse_eval_text(given.get("eval_text"), splits)
 
 
 def audit_options(resolved: Resolved) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
-from ..sources import parse_eval, resolve_paths
+from ..sources import resolve_paths
 from . import options
 
 # Where a value came from, highest precedence first: a run length given at a higher level
@@ -43,7 +43,7 @@ def build_setup(resolved: Resolved, **override: Any) -> Setup:
     return Setup(**{**values, **override})
 
 
-def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, eval_splits: list[str] | None) -> Any:
+def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, given: dict[str, Any]) -> Any:
     if data is not None and audit_json is not None:
         raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
     if audit_json is not None:
@@ -51,8 +51,8 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
     if data is None:
         return None
     audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
-    splits = parse_eval(eval_splits)
-    return audit(data, **audit_options, eval=splits or None, keep_clusters=False)
+    splits, eval_text = options.eval_splits(given)
+    return audit(data, **audit_options, eval=splits or None, eval_text=eval_text, keep_clusters=False)
 
 
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
@@ -99,10 +99,10 @@ def plan_command(
     if output and output != "-":  # fail before a long audit; never write over what it reads
         inputs = [audit_json] if audit_json is not None else []
         if data is not None:
-            splits = parse_eval(given.get("eval_splits"))
+            splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
         check_outputs({"-o": output}, inputs)
-    source = _counts_source(data, audit_json, resolved, given.get("eval_splits"))
+    source = _counts_source(data, audit_json, resolved, given)
     if source is not None and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)

@@ -1,15 +1,18 @@
-"""Where data comes from: paths (files, folders, globs), formats, the audited columns, batches
+"""Where data comes from: paths (files, folders, globs, URLs), formats, `datasets` objects, the audited columns, batches
 streamed in input order, and row previews."""
 
 from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch, row_batches
 from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
-from .paths import FORMATS, parse_eval, resolve_paths
+from .hf import is_dataset_dict
+from .paths import FORMATS, OUTPUT_FORMATS, parse_eval, parse_eval_text, resolve_paths, split_name
 from .preview import preview_rows
+from .remote import is_remote
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "FORMATS",
+    "OUTPUT_FORMATS",
     "LABEL",
     "TEXT",
     "Source",
@@ -18,12 +21,16 @@ __all__ = [
     "check_label_column",
     "choose_text_columns",
     "count_rows",
+    "is_dataset_dict",
+    "is_remote",
     "open_source",
     "other_text_columns",
     "parse_eval",
+    "parse_eval_text",
     "prefetch",
     "preview_rows",
     "resolve_paths",
     "row_batches",
+    "split_name",
     "text_expression",
 ]

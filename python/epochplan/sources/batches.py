@@ -6,7 +6,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
@@ -15,25 +14,23 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import LABEL, check_text_in_every_file, text_expression
 from .formats import Source, first_line
-from .paths import FORMATS
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
 
 
 def batches(source: Source, columns: list[str], label: str | None, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-    """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order."""
-    check_text_in_every_file(source.file_schemas, columns)
+    """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
+    Each part reads only the columns needed, so shards may differ in their other columns."""
+    check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
     exprs = [text_expression(columns)]
     if label is not None:
         exprs.append(pl.col(label).cast(pl.String).alias(LABEL))
+    needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
     try:
-        if _all_parquet(source):
-            needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
-            frames = _parquet_batches(source.paths, needed, batch_rows)
-            yield from (frame.select(exprs) for frame in prefetch(frames))
-        else:
-            yield from source.frame.select(exprs).collect_batches(chunk_size=batch_rows, maintain_order=True)
+        yield from (frame.select(exprs) for frame in prefetch(source.read(needed, batch_rows)))
+    except InputError:
+        raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
         raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
 
@@ -51,20 +48,25 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     done = object()
     stop = threading.Event()
 
+    def put(item: object) -> bool:
+        """Hand `item` over unless the consumer has stopped: a blocking put would wait forever
+        for a consumer that is gone (and the consumer waits for this thread)."""
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            slots.put(done)
+            put(done)
         except BaseException as e:  # handed to the consumer, raised there
-            slots.put(_Failed(e))
+            put(_Failed(e))
         finally:
             close = getattr(items, "close", None)
             if close is not None:
@@ -88,44 +90,28 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         worker.join()
 
 
-def _all_parquet(source: Source) -> bool:
-    return bool(source.paths) and all(FORMATS.get(p.suffix.lower()) == "parquet" for p in source.paths)
-
-
-def _parquet_batches(paths: list[Path], columns: list[str] | None, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """Parquet through pyarrow, one row group at a time. Not polars' streaming scan: it decodes
-    ahead of a slow consumer without bound, so peak memory grows with the number of rows
-    (pola-rs/polars#28569, open in polars 2.1; measured here: 2.8 GB at 5 M rows of 1.6 KB)."""
-    import pyarrow.parquet as pq
-
-    for path in paths:
-        with pq.ParquetFile(path) as reader:
-            for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                yield frame
-
-
 def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
-    """Every column of every row, as DataFrames in input order with the source's (unified)
-    schema. Parquet is read through pyarrow, so an interrupt is a plain KeyboardInterrupt
-    between batches rather than a panic inside polars' streaming engine."""
-    schema = source.schema()
+    """Every column of every row, as DataFrames in input order with the source's joined schema
+    (a column some parts lack is null there). Read part by part through the formats' own
+    readers, so an interrupt is a plain KeyboardInterrupt between batches rather than a panic
+    inside polars' streaming engine."""
+    schema = source.frame.collect_schema()
+
+    def aligned() -> Iterator[pl.DataFrame]:
+        for part in source.parts:
+            missing = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in part.schema]
+            cast = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+            for frame in part.read(list(part.schema.names()), batch_rows):
+                yield (frame.with_columns(missing) if missing else frame).select(cast)
+
     try:
-        if _all_parquet(source):
-            for frame in prefetch(_parquet_batches(source.paths, None, batch_rows)):
-                yield frame.cast(dict(schema), strict=False) if frame.schema != schema else frame
-        else:
-            yield from source.frame.collect_batches(chunk_size=batch_rows, maintain_order=True)
+        yield from prefetch(aligned())
+    except InputError:
+        raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
         raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
 
 
 def count_rows(source: Source) -> int | None:
-    """Row count when it is cheap (Parquet metadata), else None."""
-    if _all_parquet(source):
-        try:
-            return int(source.frame.select(pl.len()).collect().item())
-        except Exception:
-            return None
-    return None
+    """Row count when it is cheap (Parquet metadata, in-memory tables, datasets), else None."""
+    return source.count_rows()

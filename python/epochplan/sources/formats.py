@@ -1,79 +1,92 @@
-"""Turn any supported input (files, folders, globs, polars and pyarrow objects) into a `Source`:
-a lazy polars query plus where it came from, without reading its rows."""
+"""Turn any supported input (files, folders, globs, URLs, polars and pyarrow objects, `datasets`
+objects) into a `Source`: its parts (one per file) with their schemas, without reading rows."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from .paths import format_of, resolve_paths
+from .hf import dataset_part, is_dataset, refuse_dataset_like
+from .paths import Location, format_of, resolve_paths
+from .readers import Part, file_part, polars_part, whole_frame_part
+from .remote import first_line
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.DataFrame | pl.LazyFrame | Any
+
+__all__ = ["Source", "SourceLike", "first_line", "open_source"]
 
 
 @dataclass
 class Source:
-    """A resolved input: a lazy frame plus where it came from (for reports and errors)."""
+    """A resolved input: its parts in row order, plus where it came from (for reports and errors).
 
-    frame: pl.LazyFrame
-    paths: list[Path] = field(default_factory=list)
+    Parts may differ in columns (shards with extra fields): the audited columns must be in every
+    part and are selected per part before the rows are joined."""
+
+    parts: list[Part]
+    paths: list[str] = field(default_factory=list)
     description: str = ""
-    #: Each file's own schema: files are concatenated with relaxed types, which would quietly
-    #: turn an int64 shard of the text column into text.
-    file_schemas: dict[Path, pl.Schema] = field(default_factory=dict)
+    _frame: pl.LazyFrame | None = field(default=None, repr=False)
 
     def schema(self) -> pl.Schema:
-        try:
-            return self.frame.collect_schema()
-        except Exception as e:  # polars raises many types for unreadable input
-            raise InputError(f"{self.description}: cannot read input ({first_line(e)})") from None
+        """The columns every part has, in the first part's order."""
+        first, *others = self.parts
+        return pl.Schema({name: dtype for name, dtype in first.schema.items() if all(name in p.schema for p in others)})
 
+    def check_columns(self, columns: Sequence[str]) -> None:
+        """A column some parts lack is named with the first part that lacks it."""
+        for column in columns:
+            having = [p for p in self.parts if column in p.schema]
+            if having and len(having) < len(self.parts):
+                lacking = next(p for p in self.parts if column not in p.schema)
+                raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")
 
-def first_line(error: BaseException) -> str:
-    """The first line of a reader's error: polars and pyarrow messages can run to many lines."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    def read(self, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        """The chosen columns of every part, in row order."""
+        for part in self.parts:
+            yield from part.read(columns, batch_rows)
 
+    def count_rows(self) -> int | None:
+        counts = [p.rows for p in self.parts]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
-def _scan_one(path: Path, kind: str) -> pl.LazyFrame:
-    if kind == "parquet":
-        with open(path, "rb") as f:
-            if f.read(4) != b"PAR1":
-                raise InputError(f"{path}: not a Parquet file (no PAR1 header); is it corrupt or another format?")
-        return pl.scan_parquet(path)
-    if kind == "ndjson":
-        return pl.scan_ndjson(path, infer_schema_length=1000)
-    return pl.scan_csv(path, infer_schema_length=1000)
+    @property
+    def frame(self) -> pl.LazyFrame:
+        """Every column of every part as one lazy frame (columns a part lacks are null there)."""
+        if self._frame is None:
+            scans = [p.scan() for p in self.parts]
+            same = all(p.schema.names() == self.parts[0].schema.names() for p in self.parts)
+            self._frame = scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical_relaxed" if same else "diagonal_relaxed")
+        return self._frame
 
 
 def open_source(data: SourceLike) -> Source:
     """Turn any supported input into a `Source` without reading its rows."""
     if isinstance(data, pl.LazyFrame):
-        return Source(data, description="polars LazyFrame")
+        return Source([polars_part("polars LazyFrame", data)], description="polars LazyFrame")
     if isinstance(data, pl.DataFrame):
-        return Source(data.lazy(), description="polars DataFrame")
+        return Source([whole_frame_part("polars DataFrame", data)], description="polars DataFrame")
+    if is_dataset(data):
+        part = dataset_part(data)
+        return Source([part], description=part.name)
+    refuse_dataset_like(data)
     if hasattr(data, "__arrow_c_stream__") and not isinstance(data, (str, os.PathLike)):
         try:
             frame = pl.DataFrame(data)
         except Exception as e:
             raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
-        return Source(frame.lazy(), description=type(data).__name__)
+        return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
     if not isinstance(data, (str, os.PathLike, list, tuple)):
-        raise InputError(f"cannot audit a {type(data).__name__}: pass a path, a polars DataFrame/LazyFrame or a pyarrow Table")
-    paths = resolve_paths(data)
-    kind = format_of(paths)
-    frames = []
-    schemas = {}
-    for p in paths:
-        frame = _scan_one(p, kind)
-        schemas[p] = Source(frame, [p], str(p)).schema()  # read each file's schema: a bad file is named
-        frames.append(frame)
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
+        raise InputError(
+            f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or a datasets.Dataset"
+        )
+    paths: list[Location] = resolve_paths(data)
+    format_of(paths)
+    parts = [file_part(p) for p in paths]  # each file's schema read here: a bad file is named
     desc = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files ({paths[0]} …)"
-    return Source(frame, paths, desc, schemas)
+    return Source(parts, [str(p) for p in paths], desc)

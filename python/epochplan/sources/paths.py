@@ -1,79 +1,150 @@
-"""Which files an input names: files, folders (their data files, sorted) and glob patterns, in the
-order given; and `--eval` specs (PATH or NAME=PATH)."""
+"""Which files an input names: local files, folders and glob patterns, remote URLs (listed by
+`remote.py`), in the order given; each file's format and compression; and `--eval` specs
+(PATH or NAME=PATH) with their `--eval-text` columns.
+
+What a folder read takes: a folder that is a Hugging Face `save_to_disk` dataset (it has a
+`state.json` listing `_data_files`) is read as that dataset, its shards in the listed order.
+Any other folder gives its data files (`DATA_SUFFIXES`, optionally compressed), sorted by name,
+not descending into subfolders, and leaves out hidden and `_`-prefixed files (`_SUCCESS`,
+`_metadata`), the `datasets` metadata files (`METADATA_FILES`) and `cache-*.arrow` files.
+"""
 
 from __future__ import annotations
 
 import glob as globlib
+import json
 import os
-import re
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 
 from ..errors import InputError
+from .remote import is_remote, list_remote
 
-#: File suffix -> polars reader kind. The one list of input (and dedup output) formats.
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv"}
+#: File suffix -> reader kind. The one list of input formats.
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "ndjson",
+    ".ndjson": "ndjson",
+    ".json": "json",
+    ".csv": "csv",
+    ".arrow": "arrow",
+    ".ipc": "arrow",
+    ".feather": "arrow",
+}
+#: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+COMPRESSIBLE = ("ndjson", "json", "csv")
+#: Output suffix -> writer kind (`dedup -o`).
+OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv", ".arrow": "arrow"}
+#: Files in a folder that describe a `datasets` dataset rather than hold rows.
+METADATA_FILES = frozenset({"dataset_info.json", "state.json", "dataset_dict.json"})
+SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow (row formats also as .gz or .zst)"
+
+Location = Path | str  # a local path, or a remote URL
 
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+def _has_magic(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
 
 
-def _has_magic(path: Path) -> bool:
-    return any(ch in str(path) for ch in "*?[")
+def file_format(location: Location) -> tuple[str | None, str | None]:
+    """(reader kind, compression) from the file name; kind None when the suffix is unknown."""
+    name = PurePosixPath(str(location)).name.lower()
+    suffixes = PurePosixPath(name).suffixes
+    compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    if compression is not None:
+        suffixes = suffixes[:-1]
+    kind = FORMATS.get(suffixes[-1]) if suffixes else None
+    return kind, compression
 
 
-def is_remote(spec: str | os.PathLike[str]) -> bool:
-    """A URL (s3://, gs://, http(s)://, hf://...) rather than a local path. Checked on the text as
-    given: `Path` would fold its `//` into `/` and name a local file that does not exist."""
-    return bool(_URL.match(os.fspath(spec))) if isinstance(spec, (str, os.PathLike)) else False
+def is_data_file(name: str) -> bool:
+    """Whether a folder read takes the file `name` (see the module docstring)."""
+    lower = name.lower()
+    if lower.startswith((".", "_")) or lower in METADATA_FILES or (lower.startswith("cache-") and lower.endswith(".arrow")):
+        return False
+    return file_format(lower)[0] is not None
 
 
-def _local(item: object) -> Path:
-    if not isinstance(item, (str, os.PathLike)):
-        raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder or a glob pattern")
-    if is_remote(item):
-        raise InputError(f"{os.fspath(item)}: remote paths are not supported yet; download the file and give its local path")
-    return Path(item)
+def saved_dataset_files(folder: Path) -> list[Path] | None:
+    """The shards of a `save_to_disk` folder in `state.json` order, or None when it is not one."""
+    state = folder / "state.json"
+    if not state.is_file():
+        if (folder / "dataset_dict.json").is_file():
+            splits = sorted(p.name for p in folder.iterdir() if (p / "state.json").is_file())
+            raise InputError(f"{folder}: a saved DatasetDict with splits {', '.join(splits) or '(none)'}; pass one split's folder")
+        return None
+    try:
+        files = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{state}: not a readable datasets state file ({e}); re-save the dataset with save_to_disk") from None
+    if not files:
+        raise InputError(f"{state}: lists no data files; re-save the dataset with save_to_disk")
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        raise InputError(f"{folder}: data file {missing[0]} listed in state.json is missing; re-save the dataset")
+    return [folder / f for f in files]
 
 
-def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Expand files, folders (their data files, sorted) and glob patterns, in the order given."""
+def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Location]:
+    """Expand files, folders and glob patterns (local or remote), in the order given."""
     specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
     if not specs:
         raise InputError("no input given: pass a file, a folder or a glob pattern")
-    paths: list[Path] = []
+    found: list[Location] = []
     for item in specs:
-        p = _local(item)
+        if not isinstance(item, (str, os.PathLike)):
+            raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL")
+        if is_remote(str(item)):
+            found.extend(list_remote(str(item), is_data_file))
+            continue
+        p = Path(item)
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
-        if not p.exists() and _has_magic(p):
+        if not p.exists() and _has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
-            paths.extend(matches)
+            found.extend(matches)
         elif p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in FORMATS)
-            if not found:
-                raise InputError(f"{p}: folder has no .parquet, .jsonl, .ndjson or .csv file")
-            paths.extend(found)
+            saved = saved_dataset_files(p)
+            files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
+            if not files:
+                raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST})")
+            found.extend(files)
         elif p.exists():
-            paths.append(p)
+            found.append(p)
         else:
             raise InputError(f"{p}: no such file or folder")
-    return paths
+    return found
 
 
-def format_of(paths: list[Path]) -> str:
+def format_of(paths: Sequence[Location]) -> str:
     """The one reader kind of `paths`; mixed or unknown types are input errors."""
     kinds = set()
     for p in paths:
-        kind = FORMATS.get(p.suffix.lower())
+        kind, compression = file_format(p)
         if kind is None:
-            raise InputError(f"{p}: unsupported file type {p.suffix or '(none)'}; use .parquet, .jsonl, .ndjson or .csv")
-        kinds.add(kind)
+            suffix = PurePosixPath(str(p)).suffix
+            raise InputError(f"{p}: unsupported file type {suffix or '(none)'}; use {SUFFIX_LIST}")
+        if compression is not None and kind not in COMPRESSIBLE:
+            raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
+        kinds.add("ndjson" if kind == "json" else kind)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
         raise InputError(f"inputs mix file types ({', '.join(sorted(kinds))}); audit one type at a time")
     return kinds.pop()
+
+
+def split_name(path: str) -> str:
+    """The default name of an eval split: the file name without format and compression suffixes."""
+    if is_remote(path):
+        path = path.split("?", 1)[0]
+    name = PurePosixPath(path.rstrip("/")).name
+    for suffix in (*COMPRESSIONS, *FORMATS):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
 
 
 def parse_eval(specs: list[str] | None) -> dict[str, str]:
@@ -81,11 +152,41 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
     splits: dict[str, str] = {}
     for spec in specs or []:
         name, sep, path = spec.partition("=")
-        if not sep or not name or "/" in name or Path(spec).exists():
-            name, path = Path(spec).stem, spec
+        if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and Path(spec).exists()):
+            name, path = split_name(spec), spec
         if not path:
             raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
         if name in splits:
             raise InputError(f"--eval: split name {name!r} used twice; name them with NAME=PATH")
         splits[name] = path
     return splits
+
+
+def parse_eval_text(specs: list[str] | None, splits: Mapping[str, object]) -> str | dict[str, str] | None:
+    """`--eval-text COL` (every split) and `--eval-text NAME=COL` (one split) → the `eval_text`
+    argument of `audit`: one column name, or {split: column} (a plain COL fills the others)."""
+    if not specs:
+        return None
+    every: str | None = None
+    per_split: dict[str, str] = {}
+    for spec in specs:
+        name, sep, column = spec.partition("=")
+        if not sep:
+            if every is not None and every != spec:
+                raise InputError(f"--eval-text: two columns for every split ({every!r}, {spec!r}); name one split with NAME=COL")
+            every = spec
+            continue
+        if not splits:
+            raise InputError(f"--eval-text {spec!r}: no --eval split to apply it to")
+        if name not in splits:
+            raise InputError(f"--eval-text {spec!r}: no eval split named {name!r}; splits are: {', '.join(splits)}")
+        if not column:
+            raise InputError(f"--eval-text {spec!r}: give COL or NAME=COL")
+        if name in per_split:
+            raise InputError(f"--eval-text: split {name!r} given twice")
+        per_split[name] = column
+    if not splits:
+        raise InputError("--eval-text needs at least one --eval split")
+    if not per_split:
+        return every
+    return {name: per_split.get(name, every) for name in splits if name in per_split or every is not None}

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
+from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .batches import _all_parquet
 from .columns import TEXT, text_expression
 from .formats import Source, first_line
-
-_ROW = "__epochplan_row"
+from .paths import file_format
+from .remote import is_remote
 
 
 def preview_rows(source: Source, columns: list[str], rows: Iterable[int]) -> dict[int, str | None]:
@@ -28,14 +28,40 @@ def preview_rows(source: Source, columns: list[str], rows: Iterable[int]) -> dic
     if not wanted:
         return {}
     try:
-        if _all_parquet(source):
-            return _parquet_rows(source.paths, columns, wanted)
-        frame = source.frame.select(text_expression(columns)).with_row_index(_ROW).filter(pl.col(_ROW).is_in(wanted)).collect()
+        local_parquet = _local_parquet(source)
+        if local_parquet is not None:
+            return _parquet_rows(local_parquet, columns, wanted)
+        return _scanned_rows(source, columns, wanted)
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
         raise InputError(f"{source.description}: cannot read rows back ({first_line(e)})") from None
-    return dict(zip(frame[_ROW].to_list(), frame[TEXT].to_list(), strict=True))
+
+
+def _local_parquet(source: Source) -> list[Path] | None:
+    paths = source.paths
+    if paths and all(not is_remote(p) and file_format(p)[0] == "parquet" for p in paths):
+        return [Path(p) for p in paths]
+    return None
+
+
+def _scanned_rows(source: Source, columns: list[str], wanted: list[int]) -> dict[int, str | None]:
+    """One pass over the text columns (each part reads only those), stopping after the last
+    wanted row."""
+    found: dict[int, str | None] = {}
+    start = 0
+    position = 0
+    for frame in source.read(list(dict.fromkeys(columns)), BATCH_ROWS):
+        end = start + frame.height
+        if position < len(wanted) and wanted[position] < end:
+            texts = frame.select(text_expression(columns))[TEXT]
+            while position < len(wanted) and wanted[position] < end:
+                found[wanted[position]] = texts[wanted[position] - start]
+                position += 1
+        if position == len(wanted):
+            break
+        start = end
+    return found
 
 
 def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> dict[int, str | None]:

@@ -1,0 +1,139 @@
+"""Remote inputs: which URLs are remote, the object store that serves them, and the files a
+remote glob or folder names.
+
+Object stores are pyarrow's (`s3://`, `gs://`, `az://`): they list globs and folders and stream
+files. `http(s)://` and `hf://` have no listing here and are read by polars' own object-store
+readers. Credentials and endpoints come from the usual environment of each client (`AWS_*`,
+`GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `HF_TOKEN`); nothing is configured here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InputError
+
+#: Schemes read through pyarrow's filesystems (listing, globs, streaming).
+OBJECT_STORES = ("s3", "gs", "gcs", "az", "abfs", "abfss")
+#: Schemes read through polars only (no listing).
+POLARS_ONLY = ("http", "https", "hf")
+HINT = "check the URL and the credentials in the environment (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*, HF_TOKEN)"
+
+
+def scheme_of(spec: str) -> str | None:
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", spec)
+    return match.group(1).lower() if match else None
+
+
+def is_remote(spec: str | os.PathLike[str]) -> bool:
+    """Whether `spec` is a URL (`scheme://…`) rather than a local path; unknown schemes are
+    remote too, so that they are refused by name instead of read as a local path."""
+    return isinstance(spec, str) and scheme_of(spec) is not None
+
+
+def check_scheme(url: str) -> str:
+    scheme = scheme_of(url)
+    if scheme not in OBJECT_STORES + POLARS_ONLY:
+        raise InputError(f"{url}: unsupported URL scheme {scheme}://; use s3://, gs://, az://, http(s):// or hf://")
+    return scheme
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """pyarrow's filesystem for an object-store URL and the path inside it."""
+    import pyarrow.fs as pafs
+
+    scheme = check_scheme(url)
+    if scheme not in OBJECT_STORES:
+        raise InputError(f"{url}: {scheme}:// has no listing; name the files one by one")
+    try:
+        if scheme == "az":
+            # pyarrow names Azure URLs abfs://container@account…; az://container/path takes the
+            # account from the environment, as polars and adlfs do.
+            account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+            if not account:
+                raise InputError(f"{url}: no Azure storage account; set AZURE_STORAGE_ACCOUNT_NAME (and a key or token)")
+            return pafs.AzureFileSystem(account_name=account), url.split("://", 1)[1]
+        if scheme == "gcs":
+            url = "gs://" + url.split("://", 1)[1]
+        return pafs.FileSystem.from_uri(url)
+    except InputError:
+        raise
+    except Exception as e:  # pyarrow raises OSError/ArrowInvalid with multi-line messages
+        raise InputError(f"{url}: cannot open the object store ({first_line(e)}); {HINT}") from None
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a reader's error: polars and pyarrow messages can run to many lines."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob as a regex over '/'-separated keys: `**` crosses folders, `*` and `?` do not."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape("["))
+                i += 1
+            else:
+                body = pattern[i + 1 : end]
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
+    """The URLs `url` names: itself, a folder's data files (sorted, not recursive), or a glob's
+    matches (sorted). http(s) and hf URLs are taken as they are (polars expands hf globs)."""
+    import pyarrow.fs as pafs
+
+    scheme = check_scheme(url)
+    if scheme in POLARS_ONLY:
+        if scheme != "hf" and any(ch in url.split("?", 1)[0] for ch in "*["):
+            raise InputError(f"{url}: http(s) cannot be listed, so globs do not work there; name each file")
+        return [url]
+    fs, path = filesystem(url)
+    prefix = ("gs" if scheme == "gcs" else scheme) + "://"
+    try:
+        if any(ch in path for ch in "*?["):
+            first_magic = min(i for i, ch in enumerate(path) if ch in "*?[")
+            base = path[: path.rfind("/", 0, first_magic)]
+            selector = pafs.FileSelector(base, recursive="**" in path or "/" in path[first_magic:])
+            regex = _glob_regex(path)
+            matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and regex.match(info.path))
+            if not matches:
+                raise InputError(f"{url}: the pattern matches no object; check the pattern and quote it")
+            return [prefix + m for m in matches]
+        info = fs.get_file_info(path.rstrip("/"))
+        if info.type == pafs.FileType.File:
+            return [url]
+        if info.type == pafs.FileType.Directory:
+            names = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path.rstrip("/"))) if i.is_file and is_data_file(i.base_name))
+            if not names:
+                raise InputError(f"{url}: folder has no data file")
+            return [prefix + n for n in names]
+        raise InputError(f"{url}: no such object or folder; {HINT}")
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"{url}: cannot list ({first_line(e)}); {HINT}") from None

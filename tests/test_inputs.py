@@ -1,0 +1,240 @@
+"""Every input kind gives the counts of the Parquet file holding the same rows: JSON arrays,
+compressed JSON lines and CSV, Arrow IPC (file and stream), `save_to_disk` folders, `datasets`
+objects after shuffle/select, shards that differ in their other columns; and each new kind keeps
+the error contract (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pytest
+import zstandard
+
+import epochplan
+from conftest import assert_clean_error, audit_json, run_cli
+
+datasets = pytest.importorskip("datasets")  # in the test extra: a missing one fails the install, not this file
+
+SOURCE = "gpteacher_toolformer_similarity-0.6.parquet"  # 2396 rows, GPTeacher's own release as a JSON array
+
+
+def counts(result: dict) -> dict:
+    """What must match between two inputs holding the same rows in the same order."""
+    near = result["near"]
+    return {
+        "rows": result["rows"],
+        "exact": {k: result["exact"][k] for k in ("unique", "duplicate_rows", "clusters", "largest_cluster")},
+        "near": {k: near[k] for k in ("unique", "duplicate_rows", "clusters", "largest_cluster")},
+        "exact_top": [t["row"] for t in result["exact"]["top"]],
+        "near_top": [t["row"] for t in near["top"]],
+        "lengths": result["lengths"],
+    }
+
+
+@pytest.fixture(scope="module")
+def frame(shared_data) -> pl.DataFrame:
+    return pl.read_parquet(shared_data / SOURCE)
+
+
+@pytest.fixture(scope="module")
+def reference(shared_data) -> dict:
+    result = audit_json(str(shared_data / SOURCE), "--text", "prompt")
+    assert result["rows"] == 2396 and result["near"]["duplicate_rows"] > 0  # the facts the copies must reproduce
+    return counts(result)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, frame) -> dict:
+    """The same rows in every format a user meets, written with each format's own tools."""
+    d = tmp_path_factory.mktemp("inputs")
+    rows = frame.to_dicts()
+    array = json.dumps(rows, ensure_ascii=False, indent=4).encode()  # GPTeacher's layout
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    csv_text = frame.write_csv().encode()
+    made = {
+        "json_array": ("data.json", array),
+        "json_array_gz": ("data.json.gz", gzip.compress(array)),
+        "jsonl_gz": ("data.jsonl.gz", gzip.compress(lines)),
+        "jsonl_zst": ("data.jsonl.zst", zstandard.ZstdCompressor().compress(lines)),
+        "json_lines_in_json_zst": ("lines.json.zst", zstandard.ZstdCompressor().compress(lines)),
+        "csv_gz": ("data.csv.gz", gzip.compress(csv_text)),
+        "csv_zst": ("data.csv.zst", zstandard.ZstdCompressor().compress(csv_text)),
+    }
+    paths = {}
+    for kind, (name, data) in made.items():
+        (d / name).write_bytes(data)
+        paths[kind] = d / name
+    table = frame.to_arrow()
+    with ipc.new_file(str(d / "file.arrow"), table.schema) as writer:
+        writer.write_table(table, max_chunksize=500)
+    with ipc.new_stream(str(d / "stream.arrow"), table.schema) as writer:
+        writer.write_table(table, max_chunksize=500)
+    paths["arrow_file"], paths["arrow_stream"] = d / "file.arrow", d / "stream.arrow"
+    saved = d / "saved"
+    datasets.Dataset(table).save_to_disk(str(saved), max_shard_size="200KB")
+    assert len(json.loads((saved / "state.json").read_text())["_data_files"]) > 1
+    # A cache file beside the shards (as `map` leaves them) holds other rows: it must be ignored.
+    with ipc.new_stream(str(saved / "cache-0123456789abcdef.arrow"), table.schema) as writer:
+        writer.write_table(table.slice(0, 50))
+    paths["save_to_disk"] = saved
+    return paths
+
+
+KINDS = [
+    "json_array",
+    "json_array_gz",
+    "jsonl_gz",
+    "jsonl_zst",
+    "json_lines_in_json_zst",
+    "csv_gz",
+    "csv_zst",
+    "arrow_file",
+    "arrow_stream",
+    "save_to_disk",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_input_kind_counts_like_the_parquet(files, reference, kind):
+    assert counts(epochplan.audit(str(files[kind]), text="prompt").to_dict()) == reference
+    # Streamed formats cut batches from blocks and record batches: the cut must not matter.
+    assert counts(epochplan.audit(str(files[kind]), text="prompt", batch_rows=333).to_dict()) == reference
+
+
+@pytest.mark.parametrize("kind", ["json_array", "jsonl_zst", "csv_gz", "save_to_disk"])
+def test_each_input_kind_through_the_cli(files, reference, kind):
+    assert counts(audit_json(str(files[kind]), "--text", "prompt")) == reference
+
+
+def test_save_to_disk_reads_the_listed_shards_in_order(files):
+    result = audit_json(str(files["save_to_disk"]), "--text", "prompt")
+    listed = [e["filename"] for e in json.loads((files["save_to_disk"] / "state.json").read_text())["_data_files"]]
+    assert [os.path.basename(p) for p in result["source"]["paths"]] == listed
+    assert not any("cache-" in p for p in result["source"]["paths"])
+
+
+def test_shuffled_and_selected_dataset_reads_the_selected_rows(frame):
+    """After shuffle/select the table still holds every row; the audit must see the selection."""
+    full = datasets.Dataset(frame.to_arrow())
+    picked = full.shuffle(seed=0).select(range(1000))
+    assert picked.data.num_rows == 2396 and len(picked) == 1000  # the pitfall is real
+    order = picked._indices.column(0).to_pylist()  # the rows the selection names, in its order
+    same_rows = frame[order]
+    expected = epochplan.audit(same_rows, text="prompt").to_dict()
+    got = epochplan.audit(picked, text="prompt").to_dict()
+    assert counts(got) == counts(expected)
+    assert got["rows"] == 1000
+    # With an eval split that is the other rows of the shuffle, nothing selected leaks exactly.
+    rest = full.shuffle(seed=0).select(range(1000, 2396))
+    with_eval = epochplan.audit(picked, text="prompt", eval={"rest": rest})
+    expected_leak = epochplan.audit(same_rows, text="prompt", eval={"rest": frame[rest._indices.column(0).to_pylist()]})
+    assert with_eval.leakage["rest"].to_dict() == expected_leak.leakage["rest"].to_dict()
+
+
+def test_dataset_dict_as_eval_names_its_splits_and_is_refused_as_train(frame):
+    table = frame.to_arrow()
+    splits = datasets.DatasetDict({"val": datasets.Dataset(table.slice(0, 100)), "test": datasets.Dataset(table.slice(100, 50))})
+    result = epochplan.audit(frame, text="prompt", eval=splits)
+    assert list(result.leakage) == ["val", "test"]
+    assert result.leakage["val"].exact_in_train == 100 and result.leakage["test"].exact_in_train == 50
+    with pytest.raises(epochplan.InputError, match="several splits"):
+        epochplan.audit(splits, text="prompt")
+
+
+def test_dedup_of_a_compressed_input_writes_the_same_rows_as_the_parquet(files, shared_data, tmp_path):
+    from_parquet, from_zst = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    for source, out in ((shared_data / SOURCE, from_parquet), (files["jsonl_zst"], from_zst)):
+        proc = run_cli("dedup", str(source), "--text", "prompt", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(from_zst).equals(pl.read_parquet(from_parquet))
+    assert 0 < pl.read_parquet(from_zst).height < 2396
+
+
+def test_shards_that_differ_in_other_columns(frame, tmp_path, reference):
+    """A folder whose shards share the text column but not the rest (a column added later)."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    frame.slice(0, 1000).select("prompt", "response").write_parquet(shards / "part-0.parquet")
+    frame.slice(1000).with_columns(source=pl.lit("v2")).write_parquet(shards / "part-1.parquet")
+    (shards / "dataset_info.json").write_text("{}")  # metadata beside the data is not data
+    (shards / "_SUCCESS").write_text("")
+    result = audit_json(str(shards), "--text", "prompt")
+    assert counts(result) == reference
+    assert [os.path.basename(p) for p in result["source"]["paths"]] == ["part-0.parquet", "part-1.parquet"]
+    out = tmp_path / "deduped.parquet"
+    assert run_cli("dedup", str(shards), "--text", "prompt", "-o", str(out)).returncode == 0
+    written = pl.read_parquet(out)
+    assert set(written.columns) == {"instruction", "input", "response", "prompt", "source"}  # every column of every shard
+    first_shard = written.filter(pl.col("source").is_null())
+    assert first_shard.height > 0 and first_shard["instruction"].null_count() == first_shard.height  # null where a shard lacks it
+    proc = run_cli("audit", str(shards), "--text", "instruction")
+    assert_clean_error(proc, "part-0.parquet", "no column 'instruction'", "other files")
+
+
+# --- the error contract ----------------------------------------------------------------------------
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+_LINES = b"".join(b'{"prompt": "row %d of a file cut short"}\n' % i for i in range(20000))
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+BAD = {
+    "empty.jsonl.gz": (lambda: gzip.compress(b""), ["empty.jsonl.gz", "no rows"]),
+    "garbage.jsonl.gz": (lambda: b"this is not gzip at all", ["garbage.jsonl.gz", "cannot read"]),
+    "truncated.jsonl.zst": (lambda: _half(zstandard.ZstdCompressor().compress(_LINES)), ["truncated.jsonl.zst", "cannot read"]),
+    "truncated.csv.gz": (lambda: _half(gzip.compress(b"prompt\n" + _LINES)), ["truncated.csv.gz", "cannot read"]),
+    "malformed.json": (lambda: b'[{"prompt": "a"}, {"prompt": ', ["malformed.json", "cannot read"]),
+    "empty.json": (lambda: b"", ["empty.json"]),
+    "empty-array.json": (lambda: b"[]", ["no rows"]),
+    "bad-lines.jsonl.gz": (lambda: gzip.compress(b'{"prompt": "a"}\n{"prompt": \n'), ["bad-lines.jsonl.gz", "cannot read"]),
+    "empty.arrow": (lambda: b"", ["empty.arrow", "cannot read"]),
+    "garbage.arrow": (lambda: b"ARROW1" + b"\x00" * 40, ["garbage.arrow", "cannot read"]),
+    "bad.csv.zst": (lambda: b"\x28\xb5\x2f\xfd junk", ["bad.csv.zst", "cannot read"]),
+    "data.parquet.gz": (lambda: gzip.compress(b"PAR1"), ["data.parquet.gz", "store it uncompressed"]),
+}
+
+
+DEDUP_TOO = ("garbage.jsonl.gz", "malformed.json", "garbage.arrow")
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path, name):
+    make, fragments = BAD[name]
+    bad = _write(tmp_path / name, make())
+    out = tmp_path / "out"
+    out.mkdir()
+    commands = [["audit", str(bad), "--text", "prompt", "--json", str(out / "a.json"), "--clusters", str(out / "c.parquet")]]
+    if name in DEDUP_TOO:
+        commands.append(["dedup", str(bad), "--text", "prompt", "-o", str(out / "d.parquet")])
+    for args in commands:
+        assert_clean_error(run_cli(*args), *fragments)
+    assert os.listdir(out) == []
+
+
+def test_bad_eval_split_and_bad_saved_dataset(tmp_path, files, shared_data):
+    bad = _write(tmp_path / "val.jsonl.gz", b"not gzip")
+    proc = run_cli("audit", str(shared_data / SOURCE), "--text", "prompt", "--eval", str(bad))
+    assert_clean_error(proc, "val.jsonl.gz", "cannot read")
+    broken = tmp_path / "saved"
+    broken.mkdir()
+    (broken / "state.json").write_text('{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}')
+    assert_clean_error(run_cli("audit", str(broken)), "data-00000-of-00001.arrow", "missing")
+    (broken / "state.json").write_text("{not json")
+    assert_clean_error(run_cli("audit", str(broken)), "state.json", "save_to_disk")
+    saved_dict = tmp_path / "dict"
+    datasets.DatasetDict({"train": datasets.Dataset(pa.table({"prompt": ["a"]}))}).save_to_disk(str(saved_dict))
+    assert_clean_error(run_cli("audit", str(saved_dict)), "DatasetDict", "train")
+    assert audit_json(str(saved_dict / "train"))["rows"] == 1  # one split's folder is a saved dataset

@@ -1,0 +1,246 @@
+"""Remote inputs read through real servers on loopback, started and stopped here: an S3-compatible
+server (moto in server mode) and an HTTP server that answers range requests, as object stores and
+CDNs do. No client may probe a cloud metadata address: AWS_EC2_METADATA_DISABLED is set and
+every endpoint is 127.0.0.1. gs://, az:// and hf:// have no server here: their errors are tested."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import epochplan
+from conftest import assert_clean_error, audit_json, run_cli
+
+pytest.importorskip("moto")  # in the test extra (moto[server]): a missing one fails the install, not this file
+
+TRAIN = "gpteacher_toolformer_similarity-0.6.parquet"
+EVAL = "gpteacher_toolformer_similarity-0.7.parquet"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port: int, process: subprocess.Popen) -> None:
+    for _ in range(600):  # a readiness wait, not a timing assertion
+        if process.poll() is not None:
+            raise RuntimeError(f"the S3 server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the S3 server did not start listening")
+
+
+@pytest.fixture(scope="module")
+def s3(shared_data, tmp_path_factory):
+    """A moto S3 server on loopback with bucket `bucket1`: two Parquet shards of the train file,
+    a gzip JSON lines copy of the eval file and a folder with a metadata file."""
+    import pyarrow.fs as pafs
+
+    port = _free_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for(port, server)
+        fs = pafs.S3FileSystem(
+            endpoint_override=f"127.0.0.1:{port}", scheme="http", access_key="test", secret_key="test", allow_bucket_creation=True
+        )
+        fs.create_dir("bucket1")
+        local = tmp_path_factory.mktemp("s3-upload")
+        train = pl.read_parquet(shared_data / TRAIN)
+        train.slice(0, 1200).write_parquet(local / "part-0.parquet")
+        train.slice(1200).write_parquet(local / "part-1.parquet")
+        (local / "val.jsonl.gz").write_bytes(
+            gzip.compress(pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"}).write_ndjson().encode())
+        )
+        (local / "dataset_info.json").write_text("{}")
+        for name in ("part-0.parquet", "part-1.parquet", "dataset_info.json"):
+            pafs.copy_files(str(local / name), f"bucket1/shards/{name}", destination_filesystem=fs)
+        pafs.copy_files(str(local / "val.jsonl.gz"), "bucket1/eval/val.jsonl.gz", destination_filesystem=fs)
+        yield env
+    finally:
+        server.terminate()
+        server.wait()
+
+
+class RangeHandler(SimpleHTTPRequestHandler):
+    """Static files with single-range requests (`Range: bytes=a-b`), as real file servers answer
+    them; polars' HTTP object store asks for ranges."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if match is None or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        first, last = match.groups()
+        start = max(0, size - int(last)) if not first else int(first)
+        end = size - 1 if not first or not last else min(int(last), size - 1)
+        if start >= size:
+            self.send_error(416)
+            return None
+        f = open(path, "rb")
+        f.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        self._remaining = end - start + 1
+        return f
+
+    def copyfile(self, source, outputfile):
+        remaining = getattr(self, "_remaining", None)
+        if remaining is None:
+            return super().copyfile(source, outputfile)
+        while remaining > 0:
+            chunk = source.read(min(remaining, 64 << 10))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            remaining -= len(chunk)
+
+
+@pytest.fixture(scope="module")
+def http(shared_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("http-root")
+    pl.read_parquet(shared_data / TRAIN).write_parquet(root / "train.parquet")
+    val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
+    (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
+    (root / "val.json").write_text(json.dumps(val.to_dicts()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def local(shared_data):
+    """The same audit from the local files: what every remote read must reproduce."""
+    eval_frame = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
+    return epochplan.audit(str(shared_data / TRAIN), text="prompt", eval={"val": eval_frame}, eval_text="question").to_dict()
+
+
+def _same(got: dict, want: dict) -> None:
+    for key in ("rows", "exact", "lengths"):
+        assert got[key] == want[key], key
+    assert {k: v for k, v in got["near"].items() if k != "top"} == {k: v for k, v in want["near"].items() if k != "top"}
+    assert got["leakage"]["val"]["exact_in_train"] == want["leakage"]["val"]["exact_in_train"] > 0
+    assert got["leakage"]["val"]["near_in_train"] == want["leakage"]["val"]["near_in_train"]
+
+
+def test_s3_glob_and_s3_eval_through_the_cli(s3, local):
+    got = audit_json(
+        "s3://bucket1/shards/*.parquet",
+        "--text",
+        "prompt",
+        "--eval",
+        "val=s3://bucket1/eval/val.jsonl.gz",
+        "--eval-text",
+        "question",
+        env=s3,
+    )
+    _same(got, local)
+    assert got["source"]["paths"] == ["s3://bucket1/shards/part-0.parquet", "s3://bucket1/shards/part-1.parquet"]
+
+
+def test_s3_folder_takes_its_data_files(s3, local, monkeypatch):
+    for name, value in s3.items():
+        monkeypatch.setenv(name, value)
+    result = epochplan.audit("s3://bucket1/shards/", text="prompt", eval={"val": "s3://bucket1/eval/val.jsonl.gz"}, eval_text="question")
+    _same(result.to_dict(), local)
+    assert [p.rsplit("/", 1)[1] for p in result.source.paths] == ["part-0.parquet", "part-1.parquet"]  # not dataset_info.json
+
+
+def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
+    out = tmp_path / "deduped.parquet"
+    proc = run_cli("dedup", "s3://bucket1/shards/*.parquet", "--text", "prompt", "--level", "exact", "-o", str(out), env=s3)
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).equals(epochplan.dedup(str(shared_data / TRAIN), text="prompt", level="exact"))
+
+
+@pytest.mark.parametrize(
+    "spec, fragments",
+    [
+        ("s3://bucket1/shards/nothing-*.parquet", ["matches no object"]),
+        ("s3://bucket1/shards/missing.parquet", ["missing.parquet", "no such object"]),
+        ("s3://no-such-bucket/x/*.parquet", ["no-such-bucket", "AWS_"]),
+        ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),
+    ],
+)
+def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):
+    proc = run_cli("audit", spec, "--text", "prompt", "--json", str(tmp_path / "a.json"), env=s3)
+    assert_clean_error(proc, *fragments)
+    assert not (tmp_path / "a.json").exists()
+
+
+def test_http_train_and_compressed_eval_with_eval_text(http, local):
+    got = audit_json(f"{http}/train.parquet", "--text", "prompt", "--eval", f"val={http}/val.jsonl.gz", "--eval-text", "question")
+    _same(got, local)
+    assert got["source"]["paths"] == [f"{http}/train.parquet"]
+
+
+def test_http_json_array_eval_named_by_its_file(http, local):
+    result = epochplan.audit(f"{http}/train.parquet", text="prompt", eval=[f"{http}/val.json"], eval_text={"val": "question"})
+    _same(result.to_dict(), local)
+
+
+@pytest.mark.parametrize(
+    "make_spec, fragments",
+    [
+        (lambda base: f"{base}/missing.parquet", ["missing.parquet", "cannot read"]),
+        (lambda base: f"{base}/*.parquet", ["globs do not work"]),
+    ],
+)
+def test_http_errors_are_one_line(http, make_spec, fragments):
+    assert_clean_error(run_cli("audit", make_spec(http), "--text", "prompt"), *fragments)
+
+
+@pytest.mark.parametrize(
+    "spec, env, fragments",
+    [
+        # No credentials file where the environment says: refused before any request is made.
+        ("gs://bucket/data.parquet", {"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"}, ["gs://bucket/data.parquet"]),
+        ("az://container/data.parquet", {"AZURE_STORAGE_ACCOUNT_NAME": ""}, ["AZURE_STORAGE_ACCOUNT_NAME"]),
+        ("hf://not-a-repo/data.parquet", {}, ["hf://not-a-repo/data.parquet", "invalid Hugging Face path"]),
+        ("ftp://host/data.parquet", {}, ["unsupported URL scheme ftp://"]),
+    ],
+)
+def test_other_object_stores_fail_with_one_line(tmp_path, spec, env, fragments):
+    # Metadata servers pointed at a closed loopback port, should a client look for one.
+    loopback = {"AWS_EC2_METADATA_DISABLED": "true", "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_ROOT": "127.0.0.1:9"}
+    proc = run_cli("audit", spec, "--json", str(tmp_path / "a.json"), env={**loopback, **env})
+    assert_clean_error(proc, *fragments)
+    assert not (tmp_path / "a.json").exists()
