@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import stat
@@ -156,15 +157,37 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
     """A polars DataFrame (or anything with `to_arrow()`) as a Parquet file at `path`, through
     pyarrow: its write errors are plain OSErrors (polars hides the errno in a ComputeError)."""
-    import pyarrow.parquet as pq
-
     table = frame.to_arrow()
 
     def write(file: Path) -> None:
         with arrow_sink(file) as sink:
-            pq.write_table(table, sink)
+            writer = parquet_writer(sink, table.schema)
+            try:
+                writer.write_table(table)
+            finally:
+                writer.close()
 
     atomic_write(path, write)
+
+
+def parquet_writer(sink: Any, schema: Any) -> Any:
+    """A `pq.ParquetWriter` on `sink` that stays quiet when it is collected after an interrupt.
+    A KeyboardInterrupt can land after the writer opened and before the caller holds it, or
+    inside its `close`: its `__del__` then closes it again on the closed sink and prints a
+    traceback on the way out. The temporary file is removed anyway; that close has nothing to say."""
+    return _quiet_parquet_writer()(sink, schema)
+
+
+@functools.cache
+def _quiet_parquet_writer() -> type:
+    import pyarrow.parquet as pq
+
+    class QuietParquetWriter(pq.ParquetWriter):
+        def __del__(self) -> None:
+            with contextlib.suppress(Exception):
+                super().__del__()
+
+    return QuietParquetWriter
 
 
 def arrow_sink(path: Path) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,11 +11,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import Key, choice
 from ..errors import InputError
-from ..outputs import arrow_sink, atomic_write
+from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source, row_batches, text_expression
 from .leakage import EvalSpec, EvalText
@@ -181,25 +179,15 @@ def _write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None
             for _, rows in _kept(batches, keep):
                 table = rows.to_arrow()
                 if writer is None:
-                    writer = _ParquetWriter(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
+                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
                 empty = pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
-                writer = _ParquetWriter(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
+                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
                 writer.write_table(empty)
         finally:
             if writer is not None:
                 writer.close()
-
-
-class _ParquetWriter(pq.ParquetWriter):
-    """An interrupt can land after the writer opened and before the caller holds it (or inside
-    its `close`): its `__del__` then closes it again on the closed temporary file, which prints a
-    traceback on the way out. The file is removed anyway; that second close has nothing to say."""
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            super().__del__()
 
 
 def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:
