@@ -52,6 +52,23 @@ def test_dedup_output_onto_an_eval_split_through_a_symlink_is_refused(tmp_path, 
     assert val.read_bytes() == before
 
 
+def test_an_output_onto_the_configuration_or_the_tokenizer_is_refused(tmp_path, data):
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
+    config = tmp_path / "settings.toml"
+    config.write_text("[audit]\nnear = true\n")
+    kept = {path: path.read_bytes() for path in (tokenizer, config)}
+    for command in (
+        ["audit", str(data), "--tokenizer", str(tokenizer), "--json", str(tokenizer), "-q"],
+        ["dedup", str(data), "--config", str(config), "-o", str(config)],
+        ["check", str(data), "--config", str(config), "--json", str(config), "-q"],
+        ["plan", "--samples", "100", "--config", str(config), "-o", str(config)],
+    ):
+        assert_clean_error(run_cli(*command, cwd=tmp_path), "is one of the input files")
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
 # --- item 3: two outputs to one path --------------------------------------------------------------
 
 

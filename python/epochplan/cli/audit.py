@@ -68,7 +68,7 @@ def audit_command(
     audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
     environ = dict(os.environ)
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
     outputs = {"--json": json_out, "--clusters": clusters, "--leakage": leakage, "--html": html, "--markdown": markdown}

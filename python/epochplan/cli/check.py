@@ -54,7 +54,7 @@ def check_command(
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
     audit_options = options.audit_options(resolved)
-    inputs = resolve_paths(data)
+    inputs = resolve_paths(data) + options.read_files(resolved)
     splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)

@@ -40,7 +40,7 @@ def dedup_command(
     audit_options = options.audit_options(resolved)
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
     check_outputs({"-o": output}, inputs)
     values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.

@@ -148,6 +148,16 @@ def eval_splits(given: dict[str, Any]) -> tuple[dict[str, str], str | dict[str, 
     return splits, parse_eval_text(given.get("eval_text"), splits)
 
 
+def read_files(resolved: Resolved) -> list[Path]:
+    """Files a command reads besides its data, which no output may replace: the configuration
+    file and the tokenizer."""
+    files = [resolved.path] if resolved.path is not None else []
+    tokenizer = resolved.settings.get("tokenizer")
+    if tokenizer is not None and isinstance(tokenizer.value, (str, Path)):
+        files.append(Path(tokenizer.value))
+    return files
+
+
 def audit_options(resolved: Resolved) -> dict[str, Any]:
     """Keyword arguments of `epochplan.audit` for the data settings set anywhere (command line,
     environment, file); the others keep the defaults of `epochplan.audit`, which are the same.

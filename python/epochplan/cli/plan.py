@@ -97,7 +97,7 @@ def plan_command(
     framework = {"framework": fmt} if fmt in FRAMEWORKS and not resolved.settings["framework"].explicit else {}
     setup = build_setup(resolved, **framework)
     if output and output != "-":  # fail before a long audit; never write over what it reads
-        inputs = [audit_json] if audit_json is not None else []
+        inputs = ([audit_json] if audit_json is not None else []) + options.read_files(resolved)
         if data is not None:
             splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
