@@ -118,6 +118,9 @@ def parse_fraction(raw: Any, textual: bool = False) -> float:
     return value
 
 
+MAX_WHOLE = defaults.MAX_WHOLE
+
+
 def parse_count(raw: Any, textual: bool = False) -> int:
     """A whole number of rows, 0 or more."""
     if isinstance(raw, bool):
@@ -131,6 +134,8 @@ def parse_count(raw: Any, textual: bool = False) -> int:
         raise ValueError("must be a whole number")
     if raw < 0:
         raise ValueError("must be 0 or more")
+    if raw > MAX_WHOLE:
+        raise ValueError(f"must be at most {MAX_WHOLE:,}")
     return raw
 
 
@@ -194,6 +199,7 @@ def choice(*options: str) -> Parser:
             raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")
         return raw.strip()
 
+    parse.metavar = "|".join(options)  # type: ignore[attr-defined]  # what --help shows
     return parse
 
 
@@ -232,7 +238,7 @@ def parse_size(raw: Any, textual: bool = False) -> int:
     match = _SIZE.match(text.replace("_", ""))
     if match is None:
         try:
-            size = int(float(text))
+            size = float(text)
         except ValueError:
             raise ValueError("not a size; write e.g. 512MB, 2GB or a number of bytes") from None
     else:
@@ -240,10 +246,8 @@ def parse_size(raw: Any, textual: bool = False) -> int:
         factor = _UNITS.get((unit or "").lower())
         if factor is None:
             raise ValueError("unknown unit; use B, KB, MB, GB, TB (or KiB, MiB, GiB)")
-        size = int(float(number) * factor)
-    if size < defaults.MIN_MEMORY_BUDGET:
-        raise ValueError(f"must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
-    return size
+        size = float(number) * factor
+    return defaults.check_memory_budget(size)
 
 
 #: Keys that change how data is read and audited: shared by every command that reads data
