@@ -72,5 +72,5 @@ pub use lsh::LshPlan;
 pub use minhash::{SketchScratch, Sketcher, exact_jaccard, similarity, sketch_hashes};
 pub use options::{Clustering, NearOptions, Verify};
 pub use shingle::Shingle;
-pub(crate) use sketch_set::SketchedChunk;
+pub(crate) use sketch_set::{SketchedChunk, sketch_batch};
 pub use union_find::UnionFind;

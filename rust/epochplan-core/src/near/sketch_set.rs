@@ -92,6 +92,25 @@ impl SketchedChunk {
     }
 }
 
+/// The byte form an engine ships between processes (see [`crate::stages`]).
+impl SketchedChunk {
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        w.u64s(&self.rows);
+        w.u32s(&self.sketches);
+        w.u64s(&self.band_keys);
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> Result<Self> {
+        Ok(SketchedChunk { rows: r.u64s()?, sketches: r.u32s()?, band_keys: r.u64s()? })
+    }
+
+    /// Renumbers the rows of a batch measured apart from the index (row numbers from its own
+    /// first row) to where the batch lands in the input.
+    pub(crate) fn shift_rows(&mut self, by: u64) {
+        self.rows.iter_mut().for_each(|row| *row = row.wrapping_add(by));
+    }
+}
+
 /// Sketches the rows of `texts` for which `wanted(i)` holds (null rows never), in parallel
 /// chunks returned in row order. `first_row` is the row number of `texts[0]`.
 pub(crate) fn sketch_batch(
