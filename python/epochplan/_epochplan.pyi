@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULTS",
     "CHOICES",
     "Auditor",
+    "Measurer",
     "preview",
     "template_text",
     "shard_size",
@@ -104,6 +105,9 @@ class Auditor:
     def near_similarity(self) -> bytes | None:
         """Similarity to the near representative per row as little-endian f32 (1.0 for the
         representative and its exact copies, NaN for null text), after `finish_near`."""
+    def absorb(self, measured: bytes, labels: Any | None = None) -> None:
+        """Add one batch measured by a `Measurer` (its bytes), numbered on from the rows so far;
+        `labels` as in `update`. Refused when measured with other settings."""
     def exact_rows(self) -> bytes | None:
         """verify="exact", after the last `update`: rows whose texts exact verification needs,
         increasing, as little-endian u64; hand them back with `add_exact_texts` in this order."""
@@ -142,6 +146,25 @@ def memory_budget_for(physical_memory: int | None = None) -> int:
 
 NULL_TOKENS: Final[int]
 """`TokenCounter.count_bytes` value of a null row."""
+
+@final
+class Measurer:
+    """The audit's first stage apart from the `Auditor` (another process or machine): built
+    with the auditor's settings that shape a measure, `measure` returns bytes for `absorb`."""
+
+    def __new__(
+        cls,
+        normalize: str = ...,
+        near: bool = False,
+        threshold: float = ...,
+        ngram: int = ...,
+        shingle: str = ...,
+        num_perm: int = ...,
+        char_ngram: int | None = None,
+        tokenizer: TokenCounter | None = None,
+    ) -> Self: ...
+    def measure(self, texts: Any) -> bytes:
+        """Measure one batch (an object with `__arrow_c_stream__` of strings)."""
 
 @final
 class TokenCounter:

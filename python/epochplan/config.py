@@ -169,6 +169,12 @@ def parse_name(raw: Any, textual: bool = False) -> str:
     return raw
 
 
+def parse_address(raw: Any, textual: bool = False) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be an address: HOST:PORT, ray://HOST:PORT or auto")
+    return raw.strip()
+
+
 def parse_columns(raw: Any, textual: bool = False) -> list[str]:
     """One column name or a list of them; from the environment, comma-separated."""
     if isinstance(raw, str):
@@ -293,6 +299,13 @@ DATA_KEYS: tuple[Key, ...] = (
         parse_size,
         None,
         "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
+    ),
+    Key("engine", choice(*defaults.ENGINES), defaults.ENGINES[0], "where the input is read and measured: 'local' or 'ray' (Ray tasks)"),
+    Key(
+        "ray-address",
+        parse_address,
+        None,
+        "Ray cluster for engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS, else a local Ray)",
     ),
     Key(
         "tokenizer",

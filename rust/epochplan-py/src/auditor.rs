@@ -94,6 +94,17 @@ impl Auditor {
         call_core(py, || inner.update(&texts, labels.as_ref().map(|l| l as &dyn TextColumn)))
     }
 
+    /// Add one batch measured by a `Measurer` (its bytes), numbered on from the rows so far.
+    #[pyo3(signature = (measured, labels = None))]
+    fn absorb(&mut self, py: Python<'_>, measured: &[u8], labels: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let labels = labels.map(|l| TextChunks::import(l, "label column")).transpose()?;
+        let inner = &mut self.inner;
+        call_core(py, || {
+            let measure = epochplan_core::BatchMeasure::from_bytes(measured)?;
+            inner.absorb(measure, labels.as_ref().map(|l| l as &dyn TextColumn))
+        })
+    }
+
     /// With verify="exact", after the last `update`: the rows whose texts exact verification
     /// needs, increasing, as little-endian u64 bytes (None without near detection). Give their
     /// texts back with `add_exact_texts`, in this order, before `finish_near`.

@@ -1,0 +1,147 @@
+"""The Ray engine's driver: plain Ray tasks over the input files measure batches on the
+cluster; this process absorbs them strictly in input order.
+
+Why plain tasks, one per file, and not Ray Data: a file read by the very reader the local
+engine uses, with the same batch boundaries, gives the core the same batches, so every number
+(down to the distinct-count estimates) is the local engine's; every input format works without
+a Ray Data datasource per format; and input order is the order the driver asks for the files'
+streams, with no reordering to undo. Each task is a streaming generator: the driver reads a
+file's measured batches as they come, and Ray's generator backpressure stops a task that runs
+`_BACKLOG` batches ahead, so what waits in the object store is bounded by
+(files in flight) x `_BACKLOG` batches, whatever the input size.
+
+What stays on the driver: the exact table, the near index (sketches spill to temp files past the
+memory budget) and the clustering; what would be distributed next is in ARCHITECTURE.md
+("Engines") and benchmarks/RESULTS.md (the 1B-document plan)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from .._epochplan import Auditor
+from ..errors import EngineError, EpochplanError, InputError
+from ..sources import Source
+from ..sources.remote import first_line, is_remote
+from .base import MeasureSpec, ProgressCallback
+
+#: Measured batches a file's task may run ahead of the driver.
+_BACKLOG = 2
+#: Seconds to wait for a TCP connection to the cluster's address before giving up.
+_CONNECT_TIMEOUT = 10.0
+_INSTALL = "install it with: pip install 'epochplan[ray]'"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise InputError(f"engine='ray' needs Ray, which is not installed; {_INSTALL}") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes; a closed port is refused at once here."""
+    where = address.removeprefix("ray://")
+    host, sep, port = where.rpartition(":")
+    if not sep or not port.isdigit():
+        raise InputError(f"--ray-address {address}: give HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT).close()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise InputError(
+            f"cannot reach the Ray cluster at {address} ({reason}); start it (ray start --head) or fix --ray-address / RAY_ADDRESS"
+        ) from None
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, ray: Any) -> None:
+        self._ray = ray
+
+    @classmethod
+    def connect(cls, address: str | None) -> RayEngine:
+        """Join the cluster at `address` (or `RAY_ADDRESS`; `auto` finds a local one); with
+        neither, start Ray on this machine, as `ray.init()` does."""
+        ray = _import_ray()
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is not None and address != "auto":
+            _check_reachable(address)
+        # The driver reports a failed task itself (once, as an error); Ray would also log the
+        # errors of the tasks cancelled after it as "unhandled".
+        os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
+            if address is None:
+                options["include_dashboard"] = False
+            try:
+                ray.init(address=address, **options)
+            except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
+                raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
+        return cls(ray)
+
+    def ingest(
+        self,
+        auditor: Auditor,
+        source: Source,
+        columns: list[str],
+        label: str | None,
+        batch_rows: int,
+        spec: MeasureSpec,
+        progress: ProgressCallback | None,
+    ) -> None:
+        from .ray_tasks import measure_file
+
+        ray = self._ray
+        files = _files(source)
+        tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
+        # A task lost with its worker or node is retried: Ray replays the file's generator from
+        # the start and skips the batches the driver already has (the reading is deterministic).
+        task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=3)
+        tokenizer_ref = ray.put(tokenizer)
+        window = max(1, int(ray.cluster_resources().get("CPU", 1))) + 1
+        pending: deque[tuple[str, Any]] = deque()
+        submitted = 0
+        try:
+            while submitted < len(files) or pending:
+                while submitted < len(files) and len(pending) < window:
+                    location = files[submitted]
+                    stream = task.remote(location, columns, label, batch_rows, spec.measurer, tokenizer_ref)
+                    pending.append((str(location), stream))
+                    submitted += 1
+                name, stream = pending.popleft()
+                for ref in stream:
+                    measured, labels = _get(ray, ref, name)
+                    auditor.absorb(measured, labels)
+                    if progress is not None:
+                        progress(auditor.rows)
+        finally:
+            for _, stream in pending:
+                ray.cancel(stream, force=True)
+
+
+def _get(ray: Any, ref: Any, name: str) -> Any:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, EpochplanError):
+            raise cause from None  # a bad file reads as it does on the local engine
+        raise EngineError(f"Ray task reading {name} failed: {first_line(cause or e)}") from None
+    except ray.exceptions.RayError as e:
+        raise EngineError(f"Ray failed while reading {name} ({type(e).__name__}: {first_line(e)}); nothing was written") from None
+
+
+def _files(source: Source) -> list[Any]:
+    """The input's files (absolute local paths or URLs), one task each."""
+    if not source.paths or len(source.paths) != len(source.parts):
+        raise InputError(
+            f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
+        )
+    return [p if is_remote(p) else Path(p).resolve() for p in source.paths]

@@ -1,0 +1,65 @@
+//! `Measurer`: the first stage of the audit (see `epochplan_core::stages`) for an engine that
+//! measures batches in other processes; `Auditor.absorb` takes its bytes back in input order.
+
+use std::sync::Arc;
+
+use epochplan_core::defaults;
+use epochplan_core::near::options::default_char_ngram;
+use epochplan_core::{MeasureOptions, NearOptions, Normalize, Shingle, measure_batch};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::arrow_import::TextChunks;
+use crate::call::call_core;
+use crate::errors::core_error;
+use crate::tokens::TokenCounter;
+
+/// Measures batches apart from the `Auditor` that absorbs them. Created with the auditor's
+/// settings (those that shape a measure); `measure` returns bytes for `Auditor.absorb`.
+#[pyclass(module = "epochplan._epochplan", frozen)]
+pub struct Measurer {
+    options: MeasureOptions,
+    tokenizer: Option<Arc<epochplan_core::tokens::TokenCounter>>,
+}
+
+#[pymethods]
+impl Measurer {
+    #[new]
+    #[pyo3(signature = (normalize = defaults::NORMALIZE.as_str(), near = false,
+                        threshold = defaults::THRESHOLD, ngram = defaults::NGRAM,
+                        shingle = defaults::SHINGLE.as_str(), num_perm = defaults::NUM_PERM,
+                        char_ngram = None, tokenizer = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        normalize: &str,
+        near: bool,
+        threshold: f64,
+        ngram: usize,
+        shingle: &str,
+        num_perm: usize,
+        char_ngram: Option<usize>,
+        tokenizer: Option<PyRef<'_, TokenCounter>>,
+    ) -> PyResult<Self> {
+        let normalize: Normalize = normalize.parse().map_err(core_error)?;
+        let shingle: Shingle = shingle.parse().map_err(core_error)?;
+        let near_options = NearOptions {
+            normalize,
+            shingle,
+            ngram,
+            char_ngram: char_ngram.unwrap_or_else(|| default_char_ngram(shingle, ngram)),
+            num_perm,
+            threshold,
+            ..NearOptions::default()
+        };
+        let options = MeasureOptions::standalone(normalize, near.then_some(&near_options)).map_err(core_error)?;
+        Ok(Measurer { options, tokenizer: tokenizer.map(|t| t.inner.clone()) })
+    }
+
+    /// Measure one batch (an Arrow string column); the bytes go to `Auditor.absorb`.
+    fn measure<'py>(&self, py: Python<'py>, texts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+        let texts = TextChunks::import(texts, "text column")?;
+        let (options, tokenizer) = (&self.options, self.tokenizer.as_deref());
+        let bytes = call_core(py, || measure_batch(options, tokenizer, &texts, 0).map(|m| m.to_bytes()))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+}
