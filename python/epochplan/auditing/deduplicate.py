@@ -111,7 +111,7 @@ def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: st
     return clusters.select("row", cluster).join(leaking, on=cluster).select("row", "split").sort("row")
 
 
-def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
+def kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     return (
         frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64).implode())).drop(ROW)
     )
@@ -136,7 +136,7 @@ def dedup(
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
     text column(s) as in `audit`."""
     kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
-    return _kept_rows(frame, kept).collect()
+    return kept_rows(frame, kept).collect()
 
 
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], **options) -> DedupSummary:
@@ -146,7 +146,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], **options) -> D
     if kind is None:
         raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
     kept, summary, frame = representatives(data, **options)
-    query = _kept_rows(frame, kept)
+    query = kept_rows(frame, kept)
     sink = {"parquet": query.sink_parquet, "ndjson": query.sink_ndjson, "csv": query.sink_csv, "arrow": query.sink_ipc}[kind]
     atomic_write(target, lambda tmp: sink(tmp))
     return summary

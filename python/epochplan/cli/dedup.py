@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +9,8 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import settings
-from ..auditing import dedup_to_file
+from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
+from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
 from ..outputs import check_output_path
 from ..sources import resolve_paths
@@ -20,7 +20,15 @@ from . import options
 @options.takes(options.DATA, options.DEDUP)
 def dedup_command(
     data: options.DataArgument,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input. A folder (a path ending in / or an existing "
+            "folder): one shard per input file, same names.",
+        ),
+    ],
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
 ) -> None:
@@ -38,12 +46,16 @@ def dedup_command(
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
-    check_output_path(output, option="-o", inputs=inputs)
+    folder = is_folder_output(output)
+    if folder:
+        check_folder_output(data, output)
+    else:
+        check_output_path(output, option="-o", inputs=inputs)
     values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
-    summary = dedup_to_file(
+    summary = (dedup_to_folder if folder else dedup_to_file)(
         data,
         output,
         level=values["level"],
