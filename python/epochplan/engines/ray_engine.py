@@ -31,6 +31,8 @@ from .base import MeasureSpec, ProgressCallback
 
 #: Measured batches a file's task may run ahead of the driver.
 _BACKLOG = 2
+#: Times a file is read again after its task was lost.
+_RETRIES = 3
 #: Seconds to wait for a TCP connection to the cluster's address before giving up.
 _CONNECT_TIMEOUT = 10.0
 _INSTALL = "install it with: pip install 'epochplan[ray]'"
@@ -101,29 +103,57 @@ class RayEngine:
         ray = self._ray
         files = _files(source)
         tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
-        # A task lost with its worker or node is retried: Ray replays the file's generator from
-        # the start and skips the batches the driver already has (the reading is deterministic).
-        task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=3)
+        # Retries are the driver's, not Ray's: a replayed generator could hang the stream after a
+        # lost worker (seen with Ray 2.60), while the driver knows exactly how many batches of the
+        # file it has absorbed and asks the new task to skip them.
+        task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=0)
         tokenizer_ref = ray.put(tokenizer)
-        window = max(1, int(ray.cluster_resources().get("CPU", 1))) + 1
-        pending: deque[tuple[str, Any]] = deque()
+
+        def submit(location: Any, skip: int = 0) -> Any:
+            return task.remote(location, columns, label, batch_rows, spec.measurer, tokenizer_ref, skip)
+
+        # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
+        # CPU while backpressure stops it, so with more of them than CPUs the task the driver
+        # waits for could wait for a CPU that they hold.
+        window = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending: deque[tuple[int, Any]] = deque()
         submitted = 0
         try:
             while submitted < len(files) or pending:
                 while submitted < len(files) and len(pending) < window:
-                    location = files[submitted]
-                    stream = task.remote(location, columns, label, batch_rows, spec.measurer, tokenizer_ref)
-                    pending.append((str(location), stream))
+                    pending.append((submitted, submit(files[submitted])))
                     submitted += 1
-                name, stream = pending.popleft()
-                for ref in stream:
-                    measured, labels = _get(ray, ref, name)
-                    auditor.absorb(measured, labels)
-                    if progress is not None:
-                        progress(auditor.rows)
+                index, stream = pending.popleft()
+                location = files[index]
+                absorbed, failures = 0, 0
+                while stream is not None:
+                    try:
+                        for ref in stream:
+                            measured, labels = _get(ray, ref, str(location))
+                            auditor.absorb(measured, labels)
+                            absorbed += 1
+                            if progress is not None:
+                                progress(auditor.rows)
+                        stream = None
+                    except _Lost as lost:
+                        failures += 1
+                        if failures > _RETRIES:
+                            raise EngineError(
+                                f"Ray lost the task reading {location} {failures} times ({lost}); nothing was written"
+                            ) from None
+                        # The files behind it start again later: their tasks would hold the CPUs
+                        # the retry needs (see `window`).
+                        while pending:
+                            ray.cancel(pending.pop()[1], force=True)
+                        submitted = index + 1
+                        stream = submit(location, absorbed)
         finally:
             for _, stream in pending:
                 ray.cancel(stream, force=True)
+
+
+class _Lost(Exception):
+    """A task's worker or node died (or its output was lost): the file can be read again."""
 
 
 def _get(ray: Any, ref: Any, name: str) -> Any:
@@ -134,6 +164,8 @@ def _get(ray: Any, ref: Any, name: str) -> Any:
         if isinstance(cause, EpochplanError):
             raise cause from None  # a bad file reads as it does on the local engine
         raise EngineError(f"Ray task reading {name} failed: {first_line(cause or e)}") from None
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as e:
+        raise _Lost(type(e).__name__) from None
     except ray.exceptions.RayError as e:
         raise EngineError(f"Ray failed while reading {name} ({type(e).__name__}: {first_line(e)}); nothing was written") from None
 

@@ -46,12 +46,18 @@ def measure_file(
     batch_rows: int,
     measurer: dict[str, Any],
     tokenizer: bytes | None,
+    skip: int = 0,
 ) -> Iterator[tuple[bytes, Any]]:
-    """(measured batch, its labels or None) for every non-empty batch of one file, in order."""
+    """(measured batch, its labels or None) for every non-empty batch of one file, in order,
+    but the first `skip` (the driver has them already: a retry after a lost worker)."""
     measure = Measurer(**measurer, tokenizer=_tokenizer(tokenizer))
     source = Source([file_part(location)], [str(location)], str(location))
+    seen = 0
     for batch in batches(source, columns, label, batch_rows):
         if batch.height == 0:
+            continue
+        seen += 1
+        if seen <= skip:
             continue
         labels = batch.get_column(LABEL) if label is not None else None
         yield measure.measure(batch.get_column(TEXT)), labels
