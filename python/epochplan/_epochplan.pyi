@@ -13,6 +13,8 @@ __all__ = [
     "CHOICES",
     "Auditor",
     "Measurer",
+    "band_partitions",
+    "shared_buckets",
     "preview",
     "template_text",
     "shard_size",
@@ -108,6 +110,11 @@ class Auditor:
     def absorb(self, measured: bytes, labels: Any | None = None) -> None:
         """Add one batch measured by a `Measurer` (its bytes), numbered on from the rows so far;
         `labels` as in `update`. Refused when measured with other settings."""
+    def batch_members(self, first_row: int) -> tuple[int, bytes]:
+        """After absorbing the batch that started at `first_row`: the member number of its first
+        exact representative and one byte per row (1 = representative), for `band_partitions`."""
+    def finish_near_with_buckets(self, buckets: list[bytes]) -> None:
+        """`finish_near` with the shared band buckets of every partition (`shared_buckets`)."""
     def exact_rows(self) -> bytes | None:
         """verify="exact", after the last `update`: rows whose texts exact verification needs,
         increasing, as little-endian u64; hand them back with `add_exact_texts` in this order."""
@@ -165,6 +172,13 @@ class Measurer:
     ) -> Self: ...
     def measure(self, texts: Any) -> bytes:
         """Measure one batch (an object with `__arrow_c_stream__` of strings)."""
+
+def band_partitions(measured: bytes, keep: bytes, first_member: int, partitions: int) -> list[bytes]:
+    """The band-key shuffle's map: a measured batch's representatives' band entries, cut into
+    `partitions` by a hash of (band, key)."""
+
+def shared_buckets(parts: list[bytes]) -> bytes:
+    """The shuffle's reduce: one partition's entries from every map, sorted; its shared buckets."""
 
 @final
 class TokenCounter:

@@ -122,7 +122,7 @@ def audit(
         raise InputError(f"{source.description}: no rows to audit")
     if near and verify == "exact":
         give_back_exact_texts(auditor, source, columns, batch_rows)
-    auditor.finish_near()
+    runner.finish_near(auditor)
 
     info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
     summary = auditor.summary(with_labels=label is not None)

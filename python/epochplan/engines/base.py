@@ -36,3 +36,8 @@ class Engine(Protocol):
     ) -> None:
         """Every batch of `source` measured and absorbed into `auditor`, strictly in input order."""
         ...
+
+    def finish_near(self, auditor: Auditor) -> None:
+        """Link, verify and cluster the near duplicates (after the last batch and, with
+        verify="exact", after the candidates' texts)."""
+        ...

@@ -27,3 +27,6 @@ class LocalEngine:
             auditor.update(batch.get_column(TEXT), labels)
             if progress is not None:
                 progress(auditor.rows)
+
+    def finish_near(self, auditor: Auditor) -> None:
+        auditor.finish_near()

@@ -66,6 +66,10 @@ class RayEngine:
 
     def __init__(self, ray: Any) -> None:
         self._ray = ray
+        #: Per absorbed batch, the refs of its band-key partitions (the shuffle's map outputs).
+        self._maps: list[list[Any]] = []
+        self._partitions = 1
+        self._near = False
 
     @classmethod
     def connect(cls, address: str | None) -> RayEngine:
@@ -98,9 +102,13 @@ class RayEngine:
         spec: MeasureSpec,
         progress: ProgressCallback | None,
     ) -> None:
-        from .ray_tasks import measure_file
+        from .ray_tasks import band_map, measure_file
 
         ray = self._ray
+        self._near = bool(spec.measurer.get("near"))
+        # Reduce tasks of the band-key shuffle: a few per CPU, so they balance.
+        self._partitions = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        mapper = ray.remote(band_map).options(num_returns=self._partitions)
         files = _files(source)
         tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
         # Retries are the driver's, not Ray's: a replayed generator could hang the stream after a
@@ -130,8 +138,15 @@ class RayEngine:
                     try:
                         for ref in stream:
                             measured, labels = _get(ray, ref, str(location))
+                            first_row = auditor.rows
                             auditor.absorb(measured, labels)
                             absorbed += 1
+                            if self._near:
+                                # The shuffle's map runs on the cluster, from the batch already
+                                # in the object store; the driver sends only the flags.
+                                first_member, keep = auditor.batch_members(first_row)
+                                maps = mapper.remote(ref, keep, first_member, self._partitions)
+                                self._maps.append(maps if self._partitions > 1 else [maps])
                             if progress is not None:
                                 progress(auditor.rows)
                         stream = None
@@ -150,6 +165,32 @@ class RayEngine:
         finally:
             for _, stream in pending:
                 ray.cancel(stream, force=True)
+
+    def finish_near(self, auditor: Auditor) -> None:
+        """Cluster with the shared band buckets sorted on the cluster: one reduce task per
+        partition sorts its (band, key, member) entries and returns the buckets two or more
+        representatives share; the core clusters with them and the sketches it holds.
+
+        What stays on the driver: the sketches (spilled past the memory budget) and the
+        clustering, which reads two sketches per verified pair. When the buckets or the
+        sketches outgrow one machine, the next step is verifying on the cluster too: reduce
+        tasks that also receive the members' sketches emit the verified candidate pairs, and the
+        driver only merges representatives in row order (benchmarks/RESULTS.md, 1B documents)."""
+        if not self._near:
+            auditor.finish_near()
+            return
+        from .ray_tasks import bucket_reduce
+
+        ray = self._ray
+        reducer = ray.remote(bucket_reduce)
+        try:
+            refs = [reducer.remote(*[maps[p] for maps in self._maps]) for p in range(self._partitions)]
+            buckets = [_get(ray, ref, "the band-key shuffle") for ref in refs]
+        except _Lost as lost:
+            raise EngineError(f"Ray lost a task of the band-key shuffle ({lost}); nothing was written") from None
+        finally:
+            self._maps = []
+        auditor.finish_near_with_buckets(buckets)
 
 
 class _Lost(Exception):

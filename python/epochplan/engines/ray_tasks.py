@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._epochplan import Measurer, TokenCounter
+from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
 from ..sources import LABEL, TEXT, batches
 from ..sources.formats import Source
 from ..sources.paths import Location
@@ -61,3 +61,16 @@ def measure_file(
             continue
         labels = batch.get_column(LABEL) if label is not None else None
         yield measure.measure(batch.get_column(TEXT)), labels
+
+
+def band_map(measured: tuple[bytes, Any], keep: bytes, first_member: int, partitions: int) -> Any:
+    """The band-key shuffle's map for one absorbed batch: `partitions` byte strings (a single one
+    when `partitions` is 1, as Ray returns it)."""
+    parts = band_partitions(measured[0], keep, first_member, partitions)
+    return parts[0] if partitions == 1 else tuple(parts)
+
+
+def bucket_reduce(*parts: bytes) -> bytes:
+    """The shuffle's reduce for one partition: its entries from every batch, sorted into the
+    buckets two or more representatives share."""
+    return shared_buckets(list(parts))

@@ -337,14 +337,19 @@ impl Auditor {
 
     /// Link, verify and union the near duplicates of all rows so far. Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        self.finish_near_by(NearIndex::finish)?;
+        Ok(self.near_clusters.as_ref())
+    }
+
+    pub(crate) fn finish_near_by(&mut self, finish: impl FnOnce(&NearIndex) -> Result<NearClusters>) -> Result<()> {
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
-            let clusters = near.finish()?;
+            let clusters = finish(near)?;
             self.tokens.finish_near(&clusters.near_ids);
             self.near_clusters = Some(clusters);
         }
-        Ok(self.near_clusters.as_ref())
+        Ok(())
     }
 
     /// The near clusters, after `finish_near`.

@@ -20,6 +20,7 @@ use crate::audit::{ChunkResult, ChunkStats, chunk_size, measure_chunk};
 use crate::audit_tokens::ChunkCounter;
 use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
+use crate::near::buckets::{BandEntry, SharedBuckets, entries_to_bytes, partition_of};
 use crate::near::{LshPlan, NearOptions, Shingle, SketchedChunk, Sketcher};
 use crate::normalize::Normalize;
 use crate::template::RowEnds;
@@ -205,6 +206,40 @@ impl BatchMeasure {
         self.rows
     }
 
+    /// The map of the band-key shuffle (see [`crate::near::buckets`]): the band entries of the
+    /// batch's exact representatives (`keep[i]`: row i of the batch represents its exact
+    /// cluster; they are members `first_member`, `first_member + 1`, … in row order), cut into
+    /// `partitions` by [`crate::near::buckets::partition_of`], each as bytes.
+    pub fn band_partitions(&self, keep: &[bool], first_member: u32, partitions: u32) -> Result<Vec<Vec<u8>>> {
+        if keep.len() != self.rows || partitions == 0 {
+            return Err(CoreError::Input(format!(
+                "{} representative flags for a batch of {} rows, {partitions} partitions",
+                keep.len(),
+                self.rows
+            )));
+        }
+        let chunks: Vec<&SketchedChunk> = match &self.unfused_sketches {
+            Some(chunks) => chunks.iter().collect(),
+            None => self.parts.iter().filter_map(|p| p.sketches.as_ref()).collect(),
+        };
+        let mut out: Vec<Vec<BandEntry>> = vec![Vec::new(); partitions as usize];
+        let mut member = first_member;
+        for (row, keys) in chunks.iter().flat_map(|c| c.members()) {
+            let at = row.wrapping_sub(self.first_row) as usize;
+            if !keep.get(at).copied().unwrap_or(false) {
+                continue;
+            }
+            for (band, &key) in keys.iter().enumerate() {
+                out[partition_of(band as u32, key, partitions) as usize].push(BandEntry { band: band as u32, key, member });
+            }
+            member += 1;
+        }
+        if member - first_member != keep.iter().filter(|&&k| k).count() as u32 {
+            return Err(CoreError::Input("representative flags name rows the batch has no sketch of".into()));
+        }
+        Ok(out.iter().map(|entries| entries_to_bytes(entries)).collect())
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.bytes.extend_from_slice(MAGIC);
@@ -330,6 +365,20 @@ impl crate::Auditor {
             ));
         }
         self.absorb_batch(measure, None, labels)
+    }
+
+    /// After an `absorb`/`update` of the batch that started at `first_row`: which of its rows
+    /// represent their exact cluster (the rows the near index sketched) and the member number
+    /// of the first of them — the arguments of [`BatchMeasure::band_partitions`].
+    pub fn batch_members(&self, first_row: u64) -> Result<(u32, Vec<bool>)> {
+        let near = self.near_index().ok_or_else(|| CoreError::Input("band entries without near detection".into()))?;
+        near.batch_members(first_row)
+    }
+
+    /// `finish_near` with the shared band buckets of a shuffle done elsewhere (see
+    /// [`crate::near::buckets`]): the same clusters.
+    pub fn finish_near_with_buckets(&mut self, buckets: &[SharedBuckets]) -> Result<()> {
+        self.finish_near_by(|near| near.finish_with_buckets(buckets))
     }
 }
 

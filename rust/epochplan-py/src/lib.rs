@@ -92,6 +92,8 @@ fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CHOICES", choices_dict(py)?)?;
     m.add_class::<auditor::Auditor>()?;
     m.add_class::<stages::Measurer>()?;
+    m.add_function(wrap_pyfunction!(stages::band_partitions, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::shared_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(preview, m)?)?;
     m.add_function(wrap_pyfunction!(template_text, m)?)?;
     m.add_function(wrap_pyfunction!(shard_size, m)?)?;

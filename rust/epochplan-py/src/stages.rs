@@ -9,6 +9,8 @@ use epochplan_core::{MeasureOptions, NearOptions, Normalize, Shingle, measure_ba
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use epochplan_core::near::buckets::{self, BandEntry};
+
 use crate::arrow_import::TextChunks;
 use crate::call::call_core;
 use crate::errors::core_error;
@@ -62,4 +64,36 @@ impl Measurer {
         let bytes = call_core(py, || measure_batch(options, tokenizer, &texts, 0).map(|m| m.to_bytes()))?;
         Ok(PyBytes::new(py, &bytes))
     }
+}
+
+/// The map of the band-key shuffle: a measured batch's band entries of its exact
+/// representatives (`keep`: one byte per row, 1 = representative; they are members
+/// `first_member`, … in row order), cut into `partitions` byte strings by a hash of (band, key).
+#[pyfunction]
+pub fn band_partitions<'py>(
+    py: Python<'py>,
+    measured: &[u8],
+    keep: &[u8],
+    first_member: u32,
+    partitions: u32,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let keep: Vec<bool> = keep.iter().map(|&k| k != 0).collect();
+    let parts = call_core(py, || {
+        epochplan_core::BatchMeasure::from_bytes(measured)?.band_partitions(&keep, first_member, partitions)
+    })?;
+    Ok(parts.iter().map(|p| PyBytes::new(py, p)).collect())
+}
+
+/// The reduce of the shuffle: one partition's entries from every map (any order), sorted; the
+/// buckets two or more members share, as bytes for `Auditor.finish_near_with_buckets`.
+#[pyfunction]
+pub fn shared_buckets<'py>(py: Python<'py>, parts: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = call_core(py, || {
+        let mut entries: Vec<BandEntry> = Vec::new();
+        for part in &parts {
+            buckets::entries_from_bytes(part, &mut entries)?;
+        }
+        Ok(buckets::shared_buckets(entries).to_bytes())
+    })?;
+    Ok(PyBytes::new(py, &bytes))
 }

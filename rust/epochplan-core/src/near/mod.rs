@@ -47,6 +47,7 @@
 //! eval–train pair) are held in memory: an eval split that shares buckets with a very large
 //! train cluster pays for every pair.
 
+pub mod buckets;
 mod exact_sets;
 pub mod index;
 pub mod leakage;

@@ -104,6 +104,12 @@ impl SketchedChunk {
         Ok(SketchedChunk { rows: r.u64s()?, sketches: r.u32s()?, band_keys: r.u64s()? })
     }
 
+    /// `(row, band keys)` of each member, in row order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = (u64, &[u64])> {
+        let bands = self.band_keys.len() / self.rows.len().max(1);
+        self.rows.iter().copied().zip(self.band_keys.chunks_exact(bands.max(1)))
+    }
+
     /// Renumbers the rows of a batch measured apart from the index (row numbers from its own
     /// first row) to where the batch lands in the input.
     pub(crate) fn shift_rows(&mut self, by: u64) {
@@ -250,7 +256,7 @@ impl SketchSet {
 }
 
 #[inline]
-fn key_part(key: u64, parts: usize) -> usize {
+pub(super) fn key_part(key: u64, parts: usize) -> usize {
     ((key as u128 * parts as u128) >> 64) as usize
 }
 

@@ -163,3 +163,54 @@ fn mismatched_or_corrupt_measures_are_refused() {
     exact.absorb(BatchMeasure::from_bytes(&bytes).unwrap(), None).unwrap();
     assert_eq!(exact.rows(), 200);
 }
+
+#[test]
+fn shuffled_band_buckets_cluster_as_finish_does() {
+    use crate::near::buckets::{BandEntry, SharedBuckets, entries_from_bytes, shared_buckets};
+    let (texts, _) = corpus(4_000, 11);
+    let nears = [
+        near_options(Shingle::Auto, Clustering::Representative),
+        near_options(Shingle::Word, Clustering::Components),
+        near_options(Shingle::Char, Clustering::Representative),
+    ];
+    for near in nears {
+        let reference = local(&texts, None, 700, Some(near.clone()), None);
+        let options = MeasureOptions::standalone(Normalize::Default, Some(&near)).unwrap();
+        for partitions in [1u32, 3, 8] {
+            let mut a = auditor(Some(near.clone()), None);
+            let mut parts: Vec<Vec<BandEntry>> = vec![Vec::new(); partitions as usize];
+            for chunk in texts.chunks(700) {
+                let first_row = a.rows();
+                let bytes = measure_batch(&options, None, &chunk.to_vec(), 0).unwrap().to_bytes();
+                a.absorb(BatchMeasure::from_bytes(&bytes).unwrap(), None).unwrap();
+                let (first_member, keep) = a.batch_members(first_row).unwrap();
+                let measure = BatchMeasure::from_bytes(&bytes).unwrap();
+                for (p, part) in measure.band_partitions(&keep, first_member, partitions).unwrap().iter().enumerate() {
+                    entries_from_bytes(part, &mut parts[p]).unwrap();
+                }
+            }
+            // Partitions reduced in another order, entries reversed: bucket numbers differ from
+            // the local run's; the clusters must not.
+            let buckets: Vec<SharedBuckets> = parts
+                .into_iter()
+                .rev()
+                .map(|mut entries| {
+                    entries.reverse();
+                    SharedBuckets::from_bytes(&shared_buckets(entries).to_bytes()).unwrap()
+                })
+                .collect();
+            assert!(buckets.iter().map(SharedBuckets::len).sum::<usize>() > 100, "too few shared buckets to test");
+            a.finish_near_with_buckets(&buckets).unwrap();
+            assert_eq!(outcome(a, false), reference, "{near:?}, {partitions} partitions");
+        }
+    }
+    // Buckets naming members the index does not have are refused.
+    let mut a = auditor(Some(nears_first()), None);
+    a.update(&texts[..10].to_vec(), None).unwrap();
+    let bogus = shared_buckets(vec![BandEntry { band: 0, key: 1, member: 0 }, BandEntry { band: 0, key: 1, member: 999 }]);
+    assert!(matches!(a.finish_near_with_buckets(&[bogus]), Err(CoreError::Input(_))));
+}
+
+fn nears_first() -> NearOptions {
+    near_options(Shingle::Auto, Clustering::Representative)
+}
