@@ -113,6 +113,9 @@ class Auditor:
     def batch_members(self, first_row: int) -> tuple[int, bytes]:
         """After absorbing the batch that started at `first_row`: the member number of its first
         exact representative and one byte per row (1 = representative), for `band_partitions`."""
+    def distinct_exact(self) -> tuple[bool, bool]:
+        """Whether the unigram and bigram distinct counters still count exactly (a `Measurer`
+        may skip exact sets for one that estimates: the result is the same)."""
     def finish_near_with_buckets(self, buckets: list[bytes]) -> None:
         """`finish_near` with the shared band buckets of every partition (`shared_buckets`)."""
     def exact_rows(self) -> bytes | None:
@@ -169,6 +172,8 @@ class Measurer:
         num_perm: int = ...,
         char_ngram: int | None = None,
         tokenizer: TokenCounter | None = None,
+        unigrams_exact: bool = True,
+        bigrams_exact: bool = True,
     ) -> Self: ...
     def measure(self, texts: Any) -> bytes:
         """Measure one batch (an object with `__arrow_c_stream__` of strings)."""

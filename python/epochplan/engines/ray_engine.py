@@ -118,7 +118,11 @@ class RayEngine:
         tokenizer_ref = ray.put(tokenizer)
 
         def submit(location: Any, skip: int = 0) -> Any:
-            return task.remote(location, columns, label, batch_rows, spec.measurer, tokenizer_ref, skip)
+            # Once a distinct counter estimates, exact sets in the partials are dead weight in
+            # every measured batch (most of its bytes without near detection); same result.
+            unigrams_exact, bigrams_exact = auditor.distinct_exact()
+            measurer = {**spec.measurer, "unigrams_exact": unigrams_exact, "bigrams_exact": bigrams_exact}
+            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip)
 
         # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
         # CPU while backpressure stops it, so with more of them than CPUs the task the driver

@@ -114,6 +114,13 @@ impl Auditor {
         Ok((first, PyBytes::new(py, &keep)))
     }
 
+    /// Whether the unigram and bigram distinct counters still count exactly; a `Measurer` may
+    /// skip exact sets for a counter that estimates already (the result is the same).
+    fn distinct_exact(&self) -> (bool, bool) {
+        let options = self.inner.measure_options();
+        (options.unigrams_exact, options.bigrams_exact)
+    }
+
     /// `finish_near` with the shared band buckets of every partition (`shared_buckets` bytes).
     fn finish_near_with_buckets(&mut self, py: Python<'_>, buckets: Vec<Vec<u8>>) -> PyResult<()> {
         let inner = &mut self.inner;

@@ -30,7 +30,7 @@ impl Measurer {
     #[pyo3(signature = (normalize = defaults::NORMALIZE.as_str(), near = false,
                         threshold = defaults::THRESHOLD, ngram = defaults::NGRAM,
                         shingle = defaults::SHINGLE.as_str(), num_perm = defaults::NUM_PERM,
-                        char_ngram = None, tokenizer = None))]
+                        char_ngram = None, tokenizer = None, unigrams_exact = true, bigrams_exact = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         normalize: &str,
@@ -41,6 +41,8 @@ impl Measurer {
         num_perm: usize,
         char_ngram: Option<usize>,
         tokenizer: Option<PyRef<'_, TokenCounter>>,
+        unigrams_exact: bool,
+        bigrams_exact: bool,
     ) -> PyResult<Self> {
         let normalize: Normalize = normalize.parse().map_err(core_error)?;
         let shingle: Shingle = shingle.parse().map_err(core_error)?;
@@ -53,7 +55,11 @@ impl Measurer {
             threshold,
             ..NearOptions::default()
         };
-        let options = MeasureOptions::standalone(normalize, near.then_some(&near_options)).map_err(core_error)?;
+        let mut options = MeasureOptions::standalone(normalize, near.then_some(&near_options)).map_err(core_error)?;
+        // False only once the auditor's counter estimates (`Auditor.distinct_exact`): the
+        // partials then skip their exact sets, and the result is the same.
+        options.unigrams_exact = unigrams_exact;
+        options.bigrams_exact = bigrams_exact;
         Ok(Measurer { options, tokenizer: tokenizer.map(|t| t.inner.clone()) })
     }
 
