@@ -199,6 +199,27 @@ def test_dedup_folder_and_file_equal_local(cluster, planted, tmp_path):
     assert whole.equals(pl.concat([pl.read_parquet(Path(got["local"]["-o"]) / n) for n in names]))
 
 
+def test_python_api_engine_and_ray_address(cluster, planted):
+    # `engine=` and `ray_address=` in Python: the same result; data in memory is refused by name.
+    code = (
+        "import json, sys, polars as pl, epochplan\n"
+        "path, address = sys.argv[1], sys.argv[2]\n"
+        "local = epochplan.audit(path, text='text', label='label').to_dict()\n"
+        "ray_ = epochplan.audit(path, text='text', label='label', engine='ray', ray_address=address).to_dict()\n"
+        "assert local == ray_\n"
+        "try:\n"
+        "    epochplan.audit(pl.DataFrame({'text': ['a']}), engine='ray', ray_address=address)\n"
+        "except epochplan.InputError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(planted / "shards"), cluster], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: engine='ray' reads files or URLs" in proc.stdout
+
+
 def test_unreachable_address_is_a_prompt_clean_error(planted, tmp_path):
     port = _free_port()  # closed: nothing listens there
     out = tmp_path / "a.json"
