@@ -230,7 +230,11 @@ impl BatchMeasure {
                 continue;
             }
             for (band, &key) in keys.iter().enumerate() {
-                out[partition_of(band as u32, key, partitions) as usize].push(BandEntry { band: band as u32, key, member });
+                out[partition_of(band as u32, key, partitions) as usize].push(BandEntry {
+                    band: band as u32,
+                    key,
+                    member,
+                });
             }
             member += 1;
         }

@@ -125,7 +125,10 @@ pub fn shared_buckets(mut entries: Vec<BandEntry>) -> SharedBuckets {
 /// `bands` bands.
 pub(crate) fn check(buckets: &[SharedBuckets], members: usize, bands: usize) -> Result<()> {
     for (band, _, list) in buckets.iter().flat_map(SharedBuckets::iter) {
-        if band as usize >= bands || list.iter().any(|&m| m as usize >= members) || list.windows(2).any(|w| w[0] >= w[1]) {
+        if band as usize >= bands
+            || list.iter().any(|&m| m as usize >= members)
+            || list.windows(2).any(|w| w[0] >= w[1])
+        {
             return Err(CoreError::Input(
                 "band buckets that do not belong to this audit (band, member or order out of range)".into(),
             ));

@@ -21,6 +21,8 @@ use super::union_find::UnionFind;
 const ENTRY_BYTES: usize = 16;
 /// The sort buffer never shrinks below this, whatever the budget: fewer, longer scans.
 const MIN_SORT_BYTES: usize = 64 << 20;
+/// `(key, members)` of the buckets of one band's key range.
+type KeyedBuckets<'a> = Vec<(u64, &'a [u32])>;
 /// Buckets verified per parallel task.
 const BUCKETS_PER_TASK: usize = 512;
 
@@ -237,7 +239,10 @@ impl NearIndex {
     /// Rows `first_row..` (the last batch): which were sketched (non-null exact representatives),
     /// and the member number of the first of them.
     pub fn batch_members(&self, first_row: u64) -> Result<(u32, Vec<bool>)> {
-        let tail = self.exact_reps.get(first_row as usize..).ok_or_else(|| CoreError::Input(format!("row {first_row} is past the rows so far")))?;
+        let tail = self
+            .exact_reps
+            .get(first_row as usize..)
+            .ok_or_else(|| CoreError::Input(format!("row {first_row} is past the rows so far")))?;
         let keep: Vec<bool> = tail.iter().enumerate().map(|(i, &e)| e == first_row + i as u64).collect();
         let first = self.members.len() - keep.iter().filter(|&&k| k).count();
         Ok((first as u32, keep))
@@ -330,15 +335,14 @@ impl NearIndex {
             Clustering::Components => {
                 // Visited as `finish` visits them: by band, key range of the sort buffer, key.
                 let parts = sort_parts(self.members.len(), self.sort_limit);
-                let mut groups: std::collections::BTreeMap<(usize, usize), Vec<(u64, &[u32])>> = Default::default();
+                let mut groups: std::collections::BTreeMap<(usize, usize), KeyedBuckets<'_>> = Default::default();
                 for (band, key, list) in buckets.iter().flat_map(SharedBuckets::iter) {
                     groups.entry((band as usize, key_part(key, parts))).or_default().push((key, list));
                 }
                 self.finish_components(|band, part, _, entries| {
                     entries.clear();
                     let mut ranges = Vec::new();
-                    let group = groups.get_mut(&(band, part)).map(std::mem::take).unwrap_or_default();
-                    let mut group = group;
+                    let mut group = groups.get_mut(&(band, part)).map(std::mem::take).unwrap_or_default();
                     group.sort_unstable_by_key(|&(key, _)| key);
                     for (key, list) in group {
                         let start = entries.len() as u32;

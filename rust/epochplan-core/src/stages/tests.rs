@@ -207,7 +207,8 @@ fn shuffled_band_buckets_cluster_as_finish_does() {
     // Buckets naming members the index does not have are refused.
     let mut a = auditor(Some(nears_first()), None);
     a.update(&texts[..10].to_vec(), None).unwrap();
-    let bogus = shared_buckets(vec![BandEntry { band: 0, key: 1, member: 0 }, BandEntry { band: 0, key: 1, member: 999 }]);
+    let bogus =
+        shared_buckets(vec![BandEntry { band: 0, key: 1, member: 0 }, BandEntry { band: 0, key: 1, member: 999 }]);
     assert!(matches!(a.finish_near_with_buckets(&[bogus]), Err(CoreError::Input(_))));
 }
 
