@@ -111,9 +111,10 @@ class RayEngine:
         mapper = ray.remote(band_map).options(num_returns=self._partitions)
         files = _files(source)
         tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
-        # Retries are the driver's, not Ray's: a replayed generator could hang the stream after a
-        # lost worker (seen with Ray 2.60), while the driver knows exactly how many batches of the
-        # file it has absorbed and asks the new task to skip them.
+        # Retries are the driver's, not Ray's: the driver knows how many of the file's batches it
+        # has absorbed and asks the new task to skip measuring them (Ray would replay the whole
+        # generator), and it first cancels the files behind it, whose tasks, stopped by
+        # backpressure, hold the CPUs the retry needs (with Ray's retry the run hung there).
         task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=0)
         tokenizer_ref = ray.put(tokenizer)
 
