@@ -301,12 +301,7 @@ DATA_KEYS: tuple[Key, ...] = (
         "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
     ),
     Key("engine", choice(*defaults.ENGINES), defaults.ENGINES[0], "where the input is read and measured: 'local' or 'ray' (Ray tasks)"),
-    Key(
-        "ray-address",
-        parse_address,
-        None,
-        "Ray cluster for engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS, else a local Ray)",
-    ),
+    Key("ray-address", parse_address, None, "Ray cluster of engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS)"),
     Key(
         "tokenizer",
         parse_path,
