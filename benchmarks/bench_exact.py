@@ -1,9 +1,10 @@
 """Exact-duplicate audit throughput and memory: epochplan vs polars vs a Python xxhash loop.
 
-Usage: python benchmarks/bench_exact.py [--rows 1000000] [--rss-rows 5000000] [--work DIR]
+Usage: python benchmarks/bench_exact.py [--corpus ascii|multilingual] [--rows 1000000] [--rss-rows 5000000] [--work DIR]
 
-Generates a deterministic corpus (benchmarks/corpus.py: ~1.6 KB a row, 10 % exact copies, 2 %
-case/whitespace variants), then runs, one after the other on the same file, each as its own
+Generates a deterministic corpus (benchmarks/corpus.py; `ascii`: ~1.6 KB a row; `multilingual`:
+~900 bytes a row of mixed scripts, non-ASCII in 99 % of rows; both with 10 % exact copies and 2 %
+case/width/whitespace variants), then runs, one after the other on the same file, each as its own
 process:
 - epochplan: `epochplan audit FILE --no-near --json OUT -q` end to end (the exact path) (reads, normalises, hashes, clusters,
   and computes every statistic of the audit);
@@ -46,18 +47,21 @@ def epochplan_cmd(path: Path, out: Path) -> list[str]:
 
 
 def main() -> None:
-    from corpus import write_corpus  # after measure: the launcher must start while this process is small
+    from corpus import write_corpus, write_multilingual  # after measure: the launcher must start while this process is small
 
     parser = argparse.ArgumentParser(description="exact-duplicate audit benchmark")
+    parser.add_argument("--corpus", choices=("ascii", "multilingual"), default="ascii")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rss-rows", type=int, default=0, help="also measure epochplan's RSS at this many rows")
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
-    corpus = args.work / f"exact-{args.rows}.parquet"
+    write = write_corpus if args.corpus == "ascii" else write_multilingual
+    prefix = "" if args.corpus == "ascii" else f"{args.corpus}-"
+    corpus = args.work / f"exact-{prefix}{args.rows}.parquet"
     if not corpus.exists():
-        write_corpus(corpus, args.rows, seed=1)
+        write(corpus, args.rows, seed=1)
     import polars as pl
 
     megabytes = pl.scan_parquet(corpus).select(pl.col("text").str.len_bytes().sum()).collect().item() / 1e6
@@ -71,7 +75,7 @@ def main() -> None:
 
     base = results["polars Series.hash + is_duplicated (raw, no stats)"].seconds
     print(
-        f"\ncorpus: {args.rows:,} rows, {megabytes:,.0f} MB of text; epochplan found "
+        f"\ncorpus {args.corpus}: {args.rows:,} rows, {megabytes:,.0f} MB of text; epochplan found "
         f"{audit['exact']['duplicate_rows']:,} duplicate rows (normalised)\n"
     )
     print("| tool | seconds | rows/s | MB/s | throughput vs polars | peak RSS (MB) |")
@@ -83,12 +87,12 @@ def main() -> None:
         )
 
     if args.rss_rows:
-        shards = args.work / f"shards-{args.rss_rows}"
+        shards = args.work / f"shards-{prefix}{args.rss_rows}"
         shards.mkdir(exist_ok=True)
         for i in range(args.rss_rows // args.rows):
             shard = shards / f"part-{i:03d}.parquet"
             if not shard.exists():
-                write_corpus(shard, args.rows, seed=100 + i, row_offset=i * args.rows)
+                write(shard, args.rows, seed=100 + i, row_offset=i * args.rows)
         near = [sys.executable, "-m", "epochplan", "audit", "--json", str(out), "-q"]
         rows = [(args.rows, corpus), (args.rss_rows, shards)]
         print("\n| rows | audit | seconds | peak RSS (MB) |\n|---:|---|---:|---:|")

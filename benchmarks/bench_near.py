@@ -1,6 +1,6 @@
 """Near-duplicate detection: epochplan vs rensa vs datasketch, speed, memory and accuracy.
 
-Usage: python benchmarks/bench_near.py [--corpus planted|straddle] [--rows 100000]
+Usage: python benchmarks/bench_near.py [--corpus planted|straddle|multilingual] [--rows 100000]
        [--datasketch-rows 100000] [--datasketch-update-rows 20000] [--thresholds 0.7,0.8] [--work DIR]
 
 Corpora (benchmarks/corpus.py), ~200-word documents, 10 % exact copies, 2 % case/whitespace
@@ -10,9 +10,12 @@ variants, and:
   Jaccard below 0.3);
 - `straddle` (a stress test): 10 % near copies at 1-4 % edits, Jaccard about 0.66-0.96, so a
   quarter of the planted pairs lie within 0.05 of 0.7. Here the F1 ceiling of any 128-slot
-  estimate is below 0.99; the script prints it (see `ideal_sketch_groups`).
+  estimate is below 0.99; the script prints it (see `ideal_sketch_groups`);
+- `multilingual`: the planted structure on `corpus.generate_multilingual`'s mixed-script
+  documents (~900 bytes; variants also fullwidth and Unicode-whitespace copies).
 Ground truth per threshold: a planted pair is a true pair when the exact word-5-gram Jaccard of
-the pair (computed here) is at least the threshold; unrelated documents are assumed dissimilar
+the pair (computed here, on NFKC + lowercase text: epochplan's normalisation; the peers below
+only lowercase, as their documentation does) is at least the threshold; unrelated documents are assumed dissimilar
 (random 200-word documents share almost no 5-grams). Pairs are counted within clusters (all
 pairs of a cluster), per tool.
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -116,6 +120,8 @@ for t in texts:
     + DATASKETCH_LSH
 )
 
+PLANTED = dict(near_fraction=0.10, near_edit_rate=(0.01, 0.02), far_fraction=0.05, far_edit_rate=(0.3, 0.5))
+
 #: epochplan's default (representative clustering, sketch verification) first: the speed-ups are
 #: relative to it.
 EPOCHPLAN_RUNS = (
@@ -125,13 +131,14 @@ EPOCHPLAN_RUNS = (
 )
 
 CORPORA = {
-    "planted": dict(near_fraction=0.10, near_edit_rate=(0.01, 0.02), far_fraction=0.05, far_edit_rate=(0.3, 0.5)),
-    "straddle": dict(near_fraction=0.10, near_edit_rate=(0.01, 0.04)),
+    "planted": ("write_corpus", dict(words=200, **PLANTED)),
+    "straddle": ("write_corpus", dict(words=200, near_fraction=0.10, near_edit_rate=(0.01, 0.04))),
+    "multilingual": ("write_multilingual", PLANTED),
 }
 
 
 def shingle_set(text: str) -> set[str]:
-    w = text.lower().split()
+    w = unicodedata.normalize("NFKC", text).lower().split()
     return {" ".join(w[i : i + 5]) for i in range(len(w) - 4)} or {" ".join(w)}
 
 
@@ -198,11 +205,12 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     corpus_path = args.work / f"near-{args.corpus}-{args.rows}.parquet"
     if not corpus_path.exists():
-        settings = ", ".join(f"{k}={v!r}" for k, v in CORPORA[args.corpus].items())
+        writer, settings = CORPORA[args.corpus]
+        settings = ", ".join(f"{k}={v!r}" for k, v in settings.items())
         measure(
             python_snippet(
-                "import sys; sys.path.insert(0, 'benchmarks'); from corpus import write_corpus; "
-                f"write_corpus(__import__('pathlib').Path({str(corpus_path)!r}), {args.rows}, words=200, {settings}, seed=2)"
+                f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from corpus import {writer}; "
+                f"{writer}(__import__('pathlib').Path({str(corpus_path)!r}), {args.rows}, {settings}, seed=2)"
             )
         )
     corpus = pl.read_parquet(corpus_path)

@@ -98,6 +98,260 @@ def generate(
     return pl.DataFrame({"text": texts, "source_row": source_row, "kind": kind_col.astype(str)})
 
 
+# --- Multilingual corpus (issue 14) -----------------------------------------------------------
+# Documents as web and instruction data mix scripts: each has a main script (Latin with
+# diacritics, English with typographic punctuation, Cyrillic, Greek, Arabic, Devanagari, Korean,
+# or English with embedded Chinese/Japanese sentences, or code with its explanation) and about a
+# quarter of its sentences from elsewhere (English, code, Chinese, Japanese), plus emoji. ~1 % of
+# documents are plain ASCII. Chinese and Japanese appear as unspaced sentences inside otherwise
+# spaced text, so every document still has word shingles (the CJK corpus covers unspaced ones).
+# Vocabularies avoid letters whose case mapping does not round-trip (ß, σ/ς, dotless i, ŉ …), so
+# an uppercased copy normalises back to its original. Some originals are not in NFKC themselves
+# (ellipsis, no-break space, fullwidth CJK punctuation, halfwidth katakana, ligatures), as real
+# text often is.
+
+_ML_SENTENCES_PER_POOL = 40_000
+_ML_SLOTS = 9  # sentences per document, ~100 bytes each
+_ML_LATIN = "abcdefghijklmnopqrstuvwxyz"
+_ML_DIACRITICS = "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿąćęłńśźżčďěňřšťůžőű"
+_ML_CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+_ML_GREEK = "αβγδεζηθικλμνξοπρτυφχψωάέήίόύώ"  # no σ/ς: final sigma lowercases by context
+_ML_ARABIC = "".join(chr(c) for c in range(0x0627, 0x063B)) + "".join(chr(c) for c in range(0x0641, 0x064B))
+_ML_DEVANAGARI_CONSONANTS = "".join(chr(c) for c in range(0x0915, 0x093A))
+_ML_DEVANAGARI_SIGNS = "ािीुूेैोौं"
+_ML_HIRAGANA = "".join(chr(c) for c in range(0x3042, 0x3094))
+_ML_KATAKANA = "".join(chr(c) for c in range(0x30A2, 0x30F4))
+_ML_HALFWIDTH_KATAKANA = "".join(chr(c) for c in range(0xFF71, 0xFF9E))
+_ML_HAN = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
+_ML_EMOJI = ["😀", "🎉", "👍", "🔥", "🚀", "❤️", "✅", "🙏", "😂", "🤔", "👨‍💻", "🇫🇷", "☕", "📚"]
+_ML_OPEN_CLOSE = [("“", "”"), ("‘", "’"), ("«", "»"), ("„", "“"), ("「", "」")]
+_ML_CODE = [
+    "def {a}({b}): return {b} * 2",
+    "for (int {a} = 0; {a} < {b}; {a}++) {{ total += {a}; }}",
+    "const {a} = await fetch(`/api/{b}`);",
+    "SELECT {a}, COUNT(*) FROM {b} GROUP BY {a};",
+    "if {a} is None: raise ValueError('{b}')",
+    "let {a}: Vec<u64> = {b}.iter().map(|x| x + 1).collect();",
+    "{a} = [x for x in {b} if x % 2 == 0]",
+    'git commit -m "fix {a} in {b}"',
+]
+
+
+def _ml_words(rng: np.random.Generator, n: int, make) -> np.ndarray:
+    return np.array([make(rng) for _ in range(n)])
+
+
+def _ml_word(letters: str, low: int, high: int):
+    alphabet = np.array(list(letters))
+    return lambda rng: "".join(rng.choice(alphabet, rng.integers(low, high)))
+
+
+def _ml_latin_word(rng: np.random.Generator) -> str:
+    letters = list(rng.choice(np.array(list(_ML_LATIN)), rng.integers(2, 10)))
+    for i in np.flatnonzero(rng.random(len(letters)) < 0.15):
+        letters[i] = _ML_DIACRITICS[rng.integers(0, len(_ML_DIACRITICS))]
+    return "".join(letters)
+
+
+def _ml_devanagari_word(rng: np.random.Generator) -> str:
+    syllables = rng.integers(1, 4)
+    return "".join(
+        _ML_DEVANAGARI_CONSONANTS[rng.integers(0, len(_ML_DEVANAGARI_CONSONANTS))]
+        + (_ML_DEVANAGARI_SIGNS[rng.integers(0, len(_ML_DEVANAGARI_SIGNS))] if rng.random() < 0.7 else "")
+        for _ in range(syllables)
+    )
+
+
+def _ml_hangul_word(rng: np.random.Generator) -> str:
+    return "".join(chr(0xAC00 + int(rng.integers(0, 11172))) for _ in range(rng.integers(1, 5)))
+
+
+def _ml_spaced_pool(
+    rng: np.random.Generator, vocabulary: np.ndarray, end: str, bytes_per_word: float, typographic: bool = True
+) -> list[str]:
+    """Sentences of ~100 bytes from a Zipf-like draw over `vocabulary`."""
+    size = len(vocabulary)
+    counts = np.maximum(3, (rng.uniform(80, 150, _ML_SENTENCES_PER_POOL) / bytes_per_word).astype(int))
+    ids = np.minimum(rng.zipf(1.2, int(counts.sum())) - 1, size - 1)
+    words = vocabulary[ids]
+    sentences, at = [], 0
+    for count in counts:
+        sentence = list(words[at : at + count])
+        at += count
+        sentence[0] = sentence[0].capitalize()
+        if typographic:
+            roll = rng.random()
+            if roll < 0.3:  # a quoted phrase
+                i = int(rng.integers(0, len(sentence)))
+                opening, closing = _ML_OPEN_CLOSE[rng.integers(0, len(_ML_OPEN_CLOSE))]
+                sentence[i] = opening + sentence[i] + closing
+            elif roll < 0.45:
+                sentence.insert(int(rng.integers(1, len(sentence))), "—")
+            elif roll < 0.55:
+                sentence[-1] += "…"  # not NFKC: becomes "..."
+            if rng.random() < 0.1:
+                sentence.append(_ML_EMOJI[rng.integers(0, len(_ML_EMOJI))])
+            if rng.random() < 0.05:
+                sentence[int(rng.integers(0, len(sentence)))] += "\u00a0%"  # no-break space, NFKC: a space
+        sentences.append(" ".join(sentence) + end)
+    return sentences
+
+
+def _ml_unspaced_pool(rng: np.random.Generator, japanese: bool) -> list[str]:
+    han = rng.permutation(np.array(list(_ML_HAN)))  # frequency ranks not in code point order
+    sentences = []
+    for _ in range(_ML_SENTENCES_PER_POOL):
+        chars = []
+        for _ in range(int(rng.integers(15, 40))):
+            roll = rng.random()
+            if japanese and roll < 0.45:
+                chars.append(_ML_HIRAGANA[rng.integers(0, len(_ML_HIRAGANA))])
+            elif japanese and roll < 0.6:
+                chars.append(_ML_KATAKANA[rng.integers(0, len(_ML_KATAKANA))])
+            elif japanese and roll < 0.62:
+                chars.append(_ML_HALFWIDTH_KATAKANA[rng.integers(0, len(_ML_HALFWIDTH_KATAKANA))])  # not NFKC
+            else:
+                chars.append(han[min(int(rng.zipf(1.1)) - 1, len(han) - 1)])
+        if rng.random() < 0.5:
+            chars.insert(int(rng.integers(1, len(chars))), "，" if not japanese else "、")  # fullwidth comma: not NFKC
+        sentences.append("".join(chars) + ("。" if rng.random() < 0.8 else "！"))
+    return sentences
+
+
+def _ml_code_pool(rng: np.random.Generator, names: np.ndarray) -> list[str]:
+    return [
+        _ML_CODE[rng.integers(0, len(_ML_CODE))].format(a=names[rng.integers(0, len(names))], b=names[rng.integers(0, len(names))])
+        for _ in range(_ML_SENTENCES_PER_POOL)
+    ]
+
+
+def _ml_pools(rng: np.random.Generator) -> tuple[dict[str, list[str]], dict[str, np.ndarray]]:
+    vocab = {
+        "latin": _ml_words(rng, 30_000, _ml_latin_word),
+        "english": _ml_words(rng, 20_000, _ml_word(_ML_LATIN, 2, 10)),
+        "cyrillic": _ml_words(rng, 30_000, _ml_word(_ML_CYRILLIC, 2, 11)),
+        "greek": _ml_words(rng, 20_000, _ml_word(_ML_GREEK, 2, 10)),
+        "arabic": _ml_words(rng, 20_000, _ml_word(_ML_ARABIC, 2, 8)),
+        "devanagari": _ml_words(rng, 20_000, _ml_devanagari_word),
+        "korean": _ml_words(rng, 20_000, _ml_hangul_word),
+    }
+    pools = {
+        "latin": _ml_spaced_pool(rng, vocab["latin"], ".", 7.5),
+        "english": _ml_spaced_pool(rng, vocab["english"], ".", 6.5),
+        "ascii": _ml_spaced_pool(rng, vocab["english"], ".", 6.5, typographic=False),
+        "cyrillic": _ml_spaced_pool(rng, vocab["cyrillic"], ".", 12.5),
+        "greek": _ml_spaced_pool(rng, vocab["greek"], ";", 12.0),
+        "arabic": _ml_spaced_pool(rng, vocab["arabic"], "؟", 11.0),
+        "devanagari": _ml_spaced_pool(rng, vocab["devanagari"], "।", 12.0),
+        "korean": _ml_spaced_pool(rng, vocab["korean"], ".", 8.5),
+        "chinese": _ml_unspaced_pool(rng, japanese=False),
+        "japanese": _ml_unspaced_pool(rng, japanese=True),
+        "code": _ml_code_pool(rng, vocab["english"][:2000]),
+    }
+    vocab["ascii"] = vocab["code"] = vocab["chinese"] = vocab["japanese"] = vocab["english"]
+    return pools, vocab
+
+
+# main pool of a document: weight, and the pools its other sentences come from
+_ML_DOCUMENTS = {
+    "latin": (0.28, ("english", "code", "chinese")),
+    "english": (0.16, ("code", "chinese", "japanese", "latin")),
+    "cyrillic": (0.12, ("english", "code")),
+    "greek": (0.05, ("english", "latin")),
+    "arabic": (0.08, ("english",)),
+    "devanagari": (0.08, ("english", "code")),
+    "korean": (0.07, ("english", "chinese", "japanese")),
+    "chinese": (0.05, ("english", "english", "code")),  # English text with Chinese sentences (mixins first)
+    "japanese": (0.05, ("english", "english", "code")),
+    "code": (0.05, ("english", "latin")),
+    "ascii": (0.008, ("ascii",)),
+}
+
+_FULLWIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+
+
+def _ml_variant(text: str, rng: np.random.Generator) -> str:
+    """A copy equal to `text` after NFKC + lowercase + whitespace collapsing, different raw."""
+    roll = rng.random()
+    if roll < 0.3:
+        return text.upper()
+    if roll < 0.55:
+        return text.translate(_FULLWIDTH)  # fullwidth Latin, digits and punctuation (NFKC folds them back)
+    if roll < 0.8:
+        return text.replace(" ", "\u3000", 5).replace(" ", " \u00a0\t", 3) + "\n"
+    return text.title()
+
+
+def generate_multilingual(
+    rows: int,
+    exact_fraction: float = 0.10,
+    variant_fraction: float = 0.02,
+    near_fraction: float = 0.0,
+    near_edit_rate: float | tuple[float, float] = 0.05,
+    far_fraction: float = 0.0,
+    far_edit_rate: float | tuple[float, float] = (0.3, 0.5),
+    seed: int = 0,
+    row_offset: int = 0,
+) -> pl.DataFrame:
+    """The multilingual corpus (see above): the same planted structure and truth columns as
+    `generate`; variants are also fullwidth, titlecase and Unicode-whitespace copies."""
+    rng = np.random.default_rng(seed)
+    pools, vocab = _ml_pools(rng)
+    names = list(_ML_DOCUMENTS)
+    weights = np.array([_ML_DOCUMENTS[n][0] for n in names])
+    main = rng.choice(len(names), rows, p=weights / weights.sum())
+    # Pool of each slot: the main pool for ~3/4 of the slots (for chinese/japanese documents, the
+    # main pool is the embedded language and English carries the rest), else one of its mixins.
+    pool_names = list(pools)
+    pool_index = {n: i for i, n in enumerate(pool_names)}
+    slot_pool = np.empty((rows, _ML_SLOTS), np.int64)
+    mix_roll = rng.random((rows, _ML_SLOTS))
+    mix_pick = rng.integers(0, 1 << 30, (rows, _ML_SLOTS))
+    for d, name in enumerate(names):
+        in_doc = main == d
+        mixins = np.array([pool_index[m] for m in _ML_DOCUMENTS[name][1]])
+        share_main = 0.25 if name in ("chinese", "japanese") else 0.75
+        chosen = np.where(mix_roll[in_doc] < share_main, pool_index[name], mixins[mix_pick[in_doc] % len(mixins)])
+        slot_pool[in_doc] = chosen
+    flat = pl.Series([s for n in pool_names for s in pools[n]])
+    offsets = np.arange(len(pool_names)) * _ML_SENTENCES_PER_POOL
+    picks = offsets[slot_pool] + rng.integers(0, _ML_SENTENCES_PER_POOL, (rows, _ML_SLOTS))
+    frame = pl.DataFrame({f"s{i}": flat.gather(picks[:, i]) for i in range(_ML_SLOTS)})
+    text = pl.concat_str(
+        [pl.lit("doc"), (pl.int_range(pl.len()) + row_offset).cast(pl.String), *[pl.col(f"s{i}") for i in range(_ML_SLOTS)]], separator=" "
+    )
+    texts = frame.select(text.alias("text"))["text"].to_list()
+
+    n_exact, n_variant, n_near, n_far = (int(rows * f) for f in (exact_fraction, variant_fraction, near_fraction, far_fraction))
+    n_copies = n_exact + n_variant + n_near + n_far
+    copy_rows = np.sort(rng.choice(np.arange(n_copies, rows), n_copies, replace=False))
+    kinds = np.array(["exact"] * n_exact + ["variant"] * n_variant + ["near"] * n_near + ["far"] * n_far)
+    rng.shuffle(kinds)
+    is_copy = np.zeros(rows, bool)
+    is_copy[copy_rows] = True
+    original_positions = np.flatnonzero(~is_copy)
+    sources = np.array([original_positions[rng.integers(0, np.searchsorted(original_positions, r))] for r in copy_rows], dtype=np.int64)
+    for row, src, kind in zip(copy_rows, sources, kinds):
+        base = texts[src]
+        if kind == "exact":
+            texts[row] = base
+        elif kind == "variant":
+            texts[row] = _ml_variant(base, rng)
+        else:
+            words = base.split(" ")
+            edit_rate = near_edit_rate if kind == "near" else far_edit_rate
+            rate = rng.uniform(*edit_rate) if isinstance(edit_rate, tuple) else edit_rate
+            replacement = vocab[names[main[src]]]
+            for position in rng.choice(np.arange(1, len(words)), max(1, int(len(words) * rate)), replace=False):
+                words[position] = replacement[rng.integers(0, len(replacement))]
+            texts[row] = " ".join(words)
+    source_row = np.full(rows, -1, np.int64)
+    source_row[copy_rows] = sources
+    kind_col = np.full(rows, "original", dtype=object)
+    kind_col[copy_rows] = kinds
+    return pl.DataFrame({"text": texts, "source_row": source_row, "kind": kind_col.astype(str)})
+
+
 # Unspaced scripts (Chinese, Japanese): `generate_unspaced`.
 HAN_POOL = 3_500  # about the number of characters in everyday Chinese use
 HIRAGANA_PARTICLES = ["の", "は", "を", "に", "が", "で", "と", "も", "から", "まで", "より", "へ"]
@@ -208,7 +462,14 @@ def main() -> None:
 
 
 def write_corpus(out: Path, rows: int, words: int = 250, **kwargs) -> Path:
-    frame = generate(rows, words, **kwargs)
+    return _write(out, generate(rows, words, **kwargs))
+
+
+def write_multilingual(out: Path, rows: int, **kwargs) -> Path:
+    return _write(out, generate_multilingual(rows, **kwargs))
+
+
+def _write(out: Path, frame: pl.DataFrame) -> Path:
     partial = out.with_name(out.name + ".partial")
     frame.write_parquet(partial, row_group_size=50_000)
     partial.replace(out)  # an interrupted run must not leave a half file that a rerun would reuse

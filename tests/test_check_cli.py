@@ -227,14 +227,17 @@ def test_github_actions_summary_and_annotations(tmp_path):
 
 
 def test_baseline_passes_when_not_worse_and_fails_on_regression(tmp_path):
-    before = dataset(tmp_path / "before.parquet", 100, 4)
+    # One data path whose content changes between runs, as in CI (issue 11: a baseline of another
+    # path is refused unless --allow-baseline-mismatch).
+    data = tmp_path / "train.parquet"
+    before = dataset(data, 100, 4)
     base = tmp_path / "last_check.json"
     assert check(str(before), "--json", str(base), cwd=tmp_path).returncode == 1  # 4 % duplicates > 1 %
-    same = check_json(str(dataset(tmp_path / "same.parquet", 100, 4, seed=1)), "--baseline", str(base), cwd=tmp_path, code=0)
+    same = check_json(str(dataset(data, 100, 4, seed=1)), "--baseline", str(base), cwd=tmp_path, code=0)
     assert checks_of(same)["exact-duplicates"]["status"] == "error"  # still over the budget, but not worse
     assert checks_of(same)["exact-duplicates"]["baseline"]["verdict"] == "same"
     assert same["summary"]["baseline"] == str(base)
-    worse = check_json(str(dataset(tmp_path / "worse.parquet", 100, 5)), "--baseline", str(base), cwd=tmp_path, code=1)
+    worse = check_json(str(dataset(data, 100, 5)), "--baseline", str(base), cwd=tmp_path, code=1)
     assert "exact-duplicates" in worse["summary"]["failed"]
     assert checks_of(worse)["exact-duplicates"]["baseline"]["verdict"] == "worse"
 

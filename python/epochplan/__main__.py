@@ -1,3 +1,18 @@
-from .cli import main
+import gc
+import os
+import sys
 
+# The CLI does no linear algebra: without this, numpy's OpenBLAS starts a thread per core that
+# spins beside rayon's workers during the audit.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: nothing started, nothing to clean
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+
+# Everything imported so far lives until exit: keep the garbage collector from scanning it again
+# on every collection during a long audit.
+gc.freeze()
 main()

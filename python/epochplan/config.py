@@ -118,6 +118,9 @@ def parse_fraction(raw: Any, textual: bool = False) -> float:
     return value
 
 
+MAX_WHOLE = defaults.MAX_WHOLE
+
+
 def parse_count(raw: Any, textual: bool = False) -> int:
     """A whole number of rows, 0 or more."""
     if isinstance(raw, bool):
@@ -131,6 +134,8 @@ def parse_count(raw: Any, textual: bool = False) -> int:
         raise ValueError("must be a whole number")
     if raw < 0:
         raise ValueError("must be 0 or more")
+    if raw > MAX_WHOLE:
+        raise ValueError(f"must be at most {MAX_WHOLE:,}")
     return raw
 
 
@@ -165,14 +170,8 @@ def parse_num_perm(raw: Any, textual: bool = False) -> int:
 
 def parse_name(raw: Any, textual: bool = False) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be a non-empty string (a column name)")
+        raise ValueError("must be a non-empty string")
     return raw
-
-
-def parse_address(raw: Any, textual: bool = False) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be an address: HOST:PORT, ray://HOST:PORT or auto")
-    return raw.strip()
 
 
 def parse_columns(raw: Any, textual: bool = False) -> list[str]:
@@ -200,6 +199,7 @@ def choice(*options: str) -> Parser:
             raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")
         return raw.strip()
 
+    parse.metavar = "|".join(options)  # type: ignore[attr-defined]  # what --help shows
     return parse
 
 
@@ -238,7 +238,7 @@ def parse_size(raw: Any, textual: bool = False) -> int:
     match = _SIZE.match(text.replace("_", ""))
     if match is None:
         try:
-            size = int(float(text))
+            size = float(text)
         except ValueError:
             raise ValueError("not a size; write e.g. 512MB, 2GB or a number of bytes") from None
     else:
@@ -246,10 +246,8 @@ def parse_size(raw: Any, textual: bool = False) -> int:
         factor = _UNITS.get((unit or "").lower())
         if factor is None:
             raise ValueError("unknown unit; use B, KB, MB, GB, TB (or KiB, MiB, GiB)")
-        size = int(float(number) * factor)
-    if size < defaults.MIN_MEMORY_BUDGET:
-        raise ValueError(f"must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
-    return size
+        size = float(number) * factor
+    return defaults.check_memory_budget(size)
 
 
 #: Keys that change how data is read and audited: shared by every command that reads data
@@ -301,7 +299,7 @@ DATA_KEYS: tuple[Key, ...] = (
         "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
     ),
     Key("engine", choice(*defaults.ENGINES), defaults.ENGINES[0], "where the input is read and measured: 'local' or 'ray' (Ray tasks)"),
-    Key("ray-address", parse_address, None, "Ray cluster of engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS)"),
+    Key("ray-address", parse_name, None, "Ray cluster of engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS)"),
     Key(
         "tokenizer",
         parse_path,

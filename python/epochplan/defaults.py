@@ -47,6 +47,20 @@ PLAN_SCHEMA = "epochplan.plan/1"
 CHECK_SCHEMA = "epochplan.check/1"
 
 
+#: The largest whole number a setting takes: what the core's 64-bit counters hold.
+MAX_WHOLE = 2**63 - 1
+
+
+def check_memory_budget(size: float) -> int:
+    """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
+    minimum = MIN_MEMORY_BUDGET
+    if size != size or size > MAX_WHOLE:
+        raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
+    if size < minimum:
+        raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")
+    return int(size)
+
+
 def default_memory_budget() -> int:
     """The core's rule (a quarter of physical memory, 64 MiB to 1 GiB) for this machine."""
     try:

@@ -1,69 +1,226 @@
-"""Output files: written atomically (temporary file in the same folder, then rename), so an
-interrupted run never leaves a half-written file, and never written over one of the inputs."""
+"""Output files, in one place: every output path of a command is checked against the inputs and
+against the other outputs before the long work starts, then written so that nothing the user had
+is lost and an interrupted run leaves no half-written or temporary file.
+
+- A regular file (or a new path) is written to a temporary file in the same folder, then renamed.
+- A symlink keeps being a link: its target is written that way.
+- A character device or a FIFO (`/dev/null`, `/dev/stdout`, a pipe) is written through: replacing
+  it with a regular file would destroy it (it once replaced `/dev/null` for the whole machine).
+- An OS error while writing (full disk, quota, read-only file system, permission) is a
+  `StorageError` naming the path, with the OS's words: the user's environment, not our bug.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import os
-import tempfile
-from collections.abc import Callable, Iterable
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from .errors import InputError
+from .errors import InputError, StorageError
+
+#: The value of an output option that means standard output, not a file.
+STDOUT = "-"
+
+_HINTS = {
+    errno.ENOSPC: "free some space or write elsewhere",
+    errno.EDQUOT: "free some of your quota or write elsewhere",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+    errno.EACCES: "check the permissions or write elsewhere",
+    errno.EPERM: "check the permissions or write elsewhere",
+}
+
+
+def _real(path: Path) -> Path:
+    """Where writing to `path` lands: a symlink's (final) target, else the path itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _is_stream(path: Path) -> bool:
+    """An existing character device or FIFO: written through, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
+    real = _real(out)
+    if real.is_dir():
         raise InputError(f"{option} {out}: is a directory; give a file name")
+    if _is_stream(real):
+        if not os.access(real, os.W_OK):
+            raise InputError(f"{option} {out}: is not writable; choose another path")
+        return out
+    if real.exists() and not real.is_file():
+        raise InputError(f"{option} {out}: is not a regular file, a device or a FIFO; choose another path")
+    parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{option} {out}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
-    if out.exists() and not os.access(out, os.W_OK):
+    if real.exists() and not os.access(real, os.W_OK):
         raise InputError(f"{option} {out}: file is not writable; choose another path")
-    resolved = out.resolve()
     for source in inputs:
         if isinstance(source, str) and "://" in source:  # a URL is never a local output path
             continue
-        if Path(source).resolve() == resolved:
-            raise InputError(f"{option} {out}: is one of the input files; write to a new path")
+        if _same_file(Path(source), real):
+            raise InputError(f"{option} {out}: is one of the input files ({source}); write to a new path")
     return out
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Call `write(tmp_path)` and move the result onto `path` in one rename."""
-    target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file: one path (symlinks followed) or one inode (hard links)."""
+    if a.resolve() == b.resolve():
+        return True
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def check_outputs(outputs: Mapping[str, str | os.PathLike[str] | None], inputs: Iterable[Path | str] = ()) -> None:
+    """Check every output of a command (option -> path; None and '-' are not files): each is
+    writable and not an input, and no two write the same file (the second would silently
+    replace the first). Devices such as /dev/null may take several outputs."""
+    sources = [p if isinstance(p, str) and "://" in p else Path(p) for p in inputs]
+    given = [(option, Path(path)) for option, path in outputs.items() if path is not None and str(path) != STDOUT]
+    for option, path in given:
+        check_output_path(path, option=option, inputs=sources)
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[:i]:
+            if _same_file(other_path, _real(path)) and not stat.S_ISCHR(_mode(path)):
+                raise InputError(f"{other} and {option} both write {path}; give each output its own path")
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return 0
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write `path`'s new content to. On success it replaces `path` in one rename
+    (or was written through to a device/FIFO); on any error or interrupt no temporary file is
+    left and `path` is unchanged. OS errors become `StorageError`."""
+    target = _real(Path(path))
+    with _storage_errors(Path(path)):
+        if _is_stream(target):
+            with open(target, "wb") as stream:
+                yield stream
+            return
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # O_EXCL: never open someone else's file; mode 0o666 minus the umask, like any new file.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with open(fd, "wb") as handle:
+                yield handle
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+    """Call `write(file_path)` and make the result `path`'s content in one rename (a device or
+    FIFO is handed to `write` directly). For writers that want a path, such as polars'."""
+    target = _real(Path(path))
+    with _storage_errors(Path(path)):
+        if _is_stream(target):
+            write(target)
+            return
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            write(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    with open_output(path) as out:
+        out.write(text.encode("utf-8"))
+
+
+def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
+    """A polars DataFrame (or anything with `to_arrow()`) as a Parquet file at `path`, through
+    pyarrow: its write errors are plain OSErrors (polars hides the errno in a ComputeError)."""
+    table = frame.to_arrow()
+
+    def write(file: Path) -> None:
+        with arrow_sink(file) as sink:
+            writer = parquet_writer(sink, table.schema)
+            try:
+                writer.write_table(table)
+            finally:
+                writer.close()
+
+    atomic_write(path, write)
+
+
+def parquet_writer(sink: Any, schema: Any) -> Any:
+    """A `pq.ParquetWriter` on `sink` that stays quiet when it is collected after an interrupt.
+    A KeyboardInterrupt can land after the writer opened and before the caller holds it, or
+    inside its `close`: its `__del__` then closes it again on the closed sink and prints a
+    traceback on the way out. The temporary file is removed anyway; that close has nothing to say."""
+    return _quiet_parquet_writer()(sink, schema)
+
+
+@functools.cache
+def _quiet_parquet_writer() -> type:
+    import pyarrow.parquet as pq
+
+    class QuietParquetWriter(pq.ParquetWriter):
+        def __del__(self) -> None:
+            with contextlib.suppress(Exception):
+                super().__del__()
+
+    return QuietParquetWriter
+
+
+def arrow_sink(path: Path) -> Any:
+    """A pyarrow file at `path` for its writers. Never hand pyarrow the path itself: on a write
+    error `pq.write_table` deletes the path it was given, a device such as /dev/full included
+    (and the next write then creates a regular file there). Nor a Python file: pyarrow would call
+    back into Python, where an interrupt can wedge the writer. Its errors are OSErrors with errno."""
+    import pyarrow as pa
+
+    return pa.OSFile(str(path), "wb")
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        reason = os.strerror(exc.errno)  # pyarrow's strerror repeats itself; the OS's words are enough
+        hint = _HINTS.get(exc.errno, "check the disk and the path")
+        error = StorageError(f"{path}: cannot write ({reason}); {hint}")
+        error.errno = exc.errno  # errno alone: strerror/filename would make OSError rewrite the text
+        raise error from None
 
 
 def check_distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
-    """Fail early when two options would write the same file ('-' = stdout is not a file)."""
-    seen: dict[Path, str] = {}
-    for option, path in outputs:
-        if path is None or str(path) == "-":
-            continue
-        resolved = Path(path).resolve()
-        if resolved in seen:
-            raise InputError(f"{seen[resolved]} and {option} both write {path}; give two paths")
-        seen[resolved] = option
+    """Fail early when two options would write the same file ('-' = stdout is not a file).
+    `check_outputs` does this and more (inputs, writability); kept for its callers."""
+    given = [(option, Path(path)) for option, path in outputs if path is not None and str(path) != STDOUT]
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[:i]:
+            if _same_file(other_path, _real(path)) and not stat.S_ISCHR(_mode(path)):
+                raise InputError(f"{other} and {option} both write {path}; give each output its own path")

@@ -1,9 +1,10 @@
 """Per-row cluster ids from the core: the per-row cluster table, and previews of near clusters the
-core could not fill."""
+core could not fill or keep."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -11,7 +12,9 @@ import polars as pl
 from .._epochplan import NO_CLUSTER
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import NearStats
+from .result import ClusterStats
+
+Stats = TypeVar("Stats", bound=ClusterStats)
 
 
 def ids_from_bytes(raw: bytes | None) -> np.ndarray | None:
@@ -45,15 +48,16 @@ def _size(cluster: str, name: str) -> pl.Expr:
     return pl.when(pl.col(cluster).is_null()).then(None).otherwise(pl.len().over(cluster)).cast(pl.UInt64).alias(name)
 
 
-def fill_previews(near: NearStats, source: Source, columns: list[str], normalize: str) -> NearStats:
-    """Near clusters whose representative has no exact duplicate have no stored preview: read
-    those few rows back (a slice each, so Parquet reads one row group)."""
-    missing = [t.row for t in near.top if not t.preview]
+def fill_previews(stats: Stats, source: Source, columns: list[str], normalize: str) -> Stats:
+    """Top clusters without a stored preview (near clusters whose representative has no exact
+    duplicate; exact clusters past the core's cap of 65,536 previews): read those few rows back
+    (a slice each, so Parquet reads one row group). Everything else, members included, is kept."""
+    missing = [t.row for t in stats.top if not t.preview]
     if not missing:
-        return near
+        return stats
     texts = preview_rows(source, columns, missing)
-    top = [t if t.preview else replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in near.top]
-    return replace(near, top=top)
+    top = [t if t.preview else replace(t, preview=_preview(texts.get(t.row, ""), normalize)) for t in stats.top]
+    return replace(stats, top=top)
 
 
 def _preview(text: str | None, normalize: str) -> str:

@@ -11,12 +11,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from ..sources import OUTPUT_FORMATS, SourceLike, open_source
-from .deduplicate import DedupSummary, kept_rows, representatives
+from ..progress import set_phase
+from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
+from .deduplicate import DedupSummary, representatives, write_rows
 
 
 def is_folder_output(out: str | os.PathLike[str]) -> bool:
@@ -66,23 +68,26 @@ def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: s
         raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
 
 
-def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], **options) -> DedupSummary:
-    """Dedup `data` (as `dedup`) and write each input file's kept rows to `out/<its name>`."""
+def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
+    """Dedup `data` (as `dedup`) and write each input file's kept rows to `out/<its name>`, batch
+    by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""
     check_folder_output(data, out)
     target = Path(out)
     names = _shard_names(data, "-o")
+    if progress is not None:
+        options["progress"] = progress
     kept, summary, _ = representatives(data, **options)
+    set_phase(progress, f"writing {target}")
+    keep = kept.cast(pl.Int64).to_numpy()
     source = open_source(data)
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         start = 0
-        for part, (name, kind) in zip(source.parts, names, strict=True):
-            frame = part.scan()
-            rows = part.rows if part.rows is not None else frame.select(pl.len()).collect().item()
-            mine = kept.filter((kept >= start) & (kept < start + rows)) - start
-            query = kept_rows(frame, mine)
-            sink = {"parquet": query.sink_parquet, "ndjson": query.sink_ndjson, "csv": query.sink_csv, "arrow": query.sink_ipc}[kind]
-            sink(temp / name)
+        for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
+            shard = Source([part], [location], part.name)
+            rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
+            lo, hi = keep.searchsorted([start, start + rows])
+            write_rows(shard, keep[lo:hi] - start, kind, temp / name)
             start += rows
         _publish(temp, target, [name for name, _ in names])
     except BaseException:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from ..config import Key, choice
 from ..errors import InputError
-from ..outputs import atomic_write
-from ..sources import OUTPUT_FORMATS, SourceLike, open_source, text_expression
+from ..outputs import arrow_sink, atomic_write, parquet_writer
+from ..progress import set_phase
+from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source, row_batches, text_expression
 from .leakage import EvalSpec, EvalText
+from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
 LEVELS = ("exact", "near")
@@ -111,7 +116,7 @@ def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: st
     return clusters.select("row", cluster).join(leaking, on=cluster).select("row", "split").sort("row")
 
 
-def kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
+def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     return (
         frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64).implode())).drop(ROW)
     )
@@ -136,17 +141,60 @@ def dedup(
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
     text column(s) as in `audit`."""
     kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
-    return kept_rows(frame, kept).collect()
+    return _kept_rows(frame, kept).collect()
 
 
-def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], **options) -> DedupSummary:
-    """Stream the kept rows to `out` (format from its extension), atomically."""
+def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
+    """Stream the kept rows to `out` (format from its extension), atomically: an error or an
+    interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
+    done, as `audit`'s is."""
     target = Path(out)
     kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
         raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
-    kept, summary, frame = representatives(data, **options)
-    query = kept_rows(frame, kept)
-    sink = {"parquet": query.sink_parquet, "ndjson": query.sink_ndjson, "csv": query.sink_csv, "arrow": query.sink_ipc}[kind]
-    atomic_write(target, lambda tmp: sink(tmp))
+    if progress is not None:
+        options["progress"] = progress
+    kept, summary, _ = representatives(data, **options)
+    set_phase(progress, f"writing {target}")
+    keep = kept.cast(pl.Int64).to_numpy()
+    source = open_source(data)
+    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
     return summary
+
+
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
+    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
+    calling back into Python: an interrupt inside either panics or wedges the writer; here it is
+    a KeyboardInterrupt between batches, and the caller removes the temporary file."""
+    batches = row_batches(source, batch_rows_from_env())
+    if kind in ("ndjson", "csv"):
+        with open(path, "wb") as handle:
+            for start, rows in _kept(batches, keep):
+                text = rows.write_ndjson() if kind == "ndjson" else rows.write_csv(include_header=start == 0)
+                handle.write(text.encode("utf-8"))
+        return
+    writer: Any = None
+    with arrow_sink(path) as sink:
+        try:
+            for _, rows in _kept(batches, keep):
+                table = rows.to_arrow()
+                if writer is None:
+                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
+                writer.write_table(table)
+            if writer is None:  # no rows at all: still a valid file with the input's columns
+                empty = pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
+                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
+                writer.write_table(empty)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(first row number of the batch, its kept rows) for every batch, in input order."""
+    start = 0
+    for batch in batches:
+        end = start + batch.height
+        lo, hi = np.searchsorted(keep, [start, end])
+        yield start, batch[keep[lo:hi] - start] if hi > lo else batch.clear()
+        start = end

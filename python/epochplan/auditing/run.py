@@ -12,6 +12,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine
 from ..errors import InputError
+from ..progress import set_phase
 from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
@@ -81,8 +82,12 @@ def audit(
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
-    if memory_budget is not None and memory_budget < defaults.MIN_MEMORY_BUDGET:
-        raise InputError(f"memory_budget={memory_budget}: must be at least {defaults.MIN_MEMORY_BUDGET >> 20} MB")
+    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget)
+    if memory_budget is not None:
+        try:
+            defaults.check_memory_budget(memory_budget)
+        except ValueError as exc:
+            raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     loaded = load_tokenizer(tokenizer)
     if near and verify == "exact":
         check_rereadable(data)
@@ -120,6 +125,8 @@ def audit(
     runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
+    if near:
+        set_phase(progress, "near-duplicate clustering")
     if near and verify == "exact":
         give_back_exact_texts(auditor, source, columns, batch_rows)
     runner.finish_near(auditor)
@@ -135,19 +142,34 @@ def audit(
         else None
     )
     result = build_result(info, summary, clusters)
-    if result.near is not None and examples:
-        result.near = fill_previews(result.near, source, columns, normalize)
+    if examples:
+        result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
+        if result.near is not None:
+            result.near = fill_previews(result.near, source, columns, normalize)
     result.template = template_signal(auditor, source, columns, normalize, examples)
     result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
+        set_phase(progress, "eval splits (leakage)")
         result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
     if examples:
         attach_texts(result, source, columns, eval_sources)
     else:
         drop_texts(result)
     return result
+
+
+def _check_whole(**values: int | None) -> None:
+    """Whole-number settings the core takes as unsigned 64-bit: anything else would surface as
+    pyo3's OverflowError/TypeError instead of a message naming the argument."""
+    for name, value in values.items():
+        if value is None and name == "memory_budget":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{name}={value!r}: must be a whole number")
+        if not 1 <= value <= defaults.MAX_WHOLE:
+            raise InputError(f"{name}={value}: must be between 1 and {defaults.MAX_WHOLE:,}")
 
 
 def _batch_rows_from_env() -> int:

@@ -4,11 +4,13 @@ fail the gate."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .._epochplan import __version__
 from ..defaults import CHECK_SCHEMA
 from ..errors import InputError
 from .rules import Check
@@ -27,8 +29,104 @@ def _measure(check: Mapping[str, Any]) -> Fraction | None:
     return Fraction(count)
 
 
-def load_baseline(path: str | Path) -> dict[str, dict[str, Any]]:
-    """Checks of an earlier `--json` report, by id. Errors are input errors (exit 2)."""
+class Baseline(dict):
+    """The checks of an earlier report by id, and `source`: what it was made from (None when
+    the report predates the record)."""
+
+    source: Mapping[str, Any] | None = None
+
+
+#: Counts of a cluster-stats block. They, and every list or table in it (top clusters,
+#: histograms), are results; every other (scalar) key of the `near` block is a setting: threshold,
+#: n-gram, shingle, slots, bands ... and whatever setting is added later.
+_NEAR_RESULTS = frozenset({"unique", "duplicate_rows", "duplicate_fraction", "clusters", "largest_cluster", "unique_tokens"})
+#: Keys of the audit's `source` that say which data it was (compared on their own); the others
+#: are settings (normalize, tokenizer ...).
+_IDENTITY = frozenset({"paths", "text_columns", "label_column"})
+
+
+def _setting(value: Any) -> Any:
+    """A file the audit used (the tokenizer) counts by its content, not by where it lies."""
+    return value.get("sha256") if isinstance(value, Mapping) and "sha256" in value else value
+
+
+def _is_setting(key: str, value: Any) -> bool:
+    return key not in _NEAR_RESULTS and not isinstance(value, (list, dict))
+
+
+#: The parts of a source record that must agree for two reports to be comparable. The row count
+#: and the version are recorded, not compared: data grows, and a baseline is for that.
+_COMPARED = ("paths", "text_columns", "label_column", "settings")
+
+
+def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report was made from: input paths, text and label columns, rows, the epochplan
+    version, and every setting that changes the counts (normalisation and the near settings)."""
+    source = audit.get("source") or {}
+    near = audit.get("near")
+    settings = {key: _setting(value) for key, value in sorted(source.items()) if key not in _IDENTITY}
+    settings["near"] = None if not isinstance(near, Mapping) else {k: v for k, v in sorted(near.items()) if _is_setting(k, v)}
+    return {
+        "paths": list(source.get("paths") or []),
+        "text_columns": list(source.get("text_columns") or []),
+        "label_column": source.get("label_column"),
+        "rows": audit.get("rows"),
+        "epochplan_version": __version__,
+        "settings": settings,
+    }
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if key == "paths" and isinstance(value, list):
+        return [os.path.normpath(str(p)) for p in value]
+    return value
+
+
+def _agree(key: str, before: Any, now: Any) -> bool:
+    if key == "paths" and isinstance(before, list) and isinstance(now, list):
+        # Shards added to (or dropped from) a folder or glob are the same dataset, grown.
+        return set(before) <= set(now) or set(now) <= set(before)
+    return before == now
+
+
+def _setting_differences(then: Mapping[str, Any], here: Mapping[str, Any]) -> list[str]:
+    found = []
+    for name in sorted(set(then) | set(here)):
+        a, b = then.get(name), here.get(name)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            found += [f"{name}.{d}" for d in _setting_differences(a, b)]
+        elif a != b:
+            found.append(f"{name} {a!r} there, {b!r} here")
+    return found
+
+
+def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path: str, allow_mismatch: bool = False) -> str | None:
+    """Refuse a baseline made from other data or settings (it would hide a regression) unless
+    `allow_mismatch`; return a warning to show (no record, or a mismatch allowed), else None."""
+    before = baseline.source
+    if not isinstance(before, Mapping):
+        return f"--baseline {path} does not say what it was made from (an older report); cannot confirm it is of the same data"
+    now = provenance(audit)
+    differences = []
+    for key in _COMPARED:
+        then, here = _comparable(key, before.get(key)), _comparable(key, now[key])
+        if key == "settings" and isinstance(then, Mapping):  # name only the settings that differ
+            differences += _setting_differences(then, here)
+        elif not _agree(key, then, here):
+            differences.append(f"{key} {then!r} there, {here!r} here")
+    if not differences:
+        return None
+    what = "; ".join(differences)
+    if allow_mismatch:
+        return f"--baseline {path} was made from other data or settings ({what}); compared anyway (--allow-baseline-mismatch)"
+    raise InputError(
+        f"--baseline {path}: made from other data or settings ({what}); give a baseline of this data, or pass --allow-baseline-mismatch"
+    )
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Checks of an earlier `--json` report, by id, with its source record. Errors are input
+    errors (exit 2)."""
     p = Path(path)
     try:
         document = json.loads(p.read_text(encoding="utf-8"))
@@ -40,7 +138,8 @@ def load_baseline(path: str | Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"--baseline {p}: not JSON ({exc})") from None
     if not isinstance(document, dict) or document.get("schema") != CHECK_SCHEMA or not isinstance(document.get("checks"), list):
         raise InputError(f"--baseline {p}: not an {CHECK_SCHEMA} report; give a file written by `epochplan check --json`")
-    out = {}
+    out = Baseline()
+    out.source = document.get("source") if isinstance(document.get("source"), Mapping) else None
     for c in document["checks"]:
         if not isinstance(c, dict) or not isinstance(c.get("id"), str):
             raise InputError(f"--baseline {p}: a check without an id; the file is damaged")

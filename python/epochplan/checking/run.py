@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from .. import defaults
 from ..auditing import audit
 from ..errors import InputError
 from ..sources import parse_eval
-from .baseline import load_baseline
+from .baseline import check_baseline_source, load_baseline
 from .verdict import CheckReport, evaluate
 
 #: Shared settings that tune the audit, passed to audit() when set.
@@ -68,13 +69,15 @@ def check(
     normalize: str = defaults.NORMALIZE,
     thresholds: Any = None,
     baseline: str | Path | None = None,
+    allow_baseline_mismatch: bool = False,
     **near_options: Any,
 ) -> CheckReport:
     """Python form of `epochplan check`: audit `data` (and eval splits) and judge it.
 
     `eval` is {name: path} or a list of paths / NAME=PATH strings; `eval_text` their text column
     (one for every split, or {name: column}). Configuration files are not read here; pass
-    `thresholds`.
+    `thresholds`. A baseline made from other data or settings is an InputError unless
+    `allow_baseline_mismatch`; one without a source record is used with a warning.
     """
     unknown = set(near_options) - set(_NEAR_OPTIONS)
     if unknown:
@@ -83,4 +86,8 @@ def check(
     settings = {"text": text, "label": label, "normalize": normalize, **near_options}
     audit_dict = audit_for_check(data, settings, splits, eval_text=eval_text)
     base = load_baseline(baseline) if baseline is not None else None
+    if base is not None:
+        warning = check_baseline_source(base, audit_dict, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
     return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None)

@@ -10,7 +10,7 @@ from typing import Any
 from ..defaults import CHECK_SCHEMA
 from ..errors import InputError
 from . import rules
-from .baseline import compare_baseline
+from .baseline import compare_baseline, provenance
 from .registry import FAIL_ON, Thresholds
 from .rules import Check
 
@@ -61,6 +61,7 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": CHECK_SCHEMA,
+            "source": provenance(self.audit),
             "checks": [c.to_dict() for c in self.checks],
             "summary": dict(self.summary),
             "thresholds": self.thresholds.to_dict(),

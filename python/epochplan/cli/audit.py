@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from .. import settings
 from ..auditing import audit
 from ..errors import InputError
-from ..outputs import atomic_write, atomic_write_text, check_distinct_outputs, check_output_path
-from ..planning import plan
+from ..outputs import atomic_write_text, check_outputs, write_parquet
+from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
+from ..render.console import terminal_console
 from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
@@ -49,6 +50,9 @@ def audit_command(
     ] = None,
     examples: options.ExamplesOption = True,
     quiet: options.QuietOption = False,
+    why: Annotated[
+        bool, typer.Option("--why", help="Also print the reason behind every number of the plan (the JSON has them all).")
+    ] = False,
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
 ) -> None:
@@ -64,16 +68,11 @@ def audit_command(
     audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
-    if json_out and json_out != "-":
-        check_output_path(json_out, option="--json", inputs=inputs)
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
     environ = dict(os.environ)
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
-    outputs = [("--json", json_out), ("--clusters", clusters), ("--leakage", leakage), ("--html", html), ("--markdown", markdown)]
-    check_distinct_outputs([*outputs, ("GITHUB_STEP_SUMMARY", step_summary)])
-    for option, path in outputs[1:] + [("GITHUB_STEP_SUMMARY", step_summary)]:
-        if path is not None:
-            check_output_path(path, option=option, inputs=inputs)
+    outputs = {"--json": json_out, "--clusters": clusters, "--leakage": leakage, "--html": html, "--markdown": markdown}
+    check_outputs({**outputs, "GITHUB_STEP_SUMMARY": step_summary}, inputs)
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
 
@@ -88,15 +87,19 @@ def audit_command(
             examples=examples,
             progress=progress,
         )
-    the_plan = plan(result, setup)
-    result.extra["plan"] = the_plan.to_dict()
+    the_plan = None
+    skipped = nothing_to_plan(result)
+    if skipped is None:
+        the_plan = plan(result, setup)
+        result.extra["plan"] = the_plan.to_dict()
+    else:  # audited, but there is nothing to train on: say why instead of failing the audit
+        result.extra["plan"] = None
+        result.extra["plan_skipped"] = f"the audit {skipped}"
 
     if clusters is not None and result.clusters is not None:
-        frame = result.clusters
-        atomic_write(clusters, lambda tmp: frame.write_parquet(tmp))
+        write_parquet(clusters, result.clusters)
     if leakage is not None and result.leaks is not None:
-        leaks = result.leaks
-        atomic_write(leakage, lambda tmp: leaks.write_parquet(tmp))
+        write_parquet(leakage, result.leaks)
     if json_out == "-":
         sys.stdout.write(result.to_json())
     elif json_out:
@@ -112,9 +115,12 @@ def audit_command(
             with open(step_summary, "a", encoding="utf-8") as f:
                 f.write(headline)
     if not quiet and json_out != "-":
-        console = Console()
+        console = terminal_console()
         render_audit(result, console)
-        print_plan(the_plan, console)
+        if the_plan is None:
+            console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
+        else:
+            print_plan(the_plan, console, rationale=why)
     else:
         # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
-        render_warnings(result.warnings, Console(stderr=True))
+        render_warnings(result.warnings, terminal_console(stderr=True))

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from .. import settings
-from ..checking import Thresholds, audit_for_check, evaluate, load_baseline
+from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_distinct_outputs, check_output_path
+from ..outputs import atomic_write_text, check_outputs
 from ..progress import RowProgress
 from ..render.check_table import render_terminal
+from ..render.console import terminal_console, visible
 from ..render.github import emit_github, in_github_actions
 from ..render.html import render_html
 from ..render.junit import to_junit
@@ -31,6 +32,10 @@ def check_command(
     html: options.HtmlOption = None,
     examples: options.ExamplesOption = True,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
+    allow_baseline_mismatch: Annotated[
+        bool,
+        typer.Option("--allow-baseline-mismatch", help="Compare with a --baseline made from other data or settings (refused by default)."),
+    ] = False,
     config: options.ConfigOption = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when the gate fails (input errors still exit 2).")] = False,
     quiet: Annotated[
@@ -49,28 +54,25 @@ def check_command(
     resolved = settings.resolve("check", options.cli_values(given), path=config)
     thresholds = Thresholds.from_resolved(resolved)
     audit_options = options.audit_options(resolved)
-    inputs = resolve_paths(data)
+    inputs = resolve_paths(data) + options.read_files(resolved)
     splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)
     if junit is not None and str(junit) == "-":
         raise InputError("--junit -: give a file path (stdout carries the terminal report or --json -)")
-    if junit is not None and json_out not in (None, "-") and Path(json_out).resolve() == junit.resolve():
-        raise InputError(f"--json and --junit both write {junit}; give two paths")
-    if json_out and json_out != "-":
-        check_output_path(json_out, option="--json", inputs=inputs)
-    if junit is not None:
-        check_output_path(junit, option="--junit", inputs=inputs)
-    check_distinct_outputs([("--json", json_out), ("--junit", junit), ("--html", html)])
-    if html is not None:
-        check_output_path(html, option="--html", inputs=inputs)
+    if baseline is not None:
+        inputs.append(baseline)
     environ = dict(os.environ)
-    if in_github_actions(environ) and environ.get("GITHUB_STEP_SUMMARY"):
-        check_output_path(environ["GITHUB_STEP_SUMMARY"], option="GITHUB_STEP_SUMMARY", inputs=inputs)
+    summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
+    check_outputs({"--json": json_out, "--junit": junit, "--html": html, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
         audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
+    if base is not None:
+        warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
+        if warning is not None:
+            terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(warning))}", highlight=False)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
     if json_out == "-":
@@ -84,6 +86,6 @@ def check_command(
     # Workflow commands go to stdout, unless stdout carries the JSON report.
     emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
     if not quiet and json_out != "-":
-        render_terminal(report, Console())
+        render_terminal(report, terminal_console())
     if report.exit_code:
         raise typer.Exit(report.exit_code)

@@ -7,11 +7,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .. import settings
+from ..render.console import terminal_console
 from . import options
 
 # The order of `settings` rows; a key shared by several commands is listed once, as the first
@@ -48,7 +48,7 @@ def config_show(
         document = {"file": str(path) if path else None, "settings": list(legacy.values()), "commands": commands}
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return
-    console = Console()
+    console = terminal_console()
     where = str(path) if path else "none found (searched epochplan.toml, pyproject.toml upwards)"
     console.print(f"[bold]configuration file:[/bold] {escape(where)}", highlight=False)
     table = Table(header_style="bold")

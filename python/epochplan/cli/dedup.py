@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from .. import settings
 from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
 from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
-from ..outputs import check_output_path
-from ..sources import resolve_paths
+from ..outputs import check_outputs
+from ..progress import RowProgress
+from ..render.console import data_text, terminal_console, visible
+from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
@@ -45,33 +47,36 @@ def dedup_command(
     audit_options = options.audit_options(resolved)
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
     folder = is_folder_output(output)
     if folder:
         check_folder_output(data, output)
     else:
-        check_output_path(output, option="-o", inputs=inputs)
+        check_outputs({"-o": Path(output)}, inputs)
     values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
-    summary = (dedup_to_folder if folder else dedup_to_file)(
-        data,
-        output,
-        level=values["level"],
-        keep=values["keep"],
-        eval=splits or None,
-        eval_text=eval_text,
-        **audit_options,
-    )
+    with RowProgress(count_rows(open_source(data)), "deduplicating") as progress:
+        summary = (dedup_to_folder if folder else dedup_to_file)(
+            data,
+            output,
+            level=values["level"],
+            keep=values["keep"],
+            eval=splits or None,
+            eval_text=eval_text,
+            progress=progress,
+            **audit_options,
+        )
     leaked = ""
     if splits:
-        per_split = ", ".join(f"{name} {count:,}" for name, count in summary.leaked_by_split.items())
+        per_split = ", ".join(f"{data_text(name)} {count:,}" for name, count in summary.leaked_by_split.items())
         leaked = f", {summary.leaked_rows_removed:,} rows leaking into eval ({per_split})"
-    console = Console(stderr=True, highlight=False)
+    console = terminal_console(stderr=True)
     for warning in summary.warnings:
-        console.print(Text("warning: ", style="bold yellow") + Text(warning))
+        console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
     console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
-        f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {output}"
+        f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
+        highlight=False,
     )

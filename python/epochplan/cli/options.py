@@ -37,6 +37,32 @@ def _help(key: Key) -> str:
     return text + "."
 
 
+#: The placeholder --help shows for each parser's value: what to type, not the Python type.
+_METAVARS = {
+    "parse_fraction": "FRACTION",
+    "parse_count": "INTEGER",
+    "parse_positive": "INTEGER",
+    "parse_num_perm": "INTEGER",
+    "parse_ratio": "RATIO",
+    "parse_similarity": "FLOAT",
+    "parse_size": "SIZE",
+    "parse_name": "COLUMN",
+    "parse_columns": "COLUMN",
+    "parse_bool": "BOOLEAN",
+}
+
+
+#: Keys whose value is not what their parser's placeholder says.
+_KEY_METAVARS = {"ray_address": "ADDRESS"}
+
+
+def _metavar(key: Key) -> str:
+    if key.attr in _KEY_METAVARS:
+        return _KEY_METAVARS[key.attr]
+    shown = getattr(key.parse, "metavar", None)  # choices and the setup keys carry their own
+    return shown if shown is not None else _METAVARS.get(getattr(key.parse, "__name__", ""), "VALUE")
+
+
 def key_option(key: Key, panel: str | None = None) -> Any:
     """The typer annotation of `key`'s option: text as typed (the key's parser reads it, exactly
     as it reads the environment), a switch for booleans, a repeatable option for text columns."""
@@ -44,7 +70,8 @@ def key_option(key: Key, panel: str | None = None) -> Any:
     if key.attr in _SHORT:
         flags.append(_SHORT[key.attr])
     kind: Any = bool | None if key.attr in _SWITCHES else list[str] | None if key.attr == "text" else str | None
-    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False)]
+    metavar = "" if key.attr in _SWITCHES else _metavar(key)  # a switch takes no value
+    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False, metavar=metavar)]
 
 
 def _parameter(attr: str, annotation: Any) -> inspect.Parameter:
@@ -57,6 +84,7 @@ EvalOption = Annotated[
         "--eval",
         help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); repeatable.",
         show_default=False,
+        metavar="[NAME=]PATH",
     ),
 ]
 
@@ -124,6 +152,16 @@ def eval_splits(given: dict[str, Any]) -> tuple[dict[str, str], str | dict[str, 
     """--eval and --eval-text: ({name: path}, the `eval_text` argument of `epochplan.audit`)."""
     splits = parse_eval(given.get("eval_splits"))
     return splits, parse_eval_text(given.get("eval_text"), splits)
+
+
+def read_files(resolved: Resolved) -> list[Path]:
+    """Files a command reads besides its data, which no output may replace: the configuration
+    file and the tokenizer."""
+    files = [resolved.path] if resolved.path is not None else []
+    tokenizer = resolved.settings.get("tokenizer")
+    if tokenizer is not None and isinstance(tokenizer.value, (str, Path)):
+        files.append(Path(tokenizer.value))
+    return files
 
 
 def audit_options(resolved: Resolved) -> dict[str, Any]:

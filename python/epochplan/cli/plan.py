@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from .. import settings
 from ..auditing import audit
 from ..config import Resolved
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_output_path
+from ..outputs import atomic_write_text, check_outputs
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
+from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
+from ..sources import resolve_paths
 from . import options
 
 # Where a value came from, highest precedence first: a run length given at a higher level
@@ -61,10 +62,9 @@ def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
         sys.stdout.write(text if text is not None else p.to_json())
         return
     if output:
-        check_output_path(output, option="-o")
         atomic_write_text(output, text if text is not None else p.to_json())
     if output or chosen == "table":
-        print_plan(p, Console())
+        print_plan(p, terminal_console())
     else:
         sys.stdout.write(text or "")
 
@@ -75,9 +75,11 @@ def plan_command(
         str | None, typer.Argument(help="Data file/folder/glob to audit first (or use --audit / --samples / --tokens).", show_default=False)
     ] = None,
     audit_json: Annotated[Path | None, typer.Option("--audit", help="Audit JSON written by `epochplan audit --json`.")] = None,
-    samples: Annotated[str | None, typer.Option("--samples", help="Unique sample count (no audit).")] = None,
-    tokens: Annotated[str | None, typer.Option("--tokens", help="Unique token count, e.g. 3.3e9 (no audit).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help=f"Output: {'|'.join(FORMATS)} (default table).")] = None,
+    samples: Annotated[str | None, typer.Option("--samples", help="Unique sample count (no audit).", metavar="NUMBER")] = None,
+    tokens: Annotated[str | None, typer.Option("--tokens", help="Unique token count, e.g. 3.3e9 (no audit).", metavar="NUMBER")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"Output: {'|'.join(FORMATS)} (default table).", metavar="FORMAT")
+    ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the plan (JSON, or --format) to PATH ('-' = stdout).")] = None,
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
@@ -94,9 +96,14 @@ def plan_command(
     # `--format lightning` means Lightning's rounding unless the framework is set some other way.
     framework = {"framework": fmt} if fmt in FRAMEWORKS and not resolved.settings["framework"].explicit else {}
     setup = build_setup(resolved, **framework)
-    if output and output != "-":
-        check_output_path(output, option="-o")  # fail before a long audit
+    if output and output != "-":  # fail before a long audit; never write over what it reads
+        inputs = ([audit_json] if audit_json is not None else []) + options.read_files(resolved)
+        if data is not None:
+            splits, _ = options.eval_splits(given)
+            inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+        check_outputs({"-o": output}, inputs)
     source = _counts_source(data, audit_json, resolved, given)
     if source is not None and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
-    _emit(plan(source, setup, samples=samples, tokens=tokens), fmt, output)
+    the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
+    _emit(the_plan, fmt, output)

@@ -11,7 +11,7 @@ import typer
 
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_output_path
+from ..outputs import atomic_write_text, check_outputs
 from ..render.html import render_html
 from . import options
 
@@ -56,8 +56,7 @@ def report_command(
     The example texts come from the audit JSON; --no-examples shows none of them.
     """
     inputs = [p for p in (audit, plan, check) if p is not None]
-    if output != "-":
-        check_output_path(output, option="--output", inputs=inputs)
+    check_outputs({"--output": output}, inputs)
     audit_doc = load_json(audit, AUDIT_SCHEMA, "audit", "epochplan audit --json")
     plan_doc = load_json(plan, PLAN_SCHEMA, "--plan", "epochplan plan -o") if plan is not None else None
     check_doc = load_json(check, CHECK_SCHEMA, "--check", "epochplan check --json") if check is not None else None

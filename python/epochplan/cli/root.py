@@ -1,10 +1,13 @@
 """The `epochplan` command line. Exit codes: 0 success, 1 a gate failed, 2 usage/input/config
-error (one line on stderr, no traceback), 3 internal error, 130 interrupted (Ctrl-C)."""
+error (one line on stderr, no traceback), 3 internal error, 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM)."""
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,17 +16,39 @@ from typer.exceptions import TyperException
 
 from .._epochplan import __version__
 from ..errors import EpochplanError, InputError, InternalError
+from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
-EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (temporary files removed,
+    threads joined); the command then exits 143 (128 + SIGTERM), as a killed process would."""
+
+
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    global _terminated
+    _terminated = True
+    raise Terminated()
+
+
+def _interrupted() -> int:
+    print("terminated" if _terminated else "interrupted", file=sys.stderr)
+    return EXIT_TERMINATED if _terminated else EXIT_INTERRUPTED
+
+
+_HELP_NAMES = ["-h", "--help"]
 app = typer.Typer(
     name="epochplan",
     help="Audit a training dataset and plan how long to train on it.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": _HELP_NAMES},
 )
 
 
@@ -40,7 +65,7 @@ def root(
     """Audit a training dataset and plan how long to train on it.
 
     Exit codes: 0 success, 1 gate failed (check), 2 usage/input/config error, 3 internal error,
-    130 interrupted.
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
 
 
@@ -54,8 +79,40 @@ config_app.command("show")(config.config_show)
 app.add_typer(config_app, name="config")
 
 
+def _command() -> Any:
+    """The click command of the app, its help placeholders made to say what to type: a switch
+    shows none (not `<bool>`), a path PATH, other values their name (not `<str>`)."""
+    command = typer.main.get_command(app)
+    _placeholders(command)
+    return command
+
+
+def _placeholders(command: Any) -> None:
+    # The help option is made on first use and kept: make it now, so that it is polished too.
+    context = SimpleNamespace(help_option_names=_HELP_NAMES)
+    help_option = command.get_help_option(context)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "param_type_name", "") == "argument":
+            # Every argument names data: files, folders or globs. Shown as such, not `<list[str]>`.
+            shown = "PATH..." if getattr(param, "nargs", 1) != 1 else "PATH"
+            param.display_type_rich = lambda ctx, shown=shown: shown
+            continue
+        if getattr(param, "param_type_name", "") != "option" or param.metavar is not None:
+            continue
+        described = getattr(param, "type_descriptor", None)
+        if getattr(param, "is_flag", False) or getattr(described, "annotation", None) is bool:
+            param.metavar = ""
+        elif getattr(described, "is_path", False) or "PATH" in (param.help or ""):
+            param.metavar = "PATH"
+        else:
+            param.metavar = param.name.upper()
+    for sub in getattr(command, "commands", {}).values():
+        _placeholders(sub)
+
+
 def _fail(code: int, message: str) -> int:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(message)}")
+    # The message may quote the data (a column name, a path): shown escaped, on one line.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(visible(message, newlines=False))}")
     return code
 
 
@@ -63,9 +120,9 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, mapping every failure to the documented codes."""
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
-        code = app(args=argv, prog_name="epochplan", standalone_mode=False)
+        code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)
         if code == EXIT_INTERRUPTED:
-            print("interrupted", file=sys.stderr)
+            return _interrupted()
         return code if isinstance(code, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code
@@ -77,8 +134,7 @@ def run(argv: list[str] | None = None) -> int:
         command = ctx.command_path if ctx is not None else "epochplan"
         return _fail(EXIT_INPUT, f"{e.format_message()} (see '{command} --help')")
     except (KeyboardInterrupt, typer.Abort):
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except InternalError as e:
         return _fail(EXIT_INTERNAL, f"{e} (a bug in epochplan: please report it)")
     except EpochplanError as e:
@@ -90,6 +146,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(run())
 
 

@@ -58,6 +58,10 @@ def _audit_dict(source: Any) -> dict[str, Any]:
         data = _read_audit_json(Path(source))
     else:
         raise InputError(f"cannot plan from a {type(source).__name__}; pass an audit result, its dict or a JSON path")
+    if not isinstance(data, dict):
+        raise InputError(
+            f"audit is a JSON {type(data).__name__}, not an {AUDIT_SCHEMA} object; give a file written by `epochplan audit --json`"
+        )
     if data.get("schema") != AUDIT_SCHEMA:
         raise InputError(f"audit schema is {data.get('schema')!r}, expected {AUDIT_SCHEMA!r}; re-run epochplan audit --json")
     return data
@@ -72,6 +76,16 @@ def _read_audit_json(path: Path) -> dict[str, Any]:
         raise InputError(f"--audit {path}: not a readable audit JSON ({exc}); re-create it with epochplan audit --json") from None
 
 
+def nothing_to_plan(source: Any) -> str | None:
+    """Why an audit gives nothing to plan (every text is null), or None when it can be planned."""
+    data = _audit_dict(source)
+    rows, nulls = data.get("rows"), data.get("null_rows")
+    if not isinstance(rows, int) or not isinstance(nulls, int) or rows > nulls:
+        return None
+    columns = "+".join((data.get("source") or {}).get("text_columns") or []) or "the text column"
+    return f"has no non-null text rows (all {rows:,} rows of {columns} are null); nothing to plan (check the --text column)"
+
+
 def counts_from_audit(source: Any) -> DataCounts:
     """Read the planner's inputs from an audit; near-unique wins over exact-unique when present."""
     data = _audit_dict(source)
@@ -84,7 +98,7 @@ def counts_from_audit(source: Any) -> DataCounts:
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"audit is missing field {exc}; re-create it with epochplan audit --json") from None
     if non_null <= 0 or unique <= 0:
-        raise InputError("audit has no non-null text rows; nothing to plan (check the --text column)")
+        raise InputError(f"audit {nothing_to_plan(data)}")
     tokens = lengths.get("tokens") or {}
     table = _length_table(tokens.get("unique_lengths"))
     estimated = bool(tokens.get("estimated", True))

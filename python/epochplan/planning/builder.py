@@ -32,7 +32,7 @@ from .citations import (
 )
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, geometry
-from .model import EpochRange, Exposure, Plan, RationaleEntry, fmt
+from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
 from .rounding import FRAMEWORK_SOURCES, ceil_div, steps_per_epoch
 from .rules import (
     EVALS_MAX,
@@ -62,14 +62,34 @@ class _Builder:
         self.rationale.append(RationaleEntry(field_name, rule, detail, source))
 
 
-def plan(source: Any = None, setup: Setup | None = None, *, samples: Any = None, tokens: Any = None, **setup_fields: Any) -> Plan:
+def plan(
+    source: Any = None,
+    setup: Setup | None = None,
+    *,
+    samples: Any = None,
+    tokens: Any = None,
+    infer_regime: bool | None = None,
+    **setup_fields: Any,
+) -> Plan:  # noqa: E501
     """Plan epochs and steps for an audit (result, dict or JSON path) or for `samples`/`tokens`.
 
-    `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`.
+    `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`. A token
+    count alone (no audit, no samples) describes a pre-training corpus: unless a regime is given
+    (`infer_regime` False; by default, when neither `setup` nor `regime=` is passed) it is
+    planned as `pretrain`, and the rationale says so.
     """
+    if infer_regime is None:
+        infer_regime = setup is None and "regime" not in setup_fields
+    inferred = infer_regime and source is None and samples is None and tokens is not None
+    if inferred:
+        setup_fields = {**setup_fields, "regime": "pretrain"}
     setup = _resolve_setup(setup, setup_fields)
     counts = _resolve_counts(source, samples, tokens)
-    return _build(_Builder(setup, counts))
+    b = _Builder(setup, counts)
+    if inferred:
+        detail = "--tokens given without --samples, an audit or --regime: planned as pretrain (pass --regime to choose another)"
+        b.why("regime", "a token count alone describes a pre-training corpus", detail, "inferred")
+    return _build(b)
 
 
 def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
@@ -117,7 +137,7 @@ def _build(b: _Builder) -> Plan:
     b.why(
         "effective_data_ratio",
         "value of repeated data D'/U at the planned epochs",
-        f"{planned:.4g} epochs -> D'/U = {ratio:.3f} (1.00 at 1, 3.73 at 4, 15.17 at 40)",
+        f"{epochs_text(planned)} -> D'/U = {ratio:.3f} (1.00 at 1, 3.73 at 4, 15.17 at 40)",
         SRC_MUENNIGHOFF,
     )
     flops = _flops(b, tokens_epoch, tokens_total, planned)
@@ -196,7 +216,7 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     b.why(
         "steps_per_epoch",
         f"{s.framework} rounding of the last partial batch and accumulation window",
-        f"{fmt(n_items)} samples / global batch {s.global_batch} = {exact:.4g} -> {spe} optimizer steps"
+        f"{fmt(n_items)} samples / global batch {s.global_batch} = {approx(exact, 4)} -> {fmt(spe)} optimizer steps"
         f" (drop_last={s.drop_last}, {s.gpus} data-parallel rank{'s' if s.gpus > 1 else ''})",
         FRAMEWORK_SOURCES[s.framework],
     )
@@ -234,10 +254,10 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
-        b.why("epochs.planned", "given", f"{planned:.4g} epochs", why)
+        b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
-        b.why("epochs.planned", "the recommended epochs", f"{planned:.4g} epochs", "regime rule above")
+        b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
     total = max(1, math.ceil(planned * spe))
     b.why(
         "total_steps",
@@ -252,24 +272,24 @@ def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
     s = b.setup
     if planned > hi + 1e-9:
         b.warnings.append(
-            f"planned {planned:.3g} epochs is above the {s.regime} rule's maximum of {hi:.3g}; expect overfitting or wasted compute"
+            f"planned {epochs_text(planned, 3)} is above the {s.regime} rule's maximum of {approx(hi)}; expect overfitting or wasted compute"
         )
     elif planned < lo - 1e-9:
-        b.warnings.append(f"planned {planned:.3g} epochs is below the {s.regime} rule's minimum of {lo:.3g}")
+        b.warnings.append(f"planned {epochs_text(planned, 3)} is below the {s.regime} rule's minimum of {approx(lo)}")
     if s.regime == "pretrain" or b.counts.unique_samples is None:
         if planned > 40:
             b.warnings.append(
-                f"{planned:.3g} epochs: repeated tokens have almost no value past ~40 epochs (D'/U -> 16.4); get more data ({SRC_MUENNIGHOFF.split(',')[0]})"
+                f"{epochs_text(planned, 3)}: repeated tokens have almost no value past ~40 epochs (D'/U -> 16.4); get more data ({SRC_MUENNIGHOFF.split(',')[0]})"
             )
         elif planned > 16:
             b.warnings.append(
-                f"{planned:.3g} epochs: returns from repeated tokens diminish sharply past 16 epochs ({SRC_MUENNIGHOFF.split(',')[0]})"
+                f"{epochs_text(planned, 3)}: returns from repeated tokens diminish sharply past 16 epochs ({SRC_MUENNIGHOFF.split(',')[0]})"
             )
     if s.regime == "pretrain" and s.params and b.counts.unique_tokens:
         optimal = TOKENS_PER_PARAM * s.params / b.counts.unique_tokens
         if optimal > 4:
             b.warnings.append(
-                f"data-constrained: a compute-optimal run wants {optimal:.3g} epochs of this data; beyond ~4 epochs repeats "
+                f"data-constrained: a compute-optimal run wants {epochs_text(optimal, 3)} of this data; beyond ~4 epochs repeats "
                 "lose value, so consider more unique data or a smaller model"
             )
 
@@ -364,8 +384,8 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
     b.warnings.append(
         f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
         f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
-        f"otherwise {raw}a cluster of size k is seen k x {planned:.3g} times "
-        f"(largest: k={e.largest_cluster}, {e.largest_cluster_exposures:.3g} times)"
+        f"otherwise {raw}a cluster of size k is seen k x {approx(planned)} times "
+        f"(largest: k={fmt(e.largest_cluster)}, {approx(e.largest_cluster_exposures)} times)"
     )
     b.why(
         "exposure",
@@ -379,6 +399,6 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
         b.warnings.append(
             f"a small subset is repeated far more than the rest ({len(b.counts.top_counts)} largest clusters hold "
             f"{e.top_share_of_rows:.1%} of rows and {e.top_share_of_repeats:.1%} of the repeats; the largest is seen "
-            f"{e.largest_cluster_exposures:.3g} times): repeated subsets hurt more than their size suggests "
+            f"{approx(e.largest_cluster_exposures)} times): repeated subsets hurt more than their size suggests "
             "(Hernandez et al. 2022); deduplicate or down-weight them"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,19 @@ def fmt(x: float) -> str:
     if float(x).is_integer() and abs(x) < 1e12:
         return f"{int(x):,}"
     return f"{x:.4g}"
+
+
+def approx(x: float, digits: int = 3) -> str:
+    """A measured number for people: 1,010 and 25,177.3 (not 1.01e+03), 0.373, 3.3e+12."""
+    x = float(x)
+    if not math.isfinite(x) or abs(x) >= 1e12 or abs(x) < 1000:
+        return f"{x:.{digits}g}"
+    return f"{x:,.1f}".removesuffix(".0")
+
+
+def epochs_text(epochs: float, digits: int = 4) -> str:
+    """ "1 epoch", "2.5 epochs"."""
+    return f"{approx(epochs, digits)} epoch{'' if float(epochs) == 1 else 's'}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import math
 
 from .audit_input import DataCounts
 from .citations import SRC_CHINCHILLA, SRC_CLASSIFIER, SRC_LIMA, SRC_MUENNIGHOFF, SRC_OPENAI, SRC_RASCHKA
-from .model import RationaleEntry, fmt
+from .model import RationaleEntry, epochs_text, fmt
 from .rounding import ceil_div
 from .setup import Setup
 
@@ -97,7 +97,7 @@ def _finetune_rule(regime: str, n: int) -> tuple[float, float, float, list[Ratio
         RationaleEntry(
             "epochs",
             "fine-tuning: 3 epochs, adjusted so samples x epochs stays in [100, 25 000], epochs in [1, 25]",
-            f"{fmt(n)} unique samples -> {rec} epochs (range {lo}-{hi})",
+            f"{fmt(n)} unique samples -> {epochs_text(rec)} (range {lo}-{hi})",
             SRC_OPENAI,
         )
     ]

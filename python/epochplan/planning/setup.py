@@ -108,10 +108,19 @@ def _setup_key(name: str, help: str) -> Key:
         except InputError as exc:
             raise ValueError(str(exc)) from None
 
+    parse.metavar = _METAVARS.get(attr, "NUMBER")  # type: ignore[attr-defined]  # what --help shows
+
     return Key(name, parse, getattr(_DEFAULT_SETUP, attr), help, section="plan")
 
 
 _DEFAULT_SETUP = Setup()
+_INTEGERS = ("batch", "grad_accum", "gpus", "seq_len", "steps")
+_METAVARS = {
+    "regime": "|".join(REGIMES),
+    "framework": "|".join(FRAMEWORKS),
+    "packing_efficiency": "FRACTION",
+    **{name: "INTEGER" for name in _INTEGERS},
+}
 
 #: `[tool.epochplan.plan]` keys (also `EPOCHPLAN_<KEY>` and `--<key>`): one per Setup field.
 SETUP_KEYS: tuple[Key, ...] = tuple(

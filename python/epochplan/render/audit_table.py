@@ -6,9 +6,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..auditing.result import AuditResult, AuditWarning, ClusterStats, LengthStats
+from ..auditing.result import AuditResult, AuditWarning, ClusterStats, Labels, LengthStats
 from ..auditing.tokenizer import TokenLengthStats
+from .console import data_text
 from .near_examples import escape_controls, render_near_examples
+
+#: Classes listed in the label table; past this many, the largest and the smallest are shown and
+#: the rest counted (the smallest is the class behind the printed imbalance).
+LABEL_ROWS = 25
 
 
 def _pct(part: int, whole: int) -> str:
@@ -44,8 +49,9 @@ def render_warnings(warnings: list[AuditWarning], console: Console) -> None:
 def render_audit(result: AuditResult, console: Console | None = None) -> None:
     console = console or Console()
     r = result
-    src = ", ".join(r.source.paths) or "(in-memory table)"
-    console.print(f"[bold]epochplan audit[/bold]  {src}  text={'+'.join(r.source.text_columns)}  normalize={r.source.normalize}")
+    src = data_text(", ".join(r.source.paths) or "(in-memory table)")
+    columns = data_text("+".join(r.source.text_columns))
+    console.print(f"[bold]epochplan audit[/bold]  {src}  text={columns}  normalize={r.source.normalize}", highlight=False)
 
     overview = Table(show_header=False, box=None, pad_edge=False)
     overview.add_column(style="bold")
@@ -68,7 +74,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
     tokens = r.lengths.tokens
     if tokens is not None and not tokens.estimated:
-        overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", tokens.tokenizer or "")
+        overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
     unique = r.near if r.near is not None else r.exact
     if unique.unique_tokens is not None:
         how = "tokenizer" if tokens is not None and not tokens.estimated else "estimate, bytes/4"
@@ -89,14 +95,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     console.print(lengths)
 
     if r.labels is not None:
-        labels = Table(title="labels", title_justify="left", header_style="bold")
-        labels.add_column("label")
-        labels.add_column("rows", justify="right")
-        labels.add_column("share", justify="right")
-        total = sum(r.labels.counts.values())
-        for name, count in sorted(r.labels.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]:
-            labels.add_row(name, f"{count:,}", _pct(count, total))
-        console.print(labels)
+        console.print(_label_table(r.labels))
         console.print(
             f"label entropy (normalised) {_ratio(r.labels.entropy_normalized)}, "
             f"imbalance {_ratio(r.labels.imbalance_ratio)}, null labels {r.labels.null_labels:,}"
@@ -115,7 +114,9 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         for name, leak in r.leakage.items():
             near_count = "-" if leak.near_in_train is None else f"{leak.near_in_train:,} ({_pct(leak.near_in_train, leak.rows)})"
             example = ", ".join(f"{e.eval_row}→{e.train_row} ({e.similarity:.2f})" for e in leak.examples[:3]) or "-"
-            leaks.add_row(name, f"{leak.rows:,}", f"{leak.exact_in_train:,} ({_pct(leak.exact_in_train, leak.rows)})", near_count, example)
+            leaks.add_row(
+                data_text(name), f"{leak.rows:,}", f"{leak.exact_in_train:,} ({_pct(leak.exact_in_train, leak.rows)})", near_count, example
+            )
         console.print(leaks)
 
     if r.conflicts is not None:
@@ -123,11 +124,34 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         near_part = "" if c.near_clusters is None else f", {c.near_clusters:,} near clusters"
         console.print(f"conflicting labels: {c.exact_clusters:,} exact clusters{near_part}, {c.rows:,} rows")
         for e in c.examples[:3]:
-            console.print(f"  rows {e.rows[:6]}{' …' if len(e.rows) > 6 else ''} labels {sorted(set(map(str, e.labels)))}")
+            shown = data_text(sorted(set(map(str, e.labels))))
+            console.print(f"  rows {e.rows[:6]}{' …' if len(e.rows) > 6 else ''} labels {shown}", highlight=False)
 
     near_part = f" / {r.near.unique:,} (near)" if r.near is not None else ""
     console.print(f"[bold]unique samples: {r.exact.unique:,} (exact){near_part}[/bold]")
     render_warnings(r.warnings, console)
+
+
+def _label_table(labels: Labels) -> Table:
+    table = Table(title="labels", title_justify="left", header_style="bold")
+    table.add_column("label")
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    total = sum(labels.counts.values())
+    ranked = sorted(labels.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) > LABEL_ROWS:
+        largest, smallest = ranked[: LABEL_ROWS - 5], ranked[-4:]
+        hidden = len(ranked) - len(largest) - len(smallest)
+        rows: list[tuple[str, int] | None] = [*largest, None, *smallest]
+    else:
+        rows, hidden = list(ranked), 0
+    for row in rows:
+        if row is None:
+            table.add_row(f"… {hidden:,} more classes (all in --json)", "", "", style="dim")
+            continue
+        name, count = row
+        table.add_row(data_text(name), f"{count:,}", _pct(count, total))
+    return table
 
 
 def _ratio(x: float | None) -> str:

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..checking import Check, CheckReport
+from .console import visible
 
 MAX_EXAMPLES = 5
 _STYLE = {"pass": "green", "warning": "yellow", "error": "red", "skipped": "dim"}
@@ -46,7 +47,7 @@ def example_lines(c: Check, limit: int = MAX_EXAMPLES) -> list[str]:
     lines = []
     for e in c.examples[:limit]:
         if "preview" in e:
-            preview = str(e.get("preview", "")).replace("\n", " ")
+            preview = visible(str(e.get("preview", "")).replace("\n", " "))
             preview = preview if len(preview) <= 80 else preview[:77] + "..."
             lines.append(f"row {e.get('row')} x{e.get('count')}: {preview}")
         elif "eval_row" in e:
@@ -77,7 +78,7 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
     console = console or Console()
     source = report.audit.get("source") or {}
     paths = ", ".join(source.get("paths") or []) or "(in-memory table)"
-    console.print(f"[bold]epochplan check[/bold]  {escape(paths)}  rows={report.audit.get('rows', 0):,}", highlight=False)
+    console.print(f"[bold]epochplan check[/bold]  {escape(visible(paths))}  rows={report.audit.get('rows', 0):,}", highlight=False)
     table = Table(header_style="bold", title_justify="left")
     table.add_column("check")
     table.add_column("status")
@@ -90,7 +91,9 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
     for c in report.checks:
         if c.status in ("error", "warning"):
             console.print(
-                f"[{_STYLE[c.status]}]{c.status}[/] [bold]{escape(c.id)}[/bold]: {escape(c.message)}", highlight=False, soft_wrap=True
+                f"[{_STYLE[c.status]}]{c.status}[/] [bold]{escape(c.id)}[/bold]: {escape(visible(c.message))}",
+                highlight=False,
+                soft_wrap=True,
             )
             for line in example_lines(c):
                 console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)

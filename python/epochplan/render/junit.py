@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from ..checking import CheckReport
 from .check_table import example_lines, status_text
+from .console import visible
+
+# Characters XML 1.0 cannot carry at all, even escaped: C0 controls (but tab, newline, carriage
+# return), lone surrogates, U+FFFE and U+FFFF. `visible` escapes the controls; these remain.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text the XML file can hold: data with control characters would make it unparseable."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", visible(text))
 
 
 def to_junit(report: CheckReport) -> str:
@@ -24,13 +35,13 @@ def to_junit(report: CheckReport) -> str:
     root = ET.Element("testsuites", attrs)
     suite = ET.SubElement(root, "testsuite", attrs)
     for c in report.checks:
-        case = ET.SubElement(suite, "testcase", {"classname": "epochplan.check", "name": c.id, "time": "0"})
-        body = "\n".join([c.message, *example_lines(c, limit=10)])
+        case = ET.SubElement(suite, "testcase", {"classname": "epochplan.check", "name": _xml(c.id), "time": "0"})
+        body = _xml("\n".join([c.message, *example_lines(c, limit=10)]))
         if c.fails_gate:
-            failure = ET.SubElement(case, "failure", {"message": c.message, "type": c.status})
+            failure = ET.SubElement(case, "failure", {"message": _xml(c.message), "type": c.status})
             failure.text = body
         elif c.status == "skipped":
-            ET.SubElement(case, "skipped", {"message": c.message})
+            ET.SubElement(case, "skipped", {"message": _xml(c.message)})
         else:
             out = ET.SubElement(case, "system-out")
             out.text = f"{status_text(c)}: {body}"

@@ -18,13 +18,15 @@ def print_plan(p: Plan, console: Console | None = None, *, rationale: bool = Tru
     console.print(_table(p))
     for warning in p.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
-    if rationale:
-        console.print("[bold]why[/bold]")
-        for entry in p.rationale:
-            console.print(
-                f"  [cyan]{entry.field}[/cyan]: {escape(entry.detail)} [dim]- {escape(entry.rule)}; {escape(_short(entry.source))}[/dim]",
-                highlight=False,
-            )
+    if not rationale:
+        console.print("[dim]the reason behind each number: --why (the JSON has them all)[/dim]", highlight=False)
+        return
+    console.print("[bold]why[/bold]")
+    for entry in p.rationale:
+        console.print(
+            f"  [cyan]{entry.field}[/cyan]: {escape(entry.detail)} [dim]- {escape(entry.rule)}; {escape(_short(entry.source))}[/dim]",
+            highlight=False,
+        )
 
 
 def _short(source: str) -> str:

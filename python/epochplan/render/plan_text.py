@@ -52,8 +52,12 @@ def render_lightning(plan: Plan) -> str:
     callbacks = f'[EarlyStopping(monitor="val_loss", mode="min", patience={patience})]' if patience else "[]"
     text = [
         _header(plan, "Lightning Trainer"),
-        "from lightning.pytorch import Trainer",
-        "from lightning.pytorch.callbacks import EarlyStopping",
+        "try:",
+        "    from lightning.pytorch import Trainer",
+        "    from lightning.pytorch.callbacks import EarlyStopping",
+        "except ImportError:  # the pytorch-lightning package",
+        "    from pytorch_lightning import Trainer",
+        "    from pytorch_lightning.callbacks import EarlyStopping",
         "",
         "trainer = " + _call("Trainer", {**to_lightning(plan)}, first=(f"callbacks={callbacks}",)),
         f"# DataLoader(train, batch_size={plan.setup.per_device_batch}, shuffle=True, drop_last={plan.setup.drop_last})",

@@ -1,7 +1,7 @@
 """Where data comes from: paths (files, folders, globs, URLs), formats, `datasets` objects, the audited columns, batches
 streamed in input order, and row previews."""
 
-from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch
+from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch, row_batches
 from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
@@ -30,6 +30,7 @@ __all__ = [
     "prefetch",
     "preview_rows",
     "resolve_paths",
+    "row_batches",
     "split_name",
     "text_expression",
 ]

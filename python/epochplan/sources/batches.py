@@ -12,7 +12,7 @@ import polars as pl
 
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .columns import LABEL, text_expression
+from .columns import LABEL, check_text_in_every_file, text_expression
 from .formats import Source, first_line
 
 T = TypeVar("T")
@@ -22,6 +22,7 @@ DEFAULT_BATCH_ROWS = BATCH_ROWS
 def batches(source: Source, columns: list[str], label: str | None, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
     Each part reads only the columns needed, so shards may differ in their other columns."""
+    check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
     exprs = [text_expression(columns)]
     if label is not None:
         exprs.append(pl.col(label).cast(pl.String).alias(LABEL))
@@ -47,20 +48,29 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     done = object()
     stop = threading.Event()
 
+    def put(item: object) -> bool:
+        """Hand `item` over unless the consumer has stopped: a blocking put would wait forever
+        for a consumer that is gone (and the consumer waits for this thread)."""
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            slots.put(done)
+            put(done)
         except BaseException as e:  # handed to the consumer, raised there
-            slots.put(_Failed(e))
+            put(_Failed(e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the reader's files, closed in the thread that used them
 
     worker = threading.Thread(target=produce, name="epochplan-prefetch", daemon=True)
     worker.start()
@@ -73,7 +83,33 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
                 raise item.error
             yield item
     finally:
-        stop.set()  # the consumer stopped early (error, Ctrl-C): let the producer end
+        # The consumer stopped (end, error, Ctrl-C): let the producer end, and wait for it. A
+        # thread still decoding in pyarrow's C++ when the interpreter exits is killed mid-frame,
+        # which aborts the process ("terminate called without an active exception", exit 134).
+        stop.set()
+        worker.join()
+
+
+def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
+    """Every column of every row, as DataFrames in input order with the source's joined schema
+    (a column some parts lack is null there). Read part by part through the formats' own
+    readers, so an interrupt is a plain KeyboardInterrupt between batches rather than a panic
+    inside polars' streaming engine."""
+    schema = source.frame.collect_schema()
+
+    def aligned() -> Iterator[pl.DataFrame]:
+        for part in source.parts:
+            missing = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in part.schema]
+            cast = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+            for frame in part.read(list(part.schema.names()), batch_rows):
+                yield (frame.with_columns(missing) if missing else frame).select(cast)
+
+    try:
+        yield from prefetch(aligned())
+    except InputError:
+        raise
+    except Exception as e:  # polars and pyarrow raise many types for unreadable input
+        raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
 
 
 def count_rows(source: Source) -> int | None:

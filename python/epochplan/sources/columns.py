@@ -42,6 +42,15 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text")
 
 
+def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
+    """Each file has the text columns as text (or all null): files are read with relaxed types,
+    so an int64 shard beside string shards would otherwise be audited as digits."""
+    for path, schema in file_schemas.items():
+        for c in columns:
+            if c in schema and not _is_text(schema[c]) and schema[c] != pl.Null:
+                raise InputError(f"{path}: column {c!r} is {schema[c]} here but text in other files; fix this file or leave it out")
+
+
 def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
     """String columns of the input besides the audited ones and the label: what `--text` could
     name instead."""

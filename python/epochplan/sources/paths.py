@@ -94,11 +94,15 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         raise InputError("no input given: pass a file, a folder or a glob pattern")
     found: list[Location] = []
     for item in specs:
+        if not isinstance(item, (str, os.PathLike)):
+            raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL")
         if is_remote(str(item)):
             found.extend(list_remote(str(item), is_data_file))
             continue
         p = Path(item)
-        if _has_magic(str(p)):
+        # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
+        # only a path that does not exist is read as a pattern.
+        if not p.exists() and _has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")

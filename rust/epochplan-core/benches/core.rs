@@ -202,7 +202,7 @@ fn exact_insert(c: &mut Criterion) {
             ExactIndex::new,
             |mut index| {
                 for (row, &digest) in digests.iter().enumerate() {
-                    black_box(index.insert(digest, row as u64));
+                    black_box(index.insert(digest, row as u64, 0));
                 }
                 index
             },

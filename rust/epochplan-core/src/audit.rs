@@ -4,6 +4,7 @@
 //! the results are then folded into the state in row order, so clusters, representatives and
 //! counts are the same whatever the thread count.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -24,6 +25,9 @@ use crate::template::{RowEnds, TemplateCandidate, TemplateCounter, TemplateSigna
 use crate::tokens::{TokenCounter, TokenLengths};
 
 const TOP_CLUSTERS: usize = 10;
+/// The exact table may hold this share of the memory budget before it spills (the near
+/// index takes half for sketches and a quarter for sorting).
+const EXACT_BUDGET_SHARE: u64 = 8;
 
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
@@ -100,6 +104,17 @@ impl ChunkStats {
         }
     }
 
+    /// Counts one text's words (their hashes, in order) and word pairs. A row at a time, so the
+    /// counters can fetch the table slots of many hashes at once instead of one miss per word.
+    fn add_words(&mut self, word_hashes: &[u64], pair_buf: &mut Vec<u64>) {
+        pair_buf.clear();
+        pair_buf.extend(word_hashes.windows(2).map(|pair| combine(pair[0], pair[1])));
+        self.unigrams.insert_all(word_hashes);
+        self.bigrams.insert_all(pair_buf);
+        self.total_unigrams += word_hashes.len() as u64;
+        self.total_bigrams += pair_buf.len() as u64;
+    }
+
     fn merge(&mut self, other: &ChunkStats) {
         self.null_rows += other.null_rows;
         self.empty_rows += other.empty_rows;
@@ -125,12 +140,20 @@ pub struct Auditor {
     row_ids: Option<Vec<u64>>,
     near: Option<NearIndex>,
     near_clusters: Option<NearClusters>,
+    /// Whether the ids of rows with a provisional exact representative were corrected.
+    exact_remapped: bool,
     tokens: AuditTokens,
     templates: TemplateCounter,
 }
 
 impl Auditor {
     pub fn new(options: AuditOptions) -> Result<Self> {
+        Self::with_memory_budget(options, crate::defaults::MEMORY_BUDGET, std::env::temp_dir())
+    }
+
+    /// Without near detection, the exact table spills into `temp_dir` past its share of
+    /// `memory_budget`; with it, the near options' budget and folder are used instead.
+    pub fn with_memory_budget(options: AuditOptions, memory_budget: u64, temp_dir: PathBuf) -> Result<Self> {
         let near = match &options.near {
             None => None,
             Some(near_options) => {
@@ -138,15 +161,21 @@ impl Auditor {
                 Some(NearIndex::new(near_options)?)
             }
         };
+        let (budget, temp_dir) = match &options.near {
+            Some(near) => (near.memory_budget, near.temp_dir()),
+            None => (memory_budget, temp_dir),
+        };
+        let exact_limit = usize::try_from(budget / EXACT_BUDGET_SHARE).unwrap_or(usize::MAX);
         Ok(Auditor {
             rows: 0,
-            exact: ExactIndex::new(),
+            exact: ExactIndex::with_limit(exact_limit, temp_dir),
             stats: ChunkStats::default(),
             labels: None,
             row_labels: None,
             row_ids: options.keep_row_ids.then(Vec::new),
             near,
             near_clusters: None,
+            exact_remapped: false,
             tokens: AuditTokens::new(options.near.is_some()),
             templates: TemplateCounter::new(),
             options,
@@ -177,7 +206,7 @@ impl Auditor {
     }
 
     fn check_batch(&self, n: usize, labels: Option<&dyn TextColumn>) -> Result<()> {
-        if self.near_clusters.is_some() {
+        if self.near_clusters.is_some() || self.exact_remapped {
             return Err(CoreError::Input("rows added after finish_near(); start a new audit".into()));
         }
         if let Some(l) = labels
@@ -251,6 +280,7 @@ impl Auditor {
         }
         self.tokens.reserve(n);
 
+        self.exact.make_room(n)?;
         let mut buf = String::new();
         let mut batch_ids = Vec::with_capacity(n);
         for (i, (digest, tokens)) in digests.into_iter().flatten().zip(row_tokens.into_iter().flatten()).enumerate() {
@@ -258,8 +288,10 @@ impl Auditor {
             let id = match digest {
                 None => NO_CLUSTER,
                 Some(d) => {
-                    let found = self.exact.insert(d, row);
-                    if found.needs_preview {
+                    // The token count travels with the row: a spilled table counts it as unique
+                    // only once the merge knows the row is its cluster's true representative.
+                    let found = self.exact.insert(d, row, tokens);
+                    if found.needs_preview && self.exact.wants_preview() {
                         // Any member's text gives the preview: it depends on the normalised text only.
                         let preview = match texts {
                             Some(texts) => crate::exact::preview(texts.get(i).unwrap_or_default(), normalize, &mut buf),
@@ -267,13 +299,17 @@ impl Auditor {
                         };
                         self.exact.set_preview(found.representative, preview);
                     }
+                    self.tokens.record(tokens, found.settled_opening);
                     found.representative
                 }
             };
-            self.tokens.record(tokens, id == row);
+            if id == NO_CLUSTER {
+                self.tokens.record(tokens, false);
+            }
             batch_ids.push(id);
         }
         if let Some(ids) = self.row_ids.as_mut() {
+            ids.reserve_exact(batch_ids.len()); // no doubling slack: see `NearIndex::add_batch`
             ids.extend_from_slice(&batch_ids);
         }
         if let Some(near) = self.near.as_mut() {
@@ -323,6 +359,8 @@ impl Auditor {
     /// Under `Verify::Exact`, after the last `update`: the rows whose texts exact verification
     /// needs, increasing (see [`NearIndex::exact_rows`]); `None` without near detection.
     pub fn near_exact_rows(&mut self) -> Result<Option<Vec<u64>>> {
+        // Candidates are exact representatives: provisional ones must be known first.
+        self.finish_exact()?;
         self.near.as_mut().map(NearIndex::exact_rows).transpose()
     }
 
@@ -335,13 +373,38 @@ impl Auditor {
         }
     }
 
-    /// Link, verify and union the near duplicates of all rows so far. Idempotent.
+    /// After the last batch: merges the spilled exact table, if any, which corrects the exact ids
+    /// of rows whose first duplicate was spilled and counts the held token counts of true
+    /// representatives. Idempotent; `finish_near` and `near_exact_rows` call it.
+    pub fn finish_exact(&mut self) -> Result<()> {
+        if self.exact_remapped {
+            return Ok(());
+        }
+        if let Some(remap) = self.exact.finish()? {
+            if !remap.is_empty() {
+                for ids in self.row_ids.iter_mut() {
+                    remap_ids(ids, remap);
+                }
+                if let Some(near) = self.near.as_mut() {
+                    near.remap_exact(remap);
+                }
+            }
+            self.tokens.add_settled(self.exact.settled_weights());
+            self.exact_remapped = true;
+        }
+        Ok(())
+    }
+
+    /// After the last batch: merges the spilled exact table (see [`Auditor::finish_exact`]),
+    /// then links, verifies and unions the near duplicates of all rows. Call it before reading
+    /// `summary`, `row_ids` or `near_ids`. Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
         self.finish_near_by(NearIndex::finish)?;
         Ok(self.near_clusters.as_ref())
     }
 
     pub(crate) fn finish_near_by(&mut self, finish: impl FnOnce(&NearIndex) -> Result<NearClusters>) -> Result<()> {
+        self.finish_exact()?;
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
@@ -404,6 +467,14 @@ impl Auditor {
                 None => Err(CoreError::Input("cluster ids asked for before finish_near()".into())),
             };
         }
+        self.exact_ids()
+    }
+
+    /// Exact row ids when kept; a spilled exact table's are final only after `finish_near`.
+    fn exact_ids(&self) -> Result<Option<&[u64]>> {
+        if self.exact.is_spilled() && !self.exact_remapped {
+            return Err(CoreError::Input("exact cluster ids asked for before finish_near()".into()));
+        }
         Ok(self.row_ids())
     }
 
@@ -418,7 +489,7 @@ impl Auditor {
     /// `max_examples` of them as examples, labels as text. `None` when no label column was given.
     /// With near detection on, call after `finish_near`.
     pub fn conflicts(&self, max_examples: usize) -> Result<Option<LabelConflicts>> {
-        let (Some(row_labels), Some(exact_ids)) = (self.row_labels.as_deref(), self.row_ids()) else {
+        let (Some(row_labels), Some(exact_ids)) = (self.row_labels.as_deref(), self.exact_ids()?) else {
             return Ok(None);
         };
         let near_ids = if self.near.is_some() { self.widest_ids()? } else { None };
@@ -467,6 +538,15 @@ impl Auditor {
                 estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
             },
             tokens: self.tokens.report(&s.tokens),
+        }
+    }
+}
+
+/// Replaces provisional exact representatives by their cluster's true one.
+pub(crate) fn remap_ids(ids: &mut [u64], remap: &hashbrown::HashMap<u64, u64>) {
+    for id in ids.iter_mut() {
+        if let Some(&representative) = remap.get(id) {
+            *id = representative;
         }
     }
 }
@@ -520,10 +600,15 @@ pub(crate) fn measure_chunk(
     let mut tokens = Vec::with_capacity(range.len());
     let mut buf = String::new();
     let mut ascii_buf: Vec<u8> = Vec::new();
+    let mut nfkc_buf = String::new();
     let mut sketches = near.map(|n| SketchedChunk::with_capacity(range.len(), n.sketcher().num_perm(), n.plan().bands));
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
+    let mut script_hashes: Vec<u64> = Vec::new();
+    let mut pair_hashes: Vec<u64> = Vec::new();
     let mut ends = Vec::with_capacity(range.len());
+    // Unspaced text sketched with explicit word shingles still takes whitespace words.
+    let word_shingles = near.is_some_and(|n| n.sketcher().shingle() == crate::near::Shingle::Word);
     for i in range {
         let Some(text) = texts.get(i) else {
             stats.null_rows += 1;
@@ -540,46 +625,38 @@ pub(crate) fn measure_chunk(
         stats.tokens.add(row_tokens);
         tokens.push(row_tokens);
 
+        // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
-        let keep_hashes = sketches.is_some();
-        let mut unspaced = false;
-        let normalised: &[u8] = if normalize == Normalize::Default && text.is_ascii() {
-            // Fast path: one pass normalises, splits and counts.
-            let mut words = WordStats::new(&mut stats, keep_hashes.then_some(&mut word_hashes));
-            let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, |w| words.add(w));
-            stats.chars.add(text.len() as u64);
-            stats.words.add(count);
-            &ascii_buf
-        } else {
-            let normalised = normalize.apply(text, &mut buf);
-            unspaced = crate::script::is_mostly_unspaced(normalised);
-            if unspaced {
-                // Statistics count the words of its script; word shingles (if asked for
-                // explicitly) still take whitespace words.
-                let mut words = WordStats::new(&mut stats, None);
-                let mut count = 0u64;
-                crate::script::for_each_word(normalised, |w| {
-                    words.add(w.as_bytes());
-                    count += 1;
-                });
-                stats.words.add(count);
-                if keep_hashes && near.is_some_and(|n| n.sketcher().shingle() == crate::near::Shingle::Word) {
-                    word_hashes.extend(normalised.split_whitespace().map(|w| word_hash(w.as_bytes())));
-                }
+        let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
+        // `unicode`: the normalised text, unless it came from the ASCII fast path.
+        let (normalised, unicode, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
+            if normalize == Normalize::Default && text.is_ascii() {
+                // Fast path: one pass normalises, splits and counts.
+                let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
+                (&ascii_buf, None, text.len() as u64, count)
+            } else if normalize == Normalize::Default {
+                let counts = crate::normalize::normalize_unicode_words(text, &mut nfkc_buf, &mut buf, &mut words);
+                (buf.as_bytes(), Some(buf.as_str()), counts.chars, counts.words)
             } else {
-                let mut words = WordStats::new(&mut stats, keep_hashes.then_some(&mut word_hashes));
-                match normalize {
-                    // Normalised text has single ASCII spaces between words and none at the ends.
-                    Normalize::Default => {
-                        normalised.split(' ').filter(|w| !w.is_empty()).for_each(|w| words.add(w.as_bytes()))
-                    }
-                    Normalize::None => normalised.split_whitespace().for_each(|w| words.add(w.as_bytes())),
-                }
-                stats.words.add(word_count(text));
+                let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
+                normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
+                (normalised.as_bytes(), Some(normalised), char_count(text), word_count(text))
+            };
+        stats.chars.add(chars);
+        let unspaced = unicode.filter(|t| crate::script::is_mostly_unspaced(t));
+        if let Some(normalised_text) = unspaced {
+            // Statistics count the words of its script (CJK characters one by one).
+            script_hashes.clear();
+            crate::script::for_each_word(normalised_text, |w| script_hashes.push(word_hash(w.as_bytes())));
+            stats.words.add(script_hashes.len() as u64);
+            stats.add_words(&script_hashes, &mut pair_hashes);
+            if !word_shingles {
+                word_hashes.clear();
             }
-            stats.chars.add(char_count(text));
-            normalised.as_bytes()
-        };
+        } else {
+            stats.words.add(spaced_words);
+            stats.add_words(&word_hashes, &mut pair_hashes);
+        }
         digests.push(Some(text_digest(normalised)));
         ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
@@ -592,40 +669,11 @@ pub(crate) fn measure_chunk(
                 &mut sketch_scratch,
                 hashes,
                 normalised,
-                unspaced,
+                unspaced.is_some(),
             );
         }
     }
     Ok(ChunkResult { digests, ends, stats, sketches, tokens })
-}
-
-/// Feeds one text's words, in order, into the unigram and bigram counters, and keeps their
-/// hashes when asked (for near-duplicate shingles).
-struct WordStats<'a> {
-    stats: &'a mut ChunkStats,
-    previous: Option<u64>,
-    keep: Option<&'a mut Vec<u64>>,
-}
-
-impl<'a> WordStats<'a> {
-    fn new(stats: &'a mut ChunkStats, keep: Option<&'a mut Vec<u64>>) -> Self {
-        WordStats { stats, previous: None, keep }
-    }
-
-    #[inline]
-    fn add(&mut self, word: &[u8]) {
-        let h = word_hash(word);
-        self.stats.unigrams.insert(h);
-        self.stats.total_unigrams += 1;
-        if let Some(p) = self.previous {
-            self.stats.bigrams.insert(combine(p, h));
-            self.stats.total_bigrams += 1;
-        }
-        self.previous = Some(h);
-        if let Some(keep) = self.keep.as_mut() {
-            keep.push(h);
-        }
-    }
 }
 
 /// Whitespace-separated words, as `str::split_whitespace` counts them.
@@ -652,6 +700,7 @@ fn char_count(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::near::{Clustering, Verify};
 
     fn audit(texts: &[Option<&str>], normalize: Normalize) -> (AuditSummary, Vec<u64>) {
         let mut a = Auditor::new(AuditOptions { normalize, keep_row_ids: true, near: None }).unwrap();
@@ -846,6 +895,99 @@ mod tests {
         let c = a.conflicts(10).unwrap().unwrap();
         assert_eq!((c.exact_clusters, c.near_clusters, c.rows), (0, Some(1), 2));
         assert_eq!(c.examples[0].rows, vec![0, 1]);
+    }
+
+    #[test]
+    fn spilled_exact_table_gives_the_same_audit() {
+        // A budget so small that the exact table spills before every batch: provisional
+        // representatives must be corrected everywhere (row ids, near forest, buckets, summary,
+        // eval lookups), with results equal to the unspilled audit's.
+        use crate::near::test_support::SplitMix;
+        let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda"];
+        let mut rng = SplitMix(5);
+        let mut texts: Vec<Option<String>> = Vec::new();
+        for i in 0..6_000u64 {
+            let text = if i % 61 == 0 {
+                None
+            } else if i > 0 && rng.below(3) == 0 {
+                // a copy of an earlier row: exact, uppercased, or with one word changed
+                let source = texts[rng.below(i) as usize].clone();
+                source.map(|t| match rng.below(3) {
+                    0 => t,
+                    1 => t.to_uppercase(),
+                    _ => format!("{t} {}", words[rng.below(words.len() as u64) as usize]),
+                })
+            } else {
+                let len = 8 + rng.below(20) as usize;
+                Some((0..len).map(|_| words[rng.below(words.len() as u64) as usize]).collect::<Vec<_>>().join(" "))
+            };
+            texts.push(text);
+        }
+        let eval: Vec<Option<String>> = texts.iter().step_by(7).cloned().chain([Some("unseen text".into())]).collect();
+        let dir = crate::tokens::tests::temp_dir("spill");
+        let tokenizer = Arc::new(
+            TokenCounter::from_file(crate::tokens::tests::byte_level_tokenizer(&dir, "spill.json", |_| {})).unwrap(),
+        );
+        let run = |budget: u64, clustering: Clustering, verify: Verify, tokenizer: Option<Arc<TokenCounter>>| {
+            let near = NearOptions {
+                ngram: 3,
+                threshold: 0.5,
+                memory_budget: budget,
+                clustering,
+                verify,
+                ..NearOptions::default()
+            };
+            let options = AuditOptions { normalize: Normalize::Default, keep_row_ids: true, near: Some(near) };
+            let mut a = Auditor::new(options).unwrap();
+            if let Some(tokenizer) = tokenizer {
+                a.set_tokenizer(tokenizer).unwrap();
+            }
+            for batch in texts.chunks(500) {
+                a.update(&batch.to_vec(), None).unwrap();
+            }
+            if verify == Verify::Exact {
+                let rows = a.near_exact_rows().unwrap().unwrap();
+                let given: Vec<Option<String>> = rows.iter().map(|&r| texts[r as usize].clone()).collect();
+                a.near_add_exact_texts(&rows, &given).unwrap();
+            }
+            let clusters = a.finish_near().unwrap().unwrap().clone();
+            let spilled = a.exact_index().is_spilled();
+            let mut probe = a.new_eval_probe();
+            for batch in eval.chunks(300) {
+                a.probe_update(&mut probe, &batch.to_vec()).unwrap();
+            }
+            let near_matches = a.probe_near_matches(&probe, None).unwrap();
+            let summary = a.summary(false);
+            (spilled, summary, a.row_ids().unwrap().to_vec(), clusters, probe.exact_matches().to_vec(), near_matches)
+        };
+        let cases = [
+            (Clustering::Representative, Verify::Sketch, None),
+            (Clustering::Components, Verify::Sketch, None),
+            (Clustering::Representative, Verify::Exact, Some(tokenizer.clone())),
+            (Clustering::Components, Verify::Exact, Some(tokenizer)),
+        ];
+        for (clustering, verify, tokenizer) in cases {
+            let case = format!("{clustering:?} {verify:?} tokenizer {}", tokenizer.is_some());
+            let (spilled_small, mut small, small_ids, small_clusters, small_exact, small_near) =
+                run(64 << 10, clustering, verify, tokenizer.clone());
+            let (spilled_big, mut big, big_ids, big_clusters, big_exact, big_near) =
+                run(1 << 30, clustering, verify, tokenizer);
+            assert!(spilled_small && !spilled_big, "{case}");
+            assert_eq!(small_ids, big_ids, "{case}");
+            assert!(small.exact.duplicate_rows > 1_000, "too few duplicates to test");
+            assert!(small_exact.len() > 100 && small_near.len() > 100, "{case}");
+            // Previews may come from another member of the cluster: same text, same preview.
+            for top in small.exact.top.iter_mut().chain(big.exact.top.iter_mut()) {
+                assert!(!top.preview.is_empty());
+            }
+            // Exact unique tokens are counted when a row opens its cluster: a spilled table must
+            // not count its provisional representatives.
+            assert_eq!(small.tokens, big.tokens, "{case}");
+            assert_eq!(small, big, "{case}");
+            assert_eq!(small_clusters, big_clusters, "{case}");
+            assert_eq!(small_exact, big_exact, "{case}");
+            assert_eq!(small_near, big_near, "{case}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! representatives are summed: what the model sees once per epoch after deduplication.
 //!
 //! Memory: no per-row storage for exact clusters (a row's count is added to the unique table
-//! when the row opens a new exact cluster, the moment its digest is inserted). Near clusters are
+//! when the row opens a new exact cluster, the moment its digest is inserted; once the exact
+//! table has spilled, such a row may turn out to be a provisional representative, so the exact
+//! index holds its count and the merge hands back those of true representatives). Near clusters are
 //! only known at `finish_near`, so with near detection on each row's count is kept (4 bytes a
 //! row) until then and dropped once the near representatives' table is built.
 
@@ -100,6 +102,14 @@ impl AuditTokens {
         }
         if let Some(row_tokens) = self.row_tokens.as_mut() {
             row_tokens.push(tokens);
+        }
+    }
+
+    /// Count the exact representatives whose counts a spilled exact table held until its merge,
+    /// as `(tokens, representatives)` (see [`crate::exact::ExactIndex::settled_weights`]).
+    pub fn add_settled(&mut self, settled: impl Iterator<Item = (u64, u64)>) {
+        for (tokens, representatives) in settled {
+            self.exact_unique.add_many(tokens, representatives);
         }
     }
 

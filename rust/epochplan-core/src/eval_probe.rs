@@ -18,6 +18,11 @@ pub struct ExactMatch {
 pub struct EvalProbe {
     rows: u64,
     exact: Vec<ExactMatch>,
+    /// Against a spilled exact table: `(digest, eval row)` of every non-null row, looked up in
+    /// the runs at the end (one sequential read of each run instead of a search per row).
+    pending: Vec<(u128, u64)>,
+    /// The exact matches found for `pending`.
+    resolved: std::sync::OnceLock<Vec<ExactMatch>>,
     near: Option<NearProbe>,
 }
 
@@ -26,28 +31,61 @@ impl EvalProbe {
         self.rows
     }
 
+    /// Exact matches, by eval row. Against a spilled exact table, only after
+    /// `Auditor::probe_finish_exact` (which `probe_near_matches` calls).
     pub fn exact_matches(&self) -> &[ExactMatch] {
-        &self.exact
+        self.resolved.get().unwrap_or(&self.exact)
     }
 }
 
 impl Auditor {
     pub fn new_eval_probe(&self) -> EvalProbe {
-        EvalProbe { rows: 0, exact: Vec::new(), near: self.near_index().map(|n| n.new_probe()) }
+        EvalProbe {
+            rows: 0,
+            exact: Vec::new(),
+            pending: Vec::new(),
+            resolved: std::sync::OnceLock::new(),
+            near: self.near_index().map(|n| n.new_probe()),
+        }
     }
 
     /// Add the next batch of an eval split (rows numbered from 0 within the split).
     pub fn probe_update(&self, probe: &mut EvalProbe, texts: &dyn TextColumn) -> Result<()> {
         let digests = digest_batch(texts, self.options().normalize);
-        for (i, digest) in digests.into_iter().enumerate() {
-            if let Some(train_row) = digest.and_then(|d| self.exact_index().lookup(d)) {
-                probe.exact.push(ExactMatch { eval_row: probe.rows + i as u64, train_row });
+        if self.exact_index().is_spilled() {
+            let first = probe.rows;
+            probe.pending.extend(digests.iter().enumerate().filter_map(|(i, d)| Some(((*d)?, first + i as u64))));
+        } else {
+            for (i, digest) in digests.into_iter().enumerate() {
+                if let Some(train_row) = digest.and_then(|d| self.exact_index().lookup(d)) {
+                    probe.exact.push(ExactMatch { eval_row: probe.rows + i as u64, train_row });
+                }
             }
         }
         if let Some(near) = probe.near.as_mut() {
             near.update(texts)?;
         }
         probe.rows += texts.len() as u64;
+        Ok(())
+    }
+
+    /// Resolves the exact matches of a probe against a spilled exact table (after its last
+    /// batch, before `exact_matches`); nothing to do otherwise.
+    pub fn probe_finish_exact(&self, probe: &EvalProbe) -> Result<()> {
+        if probe.pending.is_empty() || probe.resolved.get().is_some() {
+            return Ok(());
+        }
+        let mut pending = probe.pending.clone();
+        pending.sort_unstable();
+        let digests: Vec<u128> = pending.iter().map(|p| p.0).collect();
+        let found = self.exact_index().lookup_spilled(&digests)?;
+        let mut matches: Vec<ExactMatch> = pending
+            .iter()
+            .zip(found)
+            .filter_map(|(&(_, eval_row), train_row)| Some(ExactMatch { eval_row, train_row: train_row? }))
+            .collect();
+        matches.sort_unstable_by_key(|m| m.eval_row);
+        let _ = probe.resolved.set(matches);
         Ok(())
     }
 
@@ -64,7 +102,7 @@ impl Auditor {
     ) -> Result<Vec<NearMatch>> {
         let mut matches = self.probe_near_matches(probe, None)?;
         // Exact matches are in eval-row order, at most one per eval row (one digest, one cluster).
-        let exact = &probe.exact;
+        let exact = probe.exact_matches();
         let is_exact = |m: &NearMatch| {
             exact.binary_search_by_key(&m.eval_row, |e| e.eval_row).is_ok_and(|i| exact[i].train_row == m.train_row)
         };
@@ -88,6 +126,7 @@ impl Auditor {
     /// Near matches of the probe's rows (up to `max_per_eval_row` each, best first), exact
     /// matches included; empty when near detection is off.
     pub fn probe_near_matches(&self, probe: &EvalProbe, max_per_eval_row: Option<usize>) -> Result<Vec<NearMatch>> {
+        self.probe_finish_exact(probe)?;
         match (self.near_index(), probe.near.as_ref()) {
             (Some(index), Some(near)) => index.leakage(near, max_per_eval_row),
             (None, None) => Ok(Vec::new()),

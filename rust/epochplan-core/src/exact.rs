@@ -1,11 +1,26 @@
 //! Exact-duplicate clusters: a hash table from the 128-bit digest of a normalised text to its
 //! cluster. Rows arrive in input order, so the first row seen with a digest is the lowest row of
 //! its cluster and becomes the representative: no second pass and no reordering needed.
+//!
+//! Past its memory limit the table spills: it is written to a temporary file as a run sorted by
+//! digest and starts empty again (see [`crate::exact_runs`]). A digest seen again after its first
+//! row went to a run gets a provisional representative (its first row in the later table);
+//! [`ExactIndex::finish`] merges the runs and says which provisional representatives belong to
+//! which true one, so that per-row ids can be corrected.
+//!
+//! Each row comes with a weight (the audit's token count) that belongs to its cluster when the
+//! row opens it. Before the first spill an opening row is the true representative and the caller
+//! counts its weight at once; after it, the index holds the weight beside the table (it spills
+//! with it) and the merge counts only those of true representatives
+//! ([`ExactIndex::settled_weights`]), so nothing counted per cluster depends on spilling.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use hashbrown::HashMap;
 
+use crate::error::Result;
+use crate::exact_runs::{MergedRuns, RunEntry, Runs};
 use crate::hashing::IdentityBuildHasher;
 use crate::normalize::Normalize;
 
@@ -48,21 +63,21 @@ fn first_chars(normalised_text: &str) -> String {
 pub const MEMBER_ROWS: usize = 5;
 
 /// Up to [`MEMBER_ROWS`] member rows inline (no allocation per cluster).
-#[derive(Debug, Clone, Copy, Default)]
-struct MemberRows {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MemberRows {
     rows: [u64; MEMBER_ROWS],
     len: u8,
 }
 
 impl MemberRows {
-    fn push(&mut self, row: u64) {
+    pub(crate) fn push(&mut self, row: u64) {
         if (self.len as usize) < MEMBER_ROWS {
             self.rows[self.len as usize] = row;
             self.len += 1;
         }
     }
 
-    fn as_slice(&self) -> &[u64] {
+    pub(crate) fn as_slice(&self) -> &[u64] {
         &self.rows[..self.len as usize]
     }
 }
@@ -73,7 +88,18 @@ struct Cluster {
     size: u64,
 }
 
-#[derive(Debug, Default)]
+/// Heap bytes of one table bucket: digest, representative, size, and hashbrown's control byte.
+pub(crate) const BUCKET_BYTES: usize = 16 + 8 + 8 + 1;
+/// Heap bytes of one member-rows bucket: representative, rows, length, control byte.
+const MEMBER_BUCKET_BYTES: usize = 8 + std::mem::size_of::<MemberRows>() + 1;
+/// Heap bytes of one held-weight bucket: representative, weight (padded), control byte.
+const WEIGHT_BUCKET_BYTES: usize = std::mem::size_of::<(u64, u32)>() + 1;
+/// Previews kept at most (the first clusters to reach two members; the largest clusters of a
+/// dataset are among them almost always, and a caller can read a missing one back from its
+/// row): a preview per duplicated cluster would otherwise grow with the rows.
+pub const MAX_PREVIEWS: usize = 1 << 16;
+
+#[derive(Debug)]
 pub struct ExactIndex {
     clusters: HashMap<u128, Cluster, IdentityBuildHasher>,
     /// Previews of clusters that have at least two members, keyed by representative row.
@@ -81,6 +107,23 @@ pub struct ExactIndex {
     /// The first member rows after the representative of clusters with at least two members
     /// (48 bytes a duplicated cluster), keyed by representative row.
     members: HashMap<u64, MemberRows>,
+    /// Weights of the rows that opened a cluster of the resident table since the first spill,
+    /// keyed by row: such a row may be a provisional representative, so its weight waits for
+    /// the merge. Empty before the first spill.
+    held_weights: HashMap<u64, u32>,
+    /// The table spills once its buckets would take more than this many bytes.
+    resident_limit: usize,
+    temp_dir: PathBuf,
+    /// Spilled tables, oldest rows first.
+    runs: Runs,
+    /// After `finish` on a spilled index: the merged clusters.
+    merged: Option<MergedRuns>,
+}
+
+impl Default for ExactIndex {
+    fn default() -> Self {
+        Self::with_limit(usize::MAX, std::env::temp_dir())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,11 +146,18 @@ pub struct ExactSummary {
     pub size_histogram: Vec<[u64; 2]>,
 }
 
+/// Largest clusters a merge keeps (the audit reports 10).
+const TOP_CANDIDATES: usize = 64;
+
 /// What inserting one row found.
 pub struct Insert {
     pub representative: u64,
     /// The row is the second member of its cluster: the caller should supply a preview.
     pub needs_preview: bool,
+    /// The row opened its cluster and is certainly its representative: the caller counts the
+    /// row's weight now. False for every other row, including one that opened a cluster after a
+    /// spill (its weight is held for the merge).
+    pub settled_opening: bool,
 }
 
 impl ExactIndex {
@@ -115,35 +165,163 @@ impl ExactIndex {
         Self::default()
     }
 
+    /// An index whose table spills to files in `temp_dir` past `resident_limit` bytes.
+    pub fn with_limit(resident_limit: usize, temp_dir: PathBuf) -> Self {
+        ExactIndex {
+            clusters: HashMap::with_hasher(IdentityBuildHasher),
+            previews: HashMap::new(),
+            members: HashMap::new(),
+            held_weights: HashMap::new(),
+            resident_limit,
+            temp_dir,
+            runs: Runs::default(),
+            merged: None,
+        }
+    }
+
+    /// Whether part of the table went to temporary files.
+    pub fn is_spilled(&self) -> bool {
+        !self.runs.is_empty()
+    }
+
+    /// Spills the table if inserting `rows` more could grow it past the memory limit. Call
+    /// before each batch.
+    pub fn make_room(&mut self, rows: usize) -> Result<()> {
+        let holds = self.clusters.len() + rows;
+        let capacity = if holds <= self.clusters.capacity() {
+            self.clusters.capacity()
+        } else {
+            // hashbrown doubles its buckets, and fills them to 7/8
+            (holds * 8 / 7).next_power_of_two() * 7 / 8
+        };
+        // The member rows of duplicated clusters spill with the table they belong to.
+        let members_bytes = self.members.capacity() * 8 / 7 * MEMBER_BUCKET_BYTES;
+        // Held weights: at most one per cluster of the table, and only once spilled.
+        let weights_bytes = if self.is_spilled() { capacity * 8 / 7 * WEIGHT_BUCKET_BYTES } else { 0 };
+        let needed = capacity * 8 / 7 * BUCKET_BYTES + members_bytes + weights_bytes;
+        if self.clusters.is_empty() || needed <= self.resident_limit {
+            return Ok(());
+        }
+        self.spill()
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        let members = std::mem::take(&mut self.members);
+        let weights = std::mem::take(&mut self.held_weights);
+        let mut entries: Vec<RunEntry> = self
+            .clusters
+            .drain()
+            .map(|(digest, c)| RunEntry {
+                digest,
+                representative: c.representative,
+                size: c.size,
+                members: members.get(&c.representative).copied().unwrap_or_default(),
+                held_weight: weights.get(&c.representative).copied(),
+            })
+            .collect();
+        drop(members);
+        drop(weights);
+        self.clusters = HashMap::with_hasher(IdentityBuildHasher); // give the buckets back
+        entries.sort_unstable_by_key(|e| e.digest);
+        self.runs.write(&entries, &self.temp_dir)
+    }
+
+    /// Merges the runs of a spilled index (after the last row): the table goes to a last run
+    /// and is freed. Returns, for each provisional representative, its cluster's true one.
+    /// `None` when nothing was spilled. Idempotent.
+    pub fn finish(&mut self) -> Result<Option<&HashMap<u64, u64>>> {
+        if self.runs.is_empty() {
+            return Ok(None);
+        }
+        if self.merged.is_none() {
+            if !self.clusters.is_empty() {
+                self.spill()?;
+            }
+            self.merged =
+                Some(self.runs.merge(TOP_CANDIDATES, self.resident_limit, &|rep| self.previews.contains_key(&rep))?);
+        }
+        Ok(self.merged.as_ref().map(|m| &m.remap))
+    }
+
+    /// The representative of each of `digests` (sorted) in a spilled index, after `finish`.
+    pub fn lookup_spilled(&self, digests: &[u128]) -> Result<Vec<Option<u64>>> {
+        self.runs.lookup_sorted(digests, self.resident_limit)
+    }
+
+    /// Adds `row` (rows in increasing order) with its `weight` (see the module docs).
     #[inline]
-    pub fn insert(&mut self, digest: u128, row: u64) -> Insert {
+    pub fn insert(&mut self, digest: u128, row: u64, weight: u32) -> Insert {
         let cluster = self.clusters.entry(digest).or_insert(Cluster { representative: row, size: 0 });
         cluster.size += 1;
         let (representative, size) = (cluster.representative, cluster.size);
         if (2..=MEMBER_ROWS as u64 + 1).contains(&size) {
             self.members.entry(representative).or_default().push(row);
         }
-        Insert { representative, needs_preview: size == 2 }
+        let mut settled_opening = size == 1;
+        if settled_opening && self.is_spilled() {
+            self.held_weights.insert(row, weight);
+            settled_opening = false;
+        }
+        Insert { representative, needs_preview: size == 2, settled_opening }
+    }
+
+    /// `(weight, clusters)` of the true representatives whose weight was held (they opened their
+    /// cluster after the first spill), ascending; empty unless spilled. After `finish`.
+    pub fn settled_weights(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.merged.iter().flat_map(|m| m.settled_weights.iter().map(|(&w, &n)| (w, n)))
     }
 
     pub fn set_preview(&mut self, representative: u64, preview: String) {
-        self.previews.insert(representative, preview);
+        if self.previews.len() < MAX_PREVIEWS {
+            self.previews.insert(representative, preview);
+        }
+    }
+
+    /// Whether a preview for this representative would be kept.
+    pub fn wants_preview(&self) -> bool {
+        self.previews.len() < MAX_PREVIEWS
     }
 
     pub fn preview(&self, representative: u64) -> Option<&str> {
         self.previews.get(&representative).map(String::as_str)
     }
 
-    /// Representative row of the cluster with this digest, if any row had it.
+    /// Representative row of the cluster with this digest, if any row had it. Only the
+    /// resident table: a spilled index answers eval lookups through [`ExactIndex::lookup_spilled`].
     pub fn lookup(&self, digest: u128) -> Option<u64> {
         self.clusters.get(&digest).map(|c| c.representative)
     }
 
     pub fn unique(&self) -> u64 {
-        self.clusters.len() as u64
+        match &self.merged {
+            Some(m) => m.unique,
+            None => self.clusters.len() as u64,
+        }
     }
 
+    /// Cluster counts and the largest clusters. A spilled index answers after `finish`.
     pub fn summary(&self, top_n: usize) -> ExactSummary {
+        if let Some(m) = &self.merged {
+            let top = m
+                .top
+                .iter()
+                .take(top_n)
+                .map(|t| TopCluster {
+                    row: t.representative,
+                    count: t.size,
+                    preview: t.preview_rep.and_then(|r| self.previews.get(&r)).cloned().unwrap_or_default(),
+                    members: t.members.as_slice().to_vec(),
+                })
+                .collect();
+            return ExactSummary {
+                unique: m.unique,
+                duplicate_rows: m.members - m.unique,
+                clusters: m.clusters,
+                largest_cluster: m.largest,
+                top,
+                size_histogram: m.size_histogram.iter().map(|(&size, &count)| [size, count]).collect(),
+            };
+        }
         let mut members = 0u64;
         let mut clusters = 0u64;
         let mut largest = 0u64;
@@ -189,7 +367,7 @@ mod tests {
     fn members_are_the_lowest_rows_capped() {
         let mut idx = ExactIndex::new();
         for row in 0..20u64 {
-            idx.insert(if row % 2 == 0 { 1 } else { row as u128 + 100 }, row);
+            idx.insert(if row % 2 == 0 { 1 } else { row as u128 + 100 }, row, 0);
         }
         let s = idx.summary(1);
         assert_eq!(s.top[0].row, 0);
@@ -204,7 +382,7 @@ mod tests {
         let mut idx = ExactIndex::new();
         let digests = [7u128, 9, 7, 7, 11, 9];
         let reps: Vec<u64> =
-            digests.iter().enumerate().map(|(row, &d)| idx.insert(d, row as u64).representative).collect();
+            digests.iter().enumerate().map(|(row, &d)| idx.insert(d, row as u64, 0).representative).collect();
         assert_eq!(reps, vec![0, 1, 0, 0, 4, 1]);
         idx.set_preview(0, "seven".into());
         let s = idx.summary(10);
@@ -229,10 +407,44 @@ mod tests {
     }
 
     #[test]
+    fn held_weights_count_only_true_representatives() {
+        // Weights (token counts) of the rows that open a cluster, summed per weight: the same
+        // whether or not the table spilled, though after a spill many openings are provisional.
+        let rows: Vec<(u128, u32)> =
+            (0..3_000u64).map(|row| (((row * 7919) % 1_000) as u128, (row % 13) as u32)).collect();
+        let weights = |limit: usize| {
+            let dir = std::env::temp_dir();
+            let mut idx = ExactIndex::with_limit(limit, dir);
+            let mut counted: BTreeMap<u64, u64> = BTreeMap::new();
+            for (batch, chunk) in rows.chunks(100).enumerate() {
+                idx.make_room(chunk.len()).unwrap();
+                for (i, &(digest, weight)) in chunk.iter().enumerate() {
+                    let found = idx.insert(digest, (batch * 100 + i) as u64, weight);
+                    if found.settled_opening {
+                        *counted.entry(u64::from(weight)).or_insert(0) += 1;
+                    }
+                }
+            }
+            let remap = idx.finish().unwrap().map(|r| r.len());
+            for (weight, n) in idx.settled_weights() {
+                *counted.entry(weight).or_insert(0) += n;
+            }
+            (idx.is_spilled(), remap, counted, idx.summary(3).size_histogram)
+        };
+        let (spilled, remap, small, small_sizes) = weights(4 << 10);
+        assert!(spilled && remap.unwrap() > 100, "the small table must spill and find provisional rows");
+        let (spilled, _, big, big_sizes) = weights(usize::MAX);
+        assert!(!spilled);
+        assert_eq!(small.values().sum::<u64>(), 1_000);
+        assert_eq!(small, big);
+        assert_eq!(small_sizes, big_sizes);
+    }
+
+    #[test]
     fn ties_order_by_row() {
         let mut idx = ExactIndex::new();
         for (row, d) in [5u128, 3, 5, 3].iter().enumerate() {
-            idx.insert(*d, row as u64);
+            idx.insert(*d, row as u64, 0);
         }
         let rows: Vec<u64> = idx.summary(10).top.iter().map(|t| t.row).collect();
         assert_eq!(rows, vec![0, 1]);

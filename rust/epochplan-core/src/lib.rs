@@ -12,6 +12,7 @@ pub mod distinct;
 pub mod error;
 pub mod eval_probe;
 pub mod exact;
+mod exact_runs;
 pub mod hashing;
 pub mod labels;
 pub mod lengths;

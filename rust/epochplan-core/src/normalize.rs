@@ -69,12 +69,227 @@ pub fn normalize_default_into(text: &str, out: &mut String) {
         collapse_ascii(text.as_bytes(), out);
         return;
     }
+    NFKC_SCRATCH.with_borrow_mut(|scratch| {
+        normalize_unicode_words(text, scratch, out, |_| {});
+    });
+}
+
+thread_local! {
+    static NFKC_SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The default normalisation as the standard library and `unicode-normalization` spell it:
+/// the reference that the fast path below must reproduce byte for byte (tests compare them).
+pub fn normalize_default_reference(text: &str, out: &mut String) {
+    out.clear();
     let lowered: String = if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
         text.to_lowercase()
     } else {
         text.nfkc().collect::<String>().to_lowercase()
     };
     collapse_unicode(&lowered, out);
+}
+
+/// Raw-text counts that the audit's statistics take from the same pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawCounts {
+    /// Unicode scalar values, as `str::chars().count()`.
+    pub chars: u64,
+    /// Whitespace-separated words, as `str::split_whitespace().count()`.
+    pub words: u64,
+}
+
+/// Default normalisation of any text fused with word splitting (the non-ASCII counterpart of
+/// [`normalize_ascii_words`]): writes the normalised text into `out` (cleared first), calls
+/// `on_word` with each normalised word in order, and returns the raw text's counts. `scratch`
+/// holds the NFKC form when the text is not already in NFKC; callers reuse it across rows.
+///
+/// Most text is already in NFKC, and most of the rest has only a few characters that change.
+/// A per-character table (built once from `unicode-normalization`'s and the standard library's
+/// own data) finds them; only the segments around them are normalised, from the last
+/// normalisation boundary before to the next one after (a boundary is a character with
+/// NFKC_Quick_Check=Yes and combining class 0: nothing composes with or reorders across its
+/// start). Everything else is copied. Lowercasing goes character by character into `out`, with
+/// caseless characters (all of CJK, Arabic, Devanagari …) copied as they are; a capital sigma,
+/// whose lowercase depends on its context, sends the text down the reference path.
+pub fn normalize_unicode_words(
+    text: &str,
+    scratch: &mut String,
+    out: &mut String,
+    mut on_word: impl FnMut(&[u8]),
+) -> RawCounts {
+    out.clear();
+    let table = char_table();
+    let mut counts = RawCounts { chars: 0, words: 0 };
+    let mut in_word = false;
+    // Byte offset of the first normalisation boundary from which the text needs NFKC work.
+    let mut needs_nfkc_from: Option<usize> = None;
+    let mut last_boundary = 0usize;
+    let mut previous_class = 0u8;
+    for (at, c) in text.char_indices() {
+        let flags = table.flags(c);
+        counts.chars += 1;
+        let space = flags & SPACE != 0;
+        counts.words += (!space && !in_word) as u64;
+        in_word = !space;
+        if needs_nfkc_from.is_none() {
+            if flags & BOUNDARY != 0 {
+                last_boundary = at;
+                previous_class = 0;
+            } else if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
+                previous_class = combining_class(c);
+            } else {
+                needs_nfkc_from = Some(last_boundary);
+            }
+        }
+    }
+    let source: &str = match needs_nfkc_from {
+        None => text,
+        Some(from) => {
+            nfkc_segments(text, from, table, scratch);
+            scratch
+        }
+    };
+    if source.contains('Σ') {
+        // A capital sigma's lowercase depends on the letters around it: the standard library's
+        // `to_lowercase` knows the rule (Final_Sigma).
+        let lowered = source.to_lowercase();
+        out.clear();
+        collapse_unicode(&lowered, out);
+        out.split(' ').filter(|w| !w.is_empty()).for_each(|w| on_word(w.as_bytes()));
+    } else {
+        lowercase_collapse_words(source, table, out, &mut on_word);
+    }
+    counts
+}
+
+/// NFKC of `text` into `scratch`, given that `text[..from]` is already in NFKC and `from` is
+/// a normalisation boundary: unchanged stretches are copied, each stretch from a boundary
+/// before a character that needs work to the next boundary after it is normalised on its own.
+fn nfkc_segments(text: &str, from: usize, table: &CharTable, scratch: &mut String) {
+    scratch.clear();
+    scratch.reserve(text.len() + text.len() / 8);
+    scratch.push_str(&text[..from]);
+    let mut copied = from;
+    let mut last_boundary = from;
+    let mut previous_class = 0u8;
+    let mut chars = text[from..].char_indices().map(|(i, c)| (i + from, c)).peekable();
+    while let Some((at, c)) = chars.next() {
+        let flags = table.flags(c);
+        if flags & BOUNDARY != 0 {
+            last_boundary = at;
+            previous_class = 0;
+            continue;
+        }
+        if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
+            previous_class = combining_class(c);
+            continue;
+        }
+        // Normalise from the last boundary up to the next one.
+        let mut end = text.len();
+        while let Some(&(next_at, next)) = chars.peek() {
+            if table.flags(next) & BOUNDARY != 0 {
+                end = next_at;
+                break;
+            }
+            chars.next();
+        }
+        scratch.push_str(&text[copied..last_boundary]);
+        scratch.extend(text[last_boundary..end].nfkc());
+        copied = end;
+        last_boundary = end;
+        previous_class = 0;
+    }
+    scratch.push_str(&text[copied..]);
+}
+
+/// Lowercase + collapse whitespace + trim `text` (already in NFKC, without a capital sigma)
+/// into `out`, calling `on_word` with each word.
+#[inline]
+fn lowercase_collapse_words(text: &str, table: &CharTable, out: &mut String, on_word: &mut impl FnMut(&[u8])) {
+    out.reserve(text.len());
+    let mut word_start: Option<usize> = None;
+    let mut pending_space = false;
+    for c in text.chars() {
+        let flags = table.flags(c);
+        if flags & SPACE != 0 {
+            if let Some(start) = word_start.take() {
+                on_word(&out.as_bytes()[start..]);
+            }
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        if word_start.is_none() {
+            word_start = Some(out.len());
+        }
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if flags & CASELESS != 0 {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    if let Some(start) = word_start {
+        on_word(&out.as_bytes()[start..]);
+    }
+}
+
+/// NFKC_Quick_Check=Yes and canonical combining class 0: a normalisation boundary.
+const BOUNDARY: u8 = 1;
+/// NFKC_Quick_Check=Yes with a non-zero combining class: unchanged while the classes of a run
+/// of such marks do not decrease.
+const MARK_YES: u8 = 2;
+/// `char::to_lowercase` is the character itself.
+const CASELESS: u8 = 4;
+/// `char::is_whitespace`.
+const SPACE: u8 = 8;
+
+/// Flags of every character of the Basic Multilingual Plane; others are computed on demand.
+struct CharTable {
+    bmp: Box<[u8]>,
+}
+
+impl CharTable {
+    #[inline(always)]
+    fn flags(&self, c: char) -> u8 {
+        match self.bmp.get(c as usize) {
+            Some(&f) => f,
+            None => char_flags(c),
+        }
+    }
+}
+
+fn char_table() -> &'static CharTable {
+    static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| CharTable {
+        // Surrogates are not chars: they get no flags and are never looked up.
+        bmp: (0u32..0x1_0000).map(|u| char::from_u32(u).map_or(0, char_flags)).collect(),
+    })
+}
+
+fn char_flags(c: char) -> u8 {
+    let mut flags = 0;
+    if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        flags |= if combining_class(c) == 0 { BOUNDARY } else { MARK_YES };
+    }
+    let mut lower = c.to_lowercase();
+    if lower.len() == 1 && lower.next() == Some(c) {
+        flags |= CASELESS;
+    }
+    if c.is_whitespace() {
+        flags |= SPACE;
+    }
+    flags
+}
+
+#[inline]
+fn combining_class(c: char) -> u8 {
+    unicode_normalization::char::canonical_combining_class(c)
 }
 
 fn collapse_ascii(bytes: &[u8], out: &mut String) {
@@ -213,6 +428,149 @@ mod tests {
             let expected_words: Vec<String> = expected.split_whitespace().map(String::from).collect();
             assert_eq!(words, expected_words);
             assert_eq!(count, text.split_whitespace().count() as u64);
+        }
+    }
+
+    /// Characters where NFKC, lowercasing or whitespace are tricky: combining marks of several
+    /// classes (out of order too), compositions whose second part is a starter (Hangul jamo,
+    /// Oriya, halfwidth katakana + voiced mark), composition exclusions, compatibility forms,
+    /// context-dependent and multi-character lowercase, Unicode whitespace, supplementary planes.
+    const TRICKY: &[char] = &[
+        'a',
+        'A',
+        'e',
+        'Z',
+        ' ',
+        '\t',
+        '\n',
+        '\u{0B}',
+        '.',
+        '1',
+        'é',
+        'É',
+        '\u{A0}',
+        '¨',
+        'ª',
+        '²',
+        'µ',
+        '¼',
+        'ß',
+        'ẞ',
+        'İ',
+        'ı',
+        'Ǆ',
+        'ǅ',
+        'ǆ',
+        '\u{0300}',
+        '\u{0301}',
+        '\u{0323}',
+        '\u{0327}',
+        '\u{0345}',
+        '\u{0340}',
+        '\u{0344}',
+        'Σ',
+        'σ',
+        'ς',
+        'Ω',
+        'ΐ',
+        'ά',
+        '\u{0313}',
+        '\u{1100}',
+        '\u{1161}',
+        '\u{11A8}',
+        '가',
+        '각',
+        'ﬁ',
+        'Ａ',
+        'ａ',
+        'ｶ',
+        '\u{FF9E}',
+        'カ',
+        '\u{3099}',
+        'が',
+        'क',
+        '\u{0958}',
+        '\u{093C}',
+        '\u{094D}',
+        'ा',
+        '\u{0B47}',
+        '\u{0B3E}',
+        '\u{0B57}',
+        '\u{0F73}',
+        '\u{0F71}',
+        '\u{0F72}',
+        '\u{F900}',
+        '\u{2F800}',
+        '😀',
+        '\u{1F1EB}',
+        '\u{FE0F}',
+        '\u{200D}',
+        '\u{1D15E}',
+        '\u{1D165}',
+        '\u{0085}',
+        '\u{2028}',
+        '\u{3000}',
+        '\u{200B}',
+        '…',
+        '™',
+        '①',
+        'Ⅻ',
+        '\u{FDFA}',
+        'ﻼ',
+        '\u{0640}',
+        'ل',
+        '\u{0653}',
+        'ا',
+        '\u{0654}',
+        '、',
+        '，',
+        '\u{1E9B}',
+        '\u{0387}',
+        ';',
+        'Å',
+        '\u{212B}',
+        '\u{2126}',
+        'K',
+        '\u{212A}',
+        '\u{10400}',
+        '\u{1E900}',
+        '\u{0130}',
+    ];
+
+    fn check_fast_equals_reference(text: &str, scratch: &mut String, fast: &mut String, reference: &mut String) {
+        normalize_default_reference(text, reference);
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        let counts = normalize_unicode_words(text, scratch, fast, |w| words.push(w.to_vec()));
+        assert_eq!(fast, reference, "{text:?}");
+        let expected_words: Vec<Vec<u8>> =
+            reference.split(' ').map(|w| w.as_bytes().to_vec()).filter(|w| !w.is_empty()).collect();
+        assert_eq!(words, expected_words, "{text:?}");
+        let raw = RawCounts { chars: text.chars().count() as u64, words: text.split_whitespace().count() as u64 };
+        assert_eq!(counts, raw, "{text:?}");
+        normalize_default_into(text, fast);
+        assert_eq!(fast, reference, "{text:?}");
+    }
+
+    #[test]
+    fn fast_unicode_path_equals_the_reference_on_tricky_text() {
+        let mut rng = crate::near::test_support::SplitMix(7);
+        let (mut scratch, mut fast, mut reference) = (String::new(), String::new(), String::new());
+        for _ in 0..200_000 {
+            let len = rng.below(24) as usize;
+            let text: String = (0..len).map(|_| TRICKY[rng.below(TRICKY.len() as u64) as usize]).collect();
+            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+        }
+    }
+
+    #[test]
+    fn fast_unicode_path_equals_the_reference_on_every_character() {
+        // Each scalar value alone and between a base letter and a combining mark, so every
+        // character meets the boundary logic at least once.
+        let (mut scratch, mut fast, mut reference) = (String::new(), String::new(), String::new());
+        for c in (0u32..0x11_0000).filter_map(char::from_u32) {
+            for text in [format!("Ae{c}\u{301} x"), format!("{c}\u{308}\u{323}Σ"), format!(" {c}{c} ")] {
+                check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+            }
         }
     }
 

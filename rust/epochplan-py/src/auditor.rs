@@ -74,8 +74,11 @@ impl Auditor {
         };
         // Checked even with near detection off, so a bad setting is reported, not ignored.
         near_options.resolve().map_err(core_error)?;
+        let temp_dir = near_options.temp_dir();
         let near = near.then_some(near_options);
-        let inner = epochplan_core::Auditor::new(AuditOptions { normalize, keep_row_ids, near }).map_err(core_error)?;
+        let options = AuditOptions { normalize, keep_row_ids, near };
+        let inner =
+            epochplan_core::Auditor::with_memory_budget(options, memory_budget, temp_dir).map_err(core_error)?;
         Ok(Auditor { inner, probe: None })
     }
 

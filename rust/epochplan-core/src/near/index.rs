@@ -44,6 +44,8 @@ pub struct NearIndex {
     exact: ExactSets,
     /// Set when an update failed half-way; the index then refuses further work.
     failed: bool,
+    /// Set by `remap_exact`: some members turned out not to be exact representatives.
+    remapped: bool,
 }
 
 /// A verified link that joined two clusters (`row < other`). Together the links form a spanning
@@ -122,6 +124,7 @@ impl NearIndex {
             members,
             exact: ExactSets::default(),
             failed: false,
+            remapped: false,
         })
     }
 
@@ -195,12 +198,39 @@ impl NearIndex {
     fn add_batch(&mut self, chunks: &[SketchedChunk], batch_ids: &[u64]) -> Result<()> {
         self.failed = true;
         self.members.append(chunks)?;
+        // Exactly what is needed: doubling would leave up to 8 unused bytes a row at 10M rows.
+        // Large vectors grow in place (mremap), so this costs no copying.
+        self.exact_reps.reserve_exact(batch_ids.len());
         self.exact_reps.extend_from_slice(batch_ids);
         self.rows += batch_ids.len() as u64;
         // New rows change the candidates: exact texts given so far no longer fit.
         self.exact = ExactSets::default();
         self.failed = false;
         Ok(())
+    }
+
+    /// Corrects exact representatives after the exact table was merged from spilled runs
+    /// (`ExactIndex::finish`): rows sketched as representatives whose representative turned out
+    /// to be an earlier row. They stay stored but drop out of buckets and leakage candidates, so
+    /// clusters and links are what they would have been without spilling.
+    pub(crate) fn remap_exact(&mut self, remap: &hashbrown::HashMap<u64, u64>) {
+        crate::audit::remap_ids(&mut self.exact_reps, remap);
+        self.remapped = true;
+    }
+
+    /// Drops band entries of members that turned out not to be exact representatives (see
+    /// [`NearIndex::remap_exact`]), so that buckets are those of an unspilled exact table.
+    pub(super) fn retain_representatives(&self, entries: &mut Vec<u128>) {
+        if self.remapped {
+            entries.retain(|&entry| self.is_representative(entry_member(entry)));
+        }
+    }
+
+    /// Whether `member` is (still) the exact representative of its row.
+    #[inline]
+    pub(super) fn is_representative(&self, member: u32) -> bool {
+        let row = self.members.row(member);
+        !self.remapped || self.exact_reps[row as usize] == row
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -316,6 +346,7 @@ impl NearIndex {
             }
             Clustering::Components => self.finish_components(|band, part, parts, entries| {
                 self.members.band_entries(band, part, parts, entries)?;
+                self.retain_representatives(entries);
                 entries.par_sort_unstable();
                 Ok(shared_buckets(entries))
             }),
@@ -339,6 +370,9 @@ impl NearIndex {
                 for (band, key, list) in buckets.iter().flat_map(SharedBuckets::iter) {
                     groups.entry((band as usize, key_part(key, parts))).or_default().push((key, list));
                 }
+                // Members found to be exact duplicates when the spilled exact table merged are
+                // left out, as `finish` leaves them out before sorting.
+                let representative = |m: &&u32| self.is_representative(**m);
                 self.finish_components(|band, part, _, entries| {
                     entries.clear();
                     let mut ranges = Vec::new();
@@ -346,8 +380,12 @@ impl NearIndex {
                     group.sort_unstable_by_key(|&(key, _)| key);
                     for (key, list) in group {
                         let start = entries.len() as u32;
-                        entries.extend(list.iter().map(|&m| ((key as u128) << 64) | m as u128));
-                        ranges.push((start, entries.len() as u32));
+                        entries.extend(list.iter().filter(representative).map(|&m| ((key as u128) << 64) | m as u128));
+                        if entries.len() as u32 - start >= 2 {
+                            ranges.push((start, entries.len() as u32));
+                        } else {
+                            entries.truncate(start as usize);
+                        }
                     }
                     Ok(ranges)
                 })
@@ -409,14 +447,9 @@ impl NearIndex {
     /// never verified in components mode, so it shows how far a chain has drifted.
     fn similarity_to_roots(&self, near_ids: &[u64], exact: Option<&ExactSets>) -> Result<Vec<f32>> {
         let members = &self.members;
-        // Sketched rows are the non-null exact representatives, in row order.
-        let member_rows: Vec<u64> = self
-            .exact_reps
-            .iter()
-            .enumerate()
-            .filter(|&(row, &e)| e == row as u64)
-            .map(|(row, _)| row as u64)
-            .collect();
+        // Sketched rows are in row order: the non-null exact representatives (and, after a
+        // spilled exact table, rows that turned out to be duplicates; their value is not read).
+        let member_rows: Vec<u64> = (0..members.len() as u32).map(|m| members.row(m)).collect();
         let member_of = |row: u64| member_rows.binary_search(&row).map(|m| m as u32);
         let per_member: Vec<f32> = member_rows
             .par_iter()
@@ -424,6 +457,9 @@ impl NearIndex {
             .map_init(
                 || (RecordBuf::default(), RecordBuf::default()),
                 |(own, root_buf), (member, &row)| {
+                    if self.exact_reps[row as usize] != row {
+                        return Ok(f32::NAN);
+                    }
                     let root = near_ids[row as usize];
                     if root == row {
                         return Ok(1.0);
@@ -444,8 +480,10 @@ impl NearIndex {
             if exact == NO_CLUSTER {
                 out.push(f32::NAN);
             } else if exact == row as u64 {
+                while member_rows[member] < row as u64 {
+                    member += 1;
+                }
                 out.push(per_member[member]);
-                member += 1;
             } else {
                 out.push(out[exact as usize]);
             }
@@ -464,6 +502,7 @@ fn candidate_members(index: &NearIndex) -> Result<Vec<u32>> {
     for band in 0..index.plan.bands {
         for part in 0..parts {
             members.band_entries(band, part, parts, &mut entries)?;
+            index.retain_representatives(&mut entries);
             entries.par_sort_unstable();
             for (start, end) in shared_buckets(&entries) {
                 for &entry in &entries[start as usize..end as usize] {

@@ -97,7 +97,9 @@ impl NearIndex {
                     continue;
                 }
                 train.scan_band_keys(band, |train_member, key| {
-                    if let Some(&(start, end)) = buckets.get(&key) {
+                    if let Some(&(start, end)) = buckets.get(&key)
+                        && self.is_representative(train_member)
+                    {
                         let eval_members = eval_entries[start as usize..end as usize].iter();
                         candidates.extend(eval_members.map(|&e| (entry_member(e) as u64) << 32 | train_member as u64));
                     }

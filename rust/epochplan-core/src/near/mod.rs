@@ -57,7 +57,7 @@ pub mod options;
 mod representative;
 pub mod shingle;
 mod sketch_set;
-mod store;
+pub(crate) mod store;
 pub mod union_find;
 
 #[cfg(test)]

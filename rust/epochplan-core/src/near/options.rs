@@ -155,7 +155,8 @@ impl NearOptions {
         Ok((sketcher, plan))
     }
 
-    pub(crate) fn temp_dir(&self) -> PathBuf {
+    /// Where spilled files go: the given folder, else the system temp directory.
+    pub fn temp_dir(&self) -> PathBuf {
         self.temp_dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 }

@@ -66,6 +66,7 @@ pub(super) fn memberships(index: &NearIndex) -> Result<Memberships> {
     for band in 0..index.plan.bands {
         for part in 0..parts {
             members.band_entries(band, part, parts, &mut entries)?;
+            index.retain_representatives(&mut entries);
             entries.par_sort_unstable();
             for (start, end) in shared_buckets(&entries) {
                 if bucket_count >= u32::MAX as u64 {
@@ -91,13 +92,19 @@ pub(super) fn memberships_from(index: &NearIndex, buckets: &[SharedBuckets]) -> 
     let mut pairs: Vec<u64> = Vec::new();
     let mut bucket_count: u64 = 0;
     for (_, _, list) in buckets.iter().flat_map(SharedBuckets::iter) {
+        // Members found to be exact duplicates when the spilled exact table merged are left out,
+        // as `memberships` leaves them out before sorting.
+        let kept = list.iter().filter(|&&m| index.is_representative(m)).count();
+        if kept < 2 {
+            continue;
+        }
         if bucket_count >= u32::MAX as u64 {
             return Err(CoreError::Input(format!(
                 "more than {} shared band buckets: split the input or raise the threshold",
                 u32::MAX
             )));
         }
-        pairs.extend(list.iter().map(|&m| (m as u64) << 32 | bucket_count));
+        pairs.extend(list.iter().filter(|&&m| index.is_representative(m)).map(|&m| (m as u64) << 32 | bucket_count));
         bucket_count += 1;
     }
     Ok(memberships_of(pairs, index.members.len(), bucket_count as usize))
@@ -208,8 +215,9 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
     drop(memberships);
     links.sort_unstable_by_key(|link| (link.row, link.other));
 
-    // Rows: sketched rows are the non-null exact representatives, in row order; an exact
-    // duplicate takes its exact representative's cluster and similarity.
+    // Rows: sketched rows are the non-null exact representatives, in row order (and, after a
+    // spilled exact table, rows that turned out to be duplicates: in no bucket, skipped here);
+    // an exact duplicate takes its exact representative's cluster and similarity.
     let exact_reps = index.exact_reps();
     let mut near_ids = Vec::with_capacity(exact_reps.len());
     let mut similarity_per_row = Vec::with_capacity(exact_reps.len());
@@ -219,6 +227,9 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
             near_ids.push(NO_CLUSTER);
             similarity_per_row.push(f32::NAN);
         } else if exact == row as u64 {
+            while members.row(member as u32) < row as u64 {
+                member += 1;
+            }
             near_ids.push(members.row(joined[member]));
             similarity_per_row.push(estimate[member]);
             member += 1;
@@ -227,7 +238,6 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
             similarity_per_row.push(similarity_per_row[exact as usize]);
         }
     }
-    debug_assert_eq!(member, members.len());
     Ok(NearClusters {
         near_ids,
         similarity: similarity_per_row,

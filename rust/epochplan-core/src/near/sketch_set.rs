@@ -197,6 +197,7 @@ impl SketchSet {
         if self.rows.len() + adding > u32::MAX as usize {
             return Err(CoreError::Input(format!("more than {} distinct non-null texts: split the input", u32::MAX)));
         }
+        self.rows.reserve_exact(adding); // no doubling slack: see `NearIndex::add_batch`
         for chunk in chunks {
             debug_assert!(chunk.rows.first().is_none_or(|&r| self.rows.last().is_none_or(|&l| l < r)));
             self.rows.extend_from_slice(&chunk.rows);

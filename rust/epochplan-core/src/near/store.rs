@@ -129,6 +129,24 @@ impl<W: Word> Column<W> {
         Ok(())
     }
 
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Records `first .. first + count` (clamped to the end), appended to `out`.
+    pub fn read_records(&self, first: usize, count: usize, buf: &mut RecordBuf<W>, out: &mut Vec<W>) -> Result<()> {
+        let count = count.min(self.records.saturating_sub(first));
+        let (first_word, words) = (first * self.width, count * self.width);
+        match &self.file {
+            None => out.extend_from_slice(&self.memory[first_word..first_word + words]),
+            Some(file) => {
+                read_words(file, first_word, words, buf)?;
+                out.extend_from_slice(&buf.words);
+            }
+        }
+        Ok(())
+    }
+
     /// Record `index`; read into `buf` when it lives on disk.
     #[inline]
     pub fn record<'a>(&'a self, index: usize, buf: &'a mut RecordBuf<W>) -> Result<&'a [W]> {
@@ -170,7 +188,7 @@ fn read_words<W: Word>(file: &TempFile, first_word: usize, words: usize, buf: &m
 fn spill_error(context: String, source: io::Error) -> CoreError {
     // Not a bug of ours but of the environment (full disk, unwritable directory): say how to fix it.
     CoreError::Io {
-        context: format!("near-duplicate spill: {context}"),
+        context: format!("spill file: {context}"),
         source,
         help: Some("point the temp directory at a disk with free space or raise the memory budget"),
     }

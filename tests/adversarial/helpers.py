@@ -1,0 +1,71 @@
+"""What the adversarial tests share: small datasets written on the spot, the CLI as a subprocess
+(also started in the background, for signals), and bounded waits."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from conftest import REPO, assert_clean_error, run_cli
+
+__all__ = ["REPO", "assert_clean_error", "char_device", "run_cli", "texts", "write_texts", "start_cli", "wait_until", "leftovers"]
+
+#: (major, minor) of the Linux memory devices the tests write to.
+DEVICES = {"null": (1, 3), "full": (1, 7)}
+
+
+def texts(n: int, *, prefix: str = "row") -> list[str]:
+    """`n` distinct sentences (six words and a number each), so no two rows are duplicates."""
+    words = ["amber", "basalt", "cobalt", "dune", "ember", "fjord", "glacier", "harbor", "island", "jungle"]
+    return [f"{prefix} {words[i % 10]} {words[(i // 10) % 10]} {words[(i // 100) % 10]} text number {i}" for i in range(n)]
+
+
+def write_texts(path: Path, n: int, **columns: list) -> Path:
+    pl.DataFrame({"text": texts(n), **columns}).write_parquet(path)
+    return path
+
+
+def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python -m epochplan ARGS` in the background, stderr on a pipe (not a terminal)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "epochplan", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], *, limit: float = 120.0, what: str = "condition") -> None:
+    """Poll `condition` until it holds; fail (never hang) past `limit` seconds. A bound, not a
+    timing assertion: it only decides when to give up."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files a write would leave behind (`.NAME.XXXX.tmp`)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def char_device(folder: Path, name: str, kind: str) -> Path:
+    """A character device at folder/name that behaves as /dev/`kind`: a private device node when
+    the tests may make one (root), else a symlink to /dev/`kind`. Code that wrongly replaces its
+    output with a file then replaces this node or link, never the machine's own device."""
+    path = folder / name
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(*DEVICES[kind]))
+    except PermissionError:
+        path.symlink_to(f"/dev/{kind}")
+    assert stat.S_ISCHR(os.stat(path).st_mode), f"/dev/{kind} is not a character device on this machine: restore it (mknod)"
+    return path

@@ -1,0 +1,175 @@
+"""Bad input and odd paths: one clear line and exit 2 (or the documented result), never a
+traceback, an internal error or a silently wrong audit (issue 11 items 4, 7-10, 19)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import epochplan
+from epochplan import InputError
+
+from .helpers import assert_clean_error, run_cli, texts, write_texts
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    return write_texts(tmp_path / "data.parquet", 30)
+
+
+# --- item 4: an existing path is a path, even with glob characters ---------------------------------
+
+
+def test_a_file_named_like_a_glob_is_read_as_itself(tmp_path):
+    write_texts(tmp_path / "data[1].parquet", 220)
+    write_texts(tmp_path / "data1.parquet", 50)
+    proc = run_cli("audit", "data[1].parquet", "--json", "-", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 220
+    pattern = run_cli("audit", "data?.parquet", "--json", "-", "-q", cwd=tmp_path)  # a missing path is still a pattern
+    assert json.loads(pattern.stdout)["rows"] == 50
+
+
+# --- item 7: numbers out of range are input errors -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--ngram", "-3"], "--ngram"),
+        (["--num-perm", "-5"], "--num-perm"),
+        (["--ngram", "18446744073709551616"], "--ngram"),
+        (["--num-perm", "18446744073709551616"], "--num-perm"),
+        (["--memory-budget", "1e30"], "--memory-budget"),
+        (["--memory-budget", "inf"], "--memory-budget"),
+        (["--memory-budget", "nan"], "--memory-budget"),
+        (["--memory-budget", "2^64"], "--memory-budget"),
+    ],
+)
+def test_out_of_range_numbers_exit_2(tmp_path, data, args, fragment):
+    assert_clean_error(run_cli("audit", str(data), *args, "-q", cwd=tmp_path), fragment)
+
+
+def test_plan_from_an_audit_json_that_is_a_list_exits_2(tmp_path):
+    (tmp_path / "list.json").write_text("[1, 2, 3]")
+    assert_clean_error(run_cli("plan", "--audit", "list.json", cwd=tmp_path), "not an epochplan.audit/1")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"ngram": -1}, "ngram=-1"),
+        ({"num_perm": 2**64}, "num_perm="),
+        ({"ngram": 2.5}, "ngram=2.5"),
+        ({"memory_budget": 2**70}, "memory_budget="),
+    ],
+)
+def test_the_api_rejects_out_of_range_settings_with_input_error(data, kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        epochplan.audit(data, **kwargs)
+
+
+def test_the_api_rejects_a_list_of_numbers_with_input_error():
+    with pytest.raises(InputError, match="cannot read 1"):
+        epochplan.audit([1, 2, 3])
+
+
+# --- item 8: the memory floor is 16 MiB, named by the flag -----------------------------------------
+
+
+def test_memory_budget_below_16_mib_names_the_flag_and_the_unit(tmp_path, data):
+    proc = run_cli("audit", str(data), "--memory-budget", "16MB", "-q", cwd=tmp_path)
+    assert_clean_error(proc, "--memory-budget 16MB", "16 MiB")
+    assert "memory_budget=" not in proc.stderr
+    assert run_cli("audit", str(data), "--memory-budget", "16MiB", "-q", cwd=tmp_path).returncode == 0
+    with pytest.raises(InputError, match="16 MiB"):
+        epochplan.audit(data, memory_budget=16_000_000)
+
+
+# --- item 9: a shard whose text column is not text ---------------------------------------------------
+
+
+def test_an_int64_shard_beside_string_shards_exits_2_naming_it(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    write_texts(folder / "a.parquet", 20)
+    pl.DataFrame({"text": list(range(20))}).write_parquet(folder / "b.parquet")
+    proc = run_cli("audit", str(folder), "-q", cwd=tmp_path)
+    assert_clean_error(proc, "b.parquet", "'text'", "Int64")
+
+
+def test_a_json_lines_shard_of_numbers_beside_text_shards_exits_2_naming_it(tmp_path):
+    """The same for a format whose types are inferred per file (issue 15's readers)."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    pl.DataFrame({"text": texts(20)}).write_ndjson(folder / "a.jsonl")
+    pl.DataFrame({"text": list(range(20))}).write_ndjson(folder / "b.jsonl")
+    assert_clean_error(run_cli("audit", str(folder), "-q", cwd=tmp_path), "b.jsonl", "'text'", "Int64")
+
+
+def test_an_all_null_shard_beside_string_shards_is_fine(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    write_texts(folder / "a.parquet", 20)
+    pl.DataFrame({"text": [None] * 5}, schema={"text": pl.Null}).write_parquet(folder / "b.parquet")
+    proc = run_cli("audit", str(folder), "--json", "-", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["null_rows"] == 5
+
+
+# --- item 10: an all-null text column is audited, and says why there is no plan --------------------
+
+
+def test_an_all_null_text_column_is_audited_with_null_statistics_and_no_plan(tmp_path):
+    pl.DataFrame({"text": [None] * 12}, schema={"text": pl.String}).write_parquet(tmp_path / "nulls.parquet")
+    proc = run_cli("audit", "nulls.parquet", "--json", "audit.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    audit = json.loads((tmp_path / "audit.json").read_text())
+    assert audit["rows"] == 12 and audit["null_rows"] == 12
+    assert audit["lengths"]["chars"] is None and audit["lengths"]["words"] is None
+    assert audit["plan"] is None
+    assert "no non-null text rows" in audit["plan_skipped"] and "text" in audit["plan_skipped"]
+    assert "no plan" in proc.stdout and "no non-null text rows" in proc.stdout
+    plan = run_cli("plan", "--audit", "audit.json", cwd=tmp_path)  # planning it is still an input error
+    assert_clean_error(plan, "no non-null text rows")
+
+
+# --- item 19: remote paths are read as URLs, never mangled into local ones --------------------------
+# (Issue 15 added real remote reads; tests/test_remote.py reads s3:// and http:// from loopback
+# servers. Here: a URL that cannot be read is named as given, never as a local path `s3:/...`.)
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("ftp://bucket/x.parquet", "unsupported URL scheme"),
+        ("hf://not-a-repo/x.parquet", "invalid Hugging Face path"),
+        ("az://container/x.parquet", "AZURE_STORAGE_ACCOUNT_NAME"),
+    ],
+)
+def test_a_remote_path_is_named_as_given(tmp_path, url, fragment):
+    proc = run_cli("audit", url, "-q", cwd=tmp_path, env={"AZURE_STORAGE_ACCOUNT_NAME": "", "AWS_EC2_METADATA_DISABLED": "true"})
+    assert_clean_error(proc, url, fragment)
+    assert "no such file or folder" not in proc.stderr
+
+
+def test_a_remote_eval_split_is_named_as_given(tmp_path, data):
+    proc = run_cli("check", str(data), "--eval", "val=ftp://bucket/val.parquet", cwd=tmp_path)
+    assert_clean_error(proc, "ftp://bucket/val.parquet")
+    assert "ftp:/bucket" not in proc.stderr.replace("ftp://bucket", "")
+
+
+def test_interrupt_while_loading_is_exit_130_without_traceback(tmp_path):
+    """Ctrl-C before the CLI has even loaded (here: raised by the first import) is still 130."""
+    code = "import builtins, runpy, sys\nreal = builtins.__import__\n"
+    code += "def hook(name, *a, **k):\n    if name == 'cli':\n        raise KeyboardInterrupt\n    return real(name, *a, **k)\n"
+    code += "builtins.__import__ = hook\nsys.argv = ['epochplan', '--help']\nrunpy.run_module('epochplan', run_name='__main__')\n"
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,227 @@
+"""Outputs never destroy what the user had: not an input, not another output, not a device, not a
+symlink; and a full disk is the user's environment (exit 2), not our bug (issue 11 items 1-3, 11).
+
+Devices are private device nodes made in the test's folder (or symlinks to /dev/null and
+/dev/full where no node can be made): code that wrongly replaces the output with a file then
+replaces those, never the machine's /dev/null or /dev/full."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from .helpers import assert_clean_error, char_device, leftovers, run_cli, write_texts
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    return write_texts(tmp_path / "v.parquet", 40)
+
+
+# --- item 1: plan -o never writes over an input ---------------------------------------------------
+
+
+def test_plan_output_onto_its_data_is_refused_and_the_data_kept(tmp_path, data):
+    before = data.read_bytes()
+    proc = run_cli("plan", str(data), "-o", str(data), cwd=tmp_path)
+    assert_clean_error(proc, "-o", "is one of the input files")
+    assert data.read_bytes() == before
+
+
+def test_plan_output_onto_its_audit_json_is_refused_and_the_audit_kept(tmp_path, data):
+    audit = tmp_path / "a.json"
+    assert run_cli("audit", str(data), "--json", str(audit), "-q", cwd=tmp_path).returncode == 0
+    before = audit.read_bytes()
+    proc = run_cli("plan", "--audit", str(audit), "-o", str(audit), cwd=tmp_path)
+    assert_clean_error(proc, "-o", "is one of the input files")
+    assert audit.read_bytes() == before
+
+
+def test_dedup_output_onto_an_eval_split_through_a_symlink_is_refused(tmp_path, data):
+    val = write_texts(tmp_path / "val.parquet", 5)
+    (tmp_path / "alias.parquet").symlink_to(val)
+    before = val.read_bytes()
+    proc = run_cli("dedup", str(data), "--eval", str(val), "-o", str(tmp_path / "alias.parquet"), cwd=tmp_path)
+    assert_clean_error(proc, "is one of the input files")
+    assert val.read_bytes() == before
+
+
+def test_an_output_onto_the_configuration_or_the_tokenizer_is_refused(tmp_path, data):
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
+    config = tmp_path / "settings.toml"
+    config.write_text("[audit]\nnear = true\n")
+    kept = {path: path.read_bytes() for path in (tokenizer, config)}
+    for command in (
+        ["audit", str(data), "--tokenizer", str(tokenizer), "--json", str(tokenizer), "-q"],
+        ["dedup", str(data), "--config", str(config), "-o", str(config)],
+        ["check", str(data), "--config", str(config), "--json", str(config), "-q"],
+        ["plan", "--samples", "100", "--config", str(config), "-o", str(config)],
+    ):
+        assert_clean_error(run_cli(*command, cwd=tmp_path), "is one of the input files")
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
+# --- item 3: two outputs to one path --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("--json", "--clusters"), ("--clusters", "--leakage"), ("--json", "--leakage")],
+)
+def test_two_outputs_to_one_path_exit_2_and_write_nothing(tmp_path, data, first, second):
+    val = write_texts(tmp_path / "val.parquet", 5)
+    target = tmp_path / "out.bin"
+    proc = run_cli("audit", str(data), "--eval", str(val), first, str(target), second, str(target), "-q", cwd=tmp_path)
+    assert_clean_error(proc, first, second, "both write")
+    assert not target.exists()
+
+
+def test_check_json_and_junit_to_one_file_through_a_link_exit_2(tmp_path, data):
+    (tmp_path / "link.xml").symlink_to(tmp_path / "report.xml")
+    proc = run_cli("check", str(data), "--json", str(tmp_path / "report.xml"), "--junit", str(tmp_path / "link.xml"), cwd=tmp_path)
+    assert_clean_error(proc, "--json", "--junit", "both write")
+
+
+# --- item 2: symlinks, FIFOs and devices ------------------------------------------------------------
+
+
+def test_output_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path, data):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    clusters_real = tmp_path / "clusters_real.parquet"
+    (tmp_path / "clusters.parquet").symlink_to(clusters_real)  # a dangling link: its target is created
+    proc = run_cli("audit", str(data), "--json", str(link), "--clusters", str(tmp_path / "clusters.parquet"), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and (tmp_path / "clusters.parquet").is_symlink()
+    assert json.loads(real.read_text())["rows"] == 40
+    assert pl.read_parquet(clusters_real).height == 40
+    assert leftovers(tmp_path) == []
+
+
+def test_output_to_a_null_device_and_a_link_to_it_writes_through(tmp_path, data):
+    device = char_device(tmp_path, "null.json", "null")
+    for name in ("null.parquet", "null.xml"):
+        (tmp_path / name).symlink_to(device)
+    audit = run_cli("audit", str(data), "--json", "null.json", "--clusters", "null.parquet", "-q", cwd=tmp_path)
+    check = run_cli("check", str(data), "--json", "null.json", "--junit", "null.xml", "-q", cwd=tmp_path)
+    plan = run_cli("plan", "--samples", "100", "-o", "null.json", cwd=tmp_path)
+    dedup = run_cli("dedup", str(data), "-o", "null.parquet", cwd=tmp_path)
+    for proc in (audit, check, plan, dedup):
+        assert proc.returncode == 0, proc.stderr
+    for name in ("null.parquet", "null.xml"):
+        assert (tmp_path / name).is_symlink(), f"{name} was replaced by a file"
+    assert stat.S_ISCHR(os.stat(device).st_mode), "the device was replaced by a file"
+    assert leftovers(tmp_path) == []
+
+
+def test_output_to_a_fifo_is_written_through(tmp_path, data):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = run_cli("audit", str(data), "--json", str(fifo), "-q", cwd=tmp_path, timeout=120)
+    reader.join(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced by a file"
+    assert received and json.loads(received[0])["rows"] == 40
+
+
+# --- item 11: a full disk is exit 2 with the OS's words and the path --------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "{data}", "--json", "full.json", "-q"],
+        ["audit", "{data}", "--clusters", "full.parquet", "-q"],
+        ["check", "{data}", "--junit", "full.xml", "-q"],
+        ["plan", "--samples", "100", "-o", "full.json"],
+        ["dedup", "{data}", "-o", "full.parquet"],
+    ],
+)
+def test_a_full_disk_is_exit_2_naming_the_path(tmp_path, data, command):
+    device = char_device(tmp_path, "full", "full")  # every write there fails with ENOSPC
+    for name in ("full.json", "full.parquet", "full.xml"):
+        (tmp_path / name).symlink_to(device)
+    proc = run_cli(*[part.format(data=data) for part in command], cwd=tmp_path)
+    assert_clean_error(proc, "full.", "No space left on device")
+    assert "internal error" not in proc.stderr
+    assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
+
+
+def test_a_spill_folder_that_is_gone_is_exit_2_not_internal(tmp_path):
+    """The core spills near-duplicate sketches to temp files beyond the memory budget (40 000
+    sketches are over 16 MiB); a temp folder that does not exist is the environment's problem:
+    exit 2 with the OS's words, not an internal error."""
+    data = write_texts(tmp_path / "big.parquet", 40_000)
+    proc = run_cli("audit", str(data), "--memory-budget", "16MiB", "-q", cwd=tmp_path, env={"TMPDIR": str(tmp_path / "gone")})
+    assert_clean_error(proc, "spill", str(tmp_path / "gone"), "No such file or directory")
+
+
+# --- dedup writes every output format atomically, from every input format ---------------------------
+
+
+def _input_as(frame: pl.DataFrame, path: Path) -> Path:
+    import gzip
+
+    if path.name.endswith(".jsonl.gz"):
+        path.write_bytes(gzip.compress(frame.write_ndjson().encode()))
+    elif path.suffix == ".csv":
+        frame.write_csv(path)
+    elif path.suffix == ".arrow":
+        frame.write_ipc(path)
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(frame.to_dicts()))
+    else:
+        frame.write_parquet(path)
+    return path
+
+
+def _read_output(path: Path) -> pl.DataFrame:
+    readers = {".parquet": pl.read_parquet, ".jsonl": pl.read_ndjson, ".csv": pl.read_csv, ".arrow": pl.read_ipc}
+    return readers[path.suffix](path)
+
+
+@pytest.mark.parametrize(
+    "source, output",
+    [
+        ("in.jsonl.gz", "out.arrow"),
+        ("in.csv", "out.jsonl"),
+        ("in.arrow", "out.csv"),
+        ("in.json", "out.parquet"),
+        ("in.parquet", "out.arrow"),
+    ],
+)
+def test_dedup_output_of_any_format_is_atomic_through_links_and_devices(tmp_path, source, output):
+    from .helpers import texts
+
+    rows = texts(30)
+    frame = pl.DataFrame({"text": rows + rows[:10], "n": list(range(40))})  # ten exact duplicates
+    data = _input_as(frame, tmp_path / source)
+    real = tmp_path / f"real-{output}"
+    real.write_text("old")
+    (tmp_path / output).symlink_to(real)
+    proc = run_cli("dedup", str(data), "--level", "exact", "-o", output, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / output).is_symlink(), "the link was replaced by a file"
+    written = _read_output(real)
+    assert written["n"].to_list() == list(range(30)) and written["text"].to_list() == rows
+    assert leftovers(tmp_path) == []
+
+    device = char_device(tmp_path, "full", "full")
+    full = tmp_path / f"full{Path(output).suffix}"
+    full.symlink_to(device)
+    proc = run_cli("dedup", str(data), "--level", "exact", "-o", full.name, cwd=tmp_path)
+    assert_clean_error(proc, full.name, "No space left on device")
+    assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
