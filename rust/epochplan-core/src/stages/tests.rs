@@ -168,10 +168,15 @@ fn mismatched_or_corrupt_measures_are_refused() {
 fn shuffled_band_buckets_cluster_as_finish_does() {
     use crate::near::buckets::{BandEntry, SharedBuckets, entries_from_bytes, shared_buckets};
     let (texts, _) = corpus(4_000, 11);
+    // A budget so small the exact table spills: some sketched members turn out to be
+    // duplicates at the merge and must leave the external buckets as they leave `finish`'s.
+    let tiny = 64 << 10;
     let nears = [
         near_options(Shingle::Auto, Clustering::Representative),
         near_options(Shingle::Word, Clustering::Components),
         near_options(Shingle::Char, Clustering::Representative),
+        NearOptions { memory_budget: tiny, ..near_options(Shingle::Auto, Clustering::Representative) },
+        NearOptions { memory_budget: tiny, ..near_options(Shingle::Word, Clustering::Components) },
     ];
     for near in nears {
         let reference = local(&texts, None, 700, Some(near.clone()), None);
@@ -201,6 +206,7 @@ fn shuffled_band_buckets_cluster_as_finish_does() {
                 .collect();
             assert!(buckets.iter().map(SharedBuckets::len).sum::<usize>() > 100, "too few shared buckets to test");
             a.finish_near_with_buckets(&buckets).unwrap();
+            assert_eq!(a.exact_index().is_spilled(), near.memory_budget == tiny);
             assert_eq!(outcome(a, false), reference, "{near:?}, {partitions} partitions");
         }
     }
