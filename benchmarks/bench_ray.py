@@ -57,7 +57,7 @@ def write_shards(folder: Path, rows: int, words: int, shards: int) -> None:
 
 def audit(data: Path, out: Path, pythonpath: str, extra: list[str]) -> tuple[float, float, dict]:
     argv = [sys.executable, "-m", "epochplan", "audit", str(data), "--json", str(out), "-q", *extra]
-    m = measure(argv, env={"PYTHONPATH": pythonpath, "RAY_USAGE_STATS_ENABLED": "0"})
+    m = measure(argv, env={"PYTHONPATH": pythonpath, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"})
     return m.seconds, m.peak_rss_mb, json.loads(out.read_text())
 
 
@@ -67,7 +67,7 @@ class Cluster:
     def __init__(self, workers: int, pythonpath: str) -> None:
         self.port = _free_port()
         self.temp = tempfile.mkdtemp(prefix="rayb", dir="/tmp")
-        self.env = {**os.environ, "PYTHONPATH": pythonpath, "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env = {**os.environ, "PYTHONPATH": pythonpath, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
         node = ["--object-store-memory", str(1 << 30), "--disable-usage-stats"]
         head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port), "--num-cpus", "0"]
         subprocess.run(

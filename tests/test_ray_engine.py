@@ -51,6 +51,10 @@ def cluster():
     from this checkout (PYTHONPATH), as the driver does."""
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    # A local `ray.init()` leaves ~/.ray/auth_token behind, after which a new head enforces token
+    # auth that a joining node (and the drivers) must match: a loopback test cluster does without.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RAY_AUTH_MODE", "disabled")
     env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0"}
     address = f"127.0.0.1:{port}"
     head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false"]
@@ -62,6 +66,7 @@ def cluster():
     finally:
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+        patch.undo()
 
 
 def _doc(rng: random.Random, words: int) -> str:
