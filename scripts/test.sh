@@ -18,7 +18,8 @@ if [ -n "$TORCH_WHEEL" ]; then
     python -m pip install --quiet "$TORCH_WHEEL"
 fi
 
-python -m pip install --quiet -e '.[test]'
+# The Ray extra too: tests/test_ray_engine.py starts a two-node Ray cluster on loopback.
+python -m pip install --quiet -e '.[test,ray]'
 
 # The HTML report's browser test (tests/test_html_browser.py) renders it in Debian's chromium.
 # CI runs this script as root; elsewhere install it yourself (the test skips without it, and

@@ -2,7 +2,7 @@
 
 from ._epochplan import __version__
 from .auditing import AuditResult, audit, dedup
-from .errors import ConfigError, EpochplanError, InputError, InternalError, StorageError
+from .errors import ConfigError, EngineError, EpochplanError, InputError, InternalError, StorageError
 from .planning import Plan, Setup, plan
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "ConfigError",
     "InternalError",
     "StorageError",
+    "EngineError",
 ]

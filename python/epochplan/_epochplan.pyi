@@ -12,6 +12,9 @@ __all__ = [
     "DEFAULTS",
     "CHOICES",
     "Auditor",
+    "Measurer",
+    "band_partitions",
+    "shared_buckets",
     "preview",
     "template_text",
     "shard_size",
@@ -104,6 +107,17 @@ class Auditor:
     def near_similarity(self) -> bytes | None:
         """Similarity to the near representative per row as little-endian f32 (1.0 for the
         representative and its exact copies, NaN for null text), after `finish_near`."""
+    def absorb(self, measured: bytes, labels: Any | None = None) -> None:
+        """Add one batch measured by a `Measurer` (its bytes), numbered on from the rows so far;
+        `labels` as in `update`. Refused when measured with other settings."""
+    def batch_members(self, first_row: int) -> tuple[int, bytes]:
+        """After absorbing the batch that started at `first_row`: the member number of its first
+        exact representative and one byte per row (1 = representative), for `band_partitions`."""
+    def distinct_exact(self) -> tuple[bool, bool]:
+        """Whether the unigram and bigram distinct counters still count exactly (a `Measurer`
+        may skip exact sets for one that estimates: the result is the same)."""
+    def finish_near_with_buckets(self, buckets: list[bytes]) -> None:
+        """`finish_near` with the shared band buckets of every partition (`shared_buckets`)."""
     def exact_rows(self) -> bytes | None:
         """verify="exact", after the last `update`: rows whose texts exact verification needs,
         increasing, as little-endian u64; hand them back with `add_exact_texts` in this order."""
@@ -142,6 +156,34 @@ def memory_budget_for(physical_memory: int | None = None) -> int:
 
 NULL_TOKENS: Final[int]
 """`TokenCounter.count_bytes` value of a null row."""
+
+@final
+class Measurer:
+    """The audit's first stage apart from the `Auditor` (another process or machine): built
+    with the auditor's settings that shape a measure, `measure` returns bytes for `absorb`."""
+
+    def __new__(
+        cls,
+        normalize: str = ...,
+        near: bool = False,
+        threshold: float = ...,
+        ngram: int = ...,
+        shingle: str = ...,
+        num_perm: int = ...,
+        char_ngram: int | None = None,
+        tokenizer: TokenCounter | None = None,
+        unigrams_exact: bool = True,
+        bigrams_exact: bool = True,
+    ) -> Self: ...
+    def measure(self, texts: Any) -> bytes:
+        """Measure one batch (an object with `__arrow_c_stream__` of strings)."""
+
+def band_partitions(measured: bytes, keep: bytes, first_member: int, partitions: int) -> list[bytes]:
+    """The band-key shuffle's map: a measured batch's representatives' band entries, cut into
+    `partitions` by a hash of (band, key)."""
+
+def shared_buckets(parts: list[bytes]) -> bytes:
+    """The shuffle's reduce: one partition's entries from every map, sorted; its shared buckets."""
 
 @final
 class TokenCounter:

@@ -170,7 +170,7 @@ def parse_num_perm(raw: Any, textual: bool = False) -> int:
 
 def parse_name(raw: Any, textual: bool = False) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be a non-empty string (a column name)")
+        raise ValueError("must be a non-empty string")
     return raw
 
 
@@ -298,6 +298,8 @@ DATA_KEYS: tuple[Key, ...] = (
         None,
         "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
     ),
+    Key("engine", choice(*defaults.ENGINES), defaults.ENGINES[0], "where the input is read and measured: 'local' or 'ray' (Ray tasks)"),
+    Key("ray-address", parse_name, None, "Ray cluster of engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS)"),
     Key(
         "tokenizer",
         parse_path,

@@ -39,6 +39,8 @@ NEAR = True
 
 #: Rows per batch handed to the core (EPOCHPLAN_BATCH_ROWS overrides it).
 BATCH_ROWS = 50_000
+#: Where an audit reads and measures its input (`epochplan.engines`); the first is the default.
+ENGINES = ("local", "ray")
 
 AUDIT_SCHEMA = "epochplan.audit/1"
 PLAN_SCHEMA = "epochplan.plan/1"

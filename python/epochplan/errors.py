@@ -21,3 +21,8 @@ class StorageError(EpochplanError, OSError):
     """Reading or writing epochplan's own files failed: a full disk, a missing or unwritable
     temp directory. The message carries the OS's words and where it happened; `errno` is set
     when the OS gave a number."""
+
+
+class EngineError(EpochplanError, RuntimeError):
+    """The engine running the audit failed outside epochplan's own code: a Ray worker or node
+    died, the cluster went away. Nothing was written; run again (or on the local engine)."""

@@ -158,11 +158,11 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     set_phase(progress, f"writing {target}")
     keep = kept.cast(pl.Int64).to_numpy()
     source = open_source(data)
-    atomic_write(target, lambda path: _write_rows(source, keep, kind, path))
+    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
     return summary
 
 
-def _write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
     """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
     calling back into Python: an interrupt inside either panics or wedges the writer; here it is
     a KeyboardInterrupt between batches, and the caller removes the temporary file."""

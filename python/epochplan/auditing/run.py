@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 
 from .. import defaults
 from .._epochplan import Auditor
+from ..engines import MeasureSpec, open_engine
 from ..errors import InputError
 from ..progress import set_phase
-from ..sources import LABEL, TEXT, SourceLike, batches, check_label_column, choose_text_columns, open_source, other_text_columns
+from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
@@ -47,6 +48,8 @@ def audit(
     examples: bool = True,
     batch_rows: int | None = None,
     progress: ProgressCallback | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> AuditResult:
     """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
     labels and statistics of its text column(s).
@@ -72,6 +75,10 @@ def audit(
     `tokenizer` is the model's `tokenizer.json` (or a loaded `Tokenizer`): token lengths and the
     unique token counts are then exact (`encode(text, add_special_tokens=False)` on the raw text)
     instead of the labelled bytes/4 estimate. It is loaded before any data is read.
+    `engine`: "local" (this process) or "ray" (Ray tasks read and measure the input files on a
+    cluster; `pip install 'epochplan[ray]'`): the same result either way. `ray_address`: the
+    cluster (HOST:PORT, ray://HOST:PORT or auto); without it `RAY_ADDRESS`, else Ray is started
+    on this machine.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
@@ -103,6 +110,7 @@ def audit(
     batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
     if batch_rows < 1:
         raise InputError(f"batch_rows={batch_rows}: must be at least 1")
+    runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema = source.schema()
@@ -110,20 +118,18 @@ def audit(
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns, eval_text)
 
-    for batch in batches(source, columns, label, batch_rows):
-        if batch.height == 0:
-            continue
-        labels = batch.get_column(LABEL) if label is not None else None
-        auditor.update(batch.get_column(TEXT), labels)
-        if progress is not None:
-            progress(auditor.rows)
+    measurer = dict(
+        normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
+    )
+    spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
+    runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
     if near:
         set_phase(progress, "near-duplicate clustering")
     if near and verify == "exact":
         give_back_exact_texts(auditor, source, columns, batch_rows)
-    auditor.finish_near()
+    runner.finish_near(auditor)
 
     info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
     summary = auditor.summary(with_labels=label is not None)

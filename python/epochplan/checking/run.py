@@ -15,7 +15,20 @@ from .baseline import check_baseline_source, load_baseline
 from .verdict import CheckReport, evaluate
 
 #: Shared settings that tune the audit, passed to audit() when set.
-_NEAR_OPTIONS = ("near", "threshold", "shingle", "ngram", "char_ngram", "clustering", "verify", "num_perm", "memory_budget", "tokenizer")
+_NEAR_OPTIONS = (
+    "near",
+    "threshold",
+    "shingle",
+    "ngram",
+    "char_ngram",
+    "clustering",
+    "verify",
+    "num_perm",
+    "memory_budget",
+    "tokenizer",
+    "engine",
+    "ray_address",
+)
 
 
 def audit_for_check(

@@ -9,7 +9,8 @@ import typer
 from rich.text import Text
 
 from .. import settings
-from ..auditing import dedup_to_file
+from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
+from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
 from ..outputs import check_outputs
 from ..progress import RowProgress
@@ -22,7 +23,13 @@ from . import options
 def dedup_command(
     data: options.DataArgument,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Output file (.parquet, .jsonl, .ndjson, .csv or .arrow); never an input.")
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input. A folder (a path ending in / or an existing "
+            "folder): one shard per input file, same names.",
+        ),
     ],
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
@@ -41,13 +48,17 @@ def dedup_command(
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
-    check_outputs({"-o": output}, inputs)
+    folder = is_folder_output(output)
+    if folder:
+        check_folder_output(data, output)
+    else:
+        check_outputs({"-o": Path(output)}, inputs)
     values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
     with RowProgress(count_rows(open_source(data)), "deduplicating") as progress:
-        summary = dedup_to_file(
+        summary = (dedup_to_folder if folder else dedup_to_file)(
             data,
             output,
             level=values["level"],

@@ -52,7 +52,13 @@ _METAVARS = {
 }
 
 
+#: Keys whose value is not what their parser's placeholder says.
+_KEY_METAVARS = {"ray_address": "ADDRESS"}
+
+
 def _metavar(key: Key) -> str:
+    if key.attr in _KEY_METAVARS:
+        return _KEY_METAVARS[key.attr]
     shown = getattr(key.parse, "metavar", None)  # choices and the setup keys carry their own
     return shown if shown is not None else _METAVARS.get(getattr(key.parse, "__name__", ""), "VALUE")
 

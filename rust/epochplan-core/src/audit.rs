@@ -79,24 +79,29 @@ pub struct LabelExample {
 
 /// Statistics that merge associatively, so chunks can be combined in any grouping.
 #[derive(Debug, Default)]
-struct ChunkStats {
-    null_rows: u64,
-    empty_rows: u64,
-    total_bytes: u64,
-    chars: LengthDistribution,
-    words: LengthDistribution,
-    unigrams: DistinctCounter,
-    bigrams: DistinctCounter,
-    total_unigrams: u64,
-    total_bigrams: u64,
+pub(crate) struct ChunkStats {
+    pub(crate) null_rows: u64,
+    pub(crate) empty_rows: u64,
+    pub(crate) total_bytes: u64,
+    pub(crate) chars: LengthDistribution,
+    pub(crate) words: LengthDistribution,
+    pub(crate) unigrams: DistinctCounter,
+    pub(crate) bigrams: DistinctCounter,
+    pub(crate) total_unigrams: u64,
+    pub(crate) total_bigrams: u64,
     /// Token length of every non-null row (tokenizer count, or the estimate).
-    tokens: TokenLengths,
+    pub(crate) tokens: TokenLengths,
 }
 
 impl ChunkStats {
-    /// Empty statistics whose distinct counters are in the same mode as `self`'s.
-    fn empty_like(&self) -> ChunkStats {
-        ChunkStats { unigrams: self.unigrams.empty_like(), bigrams: self.bigrams.empty_like(), ..ChunkStats::default() }
+    /// Empty statistics of one chunk, its distinct counters exact or not (see
+    /// [`DistinctCounter::partial`]).
+    pub(crate) fn partial(unigrams_exact: bool, bigrams_exact: bool) -> ChunkStats {
+        ChunkStats {
+            unigrams: DistinctCounter::partial(unigrams_exact),
+            bigrams: DistinctCounter::partial(bigrams_exact),
+            ..ChunkStats::default()
+        }
     }
 
     /// Counts one text's words (their hashes, in order) and word pairs. A row at a time, so the
@@ -128,7 +133,7 @@ pub struct Auditor {
     options: AuditOptions,
     rows: u64,
     exact: ExactIndex,
-    stats: ChunkStats,
+    pub(crate) stats: ChunkStats,
     labels: Option<LabelCounter>,
     /// Label id of every row (`NO_LABEL` for none), once a label column has been given.
     row_labels: Option<Vec<u32>>,
@@ -191,45 +196,67 @@ impl Auditor {
         self.tokens.tokenizer()
     }
 
-    /// Add the next batch of rows (row numbers continue from the previous batch).
+    /// Add the next batch of rows (row numbers continue from the previous batch): the two
+    /// stages of [`crate::stages`] in one process, measure then absorb.
     pub fn update(&mut self, texts: &dyn TextColumn, labels: Option<&dyn TextColumn>) -> Result<()> {
+        self.check_batch(texts.len(), labels)?;
+        let options = self.measure_options();
+        let measure = crate::stages::measure_batch(&options, self.tokens.tokenizer(), texts, self.rows)?;
+        self.absorb_batch(measure, Some(texts), labels)
+    }
+
+    fn check_batch(&self, n: usize, labels: Option<&dyn TextColumn>) -> Result<()> {
         if self.near_clusters.is_some() || self.exact_remapped {
             return Err(CoreError::Input("rows added after finish_near(); start a new audit".into()));
         }
-        let n = texts.len();
         if let Some(l) = labels
             && l.len() != n
         {
             return Err(CoreError::Input(format!("label column has {} rows but text column has {n}", l.len())));
         }
-        if labels.is_some() && self.row_labels.is_none() {
+        if labels.is_some() && self.row_labels.is_none() && self.rows > 0 && self.row_ids.is_none() {
             // Conflicts pair each row's label with its cluster, so both are kept from row 0 on.
-            if self.rows > 0 && self.row_ids.is_none() {
-                return Err(CoreError::Input(
-                    "a label column must come with the first batch (or create the auditor with keep_row_ids)".into(),
-                ));
-            }
+            return Err(CoreError::Input(
+                "a label column must come with the first batch (or create the auditor with keep_row_ids)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How this auditor's batches are measured in-process: what the absorb can take from the
+    /// texts at hand (exact previews, char-shingle sketches) is left to it, and the distinct
+    /// counters' partials follow the global counters' mode.
+    pub fn measure_options(&self) -> crate::stages::MeasureOptions {
+        let near = self.near.as_ref().map(|n| crate::stages::NearSketch::of(n.sketcher().clone(), n.plan()));
+        crate::stages::MeasureOptions {
+            normalize: self.options.normalize,
+            near,
+            previews: false,
+            sketch_unfused: false,
+            unigrams_exact: !self.stats.unigrams.is_estimated(),
+            bigrams_exact: !self.stats.bigrams.is_estimated(),
+        }
+    }
+
+    /// The second stage: fold a measured batch into the state, in row order. `texts` (the
+    /// batch's texts, when at hand) serve the exact previews and char-shingle sketches the
+    /// measure left out; a batch measured elsewhere carries them itself.
+    pub(crate) fn absorb_batch(
+        &mut self,
+        measure: crate::stages::BatchMeasure,
+        texts: Option<&dyn TextColumn>,
+        labels: Option<&dyn TextColumn>,
+    ) -> Result<()> {
+        let n = measure.rows;
+        self.check_batch(n, labels)?;
+        if labels.is_some() && self.row_labels.is_none() {
             self.row_labels = Some(vec![NO_LABEL; self.rows as usize]);
             self.row_ids.get_or_insert_with(Vec::new);
         }
         let normalize = self.options.normalize;
-        let chunk = chunk_size(n);
-        let global = &self.stats;
-        // Word shingles are built from the word hashes the statistics need anyway: sketching
-        // in this pass saves hashing every word a second time (~15 % of a default audit).
         let fused = self.near.as_ref().is_some_and(NearIndex::takes_word_hashes);
-        let fused_near = if fused { self.near.as_ref() } else { None };
-        let first_row = self.rows;
-        let tokens = &self.tokens;
-        let parts: Vec<ChunkResult> = (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| {
-                let range = c * chunk..((c + 1) * chunk).min(n);
-                // Token counting shares the pass (and the chunk's rows in cache) with hashing.
-                let counter = tokens.chunk_counter();
-                measure_chunk(texts, range, first_row, normalize, global.empty_like(), fused_near, counter)
-            })
-            .collect::<Result<_>>()?;
+        let shift = self.rows.wrapping_sub(measure.first_row);
+        let crate::stages::BatchMeasure { parts, mut unfused_sketches, mut previews, .. } = measure;
 
         // Straight into the global state, chunk by chunk: a tree reduce would insert every
         // distinct item into several intermediate sets (3-4 cache-missing inserts instead of
@@ -248,6 +275,9 @@ impl Auditor {
             row_tokens.push(part.tokens);
             sketched.extend(part.sketches);
         }
+        if shift != 0 {
+            sketched.iter_mut().chain(unfused_sketches.iter_mut().flatten()).for_each(|c| c.shift_rows(shift));
+        }
         self.tokens.reserve(n);
 
         self.exact.make_room(n)?;
@@ -262,8 +292,12 @@ impl Auditor {
                     // only once the merge knows the row is its cluster's true representative.
                     let found = self.exact.insert(d, row, tokens);
                     if found.needs_preview && self.exact.wants_preview() {
-                        let text = texts.get(i).unwrap_or_default();
-                        self.exact.set_preview(found.representative, crate::exact::preview(text, normalize, &mut buf));
+                        // Any member's text gives the preview: it depends on the normalised text only.
+                        let preview = match texts {
+                            Some(texts) => crate::exact::preview(texts.get(i).unwrap_or_default(), normalize, &mut buf),
+                            None => previews.take(d)?,
+                        };
+                        self.exact.set_preview(found.representative, preview);
                     }
                     self.tokens.record(tokens, found.settled_opening);
                     found.representative
@@ -279,10 +313,13 @@ impl Auditor {
             ids.extend_from_slice(&batch_ids);
         }
         if let Some(near) = self.near.as_mut() {
-            if fused {
-                near.update_sketched(sketched, &batch_ids)?;
-            } else {
-                near.update(texts, Some(&batch_ids))?;
+            match (fused, unfused_sketches, texts) {
+                (true, _, _) => near.update_sketched(sketched, &batch_ids)?,
+                (false, Some(chunks), _) => near.update_sketched(chunks, &batch_ids)?,
+                (false, None, Some(texts)) => near.update(texts, Some(&batch_ids))?,
+                (false, None, None) => {
+                    return Err(CoreError::Input("a batch measured without sketches given to a near audit".into()));
+                }
             }
         }
         if let Some(row_labels) = self.row_labels.as_mut() {
@@ -362,15 +399,20 @@ impl Auditor {
     /// then links, verifies and unions the near duplicates of all rows. Call it before reading
     /// `summary`, `row_ids` or `near_ids`. Idempotent.
     pub fn finish_near(&mut self) -> Result<Option<&NearClusters>> {
+        self.finish_near_by(NearIndex::finish)?;
+        Ok(self.near_clusters.as_ref())
+    }
+
+    pub(crate) fn finish_near_by(&mut self, finish: impl FnOnce(&NearIndex) -> Result<NearClusters>) -> Result<()> {
         self.finish_exact()?;
         if self.near_clusters.is_none()
             && let Some(near) = &self.near
         {
-            let clusters = near.finish()?;
+            let clusters = finish(near)?;
             self.tokens.finish_near(&clusters.near_ids);
             self.near_clusters = Some(clusters);
         }
-        Ok(self.near_clusters.as_ref())
+        Ok(())
     }
 
     /// The near clusters, after `finish_near`.
@@ -509,7 +551,7 @@ pub(crate) fn remap_ids(ids: &mut [u64], remap: &hashbrown::HashMap<u64, u64>) {
     }
 }
 
-fn chunk_size(n: usize) -> usize {
+pub(crate) fn chunk_size(n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     (n / (threads * 4)).clamp(512, 16_384)
 }
@@ -533,25 +575,25 @@ pub fn digest_batch(texts: &dyn TextColumn, normalize: Normalize) -> Vec<Option<
 }
 
 /// What one parallel chunk of a batch yields.
-struct ChunkResult {
+pub(crate) struct ChunkResult {
     /// Per row: the exact digest of its normalised text, `None` for null.
-    digests: Vec<Option<u128>>,
+    pub(crate) digests: Vec<Option<u128>>,
     /// Per row: hashes of its opening and closing text (see [`crate::template`]).
-    ends: Vec<RowEnds>,
-    stats: ChunkStats,
+    pub(crate) ends: Vec<RowEnds>,
+    pub(crate) stats: ChunkStats,
     /// Sketches of every non-null row, when the near index takes word hashes.
-    sketches: Option<SketchedChunk>,
+    pub(crate) sketches: Option<SketchedChunk>,
     /// Per row: its token count (0 for null).
-    tokens: Vec<u32>,
+    pub(crate) tokens: Vec<u32>,
 }
 
-fn measure_chunk(
+pub(crate) fn measure_chunk(
     texts: &dyn TextColumn,
     range: std::ops::Range<usize>,
     first_row: u64,
     normalize: Normalize,
     mut stats: ChunkStats,
-    near: Option<&NearIndex>,
+    near: Option<&crate::stages::NearSketch>,
     mut counter: ChunkCounter<'_>,
 ) -> Result<ChunkResult> {
     let mut digests = Vec::with_capacity(range.len());

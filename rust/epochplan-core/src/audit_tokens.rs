@@ -50,7 +50,12 @@ pub struct ChunkCounter<'a> {
     counter: Option<RowCounter<'a>>,
 }
 
-impl ChunkCounter<'_> {
+impl<'a> ChunkCounter<'a> {
+    /// A counter for a chunk measured away from the auditor (see [`crate::stages`]).
+    pub fn with(tokenizer: Option<&'a TokenCounter>) -> Self {
+        ChunkCounter { counter: tokenizer.map(TokenCounter::row_counter) }
+    }
+
     #[inline]
     pub fn count(&mut self, text: &str, row: u64) -> Result<u32> {
         match self.counter.as_mut() {

@@ -284,6 +284,80 @@ fn hll_estimate(registers: &[u8; REGISTERS]) -> f64 {
     if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw }
 }
 
+/// The byte form an engine ships between processes (see [`crate::stages`]): registers, exact set
+/// and overflow as they are, so merging the copy gives what merging the original gives.
+impl DistinctCounter {
+    /// An empty partial counter (one chunk of a batch), exact or not, measured where the global
+    /// counter is not at hand: an exact partial merges into an estimating counter exactly as an
+    /// estimating one would (only its registers count), so `exact = true` is always correct and
+    /// `false` saves work once the global counter estimates.
+    pub fn partial(exact: bool) -> Self {
+        DistinctCounter {
+            registers: Box::new([0u8; REGISTERS]),
+            exact: exact.then(ExactSet::new),
+            overflow: Vec::new(),
+            set_cap: PARTIAL_SET_CAP,
+            registers_deferred: exact,
+        }
+    }
+
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        // Registers of a chunk are mostly zero: (index, value) pairs when that is shorter.
+        let nonzero = self.registers.iter().filter(|&&r| r != 0).count();
+        if nonzero * 3 < REGISTERS {
+            w.u8(1);
+            w.len(nonzero);
+            for (i, &r) in self.registers.iter().enumerate().filter(|(_, r)| **r != 0) {
+                w.u32(i as u32);
+                w.u8(r);
+            }
+        } else {
+            w.u8(0);
+            w.bytes.extend_from_slice(&self.registers[..]);
+        }
+        match &self.exact {
+            None => w.bool(false),
+            Some(set) => {
+                w.bool(true);
+                let hashes: Vec<u64> = set.iter().collect();
+                w.u64s(&hashes);
+            }
+        }
+        w.u64s(&self.overflow);
+        w.u64(self.set_cap as u64);
+        w.bool(self.registers_deferred);
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> crate::error::Result<Self> {
+        let mut registers = Box::new([0u8; REGISTERS]);
+        match r.u8()? {
+            1 => {
+                for _ in 0..r.len(5)? {
+                    let i = r.u32()? as usize;
+                    let value = r.u8()?;
+                    *registers.get_mut(i).ok_or_else(|| {
+                        crate::error::CoreError::Input("measured batch is corrupt (register)".into())
+                    })? = value;
+                }
+            }
+            _ => registers.copy_from_slice(r.take(REGISTERS)?),
+        }
+        let exact = if r.bool()? {
+            let mut set = ExactSet::new();
+            for h in r.u64s()? {
+                set.insert_within(h, usize::MAX);
+            }
+            Some(set)
+        } else {
+            None
+        };
+        let overflow = r.u64s()?;
+        let set_cap = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
+        let registers_deferred = r.bool()?;
+        Ok(DistinctCounter { registers, exact, overflow, set_cap, registers_deferred })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

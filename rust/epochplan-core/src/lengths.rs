@@ -152,6 +152,31 @@ impl LengthDistribution {
     }
 }
 
+/// The byte form an engine ships between processes (see [`crate::stages`]): every field, so a
+/// merge after the trip is the merge before it.
+impl LengthDistribution {
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        w.u64s(&self.dense);
+        w.len(self.sparse.len());
+        for (&length, &times) in &self.sparse {
+            w.u64(length);
+            w.u64(times);
+        }
+        w.u64(self.count);
+        w.u128(self.sum);
+        w.u64(self.max);
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> crate::error::Result<Self> {
+        let dense = r.u64s()?;
+        let mut sparse = BTreeMap::new();
+        for _ in 0..r.len(16)? {
+            sparse.insert(r.u64()?, r.u64()?);
+        }
+        Ok(LengthDistribution { dense, sparse, count: r.u64()?, sum: r.u128()?, max: r.u64()? })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,8 +21,10 @@ pub mod normalize;
 pub mod packing;
 pub mod script;
 pub mod sharding;
+pub mod stages;
 pub mod template;
 pub mod tokens;
+pub mod wire;
 
 pub use audit::{AuditOptions, AuditSummary, Auditor};
 pub use cluster_ids::NO_CLUSTER;
@@ -30,3 +32,4 @@ pub use column::TextColumn;
 pub use error::{CoreError, Result};
 pub use near::{Clustering, NearClusters, NearIndex, NearMatch, NearOptions, NearProbe, Shingle, Verify};
 pub use normalize::Normalize;
+pub use stages::{BatchMeasure, MeasureOptions, measure_batch};

@@ -251,6 +251,27 @@ pub fn shared_text(text: &str, normalize: Normalize, side: Side, chars: usize) -
     }
 }
 
+impl RowEnds {
+    /// Presence bits, then the hashes present (see [`crate::stages`]).
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        const { assert!(TRACKERS <= 8) };
+        let present = self.0.iter().enumerate().filter(|(_, h)| h.is_some()).fold(0u8, |bits, (i, _)| bits | 1 << i);
+        w.u8(present);
+        self.0.iter().flatten().for_each(|&h| w.u64(h));
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> crate::error::Result<Self> {
+        let present = r.u8()?;
+        let mut out = RowEnds::default();
+        for (i, slot) in out.0.iter_mut().enumerate() {
+            if present & (1 << i) != 0 {
+                *slot = Some(r.u64()?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

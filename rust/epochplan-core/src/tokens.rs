@@ -502,5 +502,15 @@ impl TokenLengths {
     }
 }
 
+impl TokenLengths {
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        self.lengths.write(w);
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> Result<Self> {
+        Ok(TokenLengths { lengths: LengthDistribution::read(r)? })
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

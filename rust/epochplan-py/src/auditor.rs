@@ -97,6 +97,45 @@ impl Auditor {
         call_core(py, || inner.update(&texts, labels.as_ref().map(|l| l as &dyn TextColumn)))
     }
 
+    /// Add one batch measured by a `Measurer` (its bytes), numbered on from the rows so far.
+    #[pyo3(signature = (measured, labels = None))]
+    fn absorb(&mut self, py: Python<'_>, measured: &[u8], labels: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let labels = labels.map(|l| TextChunks::import(l, "label column")).transpose()?;
+        let inner = &mut self.inner;
+        call_core(py, || {
+            let measure = epochplan_core::BatchMeasure::from_bytes(measured)?;
+            inner.absorb(measure, labels.as_ref().map(|l| l as &dyn TextColumn))
+        })
+    }
+
+    /// After the `absorb` of the batch that started at `first_row`: the member number of its
+    /// first exact representative and one byte per row (1 = representative), for
+    /// `band_partitions`.
+    fn batch_members<'py>(&self, py: Python<'py>, first_row: u64) -> PyResult<(u32, Bound<'py, PyBytes>)> {
+        let (first, keep) = self.inner.batch_members(first_row).map_err(core_error)?;
+        let keep: Vec<u8> = keep.into_iter().map(u8::from).collect();
+        Ok((first, PyBytes::new(py, &keep)))
+    }
+
+    /// Whether the unigram and bigram distinct counters still count exactly; a `Measurer` may
+    /// skip exact sets for a counter that estimates already (the result is the same).
+    fn distinct_exact(&self) -> (bool, bool) {
+        let options = self.inner.measure_options();
+        (options.unigrams_exact, options.bigrams_exact)
+    }
+
+    /// `finish_near` with the shared band buckets of every partition (`shared_buckets` bytes).
+    fn finish_near_with_buckets(&mut self, py: Python<'_>, buckets: Vec<Vec<u8>>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        call_core(py, || {
+            let parsed = buckets
+                .iter()
+                .map(|b| epochplan_core::near::buckets::SharedBuckets::from_bytes(b))
+                .collect::<epochplan_core::Result<Vec<_>>>()?;
+            inner.finish_near_with_buckets(&parsed)
+        })
+    }
+
     /// With verify="exact", after the last `update`: the rows whose texts exact verification
     /// needs, increasing, as little-endian u64 bytes (None without near detection). Give their
     /// texts back with `add_exact_texts`, in this order, before `finish_near`.

@@ -8,6 +8,7 @@ mod auditor;
 mod call;
 mod conversions;
 mod errors;
+mod stages;
 mod tokens;
 
 use epochplan_core::template::Side;
@@ -90,6 +91,9 @@ fn _epochplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULTS", defaults_dict(py)?)?;
     m.add("CHOICES", choices_dict(py)?)?;
     m.add_class::<auditor::Auditor>()?;
+    m.add_class::<stages::Measurer>()?;
+    m.add_function(wrap_pyfunction!(stages::band_partitions, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::shared_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(preview, m)?)?;
     m.add_function(wrap_pyfunction!(template_text, m)?)?;
     m.add_function(wrap_pyfunction!(shard_size, m)?)?;

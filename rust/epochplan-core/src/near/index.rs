@@ -7,12 +7,13 @@ use crate::cluster_ids::NO_CLUSTER;
 use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
 
+use super::buckets::SharedBuckets;
 use super::exact_sets::ExactSets;
 use super::lsh::LshPlan;
 use super::minhash::{Sketcher, similarity};
 use super::options::{Clustering, NearOptions, Verify};
 use super::shingle::Shingle;
-use super::sketch_set::{SketchSet, SketchedChunk, entry_key, entry_member, sketch_batch};
+use super::sketch_set::{SketchSet, SketchedChunk, entry_key, entry_member, key_part, sketch_batch};
 use super::store::RecordBuf;
 use super::union_find::UnionFind;
 
@@ -20,6 +21,8 @@ use super::union_find::UnionFind;
 const ENTRY_BYTES: usize = 16;
 /// The sort buffer never shrinks below this, whatever the budget: fewer, longer scans.
 const MIN_SORT_BYTES: usize = 64 << 20;
+/// `(key, members)` of the buckets of one band's key range.
+type KeyedBuckets<'a> = Vec<(u64, &'a [u32])>;
 /// Buckets verified per parallel task.
 const BUCKETS_PER_TASK: usize = 512;
 
@@ -263,6 +266,18 @@ impl NearIndex {
         Ok(())
     }
 
+    /// Rows `first_row..` (the last batch): which were sketched (non-null exact representatives),
+    /// and the member number of the first of them.
+    pub fn batch_members(&self, first_row: u64) -> Result<(u32, Vec<bool>)> {
+        let tail = self
+            .exact_reps
+            .get(first_row as usize..)
+            .ok_or_else(|| CoreError::Input(format!("row {first_row} is past the rows so far")))?;
+        let keep: Vec<bool> = tail.iter().enumerate().map(|(i, &e)| e == first_row + i as u64).collect();
+        let first = self.members.len() - keep.iter().filter(|&&k| k).count();
+        Ok((first as u32, keep))
+    }
+
     /// Exact representative of every row so far (`NO_CLUSTER` for null text).
     pub(super) fn exact_reps(&self) -> &[u64] {
         &self.exact_reps
@@ -325,13 +340,66 @@ impl NearIndex {
     pub fn finish(&self) -> Result<NearClusters> {
         self.check_usable()?;
         match self.options.clustering {
-            Clustering::Representative => super::representative::cluster(self),
-            Clustering::Components => self.finish_components(),
+            Clustering::Representative => {
+                self.exact_sets()?;
+                super::representative::cluster(self, super::representative::memberships(self)?)
+            }
+            Clustering::Components => self.finish_components(|band, part, parts, entries| {
+                self.members.band_entries(band, part, parts, entries)?;
+                self.retain_representatives(entries);
+                entries.par_sort_unstable();
+                Ok(shared_buckets(entries))
+            }),
         }
     }
 
-    /// Connected components of verified links, seeded with the exact clusters.
-    fn finish_components(&self) -> Result<NearClusters> {
+    /// [`NearIndex::finish`] with the shared band buckets computed elsewhere (see
+    /// [`super::buckets`]): the same clusters, links and counts.
+    pub fn finish_with_buckets(&self, buckets: &[SharedBuckets]) -> Result<NearClusters> {
+        self.check_usable()?;
+        super::buckets::check(buckets, self.members.len(), self.plan.bands)?;
+        match self.options.clustering {
+            Clustering::Representative => {
+                self.exact_sets()?;
+                super::representative::cluster(self, super::representative::memberships_from(self, buckets)?)
+            }
+            Clustering::Components => {
+                // Visited as `finish` visits them: by band, key range of the sort buffer, key.
+                let parts = sort_parts(self.members.len(), self.sort_limit);
+                let mut groups: std::collections::BTreeMap<(usize, usize), KeyedBuckets<'_>> = Default::default();
+                for (band, key, list) in buckets.iter().flat_map(SharedBuckets::iter) {
+                    groups.entry((band as usize, key_part(key, parts))).or_default().push((key, list));
+                }
+                // Members found to be exact duplicates when the spilled exact table merged are
+                // left out, as `finish` leaves them out before sorting.
+                let representative = |m: &&u32| self.is_representative(**m);
+                self.finish_components(|band, part, _, entries| {
+                    entries.clear();
+                    let mut ranges = Vec::new();
+                    let mut group = groups.get_mut(&(band, part)).map(std::mem::take).unwrap_or_default();
+                    group.sort_unstable_by_key(|&(key, _)| key);
+                    for (key, list) in group {
+                        let start = entries.len() as u32;
+                        entries.extend(list.iter().filter(representative).map(|&m| ((key as u128) << 64) | m as u128));
+                        if entries.len() as u32 - start >= 2 {
+                            ranges.push((start, entries.len() as u32));
+                        } else {
+                            entries.truncate(start as usize);
+                        }
+                    }
+                    Ok(ranges)
+                })
+            }
+        }
+    }
+
+    /// Connected components of verified links, seeded with the exact clusters. `buckets(band,
+    /// part, parts, entries)` fills `entries` with the (key, member) entries of one band's key
+    /// range and returns its shared buckets.
+    fn finish_components(
+        &self,
+        mut buckets_of: impl FnMut(usize, usize, usize, &mut Vec<u128>) -> Result<Vec<(u32, u32)>>,
+    ) -> Result<NearClusters> {
         let mut forest = UnionFind::from_parents(self.exact_reps.clone())?;
         let members = &self.members;
         let threshold = self.options.threshold;
@@ -342,10 +410,7 @@ impl NearIndex {
         let mut checked_pairs = 0;
         for band in 0..self.plan.bands {
             for part in 0..parts {
-                members.band_entries(band, part, parts, &mut entries)?;
-                self.retain_representatives(&mut entries);
-                entries.par_sort_unstable();
-                let buckets = shared_buckets(&entries);
+                let buckets = buckets_of(band, part, parts, &mut entries)?;
                 // Verification reads the forest as it was before this band; the unions are
                 // then applied in bucket order, so the result does not depend on threads.
                 let found: Vec<Result<(Vec<NearLink>, u64)>> = buckets

@@ -47,6 +47,7 @@
 //! eval–train pair) are held in memory: an eval split that shares buckets with a very large
 //! train cluster pays for every pair.
 
+pub mod buckets;
 mod exact_sets;
 pub mod index;
 pub mod leakage;
@@ -72,5 +73,5 @@ pub use lsh::LshPlan;
 pub use minhash::{SketchScratch, Sketcher, exact_jaccard, similarity, sketch_hashes};
 pub use options::{Clustering, NearOptions, Verify};
 pub use shingle::Shingle;
-pub(crate) use sketch_set::SketchedChunk;
+pub(crate) use sketch_set::{SketchedChunk, sketch_batch};
 pub use union_find::UnionFind;

@@ -31,6 +31,7 @@ use rayon::prelude::*;
 use crate::cluster_ids::NO_CLUSTER;
 use crate::error::{CoreError, Result};
 
+use super::buckets::SharedBuckets;
 use super::index::{NearClusters, NearIndex, NearLink, shared_buckets, sort_parts};
 use super::minhash::similarity;
 use super::options::Clustering;
@@ -42,7 +43,7 @@ pub const MAX_CHECKS: usize = 64;
 const NO_NODE: u32 = u32::MAX;
 
 /// Bucket numbers of each member: `buckets[offsets[m]..offsets[m + 1]]`.
-struct Memberships {
+pub(super) struct Memberships {
     offsets: Vec<usize>,
     buckets: Vec<u32>,
     bucket_count: usize,
@@ -54,7 +55,8 @@ impl Memberships {
     }
 }
 
-fn memberships(index: &NearIndex) -> Result<Memberships> {
+/// The shared buckets of the index's own band keys, sorted here (the local engine).
+pub(super) fn memberships(index: &NearIndex) -> Result<Memberships> {
     let members = &index.members;
     let parts = sort_parts(members.len(), index.sort_limit);
     let mut entries = Vec::new();
@@ -81,16 +83,45 @@ fn memberships(index: &NearIndex) -> Result<Memberships> {
         }
     }
     drop(entries);
+    Ok(memberships_of(pairs, members.len(), bucket_count as usize))
+}
+
+/// The shared buckets an engine computed (see [`super::buckets`]), numbered in the order given:
+/// the clustering merges a member's buckets in row order, so numbering does not matter.
+pub(super) fn memberships_from(index: &NearIndex, buckets: &[SharedBuckets]) -> Result<Memberships> {
+    let mut pairs: Vec<u64> = Vec::new();
+    let mut bucket_count: u64 = 0;
+    for (_, _, list) in buckets.iter().flat_map(SharedBuckets::iter) {
+        // Members found to be exact duplicates when the spilled exact table merged are left out,
+        // as `memberships` leaves them out before sorting.
+        let kept = list.iter().filter(|&&m| index.is_representative(m)).count();
+        if kept < 2 {
+            continue;
+        }
+        if bucket_count >= u32::MAX as u64 {
+            return Err(CoreError::Input(format!(
+                "more than {} shared band buckets: split the input or raise the threshold",
+                u32::MAX
+            )));
+        }
+        pairs.extend(list.iter().filter(|&&m| index.is_representative(m)).map(|&m| (m as u64) << 32 | bucket_count));
+        bucket_count += 1;
+    }
+    Ok(memberships_of(pairs, index.members.len(), bucket_count as usize))
+}
+
+/// `pairs`: (member << 32) | bucket, any order.
+fn memberships_of(mut pairs: Vec<u64>, members: usize, bucket_count: usize) -> Memberships {
     pairs.par_sort_unstable();
-    let mut offsets = vec![0usize; members.len() + 1];
+    let mut offsets = vec![0usize; members + 1];
     for &pair in &pairs {
         offsets[(pair >> 32) as usize + 1] += 1;
     }
-    for m in 0..members.len() {
+    for m in 0..members {
         offsets[m + 1] += offsets[m];
     }
     let buckets = pairs.iter().map(|&pair| pair as u32).collect();
-    Ok(Memberships { offsets, buckets, bucket_count: bucket_count as usize })
+    Memberships { offsets, buckets, bucket_count }
 }
 
 /// The representatives of each bucket, in row order, as linked lists in one arena.
@@ -118,11 +149,10 @@ impl RepresentativeLists {
     }
 }
 
-pub(super) fn cluster(index: &NearIndex) -> Result<NearClusters> {
+pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<NearClusters> {
     let members = &index.members;
     let threshold = index.options.threshold;
     let exact = index.exact_sets()?;
-    let memberships = memberships(index)?;
     let mut lists = RepresentativeLists::new(memberships.bucket_count);
     // Per member: the member it joined (itself for a representative) and the estimate.
     let mut joined: Vec<u32> = (0..members.len() as u32).collect();

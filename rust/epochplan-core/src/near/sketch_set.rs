@@ -92,6 +92,31 @@ impl SketchedChunk {
     }
 }
 
+/// The byte form an engine ships between processes (see [`crate::stages`]).
+impl SketchedChunk {
+    pub(crate) fn write(&self, w: &mut crate::wire::Writer) {
+        w.u64s(&self.rows);
+        w.u32s(&self.sketches);
+        w.u64s(&self.band_keys);
+    }
+
+    pub(crate) fn read(r: &mut crate::wire::Reader<'_>) -> Result<Self> {
+        Ok(SketchedChunk { rows: r.u64s()?, sketches: r.u32s()?, band_keys: r.u64s()? })
+    }
+
+    /// `(row, band keys)` of each member, in row order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = (u64, &[u64])> {
+        let bands = self.band_keys.len() / self.rows.len().max(1);
+        self.rows.iter().copied().zip(self.band_keys.chunks_exact(bands.max(1)))
+    }
+
+    /// Renumbers the rows of a batch measured apart from the index (row numbers from its own
+    /// first row) to where the batch lands in the input.
+    pub(crate) fn shift_rows(&mut self, by: u64) {
+        self.rows.iter_mut().for_each(|row| *row = row.wrapping_add(by));
+    }
+}
+
 /// Sketches the rows of `texts` for which `wanted(i)` holds (null rows never), in parallel
 /// chunks returned in row order. `first_row` is the row number of `texts[0]`.
 pub(crate) fn sketch_batch(
@@ -232,7 +257,7 @@ impl SketchSet {
 }
 
 #[inline]
-fn key_part(key: u64, parts: usize) -> usize {
+pub(super) fn key_part(key: u64, parts: usize) -> usize {
     ((key as u128 * parts as u128) >> 64) as usize
 }
 

@@ -1,0 +1,111 @@
+"""`dedup -o DIR/`: one output shard per input shard, same file names, written atomically.
+
+The shards are written into a temporary folder beside the target and moved in at the end: a new
+target folder is that folder renamed; into an existing folder each shard is renamed in (none of
+its names may exist there already), so nothing the user had is overwritten and an interrupted
+run leaves no shard behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError
+from ..progress import set_phase
+from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
+from .deduplicate import DedupSummary, representatives, write_rows
+
+
+def is_folder_output(out: str | os.PathLike[str]) -> bool:
+    """A path ending in a separator, or an existing folder."""
+    text = os.fspath(out)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
+def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
+    """(file name, output kind) of every input file, in order; refused when two share a name or
+    a name's format cannot be written (compressed or JSON-array inputs)."""
+    source = open_source(data)
+    if not source.paths or len(source.paths) != len(source.parts):
+        raise InputError(f"{option}: a folder output writes one shard per input file; {source.description} is not files")
+    names = [PurePosixPath(str(p)).name for p in source.paths]
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name in seen:
+            raise InputError(f"{option}: two input files are named {name}; a folder output keeps file names, so write to a file instead")
+        seen.add(name)
+        kind = OUTPUT_FORMATS.get(PurePosixPath(name).suffix.lower())
+        if kind is None:
+            raise InputError(
+                f"{option}: cannot write shard {name} in its own format; folder outputs keep .parquet, .jsonl, .ndjson, .csv "
+                "or .arrow shards: write to one file instead (-o out.parquet)"
+            )
+        out.append((name, kind))
+    return out
+
+
+def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: str = "-o") -> None:
+    """Fail before the audit if the shards cannot be written or would replace a file."""
+    target = Path(out)
+    names = _shard_names(data, option)
+    parent = target.parent
+    if target.exists():
+        if not target.is_dir():
+            raise InputError(f"{option} {out}: is a file; a folder output needs a folder")
+        taken = [name for name, _ in names if (target / name).exists()]
+        if taken:
+            raise InputError(f"{option} {out}: already holds {taken[0]}; write to a new or empty folder")
+        parent = target
+    if not parent.is_dir():
+        raise InputError(f"{option} {out}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
+
+
+def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
+    """Dedup `data` (as `dedup`) and write each input file's kept rows to `out/<its name>`, batch
+    by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""
+    check_folder_output(data, out)
+    target = Path(out)
+    names = _shard_names(data, "-o")
+    if progress is not None:
+        options["progress"] = progress
+    kept, summary, _ = representatives(data, **options)
+    set_phase(progress, f"writing {target}")
+    keep = kept.cast(pl.Int64).to_numpy()
+    source = open_source(data)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        start = 0
+        for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
+            shard = Source([part], [location], part.name)
+            rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
+            lo, hi = keep.searchsorted([start, start + rows])
+            write_rows(shard, keep[lo:hi] - start, kind, temp / name)
+            start += rows
+        _publish(temp, target, [name for name, _ in names])
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return summary
+
+
+def _publish(temp: Path, target: Path, names: list[str]) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700
+    if not target.exists():
+        os.rename(temp, target)
+        return
+    for name in names:  # checked before the audit; checked again: another process may have written
+        if (target / name).exists():
+            raise InputError(f"-o {target}: {name} appeared there during the run; nothing was overwritten")
+    for name in names:
+        os.rename(temp / name, target / name)
+    temp.rmdir()

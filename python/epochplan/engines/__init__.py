@@ -1,0 +1,31 @@
+"""Engines: where the audit's first stage (read + measure every batch) runs. The second stage
+(absorb, in input order) and everything after it always run in this process, in the core.
+
+- `local`: this process, batch after batch (rayon threads inside each batch).
+- `ray`: Ray tasks over the input files on a cluster (`pip install 'epochplan[ray]'`).
+
+Both hand the core the same batches (the same readers, the same batch boundaries), so the
+audit is the same number for number."""
+
+from __future__ import annotations
+
+from ..defaults import ENGINES
+from ..errors import InputError
+from .base import Engine, MeasureSpec
+from .local import LocalEngine
+
+__all__ = ["ENGINES", "Engine", "MeasureSpec", "open_engine"]
+
+
+def open_engine(engine: str = "local", ray_address: str | None = None) -> Engine:
+    """The engine named `engine`, connected (Ray: to `ray_address`, else `RAY_ADDRESS`, else a
+    local Ray started here). Connecting happens now, before any data is read."""
+    if engine == "local":
+        if ray_address is not None:
+            raise InputError(f"ray_address={ray_address!r} given with engine='local'; use engine='ray' or drop the address")
+        return LocalEngine()
+    if engine == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine.connect(ray_address)
+    raise InputError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")

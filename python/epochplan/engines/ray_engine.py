@@ -1,0 +1,225 @@
+"""The Ray engine's driver: plain Ray tasks over the input files measure batches on the
+cluster; this process absorbs them strictly in input order.
+
+Why plain tasks, one per file, and not Ray Data: a file read by the very reader the local
+engine uses, with the same batch boundaries, gives the core the same batches, so every number
+(down to the distinct-count estimates) is the local engine's; every input format works without
+a Ray Data datasource per format; and input order is the order the driver asks for the files'
+streams, with no reordering to undo. Each task is a streaming generator: the driver reads a
+file's measured batches as they come, and Ray's generator backpressure stops a task that runs
+`_BACKLOG` batches ahead, so what waits in the object store is bounded by
+(files in flight) x `_BACKLOG` batches, whatever the input size.
+
+What stays on the driver: the exact table, the near index (sketches spill to temp files past the
+memory budget) and the clustering; what would be distributed next is in ARCHITECTURE.md
+("Engines") and benchmarks/RESULTS.md (the 1B-document plan)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from .._epochplan import Auditor
+from ..errors import EngineError, EpochplanError, InputError
+from ..sources import Source
+from ..sources.remote import first_line, is_remote
+from .base import MeasureSpec, ProgressCallback
+
+#: Measured batches a file's task may run ahead of the driver.
+_BACKLOG = 2
+#: Times a file is read again after its task was lost.
+_RETRIES = 3
+#: Seconds to wait for a TCP connection to the cluster's address before giving up.
+_CONNECT_TIMEOUT = 10.0
+_INSTALL = "install it with: pip install 'epochplan[ray]'"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise InputError(f"engine='ray' needs Ray, which is not installed; {_INSTALL}") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes; a closed port is refused at once here."""
+    where = address.removeprefix("ray://")
+    host, sep, port = where.rpartition(":")
+    if not sep or not port.isdigit():
+        raise InputError(f"--ray-address {address}: give HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT).close()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise InputError(
+            f"cannot reach the Ray cluster at {address} ({reason}); start it (ray start --head) or fix --ray-address / RAY_ADDRESS"
+        ) from None
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, ray: Any) -> None:
+        self._ray = ray
+        #: Per absorbed batch, the refs of its band-key partitions (the shuffle's map outputs).
+        self._maps: list[list[Any]] = []
+        self._partitions = 1
+        self._near = False
+
+    @classmethod
+    def connect(cls, address: str | None) -> RayEngine:
+        """Join the cluster at `address` (or `RAY_ADDRESS`; `auto` finds a local one); with
+        neither, start Ray on this machine, as `ray.init()` does."""
+        ray = _import_ray()
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is not None and address != "auto":
+            _check_reachable(address)
+        # The driver reports a failed task itself (once, as an error); Ray would also log the
+        # errors of the tasks cancelled after it as "unhandled".
+        os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
+            if address is None:
+                options["include_dashboard"] = False
+            try:
+                ray.init(address=address, **options)
+            except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
+                raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
+        return cls(ray)
+
+    def ingest(
+        self,
+        auditor: Auditor,
+        source: Source,
+        columns: list[str],
+        label: str | None,
+        batch_rows: int,
+        spec: MeasureSpec,
+        progress: ProgressCallback | None,
+    ) -> None:
+        from .ray_tasks import band_map, measure_file
+
+        ray = self._ray
+        self._near = bool(spec.measurer.get("near"))
+        # Reduce tasks of the band-key shuffle: a few per CPU, so they balance.
+        self._partitions = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        mapper = ray.remote(band_map).options(num_returns=self._partitions)
+        files = _files(source)
+        tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
+        # Retries are the driver's, not Ray's: the driver knows how many of the file's batches it
+        # has absorbed and asks the new task to skip measuring them (Ray would replay the whole
+        # generator), and it first cancels the files behind it, whose tasks, stopped by
+        # backpressure, hold the CPUs the retry needs (with Ray's retry the run hung there).
+        task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=0)
+        tokenizer_ref = ray.put(tokenizer)
+
+        def submit(location: Any, skip: int = 0) -> Any:
+            # Once a distinct counter estimates, exact sets in the partials are dead weight in
+            # every measured batch (most of its bytes without near detection); same result.
+            unigrams_exact, bigrams_exact = auditor.distinct_exact()
+            measurer = {**spec.measurer, "unigrams_exact": unigrams_exact, "bigrams_exact": bigrams_exact}
+            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip)
+
+        # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
+        # CPU while backpressure stops it, so with more of them than CPUs the task the driver
+        # waits for could wait for a CPU that they hold.
+        window = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending: deque[tuple[int, Any]] = deque()
+        submitted = 0
+        try:
+            while submitted < len(files) or pending:
+                while submitted < len(files) and len(pending) < window:
+                    pending.append((submitted, submit(files[submitted])))
+                    submitted += 1
+                index, stream = pending.popleft()
+                location = files[index]
+                absorbed, failures = 0, 0
+                while stream is not None:
+                    try:
+                        for ref in stream:
+                            measured, labels = _get(ray, ref, str(location))
+                            first_row = auditor.rows
+                            auditor.absorb(measured, labels)
+                            absorbed += 1
+                            if self._near:
+                                # The shuffle's map runs on the cluster, from the batch already
+                                # in the object store; the driver sends only the flags.
+                                first_member, keep = auditor.batch_members(first_row)
+                                maps = mapper.remote(ref, keep, first_member, self._partitions)
+                                self._maps.append(maps if self._partitions > 1 else [maps])
+                            if progress is not None:
+                                progress(auditor.rows)
+                        stream = None
+                    except _Lost as lost:
+                        failures += 1
+                        if failures > _RETRIES:
+                            raise EngineError(
+                                f"Ray lost the task reading {location} {failures} times ({lost}); nothing was written"
+                            ) from None
+                        # The files behind it start again later: their tasks would hold the CPUs
+                        # the retry needs (see `window`).
+                        while pending:
+                            ray.cancel(pending.pop()[1], force=True)
+                        submitted = index + 1
+                        stream = submit(location, absorbed)
+        finally:
+            for _, stream in pending:
+                ray.cancel(stream, force=True)
+
+    def finish_near(self, auditor: Auditor) -> None:
+        """Cluster with the shared band buckets sorted on the cluster: one reduce task per
+        partition sorts its (band, key, member) entries and returns the buckets two or more
+        representatives share; the core clusters with them and the sketches it holds.
+
+        What stays on the driver: the sketches (spilled past the memory budget) and the
+        clustering, which reads two sketches per verified pair. When the buckets or the
+        sketches outgrow one machine, the next step is verifying on the cluster too: reduce
+        tasks that also receive the members' sketches emit the verified candidate pairs, and the
+        driver only merges representatives in row order (benchmarks/RESULTS.md, 1B documents)."""
+        if not self._near:
+            auditor.finish_near()
+            return
+        from .ray_tasks import bucket_reduce
+
+        ray = self._ray
+        reducer = ray.remote(bucket_reduce)
+        try:
+            refs = [reducer.remote(*[maps[p] for maps in self._maps]) for p in range(self._partitions)]
+            buckets = [_get(ray, ref, "the band-key shuffle") for ref in refs]
+        except _Lost as lost:
+            raise EngineError(f"Ray lost a task of the band-key shuffle ({lost}); nothing was written") from None
+        finally:
+            self._maps = []
+        auditor.finish_near_with_buckets(buckets)
+
+
+class _Lost(Exception):
+    """A task's worker or node died (or its output was lost): the file can be read again."""
+
+
+def _get(ray: Any, ref: Any, name: str) -> Any:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, EpochplanError):
+            raise cause from None  # a bad file reads as it does on the local engine
+        raise EngineError(f"Ray task reading {name} failed: {first_line(cause or e)}") from None
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as e:
+        raise _Lost(type(e).__name__) from None
+    except ray.exceptions.RayError as e:
+        raise EngineError(f"Ray failed while reading {name} ({type(e).__name__}: {first_line(e)}); nothing was written") from None
+
+
+def _files(source: Source) -> list[Any]:
+    """The input's files (absolute local paths or URLs), one task each."""
+    if not source.paths or len(source.paths) != len(source.parts):
+        raise InputError(
+            f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
+        )
+    return [p if is_remote(p) else Path(p).resolve() for p in source.paths]

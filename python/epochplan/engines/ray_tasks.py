@@ -1,0 +1,76 @@
+"""What runs on a Ray worker: one input file read with the same reader and batch boundaries as
+the local engine, each batch measured by the core (the audit's first stage) and streamed back
+to the driver in order. Kept apart from `ray_engine.py` so a worker imports no driver code."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
+from ..sources import LABEL, TEXT, batches
+from ..sources.formats import Source
+from ..sources.paths import Location
+from ..sources.readers import file_part
+
+#: Tokenizers loaded in this worker process, by the sha256 of their file.
+_TOKENIZERS: dict[str, TokenCounter] = {}
+
+
+def _tokenizer(data: bytes | None) -> TokenCounter | None:
+    """The driver's tokenizer file, sent as bytes (the worker may not see the driver's disk)."""
+    if data is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _TOKENIZERS:
+        folder = Path(tempfile.gettempdir()) / "epochplan-tokenizers"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{digest}.json"
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        _TOKENIZERS[digest] = TokenCounter(str(path))
+    return _TOKENIZERS[digest]
+
+
+def measure_file(
+    location: Location,
+    columns: list[str],
+    label: str | None,
+    batch_rows: int,
+    measurer: dict[str, Any],
+    tokenizer: bytes | None,
+    skip: int = 0,
+) -> Iterator[tuple[bytes, Any]]:
+    """(measured batch, its labels or None) for every non-empty batch of one file, in order,
+    but the first `skip` (the driver has them already: a retry after a lost worker)."""
+    measure = Measurer(**measurer, tokenizer=_tokenizer(tokenizer))
+    source = Source([file_part(location)], [str(location)], str(location))
+    seen = 0
+    for batch in batches(source, columns, label, batch_rows):
+        if batch.height == 0:
+            continue
+        seen += 1
+        if seen <= skip:
+            continue
+        labels = batch.get_column(LABEL) if label is not None else None
+        yield measure.measure(batch.get_column(TEXT)), labels
+
+
+def band_map(measured: tuple[bytes, Any], keep: bytes, first_member: int, partitions: int) -> Any:
+    """The band-key shuffle's map for one absorbed batch: `partitions` byte strings (a single one
+    when `partitions` is 1, as Ray returns it)."""
+    parts = band_partitions(measured[0], keep, first_member, partitions)
+    return parts[0] if partitions == 1 else tuple(parts)
+
+
+def bucket_reduce(*parts: bytes) -> bytes:
+    """The shuffle's reduce for one partition: its entries from every batch, sorted into the
+    buckets two or more representatives share."""
+    return shared_buckets(list(parts))

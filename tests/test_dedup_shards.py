@@ -1,0 +1,79 @@
+"""`dedup -o DIR/`: one output shard per input file, same names and formats, the same rows as
+`-o FILE` cut at the input files' boundaries; nothing of the user's overwritten."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import assert_clean_error, run_cli
+
+
+@pytest.fixture
+def shards(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = [f"row {i % 37} of the shard corpus, with words enough to be a document" for i in range(300)]
+    for k in range(3):
+        pl.DataFrame({"id": list(range(k * 100, (k + 1) * 100)), "text": texts[k * 100 : (k + 1) * 100]}).write_parquet(
+            folder / f"s{k}.parquet"
+        )
+    return folder
+
+
+def test_one_shard_per_input_equals_the_single_file_cut_at_file_boundaries(shards, tmp_path):
+    whole = tmp_path / "whole.parquet"
+    assert run_cli("dedup", str(shards), "-t", "text", "--level", "exact", "-o", str(whole)).returncode == 0
+    out = tmp_path / "out"
+    proc = run_cli("dedup", str(shards), "-t", "text", "--level", "exact", "-o", f"{out}/")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["s0.parquet", "s1.parquet", "s2.parquet"]  # no temp folder left
+    parts = [pl.read_parquet(out / f"s{k}.parquet") for k in range(3)]
+    assert parts[0].height == 37 and parts[1].height == parts[2].height == 0  # every later row copies one of the first 37
+    assert pl.concat(parts).equals(pl.read_parquet(whole))
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_an_existing_folder_takes_new_shards_but_never_overwrites(shards, tmp_path):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    proc = run_cli("dedup", str(shards), "-t", "text", "-o", str(out))  # an existing folder, no trailing slash
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "s0.parquet", "s1.parquet", "s2.parquet"]
+    before = (out / "s0.parquet").read_bytes()
+    proc = run_cli("dedup", str(shards), "-t", "text", "-o", str(out))
+    assert_clean_error(proc, "s0.parquet")
+    assert (out / "s0.parquet").read_bytes() == before and (out / "notes.txt").read_text() == "mine"
+    # The input folder itself: its files would be replaced.
+    assert_clean_error(run_cli("dedup", str(shards), "-t", "text", "-o", f"{shards}/"), "s0.parquet")
+
+
+def test_shards_keep_their_format_and_unwritable_formats_are_refused(tmp_path):
+    folder = tmp_path / "jsonl"
+    folder.mkdir()
+    for k in range(2):
+        pl.DataFrame({"text": ["same text here", f"other {k}"]}).write_ndjson(folder / f"p{k}.jsonl")
+    out = tmp_path / "out"
+    proc = run_cli("dedup", str(folder), "-t", "text", "--level", "exact", "-o", f"{out}/")
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_ndjson(out / "p0.jsonl")["text"].to_list() == ["same text here", "other 0"]
+    assert pl.read_ndjson(out / "p1.jsonl")["text"].to_list() == ["other 1"]
+
+    packed = tmp_path / "gz"
+    packed.mkdir()
+    with gzip.open(packed / "a.jsonl.gz", "wt") as f:
+        f.write('{"text": "x"}\n')
+    assert_clean_error(run_cli("dedup", str(packed), "-t", "text", "-o", f"{tmp_path / 'o2'}/"), "a.jsonl.gz", "-o out.parquet")
+    assert not (tmp_path / "o2").exists()
+
+
+def test_two_inputs_with_one_name_are_refused(shards, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    pl.DataFrame({"id": [1], "text": ["x"]}).write_parquet(other / "s0.parquet")
+    proc = run_cli("dedup", str(shards), str(other), "-t", "text", "-o", f"{tmp_path / 'o'}/")
+    assert_clean_error(proc, "s0.parquet")

@@ -1,0 +1,327 @@
+"""The Ray engine on a real two-node Ray cluster on loopback (`ray start` head + worker, one CPU
+each): audit, leakage, conflicts, clusters and dedup through the CLI with `--engine ray` must
+equal the local engine's output on the same input; then the failures (no Ray, an unreachable
+address, workers killed mid-run).
+
+Under CI (`CI=true`) a missing Ray fails: the README's test command installs `epochplan[ray]`.
+Elsewhere the module is skipped without it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import REPO, assert_clean_error, run_cli
+
+try:
+    import psutil
+    import ray  # noqa: F401
+except ImportError:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise
+    pytest.skip("ray is not installed (pip install 'epochplan[ray]'); CI runs these tests", allow_module_level=True)
+
+RAY = str(Path(sys.executable).parent / "ray")
+PYTHONPATH = os.pathsep.join(p for p in [str(REPO / "python"), os.environ.get("PYTHONPATH", "")] if p)
+NODE = ["--num-cpus", "1", "--object-store-memory", "100000000", "--disable-usage-stats"]
+WORDS = [f"w{i}" for i in range(3000)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node and a worker node on loopback; yields the address. Workers import epochplan
+    from this checkout (PYTHONPATH), as the driver does."""
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    # A local `ray.init()` leaves ~/.ray/auth_token behind, after which a new head enforces token
+    # auth that a joining node (and the drivers) must match: a loopback test cluster does without.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RAY_AUTH_MODE", "disabled")
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0"}
+    address = f"127.0.0.1:{port}"
+    head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false"]
+    try:
+        subprocess.run([*head, *NODE, "--temp-dir", temp], env=env, check=True, capture_output=True, timeout=120)
+        worker = [RAY, "start", "--address", address, "--node-ip-address", "127.0.0.1", *NODE]
+        subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
+        yield address
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+        patch.undo()
+
+
+def _doc(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Path:
+    """Four train shards with exact copies (case, spacing), near copies (two words changed),
+    nulls and conflicting labels, across shards; an eval split with exact and near leaks."""
+    rng = random.Random(17)
+    root = tmp_path_factory.mktemp("planted")
+    rows: list[str | None] = []
+    for i in range(2400):
+        kind = rng.random()
+        if i > 10 and kind < 0.12:
+            rows.append((rows[rng.randrange(i)] or "none").upper())
+        elif i > 10 and kind < 0.25:
+            source = (rows[rng.randrange(i)] or _doc(rng, 40)).split()
+            for _ in range(2):
+                source[rng.randrange(len(source))] = f"edit{rng.randrange(10**6)}"
+            rows.append(" ".join(source))
+        elif kind < 0.27:
+            rows.append(None)
+        else:
+            rows.append(_doc(rng, 30 + rng.randrange(30)))
+    labels = [rng.choice(["pos", "neg"]) for _ in rows]
+    (root / "shards").mkdir()
+    for k in range(4):
+        lo, hi = k * 600, (k + 1) * 600
+        pl.DataFrame({"id": list(range(lo, hi)), "text": rows[lo:hi], "label": labels[lo:hi]}).write_parquet(
+            root / "shards" / f"part-{k}.parquet"
+        )
+    leaks = [r for r in rows[::40] if r is not None]
+    eval_rows = [r.replace(r.split()[3], "changed") if j % 2 else r for j, r in enumerate(leaks)] + [_doc(rng, 30) for _ in range(40)]
+    pl.DataFrame({"text": eval_rows}).write_parquet(root / "eval.parquet")
+    return root
+
+
+def _both(args: list[str], outputs: dict[str, str], cluster: str, tmp: Path, env: dict[str, str] | None = None) -> dict[str, dict]:
+    """Run the command on each engine with its outputs in its own folder; {engine: {name: path}}."""
+    got = {}
+    for engine in ("local", "ray"):
+        folder = tmp / engine
+        folder.mkdir(parents=True)
+        extra = ["--engine", "ray", "--ray-address", cluster] if engine == "ray" else []
+        named = {name: str(folder / file) + ("/" if file.endswith("/") else "") for name, file in outputs.items()}
+        flags = [x for name, path in named.items() for x in (name, path)]
+        proc = run_cli(*args, *flags, *extra, "-q", env=env) if args[0] == "audit" else run_cli(*args, *flags, *extra, env=env)
+        assert proc.returncode == 0, (engine, proc.stderr)
+        got[engine] = named
+    return got
+
+
+def _same_json(got: dict[str, dict], name: str = "--json") -> dict:
+    local, ray_ = (json.loads(Path(got[e][name]).read_text()) for e in ("local", "ray"))
+    assert local == ray_  # every statistic; the audit JSON names no engine and no timing
+    return local
+
+
+def _same_parquet(got: dict[str, dict], name: str) -> pl.DataFrame:
+    local, ray_ = (pl.read_parquet(got[e][name]) for e in ("local", "ray"))
+    assert local.equals(ray_), (local, ray_)
+    return local
+
+
+def test_audit_with_labels_leakage_and_tokenizer_equals_local(cluster, planted, tmp_path):
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
+    args = ["audit", str(planted / "shards"), "-t", "text", "-l", "label", "--eval", str(planted / "eval.parquet")]
+    args += ["--tokenizer", str(tokenizer)]
+    outputs = {"--json": "audit.json", "--clusters": "clusters.parquet", "--leakage": "leakage.parquet"}
+    got = _both(args, outputs, cluster, tmp_path, env={"EPOCHPLAN_BATCH_ROWS": "250"})
+    audit = _same_json(got)
+    clusters = _same_parquet(got, "--clusters")
+    leakage = _same_parquet(got, "--leakage")
+    # What was planted was found (so equality is not between two empty answers).
+    assert audit["rows"] == 2400 and clusters.height == 2400
+    assert audit["exact"]["duplicate_rows"] > 100 and audit["near"]["duplicate_rows"] > audit["exact"]["duplicate_rows"]
+    assert audit["conflicts"]["exact_clusters"] > 10
+    assert audit["lengths"]["tokens"]["estimated"] is False
+    assert set(leakage["kind"]) == {"exact", "near"}
+
+
+def test_char_shingles_components_exact_verify_on_compressed_json_lines(cluster, planted, tmp_path):
+    # Another reader (gzip JSON lines), the sketches a Ray worker must build itself (char
+    # shingles), union-find clustering and the exact re-read on the driver.
+    import gzip
+
+    shards = tmp_path / "jsonl"
+    shards.mkdir()
+    for part in sorted((planted / "shards").iterdir()):
+        frame = pl.read_parquet(part)
+        with gzip.open(shards / (part.stem + ".jsonl.gz"), "wb") as f:
+            frame.write_ndjson(f)
+    args = ["audit", str(shards), "-t", "text", "--shingle", "char", "--clustering", "components", "--verify", "exact"]
+    got = _both(args, {"--json": "a.json", "--clusters": "c.parquet"}, cluster, tmp_path)
+    audit = _same_json(got)
+    _same_parquet(got, "--clusters")
+    assert audit["near"]["duplicate_rows"] > 100
+
+
+def test_multilingual_and_cjk_rows_equal_local(cluster, shared_data, tmp_path):
+    frame = pl.read_parquet(shared_data / "chatterbot_multilingual.parquet")
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for k, lang in enumerate(["chinese", "japanese", "korean", "thai", "russian", "persian"]):
+        frame.filter(pl.col("lang") == lang).write_parquet(shards / f"{k}-{lang}.parquet")
+    args = ["audit", str(shards), "-t", "text", "-l", "lang"]
+    got = _both(args, {"--json": "a.json", "--clusters": "c.parquet"}, cluster, tmp_path)
+    audit = _same_json(got)
+    _same_parquet(got, "--clusters")
+    # Per language (shared/data/README.md): chinese 141, japanese 219, korean 124, thai 7,
+    # russian 7, persian 1633; a few utterances also repeat across languages.
+    assert audit["exact"]["duplicate_rows"] >= 141 + 219 + 124 + 7 + 7 + 1633
+
+
+def test_dedup_folder_and_file_equal_local(cluster, planted, tmp_path):
+    args = ["dedup", str(planted / "shards"), "-t", "text", "--eval", str(planted / "eval.parquet")]
+    got = _both(args, {"-o": "out/"}, cluster, tmp_path)
+    names = sorted(p.name for p in (planted / "shards").iterdir())
+    for engine in ("local", "ray"):
+        assert sorted(p.name for p in Path(got[engine]["-o"]).iterdir()) == names
+    kept = 0
+    for name in names:
+        local, ray_ = (pl.read_parquet(Path(got[e]["-o"]) / name) for e in ("local", "ray"))
+        assert local.equals(ray_)
+        kept += local.height
+    assert 0 < kept < 2400 - 300
+    # -o FILE: one file, as before.
+    single = _both(args, {"-o": "kept.parquet"}, cluster, tmp_path / "single")
+    whole = _same_parquet(single, "-o")
+    assert whole.height == kept
+    assert whole.equals(pl.concat([pl.read_parquet(Path(got["local"]["-o"]) / n) for n in names]))
+
+
+def test_python_api_engine_and_ray_address(cluster, planted):
+    # `engine=` and `ray_address=` in Python: the same result; data in memory is refused by name.
+    code = (
+        "import json, sys, polars as pl, epochplan\n"
+        "path, address = sys.argv[1], sys.argv[2]\n"
+        "local = epochplan.audit(path, text='text', label='label').to_dict()\n"
+        "ray_ = epochplan.audit(path, text='text', label='label', engine='ray', ray_address=address).to_dict()\n"
+        "assert local == ray_\n"
+        "try:\n"
+        "    epochplan.audit(pl.DataFrame({'text': ['a']}), engine='ray', ray_address=address)\n"
+        "except epochplan.InputError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(planted / "shards"), cluster], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: engine='ray' reads files or URLs" in proc.stdout
+
+
+def test_unreachable_address_is_a_prompt_clean_error(planted, tmp_path):
+    port = _free_port()  # closed: nothing listens there
+    out = tmp_path / "a.json"
+    proc = run_cli(
+        "audit",
+        str(planted / "shards"),
+        "-t",
+        "text",
+        "--engine",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{port}",
+        "--json",
+        str(out),
+        timeout=120,
+    )
+    assert_clean_error(proc, f"127.0.0.1:{port}")
+    assert not out.exists()
+    # From the environment as well.
+    proc = run_cli(
+        "audit",
+        str(planted / "shards"),
+        "-t",
+        "text",
+        "--json",
+        str(out),
+        env={"EPOCHPLAN_ENGINE": "ray", "RAY_ADDRESS": f"127.0.0.1:{port}"},
+    )
+    assert_clean_error(proc, f"127.0.0.1:{port}")
+
+
+def test_without_ray_installed_the_error_says_how_to_install_it(planted, tmp_path):
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoRay:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'ray' or name.startswith('ray.'):\n"
+        "            raise ImportError('No module named ray')\n"
+        "sys.meta_path.insert(0, _NoRay())\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(hide), PYTHONPATH])}
+    proc = run_cli("audit", str(planted / "shards"), "-t", "text", "--engine", "ray", env=env)
+    assert_clean_error(proc, "epochplan[ray]")
+
+
+def _measuring_workers() -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if any("ray::measure_file" in part for part in p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
+def _run_killing(args: list[str], kills: int | None, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, int]:
+    """Run the CLI while SIGKILLing the workers measuring files: `kills` of them (None: every one
+    seen, until the run ends). Returns the finished process and the number killed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epochplan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}
+    )
+    killed: set[int] = set()
+    deadline = time.monotonic() + 240  # a hung run fails the test instead of hanging CI
+    while proc.poll() is None and time.monotonic() < deadline:
+        if kills is None or len(killed) < kills:
+            for worker in _measuring_workers():
+                if worker.pid not in killed:
+                    try:
+                        worker.send_signal(signal.SIGKILL)
+                        killed.add(worker.pid)
+                    except psutil.NoSuchProcess:
+                        pass
+        time.sleep(0.01)
+    if proc.poll() is None:
+        proc.kill()
+    stdout, stderr = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), len(killed)
+
+
+def test_killed_workers_are_retried_or_fail_cleanly(cluster, planted, tmp_path):
+    env = {"EPOCHPLAN_BATCH_ROWS": "50"}  # many small batches: the run lasts long enough to be hit
+    base = ["audit", str(planted / "shards"), "-t", "text", "-l", "label", "--engine", "ray", "--ray-address", cluster, "-q"]
+    reference = run_cli("audit", str(planted / "shards"), "-t", "text", "-l", "label", "--json", "-", env=env)
+    assert reference.returncode == 0, reference.stderr
+
+    # One worker killed: Ray retries its file (replaying the stream), the result is the local one.
+    out = tmp_path / "one.json"
+    proc, killed = _run_killing([*base, "--json", str(out)], kills=1, env=env)
+    assert killed == 1, "no worker was measuring while the run lasted"
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text()) == json.loads(reference.stdout)
+
+    # Every worker killed, again and again: past Ray's retries the run fails with one clear line
+    # and writes nothing.
+    out = tmp_path / "all.json"
+    clusters = tmp_path / "all.parquet"
+    proc, killed = _run_killing([*base, "--json", str(out), "--clusters", str(clusters)], kills=None, env=env)
+    assert killed >= 4
+    assert_clean_error(proc, "Ray")
+    assert not out.exists() and not clusters.exists()
