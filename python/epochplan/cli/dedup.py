@@ -27,8 +27,8 @@ def dedup_command(
         typer.Option(
             "--output",
             "-o",
-            help="Output file (.parquet, .jsonl, .ndjson or .csv); never an input. A folder (a path ending in / or an existing "
-            "folder): one shard per input file, same names.",
+            help="Output file (.parquet, .jsonl, .ndjson, .csv or .arrow); never an input. A folder (a path ending in / or an "
+            "existing folder): one shard per input file, same names.",
         ),
     ],
     config: options.ConfigOption = None,
