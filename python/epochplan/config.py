@@ -170,7 +170,7 @@ def parse_num_perm(raw: Any, textual: bool = False) -> int:
 
 def parse_name(raw: Any, textual: bool = False) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be a non-empty string")
+        raise ValueError("must be a non-empty string (a column name, or a ray-address)")
     return raw
 
 
