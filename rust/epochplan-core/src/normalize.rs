@@ -343,6 +343,19 @@ impl Writer<'_> {
         }
     }
 
+    /// Before a non-space character: the space a whitespace run left pending, and the start of
+    /// a word if none is open.
+    #[inline(always)]
+    fn open_word(&mut self) {
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        if self.word_start.is_none() {
+            self.word_start = Some(self.out.len());
+        }
+    }
+
     /// Writes the ASCII byte `b`; `space`: whether it is whitespace.
     #[inline(always)]
     fn push_ascii(&mut self, b: u8, space: bool) {
@@ -351,13 +364,7 @@ impl Writer<'_> {
             self.pending_space = !self.out.is_empty();
             return;
         }
-        if self.pending_space {
-            self.out.push(' ');
-            self.pending_space = false;
-        }
-        if self.word_start.is_none() {
-            self.word_start = Some(self.out.len());
-        }
+        self.open_word();
         self.letters += b.is_ascii_alphabetic() as u64;
         self.out.push(b.to_ascii_lowercase() as char);
     }
@@ -369,13 +376,7 @@ impl Writer<'_> {
         if run.is_empty() {
             return;
         }
-        if self.pending_space {
-            self.out.push(' ');
-            self.pending_space = false;
-        }
-        if self.word_start.is_none() {
-            self.word_start = Some(self.out.len());
-        }
+        self.open_word();
         self.letters += letters;
         self.unspaced += unspaced;
         self.out.push_str(run);
@@ -389,13 +390,7 @@ impl Writer<'_> {
             self.pending_space = !self.out.is_empty();
             return;
         }
-        if self.pending_space {
-            self.out.push(' ');
-            self.pending_space = false;
-        }
-        if self.word_start.is_none() {
-            self.word_start = Some(self.out.len());
-        }
+        self.open_word();
         if c.is_ascii() {
             self.letters += c.is_ascii_alphabetic() as u64;
             self.out.push(c.to_ascii_lowercase());
