@@ -50,8 +50,9 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
     return out
 
 
-def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: str = "-o") -> None:
-    """Fail before the audit if the shards cannot be written or would replace a file."""
+def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: str = "-o") -> list[tuple[str, str]]:
+    """Fail before the audit if the shards cannot be written or would replace a file; else the
+    (file name, output kind) of each shard, in input order."""
     target = Path(out)
     names = _shard_names(data, option)
     parent = target.parent
@@ -66,14 +67,14 @@ def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: s
         raise InputError(f"{option} {out}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
+    return names
 
 
 def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Dedup `data` (as `dedup`) and write each input file's kept rows to `out/<its name>`, batch
     by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""
-    check_folder_output(data, out)
+    names = check_folder_output(data, out)
     target = Path(out)
-    names = _shard_names(data, "-o")
     if progress is not None:
         options["progress"] = progress
     kept, summary, _ = representatives(data, **options)
