@@ -47,51 +47,91 @@ impl RowEnds {
     pub fn of(normalised: &[u8]) -> RowEnds {
         let mut out = RowEnds::default();
         let ascii = normalised.is_ascii();
-        for (i, &chars) in TEMPLATE_CHARS.iter().enumerate() {
-            let (head, tail) = if ascii {
-                if normalised.len() <= chars {
-                    continue;
-                }
-                (chars, normalised.len() - chars)
-            } else {
-                match (char_boundary_from_start(normalised, chars), char_boundary_from_end(normalised, chars)) {
-                    (Some(head), Some(tail)) => (head, tail),
-                    _ => continue,
-                }
-            };
-            out.0[i * SIDES] = Some(xxh3_64(&normalised[..head]));
-            out.0[i * SIDES + 1] = Some(xxh3_64(&normalised[tail..]));
+        let (heads, tails) = if ascii {
+            (
+                TEMPLATE_CHARS.map(|chars| (normalised.len() > chars).then_some(chars)),
+                TEMPLATE_CHARS.map(|chars| (normalised.len() > chars).then(|| normalised.len() - chars)),
+            )
+        } else {
+            (char_starts_from_start(normalised), char_starts_from_end(normalised))
+        };
+        for (i, (head, tail)) in heads.into_iter().zip(tails).enumerate() {
+            if let (Some(head), Some(tail)) = (head, tail) {
+                out.0[i * SIDES] = Some(xxh3_64(&normalised[..head]));
+                out.0[i * SIDES + 1] = Some(xxh3_64(&normalised[tail..]));
+            }
         }
         out
     }
 }
 
-/// Byte offset after the first `chars` characters, if the text has more than `chars`.
-fn char_boundary_from_start(text: &[u8], chars: usize) -> Option<usize> {
-    let mut seen = 0;
-    for (at, &b) in text.iter().enumerate() {
-        if b & 0xC0 != 0x80 {
-            if seen == chars {
-                return Some(at);
-            }
-            seen += 1;
-        }
-    }
-    None
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Characters that start in the eight bytes `x`: those that are not continuation bytes
+/// (`10xxxxxx`), counted with one multiply.
+#[inline(always)]
+fn starts_in(x: u64) -> usize {
+    let continuation = (x & !(x << 1)) & (ONES * 0x80);
+    8 - ((continuation >> 7).wrapping_mul(ONES) >> 56) as usize
 }
 
-/// Byte offset of the last `chars` characters, if the text has more than `chars`.
-fn char_boundary_from_end(text: &[u8], chars: usize) -> Option<usize> {
-    let mut seen = 0;
-    for at in (0..text.len()).rev() {
-        if text[at] & 0xC0 != 0x80 {
-            seen += 1;
-            if seen == chars {
-                return (at > 0).then_some(at);
+/// For each n of [`TEMPLATE_CHARS`] (ascending), the byte offset after the first n characters
+/// of `text`, if it has more than n. One pass; whole words of eight bytes are skipped while
+/// the next boundary is not in them.
+fn char_starts_from_start(text: &[u8]) -> [Option<usize>; TEMPLATE_CHARS.len()] {
+    let mut found = [None; TEMPLATE_CHARS.len()];
+    let (mut at, mut seen) = (0usize, 0usize);
+    for (slot, &chars) in found.iter_mut().zip(&TEMPLATE_CHARS) {
+        while let Some(chunk) = text.get(at..at + 8) {
+            let starts = starts_in(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+            if seen + starts > chars {
+                break;
+            }
+            (seen, at) = (seen + starts, at + 8);
+        }
+        loop {
+            let Some(&b) = text.get(at) else { return found };
+            if b & 0xC0 != 0x80 {
+                if seen == chars {
+                    *slot = Some(at);
+                    break;
+                }
+                seen += 1;
+            }
+            at += 1;
+        }
+    }
+    found
+}
+
+/// For each n of [`TEMPLATE_CHARS`], the byte offset of the last n characters of `text`, if it
+/// has more than n; one pass from the end, as [`char_starts_from_start`].
+fn char_starts_from_end(text: &[u8]) -> [Option<usize>; TEMPLATE_CHARS.len()] {
+    let mut found = [None; TEMPLATE_CHARS.len()];
+    let (mut end, mut seen) = (text.len(), 0usize);
+    for (slot, &chars) in found.iter_mut().zip(&TEMPLATE_CHARS) {
+        while end >= 8 {
+            let starts = starts_in(u64::from_le_bytes(text[end - 8..end].try_into().expect("eight bytes")));
+            if seen + starts >= chars {
+                break;
+            }
+            (seen, end) = (seen + starts, end - 8);
+        }
+        loop {
+            if end == 0 {
+                return found;
+            }
+            end -= 1;
+            if text[end] & 0xC0 != 0x80 {
+                seen += 1;
+                if seen == chars {
+                    *slot = (end > 0).then_some(end);
+                    break;
+                }
             }
         }
     }
-    None
+    found
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -274,6 +314,54 @@ impl RowEnds {
 
 #[cfg(test)]
 mod tests {
+
+    /// Byte offset after the first `chars` characters, if the text has more than `chars`.
+    fn char_boundary_from_start(text: &[u8], chars: usize) -> Option<usize> {
+        let mut seen = 0;
+        for (at, &b) in text.iter().enumerate() {
+            if b & 0xC0 != 0x80 {
+                if seen == chars {
+                    return Some(at);
+                }
+                seen += 1;
+            }
+        }
+        None
+    }
+
+    /// Byte offset of the last `chars` characters, if the text has more than `chars`.
+    fn char_boundary_from_end(text: &[u8], chars: usize) -> Option<usize> {
+        let mut seen = 0;
+        for at in (0..text.len()).rev() {
+            if text[at] & 0xC0 != 0x80 {
+                seen += 1;
+                if seen == chars {
+                    return (at > 0).then_some(at);
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn char_boundaries_match_a_character_count() {
+        let alphabet = ["a", "é", "北", "😀", " "];
+        let mut rng = crate::near::test_support::SplitMix(5);
+        for _ in 0..20_000 {
+            let text: String =
+                (0..rng.below(200)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+            let bytes = text.as_bytes();
+            let expected_heads = TEMPLATE_CHARS.map(|n| char_boundary_from_start(bytes, n));
+            let expected_tails = TEMPLATE_CHARS.map(|n| char_boundary_from_end(bytes, n));
+            assert_eq!(char_starts_from_start(bytes), expected_heads, "{text:?}");
+            assert_eq!(char_starts_from_end(bytes), expected_tails, "{text:?}");
+            let chars = text.chars().count();
+            for (i, n) in TEMPLATE_CHARS.iter().enumerate() {
+                assert_eq!(expected_heads[i].is_some(), chars > *n);
+                assert_eq!(expected_heads[i].map(|at| text[..at].chars().count()), (chars > *n).then_some(*n));
+            }
+        }
+    }
     use super::*;
 
     fn counter(texts: &[&str]) -> TemplateCounter {
