@@ -7,8 +7,10 @@ filtered pass over the text column. Never a scan per row.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -65,15 +67,17 @@ def _scanned_rows(source: Source, columns: list[str], wanted: list[int]) -> dict
 
 
 def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> dict[int, str | None]:
-    """Wanted rows grouped by (file, row group) from the footers; each group decoded once."""
+    """Wanted rows grouped by (file, row group) from the footers; each group decoded once, the
+    groups in parallel (a report's rows are spread over most of a file's groups, so this is
+    about a whole second read of the text: decoding is the cost, and pyarrow releases the GIL)."""
     import pyarrow.parquet as pq
 
-    found: dict[int, str | None] = {}
+    tasks: list[tuple[Path, int, list[tuple[int, int]]]] = []  # (file, row group, [(global row, offset)])
     start = 0  # global row number of the current file's first row
     position = 0  # next wanted row to place
     for path in paths:
         with pq.ParquetFile(path) as reader:
-            groups: dict[int, list[tuple[int, int]]] = defaultdict(list)  # row group -> (global row, offset)
+            groups: dict[int, list[tuple[int, int]]] = defaultdict(list)
             group_start = start
             for group in range(reader.metadata.num_row_groups):
                 group_rows = reader.metadata.row_group(group).num_rows
@@ -81,13 +85,21 @@ def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> d
                     groups[group].append((wanted[position], wanted[position] - group_start))
                     position += 1
                 group_start += group_rows
-            for group, places in groups.items():
-                table = reader.read_row_group(group, columns=list(dict.fromkeys(columns)))
-                frame = pl.DataFrame(pl.from_arrow(table)).select(text_expression(columns))
-                texts = frame[TEXT]
-                for row, offset in places:
-                    found[row] = texts[offset]
+            tasks.extend((path, group, places) for group, places in groups.items())
             start = group_start
         if position == len(wanted):
             break
-    return found
+    text_columns = list(dict.fromkeys(columns))
+
+    def read(task: tuple[Path, int, list[tuple[int, int]]]) -> list[tuple[int, str | None]]:
+        path, group, places = task
+        with pq.ParquetFile(path) as reader:  # one reader per task: a ParquetFile is not shared across threads
+            table = reader.read_row_group(group, columns=text_columns, use_threads=False)
+        texts = pl.DataFrame(pl.from_arrow(table)).select(text_expression(columns))[TEXT]
+        return [(row, texts[offset]) for row, offset in places]
+
+    workers = min(len(tasks), os.cpu_count() or 1)
+    if workers <= 1:
+        return dict(pair for task in tasks for pair in read(task))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pair for pairs in pool.map(read, tasks) for pair in pairs)
