@@ -92,6 +92,28 @@ def test_public_names_are_the_functions_not_shadowed_modules():
     assert not packages & set(epochplan.__all__), "a subpackage named like a public function shadows it"
 
 
+def test_the_command_line_sets_one_blas_thread_before_numpy_loads():
+    """`import epochplan` loads the public names on first use, so the entry point's module
+    (`epochplan.cli`) can keep numpy's OpenBLAS from starting a spinning thread per core: the
+    variable must be set before anything imports numpy."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys\n"
+        "import epochplan\n"
+        "assert 'numpy' not in sys.modules, 'import epochplan loaded numpy'\n"
+        "import epochplan.cli\n"
+        "assert os.environ.get('OPENBLAS_NUM_THREADS') == '1'\n"
+        "assert epochplan.audit is epochplan.auditing.audit and 'audit' in dir(epochplan)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        epochplan.nope  # noqa: B018
+
+
 def test_no_python_module_over_500_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
     assert not long, long

@@ -1,10 +1,5 @@
 import gc
-import os
 import sys
-
-# The CLI does no linear algebra: without this, numpy's OpenBLAS starts a thread per core that
-# spins beside rayon's workers during the audit.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 try:
     from .cli import main
