@@ -50,5 +50,12 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measurement:
     return Measurement(reply["seconds"], reply["rss_mb"], reply["stdout"])
 
 
+def fastest(runs: list[Measurement]) -> Measurement:
+    """The fastest of repeated runs of one command (the others lost time to a shared machine's
+    load), with the highest peak RSS of them all."""
+    best = min(runs, key=lambda m: m.seconds)
+    return Measurement(best.seconds, max(m.peak_rss_mb for m in runs), best.stdout)
+
+
 def python_snippet(code: str) -> list[str]:
     return [sys.executable, "-c", code]
