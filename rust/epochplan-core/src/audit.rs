@@ -258,83 +258,102 @@ impl Auditor {
         let shift = self.rows.wrapping_sub(measure.first_row);
         let crate::stages::BatchMeasure { parts, mut unfused_sketches, mut previews, .. } = measure;
 
-        // Straight into the global state, chunk by chunk: a tree reduce would insert every
-        // distinct item into several intermediate sets (3-4 cache-missing inserts instead of
-        // one). Unions are order-independent, so the result does not depend on the chunking.
         let mut digests = Vec::with_capacity(parts.len());
         let mut row_tokens = Vec::with_capacity(parts.len());
         let mut sketched = Vec::with_capacity(parts.len());
-        let mut row = self.rows;
+        let mut ends = Vec::with_capacity(parts.len());
+        let mut part_stats = Vec::with_capacity(parts.len());
         for part in parts {
-            self.stats.merge(&part.stats);
-            for ends in &part.ends {
-                self.templates.add(row, ends);
-                row += 1;
-            }
+            part_stats.push(part.stats);
+            ends.push(part.ends);
             digests.push(part.digests);
             row_tokens.push(part.tokens);
             sketched.extend(part.sketches);
         }
-        if shift != 0 {
-            sketched.iter_mut().chain(unfused_sketches.iter_mut().flatten()).for_each(|c| c.shift_rows(shift));
-        }
-        self.tokens.reserve(n);
+        // The statistics fold on another worker while this one folds the rows (disjoint state,
+        // each in its own fixed order): the distinct counters' merge misses the cache on every
+        // new item, and the rest of the absorb is as long again.
+        let stats = &mut self.stats;
+        let merge_stats = move || {
+            // Straight into the global state, chunk by chunk: a tree reduce would insert every
+            // distinct item into several intermediate sets (3-4 cache-missing inserts instead
+            // of one). Unions are order-independent, so the result does not depend on the
+            // chunking.
+            for part in &part_stats {
+                stats.merge(part);
+            }
+        };
+        let absorb_rows = || -> Result<()> {
+            for (row, ends) in (self.rows..).zip(ends.iter().flatten()) {
+                self.templates.add(row, ends);
+            }
+            if shift != 0 {
+                sketched.iter_mut().chain(unfused_sketches.iter_mut().flatten()).for_each(|c| c.shift_rows(shift));
+            }
+            self.tokens.reserve(n);
 
-        self.exact.make_room(n)?;
-        let mut buf = String::new();
-        let mut batch_ids = Vec::with_capacity(n);
-        for (i, (digest, tokens)) in digests.into_iter().flatten().zip(row_tokens.into_iter().flatten()).enumerate() {
-            let row = self.rows + i as u64;
-            let id = match digest {
-                None => NO_CLUSTER,
-                Some(d) => {
-                    // The token count travels with the row: a spilled table counts it as unique
-                    // only once the merge knows the row is its cluster's true representative.
-                    let found = self.exact.insert(d, row, tokens);
-                    if found.needs_preview && self.exact.wants_preview() {
-                        // Any member's text gives the preview: it depends on the normalised text only.
-                        let preview = match texts {
-                            Some(texts) => crate::exact::preview(texts.get(i).unwrap_or_default(), normalize, &mut buf),
-                            None => previews.take(d)?,
-                        };
-                        self.exact.set_preview(found.representative, preview);
+            self.exact.make_room(n)?;
+            let mut buf = String::new();
+            let mut batch_ids = Vec::with_capacity(n);
+            for (i, (digest, tokens)) in digests.into_iter().flatten().zip(row_tokens.into_iter().flatten()).enumerate()
+            {
+                let row = self.rows + i as u64;
+                let id = match digest {
+                    None => NO_CLUSTER,
+                    Some(d) => {
+                        // The token count travels with the row: a spilled table counts it as unique
+                        // only once the merge knows the row is its cluster's true representative.
+                        let found = self.exact.insert(d, row, tokens);
+                        if found.needs_preview && self.exact.wants_preview() {
+                            // Any member's text gives the preview: it depends on the normalised text only.
+                            let preview = match texts {
+                                Some(texts) => {
+                                    crate::exact::preview(texts.get(i).unwrap_or_default(), normalize, &mut buf)
+                                }
+                                None => previews.take(d)?,
+                            };
+                            self.exact.set_preview(found.representative, preview);
+                        }
+                        self.tokens.record(tokens, found.settled_opening);
+                        found.representative
                     }
-                    self.tokens.record(tokens, found.settled_opening);
-                    found.representative
+                };
+                if id == NO_CLUSTER {
+                    self.tokens.record(tokens, false);
                 }
-            };
-            if id == NO_CLUSTER {
-                self.tokens.record(tokens, false);
+                batch_ids.push(id);
             }
-            batch_ids.push(id);
-        }
-        if let Some(ids) = self.row_ids.as_mut() {
-            ids.reserve_exact(batch_ids.len()); // no doubling slack: see `NearIndex::add_batch`
-            ids.extend_from_slice(&batch_ids);
-        }
-        if let Some(near) = self.near.as_mut() {
-            match (fused, unfused_sketches, texts) {
-                (true, _, _) => near.update_sketched(sketched, &batch_ids)?,
-                (false, Some(chunks), _) => near.update_sketched(chunks, &batch_ids)?,
-                (false, None, Some(texts)) => near.update(texts, Some(&batch_ids))?,
-                (false, None, None) => {
-                    return Err(CoreError::Input("a batch measured without sketches given to a near audit".into()));
-                }
+            if let Some(ids) = self.row_ids.as_mut() {
+                ids.reserve_exact(batch_ids.len()); // no doubling slack: see `NearIndex::add_batch`
+                ids.extend_from_slice(&batch_ids);
             }
-        }
-        if let Some(row_labels) = self.row_labels.as_mut() {
-            match labels {
-                Some(l) => {
-                    let counter = self.labels.get_or_insert_with(LabelCounter::new);
-                    row_labels.reserve(n);
-                    for i in 0..n {
-                        row_labels.push(counter.add(l.get(i))?);
+            if let Some(near) = self.near.as_mut() {
+                match (fused, unfused_sketches, texts) {
+                    (true, _, _) => near.update_sketched(sketched, &batch_ids)?,
+                    (false, Some(chunks), _) => near.update_sketched(chunks, &batch_ids)?,
+                    (false, None, Some(texts)) => near.update(texts, Some(&batch_ids))?,
+                    (false, None, None) => {
+                        return Err(CoreError::Input("a batch measured without sketches given to a near audit".into()));
                     }
                 }
-                // A batch without labels: its rows have none (and are not counted as null labels).
-                None => row_labels.resize(row_labels.len() + n, NO_LABEL),
             }
-        }
+            if let Some(row_labels) = self.row_labels.as_mut() {
+                match labels {
+                    Some(l) => {
+                        let counter = self.labels.get_or_insert_with(LabelCounter::new);
+                        row_labels.reserve(n);
+                        for i in 0..n {
+                            row_labels.push(counter.add(l.get(i))?);
+                        }
+                    }
+                    // A batch without labels: its rows have none (and are not counted as null labels).
+                    None => row_labels.resize(row_labels.len() + n, NO_LABEL),
+                }
+            }
+            Ok(())
+        };
+        let ((), absorbed) = rayon::join(merge_stats, absorb_rows);
+        absorbed?;
         self.rows += n as u64;
         Ok(())
     }

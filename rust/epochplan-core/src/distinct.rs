@@ -233,13 +233,29 @@ impl DistinctCounter {
         if let Some(set) = self.exact.as_mut() {
             set.reserve((theirs.len() + other.overflow.len()).min(EXACT_LIMIT + 1 - set.len().min(EXACT_LIMIT)));
         }
-        for h in theirs.iter().chain(other.overflow.iter().copied()) {
+        // The global set outgrows the caches: touching a block's slots ahead lets the misses
+        // of this sequential merge overlap (as `insert_all` does for partials).
+        let mut block = [0u64; 16];
+        let mut hashes = theirs.iter().chain(other.overflow.iter().copied());
+        loop {
+            let mut filled = 0;
+            for (slot, h) in block.iter_mut().zip(&mut hashes) {
+                *slot = h;
+                filled += 1;
+            }
             let Some(set) = self.exact.as_mut() else {
                 return;
             };
-            set.insert_within(h, usize::MAX);
-            if set.len() > EXACT_LIMIT {
-                self.exact = None;
+            if filled == 0 {
+                return;
+            }
+            block[..filled].iter().for_each(|&h| set.prefetch(h));
+            for &h in &block[..filled] {
+                set.insert_within(h, usize::MAX);
+                if set.len() > EXACT_LIMIT {
+                    self.exact = None;
+                    return;
+                }
             }
         }
     }
