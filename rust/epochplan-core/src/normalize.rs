@@ -70,7 +70,7 @@ pub fn normalize_default_into(text: &str, out: &mut String) {
         return;
     }
     UNICODE_SCRATCH.with_borrow_mut(|scratch| {
-        normalize_unicode_words(text, scratch, out, |_| {});
+        normalize_unicode(text, scratch, out);
     });
 }
 
@@ -139,8 +139,8 @@ pub struct UnicodeScratch {
 /// of CJK, Arabic, Devanagari …) are copied as they are. A capital sigma, whose lowercase
 /// depends on its context, sends the text down the reference path.
 ///
-/// The hot loops are the runs: a run of ASCII is lowercased and collapsed byte by byte with no
-/// per-word bookkeeping, a run of kept characters is decoded from its bytes and copied whole;
+/// The hot loops are the runs: a run of ASCII is measured and lowercased eight bytes at a time
+/// with no per-word bookkeeping, a run of kept characters is decoded from its bytes and copied whole;
 /// the words are found afterwards by splitting the output at its single spaces (every space in
 /// the output separates two words: whitespace is collapsed, and no non-space character
 /// lowercases or normalises to a space without being whitespace-flagged itself).
@@ -150,6 +150,21 @@ pub fn normalize_unicode_words(
     out: &mut String,
     mut on_word: impl FnMut(&[u8]),
 ) -> UnicodeCounts {
+    let counts = normalize_unicode(text, scratch, out);
+    let written = out.as_bytes();
+    let mut start = 0;
+    for space in memchr::memchr_iter(b' ', written) {
+        on_word(&written[start..space]);
+        start = space + 1;
+    }
+    if start < written.len() {
+        on_word(&written[start..]);
+    }
+    counts
+}
+
+/// [`normalize_unicode_words`] without the words.
+fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String) -> UnicodeCounts {
     out.clear();
     let table = char_table();
     let mut raw = RawCounts { chars: 0, words: 0 };
@@ -269,17 +284,7 @@ pub fn normalize_unicode_words(
             letters += (flags & LETTER != 0) as u64;
             unspaced += (flags & UNSPACED != 0) as u64;
         }
-        out.split(' ').filter(|w| !w.is_empty()).for_each(|w| on_word(w.as_bytes()));
         return UnicodeCounts { raw, letters, unspaced_letters: unspaced };
-    }
-    let written = out.as_bytes();
-    let mut start = 0;
-    for space in memchr::memchr_iter(b' ', written) {
-        on_word(&written[start..space]);
-        start = space + 1;
-    }
-    if start < written.len() {
-        on_word(&written[start..]);
     }
     UnicodeCounts { raw, letters, unspaced_letters: unspaced }
 }
