@@ -167,14 +167,7 @@ impl DistinctCounter {
     /// An empty partial counter for one chunk of work, to be merged into `self` later: exact
     /// only while `self` still is.
     pub fn empty_like(&self) -> Self {
-        let exact = self.exact.is_some();
-        DistinctCounter {
-            registers: Box::new([0u8; REGISTERS]),
-            exact: exact.then(ExactSet::new),
-            overflow: Vec::new(),
-            set_cap: PARTIAL_SET_CAP,
-            registers_deferred: exact,
-        }
+        Self::partial(self.exact.is_some())
     }
 
     #[inline(always)]

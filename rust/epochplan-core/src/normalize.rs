@@ -384,13 +384,13 @@ impl Writer {
     /// (line breaks, tabs, double spaces) go word by word.
     #[inline(always)]
     fn push_ascii_run(&mut self, run: &[u8], in_word: &mut bool) -> u64 {
-        let lead = run.iter().take_while(|&&b| is_ws(b)).count();
+        let lead = run.iter().take_while(|&&b| is_ascii_white_space(b)).count();
         if lead > 0 {
             self.pending_space = !self.out.is_empty();
             *in_word = false;
         }
         let body = &run[lead..];
-        let trail = body.iter().rev().take_while(|&&b| is_ws(b)).count();
+        let trail = body.iter().rev().take_while(|&&b| is_ascii_white_space(b)).count();
         let body = &body[..body.len() - trail];
         let mut words = 0u64;
         if !body.is_empty() {
@@ -422,12 +422,12 @@ impl Writer {
         let (mut i, mut words) = (0, 0);
         while i < body.len() {
             let start = i;
-            while i < body.len() && !is_ws(body[i]) {
+            while i < body.len() && !is_ascii_white_space(body[i]) {
                 i += 1;
             }
             self.out.extend(body[start..i].iter().map(u8::to_ascii_lowercase));
             if i < body.len() {
-                while is_ws(body[i]) {
+                while is_ascii_white_space(body[i]) {
                     i += 1;
                 }
                 self.out.push(b' ');
@@ -692,13 +692,6 @@ fn lowercase_into(bytes: &[u8], out: &mut Vec<u8>) {
     }
     let (to, from) = (targets.into_remainder(), sources.remainder());
     to.copy_from_slice(&lower(load_word(from)).to_le_bytes()[..from.len()]);
-}
-
-/// [`is_ascii_white_space`] in arithmetic (space, or tab to carriage return), for loops the
-/// compiler vectorises.
-#[inline(always)]
-fn is_ws(b: u8) -> bool {
-    (b == b' ') | (b.wrapping_sub(b'\t') < 5)
 }
 
 /// `is_ascii_white_space` as a table: one load instead of six compares in the hot loop.
