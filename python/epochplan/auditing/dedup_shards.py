@@ -16,9 +16,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
-from .deduplicate import DedupSummary, representatives, write_rows
+from .deduplicate import DedupSummary, rows_to_write, write_rows
 
 
 def is_folder_output(out: str | os.PathLike[str]) -> bool:
@@ -75,12 +74,7 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
     by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""
     names = check_folder_output(data, out)
     target = Path(out)
-    if progress is not None:
-        options["progress"] = progress
-    kept, summary, _ = representatives(data, **options)
-    set_phase(progress, f"writing {target}")
-    keep = kept.cast(pl.Int64).to_numpy()
-    source = open_source(data)
+    keep, summary, source = rows_to_write(data, target, progress, options)
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         start = 0

@@ -152,14 +152,19 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
         raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
+    keep, summary, source = rows_to_write(data, target, progress, options)
+    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
+    return summary
+
+
+def rows_to_write(data: SourceLike, target: Path, progress: Any, options: dict[str, Any]) -> tuple[np.ndarray, DedupSummary, Source]:
+    """For a dedup that writes `target`: the kept row numbers (ascending, int64), the summary, and
+    the source to read the rows from; `progress` (if any) follows the audit, then the writing."""
     if progress is not None:
         options["progress"] = progress
     kept, summary, _ = representatives(data, **options)
     set_phase(progress, f"writing {target}")
-    keep = kept.cast(pl.Int64).to_numpy()
-    source = open_source(data)
-    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
-    return summary
+    return kept.cast(pl.Int64).to_numpy(), summary, open_source(data)
 
 
 def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
