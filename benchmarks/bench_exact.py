@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import fastest, measure, python_snippet  # noqa: E402  (first: starts the launcher while we are small)
+from measure import fastest_of_rounds, measure, python_snippet  # noqa: E402  (first: starts the launcher while we are small)
 
 POLARS = """
 import polars as pl, sys
@@ -75,12 +75,7 @@ def main() -> None:
         "polars Series.hash + is_duplicated (raw, no stats)": python_snippet(POLARS) + [str(corpus)],
         "Python xxhash loop (raw, no stats)": python_snippet(XXHASH) + [str(corpus)],
     }
-    # Every tool once per round, rounds interleaved: a change of the machine's load hits all.
-    timings: dict[str, list] = {name: [] for name in jobs}
-    for _ in range(args.repeat):
-        for name, argv in jobs.items():
-            timings[name].append(measure(argv))
-    results = {name: fastest(runs) for name, runs in timings.items()}
+    results = fastest_of_rounds(jobs, args.repeat)
     audit = json.loads(out.read_text())
 
     base = results["polars Series.hash + is_duplicated (raw, no stats)"].seconds

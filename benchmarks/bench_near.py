@@ -42,7 +42,7 @@ import unicodedata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import fastest, measure, python_snippet  # noqa: E402, I001  (first: starts the launcher while we are small)
+from measure import fastest_of_rounds, measure, python_snippet  # noqa: E402, I001  (first: starts the launcher while we are small)
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
@@ -250,17 +250,17 @@ def main() -> None:
             if limit > 0:
                 argv = python_snippet(script) + [str(corpus_path), str(threshold), str(out), str(limit)]
                 jobs.append((name, argv, min(limit, corpus.height), out))
-        # Every tool once per round, rounds interleaved: a change of the machine's load hits all.
-        timings: dict[str, list] = {name: [] for name, *_ in jobs}
         predictions = {}
-        for _ in range(args.repeat):
-            for name, argv, _docs, written in jobs:
-                timings[name].append(measure(argv))
-                if written == clusters:
-                    predictions[name] = pl.read_parquet(clusters)["near_id"].to_numpy().astype(np.int64)
-                else:
-                    predictions[name] = np.load(out)
-        runs = {name: (fastest(timings[name]), docs, predictions[name]) for name, _argv, docs, _w in jobs}
+        written = {name: path for name, _argv, _docs, path in jobs}
+
+        def collect(name: str) -> None:
+            if written[name] == clusters:
+                predictions[name] = pl.read_parquet(clusters)["near_id"].to_numpy().astype(np.int64)
+            else:
+                predictions[name] = np.load(out)
+
+        timings = fastest_of_rounds({name: argv for name, argv, _docs, _w in jobs}, args.repeat, collect)
+        runs = {name: (timings[name], docs, predictions[name]) for name, _argv, docs, _w in jobs}
         base = runs["epochplan"][0].seconds / runs["epochplan"][1]
         for name, (m, docs, predicted) in runs.items():
             p, r, f1 = pair_scores(predicted, truth[:docs])

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _LAUNCHER = r"""
@@ -50,11 +51,22 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measurement:
     return Measurement(reply["seconds"], reply["rss_mb"], reply["stdout"])
 
 
-def fastest(runs: list[Measurement]) -> Measurement:
-    """The fastest of repeated runs of one command (the others lost time to a shared machine's
-    load), with the highest peak RSS of them all."""
-    best = min(runs, key=lambda m: m.seconds)
-    return Measurement(best.seconds, max(m.peak_rss_mb for m in runs), best.stdout)
+def fastest_of_rounds(jobs: dict[str, list[str]], repeat: int, after: Callable[[str], None] | None = None) -> dict[str, Measurement]:
+    """Each job's fastest of `repeat` runs (the others lost time to a shared machine's load),
+    with the highest peak RSS of them all. Every job runs once per round and the rounds are
+    interleaved, so a change of the load hits all jobs alike. `after(name)` runs after each run
+    of a job (to collect what it wrote)."""
+    runs: dict[str, list[Measurement]] = {name: [] for name in jobs}
+    for _ in range(repeat):
+        for name, argv in jobs.items():
+            runs[name].append(measure(argv))
+            if after is not None:
+                after(name)
+    fastest = {}
+    for name, measured in runs.items():
+        best = min(measured, key=lambda m: m.seconds)
+        fastest[name] = Measurement(best.seconds, max(m.peak_rss_mb for m in measured), best.stdout)
+    return fastest
 
 
 def python_snippet(code: str) -> list[str]:
