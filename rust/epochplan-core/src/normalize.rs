@@ -425,7 +425,7 @@ impl Writer {
             while i < body.len() && !is_ascii_white_space(body[i]) {
                 i += 1;
             }
-            self.out.extend(body[start..i].iter().map(u8::to_ascii_lowercase));
+            lowercase_into(&body[start..i], &mut self.out);
             if i < body.len() {
                 while is_ascii_white_space(body[i]) {
                     i += 1;
