@@ -140,8 +140,10 @@ pub struct UnicodeScratch {
 /// depends on its context, sends the text down the reference path.
 ///
 /// The hot loops are the runs: a run of ASCII is measured and lowercased eight bytes at a time
-/// with no per-word bookkeeping, a run of kept characters is decoded from its bytes and copied whole;
-/// the words are found afterwards by splitting the output at its single spaces (every space in
+/// with no per-word bookkeeping; a run that starts at a kept non-ASCII character goes on over
+/// kept characters of any width (lowercase ASCII included) and single spaces between them, is
+/// decoded from its bytes and copied whole (spaced scripts other than Latin, and Latin words
+/// with diacritics, make one run per stretch rather than one per word); the words are found afterwards by splitting the output at its single spaces (every space in
 /// the output separates two words: whitespace is collapsed, and no non-space character
 /// lowercases or normalises to a space without being whitespace-flagged itself).
 pub fn normalize_unicode_words(
@@ -209,21 +211,29 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
         raw.words += (!space && !in_word) as u64;
         in_word = !space;
         if flags & (KEPT | SPACE) == KEPT {
-            // A run of non-ASCII characters that NFKC and lowercasing keep (most of Cyrillic,
-            // Greek, CJK, Arabic, Devanagari or Hangul text): copied as bytes, the writer's state
-            // remembered before its last character only (each one is a boundary).
+            // A run of characters that NFKC and lowercasing keep, and single spaces between
+            // them (most of Cyrillic, Greek, CJK, Arabic, Devanagari or Hangul text, and of
+            // Latin with diacritics): copied as bytes, the writer's state remembered before its
+            // last character only (each one is a boundary).
             let (mut letters, mut unspaced) = (0u64, 0u64);
             let (mut last, mut last_flags, mut end) = (at, flags, next);
-            while end < bytes.len() && bytes[end] >= 0x80 {
-                let (following, after) = decode_at(bytes, end);
+            while end < bytes.len() {
+                // A single space between two kept characters (the words of spaced scripts
+                // other than Latin) stays in the run: written as it is, it is what collapsing
+                // writes, and it starts a word.
+                let spaced = bytes[end] == b' ' && end + 1 < bytes.len();
+                let start = end + spaced as usize;
+                let (following, after) =
+                    if bytes[start] < 0x80 { (bytes[start] as u32, start + 1) } else { decode_at(bytes, start) };
                 let following_flags = table.flags_of(following);
                 if following_flags & (KEPT | SPACE) != KEPT {
                     break;
                 }
                 letters += (last_flags & LETTER != 0) as u64;
                 unspaced += (last_flags & UNSPACED != 0) as u64;
-                raw.chars += 1; // not whitespace: the word goes on
-                (last, last_flags, end) = (end, following_flags, after);
+                raw.chars += 1 + spaced as u64; // not whitespace: the word goes on, or a new one starts
+                raw.words += spaced as u64;
+                (last, last_flags, end) = (start, following_flags, after);
             }
             let (letter, unspaced_letter) = ((last_flags & LETTER != 0) as u64, (last_flags & UNSPACED != 0) as u64);
             writer.push_kept(&bytes[at..end], letters + letter, unspaced + unspaced_letter);
@@ -438,7 +448,8 @@ impl Writer {
     }
 
     /// Writes `run`, whole characters that NFKC and lowercasing keep and that are not
-    /// whitespace, with the number of its `letters` and `unspaced` letters.
+    /// whitespace, with single spaces between them, and the number of its `letters` and
+    /// `unspaced` letters.
     #[inline(always)]
     fn push_kept(&mut self, run: &[u8], letters: u64, unspaced: u64) {
         if run.is_empty() {
@@ -962,12 +973,39 @@ mod tests {
     }
 
     #[test]
+    fn fast_unicode_path_equals_the_reference_on_spaced_runs_of_kept_characters() {
+        // A run of kept characters goes on over single spaces and lowercase ASCII: words of
+        // every length and script, separated by every kind of whitespace, ending in every kind
+        // of character that stops a run (a capital, a mark, a compatibility form, the end).
+        let words =
+            ["ж", "жзб", "é", "北京", "가나", "कि", "ab", "x1,", "é.", "—", "😀", "Д", "A", "ﬁ", "\u{301}", "Σ"];
+        let spaces = [" ", " ", " ", "  ", "\t", "\u{A0}", "\u{3000}", ""];
+        let mut rng = crate::near::test_support::SplitMix(13);
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            for _ in 0..rng.below(10) {
+                text.push_str(words[rng.below(words.len() as u64) as usize]);
+                text.push_str(spaces[rng.below(spaces.len() as u64) as usize]);
+            }
+            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+        }
+    }
+
+    #[test]
     fn fast_unicode_path_equals_the_reference_on_every_character() {
         // Each scalar value alone and between a base letter and a combining mark, so every
         // character meets the boundary logic at least once.
         let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
         for c in (0u32..0x11_0000).filter_map(char::from_u32) {
-            for text in [format!("Ae{c}\u{301} x"), format!("{c}\u{308}\u{323}Σ"), format!(" {c}{c} ")] {
+            let texts = [
+                format!("Ae{c}\u{301} x"),
+                format!("{c}\u{308}\u{323}Σ"),
+                format!(" {c}{c} "),
+                // After a space inside a run of kept characters, and before a mark there.
+                format!("ж {c} ж {c}\u{301}"),
+            ];
+            for text in texts {
                 check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
             }
         }
