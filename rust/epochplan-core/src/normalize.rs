@@ -251,6 +251,18 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
             at_boundary = writer.mark();
         } else if flags & MARK_YES != 0 && combining_class(c) >= previous_class {
             previous_class = combining_class(c);
+        } else if let Some(replacement) = table.replacement(code, flags) {
+            // A compatibility character whose NFKC is starters that nothing composes with
+            // (fullwidth punctuation, the ellipsis, the no-break space …): nothing composes with
+            // or reorders across its start either, so it is a boundary, written as its NFKC.
+            last_boundary = at;
+            previous_class = 0;
+            at_boundary = writer.mark();
+            for n in replacement.chars() {
+                writer.push(n, table.flags(n), table);
+            }
+            at = next;
+            continue;
         } else {
             // Normalise from the last boundary up to the next one (counting the raw characters
             // on the way), in place of what was written since that boundary.
@@ -512,9 +524,15 @@ const UNSPACED: u8 = 32;
 /// emoji and symbols); others are computed on demand.
 const TABLE_CHARS: u32 = 0x2_0000;
 
+/// A compatibility character (NFKC_Quick_Check=No, combining class 0) whose NFKC is boundaries
+/// only: written as that NFKC without normalising the text around it. Table characters only.
+const REPLACED: u8 = 64;
+
 /// Flags of the characters below [`TABLE_CHARS`]; others are computed on demand.
 struct CharTable {
     bmp: Box<[u8]>,
+    /// The NFKC of each [`REPLACED`] character.
+    replacements: hashbrown::HashMap<u32, Box<str>>,
 }
 
 impl CharTable {
@@ -531,14 +549,44 @@ impl CharTable {
             None => char_flags(char::from_u32(code).expect("a scalar value")),
         }
     }
+
+    /// The NFKC of the scalar value `code` with `flags`, when it is [`REPLACED`].
+    #[inline(always)]
+    fn replacement(&self, code: u32, flags: u8) -> Option<&str> {
+        if flags & REPLACED == 0 {
+            return None;
+        }
+        self.replacements.get(&code).map(|r| &**r)
+    }
 }
 
 fn char_table() -> &'static CharTable {
     static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| CharTable {
+    TABLE.get_or_init(|| {
         // Surrogates are not chars: they get no flags and are never looked up.
-        bmp: (0u32..TABLE_CHARS).map(|u| char::from_u32(u).map_or(0, char_flags)).collect(),
+        let mut bmp: Box<[u8]> = (0u32..TABLE_CHARS).map(|u| char::from_u32(u).map_or(0, char_flags)).collect();
+        let mut replacements = hashbrown::HashMap::new();
+        for (code, flags) in bmp.iter_mut().enumerate().filter(|(_, flags)| **flags & (BOUNDARY | MARK_YES) == 0) {
+            if let Some(replacement) = char::from_u32(code as u32).and_then(replacement_of) {
+                *flags |= REPLACED;
+                replacements.insert(code as u32, replacement);
+            }
+        }
+        CharTable { bmp, replacements }
     })
+}
+
+/// The NFKC of `c` when `c` is a compatibility character that starts a normalisation segment
+/// of its own and whose NFKC is boundaries only: then `c` followed by a boundary normalises to
+/// it whatever comes before, and nothing after it composes or reorders with it unless it starts
+/// a segment with `c` (which normalising from `c` handles).
+fn replacement_of(c: char) -> Option<Box<str>> {
+    let boundary = |c: char| is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes && combining_class(c) == 0;
+    if is_nfkc_quick(std::iter::once(c)) != IsNormalized::No || combining_class(c) != 0 {
+        return None;
+    }
+    let nfkc: String = std::iter::once(c).nfkc().collect();
+    (!nfkc.is_empty() && nfkc.chars().all(boundary)).then(|| nfkc.into_boxed_str())
 }
 
 fn char_flags(c: char) -> u8 {
