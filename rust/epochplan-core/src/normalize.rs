@@ -143,9 +143,12 @@ pub struct UnicodeScratch {
 /// with no per-word bookkeeping; a run that starts at a kept non-ASCII character goes on over
 /// kept characters of any width (lowercase ASCII included) and single spaces between them, is
 /// decoded from its bytes and copied whole (spaced scripts other than Latin, and Latin words
-/// with diacritics, make one run per stretch rather than one per word); the words are found afterwards by splitting the output at its single spaces (every space in
-/// the output separates two words: whitespace is collapsed, and no non-space character
-/// lowercases or normalises to a space without being whitespace-flagged itself).
+/// with diacritics, make one run per stretch rather than one per word). A compatibility
+/// character whose NFKC is plain boundaries (fullwidth punctuation, `…`, the no-break space) is
+/// written from the table. The words are found afterwards by splitting the output at its single
+/// spaces (every space in the output separates two words: whitespace is collapsed, and no
+/// non-space character lowercases or normalises to a space without being whitespace-flagged
+/// itself).
 pub fn normalize_unicode_words(
     text: &str,
     scratch: &mut UnicodeScratch,
