@@ -248,7 +248,8 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
         }
         // `decode_at` read a whole scalar value of valid UTF-8.
         let c = char::from_u32(code).expect("a scalar value");
-        if flags & BOUNDARY != 0 {
+        if flags & BOUNDARY != 0 || (flags & MAYBE_STARTER != 0 && !composes_with_previous(bytes, last_boundary, at, c))
+        {
             last_boundary = at;
             previous_class = 0;
             at_boundary = writer.mark();
@@ -312,6 +313,31 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
         return UnicodeCounts { raw, letters, unspaced_letters: unspaced };
     }
     UnicodeCounts { raw, letters, unspaced_letters: unspaced }
+}
+
+/// Whether `c`, a starter that may compose with the character before it (NFKC_Quick_Check=Maybe,
+/// combining class 0: Indic length marks such as Bengali ◌া, Hangul vowel and final jamo),
+/// composes with what precedes it at `at`. Only the character right before can compose with a
+/// starter (anything between would block it), and when that one is the last boundary its raw
+/// form is its NFKC, so the answer is the canonical composition of the pair. Otherwise — a
+/// mark, a changed character or nothing before — the answer is "maybe", and the caller
+/// normalises the segment as before.
+#[inline]
+fn composes_with_previous(bytes: &[u8], last_boundary: usize, at: usize, c: char) -> bool {
+    if last_boundary >= at {
+        return true;
+    }
+    let (previous, end) = if bytes[last_boundary] < 0x80 {
+        (bytes[last_boundary] as u32, last_boundary + 1)
+    } else {
+        decode_at(bytes, last_boundary)
+    };
+    let Some(previous) = char::from_u32(previous) else {
+        return true;
+    };
+    end != at
+        || char_table().flags(previous) & BOUNDARY == 0
+        || unicode_normalization::char::compose(previous, c).is_some()
 }
 
 /// The scalar value of the multi-byte UTF-8 sequence at `at` of valid UTF-8 `bytes`, and the
@@ -527,6 +553,10 @@ const UNSPACED: u8 = 32;
 /// emoji and symbols); others are computed on demand.
 const TABLE_CHARS: u32 = 0x2_0000;
 
+/// NFKC_Quick_Check=Maybe with combining class 0: a boundary unless it composes with the
+/// character before it (see [`composes_with_previous`]).
+const MAYBE_STARTER: u8 = 128;
+
 /// A compatibility character (NFKC_Quick_Check=No, combining class 0) whose NFKC is boundaries
 /// only: written as that NFKC without normalising the text around it. Table characters only.
 const REPLACED: u8 = 64;
@@ -594,8 +624,11 @@ fn replacement_of(c: char) -> Option<Box<str>> {
 
 fn char_flags(c: char) -> u8 {
     let mut flags = 0;
-    if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-        flags |= if combining_class(c) == 0 { BOUNDARY } else { MARK_YES };
+    match (is_nfkc_quick(std::iter::once(c)), combining_class(c)) {
+        (IsNormalized::Yes, 0) => flags |= BOUNDARY,
+        (IsNormalized::Yes, _) => flags |= MARK_YES,
+        (IsNormalized::Maybe, 0) => flags |= MAYBE_STARTER,
+        _ => {}
     }
     let mut lower = c.to_lowercase();
     if lower.len() == 1 && lower.next() == Some(c) {
@@ -1041,6 +1074,51 @@ mod tests {
             }
             check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
         }
+    }
+
+    #[test]
+    fn fast_unicode_path_equals_the_reference_around_starters_that_may_compose() {
+        // Starters with NFKC_Quick_Check=Maybe (Indic length marks, Hangul jamo) are boundaries
+        // unless they compose with the character before: every pair that composes (the raw
+        // character or its NFKC), in contexts that block it or add to it, and each such starter
+        // after characters that do not.
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
+        let maybe: Vec<char> =
+            (0u32..0x11_0000).filter_map(char::from_u32).filter(|&c| char_flags(c) & MAYBE_STARTER != 0).collect();
+        assert!(
+            maybe.contains(&'\u{9BE}') && maybe.contains(&'\u{1161}'),
+            "Bengali AA and Hangul A are Maybe starters"
+        );
+        let mut pairs = 0;
+        for &c in &maybe {
+            for text in
+                [format!("{c}"), format!("a{c}"), format!(" {c}{c}"), format!("Ж{c}\u{301}"), format!("ক{c}ী {c}")]
+            {
+                check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+            }
+            for s in (0u32..0x11_0000).filter_map(char::from_u32) {
+                // `s` itself composes with `c`, or its NFKC ends in a character that does
+                // (Hangul compatibility jamo, halfwidth forms).
+                let nfkc_last = std::iter::once(s).nfkc().last().unwrap_or(s);
+                let compose = unicode_normalization::char::compose;
+                if compose(s, c).is_none() && compose(nfkc_last, c).is_none() {
+                    continue;
+                }
+                pairs += 1;
+                for text in [
+                    format!("{s}{c}"),
+                    format!("x {s}{c}y"),
+                    format!("{s}{c}{c}"),
+                    format!("{s}\u{301}{c}"),
+                    format!("{s}\u{93C}{c}"),
+                    format!("{c}{s}{c}ক"),
+                    format!("{s}{s}{c}\u{1163}\u{11A8}"),
+                ] {
+                    check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+                }
+            }
+        }
+        assert!(pairs > 1000, "{pairs} composing pairs");
     }
 
     #[test]
