@@ -226,8 +226,7 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
                 // writes, and it starts a word.
                 let spaced = bytes[end] == b' ' && end + 1 < bytes.len();
                 let start = end + spaced as usize;
-                let (following, after) =
-                    if bytes[start] < 0x80 { (bytes[start] as u32, start + 1) } else { decode_at(bytes, start) };
+                let (following, after) = char_at(bytes, start);
                 let following_flags = table.flags_of(following);
                 if following_flags & (KEPT | SPACE) != KEPT {
                     break;
@@ -248,7 +247,8 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
         }
         // `decode_at` read a whole scalar value of valid UTF-8.
         let c = char::from_u32(code).expect("a scalar value");
-        if flags & BOUNDARY != 0 || (flags & MAYBE_STARTER != 0 && !composes_with_previous(bytes, last_boundary, at, c))
+        if flags & BOUNDARY != 0
+            || (flags & MAYBE_STARTER != 0 && !composes_with_previous(bytes, last_boundary, at, c, table))
         {
             last_boundary = at;
             previous_class = 0;
@@ -323,21 +323,22 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
 /// mark, a changed character or nothing before — the answer is "maybe", and the caller
 /// normalises the segment as before.
 #[inline]
-fn composes_with_previous(bytes: &[u8], last_boundary: usize, at: usize, c: char) -> bool {
+fn composes_with_previous(bytes: &[u8], last_boundary: usize, at: usize, c: char, table: &CharTable) -> bool {
     if last_boundary >= at {
         return true;
     }
-    let (previous, end) = if bytes[last_boundary] < 0x80 {
-        (bytes[last_boundary] as u32, last_boundary + 1)
-    } else {
-        decode_at(bytes, last_boundary)
-    };
+    let (previous, end) = char_at(bytes, last_boundary);
     let Some(previous) = char::from_u32(previous) else {
         return true;
     };
-    end != at
-        || char_table().flags(previous) & BOUNDARY == 0
-        || unicode_normalization::char::compose(previous, c).is_some()
+    end != at || table.flags(previous) & BOUNDARY == 0 || unicode_normalization::char::compose(previous, c).is_some()
+}
+
+/// The scalar value of the UTF-8 sequence at `at` of valid UTF-8 `bytes`, ASCII or not, and the
+/// offset after it.
+#[inline(always)]
+fn char_at(bytes: &[u8], at: usize) -> (u32, usize) {
+    if bytes[at] < 0x80 { (bytes[at] as u32, at + 1) } else { decode_at(bytes, at) }
 }
 
 /// The scalar value of the multi-byte UTF-8 sequence at `at` of valid UTF-8 `bytes`, and the
