@@ -819,6 +819,7 @@ fn collapse_unicode(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::near::test_support::SplitMix;
 
     fn norm(s: &str) -> String {
         let mut buf = String::new();
@@ -1003,15 +1004,30 @@ mod tests {
         assert_eq!(fast, reference, "{text:?}");
     }
 
-    #[test]
-    fn fast_unicode_path_equals_the_reference_on_tricky_text() {
-        let mut rng = crate::near::test_support::SplitMix(7);
+    /// [`check_fast_equals_reference`] on `count` texts that `build` writes from a generator
+    /// seeded with `seed`.
+    fn check_random_texts(seed: u64, count: usize, mut build: impl FnMut(&mut SplitMix, &mut String)) {
+        let mut rng = SplitMix(seed);
         let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
-        for _ in 0..200_000 {
-            let len = rng.below(24) as usize;
-            let text: String = (0..len).map(|_| TRICKY[rng.below(TRICKY.len() as u64) as usize]).collect();
+        let mut text = String::new();
+        for _ in 0..count {
+            text.clear();
+            build(&mut rng, &mut text);
             check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
         }
+    }
+
+    /// One of `items`, drawn by `rng`.
+    fn pick<'a, T: ?Sized>(rng: &mut SplitMix, items: &[&'a T]) -> &'a T {
+        items[rng.below(items.len() as u64) as usize]
+    }
+
+    #[test]
+    fn fast_unicode_path_equals_the_reference_on_tricky_text() {
+        check_random_texts(7, 200_000, |rng, text| {
+            let len = rng.below(24) as usize;
+            text.extend((0..len).map(|_| TRICKY[rng.below(TRICKY.len() as u64) as usize]));
+        });
     }
 
     #[test]
@@ -1019,21 +1035,15 @@ mod tests {
         // ASCII runs are written without remembering each boundary: a mark, NFKC change or
         // sigma right after a run of any length must still rewind to its last byte.
         let runs = ["", "a", "Ab", "abcdefg", "ABCDEFGH", "Hello World, lorem ipsum!", "x  \t y", "0123456789abcdefX"];
-        let mut rng = crate::near::test_support::SplitMix(3);
-        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
-        for _ in 0..100_000 {
-            let len = rng.below(12) as usize;
-            let text: String = (0..len)
-                .map(|i| {
-                    if i % 2 == 0 {
-                        runs[rng.below(runs.len() as u64) as usize].to_string()
-                    } else {
-                        TRICKY[rng.below(TRICKY.len() as u64) as usize].to_string()
-                    }
-                })
-                .collect();
-            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
-        }
+        check_random_texts(3, 100_000, |rng, text| {
+            for i in 0..rng.below(12) {
+                if i % 2 == 0 {
+                    text.push_str(pick(rng, &runs));
+                } else {
+                    text.push(TRICKY[rng.below(TRICKY.len() as u64) as usize]);
+                }
+            }
+        });
     }
 
     #[test]
@@ -1043,18 +1053,14 @@ mod tests {
         let pieces =
             ["a", "Zq", "hello", "WORLD", "x1", "-", " ", " ", " ", "  ", "\t", "\n", "\r\n", "\u{0B}", "\u{0C}"];
         let joints = ["é", "Д", "北", "\u{0301}", "\u{A0}", "Σ", "ﬁ"];
-        let mut rng = crate::near::test_support::SplitMix(11);
-        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
-        for _ in 0..100_000 {
-            let mut text = String::new();
+        check_random_texts(11, 100_000, |rng, text| {
             for _ in 0..rng.below(4) {
                 for _ in 0..rng.below(30) {
-                    text.push_str(pieces[rng.below(pieces.len() as u64) as usize]);
+                    text.push_str(pick(rng, &pieces));
                 }
-                text.push_str(joints[rng.below(joints.len() as u64) as usize]);
+                text.push_str(pick(rng, &joints));
             }
-            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
-        }
+        });
     }
 
     #[test]
@@ -1065,16 +1071,12 @@ mod tests {
         let words =
             ["ж", "жзб", "é", "北京", "가나", "कि", "ab", "x1,", "é.", "—", "😀", "Д", "A", "ﬁ", "\u{301}", "Σ"];
         let spaces = [" ", " ", " ", "  ", "\t", "\u{A0}", "\u{3000}", ""];
-        let mut rng = crate::near::test_support::SplitMix(13);
-        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
-        for _ in 0..200_000 {
-            let mut text = String::new();
+        check_random_texts(13, 200_000, |rng, text| {
             for _ in 0..rng.below(10) {
-                text.push_str(words[rng.below(words.len() as u64) as usize]);
-                text.push_str(spaces[rng.below(spaces.len() as u64) as usize]);
+                text.push_str(pick(rng, &words));
+                text.push_str(pick(rng, &spaces));
             }
-            check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
-        }
+        });
     }
 
     #[test]
