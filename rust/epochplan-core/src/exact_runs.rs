@@ -78,13 +78,14 @@ impl Runs {
     }
 
     /// Writes `entries` (sorted by digest) as a new run.
-    pub fn write(&mut self, entries: &[RunEntry], dir: &Path) -> Result<()> {
+    pub fn write(&mut self, entries: impl Iterator<Item = RunEntry>, dir: &Path) -> Result<()> {
         let mut column = Column::new(WIDTH);
         column.spill(dir)?; // file-backed from the first record
         let mut words = Vec::with_capacity(MAX_BLOCK * WIDTH);
-        for block in entries.chunks(MAX_BLOCK) {
+        let mut entries = entries.peekable();
+        while entries.peek().is_some() {
             words.clear();
-            for e in block {
+            for e in entries.by_ref().take(MAX_BLOCK) {
                 let members = e.members.as_slice();
                 words.extend_from_slice(&[
                     e.digest as u64,
