@@ -1,10 +1,11 @@
 """Exact-duplicate audit throughput and memory: epochplan vs polars vs a Python xxhash loop.
 
-Usage: python benchmarks/bench_exact.py [--corpus ascii|multilingual] [--rows 1000000] [--rss-rows 5000000] [--repeat N] [--work DIR]
+Usage: python benchmarks/bench_exact.py [--corpus ascii|multilingual|multilingual-short] [--rows 1000000] [--rss-rows 5000000] [--repeat N] [--work DIR]
 
 Generates a deterministic corpus (benchmarks/corpus.py; `ascii`: ~1.6 KB a row; `multilingual`:
-~900 bytes a row of mixed scripts, non-ASCII in 99 % of rows; both with 10 % exact copies and 2 %
-case/width/whitespace variants), then runs, one after the other on the same file, each as its own
+~900 bytes a row of mixed scripts, non-ASCII in 99 % of rows; `multilingual-short`: the same with
+one sentence a row, ~110 bytes, as chat and instruction data often is; all with 10 % exact copies
+and 2 % case/width/whitespace variants), then runs, one after the other on the same file, each as its own
 process:
 - epochplan: `epochplan audit FILE --no-near --json OUT -q` end to end (the exact path) (reads, normalises, hashes, clusters,
   and computes every statistic of the audit);
@@ -18,6 +19,7 @@ against the number of rows.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -50,7 +52,7 @@ def main() -> None:
     from corpus import write_corpus, write_multilingual  # after measure: the launcher must start while this process is small
 
     parser = argparse.ArgumentParser(description="exact-duplicate audit benchmark")
-    parser.add_argument("--corpus", choices=("ascii", "multilingual"), default="ascii")
+    parser.add_argument("--corpus", choices=("ascii", "multilingual", "multilingual-short"), default="ascii")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rss-rows", type=int, default=0, help="also measure epochplan's RSS at this many rows")
     parser.add_argument(
@@ -60,7 +62,12 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
-    write = write_corpus if args.corpus == "ascii" else write_multilingual
+    writers = {
+        "ascii": write_corpus,
+        "multilingual": write_multilingual,
+        "multilingual-short": functools.partial(write_multilingual, sentences=1),
+    }
+    write = writers[args.corpus]
     prefix = "" if args.corpus == "ascii" else f"{args.corpus}-"
     corpus = args.work / f"exact-{prefix}{args.rows}.parquet"
     if not corpus.exists():

@@ -111,7 +111,7 @@ def generate(
 # text often is.
 
 _ML_SENTENCES_PER_POOL = 40_000
-_ML_SLOTS = 9  # sentences per document, ~100 bytes each
+_ML_SLOTS = 9  # sentences per document by default, ~100 bytes each
 _ML_LATIN = "abcdefghijklmnopqrstuvwxyz"
 _ML_DIACRITICS = "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿąćęłńśźżčďěňřšťůžőű"
 _ML_CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
@@ -292,9 +292,12 @@ def generate_multilingual(
     far_edit_rate: float | tuple[float, float] = (0.3, 0.5),
     seed: int = 0,
     row_offset: int = 0,
+    sentences: int = _ML_SLOTS,
 ) -> pl.DataFrame:
     """The multilingual corpus (see above): the same planted structure and truth columns as
-    `generate`; variants are also fullwidth, titlecase and Unicode-whitespace copies."""
+    `generate`; variants are also fullwidth, titlecase and Unicode-whitespace copies.
+    `sentences` per document: 9 (~900 bytes) by default; 1 gives chat-sized rows (~110 bytes),
+    where the cost per row rather than per byte decides the speed."""
     rng = np.random.default_rng(seed)
     pools, vocab = _ml_pools(rng)
     names = list(_ML_DOCUMENTS)
@@ -304,9 +307,9 @@ def generate_multilingual(
     # main pool is the embedded language and English carries the rest), else one of its mixins.
     pool_names = list(pools)
     pool_index = {n: i for i, n in enumerate(pool_names)}
-    slot_pool = np.empty((rows, _ML_SLOTS), np.int64)
-    mix_roll = rng.random((rows, _ML_SLOTS))
-    mix_pick = rng.integers(0, 1 << 30, (rows, _ML_SLOTS))
+    slot_pool = np.empty((rows, sentences), np.int64)
+    mix_roll = rng.random((rows, sentences))
+    mix_pick = rng.integers(0, 1 << 30, (rows, sentences))
     for d, name in enumerate(names):
         in_doc = main == d
         mixins = np.array([pool_index[m] for m in _ML_DOCUMENTS[name][1]])
@@ -315,10 +318,10 @@ def generate_multilingual(
         slot_pool[in_doc] = chosen
     flat = pl.Series([s for n in pool_names for s in pools[n]])
     offsets = np.arange(len(pool_names)) * _ML_SENTENCES_PER_POOL
-    picks = offsets[slot_pool] + rng.integers(0, _ML_SENTENCES_PER_POOL, (rows, _ML_SLOTS))
-    frame = pl.DataFrame({f"s{i}": flat.gather(picks[:, i]) for i in range(_ML_SLOTS)})
+    picks = offsets[slot_pool] + rng.integers(0, _ML_SENTENCES_PER_POOL, (rows, sentences))
+    frame = pl.DataFrame({f"s{i}": flat.gather(picks[:, i]) for i in range(sentences)})
     text = pl.concat_str(
-        [pl.lit("doc"), (pl.int_range(pl.len()) + row_offset).cast(pl.String), *[pl.col(f"s{i}") for i in range(_ML_SLOTS)]], separator=" "
+        [pl.lit("doc"), (pl.int_range(pl.len()) + row_offset).cast(pl.String), *[pl.col(f"s{i}") for i in range(sentences)]], separator=" "
     )
     texts = frame.select(text.alias("text"))["text"].to_list()
 
