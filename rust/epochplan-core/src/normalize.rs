@@ -679,37 +679,66 @@ fn collapse_ascii(bytes: &[u8], out: &mut String) {
 pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, mut on_word: impl FnMut(&[u8])) -> u64 {
     debug_assert!(bytes.is_ascii());
     out.clear();
-    out.reserve(bytes.len());
-    let mut words = 0u64;
-    let mut i = 0;
-    let n = bytes.len();
-    // Word at a time: find the word's end, then copy it lowercased in one go (a loop the
-    // compiler vectorises) — about twice as fast as pushing byte by byte.
-    loop {
-        while i < n && ASCII_WHITE_SPACE[bytes[i] as usize] {
-            i += 1;
-        }
-        if i == n {
-            break;
-        }
-        let start = i;
-        let mut upper = false;
-        while i < n && !ASCII_WHITE_SPACE[bytes[i] as usize] {
-            upper |= bytes[i].is_ascii_uppercase();
-            i += 1;
-        }
-        if !out.is_empty() {
-            out.push(b' ');
-        }
-        let word_start = out.len();
-        out.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
-        // A word already in lowercase is handed over from the input, not from the bytes just
-        // written: reading those back (wider loads over byte stores) stalls on store
-        // forwarding, which measured as the single hottest instruction of the audit.
-        on_word(if upper { &out[word_start..] } else { &bytes[start..i] });
-        words += 1;
+    collapse_lowercase_ascii_into(bytes, out);
+    if out.is_empty() {
+        return 0;
     }
-    words
+    // Split only once the whole text is written: hashing words straight from bytes just
+    // stored (wider loads over byte stores) stalls on store forwarding.
+    let (mut words, mut from) = (0u64, 0);
+    for space in memchr::memchr_iter(b' ', out) {
+        on_word(&out[from..space]);
+        (words, from) = (words + 1, space + 1);
+    }
+    on_word(&out[from..]);
+    words + 1
+}
+
+/// Appends `bytes` (ASCII) to `out` lowercased, each run of whitespace written as one space and
+/// none at either end, eight bytes at a time (SWAR). A block with no whitespace byte to drop
+/// (one that follows another, or leads the text) is written whole; the others byte by byte.
+/// About three times as fast as finding each word's end and copying it.
+fn collapse_lowercase_ascii_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let convert = |x: u64, white: u64| {
+        // Whitespace bytes become spaces (cleared, then bit 5 set); capitals get bit 5 too.
+        let spread = (white >> 7).wrapping_mul(0xFF);
+        (x & !spread) | (white >> 2) | (bytes_within(x, b'A', b'Z') >> 2)
+    };
+    let start = out.len();
+    // Room for whole eight-byte stores past the last byte; cut back to the bytes kept below.
+    out.resize(start + bytes.len() + 8, 0);
+    let mut at = start;
+    // The high bit of the byte before the block, if it is whitespace: the text's start counts
+    // as whitespace, so leading whitespace is dropped.
+    let mut carry = 0x80u64;
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    let mut block = |x: u64, len: usize| {
+        let white = bytes_within(x, b' ', b' ') | bytes_within(x, b'\t', b'\r');
+        let dropped = white & ((white << 8) | carry);
+        let converted = convert(x, white).to_le_bytes();
+        if dropped == 0 {
+            out[at..at + 8].copy_from_slice(&converted);
+            at += len;
+        } else {
+            for (k, &b) in converted[..len].iter().enumerate() {
+                if dropped >> (8 * k + 7) & 1 == 0 {
+                    out[at] = b;
+                    at += 1;
+                }
+            }
+        }
+        carry = white >> 56;
+    };
+    chunks.for_each(|chunk| block(u64::from_le_bytes(chunk.try_into().expect("eight bytes")), 8));
+    if !rest.is_empty() {
+        block(load_word(rest), rest.len());
+    }
+    // At most one whitespace byte is left at the end, written as a space.
+    if at > start && out[at - 1] == b' ' {
+        at -= 1;
+    }
+    out.truncate(at);
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -868,6 +897,29 @@ mod tests {
             let expected_words: Vec<String> = expected.split_whitespace().map(String::from).collect();
             assert_eq!(words, expected_words);
             assert_eq!(count, text.split_whitespace().count() as u64);
+        }
+    }
+
+    #[test]
+    fn ascii_path_equals_the_reference_on_random_texts() {
+        // Texts of 0-40 bytes of letters in both cases, digits, punctuation and every ASCII
+        // whitespace byte, so that runs of whitespace start, end and straddle the eight-byte
+        // blocks at every offset, and texts start and end with them.
+        const BYTES: &[u8] = b"aZq0.,-@[` \t\n\x0B\x0C\r  ";
+        let mut rng = SplitMix(7);
+        let (mut out, mut reference, mut text) = (Vec::new(), String::new(), String::new());
+        for _ in 0..200_000 {
+            text.clear();
+            let len = rng.below(41);
+            text.extend((0..len).map(|_| BYTES[rng.below(BYTES.len() as u64) as usize] as char));
+            let mut words = Vec::new();
+            let count = normalize_ascii_words(text.as_bytes(), &mut out, |w| words.push(w.to_vec()));
+            normalize_default_reference(&text, &mut reference);
+            assert_eq!(out, reference.as_bytes(), "{text:?}");
+            let expected: Vec<Vec<u8>> =
+                reference.split(' ').filter(|w| !w.is_empty()).map(|w| w.as_bytes().to_vec()).collect();
+            assert_eq!(words, expected, "{text:?}");
+            assert_eq!(count, text.split_whitespace().count() as u64, "{text:?}");
         }
     }
 
