@@ -153,18 +153,10 @@ pub fn normalize_unicode_words(
     text: &str,
     scratch: &mut UnicodeScratch,
     out: &mut String,
-    mut on_word: impl FnMut(&[u8]),
+    on_word: impl FnMut(&[u8]),
 ) -> UnicodeCounts {
     let counts = normalize_unicode(text, scratch, out);
-    let written = out.as_bytes();
-    let mut start = 0;
-    for space in memchr::memchr_iter(b' ', written) {
-        on_word(&written[start..space]);
-        start = space + 1;
-    }
-    if start < written.len() {
-        on_word(&written[start..]);
-    }
+    split_at_spaces(out.as_bytes(), on_word);
     counts
 }
 
@@ -676,31 +668,47 @@ fn collapse_ascii(bytes: &[u8], out: &mut String) {
 /// writes the normalised text into `out` (cleared first), calls `on_word` with each normalised
 /// word, and returns the number of words (which for ASCII equals the raw whitespace-separated
 /// word count). The audit's hot loop: one pass instead of normalise + count + split.
-pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, mut on_word: impl FnMut(&[u8])) -> u64 {
+pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, on_word: impl FnMut(&[u8])) -> u64 {
     debug_assert!(bytes.is_ascii());
     out.clear();
     collapse_lowercase_ascii_into(bytes, out);
-    if out.is_empty() {
+    // Split only once the whole text is written: hashing words straight from bytes just
+    // stored (wider loads over byte stores) stalls on store forwarding.
+    split_at_spaces(out, on_word)
+}
+
+/// Calls `on_word` with each word of normalised text (single spaces between words, none at
+/// either end) and returns how many there are. The spaces are found eight bytes at a time:
+/// words are short, and a `memchr` call per word cost more.
+#[inline(always)]
+fn split_at_spaces(written: &[u8], mut on_word: impl FnMut(&[u8])) -> u64 {
+    if written.is_empty() {
         return 0;
     }
-    // Split only once the whole text is written: hashing words straight from bytes just
-    // stored (wider loads over byte stores) stalls on store forwarding. The spaces are found
-    // eight bytes at a time: words are short, and a `memchr` call per word cost more.
     let (mut words, mut from) = (0u64, 0);
-    let chunks = out.chunks_exact(8);
+    let chunks = written.chunks_exact(8);
     let rest = chunks.remainder();
     let blocks = chunks.map(|chunk| u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
     for (block, x) in blocks.chain((!rest.is_empty()).then(|| load_word(rest))).enumerate() {
-        let mut spaces = bytes_within(x, b' ', b' ');
+        let mut spaces = space_marks(x);
         while spaces != 0 {
             let space = block * 8 + (spaces.trailing_zeros() / 8) as usize;
-            on_word(&out[from..space]);
+            on_word(&written[from..space]);
             (words, from) = (words + 1, space + 1);
             spaces &= spaces - 1;
         }
     }
-    on_word(&out[from..]);
+    on_word(&written[from..]);
     words + 1
+}
+
+/// The high bit of each byte of `x` that is a space, for any bytes (UTF-8 included; unlike
+/// [`bytes_within`], no byte carries into the next): a byte of `x ^ spaces` is zero exactly
+/// when neither its low seven bits nor its high bit are set.
+#[inline(always)]
+const fn space_marks(x: u64) -> u64 {
+    let y = x ^ (ONES * 0x20);
+    !(((y & !HIGHS).wrapping_add(!HIGHS)) | y | !HIGHS)
 }
 
 /// Appends `bytes` (ASCII) to `out` lowercased, each run of whitespace written as one space and
@@ -906,6 +914,22 @@ mod tests {
             let expected_words: Vec<String> = expected.split_whitespace().map(String::from).collect();
             assert_eq!(words, expected_words);
             assert_eq!(count, text.split_whitespace().count() as u64);
+        }
+    }
+
+    #[test]
+    fn space_marks_flag_exactly_the_spaces_among_any_bytes() {
+        // Every byte value at every position, beside spaces and bytes of UTF-8 sequences.
+        for b in 0..=255u8 {
+            for position in 0..8 {
+                for filler in [b' ', 0x80, 0xFF, 0x21, 0x1F] {
+                    let mut bytes = [filler; 8];
+                    bytes[position] = b;
+                    let expected =
+                        bytes.iter().enumerate().fold(0u64, |m, (k, &x)| m | ((x == b' ') as u64) << (8 * k + 7));
+                    assert_eq!(space_marks(u64::from_le_bytes(bytes)), expected, "{bytes:?}");
+                }
+            }
         }
     }
 
