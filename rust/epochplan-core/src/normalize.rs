@@ -648,19 +648,7 @@ fn combining_class(c: char) -> u8 {
 fn collapse_ascii(bytes: &[u8], out: &mut String) {
     // Work on bytes (String::push re-encodes every char); the result is ASCII, hence UTF-8.
     let mut buf = std::mem::take(out).into_bytes();
-    buf.reserve(bytes.len());
-    let mut pending_space = false;
-    for &b in bytes {
-        if is_ascii_white_space(b) {
-            pending_space = !buf.is_empty();
-        } else {
-            if pending_space {
-                buf.push(b' ');
-                pending_space = false;
-            }
-            buf.push(b.to_ascii_lowercase());
-        }
-    }
+    collapse_lowercase_ascii_into(bytes, &mut buf);
     *out = String::from_utf8(buf).unwrap_or_default();
 }
 
@@ -950,6 +938,7 @@ mod tests {
             let count = normalize_ascii_words(text.as_bytes(), &mut out, |w| words.push(w.to_vec()));
             normalize_default_reference(&text, &mut reference);
             assert_eq!(out, reference.as_bytes(), "{text:?}");
+            assert_eq!(norm(&text), reference, "{text:?}"); // `Normalize::apply`: eval splits, previews
             let expected: Vec<Vec<u8>> =
                 reference.split(' ').filter(|w| !w.is_empty()).map(|w| w.as_bytes().to_vec()).collect();
             assert_eq!(words, expected, "{text:?}");
