@@ -652,8 +652,7 @@ fn collapse_ascii(bytes: &[u8], out: &mut String) {
     *out = String::from_utf8(buf).unwrap_or_default();
 }
 
-/// Default normalisation of ASCII text fused with word splitting, in one pass over the bytes:
-/// writes the normalised text into `out` (cleared first), calls `on_word` with each normalised
+/// Default normalisation of ASCII text fused with word splitting: writes the normalised text into `out` (cleared first), calls `on_word` with each normalised
 /// word, and returns the number of words (which for ASCII equals the raw whitespace-separated
 /// word count). The audit's hot loop for ASCII rows.
 pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, on_word: impl FnMut(&[u8])) -> u64 {
@@ -674,18 +673,15 @@ fn split_at_spaces(written: &[u8], mut on_word: impl FnMut(&[u8])) -> u64 {
         return 0;
     }
     let (mut words, mut from) = (0u64, 0);
-    let chunks = written.chunks_exact(8);
-    let rest = chunks.remainder();
-    let blocks = chunks.map(|chunk| u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
-    for (block, x) in blocks.chain((!rest.is_empty()).then(|| load_word(rest))).enumerate() {
+    for_each_eight_bytes(written, |offset, x, _| {
         let mut spaces = space_marks(x);
         while spaces != 0 {
-            let space = block * 8 + (spaces.trailing_zeros() / 8) as usize;
+            let space = offset + (spaces.trailing_zeros() / 8) as usize;
             on_word(&written[from..space]);
             (words, from) = (words + 1, space + 1);
             spaces &= spaces - 1;
         }
-    }
+    });
     on_word(&written[from..]);
     words + 1
 }
@@ -717,9 +713,7 @@ fn collapse_lowercase_ascii_into(bytes: &[u8], out: &mut Vec<u8>) {
     // The high bit of the byte before the block, if it is whitespace: the text's start counts
     // as whitespace, so leading whitespace is dropped.
     let mut carry = 0x80u64;
-    let chunks = bytes.chunks_exact(8);
-    let rest = chunks.remainder();
-    let mut block = |x: u64, len: usize| {
+    for_each_eight_bytes(bytes, |_, x, len| {
         let white = bytes_within(x, b' ', b' ') | bytes_within(x, b'\t', b'\r');
         let dropped = white & ((white << 8) | carry);
         let converted = convert(x, white).to_le_bytes();
@@ -735,11 +729,7 @@ fn collapse_lowercase_ascii_into(bytes: &[u8], out: &mut Vec<u8>) {
             }
         }
         carry = white >> 56;
-    };
-    chunks.for_each(|chunk| block(u64::from_le_bytes(chunk.try_into().expect("eight bytes")), 8));
-    if !rest.is_empty() {
-        block(load_word(rest), rest.len());
-    }
+    });
     // At most one whitespace byte is left at the end, written as a space.
     if at > start && out[at - 1] == b' ' {
         at -= 1;
@@ -774,6 +764,22 @@ fn load_word(chunk: &[u8]) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// Calls `f(offset, word, len)` for `bytes` as little-endian eight-byte words in order, `len`
+/// being how many of the word's bytes are real: the last word is zero-padded (see
+/// [`load_word`]) when `bytes` is not a multiple of eight long. A plain loop and one call for
+/// the rest: an iterator chain here cost 2 % more instructions in the Unicode pass.
+#[inline(always)]
+fn for_each_eight_bytes(bytes: &[u8], mut f: impl FnMut(usize, u64, usize)) {
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    for (i, chunk) in chunks.enumerate() {
+        f(8 * i, u64::from_le_bytes(chunk.try_into().expect("eight bytes")), 8);
+    }
+    if !rest.is_empty() {
+        f(bytes.len() - rest.len(), load_word(rest), rest.len());
+    }
+}
+
 /// What [`Writer::push_ascii_run`] needs to know of a run's body, eight bytes at a time (SWAR:
 /// the portable baseline x86-64 target has no wider vectors the compiler would use here).
 struct AsciiBody {
@@ -787,7 +793,7 @@ impl AsciiBody {
     #[inline(always)]
     fn measure(body: &[u8]) -> AsciiBody {
         let (mut letters, mut spaces, mut untidy, mut carry) = (0u64, 0u64, 0u64, 0u64);
-        let mut step = |x: u64| {
+        for_each_eight_bytes(body, |_, x, _| {
             let space = bytes_within(x, b' ', b' ');
             let white = space | bytes_within(x, b'\t', b'\r');
             letters += count_marked(bytes_within(x | (ONES * 0x20), b'a', b'z'));
@@ -796,15 +802,7 @@ impl AsciiBody {
             // first one is the last of the previous word).
             untidy |= (white ^ space) | (white & ((white << 8) | carry));
             carry = white >> 56;
-        };
-        let chunks = body.chunks_exact(8);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            step(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
-        }
-        if !rest.is_empty() {
-            step(load_word(rest));
-        }
+        });
         AsciiBody { letters, spaces, tidy: untidy == 0 }
     }
 }
