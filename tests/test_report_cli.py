@@ -213,31 +213,82 @@ def test_under_one_megabyte_on_a_large_corpus(tmp_path):
     assert parsed.find("svg", "duplicates") and parsed.find("svg", "lengths")
 
 
-def test_preview_rows_reads_each_row_group_once(tmp_path, monkeypatch):
+def _two_parts(tmp_path: Path, page_index: bool) -> list[Path]:
+    """Two files of 1,000 rows in row groups of 100, with or without a page index."""
     import pyarrow.parquet as pq
 
-    frames = [pl.DataFrame({"text": [f"file{f} row{i}" for i in range(1000)], "other": list(range(1000))}) for f in range(2)]
     paths = []
-    for f, frame in enumerate(frames):
+    for f in range(2):
+        frame = pl.DataFrame({"text": [f"file{f} row{i}" for i in range(1000)], "other": list(range(1000))})
         path = tmp_path / f"part{f}.parquet"
-        frame.write_parquet(path, row_group_size=100)
+        pq.write_table(frame.to_arrow(), path, row_group_size=100, write_page_index=page_index)
+        assert pq.ParquetFile(path).metadata.row_group(0).column(0).has_offset_index == page_index
         paths.append(path)
-    reads: list[int] = []
-    original = pq.ParquetFile.read_row_group
+    return paths
 
-    def counting(self, i, *args, **kwargs):
-        reads.append(i)
-        return original(self, i, *args, **kwargs)
 
-    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counting)
-    wanted = [0, 5, 99, 150, 151, 1000, 1999, 5000]
-    found = preview_rows(open_source([str(p) for p in paths]), ["text"], wanted)
-    assert found == {0: "file0 row0", 5: "file0 row5", 99: "file0 row99", 150: "file0 row150", 151: "file0 row151",
-                     1000: "file1 row0", 1999: "file1 row999"}  # fmt: skip
-    assert len(reads) == 4  # row groups 0 and 1 of part0, 0 and 9 of part1: one decode each
+PREVIEW_WANTED = [0, 5, 99, 150, 151, 1000, 1999, 5000]
+PREVIEW_FOUND = {0: "file0 row0", 5: "file0 row5", 99: "file0 row99", 150: "file0 row150", 151: "file0 row151",
+                 1000: "file1 row0", 1999: "file1 row999"}  # fmt: skip
+
+
+def _count_group_reads(monkeypatch) -> tuple[list[tuple[str, int]], dict[tuple[str, int], int]]:
+    """Each streamed read of a row group (file's first text, group) and the rows it decoded."""
+    import pyarrow.parquet as pq
+
+    reads: list[tuple[str, int]] = []
+    decoded: dict[tuple[str, int], int] = {}
+    original = pq.ParquetFile.iter_batches
+
+    def counting(self, *args, row_groups=(), **kwargs):
+        key = (self.metadata.row_group(0).column(0).statistics.min, *row_groups)
+        reads.append(key)
+        for batch in original(self, *args, row_groups=row_groups, **kwargs):
+            decoded[key] = decoded.get(key, 0) + batch.num_rows
+            yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", counting)
+    return reads, decoded
+
+
+def test_preview_rows_reads_each_row_group_once_up_to_its_last_wanted_row(tmp_path, monkeypatch):
+    from epochplan.sources import preview
+
+    paths = _two_parts(tmp_path, page_index=False)
+    monkeypatch.setattr(preview, "PREVIEW_BATCH_ROWS", 10)
+    reads, decoded = _count_group_reads(monkeypatch)
+    assert preview_rows(open_source([str(p) for p in paths]), ["text"], PREVIEW_WANTED) == PREVIEW_FOUND
+    # Row groups 0 and 1 of part0, 0 and 9 of part1: one read each, which stops after the batch
+    # of ten rows that holds the group's last wanted row.
+    assert sorted(reads) == [("file0 row0", 0), ("file0 row0", 1), ("file1 row0", 0), ("file1 row0", 9)]
+    assert decoded == {("file0 row0", 0): 100, ("file0 row0", 1): 60, ("file1 row0", 0): 10, ("file1 row0", 9): 100}
     jsonl = tmp_path / "d.jsonl"
-    frames[0].write_ndjson(jsonl)
+    pl.read_parquet(paths[0]).write_ndjson(jsonl)
     assert preview_rows(open_source(str(jsonl)), ["text", "other"], [3, 998]) == {3: "file0 row3\n3", 998: "file0 row998\n998"}
+
+
+def test_preview_rows_slices_single_rows_where_there_is_a_page_index(tmp_path, monkeypatch):
+    paths = _two_parts(tmp_path, page_index=True)
+    reads, _ = _count_group_reads(monkeypatch)
+    sliced: list[tuple[int, int]] = []
+    original = pl.LazyFrame.slice
+
+    def counting(self, offset, length=None):
+        sliced.append((offset, length))
+        return original(self, offset, length)
+
+    monkeypatch.setattr(pl.LazyFrame, "slice", counting)
+    source = open_source([str(p) for p in paths])
+    assert preview_rows(source, ["text"], PREVIEW_WANTED) == PREVIEW_FOUND
+    assert reads == [] and sorted(sliced) == [(0, 1), (0, 1), (5, 1), (99, 1), (150, 1), (151, 1), (999, 1)]
+    # Two text columns joined as the audit joins them, and a null row.
+    both = tmp_path / "both.parquet"
+    pl.DataFrame({"a": ["x", None, None], "b": ["y", "z", None]}).write_parquet(both)
+    assert preview_rows(open_source(str(both)), ["a", "b"], [0, 1, 2]) == {0: "x\ny", 1: "z", 2: None}
+    # Where polars cannot read a file, the row is streamed from its group as the audit read it.
+    monkeypatch.setattr(pl, "scan_parquet", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("unreadable")))
+    assert preview_rows(source, ["text"], [150, 1999]) == {150: "file0 row150", 1999: "file1 row999"}
+    assert sorted(reads) == [("file0 row0", 1), ("file1 row0", 9)]
 
 
 def test_near_members_where_the_representative_has_no_exact_copy(tmp_path):

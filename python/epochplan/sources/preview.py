@@ -1,17 +1,19 @@
 """Read back the text of a few rows by number (cluster previews, the report's example texts).
 
 Rows are asked for in bulk (a report wants some hundred of them) and read in one go: from Parquet
-each row group holding a wanted row is decoded once, text columns only; from any other input one
-filtered pass over the text column. Never a scan per row.
+a wanted row's page alone where the file has a page index, else each row group holding a wanted
+row decoded once up to its last wanted row, text columns only; from any other input one filtered
+pass over the text column. Never a scan of the data per row.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -21,6 +23,9 @@ from .columns import TEXT, text_expression
 from .formats import Source, first_line
 from .paths import file_format
 from .remote import is_remote
+
+#: Rows a batch when reading a row group back: small enough to stop soon after the last wanted row.
+PREVIEW_BATCH_ROWS = 4096
 
 
 def preview_rows(source: Source, columns: list[str], rows: Iterable[int]) -> dict[int, str | None]:
@@ -67,39 +72,86 @@ def _scanned_rows(source: Source, columns: list[str], wanted: list[int]) -> dict
 
 
 def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> dict[int, str | None]:
-    """Wanted rows grouped by (file, row group) from the footers; each group decoded once, the
-    groups in parallel (a report's rows are spread over most of a file's groups, so this is
-    about a whole second read of the text: decoding is the cost, and pyarrow releases the GIL)."""
+    """Wanted rows placed in their files and row groups from the footers, read in parallel (a
+    report's rows are spread over most of a file's groups; decoding is the cost, and pyarrow and
+    polars release the GIL):
+
+    - a row group whose text columns have a page index (the offset index polars writes): each
+      wanted row on its own, as a one-row slice that decodes only the page holding it (a few
+      milliseconds; reading whole groups back was most of a second read of the text);
+    - any other group: decoded once, up to its last wanted row."""
     import pyarrow.parquet as pq
 
-    tasks: list[tuple[Path, int, list[tuple[int, int]]]] = []  # (file, row group, [(global row, offset)])
+    text_columns = list(dict.fromkeys(columns))
+    tasks: list[Callable[[], list[tuple[int, str | None]]]] = []
     start = 0  # global row number of the current file's first row
     position = 0  # next wanted row to place
     for path in paths:
         with pq.ParquetFile(path) as reader:
-            groups: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            meta = reader.metadata
+            leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
+            indices = [leaves.index(c) if c in leaves else -1 for c in text_columns]
             group_start = start
-            for group in range(reader.metadata.num_row_groups):
-                group_rows = reader.metadata.row_group(group).num_rows
+            for group in range(meta.num_row_groups):
+                group_rows = meta.row_group(group).num_rows
+                places: list[tuple[int, int]] = []  # (global row, offset in the group), in row order
                 while position < len(wanted) and wanted[position] < group_start + group_rows:
-                    groups[group].append((wanted[position], wanted[position] - group_start))
+                    places.append((wanted[position], wanted[position] - group_start))
                     position += 1
+                if places and _has_page_index(meta.row_group(group), indices):
+                    tasks.extend(functools.partial(_sliced_row, path, group, columns, place, place[0] - start) for place in places)
+                elif places:
+                    tasks.append(functools.partial(_streamed_rows, path, group, columns, places))
                 group_start += group_rows
-            tasks.extend((path, group, places) for group, places in groups.items())
             start = group_start
         if position == len(wanted):
             break
-    text_columns = list(dict.fromkeys(columns))
-
-    def read(task: tuple[Path, int, list[tuple[int, int]]]) -> list[tuple[int, str | None]]:
-        path, group, places = task
-        with pq.ParquetFile(path) as reader:  # one reader per task: a ParquetFile is not shared across threads
-            table = reader.read_row_group(group, columns=text_columns, use_threads=False)
-        texts = pl.DataFrame(pl.from_arrow(table)).select(text_expression(columns))[TEXT]
-        return [(row, texts[offset]) for row, offset in places]
 
     workers = min(len(tasks), os.cpu_count() or 1)
     if workers <= 1:
-        return dict(pair for task in tasks for pair in read(task))
+        return dict(pair for task in tasks for pair in task())
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(pair for pairs in pool.map(read, tasks) for pair in pairs)
+        return dict(pair for pairs in pool.map(lambda task: task(), tasks) for pair in pairs)
+
+
+def _has_page_index(group: Any, indices: list[int]) -> bool:
+    """Whether every text column of the row group (`indices` into its leaf columns; -1: not a
+    leaf column) has an offset index."""
+    return all(0 <= i < group.num_columns and group.column(i).has_offset_index for i in indices)
+
+
+def _sliced_row(path: Path, group: int, columns: list[str], place: tuple[int, int], file_row: int) -> list[tuple[int, str | None]]:
+    """The row at `place` (global row, offset in `group`), row `file_row` of the file, as a
+    one-row slice; streamed from its group instead where polars cannot read the file."""
+    try:
+        text = pl.scan_parquet(path).select(text_expression(columns)).slice(file_row, 1).collect()[TEXT][0]
+    except Exception:  # a file pyarrow reads and polars does not: read as the audit read it
+        return _streamed_rows(path, group, columns, [place])
+    return [(place[0], text)]
+
+
+def _streamed_rows(path: Path, group: int, columns: list[str], places: list[tuple[int, int]]) -> list[tuple[int, str | None]]:
+    """The (global row, offset in the group) `places` of one row group, in row order: the group
+    streamed in small batches, stopping after its last wanted row (half the time of
+    `read_row_group` even when that row is near the group's end: no buffer for the whole group to
+    grow and fault in)."""
+    import pyarrow.parquet as pq
+
+    found: list[tuple[int, str | None]] = []
+    start, position = 0, 0
+    text_columns = list(dict.fromkeys(columns))
+    with pq.ParquetFile(path) as reader:  # one reader per task: a ParquetFile is not shared across threads
+        for batch in reader.iter_batches(PREVIEW_BATCH_ROWS, row_groups=[group], columns=text_columns, use_threads=False):
+            end = start + batch.num_rows
+            stop = position
+            while stop < len(places) and places[stop][1] < end:
+                stop += 1
+            if stop > position:
+                picked = batch.take([offset - start for _, offset in places[position:stop]])
+                texts = pl.DataFrame(pl.from_arrow(picked)).select(text_expression(columns))[TEXT]
+                found.extend((row, texts[k]) for k, (row, _) in enumerate(places[position:stop]))
+                position = stop
+            if position == len(places):
+                break
+            start = end
+    return found
