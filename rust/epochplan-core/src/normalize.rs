@@ -210,27 +210,14 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
             // them (most of Cyrillic, Greek, CJK, Arabic, Devanagari or Hangul text, and of
             // Latin with diacritics): copied as bytes, the writer's state remembered before its
             // last character only (each one is a boundary).
-            let (mut letters, mut unspaced) = (0u64, 0u64);
-            let (mut last, mut last_flags, mut end) = (at, flags, next);
-            while end < bytes.len() {
-                // A single space between two kept characters (the words of spaced scripts
-                // other than Latin) stays in the run: written as it is, it is what collapsing
-                // writes, and it starts a word.
-                let spaced = bytes[end] == b' ' && end + 1 < bytes.len();
-                let start = end + spaced as usize;
-                let (following, after) = char_at(bytes, start);
-                let following_flags = table.flags_of(following);
-                if following_flags & (KEPT | SPACE) != KEPT {
-                    break;
-                }
-                letters += (last_flags & LETTER != 0) as u64;
-                unspaced += (last_flags & UNSPACED != 0) as u64;
-                raw.chars += 1 + spaced as u64; // not whitespace: the word goes on, or a new one starts
-                raw.words += spaced as u64;
-                (last, last_flags, end) = (start, following_flags, after);
-            }
+            let KeptRun { end, last, last_flags, letters, unspaced } = KeptRun::scan(bytes, at, next, flags, table);
+            // Every space in the run is a single one between two kept characters: a raw
+            // character that starts a raw word.
+            let (chars, spaces) = chars_and_spaces(&bytes[next..end]);
+            raw.chars += chars;
+            raw.words += spaces;
             let (letter, unspaced_letter) = ((last_flags & LETTER != 0) as u64, (last_flags & UNSPACED != 0) as u64);
-            writer.push_kept(&bytes[at..end], letters + letter, unspaced + unspaced_letter);
+            writer.push_kept(&bytes[at..end], letters, unspaced);
             last_boundary = last;
             previous_class = 0;
             at_boundary = writer.mark_before_last(end - last, letter, unspaced_letter);
@@ -305,6 +292,67 @@ fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String)
         return UnicodeCounts { raw, letters, unspaced_letters: unspaced };
     }
     UnicodeCounts { raw, letters, unspaced_letters: unspaced }
+}
+
+/// A run of characters that NFKC and lowercasing keep, with single spaces between them, as
+/// [`normalize_unicode`] copies it whole.
+struct KeptRun {
+    /// Offset after the run.
+    end: usize,
+    /// Offset of its last character, and that character's flags.
+    last: usize,
+    last_flags: u8,
+    /// Letters and letters of unspaced scripts in the run.
+    letters: u64,
+    unspaced: u64,
+}
+
+impl KeptRun {
+    /// The run that starts with the kept character at `at`, which has `flags` and ends at
+    /// `next`. Out of line, with as little as possible in the loop (the raw characters and
+    /// spaces are counted afterwards, eight bytes at a time): inside `normalize_unicode` its
+    /// state did not fit in registers, and this loop is where Cyrillic, Greek, CJK, Hangul and
+    /// Latin with diacritics spend their time.
+    #[inline(never)]
+    fn scan(bytes: &[u8], at: usize, next: usize, flags: u8, table: &CharTable) -> KeptRun {
+        // Letters in the low half, unspaced letters in the high half, of the characters before
+        // the last one (an unspaced letter is a letter: entry 2 is never used).
+        const COUNTS: [u64; 4] = [0, 1, 1 << 32, 1 | 1 << 32];
+        let count = |flags: u8| COUNTS[((flags >> 4) & 3) as usize];
+        const _: () = assert!(LETTER == 16 && UNSPACED == 32);
+        let mut counted = 0u64;
+        let (mut last, mut last_flags, mut end) = (at, flags, next);
+        while end < bytes.len() {
+            // A single space between two kept characters (the words of spaced scripts other
+            // than Latin) stays in the run: written as it is, it is what collapsing writes, and
+            // it starts a word. A space that ends the text, or another space after it, ends it.
+            let start = end + (bytes[end] == b' ') as usize;
+            if start == bytes.len() {
+                break;
+            }
+            let (following, after) = char_at(bytes, start);
+            let following_flags = table.flags_of(following);
+            if following_flags & (KEPT | SPACE) != KEPT {
+                break;
+            }
+            counted += count(last_flags);
+            (last, last_flags, end) = (start, following_flags, after);
+        }
+        counted += count(last_flags);
+        KeptRun { end, last, last_flags, letters: counted & 0xFFFF_FFFF, unspaced: counted >> 32 }
+    }
+}
+
+/// Characters (bytes that do not continue a UTF-8 sequence) and spaces in `bytes`, valid UTF-8,
+/// eight bytes at a time.
+fn chars_and_spaces(bytes: &[u8]) -> (u64, u64) {
+    let (mut continuations, mut spaces) = (0u64, 0u64);
+    for_each_eight_bytes(bytes, |_, x, _| {
+        // 10xxxxxx: the high bit set, the next one clear (zero padding is neither).
+        continuations += count_marked(x & !(x << 1) & HIGHS);
+        spaces += count_marked(space_marks(x));
+    });
+    (bytes.len() as u64 - continuations, spaces)
 }
 
 /// Whether `c`, a starter that may compose with the character before it (NFKC_Quick_Check=Maybe,
