@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import subprocess
 import sys
@@ -77,6 +78,19 @@ def test_planted_near_copies_found_with_default_flags(language):
     assert all(sim[a] == 1.0 and 0.7 <= sim[b] < 1.0 for a, b in pairs)
     # Whitespace word shingles see each document as one shingle: no near copy found.
     assert epochplan.audit(corpus.select("text"), shingle="word").near.clusters == 0
+
+
+def test_word_shingles_of_unspaced_text_are_its_whitespace_words():
+    """`shingle="word"` sketches unspaced text by its whitespace-separated phrases: two documents
+    sharing 19 of 20 phrases are near copies, a third with other phrases is not."""
+    rng = random.Random(7)
+    phrases = ["".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(8)) for _ in range(41)]
+    first = " ".join(phrases[:20])
+    second = " ".join(phrases[:19] + [phrases[40]])
+    other = " ".join(phrases[20:40])
+    result = epochplan.audit(pl.DataFrame({"text": [first, second, other]}), shingle="word")
+    near_id = result.clusters["near_id"].to_list()
+    assert near_id == [0, 0, 2]
 
 
 def test_word_statistics_count_unspaced_words():

@@ -681,8 +681,12 @@ pub(crate) fn measure_chunk(
                 let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
                 (&ascii_buf, None, text.len() as u64, count)
             } else if normalize == Normalize::Default {
-                let counts =
-                    crate::normalize::normalize_unicode_words(text, &mut unicode_scratch, &mut buf, &mut words);
+                let counts = crate::normalize::normalize_unicode(text, &mut unicode_scratch, &mut buf);
+                // The whitespace words of mostly unspaced text are not counted (its script's
+                // words are, below): split and hashed only when its sketch takes them.
+                if !counts.mostly_unspaced() || word_shingles {
+                    crate::normalize::split_words(buf.as_bytes(), &mut words);
+                }
                 let unspaced = counts.mostly_unspaced().then_some(buf.as_str());
                 (buf.as_bytes(), unspaced, counts.raw.chars, counts.raw.words)
             } else {

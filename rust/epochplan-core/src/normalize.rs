@@ -160,8 +160,10 @@ pub fn normalize_unicode_words(
     counts
 }
 
-/// [`normalize_unicode_words`] without the words.
-fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String) -> UnicodeCounts {
+/// [`normalize_unicode_words`] without the words: the caller may split the output at its spaces
+/// with [`split_words`] once it knows the counts (the audit does not need the whitespace words of
+/// mostly unspaced text).
+pub fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String) -> UnicodeCounts {
     out.clear();
     let table = char_table();
     let mut raw = RawCounts { chars: 0, words: 0 };
@@ -710,6 +712,13 @@ pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, on_word: impl FnMu
     // Split only once the whole text is written: hashing words straight from bytes just
     // stored (wider loads over byte stores) stalls on store forwarding.
     split_at_spaces(out, on_word)
+}
+
+/// Calls `on_word` with each word of `normalised`, the output of [`normalize_unicode`] (words
+/// are separated by single spaces, none at either end).
+#[inline]
+pub fn split_words(normalised: &[u8], on_word: impl FnMut(&[u8])) {
+    split_at_spaces(normalised, on_word);
 }
 
 /// Calls `on_word` with each word of normalised text (single spaces between words, none at
