@@ -155,6 +155,30 @@ def test_dedup_of_a_compressed_input_writes_the_same_rows_as_the_parquet(files, 
     assert 0 < pl.read_parquet(from_zst).height < 2396
 
 
+WRITERS = {
+    "parquet": lambda frame, path: frame.write_parquet(path),
+    "jsonl": lambda frame, path: frame.write_ndjson(path),
+    "csv": lambda frame, path: frame.write_csv(path),
+    "arrow": lambda frame, path: frame.write_ipc(path),
+}
+
+
+@pytest.mark.parametrize("suffix", list(WRITERS))
+def test_a_file_name_that_looks_like_a_glob_is_that_file(tmp_path, suffix):
+    """`data[1].parquet` is a file name, not a pattern matching `data1.parquet`: the audit, its
+    example texts and dedup all read the file named (polars reads a path as a glob by default)."""
+    rows = [f"row {i} of the file that was named" for i in range(20)]
+    named = pl.DataFrame({"text": rows[:10] + rows[:3]})  # 3 duplicate rows
+    decoy = pl.DataFrame({"text": [f"decoy row {i}" for i in range(13)]})
+    WRITERS[suffix](named, tmp_path / f"data[1].{suffix}")
+    WRITERS[suffix](decoy, tmp_path / f"data1.{suffix}")
+    result = audit_json(f"data[1].{suffix}", "--no-near", cwd=tmp_path)
+    assert (result["rows"], result["exact"]["duplicate_rows"]) == (13, 3)
+    assert {t["text"] for t in result["exact"]["top"]} == set(rows[:3])
+    kept = epochplan.dedup(str(tmp_path / f"data[1].{suffix}"), level="exact", keep="longest")
+    assert kept["text"].to_list() == rows[:10]
+
+
 def test_shards_that_differ_in_other_columns(frame, tmp_path, reference):
     """A folder whose shards share the text column but not the rest (a column added later)."""
     shards = tmp_path / "shards"

@@ -124,7 +124,7 @@ def _sliced_row(path: Path, group: int, columns: list[str], place: tuple[int, in
     """The row at `place` (global row, offset in `group`), row `file_row` of the file, as a
     one-row slice; streamed from its group instead where polars cannot read the file."""
     try:
-        text = pl.scan_parquet(path).select(text_expression(columns)).slice(file_row, 1).collect()[TEXT][0]
+        text = pl.scan_parquet(path, glob=False).select(text_expression(columns)).slice(file_row, 1).collect()[TEXT][0]
     except Exception:  # a file pyarrow reads and polars does not: read as the audit read it
         return _streamed_rows(path, group, columns, [place])
     return [(place[0], text)]

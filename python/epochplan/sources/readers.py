@@ -130,7 +130,7 @@ def parquet_part(location: Location) -> Part:
             for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
                 yield to_frame(batch)
 
-    return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location)), rows)
+    return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location), glob=False), rows)
 
 
 def arrow_part(location: Location) -> Part:
@@ -151,7 +151,7 @@ def arrow_part(location: Location) -> Part:
             yield from sliced((to_frame(batch.select(columns)) for batch in batches), batch_rows)
 
     if is_file_format and isinstance(location, Path):
-        return Part(str(location), schema, read, lambda: pl.scan_ipc(location))
+        return Part(str(location), schema, read, lambda: pl.scan_ipc(location, glob=False))
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
 
@@ -263,6 +263,13 @@ def _remote_polars_part(url: str, kind: str) -> Part:
     return polars_part(url, scan(url))
 
 
+def has_glob_characters(location: Location) -> bool:
+    """Whether polars would read the path as a glob pattern rather than a file name. Every local
+    file is opened with `glob=False` where polars offers it: a name such as `data[1].parquet`
+    read as a pattern is another file (`data1.parquet`), read without a word."""
+    return any(c in str(location) for c in "*?[]{}")
+
+
 def file_part(location: Location) -> Part:
     """The reader of one file, chosen by its suffix (and, for .json, by its first byte)."""
     kind, compression = file_format(location)
@@ -278,11 +285,13 @@ def file_part(location: Location) -> Part:
         if kind == "json" and _first_byte(location, compression) == b"[":
             return json_array_part(location, compression)
         if kind in ("ndjson", "json"):
-            if local and compression is None:
+            # polars' scan_ndjson has no `glob=False`: it would read `data[1].jsonl` as a pattern
+            # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead.
+            if local and compression is None and not has_glob_characters(location):
                 return polars_part(str(location), pl.scan_ndjson(location, infer_schema_length=1000))
             return json_lines_part(location, compression)
         if local and compression is None:
-            return polars_part(str(location), pl.scan_csv(location, infer_schema_length=1000))
+            return polars_part(str(location), pl.scan_csv(location, infer_schema_length=1000, glob=False))
         return csv_part(location, compression)
     except InputError:
         raise
