@@ -44,7 +44,9 @@ SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow (row formats also 
 Location = Path | str  # a local path, or a remote URL
 
 
-def _has_magic(path: str) -> bool:
+def has_magic(path: str) -> bool:
+    """Whether `path` holds glob characters (those of Python's `glob` and of polars' readers,
+    which take a path as a pattern by default)."""
     return any(ch in path for ch in "*?[")
 
 
@@ -102,7 +104,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         p = Path(item)
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
-        if not p.exists() and _has_magic(str(p)):
+        if not p.exists() and has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")

@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .paths import Location, file_format
+from .paths import Location, file_format, has_magic
 from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
 
 #: Bytes of JSON lines parsed at once; the first block also fixes the schema (as polars infers it).
@@ -263,13 +263,6 @@ def _remote_polars_part(url: str, kind: str) -> Part:
     return polars_part(url, scan(url))
 
 
-def has_glob_characters(location: Location) -> bool:
-    """Whether polars would read the path as a glob pattern rather than a file name. Every local
-    file is opened with `glob=False` where polars offers it: a name such as `data[1].parquet`
-    read as a pattern is another file (`data1.parquet`), read without a word."""
-    return any(c in str(location) for c in "*?[]{}")
-
-
 def file_part(location: Location) -> Part:
     """The reader of one file, chosen by its suffix (and, for .json, by its first byte)."""
     kind, compression = file_format(location)
@@ -286,8 +279,9 @@ def file_part(location: Location) -> Part:
             return json_array_part(location, compression)
         if kind in ("ndjson", "json"):
             # polars' scan_ndjson has no `glob=False`: it would read `data[1].jsonl` as a pattern
-            # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead.
-            if local and compression is None and not has_glob_characters(location):
+            # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead. Every
+            # other local file is opened with `glob=False`.
+            if local and compression is None and not has_magic(str(location)):
                 return polars_part(str(location), pl.scan_ndjson(location, infer_schema_length=1000))
             return json_lines_part(location, compression)
         if local and compression is None:

@@ -682,12 +682,13 @@ pub(crate) fn measure_chunk(
                 (&ascii_buf, None, text.len() as u64, count)
             } else if normalize == Normalize::Default {
                 let counts = crate::normalize::normalize_unicode(text, &mut unicode_scratch, &mut buf);
+                let mostly_unspaced = counts.mostly_unspaced();
                 // The whitespace words of mostly unspaced text are not counted (its script's
                 // words are, below): split and hashed only when its sketch takes them.
-                if !counts.mostly_unspaced() || word_shingles {
-                    crate::normalize::split_words(buf.as_bytes(), &mut words);
+                if !mostly_unspaced || word_shingles {
+                    crate::normalize::split_at_spaces(buf.as_bytes(), &mut words);
                 }
-                let unspaced = counts.mostly_unspaced().then_some(buf.as_str());
+                let unspaced = mostly_unspaced.then_some(buf.as_str());
                 (buf.as_bytes(), unspaced, counts.raw.chars, counts.raw.words)
             } else {
                 let normalised = normalize.apply(text, &mut buf); // `None`: the raw text

@@ -161,9 +161,9 @@ pub fn normalize_unicode_words(
 }
 
 /// [`normalize_unicode_words`] without the words: the caller may split the output at its spaces
-/// with [`split_words`] once it knows the counts (the audit does not need the whitespace words of
-/// mostly unspaced text).
-pub fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String) -> UnicodeCounts {
+/// with [`split_at_spaces`] once it knows the counts (the audit does not need the whitespace
+/// words of mostly unspaced text).
+pub(crate) fn normalize_unicode(text: &str, scratch: &mut UnicodeScratch, out: &mut String) -> UnicodeCounts {
     out.clear();
     let table = char_table();
     let mut raw = RawCounts { chars: 0, words: 0 };
@@ -714,18 +714,11 @@ pub fn normalize_ascii_words(bytes: &[u8], out: &mut Vec<u8>, on_word: impl FnMu
     split_at_spaces(out, on_word)
 }
 
-/// Calls `on_word` with each word of `normalised`, the output of [`normalize_unicode`] (words
-/// are separated by single spaces, none at either end).
-#[inline]
-pub fn split_words(normalised: &[u8], on_word: impl FnMut(&[u8])) {
-    split_at_spaces(normalised, on_word);
-}
-
 /// Calls `on_word` with each word of normalised text (single spaces between words, none at
 /// either end) and returns how many there are. The spaces are found eight bytes at a time:
 /// words are short, and a `memchr` call per word cost more.
 #[inline(always)]
-fn split_at_spaces(written: &[u8], mut on_word: impl FnMut(&[u8])) -> u64 {
+pub(crate) fn split_at_spaces(written: &[u8], mut on_word: impl FnMut(&[u8])) -> u64 {
     if written.is_empty() {
         return 0;
     }
