@@ -291,6 +291,8 @@ def _run_killing(args: list[str], kills: int | None, env: dict[str, str]) -> tup
     while proc.poll() is None and time.monotonic() < deadline:
         if kills is None or len(killed) < kills:
             for worker in _measuring_workers():
+                if kills is not None and len(killed) >= kills:
+                    break  # two workers seen in one scan: kill only as many as asked
                 if worker.pid not in killed:
                     try:
                         worker.send_signal(signal.SIGKILL)
