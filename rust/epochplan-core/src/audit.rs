@@ -91,6 +91,10 @@ pub(crate) struct ChunkStats {
     pub(crate) total_bigrams: u64,
     /// Token length of every non-null row (tokenizer count, or the estimate).
     pub(crate) tokens: TokenLengths,
+    /// Rows whose words were counted without hashing, an earlier batch having their text (see
+    /// `measure_batch_after`). Reports nothing; not shipped (a batch measured elsewhere has
+    /// none), so tests can tell that the shortcut ran.
+    pub(crate) repeated_rows: u64,
 }
 
 /// The words and word pairs of a chunk's rows on their way to the distinct counters, handed
@@ -142,6 +146,14 @@ impl ChunkStats {
         self.total_bigrams += pair_hashes.len() as u64;
     }
 
+    /// The words of a row whose normalised text an earlier row had: their hashes and pairs are
+    /// in the distinct counters already (a union), so only the totals count them.
+    fn add_repeated_words(&mut self, words: u64) {
+        self.repeated_rows += 1;
+        self.total_unigrams += words;
+        self.total_bigrams += words.saturating_sub(1);
+    }
+
     fn merge(&mut self, other: &ChunkStats) {
         self.null_rows += other.null_rows;
         self.empty_rows += other.empty_rows;
@@ -153,6 +165,7 @@ impl ChunkStats {
         self.total_unigrams += other.total_unigrams;
         self.total_bigrams += other.total_bigrams;
         self.tokens.merge(&other.tokens);
+        self.repeated_rows += other.repeated_rows;
     }
 }
 
@@ -228,7 +241,11 @@ impl Auditor {
     pub fn update(&mut self, texts: &dyn TextColumn, labels: Option<&dyn TextColumn>) -> Result<()> {
         self.check_batch(texts.len(), labels)?;
         let options = self.measure_options();
-        let measure = crate::stages::measure_batch(&options, self.tokens.tokenizer(), texts, self.rows)?;
+        // Rows an earlier batch had (their normalised text) are in the exact table already.
+        let exact = &self.exact;
+        let seen = |digest: u128| exact.lookup(digest).is_some();
+        let measure =
+            crate::stages::measure_batch_after(&options, self.tokens.tokenizer(), texts, self.rows, Some(&seen))?;
         self.absorb_batch(measure, Some(texts), labels)
     }
 
@@ -633,6 +650,7 @@ pub(crate) struct ChunkResult {
     pub(crate) tokens: Vec<u32>,
 }
 
+#[allow(clippy::too_many_arguments)] // one caller (`measure_batch_after`), each argument of its own kind
 pub(crate) fn measure_chunk(
     texts: &dyn TextColumn,
     range: std::ops::Range<usize>,
@@ -641,6 +659,7 @@ pub(crate) fn measure_chunk(
     mut stats: ChunkStats,
     near: Option<&crate::stages::NearSketch>,
     mut counter: ChunkCounter<'_>,
+    seen: Option<&crate::stages::Seen<'_>>,
 ) -> Result<ChunkResult> {
     let mut digests = Vec::with_capacity(range.len());
     let mut tokens = Vec::with_capacity(range.len());
@@ -674,6 +693,10 @@ pub(crate) fn measure_chunk(
         // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
         let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
+        // The digest, when taken before the words; `repeated`: an earlier batch had this
+        // normalised text, so its words are in the distinct counters already and are counted
+        // without hashing them again (not when a sketch needs them).
+        let (mut digest, mut repeated) = (None, false);
         // `unspaced`: the normalised text, when most of its letters are of unspaced scripts.
         let (normalised, unspaced, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
             if normalize == Normalize::Default && text.is_ascii() {
@@ -683,9 +706,13 @@ pub(crate) fn measure_chunk(
             } else if normalize == Normalize::Default {
                 let counts = crate::normalize::normalize_unicode(text, &mut unicode_scratch, &mut buf);
                 let mostly_unspaced = counts.mostly_unspaced();
+                if let (Some(seen), None, true) = (seen, &sketches, buf.len() >= REPEAT_CHECK_BYTES) {
+                    let d = text_digest(buf.as_bytes());
+                    (digest, repeated) = (Some(d), seen(d));
+                }
                 // The whitespace words of mostly unspaced text are not counted (its script's
                 // words are, below): split and hashed only when its sketch takes them.
-                if !mostly_unspaced || word_shingles {
+                if !repeated && (!mostly_unspaced || word_shingles) {
                     crate::normalize::split_at_spaces(buf.as_bytes(), &mut words);
                 }
                 let unspaced = mostly_unspaced.then_some(buf.as_str());
@@ -697,7 +724,18 @@ pub(crate) fn measure_chunk(
                 (normalised.as_bytes(), unspaced, char_count(text), word_count(text))
             };
         stats.chars.add(chars);
-        if let Some(normalised_text) = unspaced {
+        if repeated {
+            let words = match unspaced {
+                Some(normalised_text) => {
+                    let mut count = 0u64;
+                    crate::script::for_each_word(normalised_text, |_| count += 1);
+                    count
+                }
+                None => crate::normalize::split_at_spaces(normalised, |_| ()),
+            };
+            stats.words.add(if unspaced.is_some() { words } else { spaced_words });
+            stats.add_repeated_words(words);
+        } else if let Some(normalised_text) = unspaced {
             // Statistics count the words of its script (CJK characters one by one).
             script_hashes.clear();
             crate::script::for_each_word(normalised_text, |w| script_hashes.push(word_hash(w.as_bytes())));
@@ -710,7 +748,7 @@ pub(crate) fn measure_chunk(
             stats.words.add(spaced_words);
             pending.add_row(&word_hashes, &mut stats);
         }
-        digests.push(Some(text_digest(normalised)));
+        digests.push(Some(digest.unwrap_or_else(|| text_digest(normalised))));
         ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
@@ -729,6 +767,10 @@ pub(crate) fn measure_chunk(
     pending.hand_over(&mut stats);
     Ok(ChunkResult { digests, ends, stats, sketches, tokens })
 }
+
+/// Normalised texts shorter than this are not looked up in the exact table (`seen`): the lookup
+/// misses the cache about as often as the words of a short row cost to hash and count.
+const REPEAT_CHECK_BYTES: usize = 256;
 
 /// Whitespace-separated words, as `str::split_whitespace` counts them.
 #[inline]
