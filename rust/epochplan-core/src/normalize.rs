@@ -349,11 +349,16 @@ impl KeptRun {
 /// eight bytes at a time.
 fn chars_and_spaces(bytes: &[u8]) -> (u64, u64) {
     let (mut continuations, mut spaces) = (0u64, 0u64);
-    for_each_eight_bytes(bytes, |_, x, _| {
-        // 10xxxxxx: the high bit set, the next one clear (zero padding is neither).
-        continuations += count_marked(x & !(x << 1) & HIGHS);
-        spaces += count_marked(space_marks(x));
-    });
+    for block in bytes.chunks(LANE_BLOCK) {
+        let (mut continuation_lanes, mut space_lanes) = (0u64, 0u64);
+        for_each_eight_bytes(block, |_, x, _| {
+            // 10xxxxxx: the high bit set, the next one clear (zero padding is neither).
+            continuation_lanes += (x & !(x << 1) & HIGHS) >> 7;
+            space_lanes += space_marks(x) >> 7;
+        });
+        continuations += sum_lanes(continuation_lanes);
+        spaces += sum_lanes(space_lanes);
+    }
     (bytes.len() as u64 - continuations, spaces)
 }
 
@@ -798,11 +803,19 @@ const fn bytes_within(x: u64, low: u8, high: u8) -> u64 {
     (x.wrapping_add(ONES * (0x80 - low as u64)) & !x.wrapping_add(ONES * (0x7F - high as u64))) & HIGHS
 }
 
-/// The number of bytes whose high bit `marks` has (one multiply: `count_ones` is a loop of
-/// shifts on the baseline x86-64 target, which has no popcount instruction).
+/// Bytes of a block whose words' marks (`marks >> 7`, one per byte) are added into byte lanes
+/// and summed once at its end ([`sum_lanes`]): 255 words, so a lane cannot overflow. One add a
+/// word instead of a multiply (`count_ones` is a loop of shifts on the baseline x86-64 target,
+/// which has no popcount instruction; and the compiler vectorised a multiply per word into
+/// SSE2's emulation of 64-bit multiplies).
+const LANE_BLOCK: usize = 255 * 8;
+
+/// The sum of the eight byte lanes of `lanes`.
 #[inline(always)]
-const fn count_marked(marks: u64) -> u64 {
-    (marks >> 7).wrapping_mul(ONES) >> 56
+const fn sum_lanes(lanes: u64) -> u64 {
+    const LOW_BYTES: u64 = 0x00FF_00FF_00FF_00FF;
+    let pairs = (lanes & LOW_BYTES) + ((lanes >> 8) & LOW_BYTES);
+    pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48
 }
 
 /// Up to eight bytes of `chunk` as a little-endian word, zero-padded (a zero byte is neither
@@ -843,16 +856,21 @@ impl AsciiBody {
     #[inline(always)]
     fn measure(body: &[u8]) -> AsciiBody {
         let (mut letters, mut spaces, mut untidy, mut carry) = (0u64, 0u64, 0u64, 0u64);
-        for_each_eight_bytes(body, |_, x, _| {
-            let space = bytes_within(x, b' ', b' ');
-            let white = space | bytes_within(x, b'\t', b'\r');
-            letters += count_marked(bytes_within(x | (ONES * 0x20), b'a', b'z'));
-            spaces += count_marked(space);
-            // A whitespace byte other than a space, or two in a row (the byte before the
-            // first one is the last of the previous word).
-            untidy |= (white ^ space) | (white & ((white << 8) | carry));
-            carry = white >> 56;
-        });
+        for block in body.chunks(LANE_BLOCK) {
+            let (mut letter_lanes, mut space_lanes) = (0u64, 0u64);
+            for_each_eight_bytes(block, |_, x, _| {
+                let space = bytes_within(x, b' ', b' ');
+                let white = space | bytes_within(x, b'\t', b'\r');
+                letter_lanes += bytes_within(x | (ONES * 0x20), b'a', b'z') >> 7;
+                space_lanes += space >> 7;
+                // A whitespace byte other than a space, or two in a row (the byte before the
+                // first one is the last of the previous word).
+                untidy |= (white ^ space) | (white & ((white << 8) | carry));
+                carry = white >> 56;
+            });
+            letters += sum_lanes(letter_lanes);
+            spaces += sum_lanes(space_lanes);
+        }
         AsciiBody { letters, spaces, tidy: untidy == 0 }
     }
 }
@@ -1151,6 +1169,23 @@ mod tests {
             let len = rng.below(24) as usize;
             text.extend((0..len).map(|_| TRICKY[rng.below(TRICKY.len() as u64) as usize]));
         });
+    }
+
+    #[test]
+    fn counts_of_runs_longer_than_a_lane_block_are_exact() {
+        // Kept runs and ASCII runs count their characters, spaces and letters in byte lanes
+        // summed every `LANE_BLOCK` bytes: runs of several blocks, with a block boundary in
+        // a word, a character or a space, count as the reference does.
+        let (mut scratch, mut fast, mut reference) = (UnicodeScratch::default(), String::new(), String::new());
+        let pieces = ["北京学习", "привет мир", "hello world", "αβγ δ", "a"];
+        for (piece, repeats) in pieces.iter().flat_map(|p| [(p, 300), (p, 700), (p, 1_100)]) {
+            for lead in ["", "é", "x", " é"] {
+                let text = format!("{lead}{}é", piece.repeat(repeats));
+                check_fast_equals_reference(&text, &mut scratch, &mut fast, &mut reference);
+                let spaced = format!("{lead}{}", vec![*piece; repeats].join(" "));
+                check_fast_equals_reference(&spaced, &mut scratch, &mut fast, &mut reference);
+            }
+        }
     }
 
     #[test]
