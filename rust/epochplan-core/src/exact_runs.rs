@@ -19,12 +19,17 @@ use crate::error::Result;
 use crate::exact::{MEMBER_ROWS, MemberRows};
 use crate::near::store::{Column, RecordBuf};
 
-/// Words per record: digest low, digest high, representative, size, member count, members,
-/// held weight ([`NO_WEIGHT`] for none).
-const WIDTH: usize = 6 + MEMBER_ROWS;
-const WEIGHT_WORD: usize = 5 + MEMBER_ROWS;
-const NO_WEIGHT: u64 = u64::MAX;
-const RECORD_BYTES: usize = WIDTH * 8;
+/// A record is words of a run's column (width 1): digest low, digest high, representative, a
+/// header (the size, the member count at bit 56, a held weight at bit 60), the members, and the
+/// held weight when there is one. Most clusters are one row with no members: 4 or 5 words,
+/// where fixed-width records of [`MAX_WORDS`] made every spill write and read back 2-3 times as
+/// many bytes (and temporary files that large).
+const MAX_WORDS: usize = 5 + MEMBER_ROWS;
+const MEMBERS_SHIFT: u32 = 56;
+const HAS_WEIGHT: u64 = 1 << 60;
+const SIZE_MASK: u64 = (1 << MEMBERS_SHIFT) - 1;
+const RECORD_BYTES: usize = MAX_WORDS * 8;
+const _: () = assert!(MEMBER_ROWS < 16, "the member count takes four bits of the header");
 /// Records a run reader fetches at a time, at least and at most.
 const MIN_BLOCK: usize = 1 << 10;
 const MAX_BLOCK: usize = 1 << 15;
@@ -79,24 +84,23 @@ impl Runs {
 
     /// Writes `entries` (sorted by digest) as a new run.
     pub fn write(&mut self, entries: impl Iterator<Item = RunEntry>, dir: &Path) -> Result<()> {
-        let mut column = Column::new(WIDTH);
+        let mut column = Column::new(1);
         column.spill(dir)?; // file-backed from the first record
-        let mut words = Vec::with_capacity(MAX_BLOCK * WIDTH);
+        let mut words = Vec::with_capacity(MAX_BLOCK * MAX_WORDS);
         let mut entries = entries.peekable();
         while entries.peek().is_some() {
             words.clear();
             for e in entries.by_ref().take(MAX_BLOCK) {
                 let members = e.members.as_slice();
-                words.extend_from_slice(&[
-                    e.digest as u64,
-                    (e.digest >> 64) as u64,
-                    e.representative,
-                    e.size,
-                    members.len() as u64,
-                ]);
+                debug_assert!(e.size <= SIZE_MASK);
+                let header = e.size
+                    | (members.len() as u64) << MEMBERS_SHIFT
+                    | if e.held_weight.is_some() { HAS_WEIGHT } else { 0 };
+                words.extend_from_slice(&[e.digest as u64, (e.digest >> 64) as u64, e.representative, header]);
                 words.extend_from_slice(members);
-                words.resize(words.len() + MEMBER_ROWS - members.len(), 0);
-                words.push(e.held_weight.map_or(NO_WEIGHT, u64::from));
+                if let Some(weight) = e.held_weight {
+                    words.push(u64::from(weight));
+                }
             }
             column.append(&words)?;
         }
@@ -243,6 +247,8 @@ struct Record {
     size: u64,
     members: MemberRows,
     held_weight: Option<u32>,
+    /// Its length in the run.
+    words: usize,
 }
 
 /// Reads a run front to back in blocks.
@@ -261,34 +267,97 @@ impl<'a> RunReader<'a> {
         RunReader { column, block, next: 0, words: Vec::new(), position: 0, io: RecordBuf::default() }
     }
 
+    /// The next record and its length in words, without taking it.
     fn peek(&mut self) -> Result<Option<Record>> {
-        if self.position == self.words.len() {
-            if self.next == self.column.len() {
-                return Ok(None);
-            }
-            self.words.clear();
+        // A whole record in the buffer: the unread words move to its front and the next block
+        // follows them.
+        if self.words.len() - self.position < MAX_WORDS && self.next < self.column.len() {
+            self.words.drain(..self.position);
             self.position = 0;
-            self.column.read_records(self.next, self.block, &mut self.io, &mut self.words)?;
-            self.next += self.words.len() / WIDTH;
+            self.column.read_records(self.next, self.block * MAX_WORDS, &mut self.io, &mut self.words)?;
+            self.next += self.block * MAX_WORDS;
         }
-        let w = &self.words[self.position..self.position + WIDTH];
+        if self.position == self.words.len() {
+            return Ok(None);
+        }
+        let w = &self.words[self.position..];
+        let header = w[3];
+        let member_count = ((header >> MEMBERS_SHIFT) & 0xF) as usize;
         let mut members = MemberRows::default();
-        for &row in &w[5..5 + (w[4] as usize).min(MEMBER_ROWS)] {
+        for &row in &w[4..4 + member_count] {
             members.push(row);
         }
-        let held_weight = (w[WEIGHT_WORD] != NO_WEIGHT).then(|| w[WEIGHT_WORD] as u32);
+        let held_weight = (header & HAS_WEIGHT != 0).then(|| w[4 + member_count] as u32);
         Ok(Some(Record {
             digest: w[0] as u128 | (w[1] as u128) << 64,
             representative: w[2],
-            size: w[3],
+            size: header & SIZE_MASK,
             members,
             held_weight,
+            words: 4 + member_count + usize::from(held_weight.is_some()),
         }))
     }
 
     fn take(&mut self) -> Result<Record> {
         let record = self.peek()?.expect("take after a successful peek");
-        self.position += WIDTH;
+        self.position += record.words;
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(digest: u128, representative: u64, size: u64, members: usize, weight: Option<u32>) -> RunEntry {
+        let mut rows = MemberRows::default();
+        (1..=members as u64).for_each(|m| rows.push(representative + m));
+        RunEntry { digest, representative, size, members: rows, held_weight: weight }
+    }
+
+    #[test]
+    fn runs_of_many_blocks_merge_every_record_once() {
+        // Two runs of 40k records of every length (0 to MEMBER_ROWS members, a held weight or
+        // not) that share 20k digests, read back a block of MIN_BLOCK records' words at a time:
+        // records straddle the blocks.
+        let dir = std::env::temp_dir();
+        let mut runs = Runs::default();
+        let first =
+            |d: u64| entry(d as u128, d * 10, 1 + d % 3, (d % 6) as usize, d.is_multiple_of(2).then_some(d as u32 % 7));
+        let later = |d: u64| {
+            entry(d as u128, 1_000_000 + d, 1, (d % 5) as usize, (!d.is_multiple_of(2)).then_some(d as u32 % 5))
+        };
+        runs.write((0..40_000).map(first), &dir).unwrap();
+        runs.write((20_000..60_000).map(later), &dir).unwrap();
+        let merged = runs.merge(3, 0, &|_| false).unwrap();
+        assert_eq!(merged.unique, 60_000);
+        let sizes: u64 = (0..40_000).map(|d| 1 + d % 3).sum::<u64>() + 40_000;
+        assert_eq!(merged.members, sizes);
+        assert_eq!(merged.remap.len(), 20_000);
+        assert!((20_000..40_000u64).all(|d| merged.remap[&(1_000_000 + d)] == d * 10));
+        let mut weights = BTreeMap::new();
+        for d in 0..60_000u64 {
+            let weight = if d < 40_000 { first(d).held_weight } else { later(d).held_weight };
+            if let Some(w) = weight {
+                *weights.entry(u64::from(w)).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(merged.settled_weights, weights);
+        // The largest clusters (size 4: 3 + 1) keep their members of both runs, lowest first.
+        let top = &merged.top[0];
+        assert_eq!((top.representative, top.size), (20_000 * 10, 4));
+        let d = 20_000u64;
+        let mut expected: Vec<u64> = (1..=(d % 6)).map(|m| d * 10 + m).collect();
+        expected.push(1_000_000 + d);
+        expected.extend((1..=(d % 5)).map(|m| 1_000_000 + d + m));
+        expected.truncate(MEMBER_ROWS);
+        assert_eq!(top.members.as_slice(), expected.as_slice());
+        let queries: Vec<u128> = (0..70_000u128).step_by(7).collect();
+        let found = runs.lookup_sorted(&queries, 0).unwrap();
+        for (q, f) in queries.iter().zip(found) {
+            let d = *q as u64;
+            let expected = if d < 40_000 { Some(d * 10) } else { (d < 60_000).then_some(1_000_000 + d) };
+            assert_eq!(f, expected, "digest {d}");
+        }
     }
 }
