@@ -706,7 +706,10 @@ pub(crate) fn measure_chunk(
             } else if normalize == Normalize::Default {
                 let counts = crate::normalize::normalize_unicode(text, &mut unicode_scratch, &mut buf);
                 let mostly_unspaced = counts.mostly_unspaced();
-                if let (Some(seen), None, true) = (seen, &sketches, buf.len() >= REPEAT_CHECK_BYTES) {
+                if let Some(seen) = seen
+                    && sketches.is_none()
+                    && buf.len() >= REPEAT_CHECK_BYTES
+                {
                     let d = text_digest(buf.as_bytes());
                     (digest, repeated) = (Some(d), seen(d));
                 }

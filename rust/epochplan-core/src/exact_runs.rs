@@ -26,10 +26,11 @@ use crate::near::store::{Column, RecordBuf};
 /// many bytes (and temporary files that large).
 const MAX_WORDS: usize = 5 + MEMBER_ROWS;
 const MEMBERS_SHIFT: u32 = 56;
+const MEMBERS_MASK: u64 = 0xF;
 const HAS_WEIGHT: u64 = 1 << 60;
 const SIZE_MASK: u64 = (1 << MEMBERS_SHIFT) - 1;
 const RECORD_BYTES: usize = MAX_WORDS * 8;
-const _: () = assert!(MEMBER_ROWS < 16, "the member count takes four bits of the header");
+const _: () = assert!(MEMBER_ROWS as u64 <= MEMBERS_MASK, "the member count takes four bits of the header");
 /// Records a run reader fetches at a time, at least and at most.
 const MIN_BLOCK: usize = 1 << 10;
 const MAX_BLOCK: usize = 1 << 15;
@@ -247,8 +248,13 @@ struct Record {
     size: u64,
     members: MemberRows,
     held_weight: Option<u32>,
+}
+
+impl Record {
     /// Its length in the run.
-    words: usize,
+    fn words(&self) -> usize {
+        4 + self.members.as_slice().len() + usize::from(self.held_weight.is_some())
+    }
 }
 
 /// Reads a run front to back in blocks.
@@ -267,7 +273,7 @@ impl<'a> RunReader<'a> {
         RunReader { column, block, next: 0, words: Vec::new(), position: 0, io: RecordBuf::default() }
     }
 
-    /// The next record and its length in words, without taking it.
+    /// The next record, without taking it.
     fn peek(&mut self) -> Result<Option<Record>> {
         // A whole record in the buffer: the unread words move to its front and the next block
         // follows them.
@@ -282,7 +288,7 @@ impl<'a> RunReader<'a> {
         }
         let w = &self.words[self.position..];
         let header = w[3];
-        let member_count = ((header >> MEMBERS_SHIFT) & 0xF) as usize;
+        let member_count = ((header >> MEMBERS_SHIFT) & MEMBERS_MASK) as usize;
         let mut members = MemberRows::default();
         for &row in &w[4..4 + member_count] {
             members.push(row);
@@ -294,13 +300,12 @@ impl<'a> RunReader<'a> {
             size: header & SIZE_MASK,
             members,
             held_weight,
-            words: 4 + member_count + usize::from(held_weight.is_some()),
         }))
     }
 
     fn take(&mut self) -> Result<Record> {
         let record = self.peek()?.expect("take after a successful peek");
-        self.position += record.words;
+        self.position += record.words();
         Ok(record)
     }
 }

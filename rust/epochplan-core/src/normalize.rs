@@ -348,17 +348,8 @@ impl KeptRun {
 /// Characters (bytes that do not continue a UTF-8 sequence) and spaces in `bytes`, valid UTF-8,
 /// eight bytes at a time.
 fn chars_and_spaces(bytes: &[u8]) -> (u64, u64) {
-    let (mut continuations, mut spaces) = (0u64, 0u64);
-    for block in bytes.chunks(LANE_BLOCK) {
-        let (mut continuation_lanes, mut space_lanes) = (0u64, 0u64);
-        for_each_eight_bytes(block, |_, x, _| {
-            // 10xxxxxx: the high bit set, the next one clear (zero padding is neither).
-            continuation_lanes += (x & !(x << 1) & HIGHS) >> 7;
-            space_lanes += space_marks(x) >> 7;
-        });
-        continuations += sum_lanes(continuation_lanes);
-        spaces += sum_lanes(space_lanes);
-    }
+    // 10xxxxxx: the high bit set, the next one clear (zero padding is neither).
+    let [continuations, spaces] = count_marks(bytes, |x| [x & !(x << 1) & HIGHS, space_marks(x)]);
     (bytes.len() as u64 - continuations, spaces)
 }
 
@@ -803,11 +794,29 @@ const fn bytes_within(x: u64, low: u8, high: u8) -> u64 {
     (x.wrapping_add(ONES * (0x80 - low as u64)) & !x.wrapping_add(ONES * (0x7F - high as u64))) & HIGHS
 }
 
-/// Bytes of a block whose words' marks (`marks >> 7`, one per byte) are added into byte lanes
-/// and summed once at its end ([`sum_lanes`]): 255 words, so a lane cannot overflow. One add a
-/// word instead of a multiply (`count_ones` is a loop of shifts on the baseline x86-64 target,
-/// which has no popcount instruction; and the compiler vectorised a multiply per word into
-/// SSE2's emulation of 64-bit multiplies).
+/// For each of two kinds of marks (high bits of bytes) that `marks` gives for each eight bytes
+/// of `bytes` (zero-padded), how many bytes have one. The marks are added into byte lanes and
+/// the lanes summed once per [`LANE_BLOCK`]: one add a word instead of a multiply
+/// (`count_ones` is a loop of shifts on the baseline x86-64 target, which has no popcount
+/// instruction; and the compiler vectorised a multiply per word into SSE2's emulation of
+/// 64-bit multiplies).
+#[inline(always)]
+fn count_marks(bytes: &[u8], mut marks: impl FnMut(u64) -> [u64; 2]) -> [u64; 2] {
+    let mut counts = [0u64; 2];
+    for block in bytes.chunks(LANE_BLOCK) {
+        let mut lanes = [0u64; 2];
+        for_each_eight_bytes(block, |_, x, _| {
+            let [a, b] = marks(x);
+            lanes[0] += a >> 7;
+            lanes[1] += b >> 7;
+        });
+        counts[0] += sum_lanes(lanes[0]);
+        counts[1] += sum_lanes(lanes[1]);
+    }
+    counts
+}
+
+/// Bytes a byte lane counts at most: 255 words, so a lane cannot overflow.
 const LANE_BLOCK: usize = 255 * 8;
 
 /// The sum of the eight byte lanes of `lanes`.
@@ -855,22 +864,16 @@ struct AsciiBody {
 impl AsciiBody {
     #[inline(always)]
     fn measure(body: &[u8]) -> AsciiBody {
-        let (mut letters, mut spaces, mut untidy, mut carry) = (0u64, 0u64, 0u64, 0u64);
-        for block in body.chunks(LANE_BLOCK) {
-            let (mut letter_lanes, mut space_lanes) = (0u64, 0u64);
-            for_each_eight_bytes(block, |_, x, _| {
-                let space = bytes_within(x, b' ', b' ');
-                let white = space | bytes_within(x, b'\t', b'\r');
-                letter_lanes += bytes_within(x | (ONES * 0x20), b'a', b'z') >> 7;
-                space_lanes += space >> 7;
-                // A whitespace byte other than a space, or two in a row (the byte before the
-                // first one is the last of the previous word).
-                untidy |= (white ^ space) | (white & ((white << 8) | carry));
-                carry = white >> 56;
-            });
-            letters += sum_lanes(letter_lanes);
-            spaces += sum_lanes(space_lanes);
-        }
+        let (mut untidy, mut carry) = (0u64, 0u64);
+        let [letters, spaces] = count_marks(body, |x| {
+            let space = bytes_within(x, b' ', b' ');
+            let white = space | bytes_within(x, b'\t', b'\r');
+            // A whitespace byte other than a space, or two in a row (the byte before the
+            // first one is the last of the previous word).
+            untidy |= (white ^ space) | (white & ((white << 8) | carry));
+            carry = white >> 56;
+            [bytes_within(x | (ONES * 0x20), b'a', b'z'), space]
+        });
         AsciiBody { letters, spaces, tidy: untidy == 0 }
     }
 }
