@@ -22,7 +22,7 @@ use crate::near::store::{Column, RecordBuf};
 /// A record is words of a run's column (width 1): digest low, digest high, representative, a
 /// header (the size, the member count at bit 56, a held weight at bit 60), the members, and the
 /// held weight when there is one. Most clusters are one row with no members: 4 or 5 words,
-/// where fixed-width records of [`MAX_WORDS`] made every spill write and read back 2-3 times as
+/// where fixed-width records of eleven words made every spill write and read back 2-3 times as
 /// many bytes (and temporary files that large).
 const MAX_WORDS: usize = 5 + MEMBER_ROWS;
 const MEMBERS_SHIFT: u32 = 56;
