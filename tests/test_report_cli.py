@@ -291,6 +291,24 @@ def test_preview_rows_slices_single_rows_where_there_is_a_page_index(tmp_path, m
     assert sorted(reads) == [("file0 row0", 1), ("file1 row0", 9)]
 
 
+def test_rows_read_back_from_a_string_view_parquet_file(tmp_path):
+    """A Parquet file written from a string_view table (pyarrow keeps the type in the file) reads
+    back as string_view, for which pyarrow has no `take` kernel: the report's rows still come back."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [f"row {i} of a string view column" for i in range(50)] + ["row 7 of a string view column", "row 42 of a string view column"]
+    path = tmp_path / "view.parquet"
+    pq.write_table(pa.table({"text": pa.array(texts, pa.string_view())}), path)
+    assert pq.read_schema(path).field("text").type == pa.string_view()
+    assert preview_rows(open_source(str(path)), ["text"], [7, 42, 51]) == {7: texts[7], 42: texts[42], 51: texts[51]}
+    out = tmp_path / "a.json"
+    proc = run_cli("audit", str(path), "--no-near", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    top = json.loads(out.read_text())["exact"]["top"]
+    assert sorted((c["row"], c["count"], c["text"]) for c in top) == [(7, 2, texts[7]), (42, 2, texts[42])]
+
+
 def test_near_members_where_the_representative_has_no_exact_copy(tmp_path):
     """GPTeacher toolformer: near clusters whose representative has no stored exact preview (read
     back from the data) keep their members and texts."""

@@ -135,6 +135,7 @@ def _streamed_rows(path: Path, group: int, columns: list[str], places: list[tupl
     streamed in small batches, stopping after its last wanted row (half the time of
     `read_row_group` even when that row is near the group's end: no buffer for the whole group to
     grow and fault in)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     found: list[tuple[int, str | None]] = []
@@ -147,7 +148,9 @@ def _streamed_rows(path: Path, group: int, columns: list[str], places: list[tupl
             while stop < len(places) and places[stop][1] < end:
                 stop += 1
             if stop > position:
-                picked = batch.take([offset - start for _, offset in places[position:stop]])
+                # One-row slices, not `batch.take`: pyarrow has no take kernel for string_view
+                # columns (Parquet files written from string_view tables read back as such).
+                picked = pa.Table.from_batches([batch.slice(offset - start, 1) for _, offset in places[position:stop]])
                 texts = pl.DataFrame(pl.from_arrow(picked)).select(text_expression(columns))[TEXT]
                 found.extend((row, texts[k]) for k, (row, _) in enumerate(places[position:stop]))
                 position = stop
