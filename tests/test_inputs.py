@@ -106,6 +106,32 @@ def test_each_input_kind_counts_like_the_parquet(files, reference, kind):
     assert counts(epochplan.audit(str(files[kind]), text="prompt", batch_rows=333).to_dict()) == reference
 
 
+def test_in_memory_arrow_tables_and_arrays_count_like_the_parquet(frame, reference):
+    """What a pipeline holds: Arrow tables, batches, readers, and a bare column (an array or
+    chunked array of strings, audited as a column named `text`)."""
+    table = frame.to_arrow().combine_chunks()
+    prompt = table.column("prompt")
+    tables = {
+        "Table": table,
+        "RecordBatch": table.to_batches()[0],
+        "RecordBatchReader": pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=500)),
+    }
+    for name, data in tables.items():
+        assert counts(epochplan.audit(data, text="prompt").to_dict()) == reference, name
+    columns = {
+        "ChunkedArray": pa.chunked_array(prompt.chunks[0].slice(i, 700) for i in range(0, len(prompt), 700)),
+        "Array": prompt.chunks[0],
+        "string_view Array": prompt.chunks[0].cast(pa.string_view()),
+        "large_string Array": prompt.chunks[0].cast(pa.large_string()),
+    }
+    for name, data in columns.items():
+        result = epochplan.audit(data)
+        assert result.source.text_columns == ["text"], name
+        assert counts(result.to_dict()) == reference, name
+    with pytest.raises(epochplan.InputError, match="no string column"):
+        epochplan.audit(pa.array([1, 2, 3]))
+
+
 @pytest.mark.parametrize("kind", ["json_array", "jsonl_zst", "csv_gz", "save_to_disk"])
 def test_each_input_kind_through_the_cli(files, reference, kind):
     assert counts(audit_json(str(files[kind]), "--text", "prompt")) == reference

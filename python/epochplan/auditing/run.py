@@ -56,7 +56,8 @@ def audit(
 
     `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC; JSON and CSV
     also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
-    of those, a polars DataFrame/LazyFrame, a pyarrow Table or a `datasets.Dataset`. `text`
+    of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
+    as a column named `text`) or a `datasets.Dataset`. `text`
     names the column(s) to audit (several are joined with a newline); without it the column is
     chosen as the CLI documents. `eval` is one eval split, a list of them (named by file stem),
     a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:

@@ -65,6 +65,16 @@ class Source:
         return self._frame
 
 
+def _array_frame(data: Any) -> pl.DataFrame | None:
+    """An Arrow array that is not a table (a pyarrow `Array` or `ChunkedArray`) as a
+    one-column frame, its column named `text` unless the array has a name; None otherwise."""
+    try:
+        series = pl.Series(data)
+    except Exception:
+        return None
+    return series.rename(series.name or "text").to_frame()
+
+
 def open_source(data: SourceLike) -> Source:
     """Turn any supported input into a `Source` without reading its rows."""
     if isinstance(data, pl.LazyFrame):
@@ -75,15 +85,18 @@ def open_source(data: SourceLike) -> Source:
         part = dataset_part(data)
         return Source([part], description=part.name)
     refuse_dataset_like(data)
-    if hasattr(data, "__arrow_c_stream__") and not isinstance(data, (str, os.PathLike)):
+    arrow = hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__")  # tables, batches, arrays
+    if arrow and not isinstance(data, (str, os.PathLike)):
         try:
             frame = pl.DataFrame(data)
         except Exception as e:
-            raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
+            frame = _array_frame(data)
+            if frame is None:
+                raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
         return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
-            f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or a datasets.Dataset"
+            f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
         )
     paths: list[Location] = resolve_paths(data)
     format_of(paths)
