@@ -12,6 +12,7 @@ import os
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 
@@ -272,6 +273,42 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path, name):
     for args in commands:
         assert_clean_error(run_cli(*args), *fragments)
     assert os.listdir(out) == []
+
+
+def _not_utf8(values: list[bytes | None], kind: str) -> pa.Array:
+    """A string-typed Arrow array holding bytes that are not UTF-8, as a careless writer leaves
+    them (pyarrow's Parquet reader and polars pass them through unchecked)."""
+    binary, string = {"string": (pa.binary(), pa.string()), "large_string": (pa.large_binary(), pa.large_string())}.get(
+        kind, (pa.binary_view(), pa.string_view())
+    )
+    return pa.array(values, binary).view(string)
+
+
+def test_text_that_is_not_utf8_exits_2_naming_file_and_row(tmp_path, shared_data):
+    good = [b"a fine row of text %d" % i for i in range(30)]
+    texts = [*good[:25], b"caf\xe9 in latin-1, not utf-8", *good[25:]]  # row 25
+    bad = tmp_path / "latin1.parquet"
+    pq.write_table(pa.table({"text": _not_utf8(texts, "string"), "label": ["x"] * 31}), bad)
+    out = tmp_path / "out"
+    out.mkdir()
+    for extra in ([], ["--no-near"], ["--label", "label"]):
+        proc = run_cli("audit", str(bad), "--json", str(out / "a.json"), *extra, env={"EPOCHPLAN_BATCH_ROWS": "7"})
+        assert_clean_error(proc, "latin1.parquet", "row 25 ", "not valid UTF-8")
+    assert_clean_error(run_cli("dedup", str(bad), "-o", str(out / "d.parquet")), "latin1.parquet", "row 25 ", "UTF-8")
+    labels = tmp_path / "labels.parquet"
+    pq.write_table(pa.table({"text": [t.decode() for t in good], "label": _not_utf8([b"ok"] * 29 + [b"\xff"], "string")}), labels)
+    assert_clean_error(run_cli("audit", str(labels), "--label", "label"), "labels.parquet", "label column", "row 29 ")
+    proc = run_cli("audit", str(shared_data / SOURCE), "--text", "prompt", "--eval", f"val={bad}", "--eval-text", "text")
+    assert_clean_error(proc, "eval split 'val'", "latin1.parquet", "not valid UTF-8")
+    assert os.listdir(out) == []
+    # The Python API, for each Arrow string type: short (inline) and long values, and nulls.
+    for kind in ("string", "large_string", "string_view"):
+        values = [b"short", None, b"a long enough value to live outside the view \xe2\x82", b"ok"]
+        with pytest.raises(epochplan.InputError, match="row 2 is not valid UTF-8"):
+            epochplan.audit(pa.table({"text": _not_utf8(values, kind)}))
+        assert (
+            epochplan.audit(pa.table({"text": _not_utf8([b"short", None, "\u00e9t\u00e9 \u65e5\u672c".encode(), b"ok"], kind)})).rows == 4
+        )
 
 
 def test_bad_eval_split_and_bad_saved_dataset(tmp_path, files, shared_data):

@@ -1,5 +1,8 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class EpochplanError(Exception):
     """Base of every error epochplan raises on purpose."""
@@ -26,3 +29,19 @@ class StorageError(EpochplanError, OSError):
 class EngineError(EpochplanError, RuntimeError):
     """The engine running the audit failed outside epochplan's own code: a Ray worker or node
     died, the cluster went away. Nothing was written; run again (or on the local engine)."""
+
+
+#: How the Rust extension names the columns it was handed (its errors do not know the input).
+_COLUMN_ERRORS = ("text column", "label column", "eval text column")
+
+
+@contextmanager
+def naming_input(where: str) -> Iterator[None]:
+    """An `InputError` about a column handed to the Rust extension (for instance text that is not
+    UTF-8) gets the input's name in front, so the one line says where."""
+    try:
+        yield
+    except InputError as e:
+        if str(e).startswith(_COLUMN_ERRORS):
+            raise InputError(f"{where}: {e}") from None
+        raise

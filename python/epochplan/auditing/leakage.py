@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import InputError, naming_input
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from .result import EXAMPLES, Leakage, LeakExample
 
@@ -72,9 +72,10 @@ def leakage(auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, n
     frames = []
     for name, (source, path, columns) in eval_sources.items():
         auditor.eval_begin()
-        for batch in batches(source, columns, None, batch_rows):
-            if batch.height:
-                auditor.eval_update(batch.get_column(TEXT))
+        with naming_input(f"eval split {name!r} ({source.description})"):
+            for batch in batches(source, columns, None, batch_rows):
+                if batch.height:
+                    auditor.eval_update(batch.get_column(TEXT))
         rows, exact, near_matches = auditor.eval_finish(exclude_exact=True)
         exact_frame = pl.DataFrame(
             {"eval_row": [e for e, _ in exact], "train_row": [t for _, t in exact]},

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from .. import defaults
 from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine
-from ..errors import InputError
+from ..errors import InputError, naming_input
 from ..progress import set_phase
 from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
@@ -123,7 +123,8 @@ def audit(
         normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
     )
     spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
-    runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
+    with naming_input(source.description):
+        runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
     if near:

@@ -91,8 +91,9 @@ impl Auditor {
     /// Add one batch. `texts` and `labels` are Arrow string columns (PyCapsule stream).
     #[pyo3(signature = (texts, labels = None))]
     fn update(&mut self, py: Python<'_>, texts: &Bound<'_, PyAny>, labels: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let texts = TextChunks::import(texts, "text column")?;
-        let labels = labels.map(|l| TextChunks::import(l, "label column")).transpose()?;
+        let first_row = Some(self.inner.rows());
+        let texts = TextChunks::import_numbered(texts, "text column", first_row)?;
+        let labels = labels.map(|l| TextChunks::import_numbered(l, "label column", first_row)).transpose()?;
         let inner = &mut self.inner;
         call_core(py, || inner.update(&texts, labels.as_ref().map(|l| l as &dyn TextColumn)))
     }
