@@ -145,3 +145,10 @@ def test_column_choice():
     assert epochplan.audit(pl.DataFrame({"id": [1], "body": ["b"]})).source.text_columns == ["body"]
     with pytest.raises(epochplan.InputError, match="several string columns"):
         epochplan.audit(pl.DataFrame({"x": ["a"], "y": ["b"]}))
+    # The label column is not a candidate: a sentence/label dataset audits its sentences.
+    sst = pl.DataFrame({"sentence": ["good film", "bad film", "good film"], "label": ["pos", "neg", "neg"]})
+    result = epochplan.audit(sst, label="label")
+    assert result.source.text_columns == ["sentence"] and result.conflicts is not None
+    assert result.conflicts.exact_clusters == 1
+    with pytest.raises(epochplan.InputError, match="several string columns"):
+        epochplan.audit(sst.with_columns(other=pl.lit("o")), label="label")

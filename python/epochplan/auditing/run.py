@@ -115,7 +115,7 @@ def audit(
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema = source.schema()
-    columns = choose_text_columns(schema, text, source.description)
+    columns = choose_text_columns(schema, text, source.description, label)
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns, eval_text)
 

@@ -18,9 +18,9 @@ def _is_text(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
-def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str) -> list[str]:
+def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
     """The columns to audit: as given, else the first of text/content/prompt/instruction,
-    else the only string column."""
+    else the only string column besides the label column."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
@@ -34,7 +34,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and _is_text(schema[candidate]):
             return [candidate]
-    strings = [name for name, dtype in schema.items() if _is_text(dtype)]
+    strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
     if len(strings) == 1:
         return strings
     if not strings:
