@@ -31,10 +31,10 @@ impl TextArray {
     }
 
     /// Every value is UTF-8, or an input error naming the first row that is not (`row`: the
-    /// chunk's first row in the column; `numbered`: whether that is a row of the whole input). Arrow producers do not all check this: pyarrow's
-    /// Parquet reader passes a writer's bytes through, and polars keeps them. The core reads
-    /// texts as `&str`, so bytes that are not UTF-8 would be undefined behaviour there, not a
-    /// clear error.
+    /// chunk's first row in the column; `numbered`: whether that is a row of the whole input).
+    /// Arrow producers do not all check this: pyarrow's Parquet reader passes a writer's bytes
+    /// through, and polars keeps them. The core reads texts as `&str`, so bytes that are not
+    /// UTF-8 would be undefined behaviour there, not a clear error.
     fn check_utf8(&self, what: &str, row: usize, numbered: bool) -> PyResult<()> {
         // The same views and buffers read as bytes, without making a `&str` of them.
         let views = match self {
