@@ -153,7 +153,10 @@ def test_config_errors(tmp_path, content, fragment):
     "args, fragment",
     [
         (("--samples", "100", "--batch", "0"), "--batch"),
-        (("--samples", "100", "--batch", "-8"), "--batch"),
+        (("--samples", "100", "--batch", "-8"), "--batch (per-device batch size): must be at least 1, got -8"),
+        (("--samples", "100", "--gpus", "-1"), "--gpus (data-parallel size): must be at least 1, got -1"),
+        (("--samples", "100", "--epochs", "-2"), "--epochs: must be greater than 0, got -2"),
+        (("--samples", "100", "--sample-overhead", "-3"), "--sample-overhead: must be 0 or more, got -3"),
         (("--samples", "100", "--batch", "sixteen"), "--batch"),
         (("--samples", "4", "--gpus", "8"), "--gpus 8"),
         (("--samples", "100", "--epochs", "3", "--steps", "100"), "contradict"),

@@ -28,11 +28,19 @@ def parse_count(value: Any, what: str) -> float:
     return number
 
 
+def _signed_count(value: Any, what: str) -> float:
+    """`parse_count`, reading a leading minus too, so that a range check names '-1' as out of
+    range rather than as unreadable."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_count(value.strip()[1:], what)
+    return parse_count(value, what)
+
+
 def non_negative_int(value: Any, what: str) -> int:
     """A whole number of at least 0 (a token overhead may be none)."""
     shown = value
     if isinstance(value, str):
-        value = parse_count(value, what)
+        value = _signed_count(value, what)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
         raise InputError(f"{what}: expected a whole number, got {shown!r}")
     if value < 0:
@@ -43,7 +51,7 @@ def non_negative_int(value: Any, what: str) -> int:
 def positive_int(value: Any, what: str) -> int:
     shown = value
     if isinstance(value, str):
-        value = parse_count(value, what)
+        value = _signed_count(value, what)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{what}: expected a whole number, got {shown!r}")
     if isinstance(value, float) and not value.is_integer():
@@ -54,7 +62,7 @@ def positive_int(value: Any, what: str) -> int:
 
 
 def positive_float(value: Any, what: str) -> float:
-    number = parse_count(value, what)
+    number = _signed_count(value, what)
     if number <= 0:
         raise InputError(f"{what}: must be greater than 0, got {value}")
     return number
