@@ -278,9 +278,11 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path, name):
 def _not_utf8(values: list[bytes | None], kind: str) -> pa.Array:
     """A string-typed Arrow array holding bytes that are not UTF-8, as a careless writer leaves
     them (pyarrow's Parquet reader and polars pass them through unchecked)."""
-    binary, string = {"string": (pa.binary(), pa.string()), "large_string": (pa.large_binary(), pa.large_string())}.get(
-        kind, (pa.binary_view(), pa.string_view())
-    )
+    binary, string = {
+        "string": (pa.binary(), pa.string()),
+        "large_string": (pa.large_binary(), pa.large_string()),
+        "string_view": (pa.binary_view(), pa.string_view()),
+    }[kind]
     return pa.array(values, binary).view(string)
 
 
