@@ -3,7 +3,7 @@
 //! Zero-copy: the arrays keep the producer's buffers alive until dropped.
 
 use arrow_array::ffi_stream::{ArrayStreamReader, FFI_ArrowArrayStream};
-use arrow_array::{Array, ArrayRef, LargeStringArray, StringArray, StringViewArray};
+use arrow_array::{Array, ArrayRef, BinaryArray, LargeBinaryArray, LargeStringArray, StringArray, StringViewArray};
 use arrow_schema::DataType;
 use epochplan_core::TextColumn;
 use pyo3::prelude::*;
@@ -36,44 +36,21 @@ impl TextArray {
     /// through, and polars keeps them. The core reads texts as `&str`, so bytes that are not
     /// UTF-8 would be undefined behaviour there, not a clear error.
     fn check_utf8(&self, what: &str, row: usize, numbered: bool) -> PyResult<()> {
-        // The same views and buffers read as bytes, without making a `&str` of them.
-        let views = match self {
-            TextArray::Utf8View(a) => Some(a.clone().to_binary_view()),
-            _ => None,
+        // The same buffers read as bytes (a cheap copy of the array, not of its data), so that
+        // no `&str` is made of them before they are checked.
+        let bad = match self {
+            TextArray::Utf8(a) => first_not_utf8(BinaryArray::from(a.clone()).iter()),
+            TextArray::LargeUtf8(a) => first_not_utf8(LargeBinaryArray::from(a.clone()).iter()),
+            TextArray::Utf8View(a) => first_not_utf8(a.clone().to_binary_view().iter()),
         };
-        let bytes = |i: usize| -> &[u8] {
-            match self {
-                TextArray::Utf8(a) => {
-                    let o = a.value_offsets();
-                    &a.value_data()[o[i] as usize..o[i + 1] as usize]
-                }
-                TextArray::LargeUtf8(a) => {
-                    let o = a.value_offsets();
-                    &a.value_data()[o[i] as usize..o[i + 1] as usize]
-                }
-                TextArray::Utf8View(_) => views.as_ref().map_or(&[], |v| v.value(i)),
-            }
+        let Some((i, at)) = bad else {
+            return Ok(());
         };
-        let nulls = match self {
-            TextArray::Utf8(a) => a.logical_nulls(),
-            TextArray::LargeUtf8(a) => a.logical_nulls(),
-            TextArray::Utf8View(a) => a.logical_nulls(),
-        };
-        for i in 0..self.len() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                continue;
-            }
-            let value = bytes(i);
-            if simdutf8::basic::from_utf8(value).is_err() {
-                let at = simdutf8::compat::from_utf8(value).err().map_or(0, |e| e.valid_up_to());
-                let of = if numbered { "" } else { " of its batch" };
-                return Err(input_error(format!(
-                    "{what}: row {}{of} is not valid UTF-8 (bad byte at offset {at} of its text); the column is typed as string but holds other bytes: re-encode the data as UTF-8, or fix the program that wrote it",
-                    row + i
-                )));
-            }
-        }
-        Ok(())
+        let of = if numbered { "" } else { " of its batch" };
+        Err(input_error(format!(
+            "{what}: row {}{of} is not valid UTF-8 (bad byte at offset {at} of its text); the column is typed as string but holds other bytes: re-encode the data as UTF-8, or fix the program that wrote it",
+            row + i
+        )))
     }
 
     fn len(&self) -> usize {
@@ -92,6 +69,16 @@ impl TextArray {
             TextArray::Utf8View(a) => a.is_valid(i).then(|| a.value(i)),
         }
     }
+}
+
+/// The first non-null value that is not UTF-8: its index and the offset of its first bad byte.
+fn first_not_utf8<'a>(values: impl Iterator<Item = Option<&'a [u8]>>) -> Option<(usize, usize)> {
+    values.enumerate().find_map(|(i, value)| {
+        let value = value?;
+        simdutf8::basic::from_utf8(value)
+            .is_err()
+            .then(|| (i, simdutf8::compat::from_utf8(value).err().map_or(0, |e| e.valid_up_to())))
+    })
 }
 
 /// A string column made of one or more Arrow chunks, addressed by row.
