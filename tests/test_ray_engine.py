@@ -185,6 +185,22 @@ def test_multilingual_and_cjk_rows_equal_local(cluster, shared_data, tmp_path):
     assert audit["exact"]["duplicate_rows"] >= 141 + 219 + 124 + 7 + 7 + 1633
 
 
+def test_conversation_column_equals_local(cluster, planted, tmp_path):
+    # A chat layout: each worker renders the messages itself, from its file's column type.
+    shards = tmp_path / "chat"
+    shards.mkdir()
+    for part in sorted((planted / "shards").iterdir()):
+        frame = pl.read_parquet(part)
+        message = lambda role, text: pl.struct(pl.lit(role).alias("role"), text.alias("content"))  # noqa: E731
+        turns = pl.concat_list(message("user", pl.col("text")), message("assistant", pl.col("label")))
+        frame.select(pl.when(pl.col("text").is_null()).then(None).otherwise(turns).alias("messages")).write_parquet(shards / part.name)
+    got = _both(["audit", str(shards)], {"--json": "a.json", "--clusters": "c.parquet"}, cluster, tmp_path)
+    audit = _same_json(got)
+    _same_parquet(got, "--clusters")
+    assert audit["source"]["text_columns"] == ["messages"] and audit["rows"] == 2400
+    assert audit["near"]["duplicate_rows"] > 100
+
+
 def test_dedup_folder_and_file_equal_local(cluster, planted, tmp_path):
     args = ["dedup", str(planted / "shards"), "-t", "text", "--eval", str(planted / "eval.parquet")]
     got = _both(args, {"-o": "out/"}, cluster, tmp_path)

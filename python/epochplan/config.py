@@ -253,7 +253,7 @@ def parse_size(raw: Any, textual: bool = False) -> int:
 #: Keys that change how data is read and audited: shared by every command that reads data
 #: (audit, check, dedup, plan DATA), written at the top level or in a command's table.
 DATA_KEYS: tuple[Key, ...] = (
-    Key("text", parse_columns, None, "text column(s); several are joined with a newline"),
+    Key("text", parse_columns, None, "text column(s): strings or conversations (lists of messages); several are joined with a newline"),
     Key("label", parse_name, None, "label column (label statistics, conflicting labels)"),
     Key(
         "normalize",

@@ -74,7 +74,8 @@ def representatives(
     if keep == "first":
         kept = clusters.filter(pl.col("keep"))["row"]
     else:
-        lengths = source.frame.select(text_expression(result.source.text_columns).str.len_chars().alias("length")).collect()
+        text = text_expression(result.source.text_columns, source.frame.collect_schema())
+        lengths = source.frame.select(text.str.len_chars().alias("length")).collect()
         kept = (
             clusters.with_columns(lengths["length"])
             .drop_nulls(cluster)

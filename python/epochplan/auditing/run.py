@@ -58,8 +58,9 @@ def audit(
     also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
     of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
     as a column named `text`) or a `datasets.Dataset`. `text`
-    names the column(s) to audit (several are joined with a newline); without it the column is
-    chosen as the CLI documents. `eval` is one eval split, a list of them (named by file stem),
+    names the column(s) to audit (several are joined with a newline; a conversation column, a
+    list of messages, is its messages' contents one a line); without it the column is chosen as
+    the CLI documents. `eval` is one eval split, a list of them (named by file stem),
     a {name: data} mapping or a `datasets.DatasetDict`; `eval_text` names their text column:
     one for every split, or {name: column} (splits not named use the train columns).
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).

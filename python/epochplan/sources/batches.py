@@ -23,12 +23,11 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
     Each part reads only the columns needed, so shards may differ in their other columns."""
     check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
-    exprs = [text_expression(columns)]
-    if label is not None:
-        exprs.append(pl.col(label).cast(pl.String).alias(LABEL))
+    labels = [pl.col(label).cast(pl.String).alias(LABEL)] if label is not None else []
     needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
     try:
-        yield from (frame.select(exprs) for frame in prefetch(source.read(needed, batch_rows)))
+        # The text expression is made per frame: a list column's rendering depends on its type there.
+        yield from (frame.select(text_expression(columns, frame.schema), *labels) for frame in prefetch(source.read(needed, batch_rows)))
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input

@@ -8,19 +8,41 @@ import polars as pl
 
 from ..errors import InputError
 
-TEXT_COLUMN_CANDIDATES = ("text", "content", "prompt", "instruction")
+TEXT_COLUMN_CANDIDATES = ("text", "content", "prompt", "instruction", "messages", "conversations")
+#: The field holding a message's text in a conversation column, in order of preference: the
+#: OpenAI / TRL chat layout's `content`, ShareGPT's `value`, or `text`.
+CONTENT_FIELDS = ("content", "value", "text")
+#: What `--text` accepts, for error messages.
+TEXT_KINDS = "a string column, a list of strings, or a conversation (a list of messages with a string field content, value or text)"
 # Internal column names of a batch; prefixed so they never collide with the user's columns.
 TEXT = "__epochplan_text"
 LABEL = "__epochplan_label"
 
 
-def _is_text(dtype: pl.DataType) -> bool:
+def _is_string(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
+def _content_field(dtype: pl.DataType) -> str | None:
+    """The content field when `dtype` is a conversation: a list of structs with a string field
+    named in CONTENT_FIELDS. None for anything else."""
+    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct):
+        return None
+    fields = {f.name: f.dtype for f in dtype.inner.fields}
+    return next((name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name])), None)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    """A string column, a list of strings (turns) or a conversation (a list of messages)."""
+    if isinstance(dtype, pl.List) and _is_string(dtype.inner):
+        return True
+    return _is_string(dtype) or _content_field(dtype) is not None
+
+
 def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
-    """The columns to audit: as given, else the first of text/content/prompt/instruction,
-    else the only string column besides the label column."""
+    """The columns to audit: as given, else the first of text/content/prompt/instruction/
+    messages/conversations that is text, else the only string column besides the label column,
+    else the only conversation column."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
@@ -29,12 +51,14 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
             if c not in schema:
                 raise InputError(f"{where}: no column {c!r}; columns are: {', '.join(schema.names())}")
             if not _is_text(schema[c]):
-                raise InputError(f"{where}: column {c!r} is {schema[c]}, not text; choose a string column with --text")
+                raise InputError(f"{where}: column {c!r} is {schema[c]}, not text; --text takes {TEXT_KINDS}")
         return columns
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and _is_text(schema[candidate]):
             return [candidate]
-    strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
+    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label]
+    if not strings:  # a chat dataset: its one conversation column (lists of strings are often tags)
+        strings = [name for name, dtype in schema.items() if _content_field(dtype) is not None and name != label]
     if len(strings) == 1:
         return strings
     if not strings:
@@ -52,9 +76,13 @@ def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
 
 
 def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
-    """String columns of the input besides the audited ones and the label: what `--text` could
-    name instead."""
-    return [name for name, dtype in schema.items() if _is_text(dtype) and name not in columns and name != label]
+    """String and conversation columns of the input besides the audited ones and the label: what
+    `--text` could name instead."""
+    return [
+        name
+        for name, dtype in schema.items()
+        if (_is_string(dtype) or _content_field(dtype) is not None) and name not in columns and name != label
+    ]
 
 
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
@@ -62,12 +90,27 @@ def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None
         raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")
 
 
-def text_expression(columns: list[str]) -> pl.Expr:
-    """One text per row: a column as it is, or several joined by a newline in the given order.
-    A row is null only when all its text columns are null."""
+def _column_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """The text of one column: a string as it is; a list of strings one item a line; a
+    conversation one message's content a line. Roles are left out, so the same conversation
+    counts as one whichever layout holds it (`user`/`assistant` or ShareGPT's `human`/`gpt`),
+    and an eval split in another layout is compared by what was said. Null items and messages
+    are left out; a null list is null and an empty one an empty text."""
+    if not isinstance(dtype, pl.List):
+        return pl.col(name).cast(pl.String)
+    content = _content_field(dtype)
+    item = pl.element() if content is None else pl.element().struct.field(content)
+    # A list of strings, or of nulls only (as a batch of empty lists reads), casts as it is.
+    return pl.col(name).list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
+
+
+def text_expression(columns: list[str], schema: pl.Schema) -> pl.Expr:
+    """One text per row: a column's text (see `_column_text`), or several columns' joined by a
+    newline in the given order. A row is null only when all its text columns are null. `schema`
+    is the frame's the expression runs on: how a column becomes text depends on its type there."""
     if len(columns) == 1:
-        return pl.col(columns[0]).cast(pl.String).alias(TEXT)
-    parts = [pl.col(c).cast(pl.String) for c in columns]
+        return _column_text(columns[0], schema[columns[0]]).alias(TEXT)
+    parts = [_column_text(c, schema[c]) for c in columns]
     joined = pl.concat_str(parts, separator="\n", ignore_nulls=True)
     all_null = pl.all_horizontal([p.is_null() for p in parts])
     return pl.when(all_null).then(None).otherwise(joined).alias(TEXT)

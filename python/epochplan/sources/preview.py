@@ -61,7 +61,7 @@ def _scanned_rows(source: Source, columns: list[str], wanted: list[int]) -> dict
     for frame in source.read(list(dict.fromkeys(columns)), BATCH_ROWS):
         end = start + frame.height
         if position < len(wanted) and wanted[position] < end:
-            texts = frame.select(text_expression(columns))[TEXT]
+            texts = frame.select(text_expression(columns, frame.schema))[TEXT]
             while position < len(wanted) and wanted[position] < end:
                 found[wanted[position]] = texts[wanted[position] - start]
                 position += 1
@@ -124,7 +124,8 @@ def _sliced_row(path: Path, group: int, columns: list[str], place: tuple[int, in
     """The row at `place` (global row, offset in `group`), row `file_row` of the file, as a
     one-row slice; streamed from its group instead where polars cannot read the file."""
     try:
-        text = pl.scan_parquet(path, glob=False).select(text_expression(columns)).slice(file_row, 1).collect()[TEXT][0]
+        scan = pl.scan_parquet(path, glob=False)
+        text = scan.select(text_expression(columns, scan.collect_schema())).slice(file_row, 1).collect()[TEXT][0]
     except Exception:  # a file pyarrow reads and polars does not: read as the audit read it
         return _streamed_rows(path, group, columns, [place])
     return [(place[0], text)]
@@ -151,7 +152,8 @@ def _streamed_rows(path: Path, group: int, columns: list[str], places: list[tupl
                 # One-row slices, not `batch.take`: pyarrow has no take kernel for string_view
                 # columns (Parquet files written from string_view tables read back as such).
                 picked = pa.Table.from_batches([batch.slice(offset - start, 1) for _, offset in places[position:stop]])
-                texts = pl.DataFrame(pl.from_arrow(picked)).select(text_expression(columns))[TEXT]
+                rows = pl.DataFrame(pl.from_arrow(picked))
+                texts = rows.select(text_expression(columns, rows.schema))[TEXT]
                 found.extend((row, texts[k]) for k, (row, _) in enumerate(places[position:stop]))
                 position = stop
             if position == len(places):
