@@ -79,6 +79,8 @@ def test_which_column_and_how_each_kind_reads():
     frame = pl.DataFrame({"id": ["a", "b", "c", "d"], "messages": [conversation, conversation, [], None]})
     result = epochplan.audit(frame)
     assert result.source.text_columns == ["messages"]  # a candidate name, before the only-string-column rule
+    # Before `prompt` too: in chat data (UltraChat's layout) the prompt is only the first message.
+    assert epochplan.audit(frame.with_columns(prompt=pl.col("id"))).source.text_columns == ["messages"]
     assert (result.rows, result.null_rows, result.empty_rows, result.exact.unique) == (4, 1, 1, 2)
     # Any other name: chosen when it is the only text column; messages without content are left out.
     only = epochplan.audit(pl.DataFrame({"dialog": [conversation], "score": [1]}))

@@ -8,7 +8,9 @@ import polars as pl
 
 from ..errors import InputError
 
-TEXT_COLUMN_CANDIDATES = ("text", "content", "prompt", "instruction", "messages", "conversations")
+# A conversation before a prompt: in chat data (UltraChat has `prompt` and `messages`) the
+# prompt is only the first message, and the plan's token budget would count a fraction.
+TEXT_COLUMN_CANDIDATES = ("text", "content", "messages", "conversations", "prompt", "instruction")
 #: The field holding a message's text in a conversation column, in order of preference: the
 #: OpenAI / TRL chat layout's `content`, ShareGPT's `value`, or `text`.
 CONTENT_FIELDS = ("content", "value", "text")
@@ -40,8 +42,8 @@ def _is_text(dtype: pl.DataType) -> bool:
 
 
 def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
-    """The columns to audit: as given, else the first of text/content/prompt/instruction/
-    messages/conversations that is text, else the only string column besides the label column,
+    """The columns to audit: as given, else the first of text/content/messages/conversations/
+    prompt/instruction that is text, else the only string column besides the label column,
     else the only conversation column."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
