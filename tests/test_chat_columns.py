@@ -89,6 +89,9 @@ def test_which_column_and_how_each_kind_reads():
     turns = pl.DataFrame({"body": ["x y", "x y"], "tags": [["a", None, "b"], ["a\nb"]]})
     assert epochplan.audit(turns).source.text_columns == ["body"]
     assert epochplan.audit(turns, text="tags").exact.unique == 1
+    # With no string column, a list of strings is the dialogue (DailyDialog: `dialog`, `act`, `emotion`).
+    dialogue = pl.DataFrame({"dialog": [["Hi!", "Hello."], ["Hi!", "Hello."], ["Bye."]], "act": [[1, 2], [1, 2], [3]]})
+    assert epochplan.audit(dialogue).source.text_columns == ["dialog"] and epochplan.audit(dialogue).exact.unique == 2
 
 
 def test_a_list_that_is_not_text_exits_2_naming_what_is(tmp_path):

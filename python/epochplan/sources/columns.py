@@ -59,8 +59,8 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
         if candidate in schema and _is_text(schema[candidate]):
             return [candidate]
     strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label]
-    if not strings:  # a chat dataset: its one conversation column (lists of strings are often tags)
-        strings = [name for name, dtype in schema.items() if _content_field(dtype) is not None and name != label]
+    if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
+        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
     if len(strings) == 1:
         return strings
     if not strings:
