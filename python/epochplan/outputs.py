@@ -16,6 +16,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -87,10 +88,28 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/")
+
+
+def refuse_remote_output(option: str, path: str | os.PathLike[str]) -> None:
+    """Outputs are local files: a URL would otherwise be taken for a local path (`s3:/bucket`)
+    and refused with a misleading 'folder does not exist'."""
+    text = str(path)
+    url = _URL.match(text)  # `s3://b/x` or, once made a Path by the option's type, `s3:/b/x`
+    if url:
+        scheme = url.group(1)
+        raise InputError(
+            f"{option} {text}: outputs are written to local files only, not to {scheme}:// URLs; write a local file and copy it there"
+        )
+
+
 def check_outputs(outputs: Mapping[str, str | os.PathLike[str] | None], inputs: Iterable[Path | str] = ()) -> None:
     """Check every output of a command (option -> path; None and '-' are not files): each is
-    writable and not an input, and no two write the same file (the second would silently
-    replace the first). Devices such as /dev/null may take several outputs."""
+    a local path, writable and not an input, and no two write the same file (the second would
+    silently replace the first). Devices such as /dev/null may take several outputs."""
+    for option, path in outputs.items():
+        if path is not None:
+            refuse_remote_output(option, path)
     sources = [p if isinstance(p, str) and "://" in p else Path(p) for p in inputs]
     given = [(option, Path(path)) for option, path in outputs.items() if path is not None and str(path) != STDOUT]
     for option, path in given:

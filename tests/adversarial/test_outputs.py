@@ -73,6 +73,24 @@ def test_an_output_onto_the_configuration_or_the_tokenizer_is_refused(tmp_path, 
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["dedup", "{data}", "-o", "s3://bucket/clean.parquet"],
+        ["dedup", "{data}", "-o", "s3://bucket/clean/"],
+        ["audit", "{data}", "--json", "s3://bucket/audit.json"],
+        ["audit", "{data}", "--html", "gs://bucket/report.html"],  # a Path option: typer makes it gs:/bucket/…
+        ["plan", "{data}", "-o", "https://host/plan.json"],
+    ],
+)
+def test_an_output_url_is_refused_as_remote_not_as_a_missing_folder(tmp_path, data, args):
+    # Outputs are local files. Before: "folder s3:/bucket does not exist; create it first".
+    proc = run_cli(*[a.format(data=data) for a in args], cwd=tmp_path)
+    assert_clean_error(proc, "local files only", "://")
+    assert "does not exist" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [data.name]  # nothing written beside the data (no s3: folder)
+
+
+@pytest.mark.parametrize(
     "first, second",
     [("--json", "--clusters"), ("--clusters", "--leakage"), ("--json", "--leakage")],
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +11,7 @@ from .. import settings
 from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
 from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
-from ..outputs import check_outputs
+from ..outputs import check_outputs, refuse_remote_output
 from ..progress import RowProgress
 from ..render.console import data_text, terminal_console, visible
 from ..sources import count_rows, open_source, resolve_paths
@@ -48,11 +47,12 @@ def dedup_command(
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
+    refuse_remote_output("-o", output)
     folder = is_folder_output(output)
     if folder:
         check_folder_output(data, output)
     else:
-        check_outputs({"-o": Path(output)}, inputs)
+        check_outputs({"-o": output}, inputs)
     values = resolved.values()
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
