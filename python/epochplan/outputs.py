@@ -213,10 +213,12 @@ def arrow_sink(path: Path) -> Any:
     """A pyarrow file at `path` for its writers. Never hand pyarrow the path itself: on a write
     error `pq.write_table` deletes the path it was given, a device such as /dev/full included
     (and the next write then creates a regular file there). Nor a Python file: pyarrow would call
-    back into Python, where an interrupt can wedge the writer. Its errors are OSErrors with errno."""
+    back into Python, where an interrupt can wedge the writer. Its errors are OSErrors with errno.
+    The path goes as bytes: as text pyarrow encodes it to UTF-8, which a name holding other bytes
+    (Linux allows any) cannot be."""
     import pyarrow as pa
 
-    return pa.OSFile(str(path), "wb")
+    return pa.OSFile(os.fsencode(path), "wb")
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ traceback, an internal error or a silently wrong audit (issue 11 items 4, 7-10, 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,28 @@ def test_a_file_named_like_a_glob_is_read_as_itself(tmp_path):
     assert json.loads(proc.stdout)["rows"] == 220
     pattern = run_cli("audit", "data?.parquet", "--json", "-", "-q", cwd=tmp_path)  # a missing path is still a pattern
     assert json.loads(pattern.stdout)["rows"] == 50
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path, data):
+    # Linux allows any bytes but "/" in a name; pyarrow and polars take paths as UTF-8 text.
+    odd = os.fsdecode(b"data-\xff")  # as Python holds it: \udcff
+    # Outputs are written (the name goes to pyarrow as bytes). Before: exit 3, UnicodeEncodeError.
+    for out, read in ((f"{odd}.parquet", pl.read_parquet), (f"{odd}.arrow", pl.read_ipc), (f"{odd}/", None)):
+        proc = run_cli("dedup", str(data), "-o", out, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if read is not None:
+            with open(tmp_path / out, "rb") as f:
+                assert read(f).height == 30
+    proc = run_cli("audit", str(data), "--clusters", f"clusters-{odd}.parquet", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / f"clusters-{odd}.parquet", "rb") as f:
+        assert pl.read_parquet(f).height == 30
+    # An input with such a name is named, with what to do (before: a codec message), alone,
+    # in a folder or matched by a pattern.
+    for given in (f"{odd}.parquet", f"{odd}/", "data-?.parquet"):
+        proc = run_cli("audit", given, "--json", "out.json", cwd=tmp_path)
+        assert_clean_error(proc, "data-", "not valid UTF-8", "rename it")
+        assert not (tmp_path / "out.json").exists()
 
 
 # --- item 7: numbers out of range are input errors -------------------------------------------------

@@ -89,6 +89,16 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
     return [folder / f for f in files]
 
 
+def _check_utf8_name(path: Path) -> None:
+    """The readers (pyarrow, polars) take paths as UTF-8 text; a file name holding other bytes
+    (Linux allows any; Python keeps them as surrogates) is named here rather than failing in
+    them with a codec message."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{path!s}: the path is not valid UTF-8, which the readers cannot open; rename it (e.g. convmv)") from None
+
+
 def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Location]:
     """Expand files, folders and glob patterns (local or remote), in the order given."""
     specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
@@ -102,18 +112,23 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             found.extend(list_remote(str(item), is_data_file))
             continue
         p = Path(item)
+        _check_utf8_name(p)
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
         if not p.exists() and has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
+            for m in matches:
+                _check_utf8_name(m)
             found.extend(matches)
         elif p.is_dir():
             saved = saved_dataset_files(p)
             files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
             if not files:
                 raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST})")
+            for f in files:
+                _check_utf8_name(f)
             found.extend(files)
         elif p.exists():
             found.append(p)
