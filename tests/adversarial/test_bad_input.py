@@ -49,6 +49,17 @@ def test_a_file_name_that_is_not_utf8(tmp_path, data):
     assert proc.returncode == 0, proc.stderr
     with open(tmp_path / f"clusters-{odd}.parquet", "rb") as f:
         assert pl.read_parquet(f).height == 30
+    # A tokenizer file with such a name is read, and its path written into the JSON as the
+    # escape of the same string (before: exit 3 writing the JSON, to a file or to stdout).
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    tokenizer = tmp_path / f"tokenizer-{odd}.json"
+    os.rename(write_gpt2_tokenizer_json(tmp_path / "tokenizer.json"), tokenizer)  # the writer takes UTF-8 names only
+    for target in ("audit.json", "-"):
+        proc = run_cli("audit", str(data), "--tokenizer", str(tokenizer), "--json", target, "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        written = json.loads(proc.stdout if target == "-" else (tmp_path / target).read_text())
+        assert written["source"]["tokenizer"]["path"] == str(tokenizer) and written["lengths"]["tokens"]["estimated"] is False
     # An input with such a name is named, with what to do (before: a codec message), alone,
     # in a folder or matched by a pattern.
     for given in (f"{odd}.parquet", f"{odd}/", "data-?.parquet"):

@@ -4,6 +4,7 @@ terminated (SIGTERM)."""
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 from types import SimpleNamespace
@@ -147,6 +148,10 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # A path that is not UTF-8 (a --tokenizer or --config file: Linux allows any bytes in a name)
+    # is printed as \udcff-style escapes, as stderr does, instead of failing the write.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.exit(run())
 
 
