@@ -68,6 +68,17 @@ def test_a_file_name_that_is_not_utf8(tmp_path, data):
         assert not (tmp_path / "out.json").exists()
 
 
+def test_standard_input_and_a_pipe_exit_2_saying_to_write_a_file(tmp_path, data):
+    # The audit reads its input more than once (example rows are read back), which a pipe cannot
+    # give. Before: "-: no such file or folder"; a FIFO: "cannot read input (No such device)".
+    fifo = tmp_path / "rows.jsonl"
+    os.mkfifo(fifo)
+    for given in ("-", str(fifo)):
+        proc = run_cli("audit", given, "--json", "out.json", cwd=tmp_path)
+        assert_clean_error(proc, given, "read more than once", "write it to a file first")
+        assert not (tmp_path / "out.json").exists()
+
+
 # --- item 7: numbers out of range are input errors -------------------------------------------------
 
 

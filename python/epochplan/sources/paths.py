@@ -89,6 +89,9 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
     return [folder / f for f in files]
 
 
+_READ_TWICE = ": an input is read more than once (the report's example rows are read back); write it to a file first"
+
+
 def _check_utf8_name(path: Path) -> None:
     """The readers (pyarrow, polars) take paths as UTF-8 text; a file name holding other bytes
     (Linux allows any; Python keeps them as surrogates) is named here rather than failing in
@@ -111,6 +114,8 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         if is_remote(str(item)):
             found.extend(list_remote(str(item), is_data_file))
             continue
+        if str(item) == "-":
+            raise InputError(f"-: standard input cannot be read{_READ_TWICE}")
         p = Path(item)
         _check_utf8_name(p)
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
@@ -131,6 +136,8 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
                 _check_utf8_name(f)
             found.extend(files)
         elif p.exists():
+            if not p.is_file():  # a FIFO (`<(zcat …)`, mkfifo) or a device
+                raise InputError(f"{p}: is a pipe or a device, not a file{_READ_TWICE}")
             found.append(p)
         else:
             raise InputError(f"{p}: no such file or folder")
