@@ -44,7 +44,7 @@ def _is_text(dtype: pl.DataType) -> bool:
 def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
     """The columns to audit: as given, else the first of text/content/messages/conversations/
     prompt/instruction that is text, else the only string column besides the label column,
-    else the only conversation column."""
+    else (no string column) the only conversation or list-of-strings column."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
