@@ -14,6 +14,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -21,6 +22,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from conftest import run_cli
@@ -284,3 +286,42 @@ def test_the_browser_check_sees_what_it_looks_for(browser, tmp_path):
     found = problems(browser)
     assert any("boom" in p for p in found), found
     assert any("example.invalid" in p for p in found), found
+
+
+def test_right_to_left_examples_read_right_to_left(browser, shared_data, tmp_path):
+    """Persian utterances (chatterbot, real data) in the report's example texts: each line takes its
+    direction from its own first letter, so a Persian line starts at the right edge of its box
+    and an English one at the left, whatever the page's direction."""
+    persian = pl.read_parquet(shared_data / "chatterbot_multilingual.parquet").filter(pl.col("lang") == "persian")["text"]
+    english = pl.read_parquet(shared_data / "chatterbot_english.parquet")["text"]
+    # Real utterances repeated so that both languages are among the largest clusters shown.
+    firsts = [[t for t in texts.unique(maintain_order=True) if len(t) > 20][:5] for texts in (persian, english)]
+    distinct = [text for pair in zip(*firsts) for text in pair]  # Persian, English, Persian, …
+    rows = [text for k, text in enumerate(distinct) for _ in range(12 - k)]
+    data = tmp_path / "mixed.parquet"
+    pl.DataFrame({"text": rows + list(persian[:200]) + list(english[:200])}).write_parquet(data)
+    page = tmp_path / "report.html"
+    proc = run_cli("audit", str(data), "--html", str(page), "-q")
+    assert proc.returncode == 0, proc.stderr
+    browser.events.clear()
+    open_page(browser, page)
+    measured = browser.page(
+        "Runtime.evaluate",
+        returnByValue=True,
+        expression=(
+            "JSON.stringify([...document.querySelectorAll('.txt')].filter(d => d.textContent.trim()).map(d => {"
+            " const box = d.getBoundingClientRect(), style = getComputedStyle(d);"
+            " const r = document.createRange(); r.setStart(d.firstChild, 0); r.setEnd(d.firstChild, 1);"
+            " const first = r.getBoundingClientRect();"
+            " return {text: d.textContent.slice(0, 20),"
+            "  left: first.left - box.left - parseFloat(style.paddingLeft),"
+            "  right: box.right - parseFloat(style.paddingRight) - first.right}; }))"
+        ),
+    )
+    boxes = json.loads(measured["result"]["value"])
+    rtl = [b for b in boxes if re.match(r"\s*[\u0600-\u06ff]", b["text"])]
+    ltr = [b for b in boxes if re.match(r"\s*[A-Za-z]", b["text"])]
+    assert rtl and ltr, boxes  # the audit showed examples of both
+    assert all(b["right"] < 2 for b in rtl), rtl  # the first character at the right edge
+    assert all(b["left"] < 2 for b in ltr), ltr
+    assert problems(browser) == []

@@ -86,8 +86,8 @@ table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}
 th,td{border:1px solid var(--line);padding:4px 7px;text-align:left;vertical-align:top}th{background:var(--panel)}
 table.num td+td{text-align:right;font-variant-numeric:tabular-nums}
 table.pairs td:nth-child(1),table.pairs td:nth-child(2){width:44%}table.pairs td:nth-child(3){width:12%}
-.txt{white-space:pre-wrap;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;
-background:var(--panel);border-radius:4px;padding:4px 6px;unicode-bidi:isolate}
+.txt{white-space:pre-wrap;unicode-bidi:plaintext;text-align:start;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;
+background:var(--panel);border-radius:4px;padding:4px 6px}
 .rowno,.source,.more,.note,figcaption,small{color:var(--muted);font-size:.82em}
 ins{background:var(--ins);text-decoration:none}del{background:var(--del)}
 .ctl{border:1px solid var(--muted);border-radius:3px;padding:0 2px;font-size:.85em}
