@@ -54,8 +54,8 @@ def audit(
     """Audit a dataset: exact and near-duplicate clusters, train/eval leakage, conflicting
     labels and statistics of its text column(s).
 
-    `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC; JSON and CSV
-    also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
+    `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC, text with a row
+    a line; JSON, CSV and text also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
     of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
     as a column named `text`) or a `datasets.Dataset`. `text`
     names the column(s) to audit (several are joined with a newline; a conversation column, a

@@ -110,7 +110,9 @@ DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 
 DataArgument = Annotated[
     list[str],
-    typer.Argument(help="Parquet/JSONL/JSON/CSV/Arrow file(s) (JSON and CSV also .gz/.zst), folder(s), quoted glob pattern(s) or URL(s)."),
+    typer.Argument(
+        help="Parquet/JSONL/JSON/CSV/Arrow/text file(s) (JSON, CSV and text also .gz/.zst), folder(s), quoted glob pattern(s) or URL(s)."
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,

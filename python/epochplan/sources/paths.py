@@ -31,15 +31,16 @@ FORMATS = {
     ".arrow": "arrow",
     ".ipc": "arrow",
     ".feather": "arrow",
+    ".txt": "lines",
 }
 #: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
-COMPRESSIBLE = ("ndjson", "json", "csv")
+COMPRESSIBLE = ("ndjson", "json", "csv", "lines")
 #: Output suffix -> writer kind (`dedup -o`).
 OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv", ".arrow": "arrow"}
 #: Files in a folder that describe a `datasets` dataset rather than hold rows.
 METADATA_FILES = frozenset({"dataset_info.json", "state.json", "dataset_dict.json"})
-SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow (row formats also as .gz or .zst)"
+SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow, .txt (row formats also as .gz or .zst)"
 
 Location = Path | str  # a local path, or a remote URL
 

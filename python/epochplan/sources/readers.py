@@ -9,6 +9,8 @@ What streams and what is loaded whole:
   and object-store files decompressed and parsed a block at a time (pyarrow streams, polars parser).
 - CSV: plain local files through polars' scan; gzip/zstd files and object-store files through
   pyarrow's streaming CSV reader (date-like columns kept as text, as polars does).
+- Text (`.txt`, also gzip/zstd): one row a line, in a column named `text` (as the Hugging Face
+  `datasets` text loader reads it); streamed a block at a time, local and remote.
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
   array cannot be parsed in parts.
 - http(s):// and hf:// files are read by polars' own readers (`scan_*`).
@@ -161,8 +163,8 @@ def _first_byte(location: Location, compression: str | None) -> bytes:
     return head[:1]
 
 
-def _json_lines(location: Location, compression: str | None) -> Iterator[bytes]:
-    """Whole lines of a JSON lines file, about JSON_BLOCK bytes at a time."""
+def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
+    """Whole lines of a file (JSON lines, text), about JSON_BLOCK bytes at a time."""
     with _open_stream(location, compression) as stream:
         rest = b""
         while True:
@@ -181,14 +183,47 @@ def _json_lines(location: Location, compression: str | None) -> Iterator[bytes]:
 
 
 def json_lines_part(location: Location, compression: str | None) -> Part:
-    first = next(_json_lines(location, compression), b"")
+    first = next(_line_blocks(location, compression), b"")
     if not first.strip():
         raise InputError(f"{location}: no rows (the file is empty)")
     schema = pl.read_ndjson(io.BytesIO(first), infer_schema_length=1000).schema
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in _json_lines(location, compression):
+        for block in _line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=schema).select(columns)]), batch_rows)
+
+    return Part(str(location), schema, read, lambda: lazy_from(read, schema))
+
+
+#: The column a text file's lines are read into.
+LINES_COLUMN = "text"
+
+
+def _lines_frame(block: bytes) -> pl.DataFrame:
+    """One row a line of `block` (whole lines), without its line break (`\n` or `\r\n`).
+
+    The lines are cut by pyarrow's kernels, not Python's `splitlines` (an object a line), and
+    handed on as strings without a UTF-8 check here: the core's import checks every value and
+    names the first bad row in the whole input."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if block.endswith(b"\n"):
+        block = block[:-1]
+    lines = pc.split_pattern(pa.array([block], type=pa.large_binary()), pattern=b"\n").flatten()
+    lines = pc.replace_substring_regex(lines, pattern="\r$", replacement="", max_replacements=1)
+    text = pa.Array.from_buffers(pa.large_string(), len(lines), lines.buffers(), null_count=0)
+    return to_frame(pa.table({LINES_COLUMN: text}))
+
+
+def text_lines_part(location: Location, compression: str | None) -> Part:
+    if not next(_line_blocks(location, compression), b""):
+        raise InputError(f"{location}: no rows (the file is empty)")
+    schema = pl.Schema({LINES_COLUMN: pl.String})
+
+    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        for block in _line_blocks(location, compression):
+            yield from sliced(iter([_lines_frame(block).select(columns)]), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
@@ -259,6 +294,21 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if data.lstrip()[:1] == b"[":
             return whole_frame_part(url, pl.read_json(io.BytesIO(data), infer_schema_length=None))
         return whole_frame_part(url, pl.read_ndjson(io.BytesIO(data)))
+    if kind == "lines":
+        import urllib.request
+
+        if scheme_of(url) == "hf":
+            raise InputError(f"{url}: a .txt file on hf:// is not supported; use its Parquet or JSONL files")
+        import pyarrow as pa
+
+        with urllib.request.urlopen(url, timeout=60) as response:  # polars has no text reader for URLs: loaded whole
+            data = response.read()
+        compression = file_format(url)[1]
+        if compression is not None:
+            data = pa.input_stream(pa.py_buffer(data), compression=compression).read()
+        if not data:
+            raise InputError(f"{url}: no rows (the file is empty)")
+        return whole_frame_part(url, _lines_frame(data))
     scan = {"parquet": pl.scan_parquet, "ndjson": pl.scan_ndjson, "csv": pl.scan_csv, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
 
@@ -277,6 +327,8 @@ def file_part(location: Location) -> Part:
             return arrow_part(location)
         if kind == "json" and _first_byte(location, compression) == b"[":
             return json_array_part(location, compression)
+        if kind == "lines":
+            return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):
             # polars' scan_ndjson has no `glob=False`: it would read `data[1].jsonl` as a pattern
             # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead. Every

@@ -1,0 +1,110 @@
+"""Plain text files (`.txt`, also gzip / zstd): one row a line, in a column named `text`, as the
+Hugging Face `datasets` text loader reads them. Built from real utterances (chatterbot, 28
+languages, one line each), so every count must equal the audit of the Parquet holding the same
+lines; locally, compressed, with Windows line ends, in a folder of shards, and over HTTP."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import polars as pl
+import pytest
+import zstandard
+
+import epochplan
+from conftest import assert_clean_error, audit_json, run_cli
+from test_inputs import counts
+
+SOURCE = "chatterbot_multilingual.parquet"  # 15258 single-line utterances, many exact repeats
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def lines(shared_data) -> list[str]:
+    texts = pl.read_parquet(shared_data / SOURCE)["text"].to_list()
+    assert not any("\n" in t or "\r" in t for t in texts)  # one row a line is the same rows
+    return texts
+
+
+@pytest.fixture(scope="module")
+def reference(lines, tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("reference") / "lines.parquet"
+    pl.DataFrame({"text": lines}).write_parquet(path)
+    result = audit_json(str(path))
+    assert result["rows"] == 15258 and result["exact"]["duplicate_rows"] > 2000 and result["empty_rows"] == 0
+    return counts(result)
+
+
+@pytest.fixture(scope="module")
+def files(lines, tmp_path_factory) -> dict:
+    d = tmp_path_factory.mktemp("text")
+    data = ("\n".join(lines) + "\n").encode()
+    made = {
+        "txt": data,
+        "txt_crlf_no_final_newline": "\r\n".join(lines).encode(),
+        "txt.gz": gzip.compress(data),
+        "txt.zst": zstandard.ZstdCompressor().compress(data),
+    }
+    paths = {}
+    for name, content in made.items():
+        suffix = name if name.startswith("txt.") else "txt"
+        paths[name] = d / f"{name.replace('.', '_')}.{suffix}"
+        paths[name].write_bytes(content)
+    shards = d / "shards"
+    shards.mkdir()
+    for k in range(3):
+        (shards / f"part-{k}.txt").write_text("".join(t + "\n" for t in lines[k * 6000 : (k + 1) * 6000]))
+    paths["folder"] = shards
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["txt", "txt_crlf_no_final_newline", "txt.gz", "txt.zst", "folder"])
+def test_a_text_file_counts_like_the_parquet_of_its_lines(files, reference, kind):
+    result = epochplan.audit(str(files[kind]))  # no --text: the column is `text`
+    assert result.source.text_columns == ["text"]
+    assert counts(result.to_dict()) == reference
+    # Blocks of lines are cut into batches: the cut must not matter.
+    assert counts(epochplan.audit(str(files[kind]), batch_rows=777).to_dict()) == reference
+
+
+def test_a_text_file_over_http(files, reference, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(files["txt.gz"].parent)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{files['txt.gz'].name}"
+        assert counts(audit_json(url)) == reference
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_empty_lines_are_empty_rows_and_dedup_writes_the_kept_lines(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"first line\n\nsecond line\r\nfirst line\n\n")
+    result = epochplan.audit(str(path))
+    assert (result.rows, result.empty_rows, result.exact.unique) == (5, 2, 3)
+    out = tmp_path / "kept.jsonl"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_ndjson(out)["text"].to_list() == ["first line", "", "second line"]
+
+
+@pytest.mark.parametrize(
+    "content, fragments",
+    [(b"", ["no rows", "empty"]), (b"fine\nnot \xff utf-8\n", ["row 1", "not valid UTF-8"])],
+    ids=["empty", "not-utf8"],
+)
+def test_a_bad_text_file_exits_2_with_one_line(tmp_path, content, fragments):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    proc = run_cli("audit", str(path), "--json", str(tmp_path / "out.json"))
+    assert_clean_error(proc, "bad.txt", *fragments)
+    assert not (tmp_path / "out.json").exists()
