@@ -206,6 +206,24 @@ def test_a_file_name_that_looks_like_a_glob_is_that_file(tmp_path, suffix):
     assert kept["text"].to_list() == rows[:10]
 
 
+@pytest.mark.parametrize("kind", ["json_array", "jsonl", "csv", "jsonl_gz"])
+def test_a_byte_order_mark_is_not_content(frame, reference, tmp_path, kind):
+    # Windows tools (PowerShell 5's `Out-File -Encoding utf8`, Excel's "CSV UTF-8") start UTF-8
+    # files with EF BB BF. Before: a JSON lines or array file failed in polars' parser
+    # ("TapeError at character 0").
+    rows = frame.to_dicts()
+    content = {
+        "json_array": json.dumps(rows, ensure_ascii=False).encode(),
+        "jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(),
+        "csv": frame.write_csv().encode(),
+        "jsonl_gz": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(),
+    }[kind]
+    name = {"json_array": "d.json", "jsonl": "d.jsonl", "csv": "d.csv", "jsonl_gz": "d.jsonl.gz"}[kind]
+    data = b"\xef\xbb\xbf" + content
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    assert counts(epochplan.audit(str(tmp_path / name), text="prompt").to_dict()) == reference
+
+
 def test_shards_that_differ_in_other_columns(frame, tmp_path, reference):
     """A folder whose shards share the text column but not the rest (a column added later)."""
     shards = tmp_path / "shards"

@@ -88,7 +88,7 @@ def test_a_text_file_over_http(files, reference, tmp_path):
 
 def test_empty_lines_are_empty_rows_and_dedup_writes_the_kept_lines(tmp_path):
     path = tmp_path / "notes.txt"
-    path.write_bytes(b"first line\n\nsecond line\r\nfirst line\n\n")
+    path.write_bytes(b"\xef\xbb\xbffirst line\n\nsecond line\r\nfirst line\n\n")  # a byte order mark is not content
     result = epochplan.audit(str(path))
     assert (result.rows, result.empty_rows, result.exact.unique) == (5, 2, 3)
     out = tmp_path / "kept.jsonl"

@@ -157,16 +157,26 @@ def arrow_part(location: Location) -> Part:
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
 
+#: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
+BOM = b"\xef\xbb\xbf"
+
+
 def _first_byte(location: Location, compression: str | None) -> bytes:
     with _open_stream(location, compression) as stream:
-        head = stream.read(4096).lstrip()
+        head = stream.read(4096).removeprefix(BOM).lstrip()
     return head[:1]
+
+
+def _starts_with_bom(path: Location) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(BOM)) == BOM
 
 
 def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
     """Whole lines of a file (JSON lines, text), about JSON_BLOCK bytes at a time."""
     with _open_stream(location, compression) as stream:
-        rest = b""
+        rest = stream.read(len(BOM))
+        rest = rest.removeprefix(BOM)
         while True:
             block = stream.read(JSON_BLOCK)
             if not block:
@@ -237,7 +247,7 @@ def whole_frame_part(name: str, frame: pl.DataFrame) -> Part:
 
 def json_array_part(location: Location, compression: str | None) -> Part:
     with _open_stream(location, compression) as stream:
-        data = stream.read()
+        data = stream.read().removeprefix(BOM)
     frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
     if frame.width == 0:
         raise InputError(f"{location}: no rows (the JSON array is empty)")
@@ -331,9 +341,10 @@ def file_part(location: Location) -> Part:
             return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):
             # polars' scan_ndjson has no `glob=False`: it would read `data[1].jsonl` as a pattern
-            # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead. Every
-            # other local file is opened with `glob=False`.
-            if local and compression is None and not has_magic(str(location)):
+            # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead, as is a
+            # file starting with a byte order mark (polars' parser fails on it). Every other
+            # local file is opened with `glob=False`.
+            if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
                 return polars_part(str(location), pl.scan_ndjson(location, infer_schema_length=1000))
             return json_lines_part(location, compression)
         if local and compression is None:
