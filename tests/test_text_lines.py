@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import gzip
 import threading
+import unicodedata
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import polars as pl
@@ -108,3 +109,45 @@ def test_a_bad_text_file_exits_2_with_one_line(tmp_path, content, fragments):
     proc = run_cli("audit", str(path), "--json", str(tmp_path / "out.json"))
     assert_clean_error(proc, "bad.txt", *fragments)
     assert not (tmp_path / "out.json").exists()
+
+
+def test_dedup_writes_text_files_back_and_an_emptied_shard_stays_readable(lines, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "a.txt").write_text("".join(t + "\n" for t in lines[:3000]))
+    (shards / "b.txt").write_text("".join(t + "\n" for t in lines[:50]))  # every row a copy of one in a.txt
+    out = tmp_path / "clean"
+    proc = run_cli("dedup", str(shards), "--level", "exact", "-o", f"{out}/")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "b.txt").read_bytes() == b""  # emptied, still written: one shard per input
+    kept = (out / "a.txt").read_text().splitlines()
+    first = {}  # the first line of each normalised text (NFKC, lowercase, whitespace runs collapsed)
+    for line in lines[:3000]:
+        first.setdefault(" ".join(unicodedata.normalize("NFKC", line).lower().split()), line)
+    assert kept == list(first.values())  # first copies, in order, a line each
+    # The folder with its empty shard is an input again (before: "no rows (the file is empty)").
+    again = epochplan.audit(str(out))
+    assert again.rows == len(kept) and again.exact.duplicate_rows == 0
+    # One file out of text files; a .txt out of other inputs is refused (it may hold other
+    # columns, nulls or line breaks).
+    proc = run_cli("dedup", str(shards), "--level", "exact", "-o", str(tmp_path / "one.txt"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "one.txt").read_text().splitlines() == kept
+    parquet = tmp_path / "rows.parquet"
+    pl.DataFrame({"text": lines[:10]}).write_parquet(parquet)
+    assert_clean_error(run_cli("dedup", str(parquet), "-o", str(tmp_path / "no.txt")), "no.txt", "text-file inputs")
+    assert not (tmp_path / "no.txt").exists()
+
+
+def test_an_empty_file_is_no_rows_alone_and_an_empty_shard_among_others(tmp_path, shared_data):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    rows = pl.read_parquet(shared_data / SOURCE).head(500).select("text")
+    (folder / "a.jsonl").write_text(rows.write_ndjson())
+    (folder / "b.jsonl").write_bytes(b"")
+    (folder / "c.json").write_text("[]")
+    result = epochplan.audit(str(folder))
+    assert result.rows == 500 and result.exact.unique == rows["text"].n_unique()
+    assert_clean_error(run_cli("audit", str(folder / "b.jsonl")), "b.jsonl", "no rows")
+    (folder / "a.jsonl").write_bytes(b"")
+    assert_clean_error(run_cli("audit", str(folder)), "no rows", "every file is empty")

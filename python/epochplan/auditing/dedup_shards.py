@@ -17,7 +17,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
-from .deduplicate import DedupSummary, rows_to_write, write_rows
+from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
 
 def is_folder_output(out: str | os.PathLike[str]) -> bool:
@@ -42,9 +42,11 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
         kind = OUTPUT_FORMATS.get(PurePosixPath(name).suffix.lower())
         if kind is None:
             raise InputError(
-                f"{option}: cannot write shard {name} in its own format; folder outputs keep .parquet, .jsonl, .ndjson, .csv "
-                "or .arrow shards: write to one file instead (-o out.parquet)"
+                f"{option}: cannot write shard {name} in its own format; folder outputs keep .parquet, .jsonl, .ndjson, .csv, "
+                ".arrow or .txt shards: write to one file instead (-o out.parquet)"
             )
+        if kind == "text":
+            check_lines_output(data, f"{option}: shard {name}")
         out.append((name, kind))
     return out
 

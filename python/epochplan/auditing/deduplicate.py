@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source, row_batches, text_expression
+from ..sources.paths import file_format
 from .leakage import EvalSpec, EvalText
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
@@ -153,6 +154,8 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
         raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
+    if kind == "text":
+        check_lines_output(data, f"-o {target}")
     keep, summary, source = rows_to_write(data, target, progress, options)
     atomic_write(target, lambda path: write_rows(source, keep, kind, path))
     return summary
@@ -168,11 +171,28 @@ def rows_to_write(data: SourceLike, target: Path, progress: Any, options: dict[s
     return kept.cast(pl.Int64).to_numpy(), summary, open_source(data)
 
 
+def check_lines_output(data: SourceLike, what: str) -> None:
+    """A `.txt` output is written from text-file inputs only: their rows are lines, so a row a
+    line gives the rows back. Another input may hold other columns, nulls or line breaks in
+    its text, which a text file cannot."""
+    paths = open_source(data).paths
+    if not paths or any(file_format(p)[0] != "text" for p in paths):
+        raise InputError(
+            f"{what}: a .txt output is for text-file inputs (a row a line); write this input as .parquet, .jsonl, .csv or .arrow"
+        )
+
+
 def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
     """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
     calling back into Python: an interrupt inside either panics or wedges the writer; here it is
     a KeyboardInterrupt between batches, and the caller removes the temporary file."""
     batches = row_batches(source, batch_rows_from_env())
+    if kind == "text":  # text-file inputs (`check_lines_output`): one column of lines, no nulls
+        with open(path, "wb") as handle:
+            for _, rows in _kept(batches, keep):
+                if rows.height:
+                    handle.write(("\n".join(rows.to_series().to_list()) + "\n").encode("utf-8"))
+        return
     if kind in ("ndjson", "csv"):
         with open(path, "wb") as handle:
             for start, rows in _kept(batches, keep):

@@ -222,4 +222,5 @@ def _files(source: Source) -> list[Any]:
         raise InputError(
             f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
         )
-    return [p if is_remote(p) else Path(p).resolve() for p in source.paths]
+    # An empty file among others adds no rows: no task (a worker would refuse it alone).
+    return [p if is_remote(p) else Path(p).resolve() for p, part in zip(source.paths, source.parts) if not part.is_empty_file]

@@ -13,7 +13,7 @@ import polars as pl
 from ..errors import InputError
 from .hf import dataset_part, is_dataset, refuse_dataset_like
 from .paths import Location, format_of, resolve_paths
-from .readers import Part, file_part, polars_part, whole_frame_part
+from .readers import EmptyFile, Part, empty_part, file_part, polars_part, whole_frame_part
 from .remote import first_line
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.DataFrame | pl.LazyFrame | Any
@@ -34,16 +34,17 @@ class Source:
     _frame: pl.LazyFrame | None = field(default=None, repr=False)
 
     def schema(self) -> pl.Schema:
-        """The columns every part has, in the first part's order."""
-        first, *others = self.parts
+        """The columns every part has, in the first part's order (empty files left out)."""
+        first, *others = [p for p in self.parts if not p.is_empty_file] or self.parts
         return pl.Schema({name: dtype for name, dtype in first.schema.items() if all(name in p.schema for p in others)})
 
     def check_columns(self, columns: Sequence[str]) -> None:
         """A column some parts lack is named with the first part that lacks it."""
+        parts = [p for p in self.parts if not p.is_empty_file]
         for column in columns:
-            having = [p for p in self.parts if column in p.schema]
-            if having and len(having) < len(self.parts):
-                lacking = next(p for p in self.parts if column not in p.schema)
+            having = [p for p in parts if column in p.schema]
+            if having and len(having) < len(parts):
+                lacking = next(p for p in parts if column not in p.schema)
                 raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")
 
     def read(self, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -75,6 +76,17 @@ def _array_frame(data: Any) -> pl.DataFrame | None:
     return series.rename(series.name or "text").to_frame()
 
 
+def _file_or_empty(location: Location, alone: bool) -> Part:
+    """An empty file is an error alone, and an empty part among other files (a folder of
+    shards some of which `dedup` emptied)."""
+    try:
+        return file_part(location)
+    except EmptyFile:
+        if alone:
+            raise
+        return empty_part(str(location))
+
+
 def open_source(data: SourceLike) -> Source:
     """Turn any supported input into a `Source` without reading its rows."""
     if isinstance(data, pl.LazyFrame):
@@ -100,6 +112,8 @@ def open_source(data: SourceLike) -> Source:
         )
     paths: list[Location] = resolve_paths(data)
     format_of(paths)
-    parts = [file_part(p) for p in paths]  # each file's schema read here: a bad file is named
+    parts = [_file_or_empty(p, alone=len(paths) == 1) for p in paths]  # each file's schema read here: a bad file is named
     desc = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files ({paths[0]} …)"
+    if all(p.is_empty_file for p in parts):
+        raise InputError(f"{desc}: no rows (every file is empty)")
     return Source(parts, [str(p) for p in paths], desc)

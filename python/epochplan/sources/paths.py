@@ -31,13 +31,21 @@ FORMATS = {
     ".arrow": "arrow",
     ".ipc": "arrow",
     ".feather": "arrow",
-    ".txt": "lines",
+    ".txt": "text",
 }
 #: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
-COMPRESSIBLE = ("ndjson", "json", "csv", "lines")
+COMPRESSIBLE = ("ndjson", "json", "csv", "text")
 #: Output suffix -> writer kind (`dedup -o`).
-OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".csv": "csv", ".arrow": "arrow"}
+OUTPUT_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "ndjson",
+    ".ndjson": "ndjson",
+    ".csv": "csv",
+    ".arrow": "arrow",
+    ".txt": "text",  # text-file inputs only: a row a line (see `deduplicate.check_lines_output`)
+}
 #: Files in a folder that describe a `datasets` dataset rather than hold rows.
 METADATA_FILES = frozenset({"dataset_info.json", "state.json", "dataset_dict.json"})
 SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow, .txt (row formats also as .gz or .zst)"

@@ -19,6 +19,7 @@ What streams and what is loaded whole:
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,21 @@ class Part:
     read: Read  # the chosen columns, in row order, at most `batch_rows` rows a frame
     scan: Callable[[], pl.LazyFrame]  # every column, lazily: dedup output, previews
     rows: int | None = None  # when known without reading the rows
+
+    @property
+    def is_empty_file(self) -> bool:
+        """An empty file among others (`empty_part`): no rows and no columns to check."""
+        return self.rows == 0 and not self.schema
+
+
+class EmptyFile(InputError):
+    """A row-format file with no rows: an error alone, an empty part beside other files."""
+
+
+def empty_part(name: str) -> Part:
+    """An empty file in a folder or list of files (a shard `dedup` emptied): it adds no rows and
+    its missing columns do not count against the other files."""
+    return Part(name, pl.Schema(), lambda columns, batch_rows: iter(()), pl.LazyFrame, 0)
 
 
 def schema_of(arrow_schema: Any) -> pl.Schema:
@@ -195,7 +211,7 @@ def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]
 def json_lines_part(location: Location, compression: str | None) -> Part:
     first = next(_line_blocks(location, compression), b"")
     if not first.strip():
-        raise InputError(f"{location}: no rows (the file is empty)")
+        raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.read_ndjson(io.BytesIO(first), infer_schema_length=1000).schema
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -228,7 +244,7 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
 
 def text_lines_part(location: Location, compression: str | None) -> Part:
     if not next(_line_blocks(location, compression), b""):
-        raise InputError(f"{location}: no rows (the file is empty)")
+        raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.Schema({LINES_COLUMN: pl.String})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -250,7 +266,7 @@ def json_array_part(location: Location, compression: str | None) -> Part:
         data = stream.read().removeprefix(BOM)
     frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
     if frame.width == 0:
-        raise InputError(f"{location}: no rows (the JSON array is empty)")
+        raise EmptyFile(f"{location}: no rows (the JSON array is empty)")
     return whole_frame_part(str(location), frame)
 
 
@@ -304,7 +320,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if data.lstrip()[:1] == b"[":
             return whole_frame_part(url, pl.read_json(io.BytesIO(data), infer_schema_length=None))
         return whole_frame_part(url, pl.read_ndjson(io.BytesIO(data)))
-    if kind == "lines":
+    if kind == "text":
         import urllib.request
 
         if scheme_of(url) == "hf":
@@ -317,7 +333,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if compression is not None:
             data = pa.input_stream(pa.py_buffer(data), compression=compression).read()
         if not data:
-            raise InputError(f"{url}: no rows (the file is empty)")
+            raise EmptyFile(f"{url}: no rows (the file is empty)")
         return whole_frame_part(url, _lines_frame(data))
     scan = {"parquet": pl.scan_parquet, "ndjson": pl.scan_ndjson, "csv": pl.scan_csv, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
@@ -328,6 +344,8 @@ def file_part(location: Location) -> Part:
     kind, compression = file_format(location)
     assert kind is not None  # format_of checked the suffixes
     local = isinstance(location, Path)
+    if local and kind != "parquet" and kind != "arrow" and os.path.getsize(location) == 0:
+        raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
             return _remote_polars_part(str(location), kind)
@@ -337,7 +355,7 @@ def file_part(location: Location) -> Part:
             return arrow_part(location)
         if kind == "json" and _first_byte(location, compression) == b"[":
             return json_array_part(location, compression)
-        if kind == "lines":
+        if kind == "text":
             return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):
             # polars' scan_ndjson has no `glob=False`: it would read `data[1].jsonl` as a pattern
