@@ -23,11 +23,23 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
     Each part reads only the columns needed, so shards may differ in their other columns."""
     check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
-    labels = [pl.col(label).cast(pl.String).alias(LABEL)] if label is not None else []
     needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
+
+    def selected() -> Iterator[pl.DataFrame]:
+        # Run in the prefetch thread, one expression a part (a list column's rendering depends
+        # on its type in that part). Not in the main thread: a Ctrl-C landing while polars
+        # builds an expression (it calls back into Python) is swallowed there and comes out
+        # as a polars error instead of an interrupt.
+        labels = [pl.col(label).cast(pl.String).alias(LABEL)] if label is not None else []
+        for part in source.parts:
+            if part.is_empty_file:
+                continue
+            exprs = [text_expression(columns, part.schema), *labels]
+            for frame in part.read(needed, batch_rows):
+                yield frame.select(exprs)
+
     try:
-        # The text expression is made per frame: a list column's rendering depends on its type there.
-        yield from (frame.select(text_expression(columns, frame.schema), *labels) for frame in prefetch(source.read(needed, batch_rows)))
+        yield from prefetch(selected())
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
