@@ -100,7 +100,7 @@ def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
         (lambda d: [str(d / "nothing-*.parquet")], ["matches no file"]),
         (lambda d: [str(d / "bad.parquet")], ["bad.parquet", "not a Parquet file"]),
         (lambda d: [str(d / "truncated.parquet")], ["truncated.parquet", "cannot read"]),
-        (lambda d: [str(d / "notes.txt")], ["unsupported file type"]),
+        (lambda d: [str(d / "notes.docx")], ["unsupported file type"]),
         (lambda d: [str(SAMPLE), "--text", "nope"], ["no column 'nope'", "prompt, response, label"]),
         (lambda d: [str(d / "numbers.parquet"), "--text", "n"], ["'n'", "not text"]),
         (lambda d: [str(d / "numbers.parquet")], ["no string column"]),
@@ -132,7 +132,7 @@ def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
     (tmp_path / "bad.parquet").write_text("this is not parquet")
     data = SAMPLE.read_bytes()
     (tmp_path / "truncated.parquet").write_bytes(data[: len(data) // 2])
-    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "notes.docx").write_text("hello")
     pl.DataFrame({"n": [1, 2, 3]}).write_parquet(tmp_path / "numbers.parquet")
     pl.DataFrame({"text": []}, schema={"text": pl.String}).write_parquet(tmp_path / "empty.parquet")
     before = sorted(os.listdir(tmp_path))

@@ -170,7 +170,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """`text` as UTF-8. A path that is not UTF-8 in it (a --tokenizer file named with other
-    bytes, which Python holds as lone surrogates) is written as a `\udcff` escape: in JSON that
+    bytes, which Python holds as lone surrogates) is written as a backslash-u escape: in JSON that
     is the escape of the same string, so the file still reads back."""
     with open_output(path) as out:
         out.write(text.encode("utf-8", "backslashreplace"))
