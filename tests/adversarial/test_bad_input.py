@@ -79,6 +79,21 @@ def test_standard_input_and_a_pipe_exit_2_saying_to_write_a_file(tmp_path, data)
         assert not (tmp_path / "out.json").exists()
 
 
+def test_a_folder_whose_data_is_in_a_subfolder_says_where(tmp_path):
+    # A Hugging Face Hub snapshot keeps its shards in data/; a folder read does not descend.
+    # Before: "folder has no data file" alone. A hidden cache folder is not suggested.
+    for folder in ("data", ".cache"):
+        (tmp_path / "snapshot" / folder).mkdir(parents=True)
+    write_texts(tmp_path / "snapshot" / "data" / "train-00000-of-00001.parquet", 40)
+    write_texts(tmp_path / "snapshot" / ".cache" / "old.parquet", 10)
+    (tmp_path / "snapshot" / "README.md").write_text("# a dataset card")
+    proc = run_cli("audit", "snapshot", cwd=tmp_path)
+    assert_clean_error(proc, "snapshot: folder has no data file", "data files are in snapshot/data", "'snapshot/**/*.parquet'")
+    assert ".cache" not in proc.stderr
+    suggested = run_cli("audit", "snapshot/**/*.parquet", "--json", "-", "-q", cwd=tmp_path)
+    assert suggested.returncode == 0 and json.loads(suggested.stdout)["rows"] == 40
+
+
 # --- item 7: numbers out of range are input errors -------------------------------------------------
 
 

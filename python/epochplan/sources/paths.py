@@ -101,6 +101,30 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
 _READ_TWICE = ": an input is read more than once (the report's example rows are read back); write it to a file first"
 
 
+def _deeper_hint(folder: Path, budget: int = 10_000) -> str:
+    """Where the data files of a folder that has none are, when its subfolders hold some (a
+    Hugging Face Hub snapshot keeps them in `data/`): a folder read does not descend. Hidden and
+    `_`-prefixed folders are skipped, and the search stops after `budget` entries (an error
+    message must not walk a home folder)."""
+    found: set[str] = set()
+    suffix = ""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        budget -= len(dirs) + len(names)
+        data = sorted(n for n in names if is_data_file(n))
+        if data:
+            found.add(root)
+            if not suffix:  # of the pattern to suggest: the first file's format, with its compression
+                compressed = file_format(data[0])[1] is not None
+                suffix = "".join(PurePosixPath(data[0]).suffixes[-2 if compressed else -1 :])
+        if budget <= 0 or len(found) > 3:
+            break
+    if not found:
+        return ""
+    shown = ", ".join(sorted(found)[:3]) + (" …" if len(found) > 3 else "")
+    return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}'"
+
+
 def _check_utf8_name(path: Path) -> None:
     """The readers (pyarrow, polars) take paths as UTF-8 text; a file name holding other bytes
     (Linux allows any; Python keeps them as surrogates) is named here rather than failing in
@@ -140,7 +164,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             saved = saved_dataset_files(p)
             files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
             if not files:
-                raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST})")
+                raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(p)}")
             for f in files:
                 _check_utf8_name(f)
             found.extend(files)
