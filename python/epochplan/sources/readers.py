@@ -308,30 +308,32 @@ def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part
     return Part(name, schema, read, lambda: frame, rows)
 
 
+def _download_whole(url: str, what: str) -> bytes:
+    """An http(s) file that polars cannot stream, loaded whole: decompressed by its suffix,
+    without a leading byte order mark (as the streamed readers drop it)."""
+    import urllib.request
+
+    import pyarrow as pa
+
+    if scheme_of(url) == "hf":
+        raise InputError(f"{url}: a {what} file on hf:// is not supported; use its Parquet or JSONL files")
+    with urllib.request.urlopen(url, timeout=60) as response:
+        data = response.read()
+    compression = file_format(url)[1]
+    if compression is not None:
+        data = pa.input_stream(pa.py_buffer(data), compression=compression).read()
+    return data.removeprefix(BOM)
+
+
 def _remote_polars_part(url: str, kind: str) -> Part:
     """http(s) and hf files, through polars' object-store readers."""
-    if kind == "json":
-        import urllib.request
-
-        if scheme_of(url) == "hf":
-            raise InputError(f"{url}: a .json file on hf:// is not supported; use its Parquet or JSONL files")
-        with urllib.request.urlopen(url, timeout=60) as response:  # a JSON array is read whole anyway
-            data = response.read()
+    if kind == "json":  # a JSON array is read whole anyway
+        data = _download_whole(url, ".json")
         if data.lstrip()[:1] == b"[":
             return whole_frame_part(url, pl.read_json(io.BytesIO(data), infer_schema_length=None))
         return whole_frame_part(url, pl.read_ndjson(io.BytesIO(data)))
-    if kind == "text":
-        import urllib.request
-
-        if scheme_of(url) == "hf":
-            raise InputError(f"{url}: a .txt file on hf:// is not supported; use its Parquet or JSONL files")
-        import pyarrow as pa
-
-        with urllib.request.urlopen(url, timeout=60) as response:  # polars has no text reader for URLs: loaded whole
-            data = response.read()
-        compression = file_format(url)[1]
-        if compression is not None:
-            data = pa.input_stream(pa.py_buffer(data), compression=compression).read()
+    if kind == "text":  # polars has no text reader for URLs
+        data = _download_whole(url, ".txt")
         if not data:
             raise EmptyFile(f"{url}: no rows (the file is empty)")
         return whole_frame_part(url, _lines_frame(data))
