@@ -150,23 +150,18 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         if str(item) == "-":
             raise InputError(f"-: standard input cannot be read{_READ_TWICE}")
         p = Path(item)
-        _check_utf8_name(p)
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
         if not p.exists() and has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
-            for m in matches:
-                _check_utf8_name(m)
             found.extend(matches)
         elif p.is_dir():
             saved = saved_dataset_files(p)
             files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
             if not files:
                 raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(p)}")
-            for f in files:
-                _check_utf8_name(f)
             found.extend(files)
         elif p.exists():
             if not p.is_file():  # a FIFO (`<(zcat …)`, mkfifo) or a device
@@ -174,6 +169,9 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             found.append(p)
         else:
             raise InputError(f"{p}: no such file or folder")
+    for local in found:  # every local file, given, matched or in a folder
+        if isinstance(local, Path):
+            _check_utf8_name(local)
     return found
 
 
