@@ -184,6 +184,16 @@ def test_lima_small_set_range():
     assert (p.epochs.min, p.epochs.max) == (3.0, 15.0)
 
 
+@pytest.mark.parametrize("regime", ["finetune", "lora"])
+def test_epoch_range_holds_the_recommendation_for_every_small_set(regime):
+    """min <= recommended <= max for every sample count, also where 100 / n is not whole (6
+    samples: the cookbook recommends 100 // 6 = 16, and the range once began at 17) and below 4
+    samples (ceil(100 / n) passes the 25-epoch ceiling)."""
+    for n in [*range(1, 1200), 5000, 5001, 8333, 8334, 25_000, 30_000]:
+        e = plan(samples=n, batch=8, regime=regime).epochs
+        assert 1 <= e.min <= e.recommended <= e.max <= 25, (n, e)
+
+
 def test_lora_lower_on_large_sets():
     """Raschka 2023 (LoRA tips): a second epoch over 50k Alpaca made results worse."""
     full, lora = plan(samples=6000, batch=8), plan(samples=6000, batch=8, regime="lora")
@@ -270,6 +280,8 @@ def test_short_run_warmup_floor():
     """Issue 4: warm-up >= 10 steps (never more than half of a very short run)."""
     assert plan(samples=2000, batch=200, epochs=3).warmup_steps == 10
     assert plan(samples=100, batch=100, epochs=6).warmup_steps == 3
+    why = {e.field: e.detail for e in plan(samples=100, batch=100, epochs=6).rationale}
+    assert why["warmup_steps"] == "min(max(10, round(0.06 x 6)), 6 // 2) = 3"
 
 
 # --- Counts from the audit ----------------------------------------------------------------------

@@ -301,7 +301,7 @@ def _warmup(b: _Builder, total: int) -> int:
     b.why(
         "warmup_steps",
         f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
-        f"max({MIN_WARMUP}, round({share} x {fmt(total)})) = {warmup}",
+        f"min(max({MIN_WARMUP}, round({share} x {fmt(total)})), {fmt(total)} // 2) = {warmup}",
         SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT,
     )
     return warmup

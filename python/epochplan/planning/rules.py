@@ -91,7 +91,9 @@ def _classifier_rule(n: int) -> tuple[float, float, float, list[RationaleEntry]]
 
 def _finetune_rule(regime: str, n: int) -> tuple[float, float, float, list[RationaleEntry]]:
     rec = openai_epochs(n)
-    lo = max(OPENAI_MIN_EPOCHS, ceil_div(OPENAI_MIN_EXAMPLES, n))
+    # The range's floor is the epochs that reach 100 examples, but never above the recommendation:
+    # the cookbook rounds that one down (100 // n), and for n < 4 the ceiling passes its 25.
+    lo = min(rec, max(OPENAI_MIN_EPOCHS, ceil_div(OPENAI_MIN_EXAMPLES, n)))
     hi = min(OPENAI_MAX_EPOCHS, max(OPENAI_MIN_EPOCHS, OPENAI_MAX_EXAMPLES // n))
     entries = [
         RationaleEntry(
