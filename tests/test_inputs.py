@@ -1,5 +1,5 @@
 """Every input kind gives the counts of the Parquet file holding the same rows: JSON arrays,
-compressed JSON lines and CSV, Arrow IPC (file and stream), `save_to_disk` folders, `datasets`
+compressed JSON lines and CSV, tab-separated values, Arrow IPC (file and stream), `save_to_disk` folders, `datasets`
 objects after shuffle/select, shards that differ in their other columns; and each new kind keeps
 the error contract (exit 2, one line, nothing written)."""
 
@@ -57,7 +57,11 @@ def files(tmp_path_factory, frame) -> dict:
     array = json.dumps(rows, ensure_ascii=False, indent=4).encode()  # GPTeacher's layout
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
     csv_text = frame.write_csv().encode()
+    tsv_text = frame.write_csv(separator="\t").encode()  # quoted where a value holds a tab, a quote or a line break
+    assert b"\t" in tsv_text and b'"' in tsv_text
     made = {
+        "tsv": ("data.tsv", tsv_text),
+        "tsv_gz": ("data.tsv.gz", gzip.compress(tsv_text)),
         "json_array": ("data.json", array),
         "json_array_gz": ("data.json.gz", gzip.compress(array)),
         "jsonl_gz": ("data.jsonl.gz", gzip.compress(lines)),
@@ -94,6 +98,8 @@ KINDS = [
     "json_lines_in_json_zst",
     "csv_gz",
     "csv_zst",
+    "tsv",
+    "tsv_gz",
     "arrow_file",
     "arrow_stream",
     "save_to_disk",
@@ -182,10 +188,22 @@ def test_dedup_of_a_compressed_input_writes_the_same_rows_as_the_parquet(files, 
     assert 0 < pl.read_parquet(from_zst).height < 2396
 
 
+def test_dedup_of_a_tsv_writes_a_tsv_of_the_same_rows(files, shared_data, tmp_path):
+    """A `.tsv` output from a `.tsv` input: tab-separated, every column, the rows the Parquet
+    input keeps (its texts hold tabs, quotes and line breaks, so the quoting must round-trip)."""
+    from_parquet, from_tsv = tmp_path / "a.parquet", tmp_path / "b.tsv"
+    for source, out in ((shared_data / SOURCE, from_parquet), (files["tsv_gz"], from_tsv)):
+        proc = run_cli("dedup", str(source), "--text", "prompt", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+    assert from_tsv.read_text().startswith("instruction\tinput\tresponse\tprompt\n")
+    assert pl.read_csv(from_tsv, separator="\t").equals(pl.read_parquet(from_parquet))
+
+
 WRITERS = {
     "parquet": lambda frame, path: frame.write_parquet(path),
     "jsonl": lambda frame, path: frame.write_ndjson(path),
     "csv": lambda frame, path: frame.write_csv(path),
+    "tsv": lambda frame, path: frame.write_csv(path, separator="\t"),
     "arrow": lambda frame, path: frame.write_ipc(path),
 }
 

@@ -133,6 +133,9 @@ class RangeHandler(SimpleHTTPRequestHandler):
 def http(shared_data, tmp_path_factory):
     root = tmp_path_factory.mktemp("http-root")
     pl.read_parquet(shared_data / TRAIN).write_parquet(root / "train.parquet")
+    tsv = pl.read_parquet(shared_data / TRAIN).write_csv(separator="\t").encode()
+    (root / "train.tsv").write_bytes(tsv)
+    (root / "train.tsv.gz").write_bytes(gzip.compress(tsv))
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
@@ -210,6 +213,14 @@ def test_http_train_and_compressed_eval_with_eval_text(http, local):
     got = audit_json(f"{http}/train.parquet", "--text", "prompt", "--eval", f"val={http}/val.jsonl.gz", "--eval-text", "question")
     _same(got, local)
     assert got["source"]["paths"] == [f"{http}/train.parquet"]
+
+
+@pytest.mark.parametrize("name", ["train.tsv", "train.tsv.gz"])
+def test_http_tab_separated_values_count_like_the_parquet(http, local, name):
+    got = epochplan.audit(f"{http}/{name}", text="prompt").to_dict()
+    for key in ("rows", "exact", "lengths"):
+        assert got[key] == local[key], key
+    assert {k: v for k, v in got["near"].items() if k != "top"} == {k: v for k, v in local["near"].items() if k != "top"}
 
 
 def test_http_json_array_eval_named_by_its_file(http, local):

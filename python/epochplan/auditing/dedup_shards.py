@@ -43,7 +43,7 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
         if kind is None:
             raise InputError(
                 f"{option}: cannot write shard {name} in its own format; folder outputs keep .parquet, .jsonl, .ndjson, .csv, "
-                ".arrow or .txt shards: write to one file instead (-o out.parquet)"
+                ".tsv, .arrow or .txt shards: write to one file instead (-o out.parquet)"
             )
         if kind == "text":
             check_lines_output(data, f"{option}: shard {name}")

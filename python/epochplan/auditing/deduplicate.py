@@ -16,7 +16,7 @@ from ..config import Key, choice
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
-from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source, row_batches, text_expression
+from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, open_source, row_batches, text_expression
 from ..sources.paths import file_format
 from .leakage import EvalSpec, EvalText
 from .run import _batch_rows_from_env as batch_rows_from_env
@@ -153,7 +153,9 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     target = Path(out)
     kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
-        raise InputError(f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv or .arrow")
+        raise InputError(
+            f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
+        )
     if kind == "text":
         check_lines_output(data, f"-o {target}")
     keep, summary, source = rows_to_write(data, target, progress, options)
@@ -178,7 +180,7 @@ def check_lines_output(data: SourceLike, what: str) -> None:
     paths = open_source(data).paths
     if not paths or any(file_format(p)[0] != "text" for p in paths):
         raise InputError(
-            f"{what}: a .txt output is for text-file inputs (a row a line); write this input as .parquet, .jsonl, .csv or .arrow"
+            f"{what}: a .txt output is for text-file inputs (a row a line); write this input as .parquet, .jsonl, .csv, .tsv or .arrow"
         )
 
 
@@ -193,10 +195,13 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
                 if rows.height:
                     handle.write(("\n".join(rows.to_series().to_list()) + "\n").encode("utf-8"))
         return
-    if kind in ("ndjson", "csv"):
+    if kind in ("ndjson", "csv", "tsv"):
         with open(path, "wb") as handle:
             for start, rows in _kept(batches, keep):
-                text = rows.write_ndjson() if kind == "ndjson" else rows.write_csv(include_header=start == 0)
+                if kind == "ndjson":
+                    text = rows.write_ndjson()
+                else:
+                    text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind])
                 handle.write(text.encode("utf-8"))
         return
     writer: Any = None

@@ -26,7 +26,7 @@ def dedup_command(
         typer.Option(
             "--output",
             "-o",
-            help="Output file (.parquet, .jsonl, .ndjson, .csv or .arrow; .txt for text-file inputs); never an input. A folder (a path ending in / or an "
+            help="Output file (.parquet, .jsonl, .ndjson, .csv, .tsv or .arrow; .txt for text-file inputs); never an input. A folder (a path ending in / or an "
             "existing folder): one shard per input file, same names.",
         ),
     ],

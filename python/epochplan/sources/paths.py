@@ -28,6 +28,7 @@ FORMATS = {
     ".ndjson": "ndjson",
     ".json": "json",
     ".csv": "csv",
+    ".tsv": "tsv",
     ".arrow": "arrow",
     ".ipc": "arrow",
     ".feather": "arrow",
@@ -35,7 +36,10 @@ FORMATS = {
 }
 #: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
-COMPRESSIBLE = ("ndjson", "json", "csv", "text")
+COMPRESSIBLE = ("ndjson", "json", "csv", "tsv", "text")
+#: The field separator of each delimited kind (`.tsv`: tab-separated values, quoted like CSV, as
+#: pandas' and polars' `write_csv(separator="\t")` write them), read and written.
+SEPARATORS = {"csv": ",", "tsv": "\t"}
 #: Output suffix -> writer kind (`dedup -o`).
 OUTPUT_FORMATS = {
     ".parquet": "parquet",
@@ -43,12 +47,13 @@ OUTPUT_FORMATS = {
     ".jsonl": "ndjson",
     ".ndjson": "ndjson",
     ".csv": "csv",
+    ".tsv": "tsv",
     ".arrow": "arrow",
     ".txt": "text",  # text-file inputs only: a row a line (see `deduplicate.check_lines_output`)
 }
 #: Files in a folder that describe a `datasets` dataset rather than hold rows.
 METADATA_FILES = frozenset({"dataset_info.json", "state.json", "dataset_dict.json"})
-SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .arrow, .txt (row formats also as .gz or .zst)"
+SUFFIX_LIST = ".parquet, .jsonl, .ndjson, .json, .csv, .tsv, .arrow, .txt (row formats also as .gz or .zst)"
 
 Location = Path | str  # a local path, or a remote URL
 

@@ -7,8 +7,9 @@ What streams and what is loaded whole:
   when local (zero-copy).
 - JSONL, and `.json` holding JSON lines: plain local files through polars' scan; gzip/zstd files
   and object-store files decompressed and parsed a block at a time (pyarrow streams, polars parser).
-- CSV: plain local files through polars' scan; gzip/zstd files and object-store files through
-  pyarrow's streaming CSV reader (date-like columns kept as text, as polars does).
+- CSV and TSV (the same with tabs): plain local files through polars' scan; gzip/zstd files and
+  object-store files through pyarrow's streaming CSV reader (date-like columns kept as text, as
+  polars does).
 - Text (`.txt`, also gzip/zstd): one row a line, in a column named `text` (as the Hugging Face
   `datasets` text loader reads it); streamed a block at a time, local and remote.
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
@@ -28,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .paths import Location, file_format, has_magic
+from .paths import SEPARATORS, Location, file_format, has_magic
 from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
 
 #: Bytes of JSON lines parsed at once; the first block also fixes the schema (as polars infers it).
@@ -270,12 +271,12 @@ def json_array_part(location: Location, compression: str | None) -> Part:
     return whole_frame_part(str(location), frame)
 
 
-def csv_part(location: Location, compression: str | None) -> Part:
+def csv_part(location: Location, compression: str | None, separator: str = ",") -> Part:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     # Quoted values may span lines (polars' CSV reader allows it too).
-    parse = pacsv.ParseOptions(newlines_in_values=True)
+    parse = pacsv.ParseOptions(delimiter=separator, newlines_in_values=True)
     with _open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, parse_options=parse).schema
     # pyarrow reads ISO dates and times as timestamps; polars' CSV reader keeps them as text.
@@ -337,7 +338,9 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if not data:
             raise EmptyFile(f"{url}: no rows (the file is empty)")
         return whole_frame_part(url, _lines_frame(data))
-    scan = {"parquet": pl.scan_parquet, "ndjson": pl.scan_ndjson, "csv": pl.scan_csv, "arrow": pl.scan_ipc}[kind]
+    if kind in SEPARATORS:
+        return polars_part(url, pl.scan_csv(url, separator=SEPARATORS[kind]))
+    scan = {"parquet": pl.scan_parquet, "ndjson": pl.scan_ndjson, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
 
 
@@ -367,9 +370,11 @@ def file_part(location: Location) -> Part:
             if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
                 return polars_part(str(location), pl.scan_ndjson(location, infer_schema_length=1000))
             return json_lines_part(location, compression)
+        separator = SEPARATORS[kind]
         if local and compression is None:
-            return polars_part(str(location), pl.scan_csv(location, infer_schema_length=1000, glob=False))
-        return csv_part(location, compression)
+            scan = pl.scan_csv(location, separator=separator, infer_schema_length=1000, glob=False)
+            return polars_part(str(location), scan)
+        return csv_part(location, compression, separator)
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
