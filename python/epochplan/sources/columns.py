@@ -41,6 +41,35 @@ def _is_text(dtype: pl.DataType) -> bool:
     return _is_string(dtype) or _content_field(dtype) is not None
 
 
+def _nested_strings(schema: pl.Schema) -> list[str]:
+    """`column.field` of the string fields of struct columns (one level): text the audit does not
+    read, named in the errors that find no text, so that the user sees where it is."""
+    return [
+        f"{name}.{field.name}"
+        for name, dtype in schema.items()
+        if isinstance(dtype, pl.Struct)
+        for field in dtype.fields
+        if _is_string(field.dtype)
+    ]
+
+
+def _unread_text_hint(schema: pl.Schema) -> str:
+    """Where text the audit does not read may be: string fields of struct columns, and binary
+    columns (Parquet writers that store strings without the UTF-8 annotation)."""
+    nested = _nested_strings(schema)
+    if nested:
+        column = nested[0].split(".", 1)[0]
+        return (
+            f" (text inside a struct column, {', '.join(nested[:5])}, is not read: flatten it first, "
+            f"e.g. polars' df.unnest({column!r}), and name the field with --text)"
+        )
+    binary = [name for name, dtype in schema.items() if dtype == pl.Binary]
+    if binary:
+        which = f"column {binary[0]} holds" if len(binary) == 1 else f"columns {', '.join(binary[:5])} hold"
+        return f" ({which} bytes, not text: cast to a UTF-8 string column first, e.g. polars' .cast(pl.String))"
+    return ""
+
+
 def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
     """The columns to audit: as given, else the first of text/content/messages/conversations/
     prompt/instruction that is text, else the only string column besides the label column,
@@ -51,7 +80,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
             raise InputError("text columns: empty list; name at least one column")
         for c in columns:
             if c not in schema:
-                raise InputError(f"{where}: no column {c!r}; columns are: {', '.join(schema.names())}")
+                raise InputError(f"{where}: no column {c!r}; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
             if not _is_text(schema[c]):
                 raise InputError(f"{where}: column {c!r} is {schema[c]}, not text; --text takes {TEXT_KINDS}")
         return columns
@@ -64,7 +93,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     if len(strings) == 1:
         return strings
     if not strings:
-        raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}")
+        raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
     raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text")
 
 
