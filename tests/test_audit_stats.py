@@ -75,6 +75,44 @@ def test_numeric_labels_are_counted_as_text():
     assert result.labels.counts == {"1": 2, "2": 1}
 
 
+@pytest.mark.parametrize("kind", ["strings", "integers", "array"])
+def test_a_multi_label_row_has_its_set_of_labels_as_its_label(tmp_path, kind):
+    """Multi-label data (GoEmotions' `labels`: a list of ints): a row's label is its set of
+    labels, so the same set in another order is no conflict, another set is, and label balance
+    counts each combination. Before: 'cannot read rows (cannot cast List type ...)'."""
+    texts = ["good movie", "Good  movie", "bad movie", "Bad movie", "fine", "meh", "ok", "okay"]
+    sets = [["joy", "love"], ["love", "joy", "joy"], ["anger"], ["anger", "fear"], [], None, ["joy", None], ["joy"]]
+    codes = {"joy": 3, "love": 7, "anger": 1, "fear": 9}
+    if kind == "strings":
+        frame = pl.DataFrame({"text": texts, "labels": sets})
+        name = {"joy": "joy", "love": "love", "anger": "anger", "fear": "fear"}
+    else:
+        frame = pl.DataFrame({"text": texts, "labels": [None if s is None else [codes.get(x) for x in s] for s in sets]})
+        name = {k: str(v) for k, v in codes.items()}
+    if kind == "array":  # fixed-size lists: two labels a row
+        frame = pl.DataFrame(
+            {"text": texts[:4], "labels": [[3, 7], [7, 3], [1, 1], [1, 9]]}, schema_overrides={"labels": pl.Array(pl.Int64, 2)}
+        )
+    frame.write_parquet(tmp_path / "emotions.parquet")
+    result = epochplan.audit(str(tmp_path / "emotions.parquet"), label="labels").to_dict()
+    joy_love = " | ".join(sorted([name["joy"], name["love"]]))
+    anger_fear = " | ".join(sorted([name["anger"], name["fear"]]))
+    if kind == "array":
+        assert result["labels"]["counts"] == {joy_love: 2, name["anger"]: 1, anger_fear: 1}
+    else:
+        assert result["labels"]["counts"] == {joy_love: 2, name["anger"]: 1, anger_fear: 1, "": 1, name["joy"]: 2}
+        assert result["labels"]["null_labels"] == 1
+    conflicts = result["conflicts"]
+    assert (conflicts["exact_clusters"], conflicts["rows"]) == (1, 2)  # bad movie: {anger} vs {anger, fear}
+    assert conflicts["examples"][0]["rows"] == [2, 3]
+
+
+def test_a_struct_label_column_is_refused_in_one_line(tmp_path):
+    pl.DataFrame({"text": ["a", "b"], "meta": [{"y": 1}, {"y": 2}]}).write_parquet(tmp_path / "d.parquet")
+    with pytest.raises(epochplan.InputError, match="label column 'meta' is Struct.*a list of them"):
+        epochplan.audit(str(tmp_path / "d.parquet"), label="meta")
+
+
 def test_input_kinds_agree():
     frame = pl.DataFrame({"text": TEXTS})
     expected = epochplan.audit(frame).to_dict()

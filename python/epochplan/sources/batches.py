@@ -12,7 +12,7 @@ import polars as pl
 
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .columns import LABEL, check_text_in_every_file, text_expression
+from .columns import check_text_in_every_file, label_expression, text_expression
 from .formats import Source, first_line
 
 T = TypeVar("T")
@@ -30,10 +30,10 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
         # on its type in that part). Not in the main thread: a Ctrl-C landing while polars
         # builds an expression (it calls back into Python) is swallowed there and comes out
         # as a polars error instead of an interrupt.
-        labels = [pl.col(label).cast(pl.String).alias(LABEL)] if label is not None else []
         for part in source.parts:
             if part.is_empty_file:
                 continue
+            labels = [label_expression(label, part.schema)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
             for frame in part.read(needed, batch_rows):
                 yield frame.select(exprs)

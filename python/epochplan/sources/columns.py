@@ -116,9 +116,34 @@ def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | N
     ]
 
 
+#: How a multi-label row's labels are joined into its one label.
+LABEL_SEPARATOR = " | "
+
+
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
-    if label is not None and label not in schema:
+    if label is None:
+        return
+    if label not in schema:
         raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")
+    dtype = schema[label]
+    scalar = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
+    if scalar.is_nested() or scalar == pl.Binary:
+        raise InputError(
+            f"{where}: label column {label!r} is {dtype}; --label takes one value a row (string, number, boolean) "
+            "or a list of them (multi-label)"
+        )
+
+
+def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
+    """A row's label as a string: a value as it is; a list of labels (multi-label data, e.g.
+    GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
+    with the same labels in another order agree, and label balance counts each combination."""
+    dtype = schema[label]
+    if not isinstance(dtype, (pl.List, pl.Array)):
+        return pl.col(label).cast(pl.String).alias(LABEL)
+    items = pl.col(label).cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else pl.col(label)
+    labels = items.list.eval(pl.element().cast(pl.String).drop_nulls().unique().sort())
+    return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
 
 
 def _column_text(name: str, dtype: pl.DataType) -> pl.Expr:
