@@ -199,6 +199,25 @@ def test_dedup_of_a_tsv_writes_a_tsv_of_the_same_rows(files, shared_data, tmp_pa
     assert pl.read_csv(from_tsv, separator="\t").equals(pl.read_parquet(from_parquet))
 
 
+def test_a_file_read_as_one_column_with_another_separator_is_a_warning(tmp_path):
+    """A semicolon-separated `.csv` (Excel in many locales writes one) or a comma-separated
+    `.tsv` reads as one column holding whole lines: the counts are of lines, not of the text
+    column, so the audit says so. A file whose values hold that character is not flagged."""
+    rows = [("1", "hello world"), ("2", "Hello  World"), ("3", "other text")]
+    (tmp_path / "semi.csv").write_text("id;text\n" + "".join(f"{i};{t}\n" for i, t in rows))
+    (tmp_path / "commas.tsv").write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in rows))
+    (tmp_path / "fine.csv").write_text('id,text\n1,"a;b"\n2,c|d\n')
+    for name, header in (("semi.csv", "id;text"), ("commas.tsv", "id,text")):
+        result = audit_json(str(tmp_path / name), "--no-near")
+        assert result["exact"]["duplicate_rows"] == 0  # "1;hello world" and "2;Hello  World" differ
+        [warning] = [w for w in result["warnings"] if w["id"] == "separator"]
+        assert name in warning["message"] and repr(header) in warning["message"]
+    assert audit_json(str(tmp_path / "fine.csv"), "--no-near")["warnings"] == []
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in rows))
+    assert audit_json(str(fixed), "--no-near", "--text", "text")["exact"]["duplicate_rows"] == 1
+
+
 WRITERS = {
     "parquet": lambda frame, path: frame.write_parquet(path),
     "jsonl": lambda frame, path: frame.write_ndjson(path),

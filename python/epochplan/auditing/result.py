@@ -235,7 +235,9 @@ class TemplateSignal:
 
 @dataclass(frozen=True)
 class AuditWarning:
-    """Something the numbers alone would hide (id `template`: a shared template dominates)."""
+    """Something the numbers alone would hide (id `template`: a shared template dominates;
+    `separator`: a CSV/TSV file read as one column, its fields most likely split by another
+    character)."""
 
     id: str
     message: str

@@ -19,7 +19,7 @@ from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, EvalText, leakage, open_eval
-from .result import AuditResult, SourceInfo, build_result
+from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -151,6 +151,15 @@ def audit(
             result.near = fill_previews(result.near, source, columns, normalize)
     result.template = template_signal(auditor, source, columns, normalize, examples)
     result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
+    misread = source.misread_separator()
+    if misread is not None:
+        path, header = misread
+        message = (
+            f"{path} is read as one column, {header!r}: its fields look separated by another character than "
+            "the file type's (',' for .csv, a tab for .tsv), so each row's fields are audited as one text; "
+            "rewrite it with that separator, or as .tsv if it uses tabs"
+        )
+        result.warnings.append(AuditWarning("separator", message, 1.0, ""))
     if label is not None:
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:

@@ -12,7 +12,7 @@ import polars as pl
 
 from ..errors import InputError
 from .hf import dataset_part, is_dataset, refuse_dataset_like
-from .paths import Location, format_of, resolve_paths
+from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
 from .readers import EmptyFile, Part, empty_part, file_part, polars_part, whole_frame_part
 from .remote import first_line
 
@@ -46,6 +46,19 @@ class Source:
             if having and len(having) < len(parts):
                 lacking = next(p for p in parts if column not in p.schema)
                 raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")
+
+    def misread_separator(self) -> tuple[str, str] | None:
+        """(file, its one column's name) for the first CSV or TSV file read as one column whose
+        name holds another common separator (`id;text` in a .csv): its fields were most
+        likely separated by that character, so every row is read as one text."""
+        for path, part in zip(self.paths, self.parts):
+            kind = file_format(path)[0]
+            if kind not in SEPARATORS or part.is_empty_file or len(part.schema) != 1:
+                continue
+            name = part.schema.names()[0]
+            if any(other in name for other in (";", "|", "\t", ",") if other != SEPARATORS[kind]):
+                return path, name
+        return None
 
     def read(self, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         """The chosen columns of every part, in row order."""
