@@ -104,8 +104,8 @@ def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
         (lambda d: [str(SAMPLE), "--text", "nope"], ["no column 'nope'", "prompt, response, label"]),
         (lambda d: [str(d / "numbers.parquet"), "--text", "n"], ["'n'", "not text"]),
         (lambda d: [str(d / "numbers.parquet")], ["no string column"]),
-        (lambda d: [str(d / "nested.jsonl")], ["no string column", "meta.text", "unnest('meta')"]),
-        (lambda d: [str(d / "nested.jsonl"), "--text", "meta.text"], ["no column 'meta.text'", "unnest('meta')"]),
+        (lambda d: [str(d / "nested.jsonl")], ["several string columns (meta.text, meta.title)", "--text"]),
+        (lambda d: [str(d / "nested.jsonl"), "--text", "meta.body"], ["no column 'meta.body'", "--text meta.text"]),
         (lambda d: [str(d / "bytes.parquet")], ["no string column", "column body holds bytes", "cast"]),
         (lambda d: [str(d / "empty.parquet")], ["no rows"]),
         (lambda d: [str(SAMPLE), "--label", "nope"], ["no label column 'nope'"]),
@@ -124,7 +124,7 @@ def test_folder_glob_jsonl_csv_and_row_order(tmp_path):
         "non-string",
         "no-string-column",
         "text-in-a-struct",
-        "struct-field-named",
+        "struct-field-missing",
         "bytes-column",
         "zero-rows",
         "unknown-label",
@@ -140,7 +140,7 @@ def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
     (tmp_path / "truncated.parquet").write_bytes(data[: len(data) // 2])
     (tmp_path / "notes.docx").write_text("hello")
     pl.DataFrame({"n": [1, 2, 3]}).write_parquet(tmp_path / "numbers.parquet")
-    (tmp_path / "nested.jsonl").write_text('{"meta": {"text": "hello", "id": 1}}\n{"meta": {"text": "hi", "id": 2}}\n')
+    (tmp_path / "nested.jsonl").write_text('{"meta": {"text": "hello", "title": "a"}}\n{"meta": {"text": "hi", "title": "b"}}\n')
     pl.DataFrame({"body": [b"hello", b"hi"], "n": [1, 2]}).write_parquet(tmp_path / "bytes.parquet")
     pl.DataFrame({"text": []}, schema={"text": pl.String}).write_parquet(tmp_path / "empty.parquet")
     before = sorted(os.listdir(tmp_path))

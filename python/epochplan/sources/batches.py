@@ -12,7 +12,7 @@ import polars as pl
 
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .columns import check_text_in_every_file, label_expression, text_expression
+from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
 from .formats import Source, first_line
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
     Each part reads only the columns needed, so shards may differ in their other columns."""
     check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
-    needed = list(dict.fromkeys(columns + ([label] if label is not None else [])))
+    wanted = columns + ([label] if label is not None else [])
 
     def selected() -> Iterator[pl.DataFrame]:
         # Run in the prefetch thread, one expression a part (a list column's rendering depends
@@ -35,7 +35,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                 continue
             labels = [label_expression(label, part.schema)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
-            for frame in part.read(needed, batch_rows):
+            for frame in part.read(read_columns(part.schema, wanted), batch_rows):
                 yield frame.select(exprs)
 
     try:

@@ -41,28 +41,52 @@ def _is_text(dtype: pl.DataType) -> bool:
     return _is_string(dtype) or _content_field(dtype) is not None
 
 
+def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataType] | None:
+    """A column by name: a column of `schema`, or a field of a struct column written with dots
+    (`meta.text`; deeper: `meta.source.text`), as JSON records and Parquet files nest them.
+    A column whose own name holds the dots wins. (the top-level column it reads, the expression
+    of its values, their type), or None when there is no such column or field."""
+    if name in schema:
+        return name, pl.col(name), schema[name]
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        top = ".".join(parts[:cut])
+        if top not in schema:
+            continue
+        expr, dtype = pl.col(top), schema[top]
+        for field in parts[cut:]:
+            fields = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
+            if field not in fields:
+                return None
+            expr, dtype = expr.struct.field(field), fields[field]
+        return top, expr, dtype
+    return None
+
+
+def read_columns(schema: pl.Schema, columns: Sequence[str]) -> list[str]:
+    """The columns a reader must read for `columns` (a struct field needs its whole column),
+    each once, in order; a name `schema` lacks is passed on as it is (the reader names it)."""
+    return list(dict.fromkeys(r[0] if (r := resolve_column(schema, c)) is not None else c for c in columns))
+
+
 def _nested_strings(schema: pl.Schema) -> list[str]:
-    """`column.field` of the string fields of struct columns (one level): text the audit does not
-    read, named in the errors that find no text, so that the user sees where it is."""
+    """`column.field` of the text fields of struct columns (one level): where `--text` can point
+    when the input has no text column of its own."""
     return [
         f"{name}.{field.name}"
         for name, dtype in schema.items()
         if isinstance(dtype, pl.Struct)
         for field in dtype.fields
-        if _is_string(field.dtype)
+        if _is_text(field.dtype)
     ]
 
 
 def _unread_text_hint(schema: pl.Schema) -> str:
-    """Where text the audit does not read may be: string fields of struct columns, and binary
-    columns (Parquet writers that store strings without the UTF-8 annotation)."""
+    """Where text may be that the audit only reads when named: text fields of struct columns,
+    and binary columns (Parquet writers that store strings without the UTF-8 annotation)."""
     nested = _nested_strings(schema)
     if nested:
-        column = nested[0].split(".", 1)[0]
-        return (
-            f" (text inside a struct column, {', '.join(nested[:5])}, is not read: flatten it first, "
-            f"e.g. polars' df.unnest({column!r}), and name the field with --text)"
-        )
+        return f" (text inside struct columns: {', '.join(nested[:5])}; name one with --text {nested[0]})"
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary]
     if binary:
         which = f"column {binary[0]} holds" if len(binary) == 1 else f"columns {', '.join(binary[:5])} hold"
@@ -71,18 +95,20 @@ def _unread_text_hint(schema: pl.Schema) -> str:
 
 
 def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
-    """The columns to audit: as given, else the first of text/content/messages/conversations/
-    prompt/instruction that is text, else the only string column besides the label column,
-    else (no string column) the only conversation or list-of-strings column."""
+    """The columns to audit: as given (a column, or a struct column's field as `column.field`),
+    else the first of text/content/messages/conversations/prompt/instruction that is text, else
+    the only string column besides the label column, else (no string column) the only
+    conversation or list-of-strings column, else the only text field of a struct column."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
             raise InputError("text columns: empty list; name at least one column")
         for c in columns:
-            if c not in schema:
+            resolved = resolve_column(schema, c)
+            if resolved is None:
                 raise InputError(f"{where}: no column {c!r}; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
-            if not _is_text(schema[c]):
-                raise InputError(f"{where}: column {c!r} is {schema[c]}, not text; --text takes {TEXT_KINDS}")
+            if not _is_text(resolved[2]):
+                raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and _is_text(schema[candidate]):
@@ -90,6 +116,8 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label]
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
+    if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
+        strings = [name for name in _nested_strings(schema) if name.split(".", 1)[0] != label]
     if len(strings) == 1:
         return strings
     if not strings:
@@ -102,8 +130,9 @@ def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
     so an int64 shard beside string shards would otherwise be audited as digits."""
     for path, schema in file_schemas.items():
         for c in columns:
-            if c in schema and not _is_text(schema[c]) and schema[c] != pl.Null:
-                raise InputError(f"{path}: column {c!r} is {schema[c]} here but text in other files; fix this file or leave it out")
+            resolved = resolve_column(schema, c)
+            if resolved is not None and not _is_text(resolved[2]) and resolved[2] != pl.Null:
+                raise InputError(f"{path}: column {c!r} is {resolved[2]} here but text in other files; fix this file or leave it out")
 
 
 def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
@@ -123,9 +152,10 @@ LABEL_SEPARATOR = " | "
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
     if label is None:
         return
-    if label not in schema:
+    resolved = resolve_column(schema, label)
+    if resolved is None:
         raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")
-    dtype = schema[label]
+    dtype = resolved[2]
     scalar = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
     if scalar.is_nested() or scalar == pl.Binary:
         raise InputError(
@@ -138,35 +168,42 @@ def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
     """A row's label as a string: a value as it is; a list of labels (multi-label data, e.g.
     GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
     with the same labels in another order agree, and label balance counts each combination."""
-    dtype = schema[label]
+    resolved = resolve_column(schema, label)
+    assert resolved is not None, "check_label_column checked it"
+    _, column, dtype = resolved
     if not isinstance(dtype, (pl.List, pl.Array)):
-        return pl.col(label).cast(pl.String).alias(LABEL)
-    items = pl.col(label).cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else pl.col(label)
+        return column.cast(pl.String).alias(LABEL)
+    items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
     labels = items.list.eval(pl.element().cast(pl.String).drop_nulls().unique().sort())
     return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
 
 
-def _column_text(name: str, dtype: pl.DataType) -> pl.Expr:
+def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The text of one column: a string as it is; a list of strings one item a line; a
     conversation one message's content a line. Roles are left out, so the same conversation
     counts as one whichever layout holds it (`user`/`assistant` or ShareGPT's `human`/`gpt`),
     and an eval split in another layout is compared by what was said. Null items and messages
     are left out; a null list is null and an empty one an empty text."""
     if not isinstance(dtype, pl.List):
-        return pl.col(name).cast(pl.String)
+        return column.cast(pl.String)
     content = _content_field(dtype)
     item = pl.element() if content is None else pl.element().struct.field(content)
     # A list of strings, or of nulls only (as a batch of empty lists reads), casts as it is.
-    return pl.col(name).list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
+    return column.list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
 
 
 def text_expression(columns: list[str], schema: pl.Schema) -> pl.Expr:
     """One text per row: a column's text (see `_column_text`), or several columns' joined by a
     newline in the given order. A row is null only when all its text columns are null. `schema`
     is the frame's the expression runs on: how a column becomes text depends on its type there."""
-    if len(columns) == 1:
-        return _column_text(columns[0], schema[columns[0]]).alias(TEXT)
-    parts = [_column_text(c, schema[c]) for c in columns]
+    parts = []
+    for c in columns:
+        resolved = resolve_column(schema, c)
+        if resolved is None:
+            raise InputError(f"no column {c!r}; columns are: {', '.join(schema.names())}")
+        parts.append(_column_text(resolved[1], resolved[2]))
+    if len(parts) == 1:
+        return parts[0].alias(TEXT)
     joined = pl.concat_str(parts, separator="\n", ignore_nulls=True)
     all_null = pl.all_horizontal([p.is_null() for p in parts])
     return pl.when(all_null).then(None).otherwise(joined).alias(TEXT)

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .columns import resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
 from .readers import EmptyFile, Part, empty_part, file_part, polars_part, whole_frame_part
@@ -42,7 +43,7 @@ class Source:
         """A column some parts lack is named with the first part that lacks it."""
         parts = [p for p in self.parts if not p.is_empty_file]
         for column in columns:
-            having = [p for p in parts if column in p.schema]
+            having = [p for p in parts if resolve_column(p.schema, column) is not None]
             if having and len(having) < len(parts):
                 lacking = next(p for p in parts if column not in p.schema)
                 raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")

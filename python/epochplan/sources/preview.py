@@ -19,7 +19,7 @@ import polars as pl
 
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .columns import TEXT, text_expression
+from .columns import TEXT, read_columns, text_expression
 from .formats import Source, first_line
 from .paths import file_format
 from .remote import is_remote
@@ -58,7 +58,7 @@ def _scanned_rows(source: Source, columns: list[str], wanted: list[int]) -> dict
     found: dict[int, str | None] = {}
     start = 0
     position = 0
-    for frame in source.read(list(dict.fromkeys(columns)), BATCH_ROWS):
+    for frame in source.read(read_columns(source.schema(), columns), BATCH_ROWS):
         end = start + frame.height
         if position < len(wanted) and wanted[position] < end:
             texts = frame.select(text_expression(columns, frame.schema))[TEXT]
