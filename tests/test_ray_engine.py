@@ -202,6 +202,21 @@ def test_conversation_column_equals_local(cluster, planted, tmp_path):
     assert audit["near"]["duplicate_rows"] > 100
 
 
+def test_struct_field_text_and_label_equal_local(cluster, planted, tmp_path):
+    # Records that nest their text and label: each worker resolves `record.text` in its file.
+    shards = tmp_path / "nested"
+    shards.mkdir()
+    for part in sorted((planted / "shards").iterdir()):
+        frame = pl.read_parquet(part)
+        frame.select(record=pl.struct("text", "label")).write_parquet(shards / part.name)
+    args = ["audit", str(shards), "--text", "record.text", "--label", "record.label"]
+    got = _both(args, {"--json": "a.json", "--clusters": "c.parquet"}, cluster, tmp_path)
+    audit = _same_json(got)
+    _same_parquet(got, "--clusters")
+    assert audit["source"]["text_columns"] == ["record.text"] and audit["rows"] == 2400
+    assert audit["near"]["duplicate_rows"] > 100 and audit["labels"]["counts"]
+
+
 def test_dedup_folder_and_file_equal_local(cluster, planted, tmp_path):
     args = ["dedup", str(planted / "shards"), "-t", "text", "--eval", str(planted / "eval.parquet")]
     got = _both(args, {"-o": "out/"}, cluster, tmp_path)
