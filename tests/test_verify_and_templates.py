@@ -183,6 +183,21 @@ def test_template_warning_on_toolformer_prompt_not_on_response(tmp_path):
     assert "warning:" in flat and "toolformer: enabled toolformer access:" in flat and "--text (instruction, input, response)" in flat
 
 
+def test_a_near_cluster_of_exact_copies_is_called_copies_not_a_template():
+    """Most rows one text (case and spacing aside): the warning says they are copies, not that a
+    template shapes the near counts. Near variants of one text remain a template warning."""
+    words = [f"{w}{k}" for k, w in enumerate(("alpha bravo charlie delta echo foxtrot golf hotel india juliet " * 8).split())]
+    varied = [" ".join([f"start{i}", *words, f"end{i}"]) for i in range(4)]  # no shared opening or ending
+    others = ["completely unrelated sentence about cooking pasta at home", "a poem about the sea and the moon at night"]
+    copies = epochplan.audit(pl.DataFrame({"text": ["Hello World again", "hello  world again"] * 2 + others})).to_dict()
+    (warning,) = copies["warnings"]
+    assert warning["id"] == "template" and "4 of 6" in warning["message"] and "copies of one text" in warning["message"]
+    near = epochplan.audit(pl.DataFrame({"text": [*varied, *others]})).to_dict()
+    assert near["template"]["source"] == "near-cluster" and near["exact"]["duplicate_rows"] == 0
+    (warning,) = near["warnings"]
+    assert "fall in one near-duplicate cluster" in warning["message"] and "copies" not in warning["message"]
+
+
 def test_template_check_warns_by_default_and_can_fail(tmp_path):
     def check(*extra):
         run = subprocess.run(

@@ -150,7 +150,7 @@ def audit(
         if result.near is not None:
             result.near = fill_previews(result.near, source, columns, normalize)
     result.template = template_signal(auditor, source, columns, normalize, examples)
-    result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label))
+    result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label), result.exact)
     misread = source.misread_separator()
     if misread is not None:
         path, header = misread

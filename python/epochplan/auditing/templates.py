@@ -9,7 +9,7 @@ from .. import defaults
 from .._epochplan import Auditor, template_text
 from .._epochplan import preview as core_preview
 from ..sources import Source, preview_rows
-from .result import AuditWarning, TemplateSignal
+from .result import AuditWarning, ClusterStats, TemplateSignal
 
 #: Characters of the shared text kept in the JSON and shown in the terminal.
 SHOWN_CHARS = 200
@@ -39,10 +39,17 @@ def template_signal(auditor: Auditor, source: Source, columns: list[str], normal
     )
 
 
-def template_warnings(signal: TemplateSignal | None, other_columns: list[str]) -> list[AuditWarning]:
-    """A `template` warning when the signal's share reaches the core's TEMPLATE_SHARE."""
+def template_warnings(signal: TemplateSignal | None, other_columns: list[str], exact: ClusterStats | None = None) -> list[AuditWarning]:
+    """A `template` warning when the signal's share reaches the core's TEMPLATE_SHARE. `exact`
+    (the audit's exact clusters) tells a near cluster that is one text copied apart."""
     if signal is None or signal.share < defaults.TEMPLATE_SHARE:
         return []
+    if signal.source == "near-cluster" and exact is not None and any(t.row == signal.row and t.count == signal.count for t in exact.top):
+        message = (
+            f"{100 * signal.share:.0f} % of rows ({signal.count:,} of {signal.rows:,}) are copies of one text "
+            "(one exact-duplicate cluster), so it dominates every count; deduplicate first (epochplan dedup)"
+        )
+        return [AuditWarning("template", message, signal.share, signal.text)]
     if signal.source == "near-cluster":
         what = "fall in one near-duplicate cluster"
     else:
