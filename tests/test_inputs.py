@@ -199,6 +199,25 @@ def test_dedup_of_a_tsv_writes_a_tsv_of_the_same_rows(files, shared_data, tmp_pa
     assert pl.read_csv(from_tsv, separator="\t").equals(pl.read_parquet(from_parquet))
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+@pytest.mark.parametrize("layout", ["null-first", "key-later"])
+def test_a_text_field_that_starts_late_in_json_lines_is_read(frame, tmp_path, suffix, layout):
+    """A sparse field: null (or absent) in the first 1,500 lines, text after. polars infers
+    types from 1,000 lines: the field was Null-typed (the streamed reader then failed on its first
+    value: 'got non-null value for NULL-typed column') or missing ('no string column')."""
+    prompts = frame["prompt"].to_list()
+    rows = [{"id": i} | ({"prompt": None} if layout == "null-first" else {}) for i in range(1500)]
+    rows += [{"id": 1500 + i, "prompt": p} for i, p in enumerate(prompts)]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    path = tmp_path / f"sparse{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    pl.DataFrame({"prompt": [None] * 1500 + prompts}, schema={"prompt": pl.String}).write_parquet(tmp_path / "same.parquet")
+    got, want = (audit_json(str(p), "--text", "prompt", "--no-near") for p in (path, tmp_path / "same.parquet"))
+    assert got["rows"] == want["rows"] == 1500 + len(prompts)
+    assert (got["null_rows"], got["exact"], got["lengths"]) == (want["null_rows"], want["exact"], want["lengths"])
+    assert audit_json(str(path), "--no-near")["source"]["text_columns"] == ["prompt"]  # found without --text too
+
+
 def test_a_file_read_as_one_column_with_another_separator_is_a_warning(tmp_path):
     """A semicolon-separated `.csv` (Excel in many locales writes one) or a comma-separated
     `.tsv` reads as one column holding whole lines: the counts are of lines, not of the text

@@ -209,11 +209,30 @@ def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]
             yield rest
 
 
-def json_lines_part(location: Location, compression: str | None) -> Part:
-    first = next(_line_blocks(location, compression), b"")
-    if not first.strip():
+#: How much of a JSON lines file its columns are inferred from.
+SCHEMA_BYTES = 2 << 20
+
+
+def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
+    """The columns of a JSON lines file: every key of its lines in the first SCHEMA_BYTES (not
+    only its first 1000 lines, as polars infers: a key that first appears after them counts), a
+    key that is null in all of them read as a string (a sparse text field, where polars would
+    infer the Null type and then fail on, or drop, its first value)."""
+    # A plain local file through Python's own file: pyarrow's stream would import pyarrow (tens of
+    # MB) into an audit that polars reads alone.
+    plain = isinstance(location, Path) and compression is None
+    with open(location, "rb") if plain else _open_stream(location, compression) as stream:
+        head = stream.read(SCHEMA_BYTES).removeprefix(BOM)
+        if len(head) == SCHEMA_BYTES:
+            head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
+    if not head.strip():
         raise EmptyFile(f"{location}: no rows (the file is empty)")
-    schema = pl.read_ndjson(io.BytesIO(first), infer_schema_length=1000).schema
+    schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
+    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
+
+
+def json_lines_part(location: Location, compression: str | None) -> Part:
+    schema = json_lines_schema(location, compression)
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         for block in _line_blocks(location, compression):
@@ -368,7 +387,7 @@ def file_part(location: Location) -> Part:
             # file starting with a byte order mark (polars' parser fails on it). Every other
             # local file is opened with `glob=False`.
             if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
-                return polars_part(str(location), pl.scan_ndjson(location, infer_schema_length=1000))
+                return polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
             return json_lines_part(location, compression)
         separator = SEPARATORS[kind]
         if local and compression is None:
