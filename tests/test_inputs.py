@@ -218,6 +218,20 @@ def test_a_text_field_that_starts_late_in_json_lines_is_read(frame, tmp_path, su
     assert audit_json(str(path), "--no-near")["source"]["text_columns"] == ["prompt"]  # found without --text too
 
 
+@pytest.mark.parametrize("name", ["answers.csv", "answers.csv.gz", "answers.tsv"])
+def test_a_csv_text_column_of_numbers_at_first_is_text(frame, tmp_path, name):
+    """Answers that are numbers for 1,500 rows, then sentences: polars inferred Int64 from 1,000
+    rows and the audit refused the column as not text, while the compressed file (pyarrow, one
+    block) read it. Both now infer from the first 2 MB."""
+    texts = [str(i) for i in range(1500)] + frame["prompt"].to_list()
+    table = pl.DataFrame({"id": range(len(texts)), "answer": texts})
+    text = table.write_csv(separator="\t" if ".tsv" in name else ",").encode()
+    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    table.write_parquet(tmp_path / "same.parquet")
+    got, want = (audit_json(str(p), "--text", "answer", "--no-near") for p in (tmp_path / name, tmp_path / "same.parquet"))
+    assert (got["rows"], got["exact"], got["lengths"]) == (want["rows"], want["exact"], want["lengths"])
+
+
 def test_a_file_read_as_one_column_with_another_separator_is_a_warning(tmp_path):
     """A semicolon-separated `.csv` (Excel in many locales writes one) or a comma-separated
     `.tsv` reads as one column holding whole lines: the counts are of lines, not of the text

@@ -296,8 +296,10 @@ def csv_part(location: Location, compression: str | None, separator: str = ",") 
 
     # Quoted values may span lines (polars' CSV reader allows it too).
     parse = pacsv.ParseOptions(delimiter=separator, newlines_in_values=True)
+    # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
+    block = pacsv.ReadOptions(block_size=SCHEMA_BYTES)
     with _open_stream(location, compression) as stream:
-        inferred = pacsv.open_csv(stream, parse_options=parse).schema
+        inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
     # pyarrow reads ISO dates and times as timestamps; polars' CSV reader keeps them as text.
     temporal = {f.name: pa.string() for f in inferred if pa.types.is_temporal(f.type)}
     convert = pacsv.ConvertOptions(column_types=temporal)
@@ -305,10 +307,10 @@ def csv_part(location: Location, compression: str | None, separator: str = ",") 
     def batches(columns: list[str] | None) -> Iterator[Any]:
         options = pacsv.ConvertOptions(column_types=temporal, include_columns=columns)
         with _open_stream(location, compression) as stream:
-            yield from pacsv.open_csv(stream, parse_options=parse, convert_options=options)
+            yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
 
     with _open_stream(location, compression) as stream:
-        schema = schema_of(pacsv.open_csv(stream, parse_options=parse, convert_options=convert).schema)
+        schema = schema_of(pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=convert).schema)
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         yield from sliced((to_frame(b) for b in batches(columns)), batch_rows)
@@ -391,7 +393,12 @@ def file_part(location: Location) -> Part:
             return json_lines_part(location, compression)
         separator = SEPARATORS[kind]
         if local and compression is None:
-            scan = pl.scan_csv(location, separator=separator, infer_schema_length=1000, glob=False)
+            # Types from every row of the first SCHEMA_BYTES, as pyarrow's reader (compressed and
+            # object-store files) infers them from its first block, not from 1,000 rows: a text
+            # column of numbers at first read as Int64 and was refused as not text.
+            with open(location, "rb") as f:
+                rows = f.read(SCHEMA_BYTES).count(b"\n")
+            scan = pl.scan_csv(location, separator=separator, infer_schema_length=max(1000, rows), glob=False)
             return polars_part(str(location), scan)
         return csv_part(location, compression, separator)
     except InputError:
