@@ -232,6 +232,45 @@ def test_a_csv_text_column_of_numbers_at_first_is_text(frame, tmp_path, name):
     assert (got["rows"], got["exact"], got["lengths"]) == (want["rows"], want["exact"], want["lengths"])
 
 
+def test_parquet_row_groups_of_any_size_read_in_order(frame, tmp_path, monkeypatch):
+    """A local Parquet file is read in windows of whole row groups (polars) and, for a group
+    larger than a window's bytes, a batch at a time (pyarrow). Groups of 1 to 900 rows, windows
+    from none (pyarrow only) to the whole file: every row once, in order, the same audit."""
+    from epochplan.sources import readers
+
+    path = tmp_path / "groups.parquet"
+    table = frame.to_arrow()
+    with pq.ParquetWriter(path, table.schema) as writer:
+        start = 0
+        for size in [1, 7, 900, 3, 250, 1, 600, 2, 400, 5000]:
+            writer.write_table(table.slice(start, size))
+            start += size
+    sizes = [pq.ParquetFile(path).metadata.row_group(g).num_rows for g in range(10)]
+    assert sizes[:9] == [1, 7, 900, 3, 250, 1, 600, 2, 400] and sum(sizes) == 2396
+    want = epochplan.audit(frame, text="prompt").to_dict()
+    meta = pq.ParquetFile(path).metadata
+    prompt = [i for i in range(meta.num_columns) if meta.schema.column(i).path == "prompt"]
+    size = [meta.row_group(g).column(prompt[0]).total_uncompressed_size for g in range(10)]
+    for window in (0, 20_000, 400_000, 1 << 30):
+        monkeypatch.setattr(readers, "PARQUET_WINDOW_BYTES", window)
+        for batch_rows in (1, 333, 50_000):
+            plan = list(readers._parquet_windows(meta, ["prompt"], batch_rows))
+            assert [g for _, _, groups, _ in plan for g in groups] == list(range(10))
+            assert [start for start, *_ in plan] == [sum(r for _, r, *_ in plan[:k]) for k in range(len(plan))]
+            for k, (_, rows, groups, whole) in enumerate(plan):
+                assert rows == sum(sizes[g] for g in groups)
+                if not whole:  # streamed: one group too large for a window
+                    assert len(groups) == 1 and size[groups[0]] > window
+                    continue
+                assert sum(size[g] for g in groups) <= window
+                if rows < batch_rows and k < len(plan) - 1:  # cut short only where the next group does not fit
+                    assert sum(size[g] for g in groups) + size[plan[k + 1][2][0]] > window
+        assert any(whole for *_, whole in plan) == (window > 0)
+        got = epochplan.audit(str(path), text="prompt", batch_rows=333).to_dict()
+        for key in ("rows", "exact", "near", "lengths", "diversity"):
+            assert got[key] == want[key], (window, key)
+
+
 def test_a_file_read_as_one_column_with_another_separator_is_a_warning(tmp_path):
     """A semicolon-separated `.csv` (Excel in many locales writes one) or a comma-separated
     `.tsv` reads as one column holding whole lines: the counts are of lines, not of the text

@@ -2,7 +2,9 @@
 (schema, row count when cheap, batches of chosen columns, a lazy frame of every column).
 
 What streams and what is loaded whole:
-- Parquet: one row group at a time (pyarrow), local and on object stores.
+- Parquet: local files in windows of whole row groups (polars; at least a batch of rows, at most
+  PARQUET_WINDOW_BYTES, a larger group streamed by pyarrow); object-store files a batch at a time
+  (pyarrow).
 - Arrow IPC (file and stream format, `datasets` shards): one record batch at a time, memory-mapped
   when local (zero-copy).
 - JSONL, and `.json` holding JSON lines: plain local files through polars' scan; gzip/zstd files
@@ -32,8 +34,11 @@ from ..errors import InputError
 from .paths import SEPARATORS, Location, file_format, has_magic
 from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
 
-#: Bytes of JSON lines parsed at once; the first block also fixes the schema (as polars infers it).
+#: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
+#: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
+#: (a window of whole row groups); a larger row group is streamed by pyarrow.
+PARQUET_WINDOW_BYTES = 128 << 20
 Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
 
 
@@ -143,13 +148,63 @@ def parquet_part(location: Location) -> Part:
         schema, rows = schema_of(meta.schema_arrow), meta.metadata.num_rows
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        # pyarrow, one row group at a time. Not polars' streaming scan: it decodes ahead of a slow
-        # consumer without bound (pola-rs/polars#28569, open in polars 2.1; 2.8 GB at 5 M rows).
         with _open_file(location) as f, pq.ParquetFile(f) as reader:
-            for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
-                yield to_frame(batch)
+            if not isinstance(location, Path):
+                # pyarrow, a batch at a time: one footer read for the whole object.
+                for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
+                    yield to_frame(batch)
+                return
+            scan = pl.scan_parquet(location, glob=False).select(columns)
+            for start, rows, groups, whole in _parquet_windows(reader.metadata, columns, batch_rows):
+                frame = _polars_window(scan, start, rows) if whole else None
+                if frame is not None:
+                    yield from sliced(iter([frame]), batch_rows)
+                    continue
+                for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns):
+                    yield to_frame(batch)
 
     return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location), glob=False), rows)
+
+
+def _polars_window(scan: pl.LazyFrame, start: int, rows: int) -> pl.DataFrame | None:
+    """Rows `start`..`start + rows` of a local Parquet file decoded by polars; None where polars
+    cannot (a type it does not read, text that is not UTF-8): pyarrow reads them then, and the
+    core's import names a bad value."""
+    try:
+        return scan.slice(start, rows).collect()
+    except Exception:  # polars raises many types for input it cannot decode
+        return None
+
+
+def _parquet_windows(meta: Any, columns: list[str], batch_rows: int) -> Iterator[tuple[int, int, list[int], bool]]:
+    """How a local Parquet file is read, in row order: (first row, rows, its row groups, whole).
+    Whole: a window of consecutive row groups that polars decodes at once (at least
+    `batch_rows` rows unless the file ends, at most PARQUET_WINDOW_BYTES of the columns); not
+    whole: one row group larger than that, which pyarrow streams a batch at a time.
+
+    Whole groups through polars rather than pyarrow's batches: on 1M multilingual rows, 40 % less
+    peak memory (pyarrow's pool keeps freed batches) and half the system time. Not polars'
+    streaming scan: it decodes ahead of a slow consumer without bound (pola-rs/polars#28569, open
+    in polars 2.1; 2.8 GB at 5 M rows)."""
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    wanted = [i for i, name in enumerate(names) if any(name == c or name.startswith(f"{c}.") for c in columns)]
+    start, groups, rows, size = 0, [], 0, 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        group_size = sum(group.column(i).total_uncompressed_size for i in wanted)
+        if groups and (size + group_size > PARQUET_WINDOW_BYTES or group_size > PARQUET_WINDOW_BYTES):
+            yield start, rows, groups, True
+            start, groups, rows, size = start + rows, [], 0, 0
+        if group_size > PARQUET_WINDOW_BYTES:
+            yield start, group.num_rows, [g], False
+            start += group.num_rows
+            continue
+        groups, rows, size = [*groups, g], rows + group.num_rows, size + group_size
+        if rows >= batch_rows:
+            yield start, rows, groups, True
+            start, groups, rows, size = start + rows, [], 0, 0
+    if groups:
+        yield start, rows, groups, True
 
 
 def arrow_part(location: Location) -> Part:
