@@ -68,6 +68,36 @@ def test_a_file_name_that_is_not_utf8(tmp_path, data):
         assert not (tmp_path / "out.json").exists()
 
 
+def test_a_path_too_long_for_the_file_system_exits_2_naming_it(tmp_path, data):
+    # Linux refuses a name over 255 bytes (ENAMETOOLONG), which Python 3.11's Path.exists()
+    # raises. Before: "internal error: OSError ... (please report it)", exit 3, for an input, an
+    # eval split, a config file and every output.
+    long = "x" * 300
+    cases = [
+        ["audit", f"{long}.parquet"],
+        ["audit", str(data), "--eval", f"{long}.parquet"],
+        ["audit", str(data), "--config", f"{long}.toml"],
+        ["audit", str(data), "--json", f"{long}.json"],
+        ["audit", str(data), "--html", f"{long}.html"],
+        ["dedup", str(data), "-o", f"{long}.parquet"],
+        ["plan", "--audit", f"{long}.json"],
+        ["check", str(data), "--junit", f"{long}.xml"],
+    ]
+    for args in cases:
+        proc = run_cli(*args, cwd=tmp_path)
+        assert_clean_error(proc, "xxxxxxxxxx", "too long")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet"], args
+    with pytest.raises(InputError, match="too long"):
+        epochplan.audit(f"{long}.parquet")
+
+
+def test_a_list_of_texts_given_as_inputs_says_inputs_are_paths(tmp_path):
+    with pytest.raises(InputError, match=r"no such file or folder; inputs are paths: .*pl\.DataFrame"):
+        epochplan.audit(["the first text of the list", "the second text"])
+    with pytest.raises(InputError, match="no such file or folder$"):
+        epochplan.audit([str(tmp_path / "missing.parquet")])
+
+
 def test_standard_input_and_a_pipe_exit_2_saying_to_write_a_file(tmp_path, data):
     # The audit reads its input more than once (example rows are read back), which a pipe cannot
     # give. Before: "-: no such file or folder"; a FIFO: "cannot read input (No such device)".

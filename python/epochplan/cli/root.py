@@ -4,6 +4,7 @@ terminated (SIGTERM)."""
 
 from __future__ import annotations
 
+import errno
 import io
 import signal
 import sys
@@ -117,6 +118,16 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+#: What the OS says of a path the user gave (`Path.exists` raises some of them on Python 3.11):
+#: bad input, not a bug in epochplan.
+_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM})
+
+
+def _shown_path(name: object, limit: int = 160) -> str:
+    text = str(name)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, mapping every failure to the documented codes."""
     try:
@@ -142,6 +153,10 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(EXIT_INPUT, str(e))
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as e:
+        if e.errno in _PATH_ERRNOS and e.filename is not None:
+            return _fail(EXIT_INPUT, f"{_shown_path(e.filename)}: {e.strerror}; check the path")
+        return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
     except Exception as e:  # anything else is our bug: one line, exit 3, no traceback
         return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
 

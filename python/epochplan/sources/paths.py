@@ -130,6 +130,12 @@ def _deeper_hint(folder: Path, budget: int = 10_000) -> str:
     return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}'"
 
 
+def _shown(name: str, limit: int = 80) -> str:
+    """A name as an error quotes it: cut to `limit` characters, one line."""
+    name = name.replace("\n", " ")
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def _check_utf8_name(path: Path) -> None:
     """The readers (pyarrow, polars) take paths as UTF-8 text; a file name holding other bytes
     (Linux allows any; Python keeps them as surrogates) is named here rather than failing in
@@ -155,9 +161,13 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         if str(item) == "-":
             raise InputError(f"-: standard input cannot be read{_READ_TWICE}")
         p = Path(item)
+        try:
+            exists = p.exists()
+        except OSError as e:  # a name too long, a symlink loop (Python 3.11 raises them here)
+            raise InputError(f"{_shown(str(item))}: {e.strerror}; check the path") from None
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
-        if not p.exists() and has_magic(str(p)):
+        if not exists and has_magic(str(p)):
             matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
@@ -168,12 +178,17 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             if not files:
                 raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(p)}")
             found.extend(files)
-        elif p.exists():
+        elif exists:
             if not p.is_file():  # a FIFO (`<(zcat …)`, mkfifo) or a device
                 raise InputError(f"{p}: is a pipe or a device, not a file{_READ_TWICE}")
             found.append(p)
         else:
-            raise InputError(f"{p}: no such file or folder")
+            hint = ""
+            text_like = file_format(str(item))[0] is None and any(ch.isspace() for ch in str(item))
+            if not isinstance(spec, (str, os.PathLike)) and text_like:
+                # `audit(["some text", ...])`: a list of texts, not of paths.
+                hint = "; inputs are paths: to audit texts held in memory, pass them as a table (Python: pl.DataFrame({'text': texts}))"
+            raise InputError(f"{_shown(str(item))}: no such file or folder{hint}")
     for local in found:  # every local file, given, matched or in a folder
         if isinstance(local, Path):
             _check_utf8_name(local)
