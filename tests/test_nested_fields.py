@@ -67,6 +67,15 @@ def test_the_only_text_field_of_a_record_is_chosen(tmp_path, flat, reference):
     assert counts(result) == reference
 
 
+def test_the_label_field_is_not_a_text_candidate(tmp_path):
+    """`{"meta": {"text": ..., "label": ...}}` with `--label meta.label`: the text is the other field."""
+    rows = [{"meta": {"text": t, "label": y}} for t, y in [("a b", "x"), ("A  b", "y"), ("c", "x")]]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = epochplan.audit(str(tmp_path / "d.jsonl"), label="meta.label").to_dict()
+    assert result["source"]["text_columns"] == ["meta.text"]
+    assert result["labels"]["counts"] == {"x": 2, "y": 1} and result["conflicts"]["rows"] == 2
+
+
 def test_a_list_field_label_field_and_eval_split_inside_structs(tmp_path):
     """SQuAD's `answers` is a struct of lists: `answers.text` is a list of strings (one a line);
     a label and an eval split's text can be fields too."""

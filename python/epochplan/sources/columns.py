@@ -43,9 +43,9 @@ def _is_text(dtype: pl.DataType) -> bool:
 
 def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataType] | None:
     """A column by name: a column of `schema`, or a field of a struct column written with dots
-    (`meta.text`; deeper: `meta.source.text`), as JSON records and Parquet files nest them.
-    A column whose own name holds the dots wins. (the top-level column it reads, the expression
-    of its values, their type), or None when there is no such column or field."""
+    (`meta.text`; deeper: `meta.source.text`), as JSON records and Parquet files nest them; a
+    column whose own name holds the dots wins. Returns the top-level column to read, the
+    expression of the values and their type; None when there is no such column or field."""
     if name in schema:
         return name, pl.col(name), schema[name]
     parts = name.split(".")
@@ -117,7 +117,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
-        strings = [name for name in _nested_strings(schema) if name.split(".", 1)[0] != label]
+        strings = [name for name in _nested_strings(schema) if label not in (name, name.split(".", 1)[0])]
     if len(strings) == 1:
         return strings
     if not strings:
@@ -169,7 +169,8 @@ def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
     GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
     with the same labels in another order agree, and label balance counts each combination."""
     resolved = resolve_column(schema, label)
-    assert resolved is not None, "check_label_column checked it"
+    if resolved is None:
+        raise InputError(f"no label column {label!r}; columns are: {', '.join(schema.names())}")
     _, column, dtype = resolved
     if not isinstance(dtype, (pl.List, pl.Array)):
         return column.cast(pl.String).alias(LABEL)
