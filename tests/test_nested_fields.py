@@ -109,6 +109,14 @@ def test_dedup_writes_the_nested_rows_back_whole(nested, flat, tmp_path, shared_
     assert kept["data"].struct.field("prompt").to_list() == pl.read_parquet(plain)["prompt"].to_list()
 
 
+def test_a_shard_without_the_field_is_named(tmp_path):
+    (tmp_path / "shards").mkdir()
+    pl.DataFrame({"meta": [{"text": "a"}]}).write_parquet(tmp_path / "shards" / "p0.parquet")
+    pl.DataFrame({"meta": [{"title": "b"}]}).write_parquet(tmp_path / "shards" / "p1.parquet")
+    with pytest.raises(epochplan.InputError, match=r"p1\.parquet: no column 'meta\.text', which other files"):
+        epochplan.audit(str(tmp_path / "shards"), text="meta.text")
+
+
 def test_a_column_named_with_dots_wins_over_a_field(tmp_path):
     frame = pl.DataFrame({"a.b": ["x", "x", "y"], "a": [{"b": "p"}, {"b": "q"}, {"b": "r"}]})
     frame.write_parquet(tmp_path / "d.parquet")

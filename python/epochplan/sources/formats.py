@@ -45,7 +45,7 @@ class Source:
         for column in columns:
             having = [p for p in parts if resolve_column(p.schema, column) is not None]
             if having and len(having) < len(parts):
-                lacking = next(p for p in parts if column not in p.schema)
+                lacking = next(p for p in parts if p not in having)
                 raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")
 
     def misread_separator(self) -> tuple[str, str] | None:
