@@ -218,6 +218,46 @@ def test_a_text_field_that_starts_late_in_json_lines_is_read(frame, tmp_path, su
     assert audit_json(str(path), "--no-near")["source"]["text_columns"] == ["prompt"]  # found without --text too
 
 
+PLAIN_TSV = (
+    "id\tsentence\tlabel\n"
+    '1\t"Good" is not the word\t1\n'
+    "2\tan ordinary sentence\t0\n"
+    '3\t"an unbalanced quote opens this\t1\n'
+    "4\tand this row must stay a row\t0\n"
+    '5\ta "quote" in the middle\t1\n'
+    '6\t"Good" is not the word\t0\n'
+)
+
+
+@pytest.mark.parametrize("name", ["glue.tsv", "glue.tsv.gz"])
+def test_a_plain_tsv_keeps_its_quotes_and_its_rows(tmp_path, name):
+    """GLUE-style tab-separated values: no quoting, and texts that start with a quote. Read as
+    CSV, row 1 lost its quotes and row 3's quote swallowed rows 4 to 6 (3 rows instead of 6, no
+    error) in the compressed file, and the plain one failed to parse. dedup writes the kept rows
+    back byte for byte, unquoted."""
+    data = PLAIN_TSV.encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    result = audit_json(str(tmp_path / name), "--text", "sentence", "--label", "label", "--no-near")
+    assert result["rows"] == 6 and result["exact"]["duplicate_rows"] == 1
+    assert result["exact"]["top"][0]["text"] == '"Good" is not the word'
+    assert result["conflicts"]["rows"] == 2  # rows 1 and 6: the same sentence, labels 1 and 0
+    out = tmp_path / "kept.tsv"
+    proc = run_cli("dedup", str(tmp_path / name), "--text", "sentence", "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == PLAIN_TSV.rsplit("6\t", 1)[0]
+
+
+def test_which_tsv_files_quote_their_values():
+    from epochplan.sources.readers import tsv_is_quoted
+
+    quoting = pl.DataFrame({"a": ["x\ty", 'say "hi"', "b\nc"], "n": [1, 2, 3]}).write_csv(separator="\t").encode()
+    only_quotes = pl.DataFrame({"a": ['say "hi"', "plain"]}).write_csv(separator="\t").encode()
+    assert tsv_is_quoted(quoting) and tsv_is_quoted(only_quotes)  # a CSV writer's TSV
+    assert not tsv_is_quoted(PLAIN_TSV.encode())
+    assert not tsv_is_quoted(b"a\tb\n1\t2\n")  # nothing quoted: read plain
+    assert not tsv_is_quoted(b'a\tb\n"x"y\t2\n')  # a quote then more text: not CSV quoting
+
+
 @pytest.mark.parametrize("name", ["answers.csv", "answers.csv.gz", "answers.tsv"])
 def test_a_csv_text_column_of_numbers_at_first_is_text(frame, tmp_path, name):
     """Answers that are numbers for 1,500 rows, then sentences: polars inferred Int64 from 1,000

@@ -196,12 +196,16 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
                     handle.write(("\n".join(rows.to_series().to_list()) + "\n").encode("utf-8"))
         return
     if kind in ("ndjson", "csv", "tsv"):
+        # Rows of plain TSV inputs (no quoting: a value holds no tab and no line break) are
+        # written back as they were, unquoted, not in a CSV writer's quoting.
+        plain = kind == "tsv" and all(p.plain_tsv for p in source.parts if not p.is_empty_file)
         with open(path, "wb") as handle:
             for start, rows in _kept(batches, keep):
                 if kind == "ndjson":
                     text = rows.write_ndjson()
                 else:
-                    text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind])
+                    quoting = "never" if plain else "necessary"
+                    text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind], quote_style=quoting)
                 handle.write(text.encode("utf-8"))
         return
     writer: Any = None

@@ -53,6 +53,8 @@ class Part:
     read: Read  # the chosen columns, in row order, at most `batch_rows` rows a frame
     scan: Callable[[], pl.LazyFrame]  # every column, lazily: dedup output, previews
     rows: int | None = None  # when known without reading the rows
+    #: A plain TSV file (no quoting, `tsv_is_quoted`): `dedup` writes its rows back unquoted.
+    plain_tsv: bool = False
 
     @property
     def is_empty_file(self) -> bool:
@@ -266,11 +268,9 @@ def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]
             yield rest
 
 
-def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
-    """The columns of a JSON lines file: every key of its lines in the first SCHEMA_BYTES (not
-    only its first 1000 lines, as polars infers: a key that first appears after them counts), a
-    key that is null in all of them read as a string (a sparse text field, where polars would
-    infer the Null type and then fail on, or drop, its first value)."""
+def _head(location: Location, compression: str | None) -> bytes:
+    """The whole lines of a row file's first SCHEMA_BYTES (decompressed), without a byte order
+    mark: what its columns and their types are inferred from."""
     # A plain local file through Python's own file: pyarrow's stream would import pyarrow (tens of
     # MB) into an audit that polars reads alone.
     plain = isinstance(location, Path) and compression is None
@@ -278,6 +278,36 @@ def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
         head = stream.read(SCHEMA_BYTES).removeprefix(BOM)
         if len(head) == SCHEMA_BYTES:
             head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
+    return head
+
+
+def tsv_is_quoted(head: bytes) -> bool:
+    """Whether a TSV file quotes its values as CSV does, judged from its first lines.
+
+    Two kinds of .tsv exist: files written by a CSV writer with a tab separator (pandas, polars:
+    a value holding a tab, a line break or a quote is quoted, its quotes doubled), and plain
+    tab-separated values (IANA TSV; GLUE, MNLI and many research sets), where a quote is just a
+    character and a text may well start with one. Read as CSV, a plain file's `"a quote" said`
+    loses its quotes, and an unbalanced quote swallows the lines after it into one value, so
+    counts are silently wrong. Plain unless the lines say otherwise: a line with another number
+    of tabs than the header (a value spanning lines or holding a tab, which only quoting allows),
+    or fields that start with a quote all properly quoted (closing quote, inner quotes doubled)."""
+    lines = [line.removesuffix(b"\r") for line in head.split(b"\n") if line.strip()]
+    if not lines:
+        return False
+    tabs = lines[0].count(b"\t")
+    if any(line.count(b"\t") != tabs for line in lines):
+        return True
+    quoted = [field for line in lines for field in line.split(b"\t") if field.startswith(b'"')]
+    return bool(quoted) and all(len(f) >= 2 and f.endswith(b'"') and b'"' not in f[1:-1].replace(b'""', b"") for f in quoted)
+
+
+def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
+    """The columns of a JSON lines file: every key of its lines in the first SCHEMA_BYTES (not
+    only its first 1000 lines, as polars infers: a key that first appears after them counts), a
+    key that is null in all of them read as a string (a sparse text field, where polars would
+    infer the Null type and then fail on, or drop, its first value)."""
+    head = _head(location, compression)
     if not head.strip():
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
@@ -343,12 +373,12 @@ def json_array_part(location: Location, compression: str | None) -> Part:
     return whole_frame_part(str(location), frame)
 
 
-def csv_part(location: Location, compression: str | None, separator: str = ",") -> Part:
+def csv_part(location: Location, compression: str | None, separator: str = ",", quoted: bool = True) -> Part:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    # Quoted values may span lines (polars' CSV reader allows it too).
-    parse = pacsv.ParseOptions(delimiter=separator, newlines_in_values=True)
+    # Quoted values may span lines (polars' CSV reader allows it too); a plain TSV has no quoting.
+    parse = pacsv.ParseOptions(delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted)
     # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES)
     with _open_stream(location, compression) as stream:
@@ -445,15 +475,20 @@ def file_part(location: Location) -> Part:
                 return polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
             return json_lines_part(location, compression)
         separator = SEPARATORS[kind]
+        head = _head(location, compression)
+        quoted = kind == "csv" or tsv_is_quoted(head)
         if local and compression is None:
             # Types from every row of the first SCHEMA_BYTES, as pyarrow's reader (compressed and
             # object-store files) infers them from its first block, not from 1,000 rows: a text
             # column of numbers at first read as Int64 and was refused as not text.
-            with open(location, "rb") as f:
-                rows = f.read(SCHEMA_BYTES).count(b"\n")
-            scan = pl.scan_csv(location, separator=separator, infer_schema_length=max(1000, rows), glob=False)
-            return polars_part(str(location), scan)
-        return csv_part(location, compression, separator)
+            rows = max(1000, head.count(b"\n"))
+            quote = '"' if quoted else None
+            scan = pl.scan_csv(location, separator=separator, quote_char=quote, infer_schema_length=rows, glob=False)
+            part = polars_part(str(location), scan)
+        else:
+            part = csv_part(location, compression, separator, quoted)
+        part.plain_tsv = not quoted
+        return part
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
