@@ -136,6 +136,11 @@ def http(shared_data, tmp_path_factory):
     tsv = pl.read_parquet(shared_data / TRAIN).write_csv(separator="\t").encode()
     (root / "train.tsv").write_bytes(tsv)
     (root / "train.tsv.gz").write_bytes(gzip.compress(tsv))
+    # A GLUE-style plain TSV, and JSON lines whose text field is null for its first 1,500 lines.
+    (root / "glue.tsv").write_text('id\ttext\n1\t"Good" is it\n2\t"unbalanced\n3\tthird\n4\t"Good" is it\n')
+    sparse = "".join(json.dumps({"id": i, "text": None if i < 1500 else f"t{i % 7}"}) + "\n" for i in range(1600))
+    (root / "sparse.jsonl").write_text(sparse)
+    (root / "sparse.jsonl.gz").write_bytes(gzip.compress(sparse.encode()))
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
@@ -221,6 +226,17 @@ def test_http_tab_separated_values_count_like_the_parquet(http, local, name):
     for key in ("rows", "exact", "lengths"):
         assert got[key] == local[key], key
     assert {k: v for k, v in got["near"].items() if k != "top"} == {k: v for k, v in local["near"].items() if k != "top"}
+
+
+def test_http_row_files_infer_columns_from_their_first_lines(http):
+    """Over http as locally: a plain TSV keeps its quotes and rows, and a JSON lines text field
+    null for 1,500 lines is text (polars alone infers from 100 rows: Null, then a failure)."""
+    glue = epochplan.audit(f"{http}/glue.tsv", text="text").to_dict()
+    assert glue["rows"] == 4 and glue["exact"]["duplicate_rows"] == 1
+    assert glue["exact"]["top"][0]["text"] == '"Good" is it'
+    for name in ("sparse.jsonl", "sparse.jsonl.gz"):
+        got = epochplan.audit(f"{http}/{name}", text="text").to_dict()
+        assert (got["rows"], got["null_rows"], got["exact"]["unique"]) == (1600, 1500, 7), name
 
 
 def test_http_json_array_eval_named_by_its_file(http, local):

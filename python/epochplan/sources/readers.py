@@ -275,10 +275,16 @@ def _head(location: Location, compression: str | None) -> bytes:
     # MB) into an audit that polars reads alone.
     plain = isinstance(location, Path) and compression is None
     with open(location, "rb") if plain else _open_stream(location, compression) as stream:
-        head = stream.read(SCHEMA_BYTES).removeprefix(BOM)
-        if len(head) == SCHEMA_BYTES:
-            head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
-    return head
+        return _whole_lines(stream)
+
+
+def _whole_lines(stream: Any) -> bytes:
+    """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
+    the first), without a byte order mark."""
+    head = stream.read(SCHEMA_BYTES)
+    if len(head) == SCHEMA_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
+    return head.removeprefix(BOM)
 
 
 def tsv_is_quoted(head: bytes) -> bool:
@@ -310,6 +316,10 @@ def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
     head = _head(location, compression)
     if not head.strip():
         raise EmptyFile(f"{location}: no rows (the file is empty)")
+    return _json_lines_schema_of(head)
+
+
+def _json_lines_schema_of(head: bytes) -> pl.Schema:
     schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
     return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
 
@@ -430,6 +440,21 @@ def _download_whole(url: str, what: str) -> bytes:
     return data.removeprefix(BOM)
 
 
+def _http_head(url: str) -> bytes:
+    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
+    from the start of the download (the rest is not fetched): what its columns are inferred from."""
+    import urllib.request
+
+    import pyarrow as pa
+
+    compression = file_format(url)[1]
+    with urllib.request.urlopen(url, timeout=60) as response:
+        if compression is None:
+            return _whole_lines(response)
+        with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
+            return _whole_lines(stream)
+
+
 def _remote_polars_part(url: str, kind: str) -> Part:
     """http(s) and hf files, through polars' object-store readers."""
     if kind == "json":  # a JSON array is read whole anyway
@@ -442,9 +467,22 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if not data:
             raise EmptyFile(f"{url}: no rows (the file is empty)")
         return whole_frame_part(url, _lines_frame(data))
+    # Row formats: columns inferred from the first SCHEMA_BYTES, as for local files (polars alone
+    # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
+    head = _http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
     if kind in SEPARATORS:
-        return polars_part(url, pl.scan_csv(url, separator=SEPARATORS[kind]))
-    scan = {"parquet": pl.scan_parquet, "ndjson": pl.scan_ndjson, "arrow": pl.scan_ipc}[kind]
+        quoted = kind == "csv" or head is None or tsv_is_quoted(head)
+        rows = max(1000, head.count(b"\n")) if head is not None else 1000
+        part = polars_part(url, pl.scan_csv(url, separator=SEPARATORS[kind], quote_char='"' if quoted else None, infer_schema_length=rows))
+        part.plain_tsv = not quoted
+        return part
+    if kind == "ndjson":
+        if head is None:
+            return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
+        if not head.strip():
+            raise EmptyFile(f"{url}: no rows (the file is empty)")
+        return polars_part(url, pl.scan_ndjson(url, schema=_json_lines_schema_of(head)))
+    scan = {"parquet": pl.scan_parquet, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
 
 
