@@ -248,7 +248,7 @@ def test_a_plain_tsv_keeps_its_quotes_and_its_rows(tmp_path, name):
 
 
 def test_which_tsv_files_quote_their_values():
-    from epochplan.sources.readers import tsv_is_quoted
+    from epochplan.sources.sniff import tsv_is_quoted
 
     quoting = pl.DataFrame({"a": ["x\ty", 'say "hi"', "b\nc"], "n": [1, 2, 3]}).write_csv(separator="\t").encode()
     only_quotes = pl.DataFrame({"a": ['say "hi"', "plain"]}).write_csv(separator="\t").encode()

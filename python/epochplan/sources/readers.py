@@ -33,11 +33,10 @@ import polars as pl
 from ..errors import InputError
 from .paths import SEPARATORS, Location, file_format, has_magic
 from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
+from .sniff import BOM, SCHEMA_BYTES, http_head, json_lines_schema_of, tsv_is_quoted, whole_lines
 
 #: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
-#: How much of a JSON lines, CSV or TSV file its column types are inferred from.
-SCHEMA_BYTES = 2 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
 #: (a window of whole row groups); a larger row group is streamed by pyarrow.
 PARQUET_WINDOW_BYTES = 128 << 20
@@ -233,10 +232,6 @@ def arrow_part(location: Location) -> Part:
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
 
-#: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
-BOM = b"\xef\xbb\xbf"
-
-
 def _first_byte(location: Location, compression: str | None) -> bytes:
     with _open_stream(location, compression) as stream:
         head = stream.read(4096).removeprefix(BOM).lstrip()
@@ -275,37 +270,7 @@ def _head(location: Location, compression: str | None) -> bytes:
     # MB) into an audit that polars reads alone.
     plain = isinstance(location, Path) and compression is None
     with open(location, "rb") if plain else _open_stream(location, compression) as stream:
-        return _whole_lines(stream)
-
-
-def _whole_lines(stream: Any) -> bytes:
-    """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
-    the first), without a byte order mark."""
-    head = stream.read(SCHEMA_BYTES)
-    if len(head) == SCHEMA_BYTES:
-        head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
-    return head.removeprefix(BOM)
-
-
-def tsv_is_quoted(head: bytes) -> bool:
-    """Whether a TSV file quotes its values as CSV does, judged from its first lines.
-
-    Two kinds of .tsv exist: files written by a CSV writer with a tab separator (pandas, polars:
-    a value holding a tab, a line break or a quote is quoted, its quotes doubled), and plain
-    tab-separated values (IANA TSV; GLUE, MNLI and many research sets), where a quote is just a
-    character and a text may well start with one. Read as CSV, a plain file's `"a quote" said`
-    loses its quotes, and an unbalanced quote swallows the lines after it into one value, so
-    counts are silently wrong. Plain unless the lines say otherwise: a line with another number
-    of tabs than the header (a value spanning lines or holding a tab, which only quoting allows),
-    or fields that start with a quote all properly quoted (closing quote, inner quotes doubled)."""
-    lines = [line.removesuffix(b"\r") for line in head.split(b"\n") if line.strip()]
-    if not lines:
-        return False
-    tabs = lines[0].count(b"\t")
-    if any(line.count(b"\t") != tabs for line in lines):
-        return True
-    quoted = [field for line in lines for field in line.split(b"\t") if field.startswith(b'"')]
-    return bool(quoted) and all(len(f) >= 2 and f.endswith(b'"') and b'"' not in f[1:-1].replace(b'""', b"") for f in quoted)
+        return whole_lines(stream)
 
 
 def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
@@ -316,12 +281,7 @@ def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
     head = _head(location, compression)
     if not head.strip():
         raise EmptyFile(f"{location}: no rows (the file is empty)")
-    return _json_lines_schema_of(head)
-
-
-def _json_lines_schema_of(head: bytes) -> pl.Schema:
-    schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
-    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
+    return json_lines_schema_of(head)
 
 
 def json_lines_part(location: Location, compression: str | None) -> Part:
@@ -440,21 +400,6 @@ def _download_whole(url: str, what: str) -> bytes:
     return data.removeprefix(BOM)
 
 
-def _http_head(url: str) -> bytes:
-    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
-    from the start of the download (the rest is not fetched): what its columns are inferred from."""
-    import urllib.request
-
-    import pyarrow as pa
-
-    compression = file_format(url)[1]
-    with urllib.request.urlopen(url, timeout=60) as response:
-        if compression is None:
-            return _whole_lines(response)
-        with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
-            return _whole_lines(stream)
-
-
 def _remote_polars_part(url: str, kind: str) -> Part:
     """http(s) and hf files, through polars' object-store readers."""
     if kind == "json":  # a JSON array is read whole anyway
@@ -469,7 +414,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         return whole_frame_part(url, _lines_frame(data))
     # Row formats: columns inferred from the first SCHEMA_BYTES, as for local files (polars alone
     # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
-    head = _http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
+    head = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
     if kind in SEPARATORS:
         quoted = kind == "csv" or head is None or tsv_is_quoted(head)
         rows = max(1000, head.count(b"\n")) if head is not None else 1000
@@ -481,7 +426,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
             return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
         if not head.strip():
             raise EmptyFile(f"{url}: no rows (the file is empty)")
-        return polars_part(url, pl.scan_ndjson(url, schema=_json_lines_schema_of(head)))
+        return polars_part(url, pl.scan_ndjson(url, schema=json_lines_schema_of(head)))
     scan = {"parquet": pl.scan_parquet, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
 

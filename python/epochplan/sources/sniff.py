@@ -1,0 +1,67 @@
+"""What the head of a row file (JSON lines, CSV, TSV) says about the rest. Its first SCHEMA_BYTES
+of whole lines are where its columns, their types and a TSV's quoting are read from: the
+readers' own inference looks at their first rows only (1,000 lines, or 100 over http)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+
+from .paths import file_format
+
+#: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
+BOM = b"\xef\xbb\xbf"
+#: How much of a JSON lines, CSV or TSV file its columns and their types are inferred from.
+SCHEMA_BYTES = 2 << 20
+
+
+def whole_lines(stream: Any) -> bytes:
+    """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
+    the first), without a byte order mark."""
+    head = stream.read(SCHEMA_BYTES)
+    if len(head) == SCHEMA_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
+    return head.removeprefix(BOM)
+
+
+def tsv_is_quoted(head: bytes) -> bool:
+    """Whether a TSV file quotes its values as CSV does, judged from its first lines.
+
+    Two kinds of .tsv exist: files written by a CSV writer with a tab separator (pandas, polars:
+    a value holding a tab, a line break or a quote is quoted, its quotes doubled), and plain
+    tab-separated values (IANA TSV; GLUE, MNLI and many research sets), where a quote is just a
+    character and a text may well start with one. Read as CSV, a plain file's `"a quote" said`
+    loses its quotes, and an unbalanced quote swallows the lines after it into one value, so
+    counts are silently wrong. Plain unless the lines say otherwise: a line with another number
+    of tabs than the header (a value spanning lines or holding a tab, which only quoting allows),
+    or fields that start with a quote all properly quoted (closing quote, inner quotes doubled)."""
+    lines = [line.removesuffix(b"\r") for line in head.split(b"\n") if line.strip()]
+    if not lines:
+        return False
+    tabs = lines[0].count(b"\t")
+    if any(line.count(b"\t") != tabs for line in lines):
+        return True
+    quoted = [field for line in lines for field in line.split(b"\t") if field.startswith(b'"')]
+    return bool(quoted) and all(len(f) >= 2 and f.endswith(b'"') and b'"' not in f[1:-1].replace(b'""', b"") for f in quoted)
+
+
+def json_lines_schema_of(head: bytes) -> pl.Schema:
+    schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
+    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
+
+
+def http_head(url: str) -> bytes:
+    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
+    from the start of the download (the rest is not fetched): what its columns are inferred from."""
+    import urllib.request
+
+    import pyarrow as pa
+
+    compression = file_format(url)[1]
+    with urllib.request.urlopen(url, timeout=60) as response:
+        if compression is None:
+            return whole_lines(response)
+        with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
+            return whole_lines(stream)
