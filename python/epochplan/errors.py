@@ -31,6 +31,19 @@ class EngineError(EpochplanError, RuntimeError):
     died, the cluster went away. Nothing was written; run again (or on the local engine)."""
 
 
+def shown(text: str, limit: int = 160) -> str:
+    """Text the user gave (a path, a text passed where a path goes) as an error quotes it: on
+    one line, the middle of a long one left out so that both ends show."""
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
+
+
+def refused_path(name: object, error: OSError) -> InputError:
+    """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
+    named with the OS's words."""
+    return InputError(f"{shown(str(name))}: {error.strerror}; check the path")
+
+
 #: How the Rust extension names the columns it was handed (its errors do not know the input).
 _COLUMN_ERRORS = ("text column", "label column", "eval text column")
 

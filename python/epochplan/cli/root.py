@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from .._epochplan import __version__
-from ..errors import EpochplanError, InputError, InternalError
+from ..errors import EpochplanError, InputError, InternalError, refused_path
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
@@ -123,11 +123,6 @@ def _fail(code: int, message: str) -> int:
 _PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM})
 
 
-def _shown_path(name: object, limit: int = 160) -> str:
-    text = str(name)
-    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
-
-
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, mapping every failure to the documented codes."""
     try:
@@ -153,11 +148,9 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(EXIT_INPUT, str(e))
     except BrokenPipeError:
         return EXIT_OK
-    except OSError as e:
-        if e.errno in _PATH_ERRNOS and e.filename is not None:
-            return _fail(EXIT_INPUT, f"{_shown_path(e.filename)}: {e.strerror}; check the path")
-        return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
     except Exception as e:  # anything else is our bug: one line, exit 3, no traceback
+        if isinstance(e, OSError) and e.errno in _PATH_ERRNOS and e.filename is not None:
+            return _fail(EXIT_INPUT, str(refused_path(e.filename, e)))
         return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
 
 

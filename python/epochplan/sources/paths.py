@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError
+from ..errors import InputError, refused_path, shown
 from .remote import is_remote, list_remote
 
 #: File suffix -> reader kind. The one list of input formats.
@@ -37,8 +37,8 @@ FORMATS = {
 #: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
 COMPRESSIBLE = ("ndjson", "json", "csv", "tsv", "text")
-#: The field separator of each delimited kind (`.tsv`: tab-separated values, quoted like CSV, as
-#: pandas' and polars' `write_csv(separator="\t")` write them), read and written.
+#: The field separator of each delimited kind, read and written (`.tsv`: plain tab-separated
+#: values unless the file quotes as CSV does, `sniff.tsv_is_quoted`).
 SEPARATORS = {"csv": ",", "tsv": "\t"}
 #: Output suffix -> writer kind (`dedup -o`).
 OUTPUT_FORMATS = {
@@ -130,12 +130,6 @@ def _deeper_hint(folder: Path, budget: int = 10_000) -> str:
     return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}'"
 
 
-def _shown(name: str, limit: int = 80) -> str:
-    """A name as an error quotes it: cut to `limit` characters, one line."""
-    name = name.replace("\n", " ")
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
 def _check_utf8_name(path: Path) -> None:
     """The readers (pyarrow, polars) take paths as UTF-8 text; a file name holding other bytes
     (Linux allows any; Python keeps them as surrogates) is named here rather than failing in
@@ -164,7 +158,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         try:
             exists = p.exists()
         except OSError as e:  # a name too long, a symlink loop (Python 3.11 raises them here)
-            raise InputError(f"{_shown(str(item))}: {e.strerror}; check the path") from None
+            raise refused_path(item, e) from None
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
         if not exists and has_magic(str(p)):
@@ -188,7 +182,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             if not isinstance(spec, (str, os.PathLike)) and text_like:
                 # `audit(["some text", ...])`: a list of texts, not of paths.
                 hint = "; inputs are paths: to audit texts held in memory, pass them as a table (Python: pl.DataFrame({'text': texts}))"
-            raise InputError(f"{_shown(str(item))}: no such file or folder{hint}")
+            raise InputError(f"{shown(str(item))}: no such file or folder{hint}")
     for local in found:  # every local file, given, matched or in a folder
         if isinstance(local, Path):
             _check_utf8_name(local)
