@@ -383,6 +383,18 @@ def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part
     return Part(name, schema, read, lambda: frame, rows)
 
 
+def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool, **options: Any) -> Part:
+    """A CSV or TSV file through polars' scan, its types inferred from every row of `head` (the
+    first SCHEMA_BYTES), as pyarrow's reader infers them from its first block, not from 1,000
+    rows: a text column of numbers at first read as Int64 and was refused as not text."""
+    rows = max(1000, head.count(b"\n"))
+    quote = '"' if quoted else None
+    scan = pl.scan_csv(location, separator=SEPARATORS[kind], quote_char=quote, infer_schema_length=rows, **options)
+    part = polars_part(str(location), scan)
+    part.plain_tsv = not quoted
+    return part
+
+
 def _download_whole(url: str, what: str) -> bytes:
     """An http(s) file that polars cannot stream, loaded whole: decompressed by its suffix,
     without a leading byte order mark (as the streamed readers drop it)."""
@@ -416,11 +428,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
     # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
     head = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
     if kind in SEPARATORS:
-        quoted = kind == "csv" or head is None or tsv_is_quoted(head)
-        rows = max(1000, head.count(b"\n")) if head is not None else 1000
-        part = polars_part(url, pl.scan_csv(url, separator=SEPARATORS[kind], quote_char='"' if quoted else None, infer_schema_length=rows))
-        part.plain_tsv = not quoted
-        return part
+        return _scanned_delimited(url, kind, head or b"", quoted=kind == "csv" or head is None or tsv_is_quoted(head))
     if kind == "ndjson":
         if head is None:
             return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
@@ -457,19 +465,14 @@ def file_part(location: Location) -> Part:
             if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
                 return polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
             return json_lines_part(location, compression)
-        separator = SEPARATORS[kind]
-        head = _head(location, compression)
+        plain_local = local and compression is None
+        # The head: a plain local file's types, and whether a TSV quotes (pyarrow's reader infers
+        # the types of compressed and object-store files from its own first block).
+        head = _head(location, compression) if plain_local or kind == "tsv" else b""
         quoted = kind == "csv" or tsv_is_quoted(head)
-        if local and compression is None:
-            # Types from every row of the first SCHEMA_BYTES, as pyarrow's reader (compressed and
-            # object-store files) infers them from its first block, not from 1,000 rows: a text
-            # column of numbers at first read as Int64 and was refused as not text.
-            rows = max(1000, head.count(b"\n"))
-            quote = '"' if quoted else None
-            scan = pl.scan_csv(location, separator=separator, quote_char=quote, infer_schema_length=rows, glob=False)
-            part = polars_part(str(location), scan)
-        else:
-            part = csv_part(location, compression, separator, quoted)
+        if plain_local:
+            return _scanned_delimited(location, kind, head, quoted, glob=False)
+        part = csv_part(location, compression, SEPARATORS[kind], quoted)
         part.plain_tsv = not quoted
         return part
     except InputError:
