@@ -63,6 +63,15 @@ def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataT
     return None
 
 
+def _required(schema: pl.Schema, name: str, what: str = "column", where: str = "", hint: str = "") -> tuple[str, pl.Expr, pl.DataType]:
+    """`resolve_column`, or the input error that names the missing column and lists the others."""
+    resolved = resolve_column(schema, name)
+    if resolved is None:
+        prefix = f"{where}: " if where else ""
+        raise InputError(f"{prefix}no {what} {name!r}; columns are: {', '.join(schema.names())}{hint}")
+    return resolved
+
+
 def read_columns(schema: pl.Schema, columns: Sequence[str]) -> list[str]:
     """The columns a reader must read for `columns` (a struct field needs its whole column),
     each once, in order; a name `schema` lacks is passed on as it is (the reader names it)."""
@@ -104,9 +113,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
         if not columns:
             raise InputError("text columns: empty list; name at least one column")
         for c in columns:
-            resolved = resolve_column(schema, c)
-            if resolved is None:
-                raise InputError(f"{where}: no column {c!r}; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
+            resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
             if not _is_text(resolved[2]):
                 raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
@@ -152,10 +159,7 @@ LABEL_SEPARATOR = " | "
 def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None:
     if label is None:
         return
-    resolved = resolve_column(schema, label)
-    if resolved is None:
-        raise InputError(f"{where}: no label column {label!r}; columns are: {', '.join(schema.names())}")
-    dtype = resolved[2]
+    dtype = _required(schema, label, "label column", where)[2]
     scalar = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
     if scalar.is_nested() or scalar == pl.Binary:
         raise InputError(
@@ -168,10 +172,7 @@ def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
     """A row's label as a string: a value as it is; a list of labels (multi-label data, e.g.
     GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
     with the same labels in another order agree, and label balance counts each combination."""
-    resolved = resolve_column(schema, label)
-    if resolved is None:
-        raise InputError(f"no label column {label!r}; columns are: {', '.join(schema.names())}")
-    _, column, dtype = resolved
+    _, column, dtype = _required(schema, label, "label column")
     if not isinstance(dtype, (pl.List, pl.Array)):
         return column.cast(pl.String).alias(LABEL)
     items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
@@ -197,12 +198,7 @@ def text_expression(columns: list[str], schema: pl.Schema) -> pl.Expr:
     """One text per row: a column's text (see `_column_text`), or several columns' joined by a
     newline in the given order. A row is null only when all its text columns are null. `schema`
     is the frame's the expression runs on: how a column becomes text depends on its type there."""
-    parts = []
-    for c in columns:
-        resolved = resolve_column(schema, c)
-        if resolved is None:
-            raise InputError(f"no column {c!r}; columns are: {', '.join(schema.names())}")
-        parts.append(_column_text(resolved[1], resolved[2]))
+    parts = [_column_text(column, dtype) for _, column, dtype in (_required(schema, c) for c in columns)]
     if len(parts) == 1:
         return parts[0].alias(TEXT)
     joined = pl.concat_str(parts, separator="\n", ignore_nulls=True)
