@@ -19,7 +19,7 @@ def counts(result: dict) -> dict:
     return {
         "rows": result["rows"],
         "exact": result["exact"],
-        "near": {k: v for k, v in result["near"].items()},
+        "near": result["near"],
         "lengths": result["lengths"],
         "diversity": result["diversity"],
     }
