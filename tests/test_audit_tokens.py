@@ -214,6 +214,26 @@ def test_bad_tokenizer_exits_2_before_the_data_is_read(tmp_path):
             assert "Traceback" not in done.stderr
 
 
+def test_a_model_folder_reads_its_tokenizer_json(audited, tokenizer_json, corpus, tmp_path):
+    # `--tokenizer` takes the model folder too, as `from_pretrained` does: its tokenizer.json
+    # gives the same counts, and the audit names the file it read.
+    model = tmp_path / "my model"
+    model.mkdir()
+    (model / "tokenizer.json").write_bytes(Path(tokenizer_json).read_bytes())
+    (model / "config.json").write_text("{}")
+    done = run_cli("audit", str(corpus[0]), "--tokenizer", str(model), "--json", "-", "-q")
+    assert done.returncode == 0, done.stderr
+    audit = json.loads(done.stdout)
+    assert audit["source"]["tokenizer"]["path"] == str(model / "tokenizer.json")
+    assert audit["lengths"]["tokens"] == audited[0]["lengths"]["tokens"] | {"tokenizer": str(model / "tokenizer.json")}
+    # A folder with only a slow tokenizer's files says what to write.
+    (model / "tokenizer.json").unlink()
+    (model / "tokenizer.model").write_bytes(b"sentencepiece")
+    done = run_cli("audit", str(corpus[0]), "--tokenizer", str(model))
+    assert done.returncode == 2 and "has no tokenizer.json" in done.stderr and str(model) in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_config_path_is_relative_to_the_config_file(tokenizer_json, corpus, tmp_path):
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)

@@ -304,7 +304,7 @@ DATA_KEYS: tuple[Key, ...] = (
         "tokenizer",
         parse_path,
         None,
-        "the model's tokenizer.json: exact token counts (default: an estimate, UTF-8 bytes / 4); in a file, relative to it",
+        "the model's tokenizer.json, or its model folder: exact token counts (default: an estimate, UTF-8 bytes / 4); in a file, relative to it",
         path=True,
     ),
 )

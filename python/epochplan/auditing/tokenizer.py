@@ -28,13 +28,14 @@ class Tokenizer:
 
 
 def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Tokenizer | None:
-    """Load (and so validate) a tokenizer file; a loaded one is returned as it is. A missing,
-    unreadable or invalid file is an InputError naming it."""
+    """Load (and so validate) a tokenizer file, or the tokenizer.json of a model folder; a
+    loaded one is returned as it is. A missing, unreadable or invalid file is an InputError
+    naming it."""
     if tokenizer is None or isinstance(tokenizer, Tokenizer):
         return tokenizer
     if not isinstance(tokenizer, (str, os.PathLike)) or not str(tokenizer):
         raise InputError(f"tokenizer={tokenizer!r}: give the path of the model's tokenizer.json")
-    path = os.fspath(tokenizer)
+    path = _tokenizer_file(os.fspath(tokenizer))
     counter = TokenCounter(path)  # reads and parses the file; its errors name it
     digest = hashlib.sha256()
     try:
@@ -44,6 +45,25 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
     except OSError as exc:
         raise InputError(f"cannot read tokenizer file {path}: {exc.strerror or exc}") from None
     return Tokenizer(counter, path, digest.hexdigest())
+
+
+#: The file a model folder keeps its fast tokenizer in (what `save_pretrained` writes).
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def _tokenizer_file(path: str) -> str:
+    """`path`, or the tokenizer.json inside it when it is a model folder (as `from_pretrained`
+    takes one); a folder without one is an InputError saying how to write it."""
+    if not os.path.isdir(path):
+        return path
+    inside = os.path.join(path, TOKENIZER_FILE)
+    if os.path.exists(inside):
+        return inside
+    raise InputError(
+        f"tokenizer folder {path} has no {TOKENIZER_FILE} (only a fast tokenizer's file is read): "
+        f"write one with transformers' AutoTokenizer.from_pretrained(...).save_pretrained(FOLDER), "
+        f"or give the file's path"
+    )
 
 
 @dataclass(frozen=True)
