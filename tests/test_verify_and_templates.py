@@ -9,6 +9,7 @@ under the 0.7 threshold, where a 128-slot sketch estimate says "similar" about h
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -128,6 +129,43 @@ def test_verify_exact_equals_brute_force_exact_jaccard_clustering(tmp_path):
         assert pl.read_parquet(out)["near_id"].to_list() == want_ids  # no chains in this corpus
 
 
+def test_verify_exact_decides_train_eval_leakage_too(tmp_path):
+    # Train: the originals; eval: their variants, near copies (Jaccard 0.86) and hard negatives
+    # (0.697). Under --verify exact a near leak is a pair whose exact Jaccard reaches 0.7, as
+    # within train: the sketch estimate leaks some hard negatives.
+    texts, hard = corpus(seed=17)
+    originals = 60
+    train, eval_texts = texts[:originals], texts[originals:-2]
+    hard_eval = {v - originals for _, v in hard}
+    pl.DataFrame({"text": train}).write_parquet(tmp_path / "train.parquet")
+    pl.DataFrame({"text": eval_texts}).write_parquet(tmp_path / "eval.parquet")
+
+    def leaks(*flags: str, batch_rows: str = "1000") -> tuple[dict, pl.DataFrame]:
+        run = subprocess.run(
+            [sys.executable, "-m", "epochplan", "audit", str(tmp_path / "train.parquet"), "--eval", str(tmp_path / "eval.parquet")]
+            + ["--leakage", str(tmp_path / "leaks.parquet"), "--json", "-", "-q", *flags],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "EPOCHPLAN_BATCH_ROWS": batch_rows},
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)["leakage"]["eval"], pl.read_parquet(tmp_path / "leaks.parquet")
+
+    summary, frame = leaks("--verify", "exact")
+    near = frame.filter(pl.col("kind") == "near")
+    for eval_row, train_row, similarity in near.select("eval_row", "train_row", "similarity").iter_rows():
+        assert similarity == pytest.approx(jaccard(eval_texts[eval_row], train[train_row]), abs=1e-12)
+        assert similarity >= 0.7
+    want = {e for e, t in enumerate(eval_texts) if max(jaccard(t, o) for o in train) >= 0.7}
+    assert set(near["eval_row"].to_list()) == want and not want & hard_eval
+    assert summary["near_in_train"] == len(want) == len(eval_texts) - len(hard_eval)
+    # Read again in small batches: the same matches.
+    assert leaks("--verify", "exact", batch_rows="7")[1].equals(frame)
+
+    sketch_summary, _ = leaks()
+    assert sketch_summary["near_in_train"] > len(want), "no hard negative leaked by the sketch: the corpus tests nothing"
+
+
 def test_verify_exact_does_not_depend_on_batches_or_spilling():
     texts, _ = corpus(seed=5, originals=30)
     frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
@@ -146,6 +184,9 @@ def test_one_shot_input_with_verify_exact_is_an_input_error():
         epochplan.audit(batches(), verify="exact")
     with pytest.raises(epochplan.InputError, match="list_iterator"):
         epochplan.audit(iter([frame]), verify="exact")
+    # An eval split is read twice as well (its leakage candidates' texts).
+    with pytest.raises(epochplan.InputError, match="reads the input twice.*generator"):
+        epochplan.audit(frame, eval={"test": batches()}, verify="exact")
 
 
 def test_bad_verify_and_clustering_values_exit_2(tmp_path):

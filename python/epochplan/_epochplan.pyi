@@ -136,6 +136,12 @@ class Auditor:
     def summary(self, with_labels: bool = False) -> dict[str, Any]: ...
     def eval_begin(self) -> None: ...
     def eval_update(self, texts: Any) -> None: ...
+    def eval_exact_rows(self) -> tuple[bytes, bytes] | None:
+        """Near detection with verify="exact", after the eval split's last batch: (eval rows, train
+        rows) whose texts verifying its near matches needs, each increasing, as u64 LE; None
+        otherwise. Hand them back with `eval_add_exact_texts`, each side in this order."""
+    def eval_add_exact_texts(self, side: str, rows: bytes, texts: Any) -> None:
+        """Raw texts of the next rows of `side` ("eval" or "train") `eval_exact_rows` asked for."""
     def eval_finish(
         self, max_per_eval_row: int | None = None, exclude_exact: bool = False
     ) -> tuple[int, list[tuple[int, int]], list[tuple[int, int, float]]]:

@@ -2,11 +2,12 @@
 
 The core names the candidate rows (those sharing a band bucket with another row) once every row
 is in; the input is streamed again and only those rows' texts go back, batch by batch, in row
-order. The core then clusters from exact Jaccard similarities of the shingle sets."""
+order. The core then clusters from exact Jaccard similarities of the shingle sets. Train/eval
+leakage does the same with each eval split (its candidate eval rows and train rows)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,12 @@ def give_back_exact_texts(auditor: Auditor, source: Source, columns: list[str], 
     """Stream the input again and hand the core the texts of the rows it asks for; returns how
     many. Rows are numbered as in the first pass, so the input must not have changed since."""
     raw = auditor.exact_rows()
+    return give_back_rows(raw, source, columns, batch_rows, auditor.add_exact_texts)
+
+
+def give_back_rows(raw: bytes | None, source: Source, columns: list[str], batch_rows: int, add: Callable[[bytes, Any], None]) -> int:
+    """Stream `source` again and call `add(rows, texts)` with the texts of the rows `raw` names
+    (increasing, little-endian u64), batch by batch; returns how many."""
     wanted = np.frombuffer(raw, dtype="<u8") if raw is not None else np.empty(0, dtype=np.uint64)
     if len(wanted) == 0:
         return 0
@@ -39,7 +46,7 @@ def give_back_exact_texts(auditor: Auditor, source: Source, columns: list[str], 
         if high > low:
             rows = wanted[low:high]
             texts = batch.get_column(TEXT).gather((rows - start).astype(np.int64))
-            auditor.add_exact_texts(rows.astype("<u8").tobytes(), texts)
+            add(rows.astype("<u8").tobytes(), texts)
         start = end
         if high == len(wanted):
             break

@@ -10,6 +10,7 @@ import polars as pl
 
 from ..errors import InputError, naming_input
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
+from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
 
 EvalSpec = Mapping[str, SourceLike] | Sequence[SourceLike] | SourceLike | None
@@ -42,11 +43,7 @@ def open_eval(eval: EvalSpec, columns: list[str], eval_text: EvalText = None) ->
         if eval_text is not None:
             raise InputError("eval_text given without any eval split")
         return {}
-    if isinstance(eval, Mapping) or is_dataset_dict(eval):
-        items = list(eval.items())
-    else:
-        specs = list(eval) if isinstance(eval, (list, tuple)) else [eval]
-        items = [(_stem(spec, i), spec) for i, spec in enumerate(specs)]
+    items = named_splits(eval)
     names = [name for name, _ in items]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -61,13 +58,28 @@ def open_eval(eval: EvalSpec, columns: list[str], eval_text: EvalText = None) ->
     return opened
 
 
+def named_splits(eval: EvalSpec) -> list[tuple[str, SourceLike]]:
+    """(name, data) of each eval split: a mapping's (or a `datasets.DatasetDict`'s) names, else
+    each path's file stem."""
+    if eval is None:
+        return []
+    if isinstance(eval, Mapping) or is_dataset_dict(eval):
+        return list(eval.items())
+    specs = list(eval) if isinstance(eval, (list, tuple)) else [eval]
+    return [(_stem(spec, i), spec) for i, spec in enumerate(specs)]
+
+
 def _stem(spec: SourceLike, index: int) -> str:
     if isinstance(spec, (str, os.PathLike)):
         return split_name(str(spec)) or f"eval{index}"
     return f"eval{index}"
 
 
-def leakage(auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, near: bool) -> tuple[dict[str, Leakage], pl.DataFrame]:
+def leakage(
+    auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, near: bool, train: tuple[Source, list[str]] | None = None
+) -> tuple[dict[str, Leakage], pl.DataFrame]:
+    """Each eval split's exact and near matches in train. `train`: the train input and its text
+    columns, read again for the texts of candidate rows under verify="exact"."""
     report: dict[str, Leakage] = {}
     frames = []
     for name, (source, path, columns) in eval_sources.items():
@@ -76,6 +88,16 @@ def leakage(auditor: Any, eval_sources: dict[str, EvalSplit], batch_rows: int, n
             for batch in batches(source, columns, None, batch_rows):
                 if batch.height:
                     auditor.eval_update(batch.get_column(TEXT))
+            candidates = auditor.eval_exact_rows()
+            if candidates is not None:
+                give_back_rows(
+                    candidates[0], source, columns, batch_rows, lambda rows, texts: auditor.eval_add_exact_texts("eval", rows, texts)
+                )
+        if candidates is not None:
+            if train is None:
+                raise InputError("verify='exact' leakage needs the train input to read again")
+            with naming_input(train[0].description):
+                give_back_rows(candidates[1], *train, batch_rows, lambda rows, texts: auditor.eval_add_exact_texts("train", rows, texts))
         rows, exact, near_matches = auditor.eval_finish(exclude_exact=True)
         exact_frame = pl.DataFrame(
             {"eval_row": [e for e, _ in exact], "train_row": [t for _, t in exact]},

@@ -18,7 +18,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .leakage import EvalSpec, EvalText, leakage, open_eval
+from .leakage import EvalSpec, EvalText, leakage, named_splits, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
@@ -92,7 +92,8 @@ def audit(
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     loaded = load_tokenizer(tokenizer)
     if near and verify == "exact":
-        check_rereadable(data)
+        for one in [data, *(spec for _, spec in named_splits(eval))]:
+            check_rereadable(one)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -164,7 +165,7 @@ def audit(
         result.conflicts = conflicts_from_core(auditor)
     if eval_sources:
         set_phase(progress, "eval splits (leakage)")
-        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near)
+        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near, (source, columns))
     if examples:
         attach_texts(result, source, columns, eval_sources)
     else:

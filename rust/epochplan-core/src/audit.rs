@@ -1064,6 +1064,15 @@ mod tests {
             for batch in eval.chunks(300) {
                 a.probe_update(&mut probe, &batch.to_vec()).unwrap();
             }
+            if let Some((eval_rows, train_rows)) = a.probe_exact_rows(&mut probe).unwrap() {
+                let pick = |from: &[Option<String>], rows: &[u64]| -> Vec<Option<String>> {
+                    rows.iter().map(|&r| from[r as usize].clone()).collect()
+                };
+                let side = crate::near::LeakSide::Eval;
+                a.probe_add_exact_texts(&mut probe, side, &eval_rows, &pick(&eval, &eval_rows)).unwrap();
+                let side = crate::near::LeakSide::Train;
+                a.probe_add_exact_texts(&mut probe, side, &train_rows, &pick(&texts, &train_rows)).unwrap();
+            }
             let near_matches = a.probe_near_matches(&probe, None).unwrap();
             let summary = a.summary(false);
             (spilled, summary, a.row_ids().unwrap().to_vec(), clusters, probe.exact_matches().to_vec(), near_matches)

@@ -5,7 +5,7 @@
 use crate::audit::{Auditor, digest_batch};
 use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
-use crate::near::{NearMatch, NearProbe};
+use crate::near::{LeakSide, NearMatch, NearProbe};
 
 /// An eval row whose normalised text equals a train row's. `train_row` is the representative
 /// (lowest row) of the train exact cluster.
@@ -87,6 +87,33 @@ impl Auditor {
         matches.sort_unstable_by_key(|m| m.eval_row);
         let _ = probe.resolved.set(matches);
         Ok(())
+    }
+
+    /// Under near detection with `Verify::Exact`, after the probe's last batch: the eval rows
+    /// and train rows whose raw texts verifying its near matches needs (each increasing), to be
+    /// given back with [`Auditor::probe_add_exact_texts`] before the near matches are asked for.
+    /// `None` when near detection is off or verifies by sketches.
+    pub fn probe_exact_rows(&self, probe: &mut EvalProbe) -> Result<Option<(Vec<u64>, Vec<u64>)>> {
+        match (self.near_index(), probe.near.as_mut()) {
+            (Some(index), Some(near)) if index.options().verify == crate::near::Verify::Exact => {
+                index.leakage_exact_rows(near).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The raw texts of the next rows of `side` that [`Auditor::probe_exact_rows`] asked for.
+    pub fn probe_add_exact_texts(
+        &self,
+        probe: &mut EvalProbe,
+        side: LeakSide,
+        rows: &[u64],
+        texts: &dyn TextColumn,
+    ) -> Result<()> {
+        match (self.near_index(), probe.near.as_mut()) {
+            (Some(index), Some(near)) => index.leakage_add_exact_texts(near, side, rows, texts),
+            _ => Err(CoreError::Input("leakage texts given without near detection".into())),
+        }
     }
 
     /// Near matches of the probe's rows that are not also exact matches, up to

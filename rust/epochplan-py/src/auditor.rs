@@ -149,11 +149,7 @@ impl Auditor {
     /// The raw texts (Arrow strings) of the next rows `exact_rows` asked for; `rows` their row
     /// numbers as little-endian u64 bytes.
     fn add_exact_texts(&mut self, py: Python<'_>, rows: &[u8], texts: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !rows.len().is_multiple_of(8) {
-            return Err(internal_error(format!("row numbers: {} bytes is not a whole number of u64", rows.len())));
-        }
-        let rows: Vec<u64> =
-            rows.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).collect();
+        let rows = rows_from_bytes(rows)?;
         let texts = TextChunks::import(texts, "exact text column")?;
         let inner = &mut self.inner;
         call_core(py, || inner.near_add_exact_texts(&rows, &texts))
@@ -226,6 +222,45 @@ impl Auditor {
         call_core(py, || inner.probe_update(probe, &texts))
     }
 
+    /// With near detection and verify="exact", after the eval split's last batch: the eval rows
+    /// and the train rows whose texts verifying its near matches needs, each increasing, as
+    /// little-endian u64 bytes (None otherwise). Give their texts back with
+    /// `eval_add_exact_texts`, each side in this order, before `eval_finish`.
+    fn eval_exact_rows<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+        let Some(probe) = self.probe.as_mut() else {
+            return Err(internal_error("eval_exact_rows before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        let rows = call_core(py, || inner.probe_exact_rows(probe))?;
+        Ok(rows.map(|(eval, train)| (ids_to_bytes(py, &eval), ids_to_bytes(py, &train))))
+    }
+
+    /// The raw texts (Arrow strings) of the next rows `eval_exact_rows` asked for on `side`
+    /// ("eval" or "train"); `rows` their row numbers as little-endian u64 bytes.
+    fn eval_add_exact_texts(
+        &mut self,
+        py: Python<'_>,
+        side: &str,
+        rows: &[u8],
+        texts: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let side = match side {
+            "eval" => epochplan_core::near::LeakSide::Eval,
+            "train" => epochplan_core::near::LeakSide::Train,
+            other => return Err(internal_error(format!("leakage side {other:?}: use 'eval' or 'train'"))),
+        };
+        let rows = rows_from_bytes(rows)?;
+        let texts = TextChunks::import(texts, "exact text column")?;
+        let Some(probe) = self.probe.as_mut() else {
+            return Err(internal_error("eval_add_exact_texts before eval_begin".into()));
+        };
+        let inner = &self.inner;
+        call_core(py, || inner.probe_add_exact_texts(probe, side, &rows, &texts))
+    }
+
     /// End the eval split: (rows, exact matches [(eval_row, train_row)], near matches
     /// [(eval_row, train_row, similarity)]). With `exclude_exact`, near matches leave out the
     /// pairs already matched exactly (each leaked pair reported once, as exact).
@@ -289,4 +324,12 @@ impl Auditor {
         d.set_item("near", near)?;
         Ok(d)
     }
+}
+
+/// Row numbers given as little-endian u64 bytes.
+fn rows_from_bytes(rows: &[u8]) -> PyResult<Vec<u64>> {
+    if !rows.len().is_multiple_of(8) {
+        return Err(internal_error(format!("row numbers: {} bytes is not a whole number of u64", rows.len())));
+    }
+    Ok(rows.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).collect())
 }

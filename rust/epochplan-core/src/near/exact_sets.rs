@@ -84,7 +84,7 @@ impl ExactSets {
         Ok(())
     }
 
-    fn set(&self, member: u32) -> Result<&[u64]> {
+    pub fn set(&self, member: u32) -> Result<&[u64]> {
         let wanted = self.wanted.as_deref().unwrap_or_default();
         match wanted[..self.received()].binary_search(&member) {
             Ok(i) => Ok(&self.hashes[self.offsets[i]..self.offsets[i + 1]]),

@@ -68,7 +68,7 @@ pub(crate) mod test_support;
 mod tests;
 
 pub use index::{NearClusters, NearIndex, NearLink, NearSummary, NearTop};
-pub use leakage::{NearMatch, NearProbe};
+pub use leakage::{LeakSide, NearMatch, NearProbe};
 pub use lsh::LshPlan;
 pub use minhash::{SketchScratch, Sketcher, exact_jaccard, similarity, sketch_hashes};
 pub use options::{Clustering, NearOptions, Verify};

@@ -249,6 +249,66 @@ fn leakage_names_the_train_rows_of_planted_eval_copies() {
 }
 
 #[test]
+fn exact_verification_decides_leakage_by_the_shingle_sets() {
+    // Eval copies of train rows at edit distances around the threshold: under `Verify::Exact`
+    // a match is kept by the exact Jaccard of the two shingle sets, never by the estimate.
+    let mut rng = SplitMix(33);
+    let train_docs: Vec<Vec<String>> = (0..200).map(|_| document(&mut rng, 60)).collect();
+    let train: Texts = train_docs.iter().map(|d| Some(d.join(" "))).collect();
+    let eval: Texts = (0..120).map(|i| Some(edited(&mut rng, &train_docs[i], 1 + i % 6).join(" "))).collect();
+    let options = NearOptions { verify: Verify::Exact, ..NearOptions::default() };
+    let mut index = NearIndex::new(options.clone()).unwrap();
+    feed(&mut index, &train, 64);
+    let rows = index.exact_rows().unwrap();
+    let texts: Texts = rows.iter().map(|&r| train[r as usize].clone()).collect();
+    index.add_exact_texts(&rows, &texts).unwrap();
+
+    let mut probe = index.new_probe();
+    probe.update(&eval).unwrap();
+    let not_given = index.leakage(&probe, None).unwrap_err();
+    assert!(matches!(not_given, CoreError::Input(_)), "{not_given:?}");
+    let (eval_rows, train_rows) = index.leakage_exact_rows(&mut probe).unwrap();
+    assert!(eval_rows.windows(2).all(|w| w[0] < w[1]) && train_rows.windows(2).all(|w| w[0] < w[1]));
+    let pick = |texts: &Texts, rows: &[u64]| -> Texts { rows.iter().map(|&r| texts[r as usize].clone()).collect() };
+    index.leakage_add_exact_texts(&mut probe, LeakSide::Eval, &eval_rows, &pick(&eval, &eval_rows)).unwrap();
+    let half = train_rows.len() / 2;
+    let missing = index.leakage(&probe, None).unwrap_err();
+    assert!(matches!(missing, CoreError::Input(_)), "{missing:?}");
+    let wrong =
+        index.leakage_add_exact_texts(&mut probe, LeakSide::Train, &train_rows[1..2], &pick(&train, &train_rows[1..2]));
+    assert!(matches!(wrong, Err(CoreError::Input(_))), "{wrong:?}");
+    for part in [&train_rows[..half], &train_rows[half..]] {
+        index.leakage_add_exact_texts(&mut probe, LeakSide::Train, part, &pick(&train, part)).unwrap();
+    }
+    let matches = index.leakage(&probe, None).unwrap();
+
+    let sketcher = index.sketcher.clone();
+    let set = |text: &str| {
+        let mut out = Vec::new();
+        sketcher.shingle_set(text, &mut SketchScratch::default(), &mut out);
+        out
+    };
+    let exact = |e: u64, t: u64| {
+        exact_jaccard(&set(eval[e as usize].as_deref().unwrap()), &set(train[t as usize].as_deref().unwrap()))
+    };
+    assert!(!matches.is_empty());
+    for m in &matches {
+        assert_eq!(m.similarity, exact(m.eval_row, m.train_row), "{m:?}");
+        assert!(m.similarity >= options.threshold, "{m:?}");
+    }
+    // Every eval row at or above the threshold with its source is found (these pairs share far
+    // more than a band), and none below it is.
+    let found: HashSet<(u64, u64)> = matches.iter().map(|m| (m.eval_row, m.train_row)).collect();
+    let (mut above, mut below) = (0, 0);
+    for e in 0..eval.len() as u64 {
+        let similar = exact(e, e) >= options.threshold;
+        (above, below) = if similar { (above + 1, below) } else { (above, below + 1) };
+        assert_eq!(found.contains(&(e, e)), similar, "eval row {e}: {}", exact(e, e));
+    }
+    assert!(above > 10 && below > 10, "{above} above, {below} below the threshold");
+}
+
+#[test]
 fn bad_options_and_inputs_are_input_errors() {
     let bad = [
         NearOptions { threshold: 0.0, ..NearOptions::default() },
