@@ -12,6 +12,7 @@ import random
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -33,14 +34,15 @@ UNSPACED = re.compile(
 
 def reference_words(text: str) -> list[str]:
     """Words as README.md defines them: whitespace-separated unless most letters are in
-    unspaced scripts; then each such character is a word, other letter/digit runs one word."""
+    unspaced scripts; then each such character is a word (but their punctuation and symbols),
+    other letter/digit runs one word."""
     letters = [c for c in text if c.isalpha()]
     unspaced = [c for c in letters if UNSPACED.match(c)]
     if len(unspaced) * 2 <= len(letters):
         return text.split()
     words, run = [], ""
     for c in text:
-        if UNSPACED.match(c):
+        if UNSPACED.match(c) and unicodedata.category(c)[0] not in "PS":
             if run:
                 words.append(run)
                 run = ""
@@ -101,6 +103,17 @@ def test_word_statistics_count_unspaced_words():
     assert result.lengths.words.mean == pytest.approx(sum(counts) / len(counts))
     vocabulary = {w for t in texts for w in reference_words(t.lower())}
     assert result.diversity.vocabulary == len(vocabulary)
+
+
+def test_punctuation_of_unspaced_scripts_is_no_word():
+    # The Katakana middle dot, the Tibetan tsheg, Khmer, Myanmar and Thai marks of punctuation,
+    # the baht sign: not words, as 。 is not; marks and digits of those scripts stay words.
+    texts = ["コーヒー・カップ", "བོད་ཡིག་", "ខ្ញុំ។", "ภาษา๚ ราคา ๒๐ ฿", "မြန်မာ။"]
+    for text in texts:
+        result = epochplan.audit(pl.DataFrame({"text": [text]}), near=False)
+        assert result.lengths.words.max == len(reference_words(text)), text
+        assert result.diversity.vocabulary == len(set(reference_words(text))), text
+    assert reference_words("コーヒー・カップ") == list("コーヒーカップ")
 
 
 def test_real_multilingual_chatterbot_words_are_not_one_per_utterance():

@@ -11,7 +11,9 @@
 //! clean build (benchmarks/RESULTS.md, "Words of unspaced text"). Counts here are characters,
 //! which is what distinct-n and length statistics of CJK text usually use anyway:
 //! - Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan and the other scripts of
-//!   [`is_unspaced`]: every character is a word (as UAX #29 does for Han and kana);
+//!   [`is_unspaced`]: every character is a word (as UAX #29 does for Han and kana), except
+//!   their punctuation and symbols (the Katakana middle dot, the Tibetan tsheg, the Khmer and
+//!   Myanmar full stops);
 //! - any other run of letters, marks or digits (Latin, Hangul, numbers): one word;
 //! - whitespace and punctuation: not part of any word.
 
@@ -66,10 +68,44 @@ pub fn is_mostly_unspaced(text: &str) -> bool {
 }
 
 /// (is a letter, is a letter of an unspaced script) as [`is_mostly_unspaced`] counts them:
-/// alphabetic characters, and every character of the scripts of [`is_unspaced`].
+/// alphabetic characters, and every character of the scripts of [`is_unspaced`] but their
+/// punctuation and symbols.
 #[inline]
 pub fn letter_class(c: char) -> (bool, bool) {
-    if is_unspaced(c) { (true, true) } else { (c.is_alphabetic(), false) }
+    if is_unspaced_word(c) { (true, true) } else { (c.is_alphabetic(), false) }
+}
+
+/// A character of an unspaced script that is a word of its own: not punctuation or a symbol.
+#[inline]
+fn is_unspaced_word(c: char) -> bool {
+    // Letters and digits (all of Han and kana) answer without the category lookup.
+    is_unspaced(c) && (c.is_alphanumeric() || !is_punctuation_or_symbol(c))
+}
+
+/// General_Category P* or S*. Not in the standard library; regex-syntax (which `regex` builds
+/// on) carries the current Unicode tables, turned here into ranges once.
+fn is_punctuation_or_symbol(c: char) -> bool {
+    static RANGES: std::sync::OnceLock<Vec<(char, char)>> = std::sync::OnceLock::new();
+    let ranges = RANGES.get_or_init(|| {
+        let hir = regex_syntax::Parser::new().parse(r"[\p{P}\p{S}]").expect("a valid class");
+        match hir.kind() {
+            regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) => {
+                class.iter().map(|r| (r.start(), r.end())).collect()
+            }
+            other => unreachable!("a Unicode class parses to a class, not {other:?}"),
+        }
+    });
+    ranges
+        .binary_search_by(|&(start, end)| {
+            if end < c {
+                std::cmp::Ordering::Less
+            } else if start > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// Calls `emit` with every word of `text` as the module docs define it, in order.
@@ -77,7 +113,7 @@ pub fn letter_class(c: char) -> (bool, bool) {
 pub fn for_each_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
     let mut run_start: Option<usize> = None;
     for (at, c) in text.char_indices() {
-        if is_unspaced(c) {
+        if is_unspaced_word(c) {
             if let Some(start) = run_start.take() {
                 emit(&text[start..at]);
             }
@@ -131,5 +167,12 @@ mod tests {
         assert_eq!(words("한국어 문장"), ["한국어", "문장"]);
         assert_eq!(words("  "), Vec::<&str>::new());
         assert_eq!(words("e\u{301}t\u{e9}"), ["e\u{301}t\u{e9}"]);
+        // Punctuation and symbols of those scripts are no words (as 。 and ， are not).
+        assert_eq!(words("コーヒー・カップ"), ["コ", "ー", "ヒ", "ー", "カ", "ッ", "プ"]);
+        assert_eq!(words("བོད་ཡིག་"), ["བ", "ོ", "ད", "ཡ", "ི", "ག"]);
+        assert_eq!(words("ខ្ញុំ។"), ["ខ", "្", "ញ", "ុ", "ំ"]);
+        assert_eq!(words("ภาษา๚ ราคา ฿"), ["ภ", "า", "ษ", "า", "ร", "า", "ค", "า"]);
+        assert_eq!(words("မြန်မာ။"), ["မ", "ြ", "န", "်", "မ", "ာ"]);
+        assert!(!is_mostly_unspaced("・・・ hello"), "punctuation is no letter");
     }
 }
