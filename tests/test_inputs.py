@@ -272,6 +272,48 @@ def test_a_csv_text_column_of_numbers_at_first_is_text(frame, tmp_path, name):
     assert (got["rows"], got["exact"], got["lengths"]) == (want["rows"], want["exact"], want["lengths"])
 
 
+CELLS = (
+    "id,zip,text,flag,score,label\n9007199254740993,02134,hello world,TRUE,1e5,01\n12345678901234567890,00501,hello world,false,2.50,1\n"
+)
+
+
+@pytest.mark.parametrize("name", ["cells.csv", "cells.csv.gz", "cells.tsv", "cells.tsv.zst"])
+def test_csv_cells_are_kept_as_written(tmp_path, name):
+    """A CSV has no types: dedup writes every other column back as written (zip codes keep their
+    leading zeros, a 20-digit id its digits, TRUE and 1e5 their spelling), and labels are the
+    text of their cells ("01" and "1" are two labels, so the pair conflicts). Before, the cells
+    went through inferred types: 02134 → 2134, TRUE → true, 1e5 → 100000.0, and under gzip the
+    ids became floats."""
+    text = CELLS.replace(",", "\t") if ".tsv" in name else CELLS
+    data = text.encode()
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    (tmp_path / name).write_bytes(data)
+    audit = audit_json(str(tmp_path / name), "--label", "label", "--no-near")
+    assert audit["source"]["text_columns"] == ["text"]  # still chosen by the cells' types
+    assert audit["conflicts"]["rows"] == 2 and audit["conflicts"]["examples"][0]["labels"] == ["01", "1"]
+    out = tmp_path / ("kept.tsv" if ".tsv" in name else "kept.csv")
+    proc = run_cli("dedup", str(tmp_path / name), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == text.rsplit("12345678901234567890", 1)[0]
+    proc = run_cli("dedup", str(tmp_path / name), "--level", "exact", "-o", str(tmp_path / "kept.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((tmp_path / "kept.jsonl").read_text())
+    assert row == {"id": "9007199254740993", "zip": "02134", "text": "hello world", "flag": "TRUE", "score": "1e5", "label": "01"}
+
+
+def test_a_csv_column_of_numbers_for_megabytes_is_text_when_named(tmp_path):
+    # Numbers for more than the 2 MB the types are inferred from, then a word: --text reads it.
+    pad = "p" * 60
+    (tmp_path / "numbers.csv").write_text("pad,text\n" + "".join(f"{pad},{i}\n" for i in range(45_000)) + f"{pad},hello\n")
+    audit = audit_json(str(tmp_path / "numbers.csv"), "--text", "text", "--no-near")
+    assert audit["rows"] == 45_001 and audit["exact"]["unique"] == 45_001
+    # Unnamed, the column of numbers is no text to choose: the only column of words is.
+    assert audit_json(str(tmp_path / "numbers.csv"), "--no-near", "-q")["source"]["text_columns"] == ["pad"]
+
+
 def test_parquet_row_groups_of_any_size_read_in_order(frame, tmp_path, monkeypatch):
     """A local Parquet file is read in windows of whole row groups (polars) and, for a group
     larger than a window's bytes, a batch at a time (pyarrow). Groups of 1 to 900 rows, windows

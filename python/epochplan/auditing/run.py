@@ -116,8 +116,8 @@ def audit(
     runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
-    schema = source.schema()
-    columns = choose_text_columns(schema, text, source.description, label)
+    schema, typed = source.schema(), source.typed_schema()
+    columns = choose_text_columns(schema, text, source.description, label, typed)
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns, eval_text)
 
@@ -151,7 +151,7 @@ def audit(
         if result.near is not None:
             result.near = fill_previews(result.near, source, columns, normalize)
     result.template = template_signal(auditor, source, columns, normalize, examples)
-    result.warnings = template_warnings(result.template, other_text_columns(schema, columns, label), result.exact)
+    result.warnings = template_warnings(result.template, other_text_columns(typed, columns, label), result.exact)
     misread = source.misread_separator()
     if misread is not None:
         path, header = misread

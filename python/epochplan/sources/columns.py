@@ -103,11 +103,15 @@ def _unread_text_hint(schema: pl.Schema) -> str:
     return ""
 
 
-def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None) -> list[str]:
+def choose_text_columns(
+    schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None, typed: pl.Schema | None = None
+) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
     the only string column besides the label column, else (no string column) the only
-    conversation or list-of-strings column, else the only text field of a struct column."""
+    conversation or list-of-strings column, else the only text field of a struct column. The
+    choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
+    text to audit)."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
@@ -117,6 +121,7 @@ def choose_text_columns(schema: pl.Schema, text: str | Sequence[str] | None, whe
             if not _is_text(resolved[2]):
                 raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
+    schema = typed if typed is not None else schema
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and _is_text(schema[candidate]):
             return [candidate]

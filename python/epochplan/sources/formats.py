@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -38,6 +38,12 @@ class Source:
         """The columns every part has, in the first part's order (empty files left out)."""
         first, *others = [p for p in self.parts if not p.is_empty_file] or self.parts
         return pl.Schema({name: dtype for name, dtype in first.schema.items() if all(name in p.schema for p in others)})
+
+    def typed_schema(self) -> pl.Schema:
+        """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
+        choosing the text column goes by."""
+        typed = [replace(p, schema=p.typed) if p.typed is not None else p for p in self.parts]
+        return Source(typed).schema()
 
     def check_columns(self, columns: Sequence[str]) -> None:
         """A column some parts lack is named with the first part that lacks it."""

@@ -21,6 +21,7 @@ What streams and what is loaded whole:
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -54,6 +55,9 @@ class Part:
     rows: int | None = None  # when known without reading the rows
     #: A plain TSV file (no quoting, `tsv_is_quoted`): `dedup` writes its rows back unquoted.
     plain_tsv: bool = False
+    #: CSV/TSV: the column types its head suggests, which only choose the text column; every
+    #: cell is read as the text it is (`schema` is all strings).
+    typed: pl.Schema | None = None
 
     @property
     def is_empty_file(self) -> bool:
@@ -353,22 +357,22 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES)
     with _open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
-    # pyarrow reads ISO dates and times as timestamps; polars' CSV reader keeps them as text.
-    temporal = {f.name: pa.string() for f in inferred if pa.types.is_temporal(f.type)}
-    convert = pacsv.ConvertOptions(column_types=temporal)
+    # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
+    # choosing the text column, as in polars' CSV reader.
+    as_text = {f.name: pa.string() for f in inferred}
+    typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]))
 
     def batches(columns: list[str] | None) -> Iterator[Any]:
-        options = pacsv.ConvertOptions(column_types=temporal, include_columns=columns)
+        options = pacsv.ConvertOptions(column_types=as_text, include_columns=columns)
         with _open_stream(location, compression) as stream:
             yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
 
-    with _open_stream(location, compression) as stream:
-        schema = schema_of(pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=convert).schema)
+    schema = pl.Schema({name: pl.String for name in typed})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         yield from sliced((to_frame(b) for b in batches(columns)), batch_rows)
 
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema))
+    return Part(str(location), schema, read, lambda: lazy_from(read, schema), typed=typed)
 
 
 def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:
@@ -384,14 +388,14 @@ def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part
 
 
 def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool, **options: Any) -> Part:
-    """A CSV or TSV file through polars' scan, its types inferred from every row of `head` (the
-    first SCHEMA_BYTES), as pyarrow's reader infers them from its first block, not from 1,000
-    rows: a text column of numbers at first read as Int64 and was refused as not text."""
+    """A CSV or TSV file through polars' scan, every cell as written (see `Part.typed`); its
+    types inferred from every row of `head` (the first SCHEMA_BYTES), as pyarrow's reader infers
+    them from its first block, not from 1,000 rows."""
     rows = max(1000, head.count(b"\n"))
     quote = '"' if quoted else None
-    scan = pl.scan_csv(location, separator=SEPARATORS[kind], quote_char=quote, infer_schema_length=rows, **options)
-    part = polars_part(str(location), scan)
-    part.plain_tsv = not quoted
+    scan = functools.partial(pl.scan_csv, location, separator=SEPARATORS[kind], quote_char=quote, **options)
+    part = polars_part(str(location), scan(infer_schema=False))
+    part.plain_tsv, part.typed = not quoted, polars_part(str(location), scan(infer_schema_length=rows)).schema
     return part
 
 
