@@ -536,3 +536,24 @@ def test_bad_eval_split_and_bad_saved_dataset(tmp_path, files, shared_data):
     datasets.DatasetDict({"train": datasets.Dataset(pa.table({"prompt": ["a"]}))}).save_to_disk(str(saved_dict))
     assert_clean_error(run_cli("audit", str(saved_dict)), "DatasetDict", "train")
     assert audit_json(str(saved_dict / "train"))["rows"] == 1  # one split's folder is a saved dataset
+
+
+@pytest.mark.parametrize("name", ["nulls.parquet", "nulls.json", "nulls.arrow"])
+def test_an_all_null_text_column_is_audited(tmp_path, name):
+    """polars writes a column of only None without a type (Null), and a JSON array of nulls reads
+    so: such a text column is audited (every row a null text), named or found by its name."""
+    frame = pl.DataFrame({"id": [1, 2, 3], "text": [None, None, None]})
+    assert frame.schema["text"] == pl.Null
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_text(json.dumps(frame.to_dicts()))
+    elif name.endswith(".arrow"):
+        frame.write_ipc(path)
+    else:
+        frame.write_parquet(path)
+    for args in ([], ["--text", "text"]):
+        audit = audit_json(str(path), "--no-near", *args)
+        assert (audit["rows"], audit["null_rows"], audit["source"]["text_columns"]) == (3, 3, ["text"])
+    proc = run_cli("dedup", str(path), "-o", str(tmp_path / "kept.parquet"))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(tmp_path / "kept.parquet").height == 0

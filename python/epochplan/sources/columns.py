@@ -118,12 +118,12 @@ def choose_text_columns(
             raise InputError("text columns: empty list; name at least one column")
         for c in columns:
             resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
-            if not _is_text(resolved[2]):
+            if not _is_text(resolved[2]) and resolved[2] != pl.Null:  # all null: polars writes such a column typeless
                 raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
     schema = typed if typed is not None else schema
     for candidate in TEXT_COLUMN_CANDIDATES:
-        if candidate in schema and _is_text(schema[candidate]):
+        if candidate in schema and (_is_text(schema[candidate]) or schema[candidate] == pl.Null):
             return [candidate]
     strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label]
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
