@@ -433,6 +433,9 @@ def test_yaml_is_the_json_content():
         "c": [{"x": 1}],
         "null": "y: z",
     }
+    # Floats read back as floats, large and small ones too (PyYAML takes `6e+20` for a string).
+    floats = {"flops": 6e20, "params": 1e30, "lr": 1e-05, "x": 2.5e-7, "big": 1.5e300, "n": -3e22, "inf": float("inf")}
+    assert yaml.safe_load(to_yaml(floats)) == floats
 
 
 # --- Real data --------------------------------------------------------------------------------------

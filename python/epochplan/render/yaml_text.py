@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -18,9 +19,23 @@ def _yaml_scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return _yaml_float(value)
+    if isinstance(value, int):
         return json.dumps(value)
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def _yaml_float(value: float) -> str:
+    """A float as YAML 1.1 loaders (PyYAML) read one back: with a dot before any exponent
+    (`6e+20` would be a string there), and `.inf` / `.nan` for the JSON spellings they lack."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
 
 
 def _yaml_lines(value: Any, indent: int) -> list[str]:
