@@ -10,6 +10,10 @@ import inspect
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -147,7 +151,21 @@ def test_the_package_runs_as_a_module_and_as_the_entry_point():
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("epochplan "), proc.stderr
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert 'epochplan = "epochplan.cli:main"' in pyproject
-    from epochplan.cli import main
+    assert 'epochplan = "epochplan.launch:main"' in pyproject
+    from epochplan.launch import main
 
     assert callable(main) and os.path.isfile(Path(epochplan.__file__).with_name("__main__.py"))
+
+
+def test_ctrl_c_while_the_command_loads_is_no_traceback(tmp_path):
+    # The command's modules take a few tenths of a second to import; a Ctrl-C then ended in a
+    # KeyboardInterrupt traceback from inside polars. Here the import of polars is held for 30 s
+    # (a stand-in module first on the path), so the signal lands in it every time.
+    (tmp_path / "polars.py").write_text("import time\ntime.sleep(30)\n")
+    code = "from epochplan.launch import main; main()"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", code, "--version"], env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # well inside the 30 s import; not a timing assertion
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and stderr.strip() == "interrupted", (proc.returncode, stderr)
