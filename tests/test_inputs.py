@@ -557,3 +557,21 @@ def test_an_all_null_text_column_is_audited(tmp_path, name):
     proc = run_cli("dedup", str(path), "-o", str(tmp_path / "kept.parquet"))
     assert proc.returncode == 0, proc.stderr
     assert pl.read_parquet(tmp_path / "kept.parquet").height == 0
+
+
+@pytest.mark.parametrize(
+    "name, encoding",
+    [("excel.csv", "utf-16"), ("excel.tsv.gz", "utf-16"), ("lines.txt", "utf-16-be"), ("rows.jsonl", "utf-32")],
+)
+def test_a_utf16_or_utf32_file_is_refused_naming_its_encoding(tmp_path, name, encoding):
+    """Excel's "Unicode Text" and pandas' encoding="utf-16" write UTF-16 with a byte order mark:
+    read as UTF-8 it was audited (exit 0) as garbage, its column named '��t\\x00e\\x00x\\x00t'."""
+    body = '{"text": "hello world"}\n' if name.endswith(".jsonl") else "text\nhello world\nfoo bar\n"
+    if name.endswith(".tsv.gz"):
+        body = "id\ttext\n1\thello\n"
+    data = ("\ufeff" + body).encode(encoding) if encoding == "utf-16-be" else body.encode(encoding)
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    label = "UTF-32" if encoding == "utf-32" else "UTF-16"
+    for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.parquet")]):
+        assert_clean_error(run_cli(command[0], str(tmp_path / name), *command[1:]), name, label, "save it as UTF-8")
+    assert not (tmp_path / "out.parquet").exists()

@@ -34,7 +34,7 @@ import polars as pl
 from ..errors import InputError
 from .paths import SEPARATORS, Location, file_format, has_magic
 from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
-from .sniff import BOM, SCHEMA_BYTES, http_head, json_lines_schema_of, tsv_is_quoted, whole_lines
+from .sniff import BOM, SCHEMA_BYTES, http_head, json_lines_schema_of, other_encoding, tsv_is_quoted, whole_lines
 
 #: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
@@ -448,8 +448,16 @@ def file_part(location: Location) -> Part:
     kind, compression = file_format(location)
     assert kind is not None  # format_of checked the suffixes
     local = isinstance(location, Path)
-    if local and kind != "parquet" and kind != "arrow" and os.path.getsize(location) == 0:
-        raise EmptyFile(f"{location}: no rows (the file is empty)")
+    if local and kind != "parquet" and kind != "arrow":
+        if os.path.getsize(location) == 0:
+            raise EmptyFile(f"{location}: no rows (the file is empty)")
+        with _open_stream(location, compression) as stream:
+            encoding = other_encoding(stream.read(4))
+        if encoding is not None:
+            raise InputError(
+                f"{location}: the file is {encoding} (its byte order mark says so), not UTF-8; "
+                "save it as UTF-8 (Excel: 'CSV UTF-8'; pandas: encoding='utf-8')"
+            )
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
             return _remote_polars_part(str(location), kind)

@@ -13,6 +13,9 @@ from .paths import file_format
 
 #: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
 BOM = b"\xef\xbb\xbf"
+#: Byte order marks of the other Unicode encodings text files come in (Excel's "Unicode Text",
+#: pandas' encoding="utf-16"), UTF-32's first: its little-endian mark starts like UTF-16's.
+OTHER_ENCODINGS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 #: How much of a JSON lines, CSV or TSV file its columns and their types are inferred from.
 SCHEMA_BYTES = 2 << 20
 
@@ -24,6 +27,12 @@ def whole_lines(stream: Any) -> bytes:
     if len(head) == SCHEMA_BYTES:
         head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
     return head.removeprefix(BOM)
+
+
+def other_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 when `head` starts with that encoding's byte order mark: read as UTF-8,
+    such a file's every character would be garbage (or a NUL beside it)."""
+    return next((name for mark, name in OTHER_ENCODINGS if head.startswith(mark)), None)
 
 
 def tsv_is_quoted(head: bytes) -> bool:
