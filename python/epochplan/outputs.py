@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import os
 import re
 import secrets
@@ -221,7 +222,33 @@ def arrow_sink(path: Path) -> Any:
     (Linux allows any) cannot be."""
     import pyarrow as pa
 
+    if _is_stream(path):
+        # A FIFO or terminal cannot tell its position (pyarrow's file asks the OS, which fails
+        # with "lseek failed"): written through Python, counting the bytes.
+        return pa.PythonFile(_Counted(open(path, "wb", buffering=0)), mode="w")
     return pa.OSFile(os.fsencode(path), "wb")
+
+
+class _Counted(io.RawIOBase):
+    """A stream that knows its position by counting what was written to it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.position = raw, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        written = self.raw.write(data) or 0
+        self.position += written
+        return written
+
+    def tell(self) -> int:
+        return self.position
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 @contextlib.contextmanager
