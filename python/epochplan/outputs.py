@@ -134,7 +134,7 @@ def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     (or was written through to a device/FIFO); on any error or interrupt no temporary file is
     left and `path` is unchanged. OS errors become `StorageError`."""
     target = _real(Path(path))
-    with _storage_errors(Path(path)):
+    with storage_errors(Path(path)):
         if _is_stream(target):
             with open(target, "wb") as stream:
                 yield stream
@@ -155,7 +155,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     """Call `write(file_path)` and make the result `path`'s content in one rename (a device or
     FIFO is handed to `write` directly). For writers that want a path, such as polars'."""
     target = _real(Path(path))
-    with _storage_errors(Path(path)):
+    with storage_errors(Path(path)):
         if _is_stream(target):
             write(target)
             return
@@ -252,7 +252,7 @@ class _Counted(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _storage_errors(path: Path) -> Iterator[None]:
+def storage_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except StorageError:

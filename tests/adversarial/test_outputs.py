@@ -203,6 +203,26 @@ def test_a_full_disk_is_exit_2_naming_the_path(tmp_path, data, command):
     assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
 
 
+def test_a_write_refused_mid_folder_output_is_exit_2_naming_the_folder(tmp_path):
+    # `dedup -o DIR/` writes a shard per input file into a temporary folder: a file-size limit
+    # (as a full disk or a quota would) stopped it with "internal error: OSError" before.
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    write_texts(tmp_path / "big.parquet", 20_000)
+
+    def limited() -> None:  # writes past 20 kB fail with EFBIG instead of killing the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    command = [sys.executable, "-m", "epochplan", "dedup", "big.parquet", "-o", "shards/"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, preexec_fn=limited, timeout=300)
+    assert_clean_error(proc, "shards", "File too large")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet"], "a shard folder or temporary folder was left"
+
+
 def test_a_spill_folder_that_is_gone_is_exit_2_not_internal(tmp_path):
     """The core spills near-duplicate sketches to temp files beyond the memory budget (40 000
     sketches are over 16 MiB); a temp folder that does not exist is the environment's problem:

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from ..outputs import storage_errors
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
@@ -77,19 +78,20 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
     names = check_folder_output(data, out)
     target = Path(out)
     keep, summary, source = rows_to_write(data, target, progress, options)
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        start = 0
-        for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
-            shard = Source([part], [location], part.name)
-            rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
-            lo, hi = keep.searchsorted([start, start + rows])
-            write_rows(shard, keep[lo:hi] - start, kind, temp / name)
-            start += rows
-        _publish(temp, target, [name for name, _ in names])
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+    with storage_errors(target):  # a full disk or a quota: exit 2 naming the folder
+        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            start = 0
+            for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
+                shard = Source([part], [location], part.name)
+                rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
+                lo, hi = keep.searchsorted([start, start + rows])
+                write_rows(shard, keep[lo:hi] - start, kind, temp / name)
+                start += rows
+            _publish(temp, target, [name for name, _ in names])
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
     return summary
 
 
