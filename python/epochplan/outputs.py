@@ -6,6 +6,9 @@ is lost and an interrupted run leaves no half-written or temporary file.
 - A symlink keeps being a link: its target is written that way.
 - A character device or a FIFO (`/dev/null`, `/dev/stdout`, a pipe) is written through: replacing
   it with a regular file would destroy it (it once replaced `/dev/null` for the whole machine).
+- A command's several outputs (`audit --json --clusters --html …`) land together
+  (`staged_outputs`): each is written to its temporary file and all are renamed once every one
+  is written, so a failure or interrupt leaves every path as it was.
 - An OS error while writing (full disk, quota, read-only file system, permission) is a
   `StorageError` naming the path, with the OS's words: the user's environment, not our bug.
 """
@@ -128,11 +131,51 @@ def _mode(path: Path) -> int:
         return 0
 
 
+class Staged:
+    """Outputs of one command that land together (`staged_outputs`): each is written to its
+    temporary file, and all are renamed into place once every one is written."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as given)
+
+    def _commit(self) -> None:
+        while self.pending:
+            tmp, target, given = self.pending[0]
+            with storage_errors(given):
+                os.replace(tmp, target)
+            self.pending.pop(0)
+
+    def _discard(self) -> None:
+        for tmp, _, _ in self.pending:
+            tmp.unlink(missing_ok=True)
+        self.pending.clear()
+
+
 @contextlib.contextmanager
-def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def staged_outputs() -> Iterator[Staged]:
+    """Write a command's outputs as a set: pass the `Staged` to each write; none replaces its path
+    before all are written, so an error or interrupt in one (a full disk, Ctrl-C) leaves every
+    path as it was. A device or FIFO is written through at once, as always."""
+    stage = Staged()
+    try:
+        yield stage
+        stage._commit()
+    finally:
+        stage._discard()
+
+
+def _land(tmp: Path, target: Path, given: Path, stage: Staged | None) -> None:
+    if stage is None:
+        os.replace(tmp, target)
+    else:
+        stage.pending.append((tmp, target, given))
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike[str], stage: Staged | None = None) -> Iterator[BinaryIO]:
     """A binary file to write `path`'s new content to. On success it replaces `path` in one rename
-    (or was written through to a device/FIFO); on any error or interrupt no temporary file is
-    left and `path` is unchanged. OS errors become `StorageError`."""
+    (or was written through to a device/FIFO), at once or with the rest of `stage`; on any error
+    or interrupt no temporary file is left and `path` is unchanged. OS errors become `StorageError`."""
     target = _real(Path(path))
     with storage_errors(Path(path)):
         if _is_stream(target):
@@ -145,15 +188,16 @@ def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with open(fd, "wb") as handle:
                 yield handle
-            os.replace(tmp, target)
+            _land(tmp, target, Path(path), stage)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], stage: Staged | None = None) -> None:
     """Call `write(file_path)` and make the result `path`'s content in one rename (a device or
-    FIFO is handed to `write` directly). For writers that want a path, such as polars'."""
+    FIFO is handed to `write` directly), at once or with the rest of `stage`. For writers that
+    want a path, such as polars'."""
     target = _real(Path(path))
     with storage_errors(Path(path)):
         if _is_stream(target):
@@ -163,21 +207,21 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             write(tmp)
-            os.replace(tmp, target)
+            _land(tmp, target, Path(path), stage)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str, stage: Staged | None = None) -> None:
     """`text` as UTF-8. A path that is not UTF-8 in it (a --tokenizer file named with other
     bytes, which Python holds as lone surrogates) is written as a backslash-u escape: in JSON that
     is the escape of the same string, so the file still reads back."""
-    with open_output(path) as out:
+    with open_output(path, stage) as out:
         out.write(text.encode("utf-8", "backslashreplace"))
 
 
-def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
+def write_parquet(path: str | os.PathLike[str], frame: Any, stage: Staged | None = None) -> None:
     """A polars DataFrame (or anything with `to_arrow()`) as a Parquet file at `path`, through
     pyarrow: its write errors are plain OSErrors (polars hides the errno in a ComputeError)."""
     table = frame.to_arrow()
@@ -190,7 +234,7 @@ def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
             finally:
                 writer.close()
 
-    atomic_write(path, write)
+    atomic_write(path, write, stage)
 
 
 def parquet_writer(sink: Any, schema: Any) -> Any:

@@ -203,6 +203,32 @@ def test_a_full_disk_is_exit_2_naming_the_path(tmp_path, data, command):
     assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
 
 
+@pytest.mark.parametrize(
+    "command, failing",
+    [
+        (["audit", "{data}", "--json", "a.json", "--clusters", "c.parquet", "--markdown", "m.md", "--html", "r.html", "-q"], "r.html"),
+        (["check", "{data}", "--json", "a.json", "--junit", "j.xml", "--html", "r.html", "-q"], "r.html"),
+    ],
+)
+def test_outputs_land_together_or_not_at_all(tmp_path, data, command, failing):
+    # The last output fails (a full device, written through): the ones written before it stay as
+    # they were. Each used to be renamed into place as soon as it was written.
+    device = char_device(tmp_path, "full", "full")
+    (tmp_path / failing).symlink_to(device)
+    names = [a for a in command if "." in a and a != failing and not a.startswith("{")]
+    for name in names:
+        (tmp_path / name).write_text("OLD")
+    proc = run_cli(*[part.format(data=data) for part in command], cwd=tmp_path)
+    assert_clean_error(proc, failing, "No space left on device")
+    assert all((tmp_path / name).read_text() == "OLD" for name in names), names
+    assert leftovers(tmp_path) == []
+    # Without the failing one, all land.
+    (tmp_path / failing).unlink()
+    proc = run_cli(*[part.format(data=data) for part in command], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert all((tmp_path / name).read_bytes() != b"OLD" for name in [*names, failing]) and leftovers(tmp_path) == []
+
+
 def test_a_write_refused_mid_folder_output_is_exit_2_naming_the_folder(tmp_path):
     # `dedup -o DIR/` writes a shard per input file into a temporary folder: a file-size limit
     # (as a full disk or a quota would) stopped it with "internal error: OSError" before.

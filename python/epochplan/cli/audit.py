@@ -13,7 +13,7 @@ from rich.markup import escape
 from .. import settings
 from ..auditing import audit
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs, write_parquet
+from ..outputs import atomic_write_text, check_outputs, staged_outputs, write_parquet
 from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
@@ -96,24 +96,26 @@ def audit_command(
         result.extra["plan"] = None
         result.extra["plan_skipped"] = f"the audit {skipped}"
 
-    if clusters is not None and result.clusters is not None:
-        write_parquet(clusters, result.clusters)
-    if leakage is not None and result.leaks is not None:
-        write_parquet(leakage, result.leaks)
+    headline = None
+    with staged_outputs() as stage:  # the files land together, or (error, Ctrl-C) none does
+        if clusters is not None and result.clusters is not None:
+            write_parquet(clusters, result.clusters, stage)
+        if leakage is not None and result.leaks is not None:
+            write_parquet(leakage, result.leaks, stage)
+        if json_out and json_out != "-":
+            atomic_write_text(json_out, result.to_json(), stage)
+        if html is not None or markdown is not None or step_summary:
+            audit_dict = result.to_dict()
+            if html is not None:
+                atomic_write_text(html, render_html(audit_dict, examples=examples), stage)
+            headline = render_markdown(audit_dict, examples=examples)
+            if markdown is not None:
+                atomic_write_text(markdown, headline, stage)
     if json_out == "-":
         sys.stdout.write(result.to_json())
-    elif json_out:
-        atomic_write_text(json_out, result.to_json())
-    if html is not None or markdown is not None or step_summary:
-        audit_dict = result.to_dict()
-        if html is not None:
-            atomic_write_text(html, render_html(audit_dict, examples=examples))
-        headline = render_markdown(audit_dict, examples=examples)
-        if markdown is not None:
-            atomic_write_text(markdown, headline)
-        if step_summary:  # appended, as GitHub expects; each step adds its own part
-            with open(step_summary, "a", encoding="utf-8") as f:
-                f.write(headline)
+    if step_summary and headline is not None:  # appended, as GitHub expects; each step adds its own part
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(headline)
     if not quiet and json_out != "-":
         console = terminal_console()
         render_audit(result, console)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from .. import settings
 from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs
+from ..outputs import atomic_write_text, check_outputs, staged_outputs
 from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
@@ -75,14 +75,15 @@ def check_command(
             terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(warning))}", highlight=False)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
+    with staged_outputs() as stage:  # the files land together, or (error, Ctrl-C) none does
+        if json_out and json_out != "-":
+            atomic_write_text(json_out, report.to_json(), stage)
+        if junit is not None:
+            atomic_write_text(junit, to_junit(report), stage)
+        if html is not None:
+            atomic_write_text(html, render_html(None, check=report.to_dict(), examples=examples), stage)
     if json_out == "-":
         sys.stdout.write(report.to_json())
-    elif json_out:
-        atomic_write_text(json_out, report.to_json())
-    if junit is not None:
-        atomic_write_text(junit, to_junit(report))
-    if html is not None:
-        atomic_write_text(html, render_html(None, check=report.to_dict(), examples=examples))
     # Workflow commands go to stdout, unless stdout carries the JSON report.
     emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
     if not quiet and json_out != "-":
