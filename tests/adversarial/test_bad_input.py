@@ -263,3 +263,47 @@ def test_interrupt_while_loading_is_exit_130_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_shard_without_the_text_column_is_named(tmp_path):
+    # No column was shared to choose from: the file that lacks the text column is named, where
+    # the message named the first file and listed no columns.
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    write_texts(folder / "a.parquet", 20)
+    pl.DataFrame({"other": ["x"]}).write_parquet(folder / "b.parquet")
+    assert_clean_error(run_cli("audit", str(folder), "-q", cwd=tmp_path), "b.parquet", "no column 'text'", "every file needs it")
+
+
+def test_a_symlink_that_leads_nowhere_says_why(tmp_path):
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    (tmp_path / "dangling.parquet").symlink_to(tmp_path / "gone.parquet")
+    assert_clean_error(run_cli("audit", "loop1", cwd=tmp_path), "loop1", "Too many levels of symbolic links")
+    assert_clean_error(run_cli("audit", "dangling.parquet", cwd=tmp_path), "dangling.parquet", "No such file or directory")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "99999999999999999999"])
+def test_a_batch_size_out_of_range_names_the_variable(tmp_path, data, value):
+    proc = run_cli("audit", str(data), "-q", cwd=tmp_path, env={"EPOCHPLAN_BATCH_ROWS": value})
+    assert_clean_error(proc, f"EPOCHPLAN_BATCH_ROWS={value}", "between 1 and")
+    assert "data.parquet" not in proc.stderr  # the data file is not to blame
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"rows": "many"}, "not a whole number"),
+        ({"near": {"unique": -5}}, "do not add up: -5 near-unique"),
+        ({"near": {"unique": 0}}, "do not add up: 0 near-unique"),
+        ({"exact": {"unique": 10**9}}, "do not add up"),
+    ],
+)
+def test_plan_from_an_audit_with_impossible_counts_says_which(tmp_path, data, change, fragment):
+    audit = json.loads(run_cli("audit", str(data), "--json", "-", *([] if "near" in change else ["--no-near"]), cwd=tmp_path).stdout)
+    for key, value in change.items():
+        audit[key] = {**audit[key], **value} if isinstance(value, dict) else value
+    (tmp_path / "audit.json").write_text(json.dumps(audit))
+    proc = run_cli("plan", "--audit", "audit.json", cwd=tmp_path)
+    assert_clean_error(proc, "audit", fragment)
+    assert "None" not in proc.stderr

@@ -117,7 +117,12 @@ def audit(
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema, typed = source.schema(), source.typed_schema()
-    columns = choose_text_columns(schema, text, source.description, label, typed)
+    try:
+        columns = choose_text_columns(schema, text, source.description, label, typed)
+    except InputError:
+        # Files that differ in columns: a column only some have is why none could be chosen.
+        source.check_shared_columns()
+        raise
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(eval, columns, eval_text)
 
@@ -192,6 +197,14 @@ def _batch_rows_from_env() -> int:
     if not value:
         return defaults.BATCH_ROWS
     try:
-        return int(value)
+        rows = int(value)
     except ValueError:
         raise InputError(f"EPOCHPLAN_BATCH_ROWS={value!r}: must be a whole number of rows") from None
+    if not 1 <= rows <= MAX_BATCH_ROWS:
+        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value}: must be between 1 and {MAX_BATCH_ROWS:,} rows (default {defaults.BATCH_ROWS:,})")
+    return rows
+
+
+#: Most rows EPOCHPLAN_BATCH_ROWS may ask for: a batch is held whole, so more only costs memory
+#: (and a number past 64 bits failed deep in the reader, blaming the data file).
+MAX_BATCH_ROWS = 100_000_000

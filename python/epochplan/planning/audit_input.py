@@ -95,10 +95,18 @@ def counts_from_audit(source: Any) -> DataCounts:
         level, stats = ("near", data["near"]) if data.get("near") else ("exact", exact)
         unique = int(stats["unique"])
         lengths = data.get("lengths") or {}
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
         raise InputError(f"audit is missing field {exc}; re-create it with epochplan audit --json") from None
-    if non_null <= 0 or unique <= 0:
-        raise InputError(f"audit {nothing_to_plan(data)}")
+    except (TypeError, ValueError):
+        raise InputError(
+            "audit has a field that is not a whole number (rows, null_rows or the unique count); re-create it with epochplan audit --json"
+        ) from None
+    if non_null <= 0 and (why := nothing_to_plan(data)) is not None:
+        raise InputError(f"audit {why}")
+    if non_null <= 0 or not 0 < unique <= non_null:
+        raise InputError(
+            f"audit counts do not add up: {unique:,} {level}-unique of {non_null:,} non-null rows; re-create it with epochplan audit --json"
+        )
     tokens = lengths.get("tokens") or {}
     table = _length_table(tokens.get("unique_lengths"))
     estimated = bool(tokens.get("estimated", True))

@@ -54,6 +54,13 @@ class Source:
                 lacking = next(p for p in parts if p not in having)
                 raise InputError(f"{lacking.name}: no column {column!r}, which other files of this input have; every file needs it")
 
+    def check_shared_columns(self) -> None:
+        """A column only some files have is named with a file that lacks it, string columns
+        first: why no text column could be chosen from the columns they share."""
+        columns = {name: dtype for p in self.parts for name, dtype in (p.typed or p.schema).items()}
+        shared = self.schema()
+        self.check_columns(sorted((c for c in columns if c not in shared), key=lambda c: columns[c] != pl.String))
+
     def misread_separator(self) -> tuple[str, str] | None:
         """(file, its one column's name) for the first CSV or TSV file read as one column whose
         name holds another common separator (`id;text` in a .csv): its fields were most

@@ -182,6 +182,11 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             if not isinstance(spec, (str, os.PathLike)) and text_like:
                 # `audit(["some text", ...])`: a list of texts, not of paths.
                 hint = "; inputs are paths: to audit texts held in memory, pass them as a table (Python: pl.DataFrame({'text': texts}))"
+            if os.path.islink(p):  # a link that leads nowhere (a loop, a missing target): the OS's words
+                try:
+                    os.stat(p)
+                except OSError as exc:
+                    raise refused_path(item, exc) from None
             raise InputError(f"{shown(str(item))}: no such file or folder{hint}")
     for local in found:  # every local file, given, matched or in a folder
         if isinstance(local, Path):
