@@ -456,10 +456,13 @@ BAD = {
     "garbage.jsonl.gz": (lambda: b"this is not gzip at all", ["garbage.jsonl.gz", "cannot read"]),
     "truncated.jsonl.zst": (lambda: _half(zstandard.ZstdCompressor().compress(_LINES)), ["truncated.jsonl.zst", "cannot read"]),
     "truncated.csv.gz": (lambda: _half(gzip.compress(b"prompt\n" + _LINES)), ["truncated.csv.gz", "cannot read"]),
-    "malformed.json": (lambda: b'[{"prompt": "a"}, {"prompt": ', ["malformed.json", "cannot read"]),
+    "malformed.json": (lambda: b'[{"prompt": "a"}, {"prompt": ', ["malformed.json", "not valid JSON (line 1, column 30: Expecting value)"]),
     "empty.json": (lambda: b"", ["empty.json"]),
     "empty-array.json": (lambda: b"[]", ["no rows"]),
-    "bad-lines.jsonl.gz": (lambda: gzip.compress(b'{"prompt": "a"}\n{"prompt": \n'), ["bad-lines.jsonl.gz", "cannot read"]),
+    "bad-lines.jsonl.gz": (
+        lambda: gzip.compress(b'{"prompt": "a"}\n{"prompt": \n'),
+        ["bad-lines.jsonl.gz", "not valid JSON lines (line 2, column 12"],
+    ),
     "empty.arrow": (lambda: b"", ["empty.arrow", "cannot read"]),
     "garbage.arrow": (lambda: b"ARROW1" + b"\x00" * 40, ["garbage.arrow", "cannot read"]),
     "bad.csv.zst": (lambda: b"\x28\xb5\x2f\xfd junk", ["bad.csv.zst", "cannot read"]),
@@ -575,3 +578,26 @@ def test_a_utf16_or_utf32_file_is_refused_naming_its_encoding(tmp_path, name, en
     for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.parquet")]):
         assert_clean_error(run_cli(command[0], str(tmp_path / name), *command[1:]), name, label, "save it as UTF-8")
     assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "name, data, where",
+    [
+        # a download cut short: the last line, past the 2 MB the columns are read from
+        (
+            "cut.jsonl",
+            b"".join(b'{"text": "row %d of a long file"}\n' % i for i in range(80_000)) + b'{"text": "cut sh',
+            "line 80001, column 10: Unterminated string",
+        ),
+        ("cut.jsonl.zst", b'{"text": "a"}\n{"text": "b" "c"}\n', "line 2, column 14: Expecting ',' delimiter"),
+        ("array-line.jsonl", b'{"text": "a"}\n[1, 2]\n', "line 2: a JSON array, not an object"),
+        ("trailing.json", b'[{"text": "a"}, {"text": "b"}] x', "line 1, column 32: Extra data"),
+        ("comma.json", b'[{"text": "a"},\n {"text": "b"},\n]', "line 3, column 1: Expecting value"),
+    ],
+)
+def test_a_broken_json_file_names_the_line(tmp_path, name, data, where):
+    """polars' parser says "Syntax at character 8" or "InternalError(TapeError)"; Python's finds
+    the line and column once a read failed."""
+    (tmp_path / name).write_bytes(zstandard.ZstdCompressor().compress(data) if name.endswith(".zst") else data)
+    for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
+        assert_clean_error(run_cli(command[0], str(tmp_path / name), *command[1:]), name, where)

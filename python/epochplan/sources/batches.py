@@ -35,8 +35,14 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                 continue
             labels = [label_expression(label, part.schema)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
-            for frame in part.read(read_columns(part.schema, wanted), batch_rows):
-                yield frame.select(exprs)
+            try:
+                for frame in part.read(read_columns(part.schema, wanted), batch_rows):
+                    yield frame.select(exprs)
+            except Exception:
+                where = part.fault() if part.fault is not None else None
+                if where is None:
+                    raise
+                raise InputError(f"{part.name}: not valid JSON lines ({where}); fix or drop that line") from None
 
     try:
         yield from prefetch(selected())

@@ -13,8 +13,9 @@ import polars as pl
 from ..errors import InputError
 from .columns import resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
+from .parts import EmptyFile, Part, empty_part, polars_part, whole_frame_part
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
-from .readers import EmptyFile, Part, empty_part, file_part, polars_part, whole_frame_part
+from .readers import file_part
 from .remote import first_line
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.DataFrame | pl.LazyFrame | Any

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .readers import Part, lazy_from, schema_of, sliced, to_frame
+from .parts import Part, lazy_from, schema_of, sliced, to_frame
 
 
 def is_dataset(data: Any) -> bool:

@@ -25,129 +25,41 @@ import functools
 import io
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
+from .parts import (
+    EmptyFile,
+    Part,
+    lazy_from,
+    open_file,
+    open_stream,
+    polars_part,
+    read_error,
+    schema_of,
+    sliced,
+    to_frame,
+    whole_frame_part,
+)
 from .paths import SEPARATORS, Location, file_format, has_magic
-from .remote import HINT, POLARS_ONLY, filesystem, first_line, scheme_of
-from .sniff import BOM, SCHEMA_BYTES, http_head, json_lines_schema_of, other_encoding, tsv_is_quoted, whole_lines
+from .remote import POLARS_ONLY, scheme_of
+from .sniff import BOM, SCHEMA_BYTES, http_head, json_fault, json_lines_schema_of, other_encoding, tsv_is_quoted, whole_lines
 
 #: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
 #: (a window of whole row groups); a larger row group is streamed by pyarrow.
 PARQUET_WINDOW_BYTES = 128 << 20
-Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
-
-
-@dataclass
-class Part:
-    """One file (or in-memory table) of a source."""
-
-    name: str
-    schema: pl.Schema
-    read: Read  # the chosen columns, in row order, at most `batch_rows` rows a frame
-    scan: Callable[[], pl.LazyFrame]  # every column, lazily: dedup output, previews
-    rows: int | None = None  # when known without reading the rows
-    #: A plain TSV file (no quoting, `tsv_is_quoted`): `dedup` writes its rows back unquoted.
-    plain_tsv: bool = False
-    #: CSV/TSV: the column types its head suggests, which only choose the text column; every
-    #: cell is read as the text it is (`schema` is all strings).
-    typed: pl.Schema | None = None
-
-    @property
-    def is_empty_file(self) -> bool:
-        """An empty file among others (`empty_part`): no rows and no columns to check."""
-        return self.rows == 0 and not self.schema
-
-
-class EmptyFile(InputError):
-    """A row-format file with no rows: an error alone, an empty part beside other files."""
-
-
-def empty_part(name: str) -> Part:
-    """An empty file in a folder or list of files (a shard `dedup` emptied): it adds no rows and
-    its missing columns do not count against the other files."""
-    return Part(name, pl.Schema(), lambda columns, batch_rows: iter(()), pl.LazyFrame, 0)
-
-
-def schema_of(arrow_schema: Any) -> pl.Schema:
-    import pyarrow as pa
-
-    # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
-    frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow_schema))
-    assert isinstance(frame, pl.DataFrame)
-    return frame.schema
-
-
-def to_frame(data: Any) -> pl.DataFrame:
-    frame = pl.from_arrow(data)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def sliced(frames: Iterator[pl.DataFrame], batch_rows: int) -> Iterator[pl.DataFrame]:
-    for frame in frames:
-        for start in range(0, frame.height, batch_rows):
-            yield frame.slice(start, batch_rows)
-
-
-def lazy_from(read: Read, schema: pl.Schema) -> pl.LazyFrame:
-    """A lazy frame over a streaming reader (polars IO plugin), so dedup can write any format
-    without loading it."""
-    from polars.io.plugins import register_io_source
-
-    def source(with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None):
-        left = n_rows
-        for frame in read(with_columns if with_columns is not None else list(schema.names()), batch_size or 50_000):
-            if predicate is not None:
-                frame = frame.filter(predicate)
-            if left is not None:
-                frame = frame.head(left)
-                left -= frame.height
-            yield frame
-            if left is not None and left <= 0:
-                return
-
-    return register_io_source(source, schema=schema)
-
-
-def _open_file(location: Location) -> Any:
-    """A random-access file: memory-mapped when local (zero-copy Arrow), else the object store's."""
-    import pyarrow as pa
-
-    if isinstance(location, Path):
-        return pa.memory_map(str(location))
-    fs, path = filesystem(location)
-    return fs.open_input_file(path)
-
-
-def _open_stream(location: Location, compression: str | None) -> Any:
-    import pyarrow as pa
-
-    if isinstance(location, Path):
-        return pa.input_stream(str(location), compression=compression)
-    fs, path = filesystem(location)
-    return fs.open_input_stream(path, compression=compression)
-
-
-def read_error(name: str, error: BaseException) -> InputError:
-    """One line for a reader's failure; for a URL, where credentials and endpoints come from."""
-    hint = f"; {HINT}" if scheme_of(name) else ""
-    return InputError(f"{name}: cannot read input ({first_line(error)}){hint}")
-
-
 # --- formats -------------------------------------------------------------------------------------
 
 
 def parquet_part(location: Location) -> Part:
     import pyarrow.parquet as pq
 
-    with _open_file(location) as f:
+    with open_file(location) as f:
         if f.read(4) != b"PAR1":
             raise InputError(f"{location}: not a Parquet file (no PAR1 header); is it corrupt or another format?")
         f.seek(0)
@@ -155,7 +67,7 @@ def parquet_part(location: Location) -> Part:
         schema, rows = schema_of(meta.schema_arrow), meta.metadata.num_rows
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        with _open_file(location) as f, pq.ParquetFile(f) as reader:
+        with open_file(location) as f, pq.ParquetFile(f) as reader:
             if not isinstance(location, Path):
                 # pyarrow, a batch at a time: one footer read for the whole object.
                 for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
@@ -218,15 +130,15 @@ def arrow_part(location: Location) -> Part:
     """Arrow IPC, file or stream format (told apart by the file's first bytes)."""
     import pyarrow.ipc as ipc
 
-    with _open_file(location) as f:
+    with open_file(location) as f:
         is_file_format = f.read(6) == b"ARROW1"
     open_reader = ipc.open_file if is_file_format else ipc.open_stream
-    with _open_file(location) as f:
+    with open_file(location) as f:
         reader = open_reader(f)
         schema = schema_of(reader.schema)
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        with _open_file(location) as f:
+        with open_file(location) as f:
             reader = open_reader(f)
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches)) if is_file_format else reader
             yield from sliced((to_frame(batch.select(columns)) for batch in batches), batch_rows)
@@ -237,7 +149,7 @@ def arrow_part(location: Location) -> Part:
 
 
 def _first_byte(location: Location, compression: str | None) -> bytes:
-    with _open_stream(location, compression) as stream:
+    with open_stream(location, compression) as stream:
         head = stream.read(4096).removeprefix(BOM).lstrip()
     return head[:1]
 
@@ -249,7 +161,7 @@ def _starts_with_bom(path: Location) -> bool:
 
 def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
     """Whole lines of a file (JSON lines, text), about JSON_BLOCK bytes at a time."""
-    with _open_stream(location, compression) as stream:
+    with open_stream(location, compression) as stream:
         rest = stream.read(len(BOM))
         rest = rest.removeprefix(BOM)
         while True:
@@ -273,7 +185,7 @@ def _head(location: Location, compression: str | None) -> bytes:
     # A plain local file through Python's own file: pyarrow's stream would import pyarrow (tens of
     # MB) into an audit that polars reads alone.
     plain = isinstance(location, Path) and compression is None
-    with open(location, "rb") if plain else _open_stream(location, compression) as stream:
+    with open(location, "rb") if plain else open_stream(location, compression) as stream:
         return whole_lines(stream)
 
 
@@ -295,7 +207,18 @@ def json_lines_part(location: Location, compression: str | None) -> Part:
         for block in _line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=schema).select(columns)]), batch_rows)
 
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema))
+    return Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
+
+
+def _json_lines_fault(location: Location, compression: str | None) -> Callable[[], str | None]:
+    def fault() -> str | None:  # None too when the file cannot be read again (a broken gzip stream)
+        try:
+            with open_stream(location, compression) as stream:
+                return json_fault(stream, lines=True)
+        except Exception:
+            return None
+
+    return fault
 
 
 #: The column a text file's lines are read into.
@@ -331,17 +254,14 @@ def text_lines_part(location: Location, compression: str | None) -> Part:
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
 
-def whole_frame_part(name: str, frame: pl.DataFrame) -> Part:
-    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        yield from sliced(iter([frame.select(columns)]), batch_rows)
-
-    return Part(name, frame.schema, read, frame.lazy, frame.height)
-
-
 def json_array_part(location: Location, compression: str | None) -> Part:
-    with _open_stream(location, compression) as stream:
+    with open_stream(location, compression) as stream:
         data = stream.read().removeprefix(BOM)
-    frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
+    try:
+        frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
+    except Exception as e:  # simd-json names a character offset or a "TapeError" at best
+        where = json_fault(io.BytesIO(data), lines=False)
+        raise InputError(f"{location}: not valid JSON ({where}); fix the file") if where else read_error(str(location), e) from None
     if frame.width == 0:
         raise EmptyFile(f"{location}: no rows (the JSON array is empty)")
     return whole_frame_part(str(location), frame)
@@ -355,7 +275,7 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     parse = pacsv.ParseOptions(delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted)
     # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES)
-    with _open_stream(location, compression) as stream:
+    with open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
     # choosing the text column, as in polars' CSV reader.
@@ -364,7 +284,7 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
 
     def batches(columns: list[str] | None) -> Iterator[Any]:
         options = pacsv.ConvertOptions(column_types=as_text, include_columns=columns)
-        with _open_stream(location, compression) as stream:
+        with open_stream(location, compression) as stream:
             yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
 
     schema = pl.Schema({name: pl.String for name in typed})
@@ -373,18 +293,6 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
         yield from sliced((to_frame(b) for b in batches(columns)), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema), typed=typed)
-
-
-def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:
-    try:
-        schema = frame.collect_schema()
-    except Exception as e:  # polars raises many types for unreadable input
-        raise read_error(name, e) from None
-
-    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        yield from frame.select(columns).collect_batches(chunk_size=batch_rows, maintain_order=True)
-
-    return Part(name, schema, read, lambda: frame, rows)
 
 
 def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool, **options: Any) -> Part:
@@ -448,17 +356,17 @@ def file_part(location: Location) -> Part:
     kind, compression = file_format(location)
     assert kind is not None  # format_of checked the suffixes
     local = isinstance(location, Path)
-    if local and kind != "parquet" and kind != "arrow":
-        if os.path.getsize(location) == 0:
-            raise EmptyFile(f"{location}: no rows (the file is empty)")
-        with _open_stream(location, compression) as stream:
-            encoding = other_encoding(stream.read(4))
-        if encoding is not None:
-            raise InputError(
-                f"{location}: the file is {encoding} (its byte order mark says so), not UTF-8; "
-                "save it as UTF-8 (Excel: 'CSV UTF-8'; pandas: encoding='utf-8')"
-            )
+    if local and kind != "parquet" and kind != "arrow" and os.path.getsize(location) == 0:
+        raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
+        if local and kind != "parquet" and kind != "arrow":
+            with open_stream(location, compression) as stream:
+                encoding = other_encoding(stream.read(4))
+            if encoding is not None:
+                raise InputError(
+                    f"{location}: the file is {encoding} (its byte order mark says so), not UTF-8; "
+                    "save it as UTF-8 (Excel: 'CSV UTF-8'; pandas: encoding='utf-8')"
+                )
         if not local and scheme_of(str(location)) in POLARS_ONLY:
             return _remote_polars_part(str(location), kind)
         if kind == "parquet":
@@ -475,7 +383,9 @@ def file_part(location: Location) -> Part:
             # file starting with a byte order mark (polars' parser fails on it). Every other
             # local file is opened with `glob=False`.
             if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
-                return polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
+                part = polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
+                part.fault = _json_lines_fault(location, None)
+                return part
             return json_lines_part(location, compression)
         plain_local = local and compression is None
         # The head: a plain local file's types, and whether a TSV quotes (pyarrow's reader infers
@@ -490,4 +400,7 @@ def file_part(location: Location) -> Part:
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
-        raise read_error(str(location), e) from None
+        where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
+        raise (
+            InputError(f"{location}: not valid JSON lines ({where}); fix or drop that line") if where else read_error(str(location), e)
+        ) from None

@@ -5,6 +5,7 @@ readers' own inference looks at their first rows only (1,000 lines, or 100 over 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -74,3 +75,42 @@ def http_head(url: str) -> bytes:
             return whole_lines(response)
         with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
             return whole_lines(stream)
+
+
+def json_fault(stream: Any, lines: bool) -> str | None:
+    """Where a JSON file first breaks its format, to name in an error ("line 3, column 14:
+    Expecting ',' delimiter"), or None when Python's parser finds nothing wrong. `lines`: JSON
+    lines (each non-blank line one object), else one JSON document. Read only once a reader
+    failed, whose own message gives a character offset at best."""
+    import json
+
+    if not lines:
+        try:
+            json.loads(stream.read().removeprefix(BOM))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            return _where(error)
+        return None
+    for number, line in enumerate(_lines_of(stream), 1):
+        if line.strip():
+            try:
+                value = json.loads(line.removeprefix(BOM) if number == 1 else line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                return f"line {number}{_where(error).removeprefix('line 1')}"
+            if not isinstance(value, dict):
+                kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+                return f"line {number}: a JSON {kind}, not an object"
+    return None
+
+
+def _lines_of(stream: Any) -> Iterator[bytes]:
+    rest = b""
+    while block := stream.read(1 << 20):
+        *whole, rest = (rest + block).split(b"\n")
+        yield from whole
+    yield rest
+
+
+def _where(error: ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"line 1, byte {error.start}: not UTF-8"
+    return f"line {error.lineno}, column {error.colno}: {error.msg}"  # type: ignore[attr-defined]

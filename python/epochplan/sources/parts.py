@@ -1,0 +1,137 @@
+"""What a source is made of: a `Part` (one file or in-memory table: its schema, its rows in
+batches of chosen columns, a lazy frame of every column), the parts every reader builds on
+(a polars lazy frame, a whole frame, an empty file), and opening a local or object-store file
+for them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError
+from .paths import Location
+from .remote import HINT, filesystem, first_line, scheme_of
+
+Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
+
+
+@dataclass
+class Part:
+    """One file (or in-memory table) of a source."""
+
+    name: str
+    schema: pl.Schema
+    read: Read  # the chosen columns, in row order, at most `batch_rows` rows a frame
+    scan: Callable[[], pl.LazyFrame]  # every column, lazily: dedup output, previews
+    rows: int | None = None  # when known without reading the rows
+    #: A plain TSV file (no quoting, `tsv_is_quoted`): `dedup` writes its rows back unquoted.
+    plain_tsv: bool = False
+    #: CSV/TSV: the column types its head suggests, which only choose the text column; every
+    #: cell is read as the text it is (`schema` is all strings).
+    typed: pl.Schema | None = None
+    #: JSON lines: where the file first breaks its format (`sniff.json_fault`), for an error.
+    fault: Callable[[], str | None] | None = None
+
+    @property
+    def is_empty_file(self) -> bool:
+        """An empty file among others (`empty_part`): no rows and no columns to check."""
+        return self.rows == 0 and not self.schema
+
+
+class EmptyFile(InputError):
+    """A row-format file with no rows: an error alone, an empty part beside other files."""
+
+
+def empty_part(name: str) -> Part:
+    """An empty file in a folder or list of files (a shard `dedup` emptied): it adds no rows and
+    its missing columns do not count against the other files."""
+    return Part(name, pl.Schema(), lambda columns, batch_rows: iter(()), pl.LazyFrame, 0)
+
+
+def schema_of(arrow_schema: Any) -> pl.Schema:
+    import pyarrow as pa
+
+    # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
+    frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow_schema))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.schema
+
+
+def to_frame(data: Any) -> pl.DataFrame:
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def sliced(frames: Iterator[pl.DataFrame], batch_rows: int) -> Iterator[pl.DataFrame]:
+    for frame in frames:
+        for start in range(0, frame.height, batch_rows):
+            yield frame.slice(start, batch_rows)
+
+
+def lazy_from(read: Read, schema: pl.Schema) -> pl.LazyFrame:
+    """A lazy frame over a streaming reader (polars IO plugin), so dedup can write any format
+    without loading it."""
+    from polars.io.plugins import register_io_source
+
+    def source(with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None):
+        left = n_rows
+        for frame in read(with_columns if with_columns is not None else list(schema.names()), batch_size or 50_000):
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if left is not None:
+                frame = frame.head(left)
+                left -= frame.height
+            yield frame
+            if left is not None and left <= 0:
+                return
+
+    return register_io_source(source, schema=schema)
+
+
+def open_file(location: Location) -> Any:
+    """A random-access file: memory-mapped when local (zero-copy Arrow), else the object store's."""
+    import pyarrow as pa
+
+    if isinstance(location, Path):
+        return pa.memory_map(str(location))
+    fs, path = filesystem(location)
+    return fs.open_input_file(path)
+
+
+def open_stream(location: Location, compression: str | None) -> Any:
+    import pyarrow as pa
+
+    if isinstance(location, Path):
+        return pa.input_stream(str(location), compression=compression)
+    fs, path = filesystem(location)
+    return fs.open_input_stream(path, compression=compression)
+
+
+def read_error(name: str, error: BaseException) -> InputError:
+    """One line for a reader's failure; for a URL, where credentials and endpoints come from."""
+    hint = f"; {HINT}" if scheme_of(name) else ""
+    return InputError(f"{name}: cannot read input ({first_line(error)}){hint}")
+
+
+def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:
+    try:
+        schema = frame.collect_schema()
+    except Exception as e:  # polars raises many types for unreadable input
+        raise read_error(name, e) from None
+
+    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        yield from frame.select(columns).collect_batches(chunk_size=batch_rows, maintain_order=True)
+
+    return Part(name, schema, read, lambda: frame, rows)
+
+
+def whole_frame_part(name: str, frame: pl.DataFrame) -> Part:
+    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        yield from sliced(iter([frame.select(columns)]), batch_rows)
+
+    return Part(name, frame.schema, read, frame.lazy, frame.height)
