@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from .. import graphemes
 from ..sources import Source, preview_rows
 from .leakage import EvalSplit
 from .result import EXAMPLES, TEXT_CHARS, AuditResult, ClusterStats
@@ -23,10 +24,9 @@ ELLIPSIS = "…"
 
 
 def cut(text: str | None, limit: int = TEXT_CHARS) -> str | None:
-    """`text` cut to `limit` characters, the last one "…" when anything was cut."""
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + ELLIPSIS
+    """`text` cut to `limit` characters, the last one "…" when anything was cut (never inside
+    a visible character: a letter and its marks, an emoji sequence)."""
+    return text if text is None else graphemes.cut(text, limit, ELLIPSIS)
 
 
 def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_sources: Mapping[str, EvalSplit]) -> None:

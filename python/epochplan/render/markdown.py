@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import graphemes
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
@@ -36,9 +37,7 @@ def _pct(part: Any, whole: Any) -> str:
 
 def _cell(text: str, limit: int) -> str:
     """`text` safe inside a Markdown table cell: one line, no pipe, no markup that survives."""
-    text = visible_unsafe(text.replace("\r", " ").replace("\n", " "))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = graphemes.cut(visible_unsafe(text.replace("\r", " ").replace("\n", " ")), limit, "…")
     for char in "\\`*_[]<>|#!~":
         text = text.replace(char, "\\" + char)
     return text
@@ -47,8 +46,7 @@ def _cell(text: str, limit: int) -> str:
 def _code(text: str, limit: int = PREVIEW_CHARS) -> str:
     """Data text as an inline code span (nothing inside is markup); backticks become ’."""
     text = visible_unsafe(text.replace("\r", " ").replace("\n", " ")).replace("`", "’").replace("|", "¦")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = graphemes.cut(text, limit, "…")
     return f"`{text}`" if text.strip() else "(empty)"
 
 

@@ -12,6 +12,8 @@ import difflib
 import html
 import re
 
+from .. import graphemes
+
 # C0 controls except tab and newline, DEL and C1 controls, bidi embeddings/overrides (U+202A-202E)
 # and isolates (U+2066-2069), and lone surrogates (json.loads accepts them; UTF-8 cannot encode them).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -32,8 +34,8 @@ def plain(text: object, limit: int | None = None) -> str:
     """`text` as HTML-escaped plain text, unsafe characters written as escapes (for SVG text and
     attribute values, where no markup may be added). Cut to `limit` characters with an ellipsis."""
     text = str(text)
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)] + "…"
+    if limit is not None:
+        text = graphemes.cut(text, max(limit, 1), "…")
     return html.escape(_UNSAFE.sub(lambda m: visible_escape(m.group()), text), quote=True)
 
 
@@ -52,7 +54,8 @@ def cut(text: str, limit: int) -> tuple[str, int]:
     """The first `limit` characters and how many were left out."""
     if len(text) <= limit:
         return text, 0
-    return text[:limit], len(text) - limit
+    at = graphemes.cut_point(text, limit)
+    return text[:at], len(text) - at
 
 
 def shown(text: object, limit: int) -> str:

@@ -1,0 +1,53 @@
+"""Where a text may be cut for display (an example text in the JSON, a preview in a report)
+without splitting what a reader sees as one character: a letter and the marks after it
+(Vietnamese "ế" written as e + ◌̂ + ◌́), an emoji and its skin tone, a family joined by
+zero-width joiners, a flag's two regional indicators.
+
+A simplified reading of Unicode's extended grapheme clusters (UAX #29): what it leaves out
+(Hangul jamo sequences, prepended concatenation marks) is split as before. Not a library: the
+one that implements UAX #29 in full for Python (`regex`'s `\\X`) would be a dependency for this
+one rule."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_ZWJ = "\u200d"
+
+
+def _belongs_to_previous(c: str) -> bool:
+    """A character that extends the one before it into one visible character."""
+    code = ord(c)
+    return (
+        unicodedata.category(c) in ("Mn", "Mc", "Me")  # combining marks, Indic vowel signs
+        or c == _ZWJ
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors (text or emoji style)
+        or 0x1F3FB <= code <= 0x1F3FF  # emoji skin tones
+        or 0xE0020 <= code <= 0xE007F  # emoji tags (the flags of England, Scotland, Wales)
+        or 0xE0100 <= code <= 0xE01EF  # variation selectors supplement
+    )
+
+
+def _is_regional_indicator(c: str) -> bool:
+    return 0x1F1E6 <= ord(c) <= 0x1F1FF
+
+
+def cut_point(text: str, limit: int) -> int:
+    """The largest index at most `limit` where `text` may be cut without splitting a visible
+    character; `limit` itself when the text is no longer or no such index is found."""
+    at = min(limit, len(text))
+    while 0 < at < len(text) and (_belongs_to_previous(text[at]) or text[at - 1] == _ZWJ):
+        at -= 1
+    if 0 < at < len(text) and _is_regional_indicator(text[at]):
+        run = at  # flags are pairs of regional indicators: cut between pairs
+        while run > 0 and _is_regional_indicator(text[run - 1]):
+            run -= 1
+        at -= (at - run) % 2
+    return at if at > 0 else min(limit, len(text))
+
+
+def cut(text: str, limit: int, mark: str = "") -> str:
+    """`text` in at most `limit` characters, `mark` (an ellipsis) included when it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: cut_point(text, limit - len(mark))] + mark
