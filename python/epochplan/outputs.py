@@ -164,6 +164,14 @@ def staged_outputs() -> Iterator[Staged]:
         stage._discard()
 
 
+def _keep_mode(tmp: Path, target: Path) -> None:
+    """A file being replaced keeps its permissions (a report kept private with chmod 600 stays
+    so); a new one gets 0o666 minus the umask, like any new file."""
+    mode = _mode(target)
+    if stat.S_ISREG(mode):
+        os.chmod(tmp, stat.S_IMODE(mode))
+
+
 def _land(tmp: Path, target: Path, given: Path, stage: Staged | None) -> None:
     if stage is None:
         os.replace(tmp, target)
@@ -188,6 +196,7 @@ def open_output(path: str | os.PathLike[str], stage: Staged | None = None) -> It
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with open(fd, "wb") as handle:
                 yield handle
+            _keep_mode(tmp, target)
             _land(tmp, target, Path(path), stage)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -207,6 +216,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], st
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             write(tmp)
+            _keep_mode(tmp, target)
             _land(tmp, target, Path(path), stage)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -108,6 +108,23 @@ def test_check_json_and_junit_to_one_file_through_a_link_exit_2(tmp_path, data):
     assert_clean_error(proc, "--json", "--junit", "both write")
 
 
+def test_a_replaced_output_keeps_its_permissions(tmp_path, data):
+    # A report kept private (0600) came back world-readable (0644) after the next run.
+    for name, mode in (("a.json", 0o600), ("kept.parquet", 0o640), ("r.html", 0o444)):
+        (tmp_path / name).write_text("OLD")
+        os.chmod(tmp_path / name, mode)
+    assert run_cli("audit", str(data), "--json", "a.json", "--html", "r.html", "-q", cwd=tmp_path).returncode == 0
+    assert run_cli("dedup", str(data), "-o", "kept.parquet", cwd=tmp_path).returncode == 0
+    modes = {name: stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in ("a.json", "kept.parquet", "r.html")}
+    assert modes == {"a.json": 0o600, "kept.parquet": 0o640, "r.html": 0o444}
+    assert (tmp_path / "a.json").read_text() != "OLD" and leftovers(tmp_path) == []
+    # A new file is made as any new file is: 0666 minus the umask.
+    mask = os.umask(0)
+    os.umask(mask)
+    proc = run_cli("audit", str(data), "--json", "new.json", "-q", cwd=tmp_path)
+    assert proc.returncode == 0 and stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o666 & ~mask
+
+
 # --- item 2: symlinks, FIFOs and devices ------------------------------------------------------------
 
 
