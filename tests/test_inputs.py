@@ -601,3 +601,17 @@ def test_a_broken_json_file_names_the_line(tmp_path, name, data, where):
     (tmp_path / name).write_bytes(zstandard.ZstdCompressor().compress(data) if name.endswith(".zst") else data)
     for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
         assert_clean_error(run_cli(command[0], str(tmp_path / name), *command[1:]), name, where)
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_json_object_holding_the_records_is_refused_naming_its_key(tmp_path, indent):
+    """SQuAD-style `{"version": ..., "data": [...]}`: read as JSON lines it was one row whose
+    only string, the version, was audited (compact), or a syntax error at line 1 (pretty)."""
+    squad = {"version": "1.1", "data": [{"text": "hello world"}, {"text": "foo bar"}, {"text": "hello world"}]}
+    (tmp_path / "squad.json").write_text(json.dumps(squad, indent=indent))
+    assert_clean_error(
+        run_cli("audit", str(tmp_path / "squad.json")), "squad.json", "one JSON object", "'data' holds 3 records", "jq -c '.data[]'"
+    )
+    # One record on one line is a one-row JSON lines file, as before.
+    (tmp_path / "one.json").write_text(json.dumps(squad["data"][0]) + "\n")
+    assert audit_json(str(tmp_path / "one.json"), "--no-near")["rows"] == 1

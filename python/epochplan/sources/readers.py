@@ -46,8 +46,21 @@ from .parts import (
 )
 from .paths import SEPARATORS, Location, file_format, has_magic
 from .remote import POLARS_ONLY, scheme_of
-from .sniff import BOM, SCHEMA_BYTES, http_head, json_fault, json_lines_schema_of, other_encoding, tsv_is_quoted, whole_lines
+from .sniff import (
+    BOM,
+    SCHEMA_BYTES,
+    http_head,
+    json_fault,
+    json_lines_schema_of,
+    other_encoding,
+    refuse_records_object,
+    tsv_is_quoted,
+    whole_lines,
+)
 
+#: A `.json` file starting with "{" up to this size is checked for being one object that holds
+#: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
+ONE_OBJECT_BYTES = 64 << 20
 #: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
@@ -373,8 +386,10 @@ def file_part(location: Location) -> Part:
             return parquet_part(location)
         if kind == "arrow":
             return arrow_part(location)
-        if kind == "json" and _first_byte(location, compression) == b"[":
+        if kind == "json" and (first := _first_byte(location, compression)) == b"[":
             return json_array_part(location, compression)
+        if kind == "json" and first == b"{" and local and compression is None and os.path.getsize(location) <= ONE_OBJECT_BYTES:
+            refuse_records_object(str(location), location.read_bytes())
         if kind == "text":
             return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):

@@ -114,3 +114,28 @@ def _where(error: ValueError) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"line 1, byte {error.start}: not UTF-8"
     return f"line {error.lineno}, column {error.colno}: {error.msg}"  # type: ignore[attr-defined]
+
+
+def refuse_records_object(name: str, data: bytes) -> None:
+    """A `.json` file that is one JSON object holding its records under a key (SQuAD's
+    `{"version": ..., "data": [...]}`) is no table: read as JSON lines it was one row, or an error
+    at its first line when pretty-printed. Refused naming the key; JSON lines and a one-line
+    record pass."""
+    import json
+
+    from ..errors import InputError
+
+    try:
+        value = json.loads(data.removeprefix(BOM))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return  # JSON lines (or broken: the reader says where)
+    if not isinstance(value, dict):
+        return
+    keys = [k for k, v in value.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    if keys:
+        raise InputError(
+            f"{name}: one JSON object, not rows (its key {keys[0]!r} holds {len(value[keys[0]]):,} records); give the "
+            f"records as JSON lines, e.g. jq -c '.{keys[0]}[]' FILE > rows.jsonl, or as a JSON array"
+        )
+    if b"\n" in data.strip():
+        raise InputError(f"{name}: one JSON object over several lines, not rows; write one object a line (JSON lines), e.g. jq -c . FILE")
