@@ -307,3 +307,20 @@ def test_plan_from_an_audit_with_impossible_counts_says_which(tmp_path, data, ch
     proc = run_cli("plan", "--audit", "audit.json", cwd=tmp_path)
     assert_clean_error(proc, "audit", fragment)
     assert "None" not in proc.stderr
+
+
+def test_the_same_file_given_twice_is_refused(tmp_path, data):
+    # Read twice, every row was its own exact duplicate: half the data reported as copies.
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    (folder / "a.parquet").write_bytes(data.read_bytes())
+    (tmp_path / "link.parquet").symlink_to(data)
+    for args in ([str(data), str(data)], [str(data), "link.parquet"], [str(folder), str(folder / "a.parquet")]):
+        assert_clean_error(run_cli("audit", *args, cwd=tmp_path), "given twice", "give each file once")
+    assert audit_json_rows(tmp_path, str(data), str(folder / "a.parquet")) == 60  # a copy is another file
+
+
+def audit_json_rows(cwd: Path, *inputs: str) -> int:
+    proc = run_cli("audit", *inputs, "--json", "-", "--no-near", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["rows"]

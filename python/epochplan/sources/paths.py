@@ -188,9 +188,17 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
                 except OSError as exc:
                     raise refused_path(item, exc) from None
             raise InputError(f"{shown(str(item))}: no such file or folder{hint}")
-    for local in found:  # every local file, given, matched or in a folder
-        if isinstance(local, Path):
-            _check_utf8_name(local)
+    seen: dict[object, Location] = {}
+    for location in found:  # every file, given, matched or in a folder
+        if isinstance(location, Path):
+            _check_utf8_name(location)
+            stat = os.stat(location)
+            key: object = (stat.st_dev, stat.st_ino)
+        else:
+            key = str(location)
+        if key in seen:  # read twice, each of its rows would count as a duplicate of itself
+            raise InputError(f"{shown(str(location))}: given twice (also as {shown(str(seen[key]))}); give each file once")
+        seen[key] = location
     return found
 
 
