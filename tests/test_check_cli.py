@@ -94,7 +94,7 @@ def test_exit_zero_reports_then_exits_0(tmp_path):
         (["{data}", "--baseline", "nothing.json"], "--baseline nothing.json: file not found"),
         (["{data}", "--json", "no/such/dir/check.json"], "--json no/such/dir/check.json"),
         (["{data}", "--json", "{data}"], "--json {data}: is one of the input files"),
-        (["{data}", "--junit", "-"], "--junit -: give a file path"),
+        (["{data}", "--junit", "-", "--json", "-"], "--json and --junit all write to standard output"),
         (["{data}", "--no-such-flag"], "No such option"),
         ([], "Missing argument"),
     ],

@@ -124,6 +124,19 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike[str] | None], inputs: 
                 raise InputError(f"{other} and {option} both write {path}; give each output its own path")
 
 
+def stdout_option(outputs: Mapping[str, str | os.PathLike[str] | None], text: Iterable[str]) -> str | None:
+    """The option whose path is '-' (standard output), or None. '-' for an option outside `text`
+    (a binary output: Parquet), or for two options at once, is an InputError: a file named '-'
+    was written instead."""
+    to_stdout = [option for option, path in outputs.items() if path is not None and str(path) == STDOUT]
+    binary = [option for option in to_stdout if option not in text]
+    if binary:
+        raise InputError(f"{binary[0]} -: this output is not written to standard output; give a file path")
+    if len(to_stdout) > 1:
+        raise InputError(f"{' and '.join(to_stdout)} all write to standard output ('-'); send one there and the others to files")
+    return to_stdout[0] if to_stdout else None
+
+
 def _mode(path: Path) -> int:
     try:
         return os.stat(path).st_mode

@@ -332,3 +332,34 @@ def test_dedup_output_of_any_format_is_atomic_through_links_and_devices(tmp_path
     proc = run_cli("dedup", str(data), "--level", "exact", "-o", full.name, cwd=tmp_path)
     assert_clean_error(proc, full.name, "No space left on device")
     assert leftovers(tmp_path) == [] and stat.S_ISCHR(os.stat(device).st_mode)
+
+
+@pytest.mark.parametrize(
+    "command, starts",
+    [
+        (["audit", "{data}", "--markdown", "-", "--json", "a.json"], "## "),
+        (["audit", "{data}", "--html", "-"], "<!doctype html>"),
+        (["check", "{data}", "--junit", "-"], "<?xml"),
+        (["check", "{data}", "--html", "-", "--json", "c.json"], "<!doctype html>"),
+    ],
+)
+def test_a_text_output_to_dash_goes_to_stdout(tmp_path, data, command, starts):
+    # Only --json took '-'; --markdown - and --html - wrote a file named '-'.
+    proc = run_cli(*[part.format(data=data) for part in command], cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr  # check may fail its gate on this data
+    assert proc.stdout.lstrip().lower().startswith(starts.lower()), proc.stdout[:200]
+    assert not (tmp_path / "-").exists()
+    files = [part for part in command if part.endswith(".json")]
+    assert all((tmp_path / name).exists() for name in files) and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--json", "-", "--markdown", "-"], "--json and --markdown all write to standard output"),
+        (["--clusters", "-"], "--clusters -: this output is not written to standard output"),
+    ],
+)
+def test_two_outputs_to_stdout_or_parquet_to_stdout_exit_2(tmp_path, data, args, fragment):
+    assert_clean_error(run_cli("audit", str(data), *args, cwd=tmp_path), fragment)
+    assert not (tmp_path / "-").exists()

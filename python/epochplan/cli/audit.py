@@ -13,7 +13,7 @@ from rich.markup import escape
 from .. import settings
 from ..auditing import audit
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs, staged_outputs, write_parquet
+from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_option, write_parquet
 from ..planning import nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
@@ -45,7 +45,8 @@ def audit_command(
     markdown: Annotated[
         Path | None,
         typer.Option(
-            "--markdown", help="Write the headline as Markdown to PATH (also appended to $GITHUB_STEP_SUMMARY in GitHub Actions)."
+            "--markdown",
+            help="Write the headline as Markdown to PATH ('-' = stdout; also appended to $GITHUB_STEP_SUMMARY in GitHub Actions).",
         ),
     ] = None,
     examples: options.ExamplesOption = True,
@@ -72,6 +73,7 @@ def audit_command(
     environ = dict(os.environ)
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
     outputs = {"--json": json_out, "--clusters": clusters, "--leakage": leakage, "--html": html, "--markdown": markdown}
+    to_stdout = stdout_option(outputs, text=("--json", "--html", "--markdown"))
     check_outputs({**outputs, "GITHUB_STEP_SUMMARY": step_summary}, inputs)
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
@@ -96,27 +98,31 @@ def audit_command(
         result.extra["plan"] = None
         result.extra["plan_skipped"] = f"the audit {skipped}"
 
-    headline = None
+    headline = page = None
     with staged_outputs() as stage:  # the files land together, or (error, Ctrl-C) none does
         if clusters is not None and result.clusters is not None:
             write_parquet(clusters, result.clusters, stage)
         if leakage is not None and result.leaks is not None:
             write_parquet(leakage, result.leaks, stage)
-        if json_out and json_out != "-":
+        if json_out and to_stdout != "--json":
             atomic_write_text(json_out, result.to_json(), stage)
         if html is not None or markdown is not None or step_summary:
             audit_dict = result.to_dict()
             if html is not None:
-                atomic_write_text(html, render_html(audit_dict, examples=examples), stage)
+                page = render_html(audit_dict, examples=examples)
+                if to_stdout != "--html":
+                    atomic_write_text(html, page, stage)
             headline = render_markdown(audit_dict, examples=examples)
-            if markdown is not None:
+            if markdown is not None and to_stdout != "--markdown":
                 atomic_write_text(markdown, headline, stage)
-    if json_out == "-":
+    if to_stdout == "--json":
         sys.stdout.write(result.to_json())
+    elif to_stdout is not None:
+        sys.stdout.write((page if to_stdout == "--html" else headline) or "")
     if step_summary and headline is not None:  # appended, as GitHub expects; each step adds its own part
         with open(step_summary, "a", encoding="utf-8") as f:
             f.write(headline)
-    if not quiet and json_out != "-":
+    if not quiet and to_stdout is None:
         console = terminal_console()
         render_audit(result, console)
         if the_plan is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,8 +13,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
-from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs, staged_outputs
+from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_option
 from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
@@ -28,7 +28,7 @@ from . import options
 def check_command(
     data: Annotated[list[str], typer.Argument(help="Training data: Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the report (epochplan.check/1) to PATH ('-' = stdout).")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH: one testcase per check.")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH ('-' = stdout): one testcase per check.")] = None,
     html: options.HtmlOption = None,
     examples: options.ExamplesOption = True,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier --json report: fail only checks that got worse.")] = None,
@@ -58,13 +58,13 @@ def check_command(
     splits, eval_text = options.eval_splits(given)
     for path in splits.values():
         inputs += resolve_paths(path)
-    if junit is not None and str(junit) == "-":
-        raise InputError("--junit -: give a file path (stdout carries the terminal report or --json -)")
     if baseline is not None:
         inputs.append(baseline)
     environ = dict(os.environ)
     summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
-    check_outputs({"--json": json_out, "--junit": junit, "--html": html, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
+    outputs = {"--json": json_out, "--junit": junit, "--html": html}
+    to_stdout = stdout_option(outputs, text=("--json", "--junit", "--html"))
+    check_outputs({**outputs, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
     with RowProgress(count_rows(open_source(data)), "checking") as progress:
@@ -75,18 +75,20 @@ def check_command(
             terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(warning))}", highlight=False)
     report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
 
+    texts: dict[str, Callable[[], str]] = {
+        "--json": report.to_json,
+        "--junit": lambda: to_junit(report),
+        "--html": lambda: render_html(None, check=report.to_dict(), examples=examples),
+    }
     with staged_outputs() as stage:  # the files land together, or (error, Ctrl-C) none does
-        if json_out and json_out != "-":
-            atomic_write_text(json_out, report.to_json(), stage)
-        if junit is not None:
-            atomic_write_text(junit, to_junit(report), stage)
-        if html is not None:
-            atomic_write_text(html, render_html(None, check=report.to_dict(), examples=examples), stage)
-    if json_out == "-":
-        sys.stdout.write(report.to_json())
-    # Workflow commands go to stdout, unless stdout carries the JSON report.
-    emit_github(report, environ, sys.stderr if json_out == "-" else sys.stdout)
-    if not quiet and json_out != "-":
+        for option, target in outputs.items():
+            if target is not None and option != to_stdout:
+                atomic_write_text(target, texts[option](), stage)
+    if to_stdout is not None:
+        sys.stdout.write(texts[to_stdout]())
+    # Workflow commands go to stdout, unless stdout carries a report.
+    emit_github(report, environ, sys.stderr if to_stdout else sys.stdout)
+    if not quiet and to_stdout is None:
         render_terminal(report, terminal_console())
     if report.exit_code:
         raise typer.Exit(report.exit_code)

@@ -180,7 +180,9 @@ def audit_options(resolved: Resolved) -> dict[str, Any]:
 # Report outputs, taken by `audit` and `check` (and `--no-examples` by `report` too).
 HtmlOption = Annotated[
     Path | None,
-    typer.Option("--html", help="Write the report as one self-contained HTML page (offline, under 1 MB) to PATH.", show_default=False),
+    typer.Option(
+        "--html", help="Write the report as one self-contained HTML page (offline, under 1 MB) to PATH ('-' = stdout).", show_default=False
+    ),
 ]
 ExamplesOption = Annotated[
     bool,
