@@ -179,3 +179,13 @@ def test_errors_exit_2_with_one_line(tmp_path, args, fragment):
 def test_audit_and_samples_contradict(tmp_path):
     audit = write_audit(tmp_path / "audit.json")
     assert_clean_error(run_plan("--audit", str(audit), "--samples", "10"), "give one source")
+
+
+def test_a_table_written_to_a_file_is_the_table(tmp_path):
+    # `-f table -o FILE` wrote the plan's JSON into the file.
+    proc = run_cli("plan", "--samples", "10000", "-f", "table", "-o", str(tmp_path / "plan.txt"))
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "plan.txt").read_text()
+    assert text.startswith("plan: ") and "│ total steps" in text and "2,500" in text and "\x1b[" not in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)

@@ -3,11 +3,13 @@ plain counts. Also `build_setup`, the training setup of `plan` and `audit` from 
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from .. import settings
 from ..auditing import audit
@@ -58,6 +60,10 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
     chosen = fmt or ("json" if output else "table")
     text = None if chosen == "table" else render(p, chosen)
+    if chosen == "table" and output:  # the table as plain text, 100 columns wide
+        page = io.StringIO()
+        print_plan(p, Console(file=page, width=100, color_system=None))
+        text = page.getvalue()
     if output == "-":
         sys.stdout.write(text if text is not None else p.to_json())
         return
