@@ -155,3 +155,16 @@ def test_an_empty_file_is_no_rows_alone_and_an_empty_shard_among_others(tmp_path
     assert_clean_error(run_cli("audit", str(folder / "b.jsonl")), "b.jsonl", "no rows")
     (folder / "a.jsonl").write_bytes(b"")
     assert_clean_error(run_cli("audit", str(folder)), "no rows", "every file is empty")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".arrow"])
+def test_an_empty_binary_shard_is_skipped_as_an_empty_text_shard_is(tmp_path, shared_data, suffix):
+    # A 0-byte .parquet or .arrow beside others (a copy cut short, a placeholder) was an error,
+    # while a 0-byte .jsonl was skipped.
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    rows = pl.read_parquet(shared_data / SOURCE).head(500).select("text")
+    (rows.write_parquet if suffix == ".parquet" else rows.write_ipc)(folder / f"a{suffix}")
+    (folder / f"b{suffix}").write_bytes(b"")
+    assert epochplan.audit(str(folder), near=False).rows == 500
+    assert_clean_error(run_cli("audit", str(folder / f"b{suffix}")), f"b{suffix}", "no rows (the file is empty)")

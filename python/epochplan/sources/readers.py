@@ -369,7 +369,7 @@ def file_part(location: Location) -> Part:
     kind, compression = file_format(location)
     assert kind is not None  # format_of checked the suffixes
     local = isinstance(location, Path)
-    if local and kind != "parquet" and kind != "arrow" and os.path.getsize(location) == 0:
+    if local and os.path.getsize(location) == 0:  # no rows, whatever the format: skipped among other files
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
         if local and kind != "parquet" and kind != "arrow":
