@@ -38,7 +38,9 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             try:
                 for frame in part.read(read_columns(part.schema, wanted), batch_rows):
                     yield frame.select(exprs)
-            except Exception:
+            except InputError:
+                raise
+            except Exception:  # a reader's failure: a JSON lines file says where it breaks
                 where = part.fault() if part.fault is not None else None
                 if where is None:
                     raise
