@@ -324,3 +324,14 @@ def audit_json_rows(cwd: Path, *inputs: str) -> int:
     proc = run_cli("audit", *inputs, "--json", "-", "--no-near", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["rows"]
+
+
+def test_empty_texts_packed_are_audited_with_no_plan(tmp_path):
+    # Every text "": packed, no tokens make no sequences. The audit was lost to "--gpus 1 is more
+    # than the 0 samples per epoch … use at most 0 GPUs".
+    pl.DataFrame({"text": ["", "", ""]}).write_parquet(tmp_path / "empty.parquet")
+    proc = run_cli("audit", "empty.parquet", "--seq-len", "8", "--packing", "--json", "a.json", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    audit = json.loads((tmp_path / "a.json").read_text())
+    assert audit["plan"] is None and "no tokens to pack" in audit["plan_skipped"] and audit["rows"] == 3
+    assert_clean_error(run_cli("plan", "--audit", "a.json", "--seq-len", "8", "--packing", cwd=tmp_path), "no tokens to pack")

@@ -14,7 +14,7 @@ from .. import settings
 from ..auditing import audit
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_option, write_parquet
-from ..planning import nothing_to_plan, plan
+from ..planning import NothingToPlan, nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
@@ -92,9 +92,12 @@ def audit_command(
     the_plan = None
     skipped = nothing_to_plan(result)
     if skipped is None:
-        the_plan = plan(result, setup)
-        result.extra["plan"] = the_plan.to_dict()
-    else:  # audited, but there is nothing to train on: say why instead of failing the audit
+        try:
+            the_plan = plan(result, setup)
+            result.extra["plan"] = the_plan.to_dict()
+        except NothingToPlan as nothing:  # texts all empty, packed: no sequences
+            skipped = nothing.why
+    if skipped is not None:  # audited, but there is nothing to train on: say why instead of failing the audit
         result.extra["plan"] = None
         result.extra["plan_skipped"] = f"the audit {skipped}"
 

@@ -1,7 +1,7 @@
 """Planning epochs and steps from the true unique counts: setup, counts read from an audit,
 packing, framework rounding, epoch rules, the plan and its builder, framework exports."""
 
-from .audit_input import DataCounts, LengthQuantiles, counts_from_audit, counts_from_numbers, nothing_to_plan
+from .audit_input import DataCounts, LengthQuantiles, NothingToPlan, counts_from_audit, counts_from_numbers, nothing_to_plan
 from .builder import plan
 from .counts import parse_count
 from .model import EpochRange, Exposure, Plan, RationaleEntry
@@ -26,6 +26,7 @@ __all__ = [
     "counts_from_numbers",
     "effective_data_ratio",
     "ffd_efficiency",
+    "NothingToPlan",
     "nothing_to_plan",
     "openai_epochs",
     "parse_count",

@@ -76,6 +76,15 @@ def _read_audit_json(path: Path) -> dict[str, Any]:
         raise InputError(f"--audit {path}: not a readable audit JSON ({exc}); re-create it with epochplan audit --json") from None
 
 
+class NothingToPlan(InputError):
+    """The audit has nothing to train on (`plan` refuses it; `audit` writes it with no plan and
+    `why` as the reason)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"audit {why}")
+        self.why = why
+
+
 def nothing_to_plan(source: Any) -> str | None:
     """Why an audit gives nothing to plan (every text is null), or None when it can be planned."""
     data = _audit_dict(source)

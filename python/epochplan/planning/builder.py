@@ -15,7 +15,7 @@ from typing import Any
 
 from ..auditing import audit
 from ..errors import InputError
-from .audit_input import DataCounts, counts_from_audit, counts_from_numbers
+from .audit_input import DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -117,6 +117,8 @@ def _build(b: _Builder) -> Plan:
     add_overhead(b)
     c = b.counts
     seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
+    if n_items == 0:  # packing texts that are all empty: no tokens, no sequences
+        raise NothingToPlan("has no tokens to pack (every text is empty); nothing to plan with --packing")
     if s.gpus > n_items:
         raise InputError(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
