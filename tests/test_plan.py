@@ -452,3 +452,21 @@ def test_real_dataset_end_to_end(shared_data):
     assert p.steps_per_epoch == math.ceil(p.unique_samples / 16)
     assert any("Hernandez" in w for w in p.warnings)
     assert p.exposure is not None and p.exposure.largest_cluster >= 121
+
+
+@pytest.mark.parametrize("samples", [8, 16, 24, 32, 40, 100, 1_000, 10_000])
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_early_stopping_patience_can_fire_within_the_run(samples, epochs):
+    """The first evaluation sets the best, so a patience equal to the number of evaluations
+    could never fire (3 evaluations, patience 3). A run with 3 or fewer has none."""
+    import epochplan
+    from epochplan.torch import EarlyStopping
+
+    p = epochplan.plan(samples=samples, batch=8, epochs=epochs)
+    evals = p.total_steps // p.eval_steps
+    if evals <= 3:
+        assert p.early_stopping_patience is None, (evals, p.early_stopping_patience)
+        return
+    stop = EarlyStopping(p.early_stopping_patience)
+    fired = [stop.step(1.0) for _ in range(evals)]  # never improves after the first
+    assert fired[-1] and fired.index(True) == p.early_stopping_patience, (evals, p.early_stopping_patience)

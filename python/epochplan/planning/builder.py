@@ -331,9 +331,18 @@ def _patience(b: _Builder, total: int, spe: int, eval_steps: int) -> int | None:
         return None
     per_epoch = ceil_div(spe, eval_steps)
     evals = max(1, total // eval_steps)
+    if evals <= 3:  # the first evaluation sets the best: 3 without improvement need 4
+        b.why(
+            "early_stopping_patience",
+            "early stopping needs at least 3 evaluations without improvement after the first",
+            f"{evals} evaluation{'s' if evals > 1 else ''} in the run -> no early stopping",
+            SRC_PATIENCE,
+        )
+        return None
     # One epoch without improvement, but never less than 3 evaluations (noise) and never more
-    # than a quarter of the run (else it could never fire).
-    patience = min(max(3, min(per_epoch, evals // 4)), evals)
+    # than a quarter of the run, nor more than the evaluations after the first (else it could
+    # never fire).
+    patience = min(max(3, min(per_epoch, evals // 4)), evals - 1)
     b.why(
         "early_stopping_patience",
         "stop after one epoch of evaluations without improvement, at least 3, at most a quarter of the run",
