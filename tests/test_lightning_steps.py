@@ -37,6 +37,7 @@ class TinyModule(pl_lightning.LightningModule):
         self.plan, self.lr = plan, lr
         self.rows: list[list[int]] = []  # training rows seen, per epoch
         self.validations = 0
+        self.validated_at: list[int] = []  # optimizer steps done at each validation
         self.lrs: list[float] = []
 
     def training_step(self, batch, batch_idx):
@@ -56,6 +57,7 @@ class TinyModule(pl_lightning.LightningModule):
     def on_validation_end(self):
         if not self.trainer.sanity_checking:
             self.validations += 1
+            self.validated_at.append(self.trainer.global_step)
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.parameters(), lr=self.lr)
@@ -144,3 +146,26 @@ def test_lightning_early_stopping_callback_counts_validation_checks_like_ours():
     assert trainer.global_step == (patience + 1) * plan.eval_steps
     stopper = EarlyStopping.from_plan(plan)
     assert [stopper.step(1.0) for _ in range(patience + 1)] == [False] * patience + [True]
+
+
+@pytest.mark.parametrize(
+    "n,batch,accum,epochs",
+    [(48, 4, 3, 3), (60, 8, 2, 3), (10, 1, 3, 3), (50, 4, 3, 2.5)],
+    ids=["12-batches-by-3", "8-batches-by-2", "10-batches-by-3", "13-batches-by-3"],
+)
+def test_lightning_validates_at_the_planned_steps_unless_the_export_says_it_drifts(n, batch, accum, epochs):
+    """val_check_interval counts batches: the checks land on every eval_steps-th optimizer step
+    when an epoch's batches are a multiple of the accumulation; otherwise Lightning's step on each
+    epoch's partial window shifts them, and `lightning_checks_drift` (and the export's comment)
+    says so. Found by a probe: 10 batches by 3 planned 12 checks and ran 10."""
+    from epochplan.planning.exports import lightning_checks_drift
+    from epochplan.render.plan_text import render
+
+    plan = epochplan.plan(samples=n, batch=batch, grad_accum=accum, epochs=epochs, framework="lightning")
+    module = TinyModule(plan)
+    trainer = _trainer(**plan.to_lightning())
+    trainer.fit(module, DataLoader(_dataset(n), batch_size=batch), DataLoader(_dataset(8, seed=1), batch_size=8))
+    planned = list(range(plan.eval_steps, plan.total_steps + 1, plan.eval_steps))
+    drifts = lightning_checks_drift(plan)
+    assert (module.validated_at != planned) == drifts, (module.validated_at, planned)
+    assert ("checks fall off the planned steps" in render(plan, "lightning")) == drifts

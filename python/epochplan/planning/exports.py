@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from .rounding import loader_batches
 
 if TYPE_CHECKING:  # type-only: model.py imports this module to give Plan its export methods
     from .model import Plan
@@ -70,7 +71,9 @@ def hf_callbacks(plan: Plan) -> list[Any]:
 
 def to_lightning(plan: Plan) -> dict[str, Any]:
     """lightning.Trainer keyword arguments. `val_check_interval` counts training batches (not
-    optimizer steps) across epochs because `check_val_every_n_epoch=None`."""
+    optimizer steps) across epochs because `check_val_every_n_epoch=None`: the checks fall on
+    the planned steps while each epoch's batches are a multiple of `accumulate_grad_batches`
+    (see `lightning_checks_drift`); Lightning has no interval in optimizer steps."""
     s = plan.setup
     return {
         "max_steps": plan.total_steps,
@@ -80,6 +83,16 @@ def to_lightning(plan: Plan) -> dict[str, Any]:
         "check_val_every_n_epoch": None,
         "devices": s.gpus,
     }
+
+
+def lightning_checks_drift(plan: Plan) -> bool:
+    """Whether Lightning's validation checks drift from the planned steps: an epoch of batches
+    that is no multiple of `accumulate_grad_batches` ends on a partial window, which Lightning
+    steps on, so each later epoch's checks fall that many batches off the planned steps (and
+    the run holds fewer of them). Not with one epoch or less."""
+    s = plan.setup
+    batches = loader_batches(plan.samples_per_epoch, s.per_device_batch, s.gpus, s.drop_last)
+    return s.grad_accum > 1 and batches % s.grad_accum != 0 and plan.total_steps > plan.steps_per_epoch
 
 
 def lightning_callbacks(plan: Plan) -> list[Any]:

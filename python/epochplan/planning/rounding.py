@@ -22,6 +22,11 @@ def _loader_len(n: int, batch: int, drop_last: bool) -> int:
     return n // batch if drop_last else ceil_div(n, batch)
 
 
+def loader_batches(n: int, batch: int, gpus: int, drop_last: bool) -> int:
+    """Batches a rank's DataLoader yields per epoch over a DistributedSampler shard of `n` items."""
+    return _loader_len(_distributed_shard(n, gpus, drop_last), batch, drop_last)
+
+
 def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: int, drop_last: bool = False) -> int:
     """Optimizer steps in one pass over `n` items, counted the way `framework` counts them."""
     if framework == "hf":
@@ -38,8 +43,7 @@ def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: i
     # lightning and plain torch: DistributedSampler shard, DataLoader(batch), and an optimizer
     # step at the end of every accumulation window including the last partial one
     # (Lightning "steps on the final batch"; epochplan's torch loop does the same).
-    batches = _loader_len(_distributed_shard(n, gpus, drop_last), batch, drop_last)
-    return ceil_div(batches, grad_accum)
+    return ceil_div(loader_batches(n, batch, gpus, drop_last), grad_accum)
 
 
 FRAMEWORK_SOURCES = {"hf": SRC_HF, "lightning": SRC_LIGHTNING, "torch": SRC_TORCH, "composer": SRC_COMPOSER}

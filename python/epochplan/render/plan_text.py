@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..planning import Plan
-from ..planning.exports import to_composer, to_hf, to_lightning, to_torch
+from ..planning.exports import lightning_checks_drift, to_composer, to_hf, to_lightning, to_torch
 from .yaml_text import to_yaml
 
 
@@ -63,6 +63,11 @@ def render_lightning(plan: Plan) -> str:
         f"# DataLoader(train, batch_size={plan.setup.per_device_batch}, shuffle=True, drop_last={plan.setup.drop_last})",
         "# val_check_interval counts training batches (eval_steps x accumulate_grad_batches).",
     ]
+    if lightning_checks_drift(plan):
+        text.append(
+            "# Each epoch's batches are no multiple of accumulate_grad_batches: Lightning steps on the partial last window,"
+            " so from epoch 2 the checks fall off the planned steps and fewer run (Lightning has no interval in steps)."
+        )
     return "\n".join(text) + "\n"
 
 
