@@ -325,7 +325,8 @@ def build_scheduler(
     Call `scheduler.step()` once per optimizer step (after `optimizer.step()`), never per
     micro-batch: the plan's steps already account for gradient accumulation and data-parallel
     size. Every kind follows one contract: after k calls the LR is the schedule's value at step k;
-    it reaches its final value after exactly `plan.total_steps` calls and is above it before.
+    it reaches its final value after exactly `plan.total_steps` calls and is above it from the
+    end of warm-up until then (warm-up itself starts from 0, below a non-zero final value).
 
     - `"linear"` / `"cosine"`: warm-up from 0 to the optimizer's LR over `plan.warmup_steps`, then
       decay to `min_lr_ratio` x LR (transformers' linear / cosine schedules when 0). A LambdaLR.
