@@ -78,8 +78,15 @@ pub fn letter_class(c: char) -> (bool, bool) {
 /// A character of an unspaced script that is a word of its own: not punctuation or a symbol.
 #[inline]
 fn is_unspaced_word(c: char) -> bool {
-    // Letters and digits (all of Han and kana) answer without the category lookup.
-    is_unspaced(c) && (c.is_alphanumeric() || !is_punctuation_or_symbol(c))
+    match c as u32 {
+        // Han ideographs, the kana syllables and the Thai consonants, most of such text:
+        // letters, without a lookup.
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0x20000..=0x3134F | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x0E01..=0x0E30 => {
+            true
+        }
+        // Other letters and digits answer before the category lookup.
+        _ => is_unspaced(c) && (c.is_alphanumeric() || !is_punctuation_or_symbol(c)),
+    }
 }
 
 /// General_Category P* or S*. Not in the standard library; regex-syntax (which `regex` builds
@@ -174,5 +181,15 @@ mod tests {
         assert_eq!(words("ภาษา๚ ราคา ฿"), ["ภ", "า", "ษ", "า", "ร", "า", "ค", "า"]);
         assert_eq!(words("မြန်မာ။"), ["မ", "ြ", "န", "်", "မ", "ာ"]);
         assert!(!is_mostly_unspaced("・・・ hello"), "punctuation is no letter");
+    }
+
+    #[test]
+    fn the_fast_ranges_hold_no_punctuation_or_symbol() {
+        // `is_unspaced_word` answers these blocks without the category lookup.
+        let ranges =
+            [0x3400..=0x4DBF, 0x4E00..=0x9FFF, 0x20000..=0x3134F, 0x3041..=0x3096, 0x30A1..=0x30FA, 0x0E01..=0x0E30];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            assert!(!is_punctuation_or_symbol(c) && is_unspaced(c), "{c:?}");
+        }
     }
 }
