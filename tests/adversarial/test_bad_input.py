@@ -335,3 +335,17 @@ def test_empty_texts_packed_are_audited_with_no_plan(tmp_path):
     audit = json.loads((tmp_path / "a.json").read_text())
     assert audit["plan"] is None and "no tokens to pack" in audit["plan_skipped"] and audit["rows"] == 3
     assert_clean_error(run_cli("plan", "--audit", "a.json", "--seq-len", "8", "--packing", cwd=tmp_path), "no tokens to pack")
+
+
+def test_an_unreadable_file_in_a_folder_is_named(tmp_path):
+    # The error named the folder's first file ("3 files (a.csv …): cannot read rows (CSV
+    # malformed …)") although a.csv was fine: the Ray engine named b.csv.
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    good = "".join(f"{i},row number {i} of a good file\n" for i in range(60))
+    (folder / "a.csv").write_text("id,text\n" + good)
+    (folder / "b.csv").write_text("id,text\n" + good[:400] + 'x,"unterminated\n' + good[400:])
+    (folder / "c.csv").write_text("id,text\n" + good)
+    proc = run_cli("audit", str(folder), "-q", cwd=tmp_path)
+    assert_clean_error(proc, "b.csv", "cannot read rows")
+    assert "a.csv" not in proc.stderr

@@ -40,11 +40,13 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                     yield frame.select(exprs)
             except InputError:
                 raise
-            except Exception:  # a reader's failure: a JSON lines file says where it breaks
+            except Exception as e:  # a reader's failure, named with its file (a JSON lines file says where it breaks)
                 where = part.fault() if part.fault is not None else None
-                if where is None:
-                    raise
-                raise InputError(f"{part.name}: not valid JSON lines ({where}); fix or drop that line") from None
+                if where is not None:
+                    raise InputError(f"{part.name}: not valid JSON lines ({where}); fix or drop that line") from None
+                if len(source.parts) > 1:
+                    raise InputError(f"{part.name}: cannot read rows ({first_line(e)})") from None
+                raise
 
     try:
         yield from prefetch(selected())
