@@ -288,6 +288,31 @@ def test_unreachable_address_is_a_prompt_clean_error(planted, tmp_path):
     assert_clean_error(proc, f"127.0.0.1:{port}")
 
 
+@pytest.mark.parametrize("server", ["http", "silent"])
+def test_an_address_where_no_ray_listens_is_a_clean_error(planted, tmp_path, server):
+    # A web server or a socket that accepts and says nothing: the connection opens, and
+    # ray.init retried for minutes ("Failed to get cluster ID from GCS server").
+    import http.server
+    import socket
+    import threading
+
+    if server == "http":
+        httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+        port, stop = httpd.server_address[1], httpd.shutdown
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    else:
+        listener = socket.create_server(("127.0.0.1", 0))
+        port, stop = listener.getsockname()[1], listener.close
+        held: list[socket.socket] = []
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    try:
+        args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"]
+        proc = run_cli(*args, "-q", timeout=120)  # a hang fails here
+        assert_clean_error(proc, f"127.0.0.1:{port}", "not a Ray cluster")
+    finally:
+        stop()
+
+
 def test_without_ray_installed_the_error_says_how_to_install_it(planted, tmp_path):
     hide = tmp_path / "hide"
     hide.mkdir()

@@ -53,12 +53,42 @@ def _check_reachable(address: str) -> None:
     if not sep or not port.isdigit():
         raise InputError(f"--ray-address {address}: give HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT) as connection:
+            answer = _grpc_answer(connection)
     except OSError as e:
         reason = e.strerror or type(e).__name__
         raise InputError(
             f"cannot reach the Ray cluster at {address} ({reason}); start it (ray start --head) or fix --ray-address / RAY_ADDRESS"
         ) from None
+    if not answer:
+        raise InputError(
+            f"--ray-address {address}: something listens there, but not a Ray cluster (no gRPC server answers); "
+            "give the head node's GCS port (ray start --head prints it; 6379 by default) or ray://HOST:10001"
+        )
+
+
+#: Seconds a gRPC server has to answer once connected (it answers at once).
+_ANSWER_TIMEOUT = 3.0
+#: The HTTP/2 connection preface and an empty SETTINGS frame: what a gRPC client sends first.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def _grpc_answer(connection: socket.socket) -> bool:
+    """Whether an HTTP/2 (gRPC) server is on the other end: Ray's GCS and client server both
+    are, and answer a client's preface with their SETTINGS frame. Anything else (a web server, a
+    bare socket) would take ray.init minutes of retries to give up on."""
+    connection.settimeout(_ANSWER_TIMEOUT)
+    try:
+        connection.sendall(_HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9:
+            chunk = connection.recv(9 - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except OSError:  # reset or silent past the timeout
+        return False
+    return len(head) == 9 and head[3] == 4  # frame type 4: SETTINGS
 
 
 class RayEngine:
