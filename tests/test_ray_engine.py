@@ -384,3 +384,24 @@ def test_killed_workers_are_retried_or_fail_cleanly(cluster, planted, tmp_path):
     assert killed >= 4
     assert_clean_error(proc, "Ray")
     assert not out.exists() and not clusters.exists()
+
+
+def test_sigterm_during_a_ray_audit_exits_143_with_one_line(cluster, planted, tmp_path):
+    # ray.init installs its own handlers: SIGTERM exited 15 with Ray's C++ stack dump.
+    out = tmp_path / "a.json"
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", str(out), "-q"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epochplan", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "EPOCHPLAN_BATCH_ROWS": "50"},
+    )
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and not _measuring_workers() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the driver is connected once a file is being measured
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 143, (proc.returncode, stderr[-2000:])
+    assert stderr.strip().splitlines()[-1] == "terminated" and "SIGTERM received" not in stderr, stderr[-2000:]
+    assert not out.exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from collections import deque
 from pathlib import Path
@@ -91,6 +92,17 @@ def _grpc_answer(connection: socket.socket) -> bool:
     return len(head) == 9 and head[3] == 4  # frame type 4: SETTINGS
 
 
+def _restore(handlers: dict[int, Any]) -> None:
+    """The command's own signal handlers back after ray.init, which installs Ray's (SIGTERM
+    then exits 15 with a C++ stack dump instead of the command's clean-up and exit 143)."""
+    for number, handler in handlers.items():
+        if callable(handler) or handler in (signal.SIG_DFL, signal.SIG_IGN):
+            try:
+                signal.signal(number, handler)
+            except ValueError:  # not the main thread: Ray did not install handlers either
+                pass
+
+
 class RayEngine:
     name = "ray"
 
@@ -116,10 +128,13 @@ class RayEngine:
             options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
             if address is None:
                 options["include_dashboard"] = False
+            handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
             try:
                 ray.init(address=address, **options)
             except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
                 raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
+            finally:
+                _restore(handlers)
         return cls(ray)
 
     def ingest(
