@@ -226,6 +226,11 @@ def test_an_all_null_text_column_is_audited_with_null_statistics_and_no_plan(tmp
     assert "no plan" in proc.stdout and "no non-null text rows" in proc.stdout
     plan = run_cli("plan", "--audit", "audit.json", cwd=tmp_path)  # planning it is still an input error
     assert_clean_error(plan, "no non-null text rows")
+    # The report says why there is no plan and no cluster, not that the JSON lacks the keys.
+    assert run_cli("report", "audit.json", "-o", "r.html", cwd=tmp_path).returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "No plan: the audit has no non-null text rows" in page and "none was given" not in page
+    assert "No clusters: the audit has no non-null text" in page and "has no <code>exact.size_histogram" not in page
 
 
 # --- item 19: remote paths are read as URLs, never mangled into local ones --------------------------

@@ -141,7 +141,7 @@ def _page(
         sections.lengths(audit, plan),
         sections.labels(audit, caps),
         sections.leakage(audit, caps),
-        plan_section(plan, caps),
+        plan_section(plan, caps, audit.get("plan_skipped")),
     ]
     ids = ["summary", "duplicates", "lengths", "labels", "leakage", "plan"]
     if isinstance(check, Mapping):

@@ -16,18 +16,17 @@ SCHEDULE_POINTS = 400  # points per drawn schedule line: enough to look smooth, 
 EPOCH_LINES = 60  # epoch boundaries drawn; past this they would be a grey wash
 
 
-def plan(plan: Mapping[str, Any] | None, caps: Caps) -> str:
+def plan(plan: Mapping[str, Any] | None, caps: Caps, skipped: Any = None) -> str:
+    """The plan section; `skipped`: the audit's reason for having no plan (`plan_skipped`)."""
     if not isinstance(plan, Mapping) or plan.get("total_steps") is None:
-        return section(
-            "plan",
-            "Plan",
-            [
-                absent(
-                    "No plan: the audit JSON has no <code>plan</code> and none was given "
-                    "(<code>epochplan plan --audit audit.json -o plan.json</code>)."
-                )
-            ],
-        )
+        if isinstance(skipped, str) and skipped:
+            why = f"No plan: {plain(skipped)}."
+        else:
+            why = (
+                "No plan: the audit JSON has no <code>plan</code> and none was given "
+                "(<code>epochplan plan --audit audit.json -o plan.json</code>)."
+            )
+        return section("plan", "Plan", [absent(why)])
     epochs = plan.get("epochs") or {}
     body = [
         dl(

@@ -137,6 +137,8 @@ def duplicates(audit: Mapping[str, Any], caps: Caps) -> str:
                     f"{level.title()} clusters by size, log axes (size 1 = a text without duplicates).",
                 )
             )
+        elif histogram is not None:  # present and empty: no non-null text, no cluster
+            body.append(absent("No clusters: the audit has no non-null text."))
         else:
             body.append(absent(f"The audit JSON has no <code>{level}.size_histogram</code>: no cluster-size histogram."))
         body.append(_clusters(level, block.get("top") or [], caps))
