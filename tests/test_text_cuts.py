@@ -51,3 +51,14 @@ def test_the_audit_json_and_markdown_examples_end_on_whole_characters():
     assert whole_characters(shown_text.removesuffix("…"), long)
     spans = [s for s in render_markdown(result.to_dict()).split("`") if s.startswith(long[:8])]
     assert spans and all(s.endswith("…") and whole_characters(s.removesuffix("…"), long) for s in spans), spans
+
+
+def test_the_page_does_not_undercount_a_text_the_json_cut():
+    # A 100,000-character text is 2,000 in the JSON; the page showed 1,000 and "1,000 more
+    # characters", as if that were all.
+    long = "word " * 20_000
+    result = epochplan.audit(pl.DataFrame({"text": [long, long, "other"]}), near=False)
+    excerpt = result.to_dict()["exact"]["top"][0]["text"]
+    assert excerpt.endswith("…") and len(excerpt) == 2000
+    assert "… at least 1,000 more characters" in shown(excerpt, 1000)
+    assert "… 5 more characters" in shown("x" * 15, 10)  # a text that was not cut: the exact rest

@@ -59,13 +59,18 @@ def cut(text: str, limit: int) -> tuple[str, int]:
 
 
 def shown(text: object, limit: int) -> str:
-    """Data text for a page: escaped, cut to `limit` characters with a note of what was left out."""
-    head, left_out = cut(str(text), limit)
-    return rich(head) + _more(left_out)
+    """Data text for a page: escaped, cut to `limit` characters with a note of what was left out.
+    A text that ends in "…" was cut already (the audit JSON keeps 2,000 characters of each): what
+    is left out of the data is then at least what the page leaves out."""
+    text = str(text)
+    head, left_out = cut(text, limit)
+    return rich(head) + _more(left_out, at_least=text.endswith("…"))
 
 
-def _more(left_out: int) -> str:
-    return f'<span class="more">… {left_out:,} more characters</span>' if left_out else ""
+def _more(left_out: int, at_least: bool = False) -> str:
+    if not left_out:
+        return ""
+    return f'<span class="more">… {"at least " if at_least else ""}{left_out:,} more characters</span>'
 
 
 def _words(text: str) -> list[tuple[str, str]]:
