@@ -325,3 +325,35 @@ def test_right_to_left_examples_read_right_to_left(browser, shared_data, tmp_pat
     assert all(b["right"] < 2 for b in rtl), rtl  # the first character at the right edge
     assert all(b["left"] < 2 for b in ltr), ltr
     assert problems(browser) == []
+
+
+def test_long_class_names_stay_inside_the_labels_chart(browser, tmp_path):
+    """A bar's label is drawn right-aligned left of the axis: 24 characters of wide letters ran
+    past the picture's left edge ("label-000000-LLLL…" showed as "abel-000000-…"). Every label's
+    box lies inside its SVG, for Latin capitals, digits and CJK names."""
+    names = [
+        "label-000000-LLLLLLLLLLLLLLLLL",
+        "WWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+        "这是一个非常长的中文类别名称用于测试",
+        "short",
+        "MMMMMM mmmmmm 000000 @@@@",
+    ]
+    rows = [(f"text {i} of class {name}", name) for k, name in enumerate(names) for i in range(20 + k)]
+    data = tmp_path / "labels.parquet"
+    pl.DataFrame({"text": [t for t, _ in rows], "label": [n for _, n in rows]}).write_parquet(data)
+    page = tmp_path / "report.html"
+    proc = run_cli("audit", str(data), "--label", "label", "--html", str(page), "-q")
+    assert proc.returncode == 0, proc.stderr
+    open_page(browser, page)
+    measured = browser.page(
+        "Runtime.evaluate",
+        returnByValue=True,
+        expression=(
+            "JSON.stringify([...document.querySelectorAll('svg text.tick[text-anchor=end]')].map(t => {"
+            " const svg = t.ownerSVGElement.getBoundingClientRect(), box = t.getBoundingClientRect();"
+            " return {text: t.textContent, inside: box.left >= svg.left - 0.5}; }))"
+        ),
+    )
+    labels = [b for b in json.loads(measured["result"]["value"]) if not b["text"].replace(",", "").replace(".", "").isdigit()]
+    assert len(labels) >= len(names), labels
+    assert all(b["inside"] for b in labels), [b for b in labels if not b["inside"]]
