@@ -58,11 +58,26 @@ def filesystem(url: str) -> tuple[Any, str]:
             return pafs.AzureFileSystem(account_name=account), url.split("://", 1)[1]
         if scheme == "gcs":
             url = "gs://" + url.split("://", 1)[1]
+        glob = _glob_start(url)
+        if glob is not None:  # pyarrow would take `?` for a query and refuse `[`: the pattern stays out
+            cut = url.rfind("/", 0, glob)
+            fs, base = pafs.FileSystem.from_uri(url[:cut])
+            return fs, base + url[cut:]
         return pafs.FileSystem.from_uri(url)
     except InputError:
         raise
     except Exception as e:  # pyarrow raises OSError/ArrowInvalid with multi-line messages
         raise InputError(f"{url}: cannot open the object store ({first_line(e)}); {HINT}") from None
+
+
+def _glob_start(url: str) -> int | None:
+    """Where the glob pattern of an object-store URL starts (its first `*`, `[` or `?`), or None.
+    A `?` followed by `key=value` is a query (pyarrow's `?endpoint_override=…`), not a pattern."""
+    after_scheme = url.index("://") + 3
+    for i in range(after_scheme, len(url)):
+        if url[i] in "*[" or (url[i] == "?" and "=" not in url[i:]):
+            return i if url.rfind("/", after_scheme, i) > 0 else None  # in the bucket's name: not a pattern
+    return None
 
 
 def first_line(error: BaseException) -> str:
