@@ -498,6 +498,20 @@ def _not_utf8(values: list[bytes | None], kind: str) -> pa.Array:
     return pa.array(values, binary).view(string)
 
 
+def test_text_that_is_not_utf8_in_a_folder_names_its_file_and_its_row(tmp_path):
+    # Named the folder's first file and the row of the whole input ("3 files (a.parquet …):
+    # text column: row 65 …").
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    good = [b"a fine row of text %d" % i for i in range(30)]
+    for name, texts in (("a", good), ("b", [*good[:25], b"caf\xe9 in latin-1", *good[25:]]), ("c", good)):
+        pq.write_table(pa.table({"text": _not_utf8(texts, "string")}), folder / f"{name}.parquet")
+    for batch_rows in ("7", "50000"):
+        proc = run_cli("audit", str(folder), "-q", env={"EPOCHPLAN_BATCH_ROWS": batch_rows})
+        assert_clean_error(proc, "b.parquet: text column: row 25 ", "not valid UTF-8")
+        assert "a.parquet" not in proc.stderr
+
+
 def test_text_that_is_not_utf8_exits_2_naming_file_and_row(tmp_path, shared_data):
     good = [b"a fine row of text %d" % i for i in range(30)]
     texts = [*good[:25], b"caf\xe9 in latin-1, not utf-8", *good[25:]]  # row 25

@@ -1,6 +1,7 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -49,12 +50,23 @@ _COLUMN_ERRORS = ("text column", "label column", "eval text column")
 
 
 @contextmanager
-def naming_input(where: str) -> Iterator[None]:
+def naming_input(where: str, locate: Callable[[int], tuple[str, int] | None] | None = None) -> Iterator[None]:
     """An `InputError` about a column handed to the Rust extension (for instance text that is not
-    UTF-8) gets the input's name in front, so the one line says where."""
+    UTF-8) gets the input's name in front, so the one line says where. `locate`: the file and
+    its own row for a row of the whole input (several files), named instead when the error gives
+    a row."""
     try:
         yield
     except InputError as e:
-        if str(e).startswith(_COLUMN_ERRORS):
-            raise InputError(f"{where}: {e}") from None
-        raise
+        message = str(e)
+        if not message.startswith(_COLUMN_ERRORS):
+            raise
+        found = _ROW.match(message)
+        place = locate(int(found.group(2))) if found is not None and locate is not None else None
+        if place is not None and found is not None:
+            raise InputError(f"{place[0]}: {found.group(1)}row {place[1]}{found.group(3)}") from None
+        raise InputError(f"{where}: {message}") from None
+
+
+#: "text column: row 5315 is not …": the column, the row of the whole input, the rest.
+_ROW = re.compile(r"^(.*?: )row (\d+)( (?!of its batch).*)$", re.DOTALL)

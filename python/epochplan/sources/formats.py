@@ -80,6 +80,19 @@ class Source:
         for part in self.parts:
             yield from part.read(columns, batch_rows)
 
+    def locate_row(self, row: int) -> tuple[str, int] | None:
+        """The file holding row `row` of the whole input and its row there, when the input has
+        several files (counted as needed: an error path)."""
+        if len(self.parts) < 2:
+            return None
+        start = 0
+        for part in self.parts:
+            rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
+            if row < start + rows:
+                return part.name, row - start
+            start += rows
+        return None
+
     def count_rows(self) -> int | None:
         counts = [p.rows for p in self.parts]
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
