@@ -463,7 +463,7 @@ BAD = {
         lambda: gzip.compress(b'{"prompt": "a"}\n{"prompt": \n'),
         ["bad-lines.jsonl.gz", "not valid JSON lines (line 2, column 12"],
     ),
-    "empty.arrow": (lambda: b"", ["empty.arrow", "cannot read"]),
+    "empty.arrow": (lambda: b"", ["empty.arrow", "no rows (the file is empty)"]),
     "garbage.arrow": (lambda: b"ARROW1" + b"\x00" * 40, ["garbage.arrow", "cannot read"]),
     "bad.csv.zst": (lambda: b"\x28\xb5\x2f\xfd junk", ["bad.csv.zst", "cannot read"]),
     "data.parquet.gz": (lambda: gzip.compress(b"PAR1"), ["data.parquet.gz", "store it uncompressed"]),
