@@ -14,6 +14,7 @@ use crate::column::TextColumn;
 use crate::error::{CoreError, Result};
 
 use super::minhash::{SketchScratch, Sketcher, exact_jaccard};
+use super::sketch_set::SketchSet;
 
 #[derive(Debug, Default)]
 pub(super) struct ExactSets {
@@ -45,7 +46,7 @@ impl ExactSets {
     }
 
     /// The next `count` wanted members, in order, or why `count` does not fit.
-    pub fn next_members(&self, count: usize) -> Result<&[u32]> {
+    fn next_members(&self, count: usize) -> Result<&[u32]> {
         let Some(wanted) = &self.wanted else {
             return Err(CoreError::Input("exact texts given before exact_rows()".into()));
         };
@@ -58,18 +59,31 @@ impl ExactSets {
         })
     }
 
-    /// Adds the sets of the next `texts.len()` wanted members; `texts` are their texts.
+    /// Adds the sets of the next `texts.len()` wanted members: `rows` are their row numbers in
+    /// `members` (checked against the request), `texts` their raw texts.
     pub fn add(
         &mut self,
         sketcher: &Sketcher,
+        members: &SketchSet,
+        rows: &[u64],
         texts: &dyn TextColumn,
-        row_of: impl Fn(usize) -> u64 + Sync,
     ) -> Result<()> {
+        if rows.len() != texts.len() {
+            return Err(CoreError::Input(format!("{} row numbers for {} exact texts", rows.len(), texts.len())));
+        }
+        for (&member, &row) in self.next_members(rows.len())?.iter().zip(rows) {
+            let expected = members.row(member);
+            if row != expected {
+                return Err(CoreError::Input(format!(
+                    "exact text of row {row} given where row {expected} was asked for next"
+                )));
+            }
+        }
         let sets: Vec<Result<Vec<u64>>> = (0..texts.len())
             .into_par_iter()
             .map_init(SketchScratch::default, |scratch, i| {
                 let text = texts.get(i).ok_or_else(|| {
-                    CoreError::Input(format!("row {} was sketched but its text is null when read again", row_of(i)))
+                    CoreError::Input(format!("row {} was sketched but its text is null when read again", rows[i]))
                 })?;
                 let mut set = Vec::new();
                 sketcher.shingle_set(text, scratch, &mut set);

@@ -301,19 +301,7 @@ impl NearIndex {
     /// numbers (checked against the request), `texts` their raw texts.
     pub fn add_exact_texts(&mut self, rows: &[u64], texts: &dyn TextColumn) -> Result<()> {
         self.check_usable()?;
-        if rows.len() != texts.len() {
-            return Err(CoreError::Input(format!("{} row numbers for {} exact texts", rows.len(), texts.len())));
-        }
-        let members = self.exact.next_members(rows.len())?;
-        for (&member, &row) in members.iter().zip(rows) {
-            let expected = self.members.row(member);
-            if row != expected {
-                return Err(CoreError::Input(format!(
-                    "exact text of row {row} given where row {expected} was asked for next"
-                )));
-            }
-        }
-        self.exact.add(&self.sketcher, texts, |i| rows[i])
+        self.exact.add(&self.sketcher, &self.members, rows, texts)
     }
 
     /// The shingle sets to verify with, or `None` to verify by sketches.

@@ -137,22 +137,10 @@ impl NearIndex {
         let Some(exact) = probe.exact.as_mut() else {
             return Err(CoreError::Input("leakage texts given before leakage_exact_rows()".into()));
         };
-        if rows.len() != texts.len() {
-            return Err(CoreError::Input(format!("{} row numbers for {} exact texts", rows.len(), texts.len())));
+        match side {
+            LeakSide::Eval => exact.eval.add(&self.sketcher, &probe.members, rows, texts),
+            LeakSide::Train => exact.train.add(&self.sketcher, &self.members, rows, texts),
         }
-        let (sets, members) = match side {
-            LeakSide::Eval => (&mut exact.eval, &probe.members),
-            LeakSide::Train => (&mut exact.train, &self.members),
-        };
-        for (&member, &row) in sets.next_members(rows.len())?.iter().zip(rows) {
-            let expected = members.row(member);
-            if row != expected {
-                return Err(CoreError::Input(format!(
-                    "exact text of {side:?} row {row} given where row {expected} was asked for next"
-                )));
-            }
-        }
-        sets.add(&self.sketcher, texts, |i| rows[i])
     }
 
     /// Train rows each eval row of `probe` near-matches: candidates from any shared band bucket,
