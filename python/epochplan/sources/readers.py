@@ -52,6 +52,7 @@ from .sniff import (
     http_head,
     json_fault,
     json_lines_schema_of,
+    may_be_one_object,
     other_encoding,
     refuse_records_object,
     tsv_is_quoted,
@@ -61,6 +62,8 @@ from .sniff import (
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
 ONE_OBJECT_BYTES = 64 << 20
+#: Bytes of a row file's start read once for what it says of the file (`_lead`).
+LEAD_BYTES = 4096
 #: Bytes of JSON lines parsed at once.
 JSON_BLOCK = 8 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
@@ -161,15 +164,11 @@ def arrow_part(location: Location) -> Part:
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
 
 
-def _first_byte(location: Location, compression: str | None) -> bytes:
+def _lead(location: Location, compression: str | None) -> bytes:
+    """A row file's first bytes (decompressed): its encoding mark, a UTF-8 byte order mark, and
+    for `.json` whether it holds an array or objects, read once."""
     with open_stream(location, compression) as stream:
-        head = stream.read(4096).removeprefix(BOM).lstrip()
-    return head[:1]
-
-
-def _starts_with_bom(path: Location) -> bool:
-    with open(path, "rb") as f:
-        return f.read(len(BOM)) == BOM
+        return stream.read(LEAD_BYTES)
 
 
 def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
@@ -372,23 +371,25 @@ def file_part(location: Location) -> Part:
     if local and os.path.getsize(location) == 0:  # no rows, whatever the format: skipped among other files
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
-        if local and kind != "parquet" and kind != "arrow":
-            with open_stream(location, compression) as stream:
-                encoding = other_encoding(stream.read(4))
-            if encoding is not None:
-                raise InputError(
-                    f"{location}: the file is {encoding} (its byte order mark says so), not UTF-8; "
-                    "save it as UTF-8 (Excel: 'CSV UTF-8'; pandas: encoding='utf-8')"
-                )
         if not local and scheme_of(str(location)) in POLARS_ONLY:
             return _remote_polars_part(str(location), kind)
         if kind == "parquet":
             return parquet_part(location)
         if kind == "arrow":
             return arrow_part(location)
-        if kind == "json" and (first := _first_byte(location, compression)) == b"[":
+        # Object stores: only a .json's first byte is worth a request of its own.
+        lead = _lead(location, compression) if local or kind == "json" else b""
+        encoding = other_encoding(lead)
+        if encoding is not None:
+            raise InputError(
+                f"{location}: the file is {encoding} (its byte order mark says so), not UTF-8; "
+                "save it as UTF-8 (Excel: 'CSV UTF-8'; pandas: encoding='utf-8')"
+            )
+        first = lead.removeprefix(BOM).lstrip()[:1]
+        if kind == "json" and first == b"[":
             return json_array_part(location, compression)
-        if kind == "json" and first == b"{" and local and compression is None and os.path.getsize(location) <= ONE_OBJECT_BYTES:
+        whole_object = kind == "json" and first == b"{" and local and compression is None and may_be_one_object(lead)
+        if whole_object and os.path.getsize(location) <= ONE_OBJECT_BYTES:
             refuse_records_object(str(location), location.read_bytes())
         if kind == "text":
             return text_lines_part(location, compression)
@@ -397,7 +398,7 @@ def file_part(location: Location) -> Part:
             # (and audit `data1.jsonl`), so such a name is streamed by pyarrow instead, as is a
             # file starting with a byte order mark (polars' parser fails on it). Every other
             # local file is opened with `glob=False`.
-            if local and compression is None and not has_magic(str(location)) and not _starts_with_bom(location):
+            if local and compression is None and not has_magic(str(location)) and not lead.startswith(BOM):
                 part = polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
                 part.fault = _json_lines_fault(location, None)
                 return part

@@ -116,6 +116,21 @@ def _where(error: ValueError) -> str:
     return f"line {error.lineno}, column {error.colno}: {error.msg}"  # type: ignore[attr-defined]
 
 
+def may_be_one_object(lead: bytes) -> bool:
+    """Whether a `.json` file whose first bytes are `lead` may be one JSON object rather than
+    JSON lines: not when its first line is a whole object and another line follows (JSON lines,
+    told apart without reading the file whole)."""
+    import json
+
+    first, newline, rest = lead.removeprefix(BOM).lstrip().partition(b"\n")
+    if not newline or not rest.strip():
+        return True
+    try:
+        return not isinstance(json.loads(first), dict)
+    except ValueError:  # `{` alone, or an object over several lines
+        return True
+
+
 def refuse_records_object(name: str, data: bytes) -> None:
     """A `.json` file that is one JSON object holding its records under a key (SQuAD's
     `{"version": ..., "data": [...]}`) is no table: read as JSON lines it was one row, or an error
