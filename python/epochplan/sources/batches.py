@@ -14,6 +14,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
 from .formats import Source, first_line
+from .sniff import json_lines_error
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
@@ -43,7 +44,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             except Exception as e:  # a reader's failure, named with its file (a JSON lines file says where it breaks)
                 where = part.fault() if part.fault is not None else None
                 if where is not None:
-                    raise InputError(f"{part.name}: not valid JSON lines ({where}); fix or drop that line") from None
+                    raise json_lines_error(part.name, where) from None
                 if len(source.parts) > 1:
                     raise InputError(f"{part.name}: cannot read rows ({first_line(e)})") from None
                 raise

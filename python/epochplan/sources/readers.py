@@ -51,6 +51,7 @@ from .sniff import (
     SCHEMA_BYTES,
     http_head,
     json_fault,
+    json_lines_error,
     json_lines_schema_of,
     may_be_one_object,
     other_encoding,
@@ -417,6 +418,4 @@ def file_part(location: Location) -> Part:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
         where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
-        raise (
-            InputError(f"{location}: not valid JSON lines ({where}); fix or drop that line") if where else read_error(str(location), e)
-        ) from None
+        raise (json_lines_error(str(location), where) if where else read_error(str(location), e)) from None

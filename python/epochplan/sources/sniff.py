@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from ..errors import InputError
 from .paths import file_format
 
 #: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
@@ -102,6 +103,11 @@ def json_fault(stream: Any, lines: bool) -> str | None:
     return None
 
 
+def json_lines_error(name: str, where: str) -> InputError:
+    """The error for a JSON lines file that breaks its format `where` (`json_fault`)."""
+    return InputError(f"{name}: not valid JSON lines ({where}); fix or drop that line")
+
+
 def _lines_of(stream: Any) -> Iterator[bytes]:
     rest = b""
     while block := stream.read(1 << 20):
@@ -137,8 +143,6 @@ def refuse_records_object(name: str, data: bytes) -> None:
     at its first line when pretty-printed. Refused naming the key; JSON lines and a one-line
     record pass."""
     import json
-
-    from ..errors import InputError
 
     try:
         value = json.loads(data.removeprefix(BOM))
