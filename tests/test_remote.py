@@ -81,6 +81,8 @@ def s3(shared_data, tmp_path_factory):
         (local / "dataset_info.json").write_text("{}")
         for name in ("part-0.parquet", "part-1.parquet", "dataset_info.json"):
             pafs.copy_files(str(local / name), f"bucket1/shards/{name}", destination_filesystem=fs)
+        for name, key in (("part-0.parquet", "k=a"), ("part-1.parquet", "k=b")):  # a Hive-style layout
+            pafs.copy_files(str(local / name), f"bucket1/hive/{key}/{name}", destination_filesystem=fs)
         pafs.copy_files(str(local / "val.jsonl.gz"), "bucket1/eval/val.jsonl.gz", destination_filesystem=fs)
         yield env
     finally:
@@ -169,12 +171,24 @@ def _same(got: dict, want: dict) -> None:
     assert got["leakage"]["val"]["near_in_train"] == want["leakage"]["val"]["near_in_train"]
 
 
-@pytest.mark.parametrize("pattern", ["*.parquet", "part-?.parquet", "part-[01].parquet", "part-[0-9]*"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "shards/*.parquet",
+        "shards/part-?.parquet",
+        "shards/part-[01].parquet",
+        "shards/part-[0-9]*",
+        # A query with the store's options after a pattern, and a `?` before a Hive `key=value`
+        # folder: the `?` was taken for a query whenever an `=` followed it anywhere.
+        "shards/part-?.parquet?region=us-east-1",
+        "hiv?/k=*/part-*.parquet",
+    ],
+)
 def test_s3_glob_and_s3_eval_through_the_cli(s3, local, pattern):
     # `?` and `[..]` too: pyarrow's URI parser took `?` for a query ("Unexpected query
     # parameter") and refused `[`.
     got = audit_json(
-        f"s3://bucket1/shards/{pattern}",
+        f"s3://bucket1/{pattern}",
         "--text",
         "prompt",
         "--eval",
@@ -184,7 +198,8 @@ def test_s3_glob_and_s3_eval_through_the_cli(s3, local, pattern):
         env=s3,
     )
     _same(got, local)
-    assert got["source"]["paths"] == ["s3://bucket1/shards/part-0.parquet", "s3://bucket1/shards/part-1.parquet"]
+    folders = ["hive/k=a", "hive/k=b"] if pattern.startswith("hiv") else ["shards", "shards"]
+    assert got["source"]["paths"] == [f"s3://bucket1/{folders[0]}/part-0.parquet", f"s3://bucket1/{folders[1]}/part-1.parquet"]
 
 
 def test_s3_folder_takes_its_data_files(s3, local, monkeypatch):

@@ -61,8 +61,9 @@ def filesystem(url: str) -> tuple[Any, str]:
         glob = _glob_start(url)
         if glob is not None:  # pyarrow would take `?` for a query and refuse `[`: the pattern stays out
             cut = url.rfind("/", 0, glob)
-            fs, base = pafs.FileSystem.from_uri(url[:cut])
-            return fs, base + url[cut:]
+            query = _query_start(url, glob)  # the store's options (`?endpoint_override=…`) go with it
+            fs, base = pafs.FileSystem.from_uri(url[:cut] + url[query:])
+            return fs, base + url[cut:query]
         return pafs.FileSystem.from_uri(url)
     except InputError:
         raise
@@ -70,14 +71,28 @@ def filesystem(url: str) -> tuple[Any, str]:
         raise InputError(f"{url}: cannot open the object store ({first_line(e)}); {HINT}") from None
 
 
+# What follows a `?` that starts a query: `key=value` pairs joined by `&`, no more path.
+_QUERY = re.compile(r"[A-Za-z_][\w.-]*=[^/&?*\[]*(?:&[A-Za-z_][\w.-]*=[^/&?*\[]*)*")
+
+
 def _glob_start(url: str) -> int | None:
     """Where the glob pattern of an object-store URL starts (its first `*`, `[` or `?`), or None.
-    A `?` followed by `key=value` is a query (pyarrow's `?endpoint_override=…`), not a pattern."""
+    A `?` that ends the URL with `key=value` pairs is a query (pyarrow's `?endpoint_override=…`),
+    not a pattern; one followed by more of the path (`part-?/year=2024/*`) is a pattern."""
     after_scheme = url.index("://") + 3
     for i in range(after_scheme, len(url)):
-        if url[i] in "*[" or (url[i] == "?" and "=" not in url[i:]):
+        if url[i] in "*[" or (url[i] == "?" and not _QUERY.fullmatch(url, i + 1)):
             return i if url.rfind("/", after_scheme, i) > 0 else None  # in the bucket's name: not a pattern
     return None
+
+
+def _query_start(url: str, start: int) -> int:
+    """Where the query of an object-store URL starts (its `?key=value…` end), searching from
+    `start`; the URL's length when it has none."""
+    for i in range(start, len(url)):
+        if url[i] == "?" and _QUERY.fullmatch(url, i + 1):
+            return i
+    return len(url)
 
 
 def first_line(error: BaseException) -> str:
