@@ -131,8 +131,16 @@ class RangeHandler(SimpleHTTPRequestHandler):
             remaining -= len(chunk)
 
 
-@pytest.fixture(scope="module")
-def http(shared_data, tmp_path_factory):
+class WholeFileHandler(SimpleHTTPRequestHandler):
+    """Static files without byte ranges, as `python -m http.server` serves them: polars' reader
+    cannot read from it, so epochplan reads a local copy."""
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module", params=[RangeHandler, WholeFileHandler], ids=["ranges", "whole-files"])
+def http(shared_data, tmp_path_factory, request):
     root = tmp_path_factory.mktemp("http-root")
     pl.read_parquet(shared_data / TRAIN).write_parquet(root / "train.parquet")
     tsv = pl.read_parquet(shared_data / TRAIN).write_csv(separator="\t").encode()
@@ -146,7 +154,7 @@ def http(shared_data, tmp_path_factory):
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(root)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(request.param, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -289,3 +297,15 @@ def test_other_object_stores_fail_with_one_line(tmp_path, spec, env, fragments):
     proc = run_cli("audit", spec, "--json", str(tmp_path / "a.json"), env={**loopback, **env})
     assert_clean_error(proc, *fragments)
     assert not (tmp_path / "a.json").exists()
+
+
+def test_http_dedup_writes_the_rows_of_the_file_and_leaves_no_copy(http, shared_data, tmp_path):
+    """From either server (a copy is downloaded where the server has no byte ranges): the
+    deduplicated rows of the file, and no downloaded copy left in TMPDIR once the run ends."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "deduped.parquet"
+    proc = run_cli("dedup", f"{http}/train.parquet", "--text", "prompt", "--level", "exact", "-o", str(out), env={"TMPDIR": str(scratch)})
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).equals(epochplan.dedup(str(shared_data / TRAIN), text="prompt", level="exact"))
+    assert list(scratch.iterdir()) == []

@@ -45,7 +45,7 @@ from .parts import (
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, has_magic
-from .remote import POLARS_ONLY, scheme_of
+from .remote import POLARS_ONLY, download, scheme_of, serves_ranges
 from .sniff import (
     BOM,
     SCHEMA_BYTES,
@@ -364,6 +364,30 @@ def _remote_polars_part(url: str, kind: str) -> Part:
     return polars_part(url, scan(url))
 
 
+def _downloaded_part(url: str) -> Part:
+    """An http(s) file from a server without byte ranges, read from a local copy (`download`) as
+    a local file is, and named by its URL (errors too)."""
+    copy = download(url)
+
+    def named(error: InputError) -> InputError:
+        return type(error)(str(error).replace(str(copy), url))
+
+    try:
+        part = file_part(copy)
+    except InputError as e:
+        raise named(e) from None
+    read = part.read
+
+    def read_named(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        try:
+            yield from read(columns, batch_rows)
+        except InputError as e:
+            raise named(e) from None
+
+    part.name, part.read = url, read_named
+    return part
+
+
 def file_part(location: Location) -> Part:
     """The reader of one file, chosen by its suffix (and, for .json, by its first byte)."""
     kind, compression = file_format(location)
@@ -373,6 +397,8 @@ def file_part(location: Location) -> Part:
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
+            if scheme_of(str(location)) != "hf" and not serves_ranges(str(location)):
+                return _downloaded_part(str(location))
             return _remote_polars_part(str(location), kind)
         if kind == "parquet":
             return parquet_part(location)

@@ -95,6 +95,53 @@ def _query_start(url: str, start: int) -> int:
     return len(url)
 
 
+def serves_ranges(url: str) -> bool:
+    """Whether an http(s) server answers a byte-range request (`Range: bytes=0-0`) with that range,
+    as polars' object-store reader needs; a plain file server (`python -m http.server`) sends the
+    whole file instead. True when the request fails: the reader then names the failure."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-0"}), timeout=60) as response:
+            return response.status == 206
+    except Exception:  # urllib raises HTTPError, URLError, OSError, ValueError …
+        return True
+
+
+_downloads: dict[str, Any] = {}  # URL -> local copy; "" -> the folder they are in
+
+
+def download(url: str) -> Any:
+    """A local copy of an http(s) file (a `pathlib.Path` named as the URL's file, so its suffix
+    says its format), streamed to a temporary folder removed when the process exits; each URL is
+    fetched once a process. For servers without byte ranges (`serves_ranges`), where polars
+    cannot read and a Parquet file cannot be read as a stream."""
+    import shutil
+    import tempfile
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    if url in _downloads:
+        return _downloads[url]
+    if "" not in _downloads:
+        _downloads[""] = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")  # removed at exit
+    folder = Path(_downloads[""].name) / str(len(_downloads))
+    folder.mkdir()
+    target = folder / (Path(urllib.parse.urlsplit(url).path).name or "download")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except OSError as e:  # urllib's errors are OSErrors, as is a full disk
+        target.unlink(missing_ok=True)
+        remote = isinstance(e, urllib.error.URLError) or not e.errno
+        where = HINT if remote else f"writing into {folder.parent}; set TMPDIR to a folder with room"
+        raise InputError(f"{url}: cannot download it ({first_line(e)}); {where}") from None
+    _downloads[url] = target
+    return target
+
+
 def first_line(error: BaseException) -> str:
     """The first line of a reader's error: polars and pyarrow messages can run to many lines."""
     text = str(error).strip().splitlines()
