@@ -629,3 +629,39 @@ def test_a_json_object_holding_the_records_is_refused_naming_its_key(tmp_path, i
     # One record on one line is a one-row JSON lines file, as before.
     (tmp_path / "one.json").write_text(json.dumps(squad["data"][0]) + "\n")
     assert audit_json(str(tmp_path / "one.json"), "--no-near")["rows"] == 1
+
+
+def _union_table() -> pa.Table:
+    meta = pa.UnionArray.from_sparse(pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["x", "y", "z"])])
+    return pa.table({"text": ["a b c", "d e f", "a b c"], "meta": meta})
+
+
+def test_a_column_polars_cannot_read_is_named_not_a_rust_panic(tmp_path):
+    """An extra column of a type polars has no reader for (a union, a month-day-nano interval, a
+    256-bit decimal) raised pyo3's PanicException (a BaseException that `except Exception` misses)
+    with a Rust backtrace on stderr, and the CLI exited 1 (the code of a failed gate)."""
+    table = _union_table()
+    for data in (table, table.to_batches()[0], pa.RecordBatchReader.from_batches(table.schema, table.to_batches())):
+        with pytest.raises(epochplan.InputError, match=r"column 'meta' has a type polars cannot read \(sparse_union"):
+            epochplan.audit(data, text="text")
+    interval = pa.table({"text": ["a"], "when": pa.array([pa.MonthDayNano([1, 2, 3])], pa.month_day_nano_interval())})
+    with pytest.raises(epochplan.InputError, match="column 'when'"):
+        epochplan.dedup(interval)
+    wide = pa.table({"text": ["a"], "amount": pa.array([1], pa.decimal256(40, 2))})
+    with pytest.raises(epochplan.InputError, match="column 'amount'"):
+        epochplan.audit(wide)
+    path = tmp_path / "union.arrow"
+    with ipc.new_file(path, table.schema) as writer:
+        writer.write_table(table)
+    assert_clean_error(run_cli("audit", str(path), "--text", "text"), "union.arrow", "column 'meta'", "drop or cast")
+
+
+def test_dedup_refuses_a_reader_it_could_read_only_once():
+    """dedup reads its input twice (the audit, then the rows it keeps): a RecordBatchReader was
+    used up by the audit, and dedup returned no rows without a word."""
+    table = pa.table({"text": ["a b c", "d e f", "a b c"], "id": [0, 1, 2]})
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    with pytest.raises(epochplan.InputError, match="reads the input twice.*RecordBatchReader.*read_all"):
+        epochplan.dedup(reader)
+    assert epochplan.dedup(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()).read_all())["id"].to_list() == [0, 1]
+    assert epochplan.audit(pa.RecordBatchReader.from_batches(table.schema, table.to_batches())).exact.duplicate_rows == 1

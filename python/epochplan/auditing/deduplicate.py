@@ -18,6 +18,7 @@ from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, open_source, row_batches, text_expression
 from ..sources.paths import file_format
+from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
@@ -67,6 +68,7 @@ def representatives(
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
     if keep not in KEEP:
         raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
+    check_rereadable(data, "dedup (the audit, then the rows it keeps)", " (a RecordBatchReader: its read_all())")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True

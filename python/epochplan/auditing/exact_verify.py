@@ -17,12 +17,13 @@ from ..errors import InputError
 from ..sources import TEXT, Source, batches
 
 
-def check_rereadable(data: Any) -> None:
-    """Exact verification reads the input twice: refuse, before any work, what can be read once."""
+def check_rereadable(data: Any, why: str = "verify='exact'", other: str = ", or use verify='sketch'") -> None:
+    """Exact verification (and dedup) reads the input twice: refuse, before any work, what can be
+    read once (a generator, a pyarrow RecordBatchReader)."""
     if isinstance(data, Iterator):
         raise InputError(
-            f"verify='exact' reads the input twice, but a {type(data).__name__} can be read only once; "
-            "pass a path, a polars DataFrame/LazyFrame or a pyarrow Table, or use verify='sketch'"
+            f"{why} reads the input twice, but a {type(data).__name__} can be read only once; "
+            f"pass a path, a polars DataFrame/LazyFrame or a pyarrow Table{other}"
         )
 
 

@@ -152,6 +152,11 @@ def run(argv: list[str] | None = None) -> int:
         if isinstance(e, OSError) and e.errno in _PATH_ERRNOS and e.filename is not None:
             return _fail(EXIT_INPUT, str(refused_path(e.filename, e)))
         return _fail(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (please report it)")
+    except BaseException as e:  # pyo3's PanicException (a Rust panic) is not an Exception
+        if type(e).__name__ != "PanicException":
+            raise
+        said = (str(e).strip().splitlines() or ["no message"])[0]
+        return _fail(EXIT_INTERNAL, f"internal error: a panic in Rust code ({said}) (please report it)")
 
 
 def main() -> None:

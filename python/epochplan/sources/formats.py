@@ -13,7 +13,17 @@ import polars as pl
 from ..errors import InputError
 from .columns import resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
-from .parts import EmptyFile, Part, empty_part, polars_part, whole_frame_part
+from .parts import (
+    EmptyFile,
+    Part,
+    check_readable,
+    empty_part,
+    has_unreadable_type,
+    polars_part,
+    polars_refused,
+    unreadable_column,
+    whole_frame_part,
+)
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
 from .readers import file_part
 from .remote import first_line
@@ -112,7 +122,9 @@ def _array_frame(data: Any) -> pl.DataFrame | None:
     one-column frame, its column named `text` unless the array has a name; None otherwise."""
     try:
         series = pl.Series(data)
-    except Exception:
+    except BaseException as e:
+        if not polars_refused(e):
+            raise
         return None
     return series.rename(series.name or "text").to_frame()
 
@@ -140,10 +152,18 @@ def open_source(data: SourceLike) -> Source:
     refuse_dataset_like(data)
     arrow = hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__")  # tables, batches, arrays
     if arrow and not isinstance(data, (str, os.PathLike)):
+        if hasattr(data, "schema"):  # a table or batch: a column polars cannot read is named
+            check_readable(data.schema, type(data).__name__, data=True)
+        elif has_unreadable_type(getattr(data, "type", None), data=True):  # an array
+            raise InputError(f"{type(data).__name__}: its type ({data.type}) is one polars cannot read; cast it to strings first")
         try:
             frame = pl.DataFrame(data)
-        except Exception as e:
+        except BaseException as e:
+            if not polars_refused(e):
+                raise
             frame = _array_frame(data)
+            if frame is None and hasattr(data, "schema"):  # a table or batch: name the column polars cannot read
+                raise unreadable_column(data.schema, type(data).__name__, e) from None
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
         return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)

@@ -52,13 +52,73 @@ def empty_part(name: str) -> Part:
     return Part(name, pl.Schema(), lambda columns, batch_rows: iter(()), pl.LazyFrame, 0)
 
 
-def schema_of(arrow_schema: Any) -> pl.Schema:
+def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:
+    """The polars schema of an Arrow schema; a column polars cannot read is named (`where`: the
+    file or table) in an InputError."""
     import pyarrow as pa
 
-    # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
-    frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow_schema))
+    check_readable(arrow_schema, where)
+    try:
+        # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
+        frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow_schema))
+    except BaseException as e:
+        if not polars_refused(e):
+            raise
+        raise unreadable_column(arrow_schema, where, e) from None
     assert isinstance(frame, pl.DataFrame)
     return frame.schema
+
+
+def polars_refused(error: BaseException) -> bool:
+    """An error of polars converting Arrow data: an Exception, or pyo3's PanicException (a
+    BaseException that `except Exception` misses), which polars raises for some Arrow types it
+    has no reader for (unions, month-day-nano intervals)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
+
+
+def has_unreadable_type(arrow_type: Any, data: bool = False) -> bool:
+    """Whether polars (2.x) has no reader for `arrow_type` or a type inside it: unions, intervals,
+    run-end encoded and list-view arrays fail even as an empty schema (with a Rust panic for
+    some, printed on stderr), and with `data`, 256-bit decimals fail on their values."""
+    import pyarrow as pa
+
+    if not isinstance(arrow_type, pa.DataType):
+        return False
+    t = pa.types
+    checks = [t.is_union, t.is_interval, t.is_run_end_encoded, t.is_list_view, t.is_large_list_view]
+    if data:
+        checks.append(t.is_decimal256)
+    if any(check(arrow_type) for check in checks):
+        return True
+    if t.is_dictionary(arrow_type):
+        return has_unreadable_type(arrow_type.value_type, data)
+    return any(has_unreadable_type(arrow_type.field(i).type, data) for i in range(arrow_type.num_fields))
+
+
+def check_readable(arrow_schema: Any, where: str, data: bool = False) -> None:
+    """Refuse, naming it, a column of a type polars cannot read (`has_unreadable_type`) before
+    polars is asked to (and panics)."""
+    for field in arrow_schema:
+        if has_unreadable_type(field.type, data):
+            raise InputError(f"{where}: column {field.name!r} has a type polars cannot read ({field.type}); drop or cast that column first")
+
+
+def unreadable_column(arrow_schema: Any, where: str, error: BaseException) -> InputError:
+    """The error for Arrow data polars could not convert: naming its first column polars
+    cannot read alone, or with polars' own words."""
+    import pyarrow as pa
+
+    check_readable(arrow_schema, where, data=True)
+    for field in arrow_schema:
+        try:
+            pl.from_arrow(pa.Table.from_batches([], schema=pa.schema([field])))
+        except BaseException as e:
+            if not polars_refused(e):
+                raise
+            return InputError(
+                f"{where}: column {field.name!r} has a type polars cannot read ({field.type}); drop or cast that column first"
+            )
+    return InputError(f"{where}: cannot read its columns ({first_line(error)})")
 
 
 def to_frame(data: Any) -> pl.DataFrame:

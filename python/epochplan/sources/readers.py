@@ -81,7 +81,7 @@ def parquet_part(location: Location) -> Part:
             raise InputError(f"{location}: not a Parquet file (no PAR1 header); is it corrupt or another format?")
         f.seek(0)
         meta = pq.ParquetFile(f)
-        schema, rows = schema_of(meta.schema_arrow), meta.metadata.num_rows
+        schema, rows = schema_of(meta.schema_arrow, str(location)), meta.metadata.num_rows
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         with open_file(location) as f, pq.ParquetFile(f) as reader:
@@ -152,7 +152,7 @@ def arrow_part(location: Location) -> Part:
     open_reader = ipc.open_file if is_file_format else ipc.open_stream
     with open_file(location) as f:
         reader = open_reader(f)
-        schema = schema_of(reader.schema)
+        schema = schema_of(reader.schema, str(location))
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         with open_file(location) as f:
