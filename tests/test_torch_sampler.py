@@ -214,6 +214,23 @@ def test_other_id_inputs():
     assert sampler.row_cluster.tolist() == [0, 1, 2, 0, 3, 2, 4, 0, 3, 3, 3, 3, -1]
 
 
+def test_pandas_and_mixed_type_ids_keep_their_clusters():
+    """pandas (a `.clusters.to_pandas()` frame or one of its columns, NaN for null text), object
+    arrays with NaN, and ids of mixed types (`1` and `"1"` are two clusters) were read wrong:
+    the null-text row sampled, the frame's column names taken for ids, or two ids merged."""
+    import pandas as pd
+
+    clusters = epochplan.audit(pl.DataFrame({"text": ["a b c", None, "a b c", None, "d e f"]})).clusters
+    assert list(ClusterSampler(clusters.to_pandas(), shuffle=False)) == [0, 4]
+    assert list(ClusterSampler(clusters.to_pandas()["near_id"], shuffle=False)) == [0, 4]
+    assert list(ClusterSampler(pd.Series([3.0, float("nan"), 3.0, 1.0]), shuffle=False)) == [0, 3]
+    assert list(ClusterSampler(np.array([1.0, np.nan, 1.0, 2.0], dtype=object), shuffle=False)) == [0, 3]
+    assert ClusterSampler([1, "1", 2]).num_clusters == 3
+    assert list(ClusterSampler([(1, 2), (1, 2), (3,)], shuffle=False)) == [0, 2]
+    with pytest.raises(epochplan.InputError, match="unhashable"):
+        ClusterSampler([[1], [2]])
+
+
 def test_errors_are_input_errors():
     with pytest.raises(epochplan.InputError, match="mode"):
         ClusterSampler(IDS, mode="uniform")

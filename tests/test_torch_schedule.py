@@ -106,6 +106,13 @@ def test_onecycle_without_momentum_and_plan_dicts():
     assert _trace(scheduler, plan.total_steps)[-1] < BASE_LR / 1e4
     lambda_lr = build_scheduler(_optimizer(), plan.to_dict(), kind="linear")
     assert _trace(lambda_lr, plan.total_steps)[-1] == 0.0
+    # SGD and RMSprop list `momentum` (0) among their defaults: still no momentum to cycle.
+    for optimizer in (_optimizer(), torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(2))], lr=BASE_LR)):
+        build_scheduler(optimizer, plan, kind="onecycle")
+        assert optimizer.param_groups[0]["momentum"] == 0
+    with_momentum = _optimizer(momentum=0.9)
+    build_scheduler(with_momentum, plan, kind="onecycle")
+    assert with_momentum.param_groups[0]["momentum"] == pytest.approx(0.95)  # cycled: max_momentum at step 0
 
 
 def test_scheduler_state_survives_a_checkpoint():

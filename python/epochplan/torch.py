@@ -92,9 +92,14 @@ def _ids_series(source: Any) -> tuple[pl.Series, str]:
         if source.clusters is None:
             raise InputError("audit result has no per-row clusters: run epochplan.audit(..., keep_clusters=True)")
         return _ids_from_frame(source.clusters)
+    if type(source).__module__.partition(".")[0] == "pandas" and hasattr(source, "to_numpy"):
+        # pandas: a DataFrame is the .clusters frame (its columns, not its column names), and
+        # NaN is a missing id, as pandas writes polars' nulls.
+        converted = pl.from_pandas(source, nan_to_null=True)
+        return _ids_from_frame(converted) if isinstance(converted, pl.DataFrame) else (converted, "given")
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
-    if isinstance(source, np.ndarray):
+    if isinstance(source, np.ndarray) and source.dtype.kind != "O":
         if source.ndim != 1:
             raise InputError(f"cluster ids must be one-dimensional, got shape {source.shape}")
         if source.dtype.kind == "f":
@@ -104,8 +109,12 @@ def _ids_series(source: Any) -> tuple[pl.Series, str]:
     if isinstance(source, (str, bytes)):
         raise InputError("ClusterSampler: got a string; pass an audit result, its .clusters DataFrame or a sequence of ids")
     try:
-        return pl.Series(list(source), strict=False), "given"
-    except Exception as exc:  # not iterable, or values polars cannot hold in one column
+        # Any hashable ids, each mapped to the order it first appears in: `1` and `"1"` stay two
+        # clusters (a polars column would cast one to the other), None and NaN are no cluster.
+        codes: dict[Any, int] = {}
+        missing = lambda v: v is None or (isinstance(v, float) and v != v)  # noqa: E731
+        return pl.Series([None if missing(v) else codes.setdefault(v, len(codes)) for v in source], dtype=pl.Int64), "given"
+    except Exception as exc:  # not iterable, or unhashable values
         raise InputError(
             f"ClusterSampler: cannot read cluster ids from a {type(source).__name__} ({exc}); pass an audit result, "
             "its .clusters DataFrame, or a sequence of cluster ids (None for rows never sampled)"
@@ -357,7 +366,8 @@ def build_scheduler(
     if total <= peak:
         raise InputError(f"build_scheduler kind='onecycle' needs more than {peak} planned steps (plan has {total})")
     if "cycle_momentum" not in onecycle:
-        onecycle["cycle_momentum"] = "momentum" in optimizer.defaults or "betas" in optimizer.defaults
+        # SGD and RMSprop have a `momentum` default of 0 when it is off: that is no momentum to cycle.
+        onecycle["cycle_momentum"] = bool(optimizer.defaults.get("momentum", 0)) or "betas" in optimizer.defaults
     if max_lr is None:
         max_lr = [group["lr"] for group in optimizer.param_groups]
     # OneCycleLR's first phase ends at step pct_start x total_steps - 1: make that `peak`.
