@@ -172,6 +172,27 @@ def test_non_string_text_column_raises_input_error():
     assert issubclass(epochplan.InputError, epochplan.EpochplanError)
 
 
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"char_ngram": -1}, "char_ngram=-1"),
+        ({"char_ngram": 2**70}, "char_ngram="),
+        ({"char_ngram": 1.5}, "char_ngram=1.5"),
+        ({"threshold": "0.8"}, "threshold='0.8'"),
+        ({"batch_rows": 2.5}, "batch_rows=2.5"),
+        ({"batch_rows": True}, "batch_rows=True"),
+        ({"batch_rows": 2**70}, "batch_rows="),
+        ({"text": 5}, "text=5"),
+        ({"label": 3}, "label=3"),
+    ],
+)
+def test_argument_errors_name_the_argument(kwargs, fragment):
+    """Each was Python's OverflowError/TypeError from deep inside, or a read error blaming the data."""
+    with pytest.raises(epochplan.InputError) as info:
+        epochplan.audit(pl.DataFrame({"text": ["a b", "c d"]}), **kwargs)
+    assert fragment in str(info.value)
+
+
 def test_zero_rows_raises_input_error():
     with pytest.raises(epochplan.InputError, match="no rows"):
         epochplan.audit(pl.DataFrame({"text": []}, schema={"text": pl.String}))

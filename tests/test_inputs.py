@@ -665,3 +665,42 @@ def test_dedup_refuses_a_reader_it_could_read_only_once():
         epochplan.dedup(reader)
     assert epochplan.dedup(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()).read_all())["id"].to_list() == [0, 1]
     assert epochplan.audit(pa.RecordBatchReader.from_batches(table.schema, table.to_batches())).exact.duplicate_rows == 1
+
+
+def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):
+    """pandas writes an integer label column with a missing value as floats: 1 in one shard and
+    1.0 in the next were two labels, and the same text under them a conflict."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    pq.write_table(pa.table({"text": ["s1", "s2", "s3"], "label": pa.array([1, 2, 3], pa.int64())}), folder / "a.parquet")
+    floats = pa.array([1.0, 2.0, None, 2.5, -0.0], pa.float64())
+    pq.write_table(pa.table({"text": ["s1", "s2", "s4", "s5", "s6"], "label": floats}), folder / "b.parquet")
+    got = audit_json(str(folder), "--text", "text", "--label", "label")
+    assert got["conflicts"]["rows"] == 0 and got["conflicts"]["exact_clusters"] == 0
+    assert got["labels"]["counts"] == {"1": 2, "2": 2, "3": 1, "2.5": 1, "0": 1}
+    # Lists of labels too (multi-label): [1, 2] and [2.0, 1.0] are one set.
+    multi = epochplan.audit(pa.table({"text": ["x", "x"], "tags": pa.array([[1.0, 2.0], [2.0, 1.0]])}), text="text", label="tags")
+    assert multi.to_dict()["labels"]["counts"] == {"1 | 2": 2}
+
+
+@pytest.mark.parametrize("separator, suffix", [(",", "csv"), ("\t", "tsv")])
+def test_compressed_delimited_files_read_like_the_plain_file(tmp_path, separator, suffix):
+    """A compressed CSV/TSV (pyarrow's reader) read an empty cell as an empty string, not null,
+    and skipped a blank line the plain file (polars' reader) reads as a row of nulls: rows, null
+    rows, labels and every later row number differed from the same file uncompressed."""
+    lines = ["", "text,label", ",a", '"",b', "hello world,", "hello world,c", "", "NA,d", "null,", "last,e"]
+    body = "\n".join(lines).replace(",", separator).encode() + b"\n"
+    (tmp_path / f"plain.{suffix}").write_bytes(body)
+    (tmp_path / f"packed.{suffix}.gz").write_bytes(gzip.compress(body))
+    (tmp_path / f"packed.{suffix}.zst").write_bytes(zstandard.ZstdCompressor().compress(body))
+    keys = ("rows", "null_rows", "empty_rows", "labels", "exact", "conflicts", "lengths")
+    runs = {
+        name: audit_json(str(tmp_path / name), "--text", "text", "--label", "label", "--no-near")
+        for name in (f"plain.{suffix}", f"packed.{suffix}.gz", f"packed.{suffix}.zst")
+    }
+    plain = runs.pop(f"plain.{suffix}")
+    assert (plain["rows"], plain["null_rows"], plain["empty_rows"]) == (8, 2, 1)
+    assert plain["labels"]["null_labels"] == 3 and "NA" not in plain["labels"]["counts"]
+    for name, got in runs.items():
+        for key in keys:
+            assert got[key] == plain[key], (name, key)

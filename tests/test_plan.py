@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+import epochplan
 from epochplan.defaults import PLAN_SCHEMA
 from epochplan.errors import EpochplanError, InputError
 from epochplan.planning import (
@@ -390,6 +391,17 @@ def test_more_gpus_than_samples():
 def test_drop_last_leaving_no_steps():
     with pytest.raises(InputError, match="0 steps"):
         plan(samples=10, batch=16, drop_last=True)
+
+
+def test_unknown_setup_fields_and_data_objects():
+    """An unknown keyword was a raw TypeError without a Setup (an InputError with one), and a
+    polars DataFrame was taken for an audit (it has `to_dict`): "audit schema is None"."""
+    for setup in (None, Setup(batch=8)):
+        with pytest.raises(InputError, match="unknown setup field 'foo'; the fields are regime"):
+            plan(samples=100, setup=setup, foo=1)
+    frame = pl.DataFrame({"text": [f"row {i} of the data" for i in range(300)] + ["row 0 of the data"] * 100})
+    assert plan(frame, batch=10).total_steps == plan(epochplan.audit(frame), batch=10).total_steps
+    assert plan(frame.lazy(), batch=10).total_steps == plan(frame.to_arrow(), batch=10).total_steps
 
 
 def test_nothing_to_plan():

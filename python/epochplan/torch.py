@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +201,8 @@ class ClusterSampler(torch.utils.data.Sampler):
         self._clusters = _Clusters(ids)
         self.mode = mode
         self.pick = pick
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not -(2**63) <= seed < 2**63:
+            raise InputError(f"ClusterSampler seed={seed!r}: must be a whole number (a 64-bit one)")
         self.seed = int(seed)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -297,13 +300,19 @@ def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
     initialised = dist.is_available() and dist.is_initialized()
     if num_replicas is None:
         num_replicas = dist.get_world_size() if initialised else 1
+    if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
+        raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number >= 1")
+    if rank is None and not initialised and num_replicas > 1:
+        # As torch's DistributedSampler: rank 0 in every process would give them all one shard.
+        raise InputError(
+            f"ClusterSampler num_replicas={num_replicas} without rank and no torch.distributed process group: "
+            "pass rank= (this process's rank) or call torch.distributed.init_process_group first"
+        )
     if rank is None:
         rank = dist.get_rank() if initialised else 0
-    if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
-        raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number >= 1")
-    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < num_replicas:
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < num_replicas:
         raise InputError(f"ClusterSampler rank={rank!r}: must be in [0, {num_replicas - 1}]")
-    return num_replicas, rank
+    return int(num_replicas), int(rank)
 
 
 # --- Learning-rate schedule -------------------------------------------------------------------
@@ -390,8 +399,8 @@ class EarlyStopping:
             raise InputError(f"EarlyStopping patience={patience!r}: a whole number of evaluations >= 1, or None")
         if mode not in ("min", "max"):
             raise InputError(f"EarlyStopping mode={mode!r}: use 'min' or 'max'")
-        if not min_delta >= 0:
-            raise InputError(f"EarlyStopping min_delta={min_delta}: must be >= 0")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
+            raise InputError(f"EarlyStopping min_delta={min_delta!r}: must be a number >= 0")
         self.patience = patience
         self.min_delta = float(min_delta)
         self.mode = mode
@@ -404,7 +413,10 @@ class EarlyStopping:
     @classmethod
     def from_plan(cls, plan: Plan | Mapping[str, Any], min_delta: float = 0.0, mode: str = "min") -> EarlyStopping:
         """Patience from `plan.early_stopping_patience` (evaluate every `plan.eval_steps` steps)."""
-        patience = plan.get("early_stopping_patience") if isinstance(plan, Mapping) else plan.early_stopping_patience
+        if isinstance(plan, Mapping) and "early_stopping_patience" not in plan:
+            # Not a silent `None` (never stop): an export without the key (`to_hf()`) is the wrong dict.
+            raise InputError("EarlyStopping.from_plan: the dict has no early_stopping_patience; pass the Plan or plan.to_dict()")
+        patience = plan["early_stopping_patience"] if isinstance(plan, Mapping) else plan.early_stopping_patience
         return cls(patience, min_delta=min_delta, mode=mode)
 
     def improved(self, metric: float) -> bool:

@@ -121,8 +121,10 @@ def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: st
 
 
 def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
+    names = set(frame.collect_schema().names())
+    row = next(ROW + "_" * n for n in range(len(names) + 1) if ROW + "_" * n not in names)  # not one of the data's columns
     return (
-        frame.with_row_index(ROW).filter(pl.col(ROW).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64).implode())).drop(ROW)
+        frame.with_row_index(row).filter(pl.col(row).is_in(kept.cast(pl.UInt32 if kept.len() < 2**32 else pl.UInt64).implode())).drop(row)
     )
 
 

@@ -84,7 +84,10 @@ def audit(
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
-    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget)
+    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget, char_ngram=char_ngram)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
+    _check_names(text=text, label=label)
     if memory_budget is not None:
         try:
             defaults.check_memory_budget(memory_budget)
@@ -110,9 +113,10 @@ def audit(
     )
     if loaded is not None:
         auditor.set_tokenizer(loaded.counter)
-    batch_rows = _batch_rows_from_env() if batch_rows is None else batch_rows
-    if batch_rows < 1:
-        raise InputError(f"batch_rows={batch_rows}: must be at least 1")
+    if batch_rows is None:
+        batch_rows = _batch_rows_from_env()
+    elif isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or not 1 <= batch_rows <= MAX_BATCH_ROWS:
+        raise InputError(f"batch_rows={batch_rows!r}: must be a whole number between 1 and {MAX_BATCH_ROWS:,}")
     runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
@@ -182,12 +186,22 @@ def _check_whole(**values: int | None) -> None:
     """Whole-number settings the core takes as unsigned 64-bit: anything else would surface as
     pyo3's OverflowError/TypeError instead of a message naming the argument."""
     for name, value in values.items():
-        if value is None and name == "memory_budget":
+        if value is None and name in ("memory_budget", "char_ngram"):
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(f"{name}={value!r}: must be a whole number")
         if not 1 <= value <= defaults.MAX_WHOLE:
             raise InputError(f"{name}={value}: must be between 1 and {defaults.MAX_WHOLE:,}")
+
+
+def _check_names(**names: object) -> None:
+    """`text` (a column name or a list of them) and `label` (a name): anything else would fail
+    deep inside with Python's own words ("'int' object is not iterable")."""
+    for name, value in names.items():
+        several = name == "text" and isinstance(value, (list, tuple))
+        if value is not None and not (isinstance(value, str) or (several and value and all(isinstance(v, str) for v in value))):
+            kind = "a column name or a list of them" if name == "text" else "a column name"
+            raise InputError(f"{name}={value!r}: must be {kind}")
 
 
 def _batch_rows_from_env() -> int:

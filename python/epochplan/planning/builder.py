@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..auditing import audit
+from ..auditing import AuditResult, audit
 from ..errors import InputError
 from .audit_input import DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers
 from .citations import (
@@ -93,12 +94,13 @@ def plan(
 
 
 def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(Setup)})
+    if unknown:
+        known = ", ".join(f.name for f in dataclasses.fields(Setup))
+        raise InputError(f"unknown setup field {', '.join(map(repr, unknown))}; the fields are {known}")
     if setup is None:
         return Setup(**fields)
-    try:
-        return dataclasses.replace(setup, **fields) if fields else setup
-    except TypeError as exc:
-        raise InputError(f"unknown setup field: {exc}") from None
+    return dataclasses.replace(setup, **fields) if fields else setup
 
 
 def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
@@ -108,6 +110,8 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
         raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
     if isinstance(source, (str, os.PathLike)) and not str(source).endswith(".json"):
         source = audit(source)
+    elif not isinstance(source, (str, os.PathLike, Mapping, AuditResult)):
+        source = audit(source)  # data (a polars or pyarrow table, a datasets.Dataset): audited first, as a data path is
     return counts_from_audit(source)
 
 

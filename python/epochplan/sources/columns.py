@@ -179,10 +179,20 @@ def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
     with the same labels in another order agree, and label balance counts each combination."""
     _, column, dtype = _required(schema, label, "label column")
     if not isinstance(dtype, (pl.List, pl.Array)):
-        return column.cast(pl.String).alias(LABEL)
+        return _label_text(column, dtype).alias(LABEL)
     items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
-    labels = items.list.eval(pl.element().cast(pl.String).drop_nulls().unique().sort())
+    labels = items.list.eval(_label_text(pl.element(), dtype.inner).drop_nulls().unique().sort())
     return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
+
+
+def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """One label value as a string. A whole float is written as the integer it is: one shard's
+    integer labels and another's floats (pandas turns an integer column with a missing value
+    into floats) are the same labels, 1 and 1.0 alike "1"."""
+    if not dtype.is_float():
+        return value.cast(pl.String)
+    whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**53)
+    return pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
 
 
 def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -280,14 +280,22 @@ def json_array_part(location: Location, compression: str | None) -> Part:
     return whole_frame_part(str(location), frame)
 
 
-def csv_part(location: Location, compression: str | None, separator: str = ",", quoted: bool = True) -> Part:
+def csv_part(location: Location, compression: str | None, separator: str = ",", quoted: bool = True, lead: bytes = b"") -> Part:
+    """A compressed or object-store CSV/TSV through pyarrow's streaming reader, with the cells,
+    nulls and blank lines polars' reader (plain local files) gives: an empty cell is null, a
+    quoted empty one (`""`) an empty string, no other word ("NA", "null") is null, and a blank
+    line is a row of nulls (blank lines before the header, in `lead`, are skipped)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     # Quoted values may span lines (polars' CSV reader allows it too); a plain TSV has no quoting.
-    parse = pacsv.ParseOptions(delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted)
+    parse = pacsv.ParseOptions(
+        delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted, ignore_empty_lines=False
+    )
     # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
-    block = pacsv.ReadOptions(block_size=SCHEMA_BYTES)
+    blank = lead.removeprefix(BOM)
+    blank = blank[: len(blank) - len(blank.lstrip(b"\r\n"))].count(b"\n")
+    block = pacsv.ReadOptions(block_size=SCHEMA_BYTES, skip_rows=blank)
     with open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
@@ -296,7 +304,9 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]))
 
     def batches(columns: list[str] | None) -> Iterator[Any]:
-        options = pacsv.ConvertOptions(column_types=as_text, include_columns=columns)
+        options = pacsv.ConvertOptions(
+            column_types=as_text, include_columns=columns, strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""]
+        )
         with open_stream(location, compression) as stream:
             yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
 
@@ -437,7 +447,7 @@ def file_part(location: Location) -> Part:
         quoted = kind == "csv" or tsv_is_quoted(head)
         if plain_local:
             return _scanned_delimited(location, kind, head, quoted, glob=False)
-        part = csv_part(location, compression, SEPARATORS[kind], quoted)
+        part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted
         return part
     except InputError:
