@@ -36,6 +36,21 @@ def test_summary_on_example_dataset():
     assert "labels" in proc.stdout
 
 
+def test_terminal_token_total_is_the_sum_the_unique_count_is_part_of(tmp_path):
+    """1,000 distinct short texts: the terminal showed "tokens 972" (total bytes / 4) beside
+    "unique tokens 1,000" (each text's bytes / 4 rounded up): more unique tokens than tokens."""
+    data = tmp_path / "short.jsonl"
+    data.write_text("".join(json.dumps({"text": f"w{i}"}) + "\n" for i in range(1000)))
+    proc = run_cli("audit", str(data), "--no-near", env={"COLUMNS": "150"})
+    assert proc.returncode == 0, proc.stderr
+    counts = {}
+    for line in proc.stdout.splitlines():
+        for name in ("tokens (estimate, bytes/4)", "unique tokens (estimate, bytes/4)"):
+            if line.strip().startswith(name):
+                counts[name] = int(line.strip()[len(name) :].split()[0].replace(",", ""))
+    assert counts == {"tokens (estimate, bytes/4)": 1000, "unique tokens (estimate, bytes/4)": 1000}
+
+
 def test_json_file_and_clusters_parquet(tmp_path):
     out, clusters = tmp_path / "audit.json", tmp_path / "clusters.parquet"
     proc = run_cli("audit", str(SAMPLE), "--json", str(out), "--clusters", str(clusters), "-q")

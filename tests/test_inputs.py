@@ -704,3 +704,10 @@ def test_compressed_delimited_files_read_like_the_plain_file(tmp_path, separator
     for name, got in runs.items():
         for key in keys:
             assert got[key] == plain[key], (name, key)
+
+
+def test_dedup_keeps_a_data_column_named_like_its_row_index():
+    """dedup numbers the rows in a column of its own: a data column of that name was a polars
+    DuplicateError."""
+    frame = pl.DataFrame({"text": ["a b", "c d", "a b"], "__epochplan_row": [7, 8, 9]})
+    assert epochplan.dedup(frame, level="exact").rows() == [("a b", 7), ("c d", 8)]

@@ -244,3 +244,22 @@ def test_errors_are_input_errors():
         ClusterSampler(IDS, num_replicas=2, rank=2)
     with pytest.raises(epochplan.InputError, match="string"):
         ClusterSampler("abc")
+    for seed in ("x", 2**64, 1.5):
+        with pytest.raises(epochplan.InputError, match="seed="):
+            ClusterSampler(IDS, seed=seed)
+    # torch's DistributedSampler raises here too: rank 0 in every process would give them all one shard.
+    with pytest.raises(epochplan.InputError, match="without rank and no torch.distributed process group"):
+        ClusterSampler(IDS, num_replicas=4)
+    assert ClusterSampler(IDS, num_replicas=np.int64(2), rank=np.int64(1), seed=np.int64(3)).rank == 1
+
+
+def test_early_stopping_refuses_a_dict_without_patience():
+    """`to_hf()` has no patience: it gave patience None, an early stop that never stops."""
+    from epochplan.torch import EarlyStopping
+
+    plan = epochplan.plan(samples=2000, batch=16)
+    assert EarlyStopping.from_plan(plan).patience == EarlyStopping.from_plan(plan.to_dict()).patience == plan.early_stopping_patience
+    with pytest.raises(epochplan.InputError, match="no early_stopping_patience"):
+        EarlyStopping.from_plan(plan.to_hf())
+    with pytest.raises(epochplan.InputError, match="min_delta='0.1'"):
+        EarlyStopping(3, min_delta="0.1")

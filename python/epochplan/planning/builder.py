@@ -397,7 +397,7 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
     share = e.duplicate_rows / e.rows
     raw = f"an epoch over raw rows is {e.raw_steps_per_epoch} steps, not {spe}; " if e.raw_steps_per_epoch != spe else ""
     b.warnings.append(
-        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
+        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} non-null rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
         f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
         f"otherwise {raw}a cluster of size k is seen k x {approx(planned)} times "
         f"(largest: k={fmt(e.largest_cluster)}, {approx(e.largest_cluster_exposures)} times)"

@@ -71,8 +71,11 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         overview.add_row("near duplicate rows", f"{n.duplicate_rows:,}", _pct(n.duplicate_rows, r.rows))
         overview.add_row("near clusters (size ≥ 2)", f"{n.clusters:,}", f"largest {n.largest_cluster:,}")
         overview.add_row("near settings", "", f"clustering {n.clustering}, verify {n.verify}, char {n.char_ngram}-grams for unspaced text")
-    overview.add_row("tokens (estimate, bytes/4)", f"{r.lengths.tokens_estimate:,}", "")
     tokens = r.lengths.tokens
+    # Each text's bytes/4 rounded up, as the unique token count below sums them (the corpus-wide
+    # `tokens_estimate`, total bytes / 4, can be less than that sum).
+    estimate = tokens.total if tokens is not None and tokens.estimated else r.lengths.tokens_estimate
+    overview.add_row("tokens (estimate, bytes/4)", f"{estimate:,}", "")
     if tokens is not None and not tokens.estimated:
         overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
     unique = r.near if r.near is not None else r.exact
