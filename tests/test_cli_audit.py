@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import polars as pl
 import pytest
@@ -201,3 +202,28 @@ def test_ctrl_c_exits_130_without_output(tmp_path):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert sorted(os.listdir(tmp_path)) == ["big.parquet"]
+
+
+def test_an_ignored_sigint_stays_ignored_and_every_row_is_read(tmp_path):
+    """A job started with `&` from a script inherits SIGINT ignored. Importing polars put its own
+    handler there, and a SIGINT then made polars end its JSON-lines scan early: the audit counted
+    50,000 of 600,000 rows (or found "no rows") and exited 0. Every run here is sent a SIGINT
+    every 20 ms while it reads."""
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"text": f"row {i} of the data"}) + "\n" for i in range(600_000)))
+    for trial in range(2):
+        out = tmp_path / f"a{trial}.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "epochplan", "audit", str(data), "--no-near", "-q", "--json", str(out)],
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while proc.poll() is None:
+            time.sleep(0.02)
+            try:
+                proc.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                break
+        assert proc.wait() == 0, proc.stderr.read()
+        assert json.loads(out.read_text())["rows"] == 600_000

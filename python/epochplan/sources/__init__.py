@@ -9,6 +9,21 @@ from .paths import FORMATS, OUTPUT_FORMATS, SEPARATORS, parse_eval, parse_eval_t
 from .preview import preview_rows
 from .remote import is_remote
 
+
+def _keep_sigint_ignored() -> None:
+    """Importing polars (above) puts its own SIGINT handler in place of the process's. Where
+    SIGINT was ignored (a job started with `&` from a script inherits that), that handler turns
+    a SIGINT the process should ignore into polars quietly ending a scan early: an audit or gate
+    of fewer rows than the data has, with exit 0. Ignoring it again keeps it ignored."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_keep_sigint_ignored()
+
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "FORMATS",
