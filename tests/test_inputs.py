@@ -711,3 +711,24 @@ def test_dedup_keeps_a_data_column_named_like_its_row_index():
     DuplicateError."""
     frame = pl.DataFrame({"text": ["a b", "c d", "a b"], "__epochplan_row": [7, 8, 9]})
     assert epochplan.dedup(frame, level="exact").rows() == [("a b", 7), ("c d", 8)]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "arrow"])
+def test_dedup_keeps_the_values_of_a_column_named_empty(tmp_path, suffix):
+    """polars renames a column named "" to "column_1": dedup wrote that column all null from a
+    Parquet file (values lost, exit 0) and failed on an Arrow file."""
+    table = pa.Table.from_arrays([pa.array(["a b c d e f", "a b c d e f", "x y z"]), pa.array([1, 2, 3])], names=["text", ""])
+    path = tmp_path / f"odd.{suffix}"
+    if suffix == "parquet":
+        pq.write_table(table, path)
+    else:
+        with ipc.new_file(path, table.schema) as writer:
+            writer.write_table(table)
+    for out in ("o.jsonl", "o.parquet"):
+        proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(tmp_path / out))
+        assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [
+        {"text": "a b c d e f", "": 1},
+        {"text": "x y z", "": 3},
+    ]
+    assert pq.read_table(tmp_path / "o.parquet").to_pylist() == [{"text": "a b c d e f", "": 1}, {"text": "x y z", "": 3}]

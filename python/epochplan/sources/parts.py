@@ -59,14 +59,17 @@ def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:
 
     check_readable(arrow_schema, where)
     try:
-        # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
-        frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow_schema))
+        # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start). The
+        # columns are named by position for polars, which renames a column named "" to
+        # "column_1" (its rows were then read as missing: all null), and given their names back.
+        positional = pa.schema([field.with_name(str(i)) for i, field in enumerate(arrow_schema)])
+        frame = pl.from_arrow(pa.Table.from_batches([], schema=positional))
     except BaseException as e:
         if not polars_refused(e):
             raise
         raise unreadable_column(arrow_schema, where, e) from None
     assert isinstance(frame, pl.DataFrame)
-    return frame.schema
+    return pl.Schema({field.name: dtype for field, dtype in zip(arrow_schema, frame.schema.values(), strict=True)})
 
 
 def polars_refused(error: BaseException) -> bool:
@@ -122,9 +125,14 @@ def unreadable_column(arrow_schema: Any, where: str, error: BaseException) -> In
 
 
 def to_frame(data: Any) -> pl.DataFrame:
+    """An Arrow table or batch as a polars frame, its column names kept (polars would rename a
+    column named "" to "column_1")."""
+    names = list(data.schema.names)
+    if "" in names:
+        data = data.rename_columns([str(i) for i in range(len(names))])
     frame = pl.from_arrow(data)
     assert isinstance(frame, pl.DataFrame)
-    return frame
+    return frame.rename(dict(zip(frame.columns, names, strict=True))) if "" in names else frame
 
 
 def sliced(frames: Iterator[pl.DataFrame], batch_rows: int) -> Iterator[pl.DataFrame]:
