@@ -732,3 +732,48 @@ def test_dedup_keeps_the_values_of_a_column_named_empty(tmp_path, suffix):
         {"text": "x y z", "": 3},
     ]
     assert pq.read_table(tmp_path / "o.parquet").to_pylist() == [{"text": "a b c d e f", "": 1}, {"text": "x y z", "": 3}]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "arrow"])
+def test_dedup_writes_its_rows_back_in_the_input_schema(tmp_path, suffix):
+    """Rows went through polars: string came back large_string, list large_list, binary
+    large_binary, int32 dictionary indices uint32, time64[us] time64[ns], and the schema
+    metadata (a `datasets` ClassLabel's names, pandas' index) was dropped."""
+    table = pa.table(
+        {
+            "text": ["good movie here ok", "good movie here ok", "bad film"],
+            "label": pa.array([1, 1, 0], pa.int64()),
+            "tags": pa.array([["a"], ["a"], ["b", "c"]], pa.list_(pa.string())),
+            "blob": pa.array([b"1", b"2", b"3"], pa.binary()),
+            "kind": pa.array(["x", "x", "y"]).dictionary_encode(),
+            "at": pa.array([1, 2, 3], pa.time64("us")),
+            "attrs": pa.array([[("k", 1)], [("k", 2)], []], pa.map_(pa.string(), pa.int64())),
+        }
+    ).replace_schema_metadata({"huggingface": '{"info": {"features": {"label": {"names": ["neg", "pos"], "_type": "ClassLabel"}}}}'})
+
+    def write(data: pa.Table, path, kind: str) -> None:
+        if kind == "parquet":
+            pq.write_table(data, path)
+        else:
+            with ipc.new_file(path, data.schema) as writer:
+                writer.write_table(data)
+
+    def read(path, kind: str) -> pa.Table:
+        return pq.read_table(path) if kind == "parquet" else ipc.open_file(path).read_all()
+
+    path = tmp_path / f"in.{suffix}"
+    write(table, path, suffix)
+    source = read(path, suffix)
+    for out_suffix in ("parquet", "arrow"):
+        out = tmp_path / f"out.{out_suffix}"
+        proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        # What pyarrow itself writes when it copies the kept rows of the input to that format.
+        write(source.take([0, 2]), tmp_path / f"want.{out_suffix}", out_suffix)
+        want = read(tmp_path / f"want.{out_suffix}", out_suffix)
+        got = read(out, out_suffix)
+        assert got.schema.equals(want.schema, check_metadata=True), (got.schema, want.schema)
+        assert got.to_pylist() == want.to_pylist()
+    # In memory too: a pyarrow Table's own schema.
+    kept = epochplan.dedup(table, level="exact")
+    assert kept.height == 2

@@ -213,20 +213,34 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
                 handle.write(text.encode("utf-8"))
         return
     writer: Any = None
+    target = source.arrow_schema()
     with arrow_sink(path) as sink:
         try:
             for _, rows in _kept(batches, keep):
                 table = rows.to_arrow()
+                if target is not None:
+                    table, target = _as_input(table, target)
                 if writer is None:
                     writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
-                empty = pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
+                empty = target.empty_table() if target is not None else pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
                 writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
                 writer.write_table(empty)
         finally:
             if writer is not None:
                 writer.close()
+
+
+def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:
+    """Rows read through polars, in the input's own Arrow schema: its types (string, not polars'
+    large_string; int32 dictionary indices …) and its metadata (a `datasets` ClassLabel's names,
+    pandas' index). Where a column cannot be cast back, polars' types are kept, for this batch
+    and the rest (the target becomes None), so every batch has one schema."""
+    try:
+        return table.cast(target), target
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return table, None
 
 
 def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:

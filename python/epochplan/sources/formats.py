@@ -50,6 +50,14 @@ class Source:
         first, *others = [p for p in self.parts if not p.is_empty_file] or self.parts
         return pl.Schema({name: dtype for name, dtype in first.schema.items() if all(name in p.schema for p in others)})
 
+    def arrow_schema(self) -> Any:
+        """The input's own Arrow schema when every part has the same one (Parquet, Arrow and
+        in-memory Arrow inputs), else None: what `dedup` writes Parquet and Arrow outputs in."""
+        schemas = [p.arrow_schema for p in self.parts if not p.is_empty_file]
+        if not schemas or schemas[0] is None or any(s is None or not s.equals(schemas[0]) for s in schemas[1:]):
+            return None
+        return schemas[0]
+
     def typed_schema(self) -> pl.Schema:
         """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
         choosing the text column goes by."""
@@ -166,7 +174,9 @@ def open_source(data: SourceLike) -> Source:
                 raise unreadable_column(data.schema, type(data).__name__, e) from None
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
-        return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
+        part = whole_frame_part(type(data).__name__, frame)
+        part.arrow_schema = getattr(data, "schema", None)  # a table's or batch's (a reader's too)
+        return Source([part], description=type(data).__name__)
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
             f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"

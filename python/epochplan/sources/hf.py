@@ -39,7 +39,7 @@ def dataset_part(dataset: Any) -> Part:
         selected = dataset.select_columns(columns).with_format("arrow")
         yield from sliced((to_frame(table) for table in selected.iter(batch_size=batch_rows)), batch_rows)
 
-    return Part(name, schema, read, lambda: lazy_from(read, schema), len(dataset))
+    return Part(name, schema, read, lambda: lazy_from(read, schema), len(dataset), arrow_schema=dataset.data.schema)
 
 
 def refuse_dataset_like(data: Any) -> None:

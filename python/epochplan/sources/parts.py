@@ -35,6 +35,9 @@ class Part:
     typed: pl.Schema | None = None
     #: JSON lines: where the file first breaks its format (`sniff.json_fault`), for an error.
     fault: Callable[[], str | None] | None = None
+    #: Parquet, Arrow and in-memory Arrow inputs: the input's own Arrow schema (types and
+    #: metadata, e.g. a `datasets` ClassLabel's names), which `dedup` writes its rows back in.
+    arrow_schema: Any = None
 
     @property
     def is_empty_file(self) -> bool:

@@ -99,7 +99,7 @@ def parquet_part(location: Location) -> Part:
                 for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns):
                     yield to_frame(batch)
 
-    return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location), glob=False), rows)
+    return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location), glob=False), rows, arrow_schema=meta.schema_arrow)
 
 
 def _polars_window(scan: pl.LazyFrame, start: int, rows: int) -> pl.DataFrame | None:
@@ -152,7 +152,8 @@ def arrow_part(location: Location) -> Part:
     open_reader = ipc.open_file if is_file_format else ipc.open_stream
     with open_file(location) as f:
         reader = open_reader(f)
-        schema = schema_of(reader.schema, str(location))
+        arrow_schema = reader.schema
+        schema = schema_of(arrow_schema, str(location))
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         with open_file(location) as f:
@@ -161,8 +162,8 @@ def arrow_part(location: Location) -> Part:
             yield from sliced((to_frame(batch.select(columns)) for batch in batches), batch_rows)
 
     if is_file_format and isinstance(location, Path):
-        return Part(str(location), schema, read, lambda: pl.scan_ipc(location, glob=False))
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema))
+        return Part(str(location), schema, read, lambda: pl.scan_ipc(location, glob=False), arrow_schema=arrow_schema)
+    return Part(str(location), schema, read, lambda: lazy_from(read, schema), arrow_schema=arrow_schema)
 
 
 def _lead(location: Location, compression: str | None) -> bytes:
