@@ -777,3 +777,22 @@ def test_dedup_writes_its_rows_back_in_the_input_schema(tmp_path, suffix):
     # In memory too: a pyarrow Table's own schema.
     kept = epochplan.dedup(table, level="exact")
     assert kept.height == 2
+
+
+def test_dedup_refuses_an_output_format_that_cannot_hold_a_column_before_the_audit(tmp_path):
+    """Bytes to JSON lines were a Rust panic and exit 1, a list of messages to CSV and a 128-bit
+    integer to Parquet an internal error (exit 3), each after the whole audit."""
+    pq.write_table(pa.table({"text": ["a b c d e f"] * 2 + ["x y z"], "blob": [b"1", b"2", b"3"]}), tmp_path / "bin.parquet")
+    pq.write_table(pa.table({"messages": [[{"role": "user", "content": "hi there"}]] * 2}), tmp_path / "chat.parquet")
+    (tmp_path / "big.jsonl").write_text('{"id":12345678901234567890,"text":"a b c d e"}\n{"id":1,"text":"a b c d e"}\n')
+    for name, out, fragments in [
+        ("bin.parquet", "o.jsonl", ["column 'blob' is Binary", "JSON-lines file cannot hold", ".parquet or .arrow"]),
+        ("chat.parquet", "o.csv", ["column 'messages' is List(Struct", "CSV file cannot hold"]),
+        ("chat.parquet", "o.tsv", ["TSV file cannot hold"]),
+        ("big.jsonl", "o.parquet", ["column 'id' is Int128", "Parquet file cannot hold", ".jsonl or .csv"]),
+    ]:
+        assert_clean_error(run_cli("dedup", str(tmp_path / name), "-o", str(tmp_path / out)), *fragments)
+        assert not (tmp_path / out).exists()
+    proc = run_cli("dedup", str(tmp_path / "chat.parquet"), "-o", str(tmp_path / "chat.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "chat.jsonl").read_text()) == {"messages": [{"role": "user", "content": "hi there"}]}
