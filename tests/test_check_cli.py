@@ -275,6 +275,40 @@ def test_leakage_terminal_and_exit_zero(tmp_path):
     assert "leakage-exact:val" in proc.stdout and "eval row 0 = train row 3" in proc.stdout
 
 
+def test_leakage_without_near_duplicates_judges_the_exact_copies(tmp_path):
+    """With --no-near the audit has no near leakage count: the gate exited 2 ("'near_in_train'
+    is None, expected a whole number; is this an epochplan.audit/1 document?"). A split named `v`
+    was printed as "leakage-near✌" (rich's emoji code `:v:`)."""
+    train, val = _leaky_split(tmp_path)
+    v = tmp_path / "v.parquet"
+    val.rename(v)
+    report = check_json(str(train), "--eval", str(v), "--no-near", *RELAXED, cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert (c["leakage-exact:v"]["status"], c["leakage-exact:v"]["count"]) == ("error", 2)
+    assert c["leakage-near:v"]["status"] == "skipped" and "--no-near" in c["leakage-near:v"]["message"]
+    proc = check(str(train), "--eval", str(v), "--no-near", *RELAXED, cwd=tmp_path)
+    assert "skipped leakage-near:v: near duplicates were off" in proc.stdout and "✌" not in proc.stdout
+
+
+def test_template_share_is_shown_and_compared_as_a_share(tmp_path, shared_data):
+    """The template budget (max-template-share) was shown as "≤ 0" (int(0.5)), and a baseline
+    compared its row counts: the same share of a larger dataset was "worse". GPTeacher's
+    toolformer prompts share one template (88 % of rows)."""
+    prompts = pl.read_parquet(shared_data / "gpteacher_toolformer_similarity-0.6.parquet").select(text="prompt")
+    data = tmp_path / "train.parquet"
+    prompts.write_parquet(data)
+    base = tmp_path / "base.json"
+    args = ["--max-template-share", "0.5", "--template-severity", "error", *RELAXED, "--no-near"]
+    first = check(str(data), *args, "--json", str(base), cwd=tmp_path)
+    assert first.returncode == 1 and "≤ 50 % (" in first.stdout, first.stdout
+    template = checks_of(json.loads(base.read_text()))["template"]
+    assert template["status"] == "error"
+    pl.concat([prompts, prompts]).write_parquet(data)  # twice the rows, the same share
+    again = check_json(str(data), *args, "--baseline", str(base), cwd=tmp_path, code=0)
+    assert checks_of(again)["template"]["count"] == 2 * template["count"]
+    assert checks_of(again)["template"]["baseline"]["verdict"] == "same"
+
+
 def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
     base = texts(40, words=60, seed=4)
     near = [" ".join(t.split()[:-1] + ["edited"]) for t in base[:4]]

@@ -49,7 +49,7 @@ class RowProgress:
     DELAY_SECONDS = 1.0
 
     def __init__(self, total: int | None, description: str = "auditing") -> None:
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
         self.total = total
         self.description = description
         self.started = time.monotonic()

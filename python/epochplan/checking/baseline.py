@@ -24,7 +24,7 @@ def _measure(check: Mapping[str, Any]) -> Fraction | None:
         return None
     if check.get("comparison") == ">=":
         return Fraction(-count)
-    if str(check.get("setting", "")).endswith(("-fraction", "-ratio")):
+    if str(check.get("setting", "")).endswith(("-fraction", "-share", "-ratio")):
         return Fraction(count, total) if total else Fraction(0)
     return Fraction(count)
 

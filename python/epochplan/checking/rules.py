@@ -193,6 +193,18 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
                 examples=exact_examples,
             )
         )
+        if split.get("near_in_train") is None:  # an audit with near duplicates off (--no-near)
+            reason = "near duplicates were off (--no-near); the exact copies are judged above"
+            checks.append(
+                _skipped(
+                    f"leakage-near:{name}",
+                    f"eval split {name!r}: near copies in train",
+                    "max-near-leaked-rows",
+                    t.max_near_leaked_rows,
+                    reason,
+                )
+            )
+            continue
         checks.append(
             _at_most(
                 f"leakage-near:{name}",
@@ -301,7 +313,8 @@ def _template_check(audit: Mapping[str, Any], t: Any) -> Check:
         )
     signal = audit["template"]
     if signal is None:
-        return _skipped(id, title, setting, share, "no row is long enough to share a template and near duplicates were off", severity)
+        reason = "no row is long enough to share a template" + (" and near duplicates were off" if audit.get("near") is None else "")
+        return _skipped(id, title, setting, share, reason, severity)
     rows = _int(signal, "rows")
     examples = [{"source": signal.get("source"), "row": signal.get("row"), "text": signal.get("text", "")}]
     where = "in the largest near cluster" if signal.get("source") == "near-cluster" else f"sharing one {signal.get('source')}"

@@ -62,7 +62,7 @@ def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
     text = None if chosen == "table" else render(p, chosen)
     if chosen == "table" and output:  # the table as plain text, 100 columns wide
         page = io.StringIO()
-        print_plan(p, Console(file=page, width=100, color_system=None))
+        print_plan(p, Console(file=page, width=100, color_system=None, emoji=False))
         text = page.getvalue()
     if output == "-":
         sys.stdout.write(text if text is not None else p.to_json())

@@ -114,7 +114,9 @@ def _placeholders(command: Any) -> None:
 
 def _fail(code: int, message: str) -> int:
     # The message may quote the data (a column name, a path): shown escaped, on one line.
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(visible(message, newlines=False))}")
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+        f"[bold red]error:[/bold red] {escape(visible(message, newlines=False))}"
+    )
     return code
 
 

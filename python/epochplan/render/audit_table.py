@@ -47,7 +47,7 @@ def render_warnings(warnings: list[AuditWarning], console: Console) -> None:
 
 
 def render_audit(result: AuditResult, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(emoji=False)
     r = result
     src = data_text(", ".join(r.source.paths) or "(in-memory table)")
     columns = data_text("+".join(r.source.text_columns))

@@ -28,7 +28,7 @@ def percent_text(c: Check) -> str:
 def threshold_text(c: Check) -> str:
     if c.threshold is None:
         return "-"
-    if c.setting.endswith("-fraction"):
+    if c.setting.endswith(("-fraction", "-share")):
         rows = f" ({c.limit:,} rows)" if c.limit is not None else ""
         return f"≤ {100 * float(c.threshold):g} %{rows}"
     if c.setting.endswith("-ratio"):
@@ -75,7 +75,7 @@ def verdict_line(report: CheckReport) -> str:
 
 
 def render_terminal(report: CheckReport, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(emoji=False)
     source = report.audit.get("source") or {}
     paths = ", ".join(source.get("paths") or []) or "(in-memory table)"
     console.print(f"[bold]epochplan check[/bold]  {escape(visible(paths))}  rows={report.audit.get('rows', 0):,}", highlight=False)

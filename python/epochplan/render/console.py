@@ -41,7 +41,8 @@ def data_text(text: object, *, newlines: bool = False) -> str:
 def terminal_console(*, stderr: bool = False) -> Console:
     """A console on stdout (or stderr) that does not cut lines when it is not a terminal (unless
     COLUMNS asks for a width)."""
-    console = Console(stderr=stderr)
+    # emoji=False: a data text or split name holding ":v:" or ":ok:" is printed as it is, not as an emoji.
+    console = Console(stderr=stderr, emoji=False)
     if not console.is_terminal and not os.environ.get("COLUMNS"):
-        console = Console(stderr=stderr, width=UNCUT_WIDTH)
+        console = Console(stderr=stderr, width=UNCUT_WIDTH, emoji=False)
     return console

@@ -14,7 +14,7 @@ from ..planning import Plan
 
 def print_plan(p: Plan, console: Console | None = None, *, rationale: bool = True) -> None:
     """The terminal summary: a table of numbers, warnings, and one line of rationale per number."""
-    console = console or Console()
+    console = console or Console(emoji=False)
     console.print(_table(p))
     for warning in p.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
