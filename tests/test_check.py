@@ -19,6 +19,7 @@ from epochplan.checking import (
     row_limit,
     run_checks,
 )
+from epochplan.checking.baseline import Baseline, check_baseline_source
 from epochplan.defaults import CHECK_SCHEMA
 from epochplan.errors import InputError
 from epochplan.render.check_table import render_terminal
@@ -299,6 +300,23 @@ def test_bad_baseline_is_an_input_error(tmp_path, content, fragment):
         path.write_text(content)
     with pytest.raises(InputError, match=fragment):
         load_baseline(path)
+
+
+def test_damaged_or_in_memory_baselines_are_refused(tmp_path):
+    """A float total was a TypeError (exit 3); a baseline of in-memory data (no paths: an empty
+    set is a subset of any) was taken for a baseline of any dataset."""
+    report = evaluate(make_audit(100, exact=4))
+    damaged = report.to_dict()
+    damaged["checks"][1]["total"] = 100.0
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(damaged))
+    with pytest.raises(InputError, match="total 100.0 is not a whole number"):
+        evaluate(make_audit(100, exact=4), baseline=load_baseline(path))
+    in_memory = Baseline()
+    in_memory.source = {**evaluate(make_audit(100)).to_dict()["source"], "paths": []}
+    audit = make_audit(100)
+    with pytest.raises(InputError, match=r"paths \[\] there"):
+        check_baseline_source(in_memory, audit, path="base.json")
 
 
 # --- renderings ---------------------------------------------------------------------------------

@@ -112,6 +112,16 @@ def test_explicit_config_path(tmp_path):
     assert resolve_check_settings(path=other, start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 7
     with pytest.raises(ConfigError, match="--config .*missing.toml: file not found"):
         resolve_check_settings(path=tmp_path / "missing.toml", environ=NO_ENV)
+    # A top-level `tool` that is not a table was an AttributeError (exit 3), found upwards too.
+    (tmp_path / "top").mkdir()
+    (tmp_path / "top" / "pyproject.toml").write_text("tool = 'x'\n")
+    with pytest.raises(ConfigError, match="'tool' must be a table"):
+        resolve_check_settings(start=tmp_path / "top", environ=NO_ENV)
+    # A pyproject.toml named on purpose whose settings are not under [tool.epochplan] was ignored.
+    misplaced = tmp_path / "ci" / "pyproject.toml"
+    misplaced.write_text("[epochplan.check]\nmin-unique-samples = 7\n")
+    with pytest.raises(ConfigError, match=r"has no \[tool.epochplan\] table"):
+        resolve_check_settings(path=misplaced, environ=NO_ENV)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +150,8 @@ def test_explicit_config_path(tmp_path):
         # spelled twice, broken TOML
         ("[tool.epochplan.check]\nmax-leaked-rows = 0\nmax_leaked_rows = 1\n", ["same key"]),
         ("[tool.epochplan.check]\nmax-leaked-rows = \n", ["invalid TOML"]),
+        # not tables where tables belong (an internal error, exit 3, before)
+        ("[tool]\nepochplan = 1\n", ["(tool.epochplan): must be a table, not int"]),
     ],
 )
 def test_config_errors_name_key_and_file(tmp_path, body, fragments):

@@ -331,20 +331,34 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
             return standalone, _read(standalone)
         pyproject = directory / PYPROJECT
         if pyproject.is_file():
-            table = _read(pyproject).get("tool", {}).get("epochplan")
+            table = _tool_table(pyproject)
             if table is not None:
-                if not isinstance(table, dict):
-                    raise ConfigError(f"{pyproject} (tool.epochplan): must be a table")
                 return pyproject, table
     return None
+
+
+def _tool_table(pyproject: Path) -> dict[str, Any] | None:
+    """The `[tool.epochplan]` table of a pyproject.toml, or None when it has none; a `tool` or
+    `tool.epochplan` that is not a table is a configuration error (it is not ours to ignore)."""
+    tool = _read(pyproject).get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: 'tool' must be a table ([tool.epochplan] …), not {type(tool).__name__}")
+    table = tool.get("epochplan")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{pyproject} (tool.epochplan): must be a table, not {type(table).__name__}")
+    return table
 
 
 def _explicit(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
-    table = _read(path)
-    if path.name == PYPROJECT:
-        table = table.get("tool", {}).get("epochplan", {})
+    if path.name != PYPROJECT:
+        return _read(path)
+    table = _tool_table(path)
+    if table is None:  # named on purpose: its settings are somewhere else, or nowhere
+        raise ConfigError(
+            f"--config {path}: has no [tool.epochplan] table; put the settings under [tool.epochplan] (or name an epochplan.toml)"
+        )
     return table
 
 

@@ -22,6 +22,8 @@ def _measure(check: Mapping[str, Any]) -> Fraction | None:
     count, total = check.get("count"), check.get("total")
     if check.get("status") == "skipped" or not isinstance(count, int):
         return None
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+        raise InputError(f"baseline check {check.get('id')!r}: total {total!r} is not a whole number; the file is damaged, re-create it")
     if check.get("comparison") == ">=":
         return Fraction(-count)
     if str(check.get("setting", "")).endswith(("-fraction", "-share", "-ratio")):
@@ -84,6 +86,10 @@ def _comparable(key: str, value: Any) -> Any:
 
 def _agree(key: str, before: Any, now: Any) -> bool:
     if key == "paths" and isinstance(before, list) and isinstance(now, list):
+        if not before or not now:
+            # No paths: in-memory data (the Python API). Only another in-memory run may match it;
+            # an empty set is a subset of every set, so the rule below would take any data.
+            return not before and not now
         # Shards added to (or dropped from) a folder or glob are the same dataset, grown.
         return set(before) <= set(now) or set(now) <= set(before)
     return before == now
