@@ -796,3 +796,16 @@ def test_dedup_refuses_an_output_format_that_cannot_hold_a_column_before_the_aud
     proc = run_cli("dedup", str(tmp_path / "chat.parquet"), "-o", str(tmp_path / "chat.jsonl"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "chat.jsonl").read_text()) == {"messages": [{"role": "user", "content": "hi there"}]}
+
+
+def test_a_fixed_size_list_of_strings_is_text_like_a_list(tmp_path):
+    """pyarrow's list_(string(), n) (polars' Array) was refused as "no string column", while a
+    plain list of strings is audited one item a line."""
+    fixed = pa.table({"turns": pa.array([["hi", "there"], ["hi", "there"], ["a", "b"]], pa.list_(pa.string(), 2))})
+    plain = pa.table({"turns": pa.array([["hi", "there"], ["hi", "there"], ["a", "b"]], pa.list_(pa.string()))})
+    pq.write_table(fixed, tmp_path / "fixed.parquet")
+    pq.write_table(plain, tmp_path / "plain.parquet")
+    got, want = (audit_json(str(tmp_path / name), "--no-near") for name in ("fixed.parquet", "plain.parquet"))
+    for key in ("rows", "exact", "lengths", "diversity"):
+        assert got[key] == want[key], key
+    assert got["exact"]["duplicate_rows"] == 1 and got["exact"]["top"][0]["text"] == "hi\nthere"

@@ -36,8 +36,8 @@ def _content_field(dtype: pl.DataType) -> str | None:
 
 def _is_text(dtype: pl.DataType) -> bool:
     """A string column, a list of strings (turns) or a conversation (a list of messages)."""
-    if isinstance(dtype, pl.List) and _is_string(dtype.inner):
-        return True
+    if isinstance(dtype, (pl.List, pl.Array)) and _is_string(dtype.inner):
+        return True  # a list of strings, or a fixed-size one (pyarrow's list_(string(), n))
     return _is_string(dtype) or _content_field(dtype) is not None
 
 
@@ -201,6 +201,8 @@ def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     counts as one whichever layout holds it (`user`/`assistant` or ShareGPT's `human`/`gpt`),
     and an eval split in another layout is compared by what was said. Null items and messages
     are left out; a null list is null and an empty one an empty text."""
+    if isinstance(dtype, pl.Array):  # fixed-size: as the list it is
+        column, dtype = column.arr.to_list(), pl.List(dtype.inner)
     if not isinstance(dtype, pl.List):
         return column.cast(pl.String)
     content = _content_field(dtype)
