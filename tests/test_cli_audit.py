@@ -227,3 +227,13 @@ def test_an_ignored_sigint_stays_ignored_and_every_row_is_read(tmp_path):
                 break
         assert proc.wait() == 0, proc.stderr.read()
         assert json.loads(out.read_text())["rows"] == 600_000
+
+
+def test_near_examples_off_a_terminal_are_a_readable_width(shared_data):
+    """In a log or a pipe the side-by-side near clusters were 10,000 columns wide (two halves
+    padded with spaces to the uncut width); they wrap at 160 columns, every word kept."""
+    proc = run_cli("audit", str(shared_data / "gpteacher_toolformer_similarity-0.6.parquet"), "--text", "prompt")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("┃", "│ toolformer"))]
+    assert rows and max(len(line) for line in rows) <= 160
+    assert "Tell me what happened during the Apollo" in proc.stdout

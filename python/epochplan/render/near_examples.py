@@ -19,6 +19,8 @@ MAX_WORDS = 80
 #: Near clusters shown side by side.
 SIDE_BY_SIDE = 3
 CHANGED = "bold black on yellow"
+#: Width of the side-by-side tables off a terminal (a log, a file, a pipe).
+LOG_WIDTH = 160
 
 
 def escape_controls(text: str) -> str:
@@ -79,6 +81,9 @@ def render_near_examples(near: NearStats | None, console: Console) -> None:
             title_justify="left",
             header_style="bold",
             expand=True,
+            # Off a terminal the console is as wide as no line is cut (10,000 columns): the two
+            # halves would be padded to that. The texts wrap (fold) instead, so nothing is lost.
+            width=None if console.is_terminal else min(console.width, LOG_WIDTH),
         )
         table.add_column(f"row {top.row} (kept)", ratio=1, overflow="fold")
         table.add_column(f"row {member.row}", ratio=1, overflow="fold")
