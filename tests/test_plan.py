@@ -135,7 +135,7 @@ def test_duplicated_dataset_is_planned_on_unique_rows():
     assert p.samples_per_epoch == 100
     assert p.steps_per_epoch == 10
     assert p.exposure is not None and p.exposure.raw_steps_per_epoch == 100
-    assert any("900 of 1,000 rows" in w and "duplicates" in w for w in p.warnings)
+    assert any("900 of 1,000 non-null rows" in w and "duplicates" in w for w in p.warnings)
 
 
 def test_duplicated_dataset_through_the_real_audit():

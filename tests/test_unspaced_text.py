@@ -78,12 +78,13 @@ def test_planted_near_copies_found_with_default_flags(language):
     # Each planted copy's similarity is the estimate against its original (the representative).
     sim = clusters["similarity"].to_list()
     assert all(sim[a] == 1.0 and 0.7 <= sim[b] < 1.0 for a, b in pairs)
-    # Whitespace word shingles see each document as one shingle: no near copy found.
-    assert epochplan.audit(corpus.select("text"), shingle="word").near.clusters == 0
+    # Word shingles take each character of these scripts as a word (whitespace alone saw each
+    # document as one shingle, and found no copy): word 5-grams find nearly every copy too.
+    assert epochplan.audit(corpus.select("text"), shingle="word").near.duplicate_rows >= 190
 
 
-def test_word_shingles_of_unspaced_text_are_its_whitespace_words():
-    """`shingle="word"` sketches unspaced text by its whitespace-separated phrases: two documents
+def test_word_shingles_of_unspaced_text_take_each_character_as_a_word():
+    """`shingle="word"` sketches unspaced text by its characters (each a word): two documents
     sharing 19 of 20 phrases are near copies, a third with other phrases is not."""
     rng = random.Random(7)
     phrases = ["".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(8)) for _ in range(41)]
@@ -229,3 +230,22 @@ def test_same_clusters_and_similarity_across_threads_batches_and_spilling(tmp_pa
     for near, frame in runs[1:]:
         assert near == runs[0][0]
         assert frame.equals(runs[0][1])
+
+
+def test_chinese_with_latin_terms_finds_its_near_copies_in_train_eval_and_exact_verification():
+    """More Latin letters than Han characters: word shingles, whose whitespace words were a few
+    long runs (one whole-text shingle: no near copy, no near leak). The same text with one
+    character changed is found in the input, as a leak of an eval split, under either
+    verification, and under --normalize none (the fused and the plain sketch paths agree)."""
+    base = (
+        "请用PythonScript写一个function来parseJSONLines文件然后把结果writeToDatabase里面保存起来，"
+        "再用PandasDataFrame做统计并且在JupyterNotebook中画图最后导出成ExcelWorkbook给同事看"
+    )
+    copy = base.replace("保存", "保留")
+    other = "完全不同的一段话讲的是天气和DifferentTopicsAltogether没有关系的内容也不会被合并"
+    train = pl.DataFrame({"text": [base, copy, other]})
+    for options in ({}, {"verify": "exact"}, {"normalize": "none"}):
+        result = epochplan.audit(train, **options)
+        assert result.clusters["near_id"].to_list() == [0, 0, 2], options
+        leaks = epochplan.audit(train.slice(0, 1), eval={"val": pl.DataFrame({"text": [copy, other]})}, **options)
+        assert leaks.leakage["val"].near_in_train == 1, options

@@ -670,6 +670,8 @@ pub(crate) fn measure_chunk(
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
     let mut script_hashes: Vec<u64> = Vec::new();
+    // The sketch's words of a row that has characters of unspaced scripts (`shingle_words`).
+    let mut piece_hashes: Vec<u64> = Vec::new();
     let mut pending = PendingWords::default();
     let mut ends = Vec::with_capacity(range.len());
     // Unspaced text sketched with explicit word shingles still takes whitespace words.
@@ -693,6 +695,14 @@ pub(crate) fn measure_chunk(
         // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
         let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
+        // Whether the sketch takes `piece_hashes` (word shingles of a text with characters of
+        // unspaced scripts, which are words of their own there) rather than `word_hashes`.
+        let mut pieces = false;
+        let mut shingle_words = |normalised: &str, pieces: &mut bool| {
+            piece_hashes.clear();
+            crate::script::for_each_shingle_word(normalised, |w| piece_hashes.push(word_hash(w)));
+            *pieces = true;
+        };
         // The digest, when taken before the words; `repeated`: an earlier batch had this
         // normalised text, so its words are in the distinct counters already and are counted
         // without hashing them again (not when a sketch needs them).
@@ -717,6 +727,9 @@ pub(crate) fn measure_chunk(
                 // words are, below): split and hashed only when its sketch takes them.
                 if !repeated && (!mostly_unspaced || word_shingles) {
                     crate::normalize::split_at_spaces(buf.as_bytes(), &mut words);
+                    if sketches.is_some() && counts.unspaced_letters > 0 {
+                        shingle_words(buf.as_str(), &mut pieces);
+                    }
                 }
                 let unspaced = mostly_unspaced.then_some(buf.as_str());
                 (buf.as_bytes(), unspaced, counts.raw.chars, counts.raw.words)
@@ -724,6 +737,9 @@ pub(crate) fn measure_chunk(
                 let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
                 normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
                 let unspaced = crate::script::is_mostly_unspaced(normalised).then_some(normalised);
+                if sketches.is_some() && !normalised.is_ascii() && (unspaced.is_none() || word_shingles) {
+                    shingle_words(normalised, &mut pieces);
+                }
                 (normalised.as_bytes(), unspaced, char_count(text), word_count(text))
             };
         stats.chars.add(chars);
@@ -755,7 +771,7 @@ pub(crate) fn measure_chunk(
         ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
-            let hashes = &word_hashes;
+            let hashes = if pieces { &piece_hashes } else { &word_hashes };
             chunk.push_word_hashes(
                 row,
                 near.sketcher(),

@@ -136,6 +136,35 @@ pub fn for_each_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
     }
 }
 
+/// Calls `emit` with every word that word shingles take from `text`: its whitespace-separated
+/// words, with each character that is a word of its own in an unspaced script taken out as a
+/// word (`用PyTorch训练` is 用 · PyTorch · 训 · 练). A Chinese or Japanese text that mixes in
+/// Latin terms is then shingled over its characters too, where it was a few long "words" (fewer
+/// than an n-gram: one whole-text shingle, never near anything). Text without such characters
+/// gives exactly its whitespace words.
+#[inline]
+pub fn for_each_shingle_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
+    for word in text.split_whitespace() {
+        if word.is_ascii() {
+            emit(word);
+            continue;
+        }
+        let mut start = 0;
+        for (at, c) in word.char_indices() {
+            if is_unspaced_word(c) {
+                if start < at {
+                    emit(&word[start..at]);
+                }
+                start = at + c.len_utf8();
+                emit(&word[at..start]);
+            }
+        }
+        if start < word.len() {
+            emit(&word[start..]);
+        }
+    }
+}
+
 /// Combining marks keep a run of letters together (Hangul jamo, accents written apart).
 #[inline]
 fn is_combining_mark(c: char) -> bool {
@@ -191,5 +220,18 @@ mod tests {
         for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
             assert!(!is_punctuation_or_symbol(c) && is_unspaced(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn shingle_words_take_unspaced_characters_out_of_whitespace_words() {
+        let mut out = Vec::new();
+        for_each_shingle_word("用PyTorch训练, the model 東京タワー。 naïve café", |w| out.push(w));
+        assert_eq!(
+            out,
+            ["用", "PyTorch", "训", "练", ",", "the", "model", "東", "京", "タ", "ワ", "ー", "。", "naïve", "café"]
+        );
+        let mut spaced = Vec::new();
+        for_each_shingle_word("plain  ascii\ttext — and Ελληνικά", |w| spaced.push(w));
+        assert_eq!(spaced, "plain  ascii\ttext — and Ελληνικά".split_whitespace().collect::<Vec<_>>());
     }
 }

@@ -111,8 +111,8 @@ impl Sketcher {
     }
 
     /// Sketch of a text whose words the caller has already hashed: `word_hashes` holds
-    /// `word_hash` of every whitespace-separated word of `normalised_text` (normalised with this
-    /// sketcher's mode), in order, and `unspaced` says whether
+    /// `word_hash` of every word of `normalised_text` (normalised with this sketcher's mode) as
+    /// [`crate::script::for_each_shingle_word`] splits it, in order, and `unspaced` says whether
     /// [`crate::script::is_mostly_unspaced`] holds for it. Equal to [`Sketcher::sketch`] of the
     /// raw text. Not for char shingles; under `Auto`, an unspaced document is shingled by chars
     /// from `normalised_text` and `word_hashes` is not read.

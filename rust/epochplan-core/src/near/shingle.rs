@@ -117,7 +117,7 @@ impl Shingle {
 
 fn word_ngrams(text: &str, n: usize, word_hashes: &mut Vec<u64>, emit: impl FnMut(u64)) {
     word_hashes.clear();
-    word_hashes.extend(text.split_whitespace().map(word_hash));
+    crate::script::for_each_shingle_word(text, |w| word_hashes.push(word_hash(w)));
     word_ngrams_of_hashes(word_hashes, text.as_bytes(), n, emit);
 }
 

@@ -50,8 +50,8 @@ impl SketchedChunk {
         self.rows.push(row);
     }
 
-    /// Appends `row`, sketched from the `word_hash` of each whitespace-separated word of its
-    /// normalised text (see
+    /// Appends `row`, sketched from the `word_hash` of each word of its normalised text (as
+    /// [`crate::script::for_each_shingle_word`] splits it; see
     /// [`Sketcher::sketch_word_hashes`]).
     #[inline]
     #[allow(clippy::too_many_arguments)]
