@@ -366,6 +366,56 @@ def test_word_diff_marks_only_the_words_that_differ():
     assert "40 more characters" in left
 
 
+def test_word_diff_of_unspaced_scripts_and_of_texts_the_json_cut():
+    """A Chinese sentence was one word: one changed character marked the whole sentence. A text
+    the audit JSON had cut (ending in "…") was said to have "1,000 more characters", not "at least"."""
+    left, right = word_diff("今天天气很好我们一起去公园散步", "今天天气很好我们一起去商店散步", 1000)
+    assert left == "今天天气很好我们一起去<del>公</del><del>园</del>散步"
+    assert right == "今天天气很好我们一起去<ins>商</ins><ins>店</ins>散步"
+    left, right = word_diff("x" * 1999 + "…", "x" * 1999 + "…", 1000)
+    assert "at least 1,000 more characters" in left and "at least 1,000 more characters" in right
+
+
+def test_invisible_format_characters_are_shown_as_escapes():
+    """The terminal escapes every format character (Cf) and line/paragraph separator; the page
+    let U+FEFF, U+200B, U+200E … through, so a marked word looked the same as the original."""
+    import unicodedata
+
+    from epochplan.render.text import rich
+
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in ("Cf", "Zl", "Zp"):
+            assert chr(code) not in rich(f"a{chr(code)}b"), hex(code)
+    _, right = word_diff("into the forest", "into the \ufeffforest", 1000)
+    assert "\\ufeff" in right
+
+
+def test_numbers_conflicts_members_and_split_order(tmp_path, real):
+    """Floats from 1,000 to 9,999 were written 1.33e+03; a conflicting group showed its first five
+    rows, all of one label, and never the row that disagreed; rows whose cut texts agree were said
+    to have "exactly this text"; `audit --html` listed eval splits in --eval order, `report` from
+    the JSON in name order."""
+    from epochplan.render.blocks import num
+
+    assert [num(1333.67), num(999.9), num(12.3456), num(0.5)] == ["1,334", "1,000", "12.3", "0.5"]
+    data = tmp_path / "conf.parquet"
+    pl.DataFrame({"text": ["tell me a joke"] * 7 + ["x y z"], "label": ["pos"] * 6 + ["neg", "pos"]}).write_parquet(data)
+    page = tmp_path / "conf.html"
+    assert run_cli("audit", str(data), "--label", "label", "--html", str(page), "-q").returncode == 0
+    assert "<td>neg</td>" in page.read_text()
+    long = tmp_path / "long.parquet"
+    pl.DataFrame({"text": ["abcdefghij" * 250 + end for end in "012"] + ["zzz yyy"]}).write_parquet(long)
+    assert run_cli("audit", str(long), "--shingle", "char", "--html", str(page), "-q").returncode == 0
+    assert "exactly this text" not in page.read_text() and "as far as the audit kept it" in page.read_text()
+    train, val = tmp_path / "t.parquet", tmp_path / "e.parquet"
+    pl.DataFrame({"text": ["one two three four five six", "seven eight nine ten eleven twelve"]}).write_parquet(train)
+    pl.DataFrame({"text": ["one two three four five six"]}).write_parquet(val)
+    args = ["audit", str(train), "--eval", f"zeta={val}", "--eval", f"alpha={val}", "-q"]
+    assert run_cli(*args, "--json", str(tmp_path / "a.json"), "--html", str(tmp_path / "a.html")).returncode == 0
+    assert run_cli("report", str(tmp_path / "a.json"), "-o", str(tmp_path / "r.html")).returncode == 0
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "r.html").read_bytes()
+
+
 HOSTILE = [
     "<script>alert('x')</script>",
     "<img src=x onerror=alert(1)>",

@@ -47,7 +47,9 @@ def num(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return f"{int(value):,}"
-        return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        if abs(value) >= 10 ** (digits - 1):  # 1,333.67 as 1,334, and 999.9 as 1,000: not 1.33e+03
+            return f"{value:,.0f}"
+        return f"{value:,.{digits}g}"
     return plain(value, NAME_CHARS)
 
 

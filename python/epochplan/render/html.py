@@ -122,6 +122,7 @@ def render_html(
         )
     if plan is None and isinstance(audit.get("plan"), Mapping):
         plan = audit["plan"]
+    audit = splits_by_name(audit)
     for caps in SHRINKING_CAPS if examples else ():
         page = _page(audit, plan, check, caps)
         if len(page.encode("utf-8")) <= BUDGET_BYTES:
@@ -165,6 +166,16 @@ def _page(
         + ("" if caps.examples else " · example texts left out")
         + "</footer></body></html>\n"
     )
+
+
+def splits_by_name(audit: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The audit with its eval splits in name order, as its JSON file has them (written with
+    sorted keys): `audit --html` renders the result in memory, `report audit.json` the file, and
+    the two pages must be the same."""
+    leakage = audit.get("leakage")
+    if not isinstance(leakage, Mapping):
+        return audit
+    return {**audit, "leakage": {name: leakage[name] for name in sorted(leakage)}}
 
 
 def _version() -> str:

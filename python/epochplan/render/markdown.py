@@ -25,7 +25,7 @@ def _n(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.3g}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"  # 1,334, not 1.33e+03
     return _cell(str(value), 80)
 
 
@@ -86,7 +86,7 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     leakage = audit.get("leakage") or {}
     if leakage:
         lines += ["", "| eval split | rows | exact in train | near in train |", "| --- | ---: | ---: | ---: |"]
-        for name, split in list(leakage.items())[:20]:
+        for name, split in sorted(leakage.items())[:20]:  # name order, as in the JSON file and the HTML page
             total = split.get("rows")
             exact, near = split.get("exact_in_train"), split.get("near_in_train")
             lines.append(f"| {_cell(str(name), 80)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |")

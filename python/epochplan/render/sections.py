@@ -177,6 +177,8 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
     marked; members with exactly its text only named (a wall of identical pairs says nothing)."""
     differ = [m for m in members if str(m.get("text", "")) != rep_text]
     same = [m for m in members if str(m.get("text", "")) == rep_text]
+    # A text that ends in "…" was cut in the JSON (2,000 characters): equal there is equal so far.
+    alike = "begin with this text as far as the audit kept it" if rep_text.endswith("…") else "have exactly this text"
     rows = []
     for member in differ[: caps.members]:
         left, right = word_diff(rep_text, str(member.get("text", "")), caps.text)
@@ -195,10 +197,7 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
         else f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{shown(rep_text, caps.text)}</div>'
     )
     if same:
-        out += (
-            f'<p class="note">Rows {", ".join(num(m.get("row")) for m in same)} have exactly this text'
-            f"{' as the representative' if rows else ''}.</p>"
-        )
+        out += f'<p class="note">Rows {", ".join(num(m.get("row")) for m in same)} {alike}{" as the representative" if rows else ""}.</p>'
     count = cluster.get("count")
     listed = len(differ[: caps.members]) + len(same)
     if isinstance(count, int) and count - 1 > listed:
@@ -305,6 +304,18 @@ def labels(audit: Mapping[str, Any], caps: Caps) -> str:
     return section("labels", "Labels", body)
 
 
+def _one_per_label(labels: Sequence[Any], rows: int, cap: int) -> list[int]:
+    """Which of a conflicting group's `rows` to show, at most `cap`, in row order: the first row
+    of each label before any second one, so the labels that disagree are on the page (the first
+    rows alone may all carry the same label)."""
+    first: dict[str, int] = {}
+    for i in range(rows):
+        first.setdefault(str(labels[i]) if i < len(labels) else "", i)
+    chosen = list(first.values())[:cap]
+    chosen += [i for i in range(rows) if i not in set(chosen)][: cap - len(chosen)]
+    return sorted(chosen)
+
+
 def _conflicts(block: Any, caps: Caps) -> str:
     if not isinstance(block, Mapping):
         return "<h3>Conflicting labels</h3>" + absent("The audit JSON has no <code>conflicts</code> block.")
@@ -339,7 +350,8 @@ def _conflicts(block: Any, caps: Caps) -> str:
     for group in examples[: caps.conflicts] if with_texts else ():
         rows, names, texts = group.get("rows") or [], group.get("labels") or [], group.get("texts") or []
         cells = []
-        for i, row in enumerate(rows[: caps.conflict_texts]):
+        for i in _one_per_label(names, len(rows), caps.conflict_texts):
+            row = rows[i]
             text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) else ""
             label = names[i] if i < len(names) else None
             cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])

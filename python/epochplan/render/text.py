@@ -14,10 +14,26 @@ import re
 
 from .. import graphemes
 
-# C0 controls except tab and newline, DEL and C1 controls, bidi embeddings/overrides (U+202A-202E)
-# and isolates (U+2066-2069), and lone surrogates (json.loads accepts them; UTF-8 cannot encode them).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_WORD = re.compile(r"(\S+)(\s*)")
+# C0 controls except tab and newline, DEL and C1 controls, lone surrogates (json.loads accepts
+# them; UTF-8 cannot encode them), and every format character (General_Category Cf: the bidi
+# embeddings, overrides and isolates, zero-width spaces and joiners, U+FEFF, the Arabic letter mark
+# …) and line/paragraph separator (Zl, Zp), as the terminal shows them: an invisible character must
+# not make two different words look the same. The Cf ranges are Unicode 15's
+# (tests/test_html_report.py checks them against `unicodedata`).
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
+# A word of the diff: a character of a script written without spaces (Han, kana, Thai …, as the
+# audit's `script::is_unspaced`), or a run of other non-space characters; then its whitespace.
+_UNSPACED = (
+    "\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\u1b00-\u1b7f\u3040-\u30ff\u3100-\u312f"
+    "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaa7f"
+    "\uf900-\ufaff\uff66-\uff9f\U0001b000-\U0001b16f\U00020000-\U0003134f"
+)
+_WORD = re.compile(f"([{_UNSPACED}]|[^\\s{_UNSPACED}]+)(\\s*)")
 
 
 def visible_escape(char: str) -> str:
@@ -81,7 +97,8 @@ def _words(text: str) -> list[tuple[str, str]]:
 
 def word_diff(left: str, right: str, limit: int) -> tuple[str, str]:
     """Both texts as HTML with the words that differ marked: `<del>` in `left` (words only it has),
-    `<ins>` in `right`. Words are whitespace-separated and compared as written (case included);
+    `<ins>` in `right`. Words are whitespace-separated, each character of a script written without
+    spaces a word of its own, and compared as written (case included);
     whitespace itself never counts as a difference. Each side is cut to `limit` characters first."""
     left_head, left_more = cut(left, limit)
     right_head, right_more = cut(right, limit)
@@ -92,7 +109,11 @@ def word_diff(left: str, right: str, limit: int) -> tuple[str, str]:
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         left_out.append(_join(a[i1:i2], None if op == "equal" else "del"))
         right_out.append(_join(b[j1:j2], None if op == "equal" else "ins"))
-    return "".join(left_out) + _more(left_more), "".join(right_out) + _more(right_more)
+    # A text that ends in "…" was cut already (the audit JSON keeps 2,000 characters of each).
+    return (
+        "".join(left_out) + _more(left_more, at_least=left.endswith("…")),
+        "".join(right_out) + _more(right_more, at_least=right.endswith("…")),
+    )
 
 
 def _join(words: list[tuple[str, str]], tag: str | None) -> str:
