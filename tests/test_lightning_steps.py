@@ -169,3 +169,25 @@ def test_lightning_validates_at_the_planned_steps_unless_the_export_says_it_drif
     drifts = lightning_checks_drift(plan)
     assert (module.validated_at != planned) == drifts, (module.validated_at, planned)
     assert ("checks fall off the planned steps" in render(plan, "lightning")) == drifts
+
+
+@pytest.mark.parametrize("n, batch, gpus", [(999, 2, 4), (5, 1, 2), (37, 5, 3), (40, 4, 4)])
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_multi_device_batches_are_what_lightnings_own_sampler_gives(n, batch, gpus, drop_last):
+    """Lightning puts its own DistributedSampler in (replicas and rank only: drop_last False, the
+    shard padded); the DataLoader's drop_last drops only a rank's short last batch. The plan cut
+    the shard too: 124 steps where Lightning runs 125 (999 samples, batch 2, 4 devices)."""
+    try:
+        from lightning.pytorch.trainer.connectors.data_connector import _get_distributed_sampler
+        from lightning.pytorch.utilities.data import _update_dataloader
+    except ImportError:
+        from pytorch_lightning.trainer.connectors.data_connector import _get_distributed_sampler
+        from pytorch_lightning.utilities.data import _update_dataloader
+
+    loader = DataLoader(list(range(n)), batch_size=batch, drop_last=drop_last)
+    per_rank = set()
+    for rank in range(gpus):
+        sampler = _get_distributed_sampler(loader, shuffle=False, overfit_batches=0, num_replicas=gpus, rank=rank)
+        per_rank.add(len(_update_dataloader(loader, sampler)))
+    planned = epochplan.plan(samples=n, batch=batch, gpus=gpus, drop_last=drop_last, framework="lightning", epochs=1)
+    assert per_rank == {planned.steps_per_epoch}

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 import epochplan
+from conftest import REPO
 from epochplan.defaults import PLAN_SCHEMA
 from epochplan.errors import EpochplanError, InputError
 from epochplan.planning import (
@@ -103,7 +104,10 @@ def test_bert_pretraining_epochs():
     p = plan(tokens=3.3e9, seq_len=512, batch=256, steps=1_000_000)
     assert round(p.epochs.planned, 1) == 39.7
     assert p.total_steps == 1_000_000
-    assert p.tokens_total == pytest.approx(1_000_000 * 256 * 512, rel=1e-6)
+    # Each epoch's last batch is short (6,445,313 sequences, batch 256): the run reads the epochs'
+    # tokens, a hair under steps x batch x length.
+    assert p.tokens_total == pytest.approx(p.epochs.planned * 3.3e9, rel=1e-9)
+    assert p.tokens_total == pytest.approx(1_000_000 * 256 * 512, rel=1e-4)
     assert any("16 epochs" in w for w in p.warnings)
 
 
@@ -402,6 +406,29 @@ def test_unknown_setup_fields_and_data_objects():
     frame = pl.DataFrame({"text": [f"row {i} of the data" for i in range(300)] + ["row 0 of the data"] * 100})
     assert plan(frame, batch=10).total_steps == plan(epochplan.audit(frame), batch=10).total_steps
     assert plan(frame.lazy(), batch=10).total_steps == plan(frame.to_arrow(), batch=10).total_steps
+
+
+def test_steps_given_count_epochs_as_the_trainer_does():
+    """--steps 20 at 2 steps an epoch (100 samples, batch 64: the second batch short) is 10
+    epochs, as --epochs 10 plans it: it was 20 x 64 / 100 = 12.8, with 28 % more tokens and FLOPs."""
+    by_steps = plan(samples=100, tokens=1e4, batch=64, params=1e8, steps=20)
+    by_epochs = plan(samples=100, tokens=1e4, batch=64, params=1e8, epochs=10)
+    assert by_steps.total_steps == by_epochs.total_steps == 20
+    assert by_steps.epochs.planned == by_epochs.epochs.planned == 10
+    assert by_steps.to_dict()["tokens_total"] == by_epochs.to_dict()["tokens_total"] == 100_000
+    assert by_steps.to_dict()["flops"] == by_epochs.to_dict()["flops"]
+    # HF's epoch at step 17 with 4 steps an epoch (37 samples, batch 5, accumulation 2) is 4.25.
+    assert plan(samples=37, batch=5, grad_accum=2, steps=17).epochs.planned == pytest.approx(17 / 4)
+
+
+def test_packed_plan_counts_raw_rows_in_packed_sequences():
+    """With --packing the duplicate warning compared packed steps with unpacked raw rows: "an
+    epoch over raw rows is 50 steps, not 8" where the raw rows pack into about 11 steps."""
+    audit = epochplan.audit(str(REPO / "examples" / "data" / "sample.parquet")).to_dict()
+    p = plan(audit, packing=True, seq_len=64)
+    rows, unique = audit["rows"], audit["near"]["unique"]
+    raw_sequences = math.ceil(p.samples_per_epoch * rows / unique)
+    assert p.exposure.raw_steps_per_epoch == math.ceil(raw_sequences / p.setup.global_batch) < 20
 
 
 def test_nothing_to_plan():

@@ -147,7 +147,7 @@ def _build(b: _Builder) -> Plan:
         SRC_MUENNIGHOFF,
     )
     flops = _flops(b, tokens_epoch, tokens_total, planned)
-    exposure = _exposure(b, planned, spe)
+    exposure = _exposure(b, planned, spe, n_items)
     return Plan(
         setup=s,
         regime=s.regime,
@@ -238,12 +238,15 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     """(planned epochs, total optimizer steps, what fixed them)."""
     s = b.setup
     if s.steps is not None:
-        planned = s.steps * s.global_batch / n_items
+        # Over the steps an epoch takes (its last batch may be short), as the trainers count: HF's
+        # epoch at step N is N / steps per epoch. Not steps x global batch / samples, which
+        # counts a short last batch as full and overstates epochs, tokens and FLOPs.
+        planned = s.steps / spe
         b.why("total_steps", "given", f"{fmt(s.steps)} optimizer steps", "--steps")
         b.why(
             "epochs.planned",
-            "epochs = steps x global batch / samples",
-            f"{fmt(s.steps)} x {s.global_batch} / {fmt(n_items)} = {planned:.4g}",
+            "epochs = steps / steps per epoch",
+            f"{fmt(s.steps)} / {fmt(spe)} = {planned:.4g}",
             SRC_ARITH,
         )
         return planned, s.steps, "steps"
@@ -371,10 +374,13 @@ def _flops(b: _Builder, tokens_epoch: float | None, tokens_total: int | None, pl
     return flops
 
 
-def _exposure(b: _Builder, planned: float, spe: int) -> Exposure | None:
+def _exposure(b: _Builder, planned: float, spe: int, n_items: int) -> Exposure | None:
     c, s = b.counts, b.setup
     if c.rows is None or c.unique_samples is None:
         return None
+    # An epoch over the raw rows: packed, the rows fill about rows / unique times the planned
+    # sequences (the audit has no packing of the raw rows); unpacked, they are the items.
+    raw_items = math.ceil(n_items * c.rows / c.unique_samples) if s.packing and c.unique_samples else c.rows
     top_rows = sum(c.top_counts)
     top_repeats = sum(k - 1 for k in c.top_counts)
     exposure = Exposure(
@@ -384,7 +390,7 @@ def _exposure(b: _Builder, planned: float, spe: int) -> Exposure | None:
         duplicate_rows=c.duplicate_rows,
         largest_cluster=c.largest_cluster,
         largest_cluster_exposures=c.largest_cluster * planned,
-        raw_steps_per_epoch=steps_per_epoch(s.framework, c.rows, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last),
+        raw_steps_per_epoch=steps_per_epoch(s.framework, raw_items, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last),
         top_share_of_rows=top_rows / c.rows if c.rows else 0.0,
         top_share_of_repeats=top_repeats / c.duplicate_rows if c.duplicate_rows else 0.0,
     )

@@ -91,7 +91,7 @@ def lightning_checks_drift(plan: Plan) -> bool:
     steps on, so each later epoch's checks fall that many batches off the planned steps (and
     the run holds fewer of them). Not with one epoch or less."""
     s = plan.setup
-    batches = loader_batches(plan.samples_per_epoch, s.per_device_batch, s.gpus, s.drop_last)
+    batches = loader_batches(plan.samples_per_epoch, s.per_device_batch, s.gpus, s.drop_last, "lightning")
     return s.grad_accum > 1 and batches % s.grad_accum != 0 and plan.total_steps > plan.steps_per_epoch
 
 

@@ -22,9 +22,14 @@ def _loader_len(n: int, batch: int, drop_last: bool) -> int:
     return n // batch if drop_last else ceil_div(n, batch)
 
 
-def loader_batches(n: int, batch: int, gpus: int, drop_last: bool) -> int:
-    """Batches a rank's DataLoader yields per epoch over a DistributedSampler shard of `n` items."""
-    return _loader_len(_distributed_shard(n, gpus, drop_last), batch, drop_last)
+def loader_batches(n: int, batch: int, gpus: int, drop_last: bool, framework: str = "torch") -> int:
+    """Batches a rank's DataLoader yields per epoch over a DistributedSampler shard of `n` items.
+    Lightning puts in the DistributedSampler itself with only the replicas and the rank
+    (trainer/connectors/data_connector.py `_get_distributed_sampler`): its `drop_last` stays
+    False, so the shard is padded, and the DataLoader's `drop_last` drops only a rank's last
+    short batch. In a plain torch loop the user's sampler takes the same `drop_last`."""
+    shard = _distributed_shard(n, gpus, drop_last and framework != "lightning")
+    return _loader_len(shard, batch, drop_last)
 
 
 def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: int, drop_last: bool = False) -> int:
@@ -43,7 +48,7 @@ def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: i
     # lightning and plain torch: DistributedSampler shard, DataLoader(batch), and an optimizer
     # step at the end of every accumulation window including the last partial one
     # (Lightning "steps on the final batch"; epochplan's torch loop does the same).
-    return ceil_div(loader_batches(n, batch, gpus, drop_last), grad_accum)
+    return ceil_div(loader_batches(n, batch, gpus, drop_last, framework), grad_accum)
 
 
 FRAMEWORK_SOURCES = {"hf": SRC_HF, "lightning": SRC_LIGHTNING, "torch": SRC_TORCH, "composer": SRC_COMPOSER}
