@@ -431,6 +431,15 @@ def test_packed_plan_counts_raw_rows_in_packed_sequences():
     assert p.exposure.raw_steps_per_epoch == math.ceil(raw_sequences / p.setup.global_batch) < 20
 
 
+def test_tiny_epochs_and_huge_flops_stay_valid_numbers():
+    """A 10^18-token corpus planned 1.4e-07 epochs, written 0.0; 10^300 x 10^300 FLOPs were
+    written as Infinity, which strict JSON parsers refuse."""
+    tiny = plan(samples=1e15, tokens=1e18, regime="pretrain", seq_len=4096, params=7e9).to_dict()
+    assert 0 < tiny["epochs"]["planned"] < 1e-6
+    huge = plan(tokens=1e300, params=1e300).to_json()
+    assert "Infinity" not in huge and json.loads(huge)["flops"] is None
+
+
 def test_nothing_to_plan():
     with pytest.raises(InputError, match="nothing to plan"):
         plan()

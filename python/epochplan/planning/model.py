@@ -40,7 +40,12 @@ class EpochRange:
 
 
 def _round(x: float, digits: int = 4) -> float:
-    return round(float(x), digits)
+    """`x` to `digits` decimals, or to `digits` significant digits below 1: 1.4e-07 epochs of a
+    huge corpus stays 1.4e-07, not 0.0."""
+    x = float(x)
+    if x == 0 or not math.isfinite(x) or abs(x) >= 1:
+        return round(x, digits)
+    return float(f"{x:.{digits}g}")
 
 
 def fmt(x: float) -> str:
@@ -153,7 +158,7 @@ class Plan:
             "tokens_per_epoch": self.tokens_per_epoch,
             "tokens_total": self.tokens_total,
             "effective_data_ratio": _round(self.effective_data_ratio),
-            "flops": self.flops,
+            "flops": self.flops if self.flops is None or math.isfinite(self.flops) else None,  # JSON has no Infinity
             "exposure": self.exposure.to_dict() if self.exposure else None,
             "warnings": list(self.warnings),
             "rationale": [r.to_dict() for r in self.rationale],
