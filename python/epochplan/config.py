@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import defaults
+from .config_files import locate, where
 from .errors import ConfigError
-
-STANDALONE = "epochplan.toml"
-PYPROJECT = "pyproject.toml"
 
 Parser = Callable[[Any, bool], Any]
 
@@ -308,73 +305,6 @@ DATA_KEYS: tuple[Key, ...] = (
         path=True,
     ),
 )
-
-
-# --- Files --------------------------------------------------------------------------------------
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax") from None
-
-
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """(file, its epochplan table) of the nearest configuration upwards from `start`, or None."""
-    folder = (start or Path.cwd()).resolve()
-    for directory in (folder, *folder.parents):
-        standalone = directory / STANDALONE
-        if standalone.is_file():
-            return standalone, _read(standalone)
-        pyproject = directory / PYPROJECT
-        if pyproject.is_file():
-            table = _tool_table(pyproject)
-            if table is not None:
-                return pyproject, table
-    return None
-
-
-def _tool_table(pyproject: Path) -> dict[str, Any] | None:
-    """The `[tool.epochplan]` table of a pyproject.toml, or None when it has none; a `tool` or
-    `tool.epochplan` that is not a table is a configuration error (it is not ours to ignore)."""
-    tool = _read(pyproject).get("tool", {})
-    if not isinstance(tool, dict):
-        raise ConfigError(f"{pyproject}: 'tool' must be a table ([tool.epochplan] …), not {type(tool).__name__}")
-    table = tool.get("epochplan")
-    if table is not None and not isinstance(table, dict):
-        raise ConfigError(f"{pyproject} (tool.epochplan): must be a table, not {type(table).__name__}")
-    return table
-
-
-def _explicit(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
-    if path.name != PYPROJECT:
-        return _read(path)
-    table = _tool_table(path)
-    if table is None:  # named on purpose: its settings are somewhere else, or nowhere
-        raise ConfigError(
-            f"--config {path}: has no [tool.epochplan] table; put the settings under [tool.epochplan] (or name an epochplan.toml)"
-        )
-    return table
-
-
-def locate(path: Path | None = None, start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The configuration `--config PATH` names, else the nearest one upwards from `start`."""
-    if path is not None:
-        return path, _explicit(path)
-    return find_config(start)
-
-
-def where(file: Path, table: str | None) -> str:
-    """How a place in a file is named in messages. No square brackets: error lines may be
-    printed through rich markup."""
-    if file.name == PYPROJECT:
-        return f"{file} (tool.epochplan{'.' + table if table else ''})"
-    return f"{file}" + (f" ({table})" if table else "")
 
 
 # --- Resolution ---------------------------------------------------------------------------------
