@@ -468,6 +468,12 @@ def test_rendered_formats():
     compile(render(p, "composer"), "composer", "exec")
     compile(render(p, "torch"), "torch", "exec")
     assert 'max_duration="30ba"' in render(p, "composer")
+    # Composer stops when batch - best batch > patience (strictly): P evaluations E batches apart
+    # are P x E - 1 batches, as many evaluations without improvement as HF and Lightning wait.
+    patience, every = p.early_stopping_patience, p.eval_steps
+    assert f'patience="{patience * every - 1}ba"' in render(p, "composer")
+    stops_at = next(k for k in range(1, 100) if k * every > patience * every - 1)
+    assert stops_at == patience
     assert json.loads(render(p, "json")) == p.to_dict()
 
 

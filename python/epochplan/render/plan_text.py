@@ -74,8 +74,13 @@ def render_lightning(plan: Plan) -> str:
 def render_composer(plan: Plan) -> str:
     s = plan.setup
     patience = plan.early_stopping_patience
+    # Composer's EarlyStopper stops once `batch - best batch > patience` (strictly): with an
+    # evaluation every E batches, P evaluations without improvement need P x E - 1 batches of
+    # patience (P x E would wait for one more evaluation than HF and Lightning do).
     callbacks = (
-        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps}ba")]' if patience else "[]"
+        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps - 1}ba")]'
+        if patience
+        else "[]"
     )
     text = [
         _header(plan, "Composer Trainer"),
