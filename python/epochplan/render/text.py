@@ -15,16 +15,14 @@ import re
 from .. import graphemes
 
 # C0 controls except tab and newline, DEL and C1 controls, lone surrogates (json.loads accepts
-# them; UTF-8 cannot encode them), and every format character (General_Category Cf: the bidi
-# embeddings, overrides and isolates, zero-width spaces and joiners, U+FEFF, the Arabic letter mark
-# …) and line/paragraph separator (Zl, Zp), as the terminal shows them: an invisible character must
-# not make two different words look the same. The Cf ranges are Unicode 15's
-# (tests/test_html_report.py checks them against `unicodedata`).
-_FORMAT = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
+# them; UTF-8 cannot encode them), the bidi embeddings, overrides and isolates (the "Trojan
+# Source" reordering), and the invisible characters no script needs, which would make two
+# different words look the same: zero-width space, word joiner and invisible operators, the
+# deprecated format controls, U+FEFF, the line and paragraph separators, interlinear annotation
+# marks and the language tag. Format characters that writing needs stay as they are: the
+# zero-width joiner and non-joiner (emoji sequences, Persian, Indic scripts), the left-to-right
+# and right-to-left marks (Hebrew, Arabic), the soft hyphen, the tags of flag emoji.
+_FORMAT = "\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0001"
 _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 # A word of the diff: a character of a script written without spaces (Han, kana, Thai …, as the
 # audit's `script::is_unspaced`), or a run of other non-space characters; then its whitespace.
