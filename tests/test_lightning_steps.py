@@ -191,3 +191,41 @@ def test_multi_device_batches_are_what_lightnings_own_sampler_gives(n, batch, gp
         per_rank.add(len(_update_dataloader(loader, sampler)))
     planned = epochplan.plan(samples=n, batch=batch, gpus=gpus, drop_last=drop_last, framework="lightning", epochs=1)
     assert per_rank == {planned.steps_per_epoch}
+
+
+@pytest.mark.parametrize("n, batch, gpus", [(100, 64, 1), (999, 2, 4), (37, 5, 3), (41, 4, 4)])
+def test_drop_last_trains_the_samples_of_whole_batches(n, batch, gpus):
+    """--drop-last counted every sample's tokens (100 samples, batch 64: 10,000 tokens an epoch
+    where 6,400 train, and FLOPs to match). The samples trained are those in whole batches, as
+    torch's and Lightning's own samplers deal them."""
+    from torch.utils.data import DistributedSampler
+
+    from epochplan.planning.rounding import samples_trained
+
+    try:
+        from lightning.pytorch.trainer.connectors.data_connector import _get_distributed_sampler
+        from lightning.pytorch.utilities.data import _update_dataloader
+    except ImportError:
+        from pytorch_lightning.trainer.connectors.data_connector import _get_distributed_sampler
+        from pytorch_lightning.utilities.data import _update_dataloader
+
+    data = list(range(n))
+    torch_seen = sum(
+        len(b)
+        for rank in range(gpus)
+        for b in DataLoader(
+            data, batch_size=batch, drop_last=True, sampler=DistributedSampler(data, gpus, rank, shuffle=False, drop_last=True)
+        )
+    )
+    loader = DataLoader(data, batch_size=batch, drop_last=True)
+    lightning_seen = sum(
+        len(b)
+        for rank in range(gpus)
+        for b in _update_dataloader(
+            loader, _get_distributed_sampler(loader, shuffle=False, overfit_batches=0, num_replicas=gpus, rank=rank)
+        )
+    )
+    assert samples_trained("torch", n, batch, 1, gpus) == torch_seen
+    assert samples_trained("lightning", n, batch, 1, gpus) == min(n, lightning_seen)
+    p = epochplan.plan(samples=n, tokens=n * 100, batch=batch, gpus=gpus, drop_last=True, framework="torch", epochs=2)
+    assert p.to_dict()["tokens_total"] == round(n * 100 * torch_seen / n * 2)

@@ -34,7 +34,7 @@ from .citations import (
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
-from .rounding import FRAMEWORK_SOURCES, ceil_div, steps_per_epoch
+from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
     EVALS_MAX,
     EVALS_MIN,
@@ -129,6 +129,7 @@ def _build(b: _Builder) -> Plan:
             f"use at most {fmt(n_items)} GPUs"
         )
     spe = _steps_per_epoch(b, n_items)
+    tokens_epoch = _tokens_trained(b, n_items, tokens_epoch)
     lo, rec, hi, entries = epoch_rule(s.regime, c, n_items, s)
     b.rationale.extend(entries)
     planned, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
@@ -232,6 +233,26 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
             "single partial optimizer step; lower --batch, --grad-accum or --gpus"
         )
     return spe
+
+
+def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> float | None:
+    """Tokens an epoch trains on: all of them, or with --drop-last those of the samples in whole
+    batches (the dropped ones take their share of the tokens). The token budget, total tokens
+    and FLOPs count these."""
+    s = b.setup
+    if tokens_epoch is None or not s.drop_last:
+        return tokens_epoch
+    used = samples_trained(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus)
+    if used == n_items:
+        return tokens_epoch
+    trained = tokens_epoch * used / n_items
+    b.why(
+        "tokens_per_epoch",
+        "--drop-last: only whole batches train; the dropped samples' share of the tokens is left out",
+        f"{fmt(round(tokens_epoch))} x {fmt(used)} / {fmt(n_items)} samples = {fmt(round(trained))} tokens trained per epoch",
+        FRAMEWORK_SOURCES[s.framework],
+    )
+    return trained
 
 
 def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | None) -> tuple[float, int, str]:

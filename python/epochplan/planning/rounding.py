@@ -51,4 +51,16 @@ def steps_per_epoch(framework: str, n: int, batch: int, grad_accum: int, gpus: i
     return ceil_div(loader_batches(n, batch, gpus, drop_last, framework), grad_accum)
 
 
+def samples_trained(framework: str, n: int, batch: int, grad_accum: int, gpus: int) -> int:
+    """Samples of `n` an epoch trains on when the DataLoader drops its last short batch (and, but
+    under Lightning, the DistributedSampler drops the tail that does not divide among the ranks):
+    whole batches only, counted as `steps_per_epoch` counts them (at most `n`; Lightning's padded
+    shard can repeat a few samples)."""
+    if framework == "hf":
+        return min(n, (n // batch) // gpus * gpus * batch)
+    if framework == "composer":
+        return min(n, _distributed_shard(n, gpus, True) // (batch * grad_accum) * batch * grad_accum * gpus)
+    return min(n, loader_batches(n, batch, gpus, True, framework) * batch * gpus)
+
+
 FRAMEWORK_SOURCES = {"hf": SRC_HF, "lightning": SRC_LIGHTNING, "torch": SRC_TORCH, "composer": SRC_COMPOSER}
