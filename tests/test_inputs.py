@@ -809,3 +809,9 @@ def test_a_fixed_size_list_of_strings_is_text_like_a_list(tmp_path):
     for key in ("rows", "exact", "lengths", "diversity"):
         assert got[key] == want[key], key
     assert got["exact"]["duplicate_rows"] == 1 and got["exact"]["top"][0]["text"] == "hi\nthere"
+
+
+def test_a_column_named_twice_is_named_in_the_error(tmp_path):
+    table = pa.Table.from_arrays([pa.array(["a", "b"]), pa.array(["c", "d"])], names=["text", "text"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    assert_clean_error(run_cli("audit", str(tmp_path / "dup.parquet")), "dup.parquet", "column 'text' appears more than once")

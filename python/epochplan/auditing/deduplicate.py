@@ -177,8 +177,8 @@ _CANNOT_HOLD = {
     "parquet": ({pl.Int128, pl.UInt128, pl.Object}, ".jsonl or .csv"),
 }
 _CANNOT_HOLD["tsv"] = _CANNOT_HOLD["csv"]
-_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
 _CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
 
 
 def check_output_columns(schema: pl.Schema, kind: str, what: str) -> None:

@@ -61,6 +61,10 @@ def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:
     import pyarrow as pa
 
     check_readable(arrow_schema, where)
+    names = list(arrow_schema.names)
+    if len(set(names)) < len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise InputError(f"{where}: column {twice!r} appears more than once; rename one of them")
     try:
         # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start). The
         # columns are named by position for polars, which renames a column named "" to
