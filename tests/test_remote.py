@@ -309,3 +309,46 @@ def test_http_dedup_writes_the_rows_of_the_file_and_leaves_no_copy(http, shared_
     assert proc.returncode == 0, proc.stderr
     assert pl.read_parquet(out).equals(epochplan.dedup(str(shared_data / TRAIN), text="prompt", level="exact"))
     assert list(scratch.iterdir()) == []
+
+
+def test_http_url_with_a_query_is_read_as_its_file(http, local):
+    """A presigned URL (`file.parquet?X-Amz-Signature=…`) was refused: "unsupported file type
+    .parquet?x=1"."""
+    got = audit_json(f"{http}/train.parquet?X-Amz-Signature=abc&x=1", "--text", "prompt")
+    for key in ("rows", "exact", "lengths"):
+        assert got[key] == local[key], key
+
+
+class HalfBodyHandler(SimpleHTTPRequestHandler):
+    """Says the whole file's length, sends half of it and closes (a server that dies mid-download),
+    without byte ranges."""
+
+    def log_message(self, *args):
+        pass
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data[: len(data) // 2])
+
+
+def test_http_download_cut_short_is_an_error_and_later_downloads_still_work(tmp_path, shared_data):
+    """A server that closed after half the file gave half the rows and exit 0 (urllib's reads end
+    quietly); after a failed download every later one in the process failed ("File exists")."""
+    root = tmp_path / "root"
+    root.mkdir()
+    lines = "text\n" + "".join(f"row {i} of the file\n" for i in range(1000))
+    (root / "d.csv").write_text(lines)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(HalfBodyHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    whole = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(WholeFileHandler, directory=str(root)))
+    threading.Thread(target=whole.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert_clean_error(run_cli("audit", f"{base}/d.csv"), "d.csv", "download ended after", "bytes")
+        with pytest.raises(epochplan.InputError, match="download ended after"):
+            epochplan.audit(f"{base}/d.csv")  # in this process: the next download must still work
+        assert epochplan.audit(f"http://127.0.0.1:{whole.server_address[1]}/d.csv").rows == 1000
+    finally:
+        for s in (server, whole):
+            s.shutdown()
+            s.server_close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -65,8 +66,13 @@ def has_magic(path: str) -> bool:
 
 
 def file_format(location: Location) -> tuple[str | None, str | None]:
-    """(reader kind, compression) from the file name; kind None when the suffix is unknown."""
-    name = PurePosixPath(str(location)).name.lower()
+    """(reader kind, compression) from the file name; kind None when the suffix is unknown. An
+    http(s) URL's query and fragment are no part of its name (`data.parquet?X-Amz-Signature=…`,
+    a presigned URL)."""
+    text = str(location)
+    if text.lower().startswith(("http://", "https://")):
+        text = urllib.parse.urlsplit(text).path
+    name = PurePosixPath(text).name.lower()
     suffixes = PurePosixPath(name).suffixes
     compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
     if compression is not None:

@@ -9,6 +9,7 @@ readers. Credentials and endpoints come from the usual environment of each clien
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable
@@ -109,6 +110,7 @@ def serves_ranges(url: str) -> bool:
 
 
 _downloads: dict[str, Any] = {}  # URL -> local copy; "" -> the folder they are in
+_download_number = itertools.count(1)  # a fresh subfolder a download, failed ones too
 
 
 def download(url: str) -> Any:
@@ -127,12 +129,21 @@ def download(url: str) -> Any:
         return _downloads[url]
     if "" not in _downloads:
         _downloads[""] = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")  # removed at exit
-    folder = Path(_downloads[""].name) / str(len(_downloads))
+    folder = Path(_downloads[""].name) / str(next(_download_number))
     folder.mkdir()
     target = folder / (Path(urllib.parse.urlsplit(url).path).name or "download")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
+            expected = response.headers.get("Content-Length")
+        # urllib's reads end quietly when the server closes early: half a file would be read as
+        # a whole one (a CSV of half the rows, exit 0).
+        got = target.stat().st_size
+        if expected is not None and expected.isdigit() and got != int(expected):
+            raise InputError(f"{url}: the download ended after {got:,} of {int(expected):,} bytes (the server closed); try again")
+    except InputError:
+        target.unlink(missing_ok=True)
+        raise
     except OSError as e:  # urllib's errors are OSErrors, as is a full disk
         target.unlink(missing_ok=True)
         remote = isinstance(e, urllib.error.URLError) or not e.errno
