@@ -255,11 +255,14 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
                 table = rows.to_arrow()
                 if target is not None:
                     table, target = _as_input(table, target)
+                if kind == "arrow":
+                    table = _without_dictionaries(table)
                 if writer is None:
                     writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
                 empty = target.empty_table() if target is not None else pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
+                empty = _without_dictionaries(empty) if kind == "arrow" else empty
                 writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
                 writer.write_table(empty)
         finally:
@@ -276,6 +279,17 @@ def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:
         return table.cast(target), target
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         return table, None
+
+
+def _without_dictionaries(table: pa.Table) -> pa.Table:
+    """`table` with its dictionary-encoded columns decoded: an Arrow IPC file holds one
+    dictionary per column for all its batches, and each batch read brings its own (pyarrow
+    refuses the file: "Dictionary replacement detected"). Parquet keeps them encoded."""
+    schema = table.schema
+    if not any(pa.types.is_dictionary(f.type) for f in schema):
+        return table
+    plain = [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema]
+    return table.cast(pa.schema(plain, metadata=schema.metadata))
 
 
 def _kept(batches: Iterator[pl.DataFrame], keep: np.ndarray) -> Iterator[tuple[int, pl.DataFrame]]:
