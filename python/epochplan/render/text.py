@@ -21,8 +21,11 @@ from .. import graphemes
 # deprecated format controls, U+FEFF, the line and paragraph separators, interlinear annotation
 # marks and the language tag. Format characters that writing needs stay as they are: the
 # zero-width joiner and non-joiner (emoji sequences, Persian, Indic scripts), the left-to-right
-# and right-to-left marks (Hebrew, Arabic), the soft hyphen, the tags of flag emoji.
-_FORMAT = "\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0001"
+# and right-to-left marks (Hebrew, Arabic), the soft hyphen. Tag characters (U+E0020–E007F) spell
+# hidden ASCII ("ASCII smuggling") and are shown as escapes, except in a flag emoji (🏴 + tags +
+# the cancel tag: England, Scotland, Wales).
+_FORMAT = "\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0001\U000e0020-\U000e007f"
+_FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 # A word of the diff: a character of a script written without spaces (Han, kana, Thai …, as the
 # audit's `script::is_unspaced`), or a run of other non-space characters; then its whitespace.
@@ -39,9 +42,26 @@ def visible_escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _unsafe(text: str) -> list[re.Match[str]]:
+    """The unsafe characters of `text`, but the tags of a flag emoji."""
+    matches = list(_UNSAFE.finditer(text))
+    if not matches or "\U0001f3f4" not in text:
+        return matches
+    flags = [m.span() for m in _FLAG.finditer(text)]
+    return [m for m in matches if not any(a <= m.start() < b for a, b in flags)]
+
+
+def _escaped(text: str) -> str:
+    out, start = [], 0
+    for match in _unsafe(text):
+        out.append(text[start : match.start()] + visible_escape(match.group()))
+        start = match.end()
+    return "".join(out) + text[start:]
+
+
 def visible_unsafe(text: str) -> str:
     """`text` with every unsafe character written as a visible escape (no HTML escaping)."""
-    return _UNSAFE.sub(lambda m: visible_escape(m.group()), text)
+    return _escaped(text)
 
 
 def plain(text: object, limit: int | None = None) -> str:
@@ -50,13 +70,13 @@ def plain(text: object, limit: int | None = None) -> str:
     text = str(text)
     if limit is not None:
         text = graphemes.cut(text, max(limit, 1), "…")
-    return html.escape(_UNSAFE.sub(lambda m: visible_escape(m.group()), text), quote=True)
+    return html.escape(_escaped(text), quote=True)
 
 
 def rich(text: str) -> str:
     """`text` as HTML with every unsafe character shown as a marked-up escape."""
     out, start = [], 0
-    for match in _UNSAFE.finditer(text):
+    for match in _unsafe(text):
         out.append(html.escape(text[start : match.start()], quote=False))
         out.append(f'<span class="ctl">{visible_escape(match.group())}</span>')
         start = match.end()
