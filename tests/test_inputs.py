@@ -700,6 +700,9 @@ def test_compressed_delimited_files_read_like_the_plain_file(tmp_path, separator
     }
     plain = runs.pop(f"plain.{suffix}")
     assert (plain["rows"], plain["null_rows"], plain["empty_rows"]) == (8, 2, 1)
+    # However many blank lines come before the header (they were counted in its first 4 KB only).
+    (tmp_path / f"blank.{suffix}.gz").write_bytes(gzip.compress(b"\n" * 5000 + body))
+    runs["blank"] = audit_json(str(tmp_path / f"blank.{suffix}.gz"), "--text", "text", "--label", "label", "--no-near")
     assert plain["labels"]["null_labels"] == 3 and "NA" not in plain["labels"]["counts"]
     for name, got in runs.items():
         for key in keys:

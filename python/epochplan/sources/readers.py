@@ -281,6 +281,19 @@ def json_array_part(location: Location, compression: str | None) -> Part:
     return whole_frame_part(str(location), frame)
 
 
+def _leading_blank_lines(location: Location, compression: str | None) -> int:
+    """Blank lines before a delimited file's header, however many (read until the first other byte)."""
+    count, first = 0, True
+    with open_stream(location, compression) as stream:
+        while chunk := stream.read(1 << 16):
+            chunk, first = (chunk.removeprefix(BOM) if first else chunk), False
+            rest = chunk.lstrip(b"\r\n")
+            count += chunk[: len(chunk) - len(rest)].count(b"\n")
+            if rest:
+                break
+    return count
+
+
 def csv_part(location: Location, compression: str | None, separator: str = ",", quoted: bool = True, lead: bytes = b"") -> Part:
     """A compressed or object-store CSV/TSV through pyarrow's streaming reader, with the cells,
     nulls and blank lines polars' reader (plain local files) gives: an empty cell is null, a
@@ -294,8 +307,7 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
         delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted, ignore_empty_lines=False
     )
     # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
-    blank = lead.removeprefix(BOM)
-    blank = blank[: len(blank) - len(blank.lstrip(b"\r\n"))].count(b"\n")
+    blank = _leading_blank_lines(location, compression) if lead.removeprefix(BOM)[:1] in (b"\r", b"\n") else 0
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES, skip_rows=blank)
     with open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
