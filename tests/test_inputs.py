@@ -678,6 +678,12 @@ def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):
     got = audit_json(str(folder), "--text", "text", "--label", "label")
     assert got["conflicts"]["rows"] == 0 and got["conflicts"]["exact_clusters"] == 0
     assert got["labels"]["counts"] == {"1": 2, "2": 2, "3": 1, "2.5": 1, "0": 1}
+    # CSV cells too: pandas writes an integer column with a missing value as 1.0,,2.0.
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "a.csv").write_text("text,label\na1,1\na2,2\na3,1\n")
+    (tmp_path / "csv" / "b.csv").write_text("text,label\nb1,1.0\nb2,\nb3,2.0\nb4,-3.0\n")
+    cells = audit_json(str(tmp_path / "csv"), "--text", "text", "--label", "label", "--no-near")
+    assert cells["labels"]["counts"] == {"1": 3, "2": 2, "-3": 1}
     # Lists of labels too (multi-label): [1, 2] and [2.0, 1.0] are one set.
     multi = epochplan.audit(pa.table({"text": ["x", "x"], "tags": pa.array([[1.0, 2.0], [2.0, 1.0]])}), text="text", label="tags")
     assert multi.to_dict()["labels"]["counts"] == {"1 | 2": 2}

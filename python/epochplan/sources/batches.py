@@ -34,7 +34,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
         for part in source.parts:
             if part.is_empty_file:
                 continue
-            labels = [label_expression(label, part.schema)] if label is not None else []
+            labels = [label_expression(label, part.schema, part.typed)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
             try:
                 for frame in part.read(read_columns(part.schema, wanted), batch_rows):

@@ -173,16 +173,25 @@ def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None
         )
 
 
-def label_expression(label: str, schema: pl.Schema) -> pl.Expr:
+def label_expression(label: str, schema: pl.Schema, typed: pl.Schema | None = None) -> pl.Expr:
     """A row's label as a string: a value as it is; a list of labels (multi-label data, e.g.
     GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
     with the same labels in another order agree, and label balance counts each combination."""
     _, column, dtype = _required(schema, label, "label column")
     if not isinstance(dtype, (pl.List, pl.Array)):
-        return _label_text(column, dtype).alias(LABEL)
+        cells = typed is not None and label in typed and typed[label].is_float() and dtype == pl.String
+        return (_whole_float_cells(column) if cells else _label_text(column, dtype)).alias(LABEL)
     items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
     labels = items.list.eval(_label_text(pl.element(), dtype.inner).drop_nulls().unique().sort())
     return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
+
+
+def _whole_float_cells(cells: pl.Expr) -> pl.Expr:
+    """A CSV label column of numbers written as floats (pandas writes an integer column with a
+    missing value as `1.0,,2.0`): a whole number's cell `1.0` reads as `1`, as a float label does
+    (`_label_text`), so it is the label `1` of a file that wrote it as an integer. Other cells stay
+    as written."""
+    return cells.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
 
 
 def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
