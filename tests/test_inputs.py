@@ -678,6 +678,9 @@ def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):
     got = audit_json(str(folder), "--text", "text", "--label", "label")
     assert got["conflicts"]["rows"] == 0 and got["conflicts"]["exact_clusters"] == 0
     assert got["labels"]["counts"] == {"1": 2, "2": 2, "3": 1, "2.5": 1, "0": 1}
+    # NaN (how pandas and numpy write a missing number) is no label; big whole floats are integers.
+    nan = epochplan.audit(pa.table({"text": ["a", "b", "c"], "label": [1.0, float("nan"), 1e16]}), label="label", near=False).to_dict()
+    assert (nan["labels"]["counts"], nan["labels"]["null_labels"]) == ({"1": 1, "10000000000000000": 1}, 1)
     # CSV cells too: pandas writes an integer column with a missing value as 1.0,,2.0.
     (tmp_path / "csv").mkdir()
     (tmp_path / "csv" / "a.csv").write_text("text,label\na1,1\na2,2\na3,1\n")

@@ -197,11 +197,13 @@ def _whole_float_cells(cells: pl.Expr) -> pl.Expr:
 def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """One label value as a string. A whole float is written as the integer it is: one shard's
     integer labels and another's floats (pandas turns an integer column with a missing value
-    into floats) are the same labels, 1 and 1.0 alike "1"."""
+    into floats) are the same labels, 1 and 1.0 alike "1"; NaN is no label."""
     if not dtype.is_float():
         return value.cast(pl.String)
-    whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**53)
-    return pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
+    whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
+    as_text = pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
+    # NaN is how pandas and numpy write a missing number: a missing label, not the label "NaN".
+    return pl.when(value.is_nan()).then(None).otherwise(as_text)
 
 
 def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
