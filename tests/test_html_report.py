@@ -372,6 +372,8 @@ def test_word_diff_of_unspaced_scripts_and_of_texts_the_json_cut():
     left, right = word_diff("今天天气很好我们一起去公园散步", "今天天气很好我们一起去商店散步", 1000)
     assert left == "今天天气很好我们一起去<del>公</del><del>园</del>散步"
     assert right == "今天天气很好我们一起去<ins>商</ins><ins>店</ins>散步"
+    # A character keeps its combining marks: a changed Thai tone marks its syllable, not a lone mark.
+    assert word_diff("ไม่ได้ไป", "ไม้ได้ไป", 100) == ("ไ<del>ม่</del>ได้ไป", "ไ<ins>ม้</ins>ได้ไป")
     left, right = word_diff("x" * 1999 + "…", "x" * 1999 + "…", 1000)
     assert "at least 1,000 more characters" in left and "at least 1,000 more characters" in right
 

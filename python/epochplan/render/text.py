@@ -34,7 +34,16 @@ _UNSPACED = (
     "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaa7f"
     "\uf900-\ufaff\uff66-\uff9f\U0001b000-\U0001b16f\U00020000-\U0003134f"
 )
-_WORD = re.compile(f"([{_UNSPACED}]|[^\\s{_UNSPACED}]+)(\\s*)")
+# The marks that combine with the character before them in those scripts (Thai and Lao vowels
+# and tones, Tibetan, Myanmar and Khmer signs, kana voicing marks, variation selectors), and any
+# combining diacritic: a character keeps its marks, so a changed tone mark marks its syllable.
+_MARKS = (
+    "\u0300-\u036f\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd\u0f18\u0f19\u0f35"
+    "\u0f37\u0f39\u0f3e\u0f3f\u0f71-\u0f84\u0f86\u0f87\u0f8d-\u0fbc\u102b-\u103e\u1056-\u1059\u105e-\u1060"
+    "\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d\u17b4-\u17d3\u17dd"
+    "\u3099\u309a\ufe00-\ufe0f"
+)
+_WORD = re.compile(f"([{_UNSPACED}][{_MARKS}]*|[^\\s{_UNSPACED}]+)(\\s*)")
 
 
 def visible_escape(char: str) -> str:
