@@ -654,6 +654,12 @@ def test_a_column_polars_cannot_read_is_named_not_a_rust_panic(tmp_path):
     with ipc.new_file(path, table.schema) as writer:
         writer.write_table(table)
     assert_clean_error(run_cli("audit", str(path), "--text", "text"), "union.arrow", "column 'meta'", "drop or cast")
+    # A half-hour UTC offset: polars' Parquet reader panicked (its text printed before the error line).
+    zoned = tmp_path / "zoned.parquet"
+    pq.write_table(pa.table({"text": ["a b", "a b"], "ts": pa.array([0, 1], pa.timestamp("ms", tz="+05:30"))}), zoned)
+    for command in ("audit", "dedup"):
+        out = ["-o", str(tmp_path / "o.parquet")] if command == "dedup" else []
+        assert_clean_error(run_cli(command, str(zoned), "--text", "text", *out), "column 'ts'", "tz=+05:30")
 
 
 def test_dedup_refuses_a_reader_it_could_read_only_once():

@@ -5,6 +5,7 @@ for them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,10 @@ def polars_refused(error: BaseException) -> bool:
     return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
+#: A fixed UTC offset that is not a whole number of hours (India's +05:30, Newfoundland's -03:30).
+_PART_HOUR_OFFSET = re.compile(r"[+-]\d\d:?(?!00)\d\d")
+
+
 def has_unreadable_type(arrow_type: Any, data: bool = False) -> bool:
     """Whether polars (2.x) has no reader for `arrow_type` or a type inside it: unions, intervals,
     run-end encoded and list-view arrays fail even as an empty schema (with a Rust panic for
@@ -100,6 +105,8 @@ def has_unreadable_type(arrow_type: Any, data: bool = False) -> bool:
         checks.append(t.is_decimal256)
     if any(check(arrow_type) for check in checks):
         return True
+    if t.is_timestamp(arrow_type) and arrow_type.tz and _PART_HOUR_OFFSET.fullmatch(arrow_type.tz):
+        return True  # polars takes whole-hour offsets only ("+05:30" panics in its Parquet reader)
     if t.is_dictionary(arrow_type):
         return has_unreadable_type(arrow_type.value_type, data)
     return any(has_unreadable_type(arrow_type.field(i).type, data) for i in range(arrow_type.num_fields))
