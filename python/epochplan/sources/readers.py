@@ -343,35 +343,14 @@ def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool,
     return part
 
 
-def _download_whole(url: str, what: str) -> bytes:
-    """An http(s) file that polars cannot stream, loaded whole: decompressed by its suffix,
-    without a leading byte order mark (as the streamed readers drop it)."""
-    import urllib.request
-
-    import pyarrow as pa
-
-    if scheme_of(url) == "hf":
-        raise InputError(f"{url}: a {what} file on hf:// is not supported; use its Parquet or JSONL files")
-    with urllib.request.urlopen(url, timeout=60) as response:
-        data = response.read()
-    compression = file_format(url)[1]
-    if compression is not None:
-        data = pa.input_stream(pa.py_buffer(data), compression=compression).read()
-    return data.removeprefix(BOM)
-
-
 def _remote_polars_part(url: str, kind: str) -> Part:
     """http(s) and hf files, through polars' object-store readers."""
-    if kind == "json":  # a JSON array is read whole anyway
-        data = _download_whole(url, ".json")
-        if data.lstrip()[:1] == b"[":
-            return whole_frame_part(url, pl.read_json(io.BytesIO(data), infer_schema_length=None))
-        return whole_frame_part(url, pl.read_ndjson(io.BytesIO(data)))
-    if kind == "text":  # polars has no text reader for URLs
-        data = _download_whole(url, ".txt")
-        if not data:
-            raise EmptyFile(f"{url}: no rows (the file is empty)")
-        return whole_frame_part(url, _lines_frame(data))
+    if kind in ("json", "text"):
+        # polars has no text reader for URLs, and a .json may be an array (read whole anyway) or
+        # JSON lines: both are read from a local copy, as a local file is.
+        if scheme_of(url) == "hf":
+            raise InputError(f"{url}: a .{kind.replace('text', 'txt')} file on hf:// is not supported; use its Parquet or JSONL files")
+        return _downloaded_part(url)
     # Row formats: columns inferred from the first SCHEMA_BYTES, as for local files (polars alone
     # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
     head = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
