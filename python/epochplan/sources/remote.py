@@ -9,6 +9,7 @@ readers. Credentials and endpoints come from the usual environment of each clien
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -109,8 +110,16 @@ def serves_ranges(url: str) -> bool:
         return True
 
 
-_downloads: dict[str, Any] = {}  # URL -> local copy; "" -> the folder they are in
+_downloads: dict[str, Any] = {}  # URL -> local copy
 _download_number = itertools.count(1)  # a fresh subfolder a download, failed ones too
+
+
+@functools.cache
+def _download_folder() -> Any:
+    """The temporary folder of this process's downloads, removed when the process exits."""
+    import tempfile
+
+    return tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
 
 
 def download(url: str) -> Any:
@@ -119,7 +128,6 @@ def download(url: str) -> Any:
     fetched once a process. For servers without byte ranges (`serves_ranges`), where polars
     cannot read and a Parquet file cannot be read as a stream."""
     import shutil
-    import tempfile
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -127,9 +135,7 @@ def download(url: str) -> Any:
 
     if url in _downloads:
         return _downloads[url]
-    if "" not in _downloads:
-        _downloads[""] = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")  # removed at exit
-    folder = Path(_downloads[""].name) / str(next(_download_number))
+    folder = Path(_download_folder().name) / str(next(_download_number))
     folder.mkdir()
     target = folder / (Path(urllib.parse.urlsplit(url).path).name or "download")
     try:
