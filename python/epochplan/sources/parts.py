@@ -67,17 +67,12 @@ def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:
         twice = next(name for name in names if names.count(name) > 1)
         raise InputError(f"{where}: column {twice!r} appears more than once; rename one of them")
     try:
-        # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start). The
-        # columns are named by position for polars, which renames a column named "" to
-        # "column_1" (its rows were then read as missing: all null), and given their names back.
-        positional = pa.schema([field.with_name(str(i)) for i, field in enumerate(arrow_schema)])
-        frame = pl.from_arrow(pa.Table.from_batches([], schema=positional))
+        # Not `arrow_schema.empty_table()`: that imports pandas (0.2 s of every run's start).
+        return to_frame(pa.Table.from_batches([], schema=arrow_schema)).schema
     except BaseException as e:
         if not polars_refused(e):
             raise
         raise unreadable_column(arrow_schema, where, e) from None
-    assert isinstance(frame, pl.DataFrame)
-    return pl.Schema({field.name: dtype for field, dtype in zip(arrow_schema, frame.schema.values(), strict=True)})
 
 
 def polars_refused(error: BaseException) -> bool:
@@ -117,7 +112,11 @@ def check_readable(arrow_schema: Any, where: str, data: bool = False) -> None:
     polars is asked to (and panics)."""
     for field in arrow_schema:
         if has_unreadable_type(field.type, data):
-            raise InputError(f"{where}: column {field.name!r} has a type polars cannot read ({field.type}); drop or cast that column first")
+            raise _unreadable(where, field)
+
+
+def _unreadable(where: str, field: Any) -> InputError:
+    return InputError(f"{where}: column {field.name!r} has a type polars cannot read ({field.type}); drop or cast that column first")
 
 
 def unreadable_column(arrow_schema: Any, where: str, error: BaseException) -> InputError:
@@ -132,15 +131,14 @@ def unreadable_column(arrow_schema: Any, where: str, error: BaseException) -> In
         except BaseException as e:
             if not polars_refused(e):
                 raise
-            return InputError(
-                f"{where}: column {field.name!r} has a type polars cannot read ({field.type}); drop or cast that column first"
-            )
+            return _unreadable(where, field)
     return InputError(f"{where}: cannot read its columns ({first_line(error)})")
 
 
 def to_frame(data: Any) -> pl.DataFrame:
-    """An Arrow table or batch as a polars frame, its column names kept (polars would rename a
-    column named "" to "column_1")."""
+    """An Arrow table or batch as a polars frame, its column names kept: polars renames a column
+    named "" to "column_1" (whose rows were then read as missing, all null), so the columns go
+    to polars named by position and get their names back."""
     names = list(data.schema.names)
     if "" in names:
         data = data.rename_columns([str(i) for i in range(len(names))])
