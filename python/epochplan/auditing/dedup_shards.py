@@ -47,7 +47,7 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
                 ".tsv, .arrow or .txt shards: write to one file instead (-o out.parquet)"
             )
         if kind == "text":
-            check_lines_output(data, f"{option}: shard {name}")
+            check_lines_output(source, f"{option}: shard {name}")
         out.append((name, kind))
     return out
 

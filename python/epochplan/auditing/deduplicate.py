@@ -160,11 +160,15 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
-    if kind == "text":
-        check_lines_output(data, f"-o {target}")
-    elif not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
-        check_output_columns(open_source(data).frame.collect_schema(), kind, f"-o {target}")
-    keep, summary, source = rows_to_write(data, target, progress, options)
+    source = None
+    if not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+        # Opened once: checked against the output before the audit, then read to write it.
+        source = open_source(data)
+        if kind == "text":
+            check_lines_output(source, f"-o {target}")
+        else:
+            check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
+    keep, summary, source = rows_to_write(data, target, progress, options, source)
     atomic_write(target, lambda path: write_rows(source, keep, kind, path))
     return summary
 
@@ -202,21 +206,24 @@ def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
     return False
 
 
-def rows_to_write(data: SourceLike, target: Path, progress: Any, options: dict[str, Any]) -> tuple[np.ndarray, DedupSummary, Source]:
+def rows_to_write(
+    data: SourceLike, target: Path, progress: Any, options: dict[str, Any], source: Source | None = None
+) -> tuple[np.ndarray, DedupSummary, Source]:
     """For a dedup that writes `target`: the kept row numbers (ascending, int64), the summary, and
-    the source to read the rows from; `progress` (if any) follows the audit, then the writing."""
+    the source to read the rows from (`source` when the caller opened it already); `progress`
+    (if any) follows the audit, then the writing."""
     if progress is not None:
         options["progress"] = progress
     kept, summary, _ = representatives(data, **options)
     set_phase(progress, f"writing {target}")
-    return kept.cast(pl.Int64).to_numpy(), summary, open_source(data)
+    return kept.cast(pl.Int64).to_numpy(), summary, source if source is not None else open_source(data)
 
 
-def check_lines_output(data: SourceLike, what: str) -> None:
+def check_lines_output(source: Source, what: str) -> None:
     """A `.txt` output is written from text-file inputs only: their rows are lines, so a row a
     line gives the rows back. Another input may hold other columns, nulls or line breaks in
     its text, which a text file cannot."""
-    paths = open_source(data).paths
+    paths = source.paths
     if not paths or any(file_format(p)[0] != "text" for p in paths):
         raise InputError(
             f"{what}: a .txt output is for text-file inputs (a row a line); write this input as .parquet, .jsonl, .csv, .tsv or .arrow"
