@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Callable
 
 from .. import graphemes
 
@@ -60,17 +61,20 @@ def _unsafe(text: str) -> list[re.Match[str]]:
     return [m for m in matches if not any(a <= m.start() < b for a, b in flags)]
 
 
-def _escaped(text: str) -> str:
+def _rewrite(text: str, keep: Callable[[str], str], escape: Callable[[str], str]) -> str:
+    """`text` with each stretch between unsafe characters passed through `keep` and each unsafe
+    character's visible escape through `escape`."""
     out, start = [], 0
     for match in _unsafe(text):
-        out.append(text[start : match.start()] + visible_escape(match.group()))
+        out.append(keep(text[start : match.start()]) + escape(visible_escape(match.group())))
         start = match.end()
-    return "".join(out) + text[start:]
+    out.append(keep(text[start:]))
+    return "".join(out)
 
 
 def visible_unsafe(text: str) -> str:
     """`text` with every unsafe character written as a visible escape (no HTML escaping)."""
-    return _escaped(text)
+    return _rewrite(text, str, str)
 
 
 def plain(text: object, limit: int | None = None) -> str:
@@ -79,18 +83,12 @@ def plain(text: object, limit: int | None = None) -> str:
     text = str(text)
     if limit is not None:
         text = graphemes.cut(text, max(limit, 1), "…")
-    return html.escape(_escaped(text), quote=True)
+    return html.escape(visible_unsafe(text), quote=True)
 
 
 def rich(text: str) -> str:
     """`text` as HTML with every unsafe character shown as a marked-up escape."""
-    out, start = [], 0
-    for match in _unsafe(text):
-        out.append(html.escape(text[start : match.start()], quote=False))
-        out.append(f'<span class="ctl">{visible_escape(match.group())}</span>')
-        start = match.end()
-    out.append(html.escape(text[start:], quote=False))
-    return "".join(out)
+    return _rewrite(text, lambda part: html.escape(part, quote=False), lambda shown: f'<span class="ctl">{shown}</span>')
 
 
 def cut(text: str, limit: int) -> tuple[str, int]:
