@@ -670,7 +670,7 @@ pub(crate) fn measure_chunk(
     let mut sketch_scratch = SketchScratch::default();
     let mut word_hashes: Vec<u64> = Vec::new();
     let mut script_hashes: Vec<u64> = Vec::new();
-    // The sketch's words of a row that has characters of unspaced scripts (`shingle_words`).
+    // The sketch's words of a row that has characters of unspaced scripts (see `mixed` below).
     let mut piece_hashes: Vec<u64> = Vec::new();
     let mut pending = PendingWords::default();
     let mut ends = Vec::with_capacity(range.len());
@@ -695,24 +695,18 @@ pub(crate) fn measure_chunk(
         // The whitespace words of the normalised text, hashed in the normalising pass.
         word_hashes.clear();
         let mut words = |w: &[u8]| word_hashes.push(word_hash(w));
-        // Whether the sketch takes `piece_hashes` (word shingles of a text with characters of
-        // unspaced scripts, which are words of their own there) rather than `word_hashes`.
-        let mut pieces = false;
-        let mut shingle_words = |normalised: &str, pieces: &mut bool| {
-            piece_hashes.clear();
-            crate::script::for_each_shingle_word(normalised, |w| piece_hashes.push(word_hash(w)));
-            *pieces = true;
-        };
         // The digest, when taken before the words; `repeated`: an earlier batch had this
         // normalised text, so its words are in the distinct counters already and are counted
         // without hashing them again (not when a sketch needs them).
         let (mut digest, mut repeated) = (None, false);
-        // `unspaced`: the normalised text, when most of its letters are of unspaced scripts.
-        let (normalised, unspaced, chars, spaced_words): (&[u8], Option<&str>, u64, u64) =
+        // `unspaced`: the normalised text, when most of its letters are of unspaced scripts;
+        // `mixed`: the normalised text, when it may hold characters of unspaced scripts at all,
+        // which a word shingle takes as words of their own (`script::for_each_shingle_word`).
+        let (normalised, unspaced, mixed, chars, spaced_words): (&[u8], Option<&str>, Option<&str>, u64, u64) =
             if normalize == Normalize::Default && text.is_ascii() {
                 // Fast path: one pass normalises, splits and counts (ASCII is never unspaced).
                 let count = crate::normalize::normalize_ascii_words(text.as_bytes(), &mut ascii_buf, &mut words);
-                (&ascii_buf, None, text.len() as u64, count)
+                (&ascii_buf, None, None, text.len() as u64, count)
             } else if normalize == Normalize::Default {
                 let counts = crate::normalize::normalize_unicode(text, &mut unicode_scratch, &mut buf);
                 let mostly_unspaced = counts.mostly_unspaced();
@@ -727,20 +721,16 @@ pub(crate) fn measure_chunk(
                 // words are, below): split and hashed only when its sketch takes them.
                 if !repeated && (!mostly_unspaced || word_shingles) {
                     crate::normalize::split_at_spaces(buf.as_bytes(), &mut words);
-                    if sketches.is_some() && counts.unspaced_letters > 0 {
-                        shingle_words(buf.as_str(), &mut pieces);
-                    }
                 }
                 let unspaced = mostly_unspaced.then_some(buf.as_str());
-                (buf.as_bytes(), unspaced, counts.raw.chars, counts.raw.words)
+                let mixed = (counts.unspaced_letters > 0).then_some(buf.as_str());
+                (buf.as_bytes(), unspaced, mixed, counts.raw.chars, counts.raw.words)
             } else {
                 let normalised = normalize.apply(text, &mut buf); // `None`: the raw text
                 normalised.split_whitespace().for_each(|w| words(w.as_bytes()));
                 let unspaced = crate::script::is_mostly_unspaced(normalised).then_some(normalised);
-                if sketches.is_some() && !normalised.is_ascii() && (unspaced.is_none() || word_shingles) {
-                    shingle_words(normalised, &mut pieces);
-                }
-                (normalised.as_bytes(), unspaced, char_count(text), word_count(text))
+                let mixed = (!normalised.is_ascii()).then_some(normalised);
+                (normalised.as_bytes(), unspaced, mixed, char_count(text), word_count(text))
             };
         stats.chars.add(chars);
         if repeated {
@@ -771,7 +761,17 @@ pub(crate) fn measure_chunk(
         ends.push(RowEnds::of(normalised));
         if let (Some(chunk), Some(near)) = (sketches.as_mut(), near) {
             let row = first_row + i as u64;
-            let hashes = if pieces { &piece_hashes } else { &word_hashes };
+            // Word shingles (not the char shingles of mostly unspaced text under `Auto`) of a text
+            // with characters of unspaced scripts take those characters as words: not the
+            // whitespace words the statistics count.
+            let hashes = match mixed {
+                Some(text) if unspaced.is_none() || word_shingles => {
+                    piece_hashes.clear();
+                    crate::script::for_each_shingle_word(text, |w| piece_hashes.push(word_hash(w)));
+                    &piece_hashes
+                }
+                _ => &word_hashes,
+            };
             chunk.push_word_hashes(
                 row,
                 near.sketcher(),
