@@ -258,3 +258,36 @@ def test_near_only_cluster_preview_uses_the_core_normaliser():
     result = epochplan.audit(pl.DataFrame({"text": texts}))
     assert result.exact.clusters == 0 and result.near.clusters == 1
     assert result.near.top[0].preview == ("the report " + words)[:80]
+
+
+def _templated_with_copies(groups: int, seed: int = 2) -> list[str]:
+    """`groups` different rows that share one 80-word text in their middle (their own 6 words
+    before it, 20 after), then a copy of each with one word added (Jaccard 0.99 to its original):
+    row groups + i copies row i."""
+    rng = random.Random(seed)
+    shared = " ".join(rng.choice(WORDS) for _ in range(80))
+    rows = []
+    for _ in range(groups):
+        head = " ".join(rng.choice(WORDS) for _ in range(6))
+        slot = " ".join(rng.choice(WORDS) for _ in range(20))
+        rows.append(f"{head} {shared} {slot}")
+    return rows + [row + " thanks" for row in rows]
+
+
+@pytest.mark.parametrize("groups", [150, 400])
+def test_a_copy_beyond_the_check_cap_still_joins_its_original(tmp_path, groups):
+    """A row whose band buckets hold more than the cap's worth of earlier, different rows (a
+    shared template) is verified against those sharing the most of its uncrowded buckets too:
+    its true copy, far beyond the 64 lowest rows, is found. Before, about a quarter of the copies
+    stood alone at 150 groups (near.unique 191 of 150) and no warning said so."""
+    path = tmp_path / "templated.parquet"
+    pl.DataFrame({"text": _templated_with_copies(groups)}).write_parquet(path)
+    out, clusters = tmp_path / "audit.json", tmp_path / "clusters.parquet"
+    run_cli("audit", str(path), "--verify", "exact", "--json", str(out), "--clusters", str(clusters), "-q")
+    audit = json.loads(out.read_text())
+    near_ids = pl.read_parquet(clusters)["near_id"].to_list()
+    assert [near_ids[groups + i] for i in range(groups)] == list(range(groups))
+    assert audit["near"]["unique"] == groups
+    # The rows that reached the cap and found nothing are named in a warning.
+    capped = [w for w in audit["warnings"] if w["id"] == "near-capped"]
+    assert len(capped) == 1 and "may be missed" in capped[0]["message"]

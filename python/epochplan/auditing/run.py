@@ -20,7 +20,7 @@ from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, EvalText, leakage, named_splits, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
-from .templates import template_signal, template_warnings
+from .templates import capped_warning, template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -161,6 +161,9 @@ def audit(
             result.near = fill_previews(result.near, source, columns, normalize)
     result.template = template_signal(auditor, source, columns, normalize, examples)
     result.warnings = template_warnings(result.template, other_text_columns(typed, columns, label), result.exact)
+    capped = int((summary.get("near") or {}).get("capped_rows") or 0)
+    if capped and not result.warnings:  # a template warning already says the template drives the near counts
+        result.warnings.append(capped_warning(capped, result.rows))
     misread = source.misread_separator()
     if misread is not None:
         path, header = misread

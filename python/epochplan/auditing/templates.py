@@ -68,3 +68,16 @@ def template_warnings(signal: TemplateSignal | None, other_columns: list[str], e
         f"so near-duplicate counts reflect the template more than the content; {hint}"
     )
     return [AuditWarning("template", message, signal.share, signal.text)]
+
+
+def capped_warning(capped: int, rows: int) -> AuditWarning:
+    """A `near-capped` warning: rows that shared band buckets with so many different
+    representatives (a template shared by many rows) that the core stopped verifying before it
+    found a match; each stands alone, so a few near duplicates may be missed."""
+    message = (
+        f"{capped:,} rows share band buckets with more representatives than the near-duplicate check verifies "
+        f"({defaults.NEAR_MAX_CHECKS} lowest rows, then {defaults.NEAR_MAX_CHECKS} sharing the most buckets): a template "
+        "shared by many different rows; each stands alone, so a few near duplicates may be missed. "
+        "Audit a column that varies with --text, or strip the shared text first"
+    )
+    return AuditWarning("near-capped", message, capped / rows if rows else 0.0, "")

@@ -25,7 +25,7 @@
 //! - 8 bytes per sketched row: its row number;
 //! - at `finish`, 8 more per row for the union-find copy that becomes `near_ids`.
 //!
-//! The bulky part, (4 · num_perm + 8 · bands) bytes per sketched row — 624 bytes at the
+//! The bulky part, (4 · num_perm + 8 · bands) bytes per sketched row — 672 bytes at the
 //! defaults — lives in memory only up to half of `memory_budget`. Past that, sketches and band
 //! keys move to unnamed temporary files (one for sketches, one per band, so a band's keys are
 //! one sequential read) and later batches are appended there.
@@ -72,6 +72,7 @@ pub use leakage::{LeakSide, NearMatch, NearProbe};
 pub use lsh::LshPlan;
 pub use minhash::{SketchScratch, Sketcher, exact_jaccard, similarity, sketch_hashes};
 pub use options::{Clustering, NearOptions, Verify};
+pub use representative::MAX_CHECKS;
 pub use shingle::Shingle;
 pub(crate) use sketch_set::{SketchedChunk, sketch_batch};
 pub use union_find::UnionFind;

@@ -22,9 +22,12 @@
 //! the planted corpora a member checks about one; only buckets crowded with representatives
 //! that are mutually below the threshold (one sentence shared by every row, numbers aside)
 //! reach the cap, and there it keeps the cost near that of components (benchmarks/RESULTS.md:
-//! 100 k such rows took 14 s with a cap of 1024, 74 M checks). A capped member represents its
-//! own cluster — never a wrong merge, only a duplicate possibly missed — and `capped_rows`
-//! counts it.
+//! 100 k such rows took 14 s with a cap of 1024, 74 M checks). A member that reaches the cap
+//! gets a second chance: up to [`MAX_CHECKS`] more representatives, those sharing the most of
+//! its uncrowded buckets first (a near copy of it shares most of its bands, and those buckets
+//! hold few rows; the crowded ones are the template's). A member that still finds none
+//! represents its own cluster — never a wrong merge, only a duplicate possibly missed — and
+//! `capped_rows` counts it.
 
 use rayon::prelude::*;
 
@@ -128,13 +131,20 @@ fn memberships_of(mut pairs: Vec<u64>, members: usize, bucket_count: usize) -> M
 struct RepresentativeLists {
     head: Vec<u32>,
     tail: Vec<u32>,
+    /// Representatives in each bucket's list.
+    len: Vec<u32>,
     /// (member, next node)
     nodes: Vec<(u32, u32)>,
 }
 
 impl RepresentativeLists {
     fn new(buckets: usize) -> Self {
-        RepresentativeLists { head: vec![NO_NODE; buckets], tail: vec![NO_NODE; buckets], nodes: Vec::new() }
+        RepresentativeLists {
+            head: vec![NO_NODE; buckets],
+            tail: vec![NO_NODE; buckets],
+            len: vec![0; buckets],
+            nodes: Vec::new(),
+        }
     }
 
     fn push(&mut self, bucket: u32, member: u32) {
@@ -146,6 +156,37 @@ impl RepresentativeLists {
             tail => self.nodes[tail as usize].1 = node,
         }
         self.tail[b] = node;
+        self.len[b] += 1;
+    }
+
+    /// The representatives from `from` on (by member number) in the lists of `buckets` holding
+    /// at most [`MAX_CHECKS`] representatives, most shared buckets first, then lowest row: the
+    /// second chance of a member whose first [`MAX_CHECKS`] checks, lowest rows first, found no
+    /// match. Its true near copy shares most of its bands, and those buckets are not the
+    /// crowded ones a shared template fills. Depends only on which buckets the member shares
+    /// with whom, not on how buckets are numbered (engines number them differently).
+    fn most_shared(&self, buckets: &[u32], from: u32, out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        let mut found: Vec<u32> = Vec::new();
+        for &b in buckets {
+            if self.len[b as usize] as usize > MAX_CHECKS {
+                continue;
+            }
+            let mut node = self.head[b as usize];
+            while node != NO_NODE {
+                let (member, next) = self.nodes[node as usize];
+                if member >= from {
+                    found.push(member);
+                }
+                node = next;
+            }
+        }
+        found.sort_unstable();
+        for run in found.chunk_by(|a, b| a == b) {
+            out.push((run[0], run.len() as u32));
+        }
+        out.sort_unstable_by_key(|&(member, shared)| (std::cmp::Reverse(shared), member));
+        out.truncate(MAX_CHECKS);
     }
 }
 
@@ -161,6 +202,7 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
     let mut cursors: Vec<u32> = Vec::with_capacity(index.plan.bands);
     let (mut checked_pairs, mut capped_rows) = (0u64, 0u64);
     let mut links = Vec::new();
+    let mut second_chance: Vec<(u32, u32)> = Vec::new();
     for member in 0..members.len() {
         let buckets = memberships.of(member);
         if buckets.is_empty() {
@@ -173,7 +215,15 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
         if !cursors.is_empty() {
             // Exact verification compares shingle sets and reads no sketch.
             let sketch = if exact.is_none() { Some(members.sketch(member as u32, &mut own)?) } else { None };
+            let mut verify = |representative: u32| -> Result<f64> {
+                match (exact, sketch) {
+                    (Some(sets), _) => sets.jaccard(member as u32, representative),
+                    (None, Some(sketch)) => Ok(similarity(sketch, members.sketch(representative, &mut other)?)),
+                    (None, None) => Err(CoreError::Internal("no sketch and no exact set to verify".into())),
+                }
+            };
             // Merge the lists in row order, each representative once.
+            let mut capped_at = None;
             while let Some(lowest) = cursors.iter().map(|&n| lists.nodes[n as usize].0).min() {
                 for cursor in cursors.iter_mut() {
                     if lists.nodes[*cursor as usize].0 == lowest {
@@ -182,19 +232,29 @@ pub(super) fn cluster(index: &NearIndex, memberships: Memberships) -> Result<Nea
                 }
                 cursors.retain(|&n| n != NO_NODE);
                 if checks == MAX_CHECKS {
-                    capped_rows += 1;
+                    capped_at = Some(lowest);
                     break;
                 }
                 checks += 1;
-                let value = match (exact, sketch) {
-                    (Some(sets), _) => sets.jaccard(member as u32, lowest)?,
-                    (None, Some(sketch)) => similarity(sketch, members.sketch(lowest, &mut other)?),
-                    (None, None) => return Err(CoreError::Internal("no sketch and no exact set to verify".into())),
-                };
+                let value = verify(lowest)?;
                 if value >= threshold {
                     found = Some((lowest, value));
                     break;
                 }
+            }
+            if let Some(from) = capped_at {
+                // Every representative below `from` was checked; the second chance takes the
+                // unchecked ones that share the most uncrowded buckets with the member.
+                lists.most_shared(buckets, from, &mut second_chance);
+                for &(representative, _) in &second_chance {
+                    checks += 1;
+                    let value = verify(representative)?;
+                    if value >= threshold {
+                        found = Some((representative, value));
+                        break;
+                    }
+                }
+                capped_rows += found.is_none() as u64;
             }
         }
         checked_pairs += checks as u64;
