@@ -293,7 +293,7 @@ DATA_KEYS: tuple[Key, ...] = (
         "memory-budget",
         parse_size,
         None,
-        "memory for near-duplicate sketches before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
+        "memory for what grows with the data (near-duplicate sketches, the exact-duplicate table, sort buffers) before spilling to temp files, e.g. 512MB (default: a quarter of RAM, at most 1 GiB)",
     ),
     Key("engine", choice(*defaults.ENGINES), defaults.ENGINES[0], "where the input is read and measured: 'local' or 'ray' (Ray tasks)"),
     Key("ray-address", parse_name, None, "Ray cluster of engine = ray: HOST:PORT, ray://HOST:PORT or auto (default: RAY_ADDRESS)"),

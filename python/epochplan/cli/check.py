@@ -26,7 +26,7 @@ from . import options
 
 @options.takes(options.DATA, options.CHECK)
 def check_command(
-    data: Annotated[list[str], typer.Argument(help="Training data: Parquet/JSONL/CSV file(s), folder(s) or quoted glob pattern(s).")],
+    data: options.DataArgument,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the report (epochplan.check/1) to PATH ('-' = stdout).")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to PATH ('-' = stdout): one testcase per check.")] = None,
     html: options.HtmlOption = None,
@@ -45,9 +45,9 @@ def check_command(
 ) -> None:
     """Audit DATA and fail when it breaks the thresholds: a gate for CI before training.
 
-    Checks: empty rows, exact and near duplicates, leakage of each --eval split into train (exact and near), conflicting labels, minimum unique samples, label imbalance (a warning). Thresholds come from the flags, then EPOCHPLAN_<KEY> environment variables, then the tool.epochplan.check table of pyproject.toml (or the check table of epochplan.toml), then the defaults; `epochplan config show` prints them and where each came from.
+    Checks: empty rows, exact and near duplicates, leakage of each --eval split into train (exact and near), conflicting labels, minimum unique samples, label imbalance (a warning), a shared template (a warning by default). Thresholds come from the flags, then EPOCHPLAN_<KEY> environment variables, then the tool.epochplan.check table of pyproject.toml (or the check table of epochplan.toml), then the top level of tool.epochplan, then the defaults; `epochplan config show` prints them and where each came from.
 
-    Exit codes: 0 every check ran and none reached --fail-on; 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
+    Exit codes: 0 no check that ran reached --fail-on (a skipped check, its input missing, never fails the gate); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
     """
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.

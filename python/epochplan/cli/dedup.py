@@ -18,7 +18,7 @@ from ..sources import count_rows, open_source, resolve_paths
 from . import options
 
 
-@options.takes(options.DATA, options.DEDUP)
+@options.takes(options.DEDUP_DATA, options.DEDUP)
 def dedup_command(
     data: options.DataArgument,
     output: Annotated[

@@ -63,15 +63,16 @@ def _metavar(key: Key) -> str:
     return shown if shown is not None else _METAVARS.get(getattr(key.parse, "__name__", ""), "VALUE")
 
 
-def key_option(key: Key, panel: str | None = None) -> Any:
+def key_option(key: Key, panel: str | None = None, help: str | None = None) -> Any:
     """The typer annotation of `key`'s option: text as typed (the key's parser reads it, exactly
-    as it reads the environment), a switch for booleans, a repeatable option for text columns."""
+    as it reads the environment), a switch for booleans, a repeatable option for text columns.
+    `help`: the command's own words for a key it reads but uses otherwise (dedup's label)."""
     flags = [f"--{key.name}/--no-{key.name}"] if key.attr in _SWITCHES else [key.flag]
     if key.attr in _SHORT:
         flags.append(_SHORT[key.attr])
     kind: Any = bool | None if key.attr in _SWITCHES else list[str] | None if key.attr == "text" else str | None
     metavar = "" if key.attr in _SWITCHES else _metavar(key)  # a switch takes no value
-    return Annotated[kind, typer.Option(*flags, help=_help(key), rich_help_panel=panel, show_default=False, metavar=metavar)]
+    return Annotated[kind, typer.Option(*flags, help=help or _help(key), rich_help_panel=panel, show_default=False, metavar=metavar)]
 
 
 def _parameter(attr: str, annotation: Any) -> inspect.Parameter:
@@ -99,11 +100,19 @@ EvalTextOption = Annotated[
 #: The options that name eval splits; not configuration keys (they name data, not settings).
 EVAL_ATTRS = ("eval_splits", "eval_text")
 
+# What dedup does with the data keys that only serve statistics: it reads and checks them like
+# every command (so one configuration serves all), but it keeps rows, not labels or tokens.
+_DEDUP_HELP = {
+    "label": "Label column: checked, then unused (dedup keeps one row a cluster whatever its labels).",
+    "tokenizer": "A tokenizer.json or model folder: loaded (so checked), then unused (dedup keeps rows, not tokens).",
+}
+
 # Groups of options, each a list of parameters added to a command's signature.
 DATA = [_parameter(k.attr, key_option(k)) for k in DATA_KEYS] + [
     _parameter("eval_splits", EvalOption),
     _parameter("eval_text", EvalTextOption),
 ]
+DEDUP_DATA = [_parameter(k.attr, key_option(k, help=_DEDUP_HELP.get(k.attr))) for k in DATA_KEYS] + DATA[len(DATA_KEYS) :]
 SETUP = [_parameter(k.attr, key_option(k, "Training setup (see `epochplan plan --help`)")) for k in SETUP_KEYS]
 CHECK = [_parameter(k.attr, key_option(k, "Thresholds" if k in THRESHOLD_KEYS else None)) for k in CHECK_KEYS]
 DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
@@ -111,7 +120,7 @@ DEDUP = [_parameter(k.attr, key_option(k)) for k in DEDUP_KEYS]
 DataArgument = Annotated[
     list[str],
     typer.Argument(
-        help="Parquet/JSONL/JSON/CSV/Arrow/text file(s) (JSON, CSV and text also .gz/.zst), folder(s), quoted glob pattern(s) or URL(s)."
+        help="Parquet/JSONL/JSON/CSV/TSV/Arrow/text file(s) (JSONL, JSON, CSV, TSV and text also .gz/.zst), folder(s), quoted glob pattern(s) or URL(s)."
     ),
 ]
 ConfigOption = Annotated[
@@ -188,7 +197,7 @@ ExamplesOption = Annotated[
     bool,
     typer.Option(
         "--examples/--no-examples",
-        help="Keep example texts from the data (cluster members, leaked eval rows, conflicting rows) in the JSON, HTML and "
-        "Markdown; --no-examples keeps every text out (public CI artifacts, eval items, personal data).",
+        help="Keep example texts from the data (cluster members, leaked eval rows, conflicting rows) in what this command "
+        "writes; --no-examples keeps every text out (public CI artifacts, eval items, personal data).",
     ),
 ]

@@ -14,7 +14,7 @@ SRC_LIMA = "Zhou et al. 2023, 'LIMA: Less Is More for Alignment' (1 000 examples
 SRC_RASCHKA = (
     "Raschka 2023, 'Practical Tips for Finetuning LLMs Using LoRA': a second pass over 50k Alpaca examples made the LoRA model worse"
 )
-SRC_CLASSIFIER = "epochplan DESIGN.md 'Planning': small-data classifier epoch table (practitioner consensus)"
+SRC_CLASSIFIER = "epochplan's planning rules (README, 'Plan'): small-data classifier epoch table (practitioner consensus)"
 SRC_HERNANDEZ = (
     "Hernandez et al. 2022, Scaling Laws and Interpretability of Learning from Repeated Data "
     "(arXiv:2205.10487): 0.1% of the data repeated 100x degraded an 800M model to 400M-level"
@@ -22,7 +22,7 @@ SRC_HERNANDEZ = (
 SRC_FLOPS = "Kaplan et al. 2020 / Hoffmann et al. 2022: training FLOPs C ~ 6 * N_params * D_tokens"
 SRC_WARMUP_FT = "fine-tuning practice: 3-10% warm-up (BERT fine-tuning 10%, RoBERTa GLUE 6%); floor of 10 steps"
 SRC_WARMUP_PT = "Devlin et al. 2019 (BERT): 10 000 warm-up steps of 1 M = 1%; floor of 10 steps"
-SRC_EVAL = "epochplan DESIGN.md 'Planning': evaluate 10-30 times per run and at least once per epoch"
+SRC_EVAL = "epochplan's planning rules (README, 'Plan'): evaluate 10-30 times per run and at least once per epoch"
 SRC_SAVE = "transformers TrainingArguments: load_best_model_at_end needs save_steps a multiple of eval_steps"
 SRC_PATIENCE = "early stopping counted in evaluations (HF EarlyStoppingCallback, Lightning EarlyStopping)"
 SRC_AUDIT = "epochplan audit (schema epochplan.audit/1)"
