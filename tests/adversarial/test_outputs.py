@@ -69,6 +69,25 @@ def test_an_output_onto_the_configuration_or_the_tokenizer_is_refused(tmp_path, 
     assert {path: path.read_bytes() for path in kept} == kept
 
 
+def test_an_output_onto_the_tokenizer_of_a_model_folder_is_refused(tmp_path, data):
+    """`--tokenizer FOLDER` reads FOLDER/tokenizer.json: that file is an input too. It used to
+    be overwritten by `--json model/tokenizer.json` (exit 0), and the next audit failed on it."""
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    model = tmp_path / "model"
+    model.mkdir()
+    tokenizer = write_gpt2_tokenizer_json(model / "tokenizer.json")
+    before = tokenizer.read_bytes()
+    for command in (
+        ["audit", str(data), "--tokenizer", str(model), "--json", str(tokenizer), "-q"],
+        ["audit", str(data), "--tokenizer", str(model), "--html", str(tokenizer), "-q"],
+        ["check", str(data), "--tokenizer", str(model), "--json", str(tokenizer), "-q"],
+        ["plan", str(data), "--tokenizer", str(model), "-o", str(tokenizer)],
+    ):
+        assert_clean_error(run_cli(*command, cwd=tmp_path), "is one of the input files")
+    assert tokenizer.read_bytes() == before
+
+
 # --- item 3: two outputs to one path --------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ..auditing.deduplicate import DEDUP_KEYS
-from ..auditing.tokenizer import load_tokenizer
+from ..auditing.tokenizer import TOKENIZER_FILE, load_tokenizer
 from ..checking import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
@@ -172,6 +172,9 @@ def read_files(resolved: Resolved) -> list[Path]:
     tokenizer = resolved.settings.get("tokenizer")
     if tokenizer is not None and isinstance(tokenizer.value, (str, Path)):
         files.append(Path(tokenizer.value))
+        # A model folder is read through its tokenizer.json: that file is the input to keep.
+        if files[-1].is_dir():
+            files.append(files[-1] / TOKENIZER_FILE)
     return files
 
 
