@@ -266,3 +266,31 @@ def test_plan_from_an_audit_without_token_keys_still_works(audited, tmp_path):
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
     assert plan["truncated_samples"] is None and "tokens_estimate" in plan["rationale"][1]["detail"]
+
+
+def test_every_output_says_whether_unique_tokens_are_counted_or_estimated(tokenizer_json, tmp_path):
+    """The plan table said "(estimate)" beside tokenizer counts and the Markdown headline gave
+    the bytes/4 estimate unlabelled: each now says which it is, as the JSON does."""
+    data = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["hello world", "foo bar baz", "hello world"]}).write_parquet(data)
+    counted = run_cli("plan", str(data), "--tokenizer", str(tokenizer_json), "-o", str(tmp_path / "p.json"))
+    estimated = run_cli("plan", str(data), "-o", str(tmp_path / "e.json"))
+    assert counted.returncode == 0 and estimated.returncode == 0, counted.stderr + estimated.stderr
+    row = next(line for line in counted.stdout.splitlines() if "unique tokens" in line)
+    assert "estimate" not in row, row
+    assert "(estimate)" in next(line for line in estimated.stdout.splitlines() if "unique tokens" in line)
+    assert json.loads((tmp_path / "p.json").read_text())["unique_tokens_estimated"] is False
+    assert json.loads((tmp_path / "e.json").read_text())["unique_tokens_estimated"] is True
+    given = run_cli("plan", "--samples", "10", "--tokens", "1000", "-o", str(tmp_path / "g.json"))
+    assert given.returncode == 0 and json.loads((tmp_path / "g.json").read_text())["unique_tokens_estimated"] is False
+
+    markdown = run_cli("audit", str(data), "--tokenizer", str(tokenizer_json), "--markdown", "-", "-q")
+    assert "Unique tokens (tokenizer counts):" in markdown.stdout, markdown.stdout
+    markdown = run_cli("audit", str(data), "--markdown", "-", "-q")
+    assert "Unique tokens (estimate, UTF-8 bytes / 4):" in markdown.stdout, markdown.stdout
+
+    # All-null text has no token lengths; a tokenizer still did the (zero) counting.
+    nulls = tmp_path / "nulls.parquet"
+    pl.DataFrame({"text": [None, None]}, schema={"text": pl.String}).write_parquet(nulls)
+    terminal = " ".join(run_cli("audit", str(nulls), "--tokenizer", str(tokenizer_json)).stdout.split())
+    assert "unique tokens (tokenizer)" in terminal and "unique tokens (estimate" not in terminal, terminal

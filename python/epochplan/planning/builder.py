@@ -156,6 +156,7 @@ def _build(b: _Builder) -> Plan:
         unique_samples=c.unique_samples,
         unique_level=c.unique_level,
         unique_tokens=None if raw.unique_tokens is None else round(raw.unique_tokens),
+        unique_tokens_estimated=raw.unique_tokens is not None and raw.tokens_estimated and raw.unique_level != "given",
         samples_per_epoch=n_items,
         packing=packing,
         packing_efficiency=efficiency,

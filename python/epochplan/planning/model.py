@@ -124,6 +124,8 @@ class Plan:
     truncated_samples: int | None = None
     truncated_tokens: int | None = None
     sample_overhead: int = 0  # tokens added to every sample (setup.sample_overhead)
+    #: unique_tokens is the audit's bytes/4 estimate (not tokenizer counts, not given by --tokens).
+    unique_tokens_estimated: bool = False
 
     @property
     def batch(self) -> int:
@@ -139,6 +141,7 @@ class Plan:
             "unique_samples": self.unique_samples,
             "unique_level": self.unique_level,
             "unique_tokens": self.unique_tokens,
+            "unique_tokens_estimated": self.unique_tokens_estimated,
             "samples_per_epoch": self.samples_per_epoch,
             "packing": self.packing,
             "packing_efficiency": None if self.packing_efficiency is None else _round(self.packing_efficiency),

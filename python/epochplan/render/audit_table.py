@@ -80,7 +80,9 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
     unique = r.near if r.near is not None else r.exact
     if unique.unique_tokens is not None:
-        how = "tokenizer" if tokens is not None and not tokens.estimated else "estimate, bytes/4"
+        # All-null data has no token lengths, but a tokenizer still did the (zero) counting.
+        counted = r.source.tokenizer is not None if tokens is None else not tokens.estimated
+        how = "tokenizer" if counted else "estimate, bytes/4"
         overview.add_row(f"unique tokens ({how})", f"{unique.unique_tokens:,}", f"{'near' if r.near else 'exact'} representatives")
     d = r.diversity
     approx = " (HyperLogLog estimate)" if d.estimated else ""

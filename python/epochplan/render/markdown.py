@@ -80,7 +80,10 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     )
     lines.append("")
     if tokens is not None:
-        lines.append(f"Unique tokens: {_n(tokens)}.")
+        # The bytes/4 estimate says so, as in the terminal and the page; tokenizer counts name it.
+        counted = lengths.get("tokens") or {}
+        how = " (tokenizer counts)" if counted.get("estimated") is False else " (estimate, UTF-8 bytes / 4)"
+        lines.append(f"Unique tokens{how}: {_n(tokens)}.")
     else:
         lines.append(f"Tokens (estimate, UTF-8 bytes / 4): {_n(lengths.get('tokens_estimate'))}.")
     leakage = audit.get("leakage") or {}

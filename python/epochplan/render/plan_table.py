@@ -54,7 +54,7 @@ def _table(p: Plan) -> Table:
     e = p.epochs
     rows = [
         ("unique samples", unique),
-        ("unique tokens", _num(p.unique_tokens) + (" (estimate)" if p.unique_level not in ("given",) and p.unique_tokens else "")),
+        ("unique tokens", _num(p.unique_tokens) + (" (estimate)" if p.unique_tokens_estimated and p.unique_tokens else "")),
         ("epochs (min / recommended / max)", f"{_num(e.min)} / {_num(e.recommended)} / {_num(e.max)}"),
         ("epochs planned", _num(e.planned)),
         ("global batch", f"{p.global_batch_size:,} = {s.per_device_batch} x {s.grad_accum} x {s.gpus}"),
