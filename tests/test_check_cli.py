@@ -242,6 +242,22 @@ def test_baseline_passes_when_not_worse_and_fails_on_regression(tmp_path):
     assert checks_of(worse)["exact-duplicates"]["baseline"]["verdict"] == "worse"
 
 
+def test_a_baseline_made_without_a_tokenizer_serves_a_run_with_one(tmp_path):
+    """No check counts tokens: adding, changing or re-saving the tokenizer changes no check, so
+    the baseline is not refused for it (it was: "tokenizer None there, '809a…' here", exit 2).
+    A setting that changes counts (normalisation) is still refused."""
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    data = dataset(tmp_path / "train.parquet", 100, 4)
+    base = tmp_path / "base.json"
+    assert check(str(data), "--json", str(base), "--exit-zero", cwd=tmp_path).returncode == 0
+    tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
+    again = check_json(str(data), "--baseline", str(base), "--tokenizer", str(tokenizer), cwd=tmp_path, code=0)
+    assert checks_of(again)["exact-duplicates"]["baseline"]["verdict"] == "same"
+    proc = check(str(data), "--baseline", str(base), "--normalize", "none", cwd=tmp_path)
+    assert_clean_error(proc, "normalize")
+
+
 # --- leakage, near duplicates, conflicts: need the issue 3 audit ----------------------------------
 
 

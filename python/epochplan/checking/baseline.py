@@ -59,6 +59,9 @@ def _is_setting(key: str, value: Any) -> bool:
 #: The parts of a source record that must agree for two reports to be comparable. The row count
 #: and the version are recorded, not compared: data grows, and a baseline is for that.
 _COMPARED = ("paths", "text_columns", "label_column", "settings")
+#: Settings recorded but not compared: no check counts tokens, so another tokenizer (or none, or
+#: the same one saved again) changes no check's count.
+_NOT_JUDGED = frozenset({"tokenizer"})
 
 
 def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +120,8 @@ def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path:
     for key in _COMPARED:
         then, here = _comparable(key, before.get(key)), _comparable(key, now[key])
         if key == "settings" and isinstance(then, Mapping):  # name only the settings that differ
-            differences += _setting_differences(then, here)
+            judged = {name: value for name, value in then.items() if name not in _NOT_JUDGED}
+            differences += _setting_differences(judged, {name: value for name, value in here.items() if name not in _NOT_JUDGED})
         elif not _agree(key, then, here):
             differences.append(f"{key} {then!r} there, {here!r} here")
     if not differences:
