@@ -294,3 +294,20 @@ def test_every_output_says_whether_unique_tokens_are_counted_or_estimated(tokeni
     pl.DataFrame({"text": [None, None]}, schema={"text": pl.String}).write_parquet(nulls)
     terminal = " ".join(run_cli("audit", str(nulls), "--tokenizer", str(tokenizer_json)).stdout.split())
     assert "unique tokens (tokenizer)" in terminal and "unique tokens (estimate" not in terminal, terminal
+
+
+def test_plan_refuses_a_tokenizer_its_audit_did_not_count_with(tokenizer_json, tmp_path):
+    """`plan --audit A.json --tokenizer T` plans on the audit's counts: an audit made with the
+    bytes/4 estimate was planned on silently, as if T had counted (exit 0). Now exit 2 saying
+    how to get T's counts; the audit made with T plans as before."""
+    data = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["hello world", "foo bar baz"]}).write_parquet(data)
+    assert run_cli("audit", str(data), "--json", str(tmp_path / "est.json"), "-q").returncode == 0
+    assert run_cli("audit", str(data), "--tokenizer", str(tokenizer_json), "--json", str(tmp_path / "tok.json"), "-q").returncode == 0
+    refused = run_cli("plan", "--audit", str(tmp_path / "est.json"), "--tokenizer", str(tokenizer_json))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "bytes/4 estimate" in refused.stderr and "--tokenizer" in refused.stderr
+    planned = run_cli("plan", "--audit", str(tmp_path / "tok.json"), "--tokenizer", str(tokenizer_json), "-o", "-")
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["unique_tokens_estimated"] is False
+    assert run_cli("plan", "--audit", str(tmp_path / "est.json")).returncode == 0
