@@ -47,8 +47,6 @@ pub struct TokenCounter {
     tokenizer: Tokenizer,
     path: PathBuf,
     splitter: Splitter,
-    /// False when the model is not a function of the piece alone (BPE dropout).
-    cache_pieces: bool,
     /// One cache per rayon worker (indexed by thread index) plus one for callers outside the pool.
     caches: Vec<Mutex<PieceCache>>,
 }
@@ -116,13 +114,18 @@ impl TokenCounter {
         })?;
         tokenizer.with_truncation(None).map_err(|e| CoreError::Internal(format!("cannot disable truncation: {e}")))?;
         tokenizer.with_padding(None);
+        // BPE dropout (a training-time regulariser) skips merges at random: counts would change
+        // from run to run. Counting takes the model's deterministic segmentation.
+        if let ModelWrapper::BPE(bpe) = tokenizer.get_model()
+            && bpe.dropout.is_some()
+        {
+            let mut deterministic = bpe.clone();
+            deterministic.dropout = None;
+            tokenizer.with_model(ModelWrapper::BPE(deterministic));
+        }
         let splitter = Splitter::for_tokenizer(&tokenizer)?;
-        let cache_pieces = match tokenizer.get_model() {
-            ModelWrapper::BPE(bpe) => bpe.dropout.is_none_or(|p| p == 0.0),
-            _ => true,
-        };
         let caches = (0..=rayon::current_num_threads()).map(|_| Mutex::default()).collect();
-        Ok(TokenCounter { tokenizer, path: path.to_path_buf(), splitter, cache_pieces, caches })
+        Ok(TokenCounter { tokenizer, path: path.to_path_buf(), splitter, caches })
     }
 
     pub fn path(&self) -> &Path {
@@ -279,7 +282,8 @@ impl TokenCounter {
         piece: &str,
         tokenize: impl FnOnce(&str) -> TokResult<usize>,
     ) -> TokResult<u32> {
-        if !self.cache_pieces || piece.len() > MAX_CACHED_PIECE_BYTES {
+        // A piece's count is a function of the piece alone (BPE dropout is off: `from_file`).
+        if piece.len() > MAX_CACHED_PIECE_BYTES {
             return Ok(tokenize(piece)? as u32);
         }
         if let Some(&count) = cache.counts.get(piece) {
