@@ -4,6 +4,7 @@ plain counts. Also `build_setup`, the training setup of `plan` and `audit` from 
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from .. import settings
 from ..auditing import audit
+from ..auditing.tokenizer import load_tokenizer
 from ..config import Resolved
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs
@@ -49,12 +51,34 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
     if data is not None and audit_json is not None:
         raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
     if audit_json is not None:
+        _check_audit_tokenizer(audit_json, resolved)
         return audit_json
     if data is None:
         return None
     audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
     splits, eval_text = options.eval_splits(given)
     return audit(data, **audit_options, eval=splits or None, eval_text=eval_text, keep_clusters=False)
+
+
+def _check_audit_tokenizer(audit_json: Path, resolved: Resolved) -> None:
+    """A tokenizer set with --audit must be the one the audit counted with: the plan takes the
+    audit's counts, so another tokenizer (or the bytes/4 estimate) would be planned on silently."""
+    setting = resolved.settings["tokenizer"]
+    if not setting.explicit or setting.value is None:
+        return
+    wanted = load_tokenizer(setting.value)
+    try:
+        source = json.loads(audit_json.read_text(encoding="utf-8")).get("source") or {}
+        used = (source.get("tokenizer") or {}).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return  # plan() names what is wrong with the file
+    if wanted is not None and used != wanted.sha256:
+        counted = "the bytes/4 estimate" if used is None else f"another tokenizer (sha256 {used[:12]}…)"
+        raise InputError(
+            f"--audit {audit_json} counted tokens with {counted}, not with the tokenizer {setting.value}: "
+            f"re-run `epochplan audit DATA --tokenizer {setting.value} --json {audit_json}`, plan the data "
+            f"(`epochplan plan DATA --tokenizer {setting.value}`), or leave the tokenizer out"
+        )
 
 
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
