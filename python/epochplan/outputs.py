@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -332,6 +333,45 @@ def storage_errors(path: Path) -> Iterator[None]:
         error = StorageError(f"{path}: cannot write ({reason}); {hint}")
         error.errno = exc.errno  # errno alone: strerror/filename would make OSError rewrite the text
         raise error from None
+
+
+#: How standard output is named in an error: it has no path of its own.
+STDOUT_NAME = "standard output"
+
+
+@contextlib.contextmanager
+def stdout_errors() -> Iterator[None]:
+    """Writes to standard output that fail for the OS (a redirect to a full disk, a quota, EIO)
+    are a `StorageError` naming standard output, as a file's would be: exit 2, not an internal
+    error. A reader that went away (`| head`) is left a BrokenPipeError: the CLI ends quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:  # a file's error, raised while stdout was being written
+            raise
+        with storage_errors(Path(STDOUT_NAME)):
+            raise
+
+
+def write_stdout(text: str) -> None:
+    """A report to standard output (`--json -`), written to the file descriptor at once, every
+    byte: left in the buffer, a failure would come when Python flushes it on exit, too late to
+    change the exit code; and Python's buffer drops the rest of a short write (a disk filling up
+    takes part of a write and refuses the next) without an error. Either way, exit 0 with a
+    half-written report."""
+    with stdout_errors():
+        sys.stdout.flush()  # what was printed before goes first
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # not a file (a test's capture): no OS to fail
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        data = memoryview(text.encode(sys.stdout.encoding or "utf-8", getattr(sys.stdout, "errors", None) or "strict"))
+        while data:  # after a short write, the next one says why (ENOSPC, EDQUOT, EFBIG)
+            data = data[os.write(fd, data) :]
 
 
 def check_distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
