@@ -22,8 +22,10 @@ import io
 import os
 import re
 import secrets
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -153,16 +155,51 @@ class Staged:
         self.pending: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as given)
 
     def _commit(self) -> None:
-        while self.pending:
-            tmp, target, given = self.pending[0]
-            with storage_errors(given):
-                os.replace(tmp, target)
-            self.pending.pop(0)
+        with uninterrupted():  # a Ctrl-C between two renames: some outputs new, some old
+            while self.pending:
+                tmp, target, given = self.pending[0]
+                with storage_errors(given):
+                    os.replace(tmp, target)
+                self.pending.pop(0)
 
     def _discard(self) -> None:
         for tmp, _, _ in self.pending:
             tmp.unlink(missing_ok=True)
         self.pending.clear()
+
+
+#: The signals that end a command (Ctrl-C, `kill`), held back while outputs are renamed in.
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Run the block (a few renames that publish outputs together) to its end: SIGINT and SIGTERM
+    that arrive meanwhile are held and delivered once it is done, so an interrupted command
+    leaves all of its outputs published or none, never some new and some old.
+
+    Held by swapping the Python handlers, not by blocking the signals (`pthread_sigmask`): a mask
+    holds only the calling thread's signals, and a Ctrl-C delivered to any other thread (polars',
+    the Rust extension's) still runs the handler in the main thread. Signals are only handled in
+    the main thread; elsewhere the block runs as it is. An ignored signal stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in _HELD_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
+            signal.raise_signal(sig)
 
 
 @contextlib.contextmanager

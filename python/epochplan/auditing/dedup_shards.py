@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from ..outputs import storage_errors
+from ..outputs import storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
@@ -105,6 +105,7 @@ def _publish(temp: Path, target: Path, names: list[str]) -> None:
     for name in names:  # checked before the audit; checked again: another process may have written
         if (target / name).exists():
             raise InputError(f"-o {target}: {name} appeared there during the run; nothing was overwritten")
-    for name in names:
-        os.rename(temp / name, target / name)
+    with uninterrupted():  # a Ctrl-C between two renames would leave some shards in, and a rerun refused
+        for name in names:
+            os.rename(temp / name, target / name)
     temp.rmdir()
