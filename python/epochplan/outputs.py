@@ -22,7 +22,10 @@ import io
 import os
 import re
 import secrets
+import signal
 import stat
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -152,16 +155,51 @@ class Staged:
         self.pending: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as given)
 
     def _commit(self) -> None:
-        while self.pending:
-            tmp, target, given = self.pending[0]
-            with storage_errors(given):
-                os.replace(tmp, target)
-            self.pending.pop(0)
+        with uninterrupted():  # a Ctrl-C between two renames: some outputs new, some old
+            while self.pending:
+                tmp, target, given = self.pending[0]
+                with storage_errors(given):
+                    os.replace(tmp, target)
+                self.pending.pop(0)
 
     def _discard(self) -> None:
         for tmp, _, _ in self.pending:
             tmp.unlink(missing_ok=True)
         self.pending.clear()
+
+
+#: The signals that end a command (Ctrl-C, `kill`), held back while outputs are renamed in.
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Run the block (a few renames that publish outputs together) to its end: SIGINT and SIGTERM
+    that arrive meanwhile are held and delivered once it is done, so an interrupted command
+    leaves all of its outputs published or none, never some new and some old.
+
+    Held by swapping the Python handlers, not by blocking the signals (`pthread_sigmask`): a mask
+    holds only the calling thread's signals, and a Ctrl-C delivered to any other thread (polars',
+    the Rust extension's) still runs the handler in the main thread. Signals are only handled in
+    the main thread; elsewhere the block runs as it is. An ignored signal stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in _HELD_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
+            signal.raise_signal(sig)
 
 
 @contextlib.contextmanager
@@ -332,6 +370,45 @@ def storage_errors(path: Path) -> Iterator[None]:
         error = StorageError(f"{path}: cannot write ({reason}); {hint}")
         error.errno = exc.errno  # errno alone: strerror/filename would make OSError rewrite the text
         raise error from None
+
+
+#: How standard output is named in an error: it has no path of its own.
+STDOUT_NAME = "standard output"
+
+
+@contextlib.contextmanager
+def stdout_errors() -> Iterator[None]:
+    """Writes to standard output that fail for the OS (a redirect to a full disk, a quota, EIO)
+    are a `StorageError` naming standard output, as a file's would be: exit 2, not an internal
+    error. A reader that went away (`| head`) is left a BrokenPipeError: the CLI ends quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:  # a file's error, raised while stdout was being written
+            raise
+        with storage_errors(Path(STDOUT_NAME)):
+            raise
+
+
+def write_stdout(text: str) -> None:
+    """A report to standard output (`--json -`), written to the file descriptor at once, every
+    byte: left in the buffer, a failure would come when Python flushes it on exit, too late to
+    change the exit code; and Python's buffer drops the rest of a short write (a disk filling up
+    takes part of a write and refuses the next) without an error. Either way, exit 0 with a
+    half-written report."""
+    with stdout_errors():
+        sys.stdout.flush()  # what was printed before goes first
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # not a file (a test's capture): no OS to fail
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        data = memoryview(text.encode(sys.stdout.encoding or "utf-8", getattr(sys.stdout, "errors", None) or "strict"))
+        while data:  # after a short write, the next one says why (ENOSPC, EDQUOT, EFBIG)
+            data = data[os.write(fd, data) :]
 
 
 def check_distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:

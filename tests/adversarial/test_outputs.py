@@ -382,3 +382,85 @@ def test_a_text_output_to_dash_goes_to_stdout(tmp_path, data, command, starts):
 def test_two_outputs_to_stdout_or_parquet_to_stdout_exit_2(tmp_path, data, args, fragment):
     assert_clean_error(run_cli("audit", str(data), *args, cwd=tmp_path), fragment)
     assert not (tmp_path / "-").exists()
+
+
+# --- a report to standard output on a full disk is exit 2, never exit 0 half-written ---------------
+
+
+def _run_to(stdout_path: str, *args: str, cwd: Path, limit: int | None = None):
+    """The CLI with its stdout redirected to `stdout_path` (as `> FILE` does); `limit`: a file
+    size past which writes fail (EFBIG), as a disk filling up takes part of a write and refuses
+    the next."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    with open(stdout_path, "w") as out:
+        return subprocess.run(
+            [sys.executable, "-m", "epochplan", *args],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            preexec_fn=limited if limit is not None else None,
+        )
+
+
+STDOUT_REPORTS = [
+    ["audit", "{data}", "--json", "-", "-q"],
+    ["audit", "{data}", "--markdown", "-"],
+    ["audit", "{data}", "--html", "-"],
+    ["audit", "{data}"],
+    ["check", "{data}", "--json", "-", "-q"],
+    ["check", "{data}", "--junit", "-", "-q"],
+    ["plan", "--samples", "100", "-o", "-"],
+    ["plan", "--samples", "100", "--format", "hf"],
+    ["plan", "--samples", "100"],
+    ["config", "show", "--json"],
+    ["config", "show"],
+]
+
+
+@pytest.mark.parametrize("command", STDOUT_REPORTS)
+def test_a_report_to_a_full_stdout_is_exit_2(tmp_path, data, command):
+    # `> report.json` on a full disk: exit 3 "internal error: OSError" before.
+    proc = _run_to("/dev/full", *[part.format(data=data) for part in command], cwd=tmp_path)
+    assert_clean_error(proc, "standard output", "No space left on device")
+
+
+@pytest.mark.parametrize("command", [c for c in STDOUT_REPORTS if "-" in c or "hf" in c])
+def test_a_report_cut_short_on_stdout_is_exit_2_not_exit_0(tmp_path, data, command):
+    # The disk fills up in the middle of the report: the OS takes part of a write and refuses the
+    # next. Python's stdout buffer dropped the rest without an error: exit 0, half a report.
+    args = [part.format(data=data) for part in command]
+    whole = _run_to(str(tmp_path / "whole.txt"), *args, cwd=tmp_path)
+    assert whole.returncode in (0, 1), whole.stderr
+    size = (tmp_path / "whole.txt").stat().st_size
+    proc = _run_to(str(tmp_path / "cut.txt"), *args, cwd=tmp_path, limit=size // 2)
+    assert_clean_error(proc, "standard output", "File too large")
+
+
+def test_a_report_to_a_closed_pipe_ends_quietly(tmp_path, data):
+    # `| head -c 10`: the reader goes away; nothing to report, no traceback.
+    import subprocess
+    import sys
+
+    write_texts(tmp_path / "big.parquet", 20_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epochplan", "audit", "big.parquet", "--html", "-"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, stderr
+    assert stderr == "", stderr

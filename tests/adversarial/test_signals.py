@@ -152,3 +152,63 @@ def test_a_parquet_writer_left_open_by_an_interrupt_is_collected_quietly(tmp_pat
     finally:
         sys.unraisablehook = previous
     assert unraisable == []
+
+
+# --- a signal between two renames: the outputs land all together, then the command stops ----------
+
+
+def _interrupt_after(monkeypatch, name: str, calls: int, sig: int) -> None:
+    """`os.<name>` (replace, rename) sends `sig` to this process right after its `calls`-th rename,
+    as a Ctrl-C or `kill` landing between two renames of a run would."""
+    import os
+
+    real = getattr(os, name)
+    done = []
+
+    def rename_then_signal(src, dst):
+        real(src, dst)
+        done.append(dst)
+        if len(done) == calls:
+            os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(os, name, rename_then_signal)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_between_the_renames_of_outputs_lands_them_all(tmp_path, monkeypatch, sig):
+    from epochplan.cli.root import Terminated, _on_sigterm
+    from epochplan.outputs import atomic_write_text, staged_outputs
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # the CLI's handler: SIGTERM raises Terminated
+    try:
+        names = ["a.json", "m.md", "r.html"]
+        for name in names:
+            (tmp_path / name).write_text("OLD")
+        _interrupt_after(monkeypatch, "replace", 1, sig)
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            with staged_outputs() as stage:
+                for name in names:
+                    atomic_write_text(tmp_path / name, "NEW", stage)
+        # a.json was replaced, then the signal: m.md and r.html stayed old (and their temporary files removed).
+        assert [(tmp_path / name).read_text() for name in names] == ["NEW"] * 3
+        assert leftovers(tmp_path) == []
+        assert isinstance(stopped.value, Terminated) == (sig == signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_ctrl_c_between_the_shards_moved_into_a_folder_moves_them_all(tmp_path, monkeypatch):
+    from epochplan.auditing import dedup_to_folder
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(5):
+        pl.DataFrame({"text": texts(50, prefix=f"shard {k}")}).write_parquet(folder / f"part-{k:02d}.parquet")
+    out = tmp_path / "out"
+    out.mkdir()  # an existing folder: each shard is renamed in on its own
+    _interrupt_after(monkeypatch, "rename", 3, signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        dedup_to_folder(str(folder), out, text="text", level="exact")
+    # part-00..02 were moved in, then Ctrl-C: a rerun was refused ("already holds part-00.parquet").
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{k:02d}.parquet" for k in range(5)]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from ..outputs import storage_errors
+from ..outputs import storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
@@ -77,17 +77,18 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
     by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""
     names = check_folder_output(data, out)
     target = Path(out)
-    keep, summary, source = rows_to_write(data, target, progress, options)
+    keep, summary, source, unchanged = rows_to_write(data, target, progress, options)
     with storage_errors(target):  # a full disk or a quota: exit 2 naming the folder
         temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
         try:
-            start = 0
+            start = read = 0
             for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
                 shard = Source([part], [location], part.name)
                 rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
                 lo, hi = keep.searchsorted([start, start + rows])
-                write_rows(shard, keep[lo:hi] - start, kind, temp / name)
+                read += write_rows(shard, keep[lo:hi] - start, kind, temp / name, unchanged)
                 start += rows
+            unchanged.check(rows_read=read)  # an input rewritten since the audit: no shard moved in
             _publish(temp, target, [name for name, _ in names])
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
@@ -105,6 +106,7 @@ def _publish(temp: Path, target: Path, names: list[str]) -> None:
     for name in names:  # checked before the audit; checked again: another process may have written
         if (target / name).exists():
             raise InputError(f"-o {target}: {name} appeared there during the run; nothing was overwritten")
-    for name in names:
-        os.rename(temp / name, target / name)
+    with uninterrupted():  # a Ctrl-C between two renames would leave some shards in, and a rerun refused
+        for name in names:
+            os.rename(temp / name, target / name)
     temp.rmdir()

@@ -16,7 +16,7 @@ from ..config import Key, choice
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
-from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, open_source, row_batches, text_expression
+from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, row_batches, text_expression
 from ..sources.paths import file_format
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
@@ -168,8 +168,12 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
             check_lines_output(source, f"-o {target}")
         else:
             check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
-    keep, summary, source = rows_to_write(data, target, progress, options, source)
-    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
+    keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
+
+    def write(path: Path) -> None:  # an input that changed is refused before the output lands
+        unchanged.check(rows_read=write_rows(source, keep, kind, path, unchanged))
+
+    atomic_write(target, write)
     return summary
 
 
@@ -206,17 +210,62 @@ def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """The local input files as they were before the audit read them - (size, modification time
+    in ns, inode) of each - and the rows it counted. dedup reads its input twice, the audit and
+    then the kept row numbers: a file rewritten or truncated in between (a producer still writing
+    it) would make the output hold other rows than those audited, silently. `check` refuses it.
+
+    Remote inputs (URLs) are not checked: an object's metadata costs a request per file and has
+    no inode; an object store replaces an object whole rather than rewriting it in place."""
+
+    files: tuple[tuple[str, tuple[int, int, int] | None], ...]
+    rows: int | None = None
+    description: str = ""
+
+    @classmethod
+    def of(cls, source: Source | None) -> Unchanged:
+        if source is None:  # data in memory: nothing on disk to change
+            return cls(())
+        local = [p for p in source.paths if not is_remote(p)]
+        return cls(tuple((p, _state(p)) for p in local), description=source.description)
+
+    def check(self, *, rows_read: int | None = None) -> None:
+        for path, state in self.files:
+            if _state(path) != state:
+                raise InputError(f"{path}: changed while it was read (size/modification time); run again once it is complete")
+        if rows_read is not None and self.rows is not None and rows_read != self.rows:
+            raise InputError(
+                f"{self.description}: changed while it was read ({self.rows:,} rows audited, {rows_read:,} read back to write "
+                "the output); run again once it is complete"
+            )
+
+
+def _state(path: str) -> tuple[int, int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:  # gone (or unreadable) since: changed
+        return None
+    return found.st_size, found.st_mtime_ns, found.st_ino
+
+
 def rows_to_write(
     data: SourceLike, target: Path, progress: Any, options: dict[str, Any], source: Source | None = None
-) -> tuple[np.ndarray, DedupSummary, Source]:
-    """For a dedup that writes `target`: the kept row numbers (ascending, int64), the summary, and
-    the source to read the rows from (`source` when the caller opened it already); `progress`
-    (if any) follows the audit, then the writing."""
+) -> tuple[np.ndarray, DedupSummary, Source, Unchanged]:
+    """For a dedup that writes `target`: the kept row numbers (ascending, int64), the summary, the
+    source to read the rows from (`source` when the caller opened it already), and its local
+    files as the audit found them (`Unchanged`: check them around the write); `progress` (if any)
+    follows the audit, then the writing."""
     if progress is not None:
         options["progress"] = progress
+    if source is None and not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+        source = open_source(data)
+    before = Unchanged.of(source)  # before the audit reads the files
     kept, summary, _ = representatives(data, **options)
     set_phase(progress, f"writing {target}")
-    return kept.cast(pl.Int64).to_numpy(), summary, source if source is not None else open_source(data)
+    unchanged = Unchanged(before.files, summary.rows, before.description)
+    return kept.cast(pl.Int64).to_numpy(), summary, source if source is not None else open_source(data), unchanged
 
 
 def check_lines_output(source: Source, what: str) -> None:
@@ -230,11 +279,28 @@ def check_lines_output(source: Source, what: str) -> None:
         )
 
 
-def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
-    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
-    calling back into Python: an interrupt inside either panics or wedges the writer; here it is
-    a KeyboardInterrupt between batches, and the caller removes the temporary file."""
-    batches = row_batches(source, batch_rows_from_env())
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, unchanged: Unchanged | None = None) -> int:
+    """The rows numbered in `keep` (sorted), batch by batch; returns how many rows were read.
+    Not a polars sink, and no writer calling back into Python: an interrupt inside either panics
+    or wedges the writer; here it is a KeyboardInterrupt between batches, and the caller removes
+    the temporary file. `unchanged`: the input files are checked before and after the reading."""
+    if unchanged is not None:
+        unchanged.check()
+    read = [0]
+    batches = _counted(row_batches(source, batch_rows_from_env()), read)
+    _write_kept(source, batches, keep, kind, path)
+    if unchanged is not None:
+        unchanged.check()
+    return read[0]
+
+
+def _counted(batches: Iterator[pl.DataFrame], read: list[int]) -> Iterator[pl.DataFrame]:
+    for batch in batches:
+        read[0] += batch.height
+        yield batch
+
+
+def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarray, kind: str, path: Path) -> None:
     if kind == "text":  # text-file inputs (`check_lines_output`): one column of lines, no nulls
         with open(path, "wb") as handle:
             for _, rows in _kept(batches, keep):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from rich.markup import escape
 from .. import settings
 from ..auditing import audit
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_option, write_parquet
+from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
 from ..planning import NothingToPlan, nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
@@ -119,19 +118,20 @@ def audit_command(
             if markdown is not None and to_stdout != "--markdown":
                 atomic_write_text(markdown, headline, stage)
     if to_stdout == "--json":
-        sys.stdout.write(result.to_json())
+        write_stdout(result.to_json())
     elif to_stdout is not None:
-        sys.stdout.write((page if to_stdout == "--html" else headline) or "")
+        write_stdout((page if to_stdout == "--html" else headline) or "")
     if step_summary and headline is not None:  # appended, as GitHub expects; each step adds its own part
         with open(step_summary, "a", encoding="utf-8") as f:
             f.write(headline)
     if not quiet and to_stdout is None:
         console = terminal_console()
-        render_audit(result, console)
-        if the_plan is None:
-            console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
-        else:
-            print_plan(the_plan, console, rationale=why)
+        with stdout_errors():  # the summary redirected to a full disk
+            render_audit(result, console)
+            if the_plan is None:
+                console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
+            else:
+                print_plan(the_plan, console, rationale=why)
     else:
         # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
         render_warnings(result.warnings, terminal_console(stderr=True))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import settings
+from ..outputs import stdout_errors, write_stdout
 from ..render.console import terminal_console
 from . import options
 
@@ -46,15 +46,17 @@ def config_show(
     path = next(iter(resolved.values())).path
     if json_out:
         document = {"file": str(path) if path else None, "settings": list(legacy.values()), "commands": commands}
-        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        write_stdout(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return
     console = terminal_console()
     where = str(path) if path else "none found (searched epochplan.toml, pyproject.toml upwards)"
-    console.print(f"[bold]configuration file:[/bold] {escape(where)}", highlight=False)
+    with stdout_errors():  # redirected to a full disk
+        console.print(f"[bold]configuration file:[/bold] {escape(where)}", highlight=False)
     table = Table(header_style="bold")
     for column in ("command", "key", "value", "source"):
         table.add_column(column)
     for command, rows in commands.items():
         for row in rows:
             table.add_row(command, row["key"], escape(_shown(row["value"])), escape(row["source"]))
-    console.print(table)
+    with stdout_errors():
+        console.print(table)

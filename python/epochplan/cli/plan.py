@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from ..auditing import audit
 from ..auditing.tokenizer import load_tokenizer
 from ..config import Resolved
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs
+from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
@@ -89,14 +88,15 @@ def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
         print_plan(p, Console(file=page, width=100, color_system=None, emoji=False))
         text = page.getvalue()
     if output == "-":
-        sys.stdout.write(text if text is not None else p.to_json())
+        write_stdout(text if text is not None else p.to_json())
         return
     if output:
         atomic_write_text(output, text if text is not None else p.to_json())
     if output or chosen == "table":
-        print_plan(p, terminal_console())
+        with stdout_errors():
+            print_plan(p, terminal_console())
     else:
-        sys.stdout.write(text or "")
+        write_stdout(text or "")
 
 
 @options.takes(options.SETUP, options.DATA)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
-from ..outputs import atomic_write_text, check_outputs
+from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.html import render_html
 from . import options
 
@@ -62,6 +61,6 @@ def report_command(
     check_doc = load_json(check, CHECK_SCHEMA, "--check", "epochplan check --json") if check is not None else None
     page = render_html(audit_doc, plan_doc, check_doc, examples=examples)
     if output == "-":
-        sys.stdout.write(page)
+        write_stdout(page)
     else:
         atomic_write_text(output, page)

@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 
 from .._epochplan import __version__
 from ..errors import EpochplanError, InputError, InternalError, refused_path
+from ..outputs import stdout_errors
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
@@ -130,6 +131,10 @@ def run(argv: list[str] | None = None) -> int:
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
         code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)
+        # What is left in stdout's buffer is written now, where a full disk is exit 2: Python's
+        # own flush at exit would lose the error and exit 0 with a half-written report.
+        with stdout_errors():
+            sys.stdout.flush()
         if code == EXIT_INTERRUPTED:
             return _interrupted()
         return code if isinstance(code, int) else EXIT_OK
