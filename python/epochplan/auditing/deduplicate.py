@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, open_source, row_batches, text_expression
+from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
@@ -169,7 +170,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         else:
             check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
     keep, summary, source = rows_to_write(data, target, progress, options, source)
-    atomic_write(target, lambda path: write_rows(source, keep, kind, path))
+    atomic_write(target, lambda path: write_rows(source, keep, kind, path, summary.rows))
     return summary
 
 
@@ -230,10 +231,13 @@ def check_lines_output(source: Source, what: str) -> None:
         )
 
 
-def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
-    """The rows numbered in `keep` (sorted), batch by batch. Not a polars sink, and no writer
-    calling back into Python: an interrupt inside either panics or wedges the writer; here it is
-    a KeyboardInterrupt between batches, and the caller removes the temporary file."""
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, rows: int | None = None) -> None:
+    """The rows numbered in `keep` (sorted), batch by batch, of the `rows` the audit read. Not a
+    polars sink, and no writer calling back into Python: an interrupt inside either panics or
+    wedges the writer; here it is a KeyboardInterrupt between batches, and the caller removes
+    the temporary file."""
+    if kind == "ndjson" and _copy_lines(source, keep, path, rows):
+        return
     batches = row_batches(source, batch_rows_from_env())
     if kind == "text":  # text-file inputs (`check_lines_output`): one column of lines, no nulls
         with open(path, "wb") as handle:
@@ -275,6 +279,33 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path) -> None:
         finally:
             if writer is not None:
                 writer.close()
+
+
+def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int | None) -> bool:
+    """JSON lines in, JSON lines out: the kept rows' lines copied as they were written, byte for
+    byte, in input order (each file's from that file). Written back from polars' columns, a
+    record changed: the columns have one type per key, so a list became its JSON text where
+    other lines held a string, `1` became `1.0` beside `1.5`, and a key only other lines had
+    was added as null. False, with nothing to keep in `path`, where an input file is not JSON
+    lines or its lines do not number the `rows` the audit read: the rows are then written from
+    their columns."""
+    parts = [p for p in source.parts if not p.is_empty_file]
+    if rows is None or not parts or any(p.lines is None for p in parts):
+        return False
+    start = 0
+    with open(path, "wb") as handle:
+        for part in parts:
+            assert part.lines is not None
+            try:
+                for lines in part.lines():
+                    end = start + len(lines)
+                    lo, hi = np.searchsorted(keep, [start, end])
+                    if hi > lo:
+                        handle.write(b"".join(lines[i] for i in keep[lo:hi] - start))
+                    start = end
+            except OSError as e:  # the file went away or its compressed stream broke since the audit
+                raise read_error(part.name, e) from None
+    return start == rows
 
 
 def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:

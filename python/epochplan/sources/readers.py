@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .lines import line_blocks, row_lines
 from .parts import (
     EmptyFile,
     Part,
@@ -65,8 +66,6 @@ from .sniff import (
 ONE_OBJECT_BYTES = 64 << 20
 #: Bytes of a row file's start read once for what it says of the file (`_lead`).
 LEAD_BYTES = 4096
-#: Bytes of JSON lines parsed at once.
-JSON_BLOCK = 8 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
 #: (a window of whole row groups); a larger row group is streamed by pyarrow.
 PARQUET_WINDOW_BYTES = 128 << 20
@@ -173,26 +172,6 @@ def _lead(location: Location, compression: str | None) -> bytes:
         return stream.read(LEAD_BYTES)
 
 
-def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
-    """Whole lines of a file (JSON lines, text), about JSON_BLOCK bytes at a time."""
-    with open_stream(location, compression) as stream:
-        rest = stream.read(len(BOM))
-        rest = rest.removeprefix(BOM)
-        while True:
-            block = stream.read(JSON_BLOCK)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            rest = block[cut:]
-            yield block[:cut]
-        if rest.strip():
-            yield rest
-
-
 def _head(location: Location, compression: str | None) -> bytes:
     """The whole lines of a row file's first SCHEMA_BYTES (decompressed), without a byte order
     mark: what its columns and their types are inferred from."""
@@ -218,10 +197,12 @@ def json_lines_part(location: Location, compression: str | None) -> Part:
     schema = json_lines_schema(location, compression)
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in _line_blocks(location, compression):
+        for block in line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=schema).select(columns)]), batch_rows)
 
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
+    part.lines = functools.partial(row_lines, location, compression)
+    return part
 
 
 def _json_lines_fault(location: Location, compression: str | None) -> Callable[[], str | None]:
@@ -257,12 +238,12 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
 
 
 def text_lines_part(location: Location, compression: str | None) -> Part:
-    if not next(_line_blocks(location, compression), b""):
+    if not next(line_blocks(location, compression), b""):
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.Schema({LINES_COLUMN: pl.String})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in _line_blocks(location, compression):
+        for block in line_blocks(location, compression):
             yield from sliced(iter([_lines_frame(block).select(columns)]), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
@@ -429,7 +410,7 @@ def file_part(location: Location) -> Part:
             # local file is opened with `glob=False`.
             if local and compression is None and not has_magic(str(location)) and not lead.startswith(BOM):
                 part = polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
-                part.fault = _json_lines_fault(location, None)
+                part.fault, part.lines = _json_lines_fault(location, None), functools.partial(row_lines, location, None)
                 return part
             return json_lines_part(location, compression)
         plain_local = local and compression is None
