@@ -631,6 +631,25 @@ def test_a_json_object_holding_the_records_is_refused_naming_its_key(tmp_path, i
     assert audit_json(str(tmp_path / "one.json"), "--no-near")["rows"] == 1
 
 
+@pytest.mark.parametrize("name", ["squad.json.gz", "squad.json.zst"])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_compressed_json_object_holding_the_records_is_refused_too(tmp_path, name, indent):
+    """Compressed, the check was skipped: compact, the object was audited as one row of its
+    version string (exit 0); pretty-printed, "not valid JSON lines (line 1, column 2 …)"."""
+    squad = {"version": "1.1", "data": [{"text": "hello world"}, {"text": "foo bar"}, {"text": "hello world"}]}
+    data = json.dumps(squad, indent=indent).encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else zstandard.ZstdCompressor().compress(data))
+    unpack = "zcat" if name.endswith(".gz") else "zstdcat"
+    for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
+        proc = run_cli(command[0], str(tmp_path / name), *command[1:])
+        assert_clean_error(proc, name, "one JSON object", "'data' holds 3 records", f"{unpack} FILE | jq -c '.data[]' > rows.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()
+    # JSON lines whose first line is longer than the bytes first read: rows, not one object.
+    lines = "".join(json.dumps({"text": f"row {i} " + "word " * 2000}) + "\n" for i in range(3))
+    (tmp_path / "long.json.gz").write_bytes(gzip.compress(lines.encode()))
+    assert audit_json(str(tmp_path / "long.json.gz"), "--no-near")["rows"] == 3
+
+
 def _union_table() -> pa.Table:
     meta = pa.UnionArray.from_sparse(pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["x", "y", "z"])])
     return pa.table({"text": ["a b c", "d e f", "a b c"], "meta": meta})

@@ -371,6 +371,31 @@ def _downloaded_part(url: str) -> Part:
     return part
 
 
+def _one_object_bytes(location: Location, compression: str | None) -> bytes | None:
+    """A `.json` file's bytes (decompressed), to check for one object holding the records; None
+    over ONE_OBJECT_BYTES, or once its first line proves a whole object with another line after
+    it (JSON lines whose first line outgrew the lead: not read further than that line). Compressed
+    and object-store files too: read as JSON lines, such an object was one row (or an error at
+    its first line, naming no key, when pretty-printed)."""
+    if isinstance(location, Path) and compression is None:
+        return location.read_bytes() if os.path.getsize(location) <= ONE_OBJECT_BYTES else None
+    chunks: list[bytes] = []
+    size, newline, decided = 0, False, False
+    with open_stream(location, compression) as stream:
+        while size <= ONE_OBJECT_BYTES:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size, newline = size + len(chunk), newline or b"\n" in chunk
+            if newline and not decided:
+                joined = b"".join(chunks)
+                decided = bool(joined.removeprefix(BOM).lstrip().partition(b"\n")[2].strip())
+                if not may_be_one_object(joined):
+                    return None
+    return None
+
+
 def file_part(location: Location) -> Part:
     """The reader of one file, chosen by its suffix (and, for .json, by its first byte)."""
     kind, compression = file_format(location)
@@ -398,9 +423,10 @@ def file_part(location: Location) -> Part:
         first = lead.removeprefix(BOM).lstrip()[:1]
         if kind == "json" and first == b"[":
             return json_array_part(location, compression)
-        whole_object = kind == "json" and first == b"{" and local and compression is None and may_be_one_object(lead)
-        if whole_object and os.path.getsize(location) <= ONE_OBJECT_BYTES:
-            refuse_records_object(str(location), location.read_bytes())
+        if kind == "json" and first == b"{" and may_be_one_object(lead):
+            data = _one_object_bytes(location, compression)
+            if data is not None:
+                refuse_records_object(str(location), data, compression)
         if kind == "text":
             return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):
