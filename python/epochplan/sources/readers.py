@@ -60,6 +60,7 @@ from .sniff import (
     tsv_is_quoted,
     whole_lines,
 )
+from .utf8 import is_utf8, refuse_not_utf8, utf8_checked
 
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
@@ -292,6 +293,8 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES, skip_rows=blank)
     with open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
+    if any(pa.types.is_binary(f.type) for f in inferred):  # pyarrow's type for cells that are not UTF-8
+        refuse_not_utf8(location, compression)
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
     # choosing the text column, as in polars' CSV reader.
     as_text = {f.name: pa.string() for f in inferred}
@@ -444,13 +447,17 @@ def file_part(location: Location) -> Part:
         # the types of compressed and object-store files from its own first block).
         head = _head(location, compression) if plain_local or kind == "tsv" else b""
         quoted = kind == "csv" or tsv_is_quoted(head)
+        if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
+            refuse_not_utf8(location, None)
         if plain_local:
-            return _scanned_delimited(location, kind, head, quoted, glob=False)
+            return utf8_checked(_scanned_delimited(location, kind, head, quoted, glob=False), location, None)
         part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted
-        return part
+        return utf8_checked(part, location, compression)
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
+        if kind in SEPARATORS:
+            refuse_not_utf8(location, compression)
         where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
         raise (json_lines_error(str(location), where) if where else read_error(str(location), e)) from None
