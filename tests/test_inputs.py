@@ -631,6 +631,52 @@ def test_a_json_object_holding_the_records_is_refused_naming_its_key(tmp_path, i
     assert audit_json(str(tmp_path / "one.json"), "--no-near")["rows"] == 1
 
 
+@pytest.mark.parametrize("name", ["squad.json.gz", "squad.json.zst"])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_compressed_json_object_holding_the_records_is_refused_too(tmp_path, name, indent):
+    """Compressed, the check was skipped: compact, the object was audited as one row of its
+    version string (exit 0); pretty-printed, "not valid JSON lines (line 1, column 2 …)"."""
+    squad = {"version": "1.1", "data": [{"text": "hello world"}, {"text": "foo bar"}, {"text": "hello world"}]}
+    data = json.dumps(squad, indent=indent).encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else zstandard.ZstdCompressor().compress(data))
+    unpack = "zcat" if name.endswith(".gz") else "zstdcat"
+    for command in (["audit"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
+        proc = run_cli(command[0], str(tmp_path / name), *command[1:])
+        assert_clean_error(proc, name, "one JSON object", "'data' holds 3 records", f"{unpack} FILE | jq -c '.data[]' > rows.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()
+    # JSON lines whose first line is longer than the bytes first read: rows, not one object.
+    lines = "".join(json.dumps({"text": f"row {i} " + "word " * 2000}) + "\n" for i in range(3))
+    (tmp_path / "long.json.gz").write_bytes(gzip.compress(lines.encode()))
+    assert audit_json(str(tmp_path / "long.json.gz"), "--no-near")["rows"] == 3
+
+
+@pytest.mark.parametrize("name", ["latin.csv", "latin.csv.gz", "latin.tsv.zst", "header.csv", "late.csv", "late.csv.gz"])
+def test_a_csv_that_is_not_utf8_names_the_line_and_how_to_re_encode_it(tmp_path, name):
+    """Latin-1 bytes: polars said "cannot read rows (invalid utf-8 sequence)" (no line, no fix);
+    pyarrow (compressed) typed the column as bytes ("no string column to audit … cast to
+    pl.String") or, with --text, "CSV conversion error to string"; a header read without a word.
+    Past the first 2 MB (late) the read fails, not the look at the head."""
+    sep = "\t" if ".tsv" in name else ","
+    if name.startswith("late"):
+        data, line = f"id{sep}text\n".encode() + b"".join(b"%d%srow %d\n" % (i, sep.encode(), i) for i in range(300_000)), 300_002
+    else:
+        data, line = f"id{sep}text\n1{sep}ok\n".encode(), 3
+    data += f"2{sep}caf".encode() + b"\xe9\n"
+    if name.startswith("header"):
+        data, line = data.replace(b"text", b"t\xe9xt", 1), 1
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    (tmp_path / name).write_bytes(data)
+    fix = {".gz": "zcat FILE | iconv -f latin1 -t utf-8", ".zst": "zstdcat FILE | iconv -f latin1 -t utf-8"}
+    command = fix.get(os.path.splitext(name)[1], "iconv -f latin1 -t utf-8 FILE")
+    for args in (["audit", "--no-near"], ["audit", "--no-near", "--text", "text"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
+        proc = run_cli(args[0], str(tmp_path / name), *args[1:])
+        assert_clean_error(proc, f"{name}: not UTF-8 at line {line}, byte ", "re-encode the file as UTF-8", command)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def _union_table() -> pa.Table:
     meta = pa.UnionArray.from_sparse(pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["x", "y", "z"])])
     return pa.table({"text": ["a b c", "d e f", "a b c"], "meta": meta})

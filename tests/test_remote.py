@@ -79,11 +79,15 @@ def s3(shared_data, tmp_path_factory):
             gzip.compress(pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"}).write_ndjson().encode())
         )
         (local / "dataset_info.json").write_text("{}")
+        (local / "squad.json.gz").write_bytes(
+            gzip.compress(json.dumps({"version": "1", "data": [{"text": "a b c"}, {"text": "d e f"}]}).encode())
+        )
         for name in ("part-0.parquet", "part-1.parquet", "dataset_info.json"):
             pafs.copy_files(str(local / name), f"bucket1/shards/{name}", destination_filesystem=fs)
         for name, key in (("part-0.parquet", "k=a"), ("part-1.parquet", "k=b")):  # a Hive-style layout
             pafs.copy_files(str(local / name), f"bucket1/hive/{key}/{name}", destination_filesystem=fs)
         pafs.copy_files(str(local / "val.jsonl.gz"), "bucket1/eval/val.jsonl.gz", destination_filesystem=fs)
+        pafs.copy_files(str(local / "squad.json.gz"), "bucket1/objects/squad.json.gz", destination_filesystem=fs)
         yield env
     finally:
         server.terminate()
@@ -232,6 +236,8 @@ def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
         ("s3://bucket1/shards/missing.parquet", ["missing.parquet", "no such object"]),
         ("s3://no-such-bucket/x/*.parquet", ["no-such-bucket", "AWS_"]),
         ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),
+        # One object holding the records: was audited as one row of its version string.
+        ("s3://bucket1/objects/squad.json.gz", ["squad.json.gz", "one JSON object", "'data' holds 2 records"]),
     ],
 )
 def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):

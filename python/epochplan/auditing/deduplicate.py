@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, row_batches, text_expression
+from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
@@ -171,7 +172,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
     def write(path: Path) -> None:  # an input that changed is refused before the output lands
-        unchanged.check(rows_read=write_rows(source, keep, kind, path, unchanged))
+        unchanged.check(rows_read=write_rows(source, keep, kind, path, unchanged, summary.rows))
 
     atomic_write(target, write)
     return summary
@@ -279,16 +280,19 @@ def check_lines_output(source: Source, what: str) -> None:
         )
 
 
-def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, unchanged: Unchanged | None = None) -> int:
-    """The rows numbered in `keep` (sorted), batch by batch; returns how many rows were read.
-    Not a polars sink, and no writer calling back into Python: an interrupt inside either panics
-    or wedges the writer; here it is a KeyboardInterrupt between batches, and the caller removes
-    the temporary file. `unchanged`: the input files are checked before and after the reading."""
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, unchanged: Unchanged | None = None, rows: int | None = None) -> int:
+    """The rows numbered in `keep` (sorted), batch by batch, of the `rows` the audit read; returns
+    how many rows were read. Not a polars sink, and no writer calling back into Python: an
+    interrupt inside either panics or wedges the writer; here it is a KeyboardInterrupt between
+    batches, and the caller removes the temporary file. `unchanged`: the input files are checked
+    before and after the reading."""
     if unchanged is not None:
         unchanged.check()
-    read = [0]
-    batches = _counted(row_batches(source, batch_rows_from_env()), read)
-    _write_kept(source, batches, keep, kind, path)
+    if kind == "ndjson" and _copy_lines(source, keep, path, rows):
+        read = [rows or 0]  # the lines numbered exactly the audited rows
+    else:
+        read = [0]
+        _write_kept(source, _counted(row_batches(source, batch_rows_from_env()), read), keep, kind, path)
     if unchanged is not None:
         unchanged.check()
     return read[0]
@@ -341,6 +345,33 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         finally:
             if writer is not None:
                 writer.close()
+
+
+def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int | None) -> bool:
+    """JSON lines in, JSON lines out: the kept rows' lines copied as they were written, byte for
+    byte, in input order (each file's from that file). Written back from polars' columns, a
+    record changed: the columns have one type per key, so a list became its JSON text where
+    other lines held a string, `1` became `1.0` beside `1.5`, and a key only other lines had
+    was added as null. False, with nothing to keep in `path`, where an input file is not JSON
+    lines or its lines do not number the `rows` the audit read: the rows are then written from
+    their columns."""
+    parts = [p for p in source.parts if not p.is_empty_file]
+    if rows is None or not parts or any(p.lines is None for p in parts):
+        return False
+    start = 0
+    with open(path, "wb") as handle:
+        for part in parts:
+            assert part.lines is not None
+            try:
+                for lines in part.lines():
+                    end = start + len(lines)
+                    lo, hi = np.searchsorted(keep, [start, end])
+                    if hi > lo:
+                        handle.write(b"".join(lines[i] for i in keep[lo:hi] - start))
+                    start = end
+            except OSError as e:  # the file went away or its compressed stream broke since the audit
+                raise read_error(part.name, e) from None
+    return start == rows
 
 
 def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:

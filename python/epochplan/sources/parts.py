@@ -39,6 +39,9 @@ class Part:
     #: Parquet, Arrow and in-memory Arrow inputs: the input's own Arrow schema (types and
     #: metadata, e.g. a `datasets` ClassLabel's names), which `dedup` writes its rows back in.
     arrow_schema: Any = None
+    #: JSON lines files: their rows as the lines they were written as (`lines.row_lines`), which
+    #: `dedup` copies to a JSON lines output as they are.
+    lines: Callable[[], Iterator[list[bytes]]] | None = None
 
     @property
     def is_empty_file(self) -> bool:

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .lines import line_blocks, row_lines
 from .parts import (
     EmptyFile,
     Part,
@@ -59,14 +60,13 @@ from .sniff import (
     tsv_is_quoted,
     whole_lines,
 )
+from .utf8 import is_utf8, refuse_not_utf8, utf8_checked
 
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
 ONE_OBJECT_BYTES = 64 << 20
 #: Bytes of a row file's start read once for what it says of the file (`_lead`).
 LEAD_BYTES = 4096
-#: Bytes of JSON lines parsed at once.
-JSON_BLOCK = 8 << 20
 #: Most uncompressed bytes of a local Parquet file's audited columns that polars decodes at once
 #: (a window of whole row groups); a larger row group is streamed by pyarrow.
 PARQUET_WINDOW_BYTES = 128 << 20
@@ -173,26 +173,6 @@ def _lead(location: Location, compression: str | None) -> bytes:
         return stream.read(LEAD_BYTES)
 
 
-def _line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
-    """Whole lines of a file (JSON lines, text), about JSON_BLOCK bytes at a time."""
-    with open_stream(location, compression) as stream:
-        rest = stream.read(len(BOM))
-        rest = rest.removeprefix(BOM)
-        while True:
-            block = stream.read(JSON_BLOCK)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            rest = block[cut:]
-            yield block[:cut]
-        if rest.strip():
-            yield rest
-
-
 def _head(location: Location, compression: str | None) -> bytes:
     """The whole lines of a row file's first SCHEMA_BYTES (decompressed), without a byte order
     mark: what its columns and their types are inferred from."""
@@ -218,10 +198,12 @@ def json_lines_part(location: Location, compression: str | None) -> Part:
     schema = json_lines_schema(location, compression)
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in _line_blocks(location, compression):
+        for block in line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=schema).select(columns)]), batch_rows)
 
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
+    part.lines = functools.partial(row_lines, location, compression)
+    return part
 
 
 def _json_lines_fault(location: Location, compression: str | None) -> Callable[[], str | None]:
@@ -257,12 +239,12 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
 
 
 def text_lines_part(location: Location, compression: str | None) -> Part:
-    if not next(_line_blocks(location, compression), b""):
+    if not next(line_blocks(location, compression), b""):
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.Schema({LINES_COLUMN: pl.String})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in _line_blocks(location, compression):
+        for block in line_blocks(location, compression):
             yield from sliced(iter([_lines_frame(block).select(columns)]), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
@@ -311,6 +293,8 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES, skip_rows=blank)
     with open_stream(location, compression) as stream:
         inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
+    if any(pa.types.is_binary(f.type) for f in inferred):  # pyarrow's type for cells that are not UTF-8
+        refuse_not_utf8(location, compression)
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
     # choosing the text column, as in polars' CSV reader.
     as_text = {f.name: pa.string() for f in inferred}
@@ -390,6 +374,31 @@ def _downloaded_part(url: str) -> Part:
     return part
 
 
+def _one_object_bytes(location: Location, compression: str | None) -> bytes | None:
+    """A `.json` file's bytes (decompressed), to check for one object holding the records; None
+    over ONE_OBJECT_BYTES, or once its first line proves a whole object with another line after
+    it (JSON lines whose first line outgrew the lead: not read further than that line). Compressed
+    and object-store files too: read as JSON lines, such an object was one row (or an error at
+    its first line, naming no key, when pretty-printed)."""
+    if isinstance(location, Path) and compression is None:
+        return location.read_bytes() if os.path.getsize(location) <= ONE_OBJECT_BYTES else None
+    chunks: list[bytes] = []
+    size, newline, decided = 0, False, False
+    with open_stream(location, compression) as stream:
+        while size <= ONE_OBJECT_BYTES:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size, newline = size + len(chunk), newline or b"\n" in chunk
+            if newline and not decided:
+                joined = b"".join(chunks)
+                decided = bool(joined.removeprefix(BOM).lstrip().partition(b"\n")[2].strip())
+                if not may_be_one_object(joined):
+                    return None
+    return None
+
+
 def file_part(location: Location) -> Part:
     """The reader of one file, chosen by its suffix (and, for .json, by its first byte)."""
     kind, compression = file_format(location)
@@ -417,9 +426,10 @@ def file_part(location: Location) -> Part:
         first = lead.removeprefix(BOM).lstrip()[:1]
         if kind == "json" and first == b"[":
             return json_array_part(location, compression)
-        whole_object = kind == "json" and first == b"{" and local and compression is None and may_be_one_object(lead)
-        if whole_object and os.path.getsize(location) <= ONE_OBJECT_BYTES:
-            refuse_records_object(str(location), location.read_bytes())
+        if kind == "json" and first == b"{" and may_be_one_object(lead):
+            data = _one_object_bytes(location, compression)
+            if data is not None:
+                refuse_records_object(str(location), data, compression)
         if kind == "text":
             return text_lines_part(location, compression)
         if kind in ("ndjson", "json"):
@@ -429,7 +439,7 @@ def file_part(location: Location) -> Part:
             # local file is opened with `glob=False`.
             if local and compression is None and not has_magic(str(location)) and not lead.startswith(BOM):
                 part = polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
-                part.fault = _json_lines_fault(location, None)
+                part.fault, part.lines = _json_lines_fault(location, None), functools.partial(row_lines, location, None)
                 return part
             return json_lines_part(location, compression)
         plain_local = local and compression is None
@@ -437,13 +447,17 @@ def file_part(location: Location) -> Part:
         # the types of compressed and object-store files from its own first block).
         head = _head(location, compression) if plain_local or kind == "tsv" else b""
         quoted = kind == "csv" or tsv_is_quoted(head)
+        if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
+            refuse_not_utf8(location, None)
         if plain_local:
-            return _scanned_delimited(location, kind, head, quoted, glob=False)
+            return utf8_checked(_scanned_delimited(location, kind, head, quoted, glob=False), location, None)
         part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted
-        return part
+        return utf8_checked(part, location, compression)
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
+        if kind in SEPARATORS:
+            refuse_not_utf8(location, compression)
         where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
         raise (json_lines_error(str(location), where) if where else read_error(str(location), e)) from None

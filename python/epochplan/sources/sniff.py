@@ -137,12 +137,15 @@ def may_be_one_object(lead: bytes) -> bool:
         return True
 
 
-def refuse_records_object(name: str, data: bytes) -> None:
+def refuse_records_object(name: str, data: bytes, compression: str | None = None) -> None:
     """A `.json` file that is one JSON object holding its records under a key (SQuAD's
     `{"version": ..., "data": [...]}`) is no table: read as JSON lines it was one row, or an error
     at its first line when pretty-printed. Refused naming the key; JSON lines and a one-line
-    record pass."""
+    record pass. `data`: the file decompressed (`compression`, which the jq command reads through)."""
     import json
+
+    unpack = {"gzip": "zcat FILE | ", "zstd": "zstdcat FILE | "}.get(compression or "")
+    jq, file = (unpack + "jq", "") if unpack else ("jq", " FILE")
 
     try:
         value = json.loads(data.removeprefix(BOM))
@@ -154,7 +157,9 @@ def refuse_records_object(name: str, data: bytes) -> None:
     if keys:
         raise InputError(
             f"{name}: one JSON object, not rows (its key {keys[0]!r} holds {len(value[keys[0]]):,} records); give the "
-            f"records as JSON lines, e.g. jq -c '.{keys[0]}[]' FILE > rows.jsonl, or as a JSON array"
+            f"records as JSON lines, e.g. {jq} -c '.{keys[0]}[]'{file} > rows.jsonl, or as a JSON array"
         )
     if b"\n" in data.strip():
-        raise InputError(f"{name}: one JSON object over several lines, not rows; write one object a line (JSON lines), e.g. jq -c . FILE")
+        raise InputError(
+            f"{name}: one JSON object over several lines, not rows; write one object a line (JSON lines), e.g. {jq} -c .{file}"
+        )

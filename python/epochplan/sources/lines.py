@@ -1,0 +1,49 @@
+"""A line file (JSON lines, text) as the bytes it holds: whole lines a block at a time for the
+readers to parse, and a JSON lines file's rows as the lines they were written as, for `dedup` to
+copy the lines it keeps rather than write back what polars made of them (one type per key: a
+list turned into its JSON text, `1` into `1.0`, a key only other lines have added as null)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .parts import open_stream
+from .paths import Location
+from .sniff import BOM
+
+#: Bytes of a line file read (and of JSON lines parsed) at once.
+BLOCK_BYTES = 8 << 20
+#: What polars' JSON lines reader skips as a blank line (no row): only these characters. A line of
+#: other whitespace (a form feed, a no-break space) is an error there.
+_BLANK = b" \t\r\n"
+
+
+def line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
+    """Whole lines of a file (JSON lines, text), about BLOCK_BYTES at a time, without a UTF-8
+    byte order mark; a last line without a line break comes last, as it is."""
+    with open_stream(location, compression) as stream:
+        rest = stream.read(len(BOM))
+        rest = rest.removeprefix(BOM)
+        while True:
+            block = stream.read(BLOCK_BYTES)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                rest = block
+                continue
+            rest = block[cut:]
+            yield block[:cut]
+        if rest.strip():
+            yield rest
+
+
+def row_lines(location: Location, compression: str | None) -> Iterator[list[bytes]]:
+    """The rows of a JSON lines file as the lines they were written as, a block's worth at a
+    time: each with its own line break (`\\n` or `\\r\\n`; a last line without one gets `\\n`,
+    so that lines of several files follow one another), in row order. Row n is the file's n-th
+    line that is not blank, as polars' reader numbers rows: it makes no row of a line of spaces,
+    tabs or a lone `\\r`, wherever it is."""
+    for block in line_blocks(location, compression):
+        yield [line + b"\n" for line in block.split(b"\n") if line.strip(_BLANK)]

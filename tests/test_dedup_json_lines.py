@@ -1,0 +1,119 @@
+"""`dedup` from JSON lines to JSON lines copies the lines it keeps, byte for byte: written back
+from polars' columns (one type per key), a list became its JSON text, `1` became `1.0` beside a
+`1.5`, and a key only other lines had was added as null, nested objects too."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import polars as pl
+import pytest
+import zstandard
+
+import epochplan
+from conftest import run_cli
+from epochplan.auditing import dedup_to_file
+
+# Rows 0 and 2 are one text once normalised (row 2 the longer), each line with a type or a key
+# the other lines do not have.
+LINES = [
+    b'{"text":"the same words in this row","n":1,"o":{"k":1}}',
+    b'{"text":["a","list","of","words","here"],"n":1.5,"o":{"k":"x"},"extra":true}',
+    b'{"text":"The  SAME words in this row","n":2,"o":{}}',
+    b'{"text":["a","list","of","words","here","and","more"],"n":3}',
+    b'{"text":"another row with its own words","deep":{"a":[1,{"b":null}]},"n":10000000000000000001}',
+]
+
+
+def _kept(*rows: int, ends: tuple[bytes, ...] = ()) -> bytes:
+    return b"".join(LINES[r] + (ends[r] if ends else b"\n") for r in rows)
+
+
+def _dedup(src, out, *args: str) -> None:
+    proc = run_cli("dedup", str(src), "--level", "exact", *args, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name", ["in.jsonl", "in.ndjson", "in.json", "in.jsonl.gz", "in.jsonl.zst"])
+def test_dedup_copies_the_kept_lines_as_they_were(tmp_path, name):
+    data = b"\n".join(LINES) + b"\n"
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    (tmp_path / name).write_bytes(data)
+    for out in ("kept.jsonl", "kept.ndjson"):
+        _dedup(tmp_path / name, tmp_path / out)
+        assert (tmp_path / out).read_bytes() == _kept(0, 1, 3, 4)
+
+
+def test_blank_lines_and_crlf_do_not_shift_the_rows(tmp_path):
+    """polars makes no row of a blank line (spaces, tabs, a lone \\r): the kept rows' lines are
+    the lines those rows were read from, each with its own line break; a last line without one
+    gets one. Read through polars (plain file) and streamed (a byte order mark, gzip)."""
+    ends = (b"\r\n", b"\n", b"\r\n", b"\n", b"")
+    body = b"\n \t\r\n".join(line + end for line, end in zip(LINES, ends, strict=True))
+    want = _kept(0, 1, 3, ends=ends[:4]) + LINES[4] + b"\n"
+    for name, data in (("a.jsonl", b"\r\n\n" + body), ("bom.jsonl", b"\xef\xbb\xbf" + body), ("a.jsonl.gz", gzip.compress(body))):
+        (tmp_path / name).write_bytes(data)
+        _dedup(tmp_path / name, tmp_path / "kept.jsonl")
+        assert (tmp_path / "kept.jsonl").read_bytes() == want, name
+
+
+def test_keep_longest_and_eval_choose_which_lines_are_copied(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(LINES) + b"\n")
+    (tmp_path / "val.jsonl").write_text(json.dumps({"text": "another row with its own words"}) + "\n")
+    _dedup(tmp_path / "in.jsonl", tmp_path / "longest.jsonl", "--keep", "longest")
+    assert (tmp_path / "longest.jsonl").read_bytes() == _kept(1, 2, 3, 4)
+    _dedup(tmp_path / "in.jsonl", tmp_path / "clean.jsonl", "--eval", str(tmp_path / "val.jsonl"))
+    assert (tmp_path / "clean.jsonl").read_bytes() == _kept(0, 1, 3)
+
+
+def test_several_files_each_kept_line_from_its_own_file(tmp_path):
+    """A folder to one file and to a folder of shards: each file's lines, in input order."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "p0.jsonl").write_bytes(LINES[0] + b"\n" + LINES[1])  # no line break at its end
+    (shards / "p1.jsonl").write_bytes(b"\n".join(LINES[2:]) + b"\n")
+    (shards / "p2.jsonl").write_bytes(b"")  # an emptied shard
+    _dedup(shards, tmp_path / "kept.jsonl")
+    assert (tmp_path / "kept.jsonl").read_bytes() == _kept(0, 1, 3, 4)
+    _dedup(shards, f"{tmp_path / 'out'}/")
+    assert (tmp_path / "out" / "p0.jsonl").read_bytes() == _kept(0, 1)
+    assert (tmp_path / "out" / "p1.jsonl").read_bytes() == _kept(3, 4)
+
+
+def test_other_outputs_and_inputs_still_go_through_the_columns(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(LINES[:4]) + b"\n")
+    _dedup(tmp_path / "in.jsonl", tmp_path / "kept.parquet")
+    assert pl.read_parquet(tmp_path / "kept.parquet")["n"].to_list() == [1.0, 1.5, 3.0]
+    pl.DataFrame({"text": ["x y z", "x y z", "u v w"], "n": [1, 2, 3]}).write_parquet(tmp_path / "in.parquet")
+    _dedup(tmp_path / "in.parquet", tmp_path / "from-parquet.jsonl")
+    assert (tmp_path / "from-parquet.jsonl").read_text() == '{"text":"x y z","n":1}\n{"text":"u v w","n":3}\n'
+
+
+def test_a_downloaded_copy_is_copied_from_too(tmp_path):
+    """An http(s) server without byte ranges: the file is read from a local copy, its lines too."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "in.jsonl.gz").write_bytes(gzip.compress(b"\n".join(LINES) + b"\n"))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/in.jsonl.gz"
+        summary = dedup_to_file(url, tmp_path / "kept.jsonl", level="exact")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary.kept == 4
+    assert (tmp_path / "kept.jsonl").read_bytes() == _kept(0, 1, 3, 4)
+    assert epochplan.dedup(str(tmp_path / "kept.jsonl"), level="exact").height == 4
