@@ -64,9 +64,28 @@ def cluster():
         subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
         yield address
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop(temp, address)
         shutil.rmtree(temp, ignore_errors=True)
         patch.undo()
+
+
+def _stop(temp: str, address: str) -> None:
+    """Kill this cluster's processes (those naming its temp folder or address, and theirs):
+    `ray stop --force` would stop every Ray cluster on the machine, another test run's too."""
+    own: set[psutil.Process] = set()
+    for p in psutil.process_iter(["cmdline"]):
+        if p.pid != os.getpid() and any(temp in part or address in part for part in p.info["cmdline"] or []):
+            own.add(p)
+            try:
+                own.update(p.children(recursive=True))
+            except psutil.Error:
+                pass
+    for p in own:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(list(own), timeout=30)
 
 
 def _doc(rng: random.Random, words: int) -> str:
