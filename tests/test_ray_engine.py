@@ -46,7 +46,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def node_tmp():
+    """The TMPDIR of the cluster's processes (the workers' temp files land there)."""
+    folder = tempfile.mkdtemp(prefix="raytmp", dir="/tmp")  # Ray's socket paths must stay short
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(node_tmp):
     """A head node and a worker node on loopback; yields the address. Workers import epochplan
     from this checkout (PYTHONPATH), as the driver does."""
     port = _free_port()
@@ -55,7 +63,7 @@ def cluster():
     # auth that a joining node (and the drivers) must match: a loopback test cluster does without.
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_AUTH_MODE", "disabled")
-    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(node_tmp)}
     address = f"127.0.0.1:{port}"
     head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false"]
     try:
@@ -424,3 +432,32 @@ def test_sigterm_during_a_ray_audit_exits_143_with_one_line(cluster, planted, tm
     assert proc.returncode == 143, (proc.returncode, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == "terminated" and "SIGTERM received" not in stderr, stderr[-2000:]
     assert not out.exists()
+
+
+def test_workers_remove_their_downloads_of_http_files(cluster, node_tmp, planted, tmp_path):
+    # A server without byte ranges (`python -m http.server`): each worker reads a local copy.
+    # Ray ends its workers without the exit that removed them: a full copy per file per run
+    # stayed in the nodes' temp folder.
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(planted / "shards")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        urls = [f"http://127.0.0.1:{server.server_address[1]}/part-{k}.parquet" for k in range(2)]
+        driver_tmp = tmp_path / "driver-tmp"  # the driver's own copies, apart from the nodes'
+        driver_tmp.mkdir()
+        args = ["audit", *urls, "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", "-"]
+        proc = run_cli(*args, env={"TMPDIR": str(driver_tmp)})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 1200  # the workers did read (from their copies)
+    left = [p for p in node_tmp.glob("epochplan-downloads-*/**/*") if p.is_file()]
+    assert not left, left
