@@ -461,3 +461,23 @@ def test_workers_remove_their_downloads_of_http_files(cluster, node_tmp, planted
     assert json.loads(proc.stdout)["rows"] == 1200  # the workers did read (from their copies)
     left = [p for p in node_tmp.glob("epochplan-downloads-*/**/*") if p.is_file()]
     assert not left, left
+
+
+def test_workers_that_cannot_import_epochplan_say_so(cluster, planted, tmp_path):
+    # The job's workers get a PYTHONPATH whose sitecustomize hides epochplan (Ray reads the
+    # job's runtime environment from this variable). Ray's message ended in a colon, its cause
+    # (the worker's ImportError) cut off.
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoEpochplan:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'epochplan' or name.startswith('epochplan.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'epochplan'\")\n"
+        "sys.meta_path.insert(0, _NoEpochplan())\n"
+    )
+    job = json.dumps({"runtime_env": {"env_vars": {"PYTHONPATH": str(hide)}}})
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "-q"]
+    proc = run_cli(*args, env={"RAY_JOB_CONFIG_JSON_ENV_VAR": job})
+    assert_clean_error(proc, "epochplan cannot be imported on the Ray workers", "epochplan[ray]", "No module named 'epochplan'")

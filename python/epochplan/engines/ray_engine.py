@@ -254,11 +254,31 @@ def _get(ray: Any, ref: Any, name: str) -> Any:
         cause = getattr(e, "cause", None)
         if isinstance(cause, EpochplanError):
             raise cause from None  # a bad file reads as it does on the local engine
+        missing = _import_failure(str(cause or e))
+        if missing is not None:
+            raise EngineError(
+                f"epochplan cannot be imported on the Ray workers (install epochplan[ray] on every node, same version as here): {missing}"
+            ) from None
         raise EngineError(f"Ray task reading {name} failed: {first_line(cause or e)}") from None
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as e:
         raise _Lost(type(e).__name__) from None
     except ray.exceptions.RayError as e:
         raise EngineError(f"Ray failed while reading {name} ({type(e).__name__}: {first_line(e)}); nothing was written") from None
+
+
+#: How Ray words a task whose function could not be unpickled on the worker; the worker's
+#: traceback follows, its last line the real error (`No module named 'epochplan'`).
+_IMPORT_FAILED = "failed to import on the worker"
+
+
+def _import_failure(message: str) -> str | None:
+    """The error that kept a worker from importing the task's function, or None: not that.
+    Ray's message is a paragraph ending in a colon with the traceback after it; its first line
+    alone named no cause."""
+    if _IMPORT_FAILED not in message:
+        return None
+    lines = [line.strip() for line in message.split(_IMPORT_FAILED, 1)[1].splitlines() if line.strip()]
+    return lines[-1] if len(lines) > 1 else "the worker gave no reason"
 
 
 def _files(source: Source) -> list[Any]:
