@@ -434,6 +434,26 @@ def test_sigterm_during_a_ray_audit_exits_143_with_one_line(cluster, planted, tm
     assert not out.exists()
 
 
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM, signal.SIGINT])
+def test_a_signal_as_a_ray_run_finishes_exits_130_or_143_with_one_line(cluster, planted, tmp_path, sent):
+    # Ray's atexit hook closed the connection after the command's signal handling: a Ctrl-C
+    # there printed "Exception ignored in atexit callback … KeyboardInterrupt" and exited 0, or
+    # aborted in Ray's C++ clean-up. The signal comes as the output appears, when the command
+    # is closing the connection (or, if it was quicker, has exited 0).
+    out = tmp_path / "a.json"
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", str(out), "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "epochplan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(sent)
+    _, stderr = proc.communicate(timeout=240)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr[-3000:]
+    code, line = (130, "interrupted") if sent == signal.SIGINT else (143, "terminated")
+    assert proc.returncode in (code, 0), (proc.returncode, stderr[-3000:])
+    assert stderr.strip().splitlines() == ([line] if proc.returncode else []), stderr[-3000:]
+
+
 def test_workers_remove_their_downloads_of_http_files(cluster, node_tmp, planted, tmp_path):
     # A server without byte ranges (`python -m http.server`): each worker reads a local copy.
     # Ray ends its workers without the exit that removed them: a full copy per file per run
@@ -481,3 +501,62 @@ def test_workers_that_cannot_import_epochplan_say_so(cluster, planted, tmp_path)
     args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "-q"]
     proc = run_cli(*args, env={"RAY_JOB_CONFIG_JSON_ENV_VAR": job})
     assert_clean_error(proc, "epochplan cannot be imported on the Ray workers", "epochplan[ray]", "No module named 'epochplan'")
+
+
+def test_a_cluster_without_cpus_is_refused_at_once(monkeypatch):
+    # A head started with --num-cpus 0 and no worker: no task ever started, and the run waited
+    # at "0 / N rows" forever, saying nothing. (Faked: checked by hand on such a head.)
+    from types import SimpleNamespace
+
+    from epochplan.engines import ray_engine
+    from epochplan.errors import EngineError
+
+    fake = SimpleNamespace(
+        is_initialized=lambda: True,
+        cluster_resources=lambda: {"memory": 1e9, "object_store_memory": 1e8},
+        get_runtime_context=lambda: SimpleNamespace(gcs_address="10.0.0.5:6379", get_job_id=lambda: "01000000"),
+    )
+    monkeypatch.setattr(ray_engine, "_import_ray", lambda: fake)
+    monkeypatch.setattr(ray_engine, "_made", {"address": "10.0.0.5:6379", "job": "01000000"}, raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(EngineError, match=r"the Ray cluster at 10\.0\.0\.5:6379 has no CPUs: start workers"):
+        ray_engine.RayEngine.connect(None)  # the connection made before: kept
+
+
+def test_python_api_goes_to_the_cluster_it_is_given(cluster, planted):
+    # A second audit with another ray_address ran silently on the first cluster. Now: a
+    # connection epochplan made moves to the new address (here a closed port, refused by name;
+    # then the same cluster spelt `localhost`: a new connection, so a new Ray job); a connection
+    # the caller made with ray.init is theirs, used without an address, refused with another.
+    port = cluster.rsplit(":", 1)[1]
+    code = (
+        "import sys, ray, epochplan\n"
+        "path, address, port, closed = sys.argv[1:]\n"
+        "first = epochplan.audit(path, text='text', engine='ray', ray_address=address).to_dict()\n"
+        "try:\n"
+        "    epochplan.audit(path, text='text', engine='ray', ray_address=closed)\n"
+        "    print('ran elsewhere')\n"
+        "except epochplan.InputError as e:\n"
+        "    print('refused:', e)\n"
+        "job = ray.get_runtime_context().get_job_id()\n"
+        "again = epochplan.audit(path, text='text', engine='ray', ray_address='localhost:' + port).to_dict()\n"
+        "assert again == first\n"
+        "assert ray.get_runtime_context().get_job_id() != job, 'not reconnected'\n"
+        "ray.shutdown()\n"
+        "ray.init(address=address, log_to_driver=False)\n"
+        "assert epochplan.audit(path, text='text', engine='ray').to_dict() == first\n"
+        "try:\n"
+        "    epochplan.audit(path, text='text', engine='ray', ray_address=closed)\n"
+        "    print('ran elsewhere')\n"
+        "except epochplan.EpochplanError as e:\n"
+        "    print('theirs:', e)\n"
+        "assert ray.is_initialized()\n"
+    )
+    closed = f"127.0.0.1:{_free_port()}"
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
+    args = [str(planted / "shards"), cluster, port, closed]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ran elsewhere" not in proc.stdout
+    assert f"refused: cannot reach the Ray cluster at {closed}" in proc.stdout
+    assert "theirs: Ray is already connected in this process" in proc.stdout and closed in proc.stdout
