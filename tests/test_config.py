@@ -220,3 +220,21 @@ def test_config_show_prints_values_and_sources(tmp_path):
 def test_config_show_reports_config_errors_with_exit_2(tmp_path):
     file = pyproject(tmp_path, "[tool.epochplan.check]\nmax-leaked-rows = 'zero'\n")
     assert_clean_error(run_cli("config", "show", cwd=tmp_path), str(file), "max-leaked-rows")
+
+
+@pytest.mark.parametrize(
+    "body, env, flags",
+    [
+        ('ray-address = "10.0.0.5:6379"\n', {}, []),  # an address kept for the runs on Ray
+        ("", {"EPOCHPLAN_RAY_ADDRESS": "10.0.0.5:6379"}, []),
+        ('engine = "ray"\nray-address = "10.0.0.5:6379"\n', {}, ["--engine", "local"]),  # the command line overrides the file
+    ],
+)
+def test_a_configured_ray_address_is_unused_on_the_local_engine(tmp_path, body, env, flags):
+    # It made every local run exit 2 ("ray_address=… given with engine='local'"), and
+    # `--engine local` could not override a file's `engine = "ray"` with its address.
+    pyproject(tmp_path, "[tool.epochplan]\n" + body)
+    (tmp_path / "s.jsonl").write_text('{"text": "a"}\n{"text": "a"}\n')
+    proc = run_cli("audit", "s.jsonl", "--json", "-", *flags, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["exact"]["duplicate_rows"] == 1

@@ -46,7 +46,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def node_tmp():
+    """The TMPDIR of the cluster's processes (the workers' temp files land there)."""
+    folder = tempfile.mkdtemp(prefix="raytmp", dir="/tmp")  # Ray's socket paths must stay short
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(node_tmp):
     """A head node and a worker node on loopback; yields the address. Workers import epochplan
     from this checkout (PYTHONPATH), as the driver does."""
     port = _free_port()
@@ -55,7 +63,7 @@ def cluster():
     # auth that a joining node (and the drivers) must match: a loopback test cluster does without.
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_AUTH_MODE", "disabled")
-    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(node_tmp)}
     address = f"127.0.0.1:{port}"
     head = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false"]
     try:
@@ -64,9 +72,28 @@ def cluster():
         subprocess.run(worker, env=env, check=True, capture_output=True, timeout=120)
         yield address
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop(temp, address)
         shutil.rmtree(temp, ignore_errors=True)
         patch.undo()
+
+
+def _stop(temp: str, address: str) -> None:
+    """Kill this cluster's processes (those naming its temp folder or address, and theirs):
+    `ray stop --force` would stop every Ray cluster on the machine, another test run's too."""
+    own: set[psutil.Process] = set()
+    for p in psutil.process_iter(["cmdline"]):
+        if p.pid != os.getpid() and any(temp in part or address in part for part in p.info["cmdline"] or []):
+            own.add(p)
+            try:
+                own.update(p.children(recursive=True))
+            except psutil.Error:
+                pass
+    for p in own:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(list(own), timeout=30)
 
 
 def _doc(rng: random.Random, words: int) -> str:
@@ -405,3 +432,131 @@ def test_sigterm_during_a_ray_audit_exits_143_with_one_line(cluster, planted, tm
     assert proc.returncode == 143, (proc.returncode, stderr[-2000:])
     assert stderr.strip().splitlines()[-1] == "terminated" and "SIGTERM received" not in stderr, stderr[-2000:]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM, signal.SIGINT])
+def test_a_signal_as_a_ray_run_finishes_exits_130_or_143_with_one_line(cluster, planted, tmp_path, sent):
+    # Ray's atexit hook closed the connection after the command's signal handling: a Ctrl-C
+    # there printed "Exception ignored in atexit callback … KeyboardInterrupt" and exited 0, or
+    # aborted in Ray's C++ clean-up. The signal comes as the output appears, when the command
+    # is closing the connection (or, if it was quicker, has exited 0).
+    out = tmp_path / "a.json"
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", str(out), "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "epochplan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(sent)
+    _, stderr = proc.communicate(timeout=240)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr[-3000:]
+    code, line = (130, "interrupted") if sent == signal.SIGINT else (143, "terminated")
+    assert proc.returncode in (code, 0), (proc.returncode, stderr[-3000:])
+    assert stderr.strip().splitlines() == ([line] if proc.returncode else []), stderr[-3000:]
+
+
+def test_workers_remove_their_downloads_of_http_files(cluster, node_tmp, planted, tmp_path):
+    # A server without byte ranges (`python -m http.server`): each worker reads a local copy.
+    # Ray ends its workers without the exit that removed them: a full copy per file per run
+    # stayed in the nodes' temp folder.
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(planted / "shards")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        urls = [f"http://127.0.0.1:{server.server_address[1]}/part-{k}.parquet" for k in range(2)]
+        driver_tmp = tmp_path / "driver-tmp"  # the driver's own copies, apart from the nodes'
+        driver_tmp.mkdir()
+        args = ["audit", *urls, "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", "-"]
+        proc = run_cli(*args, env={"TMPDIR": str(driver_tmp)})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 1200  # the workers did read (from their copies)
+    left = [p for p in node_tmp.glob("epochplan-downloads-*/**/*") if p.is_file()]
+    assert not left, left
+
+
+def test_workers_that_cannot_import_epochplan_say_so(cluster, planted, tmp_path):
+    # The job's workers get a PYTHONPATH whose sitecustomize hides epochplan (Ray reads the
+    # job's runtime environment from this variable). Ray's message ended in a colon, its cause
+    # (the worker's ImportError) cut off.
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoEpochplan:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'epochplan' or name.startswith('epochplan.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'epochplan'\")\n"
+        "sys.meta_path.insert(0, _NoEpochplan())\n"
+    )
+    job = json.dumps({"runtime_env": {"env_vars": {"PYTHONPATH": str(hide)}}})
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", cluster, "-q"]
+    proc = run_cli(*args, env={"RAY_JOB_CONFIG_JSON_ENV_VAR": job})
+    assert_clean_error(proc, "epochplan cannot be imported on the Ray workers", "epochplan[ray]", "No module named 'epochplan'")
+
+
+def test_a_cluster_without_cpus_is_refused_at_once(monkeypatch):
+    # A head started with --num-cpus 0 and no worker: no task ever started, and the run waited
+    # at "0 / N rows" forever, saying nothing. (Faked: checked by hand on such a head.)
+    from types import SimpleNamespace
+
+    from epochplan.engines import ray_engine
+    from epochplan.errors import EngineError
+
+    fake = SimpleNamespace(
+        is_initialized=lambda: True,
+        cluster_resources=lambda: {"memory": 1e9, "object_store_memory": 1e8},
+        get_runtime_context=lambda: SimpleNamespace(gcs_address="10.0.0.5:6379", get_job_id=lambda: "01000000"),
+    )
+    monkeypatch.setattr(ray_engine, "_import_ray", lambda: fake)
+    monkeypatch.setattr(ray_engine, "_made", {"address": "10.0.0.5:6379", "job": "01000000"}, raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(EngineError, match=r"the Ray cluster at 10\.0\.0\.5:6379 has no CPUs: start workers"):
+        ray_engine.RayEngine.connect(None)  # the connection made before: kept
+
+
+def test_python_api_goes_to_the_cluster_it_is_given(cluster, planted):
+    # A second audit with another ray_address ran silently on the first cluster. Now: a
+    # connection epochplan made moves to the new address (here a closed port, refused by name;
+    # then the same cluster spelt `localhost`: a new connection, so a new Ray job); a connection
+    # the caller made with ray.init is theirs, used without an address, refused with another.
+    port = cluster.rsplit(":", 1)[1]
+    code = (
+        "import sys, ray, epochplan\n"
+        "path, address, port, closed = sys.argv[1:]\n"
+        "first = epochplan.audit(path, text='text', engine='ray', ray_address=address).to_dict()\n"
+        "try:\n"
+        "    epochplan.audit(path, text='text', engine='ray', ray_address=closed)\n"
+        "    print('ran elsewhere')\n"
+        "except epochplan.InputError as e:\n"
+        "    print('refused:', e)\n"
+        "job = ray.get_runtime_context().get_job_id()\n"
+        "again = epochplan.audit(path, text='text', engine='ray', ray_address='localhost:' + port).to_dict()\n"
+        "assert again == first\n"
+        "assert ray.get_runtime_context().get_job_id() != job, 'not reconnected'\n"
+        "ray.shutdown()\n"
+        "ray.init(address=address, log_to_driver=False)\n"
+        "assert epochplan.audit(path, text='text', engine='ray').to_dict() == first\n"
+        "try:\n"
+        "    epochplan.audit(path, text='text', engine='ray', ray_address=closed)\n"
+        "    print('ran elsewhere')\n"
+        "except epochplan.EpochplanError as e:\n"
+        "    print('theirs:', e)\n"
+        "assert ray.is_initialized()\n"
+    )
+    closed = f"127.0.0.1:{_free_port()}"
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
+    args = [str(planted / "shards"), cluster, port, closed]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ran elsewhere" not in proc.stdout
+    assert f"refused: cannot reach the Ray cluster at {closed}" in proc.stdout
+    assert "theirs: Ray is already connected in this process" in proc.stdout and closed in proc.stdout

@@ -79,8 +79,10 @@ def audit(
     instead of the labelled bytes/4 estimate. It is loaded before any data is read.
     `engine`: "local" (this process) or "ray" (Ray tasks read and measure the input files on a
     cluster; `pip install 'epochplan[ray]'`): the same result either way. `ray_address`: the
-    cluster (HOST:PORT, ray://HOST:PORT or auto); without it `RAY_ADDRESS`, else Ray is started
-    on this machine.
+    cluster (HOST:PORT, ray://HOST:PORT or auto); without it the Ray this process is connected
+    to, else `RAY_ADDRESS`, else Ray is started on this machine. The connection is kept for the
+    next call; another address closes the one epochplan made and connects there, and is refused
+    (`EngineError`) when the connection is the caller's own `ray.init`.
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")

@@ -184,6 +184,11 @@ def audit_options(resolved: Resolved) -> dict[str, Any]:
     A tokenizer is loaded here: call this before reading any data, so a bad tokenizer file is
     the error reported, not a later one."""
     values = {key.attr: resolved[key.attr] for key in DATA_KEYS if resolved.settings[key.attr].explicit}
+    if resolved["engine"] != "ray":
+        # A configured address says where to go when Ray is used; on the local engine it is
+        # unused, not an error (`epochplan.audit` refuses one passed with engine='local', but
+        # here it may come from a file or the environment, and `--engine local` overrides them).
+        values.pop("ray_address", None)
     if values.get("tokenizer") is not None:
         values["tokenizer"] = load_tokenizer(values["tokenizer"])
     return values

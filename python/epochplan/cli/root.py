@@ -17,6 +17,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from .._epochplan import __version__
+from ..engines import close_engines
 from ..errors import EpochplanError, InputError, InternalError, refused_path
 from ..outputs import stdout_errors
 from ..render.console import visible
@@ -127,7 +128,18 @@ _PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code, mapping every failure to the documented codes."""
+    """Run the CLI and return its exit code, mapping every failure to the documented codes.
+    The Ray connection a command made is closed here, inside the signal handling, not by Ray's
+    atexit hook after it (where Ctrl-C printed a traceback and exited 0)."""
+    code = _run(argv)
+    try:
+        close_engines()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM during the shutdown, raised once it is done
+        return code if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else _interrupted()
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
         code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)

@@ -9,12 +9,14 @@ audit is the same number for number."""
 
 from __future__ import annotations
 
+import sys
+
 from ..defaults import ENGINES
 from ..errors import InputError
 from .base import Engine, MeasureSpec
 from .local import LocalEngine
 
-__all__ = ["ENGINES", "Engine", "MeasureSpec", "open_engine"]
+__all__ = ["ENGINES", "Engine", "MeasureSpec", "close_engines", "open_engine"]
 
 
 def open_engine(engine: str = "local", ray_address: str | None = None) -> Engine:
@@ -29,3 +31,12 @@ def open_engine(engine: str = "local", ray_address: str | None = None) -> Engine
 
         return RayEngine.connect(ray_address)
     raise InputError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
+
+
+def close_engines() -> None:
+    """Close what the engines opened in this process (the Ray connection epochplan made), for a
+    command about to exit; see `ray_engine.disconnect`. Nothing to do when Ray was not used
+    (its engine module not even imported)."""
+    ray_engine = sys.modules.get(f"{__name__}.ray_engine")
+    if ray_engine is not None:
+        ray_engine.disconnect()

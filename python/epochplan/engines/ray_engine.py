@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ _BACKLOG = 2
 _RETRIES = 3
 #: Seconds to wait for a TCP connection to the cluster's address before giving up.
 _CONNECT_TIMEOUT = 10.0
+#: The signals a command handles (`cli/root.py`): deferred while Ray shuts down.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _INSTALL = "install it with: pip install 'epochplan[ray]'"
 
 
@@ -103,6 +106,63 @@ def _restore(handlers: dict[int, Any]) -> None:
                 pass
 
 
+#: The connection epochplan made: what it was asked for ("address": as the user wrote it, or
+#: `a new local instance`) and its Ray job ("job"); empty when none. The job tells it from one
+#: the caller made since (ray.shutdown() then their own ray.init()).
+_made: dict[str, str | None] = {}
+
+
+def _job(ray: Any) -> str | None:
+    try:
+        return str(ray.get_runtime_context().get_job_id())
+    except Exception:  # a Ray Client connection may not say
+        return None
+
+
+def _ours(ray: Any) -> bool:
+    """Whether this process's Ray connection is the one epochplan made (not the caller's)."""
+    if _made and ray.is_initialized() and _made["job"] == _job(ray):
+        return True
+    _made.clear()
+    return False
+
+
+def _connected_to(ray: Any) -> list[str]:
+    """The names of the cluster this process is connected to: what epochplan's connection was
+    asked for (the first, as the user wrote it, for messages), and the GCS address."""
+    try:
+        gcs = str(ray.get_runtime_context().gcs_address)
+    except Exception:  # a Ray Client connection (ray://) has no GCS address here
+        gcs = None
+    asked = [str(_made["address"])] if _ours(ray) else []
+    return [*asked, *([gcs] if gcs else [])] or ["the connected Ray cluster"]
+
+
+def disconnect() -> None:
+    """Close the Ray connection epochplan made (none made, or the caller's own: nothing to do).
+
+    The command line calls this before it exits: left to Ray's atexit hook, the shutdown ran
+    after the command's signal handling, so a Ctrl-C or SIGTERM then printed Ray's traceback
+    ("Exception ignored in atexit callback") and exited 0, or aborted in Ray's C++ clean-up. A
+    signal during the shutdown waits for it to finish (half a shutdown is what aborted), then is
+    raised again here, so the caller exits 130 / 143 after a whole one."""
+    ray = sys.modules.get("ray")
+    if ray is None or not _ours(ray):
+        return
+    caught: list[int] = []
+    try:
+        handlers = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in _SIGNALS}
+    except ValueError:  # not the main thread: no Python signal handler runs here anyway
+        handlers = {}
+    try:
+        ray.shutdown()
+    finally:
+        _made.clear()
+        _restore(handlers)
+    if caught:
+        signal.raise_signal(caught[0])
+
+
 class RayEngine:
     name = "ray"
 
@@ -116,25 +176,53 @@ class RayEngine:
     @classmethod
     def connect(cls, address: str | None) -> RayEngine:
         """Join the cluster at `address` (or `RAY_ADDRESS`; `auto` finds a local one); with
-        neither, start Ray on this machine, as `ray.init()` does."""
+        neither, start Ray on this machine, as `ray.init()` does.
+
+        A process already connected keeps its connection when `address` is left out or names
+        the same cluster (a notebook connects once). Another `address` is another cluster: a
+        connection epochplan made is closed and the new one made (the run goes where it was
+        asked to, not silently to the last cluster); one the caller made with `ray.init` is
+        theirs to close, so that is refused."""
         ray = _import_ray()
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        if address is not None and address != "auto":
-            _check_reachable(address)
         # The driver reports a failed task itself (once, as an error); Ray would also log the
         # errors of the tasks cancelled after it as "unhandled".
         os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
-            if address is None:
-                options["include_dashboard"] = False
-            handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
-            try:
-                ray.init(address=address, **options)
-            except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
-                raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
-            finally:
-                _restore(handlers)
+        if ray.is_initialized():
+            current = _connected_to(ray)
+            if address is None or address in current:
+                return cls._ready(ray, current[0])
+            if not _ours(ray):  # the caller's own ray.init
+                raise EngineError(
+                    f"Ray is already connected in this process to {current[0]} (by ray.init), not to {address}: "
+                    "call ray.shutdown() first, or leave out ray_address to run there"
+                )
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is not None and address != "auto":
+            _check_reachable(address)
+        if ray.is_initialized():
+            disconnect()  # epochplan's connection to another cluster
+        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
+        if address is None:
+            options["include_dashboard"] = False
+        handlers = {number: signal.getsignal(number) for number in _SIGNALS}
+        try:
+            ray.init(address=address, **options)
+        except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
+            raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
+        finally:
+            _restore(handlers)
+        _made.update(address=address or "a new local instance", job=_job(ray))
+        return cls._ready(ray, _connected_to(ray)[0])
+
+    @classmethod
+    def _ready(cls, ray: Any, where: str) -> RayEngine:
+        """The engine on a cluster that can run its tasks: with no CPU a task never starts, and
+        the run waited at 0 rows forever, saying nothing."""
+        if not ray.cluster_resources().get("CPU", 0) > 0:
+            raise EngineError(
+                f"the Ray cluster at {where} has no CPUs: start workers (ray start --address {where}) "
+                "or give the head CPUs (ray start --head --num-cpus N)"
+            )
         return cls(ray)
 
     def ingest(
@@ -254,11 +342,31 @@ def _get(ray: Any, ref: Any, name: str) -> Any:
         cause = getattr(e, "cause", None)
         if isinstance(cause, EpochplanError):
             raise cause from None  # a bad file reads as it does on the local engine
+        missing = _import_failure(str(cause or e))
+        if missing is not None:
+            raise EngineError(
+                f"epochplan cannot be imported on the Ray workers (install epochplan[ray] on every node, same version as here): {missing}"
+            ) from None
         raise EngineError(f"Ray task reading {name} failed: {first_line(cause or e)}") from None
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as e:
         raise _Lost(type(e).__name__) from None
     except ray.exceptions.RayError as e:
         raise EngineError(f"Ray failed while reading {name} ({type(e).__name__}: {first_line(e)}); nothing was written") from None
+
+
+#: How Ray words a task whose function could not be unpickled on the worker; the worker's
+#: traceback follows, its last line the real error (`No module named 'epochplan'`).
+_IMPORT_FAILED = "failed to import on the worker"
+
+
+def _import_failure(message: str) -> str | None:
+    """The error that kept a worker from importing the task's function, or None: not that.
+    Ray's message is a paragraph ending in a colon with the traceback after it; its first line
+    alone named no cause."""
+    if _IMPORT_FAILED not in message:
+        return None
+    lines = [line.strip() for line in message.split(_IMPORT_FAILED, 1)[1].splitlines() if line.strip()]
+    return lines[-1] if len(lines) > 1 else "the worker gave no reason"
 
 
 def _files(source: Source) -> list[Any]:

@@ -16,6 +16,7 @@ from ..sources import LABEL, TEXT, batches
 from ..sources.formats import Source
 from ..sources.paths import Location
 from ..sources.readers import file_part
+from ..sources.remote import discard_downloads
 
 #: Tokenizers loaded in this worker process, by the sha256 of their file.
 _TOKENIZERS: dict[str, TokenCounter] = {}
@@ -51,16 +52,21 @@ def measure_file(
     """(measured batch, its labels or None) for every non-empty batch of one file, in order,
     but the first `skip` (the driver has them already: a retry after a lost worker)."""
     measure = Measurer(**measurer, tokenizer=_tokenizer(tokenizer))
-    source = Source([file_part(location)], [str(location)], str(location))
-    seen = 0
-    for batch in batches(source, columns, label, batch_rows):
-        if batch.height == 0:
-            continue
-        seen += 1
-        if seen <= skip:
-            continue
-        labels = batch.get_column(LABEL) if label is not None else None
-        yield measure.measure(batch.get_column(TEXT)), labels
+    try:
+        source = Source([file_part(location)], [str(location)], str(location))
+        seen = 0
+        for batch in batches(source, columns, label, batch_rows):
+            if batch.height == 0:
+                continue
+            seen += 1
+            if seen <= skip:
+                continue
+            labels = batch.get_column(LABEL) if label is not None else None
+            yield measure.measure(batch.get_column(TEXT)), labels
+    finally:
+        # An http(s) file from a server without byte ranges was read from a local copy: Ray
+        # ends the worker without the exit that would remove it (see `discard_downloads`).
+        discard_downloads()
 
 
 def band_map(measured: tuple[bytes, Any], keep: bytes, first_member: int, partitions: int) -> Any:

@@ -159,6 +159,16 @@ def download(url: str) -> Any:
     return target
 
 
+def discard_downloads() -> None:
+    """Remove every download of this process now, and its folder. For a Ray worker after each
+    task: Ray ends its workers without the interpreter's exit, so the folder `download` leaves
+    for the exit stayed in the temp folder, one full copy per file per run."""
+    _downloads.clear()
+    if _download_folder.cache_info().currsize:
+        _download_folder().cleanup()
+        _download_folder.cache_clear()
+
+
 def first_line(error: BaseException) -> str:
     """The first line of a reader's error: polars and pyarrow messages can run to many lines."""
     text = str(error).strip().splitlines()
