@@ -508,8 +508,22 @@ def test_text_that_is_not_utf8_in_a_folder_names_its_file_and_its_row(tmp_path):
         pq.write_table(pa.table({"text": _not_utf8(texts, "string")}), folder / f"{name}.parquet")
     for batch_rows in ("7", "50000"):
         proc = run_cli("audit", str(folder), "-q", env={"EPOCHPLAN_BATCH_ROWS": batch_rows})
-        assert_clean_error(proc, "b.parquet: text column: row 25 ", "not valid UTF-8")
+        assert_clean_error(proc, "b.parquet: column 'text': row 25 ", "not valid UTF-8")
         assert "a.parquet" not in proc.stderr
+
+
+def test_text_that_is_not_utf8_names_its_column(tmp_path):
+    """The error said "text column", whichever column it was: with several --text columns the
+    user could not tell which one to re-encode."""
+    bad = tmp_path / "mixed.parquet"
+    pq.write_table(pa.table({"title": ["a", "b"], "body": _not_utf8([b"ok", b"caf\xe9"], "string")}), bad)
+    assert_clean_error(run_cli("audit", str(bad), "--text", "body", "-q"), "mixed.parquet: column 'body': row 1 ", "UTF-8")
+    proc = run_cli("audit", str(bad), "--text", "title", "--text", "body", "-q")
+    assert_clean_error(proc, "columns 'title' + 'body' (joined): row 1 ", "UTF-8")
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"title": ["x", "y"]}).write_parquet(train)
+    proc = run_cli("audit", str(train), "--text", "title", "--eval", str(bad), "--eval-text", "body", "-q")
+    assert_clean_error(proc, "eval split 'mixed'", "column 'body'", "UTF-8")
 
 
 def test_text_that_is_not_utf8_exits_2_naming_file_and_row(tmp_path, shared_data):
@@ -525,7 +539,7 @@ def test_text_that_is_not_utf8_exits_2_naming_file_and_row(tmp_path, shared_data
     assert_clean_error(run_cli("dedup", str(bad), "-o", str(out / "d.parquet")), "latin1.parquet", "row 25 ", "UTF-8")
     labels = tmp_path / "labels.parquet"
     pq.write_table(pa.table({"text": [t.decode() for t in good], "label": _not_utf8([b"ok"] * 29 + [b"\xff"], "string")}), labels)
-    assert_clean_error(run_cli("audit", str(labels), "--label", "label"), "labels.parquet", "label column", "row 29 ")
+    assert_clean_error(run_cli("audit", str(labels), "--label", "label"), "labels.parquet", "label column 'label'", "row 29 ")
     proc = run_cli("audit", str(shared_data / SOURCE), "--text", "prompt", "--eval", f"val={bad}", "--eval-text", "text")
     assert_clean_error(proc, "eval split 'val'", "latin1.parquet", "not valid UTF-8")
     assert os.listdir(out) == []

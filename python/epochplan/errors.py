@@ -1,7 +1,7 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -50,22 +50,37 @@ _COLUMN_ERRORS = ("text column", "label column", "eval text column")
 
 
 @contextmanager
-def naming_input(where: str, locate: Callable[[int], tuple[str, int] | None] | None = None) -> Iterator[None]:
+def naming_input(
+    where: str, locate: Callable[[int], tuple[str, int] | None] | None = None, columns: Sequence[str] = (), label: str | None = None
+) -> Iterator[None]:
     """An `InputError` about a column handed to the Rust extension (for instance text that is not
     UTF-8) gets the input's name in front, so the one line says where. `locate`: the file and
     its own row for a row of the whole input (several files), named instead when the error gives
-    a row."""
+    a row. `columns` and `label`: the input's names of the text and label columns the extension
+    was handed, said in place of its generic words (several text columns reach it joined)."""
     try:
         yield
     except InputError as e:
         message = str(e)
         if not message.startswith(_COLUMN_ERRORS):
             raise
+        message = _named_columns(message, columns, label)
         found = _ROW.match(message)
         place = locate(int(found.group(2))) if found is not None and locate is not None else None
         if place is not None and found is not None:
             raise InputError(f"{place[0]}: {found.group(1)}row {place[1]}{found.group(3)}") from None
         raise InputError(f"{where}: {message}") from None
+
+
+def _named_columns(message: str, columns: Sequence[str], label: str | None) -> str:
+    for generic in ("eval text column", "text column"):
+        if message.startswith(generic) and columns:
+            names = " + ".join(repr(c) for c in columns)
+            named = f"column {names}" if len(columns) == 1 else f"columns {names} (joined)"
+            return named + message.removeprefix(generic)
+    if message.startswith("label column") and label is not None:
+        return f"label column {label!r}" + message.removeprefix("label column")
+    return message
 
 
 #: "text column: row 5315 is not …": the column, the row of the whole input, the rest.

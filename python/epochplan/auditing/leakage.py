@@ -84,7 +84,7 @@ def leakage(
     frames = []
     for name, (source, path, columns) in eval_sources.items():
         auditor.eval_begin()
-        with naming_input(f"eval split {name!r} ({source.description})"):
+        with naming_input(f"eval split {name!r} ({source.description})", columns=columns):
             for batch in batches(source, columns, None, batch_rows):
                 if batch.height:
                     auditor.eval_update(batch.get_column(TEXT))

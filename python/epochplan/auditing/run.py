@@ -136,7 +136,7 @@ def audit(
         normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
     )
     spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
-    with naming_input(source.description, source.locate_row):
+    with naming_input(source.description, source.locate_row, columns, label):
         runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
     if auditor.rows == 0:
         raise InputError(f"{source.description}: no rows to audit")
