@@ -560,3 +560,22 @@ def test_python_api_goes_to_the_cluster_it_is_given(cluster, planted):
     assert "ran elsewhere" not in proc.stdout
     assert f"refused: cannot reach the Ray cluster at {closed}" in proc.stdout
     assert "theirs: Ray is already connected in this process" in proc.stdout and closed in proc.stdout
+
+
+def test_a_tokenizer_error_on_a_worker_names_the_users_file_and_the_row_in_its_file(cluster, tmp_path):
+    """A worker reads a copy of the tokenizer: its error named that copy
+    (/tmp/epochplan-tokenizers/<sha>.json) and a row counted within one input file, unnamed."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordLevel(vocab={"hello": 0}))  # no unknown token: "bad" cannot be tokenized
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    path = tmp_path / "words.json"
+    tokenizer.save(str(path))
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    pl.DataFrame({"text": ["hello"] * 16}).write_parquet(folder / "a.parquet")
+    pl.DataFrame({"text": ["hello"] * 4 + ["bad"]}).write_parquet(folder / "b.parquet")
+    proc = run_cli("audit", str(folder), "--tokenizer", str(path), "--engine", "ray", "--ray-address", cluster, "-q")
+    assert proc.returncode == 2, proc.stderr
+    assert f"tokenizer {path} cannot tokenize row 4 of " in proc.stderr and "b.parquet" in proc.stderr, proc.stderr
+    assert "epochplan-tokenizers" not in proc.stderr

@@ -256,7 +256,7 @@ class RayEngine:
             # every measured batch (most of its bytes without near detection); same result.
             unigrams_exact, bigrams_exact = auditor.distinct_exact()
             measurer = {**spec.measurer, "unigrams_exact": unigrams_exact, "bigrams_exact": bigrams_exact}
-            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip)
+            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip, spec.tokenizer_path)
 
         # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
         # CPU while backpressure stops it, so with more of them than CPUs the task the driver

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
+from ..errors import InputError
 from ..sources import LABEL, TEXT, batches
 from ..sources.formats import Source
 from ..sources.paths import Location
@@ -48,10 +50,13 @@ def measure_file(
     measurer: dict[str, Any],
     tokenizer: bytes | None,
     skip: int = 0,
+    tokenizer_name: str | None = None,
 ) -> Iterator[tuple[bytes, Any]]:
     """(measured batch, its labels or None) for every non-empty batch of one file, in order,
-    but the first `skip` (the driver has them already: a retry after a lost worker)."""
-    measure = Measurer(**measurer, tokenizer=_tokenizer(tokenizer))
+    but the first `skip` (the driver has them already: a retry after a lost worker).
+    `tokenizer_name`: the tokenizer as the user named it, for errors (the worker reads a copy)."""
+    counter = _tokenizer(tokenizer)
+    measure = Measurer(**measurer, tokenizer=counter)
     try:
         source = Source([file_part(location)], [str(location)], str(location))
         seen = 0
@@ -62,11 +67,24 @@ def measure_file(
             if seen <= skip:
                 continue
             labels = batch.get_column(LABEL) if label is not None else None
-            yield measure.measure(batch.get_column(TEXT)), labels
+            try:
+                yield measure.measure(batch.get_column(TEXT)), labels
+            except InputError as e:
+                raise _named(e, counter, tokenizer_name, location) from None
     finally:
         # An http(s) file from a server without byte ranges was read from a local copy: Ray
         # ends the worker without the exit that would remove it (see `discard_downloads`).
         discard_downloads()
+
+
+def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: Location) -> InputError:
+    """A tokenizer's error as the local engine words it: the user's name for the file, not the
+    worker's copy; its row is counted within this file, so the file is named with it."""
+    message = str(error)
+    if counter is not None and name is not None:
+        message = message.replace(str(counter.path), name)
+    message = re.sub(r"cannot tokenize row (\d+)", lambda m: f"cannot tokenize row {m.group(1)} of {location}", message, count=1)
+    return type(error)(message)
 
 
 def band_map(measured: tuple[bytes, Any], keep: bytes, first_member: int, partitions: int) -> Any:
