@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, refused_path, shown
-from .remote import is_remote, list_remote
+from .remote import canonical, is_remote, list_remote
 
 #: File suffix -> reader kind. The one list of input formats.
 FORMATS = {
@@ -201,7 +201,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             stat = os.stat(location)
             key: object = (stat.st_dev, stat.st_ino)
         else:
-            key = str(location)
+            key = canonical(location)  # `a%2Bb` and `a+b` are one object
         if key in seen:  # read twice, each of its rows would count as a duplicate of itself
             raise InputError(f"{shown(str(location))}: given twice (also as {shown(str(seen[key]))}); give each file once")
         seen[key] = location
