@@ -256,15 +256,16 @@ ODD_URLS = [
 
 @pytest.fixture(scope="module")
 def odd_keys(s3):
-    """ODD_KEYS and a Spark-style Hive key (`cat=a%3Ab`: Spark escapes the `:` of a value) in
-    `bucket1`, the rows of each file of its own; {key: rows}."""
+    """ODD_KEYS, a Spark-style Hive key (`cat=a%3Ab`: Spark escapes the `:` of a value) and
+    `br[1].parquet` beside `br1.parquet` in `bucket1`, the rows of each file of its own;
+    {key: rows}."""
     import pyarrow.fs as pafs
 
     fs = pafs.S3FileSystem(
         endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
     )
     files = {}
-    for i, key in enumerate((*ODD_KEYS, "spark/cat=a%3Ab/part-0.parquet")):
+    for i, key in enumerate((*ODD_KEYS, "spark/cat=a%3Ab/part-0.parquet", "names/br[1].parquet", "names/br1.parquet")):
         frame = pl.DataFrame({"text": [f"{key} row {j} " + "x" * j for j in range(3 + i)]})
         with fs.open_output_stream(f"bucket1/{key}") as out:
             frame.write_parquet(out)
@@ -316,6 +317,23 @@ def test_s3_dedup_keep_longest_of_an_escaped_url(s3, odd_keys, tmp_path):
     proc = run_cli("dedup", "s3://bucket1/odd/a%2Bb.parquet", "--keep", "longest", "-o", str(out), env=s3)
     assert proc.returncode == 0, proc.stderr
     assert pl.read_parquet(out)["text"].to_list() == odd_keys["odd/a+b.parquet"]["text"].to_list()
+
+
+@pytest.mark.parametrize(
+    "spec, key, path",
+    [
+        # An existing key is itself, as an existing local path is: it was a pattern, and read
+        # br1.parquet instead (without one: "the pattern matches no object").
+        ("names/br[1].parquet", "names/br[1].parquet", "s3://bucket1/names/br[1].parquet"),
+        ("names/br%5B1%5D.parquet", "names/br[1].parquet", "s3://bucket1/names/br%5B1%5D.parquet"),
+        ("names/br[0-9].parquet", "names/br1.parquet", "s3://bucket1/names/br1.parquet"),  # no such key: a pattern
+        ("names/br?1?.parquet", "names/br[1].parquet", "s3://bucket1/names/br%5B1%5D.parquet"),
+    ],
+)
+def test_s3_existing_key_with_glob_characters_is_read_as_itself(s3, odd_keys, spec, key, path):
+    got = audit_json(f"s3://bucket1/{spec}", env=s3)
+    assert got["source"]["paths"] == [path]
+    assert got["rows"] == got["exact"]["unique"] == odd_keys[key].height
 
 
 def test_s3_one_object_given_twice_is_refused(s3, odd_keys):

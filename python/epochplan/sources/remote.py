@@ -256,7 +256,9 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
     bucket, key, _ = _split(url)
     try:
         magic = [i for i, ch in enumerate(key) if ch in "*?["]  # as written: an escaped `%2A` is no pattern
-        if magic:
+        # A key that exists is itself, glob characters and all (`br[1].parquet`), as an existing
+        # local path is; only a URL that names no object is a pattern.
+        if magic and fs.get_file_info(path).type != pafs.FileType.File:
             cut = key.rfind("/", 0, magic[0])
             base = f"{bucket}/{urllib.parse.unquote(key[:cut])}" if cut >= 0 else bucket
             selector = pafs.FileSelector(base, recursive="**" in key or "/" in key[magic[0] :])
