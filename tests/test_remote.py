@@ -240,6 +240,20 @@ def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):
     assert not (tmp_path / "a.json").exists()
 
 
+def test_s3_folder_whose_data_is_in_subfolders_says_where(s3, local):
+    """A Hive layout keeps its files in `k=a/`: "folder has no data file" alone, where a local
+    folder names the subfolders and a pattern that reads them."""
+    proc = run_cli("audit", "s3://bucket1/hive", "--text", "prompt", env=s3)
+    assert_clean_error(
+        proc,
+        "s3://bucket1/hive: folder has no data file",
+        "data files are in s3://bucket1/hive/k=a, s3://bucket1/hive/k=b",
+        "'s3://bucket1/hive/**/*.parquet'",
+    )
+    got = audit_json("s3://bucket1/hive/**/*.parquet", "--text", "prompt", env=s3)
+    assert got["rows"] == local["rows"]
+
+
 #: Keys that a URL spells differently from the key (escapes, a query, a fragment, a pattern),
 #: each a Parquet file of its own rows ("KEY row I").
 ODD_KEYS = ("odd/a+b.parquet", "odd/a%2Bb.parquet", "odd/x#1.parquet", "odd/sp ace.parquet", "odd/données.parquet", "odd/q?x.parquet")

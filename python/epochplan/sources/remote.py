@@ -16,7 +16,7 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InputError
@@ -242,7 +242,8 @@ _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
     """The URLs `url` names: itself, a folder's data files (sorted, not recursive), or a glob's
     matches (sorted). http(s) and hf URLs are taken as they are (polars expands hf globs).
-    Listed objects are named by `object_url`, which reads back as exactly that object."""
+    Listed objects are named by `object_url`, which reads back as exactly that object. A folder
+    without data files gives []."""
     import urllib.parse
 
     import pyarrow.fs as pafs
@@ -272,9 +273,7 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
             return [url]
         if info.type == pafs.FileType.Directory:
             names = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path.rstrip("/"))) if i.is_file and is_data_file(i.base_name))
-            if not names:
-                raise InputError(f"{url}: folder has no data file")
-            return [object_url(scheme, n) for n in names]
+            return [object_url(scheme, n) for n in names]  # none: the caller words the error and its hint
         raise InputError(f"{url}: no such object or folder{_ESCAPE_HINT if '%' in key else ''}; {HINT}")
     except InputError:
         raise
@@ -283,3 +282,28 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
 
 
 _ESCAPE_HINT = " (its %XX escapes are decoded: write a % of the key itself as %25)"
+
+
+#: Most folders listed for the hint of a folder without data files (`walk_remote`): a request each.
+HINT_LISTINGS = 50
+
+
+def walk_remote(url: str) -> Iterator[tuple[str, list[str], int]]:
+    """An object-store folder and its subfolders, breadth first: (the folder's URL, its file
+    names, the entries it lists), for the hint of a folder read that finds no data file of its
+    own (a Hive layout keeps them in `year=2024/`). Hidden and `_`-prefixed folders are skipped;
+    at most HINT_LISTINGS listings, and one that fails ends the walk (a hint, not a read)."""
+    import pyarrow.fs as pafs
+
+    scheme = check_scheme(url)
+    fs, path = filesystem(url)
+    queue = [path.rstrip("/")]
+    for listed, folder in enumerate(queue):  # the queue grows as it goes
+        if listed == HINT_LISTINGS:
+            return
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(folder))
+        except Exception:  # pyarrow raises OSError and others; the read's own error stands
+            return
+        queue.extend(sorted(i.path for i in infos if i.type == pafs.FileType.Directory and not i.base_name.startswith((".", "_"))))
+        yield object_url(scheme, folder), [i.base_name for i in infos if i.is_file], len(infos)
