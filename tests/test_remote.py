@@ -232,6 +232,9 @@ def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
         ("s3://bucket1/shards/missing.parquet", ["missing.parquet", "no such object"]),
         ("s3://no-such-bucket/x/*.parquet", ["no-such-bucket", "AWS_"]),
         ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),
+        # No bucket: the account's buckets were taken for a folder's subfolders.
+        ("s3://", ["s3://: no bucket in the URL", "s3://BUCKET/PATH"]),
+        ("s3:///x.parquet", ["s3:///x.parquet: no bucket in the URL"]),
     ],
 )
 def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):

@@ -57,6 +57,8 @@ def filesystem(url: str) -> tuple[Any, str]:
     if scheme not in OBJECT_STORES:
         raise InputError(f"{url}: {scheme}:// has no listing; name the files one by one")
     bucket, _, query = _split(url)
+    if not bucket:  # pyarrow would list the account's buckets as a folder
+        raise InputError(f"{url}: no bucket in the URL; write {scheme}://BUCKET/PATH")
     try:
         if scheme == "az":
             # pyarrow names Azure URLs abfs://container@account…; az://container/path takes the
