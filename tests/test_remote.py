@@ -238,12 +238,131 @@ def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
         ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),
         # One object holding the records: was audited as one row of its version string.
         ("s3://bucket1/objects/squad.json.gz", ["squad.json.gz", "one JSON object", "'data' holds 2 records"]),
+        # No bucket: the account's buckets were taken for a folder's subfolders.
+        ("s3://", ["s3://: no bucket in the URL", "s3://BUCKET/PATH"]),
+        ("s3:///x.parquet", ["s3:///x.parquet: no bucket in the URL"]),
     ],
 )
 def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):
     proc = run_cli("audit", spec, "--text", "prompt", "--json", str(tmp_path / "a.json"), env=s3)
     assert_clean_error(proc, *fragments)
     assert not (tmp_path / "a.json").exists()
+
+
+def test_s3_folder_whose_data_is_in_subfolders_says_where(s3, local):
+    """A Hive layout keeps its files in `k=a/`: "folder has no data file" alone, where a local
+    folder names the subfolders and a pattern that reads them."""
+    proc = run_cli("audit", "s3://bucket1/hive", "--text", "prompt", env=s3)
+    assert_clean_error(
+        proc,
+        "s3://bucket1/hive: folder has no data file",
+        "data files are in s3://bucket1/hive/k=a, s3://bucket1/hive/k=b",
+        "'s3://bucket1/hive/**/*.parquet'",
+    )
+    got = audit_json("s3://bucket1/hive/**/*.parquet", "--text", "prompt", env=s3)
+    assert got["rows"] == local["rows"]
+
+
+#: Keys that a URL spells differently from the key (escapes, a query, a fragment, a pattern),
+#: each a Parquet file of its own rows ("KEY row I").
+ODD_KEYS = ("odd/a+b.parquet", "odd/a%2Bb.parquet", "odd/x#1.parquet", "odd/sp ace.parquet", "odd/données.parquet", "odd/q?x.parquet")
+#: How a listing names them: `%`, `?` escaped, so that each URL reads back as its own key.
+ODD_URLS = [
+    "s3://bucket1/odd/a%252Bb.parquet",
+    "s3://bucket1/odd/a+b.parquet",
+    "s3://bucket1/odd/données.parquet",
+    "s3://bucket1/odd/q%3Fx.parquet",
+    "s3://bucket1/odd/sp ace.parquet",
+    "s3://bucket1/odd/x#1.parquet",
+]
+
+
+@pytest.fixture(scope="module")
+def odd_keys(s3):
+    """ODD_KEYS, a Spark-style Hive key (`cat=a%3Ab`: Spark escapes the `:` of a value) and
+    `br[1].parquet` beside `br1.parquet` in `bucket1`, the rows of each file of its own;
+    {key: rows}."""
+    import pyarrow.fs as pafs
+
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    files = {}
+    for i, key in enumerate((*ODD_KEYS, "spark/cat=a%3Ab/part-0.parquet", "names/br[1].parquet", "names/br1.parquet")):
+        frame = pl.DataFrame({"text": [f"{key} row {j} " + "x" * j for j in range(3 + i)]})
+        with fs.open_output_stream(f"bucket1/{key}") as out:
+            frame.write_parquet(out)
+        files[key] = frame
+    return files
+
+
+@pytest.mark.parametrize("spec", ["odd/", "odd/*", "odd/*.parquet"])
+def test_s3_keys_with_escapes_are_each_read_once(s3, odd_keys, spec):
+    """`a+b.parquet` was read twice and `a%2Bb.parquet` never (the listed key went back into a
+    URL unescaped, and `%2B` decodes to `+`); `données`, `sp ace` and `x#1` failed or read `x`."""
+    got = audit_json(f"s3://bucket1/{spec}", env=s3)
+    assert got["source"]["paths"] == ODD_URLS
+    rows = sum(odd_keys[key].height for key in ODD_KEYS)
+    assert (got["rows"], got["exact"]["unique"], got["exact"]["duplicate_rows"]) == (rows, rows, 0)
+
+
+def test_s3_dedup_writes_every_listed_object_once(s3, odd_keys, tmp_path):
+    """Through polars too (`--keep longest` measures the rows with polars' reader, which reads a
+    URL's key as written): the same objects as pyarrow's reads."""
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", "s3://bucket1/odd/", "--keep", "longest", "-o", str(out), env=s3)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(pl.read_parquet(out)["text"]) == sorted(t for key in ODD_KEYS for t in odd_keys[key]["text"])
+
+
+@pytest.mark.parametrize(
+    "spec, key",
+    [
+        # A URL's escapes are decoded, as pyarrow always read them: `%2B` is `+` ...
+        ("odd/a%2Bb.parquet", "odd/a+b.parquet"),
+        ("odd/a%2Bb.*", "odd/a+b.parquet"),  # in a pattern too
+        # ... and a `%` of the key is `%25`, as a listing writes it (a Spark Hive value).
+        ("odd/a%252Bb.parquet", "odd/a%2Bb.parquet"),
+        ("spark/cat=a%253Ab/", "spark/cat=a%3Ab/part-0.parquet"),
+        ("spark/*/part-0.parquet", "spark/cat=a%3Ab/part-0.parquet"),
+        ("odd/sp ace.parquet", "odd/sp ace.parquet"),
+    ],
+)
+def test_s3_url_escapes_decode_to_the_key(s3, odd_keys, spec, key):
+    got = audit_json(f"s3://bucket1/{spec}", env=s3)
+    assert got["rows"] == got["exact"]["unique"] == odd_keys[key].height
+
+
+def test_s3_dedup_keep_longest_of_an_escaped_url(s3, odd_keys, tmp_path):
+    """polars measured the key as written (`a%2Bb.parquet`, 4 rows) against the audit of
+    `a+b.parquet` (3 rows): an internal ShapeError."""
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", "s3://bucket1/odd/a%2Bb.parquet", "--keep", "longest", "-o", str(out), env=s3)
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out)["text"].to_list() == odd_keys["odd/a+b.parquet"]["text"].to_list()
+
+
+@pytest.mark.parametrize(
+    "spec, key, path",
+    [
+        # An existing key is itself, as an existing local path is: it was a pattern, and read
+        # br1.parquet instead (without one: "the pattern matches no object").
+        ("names/br[1].parquet", "names/br[1].parquet", "s3://bucket1/names/br[1].parquet"),
+        ("names/br%5B1%5D.parquet", "names/br[1].parquet", "s3://bucket1/names/br%5B1%5D.parquet"),
+        ("names/br[0-9].parquet", "names/br1.parquet", "s3://bucket1/names/br1.parquet"),  # no such key: a pattern
+        ("names/br?1?.parquet", "names/br[1].parquet", "s3://bucket1/names/br%5B1%5D.parquet"),
+    ],
+)
+def test_s3_existing_key_with_glob_characters_is_read_as_itself(s3, odd_keys, spec, key, path):
+    got = audit_json(f"s3://bucket1/{spec}", env=s3)
+    assert got["source"]["paths"] == [path]
+    assert got["rows"] == got["exact"]["unique"] == odd_keys[key].height
+
+
+def test_s3_one_object_given_twice_is_refused(s3, odd_keys):
+    """`a%2Bb` and `a+b` are spellings of one key: it was read twice, each row a duplicate."""
+    proc = run_cli("audit", "s3://bucket1/odd/a+b.parquet", "s3://bucket1/odd/a%2Bb.parquet", env=s3)
+    assert_clean_error(proc, "given twice", "give each file once")
 
 
 def test_http_train_and_compressed_eval_with_eval_text(http, local):

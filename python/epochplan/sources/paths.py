@@ -15,11 +15,11 @@ import glob as globlib
 import json
 import os
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, refused_path, shown
-from .remote import is_remote, list_remote
+from .remote import canonical, is_remote, list_remote, walk_remote
 
 #: File suffix -> reader kind. The one list of input formats.
 FORMATS = {
@@ -112,16 +112,16 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
 _READ_TWICE = ": an input is read more than once (the report's example rows are read back); write it to a file first"
 
 
-def _deeper_hint(folder: Path, budget: int = 10_000) -> str:
+def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query: str = "", budget: int = 10_000) -> str:
     """Where the data files of a folder that has none are, when its subfolders hold some (a
-    Hugging Face Hub snapshot keeps them in `data/`): a folder read does not descend. Hidden and
-    `_`-prefixed folders are skipped, and the search stops after `budget` entries (an error
-    message must not walk a home folder)."""
+    Hugging Face Hub snapshot keeps them in `data/`, a Hive layout in `year=2024/`): a folder
+    read does not descend. `walk` gives each folder (hidden and `_`-prefixed ones skipped), its
+    file names and how many entries it holds; the search stops after `budget` entries (an error
+    message must not walk a home folder or a bucket). `query`: a URL's, after the pattern."""
     found: set[str] = set()
     suffix = ""
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        budget -= len(dirs) + len(names)
+    for root, names, entries in walk:
+        budget -= entries
         data = sorted(n for n in names if is_data_file(n))
         if data:
             found.add(root)
@@ -133,7 +133,21 @@ def _deeper_hint(folder: Path, budget: int = 10_000) -> str:
     if not found:
         return ""
     shown = ", ".join(sorted(found)[:3]) + (" …" if len(found) > 3 else "")
-    return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}'"
+    return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}{query}'"
+
+
+def _local_walk(folder: Path) -> Iterator[tuple[str, list[str], int]]:
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        yield root, names, len(dirs) + len(names)
+
+
+def _remote_folder_error(url: str) -> InputError:
+    """A remote folder without data files of its own, worded as a local one is. A folder URL's
+    `?` starts its query (a `?` of the key would have made it a pattern): the suggested pattern
+    goes before it."""
+    base, mark, query = url.partition("?")
+    return InputError(f"{url}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(base.rstrip('/'), walk_remote(url), mark + query)}")
 
 
 def _check_utf8_name(path: Path) -> None:
@@ -156,7 +170,10 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         if not isinstance(item, (str, os.PathLike)):
             raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL")
         if is_remote(str(item)):
-            found.extend(list_remote(str(item), is_data_file))
+            listed = list_remote(str(item), is_data_file)
+            if not listed:
+                raise _remote_folder_error(str(item))
+            found.extend(listed)
             continue
         if str(item) == "-":
             raise InputError(f"-: standard input cannot be read{_READ_TWICE}")
@@ -176,7 +193,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             saved = saved_dataset_files(p)
             files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
             if not files:
-                raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(p)}")
+                raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(str(p), _local_walk(p))}")
             found.extend(files)
         elif exists:
             if not p.is_file():  # a FIFO (`<(zcat …)`, mkfifo) or a device
@@ -201,7 +218,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             stat = os.stat(location)
             key: object = (stat.st_dev, stat.st_ino)
         else:
-            key = str(location)
+            key = canonical(location)  # `a%2Bb` and `a+b` are one object
         if key in seen:  # read twice, each of its rows would count as a duplicate of itself
             raise InputError(f"{shown(str(location))}: given twice (also as {shown(str(seen[key]))}); give each file once")
         seen[key] = location

@@ -46,7 +46,7 @@ from .parts import (
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, has_magic
-from .remote import POLARS_ONLY, download, scheme_of, serves_ranges
+from .remote import POLARS_ONLY, download, polars_url, scheme_of, serves_ranges
 from .sniff import (
     BOM,
     SCHEMA_BYTES,
@@ -99,7 +99,9 @@ def parquet_part(location: Location) -> Part:
                 for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns):
                     yield to_frame(batch)
 
-    return Part(str(location), schema, read, lambda: pl.scan_parquet(str(location), glob=False), rows, arrow_schema=meta.schema_arrow)
+    # polars reads an object-store URL's key as written, escapes and all: it gets the decoded key.
+    scanned = location if isinstance(location, Path) else polars_url(location)
+    return Part(str(location), schema, read, lambda: pl.scan_parquet(scanned, glob=False), rows, arrow_schema=meta.schema_arrow)
 
 
 def _polars_window(scan: pl.LazyFrame, start: int, rows: int) -> pl.DataFrame | None:

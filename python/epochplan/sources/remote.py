@@ -2,9 +2,12 @@
 remote glob or folder names.
 
 Object stores are pyarrow's (`s3://`, `gs://`, `az://`): they list globs and folders and stream
-files. `http(s)://` and `hf://` have no listing here and are read by polars' own object-store
-readers. Credentials and endpoints come from the usual environment of each client (`AWS_*`,
-`GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `HF_TOKEN`); nothing is configured here.
+files. An object-store URL's `%XX` escapes are decoded (`a%2Bb.parquet` is the key
+`a+b.parquet`), and the objects a folder or a glob lists are named so that they decode back to
+their own keys (`object_url`). `http(s)://` and `hf://` have no listing here and are read by
+polars' own object-store readers. Credentials and endpoints come from the usual environment of
+each client (`AWS_*`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `HF_TOKEN`); nothing
+is configured here.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InputError
@@ -44,12 +47,18 @@ def check_scheme(url: str) -> str:
 
 
 def filesystem(url: str) -> tuple[Any, str]:
-    """pyarrow's filesystem for an object-store URL and the path inside it."""
+    """pyarrow's filesystem for an object-store URL and the object's path inside it (the
+    bucket, then the key with its `%XX` escapes decoded: `object_path`). Only the bucket and the
+    query reach pyarrow's URI parser: it would refuse a space, a non-ASCII letter or `[` in
+    the key, cut it at `#` and take a `?` for a query."""
     import pyarrow.fs as pafs
 
     scheme = check_scheme(url)
     if scheme not in OBJECT_STORES:
         raise InputError(f"{url}: {scheme}:// has no listing; name the files one by one")
+    bucket, _, query = _split(url)
+    if not bucket:  # pyarrow would list the account's buckets as a folder
+        raise InputError(f"{url}: no bucket in the URL; write {scheme}://BUCKET/PATH")
     try:
         if scheme == "az":
             # pyarrow names Azure URLs abfs://container@account…; az://container/path takes the
@@ -57,35 +66,61 @@ def filesystem(url: str) -> tuple[Any, str]:
             account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
             if not account:
                 raise InputError(f"{url}: no Azure storage account; set AZURE_STORAGE_ACCOUNT_NAME (and a key or token)")
-            return pafs.AzureFileSystem(account_name=account), url.split("://", 1)[1]
-        if scheme == "gcs":
-            url = "gs://" + url.split("://", 1)[1]
-        glob = _glob_start(url)
-        if glob is not None:  # pyarrow would take `?` for a query and refuse `[`: the pattern stays out
-            cut = url.rfind("/", 0, glob)
-            query = _query_start(url, glob)  # the store's options (`?endpoint_override=…`) go with it
-            fs, base = pafs.FileSystem.from_uri(url[:cut] + url[query:])
-            return fs, base + url[cut:query]
-        return pafs.FileSystem.from_uri(url)
+            return pafs.AzureFileSystem(account_name=account), object_path(url)
+        fs, _ = pafs.FileSystem.from_uri(f"{_store_scheme(scheme)}://{bucket}{query}")
+        return fs, object_path(url)
     except InputError:
         raise
     except Exception as e:  # pyarrow raises OSError/ArrowInvalid with multi-line messages
         raise InputError(f"{url}: cannot open the object store ({first_line(e)}); {HINT}") from None
 
 
+def _store_scheme(scheme: str) -> str:
+    return "gs" if scheme == "gcs" else scheme
+
+
+def _split(url: str) -> tuple[str, str, str]:
+    """An object-store URL's bucket, its key as written (escapes kept, no leading `/`) and its
+    query (`?endpoint_override=…`, or "")."""
+    after = url.index("://") + 3
+    query = _query_start(url, after)
+    bucket, _, key = url[after:query].partition("/")
+    return bucket, key, url[query:]
+
+
+def object_path(url: str) -> str:
+    """The object an object-store URL names, as the stores list it: `bucket/key`, the key's
+    `%XX` escapes decoded (`a%2Bb` is the key `a+b`, as pyarrow's URI parser reads it). Every
+    object-store read and listing starts from this one decoding."""
+    import urllib.parse
+
+    bucket, key, _ = _split(url)
+    return f"{bucket}/{urllib.parse.unquote(key)}" if key else bucket
+
+
+def object_url(scheme: str, path: str) -> str:
+    """The URL of a listed object (`bucket/key`, as the store names it) that `object_path`
+    reads back as exactly that object: the key's `%` (escapes are decoded), `?` (a query), `*`
+    and `[` `]` (a pattern) and control characters are written as `%XX`. Spaces, `#` and
+    non-ASCII letters stay as they are, so the URL stays readable."""
+    return f"{_store_scheme(scheme)}://" + re.sub(r"[%?*\[\]\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}", path)
+
+
+def polars_url(url: str) -> str:
+    """The URL polars' readers take for the object `url` names: they read a URL's key as
+    written (no escapes decoded), so it is the decoded `object_path`, without the query."""
+    return f"{_store_scheme(check_scheme(url))}://{object_path(url)}"
+
+
+def canonical(url: str) -> str:
+    """One spelling of an object-store URL, the same for every spelling of its object
+    (`a+b` and `a%2Bb`), to tell a file given twice; other URLs as they are."""
+    scheme = scheme_of(url)
+    return object_url(scheme, object_path(url)) if scheme in OBJECT_STORES else url
+
+
 # What follows a `?` that starts a query: `key=value` pairs joined by `&`, no more path.
 _QUERY = re.compile(r"[A-Za-z_][\w.-]*=[^/&?*\[]*(?:&[A-Za-z_][\w.-]*=[^/&?*\[]*)*")
-
-
-def _glob_start(url: str) -> int | None:
-    """Where the glob pattern of an object-store URL starts (its first `*`, `[` or `?`), or None.
-    A `?` that ends the URL with `key=value` pairs is a query (pyarrow's `?endpoint_override=…`),
-    not a pattern; one followed by more of the path (`part-?/year=2024/*`) is a pattern."""
-    after_scheme = url.index("://") + 3
-    for i in range(after_scheme, len(url)):
-        if url[i] in "*[" or (url[i] == "?" and not _QUERY.fullmatch(url, i + 1)):
-            return i if url.rfind("/", after_scheme, i) > 0 else None  # in the bucket's name: not a pattern
-    return None
 
 
 def _query_start(url: str, start: int) -> int:
@@ -176,10 +211,17 @@ def first_line(error: BaseException) -> str:
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over '/'-separated keys: `**` crosses folders, `*` and `?` do not."""
+    """A glob as a regex over '/'-separated keys: `**` crosses folders, `*` and `?` do not.
+    `%XX` escapes are decoded, as in the rest of the URL, and match their characters literally."""
+    import urllib.parse
+
     out, i = [], 0
     while i < len(pattern):
-        if pattern.startswith("**/", i):
+        escaped = _ESCAPES.match(pattern, i)
+        if escaped:  # `%2A` is a `*` of the key, not a pattern's
+            out.append(re.escape(urllib.parse.unquote(escaped.group())))
+            i = escaped.end()
+        elif pattern.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
         elif pattern.startswith("**", i):
@@ -206,9 +248,16 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
 def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
     """The URLs `url` names: itself, a folder's data files (sorted, not recursive), or a glob's
-    matches (sorted). http(s) and hf URLs are taken as they are (polars expands hf globs)."""
+    matches (sorted). http(s) and hf URLs are taken as they are (polars expands hf globs).
+    Listed objects are named by `object_url`, which reads back as exactly that object. A folder
+    without data files gives []."""
+    import urllib.parse
+
     import pyarrow.fs as pafs
 
     scheme = check_scheme(url)
@@ -217,27 +266,56 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
             raise InputError(f"{url}: http(s) cannot be listed, so globs do not work there; name each file")
         return [url]
     fs, path = filesystem(url)
-    prefix = ("gs" if scheme == "gcs" else scheme) + "://"
+    bucket, key, _ = _split(url)
     try:
-        if any(ch in path for ch in "*?["):
-            first_magic = min(i for i, ch in enumerate(path) if ch in "*?[")
-            base = path[: path.rfind("/", 0, first_magic)]
-            selector = pafs.FileSelector(base, recursive="**" in path or "/" in path[first_magic:])
-            regex = _glob_regex(path)
+        magic = [i for i, ch in enumerate(key) if ch in "*?["]  # as written: an escaped `%2A` is no pattern
+        # A key that exists is itself, glob characters and all (`br[1].parquet`), as an existing
+        # local path is; only a URL that names no object is a pattern.
+        if magic and fs.get_file_info(path).type != pafs.FileType.File:
+            cut = key.rfind("/", 0, magic[0])
+            base = f"{bucket}/{urllib.parse.unquote(key[:cut])}" if cut >= 0 else bucket
+            selector = pafs.FileSelector(base, recursive="**" in key or "/" in key[magic[0] :])
+            regex = _glob_regex(f"{bucket}/{key}")
             matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and regex.match(info.path))
             if not matches:
                 raise InputError(f"{url}: the pattern matches no object; check the pattern and quote it")
-            return [prefix + m for m in matches]
+            return [object_url(scheme, m) for m in matches]
         info = fs.get_file_info(path.rstrip("/"))
         if info.type == pafs.FileType.File:
             return [url]
         if info.type == pafs.FileType.Directory:
             names = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path.rstrip("/"))) if i.is_file and is_data_file(i.base_name))
-            if not names:
-                raise InputError(f"{url}: folder has no data file")
-            return [prefix + n for n in names]
-        raise InputError(f"{url}: no such object or folder; {HINT}")
+            return [object_url(scheme, n) for n in names]  # none: the caller words the error and its hint
+        raise InputError(f"{url}: no such object or folder{_ESCAPE_HINT if '%' in key else ''}; {HINT}")
     except InputError:
         raise
     except Exception as e:
         raise InputError(f"{url}: cannot list ({first_line(e)}); {HINT}") from None
+
+
+_ESCAPE_HINT = " (its %XX escapes are decoded: write a % of the key itself as %25)"
+
+
+#: Most folders listed for the hint of a folder without data files (`walk_remote`): a request each.
+HINT_LISTINGS = 50
+
+
+def walk_remote(url: str) -> Iterator[tuple[str, list[str], int]]:
+    """An object-store folder and its subfolders, breadth first: (the folder's URL, its file
+    names, the entries it lists), for the hint of a folder read that finds no data file of its
+    own (a Hive layout keeps them in `year=2024/`). Hidden and `_`-prefixed folders are skipped;
+    at most HINT_LISTINGS listings, and one that fails ends the walk (a hint, not a read)."""
+    import pyarrow.fs as pafs
+
+    scheme = check_scheme(url)
+    fs, path = filesystem(url)
+    queue = [path.rstrip("/")]
+    for listed, folder in enumerate(queue):  # the queue grows as it goes
+        if listed == HINT_LISTINGS:
+            return
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(folder))
+        except Exception:  # pyarrow raises OSError and others; the read's own error stands
+            return
+        queue.extend(sorted(i.path for i in infos if i.type == pafs.FileType.Directory and not i.base_name.startswith((".", "_"))))
+        yield object_url(scheme, folder), [i.base_name for i in infos if i.is_file], len(infos)
