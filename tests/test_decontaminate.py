@@ -125,3 +125,16 @@ def test_eval_text_errors(data):
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("audit", train, "--eval-text", "question")
     assert proc.returncode == 2 and "--eval-text needs at least one --eval split" in proc.stderr
+
+
+def test_eval_text_of_a_split_whose_name_holds_an_equals_sign():
+    """A split named after a Hive folder (`split=val`): `--eval-text split=val=question` was
+    read as split `split`, column `val=question` ("no eval split named 'split'")."""
+    from epochplan.sources.paths import parse_eval_text
+
+    splits = {"split=val": "a", "test": "b"}
+    assert parse_eval_text(["split=val=question"], splits) == {"split=val": "question"}
+    assert parse_eval_text(["test=q", "split=val=question"], splits) == {"test": "q", "split=val": "question"}
+    # The longest name the spec starts with wins; plain names work as before.
+    assert parse_eval_text(["a=b=c"], {"a": 1, "a=b": 2}) == {"a=b": "c"}
+    assert parse_eval_text(["a=c"], {"a": 1, "a=b": 2}) == {"a": "c"}

@@ -275,7 +275,10 @@ def parse_eval_text(specs: list[str] | None, splits: Mapping[str, object]) -> st
     every: str | None = None
     per_split: dict[str, str] = {}
     for spec in specs:
-        name, sep, column = spec.partition("=")
+        # A split's name may hold `=` itself (a Hive folder `split=val` named after its folder):
+        # the longest split name the spec starts with, then `=`, is the split.
+        named = max((n for n in splits if spec.startswith(f"{n}=")), key=len, default=None)
+        name, sep, column = (named, "=", spec[len(named) + 1 :]) if named is not None else spec.partition("=")
         if not sep:
             if every is not None and every != spec:
                 raise InputError(f"--eval-text: two columns for every split ({every!r}, {spec!r}); name one split with NAME=COL")
