@@ -59,31 +59,34 @@ def measure_file(
     measure = Measurer(**measurer, tokenizer=counter)
     try:
         source = Source([file_part(location)], [str(location)], str(location))
-        seen = 0
+        seen, first_row = 0, 0  # the batch's first row within this file
         for batch in batches(source, columns, label, batch_rows):
             if batch.height == 0:
                 continue
             seen += 1
-            if seen <= skip:
-                continue
-            labels = batch.get_column(LABEL) if label is not None else None
-            try:
-                yield measure.measure(batch.get_column(TEXT)), labels
-            except InputError as e:
-                raise _named(e, counter, tokenizer_name, location) from None
+            if seen > skip:
+                labels = batch.get_column(LABEL) if label is not None else None
+                try:
+                    yield measure.measure(batch.get_column(TEXT)), labels
+                except InputError as e:
+                    raise _named(e, counter, tokenizer_name, location, first_row) from None
+            first_row += batch.height
     finally:
         # An http(s) file from a server without byte ranges was read from a local copy: Ray
         # ends the worker without the exit that would remove it (see `discard_downloads`).
         discard_downloads()
 
 
-def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: Location) -> InputError:
+def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: Location, first_row: int) -> InputError:
     """A tokenizer's error as the local engine words it: the user's name for the file, not the
-    worker's copy; its row is counted within this file, so the file is named with it."""
+    worker's copy. The core counts the row within its batch (`first_row`: the batch's first row
+    in this file); the file is named with it."""
     message = str(error)
     if counter is not None and name is not None:
         message = message.replace(str(counter.path), name)
-    message = re.sub(r"cannot tokenize row (\d+)", lambda m: f"cannot tokenize row {m.group(1)} of {location}", message, count=1)
+    message = re.sub(
+        r"cannot tokenize row (\d+)", lambda m: f"cannot tokenize row {first_row + int(m.group(1))} of {location}", message, count=1
+    )
     return type(error)(message)
 
 
