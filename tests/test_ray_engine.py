@@ -503,13 +503,13 @@ def test_workers_that_cannot_import_epochplan_say_so(cluster, planted, tmp_path)
     assert_clean_error(proc, "epochplan cannot be imported on the Ray workers", "epochplan[ray]", "No module named 'epochplan'")
 
 
-def test_a_cluster_without_cpus_is_refused_at_once(monkeypatch):
+def test_a_cluster_without_cpus_says_the_run_waits_for_workers(monkeypatch, capsys):
     # A head started with --num-cpus 0 and no worker: no task ever started, and the run waited
-    # at "0 / N rows" forever, saying nothing. (Faked: checked by hand on such a head.)
+    # at "0 / N rows" forever, saying nothing. Not refused: an autoscaler adds workers only once
+    # tasks wait. (Faked: checked by hand on such a head.)
     from types import SimpleNamespace
 
     from epochplan.engines import ray_engine
-    from epochplan.errors import EngineError
 
     fake = SimpleNamespace(
         is_initialized=lambda: True,
@@ -519,15 +519,16 @@ def test_a_cluster_without_cpus_is_refused_at_once(monkeypatch):
     monkeypatch.setattr(ray_engine, "_import_ray", lambda: fake)
     monkeypatch.setattr(ray_engine, "_made", {"address": "10.0.0.5:6379", "job": "01000000"}, raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    with pytest.raises(EngineError, match=r"the Ray cluster at 10\.0\.0\.5:6379 has no CPUs: start workers"):
-        ray_engine.RayEngine.connect(None)  # the connection made before: kept
+    assert isinstance(ray_engine.RayEngine.connect(None), ray_engine.RayEngine)  # the connection made before: kept
+    assert "warning: the Ray cluster at 10.0.0.5:6379 has no CPUs yet: the run starts when workers join" in capsys.readouterr().err
 
 
 def test_python_api_goes_to_the_cluster_it_is_given(cluster, planted):
     # A second audit with another ray_address ran silently on the first cluster. Now: a
     # connection epochplan made moves to the new address (here a closed port, refused by name;
-    # then the same cluster spelt `localhost`: a new connection, so a new Ray job); a connection
-    # the caller made with ray.init is theirs, used without an address, refused with another.
+    # then the cluster again: a new connection, so a new Ray job; the same cluster spelt
+    # `localhost` keeps it); a connection the caller made with ray.init is theirs, used without
+    # an address or with `auto` (the README's example), refused with another.
     port = cluster.rsplit(":", 1)[1]
     code = (
         "import sys, ray, epochplan\n"
@@ -539,12 +540,15 @@ def test_python_api_goes_to_the_cluster_it_is_given(cluster, planted):
         "except epochplan.InputError as e:\n"
         "    print('refused:', e)\n"
         "job = ray.get_runtime_context().get_job_id()\n"
-        "again = epochplan.audit(path, text='text', engine='ray', ray_address='localhost:' + port).to_dict()\n"
+        "again = epochplan.audit(path, text='text', engine='ray', ray_address=address).to_dict()\n"
         "assert again == first\n"
-        "assert ray.get_runtime_context().get_job_id() != job, 'not reconnected'\n"
+        "job = ray.get_runtime_context().get_job_id()\n"
+        "assert epochplan.audit(path, text='text', engine='ray', ray_address='localhost:' + port).to_dict() == first\n"
+        "assert ray.get_runtime_context().get_job_id() == job, 'the same cluster was connected to again'\n"
         "ray.shutdown()\n"
         "ray.init(address=address, log_to_driver=False)\n"
         "assert epochplan.audit(path, text='text', engine='ray').to_dict() == first\n"
+        "assert epochplan.audit(path, text='text', engine='ray', ray_address='auto').to_dict() == first\n"
         "try:\n"
         "    epochplan.audit(path, text='text', engine='ray', ray_address=closed)\n"
         "    print('ran elsewhere')\n"
@@ -575,7 +579,58 @@ def test_a_tokenizer_error_on_a_worker_names_the_users_file_and_the_row_in_its_f
     folder.mkdir()
     pl.DataFrame({"text": ["hello"] * 16}).write_parquet(folder / "a.parquet")
     pl.DataFrame({"text": ["hello"] * 4 + ["bad"]}).write_parquet(folder / "b.parquet")
-    proc = run_cli("audit", str(folder), "--tokenizer", str(path), "--engine", "ray", "--ray-address", cluster, "-q")
+    # Batches of 3 rows: the bad row is in the second batch of b.parquet (row 4 of the file).
+    env = {"EPOCHPLAN_BATCH_ROWS": "3"}
+    proc = run_cli("audit", str(folder), "--tokenizer", str(path), "--engine", "ray", "--ray-address", cluster, "-q", env=env)
     assert proc.returncode == 2, proc.stderr
     assert f"tokenizer {path} cannot tokenize row 4 of " in proc.stderr and "b.parquet" in proc.stderr, proc.stderr
     assert "epochplan-tokenizers" not in proc.stderr
+
+
+def test_templated_rows_past_the_check_cap_cluster_as_locally(cluster, tmp_path):
+    """Rows that reach the near check's cap get a second chance ordered by the buckets they
+    share, which the two engines number differently: the clusters must still be the same."""
+    rng = random.Random(5)
+    shared = _doc(rng, 80)
+    rows = [f"{_doc(rng, 6)} {shared} {_doc(rng, 20)}" for _ in range(300)]
+    rows += [row + " thanks" for row in rows]
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for k in range(3):
+        pl.DataFrame({"text": rows[k * 200 : (k + 1) * 200]}).write_parquet(shards / f"part-{k}.parquet")
+    for verify in ("sketch", "exact"):
+        args = ["audit", str(shards), "--verify", verify]
+        got = _both(args, {"--json": "a.json", "--clusters": "c.parquet"}, cluster, tmp_path / verify, env={"EPOCHPLAN_BATCH_ROWS": "70"})
+        audit = _same_json(got)
+        clusters = _same_parquet(got, "--clusters")
+        assert any(w["id"] == "near-capped" for w in audit["warnings"])  # the cap was reached
+        if verify == "exact":
+            assert clusters["near_id"].to_list()[300:] == list(range(300))  # every copy found its original
+
+
+def test_the_callers_own_connection_serves_auto_and_ray_client(monkeypatch):
+    """After the caller's own `ray.init(address="auto")`, the README's `ray_address="auto"` was
+    refused ("already connected … not to auto"); so was any address on a Ray Client connection,
+    which has no GCS address to compare. Another cluster's address is still refused. (Faked.)"""
+    from types import SimpleNamespace
+
+    from epochplan.engines import ray_engine
+    from epochplan.errors import EngineError
+
+    def fake(gcs: str | None) -> SimpleNamespace:
+        def context() -> SimpleNamespace:
+            if gcs is None:
+                raise RuntimeError("Ray Client has no GCS address")
+            return SimpleNamespace(gcs_address=gcs, get_job_id=lambda: "01000000")
+
+        return SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 4.0}, get_runtime_context=context)
+
+    monkeypatch.setattr(ray_engine, "_made", {}, raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(ray_engine, "_import_ray", lambda: fake("127.0.0.1:6379"))
+    for address in (None, "auto", "127.0.0.1:6379", "localhost:6379"):
+        assert isinstance(ray_engine.RayEngine.connect(address), ray_engine.RayEngine), address
+    with pytest.raises(EngineError, match="already connected"):
+        ray_engine.RayEngine.connect("127.0.0.1:6380")
+    monkeypatch.setattr(ray_engine, "_import_ray", lambda: fake(None))
+    assert isinstance(ray_engine.RayEngine.connect("ray://head:10001"), ray_engine.RayEngine)

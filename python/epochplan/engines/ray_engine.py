@@ -27,6 +27,7 @@ from typing import Any
 
 from .._epochplan import Auditor
 from ..errors import EngineError, EpochplanError, InputError
+from ..outputs import uninterrupted
 from ..sources import Source
 from ..sources.remote import first_line, is_remote
 from .base import MeasureSpec, ProgressCallback
@@ -130,12 +131,35 @@ def _ours(ray: Any) -> bool:
 def _connected_to(ray: Any) -> list[str]:
     """The names of the cluster this process is connected to: what epochplan's connection was
     asked for (the first, as the user wrote it, for messages), and the GCS address."""
-    try:
-        gcs = str(ray.get_runtime_context().gcs_address)
-    except Exception:  # a Ray Client connection (ray://) has no GCS address here
-        gcs = None
+    gcs = _gcs_address(ray)
     asked = [str(_made["address"])] if _ours(ray) else []
     return [*asked, *([gcs] if gcs else [])] or ["the connected Ray cluster"]
+
+
+def _gcs_address(ray: Any) -> str | None:
+    try:
+        return str(ray.get_runtime_context().gcs_address) or None
+    except Exception:  # a Ray Client connection (ray://) has no GCS address here
+        return None
+
+
+def _same_address(a: str, b: str) -> bool:
+    """Whether two HOST:PORT addresses name one cluster: `localhost:6379` and `127.0.0.1:6379`
+    do. Compared as written when either is not HOST:PORT or a host does not resolve."""
+    if a == b:
+        return True
+
+    def endpoint(address: str) -> tuple[str, str] | None:
+        host, sep, port = address.removeprefix("ray://").rpartition(":")
+        if not sep or not port.isdigit():
+            return None
+        try:
+            return socket.gethostbyname(host.strip("[]")), port
+        except OSError:
+            return None
+
+    ends = endpoint(a), endpoint(b)
+    return ends[0] is not None and ends[0] == ends[1]
 
 
 def disconnect() -> None:
@@ -149,18 +173,11 @@ def disconnect() -> None:
     ray = sys.modules.get("ray")
     if ray is None or not _ours(ray):
         return
-    caught: list[int] = []
     try:
-        handlers = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in _SIGNALS}
-    except ValueError:  # not the main thread: no Python signal handler runs here anyway
-        handlers = {}
-    try:
-        ray.shutdown()
+        with uninterrupted():
+            ray.shutdown()
     finally:
         _made.clear()
-        _restore(handlers)
-    if caught:
-        signal.raise_signal(caught[0])
 
 
 class RayEngine:
@@ -189,7 +206,10 @@ class RayEngine:
         os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
         if ray.is_initialized():
             current = _connected_to(ray)
-            if address is None or address in current:
+            # `auto` means "the cluster this process can find", and a connected one is found.
+            if address is None or address == "auto" or any(_same_address(address, name) for name in current):
+                return cls._ready(ray, current[0])
+            if not _ours(ray) and _gcs_address(ray) is None:  # a Ray Client connection: nothing to compare
                 return cls._ready(ray, current[0])
             if not _ours(ray):  # the caller's own ray.init
                 raise EngineError(
@@ -216,12 +236,15 @@ class RayEngine:
 
     @classmethod
     def _ready(cls, ray: Any, where: str) -> RayEngine:
-        """The engine on a cluster that can run its tasks: with no CPU a task never starts, and
-        the run waited at 0 rows forever, saying nothing."""
+        """The engine on the cluster. With no CPU yet no task starts, and the run waited at 0 rows
+        saying nothing; it is not refused, as an autoscaling cluster (a head started with
+        --num-cpus 0, KubeRay's usual layout) adds workers only once tasks wait: it says so."""
         if not ray.cluster_resources().get("CPU", 0) > 0:
-            raise EngineError(
-                f"the Ray cluster at {where} has no CPUs: start workers (ray start --address {where}) "
-                "or give the head CPUs (ray start --head --num-cpus N)"
+            print(
+                f"warning: the Ray cluster at {where} has no CPUs yet: the run starts when workers join "
+                f"(an autoscaler adds them now; else start some: ray start --address {where}); Ctrl-C stops it",
+                file=sys.stderr,
+                flush=True,
             )
         return cls(ray)
 
