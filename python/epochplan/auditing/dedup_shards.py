@@ -86,7 +86,7 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
                 shard = Source([part], [location], part.name)
                 rows = part.rows if part.rows is not None else part.scan().select(pl.len()).collect().item()
                 lo, hi = keep.searchsorted([start, start + rows])
-                read += write_rows(shard, keep[lo:hi] - start, kind, temp / name, unchanged, rows)
+                read += write_rows(shard, keep[lo:hi] - start, kind, temp / name, unchanged.only(location), rows)
                 start += rows
             unchanged.check(rows_read=read)  # an input rewritten since the audit: no shard moved in
             _publish(temp, target, [name for name, _ in names])

@@ -232,6 +232,11 @@ class Unchanged:
         local = [p for p in source.paths if not is_remote(p)]
         return cls(tuple((p, _state(p)) for p in local), description=source.description)
 
+    def only(self, path: object) -> Unchanged:
+        """The state of the one file `path` (a shard of `dedup -o DIR/`, checked around its own
+        writing: checking every file around every shard was quadratic in the shards)."""
+        return Unchanged(tuple(f for f in self.files if f[0] == path), description=self.description)
+
     def check(self, *, rows_read: int | None = None) -> None:
         for path, state in self.files:
             if _state(path) != state:
