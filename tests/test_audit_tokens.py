@@ -294,6 +294,8 @@ def test_every_output_says_whether_unique_tokens_are_counted_or_estimated(tokeni
     pl.DataFrame({"text": [None, None]}, schema={"text": pl.String}).write_parquet(nulls)
     terminal = " ".join(run_cli("audit", str(nulls), "--tokenizer", str(tokenizer_json)).stdout.split())
     assert "unique tokens (tokenizer)" in terminal and "unique tokens (estimate" not in terminal, terminal
+    markdown = run_cli("audit", str(nulls), "--tokenizer", str(tokenizer_json), "--markdown", "-", "-q")
+    assert "Unique tokens (tokenizer counts): 0." in markdown.stdout, markdown.stdout
 
 
 def test_plan_refuses_a_tokenizer_its_audit_did_not_count_with(tokenizer_json, tmp_path):

@@ -27,6 +27,13 @@ class Tokenizer:
         return {"path": self.path, "sha256": self.sha256}
 
 
+def counted_by_tokenizer(estimated: bool | None, tokenizer: object | None) -> bool:
+    """Whether an audit's token counts are a tokenizer's, not the bytes/4 estimate: its token
+    lengths say (`estimated`); all-null text has none, and then whether a tokenizer was given.
+    The terminal and the Markdown label their numbers with it."""
+    return tokenizer is not None if estimated is None else not estimated
+
+
 def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Tokenizer | None:
     """Load (and so validate) a tokenizer file, or the tokenizer.json of a model folder; a
     loaded one is returned as it is. A missing, unreadable or invalid file is an InputError

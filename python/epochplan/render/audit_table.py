@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..auditing.result import AuditResult, AuditWarning, ClusterStats, Labels, LengthStats
-from ..auditing.tokenizer import TokenLengthStats
+from ..auditing.tokenizer import TokenLengthStats, counted_by_tokenizer
 from .console import data_text
 from .near_examples import escape_controls, render_near_examples
 
@@ -80,8 +80,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
     unique = r.near if r.near is not None else r.exact
     if unique.unique_tokens is not None:
-        # All-null data has no token lengths, but a tokenizer still did the (zero) counting.
-        counted = r.source.tokenizer is not None if tokens is None else not tokens.estimated
+        counted = counted_by_tokenizer(None if tokens is None else tokens.estimated, r.source.tokenizer)
         how = "tokenizer" if counted else "estimate, bytes/4"
         overview.add_row(f"unique tokens ({how})", f"{unique.unique_tokens:,}", f"{'near' if r.near else 'exact'} representatives")
     d = r.diversity

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import graphemes
+from ..auditing.tokenizer import counted_by_tokenizer
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
@@ -81,8 +82,9 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     lines.append("")
     if tokens is not None:
         # The bytes/4 estimate says so, as in the terminal and the page; tokenizer counts name it.
-        counted = lengths.get("tokens") or {}
-        how = " (tokenizer counts)" if counted.get("estimated") is False else " (estimate, UTF-8 bytes / 4)"
+        estimated = (lengths.get("tokens") or {}).get("estimated")
+        counted = counted_by_tokenizer(estimated, (audit.get("source") or {}).get("tokenizer"))
+        how = " (tokenizer counts)" if counted else " (estimate, UTF-8 bytes / 4)"
         lines.append(f"Unique tokens{how}: {_n(tokens)}.")
     else:
         lines.append(f"Tokens (estimate, UTF-8 bytes / 4): {_n(lengths.get('tokens_estimate'))}.")
