@@ -37,6 +37,8 @@ FORMATS = {
 }
 #: Compression suffix -> codec (pyarrow's name). Only row formats can be compressed as a whole file.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+#: The shell command that unpacks each compression to a pipe, for hints that show a command.
+UNPACK = {"gzip": "zcat FILE | ", "zstd": "zstdcat FILE | "}
 COMPRESSIBLE = ("ndjson", "json", "csv", "tsv", "text")
 #: The field separator of each delimited kind, read and written (`.tsv`: plain tab-separated
 #: values unless the file quotes as CSV does, `sniff.tsv_is_quoted`).

@@ -60,7 +60,7 @@ from .sniff import (
     tsv_is_quoted,
     whole_lines,
 )
-from .utf8 import is_utf8, refuse_not_utf8, utf8_checked
+from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked
 
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
@@ -459,7 +459,7 @@ def file_part(location: Location) -> Part:
     except InputError:
         raise
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
-        if kind in SEPARATORS:
+        if kind in SEPARATORS and may_be_encoding(e):
             refuse_not_utf8(location, compression)
         where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
         raise (json_lines_error(str(location), where) if where else read_error(str(location), e)) from None

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .paths import file_format
+from .paths import UNPACK, file_format
 
 #: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
 BOM = b"\xef\xbb\xbf"
@@ -144,7 +144,7 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
     record pass. `data`: the file decompressed (`compression`, which the jq command reads through)."""
     import json
 
-    unpack = {"gzip": "zcat FILE | ", "zstd": "zstdcat FILE | "}.get(compression or "")
+    unpack = UNPACK.get(compression or "")
     jq, file = (unpack + "jq", "") if unpack else ("jq", " FILE")
 
     try:

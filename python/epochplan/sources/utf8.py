@@ -12,7 +12,7 @@ import polars as pl
 
 from ..errors import InputError
 from .parts import Part, open_stream
-from .paths import Location
+from .paths import UNPACK, Location
 
 
 def is_utf8(data: bytes) -> bool:
@@ -47,7 +47,7 @@ def utf8_fault(stream: Any) -> str | None:
 def not_utf8_error(name: str, where: str, compression: str | None) -> InputError:
     """The error for a CSV or TSV file that is not UTF-8 `where` (`utf8_fault`): most likely
     Latin-1 or Windows-1252, as Excel and older tools save it."""
-    unpack = {"gzip": "zcat FILE | ", "zstd": "zstdcat FILE | "}.get(compression or "")
+    unpack = UNPACK.get(compression or "")
     command = f"{unpack}iconv -f latin1 -t utf-8" if unpack else "iconv -f latin1 -t utf-8 FILE"
     suffix = ".tsv" if ".tsv" in name.lower() else ".csv"
     return InputError(
@@ -68,6 +68,15 @@ def refuse_not_utf8(location: Location, compression: str | None) -> None:
         raise not_utf8_error(str(location), where, compression)
 
 
+def may_be_encoding(error: BaseException) -> bool:
+    """Whether a reader's error can come of bytes that are not UTF-8 (polars: "invalid utf-8
+    sequence"; pyarrow: "CSV conversion error to string … invalid UTF8"): only then is the file
+    read again to find the line. Other failures (a quoting error) are reported at once, with no
+    second pass over a large or remote file."""
+    text = str(error).lower()
+    return any(word in text for word in ("utf", "conversion", "decod", "encod"))
+
+
 def utf8_checked(part: Part, location: Location, compression: str | None) -> Part:
     """`part`, whose reads that fail on bytes that are not UTF-8 say which line and how to fix it."""
     read = part.read
@@ -75,8 +84,9 @@ def utf8_checked(part: Part, location: Location, compression: str | None) -> Par
     def checked(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         try:
             yield from read(columns, batch_rows)
-        except Exception:
-            refuse_not_utf8(location, compression)
+        except Exception as e:
+            if may_be_encoding(e):
+                refuse_not_utf8(location, compression)
             raise
 
     part.read = checked
