@@ -392,6 +392,28 @@ def stdout_errors() -> Iterator[None]:
             raise
 
 
+@contextlib.contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Output to stdout that a reader may stop reading (`| head`): a closed pipe ends the block
+    quietly, so a command whose exit code is a verdict (`check`) still exits with it. rich ends a
+    table on a closed pipe with SystemExit(1) after pointing stdout at /dev/null; Python raises
+    BrokenPipeError. Later writes go to /dev/null."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except SystemExit:
+        if not is_devnull(sys.stdout):
+            raise
+
+
+def is_devnull(stream: Any) -> bool:
+    try:
+        return os.path.samestat(os.fstat(stream.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no descriptor (a test's capture)
+        return False
+
+
 def write_stdout(text: str) -> None:
     """A report to standard output (`--json -`), written to the file descriptor at once, every
     byte: left in the buffer, a failure would come when Python flushes it on exit, too late to

@@ -453,6 +453,10 @@ def test_a_report_cut_short_on_stdout_is_exit_2_not_exit_0(tmp_path, data, comma
         ["audit", "big.parquet", "--json", "-", "-q"],
         ["check", "big.parquet", "--json", "-", "-q", "--exit-zero"],
         ["config", "show", "--json"],
+        ["check", "big.parquet"],  # terminal tables: rich points stdout at /dev/null, then exits 1
+        ["audit", "big.parquet"],
+        ["config", "show"],
+        ["audit", "--help"],
     ],
 )
 def test_a_report_to_a_closed_pipe_ends_quietly(tmp_path, data, command):
@@ -470,6 +474,26 @@ def test_a_report_to_a_closed_pipe_ends_quietly(tmp_path, data, command):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0, stderr
     assert "Traceback" not in stderr and "error" not in stderr, stderr
+
+
+@pytest.mark.parametrize("extra, code", [([], 1), (["--exit-zero"], 0)])
+def test_a_failed_gate_keeps_its_exit_code_when_the_reader_goes_away(tmp_path, extra, code):
+    """`epochplan check data | head` under `set -o pipefail`: the exit code is the verdict. A
+    closed pipe made it 1 whatever the gate said, and the fix for that must not make a failed
+    gate 0."""
+    import subprocess
+    import sys
+
+    pl.DataFrame({"text": ["the same row of text"] * 50 + [f"row {i} of its own" for i in range(50)]}).write_parquet(
+        tmp_path / "dup.parquet"
+    )
+    for command in (["check", "dup.parquet", *extra], ["check", "dup.parquet", "--json", "-", *extra]):
+        proc = subprocess.Popen([sys.executable, "-m", "epochplan", *command], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        assert proc.wait(timeout=300) == code, (command, stderr)
+        assert "Traceback" not in stderr, stderr
 
 
 def test_a_ray_shutdown_that_fails_leaves_the_commands_exit_code(monkeypatch, capsys):

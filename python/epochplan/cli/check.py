@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
-from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_stdout
+from ..outputs import atomic_write_text, check_outputs, reader_may_leave, staged_outputs, stdout_errors, stdout_option, write_stdout
 from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
@@ -84,12 +84,14 @@ def check_command(
         for option, target in outputs.items():
             if target is not None and option != to_stdout:
                 atomic_write_text(target, texts[option](), stage)
-    if to_stdout is not None:
-        write_stdout(texts[to_stdout]())
-    # Workflow commands go to stdout, unless stdout carries a report.
-    with stdout_errors():  # annotations and the table redirected to a full disk
-        emit_github(report, environ, sys.stderr if to_stdout else sys.stdout)
-        if not quiet and to_stdout is None:
-            render_terminal(report, terminal_console())
+    # The exit code is the verdict: a reader that stops reading (`| head`) does not change it.
+    with reader_may_leave():
+        if to_stdout is not None:
+            write_stdout(texts[to_stdout]())
+        # Workflow commands go to stdout, unless stdout carries a report.
+        with stdout_errors():  # annotations and the table redirected to a full disk
+            emit_github(report, environ, sys.stderr if to_stdout else sys.stdout)
+            if not quiet and to_stdout is None:
+                render_terminal(report, terminal_console())
     if report.exit_code:
         raise typer.Exit(report.exit_code)

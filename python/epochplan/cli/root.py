@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 from .._epochplan import __version__
 from ..engines import close_engines
 from ..errors import EpochplanError, InputError, InternalError, refused_path
-from ..outputs import stdout_errors
+from ..outputs import is_devnull, stdout_errors
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
@@ -144,6 +144,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    devnull_before = is_devnull(sys.stdout)
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
         code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)
@@ -172,10 +173,11 @@ def _run(argv: list[str] | None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except SystemExit:
-        # click ends a command whose stdout reader went away (`| head`) with exit 1 ("the gate
-        # failed" to `check`), after wrapping stdout in its PacifyFlushWrapper: that is a closed
-        # pipe, which ends quietly, as a BrokenPipeError here does.
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        # click and rich end a command whose stdout reader went away (`| head`) with exit 1 ("the
+        # gate failed" to `check`): click after wrapping stdout in its PacifyFlushWrapper, rich
+        # (a terminal table) after pointing stdout at /dev/null. That is a closed pipe, which
+        # ends quietly, as a BrokenPipeError here does.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper" or (not devnull_before and is_devnull(sys.stdout)):
             return EXIT_OK
         raise
     except Exception as e:  # anything else is our bug: one line, exit 3, no traceback
