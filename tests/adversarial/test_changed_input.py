@@ -61,6 +61,27 @@ def test_a_shard_rewritten_while_dedup_reads_it_is_refused_and_no_shard_moved_in
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"], "a shard folder or temporary folder was left"
 
 
+class DeletesTheInput(ChangesTheInput):
+    def _change(self) -> None:
+        if not self.done:
+            self.done = True
+            self.path.unlink()
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_a_shard_deleted_after_the_audit_is_refused_not_an_internal_error(tmp_path, suffix):
+    """`dedup -o DIR/` counted a shard's rows again before checking it: a JSON lines or CSV file
+    deleted since the audit was a FileNotFoundError (exit 3) there."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frame = pl.DataFrame({"text": texts(500)})
+    path = folder / f"a.{suffix}"
+    {"jsonl": frame.write_ndjson, "csv": frame.write_csv, "parquet": frame.write_parquet}[suffix](path)
+    with pytest.raises(InputError, match=r"a\.\w+: changed while it was read"):
+        dedup_to_folder(str(folder), tmp_path / "out", progress=DeletesTheInput(path, "writing"), level="exact")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 def test_an_unchanged_input_is_written_whole(tmp_path):
     data = tmp_path / "in.parquet"
     pl.DataFrame({"text": texts(5_000) + texts(1_000)}).write_parquet(data)
