@@ -315,6 +315,17 @@ def test_s3_dedup_writes_every_listed_object_once(s3, odd_keys, tmp_path):
     assert sorted(pl.read_parquet(out)["text"]) == sorted(t for key in ODD_KEYS for t in odd_keys[key]["text"])
 
 
+def test_s3_dedup_to_a_folder_names_shards_as_the_objects(s3, odd_keys, tmp_path):
+    """`-o DIR/` keeps each input's file name: a listed object's escaped URL gave shards named
+    `a%252Bb.parquet` and `q%3Fx.parquet` for the objects `a%2Bb.parquet` and `q?x.parquet`."""
+    out = tmp_path / "kept"
+    proc = run_cli("dedup", "s3://bucket1/odd/", "-o", f"{out}/", env=s3)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(key.removeprefix("odd/") for key in ODD_KEYS)
+    for key in ODD_KEYS:
+        assert pl.read_parquet(out / key.removeprefix("odd/"))["text"].to_list() == odd_keys[key]["text"].to_list()
+
+
 @pytest.mark.parametrize(
     "spec, key",
     [

@@ -18,6 +18,7 @@ import polars as pl
 from ..errors import InputError
 from ..outputs import storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
+from ..sources.remote import file_name
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
 
@@ -33,7 +34,7 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
     source = open_source(data)
     if not source.paths or len(source.paths) != len(source.parts):
         raise InputError(f"{option}: a folder output writes one shard per input file; {source.description} is not files")
-    names = [PurePosixPath(str(p)).name for p in source.paths]
+    names = [file_name(p) for p in source.paths]
     seen: set[str] = set()
     out = []
     for name in names:

@@ -106,6 +106,21 @@ def object_url(scheme: str, path: str) -> str:
     return f"{_store_scheme(scheme)}://" + re.sub(r"[%?*\[\]\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}", path)
 
 
+def file_name(location: object) -> str:
+    """The file name a location ends in, as the user would call the file: an object's key with
+    its escapes decoded (`object_url` writes `br[1].jsonl` as `br%5B1%5D.jsonl`), an http(s)
+    path without its query. A folder output names its shards so."""
+    from pathlib import PurePosixPath
+
+    text = str(location)
+    if is_remote(text):
+        import urllib.parse
+
+        scheme = scheme_of(text)
+        text = object_path(text) if scheme in OBJECT_STORES else urllib.parse.unquote(urllib.parse.urlsplit(text).path)
+    return PurePosixPath(text).name
+
+
 def polars_url(url: str) -> str:
     """The URL polars' readers take for the object `url` names: they read a URL's key as
     written (no escapes decoded), so it is the decoded `object_path`, without the query."""
