@@ -691,6 +691,14 @@ def test_a_csv_that_is_not_utf8_names_the_line_and_how_to_re_encode_it(tmp_path,
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_windows_1252_quotes_get_the_cp1252_hint(tmp_path):
+    """Bytes 0x80-0x9f are Windows-1252's curly quotes and dashes: following the Latin-1 hint
+    would turn them into invisible control characters."""
+    (tmp_path / "quotes.csv").write_bytes(b"id,text\n1,\x93quoted\x94 \x96 dash\n")
+    proc = run_cli("audit", str(tmp_path / "quotes.csv"), "--no-near")
+    assert_clean_error(proc, "quotes.csv: not UTF-8 at line 2, byte 3 (0x93)", "iconv -f cp1252 -t utf-8 FILE", "Windows-1252")
+
+
 def _union_table() -> pa.Table:
     meta = pa.UnionArray.from_sparse(pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["x", "y", "z"])])
     return pa.table({"text": ["a b c", "d e f", "a b c"], "meta": meta})

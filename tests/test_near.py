@@ -291,3 +291,6 @@ def test_a_copy_beyond_the_check_cap_still_joins_its_original(tmp_path, groups):
     # The rows that reached the cap and found nothing are named in a warning.
     capped = [w for w in audit["warnings"] if w["id"] == "near-capped"]
     assert len(capped) == 1 and "may be missed" in capped[0]["message"]
+    # The Markdown headline keeps the whole message, its advice too (it was cut at 300 characters).
+    markdown = run_cli("audit", str(path), "--verify", "exact", "--markdown", "-", "-q").stdout
+    assert capped[0]["message"] in " ".join(markdown.split()), markdown

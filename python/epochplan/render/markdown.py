@@ -107,7 +107,7 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     if warnings or plan_warnings:
         lines.append("")
         for w in warnings[:10]:
-            lines.append(f"- **{_cell(str(w.get('id', 'warning')), 40)}**: {_cell(str(w.get('message', '')), 300)}")
+            lines.append(f"- **{_cell(str(w.get('id', 'warning')), 40)}**: {_cell(str(w.get('message', '')), 600)}")
             if examples and w.get("text"):
                 lines.append(f"  {_code(str(w['text']))}")
         for message in plan_warnings[:10]:

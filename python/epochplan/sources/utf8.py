@@ -5,6 +5,7 @@ as bytes, which then was "no string column to audit"."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,11 +49,16 @@ def not_utf8_error(name: str, where: str, compression: str | None) -> InputError
     """The error for a CSV or TSV file that is not UTF-8 `where` (`utf8_fault`): most likely
     Latin-1 or Windows-1252, as Excel and older tools save it."""
     unpack = UNPACK.get(compression or "")
-    command = f"{unpack}iconv -f latin1 -t utf-8" if unpack else "iconv -f latin1 -t utf-8 FILE"
+    # Bytes 0x80-0x9f are control characters in Latin-1 but Windows-1252's curly quotes and
+    # dashes: re-encoded as Latin-1 they would become invisible controls, silently.
+    found = re.search(r"\(0x([0-9a-f]{2})\)", where)
+    windows = found is not None and 0x80 <= int(found.group(1), 16) <= 0x9F
+    source, named = ("cp1252", "Windows-1252") if windows else ("latin1", "Latin-1")
+    command = f"{unpack}iconv -f {source} -t utf-8" if unpack else f"iconv -f {source} -t utf-8 FILE"
     suffix = ".tsv" if ".tsv" in name.lower() else ".csv"
     return InputError(
         f"{name}: not UTF-8 at {where}; re-encode the file as UTF-8, e.g. {command} > utf8{suffix} "
-        "(if it is Latin-1; Excel: save as 'CSV UTF-8')"
+        f"(if it is {named}; Excel: save as 'CSV UTF-8')"
     )
 
 
