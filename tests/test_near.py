@@ -294,3 +294,6 @@ def test_a_copy_beyond_the_check_cap_still_joins_its_original(tmp_path, groups):
     # The Markdown headline keeps the whole message, its advice too (it was cut at 300 characters).
     markdown = run_cli("audit", str(path), "--verify", "exact", "--markdown", "-", "-q").stdout
     assert capped[0]["message"] in " ".join(markdown.split()), markdown
+    # check judges no such thing, but its terminal says so beside the gate.
+    gate = run_cli("check", str(path), "--verify", "exact", "--exit-zero")
+    assert "note near-capped:" in " ".join(gate.stdout.split()), gate.stdout

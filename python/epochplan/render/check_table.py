@@ -101,5 +101,14 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
             console.print(
                 f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]", highlight=False, soft_wrap=True
             )
+    # The audit's own warnings that no check judges (`template` has its check): near duplicates
+    # possibly missed past the check cap, a CSV read as one column. The gate stays as it is.
+    for warning in report.audit.get("warnings") or []:
+        if warning.get("id") != "template":
+            console.print(
+                f"[yellow]note[/] [bold]{escape(str(warning.get('id')))}[/bold]: {escape(visible(str(warning.get('message', ''))))}",
+                highlight=False,
+                soft_wrap=True,
+            )
     style = "bold red" if report.summary["status"] == "fail" else "bold green"
     console.print(f"[{style}]{escape(verdict_line(report))}[/]", highlight=False, soft_wrap=True)
