@@ -197,7 +197,22 @@ def main() -> None:
     # is printed as \udcff-style escapes, as stderr does, instead of failing the write.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")
-    sys.exit(run())
+    code: int | None = None
+    try:
+        code = run()
+        _ignore_signals()
+    except KeyboardInterrupt:  # a signal just as run() returned: its code stands, if it had one
+        _ignore_signals()
+        code = _interrupted() if code is None else code
+    sys.exit(code)
+
+
+def _ignore_signals() -> None:
+    """The outcome is decided and reported: a Ctrl-C or SIGTERM from here on would interrupt the
+    interpreter's own teardown (a weakref callback, an atexit hook) and print its traceback
+    ("Exception ignored in: … KeyboardInterrupt") after a clean run. It ends nothing more now."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
 
 
 __all__ = ["app", "main", "run", "InputError"]
