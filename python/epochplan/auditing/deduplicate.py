@@ -172,7 +172,8 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
     def write(path: Path) -> None:  # an input that changed is refused before the output lands
-        unchanged.check(rows_read=write_rows(source, keep, kind, path, unchanged, summary.rows))
+        unchanged.check()
+        unchanged.check(rows_read=write_rows(source, keep, kind, path, summary.rows))
 
     atomic_write(target, write)
     return summary
@@ -285,21 +286,16 @@ def check_lines_output(source: Source, what: str) -> None:
         )
 
 
-def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, unchanged: Unchanged | None = None, rows: int | None = None) -> int:
+def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, rows: int | None = None) -> int:
     """The rows numbered in `keep` (sorted), batch by batch, of the `rows` the audit read; returns
-    how many rows were read. Not a polars sink, and no writer calling back into Python: an
-    interrupt inside either panics or wedges the writer; here it is a KeyboardInterrupt between
-    batches, and the caller removes the temporary file. `unchanged`: the input files are checked
-    before and after the reading."""
-    if unchanged is not None:
-        unchanged.check()
-    if kind == "ndjson" and _copy_lines(source, keep, path, rows):
-        read = [rows or 0]  # the lines numbered exactly the audited rows
-    else:
-        read = [0]
-        _write_kept(source, _counted(row_batches(source, batch_rows_from_env()), read), keep, kind, path)
-    if unchanged is not None:
-        unchanged.check()
+    how many rows were read (the caller checks its `Unchanged` before and after). Not a polars
+    sink, and no writer calling back into Python: an interrupt inside either panics or wedges the
+    writer; here it is a KeyboardInterrupt between batches, and the caller removes the temporary
+    file."""
+    if kind == "ndjson" and rows is not None and _copy_lines(source, keep, path, rows):
+        return rows  # the lines numbered exactly the audited rows
+    read = [0]
+    _write_kept(source, _counted(row_batches(source, batch_rows_from_env()), read), keep, kind, path)
     return read[0]
 
 
@@ -352,7 +348,7 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 writer.close()
 
 
-def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int | None) -> bool:
+def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int) -> bool:
     """JSON lines in, JSON lines out: the kept rows' lines copied as they were written, byte for
     byte, in input order (each file's from that file). Written back from polars' columns, a
     record changed: the columns have one type per key, so a list became its JSON text where
@@ -361,7 +357,7 @@ def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int | None) 
     lines or its lines do not number the `rows` the audit read: the rows are then written from
     their columns."""
     parts = [p for p in source.parts if not p.is_empty_file]
-    if rows is None or not parts or any(p.lines is None for p in parts):
+    if not parts or any(p.lines is None for p in parts):
         return False
     start = 0
     with open(path, "wb") as handle:
