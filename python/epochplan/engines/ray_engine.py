@@ -38,7 +38,7 @@ _BACKLOG = 2
 _RETRIES = 3
 #: Seconds to wait for a TCP connection to the cluster's address before giving up.
 _CONNECT_TIMEOUT = 10.0
-#: The signals a command handles (`cli/root.py`): deferred while Ray shuts down.
+#: The signals a command handles (`cli/root.py`): its handlers are put back after ray.init.
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _INSTALL = "install it with: pip install 'epochplan[ray]'"
 

@@ -67,9 +67,10 @@ def measure_file(
             if seen > skip:
                 labels = batch.get_column(LABEL) if label is not None else None
                 try:
-                    yield measure.measure(batch.get_column(TEXT)), labels
+                    measured = measure.measure(batch.get_column(TEXT))
                 except InputError as e:
                     raise _named(e, counter, tokenizer_name, location, first_row) from None
+                yield measured, labels  # outside the try: what the consumer raises here is not renamed
             first_row += batch.height
     finally:
         # An http(s) file from a server without byte ranges was read from a local copy: Ray
