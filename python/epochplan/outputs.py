@@ -395,16 +395,26 @@ def stdout_errors() -> Iterator[None]:
 @contextlib.contextmanager
 def reader_may_leave() -> Iterator[None]:
     """Output to stdout that a reader may stop reading (`| head`): a closed pipe ends the block
-    quietly, so a command whose exit code is a verdict (`check`) still exits with it. rich ends a
-    table on a closed pipe with SystemExit(1) after pointing stdout at /dev/null; Python raises
-    BrokenPipeError. Later writes go to /dev/null."""
+    quietly, so a command whose exit code is a verdict (`check`) still exits with it. Python
+    raises BrokenPipeError; rich and click end with SystemExit(1) (`reader_left`). Later writes
+    go to /dev/null."""
+    devnull_before = is_devnull(sys.stdout)
     try:
         yield
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
     except SystemExit:
-        if not is_devnull(sys.stdout):
+        if not reader_left(devnull_before):
             raise
+
+
+def reader_left(devnull_before: bool) -> bool:
+    """Whether a SystemExit just raised is how click or rich end on a closed stdout pipe: click
+    wraps stdout in its PacifyFlushWrapper, rich points it at /dev/null (`devnull_before`: it
+    was not already). Either way an exit 1 that would read as "the gate failed"."""
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper" or (not devnull_before and is_devnull(sys.stdout))
 
 
 def is_devnull(stream: Any) -> bool:

@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 from .._epochplan import __version__
 from ..engines import close_engines
 from ..errors import EpochplanError, InputError, InternalError, refused_path
-from ..outputs import is_devnull, stdout_errors
+from ..outputs import is_devnull, reader_left, stdout_errors
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
@@ -173,11 +173,8 @@ def _run(argv: list[str] | None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except SystemExit:
-        # click and rich end a command whose stdout reader went away (`| head`) with exit 1 ("the
-        # gate failed" to `check`): click after wrapping stdout in its PacifyFlushWrapper, rich
-        # (a terminal table) after pointing stdout at /dev/null. That is a closed pipe, which
-        # ends quietly, as a BrokenPipeError here does.
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper" or (not devnull_before and is_devnull(sys.stdout)):
+        # A closed pipe (`| head`) as click or rich end it: quietly, as a BrokenPipeError here.
+        if reader_left(devnull_before):
             return EXIT_OK
         raise
     except Exception as e:  # anything else is our bug: one line, exit 3, no traceback
