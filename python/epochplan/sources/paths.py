@@ -14,12 +14,11 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
-import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, refused_path, shown
-from .remote import canonical, is_remote, list_remote, walk_remote
+from .remote import canonical, file_name, is_remote, list_remote, walk_remote
 
 #: File suffix -> reader kind. The one list of input formats.
 FORMATS = {
@@ -71,10 +70,7 @@ def file_format(location: Location) -> tuple[str | None, str | None]:
     """(reader kind, compression) from the file name; kind None when the suffix is unknown. An
     http(s) URL's query and fragment are no part of its name (`data.parquet?X-Amz-Signature=…`,
     a presigned URL)."""
-    text = str(location)
-    if text.lower().startswith(("http://", "https://")):
-        text = urllib.parse.urlsplit(text).path
-    name = PurePosixPath(text).name.lower()
+    name = file_name(location).lower()
     suffixes = PurePosixPath(name).suffixes
     compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
     if compression is not None:

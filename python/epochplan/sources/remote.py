@@ -108,8 +108,9 @@ def object_url(scheme: str, path: str) -> str:
 
 def file_name(location: object) -> str:
     """The file name a location ends in, as the user would call the file: an object's key with
-    its escapes decoded (`object_url` writes `br[1].jsonl` as `br%5B1%5D.jsonl`), an http(s)
-    path without its query. A folder output names its shards so."""
+    its escapes decoded (`object_url` writes `br[1].jsonl` as `br%5B1%5D.jsonl`), a URL's path
+    without its query (a presigned `data.parquet?X-Amz-Signature=…`). The format is read from
+    it, a download is saved under it, a folder output names its shards so."""
     from pathlib import PurePosixPath
 
     text = str(location)
@@ -179,7 +180,6 @@ def download(url: str) -> Any:
     cannot read and a Parquet file cannot be read as a stream."""
     import shutil
     import urllib.error
-    import urllib.parse
     import urllib.request
     from pathlib import Path
 
@@ -187,7 +187,7 @@ def download(url: str) -> Any:
         return _downloads[url]
     folder = Path(_download_folder().name) / str(next(_download_number))
     folder.mkdir()
-    target = folder / (Path(urllib.parse.urlsplit(url).path).name or "download")
+    target = folder / (file_name(url) or "download")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
