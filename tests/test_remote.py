@@ -155,6 +155,11 @@ def http(shared_data, tmp_path_factory, request):
     sparse = "".join(json.dumps({"id": i, "text": None if i < 1500 else f"t{i % 7}"}) + "\n" for i in range(1600))
     (root / "sparse.jsonl").write_text(sparse)
     (root / "sparse.jsonl.gz").write_bytes(gzip.compress(sparse.encode()))
+    # JSON lines whose `label` key first appears past the 2 MB the columns are read from.
+    late = [{"text": f"early row {i} " + "padding " * 10} for i in range(30_000)] + [
+        {"text": f"late {i}", "label": i % 2} for i in range(10)
+    ]
+    (root / "late.jsonl").write_text("".join(json.dumps(row) + "\n" for row in late))
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
@@ -399,6 +404,11 @@ def test_http_row_files_infer_columns_from_their_first_lines(http):
     for name in ("sparse.jsonl", "sparse.jsonl.gz"):
         got = epochplan.audit(f"{http}/{name}", text="text").to_dict()
         assert (got["rows"], got["null_rows"], got["exact"]["unique"]) == (1600, 1500, 7), name
+
+
+def test_http_json_lines_key_past_the_head_is_read_when_asked_for(http):
+    got = epochplan.audit(f"{http}/late.jsonl", label="label", near=False).to_dict()
+    assert got["rows"] == 30_010 and got["labels"]["counts"] == {"0": 5, "1": 5}
 
 
 def test_http_json_array_eval_named_by_its_file(http, local):

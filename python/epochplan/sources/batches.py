@@ -14,7 +14,6 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
 from .formats import Source, first_line
-from .sniff import json_lines_error
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
@@ -23,8 +22,9 @@ DEFAULT_BATCH_ROWS = BATCH_ROWS
 def batches(source: Source, columns: list[str], label: str | None, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """Stream the selected columns as DataFrames of at most `batch_rows` rows, in input order.
     Each part reads only the columns needed, so shards may differ in their other columns."""
-    check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
     wanted = columns + ([label] if label is not None else [])
+    source.widen(wanted)
+    check_text_in_every_file({part.name: part.schema for part in source.parts}, columns)
 
     def selected() -> Iterator[pl.DataFrame]:
         # Run in the prefetch thread, one expression a part (a list column's rendering depends
@@ -36,15 +36,16 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                 continue
             labels = [label_expression(label, part.schema, part.typed)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
+            chosen = read_columns(part.schema, wanted)
             try:
-                for frame in part.read(read_columns(part.schema, wanted), batch_rows):
+                for frame in part.read(chosen, batch_rows):
                     yield frame.select(exprs)
             except InputError:
                 raise
             except Exception as e:  # a reader's failure, named with its file (a JSON lines file says where it breaks)
-                where = part.fault() if part.fault is not None else None
-                if where is not None:
-                    raise json_lines_error(part.name, where) from None
+                fault = part.fault(chosen) if part.fault is not None else None
+                if fault is not None:
+                    raise fault from None
                 if len(source.parts) > 1:
                     raise InputError(f"{part.name}: cannot read rows ({first_line(e)})") from None
                 raise
@@ -117,6 +118,7 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
     (a column some parts lack is null there). Read part by part through the formats' own
     readers, so an interrupt is a plain KeyboardInterrupt between batches rather than a panic
     inside polars' streaming engine."""
+    source.widen()
     schema = source.frame.collect_schema()
 
     def aligned() -> Iterator[pl.DataFrame]:

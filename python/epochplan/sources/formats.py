@@ -64,8 +64,19 @@ class Source:
         typed = [replace(p, schema=p.typed) if p.typed is not None else p for p in self.parts]
         return Source(typed).schema()
 
+    def widen(self, columns: Sequence[str] | None = None) -> None:
+        """Parts whose columns come from their head only (`Part.widen`: JSON lines) read again for
+        the columns of every line: those that lack one of `columns`, or every such part (None:
+        all columns are wanted, as `dedup` writes them)."""
+        for i, part in enumerate(self.parts):
+            lacking = columns is None or any(resolve_column(part.schema, c) is None for c in columns)
+            if part.widen is not None and lacking:
+                self.parts[i] = part.widen()
+                self._frame = None
+
     def check_columns(self, columns: Sequence[str]) -> None:
         """A column some parts lack is named with the first part that lacks it."""
+        self.widen(columns)
         parts = [p for p in self.parts if not p.is_empty_file]
         for column in columns:
             having = [p for p in parts if resolve_column(p.schema, column) is not None]

@@ -6,7 +6,7 @@ for them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import polars as pl
 from ..errors import InputError
 from .paths import Location
 from .remote import HINT, filesystem, first_line, scheme_of
+from .sniff import head_lines
 
 Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
 
@@ -34,14 +35,18 @@ class Part:
     #: CSV/TSV: the column types its head suggests, which only choose the text column; every
     #: cell is read as the text it is (`schema` is all strings).
     typed: pl.Schema | None = None
-    #: JSON lines: where the file first breaks its format (`sniff.json_fault`), for an error.
-    fault: Callable[[], str | None] | None = None
+    #: JSON lines: the error that says why the file could not be read for the chosen columns
+    #: (the first line that breaks its format, or whose chosen key changes type), if found.
+    fault: Callable[[Sequence[str]], InputError | None] | None = None
     #: Parquet, Arrow and in-memory Arrow inputs: the input's own Arrow schema (types and
     #: metadata, e.g. a `datasets` ClassLabel's names), which `dedup` writes its rows back in.
     arrow_schema: Any = None
     #: JSON lines files: their rows as the lines they were written as (`lines.row_lines`), which
     #: `dedup` copies to a JSON lines output as they are.
     lines: Callable[[], Iterator[list[bytes]]] | None = None
+    #: JSON lines files whose columns come from their head only: the part with the columns of
+    #: every line (a whole pass), for a chosen key the head lacks or for writing every column.
+    widen: Callable[[], Part] | None = None
 
     @property
     def is_empty_file(self) -> bool:
@@ -57,6 +62,16 @@ def empty_part(name: str) -> Part:
     """An empty file in a folder or list of files (a shard `dedup` emptied): it adds no rows and
     its missing columns do not count against the other files."""
     return Part(name, pl.Schema(), lambda columns, batch_rows: iter(()), pl.LazyFrame, 0)
+
+
+def file_head(location: Location, compression: str | None) -> tuple[bytes, bool]:
+    """The whole lines of a row file's first SCHEMA_BYTES (decompressed), without a byte order
+    mark: what its columns and their types are inferred from; and whether they are the whole file."""
+    # A plain local file through Python's own file: pyarrow's stream would import pyarrow (tens of
+    # MB) into an audit that polars reads alone.
+    plain = isinstance(location, Path) and compression is None
+    with open(location, "rb") if plain else open_stream(location, compression) as stream:
+        return head_lines(stream)
 
 
 def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:

@@ -24,17 +24,19 @@ from __future__ import annotations
 import functools
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from .lines import line_blocks, row_lines
+from .json_lines import format_fault, json_lines_part, scanned_json_lines_part, url_json_lines_part
+from .lines import line_blocks
 from .parts import (
     EmptyFile,
     Part,
+    file_head,
     lazy_from,
     open_file,
     open_stream,
@@ -52,13 +54,11 @@ from .sniff import (
     SCHEMA_BYTES,
     http_head,
     json_fault,
-    json_lines_error,
     json_lines_schema_of,
     may_be_one_object,
     other_encoding,
     refuse_records_object,
     tsv_is_quoted,
-    whole_lines,
 )
 from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked
 
@@ -173,50 +173,6 @@ def _lead(location: Location, compression: str | None) -> bytes:
     for `.json` whether it holds an array or objects, read once."""
     with open_stream(location, compression) as stream:
         return stream.read(LEAD_BYTES)
-
-
-def _head(location: Location, compression: str | None) -> bytes:
-    """The whole lines of a row file's first SCHEMA_BYTES (decompressed), without a byte order
-    mark: what its columns and their types are inferred from."""
-    # A plain local file through Python's own file: pyarrow's stream would import pyarrow (tens of
-    # MB) into an audit that polars reads alone.
-    plain = isinstance(location, Path) and compression is None
-    with open(location, "rb") if plain else open_stream(location, compression) as stream:
-        return whole_lines(stream)
-
-
-def json_lines_schema(location: Location, compression: str | None) -> pl.Schema:
-    """The columns of a JSON lines file: every key of its lines in the first SCHEMA_BYTES (not
-    only its first 1000 lines, as polars infers: a key that first appears after them counts), a
-    key that is null in all of them read as a string (a sparse text field, where polars would
-    infer the Null type and then fail on, or drop, its first value)."""
-    head = _head(location, compression)
-    if not head.strip():
-        raise EmptyFile(f"{location}: no rows (the file is empty)")
-    return json_lines_schema_of(head)
-
-
-def json_lines_part(location: Location, compression: str | None) -> Part:
-    schema = json_lines_schema(location, compression)
-
-    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in line_blocks(location, compression):
-            yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=schema).select(columns)]), batch_rows)
-
-    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_json_lines_fault(location, compression))
-    part.lines = functools.partial(row_lines, location, compression)
-    return part
-
-
-def _json_lines_fault(location: Location, compression: str | None) -> Callable[[], str | None]:
-    def fault() -> str | None:  # None too when the file cannot be read again (a broken gzip stream)
-        try:
-            with open_stream(location, compression) as stream:
-                return json_fault(stream, lines=True)
-        except Exception:
-            return None
-
-    return fault
 
 
 #: The column a text file's lines are read into.
@@ -339,7 +295,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         return _downloaded_part(url)
     # Row formats: columns inferred from the first SCHEMA_BYTES, as for local files (polars alone
     # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
-    head = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else None
+    head, whole = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else (None, False)
     if kind in SEPARATORS:
         return _scanned_delimited(url, kind, head or b"", quoted=kind == "csv" or head is None or tsv_is_quoted(head))
     if kind == "ndjson":
@@ -347,7 +303,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
             return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
         if not head.strip():
             raise EmptyFile(f"{url}: no rows (the file is empty)")
-        return polars_part(url, pl.scan_ndjson(url, schema=json_lines_schema_of(head)))
+        return url_json_lines_part(url, json_lines_schema_of(head), whole)
     scan = {"parquet": pl.scan_parquet, "arrow": pl.scan_ipc}[kind]
     return polars_part(url, scan(url))
 
@@ -440,14 +396,12 @@ def file_part(location: Location) -> Part:
             # file starting with a byte order mark (polars' parser fails on it). Every other
             # local file is opened with `glob=False`.
             if local and compression is None and not has_magic(str(location)) and not lead.startswith(BOM):
-                part = polars_part(str(location), pl.scan_ndjson(location, schema=json_lines_schema(location, None)))
-                part.fault, part.lines = _json_lines_fault(location, None), functools.partial(row_lines, location, None)
-                return part
+                return scanned_json_lines_part(location)
             return json_lines_part(location, compression)
         plain_local = local and compression is None
         # The head: a plain local file's types, and whether a TSV quotes (pyarrow's reader infers
         # the types of compressed and object-store files from its own first block).
-        head = _head(location, compression) if plain_local or kind == "tsv" else b""
+        head = file_head(location, compression)[0] if plain_local or kind == "tsv" else b""
         quoted = kind == "csv" or tsv_is_quoted(head)
         if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
             refuse_not_utf8(location, None)
@@ -461,5 +415,5 @@ def file_part(location: Location) -> Part:
     except Exception as e:  # pyarrow, polars and the OS raise many types for unreadable input
         if kind in SEPARATORS and may_be_encoding(e):
             refuse_not_utf8(location, compression)
-        where = _json_lines_fault(location, compression)() if kind in ("ndjson", "json") else None
-        raise (json_lines_error(str(location), where) if where else read_error(str(location), e)) from None
+        fault = format_fault(location, compression) if kind in ("ndjson", "json") else None
+        raise (fault or read_error(str(location), e)) from None

@@ -22,13 +22,14 @@ OTHER_ENCODINGS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-3
 SCHEMA_BYTES = 2 << 20
 
 
-def whole_lines(stream: Any) -> bytes:
+def head_lines(stream: Any) -> tuple[bytes, bool]:
     """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
-    the first), without a byte order mark."""
+    the first), without a byte order mark; and whether they are the whole stream (not when it
+    holds SCHEMA_BYTES or more)."""
     head = stream.read(SCHEMA_BYTES)
-    if len(head) == SCHEMA_BYTES:
-        head = head[: head.rfind(b"\n") + 1] or head + stream.readline()
-    return head.removeprefix(BOM)
+    if len(head) < SCHEMA_BYTES:
+        return head.removeprefix(BOM), True
+    return (head[: head.rfind(b"\n") + 1] or head + stream.readline()).removeprefix(BOM), False
 
 
 def other_encoding(head: bytes) -> str | None:
@@ -63,9 +64,10 @@ def json_lines_schema_of(head: bytes) -> pl.Schema:
     return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
 
 
-def http_head(url: str) -> bytes:
+def http_head(url: str) -> tuple[bytes, bool]:
     """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
-    from the start of the download (the rest is not fetched): what its columns are inferred from."""
+    from the start of the download (the rest is not fetched): what its columns are inferred from;
+    and whether they are the whole file (`head_lines`)."""
     import urllib.request
 
     import pyarrow as pa
@@ -73,9 +75,9 @@ def http_head(url: str) -> bytes:
     compression = file_format(url)[1]
     with urllib.request.urlopen(url, timeout=60) as response:
         if compression is None:
-            return whole_lines(response)
+            return head_lines(response)
         with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
-            return whole_lines(stream)
+            return head_lines(stream)
 
 
 def json_fault(stream: Any, lines: bool) -> str | None:
@@ -91,7 +93,7 @@ def json_fault(stream: Any, lines: bool) -> str | None:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             return _where(error)
         return None
-    for number, line in enumerate(_lines_of(stream), 1):
+    for number, line in enumerate(lines_of(stream), 1):
         if line.strip():
             try:
                 value = json.loads(line.removeprefix(BOM) if number == 1 else line)
@@ -108,7 +110,7 @@ def json_lines_error(name: str, where: str) -> InputError:
     return InputError(f"{name}: not valid JSON lines ({where}); fix or drop that line")
 
 
-def _lines_of(stream: Any) -> Iterator[bytes]:
+def lines_of(stream: Any) -> Iterator[bytes]:
     rest = b""
     while block := stream.read(1 << 20):
         *whole, rest = (rest + block).split(b"\n")

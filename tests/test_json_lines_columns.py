@@ -1,0 +1,73 @@
+"""A JSON lines file's columns come from its first 2 MB of lines. A key that first appears after
+them, or changes type there, used to be lost or fatal: `--label` said the file had no such
+column, `dedup` to Parquet dropped the key and its values without a word, and a gzip file failed
+("cannot parse 'str' (string) as Int64") on a key the audit does not even read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import polars as pl
+import pytest
+
+from conftest import assert_clean_error, audit_json, run_cli
+
+#: Rows of the first lines: more than the 2 MB the columns are read from.
+EARLY = 30_000
+LATE = 120
+
+
+def _write(path, rows) -> None:
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+
+
+def _late_rows(late: dict) -> list[dict]:
+    early = [{"text": f"early row number {i} " + "padding " * 10, "extra": i} for i in range(EARLY)]
+    return early + [{"text": f"late row {i % 40}", **{k: v(i) for k, v in late.items()}} for i in range(LATE)]
+
+
+@pytest.mark.parametrize("name", ["late.jsonl", "late.jsonl.gz"])
+def test_a_key_first_seen_past_the_head_is_a_column(tmp_path, name):
+    path = tmp_path / name
+    _write(path, _late_rows({"label": lambda i: f"class {i % 3}", "score": lambda i: i / 2}))
+    assert path.stat().st_size > 2 << 20 or name.endswith(".gz")
+    audit = audit_json(str(path), "--label", "label", "--no-near")
+    assert audit["rows"] == EARLY + LATE
+    assert audit["labels"]["null_labels"] == EARLY
+    assert audit["labels"]["counts"] == {"class 0": 40, "class 1": 40, "class 2": 40}
+    # Forty texts, three copies each, each copy's label a different one of the three classes.
+    assert audit["conflicts"]["rows"] == LATE
+    for suffix in ("parquet", "csv"):
+        out = tmp_path / f"kept.{suffix}"
+        proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        kept = pl.read_parquet(out) if suffix == "parquet" else pl.read_csv(out, infer_schema_length=None)
+        assert kept.columns == ["text", "extra", "label", "score"]
+        assert kept.height == EARLY + 40
+        late = kept.filter(pl.col("text").str.starts_with("late"))
+        assert late["label"].to_list() == [f"class {i % 3}" for i in range(40)]
+        assert late["score"].to_list() == [i / 2 for i in range(40)]
+        assert kept["extra"].drop_nulls().to_list() == list(range(EARLY))
+
+
+@pytest.mark.parametrize("name", ["typed.jsonl", "typed.jsonl.gz"])
+def test_a_key_that_changes_type_past_the_head(tmp_path, name):
+    """`extra` holds whole numbers for 2 MB, then strings: an audit of the text reads on; dedup
+    writes the column as strings (polars' rule for a key of both kinds), every value kept; a
+    chosen key (`--label`) that changes type is a one-line error naming the line."""
+    path = tmp_path / name
+    rows = _late_rows({"extra": lambda i: f"tag-{i}", "label": lambda i: i % 2})
+    rows[EARLY + 5]["label"] = "two"
+    _write(path, [{**row, "label": row.get("label", 0)} for row in rows])
+    audit = audit_json(str(path), "--no-near")
+    assert (audit["rows"], audit["exact"]["unique"]) == (EARLY + LATE, EARLY + 40)
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    kept = pl.read_parquet(out)
+    assert kept.schema["extra"] == pl.String and kept.schema["label"] == pl.String
+    assert kept["extra"].to_list() == [str(i) for i in range(EARLY)] + [f"tag-{i}" for i in range(40)]
+    proc = run_cli("audit", str(path), "--label", "label", "--no-near")
+    assert_clean_error(proc, f"{name}: line {EARLY + 6:,}: key 'label' holds a string", "whole numbers", "one JSON type")
