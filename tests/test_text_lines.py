@@ -102,6 +102,24 @@ def test_empty_lines_are_empty_rows_and_dedup_writes_the_kept_lines(tmp_path):
     assert pl.read_ndjson(out)["text"].to_list() == ["first line", "", "second line"]
 
 
+@pytest.mark.parametrize("name", ["mac.txt", "mac.txt.gz"])
+def test_a_lone_carriage_return_ends_a_line_as_in_the_datasets_loader(tmp_path, name):
+    """Classic Mac OS line ends (`\r`) and a stray `\r` before `\r\n`: the `datasets` text loader
+    reads the file in Python's text mode (universal newlines), so each `\r` ends a line. Before,
+    a `\r`-only file was one row, and `a\r\r\n` one row `a\r`."""
+    content = b"line one\rline two\rline one\r" + b"tail\r\r\nlast\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    want = ["line one", "line two", "line one", "tail", "", "last"]
+    assert want == content.decode().splitlines()  # what text mode reads
+    result = epochplan.audit(str(path), near=False)
+    assert (result.rows, result.empty_rows, result.exact.unique) == (6, 1, 5)
+    out = tmp_path / "kept.jsonl"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_ndjson(out)["text"].to_list() == ["line one", "line two", "tail", "", "last"]
+
+
 @pytest.mark.parametrize(
     "content, fragments",
     [(b"", ["no rows", "empty"]), (b"fine\nnot \xff utf-8\n", ["row 1", "not valid UTF-8"])],

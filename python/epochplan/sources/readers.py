@@ -180,7 +180,9 @@ LINES_COLUMN = "text"
 
 
 def _lines_frame(block: bytes) -> pl.DataFrame:
-    """One row a line of `block` (whole lines), without its line break (`\n` or `\r\n`).
+    """One row a line of `block` (whole lines), without its line break: `\n`, `\r\n` or a lone
+    `\r` (classic Mac OS), as Python's universal newlines read them — the `datasets` text loader
+    opens files in text mode, so `a\rb` is two rows there and `a\r\r\n` is `a` and an empty row.
 
     The lines are cut by pyarrow's kernels, not Python's `splitlines` (an object a line), and
     handed on as strings without a UTF-8 check here: the core's import checks every value and
@@ -188,10 +190,11 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if block.endswith(b"\n"):
         block = block[:-1]
     lines = pc.split_pattern(pa.array([block], type=pa.large_binary()), pattern=b"\n").flatten()
-    lines = pc.replace_substring_regex(lines, pattern="\r$", replacement="", max_replacements=1)
     text = pa.Array.from_buffers(pa.large_string(), len(lines), lines.buffers(), null_count=0)
     return to_frame(pa.table({LINES_COLUMN: text}))
 
