@@ -14,6 +14,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
 from .formats import Source, first_line
+from .parts import has_nul
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
@@ -37,9 +38,15 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             labels = [label_expression(label, part.schema, part.typed)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
             chosen = read_columns(part.schema, wanted)
+            suspect = part.fault is not None  # JSON: a NUL may be polars' reading of a lone surrogate
             try:
                 for frame in part.read(chosen, batch_rows):
-                    yield frame.select(exprs)
+                    selected = frame.select(exprs)
+                    if suspect and has_nul(selected):
+                        suspect, fault = False, part.fault(chosen) if part.fault is not None else None
+                        if fault is not None:
+                            raise fault
+                    yield selected
             except InputError:
                 raise
             except Exception as e:  # a reader's failure, named with its file (a JSON lines file says where it breaks)

@@ -74,6 +74,13 @@ def file_head(location: Location, compression: str | None) -> tuple[bytes, bool]
         return head_lines(stream)
 
 
+def has_nul(frame: pl.DataFrame) -> bool:
+    """Whether a string column of `frame` holds U+0000: JSON's `\\u0000`, or what polars' JSON
+    parser makes of a lone high surrogate escape (`sniff.lone_surrogate`), which the part's
+    `fault` tells apart by reading the file's lines."""
+    return any(frame[name].str.contains("\x00", literal=True).any() for name, dtype in frame.schema.items() if dtype == pl.String)
+
+
 def schema_of(arrow_schema: Any, where: str = "input") -> pl.Schema:
     """The polars schema of an Arrow schema; a column polars cannot read is named (`where`: the
     file or table) in an InputError."""

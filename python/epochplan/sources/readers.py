@@ -37,6 +37,7 @@ from .parts import (
     EmptyFile,
     Part,
     file_head,
+    has_nul,
     lazy_from,
     open_file,
     open_stream,
@@ -221,6 +222,8 @@ def json_array_part(location: Location, compression: str | None) -> Part:
         raise InputError(f"{location}: not valid JSON ({where}); fix the file") if where else read_error(str(location), e) from None
     if frame.width == 0:
         raise EmptyFile(f"{location}: no rows (the JSON array is empty)")
+    if has_nul(frame) and (where := json_fault(io.BytesIO(data), lines=False)) is not None:
+        raise InputError(f"{location}: not valid JSON ({where}); fix the file")
     return whole_frame_part(str(location), frame)
 
 

@@ -88,11 +88,14 @@ def json_fault(stream: Any, lines: bool) -> str | None:
     import json
 
     if not lines:
+        data = stream.read().removeprefix(BOM)
         try:
-            json.loads(stream.read().removeprefix(BOM))
+            escape = lone_surrogate(json.loads(data))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             return _where(error)
-        return None
+        if escape is None:
+            return None
+        return f"line {_line_of_lone(data, escape)}: {_HALF_PAIR.format(escape)}"
     for number, line in enumerate(lines_of(stream), 1):
         if line.strip():
             try:
@@ -102,6 +105,35 @@ def json_fault(stream: Any, lines: bool) -> str | None:
             if not isinstance(value, dict):
                 kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
                 return f"line {number}: a JSON {kind}, not an object"
+            escape = lone_surrogate(value)
+            if escape is not None:
+                return f"line {number}: {_HALF_PAIR.format(escape)}"
+    return None
+
+
+#: A lone surrogate escape: JSON allows it, Unicode has no such character (UTF-8 cannot hold it),
+#: and polars' parser reads a high one as U+0000 (so "a \ud83d" and "a \ud83e" were one text).
+_HALF_PAIR = "{} is half of a UTF-16 surrogate pair (a character cut in two), not a character"
+
+
+def _line_of_lone(data: bytes, escape: str) -> int:
+    """The line of `data` holding `escape` (a surrogate's) without its other half."""
+    import re
+
+    high = escape[3] in "89ab"
+    alone = rf"{re.escape(escape)}(?!\\u[dD][c-fC-F])" if high else rf"(?<!\\u[dD][89abAB][0-9a-fA-F]{{2}}){re.escape(escape)}"
+    found = re.search(alone.encode(), data, re.IGNORECASE)
+    return data.count(b"\n", 0, found.start() if found else 0) + 1
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The escape (`\\ud83d`) of the first lone UTF-16 surrogate in a parsed JSON value, if any."""
+    import json
+
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"\\u{ord(error.object[error.start]):04x}"
     return None
 
 
