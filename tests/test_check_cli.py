@@ -72,6 +72,15 @@ def test_exit_1_when_the_gate_fails_with_examples(tmp_path):
     assert proc.stderr == ""
 
 
+def test_rows_of_whitespace_alone_are_empty_rows(tmp_path):
+    """A row of spaces, a line break or an ideographic space is no sample: it counts as empty, so
+    the default --max-empty-fraction 0 fails it (only "" counted before, and the gate passed)."""
+    data = parquet(tmp_path / "train.parquet", {"text": [*texts(20), " ", "\n", "\u3000\t"]})
+    report = check_json(str(data), *RELAXED, cwd=tmp_path, code=1)
+    assert report["audit"]["empty_rows"] == 3
+    assert checks_of(report)["empty-rows"]["status"] == "error"  # a failing gate
+
+
 def test_exit_zero_reports_then_exits_0(tmp_path):
     data = dataset(tmp_path / "train.parquet", 40, 4)
     out = tmp_path / "check.json"

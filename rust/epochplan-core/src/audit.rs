@@ -687,7 +687,10 @@ pub(crate) fn measure_chunk(
             ends.push(RowEnds::default());
             continue;
         };
-        if text.is_empty() {
+        // Empty: nothing but whitespace (Unicode White_Space, what normalising collapses). A
+        // row of spaces or line breaks is no sample to train on, as "" is not; counting only ""
+        // let `check --max-empty-fraction 0` pass a file of blank-looking rows.
+        if text.trim().is_empty() {
             stats.empty_rows += 1;
         }
         stats.total_bytes += text.len() as u64;
@@ -835,6 +838,11 @@ mod tests {
         let (s, ids) = audit(&texts, Normalize::Default);
         assert_eq!(ids, vec![0, NO_CLUSTER, 2, 0, 2, 5]);
         assert_eq!((s.rows, s.null_rows, s.empty_rows), (6, 1, 2));
+        // Whitespace alone (an ideographic space, a line break) is empty too, normalised or not.
+        for normalize in [Normalize::Default, Normalize::None] {
+            let (s, _) = audit(&[Some(" \u{3000}"), Some("\n"), Some("\u{200b}"), Some(" a ")], normalize);
+            assert_eq!(s.empty_rows, 2, "{normalize:?}");
+        }
         assert_eq!((s.exact.unique, s.exact.duplicate_rows, s.exact.clusters), (3, 2, 2));
         assert_eq!(s.exact.top[0].preview, "hello world");
 
