@@ -118,6 +118,10 @@ def plan_command(
 
     Setup options can also come from EPOCHPLAN_<KEY> variables and the tool.epochplan.plan table
     of pyproject.toml (or the plan table of epochplan.toml); `epochplan config show` prints them.
+
+    Numbers: 2000, 2,000 or 2_000 (a comma or underscore only between groups of three digits),
+    2e3, 2k, 7B, 350M; a dot is the decimal point (2.5, not 2,5), and a whole-number option
+    refuses 1.000 (write 1000 or 1). Every count is at most 2^63 - 1.
     """
     given = given or {}
     if fmt is not None and fmt not in FORMATS:

@@ -31,6 +31,7 @@ from .citations import (
     SRC_WARMUP_FT,
     SRC_WARMUP_PT,
 )
+from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
@@ -123,6 +124,7 @@ def _build(b: _Builder) -> Plan:
     seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
     if n_items == 0:  # packing texts that are all empty: no tokens, no sequences
         raise NothingToPlan("has no tokens to pack (every text is empty); nothing to plan with --packing")
+    within_ceiling(n_items, "samples per epoch", "raise --seq-len or --packing-efficiency")
     if s.gpus > n_items:
         raise InputError(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
@@ -289,7 +291,7 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
-    total = max(1, math.ceil(planned * spe))
+    total = within_ceiling(max(1, math.ceil(planned * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
     b.why(
         "total_steps",
         "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
@@ -402,7 +404,8 @@ def _exposure(b: _Builder, planned: float, spe: int, n_items: int) -> Exposure |
         return None
     # An epoch over the raw rows: packed, the rows fill about rows / unique times the planned
     # sequences (the audit has no packing of the raw rows); unpacked, they are the items.
-    raw_items = math.ceil(n_items * c.rows / c.unique_samples) if s.packing and c.unique_samples else c.rows
+    raw_items = ceil_div(n_items * c.rows, c.unique_samples) if s.packing and c.unique_samples else c.rows
+    within_ceiling(raw_items, "an epoch over the raw rows", "raise --seq-len or --packing-efficiency")
     top_rows = sum(c.top_counts)
     top_repeats = sum(k - 1 for k in c.top_counts)
     exposure = Exposure(
