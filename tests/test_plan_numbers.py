@@ -102,3 +102,33 @@ def test_numpy_integers_are_whole_numbers():
     for bad in (np.float64(8.5), np.bool_(True), True):
         with pytest.raises(InputError, match="--batch"):
             Setup(batch=bad)
+
+
+# --- total steps: ceil(epochs x steps per epoch) on the decimal as given ---------------------------
+
+
+@pytest.mark.parametrize(
+    "args, total",
+    [
+        # Each was one step too many: 1.1 x 100 is 110.00000000000001 in floats.
+        (("--samples", "800", "--batch", "8", "--epochs", "1.1"), 110),
+        (("--samples", "800", "--batch", "8", "--epochs", "0.07"), 7),
+        (("--tokens", "1e6", "--seq-len", "100", "--batch", "10", "--token-budget", "2.007e6"), 2007),
+    ],
+)
+def test_total_steps_are_not_rounded_up_by_float_error(args, total):
+    d = plan_json(*args)
+    assert d["total_steps"] == total
+    assert any(r["field"] == "total_steps" and f"= {total:,} " in r["detail"] for r in d["rationale"])
+
+
+def test_total_steps_sweep_matches_integer_arithmetic():
+    # epochs k/100 at s steps per epoch is ceil(k x s / 100) steps, in integers.
+    for samples, batch in ((800, 8), (700, 7), (300, 10), (1000, 9)):
+        spe = -(-samples // batch)
+        for k in range(1, 301):
+            p = plan(samples=samples, batch=batch, epochs=k / 100)
+            assert p.total_steps == max(1, -(-(k * spe) // 100)), (samples, batch, k / 100)
+    # A token budget of k thousand tokens over 10^6 tokens an epoch of 1000 steps is k steps.
+    for k in range(1, 3001, 7):
+        assert plan(tokens=1e6, seq_len=100, batch=10, token_budget=float(f"{k}e3")).total_steps == k, k

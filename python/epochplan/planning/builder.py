@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from ..auditing import AuditResult, audit
@@ -277,7 +278,8 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     if s.token_budget is not None:
         if not tokens_epoch:
             raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
-        planned = s.token_budget / tokens_epoch
+        exact = _decimal(s.token_budget) / _decimal(tokens_epoch)
+        planned = float(exact)
         b.why(
             "epochs.planned",
             "epochs = token budget / tokens per epoch",
@@ -287,11 +289,16 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
+        exact = _decimal(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
+        exact = _decimal(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
-    total = within_ceiling(max(1, math.ceil(planned * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
+    # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
+    # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
+    # hand it max_steps unless the epochs are whole.)
+    total = within_ceiling(max(1, math.ceil(exact * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
     b.why(
         "total_steps",
         "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
@@ -299,6 +306,12 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         SRC_HF,
     )
     return planned, total, budget
+
+
+def _decimal(number: float) -> Fraction:
+    """`number` as the decimal it is written as: a float's shortest repr is the value as given
+    (--epochs 1.1, --token-budget 2.007e6), where its binary value is a hair off it."""
+    return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
 
 
 def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
