@@ -151,7 +151,7 @@ def _build(b: _Builder) -> Plan:
         SRC_MUENNIGHOFF,
     )
     flops = _flops(b, tokens_epoch, tokens_total, planned)
-    exposure = _exposure(b, planned, spe, n_items)
+    exposure = _exposure(b, planned, spe, n_items, packing)
     return Plan(
         setup=s,
         regime=s.regime,
@@ -411,13 +411,15 @@ def _flops(b: _Builder, tokens_epoch: float | None, tokens_total: int | None, pl
     return flops
 
 
-def _exposure(b: _Builder, planned: float, spe: int, n_items: int) -> Exposure | None:
+def _exposure(b: _Builder, planned: float, spe: int, n_items: int, packing: bool) -> Exposure | None:
+    """Duplicate exposure; `packing` is the plan's (pre-training packs unless told not to),
+    not the setup's flag, which is None when packing is implied."""
     c, s = b.counts, b.setup
     if c.rows is None or c.unique_samples is None:
         return None
     # An epoch over the raw rows: packed, the rows fill about rows / unique times the planned
     # sequences (the audit has no packing of the raw rows); unpacked, they are the items.
-    raw_items = ceil_div(n_items * c.rows, c.unique_samples) if s.packing and c.unique_samples else c.rows
+    raw_items = ceil_div(n_items * c.rows, c.unique_samples) if packing and c.unique_samples else c.rows
     within_ceiling(raw_items, "an epoch over the raw rows", "raise --seq-len or --packing-efficiency")
     top_rows = sum(c.top_counts)
     top_repeats = sum(k - 1 for k in c.top_counts)
