@@ -4,7 +4,6 @@ plain counts. Also `build_setup`, the training setup of `plan` and `audit` from 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from ..config import Resolved
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
+from ..planning.audit_input import AuditFile, audit_fields
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
@@ -51,7 +51,7 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
         raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
     if audit_json is not None:
         _check_audit_tokenizer(audit_json, resolved)
-        return audit_json
+        return AuditFile(audit_json)  # an audit JSON whatever its name; data there is refused, not audited
     if data is None:
         return None
     audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
@@ -66,11 +66,7 @@ def _check_audit_tokenizer(audit_json: Path, resolved: Resolved) -> None:
     if not setting.explicit or setting.value is None:
         return
     wanted = load_tokenizer(setting.value)
-    try:
-        source = json.loads(audit_json.read_text(encoding="utf-8")).get("source") or {}
-        used = (source.get("tokenizer") or {}).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return  # plan() names what is wrong with the file
+    used = audit_fields(AuditFile(audit_json)).text("source.tokenizer.sha256")
     if wanted is not None and used != wanted.sha256:
         counted = "the bytes/4 estimate" if used is None else f"another tokenizer (sha256 {used[:12]}…)"
         raise InputError(
@@ -104,7 +100,10 @@ def plan_command(
     data: Annotated[
         str | None, typer.Argument(help="Data file/folder/glob to audit first (or use --audit / --samples / --tokens).", show_default=False)
     ] = None,
-    audit_json: Annotated[Path | None, typer.Option("--audit", help="Audit JSON written by `epochplan audit --json`.")] = None,
+    audit_json: Annotated[
+        Path | None,
+        typer.Option("--audit", help="Audit JSON written by `epochplan audit --json` (any file name; data goes as the DATA argument)."),
+    ] = None,
     samples: Annotated[str | None, typer.Option("--samples", help="Unique sample count (no audit).", metavar="NUMBER")] = None,
     tokens: Annotated[str | None, typer.Option("--tokens", help="Unique token count, e.g. 3.3e9 (no audit).", metavar="NUMBER")] = None,
     fmt: Annotated[

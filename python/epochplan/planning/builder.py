@@ -17,7 +17,7 @@ from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..errors import InputError
-from .audit_input import DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers
+from .audit_input import AuditFile, DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -76,6 +76,9 @@ def plan(
 ) -> Plan:  # noqa: E501
     """Plan epochs and steps for an audit (result, dict or JSON path) or for `samples`/`tokens`.
 
+    A path is read as an audit JSON when the file is one JSON object with the audit's keys
+    (whatever its name), else audited as data first, as data objects (polars, pyarrow) are.
+
     `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`. A token
     count alone (no audit, no samples) describes a pre-training corpus: unless a regime is given
     (`infer_regime` False; by default, when neither `setup` nor `regime=` is passed) it is
@@ -110,9 +113,11 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
         return counts_from_numbers(samples, tokens)
     if samples is not None or tokens is not None:
         raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
-    if isinstance(source, (str, os.PathLike)) and not str(source).endswith(".json"):
-        source = audit(source)
-    elif not isinstance(source, (str, os.PathLike, Mapping, AuditResult)):
+    if isinstance(source, (str, os.PathLike)):
+        # By content, not by name: an audit may be saved under any name, and `rows.json` may be
+        # JSON lines of data (the command line's --audit passes an AuditFile: always an audit).
+        return counts_from_audit(source if is_audit_json(source) else audit(source))
+    if not isinstance(source, (AuditFile, Mapping, AuditResult)):
         source = audit(source)  # data (a polars or pyarrow table, a datasets.Dataset): audited first, as a data path is
     return counts_from_audit(source)
 
