@@ -16,7 +16,7 @@ from ..auditing.tokenizer import load_tokenizer
 from ..config import Resolved
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
-from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
+from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
 from ..planning.audit_input import AuditFile, audit_fields
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
@@ -135,8 +135,10 @@ def plan_command(
             splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
         check_outputs({"-o": output}, inputs)
-    source = _counts_source(data, audit_json, resolved, given)
-    if source is not None and (samples is not None or tokens is not None):
+    if (data is not None or audit_json is not None) and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
+    if data is not None:  # what is wrong whatever the data holds fails now, not after a long audit
+        check_setup(setup)
+    source = _counts_source(data, audit_json, resolved, given)
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
     _emit(the_plan, fmt, output)

@@ -34,7 +34,7 @@ from .citations import (
 )
 from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
-from .geometry import add_overhead, geometry
+from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
@@ -124,6 +124,7 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
 
 def _build(b: _Builder) -> Plan:
     s, raw = b.setup, b.counts
+    check_setup(s, samples=raw.unique_samples is not None, tokens=raw.unique_tokens is not None)
     _explain_counts(b)
     add_overhead(b)
     c = b.counts
@@ -281,8 +282,8 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         )
         return planned, s.steps, "steps"
     if s.token_budget is not None:
-        if not tokens_epoch:
-            raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
+        if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
+            raise InputError("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
         exact = _decimal(s.token_budget) / _decimal(tokens_epoch)
         planned = float(exact)
         b.why(
