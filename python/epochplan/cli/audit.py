@@ -140,8 +140,8 @@ def _plan_or_why_not(result: AuditResult, setup: Setup) -> tuple[Plan | None, st
     --gpus above the samples, --drop-last leaving no step): the audit is still written, with
     `plan: null` and the reason in `plan_skipped`, and the command succeeds, as it does for an
     all-null text column. `epochplan plan` on the audit JSON reports the same reason as an error."""
-    if (nothing := nothing_to_plan(result)) is not None:
-        return None, f"the audit {nothing}"
+    if (all_null := nothing_to_plan(result)) is not None:
+        return None, f"the audit {all_null}"
     try:
         return plan(result, setup), None
     except NothingToPlan as nothing:  # texts all empty, packed: no sequences
