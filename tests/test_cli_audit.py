@@ -237,3 +237,40 @@ def test_near_examples_off_a_terminal_are_a_readable_width(shared_data):
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("┃", "│ toolformer"))]
     assert rows and max(len(line) for line in rows) <= 160
     assert "Tell me what happened during the Apollo" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["audit", "plan"])
+def test_a_setup_wrong_whatever_the_data_fails_before_the_data_is_read(tmp_path, command):
+    # `--packing` without `--seq-len` was raised after the whole audit, and its outputs were lost.
+    # A file that is no Parquet shows the order: the setup's error comes first, the data is not read.
+    (tmp_path / "broken.parquet").write_bytes(b"not a parquet file at all")
+    outputs = ["--json", "out.json", "-q"] if command == "audit" else ["-o", "out.json"]
+    assert_clean_error(run_cli(command, "broken.parquet", "--packing", *outputs, cwd=tmp_path), "--packing needs --seq-len")
+    if command == "plan":  # data and --samples contradict each other, whatever the file holds
+        assert_clean_error(run_cli("plan", "broken.parquet", "--samples", "5", cwd=tmp_path), "give one source of counts")
+    assert not (tmp_path / "out.json").exists()
+    assert "broken.parquet" in run_cli(command, "broken.parquet", *outputs, cwd=tmp_path).stderr  # the file is bad indeed
+
+
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        (["--gpus", "5000"], "--gpus 5000 is more than the 1,893 samples per epoch"),
+        (["--drop-last", "--batch", "4096"], "--drop-last with 1,893 samples per epoch and a global batch of 4096 leaves 0 steps"),
+    ],
+)
+def test_a_setup_this_data_cannot_fill_keeps_the_audit_and_says_why(tmp_path, shared_data, setup, reason):
+    # Raised after the audit: exit 2 and none of --json/--clusters/--html written. Now the audit
+    # is written with no plan and the reason, as for an all-null text column, and exits 0.
+    data = str(shared_data / "chatterbot_english.parquet")
+    outputs = ["--json", "a.json", "--clusters", "c.parquet", "--html", "r.html"]
+    proc = run_cli("audit", data, *setup, *outputs, "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"no plan: {reason}" in proc.stderr  # -q: the reason on stderr with the warnings
+    audit = json.loads((tmp_path / "a.json").read_text())
+    assert audit["plan"] is None and audit["plan_skipped"].startswith(reason) and audit["near"]["unique"] == 1893
+    assert (tmp_path / "c.parquet").stat().st_size > 0 and f"No plan: {reason}" in (tmp_path / "r.html").read_text()
+    shown = run_cli("audit", data, *setup, cwd=tmp_path)
+    assert shown.returncode == 0 and f"no plan: {reason}" in shown.stdout
+    # Planning that audit is still an error, with the same reason.
+    assert_clean_error(run_cli("plan", "--audit", "a.json", *setup, cwd=tmp_path), reason)

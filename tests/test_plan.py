@@ -433,11 +433,14 @@ def test_packed_plan_counts_raw_rows_in_packed_sequences():
 
 def test_tiny_epochs_and_huge_flops_stay_valid_numbers():
     """A 10^18-token corpus planned 1.4e-07 epochs, written 0.0; 10^300 x 10^300 FLOPs were
-    written as Infinity, which strict JSON parsers refuse."""
+    written as Infinity, which strict JSON parsers refuse. Counts now stop at 2^63 - 1, so
+    10^300 is refused, and the largest allowed counts give finite FLOPs."""
     tiny = plan(samples=1e15, tokens=1e18, regime="pretrain", seq_len=4096, params=7e9).to_dict()
     assert 0 < tiny["epochs"]["planned"] < 1e-6
-    huge = plan(tokens=1e300, params=1e300).to_json()
-    assert "Infinity" not in huge and json.loads(huge)["flops"] is None
+    with pytest.raises(InputError, match="--tokens: 1e\\+300 is too large"):
+        plan(tokens=1e300, params=7e9)
+    huge = json.loads(plan(tokens=9e18, params=9e18, seq_len=1, batch=1, epochs=1).to_json())
+    assert math.isfinite(huge["flops"]) and huge["flops"] > 1e38
 
 
 def test_nothing_to_plan():

@@ -189,3 +189,17 @@ def test_a_table_written_to_a_file_is_the_table(tmp_path):
     assert text.startswith("plan: ") and "│ total steps" in text and "2,500" in text and "\x1b[" not in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
+
+
+def test_implied_packing_counts_raw_rows_as_packed_too(tmp_path, shared_data):
+    # Pre-training packs unless told not to; the exposure tested the --packing flag (None here)
+    # and counted an epoch over raw rows unpacked: 553 steps where the same plan with --packing
+    # said 27.
+    audit = tmp_path / "chat.json"
+    proc = run_cli("audit", str(shared_data / "chatterbot_english.parquet"), "--json", str(audit), "-q")
+    assert proc.returncode == 0, proc.stderr
+    implied = plan_json("--audit", str(audit), "--regime", "pretrain", "--seq-len", "256")
+    explicit = plan_json("--audit", str(audit), "--regime", "pretrain", "--seq-len", "256", "--packing")
+    assert implied["packing"] is True and implied["setup"]["packing"] is None
+    assert implied["exposure"] == explicit["exposure"]
+    assert implied["steps_per_epoch"] < implied["exposure"]["raw_steps_per_epoch"] < 2 * 4419 / 8

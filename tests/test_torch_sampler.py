@@ -133,6 +133,12 @@ def test_inverse_size_num_samples_and_representatives_reject_it():
     assert all(r != 12 for r in sampler)
     with pytest.raises(epochplan.InputError, match="num_samples"):
         ClusterSampler(IDS, mode="representatives", num_samples=3)
+    # numpy's integers are whole numbers (np.int64(5) was refused: it is no `int`).
+    numpy_sized = ClusterSampler(IDS, mode="inverse_size", num_samples=np.int64(5), seed=0)
+    assert len(numpy_sized) == 5 and type(numpy_sized.num_samples) is int
+    for bad in (0, 2.0, True, 2**63):
+        with pytest.raises(epochplan.InputError, match="num_samples="):
+            ClusterSampler(IDS, mode="inverse_size", num_samples=bad)
 
 
 @pytest.mark.parametrize("n,replicas,drop_last", [(10, 3, False), (10, 3, True), (12, 4, False), (7, 2, True), (5, 8, False)])
@@ -251,6 +257,9 @@ def test_errors_are_input_errors():
     with pytest.raises(epochplan.InputError, match="without rank and no torch.distributed process group"):
         ClusterSampler(IDS, num_replicas=4)
     assert ClusterSampler(IDS, num_replicas=np.int64(2), rank=np.int64(1), seed=np.int64(3)).rank == 1
+    # Past 64 bits: was an OverflowError from the core's shard_size.
+    with pytest.raises(epochplan.InputError, match="num_replicas=1180591620717411303424: must be a whole number from 1 to"):
+        ClusterSampler(IDS, num_replicas=2**70, rank=0)
 
 
 def test_early_stopping_refuses_a_dict_without_patience():

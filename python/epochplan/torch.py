@@ -25,6 +25,7 @@ import polars as pl
 
 from ._epochplan import shard_size
 from .auditing.result import AuditResult
+from .defaults import MAX_WHOLE
 from .errors import InputError
 from .planning.schedule import WarmupDecay as _WarmupDecay
 
@@ -164,8 +165,9 @@ class ClusterSampler(torch.utils.data.Sampler):
       cluster has the same expected exposure, 1 per epoch by default; individual clusters may be
       seen 0, 1, 2... times in an epoch. Drawn as: a uniform cluster, then a uniform member.
 
-    An epoch is `num_clusters` draws (what `plan.samples_per_epoch` counts), or `num_samples`
-    in inverse_size mode. Order is reshuffled from `seed + epoch` (call `set_epoch` every epoch;
+    An epoch is `num_clusters` draws (the plan's `unique_samples`; also its `samples_per_epoch`
+    when it does not pack, while a packed plan counts the sequences the samples fill), or
+    `num_samples` in inverse_size mode. Order is reshuffled from `seed + epoch` (call `set_epoch` every epoch;
     every rank must use the same seed). With `num_replicas` > 1 the epoch's index list is cut into
     equal shards exactly like `torch.utils.data.DistributedSampler`: padded by repeating its start,
     or trimmed with `drop_last=True`; `rank` takes every `num_replicas`-th index. Without
@@ -195,13 +197,14 @@ class ClusterSampler(torch.utils.data.Sampler):
         if num_samples is not None:
             if mode != "inverse_size":
                 raise InputError("ClusterSampler num_samples: only for mode='inverse_size' (representatives is one per cluster)")
-            if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-                raise InputError(f"ClusterSampler num_samples={num_samples!r}: must be a whole number >= 1")
+            if not _is_whole(num_samples) or not 1 <= num_samples <= MAX_WHOLE:
+                raise InputError(f"ClusterSampler num_samples={num_samples!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
+            num_samples = int(num_samples)
         ids, self.level = _ids_series(clusters)
         self._clusters = _Clusters(ids)
         self.mode = mode
         self.pick = pick
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not -(2**63) <= seed < 2**63:
+        if not _is_whole(seed) or not -(2**63) <= seed < 2**63:
             raise InputError(f"ClusterSampler seed={seed!r}: must be a whole number (a 64-bit one)")
         self.seed = int(seed)
         self.shuffle = bool(shuffle)
@@ -295,13 +298,18 @@ class ClusterSampler(torch.utils.data.Sampler):
         )
 
 
+def _is_whole(value: Any) -> bool:
+    """An integral number, numpy's included (np.int64 is no `int`), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
     dist = torch.distributed
     initialised = dist.is_available() and dist.is_initialized()
     if num_replicas is None:
         num_replicas = dist.get_world_size() if initialised else 1
-    if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
-        raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number >= 1")
+    if not _is_whole(num_replicas) or not 1 <= num_replicas <= MAX_WHOLE:
+        raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
     if rank is None and not initialised and num_replicas > 1:
         # As torch's DistributedSampler: rank 0 in every process would give them all one shard.
         raise InputError(
@@ -310,7 +318,7 @@ def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
         )
     if rank is None:
         rank = dist.get_rank() if initialised else 0
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < num_replicas:
+    if not _is_whole(rank) or not 0 <= rank < num_replicas:
         raise InputError(f"ClusterSampler rank={rank!r}: must be in [0, {num_replicas - 1}]")
     return int(num_replicas), int(rank)
 

@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 
 from .. import settings
-from ..auditing import audit
+from ..auditing import AuditResult, audit
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
-from ..planning import NothingToPlan, nothing_to_plan, plan
+from ..planning import NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
@@ -67,6 +67,7 @@ def audit_command(
     resolved = settings.resolve("audit", options.cli_values(given), path=config)
     audit_options = options.audit_options(resolved)
     setup = build_setup(resolved)
+    check_setup(setup)  # an audit has samples and tokens: --packing without --seq-len fails now, not after the audit
     splits, eval_text = options.eval_splits(given)
     inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
     environ = dict(os.environ)
@@ -88,17 +89,10 @@ def audit_command(
             examples=examples,
             progress=progress,
         )
-    the_plan = None
-    skipped = nothing_to_plan(result)
-    if skipped is None:
-        try:
-            the_plan = plan(result, setup)
-            result.extra["plan"] = the_plan.to_dict()
-        except NothingToPlan as nothing:  # texts all empty, packed: no sequences
-            skipped = nothing.why
-    if skipped is not None:  # audited, but there is nothing to train on: say why instead of failing the audit
-        result.extra["plan"] = None
-        result.extra["plan_skipped"] = f"the audit {skipped}"
+    the_plan, skipped = _plan_or_why_not(result, setup)
+    result.extra["plan"] = None if the_plan is None else the_plan.to_dict()
+    if skipped is not None:  # audited, but this data cannot be planned so: say why instead of losing the audit
+        result.extra["plan_skipped"] = skipped
 
     headline = page = None
     with staged_outputs() as stage:  # the files land together, or (error, Ctrl-C) none does
@@ -129,9 +123,28 @@ def audit_command(
         with stdout_errors():  # the summary redirected to a full disk
             render_audit(result, console)
             if the_plan is None:
-                console.print(f"[bold]no plan:[/bold] {escape(result.extra['plan_skipped'])}", highlight=False)
+                console.print(f"[bold]no plan:[/bold] {escape(str(skipped))}", highlight=False)
             else:
                 print_plan(the_plan, console, rationale=why)
     else:
         # The summary is off, the warnings are not: stderr keeps stdout for the JSON.
-        render_warnings(result.warnings, terminal_console(stderr=True))
+        console = terminal_console(stderr=True)
+        render_warnings(result.warnings, console)
+        if skipped is not None:
+            console.print(f"[bold]no plan:[/bold] {escape(skipped)}", highlight=False)
+
+
+def _plan_or_why_not(result: AuditResult, setup: Setup) -> tuple[Plan | None, str | None]:
+    """The plan of an audited dataset, or why there is none. The setup passed `check_setup`
+    before the audit, so what fails now fails on this data's numbers (every text null or empty,
+    --gpus above the samples, --drop-last leaving no step): the audit is still written, with
+    `plan: null` and the reason in `plan_skipped`, and the command succeeds, as it does for an
+    all-null text column. `epochplan plan` on the audit JSON reports the same reason as an error."""
+    if (all_null := nothing_to_plan(result)) is not None:
+        return None, f"the audit {all_null}"
+    try:
+        return plan(result, setup), None
+    except NothingToPlan as nothing:  # texts all empty, packed: no sequences
+        return None, f"the audit {nothing.why}"
+    except InputError as exc:
+        return None, str(exc)

@@ -4,7 +4,6 @@ plain counts. Also `build_setup`, the training setup of `plan` and `audit` from 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,8 @@ from ..auditing.tokenizer import load_tokenizer
 from ..config import Resolved
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
-from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, plan
+from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
+from ..planning.audit_input import AuditFile, audit_fields
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
@@ -51,7 +51,7 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
         raise InputError("a data path and --audit both given; give one (the audit JSON, or the data to audit)")
     if audit_json is not None:
         _check_audit_tokenizer(audit_json, resolved)
-        return audit_json
+        return AuditFile(audit_json)  # an audit JSON whatever its name; data there is refused, not audited
     if data is None:
         return None
     audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
@@ -66,11 +66,7 @@ def _check_audit_tokenizer(audit_json: Path, resolved: Resolved) -> None:
     if not setting.explicit or setting.value is None:
         return
     wanted = load_tokenizer(setting.value)
-    try:
-        source = json.loads(audit_json.read_text(encoding="utf-8")).get("source") or {}
-        used = (source.get("tokenizer") or {}).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return  # plan() names what is wrong with the file
+    used = audit_fields(AuditFile(audit_json)).text("source.tokenizer.sha256")
     if wanted is not None and used != wanted.sha256:
         counted = "the bytes/4 estimate" if used is None else f"another tokenizer (sha256 {used[:12]}…)"
         raise InputError(
@@ -104,7 +100,10 @@ def plan_command(
     data: Annotated[
         str | None, typer.Argument(help="Data file/folder/glob to audit first (or use --audit / --samples / --tokens).", show_default=False)
     ] = None,
-    audit_json: Annotated[Path | None, typer.Option("--audit", help="Audit JSON written by `epochplan audit --json`.")] = None,
+    audit_json: Annotated[
+        Path | None,
+        typer.Option("--audit", help="Audit JSON written by `epochplan audit --json` (any file name; data goes as the DATA argument)."),
+    ] = None,
     samples: Annotated[str | None, typer.Option("--samples", help="Unique sample count (no audit).", metavar="NUMBER")] = None,
     tokens: Annotated[str | None, typer.Option("--tokens", help="Unique token count, e.g. 3.3e9 (no audit).", metavar="NUMBER")] = None,
     fmt: Annotated[
@@ -118,6 +117,10 @@ def plan_command(
 
     Setup options can also come from EPOCHPLAN_<KEY> variables and the tool.epochplan.plan table
     of pyproject.toml (or the plan table of epochplan.toml); `epochplan config show` prints them.
+
+    Numbers: 2000, 2,000 or 2_000 (a comma or underscore only between groups of three digits),
+    2e3, 2k, 7B, 350M; a dot is the decimal point (2.5, not 2,5), and a whole-number option
+    refuses 1.000 (write 1000 or 1). Every count is at most 2^63 - 1.
     """
     given = given or {}
     if fmt is not None and fmt not in FORMATS:
@@ -132,8 +135,10 @@ def plan_command(
             splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
         check_outputs({"-o": output}, inputs)
-    source = _counts_source(data, audit_json, resolved, given)
-    if source is not None and (samples is not None or tokens is not None):
+    if (data is not None or audit_json is not None) and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
+    if data is not None:  # what is wrong whatever the data holds fails now, not after a long audit
+        check_setup(setup)
+    source = _counts_source(data, audit_json, resolved, given)
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
     _emit(the_plan, fmt, output)

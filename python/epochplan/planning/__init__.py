@@ -4,6 +4,7 @@ packing, framework rounding, epoch rules, the plan and its builder, framework ex
 from .audit_input import DataCounts, LengthQuantiles, NothingToPlan, counts_from_audit, counts_from_numbers, nothing_to_plan
 from .builder import plan
 from .counts import parse_count
+from .geometry import check_setup
 from .model import EpochRange, Exposure, Plan, RationaleEntry
 from .packing import ffd_efficiency, synthetic_lengths
 from .rounding import steps_per_epoch
@@ -20,6 +21,7 @@ __all__ = [
     "Plan",
     "REGIMES",
     "RationaleEntry",
+    "check_setup",
     "SETUP_KEYS",
     "Setup",
     "counts_from_audit",

@@ -12,11 +12,12 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..errors import InputError
-from .audit_input import DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers
+from .audit_input import AuditFile, DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -31,8 +32,9 @@ from .citations import (
     SRC_WARMUP_FT,
     SRC_WARMUP_PT,
 )
+from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
-from .geometry import add_overhead, geometry
+from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
@@ -74,6 +76,9 @@ def plan(
 ) -> Plan:  # noqa: E501
     """Plan epochs and steps for an audit (result, dict or JSON path) or for `samples`/`tokens`.
 
+    A path is read as an audit JSON when the file is one JSON object with the audit's keys
+    (whatever its name), else audited as data first, as data objects (polars, pyarrow) are.
+
     `setup_fields` (regime=, batch=, ...) build a Setup or override fields of `setup`. A token
     count alone (no audit, no samples) describes a pre-training corpus: unless a regime is given
     (`infer_regime` False; by default, when neither `setup` nor `regime=` is passed) it is
@@ -108,21 +113,25 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
         return counts_from_numbers(samples, tokens)
     if samples is not None or tokens is not None:
         raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
-    if isinstance(source, (str, os.PathLike)) and not str(source).endswith(".json"):
-        source = audit(source)
-    elif not isinstance(source, (str, os.PathLike, Mapping, AuditResult)):
+    if isinstance(source, (str, os.PathLike)):
+        # By content, not by name: an audit may be saved under any name, and `rows.json` may be
+        # JSON lines of data (the command line's --audit passes an AuditFile: always an audit).
+        return counts_from_audit(source if is_audit_json(source) else audit(source))
+    if not isinstance(source, (AuditFile, Mapping, AuditResult)):
         source = audit(source)  # data (a polars or pyarrow table, a datasets.Dataset): audited first, as a data path is
     return counts_from_audit(source)
 
 
 def _build(b: _Builder) -> Plan:
     s, raw = b.setup, b.counts
+    check_setup(s, samples=raw.unique_samples is not None, tokens=raw.unique_tokens is not None)
     _explain_counts(b)
     add_overhead(b)
     c = b.counts
     seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
     if n_items == 0:  # packing texts that are all empty: no tokens, no sequences
         raise NothingToPlan("has no tokens to pack (every text is empty); nothing to plan with --packing")
+    within_ceiling(n_items, "samples per epoch", "raise --seq-len or --packing-efficiency")
     if s.gpus > n_items:
         raise InputError(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
@@ -148,7 +157,7 @@ def _build(b: _Builder) -> Plan:
         SRC_MUENNIGHOFF,
     )
     flops = _flops(b, tokens_epoch, tokens_total, planned)
-    exposure = _exposure(b, planned, spe, n_items)
+    exposure = _exposure(b, planned, spe, n_items, packing)
     return Plan(
         setup=s,
         regime=s.regime,
@@ -273,9 +282,10 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         )
         return planned, s.steps, "steps"
     if s.token_budget is not None:
-        if not tokens_epoch:
-            raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
-        planned = s.token_budget / tokens_epoch
+        if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
+            raise InputError("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
+        exact = _decimal(s.token_budget) / _decimal(tokens_epoch)
+        planned = float(exact)
         b.why(
             "epochs.planned",
             "epochs = token budget / tokens per epoch",
@@ -285,11 +295,16 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
+        exact = _decimal(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
+        exact = _decimal(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
-    total = max(1, math.ceil(planned * spe))
+    # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
+    # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
+    # hand it max_steps unless the epochs are whole.)
+    total = within_ceiling(max(1, math.ceil(exact * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
     b.why(
         "total_steps",
         "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
@@ -297,6 +312,12 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         SRC_HF,
     )
     return planned, total, budget
+
+
+def _decimal(number: float) -> Fraction:
+    """`number` as the decimal it is written as: a float's shortest repr is the value as given
+    (--epochs 1.1, --token-budget 2.007e6), where its binary value is a hair off it."""
+    return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
 
 
 def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
@@ -396,13 +417,16 @@ def _flops(b: _Builder, tokens_epoch: float | None, tokens_total: int | None, pl
     return flops
 
 
-def _exposure(b: _Builder, planned: float, spe: int, n_items: int) -> Exposure | None:
+def _exposure(b: _Builder, planned: float, spe: int, n_items: int, packing: bool) -> Exposure | None:
+    """Duplicate exposure; `packing` is the plan's (pre-training packs unless told not to),
+    not the setup's flag, which is None when packing is implied."""
     c, s = b.counts, b.setup
     if c.rows is None or c.unique_samples is None:
         return None
     # An epoch over the raw rows: packed, the rows fill about rows / unique times the planned
     # sequences (the audit has no packing of the raw rows); unpacked, they are the items.
-    raw_items = math.ceil(n_items * c.rows / c.unique_samples) if s.packing and c.unique_samples else c.rows
+    raw_items = ceil_div(n_items * c.rows, c.unique_samples) if packing and c.unique_samples else c.rows
+    within_ceiling(raw_items, "an epoch over the raw rows", "raise --seq-len or --packing-efficiency")
     top_rows = sum(c.top_counts)
     top_repeats = sum(k - 1 for k in c.top_counts)
     exposure = Exposure(

@@ -20,6 +20,7 @@ from .packing import ffd_efficiency, synthetic_lengths
 if TYPE_CHECKING:
     from .audit_input import DataCounts
     from .builder import _Builder
+    from .setup import Setup
 
 DEFAULT_PRETRAIN_SEQ_LEN = 2048
 #: Warn when at least this share of the unique samples is longer than the sequence length.
@@ -28,14 +29,31 @@ TRUNCATION_WARNING_SHARE = 0.05
 Geometry = tuple[int | None, bool, float | None, int, float | None]
 
 
+def check_setup(s: Setup, *, samples: bool = True, tokens: bool = True) -> None:
+    """Raise what is wrong with the setup whatever the data's numbers, knowing only which counts
+    there are (`samples`, `tokens`; an audit has both). `audit` and `plan DATA` call it before the
+    long audit, the builder before planning; what is left can only fail on the numbers (more
+    GPUs than samples, --drop-last leaving no step)."""
+    token_mode = s.regime == "pretrain" or bool(s.packing) or not samples
+    if s.sample_overhead and tokens and not samples:
+        raise InputError("--sample-overhead needs a sample count to add the overhead to: give --samples or an audit")
+    if token_mode and not tokens:
+        raise InputError("token-based planning (pre-training or --packing) needs a token count: give --tokens or an audit")
+    if token_mode and s.seq_len is None and s.regime != "pretrain":  # pre-training assumes its default
+        what = "--packing" if samples else "--tokens without --samples"
+        raise InputError(f"{what} needs --seq-len to count sequences (tokens / seq_len); give --seq-len")
+    if token_mode and s.packing is False and not samples:
+        raise InputError("--no-packing needs a sample count: give --samples or an audit")
+    if s.token_budget is not None and not tokens:
+        raise InputError("--token-budget needs a token count: give --tokens or an audit with lengths")
+
+
 def add_overhead(b: _Builder) -> None:
     """Add `sample_overhead` tokens to every unique sample's count (chat template, special
     tokens): every later token figure (packing, tokens per epoch, budgets, FLOPs) includes them."""
     overhead, c = b.setup.sample_overhead, b.counts
-    if not overhead or c.unique_tokens is None:
+    if not overhead or c.unique_tokens is None or c.unique_samples is None:  # check_setup refused the latter
         return
-    if c.unique_samples is None:
-        raise InputError("--sample-overhead needs a sample count to add the overhead to: give --samples or an audit")
     added = overhead * c.unique_samples
     b.why(
         "sample_overhead",
@@ -48,7 +66,8 @@ def add_overhead(b: _Builder) -> None:
 
 
 def geometry(b: _Builder) -> Geometry:
-    """(seq_len, packing, efficiency, items per epoch, tokens per epoch)."""
+    """(seq_len, packing, efficiency, items per epoch, tokens per epoch), for a setup that
+    `check_setup` passed."""
     s, c = b.setup, b.counts
     seq_len = s.seq_len
     if seq_len is None and s.regime == "pretrain":
@@ -59,15 +78,9 @@ def geometry(b: _Builder) -> Geometry:
         _truncation(b, seq_len, packed=token_mode and s.packing is not False)
     if not token_mode:
         return seq_len, False, None, int(c.unique_samples), _sample_tokens(b, seq_len)  # type: ignore[arg-type]
-    if c.unique_tokens is None:
-        raise InputError("token-based planning (pre-training or --packing) needs a token count: give --tokens or an audit")
-    if seq_len is None:
-        what = "--packing" if c.unique_samples is not None else "--tokens without --samples"
-        raise InputError(f"{what} needs --seq-len to count sequences (tokens / seq_len); give --seq-len")
-    if s.packing is False and c.unique_samples is not None:
-        return _unpacked(b, seq_len)
+    assert c.unique_tokens is not None and seq_len is not None, "check_setup: token mode has tokens and a seq_len"
     if s.packing is False:
-        raise InputError("--no-packing needs a sample count: give --samples or an audit")
+        return _unpacked(b, seq_len)  # check_setup: there is a sample count
     if c.unique_lengths is not None and s.packing_efficiency is None:
         return _packed_table(b, c.unique_lengths, seq_len)
     efficiency = _packing_efficiency(b, seq_len)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Key, parse_bool
+from ..defaults import MAX_WHOLE
 from ..errors import InputError
 from .counts import non_negative_int, parse_count, positive_float, positive_int
 
@@ -58,6 +59,11 @@ class Setup:
             fix("batch", positive_int(self.batch, "--batch (per-device batch size)"))
         fix("grad_accum", positive_int(self.grad_accum, "--grad-accum"))
         fix("gpus", positive_int(self.gpus, "--gpus (data-parallel size)"))
+        if self.global_batch > MAX_WHOLE:  # each is below the ceiling, their product need not be
+            raise InputError(
+                f"global batch {self.per_device_batch} x {self.grad_accum} x {self.gpus} (--batch x --grad-accum x --gpus) "
+                f"is {self.global_batch:.3g} samples, more than {MAX_WHOLE:,}; lower one of them"
+            )
         if self.seq_len is not None:
             fix("seq_len", positive_int(self.seq_len, "--seq-len"))
         for name in ("packing", "drop_last"):
