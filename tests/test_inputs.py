@@ -730,15 +730,16 @@ def test_a_column_polars_cannot_read_is_named_not_a_rust_panic(tmp_path):
         assert_clean_error(run_cli(command, str(zoned), "--text", "text", *out), "column 'ts'", "tz=+05:30")
 
 
-def test_dedup_refuses_a_reader_it_could_read_only_once():
+def test_dedup_reads_a_reader_once_and_refuses_a_generator():
     """dedup reads its input twice (the audit, then the rows it keeps): a RecordBatchReader was
-    used up by the audit, and dedup returned no rows without a word."""
+    used up by the audit, and dedup returned no rows without a word. It is read once, into
+    memory (`sources/in_memory.py`); a generator of frames is no table and is refused."""
     table = pa.table({"text": ["a b c", "d e f", "a b c"], "id": [0, 1, 2]})
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-    with pytest.raises(epochplan.InputError, match="reads the input twice.*RecordBatchReader.*read_all"):
-        epochplan.dedup(reader)
-    assert epochplan.dedup(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()).read_all())["id"].to_list() == [0, 1]
+    assert epochplan.dedup(reader)["id"].to_list() == [0, 1]
     assert epochplan.audit(pa.RecordBatchReader.from_batches(table.schema, table.to_batches())).exact.duplicate_rows == 1
+    with pytest.raises(epochplan.InputError, match="reads the input twice.*generator.*read only once"):
+        epochplan.dedup(frame for frame in [pl.from_arrow(table)])
 
 
 def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):

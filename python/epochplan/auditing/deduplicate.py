@@ -16,7 +16,7 @@ from ..config import Key, choice
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
-from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, row_batches, text_expression
+from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .exact_verify import check_rereadable
@@ -69,7 +69,8 @@ def representatives(
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
     if keep not in KEEP:
         raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
-    check_rereadable(data, "dedup (the audit, then the rows it keeps)", " (a RecordBatchReader: its read_all())")
+    data = read_once(data)  # the audit and the kept rows see the same rows of a LazyFrame or an Arrow stream
+    check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
@@ -141,7 +142,9 @@ def dedup(
 ) -> pl.DataFrame:
     """The input rows that represent their cluster (all columns, input order), as a polars
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
-    null text belong to no cluster and are dropped.
+    null text belong to no cluster and are dropped. `data` is read twice (the audit, then the
+    kept rows): a LazyFrame or a one-shot Arrow stream is read once into memory first, as in
+    `audit`.
 
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
@@ -161,8 +164,9 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
+    data = read_once(data)  # before it is opened: the audit and the write see the same rows
     source = None
-    if not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+    if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         # Opened once: checked against the output before the audit, then read to write it.
         source = open_source(data)
         if kind == "text":
@@ -266,7 +270,7 @@ def rows_to_write(
     follows the audit, then the writing."""
     if progress is not None:
         options["progress"] = progress
-    if source is None and not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+    if source is None and not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         source = open_source(data)
     before = Unchanged.of(source)  # before the audit reads the files
     kept, summary, _ = representatives(data, **options)

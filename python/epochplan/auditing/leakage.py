@@ -36,19 +36,25 @@ def eval_columns(eval_text: EvalText, names: list[str], train_columns: list[str]
     return {name: _columns_of(eval_text[name]) if name in eval_text else train_columns for name in names}
 
 
-def open_eval(eval: EvalSpec, columns: list[str], eval_text: EvalText = None) -> dict[str, EvalSplit]:
-    """Eval splits by name: a mapping (or a `datasets.DatasetDict`) as given, else named by
-    file stem; each with its text columns checked."""
+def eval_splits(eval: EvalSpec, eval_text: EvalText = None) -> list[tuple[str, SourceLike]]:
+    """(name, data) of each eval split (`named_splits`), their names checked: before any data is
+    read. Read each with `read_once` before opening it: its leakage candidates' texts and example
+    rows are read again."""
     if eval is None:
         if eval_text is not None:
             raise InputError("eval_text given without any eval split")
-        return {}
+        return []
     items = named_splits(eval)
     names = [name for name, _ in items]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"eval split name(s) used twice: {', '.join(duplicated)}; name them with --eval NAME=PATH")
-    per_split = eval_columns(eval_text, names, columns)
+    return items
+
+
+def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text: EvalText = None) -> dict[str, EvalSplit]:
+    """The eval splits (`eval_splits`) by name, opened, each with its text columns checked."""
+    per_split = eval_columns(eval_text, [name for name, _ in items], columns)
     opened = {}
     for name, spec in items:
         source = open_source(spec)

@@ -13,12 +13,12 @@ from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine
 from ..errors import InputError, naming_input
 from ..progress import set_phase
-from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns
+from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns, read_once
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .leakage import EvalSpec, EvalText, leakage, named_splits, open_eval
+from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
@@ -57,7 +57,10 @@ def audit(
     `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC, text with a row
     a line; JSON, CSV and text also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
     of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
-    as a column named `text`) or a `datasets.Dataset`. `text`
+    as a column named `text`) or a `datasets.Dataset`. A LazyFrame is collected, and a one-shot
+    Arrow stream (a RecordBatchReader, a cursor) read, once, into memory: the audit reads its
+    input several times, and each read must see the same rows; pass files for input larger
+    than memory. `text`
     names the column(s) to audit (several are joined with a newline; a conversation column, a
     list of messages, is its messages' contents one a line); without it the column is chosen as
     the CLI documents. `eval` is one eval split, a list of them (named by file stem),
@@ -96,9 +99,7 @@ def audit(
         except ValueError as exc:
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     loaded = load_tokenizer(tokenizer)
-    if near and verify == "exact":
-        for one in [data, *(spec for _, spec in named_splits(eval))]:
-            check_rereadable(one)
+    splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -119,6 +120,12 @@ def audit(
         batch_rows = _batch_rows_from_env()
     elif isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or not 1 <= batch_rows <= MAX_BATCH_ROWS:
         raise InputError(f"batch_rows={batch_rows!r}: must be a whole number between 1 and {MAX_BATCH_ROWS:,}")
+    # Read once, here: a LazyFrame or an Arrow stream gives the same rows to every read below.
+    data = read_once(data)
+    splits = [(name, read_once(spec)) for name, spec in splits]
+    if near and verify == "exact":
+        for one in [data, *(spec for _, spec in splits)]:
+            check_rereadable(one)
     runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
@@ -130,7 +137,7 @@ def audit(
         source.check_shared_columns()
         raise
     check_label_column(schema, label, source.description)
-    eval_sources = open_eval(eval, columns, eval_text)
+    eval_sources = open_eval(splits, columns, eval_text)
 
     measurer = dict(
         normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
