@@ -18,6 +18,7 @@ import zstandard
 
 import epochplan
 from conftest import assert_clean_error, audit_json, run_cli
+from epochplan.auditing import dedup_to_file
 
 datasets = pytest.importorskip("datasets")  # in the test extra: a missing one fails the install, not this file
 
@@ -869,6 +870,27 @@ def test_dedup_writes_its_rows_back_in_the_input_schema(tmp_path, suffix):
     # In memory too: a pyarrow Table's own schema.
     kept = epochplan.dedup(table, level="exact")
     assert kept.height == 2
+
+
+def test_dedup_writes_back_an_extension_column_polars_holds_over_other_storage(tmp_path):
+    """polars hands a `pa.json_()` column back as the extension over large_string, and Arrow
+    casts no extension to another: dedup_to_file raised pyarrow's ArrowTypeError after the
+    whole audit, and the CLI exited 3 (internal error) on an Arrow file holding one."""
+    meta = pa.ExtensionArray.from_storage(pa.json_(), pa.array(['{"k": 1}', '{"k": 2}', '{"k": 3}']))
+    table = pa.table({"text": ["a b", "a b", "c d"], "meta": meta})
+    dedup_to_file(table, tmp_path / "api.parquet", text="text")
+    path = tmp_path / "jext.arrow"
+    with ipc.new_file(path, table.schema) as writer:
+        writer.write_table(table)
+    for out in ("cli.parquet", "cli.arrow"):
+        proc = run_cli("dedup", str(path), "--text", "text", "-o", str(tmp_path / out))
+        assert proc.returncode == 0, proc.stderr
+    for got in (
+        pq.read_table(tmp_path / "api.parquet"),
+        pq.read_table(tmp_path / "cli.parquet"),
+        ipc.open_file(tmp_path / "cli.arrow").read_all(),
+    ):
+        assert got.schema.field("meta").type == pa.json_() and got.equals(table.take([0, 2])), got.schema
 
 
 def test_dedup_refuses_an_output_format_that_cannot_hold_a_column_before_the_audit(tmp_path):

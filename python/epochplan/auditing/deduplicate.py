@@ -383,11 +383,27 @@ def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:
     """Rows read through polars, in the input's own Arrow schema: its types (string, not polars'
     large_string; int32 dictionary indices …) and its metadata (a `datasets` ClassLabel's names,
     pandas' index). Where a column cannot be cast back, polars' types are kept, for this batch
-    and the rest (the target becomes None), so every batch has one schema."""
+    and the rest (the target becomes None), so every batch has one schema: the column is still
+    written, as polars holds it (an extension type that cannot be restored: its storage, or
+    polars' own copy of the extension)."""
     try:
-        return table.cast(target), target
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        if table.schema.names != target.names:
+            return table, None
+        columns = [_cast_column(table.column(i), field.type) for i, field in enumerate(target)]
+        return pa.Table.from_arrays(columns, schema=target), target
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError, TypeError):
         return table, None
+
+
+def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    """`column` cast to `target`. An extension column comes back from polars as the extension
+    over polars' storage (`arrow.json` over large_string where the input had string), and Arrow
+    casts no extension type to another: its storage is cast to the input's, and the input's
+    extension put back on it."""
+    if isinstance(column.type, pa.BaseExtensionType) and isinstance(target, pa.BaseExtensionType) and column.type != target:
+        storage = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type).cast(target.storage_type)
+        return pa.chunked_array([pa.ExtensionArray.from_storage(target, chunk) for chunk in storage.chunks], target)
+    return column.cast(target)
 
 
 def _without_dictionaries(table: pa.Table) -> pa.Table:
