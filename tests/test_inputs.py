@@ -955,3 +955,26 @@ def test_dedup_to_an_arrow_file_of_batches_with_their_own_dictionaries(tmp_path)
     got = ipc.open_file(tmp_path / "out.arrow").read_all()
     assert got.num_rows == 5 * 140
     assert got.column("cat").to_pylist() == [f"c{b}_{j % 10}" for b in range(5) for j in range(140)]
+
+
+def test_a_column_named_empty_keeps_its_name(tmp_path):
+    """polars renames a column named "" to column_0: an in-memory table's was audited and written
+    back under that name, and `text=""` said "no column ''"; a Parquet file's was audited, then
+    the template preview failed on it (exit 2 after the whole audit). The API now refuses a
+    blank column name as the command line does (`--text ""`)."""
+    table = pa.table({"": ["a b", "a b", "c d"], "id": [1, 2, 3]})
+    assert epochplan.audit(table).source.text_columns == [""]
+    assert epochplan.dedup(table).columns == ["", "id"]
+    with pytest.raises(epochplan.InputError, match="text='': must name columns, with no empty names"):
+        epochplan.audit(table, text="")
+    with pytest.raises(epochplan.InputError, match="no empty names"):
+        epochplan.audit(table, text=["id", " "])
+    path = tmp_path / "empty_name.parquet"
+    pq.write_table(table, path)
+    got = audit_json(str(path))
+    assert got["source"]["text_columns"] == [""] and got["exact"]["top"][0]["text"] == "a b"
+    assert epochplan.audit(str(path)).template is not None
+    out = tmp_path / "kept.parquet"
+    assert run_cli("dedup", str(path), "-o", str(out)).returncode == 0
+    assert pq.read_table(out).equals(table.take([0, 2]))
+    assert_clean_error(run_cli("audit", str(path), "--text", ""), "--text", "no empty names")

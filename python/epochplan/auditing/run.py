@@ -214,6 +214,12 @@ def _check_names(**names: object) -> None:
         if value is not None and not (isinstance(value, str) or (several and value and all(isinstance(v, str) for v in value))):
             kind = "a column name or a list of them" if name == "text" else "a column name"
             raise InputError(f"{name}={value!r}: must be {kind}")
+        # No blank names, as on the command line (`--text ""`, often an unset shell variable).
+        given = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+        if any(not v.strip() for v in given):
+            raise InputError(
+                f"{name}={value!r}: must name columns, with no empty names (as on the command line); rename such a column first"
+            )
 
 
 def _batch_rows_from_env() -> int:

@@ -22,6 +22,7 @@ from .parts import (
     has_unreadable_type,
     polars_part,
     polars_refused,
+    to_frame,
     unreadable_column,
     whole_frame_part,
 )
@@ -190,7 +191,8 @@ def open_source(data: SourceLike) -> Source:
         elif has_unreadable_type(getattr(data, "type", None), data=True):  # an array
             raise InputError(f"{type(data).__name__}: its type ({data.type}) is one polars cannot read; cast it to strings first")
         try:
-            frame = pl.DataFrame(data)
+            # A pyarrow table through `to_frame`: polars would rename a column named "".
+            frame = to_frame(data) if table else pl.DataFrame(data)
         except BaseException as e:
             if not polars_refused(e):
                 raise
