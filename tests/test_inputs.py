@@ -978,3 +978,24 @@ def test_a_column_named_empty_keeps_its_name(tmp_path):
     assert run_cli("dedup", str(path), "-o", str(out)).returncode == 0
     assert pq.read_table(out).equals(table.take([0, 2]))
     assert_clean_error(run_cli("audit", str(path), "--text", ""), "--text", "no empty names")
+
+
+def test_text_that_is_not_utf8_in_an_eval_split_names_its_row_there(tmp_path):
+    """The eval split's error said "row 2 of its batch": the row within whichever batch held it
+    (batch_rows, EPOCHPLAN_BATCH_ROWS), not in the split, where train's names the row."""
+    texts = [b"ok %d" % i for i in range(12)]
+    texts[7] = b"caf\xe9"
+    bad = pa.table({"text": _not_utf8(texts, "string")})
+    with pytest.raises(epochplan.InputError) as info:
+        epochplan.audit(pa.table({"text": ["a", "b"]}), eval={"val": bad}, batch_rows=5)
+    message = str(info.value)
+    assert message.startswith("eval split 'val' (Table): column 'text': row 7 is not valid UTF-8") and "batch" not in message
+    # A split of several files: its file and the row there, as for train.
+    folder = tmp_path / "val"
+    folder.mkdir()
+    pq.write_table(pa.table({"text": [f"good {i}" for i in range(10)]}), folder / "a.parquet")
+    pq.write_table(bad, folder / "b.parquet")
+    train = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"]}), train)
+    proc = run_cli("audit", str(train), "--eval", str(folder), "-q", env={"EPOCHPLAN_BATCH_ROWS": "4"})
+    assert_clean_error(proc, "b.parquet: column 'text': row 7 is not valid UTF-8")

@@ -90,10 +90,15 @@ def leakage(
     frames = []
     for name, (source, path, columns) in eval_sources.items():
         auditor.eval_begin()
-        with naming_input(f"eval split {name!r} ({source.description})", columns=columns):
+        where = f"eval split {name!r} ({source.description})"
+        with naming_input(where, columns=columns):
+            start = 0
             for batch in batches(source, columns, None, batch_rows):
                 if batch.height:
-                    auditor.eval_update(batch.get_column(TEXT))
+                    # The extension numbers a bad row in its batch: named in the split (and its file).
+                    with naming_input(where, source.locate_row, columns, first_row=start):
+                        auditor.eval_update(batch.get_column(TEXT))
+                start += batch.height
             candidates = auditor.eval_exact_rows()
             if candidates is not None:
                 give_back_rows(
