@@ -193,6 +193,16 @@ def test_argument_errors_name_the_argument(kwargs, fragment):
     assert fragment in str(info.value)
 
 
+def test_eval_split_names_are_strings():
+    """An int name made the leaks' `split` column an int; an int beside a str name failed in
+    polars (SchemaError) after the whole audit."""
+    frame = pl.DataFrame({"text": ["a b", "a b"]})
+    for splits in ({0: frame}, {0: frame, "test": frame}):
+        with pytest.raises(epochplan.InputError, match="eval split name 0 \\(int\\): name eval splits with strings"):
+            epochplan.audit(frame, eval=splits)
+    assert epochplan.audit(frame, eval={"0": frame}).leaks["split"].to_list() == ["0", "0"]
+
+
 def test_zero_rows_raises_input_error():
     with pytest.raises(epochplan.InputError, match="no rows"):
         epochplan.audit(pl.DataFrame({"text": []}, schema={"text": pl.String}))

@@ -46,6 +46,11 @@ def eval_splits(eval: EvalSpec, eval_text: EvalText = None) -> list[tuple[str, S
         return []
     items = named_splits(eval)
     names = [name for name, _ in items]
+    odd = next((name for name in names if not isinstance(name, str)), None)
+    if odd is not None:
+        # A split's name is a string in every report (the leaks' `split` column, the JSON's keys):
+        # an int key made that column an int, or failed after the whole audit beside a string one.
+        raise InputError(f"eval split name {odd!r} ({type(odd).__name__}): name eval splits with strings, e.g. {{{str(odd)!r}: data}}")
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"eval split name(s) used twice: {', '.join(duplicated)}; name them with --eval NAME=PATH")
