@@ -193,6 +193,26 @@ def test_argument_errors_name_the_argument(kwargs, fragment):
     assert fragment in str(info.value)
 
 
+def test_numpy_numbers_are_numbers():
+    """A numpy integer or float (what a config loaded with numpy, or a sweep over np.arange,
+    gives) was refused: "ngram=np.int64(5): must be a whole number", "threshold=np.float32(0.8):
+    must be a number between 0 and 1"."""
+    frame = pl.DataFrame({"text": ["a b c d e f g", "a b c d e f h", "x y z"] * 3})
+    plain = dict(ngram=3, threshold=0.5, num_perm=64, batch_rows=2, memory_budget=64 << 20, char_ngram=4)
+    numpy = dict(
+        ngram=np.int64(3),
+        threshold=np.float64(0.5),
+        num_perm=np.uint16(64),
+        batch_rows=np.int32(2),
+        memory_budget=np.int64(64 << 20),
+        char_ngram=np.int8(4),
+    )
+    assert epochplan.audit(frame, **numpy).to_dict() == epochplan.audit(frame, **plain).to_dict()
+    assert epochplan.audit(frame, threshold=np.float32(0.8)).near.threshold == pytest.approx(0.8)
+    with pytest.raises(epochplan.InputError, match="ngram=np.True_: must be a whole number"):
+        epochplan.audit(frame, ngram=np.True_)
+
+
 def test_eval_split_names_are_strings():
     """An int name made the leaks' `split` column an int; an int beside a str name failed in
     polars (SchemaError) after the whole audit."""

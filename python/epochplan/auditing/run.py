@@ -5,8 +5,12 @@ eval split is then streamed through the same indexes without being added to them
 
 from __future__ import annotations
 
+import numbers
+import operator
 import os
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from .. import defaults
 from .._epochplan import Auditor
@@ -89,15 +93,18 @@ def audit(
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
-    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget, char_ngram=char_ngram)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
+    ngram, num_perm = _whole("ngram", ngram), _whole("num_perm", num_perm)
+    memory_budget = None if memory_budget is None else _whole("memory_budget", memory_budget)
+    char_ngram = None if char_ngram is None else _whole("char_ngram", char_ngram)
+    threshold = _real(threshold)
     _check_names(text=text, label=label)
     if memory_budget is not None:
         try:
             defaults.check_memory_budget(memory_budget)
         except ValueError as exc:
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
+    if batch_rows is not None:
+        batch_rows = _whole("batch_rows", batch_rows, MAX_BATCH_ROWS)
     loaded = load_tokenizer(tokenizer)
     splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     # Near settings are checked by the core here, before any data is read.
@@ -118,8 +125,6 @@ def audit(
         auditor.set_tokenizer(loaded.counter)
     if batch_rows is None:
         batch_rows = _batch_rows_from_env()
-    elif isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or not 1 <= batch_rows <= MAX_BATCH_ROWS:
-        raise InputError(f"batch_rows={batch_rows!r}: must be a whole number between 1 and {MAX_BATCH_ROWS:,}")
     # Read once, here: a LazyFrame or an Arrow stream gives the same rows to every read below.
     data = read_once(data)
     splits = [(name, read_once(spec)) for name, spec in splits]
@@ -194,16 +199,27 @@ def audit(
     return result
 
 
-def _check_whole(**values: int | None) -> None:
-    """Whole-number settings the core takes as unsigned 64-bit: anything else would surface as
+def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:
+    """A whole-number setting the core takes as unsigned 64-bit, as a Python int between 1 and
+    `most`: any integral number (a numpy integer too), not a bool. Anything else would surface as
     pyo3's OverflowError/TypeError instead of a message naming the argument."""
-    for name, value in values.items():
-        if value is None and name in ("memory_budget", "char_ngram"):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{name}={value!r}: must be a whole number")
-        if not 1 <= value <= defaults.MAX_WHOLE:
-            raise InputError(f"{name}={value}: must be between 1 and {defaults.MAX_WHOLE:,}")
+    try:
+        whole = None if isinstance(value, (bool, np.bool_)) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        whole = None
+    if whole is None:
+        raise InputError(f"{name}={value!r}: must be a whole number")
+    if not 1 <= whole <= most:
+        raise InputError(f"{name}={value}: must be between 1 and {most:,}")
+    return whole
+
+
+def _real(threshold: object) -> float:
+    """The threshold as a float: any real number (a numpy float too), not a bool; its range is
+    the core's to check."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
+    return float(threshold)
 
 
 def _check_names(**names: object) -> None:
