@@ -213,6 +213,28 @@ def test_numpy_numbers_are_numbers():
         epochplan.audit(frame, ngram=np.True_)
 
 
+@pytest.mark.parametrize("flag", ["near", "keep_clusters", "examples"])
+def test_a_flag_that_is_not_a_bool_names_the_argument(flag):
+    """near="no" was pyo3's TypeError ("'str' object is not an instance of 'bool'"), and
+    examples="no" was taken as true."""
+    with pytest.raises(epochplan.InputError, match=f"{flag}='no': must be True or False"):
+        epochplan.audit(pl.DataFrame({"text": ["a b", "c d"]}), **{flag: "no"})
+    assert epochplan.audit(pl.DataFrame({"text": ["a b", "c d"]}), **{flag: np.False_}).rows == 2
+
+
+@pytest.mark.parametrize("option", ["near", "keep_clusters"])
+def test_dedup_names_the_audit_options_it_sets_itself(option, tmp_path):
+    """dedup(df, near=False) was Python's "got multiple values for keyword argument 'near'"."""
+    from epochplan.auditing import dedup_to_file
+
+    frame = pl.DataFrame({"text": ["a b", "a b"]})
+    with pytest.raises(epochplan.InputError, match=f"{option}=False: dedup "):
+        epochplan.dedup(frame, **{option: False})
+    with pytest.raises(epochplan.InputError, match=f"{option}=False: dedup "):
+        dedup_to_file(frame, tmp_path / "out.parquet", **{option: False})
+    assert not (tmp_path / "out.parquet").exists()
+
+
 def test_eval_split_names_are_strings():
     """An int name made the leaks' `split` column an int; an int beside a str name failed in
     polars (SchemaError) after the whole audit."""

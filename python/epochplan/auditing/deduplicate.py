@@ -69,7 +69,7 @@ def representatives(
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
     if keep not in KEEP:
         raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
-    data = read_once(data)  # the audit and the kept rows see the same rows of a LazyFrame or an Arrow stream
+    data = _read_once(data, audit_options)
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
@@ -105,6 +105,23 @@ def representatives(
         warnings=tuple(w.message for w in result.warnings),
     )
     return kept, summary, source.frame
+
+
+#: The audit's arguments dedup sets itself, and why.
+_OWN_OPTIONS = {
+    "near": "dedup sets it from level ('near' finds near duplicates, 'exact' only exact ones): give level instead",
+    "keep_clusters": "dedup needs the per-row cluster table to choose its rows: leave it out",
+}
+
+
+def _read_once(data: SourceLike, audit_options: dict[str, Any]) -> SourceLike:
+    """`data` read once (`read_once`), dedup's own options refused first: dedup reads its input
+    twice (the audit, then the kept rows), and a LazyFrame or an Arrow stream must give the
+    same rows to both."""
+    for name, why in _OWN_OPTIONS.items():
+        if name in audit_options:
+            raise InputError(f"{name}={audit_options[name]!r}: {why}")
+    return read_once(data)
 
 
 def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: str, splits: list[str]) -> pl.DataFrame:
@@ -144,7 +161,7 @@ def dedup(
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
     null text belong to no cluster and are dropped. `data` is read twice (the audit, then the
     kept rows): a LazyFrame or a one-shot Arrow stream is read once into memory first, as in
-    `audit`.
+    `audit`. `audit_options` are `audit`'s, but near and keep_clusters, which dedup sets.
 
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
@@ -164,7 +181,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
-    data = read_once(data)  # before it is opened: the audit and the write see the same rows
+    data = _read_once(data, options)  # before it is opened: the audit and the write see the same rows
     source = None
     if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         # Opened once: checked against the output before the audit, then read to write it.

@@ -97,6 +97,7 @@ def audit(
     memory_budget = None if memory_budget is None else _whole("memory_budget", memory_budget)
     char_ngram = None if char_ngram is None else _whole("char_ngram", char_ngram)
     threshold = _real(threshold)
+    near, keep_clusters, examples = _flags(near=near, keep_clusters=keep_clusters, examples=examples)
     _check_names(text=text, label=label)
     if memory_budget is not None:
         try:
@@ -220,6 +221,15 @@ def _real(threshold: object) -> float:
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
         raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
     return float(threshold)
+
+
+def _flags(**values: object) -> list[bool]:
+    """Boolean settings as bools (a numpy bool too): anything else (a string "no" is true to
+    Python) is an InputError naming the argument, not pyo3's TypeError, nor taken as true."""
+    for name, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name}={value!r}: must be True or False")
+    return [bool(value) for value in values.values()]
 
 
 def _check_names(**names: object) -> None:
