@@ -173,6 +173,13 @@ def test_directory_instead_of_file_is_an_input_error(tmp_path):
         TokenCounter(str(tmp_path))
 
 
+def test_a_tokenizer_object_is_named_by_its_type(reference):
+    """A loaded `tokenizers.Tokenizer` was quoted whole in the error: its repr, the vocabulary."""
+    with pytest.raises(epochplan.InputError) as raised:
+        epochplan.audit(pl.DataFrame({"text": ["a b"]}), tokenizer=reference)
+    assert str(raised.value) == "tokenizer=a tokenizers Tokenizer: give the path of the model's tokenizer.json"
+
+
 def test_non_string_column_is_an_input_error(tokenizer_json):
     with pytest.raises(epochplan.InputError, match="string column"):
         TokenCounter(tokenizer_json).count(pl.Series([1, 2, 3]))

@@ -39,6 +39,14 @@ def shown(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
+def kind_of(value: object) -> str:
+    """What a value is, for a message that must not show the value (a table's repr is its data,
+    over many lines): its type, with the library that made it (`polars DataFrame`)."""
+    kind = type(value)
+    library = kind.__module__.split(".")[0]
+    return kind.__name__ if library == "builtins" else f"{library} {kind.__name__}"
+
+
 def refused_path(name: object, error: OSError) -> InputError:
     """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
     named with the OS's words."""

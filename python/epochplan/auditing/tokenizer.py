@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._epochplan import TokenCounter
-from ..errors import InputError
+from ..errors import InputError, kind_of
 
 #: How the audit counts tokens without a tokenizer: UTF-8 bytes / 4 per text, rounded up.
 ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
@@ -41,7 +41,9 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
     if tokenizer is None or isinstance(tokenizer, Tokenizer):
         return tokenizer
     if not isinstance(tokenizer, (str, os.PathLike)) or not str(tokenizer):
-        raise InputError(f"tokenizer={tokenizer!r}: give the path of the model's tokenizer.json")
+        # A loaded tokenizer object is named by its type: its repr is its whole vocabulary.
+        given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else f"a {kind_of(tokenizer)}"
+        raise InputError(f"tokenizer={given}: give the path of the model's tokenizer.json")
     path = _tokenizer_file(os.fspath(tokenizer))
     counter = TokenCounter(path)  # reads and parses the file; its errors name it
     digest = hashlib.sha256()
