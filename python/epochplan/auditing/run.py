@@ -159,7 +159,10 @@ def audit(
         give_back_exact_texts(auditor, source, columns, batch_rows)
     runner.finish_near(auditor)
 
-    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
+    tokenizer_file = loaded.file if loaded is not None else None
+    info = SourceInfo(
+        paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=tokenizer_file
+    )
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())

@@ -16,6 +16,19 @@ ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
 
 
 @dataclass(frozen=True)
+class TokenizerFile:
+    """Which tokenizer counted an audit's tokens: the path as given and the file's sha256. Plain
+    data, as an `AuditResult` keeps it: a result is pickled (multiprocessing, Ray), and the
+    core's counter cannot be."""
+
+    path: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
 class Tokenizer:
     """A loaded `tokenizer.json`: the core's counter, the path as given and the file's sha256."""
 
@@ -23,8 +36,12 @@ class Tokenizer:
     path: str
     sha256: str
 
+    @property
+    def file(self) -> TokenizerFile:
+        return TokenizerFile(self.path, self.sha256)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256}
+        return self.file.to_dict()
 
 
 def counted_by_tokenizer(estimated: bool | None, tokenizer: object | None) -> bool:
@@ -111,7 +128,7 @@ class TokenLengthStats:
         }
 
 
-def token_stats(tokens: dict[str, Any], tokenizer: Tokenizer | None) -> TokenLengthStats | None:
+def token_stats(tokens: dict[str, Any], tokenizer: TokenizerFile | None) -> TokenLengthStats | None:
     """The typed statistics of the core's token report (None when every text is null)."""
     lengths = tokens["lengths"]
     if lengths is None:
