@@ -13,6 +13,7 @@ import polars as pl
 import pyarrow as pa
 
 from ..config import Key, choice
+from ..engines import refuse_in_memory
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
@@ -121,6 +122,7 @@ def _read_once(data: SourceLike, audit_options: dict[str, Any]) -> SourceLike:
     for name, why in _OWN_OPTIONS.items():
         if name in audit_options:
             raise InputError(f"{name}={audit_options[name]!r}: {why}")
+    refuse_in_memory(audit_options.get("engine", "local"), data)
     return read_once(data)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import defaults
 from .._epochplan import Auditor
-from ..engines import MeasureSpec, open_engine
+from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input
 from ..progress import set_phase
 from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns, read_once
@@ -106,6 +106,7 @@ def audit(
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
     if batch_rows is not None:
         batch_rows = _whole("batch_rows", batch_rows, MAX_BATCH_ROWS)
+    refuse_in_memory(engine, data)  # before Ray is started (seconds) to be told the input is not files
     loaded = load_tokenizer(tokenizer)
     splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     # Near settings are checked by the core here, before any data is read.
