@@ -193,6 +193,58 @@ def test_argument_errors_name_the_argument(kwargs, fragment):
     assert fragment in str(info.value)
 
 
+def test_numpy_numbers_are_numbers():
+    """A numpy integer or float (what a config loaded with numpy, or a sweep over np.arange,
+    gives) was refused: "ngram=np.int64(5): must be a whole number", "threshold=np.float32(0.8):
+    must be a number between 0 and 1"."""
+    frame = pl.DataFrame({"text": ["a b c d e f g", "a b c d e f h", "x y z"] * 3})
+    plain = dict(ngram=3, threshold=0.5, num_perm=64, batch_rows=2, memory_budget=64 << 20, char_ngram=4)
+    numpy = dict(
+        ngram=np.int64(3),
+        threshold=np.float64(0.5),
+        num_perm=np.uint16(64),
+        batch_rows=np.int32(2),
+        memory_budget=np.int64(64 << 20),
+        char_ngram=np.int8(4),
+    )
+    assert epochplan.audit(frame, **numpy).to_dict() == epochplan.audit(frame, **plain).to_dict()
+    assert epochplan.audit(frame, threshold=np.float32(0.8)).near.threshold == pytest.approx(0.8)
+    with pytest.raises(epochplan.InputError, match="ngram=np.True_: must be a whole number"):
+        epochplan.audit(frame, ngram=np.True_)
+
+
+@pytest.mark.parametrize("flag", ["near", "keep_clusters", "examples"])
+def test_a_flag_that_is_not_a_bool_names_the_argument(flag):
+    """near="no" was pyo3's TypeError ("'str' object is not an instance of 'bool'"), and
+    examples="no" was taken as true."""
+    with pytest.raises(epochplan.InputError, match=f"{flag}='no': must be True or False"):
+        epochplan.audit(pl.DataFrame({"text": ["a b", "c d"]}), **{flag: "no"})
+    assert epochplan.audit(pl.DataFrame({"text": ["a b", "c d"]}), **{flag: np.False_}).rows == 2
+
+
+@pytest.mark.parametrize("option", ["near", "keep_clusters"])
+def test_dedup_names_the_audit_options_it_sets_itself(option, tmp_path):
+    """dedup(df, near=False) was Python's "got multiple values for keyword argument 'near'"."""
+    from epochplan.auditing import dedup_to_file
+
+    frame = pl.DataFrame({"text": ["a b", "a b"]})
+    with pytest.raises(epochplan.InputError, match=f"{option}=False: dedup "):
+        epochplan.dedup(frame, **{option: False})
+    with pytest.raises(epochplan.InputError, match=f"{option}=False: dedup "):
+        dedup_to_file(frame, tmp_path / "out.parquet", **{option: False})
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_eval_split_names_are_strings():
+    """An int name made the leaks' `split` column an int; an int beside a str name failed in
+    polars (SchemaError) after the whole audit."""
+    frame = pl.DataFrame({"text": ["a b", "a b"]})
+    for splits in ({0: frame}, {0: frame, "test": frame}):
+        with pytest.raises(epochplan.InputError, match="eval split name 0 \\(int\\): name eval splits with strings"):
+            epochplan.audit(frame, eval=splits)
+    assert epochplan.audit(frame, eval={"0": frame}).leaks["split"].to_list() == ["0", "0"]
+
+
 def test_zero_rows_raises_input_error():
     with pytest.raises(epochplan.InputError, match="no rows"):
         epochplan.audit(pl.DataFrame({"text": []}, schema={"text": pl.String}))

@@ -18,6 +18,7 @@ import zstandard
 
 import epochplan
 from conftest import assert_clean_error, audit_json, run_cli
+from epochplan.auditing import dedup_to_file
 
 datasets = pytest.importorskip("datasets")  # in the test extra: a missing one fails the install, not this file
 
@@ -730,15 +731,16 @@ def test_a_column_polars_cannot_read_is_named_not_a_rust_panic(tmp_path):
         assert_clean_error(run_cli(command, str(zoned), "--text", "text", *out), "column 'ts'", "tz=+05:30")
 
 
-def test_dedup_refuses_a_reader_it_could_read_only_once():
+def test_dedup_reads_a_reader_once_and_refuses_a_generator():
     """dedup reads its input twice (the audit, then the rows it keeps): a RecordBatchReader was
-    used up by the audit, and dedup returned no rows without a word."""
+    used up by the audit, and dedup returned no rows without a word. It is read once, into
+    memory (`sources/in_memory.py`); a generator of frames is no table and is refused."""
     table = pa.table({"text": ["a b c", "d e f", "a b c"], "id": [0, 1, 2]})
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-    with pytest.raises(epochplan.InputError, match="reads the input twice.*RecordBatchReader.*read_all"):
-        epochplan.dedup(reader)
-    assert epochplan.dedup(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()).read_all())["id"].to_list() == [0, 1]
+    assert epochplan.dedup(reader)["id"].to_list() == [0, 1]
     assert epochplan.audit(pa.RecordBatchReader.from_batches(table.schema, table.to_batches())).exact.duplicate_rows == 1
+    with pytest.raises(epochplan.InputError, match="reads the input twice.*generator.*read only once"):
+        epochplan.dedup(frame for frame in [pl.from_arrow(table)])
 
 
 def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):
@@ -870,6 +872,27 @@ def test_dedup_writes_its_rows_back_in_the_input_schema(tmp_path, suffix):
     assert kept.height == 2
 
 
+def test_dedup_writes_back_an_extension_column_polars_holds_over_other_storage(tmp_path):
+    """polars hands a `pa.json_()` column back as the extension over large_string, and Arrow
+    casts no extension to another: dedup_to_file raised pyarrow's ArrowTypeError after the
+    whole audit, and the CLI exited 3 (internal error) on an Arrow file holding one."""
+    meta = pa.ExtensionArray.from_storage(pa.json_(), pa.array(['{"k": 1}', '{"k": 2}', '{"k": 3}']))
+    table = pa.table({"text": ["a b", "a b", "c d"], "meta": meta})
+    dedup_to_file(table, tmp_path / "api.parquet", text="text")
+    path = tmp_path / "jext.arrow"
+    with ipc.new_file(path, table.schema) as writer:
+        writer.write_table(table)
+    for out in ("cli.parquet", "cli.arrow"):
+        proc = run_cli("dedup", str(path), "--text", "text", "-o", str(tmp_path / out))
+        assert proc.returncode == 0, proc.stderr
+    for got in (
+        pq.read_table(tmp_path / "api.parquet"),
+        pq.read_table(tmp_path / "cli.parquet"),
+        ipc.open_file(tmp_path / "cli.arrow").read_all(),
+    ):
+        assert got.schema.field("meta").type == pa.json_() and got.equals(table.take([0, 2])), got.schema
+
+
 def test_dedup_refuses_an_output_format_that_cannot_hold_a_column_before_the_audit(tmp_path):
     """Bytes to JSON lines were a Rust panic and exit 1, a list of messages to CSV and a 128-bit
     integer to Parquet an internal error (exit 3), each after the whole audit."""
@@ -932,3 +955,47 @@ def test_dedup_to_an_arrow_file_of_batches_with_their_own_dictionaries(tmp_path)
     got = ipc.open_file(tmp_path / "out.arrow").read_all()
     assert got.num_rows == 5 * 140
     assert got.column("cat").to_pylist() == [f"c{b}_{j % 10}" for b in range(5) for j in range(140)]
+
+
+def test_a_column_named_empty_keeps_its_name(tmp_path):
+    """polars renames a column named "" to column_0: an in-memory table's was audited and written
+    back under that name, and `text=""` said "no column ''"; a Parquet file's was audited, then
+    the template preview failed on it (exit 2 after the whole audit). The API now refuses a
+    blank column name as the command line does (`--text ""`)."""
+    table = pa.table({"": ["a b", "a b", "c d"], "id": [1, 2, 3]})
+    assert epochplan.audit(table).source.text_columns == [""]
+    assert epochplan.dedup(table).columns == ["", "id"]
+    with pytest.raises(epochplan.InputError, match="text='': must name columns, with no empty names"):
+        epochplan.audit(table, text="")
+    with pytest.raises(epochplan.InputError, match="no empty names"):
+        epochplan.audit(table, text=["id", " "])
+    path = tmp_path / "empty_name.parquet"
+    pq.write_table(table, path)
+    got = audit_json(str(path))
+    assert got["source"]["text_columns"] == [""] and got["exact"]["top"][0]["text"] == "a b"
+    assert epochplan.audit(str(path)).template is not None
+    out = tmp_path / "kept.parquet"
+    assert run_cli("dedup", str(path), "-o", str(out)).returncode == 0
+    assert pq.read_table(out).equals(table.take([0, 2]))
+    assert_clean_error(run_cli("audit", str(path), "--text", ""), "--text", "no empty names")
+
+
+def test_text_that_is_not_utf8_in_an_eval_split_names_its_row_there(tmp_path):
+    """The eval split's error said "row 2 of its batch": the row within whichever batch held it
+    (batch_rows, EPOCHPLAN_BATCH_ROWS), not in the split, where train's names the row."""
+    texts = [b"ok %d" % i for i in range(12)]
+    texts[7] = b"caf\xe9"
+    bad = pa.table({"text": _not_utf8(texts, "string")})
+    with pytest.raises(epochplan.InputError) as info:
+        epochplan.audit(pa.table({"text": ["a", "b"]}), eval={"val": bad}, batch_rows=5)
+    message = str(info.value)
+    assert message.startswith("eval split 'val' (Table): column 'text': row 7 is not valid UTF-8") and "batch" not in message
+    # A split of several files: its file and the row there, as for train.
+    folder = tmp_path / "val"
+    folder.mkdir()
+    pq.write_table(pa.table({"text": [f"good {i}" for i in range(10)]}), folder / "a.parquet")
+    pq.write_table(bad, folder / "b.parquet")
+    train = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"]}), train)
+    proc = run_cli("audit", str(train), "--eval", str(folder), "-q", env={"EPOCHPLAN_BATCH_ROWS": "4"})
+    assert_clean_error(proc, "b.parquet: column 'text': row 7 is not valid UTF-8")

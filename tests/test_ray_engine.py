@@ -284,6 +284,33 @@ def test_python_api_engine_and_ray_address(cluster, planted):
     assert "refused: engine='ray' reads files or URLs" in proc.stdout
 
 
+def test_data_in_memory_is_refused_before_ray_is_started(monkeypatch, tmp_path):
+    """engine='ray' started (or connected to) Ray, some ten seconds, before saying that data in
+    memory is not files; a LazyFrame was not even collected for it to be refused."""
+    import epochplan
+    from epochplan.auditing import dedup_to_file
+    from epochplan.engines.ray_engine import RayEngine
+
+    def connect(address):
+        raise AssertionError("Ray was started for data that is not files")
+
+    monkeypatch.setattr(RayEngine, "connect", connect)
+    frame = pl.DataFrame({"text": ["a b", "a b"]})
+    never = pl.LazyFrame({"text": ["a"]}).select(pl.col("text").str.to_integer().cast(pl.String))  # fails if collected
+    calls = [
+        lambda: epochplan.audit(frame, engine="ray"),
+        lambda: epochplan.audit(never, engine="ray"),
+        lambda: epochplan.audit([frame], engine="ray"),
+        lambda: epochplan.dedup(never, engine="ray"),
+        lambda: dedup_to_file(never, tmp_path / "never.parquet", engine="ray"),
+    ]
+    for call in calls:
+        with pytest.raises(
+            epochplan.InputError, match="engine='ray' reads files or URLs; a polars (Data|Lazy)Frame is in this process's memory"
+        ):
+            call()
+
+
 def test_unreachable_address_is_a_prompt_clean_error(planted, tmp_path):
     port = _free_port()  # closed: nothing listens there
     out = tmp_path / "a.json"

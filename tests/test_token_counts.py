@@ -173,6 +173,27 @@ def test_directory_instead_of_file_is_an_input_error(tmp_path):
         TokenCounter(str(tmp_path))
 
 
+def test_a_result_with_a_tokenizer_pickles(tokenizer_json):
+    """`result.source.tokenizer` held the core's TokenCounter, which cannot be pickled: a result
+    could not be sent back from a multiprocessing or Ray worker."""
+    import hashlib
+    import pickle
+
+    result = epochplan.audit(pl.DataFrame({"text": ["a b", "a b", "c"]}), tokenizer=tokenizer_json)
+    again = pickle.loads(pickle.dumps(result))
+    assert again.to_dict() == result.to_dict()
+    sha256 = hashlib.sha256(open(tokenizer_json, "rb").read()).hexdigest()
+    assert (again.source.tokenizer.path, again.source.tokenizer.sha256) == (tokenizer_json, sha256)
+    assert again.to_dict()["source"]["tokenizer"] == {"path": tokenizer_json, "sha256": sha256}
+
+
+def test_a_tokenizer_object_is_named_by_its_type(reference):
+    """A loaded `tokenizers.Tokenizer` was quoted whole in the error: its repr, the vocabulary."""
+    with pytest.raises(epochplan.InputError) as raised:
+        epochplan.audit(pl.DataFrame({"text": ["a b"]}), tokenizer=reference)
+    assert str(raised.value) == "tokenizer=a tokenizers Tokenizer: give the path of the model's tokenizer.json"
+
+
 def test_non_string_column_is_an_input_error(tokenizer_json):
     with pytest.raises(epochplan.InputError, match="string column"):
         TokenCounter(tokenizer_json).count(pl.Series([1, 2, 3]))

@@ -39,6 +39,14 @@ def shown(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
+def kind_of(value: object) -> str:
+    """What a value is, for a message that must not show the value (a table's repr is its data,
+    over many lines): its type, with the library that made it (`polars DataFrame`)."""
+    kind = type(value)
+    library = kind.__module__.split(".")[0]
+    return kind.__name__ if library == "builtins" else f"{library} {kind.__name__}"
+
+
 def refused_path(name: object, error: OSError) -> InputError:
     """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
     named with the OS's words."""
@@ -51,19 +59,28 @@ _COLUMN_ERRORS = ("text column", "label column", "eval text column")
 
 @contextmanager
 def naming_input(
-    where: str, locate: Callable[[int], tuple[str, int] | None] | None = None, columns: Sequence[str] = (), label: str | None = None
+    where: str,
+    locate: Callable[[int], tuple[str, int] | None] | None = None,
+    columns: Sequence[str] = (),
+    label: str | None = None,
+    first_row: int | None = None,
 ) -> Iterator[None]:
     """An `InputError` about a column handed to the Rust extension (for instance text that is not
     UTF-8) gets the input's name in front, so the one line says where. `locate`: the file and
     its own row for a row of the whole input (several files), named instead when the error gives
     a row. `columns` and `label`: the input's names of the text and label columns the extension
-    was handed, said in place of its generic words (several text columns reach it joined)."""
+    was handed, said in place of its generic words (several text columns reach it joined).
+    `first_row`: the row of the whole input the one batch handed over starts at, where the
+    extension numbers a row in its batch (an eval split's): the row is named in the input."""
     try:
         yield
     except InputError as e:
         message = str(e)
         if not message.startswith(_COLUMN_ERRORS):
             raise
+        in_batch = _BATCH_ROW.match(message) if first_row is not None else None
+        if in_batch is not None and first_row is not None:
+            message = f"{in_batch.group(1)}row {first_row + int(in_batch.group(2))}{in_batch.group(3)}"
         message = _named_columns(message, columns, label)
         found = _ROW.match(message)
         place = locate(int(found.group(2))) if found is not None and locate is not None else None
@@ -85,3 +102,5 @@ def _named_columns(message: str, columns: Sequence[str], label: str | None) -> s
 
 #: "text column: row 5315 is not …": the column, the row of the whole input, the rest.
 _ROW = re.compile(r"^(.*?: )row (\d+)( (?!of its batch).*)$", re.DOTALL)
+#: "eval text column: row 2 of its batch is not …": the row within the batch handed over.
+_BATCH_ROW = re.compile(r"^(.*?: )row (\d+) of its batch( .*)$", re.DOTALL)

@@ -354,3 +354,19 @@ def test_an_unreadable_file_in_a_folder_is_named(tmp_path):
     proc = run_cli("audit", str(folder), "-q", cwd=tmp_path)
     assert_clean_error(proc, "b.csv", "cannot read rows")
     assert "a.csv" not in proc.stderr
+
+
+def test_a_list_of_tables_is_named_by_type_not_by_its_data():
+    """A list of frames gave a multi-line error holding the first frame's repr: its rows, data
+    text included, in an error message (and in the logs that keep it)."""
+    frames = [pl.DataFrame({"text": ["secret text a"]}), pl.DataFrame({"text": ["b"]})]
+    with pytest.raises(InputError) as info:
+        epochplan.audit(frames)
+    message = str(info.value)
+    assert "\n" not in message and "secret" not in message
+    assert (
+        message
+        == "cannot read a list holding a polars DataFrame as an input: pass one table (concatenate them first), or a list of file paths"
+    )
+    with pytest.raises(InputError, match="cannot read 5 \\(int\\) as an input: give a path"):
+        epochplan.audit([5])

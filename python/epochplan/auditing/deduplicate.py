@@ -13,10 +13,11 @@ import polars as pl
 import pyarrow as pa
 
 from ..config import Key, choice
+from ..engines import refuse_in_memory
 from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
-from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, row_batches, text_expression
+from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .exact_verify import check_rereadable
@@ -69,7 +70,8 @@ def representatives(
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
     if keep not in KEEP:
         raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
-    check_rereadable(data, "dedup (the audit, then the rows it keeps)", " (a RecordBatchReader: its read_all())")
+    data = _read_once(data, audit_options)
+    check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
@@ -104,6 +106,24 @@ def representatives(
         warnings=tuple(w.message for w in result.warnings),
     )
     return kept, summary, source.frame
+
+
+#: The audit's arguments dedup sets itself, and why.
+_OWN_OPTIONS = {
+    "near": "dedup sets it from level ('near' finds near duplicates, 'exact' only exact ones): give level instead",
+    "keep_clusters": "dedup needs the per-row cluster table to choose its rows: leave it out",
+}
+
+
+def _read_once(data: SourceLike, audit_options: dict[str, Any]) -> SourceLike:
+    """`data` read once (`read_once`), dedup's own options refused first: dedup reads its input
+    twice (the audit, then the kept rows), and a LazyFrame or an Arrow stream must give the
+    same rows to both."""
+    for name, why in _OWN_OPTIONS.items():
+        if name in audit_options:
+            raise InputError(f"{name}={audit_options[name]!r}: {why}")
+    refuse_in_memory(audit_options.get("engine", "local"), data)
+    return read_once(data)
 
 
 def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: str, splits: list[str]) -> pl.DataFrame:
@@ -141,7 +161,9 @@ def dedup(
 ) -> pl.DataFrame:
     """The input rows that represent their cluster (all columns, input order), as a polars
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
-    null text belong to no cluster and are dropped.
+    null text belong to no cluster and are dropped. `data` is read twice (the audit, then the
+    kept rows): a LazyFrame or a one-shot Arrow stream is read once into memory first, as in
+    `audit`. `audit_options` are `audit`'s, but near and keep_clusters, which dedup sets.
 
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
@@ -161,8 +183,9 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
+    data = _read_once(data, options)  # before it is opened: the audit and the write see the same rows
     source = None
-    if not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+    if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         # Opened once: checked against the output before the audit, then read to write it.
         source = open_source(data)
         if kind == "text":
@@ -266,7 +289,7 @@ def rows_to_write(
     follows the audit, then the writing."""
     if progress is not None:
         options["progress"] = progress
-    if source is None and not isinstance(data, Iterator):  # a reader is refused by `representatives`, unread
+    if source is None and not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         source = open_source(data)
     before = Unchanged.of(source)  # before the audit reads the files
     kept, summary, _ = representatives(data, **options)
@@ -379,11 +402,27 @@ def _as_input(table: pa.Table, target: Any) -> tuple[pa.Table, Any]:
     """Rows read through polars, in the input's own Arrow schema: its types (string, not polars'
     large_string; int32 dictionary indices …) and its metadata (a `datasets` ClassLabel's names,
     pandas' index). Where a column cannot be cast back, polars' types are kept, for this batch
-    and the rest (the target becomes None), so every batch has one schema."""
+    and the rest (the target becomes None), so every batch has one schema: the column is still
+    written, as polars holds it (an extension type that cannot be restored: its storage, or
+    polars' own copy of the extension)."""
     try:
-        return table.cast(target), target
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        if table.schema.names != target.names:
+            return table, None
+        columns = [_cast_column(table.column(i), field.type) for i, field in enumerate(target)]
+        return pa.Table.from_arrays(columns, schema=target), target
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError, TypeError):
         return table, None
+
+
+def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    """`column` cast to `target`. An extension column comes back from polars as the extension
+    over polars' storage (`arrow.json` over large_string where the input had string), and Arrow
+    casts no extension type to another: its storage is cast to the input's, and the input's
+    extension put back on it."""
+    if isinstance(column.type, pa.BaseExtensionType) and isinstance(target, pa.BaseExtensionType) and column.type != target:
+        storage = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type).cast(target.storage_type)
+        return pa.chunked_array([pa.ExtensionArray.from_storage(target, chunk) for chunk in storage.chunks], target)
+    return column.cast(target)
 
 
 def _without_dictionaries(table: pa.Table) -> pa.Table:

@@ -36,19 +36,30 @@ def eval_columns(eval_text: EvalText, names: list[str], train_columns: list[str]
     return {name: _columns_of(eval_text[name]) if name in eval_text else train_columns for name in names}
 
 
-def open_eval(eval: EvalSpec, columns: list[str], eval_text: EvalText = None) -> dict[str, EvalSplit]:
-    """Eval splits by name: a mapping (or a `datasets.DatasetDict`) as given, else named by
-    file stem; each with its text columns checked."""
+def eval_splits(eval: EvalSpec, eval_text: EvalText = None) -> list[tuple[str, SourceLike]]:
+    """(name, data) of each eval split (`named_splits`), their names checked: before any data is
+    read. Read each with `read_once` before opening it: its leakage candidates' texts and example
+    rows are read again."""
     if eval is None:
         if eval_text is not None:
             raise InputError("eval_text given without any eval split")
-        return {}
+        return []
     items = named_splits(eval)
     names = [name for name, _ in items]
+    odd = next((name for name in names if not isinstance(name, str)), None)
+    if odd is not None:
+        # A split's name is a string in every report (the leaks' `split` column, the JSON's keys):
+        # an int key made that column an int, or failed after the whole audit beside a string one.
+        raise InputError(f"eval split name {odd!r} ({type(odd).__name__}): name eval splits with strings, e.g. {{{str(odd)!r}: data}}")
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"eval split name(s) used twice: {', '.join(duplicated)}; name them with --eval NAME=PATH")
-    per_split = eval_columns(eval_text, names, columns)
+    return items
+
+
+def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text: EvalText = None) -> dict[str, EvalSplit]:
+    """The eval splits (`eval_splits`) by name, opened, each with its text columns checked."""
+    per_split = eval_columns(eval_text, [name for name, _ in items], columns)
     opened = {}
     for name, spec in items:
         source = open_source(spec)
@@ -84,10 +95,15 @@ def leakage(
     frames = []
     for name, (source, path, columns) in eval_sources.items():
         auditor.eval_begin()
-        with naming_input(f"eval split {name!r} ({source.description})", columns=columns):
+        where = f"eval split {name!r} ({source.description})"
+        with naming_input(where, columns=columns):
+            start = 0
             for batch in batches(source, columns, None, batch_rows):
                 if batch.height:
-                    auditor.eval_update(batch.get_column(TEXT))
+                    # The extension numbers a bad row in its batch: named in the split (and its file).
+                    with naming_input(where, source.locate_row, columns, first_row=start):
+                        auditor.eval_update(batch.get_column(TEXT))
+                start += batch.height
             candidates = auditor.eval_exact_rows()
             if candidates is not None:
                 give_back_rows(

@@ -10,7 +10,7 @@ import polars as pl
 
 from .. import defaults
 from ..defaults import AUDIT_SCHEMA
-from .tokenizer import Tokenizer, TokenLengthStats, token_stats
+from .tokenizer import TokenizerFile, TokenLengthStats, token_stats
 
 #: Examples kept per section (top clusters come from the core, leakage and conflicts from here).
 EXAMPLES = 10
@@ -24,7 +24,7 @@ class SourceInfo:
     text_columns: list[str]
     label_column: str | None
     normalize: str
-    tokenizer: Tokenizer | None = None  # the tokenizer that counted tokens (None: estimated)
+    tokenizer: TokenizerFile | None = None  # the tokenizer that counted tokens (None: estimated)
 
     def to_dict(self) -> dict[str, Any]:
         return {

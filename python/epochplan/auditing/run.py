@@ -5,20 +5,24 @@ eval split is then streamed through the same indexes without being added to them
 
 from __future__ import annotations
 
+import numbers
+import operator
 import os
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from .. import defaults
 from .._epochplan import Auditor
-from ..engines import MeasureSpec, open_engine
+from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input
 from ..progress import set_phase
-from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns
+from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns, read_once
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .leakage import EvalSpec, EvalText, leakage, named_splits, open_eval
+from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings
 from .tokenizer import Tokenizer, load_tokenizer
@@ -57,7 +61,10 @@ def audit(
     `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC, text with a row
     a line; JSON, CSV and text also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
     of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
-    as a column named `text`) or a `datasets.Dataset`. `text`
+    as a column named `text`) or a `datasets.Dataset`. A LazyFrame is collected, and a one-shot
+    Arrow stream (a RecordBatchReader, a cursor) read, once, into memory: the audit reads its
+    input several times, and each read must see the same rows; pass files for input larger
+    than memory. `text`
     names the column(s) to audit (several are joined with a newline; a conversation column, a
     list of messages, is its messages' contents one a line); without it the column is chosen as
     the CLI documents. `eval` is one eval split, a list of them (named by file stem),
@@ -86,19 +93,22 @@ def audit(
     """
     if normalize not in defaults.NORMALIZE_MODES:
         raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
-    _check_whole(ngram=ngram, num_perm=num_perm, memory_budget=memory_budget, char_ngram=char_ngram)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
+    ngram, num_perm = _whole("ngram", ngram), _whole("num_perm", num_perm)
+    memory_budget = None if memory_budget is None else _whole("memory_budget", memory_budget)
+    char_ngram = None if char_ngram is None else _whole("char_ngram", char_ngram)
+    threshold = _real(threshold)
+    near, keep_clusters, examples = _flags(near=near, keep_clusters=keep_clusters, examples=examples)
     _check_names(text=text, label=label)
     if memory_budget is not None:
         try:
             defaults.check_memory_budget(memory_budget)
         except ValueError as exc:
             raise InputError(f"memory_budget={memory_budget}: {exc}") from None
+    if batch_rows is not None:
+        batch_rows = _whole("batch_rows", batch_rows, MAX_BATCH_ROWS)
+    refuse_in_memory(engine, data)  # before Ray is started (seconds) to be told the input is not files
     loaded = load_tokenizer(tokenizer)
-    if near and verify == "exact":
-        for one in [data, *(spec for _, spec in named_splits(eval))]:
-            check_rereadable(one)
+    splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -117,8 +127,12 @@ def audit(
         auditor.set_tokenizer(loaded.counter)
     if batch_rows is None:
         batch_rows = _batch_rows_from_env()
-    elif isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or not 1 <= batch_rows <= MAX_BATCH_ROWS:
-        raise InputError(f"batch_rows={batch_rows!r}: must be a whole number between 1 and {MAX_BATCH_ROWS:,}")
+    # Read once, here: a LazyFrame or an Arrow stream gives the same rows to every read below.
+    data = read_once(data)
+    splits = [(name, read_once(spec)) for name, spec in splits]
+    if near and verify == "exact":
+        for one in [data, *(spec for _, spec in splits)]:
+            check_rereadable(one)
     runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
@@ -130,7 +144,7 @@ def audit(
         source.check_shared_columns()
         raise
     check_label_column(schema, label, source.description)
-    eval_sources = open_eval(eval, columns, eval_text)
+    eval_sources = open_eval(splits, columns, eval_text)
 
     measurer = dict(
         normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
@@ -146,7 +160,10 @@ def audit(
         give_back_exact_texts(auditor, source, columns, batch_rows)
     runner.finish_near(auditor)
 
-    info = SourceInfo(paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=loaded)
+    tokenizer_file = loaded.file if loaded is not None else None
+    info = SourceInfo(
+        paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=tokenizer_file
+    )
     summary = auditor.summary(with_labels=label is not None)
     exact_ids = ids_from_bytes(auditor.row_ids())
     near_ids = ids_from_bytes(auditor.near_ids())
@@ -187,16 +204,36 @@ def audit(
     return result
 
 
-def _check_whole(**values: int | None) -> None:
-    """Whole-number settings the core takes as unsigned 64-bit: anything else would surface as
+def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:
+    """A whole-number setting the core takes as unsigned 64-bit, as a Python int between 1 and
+    `most`: any integral number (a numpy integer too), not a bool. Anything else would surface as
     pyo3's OverflowError/TypeError instead of a message naming the argument."""
+    try:
+        whole = None if isinstance(value, (bool, np.bool_)) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        whole = None
+    if whole is None:
+        raise InputError(f"{name}={value!r}: must be a whole number")
+    if not 1 <= whole <= most:
+        raise InputError(f"{name}={value}: must be between 1 and {most:,}")
+    return whole
+
+
+def _real(threshold: object) -> float:
+    """The threshold as a float: any real number (a numpy float too), not a bool; its range is
+    the core's to check."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise InputError(f"threshold={threshold!r}: must be a number between 0 and 1")
+    return float(threshold)
+
+
+def _flags(**values: object) -> list[bool]:
+    """Boolean settings as bools (a numpy bool too): anything else (a string "no" is true to
+    Python) is an InputError naming the argument, not pyo3's TypeError, nor taken as true."""
     for name, value in values.items():
-        if value is None and name in ("memory_budget", "char_ngram"):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{name}={value!r}: must be a whole number")
-        if not 1 <= value <= defaults.MAX_WHOLE:
-            raise InputError(f"{name}={value}: must be between 1 and {defaults.MAX_WHOLE:,}")
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name}={value!r}: must be True or False")
+    return [bool(value) for value in values.values()]
 
 
 def _check_names(**names: object) -> None:
@@ -207,6 +244,12 @@ def _check_names(**names: object) -> None:
         if value is not None and not (isinstance(value, str) or (several and value and all(isinstance(v, str) for v in value))):
             kind = "a column name or a list of them" if name == "text" else "a column name"
             raise InputError(f"{name}={value!r}: must be {kind}")
+        # No blank names, as on the command line (`--text ""`, often an unset shell variable).
+        given = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+        if any(not v.strip() for v in given):
+            raise InputError(
+                f"{name}={value!r}: must name columns, with no empty names (as on the command line); rename such a column first"
+            )
 
 
 def _batch_rows_from_env() -> int:

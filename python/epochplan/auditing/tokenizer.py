@@ -9,10 +9,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._epochplan import TokenCounter
-from ..errors import InputError
+from ..errors import InputError, kind_of
 
 #: How the audit counts tokens without a tokenizer: UTF-8 bytes / 4 per text, rounded up.
 ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
+
+
+@dataclass(frozen=True)
+class TokenizerFile:
+    """Which tokenizer counted an audit's tokens: the path as given and the file's sha256. Plain
+    data, as an `AuditResult` keeps it: a result is pickled (multiprocessing, Ray), and the
+    core's counter cannot be."""
+
+    path: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -23,8 +36,12 @@ class Tokenizer:
     path: str
     sha256: str
 
+    @property
+    def file(self) -> TokenizerFile:
+        return TokenizerFile(self.path, self.sha256)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256}
+        return self.file.to_dict()
 
 
 def counted_by_tokenizer(estimated: bool | None, tokenizer: object | None) -> bool:
@@ -41,7 +58,9 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
     if tokenizer is None or isinstance(tokenizer, Tokenizer):
         return tokenizer
     if not isinstance(tokenizer, (str, os.PathLike)) or not str(tokenizer):
-        raise InputError(f"tokenizer={tokenizer!r}: give the path of the model's tokenizer.json")
+        # A loaded tokenizer object is named by its type: its repr is its whole vocabulary.
+        given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else f"a {kind_of(tokenizer)}"
+        raise InputError(f"tokenizer={given}: give the path of the model's tokenizer.json")
     path = _tokenizer_file(os.fspath(tokenizer))
     counter = TokenCounter(path)  # reads and parses the file; its errors name it
     digest = hashlib.sha256()
@@ -109,7 +128,7 @@ class TokenLengthStats:
         }
 
 
-def token_stats(tokens: dict[str, Any], tokenizer: Tokenizer | None) -> TokenLengthStats | None:
+def token_stats(tokens: dict[str, Any], tokenizer: TokenizerFile | None) -> TokenLengthStats | None:
     """The typed statistics of the core's token report (None when every text is null)."""
     lengths = tokens["lengths"]
     if lengths is None:

@@ -9,14 +9,16 @@ audit is the same number for number."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..defaults import ENGINES
-from ..errors import InputError
+from ..errors import InputError, kind_of
+from ..sources.in_memory import Held
 from .base import Engine, MeasureSpec
 from .local import LocalEngine
 
-__all__ = ["ENGINES", "Engine", "MeasureSpec", "close_engines", "open_engine"]
+__all__ = ["ENGINES", "Engine", "MeasureSpec", "close_engines", "open_engine", "refuse_in_memory"]
 
 
 def open_engine(engine: str = "local", ray_address: str | None = None) -> Engine:
@@ -31,6 +33,18 @@ def open_engine(engine: str = "local", ray_address: str | None = None) -> Engine
 
         return RayEngine.connect(ray_address)
     raise InputError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
+
+
+def refuse_in_memory(engine: str, data: object) -> None:
+    """engine='ray' reads files or URLs (each task reads its own): data held in this process is
+    refused before Ray is started (some seconds) and before the data is read."""
+    if engine != "ray":
+        return
+    items = data if isinstance(data, (list, tuple)) else [data]
+    held = next((item for item in items if not isinstance(item, (str, os.PathLike))), None)
+    if held is not None:
+        kind = held.kind if isinstance(held, Held) else kind_of(held)
+        raise InputError(f"engine='ray' reads files or URLs; a {kind} is in this process's memory: use engine='local' or write it to files")
 
 
 def close_engines() -> None:

@@ -13,6 +13,7 @@ import polars as pl
 from ..errors import InputError
 from .columns import resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
+from .in_memory import Held, is_pyarrow_table, read_once, rereadable
 from .parts import (
     EmptyFile,
     Part,
@@ -21,6 +22,7 @@ from .parts import (
     has_unreadable_type,
     polars_part,
     polars_refused,
+    to_frame,
     unreadable_column,
     whole_frame_part,
 )
@@ -160,7 +162,15 @@ def _file_or_empty(location: Location, alone: bool) -> Part:
 
 
 def open_source(data: SourceLike) -> Source:
-    """Turn any supported input into a `Source` without reading its rows."""
+    """Turn any supported input into a `Source` without reading its rows. An input that may not
+    give the same rows twice (a LazyFrame, an Arrow C stream) is read at each read of the
+    source: pass it through `read_once` first, once, and open that."""
+    if isinstance(data, Held):
+        source = open_source(data.data)
+        for part in source.parts:  # messages name what the caller passed
+            part.name = data.kind
+        source.description = data.kind
+        return source
     if isinstance(data, pl.LazyFrame):
         return Source([polars_part("polars LazyFrame", data)], description="polars LazyFrame")
     if isinstance(data, pl.DataFrame):
@@ -171,22 +181,28 @@ def open_source(data: SourceLike) -> Source:
     refuse_dataset_like(data)
     arrow = hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__")  # tables, batches, arrays
     if arrow and not isinstance(data, (str, os.PathLike)):
-        if hasattr(data, "schema"):  # a table or batch: a column polars cannot read is named
+        # Another library's Arrow object (arro3, nanoarrow, a database cursor) as pyarrow's, read
+        # once: its schema is pyarrow's from here on, and a stream is not read again.
+        if not rereadable(data):
+            return open_source(read_once(data))
+        table = is_pyarrow_table(data) and hasattr(data, "schema")  # a table or batch, not an array
+        if table:  # a column polars cannot read is named
             check_readable(data.schema, type(data).__name__, data=True)
         elif has_unreadable_type(getattr(data, "type", None), data=True):  # an array
             raise InputError(f"{type(data).__name__}: its type ({data.type}) is one polars cannot read; cast it to strings first")
         try:
-            frame = pl.DataFrame(data)
+            # A pyarrow table through `to_frame`: polars would rename a column named "".
+            frame = to_frame(data) if table else pl.DataFrame(data)
         except BaseException as e:
             if not polars_refused(e):
                 raise
             frame = _array_frame(data)
-            if frame is None and hasattr(data, "schema"):  # a table or batch: name the column polars cannot read
+            if frame is None and table:  # name the column polars cannot read
                 raise unreadable_column(data.schema, type(data).__name__, e) from None
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
         part = whole_frame_part(type(data).__name__, frame)
-        part.arrow_schema = getattr(data, "schema", None)  # a table's or batch's (a reader's too)
+        part.arrow_schema = data.schema if table else None
         return Source([part], description=type(data).__name__)
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(

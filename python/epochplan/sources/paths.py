@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError, refused_path, shown
+from ..errors import InputError, kind_of, refused_path, shown
 from .remote import canonical, file_name, is_remote, list_remote, walk_remote
 
 #: File suffix -> reader kind. The one list of input formats.
@@ -166,7 +166,14 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     found: list[Location] = []
     for item in specs:
         if not isinstance(item, (str, os.PathLike)):
-            raise InputError(f"cannot read {item!r} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL")
+            if any(hasattr(item, name) for name in ("__arrow_c_stream__", "__arrow_c_array__", "collect_schema", "columns", "with_format")):
+                # A table is named by its type alone: its repr is its data, over many lines.
+                raise InputError(
+                    f"cannot read a list holding a {kind_of(item)} as an input: pass one table (concatenate them first), or a list of file paths"
+                )
+            raise InputError(
+                f"cannot read {shown(repr(item))} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL"
+            )
         if is_remote(str(item)):
             listed = list_remote(str(item), is_data_file)
             if not listed:

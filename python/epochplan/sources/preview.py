@@ -21,6 +21,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import TEXT, read_columns, text_expression
 from .formats import Source, first_line
+from .parts import to_frame
 from .paths import file_format
 from .remote import is_remote
 
@@ -152,7 +153,7 @@ def _streamed_rows(path: Path, group: int, columns: list[str], places: list[tupl
                 # One-row slices, not `batch.take`: pyarrow has no take kernel for string_view
                 # columns (Parquet files written from string_view tables read back as such).
                 picked = pa.Table.from_batches([batch.slice(offset - start, 1) for _, offset in places[position:stop]])
-                rows = pl.DataFrame(pl.from_arrow(picked))
+                rows = to_frame(picked)  # a column named "" keeps its name (polars renames it)
                 texts = rows.select(text_expression(columns, rows.schema))[TEXT]
                 found.extend((row, texts[k]) for k, (row, _) in enumerate(places[position:stop]))
                 position = stop
