@@ -226,6 +226,31 @@ def test_github_actions_summary_and_annotations(tmp_path):
     assert "::error" not in outside.stdout and summary.read_text().count("epochplan check: failed") == 2
 
 
+def test_github_summary_shows_data_text_as_text(tmp_path):
+    """Labels, cluster texts, a file name and a split name are data: in the job summary they are
+    code spans or escaped text, never a link, a remote image, bold text or a cell broken out of
+    the table (the summary is rendered here as GitHub renders Markdown: CommonMark and tables)."""
+    from markdown_it import MarkdownIt
+
+    link = '[click here](https://evil.example/login) <img src="https://evil.example/pixel.png">'
+    shared = f"dup {link} one two three four five six"
+    rows = [(shared, link), (shared, "x`|**y**")] + [(t, "big") for t in texts(24, seed=3)]
+    data = parquet(tmp_path / "tr`ain <b>x.parquet", {"text": [t for t, _ in rows]}, label=[lab for _, lab in rows])
+    split = parquet(tmp_path / "val.parquet", {"text": [shared, "an eval row of its own"]})
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = check(str(data), "--label", "label", "--eval", f"v`al [a](x) *b*={split}", cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    markdown = summary.read_text()
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<a " not in page and "<img" not in page and "<strong>y" not in page and "<em>b" not in page, page
+    assert "evil.example/login" in page and "[a](x) *b*" in page  # shown, as text
+    assert all(line.count(" | ") == 4 for line in markdown.splitlines() if line.startswith("| `")), markdown  # five cells each
+    assert page.count("<tr>") == 1 + markdown.count("\n| `")  # the header and one row a check: no pipe split a row
+    codes = "".join(line for line in page.splitlines() if "<code>" in line)
+    assert "click here" in codes and "tr’ain &lt;b&gt;x.parquet" in codes and "x’¦**y**" in codes
+
+
 def test_baseline_passes_when_not_worse_and_fails_on_regression(tmp_path):
     # One data path whose content changes between runs, as in CI (issue 11: a baseline of another
     # path is refused unless --allow-baseline-mismatch).

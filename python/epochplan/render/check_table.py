@@ -4,6 +4,8 @@ verdict, each check's count / share / threshold, and its examples. (The JSON for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -42,23 +44,29 @@ def status_text(c: Check) -> str:
     return c.status
 
 
-def example_lines(c: Check, limit: int = MAX_EXAMPLES) -> list[str]:
-    """The top examples of a check, one readable line each."""
+def _preview(text: str) -> str:
+    preview = visible(text.replace("\n", " "))
+    return preview if len(preview) <= 80 else preview[:77] + "..."
+
+
+def example_lines(
+    c: Check, limit: int = MAX_EXAMPLES, *, preview: Callable[[str], str] = _preview, name: Callable[[str], str] = repr
+) -> list[str]:
+    """The top examples of a check, one readable line each. Data text goes through `preview`
+    (a cluster's text) and `name` (a label): plain text here, code spans in Markdown."""
     lines = []
     for e in c.examples[:limit]:
         if "preview" in e:
-            preview = visible(str(e.get("preview", "")).replace("\n", " "))
-            preview = preview if len(preview) <= 80 else preview[:77] + "..."
-            lines.append(f"row {e.get('row')} x{e.get('count')}: {preview}")
+            lines.append(f"row {e.get('row')} x{e.get('count')}: {preview(str(e.get('preview', '')))}")
         elif "eval_row" in e:
             similarity = e.get("similarity")
             sim = f" (similarity {similarity:.3f})" if isinstance(similarity, (int, float)) else ""
             lines.append(f"eval row {e.get('eval_row')} = train row {e.get('train_row')}{sim}")
         elif "labels" in e:
-            pairs = ", ".join(f"row {r}: {lab!r}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
+            pairs = ", ".join(f"row {r}: {name(lab)}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
             lines.append(pairs)
         elif "label" in e:
-            lines.append(f"class {e['label']!r}: {e.get('count'):,} rows")
+            lines.append(f"class {name(e['label'])}: {e.get('count'):,} rows")
     more = len(c.examples) - limit
     if more > 0:
         lines.append(f"... {more} more in the JSON report")
