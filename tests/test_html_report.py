@@ -572,6 +572,22 @@ def test_under_one_megabyte_whatever_the_names(real):
         assert [i for i in Page(page).ids() if i in SECTIONS] == SECTIONS
 
 
+def test_thousands_of_checks_keep_the_failing_ones_and_count_the_rest(real):
+    """Past what one page lists, the checks that fail the gate come first and a note counts what is
+    left out by status; the warnings list counts its own overflow too."""
+    passing = [{"id": f"leakage-near:p{i}", "status": "pass", "fails_gate": False, "message": "within the limit"} for i in range(3000)]
+    failing = [{"id": f"leakage-exact:f{i}", "status": "error", "fails_gate": True, "message": "over the limit"} for i in range(30)]
+    check = {**real["check"], "checks": passing + failing}
+    page = render_html(real["audit"], real["plan"], check)
+    assert len(page.encode("utf-8")) < MAX_BYTES
+    parsed = Page(page)
+    text = parsed.all_text()
+    assert all(f"leakage-exact:f{i}" in text for i in range(30))  # at the end of 3,030: listed all the same
+    rows = [a for a in parsed.find("span", "checks") if a.get("class", "").startswith("status ")]
+    assert len(rows) == 1000 and "2,030 more checks not shown (2,030 pass)" in text
+    assert "10 more checks that fail the gate not shown" in text
+
+
 def test_examples_shrink_before_they_disappear(real):
     text = " ".join(f"word{i}" for i in range(400))[:TEXT_CAP]
     page = Page(render_html(_huge(real, text), real["plan"]))

@@ -182,6 +182,30 @@ def test_check_html(tmp_path):
     assert "SECRET000" in parsed.all_text()  # with examples by default
 
 
+def test_check_html_lists_every_check_of_forty_eval_splits(tmp_path):
+    """40 eval splits are 87 checks: the page listed the first 60, and the gate's failures among
+    the rest were nowhere on it. Every check is a row of the table, every failing one a warning."""
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"text": [f"sample number {i} talks about topic {i} at length" for i in range(60)]}).write_parquet(train)
+    evals = []
+    for i in range(40):
+        split = tmp_path / f"e{i:03d}.parquet"
+        pl.DataFrame({"text": [f"sample number {i} talks about topic {i} at length", f"unique eval {i} xyz"]}).write_parquet(split)
+        evals += ["--eval", str(split)]
+    page, report = tmp_path / "check.html", tmp_path / "check.json"
+    proc = run_cli("check", str(train), *evals, "--html", str(page), "--json", str(report), "-q")
+    assert proc.returncode == 1, proc.stderr
+    ids = [c["id"] for c in json.loads(report.read_text())["checks"]]
+    assert len(ids) == 87 and "leakage-near:e039" in ids
+    parsed = Page(page.read_text(encoding="utf-8"))
+    rows = [a for a in parsed.find("span", "checks") if a.get("class", "").startswith("status ")]
+    assert len(rows) == len(ids)
+    text = parsed.all_text()
+    assert "leakage-exact:e039" in text and "leakage-near:e039" in text and "template" in text  # the last ones too
+    assert "more checks not shown" not in text
+    assert "60 more checks that fail the gate not shown" in text  # 80 fail: 20 in the warnings list, the rest counted there
+
+
 def test_under_one_megabyte_on_a_large_corpus(tmp_path):
     """60 000 rows of long markup-heavy texts (each escapes to several times its size), many
     duplicates and near duplicates, 20 000 label classes, five eval splits: the page stays < 1 MB."""

@@ -24,6 +24,7 @@ class Caps:
     conflict_texts: int = 5  # texts shown per group
     message: int = 600  # characters of a warning, check or rationale message (they quote names from the data)
     items: int = 20  # warnings of each kind, splits, paths, columns listed
+    checks: int = 1000  # rows of the checks table: every check of any real report (one per rule, two per eval split)
 
 
 NAME_CHARS = 80  # a label, split or column name

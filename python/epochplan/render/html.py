@@ -50,7 +50,7 @@ from typing import Any
 
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
-from . import sections
+from . import check_section, sections
 from .blocks import Caps
 from .plan_section import plan as plan_section
 from .text import plain
@@ -66,7 +66,7 @@ SHRINKING_CAPS = (
 NO_EXAMPLES = Caps(examples=False)
 # Without examples only names from the data are left (labels, splits, paths, quoted in messages):
 # shorter messages and lists bound the page whatever those names are.
-FLOOR = Caps(examples=False, message=100, items=5)
+FLOOR = Caps(examples=False, message=100, items=5, checks=100)
 
 CSS = """
 :root{color-scheme:light dark;--bg:#fff;--fg:#1d2330;--muted:#5b6577;--line:#d5dae3;--panel:#f5f7fa;
@@ -146,7 +146,7 @@ def _page(
     ]
     ids = ["summary", "duplicates", "lengths", "labels", "leakage", "plan"]
     if isinstance(check, Mapping):
-        body.append(sections.checks(check, caps))
+        body.append(check_section.checks(check, caps))
         ids.append("checks")
     paths = (audit.get("source") or {}).get("paths") or []
     name = plain(paths[0], 80) if paths else "data"
