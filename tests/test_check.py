@@ -179,6 +179,27 @@ def test_leakage_per_split_exact_and_near_separately():
     assert {relaxed[i].status for i in relaxed if i.startswith("leakage")} == {"pass"}
 
 
+def test_an_eval_split_with_nothing_to_compare_is_skipped_with_a_warning():
+    """0 rows, or every text null, is no evidence of a clean split: "0 of 0 leaked" passed."""
+    leakage = {
+        "empty": {"rows": 0, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+        "nulls": {"rows": 10, "null_rows": 10, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+        "some": {"rows": 10, "null_rows": 9, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+    }
+    report = evaluate(make_audit(leakage=leakage))
+    c = by_id(report.checks)
+    for name, why in (("empty", "has no rows"), ("nulls", "every text null")):
+        for kind in ("exact", "near"):
+            check = c[f"leakage-{kind}:{name}"]
+            assert (check.status, check.warns, check.count) == ("skipped", True, None) and why in check.message
+            assert check.to_dict()["warns"] is True
+    assert c["leakage-exact:some"].status == c["leakage-near:some"].status == "pass" and not c["leakage-exact:some"].warns
+    assert report.summary["skipped"][1:5] == ["leakage-exact:empty", "leakage-near:empty", "leakage-exact:nulls", "leakage-near:nulls"]
+    assert report.summary["status"] == "pass"  # a skip never fails the gate, but it is not silent:
+    notes = github_annotations(report)
+    assert sum(n.startswith("::warning title=epochplan check leakage-exact%3Aempty::") for n in notes) == 1
+
+
 def test_conflicting_labels():
     labels = {"a": 50, "b": 50}
     conflicts = {"exact_clusters": 1, "near_clusters": 1, "rows": 4, "examples": [{"rows": [1, 2], "labels": ["a", "b"]}]}

@@ -309,6 +309,23 @@ def test_leakage_per_eval_split_exact_and_near(tmp_path):
     assert allowed["summary"]["status"] == "pass"
 
 
+def test_an_empty_eval_split_is_skipped_with_a_warning_not_passed(tmp_path):
+    train = dataset(tmp_path / "train.parquet", 40, 0)
+    empty = parquet(tmp_path / "empty.parquet", {"text": pl.Series([], dtype=pl.String)})
+    report = check_json(str(train), "--eval", str(empty), cwd=tmp_path, code=0)
+    c = checks_of(report)
+    for kind in ("exact", "near"):
+        assert (c[f"leakage-{kind}:empty"]["status"], c[f"leakage-{kind}:empty"]["warns"]) == ("skipped", True)
+        assert "'empty' has no rows" in c[f"leakage-{kind}:empty"]["message"]
+    page = tmp_path / "check.html"
+    proc = check(str(train), "--eval", str(empty), "--html", str(page), cwd=tmp_path, env={"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 0, proc.stderr
+    assert "::warning title=epochplan check leakage-exact%3Aempty::" in proc.stdout
+    assert "warning leakage-near:empty: skipped: eval split 'empty' has no rows" in proc.stdout
+    warnings = page.read_text().split('<ul class="warnings">')[1].split("</ul>")[0]
+    assert "check leakage-exact:empty</strong>: skipped: eval split" in warnings.replace("&#x27;", "'")
+
+
 def test_leakage_terminal_and_exit_zero(tmp_path):
     train, val = _leaky_split(tmp_path)
     proc = check(str(train), "--eval", f"val={val}", "--exit-zero", *RELAXED, cwd=tmp_path)

@@ -42,6 +42,9 @@ class Check:
     fails_gate: bool = False
     #: With --baseline: {"status", "count", "total", "verdict": new|worse|same|better}.
     baseline: dict[str, Any] | None = None
+    #: A skipped check whose input was given but held nothing to judge (an empty eval split):
+    #: shown as a warning, where a skip for an input not given (no --label) is a quiet line.
+    warns: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class Check:
             "examples": self.examples,
             "fails_gate": self.fails_gate,
             "baseline": self.baseline,
+            "warns": self.warns,
         }
 
 
@@ -178,6 +182,16 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
     for name in sorted(leakage):
         split = leakage[name]
         eval_rows = _int(split, "rows")
+        empty = _nothing_to_compare(name, split, eval_rows)
+        if empty is not None:  # "0 of 0 rows leaked" would be a pass judged on nothing
+            for kind, setting, threshold in (
+                ("exact", "max-leaked-rows", t.max_leaked_rows),
+                ("near", "max-near-leaked-rows", t.max_near_leaked_rows),
+            ):
+                check = _skipped(f"leakage-{kind}:{name}", f"eval split {name!r}: {kind} copies in train", setting, threshold, empty)
+                check.warns = True
+                checks.append(check)
+            continue
         examples = _unique_matches(split.get("examples") or [])
         exact_examples = [e for e in examples if e.get("kind", "exact" if e.get("similarity") == 1.0 else "near") == "exact"]
         checks.append(
@@ -219,6 +233,18 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
             )
         )
     return checks
+
+
+def _nothing_to_compare(name: str, split: Mapping[str, Any], eval_rows: int) -> str | None:
+    """Why an eval split has no text to look for in train (no rows; every text null), or None.
+    The audit counts an eval split's null texts only where it writes `null_rows`; without it an
+    all-null split cannot be told from a clean one here."""
+    if eval_rows == 0:
+        return f"eval split {name!r} has no rows: nothing to compare with train; check its path (an empty file?)"
+    nulls = split.get("null_rows")
+    if isinstance(nulls, int) and not isinstance(nulls, bool) and nulls >= eval_rows:
+        return f"eval split {name!r} has {eval_rows:,} rows, every text null: nothing to compare with train; check its text column (--eval-text)"
+    return None
 
 
 def _unique_matches(examples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

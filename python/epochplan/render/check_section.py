@@ -21,7 +21,9 @@ _RANK = {"error": 1, "warning": 2, "skipped": 3, "pass": 4}
 
 
 def _rank(result: Mapping[str, Any]) -> int:
-    return 0 if result.get("fails_gate") is True else _RANK.get(str(result.get("status")), 5)
+    if result.get("fails_gate") is True:
+        return 0
+    return _RANK["warning"] if result.get("warns") is True else _RANK.get(str(result.get("status")), 5)
 
 
 def shown_checks(results: Sequence[Mapping[str, Any]], cap: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:

@@ -105,6 +105,8 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
             )
             for line in example_lines(c):
                 console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
+        elif c.status == "skipped" and c.warns:  # its input was given and held nothing: not a quiet skip
+            console.print(f"[yellow]warning[/] [bold]{escape(c.id)}[/bold]: {escape(visible(c.message))}", highlight=False, soft_wrap=True)
         elif c.status == "skipped":
             console.print(
                 f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]", highlight=False, soft_wrap=True

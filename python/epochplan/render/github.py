@@ -59,10 +59,11 @@ def _escape_property(text: str) -> str:
 
 
 def github_annotations(report: CheckReport) -> list[str]:
-    """`::error` for checks that fail the gate, `::warning` for the other warnings and errors."""
+    """`::error` for checks that fail the gate, `::warning` for the other warnings and errors, and
+    for checks skipped because their input held nothing to judge (an empty eval split)."""
     lines = []
     for c in report.checks:
-        if c.status not in ("error", "warning"):
+        if c.status not in ("error", "warning") and not c.warns:
             continue
         level = "error" if c.fails_gate else "warning"
         title = _escape_property(f"epochplan check {c.id}")

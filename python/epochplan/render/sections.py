@@ -79,7 +79,8 @@ def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: M
     plan_warnings = list(get(plan, "warnings") or [])
     for message in plan_warnings[: caps.items]:
         items.append(f"<strong>plan</strong>: {plain(message, caps.message)}")
-    failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and r.get("fails_gate") is True]
+    # The checks that fail the gate, and those skipped because their input held nothing (an empty eval split).
+    failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and (r.get("fails_gate") is True or r.get("warns") is True)]
     for result in failing[: caps.items]:
         items.append(f"<strong>check {plain(result.get('id'), NAME_CHARS)}</strong>: {plain(result.get('message', ''), caps.message)}")
     if not items:
@@ -88,7 +89,7 @@ def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: M
     hidden = [
         (len(audit_warnings) - caps.items, "audit warnings", "in the audit JSON"),
         (len(plan_warnings) - caps.items, "plan warnings", "in the plan JSON"),
-        (len(failing) - caps.items, "checks that fail the gate", 'listed in <a href="#checks">Checks</a>'),
+        (len(failing) - caps.items, "checks that fail the gate or judged nothing", 'listed in <a href="#checks">Checks</a>'),
     ]
     notes = "".join(f'<p class="note">{n:,} more {what} not shown ({where}).</p>' for n, what, where in hidden if n > 0)
     return '<h3>Warnings</h3><ul class="warnings">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + notes
