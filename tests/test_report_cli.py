@@ -8,8 +8,12 @@ parsed with the standard library's html.parser (`Page` from test_html_report).
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -205,6 +209,28 @@ def test_check_html_lists_every_check_of_forty_eval_splits(tmp_path):
     assert "more checks not shown" not in text
     # 80 fail: 20 are in the warnings list, the rest counted there
     assert "60 more checks that fail the gate or judged nothing not shown" in text
+
+
+def test_a_plan_of_a_billion_epochs_is_drawn_in_bounded_memory(tmp_path):
+    """10⁹ one-step epochs: the schedule listed every epoch boundary before finding there were too
+    many to draw (gigabytes, then exit 3 MemoryError). The report runs here under 3 GB of address
+    space, so the old way fails at once instead of filling the machine."""
+    data, _, _ = _secret_data(tmp_path)
+    audit, plan, page = tmp_path / "a.json", tmp_path / "p.json", tmp_path / "r.html"
+    assert run_cli("audit", str(data), "--json", str(audit), "-q").returncode == 0
+    proc = run_cli("plan", "--samples", "8", "--batch", "8", "--steps", "1000000000", "-o", str(plan))
+    assert proc.returncode == 0, proc.stderr
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "epochplan", "report", str(audit), "--plan", str(plan), "-o", str(page)],
+        capture_output=True, text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}, preexec_fn=limited, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = Page(page.read_text(encoding="utf-8")).all_text()
+    assert "1,000,000,000 optimizer steps" in text and "epoch boundaries every 1 steps (too many to draw)" in text
 
 
 def test_under_one_megabyte_on_a_large_corpus(tmp_path):
