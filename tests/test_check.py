@@ -173,7 +173,7 @@ def test_leakage_per_split_exact_and_near_separately():
     assert c["leakage-exact:val"].status == "pass" and c["leakage-near:val"].status == "error"
     assert c["leakage-exact:test"].status == "error" and c["leakage-near:test"].status == "error"
     assert c["leakage-near:val"].total == 50 and c["leakage-near:val"].fraction == pytest.approx(0.04)
-    assert c["leakage-exact:test"].examples == [{"eval_row": 0, "train_row": 9, "similarity": 1.0}]
+    assert c["leakage-exact:test"].examples == [{"eval_row": 0, "train_row": 9, "similarity": 1.0, "kind": "exact"}]
     assert c["leakage-exact:val"].examples == []  # a near match is not shown as an exact one
     relaxed = by_id(run_checks(make_audit(leakage=leakage), Thresholds(max_leaked_rows=1, max_near_leaked_rows=2)))
     assert {relaxed[i].status for i in relaxed if i.startswith("leakage")} == {"pass"}

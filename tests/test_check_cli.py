@@ -326,6 +326,25 @@ def test_an_empty_eval_split_is_skipped_with_a_warning_not_passed(tmp_path):
     assert "check leakage-exact:empty</strong>: skipped: eval split" in warnings.replace("&#x27;", "'")
 
 
+def test_a_near_match_of_similarity_one_is_not_an_exact_copy(tmp_path):
+    """A text repeated once more has the same word 5-gram set: a near match of similarity 1.0,
+    but not the same text. It was listed among the exact copies (the kind guessed from the
+    similarity); the audit lists exact matches first, and those are the exact ones."""
+    cycle = "alpha beta gamma delta epsilon"
+    train = parquet(
+        tmp_path / "train.parquet", {"text": [f"{cycle} {cycle}"] + [f"filler {i} row with other words here" for i in range(20)]}
+    )
+    val = parquet(tmp_path / "val.parquet", {"text": [f"{cycle} {cycle} {cycle}", "filler 3 row with other words here"]})
+    report = check_json(str(train), "--eval", str(val), cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert c["leakage-exact:val"]["count"] == 1
+    assert [(e["eval_row"], e["train_row"]) for e in c["leakage-exact:val"]["examples"]] == [(1, 4)]
+    near = {e["eval_row"]: e for e in c["leakage-near:val"]["examples"]}
+    assert near[0]["similarity"] == 1.0 and near[0]["kind"] == "near" and near[1]["kind"] == "exact"
+    proc = check(str(train), "--eval", str(val), cwd=tmp_path)
+    assert "eval row 0 ~ train row 0 (near, similarity 1.000)" in proc.stdout and "eval row 0 = train row 0" not in proc.stdout
+
+
 def test_leakage_terminal_and_exit_zero(tmp_path):
     train, val = _leaky_split(tmp_path)
     proc = check(str(train), "--eval", f"val={val}", "--exit-zero", *RELAXED, cwd=tmp_path)

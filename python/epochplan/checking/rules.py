@@ -192,8 +192,8 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
                 check.warns = True
                 checks.append(check)
             continue
-        examples = _unique_matches(split.get("examples") or [])
-        exact_examples = [e for e in examples if e.get("kind", "exact" if e.get("similarity") == 1.0 else "near") == "exact"]
+        examples = _unique_matches(_with_kinds(split.get("examples") or [], _int(split, "exact_in_train")))
+        exact_examples = [e for e in examples if e["kind"] == "exact"]
         checks.append(
             _at_most(
                 f"leakage-exact:{name}",
@@ -245,6 +245,19 @@ def _nothing_to_compare(name: str, split: Mapping[str, Any], eval_rows: int) -> 
     if isinstance(nulls, int) and not isinstance(nulls, bool) and nulls >= eval_rows:
         return f"eval split {name!r} has {eval_rows:,} rows, every text null: nothing to compare with train; check its text column (--eval-text)"
     return None
+
+
+def _with_kinds(examples: Iterable[Mapping[str, Any]], exact_rows: int) -> list[dict[str, Any]]:
+    """Each leakage example with its `kind`, exact or near. The audit's examples carry no kind
+    (auditing/leakage.py), and similarity 1.0 does not tell: two texts with the same word
+    5-gram set (one repeats the other) are a near match of similarity 1. They are listed exact
+    first, and an eval row has at most one exact match (its train cluster's representative), so
+    the first `exact_in_train` examples are the exact ones. A `kind` already there is kept."""
+    out = []
+    for i, example in enumerate(examples):
+        kind = example.get("kind")
+        out.append({**example, "kind": kind if kind in ("exact", "near") else "exact" if i < exact_rows else "near"})
+    return out
 
 
 def _unique_matches(examples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

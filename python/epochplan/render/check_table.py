@@ -60,8 +60,13 @@ def example_lines(
             lines.append(f"row {e.get('row')} x{e.get('count')}: {preview(str(e.get('preview', '')))}")
         elif "eval_row" in e:
             similarity = e.get("similarity")
-            sim = f" (similarity {similarity:.3f})" if isinstance(similarity, (int, float)) else ""
-            lines.append(f"eval row {e.get('eval_row')} = train row {e.get('train_row')}{sim}")
+            notes = ["near"] if e.get("kind") == "near" else []
+            notes += [f"similarity {similarity:.3f}"] if isinstance(similarity, (int, float)) else []
+            # Not "=" for a near match: its texts differ, even at similarity 1.
+            sign = "~" if e.get("kind") == "near" else "="
+            lines.append(
+                f"eval row {e.get('eval_row')} {sign} train row {e.get('train_row')}" + (f" ({', '.join(notes)})" if notes else "")
+            )
         elif "labels" in e:
             pairs = ", ".join(f"row {r}: {name(lab)}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
             lines.append(pairs)
