@@ -330,13 +330,17 @@ def test_right_to_left_examples_read_right_to_left(browser, shared_data, tmp_pat
 def test_long_class_names_stay_inside_the_labels_chart(browser, tmp_path):
     """A bar's label is drawn right-aligned left of the axis: 24 characters of wide letters ran
     past the picture's left edge ("label-000000-LLLL…" showed as "abel-000000-…"). Every label's
-    box lies inside its SVG, for Latin capitals, digits and CJK names."""
+    box lies inside its SVG, for Latin capitals, digits, CJK names and names of control characters."""
     names = [
         "label-000000-LLLLLLLLLLLLLLLLL",
         "WWWWWWWWWWWWWWWWWWWWWWWWWWWW",
         "这是一个非常长的中文类别名称用于测试",
         "short",
         "MMMMMM mmmmmm 000000 @@@@",
+        # Each control or bidi character is drawn as a 4-6 character escape: measured as one, the
+        # label ran past the left edge ("\u202e\u202e…" showed as "202e\u202e…").
+        "\u202e\u202e\u202e\u202e\u202e\u202e label",
+        "\x1b[31m\x1b[0m\x00\x01\x02\x03\x04\x05\x06\x07 bell",
     ]
     rows = [(f"text {i} of class {name}", name) for k, name in enumerate(names) for i in range(20 + k)]
     data = tmp_path / "labels.parquet"

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from .. import graphemes
-from .text import plain
+from .text import plain, visible_unsafe
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 14, 44
@@ -195,7 +195,8 @@ def hbars(
         y = TOP + i * row
         length = scale(value) if value > 0 and (not log_x or value >= 1) else 0.0
         body.append(
-            f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(label, LABEL_EMS))}</text>'
+            # Fitted as drawn: a control or bidi character is drawn as its 4-6 character escape.
+            f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(str(label)), LABEL_EMS))}</text>'
             f'<rect class="bar" x="{left}" y="{y + 3}" width="{_f(length)}" height="{row - 6}" '
             f'data-label="{plain(label, 100)}" data-value="{value!r}"><title>{plain(label, 100)}: {number(value)}</title></rect>'
         )
