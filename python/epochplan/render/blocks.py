@@ -85,7 +85,7 @@ def dl(items: Sequence[tuple[str, str]]) -> str:
 
 
 def code(value: Any) -> str:
-    return f"<code>{plain(value, NAME_CHARS)}</code>"
+    return "–" if value is None else f"<code>{plain(value, NAME_CHARS)}</code>"  # a key the JSON lacks, not "None"
 
 
 def more(total: int, shown_count: int, what: str) -> str:

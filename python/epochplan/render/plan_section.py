@@ -56,7 +56,7 @@ def _value(plan: Mapping[str, Any], field: str) -> str:
         value = value.get(key) if isinstance(value, Mapping) else None
     if field == "epochs" and isinstance(value, Mapping):
         return f"{num(value.get('recommended'))} ({num(value.get('min'))}–{num(value.get('max'))})"
-    if isinstance(value, Mapping):
+    if isinstance(value, (Mapping, list)):  # a table of numbers (exposure): its reason says what they are
         return "see reason"
     return num(value)
 

@@ -274,7 +274,8 @@ def lengths(audit: Mapping[str, Any], plan: Mapping[str, Any] | None) -> str:
         body.append(f'<p class="note">Sequence length {seq_len:,} tokens: not marked, the audit has no token lengths.</p>')
     for key in ("truncated_samples", "truncated_tokens"):
         if get(plan, key) is not None:
-            body.append(f'<p class="note">{key.replace("_", " ")} at seq_len {seq_len}: {num(plan[key])}</p>')  # type: ignore[index]
+            at = f" at seq_len {seq_len:,}" if seq_len is not None else ""  # a plan names them only with a seq_len
+            body.append(f'<p class="note">{key.replace("_", " ")}{at}: {num(plan[key])}</p>')  # type: ignore[index]
     return section("lengths", "Lengths", body)
 
 
@@ -360,7 +361,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
         cells = []
         for i in _one_per_label(names, len(rows), caps.conflict_texts):
             row = rows[i]
-            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) else ""
+            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) and texts[i] is not None else ""
             label = names[i] if i < len(names) else None
             cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])
         out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
