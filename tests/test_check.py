@@ -22,7 +22,7 @@ from epochplan.checking import (
 from epochplan.checking.baseline import Baseline, check_baseline_source
 from epochplan.defaults import CHECK_SCHEMA
 from epochplan.errors import InputError
-from epochplan.render.check_table import render_terminal
+from epochplan.render.check_table import example_lines, render_terminal, threshold_text
 from epochplan.render.github import emit_github, github_annotations, github_markdown
 from epochplan.render.junit import to_junit
 from epochplan.sources import parse_eval
@@ -198,6 +198,16 @@ def test_an_eval_split_with_nothing_to_compare_is_skipped_with_a_warning():
     assert report.summary["status"] == "pass"  # a skip never fails the gate, but it is not silent:
     notes = github_annotations(report)
     assert sum(n.startswith("::warning title=epochplan check leakage-exact%3Aempty::") for n in notes) == 1
+
+
+def test_one_row_is_one_row():
+    """A count of one reads in the singular: not "1 exact duplicate rows", "(1 rows)", "1 clusters"."""
+    report = evaluate(make_audit(100, exact=1, labels={"a": 30, "b": 1}))
+    c = by_id(report.checks)
+    assert c["exact-duplicates"].message.startswith("1 exact duplicate row (1.00 % of 100); within the limit of 1; 1 cluster, largest 2")
+    assert threshold_text(c["exact-duplicates"]) == "≤ 1 % (1 row)"
+    assert "class 'b': 1 row" in example_lines(c["label-imbalance"])
+    assert by_id(evaluate(make_audit(100, exact=2)).checks)["exact-duplicates"].message.startswith("2 exact duplicate rows")
 
 
 def test_conflicting_labels():
@@ -410,7 +420,7 @@ def test_terminal_shows_table_examples_and_skips():
     report = evaluate(make_audit(100, exact=9))
     render_terminal(report, console)
     text = console.export_text()
-    assert "exact-duplicates" in text and "9.00 %" in text and "≤ 1 % (1 rows)" in text
+    assert "exact-duplicates" in text and "9.00 %" in text and "≤ 1 % (1 row)" in text
     assert "row 3 x10: the same | text again" in text
     assert "skipped leakage: no eval split given" in text
     assert "gate FAILED (exact-duplicates)" in text and "exit 1" in text

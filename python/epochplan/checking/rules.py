@@ -10,6 +10,7 @@ A new check: a threshold key in registry.py and a rule function here, listed in 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -78,6 +79,12 @@ def row_limit(fraction: float | int | str, rows: int) -> int:
     return math.floor(exact_fraction(fraction) * rows)
 
 
+def counted(count: int, what: str) -> str:
+    """`count` and what it counts, in the singular for one: 1 exact duplicate row, 2 exact
+    duplicate rows. `what` is the plural; its first "rows" or "clusters" is the noun."""
+    return f"{count:,} " + (re.sub(r"\b(row|cluster)s\b", r"\1", what, count=1) if count == 1 else what)
+
+
 def _share(count: int, total: int | None) -> float | None:
     return count / total if total else None
 
@@ -105,7 +112,7 @@ def _at_most(
     ok = count <= limit
     share = f" ({_pct(count, total)} of {total:,})" if total else ""
     verdict = "within" if ok else "over"
-    message = f"{count:,} {what}{share}; {verdict} the limit of {limit:,}"
+    message = f"{counted(count, what)}{share}; {verdict} the limit of {limit:,}"
     return Check(
         id,
         title,
@@ -163,7 +170,7 @@ def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, f
         f"{level} duplicate rows",
         examples=examples,
     )
-    check.message += f"; {_int(section, 'clusters'):,} clusters, largest {_int(section, 'largest_cluster'):,}"
+    check.message += f"; {counted(_int(section, 'clusters'), 'clusters')}, largest {_int(section, 'largest_cluster'):,}"
     return check
 
 
@@ -337,7 +344,7 @@ def _imbalance_check(labels: Mapping[str, Any] | None, t: Any) -> Check:
         examples=[{"label": big_name, "count": largest}, {"label": small_name, "count": smallest}],
     )
     check.message = (
-        f"largest class {big_name!r} has {largest:,} rows, smallest {small_name!r} {smallest:,}: "
+        f"largest class {big_name!r} has {counted(largest, 'rows')}, smallest {small_name!r} {smallest:,}: "
         f"ratio {largest / smallest:.2f}; {'within' if largest <= limit else 'over'} {ratio:g}"
     )
     return check

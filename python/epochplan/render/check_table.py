@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..checking import Check, CheckReport
+from ..checking.rules import counted
 from .console import visible
 
 MAX_EXAMPLES = 5
@@ -31,7 +32,7 @@ def threshold_text(c: Check) -> str:
     if c.threshold is None:
         return "-"
     if c.setting.endswith(("-fraction", "-share")):
-        rows = f" ({c.limit:,} rows)" if c.limit is not None else ""
+        rows = f" ({counted(c.limit, 'rows')})" if c.limit is not None else ""
         return f"≤ {100 * float(c.threshold):g} %{rows}"
     if c.setting.endswith("-ratio"):
         return f"≤ {float(c.threshold):g}x"
@@ -71,7 +72,7 @@ def example_lines(
             pairs = ", ".join(f"row {r}: {name(lab)}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
             lines.append(pairs)
         elif "label" in e:
-            lines.append(f"class {name(e['label'])}: {e.get('count'):,} rows")
+            lines.append(f"class {name(e['label'])}: {counted(e.get('count'), 'rows')}")
     more = len(c.examples) - limit
     if more > 0:
         lines.append(f"... {more} more in the JSON report")
