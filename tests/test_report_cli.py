@@ -233,6 +233,20 @@ def test_a_plan_of_a_billion_epochs_is_drawn_in_bounded_memory(tmp_path):
     assert "1,000,000,000 optimizer steps" in text and "epoch boundaries every 1 steps (too many to draw)" in text
 
 
+def test_a_share_short_of_all_is_not_shown_as_100_percent(tmp_path):
+    """2,499 unique rows of 2,500 (99.96 %) read "100.0 %" in the page and the Markdown headline."""
+    data = tmp_path / "train.parquet"
+    rows = [f"row {i} of a set with exactly one copy" for i in range(2499)]
+    pl.DataFrame({"text": rows + rows[:1]}).write_parquet(data)
+    page, md = tmp_path / "r.html", tmp_path / "r.md"
+    proc = run_cli("audit", str(data), "--no-near", "--html", str(page), "--markdown", str(md), "-q")
+    assert proc.returncode == 0, proc.stderr
+    text = Page(page.read_text(encoding="utf-8")).all_text()
+    assert "2,499 (> 99.9 %)" in text and "100.0 %" not in text
+    assert "1 (< 0.1 %)" in text  # the duplicate rows: not 0.0 %
+    assert "2,499 (> 99.9 %)" in md.read_text() and "100.0 %" not in md.read_text()
+
+
 def test_under_one_megabyte_on_a_large_corpus(tmp_path):
     """60 000 rows of long markup-heavy texts (each escapes to several times its size), many
     duplicates and near duplicates, 20 000 label classes, five eval splits: the page stays < 1 MB."""

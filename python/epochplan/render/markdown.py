@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import graphemes
 from ..auditing.tokenizer import counted_by_tokenizer
+from .blocks import percent
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
@@ -34,7 +35,7 @@ def _n(value: Any) -> str:
 
 def _pct(part: Any, whole: Any) -> str:
     if isinstance(part, (int, float)) and isinstance(whole, (int, float)) and whole:
-        return f" ({100 * part / whole:.1f} %)"
+        return f" ({percent(part, whole)})"
     return ""
 
 
