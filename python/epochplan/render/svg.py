@@ -113,7 +113,7 @@ def histogram(
     for i, (lo, hi, count) in enumerate(bins):
         height = scale(count) if count > 0 else 0.0
         x = LEFT + i * width
-        span = number(lo) if hi - lo <= 1 else f"{number(lo)}–{number(hi - 1) if float(lo).is_integer() else number(hi)}"
+        span = _bin_span(lo, hi)
         body.append(
             f'<rect class="bar" x="{_f(x + 1)}" y="{_f(TOP + PLOT_H - height)}" width="{_f(max(width - 2, 1))}" '
             f'height="{_f(height)}" data-lo="{lo!r}" data-hi="{hi!r}" data-count="{count}">'
@@ -126,6 +126,19 @@ def histogram(
         body.append(_bin_marker(bins, width, value, label))
     body.append(_x_label(x_label))
     return _frame("histogram", f"{y_label} by {x_label}", body, scale.attrs())
+
+
+def _bin_span(lo: float, hi: float) -> str:
+    """A bin's label: "2–3" for [2, 4) in whole numbers, written out below 10,000 ("512–1,023",
+    where "512–1.02k" read as ending near 1,020), shortened above ("8.19k–16.4k")."""
+    if hi - lo <= 1:
+        return number(lo)
+    if not float(lo).is_integer():
+        return f"{number(lo)}–{number(hi)}"
+    last = hi - 1
+    if abs(last) < 10_000 and float(last).is_integer():
+        return f"{int(lo):,}–{int(last):,}"
+    return f"{number(lo)}–{number(last)}"
 
 
 def _bin_marker(bins: Sequence[tuple[float, float, int]], width: float, value: float, label: str) -> str:
