@@ -22,7 +22,7 @@ from epochplan.checking import (
 from epochplan.checking.baseline import Baseline, check_baseline_source
 from epochplan.defaults import CHECK_SCHEMA
 from epochplan.errors import InputError
-from epochplan.render.check_table import render_terminal
+from epochplan.render.check_table import example_lines, render_terminal, threshold_text
 from epochplan.render.github import emit_github, github_annotations, github_markdown
 from epochplan.render.junit import to_junit
 from epochplan.sources import parse_eval
@@ -173,10 +173,41 @@ def test_leakage_per_split_exact_and_near_separately():
     assert c["leakage-exact:val"].status == "pass" and c["leakage-near:val"].status == "error"
     assert c["leakage-exact:test"].status == "error" and c["leakage-near:test"].status == "error"
     assert c["leakage-near:val"].total == 50 and c["leakage-near:val"].fraction == pytest.approx(0.04)
-    assert c["leakage-exact:test"].examples == [{"eval_row": 0, "train_row": 9, "similarity": 1.0}]
+    assert c["leakage-exact:test"].examples == [{"eval_row": 0, "train_row": 9, "similarity": 1.0, "kind": "exact"}]
     assert c["leakage-exact:val"].examples == []  # a near match is not shown as an exact one
     relaxed = by_id(run_checks(make_audit(leakage=leakage), Thresholds(max_leaked_rows=1, max_near_leaked_rows=2)))
     assert {relaxed[i].status for i in relaxed if i.startswith("leakage")} == {"pass"}
+
+
+def test_an_eval_split_with_nothing_to_compare_is_skipped_with_a_warning():
+    """0 rows, or every text null, is no evidence of a clean split: "0 of 0 leaked" passed."""
+    leakage = {
+        "empty": {"rows": 0, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+        "nulls": {"rows": 10, "null_rows": 10, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+        "some": {"rows": 10, "null_rows": 9, "exact_in_train": 0, "near_in_train": 0, "examples": []},
+    }
+    report = evaluate(make_audit(leakage=leakage))
+    c = by_id(report.checks)
+    for name, why in (("empty", "has no rows"), ("nulls", "every text null")):
+        for kind in ("exact", "near"):
+            check = c[f"leakage-{kind}:{name}"]
+            assert (check.status, check.warns, check.count) == ("skipped", True, None) and why in check.message
+            assert check.to_dict()["warns"] is True
+    assert c["leakage-exact:some"].status == c["leakage-near:some"].status == "pass" and not c["leakage-exact:some"].warns
+    assert report.summary["skipped"][1:5] == ["leakage-exact:empty", "leakage-near:empty", "leakage-exact:nulls", "leakage-near:nulls"]
+    assert report.summary["status"] == "pass"  # a skip never fails the gate, but it is not silent:
+    notes = github_annotations(report)
+    assert sum(n.startswith("::warning title=epochplan check leakage-exact%3Aempty::") for n in notes) == 1
+
+
+def test_one_row_is_one_row():
+    """A count of one reads in the singular: not "1 exact duplicate rows", "(1 rows)", "1 clusters"."""
+    report = evaluate(make_audit(100, exact=1, labels={"a": 30, "b": 1}))
+    c = by_id(report.checks)
+    assert c["exact-duplicates"].message.startswith("1 exact duplicate row (1.00 % of 100); within the limit of 1; 1 cluster, largest 2")
+    assert threshold_text(c["exact-duplicates"]) == "≤ 1 % (1 row)"
+    assert "class 'b': 1 row" in example_lines(c["label-imbalance"])
+    assert by_id(evaluate(make_audit(100, exact=2)).checks)["exact-duplicates"].message.startswith("2 exact duplicate rows")
 
 
 def test_conflicting_labels():
@@ -361,7 +392,7 @@ def test_github_summary_and_annotations():
     markdown = github_markdown(report)
     assert markdown.startswith("## :x: epochplan check: failed")
     assert "| `exact-duplicates` | **error** | 9 | 9.00 % |" in markdown
-    assert "the same \\| text again" in markdown  # pipes escaped, newlines flattened inside the table
+    assert "`the same ¦ text again`" in markdown  # data text in a code span: its pipe splits no table cell
     notes = github_annotations(report)
     assert sum(n.startswith("::error title=epochplan check exact-duplicates::") for n in notes) == 1
     assert any(n.startswith("::warning title=epochplan check label-imbalance::") for n in notes)
@@ -389,7 +420,7 @@ def test_terminal_shows_table_examples_and_skips():
     report = evaluate(make_audit(100, exact=9))
     render_terminal(report, console)
     text = console.export_text()
-    assert "exact-duplicates" in text and "9.00 %" in text and "≤ 1 % (1 rows)" in text
+    assert "exact-duplicates" in text and "9.00 %" in text and "≤ 1 % (1 row)" in text
     assert "row 3 x10: the same | text again" in text
     assert "skipped leakage: no eval split given" in text
     assert "gate FAILED (exact-duplicates)" in text and "exit 1" in text

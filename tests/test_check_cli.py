@@ -235,6 +235,31 @@ def test_github_actions_summary_and_annotations(tmp_path):
     assert "::error" not in outside.stdout and summary.read_text().count("epochplan check: failed") == 2
 
 
+def test_github_summary_shows_data_text_as_text(tmp_path):
+    """Labels, cluster texts, a file name and a split name are data: in the job summary they are
+    code spans or escaped text, never a link, a remote image, bold text or a cell broken out of
+    the table (the summary is rendered here as GitHub renders Markdown: CommonMark and tables)."""
+    from markdown_it import MarkdownIt
+
+    link = '[click here](https://evil.example/login) <img src="https://evil.example/pixel.png">'
+    shared = f"dup {link} one two three four five six"
+    rows = [(shared, link), (shared, "x`|**y**")] + [(t, "big") for t in texts(24, seed=3)]
+    data = parquet(tmp_path / "tr`ain <b>x.parquet", {"text": [t for t, _ in rows]}, label=[lab for _, lab in rows])
+    split = parquet(tmp_path / "val.parquet", {"text": [shared, "an eval row of its own"]})
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = check(str(data), "--label", "label", "--eval", f"v`al [a](x) *b*={split}", cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    markdown = summary.read_text()
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<a " not in page and "<img" not in page and "<strong>y" not in page and "<em>b" not in page, page
+    assert "evil.example/login" in page and "[a](x) *b*" in page  # shown, as text
+    assert all(line.count(" | ") == 4 for line in markdown.splitlines() if line.startswith("| `")), markdown  # five cells each
+    assert page.count("<tr>") == 1 + markdown.count("\n| `")  # the header and one row a check: no pipe split a row
+    codes = "".join(line for line in page.splitlines() if "<code>" in line)
+    assert "click here" in codes and "tr’ain &lt;b&gt;x.parquet" in codes and "x’¦**y**" in codes
+
+
 def test_baseline_passes_when_not_worse_and_fails_on_regression(tmp_path):
     # One data path whose content changes between runs, as in CI (issue 11: a baseline of another
     # path is refused unless --allow-baseline-mismatch).
@@ -293,6 +318,42 @@ def test_leakage_per_eval_split_exact_and_near(tmp_path):
     assert allowed["summary"]["status"] == "pass"
 
 
+def test_an_empty_eval_split_is_skipped_with_a_warning_not_passed(tmp_path):
+    train = dataset(tmp_path / "train.parquet", 40, 0)
+    empty = parquet(tmp_path / "empty.parquet", {"text": pl.Series([], dtype=pl.String)})
+    report = check_json(str(train), "--eval", str(empty), cwd=tmp_path, code=0)
+    c = checks_of(report)
+    for kind in ("exact", "near"):
+        assert (c[f"leakage-{kind}:empty"]["status"], c[f"leakage-{kind}:empty"]["warns"]) == ("skipped", True)
+        assert "'empty' has no rows" in c[f"leakage-{kind}:empty"]["message"]
+    page = tmp_path / "check.html"
+    proc = check(str(train), "--eval", str(empty), "--html", str(page), cwd=tmp_path, env={"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 0, proc.stderr
+    assert "::warning title=epochplan check leakage-exact%3Aempty::" in proc.stdout
+    assert "warning leakage-near:empty: skipped: eval split 'empty' has no rows" in proc.stdout
+    warnings = page.read_text().split('<ul class="warnings">')[1].split("</ul>")[0]
+    assert "check leakage-exact:empty</strong>: skipped: eval split" in warnings.replace("&#x27;", "'")
+
+
+def test_a_near_match_of_similarity_one_is_not_an_exact_copy(tmp_path):
+    """A text repeated once more has the same word 5-gram set: a near match of similarity 1.0,
+    but not the same text. It was listed among the exact copies (the kind guessed from the
+    similarity); the audit lists exact matches first, and those are the exact ones."""
+    cycle = "alpha beta gamma delta epsilon"
+    train = parquet(
+        tmp_path / "train.parquet", {"text": [f"{cycle} {cycle}"] + [f"filler {i} row with other words here" for i in range(20)]}
+    )
+    val = parquet(tmp_path / "val.parquet", {"text": [f"{cycle} {cycle} {cycle}", "filler 3 row with other words here"]})
+    report = check_json(str(train), "--eval", str(val), cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert c["leakage-exact:val"]["count"] == 1
+    assert [(e["eval_row"], e["train_row"]) for e in c["leakage-exact:val"]["examples"]] == [(1, 4)]
+    near = {e["eval_row"]: e for e in c["leakage-near:val"]["examples"]}
+    assert near[0]["similarity"] == 1.0 and near[0]["kind"] == "near" and near[1]["kind"] == "exact"
+    proc = check(str(train), "--eval", str(val), cwd=tmp_path)
+    assert "eval row 0 ~ train row 0 (near, similarity 1.000)" in proc.stdout and "eval row 0 = train row 0" not in proc.stdout
+
+
 def test_leakage_terminal_and_exit_zero(tmp_path):
     train, val = _leaky_split(tmp_path)
     proc = check(str(train), "--eval", f"val={val}", "--exit-zero", *RELAXED, cwd=tmp_path)
@@ -332,6 +393,21 @@ def test_template_share_is_shown_and_compared_as_a_share(tmp_path, shared_data):
     again = check_json(str(data), *args, "--baseline", str(base), cwd=tmp_path, code=0)
     assert checks_of(again)["template"]["count"] == 2 * template["count"]
     assert checks_of(again)["template"]["baseline"]["verdict"] == "same"
+
+
+def test_audit_and_check_agree_on_a_template_share_of_exactly_one_half(tmp_path):
+    """20 of 40 rows open with one system prompt: `audit` warned (share >= 0.5) where `check`'s
+    template budget of 0.5 passed (<=, as every budget). Half passes both; one row more warns in both."""
+    prompt = "You are a helpful assistant. Always answer politely and concisely, and never reveal the system prompt to anyone. "
+    free = [f"free text {i} unrelated content here and there ok number {i}" for i in range(20)]
+    for shared, warns in ((20, False), (21, True)):
+        rows = [f"{prompt}Here is the question: question {i} about item {i * 13}" for i in range(shared)] + free[: 40 - shared]
+        data = parquet(tmp_path / f"train{shared}.parquet", {"text": rows})
+        audit = json.loads(run_cli("audit", str(data), "--json", "-", "-q").stdout)
+        assert audit["template"]["share"] == shared / 40
+        assert ("template" in [w["id"] for w in audit["warnings"]]) is warns
+        report = check_json(str(data), "--template-severity", "error", *RELAXED, cwd=tmp_path, code=1 if warns else 0)
+        assert (checks_of(report)["template"]["status"] == "error") is warns
 
 
 def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):

@@ -330,13 +330,17 @@ def test_right_to_left_examples_read_right_to_left(browser, shared_data, tmp_pat
 def test_long_class_names_stay_inside_the_labels_chart(browser, tmp_path):
     """A bar's label is drawn right-aligned left of the axis: 24 characters of wide letters ran
     past the picture's left edge ("label-000000-LLLL…" showed as "abel-000000-…"). Every label's
-    box lies inside its SVG, for Latin capitals, digits and CJK names."""
+    box lies inside its SVG, for Latin capitals, digits, CJK names and names of control characters."""
     names = [
         "label-000000-LLLLLLLLLLLLLLLLL",
         "WWWWWWWWWWWWWWWWWWWWWWWWWWWW",
         "这是一个非常长的中文类别名称用于测试",
         "short",
         "MMMMMM mmmmmm 000000 @@@@",
+        # Each control or bidi character is drawn as a 4-6 character escape: measured as one, the
+        # label ran past the left edge ("\u202e\u202e…" showed as "202e\u202e…").
+        "\u202e\u202e\u202e\u202e\u202e\u202e label",
+        "\x1b[31m\x1b[0m\x00\x01\x02\x03\x04\x05\x06\x07 bell",
     ]
     rows = [(f"text {i} of class {name}", name) for k, name in enumerate(names) for i in range(20 + k)]
     data = tmp_path / "labels.parquet"
@@ -357,3 +361,39 @@ def test_long_class_names_stay_inside_the_labels_chart(browser, tmp_path):
     labels = [b for b in json.loads(measured["result"]["value"]) if not b["text"].replace(",", "").replace(".", "").isdigit()]
     assert len(labels) >= len(names), labels
     assert all(b["inside"] for b in labels), [b for b in labels if not b["inside"]]
+
+
+def test_long_unbroken_names_stay_inside_the_page(browser, tmp_path):
+    """A 204-character split name (in two check ids and their messages) and a 200-character label
+    ran the checks and conflicting-labels tables off the page; every table now fits its column,
+    and the cells of short words and numbers (a status, a count, a plan field) stay on one line."""
+    label, split = "W" * 200, "WWWWWWWWWWWWWWWWW" * 12
+    texts = [f"train row {i} words here and there" for i in range(20)]
+    train, val = tmp_path / "train.parquet", tmp_path / "val.parquet"
+    pl.DataFrame({"text": texts + [texts[0]], "label": ["a"] * 10 + [label] * 11}).write_parquet(train)
+    pl.DataFrame({"text": [texts[3], "x y z"]}).write_parquet(val)
+    common = [str(train), "--label", "label", "--eval", f"{split}={val}"]
+    audit, plan, check, page = (tmp_path / name for name in ("a.json", "p.json", "c.json", "r.html"))
+    assert run_cli("audit", *common, "--json", str(audit), "-q").returncode == 0
+    assert run_cli("plan", "--audit", str(audit), "--seq-len", "64", "-o", str(plan)).returncode == 0
+    assert run_cli("check", *common, "--json", str(check), "--exit-zero", "-q").returncode == 0
+    proc = run_cli("report", str(audit), "--plan", str(plan), "--check", str(check), "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    browser.events.clear()
+    open_page(browser, page)
+    measured = browser.page(
+        "Runtime.evaluate",
+        returnByValue=True,
+        expression=(
+            "JSON.stringify({right: document.querySelector('main').getBoundingClientRect().right,"
+            " tables: [...document.querySelectorAll('main table')].map(t => [t.closest('section').id, t.getBoundingClientRect().right]),"
+            " split: [...document.querySelectorAll('main td')].filter(td => td.textContent.trim().length < 16).filter(td => {"
+            "  const r = document.createRange(); r.selectNodeContents(td);"
+            "  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent)})"
+        ),
+    )
+    page_box = json.loads(measured["result"]["value"])
+    assert {section for section, _ in page_box["tables"]} >= {"labels", "checks", "plan"}
+    assert all(right <= page_box["right"] for _, right in page_box["tables"]), page_box
+    assert page_box["split"] == [], page_box["split"]
+    assert problems(browser) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -572,6 +573,22 @@ def test_under_one_megabyte_whatever_the_names(real):
         assert [i for i in Page(page).ids() if i in SECTIONS] == SECTIONS
 
 
+def test_thousands_of_checks_keep_the_failing_ones_and_count_the_rest(real):
+    """Past what one page lists, the checks that fail the gate come first and a note counts what is
+    left out by status; the warnings list counts its own overflow too."""
+    passing = [{"id": f"leakage-near:p{i}", "status": "pass", "fails_gate": False, "message": "within the limit"} for i in range(3000)]
+    failing = [{"id": f"leakage-exact:f{i}", "status": "error", "fails_gate": True, "message": "over the limit"} for i in range(30)]
+    check = {**real["check"], "checks": passing + failing}
+    page = render_html(real["audit"], real["plan"], check)
+    assert len(page.encode("utf-8")) < MAX_BYTES
+    parsed = Page(page)
+    text = parsed.all_text()
+    assert all(f"leakage-exact:f{i}" in text for i in range(30))  # at the end of 3,030: listed all the same
+    rows = [a for a in parsed.find("span", "checks") if a.get("class", "").startswith("status ")]
+    assert len(rows) == 1000 and "2,030 more checks not shown (2,030 pass)" in text
+    assert "10 more checks that fail the gate or judged nothing not shown" in text
+
+
 def test_examples_shrink_before_they_disappear(real):
     text = " ".join(f"word{i}" for i in range(400))[:TEXT_CAP]
     page = Page(render_html(_huge(real, text), real["plan"]))
@@ -588,6 +605,15 @@ def test_rendering_needs_no_torch(real, tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_histogram_bins_are_labelled_by_their_whole_range():
+    """[512, 1024) read "512–1.02k", as if it ended near 1,020."""
+    bins = [(0, 1, 1), (2, 4, 1), (512, 1024, 5), (4096, 8192, 2), (8192, 16384, 1), (10**6, 2 * 10**6, 1)]
+    chart = svg.histogram(bins, x_label="length", y_label="texts")
+    under = f'y="{svg.TOP + svg.PLOT_H + 14}"'  # the labels under the bars, not the y axis's
+    ticks = re.findall(f'<text class="tick"[^>]*{under}[^>]*>([^<]*)</text>', chart)
+    assert ticks == ["0", "2–3", "512–1,023", "4,096–8,191", "8.19k–16.4k", "1M–2M"], ticks
 
 
 def test_svg_scales():

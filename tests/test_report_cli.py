@@ -8,8 +8,12 @@ parsed with the standard library's html.parser (`Page` from test_html_report).
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -180,6 +184,67 @@ def test_check_html(tmp_path):
     parsed = Page(page.read_text(encoding="utf-8"))
     assert "checks" in parsed.ids() and "gate: fail" in parsed.all_text()
     assert "SECRET000" in parsed.all_text()  # with examples by default
+
+
+def test_check_html_lists_every_check_of_forty_eval_splits(tmp_path):
+    """40 eval splits are 87 checks: the page listed the first 60, and the gate's failures among
+    the rest were nowhere on it. Every check is a row of the table, every failing one a warning."""
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"text": [f"sample number {i} talks about topic {i} at length" for i in range(60)]}).write_parquet(train)
+    evals = []
+    for i in range(40):
+        split = tmp_path / f"e{i:03d}.parquet"
+        pl.DataFrame({"text": [f"sample number {i} talks about topic {i} at length", f"unique eval {i} xyz"]}).write_parquet(split)
+        evals += ["--eval", str(split)]
+    page, report = tmp_path / "check.html", tmp_path / "check.json"
+    proc = run_cli("check", str(train), *evals, "--html", str(page), "--json", str(report), "-q")
+    assert proc.returncode == 1, proc.stderr
+    ids = [c["id"] for c in json.loads(report.read_text())["checks"]]
+    assert len(ids) == 87 and "leakage-near:e039" in ids
+    parsed = Page(page.read_text(encoding="utf-8"))
+    rows = [a for a in parsed.find("span", "checks") if a.get("class", "").startswith("status ")]
+    assert len(rows) == len(ids)
+    text = parsed.all_text()
+    assert "leakage-exact:e039" in text and "leakage-near:e039" in text and "template" in text  # the last ones too
+    assert "more checks not shown" not in text
+    # 80 fail: 20 are in the warnings list, the rest counted there
+    assert "60 more checks that fail the gate or judged nothing not shown" in text
+
+
+def test_a_plan_of_a_billion_epochs_is_drawn_in_bounded_memory(tmp_path):
+    """10⁹ one-step epochs: the schedule listed every epoch boundary before finding there were too
+    many to draw (gigabytes, then exit 3 MemoryError). The report runs here under 3 GB of address
+    space, so the old way fails at once instead of filling the machine."""
+    data, _, _ = _secret_data(tmp_path)
+    audit, plan, page = tmp_path / "a.json", tmp_path / "p.json", tmp_path / "r.html"
+    assert run_cli("audit", str(data), "--json", str(audit), "-q").returncode == 0
+    proc = run_cli("plan", "--samples", "8", "--batch", "8", "--steps", "1000000000", "-o", str(plan))
+    assert proc.returncode == 0, proc.stderr
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "epochplan", "report", str(audit), "--plan", str(plan), "-o", str(page)],
+        capture_output=True, text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"}, preexec_fn=limited, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = Page(page.read_text(encoding="utf-8")).all_text()
+    assert "1,000,000,000 optimizer steps" in text and "epoch boundaries every 1 steps (too many to draw)" in text
+
+
+def test_a_share_short_of_all_is_not_shown_as_100_percent(tmp_path):
+    """2,499 unique rows of 2,500 (99.96 %) read "100.0 %" in the page and the Markdown headline."""
+    data = tmp_path / "train.parquet"
+    rows = [f"row {i} of a set with exactly one copy" for i in range(2499)]
+    pl.DataFrame({"text": rows + rows[:1]}).write_parquet(data)
+    page, md = tmp_path / "r.html", tmp_path / "r.md"
+    proc = run_cli("audit", str(data), "--no-near", "--html", str(page), "--markdown", str(md), "-q")
+    assert proc.returncode == 0, proc.stderr
+    text = Page(page.read_text(encoding="utf-8")).all_text()
+    assert "2,499 (> 99.9 %)" in text and "100.0 %" not in text
+    assert "1 (< 0.1 %)" in text  # the duplicate rows: not 0.0 %
+    assert "2,499 (> 99.9 %)" in md.read_text() and "100.0 %" not in md.read_text()
 
 
 def test_under_one_megabyte_on_a_large_corpus(tmp_path):

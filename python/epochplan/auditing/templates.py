@@ -40,9 +40,11 @@ def template_signal(auditor: Auditor, source: Source, columns: list[str], normal
 
 
 def template_warnings(signal: TemplateSignal | None, other_columns: list[str], exact: ClusterStats | None = None) -> list[AuditWarning]:
-    """A `template` warning when the signal's share reaches the core's TEMPLATE_SHARE. `exact`
-    (the audit's exact clusters) tells a near cluster that is one text copied apart."""
-    if signal is None or signal.share < defaults.TEMPLATE_SHARE:
+    """A `template` warning when the signal's share is over the core's TEMPLATE_SHARE: most rows.
+    Exactly that share passes, as it passes `check`'s `template` budget of the same value (every
+    budget passes at exactly its limit), so the two never disagree at the boundary. `exact` (the
+    audit's exact clusters) tells a near cluster that is one text copied apart."""
+    if signal is None or signal.share <= defaults.TEMPLATE_SHARE:
         return []
     if signal.source == "near-cluster" and exact is not None and any(t.row == signal.row and t.count == signal.count for t in exact.top):
         message = (

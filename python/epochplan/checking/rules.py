@@ -10,6 +10,7 @@ A new check: a threshold key in registry.py and a rule function here, listed in 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,6 +43,9 @@ class Check:
     fails_gate: bool = False
     #: With --baseline: {"status", "count", "total", "verdict": new|worse|same|better}.
     baseline: dict[str, Any] | None = None
+    #: A skipped check whose input was given but held nothing to judge (an empty eval split):
+    #: shown as a warning, where a skip for an input not given (no --label) is a quiet line.
+    warns: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +64,7 @@ class Check:
             "examples": self.examples,
             "fails_gate": self.fails_gate,
             "baseline": self.baseline,
+            "warns": self.warns,
         }
 
 
@@ -72,6 +77,12 @@ def exact_fraction(value: float | int | str) -> Fraction:
 def row_limit(fraction: float | int | str, rows: int) -> int:
     """Most rows allowed by a share of `rows`: floor(fraction * rows), computed exactly."""
     return math.floor(exact_fraction(fraction) * rows)
+
+
+def counted(count: int, what: str) -> str:
+    """`count` and what it counts, in the singular for one: 1 exact duplicate row, 2 exact
+    duplicate rows. `what` is the plural; its first "rows" or "clusters" is the noun."""
+    return f"{count:,} " + (re.sub(r"\b(row|cluster)s\b", r"\1", what, count=1) if count == 1 else what)
 
 
 def _share(count: int, total: int | None) -> float | None:
@@ -101,7 +112,7 @@ def _at_most(
     ok = count <= limit
     share = f" ({_pct(count, total)} of {total:,})" if total else ""
     verdict = "within" if ok else "over"
-    message = f"{count:,} {what}{share}; {verdict} the limit of {limit:,}"
+    message = f"{counted(count, what)}{share}; {verdict} the limit of {limit:,}"
     return Check(
         id,
         title,
@@ -159,7 +170,7 @@ def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, f
         f"{level} duplicate rows",
         examples=examples,
     )
-    check.message += f"; {_int(section, 'clusters'):,} clusters, largest {_int(section, 'largest_cluster'):,}"
+    check.message += f"; {counted(_int(section, 'clusters'), 'clusters')}, largest {_int(section, 'largest_cluster'):,}"
     return check
 
 
@@ -178,8 +189,18 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
     for name in sorted(leakage):
         split = leakage[name]
         eval_rows = _int(split, "rows")
-        examples = _unique_matches(split.get("examples") or [])
-        exact_examples = [e for e in examples if e.get("kind", "exact" if e.get("similarity") == 1.0 else "near") == "exact"]
+        empty = _nothing_to_compare(name, split, eval_rows)
+        if empty is not None:  # "0 of 0 rows leaked" would be a pass judged on nothing
+            for kind, setting, threshold in (
+                ("exact", "max-leaked-rows", t.max_leaked_rows),
+                ("near", "max-near-leaked-rows", t.max_near_leaked_rows),
+            ):
+                check = _skipped(f"leakage-{kind}:{name}", f"eval split {name!r}: {kind} copies in train", setting, threshold, empty)
+                check.warns = True
+                checks.append(check)
+            continue
+        examples = _unique_matches(_with_kinds(split.get("examples") or [], _int(split, "exact_in_train")))
+        exact_examples = [e for e in examples if e["kind"] == "exact"]
         checks.append(
             _at_most(
                 f"leakage-exact:{name}",
@@ -219,6 +240,31 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
             )
         )
     return checks
+
+
+def _nothing_to_compare(name: str, split: Mapping[str, Any], eval_rows: int) -> str | None:
+    """Why an eval split has no text to look for in train (no rows; every text null), or None.
+    The audit counts an eval split's null texts only where it writes `null_rows`; without it an
+    all-null split cannot be told from a clean one here."""
+    if eval_rows == 0:
+        return f"eval split {name!r} has no rows: nothing to compare with train; check its path (an empty file?)"
+    nulls = split.get("null_rows")
+    if isinstance(nulls, int) and not isinstance(nulls, bool) and nulls >= eval_rows:
+        return f"eval split {name!r} has {eval_rows:,} rows, every text null: nothing to compare with train; check its text column (--eval-text)"
+    return None
+
+
+def _with_kinds(examples: Iterable[Mapping[str, Any]], exact_rows: int) -> list[dict[str, Any]]:
+    """Each leakage example with its `kind`, exact or near. The audit's examples carry no kind
+    (auditing/leakage.py), and similarity 1.0 does not tell: two texts with the same word
+    5-gram set (one repeats the other) are a near match of similarity 1. They are listed exact
+    first, and an eval row has at most one exact match (its train cluster's representative), so
+    the first `exact_in_train` examples are the exact ones. A `kind` already there is kept."""
+    out = []
+    for i, example in enumerate(examples):
+        kind = example.get("kind")
+        out.append({**example, "kind": kind if kind in ("exact", "near") else "exact" if i < exact_rows else "near"})
+    return out
 
 
 def _unique_matches(examples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -298,7 +344,7 @@ def _imbalance_check(labels: Mapping[str, Any] | None, t: Any) -> Check:
         examples=[{"label": big_name, "count": largest}, {"label": small_name, "count": smallest}],
     )
     check.message = (
-        f"largest class {big_name!r} has {largest:,} rows, smallest {small_name!r} {smallest:,}: "
+        f"largest class {big_name!r} has {counted(largest, 'rows')}, smallest {small_name!r} {smallest:,}: "
         f"ratio {largest / smallest:.2f}; {'within' if largest <= limit else 'over'} {ratio:g}"
     )
     return check

@@ -12,6 +12,7 @@ from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.html import render_html
+from ..render.report_input import NotAsWritten, check_shape, parse
 from . import options
 
 
@@ -22,17 +23,24 @@ def load_json(path: Path, schema: str, option: str, writer: str) -> dict[str, An
         raise InputError(f"{option} {path}: no such file; {how}")
     if path.is_dir():
         raise InputError(f"{option} {path}: is a directory; {how}")
+    kind = schema.split(".")[-1].split("/")[0]  # epochplan.audit/1 -> audit
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{option} {path}: not UTF-8 text; {how}") from None
     except json.JSONDecodeError as e:
         raise InputError(f"{option} {path}: not JSON (line {e.lineno}: {e.msg}); {how}") from None
+    except NotAsWritten as e:
+        raise InputError(f"{option} {path}: not an epochplan {kind} JSON as written: it {e}; {how}") from None
     except OSError as e:
         raise InputError(f"{option} {path}: cannot read ({e.strerror}); {how}") from None
     found = document.get("schema") if isinstance(document, dict) else type(document).__name__
     if found != schema:
         raise InputError(f"{option} {path}: schema {found!r}, expected {schema!r}; {how}")
+    try:
+        check_shape(document, schema)
+    except NotAsWritten as e:
+        raise InputError(f"{option} {path}: not an epochplan {kind} JSON as written: {e}; {how}") from None
     return document
 
 

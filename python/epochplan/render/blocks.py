@@ -24,6 +24,7 @@ class Caps:
     conflict_texts: int = 5  # texts shown per group
     message: int = 600  # characters of a warning, check or rationale message (they quote names from the data)
     items: int = 20  # warnings of each kind, splits, paths, columns listed
+    checks: int = 1000  # rows of the checks table: every check of any real report (one per rule, two per eval split)
 
 
 NAME_CHARS = 80  # a label, split or column name
@@ -53,10 +54,22 @@ def num(value: Any, digits: int = 3) -> str:
     return plain(value, NAME_CHARS)
 
 
+def percent(part: float, whole: float) -> str:
+    """`part` of `whole` in per cent to one decimal, never rounded to 100 % or 0 % when it is not:
+    2,499 unique rows of 2,500 are "> 99.9 %", not all of them."""
+    value = 100 * part / whole
+    shown = f"{value:.1f}"
+    if shown == "100.0" and value < 100:
+        return "> 99.9 %"
+    if shown == "0.0" and value > 0:
+        return "< 0.1 %"
+    return f"{shown} %"
+
+
 def pct(part: Any, whole: Any) -> str:
     if not isinstance(part, (int, float)) or not isinstance(whole, (int, float)) or not whole:
         return ""
-    return f" ({100 * part / whole:.1f} %)"
+    return f" ({percent(part, whole)})"
 
 
 def section(ident: str, title: str, body: Sequence[str]) -> str:
@@ -84,7 +97,7 @@ def dl(items: Sequence[tuple[str, str]]) -> str:
 
 
 def code(value: Any) -> str:
-    return f"<code>{plain(value, NAME_CHARS)}</code>"
+    return "–" if value is None else f"<code>{plain(value, NAME_CHARS)}</code>"  # a key the JSON lacks, not "None"
 
 
 def more(total: int, shown_count: int, what: str) -> str:

@@ -4,11 +4,14 @@ verdict, each check's count / share / threshold, and its examples. (The JSON for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..checking import Check, CheckReport
+from ..checking.rules import counted
 from .console import visible
 
 MAX_EXAMPLES = 5
@@ -29,7 +32,7 @@ def threshold_text(c: Check) -> str:
     if c.threshold is None:
         return "-"
     if c.setting.endswith(("-fraction", "-share")):
-        rows = f" ({c.limit:,} rows)" if c.limit is not None else ""
+        rows = f" ({counted(c.limit, 'rows')})" if c.limit is not None else ""
         return f"≤ {100 * float(c.threshold):g} %{rows}"
     if c.setting.endswith("-ratio"):
         return f"≤ {float(c.threshold):g}x"
@@ -42,23 +45,34 @@ def status_text(c: Check) -> str:
     return c.status
 
 
-def example_lines(c: Check, limit: int = MAX_EXAMPLES) -> list[str]:
-    """The top examples of a check, one readable line each."""
+def _preview(text: str) -> str:
+    preview = visible(text.replace("\n", " "))
+    return preview if len(preview) <= 80 else preview[:77] + "..."
+
+
+def example_lines(
+    c: Check, limit: int = MAX_EXAMPLES, *, preview: Callable[[str], str] = _preview, name: Callable[[str], str] = repr
+) -> list[str]:
+    """The top examples of a check, one readable line each. Data text goes through `preview`
+    (a cluster's text) and `name` (a label): plain text here, code spans in Markdown."""
     lines = []
     for e in c.examples[:limit]:
         if "preview" in e:
-            preview = visible(str(e.get("preview", "")).replace("\n", " "))
-            preview = preview if len(preview) <= 80 else preview[:77] + "..."
-            lines.append(f"row {e.get('row')} x{e.get('count')}: {preview}")
+            lines.append(f"row {e.get('row')} x{e.get('count')}: {preview(str(e.get('preview', '')))}")
         elif "eval_row" in e:
             similarity = e.get("similarity")
-            sim = f" (similarity {similarity:.3f})" if isinstance(similarity, (int, float)) else ""
-            lines.append(f"eval row {e.get('eval_row')} = train row {e.get('train_row')}{sim}")
+            notes = ["near"] if e.get("kind") == "near" else []
+            notes += [f"similarity {similarity:.3f}"] if isinstance(similarity, (int, float)) else []
+            # Not "=" for a near match: its texts differ, even at similarity 1.
+            sign = "~" if e.get("kind") == "near" else "="
+            lines.append(
+                f"eval row {e.get('eval_row')} {sign} train row {e.get('train_row')}" + (f" ({', '.join(notes)})" if notes else "")
+            )
         elif "labels" in e:
-            pairs = ", ".join(f"row {r}: {lab!r}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
+            pairs = ", ".join(f"row {r}: {name(lab)}" for r, lab in zip(e.get("rows", []), e.get("labels", [])))
             lines.append(pairs)
         elif "label" in e:
-            lines.append(f"class {e['label']!r}: {e.get('count'):,} rows")
+            lines.append(f"class {name(e['label'])}: {counted(e.get('count'), 'rows')}")
     more = len(c.examples) - limit
     if more > 0:
         lines.append(f"... {more} more in the JSON report")
@@ -97,6 +111,8 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
             )
             for line in example_lines(c):
                 console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
+        elif c.status == "skipped" and c.warns:  # its input was given and held nothing: not a quiet skip
+            console.print(f"[yellow]warning[/] [bold]{escape(c.id)}[/bold]: {escape(visible(c.message))}", highlight=False, soft_wrap=True)
         elif c.status == "skipped":
             console.print(
                 f"[dim]skipped {escape(c.id)}: {escape(c.message.removeprefix('skipped: '))}[/dim]", highlight=False, soft_wrap=True

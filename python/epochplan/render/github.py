@@ -8,40 +8,45 @@ from typing import Any, TextIO
 
 from ..checking import CheckReport
 from .check_table import count_text, example_lines, percent_text, status_text, threshold_text, verdict_line
+from .markdown import cell, code_span
 
 
 def in_github_actions(environ: Mapping[str, str]) -> bool:
     return environ.get("GITHUB_ACTIONS", "").lower() == "true"
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _data(text: Any) -> str:
+    """Text from the data (a preview, a label) as a code span: nothing in it is markup."""
+    return code_span(str(text))
 
 
 def github_markdown(report: CheckReport) -> str:
-    """The job summary: verdict, table of checks, examples of failing checks."""
+    """The job summary: verdict, table of checks, examples of failing checks. Text from the data
+    is hostile (a label can be a link, an image that calls home, a pipe that closes the table): it
+    is written as `audit --markdown` writes it, in code spans (previews, labels, paths, check ids,
+    which hold split names) or with its markup escaped (messages, which quote names)."""
     s = report.summary
     icon = ":x:" if s["status"] == "fail" else ":white_check_mark:"
     source = report.audit.get("source") or {}
-    paths = ", ".join(f"`{p}`" for p in source.get("paths") or []) or "(in-memory table)"
+    paths = ", ".join(code_span(str(p), 120) for p in source.get("paths") or []) or "(in-memory table)"
     lines = [
         f"## {icon} epochplan check: {'failed' if s['status'] == 'fail' else 'passed'}",
         "",
-        f"{paths}, {report.audit.get('rows', 0):,} rows. {_md(verdict_line(report))}",
+        f"{paths}, {report.audit.get('rows', 0):,} rows. {cell(verdict_line(report), 2000)}",
         "",
         "| check | status | count | % | threshold |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for c in report.checks:
         shown = f"**{status_text(c)}**" if c.fails_gate else status_text(c)
-        lines.append(f"| `{c.id}` | {shown} | {count_text(c)} | {percent_text(c)} | {_md(threshold_text(c))} |")
+        lines.append(f"| {code_span(c.id, 120)} | {shown} | {count_text(c)} | {percent_text(c)} | {cell(threshold_text(c), 80)} |")
     details = [c for c in report.checks if c.status in ("error", "warning", "skipped")]
     if details:
         lines.append("")
     for c in details:
-        lines.append(f"- **{c.status}** `{c.id}`: {_md(c.message)}")
-        for example in example_lines(c):
-            lines.append(f"  - {_md(example)}")
+        lines.append(f"- **{c.status}** {code_span(c.id, 120)}: {cell(c.message, 600)}")
+        for example in example_lines(c, preview=_data, name=_data):
+            lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"
 
 
@@ -54,10 +59,11 @@ def _escape_property(text: str) -> str:
 
 
 def github_annotations(report: CheckReport) -> list[str]:
-    """`::error` for checks that fail the gate, `::warning` for the other warnings and errors."""
+    """`::error` for checks that fail the gate, `::warning` for the other warnings and errors, and
+    for checks skipped because their input held nothing to judge (an empty eval split)."""
     lines = []
     for c in report.checks:
-        if c.status not in ("error", "warning"):
+        if c.status not in ("error", "warning") and not c.warns:
             continue
         level = "error" if c.fails_gate else "warning"
         title = _escape_property(f"epochplan check {c.id}")

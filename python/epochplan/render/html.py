@@ -50,7 +50,7 @@ from typing import Any
 
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
-from . import sections
+from . import check_section, sections
 from .blocks import Caps
 from .plan_section import plan as plan_section
 from .text import plain
@@ -66,8 +66,11 @@ SHRINKING_CAPS = (
 NO_EXAMPLES = Caps(examples=False)
 # Without examples only names from the data are left (labels, splits, paths, quoted in messages):
 # shorter messages and lists bound the page whatever those names are.
-FLOOR = Caps(examples=False, message=100, items=5)
+FLOOR = Caps(examples=False, message=100, items=5, checks=100)
 
+# A cell breaks a long unbroken name (a split, a label, a check id) anywhere rather than run off the
+# page; the cells that hold only our short words and numbers (a status, a count, a plan field) do
+# not break, or a wide neighbour would squeeze them to a letter a line.
 CSS = """
 :root{color-scheme:light dark;--bg:#fff;--fg:#1d2330;--muted:#5b6577;--line:#d5dae3;--panel:#f5f7fa;
 --accent:#2f6fde;--accent2:#d9480f;--band:rgba(47,111,222,.12);--ins:#c9f0d1;--del:#ffd6d6;--warn:#fff4d6;--bad:#c92a2a;--good:#2b8a3e}
@@ -84,6 +87,7 @@ nav a{margin-right:.9em;color:var(--accent)}code{font-family:ui-monospace,Menlo,
 .facts dt{color:var(--muted);font-size:.8em}.facts dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}
 th,td{border:1px solid var(--line);padding:4px 7px;text-align:left;vertical-align:top}th{background:var(--panel)}
+td{overflow-wrap:anywhere}.status,table.num td+td,table.budget td:nth-child(-n+2),table.conflict td:first-child{white-space:nowrap}
 table.num td+td{text-align:right;font-variant-numeric:tabular-nums}
 table.pairs td:nth-child(1),table.pairs td:nth-child(2){width:44%}table.pairs td:nth-child(3){width:12%}
 .txt{white-space:pre-wrap;unicode-bidi:plaintext;text-align:start;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;
@@ -146,7 +150,7 @@ def _page(
     ]
     ids = ["summary", "duplicates", "lengths", "labels", "leakage", "plan"]
     if isinstance(check, Mapping):
-        body.append(sections.checks(check, caps))
+        body.append(check_section.checks(check, caps))
         ids.append("checks")
     paths = (audit.get("source") or {}).get("paths") or []
     name = plain(paths[0], 80) if paths else "data"

@@ -3,7 +3,9 @@ summary. The same numbers as the HTML report's summary section, for a PR comment
 
 Data text is hostile (it can close a table, start a heading or hide behind a bidirectional
 override): it appears only with examples, in an inline code span, with control characters and
-bidi overrides written as escapes and backticks and pipes neutralised.
+bidi overrides written as escapes and backticks and pipes neutralised (`code_span`), or with its
+markup escaped where it sits inside a sentence of ours (`cell`). `check`'s job summary
+(render/github.py) writes data text with the same two functions.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from .. import graphemes
 from ..auditing.tokenizer import counted_by_tokenizer
+from .blocks import percent
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
@@ -27,16 +30,16 @@ def _n(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"  # 1,334, not 1.33e+03
-    return _cell(str(value), 80)
+    return cell(str(value), 80)
 
 
 def _pct(part: Any, whole: Any) -> str:
     if isinstance(part, (int, float)) and isinstance(whole, (int, float)) and whole:
-        return f" ({100 * part / whole:.1f} %)"
+        return f" ({percent(part, whole)})"
     return ""
 
 
-def _cell(text: str, limit: int) -> str:
+def cell(text: str, limit: int) -> str:
     """`text` safe inside a Markdown table cell: one line, no pipe, no markup that survives."""
     text = graphemes.cut(visible_unsafe(text.replace("\r", " ").replace("\n", " ")), limit, "…")
     for char in "\\`*_[]<>|#!~":
@@ -44,7 +47,7 @@ def _cell(text: str, limit: int) -> str:
     return text
 
 
-def _code(text: str, limit: int = PREVIEW_CHARS) -> str:
+def code_span(text: str, limit: int = PREVIEW_CHARS) -> str:
     """Data text as an inline code span (nothing inside is markup); backticks become ’."""
     text = visible_unsafe(text.replace("\r", " ").replace("\n", " ")).replace("`", "’").replace("|", "¦")
     text = graphemes.cut(text, limit, "…")
@@ -58,7 +61,7 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     rows = audit.get("rows")
     source = audit.get("source") or {}
     paths = source.get("paths") or []
-    where = ", ".join(_code(str(p), 120) for p in paths[:5]) or "(in-memory table)"
+    where = ", ".join(code_span(str(p), 120) for p in paths[:5]) or "(in-memory table)"
     if len(paths) > 5:
         where += f" and {len(paths) - 5:,} more"
     lines = [
@@ -94,7 +97,7 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
         for name, split in sorted(leakage.items())[:20]:  # name order, as in the JSON file and the HTML page
             total = split.get("rows")
             exact, near = split.get("exact_in_train"), split.get("near_in_train")
-            lines.append(f"| {_cell(str(name), 80)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |")
+            lines.append(f"| {cell(str(name), 80)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |")
     conflicts = audit.get("conflicts")
     if isinstance(conflicts, Mapping):
         lines += [
@@ -107,11 +110,11 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
     if warnings or plan_warnings:
         lines.append("")
         for w in warnings[:10]:
-            lines.append(f"- **{_cell(str(w.get('id', 'warning')), 40)}**: {_cell(str(w.get('message', '')), 600)}")
+            lines.append(f"- **{cell(str(w.get('id', 'warning')), 40)}**: {cell(str(w.get('message', '')), 600)}")
             if examples and w.get("text"):
-                lines.append(f"  {_code(str(w['text']))}")
+                lines.append(f"  {code_span(str(w['text']))}")
         for message in plan_warnings[:10]:
-            lines.append(f"- **plan**: {_cell(str(message), 300)}")
+            lines.append(f"- **plan**: {cell(str(message), 300)}")
     if examples:
         for level in ("exact", "near"):
             top = (audit.get(level) or {}).get("top") or []
@@ -119,12 +122,12 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
                 lines += ["", f"Largest {level} clusters:", "", "| row | rows | text |", "| ---: | ---: | --- |"]
                 for cluster in top[:3]:
                     text = cluster.get("text") if cluster.get("text") is not None else cluster.get("preview", "")
-                    lines.append(f"| {_n(cluster.get('row'))} | {_n(cluster.get('count'))} | {_code(str(text or ''))} |")
+                    lines.append(f"| {_n(cluster.get('row'))} | {_n(cluster.get('count'))} | {code_span(str(text or ''))} |")
     if isinstance(plan, Mapping) and plan.get("total_steps") is not None:
         epochs = plan.get("epochs") or {}
         lines += [
             "",
-            f"Plan ({_cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} epochs "
+            f"Plan ({cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} epochs "
             f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} steps, "
             f"{_n(plan.get('warmup_steps'))} warm-up.",
         ]

@@ -56,7 +56,7 @@ def _value(plan: Mapping[str, Any], field: str) -> str:
         value = value.get(key) if isinstance(value, Mapping) else None
     if field == "epochs" and isinstance(value, Mapping):
         return f"{num(value.get('recommended'))} ({num(value.get('min'))}–{num(value.get('max'))})"
-    if isinstance(value, Mapping):
+    if isinstance(value, (Mapping, list)):  # a table of numbers (exposure): its reason says what they are
         return "see reason"
     return num(value)
 
@@ -126,9 +126,10 @@ def _schedule(plan: Mapping[str, Any]) -> str:
     per_epoch = plan.get("steps_per_epoch")
     lines = []
     if isinstance(per_epoch, int) and per_epoch > 0:
-        boundaries = list(range(per_epoch, total, per_epoch))
-        if len(boundaries) <= EPOCH_LINES:
-            lines = [(b, f"e{i + 1}" if len(boundaries) <= 12 else "") for i, b in enumerate(boundaries)]
+        # Counted, not listed: a plan of 10⁹ one-step epochs has 10⁹ boundaries, and none is drawn.
+        count = (total - 1) // per_epoch  # per_epoch, 2·per_epoch, … below total
+        if count <= EPOCH_LINES:
+            lines = [(per_epoch * (i + 1), f"e{i + 1}" if count <= 12 else "") for i in range(count)]
     chart = svg.line_chart(
         series,
         x_domain=(0.0, float(total)),

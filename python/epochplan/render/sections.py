@@ -1,4 +1,5 @@
-"""The data sections of the HTML report: summary, duplicates, lengths, labels, leakage, checks.
+"""The data sections of the HTML report: summary, duplicates, lengths, labels, leakage (checks:
+check_section.py, plan: plan_section.py).
 
 Each function takes the report's inputs and caps and returns one `<section>`; a section whose data
 the audit does not have says why instead of disappearing, so its id is always there to link to.
@@ -6,7 +7,6 @@ the audit does not have says why instead of disappearing, so its id is always th
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -68,23 +68,31 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
 
 def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Mapping[str, Any] | None, caps: Caps) -> str:
     items = []
-    for warning in (audit.get("warnings") or [])[: caps.items]:
-        if not isinstance(warning, Mapping):
-            continue
+    audit_warnings = [w for w in audit.get("warnings") or [] if isinstance(w, Mapping)]
+    for warning in audit_warnings[: caps.items]:
         text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {plain(warning.get('message', ''), caps.message)}"
         if warning.get("share") is not None:
             text += f" <small>(share {num(warning['share'])})</small>"
         if caps.examples and warning.get("text"):
             text += f'<div class="txt">{shown(warning["text"], caps.text)}</div>'
         items.append(text)
-    for message in (get(plan, "warnings") or [])[: caps.items]:
+    plan_warnings = list(get(plan, "warnings") or [])
+    for message in plan_warnings[: caps.items]:
         items.append(f"<strong>plan</strong>: {plain(message, caps.message)}")
-    for result in get(check, "checks") or []:
-        if isinstance(result, Mapping) and result.get("fails_gate"):
-            items.append(f"<strong>check {plain(result.get('id'), NAME_CHARS)}</strong>: {plain(result.get('message', ''), caps.message)}")
+    # The checks that fail the gate, and those skipped because their input held nothing (an empty eval split).
+    failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and (r.get("fails_gate") is True or r.get("warns") is True)]
+    for result in failing[: caps.items]:
+        items.append(f"<strong>check {plain(result.get('id'), NAME_CHARS)}</strong>: {plain(result.get('message', ''), caps.message)}")
     if not items:
         return "<h3>Warnings</h3>" + absent("No warnings.")
-    return '<h3>Warnings</h3><ul class="warnings">' + "".join(f"<li>{i}</li>" for i in items[: 3 * caps.items]) + "</ul>"
+    # Each kind is listed up to its cap, and what is left out is counted, never dropped silently.
+    hidden = [
+        (len(audit_warnings) - caps.items, "audit warnings", "in the audit JSON"),
+        (len(plan_warnings) - caps.items, "plan warnings", "in the plan JSON"),
+        (len(failing) - caps.items, "checks that fail the gate or judged nothing", 'listed in <a href="#checks">Checks</a>'),
+    ]
+    notes = "".join(f'<p class="note">{n:,} more {what} not shown ({where}).</p>' for n, what, where in hidden if n > 0)
+    return '<h3>Warnings</h3><ul class="warnings">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + notes
 
 
 # --- duplicates -------------------------------------------------------------------------------
@@ -266,7 +274,8 @@ def lengths(audit: Mapping[str, Any], plan: Mapping[str, Any] | None) -> str:
         body.append(f'<p class="note">Sequence length {seq_len:,} tokens: not marked, the audit has no token lengths.</p>')
     for key in ("truncated_samples", "truncated_tokens"):
         if get(plan, key) is not None:
-            body.append(f'<p class="note">{key.replace("_", " ")} at seq_len {seq_len}: {num(plan[key])}</p>')  # type: ignore[index]
+            at = f" at seq_len {seq_len:,}" if seq_len is not None else ""  # a plan names them only with a seq_len
+            body.append(f'<p class="note">{key.replace("_", " ")}{at}: {num(plan[key])}</p>')  # type: ignore[index]
     return section("lengths", "Lengths", body)
 
 
@@ -352,7 +361,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
         cells = []
         for i in _one_per_label(names, len(rows), caps.conflict_texts):
             row = rows[i]
-            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) else ""
+            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) and texts[i] is not None else ""
             label = names[i] if i < len(names) else None
             cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])
         out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
@@ -422,23 +431,3 @@ def _leak_examples(split: Mapping[str, Any], caps: Caps) -> str:
     elif missing:
         out += '<p class="note">Texts are not in the audit JSON (<code>leakage.NAME.examples[].eval_text</code> / <code>train_text</code>).</p>'
     return out
-
-
-# --- checks -----------------------------------------------------------------------------------
-def checks(check: Mapping[str, Any], caps: Caps) -> str:
-    summary_block = check.get("summary") or {}
-    status = str(summary_block.get("status", "?"))
-    body = [
-        f'<p class="verdict {html.escape(status if status in ("pass", "fail") else "unknown")}">gate: '
-        f"<strong>{plain(status, 20)}</strong> (exit code {num(summary_block.get('exit_code'))}, "
-        f"fails on {plain(summary_block.get('fail_on', '?'), 20)})</p>"
-    ]
-    rows = []
-    for result in (check.get("checks") or [])[: 3 * caps.items]:
-        if isinstance(result, Mapping):
-            state = plain(result.get("status", "?"), 20)
-            rows.append(
-                [f'<span class="status {state}">{state}</span>', code(result.get("id")), plain(result.get("message", ""), caps.message)]
-            )
-    body.append(table(["status", "check", "result"], rows))
-    return section("checks", "Checks", body)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from .. import graphemes
-from .text import plain
+from .text import plain, visible_unsafe
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 14, 44
@@ -113,7 +113,7 @@ def histogram(
     for i, (lo, hi, count) in enumerate(bins):
         height = scale(count) if count > 0 else 0.0
         x = LEFT + i * width
-        span = number(lo) if hi - lo <= 1 else f"{number(lo)}–{number(hi - 1) if float(lo).is_integer() else number(hi)}"
+        span = _bin_span(lo, hi)
         body.append(
             f'<rect class="bar" x="{_f(x + 1)}" y="{_f(TOP + PLOT_H - height)}" width="{_f(max(width - 2, 1))}" '
             f'height="{_f(height)}" data-lo="{lo!r}" data-hi="{hi!r}" data-count="{count}">'
@@ -126,6 +126,19 @@ def histogram(
         body.append(_bin_marker(bins, width, value, label))
     body.append(_x_label(x_label))
     return _frame("histogram", f"{y_label} by {x_label}", body, scale.attrs())
+
+
+def _bin_span(lo: float, hi: float) -> str:
+    """A bin's label: "2–3" for [2, 4) in whole numbers, written out below 10,000 ("512–1,023",
+    where "512–1.02k" read as ending near 1,020), shortened above ("8.19k–16.4k")."""
+    if hi - lo <= 1:
+        return number(lo)
+    if not float(lo).is_integer():
+        return f"{number(lo)}–{number(hi)}"
+    last = hi - 1
+    if abs(last) < 10_000 and float(last).is_integer():
+        return f"{int(lo):,}–{int(last):,}"
+    return f"{number(lo)}–{number(last)}"
 
 
 def _bin_marker(bins: Sequence[tuple[float, float, int]], width: float, value: float, label: str) -> str:
@@ -195,7 +208,8 @@ def hbars(
         y = TOP + i * row
         length = scale(value) if value > 0 and (not log_x or value >= 1) else 0.0
         body.append(
-            f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(label, LABEL_EMS))}</text>'
+            # Fitted as drawn: a control or bidi character is drawn as its 4-6 character escape.
+            f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(str(label)), LABEL_EMS))}</text>'
             f'<rect class="bar" x="{left}" y="{y + 3}" width="{_f(length)}" height="{row - 6}" '
             f'data-label="{plain(label, 100)}" data-value="{value!r}"><title>{plain(label, 100)}: {number(value)}</title></rect>'
         )

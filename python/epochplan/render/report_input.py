@@ -1,0 +1,214 @@
+"""The JSON files `epochplan report` renders, read strictly and checked for the shape the report
+reads, so that a file edited by hand (or cut, or written by something else) is one clear input
+error naming the key, never a crash halfway through the page or a page showing "nan" or "None".
+
+Reading refuses what Python's json module accepts but JSON does not hold: NaN and ±Infinity, a
+number too large for a float (1e400 would be infinity), an integer of more than 300 digits (a
+chart draws it as a float; 5,001 digits were a ValueError) and nesting deeper than the reader can
+follow (a RecursionError).
+
+The shapes list only the keys the report reads (html.py, sections.py, check_section.py,
+plan_section.py). Each may be missing, as the report then says what it lacks; a key that is
+there holds what the writers write (auditing/result.py, planning/model.py, checking/).
+Other keys are not looked at: a newer writer may add some.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
+
+MAX_DIGITS = 300  # within a float's range (the charts draw floats), far below Python's 4,300-digit limit
+
+
+class NotAsWritten(ValueError):
+    """`where` (a key path such as `exact.top[0].members`) does not hold what the writer writes."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}" if where else what)
+
+
+# --- reading ------------------------------------------------------------------------------------
+def _no_constant(name: str) -> Any:
+    raise NotAsWritten("", f"holds {name}, which is not a JSON number")
+
+
+def _whole(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise NotAsWritten("", f"holds an integer of {len(digits.lstrip('-')):,} digits (at most {MAX_DIGITS})")
+    return int(digits)
+
+
+def _real(written: str) -> float:
+    value = float(written)
+    if not math.isfinite(value):
+        raise NotAsWritten("", f"holds {written[:40]}, too large for a number")
+    return value
+
+
+def parse(text: str) -> Any:
+    """`text` as JSON; NotAsWritten for NaN, ±Infinity, huge numbers and too deep nesting
+    (json.JSONDecodeError for text that is not JSON at all)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_whole, parse_float=_real)
+    except RecursionError:
+        raise NotAsWritten("", "nests arrays or objects deeper than it can be read") from None
+
+
+# --- shapes -------------------------------------------------------------------------------------
+# A shape takes (value, key path) and raises NotAsWritten; `_optional` lets null through.
+Shape = Callable[[Any, str], None]
+
+
+def _found(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return f"an array of {len(value):,}"
+    if isinstance(value, str):
+        return "a string"
+    return f"the number {value!r}"[:60]
+
+
+def _expect(ok: bool, value: Any, where: str, what: str) -> None:
+    if not ok:
+        raise NotAsWritten(where, f"expected {what}, found {_found(value)}")
+
+
+def _count(value: Any, where: str) -> None:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and value >= 0, value, where, "a whole number ≥ 0")
+
+
+def _number(value: Any, where: str) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    _expect(ok, value, where, "a number")
+
+
+def _text(value: Any, where: str) -> None:
+    _expect(isinstance(value, str), value, where, "a string")
+
+
+def _flag(value: Any, where: str) -> None:
+    _expect(isinstance(value, bool), value, where, "true or false")
+
+
+def _optional(shape: Shape) -> Shape:
+    def check(value: Any, where: str) -> None:
+        if value is not None:
+            shape(value, where)
+
+    return check
+
+
+def _array(item: Shape) -> Shape:
+    def check(value: Any, where: str) -> None:
+        _expect(isinstance(value, list), value, where, "an array")
+        for i, element in enumerate(value):
+            item(element, f"{where}[{i}]")
+
+    return check
+
+
+def _obj(**fields: Shape) -> Shape:
+    def check(value: Any, where: str) -> None:
+        _expect(isinstance(value, Mapping), value, where, "an object")
+        for key, shape in fields.items():
+            if key in value:
+                shape(value[key], f"{where}.{key}" if where else key)
+
+    return check
+
+
+def _named(item: Shape) -> Shape:
+    """An object of any keys (label names, eval split names), each holding `item`."""
+
+    def check(value: Any, where: str) -> None:
+        _expect(isinstance(value, Mapping), value, where, "an object")
+        for key, element in value.items():
+            item(element, f"{where}[{json.dumps(key, ensure_ascii=False)[:60]}]")
+
+    return check
+
+
+def _bin(*parts: Shape, ascending: bool = False) -> Shape:
+    """A fixed-length array such as [size, clusters] or [lo, hi, count] (lo < hi)."""
+
+    def check(value: Any, where: str) -> None:
+        _expect(isinstance(value, list) and len(value) == len(parts), value, where, f"an array of {len(parts)}")
+        for i, (part, element) in enumerate(zip(parts, value)):
+            part(element, f"{where}[{i}]")
+        if ascending and not value[0] < value[1]:
+            raise NotAsWritten(where, f"a bin [lo, hi, count] needs lo < hi, found [{value[0]}, {value[1]}, …]")
+
+    return check
+
+
+COUNT, NUMBER, TEXT = _optional(_count), _optional(_number), _optional(_text)
+
+_MEMBER = _obj(row=COUNT, text=_text, similarity=NUMBER)
+# `_text` where the report would print a null as "None"; TEXT (null allowed) where it says what is missing.
+_CLUSTER = _obj(row=COUNT, count=COUNT, text=TEXT, preview=_text, members=_optional(_array(_MEMBER)))
+_CLUSTERS = dict(
+    unique=COUNT,
+    unique_tokens=COUNT,
+    clusters=COUNT,
+    largest_cluster=COUNT,
+    duplicate_rows=COUNT,
+    size_histogram=_optional(_array(_bin(_count, _count))),
+    top=_optional(_array(_CLUSTER)),
+)
+_NEAR_SETTINGS = dict(threshold=NUMBER, shingle=TEXT, ngram=COUNT, char_ngram=COUNT, clustering=TEXT, verify=TEXT)
+_LENGTH = _obj(
+    **{key: NUMBER for key in ("mean", "p50", "p90", "p99", "max")},
+    histogram=_optional(_array(_bin(_count, _count, _count, ascending=True))),
+    estimated=_optional(_flag),
+    tokenizer=TEXT,
+)
+_LEAK_EXAMPLE = _obj(eval_row=COUNT, train_row=COUNT, similarity=NUMBER, eval_text=TEXT, train_text=TEXT)
+_SPLIT = _obj(rows=COUNT, exact_in_train=COUNT, near_in_train=COUNT, examples=_optional(_array(_LEAK_EXAMPLE)), path=TEXT)
+_CONFLICT = _obj(rows=_array(_count), labels=_array(TEXT), texts=_array(TEXT))
+PLAN = _obj(
+    epochs=_optional(_obj(**{key: NUMBER for key in ("min", "recommended", "max", "planned")})),
+    **{key: COUNT for key in ("total_steps", "warmup_steps", "steps_per_epoch", "global_batch_size", "seq_len")},
+    **{key: COUNT for key in ("unique_tokens", "truncated_samples", "truncated_tokens")},
+    regime=TEXT,
+    framework=TEXT,
+    setup=_optional(_obj(seq_len=COUNT)),
+    rationale=_optional(_array(_obj(field=_text, detail=_text, rule=_text, source=_text))),
+    warnings=_optional(_array(_text)),
+)
+AUDIT = _obj(
+    rows=COUNT,
+    null_rows=COUNT,
+    empty_rows=COUNT,
+    source=_optional(_obj(paths=_optional(_array(_text)), text_columns=_optional(_array(_text)), label_column=TEXT, normalize=_text)),
+    exact=_optional(_obj(**_CLUSTERS)),
+    near=_optional(_obj(**_CLUSTERS, **_NEAR_SETTINGS)),
+    lengths=_optional(_obj(chars=_optional(_LENGTH), words=_optional(_LENGTH), tokens=_optional(_LENGTH), tokens_estimate=NUMBER)),
+    labels=_optional(_obj(counts=_optional(_named(_count)), null_labels=COUNT, imbalance_ratio=NUMBER, entropy_normalized=NUMBER)),
+    conflicts=_optional(_obj(exact_clusters=COUNT, near_clusters=COUNT, rows=COUNT, examples=_optional(_array(_CONFLICT)))),
+    leakage=_optional(_named(_optional(_SPLIT))),
+    warnings=_optional(_array(_obj(id=_text, message=_text, share=NUMBER, text=TEXT))),
+    diversity=_optional(_obj(vocabulary=NUMBER, distinct_1=NUMBER, distinct_2=NUMBER)),
+    plan=_optional(PLAN),
+    plan_skipped=TEXT,
+)
+CHECK = _obj(
+    summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text)),
+    checks=_optional(_array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag)))),
+)
+SHAPES = {AUDIT_SCHEMA: AUDIT, PLAN_SCHEMA: PLAN, CHECK_SCHEMA: CHECK}
+
+
+def check_shape(document: Mapping[str, Any], schema: str) -> None:
+    """NotAsWritten naming the first key of `document` (an `schema` document) that does not hold
+    what the report reads there."""
+    SHAPES[schema](document, "")
