@@ -352,6 +352,20 @@ def test_a_near_match_of_similarity_one_is_not_an_exact_copy(tmp_path):
     assert near[0]["similarity"] == 1.0 and near[0]["kind"] == "near" and near[1]["kind"] == "exact"
     proc = check(str(train), "--eval", str(val), cwd=tmp_path)
     assert "eval row 0 ~ train row 0 (near, similarity 1.000)" in proc.stdout and "eval row 0 = train row 0" not in proc.stdout
+    # The audit writes each example's kind: the near match of similarity 1.0 says so itself.
+    examples = report["audit"]["leakage"]["val"]["examples"]
+    assert [(e["eval_row"], e["kind"], e["similarity"]) for e in examples] == [(1, "exact", 1.0), (0, "near", 1.0)]
+
+
+def test_an_eval_split_of_null_texts_is_skipped_with_a_warning_not_passed(tmp_path):
+    train = dataset(tmp_path / "train.parquet", 40, 0)
+    nulls = parquet(tmp_path / "nulls.parquet", {"text": pl.Series([None] * 5, dtype=pl.String)})
+    report = check_json(str(train), "--eval", str(nulls), cwd=tmp_path, code=0)
+    assert report["audit"]["leakage"]["nulls"]["null_rows"] == report["audit"]["leakage"]["nulls"]["rows"] == 5
+    c = checks_of(report)
+    for kind in ("exact", "near"):
+        assert (c[f"leakage-{kind}:nulls"]["status"], c[f"leakage-{kind}:nulls"]["warns"]) == ("skipped", True)
+        assert "every text null" in c[f"leakage-{kind}:nulls"]["message"]
 
 
 def test_leakage_terminal_and_exit_zero(tmp_path):

@@ -97,8 +97,9 @@ def leakage(
         auditor.eval_begin()
         where = f"eval split {name!r} ({source.description})"
         with naming_input(where, columns=columns):
-            start = 0
+            start = nulls = 0
             for batch in batches(source, columns, None, batch_rows):
+                nulls += batch.get_column(TEXT).null_count()
                 if batch.height:
                     # The extension numbers a bad row in its batch: named in the split (and its file).
                     with naming_input(where, source.locate_row, columns, first_row=start):
@@ -137,10 +138,11 @@ def leakage(
         near_rows = set(near_frame["eval_row"].to_list()) | set(exact_frame["eval_row"].to_list())  # exact ones included
         report[name] = Leakage(
             rows=rows,
+            null_rows=nulls,
             exact_in_train=exact_frame["eval_row"].n_unique(),
             near_in_train=len(near_rows) if near else None,
             examples=[
-                LeakExample(int(r["eval_row"]), int(r["train_row"]), float(r["similarity"]))
+                LeakExample(int(r["eval_row"]), int(r["train_row"]), float(r["similarity"]), kind=r["kind"])
                 for r in matches.head(EXAMPLES).iter_rows(named=True)
             ],
             path=path,

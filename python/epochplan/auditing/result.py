@@ -143,9 +143,12 @@ class LeakExample:
     similarity: float
     eval_text: str | None = None  # with examples: the eval row's text and its train match's
     train_text: str | None = None
+    #: "exact" (same normalised text) or "near": similarity 1.0 does not tell them apart (a text
+    #: that repeats another has the same word-shingle set).
+    kind: str = "exact"
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"eval_row": self.eval_row, "train_row": self.train_row, "similarity": self.similarity}
+        d: dict[str, Any] = {"eval_row": self.eval_row, "train_row": self.train_row, "similarity": self.similarity, "kind": self.kind}
         if self.eval_text is not None or self.train_text is not None:
             d.update(eval_text=self.eval_text, train_text=self.train_text)
         return d
@@ -161,10 +164,13 @@ class Leakage:
     near_in_train: int | None  # None when near-duplicate detection was off
     examples: list[LeakExample]
     path: str | None = None
+    #: Eval rows whose text is null: compared with nothing (an all-null split leaks nothing).
+    null_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
+            "null_rows": self.null_rows,
             "exact_in_train": self.exact_in_train,
             "near_in_train": self.near_in_train,
             "examples": [e.to_dict() for e in self.examples],

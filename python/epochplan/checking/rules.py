@@ -244,8 +244,8 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
 
 def _nothing_to_compare(name: str, split: Mapping[str, Any], eval_rows: int) -> str | None:
     """Why an eval split has no text to look for in train (no rows; every text null), or None.
-    The audit counts an eval split's null texts only where it writes `null_rows`; without it an
-    all-null split cannot be told from a clean one here."""
+    An audit JSON written before `null_rows` was (or edited without it) cannot tell an all-null
+    split from a clean one: its rows count as compared."""
     if eval_rows == 0:
         return f"eval split {name!r} has no rows: nothing to compare with train; check its path (an empty file?)"
     nulls = split.get("null_rows")
@@ -255,11 +255,11 @@ def _nothing_to_compare(name: str, split: Mapping[str, Any], eval_rows: int) -> 
 
 
 def _with_kinds(examples: Iterable[Mapping[str, Any]], exact_rows: int) -> list[dict[str, Any]]:
-    """Each leakage example with its `kind`, exact or near. The audit's examples carry no kind
-    (auditing/leakage.py), and similarity 1.0 does not tell: two texts with the same word
-    5-gram set (one repeats the other) are a near match of similarity 1. They are listed exact
-    first, and an eval row has at most one exact match (its train cluster's representative), so
-    the first `exact_in_train` examples are the exact ones. A `kind` already there is kept."""
+    """Each leakage example with its `kind`, exact or near: as the audit writes it, else (an audit
+    JSON from before `kind` was written) by position — similarity 1.0 does not tell (two texts
+    with the same word 5-gram set, one repeating the other, are a near match of similarity 1),
+    but examples are listed exact first and an eval row has at most one exact match (its train
+    cluster's representative), so the first `exact_in_train` examples are the exact ones."""
     out = []
     for i, example in enumerate(examples):
         kind = example.get("kind")

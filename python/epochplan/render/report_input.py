@@ -172,8 +172,8 @@ _LENGTH = _obj(
     estimated=_optional(_flag),
     tokenizer=TEXT,
 )
-_LEAK_EXAMPLE = _obj(eval_row=COUNT, train_row=COUNT, similarity=NUMBER, eval_text=TEXT, train_text=TEXT)
-_SPLIT = _obj(rows=COUNT, exact_in_train=COUNT, near_in_train=COUNT, examples=_optional(_array(_LEAK_EXAMPLE)), path=TEXT)
+_LEAK_EXAMPLE = _obj(eval_row=COUNT, train_row=COUNT, similarity=NUMBER, kind=TEXT, eval_text=TEXT, train_text=TEXT)
+_SPLIT = _obj(rows=COUNT, null_rows=COUNT, exact_in_train=COUNT, near_in_train=COUNT, examples=_optional(_array(_LEAK_EXAMPLE)), path=TEXT)
 _CONFLICT = _obj(rows=_array(_count), labels=_array(TEXT), texts=_array(TEXT))
 PLAN = _obj(
     epochs=_optional(_obj(**{key: NUMBER for key in ("min", "recommended", "max", "planned")})),
