@@ -71,3 +71,24 @@ def test_a_key_that_changes_type_past_the_head(tmp_path, name):
     assert kept["extra"].to_list() == [str(i) for i in range(EARLY)] + [f"tag-{i}" for i in range(40)]
     proc = run_cli("audit", str(path), "--label", "label", "--no-near")
     assert_clean_error(proc, f"{name}: line {EARLY + 6:,}: key 'label' holds a string", "whole numbers", "one JSON type")
+
+
+@pytest.mark.parametrize("late", [True, False], ids=["past-the-head", "in-the-head"])
+def test_a_key_of_kinds_polars_cannot_join_is_read_as_its_json_text(tmp_path, late):
+    """`x` is a number in some lines and a list or an object in others: polars' inference fails
+    on the whole file ("failed to determine supertype"), which made a file unreadable for an
+    audit that does not read `x` (in the head) and `dedup` exit 3 (past it). The key is now a
+    string column of each value's JSON text."""
+    rows = [{"text": f"early row {i} " + "pad " * 20, "x": 1} for i in range(EARLY if late else 3)]
+    rows += [{"text": "late", "x": [1, 2]}, {"text": "late", "x": {"k": "v"}}, {"text": "last", "x": 2}]
+    path = tmp_path / "kinds.jsonl"
+    _write(path, rows)
+    audit = audit_json(str(path), "--no-near")
+    assert (audit["rows"], audit["exact"]["unique"]) == (len(rows), len(rows) - 1)
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    kept = pl.read_parquet(out)
+    assert kept.schema["x"] == pl.String and kept["x"].to_list()[-2:] == ["[1, 2]", "2"]
+    proc = run_cli("audit", str(path), "--label", "lable", "--no-near")  # a typo: the columns are named
+    assert_clean_error(proc, "no label column 'lable'; columns are: text, x")

@@ -36,3 +36,12 @@ def test_a_nul_escape_and_escaped_pairs_are_text(tmp_path):
     path.write_bytes(b'{"text": "nul \\u0000 here"}\n{"text": "nul \\u0000 here"}\n{"text": "smile \\ud83d\\ude00"}\n')
     audit = audit_json(str(path), "--no-near")
     assert (audit["rows"], audit["exact"]["unique"]) == (3, 2)
+
+
+def test_a_lone_surrogate_in_a_key_the_audit_does_not_read_is_refused_by_dedup(tmp_path):
+    """dedup writes every key: to Parquet, a lone high surrogate in `meta` became U+0000."""
+    path = tmp_path / "meta.jsonl"
+    path.write_bytes(b'{"text": "ok", "meta": "cut \\ud83d"}\n{"text": "fine", "meta": "x"}\n')
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(tmp_path / "kept.parquet"))
+    assert_clean_error(proc, "meta.jsonl: not valid JSON lines (line 1: \\ud83d is half of a UTF-16 surrogate pair")
+    assert not (tmp_path / "kept.parquet").exists()

@@ -160,6 +160,7 @@ def http(shared_data, tmp_path_factory, request):
         {"text": f"late {i}", "label": i % 2} for i in range(10)
     ]
     (root / "late.jsonl").write_text("".join(json.dumps(row) + "\n" for row in late))
+    (root / "cut.jsonl").write_bytes(b'{"text": "fine"}\n{"text": "an emoji cut \\ud83d"}\n')
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
@@ -409,6 +410,14 @@ def test_http_row_files_infer_columns_from_their_first_lines(http):
 def test_http_json_lines_key_past_the_head_is_read_when_asked_for(http):
     got = epochplan.audit(f"{http}/late.jsonl", label="label", near=False).to_dict()
     assert got["rows"] == 30_010 and got["labels"]["counts"] == {"0": 5, "1": 5}
+
+
+def test_http_json_lines_faults_name_the_url_and_the_line(http):
+    """Read over ranges (polars' scan) or from a local copy: a lone surrogate escape is found and
+    named with the URL, not the copy's temporary path (nor missed: the scan had no check)."""
+    with pytest.raises(epochplan.InputError) as caught:
+        epochplan.audit(f"{http}/cut.jsonl", near=False)
+    assert str(caught.value).startswith(f"{http}/cut.jsonl: not valid JSON lines (line 2: \\ud83d is half")
 
 
 def test_http_json_array_eval_named_by_its_file(http, local):

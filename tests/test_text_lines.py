@@ -120,6 +120,28 @@ def test_a_lone_carriage_return_ends_a_line_as_in_the_datasets_loader(tmp_path, 
     assert pl.read_ndjson(out)["text"].to_list() == ["line one", "line two", "tail", "", "last"]
 
 
+def test_carriage_return_lines_stream_and_end_as_in_text_mode(tmp_path, monkeypatch):
+    """A file of `\r` line ends is cut into blocks at them (it was held whole, copied once a
+    block), never between the `\r` and `\n` of one line end; a last line of `\r` alone or of
+    spaces is a row, as text mode reads it."""
+    from epochplan.sources import lines
+
+    monkeypatch.setattr(lines, "BLOCK_BYTES", 7)
+    seen: list[bytes] = []
+    blocks = lines.stream_blocks
+    monkeypatch.setattr(lines, "stream_blocks", lambda *a: (seen.append(b) or b for b in blocks(*a)))
+    for content in [b"one\rtwo\rthree\rone\r", b"a\r\nbb\r\nccc\r\ndddd\r\n", b"a\n\r", b"\r", b"x\n   ", b"tail\r\r\nlast"]:
+        path = tmp_path / "lines.txt"
+        path.write_bytes(content)
+        seen.clear()
+        result = epochplan.audit(str(path), near=False, examples=False)
+        want = content.decode().splitlines()
+        assert (result.rows, result.exact.unique) == (len(want), len(set(want))), content
+        assert all(not (a.endswith(b"\r") and b.startswith(b"\n")) for a, b in zip(seen, seen[1:])), seen
+        if content.startswith(b"one"):
+            assert len(seen) > 2  # streamed, not one block
+
+
 @pytest.mark.parametrize(
     "content, fragments",
     [(b"", ["no rows", "empty"]), (b"fine\nnot \xff utf-8\n", ["row 1", "not valid UTF-8"])],

@@ -14,7 +14,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
 from .formats import Source, first_line
-from .parts import has_nul
+from .parts import Part, has_nul
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
@@ -38,15 +38,9 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             labels = [label_expression(label, part.schema, part.typed)] if label is not None else []
             exprs = [text_expression(columns, part.schema), *labels]
             chosen = read_columns(part.schema, wanted)
-            suspect = part.fault is not None  # JSON: a NUL may be polars' reading of a lone surrogate
             try:
-                for frame in part.read(chosen, batch_rows):
-                    selected = frame.select(exprs)
-                    if suspect and has_nul(selected):
-                        suspect, fault = False, part.fault(chosen) if part.fault is not None else None
-                        if fault is not None:
-                            raise fault
-                    yield selected
+                for frame in nul_checked(part, (frame.select(exprs) for frame in part.read(chosen, batch_rows))):
+                    yield frame
             except InputError:
                 raise
             except Exception as e:  # a reader's failure, named with its file (a JSON lines file says where it breaks)
@@ -63,6 +57,18 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
         raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
+
+
+def nul_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """`frames`, refused at the first that holds U+0000 where it is polars' reading of a lone
+    surrogate escape (`Part.lone_surrogate`: JSON files); asked once a part."""
+    suspect = part.lone_surrogate is not None
+    for frame in frames:
+        if suspect and has_nul(frame):
+            suspect, fault = False, part.lone_surrogate() if part.lone_surrogate is not None else None
+            if fault is not None:
+                raise fault
+        yield frame
 
 
 class _Failed:
@@ -132,7 +138,7 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
         for part in source.parts:
             missing = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in part.schema]
             cast = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
-            for frame in part.read(list(part.schema.names()), batch_rows):
+            for frame in nul_checked(part, part.read(list(part.schema.names()), batch_rows)):
                 yield (frame.with_columns(missing) if missing else frame).select(cast)
 
     try:

@@ -9,10 +9,15 @@ head is not enough — a chosen key (`--label`, `--text`) that first appears lat
 writing every column of a file whose later lines hold keys the head lacks — the part is
 `widened`: its schema is inferred from every line, with polars' own rules for a key whose type
 changes between lines (1 and "a" make a string, 1 and 1.5 a float), as polars infers a whole
-file. A chosen key whose type changes after the head is an error naming its first such line."""
+file, and a string where polars has none (a number and a list: `sniff.lines_schema`). A chosen
+key whose type changes after the head is an error naming its first such line.
+
+polars' parser reads a lone high surrogate escape ("\\ud83d", half an emoji) as U+0000: where a
+read text holds U+0000, the file's lines are searched for one (`Part.lone_surrogate`)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -23,10 +28,23 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .lines import line_blocks, row_lines
+from .lines import line_blocks, row_lines, stream_blocks
 from .parts import EmptyFile, Part, file_head, lazy_from, open_stream, polars_part, sliced
 from .paths import Location
-from .sniff import json_fault, json_lines_error, json_lines_schema_of, lines_of
+from .sniff import (
+    HALF_PAIR,
+    joined_schema,
+    json_fault,
+    json_lines_error,
+    json_lines_schema_of,
+    lines_of,
+    lines_schema,
+    lone_surrogate,
+    url_stream,
+)
+
+#: Opens the file's (decompressed) bytes from the start, as a context manager.
+Opener = Callable[[], contextlib.AbstractContextManager[Any]]
 
 
 def json_lines_schema(location: Location, compression: str | None) -> tuple[pl.Schema, bool]:
@@ -40,23 +58,15 @@ def json_lines_schema(location: Location, compression: str | None) -> tuple[pl.S
     return json_lines_schema_of(head), whole
 
 
-def every_line_schema(location: Location, compression: str | None, head: pl.Schema) -> pl.Schema:
-    """The columns of every line of a JSON lines file, inferred a block at a time and joined by
-    polars' rules for one key's types in different lines (polars' `diagonal_relaxed`); the
-    `head`'s columns first, in their order, then the keys only later lines have."""
-    frames = [pl.DataFrame(schema=_inferred(block)) for block in line_blocks(location, compression)]
-    return _head_first(pl.concat(frames, how="diagonal_relaxed").schema if frames else pl.Schema(), head)
-
-
-def _head_first(joined: pl.Schema, head: pl.Schema) -> pl.Schema:
-    """`joined` with the head's columns first, in their order (polars' inference has an order of
-    its own), a column null in every line read as a string."""
+def every_line_schema(opener: Opener, head: pl.Schema) -> pl.Schema:
+    """The columns of every line of a JSON lines file, inferred a block at a time and joined as
+    polars joins one key's types (`sniff.joined_schema`); the `head`'s columns first, in their
+    order (polars' inference has an order of its own), then the keys only later lines have; a
+    column null in every line read as a string."""
+    with opener() as stream:
+        joined = joined_schema([lines_schema(block) for block in stream_blocks(stream)])
     names = [*(n for n in head.names() if n in joined), *(n for n in joined.names() if n not in head)]
     return pl.Schema({name: pl.String if joined[name] == pl.Null else joined[name] for name in names})
-
-
-def _inferred(block: bytes) -> pl.Schema:
-    return pl.scan_ndjson(io.BytesIO(block), infer_schema_length=None).collect_schema()
 
 
 def json_lines_part(location: Location, compression: str | None, schema: pl.Schema | None = None) -> Part:
@@ -73,8 +83,10 @@ def json_lines_part(location: Location, compression: str | None, schema: pl.Sche
         for block in line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=chosen).select(columns)]), batch_rows)
 
-    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), fault=_fault(location, compression, schema))
-    return _with_lines(part, location, compression, head_only, json_lines_part)
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema))
+    part.lines = functools.partial(row_lines, location, compression)
+    opener = functools.partial(open_stream, location, compression)
+    return _checked(part, opener, head_only, lambda widened: json_lines_part(location, compression, widened))
 
 
 def scanned_json_lines_part(location: Path, schema: pl.Schema | None = None) -> Part:
@@ -84,48 +96,63 @@ def scanned_json_lines_part(location: Path, schema: pl.Schema | None = None) -> 
         schema, whole = json_lines_schema(location, None)
         head_only = not whole
     part = polars_part(str(location), pl.scan_ndjson(location, schema=schema))
-    part.fault = _fault(location, None, schema)
-    return _with_lines(part, location, None, head_only, lambda where, _, widened: scanned_json_lines_part(where, widened))
+    part.lines = functools.partial(row_lines, location, None)
+    opener = functools.partial(open_stream, location, None)
+    return _checked(part, opener, head_only, lambda widened: scanned_json_lines_part(location, widened))
 
 
 def url_json_lines_part(url: str, head: pl.Schema, whole: bool) -> Part:
     """An http(s) JSON lines file through polars' scan, its columns from its `head` (`whole`: the
-    head is the file); widened, from polars' inference over every line (the file read again)."""
+    head is the file); widened, and its faults found, from a download of it read again."""
     part = polars_part(url, pl.scan_ndjson(url, schema=head))
-    if not whole:
-        widened = lambda: _head_first(pl.scan_ndjson(url, infer_schema_length=None).collect_schema(), head)  # noqa: E731
-        part.widen = lambda: url_json_lines_part(url, widened(), True)
-    return part
+    return _checked(part, functools.partial(url_stream, url), not whole, lambda widened: url_json_lines_part(url, widened, True))
 
 
-def _with_lines(part: Part, location: Any, compression: str | None, head_only: bool, rebuild: Callable[..., Part]) -> Part:
-    part.lines = functools.partial(row_lines, location, compression)
+def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.Schema], Part]) -> Part:
+    """`part` with what tells why it could not be read (`fault`), whether a U+0000 read is a lone
+    surrogate (`lone_surrogate`), and, where its columns come from its head only, `widen`."""
+    part.fault = _fault(part.name, opener, part.schema)
+    part.lone_surrogate = lambda: _lone_surrogate(part.name, opener)
     if head_only:
-        part.widen = lambda: rebuild(location, compression, every_line_schema(location, compression, part.schema))
+        part.widen = lambda: rebuild(every_line_schema(opener, part.schema))
     return part
 
 
 def format_fault(location: Location, compression: str | None) -> InputError | None:
     """The error naming the first line that breaks the JSON lines format, if one does."""
-    return _fault(location, compression, pl.Schema())([])
+    return _fault(str(location), functools.partial(open_stream, location, compression), pl.Schema())([])
 
 
-def _fault(location: Location, compression: str | None, schema: pl.Schema) -> Callable[[Sequence[str]], InputError | None]:
+def _fault(name: str, opener: Opener, schema: pl.Schema) -> Callable[[Sequence[str]], InputError | None]:
     """Why a JSON lines file could not be read: the first line that breaks the format, else the
     first line where one of the chosen `columns` holds another type than `schema` reads it as.
     None when neither is found, or the file cannot be read again (a broken gzip stream)."""
 
     def fault(columns: Sequence[str]) -> InputError | None:
         try:
-            with open_stream(location, compression) as stream:
+            with opener() as stream:
                 where = json_fault(stream, lines=True)
             if where is not None:
-                return json_lines_error(str(location), where)
-            return _type_change(location, compression, {c: schema[c] for c in columns if c in schema})
+                return json_lines_error(name, where)
+            return _type_change(name, opener, {c: schema[c] for c in columns if c in schema})
         except Exception:
             return None
 
     return fault
+
+
+def _lone_surrogate(name: str, opener: Opener) -> InputError | None:
+    """The first line holding a lone surrogate escape, found by its bytes (`\\ud8`..`\\udf`, any
+    case) before any line is parsed: a file with U+0000 for text and no surrogates is read once,
+    at the speed of a byte search."""
+    with opener() as stream:
+        for number, line in enumerate(lines_of(stream), 1):
+            if b"\\u" in line and (b"\\ud" in line or b"\\uD" in line) and line.strip():
+                with contextlib.suppress(ValueError):
+                    escape = lone_surrogate(json.loads(line))
+                    if escape is not None:
+                        return json_lines_error(name, f"line {number}: {HALF_PAIR.format(escape)}")
+    return None
 
 
 #: What each kind of JSON value reads as: polars fails on a value its column's type cannot hold.
@@ -151,10 +178,10 @@ def _kind_of(dtype: pl.DataType) -> str:
     return "strings" if dtype == pl.String else "objects"
 
 
-def _type_change(location: Location, compression: str | None, chosen: dict[str, pl.DataType]) -> InputError | None:
+def _type_change(name: str, opener: Opener, chosen: dict[str, pl.DataType]) -> InputError | None:
     """The first line where a chosen key's value is of a kind its column's type cannot read (a
     string where the head held whole numbers): a string column reads any value, as its JSON text."""
-    with open_stream(location, compression) as stream:
+    with opener() as stream:
         for number, line in enumerate(lines_of(stream), 1):
             row = json.loads(line) if line.strip() else None
             for key, dtype in chosen.items():
@@ -162,7 +189,7 @@ def _type_change(location: Location, compression: str | None, chosen: dict[str, 
                 if value is None or dtype == pl.String or _HOLDS.get(type(value), lambda t: False)(dtype):
                     continue
                 return InputError(
-                    f"{location}: line {number:,}: key {key!r} holds {_KIND.get(type(value), 'a value')}, where the file's "
+                    f"{name}: line {number:,}: key {key!r} holds {_KIND.get(type(value), 'a value')}, where the file's "
                     f"first lines hold {_kind_of(dtype)}; give every {key!r} value one JSON type (all strings, for example)"
                 )
     return None

@@ -6,6 +6,7 @@ list turned into its JSON text, `1` into `1.0`, a key only other lines have adde
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .parts import open_stream
 from .paths import Location
@@ -18,25 +19,32 @@ BLOCK_BYTES = 8 << 20
 _BLANK = b" \t\r\n"
 
 
-def line_blocks(location: Location, compression: str | None) -> Iterator[bytes]:
+def line_blocks(location: Location, compression: str | None, text: bool = False) -> Iterator[bytes]:
     """Whole lines of a file (JSON lines, text), about BLOCK_BYTES at a time, without a UTF-8
-    byte order mark; a last line without a line break comes last, as it is."""
+    byte order mark (`stream_blocks`)."""
     with open_stream(location, compression) as stream:
-        rest = stream.read(len(BOM))
-        rest = rest.removeprefix(BOM)
-        while True:
-            block = stream.read(BLOCK_BYTES)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            rest = block[cut:]
-            yield block[:cut]
-        if rest.strip():
-            yield rest
+        yield from stream_blocks(stream, text)
+
+
+def stream_blocks(stream: Any, text: bool = False) -> Iterator[bytes]:
+    """Whole lines of an open stream, about BLOCK_BYTES at a time, without a UTF-8 byte order
+    mark; a last line without a line break comes last, as it is (JSON lines: unless blank).
+    `text`: a lone `\r` ends a line too (`_lines_frame`), so a file of classic Mac OS line ends
+    streams as others do; a block never ends between the `\r` and `\n` of one line end."""
+    rest = stream.read(len(BOM)).removeprefix(BOM)
+    pending: list[bytes] = []  # a line longer than a block so far, joined once it ends
+    while block := stream.read(BLOCK_BYTES):
+        block = rest + block
+        cut = max(block.rfind(b"\n"), block.rfind(b"\r", 0, len(block) - 1) if text else -1) + 1
+        if cut == 0:
+            pending.append(block)
+            rest = b""
+            continue
+        whole, pending, rest = b"".join([*pending, block[:cut]]), [], block[cut:]
+        yield whole
+    rest = b"".join([*pending, rest])
+    if rest if text else rest.strip():
+        yield rest
 
 
 def row_lines(location: Location, compression: str | None) -> Iterator[list[bytes]]:

@@ -47,6 +47,9 @@ class Part:
     #: JSON lines files whose columns come from their head only: the part with the columns of
     #: every line (a whole pass), for a chosen key the head lacks or for writing every column.
     widen: Callable[[], Part] | None = None
+    #: JSON: the error naming a lone surrogate escape, which polars reads as U+0000, if the file
+    #: holds one (asked where a read text holds U+0000: `has_nul`).
+    lone_surrogate: Callable[[], InputError | None] | None = None
 
     @property
     def is_empty_file(self) -> bool:
@@ -77,7 +80,7 @@ def file_head(location: Location, compression: str | None) -> tuple[bytes, bool]
 def has_nul(frame: pl.DataFrame) -> bool:
     """Whether a string column of `frame` holds U+0000: JSON's `\\u0000`, or what polars' JSON
     parser makes of a lone high surrogate escape (`sniff.lone_surrogate`), which the part's
-    `fault` tells apart by reading the file's lines."""
+    `lone_surrogate` tells apart by reading the file's lines."""
     return any(frame[name].str.contains("\x00", literal=True).any() for name, dtype in frame.schema.items() if dtype == pl.String)
 
 

@@ -201,12 +201,12 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
 
 
 def text_lines_part(location: Location, compression: str | None) -> Part:
-    if not next(line_blocks(location, compression), b""):
+    if not next(line_blocks(location, compression, text=True), b""):
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     schema = pl.Schema({LINES_COLUMN: pl.String})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in line_blocks(location, compression):
+        for block in line_blocks(location, compression, text=True):
             yield from sliced(iter([_lines_frame(block).select(columns)]), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
@@ -318,15 +318,20 @@ def _downloaded_part(url: str) -> Part:
     """An http(s) file from a server without byte ranges, read from a local copy (`download`) as
     a local file is, and named by its URL (errors too)."""
     copy = download(url)
-
-    def named(error: InputError) -> InputError:
-        return type(error)(str(error).replace(str(copy), url))
-
     try:
-        part = file_part(copy)
+        return _named_by_url(file_part(copy), url, copy)
     except InputError as e:
-        raise named(e) from None
-    read = part.read
+        raise type(e)(str(e).replace(str(copy), url)) from None
+
+
+def _named_by_url(part: Part, url: str, copy: Path) -> Part:
+    """`part`, read from the local `copy` of `url`, named by the URL: its name, and every error
+    its reading, its checks (`fault`, `lone_surrogate`) and its widened part give."""
+
+    def named(error: InputError | None) -> InputError | None:
+        return None if error is None else type(error)(str(error).replace(str(copy), url))
+
+    read, fault, lone, widen = part.read, part.fault, part.lone_surrogate, part.widen
 
     def read_named(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         try:
@@ -335,6 +340,12 @@ def _downloaded_part(url: str) -> Part:
             raise named(e) from None
 
     part.name, part.read = url, read_named
+    if fault is not None:
+        part.fault = lambda columns: named(fault(columns))
+    if lone is not None:
+        part.lone_surrogate = lambda: named(lone())
+    if widen is not None:
+        part.widen = lambda: _named_by_url(widen(), url, copy)
     return part
 
 

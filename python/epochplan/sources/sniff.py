@@ -4,6 +4,7 @@ readers' own inference looks at their first rows only (1,000 lines, or 100 over 
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -60,14 +61,50 @@ def tsv_is_quoted(head: bytes) -> bool:
 
 
 def json_lines_schema_of(head: bytes) -> pl.Schema:
-    schema = pl.scan_ndjson(io.BytesIO(head), infer_schema_length=None).collect_schema()  # types only, no frame
-    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in schema.items()})
+    """The columns of JSON lines `head` (`lines_schema`), a key null in every line read as a string."""
+    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in lines_schema(head).items()})
 
 
-def http_head(url: str) -> tuple[bytes, bool]:
-    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
-    from the start of the download (the rest is not fetched): what its columns are inferred from;
-    and whether they are the whole file (`head_lines`)."""
+def lines_schema(lines: bytes) -> pl.Schema:
+    """The columns of JSON lines, as polars infers them from every line; a key whose kinds
+    polars cannot join (a number in one line, a list in another) is read as a string, its
+    values as their JSON text, where polars' inference fails for the whole file ("failed to
+    determine supertype"): the audit may not even read that key. Halves are inferred apart
+    until each infers, then joined key by key (only where the whole failed)."""
+    try:
+        return pl.scan_ndjson(io.BytesIO(lines), infer_schema_length=None).collect_schema()  # types only, no frame
+    except pl.exceptions.PolarsError:
+        rows = [line for line in lines.split(b"\n") if line.strip()]
+        if len(rows) < 2:
+            raise
+        half = len(rows) // 2
+        return joined_schema([lines_schema(b"\n".join(rows[:half])), lines_schema(b"\n".join(rows[half:]))])
+
+
+def joined_schema(schemas: list[pl.Schema]) -> pl.Schema:
+    """The columns of every schema in `schemas`, first seen first, each key's types joined as
+    polars joins them in one file (1 and 1.5 a float, 1 and "a" a string), a string where it
+    cannot (a number and a list)."""
+    try:
+        return pl.concat([pl.DataFrame(schema=s) for s in schemas], how="diagonal_relaxed").schema
+    except pl.exceptions.PolarsError:
+        out: dict[str, pl.DataType] = {}
+        for schema in schemas:
+            for name, dtype in schema.items():
+                out[name] = dtype if name not in out else _joined_type(out[name], dtype)
+        return pl.Schema(out)
+
+
+def _joined_type(a: pl.DataType, b: pl.DataType) -> pl.DataType:
+    try:
+        return pl.concat([pl.DataFrame(schema={"x": a}), pl.DataFrame(schema={"x": b})], how="vertical_relaxed").schema["x"]
+    except pl.exceptions.PolarsError:
+        return pl.String
+
+
+@contextlib.contextmanager
+def url_stream(url: str) -> Iterator[Any]:
+    """An http(s) file's bytes from the start of its download, decompressed by its suffix."""
     import urllib.request
 
     import pyarrow as pa
@@ -75,9 +112,18 @@ def http_head(url: str) -> tuple[bytes, bool]:
     compression = file_format(url)[1]
     with urllib.request.urlopen(url, timeout=60) as response:
         if compression is None:
-            return head_lines(response)
-        with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
-            return head_lines(stream)
+            yield response
+        else:
+            with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
+                yield stream
+
+
+def http_head(url: str) -> tuple[bytes, bool]:
+    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
+    from the start of the download (the rest is not fetched): what its columns are inferred from;
+    and whether they are the whole file (`head_lines`)."""
+    with url_stream(url) as stream:
+        return head_lines(stream)
 
 
 def json_fault(stream: Any, lines: bool) -> str | None:
@@ -95,7 +141,7 @@ def json_fault(stream: Any, lines: bool) -> str | None:
             return _where(error)
         if escape is None:
             return None
-        return f"line {_line_of_lone(data, escape)}: {_HALF_PAIR.format(escape)}"
+        return f"line {_line_of_lone(data, escape)}: {HALF_PAIR.format(escape)}"
     for number, line in enumerate(lines_of(stream), 1):
         if line.strip():
             try:
@@ -107,13 +153,13 @@ def json_fault(stream: Any, lines: bool) -> str | None:
                 return f"line {number}: a JSON {kind}, not an object"
             escape = lone_surrogate(value)
             if escape is not None:
-                return f"line {number}: {_HALF_PAIR.format(escape)}"
+                return f"line {number}: {HALF_PAIR.format(escape)}"
     return None
 
 
 #: A lone surrogate escape: JSON allows it, Unicode has no such character (UTF-8 cannot hold it),
 #: and polars' parser reads a high one as U+0000 (so "a \ud83d" and "a \ud83e" were one text).
-_HALF_PAIR = "{} is half of a UTF-16 surrogate pair (a character cut in two), not a character"
+HALF_PAIR = "{} is half of a UTF-16 surrogate pair (a character cut in two), not a character"
 
 
 def _line_of_lone(data: bytes, escape: str) -> int:
