@@ -22,6 +22,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import sys
@@ -163,9 +164,10 @@ class Staged:
                 self.pending.pop(0)
 
     def _discard(self) -> None:
-        for tmp, _, _ in self.pending:
-            tmp.unlink(missing_ok=True)
-        self.pending.clear()
+        with uninterrupted():  # a second signal must not leave the rest of the files behind
+            for tmp, _, _ in self.pending:
+                tmp.unlink(missing_ok=True)
+            self.pending.clear()
 
 
 #: The signals that end a command (Ctrl-C, `kill`), held back while outputs are renamed in.
@@ -200,6 +202,16 @@ def uninterrupted() -> Iterator[None]:
             signal.signal(sig, handler)
         for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
             signal.raise_signal(sig)
+
+
+def remove_temporary(path: Path) -> None:
+    """Remove a temporary file or folder after an error or interrupt, to the end: a second
+    signal arriving meanwhile (a second Ctrl-C, a SIGTERM) is held until it is gone, then raised."""
+    with uninterrupted():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -250,7 +262,7 @@ def open_output(path: str | os.PathLike[str], stage: Staged | None = None) -> It
             _keep_mode(tmp, target)
             _land(tmp, target, Path(path), stage)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            remove_temporary(tmp)
             raise
 
 
@@ -270,7 +282,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], st
             _keep_mode(tmp, target)
             _land(tmp, target, Path(path), stage)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            remove_temporary(tmp)
             raise
 
 

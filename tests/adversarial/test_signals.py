@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import polars as pl
@@ -212,3 +213,51 @@ def test_ctrl_c_between_the_shards_moved_into_a_folder_moves_them_all(tmp_path, 
     # part-00..02 were moved in, then Ctrl-C: a rerun was refused ("already holds part-00.parquet").
     assert sorted(p.name for p in out.iterdir()) == [f"part-{k:02d}.parquet" for k in range(5)]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+# --- Ctrl-C at several points of a dedup write: one interrupt, and its clean-up runs to the end ---
+
+
+def _ctrl_c_into_the_write(tmp_path: Path, corpus: Path, output: str, delay: float) -> tuple[int | None, str]:
+    """Start `dedup corpus -o output` in a fresh folder, send SIGINT `delay` seconds after its
+    temporary output appears (or not at all if the run ended first); the exit code and stderr."""
+    folder = tmp_path / f"run-{output.strip('/')}-{delay}"
+    folder.mkdir()
+    proc = start_cli("dedup", str(corpus), "--level", "exact", "-o", output, cwd=folder, env={"EPOCHPLAN_BATCH_ROWS": "500"})
+
+    def writing() -> bool:
+        return proc.poll() is not None or any(p.name.endswith(".tmp") for p in folder.iterdir())
+
+    wait_until(writing, limit=240, what=f"the temporary output of {output}")
+    if proc.poll() is None:
+        time.sleep(delay)  # where in the write the signal lands; any outcome is checked the same
+        proc.send_signal(signal.SIGINT)
+    err = _finish(proc)
+    assert leftovers(folder) == [], (output, delay, proc.returncode, err)
+    assert proc.returncode in (0, 130), (output, delay, err)
+    assert "Traceback" not in err and "panicked" not in err
+    if proc.returncode == 130:
+        assert [p.name for p in folder.iterdir()] == [], (output, delay)  # no partial output either
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def csv_corpus(corpus) -> Path:
+    """The corpus as CSV: `-o DIR/` writes each shard in its input's format, and CSV is written
+    through polars calls, where the interrupt used to be raised twice."""
+    path = corpus.with_name("data.csv")
+    pl.read_parquet(corpus).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("output", ["out.csv", "out.jsonl", "out.tsv", "outdir/"])
+def test_ctrl_c_anywhere_in_a_dedup_write_leaves_no_temporary_file(tmp_path, corpus, csv_corpus, output):
+    """Polars installs its own SIGINT handler on import: a Ctrl-C inside a polars call raised a
+    KeyboardInterrupt from polars and then a second one from Python's handler, in the clean-up
+    the first had started, and the temporary file (or `-o DIR/`'s temporary folder) stayed,
+    about half the time. The CLI puts Python's handler back. Several delays, so that some land
+    inside polars calls; whatever each hits, nothing is left behind, and at least one run must
+    have been interrupted for the test to say anything."""
+    data = csv_corpus if output.endswith("/") else corpus
+    codes = [_ctrl_c_into_the_write(tmp_path, data, output, delay)[0] for delay in (0, 0.005, 0.01, 0.02, 0.03, 0.05)]
+    assert 130 in codes, codes

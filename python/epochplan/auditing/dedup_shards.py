@@ -8,15 +8,14 @@ run leaves no shard behind."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import secrets
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from ..outputs import storage_errors, uninterrupted
+from ..outputs import remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from ..sources.remote import file_name
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
@@ -79,9 +78,11 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
     names = check_folder_output(data, out)
     target = Path(out)
     keep, summary, source, unchanged = rows_to_write(data, target, progress, options)
+    # Named before it is made, and made inside the try: an interrupt just after it exists removes it too.
+    temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     with storage_errors(target):  # a full disk or a quota: exit 2 naming the folder
-        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
         try:
+            temp.mkdir(mode=0o700)  # private until published, as mkdtemp makes it
             start = read = 0
             for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
                 shard = Source([part], [location], part.name)
@@ -95,7 +96,7 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
             unchanged.check(rows_read=read)  # an input rewritten since the audit: no shard moved in
             _publish(temp, target, [name for name, _ in names])
         except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
+            remove_temporary(temp)
             raise
     return summary
 
@@ -103,7 +104,7 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
 def _publish(temp: Path, target: Path, names: list[str]) -> None:
     mask = os.umask(0)
     os.umask(mask)
-    os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700
+    os.chmod(temp, 0o777 & ~mask)  # made 0700 while it was being written
     if not target.exists():
         os.rename(temp, target)
         return

@@ -188,7 +188,20 @@ def _run(argv: list[str] | None) -> int:
         return _fail(EXIT_INTERNAL, f"internal error: a panic in Rust code ({said}) (please report it)")
 
 
+def _python_sigint() -> None:
+    """Put Python's own SIGINT handling back in force. Importing polars installs a native
+    handler that makes polars raise a KeyboardInterrupt of its own and then hands the signal on
+    to Python's, which raises a second one a few bytecodes later: one Ctrl-C, two interrupts, and
+    the second lands in the clean-up the first started (a temporary output file was left). What
+    Python holds as the handler (its default, or SIG_IGN where the parent ignored Ctrl-C) is set
+    again, which replaces polars' at the OS level."""
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not None:
+        signal.signal(signal.SIGINT, handler)
+
+
 def main() -> None:
+    _python_sigint()
     signal.signal(signal.SIGTERM, _on_sigterm)
     # A path that is not UTF-8 (a --tokenizer or --config file: Linux allows any bytes in a name)
     # is printed as \udcff-style escapes, as stderr does, instead of failing the write.
