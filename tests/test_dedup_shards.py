@@ -77,3 +77,28 @@ def test_two_inputs_with_one_name_are_refused(shards, tmp_path):
     pl.DataFrame({"id": [1], "text": ["x"]}).write_parquet(other / "s0.parquet")
     proc = run_cli("dedup", str(shards), str(other), "-t", "text", "-o", f"{tmp_path / 'o'}/")
     assert_clean_error(proc, "s0.parquet")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (pl.Series([0], dtype=pl.Datetime("ns")), pl.Series([0], dtype=pl.Datetime("us", "UTC"))),
+        (pl.Series([[1]]), pl.Series([{"a": 1}])),
+    ],
+    ids=["timestamp-zones", "list-struct"],
+)
+def test_a_column_the_files_hold_in_types_one_file_cannot_join_is_refused(tmp_path, first, second):
+    """One output file holds the union of the columns: a column in two types polars cannot join
+    was exit 3 ("SchemaError: failed to determine supertype"). Now exit 2 naming it, the files
+    and their types, before any work; `-o DIR/` keeps each file's types and writes them."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k, extra in enumerate([first, second]):
+        pl.DataFrame({"text": [f"document number {k}"], "extra": extra}).write_parquet(folder / f"{k}.parquet")
+    target = tmp_path / "one.parquet"
+    proc = run_cli("dedup", str(folder), "-o", str(target))
+    assert_clean_error(proc, "column 'extra'", "0.parquet", "1.parquet", "-o DIR/", str(first.dtype), str(second.dtype))
+    assert not target.exists() and not list(tmp_path.glob(".one.*"))
+    out = tmp_path / "out"
+    assert run_cli("dedup", str(folder), "-o", f"{out}/").returncode == 0
+    assert pl.read_parquet(out / "1.parquet").schema["extra"] == second.dtype

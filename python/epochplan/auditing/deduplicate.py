@@ -191,6 +191,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         if kind == "text":
             check_lines_output(source, f"-o {target}")
         else:
+            source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
             check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
     keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 

@@ -128,6 +128,28 @@ class Source:
         counts = [p.rows for p in self.parts]
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
+    def check_shared_types(self, what: str) -> None:
+        """Refuse, before any reading, an input whose parts hold a column in types that one
+        output file cannot hold together (a timestamp without a zone in one file, with one in
+        another; a list beside a struct): joining the parts (`frame`) would fail deep inside
+        polars. Found from the parts' schemas alone."""
+        seen: dict[str, tuple[pl.DataType, str]] = {}
+        for part in self.parts:
+            if part.is_empty_file:
+                continue
+            for name, dtype in part.schema.items():
+                if name not in seen:
+                    seen[name] = (dtype, part.name)
+                    continue
+                joined, first = _supertype(seen[name][0], dtype), seen[name][1]
+                if joined is None:
+                    raise InputError(
+                        f"{what}: column {name!r} is {seen[name][0]} in {first} but {dtype} in {part.name}, and one output "
+                        "file cannot hold both; write one output per input file with -o DIR/ (each keeps its own types), "
+                        "or give the files one type"
+                    )
+                seen[name] = (joined, first)
+
     @property
     def frame(self) -> pl.LazyFrame:
         """Every column of every part as one lazy frame (columns a part lacks are null there)."""
@@ -136,6 +158,17 @@ class Source:
             same = all(p.schema.names() == self.parts[0].schema.names() for p in self.parts)
             self._frame = scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical_relaxed" if same else "diagonal_relaxed")
         return self._frame
+
+
+def _supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+    """The type polars joins `a` and `b` in (as `Source.frame` does), or None if there is none."""
+    if a == b:
+        return a
+    frames = [pl.LazyFrame(schema={"c": t}) for t in (a, b)]
+    try:
+        return pl.concat(frames, how="vertical_relaxed").collect_schema()["c"]
+    except (pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
+        return None
 
 
 def _array_frame(data: Any) -> pl.DataFrame | None:
