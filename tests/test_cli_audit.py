@@ -274,3 +274,22 @@ def test_a_setup_this_data_cannot_fill_keeps_the_audit_and_says_why(tmp_path, sh
     assert shown.returncode == 0 and f"no plan: {reason}" in shown.stdout
     # Planning that audit is still an error, with the same reason.
     assert_clean_error(run_cli("plan", "--audit", "a.json", *setup, cwd=tmp_path), reason)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_reports_on_stdout_are_utf8_whatever_the_locale(tmp_path, encoding):
+    """`--json -` / `--markdown -` on a stdout whose encoding is ASCII or Latin-1 (a C locale, a
+    PYTHONIOENCODING) wrote `ü` as the six characters `\\xfc` and 😀 as `\\U0001f600`: invalid
+    JSON, exit 0. The documents are UTF-8, as the same output in a file is."""
+    data = tmp_path / "uni.parquet"
+    texts = ["Grüße aus München 😀", "naïve café ☕ déjà vu", "Grüße aus München 😀"]
+    pl.DataFrame({"text": texts}).write_parquet(data)
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    for option in ("--json", "--markdown"):
+        proc = subprocess.run([sys.executable, "-m", "epochplan", "audit", str(data), option, "-", "-q"], capture_output=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout.decode("utf-8")  # fails on anything but UTF-8
+        assert "\\x" not in out and "\\U" not in out and "\\u" not in out
+        if option == "--json":
+            shown = json.dumps(json.loads(out), ensure_ascii=False)
+            assert "Grüße aus München 😀" in shown

@@ -450,7 +450,11 @@ def write_stdout(text: str) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
             return
-        data = memoryview(text.encode(sys.stdout.encoding or "utf-8", getattr(sys.stdout, "errors", None) or "strict"))
+        # UTF-8 whatever the locale's encoding: these are documents (JSON, HTML, Markdown, JUnit)
+        # that say or are read as UTF-8, as the same output written to a file is; encoded for an
+        # ASCII or Latin-1 terminal, `ü` became the text `\xfc`, which is no JSON. A path that is
+        # not UTF-8 in it (lone surrogates) is escaped, as `atomic_write_text` does.
+        data = memoryview(text.encode("utf-8", "backslashreplace"))
         while data:  # after a short write, the next one says why (ENOSPC, EDQUOT, EFBIG)
             data = data[os.write(fd, data) :]
 
