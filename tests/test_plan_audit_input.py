@@ -100,6 +100,23 @@ def test_a_malformed_audit_field_is_named_with_its_key_path(tmp_path, audits, le
         epochplan.plan(audit)
 
 
+@pytest.mark.parametrize("path", ["rows", "null_rows", "exact", "exact.unique", "near.unique"])
+def test_a_null_required_field_is_named_with_its_key_path(tmp_path, audits, path):
+    # A null count was read as absent and reached the planner's sums: "internal error: TypeError"
+    # (exit 3), from the command line and from Python alike.
+    audit = json.loads(audits["near"].read_text())
+    node = audit
+    *parents, key = path.split(".")
+    for parent in parents:
+        node = node[parent]
+    node[key] = None
+    (tmp_path / "bad.json").write_text(json.dumps(audit))
+    fragment = f"{path} is null; re-create it"
+    assert_clean_error(run_cli("plan", "--audit", "bad.json", cwd=tmp_path), f"--audit bad.json: {fragment}")
+    with pytest.raises(InputError, match=f"^audit: {fragment}"):
+        epochplan.plan(audit)
+
+
 def test_a_whole_float_count_is_still_read(tmp_path, audits):
     # Another JSON writer may write 4419.0: it is a whole number.
     audit = json.loads(audits["near"].read_text())

@@ -64,9 +64,13 @@ class AuditFields:
         return value
 
     def required(self, path: str) -> Any:
+        """The value at `path`, which must be there and not null: the typed reads below give
+        their default for a null, and a required count that is None crashed the planner's sums."""
         value = self.get(path)
         if value is _MISSING:
             raise InputError(f"{self.where} is missing field '{path}'; {RECREATE}")
+        if value is None:
+            raise self.error(path, "is null")
         return value
 
     def whole(self, path: str, value: Any = _MISSING, *, least: int | None = 0, default: Any = None) -> Any:
