@@ -90,7 +90,7 @@ def plan(
     if inferred:
         setup_fields = {**setup_fields, "regime": "pretrain"}
     setup = _resolve_setup(setup, setup_fields)
-    counts = _resolve_counts(source, samples, tokens)
+    counts = _resolve_counts(source, samples, tokens, setup)
     b = _Builder(setup, counts)
     if inferred:
         detail = "--tokens given without --samples, an audit or --regime: planned as pretrain (pass --regime to choose another)"
@@ -108,17 +108,24 @@ def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
     return dataclasses.replace(setup, **fields) if fields else setup
 
 
-def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
+def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> DataCounts:
     if source is None:
         return counts_from_numbers(samples, tokens)
     if samples is not None or tokens is not None:
         raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
+    # A path is an audit by content, not by name: an audit may be saved under any name, and
+    # `rows.json` may be JSON lines of data (the command line's --audit passes an AuditFile:
+    # always an audit). Any other object that is no audit is data (a polars or pyarrow table,
+    # a datasets.Dataset), audited first as a data path is.
     if isinstance(source, (str, os.PathLike)):
-        # By content, not by name: an audit may be saved under any name, and `rows.json` may be
-        # JSON lines of data (the command line's --audit passes an AuditFile: always an audit).
-        return counts_from_audit(source if is_audit_json(source) else audit(source))
-    if not isinstance(source, (AuditFile, Mapping, AuditResult)):
-        source = audit(source)  # data (a polars or pyarrow table, a datasets.Dataset): audited first, as a data path is
+        is_data = not is_audit_json(source)
+    else:
+        is_data = not isinstance(source, (AuditFile, Mapping, AuditResult))
+    if is_data:
+        # What the setup lacks whatever the data holds (--packing without --seq-len) fails now,
+        # not after the whole audit, as on the command line; an audit has samples and tokens.
+        check_setup(setup)
+        source = audit(source)
     return counts_from_audit(source)
 
 
