@@ -291,7 +291,7 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     if s.token_budget is not None:
         if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
             raise InputError("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
-        exact = _decimal(s.token_budget) / _decimal(tokens_epoch)
+        exact = _fraction(s.token_budget) / _fraction(tokens_epoch)
         planned = float(exact)
         b.why(
             "epochs.planned",
@@ -302,11 +302,11 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
-        exact = _decimal(planned)
+        exact = _fraction(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
-        exact = _decimal(planned)
+        exact = _fraction(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
     # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
     # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
@@ -321,9 +321,10 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     return planned, total, budget
 
 
-def _decimal(number: float) -> Fraction:
-    """`number` as the decimal it is written as: a float's shortest repr is the value as given
-    (--epochs 1.1, --token-budget 2.007e6), where its binary value is a hair off it."""
+def _fraction(number: float) -> Fraction:
+    """`number` as the exact fraction of the decimal it is written as: a float's shortest repr
+    is the value as given (--epochs 1.1, --token-budget 2.007e6), where its binary value is a
+    hair off it."""
     return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
 
 
