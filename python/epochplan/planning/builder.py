@@ -17,7 +17,7 @@ from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..errors import InputError
-from .audit_input import AuditFile, DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers, is_audit_json
+from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -36,6 +36,7 @@ from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
+from .refusals import DataCannotFill, NothingToPlan
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
     EVALS_MAX,
@@ -140,7 +141,7 @@ def _build(b: _Builder) -> Plan:
         raise NothingToPlan("has no tokens to pack (every text is empty); nothing to plan with --packing")
     within_ceiling(n_items, "samples per epoch", "raise --seq-len or --packing-efficiency")
     if s.gpus > n_items:
-        raise InputError(
+        raise DataCannotFill(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
             f"use at most {fmt(n_items)} GPUs"
         )
@@ -232,7 +233,7 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     s = b.setup
     spe = steps_per_epoch(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last)
     if spe == 0:
-        raise InputError(
+        raise DataCannotFill(
             f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {s.global_batch} leaves 0 steps; "
             "lower --batch/--grad-accum/--gpus or drop --drop-last"
         )
@@ -290,7 +291,7 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         return planned, s.steps, "steps"
     if s.token_budget is not None:
         if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
-            raise InputError("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
+            raise DataCannotFill("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
         exact = _fraction(s.token_budget) / _fraction(tokens_epoch)
         planned = float(exact)
         b.why(

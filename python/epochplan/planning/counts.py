@@ -14,6 +14,7 @@ from typing import Any
 from ..defaults import MAX_WHOLE
 from ..errors import InputError
 from ..numbers import BadNumber, check_ceiling, read_decimal, read_whole
+from .refusals import DataCannotFill
 
 
 @contextmanager
@@ -57,6 +58,6 @@ def positive_float(value: Any, what: str) -> float:
 def within_ceiling(number: int, what: str, fix: str) -> int:
     """A count the plan derived (sequences, steps) checked against the same ceiling as the ones
     given: the core and torch hold them in 64 bits."""
-    if number > MAX_WHOLE:
-        raise InputError(f"{what} would be {number:.3g}, more than {MAX_WHOLE:,} (2^63 - 1); {fix}")
+    if number > MAX_WHOLE:  # the data's numbers and the setup together: an audit still keeps its outputs
+        raise DataCannotFill(f"{what} would be {number:.3g}, more than {MAX_WHOLE:,} (2^63 - 1); {fix}")
     return number
