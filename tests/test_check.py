@@ -9,6 +9,7 @@ import math
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from epochplan.checking import (
@@ -276,6 +277,13 @@ def test_thresholds_defaults_agree_with_config_keys():
         Thresholds(max_leaked_rows=-1)
     with pytest.raises(InputError, match="fail_on"):
         Thresholds(fail_on="never")
+    # A Python caller's thresholds follow the same rule as the command line's: numpy's integers
+    # and '1,000' are whole numbers (np.int64 was "must be a whole number"), a bool is not.
+    t = Thresholds(min_unique_samples=np.int64(95), max_leaked_rows="1,000")
+    assert (t.min_unique_samples, t.max_leaked_rows) == (95, 1000) and type(t.min_unique_samples) is int
+    for bad in (True, np.True_, 2.5):
+        with pytest.raises(InputError, match="min_unique_samples=.*whole number"):
+            Thresholds(min_unique_samples=bad)
 
 
 def test_not_an_audit_is_an_input_error():

@@ -436,6 +436,18 @@ def test_near_duplicates_and_min_unique_after_near_dedup(tmp_path):
     assert check_json(str(data), "--max-near-duplicate-fraction", "0.1", "--min-unique-samples", "40", cwd=tmp_path, code=0)
 
 
+def test_thresholds_read_counts_as_the_planner_does(tmp_path):
+    # `plan --help` advertises 2,000, 2k and 2e3; `check --min-unique-samples 1,000` (or 10k, 1e3)
+    # was "must be a whole number". One rule now reads both; its refusals name the spelling meant.
+    data = dataset(tmp_path / "train.parquet", 40, 0)
+    for spelled in ("1,000", "1k", "1e3", "1_000"):
+        c = checks_of(check_json(str(data), "--min-unique-samples", spelled, cwd=tmp_path, code=1))
+        assert (c["min-unique-samples"]["count"], c["min-unique-samples"]["limit"]) == (40, 1000), spelled
+    assert check_json(str(data), "--max-leaked-rows", "2k", "--min-unique-samples", "4e1", cwd=tmp_path, code=0)
+    assert_clean_error(check(str(data), "--min-unique-samples", "2,5", cwd=tmp_path), "--min-unique-samples 2,5: use a dot")
+    assert_clean_error(check(str(data), "--max-leaked-rows", "1.000", cwd=tmp_path), "--max-leaked-rows 1.000: ambiguous")
+
+
 def test_conflicting_labels(tmp_path):
     base = texts(30, words=60, seed=5)
     data = parquet(

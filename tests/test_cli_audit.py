@@ -252,6 +252,34 @@ def test_a_setup_wrong_whatever_the_data_fails_before_the_data_is_read(tmp_path,
     assert "broken.parquet" in run_cli(command, "broken.parquet", *outputs, cwd=tmp_path).stderr  # the file is bad indeed
 
 
+def test_only_what_the_data_cannot_fill_skips_the_plan(monkeypatch):
+    """`audit` turned every input error of the planner into `plan_skipped` and exit 0: an audit
+    whose counts do not add up (a bug in epochplan) would have passed as "no plan". Only the
+    planner's `DataCannotFill` (this data, this setup) does now; anything else stops the command."""
+    import dataclasses
+    import importlib
+
+    import epochplan
+    from epochplan.errors import InputError
+    from epochplan.planning import Setup
+
+    cli_audit = importlib.import_module("epochplan.cli.audit")
+    result = epochplan.audit(str(SAMPLE))
+    _, skipped = cli_audit._plan_or_why_not(result, Setup(gpus=10**6))
+    assert skipped is not None and skipped.startswith("--gpus 1000000 is more than the 298 samples per epoch")
+    # The same audit with exact counts that cannot be (more unique rows than rows).
+    broken = dataclasses.replace(result, exact=dataclasses.replace(result.exact, unique=result.rows * 2))
+    with pytest.raises(InputError, match="counts do not add up"):
+        cli_audit._plan_or_why_not(broken, Setup())
+
+    def planner_bug(*args, **kwargs):
+        raise InputError("a planner bug")
+
+    monkeypatch.setattr(cli_audit, "plan", planner_bug)
+    with pytest.raises(InputError, match="a planner bug"):
+        cli_audit._plan_or_why_not(result, Setup())
+
+
 @pytest.mark.parametrize(
     "setup, reason",
     [

@@ -5,6 +5,7 @@ and the file. The planner's use of the same files is covered in test_plan_cli.py
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -176,6 +177,43 @@ def test_config_errors_name_key_and_file(tmp_path, body, fragments):
 def test_environment_errors_name_the_variable(tmp_path, env, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
         resolve_check_settings(start=tmp_path, environ=env)
+
+
+@pytest.mark.parametrize("spelled", ["2000", "2,000", "2_000", "2k", "2e3", "2.0e3", 2000, 2000.0])
+def test_a_whole_number_setting_reads_counts_as_the_planner_does(tmp_path, spelled):
+    # Flags, EPOCHPLAN_* and files read whole numbers by the planner's rule: 2,000, 2k and 2e3 were
+    # "must be a whole number" for the check's thresholds, while `plan --samples` took them.
+    from epochplan.checking.registry import Thresholds
+    from epochplan.planning.counts import positive_int
+
+    text = str(spelled)
+    assert resolve_check_settings({"min_unique_samples": text}, start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 2000
+    assert resolve_check_settings(start=tmp_path, environ={"EPOCHPLAN_MAX_LEAKED_ROWS": text})["max_leaked_rows"] == 2000
+    pyproject(tmp_path, f"[tool.epochplan.check]\nmin-unique-samples = {spelled!r}\n".replace("'", '"'))
+    assert resolve_check_settings(start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 2000
+    assert Thresholds(min_unique_samples=spelled).min_unique_samples == 2000  # kept as read, for the rules
+    assert resolve("plan", {"ngram": text}, start=tmp_path, environ=NO_ENV)["ngram"] == 2000 == positive_int(spelled, "--samples")
+
+
+@pytest.mark.parametrize(
+    "spelled, fragment",
+    [
+        ("2,5", "use a dot for decimals (2.5)"),
+        ("1,00,000", "groups of three digits"),
+        ("1.000", "ambiguous"),
+        ("1.5", "whole number"),
+        ("-1", "must be 0 or more"),
+        ("9223372036854775808", "at most 9,223,372,036,854,775,807"),
+    ],
+)
+def test_a_whole_number_setting_refuses_what_the_planner_refuses(tmp_path, spelled, fragment):
+    from epochplan.errors import InputError
+    from epochplan.planning.counts import non_negative_int
+
+    with pytest.raises(ConfigError, match=re.escape(f"--min-unique-samples {spelled}: ") + ".*" + re.escape(fragment)):
+        resolve_check_settings({"min_unique_samples": spelled}, start=tmp_path, environ=NO_ENV)
+    with pytest.raises(InputError, match=re.escape(fragment)):
+        non_negative_int(spelled, "--samples")
 
 
 def test_empty_environment_variable_is_unset(tmp_path):

@@ -408,6 +408,22 @@ def test_unknown_setup_fields_and_data_objects():
     assert plan(frame.lazy(), batch=10).total_steps == plan(frame.to_arrow(), batch=10).total_steps
 
 
+@pytest.mark.parametrize("kind", ["path", "frame"])
+def test_a_setup_wrong_whatever_the_data_fails_before_the_audit(monkeypatch, shared_data, kind):
+    """`plan(DATA, packing=True)` audited the whole dataset, then raised "--packing needs
+    --seq-len"; the command line checks the setup first, and so does the library now."""
+    from epochplan.planning import builder
+
+    def no_audit(*args, **kwargs):
+        raise AssertionError("the data was audited before the setup was checked")
+
+    monkeypatch.setattr(builder, "audit", no_audit)
+    data = shared_data / "chatterbot_english.parquet"
+    source = str(data) if kind == "path" else pl.read_parquet(data)
+    with pytest.raises(InputError, match="--packing needs --seq-len"):
+        plan(source, packing=True)
+
+
 def test_steps_given_count_epochs_as_the_trainer_does():
     """--steps 20 at 2 steps an epoch (100 samples, batch 64: the second batch short) is 10
     epochs, as --epochs 10 plans it: it was 20 x 64 / 100 = 12.8, with 28 % more tokens and FLOPs."""

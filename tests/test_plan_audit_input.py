@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -100,12 +101,44 @@ def test_a_malformed_audit_field_is_named_with_its_key_path(tmp_path, audits, le
         epochplan.plan(audit)
 
 
+@pytest.mark.parametrize("path", ["rows", "null_rows", "exact", "exact.unique", "near.unique"])
+def test_a_null_required_field_is_named_with_its_key_path(tmp_path, audits, path):
+    # A null count was read as absent and reached the planner's sums: "internal error: TypeError"
+    # (exit 3), from the command line and from Python alike.
+    audit = json.loads(audits["near"].read_text())
+    node = audit
+    *parents, key = path.split(".")
+    for parent in parents:
+        node = node[parent]
+    node[key] = None
+    (tmp_path / "bad.json").write_text(json.dumps(audit))
+    fragment = f"{path} is null; re-create it"
+    assert_clean_error(run_cli("plan", "--audit", "bad.json", cwd=tmp_path), f"--audit bad.json: {fragment}")
+    with pytest.raises(InputError, match=f"^audit: {fragment}"):
+        epochplan.plan(audit)
+
+
 def test_a_whole_float_count_is_still_read(tmp_path, audits):
     # Another JSON writer may write 4419.0: it is a whole number.
     audit = json.loads(audits["near"].read_text())
     expected = epochplan.plan(audit).to_dict()
     audit["rows"] = float(audit["rows"])
     assert epochplan.plan(audit).to_dict() == expected
+
+
+def test_numpy_counts_in_an_audit_dict_are_whole_numbers(audits):
+    # An audit dict built in Python with numpy counts was refused ("rows is np.int64(4419), not a
+    # whole number"): the audit's reader took only `int`, where the planner's options, the
+    # thresholds and the sampler take numpy's integers (one test now: epochplan.numbers.integral).
+    audit = json.loads(audits["near"].read_text())
+    expected = epochplan.plan(audit).to_dict()
+    audit["rows"], audit["null_rows"] = np.int64(audit["rows"]), np.uint8(audit["null_rows"])
+    audit["near"]["unique"], audit["exact"]["unique"] = np.int32(audit["near"]["unique"]), np.uint64(audit["exact"]["unique"])
+    assert epochplan.plan(audit).to_dict() == expected
+    for bad in (True, np.True_):
+        audit["rows"] = bad
+        with pytest.raises(InputError, match="^audit: rows is .*, not a whole number"):
+            epochplan.plan(audit)
 
 
 def test_content_decides_past_the_first_megabyte_too(tmp_path, audits):

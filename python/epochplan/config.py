@@ -26,6 +26,7 @@ from typing import Any
 from . import defaults
 from .config_files import locate, where
 from .errors import ConfigError
+from .numbers import read_whole
 
 Parser = Callable[[Any, bool], Any]
 
@@ -115,25 +116,11 @@ def parse_fraction(raw: Any, textual: bool = False) -> float:
     return value
 
 
-MAX_WHOLE = defaults.MAX_WHOLE
-
-
-def parse_count(raw: Any, textual: bool = False) -> int:
-    """A whole number of rows, 0 or more."""
-    if isinstance(raw, bool):
-        raise ValueError("must be a whole number, not true/false")
-    if isinstance(raw, str) and textual:
-        text = raw.strip().replace("_", "")
-        if not text.lstrip("+-").isdigit():
-            raise ValueError("must be a whole number")
-        raw = int(text)
-    if not isinstance(raw, int):
-        raise ValueError("must be a whole number")
-    if raw < 0:
-        raise ValueError("must be 0 or more")
-    if raw > MAX_WHOLE:
-        raise ValueError(f"must be at most {MAX_WHOLE:,}")
-    return raw
+def parse_whole(raw: Any, textual: bool = False) -> int:
+    """A whole number of rows, 0 or more, read as the planner reads its counts (1000, 1,000,
+    1_000, 1k, 1e3; `epochplan.numbers.read_whole`), from the command line, the environment or
+    a file (a TOML number, or a string such as "10k")."""
+    return read_whole(raw, 0)
 
 
 def parse_ratio(raw: Any, textual: bool = False) -> float:
@@ -152,10 +139,8 @@ def parse_similarity(raw: Any, textual: bool = False) -> float:
 
 
 def parse_positive(raw: Any, textual: bool = False) -> int:
-    value = parse_count(raw, textual)
-    if value < 1:
-        raise ValueError("must be 1 or more")
-    return value
+    """A whole number of at least 1, read as `parse_whole` reads one."""
+    return read_whole(raw, 1)
 
 
 def parse_num_perm(raw: Any, textual: bool = False) -> int:

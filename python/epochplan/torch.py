@@ -27,6 +27,7 @@ from ._epochplan import shard_size
 from .auditing.result import AuditResult
 from .defaults import MAX_WHOLE
 from .errors import InputError
+from .numbers import whole_within
 from .planning.schedule import WarmupDecay as _WarmupDecay
 
 if TYPE_CHECKING:
@@ -197,16 +198,18 @@ class ClusterSampler(torch.utils.data.Sampler):
         if num_samples is not None:
             if mode != "inverse_size":
                 raise InputError("ClusterSampler num_samples: only for mode='inverse_size' (representatives is one per cluster)")
-            if not _is_whole(num_samples) or not 1 <= num_samples <= MAX_WHOLE:
+            whole = whole_within(num_samples, 1)
+            if whole is None:
                 raise InputError(f"ClusterSampler num_samples={num_samples!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
-            num_samples = int(num_samples)
+            num_samples = whole
         ids, self.level = _ids_series(clusters)
         self._clusters = _Clusters(ids)
         self.mode = mode
         self.pick = pick
-        if not _is_whole(seed) or not -(2**63) <= seed < 2**63:
+        whole_seed = whole_within(seed, -(2**63), 2**63 - 1)  # torch.Generator takes any 64-bit seed
+        if whole_seed is None:
             raise InputError(f"ClusterSampler seed={seed!r}: must be a whole number (a 64-bit one)")
-        self.seed = int(seed)
+        self.seed = whole_seed
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.epoch = 0
@@ -298,17 +301,13 @@ class ClusterSampler(torch.utils.data.Sampler):
         )
 
 
-def _is_whole(value: Any) -> bool:
-    """An integral number, numpy's included (np.int64 is no `int`), but not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
     dist = torch.distributed
     initialised = dist.is_available() and dist.is_initialized()
     if num_replicas is None:
         num_replicas = dist.get_world_size() if initialised else 1
-    if not _is_whole(num_replicas) or not 1 <= num_replicas <= MAX_WHOLE:
+    replicas = whole_within(num_replicas, 1)
+    if replicas is None:
         raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
     if rank is None and not initialised and num_replicas > 1:
         # As torch's DistributedSampler: rank 0 in every process would give them all one shard.
@@ -318,9 +317,10 @@ def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
         )
     if rank is None:
         rank = dist.get_rank() if initialised else 0
-    if not _is_whole(rank) or not 0 <= rank < num_replicas:
-        raise InputError(f"ClusterSampler rank={rank!r}: must be in [0, {num_replicas - 1}]")
-    return int(num_replicas), int(rank)
+    whole_rank = whole_within(rank, 0, replicas - 1)
+    if whole_rank is None:
+        raise InputError(f"ClusterSampler rank={rank!r}: must be in [0, {replicas - 1}]")
+    return replicas, whole_rank
 
 
 # --- Learning-rate schedule -------------------------------------------------------------------

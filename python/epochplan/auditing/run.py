@@ -6,7 +6,6 @@ eval split is then streamed through the same indexes without being added to them
 from __future__ import annotations
 
 import numbers
-import operator
 import os
 from collections.abc import Callable, Sequence
 
@@ -16,6 +15,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input
+from ..numbers import integral
 from ..progress import set_phase
 from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns, read_once
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
@@ -208,10 +208,7 @@ def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:
     """A whole-number setting the core takes as unsigned 64-bit, as a Python int between 1 and
     `most`: any integral number (a numpy integer too), not a bool. Anything else would surface as
     pyo3's OverflowError/TypeError instead of a message naming the argument."""
-    try:
-        whole = None if isinstance(value, (bool, np.bool_)) else operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        whole = None
+    whole = integral(value)
     if whole is None:
         raise InputError(f"{name}={value!r}: must be a whole number")
     if not 1 <= whole <= most:

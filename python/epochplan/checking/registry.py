@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from .. import defaults
-from ..config import Key, Resolved, choice, parse_count, parse_fraction, parse_ratio
+from ..config import Key, Resolved, choice, parse_fraction, parse_ratio, parse_whole
 from ..errors import InputError
 
 FAIL_ON = ("error", "warning")
@@ -20,10 +20,10 @@ CHECK_KEYS: tuple[Key, ...] = (
     Key("max-empty-fraction", parse_fraction, 0.0, "null + empty texts, share of rows", "check"),
     Key("max-exact-duplicate-fraction", parse_fraction, 0.01, "exact duplicate rows (rows dedup removes), share of rows", "check"),
     Key("max-near-duplicate-fraction", parse_fraction, 0.05, "near duplicate rows (exact included), share of rows", "check"),
-    Key("max-leaked-rows", parse_count, 0, "eval rows with an exact copy in train, per eval split", "check"),
-    Key("max-near-leaked-rows", parse_count, 0, "eval rows with a near (or exact) copy in train, per eval split", "check"),
-    Key("max-conflicting-label-rows", parse_count, 0, "rows in duplicate clusters whose members disagree on the label", "check"),
-    Key("min-unique-samples", parse_count, 0, "unique samples after near-dedup, at least", "check"),
+    Key("max-leaked-rows", parse_whole, 0, "eval rows with an exact copy in train, per eval split", "check"),
+    Key("max-near-leaked-rows", parse_whole, 0, "eval rows with a near (or exact) copy in train, per eval split", "check"),
+    Key("max-conflicting-label-rows", parse_whole, 0, "rows in duplicate clusters whose members disagree on the label", "check"),
+    Key("min-unique-samples", parse_whole, 0, "unique samples after near-dedup, at least", "check"),
     Key("max-imbalance-ratio", parse_ratio, 10.0, "largest / smallest label class (a warning)", "check"),
     Key(
         "max-template-share",
@@ -49,11 +49,12 @@ THRESHOLD_KEYS: tuple[Key, ...] = tuple(k for k in CHECK_KEYS if k.attr not in _
 
 
 def _post_init(self: Any) -> None:
-    # The same validation as the configuration file, for Python callers.
+    # The same validation as the configuration file, for Python callers; the value kept is the
+    # one read ('10k' is 10000 to the rules, which compare numbers).
     for key in CHECK_KEYS:
         value = getattr(self, key.attr)
         try:
-            key.parse(value, False)
+            object.__setattr__(self, key.attr, key.parse(value, False))  # the dataclass is frozen
         except ValueError as exc:
             raise InputError(f"{key.attr}={value!r}: {exc}") from None
 

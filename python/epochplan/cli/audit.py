@@ -13,7 +13,7 @@ from .. import settings
 from ..auditing import AuditResult, audit
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
-from ..planning import NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
+from ..planning import DataCannotFill, NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
 from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
@@ -146,5 +146,5 @@ def _plan_or_why_not(result: AuditResult, setup: Setup) -> tuple[Plan | None, st
         return plan(result, setup), None
     except NothingToPlan as nothing:  # texts all empty, packed: no sequences
         return None, f"the audit {nothing.why}"
-    except InputError as exc:
+    except DataCannotFill as exc:  # only these: any other error is no reason to skip, and stops the command
         return None, str(exc)

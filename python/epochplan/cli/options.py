@@ -40,7 +40,7 @@ def _help(key: Key) -> str:
 #: The placeholder --help shows for each parser's value: what to type, not the Python type.
 _METAVARS = {
     "parse_fraction": "FRACTION",
-    "parse_count": "INTEGER",
+    "parse_whole": "INTEGER",
     "parse_positive": "INTEGER",
     "parse_num_perm": "INTEGER",
     "parse_ratio": "RATIO",

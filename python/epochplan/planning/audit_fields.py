@@ -15,6 +15,7 @@ from typing import Any
 
 from ..defaults import MAX_WHOLE
 from ..errors import InputError
+from ..numbers import integral
 
 RECREATE = "re-create it with `epochplan audit DATA --json FILE`"
 _MISSING = object()
@@ -64,9 +65,13 @@ class AuditFields:
         return value
 
     def required(self, path: str) -> Any:
+        """The value at `path`, which must be there and not null: the typed reads below give
+        their default for a null, and a required count that is None crashed the planner's sums."""
         value = self.get(path)
         if value is _MISSING:
             raise InputError(f"{self.where} is missing field '{path}'; {RECREATE}")
+        if value is None:
+            raise self.error(path, "is null")
         return value
 
     def whole(self, path: str, value: Any = _MISSING, *, least: int | None = 0, default: Any = None) -> Any:
@@ -77,12 +82,9 @@ class AuditFields:
             value = self.get(path)
         if value is _MISSING or value is None:
             return default
-        whole = not isinstance(value, bool) and (
-            isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
-        )
-        if not whole:
+        number = integral(value, floats=True)
+        if number is None:
             raise self.error(path, f"is {_shown(value)}, not a whole number")
-        number = int(value)
         if least is not None and number < least:
             raise self.error(path, f"is {number}: must be {least} or more")
         if abs(number) > MAX_WHOLE:

@@ -15,6 +15,7 @@ from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from .audit_fields import RECREATE, AuditFields
 from .counts import positive_float, positive_int
+from .refusals import NothingToPlan
 
 
 @dataclass(frozen=True)
@@ -151,15 +152,6 @@ def audit_fields(source: Any) -> AuditFields:
     return AuditFields(*_audit_dict(source))
 
 
-class NothingToPlan(InputError):
-    """The audit has nothing to train on (`plan` refuses it; `audit` writes it with no plan and
-    `why` as the reason)."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(f"audit {why}")
-        self.why = why
-
-
 def _nothing_to_plan(fields: AuditFields) -> str | None:
     rows, nulls = fields.whole("rows"), fields.whole("null_rows")
     if rows is None or nulls is None or rows > nulls:
@@ -187,7 +179,7 @@ def counts_from_audit(source: Any) -> DataCounts:
     if null_rows > rows:
         raise f.error("null_rows", f"is {null_rows:,}: more than the {rows:,} rows")
     if non_null <= 0 and (why := _nothing_to_plan(f)) is not None:
-        raise InputError(f"audit {why}")
+        raise NothingToPlan(why)
     for name, count in ((level, unique), ("exact", exact_unique)):
         if not 0 < count <= non_null:
             raise InputError(f"{f.where} counts do not add up: {count:,} {name}-unique of {non_null:,} non-null rows; {RECREATE}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..errors import InputError
-from .audit_input import AuditFile, DataCounts, NothingToPlan, counts_from_audit, counts_from_numbers, is_audit_json
+from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -36,6 +36,7 @@ from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
+from .refusals import DataCannotFill, NothingToPlan
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
     EVALS_MAX,
@@ -90,7 +91,7 @@ def plan(
     if inferred:
         setup_fields = {**setup_fields, "regime": "pretrain"}
     setup = _resolve_setup(setup, setup_fields)
-    counts = _resolve_counts(source, samples, tokens)
+    counts = _resolve_counts(source, samples, tokens, setup)
     b = _Builder(setup, counts)
     if inferred:
         detail = "--tokens given without --samples, an audit or --regime: planned as pretrain (pass --regime to choose another)"
@@ -108,17 +109,24 @@ def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
     return dataclasses.replace(setup, **fields) if fields else setup
 
 
-def _resolve_counts(source: Any, samples: Any, tokens: Any) -> DataCounts:
+def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> DataCounts:
     if source is None:
         return counts_from_numbers(samples, tokens)
     if samples is not None or tokens is not None:
         raise InputError("an audit and --samples/--tokens contradict each other; give one source of counts")
+    # A path is an audit by content, not by name: an audit may be saved under any name, and
+    # `rows.json` may be JSON lines of data (the command line's --audit passes an AuditFile:
+    # always an audit). Any other object that is no audit is data (a polars or pyarrow table,
+    # a datasets.Dataset), audited first as a data path is.
     if isinstance(source, (str, os.PathLike)):
-        # By content, not by name: an audit may be saved under any name, and `rows.json` may be
-        # JSON lines of data (the command line's --audit passes an AuditFile: always an audit).
-        return counts_from_audit(source if is_audit_json(source) else audit(source))
-    if not isinstance(source, (AuditFile, Mapping, AuditResult)):
-        source = audit(source)  # data (a polars or pyarrow table, a datasets.Dataset): audited first, as a data path is
+        is_data = not is_audit_json(source)
+    else:
+        is_data = not isinstance(source, (AuditFile, Mapping, AuditResult))
+    if is_data:
+        # What the setup lacks whatever the data holds (--packing without --seq-len) fails now,
+        # not after the whole audit, as on the command line; an audit has samples and tokens.
+        check_setup(setup)
+        source = audit(source)
     return counts_from_audit(source)
 
 
@@ -133,7 +141,7 @@ def _build(b: _Builder) -> Plan:
         raise NothingToPlan("has no tokens to pack (every text is empty); nothing to plan with --packing")
     within_ceiling(n_items, "samples per epoch", "raise --seq-len or --packing-efficiency")
     if s.gpus > n_items:
-        raise InputError(
+        raise DataCannotFill(
             f"--gpus {s.gpus} is more than the {fmt(n_items)} samples per epoch: some devices would get no data; "
             f"use at most {fmt(n_items)} GPUs"
         )
@@ -225,7 +233,7 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     s = b.setup
     spe = steps_per_epoch(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last)
     if spe == 0:
-        raise InputError(
+        raise DataCannotFill(
             f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {s.global_batch} leaves 0 steps; "
             "lower --batch/--grad-accum/--gpus or drop --drop-last"
         )
@@ -283,8 +291,8 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         return planned, s.steps, "steps"
     if s.token_budget is not None:
         if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
-            raise InputError("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
-        exact = _decimal(s.token_budget) / _decimal(tokens_epoch)
+            raise DataCannotFill("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
+        exact = _fraction(s.token_budget) / _fraction(tokens_epoch)
         planned = float(exact)
         b.why(
             "epochs.planned",
@@ -295,11 +303,11 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
-        exact = _decimal(planned)
+        exact = _fraction(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
-        exact = _decimal(planned)
+        exact = _fraction(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
     # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
     # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
@@ -314,9 +322,10 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
     return planned, total, budget
 
 
-def _decimal(number: float) -> Fraction:
-    """`number` as the decimal it is written as: a float's shortest repr is the value as given
-    (--epochs 1.1, --token-budget 2.007e6), where its binary value is a hair off it."""
+def _fraction(number: float) -> Fraction:
+    """`number` as the exact fraction of the decimal it is written as: a float's shortest repr
+    is the value as given (--epochs 1.1, --token-budget 2.007e6), where its binary value is a
+    hair off it."""
     return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
 
 

@@ -31,9 +31,9 @@ Geometry = tuple[int | None, bool, float | None, int, float | None]
 
 def check_setup(s: Setup, *, samples: bool = True, tokens: bool = True) -> None:
     """Raise what is wrong with the setup whatever the data's numbers, knowing only which counts
-    there are (`samples`, `tokens`; an audit has both). `audit` and `plan DATA` call it before the
-    long audit, the builder before planning; what is left can only fail on the numbers (more
-    GPUs than samples, --drop-last leaving no step)."""
+    there are (`samples`, `tokens`; an audit has both). `audit`, `plan DATA` and `plan()` on
+    data call it before the long audit, the builder before planning; what is left can only fail
+    on the numbers (more GPUs than samples, --drop-last leaving no step)."""
     token_mode = s.regime == "pretrain" or bool(s.packing) or not samples
     if s.sample_overhead and tokens and not samples:
         raise InputError("--sample-overhead needs a sample count to add the overhead to: give --samples or an audit")

@@ -26,8 +26,9 @@ pub const NGRAM: usize = 5;
 pub const CHAR_NGRAM: usize = 3;
 /// MinHash slots per sketch.
 pub const NUM_PERM: usize = 128;
-/// Share of non-null rows sharing one long opening or ending (or one near cluster) at and above
-/// which the audit warns of a template, and the default limit of the `template` check.
+/// Share of non-null rows sharing one long opening or ending (or one near cluster) above which
+/// the audit warns of a template (strictly: a share equal to it does not warn, as the `template`
+/// check passes it), and the default limit of that check.
 pub const TEMPLATE_SHARE: f64 = 0.5;
 /// Memory for near-duplicate sketches before they spill to temp files, when the caller does not
 /// size it from the machine (see [`memory_budget_for`]).
