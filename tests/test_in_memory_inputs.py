@@ -7,6 +7,12 @@ must see the same rows."""
 
 from __future__ import annotations
 
+import errno
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +20,7 @@ import pytest
 
 import epochplan
 from epochplan.auditing import dedup_to_file
+from epochplan.sources import lazy_file
 
 N = 20_000
 UNIQUE = 5_000
@@ -154,3 +161,125 @@ def test_other_libraries_arrow_objects_are_read_through_pyarrow(tmp_path):
     dedup_to_file(ForeignTable(table), out, text="text")
     written = pq.read_table(out)
     assert written.equals(table.take([0, 2, 3])) and written.schema.metadata == {b"origin": b"kept"}
+
+
+def _temp_folder(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of this test's own, where epochplan puts the file a LazyFrame is run
+    into (`tempfile`'s default folder, as TMPDIR sets it)."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _scan_with_an_unused_column(tmp_path, rows: int = 1_000) -> pl.LazyFrame:
+    texts = [f"sample text number {i % 10}" for i in range(rows)]
+    pl.DataFrame({"text": texts, "label": [str(i % 2) for i in range(rows)], "blob": [f"{i}" * 50 for i in range(rows)]}).write_parquet(
+        tmp_path / "blob.parquet"
+    )
+    return pl.scan_parquet(tmp_path / "blob.parquet")
+
+
+def test_a_lazy_frame_is_run_into_a_temporary_file_of_the_columns_read_and_removed(tmp_path, monkeypatch):
+    """Collected, a LazyFrame was held in memory whole, every column: a scan with a large column
+    the audit never reads took its size in RAM, and a scan larger than memory ran out of it. It
+    is run once into a temporary Parquet file instead (the audit's columns; dedup's all), which
+    is gone when the call returns."""
+    temp = _temp_folder(tmp_path, monkeypatch)
+    lazy = _scan_with_an_unused_column(tmp_path)
+    held: list[list[str]] = []
+
+    def look(rows: int) -> None:  # during the audit: the file it reads from
+        held.extend(pq.read_schema(file).names for file in temp.glob("epochplan-*.parquet"))
+
+    result = epochplan.audit(lazy, text="text", label="label", near=False, progress=look)
+    assert result.exact.unique == 10 and held and all(names == ["text", "label"] for names in held)
+    assert not list(temp.iterdir())
+    held.clear()
+    assert epochplan.dedup(lazy, text="text", level="exact", progress=look).height == 10
+    assert held and all(names == ["text", "label", "blob"] for names in held)
+    assert not list(temp.iterdir())
+
+
+def test_the_temporary_file_is_removed_after_an_error_or_an_interrupt(tmp_path, monkeypatch):
+    temp = _temp_folder(tmp_path, monkeypatch)
+    broken = pl.LazyFrame({"text": ["a", "b"]}).select(pl.col("text").str.to_integer().cast(pl.String))
+    with pytest.raises(epochplan.InputError, match="^polars LazyFrame: cannot run its query"):
+        epochplan.dedup(broken, text="text")
+    assert not list(temp.iterdir())
+
+    def interrupt(rows: int) -> None:
+        assert list(temp.glob("epochplan-*.parquet")), "the audit reads a temporary file"
+        raise KeyboardInterrupt
+
+    lazy = _scan_with_an_unused_column(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        epochplan.audit(lazy, text="text", progress=interrupt)
+    assert not list(temp.iterdir())
+    with pytest.raises(KeyboardInterrupt):
+        dedup_to_file(lazy, tmp_path / "kept.parquet", text="text", progress=interrupt)
+    assert not list(temp.iterdir()) and not (tmp_path / "kept.parquet").exists()
+    # An eval split is run once too, for its text column, and removed with the train's.
+    assert epochplan.audit(lazy.select("text"), eval={"val": lazy}, near=False).leakage["val"].exact_in_train == 1_000
+    assert not list(temp.iterdir())
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill the disk")
+def test_a_full_or_missing_temporary_folder_is_one_line_naming_the_lazy_frame(tmp_path, monkeypatch):
+    temp = _temp_folder(tmp_path, monkeypatch)
+    lazy = _scan_with_an_unused_column(tmp_path)
+    # Every write of the temporary file lands on /dev/full: "No space left on device".
+    monkeypatch.setattr(lazy_file, "arrow_sink", lambda path: pa.OSFile("/dev/full", "wb"))
+    with pytest.raises(epochplan.StorageError) as full:
+        epochplan.dedup(lazy, text="text")
+    message = str(full.value)
+    assert message.startswith("polars LazyFrame: ") and "\n" not in message
+    assert f"in {temp} (No space left on device)" in message and "TMPDIR" in message and full.value.errno == errno.ENOSPC
+    assert not list(temp.iterdir())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(epochplan.StorageError, match=r"^polars LazyFrame: .*\(No such file or directory\).*TMPDIR"):
+        epochplan.audit(lazy, text="text")
+
+
+def test_a_column_the_temporary_file_cannot_hold_is_refused_before_the_query_runs():
+    lazy = pl.LazyFrame({"text": ["a", "b"], "big": pl.Series([1, 2], dtype=pl.Int128)})
+    with pytest.raises(epochplan.InputError, match="^polars LazyFrame: column 'big' is Int128.*cast or drop it"):
+        epochplan.dedup(lazy, text="text")
+    # The audit runs only the columns it reads: the others' types do not matter to it.
+    assert epochplan.audit(lazy, text="text").exact.unique == 2
+
+
+#: What a child process prints: its own peak resident memory in KiB, the high-water mark of its
+#: address space (VmHWM). Not `ru_maxrss`: Linux carries the peak of the process image replaced
+#: by exec into it, and a child spawned by vfork counts this test process's peak as its own.
+PEAK_RSS = """
+import sys
+import polars as pl
+import epochplan
+result = epochplan.audit(pl.scan_parquet(sys.argv[1]), text="text", near=False)
+assert result.rows == int(sys.argv[2]), result.rows
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(status["VmHWM"].split()[0])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc (Linux)")
+def test_a_column_the_audit_does_not_read_is_never_in_memory(tmp_path):
+    """The reviewer's case, wider: an audit of `pl.scan_parquet` whose file has a large column
+    the audit never reads. Collected, the frame held that column whole (800 MB here); run once
+    for the text column, the process stays far below that. The file is small on disk (each
+    value compresses to a few bytes), so the test writes and reads little."""
+    rows, width = 4_000, 200_000
+    schema = pa.schema([("text", pa.string()), ("blob", pa.string())])
+    with pq.ParquetWriter(tmp_path / "blob.parquet", schema, compression="zstd") as writer:
+        for start in range(0, rows, 250):
+            numbers = range(start, start + 250)
+            texts = [f"sample text number {i}" for i in numbers]
+            writer.write_table(pa.table({"text": texts, "blob": [f"{i:08d}" + "x" * width for i in numbers]}, schema=schema))
+    unused = rows * width
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(tmp_path / "blob.parquet"), str(rows)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    peak = int(proc.stdout.split()[-1]) * 1024
+    assert peak < unused / 2, f"peak RSS {peak / 1e6:.0f} MB for an unused column of {unused / 1e6:.0f} MB"

@@ -310,12 +310,13 @@ def write_parquet(path: str | os.PathLike[str], frame: Any, stage: Staged | None
     atomic_write(path, write, stage)
 
 
-def parquet_writer(sink: Any, schema: Any) -> Any:
-    """A `pq.ParquetWriter` on `sink` that stays quiet when it is collected after an interrupt.
+def parquet_writer(sink: Any, schema: Any, **options: Any) -> Any:
+    """A `pq.ParquetWriter` on `sink` (`options`: its own, such as `compression`) that stays
+    quiet when it is collected after an interrupt.
     A KeyboardInterrupt can land after the writer opened and before the caller holds it, or
     inside its `close`: its `__del__` then closes it again on the closed sink and prints a
     traceback on the way out. The temporary file is removed anyway; that close has nothing to say."""
-    return _quiet_parquet_writer()(sink, schema)
+    return _quiet_parquet_writer()(sink, schema, **options)
 
 
 @functools.cache

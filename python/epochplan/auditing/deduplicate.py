@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,10 @@ def representatives(
     eval_text: EvalText = None,
     **audit_options,
 ) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
-    """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame."""
-    if level not in LEVELS:
-        raise InputError(f"level={level!r}: use 'exact' or 'near'")
-    if keep not in KEEP:
-        raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
-    data = _read_once(data, audit_options)
+    """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame. `data` is
+    read again for the rows: its caller reads it once first (`_read_once`) and holds it while
+    it reads the rows."""
+    _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
@@ -115,15 +114,29 @@ _OWN_OPTIONS = {
 }
 
 
-def _read_once(data: SourceLike, audit_options: dict[str, Any]) -> SourceLike:
-    """`data` read once (`read_once`), dedup's own options refused first: dedup reads its input
-    twice (the audit, then the kept rows), and a LazyFrame or an Arrow stream must give the
-    same rows to both."""
+@contextmanager
+def _read_once(data: SourceLike, options: dict[str, Any]) -> Iterator[SourceLike]:
+    """`data` read once (`read_once`: a LazyFrame into a temporary file, every column, removed
+    when the `with` ends), dedup's options checked first: dedup reads its input twice (the
+    audit, then the kept rows), and a LazyFrame or an Arrow stream must give the same rows to
+    both."""
+    _check_options(data, options)
+    with read_once(data, batch_rows=batch_rows_from_env()) as held:
+        yield held
+
+
+def _check_options(data: SourceLike, options: dict[str, Any]) -> None:
+    """dedup's `level` and `keep`, and the audit options it sets itself, refused before the
+    input is read (a LazyFrame's query run)."""
+    level, keep = options.get("level", "near"), options.get("keep", "first")
+    if level not in LEVELS:
+        raise InputError(f"level={level!r}: use 'exact' or 'near'")
+    if keep not in KEEP:
+        raise InputError(f"keep={keep!r}: use 'first' (lowest row) or 'longest' (most characters)")
     for name, why in _OWN_OPTIONS.items():
-        if name in audit_options:
-            raise InputError(f"{name}={audit_options[name]!r}: {why}")
-    refuse_in_memory(audit_options.get("engine", "local"), data)
-    return read_once(data)
+        if name in options:
+            raise InputError(f"{name}={options[name]!r}: {why}")
+    refuse_in_memory(options.get("engine", "local"), data)
 
 
 def _leaked_rows(clusters: pl.DataFrame, leaks: pl.DataFrame | None, cluster: str, splits: list[str]) -> pl.DataFrame:
@@ -162,45 +175,48 @@ def dedup(
     """The input rows that represent their cluster (all columns, input order), as a polars
     DataFrame. `level` near (default) or exact; `keep` first (lowest row) or longest. Rows with
     null text belong to no cluster and are dropped. `data` is read twice (the audit, then the
-    kept rows): a LazyFrame or a one-shot Arrow stream is read once into memory first, as in
-    `audit`. `audit_options` are `audit`'s, but near and keep_clusters, which dedup sets.
+    kept rows): a LazyFrame is run once first, every column, into a temporary Parquet file
+    (about its compressed size, in TMPDIR; removed when the call ends), and a one-shot Arrow
+    stream read once into memory. `audit_options` are `audit`'s, but near and keep_clusters,
+    which dedup sets.
 
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
     text column(s) as in `audit`."""
-    kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
-    return _kept_rows(frame, kept).collect()
+    with _read_once(data, {"level": level, "keep": keep, **audit_options}) as data:
+        kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
+        return _kept_rows(frame, kept).collect()
 
 
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an
     interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
-    done, as `audit`'s is."""
+    done, as `audit`'s is. `data` is read once first, as in `dedup`."""
     target = Path(out)
     kind = OUTPUT_FORMATS.get(target.suffix.lower())
     if kind is None:
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
-    data = _read_once(data, options)  # before it is opened: the audit and the write see the same rows
-    source = None
-    if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
-        # Opened once: checked against the output before the audit, then read to write it.
-        source = open_source(data)
-        if kind == "text":
-            check_lines_output(source, f"-o {target}")
-        else:
-            source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
-            check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
-    keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
+    with _read_once(data, options) as data:  # before it is opened: the audit and the write see the same rows
+        source = None
+        if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
+            # Opened once: checked against the output before the audit, then read to write it.
+            source = open_source(data)
+            if kind == "text":
+                check_lines_output(source, f"-o {target}")
+            else:
+                source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
+                check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
+        keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
-    def write(path: Path) -> None:  # an input that changed is refused before the output lands
-        unchanged.check()
-        unchanged.check(rows_read=write_rows(source, keep, kind, path, summary.rows))
+        def write(path: Path) -> None:  # an input that changed is refused before the output lands
+            unchanged.check()
+            unchanged.check(rows_read=write_rows(source, keep, kind, path, summary.rows))
 
-    atomic_write(target, write)
-    return summary
+        atomic_write(target, write)
+        return summary
 
 
 #: Column types each output format cannot hold (polars' writers fail on them, or panic), and

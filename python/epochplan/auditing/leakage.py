@@ -38,8 +38,8 @@ def eval_columns(eval_text: EvalText, names: list[str], train_columns: list[str]
 
 def eval_splits(eval: EvalSpec, eval_text: EvalText = None) -> list[tuple[str, SourceLike]]:
     """(name, data) of each eval split (`named_splits`), their names checked: before any data is
-    read. Read each with `read_once` before opening it: its leakage candidates' texts and example
-    rows are read again."""
+    read. Its leakage candidates' texts and example rows are read again: read an Arrow stream
+    once (`arrow_once`) before opening it, and run a LazyFrame's source once (`Source.run_once`)."""
     if eval is None:
         if eval_text is not None:
             raise InputError("eval_text given without any eval split")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input
 from ..numbers import integral
 from ..progress import set_phase
-from ..sources import SourceLike, check_label_column, choose_text_columns, open_source, other_text_columns, read_once
+from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
@@ -61,10 +62,11 @@ def audit(
     `data` is a path or URL (Parquet, JSONL/NDJSON, JSON array, CSV, Arrow IPC, text with a row
     a line; JSON, CSV and text also gzip/zstd-compressed), a folder (a `save_to_disk` dataset too), a glob pattern, a list
     of those, a polars DataFrame/LazyFrame, a pyarrow Table (any Arrow table, or a string array
-    as a column named `text`) or a `datasets.Dataset`. A LazyFrame is collected, and a one-shot
-    Arrow stream (a RecordBatchReader, a cursor) read, once, into memory: the audit reads its
-    input several times, and each read must see the same rows; pass files for input larger
-    than memory. `text`
+    as a column named `text`) or a `datasets.Dataset`. The audit reads its input several times,
+    and each read must see the same rows: a LazyFrame is run once, streaming, into a temporary
+    Parquet file of the columns the audit reads (about their compressed size, in TMPDIR; removed
+    when the call ends), and a one-shot Arrow stream (a RecordBatchReader, a cursor) read once
+    into memory; pass files for a stream larger than memory. `text`
     names the column(s) to audit (several are joined with a newline; a conversation column, a
     list of messages, is its messages' contents one a line); without it the column is chosen as
     the CLI documents. `eval` is one eval split, a list of them (named by file stem),
@@ -127,9 +129,10 @@ def audit(
         auditor.set_tokenizer(loaded.counter)
     if batch_rows is None:
         batch_rows = _batch_rows_from_env()
-    # Read once, here: a LazyFrame or an Arrow stream gives the same rows to every read below.
-    data = read_once(data)
-    splits = [(name, read_once(spec)) for name, spec in splits]
+    # Read once, here: an Arrow stream gives the same rows to every read below (a LazyFrame is
+    # run once below, for the columns chosen from its schema).
+    data = arrow_once(data)
+    splits = [(name, arrow_once(spec)) for name, spec in splits]
     if near and verify == "exact":
         for one in [data, *(spec for _, spec in splits)]:
             check_rereadable(one)
@@ -145,63 +148,69 @@ def audit(
         raise
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(splits, columns, eval_text)
+    with ExitStack() as held:  # the temporary files LazyFrames are run into, removed when the audit ends
+        source = held.enter_context(source.run_once(columns + ([label] if label else []), batch_rows))
+        eval_sources = {
+            name: (held.enter_context(split.run_once(split_columns, batch_rows)), path, split_columns)
+            for name, (split, path, split_columns) in eval_sources.items()
+        }
 
-    measurer = dict(
-        normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
-    )
-    spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
-    with naming_input(source.description, source.locate_row, columns, label):
-        runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
-    if auditor.rows == 0:
-        raise InputError(f"{source.description}: no rows to audit")
-    if near:
-        set_phase(progress, "near-duplicate clustering")
-    if near and verify == "exact":
-        give_back_exact_texts(auditor, source, columns, batch_rows)
-    runner.finish_near(auditor)
-
-    tokenizer_file = loaded.file if loaded is not None else None
-    info = SourceInfo(
-        paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=tokenizer_file
-    )
-    summary = auditor.summary(with_labels=label is not None)
-    exact_ids = ids_from_bytes(auditor.row_ids())
-    near_ids = ids_from_bytes(auditor.near_ids())
-    keep = auditor.keep_flags()
-    clusters = (
-        cluster_frame(exact_ids, near_ids if near else None, keep, auditor.near_similarity())
-        if keep_clusters and exact_ids is not None and keep is not None
-        else None
-    )
-    result = build_result(info, summary, clusters)
-    if examples:
-        result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
-        if result.near is not None:
-            result.near = fill_previews(result.near, source, columns, normalize)
-    result.template = template_signal(auditor, source, columns, normalize, examples)
-    result.warnings = template_warnings(result.template, other_text_columns(typed, columns, label), result.exact)
-    capped = int((summary.get("near") or {}).get("capped_rows") or 0)
-    if capped and not result.warnings:  # a template warning already says the template drives the near counts
-        result.warnings.append(capped_warning(capped, result.rows))
-    misread = source.misread_separator()
-    if misread is not None:
-        path, header = misread
-        message = (
-            f"{path} is read as one column, {header!r}: its fields look separated by another character than "
-            "the file type's (',' for .csv, a tab for .tsv), so each row's fields are audited as one text; "
-            "rewrite it with that separator, or as .tsv if it uses tabs"
+        measurer = dict(
+            normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
         )
-        result.warnings.append(AuditWarning("separator", message, 1.0, ""))
-    if label is not None:
-        result.conflicts = conflicts_from_core(auditor)
-    if eval_sources:
-        set_phase(progress, "eval splits (leakage)")
-        result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near, (source, columns))
-    if examples:
-        attach_texts(result, source, columns, eval_sources)
-    else:
-        drop_texts(result)
-    return result
+        spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
+        with naming_input(source.description, source.locate_row, columns, label):
+            runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
+        if auditor.rows == 0:
+            raise InputError(f"{source.description}: no rows to audit")
+        if near:
+            set_phase(progress, "near-duplicate clustering")
+        if near and verify == "exact":
+            give_back_exact_texts(auditor, source, columns, batch_rows)
+        runner.finish_near(auditor)
+
+        tokenizer_file = loaded.file if loaded is not None else None
+        info = SourceInfo(
+            paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=tokenizer_file
+        )
+        summary = auditor.summary(with_labels=label is not None)
+        exact_ids = ids_from_bytes(auditor.row_ids())
+        near_ids = ids_from_bytes(auditor.near_ids())
+        keep = auditor.keep_flags()
+        clusters = (
+            cluster_frame(exact_ids, near_ids if near else None, keep, auditor.near_similarity())
+            if keep_clusters and exact_ids is not None and keep is not None
+            else None
+        )
+        result = build_result(info, summary, clusters)
+        if examples:
+            result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
+            if result.near is not None:
+                result.near = fill_previews(result.near, source, columns, normalize)
+        result.template = template_signal(auditor, source, columns, normalize, examples)
+        result.warnings = template_warnings(result.template, other_text_columns(typed, columns, label), result.exact)
+        capped = int((summary.get("near") or {}).get("capped_rows") or 0)
+        if capped and not result.warnings:  # a template warning already says the template drives the near counts
+            result.warnings.append(capped_warning(capped, result.rows))
+        misread = source.misread_separator()
+        if misread is not None:
+            path, header = misread
+            message = (
+                f"{path} is read as one column, {header!r}: its fields look separated by another character than "
+                "the file type's (',' for .csv, a tab for .tsv), so each row's fields are audited as one text; "
+                "rewrite it with that separator, or as .tsv if it uses tabs"
+            )
+            result.warnings.append(AuditWarning("separator", message, 1.0, ""))
+        if label is not None:
+            result.conflicts = conflicts_from_core(auditor)
+        if eval_sources:
+            set_phase(progress, "eval splits (leakage)")
+            result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near, (source, columns))
+        if examples:
+            attach_texts(result, source, columns, eval_sources)
+        else:
+            drop_texts(result)
+        return result
 
 
 def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:

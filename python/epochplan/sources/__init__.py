@@ -5,7 +5,7 @@ from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch, row_batc
 from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
-from .in_memory import read_once
+from .in_memory import arrow_once, read_once
 from .paths import FORMATS, OUTPUT_FORMATS, SEPARATORS, parse_eval, parse_eval_text, resolve_paths, split_name
 from .preview import preview_rows
 from .remote import is_remote
@@ -34,6 +34,7 @@ __all__ = [
     "TEXT",
     "Source",
     "SourceLike",
+    "arrow_once",
     "batches",
     "check_label_column",
     "choose_text_columns",

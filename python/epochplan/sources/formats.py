@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
-from .columns import resolve_column
+from .columns import read_columns, resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
-from .in_memory import Held, is_pyarrow_table, read_once, rereadable
+from .in_memory import LAZY_FRAME, Held, arrow_once, is_pyarrow_table, read_once, rereadable
 from .parts import (
     EmptyFile,
     Part,
@@ -46,6 +47,21 @@ class Source:
     paths: list[str] = field(default_factory=list)
     description: str = ""
     _frame: pl.LazyFrame | None = field(default=None, repr=False)
+    #: A LazyFrame's query, which runs again (maybe in another row order) at each read of the
+    #: source until `run_once` runs it once.
+    query: pl.LazyFrame | None = field(default=None, repr=False)
+
+    @contextmanager
+    def run_once(self, columns: Sequence[str], batch_rows: int) -> Iterator[Source]:
+        """This source, where its rows are the same at every read; a LazyFrame's source run once
+        (`read_once`) for the columns `columns` are read from (an audit's text and label columns:
+        a column it never reads is never held, in memory or on disk), into a temporary file
+        removed when the `with` ends."""
+        if self.query is None:
+            yield self
+            return
+        with read_once(self.query, read_columns(self.schema(), columns), batch_rows) as held:
+            yield open_source(held)
 
     def schema(self) -> pl.Schema:
         """The columns every part has, in the first part's order (empty files left out)."""
@@ -195,17 +211,18 @@ def _file_or_empty(location: Location, alone: bool) -> Part:
 
 
 def open_source(data: SourceLike) -> Source:
-    """Turn any supported input into a `Source` without reading its rows. An input that may not
-    give the same rows twice (a LazyFrame, an Arrow C stream) is read at each read of the
-    source: pass it through `read_once` first, once, and open that."""
+    """Turn any supported input into a `Source` without reading its rows. A one-shot Arrow
+    stream is read here, once (`arrow_once`). A LazyFrame runs its query at each read of its
+    source: run it once first, with `read_once` before opening it, or `Source.run_once`."""
     if isinstance(data, Held):
         source = open_source(data.data)
         for part in source.parts:  # messages name what the caller passed
             part.name = data.kind
         source.description = data.kind
+        source.query = None  # a scan of the file a LazyFrame was run into: the same rows at every read
         return source
     if isinstance(data, pl.LazyFrame):
-        return Source([polars_part("polars LazyFrame", data)], description="polars LazyFrame")
+        return Source([polars_part(LAZY_FRAME, data)], description=LAZY_FRAME, query=data)
     if isinstance(data, pl.DataFrame):
         return Source([whole_frame_part("polars DataFrame", data)], description="polars DataFrame")
     if is_dataset(data):
@@ -217,7 +234,7 @@ def open_source(data: SourceLike) -> Source:
         # Another library's Arrow object (arro3, nanoarrow, a database cursor) as pyarrow's, read
         # once: its schema is pyarrow's from here on, and a stream is not read again.
         if not rereadable(data):
-            return open_source(read_once(data))
+            return open_source(arrow_once(data))
         table = is_pyarrow_table(data) and hasattr(data, "schema")  # a table or batch, not an array
         if table:  # a column polars cannot read is named
             check_readable(data.schema, type(data).__name__, data=True)

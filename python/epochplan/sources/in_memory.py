@@ -6,8 +6,10 @@ runs its query again at each read, and polars does not promise the same row orde
 of a join or a `unique()` to the next: rows were numbered by one run and read back from another
 (dedup kept duplicates and lost unique texts, without a word). An Arrow C stream (a pyarrow
 RecordBatchReader, a database cursor, an arro3 or nanoarrow stream) gives its rows once: a second
-read found none. `read_once` reads such an input once, at the public entry points (`audit`,
-`dedup`, `dedup_to_file`, each eval split), and every later read sees those rows.
+read found none. `read_once` reads such an input once, at the public entry points (`dedup`,
+`dedup_to_file`; `audit` through `Source.run_once`, for the columns it reads), and every later
+read sees those rows: a LazyFrame's, run into a temporary Parquet file (`lazy_file`; not
+into memory: it streams, as the LazyFrame did), a stream's, read into a pyarrow table in memory.
 
 Tables that read the same every time (a polars DataFrame or Series, a pyarrow Table, RecordBatch
 or array, a pandas frame, a `datasets.Dataset`) and paths are returned as they are: no copy."""
@@ -15,33 +17,53 @@ or array, a pandas frame, a `datasets.Dataset`) and paths are returned as they a
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .hf import is_dataset
-from .parts import polars_refused
+from .lazy_file import run_once
 from .remote import first_line
+
+#: How messages name a LazyFrame, read once or not.
+LAZY_FRAME = "polars LazyFrame"
 
 
 @dataclass(frozen=True)
 class Held:
-    """An input read once (`read_once`): its rows, as a polars DataFrame or a pyarrow table or
-    array, and what the caller passed, which messages name (`polars LazyFrame`)."""
+    """An input read once: its rows, as a scan of the temporary file a LazyFrame was run into, or
+    a pyarrow table or array in memory; and what the caller passed, which messages name
+    (`polars LazyFrame`)."""
 
     data: Any
     kind: str
 
 
-def read_once(data: Any) -> Any:
-    """`data` as an input that gives the same rows at every read: a LazyFrame collected, an
-    Arrow C stream read into a pyarrow table (zero-copy: its buffers are kept), any other
-    Arrow PyCapsule object imported into pyarrow; anything else as it is."""
+@contextmanager
+def read_once(data: Any, columns: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
+    """`data` as an input that gives the same rows at every read, for the time of the `with`: a
+    LazyFrame run once into a temporary Parquet file (its `columns`, or every column; removed
+    when the `with` ends), any other Arrow PyCapsule object read into pyarrow (`arrow_once`);
+    anything else as it is."""
     if isinstance(data, pl.LazyFrame):
-        return Held(_collected(data), "polars LazyFrame")
-    if isinstance(data, Held) or rereadable(data) or not hasattr(data, "__arrow_c_stream__") and not hasattr(data, "__arrow_c_array__"):
+        with run_once(data, LAZY_FRAME, columns, batch_rows) as scan:
+            yield Held(scan, LAZY_FRAME)
+        return
+    yield arrow_once(data)
+
+
+def arrow_once(data: Any) -> Any:
+    """`data` read once where it is an Arrow object that may not give its rows twice: an Arrow C
+    stream read into a pyarrow table in memory (zero-copy: its buffers are kept), any other
+    Arrow PyCapsule object imported into pyarrow; anything else as it is."""
+    if isinstance(data, (Held, pl.LazyFrame)) or rereadable(data):
+        return data
+    if not hasattr(data, "__arrow_c_stream__") and not hasattr(data, "__arrow_c_array__"):
         return data
     kind = type(data).__name__
     try:
@@ -50,15 +72,6 @@ def read_once(data: Any) -> Any:
         raise InputError(
             f"{kind}: cannot read it as an Arrow table ({first_line(e)}); pass a pyarrow Table or a polars DataFrame"
         ) from None
-
-
-def _collected(frame: pl.LazyFrame) -> pl.DataFrame:
-    try:
-        return frame.collect()
-    except BaseException as e:
-        if not polars_refused(e):  # an interrupt
-            raise
-        raise InputError(f"polars LazyFrame: cannot collect it ({first_line(e)})") from None
 
 
 def rereadable(data: Any) -> bool:
