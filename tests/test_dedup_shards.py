@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import epochplan
 from conftest import assert_clean_error, run_cli
 
 
@@ -102,3 +103,5 @@ def test_a_column_the_files_hold_in_types_one_file_cannot_join_is_refused(tmp_pa
     out = tmp_path / "out"
     assert run_cli("dedup", str(folder), "-o", f"{out}/").returncode == 0
     assert pl.read_parquet(out / "1.parquet").schema["extra"] == second.dtype
+    with pytest.raises(epochplan.InputError, match="column 'extra' is"):  # the Python API too (a raw SchemaError)
+        epochplan.dedup(str(folder))

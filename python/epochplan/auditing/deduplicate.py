@@ -185,6 +185,8 @@ def dedup(
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
     text column(s) as in `audit`."""
     with _read_once(data, {"level": level, "keep": keep, **audit_options}) as data:
+        if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
+            open_source(data).check_shared_types("dedup")  # one frame holds the union of the columns
         kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
         return _kept_rows(frame, kept).collect()
 

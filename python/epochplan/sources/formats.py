@@ -30,6 +30,7 @@ from .parts import (
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
 from .readers import file_part
 from .remote import first_line
+from .sniff import supertype
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.DataFrame | pl.LazyFrame | Any
 
@@ -157,7 +158,7 @@ class Source:
                 if name not in seen:
                     seen[name] = (dtype, part.name)
                     continue
-                joined, first = _supertype(seen[name][0], dtype), seen[name][1]
+                joined, first = supertype(seen[name][0], dtype), seen[name][1]
                 if joined is None:
                     raise InputError(
                         f"{what}: column {name!r} is {seen[name][0]} in {first} but {dtype} in {part.name}, and one output "
@@ -174,17 +175,6 @@ class Source:
             same = all(p.schema.names() == self.parts[0].schema.names() for p in self.parts)
             self._frame = scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical_relaxed" if same else "diagonal_relaxed")
         return self._frame
-
-
-def _supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
-    """The type polars joins `a` and `b` in (as `Source.frame` does), or None if there is none."""
-    if a == b:
-        return a
-    frames = [pl.LazyFrame(schema={"c": t}) for t in (a, b)]
-    try:
-        return pl.concat(frames, how="vertical_relaxed").collect_schema()["c"]
-    except (pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
-        return None
 
 
 def _array_frame(data: Any) -> pl.DataFrame | None:

@@ -96,10 +96,19 @@ def joined_schema(schemas: list[pl.Schema]) -> pl.Schema:
 
 
 def _joined_type(a: pl.DataType, b: pl.DataType) -> pl.DataType:
+    joined = supertype(a, b)
+    return pl.String if joined is None else joined
+
+
+def supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+    """The type polars joins `a` and `b` in (a concatenation's, `Source.frame`'s), or None if
+    there is none (a timestamp with a zone and one without; a list and a struct)."""
+    if a == b:
+        return a
     try:
         return pl.concat([pl.DataFrame(schema={"x": a}), pl.DataFrame(schema={"x": b})], how="vertical_relaxed").schema["x"]
     except pl.exceptions.PolarsError:
-        return pl.String
+        return None
 
 
 @contextlib.contextmanager
