@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -261,3 +262,25 @@ def test_ctrl_c_anywhere_in_a_dedup_write_leaves_no_temporary_file(tmp_path, cor
     data = csv_corpus if output.endswith("/") else corpus
     codes = [_ctrl_c_into_the_write(tmp_path, data, output, delay)[0] for delay in (0, 0.005, 0.01, 0.02, 0.03, 0.05)]
     assert 130 in codes, codes
+
+
+def test_an_interrupt_python_cannot_raise_ends_as_interrupted_in_one_line():
+    """A Ctrl-C landing in a weakref callback (Ray's clean-up as a run ends) cannot be raised:
+    Python printed "Exception ignored in: <function WeakSet…> … KeyboardInterrupt" and the
+    command exited 0. It now ends as any interrupt does: exit 130, one line."""
+    script = (
+        "import weakref\n"
+        "import epochplan.cli.root as root\n"
+        "class Held: pass\n"
+        "def run(argv=None):\n"
+        "    held = Held()\n"
+        "    def gone(_):\n"
+        "        raise KeyboardInterrupt\n"
+        "    ref = weakref.ref(held, gone)\n"
+        "    del held  # the callback runs here; its KeyboardInterrupt is unraisable\n"
+        "    return 0\n"
+        "root.run = run\n"
+        "root.main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr.strip().splitlines()) == (130, ["interrupted"]), proc.stderr

@@ -200,9 +200,30 @@ def _python_sigint() -> None:
         signal.signal(signal.SIGINT, handler)
 
 
+#: A Ctrl-C or SIGTERM whose KeyboardInterrupt Python could not raise (it came inside a weakref
+#: callback or a finaliser, such as Ray's clean-up at the end of a run, and is "ignored").
+_late_interrupt = False
+
+
+def _unraisable(hook: Any) -> Any:
+    """`sys.unraisablehook` that keeps an interrupt Python could not raise instead of printing
+    its traceback ("Exception ignored in: <function WeakSet…> … KeyboardInterrupt"): the command
+    then ends as interrupted, one line, as an interrupt anywhere else does."""
+
+    def unraisable(info: Any) -> None:
+        global _late_interrupt
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            _late_interrupt = True
+            return
+        hook(info)
+
+    return unraisable
+
+
 def main() -> None:
     _python_sigint()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
     # A path that is not UTF-8 (a --tokenizer or --config file: Linux allows any bytes in a name)
     # is printed as \udcff-style escapes, as stderr does, instead of failing the write.
     if isinstance(sys.stdout, io.TextIOWrapper):
@@ -214,6 +235,8 @@ def main() -> None:
     except KeyboardInterrupt:  # a signal just as run() returned: its code stands, if it had one
         _ignore_signals()
         code = _interrupted() if code is None else code
+    if _late_interrupt and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        code = _interrupted()
     sys.exit(code)
 
 
