@@ -64,18 +64,20 @@ def representatives(
     keep: str = "first",
     eval: EvalSpec = None,
     eval_text: EvalText = None,
+    source: Source | None = None,
     **audit_options,
 ) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
     """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame. `data` is
     read again for the rows: its caller reads it once first (`_read_once`) and holds it while
-    it reads the rows."""
+    it reads the rows; `source`: `data` opened already by the caller (to check it before the
+    audit), read for the rows instead of opening it again."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
     cluster = "near_id" if level == "near" else "exact_id"
-    source = open_source(data)
+    source = open_source(data) if source is None else source
     if keep == "first":
         kept = clusters.filter(pl.col("keep"))["row"]
     else:
@@ -185,9 +187,13 @@ def dedup(
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
     text column(s) as in `audit`."""
     with _read_once(data, {"level": level, "keep": keep, **audit_options}) as data:
+        source = None
         if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
-            open_source(data).check_shared_types("dedup")  # one frame holds the union of the columns
-        kept, _, frame = representatives(data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, **audit_options)
+            source = open_source(data)
+            source.check_shared_types("dedup")  # one frame holds the union of the columns
+        kept, _, frame = representatives(
+            data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, source=source, **audit_options
+        )
         return _kept_rows(frame, kept).collect()
 
 
@@ -311,7 +317,7 @@ def rows_to_write(
     if source is None and not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
         source = open_source(data)
     before = Unchanged.of(source)  # before the audit reads the files
-    kept, summary, _ = representatives(data, **options)
+    kept, summary, _ = representatives(data, source=source, **options)
     set_phase(progress, f"writing {target}")
     unchanged = Unchanged(before.files, summary.rows, before.description)
     return kept.cast(pl.Int64).to_numpy(), summary, source if source is not None else open_source(data), unchanged
