@@ -105,3 +105,47 @@ def test_a_column_the_files_hold_in_types_one_file_cannot_join_is_refused(tmp_pa
     assert pl.read_parquet(out / "1.parquet").schema["extra"] == second.dtype
     with pytest.raises(epochplan.InputError, match="column 'extra' is"):  # the Python API too (a raw SchemaError)
         epochplan.dedup(str(folder))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "changed"),
+    [
+        (pl.Series([9007199254740993]), pl.Series([1.5]), "9007199254740993 becomes 9007199254740992.0"),
+        (
+            pl.Series([1577836800000000001], dtype=pl.Int64).cast(pl.Datetime("ns")),
+            pl.Series([0], dtype=pl.Datetime("us")),
+            ".000000001 becomes",
+        ),
+        (pl.Series([[2**60 + 1]]), pl.Series([[0.5]]), "becomes"),
+    ],
+    ids=["int-past-2^53-float", "nanoseconds-microseconds", "list-int-list-float"],
+)
+def test_a_join_of_the_files_types_that_would_change_values_is_refused(tmp_path, first, second, changed):
+    """polars joins Int64 and Float64 as Float64, Datetime(ns) and Datetime(us) as microseconds,
+    casting without a word: `dedup -o FILE` wrote 9007199254740993 as 9007199254740992.0 and
+    dropped nanoseconds. Now exit 2 naming the column, the file, the value that would change."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k, extra in enumerate([first, second]):
+        pl.DataFrame({"text": [f"document number {k}"], "extra": extra}).write_parquet(folder / f"{k}.parquet")
+    target = tmp_path / "one.parquet"
+    proc = run_cli("dedup", str(folder), "-o", str(target))
+    assert_clean_error(proc, "column 'extra'", "0.parquet", changed, "-o DIR/")
+    assert not target.exists()
+    with pytest.raises(epochplan.InputError, match="changes its values"):
+        epochplan.dedup(str(folder))
+    out = tmp_path / "out"
+    assert run_cli("dedup", str(folder), "-o", f"{out}/").returncode == 0, "each file keeps its own type"
+    assert pl.read_parquet(out / "0.parquet")["extra"].equals(first.alias("extra"))
+
+
+def test_a_join_of_the_files_types_that_keeps_every_value_is_written(tmp_path):
+    """Whole numbers that floats hold exactly, and float32 beside float64, join as polars joins them."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pl.DataFrame({"text": ["one doc"], "n": [3], "f": pl.Series([0.5], dtype=pl.Float32)}).write_parquet(folder / "0.parquet")
+    pl.DataFrame({"text": ["two doc"], "n": [1.5], "f": [0.25]}).write_parquet(folder / "1.parquet")
+    target = tmp_path / "one.parquet"
+    proc = run_cli("dedup", str(folder), "-o", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(target).select("n", "f").rows() == [(3.0, 0.5), (1.5, 0.25)]

@@ -146,14 +146,16 @@ class Source:
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
     def check_shared_types(self, what: str) -> None:
-        """Refuse, before any reading, an input whose parts hold a column in types that one
-        output file cannot hold together (a timestamp without a zone in one file, with one in
-        another; a list beside a struct): joining the parts (`frame`) would fail deep inside
-        polars. Found from the parts' schemas alone."""
+        """Refuse, before the rows are read, an input whose parts hold a column in types that
+        one output file cannot hold together: a timestamp without a zone in one file, with one
+        in another, a list beside a struct (joining the parts, `frame`, would fail deep inside
+        polars), or types whose join would change values (whole numbers past 2^53 read as
+        floats, nanoseconds cut to microseconds: polars' relaxed join casts without a word).
+        The first from the parts' schemas; the second reads the column of a part whose type
+        differs from the join (rare: shards usually share one schema)."""
         seen: dict[str, tuple[pl.DataType, str]] = {}
-        for part in self.parts:
-            if part.is_empty_file:
-                continue
+        parts = [p for p in self.parts if not p.is_empty_file]
+        for part in parts:
             for name, dtype in part.schema.items():
                 if name not in seen:
                     seen[name] = (dtype, part.name)
@@ -162,10 +164,17 @@ class Source:
                 if joined is None:
                     raise InputError(
                         f"{what}: column {name!r} is {seen[name][0]} in {first} but {dtype} in {part.name}, and one output "
-                        "file cannot hold both; write one output per input file with -o DIR/ (each keeps its own types), "
-                        "or give the files one type"
+                        f"file cannot hold both; {_ONE_TYPE_FIX}"
                     )
                 seen[name] = (joined, first)
+        for part in parts:
+            for name, dtype in part.schema.items():
+                joined = seen[name][0]
+                if dtype != joined and (changed := _first_changed(part.scan(), name, dtype, joined)) is not None:
+                    raise InputError(
+                        f"{what}: column {name!r} is {dtype} in {part.name} but {joined} once joined with the other files, "
+                        f"which changes its values ({changed}); {_ONE_TYPE_FIX}"
+                    )
 
     @property
     def frame(self) -> pl.LazyFrame:
@@ -175,6 +184,25 @@ class Source:
             same = all(p.schema.names() == self.parts[0].schema.names() for p in self.parts)
             self._frame = scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical_relaxed" if same else "diagonal_relaxed")
         return self._frame
+
+
+_ONE_TYPE_FIX = "write one output per input file with -o DIR/ (each keeps its own types), or give the files one type"
+
+
+def _first_changed(frame: pl.LazyFrame, name: str, dtype: pl.DataType, joined: pl.DataType) -> str | None:
+    """The first value of column `name` (of type `dtype`) that casting to `joined` changes, as
+    "9007199254740993 becomes 9007199254740992.0", or None when every value survives the cast
+    (a cast back to `dtype` gives it again)."""
+    column = pl.col(name)
+    kept = column.cast(joined, strict=False).cast(dtype, strict=False).eq_missing(column)
+    changed = frame.select(column, column.cast(joined, strict=False).alias("joined")).filter(~kept).head(1).collect()
+    if changed.height == 0:
+        return None
+    try:  # as polars writes them: Python's datetime would drop the nanoseconds that changed
+        before, after = changed.select(pl.all().cast(pl.String)).row(0)
+    except pl.exceptions.PolarsError:  # nested values have no string form in polars
+        before, after = (str(v) for v in changed.row(0))
+    return f"{before} becomes {after}"
 
 
 def _array_frame(data: Any) -> pl.DataFrame | None:
