@@ -439,6 +439,8 @@ def test_terminal_shows_table_examples_and_skips():
     [
         (["val.parquet"], {"val": "val.parquet"}),
         (["test=data/t.parquet", "data/v.jsonl"], {"test": "data/t.parquet", "v": "data/v.jsonl"}),
+        # a name too long for a file name: the spec as a whole was stat'ed ("File name too long")
+        ([f"{'n' * 300}=v.parquet"], {"n" * 300: "v.parquet"}),
     ],
 )
 def test_parse_eval(specs, expected):

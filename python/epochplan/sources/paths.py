@@ -262,7 +262,7 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
     splits: dict[str, str] = {}
     for spec in specs or []:
         name, sep, path = spec.partition("=")
-        if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and Path(spec).exists()):
+        if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and _path_exists(spec)):
             name, path = split_name(spec), spec
         if not path:
             raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
@@ -270,6 +270,15 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
             raise InputError(f"--eval: split name {name!r} used twice; name them with NAME=PATH")
         splits[name] = path
     return splits
+
+
+def _path_exists(spec: str) -> bool:
+    """Whether `spec` is an existing path as a whole (a file named `a=b.parquet`); a spec too
+    long to be a file name (a long split name before `=`) is not one."""
+    try:
+        return Path(spec).exists()
+    except OSError:
+        return False
 
 
 def parse_eval_text(specs: list[str] | None, splits: Mapping[str, object]) -> str | dict[str, str] | None:
