@@ -137,12 +137,36 @@ def test_report_command_from_the_json_files(tmp_path):
     assert run_cli("check", str(data), "--json", str(check), "--exit-zero", "-q").returncode == 0
     proc = run_cli("report", str(audit), "--plan", str(plan), "--check", str(check), "-o", str(page))
     assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, "plan and check of the same data as the audit"
     parsed = Page(page.read_text(encoding="utf-8"))
     assert [i for i in parsed.ids() if i in SECTIONS + ["checks"]] == SECTIONS + ["checks"]
     # the given plan, not the audit's own: its seq_len (the audit now always has token lengths, so
     # the length is marked on the token chart and the plan's truncation counts are named with it)
     assert "at seq_len 64" in parsed.all_text()
     assert parsed.find("table", "duplicates", **{"class": "pairs"}) or "have exactly this text" in parsed.all_text()
+
+
+def test_a_plan_and_a_check_of_other_data_are_named_on_the_page_and_on_stderr(tmp_path):
+    """`report` showed a plan or a check made from another dataset beside the audit as its own,
+    without a word; a plan from counts given by hand looked like the audit's plan too."""
+    english, multilingual = SHARED_DATA / "chatterbot_english.parquet", SHARED_DATA / "chatterbot_multilingual.parquet"
+    audit, other, plan, by_hand, check, page = (tmp_path / n for n in ("a.json", "o.json", "p.json", "g.json", "c.json", "r.html"))
+    assert run_cli("audit", str(english), "--json", str(audit), "-q").returncode == 0
+    assert run_cli("audit", str(multilingual), "--json", str(other), "-q").returncode == 0
+    assert run_cli("plan", "--audit", str(other), "-o", str(plan)).returncode == 0
+    assert run_cli("plan", "--samples", "1000", "-o", str(by_hand)).returncode == 0
+    assert run_cli("check", str(multilingual), "--json", str(check), "--exit-zero", "-q").returncode == 0
+    unique = json.loads(audit.read_text())["near"]["unique"]
+    planned = json.loads(plan.read_text())["unique_samples"]
+    assert unique != planned
+    proc = run_cli("report", str(audit), "--plan", str(plan), "--check", str(check), "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    said = f"the plan counts {planned:,} near-unique samples where this audit counts {unique:,}"
+    assert said in proc.stderr and "the check was run on other data (" in proc.stderr and "chatterbot_multilingual" in proc.stderr
+    text = " ".join(Page(page.read_text(encoding="utf-8")).all_text().split())
+    assert said in text and "the check was run on other data" in text
+    proc = run_cli("report", str(audit), "--plan", str(by_hand), "-o", str(page))
+    assert proc.returncode == 0 and "made from counts given by hand (1,000 unique samples)" in proc.stderr
 
 
 def test_report_errors_are_one_line(tmp_path):

@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, write_stdout
+from ..render.console import terminal_console, visible
 from ..render.html import render_html
 from ..render.report_input import NotAsWritten, check_shape, parse
+from ..render.report_match import mismatches
 from . import options
 
 
@@ -67,6 +70,8 @@ def report_command(
     audit_doc = load_json(audit, AUDIT_SCHEMA, "audit", "epochplan audit --json")
     plan_doc = load_json(plan, PLAN_SCHEMA, "--plan", "epochplan plan -o") if plan is not None else None
     check_doc = load_json(check, CHECK_SCHEMA, "--check", "epochplan check --json") if check is not None else None
+    for mismatch in mismatches(audit_doc, plan_doc, check_doc):
+        terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(mismatch))}", highlight=False)
     page = render_html(audit_doc, plan_doc, check_doc, examples=examples)
     if output == "-":
         write_stdout(page)

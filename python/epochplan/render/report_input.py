@@ -178,7 +178,8 @@ _CONFLICT = _obj(rows=_array(_count), labels=_array(TEXT), texts=_array(TEXT))
 PLAN = _obj(
     epochs=_optional(_obj(**{key: NUMBER for key in ("min", "recommended", "max", "planned")})),
     **{key: COUNT for key in ("total_steps", "warmup_steps", "steps_per_epoch", "global_batch_size", "seq_len")},
-    **{key: COUNT for key in ("unique_tokens", "truncated_samples", "truncated_tokens")},
+    **{key: COUNT for key in ("unique_samples", "unique_tokens", "truncated_samples", "truncated_tokens")},
+    unique_level=TEXT,
     regime=TEXT,
     framework=TEXT,
     setup=_optional(_obj(seq_len=COUNT)),
@@ -202,6 +203,7 @@ AUDIT = _obj(
     plan_skipped=TEXT,
 )
 CHECK = _obj(
+    source=_optional(_obj(paths=_optional(_array(_text)), rows=COUNT)),
     summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text)),
     checks=_optional(_array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag)))),
 )

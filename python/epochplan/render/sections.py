@@ -13,6 +13,7 @@ from typing import Any
 
 from . import svg
 from .blocks import NAME_CHARS, Caps, absent, code, dl, figure, get, hidden_note, more, num, pct, section, table
+from .report_match import mismatches
 from .text import plain, shown, word_diff
 
 
@@ -67,7 +68,7 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
 
 
 def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Mapping[str, Any] | None, caps: Caps) -> str:
-    items = []
+    items = [f"<strong>report</strong>: {plain(m, caps.message)}" for m in mismatches(audit, plan, check)]
     audit_warnings = [w for w in audit.get("warnings") or [] if isinstance(w, Mapping)]
     for warning in audit_warnings[: caps.items]:
         text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {plain(warning.get('message', ''), caps.message)}"
