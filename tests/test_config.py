@@ -276,3 +276,23 @@ def test_a_configured_ray_address_is_unused_on_the_local_engine(tmp_path, body, 
     proc = run_cli("audit", "s.jsonl", "--json", "-", *flags, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["exact"]["duplicate_rows"] == 1
+
+
+@pytest.mark.parametrize(
+    "table, key, command",
+    [
+        ("check", "min-unique-samples", ["config", "show"]),
+        ("check", "max-leaked-rows", ["config", "show"]),
+        ("plan", "batch", ["plan", "--samples", "1000"]),
+        ("plan", "sample-overhead", ["plan", "--samples", "1000"]),
+    ],
+)
+def test_a_toml_float_spelled_1_000_is_refused_for_a_whole_number_key(tmp_path, table, key, command):
+    # tomllib made `1.000` the float 1.0, which was taken as 1: the flag and EPOCHPLAN_* refuse
+    # `1.000` as ambiguous (a thousand in German), and the README promises a file does alike.
+    (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1.000\n")
+    assert_clean_error(run_cli(*command, cwd=tmp_path), "epochplan.toml", f"{key} = 1.000", "ambiguous", "write 1000")
+    # A TOML float spelled as a whole number is read by the same rule: 1e3 is a thousand.
+    (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1e3\n")
+    shown = json.loads(run_cli("config", "show", "--json", cwd=tmp_path).stdout)
+    assert {row["key"]: row["value"] for row in shown["commands"][table]}[key] == 1000

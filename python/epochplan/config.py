@@ -423,4 +423,4 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return repr(value)
-    return str(value)
+    return str(value)  # a float as the file spelled it (`numbers.Written`)

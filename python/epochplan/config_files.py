@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .numbers import Written
 
 STANDALONE = "epochplan.toml"
 PYPROJECT = "pyproject.toml"
@@ -16,7 +17,8 @@ PYPROJECT = "pyproject.toml"
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        # Floats keep their spelling: a whole-number key reads `1.000` as the flag does (refused).
+        return tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Written)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
     except tomllib.TOMLDecodeError as exc:
