@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,18 @@ class Key:
         return "--" + self.name
 
 
+#: Where a value came from, highest precedence first (`Setting.level`): the command line, an
+#: `EPOCHPLAN_*` variable, the running command's table, the key's home table (`plan` for the setup
+#: keys), the file's top level, the default.
+COMMAND_LINE, ENVIRONMENT, COMMAND_TABLE, HOME_TABLE, TOP_LEVEL, DEFAULT = range(6)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
     value: Any
     source: str  # "default", "command line --x", "environment EPOCHPLAN_X", "<file> (tool.epochplan.check)"
+    level: int = DEFAULT  # COMMAND_LINE … DEFAULT: which of two settings wins, whatever their source's wording
 
     @property
     def explicit(self) -> bool:
@@ -323,9 +330,9 @@ def resolve(
     for attr, key in spec.items():
         raw = (cli or {}).get(attr)
         if raw is not None:
-            settings[attr] = Setting(key.name, _parse_cli(key, raw), f"command line {key.flag}")
+            settings[attr] = Setting(key.name, _parse_cli(key, raw), f"command line {key.flag}", COMMAND_LINE)
         elif environ.get(key.env, "") != "":
-            settings[attr] = Setting(key.name, _parse_env(key, environ[key.env]), f"environment {key.env}")
+            settings[attr] = Setting(key.name, _parse_env(key, environ[key.env]), f"environment {key.env}", ENVIRONMENT)
         elif attr in file_values:
             settings[attr] = file_values[attr]
         else:
@@ -391,9 +398,9 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
 def _file_settings(command: str, spec: Mapping[str, Key], parsed: _Parsed, file: Path) -> dict[str, Setting]:
     values: dict[str, Setting] = {}
     for attr, key in spec.items():
-        for table in (command, key.section, None):
+        for table, level in ((command, COMMAND_TABLE), (key.section, HOME_TABLE), (None, TOP_LEVEL)):
             if (table is None or table in parsed) and attr in parsed.get(table, {}):
-                values[attr] = parsed[table][attr]
+                values[attr] = replace(parsed[table][attr], level=level)
                 break
     return values
 
