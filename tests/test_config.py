@@ -296,3 +296,22 @@ def test_a_toml_float_spelled_1_000_is_refused_for_a_whole_number_key(tmp_path, 
     (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1e3\n")
     shown = json.loads(run_cli("config", "show", "--json", cwd=tmp_path).stdout)
     assert {row["key"]: row["value"] for row in shown["commands"][table]}[key] == 1000
+
+
+def test_a_relative_tokenizer_path_in_a_file_is_resolved_as_the_os_does(tmp_path):
+    # `os.path.normpath(folder / "../models/tok.json")` dropped `link/..` lexically: through a
+    # symlinked config folder it named ./models/tok.json (here a decoy) instead of the file
+    # beside the link's target.
+    real = tmp_path / "shared" / "conf"
+    real.mkdir(parents=True)
+    (real / "ci.toml").write_text('tokenizer = "../models/tok.json"\n')
+    (tmp_path / "shared" / "models").mkdir()
+    (tmp_path / "shared" / "models" / "tok.json").write_text("{}")
+    work = tmp_path / "work"
+    (work / "models").mkdir(parents=True)
+    (work / "models" / "tok.json").write_text("{}")  # the decoy the lexical path named
+    (work / "link").symlink_to(real)
+    proc = run_cli("config", "show", "--json", "--config", "link/ci.toml", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    value = {row["key"]: row["value"] for row in json.loads(proc.stdout)["commands"]["audit"]}["tokenizer"]
+    assert (work / value).resolve() == (tmp_path / "shared" / "models" / "tok.json").resolve()

@@ -411,8 +411,9 @@ def _file_setting(key: Key, name: str, value: Any, here: str, file: Path) -> Set
     except ValueError as exc:
         raise ConfigError(f"{here}: {name} = {_toml(value)}: {exc}") from None
     if key.path:
-        # A path in a file means the same file wherever the command runs from.
-        parsed = os.path.normpath(file.parent / parsed)
+        # A path in a file means the same file wherever the command runs from. No lexical
+        # normalisation: `..` after a symlinked folder is its target's parent, as the OS reads it.
+        parsed = str(file.parent / parsed)
     return Setting(key.name, parsed, here)
 
 
