@@ -248,6 +248,7 @@ def test_config_show_prints_values_and_sources(tmp_path):
         "key": "min-unique-samples",
         "value": 500,
         "source": "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES",
+        "commands": ["check"],
     }
     assert rows[("shared", "label")]["value"] == "y" and rows[("check", "fail-on")]["source"] == "default"
     assert rows[("plan", "batch")]["value"] == 8
@@ -315,3 +316,20 @@ def test_a_relative_tokenizer_path_in_a_file_is_resolved_as_the_os_does(tmp_path
     assert proc.returncode == 0, proc.stderr
     value = {row["key"]: row["value"] for row in json.loads(proc.stdout)["commands"]["audit"]}["tokenizer"]
     assert (work / value).resolve() == (tmp_path / "shared" / "models" / "tok.json").resolve()
+
+
+def test_config_show_settings_rows_say_which_command_a_shared_value_is_for(tmp_path):
+    # A shared key was listed once, with check's value: `[audit] threshold = 0.9` and
+    # `[dedup] ngram = 3` showed 0.7 and 5 "default". Now one row per value, with its commands.
+    (tmp_path / "epochplan.toml").write_text("threshold = 0.8\n[audit]\nthreshold = 0.9\n[dedup]\nngram = 3\n")
+    proc = run_cli("config", "show", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [(r["key"], r["value"], r["source"].removeprefix(str(tmp_path)), r["commands"]) for r in json.loads(proc.stdout)["settings"]]
+    assert [r for r in rows if r[0] == "threshold"] == [
+        ("threshold", 0.8, "/epochplan.toml", ["check", "plan", "dedup"]),
+        ("threshold", 0.9, "/epochplan.toml (audit)", ["audit"]),
+    ]
+    assert [r for r in rows if r[0] == "ngram"] == [
+        ("ngram", 5, "default", ["check", "plan", "audit"]),
+        ("ngram", 3, "/epochplan.toml (dedup)", ["dedup"]),
+    ]
