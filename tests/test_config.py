@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -333,3 +335,22 @@ def test_config_show_settings_rows_say_which_command_a_shared_value_is_for(tmp_p
         ("ngram", 5, "default", ["check", "plan", "audit"]),
         ("ngram", 3, "/epochplan.toml (dedup)", ["dedup"]),
     ]
+
+
+def test_a_deleted_working_folder_is_one_line_exit_2_and_an_absolute_config_still_works(tmp_path):
+    # Path.cwd() raised FileNotFoundError in the search for a file: exit 3 with a traceback.
+    gone = tmp_path / "gone"
+    config = tmp_path / "ci.toml"
+    config.write_text("[plan]\nbatch = 4\n")
+
+    def run_in_deleted_folder(*args: str) -> subprocess.CompletedProcess:
+        gone.mkdir()
+        script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+        return subprocess.run(
+            ["sh", "-c", script, "sh", str(gone), sys.executable, "-m", "epochplan", *args], capture_output=True, text=True, timeout=120
+        )
+
+    assert_clean_error(run_in_deleted_folder("plan", "--samples", "1000", "--batch", "8"), "current folder no longer exists", "--config")
+    proc = run_in_deleted_folder("plan", "--samples", "1000", "--config", str(config), "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["setup"]["batch"] == 4

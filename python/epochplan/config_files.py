@@ -27,7 +27,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
     """(file, its epochplan table) of the nearest configuration upwards from `start`, or None."""
-    folder = (start or Path.cwd()).resolve()
+    folder = (start or _working_folder()).resolve()
     for directory in (folder, *folder.parents):
         standalone = directory / STANDALONE
         if standalone.is_file():
@@ -38,6 +38,19 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
             if table is not None:
                 return pyproject, table
     return None
+
+
+def _working_folder() -> Path:
+    """The current folder. One that was deleted (or moved) under the command is a configuration
+    error, not a search of nothing: a file above it would be left out silently, and a command
+    that reads no file then works with an absolute --config."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"the current folder no longer exists (deleted or moved), so no {STANDALONE} or {PYPROJECT} can be looked for above it; "
+            "cd to an existing folder, or name the configuration file with --config /absolute/path"
+        ) from None
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any] | None:
