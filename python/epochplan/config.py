@@ -340,6 +340,14 @@ def resolve(
     return Resolved(settings, found[0] if found else None)
 
 
+def check_file(path: Path, sections: Mapping[str, Iterable[Key]]) -> None:
+    """Validate the file `--config PATH` names, as every command's load does, for a command that
+    takes no setting from it (`report`: a script passes one --config to every command)."""
+    found = locate(path)
+    if found is not None:  # always: a path given is read, or refused naming it
+        _validate(*found, sections)
+
+
 def _parse_cli(key: Key, raw: Any) -> Any:
     try:
         return key.parse(raw, True)
