@@ -354,3 +354,17 @@ def test_a_deleted_working_folder_is_one_line_exit_2_and_an_absolute_config_stil
     proc = run_in_deleted_folder("plan", "--samples", "1000", "--config", str(config), "-o", "-")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["setup"]["batch"] == 4
+
+
+def test_num_perm_past_the_cores_most_fails_config_validation_naming_key_and_file(tmp_path):
+    # `num-perm = 2048` passed (config show exit 0) and the audit failed later in the core with
+    # "num_perm must be between 1 and 1024", naming neither the key nor the file.
+    from epochplan.defaults import CORE_DEFAULTS
+
+    MAX_NUM_PERM = CORE_DEFAULTS["max_num_perm"]  # the core's most, through the binding
+    (tmp_path / "epochplan.toml").write_text(f"num-perm = {MAX_NUM_PERM + 1}\n")
+    assert_clean_error(
+        run_cli("config", "show", cwd=tmp_path), "epochplan.toml", f"num-perm = {MAX_NUM_PERM + 1}", f"at most {MAX_NUM_PERM}"
+    )
+    (tmp_path / "epochplan.toml").write_text(f"num-perm = {MAX_NUM_PERM}\n")
+    assert resolve("audit", start=tmp_path, environ=NO_ENV)["num_perm"] == MAX_NUM_PERM

@@ -151,10 +151,15 @@ def parse_positive(raw: Any, textual: bool = False) -> int:
 
 
 def parse_num_perm(raw: Any, textual: bool = False) -> int:
+    """MinHash slots per sketch: 1 to the core's most (`defaults.MAX_NUM_PERM`), checked here so
+    that a file's value fails naming its key, not later in the core naming neither key nor file."""
     try:
-        return parse_positive(raw, textual)
-    except ValueError as exc:  # name the core's parameter: it reports larger values under that name
+        value = parse_positive(raw, textual)
+    except ValueError as exc:
         raise ValueError(f"MinHash slots (num_perm) {exc}") from None
+    if value > defaults.MAX_NUM_PERM:
+        raise ValueError(f"MinHash slots (num_perm) must be at most {defaults.MAX_NUM_PERM} (default {defaults.NUM_PERM})")
+    return value
 
 
 def parse_name(raw: Any, textual: bool = False) -> str:

@@ -27,6 +27,7 @@ CLUSTERING: str = CORE_DEFAULTS["clustering"]
 VERIFY: str = CORE_DEFAULTS["verify"]
 TEMPLATE_SHARE: float = float(CORE_DEFAULTS["template_share"])
 NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
+MAX_NUM_PERM: int = int(CORE_DEFAULTS["max_num_perm"])
 NEAR_MAX_CHECKS: int = int(CORE_DEFAULTS["near_max_checks"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
 
