@@ -5,6 +5,7 @@ and the file. The planner's use of the same files is covered in test_plan_cli.py
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -368,3 +369,19 @@ def test_num_perm_past_the_cores_most_fails_config_validation_naming_key_and_fil
     )
     (tmp_path / "epochplan.toml").write_text(f"num-perm = {MAX_NUM_PERM}\n")
     assert resolve("audit", start=tmp_path, environ=NO_ENV)["num_perm"] == MAX_NUM_PERM
+
+
+def test_a_byte_order_mark_at_the_start_of_the_file_is_skipped(tmp_path):
+    # tomllib refused the BOM some Windows editors write: "invalid TOML", exit 2.
+    (tmp_path / "epochplan.toml").write_bytes(b"\xef\xbb\xbf[check]\nmin-unique-samples = 7\n")
+    assert resolve_check_settings(start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 7
+
+
+def test_a_config_path_that_is_a_folder_or_a_fifo_says_what_it_is(tmp_path):
+    # Both were "file not found", for a path that exists.
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a folder; give a TOML file"):
+        resolve_check_settings(path=tmp_path, environ=NO_ENV)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        resolve_check_settings(path=fifo, environ=NO_ENV)

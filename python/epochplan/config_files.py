@@ -18,7 +18,8 @@ PYPROJECT = "pyproject.toml"
 def _read(path: Path) -> dict[str, Any]:
     try:
         # Floats keep their spelling: a whole-number key reads `1.000` as the flag does (refused).
-        return tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Written)
+        # utf-8-sig: a byte order mark some editors write is skipped, as data files' is.
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"), parse_float=Written)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
     except tomllib.TOMLDecodeError as exc:
@@ -66,6 +67,10 @@ def _tool_table(pyproject: Path) -> dict[str, Any] | None:
 
 
 def _explicit(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"--config {path}: is a folder; give a TOML file (e.g. {path / STANDALONE})")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"--config {path}: not a regular file (a FIFO, device or socket); give a TOML file")
     if not path.is_file():
         raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
     if path.name != PYPROJECT:
