@@ -385,3 +385,18 @@ def test_a_config_path_that_is_a_folder_or_a_fifo_says_what_it_is(tmp_path):
         resolve_check_settings(path=tmp_path, environ=NO_ENV)
     with pytest.raises(ConfigError, match="not a regular file"):
         resolve_check_settings(path=fifo, environ=NO_ENV)
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("[check]\nmin-unique = 10\n", "unknown key 'min-unique'; did you mean 'min-unique-samples'? known keys: "),
+        ("threshhold = 0.8\n", "unknown key 'threshhold'; did you mean 'threshold'? known keys: "),
+        ("[chek]\nfail-on = 'error'\n", "unknown table 'chek'; did you mean 'check'? known tables: "),
+        ("memory-budget = nan\n", "memory-budget = nan: is not a number"),
+    ],
+)
+def test_a_misspelt_key_is_told_its_nearest_known_key_and_nan_is_not_a_number(tmp_path, body, fragment):
+    # The whole list of known keys only; a NaN memory budget was "too large".
+    (tmp_path / "epochplan.toml").write_text(body)
+    assert_clean_error(run_cli("config", "show", cwd=tmp_path), "epochplan.toml", fragment)

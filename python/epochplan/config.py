@@ -16,6 +16,7 @@ registry, the planner's `Setup`) and gathered in `epochplan.settings`. The libra
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -386,10 +387,10 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
         attr = _attr(name)
         if isinstance(value, dict):
             if name not in by_section:
-                raise ConfigError(f"{top}: unknown table {name!r}; known tables: {', '.join(sorted(by_section))}")
+                raise ConfigError(f"{top}: {_unknown('table', name, by_section)}")
             continue
         if attr not in every:
-            raise ConfigError(f"{top}: unknown key {name!r}; known keys: {', '.join(sorted(_dash(a) for a in every))}")
+            raise ConfigError(f"{top}: {_unknown('key', name, [_dash(a) for a in every])}")
         parsed[None][attr] = _file_setting(every[attr], name, value, top, file)
     for section, keys in by_section.items():
         own = table.get(section)
@@ -403,7 +404,7 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
         for name, value in own.items():
             attr = _attr(name)
             if attr not in keys:
-                raise ConfigError(f"{here}: unknown key {name!r}; known keys: {', '.join(sorted(k.name for k in keys.values()))}")
+                raise ConfigError(f"{here}: {_unknown('key', name, [k.name for k in keys.values()])}")
             parsed[section][attr] = _file_setting(keys[attr], name, value, here, file)
     return parsed
 
@@ -428,6 +429,14 @@ def _file_setting(key: Key, name: str, value: Any, here: str, file: Path) -> Set
         # normalisation: `..` after a symlinked folder is its target's parent, as the OS reads it.
         parsed = str(file.parent / parsed)
     return Setting(key.name, parsed, here)
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """`unknown key 'min-unique'; did you mean 'min-unique-samples'? known keys: …`"""
+    known = sorted(known)
+    near = difflib.get_close_matches(_dash(_attr(name)), known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown {what} {name!r}; {hint}known {what}s: {', '.join(known)}"
 
 
 def _check_spellings(table: Mapping[str, Any], here: str) -> None:

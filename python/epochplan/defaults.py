@@ -56,7 +56,9 @@ MAX_WHOLE = 2**63 - 1
 def check_memory_budget(size: float) -> int:
     """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
     minimum = MIN_MEMORY_BUDGET
-    if size != size or size > MAX_WHOLE:
+    if size != size:
+        raise ValueError("is not a number; give a size, e.g. 512MB or 2GiB")
+    if size > MAX_WHOLE:
         raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
     if size < minimum:
         raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")
