@@ -400,3 +400,12 @@ def test_a_misspelt_key_is_told_its_nearest_known_key_and_nan_is_not_a_number(tm
     # The whole list of known keys only; a NaN memory budget was "too large".
     (tmp_path / "epochplan.toml").write_text(body)
     assert_clean_error(run_cli("config", "show", cwd=tmp_path), "epochplan.toml", fragment)
+
+
+def test_a_tool_epochplan_table_in_another_file_says_to_drop_the_wrapper(tmp_path):
+    # It was "unknown table 'tool'; known tables: audit, check, dedup, plan".
+    other = tmp_path / "ci.toml"
+    other.write_text("[tool.epochplan.check]\nmin-unique-samples = 7\n")
+    assert_clean_error(
+        run_cli("config", "show", "--config", str(other), cwd=tmp_path), str(other), "[tool.epochplan]", "drop the 'tool.epochplan' prefix"
+    )

@@ -74,7 +74,14 @@ def _explicit(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
     if path.name != PYPROJECT:
-        return _read(path)
+        table = _read(path)
+        tool = table.get("tool")
+        if isinstance(tool, dict) and "epochplan" in tool:  # else "unknown table 'tool'"
+            raise ConfigError(
+                f"--config {path}: holds [tool.epochplan], which is read only from a file named {PYPROJECT}; "
+                f"drop the 'tool.epochplan' prefix ([tool.epochplan.check] -> [check]) or name the file {PYPROJECT}"
+            )
+        return table
     table = _tool_table(path)
     if table is None:  # named on purpose: its settings are somewhere else, or nowhere
         raise ConfigError(
