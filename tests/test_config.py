@@ -5,7 +5,10 @@ and the file. The planner's use of the same files is covered in test_plan_cli.py
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -248,6 +251,7 @@ def test_config_show_prints_values_and_sources(tmp_path):
         "key": "min-unique-samples",
         "value": 500,
         "source": "environment EPOCHPLAN_MIN_UNIQUE_SAMPLES",
+        "commands": ["check"],
     }
     assert rows[("shared", "label")]["value"] == "y" and rows[("check", "fail-on")]["source"] == "default"
     assert rows[("plan", "batch")]["value"] == 8
@@ -276,3 +280,132 @@ def test_a_configured_ray_address_is_unused_on_the_local_engine(tmp_path, body, 
     proc = run_cli("audit", "s.jsonl", "--json", "-", *flags, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["exact"]["duplicate_rows"] == 1
+
+
+@pytest.mark.parametrize(
+    "table, key, command",
+    [
+        ("check", "min-unique-samples", ["config", "show"]),
+        ("check", "max-leaked-rows", ["config", "show"]),
+        ("plan", "batch", ["plan", "--samples", "1000"]),
+        ("plan", "sample-overhead", ["plan", "--samples", "1000"]),
+    ],
+)
+def test_a_toml_float_spelled_1_000_is_refused_for_a_whole_number_key(tmp_path, table, key, command):
+    # tomllib made `1.000` the float 1.0, which was taken as 1: the flag and EPOCHPLAN_* refuse
+    # `1.000` as ambiguous (a thousand in German), and the README promises a file does alike.
+    (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1.000\n")
+    assert_clean_error(run_cli(*command, cwd=tmp_path), "epochplan.toml", f"{key} = 1.000", "ambiguous", "write 1000")
+    # A TOML float spelled as a whole number is read by the same rule: 1e3 is a thousand.
+    (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1e3\n")
+    shown = json.loads(run_cli("config", "show", "--json", cwd=tmp_path).stdout)
+    assert {row["key"]: row["value"] for row in shown["commands"][table]}[key] == 1000
+
+
+def test_a_relative_tokenizer_path_in_a_file_is_resolved_as_the_os_does(tmp_path):
+    # `os.path.normpath(folder / "../models/tok.json")` dropped `link/..` lexically: through a
+    # symlinked config folder it named ./models/tok.json (here a decoy) instead of the file
+    # beside the link's target.
+    real = tmp_path / "shared" / "conf"
+    real.mkdir(parents=True)
+    (real / "ci.toml").write_text('tokenizer = "../models/tok.json"\n')
+    (tmp_path / "shared" / "models").mkdir()
+    (tmp_path / "shared" / "models" / "tok.json").write_text("{}")
+    work = tmp_path / "work"
+    (work / "models").mkdir(parents=True)
+    (work / "models" / "tok.json").write_text("{}")  # the decoy the lexical path named
+    (work / "link").symlink_to(real)
+    proc = run_cli("config", "show", "--json", "--config", "link/ci.toml", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    value = {row["key"]: row["value"] for row in json.loads(proc.stdout)["commands"]["audit"]}["tokenizer"]
+    assert (work / value).resolve() == (tmp_path / "shared" / "models" / "tok.json").resolve()
+
+
+def test_config_show_settings_rows_say_which_command_a_shared_value_is_for(tmp_path):
+    # A shared key was listed once, with check's value: `[audit] threshold = 0.9` and
+    # `[dedup] ngram = 3` showed 0.7 and 5 "default". Now one row per value, with its commands.
+    (tmp_path / "epochplan.toml").write_text("threshold = 0.8\n[audit]\nthreshold = 0.9\n[dedup]\nngram = 3\n")
+    proc = run_cli("config", "show", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [(r["key"], r["value"], r["source"].removeprefix(str(tmp_path)), r["commands"]) for r in json.loads(proc.stdout)["settings"]]
+    assert [r for r in rows if r[0] == "threshold"] == [
+        ("threshold", 0.8, "/epochplan.toml", ["check", "plan", "dedup"]),
+        ("threshold", 0.9, "/epochplan.toml (audit)", ["audit"]),
+    ]
+    assert [r for r in rows if r[0] == "ngram"] == [
+        ("ngram", 5, "default", ["check", "plan", "audit"]),
+        ("ngram", 3, "/epochplan.toml (dedup)", ["dedup"]),
+    ]
+
+
+def test_a_deleted_working_folder_is_one_line_exit_2_and_an_absolute_config_still_works(tmp_path):
+    # Path.cwd() raised FileNotFoundError in the search for a file: exit 3 with a traceback.
+    gone = tmp_path / "gone"
+    config = tmp_path / "ci.toml"
+    config.write_text("[plan]\nbatch = 4\n")
+
+    def run_in_deleted_folder(*args: str) -> subprocess.CompletedProcess:
+        gone.mkdir()
+        script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+        return subprocess.run(
+            ["sh", "-c", script, "sh", str(gone), sys.executable, "-m", "epochplan", *args], capture_output=True, text=True, timeout=120
+        )
+
+    assert_clean_error(run_in_deleted_folder("plan", "--samples", "1000", "--batch", "8"), "current folder no longer exists", "--config")
+    proc = run_in_deleted_folder("plan", "--samples", "1000", "--config", str(config), "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["setup"]["batch"] == 4
+
+
+def test_num_perm_past_the_cores_most_fails_config_validation_naming_key_and_file(tmp_path):
+    # `num-perm = 2048` passed (config show exit 0) and the audit failed later in the core with
+    # "num_perm must be between 1 and 1024", naming neither the key nor the file.
+    from epochplan.defaults import CORE_DEFAULTS
+
+    MAX_NUM_PERM = CORE_DEFAULTS["max_num_perm"]  # the core's most, through the binding
+    (tmp_path / "epochplan.toml").write_text(f"num-perm = {MAX_NUM_PERM + 1}\n")
+    assert_clean_error(
+        run_cli("config", "show", cwd=tmp_path), "epochplan.toml", f"num-perm = {MAX_NUM_PERM + 1}", f"at most {MAX_NUM_PERM}"
+    )
+    (tmp_path / "epochplan.toml").write_text(f"num-perm = {MAX_NUM_PERM}\n")
+    assert resolve("audit", start=tmp_path, environ=NO_ENV)["num_perm"] == MAX_NUM_PERM
+
+
+def test_a_byte_order_mark_at_the_start_of_the_file_is_skipped(tmp_path):
+    # tomllib refused the BOM some Windows editors write: "invalid TOML", exit 2.
+    (tmp_path / "epochplan.toml").write_bytes(b"\xef\xbb\xbf[check]\nmin-unique-samples = 7\n")
+    assert resolve_check_settings(start=tmp_path, environ=NO_ENV)["min_unique_samples"] == 7
+
+
+def test_a_config_path_that_is_a_folder_or_a_fifo_says_what_it_is(tmp_path):
+    # Both were "file not found", for a path that exists.
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a folder; give a TOML file"):
+        resolve_check_settings(path=tmp_path, environ=NO_ENV)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        resolve_check_settings(path=fifo, environ=NO_ENV)
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("[check]\nmin-unique = 10\n", "unknown key 'min-unique'; did you mean 'min-unique-samples'? known keys: "),
+        ("threshhold = 0.8\n", "unknown key 'threshhold'; did you mean 'threshold'? known keys: "),
+        ("[chek]\nfail-on = 'error'\n", "unknown table 'chek'; did you mean 'check'? known tables: "),
+        ("memory-budget = nan\n", "memory-budget = nan: is not a number"),
+    ],
+)
+def test_a_misspelt_key_is_told_its_nearest_known_key_and_nan_is_not_a_number(tmp_path, body, fragment):
+    # The whole list of known keys only; a NaN memory budget was "too large".
+    (tmp_path / "epochplan.toml").write_text(body)
+    assert_clean_error(run_cli("config", "show", cwd=tmp_path), "epochplan.toml", fragment)
+
+
+def test_a_tool_epochplan_table_in_another_file_says_to_drop_the_wrapper(tmp_path):
+    # It was "unknown table 'tool'; known tables: audit, check, dedup, plan".
+    other = tmp_path / "ci.toml"
+    other.write_text("[tool.epochplan.check]\nmin-unique-samples = 7\n")
+    assert_clean_error(
+        run_cli("config", "show", "--config", str(other), cwd=tmp_path), str(other), "[tool.epochplan]", "drop the 'tool.epochplan' prefix"
+    )

@@ -273,6 +273,7 @@ def test_defaults_and_choices_are_declared_by_the_core():
         "verify": "sketch",
         "template_share": 0.5,
         "num_perm": 128,
+        "max_num_perm": 1024,
         "near_max_checks": 64,
         "memory_budget": 1 << 30,
         "min_memory_budget": 16 << 20,

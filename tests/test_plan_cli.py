@@ -136,6 +136,42 @@ def test_standalone_epochplan_toml(tmp_path):
     assert plan_json("--samples", "500", cwd=tmp_path)["epochs"]["recommended"] == 20
 
 
+def test_a_run_length_from_a_higher_level_replaces_a_lower_one(tmp_path):
+    # The levels were told apart by the wording of each value's source: `[audit] epochs` and
+    # `[plan] steps` were one level (exit 2, "--epochs and --steps are both set"), and a file under
+    # environments/ ranked as an EPOCHPLAN_* variable. Command table > [plan] > top level.
+    (tmp_path / "epochplan.toml").write_text("steps = 50\n[audit]\nepochs = 3\n[plan]\nsteps = 100\n")
+    (tmp_path / "s.jsonl").write_text("".join(f'{{"text": "row {i} of the data"}}\n' for i in range(40)))
+    proc = run_cli("audit", "s.jsonl", "--json", "-", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["plan"]["epochs"]["planned"] == 3
+    assert plan_json("--samples", "1000", cwd=tmp_path)["total_steps"] == 100  # [plan] beats the top level
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "prod.toml").write_text("[plan]\nepochs = 3\n")
+    proc = run_cli(
+        "plan", "--samples", "1000", "--config", "environments/prod.toml", "-o", "-", cwd=tmp_path, env={"EPOCHPLAN_STEPS": "70"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["total_steps"] == 70
+
+
+@pytest.mark.parametrize(
+    "body, env, fragments",
+    [
+        (
+            "[plan]\nepochs = 3\nsteps = 100\n",
+            {},
+            ["epochs in ", "epochplan.toml (plan) and steps in ", "epochplan.toml (plan) are both set"],
+        ),
+        ("", {"EPOCHPLAN_EPOCHS": "3", "EPOCHPLAN_TOKEN_BUDGET": "1e9"}, ["EPOCHPLAN_EPOCHS and EPOCHPLAN_TOKEN_BUDGET are both set"]),
+    ],
+)
+def test_two_run_lengths_at_one_level_are_named_where_they_were_set(tmp_path, body, env, fragments):
+    # The error named flags (--epochs and --steps) that were never typed.
+    (tmp_path / "epochplan.toml").write_text(body)
+    assert_clean_error(run_cli("plan", "--samples", "1000", cwd=tmp_path, env=env), *fragments)
+
+
 @pytest.mark.parametrize(
     "content, fragment",
     [

@@ -190,6 +190,22 @@ def test_report_errors_are_one_line(tmp_path):
     assert not Path(out).exists()  # nothing written after an input error
 
 
+def test_report_takes_the_config_every_command_takes(tmp_path):
+    # `report --config` was "No such option" (exit 2) for a CI script passing one --config to
+    # every command, as the README says each takes it. report reads no setting: it checks the file.
+    (tmp_path / "s.jsonl").write_text("".join(f'{{"text": "row {i} of the data"}}\n' for i in range(20)))
+    good, bad = tmp_path / "ci.toml", tmp_path / "bad.toml"
+    good.write_text('text = "text"\n[check]\nmin-unique-samples = 10\n')
+    bad.write_text("[check]\nmin-unique = 10\n")
+    audit, page = tmp_path / "a.json", tmp_path / "r.html"
+    assert run_cli("audit", "s.jsonl", "--config", str(good), "--json", str(audit), "-q", cwd=tmp_path).returncode == 0
+    proc = run_cli("report", str(audit), "--config", str(good), "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    assert page.stat().st_size > 0
+    assert_clean_error(run_cli("report", str(audit), "--config", str(bad), "-o", str(page)), str(bad), "unknown key 'min-unique'")
+    assert_clean_error(run_cli("report", str(audit), "--config", str(good), "-o", str(good)), "--output", "input")
+
+
 def test_outputs_are_checked_before_the_audit(tmp_path):
     train, _, _ = _secret_data(tmp_path)
     same = str(tmp_path / "same")

@@ -16,10 +16,11 @@ registry, the planner's `Setup`) and gathered in `epochplan.settings`. The libra
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,18 @@ class Key:
         return "--" + self.name
 
 
+#: Where a value came from, highest precedence first (`Setting.level`): the command line, an
+#: `EPOCHPLAN_*` variable, the running command's table, the key's home table (`plan` for the setup
+#: keys), the file's top level, the default.
+COMMAND_LINE, ENVIRONMENT, COMMAND_TABLE, HOME_TABLE, TOP_LEVEL, DEFAULT = range(6)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
     value: Any
     source: str  # "default", "command line --x", "environment EPOCHPLAN_X", "<file> (tool.epochplan.check)"
+    level: int = DEFAULT  # COMMAND_LINE … DEFAULT: which of two settings wins, whatever their source's wording
 
     @property
     def explicit(self) -> bool:
@@ -144,10 +152,15 @@ def parse_positive(raw: Any, textual: bool = False) -> int:
 
 
 def parse_num_perm(raw: Any, textual: bool = False) -> int:
+    """MinHash slots per sketch: 1 to the core's most (`defaults.MAX_NUM_PERM`), checked here so
+    that a file's value fails naming its key, not later in the core naming neither key nor file."""
     try:
-        return parse_positive(raw, textual)
-    except ValueError as exc:  # name the core's parameter: it reports larger values under that name
+        value = parse_positive(raw, textual)
+    except ValueError as exc:
         raise ValueError(f"MinHash slots (num_perm) {exc}") from None
+    if value > defaults.MAX_NUM_PERM:
+        raise ValueError(f"MinHash slots (num_perm) must be at most {defaults.MAX_NUM_PERM} (default {defaults.NUM_PERM})")
+    return value
 
 
 def parse_name(raw: Any, textual: bool = False) -> str:
@@ -323,14 +336,22 @@ def resolve(
     for attr, key in spec.items():
         raw = (cli or {}).get(attr)
         if raw is not None:
-            settings[attr] = Setting(key.name, _parse_cli(key, raw), f"command line {key.flag}")
+            settings[attr] = Setting(key.name, _parse_cli(key, raw), f"command line {key.flag}", COMMAND_LINE)
         elif environ.get(key.env, "") != "":
-            settings[attr] = Setting(key.name, _parse_env(key, environ[key.env]), f"environment {key.env}")
+            settings[attr] = Setting(key.name, _parse_env(key, environ[key.env]), f"environment {key.env}", ENVIRONMENT)
         elif attr in file_values:
             settings[attr] = file_values[attr]
         else:
             settings[attr] = Setting(key.name, key.default, "default")
     return Resolved(settings, found[0] if found else None)
+
+
+def check_file(path: Path, sections: Mapping[str, Iterable[Key]]) -> None:
+    """Validate the file `--config PATH` names, as every command's load does, for a command that
+    takes no setting from it (`report`: a script passes one --config to every command)."""
+    found = locate(path)
+    if found is not None:  # always: a path given is read, or refused naming it
+        _validate(*found, sections)
 
 
 def _parse_cli(key: Key, raw: Any) -> Any:
@@ -366,10 +387,10 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
         attr = _attr(name)
         if isinstance(value, dict):
             if name not in by_section:
-                raise ConfigError(f"{top}: unknown table {name!r}; known tables: {', '.join(sorted(by_section))}")
+                raise ConfigError(f"{top}: {_unknown('table', name, by_section)}")
             continue
         if attr not in every:
-            raise ConfigError(f"{top}: unknown key {name!r}; known keys: {', '.join(sorted(_dash(a) for a in every))}")
+            raise ConfigError(f"{top}: {_unknown('key', name, [_dash(a) for a in every])}")
         parsed[None][attr] = _file_setting(every[attr], name, value, top, file)
     for section, keys in by_section.items():
         own = table.get(section)
@@ -383,7 +404,7 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
         for name, value in own.items():
             attr = _attr(name)
             if attr not in keys:
-                raise ConfigError(f"{here}: unknown key {name!r}; known keys: {', '.join(sorted(k.name for k in keys.values()))}")
+                raise ConfigError(f"{here}: {_unknown('key', name, [k.name for k in keys.values()])}")
             parsed[section][attr] = _file_setting(keys[attr], name, value, here, file)
     return parsed
 
@@ -391,9 +412,9 @@ def _validate(file: Path, table: Mapping[str, Any], sections: Mapping[str, Itera
 def _file_settings(command: str, spec: Mapping[str, Key], parsed: _Parsed, file: Path) -> dict[str, Setting]:
     values: dict[str, Setting] = {}
     for attr, key in spec.items():
-        for table in (command, key.section, None):
+        for table, level in ((command, COMMAND_TABLE), (key.section, HOME_TABLE), (None, TOP_LEVEL)):
             if (table is None or table in parsed) and attr in parsed.get(table, {}):
-                values[attr] = parsed[table][attr]
+                values[attr] = replace(parsed[table][attr], level=level)
                 break
     return values
 
@@ -404,9 +425,18 @@ def _file_setting(key: Key, name: str, value: Any, here: str, file: Path) -> Set
     except ValueError as exc:
         raise ConfigError(f"{here}: {name} = {_toml(value)}: {exc}") from None
     if key.path:
-        # A path in a file means the same file wherever the command runs from.
-        parsed = os.path.normpath(file.parent / parsed)
+        # A path in a file means the same file wherever the command runs from. No lexical
+        # normalisation: `..` after a symlinked folder is its target's parent, as the OS reads it.
+        parsed = str(file.parent / parsed)
     return Setting(key.name, parsed, here)
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """`unknown key 'min-unique'; did you mean 'min-unique-samples'? known keys: …`"""
+    known = sorted(known)
+    near = difflib.get_close_matches(_dash(_attr(name)), known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown {what} {name!r}; {hint}known {what}s: {', '.join(known)}"
 
 
 def _check_spellings(table: Mapping[str, Any], here: str) -> None:
@@ -423,4 +453,4 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return repr(value)
-    return str(value)
+    return str(value)  # a float as the file spelled it (`numbers.Written`)

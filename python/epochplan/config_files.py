@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .numbers import Written
 
 STANDALONE = "epochplan.toml"
 PYPROJECT = "pyproject.toml"
@@ -16,7 +17,9 @@ PYPROJECT = "pyproject.toml"
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        # Floats keep their spelling: a whole-number key reads `1.000` as the flag does (refused).
+        # utf-8-sig: a byte order mark some editors write is skipped, as data files' is.
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"), parse_float=Written)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc}); fix its permissions or encoding") from None
     except tomllib.TOMLDecodeError as exc:
@@ -25,7 +28,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
     """(file, its epochplan table) of the nearest configuration upwards from `start`, or None."""
-    folder = (start or Path.cwd()).resolve()
+    folder = (start or _working_folder()).resolve()
     for directory in (folder, *folder.parents):
         standalone = directory / STANDALONE
         if standalone.is_file():
@@ -36,6 +39,19 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
             if table is not None:
                 return pyproject, table
     return None
+
+
+def _working_folder() -> Path:
+    """The current folder. One that was deleted (or moved) under the command is a configuration
+    error, not a search of nothing: a file above it would be left out silently, and a command
+    that reads no file then works with an absolute --config."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"the current folder no longer exists (deleted or moved), so no {STANDALONE} or {PYPROJECT} can be looked for above it; "
+            "cd to an existing folder, or name the configuration file with --config /absolute/path"
+        ) from None
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any] | None:
@@ -51,10 +67,21 @@ def _tool_table(pyproject: Path) -> dict[str, Any] | None:
 
 
 def _explicit(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"--config {path}: is a folder; give a TOML file (e.g. {path / STANDALONE})")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"--config {path}: not a regular file (a FIFO, device or socket); give a TOML file")
     if not path.is_file():
         raise ConfigError(f"--config {path}: file not found; give an existing TOML file")
     if path.name != PYPROJECT:
-        return _read(path)
+        table = _read(path)
+        tool = table.get("tool")
+        if isinstance(tool, dict) and "epochplan" in tool:  # else "unknown table 'tool'"
+            raise ConfigError(
+                f"--config {path}: holds [tool.epochplan], which is read only from a file named {PYPROJECT}; "
+                f"drop the 'tool.epochplan' prefix ([tool.epochplan.check] -> [check]) or name the file {PYPROJECT}"
+            )
+        return table
     table = _tool_table(path)
     if table is None:  # named on purpose: its settings are somewhere else, or nowhere
         raise ConfigError(

@@ -27,6 +27,7 @@ CLUSTERING: str = CORE_DEFAULTS["clustering"]
 VERIFY: str = CORE_DEFAULTS["verify"]
 TEMPLATE_SHARE: float = float(CORE_DEFAULTS["template_share"])
 NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
+MAX_NUM_PERM: int = int(CORE_DEFAULTS["max_num_perm"])
 NEAR_MAX_CHECKS: int = int(CORE_DEFAULTS["near_max_checks"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
 
@@ -55,7 +56,9 @@ MAX_WHOLE = 2**63 - 1
 def check_memory_budget(size: float) -> int:
     """A memory budget in bytes the core accepts: at least its minimum, finite, 64-bit."""
     minimum = MIN_MEMORY_BUDGET
-    if size != size or size > MAX_WHOLE:
+    if size != size:
+        raise ValueError("is not a number; give a size, e.g. 512MB or 2GiB")
+    if size > MAX_WHOLE:
         raise ValueError(f"is too large; give at most {MAX_WHOLE >> 60} EiB, e.g. 512MB or 2GiB")
     if size < minimum:
         raise ValueError(f"must be at least {minimum >> 20} MiB ({minimum:,} bytes), e.g. {minimum >> 20}MiB or 64MB")

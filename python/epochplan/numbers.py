@@ -40,6 +40,28 @@ _DOT_GROUPS_RE = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3}){2,}")
 _AMBIGUOUS_WHOLE_RE = re.compile(r"-?[0-9]{1,3}\.[0-9]{3}")
 
 
+class Written(float):
+    """A float as a TOML file wrote it (`1.000`, `1e3`, `2_000.0`): the number, and in `text` its
+    spelling, which the float has lost. `read_whole` and `read_decimal` read the spelling, so a
+    file's `min-unique-samples = 1.000` is refused as the flag `--min-unique-samples 1.000` is,
+    where the float 1.0 was taken as 1. (TOML's `+` sign is left out of the spelling; TOML has
+    no other sign for a float.)"""
+
+    text: str
+
+    def __new__(cls, text: str) -> Written:
+        number = super().__new__(cls, text)
+        number.text = text.removeprefix("+")
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _as_written(value: Any) -> Any:
+    return value.text if isinstance(value, Written) else value
+
+
 class BadNumber(ValueError):
     """Why a value is not the number asked for. `str()` is the reason, written to follow the
     option and the value (`KEY VALUE: reason`); `detail`, where given, is the planner's sentence
@@ -120,7 +142,7 @@ def _decimal(value: Any, kind: str) -> Decimal:
 def read_decimal(value: Any) -> Decimal:
     """`value` as an exact decimal: a number, or text as people write counts (7e9, '7B', '350M',
     '1.3b', '1,000,000', '2_000'); finite and signed, its range the caller's to check."""
-    return _decimal(value, "number")
+    return _decimal(_as_written(value), "number")
 
 
 def check_ceiling(number: Decimal | int, value: Any) -> None:
@@ -133,7 +155,8 @@ def read_whole(value: Any, least: int = 0) -> int:
     """A whole number from `least` to 2^63 - 1: any integral number (numpy's too), a float that
     is whole, or text such as '2,000', '2_000', '2k' or '2e3'. Text with a dot before three
     digits ('1.000') is refused as ambiguous, as are decimal commas ('2,5') and other groupings
-    ('1,00,000')."""
+    ('1,00,000'). A float written in a file (`Written`) is read as it was spelled."""
+    value = _as_written(value)
     if isinstance(value, str) and _AMBIGUOUS_WHOLE_RE.fullmatch(text := value.strip()):
         reason = (
             "ambiguous (a dot before three digits may separate thousands); "

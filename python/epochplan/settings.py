@@ -37,3 +37,9 @@ def resolve(
 ) -> Resolved:
     """The settings of `command` (audit, check, dedup, plan) and where each came from."""
     return config.resolve(command, COMMANDS, cli, path=path, start=start, environ=environ)
+
+
+def check_file(path: Path) -> None:
+    """Validate the configuration file `path` (`--config`) against every command's keys, for a
+    command that reads no setting (`report`): a bad file fails it as it fails the others."""
+    config.check_file(path, COMMANDS)

@@ -370,3 +370,13 @@ def test_a_list_of_tables_is_named_by_type_not_by_its_data():
     )
     with pytest.raises(InputError, match="cannot read 5 \\(int\\) as an input: give a path"):
         epochplan.audit([5])
+
+
+@pytest.mark.parametrize("option", ["shingle", "clustering", "verify", "normalize"])
+@pytest.mark.parametrize("value", [None, 1, ["word"], b"word"])
+def test_a_choice_of_the_wrong_type_is_an_input_error_naming_it(data, option, value):
+    # Only `normalize` was checked: clustering=None reached the binding, whose TypeError read
+    # "'None' is not an instance of 'str'", naming neither the option nor its choices.
+    choices = {"shingle": "auto, word, char", "clustering": "representative, components", "verify": "sketch, exact"}
+    with pytest.raises(InputError, match=f"^{option}=.*use one of " + choices.get(option, "default, none")):
+        epochplan.audit(data, text="text", **{option: value})

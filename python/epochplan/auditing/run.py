@@ -93,8 +93,12 @@ def audit(
     next call; another address closes the one epochplan made and connects there, and is refused
     (`EngineError`) when the connection is the caller's own `ray.init`.
     """
-    if normalize not in defaults.NORMALIZE_MODES:
-        raise InputError(f"normalize={normalize!r}: use one of {', '.join(defaults.NORMALIZE_MODES)}")
+    _choices(
+        normalize=(normalize, defaults.NORMALIZE_MODES),
+        shingle=(shingle, defaults.SHINGLE_KINDS),
+        clustering=(clustering, defaults.CLUSTERINGS),
+        verify=(verify, defaults.VERIFICATIONS),
+    )
     ngram, num_perm = _whole("ngram", ngram), _whole("num_perm", num_perm)
     memory_budget = None if memory_budget is None else _whole("memory_budget", memory_budget)
     char_ngram = None if char_ngram is None else _whole("char_ngram", char_ngram)
@@ -223,6 +227,14 @@ def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:
     if not 1 <= whole <= most:
         raise InputError(f"{name}={value}: must be between 1 and {most:,}")
     return whole
+
+
+def _choices(**given: tuple[object, tuple[str, ...]]) -> None:
+    """Each named option one of its choices (the core's): None, a number, bytes or a list would be
+    pyo3's TypeError ("'None' is not an instance of 'str'") instead of a message naming it."""
+    for name, (value, choices) in given.items():
+        if not isinstance(value, str) or value not in choices:
+            raise InputError(f"{name}={value!r}: use one of {', '.join(choices)}")
 
 
 def _real(threshold: object) -> float:

@@ -14,8 +14,9 @@ from ..outputs import stdout_errors, write_stdout
 from ..render.console import terminal_console
 from . import options
 
-# The order of `settings` rows; a key shared by several commands is listed once, as the first
-# of these commands resolves it (before every command had its own table, only check did).
+# The order of `settings` rows (before every command had its own table, only check's was
+# listed). A key shared by several commands has one row per value it resolves to, with the
+# `commands` that value is for: one row when every command agrees, as before.
 _LEGACY_ORDER = ("check", "plan", "dedup", "audit")
 
 
@@ -38,11 +39,12 @@ def config_show(
     commands = {
         command: [{"key": s.name, "value": s.value, "source": s.source} for s in r.settings.values()] for command, r in resolved.items()
     }
-    legacy: dict[tuple[str, str], dict[str, Any]] = {}
+    legacy: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for command in _LEGACY_ORDER:
         for attr, s in resolved[command].settings.items():
             section = keys[command][attr].section or "shared"
-            legacy.setdefault((section, s.name), {"section": section, "key": s.name, "value": s.value, "source": s.source})
+            row = {"section": section, "key": s.name, "value": s.value, "source": s.source, "commands": []}
+            legacy.setdefault((section, s.name, s.source, json.dumps(s.value)), row)["commands"].append(command)
     path = next(iter(resolved.values())).path
     if json_out:
         document = {"file": str(path) if path else None, "settings": list(legacy.values()), "commands": commands}

@@ -13,7 +13,7 @@ from rich.console import Console
 from .. import settings
 from ..auditing import audit
 from ..auditing.tokenizer import load_tokenizer
-from ..config import Resolved
+from ..config import COMMAND_LINE, ENVIRONMENT, Resolved, Setting
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
@@ -24,26 +24,33 @@ from ..render.plan_text import FORMATS, render
 from ..sources import resolve_paths
 from . import options
 
-# Where a value came from, highest precedence first: a run length given at a higher level
-# replaces the configured one rather than contradicting it.
-_LEVELS = ("command line", "environment", "")
-
-
-def _level(source: str) -> int:
-    return next(i for i, prefix in enumerate(_LEVELS) if source.startswith(prefix))
-
 
 def build_setup(resolved: Resolved, **override: Any) -> Setup:
     """The Setup of resolved settings (command line > environment > file > defaults); of the
-    run-length keys (epochs, steps, token budget), only those from the highest level count."""
+    run-length keys (epochs, steps, token budget), only those from the highest level count
+    (`Setting.level`: a flag beats EPOCHPLAN_*, which beats the command's own table, which beats
+    `[plan]`, which beats the top level). Two at that level contradict each other: the error
+    names where each was set."""
     values = {f: resolved[f] for f in Setup.__dataclass_fields__ if f in resolved.settings}
-    given = [b for b in BUDGET_KEYS if values.get(b) is not None]
-    if given:
-        top = min(_level(resolved.settings[b].source) for b in given)
-        for b in given:
-            if _level(resolved.settings[b].source) > top:
-                values[b] = None
+    given = {b: resolved.settings[b] for b in BUDGET_KEYS if values.get(b) is not None}
+    highest = min((s.level for s in given.values()), default=0)
+    top = [s for s in given.values() if s.level == highest]
+    if len(top) > 1:
+        raise InputError(
+            f"{' and '.join(_origin(s) for s in top)} are both set and contradict each other (each fixes the run length); give only one"
+        )
+    for b, s in given.items():
+        if s.level > highest:
+            values[b] = None
     return Setup(**{**values, **override})
+
+
+def _origin(setting: Setting) -> str:
+    """Where a setting was given, as a user would find it: `--epochs`, `EPOCHPLAN_STEPS`,
+    `steps in /x/epochplan.toml (audit)`."""
+    if setting.level in (COMMAND_LINE, ENVIRONMENT):
+        return setting.source.split(" ", 2)[-1]
+    return f"{setting.name} in {setting.source}"
 
 
 def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved, given: dict[str, Any]) -> Any:

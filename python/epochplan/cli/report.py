@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from .. import settings
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, write_stdout
@@ -58,6 +59,15 @@ def report_command(
         Path | None, typer.Option("--check", help="A check JSON (epochplan.check/1): adds the checks section.", show_default=False)
     ] = None,
     examples: options.ExamplesOption = True,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML configuration file, checked as every command checks it; report reads no setting from it"
+            " (taken so that one --config serves every command).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Render one self-contained HTML report (offline, no script, under 1 MB) from the JSON
     files of `audit`, `plan` and `check`; the data itself is not read.
@@ -65,8 +75,10 @@ def report_command(
     Sections: summary, duplicates, lengths, labels, leakage, plan (and checks with --check).
     The example texts come from the audit JSON; --no-examples shows none of them.
     """
-    inputs = [p for p in (audit, plan, check) if p is not None]
+    inputs = [p for p in (audit, plan, check, config) if p is not None]
     check_outputs({"--output": output}, inputs)
+    if config is not None:
+        settings.check_file(config)
     audit_doc = load_json(audit, AUDIT_SCHEMA, "audit", "epochplan audit --json")
     plan_doc = load_json(plan, PLAN_SCHEMA, "--plan", "epochplan plan -o") if plan is not None else None
     check_doc = load_json(check, CHECK_SCHEMA, "--check", "epochplan check --json") if check is not None else None

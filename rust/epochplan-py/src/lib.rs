@@ -70,6 +70,8 @@ fn defaults_dict<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("verify", defaults::VERIFY.as_str())?;
     d.set_item("template_share", defaults::TEMPLATE_SHARE)?;
     d.set_item("num_perm", defaults::NUM_PERM)?;
+    // The most MinHash slots a sketch may have (the configuration refuses more, naming its key).
+    d.set_item("max_num_perm", epochplan_core::near::minhash::MAX_NUM_PERM)?;
     // Representatives a near-duplicate row is verified against, in each of its two passes.
     d.set_item("near_max_checks", epochplan_core::near::MAX_CHECKS)?;
     d.set_item("memory_budget", defaults::MEMORY_BUDGET)?;
