@@ -168,6 +168,23 @@ def test_bad_tokenizer_file_is_an_input_error_naming_it(tmp_path, content):
     assert str(path) in message and "\n" not in message
 
 
+def test_a_file_the_library_panics_on_is_one_line_exit_2(tmp_path, tokenizer_json, shared_data):
+    """A `Precompiled` normaliser whose charsmap does not parse makes the tokenizers library
+    panic while loading: that was exit 3, "Rust panic in epochplan core … please report it",
+    after the panic message (and a backtrace under RUST_BACKTRACE=1)."""
+    import json
+
+    from conftest import assert_clean_error, run_cli
+
+    document = json.loads(open(tokenizer_json, encoding="utf-8").read())
+    document["normalizer"] = {"type": "Precompiled", "precompiled_charsmap": "AAAA"}
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    proc = run_cli("audit", str(shared_data / "chatterbot_english.parquet"), "--tokenizer", str(path), "--json", str(tmp_path / "a.json"),
+                   "-q", env={"RUST_BACKTRACE": "1"})  # fmt: skip
+    assert_clean_error(proc, str(path), "not a valid Hugging Face tokenizer.json", "precompiled_charsmap")
+
+
 def test_directory_instead_of_file_is_an_input_error(tmp_path):
     with pytest.raises(epochplan.InputError, match=str(tmp_path)):
         TokenCounter(str(tmp_path))
@@ -213,3 +230,46 @@ def test_bpe_dropout_is_off_for_counting(tokenizer_json, reference, shared_data,
     column = pl.Series(texts, dtype=pl.String)
     first, second = TokenCounter(str(with_dropout)).count(column), TokenCounter(str(with_dropout)).count(column)
     assert first == second == reference_counts(reference, texts)
+
+
+REGEX_TEXTS = [
+    "hello, world! … «z» “q” — ¿¡ Ünïcödé",
+    "ab\nab\n  indented line\n\tand a tab\n",
+    "a\u200db a\u200cb ½ ² Ⅻ",
+    "Straße STRASSE strasse ſs",
+    "trailing spaces   \n",
+    "spaces before a line break  \nand after",
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "where"),
+    [
+        (r"[[:alpha:]]+|[[:digit:]]+|[^[:alpha:][:digit:][:space:]]+", "split"),  # POSIX classes: Unicode in Oniguruma
+        (r"^[ \t]+|$", "split"),  # per-line anchors
+        (r"\w+|[^\w\s]+", "split"),  # \w without ZWJ/ZWNJ, ½ or ²
+        (r"(?i)ss", "split"),  # case folding: ß and ſs
+        (r"\s+$", "replace"),  # a normaliser's pattern
+    ],
+    ids=["posix-classes", "line-anchors", "word-class", "case-fold", "replace-normalizer"],
+)
+def test_split_and_replace_patterns_count_as_the_tokenizers_library(tmp_path, shared_data, pattern, where):
+    """A `Split` pre-tokenizer's or a `Replace` normaliser's pattern is matched as the `tokenizers`
+    library (Oniguruma) matches it. The core's tokenizers crate was built with fancy-regex, which
+    reads POSIX classes as ASCII, `^`/`$` as whole-text anchors, `\\w` with other characters and
+    case folding without ß: a `[[:alpha:]]+` split counted half the Japanese tokens."""
+    from tokenizers import Regex, normalizers, pre_tokenizers, trainers
+    from tokenizers.models import WordLevel
+
+    texts = [*REGEX_TEXTS, *pl.read_parquet(shared_data / "chatterbot_multilingual.parquet")["text"].drop_nulls().to_list()]
+    tokenizer = Tokenizer(WordLevel(unk_token="[UNK]"))
+    if where == "split":
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    else:
+        tokenizer.normalizer = normalizers.Replace(Regex(pattern), " EOL ")
+        tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(texts, trainers.WordLevelTrainer(vocab_size=2000, special_tokens=["[UNK]"], show_progress=False))
+    path = tmp_path / "tokenizer.json"
+    tokenizer.save(str(path))
+    expected = [len(tokenizer.encode(t, add_special_tokens=False).ids) for t in texts]
+    assert TokenCounter(str(path)).count(pl.Series(texts, dtype=pl.String)) == expected

@@ -105,11 +105,14 @@ impl TokenCounter {
                 path.display()
             ))
         })?;
-        let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| {
+        // The library panics on some invalid files (a `Precompiled` normaliser whose charsmap
+        // does not parse) where it returns an error on others: both are the file's fault.
+        let loaded = quiet_catch(|| Tokenizer::from_bytes(&bytes).map_err(|e| e.to_string())).and_then(|r| r);
+        let mut tokenizer = loaded.map_err(|e| {
             CoreError::Input(format!(
                 "{} is not a valid Hugging Face tokenizer.json ({}); save one with the model's tokenizer.save_pretrained()",
                 path.display(),
-                first_line(&e.to_string())
+                first_line(&e)
             ))
         })?;
         tokenizer.with_truncation(None).map_err(|e| CoreError::Internal(format!("cannot disable truncation: {e}")))?;
@@ -384,6 +387,35 @@ fn byte_chars() -> [char; 256] {
         };
     }
     table
+}
+
+/// `work()`, or its panic's message when it panics, without the panic hook printing it (and a
+/// backtrace) on stderr: a panic there is an answer, not a bug. Only this thread's panics are
+/// kept quiet, while `work` runs; every other panic still reaches the hook that was installed.
+fn quiet_catch<T>(work: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    use std::cell::Cell;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    thread_local!(static QUIET: Cell<bool> = const { Cell::new(false) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(work));
+    QUIET.with(|quiet| quiet.set(false));
+    outcome.map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the library panicked")
+            .to_string()
+    })
 }
 
 fn first_line(message: &str) -> &str {
