@@ -166,6 +166,15 @@ def test_verify_exact_decides_train_eval_leakage_too(tmp_path):
     assert sketch_summary["near_in_train"] > len(want), "no hard negative leaked by the sketch: the corpus tests nothing"
 
 
+def test_a_similarity_of_exactly_the_threshold_reads_as_the_threshold_in_the_json():
+    """7 of 10 shingles shared: the core keeps 0.7 as an f32, which the JSON wrote as
+    0.699999988079071, a member a reader's `>= 0.7` found below the threshold it was merged at."""
+    frame = pl.DataFrame({"text": ["abcdefghij", "abcdefg"]})
+    result = epochplan.audit(frame, shingle="char", ngram=1, verify="exact", threshold=0.7, examples=False)
+    members = json.loads(result.to_json())["near"]["top"][0]["members"]
+    assert members == [{"row": 1, "similarity": 0.7}]
+
+
 def test_verify_exact_does_not_depend_on_batches_or_spilling():
     texts, _ = corpus(seed=5, originals=30)
     frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})

@@ -37,6 +37,12 @@ fn lengths_to_dict<'py>(py: Python<'py>, s: &Option<LengthSummary>) -> PyResult<
         .transpose()
 }
 
+/// An f32 similarity as the f64 of its shortest decimal form: 7/10 kept in an f32 is
+/// 0.699999988079071 as an f64, which a reader of the JSON compares as below a 0.7 threshold.
+fn shortest_decimal(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
 /// `{row, count, preview, members: [{row, similarity}]}`; members are rows only (no text: Python
 /// reads the few it shows back from the source), similarity None where the level has none.
 fn top_item<'py>(
@@ -54,7 +60,7 @@ fn top_item<'py>(
     for member in members {
         let m = PyDict::new(py);
         m.set_item("row", member.row)?;
-        m.set_item("similarity", member.similarity)?;
+        m.set_item("similarity", member.similarity.map(shortest_decimal))?;
         list.append(m)?;
     }
     item.set_item("members", list)?;
