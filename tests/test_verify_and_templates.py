@@ -221,6 +221,8 @@ def test_template_warning_on_toolformer_prompt_not_on_response(tmp_path):
     assert warning["id"] == "template" and warning["share"] >= 0.5
     assert warning["text"].startswith("toolformer: enabled toolformer access:")
     assert "--text" in warning["message"] and "response" in warning["message"]
+    # a prefix's count is a Misra-Gries lower bound (6,736 counted where 6,760 rows share them)
+    assert f"({prompt['template']['count']:,} of {prompt['rows']:,}, or more)" in warning["message"]
     assert prompt["template"]["source"] == "prefix" and prompt["template"]["share"] == warning["share"]
     response = epochplan.audit(TOOLFORMER, text="response", keep_clusters=False).to_dict()
     assert response["warnings"] == []
