@@ -12,10 +12,16 @@ fi
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
 
-# PyTorch: the CPU wheel shipped beside the repo (plain `pip install torch` pulls GBs of CUDA).
-TORCH_WHEEL=$(ls ../shared/wheels/torch-*+cpu-*.whl 2>/dev/null | head -n 1 || true)
+# PyTorch: the CPU wheel shipped beside the repo (plain `pip install torch` pulls GBs of CUDA),
+# the one built for this interpreter (cp311 for Python 3.11).
+PY_TAG=$(python -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+TORCH_WHEEL=$(ls ../shared/wheels/torch-*+cpu-"$PY_TAG"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -n "$TORCH_WHEEL" ]; then
     python -m pip install --quiet "$TORCH_WHEEL"
+elif ls ../shared/wheels/torch-*+cpu-*.whl >/dev/null 2>&1; then
+    echo "no CPU torch wheel for $PY_TAG in ../shared/wheels ($(cd ../shared/wheels && ls torch-*+cpu-*.whl | tr '\n' ' '));" \
+        "run with PYTHON= an interpreter one fits (e.g. PYTHON=python3.11 bash scripts/test.sh)" >&2
+    exit 1
 fi
 
 # The Ray extra too: tests/test_ray_engine.py starts a two-node Ray cluster on loopback.
