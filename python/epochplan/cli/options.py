@@ -40,8 +40,8 @@ def _help(key: Key) -> str:
 #: The placeholder --help shows for each parser's value: what to type, not the Python type.
 _METAVARS = {
     "parse_fraction": "FRACTION",
-    "parse_whole": "INTEGER",
-    "parse_positive": "INTEGER",
+    "parse_whole": "COUNT",  # whole numbers as people write counts: 2k, 1,000, 1e3 (numbers.py)
+    "parse_positive": "COUNT",
     "parse_num_perm": "INTEGER",
     "parse_ratio": "RATIO",
     "parse_similarity": "FLOAT",
@@ -83,7 +83,7 @@ EvalOption = Annotated[
     list[str] | None,
     typer.Option(
         "--eval",
-        help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file stem); repeatable.",
+        help="Eval split to check for leakage into train: PATH or NAME=PATH (name defaults to the file name without its format and compression suffixes); repeatable.",
         show_default=False,
         metavar="[NAME=]PATH",
     ),

@@ -120,12 +120,13 @@ def _setup_key(name: str, help: str) -> Key:
 
 
 _DEFAULT_SETUP = Setup()
-_INTEGERS = ("batch", "grad_accum", "gpus", "seq_len", "steps")
+#: Whole numbers, written as people write counts (2k, 1,000, 1e3: numbers.py).
+_COUNTS = ("batch", "grad_accum", "gpus", "seq_len", "steps", "sample_overhead")
 _METAVARS = {
     "regime": "|".join(REGIMES),
     "framework": "|".join(FRAMEWORKS),
     "packing_efficiency": "FRACTION",
-    **{name: "INTEGER" for name in _INTEGERS},
+    **{name: "COUNT" for name in _COUNTS},
 }
 
 #: `[tool.epochplan.plan]` keys (also `EPOCHPLAN_<KEY>` and `--<key>`): one per Setup field.
