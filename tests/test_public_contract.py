@@ -53,6 +53,16 @@ def test_every_flag_of_every_command_is_still_in_its_help(command):
     assert not missing, f"`epochplan {command} --help` lost {sorted(missing)}"
 
 
+def test_whole_number_options_show_count_in_help():
+    """They take counts as people write them (2k, 1,000, 1e3): `INTEGER` said otherwise, and
+    --sample-overhead showed NUMBER while it refuses 1.5."""
+    shown = run_cli("plan", "--help", env={"COLUMNS": "400", "TERM": "dumb", "NO_COLOR": "1"}).stdout
+    for flag in ("--batch", "--grad-accum", "--gpus", "--seq-len", "--steps", "--sample-overhead"):
+        assert re.search(rf"{flag}\s+COUNT\b", shown), flag
+    shown = run_cli("check", "--help", env={"COLUMNS": "400", "TERM": "dumb", "NO_COLOR": "1"}).stdout
+    assert re.search(r"--min-unique-samples\s+COUNT\b", shown) and re.search(r"--max-leaked-rows\s+COUNT\b", shown)
+
+
 @pytest.fixture(scope="module")
 def reports(shared_data, tmp_path_factory) -> dict[str, dict]:
     """The three JSON documents, produced as the contract was captured: ChatterBot English with
