@@ -80,6 +80,17 @@ def test_two_inputs_with_one_name_are_refused(shards, tmp_path):
     assert_clean_error(proc, "s0.parquet")
 
 
+def _dedup_two_shards(tmp_path, first: pl.Series, second: pl.Series):
+    """Two Parquet shards whose `extra` column is `first` and `second`, deduplicated into one
+    file: (the folder, the output path, the finished `dedup -o FILE`)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k, extra in enumerate([first, second]):
+        pl.DataFrame({"text": [f"document number {k}"], "extra": extra}).write_parquet(folder / f"{k}.parquet")
+    target = tmp_path / "one.parquet"
+    return folder, target, run_cli("dedup", str(folder), "-o", str(target))
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -92,12 +103,7 @@ def test_a_column_the_files_hold_in_types_one_file_cannot_join_is_refused(tmp_pa
     """One output file holds the union of the columns: a column in two types polars cannot join
     was exit 3 ("SchemaError: failed to determine supertype"). Now exit 2 naming it, the files
     and their types, before any work; `-o DIR/` keeps each file's types and writes them."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for k, extra in enumerate([first, second]):
-        pl.DataFrame({"text": [f"document number {k}"], "extra": extra}).write_parquet(folder / f"{k}.parquet")
-    target = tmp_path / "one.parquet"
-    proc = run_cli("dedup", str(folder), "-o", str(target))
+    folder, target, proc = _dedup_two_shards(tmp_path, first, second)
     assert_clean_error(proc, "column 'extra'", "0.parquet", "1.parquet", "-o DIR/", str(first.dtype), str(second.dtype))
     assert not target.exists() and not list(tmp_path.glob(".one.*"))
     out = tmp_path / "out"
@@ -124,12 +130,7 @@ def test_a_join_of_the_files_types_that_would_change_values_is_refused(tmp_path,
     """polars joins Int64 and Float64 as Float64, Datetime(ns) and Datetime(us) as microseconds,
     casting without a word: `dedup -o FILE` wrote 9007199254740993 as 9007199254740992.0 and
     dropped nanoseconds. Now exit 2 naming the column, the file, the value that would change."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for k, extra in enumerate([first, second]):
-        pl.DataFrame({"text": [f"document number {k}"], "extra": extra}).write_parquet(folder / f"{k}.parquet")
-    target = tmp_path / "one.parquet"
-    proc = run_cli("dedup", str(folder), "-o", str(target))
+    folder, target, proc = _dedup_two_shards(tmp_path, first, second)
     assert_clean_error(proc, "column 'extra'", "0.parquet", changed, "-o DIR/")
     assert not target.exists()
     with pytest.raises(epochplan.InputError, match="changes its values"):
