@@ -20,7 +20,7 @@ if [ -n "$TORCH_WHEEL" ]; then
     python -m pip install --quiet "$TORCH_WHEEL"
 elif ls ../shared/wheels/torch-*+cpu-*.whl >/dev/null 2>&1; then
     echo "no CPU torch wheel for $PY_TAG in ../shared/wheels ($(cd ../shared/wheels && ls torch-*+cpu-*.whl | tr '\n' ' '));" \
-        "run with PYTHON= an interpreter one fits (e.g. PYTHON=python3.11 bash scripts/test.sh)" >&2
+        "remove .venv and run with PYTHON= an interpreter one fits (e.g. rm -rf .venv && PYTHON=python3.11 bash scripts/test.sh)" >&2
     exit 1
 fi
 

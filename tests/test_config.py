@@ -300,6 +300,10 @@ def test_a_toml_float_spelled_1_000_is_refused_for_a_whole_number_key(tmp_path, 
     (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1e3\n")
     shown = json.loads(run_cli("config", "show", "--json", cwd=tmp_path).stdout)
     assert {row["key"]: row["value"] for row in shown["commands"][table]}[key] == 1000
+    # TOML's `_` between any two digits (10.0 in TOML, as the integer 1_0 is 10), not a thousands mark
+    (tmp_path / "epochplan.toml").write_text(f"[{table}]\n{key} = 1_0.0\n")
+    shown = json.loads(run_cli("config", "show", "--json", cwd=tmp_path).stdout)
+    assert {row["key"]: row["value"] for row in shown["commands"][table]}[key] == 10
 
 
 def test_a_relative_tokenizer_path_in_a_file_is_resolved_as_the_os_does(tmp_path):

@@ -141,12 +141,34 @@ def test_a_join_of_the_files_types_that_would_change_values_is_refused(tmp_path,
 
 
 def test_a_join_of_the_files_types_that_keeps_every_value_is_written(tmp_path):
-    """Whole numbers that floats hold exactly, and float32 beside float64, join as polars joins them."""
+    """Whole numbers that floats hold exactly, float32 beside float64, and a date or a bool beside
+    text (written as its text; polars has no cast back from text to check, which was exit 3)
+    join as polars joins them."""
+    import datetime
+
     folder = tmp_path / "in"
     folder.mkdir()
-    pl.DataFrame({"text": ["one doc"], "n": [3], "f": pl.Series([0.5], dtype=pl.Float32)}).write_parquet(folder / "0.parquet")
-    pl.DataFrame({"text": ["two doc"], "n": [1.5], "f": [0.25]}).write_parquet(folder / "1.parquet")
+    pl.DataFrame({"text": ["one doc"], "n": [3], "f": pl.Series([0.5], dtype=pl.Float32), "d": [datetime.date(2020, 1, 2)],
+                  "b": [True]}).write_parquet(folder / "0.parquet")  # fmt: skip
+    pl.DataFrame({"text": ["two doc"], "n": [1.5], "f": [0.25], "d": ["soon"], "b": ["maybe"]}).write_parquet(folder / "1.parquet")
     target = tmp_path / "one.parquet"
     proc = run_cli("dedup", str(folder), "-o", str(target))
     assert proc.returncode == 0, proc.stderr
-    assert pl.read_parquet(target).select("n", "f").rows() == [(3.0, 0.5), (1.5, 0.25)]
+    assert pl.read_parquet(target).select("n", "f", "d", "b").rows() == [(3.0, 0.5, "2020-01-02", "true"), (1.5, 0.25, "soon", "maybe")]
+
+
+def test_json_lines_to_json_lines_copies_lines_whatever_their_types_join_to(tmp_path):
+    """Each kept line is copied as written, so no join can change a value: an id past 2^53
+    beside a float (refused as a join that changes values) and a list beside a string (exit 3)
+    are written as they were."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"text": "alpha beta gamma", "id": 9007199254740993, "tags": ["a"]}\n')
+    (folder / "b.jsonl").write_text('{"text": "delta epsilon zeta", "id": 1.5, "tags": "c"}\n')
+    target = tmp_path / "out.jsonl"
+    proc = run_cli("dedup", str(folder), "-o", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_text().splitlines() == [
+        '{"text": "alpha beta gamma", "id": 9007199254740993, "tags": ["a"]}',
+        '{"text": "delta epsilon zeta", "id": 1.5, "tags": "c"}',
+    ]

@@ -167,6 +167,13 @@ def test_a_plan_and_a_check_of_other_data_are_named_on_the_page_and_on_stderr(tm
     assert said in text and "the check was run on other data" in text
     proc = run_cli("report", str(audit), "--plan", str(by_hand), "-o", str(page))
     assert proc.returncode == 0 and "made from counts given by hand (1,000 unique samples)" in proc.stderr
+    assert run_cli("plan", "--tokens", "16614", "-o", str(by_hand)).returncode == 0  # tokens alone: given by hand too
+    proc = run_cli("report", str(audit), "--plan", str(by_hand), "-o", str(page))
+    assert proc.returncode == 0 and "made from counts given by hand (16,614 unique tokens)" in proc.stderr
+    # the same file spelled from another working folder is the same data: no warning
+    assert run_cli("check", english.name, "--json", str(check), "--exit-zero", "-q", cwd=english.parent).returncode == 0
+    proc = run_cli("report", str(audit), "--check", str(check), "-o", str(page))
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
 
 
 def test_report_errors_are_one_line(tmp_path):

@@ -250,6 +250,14 @@ def test_a_near_cluster_of_exact_copies_is_called_copies_not_a_template():
     assert "fall in one near-duplicate cluster" in warning["message"] and "copies" not in warning["message"]
 
 
+def test_a_template_every_row_shares_is_counted_without_or_more():
+    """The Misra-Gries count is a lower bound, but not past every row: "300 of 300, or more"."""
+    opening = "you are a helpful assistant and you answer every question with care and in detail. " * 2
+    frame = pl.DataFrame({"text": [f"{opening} question number {i} about topic {i * 7}" for i in range(300)]})
+    (warning,) = epochplan.audit(frame, keep_clusters=False).to_dict()["warnings"]
+    assert "(300 of 300)" in warning["message"] and "or more" not in warning["message"]
+
+
 def test_template_check_warns_by_default_and_can_fail(tmp_path):
     def check(*extra):
         run = subprocess.run(

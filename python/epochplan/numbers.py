@@ -45,13 +45,14 @@ class Written(float):
     spelling, which the float has lost. `read_whole` and `read_decimal` read the spelling, so a
     file's `min-unique-samples = 1.000` is refused as the flag `--min-unique-samples 1.000` is,
     where the float 1.0 was taken as 1. (TOML's `+` sign is left out of the spelling; TOML has
-    no other sign for a float.)"""
+    no other sign for a float. Its `_` between any two digits is left out too, as TOML reads it:
+    `1_0.0` is 10 there, as the integer `1_0` is.)"""
 
     text: str
 
     def __new__(cls, text: str) -> Written:
         number = super().__new__(cls, text)
-        number.text = text.removeprefix("+")
+        number.text = text.removeprefix("+").replace("_", "")
         return number
 
     def __str__(self) -> str:

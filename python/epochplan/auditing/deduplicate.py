@@ -215,7 +215,8 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
             if kind == "text":
                 check_lines_output(source, f"-o {target}")
             else:
-                source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
+                if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
+                    source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
                 check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
@@ -342,6 +343,8 @@ def write_rows(source: Source, keep: np.ndarray, kind: str, path: Path, rows: in
     file."""
     if kind == "ndjson" and rows is not None and _copy_lines(source, keep, path, rows):
         return rows  # the lines numbered exactly the audited rows
+    if kind == "ndjson" and _lines_kept(source):  # lines that did not number the rows: from the columns after all
+        source.check_shared_types("dedup")
     read = [0]
     _write_kept(source, _counted(row_batches(source, batch_rows_from_env()), read), keep, kind, path)
     return read[0]
@@ -396,6 +399,12 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 writer.close()
 
 
+def _lines_kept(source: Source) -> bool:
+    """Whether every file of `source` is JSON lines whose lines `_copy_lines` can copy."""
+    parts = [p for p in source.parts if not p.is_empty_file]
+    return bool(parts) and all(p.lines is not None for p in parts)
+
+
 def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int) -> bool:
     """JSON lines in, JSON lines out: the kept rows' lines copied as they were written, byte for
     byte, in input order (each file's from that file). Written back from polars' columns, a
@@ -404,9 +413,9 @@ def _copy_lines(source: Source, keep: np.ndarray, path: Path, rows: int) -> bool
     was added as null. False, with nothing to keep in `path`, where an input file is not JSON
     lines or its lines do not number the `rows` the audit read: the rows are then written from
     their columns."""
-    parts = [p for p in source.parts if not p.is_empty_file]
-    if not parts or any(p.lines is None for p in parts):
+    if not _lines_kept(source):
         return False
+    parts = [p for p in source.parts if not p.is_empty_file]
     start = 0
     with open(path, "wb") as handle:
         for part in parts:

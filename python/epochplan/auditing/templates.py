@@ -67,7 +67,8 @@ def template_warnings(signal: TemplateSignal | None, other_columns: list[str], e
         hint = "audit a column that varies with --text, or strip the shared text first"
     # A prefix's or suffix's count is a lower bound (template.rs: a Misra-Gries summary, short
     # by at most 1/33 of the rows); a near cluster's is exact.
-    counted = f"{signal.count:,} of {signal.rows:,}" + ("" if signal.source == "near-cluster" else ", or more")
+    lower_bound = signal.source != "near-cluster" and signal.count < signal.rows
+    counted = f"{signal.count:,} of {signal.rows:,}" + (", or more" if lower_bound else "")
     message = (
         f"{100 * signal.share:.0f} % of rows ({counted}) {what}: a shared template, "
         f"so near-duplicate counts reflect the template more than the content; {hint}"

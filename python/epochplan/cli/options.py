@@ -42,7 +42,7 @@ _METAVARS = {
     "parse_fraction": "FRACTION",
     "parse_whole": "COUNT",  # whole numbers as people write counts: 2k, 1,000, 1e3 (numbers.py)
     "parse_positive": "COUNT",
-    "parse_num_perm": "INTEGER",
+    "parse_num_perm": "COUNT",
     "parse_ratio": "RATIO",
     "parse_similarity": "FLOAT",
     "parse_size": "SIZE",

@@ -4,6 +4,7 @@ they were its own; the report says so on the page and `epochplan report` warns o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,9 +14,10 @@ from .blocks import get
 def mismatches(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Mapping[str, Any] | None) -> list[str]:
     """One sentence for each way `plan` or `check` disagrees with `audit` (none: they agree)."""
     found = []
-    level, planned = get(plan, "unique_samples") is not None and get(plan, "unique_level"), get(plan, "unique_samples")
+    level, planned = get(plan, "unique_level"), get(plan, "unique_samples")
     if level == "given":
-        found.append(f"the plan was made from counts given by hand ({planned:,} unique samples), not from this audit")
+        given = f"{planned:,} unique samples" if isinstance(planned, int) else f"{get(plan, 'unique_tokens') or 0:,} unique tokens"
+        found.append(f"the plan was made from counts given by hand ({given}), not from this audit")
     elif level in ("near", "exact") and isinstance(audited := get(audit, level, "unique"), int) and audited != planned:
         found.append(
             f"the plan counts {planned:,} {level}-unique samples where this audit counts {audited:,}: it was made from "
@@ -25,12 +27,18 @@ def mismatches(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: 
     if isinstance(source, Mapping):
         paths, rows = source.get("paths"), source.get("rows")
         audited_paths, audited_rows = get(audit, "source", "paths"), audit.get("rows")
-        if paths != audited_paths or rows != audited_rows:
+        # Paths are compared by file name: one file is `data.parquet` from its folder and
+        # `/abs/data.parquet` or `../data.parquet` from another working folder.
+        if rows != audited_rows or _names(paths) != _names(audited_paths):
             found.append(
                 f"the check was run on other data ({_described(paths, rows)}) than this audit ({_described(audited_paths, audited_rows)}); "
                 "pass the audit JSON of the same data"
             )
     return found
+
+
+def _names(paths: Any) -> list[str]:
+    return [os.path.basename(os.path.normpath(str(p))) for p in paths] if isinstance(paths, list) else []
 
 
 def _described(paths: Any, rows: Any) -> str:
