@@ -507,3 +507,36 @@ def test_http_download_cut_short_is_an_error_and_later_downloads_still_work(tmp_
         for s in (server, whole):
             s.shutdown()
             s.server_close()
+
+
+def test_http_url_secrets_are_in_no_report_and_no_error(http, tmp_path):
+    """A presigned URL's query (`X-Amz-Signature`, a token) was written whole into the JSON's
+    `source.paths`, the HTML report (twice), the Markdown (and so the CI step summary), and up
+    to three times into an error line, polars' own words included."""
+    secret = "SECRET0123456789"
+    query = f"?X-Amz-Signature={secret}&token={secret}"
+    summary = tmp_path / "summary.md"
+    outputs = {"--json": tmp_path / "a.json", "--html": tmp_path / "r.html", "--markdown": tmp_path / "m.md"}
+    proc = run_cli(
+        "audit",
+        f"{http}/train.parquet{query}",
+        "--text",
+        "prompt",
+        "--eval",
+        f"val={http}/val.jsonl.gz?token={secret}",
+        "--eval-text",
+        "question",
+        *(str(a) for pair in outputs.items() for a in pair),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in (*outputs.values(), summary):
+        assert secret not in path.read_text(), path.name
+    assert secret not in proc.stdout + proc.stderr
+    got = json.loads(outputs["--json"].read_text())
+    assert got["source"]["paths"] == [f"{http}/train.parquet?X-Amz-Signature=…&token=…"]  # still says which file
+    assert got["leakage"]["val"]["path"] == f"{http}/val.jsonl.gz?token=…"
+    for name in ("missing.parquet", "missing.csv"):  # polars' error, urllib's
+        proc = run_cli("audit", f"{http}/{name}?token={secret}", "--text", "prompt")
+        assert_clean_error(proc, f"{http}/{name}?token=…: cannot read")
+        assert secret not in proc.stderr
