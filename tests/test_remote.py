@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 import pytest
@@ -540,3 +540,42 @@ def test_http_url_secrets_are_in_no_report_and_no_error(http, tmp_path):
         proc = run_cli("audit", f"{http}/{name}?token={secret}", "--text", "prompt")
         assert_clean_error(proc, f"{http}/{name}?token=…: cannot read")
         assert secret not in proc.stderr
+
+
+#: Names whose glob matches differ by the set rules: `^` and `]` as characters, a hidden file.
+GLOB_NAMES = ("a.parquet", "b.parquet", "^.parquet", "].parquet", ".hidden.parquet", "sub/c.parquet")
+
+
+@pytest.mark.parametrize(
+    "pattern", ["[^a].parquet", "[!a].parquet", "[]a].parquet", "[z-a].parquet", "*.parquet", ".*.parquet", "**/*.parquet"]
+)
+def test_s3_glob_matches_the_names_a_local_glob_does(s3, tmp_path, monkeypatch, pattern):
+    """`[^a]` negated remotely (Python's glob reads `^` as a character: `[!a]` negates), so
+    another file was read; `[]a]` and `[z-a]` failed with the regex module's words ("bad escape",
+    "bad character range") and a credentials hint; `*` took hidden files a local glob leaves."""
+    import pyarrow.fs as pafs
+
+    from epochplan.sources import resolve_paths
+    from epochplan.sources.remote import file_name
+
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    for name in GLOB_NAMES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+        with fs.open_output_stream(f"bucket1/globs/{name}") as out:
+            out.write(b"")
+    for name, value in s3.items():
+        monkeypatch.setenv(name, value)
+
+    def names(spec: str) -> list[str] | str:
+        try:
+            return [str(PurePosixPath(str(p)).parent.name) + "/" + file_name(p) for p in resolve_paths(spec)]
+        except epochplan.InputError as e:
+            return re.sub(r"^.*: the pattern matches no (file|object);.*$", "no match", str(e))
+
+    local = names(str(tmp_path / pattern))
+    assert names(f"s3://bucket1/globs/{pattern}") == (
+        local if isinstance(local, str) else [n.replace(tmp_path.name, "globs") for n in local]
+    )

@@ -225,42 +225,42 @@ def first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over '/'-separated keys: `**` crosses folders, `*` and `?` do not.
-    `%XX` escapes are decoded, as in the rest of the URL, and match their characters literally."""
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a `/`-separated object path matches `pattern` as Python's `glob` (recursive) matches
+    a local path, so that a pattern reads the same names in a bucket as on disk: each segment by
+    `fnmatch` (`[!a]` negates, `^` and `]` first in a set are characters, `[z-a]` matches
+    nothing), `**` as a whole segment any folders, names starting with `.` only by a segment that
+    does too. `%XX` escapes are decoded, as in the rest of the URL, and match their characters
+    literally (`%2A` is a `*` of the key)."""
+    import fnmatch
     import urllib.parse
 
-    out, i = [], 0
-    while i < len(pattern):
-        escaped = _ESCAPES.match(pattern, i)
-        if escaped:  # `%2A` is a `*` of the key, not a pattern's
-            out.append(re.escape(urllib.parse.unquote(escaped.group())))
-            i = escaped.end()
-        elif pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                body = pattern[i + 1 : end]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+    # Decoded escapes wrapped in a set (`[*]`): characters, not a pattern's.
+    literal = _ESCAPES.sub(lambda m: re.sub(r"[*?\[\]]", r"[\g<0>]", urllib.parse.unquote(m.group())), pattern)
+    segments = [None if seg == "**" else (seg.startswith("."), re.compile(fnmatch.translate(seg)).match) for seg in literal.split("/")]
+
+    def after_any_folders(positions: set[int]) -> set[int]:  # a `**` may match no folder
+        for p in sorted(positions):
+            while p < len(segments) and segments[p] is None:
+                p += 1
+                positions.add(p)
+        return positions
+
+    def matches(path: str) -> bool:
+        positions = after_any_folders({0})  # the pattern's segments the path's names so far reach
+        for name in path.split("/"):
+            hidden, reached = name.startswith("."), set()
+            for p in positions - {len(segments)}:
+                segment = segments[p]
+                if segment is None:  # `**` takes this folder too
+                    if not hidden:
+                        reached.add(p)
+                elif (segment[0] or not hidden) and segment[1](name) is not None:
+                    reached.add(p + 1)
+            positions = after_any_folders(reached)
+        return len(segments) in positions
+
+    return matches
 
 
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
@@ -290,8 +290,8 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
             cut = key.rfind("/", 0, magic[0])
             base = f"{bucket}/{urllib.parse.unquote(key[:cut])}" if cut >= 0 else bucket
             selector = pafs.FileSelector(base, recursive="**" in key or "/" in key[magic[0] :])
-            regex = _glob_regex(f"{bucket}/{key}")
-            matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and regex.match(info.path))
+            matcher = glob_matcher(f"{bucket}/{key}")
+            matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and matcher(info.path))
             if not matches:
                 raise InputError(f"{url}: the pattern matches no object; check the pattern and quote it")
             return [object_url(scheme, m) for m in matches]
