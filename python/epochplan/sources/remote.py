@@ -148,14 +148,33 @@ def _query_start(url: str, start: int) -> int:
     return len(url)
 
 
+def http_open(url: str, headers: dict[str, str] | None = None) -> Any:
+    """An http(s) response for `url` through urllib (a file-like object; close it). The request
+    names the URL as polars' reader does (`request_url`), so that both read the same file."""
+    import urllib.request
+
+    return urllib.request.urlopen(urllib.request.Request(request_url(url), headers=headers or {}), timeout=60)
+
+
+def request_url(url: str) -> str:
+    """An http(s) URL as its request names it, as polars' reader (and a browser) sends it: the
+    path's and the query's raw spaces, non-ASCII letters and control characters percent-encoded
+    as UTF-8, `%XX` escapes kept as written (not encoded twice). urllib sends the URL as given,
+    and refuses a space ("can't contain control characters") or a letter past ASCII."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.quote(parts.path, safe="/%:@!$&'()*+,;=~")
+    query = urllib.parse.quote(parts.query, safe="/?%:@!$&'()*+,;=~")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
 def serves_ranges(url: str) -> bool:
     """Whether an http(s) server answers a byte-range request (`Range: bytes=0-0`) with that range,
     as polars' object-store reader needs; a plain file server (`python -m http.server`) sends the
     whole file instead. True when the request fails: the reader then names the failure."""
-    import urllib.request
-
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-0"}), timeout=60) as response:
+        with http_open(url, {"Range": "bytes=0-0"}) as response:
             return response.status == 206
     except Exception:  # urllib raises HTTPError, URLError, OSError, ValueError …
         return True
@@ -180,7 +199,6 @@ def download(url: str) -> Any:
     cannot read and a Parquet file cannot be read as a stream."""
     import shutil
     import urllib.error
-    import urllib.request
     from pathlib import Path
 
     if url in _downloads:
@@ -189,7 +207,7 @@ def download(url: str) -> Any:
     folder.mkdir()
     target = folder / (file_name(url) or "download")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+        with http_open(url) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
             expected = response.headers.get("Content-Length")
         # urllib's reads end quietly when the server closes early: half a file would be read as
