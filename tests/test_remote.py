@@ -247,6 +247,8 @@ def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
     "spec, fragments",
     [
         ("s3://bucket1/shards/nothing-*.parquet", ["matches no object"]),
+        # No folder before the pattern: pyarrow's raw "[Errno 2] Path does not exist" and a credentials hint.
+        ("s3://bucket1/no-folder/*.parquet", ["s3://bucket1/no-folder/*.parquet: the pattern matches no object"]),
         ("s3://bucket1/shards/missing.parquet", ["missing.parquet", "no such object"]),
         ("s3://no-such-bucket/x/*.parquet", ["no-such-bucket", "AWS_"]),
         ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),

@@ -309,7 +309,11 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
             base = f"{bucket}/{urllib.parse.unquote(key[:cut])}" if cut >= 0 else bucket
             selector = pafs.FileSelector(base, recursive="**" in key or "/" in key[magic[0] :])
             matcher = glob_matcher(f"{bucket}/{key}")
-            matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and matcher(info.path))
+            try:
+                listed = fs.get_file_info(selector)
+            except FileNotFoundError:  # no folder before the pattern, in a bucket that exists: no match, as locally
+                listed = []
+            matches = sorted(info.path for info in listed if info.is_file and matcher(info.path))
             if not matches:
                 raise InputError(f"{url}: the pattern matches no object; check the pattern and quote it")
             return [object_url(scheme, m) for m in matches]
