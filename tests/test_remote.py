@@ -600,3 +600,34 @@ def test_http_url_with_a_space_or_a_non_ascii_letter_reads_its_file(http, name):
     assert (got["rows"], got["exact"]["unique"]) == (20, 7)
     escaped = urllib.parse.quote(name)  # an escaped URL reads the same file
     assert epochplan.audit(f"{http}/{escaped}", near=False).rows == 20
+
+
+class GzipEncodingHandler(SimpleHTTPRequestHandler):
+    """Every file gzip-compressed for the transfer (`Content-Encoding: gzip`), without byte ranges."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = gzip.compress(Path(self.translate_path(self.path)).read_bytes())
+        self.send_response(200)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_http_file_gzip_encoded_for_the_transfer_is_named_so(tmp_path):
+    """Read as the file itself: "not UTF-8 … iconv -f cp1252" for a CSV, "not a Parquet file"."""
+    frame = pl.DataFrame({"text": ["a", "b"]})
+    frame.write_csv(tmp_path / "d.csv")
+    frame.write_parquet(tmp_path / "d.parquet")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(GzipEncodingHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name in ("d.csv", "d.parquet"):
+            url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
+            assert_clean_error(run_cli("audit", url), f"{url}: the server sent the file gzip-encoded (Content-Encoding: gzip)")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -208,6 +208,7 @@ def download(url: str) -> Any:
     target = folder / (file_name(url) or "download")
     try:
         with http_open(url) as response, open(target, "wb") as out:
+            _refuse_transfer_gzip(url, response)
             shutil.copyfileobj(response, out, 1 << 20)
             expected = response.headers.get("Content-Length")
         # urllib's reads end quietly when the server closes early: half a file would be read as
@@ -225,6 +226,19 @@ def download(url: str) -> Any:
         raise InputError(f"{url}: cannot download it ({first_line(e)}); {where}") from None
     _downloads[url] = target
     return target
+
+
+def _refuse_transfer_gzip(url: str, response: Any) -> None:
+    """A download the server gzip-compressed for the transfer (`Content-Encoding: gzip` on a
+    file whose name says no gzip): its bytes are not the file's, and were read as text that is
+    not UTF-8, or "not a Parquet file". A body that does not start as gzip does (Apache's
+    AddEncoding on a file as it is) is the file."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip") and response.peek(2)[:2] == b"\x1f\x8b" and not file_name(url).lower().endswith(".gz"):
+        raise InputError(
+            f"{url}: the server sent the file gzip-encoded (Content-Encoding: gzip), which is not read here; "
+            "download it (curl --compressed -o FILE URL) and audit the local file, or serve it unencoded"
+        )
 
 
 def discard_downloads() -> None:
