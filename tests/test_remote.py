@@ -14,8 +14,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 import pytest
@@ -143,6 +144,10 @@ class WholeFileHandler(SimpleHTTPRequestHandler):
         pass
 
 
+#: File names an http URL may hold as they are: polars' reader percent-encodes them, urllib did not.
+HTTP_ODD_NAMES = ("sp ace.csv", "ünï.csv", "sp ace.parquet", "ünï.parquet", "sp ace.jsonl")
+
+
 @pytest.fixture(scope="module", params=[RangeHandler, WholeFileHandler], ids=["ranges", "whole-files"])
 def http(shared_data, tmp_path_factory, request):
     root = tmp_path_factory.mktemp("http-root")
@@ -164,6 +169,9 @@ def http(shared_data, tmp_path_factory, request):
     val = pl.read_parquet(shared_data / EVAL).rename({"prompt": "question"})
     (root / "val.jsonl.gz").write_bytes(gzip.compress(val.write_ndjson().encode()))
     (root / "val.json").write_text(json.dumps(val.to_dicts()))
+    odd = pl.DataFrame({"text": [f"row {i % 7} of an oddly named file" for i in range(20)]})
+    for name in HTTP_ODD_NAMES:
+        {".csv": odd.write_csv, ".parquet": odd.write_parquet, ".jsonl": odd.write_ndjson}[Path(name).suffix](root / name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(request.param, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -239,6 +247,8 @@ def test_dedup_from_s3_writes_locally(s3, tmp_path, shared_data):
     "spec, fragments",
     [
         ("s3://bucket1/shards/nothing-*.parquet", ["matches no object"]),
+        # No folder before the pattern: pyarrow's raw "[Errno 2] Path does not exist" and a credentials hint.
+        ("s3://bucket1/no-folder/*.parquet", ["s3://bucket1/no-folder/*.parquet: the pattern matches no object"]),
         ("s3://bucket1/shards/missing.parquet", ["missing.parquet", "no such object"]),
         ("s3://no-such-bucket/x/*.parquet", ["no-such-bucket", "AWS_"]),
         ("s3://bucket1/eval/val.jsonl.gz", ["val.jsonl.gz", "no column 'prompt'"]),
@@ -507,3 +517,117 @@ def test_http_download_cut_short_is_an_error_and_later_downloads_still_work(tmp_
         for s in (server, whole):
             s.shutdown()
             s.server_close()
+
+
+def test_http_url_secrets_are_in_no_report_and_no_error(http, tmp_path):
+    """A presigned URL's query (`X-Amz-Signature`, a token) was written whole into the JSON's
+    `source.paths`, the HTML report (twice), the Markdown (and so the CI step summary), and up
+    to three times into an error line, polars' own words included."""
+    secret = "SECRET0123456789"
+    query = f"?X-Amz-Signature={secret}&token={secret}"
+    summary = tmp_path / "summary.md"
+    outputs = {"--json": tmp_path / "a.json", "--html": tmp_path / "r.html", "--markdown": tmp_path / "m.md"}
+    proc = run_cli(
+        "audit",
+        f"{http}/train.parquet{query}",
+        "--text",
+        "prompt",
+        "--eval",
+        f"val={http}/val.jsonl.gz?token={secret}",
+        "--eval-text",
+        "question",
+        *(str(a) for pair in outputs.items() for a in pair),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in (*outputs.values(), summary):
+        assert secret not in path.read_text(), path.name
+    assert secret not in proc.stdout + proc.stderr
+    got = json.loads(outputs["--json"].read_text())
+    assert got["source"]["paths"] == [f"{http}/train.parquet?X-Amz-Signature=…&token=…"]  # still says which file
+    assert got["leakage"]["val"]["path"] == f"{http}/val.jsonl.gz?token=…"
+    for name in ("missing.parquet", "missing.csv"):  # polars' error, urllib's
+        proc = run_cli("audit", f"{http}/{name}?token={secret}", "--text", "prompt")
+        assert_clean_error(proc, f"{http}/{name}?token=…: cannot read")
+        assert secret not in proc.stderr
+
+
+#: Names whose glob matches differ by the set rules: `^` and `]` as characters, a hidden file.
+GLOB_NAMES = ("a.parquet", "b.parquet", "^.parquet", "].parquet", ".hidden.parquet", "sub/c.parquet")
+
+
+@pytest.mark.parametrize(
+    "pattern", ["[^a].parquet", "[!a].parquet", "[]a].parquet", "[z-a].parquet", "*.parquet", ".*.parquet", "**/*.parquet"]
+)
+def test_s3_glob_matches_the_names_a_local_glob_does(s3, tmp_path, monkeypatch, pattern):
+    """`[^a]` negated remotely (Python's glob reads `^` as a character: `[!a]` negates), so
+    another file was read; `[]a]` and `[z-a]` failed with the regex module's words ("bad escape",
+    "bad character range") and a credentials hint; `*` took hidden files a local glob leaves."""
+    import pyarrow.fs as pafs
+
+    from epochplan.sources import resolve_paths
+    from epochplan.sources.remote import file_name
+
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    for name in GLOB_NAMES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+        with fs.open_output_stream(f"bucket1/globs/{name}") as out:
+            out.write(b"")
+    for name, value in s3.items():
+        monkeypatch.setenv(name, value)
+
+    def names(spec: str) -> list[str] | str:
+        try:
+            return [str(PurePosixPath(str(p)).parent.name) + "/" + file_name(p) for p in resolve_paths(spec)]
+        except epochplan.InputError as e:
+            return re.sub(r"^.*: the pattern matches no (file|object);.*$", "no match", str(e))
+
+    local = names(str(tmp_path / pattern))
+    assert names(f"s3://bucket1/globs/{pattern}") == (
+        local if isinstance(local, str) else [n.replace(tmp_path.name, "globs") for n in local]
+    )
+
+
+@pytest.mark.parametrize("name", HTTP_ODD_NAMES)
+def test_http_url_with_a_space_or_a_non_ascii_letter_reads_its_file(http, name):
+    """urllib sent the URL as written: "URL can't contain control characters" (a space), "'ascii'
+    codec can't encode" (ü); a server without byte ranges was then taken for one that has them,
+    and polars failed ("Range request not supported")."""
+    got = epochplan.audit(f"{http}/{name}", near=False).to_dict()
+    assert (got["rows"], got["exact"]["unique"]) == (20, 7)
+    escaped = urllib.parse.quote(name)  # an escaped URL reads the same file
+    assert epochplan.audit(f"{http}/{escaped}", near=False).rows == 20
+
+
+class GzipEncodingHandler(SimpleHTTPRequestHandler):
+    """Every file gzip-compressed for the transfer (`Content-Encoding: gzip`), without byte ranges."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = gzip.compress(Path(self.translate_path(self.path)).read_bytes())
+        self.send_response(200)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_http_file_gzip_encoded_for_the_transfer_is_named_so(tmp_path):
+    """Read as the file itself: "not UTF-8 … iconv -f cp1252" for a CSV, "not a Parquet file"."""
+    frame = pl.DataFrame({"text": ["a", "b"]})
+    frame.write_csv(tmp_path / "d.csv")
+    frame.write_parquet(tmp_path / "d.parquet")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(GzipEncodingHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name in ("d.csv", "d.parquet"):
+            url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
+            assert_clean_error(run_cli("audit", url), f"{url}: the server sent the file gzip-encoded (Content-Encoding: gzip)")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,7 +6,11 @@ from contextlib import contextmanager
 
 
 class EpochplanError(Exception):
-    """Base of every error epochplan raises on purpose."""
+    """Base of every error epochplan raises on purpose. Its message never holds a URL's secrets
+    (`without_secrets`), whoever wrote it: epochplan, a reader's words it quotes, the binding."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(without_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class InputError(EpochplanError, ValueError):
@@ -30,6 +34,27 @@ class StorageError(EpochplanError, OSError):
 class EngineError(EpochplanError, RuntimeError):
     """The engine running the audit failed outside epochplan's own code: a Ray worker or node
     died, the cluster went away. Nothing was written; run again (or on the local engine)."""
+
+
+#: A URL's password (`https://user:PASSWORD@host/`), after the user name.
+_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)")
+#: A query (`?key=value&key=value`), wherever it stands: a reader may quote the URL, or only its
+#: path and query (polars: "Object at location data.parquet?token=… not found").
+#: A value ends at a space, `&`, a quote or `)`; a `:` `,` `;` `.` just before one is the
+#: message's, not the value's (`URL?token=…: cannot read`).
+_VALUE_TEXT = r"[^\s&#'\"<>)]*?(?=[:;,.]?(?:[\s&#'\"<>)]|\Z))"
+_QUERY = re.compile(rf"\?[^\s=&#?/'\"<>]+={_VALUE_TEXT}(?:&[^\s=&#'\"<>]+(?:={_VALUE_TEXT})?)*")
+_VALUE = re.compile(r"=[^&]*")
+
+
+def without_secrets(text: str) -> str:
+    """`text` with every URL's secrets masked: each query value (a presigned URL's
+    `X-Amz-Signature`, a SAS `sig`, a `token`) and a password written `…`; the path, the query's
+    keys and the user name stay, so that the URL still says which file. The one rule for a URL
+    shown or written anywhere: errors (`EpochplanError`), the reports' `source.paths` and eval
+    split paths, warnings."""
+    text = _PASSWORD.sub(r"\1…", text)
+    return _QUERY.sub(lambda m: _VALUE.sub("=…", m.group()), text)
 
 
 def shown(text: str, limit: int = 160) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import InputError, naming_input
+from ..errors import InputError, naming_input, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
@@ -65,7 +65,9 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
         source = open_source(spec)
         source.check_columns(per_split[name])
         choose_text_columns(source.schema(), per_split[name], f"eval split {name!r} ({source.description})")
-        opened[name] = (source, str(spec) if isinstance(spec, (str, os.PathLike)) else None, per_split[name])
+        # The report's path of the split: a URL's secrets masked, as every path a report shows.
+        path = without_secrets(str(spec)) if isinstance(spec, (str, os.PathLike)) else None
+        opened[name] = (source, path, per_split[name])
     return opened
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import defaults
 from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, naming_input
+from ..errors import InputError, naming_input, without_secrets
 from ..numbers import integral
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, open_source, other_text_columns
@@ -175,7 +175,11 @@ def audit(
 
         tokenizer_file = loaded.file if loaded is not None else None
         info = SourceInfo(
-            paths=[str(p) for p in source.paths], text_columns=columns, label_column=label, normalize=normalize, tokenizer=tokenizer_file
+            paths=[without_secrets(str(p)) for p in source.paths],
+            text_columns=columns,
+            label_column=label,
+            normalize=normalize,
+            tokenizer=tokenizer_file,
         )
         summary = auditor.summary(with_labels=label is not None)
         exact_ids = ids_from_bytes(auditor.row_ids())
@@ -200,7 +204,7 @@ def audit(
         if misread is not None:
             path, header = misread
             message = (
-                f"{path} is read as one column, {header!r}: its fields look separated by another character than "
+                f"{without_secrets(path)} is read as one column, {header!r}: its fields look separated by another character than "
                 "the file type's (',' for .csv, a tab for .tsv), so each row's fields are audited as one text; "
                 "rewrite it with that separator, or as .tsv if it uses tabs"
             )

@@ -148,14 +148,33 @@ def _query_start(url: str, start: int) -> int:
     return len(url)
 
 
+def http_open(url: str, headers: dict[str, str] | None = None) -> Any:
+    """An http(s) response for `url` through urllib (a file-like object; close it). The request
+    names the URL as polars' reader does (`request_url`), so that both read the same file."""
+    import urllib.request
+
+    return urllib.request.urlopen(urllib.request.Request(request_url(url), headers=headers or {}), timeout=60)
+
+
+def request_url(url: str) -> str:
+    """An http(s) URL as its request names it, as polars' reader (and a browser) sends it: the
+    path's and the query's raw spaces, non-ASCII letters and control characters percent-encoded
+    as UTF-8, `%XX` escapes kept as written (not encoded twice). urllib sends the URL as given,
+    and refuses a space ("can't contain control characters") or a letter past ASCII."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.quote(parts.path, safe="/%:@!$&'()*+,;=~")
+    query = urllib.parse.quote(parts.query, safe="/?%:@!$&'()*+,;=~")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
 def serves_ranges(url: str) -> bool:
     """Whether an http(s) server answers a byte-range request (`Range: bytes=0-0`) with that range,
     as polars' object-store reader needs; a plain file server (`python -m http.server`) sends the
     whole file instead. True when the request fails: the reader then names the failure."""
-    import urllib.request
-
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-0"}), timeout=60) as response:
+        with http_open(url, {"Range": "bytes=0-0"}) as response:
             return response.status == 206
     except Exception:  # urllib raises HTTPError, URLError, OSError, ValueError …
         return True
@@ -180,7 +199,6 @@ def download(url: str) -> Any:
     cannot read and a Parquet file cannot be read as a stream."""
     import shutil
     import urllib.error
-    import urllib.request
     from pathlib import Path
 
     if url in _downloads:
@@ -189,7 +207,8 @@ def download(url: str) -> Any:
     folder.mkdir()
     target = folder / (file_name(url) or "download")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+        with http_open(url) as response, open(target, "wb") as out:
+            _refuse_transfer_gzip(url, response)
             shutil.copyfileobj(response, out, 1 << 20)
             expected = response.headers.get("Content-Length")
         # urllib's reads end quietly when the server closes early: half a file would be read as
@@ -209,6 +228,19 @@ def download(url: str) -> Any:
     return target
 
 
+def _refuse_transfer_gzip(url: str, response: Any) -> None:
+    """A download the server gzip-compressed for the transfer (`Content-Encoding: gzip` on a
+    file whose name says no gzip): its bytes are not the file's, and were read as text that is
+    not UTF-8, or "not a Parquet file". A body that does not start as gzip does (Apache's
+    AddEncoding on a file as it is) is the file."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip") and response.peek(2)[:2] == b"\x1f\x8b" and not file_name(url).lower().endswith(".gz"):
+        raise InputError(
+            f"{url}: the server sent the file gzip-encoded (Content-Encoding: gzip), which is not read here; "
+            "download it (curl --compressed -o FILE URL) and audit the local file, or serve it unencoded"
+        )
+
+
 def discard_downloads() -> None:
     """Remove every download of this process now, and its folder. For a Ray worker after each
     task: Ray ends its workers without the interpreter's exit, so the folder `download` leaves
@@ -225,42 +257,42 @@ def first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over '/'-separated keys: `**` crosses folders, `*` and `?` do not.
-    `%XX` escapes are decoded, as in the rest of the URL, and match their characters literally."""
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a `/`-separated object path matches `pattern` as Python's `glob` (recursive) matches
+    a local path, so that a pattern reads the same names in a bucket as on disk: each segment by
+    `fnmatch` (`[!a]` negates, `^` and `]` first in a set are characters, `[z-a]` matches
+    nothing), `**` as a whole segment any folders, names starting with `.` only by a segment that
+    does too. `%XX` escapes are decoded, as in the rest of the URL, and match their characters
+    literally (`%2A` is a `*` of the key)."""
+    import fnmatch
     import urllib.parse
 
-    out, i = [], 0
-    while i < len(pattern):
-        escaped = _ESCAPES.match(pattern, i)
-        if escaped:  # `%2A` is a `*` of the key, not a pattern's
-            out.append(re.escape(urllib.parse.unquote(escaped.group())))
-            i = escaped.end()
-        elif pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                body = pattern[i + 1 : end]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+    # Decoded escapes wrapped in a set (`[*]`): characters, not a pattern's.
+    literal = _ESCAPES.sub(lambda m: re.sub(r"[*?\[\]]", r"[\g<0>]", urllib.parse.unquote(m.group())), pattern)
+    segments = [None if seg == "**" else (seg.startswith("."), re.compile(fnmatch.translate(seg)).match) for seg in literal.split("/")]
+
+    def after_any_folders(positions: set[int]) -> set[int]:  # a `**` may match no folder
+        for p in sorted(positions):
+            while p < len(segments) and segments[p] is None:
+                p += 1
+                positions.add(p)
+        return positions
+
+    def matches(path: str) -> bool:
+        positions = after_any_folders({0})  # the pattern's segments the path's names so far reach
+        for name in path.split("/"):
+            hidden, reached = name.startswith("."), set()
+            for p in positions - {len(segments)}:
+                segment = segments[p]
+                if segment is None:  # `**` takes this folder too
+                    if not hidden:
+                        reached.add(p)
+                elif (segment[0] or not hidden) and segment[1](name) is not None:
+                    reached.add(p + 1)
+            positions = after_any_folders(reached)
+        return len(segments) in positions
+
+    return matches
 
 
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
@@ -290,8 +322,12 @@ def list_remote(url: str, is_data_file: Callable[[str], bool]) -> list[str]:
             cut = key.rfind("/", 0, magic[0])
             base = f"{bucket}/{urllib.parse.unquote(key[:cut])}" if cut >= 0 else bucket
             selector = pafs.FileSelector(base, recursive="**" in key or "/" in key[magic[0] :])
-            regex = _glob_regex(f"{bucket}/{key}")
-            matches = sorted(info.path for info in fs.get_file_info(selector) if info.is_file and regex.match(info.path))
+            matcher = glob_matcher(f"{bucket}/{key}")
+            try:
+                listed = fs.get_file_info(selector)
+            except FileNotFoundError:  # no folder before the pattern, in a bucket that exists: no match, as locally
+                listed = []
+            matches = sorted(info.path for info in listed if info.is_file and matcher(info.path))
             if not matches:
                 raise InputError(f"{url}: the pattern matches no object; check the pattern and quote it")
             return [object_url(scheme, m) for m in matches]

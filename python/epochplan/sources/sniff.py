@@ -13,6 +13,7 @@ import polars as pl
 
 from ..errors import InputError
 from .paths import UNPACK, file_format
+from .remote import http_open
 
 #: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
 BOM = b"\xef\xbb\xbf"
@@ -114,12 +115,10 @@ def supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
 @contextlib.contextmanager
 def url_stream(url: str) -> Iterator[Any]:
     """An http(s) file's bytes from the start of its download, decompressed by its suffix."""
-    import urllib.request
-
     import pyarrow as pa
 
     compression = file_format(url)[1]
-    with urllib.request.urlopen(url, timeout=60) as response:
+    with http_open(url) as response:
         if compression is None:
             yield response
         else:
