@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import interrupts
 from .errors import InputError, StorageError
 
 #: The value of an output option that means standard output, not a file.
@@ -161,12 +162,14 @@ class Staged:
                 tmp, target, given = self.pending[0]
                 with storage_errors(given):
                     os.replace(tmp, target)
+                interrupts.forget(tmp)
                 self.pending.pop(0)
 
     def _discard(self) -> None:
         with uninterrupted():  # a second signal must not leave the rest of the files behind
             for tmp, _, _ in self.pending:
                 tmp.unlink(missing_ok=True)
+                interrupts.forget(tmp)
             self.pending.clear()
 
 
@@ -183,25 +186,32 @@ def uninterrupted() -> Iterator[None]:
     Held by swapping the Python handlers, not by blocking the signals (`pthread_sigmask`): a mask
     holds only the calling thread's signals, and a Ctrl-C delivered to any other thread (polars',
     the Rust extension's) still runs the handler in the main thread. Signals are only handled in
-    the main thread; elsewhere the block runs as it is. An ignored signal stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    arrived: list[int] = []
-    previous: dict[int, Any] = {}
-    for sig in _HELD_SIGNALS:
-        handler = signal.getsignal(sig)
-        if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
-            continue
-        previous[sig] = handler
-        signal.signal(sig, lambda signum, frame: arrived.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
-            signal.raise_signal(sig)
+    the main thread; elsewhere the block runs as it is. An ignored signal stays ignored. Nor does
+    `interrupts` end a command stuck in native code inside the block (`interrupts.held`)."""
+    with interrupts.held():
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        arrived: list[int] = []
+        previous: dict[int, Any] = {}
+
+        def hold(signum: int, frame: object) -> None:
+            interrupts.handled()
+            arrived.append(signum)
+
+        for sig in _HELD_SIGNALS:
+            handler = signal.getsignal(sig)
+            if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
+                continue
+            previous[sig] = handler
+            signal.signal(sig, hold)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
+                signal.raise_signal(sig)
 
 
 def remove_temporary(path: Path) -> None:
@@ -212,6 +222,7 @@ def remove_temporary(path: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+        interrupts.forget(path)
 
 
 @contextlib.contextmanager
@@ -238,6 +249,7 @@ def _keep_mode(tmp: Path, target: Path) -> None:
 def _land(tmp: Path, target: Path, given: Path, stage: Staged | None) -> None:
     if stage is None:
         os.replace(tmp, target)
+        interrupts.forget(tmp)
     else:
         stage.pending.append((tmp, target, given))
 
@@ -254,6 +266,7 @@ def open_output(path: str | os.PathLike[str], stage: Staged | None = None) -> It
                 yield stream
             return
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        interrupts.temporary(tmp)  # before it exists: removed if a signal ends a command stuck meanwhile
         try:
             # O_EXCL: never open someone else's file; mode 0o666 minus the umask, like any new file.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -276,6 +289,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], st
             write(target)
             return
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        interrupts.temporary(tmp)  # before it exists: removed if a signal ends a command stuck meanwhile
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             write(tmp)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -284,3 +286,93 @@ def test_an_interrupt_python_cannot_raise_ends_as_interrupted_in_one_line():
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stderr.strip().splitlines()) == (130, ["interrupted"]), proc.stderr
+
+
+# --- a signal while the main thread waits inside native code: a server that stopped answering ----
+
+
+class _StallingHandler(BaseHTTPRequestHandler):
+    """Serves files (`bodies`) as a byte-range server would, answering the `bytes=0-0` probe, then
+    holds every other range request unanswered: polars' HTTP reader waits for it inside Rust, in
+    the main thread, where Python never runs a signal handler."""
+
+    protocol_version = "HTTP/1.1"
+    bodies: dict[str, bytes] = {}
+    stalled = threading.Event()  # a data request arrived and is held
+    release = threading.Event()  # set at teardown: the held requests end
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self._answer(head=True)
+
+    def do_GET(self):
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        body, wanted = self.bodies[self.path.lstrip("/")], self.headers.get("Range")
+        if wanted is not None and wanted != "bytes=0-0" and not head:
+            self.stalled.set()
+            self.release.wait(120)
+            self.close_connection = True
+            return
+        probe = wanted == "bytes=0-0"
+        self.send_response(206 if probe else 200)
+        if probe:
+            self.send_header("Content-Range", f"bytes 0-0/{len(body)}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", "1" if probe else str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body[:1] if probe else body)
+
+
+@pytest.fixture
+def stalling_server(tmp_path):
+    """(its URL, its handler class) for a server on 127.0.0.1 (a free port) that serves x.parquet
+    and x.jsonl up to their first data request, and holds that; stopped at teardown."""
+    frame = pl.DataFrame({"text": texts(500)})
+    frame.write_parquet(tmp_path / "x.parquet")
+    frame.write_ndjson(tmp_path / "x.jsonl")
+    bodies = {name: (tmp_path / name).read_bytes() for name in ("x.parquet", "x.jsonl")}
+    handler = type("Handler", (_StallingHandler,), {"bodies": bodies, "stalled": threading.Event(), "release": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        handler.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("name", "sig"),
+    [("x.parquet", signal.SIGINT), ("x.parquet", signal.SIGTERM), ("x.jsonl", signal.SIGINT)],
+    ids=["parquet-SIGINT", "parquet-SIGTERM", "jsonl-SIGINT"],
+)
+def test_a_signal_ends_a_read_stalled_in_native_code(tmp_path, stalling_server, name, sig):
+    """Python runs signal handlers only between bytecodes of the main thread: while it waited
+    inside polars' Rust HTTP reader for a server that stopped answering, Ctrl-C and SIGTERM did
+    nothing and the command never ended (only SIGKILL ended it). It now ends as any interrupt
+    does: exit 130 / 143, one line, no output and no temporary file. The 60 s bound is the
+    failure mode (a run that never ends), not a timing assertion."""
+    url, handler = stalling_server
+    out, temp = tmp_path / "out", tmp_path / "tmp"
+    out.mkdir()
+    temp.mkdir()
+    proc = start_cli("audit", f"{url}/{name}", "--json", str(out / "a.json"), "-q", cwd=tmp_path, env={"TMPDIR": str(temp)})
+    try:
+        wait_until(lambda: handler.stalled.is_set() or proc.poll() is not None, limit=120, what="the stalled request")
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    line = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert (proc.returncode, err.strip().splitlines()) == (EXIT[sig], [line]), err
+    assert list(out.iterdir()) == [] and list(temp.iterdir()) == []

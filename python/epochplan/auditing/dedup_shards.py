@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from .. import interrupts
 from ..errors import InputError
 from ..outputs import remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
@@ -80,6 +81,7 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
     keep, summary, source, unchanged = rows_to_write(data, target, progress, options)
     # Named before it is made, and made inside the try: an interrupt just after it exists removes it too.
     temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    interrupts.temporary(temp)  # removed too if a signal ends a command stuck in native code
     with storage_errors(target):  # a full disk or a quota: exit 2 naming the folder
         try:
             temp.mkdir(mode=0o700)  # private until published, as mkdtemp makes it
@@ -98,6 +100,8 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
         except BaseException:
             remove_temporary(temp)
             raise
+        finally:
+            interrupts.forget(temp)
     return summary
 
 

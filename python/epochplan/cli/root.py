@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
+from .. import interrupts
 from .._epochplan import __version__
 from ..engines import close_engines
 from ..errors import EpochplanError, InputError, InternalError, refused_path
@@ -36,8 +37,15 @@ _terminated = False
 
 def _on_sigterm(signum: int, frame: object) -> None:
     global _terminated
+    interrupts.handled()
     _terminated = True
     raise Terminated()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C handler (`signal.default_int_handler`), which also says that it ran."""
+    interrupts.handled()
+    raise KeyboardInterrupt
 
 
 def _interrupted() -> int:
@@ -194,8 +202,11 @@ def _python_sigint() -> None:
     to Python's, which raises a second one a few bytecodes later: one Ctrl-C, two interrupts, and
     the second lands in the clean-up the first started (a temporary output file was left). What
     Python holds as the handler (its default, or SIG_IGN where the parent ignored Ctrl-C) is set
-    again, which replaces polars' at the OS level."""
+    again (the default as `_on_sigint`, which says that it ran), which replaces polars' at the
+    OS level."""
     handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.default_int_handler:
+        handler = _on_sigint
     if handler is not None:
         signal.signal(signal.SIGINT, handler)
 
@@ -223,6 +234,7 @@ def _unraisable(hook: Any) -> Any:
 def main() -> None:
     _python_sigint()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupts.watch()  # a signal the main thread cannot take, stuck in native code, still ends the command
     sys.unraisablehook = _unraisable(sys.unraisablehook)
     # A path that is not UTF-8 (a --tokenizer or --config file: Linux allows any bytes in a name)
     # is printed as \udcff-style escapes, as stderr does, instead of failing the write.
@@ -237,6 +249,7 @@ def main() -> None:
         code = _interrupted() if code is None else code
     if _late_interrupt and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         code = _interrupted()
+    interrupts.exit_if_abandoned(code)  # a reader thread stuck in native code: no interpreter exit
     sys.exit(code)
 
 

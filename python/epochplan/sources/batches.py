@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from .. import interrupts
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
@@ -122,8 +123,14 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         # The consumer stopped (end, error, Ctrl-C): let the producer end, and wait for it. A
         # thread still decoding in pyarrow's C++ when the interpreter exits is killed mid-frame,
         # which aborts the process ("terminate called without an active exception", exit 134).
+        # One stuck in native code on a read that never returns (a server that stopped answering)
+        # is left behind once a signal was handled, and the command ends without the interpreter's
+        # exit (`interrupts.abandon`).
         stop.set()
-        worker.join()
+        while worker.is_alive():
+            worker.join(interrupts.GRACE_SECONDS)
+            if worker.is_alive() and interrupts.abandon(worker):
+                break
 
 
 def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pl.DataFrame]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .. import interrupts
 from ..errors import InputError, StorageError
 from ..outputs import arrow_sink, parquet_writer
 from .parts import polars_refused
@@ -55,12 +56,14 @@ def run_once(frame: pl.LazyFrame, kind: str, columns: Sequence[str] | None, batc
     except OSError as e:
         raise _storage_error(kind, folder, e) from None
     path = Path(name)
+    interrupts.temporary(path)  # removed too if a signal ends a command stuck in native code
     try:
         os.close(handle)
         _write(frame, path, kind, folder, batch_rows)
         yield pl.scan_parquet(path, glob=False)
     finally:
         path.unlink(missing_ok=True)
+        interrupts.forget(path)
 
 
 def _schema(frame: pl.LazyFrame, kind: str) -> pl.Schema:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import interrupts
 from ..errors import InputError
 
 #: Schemes read through pyarrow's filesystems (listing, globs, streaming).
@@ -189,7 +190,9 @@ def _download_folder() -> Any:
     """The temporary folder of this process's downloads, removed when the process exits."""
     import tempfile
 
-    return tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
+    folder = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
+    interrupts.temporary(folder.name)  # removed too if a signal ends a command stuck in native code
+    return folder
 
 
 def download(url: str) -> Any:
@@ -248,6 +251,7 @@ def discard_downloads() -> None:
     _downloads.clear()
     if _download_folder.cache_info().currsize:
         _download_folder().cleanup()
+        interrupts.forget(_download_folder().name)
         _download_folder.cache_clear()
 
 

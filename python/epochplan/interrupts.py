@@ -1,0 +1,166 @@
+"""A Ctrl-C or SIGTERM ends the command even while the main thread is stuck in native code.
+
+Python runs a signal's handler in the main thread, between two of its bytecodes. While that
+thread waits inside native code that does not return (polars' Rust HTTP reader, pyarrow's S3
+reader, on a server that stopped answering), no handler runs: SIGINT and SIGTERM did nothing,
+and only SIGKILL ended the command.
+
+`watch()` (the CLI's `main` only: the wakeup fd is one per process, and a library must not take
+it) points Python's C-level signal handler at a pipe (`signal.set_wakeup_fd`), which that
+handler writes the signal's number to at once, whatever the main thread does; a daemon thread
+reads it. Each Python handler of SIGINT or SIGTERM that epochplan installs calls `handled()`.
+A SIGINT or SIGTERM after which no such handler ran within `GRACE_SECONDS` means the main thread
+is stuck: the thread removes the temporary files and folders registered with `temporary`,
+prints the command's line (`interrupted` / `terminated`) and ends the process with 130 / 143
+(`os._exit`: a thread stuck in native code cannot be unwound).
+
+It keys on a handler having run, not on the time since the signal: a long clean-up after the
+handler ran (closing Ray, removing files) is left to finish. It never ends the process inside
+a `held` block (the renames that publish outputs, `outputs.uninterrupted`): those are short and
+in Python, and end first. A signal the parent ignored (SIG_IGN) has no C-level handler, writes
+nothing and stays ignored.
+
+The other way a stalled read held the command: a reader thread (the prefetch thread) stuck in
+native code, which the main thread's clean-up waited for after the handler ran. Once a signal
+was handled, the clean-up stops waiting for it after `GRACE_SECONDS` (`abandon`), and the
+command, its clean-up done, ends with `os._exit` (`exit_if_abandoned`): the interpreter's own
+exit would tear down what that thread is still inside.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Seconds a SIGINT or SIGTERM may wait for its Python handler before the main thread is taken
+#: to be stuck in native code.
+GRACE_SECONDS = 2.0
+#: What the command says and exits with for each signal it ends on (as `cli.root` does).
+_ENDINGS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}
+
+_lock = threading.Lock()  # never taken by a signal handler (it runs in the main thread, which may hold it)
+_temporary: dict[str, None] = {}  # paths, in the order they were made
+_holding = 0  # `held` blocks running
+_last_handled = float("-inf")  # time.monotonic() of the last handler that ran
+_watching = False
+_abandoned = False  # a thread stuck in native code was left behind
+
+
+def handled() -> None:
+    """Called by every Python handler of SIGINT / SIGTERM: the main thread takes signals."""
+    global _last_handled
+    _last_handled = time.monotonic()
+
+
+def temporary(path: str | os.PathLike[str]) -> None:
+    """Register a temporary file or folder of the command, before it is made: removed if a signal
+    ends a stuck command. `forget` it once it is published or removed."""
+    with _lock:
+        _temporary[os.fspath(path)] = None
+
+
+def forget(path: str | os.PathLike[str]) -> None:
+    with _lock:
+        _temporary.pop(os.fspath(path), None)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """A block that must run to its end (renames that publish outputs): never ended inside."""
+    global _holding
+    with _lock:
+        _holding += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holding -= 1
+
+
+def watch() -> None:
+    """Start watching for signals a stuck main thread cannot take. Main thread only; once."""
+    global _watching
+    if _watching or threading.current_thread() is not threading.main_thread():
+        return
+    read_end, write_end = os.pipe()  # not inherited by child processes
+    os.set_blocking(write_end, False)  # as set_wakeup_fd requires: a full pipe never blocks a handler
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    _watching = True
+    threading.Thread(target=_watch, args=(read_end,), name="epochplan-interrupts", daemon=True).start()
+
+
+def _watch(read_end: int) -> None:
+    seen: set[int] = set()
+    while True:
+        try:
+            data = os.read(read_end, 512)
+        except OSError:
+            return
+        if not data:
+            return
+        ending = {number for number in data if number in _ENDINGS}
+        if not ending:
+            continue
+        seen |= ending
+        arrived = time.monotonic()
+        time.sleep(GRACE_SECONDS)
+        while True:
+            _lock.acquire()
+            # A handler that ran about when the signal came (its byte may be read just after the
+            # handler ran) or since: the main thread takes signals. The margin is the grace itself.
+            if _last_handled >= arrived - GRACE_SECONDS:
+                _lock.release()
+                break
+            if not _holding:
+                _end(seen)  # never returns; the lock stays held, so nothing new is registered or published
+            _lock.release()
+            time.sleep(0.05)
+
+
+def abandon(thread: threading.Thread) -> bool:
+    """Whether the clean-up may stop waiting for `thread` (still running after GRACE_SECONDS):
+    only in the command line, once a SIGINT or SIGTERM was handled. The command then ends with
+    `exit_if_abandoned`. Elsewhere (the library) the caller keeps waiting, as it did."""
+    global _abandoned
+    if not _watching or _last_handled == float("-inf"):
+        return False
+    _abandoned = True
+    return True
+
+
+def exit_if_abandoned(code: int) -> None:
+    """End the process with `code` now if a thread was abandoned: the registered temporary files
+    removed and standard output and error flushed, without the interpreter's exit."""
+    if not _abandoned:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with _lock:
+        _remove_temporary()
+        os._exit(code)
+
+
+def _remove_temporary() -> None:
+    for path in reversed(list(_temporary)):
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                Path(path).unlink(missing_ok=True)
+
+
+def _end(seen: set[int]) -> None:
+    _remove_temporary()
+    message, code = _ENDINGS[signal.SIGTERM if signal.SIGTERM in seen else signal.SIGINT]
+    # Straight to the descriptor: the stuck main thread may hold sys.stderr's lock.
+    with contextlib.suppress(OSError):
+        os.write(2, f"{message}\n".encode())
+    os._exit(code)
