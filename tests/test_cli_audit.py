@@ -321,3 +321,16 @@ def test_reports_on_stdout_are_utf8_whatever_the_locale(tmp_path, encoding):
         if option == "--json":
             shown = json.dumps(json.loads(out), ensure_ascii=False)
             assert "Grüße aus München 😀" in shown
+
+
+def test_batch_rows_from_the_environment_are_read_as_every_count_is(tmp_path, shared_data):
+    """EPOCHPLAN_BATCH_ROWS went through int(): `2k`, `2,000` and `2e3` were refused while
+    `1_0_0` (Python's int) was 100. Now the one rule for counts (numbers.py) reads it."""
+    data = shared_data / "chatterbot_english.parquet"
+    reference = run_cli("audit", str(data), "--json", "-", "-q")
+    assert reference.returncode == 0, reference.stderr
+    for spelled in ("2k", "2,000", "2e3"):
+        proc = run_cli("audit", str(data), "--json", "-", "-q", env={"EPOCHPLAN_BATCH_ROWS": spelled})
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["exact"] == json.loads(reference.stdout)["exact"]
+    assert_clean_error(run_cli("audit", str(data), "-q", env={"EPOCHPLAN_BATCH_ROWS": "1_0_0"}), "EPOCHPLAN_BATCH_ROWS='1_0_0'")
