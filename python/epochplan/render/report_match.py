@@ -18,7 +18,12 @@ def mismatches(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: 
     if level == "given":
         given = f"{planned:,} unique samples" if isinstance(planned, int) else f"{get(plan, 'unique_tokens') or 0:,} unique tokens"
         found.append(f"the plan was made from counts given by hand ({given}), not from this audit")
-    elif level in ("near", "exact") and isinstance(audited := get(audit, level, "unique"), int) and audited != planned:
+    elif (
+        level in ("near", "exact")
+        and isinstance(planned, int)
+        and isinstance(audited := get(audit, level, "unique"), int)
+        and audited != planned
+    ):
         found.append(
             f"the plan counts {planned:,} {level}-unique samples where this audit counts {audited:,}: it was made from "
             "other data or settings; make it with `epochplan plan --audit` on this audit's JSON"
