@@ -16,7 +16,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input, without_secrets
-from ..numbers import BadNumber, integral, read_whole
+from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
@@ -275,18 +275,19 @@ def _check_names(**names: object) -> None:
 
 
 def _batch_rows_from_env() -> int:
-    """Rows per batch handed to the core: EPOCHPLAN_BATCH_ROWS, default 50 000. Smaller batches
-    use less memory and react to Ctrl-C sooner; larger ones have less per-batch overhead."""
+    """Rows per batch handed to the core: EPOCHPLAN_BATCH_ROWS, default 50 000, read by the one
+    rule for counts (50k, 50,000 and 5e4 alike). Smaller batches use less memory and react to
+    Ctrl-C sooner; larger ones have less per-batch overhead."""
     value = os.environ.get("EPOCHPLAN_BATCH_ROWS", "").strip()
     if not value:
         return defaults.BATCH_ROWS
+    allowed = f"must be between 1 and {MAX_BATCH_ROWS:,} rows (default {defaults.BATCH_ROWS:,})"
     try:
-        rows = read_whole(value)  # the one rule for counts: 50k, 50,000 and 5e4 alike; 1_0_0 refused
+        if not 1 <= read_decimal(value) <= MAX_BATCH_ROWS:  # out of range, however far (2^63 included)
+            raise InputError(f"EPOCHPLAN_BATCH_ROWS={value}: {allowed}")
+        return read_whole(value, least=1)
     except BadNumber as e:
-        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value!r}: {e}; give a whole number of rows such as 50000") from None
-    if not 1 <= rows <= MAX_BATCH_ROWS:
-        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value}: must be between 1 and {MAX_BATCH_ROWS:,} rows (default {defaults.BATCH_ROWS:,})")
-    return rows
+        raise InputError(f"EPOCHPLAN_BATCH_ROWS={value}: {e}; it {allowed}") from None
 
 
 #: Most rows EPOCHPLAN_BATCH_ROWS may ask for: a batch is held whole, so more only costs memory
