@@ -333,4 +333,6 @@ def test_batch_rows_from_the_environment_are_read_as_every_count_is(tmp_path, sh
         proc = run_cli("audit", str(data), "--json", "-", "-q", env={"EPOCHPLAN_BATCH_ROWS": spelled})
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["exact"] == json.loads(reference.stdout)["exact"]
-    assert_clean_error(run_cli("audit", str(data), "-q", env={"EPOCHPLAN_BATCH_ROWS": "1_0_0"}), "EPOCHPLAN_BATCH_ROWS='1_0_0'")
+    assert_clean_error(
+        run_cli("audit", str(data), "-q", env={"EPOCHPLAN_BATCH_ROWS": "1_0_0"}), "EPOCHPLAN_BATCH_ROWS=1_0_0: a comma or underscore"
+    )
