@@ -346,6 +346,25 @@ def resolve(
     return Resolved(settings, found[0] if found else None)
 
 
+def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: Iterable[str]) -> list[str]:
+    """A warning for each `EPOCHPLAN_*` variable that is set but read by nothing, spelled close to
+    one that is (a setting's `keys`, or one of the `others` epochplan reads):
+    `EPOCHPLAN_THRESHHOLD=0.9` was silently ignored, the audit running at the default threshold.
+    A name close to none is left alone: it may be another tool's, or a script's own."""
+    prefix = "EPOCHPLAN_"
+    known = {key.env for key in keys} | set(others)
+    # Compared without the prefix they all share, which would make every name look close.
+    suffixes = {name.removeprefix(prefix): name for name in known}
+    warnings = []
+    for name in sorted(environ):
+        if name in known or not name.upper().startswith(prefix):
+            continue
+        near = difflib.get_close_matches(name.upper().removeprefix(prefix), suffixes, n=1, cutoff=0.8)
+        if near:
+            warnings.append(f"environment {name} is not read by epochplan, so it changes nothing; did you mean {suffixes[near[0]]}?")
+    return warnings
+
+
 def check_file(path: Path, sections: Mapping[str, Iterable[Key]]) -> None:
     """Validate the file `--config PATH` names, as every command's load does, for a command that
     takes no setting from it (`report`: a script passes one --config to every command)."""

@@ -14,9 +14,11 @@ from typing import Any
 
 from . import config
 from .auditing.deduplicate import DEDUP_KEYS
+from .auditing.run import BATCH_ROWS_VARIABLE
 from .checking import CHECK_KEYS
 from .config import DATA_KEYS, Key, Resolved
 from .planning import SETUP_KEYS
+from .progress import INTERVAL_VARIABLE
 
 #: Each command's keys. Every command that reads data takes the data keys; `audit` plans too.
 COMMANDS: dict[str, tuple[Key, ...]] = {
@@ -43,3 +45,10 @@ def check_file(path: Path) -> None:
     """Validate the configuration file `path` (`--config`) against every command's keys, for a
     command that reads no setting (`report`): a bad file fails it as it fails the others."""
     config.check_file(path, COMMANDS)
+
+
+def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
+    """Warnings for `EPOCHPLAN_*` variables set in `environ` that nothing reads, each naming the
+    variable it is close to (`EPOCHPLAN_THRESHHOLD`: did you mean `EPOCHPLAN_THRESHOLD`?)."""
+    keys = [key for keys in COMMANDS.values() for key in keys]
+    return config.misspelt_variables(environ, keys, (BATCH_ROWS_VARIABLE, INTERVAL_VARIABLE))

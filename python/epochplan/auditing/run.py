@@ -274,11 +274,15 @@ def _check_names(**names: object) -> None:
             )
 
 
+#: The variable that sets the rows per batch (`_batch_rows_from_env`).
+BATCH_ROWS_VARIABLE = "EPOCHPLAN_BATCH_ROWS"
+
+
 def _batch_rows_from_env() -> int:
     """Rows per batch handed to the core: EPOCHPLAN_BATCH_ROWS, default 50 000, read by the one
     rule for counts (50k, 50,000 and 5e4 alike). Smaller batches use less memory and react to
     Ctrl-C sooner; larger ones have less per-batch overhead."""
-    value = os.environ.get("EPOCHPLAN_BATCH_ROWS", "").strip()
+    value = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
     if not value:
         return defaults.BATCH_ROWS
     allowed = f"must be between 1 and {MAX_BATCH_ROWS:,} rows (default {defaults.BATCH_ROWS:,})"

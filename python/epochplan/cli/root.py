@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import signal
 import sys
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from .. import interrupts
+from .. import interrupts, settings
 from .._epochplan import __version__
 from ..engines import close_engines
 from ..errors import EpochplanError, InputError, InternalError, refused_path
@@ -153,6 +154,10 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     devnull_before = is_devnull(sys.stdout)
+    for warning in settings.misspelt_variables(os.environ):
+        Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+            f"[yellow]warning:[/yellow] {escape(visible(warning, newlines=False))}"
+        )
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
         code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)
