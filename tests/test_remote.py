@@ -631,3 +631,22 @@ def test_http_file_gzip_encoded_for_the_transfer_is_named_so(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("command", ["audit", "check", "dedup"])
+def test_http_download_is_shown_in_the_progress(http, request, tmp_path, command):
+    """A file from a server without byte ranges is downloaded whole before its first row is read:
+    the progress said nothing meanwhile. Now it names the download (`EPOCHPLAN_PROGRESS_SECONDS=0`:
+    a line at each report, the first one as the download starts)."""
+    out = {
+        "audit": ["--json", str(tmp_path / "a.json")],
+        "check": ["--json", str(tmp_path / "c.json")],
+        "dedup": ["-o", str(tmp_path / "d.parquet")],
+    }
+    proc = run_cli(command, f"{http}/train.parquet", "--text", "prompt", *out[command], env={"EPOCHPLAN_PROGRESS_SECONDS": "0"})
+    assert proc.returncode in (0, 1), proc.stderr  # check: 1 when the gate fails on this data
+    downloads = [line for line in proc.stderr.splitlines() if "downloading train.parquet: 0 of " in line]
+    if "whole-files" in request.node.callspec.id:
+        assert downloads and re.search(r"of [\d,]+ MB \(0 rows read\), \d+ s$", downloads[0]), proc.stderr
+    else:  # read in ranges, nothing downloaded
+        assert not downloads and "downloading" not in proc.stderr, proc.stderr

@@ -42,6 +42,20 @@ def set_phase(progress: Any, name: str) -> None:
         phase(name)
 
 
+#: The reporter of the command running now (`RowProgress` while entered): where a step deep in
+#: reading, such as a download, says what it does (`report`) without a reporter passed down to it.
+_active: RowProgress | None = None
+
+
+def report(step: str | None) -> None:
+    """Tell the running command's reporter, if any, what the reading does now (`downloading
+    NAME: 12 of 300 MB`); None when it is back to reading rows. Nothing when no command runs
+    (the Python API)."""
+    reporter = _active
+    if reporter is not None:
+        reporter.status(step)
+
+
 class RowProgress:
     """The progress of one command: call it with the rows done so far; `phase(name)` names a
     long step. Use it as a context manager: leaving it stops the bar or the line ticker."""
@@ -64,6 +78,8 @@ class RowProgress:
         self._lock = threading.Lock()
 
     def __enter__(self) -> RowProgress:
+        global _active
+        _active = self
         if not self.terminal and self.interval > 0:
             self._ticker = threading.Thread(target=self._tick, name="epochplan-progress", daemon=True)
             self._ticker.start()
@@ -82,6 +98,26 @@ class RowProgress:
         assert self.progress is not None
         elapsed = max(time.monotonic() - self.started, 1e-9)
         self.progress.update(self.task, completed=rows, rate=f"{rows / elapsed:,.0f} rows/s")
+
+    def set_total(self, total: int | None) -> None:
+        """The rows to read, once known (counting them may download the input first)."""
+        self.total = total
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
+
+    def status(self, step: str | None) -> None:
+        """What the reading does now (`report`), shown as the bar's description on a terminal
+        and in the periodic line elsewhere, without a line of its own (a download reports every
+        second); None: back to reading rows."""
+        self.current = "reading" if step is None else step
+        if self.terminal:
+            if self.progress is None and time.monotonic() - self.started >= self.DELAY_SECONDS:
+                self._start_bar()
+            if self.progress is not None:
+                shown = self.description if step is None else f"{self.description}: {step}"
+                self.progress.update(self.task, description=shown)
+        elif self.interval == 0 and step is not None:
+            self._line()
 
     def phase(self, name: str) -> None:
         self.current = name
@@ -125,6 +161,9 @@ class RowProgress:
             print(text, file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: object) -> None:
+        global _active
+        if _active is self:
+            _active = None
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()

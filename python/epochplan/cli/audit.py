@@ -78,8 +78,8 @@ def audit_command(
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
 
-    total = count_rows(open_source(data))
-    with RowProgress(total) as progress:
+    with RowProgress(None) as progress:  # entered first: counting the rows may download the input
+        progress.set_total(count_rows(open_source(data)))
         result = audit(
             data,
             **audit_options,

@@ -67,7 +67,8 @@ def check_command(
     check_outputs({**outputs, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
-    with RowProgress(count_rows(open_source(data)), "checking") as progress:
+    with RowProgress(None, "checking") as progress:  # entered first: counting the rows may download the input
+        progress.set_total(count_rows(open_source(data)))
         audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
     if base is not None:
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)

@@ -57,7 +57,8 @@ def dedup_command(
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
-    with RowProgress(count_rows(open_source(data)), "deduplicating") as progress:
+    with RowProgress(None, "deduplicating") as progress:  # entered first: counting the rows may download the input
+        progress.set_total(count_rows(open_source(data)))
         summary = (dedup_to_folder if folder else dedup_to_file)(
             data,
             output,

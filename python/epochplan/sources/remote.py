@@ -16,10 +16,11 @@ import functools
 import itertools
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import interrupts
+from .. import interrupts, progress
 from ..errors import InputError
 
 #: Schemes read through pyarrow's filesystems (listing, globs, streaming).
@@ -200,7 +201,6 @@ def download(url: str) -> Any:
     says its format), streamed to a temporary folder removed when the process exits; each URL is
     fetched once a process. For servers without byte ranges (`serves_ranges`), where polars
     cannot read and a Parquet file cannot be read as a stream."""
-    import shutil
     import urllib.error
     from pathlib import Path
 
@@ -212,8 +212,8 @@ def download(url: str) -> Any:
     try:
         with http_open(url) as response, open(target, "wb") as out:
             _refuse_transfer_gzip(url, response)
-            shutil.copyfileobj(response, out, 1 << 20)
             expected = response.headers.get("Content-Length")
+            _copy_reporting(response, out, target.name, int(expected) if expected and expected.isdigit() else None)
         # urllib's reads end quietly when the server closes early: half a file would be read as
         # a whole one (a CSV of half the rows, exit 0).
         got = target.stat().st_size
@@ -229,6 +229,22 @@ def download(url: str) -> Any:
         raise InputError(f"{url}: cannot download it ({first_line(e)}); {where}") from None
     _downloads[url] = target
     return target
+
+
+def _copy_reporting(response: Any, out: Any, name: str, size: int | None) -> None:
+    """Copy the download to `out`, telling the running command's progress how far it is about
+    once a second: a large file from a server without ranges is read whole before its first row."""
+    shown = f" of {size / 1e6:,.0f} MB" if size is not None else " MB"
+    done, reported = 0, float("-inf")
+    try:
+        while chunk := response.read(1 << 20):
+            if time.monotonic() - reported >= 1.0:
+                progress.report(f"downloading {name}: {done / 1e6:,.0f}{shown}")
+                reported = time.monotonic()
+            out.write(chunk)
+            done += len(chunk)
+    finally:
+        progress.report(None)
 
 
 def _refuse_transfer_gzip(url: str, response: Any) -> None:
