@@ -148,13 +148,19 @@ def exit_if_abandoned(code: int) -> None:
         os._exit(code)
 
 
+def remove_path(path: str | Path) -> None:
+    """Remove a temporary file, or a folder with what it holds (a link: the link, not its
+    target); what is already gone, or cannot be removed, is left as it is."""
+    with contextlib.suppress(OSError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            Path(path).unlink(missing_ok=True)
+
+
 def _remove_temporary() -> None:
     for path in reversed(list(_temporary)):
-        with contextlib.suppress(OSError):
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                Path(path).unlink(missing_ok=True)
+        remove_path(path)
 
 
 def _end(seen: set[int]) -> None:

@@ -22,7 +22,6 @@ import io
 import os
 import re
 import secrets
-import shutil
 import signal
 import stat
 import sys
@@ -218,10 +217,7 @@ def remove_temporary(path: Path) -> None:
     """Remove a temporary file or folder after an error or interrupt, to the end: a second
     signal arriving meanwhile (a second Ctrl-C, a SIGTERM) is held until it is gone, then raised."""
     with uninterrupted():
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        interrupts.remove_path(path)
         interrupts.forget(path)
 
 
