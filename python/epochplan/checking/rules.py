@@ -299,7 +299,11 @@ def _conflict_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
         "rows in duplicate clusters with conflicting labels",
         examples=examples,
     )
-    check.message += f" ({_int(conflicts, 'exact_clusters'):,} exact, {_int(conflicts, 'near_clusters'):,} near clusters)"
+    if conflicts.get("near_clusters") is None:  # --no-near: the exact clusters alone were compared
+        exact = _int(conflicts, "exact_clusters")
+        check.message += f" ({exact:,} exact cluster{'' if exact == 1 else 's'}; near duplicates not audited)"
+    else:
+        check.message += f" ({_int(conflicts, 'exact_clusters'):,} exact, {_int(conflicts, 'near_clusters'):,} near clusters)"
     return check
 
 
