@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -766,6 +767,11 @@ def test_integer_and_float_labels_of_two_shards_are_the_same_labels(tmp_path):
     # Lists of labels too (multi-label): [1, 2] and [2.0, 1.0] are one set.
     multi = epochplan.audit(pa.table({"text": ["x", "x"], "tags": pa.array([[1.0, 2.0], [2.0, 1.0]])}), text="text", label="tags")
     assert multi.to_dict()["labels"]["counts"] == {"1 | 2": 2}
+    # Half floats: every one read as whole (polars' floor of a Float16 is the value itself), so
+    # 0.25 and 0.75 were both the label "0" and the conflict between them was not seen.
+    halves = pa.array(np.array([0.25, 0.75, 2.0, 1.5], dtype=np.float16))
+    half = epochplan.audit(pa.table({"text": ["same", "same", "a", "b"], "label": halves}), label="label", near=False).to_dict()
+    assert half["labels"]["counts"] == {"0.25": 1, "0.75": 1, "2": 1, "1.5": 1} and half["conflicts"]["rows"] == 2
 
 
 @pytest.mark.parametrize("separator, suffix", [(",", "csv"), ("\t", "tsv")])

@@ -200,6 +200,10 @@ def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     into floats) are the same labels, 1 and 1.0 alike "1"; NaN is no label."""
     if not dtype.is_float():
         return value.cast(pl.String)
+    if dtype == pl.Float16:
+        # polars' floor() returns a Float16 unchanged (0.25 stays 0.25, so every value looked
+        # whole and 0.25 and 0.75 were both the label "0"); Float32 holds every Float16 exactly.
+        value = value.cast(pl.Float32)
     whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
     as_text = pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
     # NaN is how pandas and numpy write a missing number: a missing label, not the label "NaN".
