@@ -74,8 +74,7 @@ def test_a_misspelt_variable_is_named_with_the_one_meant(project):
     proc = ok(run_cli("audit", "data.parquet", "--json", "-", "-q", cwd=project, env=env))
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        "warning: environment EPOCHPLAN_THRESHHOLD is not read by epochplan, so it changes nothing; "
-        "did you mean EPOCHPLAN_THRESHOLD?"
+        "warning: environment EPOCHPLAN_THRESHHOLD is not read by epochplan, so it changes nothing; did you mean EPOCHPLAN_THRESHOLD?"
     ], proc.stderr  # a name close to no setting may be another tool's: left alone
     assert json.loads(proc.stdout)["source"]["text_columns"] == ["response"]  # the variables spelt right are read
     batch = run_cli("plan", "--samples", "100", "--seq-len", "8", cwd=project, env={"EPOCHPLAN_BATCH_ROW": "8"})

@@ -248,6 +248,17 @@ def test_a_near_cluster_of_exact_copies_is_called_copies_not_a_template():
     assert near["template"]["source"] == "near-cluster" and near["exact"]["duplicate_rows"] == 0
     (warning,) = near["warnings"]
     assert "fall in one near-duplicate cluster" in warning["message"] and "copies" not in warning["message"]
+    # A long text copied (its 128-character opening shared by exactly its copies: the tie goes to
+    # the opening) was called a shared template, with no word of deduplicating.
+    long = "this boilerplate paragraph repeats in many rows of the dataset and runs well past the one hundred and twenty eight characters of an opening"
+    distinct = [f"distinct row {i} written {i * 7} times over" for i in range(40)]
+    (warning,) = epochplan.audit(pl.DataFrame({"text": [long] * 60 + distinct})).to_dict()["warnings"]
+    assert "(60 of 100) are copies of one text" in warning["message"] and "epochplan dedup" in warning["message"]
+    # Variants sharing that opening stay a template, with half of them copies or none.
+    for copied in (0, 30):
+        variants = [long] * copied + [f"{long} variant {i} {'x' * i}" for i in range(60 - copied)]
+        (warning,) = epochplan.audit(pl.DataFrame({"text": variants + distinct})).to_dict()["warnings"]
+        assert "start with the same 128 characters" in warning["message"] and "copies" not in warning["message"]
 
 
 def test_a_template_every_row_shares_is_counted_without_or_more():

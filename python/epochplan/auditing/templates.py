@@ -46,9 +46,10 @@ def template_warnings(signal: TemplateSignal | None, other_columns: list[str], e
     audit's exact clusters) tells a near cluster that is one text copied apart."""
     if signal is None or signal.share <= defaults.TEMPLATE_SHARE:
         return []
-    if signal.source == "near-cluster" and exact is not None and any(t.row == signal.row and t.count == signal.count for t in exact.top):
+    copies = _copies_of_one_text(signal, exact)
+    if copies is not None:
         message = (
-            f"{100 * signal.share:.0f} % of rows ({signal.count:,} of {signal.rows:,}) are copies of one text "
+            f"{100 * copies / signal.rows:.0f} % of rows ({copies:,} of {signal.rows:,}) are copies of one text "
             "(one exact-duplicate cluster), so it dominates every count; deduplicate first (epochplan dedup)"
         )
         return [AuditWarning("template", message, signal.share, signal.text)]
@@ -74,6 +75,20 @@ def template_warnings(signal: TemplateSignal | None, other_columns: list[str], e
         f"so near-duplicate counts reflect the template more than the content; {hint}"
     )
     return [AuditWarning("template", message, signal.share, signal.text)]
+
+
+def _copies_of_one_text(signal: TemplateSignal, exact: ClusterStats | None) -> int | None:
+    """The rows of the exact cluster that explains the whole signal, if one does: the near
+    cluster the signal names is that exact cluster, or (a long text copied: its opening is
+    shared by as many rows as its copies, and ties go to the opening) the largest exact cluster
+    holds at least the rows that share the opening or ending. None when a template spans
+    texts that differ."""
+    if exact is None or not exact.top:
+        return None
+    if signal.source == "near-cluster":
+        return signal.count if any(t.row == signal.row and t.count == signal.count for t in exact.top) else None
+    largest = max(t.count for t in exact.top)
+    return largest if largest >= signal.count else None
 
 
 def capped_warning(capped: int, rows: int) -> AuditWarning:
