@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -111,6 +112,10 @@ def test_a_struct_label_column_is_refused_in_one_line(tmp_path):
     pl.DataFrame({"text": ["a", "b"], "meta": [{"y": 1}, {"y": 2}]}).write_parquet(tmp_path / "d.parquet")
     with pytest.raises(epochplan.InputError, match="label column 'meta' is Struct.*a list of them"):
         epochplan.audit(str(tmp_path / "d.parquet"), label="meta")
+    # A Duration failed while reading ("cannot read rows (casting from Duration to String …)").
+    pl.DataFrame({"text": ["a", "b"], "took": [timedelta(1), timedelta(2)]}).write_parquet(tmp_path / "t.parquet")
+    with pytest.raises(epochplan.InputError, match="label column 'took' is Duration.*a list of them"):
+        epochplan.audit(str(tmp_path / "t.parquet"), label="took")
 
 
 def test_input_kinds_agree():

@@ -166,7 +166,7 @@ def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None
         return
     dtype = _required(schema, label, "label column", where)[2]
     scalar = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
-    if scalar.is_nested() or scalar == pl.Binary:
+    if scalar.is_nested() or scalar == pl.Binary or scalar == pl.Duration:  # polars has no text of a Duration
         raise InputError(
             f"{where}: label column {label!r} is {dtype}; --label takes one value a row (string, number, boolean) "
             "or a list of them (multi-label)"
