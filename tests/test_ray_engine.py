@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO, assert_clean_error, run_cli
@@ -612,6 +614,33 @@ def test_a_tokenizer_error_on_a_worker_names_the_users_file_and_the_row_in_its_f
     assert proc.returncode == 2, proc.stderr
     assert f"tokenizer {path} cannot tokenize row 4 of " in proc.stderr and "b.parquet" in proc.stderr, proc.stderr
     assert "epochplan-tokenizers" not in proc.stderr
+
+
+def test_bad_rows_read_on_a_worker_are_named_as_locally(cluster, tmp_path):
+    """Text that is not UTF-8 in the second file was named "2 files (shards/a.parquet …): … row 500
+    of its batch" (the good file, and a row within a batch); a bad JSON line behind a link
+    named the link's absolute target. Both now read as the local engine words them."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    good = [f"good row {i}".encode() for i in range(30)]
+    bad = [*good[:25], b"bad \xff row", *good[26:]]
+    for name, values in (("a", good), ("b", bad)):
+        pq.write_table(pa.table({"text": pa.array(values, pa.binary()).view(pa.string())}), folder / f"{name}.parquet")
+    (tmp_path / "elsewhere").mkdir()
+    lines = [json.dumps({"text": f"row {i}"}) for i in range(30)]
+    lines[20] = '{"text": "cut \\ud800 in two"}'
+    (tmp_path / "elsewhere" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "linked.jsonl").symlink_to(tmp_path / "elsewhere" / "a.jsonl")
+    env = {"EPOCHPLAN_BATCH_ROWS": "10"}
+    for args, said in (
+        (["audit", "shards", "-q"], "shards/b.parquet: column 'text': row 25 is not valid UTF-8"),
+        (["dedup", "shards", "-o", "out.parquet"], "shards/b.parquet: column 'text': row 25 is not valid UTF-8"),
+        (["audit", "linked.jsonl", "-q"], "linked.jsonl: not valid JSON lines (line 21:"),
+    ):
+        local = run_cli(*args, cwd=tmp_path, env=env)
+        ray = run_cli(*args, "--engine", "ray", "--ray-address", cluster, cwd=tmp_path, env=env)
+        assert local.returncode == ray.returncode == 2, (local.stderr, ray.stderr)
+        assert said in local.stderr and ray.stderr == local.stderr, (local.stderr, ray.stderr)
 
 
 def test_templated_rows_past_the_check_cap_cluster_as_locally(cluster, tmp_path):

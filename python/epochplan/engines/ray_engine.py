@@ -274,12 +274,13 @@ class RayEngine:
         task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=0)
         tokenizer_ref = ray.put(tokenizer)
 
-        def submit(location: Any, skip: int = 0) -> Any:
+        def submit(file: tuple[Any, str], skip: int = 0) -> Any:
             # Once a distinct counter estimates, exact sets in the partials are dead weight in
             # every measured batch (most of its bytes without near detection); same result.
             unigrams_exact, bigrams_exact = auditor.distinct_exact()
             measurer = {**spec.measurer, "unigrams_exact": unigrams_exact, "bigrams_exact": bigrams_exact}
-            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip, spec.tokenizer_path)
+            location, shown = file
+            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip, spec.tokenizer_path, shown)
 
         # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
         # CPU while backpressure stops it, so with more of them than CPUs the task the driver
@@ -293,7 +294,7 @@ class RayEngine:
                     pending.append((submitted, submit(files[submitted])))
                     submitted += 1
                 index, stream = pending.popleft()
-                location = files[index]
+                location = files[index][1]  # as the user named it
                 absorbed, failures = 0, 0
                 while stream is not None:
                     try:
@@ -322,7 +323,7 @@ class RayEngine:
                         while pending:
                             ray.cancel(pending.pop()[1], force=True)
                         submitted = index + 1
-                        stream = submit(location, absorbed)
+                        stream = submit(files[index], absorbed)
         finally:
             for _, stream in pending:
                 ray.cancel(stream, force=True)
@@ -392,11 +393,12 @@ def _import_failure(message: str) -> str | None:
     return lines[-1] if len(lines) > 1 else "the worker gave no reason"
 
 
-def _files(source: Source) -> list[Any]:
-    """The input's files (absolute local paths or URLs), one task each."""
+def _files(source: Source) -> list[tuple[Any, str]]:
+    """The input's files, one task each: where a worker reads it (an absolute local path, or
+    the URL) and its name as the user gave it (what errors say)."""
     if not source.paths or len(source.paths) != len(source.parts):
         raise InputError(
             f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
         )
     # An empty file among others adds no rows: no task (a worker would refuse it alone).
-    return [p if is_remote(p) else Path(p).resolve() for p, part in zip(source.paths, source.parts) if not part.is_empty_file]
+    return [(p if is_remote(p) else Path(p).resolve(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]

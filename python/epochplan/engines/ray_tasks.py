@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
-from ..errors import InputError
+from ..errors import InputError, naming_input
 from ..sources import LABEL, TEXT, batches
 from ..sources.formats import Source
 from ..sources.paths import Location
@@ -51,25 +51,30 @@ def measure_file(
     tokenizer: bytes | None,
     skip: int = 0,
     tokenizer_name: str | None = None,
+    name: str | None = None,
 ) -> Iterator[tuple[bytes, Any]]:
     """(measured batch, its labels or None) for every non-empty batch of one file, in order,
     but the first `skip` (the driver has them already: a retry after a lost worker).
-    `tokenizer_name`: the tokenizer as the user named it, for errors (the worker reads a copy)."""
+    `tokenizer_name`: the tokenizer as the user named it, for errors (the worker reads a copy).
+    `name`: the file as the user named it (`location` is its absolute path, or where a link
+    leads), which errors say, with the row in the file, as the local engine's do."""
     counter = _tokenizer(tokenizer)
     measure = Measurer(**measurer, tokenizer=counter)
+    shown = str(location) if name is None else name
     try:
         source = Source([file_part(location)], [str(location)], str(location))
         seen, first_row = 0, 0  # the batch's first row within this file
-        for batch in batches(source, columns, label, batch_rows):
+        for batch in _renamed(batches(source, columns, label, batch_rows), str(location), shown):
             if batch.height == 0:
                 continue
             seen += 1
             if seen > skip:
                 labels = batch.get_column(LABEL) if label is not None else None
                 try:
-                    measured = measure.measure(batch.get_column(TEXT))
+                    with naming_input(shown, columns=columns, label=label, first_row=first_row):
+                        measured = measure.measure(batch.get_column(TEXT))
                 except InputError as e:
-                    raise _named(e, counter, tokenizer_name, location, first_row) from None
+                    raise _named(e, counter, tokenizer_name, shown, first_row) from None
                 yield measured, labels  # outside the try: what the consumer raises here is not renamed
             first_row += batch.height
     finally:
@@ -78,7 +83,16 @@ def measure_file(
         discard_downloads()
 
 
-def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: Location, first_row: int) -> InputError:
+def _renamed(frames: Iterator[Any], path: str, shown: str) -> Iterator[Any]:
+    """`frames`, with a reading error's path (the worker's absolute one) said as the user
+    wrote it."""
+    try:
+        yield from frames
+    except InputError as e:
+        raise type(e)(str(e).replace(path, shown)) from None
+
+
+def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: str, first_row: int) -> InputError:
     """A tokenizer's error as the local engine words it: the user's name for the file, not the
     worker's copy. The core counts the row within its batch (`first_row`: the batch's first row
     in this file); the file is named with it."""
