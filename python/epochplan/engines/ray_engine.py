@@ -162,6 +162,25 @@ def _same_address(a: str, b: str) -> bool:
     return ends[0] is not None and ends[0] == ends[1]
 
 
+def _cluster_errors_to_stderr(ray: Any) -> None:
+    """Send what the cluster reports to the driver (a worker died, a node's raylet ended, with
+    its last log lines) to stderr. Ray's driver prints these to stdout (`listen_error_messages`
+    calls `print_to_stdstream` with `is_err` False), where `--json -` writes the report: one
+    worker lost and retried, and stdout was 8 KB of Ray's words before the JSON, which no
+    reader could parse. `print_to_stdstream` is private to Ray, looked up by name on each
+    message: left as it is if a Ray version has none."""
+    module = getattr(getattr(ray, "_private", None), "worker", None)
+    printer = getattr(module, "print_to_stdstream", None)
+    if printer is None or getattr(printer, "epochplan_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        return printer({**data, "is_err": True}, *args, **kwargs)
+
+    to_stderr.epochplan_stderr = True  # type: ignore[attr-defined]
+    module.print_to_stdstream = to_stderr
+
+
 def disconnect() -> None:
     """Close the Ray connection epochplan made (none made, or the caller's own: nothing to do).
 
@@ -236,6 +255,11 @@ class RayEngine:
 
     @classmethod
     def _ready(cls, ray: Any, where: str) -> RayEngine:
+        _cluster_errors_to_stderr(ray)
+        return cls._started(ray, where)
+
+    @classmethod
+    def _started(cls, ray: Any, where: str) -> RayEngine:
         """The engine on the cluster. With no CPU yet no task starts, and the run waited at 0 rows
         saying nothing; it is not refused, as an autoscaling cluster (a head started with
         --num-cpus 0, KubeRay's usual layout) adds workers only once tasks wait: it says so."""
