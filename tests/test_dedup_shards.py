@@ -36,6 +36,11 @@ def test_one_shard_per_input_equals_the_single_file_cut_at_file_boundaries(shard
     assert parts[0].height == 37 and parts[1].height == parts[2].height == 0  # every later row copies one of the first 37
     assert pl.concat(parts).equals(pl.read_parquet(whole))
     assert not list(tmp_path.glob(".out.*"))
+    assert "kept 37 of 300 rows" in proc.stderr
+    # -q, as audit and check take it (it was "No such option: -q"): the same rows, no summary.
+    quiet = run_cli("dedup", str(shards), "-t", "text", "--level", "exact", "-o", str(tmp_path / "quiet.parquet"), "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert pl.read_parquet(tmp_path / "quiet.parquet").equals(pl.read_parquet(whole))
 
 
 def test_an_existing_folder_takes_new_shards_but_never_overwrites(shards, tmp_path):

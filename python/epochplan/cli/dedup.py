@@ -31,6 +31,7 @@ def dedup_command(
         ),
     ],
     config: options.ConfigOption = None,
+    quiet: options.QuietOption = False,
     given: dict[str, Any] | None = None,
 ) -> None:
     """Write one representative row per duplicate cluster, all columns kept, in input order.
@@ -76,6 +77,8 @@ def dedup_command(
     console = terminal_console(stderr=True)
     for warning in summary.warnings:
         console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
+    if quiet:  # as audit's and check's -q: the warnings stay
+        return
     console.print(
         f"kept {summary.kept:,} of {summary.rows:,} rows ({summary.level} level, keep {summary.keep}): removed "
         f"{summary.duplicates_removed:,} duplicates{leaked} and {summary.null_rows_removed:,} null-text rows -> {data_text(output)}",
