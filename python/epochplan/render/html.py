@@ -50,7 +50,7 @@ from typing import Any
 
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
-from . import check_section, sections
+from . import check_section, labels_section, sections
 from .blocks import Caps
 from .plan_section import plan as plan_section
 from .text import plain
@@ -144,7 +144,7 @@ def _page(
         sections.summary(audit, plan, check, caps),
         sections.duplicates(audit, caps),
         sections.lengths(audit, plan),
-        sections.labels(audit, caps),
+        labels_section.labels(audit, caps),
         sections.leakage(audit, caps),
         plan_section(plan, caps, audit.get("plan_skipped")),
     ]
