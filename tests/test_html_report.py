@@ -118,6 +118,10 @@ def reference_from_data(audit: dict, data: Path, clusters: Path, evals: dict[str
             example["train_text"] = _cut(texts[example["train_row"]])
     for group in (audit.get("conflicts") or {}).get("examples", []):
         group["texts"] = [_cut(texts[r]) for r in group["rows"][:10]]
+        firsts: dict = {}
+        for row, label in zip(group["rows"], group["labels"]):
+            firsts.setdefault(label, row)
+        group["first_of_label"] = [{"row": r, "label": label, "text": _cut(texts[r])} for label, r in list(firsts.items())[:10]]
     return audit
 
 

@@ -23,6 +23,8 @@ Example texts
 - `leakage.NAME.examples[i].eval_text` / `.train_text`: str, the eval row and the train row it
   matched (the 10 examples kept).
 - `conflicts.examples[i].texts`: [str], parallel to `rows` and `labels` (the first 10 rows).
+- `conflicts.examples[i].first_of_label`: [{"row": int, "label": str, "text": str}], the first row
+  of each of the group's first 10 labels: the rows the page shows first, with their text.
 - `warnings[i].text` (the template warning's shared text).
 
 Histograms (bounded size at any row count)

@@ -56,6 +56,17 @@ def _one_per_label(labels: Sequence[Any], rows: int, cap: int) -> list[int]:
     return sorted(chosen)
 
 
+def _texts_by_row(group: Mapping[str, Any]) -> dict[Any, Any]:
+    """The texts the audit kept for a group's rows: `texts` for its first rows, `first_of_label`
+    for the first row of each label (the row that disagrees may come after the first 10)."""
+    rows, texts = group.get("rows") or [], group.get("texts") or []
+    found = {row: text for row, text in zip(rows, texts) if text is not None}
+    for first in group.get("first_of_label") or []:
+        if isinstance(first, Mapping) and first.get("text") is not None:
+            found.setdefault(first.get("row"), first["text"])
+    return found
+
+
 def _conflicts(block: Any, caps: Caps) -> str:
     if not isinstance(block, Mapping):
         return "<h3>Conflicting labels</h3>" + absent("The audit JSON has no <code>conflicts</code> block.")
@@ -88,11 +99,17 @@ def _conflicts(block: Any, caps: Caps) -> str:
             )
         out.append(table(["rows", "labels"], lines))
     for group in examples[: caps.conflicts] if with_texts else ():
-        rows, names, texts = group.get("rows") or [], group.get("labels") or [], group.get("texts") or []
+        rows, names = group.get("rows") or [], group.get("labels") or []
+        texts = _texts_by_row(group)
         cells = []
         for i in _one_per_label(names, len(rows), caps.conflict_texts):
             row = rows[i]
-            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) and texts[i] is not None else ""
+            text = (
+                f'<div class="txt">{shown(texts[row], caps.text)}</div>'
+                if texts.get(row) is not None
+                else '<span class="absent">text not in the audit JSON (it keeps the texts of the first 10 rows '
+                "and of the first row of each label)</span>"
+            )
             label = names[i] if i < len(names) else None
             cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])
         out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
