@@ -9,7 +9,9 @@ import json
 import polars as pl
 
 from conftest import run_cli
+from epochplan.defaults import AUDIT_SCHEMA
 from epochplan.render.html import render_html
+from test_html_report import Page
 
 
 def test_the_row_that_disagrees_has_its_text_past_the_first_ten(tmp_path):
@@ -30,3 +32,21 @@ def test_the_row_that_disagrees_has_its_text_past_the_first_ten(tmp_path):
     del audit["conflicts"]["examples"][0]["first_of_label"]
     html = render_html(audit)
     assert "text not in the audit JSON" in html[html.index("<td>11</td>") :].split("</tr>")[0]
+
+
+def _labelled(counts: dict[str, int], **extra) -> dict:
+    return {"schema": AUDIT_SCHEMA, "rows": sum(counts.values()), "labels": {"counts": counts, "null_labels": 0, **extra}}
+
+
+def test_many_classes_keep_their_bars_wide_and_largest_first():
+    """Past 30 classes an "N other classes" bar took the sum of the rest: it set the x scale, the
+    named bars were a few pixels wide, and it broke largest-first order."""
+    page = Page(render_html(_labelled({f"intent_{i}": 100 for i in range(150)})))
+    bars = page.find("rect", "labels", **{"class": "bar"})
+    assert len(bars) == 30 and all("other" not in b["data-label"] for b in bars)
+    chart = next(a for t, a, s in page.elements if t == "svg" and s == "labels")
+    assert all(float(b["width"]) == float(chart["data-plot-width"]) for b in bars)  # equal classes fill the plot
+    assert "120 other classes" in page.all_text() and "12,000 rows, at most 100 a class" in page.all_text()
+    page = Page(render_html(_labelled({f"c{i}": 1000 - i for i in range(40)})))
+    values = [float(b["data-value"]) for b in page.find("rect", "labels", **{"class": "bar"})]
+    assert values == sorted(values, reverse=True) == [1000.0 - i for i in range(30)]

@@ -10,6 +10,9 @@ from . import svg
 from .blocks import NAME_CHARS, Caps, absent, dl, figure, hidden_note, more, num, section, table
 from .text import plain, shown
 
+#: Classes drawn as bars; the rest are counted in one line.
+BARS = 30
+
 
 def labels(audit: Mapping[str, Any], caps: Caps) -> str:
     block = audit.get("labels")
@@ -36,10 +39,14 @@ def labels(audit: Mapping[str, Any], caps: Caps) -> str:
         )
     ]
     if counts:
-        bars = counts[:30]
-        if len(counts) > 30:
-            bars.append((f"{len(counts) - 30:,} other classes", sum(v for _, v in counts[30:])))
-        body.append(figure(svg.hbars(bars, x_label="rows"), "Rows per class, largest first."))
+        # Past 30 classes the rest are one line of text: as a bar their total set the scale, the
+        # named bars were a few pixels wide, and the order was no longer largest first.
+        others = counts[BARS:]
+        rest = (
+            (f"{len(others):,} other classes", f"{sum(v for _, v in others):,} rows, at most {others[0][1]:,} a class") if others else None
+        )
+        caption = "Rows per class, largest first" + (f"; the {BARS} largest of {len(counts):,} drawn." if others else ".")
+        body.append(figure(svg.hbars(counts[:BARS], x_label="rows", rest=rest), caption))
     body.append(_conflicts(audit.get("conflicts"), caps))
     return section("labels", "Labels", body)
 

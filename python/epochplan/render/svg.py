@@ -191,10 +191,13 @@ def hbars(
     x_label: str,
     log_x: bool = False,
     marker: tuple[float, str] | None = None,
+    rest: tuple[str, str] | None = None,
 ) -> str:
-    """One horizontal bar per (label, value), labels on the left, in the order given."""
+    """One horizontal bar per (label, value), labels on the left, in the order given. `rest`
+    (label, text) is a last row written as text, with no bar: a total of what the bars leave out
+    (the other classes), which as a bar would set the scale and squeeze the named bars."""
     row = 20
-    height = TOP + BOTTOM + row * max(len(items), 1)
+    height = TOP + BOTTOM + row * (max(len(items), 1) + (rest is not None))
     left = 150
     span = WIDTH - left - RIGHT
     top = max([v for _, v in items] + [marker[0] if marker else 0] + [1])
@@ -212,6 +215,12 @@ def hbars(
             f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(str(label)), LABEL_EMS))}</text>'
             f'<rect class="bar" x="{left}" y="{y + 3}" width="{_f(length)}" height="{row - 6}" '
             f'data-label="{plain(label, 100)}" data-value="{value!r}"><title>{plain(label, 100)}: {number(value)}</title></rect>'
+        )
+    if rest is not None:
+        y = TOP + len(items) * row
+        body.append(
+            f'<g class="rest"><text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(rest[0]), LABEL_EMS))}</text>'
+            f'<text class="tick" x="{left + 6}" y="{y + 14}">{plain(rest[1], 90)}</text></g>'
         )
     if marker is not None:
         x = left + scale(marker[0])
