@@ -9,8 +9,10 @@ import json
 import polars as pl
 
 from conftest import run_cli
+from epochplan import graphemes
 from epochplan.defaults import AUDIT_SCHEMA
 from epochplan.render.html import render_html
+from epochplan.render.markdown import render_markdown
 from test_html_report import Page
 
 
@@ -50,3 +52,29 @@ def test_many_classes_keep_their_bars_wide_and_largest_first():
     page = Page(render_html(_labelled({f"c{i}": 1000 - i for i in range(40)})))
     values = [float(b["data-value"]) for b in page.find("rect", "labels", **{"class": "bar"})]
     assert values == sorted(values, reverse=True) == [1000.0 - i for i in range(30)]
+
+
+def test_long_split_names_can_be_told_apart():
+    """Split names were cut to their first 80 characters in the tables, headings and `--markdown`,
+    and the full name was nowhere: two that differ only at the end read the same."""
+    stem = "eval_" + "very_long_split_name_" * 5
+    names = [stem + "alpha", stem + "omega"]
+    split = {"rows": 10, "null_rows": 0, "exact_in_train": 1, "near_in_train": 2, "examples": []}
+    audit = {"schema": AUDIT_SCHEMA, "rows": 100, "leakage": {n: dict(split) for n in names}}
+    page = Page(render_html(audit))
+    codes = page.find("code", "leakage")
+    assert sorted({c.get("title") for c in codes}) == names  # the whole name, in the tooltip
+    html = render_html(audit)
+    for n in names:
+        assert graphemes.cut_middle(n, 80) in html and graphemes.cut_middle(n, 80).endswith(n[-10:])
+    markdown = render_markdown(audit)
+    assert all(n.replace("_", "\\_") in markdown for n in names)
+    # The middle cut never splits a visible character at either end.
+    flag, family = "\U0001f1eb\U0001f1f7", "👨\u200d👩\u200d👧"
+    for text in (flag * 30, family * 20, "e\u0302\u0301" * 40):
+        for limit in range(3, 30):
+            head, _, tail = graphemes.cut_middle(text, limit).partition("…")
+            assert text.startswith(head) and text.endswith(tail)
+            assert graphemes.cut_point(text, len(head)) == len(head) and graphemes.start_point(text, len(text) - len(tail)) == len(
+                text
+            ) - len(tail)

@@ -51,3 +51,28 @@ def cut(text: str, limit: int, mark: str = "") -> str:
     if len(text) <= limit:
         return text
     return text[: cut_point(text, limit - len(mark))] + mark
+
+
+def start_point(text: str, index: int) -> int:
+    """The smallest index at least `index` where `text` may be cut without splitting a visible
+    character (the start of a text's tail)."""
+    at = max(0, min(index, len(text)))
+    while 0 < at < len(text) and (_belongs_to_previous(text[at]) or text[at - 1] == _ZWJ):
+        at += 1
+    if 0 < at < len(text) and _is_regional_indicator(text[at]):
+        run = at
+        while run > 0 and _is_regional_indicator(text[run - 1]):
+            run -= 1
+        at += (at - run) % 2
+    return at
+
+
+def cut_middle(text: str, limit: int, mark: str = "…") -> str:
+    """`text` in at most `limit` characters keeping its start and its end, `mark` between them
+    when it was cut: two long names that differ only at the end stay told apart."""
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(mark), 2)
+    tail = room // 3
+    head = text[: cut_point(text, room - tail)]
+    return head + mark + text[start_point(text, len(text) - tail) :]

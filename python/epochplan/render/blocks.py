@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import graphemes
 from .text import plain
 
 
@@ -28,6 +29,7 @@ class Caps:
 
 
 NAME_CHARS = 80  # a label, split or column name
+TITLE_CHARS = 1000  # a long name's tooltip
 
 
 def get(data: Any, *path: str) -> Any:
@@ -96,8 +98,25 @@ def dl(items: Sequence[tuple[str, str]]) -> str:
     return '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
 
 
+def data_name(value: Any, limit: int = NAME_CHARS) -> str:
+    """A name from the data as text: a long one keeps its start and its end, its whole name (up to
+    `TITLE_CHARS`) the tooltip."""
+    text = str(value)
+    if len(text) <= limit:
+        return plain(text)
+    return f'<span title="{plain(text, TITLE_CHARS)}">{plain(graphemes.cut_middle(text, limit))}</span>'
+
+
 def code(value: Any) -> str:
-    return "–" if value is None else f"<code>{plain(value, NAME_CHARS)}</code>"  # a key the JSON lacks, not "None"
+    """A name from the data (a split, a path, a column) as code. A long one keeps its start and
+    its end, and its whole name (up to `TITLE_CHARS`) is its tooltip: two split names that differ
+    only at the end were both cut to the same first 80 characters."""
+    if value is None:
+        return "–"  # a key the JSON lacks, not "None"
+    text = str(value)
+    if len(text) <= NAME_CHARS:
+        return f"<code>{plain(text)}</code>"
+    return f'<code title="{plain(text, TITLE_CHARS)}">{plain(graphemes.cut_middle(text, NAME_CHARS))}</code>'
 
 
 def more(total: int, shown_count: int, what: str) -> str:

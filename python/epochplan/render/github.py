@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from ..checking import CheckReport
 from .check_table import count_text, example_lines, percent_text, status_text, threshold_text, verdict_line
-from .markdown import cell, code_span
+from .markdown import SPLIT_CHARS, cell, code_span
 
 
 def in_github_actions(environ: Mapping[str, str]) -> bool:
@@ -39,12 +39,14 @@ def github_markdown(report: CheckReport) -> str:
     ]
     for c in report.checks:
         shown = f"**{status_text(c)}**" if c.fails_gate else status_text(c)
-        lines.append(f"| {code_span(c.id, 120)} | {shown} | {count_text(c)} | {percent_text(c)} | {cell(threshold_text(c), 80)} |")
+        lines.append(
+            f"| {code_span(c.id, SPLIT_CHARS, keep_end=True)} | {shown} | {count_text(c)} | {percent_text(c)} | {cell(threshold_text(c), 80)} |"
+        )
     details = [c for c in report.checks if c.status in ("error", "warning", "skipped")]
     if details:
         lines.append("")
     for c in details:
-        lines.append(f"- **{c.status}** {code_span(c.id, 120)}: {cell(c.message, 600)}")
+        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(c.message, 600)}")
         for example in example_lines(c, preview=_data, name=_data):
             lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"

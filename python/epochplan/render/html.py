@@ -50,10 +50,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import graphemes
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from . import check_section, labels_section, sections
-from .blocks import Caps
+from .blocks import NAME_CHARS, Caps, data_name
 from .plan_section import plan as plan_section
 from .text import plain
 
@@ -155,9 +156,11 @@ def _page(
         body.append(check_section.checks(check, caps))
         ids.append("checks")
     paths = (audit.get("source") or {}).get("paths") or []
-    name = plain(paths[0], 80) if paths else "data"
+    title = plain(graphemes.cut_middle(str(paths[0]), NAME_CHARS)) if paths else "data"
+    heading = data_name(paths[0]) if paths else "data"
     if len(paths) > 1:
-        name += f" and {len(paths) - 1:,} more"
+        title += f" and {len(paths) - 1:,} more"
+        heading += f" and {len(paths) - 1:,} more"
     if squeezed:
         body.insert(0, '<p class="note">Example texts were left out to keep this page under 1 MB.</p>')
     nav = "".join(f'<a href="#{i}">{i}</a>' for i in ids)
@@ -166,8 +169,8 @@ def _page(
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         '<meta name="color-scheme" content="light dark">'
-        f"<title>epochplan report: {name}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>epochplan report: {name}</h1><nav>{nav}</nav></header><main>{''.join(body)}</main>"
+        f"<title>epochplan report: {title}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>epochplan report: {heading}</h1><nav>{nav}</nav></header><main>{''.join(body)}</main>"
         f"<footer>epochplan {plain(_version(), 40)} · audit schema {plain(audit.get('schema'), 40)}"
         + ("" if caps.examples else " · example texts left out")
         + "</footer></body></html>\n"

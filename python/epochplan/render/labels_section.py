@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import svg
-from .blocks import NAME_CHARS, Caps, absent, dl, figure, hidden_note, more, num, section, table
-from .text import plain, shown
+from .blocks import Caps, absent, data_name, dl, figure, hidden_note, more, num, section, table
+from .text import shown
 
 #: Classes drawn as bars; the rest are counted in one line.
 BARS = 30
@@ -101,7 +101,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
             lines.append(
                 [
                     ", ".join(num(r) for r in rows[: caps.items]) + (" …" if len(rows) > caps.items else ""),
-                    ", ".join(f"{plain(k, NAME_CHARS)} ×{v}" for k, v in list(tally.items())[: caps.items]),
+                    ", ".join(f"{data_name(k)} ×{v}" for k, v in list(tally.items())[: caps.items]),
                 ]
             )
         out.append(table(["rows", "labels"], lines))
@@ -118,7 +118,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
                 "and of the first row of each label)</span>"
             )
             label = names[i] if i < len(names) else None
-            cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])
+            cells.append([num(row), data_name(label) if label is not None else "–", text])
         out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
     out.append(more(len(examples), caps.conflicts, "groups"))
     if not caps.examples:

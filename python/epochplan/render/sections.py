@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import svg
-from .blocks import NAME_CHARS, Caps, absent, code, dl, figure, get, hidden_note, more, num, pct, section, table
+from .blocks import NAME_CHARS, Caps, absent, code, data_name, dl, figure, get, hidden_note, more, num, pct, section, table
 from .report_match import mismatches
 from .text import plain, shown, word_diff
 
@@ -83,7 +83,7 @@ def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: M
     # The checks that fail the gate, and those skipped because their input held nothing (an empty eval split).
     failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and (r.get("fails_gate") is True or r.get("warns") is True)]
     for result in failing[: caps.items]:
-        items.append(f"<strong>check {plain(result.get('id'), NAME_CHARS)}</strong>: {plain(result.get('message', ''), caps.message)}")
+        items.append(f"<strong>check {data_name(result.get('id'))}</strong>: {plain(result.get('message', ''), caps.message)}")
     if not items:
         return "<h3>Warnings</h3>" + absent("No warnings.")
     # Each kind is listed up to its cap, and what is left out is counted, never dropped silently.
