@@ -13,6 +13,7 @@ from epochplan import graphemes
 from epochplan.defaults import AUDIT_SCHEMA
 from epochplan.render.html import render_html
 from epochplan.render.markdown import render_markdown
+from epochplan.render.report_match import mismatches
 from test_html_report import Page
 
 
@@ -78,3 +79,26 @@ def test_long_split_names_can_be_told_apart():
             assert graphemes.cut_point(text, len(head)) == len(head) and graphemes.start_point(text, len(text) - len(tail)) == len(
                 text
             ) - len(tail)
+
+
+def test_a_check_with_other_eval_splits_than_the_audit_is_named(tmp_path):
+    """`report AUDIT --check CHECK`, the check run with --eval and the audit without: the page said
+    "No --eval split given" while Checks listed leakage checks passing, with no mismatch warning."""
+    train, val = tmp_path / "t.parquet", tmp_path / "v.parquet"
+    pl.DataFrame({"text": [f"sentence number {i} of the train set" for i in range(40)]}).write_parquet(train)
+    pl.DataFrame({"text": ["sentence number 3 of the train set", "something else entirely"]}).write_parquet(val)
+    assert run_cli("audit", str(train), "--json", str(tmp_path / "a.json"), "-q").returncode == 0
+    proc = run_cli(
+        "check", str(train), "--eval", f"val={val}", "--json", str(tmp_path / "c.json"), "--exit-zero", env={"GITHUB_ACTIONS": ""}
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("report", str(tmp_path / "a.json"), "--check", str(tmp_path / "c.json"), "-o", str(tmp_path / "r.html"))
+    assert proc.returncode == 0, proc.stderr
+    assert "other eval splits" in proc.stderr and "'val' not in this audit" in proc.stderr
+    assert "other eval splits" in Page((tmp_path / "r.html").read_text()).all_text()
+    # Same names, other rows; and a check report without its audit (split names from the check ids).
+    audit = {"schema": AUDIT_SCHEMA, "rows": 40, "leakage": {"val": {"rows": 5}}}
+    check = {"audit": {"leakage": {"val": {"rows": 2}}}, "checks": []}
+    assert any("'val' has 2 rows in the check, 5 in this audit" in m for m in mismatches(audit, None, check))
+    assert mismatches(audit, None, {"audit": {"leakage": {"val": {"rows": 5}}}}) == []
+    assert any("'val' not in the check" in m for m in mismatches(audit, None, {"checks": [{"id": "leakage-exact:other"}]}))
