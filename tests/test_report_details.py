@@ -5,12 +5,14 @@ labels readable, long names can be told apart, and words and numbers read right.
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 
 from conftest import run_cli
 from epochplan import graphemes
 from epochplan.defaults import AUDIT_SCHEMA
+from epochplan.render import svg
 from epochplan.render.html import render_html
 from epochplan.render.markdown import render_markdown
 from epochplan.render.report_match import mismatches
@@ -102,3 +104,31 @@ def test_a_check_with_other_eval_splits_than_the_audit_is_named(tmp_path):
     assert any("'val' has 2 rows in the check, 5 in this audit" in m for m in mismatches(audit, None, check))
     assert mismatches(audit, None, {"audit": {"leakage": {"val": {"rows": 5}}}}) == []
     assert any("'val' not in the check" in m for m in mismatches(audit, None, {"checks": [{"id": "leakage-exact:other"}]}))
+
+
+def _bin_labels(chart: str) -> list[tuple[float, str, str]]:
+    """(x, anchor, text) of the range labels under a histogram's bars."""
+    y = f'y="{svg.TOP + svg.PLOT_H + 14}"'
+    return [(float(x), a, t) for x, a, t in re.findall(rf'<text class="tick" x="([\d.]+)" {y} text-anchor="(\w+)">([^<]*)</text>', chart)]
+
+
+def test_cluster_size_labels_neither_collide_nor_mix_formats():
+    """One cluster of 50,000 copies beside 40k unique texts: the range labels ran together, the
+    last was clipped, and "2,049–4,096" stood beside "8.19k–16.4k". Written out, as "512–1,023"
+    is (not "512–1.02k", read as ending near 1,020), and thinned to fit."""
+    from epochplan.render.sections import size_bins
+
+    chart = svg.histogram(size_bins([[1, 40_000], [50_000, 1]]), x_label="cluster size (rows)", y_label="clusters", log_y=True)
+    labels = _bin_labels(chart)
+    assert len(labels) >= 4 and not any("k" in t for _, _, t in labels)  # one format: written out, never "8.19k" beside "2,049"
+    assert labels[-1][2] == "32,769–65,536"  # the largest bin named
+    edges = []
+    for x, anchor, text in labels:
+        width = 7.0 * len(text)  # wider than the 11px font's digits
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+        edges.append((left, left + width))
+    assert all(0 <= a and b <= svg.WIDTH for a, b in edges)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(edges, edges[1:]))
+    # Below 10,000 the ranges stay written out.
+    small = _bin_labels(svg.histogram(size_bins([[1, 10], [2000, 1]]), x_label="x", y_label="y"))
+    assert [t for _, _, t in small][-1] == "1,025–2,048"
