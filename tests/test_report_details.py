@@ -132,3 +132,23 @@ def test_cluster_size_labels_neither_collide_nor_mix_formats():
     # Below 10,000 the ranges stay written out.
     small = _bin_labels(svg.histogram(size_bins([[1, 10], [2000, 1]]), x_label="x", y_label="y"))
     assert [t for _, _, t in small][-1] == "1,025–2,048"
+
+
+def test_github_summary_previews_end_on_whole_characters(tmp_path):
+    """`check`'s job summary wrote the core's 80-code-point previews as they were: a dangling
+    zero-width joiner, a lone regional indicator, a letter without its accent, and no "…"."""
+    texts = ["a" * 78 + "👨\u200d👩\u200d👧", "b" * 79 + "e\u0301 more", "d" * 77 + "🇯🇵🇺🇸 tail", "short text"]
+    data = tmp_path / "g.parquet"
+    pl.DataFrame({"text": [t for t in texts for _ in range(3)]}).write_parquet(data)
+    summary = tmp_path / "gh.md"
+    proc = run_cli("check", str(data), "--exit-zero", env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0, proc.stderr
+    spans = re.findall(r"x3: `([^`]*)`", summary.read_text())
+    assert len(spans) == 8  # four clusters, exact and near
+    for span in spans:
+        if span == "short text":
+            continue
+        head = span.removesuffix("…")
+        assert head != span and any(t.startswith(head) for t in texts), span
+        original = next(t for t in texts if t.startswith(head))
+        assert graphemes.cut_point(original, len(head)) == len(head), span  # no visible character split

@@ -76,3 +76,13 @@ def cut_middle(text: str, limit: int, mark: str = "…") -> str:
     tail = room // 3
     head = text[: cut_point(text, room - tail)]
     return head + mark + text[start_point(text, len(text) - tail) :]
+
+
+def cut_by_code_point(text: str, at: int, mark: str = "…") -> str:
+    """`text` as shown when something cut it at `at` code points without looking at characters
+    (the core's cluster previews): from `at` characters on it may end inside a visible character
+    (a dangling joiner, a lone regional indicator, a letter without its marks), so its last
+    visible character is left out and `mark` put in its place."""
+    if len(text) < at:
+        return text
+    return text[: cut_point(text, len(text) - 1)] + mark
