@@ -152,3 +152,19 @@ def test_github_summary_previews_end_on_whole_characters(tmp_path):
         assert head != span and any(t.startswith(head) for t in texts), span
         original = next(t for t in texts if t.startswith(head))
         assert graphemes.cut_point(original, len(head)) == len(head), span  # no visible character split
+
+
+def test_empty_and_blank_texts_are_named_and_one_row_is_singular(tmp_path):
+    """An empty or whitespace-only text was a blank grey strip; one identical member read
+    "Rows 3 have exactly this text as the representative."."""
+    from epochplan.render.text import shown, word_diff
+
+    assert "(empty)" in shown("", 100) and "(whitespace only)" in shown("  \t ", 100) and "(empty)" not in shown("x", 100)
+    assert "(whitespace only)" in word_diff("a b", "   ", 100)[1]
+    data = tmp_path / "d.parquet"
+    pl.DataFrame({"text": ["   ", "   ", "", "", "one two three", "one two three", "other words here"]}).write_parquet(data)
+    page = tmp_path / "d.html"
+    assert run_cli("audit", str(data), "--html", str(page), "-q").returncode == 0
+    text = Page(page.read_text()).all_text()
+    assert "(whitespace only)" in text and "(empty)" in text
+    assert "Row 5 has exactly this text." in text and "Rows 5 have" not in text

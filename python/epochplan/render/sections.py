@@ -187,7 +187,11 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
     differ = [m for m in members if str(m.get("text", "")) != rep_text]
     same = [m for m in members if str(m.get("text", "")) == rep_text]
     # A text that ends in "…" was cut in the JSON (2,000 characters): equal there is equal so far.
-    alike = "begin with this text as far as the audit kept it" if rep_text.endswith("…") else "have exactly this text"
+    one = len(same) == 1
+    if rep_text.endswith("…"):
+        alike = f"{'begins' if one else 'begin'} with this text as far as the audit kept it"
+    else:
+        alike = f"{'has' if one else 'have'} exactly this text"
     rows = []
     for member in differ[: caps.members]:
         left, right = word_diff(rep_text, str(member.get("text", "")), caps.text)
@@ -206,7 +210,7 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
         else f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{shown(rep_text, caps.text)}</div>'
     )
     if same:
-        out += f'<p class="note">Rows {", ".join(num(m.get("row")) for m in same)} {alike}{" as the representative" if rows else ""}.</p>'
+        out += f'<p class="note">{"Row" if one else "Rows"} {", ".join(num(m.get("row")) for m in same)} {alike}{" as the representative" if rows else ""}.</p>'
     count = cluster.get("count")
     listed = len(differ[: caps.members]) + len(same)
     if isinstance(count, int) and count - 1 > listed:

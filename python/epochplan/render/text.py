@@ -105,7 +105,15 @@ def shown(text: object, limit: int) -> str:
     is left out of the data is then at least what the page leaves out."""
     text = str(text)
     head, left_out = cut(text, limit)
-    return rich(head) + _more(left_out, at_least=text.endswith("…"))
+    return rich(head) + _more(left_out, at_least=text.endswith("…")) + blank_note(text)
+
+
+def blank_note(text: str) -> str:
+    """A visible word for a text that shows nothing: an empty text or one of only whitespace was
+    a blank grey strip."""
+    if text.strip():
+        return ""
+    return f'<span class="absent">({"empty" if not text else "whitespace only"})</span>'
 
 
 def _more(left_out: int, at_least: bool = False) -> str:
@@ -136,8 +144,8 @@ def word_diff(left: str, right: str, limit: int) -> tuple[str, str]:
         right_out.append(_join(b[j1:j2], None if op == "equal" else "ins"))
     # A text that ends in "…" was cut already (the audit JSON keeps 2,000 characters of each).
     return (
-        "".join(left_out) + _more(left_more, at_least=left.endswith("…")),
-        "".join(right_out) + _more(right_more, at_least=right.endswith("…")),
+        "".join(left_out) + _more(left_more, at_least=left.endswith("…")) + blank_note(left),
+        "".join(right_out) + _more(right_more, at_least=right.endswith("…")) + blank_note(right),
     )
 
 
