@@ -168,3 +168,12 @@ def test_empty_and_blank_texts_are_named_and_one_row_is_singular(tmp_path):
     text = Page(page.read_text()).all_text()
     assert "(whitespace only)" in text and "(empty)" in text
     assert "Row 5 has exactly this text." in text and "Rows 5 have" not in text
+
+
+def test_the_seq_len_label_sits_above_every_bar():
+    """The seq_len marker's label was drawn inside the plot's top, over the tallest token bar."""
+    bins = [(0, 64, 10), (64, 128, 500), (128, 256, 20)]
+    chart = svg.histogram(bins, x_label="length in tokens", y_label="texts", markers=[(128, "seq_len 128")])
+    label_y = float(re.search(r'<g class="mark"[^>]*>.*?<text x="[\d.]+" y="([\d.-]+)"', chart).group(1))
+    bar_tops = [float(y) for y in re.findall(r'<rect class="bar" x="[\d.]+" y="([\d.]+)"', chart)]
+    assert label_y <= min(bar_tops) and label_y - 11 >= 0  # a whole 11px line between the picture's top and the bars

@@ -185,7 +185,8 @@ def _bin_marker(bins: Sequence[tuple[float, float, int]], width: float, value: f
     dx = -4 if anchor == "end" else 4
     return (
         f'<g class="mark" data-value="{value!r}"><line x1="{_f(x)}" y1="{TOP}" x2="{_f(x)}" y2="{TOP + PLOT_H}"/>'
-        f'<text x="{_f(x + dx)}" y="{TOP + 10}" text-anchor="{anchor}">{plain(label, 60)}</text></g>'
+        # Above the plot, where no bar reaches (inside it, the tallest bar ran under the label).
+        f'<text x="{_f(x + dx)}" y="{TOP - 3}" text-anchor="{anchor}">{plain(label, 60)}</text></g>'
     )
 
 
