@@ -56,6 +56,11 @@ def num(value: Any, digits: int = 3) -> str:
     return plain(value, NAME_CHARS)
 
 
+def plural(word: str, count: Any) -> str:
+    """`word` for a count of exactly one, else `word` + "s": 1 epoch, 1.5 epochs, 0 epochs."""
+    return word if count == 1 and not isinstance(count, bool) else f"{word}s"
+
+
 def percent(part: float, whole: float) -> str:
     """`part` of `whole` in per cent to one decimal, never rounded to 100 % or 0 % when it is not:
     2,499 unique rows of 2,500 are "> 99.9 %", not all of them."""

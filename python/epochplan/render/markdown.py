@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import graphemes
 from ..auditing.tokenizer import counted_by_tokenizer
-from .blocks import percent
+from .blocks import percent, plural
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
@@ -134,8 +134,8 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
         epochs = plan.get("epochs") or {}
         lines += [
             "",
-            f"Plan ({cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} epochs "
-            f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} steps, "
+            f"Plan ({cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} {plural('epoch', epochs.get('planned'))} "
+            f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} {plural('step', plan.get('total_steps'))}, "
             f"{_n(plan.get('warmup_steps'))} warm-up.",
         ]
     return "\n".join(lines) + "\n\n"

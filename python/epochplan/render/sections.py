@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import svg
-from .blocks import NAME_CHARS, Caps, absent, code, data_name, dl, figure, get, hidden_note, more, num, pct, section, table
+from .blocks import NAME_CHARS, Caps, absent, code, data_name, dl, figure, get, hidden_note, more, num, pct, plural, section, table
 from .report_match import mismatches
 from .text import plain, shown, word_diff
 
@@ -42,7 +42,8 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
     tokens, how = unique_tokens(audit, plan)
     facts.append(("unique tokens", f"{num(tokens)} <small>({how})</small>"))
     if plan:
-        facts.append(("planned", f"{num(get(plan, 'epochs', 'planned'))} epochs, {num(plan.get('total_steps'))} steps"))
+        epochs, steps = get(plan, "epochs", "planned"), plan.get("total_steps")
+        facts.append(("planned", f"{num(epochs)} {plural('epoch', epochs)}, {num(steps)} {plural('step', steps)}"))
     diversity = audit.get("diversity") or {}
     if diversity:
         facts.append(

@@ -1,0 +1,28 @@
+"""Words and numbers as the report writes them on every output: a count of one epoch in the
+singular, counts with thousands separators, one way of writing per cent, code in warnings set as
+code on the page, an entropy short of 1 never written as 1, and cut texts counted in graphemes."""
+
+from __future__ import annotations
+
+import epochplan
+from epochplan.defaults import AUDIT_SCHEMA
+from epochplan.render.html import render_html
+from epochplan.render.markdown import render_markdown
+from epochplan.render.plan_text import render
+from test_html_report import Page
+
+
+def _audit(**extra) -> dict:
+    return {"schema": AUDIT_SCHEMA, "rows": 100, **extra}
+
+
+def test_one_epoch_is_singular_and_others_plural():
+    """The summary, the plan's curve, the Markdown headline and the plan text wrote "1 epochs"."""
+    one = epochplan.plan(samples=100, batch=10, epochs=1).to_dict()
+    html = Page(render_html(_audit(), one)).all_text()
+    assert "1 epoch, 10 steps" in html and "planned: 1 epoch →" in html and "1 epochs" not in html
+    assert "Plan (finetune): 1 epoch (range " in render_markdown(_audit(), one)
+    assert " - 1 epoch, 10 optimizer steps" in render(epochplan.plan(samples=100, batch=10, epochs=1), "hf")
+    more = epochplan.plan(samples=100, batch=10, epochs=1.5).to_dict()
+    assert "1.5 epochs, 15 steps" in Page(render_html(_audit(), more)).all_text()
+    assert "1.5 epochs (range " in render_markdown(_audit(), more)
