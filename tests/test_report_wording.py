@@ -26,3 +26,19 @@ def test_one_epoch_is_singular_and_others_plural():
     more = epochplan.plan(samples=100, batch=10, epochs=1.5).to_dict()
     assert "1.5 epochs, 15 steps" in Page(render_html(_audit(), more)).all_text()
     assert "1.5 epochs (range " in render_markdown(_audit(), more)
+
+
+def _duplicated(**setup) -> epochplan.Plan:
+    """45,060 rows, 20,004 of them unique: the plan's duplicate warning."""
+    exact = {"unique": 20004, "duplicate_rows": 25056, "largest_cluster": 3, "clusters": 100, "top": []}
+    return epochplan.plan(_audit(rows=45060, null_rows=0, empty_rows=0, exact=exact), **setup)
+
+
+def test_counts_in_plan_messages_have_thousands_separators():
+    """ "an epoch over raw rows is 11265 steps, not 5001", "global batch 4096" beside 1,893 samples."""
+    p = _duplicated(batch=4, epochs=1)
+    assert "an epoch over raw rows is 11,265 steps, not 5,001;" in p.warnings[0]
+    big = epochplan.plan(samples=1000, batch=1024, gpus=4, epochs=1)
+    assert any("global batch 4,096 is larger than the 1,000 samples" in w for w in big.warnings)
+    assert "samples / global batch 4,096 = " in str(big.to_dict()["rationale"])
+    assert "(global batch 4,096)" in render(big, "hf")

@@ -28,7 +28,7 @@ def _header(plan: Plan, what: str) -> str:
     unique = "?" if plan.unique_samples is None else f"{plan.unique_samples:,}"
     return (
         f"# epochplan: {what} for {plan.regime} on {unique} unique samples - {epochs_text(plan.epochs.planned)}, "
-        f"{plan.total_steps:,} optimizer steps (global batch {plan.global_batch_size})"
+        f"{plan.total_steps:,} optimizer steps (global batch {plan.global_batch_size:,})"
     )
 
 
