@@ -42,3 +42,16 @@ def test_counts_in_plan_messages_have_thousands_separators():
     assert any("global batch 4,096 is larger than the 1,000 samples" in w for w in big.warnings)
     assert "samples / global batch 4,096 = " in str(big.to_dict()["rationale"])
     assert "(global batch 4,096)" in render(big, "hf")
+
+
+def test_plan_warnings_write_per_cent_as_the_page_does():
+    """The page's facts write "(25.4 %)"; the plan's warnings beside them wrote "(74.6%)"."""
+    warning = _duplicated(batch=4, epochs=1).warnings[0]
+    assert "non-null rows (55.6 %) are exact duplicates" in warning and "%)" not in warning.replace(" %)", "")
+    exact = {"unique": 100, "duplicate_rows": 0, "unique_tokens": 20000, "top": []}
+    audit = _audit(null_rows=0, exact=exact, lengths={"tokens": {"estimated": True, "unique_lengths": [[100, 70], [400, 30]]}})
+    cut = [w for w in epochplan.plan(audit, seq_len=256, batch=4).warnings if "are longer than" in w]
+    assert cut and cut[0].startswith("30.0 % of the unique samples") and "tokens (21.6 %) would be cut off" in cut[0]
+    from epochplan.planning.model import percent  # the planner's one rule for a share
+
+    assert percent(0.9996) == "> 99.9 %" and percent(0.0004) == "< 0.1 %"

@@ -35,7 +35,7 @@ from .citations import (
 from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, check_setup, geometry
-from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
+from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt, percent
 from .refusals import DataCannotFill, NothingToPlan
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
@@ -361,7 +361,7 @@ def _warmup(b: _Builder, total: int) -> int:
     warmup = min(max(MIN_WARMUP, round(share * total)), total // 2)
     b.why(
         "warmup_steps",
-        f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
+        f"warm-up {percent(share, 0)} of the run, at least {MIN_WARMUP} steps, at most half the run",
         f"min(max({MIN_WARMUP}, round({share} x {fmt(total)})), {fmt(total)} // 2) = {fmt(warmup)}",
         SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT,
     )
@@ -458,7 +458,7 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
     share = e.duplicate_rows / e.rows
     raw = f"an epoch over raw rows is {fmt(e.raw_steps_per_epoch)} steps, not {fmt(spe)}; " if e.raw_steps_per_epoch != spe else ""
     b.warnings.append(
-        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} non-null rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
+        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} non-null rows ({percent(share)}) are {e.level} duplicates: epochs are counted over "
         f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
         f"otherwise {raw}a cluster of size k is seen k x {approx(planned)} times "
         f"(largest: k={fmt(e.largest_cluster)}, {approx(e.largest_cluster_exposures)} times)"
@@ -474,7 +474,7 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
     if concentrated or e.largest_cluster_exposures >= 100:
         b.warnings.append(
             f"a small subset is repeated far more than the rest ({len(b.counts.top_counts)} largest clusters hold "
-            f"{e.top_share_of_rows:.1%} of rows and {e.top_share_of_repeats:.1%} of the repeats; the largest is seen "
+            f"{percent(e.top_share_of_rows)} of rows and {percent(e.top_share_of_repeats)} of the repeats; the largest is seen "
             f"{approx(e.largest_cluster_exposures)} times): repeated subsets hurt more than their size suggests "
             "(Hernandez et al. 2022); deduplicate or down-weight them"
         )
