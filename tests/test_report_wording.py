@@ -55,3 +55,12 @@ def test_plan_warnings_write_per_cent_as_the_page_does():
     from epochplan.planning.model import percent  # the planner's one rule for a share
 
     assert percent(0.9996) == "> 99.9 %" and percent(0.0004) == "< 0.1 %"
+
+
+def test_the_characters_left_out_of_a_cut_text_are_counted_as_seen():
+    """ "… 12 more characters" counted code points: a family emoji (7 of them) was 7 characters."""
+    from epochplan.render.text import shown
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    assert "… 3 more characters" in shown("x" * 10 + family + "\U0001f1eb\U0001f1f7" + "e\u0301", 10)
+    assert "… 1 more character<" in shown("x" * 10 + family, 10)

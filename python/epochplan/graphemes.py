@@ -46,6 +46,20 @@ def cut_point(text: str, limit: int) -> int:
     return at if at > 0 else min(limit, len(text))
 
 
+def count(text: str) -> int:
+    """How many visible characters `text` holds, by the rule `cut_point` cuts by: a family of
+    seven code points joined by zero-width joiners is one, as is a flag or a letter with its marks."""
+    n = i = 0
+    while i < len(text):
+        j = i + 1
+        if _is_regional_indicator(text[i]) and j < len(text) and _is_regional_indicator(text[j]):
+            j += 1  # a flag: two regional indicators
+        while j < len(text) and (_belongs_to_previous(text[j]) or text[j - 1] == _ZWJ):
+            j += 1
+        n, i = n + 1, j
+    return n
+
+
 def cut(text: str, limit: int, mark: str = "") -> str:
     """`text` in at most `limit` characters, `mark` (an ellipsis) included when it was cut."""
     if len(text) <= limit:

@@ -92,11 +92,12 @@ def rich(text: str) -> str:
 
 
 def cut(text: str, limit: int) -> tuple[str, int]:
-    """The first `limit` characters and how many were left out."""
+    """The first `limit` code points (cut between visible characters) and how many visible
+    characters were left out: a family emoji of seven code points is one more character, not 7."""
     if len(text) <= limit:
         return text, 0
     at = graphemes.cut_point(text, limit)
-    return text[:at], len(text) - at
+    return text[:at], graphemes.count(text[at:])
 
 
 def shown(text: object, limit: int) -> str:
@@ -119,7 +120,7 @@ def blank_note(text: str) -> str:
 def _more(left_out: int, at_least: bool = False) -> str:
     if not left_out:
         return ""
-    return f'<span class="more">… {"at least " if at_least else ""}{left_out:,} more characters</span>'
+    return f'<span class="more">… {"at least " if at_least else ""}{left_out:,} more character{"" if left_out == 1 else "s"}</span>'
 
 
 def _words(text: str) -> list[tuple[str, str]]:
