@@ -64,3 +64,14 @@ def test_the_characters_left_out_of_a_cut_text_are_counted_as_seen():
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
     assert "… 3 more characters" in shown("x" * 10 + family + "\U0001f1eb\U0001f1f7" + "e\u0301", 10)
     assert "… 1 more character<" in shown("x" * 10 + family, 10)
+
+
+def test_code_in_warnings_is_set_as_code_on_the_page_only():
+    """The plan's "(`epochplan dedup`)" showed its backticks on the page; a span from the data
+    stays text (escaped before it is set as code), and the JSON keeps the backticks."""
+    p = _duplicated(batch=4, epochs=1).to_dict()
+    audit = _audit(warnings=[{"id": "template", "message": "run `<b>x</b>` or `a & b`", "share": 0.9, "text": ""}])
+    html = render_html(audit, p)
+    assert "(<code>epochplan dedup</code>)" in html and "`epochplan dedup`" not in html
+    assert "run <code>&lt;b&gt;x&lt;/b&gt;</code> or <code>a &amp; b</code>" in html
+    assert "`epochplan dedup`" in p["warnings"][0]

@@ -14,7 +14,7 @@ from typing import Any
 from . import svg
 from .blocks import NAME_CHARS, Caps, absent, code, data_name, dl, figure, get, hidden_note, more, num, pct, plural, section, table
 from .report_match import mismatches
-from .text import plain, shown, word_diff
+from .text import message, plain, shown, word_diff
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -69,22 +69,22 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
 
 
 def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Mapping[str, Any] | None, caps: Caps) -> str:
-    items = [f"<strong>report</strong>: {plain(m, caps.message)}" for m in mismatches(audit, plan, check)]
+    items = [f"<strong>report</strong>: {message(m, caps.message)}" for m in mismatches(audit, plan, check)]
     audit_warnings = [w for w in audit.get("warnings") or [] if isinstance(w, Mapping)]
     for warning in audit_warnings[: caps.items]:
-        text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {plain(warning.get('message', ''), caps.message)}"
+        text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {message(warning.get('message', ''), caps.message)}"
         if warning.get("share") is not None:
             text += f" <small>(share {num(warning['share'])})</small>"
         if caps.examples and warning.get("text"):
             text += f'<div class="txt">{shown(warning["text"], caps.text)}</div>'
         items.append(text)
     plan_warnings = list(get(plan, "warnings") or [])
-    for message in plan_warnings[: caps.items]:
-        items.append(f"<strong>plan</strong>: {plain(message, caps.message)}")
+    for text in plan_warnings[: caps.items]:
+        items.append(f"<strong>plan</strong>: {message(text, caps.message)}")
     # The checks that fail the gate, and those skipped because their input held nothing (an empty eval split).
     failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and (r.get("fails_gate") is True or r.get("warns") is True)]
     for result in failing[: caps.items]:
-        items.append(f"<strong>check {data_name(result.get('id'))}</strong>: {plain(result.get('message', ''), caps.message)}")
+        items.append(f"<strong>check {data_name(result.get('id'))}</strong>: {message(result.get('message', ''), caps.message)}")
     if not items:
         return "<h3>Warnings</h3>" + absent("No warnings.")
     # Each kind is listed up to its cap, and what is left out is counted, never dropped silently.

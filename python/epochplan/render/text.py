@@ -86,6 +86,16 @@ def plain(text: object, limit: int | None = None) -> str:
     return html.escape(visible_unsafe(text), quote=True)
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def message(text: object, limit: int | None = None) -> str:
+    """A warning or check message as HTML: escaped and cut as `plain` does, then each `x` span (a
+    command, a flag) set as <code>x</code>, where the page showed the backticks. Escaped first, so
+    a backtick span from the data never becomes markup; the terminal and the JSON keep the text."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", plain(text, limit))
+
+
 def rich(text: str) -> str:
     """`text` as HTML with every unsafe character shown as a marked-up escape."""
     return _rewrite(text, lambda part: html.escape(part, quote=False), lambda shown: f'<span class="ctl">{shown}</span>')
