@@ -75,3 +75,14 @@ def test_code_in_warnings_is_set_as_code_on_the_page_only():
     assert "(<code>epochplan dedup</code>)" in html and "`epochplan dedup`" not in html
     assert "run <code>&lt;b&gt;x&lt;/b&gt;</code> or <code>a &amp; b</code>" in html
     assert "`epochplan dedup`" in p["warnings"][0]
+
+
+def test_an_entropy_short_of_one_is_never_written_as_one():
+    """Normalised entropy 0.9999 beside an imbalance of 4.67 read "1" on the page ("1.000" in the
+    terminal): perfectly balanced next to a ratio that says it is not."""
+    audit = _audit(labels={"counts": {"a": 70, "b": 15, "c": 15}, "null_labels": 0, "imbalance_ratio": 4.67, "entropy_normalized": 0.9999})
+    assert "<dt>normalised entropy</dt><dd>0.9999</dd>" in render_html(audit)
+    from epochplan.render.blocks import up_to_one  # the page's and the terminal's rule
+
+    assert [up_to_one(x) for x in (0.99996, 1.0, 0.5, 0.82345678)] == ["0.99996", "1", "0.5", "0.8235"]
+    assert up_to_one(1 - 2**-52) != "1"

@@ -4,6 +4,7 @@ the data go through `text.plain` here, so no caller can forget to escape them.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,18 @@ def num(value: Any, digits: int = 3) -> str:
             return f"{value:,.0f}"
         return f"{value:,.{digits}g}"
     return plain(value, NAME_CHARS)
+
+
+def up_to_one(value: Any) -> str:
+    """A measure of at most 1 (normalised entropy) to 4 significant digits, with more where those
+    would round it to 1: 0.9999 beside an imbalance of 4.67 was written "1", and 0.99996 is not 1."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return num(value)
+    digits, text = 4, f"{value:.4g}"
+    while float(text) >= 1 > value and digits < 17:
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text
 
 
 def plural(word: str, count: Any) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import svg
-from .blocks import Caps, absent, data_name, dl, figure, hidden_note, more, num, section, table
+from .blocks import Caps, absent, data_name, dl, figure, hidden_note, more, num, section, table, up_to_one
 from .text import shown
 
 #: Classes drawn as bars; the rest are counted in one line.
@@ -34,7 +34,7 @@ def labels(audit: Mapping[str, Any], caps: Caps) -> str:
                 ("classes", num(len(counts))),
                 ("null labels", num(block.get("null_labels"))),
                 ("imbalance (largest / smallest)", num(block.get("imbalance_ratio"))),
-                ("normalised entropy", num(block.get("entropy_normalized"))),
+                ("normalised entropy", up_to_one(block.get("entropy_normalized"))),
             ]
         )
     ]
