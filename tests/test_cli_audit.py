@@ -284,7 +284,7 @@ def test_only_what_the_data_cannot_fill_skips_the_plan(monkeypatch):
     "setup, reason",
     [
         (["--gpus", "5000"], "--gpus 5000 is more than the 1,893 samples per epoch"),
-        (["--drop-last", "--batch", "4096"], "--drop-last with 1,893 samples per epoch and a global batch of 4096 leaves 0 steps"),
+        (["--drop-last", "--batch", "4096"], "--drop-last with 1,893 samples per epoch and a global batch of 4,096 leaves 0 steps"),
     ],
 )
 def test_a_setup_this_data_cannot_fill_keeps_the_audit_and_says_why(tmp_path, shared_data, setup, reason):

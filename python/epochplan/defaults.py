@@ -14,6 +14,7 @@ from typing import Any
 from ._epochplan import CHOICES as _CORE_CHOICES
 from ._epochplan import DEFAULTS as _CORE_DEFAULTS
 from ._epochplan import memory_budget_for
+from ._epochplan import preview as _core_preview
 
 CORE_DEFAULTS: dict[str, Any] = dict(_CORE_DEFAULTS)
 CORE_CHOICES: dict[str, list[str]] = {name: list(values) for name, values in _CORE_CHOICES.items()}
@@ -30,6 +31,8 @@ NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
 MAX_NUM_PERM: int = int(CORE_DEFAULTS["max_num_perm"])
 NEAR_MAX_CHECKS: int = int(CORE_DEFAULTS["near_max_checks"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
+#: Characters of a cluster's stored preview (`top[].preview`), cut by the core at a code point.
+PREVIEW_CHARS: int = len(_core_preview("x" * 4096, "none"))
 
 NORMALIZE_MODES: tuple[str, ...] = tuple(CORE_CHOICES["normalize"])
 SHINGLE_KINDS: tuple[str, ...] = tuple(CORE_CHOICES["shingle"])

@@ -46,8 +46,57 @@ def cut_point(text: str, limit: int) -> int:
     return at if at > 0 else min(limit, len(text))
 
 
+def count(text: str) -> int:
+    """How many visible characters `text` holds, by the rule `cut_point` cuts by: a family of
+    seven code points joined by zero-width joiners is one, as is a flag or a letter with its marks."""
+    n = i = 0
+    while i < len(text):
+        j = i + 1
+        if _is_regional_indicator(text[i]) and j < len(text) and _is_regional_indicator(text[j]):
+            j += 1  # a flag: two regional indicators
+        while j < len(text) and (_belongs_to_previous(text[j]) or text[j - 1] == _ZWJ):
+            j += 1
+        n, i = n + 1, j
+    return n
+
+
 def cut(text: str, limit: int, mark: str = "") -> str:
     """`text` in at most `limit` characters, `mark` (an ellipsis) included when it was cut."""
     if len(text) <= limit:
         return text
     return text[: cut_point(text, limit - len(mark))] + mark
+
+
+def start_point(text: str, index: int) -> int:
+    """The smallest index at least `index` where `text` may be cut without splitting a visible
+    character (the start of a text's tail)."""
+    at = max(0, min(index, len(text)))
+    while 0 < at < len(text) and (_belongs_to_previous(text[at]) or text[at - 1] == _ZWJ):
+        at += 1
+    if 0 < at < len(text) and _is_regional_indicator(text[at]):
+        run = at
+        while run > 0 and _is_regional_indicator(text[run - 1]):
+            run -= 1
+        at += (at - run) % 2
+    return at
+
+
+def cut_middle(text: str, limit: int, mark: str = "…") -> str:
+    """`text` in at most `limit` characters keeping its start and its end, `mark` between them
+    when it was cut: two long names that differ only at the end stay told apart."""
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(mark), 2)
+    tail = room // 3
+    head = text[: cut_point(text, room - tail)]
+    return head + mark + text[start_point(text, len(text) - tail) :]
+
+
+def cut_by_code_point(text: str, at: int, mark: str = "…") -> str:
+    """`text` as shown when something cut it at `at` code points without looking at characters
+    (the core's cluster previews): from `at` characters on it may end inside a visible character
+    (a dangling joiner, a lone regional indicator, a letter without its marks), so its last
+    visible character is left out and `mark` put in its place."""
+    if len(text) < at:
+        return text
+    return text[: cut_point(text, len(text) - 1)] + mark

@@ -16,7 +16,7 @@ from dataclasses import replace
 from .. import graphemes
 from ..sources import Source, preview_rows
 from .leakage import EvalSplit
-from .result import EXAMPLES, TEXT_CHARS, AuditResult, ClusterStats
+from .result import EXAMPLES, TEXT_CHARS, AuditResult, ClusterStats, ConflictExample
 
 #: Rows of a conflicting-label group whose texts are kept.
 CONFLICT_TEXTS = EXAMPLES
@@ -41,6 +41,7 @@ def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_s
     if result.conflicts is not None:
         for group in result.conflicts.examples:
             wanted.update(group.rows[:CONFLICT_TEXTS])
+            wanted.update(row for row, _ in _first_of_label(group))
     texts = {row: cut(text) for row, text in preview_rows(source, columns, wanted).items()}
 
     result.exact = _with_cluster_texts(result.exact, texts)
@@ -56,8 +57,27 @@ def attach_texts(result: AuditResult, source: Source, columns: list[str], eval_s
         ]
         result.leakage[name] = replace(leak, examples=examples)
     if result.conflicts is not None:
-        groups = [replace(g, texts=[texts.get(r) for r in g.rows[:CONFLICT_TEXTS]]) for g in result.conflicts.examples]
+        groups = [
+            replace(
+                g,
+                texts=[texts.get(r) for r in g.rows[:CONFLICT_TEXTS]],
+                first_of_label=[{"row": row, "label": label, "text": texts.get(row)} for row, label in _first_of_label(g)],
+            )
+            for g in result.conflicts.examples
+        ]
         result.conflicts = replace(result.conflicts, examples=groups)
+
+
+def _first_of_label(group: ConflictExample) -> list[tuple[int, str | None]]:
+    """The first row of each of the group's first `CONFLICT_TEXTS` labels, in row order: the rows
+    a report shows first (the first rows alone may all carry one label)."""
+    first: dict[str | None, int] = {}
+    for row, label in zip(group.rows, group.labels):
+        if label not in first:
+            first[label] = row
+            if len(first) == CONFLICT_TEXTS:
+                break
+    return [(row, label) for label, row in first.items()]
 
 
 def _with_cluster_texts(stats: ClusterStats, texts: Mapping[int, str | None]) -> ClusterStats:

@@ -183,11 +183,16 @@ class ConflictExample:
     rows: list[int]
     labels: list[str | None]
     texts: list[str | None] | None = None  # with examples: parallel to the first 10 rows
+    # With examples: the first row of each of the first 10 labels and its text, so that the row
+    # that disagrees has its text even when it comes after the first 10 rows.
+    first_of_label: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"rows": list(self.rows), "labels": list(self.labels)}
         if self.texts is not None:
             d["texts"] = list(self.texts)
+        if self.first_of_label is not None:
+            d["first_of_label"] = [dict(f) for f in self.first_of_label]
         return d
 
 

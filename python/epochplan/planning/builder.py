@@ -35,7 +35,7 @@ from .citations import (
 from .counts import within_ceiling
 from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # its former home
 from .geometry import add_overhead, check_setup, geometry
-from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt
+from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt, percent
 from .refusals import DataCannotFill, NothingToPlan
 from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
 from .rules import (
@@ -154,7 +154,7 @@ def _build(b: _Builder) -> Plan:
     warmup = _warmup(b, total)
     eval_steps = _eval_steps(b, total, spe)
     save_steps = eval_steps
-    b.why("save_steps", "save at every evaluation", f"save_steps = eval_steps = {eval_steps} (a multiple, x1)", SRC_SAVE)
+    b.why("save_steps", "save at every evaluation", f"save_steps = eval_steps = {fmt(eval_steps)} (a multiple, x1)", SRC_SAVE)
     patience = _patience(b, total, spe, eval_steps)
     tokens_total = None if tokens_epoch is None else round(tokens_epoch * planned)
     ratio = effective_data_ratio(planned)
@@ -234,20 +234,20 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     spe = steps_per_epoch(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus, s.drop_last)
     if spe == 0:
         raise DataCannotFill(
-            f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {s.global_batch} leaves 0 steps; "
+            f"--drop-last with {fmt(n_items)} samples per epoch and a global batch of {fmt(s.global_batch)} leaves 0 steps; "
             "lower --batch/--grad-accum/--gpus or drop --drop-last"
         )
     exact = n_items / s.global_batch
     b.why(
         "steps_per_epoch",
         f"{s.framework} rounding of the last partial batch and accumulation window",
-        f"{fmt(n_items)} samples / global batch {s.global_batch} = {approx(exact, 4)} -> {fmt(spe)} optimizer steps"
+        f"{fmt(n_items)} samples / global batch {fmt(s.global_batch)} = {approx(exact, 4)} -> {fmt(spe)} optimizer steps"
         f" (drop_last={s.drop_last}, {s.gpus} data-parallel rank{'s' if s.gpus > 1 else ''})",
         FRAMEWORK_SOURCES[s.framework],
     )
     if s.global_batch > n_items:
         b.warnings.append(
-            f"global batch {s.global_batch} is larger than the {fmt(n_items)} samples per epoch: every epoch is a "
+            f"global batch {fmt(s.global_batch)} is larger than the {fmt(n_items)} samples per epoch: every epoch is a "
             "single partial optimizer step; lower --batch, --grad-accum or --gpus"
         )
     return spe
@@ -361,8 +361,8 @@ def _warmup(b: _Builder, total: int) -> int:
     warmup = min(max(MIN_WARMUP, round(share * total)), total // 2)
     b.why(
         "warmup_steps",
-        f"warm-up {share:.0%} of the run, at least {MIN_WARMUP} steps, at most half the run",
-        f"min(max({MIN_WARMUP}, round({share} x {fmt(total)})), {fmt(total)} // 2) = {warmup}",
+        f"warm-up {percent(share, 0)} of the run, at least {MIN_WARMUP} steps, at most half the run",
+        f"min(max({MIN_WARMUP}, round({share} x {fmt(total)})), {fmt(total)} // 2) = {fmt(warmup)}",
         SRC_WARMUP_PT if pretrain else SRC_WARMUP_FT,
     )
     return warmup
@@ -394,7 +394,7 @@ def _patience(b: _Builder, total: int, spe: int, eval_steps: int) -> int | None:
         b.why(
             "early_stopping_patience",
             "early stopping needs at least 3 evaluations without improvement after the first",
-            f"{evals} evaluation{'s' if evals > 1 else ''} in the run -> no early stopping",
+            f"{fmt(evals)} evaluation{'s' if evals > 1 else ''} in the run -> no early stopping",
             SRC_PATIENCE,
         )
         return None
@@ -405,7 +405,7 @@ def _patience(b: _Builder, total: int, spe: int, eval_steps: int) -> int | None:
     b.why(
         "early_stopping_patience",
         "stop after one epoch of evaluations without improvement, at least 3, at most a quarter of the run",
-        f"{per_epoch} evaluations per epoch, {evals} in the run -> patience {patience}",
+        f"{fmt(per_epoch)} evaluations per epoch, {fmt(evals)} in the run -> patience {fmt(patience)}",
         SRC_PATIENCE,
     )
     return patience
@@ -456,9 +456,9 @@ def _exposure(b: _Builder, planned: float, spe: int, n_items: int, packing: bool
 
 def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> None:
     share = e.duplicate_rows / e.rows
-    raw = f"an epoch over raw rows is {e.raw_steps_per_epoch} steps, not {spe}; " if e.raw_steps_per_epoch != spe else ""
+    raw = f"an epoch over raw rows is {fmt(e.raw_steps_per_epoch)} steps, not {fmt(spe)}; " if e.raw_steps_per_epoch != spe else ""
     b.warnings.append(
-        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} non-null rows ({share:.1%}) are {e.level} duplicates: epochs are counted over "
+        f"{fmt(e.duplicate_rows)} of {fmt(e.rows)} non-null rows ({percent(share)}) are {e.level} duplicates: epochs are counted over "
         f"the {fmt(e.unique)} unique samples. Train on deduplicated rows (`epochplan dedup`) or weight each row 1/k; "
         f"otherwise {raw}a cluster of size k is seen k x {approx(planned)} times "
         f"(largest: k={fmt(e.largest_cluster)}, {approx(e.largest_cluster_exposures)} times)"
@@ -474,7 +474,7 @@ def _duplicate_warnings(b: _Builder, e: Exposure, planned: float, spe: int) -> N
     if concentrated or e.largest_cluster_exposures >= 100:
         b.warnings.append(
             f"a small subset is repeated far more than the rest ({len(b.counts.top_counts)} largest clusters hold "
-            f"{e.top_share_of_rows:.1%} of rows and {e.top_share_of_repeats:.1%} of the repeats; the largest is seen "
+            f"{percent(e.top_share_of_rows)} of rows and {percent(e.top_share_of_repeats)} of the repeats; the largest is seen "
             f"{approx(e.largest_cluster_exposures)} times): repeated subsets hurt more than their size suggests "
             "(Hernandez et al. 2022); deduplicate or down-weight them"
         )

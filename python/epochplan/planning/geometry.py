@@ -14,7 +14,7 @@ import numpy as np
 from .._epochplan import TokenLengths
 from ..errors import InputError
 from .citations import SRC_ARITH, SRC_AUDIT, SRC_FFD, SRC_FFD_TABLE
-from .model import fmt
+from .model import fmt, percent
 from .packing import ffd_efficiency, synthetic_lengths
 
 if TYPE_CHECKING:
@@ -133,11 +133,11 @@ def _truncation(b: _Builder, seq_len: int, packed: bool) -> None:
         what = (
             "packing splits them across sequences"
             if packed
-            else f"{fmt(tokens)} tokens ({tokens / max(1.0, c.unique_tokens or 0.0):.1%}) would be cut off; "
+            else f"{fmt(tokens)} tokens ({percent(tokens / max(1.0, c.unique_tokens or 0.0))}) would be cut off; "
             "raise --seq-len, split long samples or pack them"
         )
         b.warnings.append(
-            f"{share:.1%} of the unique samples ({fmt(samples)} of {fmt(c.unique_samples)}) are longer than "
+            f"{percent(share)} of the unique samples ({fmt(samples)} of {fmt(c.unique_samples)}) are longer than "
             f"--seq-len {seq_len}{' with the sample overhead' if overhead else ''}{_estimated(c)}: {what}"
         )
 

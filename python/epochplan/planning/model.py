@@ -63,6 +63,17 @@ def approx(x: float, digits: int = 3) -> str:
     return f"{x:,.1f}".removesuffix(".0")
 
 
+def percent(share: float, digits: int = 1) -> str:
+    """A share in per cent as the report writes it, a space before the sign ("25.4 %"), never
+    rounded to 100 % or 0 % when it is not ("> 99.9 %", "< 0.1 %")."""
+    value, step = 100 * float(share), 10.0**-digits
+    if 100 - step / 2 <= value < 100:
+        return f"> {100 - step:.{digits}f} %"
+    if 0 < value < step / 2:
+        return f"< {step:.{digits}f} %"
+    return f"{value:.{digits}f} %"
+
+
 def epochs_text(epochs: float, digits: int = 4) -> str:
     """ "1 epoch", "2.5 epochs"."""
     return f"{approx(epochs, digits)} epoch{'' if float(epochs) == 1 else 's'}"

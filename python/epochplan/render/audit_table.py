@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..auditing.result import AuditResult, AuditWarning, ClusterStats, Labels, LengthStats
 from ..auditing.tokenizer import TokenLengthStats, counted_by_tokenizer
+from .blocks import up_to_one
 from .console import data_text
 from .near_examples import escape_controls, render_near_examples
 
@@ -101,7 +102,7 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     if r.labels is not None:
         console.print(_label_table(r.labels))
         console.print(
-            f"label entropy (normalised) {_ratio(r.labels.entropy_normalized)}, "
+            f"label entropy (normalised) {'-' if r.labels.entropy_normalized is None else up_to_one(r.labels.entropy_normalized)}, "
             f"imbalance {_ratio(r.labels.imbalance_ratio)}, null labels {r.labels.null_labels:,}"
         )
 

@@ -4,10 +4,12 @@ the data go through `text.plain` here, so no caller can forget to escape them.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import graphemes
 from .text import plain
 
 
@@ -28,6 +30,7 @@ class Caps:
 
 
 NAME_CHARS = 80  # a label, split or column name
+TITLE_CHARS = 1000  # a long name's tooltip
 
 
 def get(data: Any, *path: str) -> Any:
@@ -52,6 +55,23 @@ def num(value: Any, digits: int = 3) -> str:
             return f"{value:,.0f}"
         return f"{value:,.{digits}g}"
     return plain(value, NAME_CHARS)
+
+
+def up_to_one(value: Any) -> str:
+    """A measure of at most 1 (normalised entropy) to 4 significant digits, with more where those
+    would round it to 1: 0.9999 beside an imbalance of 4.67 was written "1", and 0.99996 is not 1."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return num(value)
+    digits, text = 4, f"{value:.4g}"
+    while float(text) >= 1 > value and digits < 17:
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text
+
+
+def plural(word: str, count: Any) -> str:
+    """`word` for a count of exactly one, else `word` + "s": 1 epoch, 1.5 epochs, 0 epochs."""
+    return word if count == 1 and not isinstance(count, bool) else f"{word}s"
 
 
 def percent(part: float, whole: float) -> str:
@@ -96,8 +116,25 @@ def dl(items: Sequence[tuple[str, str]]) -> str:
     return '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
 
 
+def data_name(value: Any, limit: int = NAME_CHARS) -> str:
+    """A name from the data as text: a long one keeps its start and its end, its whole name (up to
+    `TITLE_CHARS`) the tooltip."""
+    text = str(value)
+    if len(text) <= limit:
+        return plain(text)
+    return f'<span title="{plain(text, TITLE_CHARS)}">{plain(graphemes.cut_middle(text, limit))}</span>'
+
+
 def code(value: Any) -> str:
-    return "–" if value is None else f"<code>{plain(value, NAME_CHARS)}</code>"  # a key the JSON lacks, not "None"
+    """A name from the data (a split, a path, a column) as code. A long one keeps its start and
+    its end, and its whole name (up to `TITLE_CHARS`) is its tooltip: two split names that differ
+    only at the end were both cut to the same first 80 characters."""
+    if value is None:
+        return "–"  # a key the JSON lacks, not "None"
+    text = str(value)
+    if len(text) <= NAME_CHARS:
+        return f"<code>{plain(text)}</code>"
+    return f'<code title="{plain(text, TITLE_CHARS)}">{plain(graphemes.cut_middle(text, NAME_CHARS))}</code>'
 
 
 def more(total: int, shown_count: int, what: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .blocks import Caps, code, num, section, table
-from .text import plain
+from .text import message, plain
 
 # Which checks a page that cannot list them all keeps first: those that fail the gate, then by status.
 _RANK = {"error": 1, "warning": 2, "skipped": 3, "pass": 4}
@@ -61,7 +61,7 @@ def checks(check: Mapping[str, Any], caps: Caps) -> str:
     for result in listed:
         state = plain(result.get("status", "?"), 20)
         rows.append(
-            [f'<span class="status {state}">{state}</span>', code(result.get("id")), plain(result.get("message", ""), caps.message)]
+            [f'<span class="status {state}">{state}</span>', code(result.get("id")), message(result.get("message", ""), caps.message)]
         )
     body.append(table(["status", "check", "result"], rows))
     body.append(left_out_note(left_out, "every check is in the check JSON, and in the terminal and JUnit reports"))

@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .. import graphemes
 from ..checking import Check, CheckReport
 from ..checking.rules import counted
+from ..defaults import PREVIEW_CHARS
 from .console import visible
 
 MAX_EXAMPLES = 5
@@ -46,8 +48,8 @@ def status_text(c: Check) -> str:
 
 
 def _preview(text: str) -> str:
-    preview = visible(text.replace("\n", " "))
-    return preview if len(preview) <= 80 else preview[:77] + "..."
+    preview = visible(graphemes.cut_by_code_point(text, PREVIEW_CHARS, "...").replace("\n", " "))
+    return graphemes.cut(preview, 80, "...")
 
 
 def example_lines(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from .. import graphemes
 from ..checking import CheckReport
+from ..defaults import PREVIEW_CHARS
 from .check_table import count_text, example_lines, percent_text, status_text, threshold_text, verdict_line
-from .markdown import cell, code_span
+from .markdown import SPLIT_CHARS, cell, code_span
 
 
 def in_github_actions(environ: Mapping[str, str]) -> bool:
@@ -16,8 +18,14 @@ def in_github_actions(environ: Mapping[str, str]) -> bool:
 
 
 def _data(text: Any) -> str:
-    """Text from the data (a preview, a label) as a code span: nothing in it is markup."""
+    """Text from the data (a label) as a code span: nothing in it is markup."""
     return code_span(str(text))
+
+
+def _preview(text: Any) -> str:
+    """A cluster's stored preview as a code span, ending on a whole character (the core cut it by
+    code point) with "…" where it was cut, as `audit --markdown` cuts its texts."""
+    return code_span(graphemes.cut_by_code_point(str(text), PREVIEW_CHARS))
 
 
 def github_markdown(report: CheckReport) -> str:
@@ -39,13 +47,15 @@ def github_markdown(report: CheckReport) -> str:
     ]
     for c in report.checks:
         shown = f"**{status_text(c)}**" if c.fails_gate else status_text(c)
-        lines.append(f"| {code_span(c.id, 120)} | {shown} | {count_text(c)} | {percent_text(c)} | {cell(threshold_text(c), 80)} |")
+        lines.append(
+            f"| {code_span(c.id, SPLIT_CHARS, keep_end=True)} | {shown} | {count_text(c)} | {percent_text(c)} | {cell(threshold_text(c), 80)} |"
+        )
     details = [c for c in report.checks if c.status in ("error", "warning", "skipped")]
     if details:
         lines.append("")
     for c in details:
-        lines.append(f"- **{c.status}** {code_span(c.id, 120)}: {cell(c.message, 600)}")
-        for example in example_lines(c, preview=_data, name=_data):
+        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(c.message, 600)}")
+        for example in example_lines(c, preview=_preview, name=_data):
             lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"
 

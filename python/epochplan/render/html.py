@@ -23,6 +23,8 @@ Example texts
 - `leakage.NAME.examples[i].eval_text` / `.train_text`: str, the eval row and the train row it
   matched (the 10 examples kept).
 - `conflicts.examples[i].texts`: [str], parallel to `rows` and `labels` (the first 10 rows).
+- `conflicts.examples[i].first_of_label`: [{"row": int, "label": str, "text": str}], the first row
+  of each of the group's first 10 labels: the rows the page shows first, with their text.
 - `warnings[i].text` (the template warning's shared text).
 
 Histograms (bounded size at any row count)
@@ -48,10 +50,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import graphemes
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
-from . import check_section, sections
-from .blocks import Caps
+from . import check_section, labels_section, sections
+from .blocks import NAME_CHARS, Caps, data_name
 from .plan_section import plan as plan_section
 from .text import plain
 
@@ -80,9 +83,9 @@ CSS = """
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 header,main,footer{max-width:1100px;margin:0 auto;padding:0 20px}
 header{padding-top:18px}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.25em;border-bottom:1px solid var(--line);padding-bottom:.2em;margin-top:1.8em}
-h3{font-size:1.05em;margin:1.3em 0 .4em}h4{font-size:.95em;margin:1em 0 .3em}
-nav a{margin-right:.9em;color:var(--accent)}code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:8px;margin:.6em 0}
+h3{font-size:1.05em;margin:1.3em 0 .4em}h4{font-size:.95em;margin:1em 0 .3em}h1,h2,h3,h4,code{overflow-wrap:anywhere}
+nav{display:flex;flex-wrap:wrap;gap:0 .9em}nav a{color:var(--accent)}code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(210px,100%),1fr));gap:8px;margin:.6em 0}
 .facts div{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 10px}
 .facts dt{color:var(--muted);font-size:.8em}.facts dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}
@@ -104,8 +107,9 @@ svg .axis{stroke:var(--muted)}svg .grid{stroke:var(--line);stroke-dasharray:2 3}
 svg .line{fill:none;stroke:var(--accent);stroke-width:2}svg .line.dashed{stroke:var(--accent2);stroke-dasharray:6 4}
 svg .mark line,svg .vline line{stroke:var(--accent2);stroke-width:1.5}svg .vline line{stroke-dasharray:3 3;stroke-width:1}
 svg .band{fill:var(--band)}svg .legend .band{stroke:var(--accent);stroke-width:.5}svg .point{fill:var(--accent2)}svg .mark text,svg .vline text{fill:var(--accent2)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:0 24px}.facts dd small{font-weight:400}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:0 24px}.facts dd small{font-weight:400}
 footer{color:var(--muted);font-size:.8em;padding:2em 20px}
+@media (max-width:480px){header,main,footer{padding-left:10px;padding-right:10px}table.budget td:nth-child(-n+2){white-space:normal}}
 @media print{:root{--bg:#fff;--fg:#000;--muted:#444;--line:#bbb;--panel:#f3f3f3;--warn:#fff4d6}
 nav{display:none}body{font-size:11pt}section{break-before:auto}tr,.cluster,figure{break-inside:avoid}h2,h3{break-after:avoid}}
 """
@@ -144,7 +148,7 @@ def _page(
         sections.summary(audit, plan, check, caps),
         sections.duplicates(audit, caps),
         sections.lengths(audit, plan),
-        sections.labels(audit, caps),
+        labels_section.labels(audit, caps),
         sections.leakage(audit, caps),
         plan_section(plan, caps, audit.get("plan_skipped")),
     ]
@@ -153,19 +157,21 @@ def _page(
         body.append(check_section.checks(check, caps))
         ids.append("checks")
     paths = (audit.get("source") or {}).get("paths") or []
-    name = plain(paths[0], 80) if paths else "data"
+    title = plain(graphemes.cut_middle(str(paths[0]), NAME_CHARS)) if paths else "data"
+    heading = data_name(paths[0]) if paths else "data"
     if len(paths) > 1:
-        name += f" and {len(paths) - 1:,} more"
+        title += f" and {len(paths) - 1:,} more"
+        heading += f" and {len(paths) - 1:,} more"
     if squeezed:
         body.insert(0, '<p class="note">Example texts were left out to keep this page under 1 MB.</p>')
-    nav = "".join(f'<a href="#{i}">{i}</a>' for i in ids)
+    nav = " ".join(f'<a href="#{i}">{i}</a>' for i in ids)  # spaced: the links wrap in a narrow window
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         '<meta name="color-scheme" content="light dark">'
-        f"<title>epochplan report: {name}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>epochplan report: {name}</h1><nav>{nav}</nav></header><main>{''.join(body)}</main>"
+        f"<title>epochplan report: {title}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>epochplan report: {heading}</h1><nav>{nav}</nav></header><main>{''.join(body)}</main>"
         f"<footer>epochplan {plain(_version(), 40)} · audit schema {plain(audit.get('schema'), 40)}"
         + ("" if caps.examples else " · example texts left out")
         + "</footer></body></html>\n"

@@ -15,10 +15,12 @@ from typing import Any
 
 from .. import graphemes
 from ..auditing.tokenizer import counted_by_tokenizer
-from .blocks import percent
+from .blocks import percent, plural
 from .text import visible_unsafe
 
 PREVIEW_CHARS = 80
+#: A split name or check id in a table: Markdown has no tooltip, so more of a long name is kept.
+SPLIT_CHARS = 200
 
 
 def _n(value: Any) -> str:
@@ -39,18 +41,21 @@ def _pct(part: Any, whole: Any) -> str:
     return ""
 
 
-def cell(text: str, limit: int) -> str:
-    """`text` safe inside a Markdown table cell: one line, no pipe, no markup that survives."""
-    text = graphemes.cut(visible_unsafe(text.replace("\r", " ").replace("\n", " ")), limit, "…")
+def cell(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`text` safe inside a Markdown table cell: one line, no pipe, no markup that survives.
+    `keep_end` cuts a long name in its middle, so two that differ only at the end stay apart."""
+    text = visible_unsafe(text.replace("\r", " ").replace("\n", " "))
+    text = graphemes.cut_middle(text, limit) if keep_end else graphemes.cut(text, limit, "…")
     for char in "\\`*_[]<>|#!~":
         text = text.replace(char, "\\" + char)
     return text
 
 
-def code_span(text: str, limit: int = PREVIEW_CHARS) -> str:
-    """Data text as an inline code span (nothing inside is markup); backticks become ’."""
+def code_span(text: str, limit: int = PREVIEW_CHARS, *, keep_end: bool = False) -> str:
+    """Data text as an inline code span (nothing inside is markup); backticks become ’.
+    `keep_end` cuts a long name in its middle, as `cell`."""
     text = visible_unsafe(text.replace("\r", " ").replace("\n", " ")).replace("`", "’").replace("|", "¦")
-    text = graphemes.cut(text, limit, "…")
+    text = graphemes.cut_middle(text, limit) if keep_end else graphemes.cut(text, limit, "…")
     return f"`{text}`" if text.strip() else "(empty)"
 
 
@@ -97,7 +102,9 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
         for name, split in sorted(leakage.items())[:20]:  # name order, as in the JSON file and the HTML page
             total = split.get("rows")
             exact, near = split.get("exact_in_train"), split.get("near_in_train")
-            lines.append(f"| {cell(str(name), 80)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |")
+            lines.append(
+                f"| {cell(str(name), SPLIT_CHARS, keep_end=True)} | {_n(total)} | {_n(exact)}{_pct(exact, total)} | {_n(near)}{_pct(near, total)} |"
+            )
     conflicts = audit.get("conflicts")
     if isinstance(conflicts, Mapping):
         lines += [
@@ -127,8 +134,8 @@ def render_markdown(audit: Mapping[str, Any], plan: Mapping[str, Any] | None = N
         epochs = plan.get("epochs") or {}
         lines += [
             "",
-            f"Plan ({cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} epochs "
-            f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} steps, "
+            f"Plan ({cell(str(plan.get('regime', '')), 30)}): {_n(epochs.get('planned'))} {plural('epoch', epochs.get('planned'))} "
+            f"(range {_n(epochs.get('min'))}–{_n(epochs.get('max'))}), {_n(plan.get('total_steps'))} {plural('step', plan.get('total_steps'))}, "
             f"{_n(plan.get('warmup_steps'))} warm-up.",
         ]
     return "\n".join(lines) + "\n\n"

@@ -9,7 +9,7 @@ from typing import Any
 from ..planning.rules import R_STAR, effective_data_ratio
 from ..planning.schedule import lr_multiplier
 from . import svg
-from .blocks import Caps, absent, code, dl, figure, num, section, table
+from .blocks import Caps, absent, code, dl, figure, num, plural, section, table
 from .text import plain
 
 SCHEDULE_POINTS = 400  # points per drawn schedule line: enough to look smooth, few bytes at any total_steps
@@ -100,7 +100,7 @@ def _repetition(plan: Mapping[str, Any]) -> str:
         x_label="epochs",
         y_label="D′ / U",
         bands=bands,
-        points=[(float(planned), ratio, f"planned: {num(float(planned))} epochs → D′/U {ratio:.2f}")],
+        points=[(float(planned), ratio, f"planned: {num(float(planned))} {plural('epoch', planned)} → D′/U {ratio:.2f}")],
     )
     return figure(
         chart,

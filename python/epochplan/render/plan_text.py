@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import InputError
 from ..planning import Plan
 from ..planning.exports import lightning_checks_drift, to_composer, to_hf, to_lightning, to_torch
+from ..planning.model import epochs_text
 from .yaml_text import to_yaml
 
 
@@ -26,8 +27,8 @@ def _call(name: str, kwargs: dict[str, Any], first: tuple[str, ...] = ()) -> str
 def _header(plan: Plan, what: str) -> str:
     unique = "?" if plan.unique_samples is None else f"{plan.unique_samples:,}"
     return (
-        f"# epochplan: {what} for {plan.regime} on {unique} unique samples - {plan.epochs.planned:.4g} epochs, "
-        f"{plan.total_steps:,} optimizer steps (global batch {plan.global_batch_size})"
+        f"# epochplan: {what} for {plan.regime} on {unique} unique samples - {epochs_text(plan.epochs.planned)}, "
+        f"{plan.total_steps:,} optimizer steps (global batch {plan.global_batch_size:,})"
     )
 
 

@@ -174,7 +174,9 @@ _LENGTH = _obj(
 )
 _LEAK_EXAMPLE = _obj(eval_row=COUNT, train_row=COUNT, similarity=NUMBER, kind=TEXT, eval_text=TEXT, train_text=TEXT)
 _SPLIT = _obj(rows=COUNT, null_rows=COUNT, exact_in_train=COUNT, near_in_train=COUNT, examples=_optional(_array(_LEAK_EXAMPLE)), path=TEXT)
-_CONFLICT = _obj(rows=_array(_count), labels=_array(TEXT), texts=_array(TEXT))
+_CONFLICT = _obj(
+    rows=_array(_count), labels=_array(TEXT), texts=_array(TEXT), first_of_label=_optional(_array(_obj(row=COUNT, label=TEXT, text=TEXT)))
+)
 PLAN = _obj(
     epochs=_optional(_obj(**{key: NUMBER for key in ("min", "recommended", "max", "planned")})),
     **{key: COUNT for key in ("total_steps", "warmup_steps", "steps_per_epoch", "global_batch_size", "seq_len")},

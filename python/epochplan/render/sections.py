@@ -1,5 +1,5 @@
-"""The data sections of the HTML report: summary, duplicates, lengths, labels, leakage (checks:
-check_section.py, plan: plan_section.py).
+"""The data sections of the HTML report: summary, duplicates, lengths, leakage (labels:
+labels_section.py, checks: check_section.py, plan: plan_section.py).
 
 Each function takes the report's inputs and caps and returns one `<section>`; a section whose data
 the audit does not have says why instead of disappearing, so its id is always there to link to.
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import svg
-from .blocks import NAME_CHARS, Caps, absent, code, dl, figure, get, hidden_note, more, num, pct, section, table
+from .blocks import NAME_CHARS, Caps, absent, code, data_name, dl, figure, get, hidden_note, more, num, pct, plural, section, table
 from .report_match import mismatches
-from .text import plain, shown, word_diff
+from .text import message, plain, shown, word_diff
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -42,7 +42,8 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
     tokens, how = unique_tokens(audit, plan)
     facts.append(("unique tokens", f"{num(tokens)} <small>({how})</small>"))
     if plan:
-        facts.append(("planned", f"{num(get(plan, 'epochs', 'planned'))} epochs, {num(plan.get('total_steps'))} steps"))
+        epochs, steps = get(plan, "epochs", "planned"), plan.get("total_steps")
+        facts.append(("planned", f"{num(epochs)} {plural('epoch', epochs)}, {num(steps)} {plural('step', steps)}"))
     diversity = audit.get("diversity") or {}
     if diversity:
         facts.append(
@@ -68,22 +69,22 @@ def summary(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Map
 
 
 def _warnings(audit: Mapping[str, Any], plan: Mapping[str, Any] | None, check: Mapping[str, Any] | None, caps: Caps) -> str:
-    items = [f"<strong>report</strong>: {plain(m, caps.message)}" for m in mismatches(audit, plan, check)]
+    items = [f"<strong>report</strong>: {message(m, caps.message)}" for m in mismatches(audit, plan, check)]
     audit_warnings = [w for w in audit.get("warnings") or [] if isinstance(w, Mapping)]
     for warning in audit_warnings[: caps.items]:
-        text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {plain(warning.get('message', ''), caps.message)}"
+        text = f"<strong>{plain(warning.get('id', 'warning'), NAME_CHARS)}</strong>: {message(warning.get('message', ''), caps.message)}"
         if warning.get("share") is not None:
             text += f" <small>(share {num(warning['share'])})</small>"
         if caps.examples and warning.get("text"):
             text += f'<div class="txt">{shown(warning["text"], caps.text)}</div>'
         items.append(text)
     plan_warnings = list(get(plan, "warnings") or [])
-    for message in plan_warnings[: caps.items]:
-        items.append(f"<strong>plan</strong>: {plain(message, caps.message)}")
+    for text in plan_warnings[: caps.items]:
+        items.append(f"<strong>plan</strong>: {message(text, caps.message)}")
     # The checks that fail the gate, and those skipped because their input held nothing (an empty eval split).
     failing = [r for r in get(check, "checks") or [] if isinstance(r, Mapping) and (r.get("fails_gate") is True or r.get("warns") is True)]
     for result in failing[: caps.items]:
-        items.append(f"<strong>check {plain(result.get('id'), NAME_CHARS)}</strong>: {plain(result.get('message', ''), caps.message)}")
+        items.append(f"<strong>check {data_name(result.get('id'))}</strong>: {message(result.get('message', ''), caps.message)}")
     if not items:
         return "<h3>Warnings</h3>" + absent("No warnings.")
     # Each kind is listed up to its cap, and what is left out is counted, never dropped silently.
@@ -187,7 +188,11 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
     differ = [m for m in members if str(m.get("text", "")) != rep_text]
     same = [m for m in members if str(m.get("text", "")) == rep_text]
     # A text that ends in "…" was cut in the JSON (2,000 characters): equal there is equal so far.
-    alike = "begin with this text as far as the audit kept it" if rep_text.endswith("…") else "have exactly this text"
+    one = len(same) == 1
+    if rep_text.endswith("…"):
+        alike = f"{'begins' if one else 'begin'} with this text as far as the audit kept it"
+    else:
+        alike = f"{'has' if one else 'have'} exactly this text"
     rows = []
     for member in differ[: caps.members]:
         left, right = word_diff(rep_text, str(member.get("text", "")), caps.text)
@@ -206,7 +211,7 @@ def _members(level: str, cluster: Mapping[str, Any], rep_text: str, members: Seq
         else f'<div class="rowno">row {num(cluster.get("row"))}</div><div class="txt">{shown(rep_text, caps.text)}</div>'
     )
     if same:
-        out += f'<p class="note">Rows {", ".join(num(m.get("row")) for m in same)} {alike}{" as the representative" if rows else ""}.</p>'
+        out += f'<p class="note">{"Row" if one else "Rows"} {", ".join(num(m.get("row")) for m in same)} {alike}{" as the representative" if rows else ""}.</p>'
     count = cluster.get("count")
     listed = len(differ[: caps.members]) + len(same)
     if isinstance(count, int) and count - 1 > listed:
@@ -278,100 +283,6 @@ def lengths(audit: Mapping[str, Any], plan: Mapping[str, Any] | None) -> str:
             at = f" at seq_len {seq_len:,}" if seq_len is not None else ""  # a plan names them only with a seq_len
             body.append(f'<p class="note">{key.replace("_", " ")}{at}: {num(plan[key])}</p>')  # type: ignore[index]
     return section("lengths", "Lengths", body)
-
-
-# --- labels -----------------------------------------------------------------------------------
-def labels(audit: Mapping[str, Any], caps: Caps) -> str:
-    block = audit.get("labels")
-    if not isinstance(block, Mapping):
-        return section(
-            "labels",
-            "Labels",
-            [
-                absent(
-                    "No <code>--label</code> given: class counts, imbalance and conflicting labels need a label column "
-                    "(<code>epochplan audit DATA --label COLUMN</code>)."
-                )
-            ],
-        )
-    counts = sorted(((str(k), int(v)) for k, v in (block.get("counts") or {}).items()), key=lambda kv: (-kv[1], kv[0]))
-    body = [
-        dl(
-            [
-                ("classes", num(len(counts))),
-                ("null labels", num(block.get("null_labels"))),
-                ("imbalance (largest / smallest)", num(block.get("imbalance_ratio"))),
-                ("normalised entropy", num(block.get("entropy_normalized"))),
-            ]
-        )
-    ]
-    if counts:
-        bars = counts[:30]
-        if len(counts) > 30:
-            bars.append((f"{len(counts) - 30:,} other classes", sum(v for _, v in counts[30:])))
-        body.append(figure(svg.hbars(bars, x_label="rows"), "Rows per class, largest first."))
-    body.append(_conflicts(audit.get("conflicts"), caps))
-    return section("labels", "Labels", body)
-
-
-def _one_per_label(labels: Sequence[Any], rows: int, cap: int) -> list[int]:
-    """Which of a conflicting group's `rows` to show, at most `cap`, in row order: the first row
-    of each label before any second one, so the labels that disagree are on the page (the first
-    rows alone may all carry the same label)."""
-    first: dict[str, int] = {}
-    for i in range(rows):
-        first.setdefault(str(labels[i]) if i < len(labels) else "", i)
-    chosen = list(first.values())[:cap]
-    chosen += [i for i in range(rows) if i not in set(chosen)][: cap - len(chosen)]
-    return sorted(chosen)
-
-
-def _conflicts(block: Any, caps: Caps) -> str:
-    if not isinstance(block, Mapping):
-        return "<h3>Conflicting labels</h3>" + absent("The audit JSON has no <code>conflicts</code> block.")
-    out = [
-        "<h3>Conflicting labels</h3>",
-        dl(
-            [
-                ("exact clusters", num(block.get("exact_clusters"))),
-                ("near clusters", num(block.get("near_clusters"))),
-                ("rows", num(block.get("rows"))),
-            ]
-        ),
-    ]
-    examples = block.get("examples") or []
-    if not examples:
-        return "".join(out) + absent("No cluster carries different labels.")
-    with_texts = caps.examples and any(group.get("texts") for group in examples[: caps.conflicts])
-    if not with_texts:  # one line per group: its rows and how its labels split
-        lines = []
-        for group in examples[: caps.conflicts]:
-            rows, names = group.get("rows") or [], group.get("labels") or []
-            tally: dict[str, int] = {}
-            for name in names:
-                tally[str(name)] = tally.get(str(name), 0) + 1
-            lines.append(
-                [
-                    ", ".join(num(r) for r in rows[: caps.items]) + (" …" if len(rows) > caps.items else ""),
-                    ", ".join(f"{plain(k, NAME_CHARS)} ×{v}" for k, v in list(tally.items())[: caps.items]),
-                ]
-            )
-        out.append(table(["rows", "labels"], lines))
-    for group in examples[: caps.conflicts] if with_texts else ():
-        rows, names, texts = group.get("rows") or [], group.get("labels") or [], group.get("texts") or []
-        cells = []
-        for i in _one_per_label(names, len(rows), caps.conflict_texts):
-            row = rows[i]
-            text = f'<div class="txt">{shown(texts[i], caps.text)}</div>' if i < len(texts) and texts[i] is not None else ""
-            label = names[i] if i < len(names) else None
-            cells.append([num(row), plain(label, NAME_CHARS) if label is not None else "–", text])
-        out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
-    out.append(more(len(examples), caps.conflicts, "groups"))
-    if not caps.examples:
-        out.append(hidden_note())
-    elif not with_texts:
-        out.append('<p class="note">Texts are not in the audit JSON (<code>conflicts.examples[].texts</code>).</p>')
-    return "".join(out)
 
 
 # --- leakage ----------------------------------------------------------------------------------

@@ -109,18 +109,19 @@ def histogram(
         scale = Scale(0, top, PLOT_H)
     body = _y_axis(scale, y_label)
     width = PLOT_W / max(len(bins), 1)
-    every = max(1, math.ceil(len(bins) / 10))  # at most ~10 range labels under the bars
+    spans = [_bin_span(lo, hi) for lo, hi, _ in bins]
+    labelled = _labelled_bins(spans, width)
     for i, (lo, hi, count) in enumerate(bins):
         height = scale(count) if count > 0 else 0.0
         x = LEFT + i * width
-        span = _bin_span(lo, hi)
+        span = spans[i]
         body.append(
             f'<rect class="bar" x="{_f(x + 1)}" y="{_f(TOP + PLOT_H - height)}" width="{_f(max(width - 2, 1))}" '
             f'height="{_f(height)}" data-lo="{lo!r}" data-hi="{hi!r}" data-count="{count}">'
             f"<title>{span}: {count:,}</title></rect>"
         )
-        if i % every == 0:
-            body.append(f'<text class="tick" x="{_f(x + width / 2)}" y="{TOP + PLOT_H + 14}" text-anchor="middle">{span}</text>')
+        if i in labelled:
+            body.append(labelled[i])
     body.append(f'<line class="axis" x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{LEFT + PLOT_W}" y2="{TOP + PLOT_H}"/>')
     for value, label in markers:
         body.append(_bin_marker(bins, width, value, label))
@@ -128,17 +129,49 @@ def histogram(
     return _frame("histogram", f"{y_label} by {x_label}", body, scale.attrs())
 
 
+#: Width of a digit of the 11px tick font, generous (system-ui digits are about 6.1px).
+TICK_CHAR = 6.6
+
+
+def _tick_width(label: str) -> float:
+    return TICK_CHAR * len(label)
+
+
+def _labelled_bins(spans: Sequence[str], width: float) -> dict[int, str]:
+    """The range labels under the bars, bin → `<text>`: at most one in `every` bins, counted from
+    the last (the largest bin is always named), as many as fit side by side without touching; each
+    centred under its bar, moved inside the picture where it would run past an edge (the last
+    one was clipped), and the next bin down tried where that move would make it touch its neighbour."""
+    gap = 8.0
+    every = max(1, math.ceil((max((_tick_width(s) for s in spans), default=0.0) + gap) / width))
+    out: dict[int, str] = {}
+    right_free = math.inf
+    last = len(spans) + every
+    for i in range(len(spans) - 1, -1, -1):
+        if last - i < every:
+            continue
+        centre, size = LEFT + (i + 0.5) * width, _tick_width(spans[i])
+        x, anchor, left = centre, "middle", centre - size / 2
+        if centre + size / 2 > WIDTH - 2:
+            x, anchor, left = WIDTH - 2, "end", WIDTH - 2 - size
+        elif left < 2:
+            x, anchor, left = 2, "start", 2
+        if left + size + gap > right_free:
+            continue
+        out[i] = f'<text class="tick" x="{_f(x)}" y="{TOP + PLOT_H + 14}" text-anchor="{anchor}">{spans[i]}</text>'
+        right_free, last = left, i
+    return out
+
+
 def _bin_span(lo: float, hi: float) -> str:
-    """A bin's label: "2–3" for [2, 4) in whole numbers, written out below 10,000 ("512–1,023",
-    where "512–1.02k" read as ending near 1,020), shortened above ("8.19k–16.4k")."""
+    """A bin's label, in one format on every bin: "2–3" for [2, 4) in whole numbers written out
+    ("512–1,023", where "512–1.02k" read as ending near 1,020; "16,384–32,767", where "8.19k"
+    stood beside "2,049"). Labels that would touch are thinned, not shortened."""
+    if not float(lo).is_integer() or not float(hi).is_integer():
+        return number(lo) if hi - lo <= 1 else f"{number(lo)}–{number(hi)}"
     if hi - lo <= 1:
-        return number(lo)
-    if not float(lo).is_integer():
-        return f"{number(lo)}–{number(hi)}"
-    last = hi - 1
-    if abs(last) < 10_000 and float(last).is_integer():
-        return f"{int(lo):,}–{int(last):,}"
-    return f"{number(lo)}–{number(last)}"
+        return f"{int(lo):,}"
+    return f"{int(lo):,}–{int(hi - 1):,}"
 
 
 def _bin_marker(bins: Sequence[tuple[float, float, int]], width: float, value: float, label: str) -> str:
@@ -152,7 +185,8 @@ def _bin_marker(bins: Sequence[tuple[float, float, int]], width: float, value: f
     dx = -4 if anchor == "end" else 4
     return (
         f'<g class="mark" data-value="{value!r}"><line x1="{_f(x)}" y1="{TOP}" x2="{_f(x)}" y2="{TOP + PLOT_H}"/>'
-        f'<text x="{_f(x + dx)}" y="{TOP + 10}" text-anchor="{anchor}">{plain(label, 60)}</text></g>'
+        # Above the plot, where no bar reaches (inside it, the tallest bar ran under the label).
+        f'<text x="{_f(x + dx)}" y="{TOP - 3}" text-anchor="{anchor}">{plain(label, 60)}</text></g>'
     )
 
 
@@ -191,10 +225,13 @@ def hbars(
     x_label: str,
     log_x: bool = False,
     marker: tuple[float, str] | None = None,
+    rest: tuple[str, str] | None = None,
 ) -> str:
-    """One horizontal bar per (label, value), labels on the left, in the order given."""
+    """One horizontal bar per (label, value), labels on the left, in the order given. `rest`
+    (label, text) is a last row written as text, with no bar: a total of what the bars leave out
+    (the other classes), which as a bar would set the scale and squeeze the named bars."""
     row = 20
-    height = TOP + BOTTOM + row * max(len(items), 1)
+    height = TOP + BOTTOM + row * (max(len(items), 1) + (rest is not None))
     left = 150
     span = WIDTH - left - RIGHT
     top = max([v for _, v in items] + [marker[0] if marker else 0] + [1])
@@ -212,6 +249,12 @@ def hbars(
             f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(str(label)), LABEL_EMS))}</text>'
             f'<rect class="bar" x="{left}" y="{y + 3}" width="{_f(length)}" height="{row - 6}" '
             f'data-label="{plain(label, 100)}" data-value="{value!r}"><title>{plain(label, 100)}: {number(value)}</title></rect>'
+        )
+    if rest is not None:
+        y = TOP + len(items) * row
+        body.append(
+            f'<g class="rest"><text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{plain(_fit(visible_unsafe(rest[0]), LABEL_EMS))}</text>'
+            f'<text class="tick" x="{left + 6}" y="{y + 14}">{plain(rest[1], 90)}</text></g>'
         )
     if marker is not None:
         x = left + scale(marker[0])

@@ -86,17 +86,28 @@ def plain(text: object, limit: int | None = None) -> str:
     return html.escape(visible_unsafe(text), quote=True)
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def message(text: object, limit: int | None = None) -> str:
+    """A warning or check message as HTML: escaped and cut as `plain` does, then each `x` span (a
+    command, a flag) set as <code>x</code>, where the page showed the backticks. Escaped first, so
+    a backtick span from the data never becomes markup; the terminal and the JSON keep the text."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", plain(text, limit))
+
+
 def rich(text: str) -> str:
     """`text` as HTML with every unsafe character shown as a marked-up escape."""
     return _rewrite(text, lambda part: html.escape(part, quote=False), lambda shown: f'<span class="ctl">{shown}</span>')
 
 
 def cut(text: str, limit: int) -> tuple[str, int]:
-    """The first `limit` characters and how many were left out."""
+    """The first `limit` code points (cut between visible characters) and how many visible
+    characters were left out: a family emoji of seven code points is one more character, not 7."""
     if len(text) <= limit:
         return text, 0
     at = graphemes.cut_point(text, limit)
-    return text[:at], len(text) - at
+    return text[:at], graphemes.count(text[at:])
 
 
 def shown(text: object, limit: int) -> str:
@@ -105,13 +116,21 @@ def shown(text: object, limit: int) -> str:
     is left out of the data is then at least what the page leaves out."""
     text = str(text)
     head, left_out = cut(text, limit)
-    return rich(head) + _more(left_out, at_least=text.endswith("…"))
+    return rich(head) + _more(left_out, at_least=text.endswith("…")) + blank_note(text)
+
+
+def blank_note(text: str) -> str:
+    """A visible word for a text that shows nothing: an empty text or one of only whitespace was
+    a blank grey strip."""
+    if text.strip():
+        return ""
+    return f'<span class="absent">({"empty" if not text else "whitespace only"})</span>'
 
 
 def _more(left_out: int, at_least: bool = False) -> str:
     if not left_out:
         return ""
-    return f'<span class="more">… {"at least " if at_least else ""}{left_out:,} more characters</span>'
+    return f'<span class="more">… {"at least " if at_least else ""}{left_out:,} more character{"" if left_out == 1 else "s"}</span>'
 
 
 def _words(text: str) -> list[tuple[str, str]]:
@@ -136,8 +155,8 @@ def word_diff(left: str, right: str, limit: int) -> tuple[str, str]:
         right_out.append(_join(b[j1:j2], None if op == "equal" else "ins"))
     # A text that ends in "…" was cut already (the audit JSON keeps 2,000 characters of each).
     return (
-        "".join(left_out) + _more(left_more, at_least=left.endswith("…")),
-        "".join(right_out) + _more(right_more, at_least=right.endswith("…")),
+        "".join(left_out) + _more(left_more, at_least=left.endswith("…")) + blank_note(left),
+        "".join(right_out) + _more(right_more, at_least=right.endswith("…")) + blank_note(right),
     )
 
 
