@@ -352,7 +352,8 @@ def test_an_unreadable_file_in_a_folder_is_named(tmp_path):
     (folder / "b.csv").write_text("id,text\n" + good[:400] + 'x,"unterminated\n' + good[400:])
     (folder / "c.csv").write_text("id,text\n" + good)
     proc = run_cli("audit", str(folder), "-q", cwd=tmp_path)
-    assert_clean_error(proc, "b.csv", "cannot read rows")
+    # The quote opens on a line cut short: its third field (the check of every line's fields).
+    assert_clean_error(proc, "b.csv: line 15 has 3 fields where the header has 2")
     assert "a.csv" not in proc.stderr
 
 
@@ -380,3 +381,17 @@ def test_a_choice_of_the_wrong_type_is_an_input_error_naming_it(data, option, va
     choices = {"shingle": "auto, word, char", "clustering": "representative, components", "verify": "sketch, exact"}
     with pytest.raises(InputError, match=f"^{option}=.*use one of " + choices.get(option, "default, none")):
         epochplan.audit(data, text="text", **{option: value})
+
+
+@pytest.mark.parametrize("spec", ["snapshot", "snapshot/*.parquet", "snapshot/*"])
+def test_a_link_to_nothing_in_a_folder_or_a_pattern_is_named(tmp_path, spec):
+    """A Hugging Face hub cache snapshot whose blob is missing: its data file, a link to nothing,
+    was left out of the folder or pattern without a word (exit 0, its rows missing)."""
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    write_texts(folder / "a.parquet", 30)
+    (folder / "b.parquet").symlink_to("../blobs/9f86d081884c7d65")
+    for command in (["audit", "-q"], ["dedup", "-o", str(tmp_path / "out.parquet")]):
+        proc = run_cli(command[0], spec, *command[1:], cwd=tmp_path)
+        assert_clean_error(proc, "snapshot/b.parquet: a link to ../blobs/9f86d081884c7d65, which does not exist", "download the file again")
+    assert not (tmp_path / "out.parquet").exists()

@@ -107,6 +107,22 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
     return [folder / f for f in files]
 
 
+def _refuse_dangling(paths: Iterator[Path]) -> None:
+    """Refuse a data file of a folder or a pattern that is a link to nothing (a Hugging Face hub
+    cache snapshot whose blob is missing): left out, its rows would be missing without a word."""
+    for path in sorted(paths):
+        try:
+            missing = path.is_symlink() and not path.exists()
+        except OSError:  # a loop of links
+            missing = True
+        if missing:
+            target = os.readlink(path)
+            raise InputError(
+                f"{shown(str(path))}: a link to {shown(target)}, which does not exist (a Hugging Face cache whose download "
+                "did not finish?); download the file again, or remove the link to leave it out"
+            )
+
+
 _READ_TWICE = ": an input is read more than once (the report's example rows are read back); write it to a file first"
 
 
@@ -190,12 +206,16 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         # An existing path is a path, even with glob characters in its name (`data[1].parquet`);
         # only a path that does not exist is read as a pattern.
         if not exists and has_magic(str(p)):
-            matches = sorted(Path(m) for m in globlib.glob(str(p), recursive=True) if Path(m).is_file())
+            matched = [Path(m) for m in globlib.glob(str(p), recursive=True)]
+            _refuse_dangling(m for m in matched if is_data_file(m.name))
+            matches = sorted(m for m in matched if m.is_file())
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
             found.extend(matches)
         elif p.is_dir():
             saved = saved_dataset_files(p)
+            if saved is None:
+                _refuse_dangling(f for f in p.iterdir() if is_data_file(f.name))
             files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
             if not files:
                 raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(str(p), _local_walk(p))}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part, url_json_lines_part
 from .lines import line_blocks
 from .parts import (
@@ -252,11 +254,22 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
     parse = pacsv.ParseOptions(
         delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted, ignore_empty_lines=False
     )
+
+    def ragged(error: Exception) -> Exception:
+        """For pyarrow's "Expected 2 columns, got 3" (no line), the error naming the line
+        (`fields`); else `error`."""
+        if not re.search(r"Expected \d+ columns, got \d+", str(error)):
+            return error
+        return field_count_fault(location, compression, separator, quoted, blank) or error
+
     # Types are inferred from the first block: SCHEMA_BYTES, as for plain local files.
     blank = _leading_blank_lines(location, compression) if lead.removeprefix(BOM)[:1] in (b"\r", b"\n") else 0
     block = pacsv.ReadOptions(block_size=SCHEMA_BYTES, skip_rows=blank)
     with open_stream(location, compression) as stream:
-        inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
+        try:
+            inferred = pacsv.open_csv(stream, read_options=block, parse_options=parse).schema
+        except Exception as e:
+            raise ragged(e) from None
     if any(pa.types.is_binary(f.type) for f in inferred):  # pyarrow's type for cells that are not UTF-8
         refuse_not_utf8(location, compression)
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
@@ -269,7 +282,10 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
             column_types=as_text, include_columns=columns, strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""]
         )
         with open_stream(location, compression) as stream:
-            yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
+            try:
+                yield from pacsv.open_csv(stream, read_options=block, parse_options=parse, convert_options=options)
+            except Exception as e:
+                raise ragged(e) from None
 
     schema = pl.Schema({name: pl.String for name in typed})
 
@@ -303,7 +319,14 @@ def _remote_polars_part(url: str, kind: str) -> Part:
     # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
     head, whole = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else (None, False)
     if kind in SEPARATORS:
-        return _scanned_delimited(url, kind, head or b"", quoted=kind == "csv" or head is None or tsv_is_quoted(head))
+        quoted = kind == "csv" or head is None or tsv_is_quoted(head)
+        # The fields of the lines polars' own reader reads past the head are not counted: a
+        # second download of the whole file for that.
+        blank = (head or b"")[: len(head or b"") - len((head or b"").lstrip(b"\r\n"))].count(b"\n")
+        fault = field_count_fault(url, None, SEPARATORS[kind], quoted, blank, source=head) if head else None
+        if fault is not None:
+            raise fault
+        return _scanned_delimited(url, kind, head or b"", quoted=quoted)
     if kind == "ndjson":
         if head is None:
             return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
@@ -423,7 +446,10 @@ def file_part(location: Location) -> Part:
         if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
             refuse_not_utf8(location, None)
         if plain_local:
-            return utf8_checked(_scanned_delimited(location, kind, head, quoted, glob=False), location, None)
+            part = _scanned_delimited(location, kind, head, quoted, glob=False)
+            blank = _leading_blank_lines(location, None) if head[:1] in (b"\r", b"\n") else 0
+            check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank)
+            return utf8_checked(fields_checked(part, check), location, None)
         part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted
         return utf8_checked(part, location, compression)

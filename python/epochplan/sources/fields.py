@@ -1,0 +1,192 @@
+"""CSV and TSV lines with another number of fields than the header: refused naming the line and
+the fix. polars' reader (plain local files, http(s)) pads a short line with nulls and, reading
+only the audited columns, drops a long line's extra fields without a word: `1,hello, world`
+under `id,text` was the text `hello`, and a label column shifted. pyarrow's reader (compressed
+and object-store files) refuses such a line without saying where ("Expected 2 columns, got 3").
+
+The check is pyarrow's parser (`field_count_fault`): the reader of compressed and object-store
+files checks as it reads, and names the line once it stopped at one; a plain local file, which polars reads, is parsed by pyarrow in a
+thread beside its first read (`fields_checked`: about 1.3 s of CPU per GB, off the critical
+path)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..errors import InputError
+from .paths import Location
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .parts import Part
+
+#: The bytes pyarrow's checking pass parses at a time.
+CHECK_BLOCK_BYTES = 4 << 20
+#: pyarrow's error for such a line, read one thread: "Row #5: Expected 3 columns, got 4: 3,a,b,c".
+_ROW = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)", re.DOTALL)
+
+
+class InvalidRow(NamedTuple):
+    """A line with another number of fields than the header, as pyarrow names it."""
+
+    expected_columns: int
+    actual_columns: int
+    number: int  # pyarrow's 1-based row number: a value spanning lines counts once
+    text: str
+
+
+def fields_checked(part: Part, check: Callable[[threading.Event], InputError | None]) -> Part:
+    """`part`, whose first read starts `check` (`field_count_fault`) in a thread beside it; a
+    read raises its error at the first batch after the check found one, or in place of the
+    reader's own error, and a whole read waits for the check at its end. A read that stops
+    early (Ctrl-C, a consumer that had enough) stops the check and waits for it: a thread
+    still in pyarrow's C++ when the interpreter exits aborts the process (see `batches`)."""
+    read = part.read
+    fault: list[InputError | None] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            fault.append(check(stop))
+        except Exception:  # a check that cannot run leaves the reading as it was
+            fault.append(None)
+
+    thread = threading.Thread(target=run, name="epochplan-csv-fields", daemon=True)
+
+    def read_checked(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        if not thread.is_alive() and not fault:
+            thread.start()
+        done = False
+        try:
+            for frame in read(columns, batch_rows):
+                if fault and fault[0] is not None:
+                    raise fault[0]
+                yield frame
+            done = True
+        except Exception:  # polars' own error for a long line ("found more fields"): the check's is clearer
+            done = True
+            thread.join()
+            if fault[0] is not None:
+                raise fault[0] from None
+            raise
+        finally:
+            if not done:  # closed early, or interrupted
+                stop.set()
+            thread.join()
+        if fault[0] is not None:
+            raise fault[0]
+
+    part.read = read_checked
+    return part
+
+
+def field_count_fault(
+    location: Location,
+    compression: str | None,
+    separator: str,
+    quoted: bool,
+    blank: int = 0,
+    stop: threading.Event | None = None,
+    source: Any = None,
+) -> InputError | None:
+    """The error naming the first line of a CSV or TSV file whose number of fields is not the
+    header's, or None (also when pyarrow cannot read the file: its reader says why later).
+    `blank`: blank lines before the header; `source`: the file's bytes, when they are at hand
+    (an http(s) file's head); `stop`: set when the check is no longer wanted (read up to there)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from .parts import open_stream
+
+    parse = pacsv.ParseOptions(
+        delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted, ignore_empty_lines=False
+    )
+    # One thread: pyarrow's error then names the row ("Row #5"; as fast here). Not its
+    # `invalid_row_handler`: a reader holding a Python handler now and then aborted the
+    # process at exit ("terminate called without an active exception").
+    options = pacsv.ReadOptions(use_threads=False, block_size=CHECK_BLOCK_BYTES, skip_rows=blank)
+    try:
+        first_column = _first_name(location, compression, separator, quoted, source)
+        convert = pacsv.ConvertOptions(include_columns=[first_column], column_types={first_column: pa.string()})
+        with io.BytesIO(source) if source is not None else open_stream(location, compression) as stream:
+            for _ in pacsv.open_csv(stream, read_options=options, parse_options=parse, convert_options=convert):
+                if stop is not None and stop.is_set():
+                    return None
+    except Exception as e:  # the bad line, or a file pyarrow cannot read at all (its reader says why)
+        found = _ROW.search(str(e))
+        if found is None:
+            return None
+        row = InvalidRow(int(found[2]), int(found[3]), int(found[1]), found[4])  # skipped blank lines counted
+        return fields_error(location, compression, separator, quoted, row, source)
+    return None
+
+
+def fields_error(
+    location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow, source: Any = None
+) -> InputError:
+    """The error for the `row` of a CSV or TSV file with another number of fields than its
+    header: its line, its fields and the header's, and how to fix it."""
+    where = f"line {_physical_line(location, compression, separator, quoted, row.number, source)}"
+    text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
+    header = _header(location, compression, source)
+    other = next((c for c in (";", "|", "\t", ",") if c != separator and c in header), None)
+    if row.expected_columns == 1 and other is not None:
+        fix = (
+            f"its header {header!r} looks separated by {other!r}, not {separator!r}: rewrite the file with {separator!r} "
+            f"(polars: pl.read_csv(FILE, separator={other!r}).write_csv(NEW){', or as .tsv' if other == chr(9) else ''})"
+        )
+    elif row.actual_columns > row.expected_columns:
+        quote = '("hello, world")' if separator == "," else "(as a CSV writer quotes it)"
+        fix = f"a value holding {'a comma' if separator == ',' else 'a tab'} must be quoted {quote}, else remove the extra fields: every line needs one field per column"
+    else:
+        fix = "every line needs one field per column: write an empty field for a missing value, or quote a value that spans lines"
+    return InputError(
+        f"{location}: {where} has {row.actual_columns} field{'s' * (row.actual_columns != 1)} where the header has "
+        f"{row.expected_columns} ({text!r}); {fix}"
+    )
+
+
+def _text(location: Location, compression: str | None, source: Any) -> Any:
+    """The file as text (a byte order mark skipped), its line ends kept as they are."""
+    from .parts import open_stream
+
+    raw = io.BytesIO(source) if source is not None else open_stream(location, compression)
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _header(location: Location, compression: str | None, source: Any) -> str:
+    """The file's first non-blank line, for the hint on another separator."""
+    try:
+        with _text(location, compression, source) as stream:
+            return next((line.rstrip("\r\n") for line in stream if line.strip()), "")
+    except Exception:  # unreadable now: no hint
+        return ""
+
+
+def _first_name(location: Location, compression: str | None, separator: str, quoted: bool, source: Any) -> str:
+    """The header's first name, as pyarrow reads it: the one column the check converts."""
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    with _text(location, compression, source) as stream:
+        return next(row for row in csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting) if row)[0]
+
+
+def _physical_line(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> int:
+    """The line where record `record` starts (pyarrow's 1-based row number, which counts a value
+    spanning lines once), read by Python's csv module (an error path only); pyarrow's number
+    where the csv module reads the file another way."""
+    csv.field_size_limit(1 << 30)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    try:
+        with _text(location, compression, source) as stream:
+            reader = csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
+            for _ in range(record - 1):
+                next(reader)
+            return reader.line_num + 1
+    except Exception:  # a stray quote the csv module reads otherwise, a file gone since
+        return record
