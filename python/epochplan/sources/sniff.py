@@ -290,6 +290,15 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
     if not isinstance(value, dict):
         return
     keys = [k for k, v in value.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    table = table_object(value) if len(value) > 1 or not keys else None
+    if table is not None:
+        what, rows, orient = table
+        raise InputError(
+            f"{name}: one JSON object holding a table by columns ({what}, {rows:,} rows), not rows; write one "
+            f"record a line (JSON lines), e.g. pd.read_json({name!r}{orient}).to_json('rows.jsonl', orient='records', "
+            "lines=True), or from a datasets Dataset, ds.to_json('rows.jsonl')"
+            + ("; one record of lists: name the file .jsonl" if what.startswith("every") else "")
+        )
     if keys:
         raise InputError(
             f"{name}: one JSON object, not rows (its key {keys[0]!r} holds {len(value[keys[0]]):,} records); give the "
@@ -299,3 +308,22 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
         raise InputError(
             f"{name}: one JSON object over several lines, not rows; write one object a line (JSON lines), e.g. {jq} -c .{file}"
         )
+
+
+def table_object(value: dict[str, Any]) -> tuple[str, int, str] | None:
+    """What a JSON object holding a whole table is (pandas' `to_json(orient='split')`, its
+    default `orient='columns'`, or column lists as `Dataset.to_dict()` and `df.to_dict('list')`
+    give), its number of rows and the `orient` pandas reads it back with; None for a record."""
+    columns, data = value.get("columns"), value.get("data")
+    if isinstance(columns, list) and isinstance(data, list) and set(value) <= {"columns", "index", "data"}:
+        if all(isinstance(row, list) for row in data):
+            return "pandas' orient='split'", len(data), ", orient='split'"
+    values = list(value.values())
+    if values and all(isinstance(v, list) for v in values):
+        lengths = {len(v) for v in values}
+        if len(lengths) == 1 and lengths.pop() > 1:
+            return "every key a list of one length", len(values[0]), ""
+    if values and all(isinstance(v, dict) and v and v.keys() == values[0].keys() for v in values):
+        if all(key.isdigit() for key in values[0]):
+            return "pandas' orient='columns', each key's values by row number", len(values[0]), ""
+    return None
