@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,18 +145,22 @@ def json_fault(stream: Any, lines: bool) -> str | None:
     if not lines:
         data = stream.read().removeprefix(BOM)
         try:
-            escape = lone_surrogate(json.loads(data))
+            escape = lone_surrogate(strict_json(data))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             return _where(error)
+        except NotANumber as error:
+            return f"line {_line_of_number(data, error.text)}: {error}"
         if escape is None:
             return None
         return f"line {_line_of_lone(data, escape)}: {HALF_PAIR.format(escape)}"
     for number, line in enumerate(lines_of(stream), 1):
         if line.strip():
             try:
-                value = json.loads(line.removeprefix(BOM) if number == 1 else line)
+                value = strict_json(line.removeprefix(BOM) if number == 1 else line)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 return f"line {number}{_where(error).removeprefix('line 1')}"
+            except NotANumber as error:
+                return f"line {number}: {error}"
             if not isinstance(value, dict):
                 kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
                 return f"line {number}: a JSON {kind}, not an object"
@@ -163,6 +168,49 @@ def json_fault(stream: Any, lines: bool) -> str | None:
             if escape is not None:
                 return f"line {number}: {HALF_PAIR.format(escape)}"
     return None
+
+
+class NotANumber(ValueError):
+    """NaN, Infinity, -Infinity or a number too large for a float (1e999): Python's json reads
+    and writes them, JSON has no such value, and polars' parser fails on them naming no line
+    ("InternalError(TapeError) at character 23")."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        if text[-1:].isdigit():
+            super().__init__(f"{text} overflows a 64-bit float (infinity); write null or a smaller number instead")
+        else:
+            super().__init__(
+                f"{text} is not JSON (Python's json.dumps writes it for float('{float(text)}')); write null "
+                "instead (json.dumps(..., allow_nan=False) refuses to write it)"
+            )
+
+
+def _no_constant(text: str) -> Any:
+    raise NotANumber(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise NotANumber(text)
+    return value
+
+
+def strict_json(data: bytes | str) -> Any:
+    """`json.loads`, refusing what JSON has not and Python's json reads (`NotANumber`)."""
+    import json
+
+    return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+
+
+def _line_of_number(data: bytes, text: str) -> int:
+    """The line of `data` where the value `text` (`NotANumber`) first stands outside a string."""
+    import re
+
+    token = re.compile(rb'"(?:[^"\\]|\\.)*"|' + re.escape(text.encode()) + rb"(?![\w.])")
+    found = next((m for m in token.finditer(data) if m.group().startswith(text.encode()[:1])), None)
+    return data.count(b"\n", 0, found.start() if found else 0) + 1
 
 
 #: A lone surrogate escape: JSON allows it, Unicode has no such character (UTF-8 cannot hold it),
@@ -242,6 +290,15 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
     if not isinstance(value, dict):
         return
     keys = [k for k, v in value.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    table = table_object(value) if len(value) > 1 or not keys else None
+    if table is not None:
+        what, rows, orient = table
+        raise InputError(
+            f"{name}: one JSON object holding a table by columns ({what}, {rows:,} rows), not rows; write one "
+            f"record a line (JSON lines), e.g. pd.read_json({name!r}{orient}).to_json('rows.jsonl', orient='records', "
+            "lines=True), or from a datasets Dataset, ds.to_json('rows.jsonl')"
+            + ("; one record of lists: name the file .jsonl" if what.startswith("every") else "")
+        )
     if keys:
         raise InputError(
             f"{name}: one JSON object, not rows (its key {keys[0]!r} holds {len(value[keys[0]]):,} records); give the "
@@ -251,3 +308,22 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
         raise InputError(
             f"{name}: one JSON object over several lines, not rows; write one object a line (JSON lines), e.g. {jq} -c .{file}"
         )
+
+
+def table_object(value: dict[str, Any]) -> tuple[str, int, str] | None:
+    """What a JSON object holding a whole table is (pandas' `to_json(orient='split')`, its
+    default `orient='columns'`, or column lists as `Dataset.to_dict()` and `df.to_dict('list')`
+    give), its number of rows and the `orient` pandas reads it back with; None for a record."""
+    columns, data = value.get("columns"), value.get("data")
+    if isinstance(columns, list) and isinstance(data, list) and set(value) <= {"columns", "index", "data"}:
+        if all(isinstance(row, list) for row in data):
+            return "pandas' orient='split'", len(data), ", orient='split'"
+    values = list(value.values())
+    if values and all(isinstance(v, list) for v in values):
+        lengths = {len(v) for v in values}
+        if len(lengths) == 1 and lengths.pop() > 1:
+            return "every key a list of one length", len(values[0]), ""
+    if values and all(isinstance(v, dict) and v and v.keys() == values[0].keys() for v in values):
+        if all(key.isdigit() for key in values[0]):
+            return "pandas' orient='columns', each key's values by row number", len(values[0]), ""
+    return None
