@@ -1,0 +1,43 @@
+"""What the user is told when epochplan makes a choice for them or skips a signal: the text
+column chosen automatically, labels kept by `dedup`, a check's skip reason, an eval split's
+column, the JSON report's examples."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from conftest import audit_json, run_cli
+
+
+def _alpaca(path):
+    """Alpaca-shaped rows: 30 share one instruction, each with its own input and output."""
+    rows = [
+        {
+            "instruction": "Classify the sentiment of the sentence.",
+            "input": f"sentence number {i} about topic {i * 7}",
+            "output": f"label {i}",
+        }
+        for i in range(30)
+    ]
+    rows += [{"instruction": f"Write a poem about item {i}.", "input": "", "output": f"poem {i}"} for i in range(10)]
+    pl.DataFrame(rows).write_parquet(path)
+    return path
+
+
+def test_a_text_column_chosen_automatically_beside_example_parts_is_a_warning(tmp_path):
+    data = str(_alpaca(tmp_path / "alpaca.parquet"))
+    result = audit_json(data, "--no-near")
+    [warning] = [w for w in result["warnings"] if w["id"] == "text-column"]
+    assert "'instruction' (chosen automatically)" in warning["message"]
+    assert "--text instruction --text input --text output" in warning["message"]
+    quiet = run_cli("audit", data, "--no-near", "-q")
+    assert quiet.returncode == 0 and "chosen automatically" in quiet.stderr
+    dedup = run_cli("dedup", data, "-o", str(tmp_path / "out.parquet"), "--level", "exact")
+    assert dedup.returncode == 0 and "--text instruction --text input --text output" in dedup.stderr
+    check = run_cli("check", data, "--no-near")
+    assert "text-column" in check.stdout + check.stderr
+    # named columns, or metadata beside whole examples, are no reason to warn
+    assert not [w for w in audit_json(data, "--no-near", "--text", "instruction")["warnings"] if w["id"] == "text-column"]
+    chat = tmp_path / "chat.parquet"
+    pl.DataFrame({"id": ["a", "b"], "text": ["one text", "another text"], "lang": ["en", "de"]}).write_parquet(chat)
+    assert audit_json(str(chat), "--no-near")["warnings"] == []
