@@ -41,3 +41,15 @@ def test_a_text_column_chosen_automatically_beside_example_parts_is_a_warning(tm
     chat = tmp_path / "chat.parquet"
     pl.DataFrame({"id": ["a", "b"], "text": ["one text", "another text"], "lang": ["en", "de"]}).write_parquet(chat)
     assert audit_json(str(chat), "--no-near")["warnings"] == []
+
+
+def test_dedup_with_a_label_warns_of_clusters_whose_labels_conflict(tmp_path):
+    data = tmp_path / "labelled.parquet"
+    texts = [f"news item number {i} about the markets today" for i in range(6)]
+    pl.DataFrame({"text": texts + texts[:3], "label": ["a"] * 6 + ["b", "a", "b"]}).write_parquet(data)
+    proc = run_cli("dedup", str(data), "--label", "label", "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 kept rows stand for exact-duplicate clusters whose rows carry different labels in 'label'" in proc.stderr
+    assert "first (lowest) row's label" in proc.stderr and "epochplan audit --label label" in proc.stderr
+    agreeing = run_cli("dedup", str(data), "--level", "exact", "-o", str(tmp_path / "plain.parquet"))
+    assert "different labels" not in agreeing.stderr
