@@ -53,3 +53,21 @@ def test_dedup_with_a_label_warns_of_clusters_whose_labels_conflict(tmp_path):
     assert "first (lowest) row's label" in proc.stderr and "epochplan audit --label label" in proc.stderr
     agreeing = run_cli("dedup", str(data), "--level", "exact", "-o", str(tmp_path / "plain.parquet"))
     assert "different labels" not in agreeing.stderr
+
+
+def test_the_template_check_passes_long_rows_that_share_nothing():
+    """50 distinct 320-character rows: the check said "no row is long enough to share a
+    template"; they are long enough and share nothing, so the check passes with 0 rows."""
+    import random
+
+    import epochplan
+    from epochplan.checking.rules import run_checks
+
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "lambda"]
+    texts = [" ".join(rng.choice(words) + str(rng.randrange(1000)) for _ in range(40))[:320] for _ in range(50)]
+    frame = pl.DataFrame({"text": texts})
+    [template] = [c for c in run_checks(epochplan.audit(frame).to_dict()) if c.id == "template"]
+    assert template.status == "pass" and template.count == 0 and "no shared long opening" in template.message
+    [off] = [c for c in run_checks(epochplan.audit(frame, near=False).to_dict()) if c.id == "template"]
+    assert off.status == "skipped" and "long enough" not in off.message and "near duplicates were off" in off.message
