@@ -71,3 +71,13 @@ def test_the_template_check_passes_long_rows_that_share_nothing():
     assert template.status == "pass" and template.count == 0 and "no shared long opening" in template.message
     [off] = [c for c in run_checks(epochplan.audit(frame, near=False).to_dict()) if c.id == "template"]
     assert off.status == "skipped" and "long enough" not in off.message and "near duplicates were off" in off.message
+
+
+def test_an_eval_split_in_another_chat_layout_is_told_to_use_eval_text(tmp_path):
+    turns = [{"from": "human", "value": "hello there"}, {"from": "gpt", "value": "hi, how can I help"}]
+    pl.DataFrame({"conversations": [turns, turns[:1]]}).write_parquet(tmp_path / "sharegpt.parquet")
+    messages = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "hi"}]
+    pl.DataFrame({"messages": [messages]}).write_parquet(tmp_path / "held.parquet")
+    proc = run_cli("audit", str(tmp_path / "sharegpt.parquet"), "--eval", str(tmp_path / "held.parquet"), "--no-near", "-q")
+    assert proc.returncode == 2
+    assert "no column 'conversations'" in proc.stderr and "(give the eval split's column with --eval-text messages)" in proc.stderr
