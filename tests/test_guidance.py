@@ -81,3 +81,14 @@ def test_an_eval_split_in_another_chat_layout_is_told_to_use_eval_text(tmp_path)
     proc = run_cli("audit", str(tmp_path / "sharegpt.parquet"), "--eval", str(tmp_path / "held.parquet"), "--no-near", "-q")
     assert proc.returncode == 2
     assert "no column 'conversations'" in proc.stderr and "(give the eval split's column with --eval-text messages)" in proc.stderr
+
+
+def test_a_check_at_the_json_example_cap_does_not_claim_the_json_has_the_rest():
+    from epochplan.auditing.result import EXAMPLES
+    from epochplan.checking.rules import Check
+    from epochplan.render.check_table import example_lines
+
+    examples = [{"eval_row": i, "train_row": i, "kind": "exact"} for i in range(EXAMPLES)]
+    check = Check("leakage", "leakage", "error", "error", "max-leaked-rows", 0, count=11, examples=examples)
+    assert example_lines(check)[-1] == f"... {EXAMPLES - 5} more in the JSON report (it keeps the first {EXAMPLES} examples, not every one)"
+    assert example_lines(Check("x", "x", "error", "error", "s", 0, examples=examples[:7]))[-1] == "... 2 more in the JSON report"

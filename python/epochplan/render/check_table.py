@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..auditing.result import EXAMPLES
 from ..checking import Check, CheckReport
 from ..checking.rules import counted
 from .console import visible
@@ -75,7 +76,9 @@ def example_lines(
             lines.append(f"class {name(e['label'])}: {counted(e.get('count'), 'rows')}")
     more = len(c.examples) - limit
     if more > 0:
-        lines.append(f"... {more} more in the JSON report")
+        # The report keeps EXAMPLES examples a check: at that cap there may be more than it shows.
+        capped = f" (it keeps the first {EXAMPLES} examples, not every one)" if len(c.examples) >= EXAMPLES else ""
+        lines.append(f"... {more} more in the JSON report{capped}")
     return lines
 
 
