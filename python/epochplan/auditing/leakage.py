@@ -64,11 +64,28 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
     for name, spec in items:
         source = open_source(spec)
         source.check_columns(per_split[name])
-        choose_text_columns(source.schema(), per_split[name], f"eval split {name!r} ({source.description})")
+        where = f"eval split {name!r} ({source.description})"
+        try:
+            choose_text_columns(source.schema(), per_split[name], where)
+        except InputError as e:
+            if eval_text is not None and not (isinstance(eval_text, Mapping) and name not in eval_text):
+                raise
+            # train's text columns, which this split lacks (another chat layout): say how to name its own
+            raise InputError(f"{e}{_eval_text_hint(source, where, name, len(items))}") from None
         # The report's path of the split: a URL's secrets masked, as every path a report shows.
         path = without_secrets(str(spec)) if isinstance(spec, (str, os.PathLike)) else None
         opened[name] = (source, path, per_split[name])
     return opened
+
+
+def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
+    """How to give an eval split its own text column: the one it would be audited on alone."""
+    try:
+        own = choose_text_columns(source.schema(), None, where, typed=source.typed_schema())
+    except InputError:
+        own = []
+    column = own[0] if len(own) == 1 else "COL"
+    return f" (give the eval split's column with --eval-text {column if splits == 1 else f'{name}={column}'})"
 
 
 def named_splits(eval: EvalSpec) -> list[tuple[str, SourceLike]]:

@@ -248,7 +248,8 @@ class TemplateSignal:
 class AuditWarning:
     """Something the numbers alone would hide (id `template`: a shared template dominates;
     `separator`: a CSV/TSV file read as one column, its fields most likely split by another
-    character)."""
+    character; `text-column`: the audited column was chosen automatically beside other text
+    columns)."""
 
     id: str
     message: str

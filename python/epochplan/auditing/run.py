@@ -25,7 +25,7 @@ from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
-from .templates import capped_warning, template_signal, template_warnings
+from .templates import capped_warning, template_signal, template_warnings, text_column_warning
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -200,6 +200,9 @@ def audit(
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
+        chosen = text_column_warning(columns, other_text_columns(typed, columns, label)) if text is None else None
+        if chosen is not None:
+            result.warnings.append(chosen)
         misread = source.misread_separator()
         if misread is not None:
             path, header = misread

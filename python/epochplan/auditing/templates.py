@@ -102,3 +102,39 @@ def capped_warning(capped: int, rows: int) -> AuditWarning:
         "Audit a column that varies with --text, or strip the shared text first"
     )
     return AuditWarning("near-capped", message, capped / rows if rows else 0.0, "")
+
+
+#: Columns chosen automatically that hold half an example (the other half is elsewhere).
+HALF_EXAMPLE = frozenset({"prompt", "instruction"})
+#: Column names that hold part of an example (Alpaca, Dolly, SQuAD, preference and chat data).
+EXAMPLE_PARTS = frozenset(
+    {"input", "output", "response", "completion", "answer", "answers", "context", "question", "chosen", "rejected", "system"} | HALF_EXAMPLE
+)
+#: Other columns a `text-column` warning names (the JSON's `source` has the audited ones).
+NAMED_COLUMNS = 6
+
+
+def _is_id(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in ("id", "uuid", "idx", "index", "hash", "key") or lowered.endswith(("_id", "-id", "_uuid", "_hash"))
+
+
+def text_column_warning(columns: list[str], others: list[str]) -> AuditWarning | None:
+    """A `text-column` warning when the audited column was chosen automatically (no --text) and
+    the input has other columns holding part of each example: Alpaca-shaped data (instruction,
+    input, output) audited on `instruction` alone counts rows that share an instruction as
+    duplicates, whatever their input and output, and `dedup` drops them. Id columns, and
+    metadata beside a column that holds whole examples (`text`, `messages`: an id, a role, a
+    language), are no reason to warn."""
+    others = [c for c in others if not _is_id(c)]
+    parts = [c for c in others if c.lower() in EXAMPLE_PARTS]
+    if not parts and not (others and columns[0].lower() in HALF_EXAMPLE):
+        return None
+    shown = others[:NAMED_COLUMNS]
+    more = f" and {len(others) - len(shown)} more" if len(others) > len(shown) else ""
+    flags = " ".join(f"--text {c}" for c in [*columns, *(parts or others)[:NAMED_COLUMNS]])
+    message = (
+        f"audited column {', '.join(repr(c) for c in columns)} (chosen automatically); the input also has "
+        f"{', '.join(shown)}{more}: rows that differ only there count as duplicates. To audit whole examples, pass {flags}"
+    )
+    return AuditWarning("text-column", message, 1.0, "")

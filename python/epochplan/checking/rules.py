@@ -363,8 +363,15 @@ def _template_check(audit: Mapping[str, Any], t: Any) -> Check:
         )
     signal = audit["template"]
     if signal is None:
-        reason = "no row is long enough to share a template" + (" and near duplicates were off" if audit.get("near") is None else "")
-        return _skipped(id, title, setting, share, reason, severity)
+        # The core measured long openings and endings and (near on) near clusters; none was shared.
+        if audit.get("near") is None:
+            reason = "no row shares a long opening or ending, and near duplicates were off (the near-cluster signal needs them)"
+            return _skipped(id, title, setting, share, reason, severity)
+        null = audit.get("null_rows")
+        rows = _int(audit, "rows") - (null if isinstance(null, int) and not isinstance(null, bool) else 0)
+        check = _at_most(id, title, setting, share, 0, rows, row_limit(share, rows), "rows sharing a template", severity)
+        check.message = f"no shared long opening, ending or near cluster; {check.message}"
+        return check
     rows = _int(signal, "rows")
     examples = [{"source": signal.get("source"), "row": signal.get("row"), "text": signal.get("text", "")}]
     where = "in the largest near cluster" if signal.get("source") == "near-cluster" else f"sharing one {signal.get('source')}"

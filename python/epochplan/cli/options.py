@@ -103,7 +103,7 @@ EVAL_ATTRS = ("eval_splits", "eval_text")
 # What dedup does with the data keys that only serve statistics: it reads and checks them like
 # every command (so one configuration serves all), but it keeps rows, not labels or tokens.
 _DEDUP_HELP = {
-    "label": "Label column: checked, then unused (dedup keeps one row a cluster whatever its labels).",
+    "label": "Label column: clusters whose rows disagree on it are counted in a warning (dedup keeps one row a cluster, with its label).",
     "tokenizer": "A tokenizer.json or model folder: loaded (so checked), then unused (dedup keeps rows, not tokens).",
 }
 

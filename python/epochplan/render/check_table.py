@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import graphemes
+from ..auditing.result import EXAMPLES
 from ..checking import Check, CheckReport
 from ..checking.rules import counted
 from ..defaults import PREVIEW_CHARS
@@ -77,7 +78,9 @@ def example_lines(
             lines.append(f"class {name(e['label'])}: {counted(e.get('count'), 'rows')}")
     more = len(c.examples) - limit
     if more > 0:
-        lines.append(f"... {more} more in the JSON report")
+        # The report keeps EXAMPLES examples a check: at that cap there may be more than it shows.
+        capped = f" (it keeps the first {EXAMPLES} examples, not every one)" if len(c.examples) >= EXAMPLES else ""
+        lines.append(f"... {more} more in the JSON report{capped}")
     return lines
 
 

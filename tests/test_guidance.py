@@ -1,0 +1,94 @@
+"""What the user is told when epochplan makes a choice for them or skips a signal: the text
+column chosen automatically, labels kept by `dedup`, a check's skip reason, an eval split's
+column, the JSON report's examples."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from conftest import audit_json, run_cli
+
+
+def _alpaca(path):
+    """Alpaca-shaped rows: 30 share one instruction, each with its own input and output."""
+    rows = [
+        {
+            "instruction": "Classify the sentiment of the sentence.",
+            "input": f"sentence number {i} about topic {i * 7}",
+            "output": f"label {i}",
+        }
+        for i in range(30)
+    ]
+    rows += [{"instruction": f"Write a poem about item {i}.", "input": "", "output": f"poem {i}"} for i in range(10)]
+    pl.DataFrame(rows).write_parquet(path)
+    return path
+
+
+def test_a_text_column_chosen_automatically_beside_example_parts_is_a_warning(tmp_path):
+    data = str(_alpaca(tmp_path / "alpaca.parquet"))
+    result = audit_json(data, "--no-near")
+    [warning] = [w for w in result["warnings"] if w["id"] == "text-column"]
+    assert "'instruction' (chosen automatically)" in warning["message"]
+    assert "--text instruction --text input --text output" in warning["message"]
+    quiet = run_cli("audit", data, "--no-near", "-q")
+    assert quiet.returncode == 0 and "chosen automatically" in quiet.stderr
+    dedup = run_cli("dedup", data, "-o", str(tmp_path / "out.parquet"), "--level", "exact")
+    assert dedup.returncode == 0 and "--text instruction --text input --text output" in dedup.stderr
+    check = run_cli("check", data, "--no-near")
+    assert "text-column" in check.stdout + check.stderr
+    # named columns, or metadata beside whole examples, are no reason to warn
+    assert not [w for w in audit_json(data, "--no-near", "--text", "instruction")["warnings"] if w["id"] == "text-column"]
+    chat = tmp_path / "chat.parquet"
+    pl.DataFrame({"id": ["a", "b"], "text": ["one text", "another text"], "lang": ["en", "de"]}).write_parquet(chat)
+    assert audit_json(str(chat), "--no-near")["warnings"] == []
+
+
+def test_dedup_with_a_label_warns_of_clusters_whose_labels_conflict(tmp_path):
+    data = tmp_path / "labelled.parquet"
+    texts = [f"news item number {i} about the markets today" for i in range(6)]
+    pl.DataFrame({"text": texts + texts[:3], "label": ["a"] * 6 + ["b", "a", "b"]}).write_parquet(data)
+    proc = run_cli("dedup", str(data), "--label", "label", "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 kept rows stand for exact-duplicate clusters whose rows carry different labels in 'label'" in proc.stderr
+    assert "first (lowest) row's label" in proc.stderr and "epochplan audit --label label" in proc.stderr
+    agreeing = run_cli("dedup", str(data), "--level", "exact", "-o", str(tmp_path / "plain.parquet"))
+    assert "different labels" not in agreeing.stderr
+
+
+def test_the_template_check_passes_long_rows_that_share_nothing():
+    """50 distinct 320-character rows: the check said "no row is long enough to share a
+    template"; they are long enough and share nothing, so the check passes with 0 rows."""
+    import random
+
+    import epochplan
+    from epochplan.checking.rules import run_checks
+
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "lambda"]
+    texts = [" ".join(rng.choice(words) + str(rng.randrange(1000)) for _ in range(40))[:320] for _ in range(50)]
+    frame = pl.DataFrame({"text": texts})
+    [template] = [c for c in run_checks(epochplan.audit(frame).to_dict()) if c.id == "template"]
+    assert template.status == "pass" and template.count == 0 and "no shared long opening" in template.message
+    [off] = [c for c in run_checks(epochplan.audit(frame, near=False).to_dict()) if c.id == "template"]
+    assert off.status == "skipped" and "long enough" not in off.message and "near duplicates were off" in off.message
+
+
+def test_an_eval_split_in_another_chat_layout_is_told_to_use_eval_text(tmp_path):
+    turns = [{"from": "human", "value": "hello there"}, {"from": "gpt", "value": "hi, how can I help"}]
+    pl.DataFrame({"conversations": [turns, turns[:1]]}).write_parquet(tmp_path / "sharegpt.parquet")
+    messages = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "hi"}]
+    pl.DataFrame({"messages": [messages]}).write_parquet(tmp_path / "held.parquet")
+    proc = run_cli("audit", str(tmp_path / "sharegpt.parquet"), "--eval", str(tmp_path / "held.parquet"), "--no-near", "-q")
+    assert proc.returncode == 2
+    assert "no column 'conversations'" in proc.stderr and "(give the eval split's column with --eval-text messages)" in proc.stderr
+
+
+def test_a_check_at_the_json_example_cap_does_not_claim_the_json_has_the_rest():
+    from epochplan.auditing.result import EXAMPLES
+    from epochplan.checking.rules import Check
+    from epochplan.render.check_table import example_lines
+
+    examples = [{"eval_row": i, "train_row": i, "kind": "exact"} for i in range(EXAMPLES)]
+    check = Check("leakage", "leakage", "error", "error", "max-leaked-rows", 0, count=11, examples=examples)
+    assert example_lines(check)[-1] == f"... {EXAMPLES - 5} more in the JSON report (it keeps the first {EXAMPLES} examples, not every one)"
+    assert example_lines(Check("x", "x", "error", "error", "s", 0, examples=examples[:7]))[-1] == "... 2 more in the JSON report"
