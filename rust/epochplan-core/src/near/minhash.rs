@@ -205,6 +205,8 @@ struct FillState {
     /// Bit per slot: filled by an earlier round, so this round's values cannot win it.
     closed: Vec<u64>,
     filled_this_round: Vec<u32>,
+    /// The document's distinct shingle hashes, for the rounds after the first.
+    distinct: Vec<u64>,
 }
 
 impl FillState {
@@ -240,6 +242,30 @@ fn sketch_into(hashes: &[u64], slots: &mut [u32], fill: &mut FillState) {
             empty -= 1;
         }
     }
+    if empty == 0 {
+        return;
+    }
+    // A text of few distinct shingles repeated (`aaaa…`, one word over and over) paid every
+    // occurrence in each of up to 2k rounds (10x the time per byte): there the later rounds go
+    // over each distinct shingle once (a slot's minimum over repeats is the same). Round 1
+    // filled a slot per distinct shingle at most, so 8 occurrences a filled slot means repeats;
+    // a text of distinct shingles that still left a slot empty is short, and not sorted.
+    if hashes.len() <= 8 * (k - empty) {
+        fill_rounds(hashes, slots, fill, empty);
+        return;
+    }
+    let mut distinct = std::mem::take(&mut fill.distinct);
+    distinct.clear();
+    distinct.extend_from_slice(hashes);
+    distinct.sort_unstable();
+    distinct.dedup();
+    fill_rounds(&distinct, slots, fill, empty);
+    fill.distinct = distinct;
+}
+
+/// Rounds 2..=2k of [`sketch_into`] for the slots round 1 left `empty`.
+fn fill_rounds(hashes: &[u64], slots: &mut [u32], fill: &mut FillState, mut empty: usize) {
+    let k = slots.len();
     // Rounds 2..=k: random slots again, competing only for slots empty at the round's start.
     // Per round O(shingles), so tiny documents do not pay O(k) per round.
     let mut round = 1;
@@ -369,6 +395,46 @@ mod tests {
             &mut word_hash_path,
         );
         assert_eq!(got, word_hash_path);
+    }
+
+    #[test]
+    fn repeated_shingles_sketch_as_their_set() {
+        // The fill-in rounds run over the distinct hashes; a sketch must not change for it.
+        // A classic reference: each round's values over the multiset, as before that change.
+        fn over_every_occurrence(hashes: &[u64], k: usize) -> Vec<u32> {
+            let mut slots = vec![EMPTY_SLOT; k];
+            let mut fill = FillState::default();
+            fill.closed.resize(k.div_ceil(64), 0);
+            for &h in hashes {
+                let hash = mix64(h ^ SLOT_SEED);
+                let slot = &mut slots[fast_range(hash, k)];
+                *slot = (*slot).min(slot_value(hash));
+            }
+            let empty = slots.iter().filter(|&&v| v == EMPTY_SLOT).count();
+            for (slot, &v) in slots.clone().iter().enumerate() {
+                if v != EMPTY_SLOT {
+                    fill.close(slot);
+                }
+            }
+            if empty > 0 {
+                fill_rounds(hashes, &mut slots, &mut fill, empty);
+            }
+            slots
+        }
+        let mut rng = SplitMix(7);
+        for (distinct, times) in [1usize, 2, 5, 40, 300, 2_000].into_iter().flat_map(|d| [(d, 3), (d, 20)]) {
+            let set: Vec<u64> = (0..distinct).map(|_| rng.next()).collect();
+            // 20 times: past 8 occurrences a filled slot, the rounds run over the distinct hashes.
+            let repeated: Vec<u64> = (0..distinct * times).map(|i| set[(i * 31 + i / 3) % distinct]).collect();
+            for k in [16, 128, 256] {
+                let mut got = vec![0; k];
+                sketch_hashes(repeated.iter().copied(), &mut got);
+                let mut of_set = vec![0; k];
+                sketch_hashes(set.iter().copied(), &mut of_set);
+                assert_eq!(got, of_set, "{distinct} distinct x {times}, k {k}");
+                assert_eq!(got, over_every_occurrence(&repeated, k), "{distinct} distinct x {times}, k {k}");
+            }
+        }
     }
 
     #[test]
