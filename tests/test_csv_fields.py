@@ -100,3 +100,32 @@ def test_over_http(tmp_path, handler):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_files_polars_reads_as_they_are_still_read(tmp_path):
+    """A line of whitespace alone or of `""` (a row, as polars pads it), and a carriage return
+    inside an unquoted value (a line end to pyarrow, part of the value to polars): read as they
+    were before the check, not refused as lines with fewer fields."""
+    (tmp_path / "spaces.csv").write_text("id,text,label\n1,a,x\n   \n2,b,y\n")
+    assert audit_json(str(tmp_path / "spaces.csv"), "--no-near")["rows"] == 3
+    (tmp_path / "cr.csv").write_bytes(b"id,text,label\n1,some\rtext,pos\n2,b,neg\n")
+    (tmp_path / "cr.tsv").write_bytes(b"id\ttext\n1\tfoo\rbar\n2\tb\n")
+    for name in ("cr.csv", "cr.tsv"):
+        result = audit_json(str(tmp_path / name), "--no-near", "--normalize", "none")
+        assert result["rows"] == 2 and result["exact"]["unique"] == 2, name
+
+
+def test_a_quoted_value_cut_by_the_end_of_an_http_head_is_not_a_fault(tmp_path):
+    """Over http with byte ranges the first 2 MB are checked: one ending inside a quoted value
+    that spans lines (not in the last column) read as a short line, and a valid file was exit 2."""
+    rows = "".join(f'"p {i}\nline two {"x" * (i % 50)}",{i % 3}\n' for i in range(60_000))
+    (tmp_path / "ml.csv").write_text("text,label\n" + rows)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Ranges, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ml.csv"
+        result = audit_json(url, "--no-near", "--label", "label")
+        assert result["rows"] == 60_000 and result["labels"]["counts"] == {"0": 20_000, "1": 20_000, "2": 20_000}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -94,11 +94,13 @@ def field_count_fault(
     blank: int = 0,
     stop: threading.Event | None = None,
     source: Any = None,
+    partial: bool = False,
 ) -> InputError | None:
     """The error naming the first line of a CSV or TSV file whose number of fields is not the
     header's, or None (also when pyarrow cannot read the file: its reader says why later).
     `blank`: blank lines before the header; `source`: the file's bytes, when they are at hand
-    (an http(s) file's head); `stop`: set when the check is no longer wanted (read up to there)."""
+    (an http(s) file's head; `partial`: the file goes on past them); `stop`: set when the check
+    is no longer wanted (read up to there)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -123,8 +125,59 @@ def field_count_fault(
         if found is None:
             return None
         row = InvalidRow(int(found[2]), int(found[3]), int(found[1]), found[4])  # skipped blank lines counted
+        if _read_as_polars_reads(location, compression, separator, quoted, row, source, partial):
+            return None
         return fields_error(location, compression, separator, quoted, row, source)
     return None
+
+
+def _read_as_polars_reads(
+    location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow, source: Any, partial: bool
+) -> bool:
+    """Whether pyarrow's short row is no fault of the file (an error path only): a line of
+    whitespace alone, or `""` (polars reads it as a row, as before the check); a file holding a
+    carriage return that ends no line (pyarrow ends a line there, polars reads it as part of the
+    value); or the last record of a file's head (`partial`), cut by the head's end, maybe inside
+    a quoted value that spans lines."""
+    if row.actual_columns < row.expected_columns and row.text.strip() in ("", '""'):
+        return True
+    if _has_lone_carriage_return(location, compression, source):
+        return True
+    return partial and _is_last_record(location, compression, separator, quoted, row.number, source)
+
+
+#: A carriage return that is not the start of a CRLF line end.
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _has_lone_carriage_return(location: Location, compression: str | None, source: Any) -> bool:
+    from .parts import open_stream
+
+    with io.BytesIO(source) if source is not None else open_stream(location, compression) as stream:
+        carry = b""
+        while block := stream.read(CHECK_BLOCK_BYTES):
+            block = carry + block
+            carry = block[-1:] if block.endswith(b"\r") else b""  # its \n may start the next block
+            if _LONE_CR.search(block[: len(block) - len(carry)]):
+                return True
+        return carry == b"\r"  # the file ends with one
+
+
+def _is_last_record(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> bool:
+    """Whether pyarrow's record `record` (1-based) is the file's last, read by Python's csv module."""
+    csv.field_size_limit(1 << 30)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    try:
+        with _text(location, compression, source) as stream:
+            reader = csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
+            for _ in range(record):
+                next(reader)
+            next(reader)
+            return False
+    except StopIteration:
+        return True
+    except Exception:  # the csv module reads the file another way: pyarrow's fault stands
+        return False
 
 
 def fields_error(

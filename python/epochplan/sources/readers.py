@@ -323,7 +323,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         # The fields of the lines polars' own reader reads past the head are not counted: a
         # second download of the whole file for that.
         blank = (head or b"")[: len(head or b"") - len((head or b"").lstrip(b"\r\n"))].count(b"\n")
-        fault = field_count_fault(url, None, SEPARATORS[kind], quoted, blank, source=head) if head else None
+        fault = field_count_fault(url, None, SEPARATORS[kind], quoted, blank, source=head, partial=not whole) if head else None
         if fault is not None:
             raise fault
         return _scanned_delimited(url, kind, head or b"", quoted=quoted)
