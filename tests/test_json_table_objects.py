@@ -39,3 +39,11 @@ def test_one_record_a_line_still_reads(tmp_path):
     assert audit_json(str(tmp_path / "one.json"), "--no-near")["rows"] == 1
     (tmp_path / "lists.jsonl").write_text(json.dumps({"text": "a b", "tags": [1, 2]}) + "\n")
     assert audit_json(str(tmp_path / "lists.jsonl"), "--no-near")["rows"] == 1
+
+
+def test_splits_of_records_under_keys_are_named_by_their_key(tmp_path):
+    """Two splits of equal length ({"train": [records], "test": [records]}) are records under a
+    key, not a table by columns: the message names the key and how to take its records out."""
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps({"train": [{"text": "a"}, {"text": "b"}], "test": [{"text": "c"}, {"text": "d"}]}))
+    assert_clean_error(run_cli("audit", str(path)), "its key 'train' holds 2 records", "jq -c '.train[]'")

@@ -319,7 +319,8 @@ def table_object(value: dict[str, Any]) -> tuple[str, int, str] | None:
         if all(isinstance(row, list) for row in data):
             return "pandas' orient='split'", len(data), ", orient='split'"
     values = list(value.values())
-    if values and all(isinstance(v, list) for v in values):
+    # Lists of records are splits under keys ({"train": [{...}], "test": [{...}]}), named as such.
+    if values and all(isinstance(v, list) and not any(isinstance(x, dict) for x in v) for v in values):
         lengths = {len(v) for v in values}
         if len(lengths) == 1 and lengths.pop() > 1:
             return "every key a list of one length", len(values[0]), ""
