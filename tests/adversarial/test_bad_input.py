@@ -395,3 +395,8 @@ def test_a_link_to_nothing_in_a_folder_or_a_pattern_is_named(tmp_path, spec):
         proc = run_cli(command[0], spec, *command[1:], cwd=tmp_path)
         assert_clean_error(proc, "snapshot/b.parquet: a link to ../blobs/9f86d081884c7d65, which does not exist", "download the file again")
     assert not (tmp_path / "out.parquet").exists()
+    # Links in a loop are named as a loop, not as a link to a file that does not exist.
+    (folder / "b.parquet").unlink()
+    (folder / "c.parquet").symlink_to("d.parquet")
+    (folder / "d.parquet").symlink_to("c.parquet")
+    assert_clean_error(run_cli("audit", spec, "-q", cwd=tmp_path), "snapshot/c.parquet: a link to d.parquet that leads back to itself")

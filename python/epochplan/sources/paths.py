@@ -117,6 +117,10 @@ def _refuse_dangling(paths: Iterator[Path]) -> None:
             missing = True
         if missing:
             target = os.readlink(path)
+            if os.path.lexists(path.parent / target):  # the link it names exists: links in a loop
+                raise InputError(
+                    f"{shown(str(path))}: a link to {shown(target)} that leads back to itself (links in a loop); fix or remove the links"
+                )
             raise InputError(
                 f"{shown(str(path))}: a link to {shown(target)}, which does not exist (a Hugging Face cache whose download "
                 "did not finish?); download the file again, or remove the link to leave it out"
