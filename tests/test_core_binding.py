@@ -133,6 +133,9 @@ def test_conflicts_match_the_public_audit_result(shared_data):
     public = result.conflicts.to_dict()
     for group in public["examples"]:
         assert len(group.pop("texts")) == min(10, len(group["rows"]))  # the report's texts, added by Python
+        firsts = group.pop("first_of_label")  # each label's first row and its text, added by Python too
+        assert [f["row"] for f in firsts] == [group["rows"][group["labels"].index(f["label"])] for f in firsts]
+        assert len({f["label"] for f in firsts}) == len(firsts) == min(10, len(set(group["labels"])))
     assert auditor.conflicts() == public
 
 

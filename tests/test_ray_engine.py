@@ -396,9 +396,10 @@ def _measuring_workers() -> list[psutil.Process]:
 def _run_killing(args: list[str], kills: int | None, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, int]:
     """Run the CLI while SIGKILLing the workers measuring files: `kills` of them (None: every one
     seen, until the run ends). Returns the finished process and the number killed."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "epochplan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}
-    )
+    # Files, not pipes: the loop below reads nothing until the end, and a report on stdout (or
+    # Ray's words on stderr) past a pipe's 64 KB would block the run until the deadline.
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "-m", "epochplan", *args], stdout=out, stderr=err, text=True, env={**os.environ, **env})
     killed: set[int] = set()
     deadline = time.monotonic() + 240  # a hung run fails the test instead of hanging CI
     while proc.poll() is None and time.monotonic() < deadline:
@@ -415,7 +416,12 @@ def _run_killing(args: list[str], kills: int | None, env: dict[str, str]) -> tup
         time.sleep(0.01)
     if proc.poll() is None:
         proc.kill()
-    stdout, stderr = proc.communicate()
+    proc.wait()
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+    out.close()
+    err.close()
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), len(killed)
 
 
