@@ -196,11 +196,12 @@ def audit(
             if result.near is not None:
                 result.near = fill_previews(result.near, source, columns, normalize)
         result.template = template_signal(auditor, source, columns, normalize, examples)
-        result.warnings = template_warnings(result.template, other_text_columns(typed, columns, label), result.exact)
+        others = other_text_columns(typed, columns, label)
+        result.warnings = template_warnings(result.template, others, result.exact)
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
-        chosen = text_column_warning(columns, other_text_columns(typed, columns, label)) if text is None else None
+        chosen = text_column_warning(columns, others) if text is None else None
         if chosen is not None:
             result.warnings.append(chosen)
         misread = source.misread_separator()

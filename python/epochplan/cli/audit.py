@@ -14,14 +14,13 @@ from ..auditing import AuditResult, audit
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
 from ..planning import DataCannotFill, NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
-from ..progress import RowProgress
 from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
 from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan
-from ..sources import count_rows, open_source, resolve_paths
+from ..sources import resolve_paths
 from . import options
 from .plan import build_setup
 
@@ -78,8 +77,7 @@ def audit_command(
     if leakage is not None and not splits:
         raise InputError("--leakage needs at least one --eval split to compare with")
 
-    with RowProgress(None) as progress:  # entered first: counting the rows may download the input
-        progress.set_total(count_rows(open_source(data)))
+    with options.data_progress(data, "auditing") as progress:
         result = audit(
             data,
             **audit_options,

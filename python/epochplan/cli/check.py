@@ -14,13 +14,12 @@ from rich.markup import escape
 from .. import settings
 from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
 from ..outputs import atomic_write_text, check_outputs, reader_may_leave, staged_outputs, stdout_errors, stdout_option, write_stdout
-from ..progress import RowProgress
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
 from ..render.github import emit_github, in_github_actions
 from ..render.html import render_html
 from ..render.junit import to_junit
-from ..sources import count_rows, open_source, resolve_paths
+from ..sources import resolve_paths
 from . import options
 
 
@@ -67,8 +66,7 @@ def check_command(
     check_outputs({**outputs, "GITHUB_STEP_SUMMARY": summary or None}, inputs)
     base = load_baseline(baseline) if baseline is not None else None
 
-    with RowProgress(None, "checking") as progress:  # entered first: counting the rows may download the input
-        progress.set_total(count_rows(open_source(data)))
+    with options.data_progress(data, "checking") as progress:
         audit = audit_for_check(data, audit_options, splits, progress, examples=examples, eval_text=eval_text)
     if base is not None:
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)

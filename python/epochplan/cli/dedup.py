@@ -12,9 +12,8 @@ from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
 from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
 from ..outputs import check_outputs, refuse_remote_output
-from ..progress import RowProgress
 from ..render.console import data_text, terminal_console, visible
-from ..sources import count_rows, open_source, resolve_paths
+from ..sources import resolve_paths
 from . import options
 
 
@@ -58,8 +57,7 @@ def dedup_command(
     # The cluster level decides whether near duplicates are computed; a switch saying otherwise is an error.
     if not audit_options.pop("near", True) and values["level"] == "near":
         raise InputError("near duplicates are switched off (--no-near or near = false) but the level is near; use --level exact")
-    with RowProgress(None, "deduplicating") as progress:  # entered first: counting the rows may download the input
-        progress.set_total(count_rows(open_source(data)))
+    with options.data_progress(data, "deduplicating") as progress:
         summary = (dedup_to_folder if folder else dedup_to_file)(
             data,
             output,

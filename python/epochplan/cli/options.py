@@ -8,9 +8,10 @@ a group of them with `@takes(DATA, SETUP, ...)`: the values arrive, keyed by att
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,8 @@ from ..auditing.tokenizer import TOKENIZER_FILE, load_tokenizer
 from ..checking import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
-from ..sources import parse_eval, parse_eval_text
+from ..progress import RowProgress
+from ..sources import count_rows, open_source, parse_eval, parse_eval_text
 
 #: Short forms, kept from the first releases.
 _SHORT = {"text": "-t", "label": "-l"}
@@ -209,3 +211,12 @@ ExamplesOption = Annotated[
         "writes; --no-examples keeps every text out (public CI artifacts, eval items, personal data).",
     ),
 ]
+
+
+@contextlib.contextmanager
+def data_progress(data: Any, description: str) -> Iterator[RowProgress]:
+    """The progress of a command reading `data`, entered before its rows are counted: counting
+    them may download the input first (a server without byte ranges), which it shows."""
+    with RowProgress(None, description) as progress:
+        progress.set_total(count_rows(open_source(data)))
+        yield progress

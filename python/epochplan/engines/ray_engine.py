@@ -255,14 +255,11 @@ class RayEngine:
 
     @classmethod
     def _ready(cls, ray: Any, where: str) -> RayEngine:
+        """The engine on the cluster, what it reports to the driver sent to stderr. With no CPU
+        yet no task starts, and the run waited at 0 rows saying nothing; it is not refused, as an
+        autoscaling cluster (a head started with --num-cpus 0, KubeRay's usual layout) adds
+        workers only once tasks wait: it says so."""
         _cluster_errors_to_stderr(ray)
-        return cls._started(ray, where)
-
-    @classmethod
-    def _started(cls, ray: Any, where: str) -> RayEngine:
-        """The engine on the cluster. With no CPU yet no task starts, and the run waited at 0 rows
-        saying nothing; it is not refused, as an autoscaling cluster (a head started with
-        --num-cpus 0, KubeRay's usual layout) adds workers only once tasks wait: it says so."""
         if not ray.cluster_resources().get("CPU", 0) > 0:
             print(
                 f"warning: the Ray cluster at {where} has no CPUs yet: the run starts when workers join "

@@ -11,6 +11,7 @@ path)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -104,8 +105,6 @@ def field_count_fault(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from .parts import open_stream
-
     parse = pacsv.ParseOptions(
         delimiter=separator, quote_char='"' if quoted else False, newlines_in_values=quoted, ignore_empty_lines=False
     )
@@ -116,7 +115,7 @@ def field_count_fault(
     try:
         first_column = _first_name(location, compression, separator, quoted, source)
         convert = pacsv.ConvertOptions(include_columns=[first_column], column_types={first_column: pa.string()})
-        with io.BytesIO(source) if source is not None else open_stream(location, compression) as stream:
+        with _raw(location, compression, source) as stream:
             for _ in pacsv.open_csv(stream, read_options=options, parse_options=parse, convert_options=convert):
                 if stop is not None and stop.is_set():
                     return None
@@ -151,9 +150,7 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _has_lone_carriage_return(location: Location, compression: str | None, source: Any) -> bool:
-    from .parts import open_stream
-
-    with io.BytesIO(source) if source is not None else open_stream(location, compression) as stream:
+    with _raw(location, compression, source) as stream:
         carry = b""
         while block := stream.read(CHECK_BLOCK_BYTES):
             block = carry + block
@@ -165,11 +162,8 @@ def _has_lone_carriage_return(location: Location, compression: str | None, sourc
 
 def _is_last_record(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> bool:
     """Whether pyarrow's record `record` (1-based) is the file's last, read by Python's csv module."""
-    csv.field_size_limit(1 << 30)
-    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     try:
-        with _text(location, compression, source) as stream:
-            reader = csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
+        with _records(location, compression, separator, quoted, source) as reader:
             for _ in range(record):
                 next(reader)
             next(reader)
@@ -205,12 +199,26 @@ def fields_error(
     )
 
 
-def _text(location: Location, compression: str | None, source: Any) -> Any:
-    """The file as text (a byte order mark skipped), its line ends kept as they are."""
+def _raw(location: Location, compression: str | None, source: Any) -> Any:
+    """The file's bytes as a stream: `source` when they are at hand, else the file decompressed."""
     from .parts import open_stream
 
-    raw = io.BytesIO(source) if source is not None else open_stream(location, compression)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    return io.BytesIO(source) if source is not None else open_stream(location, compression)
+
+
+def _text(location: Location, compression: str | None, source: Any) -> Any:
+    """The file as text (a byte order mark skipped), its line ends kept as they are."""
+    return io.TextIOWrapper(_raw(location, compression, source), encoding="utf-8-sig", errors="replace", newline="")
+
+
+@contextlib.contextmanager
+def _records(location: Location, compression: str | None, separator: str, quoted: bool, source: Any) -> Iterator[Any]:
+    """The file's records as Python's csv module reads them, quoted as pyarrow's check reads
+    them (an error path only, and the header's first name)."""
+    csv.field_size_limit(1 << 30)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    with _text(location, compression, source) as stream:
+        yield csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
 
 
 def _header(location: Location, compression: str | None, source: Any) -> str:
@@ -224,20 +232,16 @@ def _header(location: Location, compression: str | None, source: Any) -> str:
 
 def _first_name(location: Location, compression: str | None, separator: str, quoted: bool, source: Any) -> str:
     """The header's first name, as pyarrow reads it: the one column the check converts."""
-    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
-    with _text(location, compression, source) as stream:
-        return next(row for row in csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting) if row)[0]
+    with _records(location, compression, separator, quoted, source) as reader:
+        return next(row for row in reader if row)[0]
 
 
 def _physical_line(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> int:
     """The line where record `record` starts (pyarrow's 1-based row number, which counts a value
     spanning lines once), read by Python's csv module (an error path only); pyarrow's number
     where the csv module reads the file another way."""
-    csv.field_size_limit(1 << 30)
-    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     try:
-        with _text(location, compression, source) as stream:
-            reader = csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
+        with _records(location, compression, separator, quoted, source) as reader:
             for _ in range(record - 1):
                 next(reader)
             return reader.line_num + 1

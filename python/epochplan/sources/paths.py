@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, kind_of, refused_path, shown
@@ -107,7 +107,7 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
     return [folder / f for f in files]
 
 
-def _refuse_dangling(paths: Iterator[Path]) -> None:
+def _refuse_dangling(paths: Iterable[Path]) -> None:
     """Refuse a data file of a folder or a pattern that is a link to nothing (a Hugging Face hub
     cache snapshot whose blob is missing): left out, its rows would be missing without a word."""
     for path in sorted(paths):
@@ -217,10 +217,11 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
             found.extend(matches)
         elif p.is_dir():
-            saved = saved_dataset_files(p)
-            if saved is None:
-                _refuse_dangling(f for f in p.iterdir() if is_data_file(f.name))
-            files = saved if saved is not None else sorted(f for f in p.iterdir() if f.is_file() and is_data_file(f.name))
+            files = saved_dataset_files(p)
+            if files is None:
+                named = [f for f in p.iterdir() if is_data_file(f.name)]  # listed once: links to nothing refused, files read
+                _refuse_dangling(named)
+                files = sorted(f for f in named if f.is_file())
             if not files:
                 raise InputError(f"{p}: folder has no data file ({SUFFIX_LIST}){_deeper_hint(str(p), _local_walk(p))}")
             found.extend(files)
