@@ -16,6 +16,7 @@ import pytest
 import epochplan
 from conftest import assert_clean_error, run_cli
 from epochplan import _epochplan
+from epochplan.auditing.leakage import near_columns
 from epochplan.errors import EpochplanError, StorageError
 
 WORDS = [f"w{i}" for i in range(400)]
@@ -211,7 +212,8 @@ def test_exclude_exact_drops_exactly_the_exact_pairs():
     def finish(**kwargs):
         auditor.eval_begin()
         auditor.eval_update(pl.Series(eval_texts, dtype=pl.String))
-        return auditor.eval_finish(**kwargs)
+        rows, exact, near = auditor.eval_finish(**kwargs)
+        return rows, exact, near_columns(near).rows()
 
     rows, exact, near_all = finish()
     rows2, exact2, near_only = finish(exclude_exact=True)
@@ -240,7 +242,7 @@ def test_exclude_exact_equals_the_public_leak_report(shared_data):
     auditor.eval_update(pl.read_parquet(eval_path)["prompt"])
     _, exact, near = auditor.eval_finish(exclude_exact=True)
     leaks = result.leaks
-    got_near = sorted((e, t) for e, t, _ in near)
+    got_near = sorted((e, t) for e, t, _ in near_columns(near).rows())
     assert got_near == sorted(leaks.filter(pl.col("kind") == "near").select("eval_row", "train_row").rows())
     assert sorted(exact) == sorted(leaks.filter(pl.col("kind") == "exact").select("eval_row", "train_row").rows())
     assert exact and got_near

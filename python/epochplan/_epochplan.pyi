@@ -144,9 +144,10 @@ class Auditor:
         """Raw texts of the next rows of `side` ("eval" or "train") `eval_exact_rows` asked for."""
     def eval_finish(
         self, max_per_eval_row: int | None = None, exclude_exact: bool = False
-    ) -> tuple[int, list[tuple[int, int]], list[tuple[int, int, float]]]:
-        """(rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row,
-        similarity)]). `exclude_exact`: near matches leave out pairs matched exactly."""
+    ) -> tuple[int, list[tuple[int, int]], tuple[bytes, bytes, bytes]]:
+        """(rows, exact matches [(eval_row, train_row)], near matches as three columns: eval_row
+        (u64 LE), train_row (u64 LE), similarity (f64 LE)). `exclude_exact`: near matches leave
+        out pairs matched exactly."""
 
 def preview(text: str, normalize: str = ...) -> str:
     """A cluster preview: the core's normalisation of `text`, cut to the preview length."""

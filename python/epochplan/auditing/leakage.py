@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ..errors import InputError, naming_input, without_secrets
@@ -139,27 +140,21 @@ def leakage(
             {"eval_row": [e for e, _ in exact], "train_row": [t for _, t in exact]},
             schema={"eval_row": pl.UInt64, "train_row": pl.UInt64},
         ).with_columns(similarity=pl.lit(1.0), kind=pl.lit("exact"))
-        near_frame = pl.DataFrame(
-            {
-                "eval_row": [m[0] for m in near_matches],
-                "train_row": [m[1] for m in near_matches],
-                "similarity": [m[2] for m in near_matches],
-            },
-            schema={"eval_row": pl.UInt64, "train_row": pl.UInt64, "similarity": pl.Float64},
-        ).with_columns(kind=pl.lit("near"))
+        near_frame = near_columns(near_matches).with_columns(kind=pl.lit("near"))
+        # Exact matches first, then near, each by eval row (near ones best first, then by train row):
+        # the order the core gives them in, so no sort of what may be millions of pairs.
         matches = (
             pl.concat([exact_frame, near_frame])
             .with_columns(split=pl.lit(name))
             .select("split", "eval_row", "train_row", "similarity", "kind")
-            .sort(["kind", "eval_row", "similarity", "train_row"], descending=[False, False, True, False])
         )
         frames.append(matches)
-        near_rows = set(near_frame["eval_row"].to_list()) | set(exact_frame["eval_row"].to_list())  # exact ones included
+        near_rows = pl.concat([near_frame["eval_row"], exact_frame["eval_row"]]).n_unique()  # exact ones included
         report[name] = Leakage(
             rows=rows,
             null_rows=nulls,
             exact_in_train=exact_frame["eval_row"].n_unique(),
-            near_in_train=len(near_rows) if near else None,
+            near_in_train=near_rows if near else None,
             examples=[
                 LeakExample(int(r["eval_row"]), int(r["train_row"]), float(r["similarity"]), kind=r["kind"])
                 for r in matches.head(EXAMPLES).iter_rows(named=True)
@@ -167,3 +162,16 @@ def leakage(
             path=path,
         )
     return report, pl.concat(frames) if frames else pl.DataFrame()
+
+
+def near_columns(columns: tuple[bytes, bytes, bytes]) -> pl.DataFrame:
+    """The core's near matches (three little-endian columns) as a frame."""
+    eval_rows, train_rows, similarity = columns
+    return pl.DataFrame(
+        {
+            "eval_row": np.frombuffer(eval_rows, dtype="<u8"),
+            "train_row": np.frombuffer(train_rows, dtype="<u8"),
+            "similarity": np.frombuffer(similarity, dtype="<f8"),
+        },
+        schema={"eval_row": pl.UInt64, "train_row": pl.UInt64, "similarity": pl.Float64},
+    )

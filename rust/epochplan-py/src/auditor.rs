@@ -6,6 +6,7 @@ use epochplan_core::conflicts::MAX_EXAMPLES;
 use epochplan_core::defaults;
 use epochplan_core::eval_probe::EvalProbe;
 use epochplan_core::exact::MEMBER_ROWS;
+use epochplan_core::near::NearMatch;
 use epochplan_core::near::options::default_char_ngram;
 use epochplan_core::{AuditOptions, Clustering, NearOptions, Normalize, Shingle, TextColumn, Verify};
 use pyo3::prelude::*;
@@ -28,8 +29,10 @@ pub struct Auditor {
     probe: Option<EvalProbe>,
 }
 
-/// (rows, exact matches [(eval_row, train_row)], near matches [(eval_row, train_row, similarity)]).
-type EvalMatches = (u64, Vec<(u64, u64)>, Vec<(u64, u64, f64)>);
+/// (rows, exact matches [(eval_row, train_row)], near matches as three little-endian columns
+/// (eval_row u64, train_row u64, similarity f64): on templated data they run to millions, which
+/// as Python tuples cost about 300 bytes each.
+type EvalMatches<'py> = (u64, Vec<(u64, u64)>, (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>));
 
 #[pymethods]
 impl Auditor {
@@ -261,16 +264,16 @@ impl Auditor {
         call_core(py, || inner.probe_add_exact_texts(probe, side, &rows, &texts))
     }
 
-    /// End the eval split: (rows, exact matches [(eval_row, train_row)], near matches
-    /// [(eval_row, train_row, similarity)]). With `exclude_exact`, near matches leave out the
-    /// pairs already matched exactly (each leaked pair reported once, as exact).
+    /// End the eval split: (rows, exact matches [(eval_row, train_row)], near matches as
+    /// columns (eval_row, train_row, similarity)). With `exclude_exact`, near matches leave out
+    /// the pairs already matched exactly (each leaked pair reported once, as exact).
     #[pyo3(signature = (max_per_eval_row = None, exclude_exact = false))]
-    fn eval_finish(
+    fn eval_finish<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         max_per_eval_row: Option<usize>,
         exclude_exact: bool,
-    ) -> PyResult<EvalMatches> {
+    ) -> PyResult<EvalMatches<'py>> {
         let Some(probe) = self.probe.take() else {
             return Err(internal_error("eval_finish before eval_begin".into()));
         };
@@ -283,8 +286,20 @@ impl Auditor {
             }
         })?;
         let exact = probe.exact_matches().iter().map(|m| (m.eval_row, m.train_row)).collect();
-        let near = near.iter().map(|m| (m.eval_row, m.train_row, m.similarity)).collect();
-        Ok((probe.rows(), exact, near))
+        let column = |value: fn(&NearMatch) -> [u8; 8]| {
+            PyBytes::new_with(py, near.len() * 8, |bytes| {
+                for (out, m) in bytes.chunks_exact_mut(8).zip(&near) {
+                    out.copy_from_slice(&value(m));
+                }
+                Ok(())
+            })
+        };
+        let columns = (
+            column(|m| m.eval_row.to_le_bytes())?,
+            column(|m| m.train_row.to_le_bytes())?,
+            column(|m| m.similarity.to_le_bytes())?,
+        );
+        Ok((probe.rows(), exact, columns))
     }
 
     #[getter]

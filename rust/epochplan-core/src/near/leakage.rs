@@ -11,6 +11,12 @@
 //! needs no resident lookup structure (which would cost 12 bytes × bands per train row), is never
 //! sorted, and spilled train keys are read sequentially. An eval split too large for the sort
 //! budget is taken in key ranges, like the train side in `finish`.
+//!
+//! The join keeps, per band, the train members of each eval bucket (not the pairs): each eval
+//! row's distinct candidates are then gathered from its buckets and verified at once. On
+//! templated data nearly every eval row shares buckets with nearly every train row, and the
+//! pairs, held all at once and sorted band by band, cost 8 bytes each and most of the run; the
+//! buckets cost at most 4 bytes × bands per train row.
 
 use hashbrown::HashMap;
 use rayon::prelude::*;
@@ -108,7 +114,7 @@ impl NearIndex {
         if self.options.verify != Verify::Exact {
             return Err(CoreError::Input("leakage_exact_rows() needs verify = exact".into()));
         }
-        let pairs = self.leakage_candidates(probe)?;
+        let pairs = self.leakage_pairs(probe)?;
         let mut eval: Vec<u32> = pairs.iter().map(|&p| (p >> 32) as u32).collect();
         eval.dedup(); // pairs are sorted by eval member
         let mut train: Vec<u32> = pairs.iter().map(|&p| p as u32).collect();
@@ -149,8 +155,16 @@ impl NearIndex {
     /// [`NearIndex::leakage_exact_rows`] and the texts). Sorted by eval row, then similarity
     /// (highest first), then train row; at most `max_per_eval_row` per eval row when given.
     pub fn leakage(&self, probe: &NearProbe, max_per_eval_row: Option<usize>) -> Result<Vec<NearMatch>> {
-        let computed;
-        let (candidates, exact) = match (&probe.exact, self.options.verify) {
+        let (train, eval) = (&self.members, &probe.members);
+        let threshold = self.options.threshold;
+        let keep = |matches: &mut Vec<NearMatch>, first: usize| {
+            let found = &mut matches[first..];
+            found.sort_unstable_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.train_row.cmp(&b.train_row)));
+            if let Some(limit) = max_per_eval_row {
+                matches.truncate(first + limit.min(matches.len() - first));
+            }
+        };
+        let verified: Vec<Result<Vec<NearMatch>>> = match (&probe.exact, self.options.verify) {
             (Some(exact), Verify::Exact) => {
                 let missing = exact.eval.missing() + exact.train.missing();
                 if missing > 0 {
@@ -158,7 +172,27 @@ impl NearIndex {
                         "verify = exact: the texts of {missing} leakage candidate rows were not given back; read the input again"
                     )));
                 }
-                (&exact.pairs, Some(exact))
+                let candidates = &exact.pairs;
+                eval_groups(candidates)
+                    .par_chunks(EVAL_ROWS_PER_TASK)
+                    .map(|chunk| {
+                        let mut matches = Vec::new();
+                        for &(start, end) in chunk {
+                            let eval_member = (candidates[start] >> 32) as u32;
+                            let eval_set = exact.eval.set(eval_member)?;
+                            let first = matches.len();
+                            for &pair in &candidates[start..end] {
+                                let estimate = exact_jaccard(eval_set, exact.train.set(pair as u32)?);
+                                if estimate >= threshold {
+                                    let (eval_row, train_row) = (eval.row(eval_member), train.row(pair as u32));
+                                    matches.push(NearMatch { eval_row, train_row, similarity: estimate });
+                                }
+                            }
+                            keep(&mut matches, first);
+                        }
+                        Ok(matches)
+                    })
+                    .collect()
             }
             (None, Verify::Exact) => {
                 return Err(CoreError::Input(
@@ -167,50 +201,39 @@ impl NearIndex {
                 ));
             }
             _ => {
-                computed = self.leakage_candidates(probe)?;
-                (&computed, None)
+                // Each eval row's candidates are verified as they are gathered: the pairs are never
+                // all held (on templated data they grow as train rows × eval rows).
+                let candidates = self.leakage_candidates(probe)?;
+                let members: Vec<u32> = (0..eval.len() as u32).collect();
+                members
+                    .par_chunks(EVAL_ROWS_PER_TASK)
+                    .map_init(
+                        || Gather::new(train.len()),
+                        |gather, chunk| {
+                            let (mut eval_buf, mut train_buf) = (RecordBuf::default(), RecordBuf::default());
+                            let mut matches = Vec::new();
+                            for &eval_member in chunk {
+                                let found = gather.of(&candidates, eval_member);
+                                if found.is_empty() {
+                                    continue;
+                                }
+                                let eval_sketch = eval.sketch(eval_member, &mut eval_buf)?;
+                                let first = matches.len();
+                                for &train_member in found.iter() {
+                                    let estimate = similarity(eval_sketch, train.sketch(train_member, &mut train_buf)?);
+                                    if estimate >= threshold {
+                                        let (eval_row, train_row) = (eval.row(eval_member), train.row(train_member));
+                                        matches.push(NearMatch { eval_row, train_row, similarity: estimate });
+                                    }
+                                }
+                                keep(&mut matches, first);
+                            }
+                            Ok(matches)
+                        },
+                    )
+                    .collect()
             }
         };
-        let (train, eval) = (&self.members, &probe.members);
-        let groups = eval_groups(candidates);
-        let threshold = self.options.threshold;
-        let verified: Vec<Result<Vec<NearMatch>>> = groups
-            .par_chunks(EVAL_ROWS_PER_TASK)
-            .map(|chunk| {
-                let (mut eval_buf, mut train_buf) = (RecordBuf::default(), RecordBuf::default());
-                let mut matches = Vec::new();
-                for &(start, end) in chunk {
-                    let eval_member = (candidates[start] >> 32) as u32;
-                    let eval_sketch = match exact {
-                        Some(_) => &[][..],
-                        None => eval.sketch(eval_member, &mut eval_buf)?,
-                    };
-                    let first = matches.len();
-                    for &pair in &candidates[start..end] {
-                        let train_member = pair as u32;
-                        let estimate = match exact {
-                            Some(sets) => exact_jaccard(sets.eval.set(eval_member)?, sets.train.set(train_member)?),
-                            None => similarity(eval_sketch, train.sketch(train_member, &mut train_buf)?),
-                        };
-                        if estimate >= threshold {
-                            matches.push(NearMatch {
-                                eval_row: eval.row(eval_member),
-                                train_row: train.row(train_member),
-                                similarity: estimate,
-                            });
-                        }
-                    }
-                    let found = &mut matches[first..];
-                    found.sort_unstable_by(|a, b| {
-                        b.similarity.total_cmp(&a.similarity).then(a.train_row.cmp(&b.train_row))
-                    });
-                    if let Some(limit) = max_per_eval_row {
-                        matches.truncate(first + limit.min(matches.len() - first));
-                    }
-                }
-                Ok(matches)
-            })
-            .collect();
         let mut out = Vec::new();
         for part in verified {
             out.extend(part?);
@@ -218,52 +241,151 @@ impl NearIndex {
         Ok(out)
     }
 
-    /// Candidate pairs of `probe` against the train rows, `(eval member << 32) | train member`
+    /// Candidate pairs of `probe` against the train rows, `(eval member << 32) | train member`,
     /// sorted and distinct: an eval row and a train representative that share a band bucket.
-    fn leakage_candidates(&self, probe: &NearProbe) -> Result<Vec<u64>> {
+    fn leakage_pairs(&self, probe: &NearProbe) -> Result<Vec<u64>> {
+        let candidates = self.leakage_candidates(probe)?;
+        let members: Vec<u32> = (0..probe.members.len() as u32).collect();
+        let parts: Vec<Vec<u64>> = members
+            .par_chunks(EVAL_ROWS_PER_TASK)
+            .map_init(
+                || Gather::new(self.members.len()),
+                |gather, chunk| {
+                    let mut pairs = Vec::new();
+                    for &eval_member in chunk {
+                        let found = gather.of(&candidates, eval_member);
+                        found.sort_unstable();
+                        pairs.extend(found.iter().map(|&t| (eval_member as u64) << 32 | t as u64));
+                    }
+                    pairs
+                },
+            )
+            .collect();
+        Ok(parts.concat())
+    }
+
+    /// Which train representatives share a band bucket with each eval member: per band, the
+    /// train members of every eval bucket key, and each eval member's bucket. Never the pairs
+    /// themselves: held are 4 bytes per eval member and band, and 4 per train representative
+    /// and band whose key an eval row has (at most 4 bytes × bands per train row, when eval and
+    /// train share a template).
+    fn leakage_candidates(&self, probe: &NearProbe) -> Result<BandCandidates> {
         if probe.sketcher != self.sketcher || probe.plan != self.plan {
             return Err(CoreError::Input("the probe was made by an index with other settings".into()));
         }
         let (train, eval) = (&self.members, &probe.members);
+        let bands = self.plan.bands;
         let parts = sort_parts(eval.len(), self.sort_limit);
-        // (eval member << 32) | train member, deduplicated after every band.
-        let mut candidates: Vec<u64> = Vec::new();
+        let mut buckets_of = vec![NO_BUCKET; eval.len() * bands];
+        let mut tables = Vec::with_capacity(bands);
         let mut eval_entries = Vec::new();
-        for band in 0..self.plan.bands {
+        for band in 0..bands {
+            // (bucket, train member) in scan order: train members increase within a bucket.
+            let mut found: Vec<(u32, u32)> = Vec::new();
+            let mut buckets = 0u32;
             for part in 0..parts {
                 eval.band_entries(band, part, parts, &mut eval_entries)?;
                 eval_entries.par_sort_unstable();
-                let buckets = key_ranges(&eval_entries);
-                if buckets.is_empty() {
+                let mut ids = HashMap::with_hasher(IdentityBuildHasher);
+                let mut start = 0;
+                for i in 1..=eval_entries.len() {
+                    if i == eval_entries.len() || entry_key(eval_entries[i]) != entry_key(eval_entries[start]) {
+                        for &entry in &eval_entries[start..i] {
+                            buckets_of[entry_member(entry) as usize * bands + band] = buckets;
+                        }
+                        ids.insert(entry_key(eval_entries[start]), buckets);
+                        buckets += 1;
+                        start = i;
+                    }
+                }
+                if ids.is_empty() {
                     continue;
                 }
                 train.scan_band_keys(band, |train_member, key| {
-                    if let Some(&(start, end)) = buckets.get(&key)
+                    if let Some(&bucket) = ids.get(&key)
                         && self.is_representative(train_member)
                     {
-                        let eval_members = eval_entries[start as usize..end as usize].iter();
-                        candidates.extend(eval_members.map(|&e| (entry_member(e) as u64) << 32 | train_member as u64));
+                        found.push((bucket, train_member));
                     }
                 })?;
             }
-            candidates.par_sort_unstable();
-            candidates.dedup();
+            tables.push(BucketTable::new(buckets as usize, &found));
         }
-        Ok(candidates)
+        Ok(BandCandidates { bands, buckets_of, tables })
     }
 }
 
-/// Band key → `[start, end)` of its run in sorted entries.
-fn key_ranges(entries: &[u128]) -> HashMap<u64, (u32, u32), IdentityBuildHasher> {
-    let mut ranges = HashMap::with_hasher(IdentityBuildHasher);
-    let mut start = 0;
-    for i in 1..=entries.len() {
-        if i == entries.len() || entry_key(entries[i]) != entry_key(entries[start]) {
-            ranges.insert(entry_key(entries[start]), (start as u32, i as u32));
-            start = i;
+const NO_BUCKET: u32 = u32::MAX;
+
+/// Per band, the train members of each eval bucket; see [`NearIndex::leakage_candidates`].
+struct BandCandidates {
+    bands: usize,
+    /// `buckets_of[eval member × bands + band]`: the member's bucket in that band's table.
+    buckets_of: Vec<u32>,
+    tables: Vec<BucketTable>,
+}
+
+/// Train members by bucket, each bucket's increasing (a counting sort of the scan's pairs).
+struct BucketTable {
+    starts: Vec<usize>,
+    members: Vec<u32>,
+}
+
+impl BucketTable {
+    fn new(buckets: usize, found: &[(u32, u32)]) -> Self {
+        let mut starts = vec![0usize; buckets + 1];
+        for &(bucket, _) in found {
+            starts[bucket as usize + 1] += 1;
         }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut members = vec![0u32; found.len()];
+        for &(bucket, member) in found {
+            members[next[bucket as usize]] = member;
+            next[bucket as usize] += 1;
+        }
+        BucketTable { starts, members }
     }
-    ranges
+
+    fn bucket(&self, bucket: u32) -> &[u32] {
+        &self.members[self.starts[bucket as usize]..self.starts[bucket as usize + 1]]
+    }
+}
+
+/// One thread's scratch for gathering an eval member's distinct candidates: the last eval
+/// member each train member was gathered for (a stamp, so nothing is cleared between members).
+struct Gather {
+    stamps: Vec<u32>,
+    found: Vec<u32>,
+}
+
+impl Gather {
+    fn new(train_members: usize) -> Self {
+        Gather { stamps: vec![0; train_members], found: Vec::new() }
+    }
+
+    /// The distinct train members sharing a bucket with `eval_member` in any band, unordered.
+    fn of(&mut self, candidates: &BandCandidates, eval_member: u32) -> &mut [u32] {
+        let stamp = eval_member + 1; // members are below u32::MAX (`SketchSet::append`)
+        self.found.clear();
+        let bands = candidates.bands;
+        let of_member = &candidates.buckets_of[eval_member as usize * bands..(eval_member as usize + 1) * bands];
+        for (table, &bucket) in candidates.tables.iter().zip(of_member) {
+            if bucket == NO_BUCKET {
+                continue;
+            }
+            for &train_member in table.bucket(bucket) {
+                let seen = &mut self.stamps[train_member as usize];
+                if *seen != stamp {
+                    *seen = stamp;
+                    self.found.push(train_member);
+                }
+            }
+        }
+        &mut self.found
+    }
 }
 
 /// `[start, end)` of the candidates of each eval member (candidates sorted).

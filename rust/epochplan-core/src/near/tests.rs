@@ -421,3 +421,84 @@ fn five_million_rows_stay_under_two_gigabytes() {
     assert!(summary.unique >= bases && summary.unique < bases + rows / 10 * 3 / 100, "{summary:?}");
     assert!(peak_kib < 2 * 1024 * 1024, "peak RSS {peak_kib} KiB");
 }
+
+#[test]
+fn leakage_of_templated_rows_is_every_bucket_sharing_pair_at_the_threshold() {
+    // Train and eval rows built on one template: nearly every eval row shares buckets with
+    // nearly every train row (the pairs grow as their product; they are gathered per eval row,
+    // never all held). The matches are every (eval row, train representative) pair that
+    // shares a band key and whose sketches reach the threshold: checked against all pairs.
+    let mut rng = SplitMix(5);
+    let template = document(&mut rng, 150);
+    let templated = |rng: &mut SplitMix| {
+        let edits = 1 + rng.below(4) as usize;
+        Some(edited(rng, &template, edits).join(" "))
+    };
+    let mut train: Texts = (0..400).map(|_| templated(&mut rng)).collect();
+    train.extend((0..200).map(|_| Some(document(&mut rng, 60).join(" "))));
+    train.push(train[3].clone()); // an exact copy: only its representative (row 3) is named
+    let mut eval: Texts = (0..90).map(|_| templated(&mut rng)).collect();
+    eval.push(None);
+    eval.extend((0..30).map(|_| Some(document(&mut rng, 60).join(" "))));
+    eval.push(train[450].clone());
+
+    let options = NearOptions::default();
+    let sketcher = Sketcher::new(options.normalize, options.shingle, options.ngram, options.num_perm).unwrap();
+    let plan = NearIndex::new(options.clone()).unwrap().plan();
+    let keyed = |text: &Option<String>| {
+        text.as_deref().map(|t| {
+            let sketch = sketcher.sketch_text(t);
+            let mut keys = vec![0; plan.bands];
+            plan.band_keys(&sketch, &mut keys);
+            (sketch, keys)
+        })
+    };
+    let mut expected = Vec::new();
+    for (e, eval_text) in eval.iter().enumerate() {
+        let Some((eval_sketch, eval_keys)) = keyed(eval_text) else { continue };
+        for (t, train_text) in train.iter().enumerate().take(600) {
+            let (train_sketch, train_keys) = keyed(train_text).unwrap();
+            let estimate = similarity(&eval_sketch, &train_sketch);
+            if eval_keys.iter().zip(&train_keys).any(|(a, b)| a == b) && estimate >= options.threshold {
+                expected.push((e as u64, t as u64, estimate));
+            }
+        }
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(a.1.cmp(&b.1)));
+    let matched_rows = expected.iter().map(|m| m.0).collect::<std::collections::BTreeSet<_>>();
+    assert!(
+        expected.len() > 90 * 100 && matched_rows.len() >= 90,
+        "{} pairs, {} rows",
+        expected.len(),
+        matched_rows.len()
+    );
+
+    for spill in [false, true] {
+        let mut index =
+            NearIndex::new(NearOptions { memory_budget: if spill { 0 } else { 1 << 30 }, ..options.clone() }).unwrap();
+        if spill {
+            index.sort_limit = 16 * 20; // several key-range parts per band, eval side included
+        }
+        feed(&mut index, &train, 128);
+        let mut probe = index.new_probe();
+        for part in eval.chunks(16) {
+            probe.update(&part.to_vec()).unwrap();
+        }
+        let got: Vec<(u64, u64, f64)> =
+            index.leakage(&probe, None).unwrap().iter().map(|m| (m.eval_row, m.train_row, m.similarity)).collect();
+        assert_eq!(got, expected, "spilled: {spill}");
+        let best: Vec<(u64, u64)> =
+            index.leakage(&probe, Some(2)).unwrap().iter().map(|m| (m.eval_row, m.train_row)).collect();
+        let mut taken = std::collections::HashMap::new();
+        let first_two: Vec<(u64, u64)> = expected
+            .iter()
+            .filter(|m| {
+                let n = taken.entry(m.0).or_insert(0);
+                *n += 1;
+                *n <= 2
+            })
+            .map(|m| (m.0, m.1))
+            .collect();
+        assert_eq!(best, first_two, "spilled: {spill}");
+    }
+}
