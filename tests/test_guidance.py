@@ -92,3 +92,48 @@ def test_a_check_at_the_json_example_cap_does_not_claim_the_json_has_the_rest():
     check = Check("leakage", "leakage", "error", "error", "max-leaked-rows", 0, count=11, examples=examples)
     assert example_lines(check)[-1] == f"... {EXAMPLES - 5} more in the JSON report (it keeps the first {EXAMPLES} examples, not every one)"
     assert example_lines(Check("x", "x", "error", "error", "s", 0, examples=examples[:7]))[-1] == "... 2 more in the JSON report"
+
+
+def test_media_beside_the_audited_text_is_a_warning(tmp_path):
+    """Captions beside 30 distinct images: 3 distinct captions, so the audit's 3 unique rows are
+    right only for the text; the warning says the images were not compared."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    images = pa.array([{"bytes": bytes([i]) * 64, "path": f"{i}.png"} for i in range(30)])
+    pq.write_table(pa.table({"image": images, "caption": [f"a photo of a cat, pose {i % 3}" for i in range(30)]}), tmp_path / "img.parquet")
+    result = audit_json(str(tmp_path / "img.parquet"), "--no-near")
+    assert result["exact"]["unique"] == 3
+    [warning] = [w for w in result["warnings"] if w["id"] == "media-column"]
+    assert "media column(s) image" in warning["message"] and "'caption'" in warning["message"]
+    # the path of the images audited itself: compared by name
+    named = audit_json(str(tmp_path / "img.parquet"), "--no-near", "--text", "image.path")
+    [warning] = [w for w in named["warnings"] if w["id"] == "media-column"]
+    assert "'image.path', the name or path of a media column" in warning["message"]
+    # a path column named as media by convention (LLaVA), and none without media
+    llava = tmp_path / "llava.parquet"
+    pl.DataFrame({"image": [f"{i}.jpg" for i in range(4)], "text": ["describe it"] * 4}).write_parquet(llava)
+    assert [w["id"] for w in audit_json(str(llava), "--no-near")["warnings"]].count("media-column") == 1
+    plain = tmp_path / "plain.parquet"
+    pl.DataFrame({"text": ["a", "b"], "path": ["x", "y"]}).write_parquet(plain)
+    assert audit_json(str(plain), "--no-near")["warnings"] == []
+
+
+def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnings(tmp_path):
+    texts = [f"review number {i} of the product" for i in range(8)]
+    variants = tmp_path / "variants.parquet"
+    pl.DataFrame(
+        {"text": texts + texts[:2], "label": ["positive"] * 4 + ["Positive", " positive"] + ["negative"] * 2 + ["positive", "NEGATIVE "]}
+    ).write_parquet(variants)
+    result = audit_json(str(variants), "--no-near", "--label", "label")
+    [warning] = [w for w in result["warnings"] if w["id"] == "label-variants"]
+    assert "'positive', ' positive', 'Positive'" in warning["message"] and "'negative', 'NEGATIVE '" in warning["message"]
+    assert warning["share"] == 1.0
+    nli = tmp_path / "nli.parquet"
+    pl.DataFrame({"text": texts, "label": [0, 1, 2, 0, 1, 2, -1, -1]}).write_parquet(nli)
+    [warning] = [w for w in audit_json(str(nli), "--no-near", "--label", "label")["warnings"] if w["id"] == "label-sentinel"]
+    assert warning["message"].startswith("2 rows have the label -1") and warning["share"] == 0.25
+    # distinct labels, and -1 in a scale that has other negative values, are no reason to warn
+    scale = tmp_path / "scale.parquet"
+    pl.DataFrame({"text": texts, "label": [-2, -1, 0, 1, 2, 0, 1, 2]}).write_parquet(scale)
+    assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == []

@@ -249,7 +249,7 @@ class AuditWarning:
     """Something the numbers alone would hide (id `template`: a shared template dominates;
     `separator`: a CSV/TSV file read as one column, its fields most likely split by another
     character; `text-column`: the audited column was chosen automatically beside other text
-    columns)."""
+    columns; `media-column`, `label-variants`, `label-sentinel`: see `input_warnings`)."""
 
     id: str
     message: str

@@ -1,0 +1,89 @@
+"""Warnings about what the input holds beside the audited text: media columns the audit does not
+compare (`media-column`), and label values that most likely mean one class or none
+(`label-variants`, `label-sentinel`). Each says what the numbers then count and how to change it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+
+from .result import AuditWarning, Labels
+
+#: Column names that hold media by convention (Hugging Face, LLaVA, webdataset exports).
+MEDIA_NAMES = frozenset({"image", "images", "img", "image_path", "image_url", "picture", "photo", "audio", "video", "speech"})
+#: Label groups named in a warning.
+NAMED_GROUPS = 3
+
+
+def _is_media(name: str, dtype: pl.DataType) -> bool:
+    """Bytes, a Hugging Face Image/Audio struct ({bytes, path} / {array, path, sampling_rate}),
+    or a column named as media is by convention (a path or URL per row)."""
+    if dtype == pl.Binary:
+        return True
+    if isinstance(dtype, pl.Struct):
+        fields = {f.name: f.dtype for f in dtype.fields}
+        if fields.get("bytes") == pl.Binary or {"array", "sampling_rate"} <= fields.keys():
+            return True
+    return name.lower() in MEDIA_NAMES
+
+
+def media_column_warning(schema: pl.Schema, columns: list[str]) -> AuditWarning | None:
+    """A `media-column` warning when the input has images, audio or video: beside the audited
+    text, rows with one caption or conversation and different media count as duplicates (and
+    `dedup` drops them); audited themselves (a struct's `path`), rows are compared by that name."""
+    audited = {c.split(".", 1)[0] for c in columns}
+    media = [name for name, dtype in schema.items() if _is_media(name, dtype)]
+    if not media:
+        return None
+    inside = [c for c in columns if c.split(".", 1)[0] in media]
+    if inside:
+        message = (
+            f"audited {', '.join(repr(c) for c in inside)}, the name or path of a media column: rows are compared by that "
+            "text, not by the media, so media with one name count as duplicates and different names of one file as unique"
+        )
+        return AuditWarning("media-column", message, 1.0, "")
+    beside = [name for name in media if name not in audited]
+    names = ", ".join(beside[:NAMED_GROUPS]) + (f" and {len(beside) - NAMED_GROUPS} more" if len(beside) > NAMED_GROUPS else "")
+    message = (
+        f"the input also has media column(s) {names}, which the audit does not compare: rows with the same "
+        f"{', '.join(repr(c) for c in columns)} and different media count as duplicates, and dedup keeps one of them. "
+        "If the media matter, add a column that identifies them (a hash of the bytes, the path) and audit it too with --text"
+    )
+    return AuditWarning("media-column", message, 1.0, "")
+
+
+def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarning]:
+    """`label-variants`: label values that differ only in case or surrounding whitespace (each
+    counts as its own class, and rows carrying two of them as conflicting labels);
+    `label-sentinel`: the label -1 among non-negative whole labels, which SNLI, MNLI and GLUE's
+    test splits use for "no label"."""
+    if labels is None or not labels.counts:
+        return []
+    out = []
+    groups: dict[str, list[str]] = defaultdict(list)
+    for value in labels.counts:
+        groups[" ".join(value.split()).casefold()].append(value)
+    variants = [sorted(group, key=lambda v: (-labels.counts[v], v)) for group in groups.values() if len(group) > 1]
+    if variants:
+        rows = sum(labels.counts[v] for group in variants for v in group)
+        shown = "; ".join(", ".join(repr(v) for v in group[:4]) for group in variants[:NAMED_GROUPS])
+        more = f" and {len(variants) - NAMED_GROUPS} more groups" if len(variants) > NAMED_GROUPS else ""
+        total = sum(labels.counts.values())
+        message = (
+            f"label column {column!r} has values that differ only in case or spaces: {shown}{more}. Each counts as its own "
+            "class, and rows with two of them as conflicting labels; if they mean one class, make them one value "
+            "(strip and lowercase the labels) before auditing"
+        )
+        out.append(AuditWarning("label-variants", message, rows / total if total else 0.0, ""))
+    whole = [v for v in labels.counts if v.lstrip("-").isdigit()]
+    if "-1" in labels.counts and len(whole) == len(labels.counts) > 1 and all(not v.startswith("-") for v in whole if v != "-1"):
+        rows = labels.counts["-1"]
+        total = sum(labels.counts.values())
+        message = (
+            f"{rows:,} rows have the label -1 in label column {column!r}, which datasets such as SNLI, MNLI and GLUE's test "
+            "splits use for 'no label': here it is a class of its own (in the class counts, the imbalance and conflicting "
+            "labels). If it means no label, drop those rows or make their label null"
+        )
+        out.append(AuditWarning("label-sentinel", message, rows / total if total else 0.0, ""))
+    return out
