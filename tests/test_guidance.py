@@ -137,3 +137,25 @@ def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnin
     scale = tmp_path / "scale.parquet"
     pl.DataFrame({"text": texts, "label": [-2, -1, 0, 1, 2, 0, 1, 2]}).write_parquet(scale)
     assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == []
+
+
+def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):
+    """`data/lang=en/part-0.parquet`: `lang` is in the paths, not the files; --label lang said
+    only "no label column 'lang'; columns are: text, label", and dedup dropped it silently."""
+    for lang in ("en", "de"):
+        (tmp_path / f"lang={lang}").mkdir()
+        pl.DataFrame({"text": [f"{lang} row {i}" for i in range(5)], "label": [i % 2 for i in range(5)]}).write_parquet(
+            tmp_path / f"lang={lang}" / "part-0.parquet"
+        )
+    pattern = str(tmp_path / "*" / "*.parquet")
+    proc = run_cli("audit", pattern, "--no-near", "-q", "--label", "lang")
+    assert proc.returncode == 2 and "'lang' is a partition key of the paths (lang=… folders)" in proc.stderr
+    assert "hive_partitioning=True" in proc.stderr and "Traceback" not in proc.stderr
+    [warning] = [w for w in audit_json(pattern, "--no-near")["warnings"] if w["id"] == "partition-keys"]
+    assert "partitions (lang=…)" in warning["message"]
+    dedup = run_cli("dedup", pattern, "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert dedup.returncode == 0 and "dedup does not write them" in dedup.stderr
+    # a key the files have as a column is read from the files: no warning
+    (tmp_path / "k=1").mkdir()
+    pl.DataFrame({"text": ["a", "b"], "k": [1, 1]}).write_parquet(tmp_path / "k=1" / "part.parquet")
+    assert audit_json(str(tmp_path / "k=1" / "part.parquet"), "--no-near")["warnings"] == []

@@ -1,5 +1,5 @@
 """Warnings about what the input holds beside the audited text: media columns the audit does not
-compare (`media-column`), and label values that most likely mean one class or none
+compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), and label values that most likely mean one class or none
 (`label-variants`, `label-sentinel`). Each says what the numbers then count and how to change it."""
 
 from __future__ import annotations
@@ -51,6 +51,20 @@ def media_column_warning(schema: pl.Schema, columns: list[str]) -> AuditWarning 
         "If the media matter, add a column that identifies them (a hash of the bytes, the path) and audit it too with --text"
     )
     return AuditWarning("media-column", message, 1.0, "")
+
+
+def partition_warnings(keys: list[str]) -> list[AuditWarning]:
+    """A `partition-keys` warning when the input's folders are Hive partitions (`lang=en/`)
+    whose keys are not columns of its files: they are not read."""
+    if not keys:
+        return []
+    named = ", ".join(f"{k}=…" for k in keys)
+    message = (
+        f"the input's folders are partitions ({named}) whose keys are not columns of its files: epochplan reads the files' "
+        "columns only, so the audit cannot take them as --label or --text and dedup does not write them; write them into "
+        "the files first if they matter (polars: scan_parquet(..., hive_partitioning=True))"
+    )
+    return [AuditWarning("partition-keys", message, 1.0, "")]
 
 
 def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarning]:

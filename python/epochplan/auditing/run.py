@@ -23,7 +23,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import label_warnings, media_column_warning
+from .input_warnings import label_warnings, media_column_warning, partition_warnings
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -208,6 +208,7 @@ def audit(
         media = media_column_warning(typed, columns)
         if media is not None:
             result.warnings.append(media)
+        result.warnings.extend(partition_warnings(source.partition_keys()))
         result.warnings.extend(label_warnings(result.labels, label))
         misread = source.misread_separator()
         if misread is not None:

@@ -4,6 +4,7 @@ objects) into a `Source`: its parts (one per file) with their schemas, without r
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,9 @@ from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
 from .readers import file_part
 from .remote import first_line
 from .sniff import supertype
+
+#: A `key=value` folder of a Hive-partitioned layout.
+_PARTITION = re.compile(r"(?:^|[/\\])([^/\\=]+)=([^/\\]*)(?=[/\\]|$)")
 
 SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.DataFrame | pl.LazyFrame | Any
 
@@ -93,11 +97,28 @@ class Source:
                 self.parts[i] = part.widen()
                 self._frame = None
 
+    def partition_keys(self) -> list[str]:
+        """Hive partition keys of the input's paths (`lang` of `data/lang=en/part-0.parquet`),
+        in every path, that its files lack as columns: epochplan reads the files' own columns."""
+        keys = [dict(_PARTITION.findall(os.path.dirname(path))) for path in self.paths]
+        if not keys:
+            return []
+        columns = self.schema()
+        return [key for key in keys[0] if all(key in k for k in keys[1:]) and key not in columns]
+
     def check_columns(self, columns: Sequence[str]) -> None:
-        """A column some parts lack is named with the first part that lacks it."""
+        """A column some parts lack is named with the first part that lacks it; one that is a
+        partition key of the paths (not a column of the files) is named so."""
         self.widen(columns)
         parts = [p for p in self.parts if not p.is_empty_file]
+        keys = self.partition_keys()
         for column in columns:
+            if column in keys and not any(resolve_column(p.schema, column) is not None for p in parts):
+                raise InputError(
+                    f"{self.description}: {column!r} is a partition key of the paths ({column}=… folders), not a column of the "
+                    f"files, and epochplan reads the files' columns only; write it into the files first, e.g. "
+                    f"pl.scan_parquet('DIR/**/*.parquet', hive_partitioning=True).sink_parquet('all.parquet')"
+                )
             having = [p for p in parts if resolve_column(p.schema, column) is not None]
             if having and len(having) < len(parts):
                 lacking = next(p for p in parts if p not in having)
