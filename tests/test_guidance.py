@@ -159,3 +159,15 @@ def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):
     (tmp_path / "k=1").mkdir()
     pl.DataFrame({"text": ["a", "b"], "k": [1, 1]}).write_parquet(tmp_path / "k=1" / "part.parquet")
     assert audit_json(str(tmp_path / "k=1" / "part.parquet"), "--no-near")["warnings"] == []
+
+
+def test_a_pandas_index_is_never_the_text_to_choose(tmp_path):
+    """A pandas frame with a string index writes `__index_level_0__` beside its one text
+    column: the audit said "several string columns (review, __index_level_0__)"."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"review": ["good", "bad", "good"]}, index=["r1", "r2", "r3"])
+    frame.to_parquet(tmp_path / "reviews.parquet")
+    result = audit_json(str(tmp_path / "reviews.parquet"), "--no-near")
+    assert result["source"]["text_columns"] == ["review"] and result["exact"]["unique"] == 2
+    assert result["warnings"] == []

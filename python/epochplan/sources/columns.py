@@ -103,6 +103,12 @@ def _unread_text_hint(schema: pl.Schema) -> str:
     return ""
 
 
+def is_pandas_index(name: str) -> bool:
+    """pandas' index written beside the columns (`__index_level_0__`, a string index after a
+    filter or a `set_index`): row names, never the text to audit."""
+    return name.startswith("__index_level_") and name.endswith("__")
+
+
 def choose_text_columns(
     schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None, typed: pl.Schema | None = None
 ) -> list[str]:
@@ -125,7 +131,7 @@ def choose_text_columns(
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and (_is_text(schema[candidate]) or schema[candidate] == pl.Null):
             return [candidate]
-    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label]
+    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name)]
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
@@ -153,7 +159,7 @@ def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | N
     return [
         name
         for name, dtype in schema.items()
-        if (_is_string(dtype) or _content_field(dtype) is not None) and name not in columns and name != label
+        if (_is_string(dtype) or _content_field(dtype) is not None) and name not in columns and name != label and not is_pandas_index(name)
     ]
 
 
