@@ -137,3 +137,19 @@ def test_a_wrong_field_is_one_line(nested, tmp_path, args, fragments):
     proc = run_cli("audit", str(nested["parquet"]), *args, "--json", str(tmp_path / "a.json"))
     assert_clean_error(proc, *fragments)
     assert not (tmp_path / "a.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["parquet", "jsonl"])
+def test_a_field_whose_name_holds_a_dot_can_be_audited(tmp_path, kind):
+    """`{"meta": {"b.c": text}}`: the audit chose `meta.b.c` itself, then said "no column
+    'meta.b.c'"; naming it with --text said the same while listing it as the field to name."""
+    rows = [{"meta": {"b.c": text, "d": 1}} for text in ["hello", "hello", "other text"]]
+    path = tmp_path / f"dots.{kind}"
+    if kind == "parquet":
+        pl.DataFrame(rows).write_parquet(path)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for flags in ((), ("--text", "meta.b.c")):
+        result = audit_json(str(path), "--no-near", *flags)
+        assert result["source"]["text_columns"] == ["meta.b.c"]
+        assert (result["rows"], result["exact"]["unique"]) == (3, 2)

@@ -53,13 +53,31 @@ def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataT
         top = ".".join(parts[:cut])
         if top not in schema:
             continue
+        path = _field_path(schema[top], parts[cut:])
+        if path is None:
+            return None
         expr, dtype = pl.col(top), schema[top]
-        for field in parts[cut:]:
-            fields = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
-            if field not in fields:
-                return None
-            expr, dtype = expr.struct.field(field), fields[field]
+        for field in path:
+            dtype = {f.name: f.dtype for f in dtype.fields}[field]
+            expr = expr.struct.field(field)
         return top, expr, dtype
+    return None
+
+
+def _field_path(dtype: pl.DataType, parts: list[str]) -> list[str] | None:
+    """The fields of nested structs that `parts` (a dotted name split at its dots) names, a field
+    whose own name holds dots (`{"b.c": ...}`) included, the longest name first; None if none."""
+    if not parts:
+        return []
+    if not isinstance(dtype, pl.Struct):
+        return None
+    fields = {f.name: f.dtype for f in dtype.fields}
+    for cut in range(len(parts), 0, -1):
+        name = ".".join(parts[:cut])
+        if name in fields:
+            rest = _field_path(fields[name], parts[cut:])
+            if rest is not None:
+                return [name, *rest]
     return None
 
 
