@@ -297,3 +297,42 @@ def test_a_copy_beyond_the_check_cap_still_joins_its_original(tmp_path, groups):
     # check judges no such thing, but its terminal says so beside the gate.
     gate = run_cli("check", str(path), "--verify", "exact", "--exit-zero")
     assert "note near-capped:" in " ".join(gate.stdout.split()), gate.stdout
+
+
+def test_templated_leakage_writes_every_match_in_order(tmp_path, monkeypatch):
+    """Instruction-templated train and eval rows, a few eval rows exact copies: nearly every eval
+    row near-matches many train rows. The --leakage file holds exact matches first, then near
+    ones, each by eval row, near ones best first, then by train row (the core's order: the
+    matches are no longer sorted again), and equals the Python API's `leaks`; written in slices
+    it is the same file."""
+    from epochplan import outputs
+
+    rng = random.Random(3)
+    words = "good bad fine great awful nice poor okay superb dull".split()
+
+    def row(i: int) -> str:
+        return (
+            "Below is an instruction that describes a task. Classify the sentiment of the following product review "
+            f"as positive or negative. Review: the item was {rng.choice(words)} and {rng.choice(words)}, shipping "
+            f"{rng.choice(words)}. id {i}"
+        )
+
+    train_texts = [row(i) for i in range(300)]
+    eval_texts = [row(10_000 + i) for i in range(60)] + train_texts[5:8]
+    train, val = tmp_path / "train.parquet", tmp_path / "val.parquet"
+    pl.DataFrame({"text": train_texts}).write_parquet(train)
+    pl.DataFrame({"text": eval_texts}).write_parquet(val)
+    proc = run_cli("audit", str(train), "--eval", str(val), "--leakage", str(tmp_path / "leaks.parquet"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    leaks = pl.read_parquet(tmp_path / "leaks.parquet")
+    assert leaks.columns == ["split", "eval_row", "train_row", "similarity", "kind"]
+    assert leaks.height > 60 * 10 and set(leaks["kind"]) == {"exact", "near"}
+    ordered = leaks.sort(["kind", "eval_row", "similarity", "train_row"], descending=[False, False, True, False], maintain_order=True)
+    assert leaks.equals(ordered)
+    assert leaks.filter(pl.col("kind") == "exact").select("eval_row", "train_row").rows() == [(60, 5), (61, 6), (62, 7)]
+    result = epochplan.audit(str(train), eval=str(val))
+    assert result.leaks.equals(leaks)
+    assert result.leakage["val"].near_in_train == leaks["eval_row"].n_unique()
+    monkeypatch.setattr(outputs, "WRITE_SLICE_ROWS", 97)
+    outputs.write_parquet(tmp_path / "sliced.parquet", result.leaks)
+    assert pl.read_parquet(tmp_path / "sliced.parquet").equals(leaks)
