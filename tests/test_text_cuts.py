@@ -62,3 +62,23 @@ def test_the_page_does_not_undercount_a_text_the_json_cut():
     assert excerpt.endswith("…") and len(excerpt) == 2000
     assert "… at least 1,000 more characters" in shown(excerpt, 1000)
     assert "… 5 more characters" in shown("x" * 15, 10)  # a text that was not cut: the exact rest
+
+
+def test_cluster_previews_end_on_a_whole_visible_character(tmp_path):
+    """The core's 80-character cluster preview leaves out a visible character that would pass
+    80 (it once kept น of น้ำ, the man of a family, one regional indicator of a flag)."""
+    from conftest import audit_json
+
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    tails = {"thai": "น้ำ", "family": family, "flag": "🇯🇵", "vietnamese": "e\u0302\u0301"}
+    rows = [f"{name} {'x' * (78 - len(name))}{tail} more" for name, tail in tails.items() for _ in range(2)]
+    pl.DataFrame({"text": rows}).write_parquet(tmp_path / "d.parquet")
+    top = audit_json(str(tmp_path / "d.parquet"), "--normalize", "none", "--no-near")["exact"]["top"]
+    previews = {t["preview"].split()[0]: t["preview"] for t in top}
+    assert set(previews) == set(tails)
+    for name, tail in tails.items():
+        text = f"{name} {'x' * (78 - len(name))}{tail} more"
+        assert previews[name] == f"{name} {'x' * (78 - len(name))}", name
+        assert whole_characters(previews[name], text) and len(previews[name]) <= 80
+    for name, text in (("fits", "x" * 77 + "น้ำ" + "yyy"), ("plain", "y" * 100)):
+        assert len(epochplan._epochplan.preview(text)) == 80, name

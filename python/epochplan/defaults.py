@@ -31,7 +31,8 @@ NUM_PERM: int = int(CORE_DEFAULTS["num_perm"])
 MAX_NUM_PERM: int = int(CORE_DEFAULTS["max_num_perm"])
 NEAR_MAX_CHECKS: int = int(CORE_DEFAULTS["near_max_checks"])
 MIN_MEMORY_BUDGET: int = int(CORE_DEFAULTS["min_memory_budget"])
-#: Characters of a cluster's stored preview (`top[].preview`), cut by the core at a code point.
+#: Characters (code points) a cluster's stored preview (`top[].preview`) holds at most; the core
+#: ends it on a whole visible character (grapheme cluster).
 PREVIEW_CHARS: int = len(_core_preview("x" * 4096, "none"))
 
 NORMALIZE_MODES: tuple[str, ...] = tuple(CORE_CHOICES["normalize"])

@@ -92,11 +92,16 @@ def cut_middle(text: str, limit: int, mark: str = "…") -> str:
     return head + mark + text[start_point(text, len(text) - tail) :]
 
 
-def cut_by_code_point(text: str, at: int, mark: str = "…") -> str:
-    """`text` as shown when something cut it at `at` code points without looking at characters
-    (the core's cluster previews): from `at` characters on it may end inside a visible character
-    (a dangling joiner, a lone regional indicator, a letter without its marks), so its last
-    visible character is left out and `mark` put in its place."""
-    if len(text) < at:
+# Code points a visible character spans at most in text a preview is likely to hold (an emoji
+# family of four is 7, a flag 2, a Thai or Devanagari syllable a few).
+_LONG_CHARACTER = 8
+
+
+def cut_preview(text: str, at: int, mark: str = "…") -> str:
+    """`text` as shown when it is a stored cluster preview: the core keeps at most `at` code
+    points of the normalised text and ends them on a whole visible character, so a preview that
+    comes within one visible character of `at` may have been cut there and gets `mark` after it
+    (a text of 73 to 80 characters that was not cut gets it too)."""
+    if len(text) <= at - _LONG_CHARACTER:
         return text
-    return text[: cut_point(text, len(text) - 1)] + mark
+    return text + mark

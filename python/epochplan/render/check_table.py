@@ -49,7 +49,7 @@ def status_text(c: Check) -> str:
 
 
 def _preview(text: str) -> str:
-    preview = visible(graphemes.cut_by_code_point(text, PREVIEW_CHARS, "...").replace("\n", " "))
+    preview = visible(graphemes.cut_preview(text, PREVIEW_CHARS, "...").replace("\n", " "))
     return graphemes.cut(preview, 80, "...")
 
 

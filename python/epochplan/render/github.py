@@ -23,9 +23,9 @@ def _data(text: Any) -> str:
 
 
 def _preview(text: Any) -> str:
-    """A cluster's stored preview as a code span, ending on a whole character (the core cut it by
-    code point) with "…" where it was cut, as `audit --markdown` cuts its texts."""
-    return code_span(graphemes.cut_by_code_point(str(text), PREVIEW_CHARS))
+    """A cluster's stored preview as a code span, with "…" where it may have been cut, as
+    `audit --markdown` cuts its texts."""
+    return code_span(graphemes.cut_preview(str(text), PREVIEW_CHARS))
 
 
 def github_markdown(report: CheckReport) -> str:

@@ -24,7 +24,8 @@ use crate::exact_runs::{MergedRuns, RunEntry, Runs};
 use crate::hashing::IdentityBuildHasher;
 use crate::normalize::Normalize;
 
-/// Characters of normalised text kept as a cluster's preview (only for clusters of size >= 2).
+/// Characters (code points) of normalised text kept at most as a cluster's preview (only for
+/// clusters of size >= 2).
 pub const PREVIEW_CHARS: usize = 80;
 
 /// Characters past the preview that a normalised prefix must reach before it is trusted: only
@@ -32,10 +33,12 @@ pub const PREVIEW_CHARS: usize = 80;
 /// composes across the cut, a final sigma lowercases by context, trailing space is trimmed).
 const PREVIEW_MARGIN: usize = 64;
 
-/// A cluster's preview: the first `PREVIEW_CHARS` characters of `text` normalised with
-/// `normalize`. Normalises only a prefix of a long text (growing it until it is long enough):
-/// the audit takes a preview of every duplicated cluster, and normalising whole 10 KB texts for
-/// 80 characters measured as 4 % of a default audit, on its serial path.
+/// A cluster's preview: the longest start of `text` normalised with `normalize` that ends on a
+/// grapheme-cluster boundary (UAX #29: a letter with its marks, an emoji sequence, a flag) and
+/// holds at most `PREVIEW_CHARS` characters. Normalises only a prefix of a long text (growing it
+/// until it is long enough): the audit takes a preview of every duplicated cluster, and
+/// normalising whole 10 KB texts for 80 characters measured as 4 % of a default audit, on its
+/// serial path.
 pub fn preview(text: &str, normalize: Normalize, buf: &mut String) -> String {
     let mut prefix_bytes = (PREVIEW_CHARS + PREVIEW_MARGIN) * 4;
     loop {
@@ -54,8 +57,25 @@ pub fn preview(text: &str, normalize: Normalize, buf: &mut String) -> String {
     }
 }
 
+/// The whole grapheme clusters of `normalised_text` that fit in `PREVIEW_CHARS` characters. A
+/// boundary depends only on the characters before it and the one after, which the margin keeps.
+/// A first cluster longer than that alone (a letter under dozens of stacked marks) is cut at
+/// `PREVIEW_CHARS` characters rather than shown as nothing.
 fn first_chars(normalised_text: &str) -> String {
-    normalised_text.chars().take(PREVIEW_CHARS).collect()
+    use unicode_segmentation::UnicodeSegmentation;
+    let (mut end, mut chars) = (0, 0);
+    for cluster in normalised_text.graphemes(true) {
+        let n = cluster.chars().count();
+        if chars + n > PREVIEW_CHARS {
+            if end == 0 {
+                return normalised_text.chars().take(PREVIEW_CHARS).collect();
+            }
+            break;
+        }
+        chars += n;
+        end += cluster.len();
+    }
+    normalised_text[..end].to_string()
 }
 
 /// Rows kept per duplicated cluster besides its representative, for a report to show side by
@@ -398,10 +418,33 @@ mod tests {
         for seed in 0..400usize {
             let text: String = (0..seed).map(|i| pieces[(i * 7 + seed) % pieces.len()]).collect();
             for normalize in [Normalize::Default, Normalize::None] {
-                let whole: String = normalize.apply(&text, &mut String::new()).chars().take(PREVIEW_CHARS).collect();
+                let whole = first_chars(normalize.apply(&text, &mut String::new()));
                 assert_eq!(preview(&text, normalize, &mut buf), whole, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn previews_end_on_a_whole_visible_character() {
+        let mut buf = String::new();
+        let cut = |filler: usize, tail: &str, buf: &mut String| {
+            let text = format!("{}{tail}{}", "x".repeat(filler), "y".repeat(200));
+            preview(&text, Normalize::None, buf)
+        };
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}"; // 7 code points
+        for (tail, len) in [("น\u{E49}\u{E33}", 3), (family, 7), ("\u{1F1EF}\u{1F1F5}", 2), ("e\u{301}", 2)] {
+            for filler in PREVIEW_CHARS - len + 1..PREVIEW_CHARS {
+                let shown = cut(filler, tail, &mut buf);
+                // The cluster that would pass the limit is left out whole, never split.
+                assert_eq!(shown, "x".repeat(filler), "{tail:?} after {filler}");
+            }
+            let fits = cut(PREVIEW_CHARS - len, tail, &mut buf);
+            assert!(fits.ends_with(tail) && fits.chars().count() == PREVIEW_CHARS, "{tail:?}");
+        }
+        // Plain text keeps all 80 characters; one cluster longer than that alone is cut by code point.
+        assert_eq!(cut(300, "", &mut buf).chars().count(), PREVIEW_CHARS);
+        let zalgo = format!("a{}", "\u{301}".repeat(100));
+        assert_eq!(preview(&zalgo, Normalize::None, &mut buf).chars().count(), PREVIEW_CHARS);
     }
 
     #[test]

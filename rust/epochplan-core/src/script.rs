@@ -17,7 +17,13 @@
 //! - any other run of letters, marks or digits (Latin, Hangul, numbers): one word;
 //! - whitespace and punctuation: not part of any word.
 
-/// Whether `c` belongs to a script whose writing does not separate words with spaces.
+/// Whether `c` belongs to a script whose writing does not separate words with spaces: the
+/// scripts of UAX #14's line-break class SA ("complex context", South East Asian: Thai, Lao,
+/// Myanmar, Khmer, Tai Le, New Tai Lue, Tai Tham, Tai Viet, Ahom, whose lines break between words
+/// a dictionary finds), the ideographic and syllabic scripts of East Asia (Han, kana, Bopomofo, Yi,
+/// Tangut, Nüshu: class ID, a break between any two characters; Khitan Small Script, written in
+/// blocks of characters), Tibetan (syllables separated by the tsheg, not words by spaces) and the scriptio continua of Balinese, Javanese and Buginese (the Unicode
+/// Standard's chapter on Indonesian scripts: traditionally written without spaces between words).
 #[inline]
 pub fn is_unspaced(c: char) -> bool {
     matches!(
@@ -27,7 +33,11 @@ pub fn is_unspaced(c: char) -> bool {
         | 0x0F00..=0x0FFF        // Tibetan
         | 0x1000..=0x109F        // Myanmar
         | 0x1780..=0x17FF        // Khmer
+        | 0x1950..=0x197F        // Tai Le
+        | 0x1980..=0x19DF        // New Tai Lue
         | 0x19E0..=0x19FF        // Khmer symbols
+        | 0x1A00..=0x1A1F        // Buginese
+        | 0x1A20..=0x1AAF        // Tai Tham
         | 0x1B00..=0x1B7F        // Balinese
         | 0x3040..=0x309F        // Hiragana
         | 0x30A0..=0x30FF        // Katakana
@@ -40,10 +50,18 @@ pub fn is_unspaced(c: char) -> bool {
         | 0xA980..=0xA9DF        // Javanese
         | 0xA9E0..=0xA9FF        // Myanmar extended B
         | 0xAA60..=0xAA7F        // Myanmar extended A
+        | 0xAA80..=0xAADF        // Tai Viet
         | 0xF900..=0xFAFF        // CJK compatibility ideographs
         | 0xFF66..=0xFF9F        // halfwidth Katakana
-        | 0x1B000..=0x1B16F      // kana supplement / extended
-        | 0x20000..=0x3134F // CJK extensions B–G
+        | 0x11700..=0x1174F      // Ahom
+        | 0x16FE0..=0x16FFF      // ideographic symbols (Tangut, Nüshu iteration marks)
+        | 0x17000..=0x18AFF      // Tangut, Tangut components
+        | 0x18B00..=0x18CFF      // Khitan Small Script
+        | 0x18D00..=0x18D7F      // Tangut supplement
+        | 0x1AFF0..=0x1AFFF      // kana extended B
+        | 0x1B000..=0x1B16F      // kana supplement / extended A, small kana
+        | 0x1B170..=0x1B2FF      // Nüshu
+        | 0x20000..=0x3347F // CJK extensions B–J, compatibility ideographs supplement
     )
 }
 
@@ -81,7 +99,7 @@ fn is_unspaced_word(c: char) -> bool {
     match c as u32 {
         // Han ideographs, the kana syllables and the Thai consonants, most of such text:
         // letters, without a lookup.
-        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0x20000..=0x3134F | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x0E01..=0x0E30 => {
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0x20000..=0x3347F | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x0E01..=0x0E30 => {
             true
         }
         // Other letters and digits answer before the category lookup.
@@ -213,10 +231,43 @@ mod tests {
     }
 
     #[test]
+    fn every_unspaced_script_is_one() {
+        // A letter of each script written without spaces (the first of the block's letters, and
+        // one further in): such text is unspaced and each of its letters a word. Tai Tham, New
+        // Tai Lue, Buginese, Tangut, Khitan, Nüshu and CJK extension H were one word a row.
+        let scripts = [
+            ("Tai Tham", 0x1A20, 0x1A40),
+            ("New Tai Lue", 0x1980, 0x19A0),
+            ("Tai Le", 0x1950, 0x1960),
+            ("Buginese", 0x1A00, 0x1A10),
+            ("Tai Viet", 0xAA80, 0xAA90),
+            ("Ahom", 0x11700, 0x11710),
+            ("Tangut", 0x17000, 0x187F0),
+            ("Tangut components", 0x18800, 0x18A00),
+            ("Tangut supplement", 0x18D00, 0x18D08),
+            ("Khitan Small Script", 0x18B00, 0x18C00),
+            ("Nüshu", 0x1B170, 0x1B200),
+            ("kana extended B", 0x1AFF0, 0x1AFF5),
+            ("CJK extension H", 0x31350, 0x32000),
+            ("CJK extension I", 0x2EBF0, 0x2EC00),
+            ("Balinese", 0x1B05, 0x1B20),
+            ("Javanese", 0xA984, 0xA990),
+        ];
+        for (name, first, further) in scripts {
+            let letters: String =
+                [first, further, first + 1, further + 1].map(|c| char::from_u32(c).unwrap()).iter().collect();
+            assert!(is_mostly_unspaced(&letters), "{name}");
+            assert_eq!(words(&letters).len(), 4, "{name}");
+        }
+        // Their punctuation stays no word: the Tai Tham and Buginese section marks.
+        assert_eq!(words("\u{1A20}\u{1AA8}\u{1A00}\u{1A1E}"), ["\u{1A20}", "\u{1A00}"]);
+    }
+
+    #[test]
     fn the_fast_ranges_hold_no_punctuation_or_symbol() {
         // `is_unspaced_word` answers these blocks without the category lookup.
         let ranges =
-            [0x3400..=0x4DBF, 0x4E00..=0x9FFF, 0x20000..=0x3134F, 0x3041..=0x3096, 0x30A1..=0x30FA, 0x0E01..=0x0E30];
+            [0x3400..=0x4DBF, 0x4E00..=0x9FFF, 0x20000..=0x3347F, 0x3041..=0x3096, 0x30A1..=0x30FA, 0x0E01..=0x0E30];
         for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
             assert!(!is_punctuation_or_symbol(c) && is_unspaced(c), "{c:?}");
         }
