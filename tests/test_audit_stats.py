@@ -247,7 +247,7 @@ def test_eval_split_names_are_strings():
     for splits in ({0: frame}, {0: frame, "test": frame}):
         with pytest.raises(epochplan.InputError, match="eval split name 0 \\(int\\): name eval splits with strings"):
             epochplan.audit(frame, eval=splits)
-    assert epochplan.audit(frame, eval={"0": frame}).leaks["split"].to_list() == ["0", "0"]
+    assert epochplan.audit(frame, eval={"0": frame.clone()}).leaks["split"].to_list() == ["0", "0"]
 
 
 def test_zero_rows_raises_input_error():

@@ -20,6 +20,7 @@ import zstandard
 import epochplan
 from conftest import assert_clean_error, audit_json, run_cli
 from epochplan.auditing import dedup_to_file
+from epochplan.checking import check
 
 datasets = pytest.importorskip("datasets")  # in the test extra: a missing one fails the install, not this file
 
@@ -1005,3 +1006,101 @@ def test_text_that_is_not_utf8_in_an_eval_split_names_its_row_there(tmp_path):
     pq.write_table(pa.table({"text": ["a", "b"]}), train)
     proc = run_cli("audit", str(train), "--eval", str(folder), "-q", env={"EPOCHPLAN_BATCH_ROWS": "4"})
     assert_clean_error(proc, "b.parquet: column 'text': row 7 is not valid UTF-8")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, frame) -> dict:
+    """A Hugging Face Hub snapshot's layout: `data/train-0000N-of-00002.parquet` (2,000 rows) and
+    `data/test-00000-of-00001.parquet` (rows 1,990-2,099: ten of them train's last ten)."""
+    root = tmp_path_factory.mktemp("hub") / "hub"
+    (root / "data").mkdir(parents=True)
+    frame.slice(0, 1000).write_parquet(root / "data" / "train-00000-of-00002.parquet")
+    frame.slice(1000, 1000).write_parquet(root / "data" / "train-00001-of-00002.parquet")
+    frame.slice(1990, 110).write_parquet(root / "data" / "test-00000-of-00001.parquet")
+    return {"root": root, "data": root / "data", "test": root / "data" / "test-00000-of-00001.parquet"}
+
+
+def test_an_eval_file_that_is_also_a_train_file_is_refused(hub, tmp_path, frame):
+    """Every row of an eval split read as train too counted as leaked (110 of 110, where 10
+    are): the folder given as train held the test shard, or `--eval` was the train file itself.
+    A different file with the same rows is leakage, and counted."""
+    data, test = hub["data"], hub["test"]
+    train_pattern, test_pattern = f"{data}/train-*.parquet", f"{data}/test-*.parquet"
+    proc = run_cli("audit", str(data), "--text", "prompt", "--eval", str(test), "--json", str(tmp_path / "a.json"))
+    assert_clean_error(proc, f"eval split 'test-00000-of-00001': {test} is also a train file", f"'{train_pattern}' --eval '{test_pattern}'")
+    assert not (tmp_path / "a.json").exists()
+    out = tmp_path / "clean.parquet"
+    assert_clean_error(run_cli("dedup", str(data), "--text", "prompt", "--eval", str(test), "-o", str(out)), "is also a train file")
+    assert not out.exists()
+    link = tmp_path / "link.parquet"
+    link.symlink_to(test)
+    assert_clean_error(run_cli("audit", test_pattern, "--text", "prompt", "--eval", str(link)), f"{link} is also a train file (as {test})")
+    assert_clean_error(run_cli("check", str(test), "--text", "prompt", "--eval", str(test)), "is also a train file")
+    with pytest.raises(epochplan.InputError, match="is also a train file"):
+        epochplan.audit(str(data), text="prompt", eval={"test": str(test)})
+    same = str(test)  # the very same str object: a path, compared by its file, refused as one
+    with pytest.raises(epochplan.InputError, match="is also a train file"):
+        epochplan.audit(same, text="prompt", eval={"x": same})
+    # The suggested patterns: train's 2,000 rows, the split named `test` after its pattern.
+    got = audit_json(train_pattern, "--text", "prompt", "--eval", test_pattern)
+    expected = epochplan.audit(frame.head(2000), text="prompt", eval={"test": frame.slice(1990, 110)}).leakage["test"]
+    assert got["rows"] == 2000 and list(got["leakage"]) == ["test"]
+    assert got["leakage"]["test"]["exact_in_train"] == expected.exact_in_train < 110
+    # A copy of the test file is another file: all its rows are in train, and reported so.
+    copy = tmp_path / "test-copy.parquet"
+    copy.write_bytes(test.read_bytes())
+    assert audit_json(str(data), "--text", "prompt", "--eval", str(copy))["leakage"]["test-copy"]["exact_in_train"] == 110
+
+
+def test_a_folder_of_split_shards_is_named_as_splits(hub, tmp_path, frame):
+    """`hub/` keeps its splits in `data/`: the hint suggested `hub/data` or `'hub/**/*.parquet'`,
+    each reading the test shard as train. It names them as splits, train apart from --eval."""
+    root, data = hub["root"], hub["data"]
+    proc = run_cli("audit", str(root), "--text", "prompt")
+    assert_clean_error(proc, "as separate splits (train, test)", f"e.g. '{data}/train-*.parquet' --eval '{data}/test-*.parquet'")
+    assert "**" not in proc.stderr
+    # Split folders (a `datasets` config's layout): the folders themselves.
+    conv = tmp_path / "conv"
+    for split, rows in (("train", frame.head(100)), ("test", frame.slice(100, 20))):
+        (conv / "default" / split).mkdir(parents=True)
+        rows.write_ndjson(conv / "default" / split / "data.jsonl")
+    proc = run_cli("audit", str(conv), "--text", "prompt")
+    assert_clean_error(proc, "as separate splits (train, test)", f"e.g. '{conv}/default/train' --eval '{conv}/default/test'")
+    # Data files in a subfolder that are not splits: the pattern that reads them all, as before.
+    other = tmp_path / "other" / "shards"
+    other.mkdir(parents=True)
+    frame.head(10).write_parquet(other / "part-0.parquet")
+    assert_clean_error(run_cli("audit", str(other.parent), "--text", "prompt"), f"'{other.parent}/**/*.parquet'")
+
+
+def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):
+    """`eval=DatasetDict(train=tr, test=te)` took the DatasetDict's own train split as an eval
+    split: dedup kept none of train's rows. That split (and one that is the train object) is
+    left out with a warning; a dict the caller makes keeps a split named `train`."""
+    table = frame.to_arrow()
+    train, test = datasets.Dataset(table.slice(0, 100)), datasets.Dataset(table.slice(95, 25))
+    splits = datasets.DatasetDict({"train": train, "test": test})
+    expected = epochplan.dedup(train, text="prompt", eval={"test": test})
+    with pytest.warns(UserWarning, match="eval split 'train' left out: it is the train data itself"):
+        kept = epochplan.dedup(train, text="prompt", eval=splits)
+    assert kept.equals(expected) and 0 < kept.height < 100
+    with pytest.warns(UserWarning, match="eval split 'train' left out: it is the DatasetDict's train split"):
+        result = epochplan.audit(train.select(range(50)), text="prompt", eval=splits, eval_text={"train": "prompt", "test": "prompt"})
+    assert list(result.leakage) == ["test"] and [w.id for w in result.warnings][-1] == "eval-split-left-out"
+    assert result.to_dict()["warnings"][-1]["id"] == "eval-split-left-out"
+    with pytest.warns(UserWarning, match="it is the train data itself"):
+        result = epochplan.audit(train, text="prompt", eval={"mine": train, "test": test})
+    assert list(result.leakage) == ["test"]
+    with pytest.warns(UserWarning, match="left out"):
+        summary = dedup_to_file(train, tmp_path / "clean.parquet", text="prompt", eval=splits)
+    assert list(summary.leaked_by_split) == ["test"] and summary.kept == expected.height
+    assert summary.warnings[-1].startswith("eval split 'train' left out")
+    # A dict made by the caller names its splits on purpose: its `train` is checked.
+    result = epochplan.audit(train.select(range(50)), text="prompt", eval={"train": train, "test": test})
+    assert result.leakage["train"].exact_in_train == 50 and "eval-split-left-out" not in [w.id for w in result.warnings]
+    with pytest.warns(UserWarning, match="left out"):
+        report = check(train, text="prompt", eval=splits)
+    assert [c.id for c in report.checks if c.id.startswith("leakage-exact")] == ["leakage-exact:test"]
+    for only_train in (train, [train], datasets.DatasetDict({"train": train}), {"x": train}):
+        with pytest.raises(epochplan.InputError, match="the train data"):
+            epochplan.audit(train, text="prompt", eval=only_train)

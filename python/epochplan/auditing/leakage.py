@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import InputError, naming_input, without_secrets
+from ..errors import InputError, naming_input, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
+from ..sources.paths import data_suffix, file_key, split_shard
 from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
 
@@ -77,6 +78,70 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
         path = without_secrets(str(spec)) if isinstance(spec, (str, os.PathLike)) else None
         opened[name] = (source, path, per_split[name])
     return opened
+
+
+def without_train(
+    data: SourceLike, eval: EvalSpec, items: list[tuple[str, SourceLike]], eval_text: EvalText
+) -> tuple[list[tuple[str, SourceLike]], EvalText, list[str]]:
+    """The eval splits less those that are the train data (and `eval_text` less their names),
+    and a warning for each left out: every row of such a split would count as leaked. In a
+    `DatasetDict` (`eval=hf_dict`) or a mapping, the split that is the train object itself is
+    left out, and so is a `DatasetDict`'s `train` split (the train data, or the data it was
+    drawn from; a dict the caller made names its splits on purpose and keeps it); the train
+    object given as the eval split, or as every split, is refused."""
+    named = isinstance(eval, Mapping) or is_dataset_dict(eval)
+    # A `datasets.DatasetDict` itself (not a dict the caller made of its splits, which names them on purpose).
+    hf_dict = any(cls.__name__ == "DatasetDict" for cls in type(eval).__mro__)
+    kept, left = [], []
+    for name, spec in items:
+        if spec is data and not isinstance(spec, (str, os.PathLike)):  # a path: its files are compared (`refuse_shared_files`)
+            if not named:
+                raise InputError(
+                    "eval: the eval split is the train data itself, so every row would count as leaked; pass the eval split(s) only"
+                )
+            left.append((name, "is the train data itself", ""))
+        elif hf_dict and name == "train":
+            why = "is the DatasetDict's train split (the train data, or the data it was drawn from)"
+            left.append((name, why, "; to check against it all the same, pass the splits as a dict: eval={'train': d['train'], ...}"))
+        else:
+            kept.append((name, spec))
+    if left and not kept:
+        raise InputError(
+            f"eval: its split(s) {', '.join(repr(n) for n, _, _ in left)} are the train data, and it has no other; pass the eval split(s) only"
+        )
+    warnings = [f"eval split {name!r} left out: it {why}, so every row of it would count as leaked{advice}" for name, why, advice in left]
+    if left and isinstance(eval_text, Mapping):
+        eval_text = {name: column for name, column in eval_text.items() if name not in {n for n, _, _ in left}}
+    return kept, eval_text, warnings
+
+
+def refuse_shared_files(train: Source, eval_sources: Mapping[str, EvalSplit]) -> None:
+    """Refuse an eval split whose file is also a train file (a folder read holds the test
+    shards, `--eval` is the train file itself): every row of it would count as leaked. A
+    different file with the same rows is leakage, and counted."""
+    keys = {file_key(path): path for path in train.paths}
+    for name, (source, _, _) in eval_sources.items():
+        for path in source.paths:
+            also = keys.get(file_key(path))
+            if also is not None:
+                spelled = "" if also == path else f" (as {shown(without_secrets(also))})"
+                raise InputError(
+                    f"eval split {name!r}: {shown(without_secrets(path))} is also a train file{spelled}, so every row of it would "
+                    f"count as leaked; give train's files and the eval split's apart{_apart_hint(train.paths, path)}"
+                )
+
+
+def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
+    """How to give a split's shards apart from train's, when they are named as splits (the
+    Hugging Face Hub's `data/train-00000-of-00002.parquet`, `data/test-00000-of-00001.parquet`)."""
+    shard = split_shard(os.path.basename(shared))
+    trains = [(p, s) for p in train_paths if (s := split_shard(os.path.basename(p))) is not None and s[0] == "train"]
+    if shard is None or shard[0] == "train" or not trains:
+        return " (a folder or a pattern given as train reads every file it holds)"
+    (first, (_, prefix)), suffix = trains[0], data_suffix(shared)
+    train_pattern = f"{os.path.dirname(first)}/{prefix}*{suffix}"
+    eval_pattern = f"{os.path.dirname(shared)}/{shard[1]}*{suffix}"
+    return f", e.g. '{shown(without_secrets(train_pattern))}' --eval '{shown(without_secrets(eval_pattern))}'"
 
 
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:

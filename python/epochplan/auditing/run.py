@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
@@ -24,7 +25,7 @@ from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .input_warnings import label_warnings, media_column_warning, partition_warnings
-from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval
+from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
 from .tokenizer import Tokenizer, load_tokenizer
@@ -116,6 +117,9 @@ def audit(
     refuse_in_memory(engine, data)  # before Ray is started (seconds) to be told the input is not files
     loaded = load_tokenizer(tokenizer)
     splits = eval_splits(eval, eval_text)  # their names checked before any data is read
+    splits, eval_text, left_out = without_train(data, eval, splits, eval_text)
+    for message in left_out:  # also in the result's warnings; said here for `dedup`, which returns rows
+        warnings.warn(message, stacklevel=2)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -153,6 +157,7 @@ def audit(
         raise
     check_label_column(schema, label, source.description)
     eval_sources = open_eval(splits, columns, eval_text)
+    refuse_shared_files(source, eval_sources)
     with ExitStack() as held:  # the temporary files LazyFrames are run into, removed when the audit ends
         source = held.enter_context(source.run_once(columns + ([label] if label else []), batch_rows))
         eval_sources = {
@@ -219,6 +224,7 @@ def audit(
                 "rewrite it with that separator, or as .tsv if it uses tabs"
             )
             result.warnings.append(AuditWarning("separator", message, 1.0, ""))
+        result.warnings.extend(AuditWarning("eval-split-left-out", message, 1.0, "") for message in left_out)
         if label is not None:
             result.conflicts = conflicts_from_core(auditor)
         if eval_sources:

@@ -53,7 +53,7 @@ def audit_for_check(
         kwargs["progress"] = progress
     kwargs.update({name: settings[name] for name in _NEAR_OPTIONS if settings.get(name) is not None})
     if eval_splits:
-        kwargs["eval"] = dict(eval_splits)
+        kwargs["eval"] = eval_splits  # as given: a DatasetDict stays one (its train split is left out)
     if eval_text is not None:
         kwargs["eval_text"] = eval_text
     return audit(data, **kwargs).to_dict()
@@ -82,7 +82,7 @@ def check(
     unknown = set(near_options) - set(_NEAR_OPTIONS)
     if unknown:
         raise InputError(f"check(): unknown option(s) {', '.join(sorted(unknown))}")
-    splits = dict(eval) if isinstance(eval, Mapping) else parse_eval(list(eval or []))
+    splits = eval if isinstance(eval, Mapping) else parse_eval(list(eval or []))
     settings = {"text": text, "label": label, "normalize": normalize, **near_options}
     audit_dict = audit_for_check(data, settings, splits, eval_text=eval_text)
     base = load_baseline(baseline) if baseline is not None else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -135,23 +136,58 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
     Hugging Face Hub snapshot keeps them in `data/`, a Hive layout in `year=2024/`): a folder
     read does not descend. `walk` gives each folder (hidden and `_`-prefixed ones skipped), its
     file names and how many entries it holds; the search stops after `budget` entries (an error
-    message must not walk a home folder or a bucket). `query`: a URL's, after the pattern."""
+    message must not walk a home folder or a bucket). `query`: a URL's, after the pattern.
+    Files that are a dataset's splits (`data/train-*.parquet` beside `data/test-*.parquet`, or
+    `train/` beside `test/`) are named as splits: one pattern for all would read them as one."""
     found: set[str] = set()
     suffix = ""
+    splits: dict[str, str] = {}  # split name -> the folder or pattern that reads it alone
     for root, names, entries in walk:
         budget -= entries
         data = sorted(n for n in names if is_data_file(n))
         if data:
             found.add(root)
             if not suffix:  # of the pattern to suggest: the first file's format, with its compression
-                compressed = file_format(data[0])[1] is not None
-                suffix = "".join(PurePosixPath(data[0]).suffixes[-2 if compressed else -1 :])
+                suffix = data_suffix(data[0])
+            folder_split = PurePosixPath(root).name.lower()
+            if folder_split in SPLIT_NAMES:
+                splits.setdefault(folder_split, root + query)
+            for name in data:
+                shard = split_shard(name)
+                if shard is not None:
+                    splits.setdefault(shard[0], f"{root}/{shard[1]}*{data_suffix(name)}{query}")
         if budget <= 0 or len(found) > 3:
             break
     if not found:
         return ""
     shown = ", ".join(sorted(found)[:3]) + (" …" if len(found) > 3 else "")
+    if len(splits) > 1:
+        train = "train" if "train" in splits else next(iter(splits))
+        splits = {train: splits[train], **splits}  # train named first
+        others = " ".join(f"--eval '{where}'" for name, where in splits.items() if name != train)
+        return (
+            f"; a folder read does not look into subfolders, and data files are in {shown}, as separate splits "
+            f"({', '.join(splits)}): audit one split and give the others as eval splits, e.g. '{splits[train]}' {others}"
+        )
     return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}{query}'"
+
+
+#: Names of a dataset's splits, in file names (`test-00000-of-00001.parquet`) and folder names.
+SPLIT_NAMES = ("train", "test", "validation", "valid", "val", "dev", "eval")
+_SHARD = re.compile(rf"({'|'.join(SPLIT_NAMES)})([-_.]|(?=\d))", re.IGNORECASE)
+
+
+def split_shard(name: str) -> tuple[str, str] | None:
+    """(split, prefix) when the file `name` is a shard of a dataset's split, as the Hugging Face
+    Hub names them (`train-00000-of-00002.parquet`, `test.jsonl`): ("train", "train-")."""
+    match = _SHARD.match(name)
+    return (match.group(1).lower(), match.group(0)) if match else None
+
+
+def data_suffix(name: str) -> str:
+    """A data file's format suffix, with its compression (`.jsonl.gz`)."""
+    compressed = file_format(name)[1] is not None
+    return "".join(PurePosixPath(name).suffixes[-2 if compressed else -1 :])
 
 
 def _local_walk(folder: Path) -> Iterator[tuple[str, list[str], int]]:
@@ -245,14 +281,20 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     for location in found:  # every file, given, matched or in a folder
         if isinstance(location, Path):
             _check_utf8_name(location)
-            stat = os.stat(location)
-            key: object = (stat.st_dev, stat.st_ino)
-        else:
-            key = canonical(location)  # `a%2Bb` and `a+b` are one object
+        key = file_key(location)
         if key in seen:  # read twice, each of its rows would count as a duplicate of itself
             raise InputError(f"{shown(str(location))}: given twice (also as {shown(str(seen[key]))}); give each file once")
         seen[key] = location
     return found
+
+
+def file_key(location: Location) -> object:
+    """What is the same for every name of one file: a local file's device and inode (a link,
+    another spelling of its path), an object-store URL's one spelling (`a%2Bb` and `a+b`)."""
+    if isinstance(location, Path) or not is_remote(location):
+        stat = os.stat(location)
+        return (stat.st_dev, stat.st_ino)
+    return canonical(location)
 
 
 def format_of(paths: Sequence[Location]) -> str:
@@ -272,13 +314,21 @@ def format_of(paths: Sequence[Location]) -> str:
 
 
 def split_name(path: str) -> str:
-    """The default name of an eval split: the file name without format and compression suffixes."""
+    """The default name of an eval split: the file name without format and compression suffixes;
+    a pattern's without its wildcards and what they join (`test-*.parquet`: `test`; `*.parquet`:
+    its folder's name)."""
     if is_remote(path):
         path = path.split("?", 1)[0]
-    name = PurePosixPath(path.rstrip("/")).name
+    pure = PurePosixPath(path.rstrip("/"))
+    name = pure.name
     for suffix in (*COMPRESSIONS, *FORMATS):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
+    if has_magic(name) and (is_remote(path) or not _path_exists(path)):
+        name = re.split(r"[*?\[]", name, maxsplit=1)[0].rstrip("-_. ")
+        if not name:
+            folder = pure.parent.name
+            name = folder if folder and not has_magic(folder) else ""
     return name
 
 
@@ -288,7 +338,7 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
     for spec in specs or []:
         name, sep, path = spec.partition("=")
         if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and _path_exists(spec)):
-            name, path = split_name(spec), spec
+            name, path = split_name(spec) or "eval", spec
         if not path:
             raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
         if name in splits:
