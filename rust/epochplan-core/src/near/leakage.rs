@@ -18,6 +18,8 @@
 //! pairs, held all at once and sorted band by band, cost 8 bytes each and most of the run; the
 //! buckets cost at most 4 bytes × bands per train row.
 
+use std::sync::Mutex;
+
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
@@ -157,12 +159,26 @@ impl NearIndex {
     pub fn leakage(&self, probe: &NearProbe, max_per_eval_row: Option<usize>) -> Result<Vec<NearMatch>> {
         let (train, eval) = (&self.members, &probe.members);
         let threshold = self.options.threshold;
-        let keep = |matches: &mut Vec<NearMatch>, first: usize| {
+        // Each eval member's matches among `candidates`, best first: `estimate` of each pair.
+        let verify = |matches: &mut Vec<NearMatch>,
+                      eval_member: u32,
+                      candidates: &mut dyn Iterator<Item = u32>,
+                      estimate: &mut dyn FnMut(u32) -> Result<f64>|
+         -> Result<()> {
+            let first = matches.len();
+            for train_member in candidates {
+                let similarity = estimate(train_member)?;
+                if similarity >= threshold {
+                    let (eval_row, train_row) = (eval.row(eval_member), train.row(train_member));
+                    matches.push(NearMatch { eval_row, train_row, similarity });
+                }
+            }
             let found = &mut matches[first..];
             found.sort_unstable_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.train_row.cmp(&b.train_row)));
             if let Some(limit) = max_per_eval_row {
                 matches.truncate(first + limit.min(matches.len() - first));
             }
+            Ok(())
         };
         let verified: Vec<Result<Vec<NearMatch>>> = match (&probe.exact, self.options.verify) {
             (Some(exact), Verify::Exact) => {
@@ -172,23 +188,17 @@ impl NearIndex {
                         "verify = exact: the texts of {missing} leakage candidate rows were not given back; read the input again"
                     )));
                 }
-                let candidates = &exact.pairs;
-                eval_groups(candidates)
+                let pairs = &exact.pairs;
+                eval_groups(pairs)
                     .par_chunks(EVAL_ROWS_PER_TASK)
                     .map(|chunk| {
                         let mut matches = Vec::new();
                         for &(start, end) in chunk {
-                            let eval_member = (candidates[start] >> 32) as u32;
+                            let eval_member = (pairs[start] >> 32) as u32;
                             let eval_set = exact.eval.set(eval_member)?;
-                            let first = matches.len();
-                            for &pair in &candidates[start..end] {
-                                let estimate = exact_jaccard(eval_set, exact.train.set(pair as u32)?);
-                                if estimate >= threshold {
-                                    let (eval_row, train_row) = (eval.row(eval_member), train.row(pair as u32));
-                                    matches.push(NearMatch { eval_row, train_row, similarity: estimate });
-                                }
-                            }
-                            keep(&mut matches, first);
+                            let mut members = pairs[start..end].iter().map(|&pair| pair as u32);
+                            let mut estimate = |t: u32| Ok(exact_jaccard(eval_set, exact.train.set(t)?));
+                            verify(&mut matches, eval_member, &mut members, &mut estimate)?;
                         }
                         Ok(matches)
                     })
@@ -204,34 +214,21 @@ impl NearIndex {
                 // Each eval row's candidates are verified as they are gathered: the pairs are never
                 // all held (on templated data they grow as train rows × eval rows).
                 let candidates = self.leakage_candidates(probe)?;
-                let members: Vec<u32> = (0..eval.len() as u32).collect();
-                members
-                    .par_chunks(EVAL_ROWS_PER_TASK)
-                    .map_init(
-                        || Gather::new(train.len()),
-                        |gather, chunk| {
-                            let (mut eval_buf, mut train_buf) = (RecordBuf::default(), RecordBuf::default());
-                            let mut matches = Vec::new();
-                            for &eval_member in chunk {
-                                let found = gather.of(&candidates, eval_member);
-                                if found.is_empty() {
-                                    continue;
-                                }
-                                let eval_sketch = eval.sketch(eval_member, &mut eval_buf)?;
-                                let first = matches.len();
-                                for &train_member in found.iter() {
-                                    let estimate = similarity(eval_sketch, train.sketch(train_member, &mut train_buf)?);
-                                    if estimate >= threshold {
-                                        let (eval_row, train_row) = (eval.row(eval_member), train.row(train_member));
-                                        matches.push(NearMatch { eval_row, train_row, similarity: estimate });
-                                    }
-                                }
-                                keep(&mut matches, first);
-                            }
-                            Ok(matches)
-                        },
-                    )
-                    .collect()
+                candidates.per_eval_member(train.len(), |gather, chunk| {
+                    let (mut eval_buf, mut train_buf) = (RecordBuf::default(), RecordBuf::default());
+                    let mut matches = Vec::new();
+                    for &eval_member in chunk {
+                        let found = gather.of(&candidates, eval_member);
+                        if found.is_empty() {
+                            continue;
+                        }
+                        let eval_sketch = eval.sketch(eval_member, &mut eval_buf)?;
+                        let mut members = found.iter().copied();
+                        let mut estimate = |t: u32| Ok(similarity(eval_sketch, train.sketch(t, &mut train_buf)?));
+                        verify(&mut matches, eval_member, &mut members, &mut estimate)?;
+                    }
+                    Ok(matches)
+                })
             }
         };
         let mut out = Vec::new();
@@ -245,112 +242,132 @@ impl NearIndex {
     /// sorted and distinct: an eval row and a train representative that share a band bucket.
     fn leakage_pairs(&self, probe: &NearProbe) -> Result<Vec<u64>> {
         let candidates = self.leakage_candidates(probe)?;
-        let members: Vec<u32> = (0..probe.members.len() as u32).collect();
-        let parts: Vec<Vec<u64>> = members
-            .par_chunks(EVAL_ROWS_PER_TASK)
-            .map_init(
-                || Gather::new(self.members.len()),
-                |gather, chunk| {
-                    let mut pairs = Vec::new();
-                    for &eval_member in chunk {
-                        let found = gather.of(&candidates, eval_member);
-                        found.sort_unstable();
-                        pairs.extend(found.iter().map(|&t| (eval_member as u64) << 32 | t as u64));
-                    }
-                    pairs
-                },
-            )
-            .collect();
+        let parts = candidates.per_eval_member(self.members.len(), |gather, chunk| {
+            let mut pairs = Vec::new();
+            for &eval_member in chunk {
+                let found = gather.of(&candidates, eval_member);
+                found.sort_unstable();
+                pairs.extend(found.iter().map(|&t| (eval_member as u64) << 32 | t as u64));
+            }
+            pairs
+        });
         Ok(parts.concat())
     }
 
-    /// Which train representatives share a band bucket with each eval member: per band, the
-    /// train members of every eval bucket key, and each eval member's bucket. Never the pairs
-    /// themselves: held are 4 bytes per eval member and band, and 4 per train representative
-    /// and band whose key an eval row has (at most 4 bytes × bands per train row, when eval and
-    /// train share a template).
-    fn leakage_candidates(&self, probe: &NearProbe) -> Result<BandCandidates> {
+    /// Which train representatives share a band bucket with each eval member: the train members
+    /// of every bucket (band and key) that holds both eval and train members, and each eval
+    /// member's such buckets. Never the pairs themselves: held are 4 bytes per train member of
+    /// each such bucket (at most bands × train rows, when eval and train share a template), 8 per
+    /// eval member in one, and 8 per eval row.
+    fn leakage_candidates(&self, probe: &NearProbe) -> Result<Candidates> {
         if probe.sketcher != self.sketcher || probe.plan != self.plan {
             return Err(CoreError::Input("the probe was made by an index with other settings".into()));
         }
         let (train, eval) = (&self.members, &probe.members);
-        let bands = self.plan.bands;
         let parts = sort_parts(eval.len(), self.sort_limit);
-        let mut buckets_of = vec![NO_BUCKET; eval.len() * bands];
-        let mut tables = Vec::with_capacity(bands);
-        let mut eval_entries = Vec::new();
-        for band in 0..bands {
-            // (bucket, train member) in scan order: train members increase within a bucket.
-            let mut found: Vec<(u32, u32)> = Vec::new();
-            let mut buckets = 0u32;
+        let mut candidates =
+            Candidates { starts: vec![0], train: Vec::new(), of_member: Vec::new(), member_starts: Vec::new() };
+        // (eval member, bucket) of every eval member in a shared bucket.
+        let mut in_bucket: Vec<(u32, u32)> = Vec::new();
+        let (mut eval_entries, mut runs, mut found) = (Vec::new(), Vec::new(), Vec::new());
+        for band in 0..self.plan.bands {
             for part in 0..parts {
                 eval.band_entries(band, part, parts, &mut eval_entries)?;
                 eval_entries.par_sort_unstable();
-                let mut ids = HashMap::with_hasher(IdentityBuildHasher);
+                // The runs of one key: their index by key, their [start, end) in the entries.
+                runs.clear();
+                let mut run_of = HashMap::with_hasher(IdentityBuildHasher);
                 let mut start = 0;
                 for i in 1..=eval_entries.len() {
                     if i == eval_entries.len() || entry_key(eval_entries[i]) != entry_key(eval_entries[start]) {
-                        for &entry in &eval_entries[start..i] {
-                            buckets_of[entry_member(entry) as usize * bands + band] = buckets;
-                        }
-                        ids.insert(entry_key(eval_entries[start]), buckets);
-                        buckets += 1;
+                        run_of.insert(entry_key(eval_entries[start]), runs.len() as u32);
+                        runs.push((start, i));
                         start = i;
                     }
                 }
-                if ids.is_empty() {
+                if runs.is_empty() {
                     continue;
                 }
+                // (run, train member) in scan order: train members increase within a run.
+                found.clear();
                 train.scan_band_keys(band, |train_member, key| {
-                    if let Some(&bucket) = ids.get(&key)
+                    if let Some(&run) = run_of.get(&key)
                         && self.is_representative(train_member)
                     {
-                        found.push((bucket, train_member));
+                        found.push((run, train_member));
                     }
                 })?;
+                candidates.add_buckets(&found, runs.len(), |run, bucket| {
+                    let (start, end) = runs[run];
+                    in_bucket.extend(eval_entries[start..end].iter().map(|&e| (entry_member(e), bucket)));
+                });
             }
-            tables.push(BucketTable::new(buckets as usize, &found));
         }
-        Ok(BandCandidates { bands, buckets_of, tables })
+        in_bucket.par_sort_unstable();
+        candidates.member_starts = vec![0; eval.len() + 1];
+        for &(member, _) in &in_bucket {
+            candidates.member_starts[member as usize + 1] += 1;
+        }
+        for i in 1..candidates.member_starts.len() {
+            candidates.member_starts[i] += candidates.member_starts[i - 1];
+        }
+        candidates.of_member = in_bucket.into_iter().map(|(_, bucket)| bucket).collect();
+        Ok(candidates)
     }
 }
 
-const NO_BUCKET: u32 = u32::MAX;
-
-/// Per band, the train members of each eval bucket; see [`NearIndex::leakage_candidates`].
-struct BandCandidates {
-    bands: usize,
-    /// `buckets_of[eval member × bands + band]`: the member's bucket in that band's table.
-    buckets_of: Vec<u32>,
-    tables: Vec<BucketTable>,
-}
-
-/// Train members by bucket, each bucket's increasing (a counting sort of the scan's pairs).
-struct BucketTable {
+/// The shared buckets of an eval split and the train rows; see [`NearIndex::leakage_candidates`].
+struct Candidates {
+    /// `train[starts[b]..starts[b + 1]]`: the train members of bucket `b`, increasing.
     starts: Vec<usize>,
-    members: Vec<u32>,
+    train: Vec<u32>,
+    /// `of_member[member_starts[m]..member_starts[m + 1]]`: the buckets of eval member `m`.
+    of_member: Vec<u32>,
+    member_starts: Vec<usize>,
 }
 
-impl BucketTable {
-    fn new(buckets: usize, found: &[(u32, u32)]) -> Self {
-        let mut starts = vec![0usize; buckets + 1];
-        for &(bucket, _) in found {
-            starts[bucket as usize + 1] += 1;
+impl Candidates {
+    /// Adds a bucket for each of `runs` eval runs that `found` ((run, train member), train
+    /// members increasing within a run) gives train members, calling `eval_members(run, bucket)`.
+    fn add_buckets(&mut self, found: &[(u32, u32)], runs: usize, mut eval_members: impl FnMut(usize, u32)) {
+        let mut counts = vec![0u32; runs];
+        for &(run, _) in found {
+            counts[run as usize] += 1;
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
+        // Each reached run's first place in `train` (a counting sort: stable, so increasing).
+        let mut next = vec![usize::MAX; runs];
+        for (run, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                let bucket = (self.starts.len() - 1) as u32;
+                next[run] = *self.starts.last().unwrap_or(&0);
+                self.starts.push(next[run] + count as usize);
+                eval_members(run, bucket);
+            }
         }
-        let mut next = starts.clone();
-        let mut members = vec![0u32; found.len()];
-        for &(bucket, member) in found {
-            members[next[bucket as usize]] = member;
-            next[bucket as usize] += 1;
+        self.train.resize(*self.starts.last().unwrap_or(&0), 0);
+        for &(run, member) in found {
+            self.train[next[run as usize]] = member;
+            next[run as usize] += 1;
         }
-        BucketTable { starts, members }
     }
 
-    fn bucket(&self, bucket: u32) -> &[u32] {
-        &self.members[self.starts[bucket as usize]..self.starts[bucket as usize + 1]]
+    /// `task(gather, eval members)` over every eval member in chunks, in parallel and in order,
+    /// each thread with one `Gather` for the train members.
+    fn per_eval_member<R: Send>(&self, train_members: usize, task: impl Fn(&mut Gather, &[u32]) -> R + Sync) -> Vec<R> {
+        let members: Vec<u32> = (0..(self.member_starts.len().max(1) - 1) as u32).collect();
+        // One scratch a thread (rayon's `map_init` makes one per split job: hundreds).
+        let scratch: Vec<Mutex<Option<Gather>>> = (0..rayon::current_num_threads()).map(|_| Mutex::new(None)).collect();
+        members
+            .par_chunks(EVAL_ROWS_PER_TASK)
+            .map(|chunk| {
+                let slot = &scratch[rayon::current_thread_index().unwrap_or(0) % scratch.len()];
+                match slot.try_lock() {
+                    Ok(mut held) => task(held.get_or_insert_with(|| Gather::new(train_members)), chunk),
+                    // held by a task this thread left to steal work (none does today): a fresh one
+                    Err(_) => task(&mut Gather::new(train_members), chunk),
+                }
+            })
+            .collect()
     }
 }
 
@@ -366,17 +383,14 @@ impl Gather {
         Gather { stamps: vec![0; train_members], found: Vec::new() }
     }
 
-    /// The distinct train members sharing a bucket with `eval_member` in any band, unordered.
-    fn of(&mut self, candidates: &BandCandidates, eval_member: u32) -> &mut [u32] {
+    /// The distinct train members sharing a bucket with `eval_member`, unordered.
+    fn of(&mut self, candidates: &Candidates, eval_member: u32) -> &mut [u32] {
         let stamp = eval_member + 1; // members are below u32::MAX (`SketchSet::append`)
         self.found.clear();
-        let bands = candidates.bands;
-        let of_member = &candidates.buckets_of[eval_member as usize * bands..(eval_member as usize + 1) * bands];
-        for (table, &bucket) in candidates.tables.iter().zip(of_member) {
-            if bucket == NO_BUCKET {
-                continue;
-            }
-            for &train_member in table.bucket(bucket) {
+        let m = eval_member as usize;
+        for &bucket in &candidates.of_member[candidates.member_starts[m]..candidates.member_starts[m + 1]] {
+            let b = bucket as usize;
+            for &train_member in &candidates.train[candidates.starts[b]..candidates.starts[b + 1]] {
                 let seen = &mut self.stamps[train_member as usize];
                 if *seen != stamp {
                     *seen = stamp;
