@@ -94,8 +94,154 @@ def test_which_column_and_how_each_kind_reads():
 
 
 def test_a_list_that_is_not_text_exits_2_naming_what_is(tmp_path):
-    path = tmp_path / "images.parquet"
-    pl.DataFrame({"m": [[{"type": "image", "url": "u"}]]}).write_parquet(path)
+    path = tmp_path / "scores.parquet"
+    pl.DataFrame({"m": [[{"id": 1, "score": 0.5}]]}).write_parquet(path)
     proc = run_cli("audit", str(path), "--text", "m", "--json", str(tmp_path / "out.json"))
-    assert_clean_error(proc, "images.parquet", "column 'm'", "not text", "a conversation")
+    assert_clean_error(proc, "scores.parquet", "column 'm'", "not text", "a conversation")
     assert not (tmp_path / "out.json").exists()
+
+
+# Multimodal content parts: OpenAI's and Hugging Face's layouts. A part's type is in its values,
+# not in the schema ({"type": "image"} adds no field), so text-looking parts may stand beside images.
+def _parts(i: int) -> list[dict]:
+    return [{"type": "image_url", "image_url": {"url": f"http://x/{i}.png"}}, {"type": "text", "text": "describe this image"}]
+
+
+def _write(rows: list[dict], path) -> str:
+    if str(path).endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+REFUSED = "images would not be compared"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_column_of_content_parts_is_refused_not_read_as_turns(tmp_path, suffix):
+    # Read as a conversation of its `text` fields, every row was the one text "describe this
+    # image" (20 rows, 1 unique) and dedup kept 1 of 20 different images.
+    path = _write([{"content": _parts(i)} for i in range(20)], tmp_path / f"content{suffix}")
+    for args in ([], ["--text", "content"]):
+        proc = run_cli("audit", path, *args, "--json", str(tmp_path / "out.json"))
+        assert_clean_error(proc, f"content{suffix}", "column 'content'", "content parts", REFUSED)
+    assert not (tmp_path / "out.json").exists()
+    proc = run_cli("dedup", path, "-o", str(tmp_path / "kept.parquet"))
+    assert_clean_error(proc, "column 'content'", REFUSED)
+    assert not (tmp_path / "kept.parquet").exists()
+    # HF's layout: an image part with no field of its own beside text parts is refused too.
+    hf = _write([{"content": [{"type": "image"}, {"type": "text", "text": "what is it"}]}] * 3, tmp_path / f"hf{suffix}")
+    assert_clean_error(run_cli("audit", hf), "column 'content'", REFUSED)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_chat_column_of_parts_is_refused_not_swapped_for_another_column(tmp_path, suffix):
+    question = lambda i: [{"type": "text", "text": f"question {i % 10} about cats"}]  # noqa: E731
+    openai = [
+        {
+            "id": f"conv-{i}",
+            "messages": [{"role": "user", "content": question(i)}, {"role": "assistant", "content": [{"type": "text", "text": "ok"}]}],
+        }
+        for i in range(50)
+    ]
+    llava = [
+        {
+            "image_id": f"{i}.jpg",
+            "conversations": [
+                {"from": "human", "value": [{"type": "image"}, *question(i)]},
+                {"from": "gpt", "value": [{"type": "text", "text": "a cat"}]},
+            ],
+        }
+        for i in range(30)
+    ]
+    # Each audited its other string column (`id`, `image_id`): all rows unique, no warning.
+    for rows, name, column in ((openai, "openai", "messages"), (llava, "llava", "conversations")):
+        path = _write(rows, tmp_path / f"{name}{suffix}")
+        assert_clean_error(run_cli("audit", path), f"{name}{suffix}", f"column {column!r}", "a list of parts", REFUSED, "--text")
+        # The only column: refused for its parts, not "no string column to audit".
+        alone = _write([{column: r[column]} for r in rows], tmp_path / f"{name}_alone{suffix}")
+        proc = run_cli("audit", alone)
+        assert_clean_error(proc, f"column {column!r}", "a list of parts", REFUSED)
+        assert "no string column" not in proc.stderr
+    # Another column named with --text is audited as asked.
+    assert audit_json(str(tmp_path / f"openai{suffix}"), "--text", "id", "--no-near")["exact"]["unique"] == 50
+    # In memory too, whichever way the column is chosen.
+    frame = pl.DataFrame(openai)
+    for text in (None, "messages"):
+        with pytest.raises(epochplan.InputError, match="column 'messages' holds messages whose content is a list of parts"):
+            epochplan.audit(frame, text=text, near=False)
+
+
+def test_spans_with_a_type_beside_a_string_column_do_not_block_it():
+    # A list of {type, text} structs without media may be other data (named entities): a string
+    # column beside it is still the one chosen, as before.
+    frame = pl.DataFrame({"sentence": ["Ann met Bob", "Ann met Bob"], "entities": [[{"type": "PER", "text": "Ann"}]] * 2})
+    result = epochplan.audit(frame, near=False)
+    assert result.source.text_columns == ["sentence"] and result.exact.unique == 1
+
+
+def _mixed(i: int, parts: bool) -> dict:
+    text = f"question {i % 50} about dogs number {i % 50}"
+    return {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": text}] if parts else text},
+            {"role": "assistant", "content": "fine"},
+        ]
+    }
+
+
+def test_json_lines_with_parts_in_some_lines_and_strings_in_others_are_refused(tmp_path):
+    # polars reads the key as strings and each list as its JSON text: the parts rows were audited
+    # as `[{"type": "text", ...}]` (100 unique of 100, exit 0).
+    strings_first = [_mixed(i, i >= 50) for i in range(100)]
+    cases = {
+        "strings_first.jsonl": (strings_first, 51),
+        "parts_first.jsonl": (strings_first[50:] + strings_first[:50], 1),
+        # Past the first 2 MB the columns' types come from.
+        "late.jsonl": ([_mixed(i, False) | {"pad": "x" * 300} for i in range(8000)] + [_mixed(1, True)], 8001),
+        "top_level.jsonl": ([{"content": f"describe {i}"} for i in range(10)] + [{"content": _parts(1)}], 11),
+    }
+    for name, (rows, line) in cases.items():
+        path = _write(rows, tmp_path / name)
+        if name == "late.jsonl":
+            assert (tmp_path / name).stat().st_size > 2 << 20
+        proc = run_cli("audit", path, "--no-near", "--json", str(tmp_path / "out.json"))
+        column = "content" if name.startswith("top") else "messages"
+        assert_clean_error(proc, name, f"line {line:,}:", f"key {column!r}", "list of", "where other lines hold text", REFUSED)
+        assert not (tmp_path / "out.json").exists()
+    import gzip
+
+    (tmp_path / "mixed.jsonl.gz").write_bytes(gzip.compress((tmp_path / "strings_first.jsonl").read_bytes()))
+    assert_clean_error(run_cli("audit", str(tmp_path / "mixed.jsonl.gz"), "--no-near"), "mixed.jsonl.gz", "line 51:", REFUSED)
+    assert_clean_error(run_cli("dedup", str(tmp_path / "strings_first.jsonl"), "-o", str(tmp_path / "kept.jsonl")), "line 51:", REFUSED)
+    assert not (tmp_path / "kept.jsonl").exists()
+
+
+def test_message_text_that_looks_like_a_json_list_is_text(tmp_path):
+    # Strings that parse as JSON lists are what was said (a sorted list, a JSON answer), not parts.
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"sort {i}"},
+                {"role": "assistant", "content": "[1, 2, 3]" if i % 2 else '[{"type": "x"}]'},
+            ]
+        }
+        for i in range(20)
+    ] + [{"messages": [{"role": "user", "content": "sort 0"}, {"role": "assistant", "content": '[{"type": "x"}]'}]}]
+    result = audit_json(_write(rows, tmp_path / "answers.jsonl"), "--no-near")
+    assert (result["rows"], result["exact"]["unique"]) == (21, 20)
+    top = result["exact"]["top"][0]
+    assert top["count"] == 2 and top["text"] == 'sort 0\n[{"type": "x"}]'
+
+
+def test_a_text_column_named_twice_is_refused(tmp_path):
+    # Joined twice, every text and token count doubled.
+    path = _write([{"question": f"q {i}", "answer": "a"} for i in range(10)], tmp_path / "q.jsonl")
+    for args in (["--text", "question", "--text", "question"], ["--text", "question", "--text", "answer", "--text", "question"]):
+        assert_clean_error(run_cli("audit", path, *args), "'question' is named more than once")
+    with pytest.raises(epochplan.InputError, match="'question' is named more than once"):
+        epochplan.audit(pl.DataFrame({"question": ["q"]}), text=["question", "question"])

@@ -3,6 +3,7 @@ batch decoded in a background thread while the core works on the current one."""
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import polars as pl
 from .. import interrupts
 from ..defaults import BATCH_ROWS
 from ..errors import InputError
-from .columns import check_text_in_every_file, label_expression, read_columns, text_expression
+from .columns import check_text_in_every_file, label_expression, listed_texts, read_columns, text_expression
 from .formats import Source, first_line
 from .parts import Part, has_nul
 
@@ -40,7 +41,8 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             exprs = [text_expression(columns, part.schema), *labels]
             chosen = read_columns(part.schema, wanted)
             try:
-                for frame in nul_checked(part, (frame.select(exprs) for frame in part.read(chosen, batch_rows))):
+                read = parts_checked(part, columns, part.read(chosen, batch_rows))
+                for frame in nul_checked(part, (frame.select(exprs) for frame in read)):
                     yield frame
             except InputError:
                 raise
@@ -70,6 +72,26 @@ def nul_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataF
             if fault is not None:
                 raise fault
         yield frame
+
+
+def parts_checked(part: Part, columns: list[str], frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """`frames`, refused at the first that holds the JSON text of a list in a chosen text column
+    where the file's line holds content parts (`Part.listed_parts`: JSON lines, whose strings
+    and lists in one key read as strings); asked once a part, where a value parses as a list."""
+    listed = listed_texts(columns, part.schema) if part.listed_parts is not None else []
+    for frame in frames:
+        if listed and any(_json_list(text) for *_, values in listed for text in frame.select(values).to_series()):
+            fault, listed = part.listed_parts(columns) if part.listed_parts is not None else None, []
+            if fault is not None:
+                raise fault
+        yield frame
+
+
+def _json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
 
 
 class _Failed:

@@ -16,6 +16,16 @@ TEXT_COLUMN_CANDIDATES = ("text", "content", "messages", "conversations", "promp
 CONTENT_FIELDS = ("content", "value", "text")
 #: What `--text` accepts, for error messages.
 TEXT_KINDS = "a string column, a list of strings, or a conversation (a list of messages with a string field content, value or text)"
+#: Fields that make a struct a message (OpenAI / TRL `role`, ShareGPT `from`), not a content part.
+MESSAGE_FIELDS = frozenset({"role", "from"})
+#: Fields of content parts that hold no text (OpenAI's `image_url`, `input_audio`; Hugging Face's
+#: `image`, `video`, `audio`): a list of structs with one of them is a list of multimodal parts.
+MEDIA_FIELDS = frozenset({"image_url", "image", "input_image", "input_audio", "audio", "video", "video_url"})
+#: Why a list of content parts is refused, for its error messages.
+PARTS_REFUSED = (
+    "images would not be compared, so samples that differ only in their image would count as duplicates. "
+    "If its parts are text only, join their text into a string first"
+)
 # Internal column names of a batch; prefixed so they never collide with the user's columns.
 TEXT = "__epochplan_text"
 LABEL = "__epochplan_label"
@@ -27,11 +37,95 @@ def _is_string(dtype: pl.DataType) -> bool:
 
 def _content_field(dtype: pl.DataType) -> str | None:
     """The content field when `dtype` is a conversation: a list of structs with a string field
-    named in CONTENT_FIELDS. None for anything else."""
-    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct):
+    named in CONTENT_FIELDS, which are not content parts (`parts_kind`). None for anything else."""
+    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct) or parts_kind(dtype) is not None:
         return None
     fields = {f.name: f.dtype for f in dtype.inner.fields}
     return next((name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name])), None)
+
+
+def parts_kind(dtype: pl.DataType) -> str | None:
+    """What makes `dtype` multimodal content parts, for its refusal; None when it is not. Two
+    layouts: a conversation whose messages' content is a list (OpenAI's and Hugging Face's
+    `{"role": "user", "content": [{"type": "image_url", ...}, {"type": "text", "text": ...}]}`,
+    LLaVA's ShareGPT `value` likewise), and a list of the parts themselves (a `content` column):
+    structs without a role that have a media field (`MEDIA_FIELDS`), or a `type` and no string
+    `content` or `value` (a message of its own)."""
+    if not isinstance(dtype, (pl.List, pl.Array)) or not isinstance(dtype.inner, pl.Struct):
+        return None
+    fields = {f.name: f.dtype for f in dtype.inner.fields}
+    listed = next((name for name in CONTENT_FIELDS if isinstance(fields.get(name), (pl.List, pl.Array))), None)
+    if listed is not None:
+        return f"messages whose {listed} is a list of parts (multimodal content)"
+    if MESSAGE_FIELDS & fields.keys():
+        return None
+    if MEDIA_FIELDS & fields.keys() or ("type" in fields and not any(_is_string(fields.get(n, pl.Null)) for n in ("content", "value"))):
+        return "a list of content parts (multimodal: {'type': 'image_url', ...}, {'type': 'text', ...})"
+    return None
+
+
+def _is_chat_parts(dtype: pl.DataType) -> bool:
+    """Content parts that are surely chat data: messages holding parts, or parts with a media
+    field. A list of `{"type", "text"}` structs alone may be other data (named entities' spans)."""
+    kind = parts_kind(dtype)
+    if kind is None or not isinstance(dtype, (pl.List, pl.Array)) or not isinstance(dtype.inner, pl.Struct):
+        return False
+    return kind.startswith("messages") or bool(MEDIA_FIELDS & {f.name for f in dtype.inner.fields})
+
+
+def is_parts_value(value: object, content: str | None = None) -> bool:
+    """Whether a JSON value is what `parts_kind` refuses: with `content` (the messages' content
+    field), a list of messages one of which has a list there; else a list of content parts. What
+    a JSON lines file that holds strings in other lines reads as JSON text (`listed_texts`)."""
+    if not isinstance(value, list):
+        return False
+    if content is not None:
+        return any(isinstance(m, dict) and isinstance(m.get(content), list) for m in value)
+    items = [v for v in value if v is not None]
+    return (
+        bool(items)
+        and all(isinstance(v, dict) and not MESSAGE_FIELDS & v.keys() for v in items)
+        and any(MEDIA_FIELDS & v.keys() or ("type" in v and not isinstance(v.get("content", v.get("value")), str)) for v in items)
+    )
+
+
+def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, list[str], str | None, pl.Expr]]:
+    """The chosen text columns whose strings a JSON reader may have made of lists: a string
+    column, or a conversation's string content. Where some lines hold a string and others a list
+    of parts, polars reads the column as strings and each list as its JSON text, so the parts
+    would be audited as that text. Each with the keys that lead to it in a line's record, its
+    messages' content field (None for a string column), and an expression of the values that
+    may be such text (`[` ... `]`)."""
+    found = []
+    for c in columns:
+        resolved = resolve_column(schema, c)
+        if resolved is None:
+            continue
+        top, column, dtype = resolved
+        keys = [top, *(c[len(top) + 1 :].split(".") if c != top else [])]
+        content = _content_field(dtype)
+        if dtype == pl.String:
+            values = column
+        elif isinstance(dtype, pl.List) and content is not None:
+            values = column.explode().struct.field(content)  # each message's, not each row's (a null for an empty list)
+        else:
+            continue
+        found.append((c, keys, content, values.filter(values.str.starts_with("[") & values.str.ends_with("]"))))
+    return found
+
+
+def _refuse_parts(where: str, column: str, kind: str, advice: str) -> InputError:
+    return InputError(f"{where}: column {column!r} holds {kind}, which is not audited: {PARTS_REFUSED}{advice}")
+
+
+def _parts_columns(schema: pl.Schema, label: str | None) -> list[tuple[str, pl.DataType]]:
+    """The columns of `schema` that are content parts (`parts_kind`), and the fields of its
+    struct columns (one level, `column.field`) that are, besides the label column."""
+    found = [(name, dtype) for name, dtype in schema.items() if parts_kind(dtype) is not None and name != label]
+    for name, dtype in schema.items():
+        if isinstance(dtype, pl.Struct) and name != label:
+            found += [(f"{name}.{f.name}", f.dtype) for f in dtype.fields if parts_kind(f.dtype) is not None]
+    return found
 
 
 def _is_text(dtype: pl.DataType) -> bool:
@@ -135,20 +229,35 @@ def choose_text_columns(
     the only string column besides the label column, else (no string column) the only
     conversation or list-of-strings column, else the only text field of a struct column. The
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
-    text to audit)."""
+    text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
+    as the only text, or as chat data beside other string columns (which are not audited in
+    its stead). A column named twice is refused (its text would be joined twice)."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
             raise InputError("text columns: empty list; name at least one column")
+        twice = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
+        if twice is not None:  # joined twice, every text and token count would double
+            raise InputError(f"text columns: {twice!r} is named more than once; name each column once")
         for c in columns:
             resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
+            if (kind := parts_kind(resolved[2])) is not None:
+                raise _refuse_parts(where, c, kind, "")
             if not _is_text(resolved[2]) and resolved[2] != pl.Null:  # all null: polars writes such a column typeless
                 raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
     schema = typed if typed is not None else schema
+    parts = _parts_columns(schema, label)
     for candidate in TEXT_COLUMN_CANDIDATES:
+        if candidate in schema and (kind := parts_kind(schema[candidate])) is not None:
+            raise _refuse_parts(where, candidate, kind, "; or audit another column with --text")
         if candidate in schema and (_is_text(schema[candidate]) or schema[candidate] == pl.Null):
             return [candidate]
+    # Chat data whose text is in parts: not another column (an id, an image's file name) in its
+    # stead; and with no text column at all, not "no string column" but why the parts are not read.
+    certain = [(name, dtype) for name, dtype in parts if _is_chat_parts(dtype)]
+    if certain:
+        raise _refuse_parts(where, certain[0][0], parts_kind(certain[0][1]) or "", "; or audit another column with --text")
     strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name)]
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
@@ -156,6 +265,8 @@ def choose_text_columns(
         strings = [name for name in _nested_strings(schema) if label not in (name, name.split(".", 1)[0])]
     if len(strings) == 1:
         return strings
+    if not strings and parts:
+        raise _refuse_parts(where, parts[0][0], parts_kind(parts[0][1]) or "", "; or audit another column with --text")
     if not strings:
         raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
     raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text")
@@ -167,6 +278,8 @@ def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
     for path, schema in file_schemas.items():
         for c in columns:
             resolved = resolve_column(schema, c)
+            if resolved is not None and (kind := parts_kind(resolved[2])) is not None:
+                raise _refuse_parts(path, c, kind, "")
             if resolved is not None and not _is_text(resolved[2]) and resolved[2] != pl.Null:
                 raise InputError(f"{path}: column {c!r} is {resolved[2]} here but text in other files; fix this file or leave it out")
 

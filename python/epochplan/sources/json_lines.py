@@ -21,6 +21,7 @@ import contextlib
 import functools
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,12 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .columns import PARTS_REFUSED, is_parts_value, listed_texts
 from .lines import line_blocks, row_lines, stream_blocks
 from .parts import EmptyFile, Part, file_head, lazy_from, open_stream, polars_part, sliced
 from .paths import Location
 from .sniff import (
+    BOM,
     HALF_PAIR,
     joined_schema,
     json_fault,
@@ -113,6 +116,7 @@ def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.
     surrogate (`lone_surrogate`), and, where its columns come from its head only, `widen`."""
     part.fault = _fault(part.name, opener, part.schema)
     part.lone_surrogate = lambda: _lone_surrogate(part.name, opener)
+    part.listed_parts = lambda columns: _listed_parts(part.name, opener, part.schema, columns)
     if head_only:
         part.widen = lambda: rebuild(every_line_schema(opener, part.schema))
     return part
@@ -153,6 +157,37 @@ def _lone_surrogate(name: str, opener: Opener) -> InputError | None:
                     if escape is not None:
                         return json_lines_error(name, f"line {number}: {HALF_PAIR.format(escape)}")
     return None
+
+
+def _listed_parts(name: str, opener: Opener, schema: pl.Schema, columns: Sequence[str]) -> InputError | None:
+    """The first line where a chosen text key that `schema` reads as strings holds content parts
+    (`columns.is_parts_value`): a message's content that is a list, or a list of parts, which
+    polars reads as its JSON text where other lines hold strings. Lines are parsed only where
+    their bytes hold the key followed by a list."""
+    chosen = [(column, keys, content, _key_of_list(content or keys[-1])) for column, keys, content, _ in listed_texts(columns, schema)]
+    with opener() as stream:
+        for number, line in enumerate(lines_of(stream), 1):
+            for column, keys, content, pattern in chosen:
+                if pattern.search(line) is None:
+                    continue
+                try:
+                    value = json.loads(line.removeprefix(BOM) if number == 1 else line)
+                except ValueError:
+                    continue
+                for key in keys:
+                    value = value.get(key) if isinstance(value, dict) else None
+                if is_parts_value(value, content):
+                    what = f"a message whose {content} is a list of parts" if content else "a list of content parts"
+                    return InputError(
+                        f"{name}: line {number:,}: key {column!r} holds {what} (multimodal content), where other lines hold "
+                        f"text; it is not audited: {PARTS_REFUSED}"
+                    )
+    return None
+
+
+def _key_of_list(key: str) -> re.Pattern[bytes]:
+    """The bytes of `key` followed by a list (`"content": [`), as a JSON line holds them."""
+    return re.compile(rb'"' + re.escape(json.dumps(key, ensure_ascii=False)[1:-1].encode()) + rb'"\s*:\s*\[')
 
 
 #: What each kind of JSON value reads as: polars fails on a value its column's type cannot hold.

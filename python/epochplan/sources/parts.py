@@ -50,6 +50,10 @@ class Part:
     #: JSON: the error naming a lone surrogate escape, which polars reads as U+0000, if the file
     #: holds one (asked where a read text holds U+0000: `has_nul`).
     lone_surrogate: Callable[[], InputError | None] | None = None
+    #: JSON lines: the error naming the first line where a chosen text key, read as strings,
+    #: holds content parts instead (`columns.listed_texts`), if one does (asked where a read
+    #: text could be the JSON text of a list).
+    listed_parts: Callable[[Sequence[str]], InputError | None] | None = None
 
     @property
     def is_empty_file(self) -> bool:

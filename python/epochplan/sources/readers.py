@@ -349,12 +349,12 @@ def _downloaded_part(url: str) -> Part:
 
 def _named_by_url(part: Part, url: str, copy: Path) -> Part:
     """`part`, read from the local `copy` of `url`, named by the URL: its name, and every error
-    its reading, its checks (`fault`, `lone_surrogate`) and its widened part give."""
+    its reading, its checks (`fault`, `lone_surrogate`, `listed_parts`) and its widened part give."""
 
     def named(error: InputError | None) -> InputError | None:
         return None if error is None else type(error)(str(error).replace(str(copy), url))
 
-    read, fault, lone, widen = part.read, part.fault, part.lone_surrogate, part.widen
+    read, fault, lone, listed, widen = part.read, part.fault, part.lone_surrogate, part.listed_parts, part.widen
 
     def read_named(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         try:
@@ -367,6 +367,8 @@ def _named_by_url(part: Part, url: str, copy: Path) -> Part:
         part.fault = lambda columns: named(fault(columns))
     if lone is not None:
         part.lone_surrogate = lambda: named(lone())
+    if listed is not None:
+        part.listed_parts = lambda columns: named(listed(columns))
     if widen is not None:
         part.widen = lambda: _named_by_url(widen(), url, copy)
     return part
