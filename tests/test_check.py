@@ -441,9 +441,8 @@ def test_terminal_shows_table_examples_and_skips():
         (["test=data/t.parquet", "data/v.jsonl"], {"test": "data/t.parquet", "v": "data/v.jsonl"}),
         # a name too long for a file name: the spec as a whole was stat'ed ("File name too long")
         ([f"{'n' * 300}=v.parquet"], {"n" * 300: "v.parquet"}),
-        # a pattern is named by what comes before its first wildcard (it was `test-*`, `*`), else its folder
-        (["data/test-*.parquet", "s3://b/dev_*.jsonl.gz"], {"test": "data/test-*.parquet", "dev": "s3://b/dev_*.jsonl.gz"}),
-        (["val/*.parquet", "*.jsonl"], {"val": "val/*.parquet", "eval": "*.jsonl"}),
+        # a pattern is named as a file is (names reports, check ids and baselines keep)
+        (["data/test-*.parquet", "s3://b/dev_*.jsonl.gz"], {"test-*": "data/test-*.parquet", "dev_*": "s3://b/dev_*.jsonl.gz"}),
     ],
 )
 def test_parse_eval(specs, expected):

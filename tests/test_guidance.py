@@ -114,9 +114,16 @@ def test_media_beside_the_audited_text_is_a_warning(tmp_path):
     llava = tmp_path / "llava.parquet"
     pl.DataFrame({"image": [f"{i}.jpg" for i in range(4)], "text": ["describe it"] * 4}).write_parquet(llava)
     assert [w["id"] for w in audit_json(str(llava), "--no-near")["warnings"]].count("media-column") == 1
+    png = tmp_path / "png.parquet"
+    pl.DataFrame({"text": ["a", "a"], "blob": [b"\x89PNG\r\n\x1a\n" + bytes([i]) for i in range(2)]}).write_parquet(png)
+    assert [w["id"] for w in audit_json(str(png), "--no-near")["warnings"]] == ["media-column"]
+    # no media: other columns, captions in a column named `image`, digests in a binary column
     plain = tmp_path / "plain.parquet"
-    pl.DataFrame({"text": ["a", "b"], "path": ["x", "y"]}).write_parquet(plain)
-    assert audit_json(str(plain), "--no-near")["warnings"] == []
+    pl.DataFrame(
+        {"text": ["a", "b"], "path": ["x", "y"], "image": ["a cat on a mat", "a dog"], "sha": [bytes(range(16)), bytes(16)]}
+    ).write_parquet(plain)
+    assert audit_json(str(plain), "--no-near", "--text", "text")["warnings"] == []
+    assert audit_json(str(plain), "--no-near", "--text", "image")["warnings"] == []
 
 
 def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnings(tmp_path):
@@ -133,10 +140,11 @@ def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnin
     pl.DataFrame({"text": texts, "label": [0, 1, 2, 0, 1, 2, -1, -1]}).write_parquet(nli)
     [warning] = [w for w in audit_json(str(nli), "--no-near", "--label", "label")["warnings"] if w["id"] == "label-sentinel"]
     assert warning["message"].startswith("2 rows have the label -1") and warning["share"] == 0.25
-    # distinct labels, and -1 in a scale that has other negative values, are no reason to warn
-    scale = tmp_path / "scale.parquet"
-    pl.DataFrame({"text": texts, "label": [-2, -1, 0, 1, 2, 0, 1, 2]}).write_parquet(scale)
-    assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == []
+    # -1 as a class of its own (-1/0/1 sentiment, ±1, a scale) is no reason to warn
+    for values in ([-1, 0, 1, -1, 0, 1, 0, 1], [-1, 1, -1, 1, 1, 1, -1, 1], [-2, -1, 0, 1, 2, 0, 1, 2]):
+        scale = tmp_path / "scale.parquet"
+        pl.DataFrame({"text": texts, "label": values}).write_parquet(scale)
+        assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == [], values
 
 
 def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):
@@ -155,6 +163,13 @@ def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):
     assert "partitions (lang=…)" in warning["message"]
     dedup = run_cli("dedup", pattern, "--level", "exact", "-o", str(tmp_path / "out.parquet"))
     assert dedup.returncode == 0 and "dedup does not write them" in dedup.stderr
+    # folders above what the input's files share are no partitions (a `job=42/` working folder)
+    work = tmp_path / "job=42" / "data"
+    work.mkdir(parents=True)
+    for i in range(2):
+        pl.DataFrame({"text": [f"row {i}"]}).write_parquet(work / f"part-{i}.parquet")
+    assert audit_json(str(work), "--no-near")["warnings"] == []
+    assert audit_json(str(work / "part-0.parquet"), "--no-near")["warnings"] == []
     # a key the files have as a column is read from the files: no warning
     (tmp_path / "k=1").mkdir()
     pl.DataFrame({"text": ["a", "b"], "k": [1, 1]}).write_parquet(tmp_path / "k=1" / "part.parquet")

@@ -1041,11 +1041,17 @@ def test_an_eval_file_that_is_also_a_train_file_is_refused(hub, tmp_path, frame)
     same = str(test)  # the very same str object: a path, compared by its file, refused as one
     with pytest.raises(epochplan.InputError, match="is also a train file"):
         epochplan.audit(same, text="prompt", eval={"x": same})
-    # The suggested patterns: train's 2,000 rows, the split named `test` after its pattern.
+    # The suggested patterns: train's 2,000 rows, the split named after its pattern.
     got = audit_json(train_pattern, "--text", "prompt", "--eval", test_pattern)
     expected = epochplan.audit(frame.head(2000), text="prompt", eval={"test": frame.slice(1990, 110)}).leakage["test"]
-    assert got["rows"] == 2000 and list(got["leakage"]) == ["test"]
-    assert got["leakage"]["test"]["exact_in_train"] == expected.exact_in_train < 110
+    assert got["rows"] == 2000 and list(got["leakage"]) == ["test-*"]
+    assert got["leakage"]["test-*"]["exact_in_train"] == expected.exact_in_train < 110
+    # In the working folder: patterns without a leading '/'; one train file: no hint of folders.
+    proc = run_cli("audit", "*.parquet", "--text", "prompt", "--eval", test.name, cwd=data)
+    assert_clean_error(proc, "e.g. 'train-*.parquet' --eval 'test-*.parquet'")
+    proc = run_cli("audit", test.name, "--text", "prompt", "--eval", test.name, cwd=data)
+    assert_clean_error(proc, "is also a train file")
+    assert "folder" not in proc.stderr
     # A copy of the test file is another file: all its rows are in train, and reported so.
     copy = tmp_path / "test-copy.parquet"
     copy.write_bytes(test.read_bytes())

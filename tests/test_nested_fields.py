@@ -153,3 +153,12 @@ def test_a_field_whose_name_holds_a_dot_can_be_audited(tmp_path, kind):
         result = audit_json(str(path), "--no-near", *flags)
         assert result["source"]["text_columns"] == ["meta.b.c"]
         assert (result["rows"], result["exact"]["unique"]) == (3, 2)
+
+
+def test_a_dotted_name_reads_a_field_per_dot_first(tmp_path):
+    """`{"meta": {"b": {"c": x}, "b.c": y}}`: meta.b.c is the nested b -> c, as before names with
+    dots could be read; the field named "b.c" only when no field per dot fits."""
+    rows = [{"meta": {"b": {"c": f"nested {i % 2}"}, "b.c": f"dotted {i}"}} for i in range(6)]
+    path = tmp_path / "both.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert audit_json(str(path), "--no-near", "--text", "meta.b.c")["exact"]["unique"] == 2

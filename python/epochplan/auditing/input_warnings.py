@@ -5,35 +5,60 @@ compare (`media-column`), partition keys of its folders it does not read (`parti
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import polars as pl
 
 from .result import AuditWarning, Labels
 
-#: Column names that hold media by convention (Hugging Face, LLaVA, webdataset exports).
-MEDIA_NAMES = frozenset({"image", "images", "img", "image_path", "image_url", "picture", "photo", "audio", "video", "speech"})
+#: Column names that hold media by convention (Hugging Face, LLaVA, webdataset exports): a
+#: string column of these names is media when its values are paths or URLs of media files.
+MEDIA_NAMES = frozenset({"image", "images", "img", "image_path", "image_url", "image_file", "picture", "photo", "audio", "video"})
+MEDIA_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".svg",
+    ".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mp4", ".avi", ".mov", ".mkv", ".webm",
+)  # fmt: skip
+#: Opening bytes of image, audio and video files: a binary column holding them is media.
+MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"ID3", b"fLaC", b"OggS", b"BM", b"II*\x00", b"MM\x00*", b"\x1aE\xdf\xa3")
+#: Values of a candidate column looked at.
+SAMPLED = 32
 #: Label groups named in a warning.
 NAMED_GROUPS = 3
 
 
-def _is_media(name: str, dtype: pl.DataType) -> bool:
-    """Bytes, a Hugging Face Image/Audio struct ({bytes, path} / {array, path, sampling_rate}),
-    or a column named as media is by convention (a path or URL per row)."""
-    if dtype == pl.Binary:
-        return True
+def _looks_like_media(value: object) -> bool:
+    if isinstance(value, list):
+        return bool(value) and _looks_like_media(value[0])
+    if isinstance(value, bytes):
+        return value.startswith(MEDIA_MAGIC) or value[4:8] == b"ftyp"
+    if isinstance(value, str):
+        path = value.strip().split("?", 1)[0].lower()
+        return path.startswith("data:image/") or path.endswith(MEDIA_SUFFIXES)
+    return False
+
+
+def _is_media(name: str, dtype: pl.DataType, sample: Callable[[str], list[object]]) -> bool:
+    """A Hugging Face Image/Audio struct ({bytes, path} / {array, path, sampling_rate}), or bytes
+    of media files, or paths or URLs of media files in a column named as media is: by the first
+    `SAMPLED` values, most of them such (a binary column of hashes, captions in a column named
+    `image` are no media)."""
     if isinstance(dtype, pl.Struct):
         fields = {f.name: f.dtype for f in dtype.fields}
-        if fields.get("bytes") == pl.Binary or {"array", "sampling_rate"} <= fields.keys():
-            return True
-    return name.lower() in MEDIA_NAMES
+        return fields.get("bytes") == pl.Binary or {"array", "sampling_rate"} <= fields.keys()
+    inner = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
+    if inner != pl.Binary and not (inner == pl.String and name.lower() in MEDIA_NAMES):
+        return False
+    values = [v for v in sample(name) if v is not None]
+    return bool(values) and sum(map(_looks_like_media, values)) * 2 > len(values)
 
 
-def media_column_warning(schema: pl.Schema, columns: list[str]) -> AuditWarning | None:
+def media_column_warning(schema: pl.Schema, columns: list[str], sample: Callable[[str], list[object]]) -> AuditWarning | None:
     """A `media-column` warning when the input has images, audio or video: beside the audited
     text, rows with one caption or conversation and different media count as duplicates (and
-    `dedup` drops them); audited themselves (a struct's `path`), rows are compared by that name."""
+    `dedup` drops them); audited themselves (a struct's `path`), rows are compared by that name.
+    `sample(column)`: the first values of a column."""
     audited = {c.split(".", 1)[0] for c in columns}
-    media = [name for name, dtype in schema.items() if _is_media(name, dtype)]
+    media = [name for name, dtype in schema.items() if _is_media(name, dtype, sample)]
     if not media:
         return None
     inside = [c for c in columns if c.split(".", 1)[0] in media]
@@ -70,8 +95,8 @@ def partition_warnings(keys: list[str]) -> list[AuditWarning]:
 def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarning]:
     """`label-variants`: label values that differ only in case or surrounding whitespace (each
     counts as its own class, and rows carrying two of them as conflicting labels);
-    `label-sentinel`: the label -1 among non-negative whole labels, which SNLI, MNLI and GLUE's
-    test splits use for "no label"."""
+    `label-sentinel`: the label -1 beside the classes 0, 1 and 2, which SNLI and MNLI (and GLUE's
+    test splits) use for "no label"."""
     if labels is None or not labels.counts:
         return []
     out = []
@@ -90,8 +115,8 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
             "(strip and lowercase the labels) before auditing"
         )
         out.append(AuditWarning("label-variants", message, rows / total if total else 0.0, ""))
-    whole = [v for v in labels.counts if v.lstrip("-").isdigit()]
-    if "-1" in labels.counts and len(whole) == len(labels.counts) > 1 and all(not v.startswith("-") for v in whole if v != "-1"):
+    # Only beside SNLI's and MNLI's three classes: -1 is a real class of -1/0/1 sentiment or ±1 data.
+    if set(labels.counts) == {"-1", "0", "1", "2"}:
         rows = labels.counts["-1"]
         total = sum(labels.counts.values())
         message = (

@@ -137,10 +137,10 @@ def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
     shard = split_shard(os.path.basename(shared))
     trains = [(p, s) for p in train_paths if (s := split_shard(os.path.basename(p))) is not None and s[0] == "train"]
     if shard is None or shard[0] == "train" or not trains:
-        return " (a folder or a pattern given as train reads every file it holds)"
+        return " (a folder or a pattern given as train reads every file it holds)" if len(train_paths) > 1 else ""
     (first, (_, prefix)), suffix = trains[0], data_suffix(shared)
-    train_pattern = f"{os.path.dirname(first)}/{prefix}*{suffix}"
-    eval_pattern = f"{os.path.dirname(shared)}/{shard[1]}*{suffix}"
+    train_pattern = os.path.join(os.path.dirname(first), f"{prefix}*{suffix}")
+    eval_pattern = os.path.join(os.path.dirname(shared), f"{shard[1]}*{suffix}")
     return f", e.g. '{shown(without_secrets(train_pattern))}' --eval '{shown(without_secrets(eval_pattern))}'"
 
 

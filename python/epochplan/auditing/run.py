@@ -24,7 +24,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import label_warnings, media_column_warning, partition_warnings
+from .input_warnings import SAMPLED, label_warnings, media_column_warning, partition_warnings
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -210,7 +210,7 @@ def audit(
         chosen = text_column_warning(columns, others) if text is None else None
         if chosen is not None:
             result.warnings.append(chosen)
-        media = media_column_warning(typed, columns)
+        media = media_column_warning(typed, columns, lambda column: source.first_values(column, SAMPLED))
         if media is not None:
             result.warnings.append(media)
         result.warnings.extend(partition_warnings(source.partition_keys()))

@@ -160,13 +160,13 @@ def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataT
 
 def _field_path(dtype: pl.DataType, parts: list[str]) -> list[str] | None:
     """The fields of nested structs that `parts` (a dotted name split at its dots) names, a field
-    whose own name holds dots (`{"b.c": ...}`) included, the longest name first; None if none."""
+    whose own name holds dots (`{"b.c": ...}`) included when no field per dot fits; None if none."""
     if not parts:
         return []
     if not isinstance(dtype, pl.Struct):
         return None
     fields = {f.name: f.dtype for f in dtype.fields}
-    for cut in range(len(parts), 0, -1):
+    for cut in range(1, len(parts) + 1):  # a field per dot first, as before names with dots were read
         name = ".".join(parts[:cut])
         if name in fields:
             rest = _field_path(fields[name], parts[cut:])

@@ -99,10 +99,17 @@ class Source:
 
     def partition_keys(self) -> list[str]:
         """Hive partition keys of the input's paths (`lang` of `data/lang=en/part-0.parquet`),
-        in every path, that its files lack as columns: epochplan reads the files' own columns."""
-        keys = [dict(_PARTITION.findall(os.path.dirname(path))) for path in self.paths]
-        if not keys:
+        in every path below the folder all of them share (as polars reads them below a pattern's
+        or folder's base: a `job=42/` above the input is no key), that its files lack as columns:
+        epochplan reads the files' own columns."""
+        folders = [os.path.dirname(path.split("?", 1)[0]) for path in self.paths]
+        if len(folders) < 2:
             return []
+        split = [folder.split("/") for folder in folders]
+        shared = 0
+        while all(len(parts) > shared for parts in split) and len({parts[shared] for parts in split}) == 1:
+            shared += 1
+        keys = [dict(_PARTITION.findall("/" + "/".join(parts[shared:]))) for parts in split]
         columns = self.schema()
         return [key for key in keys[0] if all(key in k for k in keys[1:]) and key not in columns]
 
@@ -143,6 +150,17 @@ class Source:
             if any(other in name for other in (";", "|", "\t", ",") if other != SEPARATORS[kind]):
                 return path, name
         return None
+
+    def first_values(self, column: str, count: int) -> list[Any]:
+        """Up to `count` first values of `column` (as Python objects): a look at what a column
+        holds; empty when it cannot be read (the audit names such errors where it reads)."""
+        try:
+            for frame in self.read([column], count):
+                if frame.height:
+                    return frame.get_column(column).head(count).to_list()
+        except (InputError, pl.exceptions.PolarsError, OSError):
+            pass
+        return []
 
     def read(self, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
         """The chosen columns of every part, in row order."""

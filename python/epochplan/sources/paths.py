@@ -314,21 +314,14 @@ def format_of(paths: Sequence[Location]) -> str:
 
 
 def split_name(path: str) -> str:
-    """The default name of an eval split: the file name without format and compression suffixes;
-    a pattern's without its wildcards and what they join (`test-*.parquet`: `test`; `*.parquet`:
-    its folder's name)."""
+    """The default name of an eval split: the file name without format and compression suffixes
+    (a pattern's too: `test-*.parquet` is `test-*`, a name reports, check ids and baselines keep)."""
     if is_remote(path):
         path = path.split("?", 1)[0]
-    pure = PurePosixPath(path.rstrip("/"))
-    name = pure.name
+    name = PurePosixPath(path.rstrip("/")).name
     for suffix in (*COMPRESSIONS, *FORMATS):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
-    if has_magic(name) and (is_remote(path) or not _path_exists(path)):
-        name = re.split(r"[*?\[]", name, maxsplit=1)[0].rstrip("-_. ")
-        if not name:
-            folder = pure.parent.name
-            name = folder if folder and not has_magic(folder) else ""
     return name
 
 
@@ -338,7 +331,7 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
     for spec in specs or []:
         name, sep, path = spec.partition("=")
         if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and _path_exists(spec)):
-            name, path = split_name(spec) or "eval", spec
+            name, path = split_name(spec), spec
         if not path:
             raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
         if name in splits:
