@@ -204,13 +204,15 @@ def test_json_lines_with_parts_in_some_lines_and_strings_in_others_are_refused(t
         # Past the first 2 MB the columns' types come from.
         "late.jsonl": ([_mixed(i, False) | {"pad": "x" * 300} for i in range(8000)] + [_mixed(1, True)], 8001),
         "top_level.jsonl": ([{"content": f"describe {i}"} for i in range(10)] + [{"content": _parts(1)}], 11),
+        # a key in another script, as Python's json writes it (escaped): the search missed it
+        "escaped.jsonl": ([{"текст": f"вопрос {i}"} for i in range(10)] + [{"текст": _parts(1)}], 11),
     }
     for name, (rows, line) in cases.items():
         path = _write(rows, tmp_path / name)
         if name == "late.jsonl":
             assert (tmp_path / name).stat().st_size > 2 << 20
         proc = run_cli("audit", path, "--no-near", "--json", str(tmp_path / "out.json"))
-        column = "content" if name.startswith("top") else "messages"
+        column = {"top_level.jsonl": "content", "escaped.jsonl": "текст"}.get(name, "messages")
         assert_clean_error(proc, name, f"line {line:,}:", f"key {column!r}", "list of", "where other lines hold text", REFUSED)
         assert not (tmp_path / "out.json").exists()
     import gzip
@@ -245,3 +247,22 @@ def test_a_text_column_named_twice_is_refused(tmp_path):
         assert_clean_error(run_cli("audit", path, *args), "'question' is named more than once")
     with pytest.raises(epochplan.InputError, match="'question' is named more than once"):
         epochplan.audit(pl.DataFrame({"question": ["q"]}), text=["question", "question"])
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_typed_records_and_media_records_are_not_content_parts(tmp_path, suffix):
+    """Lists of typed records that are not chat parts (a dialogue's turns with a speaker,
+    document elements with an id, entity spans with offsets) read as before, named or chosen;
+    records with a media field but no `type` (figures with captions) do not stop the only string
+    column beside them from being chosen."""
+    turns = [
+        {"dialogue": [{"speaker": "A", "type": "utterance", "text": f"hi {i % 5}"}, {"speaker": "B", "type": "utterance", "text": "ho"}]}
+        for i in range(20)
+    ]
+    result = audit_json(_write(turns, tmp_path / f"turns.{suffix}"), "--no-near")
+    assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["dialogue"], 5)
+    elements = [{"elements": [{"type": "Title", "text": f"doc {i % 4}", "element_id": f"e{i}"}]} for i in range(12)]
+    assert audit_json(_write(elements, tmp_path / f"elements.{suffix}"), "--no-near", "--text", "elements")["exact"]["unique"] == 4
+    figures = [{"question": f"what is shown {i % 3}", "figures": [{"image": f"{i}.png", "caption": "c"}]} for i in range(9)]
+    result = audit_json(_write(figures, tmp_path / f"figures.{suffix}"), "--no-near")
+    assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["question"], 3)

@@ -441,6 +441,8 @@ def test_terminal_shows_table_examples_and_skips():
         (["test=data/t.parquet", "data/v.jsonl"], {"test": "data/t.parquet", "v": "data/v.jsonl"}),
         # a name too long for a file name: the spec as a whole was stat'ed ("File name too long")
         ([f"{'n' * 300}=v.parquet"], {"n" * 300: "v.parquet"}),
+        # the working folder has no name of its own: `eval`, not '' (a blank split, `leakage-exact:`)
+        (["."], {"eval": "."}),
         # a pattern is named as a file is (names reports, check ids and baselines keep)
         (["data/test-*.parquet", "s3://b/dev_*.jsonl.gz"], {"test-*": "data/test-*.parquet", "dev_*": "s3://b/dev_*.jsonl.gz"}),
     ],

@@ -4,6 +4,8 @@ column, the JSON report's examples."""
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from conftest import audit_json, run_cli
@@ -114,6 +116,15 @@ def test_media_beside_the_audited_text_is_a_warning(tmp_path):
     llava = tmp_path / "llava.parquet"
     pl.DataFrame({"image": [f"{i}.jpg" for i in range(4)], "text": ["describe it"] * 4}).write_parquet(llava)
     assert [w["id"] for w in audit_json(str(llava), "--no-near")["warnings"]].count("media-column") == 1
+    # rows without media first (an empty list), base64 images, URLs without a file suffix
+    mixed = tmp_path / "mixed.jsonl"
+    rows = [{"text": "describe", "images": []}] * 40 + [{"text": "describe", "images": [f"img/{i}.jpg"]} for i in range(20)]
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [w["id"] for w in audit_json(str(mixed), "--no-near")["warnings"]] == ["media-column"]
+    for values in (["/9j/4AAQSkZJRg" + str(i) for i in range(4)], [f"https://images.example.com/photo-{i}?w=800" for i in range(4)]):
+        encoded = tmp_path / "encoded.parquet"
+        pl.DataFrame({"question": ["q"] * 4, "image": values}).write_parquet(encoded)
+        assert [w["id"] for w in audit_json(str(encoded), "--no-near", "--text", "question")["warnings"]] == ["media-column"]
     png = tmp_path / "png.parquet"
     pl.DataFrame({"text": ["a", "a"], "blob": [b"\x89PNG\r\n\x1a\n" + bytes([i]) for i in range(2)]}).write_parquet(png)
     assert [w["id"] for w in audit_json(str(png), "--no-near")["warnings"]] == ["media-column"]

@@ -26,21 +26,32 @@ SAMPLED = 32
 NAMED_GROUPS = 3
 
 
+#: Openings of base64-encoded image files (JPEG, PNG, GIF, WebP), as benchmark TSVs hold them.
+BASE64_MAGIC = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")
+URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "hf://", "file://")
+
+
 def _looks_like_media(value: object) -> bool:
+    """Bytes of a media file, or (in a column named as media) its path, URL or base64 text."""
     if isinstance(value, list):
-        return bool(value) and _looks_like_media(value[0])
+        return _looks_like_media(value[0])
     if isinstance(value, bytes):
         return value.startswith(MEDIA_MAGIC) or value[4:8] == b"ftyp"
     if isinstance(value, str):
-        path = value.strip().split("?", 1)[0].lower()
-        return path.startswith("data:image/") or path.endswith(MEDIA_SUFFIXES)
+        text = value.strip()
+        path = text.split("?", 1)[0].lower()
+        return (
+            path.startswith(("data:image/", "data:audio/", "data:video/", *URL_SCHEMES))
+            or path.endswith(MEDIA_SUFFIXES)
+            or text.startswith(BASE64_MAGIC)
+        )
     return False
 
 
 def _is_media(name: str, dtype: pl.DataType, sample: Callable[[str], list[object]]) -> bool:
     """A Hugging Face Image/Audio struct ({bytes, path} / {array, path, sampling_rate}), or bytes
     of media files, or paths or URLs of media files in a column named as media is: by the first
-    `SAMPLED` values, most of them such (a binary column of hashes, captions in a column named
+    `SAMPLED` values that are not null nor empty, most of them such (a binary column of hashes, captions in a column named
     `image` are no media)."""
     if isinstance(dtype, pl.Struct):
         fields = {f.name: f.dtype for f in dtype.fields}
@@ -48,7 +59,7 @@ def _is_media(name: str, dtype: pl.DataType, sample: Callable[[str], list[object
     inner = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
     if inner != pl.Binary and not (inner == pl.String and name.lower() in MEDIA_NAMES):
         return False
-    values = [v for v in sample(name) if v is not None]
+    values = sample(name)  # not null nor empty: a row without media says nothing
     return bool(values) and sum(map(_looks_like_media, values)) * 2 > len(values)
 
 

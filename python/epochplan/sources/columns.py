@@ -16,11 +16,13 @@ TEXT_COLUMN_CANDIDATES = ("text", "content", "messages", "conversations", "promp
 CONTENT_FIELDS = ("content", "value", "text")
 #: What `--text` accepts, for error messages.
 TEXT_KINDS = "a string column, a list of strings, or a conversation (a list of messages with a string field content, value or text)"
-#: Fields that make a struct a message (OpenAI / TRL `role`, ShareGPT `from`), not a content part.
-MESSAGE_FIELDS = frozenset({"role", "from"})
 #: Fields of content parts that hold no text (OpenAI's `image_url`, `input_audio`; Hugging Face's
 #: `image`, `video`, `audio`): a list of structs with one of them is a list of multimodal parts.
 MEDIA_FIELDS = frozenset({"image_url", "image", "input_image", "input_audio", "audio", "video", "video_url"})
+#: Every field a content part has (OpenAI's, Hugging Face's): a list of structs with a `type` and
+#: only these is a list of parts; one with other fields (a speaker, an element id, a span's
+#: start and end) is a list of typed records.
+PART_FIELDS = MEDIA_FIELDS | {"type", "text", "file", "image_file", "url", "path", "detail", "refusal", "input_text"}
 #: Why a list of content parts is refused, for its error messages.
 PARTS_REFUSED = (
     "images would not be compared, so samples that differ only in their image would count as duplicates. "
@@ -49,17 +51,15 @@ def parts_kind(dtype: pl.DataType) -> str | None:
     layouts: a conversation whose messages' content is a list (OpenAI's and Hugging Face's
     `{"role": "user", "content": [{"type": "image_url", ...}, {"type": "text", "text": ...}]}`,
     LLaVA's ShareGPT `value` likewise), and a list of the parts themselves (a `content` column):
-    structs without a role that have a media field (`MEDIA_FIELDS`), or a `type` and no string
-    `content` or `value` (a message of its own)."""
+    structs with a `type` and only the fields of parts (`PART_FIELDS`; not a role, which makes a
+    message, nor a speaker, an id or a span's start: typed records of other data)."""
     if not isinstance(dtype, (pl.List, pl.Array)) or not isinstance(dtype.inner, pl.Struct):
         return None
     fields = {f.name: f.dtype for f in dtype.inner.fields}
     listed = next((name for name in CONTENT_FIELDS if isinstance(fields.get(name), (pl.List, pl.Array))), None)
     if listed is not None:
         return f"messages whose {listed} is a list of parts (multimodal content)"
-    if MESSAGE_FIELDS & fields.keys():
-        return None
-    if MEDIA_FIELDS & fields.keys() or ("type" in fields and not any(_is_string(fields.get(n, pl.Null)) for n in ("content", "value"))):
+    if "type" in fields and fields.keys() <= PART_FIELDS:
         return "a list of content parts (multimodal: {'type': 'image_url', ...}, {'type': 'text', ...})"
     return None
 
@@ -82,11 +82,7 @@ def is_parts_value(value: object, content: str | None = None) -> bool:
     if content is not None:
         return any(isinstance(m, dict) and isinstance(m.get(content), list) for m in value)
     items = [v for v in value if v is not None]
-    return (
-        bool(items)
-        and all(isinstance(v, dict) and not MESSAGE_FIELDS & v.keys() for v in items)
-        and any(MEDIA_FIELDS & v.keys() or ("type" in v and not isinstance(v.get("content", v.get("value")), str)) for v in items)
-    )
+    return bool(items) and all(isinstance(v, dict) and "type" in v and v.keys() <= PART_FIELDS for v in items)
 
 
 def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, list[str], str | None, pl.Expr]]:
@@ -95,7 +91,7 @@ def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, l
     of parts, polars reads the column as strings and each list as its JSON text, so the parts
     would be audited as that text. Each with the keys that lead to it in a line's record, its
     messages' content field (None for a string column), and an expression of the values that
-    may be such text (`[` ... `]`)."""
+    may be such text (`[{` ... `}]`)."""
     found = []
     for c in columns:
         resolved = resolve_column(schema, c)
@@ -110,7 +106,8 @@ def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, l
             values = column.explode().struct.field(content)  # each message's, not each row's (a null for an empty list)
         else:
             continue
-        found.append((c, keys, content, values.filter(values.str.starts_with("[") & values.str.ends_with("]"))))
+        # polars writes a list of objects as compact JSON: `[{...}]` (a text in brackets is no such list)
+        found.append((c, keys, content, values.filter(values.str.starts_with("[{") & values.str.ends_with("}]"))))
     return found
 
 

@@ -151,13 +151,18 @@ class Source:
                 return path, name
         return None
 
-    def first_values(self, column: str, count: int) -> list[Any]:
-        """Up to `count` first values of `column` (as Python objects): a look at what a column
-        holds; empty when it cannot be read (the audit names such errors where it reads)."""
+    def first_values(self, column: str, count: int, within: int = 10_000) -> list[Any]:
+        """Up to `count` first values of `column` that are not null nor an empty list, among its
+        first `within` rows (as Python objects): a look at what a column holds; empty when it
+        cannot be read (the audit names such errors where it reads)."""
         try:
-            for frame in self.read([column], count):
-                if frame.height:
-                    return frame.get_column(column).head(count).to_list()
+            for frame in self.read([column], within):
+                if not frame.height:
+                    continue
+                values = frame.get_column(column).drop_nulls()
+                if isinstance(values.dtype, (pl.List, pl.Array)):
+                    values = values.filter(values.list.len() > 0)
+                return values.head(count).to_list()
         except (InputError, pl.exceptions.PolarsError, OSError):
             pass
         return []

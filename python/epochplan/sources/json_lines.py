@@ -186,8 +186,10 @@ def _listed_parts(name: str, opener: Opener, schema: pl.Schema, columns: Sequenc
 
 
 def _key_of_list(key: str) -> re.Pattern[bytes]:
-    """The bytes of `key` followed by a list (`"content": [`), as a JSON line holds them."""
-    return re.compile(rb'"' + re.escape(json.dumps(key, ensure_ascii=False)[1:-1].encode()) + rb'"\s*:\s*\[')
+    """The bytes of `key` followed by a list (`"content": [`), as a JSON line holds them (its
+    letters as they are or, as Python's `json` writes them, escaped)."""
+    spellings = {json.dumps(key, ensure_ascii=ascii)[1:-1].encode() for ascii in (False, True)}  # Python's json escapes non-ASCII letters
+    return re.compile(rb'"(?:' + b"|".join(map(re.escape, sorted(spellings))) + rb')"\s*:\s*\[')
 
 
 #: What each kind of JSON value reads as: polars fails on a value its column's type cannot hold.

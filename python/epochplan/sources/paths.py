@@ -331,7 +331,7 @@ def parse_eval(specs: list[str] | None) -> dict[str, str]:
     for spec in specs or []:
         name, sep, path = spec.partition("=")
         if not sep or not name or "/" in name or ":" in name or (not is_remote(spec) and _path_exists(spec)):
-            name, path = split_name(spec), spec
+            name, path = split_name(spec) or "eval", spec  # `--eval .` has no name of its own
         if not path:
             raise InputError(f"--eval {spec!r}: give PATH or NAME=PATH")
         if name in splits:
