@@ -111,6 +111,7 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
     if labels is None or not labels.counts:
         return []
     out = []
+    total = sum(labels.counts.values())
     groups: dict[str, list[str]] = defaultdict(list)
     for value in labels.counts:
         groups[" ".join(value.split()).casefold()].append(value)
@@ -119,21 +120,18 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
         rows = sum(labels.counts[v] for group in variants for v in group)
         shown = "; ".join(", ".join(repr(v) for v in group[:4]) for group in variants[:NAMED_GROUPS])
         more = f" and {len(variants) - NAMED_GROUPS} more groups" if len(variants) > NAMED_GROUPS else ""
-        total = sum(labels.counts.values())
         message = (
             f"label column {column!r} has values that differ only in case or spaces: {shown}{more}. Each counts as its own "
             "class, and rows with two of them as conflicting labels; if they mean one class, make them one value "
             "(strip and lowercase the labels) before auditing"
         )
-        out.append(AuditWarning("label-variants", message, rows / total if total else 0.0, ""))
+        out.append(AuditWarning("label-variants", message, rows / total, ""))
     # Only beside SNLI's and MNLI's three classes: -1 is a real class of -1/0/1 sentiment or ±1 data.
     if set(labels.counts) == {"-1", "0", "1", "2"}:
-        rows = labels.counts["-1"]
-        total = sum(labels.counts.values())
         message = (
-            f"{rows:,} rows have the label -1 in label column {column!r}, which datasets such as SNLI, MNLI and GLUE's test "
+            f"{labels.counts['-1']:,} rows have the label -1 in label column {column!r}, which datasets such as SNLI, MNLI and GLUE's test "
             "splits use for 'no label': here it is a class of its own (in the class counts, the imbalance and conflicting "
             "labels). If it means no label, drop those rows or make their label null"
         )
-        out.append(AuditWarning("label-sentinel", message, rows / total if total else 0.0, ""))
+        out.append(AuditWarning("label-sentinel", message, labels.counts["-1"] / total, ""))
     return out
