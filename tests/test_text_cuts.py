@@ -82,17 +82,3 @@ def test_cluster_previews_end_on_a_whole_visible_character(tmp_path):
         assert whole_characters(previews[name], text) and len(previews[name]) <= 80
     for name, text in (("fits", "x" * 77 + "น้ำ" + "yyy"), ("plain", "y" * 100)):
         assert len(epochplan._epochplan.preview(text)) == 80, name
-
-
-def test_a_preview_is_marked_cut_only_where_it_may_have_been():
-    """The core keeps at most 80 code points and ends on a whole visible character. An ASCII
-    preview shorter than that was whole (the check table printed `… on a mat....` for a complete
-    74-character text); at 80, or near it in other scripts, it may have been cut."""
-    from epochplan.defaults import PREVIEW_CHARS
-    from epochplan.graphemes import cut_preview
-
-    whole = "the quick brown fox jumps over the lazy dog and then sits down on a red mat."
-    assert PREVIEW_CHARS - 8 < len(whole) < PREVIEW_CHARS and cut_preview(whole, PREVIEW_CHARS) == whole
-    assert cut_preview("x" * PREVIEW_CHARS, PREVIEW_CHARS) == "x" * PREVIEW_CHARS + "…"
-    thai = "น้ำ" * 25  # 75 code points: the next syllable (3) would pass 80
-    assert cut_preview(thai, PREVIEW_CHARS) == thai + "…"

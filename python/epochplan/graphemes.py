@@ -100,10 +100,8 @@ _LONG_CHARACTER = 8
 def cut_preview(text: str, at: int, mark: str = "…") -> str:
     """`text` as shown when it is a stored cluster preview: the core keeps at most `at` code
     points of the normalised text and ends them on a whole visible character, so a preview that
-    comes within one visible character of `at` may have been cut there and gets `mark` after it:
-    at `at`, or within `_LONG_CHARACTER` of it where the text is not ASCII (ASCII text shorter
-    than `at` was cut only before an emoji or a mark-laden letter that followed it, rare; a text
-    of other scripts of 73 to 79 characters that was not cut gets the mark too)."""
-    if len(text) >= at or (len(text) > at - _LONG_CHARACTER and not text.isascii()):
-        return text + mark
-    return text
+    comes within one visible character of `at` may have been cut there and gets `mark` after it
+    (a text of 73 to 80 characters that was not cut gets it too)."""
+    if len(text) <= at - _LONG_CHARACTER:
+        return text
+    return text + mark
