@@ -11,7 +11,7 @@ import polars as pl
 
 from ..errors import InputError, naming_input, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
-from ..sources.paths import data_suffix, file_key, split_shard
+from ..sources.paths import file_key, shard_pattern
 from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
 
@@ -134,14 +134,11 @@ def refuse_shared_files(train: Source, eval_sources: Mapping[str, EvalSplit]) ->
 def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
     """How to give a split's shards apart from train's, when they are named as splits (the
     Hugging Face Hub's `data/train-00000-of-00002.parquet`, `data/test-00000-of-00001.parquet`)."""
-    shard = split_shard(os.path.basename(shared))
-    trains = [(p, s) for p in train_paths if (s := split_shard(os.path.basename(p))) is not None and s[0] == "train"]
+    shard = shard_pattern(shared)
+    trains = [found for path in train_paths if (found := shard_pattern(path)) is not None and found[0] == "train"]
     if shard is None or shard[0] == "train" or not trains:
         return " (a folder or a pattern given as train reads every file it holds)" if len(train_paths) > 1 else ""
-    (first, (_, prefix)), suffix = trains[0], data_suffix(shared)
-    train_pattern = os.path.join(os.path.dirname(first), f"{prefix}*{suffix}")
-    eval_pattern = os.path.join(os.path.dirname(shared), f"{shard[1]}*{suffix}")
-    return f", e.g. '{shown(without_secrets(train_pattern))}' --eval '{shown(without_secrets(eval_pattern))}'"
+    return f", e.g. '{shown(without_secrets(trains[0][1]))}' --eval '{shown(without_secrets(shard[1]))}'"
 
 
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:

@@ -153,9 +153,9 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
             if folder_split in SPLIT_NAMES:
                 splits.setdefault(folder_split, root + query)
             for name in data:
-                shard = split_shard(name)
+                shard = shard_pattern(f"{root}/{name}")
                 if shard is not None:
-                    splits.setdefault(shard[0], f"{root}/{shard[1]}*{data_suffix(name)}{query}")
+                    splits.setdefault(shard[0], shard[1] + query)
         if budget <= 0 or len(found) > 3:
             break
     if not found:
@@ -182,6 +182,14 @@ def split_shard(name: str) -> tuple[str, str] | None:
     Hub names them (`train-00000-of-00002.parquet`, `test.jsonl`): ("train", "train-")."""
     match = _SHARD.match(name)
     return (match.group(1).lower(), match.group(0)) if match else None
+
+
+def shard_pattern(path: str) -> tuple[str, str] | None:
+    """(split, the pattern that reads its shards alone) when the file at `path` is a shard of a
+    dataset's split: `data/train-00000-of-00002.parquet` gives ("train", "data/train-*.parquet")."""
+    folder, name = os.path.split(path)
+    shard = split_shard(name)
+    return None if shard is None else (shard[0], os.path.join(folder, f"{shard[1]}*{data_suffix(name)}"))
 
 
 def data_suffix(name: str) -> str:
