@@ -509,17 +509,22 @@ pub(super) fn sort_parts(entries: usize, sort_limit: usize) -> usize {
 
 /// `[start, end)` of every run of two or more sorted entries with the same key.
 pub(super) fn shared_buckets(entries: &[u128]) -> Vec<(u32, u32)> {
-    let mut buckets = Vec::new();
+    key_runs(entries, 2)
+}
+
+/// `[start, end)` of every run of at least `min` sorted entries with the same key.
+pub(super) fn key_runs(entries: &[u128], min: usize) -> Vec<(u32, u32)> {
+    let mut runs = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {
         if i == entries.len() || entry_key(entries[i]) != entry_key(entries[start]) {
-            if i - start >= 2 {
-                buckets.push((start as u32, i as u32));
+            if i - start >= min {
+                runs.push((start as u32, i as u32));
             }
             start = i;
         }
     }
-    buckets
+    runs
 }
 
 /// Within each bucket (members in row order), checks each member against the one before it and,

@@ -28,7 +28,7 @@ use crate::error::{CoreError, Result};
 use crate::hashing::IdentityBuildHasher;
 
 use super::exact_sets::ExactSets;
-use super::index::{NearIndex, sort_parts};
+use super::index::{NearIndex, key_runs, sort_parts};
 use super::lsh::LshPlan;
 use super::minhash::{Sketcher, exact_jaccard, similarity};
 use super::options::Verify;
@@ -269,25 +269,21 @@ impl NearIndex {
             Candidates { starts: vec![0], train: Vec::new(), of_member: Vec::new(), member_starts: Vec::new() };
         // (eval member, bucket) of every eval member in a shared bucket.
         let mut in_bucket: Vec<(u32, u32)> = Vec::new();
-        let (mut eval_entries, mut runs, mut found) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut eval_entries, mut found) = (Vec::new(), Vec::new());
         for band in 0..self.plan.bands {
             for part in 0..parts {
                 eval.band_entries(band, part, parts, &mut eval_entries)?;
                 eval_entries.par_sort_unstable();
-                // The runs of one key: their index by key, their [start, end) in the entries.
-                runs.clear();
-                let mut run_of = HashMap::with_hasher(IdentityBuildHasher);
-                let mut start = 0;
-                for i in 1..=eval_entries.len() {
-                    if i == eval_entries.len() || entry_key(eval_entries[i]) != entry_key(eval_entries[start]) {
-                        run_of.insert(entry_key(eval_entries[start]), runs.len() as u32);
-                        runs.push((start, i));
-                        start = i;
-                    }
-                }
+                // The runs of one key: their [start, end) in the entries, their index by key.
+                let runs = key_runs(&eval_entries, 1);
                 if runs.is_empty() {
                     continue;
                 }
+                let run_of: HashMap<u64, u32, IdentityBuildHasher> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(start, _))| (entry_key(eval_entries[start as usize]), i as u32))
+                    .collect();
                 // (run, train member) in scan order: train members increase within a run.
                 found.clear();
                 train.scan_band_keys(band, |train_member, key| {
@@ -299,7 +295,8 @@ impl NearIndex {
                 })?;
                 candidates.add_buckets(&found, runs.len(), |run, bucket| {
                     let (start, end) = runs[run];
-                    in_bucket.extend(eval_entries[start..end].iter().map(|&e| (entry_member(e), bucket)));
+                    in_bucket
+                        .extend(eval_entries[start as usize..end as usize].iter().map(|&e| (entry_member(e), bucket)));
                 });
             }
         }
