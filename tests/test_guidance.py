@@ -158,6 +158,25 @@ def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnin
         assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == [], values
 
 
+def test_a_label_column_of_ids_or_text_is_a_warning_and_many_real_classes_are_not(tmp_path):
+    """--label id by mistake (every row its own label) said nothing: class counts, balance and
+    conflicting labels of 3,000 one-row classes."""
+    rows = 3_000
+    texts = [f"sentence number {i} about topic {i * 7}" for i in range(rows)]
+    data = tmp_path / "data.parquet"
+    ids, classes = [f"row-{i:05d}" for i in range(rows)], [i % 1_500 for i in range(rows)]
+    pl.DataFrame({"text": texts, "id": ids, "label": classes}).write_parquet(data)
+    [warning] = [w for w in audit_json(str(data), "--no-near", "--label", "id")["warnings"] if w["id"] == "label-cardinality"]
+    assert "'id' has 3,000 distinct values among 3,000 labelled rows" in warning["message"] and warning["share"] == 1.0
+    quiet = run_cli("audit", str(data), "--no-near", "-q", "--label", "id")
+    assert quiet.returncode == 0 and "looks like an id or free text" in quiet.stderr
+    # 1,500 classes of two rows each, and 1,000 classes of one row each: classes, no warning
+    assert audit_json(str(data), "--no-near", "--label", "label")["warnings"] == []
+    few = tmp_path / "few.parquet"
+    pl.DataFrame({"text": texts[:1_000], "label": [f"class {i}" for i in range(1_000)]}).write_parquet(few)
+    assert audit_json(str(few), "--no-near", "--label", "label")["warnings"] == []
+
+
 def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):
     """`data/lang=en/part-0.parquet`: `lang` is in the paths, not the files; --label lang said
     only "no label column 'lang'; columns are: text, label", and dedup dropped it silently."""

@@ -1,6 +1,6 @@
 """Warnings about what the input holds beside the audited text: media columns the audit does not
-compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), and label values that most likely mean one class or none
-(`label-variants`, `label-sentinel`). Each says what the numbers then count and how to change it."""
+compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), label values that most likely mean one class or none
+(`label-variants`, `label-sentinel`), and a label column of ids or text rather than classes (`label-cardinality`). Each says what the numbers then count and how to change it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"ID3", b"fLaC", b
 SAMPLED = 32
 #: Label groups named in a warning.
 NAMED_GROUPS = 3
+#: Distinct labels past which, when they are also more than half the labelled rows, the label
+#: column looks like ids or text (`label-cardinality`).
+MANY_LABELS = 1_000
 
 
 #: Openings of base64-encoded image files (JPEG, PNG, GIF, WebP), as benchmark TSVs hold them.
@@ -126,12 +129,34 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
             "(strip and lowercase the labels) before auditing"
         )
         out.append(AuditWarning("label-variants", message, rows / total, ""))
-    # Only beside SNLI's and MNLI's three classes: -1 is a real class of -1/0/1 sentiment or ±1 data.
-    if set(labels.counts) == {"-1", "0", "1", "2"}:
+    # Only beside SNLI's and MNLI's three classes (-1 is a real class of -1/0/1 sentiment or ±1
+    # data), or in a `datasets` ClassLabel column, where -1 is "no label" by definition.
+    if set(labels.counts) == {"-1", "0", "1", "2"} or (labels.label_names and "-1" in labels.counts):
+        used = "a datasets ClassLabel uses" if labels.label_names else "datasets such as SNLI, MNLI and GLUE's test splits use"
         message = (
-            f"{labels.counts['-1']:,} rows have the label -1 in label column {column!r}, which datasets such as SNLI, MNLI and GLUE's test "
-            "splits use for 'no label': here it is a class of its own (in the class counts, the imbalance and conflicting "
-            "labels). If it means no label, drop those rows or make their label null"
+            f"{labels.counts['-1']:,} rows have the label -1 in label column {column!r}, which {used} for 'no label': here it "
+            "is a class of its own (in the class counts, the imbalance and conflicting labels). If it means no label, drop those "
+            "rows or make their label null"
         )
         out.append(AuditWarning("label-sentinel", message, labels.counts["-1"] / total, ""))
+    cardinality = cardinality_warning(labels, column, total)
+    if cardinality is not None:
+        out.append(cardinality)
     return out
+
+
+def cardinality_warning(labels: Labels, column: str | None, labelled: int) -> AuditWarning | None:
+    """`label-cardinality`: more than `MANY_LABELS` distinct labels that are also more than half
+    the labelled rows (most classes of one or two rows): an id or text column taken as the
+    label, whose class counts, balance and conflicting labels say nothing. Real classification
+    data has far fewer classes than rows (1,000 ImageNet classes, 20,000 product categories of
+    a million rows), so it does not fire there."""
+    distinct = len(labels.counts)
+    if distinct <= MANY_LABELS or distinct * 2 <= labelled:
+        return None
+    message = (
+        f"label column {column!r} has {distinct:,} distinct values among {labelled:,} labelled rows: it looks like an id or "
+        "free text, not classes, so the class counts, imbalance and conflicting labels mean little; give --label the "
+        "column that holds the classes"
+    )
+    return AuditWarning("label-cardinality", message, distinct / labelled, "")

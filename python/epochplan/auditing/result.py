@@ -249,7 +249,7 @@ class AuditWarning:
     """Something the numbers alone would hide (id `template`: a shared template dominates;
     `separator`: a CSV/TSV file read as one column, its fields most likely split by another
     character; `text-column`: the audited column was chosen automatically beside other text
-    columns; `media-column`, `label-variants`, `label-sentinel`: see `input_warnings`)."""
+    columns; `media-column`, `label-variants`, `label-sentinel`, `label-cardinality`: see `input_warnings`)."""
 
     id: str
     message: str
@@ -307,6 +307,9 @@ class Labels:
     null_labels: int
     entropy_normalized: float | None  # H / ln K; None with fewer than two classes
     imbalance_ratio: float | None  # largest / smallest class; None without classes
+    #: A `datasets` ClassLabel column's class names by label value (`{"0": "negative"}`), from
+    #: the input's schema metadata (`sources.class_labels`); None for any other label column.
+    label_names: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -314,6 +317,7 @@ class Labels:
             "null_labels": self.null_labels,
             "entropy_normalized": self.entropy_normalized,
             "imbalance_ratio": self.imbalance_ratio,
+            "label_names": None if self.label_names is None else dict(self.label_names),
         }
 
 

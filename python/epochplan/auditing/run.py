@@ -10,6 +10,7 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
-from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, open_source, other_text_columns
+from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
@@ -197,6 +198,8 @@ def audit(
             else None
         )
         result = build_result(info, summary, clusters)
+        if result.labels is not None:
+            result.labels = replace(result.labels, label_names=class_names(source, label))
         if examples:
             result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
             if result.near is not None:

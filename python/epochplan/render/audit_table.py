@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..auditing.result import AuditResult, AuditWarning, ClusterStats, Labels, LengthStats
 from ..auditing.tokenizer import TokenLengthStats, counted_by_tokenizer
+from ..sources import shown_label
 from .blocks import up_to_one
 from .console import data_text
 from .near_examples import escape_controls, render_near_examples
@@ -129,7 +130,8 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         near_part = "" if c.near_clusters is None else f", {c.near_clusters:,} near clusters"
         console.print(f"conflicting labels: {c.exact_clusters:,} exact clusters{near_part}, {c.rows:,} rows")
         for e in c.examples[:3]:
-            shown = data_text(sorted(set(map(str, e.labels))))
+            names = r.labels.label_names if r.labels is not None else None
+            shown = data_text([shown_label(label, names) for label in sorted(set(map(str, e.labels)))])
             console.print(f"  rows {e.rows[:6]}{' …' if len(e.rows) > 6 else ''} labels {shown}", highlight=False)
 
     near_part = f" / {r.near.unique:,} (near)" if r.near is not None else ""
@@ -155,7 +157,7 @@ def _label_table(labels: Labels) -> Table:
             table.add_row(f"… {hidden:,} more classes (all in --json)", "", "", style="dim")
             continue
         name, count = row
-        table.add_row(data_text(name), f"{count:,}", _pct(count, total))
+        table.add_row(data_text(shown_label(name, labels.label_names)), f"{count:,}", _pct(count, total))
     return table
 
 

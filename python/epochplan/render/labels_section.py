@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..sources import shown_label
 from . import svg
 from .blocks import Caps, absent, data_name, dl, figure, hidden_note, more, num, section, table, up_to_one
 from .text import shown
@@ -28,6 +29,8 @@ def labels(audit: Mapping[str, Any], caps: Caps) -> str:
             ],
         )
     counts = sorted(((str(k), int(v)) for k, v in (block.get("counts") or {}).items()), key=lambda kv: (-kv[1], kv[0]))
+    given = block.get("label_names")  # a datasets ClassLabel's names: shown beside the numbers
+    names = {str(k): str(v) for k, v in given.items()} if isinstance(given, Mapping) else None
     body = [
         dl(
             [
@@ -46,8 +49,9 @@ def labels(audit: Mapping[str, Any], caps: Caps) -> str:
             (f"{len(others):,} other classes", f"{sum(v for _, v in others):,} rows, at most {others[0][1]:,} a class") if others else None
         )
         caption = "Rows per class, largest first" + (f"; the {BARS} largest of {len(counts):,} drawn." if others else ".")
-        body.append(figure(svg.hbars(counts[:BARS], x_label="rows", rest=rest), caption))
-    body.append(_conflicts(audit.get("conflicts"), caps))
+        bars = [(shown_label(k, names), v) for k, v in counts[:BARS]]
+        body.append(figure(svg.hbars(bars, x_label="rows", rest=rest), caption))
+    body.append(_conflicts(audit.get("conflicts"), caps, names))
     return section("labels", "Labels", body)
 
 
@@ -74,7 +78,7 @@ def _texts_by_row(group: Mapping[str, Any]) -> dict[Any, Any]:
     return found
 
 
-def _conflicts(block: Any, caps: Caps) -> str:
+def _conflicts(block: Any, caps: Caps, label_names: dict[str, str] | None) -> str:
     if not isinstance(block, Mapping):
         return "<h3>Conflicting labels</h3>" + absent("The audit JSON has no <code>conflicts</code> block.")
     out = [
@@ -97,7 +101,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
             rows, names = group.get("rows") or [], group.get("labels") or []
             tally: dict[str, int] = {}
             for name in names:
-                tally[str(name)] = tally.get(str(name), 0) + 1
+                tally[shown_label(name, label_names)] = tally.get(shown_label(name, label_names), 0) + 1
             lines.append(
                 [
                     ", ".join(num(r) for r in rows[: caps.items]) + (" …" if len(rows) > caps.items else ""),
@@ -118,7 +122,7 @@ def _conflicts(block: Any, caps: Caps) -> str:
                 "and of the first row of each label)</span>"
             )
             label = names[i] if i < len(names) else None
-            cells.append([num(row), data_name(label) if label is not None else "–", text])
+            cells.append([num(row), data_name(shown_label(label, label_names)) if label is not None else "–", text])
         out.append(table(["row", "label", "text"], cells, "conflict") + more(len(rows), caps.conflict_texts, "rows"))
     out.append(more(len(examples), caps.conflicts, "groups"))
     if not caps.examples:

@@ -196,7 +196,15 @@ AUDIT = _obj(
     exact=_optional(_obj(**_CLUSTERS)),
     near=_optional(_obj(**_CLUSTERS, **_NEAR_SETTINGS)),
     lengths=_optional(_obj(chars=_optional(_LENGTH), words=_optional(_LENGTH), tokens=_optional(_LENGTH), tokens_estimate=NUMBER)),
-    labels=_optional(_obj(counts=_optional(_named(_count)), null_labels=COUNT, imbalance_ratio=NUMBER, entropy_normalized=NUMBER)),
+    labels=_optional(
+        _obj(
+            counts=_optional(_named(_count)),
+            null_labels=COUNT,
+            imbalance_ratio=NUMBER,
+            entropy_normalized=NUMBER,
+            label_names=_optional(_named(_text)),
+        )
+    ),
     conflicts=_optional(_obj(exact_clusters=COUNT, near_clusters=COUNT, rows=COUNT, examples=_optional(_array(_CONFLICT)))),
     leakage=_optional(_named(_optional(_SPLIT))),
     warnings=_optional(_array(_obj(id=_text, message=_text, share=NUMBER, text=TEXT))),

@@ -2,6 +2,7 @@
 streamed in input order, and row previews."""
 
 from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch, row_batches
+from .class_labels import class_names, shown_label
 from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
@@ -38,6 +39,7 @@ __all__ = [
     "batches",
     "check_label_column",
     "choose_text_columns",
+    "class_names",
     "count_rows",
     "is_dataset_dict",
     "is_remote",
@@ -50,6 +52,7 @@ __all__ = [
     "read_once",
     "resolve_paths",
     "row_batches",
+    "shown_label",
     "split_name",
     "text_expression",
 ]
