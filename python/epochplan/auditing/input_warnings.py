@@ -115,8 +115,11 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
         return []
     out = []
     total = sum(labels.counts.values())
+    cardinality = cardinality_warning(labels, column, total)
     groups: dict[str, list[str]] = defaultdict(list)
-    for value in labels.counts:
+    # Not when the labels are ids or text: their variants say nothing, and grouping a million
+    # values took seconds.
+    for value in labels.counts if cardinality is None else ():
         groups[" ".join(value.split()).casefold()].append(value)
     variants = [sorted(group, key=lambda v: (-labels.counts[v], v)) for group in groups.values() if len(group) > 1]
     if variants:
@@ -139,7 +142,6 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
             "rows or make their label null"
         )
         out.append(AuditWarning("label-sentinel", message, labels.counts["-1"] / total, ""))
-    cardinality = cardinality_warning(labels, column, total)
     if cardinality is not None:
         out.append(cardinality)
     return out
