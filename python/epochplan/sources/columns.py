@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import InputError
+from .tool_calls import TOOL_SCHEMA_COLUMNS, message_text
 
 # A conversation before a prompt: in chat data (UltraChat has `prompt` and `messages`) the
 # prompt is only the first message, and the plan's token budget would count a fraction.
@@ -223,7 +224,8 @@ def choose_text_columns(
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
-    the only string column besides the label column, else (no string column) the only
+    the only string column besides the label column (and the tools' schemas, `tools` or
+    `functions`, taken last, when there is nothing else), else (no string column) the only
     conversation or list-of-strings column, else the only text field of a struct column. The
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
     text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
@@ -255,11 +257,18 @@ def choose_text_columns(
     certain = [(name, dtype) for name, dtype in parts if _is_chat_parts(dtype)]
     if certain:
         raise _refuse_parts(where, certain[0][0], parts_kind(certain[0][1]) or "", "; or audit another column with --text")
-    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name)]
+    # Not a conversation's list of tools (their JSON schemas, often a string column beside it).
+    strings = [
+        name
+        for name, dtype in schema.items()
+        if _is_string(dtype) and name != label and not is_pandas_index(name) and name not in TOOL_SCHEMA_COLUMNS
+    ]
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
-        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label]
+        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS]
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
         strings = [name for name in _nested_strings(schema) if label not in (name, name.split(".", 1)[0])]
+    if not strings:  # nothing but a column so named (a dataset of code's `functions`): that one
+        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label and name in TOOL_SCHEMA_COLUMNS]
     if len(strings) == 1:
         return strings
     if not strings and parts:
@@ -348,14 +357,16 @@ def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The text of one column: a string as it is; a list of strings one item a line; a
     conversation one message's content a line. Roles are left out, so the same conversation
     counts as one whichever layout holds it (`user`/`assistant` or ShareGPT's `human`/`gpt`),
-    and an eval split in another layout is compared by what was said. Null items and messages
+    and an eval split in another layout is compared by what was said. A message's tool calls
+    are a line each after its content (`tool_calls.message_text`). Null items and messages
     are left out; a null list is null and an empty one an empty text."""
     if isinstance(dtype, pl.Array):  # fixed-size: as the list it is
         column, dtype = column.arr.to_list(), pl.List(dtype.inner)
     if not isinstance(dtype, pl.List):
         return column.cast(pl.String)
     content = _content_field(dtype)
-    item = pl.element() if content is None else pl.element().struct.field(content)
+    # A message's tool calls (`tool_calls`, `function_call`) follow its content (`tool_calls.py`).
+    item = pl.element() if content is None else message_text(pl.element(), dtype.inner, content)
     # A list of strings, or of nulls only (as a batch of empty lists reads), casts as it is.
     return column.list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
 
