@@ -249,6 +249,19 @@ def test_a_text_column_named_twice_is_refused(tmp_path):
         epochplan.audit(pl.DataFrame({"question": ["q"]}), text=["question", "question"])
 
 
+def test_the_label_column_named_as_text_is_refused(tmp_path):
+    """`--text label --label label` ran: every distinct text its own class, every duplicate
+    cluster of one label. Refused as a text column named twice is, in every command."""
+    path = _write([{"question": f"q {i % 5}", "label": f"q {i % 5}"} for i in range(10)], tmp_path / "q.jsonl")
+    for command in (["audit", "--no-near"], ["check", "--no-near"], ["dedup", "-o", str(tmp_path / "out.jsonl")]):
+        for text in (["--text", "question"], ["--text", "label", "--text", "question"]):
+            proc = run_cli(command[0], path, *command[1:], *text[-2:] if command[0] != "audit" else text, "--label", "question")
+            assert_clean_error(proc, "label column 'question' is also a text column")
+    assert not (tmp_path / "out.jsonl").exists()
+    with pytest.raises(epochplan.InputError, match="label column 'label' is also a text column"):
+        epochplan.audit(pl.DataFrame({"label": ["q"]}), text="label", label="label")
+
+
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
 def test_typed_records_and_media_records_are_not_content_parts(tmp_path, suffix):
     """Lists of typed records that are not chat parts (a dialogue's turns with a speaker,

@@ -1079,6 +1079,48 @@ def test_a_folder_of_split_shards_is_named_as_splits(hub, tmp_path, frame):
     assert_clean_error(run_cli("audit", str(other.parent), "--text", "prompt"), f"'{other.parent}/**/*.parquet'")
 
 
+def _split_warnings(*args: str) -> list[str]:
+    return [w["message"] for w in audit_json(*args, "--text", "prompt", "--no-near")["warnings"] if w["id"] == "mixed-splits"]
+
+
+def test_files_named_as_different_splits_read_as_one_input_are_a_warning(hub, tmp_path, frame):
+    """`audit hub/data` (train and test shards of a Hub snapshot) with no --eval read them as one
+    train input without a word: counts mixed the splits, and test rows also in train counted as
+    duplicates. A `mixed-splits` warning names the splits and the arguments that keep them apart."""
+    data = hub["data"]
+    apart = f"e.g. '{data}/train-*.parquet' --eval '{data}/test-*.parquet'"
+    for given in (str(data), f"{data}/*.parquet"):
+        [message] = _split_warnings(given)
+        assert "named as different splits (train, test)" in message and apart in message
+    proc = run_cli("dedup", str(data), "--text", "prompt", "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert proc.returncode == 0 and "warning: the input's files are named as different splits (train, test)" in proc.stderr
+    proc = run_cli("check", str(data), "--text", "prompt", "--no-near")
+    assert "note mixed-splits: " in proc.stdout
+    # One split's shards, and the eval split given apart: no warning.
+    assert _split_warnings(f"{data}/train-*.parquet") == []
+    assert _split_warnings(f"{data}/train-*.parquet", "--eval", f"{data}/test-*.parquet") == []
+    # Split folders (a `datasets` config's layout), and one file per split (GLUE's dev.tsv, valid.jsonl).
+    for split, rows in (("train", frame.head(30)), ("test", frame.slice(30, 10)), ("validation", frame.slice(40, 10))):
+        (tmp_path / "conv" / split).mkdir(parents=True)
+        rows.write_ndjson(tmp_path / "conv" / split / "part-0.jsonl")
+        (tmp_path / "files").mkdir(exist_ok=True)
+        rows.write_ndjson(tmp_path / "files" / f"{'dev' if split == 'validation' else split}.jsonl")
+    conv, files = tmp_path / "conv", tmp_path / "files"
+    [message] = _split_warnings(f"{conv}/*/*.jsonl")
+    assert "(train, test, validation)" in message and f"e.g. '{conv}/train' --eval '{conv}/test' --eval '{conv}/validation'" in message
+    [message] = _split_warnings(str(files))
+    assert (
+        "(train, dev, test), " in message
+        and f"e.g. '{files}/train.jsonl' --eval '{files}/dev.jsonl' --eval '{files}/test.jsonl'" in message
+    )
+    # Names that hold a split's name inside another word, beside one split: no warning.
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("contest", "latest", "attest", "train", "evaluation", "developer", "value"):
+        frame.slice(0, 5).write_parquet(other / f"{name}.parquet")
+    assert _split_warnings(str(other)) == []
+
+
 def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):
     """`eval=DatasetDict(train=tr, test=te)` took the DatasetDict's own train split as an eval
     split: dedup kept none of train's rows. That split (and one that is the train object) is

@@ -1,5 +1,6 @@
 """Warnings about what the input holds beside the audited text: media columns the audit does not
-compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), label values that most likely mean one class or none
+compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), files
+named as two or more of a dataset's splits read as one (`mixed-splits`), label values that most likely mean one class or none
 (`label-variants`, `label-sentinel`), and a label column of ids or text rather than classes (`label-cardinality`). Each says what the numbers then count and how to change it."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from ..errors import without_secrets
+from ..sources.paths import Location, mixed_splits, splits_apart
 from .result import AuditWarning, Labels
 
 #: Column names that hold media by convention (Hugging Face, LLaVA, webdataset exports): a
@@ -104,6 +107,23 @@ def partition_warnings(keys: list[str]) -> list[AuditWarning]:
         "the files first if they matter (polars: scan_parquet(..., hive_partitioning=True))"
     )
     return [AuditWarning("partition-keys", message, 1.0, "")]
+
+
+def mixed_splits_warning(paths: list[Location]) -> list[AuditWarning]:
+    """A `mixed-splits` warning when the input's files are named as two or more splits (a Hub
+    snapshot's `data/` holding `train-*.parquet` and `test-*.parquet`, `train/` beside `test/`):
+    read as one input, their rows are counted as one set, and rows of one split that are also in
+    another as duplicates rather than leakage (`dedup` drops them from either)."""
+    splits = mixed_splits(paths)
+    if not splits:
+        return []
+    names, apart = splits_apart({name: without_secrets(where) for name, where in splits.items()})
+    message = (
+        f"the input's files are named as different splits ({names}), read here as one input: counts mix the splits, and a row "
+        "of one split that is also in another counts as a duplicate, not as leakage; audit one split and give the others as "
+        f"eval splits, e.g. {apart}"
+    )
+    return [AuditWarning("mixed-splits", message, 1.0, "")]
 
 
 def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarning]:

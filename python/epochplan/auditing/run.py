@@ -25,7 +25,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import SAMPLED, label_warnings, media_column_warning, partition_warnings
+from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -217,6 +217,7 @@ def audit(
         if media is not None:
             result.warnings.append(media)
         result.warnings.extend(partition_warnings(source.partition_keys()))
+        result.warnings.extend(mixed_splits_warning(source.paths))
         result.warnings.extend(label_warnings(result.labels, label))
         misread = source.misread_separator()
         if misread is not None:

@@ -230,7 +230,8 @@ def choose_text_columns(
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
     text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
     as the only text, or as chat data beside other string columns (which are not audited in
-    its stead). A column named twice is refused (its text would be joined twice)."""
+    its stead). A column named twice is refused (its text would be joined twice), and so is the label column
+    named as text."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
         if not columns:
@@ -238,6 +239,8 @@ def choose_text_columns(
         twice = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
         if twice is not None:  # joined twice, every text and token count would double
             raise InputError(f"text columns: {twice!r} is named more than once; name each column once")
+        if label is not None and label in columns:  # every text its own class, every duplicate cluster of one label
+            raise InputError(f"label column {label!r} is also a text column; --label takes another column than --text")
         for c in columns:
             resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
             if (kind := parts_kind(resolved[2])) is not None:

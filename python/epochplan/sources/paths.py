@@ -149,25 +149,20 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
             found.add(root)
             if not suffix:  # of the pattern to suggest: the first file's format, with its compression
                 suffix = data_suffix(data[0])
-            folder_split = PurePosixPath(root).name.lower()
-            if folder_split in SPLIT_NAMES:
-                splits.setdefault(folder_split, root + query)
             for name in data:
-                shard = shard_pattern(f"{root}/{name}")
-                if shard is not None:
-                    splits.setdefault(shard[0], shard[1] + query)
+                split = split_of(f"{root}/{name}")
+                if split is not None:
+                    splits.setdefault(split[0], split[1] + query)
         if budget <= 0 or len(found) > 3:
             break
     if not found:
         return ""
     shown = ", ".join(sorted(found)[:3]) + (" …" if len(found) > 3 else "")
     if len(splits) > 1:
-        train = "train" if "train" in splits else next(iter(splits))
-        splits = {train: splits[train], **splits}  # train named first
-        others = " ".join(f"--eval '{where}'" for name, where in splits.items() if name != train)
+        names, apart = splits_apart(splits)
         return (
             f"; a folder read does not look into subfolders, and data files are in {shown}, as separate splits "
-            f"({', '.join(splits)}): audit one split and give the others as eval splits, e.g. '{splits[train]}' {others}"
+            f"({names}): audit one split and give the others as eval splits, e.g. {apart}"
         )
     return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}{query}'"
 
@@ -189,7 +184,48 @@ def shard_pattern(path: str) -> tuple[str, str] | None:
     dataset's split: `data/train-00000-of-00002.parquet` gives ("train", "data/train-*.parquet")."""
     folder, name = os.path.split(path)
     shard = split_shard(name)
-    return None if shard is None else (shard[0], os.path.join(folder, f"{shard[1]}*{data_suffix(name)}"))
+    if shard is None:
+        return None
+    suffix = data_suffix(name)
+    if name[len(shard[1]) - 1 :] == suffix:  # the split's one file (`test.jsonl`): `test.*.jsonl` would miss it
+        return shard[0], path
+    return shard[0], os.path.join(folder, f"{shard[1]}*{suffix}")
+
+
+def split_of(path: str) -> tuple[str, str] | None:
+    """(split, the pattern or folder that reads it alone) when the file at `path` is named as a
+    dataset's split: by its own name (`shard_pattern`), else by its folder's, as a `datasets`
+    config's layout keeps them (`data/test/part-0.parquet` gives ("test", "data/test"))."""
+    shard = shard_pattern(path)
+    if shard is not None:
+        return shard
+    folder = os.path.dirname(path)
+    name = os.path.basename(folder).lower()
+    return (name, folder) if name in SPLIT_NAMES else None
+
+
+def mixed_splits(paths: Iterable[Location]) -> dict[str, str]:
+    """{split: the pattern or folder that reads it alone} when the files of one input are named
+    as two or more splits (`data/train-*.parquet` beside `data/test-*.parquet`, read together by
+    `data/` or `data/*.parquet`), else {}: read as one input, they count as one set of rows."""
+    splits: dict[str, str] = {}
+    for location in paths:
+        path = str(location)
+        if is_remote(path):
+            path = path.split("?", 1)[0]  # a presigned URL's query names no split
+        split = split_of(path)
+        if split is not None:
+            splits.setdefault(split[0], split[1])
+    return splits if len(splits) > 1 else {}
+
+
+def splits_apart(splits: Mapping[str, str]) -> tuple[str, str]:
+    """The split names, train first, and the arguments that audit train with the others as
+    eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`."""
+    train = "train" if "train" in splits else next(iter(splits))
+    ordered = {train: splits[train], **splits}
+    others = " ".join(f"--eval '{where}'" for name, where in ordered.items() if name != train)
+    return ", ".join(ordered), f"'{ordered[train]}' {others}"
 
 
 def data_suffix(name: str) -> str:

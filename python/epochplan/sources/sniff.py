@@ -294,7 +294,7 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
     if table is not None:
         what, rows, orient = table
         raise InputError(
-            f"{name}: one JSON object holding a table by columns ({what}, {rows:,} rows), not rows; write one "
+            f"{name}: one JSON object holding a table {'by row number' if orient == INDEX else 'by columns'} ({what}, {rows:,} rows), not rows; write one "
             f"record a line (JSON lines), e.g. pd.read_json({name!r}{orient}).to_json('rows.jsonl', orient='records', "
             "lines=True), or from a datasets Dataset, ds.to_json('rows.jsonl')"
             + ("; one record of lists: name the file .jsonl" if what.startswith("every") else "")
@@ -310,9 +310,12 @@ def refuse_records_object(name: str, data: bytes, compression: str | None = None
         )
 
 
+INDEX = ", orient='index'"
+
+
 def table_object(value: dict[str, Any]) -> tuple[str, int, str] | None:
     """What a JSON object holding a whole table is (pandas' `to_json(orient='split')`, its
-    default `orient='columns'`, or column lists as `Dataset.to_dict()` and `df.to_dict('list')`
+    default `orient='columns'`, `orient='index'` (rows under their row numbers), or column lists as `Dataset.to_dict()` and `df.to_dict('list')`
     give), its number of rows and the `orient` pandas reads it back with; None for a record."""
     columns, data = value.get("columns"), value.get("data")
     if isinstance(columns, list) and isinstance(data, list) and set(value) <= {"columns", "index", "data"}:
@@ -327,4 +330,6 @@ def table_object(value: dict[str, Any]) -> tuple[str, int, str] | None:
     if values and all(isinstance(v, dict) and v and v.keys() == values[0].keys() for v in values):
         if all(key.isdigit() for key in values[0]):
             return "pandas' orient='columns', each key's values by row number", len(values[0]), ""
+        if all(key.isdigit() for key in value):
+            return "pandas' orient='index', each row under its row number", len(values), INDEX
     return None
