@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,12 +67,15 @@ def representatives(
     eval: EvalSpec = None,
     eval_text: EvalText = None,
     source: Source | None = None,
+    warn: bool = False,
     **audit_options,
 ) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
     """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame. `data` is
     read again for the rows: its caller reads it once first (`_read_once`) and holds it while
     it reads the rows; `source`: `data` opened already by the caller (to check it before the
-    audit), read for the rows instead of opening it again."""
+    audit), read for the rows instead of opening it again. `warn`: also give the summary's
+    warnings as Python `UserWarning`s (for `dedup`, which returns rows only), but those the
+    audit gave as such already (`eval-split-left-out`)."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
@@ -107,6 +111,11 @@ def representatives(
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
         warnings=tuple(w.message for w in result.warnings) + _conflict_warning(result, level, keep),
     )
+    if warn:
+        said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
+        for message in summary.warnings:
+            if message not in said:
+                warnings.warn(message, UserWarning, stacklevel=3)  # at the caller of `dedup`
     return kept, summary, source.frame
 
 
@@ -202,14 +211,18 @@ def dedup(
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
-    text column(s) as in `audit`."""
+    text column(s) as in `audit`.
+
+    The audit's warnings, which `dedup` prints on the command line (media columns not compared,
+    partition keys not read, label variants, a dominating template, kept rows whose clusters carry
+    different labels …), are given as Python `UserWarning`s, each once."""
     with _read_once(data, {"level": level, "keep": keep, **audit_options}) as data:
         source = None
         if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
             source = open_source(data)
             source.check_shared_types("dedup")  # one frame holds the union of the columns
         kept, _, frame = representatives(
-            data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, source=source, **audit_options
+            data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, source=source, warn=True, **audit_options
         )
         return _kept_rows(frame, kept).collect()
 
