@@ -14,7 +14,7 @@ from .._epochplan import TokenLengths
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from .audit_fields import RECREATE, AuditFields
-from .counts import positive_float, positive_int
+from .counts import positive_int, positive_number
 from .refusals import NothingToPlan
 
 
@@ -35,7 +35,7 @@ class DataCounts:
 
     unique_samples: int | None
     unique_level: str  # "near" | "exact" | "given"
-    unique_tokens: float | None
+    unique_tokens: float | None  # an int when counted or given whole: exact past 2^53, where a float is not
     tokens_source: str  # how unique_tokens was obtained, for the rationale
     token_lengths: LengthQuantiles | None = None
     rows: int | None = None  # non-null rows in the audit
@@ -199,7 +199,7 @@ def counts_from_audit(source: Any) -> DataCounts:
     return DataCounts(
         unique_samples=unique,
         unique_level=level,
-        unique_tokens=None if unique_tokens is None else float(unique_tokens),
+        unique_tokens=unique_tokens,  # an int (exact past 2^53), or the older audits' float estimate
         tokens_source=tokens_source,
         token_lengths=_table_quantiles(table) if table else _token_quantiles(f, non_null),
         rows=non_null,
@@ -240,7 +240,7 @@ def _token_quantiles(f: AuditFields, non_null: int) -> LengthQuantiles | None:
 def counts_from_numbers(samples: Any = None, tokens: Any = None) -> DataCounts:
     """Counts given directly (`--samples`, `--tokens`), taken as already unique."""
     n = None if samples is None else positive_int(samples, "--samples")
-    t = None if tokens is None else positive_float(tokens, "--tokens")
+    t = None if tokens is None else positive_number(tokens, "--tokens")
     if n is None and t is None:
         raise InputError("nothing to plan: give an audit (--audit FILE or a data path), --samples or --tokens")
     return DataCounts(unique_samples=n, unique_level="given", unique_tokens=t, tokens_source="given (--tokens)")

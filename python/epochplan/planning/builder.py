@@ -37,7 +37,7 @@ from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # it
 from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt, percent
 from .refusals import DataCannotFill, NothingToPlan
-from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
+from .rounding import FRAMEWORK_SOURCES, ceil_div, exact, samples_trained, steps_per_epoch
 from .rules import (
     EVALS_MAX,
     EVALS_MIN,
@@ -149,14 +149,15 @@ def _build(b: _Builder) -> Plan:
     tokens_epoch = _tokens_trained(b, n_items, tokens_epoch)
     lo, rec, hi, entries = epoch_rule(s.regime, c, n_items, s)
     b.rationale.extend(entries)
-    planned, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
+    planned, exact_epochs, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
     _check_epochs(b, planned, lo, hi)
     warmup = _warmup(b, total)
     eval_steps = _eval_steps(b, total, spe)
     save_steps = eval_steps
     b.why("save_steps", "save at every evaluation", f"save_steps = eval_steps = {fmt(eval_steps)} (a multiple, x1)", SRC_SAVE)
     patience = _patience(b, total, spe, eval_steps)
-    tokens_total = None if tokens_epoch is None else round(tokens_epoch * planned)
+    # In exact arithmetic: a float holds only every other whole number past 2^53 (9e15 tokens).
+    tokens_total = None if tokens_epoch is None else round(exact(tokens_epoch) * exact_epochs)
     ratio = effective_data_ratio(planned)
     b.why(
         "effective_data_ratio",
@@ -253,7 +254,7 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     return spe
 
 
-def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> float | None:
+def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> float | Fraction | None:
     """Tokens an epoch trains on: all of them, or with --drop-last those of the samples in whole
     batches (the dropped ones take their share of the tokens). The token budget, total tokens
     and FLOPs count these."""
@@ -263,7 +264,7 @@ def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> fl
     used = samples_trained(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus)
     if used == n_items:
         return tokens_epoch
-    trained = tokens_epoch * used / n_items
+    trained = exact(tokens_epoch) * used / n_items
     b.why(
         "tokens_per_epoch",
         "--drop-last: only whole batches train; the dropped samples' share of the tokens is left out",
@@ -273,8 +274,8 @@ def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> fl
     return trained
 
 
-def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | None) -> tuple[float, int, str]:
-    """(planned epochs, total optimizer steps, what fixed them)."""
+def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | Fraction | None) -> tuple[float, Fraction, int, str]:
+    """(planned epochs, the same as an exact fraction, total optimizer steps, what fixed them)."""
     s = b.setup
     if s.steps is not None:
         # Over the steps an epoch takes (its last batch may be short), as the trainers count: HF's
@@ -288,12 +289,12 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
             f"{fmt(s.steps)} / {fmt(spe)} = {planned:.4g}",
             SRC_ARITH,
         )
-        return planned, s.steps, "steps"
+        return planned, Fraction(s.steps, spe), s.steps, "steps"
     if s.token_budget is not None:
         if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
             raise DataCannotFill("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
-        exact = _fraction(s.token_budget) / _fraction(tokens_epoch)
-        planned = float(exact)
+        epochs = exact(s.token_budget) / exact(tokens_epoch)
+        planned = float(epochs)
         b.why(
             "epochs.planned",
             "epochs = token budget / tokens per epoch",
@@ -303,30 +304,23 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
-        exact = _fraction(planned)
+        epochs = exact(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
-        exact = _fraction(planned)
+        epochs = exact(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
     # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
     # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
     # hand it max_steps unless the epochs are whole.)
-    total = within_ceiling(max(1, math.ceil(exact * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
+    total = within_ceiling(max(1, math.ceil(epochs * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
     b.why(
         "total_steps",
         "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
         f"ceil({planned:.4g} x {spe}) = {fmt(total)} ({why})",
         SRC_HF,
     )
-    return planned, total, budget
-
-
-def _fraction(number: float) -> Fraction:
-    """`number` as the exact fraction of the decimal it is written as: a float's shortest repr
-    is the value as given (--epochs 1.1, --token-budget 2.007e6), where its binary value is a
-    hair off it."""
-    return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
+    return planned, epochs, total, budget
 
 
 def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:
