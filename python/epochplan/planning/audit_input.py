@@ -48,6 +48,10 @@ class DataCounts:
     #: `lengths.tokens.unique_lengths`: truncation and packing are counted from it exactly.
     unique_lengths: tuple[tuple[int, int], ...] | None = None
     tokens_estimated: bool = True  # unique_tokens is the bytes/4 estimate, not tokenizer counts
+    #: Of unique_samples, those that leak into the audit's eval splits (`{level}.leaked_unique`),
+    #: and the splits' names; None without eval splits (or in an audit older than the count).
+    leaked_unique: int | None = None
+    eval_splits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,9 @@ def counts_from_audit(source: Any) -> DataCounts:
         unique_tokens = None if tokens_estimate is None else tokens_estimate * unique / non_null
         tokens_source = "audit tokens_estimate (UTF-8 bytes / 4) x unique / non-null rows"
         estimated, table = True, None
+    leaked = f.whole(f"{level}.leaked_unique")
+    if leaked is not None and leaked > unique:
+        raise f.error(f"{level}.leaked_unique", f"is {leaked:,}: more than the {unique:,} {level}-unique samples")
     return DataCounts(
         unique_samples=unique,
         unique_level=level,
@@ -208,6 +215,8 @@ def counts_from_audit(source: Any) -> DataCounts:
         clusters=f.whole(f"{level}.clusters", default=0),
         top_counts=tuple(_top_count(f, f"{level}.top[{i}]", entry) for i, entry in enumerate(f.items(f"{level}.top"))),
         exact_unique=exact_unique,
+        leaked_unique=leaked,
+        eval_splits=tuple(leakage) if isinstance(leakage := f.get("leakage"), dict) else (),
         unique_lengths=table,
         tokens_estimated=estimated,
     )

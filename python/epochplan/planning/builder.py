@@ -134,6 +134,11 @@ def _build(b: _Builder) -> Plan:
     s, raw = b.setup, b.counts
     check_setup(s, samples=raw.unique_samples is not None, tokens=raw.unique_tokens is not None)
     _explain_counts(b)
+    if raw.leaked_unique:
+        b.warnings.append(
+            f"{fmt(raw.unique_samples or 0)} unique samples, of which {_leaking(raw)}. The plan counts the leaking ones as "
+            "training data: to plan on the rows you will train on, audit dedup --eval's output (or give its row count to --samples)"
+        )
     add_overhead(b)
     c = b.counts
     seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
@@ -198,6 +203,7 @@ def _build(b: _Builder) -> Plan:
         truncated_samples=None if b.truncated is None else b.truncated[0],
         truncated_tokens=None if b.truncated is None else b.truncated[1],
         sample_overhead=s.sample_overhead,
+        leaked_samples=c.leaked_unique,
     )
 
 
@@ -211,6 +217,9 @@ def _explain_counts(b: _Builder) -> None:
             if c.unique_level == "near" and c.exact_unique is not None:
                 detail += f" (exact-unique: {fmt(c.exact_unique)})"
             src = f"{SRC_AUDIT}, {c.unique_level}.unique"
+            if c.leaked_unique:
+                detail += f", of which {_leaking(c)} (the plan counts all {fmt(c.unique_samples)})"
+                src += f", {c.unique_level}.leaked_unique"
         b.why("unique_samples", "epochs count over unique samples (near-unique when available)", detail, src)
     if c.unique_tokens is not None:
         given = c.unique_level == "given"
@@ -227,6 +236,17 @@ def _explain_counts(b: _Builder) -> None:
         f"{b.setup.per_device_batch} x {b.setup.grad_accum} x {b.setup.gpus} = {b.setup.global_batch}"
         + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
         "setup",
+    )
+
+
+def _leaking(c: DataCounts) -> str:
+    """How many of the unique samples leak into the audit's eval splits, and what dedup leaves."""
+    splits = ", ".join(c.eval_splits) or "the eval splits"
+    copies = "exact or near copies" if c.unique_level == "near" else "exact copies"
+    level = "" if c.unique_level == "near" else " --level exact"
+    return (
+        f"{fmt(c.leaked_unique or 0)} leak into eval ({splits}: {copies} of eval rows); "
+        f"after `epochplan dedup{level} --eval` {fmt((c.unique_samples or 0) - (c.leaked_unique or 0))} remain"
     )
 
 
