@@ -22,9 +22,9 @@ from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.parts import read_error
 from ..sources.paths import file_format
+from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
-from .result import AuditResult
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
@@ -109,7 +109,7 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(w.message for w in result.warnings) + _conflict_warning(result, level, keep),
+        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep),
     )
     if warn:
         said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
@@ -117,22 +117,6 @@ def representatives(
             if message not in said:
                 warnings.warn(message, UserWarning, stacklevel=3)  # at the caller of `dedup`
     return kept, summary, source.frame
-
-
-def _conflict_warning(result: AuditResult, level: str, keep: str) -> tuple[str, ...]:
-    """With a label column: how many kept rows stand for clusters whose rows carry different
-    labels (a row is kept whole, with its own label; the other labels are dropped)."""
-    label, conflicts = result.source.label_column, result.conflicts
-    if label is None or conflicts is None:
-        return ()
-    clusters = conflicts.near_clusters if level == "near" and conflicts.near_clusters is not None else conflicts.exact_clusters
-    if not clusters:
-        return ()
-    which = "first (lowest) row's" if keep == "first" else "longest row's"
-    return (
-        f"{clusters:,} kept rows stand for {level}-duplicate clusters whose rows carry different labels in {label!r}; "
-        f"each kept its {which} label and the others were dropped: see them with epochplan audit --label {label}",
-    )
 
 
 #: The audit's arguments dedup sets itself, and why.
