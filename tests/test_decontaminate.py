@@ -4,13 +4,14 @@ output against the same eval splits then finds no leak at all, and nothing else 
 
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
 import pytest
 
 import epochplan
-from conftest import run_cli
+from conftest import audit_json, run_cli
 
 TEXT = "response"
 
@@ -138,3 +139,34 @@ def test_eval_text_of_a_split_whose_name_holds_an_equals_sign():
     # The longest name the spec starts with wins; plain names work as before.
     assert parse_eval_text(["a=b=c"], {"a": 1, "a=b": 2}) == {"a=b": "c"}
     assert parse_eval_text(["a=c"], {"a": 1, "a=b": 2}) == {"a": "c"}
+
+
+@pytest.mark.parametrize("level", ["near", "exact"])
+def test_the_audits_plan_says_how_many_unique_samples_leak(data, tmp_path, level):
+    """`audit train --eval ...` planned on every unique sample, the ones it reports leaking into
+    eval included, without a word. The plan still counts them (`unique_samples` is the audit's),
+    and now says how many leak and how many `dedup --eval` leaves: exactly the rows it writes."""
+    train, out = str(data / "train.parquet"), tmp_path / "clean.parquet"
+    near = [] if level == "near" else ["--no-near"]
+    audit = audit_json(train, "--text", TEXT, *_eval_args(data), *near)
+    leaked, unique = audit[level]["leaked_unique"], audit[level]["unique"]
+    plan = audit["plan"]
+    assert plan["unique_samples"] == unique and plan["leaked_samples"] == leaked > 0
+    proc = run_cli("dedup", train, "--text", TEXT, "--level", level, *_eval_args(data), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    remain = pl.read_parquet(out).height
+    assert remain == unique - leaked
+    flag = "" if level == "near" else " --level exact"
+    said = f"{unique:,} unique samples, of which {leaked:,} leak into eval (val, test: "
+    [warning] = [w for w in plan["warnings"] if w.startswith(said)]
+    assert f"after `epochplan dedup{flag} --eval` {remain:,} remain" in warning
+    [reason] = [r for r in plan["rationale"] if r["field"] == "unique_samples"]
+    assert f"of which {leaked:,} leak into eval" in reason["detail"] and f"{remain:,} remain" in reason["detail"]
+    # `plan --audit` reads it back; an audit without eval splits says nothing of leaks
+    saved = tmp_path / "audit.json"
+    saved.write_text(json.dumps(audit))
+    replanned = run_cli("plan", "--audit", str(saved), "--format", "json")
+    assert replanned.returncode == 0 and json.loads(replanned.stdout)["leaked_samples"] == leaked
+    alone = audit_json(train, "--text", TEXT, *near)
+    assert alone[level]["leaked_unique"] is None and alone["plan"]["leaked_samples"] is None
+    assert not [w for w in alone["plan"]["warnings"] if "leak" in w]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pytest
 
 from conftest import audit_json, run_cli
 
@@ -216,3 +217,47 @@ def test_a_pandas_index_is_never_the_text_to_choose(tmp_path):
     result = audit_json(str(tmp_path / "reviews.parquet"), "--no-near")
     assert result["source"]["text_columns"] == ["review"] and result["exact"]["unique"] == 2
     assert result["warnings"] == []
+
+
+def test_the_python_dedup_gives_the_warnings_the_cli_prints(tmp_path):
+    """`epochplan.dedup` returns rows only: the media, label and partition warnings `dedup`
+    prints on the command line were lost, and a pipeline kept rows whose images differ without a
+    word. They are Python `UserWarning`s now, each once (the eval split left out too), and stay
+    in `audit`'s `result.warnings`."""
+    import warnings
+
+    import datasets
+
+    import epochplan
+
+    path = tmp_path / "captions.parquet"
+    rows = {
+        "text": ["a photo of a cat", "a photo of a cat", "a dog on grass", "a red car"],
+        "label": ["pos", "Pos", "neg", "neg"],
+        "image": [f"{i}.jpg" for i in range(4)],
+    }
+    pl.DataFrame(rows).write_parquet(path)
+    cli = run_cli("dedup", str(path), "--label", "label", "--text", "text", "-o", str(tmp_path / "out.parquet"))
+    assert cli.returncode == 0, cli.stderr
+    said = [line.removeprefix("warning: ") for line in cli.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(said) == 3  # media-column, label-variants, the kept row whose cluster's labels conflict
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = epochplan.dedup(str(path), text="text", label="label")
+    assert kept.height == 3
+    assert [str(w.message) for w in caught] == said and {w.category for w in caught} == {UserWarning}
+    assert {w.filename for w in caught} == {__file__}  # at the caller's line, not inside epochplan
+    result = epochplan.audit(str(path), text="text", label="label", near=False)
+    assert [w.id for w in result.warnings] == ["media-column", "label-variants"]
+    # partition keys, through the Python API too
+    for lang in ("en", "de"):
+        (tmp_path / f"lang={lang}").mkdir()
+        pl.DataFrame({"text": [f"{lang} row {i}" for i in range(5)]}).write_parquet(tmp_path / f"lang={lang}" / "part-0.parquet")
+    with pytest.warns(UserWarning, match="partitions \\(lang=…\\)"):
+        epochplan.dedup(str(tmp_path / "*" / "*.parquet"), level="exact")
+    # a DatasetDict's train split left out: warned once (by the audit), not again by dedup
+    train = datasets.Dataset.from_dict({"text": [f"row {i}" for i in range(6)]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        epochplan.dedup(train, eval=datasets.DatasetDict({"train": train, "test": train.select(range(2))}))
+    assert len([w for w in caught if "left out" in str(w.message)]) == 1

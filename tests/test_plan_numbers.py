@@ -5,6 +5,7 @@ line runs as a subprocess, as a user runs it."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -66,7 +67,9 @@ def test_thousands_separators_in_groups_of_three_are_read():
         (("--samples", "100", "--epochs", "1e30"), "--epochs: 1e30 is too large"),
         (("--samples", "9223372036854775808"), "at most 9,223,372,036,854,775,807"),
         (("--samples", "100", "--batch", "1e18", "--gpus", "100"), "global batch"),
-        (("--samples", "9e18", "--epochs", "1e18"), "total optimizer steps would be"),
+        (("--samples", "9e18", "--epochs", "1e15"), "total optimizer steps would be"),
+        # Were planned as one epoch less: a float holds only every other whole number past 2^53.
+        (("--samples", "100", "--epochs", "9007199254740993"), "--epochs: 9007199254740993 is more than 9,007,199,254,740,991"),
         (
             ("--tokens", "9e18", "--seq-len", "1", "--packing-efficiency", "1e-9", "--gpus", "2", "--framework", "torch"),
             "samples per epoch",
@@ -86,6 +89,63 @@ def test_counts_are_read_exactly_up_to_the_ceiling():
     assert plan_json("--samples", "1.5e3")["unique_samples"] == 1500
     with pytest.raises(InputError, match="too large"):
         Setup(steps=1e30)
+
+
+#: 2^53 + 1: the first whole number a float64 cannot hold (it reads 9,007,199,254,740,992).
+PAST_FLOAT = 9_007_199_254_740_993
+
+
+def test_token_counts_past_2_53_are_planned_to_the_last_unit():
+    """--tokens and --token-budget went through a float: 2^53 + 1 tokens packed into
+    2^53 sequences, one step short, and every token figure was one token short."""
+    one_each = ("--seq-len", "1", "--batch", "1")
+    d = plan_json("--tokens", str(PAST_FLOAT), *one_each)
+    assert d["unique_tokens"] == d["tokens_per_epoch"] == d["tokens_total"] == PAST_FLOAT
+    assert d["samples_per_epoch"] == d["steps_per_epoch"] == d["total_steps"] == PAST_FLOAT
+    d = plan_json("--tokens", str(PAST_FLOAT), *one_each, "--packing-efficiency", "0.5", "--epochs", "1")
+    assert d["samples_per_epoch"] == d["total_steps"] == 2 * PAST_FLOAT
+    # the budget read exactly: 2^53 + 1 tokens of 100,000 a epoch, 125 steps each
+    d = plan_json("--samples", "1000", "--tokens", "100000", "--seq-len", "128", "--token-budget", str(PAST_FLOAT))
+    assert d["tokens_total"] == PAST_FLOAT and d["total_steps"] == -(-PAST_FLOAT * 125 // 100_000)
+    # steps given: the tokens they see, exactly (were 800 tokens short)
+    d = plan_json("--samples", "1000", "--tokens", "100000", "--seq-len", "128", "--steps", str(PAST_FLOAT))
+    assert d["total_steps"] == PAST_FLOAT and d["tokens_total"] == PAST_FLOAT * 100_000 // 125
+    # --drop-last: the tokens of the whole batches, exactly
+    d = plan_json("--samples", "3", "--tokens", str(PAST_FLOAT), "--batch", "2", "--drop-last", "--epochs", "1")
+    assert d["tokens_per_epoch"] == d["tokens_total"] == round(Fraction(PAST_FLOAT * 2, 3))
+    # an audit's token count, which it writes as an integer
+    assert plan(samples=1000, tokens=PAST_FLOAT, seq_len=1, batch=1, regime="pretrain").total_steps == PAST_FLOAT
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--samples",
+        "--tokens",
+        "--params",
+        "--batch",
+        "--grad-accum",
+        "--gpus",
+        "--seq-len",
+        "--packing-efficiency",
+        "--sample-overhead",
+        "--epochs",
+        "--steps",
+        "--token-budget",
+    ],
+)
+@pytest.mark.parametrize("value", ["0", "-1", "1e30", "nan", "inf", "-inf"])
+def test_absurd_numbers_exit_2_in_one_line(flag, value):
+    base = {"--samples": [], "--tokens": ["--samples", "1000", "--seq-len", "128"]}.get(
+        flag, ["--samples", "1000", "--tokens", "1e5", "--seq-len", "128"]
+    )
+    if flag == "--packing-efficiency":
+        base = [*base, "--packing"]
+    proc = run_cli("plan", *base, f"{flag}={value}", "--format", "json")
+    if flag == "--sample-overhead" and value == "0":
+        assert proc.returncode == 0 and json.loads(proc.stdout)["sample_overhead"] == 0
+        return
+    assert_clean_error(proc, flag)
 
 
 # --- numpy numbers --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.parts import read_error
 from ..sources.paths import file_format
+from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
-from .result import AuditResult
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
@@ -66,12 +67,15 @@ def representatives(
     eval: EvalSpec = None,
     eval_text: EvalText = None,
     source: Source | None = None,
+    warn: bool = False,
     **audit_options,
 ) -> tuple[pl.Series, DedupSummary, pl.LazyFrame]:
     """Rows to keep (sorted row numbers), a summary, and the source as a lazy frame. `data` is
     read again for the rows: its caller reads it once first (`_read_once`) and holds it while
     it reads the rows; `source`: `data` opened already by the caller (to check it before the
-    audit), read for the rows instead of opening it again."""
+    audit), read for the rows instead of opening it again. `warn`: also give the summary's
+    warnings as Python `UserWarning`s (for `dedup`, which returns rows only), but those the
+    audit gave as such already (`eval-split-left-out`)."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
@@ -105,25 +109,14 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(w.message for w in result.warnings) + _conflict_warning(result, level, keep),
+        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep),
     )
+    if warn:
+        said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
+        for message in summary.warnings:
+            if message not in said:
+                warnings.warn(message, UserWarning, stacklevel=3)  # at the caller of `dedup`
     return kept, summary, source.frame
-
-
-def _conflict_warning(result: AuditResult, level: str, keep: str) -> tuple[str, ...]:
-    """With a label column: how many kept rows stand for clusters whose rows carry different
-    labels (a row is kept whole, with its own label; the other labels are dropped)."""
-    label, conflicts = result.source.label_column, result.conflicts
-    if label is None or conflicts is None:
-        return ()
-    clusters = conflicts.near_clusters if level == "near" and conflicts.near_clusters is not None else conflicts.exact_clusters
-    if not clusters:
-        return ()
-    which = "first (lowest) row's" if keep == "first" else "longest row's"
-    return (
-        f"{clusters:,} kept rows stand for {level}-duplicate clusters whose rows carry different labels in {label!r}; "
-        f"each kept its {which} label and the others were dropped: see them with epochplan audit --label {label}",
-    )
 
 
 #: The audit's arguments dedup sets itself, and why.
@@ -202,14 +195,18 @@ def dedup(
     Decontamination: with `eval` (one split, a list, a {name: data} mapping or a DatasetDict, as
     in `audit`), every cluster that holds a train row matching an eval row is dropped whole:
     exact or near matches at level near, exact ones at level exact. `eval_text` names the eval
-    text column(s) as in `audit`."""
+    text column(s) as in `audit`.
+
+    The audit's warnings, which `dedup` prints on the command line (media columns not compared,
+    partition keys not read, label variants, a dominating template, kept rows whose clusters carry
+    different labels …), are given as Python `UserWarning`s, each once."""
     with _read_once(data, {"level": level, "keep": keep, **audit_options}) as data:
         source = None
         if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
             source = open_source(data)
             source.check_shared_types("dedup")  # one frame holds the union of the columns
         kept, _, frame = representatives(
-            data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, source=source, **audit_options
+            data, text=text, level=level, keep=keep, eval=eval, eval_text=eval_text, source=source, warn=True, **audit_options
         )
         return _kept_rows(frame, kept).collect()
 

@@ -226,6 +226,17 @@ def leakage(
     return report, pl.concat(frames) if frames else pl.DataFrame()
 
 
+def leaked_unique(leaks: pl.DataFrame, near_ids: np.ndarray | None) -> tuple[int, int | None]:
+    """(exact, near): the exact clusters whose representative an eval row equals (an exact match
+    names it), and the near clusters (None without near detection) holding a train row an eval
+    row matches, exactly or near: the unique samples `dedup --eval` drops at each level."""
+    if leaks.height == 0:
+        return 0, None if near_ids is None else 0
+    exact = leaks.filter(pl.col("kind") == "exact")["train_row"].n_unique()
+    near = None if near_ids is None else int(np.unique(near_ids[leaks["train_row"].to_numpy()]).size)
+    return exact, near
+
+
 def near_columns(columns: tuple[bytes, bytes, bytes]) -> pl.DataFrame:
     """The core's near matches (three little-endian columns) as a frame."""
     eval_rows, train_rows, similarity = columns

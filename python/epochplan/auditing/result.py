@@ -79,7 +79,10 @@ class ClusterStats:
     non-null rows; `duplicate_rows` = non-null rows - unique = rows dedup would remove;
     `duplicate_fraction` = duplicate_rows / rows; `clusters` counts clusters of size >= 2.
     `unique_tokens`: tokens of the representatives (one per cluster), summed: what the model sees
-    once per epoch after dedup (tokenizer counts, or the estimate `lengths.tokens` labels)."""
+    once per epoch after dedup (tokenizer counts, or the estimate `lengths.tokens` labels).
+    `leaked_unique` (with eval splits): of `unique`, the clusters that hold a train row some eval
+    row matches (exact matches at the exact level; exact or near at the near level): the unique
+    samples `dedup --eval` drops at that level."""
 
     unique: int
     duplicate_rows: int
@@ -90,6 +93,7 @@ class ClusterStats:
     #: [[size, clusters], ...]: every cluster size that occurs, 1 included, ascending (the core's).
     size_histogram: list[list[int]] = field(default_factory=list)
     unique_tokens: int | None = None
+    leaked_unique: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,7 @@ class ClusterStats:
             "top": [t.to_dict() for t in self.top],
             "size_histogram": [list(b) for b in self.size_histogram],
             "unique_tokens": self.unique_tokens,
+            "leaked_unique": self.leaked_unique,
         }
 
 
@@ -410,6 +415,7 @@ def _cluster_stats(cls, d: dict, rows: int, **extra):
         ],
         size_histogram=[list(b) for b in d.get("size_histogram") or []],
         unique_tokens=d.get("unique_tokens"),
+        leaked_unique=d.get("leaked_unique"),
         **extra,
     )
 

@@ -5,6 +5,7 @@ eval split is then streamed through the same indexes without being added to them
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import warnings
@@ -26,7 +27,7 @@ from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings
-from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval, refuse_shared_files, without_train
+from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
 from .tokenizer import Tokenizer, load_tokenizer
@@ -234,6 +235,10 @@ def audit(
         if eval_sources:
             set_phase(progress, "eval splits (leakage)")
             result.leakage, result.leaks = leakage(auditor, eval_sources, batch_rows, near, (source, columns))
+            exact_leaked, near_leaked = leaked_unique(result.leaks, near_ids if near else None)
+            result.exact = dataclasses.replace(result.exact, leaked_unique=exact_leaked)
+            if result.near is not None:
+                result.near = dataclasses.replace(result.near, leaked_unique=near_leaked)
         if examples:
             attach_texts(result, source, columns, eval_sources)
         else:

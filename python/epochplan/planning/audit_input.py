@@ -14,7 +14,7 @@ from .._epochplan import TokenLengths
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
 from .audit_fields import RECREATE, AuditFields
-from .counts import positive_float, positive_int
+from .counts import positive_int, positive_number
 from .refusals import NothingToPlan
 
 
@@ -35,7 +35,7 @@ class DataCounts:
 
     unique_samples: int | None
     unique_level: str  # "near" | "exact" | "given"
-    unique_tokens: float | None
+    unique_tokens: float | None  # an int when counted or given whole: exact past 2^53, where a float is not
     tokens_source: str  # how unique_tokens was obtained, for the rationale
     token_lengths: LengthQuantiles | None = None
     rows: int | None = None  # non-null rows in the audit
@@ -48,6 +48,10 @@ class DataCounts:
     #: `lengths.tokens.unique_lengths`: truncation and packing are counted from it exactly.
     unique_lengths: tuple[tuple[int, int], ...] | None = None
     tokens_estimated: bool = True  # unique_tokens is the bytes/4 estimate, not tokenizer counts
+    #: Of unique_samples, those that leak into the audit's eval splits (`{level}.leaked_unique`),
+    #: and the splits' names; None without eval splits (or in an audit older than the count).
+    leaked_unique: int | None = None
+    eval_splits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,13 @@ def counts_from_audit(source: Any) -> DataCounts:
         unique_tokens = None if tokens_estimate is None else tokens_estimate * unique / non_null
         tokens_source = "audit tokens_estimate (UTF-8 bytes / 4) x unique / non-null rows"
         estimated, table = True, None
+    leaked = f.whole(f"{level}.leaked_unique")
+    if leaked is not None and leaked > unique:
+        raise f.error(f"{level}.leaked_unique", f"is {leaked:,}: more than the {unique:,} {level}-unique samples")
     return DataCounts(
         unique_samples=unique,
         unique_level=level,
-        unique_tokens=None if unique_tokens is None else float(unique_tokens),
+        unique_tokens=unique_tokens,  # an int (exact past 2^53), or the older audits' float estimate
         tokens_source=tokens_source,
         token_lengths=_table_quantiles(table) if table else _token_quantiles(f, non_null),
         rows=non_null,
@@ -208,6 +215,8 @@ def counts_from_audit(source: Any) -> DataCounts:
         clusters=f.whole(f"{level}.clusters", default=0),
         top_counts=tuple(_top_count(f, f"{level}.top[{i}]", entry) for i, entry in enumerate(f.items(f"{level}.top"))),
         exact_unique=exact_unique,
+        leaked_unique=leaked,
+        eval_splits=tuple(leakage) if isinstance(leakage := f.get("leakage"), dict) else (),
         unique_lengths=table,
         tokens_estimated=estimated,
     )
@@ -240,7 +249,7 @@ def _token_quantiles(f: AuditFields, non_null: int) -> LengthQuantiles | None:
 def counts_from_numbers(samples: Any = None, tokens: Any = None) -> DataCounts:
     """Counts given directly (`--samples`, `--tokens`), taken as already unique."""
     n = None if samples is None else positive_int(samples, "--samples")
-    t = None if tokens is None else positive_float(tokens, "--tokens")
+    t = None if tokens is None else positive_number(tokens, "--tokens")
     if n is None and t is None:
         raise InputError("nothing to plan: give an audit (--audit FILE or a data path), --samples or --tokens")
     return DataCounts(unique_samples=n, unique_level="given", unique_tokens=t, tokens_source="given (--tokens)")

@@ -37,7 +37,7 @@ from .geometry import DEFAULT_PRETRAIN_SEQ_LEN as DEFAULT_PRETRAIN_SEQ_LEN  # it
 from .geometry import add_overhead, check_setup, geometry
 from .model import EpochRange, Exposure, Plan, RationaleEntry, approx, epochs_text, fmt, percent
 from .refusals import DataCannotFill, NothingToPlan
-from .rounding import FRAMEWORK_SOURCES, ceil_div, samples_trained, steps_per_epoch
+from .rounding import FRAMEWORK_SOURCES, ceil_div, exact, samples_trained, steps_per_epoch
 from .rules import (
     EVALS_MAX,
     EVALS_MIN,
@@ -134,6 +134,11 @@ def _build(b: _Builder) -> Plan:
     s, raw = b.setup, b.counts
     check_setup(s, samples=raw.unique_samples is not None, tokens=raw.unique_tokens is not None)
     _explain_counts(b)
+    if raw.leaked_unique:
+        b.warnings.append(
+            f"{fmt(raw.unique_samples or 0)} unique samples, of which {_leaking(raw)}. The plan counts the leaking ones as "
+            "training data: to plan on the rows you will train on, audit dedup --eval's output (or give its row count to --samples)"
+        )
     add_overhead(b)
     c = b.counts
     seq_len, packing, efficiency, n_items, tokens_epoch = geometry(b)
@@ -149,14 +154,15 @@ def _build(b: _Builder) -> Plan:
     tokens_epoch = _tokens_trained(b, n_items, tokens_epoch)
     lo, rec, hi, entries = epoch_rule(s.regime, c, n_items, s)
     b.rationale.extend(entries)
-    planned, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
+    planned, exact_epochs, total, budget = _budget(b, rec, spe, n_items, tokens_epoch)
     _check_epochs(b, planned, lo, hi)
     warmup = _warmup(b, total)
     eval_steps = _eval_steps(b, total, spe)
     save_steps = eval_steps
     b.why("save_steps", "save at every evaluation", f"save_steps = eval_steps = {fmt(eval_steps)} (a multiple, x1)", SRC_SAVE)
     patience = _patience(b, total, spe, eval_steps)
-    tokens_total = None if tokens_epoch is None else round(tokens_epoch * planned)
+    # In exact arithmetic: a float holds only every other whole number past 2^53 (9e15 tokens).
+    tokens_total = None if tokens_epoch is None else round(exact(tokens_epoch) * exact_epochs)
     ratio = effective_data_ratio(planned)
     b.why(
         "effective_data_ratio",
@@ -197,6 +203,7 @@ def _build(b: _Builder) -> Plan:
         truncated_samples=None if b.truncated is None else b.truncated[0],
         truncated_tokens=None if b.truncated is None else b.truncated[1],
         sample_overhead=s.sample_overhead,
+        leaked_samples=c.leaked_unique,
     )
 
 
@@ -210,6 +217,9 @@ def _explain_counts(b: _Builder) -> None:
             if c.unique_level == "near" and c.exact_unique is not None:
                 detail += f" (exact-unique: {fmt(c.exact_unique)})"
             src = f"{SRC_AUDIT}, {c.unique_level}.unique"
+            if c.leaked_unique:
+                detail += f", of which {_leaking(c)} (the plan counts all {fmt(c.unique_samples)})"
+                src += f", {c.unique_level}.leaked_unique"
         b.why("unique_samples", "epochs count over unique samples (near-unique when available)", detail, src)
     if c.unique_tokens is not None:
         given = c.unique_level == "given"
@@ -226,6 +236,17 @@ def _explain_counts(b: _Builder) -> None:
         f"{b.setup.per_device_batch} x {b.setup.grad_accum} x {b.setup.gpus} = {b.setup.global_batch}"
         + ("" if b.setup.batch is not None else f" (per-device batch not given: default {DEFAULT_BATCH}; pass --batch)"),
         "setup",
+    )
+
+
+def _leaking(c: DataCounts) -> str:
+    """How many of the unique samples leak into the audit's eval splits, and what dedup leaves."""
+    splits = ", ".join(c.eval_splits) or "the eval splits"
+    copies = "exact or near copies" if c.unique_level == "near" else "exact copies"
+    level = "" if c.unique_level == "near" else " --level exact"
+    return (
+        f"{fmt(c.leaked_unique or 0)} leak into eval ({splits}: {copies} of eval rows); "
+        f"after `epochplan dedup{level} --eval` {fmt((c.unique_samples or 0) - (c.leaked_unique or 0))} remain"
     )
 
 
@@ -253,7 +274,7 @@ def _steps_per_epoch(b: _Builder, n_items: int) -> int:
     return spe
 
 
-def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> float | None:
+def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> float | Fraction | None:
     """Tokens an epoch trains on: all of them, or with --drop-last those of the samples in whole
     batches (the dropped ones take their share of the tokens). The token budget, total tokens
     and FLOPs count these."""
@@ -263,7 +284,7 @@ def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> fl
     used = samples_trained(s.framework, n_items, s.per_device_batch, s.grad_accum, s.gpus)
     if used == n_items:
         return tokens_epoch
-    trained = tokens_epoch * used / n_items
+    trained = exact(tokens_epoch) * used / n_items
     b.why(
         "tokens_per_epoch",
         "--drop-last: only whole batches train; the dropped samples' share of the tokens is left out",
@@ -273,8 +294,8 @@ def _tokens_trained(b: _Builder, n_items: int, tokens_epoch: float | None) -> fl
     return trained
 
 
-def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | None) -> tuple[float, int, str]:
-    """(planned epochs, total optimizer steps, what fixed them)."""
+def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float | Fraction | None) -> tuple[float, Fraction, int, str]:
+    """(planned epochs, the same as an exact fraction, total optimizer steps, what fixed them)."""
     s = b.setup
     if s.steps is not None:
         # Over the steps an epoch takes (its last batch may be short), as the trainers count: HF's
@@ -288,12 +309,12 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
             f"{fmt(s.steps)} / {fmt(spe)} = {planned:.4g}",
             SRC_ARITH,
         )
-        return planned, s.steps, "steps"
+        return planned, Fraction(s.steps, spe), s.steps, "steps"
     if s.token_budget is not None:
         if not tokens_epoch:  # check_setup saw a token count: here it is 0 (every text empty)
             raise DataCannotFill("--token-budget needs tokens to count epochs in: the data has none (every text is empty)")
-        exact = _fraction(s.token_budget) / _fraction(tokens_epoch)
-        planned = float(exact)
+        epochs = exact(s.token_budget) / exact(tokens_epoch)
+        planned = float(epochs)
         b.why(
             "epochs.planned",
             "epochs = token budget / tokens per epoch",
@@ -303,30 +324,23 @@ def _budget(b: _Builder, rec: float, spe: int, n_items: int, tokens_epoch: float
         budget, why = "token_budget", "--token-budget"
     elif s.epochs is not None:
         planned, budget, why = s.epochs, "epochs", "--epochs"
-        exact = _fraction(planned)
+        epochs = exact(planned)
         b.why("epochs.planned", "given", epochs_text(planned), why)
     else:
         planned, budget, why = rec, "rule", "the regime rule's recommendation"
-        exact = _fraction(planned)
+        epochs = exact(planned)
         b.why("epochs.planned", "the recommended epochs", epochs_text(planned), "regime rule above")
     # In exact arithmetic: 1.1 x 100 in floats is 110.00000000000001, which ceil made 111 steps.
     # (HF's own max_steps for num_train_epochs=1.1 rounds that way too, which is why the exports
     # hand it max_steps unless the epochs are whole.)
-    total = within_ceiling(max(1, math.ceil(exact * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
+    total = within_ceiling(max(1, math.ceil(epochs * spe)), "total optimizer steps", "plan fewer epochs or a larger batch")
     b.why(
         "total_steps",
         "total = ceil(epochs x steps per epoch) (HF Trainer's max_steps formula; exported as max_steps elsewhere)",
         f"ceil({planned:.4g} x {spe}) = {fmt(total)} ({why})",
         SRC_HF,
     )
-    return planned, total, budget
-
-
-def _fraction(number: float) -> Fraction:
-    """`number` as the exact fraction of the decimal it is written as: a float's shortest repr
-    is the value as given (--epochs 1.1, --token-budget 2.007e6), where its binary value is a
-    hair off it."""
-    return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
+    return planned, epochs, total, budget
 
 
 def _check_epochs(b: _Builder, planned: float, lo: float, hi: float) -> None:

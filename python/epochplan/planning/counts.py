@@ -55,6 +55,22 @@ def positive_float(value: Any, what: str) -> float:
     return float(number)
 
 
+def positive_number(value: Any, what: str) -> int | float:
+    """A number greater than 0, as an int when it is whole (a token count past 2^53, where a float
+    holds only every other whole number: 9,007,199,254,740,993 stays itself), else a float."""
+    with _naming(what):
+        number = read_decimal(value)
+        if number <= 0:
+            raise InputError(f"{what}: must be greater than 0, got {value}")
+        check_ceiling(number, value)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+#: Most epochs `--epochs` takes: from 2^53 a float (the plan's `epochs`) holds only every other
+#: whole number, so the steps and tokens of `--epochs 9007199254740993` were those of one epoch less.
+MAX_EPOCHS = 2**53 - 1
+
+
 def within_ceiling(number: int, what: str, fix: str) -> int:
     """A count the plan derived (sequences, steps) checked against the same ceiling as the ones
     given: the core and torch hold them in 64 bits."""

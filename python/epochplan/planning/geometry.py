@@ -16,6 +16,7 @@ from ..errors import InputError
 from .citations import SRC_ARITH, SRC_AUDIT, SRC_FFD, SRC_FFD_TABLE
 from .model import fmt, percent
 from .packing import ffd_efficiency, synthetic_lengths
+from .rounding import exact
 
 if TYPE_CHECKING:
     from .audit_input import DataCounts
@@ -84,7 +85,7 @@ def geometry(b: _Builder) -> Geometry:
     if c.unique_lengths is not None and s.packing_efficiency is None:
         return _packed_table(b, c.unique_lengths, seq_len)
     efficiency = _packing_efficiency(b, seq_len)
-    sequences = math.ceil(c.unique_tokens / (seq_len * efficiency))
+    sequences = math.ceil(exact(c.unique_tokens) / (seq_len * exact(efficiency)))  # exact: tokens past 2^53 too
     b.why(
         "samples_per_epoch",
         "packed sequences = ceil(unique tokens / (seq_len x packing efficiency))",
@@ -160,7 +161,7 @@ def _packed_table(b: _Builder, table: tuple[tuple[int, int], ...], seq_len: int)
         SRC_FFD_TABLE,
     )
     b.why("tokens_per_epoch", "packing keeps every token", f"{fmt(tokens)} tokens per epoch", SRC_ARITH)
-    return seq_len, True, efficiency, sequences, float(tokens)
+    return seq_len, True, efficiency, sequences, tokens
 
 
 def _packing_efficiency(b: _Builder, seq_len: int) -> float:

@@ -137,6 +137,9 @@ class Plan:
     sample_overhead: int = 0  # tokens added to every sample (setup.sample_overhead)
     #: unique_tokens is the audit's bytes/4 estimate (not tokenizer counts, not given by --tokens).
     unique_tokens_estimated: bool = False
+    #: Of unique_samples, those that leak into the audit's eval splits (exact or near copies of
+    #: eval rows, which `dedup --eval` drops); counted in the plan. None without eval splits.
+    leaked_samples: int | None = None
 
     @property
     def batch(self) -> int:
@@ -153,6 +156,7 @@ class Plan:
             "unique_level": self.unique_level,
             "unique_tokens": self.unique_tokens,
             "unique_tokens_estimated": self.unique_tokens_estimated,
+            "leaked_samples": self.leaked_samples,
             "samples_per_epoch": self.samples_per_epoch,
             "packing": self.packing,
             "packing_efficiency": None if self.packing_efficiency is None else _round(self.packing_efficiency),

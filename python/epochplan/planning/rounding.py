@@ -3,12 +3,23 @@ data-parallel padding, last partial accumulation window), read from each framewo
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .._epochplan import shard_size
 from .citations import SRC_COMPOSER, SRC_HF, SRC_LIGHTNING, SRC_TORCH
 
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def exact(number: float | Fraction) -> Fraction:
+    """`number` as an exact fraction: an int (a count past 2^53, which a float cannot hold) or a
+    Fraction as it is, a float as the decimal it is written as (its shortest repr: --epochs 1.1,
+    --packing-efficiency 0.95), where its binary value is a hair off it."""
+    if isinstance(number, (int, Fraction)):
+        return Fraction(number)
+    return Fraction(repr(float(number)))  # float(): a numpy float reprs as np.float64(...)
 
 
 def _distributed_shard(n: int, gpus: int, drop_last: bool) -> int:

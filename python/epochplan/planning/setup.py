@@ -10,7 +10,7 @@ from typing import Any
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
 from ..errors import InputError
-from .counts import non_negative_int, parse_count, positive_float, positive_int
+from .counts import MAX_EPOCHS, non_negative_int, parse_count, positive_float, positive_int, positive_number
 
 REGIMES = ("pretrain", "finetune", "lora", "classifier")
 FRAMEWORKS = ("hf", "lightning", "torch", "composer")
@@ -38,7 +38,7 @@ class Setup:
     drop_last: bool = False
     epochs: float | None = None
     steps: int | None = None
-    token_budget: float | None = None
+    token_budget: float | None = None  # an int when whole (exact past 2^53)
     sample_overhead: int = 0
 
     def __post_init__(self) -> None:
@@ -84,11 +84,16 @@ class Setup:
             flags = " and ".join(f"--{name.replace('_', '-')}" for name in given)
             raise InputError(f"{flags} are both set and contradict each other (each fixes the run length); give only one")
         if self.epochs is not None:
-            object.__setattr__(self, "epochs", positive_float(self.epochs, "--epochs"))
+            epochs = positive_float(self.epochs, "--epochs")
+            if epochs > MAX_EPOCHS:
+                raise InputError(
+                    f"--epochs: {self.epochs} is more than {MAX_EPOCHS:,} (2^53 - 1), the most epochs counted exactly; give fewer"
+                )
+            object.__setattr__(self, "epochs", epochs)
         if self.steps is not None:
             object.__setattr__(self, "steps", positive_int(self.steps, "--steps"))
         if self.token_budget is not None:
-            object.__setattr__(self, "token_budget", positive_float(self.token_budget, "--token-budget"))
+            object.__setattr__(self, "token_budget", positive_number(self.token_budget, "--token-budget"))
 
     @property
     def per_device_batch(self) -> int:
