@@ -347,10 +347,11 @@ def resolve(
 
 
 def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: Iterable[str]) -> list[str]:
-    """A warning for each `EPOCHPLAN_*` variable that is set but read by nothing, spelled close to
-    one that is (a setting's `keys`, or one of the `others` epochplan reads):
-    `EPOCHPLAN_THRESHHOLD=0.9` was silently ignored, the audit running at the default threshold.
-    A name close to none is left alone: it may be another tool's, or a script's own."""
+    """A warning for each `EPOCHPLAN_*` variable that is set but read by nothing (neither a
+    setting's `keys` nor one of the `others` epochplan reads), naming the one it is spelled close
+    to when there is one: `EPOCHPLAN_THRESHHOLD=0.9` or `EPOCHPLAN_NEAR_TRESHOLD=0.9` was silently
+    ignored, the audit running at the default threshold. The prefix is epochplan's namespace: a
+    name close to none is warned about too, pointing at `epochplan config show`."""
     prefix = "EPOCHPLAN_"
     known = {key.env for key in keys} | set(others)
     # Compared without the prefix they all share, which would make every name look close.
@@ -359,10 +360,22 @@ def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: 
     for name in sorted(environ):
         if name in known or not name.upper().startswith(prefix):
             continue
-        near = difflib.get_close_matches(name.upper().removeprefix(prefix), suffixes, n=1, cutoff=0.8)
-        if near:
-            warnings.append(f"environment {name} is not read by epochplan, so it changes nothing; did you mean {suffixes[near[0]]}?")
+        near = _closest(name.upper().removeprefix(prefix), suffixes)
+        hint = f"did you mean {suffixes[near]}?" if near else "epochplan config show lists the settings (EPOCHPLAN_<KEY> for each key)"
+        warnings.append(f"environment {name} is not read by epochplan, so it changes nothing; {hint}")
     return warnings
+
+
+def _closest(suffix: str, known: Iterable[str]) -> str | None:
+    """The known name `suffix` is spelled close to: the whole name first, then its trailing and
+    leading words (`NEAR_TRESHOLD` is close to no name, its `TRESHOLD` to `THRESHOLD`)."""
+    words = suffix.split("_")
+    pieces = [suffix, *("_".join(words[i:]) for i in range(1, len(words))), *("_".join(words[:i]) for i in range(len(words) - 1, 0, -1))]
+    for piece in pieces:
+        near = difflib.get_close_matches(piece, known, n=1, cutoff=0.8)
+        if near:
+            return near[0]
+    return None
 
 
 def check_file(path: Path, sections: Mapping[str, Iterable[Key]]) -> None:

@@ -4,11 +4,14 @@ in such a file is named in messages. `config` validates and resolves what is rea
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigWarning
 from .numbers import Written
 
 STANDALONE = "epochplan.toml"
@@ -35,7 +38,8 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
             return standalone, _read(standalone)
         pyproject = directory / PYPROJECT
         if pyproject.is_file():
-            table = _tool_table(pyproject)
+            table, misspelt = _tool_table(pyproject)
+            _warn_misspelt(pyproject, misspelt, table is not None)
             if table is not None:
                 return pyproject, table
     return None
@@ -54,16 +58,40 @@ def _working_folder() -> Path:
         ) from None
 
 
-def _tool_table(pyproject: Path) -> dict[str, Any] | None:
-    """The `[tool.epochplan]` table of a pyproject.toml, or None when it has none; a `tool` or
-    `tool.epochplan` that is not a table is a configuration error (it is not ours to ignore)."""
+def _tool_table(pyproject: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The `[tool.epochplan]` table of a pyproject.toml, or None when it has none, and the names
+    of its `tool` tables that misspell it; a `tool` or `tool.epochplan` that is not a table is a
+    configuration error (it is not ours to ignore)."""
     tool = _read(pyproject).get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{pyproject}: 'tool' must be a table ([tool.epochplan] …), not {type(tool).__name__}")
     table = tool.get("epochplan")
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{pyproject} (tool.epochplan): must be a table, not {type(table).__name__}")
-    return table
+    return table, misspelt_tables(tool)
+
+
+def _warn_misspelt(pyproject: Path, misspelt: list[str], read: bool) -> None:
+    """Not an error: the table may be another tool's. Said, since its settings change nothing."""
+    fix = "move its keys into [tool.epochplan]" if read else "rename it [tool.epochplan]"
+    for name in misspelt:
+        warnings.warn(
+            f"{pyproject}: [tool.{name}] is not read by epochplan (its table is [tool.epochplan]), so its settings change nothing; {fix}",
+            ConfigWarning,
+            stacklevel=3,
+        )
+
+
+def misspelt_tables(tool: dict[str, Any]) -> list[str]:
+    """The tables of pyproject's `tool` that are `epochplan` misspelt: another case or separator
+    (`epoch-plan`, `epoch_plan`, `EpochPlan`), or a letter or two off (`epochpaln`)."""
+    return [
+        name
+        for name, value in tool.items()
+        if isinstance(value, dict)
+        and name != "epochplan"
+        and (re.sub(r"[-_.\s]", "", name.lower()) == "epochplan" or difflib.get_close_matches(name.lower(), ["epochplan"], n=1, cutoff=0.8))
+    ]
 
 
 def _explicit(path: Path) -> dict[str, Any]:
@@ -82,11 +110,13 @@ def _explicit(path: Path) -> dict[str, Any]:
                 f"drop the 'tool.epochplan' prefix ([tool.epochplan.check] -> [check]) or name the file {PYPROJECT}"
             )
         return table
-    table = _tool_table(path)
+    table, misspelt = _tool_table(path)
     if table is None:  # named on purpose: its settings are somewhere else, or nowhere
+        has = f" (it has [tool.{misspelt[0]}]: rename it [tool.epochplan])" if misspelt else ""
         raise ConfigError(
-            f"--config {path}: has no [tool.epochplan] table; put the settings under [tool.epochplan] (or name an epochplan.toml)"
+            f"--config {path}: has no [tool.epochplan] table{has}; put the settings under [tool.epochplan] (or name an epochplan.toml)"
         )
+    _warn_misspelt(path, misspelt, True)
     return table
 
 

@@ -21,6 +21,11 @@ class ConfigError(EpochplanError, ValueError):
     """A configuration file or option has an unknown key, a wrong type or an impossible value."""
 
 
+class ConfigWarning(UserWarning):
+    """A configuration that changes nothing, but is no error: a `[tool.epoch-plan]` table of
+    pyproject.toml (another tool's name, maybe). The CLI prints it as `warning: …`."""
+
+
 class InternalError(EpochplanError, RuntimeError):
     """A bug in epochplan (including a Rust panic). Please report it."""
 

@@ -47,8 +47,15 @@ def check_file(path: Path) -> None:
     config.check_file(path, COMMANDS)
 
 
+#: The variables read besides the settings' `EPOCHPLAN_<KEY>`: the batch size and the progress
+#: interval (the CLI's), and where the test suite, the benchmarks and the GPU scripts find the
+#: real datasets (they run the CLI with it set, which must not warn).
+OTHER_VARIABLES = (BATCH_ROWS_VARIABLE, INTERVAL_VARIABLE, "EPOCHPLAN_SHARED_DATA")
+
+
 def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
     """Warnings for `EPOCHPLAN_*` variables set in `environ` that nothing reads, each naming the
-    variable it is close to (`EPOCHPLAN_THRESHHOLD`: did you mean `EPOCHPLAN_THRESHOLD`?)."""
+    variable it is close to when there is one (`EPOCHPLAN_THRESHHOLD`: did you mean
+    `EPOCHPLAN_THRESHOLD`?)."""
     keys = [key for keys in COMMANDS.values() for key in keys]
-    return config.misspelt_variables(environ, keys, (BATCH_ROWS_VARIABLE, INTERVAL_VARIABLE))
+    return config.misspelt_variables(environ, keys, OTHER_VARIABLES)

@@ -19,7 +19,7 @@ from ..render.console import terminal_console
 from ..render.github import in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
-from ..render.plan_table import print_plan
+from ..render.plan_table import print_plan, print_rationale
 from ..sources import resolve_paths
 from . import options
 from .plan import build_setup
@@ -50,7 +50,10 @@ def audit_command(
     examples: options.ExamplesOption = True,
     quiet: options.QuietOption = False,
     why: Annotated[
-        bool, typer.Option("--why", help="Also print the reason behind every number of the plan (the JSON has them all).")
+        bool,
+        typer.Option(
+            "--why", help="Also print the reason behind every number of the plan (the JSON has them all); with -q, the reasons alone."
+        ),
     ] = False,
     config: options.ConfigOption = None,
     given: dict[str, Any] | None = None,
@@ -130,6 +133,12 @@ def audit_command(
         render_warnings(result.warnings, console)
         if skipped is not None:
             console.print(f"[bold]no plan:[/bold] {escape(skipped)}", highlight=False)
+        elif why and the_plan is not None:
+            # Asked for by name: -q leaves the summary out, not the reasons (on stdout when it is
+            # free, else on stderr beside the warnings).
+            reasons = console if to_stdout is not None else terminal_console()
+            with stdout_errors():
+                print_rationale(the_plan, reasons)
 
 
 def _plan_or_why_not(result: AuditResult, setup: Setup) -> tuple[Plan | None, str | None]:

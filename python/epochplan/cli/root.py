@@ -9,6 +9,7 @@ import io
 import os
 import signal
 import sys
+import warnings
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from typer.exceptions import TyperException
 from .. import interrupts, settings
 from .._epochplan import __version__
 from ..engines import close_engines
-from ..errors import EpochplanError, InputError, InternalError, refused_path
+from ..errors import ConfigWarning, EpochplanError, InputError, InternalError, refused_path
 from ..outputs import is_devnull, reader_left, stdout_errors
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
@@ -136,11 +137,30 @@ def _fail(code: int, message: str) -> int:
 _PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM})
 
 
+def _warn(message: str) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+        f"[yellow]warning:[/yellow] {escape(visible(message, newlines=False))}"
+    )
+
+
+def _show_warning(message: Any, category: type[Warning], *args: Any, shown: Any = warnings.showwarning, **kwargs: Any) -> None:
+    """A configuration warning (`ConfigWarning`: a misspelt `[tool.epoch-plan]`) as the CLI's
+    other warnings are printed, `warning: …` on stderr; any other as Python prints it."""
+    if issubclass(category, ConfigWarning):
+        _warn(str(message))
+    else:
+        shown(message, category, *args, **kwargs)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, mapping every failure to the documented codes.
     The Ray connection a command made is closed here, inside the signal handling, not by Ray's
     atexit hook after it (where Ctrl-C printed a traceback and exited 0)."""
-    code = _run(argv)
+    with warnings.catch_warnings():
+        # Each said once, though `config show` resolves the file once per command.
+        warnings.filterwarnings("once", category=ConfigWarning)
+        warnings.showwarning = _show_warning
+        code = _run(argv)
     try:
         close_engines()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM during the shutdown, raised once it is done
@@ -155,9 +175,7 @@ def run(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     devnull_before = is_devnull(sys.stdout)
     for warning in settings.misspelt_variables(os.environ):
-        Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
-            f"[yellow]warning:[/yellow] {escape(visible(warning, newlines=False))}"
-        )
+        _warn(warning)
     try:
         # Non-standalone typer returns the exit code of an Exit (130 for Ctrl-C) instead of raising.
         code = _command().main(args=argv, prog_name="epochplan", standalone_mode=False)

@@ -21,6 +21,11 @@ def print_plan(p: Plan, console: Console | None = None, *, rationale: bool = Tru
     if not rationale:
         console.print("[dim]the reason behind each number: --why (the JSON has them all)[/dim]", highlight=False)
         return
+    print_rationale(p, console)
+
+
+def print_rationale(p: Plan, console: Console) -> None:
+    """`--why`: one line per number of the plan, the number, its reason and its source."""
     console.print("[bold]why[/bold]")
     for entry in p.rationale:
         console.print(
