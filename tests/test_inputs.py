@@ -566,6 +566,8 @@ def test_bad_eval_split_and_bad_saved_dataset(tmp_path, files, shared_data):
     assert_clean_error(run_cli("audit", str(broken)), "data-00000-of-00001.arrow", "missing")
     (broken / "state.json").write_text("{not json")
     assert_clean_error(run_cli("audit", str(broken)), "state.json", "save_to_disk")
+    (broken / "state.json").write_text('{"_data_files": [{"filename": null}]}')  # was a TypeError, exit 3
+    assert_clean_error(run_cli("audit", str(broken)), "state.json", "a filename there is not a string", "save_to_disk")
     saved_dict = tmp_path / "dict"
     datasets.DatasetDict({"train": datasets.Dataset(pa.table({"prompt": ["a"]}))}).save_to_disk(str(saved_dict))
     assert_clean_error(run_cli("audit", str(saved_dict)), "DatasetDict", "train")

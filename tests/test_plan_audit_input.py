@@ -86,6 +86,12 @@ def test_the_python_api_audits_json_lines_data_whatever_its_suffix(tmp_path):
         ("near", "near.top", [{"row": 3}], "near.top[0].count is missing"),
         ("near", "lengths.tokens.estimated", "yes", 'lengths.tokens.estimated is "yes", not true or false'),
         ("near", "lengths.tokens.unique_lengths", [[2**62, 4]], "lengths.tokens.unique_lengths sums to more than"),
+        (
+            "near",
+            "lengths.tokens.unique_lengths",
+            [[None, 4]],
+            "lengths.tokens.unique_lengths[0] is [null, 4], not a [length, samples] pair",
+        ),
     ],
 )
 def test_a_malformed_audit_field_is_named_with_its_key_path(tmp_path, audits, level, path, value, fragment):

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -386,7 +386,7 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 if kind == "ndjson":
                     text = rows.write_ndjson()
                 else:
-                    quoting = "never" if plain else "necessary"
+                    quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
                     text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind], quote_style=quoting)
                 handle.write(text.encode("utf-8"))
         return

@@ -144,7 +144,7 @@ class AuditFields:
             raise self.error(path, f"is {_shown(value)}, not a [[length, samples], ...] table")
         table = []
         for i, entry in enumerate(value):
-            if not isinstance(entry, list) or len(entry) != 2:
+            if not isinstance(entry, list) or len(entry) != 2 or None in entry:  # whole() takes null as absent
                 raise self.error(f"{path}[{i}]", f"is {_shown(entry)}, not a [length, samples] pair")
             table.append((self.whole(f"{path}[{i}][0]", entry[0]), self.whole(f"{path}[{i}][1]", entry[1])))
         if sum(n for _, n in table) > MAX_WHOLE or sum(length * n for length, n in table) > MAX_WHOLE:

@@ -72,9 +72,9 @@ def render_near_examples(near: NearStats | None, console: Console) -> None:
     """The largest near clusters: the representative beside its least similar member (the core
     lists members least similar first). Needs the example texts (not with --no-examples)."""
     for top in (near.top if near is not None else [])[:SIDE_BY_SIDE]:
-        if not top.members or top.text is None or top.members[0].text is None:
+        member = top.members[0] if top.members else None
+        if member is None or top.text is None or member.text is None:
             continue
-        member = top.members[0]
         similarity = f"similarity {member.similarity:.2f}" if member.similarity is not None else "exact copy"
         table = Table(
             title=f"near cluster of {top.count:,} rows: representative {top.row} vs least similar member {member.row} ({similarity})",

@@ -54,7 +54,7 @@ def _check_splits(check: Mapping[str, Any] | None) -> dict[str, Any] | None:
     inner = get(check, "audit", "leakage")
     if isinstance(get(check, "audit"), Mapping):
         return {str(k): get(v, "rows") for k, v in inner.items()} if isinstance(inner, Mapping) else {}
-    ids = [r.get("id") for r in check.get("checks") or [] if isinstance(r, Mapping) and isinstance(r.get("id"), str)]
+    ids: list[str] = [r["id"] for r in check.get("checks") or [] if isinstance(r, Mapping) and isinstance(r.get("id"), str)]
     if not ids:
         return None
     return {i.split(":", 1)[1]: None for i in ids if i.startswith("leakage-") and ":" in i}

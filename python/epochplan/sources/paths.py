@@ -98,6 +98,8 @@ def saved_dataset_files(folder: Path) -> list[Path] | None:
         return None
     try:
         files = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
+        if not all(isinstance(f, str) for f in files):
+            raise TypeError("a filename there is not a string")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"{state}: not a readable datasets state file ({e}); re-save the dataset with save_to_disk") from None
     if not files:
