@@ -462,3 +462,19 @@ def test_conflicting_labels(tmp_path):
     # ("'near_clusters' is None … is this an epochplan.audit/1 document?") whatever the data.
     exact = checks_of(check_json(str(data), "--label", "label", "--no-near", *RELAXED, cwd=tmp_path, code=1))["conflicting-labels"]
     assert (exact["status"], exact["count"]) == ("error", 2) and "1 exact cluster; near duplicates not audited" in exact["message"]
+
+
+def test_baseline_of_an_older_version_shows_no_url_secret(tmp_path):
+    """A check JSON written before URLs' secrets were masked holds a presigned URL and a password
+    in `source.paths`: the baseline mismatch named them whole on stderr."""
+    data = dataset(tmp_path / "train.parquet", 100, 4)
+    base = tmp_path / "old.json"
+    assert check(str(data), "--json", str(base), "--exit-zero", cwd=tmp_path).returncode == 0
+    old = json.loads(base.read_text())
+    old["source"]["paths"] = ["https://user:PASSWORD1234@host/x.parquet?X-Amz-Signature=SECRET1234&token=SECRET1234"]
+    base.write_text(json.dumps(old))
+    proc = check(str(data), "--baseline", str(base), "--allow-baseline-mismatch", "--exit-zero", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "user:…@host/x.parquet?X-Amz-Signature=…&token=…" in proc.stderr
+    assert "SECRET1234" not in proc.stdout + proc.stderr and "PASSWORD1234" not in proc.stdout + proc.stderr
+    assert_clean_error(check(str(data), "--baseline", str(base), cwd=tmp_path), "X-Amz-Signature=…")

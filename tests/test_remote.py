@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import json
 import re
 import socket
@@ -650,3 +651,137 @@ def test_http_download_is_shown_in_the_progress(http, request, tmp_path, command
         assert downloads and re.search(r"of [\d,]+ MB \(0 rows read\), \d+ s$", downloads[0]), proc.stderr
     else:  # read in ranges, nothing downloaded
         assert not downloads and "downloading" not in proc.stderr, proc.stderr
+
+
+class ShortRangeHandler(RangeHandler):
+    """A server (or a proxy) whose range replies are short: 206 with a `Content-Range` and a
+    `Content-Length` of the whole span asked for, but half its bytes (`short_body=False`: a
+    `Content-Length` of the bytes sent, as a proxy that rewrites it would). Only ranges in the
+    file's second half that end before its end: the footer is whole, so the file opens."""
+
+    short_body = False
+    #: Whether only ranges of the second half, before the footer, are cut.
+    second_half = True
+
+    def send_head(self):
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if match is None or not path.is_file():
+            return super().send_head()
+        data, (start, end) = path.read_bytes(), map(int, match.groups())
+        size, end = len(data), min(int(match.group(2)), len(data) - 1)
+        body = data[start : end + 1]
+        if (not self.second_half or (start >= size // 2 and end < size - 1)) and len(body) > 1000:
+            body = body[: len(body) // 2]
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1 if self.short_body else len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self._body = body
+        return io.BytesIO(b"")
+
+    def copyfile(self, source, outputfile):
+        body = getattr(self, "_body", None)
+        if body is None:
+            return super().copyfile(source, outputfile)
+        outputfile.write(body)
+        self.close_connection = True
+
+
+class ShortBodyHandler(ShortRangeHandler):
+    """Every reply over 1,000 bytes cut in half, its `Content-Length` the whole span's: the body
+    ends before it (the connection closed early)."""
+
+    short_body, second_half = True, False
+
+
+@pytest.fixture(scope="module")
+def short_files(tmp_path_factory):
+    """A Parquet file of 10 row groups, and the same rows as CSV, JSON lines and gzip JSON lines."""
+    root = tmp_path_factory.mktemp("short-root")
+    frame = pl.DataFrame({"text": [f"row {i} " + "x" * (i % 50) for i in range(200_000)]})
+    frame.write_parquet(root / "x.parquet", row_group_size=20_000)
+    frame.write_csv(root / "x.csv")
+    frame.write_ndjson(root / "x.jsonl")
+    (root / "x.jsonl.gz").write_bytes(gzip.compress(frame.write_ndjson().encode()))
+    return root
+
+
+def _serving(handler, root: Path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _one_error_line(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit 2 with the error line, no Python traceback; polars' own panic messages (its reader's
+    threads print them on stderr before it gives up) may stand before it."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-2000:], proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])
+
+
+def test_http_parquet_short_range_replies_are_an_error_not_fewer_rows(short_files, tmp_path):
+    """polars' reader, given half the bytes of each range it asked for in the file's second half,
+    ended the file early without an error: 120,000 of its 200,000 rows audited, exit 0 (how
+    many depends on which ranges polars asks for at once). The
+    rows read are counted against the footer's count."""
+    server, base = _serving(ShortRangeHandler, short_files)
+    try:
+        url = f"{base}/x.parquet"
+        expected = (f"{url}: read ", " of the 200,000 rows its Parquet footer states; the server sent fewer bytes than it announced")
+        _one_error_line(run_cli("audit", url, "--no-near", "--json", str(tmp_path / "a.json")), *expected)
+        assert not (tmp_path / "a.json").exists()
+        _one_error_line(run_cli("dedup", url, "--level", "exact", "-o", str(tmp_path / "d.parquet")), *expected)
+        assert not (tmp_path / "d.parquet").exists()
+    finally:
+        server.shutdown()
+        server.server_close()
+    honest, base = _serving(RangeHandler, short_files)  # the same file, whole replies: every row
+    try:
+        assert audit_json(f"{base}/x.parquet", "--no-near")["rows"] == 200_000
+    finally:
+        honest.shutdown()
+        honest.server_close()
+
+
+@pytest.mark.parametrize("name", ["x.parquet", "x.csv", "x.jsonl", "x.jsonl.gz"])
+def test_http_reply_shorter_than_its_content_length_is_an_error(short_files, name):
+    """A body that ends before its Content-Length: an error in every format (polars' reader),
+    which says the transfer ended early rather than pointing at the credentials."""
+    server, base = _serving(ShortBodyHandler, short_files)
+    try:
+        _one_error_line(run_cli("audit", f"{base}/{name}", "--no-near"), f"{base}/{name}", "ended early")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("name", ["x.parquet", "x.jsonl.gz", "x.csv.gz"])
+def test_truncated_remote_file_is_named_truncated_not_a_credentials_problem(s3, short_files, tmp_path, name):
+    """A compressed file or a Parquet file cut short (an upload that stopped), on S3 and over
+    http: "cannot read input (unexpected end of file); check the URL and the credentials …",
+    or polars' words alone. The file was read: it is truncated, and a whole copy is the fix."""
+    import pyarrow.fs as pafs
+
+    whole = (short_files / name).read_bytes() if name != "x.csv.gz" else gzip.compress((short_files / "x.csv").read_bytes())
+    root = tmp_path / "cut"
+    root.mkdir()
+    (root / name).write_bytes(whole[: len(whole) * 3 // 5])
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    pafs.copy_files(str(root / name), f"bucket1/cut/{name}", destination_filesystem=fs)
+    server, base = _serving(RangeHandler, root)
+    try:
+        for url, env in ((f"s3://bucket1/cut/{name}", s3), (f"{base}/{name}", None)):
+            proc = run_cli("audit", url, "--no-near", env=env)
+            assert_clean_error(proc, url, "the file is truncated or corrupt", "again, whole")
+            assert "credentials" not in proc.stderr
+    finally:
+        server.shutdown()
+        server.server_close()

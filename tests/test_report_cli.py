@@ -436,3 +436,32 @@ def test_near_members_where_the_representative_has_no_exact_copy(tmp_path):
         assert len(cluster["members"]) == 5
         for member in cluster["members"]:
             assert member["text"] == texts[member["row"]][:2000]
+
+
+def test_report_of_an_older_json_shows_no_url_secret(tmp_path):
+    """An audit (or check) JSON written before URLs' secrets were masked, or by hand, holds a
+    presigned URL and a password in `source.paths`, an eval split's path and a warning: `report`
+    rendered them whole into the page. The data's own texts stay as they are."""
+    train, val = _hostile_data(tmp_path)
+    js, check_js = tmp_path / "a.json", tmp_path / "c.json"
+    assert run_cli("audit", str(train), "--eval", f"val={val}", "--json", str(js), "-q").returncode == 0
+    assert run_cli("check", str(train), "--json", str(check_js), "--exit-zero", "-q").returncode == 0
+    secret_url = "https://user:PASSWORD1234@host/x.parquet?X-Amz-Signature=SECRET1234&token=SECRET1234"
+    text = "see https://example.org/page?id=SECRET_TEXT_KEPT for more"
+    audit = json.loads(js.read_text())
+    audit["source"]["paths"] = [secret_url]
+    audit["leakage"]["val"]["path"] = "https://host/val.jsonl?sig=SECRET1234"
+    audit["exact"]["top"][0]["text"] = audit["exact"]["top"][0]["preview"] = text
+    js.write_text(json.dumps(audit))
+    checked = json.loads(check_js.read_text())
+    checked["source"]["paths"] = checked["audit"]["source"]["paths"] = [secret_url]
+    check_js.write_text(json.dumps(checked))
+    html = tmp_path / "r.html"
+    proc = run_cli("report", str(js), "--check", str(check_js), "-o", str(html))
+    assert proc.returncode == 0, proc.stderr
+    page = html.read_text(encoding="utf-8")
+    for secret in ("SECRET1234", "PASSWORD1234"):
+        assert secret not in page and secret not in proc.stdout + proc.stderr
+    assert "https://user:…@host/x.parquet?X-Amz-Signature=…&amp;token=…" in page  # still says which file
+    assert "SECRET_TEXT_KEPT" in page  # a text of the data, shown as it is
+    assert "SECRET1234" not in run_cli("report", str(js), "-o", "-").stdout

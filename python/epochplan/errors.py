@@ -1,8 +1,9 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 
 class EpochplanError(Exception):
@@ -60,6 +61,23 @@ def without_secrets(text: str) -> str:
     split paths, warnings."""
     text = _PASSWORD.sub(r"\1…", text)
     return _QUERY.sub(lambda m: _VALUE.sub("=…", m.group()), text)
+
+
+#: Keys of a report document whose strings are the data's own (texts, previews, labels): shown
+#: as the data holds them, never masked.
+_DATA_KEYS = frozenset({"text", "texts", "preview", "eval_text", "train_text", "labels", "label_names"})
+
+
+def secrets_masked(document: Any) -> Any:
+    """A report document (audit, plan, check JSON) with `without_secrets` applied to every string
+    but the data's own (`_DATA_KEYS`): one written by an older version, or by hand, may hold a
+    presigned URL or a password in `source.paths`, an eval split's `path` or a warning, which
+    is shown masked as a new audit writes it."""
+    if isinstance(document, Mapping):
+        return {key: value if key in _DATA_KEYS else secrets_masked(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [secrets_masked(value) for value in document]
+    return without_secrets(document) if isinstance(document, str) else document
 
 
 def shown(text: str, limit: int = 160) -> str:

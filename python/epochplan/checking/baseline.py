@@ -12,7 +12,7 @@ from typing import Any
 
 from .._epochplan import __version__
 from ..defaults import CHECK_SCHEMA
-from ..errors import InputError
+from ..errors import InputError, secrets_masked
 from .rules import Check
 
 
@@ -149,7 +149,9 @@ def load_baseline(path: str | Path) -> Baseline:
     if not isinstance(document, dict) or document.get("schema") != CHECK_SCHEMA or not isinstance(document.get("checks"), list):
         raise InputError(f"--baseline {p}: not an {CHECK_SCHEMA} report; give a file written by `epochplan check --json`")
     out = Baseline()
-    out.source = document.get("source") if isinstance(document.get("source"), Mapping) else None
+    # An older version wrote URLs' secrets into `source.paths`: masked, as they are written now
+    # (and so compared, and shown in a mismatch, as the audit's own paths).
+    out.source = secrets_masked(document["source"]) if isinstance(document.get("source"), Mapping) else None
     for c in document["checks"]:
         if not isinstance(c, dict) or not isinstance(c.get("id"), str):
             raise InputError(f"--baseline {p}: a check without an id; the file is damaged")

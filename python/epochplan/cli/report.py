@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
-from ..errors import InputError
+from ..errors import InputError, secrets_masked
 from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.console import terminal_console, visible
 from ..render.html import render_html
@@ -45,7 +45,7 @@ def load_json(path: Path, schema: str, option: str, writer: str) -> dict[str, An
         check_shape(document, schema)
     except NotAsWritten as e:
         raise InputError(f"{option} {path}: not an epochplan {kind} JSON as written: {e}; {how}") from None
-    return document
+    return secrets_masked(document)  # an older version wrote URLs' secrets out
 
 
 def report_command(

@@ -52,7 +52,7 @@ from typing import Any
 
 from .. import graphemes
 from ..defaults import AUDIT_SCHEMA
-from ..errors import InputError
+from ..errors import InputError, secrets_masked
 from . import check_section, labels_section, sections
 from .blocks import NAME_CHARS, Caps, data_name
 from .plan_section import plan as plan_section
@@ -121,6 +121,8 @@ def render_html(
     """The report as one HTML page. `audit` is an `epochplan.audit/1` dict (None takes the one
     inside `check`); `plan` an `epochplan.plan/1` dict (None takes the audit's own `plan`);
     `check` an `epochplan.check/1` dict. `examples=False` keeps every text from the data out."""
+    # A URL's secrets masked whoever wrote the JSON (an older version wrote them out).
+    audit, plan, check = secrets_masked(audit), secrets_masked(plan), secrets_masked(check)
     if audit is None and isinstance(check, Mapping):
         audit = check.get("audit")
     if not isinstance(audit, Mapping) or audit.get("schema") != AUDIT_SCHEMA:

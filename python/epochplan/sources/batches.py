@@ -17,6 +17,7 @@ from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, listed_texts, read_columns, text_expression
 from .formats import Source, first_line
 from .parts import Part, has_nul
+from .remote import is_remote, read_hint
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = BATCH_ROWS
@@ -41,7 +42,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
             exprs = [text_expression(columns, part.schema), *labels]
             chosen = read_columns(part.schema, wanted)
             try:
-                read = parts_checked(part, columns, part.read(chosen, batch_rows))
+                read = parts_checked(part, columns, footer_checked(part, part.read(chosen, batch_rows)))
                 for frame in nul_checked(part, (frame.select(exprs) for frame in read)):
                     yield frame
             except InputError:
@@ -51,7 +52,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                 if fault is not None:
                     raise fault from None
                 if len(source.parts) > 1:
-                    raise InputError(f"{part.name}: cannot read rows ({first_line(e)})") from None
+                    raise InputError(f"{part.name}: cannot read rows ({first_line(e)}){read_hint(part.name, e)}") from None
                 raise
 
     try:
@@ -59,7 +60,29 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
-        raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
+        raise InputError(f"{source.description}: cannot read rows ({first_line(e)}){read_hint(source.description, e)}") from None
+
+
+def footer_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """`frames`, their rows counted against the count the file's footer states (`Part.rows_stated`:
+    Parquet) once they end. polars' http reader given short range replies (a server or proxy
+    answering 206 with a Content-Range of the whole span but part of its bytes) ends a file
+    early without an error: half the rows, read as the whole file."""
+    if not part.rows_stated or part.rows is None:
+        yield from frames
+        return
+    read = 0
+    for frame in frames:
+        read += frame.height
+        yield frame
+    if read != part.rows:
+        why = (
+            "the server sent fewer bytes than it announced (a short range reply, from it or a proxy between); "
+            "run again, or download the file and audit the local copy"
+            if is_remote(part.name)
+            else "the file changed while it was read, or is corrupt; run again once it is complete"
+        )
+        raise InputError(f"{part.name}: read {read:,} of the {part.rows:,} rows its Parquet footer states; {why}")
 
 
 def nul_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -167,7 +190,7 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
         for part in source.parts:
             missing = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in part.schema]
             cast = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
-            for frame in nul_checked(part, part.read(list(part.schema.names()), batch_rows)):
+            for frame in nul_checked(part, footer_checked(part, part.read(list(part.schema.names()), batch_rows))):
                 yield (frame.with_columns(missing) if missing else frame).select(cast)
 
     try:
@@ -175,7 +198,7 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
-        raise InputError(f"{source.description}: cannot read rows ({first_line(e)})") from None
+        raise InputError(f"{source.description}: cannot read rows ({first_line(e)}){read_hint(source.description, e)}") from None
 
 
 def count_rows(source: Source) -> int | None:

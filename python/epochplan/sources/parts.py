@@ -15,7 +15,7 @@ import polars as pl
 
 from ..errors import InputError
 from .paths import Location
-from .remote import HINT, filesystem, first_line, scheme_of
+from .remote import filesystem, first_line, read_hint
 from .sniff import head_lines
 
 Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
@@ -50,6 +50,10 @@ class Part:
     #: JSON: the error naming a lone surrogate escape, which polars reads as U+0000, if the file
     #: holds one (asked where a read text holds U+0000: `has_nul`).
     lone_surrogate: Callable[[], InputError | None] | None = None
+    #: Parquet: `rows` is what the file's footer states, and the rows read are counted against it
+    #: (`batches.footer_checked`): a reader given fewer bytes than it asked for may end early
+    #: without an error.
+    rows_stated: bool = False
     #: JSON lines: the error naming the first line where a chosen text key, read as strings,
     #: holds content parts instead (`columns.listed_texts`), if one does (asked where a read
     #: text could be the JSON text of a list).
@@ -225,9 +229,9 @@ def open_stream(location: Location, compression: str | None) -> Any:
 
 
 def read_error(name: str, error: BaseException) -> InputError:
-    """One line for a reader's failure; for a URL, where credentials and endpoints come from."""
-    hint = f"; {HINT}" if scheme_of(name) else ""
-    return InputError(f"{name}: cannot read input ({first_line(error)}){hint}")
+    """One line for a reader's failure, and what to do (`read_hint`): a truncated or corrupt file
+    said so; for another failure of a URL, where credentials and endpoints come from."""
+    return InputError(f"{name}: cannot read input ({first_line(error)}){read_hint(name, error)}")
 
 
 def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:

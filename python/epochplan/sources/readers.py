@@ -104,7 +104,9 @@ def parquet_part(location: Location) -> Part:
 
     # polars reads an object-store URL's key as written, escapes and all: it gets the decoded key.
     scanned = location if isinstance(location, Path) else polars_url(location)
-    return Part(str(location), schema, read, lambda: pl.scan_parquet(scanned, glob=False), rows, arrow_schema=meta.schema_arrow)
+    part = Part(str(location), schema, read, lambda: pl.scan_parquet(scanned, glob=False), rows, arrow_schema=meta.schema_arrow)
+    part.rows_stated = True
+    return part
 
 
 def _polars_window(scan: pl.LazyFrame, start: int, rows: int) -> pl.DataFrame | None:
@@ -333,8 +335,23 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         if not head.strip():
             raise EmptyFile(f"{url}: no rows (the file is empty)")
         return url_json_lines_part(url, json_lines_schema_of(head), whole)
-    scan = {"parquet": pl.scan_parquet, "arrow": pl.scan_ipc}[kind]
-    return polars_part(url, scan(url))
+    if kind == "parquet":
+        return _remote_parquet_part(url)
+    return polars_part(url, pl.scan_ipc(url))
+
+
+def _remote_parquet_part(url: str) -> Part:
+    """An http(s) or hf Parquet file through polars' reader, with the row count its footer
+    states (read with the schema: no request of its own), which the rows read are counted
+    against (`Part.rows_stated`): a short range reply ends polars' read early, without an error."""
+    scan = pl.scan_parquet(url)
+    part = polars_part(url, scan)
+    try:
+        part.rows = scan.select(pl.len()).collect().item()
+    except Exception as e:  # polars raises many types for unreadable input
+        raise read_error(url, e) from None
+    part.rows_stated = True
+    return part
 
 
 def _downloaded_part(url: str) -> Part:

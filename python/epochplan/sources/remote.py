@@ -271,6 +271,39 @@ def discard_downloads() -> None:
         _download_folder.cache_clear()
 
 
+#: Readers' words for a file that ends early or whose bytes are not what its format says: a
+#: truncated gzip/zstd stream, a Parquet file cut before its footer. Such a file was read; the
+#: URL and the credentials are not what is wrong with it.
+_TRUNCATED = re.compile(
+    r"truncated|unexpected end of (file|stream|data)|unexpected eof|magic bytes not found|incorrect magic|"
+    r"out of specification|corrupt|invalid (gzip|deflate|zstd|block|stored block|distance)|"
+    r"unknown frame descriptor|premature end|ended early",
+    re.IGNORECASE,
+)
+
+
+#: An http client's words for a reply whose body ended before its Content-Length (the server or
+#: a proxy closed the connection).
+_CUT = re.compile(r"request or response body error|error decoding response body|incomplete ?read|connection closed before", re.IGNORECASE)
+
+
+def truncated(error: BaseException | str) -> bool:
+    """Whether a reader's error says the file's bytes end early or are corrupt (`_TRUNCATED`)."""
+    return _TRUNCATED.search(str(error)) is not None
+
+
+def read_hint(name: str, error: BaseException | str) -> str:
+    """What follows a reader's failure of `name` (with its `; `), or "": for a truncated or
+    corrupt file, that it is and how to get a whole one; for another failure of a URL, where
+    the URL's credentials and endpoints come from (`HINT`)."""
+    if _CUT.search(str(error)) is not None:
+        return "; the transfer ended early (the server, or a proxy between, closed the connection before the whole reply): run again"
+    if truncated(error):
+        where = "upload or download it again" if is_remote(name) else "copy or write it again"
+        return f"; the file is truncated or corrupt (it ends early or its bytes are not its format's): {where}, whole"
+    return f"; {HINT}" if is_remote(name) else ""
+
+
 def first_line(error: BaseException) -> str:
     """The first line of a reader's error: polars and pyarrow messages can run to many lines."""
     text = str(error).strip().splitlines()
