@@ -318,6 +318,26 @@ def test_leakage_per_eval_split_exact_and_near(tmp_path):
     assert allowed["summary"]["status"] == "pass"
 
 
+def test_baseline_with_eval_reports_worse_leakage_and_records_only_settings(tmp_path):
+    """A baseline made with --eval judges a run whose leakage grew (exit 1, `worse`): the audit's
+    count of leaking clusters (`near.leaked_unique`) is a result, not a setting, and was compared
+    as one ("made from other data or settings (near.leaked_unique 3 there, 4 here)", exit 2). The
+    `near` settings a baseline records are exactly the documented ones."""
+    from epochplan.checking.baseline import provenance
+
+    train, val = _leaky_split(tmp_path)
+    base = tmp_path / "base.json"
+    assert check(str(train), "--eval", str(val), *RELAXED, "--exit-zero", "--json", str(base), cwd=tmp_path).returncode == 0
+    settings = provenance(json.loads(base.read_text())["audit"])["settings"]
+    documented = {"threshold", "shingle", "ngram", "char_ngram", "num_perm", "bands", "rows_per_band", "clustering", "verify"}
+    assert set(settings["near"]) == documented, settings["near"]
+    grown = [*pl.read_parquet(val)["text"], pl.read_parquet(train)["text"][20]]  # one more exact leak
+    parquet(val, {"text": grown})
+    report = check_json(str(train), "--eval", str(val), *RELAXED, "--baseline", str(base), cwd=tmp_path, code=1)
+    c = checks_of(report)
+    assert c["leakage-exact:val"]["baseline"]["verdict"] == "worse", c["leakage-exact:val"]
+
+
 def test_an_empty_eval_split_is_skipped_with_a_warning_not_passed(tmp_path):
     train = dataset(tmp_path / "train.parquet", 40, 0)
     empty = parquet(tmp_path / "empty.parquet", {"text": pl.Series([], dtype=pl.String)})
