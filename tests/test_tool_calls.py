@@ -78,6 +78,12 @@ def test_the_text_of_calls_and_of_messages_without_them():
     # No calls: the text is what it was without the fields (content only, a null content left out).
     assert sorted(texts) == sorted(["Hi\nHello", 'Hi\nLet me see.\nf({"x": 1})\n2'])
     assert epochplan.audit(pl.DataFrame({"messages": [plain] * 2})).exact.top[0].text == "Hi\nHello"
+    # Calls stored as JSON text: what a serialiser writes for none is no calls ("[]" was a line).
+    for none in ("[]", "null", "{}", " None ", ""):
+        stored = [{**m, "tool_calls": none, "function_call": none} for m in plain]
+        assert epochplan.audit(pl.DataFrame({"messages": [stored] * 2})).exact.top[0].text == "Hi\nHello", none
+    stored = [{**m, "tool_calls": '[{"name": "f"}]'} for m in plain[:1]]
+    assert epochplan.audit(pl.DataFrame({"messages": [stored] * 2})).exact.top[0].text == 'Hi\n[{"name": "f"}]'
 
 
 def test_calls_whose_arguments_are_objects_or_that_lack_the_function_wrapper():
@@ -98,3 +104,7 @@ def test_a_tools_column_is_not_chosen_beside_a_conversation(tmp_path):
     # A column so named is still the text where it is the only one (a dataset of code's `functions`).
     code = epochplan.audit(pl.DataFrame({"id": [1, 2], "functions": ["def f(): pass", "def g(): pass"]}))
     assert code.source.text_columns == ["functions"]
+    # Beside another string column (an id) it is one of several, refused as before: not the id
+    # chosen in silence, the conversation unaudited.
+    with pytest.raises(epochplan.InputError, match=r"several string columns \(id, tools\)"):
+        epochplan.audit(pl.DataFrame([{"id": f"row-{i}", "tools": TOOLS, "conversation": m} for i, m in enumerate(ROWS)]))

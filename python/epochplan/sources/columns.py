@@ -260,12 +260,12 @@ def choose_text_columns(
     certain = [(name, dtype) for name, dtype in parts if _is_chat_parts(dtype)]
     if certain:
         raise _refuse_parts(where, certain[0][0], parts_kind(certain[0][1]) or "", "; or audit another column with --text")
-    # Not a conversation's list of tools (their JSON schemas, often a string column beside it).
-    strings = [
-        name
-        for name, dtype in schema.items()
-        if _is_string(dtype) and name != label and not is_pandas_index(name) and name not in TOOL_SCHEMA_COLUMNS
-    ]
+    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name)]
+    # A conversation's list of tools (their JSON schemas, a string column beside it) alone is not
+    # the text: the conversation is (below). Beside another string column (an id) it stays one of
+    # several, refused as before: leaving it out would choose the id.
+    if all(name in TOOL_SCHEMA_COLUMNS for name in strings):
+        strings = []
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS]
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field

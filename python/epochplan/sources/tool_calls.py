@@ -20,6 +20,8 @@ CALL_FIELDS = ("tool_calls", "function_call")
 #: Columns that list the tools a conversation may call (their JSON schemas), beside `messages`:
 #: not the sample's text, so not chosen as the column to audit while there is other text.
 TOOL_SCHEMA_COLUMNS = frozenset({"tools", "functions"})
+#: A `tool_calls` or `function_call` string that holds no call (what a serialiser writes for none).
+NO_CALLS = ["", "[]", "{}", "null", "none"]
 
 
 def _fields(dtype: pl.DataType) -> dict[str, pl.DataType]:
@@ -57,7 +59,9 @@ def _field_calls(value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     """The text of a message's `tool_calls` or `function_call` value: its calls one a line, null
     when it has none. A string (calls stored as JSON text) is as written."""
     if dtype == pl.String:
-        return pl.when(value != "").then(value)
+        # Written by a serialiser for a message without calls: no calls, as a null or empty list is.
+        none = value.str.strip_chars().str.to_lowercase().is_in(NO_CALLS)
+        return pl.when(~none).then(value)
     if isinstance(dtype, (pl.List, pl.Array)):
         items = value.arr.to_list() if isinstance(dtype, pl.Array) else value
         one = _call_text(pl.element(), dtype.inner)
