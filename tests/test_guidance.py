@@ -5,6 +5,7 @@ column, the JSON report's examples."""
 from __future__ import annotations
 
 import json
+import random
 
 import polars as pl
 import pytest
@@ -176,6 +177,13 @@ def test_a_label_column_of_ids_or_text_is_a_warning_and_many_real_classes_are_no
     few = tmp_path / "few.parquet"
     pl.DataFrame({"text": texts[:1_000], "label": [f"class {i}" for i in range(1_000)]}).write_parquet(few)
     assert audit_json(str(few), "--no-near", "--label", "label")["warnings"] == []
+    # Multi-label data: 2-5 tags of 30 a row make thousands of combinations, but 30 classes.
+    rng = random.Random(3)
+    tags = [sorted(rng.sample([f"tag{t}" for t in range(30)], rng.randint(2, 5))) for _ in range(rows)]
+    multi = tmp_path / "multi.parquet"
+    pl.DataFrame({"text": texts, "labels": tags}).write_parquet(multi)
+    report = audit_json(str(multi), "--no-near", "--label", "labels")
+    assert len(report["labels"]["counts"]) > 1_500 and report["warnings"] == [], report["warnings"]
 
 
 def test_hive_partition_keys_are_named_not_lost_silently(tmp_path):

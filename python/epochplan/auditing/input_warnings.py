@@ -126,7 +126,7 @@ def mixed_splits_warning(paths: list[Location]) -> list[AuditWarning]:
     return [AuditWarning("mixed-splits", message, 1.0, "")]
 
 
-def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarning]:
+def label_warnings(labels: Labels | None, column: str | None, dtype: pl.DataType | None = None) -> list[AuditWarning]:
     """`label-variants`: label values that differ only in case or surrounding whitespace (each
     counts as its own class, and rows carrying two of them as conflicting labels);
     `label-sentinel`: the label -1 beside the classes 0, 1 and 2, which SNLI and MNLI (and GLUE's
@@ -135,7 +135,8 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
         return []
     out = []
     total = sum(labels.counts.values())
-    cardinality = cardinality_warning(labels, column, total)
+    # A list column's label is its combination of tags (`joy | love`).
+    cardinality = cardinality_warning(labels, column, total, multi_label=isinstance(dtype, (pl.List, pl.Array)))
     groups: dict[str, list[str]] = defaultdict(list)
     # Not when the labels are ids or text: their variants say nothing, and grouping a million
     # values took seconds.
@@ -167,13 +168,15 @@ def label_warnings(labels: Labels | None, column: str | None) -> list[AuditWarni
     return out
 
 
-def cardinality_warning(labels: Labels, column: str | None, labelled: int) -> AuditWarning | None:
+def cardinality_warning(labels: Labels, column: str | None, labelled: int, multi_label: bool = False) -> AuditWarning | None:
     """`label-cardinality`: more than `MANY_LABELS` distinct labels that are also more than half
     the labelled rows (most classes of one or two rows): an id or text column taken as the
     label, whose class counts, balance and conflicting labels say nothing. Real classification
     data has far fewer classes than rows (1,000 ImageNet classes, 20,000 product categories of
     a million rows), so it does not fire there."""
     distinct = len(labels.counts)
+    if multi_label:  # counted by combination (`joy | love`): many combinations of few tags are real data
+        distinct = len({tag for combination in labels.counts for tag in combination.split(" | ")})
     if distinct <= MANY_LABELS or distinct * 2 <= labelled:
         return None
     message = (

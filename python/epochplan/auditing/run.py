@@ -219,7 +219,7 @@ def audit(
             result.warnings.append(media)
         result.warnings.extend(partition_warnings(source.partition_keys()))
         result.warnings.extend(mixed_splits_warning(source.paths))
-        result.warnings.extend(label_warnings(result.labels, label))
+        result.warnings.extend(label_warnings(result.labels, label, source.schema().get(label) if label else None))
         misread = source.misread_separator()
         if misread is not None:
             path, header = misread
