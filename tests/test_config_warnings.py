@@ -36,7 +36,10 @@ def unread(name: str, hint: str) -> str:
     ("name", "meant"),
     [
         ("EPOCHPLAN_MEMORY_BUDGE", "EPOCHPLAN_MEMORY_BUDGET"),
-        ("EPOCHPLAN_NEAR_TRESHOLD", "EPOCHPLAN_THRESHOLD"),  # close to no whole name: its last word is
+        # close to no whole name: its last word is, so what that one sets is named (a word of the
+        # name can be of another sense: EPOCHPLAN_LOG_LEVEL is no EPOCHPLAN_LEVEL, dedup's --level)
+        ("EPOCHPLAN_NEAR_TRESHOLD", "EPOCHPLAN_THRESHOLD (--threshold)"),
+        ("EPOCHPLAN_LOG_LEVEL", "EPOCHPLAN_LEVEL (--level)"),
         ("EPOCHPLAN_MAX_LEAKED_ROW", "EPOCHPLAN_MAX_LEAKED_ROWS"),
         ("epochplan_text", "EPOCHPLAN_TEXT"),  # the environment is case-sensitive: not read
     ],

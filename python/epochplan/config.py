@@ -353,15 +353,24 @@ def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: 
     ignored, the audit running at the default threshold. The prefix is epochplan's namespace: a
     name close to none is warned about too, pointing at `epochplan config show`."""
     prefix = "EPOCHPLAN_"
+    keys = list(keys)
     known = {key.env for key in keys} | set(others)
+    flags = {key.env: key.flag for key in keys}
     # Compared without the prefix they all share, which would make every name look close.
     suffixes = {name.removeprefix(prefix): name for name in known}
     warnings = []
     for name in sorted(environ):
         if name in known or not name.upper().startswith(prefix):
             continue
-        near = _closest(name.upper().removeprefix(prefix), suffixes)
-        hint = f"did you mean {suffixes[near]}?" if near else "epochplan config show lists the settings (EPOCHPLAN_<KEY> for each key)"
+        suffix = name.upper().removeprefix(prefix)
+        near = _closest(suffix, suffixes)
+        # Close by a word of the name only: what the one meant sets, as the word can be of another
+        # sense (`EPOCHPLAN_LOG_LEVEL`: `EPOCHPLAN_LEVEL` is dedup's --level).
+        by_word = near is not None and not difflib.get_close_matches(suffix, [near], n=1, cutoff=0.8)
+        meant = f" ({flags[suffixes[near]]})" if by_word and suffixes[near] in flags else ""
+        hint = (
+            f"did you mean {suffixes[near]}{meant}?" if near else "epochplan config show lists the settings (EPOCHPLAN_<KEY> for each key)"
+        )
         warnings.append(f"environment {name} is not read by epochplan, so it changes nothing; {hint}")
     return warnings
 
