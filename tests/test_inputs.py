@@ -1121,6 +1121,20 @@ def test_files_named_as_different_splits_read_as_one_input_are_a_warning(hub, tm
     for name in ("contest", "latest", "attest", "train", "evaluation", "developer", "value"):
         frame.slice(0, 5).write_parquet(other / f"{name}.parquet")
     assert _split_warnings(str(other)) == []
+    # A train file in a folder named as a split (beside a file named as none) is one split, and
+    # `val` beside `validation` one split; every train file is in the arguments suggested.
+    inside = tmp_path / "sp" / "test"
+    inside.mkdir(parents=True)
+    for name in ("train", "extra"):
+        frame.slice(0, 5).write_ndjson(inside / f"{name}.jsonl")
+    assert _split_warnings(str(inside)) == []
+    same = tmp_path / "same"
+    same.mkdir()
+    for name in ("train", "train_extra", "val", "validation"):
+        frame.slice(0, 5).write_parquet(same / f"{name}.parquet")
+    [message] = _split_warnings(str(same))
+    assert "(train, val), " in message, message
+    assert f"e.g. '{same}/train.parquet' '{same}/train_*.parquet' --eval '{same}/val.parquet' --eval '{same}/validation.parquet'" in message
 
 
 def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):

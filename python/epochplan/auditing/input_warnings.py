@@ -117,7 +117,7 @@ def mixed_splits_warning(paths: list[Location]) -> list[AuditWarning]:
     splits = mixed_splits(paths)
     if not splits:
         return []
-    names, apart = splits_apart({name: without_secrets(where) for name, where in splits.items()})
+    names, apart = splits_apart({name: [without_secrets(where) for where in wheres] for name, wheres in splits.items()})
     message = (
         f"the input's files are named as different splits ({names}), read here as one input: counts mix the splits, and a row "
         "of one split that is also in another counts as a duplicate, not as leakage; audit one split and give the others as "

@@ -143,7 +143,7 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
     `train/` beside `test/`) are named as splits: one pattern for all would read them as one."""
     found: set[str] = set()
     suffix = ""
-    splits: dict[str, str] = {}  # split name -> the folder or pattern that reads it alone
+    files: list[str] = []
     for root, names, entries in walk:
         budget -= entries
         data = sorted(n for n in names if is_data_file(n))
@@ -151,15 +151,14 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
             found.add(root)
             if not suffix:  # of the pattern to suggest: the first file's format, with its compression
                 suffix = data_suffix(data[0])
-            for name in data:
-                split = split_of(f"{root}/{name}")
-                if split is not None:
-                    splits.setdefault(split[0], split[1] + query)
+            files.extend(f"{root}/{name}" for name in data)
         if budget <= 0 or len(found) > 3:
             break
     if not found:
         return ""
     shown = ", ".join(sorted(found)[:3]) + (" …" if len(found) > 3 else "")
+    # Split name -> the folders or patterns that read it alone.
+    splits = {name: [where + query for where in wheres] for name, wheres in split_patterns(files).items()}
     if len(splits) > 1:
         names, apart = splits_apart(splits)
         return (
@@ -206,28 +205,48 @@ def split_of(path: str) -> tuple[str, str] | None:
     return (name, folder) if name in SPLIT_NAMES else None
 
 
-def mixed_splits(paths: Iterable[Location]) -> dict[str, str]:
-    """{split: the pattern or folder that reads it alone} when the files of one input are named
-    as two or more splits (`data/train-*.parquet` beside `data/test-*.parquet`, read together by
-    `data/` or `data/*.parquet`), else {}: read as one input, they count as one set of rows."""
-    splits: dict[str, str] = {}
-    for location in paths:
-        path = str(location)
-        if is_remote(path):
-            path = path.split("?", 1)[0]  # a presigned URL's query names no split
-        split = split_of(path)
-        if split is not None:
-            splits.setdefault(split[0], split[1])
+#: Split names that name one split (as the Hugging Face Hub groups them): `val.jsonl` beside
+#: `validation.jsonl` is one split, not two.
+_SAME_SPLIT = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "test"}
+
+
+def split_patterns(paths: Iterable[str]) -> dict[str, list[str]]:
+    """{split: the patterns or folders that read it alone} of the files at `paths` that are named
+    as a dataset's split (`split_of`), the split named as its first file names it and its
+    patterns in order; `val` and `validation` (and `dev`) are one split, `eval` and `test` one.
+    A split by folder name (`data/test/part-0.parquet`) counts only where no file is named as a
+    split itself: `test/train.jsonl` beside `test/extra.jsonl` is a train file in a folder named
+    test, not two splits."""
+    found = [(path, split_of(path), shard_pattern(path)) for path in paths]
+    by_name = any(shard is not None for _, _, shard in found)
+    named: dict[str, str] = {}  # canonical split -> the name shown
+    splits: dict[str, list[str]] = {}
+    for _, split, shard in found:
+        chosen = shard if by_name else split
+        if chosen is None:
+            continue
+        shown = named.setdefault(_SAME_SPLIT.get(chosen[0], chosen[0]), chosen[0])
+        if chosen[1] not in splits.setdefault(shown, []):
+            splits[shown].append(chosen[1])
+    return splits
+
+
+def mixed_splits(paths: Iterable[Location]) -> dict[str, list[str]]:
+    """`split_patterns` when the files of one input are named as two or more splits
+    (`data/train-*.parquet` beside `data/test-*.parquet`, read together by `data/` or
+    `data/*.parquet`), else {}: read as one input, they count as one set of rows."""
+    # A presigned URL's query names no split.
+    splits = split_patterns(str(p).split("?", 1)[0] if is_remote(str(p)) else str(p) for p in paths)
     return splits if len(splits) > 1 else {}
 
 
-def splits_apart(splits: Mapping[str, str]) -> tuple[str, str]:
-    """The split names, train first, and the arguments that audit train with the others as
-    eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`."""
+def splits_apart(splits: Mapping[str, list[str]]) -> tuple[str, str]:
+    """The split names, train first, and the arguments that audit train (all of its patterns)
+    with the others as eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`."""
     train = "train" if "train" in splits else next(iter(splits))
     ordered = {train: splits[train], **splits}
-    others = " ".join(f"--eval '{where}'" for name, where in ordered.items() if name != train)
-    return ", ".join(ordered), f"'{ordered[train]}' {others}"
+    others = " ".join(f"--eval '{where}'" for name, wheres in ordered.items() if name != train for where in wheres)
+    return ", ".join(ordered), " ".join(f"'{where}'" for where in ordered[train]) + f" {others}"
 
 
 def data_suffix(name: str) -> str:
