@@ -206,7 +206,9 @@ def audit(
                 result.near = fill_previews(result.near, source, columns, normalize)
         result.template = template_signal(auditor, source, columns, normalize, examples)
         others = other_text_columns(typed, columns, label)
-        result.warnings = template_warnings(result.template, others, result.exact)
+        result.warnings = template_warnings(
+            result.template, others, result.exact, result.near, lambda column: source.first_values(column, SAMPLED)
+        )
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
