@@ -25,7 +25,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings
+from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings, token_count_column
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -187,6 +187,7 @@ def audit(
             label_column=label,
             normalize=normalize,
             tokenizer=tokenizer_file,
+            token_count_column=token_count_column(typed) if tokenizer_file is None else None,
         )
         summary = auditor.summary(with_labels=label is not None)
         exact_ids = ids_from_bytes(auditor.row_ids())
