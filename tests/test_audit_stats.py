@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from datetime import timedelta
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 import epochplan
+from conftest import run_cli
 from test_exact_reference import reference_normalize
 from test_unspaced_text import reference_words
 
@@ -147,7 +149,7 @@ def test_to_dict_is_the_json_contract():
     d = result.to_dict()
     assert d["schema"] == "epochplan.audit/1"
     assert {"schema", "source", "rows", "null_rows", "empty_rows", "exact", "lengths", "labels", "diversity"} <= set(d)
-    assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize", "tokenizer"}
+    assert set(d["source"]) == {"paths", "text_columns", "label_column", "normalize", "tokenizer", "token_count_column"}
     # Keys only grow: today's are all there (the report's histograms and example texts came later).
     assert set(d["exact"]) >= {
         "unique",
@@ -161,7 +163,7 @@ def test_to_dict_is_the_json_contract():
     }
     assert set(d["lengths"]) >= {"chars", "words", "tokens_estimate"}
     assert set(d["lengths"]["chars"]) >= {"mean", "p50", "p90", "p99", "max", "histogram"}
-    assert set(d["diversity"]) == {"vocabulary", "distinct_1", "distinct_2", "estimated"}
+    assert set(d["diversity"]) == {"vocabulary", "distinct_1", "distinct_2", "estimated", "vocabulary_estimated", "bigrams_estimated"}
     assert d["labels"] is None
     top = d["exact"]["top"][0]
     assert {k: top[k] for k in ("row", "count", "preview")} == {"row": 0, "count": 3, "preview": "the quick brown fox"}
@@ -282,3 +284,24 @@ def test_estimated_diversity_never_exceeds_one():
     assert d["estimated"] is True
     assert 0.95 < d["distinct_1"] <= 1.0 and 0.95 < d["distinct_2"] <= 1.0
     assert d["vocabulary"] <= 25_000 * 50
+    assert d["vocabulary_estimated"] is True and d["bigrams_estimated"] is True
+
+
+def test_the_terminal_marks_only_the_estimated_counter(tmp_path):
+    """4,000 words make 1.2 M distinct bigrams: the bigram counter is a HyperLogLog estimate, the
+    vocabulary exact; the terminal said "vocabulary 4,000 (HyperLogLog estimate)"."""
+    import random
+
+    rng = random.Random(2)
+    vocab = [f"w{i}" for i in range(4_000)]
+    rows = [" ".join(rng.choice(vocab) for _ in range(100)) for _ in range(12_500)]
+    path = tmp_path / "pages.parquet"
+    pl.DataFrame({"text": rows}).write_parquet(path)
+    run = run_cli("audit", str(path), "--no-near", "--json", str(tmp_path / "a.json"))
+    assert run.returncode == 0, run.stderr
+    d = json.loads((tmp_path / "a.json").read_text())["diversity"]
+    assert (d["vocabulary"], d["vocabulary_estimated"], d["bigrams_estimated"], d["estimated"]) == (4_000, False, True, True)
+    (vocabulary,) = [line for line in run.stdout.splitlines() if line.startswith("vocabulary ")]
+    assert "4,000" in vocabulary and "HyperLogLog" not in vocabulary
+    (distinct,) = [line for line in run.stdout.splitlines() if "distinct-1 / distinct-2" in line]
+    assert "distinct-2: HyperLogLog estimate" in distinct and "distinct-1 and" not in distinct

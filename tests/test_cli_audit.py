@@ -169,6 +169,51 @@ def test_input_errors_exit_2_with_one_line(tmp_path, make_args, fragments):
     assert SAMPLE.read_bytes() == sample_bytes
 
 
+def test_a_binary_text_column_is_refused_not_passed_over(tmp_path):
+    """A `text` column stored as bytes (no UTF-8 annotation: The Pile and some crawl dumps ship it
+    so) was no text candidate: the audit chose `meta.pile_set_name`, `id` or `url` instead, and
+    `dedup` kept one row of four. Every command, every format and the Python API refuse it, with
+    the cast that fixes it."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    import epochplan
+
+    pages = [b"page one text about cats", b"page two text about dogs", b"page three text", b"page four"]
+    tables = {
+        "pile_binary.parquet": pa.table({"text": pa.array(pages, pa.binary()), "meta": pa.array([{"pile_set_name": "Pile-CC"}] * 4)}),
+        "id_binary.parquet": pa.table({"id": ["1", "2", "3", "4"], "text": pa.array(pages, pa.binary())}),
+        "url_lbinary.parquet": pa.table({"text": pa.array(pages, pa.large_binary()), "url": list("abcd")}),
+        "content_binary.arrow": pa.table({"content": pa.array(pages, pa.large_binary()), "url": list("abcd")}),
+    }
+    for name, table in tables.items():
+        path = tmp_path / name
+        if name.endswith(".parquet"):
+            pq.write_table(table, path)
+        else:
+            feather.write_feather(table, path)
+        column = "content" if "content" in table.column_names else "text"
+        for args in (["audit", str(path)], ["check", str(path)], ["dedup", str(path), "-o", str(tmp_path / f"out-{name}")]):
+            assert_clean_error(run_cli(*args), f"column {column!r} holds bytes", "cast(pl.String)", "cast(pa.string())")
+        assert not (tmp_path / f"out-{name}").exists()
+    # Named with --text: the same cast is named.
+    assert_clean_error(run_cli("audit", str(tmp_path / "id_binary.parquet"), "--text", "text"), "is Binary", "cast(pl.String)")
+    # Cast as the message says, the pages are audited.
+    table = pq.read_table(tmp_path / "id_binary.parquet")
+    table = table.set_column(table.schema.get_field_index("text"), "text", table["text"].cast(pa.string()))
+    pq.write_table(table, tmp_path / "cast.parquet")
+    assert audit_json(str(tmp_path / "cast.parquet"))["exact"]["unique"] == 4
+    # The Python API: a pyarrow table and a polars frame with a Binary column.
+    for data in (tables["id_binary.parquet"], pl.DataFrame({"text": pages, "id": ["1", "2", "3", "4"]})):
+        for call in (epochplan.audit, epochplan.dedup):
+            with pytest.raises(epochplan.InputError, match="column 'text' holds bytes"):
+                call(data)
+    # Several string columns beside a binary one: the error names it too.
+    pq.write_table(pa.table({"a": list("abcd"), "b": list("wxyz"), "blob": pa.array(pages, pa.binary())}), tmp_path / "several.parquet")
+    assert_clean_error(run_cli("audit", str(tmp_path / "several.parquet")), "several string columns (a, b)", "'blob' holds bytes")
+
+
 def test_ctrl_c_exits_130_without_output(tmp_path):
     # 400 batches: the interrupt lands while batches are still streaming. Readiness is the first
     # progress line on stderr (one a batch with EPOCHPLAN_PROGRESS_SECONDS=0), not a sleep.

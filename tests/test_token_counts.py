@@ -273,3 +273,34 @@ def test_split_and_replace_patterns_count_as_the_tokenizers_library(tmp_path, sh
     tokenizer.save(str(path))
     expected = [len(tokenizer.encode(t, add_special_tokens=False).ids) for t in texts]
     assert TokenCounter(str(path)).count(pl.Series(texts, dtype=pl.String)) == expected
+
+
+def test_a_token_count_column_is_named_where_the_estimate_is_explained(tmp_path, tokenizer_json):
+    """FineWeb ships a `token_count` column; the audit ignored it without a word while the plan
+    used the bytes/4 estimate. It is still not read, but the terminal's token row and the plan's
+    reason name it, with --tokenizer for exact counts; with a tokenizer, nothing is said."""
+    import json
+
+    from conftest import run_cli
+
+    texts = [f"page {i} about the weather in town number {i * 7} and what people said" for i in range(50)]
+    path = tmp_path / "fineweb.parquet"
+    pl.DataFrame(
+        {"text": texts, "url": [f"https://x{i}.com" for i in range(50)], "token_count": [len(t) // 4 for t in texts]}
+    ).write_parquet(path)
+    run = run_cli("audit", str(path), "--json", str(tmp_path / "a.json"), "--no-near")
+    assert run.returncode == 0, run.stderr
+    row = next(line for line in run.stdout.splitlines() if line.startswith("tokens (estimate, bytes/4)"))
+    assert "token_count column is not read" in row and "--tokenizer NAME" in row
+    audit = json.loads((tmp_path / "a.json").read_text())
+    assert audit["source"]["token_count_column"] == "token_count"
+    (reason,) = [r for r in audit["plan"]["rationale"] if r["field"] == "unique_tokens"]
+    assert "has a token_count column, which epochplan does not read" in reason["detail"] and "--tokenizer NAME" in reason["detail"]
+    # `plan --audit` reads it from the JSON too.
+    run = run_cli("plan", "--audit", str(tmp_path / "a.json"), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    (reason,) = [r for r in json.loads(run.stdout)["rationale"] if r["field"] == "unique_tokens"]
+    assert "token_count column" in reason["detail"]
+    # Counted by a tokenizer: no word of it.
+    counted = epochplan.audit(str(path), tokenizer=tokenizer_json, near=False).to_dict()
+    assert counted["source"]["token_count_column"] is None

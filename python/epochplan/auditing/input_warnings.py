@@ -32,6 +32,18 @@ NAMED_GROUPS = 3
 MANY_LABELS = 1_000
 
 
+#: Names of a column of per-row token counts (FineWeb's `token_count`): never read, but named
+#: where the bytes/4 estimate is explained, with the way to exact counts.
+TOKEN_COUNT_NAMES = frozenset(
+    {"token_count", "token_counts", "num_tokens", "n_tokens", "ntokens", "tokens_count", "token_len", "token_length"}
+)
+
+
+def token_count_column(schema: pl.Schema) -> str | None:
+    """The input's column of per-row token counts (numbers, a `TOKEN_COUNT_NAMES` name), if any."""
+    return next((name for name, dtype in schema.items() if name.lower() in TOKEN_COUNT_NAMES and dtype.is_numeric()), None)
+
+
 #: Openings of base64-encoded image files (JPEG, PNG, GIF, WebP), as benchmark TSVs hold them.
 BASE64_MAGIC = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")
 URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "hf://", "file://")

@@ -25,6 +25,9 @@ class SourceInfo:
     label_column: str | None
     normalize: str
     tokenizer: TokenizerFile | None = None  # the tokenizer that counted tokens (None: estimated)
+    #: The input's column of per-row token counts (FineWeb's `token_count`) when tokens are the
+    #: bytes/4 estimate: not read, named where the estimate is explained.
+    token_count_column: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +36,7 @@ class SourceInfo:
             "label_column": self.label_column,
             "normalize": self.normalize,
             "tokenizer": None if self.tokenizer is None else self.tokenizer.to_dict(),
+            "token_count_column": self.token_count_column,
         }
 
 
@@ -332,6 +336,9 @@ class Diversity:
     distinct_1: float | None
     distinct_2: float | None
     estimated: bool  # True when a count passed 1 M distinct items and HyperLogLog took over
+    #: Which counter did: the words' (vocabulary, distinct-1) or the bigrams' (distinct-2).
+    vocabulary_estimated: bool = False
+    bigrams_estimated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -339,6 +346,8 @@ class Diversity:
             "distinct_1": self.distinct_1,
             "distinct_2": self.distinct_2,
             "estimated": self.estimated,
+            "vocabulary_estimated": self.vocabulary_estimated,
+            "bigrams_estimated": self.bigrams_estimated,
         }
 
 

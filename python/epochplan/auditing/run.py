@@ -26,7 +26,7 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings
+from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings, token_count_column
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -188,6 +188,7 @@ def audit(
             label_column=label,
             normalize=normalize,
             tokenizer=tokenizer_file,
+            token_count_column=token_count_column(typed) if tokenizer_file is None else None,
         )
         summary = auditor.summary(with_labels=label is not None)
         exact_ids = ids_from_bytes(auditor.row_ids())
@@ -207,7 +208,9 @@ def audit(
                 result.near = fill_previews(result.near, source, columns, normalize)
         result.template = template_signal(auditor, source, columns, normalize, examples)
         others = other_text_columns(typed, columns, label)
-        result.warnings = template_warnings(result.template, others, result.exact)
+        result.warnings = template_warnings(
+            result.template, others, result.exact, result.near, lambda column: source.first_values(column, SAMPLED)
+        )
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))

@@ -375,10 +375,43 @@ def _template_check(audit: Mapping[str, Any], t: Any) -> Check:
     rows = _int(signal, "rows")
     examples = [{"source": signal.get("source"), "row": signal.get("row"), "text": signal.get("text", "")}]
     where = "in the largest near cluster" if signal.get("source") == "near-cluster" else f"sharing one {signal.get('source')}"
-    check = _at_most(id, title, setting, share, _int(signal, "count"), rows, row_limit(share, rows), f"rows {where}", severity, examples)
-    if check.status != "pass":
+    count = _int(signal, "count")
+    check = _at_most(id, title, setting, share, count, rows, row_limit(share, rows), f"rows {where}", severity, examples)
+    if check.status == "pass":
+        return check
+    merged = _template_merged(audit, signal, count)
+    if merged is False:  # a footer under pages that differ: no near duplicates made of it (the audit warns neither)
+        check.status = "pass"
+        check.message += (
+            "; passes: the near-duplicate audit did not merge these rows (a shared opening or ending under texts that differ), "
+            "so the counts do not reflect it"
+        )
+    elif merged is None:
+        check.message += "; near-duplicate counts would reflect the template: audit a column that varies (--text)"
+    else:
         check.message += "; near-duplicate counts reflect the template: audit a column that varies (--text)"
     return check
+
+
+def _template_merged(audit: Mapping[str, Any], signal: Mapping[str, Any], count: int) -> bool | None:
+    """Whether the near audit merged the rows sharing the template (a near cluster always is, and
+    so are copies of one text: the largest exact cluster holding as many rows, as the audit's
+    warning says); None when near duplicates were off or the audit lacks the counts."""
+    from ..auditing.templates import template_merged
+
+    near, exact = audit.get("near"), audit.get("exact")
+    if signal.get("source") == "near-cluster":
+        return True
+    if not isinstance(near, Mapping) or not isinstance(exact, Mapping):
+        return None
+    top = exact.get("top")
+    sizes = [t.get("count") for t in top if isinstance(t, Mapping)] if isinstance(top, list) else []
+    if any(isinstance(size, int) and size >= count for size in sizes):
+        return True
+    near_rows, exact_rows = near.get("duplicate_rows"), exact.get("duplicate_rows")
+    if not isinstance(near_rows, int) or not isinstance(exact_rows, int) or isinstance(near_rows, bool) or isinstance(exact_rows, bool):
+        return None
+    return template_merged(count, near_rows, exact_rows)
 
 
 def _extremes(counts: Mapping[str, int]) -> tuple[tuple[str, int], tuple[str, int]]:

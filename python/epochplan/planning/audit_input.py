@@ -192,6 +192,12 @@ def counts_from_audit(source: Any) -> DataCounts:
     unique_tokens = f.whole(f"{level}.unique_tokens")
     if unique_tokens is not None:
         how = "UTF-8 bytes / 4 per sample (an estimate; audit with --tokenizer for exact counts)"
+        unread = f.text("source.token_count_column")
+        if unread is not None:  # FineWeb's token_count: another tokenizer's, not read
+            how = (
+                f"UTF-8 bytes / 4 per sample (an estimate; the input has a {unread} column, which epochplan does not read: "
+                "audit with --tokenizer NAME for exact counts)"
+            )
         if not estimated:
             how = f"tokenizer {f.text('lengths.tokens.tokenizer')} counts (encode without special tokens)"
         tokens_source = f"{level}.unique_tokens: {how}, summed over the {unique:,} {level}-unique representatives"

@@ -77,7 +77,12 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
     # Each text's bytes/4 rounded up, as the unique token count below sums them (the corpus-wide
     # `tokens_estimate`, total bytes / 4, can be less than that sum).
     estimate = tokens.total if tokens is not None and tokens.estimated else r.lengths.tokens_estimate
-    overview.add_row("tokens (estimate, bytes/4)", f"{estimate:,}", "")
+    unread = r.source.token_count_column
+    overview.add_row(
+        "tokens (estimate, bytes/4)",
+        f"{estimate:,}",
+        f"the input's {data_text(unread)} column is not read: --tokenizer NAME for exact counts" if unread else "",
+    )
     if tokens is not None and not tokens.estimated:
         overview.add_row("tokens (tokenizer)", f"{tokens.total:,}", data_text(tokens.tokenizer or ""))
     unique = r.near if r.near is not None else r.exact
@@ -86,9 +91,11 @@ def render_audit(result: AuditResult, console: Console | None = None) -> None:
         how = "tokenizer" if counted else "estimate, bytes/4"
         overview.add_row(f"unique tokens ({how})", f"{unique.unique_tokens:,}", f"{'near' if r.near else 'exact'} representatives")
     d = r.diversity
-    approx = " (HyperLogLog estimate)" if d.estimated else ""
-    overview.add_row("vocabulary", f"{d.vocabulary:,}", approx.strip())
-    overview.add_row("distinct-1 / distinct-2", f"{_ratio(d.distinct_1)} / {_ratio(d.distinct_2)}", "")
+    # Each counter's own flag: the words' (vocabulary, distinct-1) may be exact where the bigrams' is not.
+    overview.add_row("vocabulary", f"{d.vocabulary:,}", "HyperLogLog estimate" if d.vocabulary_estimated else "")
+    approx = [name for name, flag in (("distinct-1", d.vocabulary_estimated), ("distinct-2", d.bigrams_estimated)) if flag]
+    note = f"{' and '.join(approx)}: HyperLogLog estimate" if approx else ""
+    overview.add_row("distinct-1 / distinct-2", f"{_ratio(d.distinct_1)} / {_ratio(d.distinct_2)}", note)
     console.print(overview)
 
     lengths = Table(title="lengths", title_justify="left", header_style="bold")

@@ -213,6 +213,14 @@ def _unread_text_hint(schema: pl.Schema) -> str:
     return ""
 
 
+def _cast_advice(column: str) -> str:
+    """How to make a binary column a text column, for the errors that name one."""
+    return (
+        f"cast it to a UTF-8 string column first (pyarrow: table.set_column(table.schema.get_field_index({column!r}), {column!r}, "
+        f"table[{column!r}].cast(pa.string())); polars: df.with_columns(pl.col({column!r}).cast(pl.String)))"
+    )
+
+
 def is_pandas_index(name: str) -> bool:
     """pandas' index written beside the columns (`__index_level_0__`, a string index after a
     filter or a `set_index`): row names, never the text to audit."""
@@ -245,6 +253,8 @@ def choose_text_columns(
             resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
             if (kind := parts_kind(resolved[2])) is not None:
                 raise _refuse_parts(where, c, kind, "")
+            if resolved[2] == pl.Binary:
+                raise InputError(f"{where}: column {c!r} is Binary (bytes, no UTF-8 annotation), not text; {_cast_advice(c)}")
             if not _is_text(resolved[2]) and resolved[2] != pl.Null:  # all null: polars writes such a column typeless
                 raise InputError(f"{where}: column {c!r} is {resolved[2]}, not text; --text takes {TEXT_KINDS}")
         return columns
@@ -253,6 +263,11 @@ def choose_text_columns(
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and (kind := parts_kind(schema[candidate])) is not None:
             raise _refuse_parts(where, candidate, kind, "; or audit another column with --text")
+        if candidate in schema and schema[candidate] == pl.Binary:  # not another column (an id, a url) in its stead
+            raise InputError(
+                f"{where}: column {candidate!r} holds bytes (binary, no UTF-8 annotation), not text, so it is not audited "
+                f"and no other column is chosen in its stead; {_cast_advice(candidate)}, or name the column to audit with --text"
+            )
         if candidate in schema and (_is_text(schema[candidate]) or schema[candidate] == pl.Null):
             return [candidate]
     # Chat data whose text is in parts: not another column (an id, an image's file name) in its
@@ -278,7 +293,9 @@ def choose_text_columns(
         raise _refuse_parts(where, parts[0][0], parts_kind(parts[0][1]) or "", "; or audit another column with --text")
     if not strings:
         raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
-    raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text")
+    binary = [name for name, dtype in schema.items() if dtype == pl.Binary and name != label]
+    unread = f" (column {binary[0]!r} holds bytes, not read as text; if it is text, {_cast_advice(binary[0])})" if binary else ""
+    raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text{unread}")
 
 
 def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:

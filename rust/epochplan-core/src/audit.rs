@@ -44,7 +44,12 @@ pub struct DiversitySummary {
     pub vocabulary: u64,
     pub distinct_1: Option<f64>,
     pub distinct_2: Option<f64>,
+    /// Either counter below estimated (the JSON's `estimated`, kept).
     pub estimated: bool,
+    /// The word counter (vocabulary, distinct-1) passed its exact limit and HyperLogLog took over.
+    pub vocabulary_estimated: bool,
+    /// The bigram counter (distinct-2) did.
+    pub bigrams_estimated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -602,6 +607,8 @@ impl Auditor {
                 distinct_1: ratio(vocabulary, s.total_unigrams),
                 distinct_2: ratio(bigrams, s.total_bigrams),
                 estimated: s.unigrams.is_estimated() || s.bigrams.is_estimated(),
+                vocabulary_estimated: s.unigrams.is_estimated(),
+                bigrams_estimated: s.bigrams.is_estimated(),
             },
             tokens: self.tokens.report(&s.tokens),
         }
@@ -865,7 +872,7 @@ mod tests {
         assert_eq!(s.diversity.vocabulary, 4);
         assert_eq!(s.diversity.distinct_1, Some(4.0 / 6.0));
         assert_eq!(s.diversity.distinct_2, Some(1.0));
-        assert!(!s.diversity.estimated);
+        assert!(!s.diversity.estimated && !s.diversity.vocabulary_estimated && !s.diversity.bigrams_estimated);
     }
 
     #[test]

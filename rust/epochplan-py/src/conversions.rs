@@ -119,6 +119,8 @@ pub fn summary_to_dict<'py>(py: Python<'py>, s: &AuditSummary) -> PyResult<Bound
     diversity.set_item("distinct_1", s.diversity.distinct_1)?;
     diversity.set_item("distinct_2", s.diversity.distinct_2)?;
     diversity.set_item("estimated", s.diversity.estimated)?;
+    diversity.set_item("vocabulary_estimated", s.diversity.vocabulary_estimated)?;
+    diversity.set_item("bigrams_estimated", s.diversity.bigrams_estimated)?;
     d.set_item("diversity", diversity)?;
     Ok(d)
 }
