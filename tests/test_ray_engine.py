@@ -654,6 +654,55 @@ def test_bad_rows_read_on_a_worker_are_named_as_locally(cluster, tmp_path):
         assert said in local.stderr and ray.stderr == local.stderr, (local.stderr, ray.stderr)
 
 
+def _linked_inputs(root: Path) -> None:
+    """A link whose target has another suffix (`dups.jsonl` -> `store.txt`) and the Hugging Face
+    hub cache's layout: `snapshots/<rev>/data/<name>.parquet` -> `../../../blobs/<sha>`."""
+    rng = random.Random(4)
+    rows = [_doc(rng, 10) for _ in range(400)]
+    (root / "k").mkdir(parents=True)
+    with open(root / "k" / "store.txt", "w") as f:
+        for i in range(800):
+            f.write(json.dumps({"text": rows[i % 400], "id": i}) + "\n")
+    (root / "k" / "dups.jsonl").symlink_to("store.txt")
+    (root / "blobs").mkdir()
+    (root / "snapshots" / "abc" / "data").mkdir(parents=True)
+    pl.DataFrame({"text": rows[:300]}).write_parquet(root / "blobs" / "3f2a9c")
+    pl.DataFrame({"text": rows[200:]}).write_parquet(root / "blobs" / "77e1d0")
+    for k, blob in enumerate(("3f2a9c", "77e1d0")):
+        (root / "snapshots" / "abc" / "data" / f"train-0000{k}-of-00002.parquet").symlink_to(f"../../../blobs/{blob}")
+
+
+def test_a_linked_file_is_read_by_its_own_name_as_locally(cluster, tmp_path):
+    """Workers read a link's resolved target, and the reader is chosen by the name: a target
+    with no suffix (the hub cache's blobs) failed with an AssertionError (exit 2), one with
+    another suffix was read as that format (JSON lines counted as text lines: wrong numbers,
+    exit 0). The link is read under its own name, as the local engine reads it."""
+    hub = tmp_path / "hub"
+    _linked_inputs(hub)
+    for k, target in enumerate([hub / "k" / "dups.jsonl", hub / "snapshots" / "abc" / "data"]):
+        got = _both(["audit", str(target), "-t", "text"], {"--json": "a.json"}, cluster, tmp_path / f"audit{k}")
+        report = _same_json(got)
+        assert report["exact"]["duplicate_rows"] == (400 if k == 0 else 100), report["exact"]
+        kept = _same_parquet(_both(["dedup", str(target), "-t", "text"], {"-o": "kept.parquet"}, cluster, tmp_path / f"dedup{k}"), "-o")
+        assert kept.height == 400
+
+
+def test_a_file_gone_before_its_worker_reads_it_is_named_as_locally(tmp_path, monkeypatch):
+    """The worker's own function on a file removed after the driver listed it: the error was
+    Ray's ("Ray task reading del/09.parquet failed: [Errno 2] … '/abs/del/09.parquet'"); it is
+    the local engine's "del/09.parquet: cannot read rows (…)", naming the file as the user did."""
+    from epochplan.engines.ray_tasks import measure_file
+    from epochplan.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "del").mkdir()
+    with pytest.raises(InputError) as raised:
+        list(measure_file(tmp_path / "del" / "09.parquet", ["text"], None, 100, {}, None, name="del/09.parquet"))
+    message = str(raised.value)
+    assert message.startswith("del/09.parquet: cannot read rows ([Errno 2] "), message
+    assert str(tmp_path) not in message
+
+
 def test_templated_rows_past_the_check_cap_cluster_as_locally(cluster, tmp_path):
     """Rows that reach the near check's cap get a second chance ordered by the buckets they
     share, which the two engines number differently: the clusters must still be the same."""

@@ -416,10 +416,15 @@ def _import_failure(message: str) -> str | None:
 
 def _files(source: Source) -> list[tuple[Any, str]]:
     """The input's files, one task each: where a worker reads it (an absolute local path, or
-    the URL) and its name as the user gave it (what errors say)."""
+    the URL) and its name as the user gave it (what errors say).
+
+    Absolute, as a worker's working directory is not this one, but not resolved: a link is read
+    under its own name, as the local engine reads it. The reader is chosen by the name's suffix,
+    and a link's target may have another (`dups.jsonl` -> `store.txt`, read as text lines) or
+    none (the Hugging Face hub cache: `train-00000-of-00002.parquet` -> `blobs/<sha>`)."""
     if not source.paths or len(source.paths) != len(source.parts):
         raise InputError(
             f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
         )
     # An empty file among others adds no rows: no task (a worker would refuse it alone).
-    return [(p if is_remote(p) else Path(p).resolve(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]
+    return [(p if is_remote(p) else Path(p).absolute(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]
