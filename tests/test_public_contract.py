@@ -179,3 +179,17 @@ def test_ctrl_c_while_the_command_loads_is_no_traceback(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and stderr.strip() == "interrupted", (proc.returncode, stderr)
+
+
+def test_sigterm_while_the_command_loads_exits_143_with_its_line(tmp_path):
+    # The command line puts in its SIGTERM handler once its modules are loaded: a SIGTERM in the
+    # first second ended the process by the signal, with no `terminated` line. The import of
+    # polars is held as above, so the signal lands in it every time.
+    (tmp_path / "polars.py").write_text("import time\ntime.sleep(30)\n")
+    code = "from epochplan.launch import main; main()"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", code, "--version"], env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # well inside the 30 s import; not a timing assertion
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr.strip() == "terminated", (proc.returncode, stderr)

@@ -369,6 +369,127 @@ def test_an_address_where_no_ray_listens_is_a_clean_error(planted, tmp_path, ser
         stop()
 
 
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_ray_init_connects_exits_130_or_143_with_one_line(planted, tmp_path, sent):
+    """A signal while ray.init connects ends the command as anywhere else. A server that answers
+    as gRPC does (the reach check passes) and then says nothing holds ray.init; the signal is
+    sent once ray.init has connected to it (its second connection: the first is the reach
+    check's). Ray's client then waits in native code: this passed before the fix too (the
+    signal watcher ends it); the fix's own cases are the two tests below."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("", 0))  # Ray connects to 127.0.0.1 by the node's own IP
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # an empty SETTINGS frame, then nothing
+            accepted.append(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    out = tmp_path / "a.json"
+    address = f"127.0.0.1:{port}"
+    args = ["audit", str(planted / "shards"), "-t", "text", "--engine", "ray", "--ray-address", address, "--json", str(out), "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "epochplan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and len(accepted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(accepted) >= 2, "ray.init never connected"
+        time.sleep(0.5)  # well inside ray.init, which waits for the server's answer for minutes
+        proc.send_signal(sent)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    code, line = (130, "interrupted") if sent == signal.SIGINT else (143, "terminated")
+    assert proc.returncode == code, (proc.returncode, stderr[-3000:])
+    assert stderr.strip().splitlines()[-1:] == [line] and "Traceback" not in stderr, stderr[-3000:]
+    assert not out.exists()
+
+
+class _Ended(KeyboardInterrupt):
+    pass
+
+
+@pytest.fixture
+def command_handlers():
+    """Handlers of SIGINT and SIGTERM as the command line's (they raise, SIGTERM its own kind),
+    noting each that ran; the test's own are put back after."""
+    ran: list[int] = []
+
+    def on_signal(number: int, frame: object) -> None:
+        ran.append(number)
+        raise _Ended() if number == signal.SIGTERM else KeyboardInterrupt
+
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in before:
+        signal.signal(number, on_signal)
+    yield ran, on_signal
+    for number, handler in before.items():
+        signal.signal(number, handler)
+
+
+def test_a_ctrl_c_swallowed_while_ray_is_imported_still_ends_the_run(monkeypatch, command_handlers):
+    """Ctrl-C while Ray was imported: the KeyboardInterrupt, raised inside a Cython module's
+    initialisation, became a warning ("Cython module failed to patch module with custom type"),
+    and the run went on to the end and exited 0. Simulated in process: the import meets the
+    signal and swallows its exception, as that module does; the connection must not go on."""
+    import ray as real_ray
+
+    from epochplan.engines import ray_engine
+
+    ran, on_signal = command_handlers
+    inits: list[object] = []
+
+    def swallowing_import():
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        return real_ray
+
+    monkeypatch.setattr(ray_engine, "_import_ray", swallowing_import)
+    monkeypatch.setattr(real_ray, "init", lambda **kwargs: inits.append(kwargs))
+    monkeypatch.setattr(real_ray, "is_initialized", lambda: False)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        ray_engine.RayEngine.connect(None)
+    assert type(raised.value) is KeyboardInterrupt and ran == [signal.SIGINT, signal.SIGINT] and inits == []
+    assert signal.getsignal(signal.SIGINT) is on_signal
+
+
+def test_a_sigterm_while_ray_init_runs_ends_by_the_commands_handler(monkeypatch, command_handlers):
+    """ray.init puts in its own SIGTERM handler (sys.exit(15)) before it connects: a SIGTERM
+    then exited 15 (with Ray's native stack dump once its core worker was up), not 143 with the
+    command's one line. Simulated in process: ray.init sets Ray's handler as it does, and the
+    signal comes; the command's handler must be the one that ends it, and be back after."""
+    import ray as real_ray
+    from ray._private.utils import set_sigterm_handler
+
+    from epochplan.engines import ray_engine
+
+    ran, on_signal = command_handlers
+
+    def init(**kwargs):
+        set_sigterm_handler(lambda number, frame: sys.exit(number))  # what ray.init does first
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(real_ray, "init", init)
+    monkeypatch.setattr(real_ray, "is_initialized", lambda: False)
+    with pytest.raises(_Ended):
+        ray_engine.RayEngine.connect(None)
+    assert ran == [signal.SIGTERM]
+    assert signal.getsignal(signal.SIGTERM) is on_signal
+
+
 def test_without_ray_installed_the_error_says_how_to_install_it(planted, tmp_path):
     hide = tmp_path / "hide"
     hide.mkdir()
@@ -652,6 +773,55 @@ def test_bad_rows_read_on_a_worker_are_named_as_locally(cluster, tmp_path):
         ray = run_cli(*args, "--engine", "ray", "--ray-address", cluster, cwd=tmp_path, env=env)
         assert local.returncode == ray.returncode == 2, (local.stderr, ray.stderr)
         assert said in local.stderr and ray.stderr == local.stderr, (local.stderr, ray.stderr)
+
+
+def _linked_inputs(root: Path) -> None:
+    """A link whose target has another suffix (`dups.jsonl` -> `store.txt`) and the Hugging Face
+    hub cache's layout: `snapshots/<rev>/data/<name>.parquet` -> `../../../blobs/<sha>`."""
+    rng = random.Random(4)
+    rows = [_doc(rng, 10) for _ in range(400)]
+    (root / "k").mkdir(parents=True)
+    with open(root / "k" / "store.txt", "w") as f:
+        for i in range(800):
+            f.write(json.dumps({"text": rows[i % 400], "id": i}) + "\n")
+    (root / "k" / "dups.jsonl").symlink_to("store.txt")
+    (root / "blobs").mkdir()
+    (root / "snapshots" / "abc" / "data").mkdir(parents=True)
+    pl.DataFrame({"text": rows[:300]}).write_parquet(root / "blobs" / "3f2a9c")
+    pl.DataFrame({"text": rows[200:]}).write_parquet(root / "blobs" / "77e1d0")
+    for k, blob in enumerate(("3f2a9c", "77e1d0")):
+        (root / "snapshots" / "abc" / "data" / f"train-0000{k}-of-00002.parquet").symlink_to(f"../../../blobs/{blob}")
+
+
+def test_a_linked_file_is_read_by_its_own_name_as_locally(cluster, tmp_path):
+    """Workers read a link's resolved target, and the reader is chosen by the name: a target
+    with no suffix (the hub cache's blobs) failed with an AssertionError (exit 2), one with
+    another suffix was read as that format (JSON lines counted as text lines: wrong numbers,
+    exit 0). The link is read under its own name, as the local engine reads it."""
+    hub = tmp_path / "hub"
+    _linked_inputs(hub)
+    for k, target in enumerate([hub / "k" / "dups.jsonl", hub / "snapshots" / "abc" / "data"]):
+        got = _both(["audit", str(target), "-t", "text"], {"--json": "a.json"}, cluster, tmp_path / f"audit{k}")
+        report = _same_json(got)
+        assert report["exact"]["duplicate_rows"] == (400 if k == 0 else 100), report["exact"]
+        kept = _same_parquet(_both(["dedup", str(target), "-t", "text"], {"-o": "kept.parquet"}, cluster, tmp_path / f"dedup{k}"), "-o")
+        assert kept.height == 400
+
+
+def test_a_file_gone_before_its_worker_reads_it_is_named_as_locally(tmp_path, monkeypatch):
+    """The worker's own function on a file removed after the driver listed it: the error was
+    Ray's ("Ray task reading del/09.parquet failed: [Errno 2] … '/abs/del/09.parquet'"); it is
+    the local engine's "del/09.parquet: cannot read rows (…)", naming the file as the user did."""
+    from epochplan.engines.ray_tasks import measure_file
+    from epochplan.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "del").mkdir()
+    with pytest.raises(InputError) as raised:
+        list(measure_file(tmp_path / "del" / "09.parquet", ["text"], None, 100, {}, None, name="del/09.parquet"))
+    message = str(raised.value)
+    assert message.startswith("del/09.parquet: cannot read rows ([Errno 2] "), message
+    assert str(tmp_path) not in message
 
 
 def test_templated_rows_past_the_check_cap_cluster_as_locally(cluster, tmp_path):

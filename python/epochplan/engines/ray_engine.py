@@ -16,12 +16,15 @@ memory budget) and the clustering; what would be distributed next is in ARCHITEC
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
+import threading
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +97,44 @@ def _grpc_answer(connection: socket.socket) -> bool:
     except OSError:  # reset or silent past the timeout
         return False
     return len(head) == 9 and head[3] == 4  # frame type 4: SETTINGS
+
+
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[None]:
+    """Importing Ray and ray.init, with a Ctrl-C or SIGTERM that comes meanwhile never lost.
+
+    The command's handler raises KeyboardInterrupt, but raised inside the initialisation of one
+    of Ray's Cython modules it is turned into a warning ("Cython module failed to patch module
+    with custom type") and the import goes on: the run completed and exited 0. And ray.init puts
+    in its own SIGTERM handler (sys.exit(15)): the command exited 15. Here the command's handlers
+    are wrapped to note what came; a signal whose exception did not come out of the block, or
+    Ray's exit for a SIGTERM, is handed to the command's handler again once the block is done
+    and the handlers are back (the command exits 130 / 143 with its one line). Handlers that are
+    not Python's (the default, ignored) are left alone: nothing to lose."""
+    handlers: dict[int, Any] = {number: signal.getsignal(number) for number in _SIGNALS}
+    arrived: list[int] = []
+
+    def noting(number: int, frame: Any) -> None:
+        arrived.append(number)
+        handlers[number](number, frame)
+
+    main = threading.current_thread() is threading.main_thread()
+    for number, handler in handlers.items():
+        if main and callable(handler):
+            signal.signal(number, noting)
+    try:
+        yield
+    except SystemExit as e:  # ray.init's SIGTERM handler: the command's own does the ending
+        if not (main and e.code == signal.SIGTERM and callable(handlers[signal.SIGTERM])):
+            raise
+        arrived.append(signal.SIGTERM)
+    except Exception:  # what a swallowed interrupt left behind (a half-imported module) is not the outcome
+        if not arrived:
+            raise
+    finally:
+        _restore(handlers)
+    if arrived:
+        handlers[arrived[-1]](arrived[-1], None)
 
 
 def _restore(handlers: dict[int, Any]) -> None:
@@ -219,7 +260,8 @@ class RayEngine:
         connection epochplan made is closed and the new one made (the run goes where it was
         asked to, not silently to the last cluster); one the caller made with `ray.init` is
         theirs to close, so that is refused."""
-        ray = _import_ray()
+        with _signals_kept():
+            ray = _import_ray()
         # The driver reports a failed task itself (once, as an error); Ray would also log the
         # errors of the tasks cancelled after it as "unhandled".
         os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
@@ -243,14 +285,12 @@ class RayEngine:
         options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
         if address is None:
             options["include_dashboard"] = False
-        handlers = {number: signal.getsignal(number) for number in _SIGNALS}
-        try:
-            ray.init(address=address, **options)
-        except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
-            raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
-        finally:
-            _restore(handlers)
-        _made.update(address=address or "a new local instance", job=_job(ray))
+        with _signals_kept():  # a signal meanwhile ends the command once the connection is recorded
+            try:
+                ray.init(address=address, **options)
+            except Exception as e:  # ray raises ConnectionError, RuntimeError, ValueError …
+                raise InputError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first_line(e)}") from None
+            _made.update(address=address or "a new local instance", job=_job(ray))
         return cls._ready(ray, _connected_to(ray)[0])
 
     @classmethod
@@ -416,10 +456,15 @@ def _import_failure(message: str) -> str | None:
 
 def _files(source: Source) -> list[tuple[Any, str]]:
     """The input's files, one task each: where a worker reads it (an absolute local path, or
-    the URL) and its name as the user gave it (what errors say)."""
+    the URL) and its name as the user gave it (what errors say).
+
+    Absolute, as a worker's working directory is not this one, but not resolved: a link is read
+    under its own name, as the local engine reads it. The reader is chosen by the name's suffix,
+    and a link's target may have another (`dups.jsonl` -> `store.txt`, read as text lines) or
+    none (the Hugging Face hub cache: `train-00000-of-00002.parquet` -> `blobs/<sha>`)."""
     if not source.paths or len(source.paths) != len(source.parts):
         raise InputError(
             f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
         )
     # An empty file among others adds no rows: no task (a worker would refuse it alone).
-    return [(p if is_remote(p) else Path(p).resolve(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]
+    return [(p if is_remote(p) else Path(p).absolute(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]

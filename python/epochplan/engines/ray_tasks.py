@@ -18,7 +18,7 @@ from ..sources import LABEL, TEXT, batches
 from ..sources.formats import Source
 from ..sources.paths import Location
 from ..sources.readers import file_part
-from ..sources.remote import discard_downloads
+from ..sources.remote import discard_downloads, first_line
 
 #: Tokenizers loaded in this worker process, by the sha256 of their file.
 _TOKENIZERS: dict[str, TokenCounter] = {}
@@ -56,13 +56,17 @@ def measure_file(
     """(measured batch, its labels or None) for every non-empty batch of one file, in order,
     but the first `skip` (the driver has them already: a retry after a lost worker).
     `tokenizer_name`: the tokenizer as the user named it, for errors (the worker reads a copy).
-    `name`: the file as the user named it (`location` is its absolute path, or where a link
-    leads), which errors say, with the row in the file, as the local engine's do."""
+    `name`: the file as the user named it (`location` is its absolute path, a link's own:
+    the reader is chosen by its name), which errors say, with the row in the file, as the local engine's do."""
     counter = _tokenizer(tokenizer)
     measure = Measurer(**measurer, tokenizer=counter)
     shown = str(location) if name is None else name
     try:
-        source = Source([file_part(location)], [str(location)], str(location))
+        try:
+            part = file_part(location)
+        except OSError as e:  # gone since the driver listed it: said as the local engine says it
+            raise InputError(f"{shown}: cannot read rows ({first_line(e).replace(str(location), shown)})") from None
+        source = Source([part], [str(location)], str(location))
         seen, first_row = 0, 0  # the batch's first row within this file
         for batch in _renamed(batches(source, columns, label, batch_rows), str(location), shown):
             if batch.height == 0:
