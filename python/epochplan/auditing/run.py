@@ -11,7 +11,6 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import replace
 
 import numpy as np
 
@@ -201,7 +200,7 @@ def audit(
         )
         result = build_result(info, summary, clusters)
         if result.labels is not None:
-            result.labels = replace(result.labels, label_names=class_names(source, label))
+            result.labels = dataclasses.replace(result.labels, label_names=class_names(source, label))
         if examples:
             result.exact = fill_previews(result.exact, source, columns, normalize)  # the core keeps 65,536 at most
             if result.near is not None:
