@@ -167,29 +167,22 @@ def test_the_package_runs_as_a_module_and_as_the_entry_point():
     assert callable(main) and os.path.isfile(Path(epochplan.__file__).with_name("__main__.py"))
 
 
-def test_ctrl_c_while_the_command_loads_is_no_traceback(tmp_path):
+@pytest.mark.parametrize(("sent", "code", "line"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_while_the_command_loads_is_its_one_line(tmp_path, sent, code, line):
     # The command's modules take a few tenths of a second to import; a Ctrl-C then ended in a
-    # KeyboardInterrupt traceback from inside polars. Here the import of polars is held for 30 s
-    # (a stand-in module first on the path), so the signal lands in it every time.
-    (tmp_path / "polars.py").write_text("import time\ntime.sleep(30)\n")
-    code = "from epochplan.launch import main; main()"
+    # KeyboardInterrupt traceback from inside polars, and a SIGTERM (whose handler the command
+    # line put in once its modules were loaded) ended the process by the signal, with no line.
+    # Here the import of polars is held for 30 s (a stand-in module first on the path, which
+    # says when it is reached), so the signal lands in it every time, however loaded the machine.
+    reached = tmp_path / "reached"
+    (tmp_path / "polars.py").write_text(f"import pathlib, time\npathlib.Path({str(reached)!r}).touch()\ntime.sleep(30)\n")
+    command = "from epochplan.launch import main; main()"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", code, "--version"], env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)  # well inside the 30 s import; not a timing assertion
-    proc.send_signal(signal.SIGINT)
+    proc = subprocess.Popen([sys.executable, "-c", command, "--version"], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not reached.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert reached.exists(), "the command never imported polars"
+    proc.send_signal(sent)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and stderr.strip() == "interrupted", (proc.returncode, stderr)
-
-
-def test_sigterm_while_the_command_loads_exits_143_with_its_line(tmp_path):
-    # The command line puts in its SIGTERM handler once its modules are loaded: a SIGTERM in the
-    # first second ended the process by the signal, with no `terminated` line. The import of
-    # polars is held as above, so the signal lands in it every time.
-    (tmp_path / "polars.py").write_text("import time\ntime.sleep(30)\n")
-    code = "from epochplan.launch import main; main()"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", code, "--version"], env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)  # well inside the 30 s import; not a timing assertion
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and stderr.strip() == "terminated", (proc.returncode, stderr)
+    assert proc.returncode == code and stderr.strip() == line, (proc.returncode, stderr)
