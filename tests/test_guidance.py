@@ -227,6 +227,29 @@ def test_a_pandas_index_is_never_the_text_to_choose(tmp_path):
     assert result["warnings"] == []
 
 
+def test_plan_of_data_says_what_the_audit_says_of_its_input(tmp_path):
+    """`epochplan plan DATA` and `epochplan.plan(data)` audit the data first and kept only its
+    counts: a media column beside the captions (whose rows count as duplicates) went unsaid.
+    The command prints the audit's warnings on stderr; the API gives them as UserWarnings at
+    the caller's line."""
+    import warnings
+
+    import epochplan
+
+    path = tmp_path / "captions.parquet"
+    rows = {"text": ["a photo of a cat", "a photo of a cat", "a dog on grass", "a red car"], "image": [f"{i}.jpg" for i in range(4)]}
+    pl.DataFrame(rows).write_parquet(path)
+    media = "media column(s) image, which the audit does not compare"
+    proc = run_cli("plan", str(path), "--format", "json")
+    assert proc.returncode == 0 and media in proc.stderr, proc.stderr
+    json.loads(proc.stdout)  # stdout keeps the plan alone
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        epochplan.plan(str(path))
+    assert [w.filename for w in caught if media in str(w.message)] == [__file__]
+    assert not run_cli("plan", "--samples", "1000").stderr  # counts alone: no audit, nothing said
+
+
 def test_the_python_dedup_gives_the_warnings_the_cli_prints(tmp_path):
     """`epochplan.dedup` returns rows only: the media, label and partition warnings `dedup`
     prints on the command line were lost, and a pipeline kept rows whose images differ without a

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
 from ..planning.audit_input import AuditFile, audit_fields
+from ..render.audit_table import render_warnings
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
@@ -147,5 +148,7 @@ def plan_command(
     if data is not None:  # what is wrong whatever the data holds fails now, not after a long audit
         check_setup(setup)
     source = _counts_source(data, audit_json, resolved, given)
+    if data is not None:  # audited here: what the audit says of its input (a media column, splits read as one) is said
+        render_warnings(source.warnings, terminal_console(stderr=True))
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
     _emit(the_plan, fmt, output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -127,6 +128,11 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> Dat
         # not after the whole audit, as on the command line; an audit has samples and tokens.
         check_setup(setup)
         source = audit(source)
+        # What the audit says of its input, which the plan does not return: at the caller, as
+        # `dedup` gives them (`eval-split-left-out` the audit gave already).
+        for w in source.warnings:
+            if w.id != "eval-split-left-out":
+                warnings.warn(w.message, UserWarning, stacklevel=3)
     return counts_from_audit(source)
 
 
