@@ -1079,6 +1079,21 @@ def test_a_folder_of_split_shards_is_named_as_splits(hub, tmp_path, frame):
     other.mkdir(parents=True)
     frame.head(10).write_parquet(other / "part-0.parquet")
     assert_clean_error(run_cli("audit", str(other.parent), "--text", "prompt"), f"'{other.parent}/**/*.parquet'")
+    # FineWeb's layout: dumps under `data/`, a sample of them under `sample/`. `**` read both
+    # (the sample's rows twice); the hint names the subfolders and reads one.
+    web = tmp_path / "web"
+    for dump in ("data/CC-MAIN-2024-10", "data/CC-MAIN-2024-18", "sample/10BT"):
+        (web / dump).mkdir(parents=True)
+        frame.head(10).write_parquet(web / dump / "000_00000.parquet")
+    proc = run_cli("audit", str(web), "--text", "prompt")
+    assert_clean_error(proc, "under several subfolders (data, sample)", f"e.g. '{web}/data/**/*.parquet'")
+    assert f"'{web}/**/*.parquet'" not in proc.stderr
+    # Several folders under one subfolder: the pattern that reads them all, beneath it.
+    only = tmp_path / "only"
+    for dump in ("data/CC-MAIN-2024-10", "data/CC-MAIN-2024-18"):
+        (only / dump).mkdir(parents=True)
+        frame.head(10).write_parquet(only / dump / "000_00000.parquet")
+    assert_clean_error(run_cli("audit", str(only), "--text", "prompt"), f"'{only}/data/**/*.parquet' reads them all")
 
 
 def _split_warnings(*args: str) -> list[str]:

@@ -165,6 +165,19 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
             f"; a folder read does not look into subfolders, and data files are in {shown}, as separate splits "
             f"({names}): audit one split and give the others as eval splits, e.g. {apart}"
         )
+    # The subfolders of `folder` that hold them. Files in folders below two or more of them
+    # (FineWeb's `data/CC-MAIN-*/` beside `sample/10BT/`) may be subsets of one another, and `**`
+    # would read both; folders of files themselves (dumps, Hive partitions `k=a/`) are parts.
+    below = [(root[len(folder) :] if root.startswith(folder) else root).strip("/").split("/") for root in found]
+    tops = sorted({parts[0] for parts in below})
+    if len(tops) > 1 and any(len(parts) > 1 for parts in below) and not any("=" in top for top in tops):
+        return (
+            f"; a folder read does not look into subfolders, and data files are in {shown}, under several subfolders "
+            f"({', '.join(tops)}), which may hold the same rows (a sample beside the whole): read the one you mean, e.g. "
+            f"'{folder}/{tops[0]}/**/*{suffix}{query}'"
+        )
+    if len(found) > 1 and len(tops) == 1:  # all below one subfolder (`data/`): the pattern beneath it
+        return f"; a folder read does not look into subfolders, and data files are in {shown}: a quoted pattern such as '{folder}/{tops[0]}/**/*{suffix}{query}' reads them all"
     return f"; a folder read does not look into subfolders, and data files are in {shown}: pass that folder, or a quoted pattern such as '{folder}/**/*{suffix}{query}'"
 
 
