@@ -283,6 +283,9 @@ def test_a_baseline_made_without_a_tokenizer_serves_a_run_with_one(tmp_path):
     from tokenizer_fixture import write_gpt2_tokenizer_json
 
     data = dataset(tmp_path / "train.parquet", 100, 4)
+    # With a column of token counts (FineWeb's `token_count`), which the audit names only beside
+    # the bytes/4 estimate: not a setting either (it was refused, "token_count_column").
+    pl.read_parquet(data).with_columns(token_count=pl.lit(12)).write_parquet(data)
     base = tmp_path / "base.json"
     assert check(str(data), "--json", str(base), "--exit-zero", cwd=tmp_path).returncode == 0
     tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
@@ -323,6 +326,7 @@ def test_baseline_with_eval_reports_worse_leakage_and_records_only_settings(tmp_
     count of leaking clusters (`near.leaked_unique`) is a result, not a setting, and was compared
     as one ("made from other data or settings (near.leaked_unique 3 there, 4 here)", exit 2). The
     `near` settings a baseline records are exactly the documented ones."""
+    from epochplan.checking import baseline
     from epochplan.checking.baseline import provenance
 
     train, val = _leaky_split(tmp_path)
@@ -331,6 +335,8 @@ def test_baseline_with_eval_reports_worse_leakage_and_records_only_settings(tmp_
     settings = provenance(json.loads(base.read_text())["audit"])["settings"]
     documented = {"threshold", "shingle", "ngram", "char_ngram", "num_perm", "bands", "rows_per_band", "clustering", "verify"}
     assert set(settings["near"]) == documented, settings["near"]
+    # Of the source: normalisation, and two recorded but not judged (tokenizer, token_count_column).
+    assert set(settings) - set(baseline._NOT_JUDGED) == {"normalize", "near"}, settings
     grown = [*pl.read_parquet(val)["text"], pl.read_parquet(train)["text"][20]]  # one more exact leak
     parquet(val, {"text": grown})
     report = check_json(str(train), "--eval", str(val), *RELAXED, "--baseline", str(base), cwd=tmp_path, code=1)

@@ -64,7 +64,9 @@ def _is_setting(key: str, value: Any) -> bool:
 _COMPARED = ("paths", "text_columns", "label_column", "settings")
 #: Settings recorded but not compared: no check counts tokens, so another tokenizer (or none, or
 #: the same one saved again) changes no check's count.
-_NOT_JUDGED = frozenset({"tokenizer"})
+#: `token_count_column` (a column of token counts the input has, named beside the bytes/4
+#: estimate) is no setting either: it comes and goes with --tokenizer, and older reports lack it.
+_NOT_JUDGED = frozenset({"tokenizer", "token_count_column"})
 
 
 def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
