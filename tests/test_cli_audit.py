@@ -212,6 +212,13 @@ def test_a_binary_text_column_is_refused_not_passed_over(tmp_path):
     # Several string columns beside a binary one: the error names it too.
     pq.write_table(pa.table({"a": list("abcd"), "b": list("wxyz"), "blob": pa.array(pages, pa.binary())}), tmp_path / "several.parquet")
     assert_clean_error(run_cli("audit", str(tmp_path / "several.parquet")), "several string columns (a, b)", "'blob' holds bytes")
+    # Images under a text column's name (`content` of PNG bytes) are media, not text to cast: the
+    # caption or chat beside them is audited, as before, with the media-column warning.
+    png = [b"\x89PNG\r\n\x1a\n" + bytes([i]) for i in range(4)]
+    captions = pl.DataFrame({"content": png, "caption": ["a cat on a mat", "a dog", "a dog", "a red car"]})
+    captions.write_parquet(tmp_path / "captions.parquet")
+    report = audit_json(str(tmp_path / "captions.parquet"))
+    assert report["source"]["text_columns"] == ["caption"] and [w["id"] for w in report["warnings"]] == ["media-column"]
 
 
 def test_ctrl_c_exits_130_without_output(tmp_path):

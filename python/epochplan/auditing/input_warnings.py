@@ -66,7 +66,7 @@ def _looks_like_media(value: object) -> bool:
     return False
 
 
-def _is_media(name: str, dtype: pl.DataType, sample: Callable[[str], list[object]]) -> bool:
+def is_media(name: str, dtype: pl.DataType, sample: Callable[[str], list[object]]) -> bool:
     """A Hugging Face Image/Audio struct ({bytes, path} / {array, path, sampling_rate}), or bytes
     of media files, or paths or URLs of media files in a column named as media is: by the first
     `SAMPLED` values that are not null nor empty, most of them such (a binary column of hashes, captions in a column named
@@ -87,7 +87,7 @@ def media_column_warning(schema: pl.Schema, columns: list[str], sample: Callable
     `dedup` drops them); audited themselves (a struct's `path`), rows are compared by that name.
     `sample(column)`: the first values of a column."""
     audited = {c.split(".", 1)[0] for c in columns}
-    media = [name for name, dtype in schema.items() if _is_media(name, dtype, sample)]
+    media = [name for name, dtype in schema.items() if is_media(name, dtype, sample)]
     if not media:
         return None
     inside = [c for c in columns if c.split(".", 1)[0] in media]

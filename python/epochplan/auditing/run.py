@@ -25,7 +25,15 @@ from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
-from .input_warnings import SAMPLED, label_warnings, media_column_warning, mixed_splits_warning, partition_warnings, token_count_column
+from .input_warnings import (
+    SAMPLED,
+    is_media,
+    label_warnings,
+    media_column_warning,
+    mixed_splits_warning,
+    partition_warnings,
+    token_count_column,
+)
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
@@ -151,7 +159,8 @@ def audit(
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
     schema, typed = source.schema(), source.typed_schema()
     try:
-        columns = choose_text_columns(schema, text, source.description, label, typed)
+        holds_media = lambda column: is_media(column, typed[column], lambda c: source.first_values(c, SAMPLED))  # noqa: E731
+        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media)
     except InputError:
         # Files that differ in columns: a column only some have is why none could be chosen.
         source.check_shared_columns()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -228,7 +228,12 @@ def is_pandas_index(name: str) -> bool:
 
 
 def choose_text_columns(
-    schema: pl.Schema, text: str | Sequence[str] | None, where: str, label: str | None = None, typed: pl.Schema | None = None
+    schema: pl.Schema,
+    text: str | Sequence[str] | None,
+    where: str,
+    label: str | None = None,
+    typed: pl.Schema | None = None,
+    holds_media: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
@@ -263,7 +268,10 @@ def choose_text_columns(
     for candidate in TEXT_COLUMN_CANDIDATES:
         if candidate in schema and (kind := parts_kind(schema[candidate])) is not None:
             raise _refuse_parts(where, candidate, kind, "; or audit another column with --text")
-        if candidate in schema and schema[candidate] == pl.Binary:  # not another column (an id, a url) in its stead
+        # Bytes under a text column's name: not another column (an id, a url) audited in its stead,
+        # unless they are media (`holds_media`: images in `content` beside a caption, said by the
+        # `media-column` warning).
+        if candidate in schema and schema[candidate] == pl.Binary and not (holds_media is not None and holds_media(candidate)):
             raise InputError(
                 f"{where}: column {candidate!r} holds bytes (binary, no UTF-8 annotation), not text, so it is not audited "
                 f"and no other column is chosen in its stead; {_cast_advice(candidate)}, or name the column to audit with --text"
