@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shlex
 
 import numpy as np
 import polars as pl
@@ -1150,6 +1151,25 @@ def test_files_named_as_different_splits_read_as_one_input_are_a_warning(hub, tm
     [message] = _split_warnings(str(same))
     assert "(train, val), " in message, message
     assert f"e.g. '{same}/train.parquet' '{same}/train_*.parquet' --eval '{same}/val.parquet' --eval '{same}/validation.parquet'" in message
+    # Split folders beside a file named as a split: each folder by its own files.
+    mixed = tmp_path / "ms"
+    for part in ("train/part-0", "train/part-1", "validation/part-0", "test"):
+        (mixed / part).parent.mkdir(parents=True, exist_ok=True)
+        frame.slice(0, 5).write_ndjson(mixed / f"{part}.jsonl")
+    [message] = _split_warnings(f"{mixed}/**/*.jsonl")
+    assert all(f"'{mixed}/{where}'" in message for where in ("train", "validation", "test.jsonl")), message
+    # Configurations of one dataset (`en/`, `fr/`), each with its splits: the arguments suggested
+    # run (two eval splits of one default name, `test-*`, are named apart by their folders).
+    configs = tmp_path / "configs"
+    for config in ("en", "fr"):
+        (configs / config).mkdir(parents=True)
+        for shard, rows in (("train-00000-of-00001", frame.slice(0, 20)), ("test-00000-of-00001", frame.slice(20, 5))):
+            rows.write_parquet(configs / config / f"{shard}.parquet")
+    [message] = _split_warnings(f"{configs}/**/*.parquet")
+    suggested = shlex.split(message.split("e.g. ", 1)[1])
+    assert f"test-en={configs}/en/test-*.parquet" in suggested, suggested
+    report = audit_json(*suggested, "--text", "prompt", "--no-near")
+    assert sorted(report["leakage"]) == ["test-en", "test-fr"] and not [w for w in report["warnings"] if w["id"] == "mixed-splits"]
 
 
 def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):

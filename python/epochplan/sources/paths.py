@@ -231,11 +231,12 @@ def split_patterns(paths: Iterable[str]) -> dict[str, list[str]]:
     split itself: `test/train.jsonl` beside `test/extra.jsonl` is a train file in a folder named
     test, not two splits."""
     found = [(path, split_of(path), shard_pattern(path)) for path in paths]
-    by_name = any(shard is not None for _, _, shard in found)
+    # Folders holding a file named as a split: their other files are of no split by the folder's name.
+    by_name = {os.path.dirname(path) for path, _, shard in found if shard is not None}
     named: dict[str, str] = {}  # canonical split -> the name shown
     splits: dict[str, list[str]] = {}
-    for _, split, shard in found:
-        chosen = shard if by_name else split
+    for path, split, shard in found:
+        chosen = shard if os.path.dirname(path) in by_name else split
         if chosen is None:
             continue
         shown = named.setdefault(_SAME_SPLIT.get(chosen[0], chosen[0]), chosen[0])
@@ -258,8 +259,18 @@ def splits_apart(splits: Mapping[str, list[str]]) -> tuple[str, str]:
     with the others as eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`."""
     train = "train" if "train" in splits else next(iter(splits))
     ordered = {train: splits[train], **splits}
-    others = " ".join(f"--eval '{where}'" for name, wheres in ordered.items() if name != train for where in wheres)
-    return ", ".join(ordered), " ".join(f"'{where}'" for where in ordered[train]) + f" {others}"
+    evals = [(name, where) for name, wheres in ordered.items() if name != train for where in wheres]
+    # An eval split's default name is its file's (`test-*`): two of one name (`en/test-*.parquet`,
+    # `fr/test-*.parquet`) are named apart by their folders, as `--eval` needs.
+    defaults = [split_name(where) for _, where in evals]
+    others = []
+    for (name, where), default in zip(evals, defaults, strict=True):
+        if defaults.count(default) > 1:
+            folder = PurePosixPath(where.split("?", 1)[0].rstrip("/")).parent.name
+            others.append(f"--eval '{name}-{folder}={where}'" if folder else f"--eval '{where}'")
+        else:
+            others.append(f"--eval '{where}'")
+    return ", ".join(ordered), " ".join(f"'{where}'" for where in ordered[train]) + (" " + " ".join(others) if others else "")
 
 
 def data_suffix(name: str) -> str:
