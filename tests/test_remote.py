@@ -782,6 +782,12 @@ def test_truncated_remote_file_is_named_truncated_not_a_credentials_problem(s3, 
             proc = run_cli("audit", url, "--no-near", env=env)
             assert_clean_error(proc, url, "the file is truncated or corrupt", "again, whole")
             assert "credentials" not in proc.stderr
+        # A missing file whose path names corruption (CIFAR-10-C's `cifar10_corrupted`) is a
+        # missing file: the words of the path are not the reader's.
+        missing = f"{base}/cifar10_corrupted/truncated-{name}"
+        proc = run_cli("audit", missing, "--no-near")
+        assert_clean_error(proc, "credentials")
+        assert "truncated or corrupt" not in proc.stderr
     finally:
         server.shutdown()
         server.server_close()

@@ -288,8 +288,13 @@ _CUT = re.compile(r"request or response body error|error decoding response body|
 
 
 def truncated(error: BaseException | str) -> bool:
-    """Whether a reader's error says the file's bytes end early or are corrupt (`_TRUNCATED`)."""
-    return _TRUNCATED.search(str(error)) is not None
+    """Whether a reader's error says the file's bytes end early or are corrupt (`_TRUNCATED`), in
+    its own words: not in a path or URL it quotes (`cifar10_corrupted/missing.parquet`, a 404)."""
+    return _TRUNCATED.search(_PATHS.sub(" ", str(error))) is not None
+
+
+#: A path or URL quoted in an error (a run of characters without spaces holding a slash).
+_PATHS = re.compile(r"\S*[/\\]\S*")
 
 
 def read_hint(name: str, error: BaseException | str) -> str:
