@@ -465,3 +465,8 @@ def test_report_of_an_older_json_shows_no_url_secret(tmp_path):
     assert "https://user:…@host/x.parquet?X-Amz-Signature=…&amp;token=…" in page  # still says which file
     assert "SECRET_TEXT_KEPT" in page  # a text of the data, shown as it is
     assert "SECRET1234" not in run_cli("report", str(js), "-o", "-").stdout
+    # A label is data too: two classes that are URLs stay two (conflict examples' `label`).
+    from epochplan.errors import secrets_masked
+
+    example = {"rows": [1, 2], "labels": ["https://x.com/c?id=1"], "first_of_label": [{"label": "https://x.com/c?id=2", "row": 2}]}
+    assert secrets_masked({"conflicts": {"examples": [example]}}) == {"conflicts": {"examples": [example]}}

@@ -65,7 +65,7 @@ def without_secrets(text: str) -> str:
 
 #: Keys of a report document whose strings are the data's own (texts, previews, labels): shown
 #: as the data holds them, never masked.
-_DATA_KEYS = frozenset({"text", "texts", "preview", "eval_text", "train_text", "labels", "label_names"})
+_DATA_KEYS = frozenset({"text", "texts", "preview", "eval_text", "train_text", "label", "labels", "label_names"})
 
 
 def secrets_masked(document: Any) -> Any:
