@@ -493,6 +493,16 @@ def test_rendered_formats():
     assert f'patience="{patience * every - 1}ba"' in render(p, "composer")
     stops_at = next(k for k in range(1, 100) if k * every > patience * every - 1)
     assert stops_at == patience
+    # What a trainer does with the text as pasted (found by loading each in the real library):
+    # Composer saves only into a folder (save_interval alone saved nothing) and fails at the
+    # first evaluation on a metric the model lacks (the name is the user's, said at the top);
+    # Lightning's saves follow save_steps, and its warm-up is said.
+    composer = render(p, "composer")
+    assert 'save_folder="checkpoints"' in composer and to_composer(p)["save_folder"] == "checkpoints"
+    assert composer.count("METRIC") == 2 and "monitor=METRIC" in composer
+    lightning = render(p, "lightning")
+    assert f"ModelCheckpoint(every_n_train_steps={p.save_steps}, save_top_k=-1)" in lightning
+    assert f"Warm-up ({p.warmup_steps} steps)" in lightning and "build_scheduler(opt, plan)" in lightning
     assert json.loads(render(p, "json")) == p.to_dict()
 
 

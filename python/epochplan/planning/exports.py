@@ -95,6 +95,19 @@ def lightning_checks_drift(plan: Plan) -> bool:
     return s.grad_accum > 1 and batches % s.grad_accum != 0 and plan.total_steps > plan.steps_per_epoch
 
 
+def lightning_checks(plan: Plan) -> int:
+    """How many validation checks Lightning runs under `to_lightning`: `val_check_interval`
+    counts training batches across epochs, and an epoch's partial last accumulation window is a
+    step of its own, so the batches of `total_steps` steps may hold fewer whole intervals than
+    the plan's evaluations (an epoch of fewer batches than `accumulate_grad_batches` holds none:
+    no check in the whole run)."""
+    s = plan.setup
+    batches = loader_batches(plan.samples_per_epoch, s.per_device_batch, s.gpus, s.drop_last, "lightning")
+    per_epoch = -(-batches // s.grad_accum)  # optimizer steps an epoch, the partial window one
+    epochs, rest = divmod(plan.total_steps, per_epoch)
+    return (epochs * batches + min(rest * s.grad_accum, batches)) // (plan.eval_steps * s.grad_accum)
+
+
 def lightning_callbacks(plan: Plan) -> list[Any]:
     """[EarlyStopping(monitor="val_loss")] with the plan's patience (Lightning counts validation checks)."""
     if not _early_stopping(plan):
@@ -116,6 +129,8 @@ def to_composer(plan: Plan) -> dict[str, Any]:
         "max_duration": f"{plan.total_steps}ba",
         "eval_interval": f"{plan.eval_steps}ba",
         "save_interval": f"{plan.save_steps}ba",
+        # Composer saves only into a folder: without one, save_interval saved nothing.
+        "save_folder": "checkpoints",
         "device_train_microbatch_size": plan.setup.per_device_batch,
     }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..planning import Plan
-from ..planning.exports import lightning_checks_drift, to_composer, to_hf, to_lightning, to_torch
+from ..planning.exports import lightning_checks, lightning_checks_drift, to_composer, to_hf, to_lightning, to_torch
 from ..planning.model import epochs_text
 from .yaml_text import to_yaml
 
@@ -50,24 +50,35 @@ def _launch(plan: Plan) -> list[str]:
 
 def render_lightning(plan: Plan) -> str:
     patience = plan.early_stopping_patience
-    callbacks = f'[EarlyStopping(monitor="val_loss", mode="min", patience={patience})]' if patience else "[]"
+    # A checkpoint every save_steps optimizer steps (Lightning's own saves once an epoch).
+    saving = f"ModelCheckpoint(every_n_train_steps={plan.save_steps}, save_top_k=-1)"
+    stopping = f'EarlyStopping(monitor="val_loss", mode="min", patience={patience}), ' if patience else ""
     text = [
         _header(plan, "Lightning Trainer"),
         "try:",
         "    from lightning.pytorch import Trainer",
-        "    from lightning.pytorch.callbacks import EarlyStopping",
+        "    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint",
         "except ImportError:  # the pytorch-lightning package",
         "    from pytorch_lightning import Trainer",
-        "    from pytorch_lightning.callbacks import EarlyStopping",
+        "    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint",
         "",
-        "trainer = " + _call("Trainer", {**to_lightning(plan)}, first=(f"callbacks={callbacks}",)),
+        "trainer = " + _call("Trainer", {**to_lightning(plan)}, first=(f"callbacks=[{stopping}{saving}]",)),
         f"# DataLoader(train, batch_size={plan.setup.per_device_batch}, shuffle=True, drop_last={plan.setup.drop_last})",
         "# val_check_interval counts training batches (eval_steps x accumulate_grad_batches).",
+        f"# Warm-up ({plan.warmup_steps} steps) and decay: in configure_optimizers, return {{'optimizer': opt, 'lr_scheduler':"
+        " {'scheduler': epochplan.torch.build_scheduler(opt, plan), 'interval': 'step'}}.",
     ]
     if lightning_checks_drift(plan):
         text.append(
             "# Each epoch's batches are no multiple of accumulate_grad_batches: Lightning steps on the partial last window,"
             " so from epoch 2 the checks fall off the planned steps and fewer run (Lightning has no interval in steps)."
+        )
+    checks, planned = lightning_checks(plan), plan.total_steps // plan.eval_steps
+    if checks < planned:
+        fires = f"; early stopping (patience {patience}) cannot fire" if patience and checks <= patience else ""
+        text.append(
+            f"# Lightning runs {checks} of the {planned} planned validation checks here (an epoch of "
+            f"{plan.setup.grad_accum}-batch windows ends on a partial one){fires}: lower --grad-accum or use another framework's loop."
         )
     return "\n".join(text) + "\n"
 
@@ -79,9 +90,17 @@ def render_composer(plan: Plan) -> str:
     # evaluation every E batches, P evaluations without improvement need P x E - 1 batches of
     # patience (P x E would wait for one more evaluation than HF and Lightning do).
     callbacks = (
-        f'[EarlyStopper(monitor="CrossEntropy", dataloader_label="eval", patience="{patience * plan.eval_steps - 1}ba")]'
+        f'[EarlyStopper(monitor=METRIC, dataloader_label="eval", patience="{patience * plan.eval_steps - 1}ba")]' if patience else "[]"
+    )
+    # The metric to watch is the model's own: Composer fails at the first evaluation on a name
+    # the model does not report (a language model's is LanguageCrossEntropy).
+    metric = (
+        [
+            'METRIC = "CrossEntropy"  # an eval metric your model reports: CrossEntropy (ComposerClassifier), '
+            "LanguageCrossEntropy (a language model) …"
+        ]
         if patience
-        else "[]"
+        else []
     )
     text = [
         _header(plan, "Composer Trainer"),
@@ -90,6 +109,7 @@ def render_composer(plan: Plan) -> str:
         "from composer.optim import LinearWithWarmupScheduler",
         "from composer.utils import dist",
         "",
+        *metric,
         (
             f"# train_dataloader = DataLoader(train, batch_size={s.per_device_batch * s.grad_accum}, "
             f"sampler=dist.get_sampler(train, shuffle=True, drop_last={s.drop_last}), drop_last={s.drop_last})"
