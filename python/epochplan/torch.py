@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import importlib
 import math
-import numbers
+import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from .defaults import MAX_WHOLE
 from .errors import InputError
 from .numbers import whole_within
 from .planning.schedule import WarmupDecay as _WarmupDecay
+from .torch_stopping import EarlyStopping
 
 if TYPE_CHECKING:
     from .planning import Plan
@@ -172,7 +174,8 @@ class ClusterSampler(torch.utils.data.Sampler):
     every rank must use the same seed). With `num_replicas` > 1 the epoch's index list is cut into
     equal shards exactly like `torch.utils.data.DistributedSampler`: padded by repeating its start,
     or trimmed with `drop_last=True`; `rank` takes every `num_replicas`-th index. Without
-    arguments, they come from an initialised `torch.distributed` process group, else 1 and 0.
+    arguments, they come from an initialised `torch.distributed` process group, else 1 and 0 (with
+    a warning when WORLD_SIZE > 1, as torchrun sets it: build the sampler after init_process_group).
     Frameworks that shard by themselves must not shard twice: with Lightning pass
     `Trainer(use_distributed_sampler=False)` and let this sampler shard; with the HF Trainer
     (accelerate deals whole batches to processes) pass `num_replicas=1, rank=0`.
@@ -306,6 +309,17 @@ def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
     initialised = dist.is_available() and dist.is_initialized()
     if num_replicas is None:
         num_replicas = dist.get_world_size() if initialised else 1
+        world = os.environ.get("WORLD_SIZE", "").strip()
+        if not initialised and world.isdigit() and int(world) > 1:
+            # torchrun set WORLD_SIZE but the process group does not exist yet: every process
+            # would draw the whole epoch, the same indices on every rank.
+            warnings.warn(
+                f"ClusterSampler: WORLD_SIZE={world} but torch.distributed is not initialised, so the sampler does not "
+                "shard (1 replica: every rank draws the same whole epoch); build it after "
+                "torch.distributed.init_process_group, or pass num_replicas= and rank=",
+                UserWarning,
+                stacklevel=3,
+            )
     replicas = whole_within(num_replicas, 1)
     if replicas is None:
         raise InputError(f"ClusterSampler num_replicas={num_replicas!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
@@ -337,6 +351,36 @@ def _plan_steps(plan: Plan | Mapping[str, Any]) -> tuple[int, int]:
     return total, warmup
 
 
+def _plan_gpus(plan: Plan | Mapping[str, Any]) -> int | None:
+    """The data-parallel size the plan counts on: setup.gpus (Plan, to_dict()) or world_size (to_torch())."""
+    if isinstance(plan, Mapping):
+        setup = plan.get("setup")
+        gpus = setup.get("gpus") if isinstance(setup, Mapping) else plan.get("world_size")
+    else:
+        gpus = getattr(getattr(plan, "setup", None), "gpus", None)
+    return gpus if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 1 else None
+
+
+def _check_world(plan: Plan | Mapping[str, Any]) -> None:
+    """Warn when the plan was made for another data-parallel size than the running process group:
+    each rank then takes planned/actual of the planned steps per epoch, so total_steps trains
+    actual/planned times the planned epochs."""
+    dist = torch.distributed
+    planned = _plan_gpus(plan)
+    if planned is None or not (dist.is_available() and dist.is_initialized()):
+        return
+    world = dist.get_world_size()
+    if world != planned:
+        warnings.warn(
+            f"build_scheduler: the plan was made for {planned} data-parallel rank{'s' if planned > 1 else ''} (gpus={planned}) "
+            f"but torch.distributed runs {world}: an epoch takes about {planned}/{world} of the planned steps per epoch, "
+            f"so plan.total_steps trains about {world / planned:g}x the planned epochs; "
+            f"re-plan with gpus={world} (--gpus {world})",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def build_scheduler(
     optimizer: Any,
     plan: Plan | Mapping[str, Any],
@@ -350,7 +394,8 @@ def build_scheduler(
 
     Call `scheduler.step()` once per optimizer step (after `optimizer.step()`), never per
     micro-batch: the plan's steps already account for gradient accumulation and data-parallel
-    size. Every kind follows one contract: after k calls the LR is the schedule's value at step k;
+    size, for the plan's `gpus` (a warning when an initialised torch.distributed group has another
+    world size: the steps would then cover that many times more, or fewer, epochs). Every kind follows one contract: after k calls the LR is the schedule's value at step k;
     it reaches its final value after exactly `plan.total_steps` calls and is above it from the
     end of warm-up until then (warm-up itself starts from 0, below a non-zero final value).
 
@@ -364,6 +409,7 @@ def build_scheduler(
       cycle_momentum defaults to off for optimizers without momentum or betas.
     """
     total, warmup = _plan_steps(plan)
+    _check_world(plan)
     if kind not in SCHEDULES:
         raise InputError(f"build_scheduler kind={kind!r}: use one of {', '.join(SCHEDULES)}")
     lr_scheduler = torch.optim.lr_scheduler
@@ -389,78 +435,3 @@ def build_scheduler(
         max_lr = [group["lr"] for group in optimizer.param_groups]
     # OneCycleLR's first phase ends at step pct_start x total_steps - 1: make that `peak`.
     return lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total + 1, pct_start=(peak + 1) / (total + 1), **onecycle)
-
-
-# --- Early stopping ---------------------------------------------------------------------------
-class EarlyStopping:
-    """Stop after `patience` evaluations in a row without an improvement of more than `min_delta`.
-
-        stopper = EarlyStopping.from_plan(plan)
-        if stopper.step(eval_loss): break      # call once per evaluation
-
-    `mode="min"` for losses, `"max"` for accuracy-like metrics. A non-finite metric never counts
-    as an improvement. `patience=None` never stops (the plan's choice for pre-training).
-    """
-
-    def __init__(self, patience: int | None, min_delta: float = 0.0, mode: str = "min") -> None:
-        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-            raise InputError(f"EarlyStopping patience={patience!r}: a whole number of evaluations >= 1, or None")
-        if mode not in ("min", "max"):
-            raise InputError(f"EarlyStopping mode={mode!r}: use 'min' or 'max'")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
-            raise InputError(f"EarlyStopping min_delta={min_delta!r}: must be a number >= 0")
-        self.patience = patience
-        self.min_delta = float(min_delta)
-        self.mode = mode
-        self.best: float | None = None
-        self.best_evaluation: int | None = None  # 1-based number of the best evaluation
-        self.evaluations = 0
-        self.bad_evaluations = 0
-        self.should_stop = False
-
-    @classmethod
-    def from_plan(cls, plan: Plan | Mapping[str, Any], min_delta: float = 0.0, mode: str = "min") -> EarlyStopping:
-        """Patience from `plan.early_stopping_patience` (evaluate every `plan.eval_steps` steps)."""
-        if isinstance(plan, Mapping) and "early_stopping_patience" not in plan:
-            # Not a silent `None` (never stop): an export without the key (`to_hf()`) is the wrong dict.
-            raise InputError("EarlyStopping.from_plan: the dict has no early_stopping_patience; pass the Plan or plan.to_dict()")
-        patience = plan["early_stopping_patience"] if isinstance(plan, Mapping) else plan.early_stopping_patience
-        return cls(patience, min_delta=min_delta, mode=mode)
-
-    def improved(self, metric: float) -> bool:
-        if not math.isfinite(metric):
-            return False
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return metric < self.best - self.min_delta
-        return metric > self.best + self.min_delta
-
-    def step(self, metric: float) -> bool:
-        """Record one evaluation; True when training should stop now."""
-        metric = float(metric)
-        self.evaluations += 1
-        if self.improved(metric):
-            self.best, self.best_evaluation, self.bad_evaluations = metric, self.evaluations, 0
-        else:
-            self.bad_evaluations += 1
-        self.should_stop = self.patience is not None and self.bad_evaluations >= self.patience
-        return self.should_stop
-
-    __call__ = step
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in ("patience", "min_delta", "mode", "best", "best_evaluation", "evaluations", "bad_evaluations", "should_stop")
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        for key, value in state.items():
-            setattr(self, key, value)
-
-    def __repr__(self) -> str:
-        return (
-            f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, mode={self.mode!r}, "
-            f"best={self.best}, bad_evaluations={self.bad_evaluations})"
-        )
