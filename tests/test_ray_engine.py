@@ -516,7 +516,10 @@ def test_killed_workers_are_retried_or_fail_cleanly(cluster, planted, tmp_path):
     # and writes nothing.
     out = tmp_path / "all.json"
     clusters = tmp_path / "all.parquet"
-    proc, killed = _run_killing([*base, "--json", str(out), "--clusters", str(clusters)], kills=None, env=env)
+    # No progress line either: a run slowed past the progress interval by a loaded machine printed
+    # one ("auditing: 0 / 2,400 rows …") beside the error.
+    quiet = {**env, "EPOCHPLAN_PROGRESS_SECONDS": "100000"}
+    proc, killed = _run_killing([*base, "--json", str(out), "--clusters", str(clusters)], kills=None, env=quiet)
     assert killed >= 4
     # One line of ours; beside it, what Ray's driver reports of the lost workers ("(raylet) A
     # worker died …", also while it shuts down), on stderr, not in stdout's report.
