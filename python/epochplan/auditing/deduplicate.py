@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
+from ..sources.class_labels import check_one_features
 from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .conflicts import conflict_warning
@@ -232,6 +233,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
                 if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
                     source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
                 check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
+                check_one_features(source, f"-o {target}")
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
         def write(path: Path) -> None:  # an input that changed is refused before the output lands
