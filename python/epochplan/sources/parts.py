@@ -58,6 +58,9 @@ class Part:
     #: holds content parts instead (`columns.listed_texts`), if one does (asked where a read
     #: text could be the JSON text of a list).
     listed_parts: Callable[[Sequence[str]], InputError | None] | None = None
+    #: JSON: where a whole number of the file changes as its column reads it (a key holding
+    #: 12345678901234567 and 0.5 is read as floats: `json_numbers.first_rounded`), if one does.
+    rounded: Callable[[], str | None] | None = None
 
     @property
     def is_empty_file(self) -> bool:
