@@ -394,6 +394,9 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         return
     writer: Any = None
     target = source.arrow_schema()
+    parts = [p for p in source.parts if not p.is_empty_file]
+    # Arrow in the IPC format of its input files: `datasets` reads only the stream format.
+    ipc = pa.ipc.new_stream if parts and all(p.ipc_stream for p in parts) else pa.ipc.new_file
     with arrow_sink(path) as sink:
         try:
             for _, rows in _kept(batches, keep):
@@ -403,12 +406,12 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 if kind == "arrow":
                     table = _without_dictionaries(table)
                 if writer is None:
-                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
+                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else ipc(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
                 empty = target.empty_table() if target is not None else pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
                 empty = _without_dictionaries(empty) if kind == "arrow" else empty
-                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
+                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else ipc(sink, empty.schema)
                 writer.write_table(empty)
         finally:
             if writer is not None:

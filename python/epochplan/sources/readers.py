@@ -171,7 +171,9 @@ def arrow_part(location: Location) -> Part:
 
     if is_file_format and isinstance(location, Path):
         return Part(str(location), schema, read, lambda: pl.scan_ipc(location, glob=False), arrow_schema=arrow_schema)
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema), arrow_schema=arrow_schema)
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), arrow_schema=arrow_schema)
+    part.ipc_stream = not is_file_format
+    return part
 
 
 def _lead(location: Location, compression: str | None) -> bytes:
