@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 import epochplan
-from conftest import run_cli
+from conftest import assert_clean_error, run_cli
 from epochplan.auditing import dedup_to_file
 
 # Rows 0 and 2 are one text once normalised (row 2 the longer), each line with a type or a key
@@ -116,4 +116,52 @@ def test_a_downloaded_copy_is_copied_from_too(tmp_path):
         server.server_close()
     assert summary.kept == 4
     assert (tmp_path / "kept.jsonl").read_bytes() == _kept(0, 1, 3, 4)
-    assert epochplan.dedup(str(tmp_path / "kept.jsonl"), level="exact").height == 4
+    assert pl.read_ndjson(tmp_path / "kept.jsonl").height == 4
+    # Into polars' columns, 10000000000000000001 beside 1.5 would read as 1e19: refused.
+    with pytest.raises(epochplan.InputError, match=r"line 4: 10000000000000000001 becomes 1e\+19"):
+        epochplan.dedup(str(tmp_path / "kept.jsonl"), level="exact")
+
+
+MIXED = b'{"text": "first row words", "id": 12345678901234567}\n{"text": "second row words", "id": 0.5}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "suffix"),
+    [
+        ("mix.jsonl", MIXED, ".csv"),
+        ("mix.jsonl", MIXED, ".parquet"),
+        ("mix.jsonl", MIXED, ".arrow"),
+        ("mix.jsonl.gz", gzip.compress(MIXED), ".csv"),
+        (
+            "mix.json",
+            b'[{"text": "first row words", "n": {"a": [12345678901234567]}}, {"text": "second row words", "n": {"a": [0.5]}}]',
+            ".parquet",
+        ),
+    ],
+    ids=["csv", "parquet", "arrow", "gzip", "json-array-nested"],
+)
+def test_a_whole_number_one_file_reads_as_a_float_is_refused_for_other_formats(tmp_path, name, data, suffix):
+    """One file whose key holds 12345678901234567 on one line and 0.5 on another reads as one
+    float column: written to CSV, Parquet or Arrow it became 1.2345678901234568e+16, exit 0 (two
+    files of the same lines were refused already). Now exit 2 naming the column, the line and
+    the value; JSON lines output still copies the lines as written."""
+    source = tmp_path / name
+    source.write_bytes(data)
+    target = tmp_path / f"out{suffix}"
+    proc = run_cli("dedup", str(source), "--level", "exact", "-o", str(target))
+    column = "'n'" if name.endswith(".json") else "'id'"
+    where = "record 1" if name.endswith(".json") else "line 1"
+    assert_clean_error(proc, column, name, "changes its values", f"{where}: 12345678901234567 becomes 1.2345678901234568e+16", ".jsonl")
+    assert not target.exists()
+    if not name.endswith(".json"):
+        lines = tmp_path / "out.jsonl"
+        assert run_cli("dedup", str(source), "--level", "exact", "-o", str(lines)).returncode == 0
+        assert lines.read_bytes() == MIXED
+
+
+def test_whole_numbers_a_float_holds_exactly_beside_fractions_are_written(tmp_path):
+    source = tmp_path / "ok.jsonl"
+    source.write_bytes(b'{"text": "first row words", "id": 1234567890123456}\n{"text": "second row words", "id": 0.5}\n')
+    proc = run_cli("dedup", str(source), "--level", "exact", "-o", str(tmp_path / "out.csv"))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_csv(tmp_path / "out.csv")["id"].to_list() == [1234567890123456.0, 0.5]

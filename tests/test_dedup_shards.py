@@ -177,3 +177,29 @@ def test_json_lines_to_json_lines_copies_lines_whatever_their_types_join_to(tmp_
         '{"text": "alpha beta gamma", "id": 9007199254740993, "tags": ["a"]}',
         '{"text": "delta epsilon zeta", "id": 1.5, "tags": "c"}',
     ]
+
+
+def test_arrow_shards_of_a_saved_dataset_are_written_in_its_stream_format(tmp_path):
+    """`datasets.save_to_disk` writes its `.arrow` shards in the IPC stream format, which is all
+    `datasets.Dataset.from_file` reads; dedup wrote them back in the IPC file format, which it
+    cannot read. Now stream in, stream out (ClassLabel names kept); a file-format input still
+    gives the file format."""
+    datasets = pytest.importorskip("datasets")
+    import pyarrow as pa
+
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    saved = tmp_path / "saved"
+    datasets.Dataset.from_dict({"text": ["a b c", "a b c", "d e f"], "label": [0, 1, 1]}, features=features).save_to_disk(str(saved))
+    out = tmp_path / "out"
+    assert run_cli("dedup", str(saved), "--level", "exact", "-o", f"{out}/").returncode == 0
+    one = tmp_path / "one.arrow"
+    assert run_cli("dedup", str(saved), "--level", "exact", "-o", str(one)).returncode == 0
+    for written in [*out.glob("*.arrow"), one]:
+        assert not written.read_bytes().startswith(b"ARROW1"), written
+        kept = datasets.Dataset.from_file(str(written))
+        assert kept.features == features and kept["text"] == ["a b c", "d e f"]
+    as_file = tmp_path / "file.arrow"
+    with pa.ipc.new_file(as_file, pa.schema([("text", pa.string())])) as writer:
+        writer.write_table(pa.table({"text": ["a b c", "a b c"]}))
+    assert run_cli("dedup", str(as_file), "--level", "exact", "-o", str(tmp_path / "file_o.arrow")).returncode == 0
+    assert (tmp_path / "file_o.arrow").read_bytes().startswith(b"ARROW1")

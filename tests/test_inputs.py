@@ -962,7 +962,7 @@ def test_dedup_to_an_arrow_file_of_batches_with_their_own_dictionaries(tmp_path)
         "dedup", str(tmp_path / "in.arrow"), "--level", "exact", "-o", str(tmp_path / "out.arrow"), env={"EPOCHPLAN_BATCH_ROWS": "150"}
     )
     assert proc.returncode == 0, proc.stderr
-    got = ipc.open_file(tmp_path / "out.arrow").read_all()
+    got = ipc.open_stream(tmp_path / "out.arrow").read_all()  # stream in, stream out
     assert got.num_rows == 5 * 140
     assert got.column("cat").to_pylist() == [f"c{b}_{j % 10}" for b in range(5) for j in range(140)]
 

@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
+from ..sources.class_labels import check_one_features
 from ..sources.parts import read_error
 from ..sources.paths import file_format
 from .conflicts import conflict_warning
@@ -232,6 +233,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
                 if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
                     source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
                 check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
+                check_one_features(source, f"-o {target}")
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
         def write(path: Path) -> None:  # an input that changed is refused before the output lands
@@ -392,6 +394,9 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         return
     writer: Any = None
     target = source.arrow_schema()
+    parts = [p for p in source.parts if not p.is_empty_file]
+    # Arrow in the IPC format of its input files: `datasets` reads only the stream format.
+    ipc = pa.ipc.new_stream if parts and all(p.ipc_stream for p in parts) else pa.ipc.new_file
     with arrow_sink(path) as sink:
         try:
             for _, rows in _kept(batches, keep):
@@ -401,12 +406,12 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 if kind == "arrow":
                     table = _without_dictionaries(table)
                 if writer is None:
-                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else pa.ipc.new_file(sink, table.schema)
+                    writer = parquet_writer(sink, table.schema) if kind == "parquet" else ipc(sink, table.schema)
                 writer.write_table(table)
             if writer is None:  # no rows at all: still a valid file with the input's columns
                 empty = target.empty_table() if target is not None else pl.DataFrame(schema=source.frame.collect_schema()).to_arrow()
                 empty = _without_dictionaries(empty) if kind == "arrow" else empty
-                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else pa.ipc.new_file(sink, empty.schema)
+                writer = parquet_writer(sink, empty.schema) if kind == "parquet" else ipc(sink, empty.schema)
                 writer.write_table(empty)
         finally:
             if writer is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from ..errors import InputError
 from .formats import Source
 
 #: Feature types of a list of one feature (`datasets` 2.x `Sequence`, 4.x `List`).
@@ -67,3 +68,78 @@ def shown_label(value: object, names: dict[str, str] | None) -> str:
     if not names:
         return text
     return " | ".join(f"{names[part]} ({part})" if part in names else part for part in text.split(" | "))
+
+
+def features(schema: Any) -> dict[str, Any] | None:
+    """The `datasets` features an Arrow schema's `huggingface` metadata declares (`info.features`,
+    or an older file's top-level `features`), parsed; None without them (or malformed)."""
+    try:
+        raw = (getattr(schema, "metadata", None) or {}).get(b"huggingface")
+        document = json.loads(raw) if raw is not None else None
+        info = document.get("info") if isinstance(document, dict) else None
+        found = info.get("features") if isinstance(info, dict) else None
+        if not isinstance(found, dict) and isinstance(document, dict):
+            found = document.get("features")
+    except (ValueError, TypeError, RecursionError):  # malformed: none
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def features_conflict(source: Source) -> str | None:
+    """Where two files of `source` declare different `datasets` features (a ClassLabel whose
+    names differ: label 0 is "neg" in one file and "pos" in the other), what differs, as
+    "'label' is ClassLabel ['neg', 'pos'] in a.parquet but ClassLabel ['pos', 'neg'] in
+    b.parquet"; None when they agree. One output file holds one schema's metadata, so the rows
+    of the other file would read under the wrong names. The parsed features are compared, not
+    the metadata's bytes (its other keys may differ harmlessly). A file without features
+    conflicts only with one whose features name classes (its numbers would take those names)."""
+    distinct: dict[str, tuple[str, dict[str, Any] | None]] = {}  # each set of features, with its first file
+    for part in source.parts:
+        if not part.is_empty_file and part.arrow_schema is not None:
+            found = features(part.arrow_schema)
+            distinct.setdefault(json.dumps(found, sort_keys=True), (part.name, found))
+    declared = [(name, found) for name, found in distinct.values() if found is not None]
+    if len(declared) > 1:
+        (name, first), (other_name, other) = declared[:2]
+        column = next(c for c in dict.fromkeys([*first, *other]) if first.get(c) != other.get(c))
+        return f"{column!r} is {_shown_feature(first.get(column))} in {name} but {_shown_feature(other.get(column))} in {other_name}"
+    without = next((name for name, found in distinct.values() if found is None), None)
+    if declared and without is not None:
+        name, found = declared[0]
+        column = next((c for c, f in found.items() if _class_names(f) is not None), None)
+        if column is not None:
+            return f"{column!r} is {_shown_feature(found[column])} in {name} but {without} declares no features"
+    return None
+
+
+def check_one_features(source: Source, what: str) -> None:
+    """Refuse input files that declare different `datasets` features (a ClassLabel's names in
+    another order) for one output file: it holds one set of names, and the rows of the other
+    file would read under them (label 0 "pos" read back as "neg"), silently."""
+    conflict = features_conflict(source)
+    if conflict is not None:
+        raise InputError(
+            f"{what}: the input files' Hugging Face features differ ({conflict}), and one output file holds one set, so "
+            "some rows' labels would read as other classes; write one output per input file with -o DIR/ (each keeps its "
+            "own), or cast the labels to one set of names first"
+        )
+
+
+def _class_names(feature: Any) -> list[Any] | None:
+    """A ClassLabel feature's names (also of a list of one ClassLabel), or None."""
+    if isinstance(feature, dict) and feature.get("_type") in _LISTS:
+        feature = feature.get("feature")
+    if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
+        names = feature.get("names")
+        return names if isinstance(names, list) else []
+    return None
+
+
+def _shown_feature(feature: Any) -> str:
+    if feature is None:
+        return "not declared"
+    names = _class_names(feature)
+    if names is not None:
+        return f"ClassLabel {names}"
+    text = json.dumps(feature, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -219,6 +219,12 @@ class Source:
                         f"{what}: column {name!r} is {dtype} in {part.name} but {joined} once joined with the other files, "
                         f"which changes its values ({changed}); {_ONE_TYPE_FIX}"
                     )
+        for part in parts:  # within one file: a JSON key holding whole numbers and fractions
+            if part.rounded is not None and (rounded := part.rounded()) is not None:
+                raise InputError(
+                    f"{what}: {rounded}; write JSON lines (-o FILE.jsonl or "
+                    "-o DIR/ copies the lines as written), or give the key one JSON type (those numbers as strings)"
+                )
 
     @property
     def frame(self) -> pl.LazyFrame:

@@ -30,6 +30,7 @@ import polars as pl
 
 from ..errors import InputError
 from .columns import PARTS_REFUSED, is_parts_value, listed_texts
+from .json_numbers import first_rounded, has_float, line_records
 from .lines import line_blocks, row_lines, stream_blocks
 from .parts import EmptyFile, Part, file_head, lazy_from, open_stream, polars_part, sliced
 from .paths import Location
@@ -117,9 +118,17 @@ def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.
     part.fault = _fault(part.name, opener, part.schema)
     part.lone_surrogate = lambda: _lone_surrogate(part.name, opener)
     part.listed_parts = lambda columns: _listed_parts(part.name, opener, part.schema, columns)
+    part.rounded = lambda: _rounded(part.name, opener, part.schema)
     if head_only:
         part.widen = lambda: rebuild(every_line_schema(opener, part.schema))
     return part
+
+
+def _rounded(name: str, opener: Opener, schema: pl.Schema) -> str | None:
+    if not any(has_float(dtype) for dtype in schema.dtypes()):  # nothing to read again
+        return None
+    with opener() as stream:
+        return first_rounded(name, line_records(lines_of(stream)), schema)
 
 
 def format_fault(location: Location, compression: str | None) -> InputError | None:

@@ -58,6 +58,12 @@ class Part:
     #: holds content parts instead (`columns.listed_texts`), if one does (asked where a read
     #: text could be the JSON text of a list).
     listed_parts: Callable[[Sequence[str]], InputError | None] | None = None
+    #: JSON: where a whole number of the file changes as its column reads it (a key holding
+    #: 12345678901234567 and 0.5 is read as floats: `json_numbers.first_rounded`), if one does.
+    rounded: Callable[[], str | None] | None = None
+    #: Arrow: the file is in the IPC stream format (`datasets` shards), not the file format;
+    #: `dedup` writes an `.arrow` output of such files in the stream format too.
+    ipc_stream: bool = False
 
     @property
     def is_empty_file(self) -> bool:

@@ -34,6 +34,7 @@ import polars as pl
 from ..errors import InputError
 from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part, url_json_lines_part
+from .json_numbers import array_records, first_rounded
 from .lines import line_blocks
 from .parts import (
     EmptyFile,
@@ -170,7 +171,9 @@ def arrow_part(location: Location) -> Part:
 
     if is_file_format and isinstance(location, Path):
         return Part(str(location), schema, read, lambda: pl.scan_ipc(location, glob=False), arrow_schema=arrow_schema)
-    return Part(str(location), schema, read, lambda: lazy_from(read, schema), arrow_schema=arrow_schema)
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), arrow_schema=arrow_schema)
+    part.ipc_stream = not is_file_format
+    return part
 
 
 def _lead(location: Location, compression: str | None) -> bytes:
@@ -228,7 +231,9 @@ def json_array_part(location: Location, compression: str | None) -> Part:
         raise EmptyFile(f"{location}: no rows (the JSON array is empty)")
     if has_nul(frame) and (where := json_fault(io.BytesIO(data), lines=False)) is not None:
         raise InputError(f"{location}: not valid JSON ({where}); fix the file")
-    return whole_frame_part(str(location), frame)
+    part = whole_frame_part(str(location), frame)
+    part.rounded = lambda: first_rounded(part.name, array_records(data), part.schema)
+    return part
 
 
 def _leading_blank_lines(location: Location, compression: str | None) -> int:
