@@ -909,7 +909,12 @@ def test_dedup_refuses_an_output_format_that_cannot_hold_a_column_before_the_aud
     pq.write_table(pa.table({"text": ["a b c d e f"] * 2 + ["x y z"], "blob": [b"1", b"2", b"3"]}), tmp_path / "bin.parquet")
     pq.write_table(pa.table({"messages": [[{"role": "user", "content": "hi there"}]] * 2}), tmp_path / "chat.parquet")
     (tmp_path / "big.jsonl").write_text('{"id":12345678901234567890,"text":"a b c d e"}\n{"id":1,"text":"a b c d e"}\n')
+    # Maps (an internal error, exit 3): to CSV, and to JSON lines where the keys are numbers.
+    maps = pa.array([[(1, 1)], [(2, 2)], [(3, 3)]], pa.map_(pa.int64(), pa.int64()))
+    pq.write_table(pa.table({"text": ["a b c d e f"] * 2 + ["x y z"], "m": maps}), tmp_path / "map.parquet")
     for name, out, fragments in [
+        ("map.parquet", "o.csv", ["column 'm' is Map(Int64, Int64)", "CSV file cannot hold"]),
+        ("map.parquet", "o.jsonl", ["column 'm' is Map(Int64, Int64)", "JSON-lines file cannot hold", ".parquet or .arrow"]),
         ("bin.parquet", "o.jsonl", ["column 'blob' is Binary", "JSON-lines file cannot hold", ".parquet or .arrow"]),
         ("chat.parquet", "o.csv", ["column 'messages' is List(Struct", "CSV file cannot hold"]),
         ("chat.parquet", "o.tsv", ["TSV file cannot hold"]),

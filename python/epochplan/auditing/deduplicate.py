@@ -26,6 +26,7 @@ from ..sources.paths import file_format
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
+from .output_columns import check_output_columns
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit
 
@@ -242,39 +243,6 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
 
         atomic_write(target, write)
         return summary
-
-
-#: Column types each output format cannot hold (polars' writers fail on them, or panic), and
-#: the formats to suggest instead.
-_CANNOT_HOLD = {
-    "csv": ({pl.List, pl.Array, pl.Struct, pl.Binary, pl.Duration, pl.Object}, ".parquet, .arrow or .jsonl"),
-    "ndjson": ({pl.Binary, pl.Object}, ".parquet or .arrow"),
-    "parquet": ({pl.Int128, pl.UInt128, pl.Object}, ".jsonl or .csv"),
-}
-_CANNOT_HOLD["tsv"] = _CANNOT_HOLD["csv"]
-_CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
-_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
-
-
-def check_output_columns(schema: pl.Schema, kind: str, what: str) -> None:
-    """Refuse, before the audit, an output format that cannot hold a column of the input (a list
-    of messages in a CSV, bytes in JSON lines, a 128-bit integer in Parquet): the rows would
-    otherwise fail to write after the whole audit."""
-    cannot, instead = _CANNOT_HOLD.get(kind, (set(), ""))
-    for name, dtype in schema.items():
-        if _holds(dtype, cannot):
-            raise InputError(f"{what}: column {name!r} is {dtype}, which a {_FORMAT_NAMES[kind]} file cannot hold; write {instead}")
-
-
-def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
-    """Whether `dtype` is one of `types` or holds one (in a list, an array or a struct)."""
-    if dtype.base_type() in types:
-        return True
-    if isinstance(dtype, (pl.List, pl.Array)):
-        return _holds(dtype.inner, types)
-    if isinstance(dtype, pl.Struct):
-        return any(_holds(f.dtype, types) for f in dtype.fields)
-    return False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""Which column types each output format of `dedup` can hold: a column it cannot (a list of
+messages in a CSV, bytes in JSON lines, a 128-bit integer in Parquet) is refused before the
+audit, with the formats that can, rather than failing (or panicking) in polars' writer after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError
+
+#: Stands for a map whose keys are not text in `_CANNOT_HOLD` (JSON object keys are strings).
+_NUMBER_KEYS = "map with keys other than text"
+#: Column types each output format cannot hold (polars' writers fail on them, or panic), and
+#: the formats to suggest instead.
+_CANNOT_HOLD = {
+    "csv": ({pl.List, pl.Array, pl.Struct, pl.Map, pl.Binary, pl.Duration, pl.Object}, ".parquet, .arrow or .jsonl"),
+    # A map's keys are JSON object keys: text only (`_NUMBER_KEYS`, a map keyed by numbers).
+    "ndjson": ({pl.Binary, pl.Object, _NUMBER_KEYS}, ".parquet or .arrow"),
+    "parquet": ({pl.Int128, pl.UInt128, pl.Object}, ".jsonl or .csv"),
+}
+_CANNOT_HOLD["tsv"] = _CANNOT_HOLD["csv"]
+_CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
+
+
+def check_output_columns(schema: pl.Schema, kind: str, what: str) -> None:
+    """Refuse, before the audit, an output format that cannot hold a column of the input (a list
+    of messages in a CSV, bytes in JSON lines, a 128-bit integer in Parquet): the rows would
+    otherwise fail to write after the whole audit."""
+    cannot, instead = _CANNOT_HOLD.get(kind, (set(), ""))
+    for name, dtype in schema.items():
+        if _holds(dtype, cannot):
+            raise InputError(f"{what}: column {name!r} is {dtype}, which a {_FORMAT_NAMES[kind]} file cannot hold; write {instead}")
+
+
+def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
+    """Whether `dtype` is one of `types` or holds one (in a list, an array or a struct)."""
+    if dtype.base_type() in types:
+        return True
+    if isinstance(dtype, pl.Map):
+        if _NUMBER_KEYS in types and dtype.key not in (pl.String, pl.Categorical, pl.Enum):
+            return True
+        return _holds(dtype.key, types) or _holds(dtype.value, types)
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return _holds(dtype.inner, types)
+    if isinstance(dtype, pl.Struct):
+        return any(_holds(f.dtype, types) for f in dtype.fields)
+    return False
