@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -130,3 +131,8 @@ def test_early_stopping_sync_outside_a_process_group_and_old_state():
     restored.load_state_dict(old)
     assert restored.state_dict() == old and restored.sync is False
     assert restored.step(0.6) is True
+    # A whole object pickled before `sync` existed (its __dict__ without it) steps after loading.
+    pickled = EarlyStopping(2)
+    del pickled.__dict__["sync"]
+    loaded = pickle.loads(pickle.dumps(pickled))
+    assert [loaded.step(x) for x in (1.0, 1.0, 1.0)] == [False, False, True]

@@ -55,6 +55,9 @@ class EarlyStopping:
     rank only (then share its decision with the others yourself, e.g. by a broadcast).
     """
 
+    #: Also the value of an object pickled before `sync` existed (its `__dict__` lacks it).
+    sync = True
+
     def __init__(self, patience: int | None, min_delta: float = 0.0, mode: str = "min", *, sync: bool = True) -> None:
         if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
             raise InputError(f"EarlyStopping patience={patience!r}: a whole number of evaluations >= 1, or None")

@@ -124,13 +124,13 @@ def lightning_callbacks(plan: Plan) -> list[Any]:
 
 def to_composer(plan: Plan) -> dict[str, Any]:
     """composer.Trainer keyword arguments. Composer steps the optimizer once per dataloader batch,
-    so the DataLoader batch is batch x grad_accum and the micro-batch is the per-device batch."""
+    so the DataLoader batch is batch x grad_accum and the micro-batch is the per-device batch.
+    Composer saves only into a `save_folder`, which is the caller's to give (the `composer` text
+    sets one): without it `save_interval` saves nothing."""
     return {
         "max_duration": f"{plan.total_steps}ba",
         "eval_interval": f"{plan.eval_steps}ba",
         "save_interval": f"{plan.save_steps}ba",
-        # Composer saves only into a folder: without one, save_interval saved nothing.
-        "save_folder": "checkpoints",
         "device_train_microbatch_size": plan.setup.per_device_batch,
     }
 

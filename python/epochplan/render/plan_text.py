@@ -50,8 +50,9 @@ def _launch(plan: Plan) -> list[str]:
 
 def render_lightning(plan: Plan) -> str:
     patience = plan.early_stopping_patience
-    # A checkpoint every save_steps optimizer steps (Lightning's own saves once an epoch).
-    saving = f"ModelCheckpoint(every_n_train_steps={plan.save_steps}, save_top_k=-1)"
+    # A checkpoint every save_steps optimizer steps (Lightning's own saves once an epoch), the
+    # latest kept (save_top_k=1, the default: keeping every one fills a disk with a large model).
+    saving = f"ModelCheckpoint(every_n_train_steps={plan.save_steps})"
     stopping = f'EarlyStopping(monitor="val_loss", mode="min", patience={patience}), ' if patience else ""
     text = [
         _header(plan, "Lightning Trainer"),
@@ -117,7 +118,8 @@ def render_composer(plan: Plan) -> str:
         "trainer = "
         + _call(
             "Trainer",
-            to_composer(plan),
+            # Composer saves only into a folder: without one, save_interval saved nothing.
+            {**to_composer(plan), "save_folder": "checkpoints"},
             first=(
                 "model=model",
                 "train_dataloader=train_dataloader",
