@@ -56,3 +56,24 @@ def test_a_file_without_features_beside_one_with_class_names_is_refused(tmp_path
     folder = _two_files(tmp_path, _hf(["neg", "pos"]), {b"pandas": b"{}"})
     proc = run_cli("dedup", str(folder), "--level", "exact", "-o", str(tmp_path / "out.parquet"))
     assert_clean_error(proc, "'label'", "a.parquet", "b.parquet declares no features")
+
+
+def test_features_that_differ_but_name_the_same_classes_are_written(tmp_path):
+    """Only the class names are compared: an older `datasets`' spelling of the same features
+    (`"id": null`, `num_classes`) or a Value int32 beside int64 reads back the same classes, and
+    was refused ("the input files' Hugging Face features differ")."""
+    old = {
+        "text": {"dtype": "string", "id": None, "_type": "Value"},
+        "label": {"num_classes": 2, "names": ["neg", "pos"], "id": None, "_type": "ClassLabel"},
+        "score": {"dtype": "int32", "id": None, "_type": "Value"},
+    }
+    new = {
+        "text": {"dtype": "string", "_type": "Value"},
+        "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
+        "score": {"dtype": "int64", "_type": "Value"},
+    }
+    folder = _two_files(tmp_path, *({b"huggingface": json.dumps({"info": {"features": f}}).encode()} for f in (old, new)))
+    target = tmp_path / "out.parquet"
+    proc = run_cli("dedup", str(folder), "--level", "exact", "-o", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert pq.read_table(target).num_rows == 3

@@ -86,29 +86,21 @@ def features(schema: Any) -> dict[str, Any] | None:
 
 
 def features_conflict(source: Source) -> str | None:
-    """Where two files of `source` declare different `datasets` features (a ClassLabel whose
-    names differ: label 0 is "neg" in one file and "pos" in the other), what differs, as
-    "'label' is ClassLabel ['neg', 'pos'] in a.parquet but ClassLabel ['pos', 'neg'] in
-    b.parquet"; None when they agree. One output file holds one schema's metadata, so the rows
-    of the other file would read under the wrong names. The parsed features are compared, not
-    the metadata's bytes (its other keys may differ harmlessly). A file without features
-    conflicts only with one whose features name classes (its numbers would take those names)."""
-    distinct: dict[str, tuple[str, dict[str, Any] | None]] = {}  # each set of features, with its first file
-    for part in source.parts:
-        if not part.is_empty_file and part.arrow_schema is not None:
-            found = features(part.arrow_schema)
-            distinct.setdefault(json.dumps(found, sort_keys=True), (part.name, found))
-    declared = [(name, found) for name, found in distinct.values() if found is not None]
-    if len(declared) > 1:
-        (name, first), (other_name, other) = declared[:2]
-        column = next(c for c in dict.fromkeys([*first, *other]) if first.get(c) != other.get(c))
-        return f"{column!r} is {_shown_feature(first.get(column))} in {name} but {_shown_feature(other.get(column))} in {other_name}"
-    without = next((name for name, found in distinct.values() if found is None), None)
-    if declared and without is not None:
-        name, found = declared[0]
-        column = next((c for c, f in found.items() if _class_names(f) is not None), None)
-        if column is not None:
-            return f"{column!r} is {_shown_feature(found[column])} in {name} but {without} declares no features"
+    """Where two files of `source` name a column's classes differently (a ClassLabel whose names
+    differ: label 0 is "neg" in one file and "pos" in the other, or names in one file and none
+    in another), what differs, as "'label' is ClassLabel ['neg', 'pos'] in a.parquet but
+    ClassLabel ['pos', 'neg'] in b.parquet"; None when they agree. One output file holds one
+    schema's metadata, so the rows of the other file would read under the wrong names. Only the
+    class names are compared: features that differ otherwise (an older `datasets`' spelling of
+    the same feature, int32 beside int64) read back the same classes."""
+    files = [(part.name, features(part.arrow_schema)) for part in source.parts if not part.is_empty_file and part.arrow_schema is not None]
+    named = dict.fromkeys(c for _, found in files for c, f in (found or {}).items() if _class_names(f) is not None)
+    for column in named:
+        (first, found), *others = files
+        for other, other_found in others:
+            if _class_names((other_found or {}).get(column)) != _class_names((found or {}).get(column)):
+                there = f"{other} declares no features" if other_found is None else f"{_shown_feature(other_found.get(column))} in {other}"
+                return f"{column!r} is {_shown_feature((found or {}).get(column))} in {first} but {there}"
     return None
 
 
