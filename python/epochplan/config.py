@@ -363,10 +363,9 @@ def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: 
         if name in known or not name.upper().startswith(prefix):
             continue
         suffix = name.upper().removeprefix(prefix)
-        near = _closest(suffix, suffixes)
+        near, by_word = _closest(suffix, suffixes)
         # Close by a word of the name only: what the one meant sets, as the word can be of another
         # sense (`EPOCHPLAN_LOG_LEVEL`: `EPOCHPLAN_LEVEL` is dedup's --level).
-        by_word = near is not None and not difflib.get_close_matches(suffix, [near], n=1, cutoff=0.8)
         meant = f" ({flags[suffixes[near]]})" if by_word and suffixes[near] in flags else ""
         hint = (
             f"did you mean {suffixes[near]}{meant}?" if near else "epochplan config show lists the settings (EPOCHPLAN_<KEY> for each key)"
@@ -375,16 +374,17 @@ def misspelt_variables(environ: Mapping[str, str], keys: Iterable[Key], others: 
     return warnings
 
 
-def _closest(suffix: str, known: Iterable[str]) -> str | None:
-    """The known name `suffix` is spelled close to: the whole name first, then its trailing and
-    leading words (`NEAR_TRESHOLD` is close to no name, its `TRESHOLD` to `THRESHOLD`)."""
+def _closest(suffix: str, known: Iterable[str]) -> tuple[str | None, bool]:
+    """The known name `suffix` is spelled close to, and whether by one of its words only: the
+    whole name first, then its trailing and leading words (`NEAR_TRESHOLD` is close to no name,
+    its `TRESHOLD` to `THRESHOLD`)."""
     words = suffix.split("_")
     pieces = [suffix, *("_".join(words[i:]) for i in range(1, len(words))), *("_".join(words[:i]) for i in range(len(words) - 1, 0, -1))]
     for piece in pieces:
         near = difflib.get_close_matches(piece, known, n=1, cutoff=0.8)
         if near:
-            return near[0]
-    return None
+            return near[0], piece != suffix
+    return None, False
 
 
 def check_file(path: Path, sections: Mapping[str, Iterable[Key]]) -> None:

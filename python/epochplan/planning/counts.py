@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from ..defaults import MAX_WHOLE
@@ -46,23 +47,24 @@ def positive_int(value: Any, what: str) -> int:
         return read_whole(value, 1)
 
 
-def positive_float(value: Any, what: str) -> float:
+def _positive(value: Any, what: str) -> Decimal:
+    """`value` read as a decimal number greater than 0 and under the ceiling, or refused naming `what`."""
     with _naming(what):
         number = read_decimal(value)
         if number <= 0:
             raise InputError(f"{what}: must be greater than 0, got {value}")
         check_ceiling(number, value)
-    return float(number)
+    return number
+
+
+def positive_float(value: Any, what: str) -> float:
+    return float(_positive(value, what))
 
 
 def positive_number(value: Any, what: str) -> int | float:
     """A number greater than 0, as an int when it is whole (a token count past 2^53, where a float
     holds only every other whole number: 9,007,199,254,740,993 stays itself), else a float."""
-    with _naming(what):
-        number = read_decimal(value)
-        if number <= 0:
-            raise InputError(f"{what}: must be greater than 0, got {value}")
-        check_ceiling(number, value)
+    number = _positive(value, what)
     return int(number) if number == number.to_integral_value() else float(number)
 
 

@@ -40,25 +40,10 @@ def _integers(dtype: pl.DataType | None) -> bool:
 
 
 def _names(schema: Any, column: str) -> list[str] | None:
-    """The ClassLabel names of `column` in an Arrow schema's `huggingface` metadata, or None."""
-    try:
-        raw = (getattr(schema, "metadata", None) or {}).get(b"huggingface")
-        if raw is None:
-            return None
-        document = json.loads(raw)
-        info = document.get("info")
-        features = info.get("features") if isinstance(info, dict) else None
-        if not isinstance(features, dict):
-            features = document.get("features")
-        feature = features.get(column)
-        if feature.get("_type") in _LISTS:
-            feature = feature.get("feature")
-        names = feature.get("names") if feature.get("_type") == "ClassLabel" else None
-    except (ValueError, TypeError, AttributeError, RecursionError):  # malformed: no names
-        return None
-    if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
-        return names
-    return None
+    """The ClassLabel names of `column` in an Arrow schema's `huggingface` metadata (`features`),
+    or None (none, malformed, empty, or not all strings)."""
+    names = _class_names((features(schema) or {}).get(column))
+    return names if names and all(isinstance(name, str) for name in names) else None
 
 
 def shown_label(value: object, names: dict[str, str] | None) -> str:
