@@ -17,6 +17,7 @@ import zstandard
 import epochplan
 from conftest import assert_clean_error, run_cli
 from epochplan.auditing import dedup_to_file
+from epochplan.sources.sniff import SCHEMA_BYTES
 
 # Rows 0 and 2 are one text once normalised (row 2 the longer), each line with a type or a key
 # the other lines do not have.
@@ -165,3 +166,84 @@ def test_whole_numbers_a_float_holds_exactly_beside_fractions_are_written(tmp_pa
     proc = run_cli("dedup", str(source), "--level", "exact", "-o", str(tmp_path / "out.csv"))
     assert proc.returncode == 0, proc.stderr
     assert pl.read_csv(tmp_path / "out.csv")["id"].to_list() == [1234567890123456.0, 0.5]
+
+
+def _big_ids_then(last: dict, rows: int = 45_000) -> bytes:
+    """JSON lines past the 2 MiB head the columns are inferred from (SCHEMA_BYTES): whole
+    numbers past 2^53 in key 'id', 1 in key 'x', then `last`."""
+    lines = [json.dumps({"text": f"row {i} words", "id": 12345678901234567 + i, "x": 1}) for i in range(rows)]
+    data = "\n".join([*lines, json.dumps(last)]).encode() + b"\n"
+    assert len(data) > SCHEMA_BYTES
+    return data
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("late.jsonl", ".csv"), ("late.jsonl", ".parquet"), ("late.jsonl.gz", ".arrow")])
+def test_a_fraction_after_the_head_is_refused_too(tmp_path, name, suffix):
+    """The check went by the columns of the file's first 2 MiB, where 'id' held whole numbers
+    only: a 0.5 on line 45,001 made the written column Float64 and 12345678901234567 was written
+    as 1.2345678901234568e+16, exit 0 (`epochplan.dedup` failed inside polars: "cannot parse
+    '0.5' (f64) as Int64"). Now the columns every line gives are checked; the audit reads it."""
+    data = _big_ids_then({"text": "last row words", "id": 0.5, "x": 1})
+    source = tmp_path / name
+    source.write_bytes(gzip.compress(data, compresslevel=1) if name.endswith(".gz") else data)
+    target = tmp_path / f"out{suffix}"
+    proc = run_cli("dedup", str(source), "--level", "exact", "-o", str(target))
+    assert_clean_error(proc, "'id' is Float64", "line 1: 12345678901234567 becomes 1.2345678901234568e+16", "-o FILE.jsonl")
+    assert not target.exists()
+    with pytest.raises(epochplan.InputError, match=r"line 1: 12345678901234567 becomes"):
+        epochplan.dedup(str(source), level="exact")
+    lines = tmp_path / "out.jsonl"
+    assert run_cli("dedup", str(source), "--level", "exact", "-o", str(lines)).returncode == 0
+    assert lines.read_bytes() == data
+    audit = run_cli("audit", str(source))
+    assert audit.returncode == 0, audit.stderr
+
+
+def test_a_fraction_after_the_head_in_another_key_keeps_the_whole_numbers(tmp_path):
+    """0.5 late in key 'x' makes 'x' Float64 (1 is written as 1.0, exactly); 'id' stays whole."""
+    (tmp_path / "late.jsonl").write_bytes(_big_ids_then({"text": "last row words", "id": 1, "x": 0.5}))
+    proc = run_cli("dedup", str(tmp_path / "late.jsonl"), "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert proc.returncode == 0, proc.stderr
+    out = pl.read_parquet(tmp_path / "out.parquet")
+    assert out["id"].dtype == pl.Int64 and out["id"][:2].to_list() == [12345678901234567, 12345678901234568]
+    assert out["x"][-2:].to_list() == [1.0, 0.5]
+
+
+def test_a_json_array_is_told_what_helps(tmp_path):
+    """A JSON array's records are written from polars' columns to every output, JSON lines too,
+    and a folder output cannot hold a .json shard: the advice was "write JSON lines (-o
+    FILE.jsonl or -o DIR/ ...)", which exits 2 again. Now it names what does help, and both work."""
+    records = [{"text": "first row words", "id": 12345678901234567}, {"text": "second row words", "id": 0.5}]
+    (tmp_path / "in.json").write_text(json.dumps(records))
+    for target in ("out.jsonl", "out.parquet"):
+        proc = run_cli("dedup", str(tmp_path / "in.json"), "--level", "exact", "-o", str(tmp_path / target))
+        assert_clean_error(proc, "record 1: 12345678901234567 becomes", "numbers as strings", "rewrite the array as JSON lines")
+        assert "DIR/" not in proc.stderr
+    # As JSON lines (Python's json keeps the numbers), copied to a JSON lines output as written.
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    _dedup(tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+    assert [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()] == [12345678901234567, 0.5]
+    # The numbers as strings, to any output.
+    (tmp_path / "quoted.json").write_text(json.dumps([{**r, "id": str(r["id"])} for r in records]))
+    _dedup(tmp_path / "quoted.json", tmp_path / "out.parquet")
+    assert pl.read_parquet(tmp_path / "out.parquet")["id"].to_list() == ["12345678901234567", "0.5"]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a 16-digit fraction beside a 19-digit id: nothing to refuse (and no line to parse)
+        [{"text": "first row words", "id": 1234567890123456789, "score": 0.8444218515250481}, {"text": "second", "id": 2, "score": 1}],
+        # a whole number inside a float column's list in an object, and one written with an exponent
+        [{"text": "first row words", "n": {"a": [12345678901234567]}}, {"text": "second", "n": {"a": [0.5, 1.2345678901234567e16]}}],
+    ],
+    ids=["fraction-digits", "nested"],
+)
+def test_only_whole_numbers_a_float_changes_are_refused(tmp_path, lines):
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    proc = run_cli("dedup", str(tmp_path / "in.jsonl"), "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    if "n" in lines[0]:
+        assert_clean_error(proc, "'n' is Struct", "line 1: 12345678901234567 becomes 1.2345678901234568e+16")
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert pl.read_parquet(tmp_path / "out.parquet")["id"][0] == 1234567890123456789

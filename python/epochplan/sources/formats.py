@@ -196,7 +196,10 @@ class Source:
         polars), or types whose join would change values (whole numbers past 2^53 read as
         floats, nanoseconds cut to microseconds: polars' relaxed join casts without a word).
         The first from the parts' schemas; the second reads the column of a part whose type
-        differs from the join (rare: shards usually share one schema)."""
+        differs from the join (rare: shards usually share one schema). The parts are widened
+        first (`widen`): the columns written are every line's, not the head's, where a JSON
+        lines file's key may hold 0.5 only after its first SCHEMA_BYTES."""
+        self.widen()
         seen: dict[str, tuple[pl.DataType, str]] = {}
         parts = [p for p in self.parts if not p.is_empty_file]
         for part in parts:
@@ -221,10 +224,7 @@ class Source:
                     )
         for part in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
-                raise InputError(
-                    f"{what}: {rounded}; write JSON lines (-o FILE.jsonl or "
-                    "-o DIR/ copies the lines as written), or give the key one JSON type (those numbers as strings)"
-                )
+                raise InputError(f"{what}: {rounded}")
 
     @property
     def frame(self) -> pl.LazyFrame:

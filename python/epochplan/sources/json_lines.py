@@ -30,7 +30,7 @@ import polars as pl
 
 from ..errors import InputError
 from .columns import PARTS_REFUSED, is_parts_value, listed_texts
-from .json_numbers import first_rounded, has_float, line_records
+from .json_numbers import LINES_FIX, first_rounded, float_columns, line_records, long_numbers
 from .lines import line_blocks, row_lines, stream_blocks
 from .parts import EmptyFile, Part, file_head, lazy_from, open_stream, polars_part, sliced
 from .paths import Location
@@ -125,10 +125,20 @@ def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.
 
 
 def _rounded(name: str, opener: Opener, schema: pl.Schema) -> str | None:
-    if not any(has_float(dtype) for dtype in schema.dtypes()):  # nothing to read again
+    """`json_numbers.first_rounded` of the file's lines, read only where a float column's
+    values hold a 16-digit run (read as text by polars first, a block at a time)."""
+    floats = float_columns(schema)
+    if not floats:  # nothing to read again
         return None
+    as_text = pl.Schema({column: pl.String for column in floats})
+    try:
+        with opener() as stream:
+            if not long_numbers(pl.read_ndjson(io.BytesIO(block), schema=as_text) for block in stream_blocks(stream)):
+                return None
+    except pl.exceptions.PolarsError:  # a line polars cannot read: the lines themselves tell
+        pass
     with opener() as stream:
-        return first_rounded(name, line_records(lines_of(stream)), schema)
+        return first_rounded(name, line_records(lines_of(stream)), schema, LINES_FIX)
 
 
 def format_fault(location: Location, compression: str | None) -> InputError | None:

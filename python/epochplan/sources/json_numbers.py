@@ -2,10 +2,16 @@
 on one line and 0.5 on another is one Float64 column (polars joins the two types), and
 12345678901234567 reads back as 1.2345678901234568e16. Between files `Source.check_shared_types`
 finds it in the joined types; within one file the values are only known as written, so the
-lines (or the array) are read again, those holding a 16-digit run only (2^53 has 16 digits)."""
+lines (or the array) are read again, those holding a 16-digit run only (2^53 has 16 digits), and
+only where a float column's values, read as their JSON text, hold one (`long_numbers`): a 19-digit
+id beside a float column of its own is no reason to parse every line.
+
+The fix differs by file: a JSON lines file's lines are copied as written to a JSON lines output
+(`LINES_FIX`); a JSON array's records are written from polars' columns to any output (`ARRAY_FIX`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -16,10 +22,21 @@ import polars as pl
 #: A run of digits that may be a whole number past 2^53 (9007199254740992): the lines to parse.
 _LONG_NUMBER = re.compile(rb"\d{16}")
 
+LINES_FIX = (
+    "write JSON lines (-o FILE.jsonl or -o DIR/ copies the lines as written), or give the key one JSON type (those numbers as strings)"
+)
+#: A JSON array's records go through polars' columns to every output, JSON lines too: only other
+#: data helps. Python's `json` keeps whole numbers exactly (jq 1.6 rounds them as well).
+ARRAY_FIX = (
+    "give the key one JSON type (those numbers as strings), or rewrite the array as JSON lines, one record a line "
+    "(Python's json keeps the numbers; jq 1.6 rounds them too), and dedup those to -o FILE.jsonl, which copies the "
+    "lines as written"
+)
 
-def first_rounded(name: str, records: Iterable[tuple[str, Any]], schema: pl.Schema) -> str | None:
+
+def first_rounded(name: str, records: Iterable[tuple[str, Any]], schema: pl.Schema, fix: str) -> str | None:
     """ "column 'id' is Float64 in NAME, which changes its values (line 1: 12345678901234567 becomes
-    1.2345678901234568e16)":
+    1.2345678901234568e16); FIX":
     the first whole number in `records` ((where, parsed record) of each, as `line_records` and
     `array_records` give them) that a float column of `schema` (at any depth: in a list, a
     struct) cannot hold exactly; None when there is none."""
@@ -35,8 +52,30 @@ def first_rounded(name: str, records: Iterable[tuple[str, Any]], schema: pl.Sche
                     shown = pl.Series([float(value)]).cast(pl.String)[0]
                 except OverflowError:
                     shown = "inf"
-                return f"column {column!r} is {dtype} in {name}, which changes its values ({where}: {value} becomes {shown})"
+                return f"column {column!r} is {dtype} in {name}, which changes its values ({where}: {value} becomes {shown}); {fix}"
     return None
+
+
+def float_columns(schema: pl.Schema) -> list[str]:
+    """The columns of `schema` with a float at any depth: those a whole number may be rounded in."""
+    return [column for column, dtype in schema.items() if has_float(dtype)]
+
+
+#: A whole number of 16 digits or more in a value polars read as a string: the number alone, or
+#: one in the JSON text polars makes of a list or an object (after `[`, `,`, `:` or a space). A
+#: fraction's digits (0.8444218515250481) follow a point, an exponent's (1.5e+16) a sign.
+_WHOLE_16 = r"(?:^|[\[\s,:])-?\d{16,}(?:$|[\]}\s,])"
+
+
+def long_numbers(frames: Iterable[pl.DataFrame]) -> bool:
+    """Whether a value of `frames` (float columns read as strings: polars gives a number as its
+    digits, a list or an object as its JSON text) holds a whole number of 16 digits or more, as
+    every whole number a float does not hold has (a read that fails is for the caller to take
+    as a yes)."""
+    for frame in frames:
+        if frame.width and frame.select(pl.any_horizontal(pl.all().str.contains(_WHOLE_16)).any()).item():
+            return True
+    return False
 
 
 def line_records(lines: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
@@ -48,6 +87,20 @@ def line_records(lines: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
                 yield f"line {number:,}", json.loads(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
             except ValueError:
                 continue
+
+
+def array_rounded(name: str, data: bytes, schema: pl.Schema) -> str | None:
+    """`first_rounded` of a JSON array's records (`data`), parsed only where a float column's
+    values, read as text by polars first, hold a 16-digit run."""
+    floats = float_columns(schema)
+    if not floats:
+        return None
+    try:
+        if not long_numbers([pl.read_json(io.BytesIO(data), schema={column: pl.String for column in floats})]):
+            return None
+    except pl.exceptions.PolarsError:  # polars reads no object as a string in an array: parsed as it is
+        pass
+    return first_rounded(name, array_records(data), schema, ARRAY_FIX)
 
 
 def array_records(data: bytes) -> Iterator[tuple[str, Any]]:

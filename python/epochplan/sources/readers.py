@@ -34,7 +34,7 @@ import polars as pl
 from ..errors import InputError
 from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part, url_json_lines_part
-from .json_numbers import array_records, first_rounded
+from .json_numbers import array_rounded
 from .lines import line_blocks
 from .parts import (
     EmptyFile,
@@ -232,7 +232,7 @@ def json_array_part(location: Location, compression: str | None) -> Part:
     if has_nul(frame) and (where := json_fault(io.BytesIO(data), lines=False)) is not None:
         raise InputError(f"{location}: not valid JSON ({where}); fix the file")
     part = whole_frame_part(str(location), frame)
-    part.rounded = lambda: first_rounded(part.name, array_records(data), part.schema)
+    part.rounded = lambda: array_rounded(part.name, data, part.schema)
     return part
 
 
