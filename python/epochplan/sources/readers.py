@@ -16,8 +16,8 @@ What streams and what is loaded whole:
   `datasets` text loader reads it); streamed a block at a time, local and remote.
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
   array cannot be parsed in parts.
-- hf:// files, and http(s):// Parquet and Arrow files from a server with byte ranges, are read by
-  polars' own readers (`scan_*`); every other http(s) file from a checked local copy (`download`).
+- hf:// files, and http(s):// Parquet files from a server with byte ranges, are read by polars' own
+  readers (`scan_*`); every other http(s) file from a checked local copy (`download`).
 """
 
 from __future__ import annotations
@@ -314,8 +314,8 @@ def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool,
 
 
 def _remote_polars_part(url: str, kind: str) -> Part:
-    """hf files, and http(s) Parquet and Arrow files from a server with byte ranges, through
-    polars' object-store readers."""
+    """hf files, and http(s) Parquet files from a server with byte ranges, through polars'
+    object-store readers."""
     if kind in ("json", "text"):
         # polars has no text reader for URLs, and a .json may be an array (read whole anyway) or
         # JSON lines: http(s) files are read from a local copy, as a local file is.
@@ -416,10 +416,10 @@ def file_part(location: Location) -> Part:
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
             if scheme_of(str(location)) != "hf":
-                # Row formats are read from a checked download: polars' reader given a short range
-                # reply ends such a file early without an error (fewer rows, exit 0), and a
-                # Parquet file's footer counts its rows (`_remote_parquet_part`), theirs nothing.
-                if kind not in ("parquet", "arrow"):
+                # Read from a checked download: polars' readers given a short range reply end a
+                # CSV, JSON lines or Arrow file early without an error (fewer rows, exit 0). Only
+                # a Parquet file's footer counts its rows (`_remote_parquet_part`).
+                if kind != "parquet":
                     return _downloaded_part(str(location))
                 ranges, size = range_probe(str(location))
                 if not ranges:
