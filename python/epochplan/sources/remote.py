@@ -207,11 +207,11 @@ def download(url: str, size: int | None = None) -> Any:
     says its format), streamed to a temporary folder removed when the process exits; each URL is
     fetched once a process. Its bytes are counted against the reply's `Content-Length` and the
     file's `size` a range reply announces (`range_probe`, asked here when `size` is None, before
-    the first download of the URL only), and a chunked reply must end with its
-    last chunk: urllib's reads end quietly when the server, or a proxy between, closes early, and
-    half a file would be read as a whole one (a CSV of half the rows, exit 0). For the row formats
-    over http(s), whose polars readers end early without an error on a short range reply, and
-    for servers without byte ranges, where polars cannot read."""
+    the first download of the URL only), and a chunked reply must end with its last chunk:
+    urllib's reads end quietly when the server, or a proxy between, closes early, and half a file
+    would be read as a whole one (a CSV of half the rows, exit 0). For every http(s) file but a
+    Parquet file from a server with byte ranges: polars' CSV, JSON lines and Arrow readers end
+    early without an error on a short range reply, and cannot read from a server without ranges."""
     import http.client
     import urllib.error
     from pathlib import Path
