@@ -670,10 +670,20 @@ class ShortRangeHandler(RangeHandler):
     short_body = False
     #: Whether only ranges of the second half, before the footer, are cut.
     second_half = True
+    #: Whether a whole-file reply (200, no `Range`) is cut to half its bytes too.
+    whole_too = False
 
     def send_head(self):
         match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
+        if self.whole_too and not self.headers.get("Range") and path.is_file():
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data) if self.short_body else len(data) // 2))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self._body = data[: len(data) // 2]
+            return io.BytesIO(b"")
         if match is None or not path.is_file():
             return super().send_head()
         data, (start, end) = path.read_bytes(), map(int, match.groups())
@@ -701,18 +711,81 @@ class ShortBodyHandler(ShortRangeHandler):
     """Every reply over 1,000 bytes cut in half, its `Content-Length` the whole span's: the body
     ends before it (the connection closed early)."""
 
-    short_body, second_half = True, False
+    short_body, second_half, whole_too = True, False, True
+
+
+class ShortAllRangesHandler(ShortRangeHandler):
+    """Every range reply over 1,000 bytes cut in half, the last one too; whole-file replies whole."""
+
+    second_half = False
+
+
+class ShortEveryReplyHandler(ShortRangeHandler):
+    """Every reply over 1,000 bytes cut in half, the last range and a whole-file reply too, each
+    `Content-Length` rewritten to the bytes sent (a proxy's): only a range reply's
+    `Content-Range` still says how large the file is."""
+
+    second_half, whole_too = False, True
+
+
+class ChunkedHandler(RangeHandler):
+    """Honest range replies; a whole-file reply without a `Content-Length`: chunked, or
+    (`chunked=False`) ended by closing the connection, as HTTP/1.0 servers do. `cut`: half the
+    file is sent, and the connection closed before the last chunk."""
+
+    protocol_version = "HTTP/1.1"
+    chunked, cut = True, False
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if self.headers.get("Range") or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Transfer-Encoding" if self.chunked else "Connection", "chunked" if self.chunked else "close")
+        self.end_headers()
+        self._chunks = data[: len(data) // 2] if self.cut else data
+        return io.BytesIO(b"")
+
+    def copyfile(self, source, outputfile):
+        body = getattr(self, "_chunks", None)
+        if body is None:
+            return super().copyfile(source, outputfile)
+        for i in range(0, len(body), 1 << 16):
+            chunk = body[i : i + (1 << 16)]
+            outputfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.chunked else chunk)
+        if self.chunked and not self.cut:
+            outputfile.write(b"0\r\n\r\n")
+        self.close_connection = self.cut or not self.chunked
+
+
+class ChunkedCutHandler(ChunkedHandler):
+    cut = True
+
+
+class UnsizedCutHandler(ChunkedHandler):
+    chunked, cut = False, True
 
 
 @pytest.fixture(scope="module")
 def short_files(tmp_path_factory):
-    """A Parquet file of 10 row groups, and the same rows as CSV, JSON lines and gzip JSON lines."""
+    """A Parquet file of 10 row groups, and the same rows as CSV, TSV, JSON lines, gzip or zstd
+    JSON lines and CSV, and an Arrow IPC file of 10 record batches."""
+    import pyarrow as pa
+    import zstandard
+
     root = tmp_path_factory.mktemp("short-root")
     frame = pl.DataFrame({"text": [f"row {i} " + "x" * (i % 50) for i in range(200_000)]})
     frame.write_parquet(root / "x.parquet", row_group_size=20_000)
     frame.write_csv(root / "x.csv")
+    frame.write_csv(root / "x.tsv", separator="\t")
     frame.write_ndjson(root / "x.jsonl")
     (root / "x.jsonl.gz").write_bytes(gzip.compress(frame.write_ndjson().encode()))
+    (root / "x.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(frame.write_ndjson().encode()))
+    (root / "x.csv.gz").write_bytes(gzip.compress(frame.write_csv().encode()))
+    with pa.ipc.new_file(root / "x.arrow", frame.to_arrow().schema) as writer:  # 10 record batches
+        for batch in frame.to_arrow().to_batches(max_chunksize=20_000):
+            writer.write_batch(batch)
     return root
 
 
@@ -759,11 +832,87 @@ def test_http_parquet_short_range_replies_are_an_error_not_fewer_rows(short_file
 
 @pytest.mark.parametrize("name", ["x.parquet", "x.csv", "x.jsonl", "x.jsonl.gz"])
 def test_http_reply_shorter_than_its_content_length_is_an_error(short_files, name):
-    """A body that ends before its Content-Length: an error in every format (polars' reader),
-    which says the transfer ended early rather than pointing at the credentials."""
+    """A body that ends before its Content-Length: an error in every format (polars' reader
+    for Parquet, the download for the row formats), which says the transfer ended early rather
+    than pointing at the credentials."""
     server, base = _serving(ShortBodyHandler, short_files)
+    said = "ended early" if name == "x.parquet" else "the server sent fewer bytes than it announced"
     try:
-        _one_error_line(run_cli("audit", f"{base}/{name}", "--no-near"), f"{base}/{name}", "ended early")
+        _one_error_line(run_cli("audit", f"{base}/{name}", "--no-near"), f"{base}/{name}", said)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+ROW_FILES = ["x.csv", "x.tsv", "x.jsonl", "x.jsonl.gz", "x.jsonl.zst", "x.csv.gz"]
+
+
+@pytest.mark.parametrize("name", ROW_FILES)
+def test_http_row_file_with_short_range_replies_reads_every_row(short_files, tmp_path, name):
+    """polars' CSV and JSON lines readers, given half the bytes of each range they asked for
+    (the last one too), ended the file early without an error: 105,122 of 200,000 CSV rows,
+    exit 0 (JSON lines: "Syntax at character 0; check the URL and the credentials"). Row files
+    over http are read from a download, whole replies, counted against what the server
+    announced: every row, in the CLI, dedup and the Python API."""
+    server, base = _serving(ShortAllRangesHandler, short_files)
+    try:
+        url = f"{base}/{name}"
+        assert audit_json(url, "--no-near")["rows"] == 200_000
+        assert epochplan.audit(url, near=False).rows == 200_000
+        out = tmp_path / "d.parquet"
+        proc = run_cli("dedup", url, "--level", "exact", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert pl.read_parquet(out).height == 200_000  # every row differs
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_arrow_file_with_short_range_replies_reads_every_row(short_files):
+    """polars' Arrow IPC reader, given half the bytes of each range it asked for in the file's
+    second half (its footer whole), ended the file early: 100,000 of 200,000 rows, exit 0 (and
+    a Rust panic's note on stderr). Read from a download: every row."""
+    server, base = _serving(ShortRangeHandler, short_files)
+    try:
+        assert audit_json(f"{base}/x.arrow", "--no-near")["rows"] == 200_000
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.jsonl.gz"])
+def test_http_row_file_from_a_proxy_that_cuts_every_reply_is_an_error(short_files, tmp_path, name):
+    """A proxy that cuts every reply, whole ones too, and rewrites each Content-Length to match:
+    half the CSV's rows, exit 0. The download is counted against the size the range reply's
+    Content-Range announces: an error naming the URL, no output written."""
+    server, base = _serving(ShortEveryReplyHandler, short_files)
+    try:
+        url = f"{base}/{name}"
+        size = (short_files / name).stat().st_size
+        said = (url, f"the download ended after {size // 2:,} of {size:,} bytes: the server sent fewer bytes than it announced")
+        _one_error_line(run_cli("audit", url, "--no-near", "--json", str(tmp_path / "a.json")), *said)
+        assert not (tmp_path / "a.json").exists()
+        _one_error_line(run_cli("dedup", url, "--level", "exact", "-o", str(tmp_path / "d.parquet")), *said)
+        assert not (tmp_path / "d.parquet").exists()
+        with pytest.raises(epochplan.InputError, match="the server sent fewer bytes than it announced"):
+            epochplan.audit(url, near=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("handler", [ChunkedHandler, ChunkedCutHandler, UnsizedCutHandler], ids=["chunked", "chunked-cut", "unsized-cut"])
+def test_http_row_file_without_a_content_length(short_files, handler):
+    """A whole-file reply without a Content-Length: chunked and whole, every row; chunked and
+    cut before its last chunk, or ended by a close before the size a range reply announces, an
+    error (not half the rows)."""
+    server, base = _serving(handler, short_files)
+    try:
+        url = f"{base}/x.csv"
+        if handler is ChunkedHandler:
+            assert audit_json(url, "--no-near")["rows"] == 200_000
+        else:
+            _one_error_line(run_cli("audit", url, "--no-near"), url, "the server sent fewer bytes than it announced")
     finally:
         server.shutdown()
         server.server_close()

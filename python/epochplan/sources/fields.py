@@ -1,5 +1,5 @@
 """CSV and TSV lines with another number of fields than the header: refused naming the line and
-the fix. polars' reader (plain local files, http(s)) pads a short line with nulls and, reading
+the fix. polars' reader (plain local files and hf://; an http(s) file is read as its local copy) pads a short line with nulls and, reading
 only the audited columns, drops a long line's extra fields without a word: `1,hello, world`
 under `id,text` was the text `hello`, and a label column shifted. pyarrow's reader (compressed
 and object-store files) refuses such a line without saying where ("Expected 2 columns, got 3").
@@ -94,14 +94,11 @@ def field_count_fault(
     quoted: bool,
     blank: int = 0,
     stop: threading.Event | None = None,
-    source: Any = None,
-    partial: bool = False,
 ) -> InputError | None:
     """The error naming the first line of a CSV or TSV file whose number of fields is not the
     header's, or None (also when pyarrow cannot read the file: its reader says why later).
-    `blank`: blank lines before the header; `source`: the file's bytes, when they are at hand
-    (an http(s) file's head; `partial`: the file goes on past them); `stop`: set when the check
-    is no longer wanted (read up to there)."""
+    `blank`: blank lines before the header; `stop`: set when the check is no longer wanted (read
+    up to there)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -113,9 +110,9 @@ def field_count_fault(
     # process at exit ("terminate called without an active exception").
     options = pacsv.ReadOptions(use_threads=False, block_size=CHECK_BLOCK_BYTES, skip_rows=blank)
     try:
-        first_column = _first_name(location, compression, separator, quoted, source)
+        first_column = _first_name(location, compression, separator, quoted)
         convert = pacsv.ConvertOptions(include_columns=[first_column], column_types={first_column: pa.string()})
-        with _raw(location, compression, source) as stream:
+        with _raw(location, compression) as stream:
             for _ in pacsv.open_csv(stream, read_options=options, parse_options=parse, convert_options=convert):
                 if stop is not None and stop.is_set():
                     return None
@@ -124,33 +121,28 @@ def field_count_fault(
         if found is None:
             return None
         row = InvalidRow(int(found[2]), int(found[3]), int(found[1]), found[4])  # skipped blank lines counted
-        if _read_as_polars_reads(location, compression, separator, quoted, row, source, partial):
+        if _read_as_polars_reads(location, compression, row):
             return None
-        return fields_error(location, compression, separator, quoted, row, source)
+        return fields_error(location, compression, separator, quoted, row)
     return None
 
 
-def _read_as_polars_reads(
-    location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow, source: Any, partial: bool
-) -> bool:
+def _read_as_polars_reads(location: Location, compression: str | None, row: InvalidRow) -> bool:
     """Whether pyarrow's short row is no fault of the file (an error path only): a line of
     whitespace alone, or `""` (polars reads it as a row, as before the check); a file holding a
     carriage return that ends no line (pyarrow ends a line there, polars reads it as part of the
-    value); or the last record of a file's head (`partial`), cut by the head's end, maybe inside
-    a quoted value that spans lines."""
+    value)."""
     if row.actual_columns < row.expected_columns and row.text.strip() in ("", '""'):
         return True
-    if _has_lone_carriage_return(location, compression, source):
-        return True
-    return partial and _is_last_record(location, compression, separator, quoted, row.number, source)
+    return _has_lone_carriage_return(location, compression)
 
 
 #: A carriage return that is not the start of a CRLF line end.
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _has_lone_carriage_return(location: Location, compression: str | None, source: Any) -> bool:
-    with _raw(location, compression, source) as stream:
+def _has_lone_carriage_return(location: Location, compression: str | None) -> bool:
+    with _raw(location, compression) as stream:
         carry = b""
         while block := stream.read(CHECK_BLOCK_BYTES):
             block = carry + block
@@ -160,28 +152,12 @@ def _has_lone_carriage_return(location: Location, compression: str | None, sourc
         return carry == b"\r"  # the file ends with one
 
 
-def _is_last_record(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> bool:
-    """Whether pyarrow's record `record` (1-based) is the file's last, read by Python's csv module."""
-    try:
-        with _records(location, compression, separator, quoted, source) as reader:
-            for _ in range(record):
-                next(reader)
-            next(reader)
-            return False
-    except StopIteration:
-        return True
-    except Exception:  # the csv module reads the file another way: pyarrow's fault stands
-        return False
-
-
-def fields_error(
-    location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow, source: Any = None
-) -> InputError:
+def fields_error(location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow) -> InputError:
     """The error for the `row` of a CSV or TSV file with another number of fields than its
     header: its line, its fields and the header's, and how to fix it."""
-    where = f"line {_physical_line(location, compression, separator, quoted, row.number, source)}"
+    where = f"line {_physical_line(location, compression, separator, quoted, row.number)}"
     text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
-    header = _header(location, compression, source)
+    header = _header(location, compression)
     other = next((c for c in (";", "|", "\t", ",") if c != separator and c in header), None)
     if row.expected_columns == 1 and other is not None:
         fix = (
@@ -199,49 +175,49 @@ def fields_error(
     )
 
 
-def _raw(location: Location, compression: str | None, source: Any) -> Any:
-    """The file's bytes as a stream: `source` when they are at hand, else the file decompressed."""
+def _raw(location: Location, compression: str | None) -> Any:
+    """The file's bytes as a stream, decompressed."""
     from .parts import open_stream
 
-    return io.BytesIO(source) if source is not None else open_stream(location, compression)
+    return open_stream(location, compression)
 
 
-def _text(location: Location, compression: str | None, source: Any) -> Any:
+def _text(location: Location, compression: str | None) -> Any:
     """The file as text (a byte order mark skipped), its line ends kept as they are."""
-    return io.TextIOWrapper(_raw(location, compression, source), encoding="utf-8-sig", errors="replace", newline="")
+    return io.TextIOWrapper(_raw(location, compression), encoding="utf-8-sig", errors="replace", newline="")
 
 
 @contextlib.contextmanager
-def _records(location: Location, compression: str | None, separator: str, quoted: bool, source: Any) -> Iterator[Any]:
+def _records(location: Location, compression: str | None, separator: str, quoted: bool) -> Iterator[Any]:
     """The file's records as Python's csv module reads them, quoted as pyarrow's check reads
     them (an error path only, and the header's first name)."""
     csv.field_size_limit(1 << 30)
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
-    with _text(location, compression, source) as stream:
+    with _text(location, compression) as stream:
         yield csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
 
 
-def _header(location: Location, compression: str | None, source: Any) -> str:
+def _header(location: Location, compression: str | None) -> str:
     """The file's first non-blank line, for the hint on another separator."""
     try:
-        with _text(location, compression, source) as stream:
+        with _text(location, compression) as stream:
             return next((line.rstrip("\r\n") for line in stream if line.strip()), "")
     except Exception:  # unreadable now: no hint
         return ""
 
 
-def _first_name(location: Location, compression: str | None, separator: str, quoted: bool, source: Any) -> str:
+def _first_name(location: Location, compression: str | None, separator: str, quoted: bool) -> str:
     """The header's first name, as pyarrow reads it: the one column the check converts."""
-    with _records(location, compression, separator, quoted, source) as reader:
+    with _records(location, compression, separator, quoted) as reader:
         return next(row for row in reader if row)[0]
 
 
-def _physical_line(location: Location, compression: str | None, separator: str, quoted: bool, record: int, source: Any) -> int:
+def _physical_line(location: Location, compression: str | None, separator: str, quoted: bool, record: int) -> int:
     """The line where record `record` starts (pyarrow's 1-based row number, which counts a value
     spanning lines once), read by Python's csv module (an error path only); pyarrow's number
     where the csv module reads the file another way."""
     try:
-        with _records(location, compression, separator, quoted, source) as reader:
+        with _records(location, compression, separator, quoted) as reader:
             for _ in range(record - 1):
                 next(reader)
             return reader.line_num + 1

@@ -44,7 +44,6 @@ from .sniff import (
     lines_of,
     lines_schema,
     lone_surrogate,
-    url_stream,
 )
 
 #: Opens the file's (decompressed) bytes from the start, as a context manager.
@@ -103,13 +102,6 @@ def scanned_json_lines_part(location: Path, schema: pl.Schema | None = None) -> 
     part.lines = functools.partial(row_lines, location, None)
     opener = functools.partial(open_stream, location, None)
     return _checked(part, opener, head_only, lambda widened: scanned_json_lines_part(location, widened))
-
-
-def url_json_lines_part(url: str, head: pl.Schema, whole: bool) -> Part:
-    """An http(s) JSON lines file through polars' scan, its columns from its `head` (`whole`: the
-    head is the file); widened, and its faults found, from a download of it read again."""
-    part = polars_part(url, pl.scan_ndjson(url, schema=head))
-    return _checked(part, functools.partial(url_stream, url), not whole, lambda widened: url_json_lines_part(url, widened, True))
 
 
 def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.Schema], Part]) -> Part:

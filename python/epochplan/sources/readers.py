@@ -16,7 +16,8 @@ What streams and what is loaded whole:
   `datasets` text loader reads it); streamed a block at a time, local and remote.
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
   array cannot be parsed in parts.
-- http(s):// and hf:// files are read by polars' own readers (`scan_*`).
+- hf:// files, and http(s):// Parquet files from a server with byte ranges, are read by polars' own
+  readers (`scan_*`); every other http(s) file from a checked local copy (`download`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import polars as pl
 
 from ..errors import InputError
 from .fields import field_count_fault, fields_checked
-from .json_lines import format_fault, json_lines_part, scanned_json_lines_part, url_json_lines_part
+from .json_lines import format_fault, json_lines_part, scanned_json_lines_part
 from .json_numbers import array_rounded
 from .lines import line_blocks
 from .parts import (
@@ -52,13 +53,11 @@ from .parts import (
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, has_magic
-from .remote import POLARS_ONLY, download, polars_url, scheme_of, serves_ranges
+from .remote import POLARS_ONLY, download, polars_url, range_probe, scheme_of
 from .sniff import (
     BOM,
     SCHEMA_BYTES,
-    http_head,
     json_fault,
-    json_lines_schema_of,
     may_be_one_object,
     other_encoding,
     refuse_records_object,
@@ -315,31 +314,17 @@ def _scanned_delimited(location: Location, kind: str, head: bytes, quoted: bool,
 
 
 def _remote_polars_part(url: str, kind: str) -> Part:
-    """http(s) and hf files, through polars' object-store readers."""
+    """hf files, and http(s) Parquet files from a server with byte ranges, through polars'
+    object-store readers."""
     if kind in ("json", "text"):
         # polars has no text reader for URLs, and a .json may be an array (read whole anyway) or
-        # JSON lines: both are read from a local copy, as a local file is.
-        if scheme_of(url) == "hf":
-            raise InputError(f"{url}: a .{kind.replace('text', 'txt')} file on hf:// is not supported; use its Parquet or JSONL files")
-        return _downloaded_part(url)
-    # Row formats: columns inferred from the first SCHEMA_BYTES, as for local files (polars alone
-    # infers from 100 rows). hf:// has no plain download here: polars' own inference, wider.
-    head, whole = http_head(url) if kind in (*SEPARATORS, "ndjson") and scheme_of(url) != "hf" else (None, False)
+        # JSON lines: http(s) files are read from a local copy, as a local file is.
+        raise InputError(f"{url}: a .{kind.replace('text', 'txt')} file on hf:// is not supported; use its Parquet or JSONL files")
+    # hf:// has no plain download here: polars' own inference, from 1,000 rows.
     if kind in SEPARATORS:
-        quoted = kind == "csv" or head is None or tsv_is_quoted(head)
-        # The fields of the lines polars' own reader reads past the head are not counted: a
-        # second download of the whole file for that.
-        blank = (head or b"")[: len(head or b"") - len((head or b"").lstrip(b"\r\n"))].count(b"\n")
-        fault = field_count_fault(url, None, SEPARATORS[kind], quoted, blank, source=head, partial=not whole) if head else None
-        if fault is not None:
-            raise fault
-        return _scanned_delimited(url, kind, head or b"", quoted=quoted)
+        return _scanned_delimited(url, kind, b"", quoted=True)
     if kind == "ndjson":
-        if head is None:
-            return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
-        if not head.strip():
-            raise EmptyFile(f"{url}: no rows (the file is empty)")
-        return url_json_lines_part(url, json_lines_schema_of(head), whole)
+        return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
     if kind == "parquet":
         return _remote_parquet_part(url)
     return polars_part(url, pl.scan_ipc(url))
@@ -359,10 +344,10 @@ def _remote_parquet_part(url: str) -> Part:
     return part
 
 
-def _downloaded_part(url: str) -> Part:
-    """An http(s) file from a server without byte ranges, read from a local copy (`download`) as
-    a local file is, and named by its URL (errors too)."""
-    copy = download(url)
+def _downloaded_part(url: str, size: int | None = None) -> Part:
+    """An http(s) file read from a local copy (`download`, its bytes counted against the size the
+    server announces) as a local file is, and named by its URL (errors too)."""
+    copy = download(url, size)
     try:
         return _named_by_url(file_part(copy), url, copy)
     except InputError as e:
@@ -430,8 +415,15 @@ def file_part(location: Location) -> Part:
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
-            if scheme_of(str(location)) != "hf" and not serves_ranges(str(location)):
-                return _downloaded_part(str(location))
+            if scheme_of(str(location)) != "hf":
+                # Read from a checked download: polars' readers given a short range reply end a
+                # CSV, JSON lines or Arrow file early without an error (fewer rows, exit 0). Only
+                # a Parquet file's footer counts its rows (`_remote_parquet_part`).
+                if kind != "parquet":
+                    return _downloaded_part(str(location))
+                ranges, size = range_probe(str(location))
+                if not ranges:
+                    return _downloaded_part(str(location), size)
             return _remote_polars_part(str(location), kind)
         if kind == "parquet":
             return parquet_part(location)

@@ -4,8 +4,9 @@ remote glob or folder names.
 Object stores are pyarrow's (`s3://`, `gs://`, `az://`): they list globs and folders and stream
 files. An object-store URL's `%XX` escapes are decoded (`a%2Bb.parquet` is the key
 `a+b.parquet`), and the objects a folder or a glob lists are named so that they decode back to
-their own keys (`object_url`). `http(s)://` and `hf://` have no listing here and are read by
-polars' own object-store readers. Credentials and endpoints come from the usual environment of
+their own keys (`object_url`). `http(s)://` and `hf://` have no listing here; hf files and
+http(s) Parquet files are read by polars' own object-store readers, other http(s) files
+from a checked local copy (`download`). Credentials and endpoints come from the usual environment of
 each client (`AWS_*`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `HF_TOKEN`); nothing
 is configured here.
 """
@@ -171,15 +172,20 @@ def request_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
-def serves_ranges(url: str) -> bool:
+def range_probe(url: str) -> tuple[bool, int | None]:
     """Whether an http(s) server answers a byte-range request (`Range: bytes=0-0`) with that range,
-    as polars' object-store reader needs; a plain file server (`python -m http.server`) sends the
-    whole file instead. True when the request fails: the reader then names the failure."""
+    as polars' object-store reader needs (a plain file server, `python -m http.server`, sends the
+    whole file instead), and the file's size its reply announces (`Content-Range: bytes 0-0/SIZE`,
+    else None): what a download of the file is counted against. (True, None) when the request
+    fails: the reader then names the failure."""
     try:
         with http_open(url, {"Range": "bytes=0-0"}) as response:
-            return response.status == 206
+            if response.status != 206:
+                return False, None
+            total = re.fullmatch(r"\s*bytes\s+\d+-\d+/(\d+)\s*", response.headers.get("Content-Range", ""))
+            return True, int(total.group(1)) if total else None
     except Exception:  # urllib raises HTTPError, URLError, OSError, ValueError …
-        return True
+        return True, None
 
 
 _downloads: dict[str, Any] = {}  # URL -> local copy
@@ -196,39 +202,63 @@ def _download_folder() -> Any:
     return folder
 
 
-def download(url: str) -> Any:
+def download(url: str, size: int | None = None) -> Any:
     """A local copy of an http(s) file (a `pathlib.Path` named as the URL's file, so its suffix
     says its format), streamed to a temporary folder removed when the process exits; each URL is
-    fetched once a process. For servers without byte ranges (`serves_ranges`), where polars
-    cannot read and a Parquet file cannot be read as a stream."""
+    fetched once a process. Its bytes are counted against the reply's `Content-Length` and the
+    file's `size` a range reply announces (`range_probe`, asked here when `size` is None, before
+    the first download of the URL only), and a chunked reply must end with its last chunk:
+    urllib's reads end quietly when the server, or a proxy between, closes early, and half a file
+    would be read as a whole one (a CSV of half the rows, exit 0). For every http(s) file but a
+    Parquet file from a server with byte ranges: polars' CSV, JSON lines and Arrow readers end
+    early without an error on a short range reply, and cannot read from a server without ranges."""
+    import http.client
     import urllib.error
     from pathlib import Path
 
     if url in _downloads:
         return _downloads[url]
+    if size is None:
+        size = range_probe(url)[1]
     folder = Path(_download_folder().name) / str(next(_download_number))
     folder.mkdir()
     target = folder / (file_name(url) or "download")
     try:
         with http_open(url) as response, open(target, "wb") as out:
             _refuse_transfer_gzip(url, response)
-            expected = response.headers.get("Content-Length")
-            _copy_reporting(response, out, target.name, int(expected) if expected and expected.isdigit() else None)
-        # urllib's reads end quietly when the server closes early: half a file would be read as
-        # a whole one (a CSV of half the rows, exit 0).
+            length = response.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else size
+            try:
+                _copy_reporting(response, out, target.name, expected)
+            except http.client.IncompleteRead as e:  # a chunked reply cut before its last chunk
+                raise _short(url, out.tell() + len(e.partial), size) from None
         got = target.stat().st_size
-        if expected is not None and expected.isdigit() and got != int(expected):
-            raise InputError(f"{url}: the download ended after {got:,} of {int(expected):,} bytes (the server closed); try again")
+        for announced in dict.fromkeys(n for n in (expected, size) if n is not None):
+            if got < announced:
+                raise _short(url, got, announced)
+            if got > announced:
+                raise InputError(
+                    f"{url}: the download holds {got:,} bytes, not the {announced:,} the server announced; the file changed, run again"
+                )
     except InputError:
         target.unlink(missing_ok=True)
         raise
     except OSError as e:  # urllib's errors are OSErrors, as is a full disk
         target.unlink(missing_ok=True)
-        remote = isinstance(e, urllib.error.URLError) or not e.errno
-        where = HINT if remote else f"writing into {folder.parent}; set TMPDIR to a folder with room"
+        if isinstance(e, urllib.error.URLError) or not e.errno:  # the server's answer, or none
+            raise InputError(f"{url}: cannot read it ({first_line(e)}); {HINT}") from None
+        where = f"writing into {folder.parent}; set TMPDIR to a folder with room"
         raise InputError(f"{url}: cannot download it ({first_line(e)}); {where}") from None
     _downloads[url] = target
     return target
+
+
+def _short(url: str, got: int, announced: int | None) -> InputError:
+    of = f" of {announced:,}" if announced is not None else ""
+    return InputError(
+        f"{url}: the download ended after {got:,}{of} bytes: the server sent fewer bytes than it announced "
+        "(it, or a proxy between, closed the connection early); run again"
+    )
 
 
 def _copy_reporting(response: Any, out: Any, name: str, size: int | None) -> None:

@@ -4,7 +4,6 @@ readers' own inference looks at their first rows only (1,000 lines, or 100 over 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 from collections.abc import Iterator
@@ -13,8 +12,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .paths import UNPACK, file_format
-from .remote import http_open
+from .paths import UNPACK
 
 #: The byte order mark some Windows tools put before UTF-8 text: an encoding mark, not content.
 BOM = b"\xef\xbb\xbf"
@@ -111,28 +109,6 @@ def supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
         return pl.concat([pl.DataFrame(schema={"x": a}), pl.DataFrame(schema={"x": b})], how="vertical_relaxed").schema["x"]
     except pl.exceptions.PolarsError:
         return None
-
-
-@contextlib.contextmanager
-def url_stream(url: str) -> Iterator[Any]:
-    """An http(s) file's bytes from the start of its download, decompressed by its suffix."""
-    import pyarrow as pa
-
-    compression = file_format(url)[1]
-    with http_open(url) as response:
-        if compression is None:
-            yield response
-        else:
-            with pa.input_stream(pa.PythonFile(response, mode="r"), compression=compression) as stream:
-                yield stream
-
-
-def http_head(url: str) -> tuple[bytes, bool]:
-    """The whole lines of an http(s) file's first SCHEMA_BYTES, decompressed by its suffix, read
-    from the start of the download (the rest is not fetched): what its columns are inferred from;
-    and whether they are the whole file (`head_lines`)."""
-    with url_stream(url) as stream:
-        return head_lines(stream)
 
 
 def json_fault(stream: Any, lines: bool) -> str | None:
