@@ -443,6 +443,10 @@ def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArra
     if isinstance(column.type, pa.BaseExtensionType) and isinstance(target, pa.BaseExtensionType) and column.type != target:
         storage = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type).cast(target.storage_type)
         return pa.chunked_array([pa.ExtensionArray.from_storage(target, chunk) for chunk in storage.chunks], target)
+    if pa.types.is_dictionary(target) and not pa.types.is_dictionary(column.type):
+        # polars reads a dictionary of numbers as its plain values, and Arrow casts nothing but
+        # strings to a dictionary: the values are cast, encoded again, and given the input's indices.
+        return column.cast(target.value_type).dictionary_encode().cast(target)
     return column.cast(target)
 
 

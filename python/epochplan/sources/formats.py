@@ -15,7 +15,7 @@ import polars as pl
 from ..errors import InputError
 from .columns import read_columns, resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
-from .in_memory import LAZY_FRAME, Held, arrow_once, is_pyarrow_table, read_once, rereadable
+from .in_memory import LAZY_FRAME, Held, arrow_once, indexed_pandas, is_pyarrow_table, pandas_index_columns, read_once, rereadable
 from .parts import (
     EmptyFile,
     Part,
@@ -85,7 +85,11 @@ class Source:
         """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
         choosing the text column goes by."""
         typed = [replace(p, schema=p.typed) if p.typed is not None else p for p in self.parts]
-        return Source(typed).schema()
+        schema = Source(typed).schema()
+        # pandas' index (a named one too: `rid`, written by `to_parquet` or kept from a pandas
+        # frame) holds row ids, not text: it is never the column chosen.
+        index = set().union(*(pandas_index_columns(p.arrow_schema) for p in self.parts))
+        return pl.Schema({name: dtype for name, dtype in schema.items() if name not in index}) if index else schema
 
     def widen(self, columns: Sequence[str] | None = None) -> None:
         """Parts whose columns come from their head only (`Part.widen`: JSON lines) read again for
@@ -298,6 +302,8 @@ def open_source(data: SourceLike) -> Source:
         return Source([polars_part(LAZY_FRAME, data)], description=LAZY_FRAME, query=data)
     if isinstance(data, pl.DataFrame):
         return Source([whole_frame_part("polars DataFrame", data)], description="polars DataFrame")
+    if (table := indexed_pandas(data)) is not None:  # its index kept, as a column
+        return open_source(Held(table, "pandas DataFrame"))
     if is_dataset(data):
         part = dataset_part(data)
         return Source([part], description=part.name)
