@@ -13,7 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import epochplan
+from conftest import assert_clean_error, run_cli
 from epochplan.auditing import dedup_to_file
+from epochplan.sources import open_source
+from epochplan.sources.hf import dataset_part
 
 
 def _indexed() -> pd.DataFrame:
@@ -87,6 +90,40 @@ def test_a_column_polars_cannot_read_is_no_matter_when_the_audit_does_not_read_i
         epochplan.audit(table, text="amount")
 
 
-def test_a_polars_frame_is_unchanged():
-    frame = pl.DataFrame({"text": ["a", "a", "b"]})
-    assert epochplan.dedup(frame, level="exact")["text"].to_list() == ["a", "b"]
+def test_dedup_of_a_file_names_the_column_it_cannot_write(tmp_path):
+    """Was: "cannot read rows (precision must be between 1 and 38, got 40)", no column named."""
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"text": ["a b c", "a b c"], "amount": pa.array([decimal.Decimal("1.5")] * 2, pa.decimal256(40, 2))}), path)
+    proc = run_cli("dedup", str(path), "--text", "text", "-o", str(tmp_path / "out.parquet"))
+    assert_clean_error(proc, "wide.parquet", "column 'amount'", "decimal256(40, 2)")
+
+
+def _mapped_datasets():
+    datasets = pytest.importorskip("datasets")
+    table = pa.table({"text": [f"row {i % 300} of the set" for i in range(1000)], "id": range(1000)})
+    plain = datasets.Dataset(table)
+    split = plain.train_test_split(test_size=0.1, seed=0)
+    return [plain.shuffle(seed=0), split["train"], split["test"], plain.select([5, 3, 900, 3, 5])]
+
+
+def test_a_shuffled_or_split_dataset_is_read_in_whole_batches_and_the_same_rows():
+    """`datasets`' own iteration of a Dataset with an indices mapping gives a batch of one chunk
+    a row, which the core read chunk by chunk (15-60x slower). The batches read are one chunk
+    each, with the rows `datasets` gives, in its order."""
+    for mapped in _mapped_datasets():
+        expected = mapped.to_pandas()
+        frames = list(dataset_part(mapped).read(["text", "id"], 128))
+        assert [frame["text"].n_chunks() for frame in frames] == [1] * len(frames)
+        assert pl.concat(frames)["id"].to_list() == expected["id"].tolist()
+        assert epochplan.audit(mapped, text="text").exact.duplicate_rows == len(expected) - expected["text"].nunique()
+        kept = epochplan.dedup(mapped, text="text", level="exact")
+        assert kept["id"].to_list() == expected.drop_duplicates("text")["id"].tolist()
+
+
+def test_a_table_of_one_row_chunks_is_read_in_whole_batches():
+    table = pa.table({"text": [f"row {i % 30}" for i in range(200)], "id": range(200)})
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=1))
+    frames = list(open_source(chunked).parts[0].read(["text", "id"], 64))
+    assert [frame["text"].n_chunks() for frame in frames] == [1] * len(frames)
+    assert pl.concat(frames)["id"].to_list() == list(range(200))
+    assert epochplan.dedup(chunked, level="exact")["id"].to_list() == list(range(30))

@@ -19,13 +19,11 @@ from .in_memory import LAZY_FRAME, Held, arrow_once, indexed_pandas, is_pyarrow_
 from .parts import (
     EmptyFile,
     Part,
-    check_readable,
+    arrow_table_part,
     empty_part,
     has_unreadable_type,
     polars_part,
     polars_refused,
-    to_frame,
-    unreadable_column,
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
@@ -314,25 +312,19 @@ def open_source(data: SourceLike) -> Source:
         # once: its schema is pyarrow's from here on, and a stream is not read again.
         if not rereadable(data):
             return open_source(arrow_once(data))
-        table = is_pyarrow_table(data) and hasattr(data, "schema")  # a table or batch, not an array
-        if table:  # a column polars cannot read is named
-            check_readable(data.schema, type(data).__name__, data=True)
-        elif has_unreadable_type(getattr(data, "type", None), data=True):  # an array
+        if is_pyarrow_table(data) and hasattr(data, "schema"):  # a table or batch, not an array
+            return Source([arrow_table_part(type(data).__name__, data)], description=type(data).__name__)
+        if has_unreadable_type(getattr(data, "type", None), data=True):  # an array
             raise InputError(f"{type(data).__name__}: its type ({data.type}) is one polars cannot read; cast it to strings first")
         try:
-            # A pyarrow table through `to_frame`: polars would rename a column named "".
-            frame = to_frame(data) if table else pl.DataFrame(data)
+            frame = pl.DataFrame(data)
         except BaseException as e:
             if not polars_refused(e):
                 raise
             frame = _array_frame(data)
-            if frame is None and table:  # name the column polars cannot read
-                raise unreadable_column(data.schema, type(data).__name__, e) from None
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
-        part = whole_frame_part(type(data).__name__, frame)
-        part.arrow_schema = data.schema if table else None
-        return Source([part], description=type(data).__name__)
+        return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
             f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
