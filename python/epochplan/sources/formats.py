@@ -325,6 +325,15 @@ def open_source(data: SourceLike) -> Source:
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
         return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
+    if type(data).__module__.startswith("pyarrow._dataset"):  # a pyarrow.dataset Dataset or Scanner
+        name = type(data).__name__
+        ways = (
+            "scanner.to_reader() (streamed) or scanner.to_table()"
+            if name == "Scanner"
+            else "pl.scan_pyarrow_dataset(ds) (streamed) or ds.to_table()"
+        )
+        files = ", or its files (ds.files)" if hasattr(data, "files") else ""
+        raise InputError(f"cannot audit a {name} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
             f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"

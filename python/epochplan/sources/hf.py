@@ -62,7 +62,12 @@ def _is_mapping(indices: Any, rows: int) -> bool:
     of one integer column, a row number of the underlying table for each of its `rows`."""
     import pyarrow as pa
 
-    return isinstance(indices, pa.Table) and indices.num_columns == 1 and indices.num_rows == rows and pa.types.is_integer(indices.schema[0].type)
+    return (
+        isinstance(indices, pa.Table)
+        and indices.num_columns == 1
+        and indices.num_rows == rows
+        and pa.types.is_integer(indices.schema[0].type)
+    )
 
 
 def refuse_dataset_like(data: Any) -> None:
