@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -28,7 +30,7 @@ from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .output_columns import check_output_columns
 from .run import _batch_rows_from_env as batch_rows_from_env
-from .run import audit
+from .run import audit, check_progress
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")
@@ -122,6 +124,9 @@ def representatives(
 
 
 #: The audit's arguments dedup sets itself, and why.
+#: The keywords `dedup` and `dedup_to_file` take: theirs and `audit`'s.
+_KEYWORDS = {"level", "keep", "progress", *(name for name in inspect.signature(audit).parameters if name != "data")}
+
 _OWN_OPTIONS = {
     "near": "dedup sets it from level ('near' finds near duplicates, 'exact' only exact ones): give level instead",
     "keep_clusters": "dedup needs the per-row cluster table to choose its rows: leave it out",
@@ -129,19 +134,27 @@ _OWN_OPTIONS = {
 
 
 @contextmanager
-def _read_once(data: SourceLike, options: dict[str, Any]) -> Iterator[SourceLike]:
+def _read_once(data: SourceLike, options: dict[str, Any], caller: str = "dedup") -> Iterator[SourceLike]:
     """`data` read once (`read_once`: a LazyFrame into a temporary file, every column, removed
     when the `with` ends), dedup's options checked first: dedup reads its input twice (the
     audit, then the kept rows), and a LazyFrame or an Arrow stream must give the same rows to
     both."""
-    _check_options(data, options)
+    _check_options(data, options, caller)
     with read_once(data, batch_rows=batch_rows_from_env()) as held:
         yield held
 
 
-def _check_options(data: SourceLike, options: dict[str, Any]) -> None:
-    """dedup's `level` and `keep`, and the audit options it sets itself, refused before the
-    input is read (a LazyFrame's query run)."""
+def _check_options(data: SourceLike, options: dict[str, Any], caller: str = "dedup") -> None:
+    """dedup's `level` and `keep`, the audit options it sets itself, and a keyword neither takes
+    (named as `caller`'s, not `audit`'s), refused before the input is read (a LazyFrame's query
+    run)."""
+    unknown = [name for name in options if name not in _KEYWORDS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(_KEYWORDS), n=1)
+        raise TypeError(
+            f"{caller}() got an unexpected keyword argument {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        )
+    check_progress(options.get("progress"))
     level, keep = options.get("level", "near"), options.get("keep", "first")
     if level not in LEVELS:
         raise InputError(f"level={level!r}: use 'exact' or 'near'")
@@ -223,7 +236,8 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
         raise InputError(
             f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
-    with _read_once(data, options) as data:  # before it is opened: the audit and the write see the same rows
+    # Read once before it is opened: the audit and the write see the same rows.
+    with _read_once(data, {**options, "progress": progress}, "dedup_to_file") as data:
         source = None
         if not isinstance(data, Iterator):  # a generator is refused by `representatives`, unread
             # Opened once: checked against the output before the audit, then read to write it.
@@ -443,6 +457,10 @@ def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArra
     if isinstance(column.type, pa.BaseExtensionType) and isinstance(target, pa.BaseExtensionType) and column.type != target:
         storage = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type).cast(target.storage_type)
         return pa.chunked_array([pa.ExtensionArray.from_storage(target, chunk) for chunk in storage.chunks], target)
+    if pa.types.is_dictionary(target) and not pa.types.is_dictionary(column.type):
+        # polars reads a dictionary of numbers as its plain values, and Arrow casts nothing but
+        # strings to a dictionary: the values are cast, encoded again, and given the input's indices.
+        return column.cast(target.value_type).dictionary_encode().cast(target)
     return column.cast(target)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import defaults
 from .._epochplan import Auditor
+from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, naming_input, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
@@ -56,7 +57,7 @@ def audit(
     clustering: str = defaults.CLUSTERING,
     verify: str = defaults.VERIFY,
     num_perm: int = defaults.NUM_PERM,
-    memory_budget: int | None = None,
+    memory_budget: int | str | None = None,
     tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
     eval: EvalSpec = None,
     eval_text: EvalText = None,
@@ -111,16 +112,12 @@ def audit(
         verify=(verify, defaults.VERIFICATIONS),
     )
     ngram, num_perm = _whole("ngram", ngram), _whole("num_perm", num_perm)
-    memory_budget = None if memory_budget is None else _whole("memory_budget", memory_budget)
+    memory_budget = None if memory_budget is None else _size(memory_budget)
     char_ngram = None if char_ngram is None else _whole("char_ngram", char_ngram)
     threshold = _real(threshold)
     near, keep_clusters, examples = _flags(near=near, keep_clusters=keep_clusters, examples=examples)
     _check_names(text=text, label=label)
-    if memory_budget is not None:
-        try:
-            defaults.check_memory_budget(memory_budget)
-        except ValueError as exc:
-            raise InputError(f"memory_budget={memory_budget}: {exc}") from None
+    check_progress(progress)
     if batch_rows is not None:
         batch_rows = _whole("batch_rows", batch_rows, MAX_BATCH_ROWS)
     refuse_in_memory(engine, data)  # before Ray is started (seconds) to be told the input is not files
@@ -267,6 +264,24 @@ def _whole(name: str, value: object, most: int = defaults.MAX_WHOLE) -> int:
     if not 1 <= whole <= most:
         raise InputError(f"{name}={value}: must be between 1 and {most:,}")
     return whole
+
+
+def _size(value: object) -> int:
+    """The memory budget in bytes: a whole number, or a size as the command line takes it
+    (`"64MB"`, `"2GiB"`), at least the core's minimum."""
+    try:
+        return parse_size(value) if isinstance(value, str) else defaults.check_memory_budget(_whole("memory_budget", value))
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"memory_budget={value!r}: {exc}") from None
+
+
+def check_progress(progress: object) -> None:
+    """`progress` None or callable, before any data is read (not Python's own words from deep
+    inside: "'int' object is not callable")."""
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress={progress!r}: must be a function, called with the number of rows read so far, or None")
 
 
 def _choices(**given: tuple[object, tuple[str, ...]]) -> None:

@@ -50,7 +50,7 @@ from .rules import (
     effective_data_ratio,
     epoch_rule,
 )
-from .setup import DEFAULT_BATCH, Setup
+from .setup import DEFAULT_BATCH, Setup, check_fields
 
 
 @dataclass
@@ -101,10 +101,7 @@ def plan(
 
 
 def _resolve_setup(setup: Setup | None, fields: dict[str, Any]) -> Setup:
-    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(Setup)})
-    if unknown:
-        known = ", ".join(f.name for f in dataclasses.fields(Setup))
-        raise InputError(f"unknown setup field {', '.join(map(repr, unknown))}; the fields are {known}")
+    check_fields(fields)
     if setup is None:
         return Setup(**fields)
     return dataclasses.replace(setup, **fields) if fields else setup

@@ -4,9 +4,11 @@ line and the configuration file."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from ..auditing import audit
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
 from ..errors import InputError
@@ -107,6 +109,19 @@ class Setup:
         d = dataclasses.asdict(self)
         d["batch"] = self.per_device_batch
         return d
+
+
+def check_fields(fields: dict[str, Any]) -> None:
+    """Refuse a field `Setup` has not; an option of the audit (`plan(df, text="prompt")`, which
+    audits `df` with its defaults) saying to audit first."""
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(Setup)})
+    options = [name for name in unknown if name in inspect.signature(audit).parameters]
+    if options:
+        given = ", ".join(f"{name}=..." for name in options)
+        raise InputError(f"{given}: an option of the audit, not of the plan; audit first: plan(epochplan.audit(data, {given}), ...)")
+    if unknown:
+        known = ", ".join(f.name for f in dataclasses.fields(Setup))
+        raise InputError(f"unknown setup field {', '.join(map(repr, unknown))}; the fields are {known}")
 
 
 def _setup_key(name: str, help: str) -> Key:

@@ -16,7 +16,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, listed_texts, read_columns, text_expression
 from .formats import Source, first_line
-from .parts import Part, has_nul
+from .parts import Part, check_readable, has_nul
 from .remote import is_remote, read_hint
 
 T = TypeVar("T")
@@ -198,6 +198,9 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
+        for part in source.parts:  # a column polars reads the schema of but not the values (decimal256) is named
+            if part.arrow_schema is not None:
+                check_readable(part.arrow_schema, part.name, data=True)
         raise InputError(f"{source.description}: cannot read rows ({first_line(e)}){read_hint(source.description, e)}") from None
 
 

@@ -299,6 +299,8 @@ def choose_text_columns(
         return strings
     if not strings and parts:
         raise _refuse_parts(where, parts[0][0], parts_kind(parts[0][1]) or "", "; or audit another column with --text")
+    if not strings and not len(schema):
+        raise InputError(f"{where}: the table has no columns; pass a table with a text column")
     if not strings:
         raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary and name != label]

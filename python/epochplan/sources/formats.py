@@ -15,17 +15,15 @@ import polars as pl
 from ..errors import InputError
 from .columns import read_columns, resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
-from .in_memory import LAZY_FRAME, Held, arrow_once, is_pyarrow_table, read_once, rereadable
+from .in_memory import LAZY_FRAME, Held, arrow_once, indexed_pandas, is_pyarrow_table, pandas_index_columns, read_once, rereadable
 from .parts import (
     EmptyFile,
     Part,
-    check_readable,
+    arrow_table_part,
     empty_part,
     has_unreadable_type,
     polars_part,
     polars_refused,
-    to_frame,
-    unreadable_column,
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, format_of, resolve_paths
@@ -85,7 +83,11 @@ class Source:
         """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
         choosing the text column goes by."""
         typed = [replace(p, schema=p.typed) if p.typed is not None else p for p in self.parts]
-        return Source(typed).schema()
+        schema = Source(typed).schema()
+        # pandas' index (a named one too: `rid`, written by `to_parquet` or kept from a pandas
+        # frame) holds row ids, not text: it is never the column chosen.
+        index = set().union(*(pandas_index_columns(p.arrow_schema) for p in self.parts))
+        return pl.Schema({name: dtype for name, dtype in schema.items() if name not in index}) if index else schema
 
     def widen(self, columns: Sequence[str] | None = None) -> None:
         """Parts whose columns come from their head only (`Part.widen`: JSON lines) read again for
@@ -298,6 +300,8 @@ def open_source(data: SourceLike) -> Source:
         return Source([polars_part(LAZY_FRAME, data)], description=LAZY_FRAME, query=data)
     if isinstance(data, pl.DataFrame):
         return Source([whole_frame_part("polars DataFrame", data)], description="polars DataFrame")
+    if (table := indexed_pandas(data)) is not None:  # its index kept, as a column
+        return open_source(Held(table, "pandas DataFrame"))
     if is_dataset(data):
         part = dataset_part(data)
         return Source([part], description=part.name)
@@ -308,25 +312,28 @@ def open_source(data: SourceLike) -> Source:
         # once: its schema is pyarrow's from here on, and a stream is not read again.
         if not rereadable(data):
             return open_source(arrow_once(data))
-        table = is_pyarrow_table(data) and hasattr(data, "schema")  # a table or batch, not an array
-        if table:  # a column polars cannot read is named
-            check_readable(data.schema, type(data).__name__, data=True)
-        elif has_unreadable_type(getattr(data, "type", None), data=True):  # an array
+        if is_pyarrow_table(data) and hasattr(data, "schema"):  # a table or batch, not an array
+            return Source([arrow_table_part(type(data).__name__, data)], description=type(data).__name__)
+        if has_unreadable_type(getattr(data, "type", None), data=True):  # an array
             raise InputError(f"{type(data).__name__}: its type ({data.type}) is one polars cannot read; cast it to strings first")
         try:
-            # A pyarrow table through `to_frame`: polars would rename a column named "".
-            frame = to_frame(data) if table else pl.DataFrame(data)
+            frame = pl.DataFrame(data)
         except BaseException as e:
             if not polars_refused(e):
                 raise
             frame = _array_frame(data)
-            if frame is None and table:  # name the column polars cannot read
-                raise unreadable_column(data.schema, type(data).__name__, e) from None
             if frame is None:
                 raise InputError(f"cannot read {type(data).__name__} as a table ({first_line(e)})") from None
-        part = whole_frame_part(type(data).__name__, frame)
-        part.arrow_schema = data.schema if table else None
-        return Source([part], description=type(data).__name__)
+        return Source([whole_frame_part(type(data).__name__, frame)], description=type(data).__name__)
+    if type(data).__module__.startswith("pyarrow._dataset"):  # a pyarrow.dataset Dataset or Scanner
+        name = type(data).__name__
+        ways = (
+            "scanner.to_reader() (streamed) or scanner.to_table()"
+            if name == "Scanner"
+            else "pl.scan_pyarrow_dataset(ds) (streamed) or ds.to_table()"
+        )
+        files = ", or its files (ds.files)" if hasattr(data, "files") else ""
+        raise InputError(f"cannot audit a {name} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
             f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"

@@ -16,6 +16,7 @@ or array, a pandas frame, a `datasets.Dataset`) and paths are returned as they a
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -124,3 +125,34 @@ def _table_schema(data: Any) -> Any:
         return pa.schema(data)
     except (pa.ArrowInvalid, TypeError, ValueError):  # the schema of a column that is not a struct
         return None
+
+
+def indexed_pandas(data: Any) -> Any:
+    """A pandas DataFrame whose index is not the default one (0, 1, 2 …, unnamed: the row ids a
+    user set, or kept from a filter) as a pyarrow Table with its index as columns and pandas'
+    metadata, as `pa.Table.from_pandas` makes it: `dedup` returns the index as a column and
+    writes it back where pandas reads it as the index. None for any other input (polars reads
+    a frame with the default index as it always did), or where pyarrow cannot convert the frame."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(data, pd.DataFrame):
+        return None
+    index = data.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None:
+        return None
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(data, preserve_index=True)
+    except (pa.ArrowException, TypeError, ValueError):  # polars is asked, as before
+        return None
+
+
+def pandas_index_columns(arrow_schema: Any) -> set[str]:
+    """The columns that hold pandas' index (named in the schema's `pandas` metadata): row ids,
+    never the text an audit chooses."""
+    metadata = getattr(arrow_schema, "metadata", None) or {}
+    try:
+        index = json.loads(metadata[b"pandas"])["index_columns"]
+    except (KeyError, ValueError, TypeError):
+        return set()
+    return {name for name in index if isinstance(name, str)} if isinstance(index, list) else set()

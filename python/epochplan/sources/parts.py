@@ -257,3 +257,76 @@ def whole_frame_part(name: str, frame: pl.DataFrame) -> Part:
         yield from sliced(iter([frame.select(columns)]), batch_rows)
 
     return Part(name, frame.schema, read, frame.lazy, frame.height)
+
+
+def arrow_table_part(name: str, table: Any) -> Part:
+    """A pyarrow Table or RecordBatch, each column converted to polars when first read (and
+    kept): a column of a type polars cannot read (`has_unreadable_type`) is named where it is
+    read (`dedup` writes every column), and is no matter to an audit that reads others, as in a
+    file. Its schema shows such a column as Null until then. A column of many small chunks (a
+    table built row by row) is made one chunk: the core reads a batch chunk by chunk."""
+    import pyarrow as pa
+
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    arrow_schema = table.schema
+    readable = pa.schema([f for f in arrow_schema if not has_unreadable_type(f.type, data=True)])
+    known = schema_of(readable, name) if len(readable) == len(arrow_schema) else _with_unique_names(arrow_schema, readable, name)
+    schema = pl.Schema({f.name: known.get(f.name, pl.Null) for f in arrow_schema})
+    converted: dict[str, pl.Series] = {}
+
+    def frame(columns: list[str]) -> pl.DataFrame:
+        for column in columns:
+            if column not in converted:
+                converted[column] = _converted(table, column, name)
+        # By position, then named: polars names a Series called "" `column_0` in a frame.
+        frame = pl.DataFrame([converted[c].alias(str(i)) for i, c in enumerate(columns)])
+        return frame.rename(dict(zip(frame.columns, columns, strict=True)))
+
+    def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        yield from sliced(iter([frame(columns)]), batch_rows)
+
+    return Part(name, schema, read, lambda: frame(list(schema.names())).lazy(), table.num_rows, arrow_schema=arrow_schema)
+
+
+def _with_unique_names(arrow_schema: Any, readable: Any, where: str) -> pl.Schema:
+    """`schema_of` the readable columns, once no name appears twice among them all."""
+    import pyarrow as pa
+
+    if len(set(arrow_schema.names)) < len(arrow_schema.names):
+        schema_of(pa.schema([pa.field(n, pa.null()) for n in arrow_schema.names]), where)  # says which
+    return schema_of(readable, where)
+
+
+#: Fewer rows than this a chunk, on average: a column combined into one chunk before polars
+#: reads it (a `datasets` shuffle or a row-by-row build gives one chunk a row; `datasets`
+#: writes its files in chunks of 1,000 rows, which are read as they are).
+SMALL_CHUNK_ROWS = 64
+
+
+def _small_chunks(chunked: Any) -> bool:
+    return chunked.num_chunks > 1 and len(chunked) < SMALL_CHUNK_ROWS * chunked.num_chunks
+
+
+def few_chunks(table: Any) -> Any:
+    """A pyarrow table whose columns of many small chunks are made one chunk (a copy of those
+    columns only); a table of big chunks as it is."""
+    return table.combine_chunks() if any(_small_chunks(c) for c in table.columns) else table
+
+
+def _converted(table: Any, column: str, where: str) -> pl.Series:
+    import pyarrow as pa
+
+    chunked = table.column(column)
+    field = table.schema.field(column)
+    if has_unreadable_type(field.type, data=True):
+        raise _unreadable(where, field)
+    if _small_chunks(chunked):
+        chunked = chunked.combine_chunks()
+    one = pa.Table.from_arrays([chunked], schema=pa.schema([field]))
+    try:
+        return to_frame(one).to_series()
+    except BaseException as e:
+        if not polars_refused(e):
+            raise
+        raise unreadable_column(one.schema, where, e) from None

@@ -1,0 +1,129 @@
+"""The Python API over in-memory data: a pandas frame's index, an Arrow table's own schema and
+its columns the audit does not read, `datasets` objects read in whole batches, and the
+messages for arguments the API does not take."""
+
+from __future__ import annotations
+
+import decimal
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import epochplan
+from conftest import assert_clean_error, run_cli
+from epochplan.auditing import dedup_to_file
+from epochplan.sources import open_source
+from epochplan.sources.hf import dataset_part
+
+
+def _indexed() -> pd.DataFrame:
+    return pd.DataFrame({"body": ["a b c", "a b c", "d e f"]}, index=pd.Index(["x1", "x2", "x3"], name="rid"))
+
+
+def test_a_pandas_index_is_kept_by_dedup_and_dedup_to_file(tmp_path):
+    frame = _indexed()
+    kept = epochplan.dedup(frame, text="body", level="exact")
+    assert kept.columns == ["body", "rid"]
+    assert kept["rid"].to_list() == ["x1", "x3"]
+    out = tmp_path / "kept.parquet"
+    dedup_to_file(frame, out, text="body", level="exact")
+    back = pd.read_parquet(out)
+    assert back.index.tolist() == ["x1", "x3"] and back.index.name == "rid"
+    assert back["body"].tolist() == ["a b c", "d e f"]
+
+
+def test_an_unnamed_index_is_kept_and_the_default_one_adds_no_column(tmp_path):
+    frame = pd.DataFrame({"text": ["a b c", "a b c", "d e f"]}, index=[10, 20, 30])
+    assert epochplan.dedup(frame, level="exact")["__index_level_0__"].to_list() == [10, 30]
+    plain = frame.reset_index(drop=True)
+    assert epochplan.dedup(plain, level="exact").columns == ["text"]
+    out = tmp_path / "plain.parquet"
+    dedup_to_file(plain, out, level="exact")
+    assert pq.read_schema(out).names == ["text"]
+
+
+def test_a_string_index_is_never_the_text_column_chosen(tmp_path):
+    """Not "several string columns (body, rid)": the index holds row ids. Also a Parquet file
+    pandas wrote with its named index, and the same frame through pyarrow."""
+    frame = _indexed()
+    frame.to_parquet(tmp_path / "indexed.parquet")
+    for data in (frame, pa.Table.from_pandas(frame), str(tmp_path / "indexed.parquet")):
+        result = epochplan.audit(data)
+        assert result.source.text_columns == ["body"]
+        assert (result.rows, result.exact.duplicate_rows) == (3, 1)
+
+
+def test_a_dictionary_column_of_numbers_keeps_the_input_schema(tmp_path):
+    table = pa.table({"text": ["a b c", "a b c", "d e f"], "d": pa.array([1, 2, 1]).dictionary_encode()})
+    out = tmp_path / "kept.parquet"
+    dedup_to_file(table, out, text="text", level="exact")
+    written = pq.read_table(out)
+    assert written.schema.field("text").type == pa.string()  # not polars' large_string
+    assert written.to_pydict() == {"text": ["a b c", "d e f"], "d": [1, 1]}
+    assert written.schema.equals(pq.read_schema(_written_as_is(table.slice(0, 0), tmp_path)))
+
+
+def _written_as_is(table: pa.Table, tmp_path) -> str:
+    path = str(tmp_path / "as_is.parquet")
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([decimal.Decimal("1.5")] * 3, pa.decimal256(40, 2)),
+        pa.array([pa.MonthDayNano([1, 2, 3])] * 3, pa.month_day_nano_interval()),
+    ],
+    ids=["decimal256", "interval"],
+)
+def test_a_column_polars_cannot_read_is_no_matter_when_the_audit_does_not_read_it(column):
+    table = pa.table({"text": ["a b c", "a b c", "d e f"], "amount": column})
+    assert epochplan.audit(table, text="text").exact.duplicate_rows == 1
+    assert epochplan.audit(table).exact.duplicate_rows == 1
+    with pytest.raises(epochplan.InputError, match="column 'amount'"):  # dedup writes every column
+        epochplan.dedup(table, text="text", level="exact")
+    with pytest.raises(epochplan.InputError, match="column 'amount'"):  # named as the text
+        epochplan.audit(table, text="amount")
+
+
+def test_dedup_of_a_file_names_the_column_it_cannot_write(tmp_path):
+    """Was: "cannot read rows (precision must be between 1 and 38, got 40)", no column named."""
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"text": ["a b c", "a b c"], "amount": pa.array([decimal.Decimal("1.5")] * 2, pa.decimal256(40, 2))}), path)
+    proc = run_cli("dedup", str(path), "--text", "text", "-o", str(tmp_path / "out.parquet"))
+    assert_clean_error(proc, "wide.parquet", "column 'amount'", "decimal256(40, 2)")
+
+
+def _mapped_datasets():
+    datasets = pytest.importorskip("datasets")
+    table = pa.table({"text": [f"row {i % 300} of the set" for i in range(1000)], "id": range(1000)})
+    plain = datasets.Dataset(table)
+    split = plain.train_test_split(test_size=0.1, seed=0)
+    return [plain.shuffle(seed=0), split["train"], split["test"], plain.select([5, 3, 900, 3, 5])]
+
+
+def test_a_shuffled_or_split_dataset_is_read_in_whole_batches_and_the_same_rows():
+    """`datasets`' own iteration of a Dataset with an indices mapping gives a batch of one chunk
+    a row, which the core read chunk by chunk (15-60x slower). The batches read are one chunk
+    each, with the rows `datasets` gives, in its order."""
+    for mapped in _mapped_datasets():
+        expected = mapped.to_pandas()
+        frames = list(dataset_part(mapped).read(["text", "id"], 128))
+        assert [frame["text"].n_chunks() for frame in frames] == [1] * len(frames)
+        assert pl.concat(frames)["id"].to_list() == expected["id"].tolist()
+        assert epochplan.audit(mapped, text="text").exact.duplicate_rows == len(expected) - expected["text"].nunique()
+        kept = epochplan.dedup(mapped, text="text", level="exact")
+        assert kept["id"].to_list() == expected.drop_duplicates("text")["id"].tolist()
+
+
+def test_a_table_of_one_row_chunks_is_read_in_whole_batches():
+    table = pa.table({"text": [f"row {i % 30}" for i in range(200)], "id": range(200)})
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=1))
+    frames = list(open_source(chunked).parts[0].read(["text", "id"], 64))
+    assert [frame["text"].n_chunks() for frame in frames] == [1] * len(frames)
+    assert pl.concat(frames)["id"].to_list() == list(range(200))
+    assert epochplan.dedup(chunked, level="exact")["id"].to_list() == list(range(30))
