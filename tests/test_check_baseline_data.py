@@ -85,3 +85,21 @@ def test_a_damaged_baseline_or_audit_is_an_input_error(leaky, content, fragment)
     (leaky / "bad.json").write_text(content)
     assert_clean_error(check("train.parquet", "--baseline", "bad.json", cwd=leaky), "--baseline bad.json: ", fragment)
     assert_clean_error(run_cli("plan", "--audit", "bad.json", cwd=leaky), "--audit bad.json: ", fragment)
+
+
+def test_the_html_report_says_a_check_is_not_worse_than_the_baseline(leaky):
+    """The page showed `gate: pass` above rows marked `error`, never naming the baseline (the
+    terminal, JUnit, Markdown and annotations do); `epochplan report --check` renders the same."""
+    proc = check(
+        "train.parquet", "--eval", "val=val_a.parquet", "--baseline", "base.json", "--html", "same.html", "--json", "cur.json", cwd=leaky
+    )
+    assert proc.returncode == 0, proc.stderr
+    (leaky / "audit.json").write_text(json.dumps(json.loads((leaky / "cur.json").read_text())["audit"]))
+    report = run_cli("report", "audit.json", "--check", "cur.json", "-o", "report.html", cwd=leaky)
+    assert report.returncode == 0, report.stderr
+    for page in ("same.html", "report.html"):
+        text = (leaky / page).read_text()
+        checks = text[text.index('id="checks"') :]
+        assert "Compared with the baseline <code" in checks and "base.json" in checks, page
+        assert "2 checks over their budget, not worse than it" in checks, page
+        assert checks.count('<span class="status error">error</span> (not worse than baseline)') == 2, page

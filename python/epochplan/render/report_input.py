@@ -178,8 +178,10 @@ CHECK = _obj(
     # The audit inside a check report: only its eval splits' rows are read (report_match.py).
     audit=_optional(_obj(leakage=_optional(_named(_optional(_obj(rows=COUNT)))))),
     source=_optional(_obj(paths=_optional(_array(_text)), rows=COUNT)),
-    summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text)),
-    checks=_optional(_array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag)))),
+    summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text, baseline=TEXT)),
+    checks=_optional(
+        _array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag), baseline=_optional(_obj())))
+    ),
 )
 SHAPES = {AUDIT_SCHEMA: AUDIT, PLAN_SCHEMA: PLAN, CHECK_SCHEMA: CHECK}
 
