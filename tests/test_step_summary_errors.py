@@ -65,3 +65,13 @@ def test_a_summary_the_disk_cannot_hold_is_left_as_it_was(tmp_path, command):
     assert_clean_error(proc, f"$GITHUB_STEP_SUMMARY {summary}: cannot write")
     assert summary.read_text() == earlier
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["summary.md", "train.parquet"]
+
+
+def test_the_step_summary_says_skipped_once(tmp_path):
+    # "- **skipped** `label-imbalance`: skipped: no label column …"
+    dataset(tmp_path / "train.parquet", 40, 0)
+    summary = tmp_path / "summary.md"
+    proc = run_cli("check", "train.parquet", "-q", cwd=tmp_path, env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0, proc.stderr
+    text = summary.read_text()
+    assert "- **skipped** `label-imbalance`: no label column" in text and "skipped: skipped" not in text.replace("`: ", ": "), text

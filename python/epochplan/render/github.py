@@ -59,7 +59,8 @@ def github_markdown(report: CheckReport) -> str:
     if details:
         lines.append("")
     for c in details:
-        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(c.message, 600)}")
+        said = c.message.removeprefix(f"{c.status}: ")  # "skipped: no label column": the status is said once
+        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(said, 600)}")
         for example in example_lines(c, preview=_preview, name=_data):
             lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"
