@@ -222,6 +222,7 @@ def leakage(
                 for r in matches.head(EXAMPLES).iter_rows(named=True)
             ],
             path=path,
+            text_columns=list(columns),
         )
     return report, pl.concat(frames) if frames else pl.DataFrame()
 

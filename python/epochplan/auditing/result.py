@@ -175,6 +175,8 @@ class Leakage:
     path: str | None = None
     #: Eval rows whose text is null: compared with nothing (an all-null split leaks nothing).
     null_rows: int = 0
+    #: The split's text columns (`--eval-text`, else train's): what was compared.
+    text_columns: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +186,7 @@ class Leakage:
             "near_in_train": self.near_in_train,
             "examples": [e.to_dict() for e in self.examples],
             "path": self.path,
+            "text_columns": None if self.text_columns is None else list(self.text_columns),
         }
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from .._epochplan import __version__
 from ..defaults import CHECK_SCHEMA
 from ..errors import InputError, secrets_masked
+from ..json_text import NotAsWritten, parse
+from ..sources import is_remote
 from .rules import Check
 
 
@@ -70,8 +72,10 @@ _NOT_JUDGED = frozenset({"tokenizer", "token_count_column"})
 
 
 def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
-    """What a report was made from: input paths, text and label columns, rows, the epochplan
-    version, and every setting that changes the counts (normalisation and the near settings)."""
+    """What a report was made from: input paths, text and label columns, each eval split's path
+    and text columns, rows, the epochplan version, every setting that changes the counts
+    (normalisation and the near settings), and the folder it was run in (`cwd`: where its
+    relative paths lie)."""
     source = audit.get("source") or {}
     near = audit.get("near")
     settings = {key: _setting(value) for key, value in sorted(source.items()) if key not in _IDENTITY}
@@ -80,27 +84,89 @@ def provenance(audit: Mapping[str, Any]) -> dict[str, Any]:
         "paths": list(source.get("paths") or []),
         "text_columns": list(source.get("text_columns") or []),
         "label_column": source.get("label_column"),
+        "eval": eval_record(audit),
         "rows": audit.get("rows"),
         "epochplan_version": __version__,
         "settings": settings,
+        "cwd": os.getcwd(),
     }
 
 
-def _comparable(key: str, value: Any) -> Any:
-    if key == "paths" and isinstance(value, list):
-        return [os.path.normpath(str(p)) for p in value]
-    return value
+def eval_record(audit: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """{split: {path, text_columns}} of the audit's eval splits (`text_columns` left out where
+    the audit, an older one, does not record them)."""
+    leakage = audit.get("leakage")
+    out: dict[str, dict[str, Any]] = {}
+    for name, split in leakage.items() if isinstance(leakage, Mapping) else ():
+        if isinstance(split, Mapping):
+            out[str(name)] = {key: split[key] for key in ("path", "text_columns") if key in split}
+    return out
 
 
-def _agree(key: str, before: Any, now: Any) -> bool:
-    if key == "paths" and isinstance(before, list) and isinstance(now, list):
-        if not before or not now:
-            # No paths: in-memory data (the Python API). Only another in-memory run may match it;
-            # an empty set is a subset of every set, so the rule below would take any data.
-            return not before and not now
-        # Shards added to (or dropped from) a folder or glob are the same dataset, grown.
-        return set(before) <= set(now) or set(now) <= set(before)
-    return before == now
+def _where(path: str, cwd: str) -> str | None:
+    """A local path's absolute form, read from `cwd`; None for a URL."""
+    if is_remote(path):
+        return None
+    return os.path.realpath(os.path.join(cwd, path))
+
+
+class _Paths:
+    """Paths as one report records them, matched with another's: the same as written (after
+    `normpath`), or the same local file reached from the folder each report was made in
+    (`train.parquet` in /repo is `/repo/train.parquet` and, from /repo/sub, `../train.parquet`).
+    A baseline that does not record its folder is read from this one."""
+
+    def __init__(self, paths: Iterable[Any], cwd: str) -> None:
+        self.cwd = cwd
+        self.written = {os.path.normpath(str(p)) for p in paths}
+        self.where = {w for p in self.written if (w := _where(p, cwd)) is not None}
+
+    def holds(self, path: str, cwd: str) -> bool:
+        """Whether `path`, written in `cwd`, is one of these."""
+        return os.path.normpath(path) in self.written or _where(path, cwd) in self.where
+
+    def within(self, other: _Paths) -> bool:
+        return all(other.holds(p, self.cwd) for p in self.written)
+
+
+def _cwd(record: Mapping[str, Any]) -> str:
+    cwd = record.get("cwd")
+    return cwd if isinstance(cwd, str) else os.getcwd()
+
+
+def _paths_agree(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    then_paths, here_paths = before.get("paths"), now.get("paths")
+    if not isinstance(then_paths, list) or not isinstance(here_paths, list):
+        return then_paths == here_paths
+    if not then_paths or not here_paths:
+        # No paths: in-memory data (the Python API). Only another in-memory run may match it;
+        # an empty set is a subset of every set, so the rule below would take any data.
+        return not then_paths and not here_paths
+    then, here = _Paths(then_paths, _cwd(before)), _Paths(here_paths, _cwd(now))
+    # Shards added to (or dropped from) a folder or glob are the same dataset, grown.
+    return then.within(here) or here.within(then)
+
+
+def _eval_differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The eval splits of both reports (by name) whose file or text columns differ. A split in
+    one report only is no difference: its leakage checks are new (judged on their own) or gone."""
+    then_splits, here_splits = before.get("eval"), now.get("eval") or {}
+    if not isinstance(then_splits, Mapping):
+        return []
+    found = []
+    for name in sorted(set(then_splits) & set(here_splits)):
+        then, here = then_splits[name], here_splits[name]
+        if not isinstance(then, Mapping):
+            continue
+        a, b = then.get("path"), here.get("path")
+        same = a == b if a is None or b is None else _Paths([a], _cwd(before)).holds(str(b), _cwd(now))
+        if not same:
+            found.append(f"eval split {name!r}: path {a!r} there, {b!r} here")
+        # An older report does not record the split's text columns: not compared.
+        columns = then.get("text_columns")
+        if columns is not None and here.get("text_columns") is not None and list(columns) != list(here["text_columns"]):
+            found.append(f"eval split {name!r}: text columns {columns!r} there, {here['text_columns']!r} here")
+    return found
 
 
 def _setting_differences(then: Mapping[str, Any], here: Mapping[str, Any]) -> list[str]:
@@ -123,12 +189,13 @@ def check_baseline_source(baseline: Baseline, audit: Mapping[str, Any], *, path:
     now = provenance(audit)
     differences = []
     for key in _COMPARED:
-        then, here = _comparable(key, before.get(key)), _comparable(key, now[key])
+        then, here = before.get(key), now[key]
         if key == "settings" and isinstance(then, Mapping):  # name only the settings that differ
             judged = {name: value for name, value in then.items() if name not in _NOT_JUDGED}
             differences += _setting_differences(judged, {name: value for name, value in here.items() if name not in _NOT_JUDGED})
-        elif not _agree(key, then, here):
+        elif not (_paths_agree(before, now) if key == "paths" else then == here):
             differences.append(f"{key} {then!r} there, {here!r} here")
+    differences += _eval_differences(before, now)
     if not differences:
         return None
     what = "; ".join(differences)
@@ -144,19 +211,26 @@ def load_baseline(path: str | Path) -> Baseline:
     errors (exit 2)."""
     p = Path(path)
     try:
-        document = json.loads(p.read_text(encoding="utf-8"))
+        document = parse(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"--baseline {p}: file not found; give a check.json written by `epochplan check --json`") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--baseline {p}: cannot read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"--baseline {p}: not JSON ({exc})") from None
+    except NotAsWritten as exc:
+        raise InputError(
+            f"--baseline {p}: not a report as epochplan writes it: it {exc}; give a file written by `epochplan check --json`"
+        ) from None
     if not isinstance(document, dict) or document.get("schema") != CHECK_SCHEMA or not isinstance(document.get("checks"), list):
         raise InputError(f"--baseline {p}: not an {CHECK_SCHEMA} report; give a file written by `epochplan check --json`")
     out = Baseline()
     # An older version wrote URLs' secrets into `source.paths`: masked, as they are written now
     # (and so compared, and shown in a mismatch, as the audit's own paths).
     out.source = secrets_masked(document["source"]) if isinstance(document.get("source"), Mapping) else None
+    if out.source is not None and "eval" not in out.source and isinstance(document.get("audit"), Mapping):
+        # A report older than the record of eval splits: their paths are in its audit.
+        out.source = {**out.source, "eval": secrets_masked(eval_record(document["audit"]))}
     for c in document["checks"]:
         if not isinstance(c, dict) or not isinstance(c.get("id"), str):
             raise InputError(f"--baseline {p}: a check without an id; the file is damaged")

@@ -16,7 +16,7 @@ from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_e
 from ..planning import DataCannotFill, NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
 from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
-from ..render.github import in_github_actions
+from ..render.github import append_step_summary, in_github_actions
 from ..render.html import render_html
 from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan, print_rationale
@@ -112,13 +112,14 @@ def audit_command(
             headline = render_markdown(audit_dict, examples=examples)
             if markdown is not None and to_stdout != "--markdown":
                 atomic_write_text(markdown, headline, stage)
+        if step_summary and headline is not None:
+            # Appended (as GitHub expects; each step adds its own part) last before the files
+            # land: a summary that cannot be written (exit 2) leaves them as they were.
+            append_step_summary(step_summary, headline)
     if to_stdout == "--json":
         write_stdout(result.to_json())
     elif to_stdout is not None:
         write_stdout((page if to_stdout == "--html" else headline) or "")
-    if step_summary and headline is not None:  # appended, as GitHub expects; each step adds its own part
-        with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(headline)
     if not quiet and to_stdout is None:
         console = terminal_console()
         with stdout_errors():  # the summary redirected to a full disk

@@ -16,7 +16,7 @@ from ..checking import Thresholds, audit_for_check, check_baseline_source, evalu
 from ..outputs import atomic_write_text, check_outputs, reader_may_leave, staged_outputs, stdout_errors, stdout_option, write_stdout
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
-from ..render.github import emit_github, in_github_actions
+from ..render.github import append_step_summary, emit_github, github_markdown, in_github_actions
 from ..render.html import render_html
 from ..render.junit import to_junit
 from ..sources import resolve_paths
@@ -83,13 +83,15 @@ def check_command(
         for option, target in outputs.items():
             if target is not None and option != to_stdout:
                 atomic_write_text(target, texts[option](), stage)
+        if summary:  # appended last before the files land: a summary that cannot be written (exit 2) leaves them as they were
+            append_step_summary(summary, github_markdown(report))
     # The exit code is the verdict: a reader that stops reading (`| head`) does not change it.
     with reader_may_leave():
         if to_stdout is not None:
             write_stdout(texts[to_stdout]())
         # Workflow commands go to stdout, unless stdout carries a report.
         with stdout_errors():  # annotations and the table redirected to a full disk
-            emit_github(report, environ, sys.stderr if to_stdout else sys.stdout)
+            emit_github(report, environ, sys.stderr if to_stdout else sys.stdout, summary=False)
             if not quiet and to_stdout is None:
                 render_terminal(report, terminal_console())
     if report.exit_code:

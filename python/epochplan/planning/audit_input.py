@@ -13,6 +13,7 @@ from typing import Any
 from .._epochplan import TokenLengths
 from ..defaults import AUDIT_SCHEMA
 from ..errors import InputError
+from ..json_text import NotAsWritten, parse
 from .audit_fields import RECREATE, AuditFields
 from .counts import positive_int, positive_number
 from .refusals import NothingToPlan
@@ -99,7 +100,7 @@ def is_audit_json(path: str | os.PathLike[str]) -> bool:
             except ValueError:
                 pass  # a first object longer than the head: read it whole
             body = file.read_bytes().removeprefix(b"\xef\xbb\xbf")
-        return _looks_like_audit(json.loads(body))
+        return _looks_like_audit(parse(body, infinite=True))
     except (OSError, ValueError):  # unreadable, not UTF-8, not JSON: leave it to the data readers
         return False
 
@@ -120,9 +121,11 @@ def _read_audit_json(path: Path, where: str) -> Any:
     except OSError as exc:
         raise InputError(f"{where}: cannot read it ({exc.strerror or exc}); {hint}") from None
     try:
-        return json.loads(text)
+        return parse(text, infinite=True)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not an audit JSON (not one JSON object: {exc}); {hint}") from None
+    except NotAsWritten as exc:
+        raise InputError(f"{where}: not an audit JSON as epochplan writes it: it {exc}; {hint}") from None
 
 
 def _audit_dict(source: Any) -> tuple[dict[str, Any], str]:

@@ -47,22 +47,40 @@ def left_out_note(left_out: Sequence[Mapping[str, Any]], where: str) -> str:
     return f'<p class="note">{len(left_out):,} more checks not shown ({parts}): {where}.</p>'
 
 
+def _not_worse(result: Mapping[str, Any]) -> bool:
+    """An error or warning that does not fail the gate because it is not worse than the baseline
+    (as the terminal, JUnit and Markdown reports say)."""
+    return (
+        result.get("status") in ("error", "warning") and result.get("fails_gate") is False and isinstance(result.get("baseline"), Mapping)
+    )
+
+
+def _baseline_note(summary_block: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """What the gate was compared with: a check over its budget passes when not worse than it."""
+    baseline = summary_block.get("baseline")
+    if baseline is None:
+        return ""
+    kept = sum(_not_worse(r) for r in results)
+    over = f": {kept:,} check{'s' if kept != 1 else ''} over {'their' if kept != 1 else 'its'} budget, not worse than it" if kept else ""
+    return f'<p class="note">Compared with the baseline {code(baseline)}; only checks worse than it fail the gate{over}.</p>'
+
+
 def checks(check: Mapping[str, Any], caps: Caps) -> str:
     summary_block = check.get("summary") or {}
     status = str(summary_block.get("status", "?"))
+    results = [r for r in check.get("checks") or [] if isinstance(r, Mapping)]
     body = [
         f'<p class="verdict {html.escape(status if status in ("pass", "fail") else "unknown")}">gate: '
         f"<strong>{plain(status, 20)}</strong> (exit code {num(summary_block.get('exit_code'))}, "
-        f"fails on {plain(summary_block.get('fail_on', '?'), 20)})</p>"
+        f"fails on {plain(summary_block.get('fail_on', '?'), 20)})</p>",
+        _baseline_note(summary_block, results),
     ]
-    results = [r for r in check.get("checks") or [] if isinstance(r, Mapping)]
     listed, left_out = shown_checks(results, caps.checks)
     rows = []
     for result in listed:
         state = plain(result.get("status", "?"), 20)
-        rows.append(
-            [f'<span class="status {state}">{state}</span>', code(result.get("id")), message(result.get("message", ""), caps.message)]
-        )
+        shown = f'<span class="status {state}">{state}</span>' + (" (not worse than baseline)" if _not_worse(result) else "")
+        rows.append([shown, code(result.get("id")), message(result.get("message", ""), caps.message)])
     body.append(table(["status", "check", "result"], rows))
     body.append(left_out_note(left_out, "every check is in the check JSON, and in the terminal and JUnit reports"))
     return section("checks", "Checks", body)

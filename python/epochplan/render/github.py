@@ -3,12 +3,17 @@ annotations."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from .. import graphemes
 from ..checking import CheckReport
 from ..defaults import PREVIEW_CHARS
+from ..outputs import storage_errors
 from .check_table import count_text, example_lines, percent_text, status_text, threshold_text, verdict_line
 from .markdown import SPLIT_CHARS, cell, code_span
 
@@ -54,7 +59,8 @@ def github_markdown(report: CheckReport) -> str:
     if details:
         lines.append("")
     for c in details:
-        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(c.message, 600)}")
+        said = c.message.removeprefix(f"{c.status}: ")  # "skipped: no label column": the status is said once
+        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(said, 600)}")
         for example in example_lines(c, preview=_preview, name=_data):
             lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"
@@ -87,14 +93,37 @@ def github_annotations(report: CheckReport) -> list[str]:
     return lines
 
 
-def emit_github(report: CheckReport, environ: Mapping[str, str], stream: TextIO) -> None:
-    """When running in GitHub Actions: append the Markdown summary to $GITHUB_STEP_SUMMARY and
-    print the annotations (workflow commands) to `stream`."""
+def append_step_summary(path: str, text: str) -> None:
+    """Append `text` to the job summary ($GITHUB_STEP_SUMMARY, a file the runner owns and other
+    steps append to) in one write. A write the OS refuses (a full disk, /dev/full) is a
+    `StorageError` naming $GITHUB_STEP_SUMMARY and its path (exit 2), and what part of the text
+    did land is cut off again: the summary is left as it was, never cut mid-line."""
+    data = memoryview(text.encode("utf-8", "backslashreplace"))
+    with storage_errors(Path(f"$GITHUB_STEP_SUMMARY {path}")):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            start = os.lseek(fd, 0, os.SEEK_END) if regular else 0
+            try:
+                while data:  # after a short write, the next one says why (ENOSPC, EDQUOT)
+                    data = data[os.write(fd, data) :]
+            except OSError:
+                if regular:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)
+
+
+def emit_github(report: CheckReport, environ: Mapping[str, str], stream: TextIO, *, summary: bool = True) -> None:
+    """When running in GitHub Actions: append the Markdown summary to $GITHUB_STEP_SUMMARY
+    (`summary`; the CLI appends it itself, before its output files land) and print the
+    annotations (workflow commands) to `stream`."""
     if not in_github_actions(environ):
         return
     summary_path = environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as f:
-            f.write(github_markdown(report))
+    if summary and summary_path:
+        append_step_summary(summary_path, github_markdown(report))
     for line in github_annotations(report):
         print(line, file=stream, flush=True)

@@ -2,10 +2,8 @@
 reads, so that a file edited by hand (or cut, or written by something else) is one clear input
 error naming the key, never a crash halfway through the page or a page showing "nan" or "None".
 
-Reading refuses what Python's json module accepts but JSON does not hold: NaN and ±Infinity, a
-number too large for a float (1e400 would be infinity), an integer of more than 300 digits (a
-chart draws it as a float; 5,001 digits were a ValueError) and nesting deeper than the reader can
-follow (a RecursionError).
+Reading (`json_text.parse`) refuses what Python's json module accepts but JSON does not hold:
+NaN and ±Infinity, huge numbers, nesting deeper than the reader can follow.
 
 The shapes list only the keys the report reads (html.py, sections.py, check_section.py,
 plan_section.py). Each may be missing, as the report then says what it lacks; a key that is
@@ -21,43 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
-
-MAX_DIGITS = 300  # within a float's range (the charts draw floats), far below Python's 4,300-digit limit
-
-
-class NotAsWritten(ValueError):
-    """`where` (a key path such as `exact.top[0].members`) does not hold what the writer writes."""
-
-    def __init__(self, where: str, what: str) -> None:
-        super().__init__(f"{where}: {what}" if where else what)
-
-
-# --- reading ------------------------------------------------------------------------------------
-def _no_constant(name: str) -> Any:
-    raise NotAsWritten("", f"holds {name}, which is not a JSON number")
-
-
-def _whole(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise NotAsWritten("", f"holds an integer of {len(digits.lstrip('-')):,} digits (at most {MAX_DIGITS})")
-    return int(digits)
-
-
-def _real(written: str) -> float:
-    value = float(written)
-    if not math.isfinite(value):
-        raise NotAsWritten("", f"holds {written[:40]}, too large for a number")
-    return value
-
-
-def parse(text: str) -> Any:
-    """`text` as JSON; NotAsWritten for NaN, ±Infinity, huge numbers and too deep nesting
-    (json.JSONDecodeError for text that is not JSON at all)."""
-    try:
-        return json.loads(text, parse_constant=_no_constant, parse_int=_whole, parse_float=_real)
-    except RecursionError:
-        raise NotAsWritten("", "nests arrays or objects deeper than it can be read") from None
-
+from ..json_text import NotAsWritten
 
 # --- shapes -------------------------------------------------------------------------------------
 # A shape takes (value, key path) and raises NotAsWritten; `_optional` lets null through.
@@ -216,8 +178,10 @@ CHECK = _obj(
     # The audit inside a check report: only its eval splits' rows are read (report_match.py).
     audit=_optional(_obj(leakage=_optional(_named(_optional(_obj(rows=COUNT)))))),
     source=_optional(_obj(paths=_optional(_array(_text)), rows=COUNT)),
-    summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text)),
-    checks=_optional(_array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag)))),
+    summary=_optional(_obj(status=_text, exit_code=COUNT, fail_on=_text, baseline=TEXT)),
+    checks=_optional(
+        _array(_obj(id=_text, status=_text, message=_text, fails_gate=_optional(_flag), warns=_optional(_flag), baseline=_optional(_obj())))
+    ),
 )
 SHAPES = {AUDIT_SCHEMA: AUDIT, PLAN_SCHEMA: PLAN, CHECK_SCHEMA: CHECK}
 
