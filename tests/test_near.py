@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import epochplan
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, audit_json, run_cli
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -336,3 +336,38 @@ def test_templated_leakage_writes_every_match_in_order(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "WRITE_SLICE_ROWS", 97)
     outputs.write_parquet(tmp_path / "sliced.parquet", result.leaks)
     assert pl.read_parquet(tmp_path / "sliced.parquet").equals(leaks)
+
+
+def _char_jaccard(a: str, b: str, n: int) -> float:
+    x, y = ({t[i : i + n] for i in range(len(t) - n + 1)} for t in (a, b))
+    return len(x & y) / len(x | y)
+
+
+def test_long_rows_without_spaces_find_their_near_copies(tmp_path):
+    """A 100 KB row without spaces (base64, DNA) was one whole-text shingle (fewer words than a
+    word 5-gram): a copy with 50 characters changed was no near copy, by sketch or exact Jaccard.
+    Under `--shingle auto` such a long row takes character 12-grams: the copies are found,
+    unrelated DNA rows (which share every character 3-gram) stay apart, short rows too."""
+    rng = random.Random(5)
+    base64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    rows = []
+    for alphabet in (base64, "ACGT"):
+        original = [rng.choice(alphabet) for _ in range(100_000)]
+        copy = list(original)
+        for i in rng.sample(range(100_000), 50):
+            copy[i] = "!"
+        rows += ["".join(original), "".join(copy)]
+    rows += ["".join(rng.choice("ACGT") for _ in range(100_000)) for _ in range(2)]
+    rows += ["How are you?", "How are you!"]
+    # Ground truth: the pairs' 12-gram Jaccard is high; unrelated DNA shares all 64 3-grams.
+    assert min(_char_jaccard(rows[k].lower(), rows[k + 1].lower(), 12) for k in (0, 2)) > 0.98
+    assert _char_jaccard(rows[2], rows[4], 12) < 0.02 and _char_jaccard(rows[4], rows[5], 3) == 1.0
+    pl.DataFrame({"text": rows}).write_parquet(tmp_path / "long.parquet")
+    for verify in ("sketch", "exact"):
+        clusters = tmp_path / f"{verify}.parquet"
+        audit = audit_json(str(tmp_path / "long.parquet"), "--verify", verify, "--clusters", str(clusters))
+        assert pl.read_parquet(clusters)["near_id"].to_list() == [0, 0, 2, 2, 4, 5, 6, 7], verify
+        assert (audit["near"]["clusters"], audit["near"]["shingle"]) == (2, "auto"), verify
+    # `--shingle word` keeps one whole-text shingle per row.
+    audit = audit_json(str(tmp_path / "long.parquet"), "--shingle", "word")
+    assert audit["near"]["clusters"] == 0

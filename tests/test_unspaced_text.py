@@ -27,8 +27,8 @@ from corpus import generate_unspaced  # noqa: E402
 # The scripts README.md lists as written without spaces (same ranges, written out independently).
 UNSPACED = re.compile(
     "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u1950-\u197f\u1980-\u19df\u19e0-\u19ff\u1a00-\u1a1f"
-    "\u1a20-\u1aaf\u1b00-\u1b7f\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaa7f\uaa80-\uaadf\uf900-\ufaff\uff66-\uff9f\U00011700-\U0001174f"
+    "\u1a20-\u1aaf\u1b00-\u1b7f\u3005-\u3007\u3021-\u3029\u3031-\u3035\u3038-\u303c\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaa7f\uaa80-\uaadf\uf900-\ufaff\uff66-\uff9f\U000116d0-\U000116ff\U00011700-\U0001174f"
     "\U00016fe0-\U00016fff\U00017000-\U00018aff\U00018b00-\U00018cff\U00018d00-\U00018d7f\U0001aff0-\U0001afff"
     "\U0001b000-\U0001b16f\U0001b170-\U0001b2ff\U00020000-\U0003347f]"
 )
@@ -37,7 +37,7 @@ UNSPACED = re.compile(
 def reference_words(text: str) -> list[str]:
     """Words as README.md defines them: whitespace-separated unless most letters are in
     unspaced scripts; then each such character is a word (but their punctuation and symbols),
-    other letter/digit runs one word."""
+    other runs of letters, digits and marks (Unicode category M) one word."""
     letters = [c for c in text if c.isalpha()]
     unspaced = [c for c in letters if UNSPACED.match(c)]
     if len(unspaced) * 2 <= len(letters):
@@ -49,7 +49,7 @@ def reference_words(text: str) -> list[str]:
                 words.append(run)
                 run = ""
             words.append(c)
-        elif c.isalnum() or "\u0300" <= c <= "\u036f":
+        elif c.isalnum() or unicodedata.category(c)[0] == "M":
             run += c
         elif run:
             words.append(run)
@@ -117,6 +117,24 @@ def test_punctuation_of_unspaced_scripts_is_no_word():
         assert result.lengths.words.max == len(reference_words(text)), text
         assert result.diversity.vocabulary == len(set(reference_words(text))), text
     assert reference_words("コーヒー・カップ") == list("コーヒーカップ")
+
+
+def test_indic_words_and_han_iteration_marks_in_unspaced_rows(tmp_path):
+    """The virama and nukta (marks, not letters) split the Devanagari word of a Japanese row:
+    11 words for 10. 々 (Script=Han, outside the CJK blocks) was no unspaced letter: 人々 and 時々
+    were not mostly unspaced and one whitespace word each, not two."""
+    from conftest import run_cli
+
+    texts = ["日本語でनमस्तेと言います", "人々", "時々", "ज़मीन 東京タワー"]
+    assert [len(reference_words(t)) for t in texts] == [10, 2, 2, 6]
+    pl.DataFrame({"text": texts}).write_parquet(tmp_path / "m.parquet")
+    proc = run_cli("audit", str(tmp_path / "m.parquet"), "--json", str(tmp_path / "m.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    audit = json.loads((tmp_path / "m.json").read_text())
+    assert audit["lengths"]["words"]["max"] == 10
+    assert audit["lengths"]["words"]["mean"] == pytest.approx(20 / 4)
+    vocabulary = {w for t in texts for w in reference_words(t)}
+    assert audit["diversity"]["vocabulary"] == len(vocabulary) == 19
 
 
 def test_real_multilingual_chatterbot_words_are_not_one_per_utterance():

@@ -31,9 +31,10 @@ _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 # A word of the diff: a character of a script written without spaces (Han, kana, Thai …, as the
 # audit's `script::is_unspaced`), or a run of other non-space characters; then its whitespace.
 _UNSPACED = (
-    "\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u1950-\u1aaf\u1b00-\u1b7f\u3040-\u30ff\u3100-\u312f"
+    "\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u1950-\u1aaf\u1b00-\u1b7f\u3005-\u3007\u3021-\u3029\u3031-\u3035"
+    "\u3038-\u303c\u3040-\u30ff\u3100-\u312f"
     "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua980-\ua9ff\uaa60-\uaadf"
-    "\uf900-\ufaff\uff66-\uff9f\U00011700-\U0001174f\U00016fe0-\U00018d7f\U0001aff0-\U0001afff"
+    "\uf900-\ufaff\uff66-\uff9f\U000116d0-\U0001174f\U00016fe0-\U00018d7f\U0001aff0-\U0001afff"
     "\U0001b000-\U0001b2ff\U00020000-\U0003347f"
 )
 # The marks that combine with the character before them in those scripts (Thai and Lao vowels

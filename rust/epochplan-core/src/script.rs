@@ -14,7 +14,9 @@
 //!   [`is_unspaced`]: every character is a word (as UAX #29 does for Han and kana), except
 //!   their punctuation and symbols (the Katakana middle dot, the Tibetan tsheg, the Khmer and
 //!   Myanmar full stops);
-//! - any other run of letters, marks or digits (Latin, Hangul, numbers): one word;
+//! - any other run of letters, marks or digits (Latin, Hangul, Devanagari, numbers): one word.
+//!   Every mark (General_Category M: accents written apart, the virama and nukta of Indic
+//!   scripts, which are not Alphabetic) continues the run, so नमस्ते is one word, not three;
 //! - whitespace and punctuation: not part of any word.
 
 /// Whether `c` belongs to a script whose writing does not separate words with spaces: the
@@ -24,6 +26,12 @@
 /// Tangut, Nüshu: class ID, a break between any two characters; Khitan Small Script, written in
 /// blocks of characters), Tibetan (syllables separated by the tsheg, not words by spaces) and the scriptio continua of Balinese, Javanese and Buginese (the Unicode
 /// Standard's chapter on Indonesian scripts: traditionally written without spaces between words).
+///
+/// By block, plus the letters of those scripts that live in other blocks: 々 〇 〻 and the
+/// Hangzhou numerals (Script=Han in the CJK Symbols and Punctuation block), and 〆 〱–〵 〼
+/// (Script=Common there, but letters written only in Japanese). A test checks the blocks
+/// against the Unicode Scripts data that regex-syntax carries: every letter, mark or digit of
+/// Script=Han, Hiragana, Katakana, Thai, … is in here.
 #[inline]
 pub fn is_unspaced(c: char) -> bool {
     matches!(
@@ -39,6 +47,10 @@ pub fn is_unspaced(c: char) -> bool {
         | 0x1A00..=0x1A1F        // Buginese
         | 0x1A20..=0x1AAF        // Tai Tham
         | 0x1B00..=0x1B7F        // Balinese
+        | 0x3005..=0x3007        // 々 〆 〇: iteration mark, closing mark, ideographic zero
+        | 0x3021..=0x3029        // Hangzhou numerals 〡–〩
+        | 0x3031..=0x3035        // kana repeat marks 〱–〵
+        | 0x3038..=0x303C        // Hangzhou numerals 〸–〺, 〻 vertical iteration mark, 〼 masu mark
         | 0x3040..=0x309F        // Hiragana
         | 0x30A0..=0x30FF        // Katakana
         | 0x3100..=0x312F        // Bopomofo
@@ -53,6 +65,7 @@ pub fn is_unspaced(c: char) -> bool {
         | 0xAA80..=0xAADF        // Tai Viet
         | 0xF900..=0xFAFF        // CJK compatibility ideographs
         | 0xFF66..=0xFF9F        // halfwidth Katakana
+        | 0x116D0..=0x116FF      // Myanmar extended C (Pao and Eastern Pwo Karen digits)
         | 0x11700..=0x1174F      // Ahom
         | 0x16FE0..=0x16FFF      // ideographic symbols (Tangut, Nüshu iteration marks)
         | 0x17000..=0x18AFF      // Tangut, Tangut components
@@ -143,7 +156,10 @@ pub fn for_each_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
                 emit(&text[start..at]);
             }
             emit(&text[at..at + c.len_utf8()]);
-        } else if c.is_alphanumeric() || is_combining_mark(c) {
+        } else if c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) {
+            // A mark (General_Category Mn, Mc, Me: unicode-normalization's table, of the same
+            // Unicode version as its normalisation) keeps a run together: the virama of नमस्ते
+            // is no letter but ends no word.
             run_start.get_or_insert(at);
         } else if let Some(start) = run_start.take() {
             emit(&text[start..at]);
@@ -181,12 +197,6 @@ pub fn for_each_shingle_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
             emit(&word[start..]);
         }
     }
-}
-
-/// Combining marks keep a run of letters together (Hangul jamo, accents written apart).
-#[inline]
-fn is_combining_mark(c: char) -> bool {
-    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 #[cfg(test)]
@@ -261,6 +271,50 @@ mod tests {
         }
         // Their punctuation stays no word: the Tai Tham and Buginese section marks.
         assert_eq!(words("\u{1A20}\u{1AA8}\u{1A00}\u{1A1E}"), ["\u{1A20}", "\u{1A00}"]);
+    }
+
+    #[test]
+    fn marks_continue_a_run_of_letters() {
+        // The virama (U+094D) and nukta (U+093C) are marks that are not Alphabetic: they ended
+        // the Devanagari word inside Japanese text (11 words, नमस् · ते, where there are 10).
+        assert_eq!(words("日本語でनमस्तेと言います"), ["日", "本", "語", "で", "नमस्ते", "と", "言", "い", "ま", "す"]);
+        assert_eq!(words("क़िला और ज़मीन"), ["क़िला", "और", "ज़मीन"]);
+        // Tamil pulli (Mn), Bengali virama, a Malayalam word, an enclosing mark (Me).
+        assert_eq!(words("தமிழ் ক্ষমা മലയാളം а\u{488}б"), ["தமிழ்", "ক্ষমা", "മലയാളം", "а\u{488}б"]);
+    }
+
+    #[test]
+    fn han_letters_outside_the_cjk_blocks_are_unspaced() {
+        // 々 〇 〻 and the Hangzhou numerals are Script=Han in the CJK Symbols and Punctuation
+        // block: 人々 was not mostly unspaced, one word instead of two.
+        for (text, expected) in [("人々", 2), ("時々", 2), ("〇〇", 2), ("〆切", 2), ("〡〢〣", 3), ("〻〱", 2)]
+        {
+            assert!(is_mostly_unspaced(text), "{text}");
+            assert_eq!(words(text).len(), expected, "{text}");
+        }
+        assert_eq!(words("人々は時々"), ["人", "々", "は", "時", "々"]);
+    }
+
+    #[test]
+    fn every_letter_of_the_unspaced_scripts_is_unspaced() {
+        // Against the Unicode Scripts data (regex-syntax's tables): every character of these
+        // scripts but punctuation and symbols (which are no words anyway) is in `is_unspaced`.
+        let scripts = "Han Hiragana Katakana Bopomofo Yi Tangut Khitan_Small_Script Nushu Thai Lao Khmer Myanmar \
+                       Tai_Le New_Tai_Lue Tai_Tham Tai_Viet Ahom Tibetan Balinese Javanese Buginese";
+        let mut missing = Vec::new();
+        for script in scripts.split_whitespace() {
+            let pattern = format!(r"[\p{{Script={script}}}--[\p{{P}}\p{{S}}]]");
+            let hir = regex_syntax::Parser::new().parse(&pattern).expect("a valid class");
+            let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) = hir.kind() else {
+                panic!("{pattern} is no class");
+            };
+            for c in class.iter().flat_map(|r| r.start()..=r.end()) {
+                if !is_unspaced(c) || !is_unspaced_word(c) {
+                    missing.push(format!("{script} U+{:04X}", c as u32));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:?}");
     }
 
     #[test]

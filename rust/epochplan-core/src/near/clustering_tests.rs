@@ -408,3 +408,85 @@ fn exact_verification_refuses_missing_or_misordered_texts() {
     // A sketch-verified index has nothing to ask for.
     assert!(NearIndex::new(NearOptions::default()).unwrap().exact_rows().is_err());
 }
+
+/// Long rows of fewer than 5 whitespace words (base64, DNA, hex, minified JSON, emoji), each
+/// planted with a copy that has `edits` characters substituted, plus `unrelated` DNA rows and
+/// short rows. Returns the texts and the planted (original, copy) pairs.
+fn long_wordless_corpus(seed: u64, edits: usize) -> (Texts, Vec<(usize, usize)>) {
+    let mut rng = SplitMix(seed);
+    let base64: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').chain(['+', '/']).collect();
+    let emoji: Vec<char> = (0x1F600..0x1F650).filter_map(char::from_u32).collect();
+    let random = |alphabet: &[char], len: usize, rng: &mut SplitMix| -> Vec<char> {
+        (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect()
+    };
+    let (dna, hex): (Vec<char>, Vec<char>) = ("ACGT".chars().collect(), "0123456789abcdef".chars().collect());
+    let (mut texts, mut pairs) = (Texts::new(), Vec::new());
+    for copy in 0..3 {
+        let mut json = String::from("[");
+        for i in 0..40 {
+            let (id, score) = (rng.below(1_000_000), rng.below(1000));
+            json += &format!("{{\"id\":{id},\"name\":\"user{i}_{copy}\",\"active\":true,\"score\":0.{score}}},");
+        }
+        let originals = [
+            random(&base64, 3000, &mut rng),
+            random(&dna, 3000, &mut rng),
+            random(&hex, 2000, &mut rng),
+            json.chars().collect(),
+            random(&emoji, 400, &mut rng),
+            // 3 words, one of them long: fewer words than a word 5-gram.
+            "data: image/png;base64,".chars().chain(random(&base64, 500, &mut rng)).chain(" end".chars()).collect(),
+        ];
+        for original in originals {
+            let mut edited = original.clone();
+            for _ in 0..edits {
+                let at = rng.below(edited.len() as u64) as usize;
+                edited[at] = if edited[at] == 'Q' { 'R' } else { 'Q' };
+            }
+            pairs.push((texts.len(), texts.len() + 1));
+            texts.push(Some(original.into_iter().collect()));
+            texts.push(Some(edited.into_iter().collect()));
+        }
+    }
+    // Unrelated DNA: char 3-grams (all 64 occur in each) made every such row a near copy of
+    // every other; short rows stay one whole-text shingle each.
+    texts.extend((0..6).map(|_| Some(random(&dna, 3000, &mut rng).into_iter().collect())));
+    texts.extend(["How are you?", "How are you!", "how are you ?", "x".repeat(99).as_str()].map(|t| Some(t.into())));
+    (texts, pairs)
+}
+
+#[test]
+fn long_texts_of_few_words_are_found_near_by_their_characters() {
+    let (texts, pairs) = long_wordless_corpus(23, 3);
+    let check = |result: &NearClusters, what: &str| {
+        for &(original, copy) in &pairs {
+            assert_eq!(result.near_ids[original], result.near_ids[copy], "{what}: copy {copy} of {original} not found");
+        }
+        // Nothing else merged: one cluster of two per planted pair, every other row alone.
+        let summary = result.summary(1);
+        assert_eq!((summary.clusters, summary.largest_cluster), (pairs.len() as u64, 2), "{what}");
+    };
+    let options = NearOptions::default();
+    check(&audit_clusters(&texts, options.clone(), 7), "auto, sketch");
+    check(&audit_clusters_exact(&texts, options.clone(), 5), "auto, exact");
+    let (original, copy) = pairs[0];
+    assert!(true_jaccard(texts[original].as_deref().unwrap(), texts[copy].as_deref().unwrap(), &options) > 0.95);
+    // The audit shingles from its normalised text and word hashes, a standalone index the raw
+    // text: the same sketches, whatever the normalisation.
+    for normalize in [Normalize::Default, Normalize::None] {
+        let options = NearOptions { normalize, ..NearOptions::default() };
+        let mut auditor =
+            Auditor::new(AuditOptions { normalize, keep_row_ids: true, near: Some(options.clone()) }).unwrap();
+        let mut standalone = NearIndex::new(options).unwrap();
+        for batch in texts.chunks(9) {
+            let before = auditor.rows() as usize;
+            auditor.update(&batch.to_vec(), None).unwrap();
+            standalone.update(&batch.to_vec(), Some(&auditor.row_ids().unwrap()[before..])).unwrap();
+        }
+        let fused = auditor.finish_near().unwrap().unwrap().clone();
+        assert_eq!(fused, standalone.finish().unwrap(), "{normalize:?}");
+        check(&fused, "auto, standalone");
+    }
+    // Explicit word shingles keep one whole-text shingle per such row.
+    let word = audit_clusters(&texts, NearOptions { shingle: Shingle::Word, ..NearOptions::default() }, 7);
+    assert_eq!(word.summary(1).clusters, 0);
+}

@@ -27,7 +27,7 @@ use crate::error::{CoreError, Result};
 use crate::hashing::mix64;
 use crate::normalize::Normalize;
 
-use super::shingle::{Shingle, ShingleScratch, word_ngrams_of_hashes};
+use super::shingle::{Shingle, ShingleScratch, long_text_char_ngram, long_without_words, word_ngrams_of_hashes};
 
 /// Marks a slot no shingle has reached yet; real values are capped one below it.
 const EMPTY_SLOT: u32 = u32::MAX;
@@ -114,8 +114,9 @@ impl Sketcher {
     /// `word_hash` of every word of `normalised_text` (normalised with this sketcher's mode) as
     /// [`crate::script::for_each_shingle_word`] splits it, in order, and `unspaced` says whether
     /// [`crate::script::is_mostly_unspaced`] holds for it. Equal to [`Sketcher::sketch`] of the
-    /// raw text. Not for char shingles; under `Auto`, an unspaced document is shingled by chars
-    /// from `normalised_text` and `word_hashes` is not read.
+    /// raw text. Not for char shingles; under `Auto`, an unspaced document, and a long one of
+    /// fewer words than `ngram` ([`super::shingle::long_without_words`], with longer char
+    /// n-grams), is shingled by chars from `normalised_text` and `word_hashes` is only counted.
     pub fn sketch_word_hashes(
         &self,
         word_hashes: &[u64],
@@ -128,9 +129,16 @@ impl Sketcher {
         assert_eq!(out.len(), self.num_perm, "sketch buffer has the wrong number of slots");
         let SketchScratch { hashes, fill, shingles, .. } = scratch;
         hashes.clear();
-        let chars = (unspaced && self.shingle == Shingle::Auto).then(|| std::str::from_utf8(normalised_text).ok());
-        match chars.flatten() {
-            Some(text) => Shingle::Char.for_each(text, self.char_ngram, shingles, |h| hashes.push(h)),
+        let char_n = match self.shingle == Shingle::Auto {
+            true if unspaced => Some(self.char_ngram),
+            true if long_without_words(word_hashes.len(), self.ngram, normalised_text) => {
+                Some(long_text_char_ngram(self.char_ngram))
+            }
+            _ => None,
+        };
+        let chars = char_n.and_then(|n| Some((std::str::from_utf8(normalised_text).ok()?, n)));
+        match chars {
+            Some((text, n)) => Shingle::Char.for_each(text, n, shingles, |h| hashes.push(h)),
             None => word_ngrams_of_hashes(word_hashes, normalised_text, self.ngram, |h| hashes.push(h)),
         }
         sketch_into(hashes, out, fill);

@@ -15,7 +15,9 @@ pub enum Shingle {
     /// Per document: `Char` for text mostly in scripts written without spaces (Han, kana, Thai
     /// …, see [`crate::script::is_mostly_unspaced`]), `Word` for everything else. Whitespace
     /// splits a Chinese paragraph into one "word", so word n-grams would make it one shingle
-    /// and no near copy of it could ever be found.
+    /// and no near copy of it could ever be found. For the same reason a long text with fewer
+    /// words than a word n-gram (base64, DNA, minified JSON, a run of emoji: see
+    /// [`LONG_TEXT_CHARS`]) takes `Char` too.
     Auto,
     /// n consecutive words (prose).
     Word,
@@ -39,6 +41,44 @@ impl FromStr for Shingle {
     }
 }
 
+/// Under `Shingle::Auto`, a text that word shingles would make one whole-text shingle (fewer
+/// words than a word n-gram) takes char shingles when it has at least this many characters: a
+/// 100 KB base64 string, DNA sequence or minified JSON is one "word", so a near copy of it
+/// with one substitution shared nothing with it. Short rows ("How are you?") stay one
+/// whole-text shingle, so short texts still never collapse together. 100: fewer than 5 words
+/// (the default n) in 100 characters means words of 20 characters and more on average, which
+/// no prose has (English averages about 5, German with its compounds about 6–7), so rows of
+/// words keep word shingles; and 100 characters make about 90 char 12-grams, about as many
+/// as the 128-slot sketch has slots. On the project's test data (GPTeacher, chatterbot) it
+/// changes no result.
+pub const LONG_TEXT_CHARS: usize = 100;
+
+/// Characters per char shingle of such a long text at least (more if `--char-ngram` says so).
+/// Not the char n of unspaced text (3): its alphabets are small. Of two unrelated random
+/// strings of 100 K characters, char 3-grams measured Jaccard 1.0 for DNA (all 64 3-grams
+/// occur in both), 1.0 for hex, 0.99 for minified JSON of one schema, and 8-grams 0.64 for
+/// DNA (of 65,536 8-grams most occur); 12-grams 0.003, 0.0 and 0.14 — every long DNA or hex
+/// row would have been a near copy of every other. A near copy with 50 substitutions in
+/// 100 K characters keeps 0.989 with 12-grams (0.984 with 8-grams).
+pub const LONG_TEXT_CHAR_NGRAM: usize = 12;
+
+/// The char n of a long text of few words, for `char_n` characters per char shingle.
+#[inline]
+pub(crate) fn long_text_char_ngram(char_n: usize) -> usize {
+    char_n.max(LONG_TEXT_CHAR_NGRAM)
+}
+
+/// Whether `Auto` shingles `normalised_text`, which word shingles split into `words` words, by
+/// char [`long_text_char_ngram`]-grams although it is not mostly unspaced: fewer words than
+/// `word_n` (it would be one whole-text shingle) and at least [`LONG_TEXT_CHARS`] characters.
+#[inline]
+pub(crate) fn long_without_words(words: usize, word_n: usize, normalised_text: &[u8]) -> bool {
+    // UTF-8: a character is a byte that is no continuation byte (0b10xx_xxxx).
+    words < word_n
+        && normalised_text.len() >= LONG_TEXT_CHARS
+        && normalised_text.iter().filter(|&&b| (b as i8) >= -0x40).count() >= LONG_TEXT_CHARS
+}
+
 /// Buffers reused from text to text by one thread.
 #[derive(Debug, Default)]
 pub struct ShingleScratch {
@@ -58,7 +98,9 @@ impl Shingle {
         }
     }
 
-    /// The kind `normalised_text` is shingled with: `Auto` decided for this document.
+    /// The kind `normalised_text` is shingled with by script: `Auto` decided for this document
+    /// by [`crate::script::is_mostly_unspaced`]. A `Word` here still turns `Char` under `Auto`
+    /// for a long text of fewer words than a word n-gram ([`long_without_words`]).
     #[inline]
     pub fn resolve(self, normalised_text: &str) -> Shingle {
         match self {
@@ -72,13 +114,36 @@ impl Shingle {
     /// fewer than `n` words (chars) yields exactly one shingle, the hash of the whole text: two
     /// different short texts then share nothing, and two equal ones share everything.
     /// `Auto` is resolved for `text` first, with the same `n` (the sketcher passes the n of the
-    /// resolved kind).
+    /// resolved kind): a long text of fewer than `n` words takes char n-grams of
+    /// [`long_text_char_ngram`]`(n)` characters.
     #[inline]
     pub fn for_each(self, text: &str, n: usize, scratch: &mut ShingleScratch, emit: impl FnMut(u64)) {
         debug_assert!(n >= 1);
         match self.resolve(text) {
             Shingle::Char => char_ngrams(text, n, &mut scratch.char_starts, emit),
-            _ => word_ngrams(text, n, &mut scratch.word_hashes, emit),
+            _ => self.words_or_chars(text, n, n, scratch, emit),
+        }
+    }
+
+    /// Word `word_n`-grams of `text` (not mostly unspaced), or under `Auto` its char
+    /// [`long_text_char_ngram`]`(char_n)`-grams where it is long but has fewer than `word_n`
+    /// words.
+    #[inline]
+    fn words_or_chars(
+        self,
+        text: &str,
+        word_n: usize,
+        char_n: usize,
+        scratch: &mut ShingleScratch,
+        emit: impl FnMut(u64),
+    ) {
+        let word_hashes = &mut scratch.word_hashes;
+        word_hashes.clear();
+        crate::script::for_each_shingle_word(text, |w| word_hashes.push(word_hash(w)));
+        if self == Shingle::Auto && long_without_words(word_hashes.len(), word_n, text.as_bytes()) {
+            char_ngrams(text, long_text_char_ngram(char_n), &mut scratch.char_starts, emit);
+        } else {
+            word_ngrams_of_hashes(word_hashes, text.as_bytes(), word_n, emit);
         }
     }
 
@@ -110,15 +175,9 @@ impl Shingle {
         let normalised = normalize.apply(text, normalised);
         match self.resolve(normalised) {
             Shingle::Char => char_ngrams(normalised, char_n, &mut scratch.char_starts, emit),
-            _ => word_ngrams(normalised, word_n, &mut scratch.word_hashes, emit),
+            _ => self.words_or_chars(normalised, word_n, char_n, scratch, emit),
         }
     }
-}
-
-fn word_ngrams(text: &str, n: usize, word_hashes: &mut Vec<u64>, emit: impl FnMut(u64)) {
-    word_hashes.clear();
-    crate::script::for_each_shingle_word(text, |w| word_hashes.push(word_hash(w)));
-    word_ngrams_of_hashes(word_hashes, text.as_bytes(), n, emit);
 }
 
 /// Word n-gram shingles from the `word_hash` of each word of `normalised_text`, in order — for a
@@ -286,6 +345,39 @@ mod tests {
                     assert_eq!(fast, slow, "{text:?} {normalize:?} n={n}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn long_texts_of_few_words_take_char_shingles_under_auto() {
+        // 150 characters, no space: one whole-text shingle, so a near copy shared nothing.
+        let long: String = (0..150u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let chars12 = shingles(Shingle::Char, &long, LONG_TEXT_CHAR_NGRAM);
+        assert_eq!(chars12.len(), 150 - 11);
+        assert_eq!(shingles(Shingle::Auto, &long, 5), chars12);
+        assert_eq!(shingles(Shingle::Auto, &long, 20), shingles(Shingle::Char, &long, 20));
+        assert_eq!(shingles(Shingle::Word, &long, 5), vec![xxh3_64(long.as_bytes())]);
+        // 4 words: still fewer than 5; 5 words: word shingles, as before.
+        let four = format!("{} b c d", &long[..120]);
+        assert_eq!(shingles(Shingle::Auto, &four, 5), shingles(Shingle::Char, &four, LONG_TEXT_CHAR_NGRAM));
+        let five = format!("{four} e");
+        assert_eq!(shingles(Shingle::Auto, &five, 5), shingles(Shingle::Word, &five, 5));
+        // Short rows stay one whole-text shingle: 99 characters, and 99 emoji (396 bytes).
+        let short = &long[..LONG_TEXT_CHARS - 1];
+        assert_eq!(shingles(Shingle::Auto, short, 5), vec![xxh3_64(short.as_bytes())]);
+        let emoji = "\u{1F600}".repeat(LONG_TEXT_CHARS - 1);
+        assert_eq!(shingles(Shingle::Auto, &emoji, 5), vec![xxh3_64(emoji.as_bytes())]);
+        let emoji = "\u{1F600}\u{1F64F}".repeat(LONG_TEXT_CHARS);
+        assert_eq!(shingles(Shingle::Auto, &emoji, 5), shingles(Shingle::Char, &emoji, LONG_TEXT_CHAR_NGRAM));
+        assert_eq!(shingles(Shingle::Auto, "How are you?", 5), vec![xxh3_64(b"How are you?")]);
+
+        // From the raw text (the sketcher's path): normalised first, chars of the long n.
+        let raw = long.to_uppercase();
+        let (mut scratch, mut normalised) = (ShingleScratch::default(), String::new());
+        for (kind, expected) in [(Shingle::Auto, chars12.clone()), (Shingle::Word, vec![xxh3_64(long.as_bytes())])] {
+            let mut got = Vec::new();
+            kind.for_each_raw(&raw, Normalize::Default, 5, 3, &mut scratch, &mut normalised, |h| got.push(h));
+            assert_eq!(got, expected, "{kind:?}");
         }
     }
 
