@@ -61,7 +61,32 @@ pub fn preview(text: &str, normalize: Normalize, buf: &mut String) -> String {
 /// boundary depends only on the characters before it and the one after, which the margin keeps.
 /// A first cluster longer than that alone (a letter under dozens of stacked marks) is cut at
 /// `PREVIEW_CHARS` characters rather than shown as nothing.
+///
+/// The boundary is looked for backwards from the character past the limit, with a cursor that
+/// finds the same boundaries as the forward segmentation: segmenting 80 characters forwards
+/// measured 1.3 % of the audit of the multilingual benchmark (a preview per duplicated cluster).
 fn first_chars(normalised_text: &str) -> String {
+    use unicode_segmentation::GraphemeCursor;
+    let Some((cut, _)) = normalised_text.char_indices().nth(PREVIEW_CHARS) else {
+        return normalised_text.to_string();
+    };
+    let len = normalised_text.len();
+    let at_cut = GraphemeCursor::new(cut, len, true).is_boundary(normalised_text, 0);
+    let end = match at_cut {
+        Ok(true) => Ok(Some(cut)),
+        Ok(false) => GraphemeCursor::new(cut, len, true).prev_boundary(normalised_text, 0),
+        Err(e) => Err(e),
+    };
+    match end {
+        Ok(Some(end)) if end > 0 => normalised_text[..end].to_string(),
+        Ok(_) => normalised_text.chars().take(PREVIEW_CHARS).collect(),
+        // The whole text is one chunk: a cursor asks for no more context (kept as a fallback).
+        Err(_) => first_chars_forwards(normalised_text),
+    }
+}
+
+/// [`first_chars`] by segmenting forwards from the start.
+fn first_chars_forwards(normalised_text: &str) -> String {
     use unicode_segmentation::UnicodeSegmentation;
     let (mut end, mut chars) = (0, 0);
     for cluster in normalised_text.graphemes(true) {
@@ -409,6 +434,54 @@ mod tests {
         assert_eq!(s.top[1].row, 1);
         assert_eq!(s.top[1].members, vec![5]);
         assert_eq!(s.size_histogram, vec![[1, 1], [2, 1], [3, 1]]);
+    }
+
+    #[test]
+    fn first_chars_finds_the_boundary_forward_segmentation_finds() {
+        // Texts around the limit of clusters that join across many characters: marks, emoji
+        // ZWJ sequences and modifiers, flags (pairs of regional indicators), Hangul jamo, Indic
+        // conjuncts and spacing marks, prepended concatenation marks, CR LF.
+        let pieces = [
+            "x",
+            "ab",
+            " ",
+            "e\u{301}",
+            "\u{301}",
+            "\u{200D}",
+            "\u{1F468}",
+            "\u{1F469}\u{200D}\u{1F467}",
+            "\u{1F3FD}",
+            "\u{1F1EF}",
+            "\u{1F1F5}",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{11A8}",
+            "가",
+            "क",
+            "\u{94D}",
+            "ष",
+            "\u{93F}",
+            "\u{600}",
+            "\r",
+            "\n",
+            "\r\n",
+            "\u{FE0F}",
+            "น\u{E49}\u{E33}",
+            "字",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..50_000 {
+            let mut text = String::new();
+            let target = PREVIEW_CHARS - 12 + (state % 30) as usize;
+            while text.chars().count() < target {
+                state = crate::hashing::mix64(state);
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(first_chars(&text), first_chars_forwards(&text), "{text:?}");
+        }
+        let long_cluster = format!("e{}", "\u{301}".repeat(100));
+        assert_eq!(first_chars(&long_cluster), first_chars_forwards(&long_cluster));
+        assert_eq!(first_chars(&long_cluster).chars().count(), PREVIEW_CHARS);
     }
 
     #[test]
