@@ -33,14 +33,22 @@ pub const PREVIEW_CHARS: usize = 80;
 /// composes across the cut, a final sigma lowercases by context, trailing space is trimmed).
 const PREVIEW_MARGIN: usize = 64;
 
+/// Raw characters past the margin in the first prefix [`preview`] normalises.
+const PREVIEW_SLACK: usize = 16;
+
 /// A cluster's preview: the longest start of `text` normalised with `normalize` that ends on a
 /// grapheme-cluster boundary (UAX #29: a letter with its marks, an emoji sequence, a flag) and
 /// holds at most `PREVIEW_CHARS` characters. Normalises only a prefix of a long text (growing it
 /// until it is long enough): the audit takes a preview of every duplicated cluster, and
 /// normalising whole 10 KB texts for 80 characters measured as 4 % of a default audit, on its
 /// serial path.
+///
+/// The first prefix tried is `PREVIEW_CHARS + PREVIEW_MARGIN + PREVIEW_SLACK` raw characters
+/// long (normalising seldom takes more than the slack away: collapsed whitespace, composed
+/// marks); a fixed 576 bytes normalised three to four times the characters needed of Latin text.
 pub fn preview(text: &str, normalize: Normalize, buf: &mut String) -> String {
-    let mut prefix_bytes = (PREVIEW_CHARS + PREVIEW_MARGIN) * 4;
+    let mut prefix_bytes =
+        text.char_indices().nth(PREVIEW_CHARS + PREVIEW_MARGIN + PREVIEW_SLACK).map_or(text.len(), |(at, _)| at);
     loop {
         if prefix_bytes >= text.len() {
             return first_chars(normalize.apply(text, buf));
@@ -61,7 +69,32 @@ pub fn preview(text: &str, normalize: Normalize, buf: &mut String) -> String {
 /// boundary depends only on the characters before it and the one after, which the margin keeps.
 /// A first cluster longer than that alone (a letter under dozens of stacked marks) is cut at
 /// `PREVIEW_CHARS` characters rather than shown as nothing.
+///
+/// The boundary is looked for backwards from the character past the limit, with a cursor that
+/// finds the same boundaries as the forward segmentation: segmenting 80 characters forwards
+/// measured 1.3 % of the audit of the multilingual benchmark (a preview per duplicated cluster).
 fn first_chars(normalised_text: &str) -> String {
+    use unicode_segmentation::GraphemeCursor;
+    let Some((cut, _)) = normalised_text.char_indices().nth(PREVIEW_CHARS) else {
+        return normalised_text.to_string();
+    };
+    let len = normalised_text.len();
+    let at_cut = GraphemeCursor::new(cut, len, true).is_boundary(normalised_text, 0);
+    let end = match at_cut {
+        Ok(true) => Ok(Some(cut)),
+        Ok(false) => GraphemeCursor::new(cut, len, true).prev_boundary(normalised_text, 0),
+        Err(e) => Err(e),
+    };
+    match end {
+        Ok(Some(end)) if end > 0 => normalised_text[..end].to_string(),
+        Ok(_) => normalised_text.chars().take(PREVIEW_CHARS).collect(),
+        // The whole text is one chunk: a cursor asks for no more context (kept as a fallback).
+        Err(_) => first_chars_forwards(normalised_text),
+    }
+}
+
+/// [`first_chars`] by segmenting forwards from the start.
+fn first_chars_forwards(normalised_text: &str) -> String {
     use unicode_segmentation::UnicodeSegmentation;
     let (mut end, mut chars) = (0, 0);
     for cluster in normalised_text.graphemes(true) {
@@ -409,6 +442,54 @@ mod tests {
         assert_eq!(s.top[1].row, 1);
         assert_eq!(s.top[1].members, vec![5]);
         assert_eq!(s.size_histogram, vec![[1, 1], [2, 1], [3, 1]]);
+    }
+
+    #[test]
+    fn first_chars_finds_the_boundary_forward_segmentation_finds() {
+        // Texts around the limit of clusters that join across many characters: marks, emoji
+        // ZWJ sequences and modifiers, flags (pairs of regional indicators), Hangul jamo, Indic
+        // conjuncts and spacing marks, prepended concatenation marks, CR LF.
+        let pieces = [
+            "x",
+            "ab",
+            " ",
+            "e\u{301}",
+            "\u{301}",
+            "\u{200D}",
+            "\u{1F468}",
+            "\u{1F469}\u{200D}\u{1F467}",
+            "\u{1F3FD}",
+            "\u{1F1EF}",
+            "\u{1F1F5}",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{11A8}",
+            "가",
+            "क",
+            "\u{94D}",
+            "ष",
+            "\u{93F}",
+            "\u{600}",
+            "\r",
+            "\n",
+            "\r\n",
+            "\u{FE0F}",
+            "น\u{E49}\u{E33}",
+            "字",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..50_000 {
+            let mut text = String::new();
+            let target = PREVIEW_CHARS - 12 + (state % 30) as usize;
+            while text.chars().count() < target {
+                state = crate::hashing::mix64(state);
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(first_chars(&text), first_chars_forwards(&text), "{text:?}");
+        }
+        let long_cluster = format!("e{}", "\u{301}".repeat(100));
+        assert_eq!(first_chars(&long_cluster), first_chars_forwards(&long_cluster));
+        assert_eq!(first_chars(&long_cluster).chars().count(), PREVIEW_CHARS);
     }
 
     #[test]

@@ -332,6 +332,24 @@ impl KeptRun {
             if start == bytes.len() {
                 break;
             }
+            // Eight ASCII bytes at a time where the run goes on over them (the rest of a Latin
+            // word with diacritics, and of the text after it up to a capital): the state that
+            // the steps below would reach byte by byte.
+            if bytes[start] < 0x80
+                && let Some(chunk) = bytes.get(end..end + 8)
+            {
+                let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+                let taken = kept_ascii_prefix(x);
+                if taken > 0 {
+                    // Letters of the bytes before the last one taken (the last one becomes `last`).
+                    let before_last = (1u64 << (8 * (taken - 1))) - 1;
+                    let letters = bytes_within(x, b'a', b'z') & before_last;
+                    counted += count(last_flags) + ((letters >> 7).wrapping_mul(ONES) >> 56);
+                    (last, end) = (end + taken - 1, end + taken);
+                    last_flags = table.flags_of(bytes[last] as u32);
+                    continue;
+                }
+            }
             let (following, after) = char_at(bytes, start);
             let following_flags = table.flags_of(following);
             if following_flags & (KEPT | SPACE) != KEPT {
@@ -343,6 +361,21 @@ impl KeptRun {
         counted += count(last_flags);
         KeptRun { end, last, last_flags, letters: counted & 0xFFFF_FFFF, unspaced: counted >> 32 }
     }
+}
+
+/// How many of the eight bytes `x` (little-endian) [`KeptRun::scan`] takes into a run after a
+/// kept character, 0 to 8: the longest prefix of ASCII bytes that NFKC and lowercasing keep (no
+/// capital letter, no whitespace but a space) and of single spaces that another such byte
+/// follows within `x`. It ends on a byte that is no space.
+#[inline(always)]
+fn kept_ascii_prefix(x: u64) -> usize {
+    // Lanes at or after the first non-ASCII byte may hold garbage (an addition there carries
+    // into the lanes above); only the prefix before the first stop counts.
+    let space = bytes_within(x, b' ', b' ');
+    let stop = (x & HIGHS) | bytes_within(x, b'A', b'Z') | bytes_within(x, b'\t', b'\r');
+    // A space stops the run unless the next byte in `x` goes on with it: not for the last byte.
+    let stop = stop | (space & (((stop | space) >> 8) | (0x80 << 56)));
+    (stop.trailing_zeros() / 8) as usize
 }
 
 /// Characters (bytes that do not continue a UTF-8 sequence) and spaces in `bytes`, valid UTF-8,
@@ -382,8 +415,29 @@ fn char_at(bytes: &[u8], at: usize) -> (u32, usize) {
 /// The scalar value of the multi-byte UTF-8 sequence at `at` of valid UTF-8 `bytes`, and the
 /// offset after it. Decoded by hand: `str::chars` on a fresh slice per character (a boundary
 /// check and an iterator each) measured as a large share of the pass on CJK text.
+///
+/// Away from the end of `bytes`, one bounds check covers the longest sequence (a check per byte
+/// was a fifth of the instructions of a kept run's loop).
 #[inline(always)]
 fn decode_at(bytes: &[u8], at: usize) -> (u32, usize) {
+    let lead = bytes[at] as u32;
+    let Some(&[b1, b2, b3]) = bytes.get(at + 1..at + 4) else {
+        return decode_near_end(bytes, at);
+    };
+    let (t1, t2, t3) = (b1 as u32 & 0x3F, b2 as u32 & 0x3F, b3 as u32 & 0x3F);
+    if lead < 0xE0 {
+        (((lead & 0x1F) << 6) | t1, at + 2)
+    } else if lead < 0xF0 {
+        (((lead & 0x0F) << 12) | (t1 << 6) | t2, at + 3)
+    } else {
+        (((lead & 0x07) << 18) | (t1 << 12) | (t2 << 6) | t3, at + 4)
+    }
+}
+
+/// [`decode_at`] of a sequence in the last three bytes.
+#[cold]
+#[inline(never)]
+fn decode_near_end(bytes: &[u8], at: usize) -> (u32, usize) {
     let lead = bytes[at] as u32;
     let tail = |i: usize| bytes[at + i] as u32 & 0x3F;
     if lead < 0xE0 {
@@ -602,7 +656,8 @@ const REPLACED: u8 = 64;
 
 /// Flags of the characters below [`TABLE_CHARS`]; others are computed on demand.
 struct CharTable {
-    bmp: Box<[u8]>,
+    /// A fixed length: looking up a character of up to three UTF-8 bytes needs no bounds check.
+    bmp: Box<[u8; TABLE_CHARS as usize]>,
     /// The NFKC of each [`REPLACED`] character.
     replacements: hashbrown::HashMap<u32, Box<str>>,
 }
@@ -636,7 +691,11 @@ fn char_table() -> &'static CharTable {
     static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         // Surrogates are not chars: they get no flags and are never looked up.
-        let mut bmp: Box<[u8]> = (0u32..TABLE_CHARS).map(|u| char::from_u32(u).map_or(0, char_flags)).collect();
+        let mut bmp: Box<[u8; TABLE_CHARS as usize]> = (0u32..TABLE_CHARS)
+            .map(|u| char::from_u32(u).map_or(0, char_flags))
+            .collect::<Box<[u8]>>()
+            .try_into()
+            .expect("one entry per character");
         let mut replacements = hashbrown::HashMap::new();
         for (code, flags) in bmp.iter_mut().enumerate().filter(|(_, flags)| **flags & (BOUNDARY | MARK_YES) == 0) {
             if let Some(replacement) = char::from_u32(code as u32).and_then(replacement_of) {
@@ -1238,6 +1297,59 @@ mod tests {
                 text.push_str(pick(rng, &spaces));
             }
         });
+    }
+
+    #[test]
+    fn fast_unicode_path_equals_the_reference_on_ascii_inside_kept_runs() {
+        // A kept run takes ASCII eight bytes at a time: lowercase words, capitals, digits,
+        // controls and whitespace of every kind, single and doubled, at every offset of the
+        // eight bytes, after a kept non-ASCII character and before the characters that stop a
+        // run or go on with it (marks, Maybe starters, compatibility forms, the end).
+        let pieces = [
+            "a", "zq", "hello", "x1", "-", ".", " ", " ", " ", "  ", "A", "Zq", "\t", "\n", "\u{0B}", "\u{0C}", "\r",
+            "\u{1C}", "\u{1F}", "\u{7F}", "\0", "@[`{",
+        ];
+        let joints = ["é", "ж", "北", "\u{0301}", "\u{A0}", "Σ", "ﬁ", "\u{9BE}", "\u{1161}", "😀", " é", "é "];
+        check_random_texts(17, 200_000, |rng, text| {
+            text.push_str(pick(rng, &["é", "ж", "北", "ü"]));
+            for _ in 0..rng.below(4) {
+                for _ in 0..rng.below(24) {
+                    text.push_str(pick(rng, &pieces));
+                }
+                text.push_str(pick(rng, &joints));
+            }
+        });
+    }
+
+    #[test]
+    fn kept_ascii_prefix_takes_what_the_table_keeps() {
+        // The eight-byte step of `KeptRun::scan` decides by byte ranges what the table says:
+        // an ASCII byte goes on with a run exactly when it is kept and no whitespace, and it
+        // is a letter exactly when it is one of a-z or A-Z (never of an unspaced script).
+        let table = char_table();
+        for b in 0u8..0x80 {
+            let flags = table.flags_of(b as u32);
+            let goes_on = !b.is_ascii_uppercase() && !is_ascii_white_space(b);
+            assert_eq!(flags & (KEPT | SPACE) == KEPT, goes_on, "{b:#x}");
+            assert_eq!(flags & LETTER != 0, b.is_ascii_alphabetic(), "{b:#x}");
+            assert_eq!(flags & UNSPACED, 0, "{b:#x}");
+            // First, before letters; then after a letter and before a byte that stops the run.
+            let first = kept_ascii_prefix(u64::from_le_bytes([b, b'a', b'a', b'a', b'a', b'a', b'a', b'a']));
+            assert_eq!(first, if goes_on || b == b' ' { 8 } else { 0 }, "{b:#x}");
+            let second = kept_ascii_prefix(u64::from_le_bytes([b'a', b, 0x80, b'a', b'a', b'a', b'a', b'a']));
+            assert_eq!(second, if goes_on { 2 } else { 1 }, "{b:#x}");
+        }
+        let prefix = |bytes: &[u8; 8]| kept_ascii_prefix(u64::from_le_bytes(*bytes));
+        assert_eq!(prefix(b"abcdefgh"), 8);
+        assert_eq!(prefix(b"abc defg"), 8);
+        assert_eq!(prefix(b" abcdefg"), 8);
+        assert_eq!(prefix(b"abcdefg "), 7);
+        assert_eq!(prefix(b"abc  efg"), 3);
+        assert_eq!(prefix(b"abc Defg"), 3);
+        assert_eq!(prefix(b"abcD efg"), 3);
+        assert_eq!(prefix(b"abc\tdefg"), 3);
+        assert_eq!(prefix(&[b'a', b'b', b' ', 0xC3, 0xA9, b'c', b'd', b'e']), 2);
+        assert_eq!(prefix(&[0xC3, 0xA9, b'c', b'd', b'e', b'f', b'g', b'h']), 0);
     }
 
     #[test]
