@@ -201,7 +201,7 @@ def test_a_result_with_a_tokenizer_pickles(tokenizer_json):
     assert again.to_dict() == result.to_dict()
     sha256 = hashlib.sha256(open(tokenizer_json, "rb").read()).hexdigest()
     assert (again.source.tokenizer.path, again.source.tokenizer.sha256) == (tokenizer_json, sha256)
-    assert again.to_dict()["source"]["tokenizer"] == {"path": tokenizer_json, "sha256": sha256}
+    assert again.to_dict()["source"]["tokenizer"] == {"path": tokenizer_json, "sha256": sha256, "special_tokens_per_sample": 0}
 
 
 def test_a_tokenizer_object_is_named_by_its_type(reference):

@@ -201,6 +201,13 @@ class TokenCounter:
     def __new__(cls, path: str | os.PathLike[str]) -> Self: ...
     @property
     def path(self) -> str: ...
+    @property
+    def special_tokens_per_sample(self) -> int:
+        """Tokens the file's post-processor adds to one sequence under `add_special_tokens=True`
+        (`[CLS]`/`[SEP]`, BOS/EOS: `num_special_tokens_to_add(False)`); the counts leave them out."""
+    @property
+    def special_tokens(self) -> list[str]:
+        """Those tokens, in order (`["[CLS]", "[SEP]"]`); empty when there are none."""
     def count(self, texts: Any) -> list[int | None]:
         """Token count per row (None for null). `texts`: an object with `__arrow_c_stream__` of strings."""
     def count_bytes(self, texts: Any) -> bytes:

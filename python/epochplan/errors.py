@@ -124,6 +124,14 @@ def naming_input(
         yield
     except InputError as e:
         message = str(e)
+        tokenizing = _TOKENIZER_ROW.match(message)
+        if tokenizing is not None:  # a row the tokenizer failed on, named in its file as the Ray engine names it
+            if first_row is not None:  # a row of the batch handed over: its caller names it (`ray_tasks._named`)
+                raise
+            row = int(tokenizing.group(2))
+            place = locate(row) if locate is not None else None
+            file, row = place if place is not None else (where, row)
+            raise InputError(f"{tokenizing.group(1)}row {row} of {file}{tokenizing.group(3)}") from None
         if not message.startswith(_COLUMN_ERRORS):
             raise
         in_batch = _BATCH_ROW.match(message) if first_row is not None else None
@@ -150,5 +158,7 @@ def _named_columns(message: str, columns: Sequence[str], label: str | None) -> s
 
 #: "text column: row 5315 is not …": the column, the row of the whole input, the rest.
 _ROW = re.compile(r"^(.*?: )row (\d+)( (?!of its batch).*)$", re.DOTALL)
+#: "tokenizer tok.json cannot tokenize row 5315: …": the row of the whole input.
+_TOKENIZER_ROW = re.compile(r"^(tokenizer .*? cannot tokenize )row (\d+)(: .*)$", re.DOTALL)
 #: "eval text column: row 2 of its batch is not …": the row within the batch handed over.
 _BATCH_ROW = re.compile(r"^(.*?: )row (\d+) of its batch( .*)$", re.DOTALL)

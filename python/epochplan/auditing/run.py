@@ -37,6 +37,7 @@ from .input_warnings import (
 )
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
+from .special_tokens import special_tokens_warning
 from .templates import capped_warning, template_signal, template_warnings, text_column_warning
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -228,6 +229,7 @@ def audit(
         result.warnings.extend(partition_warnings(source.partition_keys()))
         result.warnings.extend(mixed_splits_warning(source.paths))
         result.warnings.extend(label_warnings(result.labels, label, source.schema().get(label) if label else None))
+        result.warnings.extend(special_tokens_warning(tokenizer_file))
         misread = source.misread_separator()
         if misread is not None:
             path, header = misread

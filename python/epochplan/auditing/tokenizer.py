@@ -4,12 +4,14 @@ any data is read, and the token statistics the core reports, exact or estimated.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .._epochplan import TokenCounter
-from ..errors import InputError, kind_of
+from ..errors import InputError, kind_of, without_secrets
 
 #: How the audit counts tokens without a tokenizer: UTF-8 bytes / 4 per text, rounded up.
 ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
@@ -19,13 +21,19 @@ ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
 class TokenizerFile:
     """Which tokenizer counted an audit's tokens: the path as given and the file's sha256. Plain
     data, as an `AuditResult` keeps it: a result is pickled (multiprocessing, Ray), and the
-    core's counter cannot be."""
+    core's counter cannot be.
+
+    `special_tokens_per_sample`: the tokens its post-processor adds to one sequence under
+    `add_special_tokens=True` (`[CLS]`/`[SEP]`, BOS/EOS; `special_tokens` names them), which the
+    counts leave out."""
 
     path: str
     sha256: str
+    special_tokens_per_sample: int = 0
+    special_tokens: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256}
+        return {"path": self.path, "sha256": self.sha256, "special_tokens_per_sample": self.special_tokens_per_sample}
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Tokenizer:
 
     @property
     def file(self) -> TokenizerFile:
-        return TokenizerFile(self.path, self.sha256)
+        counter = self.counter
+        return TokenizerFile(self.path, self.sha256, counter.special_tokens_per_sample, tuple(counter.special_tokens))
 
     def to_dict(self) -> dict[str, Any]:
         return self.file.to_dict()
@@ -62,7 +71,10 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
         given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else f"a {kind_of(tokenizer)}"
         raise InputError(f"tokenizer={given}: give the path of the model's tokenizer.json")
     path = _tokenizer_file(os.fspath(tokenizer))
-    counter = TokenCounter(path)  # reads and parses the file; its errors name it
+    try:
+        counter = TokenCounter(path)  # reads and parses the file; its errors name it
+    except InputError as exc:
+        raise InputError(_not_a_tokenizer(path) or str(exc)) from None
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as f:
@@ -90,6 +102,59 @@ def _tokenizer_file(path: str) -> str:
         f"write one with transformers' AutoTokenizer.from_pretrained(...).save_pretrained(FOLDER), "
         f"or give the file's path"
     )
+
+
+#: Files of a model folder that are JSON but not its fast tokenizer (what `--tokenizer` is given
+#: by mistake beside tokenizer.json), or hold a slow tokenizer's vocabulary.
+_OTHER_JSON = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "config.json",
+    "generation_config.json",
+    "vocab.json",
+    "added_tokens.json",
+)
+#: What a Hub model id looks like (`gpt2`, `meta-llama/Llama-3.1-8B`): no file of that name.
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+_SAVE = "AutoTokenizer.from_pretrained(MODEL).save_pretrained(DIR) writes DIR/tokenizer.json"
+
+
+def _not_a_tokenizer(path: str) -> str | None:
+    """Why `path`, which the core could not load, is no tokenizer.json, when it is something
+    people give by mistake: a Hub name or URL, a slow (sentencepiece) tokenizer's model file, or
+    another JSON file of the model folder. None: the core's message stands."""
+    name = os.path.basename(path)
+    if not os.path.exists(path):
+        if "://" in path:
+            path = without_secrets(path)
+            return (
+                f"tokenizer {path}: URLs are not fetched (epochplan reads a local tokenizer.json): download it "
+                f"(curl -L -o tokenizer.json '{path}') and give its path"
+            )
+        if _HUB_NAME.fullmatch(path) and not name.endswith(".json"):
+            return (
+                f"tokenizer {path}: no such file, and Hub model names are not fetched (epochplan reads a local tokenizer.json): "
+                f"download it (`hf download {path} tokenizer.json --local-dir DIR`, or transformers' "
+                f"AutoTokenizer.from_pretrained({path!r}).save_pretrained(DIR)) and give DIR/tokenizer.json"
+            )
+        return None
+    if name.endswith((".model", ".spm")):
+        return (
+            f"{path} is a slow (sentencepiece) tokenizer file, not a tokenizer.json: convert it once with transformers "
+            f"({_SAVE}; or transformers.convert_slow_tokenizer) and give that file"
+        )
+    try:
+        with open(path, "rb") as f:
+            document = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    if isinstance(document, dict) and "model" in document and name not in _OTHER_JSON:
+        return None  # a tokenizer.json the library refuses: its own message says why
+    beside = os.path.join(os.path.dirname(path), TOKENIZER_FILE)
+    fix = f"give {beside} beside it" if os.path.isfile(beside) and name != TOKENIZER_FILE else f"write one with transformers ({_SAVE})"
+    if name in _OTHER_JSON:
+        return f"{path} is the model's {name}, not its tokenizer.json: {fix}"
+    return f"{path} is JSON but not a Hugging Face tokenizer.json (it holds no tokenizer model): {fix}"
 
 
 @dataclass(frozen=True)

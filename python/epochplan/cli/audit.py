@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..auditing import AuditResult, audit
+from ..auditing.special_tokens import uncovered
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
 from ..planning import DataCannotFill, NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
@@ -90,6 +91,7 @@ def audit_command(
             examples=examples,
             progress=progress,
         )
+    result.warnings = uncovered(result, setup.sample_overhead)  # special tokens the plan's --sample-overhead counts
     the_plan, skipped = _plan_or_why_not(result, setup)
     result.extra["plan"] = None if the_plan is None else the_plan.to_dict()
     if skipped is not None:  # audited, but this data cannot be planned so: say why instead of losing the audit

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from .. import settings
 from ..auditing import audit
+from ..auditing.special_tokens import uncovered
 from ..auditing.tokenizer import load_tokenizer
-from ..config import COMMAND_LINE, ENVIRONMENT, Resolved, Setting
+from ..config import COMMAND_LINE, DATA_KEYS, ENVIRONMENT, Resolved, Setting
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
@@ -84,6 +85,39 @@ def _check_audit_tokenizer(audit_json: Path, resolved: Resolved) -> None:
         )
 
 
+def _refuse_unused_data_flags(data: str | None, audit_json: Path | None, given: dict[str, Any]) -> None:
+    """A data flag given on the command line that nothing reads is an error, not ignored: without
+    DATA there is no audit for --tokenizer, --text, --eval ... to change (--audit's counts are
+    made; its tokenizer alone is checked against them). The same keys set in a configuration
+    file or EPOCHPLAN_* serve every command, and stay unused here."""
+    if data is not None:
+        return
+    flags = [_flag(attr, value) for attr, value in given.items() if value is not None and value != []]
+    flags = [f for f in flags if f is not None and not (audit_json is not None and f == "--tokenizer")]
+    if not flags:
+        return
+    named = ", ".join(flags)
+    if audit_json is not None:
+        raise InputError(
+            f"{named} changes nothing with --audit: the audit's counts are planned as they are; "
+            f"audit again with {'them' if len(flags) > 1 else 'it'} (`epochplan audit DATA ... --json {audit_json}`), or give DATA instead of --audit"
+        )
+    what = "count" if flags == ["--tokenizer"] else "audit"
+    raise InputError(
+        f"{named} {'needs' if len(flags) == 1 else 'need'} data to {what}: give DATA{' or --audit' if flags == ['--tokenizer'] else ''} (--samples/--tokens are plain counts)"
+    )
+
+
+#: The data options' flags, by attribute (a switch by its value).
+_DATA_FLAGS = {key.attr: key.flag for key in DATA_KEYS} | {"eval_splits": "--eval", "eval_text": "--eval-text"}
+
+
+def _flag(attr: str, value: Any) -> str | None:
+    if attr == "near":
+        return "--near" if value else "--no-near"
+    return _DATA_FLAGS.get(attr)
+
+
 def _emit(p: Plan, fmt: str | None, output: str | None) -> None:
     chosen = fmt or ("json" if output else "table")
     text = None if chosen == "table" else render(p, chosen)
@@ -143,12 +177,13 @@ def plan_command(
             splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
         check_outputs({"-o": output}, inputs)
+    _refuse_unused_data_flags(data, audit_json, given)
     if (data is not None or audit_json is not None) and (samples is not None or tokens is not None):
         raise InputError("--samples/--tokens and an audit both given; give one source of counts")
     if data is not None:  # what is wrong whatever the data holds fails now, not after a long audit
         check_setup(setup)
     source = _counts_source(data, audit_json, resolved, given)
     if data is not None:  # audited here: what the audit says of its input (a media column, splits read as one) is said
-        render_warnings(source.warnings, terminal_console(stderr=True))
+        render_warnings(uncovered(source, setup.sample_overhead), terminal_console(stderr=True))
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
     _emit(the_plan, fmt, output)

@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..auditing import AuditResult, audit
+from ..auditing.special_tokens import uncovered
 from ..errors import InputError
 from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
@@ -127,7 +128,7 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> Dat
         source = audit(source)
         # What the audit says of its input, which the plan does not return: at the caller, as
         # `dedup` gives them (`eval-split-left-out` the audit gave already).
-        for w in source.warnings:
+        for w in uncovered(source, setup.sample_overhead):  # less the special tokens --sample-overhead counts
             if w.id != "eval-split-left-out":
                 warnings.warn(w.message, UserWarning, stacklevel=3)
     return counts_from_audit(source)

@@ -22,7 +22,8 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use regex::Regex;
 use tokenizers::{
-    Model, ModelWrapper, NormalizerWrapper, OffsetReferential, OffsetType, PreTokenizer, PreTokenizerWrapper, Tokenizer,
+    Model, ModelWrapper, NormalizerWrapper, OffsetReferential, OffsetType, PostProcessor, PreTokenizer,
+    PreTokenizerWrapper, Tokenizer,
 };
 
 use crate::column::TextColumn;
@@ -133,6 +134,25 @@ impl TokenCounter {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Tokens the file's post-processor adds to one sequence when `encode` is called with
+    /// `add_special_tokens=true` (`[CLS]`/`[SEP]`, BOS/EOS): Python's
+    /// `num_special_tokens_to_add(False)`. Counts leave them out; 0 without a post-processor.
+    pub fn special_tokens_per_sample(&self) -> u32 {
+        self.tokenizer.get_post_processor().map_or(0, |p| p.added_tokens(false) as u32)
+    }
+
+    /// The tokens the post-processor adds to one sequence, in order (`["[CLS]", "[SEP]"]`): what
+    /// it makes of an empty encoding. Empty without a post-processor, or if it fails there.
+    pub fn special_tokens(&self) -> Vec<String> {
+        if self.special_tokens_per_sample() == 0 {
+            return Vec::new();
+        }
+        self.tokenizer
+            .post_process(tokenizers::Encoding::default(), None, true)
+            .map(|encoding| encoding.get_tokens().to_vec())
+            .unwrap_or_default()
     }
 
     /// Whether the GPT-2 byte-level shortcut is in use (else the library's pre-tokenizer).

@@ -42,6 +42,19 @@ impl TokenCounter {
         self.inner.path().to_path_buf()
     }
 
+    /// Tokens the file's post-processor adds to one sequence (`[CLS]`/`[SEP]`, BOS/EOS) under
+    /// `add_special_tokens=True`; counts leave them out. 0 without a post-processor.
+    #[getter]
+    fn special_tokens_per_sample(&self) -> u32 {
+        self.inner.special_tokens_per_sample()
+    }
+
+    /// Those tokens, in order (`["[CLS]", "[SEP]"]`); empty when there are none.
+    #[getter]
+    fn special_tokens(&self) -> Vec<String> {
+        self.inner.special_tokens()
+    }
+
     /// Token count per row (None for a null row). `texts`: an Arrow string column.
     fn count(&self, py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<Vec<Option<u32>>> {
         self.count_column(py, texts)

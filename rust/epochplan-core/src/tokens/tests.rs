@@ -163,6 +163,30 @@ fn truncation_and_padding_in_the_file_do_not_change_counts() {
 }
 
 #[test]
+fn special_tokens_of_the_post_processor_are_named_not_counted() {
+    use tokenizers::processors::template::TemplateProcessing;
+    let dir = temp_dir("special");
+    let plain = TokenCounter::from_file(byte_level_tokenizer(&dir, "plain.json", |_| {})).unwrap();
+    assert_eq!(plain.special_tokens_per_sample(), 0);
+    assert!(plain.special_tokens().is_empty());
+    let path = byte_level_tokenizer(&dir, "template.json", |t| {
+        let eos = t.token_to_id("<|endoftext|>").unwrap();
+        let template = TemplateProcessing::builder()
+            .try_single("<|endoftext|> $A <|endoftext|>")
+            .unwrap()
+            .special_tokens(vec![("<|endoftext|>", eos)])
+            .build()
+            .unwrap();
+        t.with_post_processor(Some(template));
+    });
+    let counter = TokenCounter::from_file(&path).unwrap();
+    assert_eq!(counter.special_tokens_per_sample(), 2);
+    assert_eq!(counter.special_tokens(), ["<|endoftext|>", "<|endoftext|>"]);
+    let text = "a short text";
+    assert_eq!(counter.count_one(text).unwrap(), plain.count_one(text).unwrap());
+}
+
+#[test]
 fn nulls_and_row_order_survive_parallel_counting() {
     let dir = temp_dir("par");
     let counter = TokenCounter::from_file(byte_level_tokenizer(&dir, "par.json", |_| {})).unwrap();
