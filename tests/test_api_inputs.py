@@ -5,6 +5,7 @@ messages for arguments the API does not take."""
 from __future__ import annotations
 
 import decimal
+import json
 
 import pandas as pd
 import polars as pl
@@ -35,14 +36,30 @@ def test_a_pandas_index_is_kept_by_dedup_and_dedup_to_file(tmp_path):
     assert back["body"].tolist() == ["a b c", "d e f"]
 
 
-def test_an_unnamed_index_is_kept_and_the_default_one_adds_no_column(tmp_path):
-    frame = pd.DataFrame({"text": ["a b c", "a b c", "d e f"]}, index=[10, 20, 30])
-    assert epochplan.dedup(frame, level="exact")["__index_level_0__"].to_list() == [10, 30]
+def test_an_unnamed_index_of_strings_is_kept_and_one_of_positions_adds_no_column(tmp_path):
+    frame = pd.DataFrame({"text": ["a b c", "a b c", "d e f"]}, index=["u", "v", "w"])
+    assert epochplan.dedup(frame, level="exact")["__index_level_0__"].to_list() == ["u", "w"]
+    # The default index, and the positions a filter or a sort left: no column (a JSON lines or
+    # CSV output would carry `__index_level_0__` on every line).
     plain = frame.reset_index(drop=True)
-    assert epochplan.dedup(plain, level="exact").columns == ["text"]
+    for positions in (plain, plain[plain.text != "x"].iloc[::-1], plain.set_axis([10, 20, 30])):
+        assert epochplan.dedup(positions, level="exact").columns == ["text"]
+        out = tmp_path / "positions.jsonl"
+        dedup_to_file(positions, out, level="exact")
+        assert set(json.loads(out.read_text().splitlines()[0])) == {"text"}
     out = tmp_path / "plain.parquet"
     dedup_to_file(plain, out, level="exact")
     assert pq.read_schema(out).names == ["text"]
+
+
+def test_a_text_column_made_the_index_is_still_the_text_chosen(tmp_path):
+    """`set_index("text")` beside a string label: audited on `text` (its name), not on `label`."""
+    frame = pd.DataFrame({"text": ["a b c", "a b c", "d e f", "g h i"], "label": ["x", "y", "x", "x"]}).set_index("text")
+    frame.to_parquet(tmp_path / "text_index.parquet")
+    for data in (frame, pa.Table.from_pandas(frame), str(tmp_path / "text_index.parquet")):
+        result = epochplan.audit(data)
+        assert result.source.text_columns == ["text"]
+        assert (result.rows, result.exact.duplicate_rows) == (4, 1)
 
 
 def test_a_string_index_is_never_the_text_column_chosen(tmp_path):

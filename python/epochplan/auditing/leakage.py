@@ -144,7 +144,7 @@ def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
     """How to give an eval split its own text column: the one it would be audited on alone."""
     try:
-        own = choose_text_columns(source.schema(), None, where, typed=source.typed_schema())
+        own = choose_text_columns(source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns())
     except InputError:
         own = []
     column = own[0] if len(own) == 1 else "COL"

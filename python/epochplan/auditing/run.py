@@ -158,7 +158,7 @@ def audit(
     schema, typed = source.schema(), source.typed_schema()
     try:
         holds_media = lambda column: is_media(column, typed[column], lambda c: source.first_values(c, SAMPLED))  # noqa: E731
-        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media)
+        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, source.index_columns())
     except InputError:
         # Files that differ in columns: a column only some have is why none could be chosen.
         source.check_shared_columns()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import polars as pl
 
@@ -234,6 +234,7 @@ def choose_text_columns(
     label: str | None = None,
     typed: pl.Schema | None = None,
     holds_media: Callable[[str], bool] | None = None,
+    index: Collection[str] = (),
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
@@ -243,7 +244,8 @@ def choose_text_columns(
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
     text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
     as the only text, or as chat data beside other string columns (which are not audited in
-    its stead). A column named twice is refused (its text would be joined twice), and so is the label column
+    its stead). The columns of pandas' `index` (row ids) are chosen by a text column's name only
+    (`set_index("text")`), never as the only string column. A column named twice is refused (its text would be joined twice), and so is the label column
     named as text."""
     if text is not None:
         columns = [text] if isinstance(text, str) else list(text)
@@ -283,7 +285,9 @@ def choose_text_columns(
     certain = [(name, dtype) for name, dtype in parts if _is_chat_parts(dtype)]
     if certain:
         raise _refuse_parts(where, certain[0][0], parts_kind(certain[0][1]) or "", "; or audit another column with --text")
-    strings = [name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name)]
+    strings = [
+        name for name, dtype in schema.items() if _is_string(dtype) and name != label and not is_pandas_index(name) and name not in index
+    ]
     # A conversation's list of tools (their JSON schemas, a string column beside it) alone is not
     # the text: the conversation is (below). Beside another string column (an id) it stays one of
     # several, refused as before: leaving it out would choose the id.

@@ -83,11 +83,13 @@ class Source:
         """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
         choosing the text column goes by."""
         typed = [replace(p, schema=p.typed) if p.typed is not None else p for p in self.parts]
-        schema = Source(typed).schema()
-        # pandas' index (a named one too: `rid`, written by `to_parquet` or kept from a pandas
-        # frame) holds row ids, not text: it is never the column chosen.
-        index = set().union(*(pandas_index_columns(p.arrow_schema) for p in self.parts))
-        return pl.Schema({name: dtype for name, dtype in schema.items() if name not in index}) if index else schema
+        return Source(typed).schema()
+
+    def index_columns(self) -> set[str]:
+        """The columns holding pandas' index (its metadata names them: `to_parquet`, a pandas
+        frame's ids kept by `indexed_pandas`): row ids, which the text is not chosen from when
+        no column has a text column's name (`choose_text_columns`' `index`)."""
+        return set().union(*(pandas_index_columns(p.arrow_schema) for p in self.parts))
 
     def widen(self, columns: Sequence[str] | None = None) -> None:
         """Parts whose columns come from their head only (`Part.widen`: JSON lines) read again for

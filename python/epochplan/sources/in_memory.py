@@ -128,16 +128,18 @@ def _table_schema(data: Any) -> Any:
 
 
 def indexed_pandas(data: Any) -> Any:
-    """A pandas DataFrame whose index is not the default one (0, 1, 2 …, unnamed: the row ids a
-    user set, or kept from a filter) as a pyarrow Table with its index as columns and pandas'
-    metadata, as `pa.Table.from_pandas` makes it: `dedup` returns the index as a column and
+    """A pandas DataFrame whose index holds the row ids a user set (named, or not whole numbers)
+    as a pyarrow Table with its index as columns and pandas' metadata, as `pa.Table.from_pandas` makes it: `dedup` returns the index as a column and
     writes it back where pandas reads it as the index. None for any other input (polars reads
     a frame with the default index as it always did), or where pyarrow cannot convert the frame."""
     pd = sys.modules.get("pandas")
     if pd is None or not isinstance(data, pd.DataFrame):
         return None
     index = data.index
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None:
+    # Unnamed whole numbers are the positions a filter or a sort left (`df[df.n > 0]`), not ids
+    # a user set: kept, they would be a `__index_level_0__` column in every JSON lines or CSV
+    # output. A named index, or one of strings, dates … is the user's.
+    if all(name is None for name in index.names) and all(pd.api.types.is_integer_dtype(level) for level in _levels(index)):
         return None
     import pyarrow as pa
 
@@ -145,6 +147,11 @@ def indexed_pandas(data: Any) -> Any:
         return pa.Table.from_pandas(data, preserve_index=True)
     except (pa.ArrowException, TypeError, ValueError):  # polars is asked, as before
         return None
+
+
+def _levels(index: Any) -> list[Any]:
+    """The dtypes of a pandas index's levels (one for a flat index)."""
+    return list(index.dtypes) if getattr(index, "nlevels", 1) > 1 else [index.dtype]
 
 
 def pandas_index_columns(arrow_schema: Any) -> set[str]:
