@@ -18,7 +18,7 @@ from .. import interrupts
 from ..errors import InputError
 from ..outputs import remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
-from ..sources.remote import file_name
+from ..sources.remote import file_name, holds_downloads
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
 
@@ -73,6 +73,7 @@ def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: s
     return names
 
 
+@holds_downloads
 def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Dedup `data` (as `dedup`) and write each input file's kept rows to `out/<its name>`, batch
     by batch as `dedup_to_file` writes one file. `progress` as in `dedup_to_file`."""

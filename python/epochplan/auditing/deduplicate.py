@@ -25,6 +25,7 @@ from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote,
 from ..sources.class_labels import check_one_features
 from ..sources.parts import read_error
 from ..sources.paths import file_format
+from ..sources.remote import holds_downloads
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
@@ -189,6 +190,7 @@ def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     )
 
 
+@holds_downloads
 def dedup(
     data: SourceLike,
     *,
@@ -226,6 +228,7 @@ def dedup(
         return _kept_rows(frame, kept).collect()
 
 
+@holds_downloads
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an
     interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows

@@ -22,6 +22,7 @@ from ..errors import InputError, naming_input, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
+from ..sources.remote import holds_downloads
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
@@ -44,6 +45,7 @@ from .tokenizer import Tokenizer, load_tokenizer
 ProgressCallback = Callable[[int], None]
 
 
+@holds_downloads
 def audit(
     data: SourceLike,
     *,

@@ -17,6 +17,7 @@ import functools
 import itertools
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -288,6 +289,32 @@ def _refuse_transfer_gzip(url: str, response: Any) -> None:
             f"{url}: the server sent the file gzip-encoded (Content-Encoding: gzip), which is not read here; "
             "download it (curl --compressed -o FILE URL) and audit the local file, or serve it unencoded"
         )
+
+
+_calls_lock = threading.Lock()
+_calls = 0  # calls of `holds_downloads` functions under way, in every thread
+
+
+def holds_downloads(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` (a command of the Python API) with the downloads it makes kept for its own
+    time only: the first call's copy of a URL is not read by a later call (a notebook's URL
+    whose file changed got its old numbers), and a long-lived process keeps no copy per URL on
+    disk. Nested and concurrent calls share the copies until the last one returns."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        global _calls
+        with _calls_lock:
+            _calls += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with _calls_lock:
+                _calls -= 1
+                if _calls == 0:
+                    discard_downloads()
+
+    return call
 
 
 def discard_downloads() -> None:
