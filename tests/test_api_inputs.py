@@ -144,3 +144,22 @@ def test_a_table_of_one_row_chunks_is_read_in_whole_batches():
     assert [frame["text"].n_chunks() for frame in frames] == [1] * len(frames)
     assert pl.concat(frames)["id"].to_list() == list(range(200))
     assert epochplan.dedup(chunked, level="exact")["id"].to_list() == list(range(30))
+
+
+def test_an_index_of_ids_is_never_audited_in_place_of_text(tmp_path):
+    """Row ids as pandas' index: not the text when nothing else is ("no string column"), not a
+    rival of a conversation column, and not a column the text-column warning suggests."""
+    ids_only = pd.DataFrame({"score": [1.0, 2.0, 3.0, 4.0]}, index=pd.Index(["r1", "r2", "r3", "r4"], name="rid"))
+    ids_only.to_parquet(tmp_path / "ids.parquet")
+    for data in (ids_only, str(tmp_path / "ids.parquet")):
+        with pytest.raises(epochplan.InputError, match="no string column"):
+            epochplan.audit(data)
+    dialog = pd.DataFrame(
+        {"dialog": [["hi there", "hello"], ["hi there", "hello"], ["bye", "ok"]]}, index=pd.Index(["d1", "d2", "d3"], name="dialog_id")
+    )
+    dialog.to_parquet(tmp_path / "dialog.parquet")
+    for data in (dialog, str(tmp_path / "dialog.parquet")):
+        result = epochplan.audit(data)
+        assert result.source.text_columns == ["dialog"] and result.exact.unique == 2
+    prompts = pd.DataFrame({"prompt": ["a b c", "a b c", "d e f"]}, index=pd.Index(["math", "math", "art"], name="category"))
+    assert not [w for w in epochplan.audit(prompts).warnings if "category" in w.message]

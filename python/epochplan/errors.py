@@ -162,3 +162,19 @@ _ROW = re.compile(r"^(.*?: )row (\d+)( (?!of its batch).*)$", re.DOTALL)
 _TOKENIZER_ROW = re.compile(r"^(tokenizer .*? cannot tokenize )row (\d+)(: .*)$", re.DOTALL)
 #: "eval text column: row 2 of its batch is not …": the row within the batch handed over.
 _BATCH_ROW = re.compile(r"^(.*?: )row (\d+) of its batch( .*)$", re.DOTALL)
+
+
+def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """`warnings.warn` at the first frame outside this package: the user's line that called the
+    API, however many of epochplan's own functions and wrappers lie between (a fixed
+    `stacklevel` pointed into a wrapper once one was added; Python 3.12's `skip_file_prefixes`
+    does this, 3.11 has not)."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(__file__) + os.sep
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)

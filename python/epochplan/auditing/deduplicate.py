@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError
+from ..errors import InputError, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
@@ -120,7 +119,7 @@ def representatives(
         said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
         for message in summary.warnings:
             if message not in said:
-                warnings.warn(message, UserWarning, stacklevel=3)  # at the caller of `dedup`
+                warn_at_caller(message)  # at the caller of `dedup`
     return kept, summary, source.frame
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 import numpy as np
+import polars as pl
 
 from .. import defaults
 from .._epochplan import Auditor
 from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, naming_input, without_secrets
+from ..errors import InputError, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
@@ -128,7 +128,7 @@ def audit(
     splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     splits, eval_text, left_out = without_train(data, eval, splits, eval_text)
     for message in left_out:  # also in the result's warnings; said here for `dedup`, which returns rows
-        warnings.warn(message, stacklevel=2)
+        warn_at_caller(message)
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -157,10 +157,10 @@ def audit(
     runner = open_engine(engine, ray_address)
     source = open_source(data)
     source.check_columns(([text] if isinstance(text, str) else list(text or [])) + ([label] if label else []))
-    schema, typed = source.schema(), source.typed_schema()
+    schema, typed, index = source.schema(), source.typed_schema(), source.index_columns()
     try:
         holds_media = lambda column: is_media(column, typed[column], lambda c: source.first_values(c, SAMPLED))  # noqa: E731
-        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, source.index_columns())
+        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, index)
     except InputError:
         # Files that differ in columns: a column only some have is why none could be chosen.
         source.check_shared_columns()
@@ -215,7 +215,7 @@ def audit(
             if result.near is not None:
                 result.near = fill_previews(result.near, source, columns, normalize)
         result.template = template_signal(auditor, source, columns, normalize, examples)
-        others = other_text_columns(typed, columns, label)
+        others = other_text_columns(typed, columns, label, index)
         result.warnings = template_warnings(
             result.template, others, result.exact, result.near, lambda column: source.first_values(column, SAMPLED)
         )
@@ -225,7 +225,8 @@ def audit(
         chosen = text_column_warning(columns, others) if text is None else None
         if chosen is not None:
             result.warnings.append(chosen)
-        media = media_column_warning(typed, columns, lambda column: source.first_values(column, SAMPLED))
+        not_ids = pl.Schema({name: dtype for name, dtype in typed.items() if name not in index})  # pandas' index: row ids
+        media = media_column_warning(not_ids, columns, lambda column: source.first_values(column, SAMPLED))
         if media is not None:
             result.warnings.append(media)
         result.warnings.extend(partition_warnings(source.partition_keys()))

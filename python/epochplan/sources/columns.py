@@ -294,11 +294,19 @@ def choose_text_columns(
     if all(name in TOOL_SCHEMA_COLUMNS for name in strings):
         strings = []
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
-        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS]
+        strings = [
+            name
+            for name, dtype in schema.items()
+            if _is_text(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS and name not in index
+        ]
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
         strings = [name for name in _nested_strings(schema) if label not in (name, name.split(".", 1)[0])]
     if not strings:  # nothing but a column so named (a dataset of code's `functions`): that one
-        strings = [name for name, dtype in schema.items() if _is_text(dtype) and name != label and name in TOOL_SCHEMA_COLUMNS]
+        strings = [
+            name
+            for name, dtype in schema.items()
+            if _is_text(dtype) and name != label and name in TOOL_SCHEMA_COLUMNS and name not in index
+        ]
     if len(strings) == 1:
         return strings
     if not strings and parts:
@@ -324,13 +332,17 @@ def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
                 raise InputError(f"{path}: column {c!r} is {resolved[2]} here but text in other files; fix this file or leave it out")
 
 
-def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None) -> list[str]:
-    """String and conversation columns of the input besides the audited ones and the label: what
-    `--text` could name instead."""
+def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | None = None, index: Collection[str] = ()) -> list[str]:
+    """String and conversation columns of the input besides the audited ones, the label and
+    pandas' `index` (row ids): what `--text` could name instead."""
     return [
         name
         for name, dtype in schema.items()
-        if (_is_string(dtype) or _content_field(dtype) is not None) and name not in columns and name != label and not is_pandas_index(name)
+        if (_is_string(dtype) or _content_field(dtype) is not None)
+        and name not in columns
+        and name != label
+        and not is_pandas_index(name)
+        and name not in index
     ]
 
 

@@ -193,14 +193,21 @@ _downloads: dict[str, Any] = {}  # URL -> local copy
 _download_number = itertools.count(1)  # a fresh subfolder a download, failed ones too
 
 
-@functools.cache
-def _download_folder() -> Any:
-    """The temporary folder of this process's downloads, removed when the process exits."""
-    import tempfile
+_folder: Any = None  # this process's downloads' temporary folder, while there are any
+_folder_lock = threading.Lock()  # concurrent calls' first downloads make one folder, not two
 
-    folder = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
-    interrupts.temporary(folder.name)  # removed too if a signal ends a command stuck in native code
-    return folder
+
+def _download_folder() -> Any:
+    """The temporary folder of this process's downloads, removed when the process exits (or by
+    `discard_downloads`)."""
+    global _folder
+    with _folder_lock:
+        if _folder is None:
+            import tempfile
+
+            _folder = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
+            interrupts.temporary(_folder.name)  # removed too if a signal ends a command stuck in native code
+        return _folder
 
 
 def download(url: str, size: int | None = None) -> Any:
@@ -321,11 +328,13 @@ def discard_downloads() -> None:
     """Remove every download of this process now, and its folder. For a Ray worker after each
     task: Ray ends its workers without the interpreter's exit, so the folder `download` leaves
     for the exit stayed in the temp folder, one full copy per file per run."""
-    _downloads.clear()
-    if _download_folder.cache_info().currsize:
-        _download_folder().cleanup()
-        interrupts.forget(_download_folder().name)
-        _download_folder.cache_clear()
+    global _folder
+    with _folder_lock:
+        _downloads.clear()
+        if _folder is not None:
+            _folder.cleanup()
+            interrupts.forget(_folder.name)
+            _folder = None
 
 
 #: Readers' words for a file that ends early or whose bytes are not what its format says: a
