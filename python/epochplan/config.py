@@ -263,7 +263,7 @@ DATA_KEYS: tuple[Key, ...] = (
         choice(*defaults.SHINGLE_KINDS),
         defaults.SHINGLE,
         "'auto': char n-grams for text in scripts written without spaces (Chinese, Japanese, Thai …) and for rows of"
-        " 100+ characters with fewer words than --ngram (base64, DNA), word n-grams otherwise;"
+        " 1,000+ characters with fewer words than --ngram (base64, DNA), word n-grams otherwise;"
         " 'word' (prose); 'char' (code, short text)",
     ),
     Key("ngram", parse_positive, defaults.NGRAM, "words per word shingle"),

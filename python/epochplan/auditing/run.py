@@ -89,7 +89,7 @@ def audit(
     one for every split, or {name: column} (splits not named use the train columns).
     `keep_clusters` keeps the per-row cluster table (`result.clusters`, 8-20 bytes a row).
     `shingle`: "auto" (char n-grams for text in scripts written without spaces and for rows of
-    100+ characters with fewer words than `ngram`, word n-grams otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
+    1,000+ characters with fewer words than `ngram`, word n-grams otherwise), "word" or "char"; `ngram` words or `char_ngram` characters per shingle (None:
     the core's default, or `ngram` with shingle="char"). `clustering`: "representative" (every
     member verified similar to its cluster's representative) or "components" (connected
     components of verified links: chains). `verify`: "sketch" (MinHash estimate) or "exact"

@@ -156,10 +156,11 @@ pub fn for_each_word<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
                 emit(&text[start..at]);
             }
             emit(&text[at..at + c.len_utf8()]);
-        } else if c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) {
+        } else if c.is_alphanumeric() || (run_start.is_some() && unicode_normalization::char::is_combining_mark(c)) {
             // A mark (General_Category Mn, Mc, Me: unicode-normalization's table, of the same
             // Unicode version as its normalisation) keeps a run together: the virama of नमस्ते
-            // is no letter but ends no word.
+            // is no letter but ends no word. It starts none either: the variation selector of
+            // ☀️ (after a symbol, in no run) is no word.
             run_start.get_or_insert(at);
         } else if let Some(start) = run_start.take() {
             emit(&text[start..at]);
@@ -281,6 +282,8 @@ mod tests {
         assert_eq!(words("क़िला और ज़मीन"), ["क़िला", "और", "ज़मीन"]);
         // Tamil pulli (Mn), Bengali virama, a Malayalam word, an enclosing mark (Me).
         assert_eq!(words("தமிழ் ক্ষমা മലയാളം а\u{488}б"), ["தமிழ்", "ক্ষমা", "മലയാളം", "а\u{488}б"]);
+        // A mark starts no word: the variation selector after a symbol (☀️) is none.
+        assert_eq!(words("今日は☀\u{FE0F}⭐\u{FE0F}"), ["今", "日", "は"]);
     }
 
     #[test]

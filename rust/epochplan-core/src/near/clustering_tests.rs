@@ -432,9 +432,9 @@ fn long_wordless_corpus(seed: u64, edits: usize) -> (Texts, Vec<(usize, usize)>)
             random(&dna, 3000, &mut rng),
             random(&hex, 2000, &mut rng),
             json.chars().collect(),
-            random(&emoji, 400, &mut rng),
+            random(&emoji, 1200, &mut rng),
             // 3 words, one of them long: fewer words than a word 5-gram.
-            "data: image/png;base64,".chars().chain(random(&base64, 500, &mut rng)).chain(" end".chars()).collect(),
+            "data: image/png;base64,".chars().chain(random(&base64, 1100, &mut rng)).chain(" end".chars()).collect(),
         ];
         for original in originals {
             let mut edited = original.clone();
