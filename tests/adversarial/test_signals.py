@@ -293,8 +293,9 @@ def test_an_interrupt_python_cannot_raise_ends_as_interrupted_in_one_line():
 
 class _StallingHandler(BaseHTTPRequestHandler):
     """Serves files (`bodies`) as a byte-range server would, answering the `bytes=0-0` probe, then
-    holds every other range request unanswered: polars' HTTP reader waits for it inside Rust, in
-    the main thread, where Python never runs a signal handler."""
+    holds every other request unanswered: polars' HTTP reader (Parquet) waits for its range
+    inside Rust, in the main thread, where Python never runs a signal handler; the download of a
+    JSON lines file waits for its body."""
 
     protocol_version = "HTTP/1.1"
     bodies: dict[str, bytes] = {}
@@ -312,7 +313,7 @@ class _StallingHandler(BaseHTTPRequestHandler):
 
     def _answer(self, head: bool) -> None:
         body, wanted = self.bodies[self.path.lstrip("/")], self.headers.get("Range")
-        if wanted is not None and wanted != "bytes=0-0" and not head:
+        if wanted != "bytes=0-0" and not head:  # a range (polars' Parquet reader) or the whole file (a download)
             self.stalled.set()
             self.release.wait(120)
             self.close_connection = True
