@@ -55,20 +55,21 @@ def test_an_unnamed_index_of_strings_is_kept_and_one_of_positions_adds_no_column
 def test_a_text_column_made_the_index_is_still_the_text_chosen(tmp_path):
     """`set_index("text")` beside a string label: audited on `text` (its name), not on `label`."""
     frame = pd.DataFrame({"text": ["a b c", "a b c", "d e f", "g h i"], "label": ["x", "y", "x", "x"]}).set_index("text")
-    frame.to_parquet(tmp_path / "text_index.parquet")
-    for data in (frame, pa.Table.from_pandas(frame), str(tmp_path / "text_index.parquet")):
-        result = epochplan.audit(data)
+    for result in _audits_of_each_form(frame, tmp_path):
         assert result.source.text_columns == ["text"]
         assert (result.rows, result.exact.duplicate_rows) == (4, 1)
+
+
+def _audits_of_each_form(frame: pd.DataFrame, tmp_path):
+    """The audits of a pandas frame, of it through pyarrow, and of the Parquet file pandas writes."""
+    frame.to_parquet(tmp_path / "frame.parquet")
+    return [epochplan.audit(data) for data in (frame, pa.Table.from_pandas(frame), str(tmp_path / "frame.parquet"))]
 
 
 def test_a_string_index_is_never_the_text_column_chosen(tmp_path):
     """Not "several string columns (body, rid)": the index holds row ids. Also a Parquet file
     pandas wrote with its named index, and the same frame through pyarrow."""
-    frame = _indexed()
-    frame.to_parquet(tmp_path / "indexed.parquet")
-    for data in (frame, pa.Table.from_pandas(frame), str(tmp_path / "indexed.parquet")):
-        result = epochplan.audit(data)
+    for result in _audits_of_each_form(_indexed(), tmp_path):
         assert result.source.text_columns == ["body"]
         assert (result.rows, result.exact.duplicate_rows) == (3, 1)
 
