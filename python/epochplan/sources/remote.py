@@ -212,8 +212,9 @@ def _download_folder() -> Any:
 
 def download(url: str, size: int | None = None) -> Any:
     """A local copy of an http(s) file (a `pathlib.Path` named as the URL's file, so its suffix
-    says its format), streamed to a temporary folder removed when the process exits; each URL is
-    fetched once a process. Its bytes are counted against the reply's `Content-Length` and the
+    says its format), streamed to a temporary folder removed when the process exits, or when the
+    Python API call that made it returns (`holds_downloads`); each URL is fetched once in that
+    time. Its bytes are counted against the reply's `Content-Length` and the
     file's `size` a range reply announces (`range_probe`, asked here when `size` is None, before
     the first download of the URL only), and a chunked reply must end with its last chunk:
     urllib's reads end quietly when the server, or a proxy between, closes early, and half a file
