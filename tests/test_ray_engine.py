@@ -8,9 +8,11 @@ Elsewhere the module is skipped without it."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -598,6 +600,143 @@ def test_workers_remove_their_downloads_of_http_files(cluster, node_tmp, planted
     assert json.loads(proc.stdout)["rows"] == 1200  # the workers did read (from their copies)
     left = [p for p in node_tmp.glob("epochplan-downloads-*/**/*") if p.is_file()]
     assert not left, left
+
+
+class _CountingRanges:
+    """A static file server with byte ranges (`Range: bytes=A-B`, as real file servers answer),
+    counting the body bytes it sends and the requests, per file."""
+
+    def __init__(self, root: Path) -> None:
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        self.sent: dict[str, int] = {}
+        self.requests: list[tuple[str, str]] = []  # (path, its Range header)
+        lock, counter = threading.Lock(), self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def send_head(self):
+                with lock:
+                    counter.requests.append((self.path, self.headers.get("Range", "")))
+                match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+                path = Path(self.translate_path(self.path))
+                if match is None or not path.is_file():
+                    return super().send_head()
+                data = path.read_bytes()
+                start, end = int(match.group(1)), min(int(match.group(2)), len(data) - 1)
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+                self.send_header("Content-Length", str(end - start + 1))
+                self.end_headers()
+                return io.BytesIO(data[start : end + 1])
+
+            def copyfile(self, source, outputfile):
+                while chunk := source.read(64 << 10):
+                    outputfile.write(chunk)
+                    with lock:
+                        counter.sent[self.path] = counter.sent.get(self.path, 0) + len(chunk)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_http_file_is_fetched_once_for_the_driver_and_its_workers(cluster, node_tmp, planted, tmp_path):
+    """A CSV over http was downloaded whole by the driver (to open it for its columns), then again
+    by the worker that measured it (with a range probe each): 2x its bytes. Workers on the
+    driver's machine read the driver's checked copy: each file's bytes are sent once (and the
+    1-byte probe that learns its size)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    sizes = {}
+    for k in range(2):  # a file a node
+        pl.read_parquet(planted / "shards" / f"part-{k}.parquet").write_csv(root / f"part-{k}.csv")
+        sizes[f"/part-{k}.csv"] = (root / f"part-{k}.csv").stat().st_size
+    served = _CountingRanges(root)
+    try:
+        urls = [f"{served.base}/part-{k}.csv" for k in range(2)]
+        driver_tmp = tmp_path / "driver-tmp"
+        driver_tmp.mkdir()
+        args = ["audit", *urls, "-t", "text", "--engine", "ray", "--ray-address", cluster, "--json", "-", "-q"]
+        proc = run_cli(*args, env={"TMPDIR": str(driver_tmp)})
+    finally:
+        served.close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 1200
+    for path, size in sizes.items():
+        assert served.sent[path] <= size + 1, (path, served.sent[path], size, served.requests)
+        assert [r for p, r in served.requests if p == path] == ["bytes=0-0", ""], served.requests
+    assert not [p for p in node_tmp.glob("epochplan-downloads-*/**/*") if p.is_file()]
+    assert not list(driver_tmp.glob("epochplan-downloads-*"))
+
+
+@pytest.mark.parametrize("change", ["none", "shorter", "longer"])
+def test_a_worker_away_from_the_drivers_copy_downloads_it_once_checked_against_it(tmp_path, monkeypatch, change):
+    """The worker's own function given the driver's copy of a JSON lines URL that it does not see
+    (another machine): it downloads the file itself, without a range probe, counted against the
+    size of the driver's copy: a file changed on the server since is an error naming the URL, not
+    other rows; the worker's copy is removed when its task ends."""
+    import tempfile
+
+    from epochplan.engines.ray_tasks import measure_file
+    from epochplan.errors import InputError
+    from epochplan.sources.downloads import SharedCopy
+
+    root, temp = tmp_path / "root", tmp_path / "temp"
+    root.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    rows = [json.dumps({"text": f"row {i} of the file"}) for i in range(50)]
+    (root / "d.jsonl").write_text("\n".join(rows) + "\n")
+    size = (root / "d.jsonl").stat().st_size
+    if change != "none":
+        (root / "d.jsonl").write_text("\n".join(rows[:40] if change == "shorter" else rows + rows[:5]) + "\n")
+    served = _CountingRanges(root)
+    url = f"{served.base}/d.jsonl"
+    elsewhere = SharedCopy(str(tmp_path / "on-the-driver" / "d.jsonl"), size, 1, 2, 3)
+    try:
+        if change == "none":
+            measured = list(measure_file(url, ["text"], None, 20, {}, None, name=url, shared=elsewhere))
+            assert len(measured) == 3
+        else:
+            said = (
+                f"{re.escape(url)}: a Ray worker's download holds [0-9,]+ bytes, the driver's copy {size:,}: the file changed on the server"
+            )
+            with pytest.raises(InputError, match=said):
+                list(measure_file(url, ["text"], None, 20, {}, None, name=url, shared=elsewhere))
+    finally:
+        served.close()
+    assert served.requests == [("/d.jsonl", "")]  # one download, no probe
+    assert not [p for p in temp.glob("epochplan-downloads-*/**/*") if p.is_file()]
+
+
+def test_a_worker_beside_the_drivers_copy_reads_it_without_a_request(tmp_path):
+    """The worker's own function on the driver's machine: the driver's copy is read, the server
+    asked for nothing."""
+    from epochplan.engines.ray_tasks import measure_file
+    from epochplan.sources.downloads import SharedCopy
+
+    copy = tmp_path / "copy" / "d.jsonl"
+    copy.parent.mkdir()
+    copy.write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(30)))
+    stat = copy.stat()
+    shared = SharedCopy(str(copy), stat.st_size, stat.st_dev, stat.st_ino, stat.st_mtime_ns)
+    served = _CountingRanges(tmp_path)  # serves nothing the test names
+    try:
+        url = f"{served.base}/gone/d.jsonl"
+        assert len(list(measure_file(url, ["text"], None, 10, {}, None, name=url, shared=shared))) == 3
+    finally:
+        served.close()
+    assert served.requests == []
+    assert copy.exists()  # the driver's, removed by the driver
 
 
 def test_workers_that_cannot_import_epochplan_say_so(cluster, planted, tmp_path):

@@ -4,6 +4,7 @@ a long-lived process (a notebook, a service) keeps no copy on disk after a call 
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -55,4 +56,62 @@ def test_a_changed_url_is_read_again_and_no_copy_is_left(served, tmp_path, monke
     write(10)
     summary = dedup_to_file(url, tmp_path / "out.parquet", level="exact")
     assert summary.rows == 10 and pl.read_parquet(tmp_path / "out.parquet").height == 10
+    assert not list(temp.glob("epochplan-downloads-*"))
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_a_download_larger_than_the_temporary_folders_room_is_refused_before_it_starts(served, tmp_path, monkeypatch, ext):
+    """A remote CSV or JSON lines file larger than the room left in TMPDIR was written until the
+    disk was full. Refused before its first byte is written: the bytes it needs, where, and how
+    to point TMPDIR elsewhere. (The room is faked: a file system that small cannot be made here.)"""
+    from epochplan.sources import downloads
+
+    root, base = served
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    frame = pl.DataFrame({"text": [f"row {i} of the served file" for i in range(400)]})
+    path = root / f"data{ext}"
+    frame.write_csv(path) if ext == ".csv" else frame.write_ndjson(path)
+    size = path.stat().st_size
+    monkeypatch.setattr(downloads, "free_bytes", lambda folder: size - 1)
+    with pytest.raises(epochplan.InputError) as raised:
+        epochplan.audit(f"{base}/data{ext}", near=False)
+    message = str(raised.value)
+    assert f"the download needs {size:,} bytes in {temp} (the temporary folder, TMPDIR), which has {size - 1:,} free" in message
+    assert "set TMPDIR to a folder with room" in message and "\n" not in message
+    assert not [p for p in temp.glob("epochplan-downloads-*/**/*") if p.is_file()]
+    monkeypatch.setattr(downloads, "free_bytes", lambda folder: size)  # room enough: read
+    assert epochplan.audit(f"{base}/data{ext}", near=False).rows == 400
+
+
+def test_a_download_the_disk_refuses_midway_says_what_it_needs_in_one_line(served, tmp_path):
+    """A write that fails midway (here the process's file size limit, `ulimit -f`: the one way to
+    fill a disk in a test without one): exit 2, one line naming the URL, the bytes the download
+    needs and the temporary folder, and how to point TMPDIR elsewhere; no copy left."""
+    import resource
+    import subprocess
+    import sys
+
+    root, base = served
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    pl.DataFrame({"text": [f"row {i} of the served file" for i in range(20_000)]}).write_csv(root / "big.csv")
+    size = (root / "big.csv").stat().st_size
+
+    def limit() -> None:  # 64 KiB per file; Python ignores SIGXFSZ, so the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "epochplan", "audit", f"{base}/big.csv", "--no-near", "-q"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+        preexec_fn=limit,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"error: {base}/big.csv: cannot download it ("), proc.stderr
+    assert f"the download needs {size:,} bytes in {temp}; set TMPDIR to a folder with room" in proc.stderr, proc.stderr
     assert not list(temp.glob("epochplan-downloads-*"))

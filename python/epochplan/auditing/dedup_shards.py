@@ -18,7 +18,8 @@ from .. import interrupts
 from ..errors import InputError
 from ..outputs import remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
-from ..sources.remote import file_name, holds_downloads
+from ..sources.downloads import holds_downloads
+from ..sources.remote import file_name
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
 

@@ -22,9 +22,9 @@ from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.class_labels import check_one_features
+from ..sources.downloads import holds_downloads
 from ..sources.parts import read_error
 from ..sources.paths import file_format
-from ..sources.remote import holds_downloads
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText

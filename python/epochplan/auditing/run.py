@@ -22,7 +22,7 @@ from ..errors import InputError, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
-from ..sources.remote import holds_downloads
+from ..sources.downloads import holds_downloads
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts

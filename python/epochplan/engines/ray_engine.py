@@ -32,6 +32,7 @@ from .._epochplan import Auditor
 from ..errors import EngineError, EpochplanError, InputError
 from ..outputs import uninterrupted
 from ..sources import Source
+from ..sources.downloads import SharedCopy, shared_copy
 from ..sources.remote import first_line, is_remote
 from .base import MeasureSpec, ProgressCallback
 
@@ -335,13 +336,13 @@ class RayEngine:
         task = ray.remote(measure_file).options(num_returns="streaming", _generator_backpressure_num_objects=_BACKLOG, max_retries=0)
         tokenizer_ref = ray.put(tokenizer)
 
-        def submit(file: tuple[Any, str], skip: int = 0) -> Any:
+        def submit(file: tuple[Any, str, SharedCopy | None], skip: int = 0) -> Any:
             # Once a distinct counter estimates, exact sets in the partials are dead weight in
             # every measured batch (most of its bytes without near detection); same result.
             unigrams_exact, bigrams_exact = auditor.distinct_exact()
             measurer = {**spec.measurer, "unigrams_exact": unigrams_exact, "bigrams_exact": bigrams_exact}
-            location, shown = file
-            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip, spec.tokenizer_path, shown)
+            location, shown, shared = file
+            return task.remote(location, columns, label, batch_rows, measurer, tokenizer_ref, skip, spec.tokenizer_path, shown, shared)
 
         # No more files in flight than CPUs: a task ahead of the one the driver reads holds its
         # CPU while backpressure stops it, so with more of them than CPUs the task the driver
@@ -454,9 +455,11 @@ def _import_failure(message: str) -> str | None:
     return lines[-1] if len(lines) > 1 else "the worker gave no reason"
 
 
-def _files(source: Source) -> list[tuple[Any, str]]:
+def _files(source: Source) -> list[tuple[Any, str, SharedCopy | None]]:
     """The input's files, one task each: where a worker reads it (an absolute local path, or
-    the URL) and its name as the user gave it (what errors say).
+    the URL), its name as the user gave it (what errors say) and, for an http(s) file this
+    process downloaded to open it, that copy: a worker on this machine reads it rather than
+    download the file again (`downloads.SharedCopy`).
 
     Absolute, as a worker's working directory is not this one, but not resolved: a link is read
     under its own name, as the local engine reads it. The reader is chosen by the name's suffix,
@@ -467,4 +470,8 @@ def _files(source: Source) -> list[tuple[Any, str]]:
             f"engine='ray' reads files or URLs; {source.description} is in this process's memory: use engine='local' or write it to files"
         )
     # An empty file among others adds no rows: no task (a worker would refuse it alone).
-    return [(p if is_remote(p) else Path(p).absolute(), p) for p, part in zip(source.paths, source.parts) if not part.is_empty_file]
+    return [
+        (p, p, shared_copy(p)) if is_remote(p) else (Path(p).absolute(), p, None)
+        for p, part in zip(source.paths, source.parts)
+        if not part.is_empty_file
+    ]

@@ -15,10 +15,11 @@ from typing import Any
 from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
 from ..errors import InputError, naming_input
 from ..sources import LABEL, TEXT, batches
+from ..sources.downloads import SharedCopy, discard_downloads, local_copy
 from ..sources.formats import Source
 from ..sources.paths import Location
-from ..sources.readers import file_part
-from ..sources.remote import discard_downloads, first_line
+from ..sources.readers import downloaded_part, file_part
+from ..sources.remote import first_line
 
 #: Tokenizers loaded in this worker process, by the sha256 of their file.
 _TOKENIZERS: dict[str, TokenCounter] = {}
@@ -52,18 +53,21 @@ def measure_file(
     skip: int = 0,
     tokenizer_name: str | None = None,
     name: str | None = None,
+    shared: SharedCopy | None = None,
 ) -> Iterator[tuple[bytes, Any]]:
     """(measured batch, its labels or None) for every non-empty batch of one file, in order,
     but the first `skip` (the driver has them already: a retry after a lost worker).
     `tokenizer_name`: the tokenizer as the user named it, for errors (the worker reads a copy).
     `name`: the file as the user named it (`location` is its absolute path, a link's own:
-    the reader is chosen by its name), which errors say, with the row in the file, as the local engine's do."""
+    the reader is chosen by its name), which errors say, with the row in the file, as the local engine's do.
+    `shared`: the driver's download of an http(s) `location`, read where this worker sees it (on
+    the driver's machine), else downloaded again (`local_copy`)."""
     counter = _tokenizer(tokenizer)
     measure = Measurer(**measurer, tokenizer=counter)
     shown = str(location) if name is None else name
     try:
         try:
-            part = file_part(location)
+            part = file_part(location) if shared is None else downloaded_part(str(location), copy=local_copy(str(location), shared))
         except OSError as e:  # gone since the driver listed it: said as the local engine says it
             raise InputError(f"{shown}: cannot read rows ({first_line(e).replace(str(location), shown)})") from None
         source = Source([part], [str(location)], str(location))
@@ -82,7 +86,7 @@ def measure_file(
                 yield measured, labels  # outside the try: what the consumer raises here is not renamed
             first_row += batch.height
     finally:
-        # An http(s) file from a server without byte ranges was read from a local copy: Ray
+        # An http(s) file the worker downloaded (the driver's copy is not on its machine): Ray
         # ends the worker without the exit that would remove it (see `discard_downloads`).
         discard_downloads()
 

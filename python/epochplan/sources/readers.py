@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .downloads import download, range_probe
 from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part
 from .json_numbers import array_rounded
@@ -53,7 +54,7 @@ from .parts import (
     whole_frame_part,
 )
 from .paths import SEPARATORS, Location, file_format, has_magic
-from .remote import POLARS_ONLY, download, polars_url, range_probe, scheme_of
+from .remote import POLARS_ONLY, polars_url, scheme_of
 from .sniff import (
     BOM,
     SCHEMA_BYTES,
@@ -344,10 +345,11 @@ def _remote_parquet_part(url: str) -> Part:
     return part
 
 
-def _downloaded_part(url: str, size: int | None = None) -> Part:
+def downloaded_part(url: str, size: int | None = None, copy: Path | None = None) -> Part:
     """An http(s) file read from a local copy (`download`, its bytes counted against the size the
-    server announces) as a local file is, and named by its URL (errors too)."""
-    copy = download(url, size)
+    server announces; or `copy`, a Ray worker's, `downloads.local_copy`) as a local file is, and
+    named by its URL (errors too)."""
+    copy = download(url, size) if copy is None else copy
     try:
         return _named_by_url(file_part(copy), url, copy)
     except InputError as e:
@@ -420,10 +422,10 @@ def file_part(location: Location) -> Part:
                 # CSV, JSON lines or Arrow file early without an error (fewer rows, exit 0). Only
                 # a Parquet file's footer counts its rows (`_remote_parquet_part`).
                 if kind != "parquet":
-                    return _downloaded_part(str(location))
+                    return downloaded_part(str(location))
                 ranges, size = range_probe(str(location))
                 if not ranges:
-                    return _downloaded_part(str(location), size)
+                    return downloaded_part(str(location), size)
             return _remote_polars_part(str(location), kind)
         if kind == "parquet":
             return parquet_part(location)
