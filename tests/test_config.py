@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import assert_clean_error, run_cli
-from epochplan.errors import ConfigError
+from epochplan.errors import ConfigError, ConfigWarning
 from epochplan.settings import resolve
 
 NO_ENV: dict[str, str] = {}
@@ -75,7 +75,8 @@ fail-on = "error"          # or "warning"
 def test_standalone_file_wins_in_its_folder_and_underscores_work(tmp_path):
     pyproject(tmp_path, "[tool.epochplan.check]\nmax-leaked-rows = 5\n")
     (tmp_path / "epochplan.toml").write_text("text = ['a', 'b']\n[check]\nmax_leaked_rows = 2\n")
-    r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
+    with pytest.warns(ConfigWarning, match=r"\[tool\.epochplan\] is not read, as .*epochplan\.toml beside it is"):
+        r = resolve_check_settings(start=tmp_path, environ=NO_ENV)
     assert r["max_leaked_rows"] == 2 and r["text"] == ["a", "b"]
     assert r.settings["max_leaked_rows"].source.endswith("epochplan.toml (check)")
 

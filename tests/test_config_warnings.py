@@ -102,6 +102,30 @@ def test_a_misspelt_table_beside_the_right_one_is_warned_about_and_the_right_one
     assert json.loads(proc.stdout)["near"]["threshold"] == 0.9
 
 
+def test_a_pyproject_table_beside_an_epochplan_toml_is_warned_about_naming_both(project):
+    """epochplan.toml wins in its folder; the `[tool.epochplan]` of the pyproject.toml beside it
+    was ignored without a word, and with it the gate's thresholds written there."""
+    pyproject, standalone = project / "pyproject.toml", project / "epochplan.toml"
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.epochplan.check]\nmax-leaked-rows = 5\n')
+    standalone.write_text("[check]\nmax-exact-duplicate-fraction = 0.5\n")
+    expected = [
+        f"warning: {pyproject}: [tool.epochplan] is not read, as {standalone} beside it is (epochplan.toml wins); "
+        "move its settings into epochplan.toml and delete the table, or name one file with --config"
+    ]
+    proc = run_cli("check", "data.parquet", "--json", "-", "-q", cwd=project)
+    assert warnings_of(proc) == expected, proc.stderr
+    thresholds = json.loads(proc.stdout)["thresholds"]
+    assert (thresholds["max-exact-duplicate-fraction"], thresholds["max-leaked-rows"]) == (0.5, 0)  # as documented: the standalone file
+    shown = run_cli("config", "show", "--json", cwd=project)  # four commands resolved: said once
+    assert warnings_of(shown) == expected and json.loads(shown.stdout)["file"] == str(standalone)
+    # Named with --config, either file is a choice: nothing to warn about.
+    named = run_cli("check", "data.parquet", "--json", "-", "-q", "--config", "pyproject.toml", cwd=project)
+    assert warnings_of(named) == [] and json.loads(named.stdout)["thresholds"]["max-leaked-rows"] == 5
+    # A pyproject.toml without [tool.epochplan] beside it is no conflict.
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.ruff]\nline-length = 100\n')
+    assert warnings_of(run_cli("config", "show", cwd=project)) == []
+
+
 def test_another_tools_table_and_a_misspelt_key_are_as_before(project):
     # A table of another tool is not ours to judge; a misspelt key inside ours is an error already.
     (project / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n[tool.epochplan]\nthreshold = 0.9\n")

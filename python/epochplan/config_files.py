@@ -35,7 +35,9 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
     for directory in (folder, *folder.parents):
         standalone = directory / STANDALONE
         if standalone.is_file():
-            return standalone, _read(standalone)
+            table = _read(standalone)
+            _warn_shadowed(directory / PYPROJECT, standalone)
+            return standalone, table
         pyproject = directory / PYPROJECT
         if pyproject.is_file():
             table, misspelt = _tool_table(pyproject)
@@ -43,6 +45,25 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
             if table is not None:
                 return pyproject, table
     return None
+
+
+def _warn_shadowed(pyproject: Path, standalone: Path) -> None:
+    """epochplan.toml wins in its folder; a `[tool.epochplan]` of the pyproject.toml beside it is
+    then not read (its thresholds would be missing from the gate without a word): said. A
+    pyproject.toml that cannot be read is not epochplan's to judge here: it is not read either."""
+    if not pyproject.is_file():
+        return
+    try:
+        table, _ = _tool_table(pyproject)
+    except ConfigError:
+        return
+    if table is not None:
+        warnings.warn(
+            f"{pyproject}: [tool.epochplan] is not read, as {standalone} beside it is (epochplan.toml wins); "
+            f"move its settings into {STANDALONE} and delete the table, or name one file with --config",
+            ConfigWarning,
+            stacklevel=3,
+        )
 
 
 def _working_folder() -> Path:

@@ -1,6 +1,7 @@
 """The checks: each reads one section of an `epochplan.audit/1` dict and judges it against its
 threshold. A check whose section is absent (no near-duplicate audit, no label column, no eval
-split) is `skipped` with the reason, never a silent pass. Shares of rows compare whole numbers of
+split) is `skipped` with the reason, never a silent pass; one whose threshold was set but could not
+be judged (near duplicates off, an eval split with nothing to compare) `warns` as well. Shares of rows compare whole numbers of
 rows, `count <= floor(fraction * rows)` with the fraction taken exactly as written (0.29 is
 29/100, not the float just below it), so a budget of exactly 5 % passes at exactly 5 %.
 
@@ -153,11 +154,30 @@ def _empty_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
     return check
 
 
-def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, fraction: float) -> Check:
+#: Why the near checks could not be judged, when the caller does not say which setting turned near
+#: duplicates off (`run_checks(near_off=...)`; an audit JSON made with --no-near).
+NEAR_OFF = "near duplicates were off (--no-near, near = false in the configuration, or EPOCHPLAN_NEAR=false)"
+
+
+def near_off_reason(near_off: str | None) -> str:
+    """Why the near checks are skipped: `near_off` names where near duplicates were turned off."""
+    return f"near duplicates were off ({near_off})" if near_off else NEAR_OFF
+
+
+def _near_skipped(check: Check) -> Check:
+    """A near check that near duplicates being off left unjudged: its limit is configured (every
+    near limit has a default), so the skip is shown as a warning, which `--fail-on warning` fails."""
+    check.warns = True
+    return check
+
+
+def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, fraction: float, near_off: str = NEAR_OFF) -> Check:
     id, setting = f"{level}-duplicates", f"max-{level}-duplicate-fraction"
     title = f"{level} duplicate rows"
     if section is None:
-        return _skipped(id, title, setting, fraction, "the audit has no 'near' section (near duplicates were not computed)")
+        if level == "near":
+            return _near_skipped(_skipped(id, title, setting, fraction, f"{near_off}: the limit {setting} = {fraction:g} was not checked"))
+        return _skipped(id, title, setting, fraction, f"the audit has no {level!r} section")
     examples = [{"row": t.get("row"), "count": t.get("count"), "preview": t.get("preview", "")} for t in section.get("top") or []]
     check = _at_most(
         id,
@@ -174,7 +194,7 @@ def _duplicate_check(section: Mapping[str, Any] | None, level: str, rows: int, f
     return check
 
 
-def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
+def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any, near_off: str = NEAR_OFF) -> list[Check]:
     if not leakage:
         return [
             _skipped(
@@ -215,14 +235,16 @@ def _leakage_checks(leakage: Mapping[str, Any] | None, t: Any) -> list[Check]:
             )
         )
         if split.get("near_in_train") is None:  # an audit with near duplicates off (--no-near)
-            reason = "near duplicates were off (--no-near); the exact copies are judged above"
+            reason = f"{near_off}; the exact copies are judged above"
             checks.append(
-                _skipped(
-                    f"leakage-near:{name}",
-                    f"eval split {name!r}: near copies in train",
-                    "max-near-leaked-rows",
-                    t.max_near_leaked_rows,
-                    reason,
+                _near_skipped(
+                    _skipped(
+                        f"leakage-near:{name}",
+                        f"eval split {name!r}: near copies in train",
+                        "max-near-leaked-rows",
+                        t.max_near_leaked_rows,
+                        reason,
+                    )
                 )
             )
             continue
@@ -307,19 +329,21 @@ def _conflict_check(audit: Mapping[str, Any], rows: int, t: Any) -> Check:
     return check
 
 
-def _unique_check(audit: Mapping[str, Any], t: Any) -> Check:
+def _unique_check(audit: Mapping[str, Any], t: Any, near_off: str = NEAR_OFF) -> Check:
     id, title, setting, minimum = "min-unique-samples", "unique samples after near-dedup", "min-unique-samples", t.min_unique_samples
     near, exact = audit.get("near"), audit.get("exact") or {}
     level, unique = ("near", _int(near, "unique")) if near is not None else ("exact", _int(exact, "unique"))
     if near is None and unique >= minimum > 0:
         # The exact count is an upper bound of the near one: it can prove a shortfall, not enough.
-        return _skipped(
-            id,
-            title,
-            setting,
-            minimum,
-            f"the audit has no near-duplicate section; {unique:,} exact-unique samples is only an upper bound",
-            comparison=">=",
+        return _near_skipped(
+            _skipped(
+                id,
+                title,
+                setting,
+                minimum,
+                f"{near_off}: {unique:,} exact-unique samples is only an upper bound of the unique samples after near-dedup",
+                comparison=">=",
+            )
         )
     ok = unique >= minimum
     message = f"{unique:,} unique samples ({level} level); {'meets' if ok else 'below'} the minimum of {minimum:,}"
@@ -419,31 +443,34 @@ def _extremes(counts: Mapping[str, int]) -> tuple[tuple[str, int], tuple[str, in
     return ordered[0], ordered[-1]
 
 
-def _exact_duplicates(audit: Mapping[str, Any], rows: int, t: Any) -> list[Check]:
+def _exact_duplicates(audit: Mapping[str, Any], rows: int, t: Any, near_off: str) -> list[Check]:
     return [_duplicate_check(audit.get("exact"), "exact", rows, t.max_exact_duplicate_fraction)]
 
 
-def _near_duplicates(audit: Mapping[str, Any], rows: int, t: Any) -> list[Check]:
-    return [_duplicate_check(audit.get("near"), "near", rows, t.max_near_duplicate_fraction)]
+def _near_duplicates(audit: Mapping[str, Any], rows: int, t: Any, near_off: str) -> list[Check]:
+    return [_duplicate_check(audit.get("near"), "near", rows, t.max_near_duplicate_fraction, near_off)]
 
 
-#: Every check, in report order: (audit dict, rows, thresholds) -> the checks it judges.
-RULES: tuple[Callable[[Mapping[str, Any], int, Any], list[Check]], ...] = (
-    lambda audit, rows, t: [_empty_check(audit, rows, t)],
+#: Every check, in report order: (audit dict, rows, thresholds, why near is off) -> the checks it judges.
+RULES: tuple[Callable[[Mapping[str, Any], int, Any, str], list[Check]], ...] = (
+    lambda audit, rows, t, off: [_empty_check(audit, rows, t)],
     _exact_duplicates,
     _near_duplicates,
-    lambda audit, rows, t: _leakage_checks(audit.get("leakage"), t),
-    lambda audit, rows, t: [_conflict_check(audit, rows, t)],
-    lambda audit, rows, t: [_unique_check(audit, t)],
-    lambda audit, rows, t: [_imbalance_check(audit.get("labels"), t)],
-    lambda audit, rows, t: [_template_check(audit, t)],
+    lambda audit, rows, t, off: _leakage_checks(audit.get("leakage"), t, off),
+    lambda audit, rows, t, off: [_conflict_check(audit, rows, t)],
+    lambda audit, rows, t, off: [_unique_check(audit, t, off)],
+    lambda audit, rows, t, off: [_imbalance_check(audit.get("labels"), t)],
+    lambda audit, rows, t, off: [_template_check(audit, t)],
 )
 
 
-def run_checks(audit: Mapping[str, Any], thresholds: Any = None) -> list[Check]:
-    """Judge an `epochplan.audit/1` dict; one Check per rule (per eval split for leakage)."""
+def run_checks(audit: Mapping[str, Any], thresholds: Any = None, *, near_off: str | None = None) -> list[Check]:
+    """Judge an `epochplan.audit/1` dict; one Check per rule (per eval split for leakage).
+    `near_off` names where near duplicates were turned off (`EPOCHPLAN_NEAR=false in the
+    environment`), for the skipped near checks to say; without it they list the ways."""
     t = thresholds or Thresholds()
     if audit.get("schema") != AUDIT_SCHEMA:
         raise InputError(f"audit schema {audit.get('schema')!r}: expected {AUDIT_SCHEMA!r}")
     rows = _int(audit, "rows")
-    return [check for rule in RULES for check in rule(audit, rows, t)]
+    off = near_off_reason(near_off)
+    return [check for rule in RULES for check in rule(audit, rows, t, off)]

@@ -90,4 +90,5 @@ def check(
         warning = check_baseline_source(base, audit_dict, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:
             warnings.warn(warning, stacklevel=2)
-    return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None)
+    near_off = "near=False" if near_options.get("near") is False else None
+    return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None, near_off=near_off)

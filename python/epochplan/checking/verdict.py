@@ -18,16 +18,23 @@ STATUSES = ("pass", "warning", "error", "skipped")
 _RANK = {"pass": 0, "warning": 1, "error": 2}
 
 
+def _reaches(check: Check, fail_on: str) -> bool:
+    """Whether the check's status reaches `fail_on`. A skip shown as a warning (`warns`: its input
+    was given and held nothing, or near duplicates were off) is a warning here too: under
+    `--fail-on warning` it fails the gate; a quiet skip (no --label) never does."""
+    level = "warning" if check.status == "skipped" and check.warns else check.status
+    return level != "skipped" and _RANK[level] >= _RANK[fail_on]
+
+
 def judge(checks: Sequence[Check], *, fail_on: str = "error", exit_zero: bool = False, baseline: str | None = None) -> dict[str, Any]:
     """Mark the checks that fail the gate and return the summary (status, exit code)."""
     if fail_on not in FAIL_ON:
         raise InputError(f"fail_on={fail_on!r}: use one of {', '.join(FAIL_ON)}")
     for check in checks:
-        reached = check.status != "skipped" and _RANK[check.status] >= _RANK[fail_on]
         regressed = check.baseline is None or check.baseline["verdict"] in ("new", "worse")
-        check.fails_gate = reached and regressed
+        check.fails_gate = _reaches(check, fail_on) and regressed
     failed = [c.id for c in checks if c.fails_gate]
-    excused = [c.id for c in checks if c.status != "skipped" and _RANK[c.status] >= _RANK[fail_on] and not c.fails_gate]
+    excused = [c.id for c in checks if _reaches(c, fail_on) and not c.fails_gate]
     counts = {status: sum(c.status == status for c in checks) for status in STATUSES}
     status = "fail" if failed else "pass"
     return {
@@ -79,10 +86,12 @@ def evaluate(
     baseline: Mapping[str, Mapping[str, Any]] | None = None,
     baseline_path: str | None = None,
     exit_zero: bool = False,
+    near_off: str | None = None,
 ) -> CheckReport:
-    """Checks, baseline comparison and verdict for an audit dict."""
+    """Checks, baseline comparison and verdict for an audit dict. `near_off`: where near
+    duplicates were turned off, named by the skipped near checks (`rules.run_checks`)."""
     t = thresholds or Thresholds()
-    checks = rules.run_checks(audit, t)  # looked up at call time, so a test can replace it
+    checks = rules.run_checks(audit, t, near_off=near_off)  # looked up at call time, so a test can replace it
     if baseline is not None:
         compare_baseline(checks, baseline)
     summary = judge(checks, fail_on=t.fail_on, exit_zero=exit_zero, baseline=baseline_path)

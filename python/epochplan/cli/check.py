@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
+from ..config import COMMAND_LINE, ENVIRONMENT, Setting
 from ..outputs import atomic_write_text, check_outputs, reader_may_leave, staged_outputs, stdout_errors, stdout_option, write_stdout
 from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
@@ -21,6 +22,19 @@ from ..render.html import render_html
 from ..render.junit import to_junit
 from ..sources import resolve_paths
 from . import options
+
+
+def _near_off(near: Setting, environ: Mapping[str, str]) -> str | None:
+    """Where near duplicates were turned off, for the skipped near checks to name (a CI variable
+    or a file's `near = false` is not in the command line the log shows); None when they are on."""
+    if near.value is not False:
+        return None
+    if near.level == COMMAND_LINE:
+        return "--no-near"
+    if near.level == ENVIRONMENT:
+        variable = "EPOCHPLAN_NEAR"
+        return f"{variable}={environ.get(variable, 'false')} in the environment"
+    return f"near = false in {near.source}"
 
 
 @options.takes(options.DATA, options.CHECK)
@@ -46,7 +60,7 @@ def check_command(
 
     Checks: empty rows, exact and near duplicates, leakage of each --eval split into train (exact and near), conflicting labels, minimum unique samples, label imbalance (a warning), a shared template (a warning by default). Thresholds come from the flags, then EPOCHPLAN_<KEY> environment variables, then the tool.epochplan.check table of pyproject.toml (or the check table of epochplan.toml), then the top level of tool.epochplan, then the defaults; `epochplan config show` prints them and where each came from.
 
-    Exit codes: 0 no check that ran reached --fail-on (a skipped check, its input missing, never fails the gate); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
+    Exit codes: 0 no check that ran reached --fail-on (a skipped check whose input is missing never fails the gate; one shown as a warning, near duplicates off or an eval split with nothing to compare, fails it under --fail-on warning); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
     """
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
@@ -72,7 +86,14 @@ def check_command(
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:
             terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(warning))}", highlight=False)
-    report = evaluate(audit, thresholds, baseline=base, baseline_path=str(baseline) if baseline else None, exit_zero=exit_zero)
+    report = evaluate(
+        audit,
+        thresholds,
+        baseline=base,
+        baseline_path=str(baseline) if baseline else None,
+        exit_zero=exit_zero,
+        near_off=_near_off(resolved.settings["near"], environ),
+    )
 
     texts: dict[str, Callable[[], str]] = {
         "--json": report.to_json,

@@ -45,6 +45,8 @@ def threshold_text(c: Check) -> str:
 def status_text(c: Check) -> str:
     if c.status in ("error", "warning") and not c.fails_gate and c.baseline is not None:
         return f"{c.status} (not worse than baseline)"
+    if c.status == "skipped" and c.warns:  # a limit set but not judged: a warning (verdict._reaches)
+        return "skipped (warning)"
     return c.status
 
 
@@ -88,6 +90,9 @@ def verdict_line(report: CheckReport) -> str:
     s = report.summary
     counts = s["counts"]
     parts = [f"{counts[k]} {k}" for k in ("pass", "warning", "error", "skipped") if counts[k]]
+    warned = sum(c.status == "skipped" and c.warns for c in report.checks)  # not judged, where a limit was set
+    if warned:
+        parts[-1] += f" ({warned} of them a warning)"
     head = "gate FAILED" if s["status"] == "fail" else "gate passed"
     failed = f" ({', '.join(s['failed'])})" if s["failed"] else ""
     return f"{head}{failed}: {', '.join(parts)}; fail-on {s['fail_on']}; exit {s['exit_code']}"
@@ -105,7 +110,8 @@ def render_terminal(report: CheckReport, console: Console | None = None) -> None
     table.add_column("%", justify="right")
     table.add_column("threshold", justify="right")
     for c in report.checks:
-        table.add_row(escape(c.id), f"[{_STYLE[c.status]}]{escape(status_text(c))}[/]", count_text(c), percent_text(c), threshold_text(c))
+        style = _STYLE["warning" if c.status == "skipped" and c.warns else c.status]
+        table.add_row(escape(c.id), f"[{style}]{escape(status_text(c))}[/]", count_text(c), percent_text(c), threshold_text(c))
     console.print(table)
     for c in report.checks:
         if c.status in ("error", "warning"):

@@ -60,7 +60,7 @@ def github_markdown(report: CheckReport) -> str:
         lines.append("")
     for c in details:
         said = c.message.removeprefix(f"{c.status}: ")  # "skipped: no label column": the status is said once
-        lines.append(f"- **{c.status}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(said, 600)}")
+        lines.append(f"- **{status_text(c)}** {code_span(c.id, SPLIT_CHARS, keep_end=True)}: {cell(said, 600)}")
         for example in example_lines(c, preview=_preview, name=_data):
             lines.append(f"  - {example}")
     return "\n".join(lines) + "\n\n"
