@@ -464,13 +464,22 @@ RULES: tuple[Callable[[Mapping[str, Any], int, Any, str], list[Check]], ...] = (
 )
 
 
-def run_checks(audit: Mapping[str, Any], thresholds: Any = None, *, near_off: str | None = None) -> list[Check]:
+def run_checks(
+    audit: Mapping[str, Any], thresholds: Any = None, *, near_off: str | None = None, near_off_warns: bool = True
+) -> list[Check]:
     """Judge an `epochplan.audit/1` dict; one Check per rule (per eval split for leakage).
     `near_off` names where near duplicates were turned off (`EPOCHPLAN_NEAR=false in the
-    environment`), for the skipped near checks to say; without it they list the ways."""
+    environment`), for the skipped near checks to say; without it they list the ways.
+    `near_off_warns=False`: the command itself turned them off (`--no-near`, `near=False`), a
+    choice made where the user reads it, so those skips stay quiet (no warning to fail on)."""
     t = thresholds or Thresholds()
     if audit.get("schema") != AUDIT_SCHEMA:
         raise InputError(f"audit schema {audit.get('schema')!r}: expected {AUDIT_SCHEMA!r}")
     rows = _int(audit, "rows")
     off = near_off_reason(near_off)
-    return [check for rule in RULES for check in rule(audit, rows, t, off)]
+    checks = [check for rule in RULES for check in rule(audit, rows, t, off)]
+    if not near_off_warns:
+        for check in checks:
+            if check.status == "skipped" and off in check.message:
+                check.warns = False
+    return checks

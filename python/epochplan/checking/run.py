@@ -91,4 +91,11 @@ def check(
         if warning is not None:
             warnings.warn(warning, stacklevel=2)
     near_off = "near=False" if near_options.get("near") is False else None
-    return evaluate(audit_dict, thresholds, baseline=base, baseline_path=str(baseline) if baseline is not None else None, near_off=near_off)
+    return evaluate(
+        audit_dict,
+        thresholds,
+        baseline=base,
+        baseline_path=str(baseline) if baseline is not None else None,
+        near_off=near_off,
+        near_off_warns=near_off is None,  # this call's own near=False is a visible choice: no warning
+    )

@@ -87,11 +87,15 @@ def evaluate(
     baseline_path: str | None = None,
     exit_zero: bool = False,
     near_off: str | None = None,
+    near_off_warns: bool = True,
 ) -> CheckReport:
     """Checks, baseline comparison and verdict for an audit dict. `near_off`: where near
-    duplicates were turned off, named by the skipped near checks (`rules.run_checks`)."""
+    duplicates were turned off, named by the skipped near checks; `near_off_warns`: whether those
+    skips warn (`rules.run_checks`)."""
     t = thresholds or Thresholds()
-    checks = rules.run_checks(audit, t, near_off=near_off)  # looked up at call time, so a test can replace it
+    checks = rules.run_checks(
+        audit, t, near_off=near_off, near_off_warns=near_off_warns
+    )  # looked up at call time, so a test can replace it
     if baseline is not None:
         compare_baseline(checks, baseline)
     summary = judge(checks, fail_on=t.fail_on, exit_zero=exit_zero, baseline=baseline_path)

@@ -24,17 +24,18 @@ from ..sources import resolve_paths
 from . import options
 
 
-def _near_off(near: Setting, environ: Mapping[str, str]) -> str | None:
-    """Where near duplicates were turned off, for the skipped near checks to name (a CI variable
-    or a file's `near = false` is not in the command line the log shows); None when they are on."""
+def _near_off(near: Setting, environ: Mapping[str, str]) -> tuple[str | None, bool]:
+    """Where near duplicates were turned off, for the skipped near checks to name, and whether
+    those skips warn: a CI variable or a file's `near = false` is not in the command line the log
+    shows, so it warns (and fails `--fail-on warning`); `--no-near` is, so it is a quiet skip."""
     if near.value is not False:
-        return None
+        return None, True
     if near.level == COMMAND_LINE:
-        return "--no-near"
+        return "--no-near", False
     if near.level == ENVIRONMENT:
         variable = "EPOCHPLAN_NEAR"
-        return f"{variable}={environ.get(variable, 'false')} in the environment"
-    return f"near = false in {near.source}"
+        return f"{variable}={environ.get(variable, 'false')} in the environment", True
+    return f"near = false in {near.source}", True
 
 
 @options.takes(options.DATA, options.CHECK)
@@ -60,7 +61,7 @@ def check_command(
 
     Checks: empty rows, exact and near duplicates, leakage of each --eval split into train (exact and near), conflicting labels, minimum unique samples, label imbalance (a warning), a shared template (a warning by default). Thresholds come from the flags, then EPOCHPLAN_<KEY> environment variables, then the tool.epochplan.check table of pyproject.toml (or the check table of epochplan.toml), then the top level of tool.epochplan, then the defaults; `epochplan config show` prints them and where each came from.
 
-    Exit codes: 0 no check that ran reached --fail-on (a skipped check whose input is missing never fails the gate; one shown as a warning, near duplicates off or an eval split with nothing to compare, fails it under --fail-on warning); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
+    Exit codes: 0 no check that ran reached --fail-on (a skipped check whose input is missing never fails the gate; one shown as a warning, near duplicates off by a file or EPOCHPLAN_NEAR (not by --no-near) or an eval split with nothing to compare, fails it under --fail-on warning); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
     """
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
@@ -86,13 +87,15 @@ def check_command(
         warning = check_baseline_source(base, audit, path=str(baseline), allow_mismatch=allow_baseline_mismatch)
         if warning is not None:
             terminal_console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(visible(warning))}", highlight=False)
+    near_off, near_off_warns = _near_off(resolved.settings["near"], environ)
     report = evaluate(
         audit,
         thresholds,
         baseline=base,
         baseline_path=str(baseline) if baseline else None,
         exit_zero=exit_zero,
-        near_off=_near_off(resolved.settings["near"], environ),
+        near_off=near_off,
+        near_off_warns=near_off_warns,
     )
 
     texts: dict[str, Callable[[], str]] = {
