@@ -30,7 +30,7 @@ from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .output_columns import check_output_columns
 from .run import _batch_rows_from_env as batch_rows_from_env
-from .run import audit, check_progress
+from .run import NoRows, audit, check_progress
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")
@@ -82,11 +82,19 @@ def representatives(
     audit gave as such already (`eval-split-left-out`)."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
-    result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
+    source = open_source(data) if source is None else source
+    try:
+        result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
+    except NoRows:
+        if source.paths:  # an empty file is refused, as on the command line
+            raise
+        # A frame of 0 rows (a filter that matched nothing): its columns checked by the audit,
+        # it has no duplicates, and the kept rows are none of its rows, in its schema.
+        nothing = DedupSummary(rows=0, kept=0, duplicates_removed=0, null_rows_removed=0, level=level, keep=keep)
+        return pl.Series("row", [], pl.UInt64), nothing, source.frame
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
     cluster = "near_id" if level == "near" else "exact_id"
-    source = open_source(data) if source is None else source
     if keep == "first":
         kept = clusters.filter(pl.col("keep"))["row"]
     else:
@@ -367,14 +375,19 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         # Rows of plain TSV inputs (no quoting: a value holds no tab and no line break) are
         # written back as they were, unquoted, not in a CSV writer's quoting.
         plain = kind == "tsv" and all(p.plain_tsv for p in source.parts if not p.is_empty_file)
+        quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
         with open(path, "wb") as handle:
+            written = False
             for start, rows in _kept(batches, keep):
                 if kind == "ndjson":
                     text = rows.write_ndjson()
                 else:
-                    quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
                     text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind], quote_style=quoting)
                 handle.write(text.encode("utf-8"))
+                written = True
+            if not written and kind != "ndjson":  # a frame of 0 rows: its header still names the columns
+                empty = pl.DataFrame(schema=source.frame.collect_schema())
+                handle.write(empty.write_csv(separator=SEPARATORS[kind], quote_style=quoting).encode("utf-8"))
         return
     writer: Any = None
     target = source.arrow_schema()

@@ -45,6 +45,11 @@ from .tokenizer import Tokenizer, load_tokenizer
 ProgressCallback = Callable[[int], None]
 
 
+class NoRows(InputError):
+    """The input has no rows at all (an empty file, a frame of 0 rows): nothing to audit, as on
+    the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
+
+
 @holds_downloads
 def audit(
     data: SourceLike,
@@ -182,7 +187,7 @@ def audit(
         with naming_input(source.description, source.locate_row, columns, label):
             runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
         if auditor.rows == 0:
-            raise InputError(f"{source.description}: no rows to audit")
+            raise NoRows(f"{source.description}: no rows to audit")
         if near:
             set_phase(progress, "near-duplicate clustering")
         if near and verify == "exact":
