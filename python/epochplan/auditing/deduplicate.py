@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError, warn_at_caller
+from ..errors import InputError, keyword_errors, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
@@ -29,8 +29,8 @@ from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .output_columns import check_output_columns
-from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import NoRows, audit, check_progress
+from .run import _batch_rows_from_env as batch_rows_from_env
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")
@@ -88,10 +88,8 @@ def representatives(
     except NoRows:
         if source.paths:  # an empty file is refused, as on the command line
             raise
-        # A frame of 0 rows (a filter that matched nothing): its columns checked by the audit,
-        # it has no duplicates, and the kept rows are none of its rows, in its schema.
         nothing = DedupSummary(rows=0, kept=0, duplicates_removed=0, null_rows_removed=0, level=level, keep=keep)
-        return pl.Series("row", [], pl.UInt64), nothing, source.frame
+        return pl.Series("row", [], pl.UInt64), nothing, source.frame  # a frame of 0 rows: none kept, in its columns
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
     cluster = "near_id" if level == "near" else "exact_id"
@@ -197,6 +195,7 @@ def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     )
 
 
+@keyword_errors(switches(audit))
 @holds_downloads
 def dedup(
     data: SourceLike,
@@ -235,6 +234,7 @@ def dedup(
         return _kept_rows(frame, kept).collect()
 
 
+@keyword_errors(switches(dedup))
 @holds_downloads
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an
@@ -386,8 +386,7 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
                 handle.write(text.encode("utf-8"))
                 written = True
             if not written and kind != "ndjson":  # a frame of 0 rows: its header still names the columns
-                empty = pl.DataFrame(schema=source.frame.collect_schema())
-                handle.write(empty.write_csv(separator=SEPARATORS[kind], quote_style=quoting).encode("utf-8"))
+                handle.write(pl.DataFrame(schema=source.frame.collect_schema()).write_csv(separator=SEPARATORS[kind]).encode("utf-8"))
         return
     writer: Any = None
     target = source.arrow_schema()

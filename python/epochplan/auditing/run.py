@@ -18,7 +18,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, naming_input, warn_at_caller, without_secrets
+from ..errors import InputError, keyword_errors, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
@@ -50,6 +50,7 @@ class NoRows(InputError):
     the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
 
 
+@keyword_errors()
 @holds_downloads
 def audit(
     data: SourceLike,
