@@ -22,7 +22,7 @@ from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.class_labels import check_one_features
-from ..sources.parts import read_error
+from ..sources.parts import combining_once, read_error
 from ..sources.paths import file_format
 from ..sources.remote import holds_downloads
 from .conflicts import conflict_warning
@@ -146,7 +146,7 @@ def _read_once(data: SourceLike, options: dict[str, Any], caller: str = "dedup")
     audit, then the kept rows), and a LazyFrame or an Arrow stream must give the same rows to
     both."""
     _check_options(data, options, caller)
-    with read_once(data, batch_rows=batch_rows_from_env()) as held:
+    with combining_once(), read_once(data, batch_rows=batch_rows_from_env()) as held:
         yield held
 
 
