@@ -96,6 +96,10 @@ def test_api_errors_name_the_keyword_arguments_not_the_command_line_flags(tmp_pa
         "lower batch=.../grad_accum=.../gpus=... or drop_last=False": lambda: epochplan.plan(samples=3, batch=8, drop_last=True),
         "give an audit (an AuditResult, its dict or JSON file, or data to audit), samples=... or tokens=...": lambda: epochplan.plan(),
         "seq_len: must be at least 1, got 0": lambda: epochplan.Setup(seq_len=0),
+        "out='kept.xyz': unsupported output type .xyz": lambda: dedup_to_file(FRAME, "kept.xyz"),
+        "nothing to plan (check the audit's text= column)": lambda: epochplan.plan(
+            epochplan.audit(pl.DataFrame({"text": [None]}, schema={"text": pl.String}))
+        ),
         "ray_address='nowhere': give HOST:PORT": lambda: dedup_to_file(data, tmp_path / "o.parquet", engine="ray", ray_address="nowhere"),
     }
     for said, call in calls.items():
@@ -112,3 +116,4 @@ def test_the_command_line_keeps_its_flags(tmp_path):
     assert_clean_error(run_cli("audit", str(tmp_path / "two.parquet")), "choose one or more with --text")
     assert_clean_error(run_cli("plan", "--samples", "100", "--batch", "0"), "--batch (per-device batch size): must be at least 1")
     assert_clean_error(run_cli("plan", "--samples", "100", "--tokens", "10000", "--packing"), "--packing needs --seq-len to count")
+    assert_clean_error(run_cli("dedup", str(tmp_path / "two.parquet"), "--text", "question", "-o", "kept.xyz"), "-o kept.xyz: unsupported")

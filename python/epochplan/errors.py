@@ -200,12 +200,13 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 _API_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("epochplan_api_call", default=False)
 
 
-def option(flag: str, value: object) -> str:
+def option(flag: str, value: object, keyword: str | None = None) -> str:
     """An option with its value as a message names it: `--text meta.body` on the command line,
     `text='meta.body'` in a call of the API (`keyword_errors`), where the value is a keyword
-    argument's. A mapping is one split's (`--eval-text val=question`, `eval_text={'val': 'question'}`)."""
+    argument's (`keyword`, else the flag's name). A mapping is one split's (`--eval-text
+    val=question`, `eval_text={'val': 'question'}`)."""
     if _API_CALL.get():
-        return f"{flag.removeprefix('--').replace('-', '_')}={value!r}"
+        return f"{keyword or flag.lstrip('-').replace('-', '_')}={value!r}"
     if isinstance(value, Mapping):
         return " ".join(f"{flag} {k}={v}" for k, v in value.items())
     return f"{flag} {value}"

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError, keyword_errors, switches, warn_at_caller
+from ..errors import InputError, keyword_errors, option, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
@@ -241,10 +241,10 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
     interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
     done, as `audit`'s is. `data` is read once first, as in `dedup`."""
     target = Path(out)
-    kind = OUTPUT_FORMATS.get(target.suffix.lower())
+    kind, where = OUTPUT_FORMATS.get(target.suffix.lower()), option("-o", str(target), "out")  # `out='x.txt'` in the API's words
     if kind is None:
         raise InputError(
-            f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
+            f"{where}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
     # Read once before it is opened: the audit and the write see the same rows.
     with _read_once(data, {**options, "progress": progress}, "dedup_to_file") as data:
@@ -253,12 +253,12 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
             # Opened once: checked against the output before the audit, then read to write it.
             source = open_source(data)
             if kind == "text":
-                check_lines_output(source, f"-o {target}")
+                check_lines_output(source, where)
             else:
                 if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
-                    source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
-                check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
-                check_one_features(source, f"-o {target}")
+                    source.check_shared_types(where)  # one output file holds the union of the columns
+                check_output_columns(source.frame.collect_schema(), kind, where)
+                check_one_features(source, where)
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
         def write(path: Path) -> None:  # an input that changed is refused before the output lands

@@ -118,6 +118,7 @@ Setup.__init__ = keyword_errors()(Setup.__init__)  # type: ignore[method-assign]
 API_PHRASES = {
     "(--audit FILE or a data path)": "(an AuditResult, its dict or JSON file, or data to audit)",
     "or drop --drop-last": "or drop_last=False",
+    "(check the --text column)": "(check the audit's text= column)",
 }
 
 
