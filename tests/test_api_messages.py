@@ -75,3 +75,45 @@ def test_a_pyarrow_dataset_or_scanner_says_what_to_pass(tmp_path):
         epochplan.audit(dataset.scanner())
     assert epochplan.audit(pl.scan_pyarrow_dataset(dataset)).exact.duplicate_rows == 1
     assert epochplan.audit(dataset.scanner().to_reader()).exact.duplicate_rows == 1
+
+
+def test_api_errors_name_the_keyword_arguments_not_the_command_line_flags(tmp_path):
+    """`audit(df, text=...)` was told "choose one or more with --text", `plan(batch=0)` "--batch
+    (per-device batch size)": flags the caller of a Python function never wrote."""
+    two = pl.DataFrame({"question": ["a b", "c d"], "answer": ["e f", "g h"]})
+    data = str(tmp_path / "in.parquet")
+    FRAME.write_parquet(data)
+    calls = {
+        "choose one or more with text=...": lambda: epochplan.audit(two),
+        "label=... takes another column than text=...": lambda: epochplan.dedup(FRAME, text="text", label="text"),
+        "(give the eval split's column with eval_text='question')": lambda: epochplan.dedup(FRAME, eval={"v": two.select("question")}),
+        "eval_text={'v': 'question'})": lambda: epochplan.audit(FRAME, eval={"v": two.select("question"), "w": FRAME.clone()}),
+        "batch (per-device batch size): must be at least 1, got 0": lambda: epochplan.plan(samples=100, batch=0),
+        "regime='pre': unknown regime": lambda: epochplan.plan(samples=100, regime="pre"),
+        "epochs=2,5: use a dot": lambda: epochplan.plan(samples=100, epochs="2,5"),
+        "packing=True needs seq_len=... to count": lambda: epochplan.plan(samples=100, tokens=10**4, packing=True),
+        "gpus=8 is more than the 3 samples": lambda: epochplan.plan(samples=3, gpus=8),
+        "lower batch=.../grad_accum=.../gpus=... or drop_last=False": lambda: epochplan.plan(samples=3, batch=8, drop_last=True),
+        "give an audit (an AuditResult, its dict or JSON file, or data to audit), samples=... or tokens=...": lambda: epochplan.plan(),
+        "seq_len: must be at least 1, got 0": lambda: epochplan.Setup(seq_len=0),
+        "out='kept.xyz': unsupported output type .xyz": lambda: dedup_to_file(FRAME, "kept.xyz"),
+        "nothing to plan (check the audit's text= column)": lambda: epochplan.plan(
+            epochplan.audit(pl.DataFrame({"text": [None]}, schema={"text": pl.String}))
+        ),
+        "ray_address='nowhere': give HOST:PORT": lambda: dedup_to_file(data, tmp_path / "o.parquet", engine="ray", ray_address="nowhere"),
+    }
+    for said, call in calls.items():
+        with pytest.raises(epochplan.InputError) as caught:
+            call()
+        assert said in str(caught.value) and "--" not in str(caught.value), str(caught.value)
+
+
+def test_the_command_line_keeps_its_flags(tmp_path):
+    """The command line calls the same functions: its messages still name its flags."""
+    from conftest import assert_clean_error, run_cli
+
+    pl.DataFrame({"question": ["a b"], "answer": ["e f"]}).write_parquet(tmp_path / "two.parquet")
+    assert_clean_error(run_cli("audit", str(tmp_path / "two.parquet")), "choose one or more with --text")
+    assert_clean_error(run_cli("plan", "--samples", "100", "--batch", "0"), "--batch (per-device batch size): must be at least 1")
+    assert_clean_error(run_cli("plan", "--samples", "100", "--tokens", "10000", "--packing"), "--packing needs --seq-len to count")
+    assert_clean_error(run_cli("dedup", str(tmp_path / "two.parquet"), "--text", "question", "-o", "kept.xyz"), "-o kept.xyz: unsupported")

@@ -160,7 +160,7 @@ def test_numpy_integers_are_whole_numbers():
     assert (p.unique_samples, p.steps_per_epoch, p.total_steps) == (100, 10, 15)
     assert epochplan.plan(samples=np.int64(100)).to_json()  # and the JSON holds plain ints
     for bad in (np.float64(8.5), np.bool_(True), True):
-        with pytest.raises(InputError, match="--batch"):
+        with pytest.raises(InputError, match="^batch"):
             Setup(batch=bad)
 
 

@@ -1,9 +1,13 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
+import contextvars
+import functools
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 
 class EpochplanError(Exception):
@@ -178,3 +182,117 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(package):
         level, frame = level + 1, frame.f_back
     warnings.warn(message, category, stacklevel=level)
+
+
+# --- The Python API's words for an option: its keyword argument, not the command line's flag. ---
+
+#: This package's folder: a frame of its code is epochplan's own (the command line, or one API
+#: function calling another), not the user's.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: A flag as messages write it (`--seq-len`, `--no-near`), and a value written after it: quoted,
+#: a number (`--epochs 2,5`, `--gpus 8`), a placeholder (`COL`, `NAME=PATH`).
+_FLAG = re.compile(r"(?<![\w-])--(no-)?([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w-])")
+_FLAG_VALUE = re.compile(r" ('[^']*'|\"[^\"]*\"|-?\d(?:[\d,._]*\d)?(?:[eE][+-]?\d+)?(?![\w.])|([A-Z]+)=([A-Z]+)(?!\w)|[A-Z]+(?![\w=]))")
+_CODE = re.compile(r"`[^`]*`")
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+#: Whether the running call came from the user's code through the API (`keyword_errors`).
+_API_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("epochplan_api_call", default=False)
+
+
+def option(flag: str, value: object, keyword: str | None = None) -> str:
+    """An option with its value as a message names it: `--text meta.body` on the command line,
+    `text='meta.body'` in a call of the API (`keyword_errors`), where the value is a keyword
+    argument's (`keyword`, else the flag's name). A mapping is one split's (`--eval-text
+    val=question`, `eval_text={'val': 'question'}`)."""
+    if _API_CALL.get():
+        return f"{keyword or flag.lstrip('-').replace('-', '_')}={value!r}"
+    if isinstance(value, Mapping):
+        return " ".join(f"{flag} {k}={v}" for k, v in value.items())
+    return f"{flag} {value}"
+
+
+def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = {}) -> Callable[[_Function], _Function]:
+    """A public API function whose `InputError`s and `ConfigError`s name its keyword arguments
+    where the message names the command line's flag for them: `audit(df, text=...)` is told
+    "choose one or more with text=...", not "--text". The command line calls the same functions
+    and keeps its flags: only a call from outside this package (the user's code) is reworded,
+    once, by its outermost API function. A flag is reworded only where the function takes it
+    as a keyword (its own, `extra`'s: name → whether it is a switch, for `**options`); a
+    flag inside backticks (a command to run) is left. `phrases`: whole phrases said otherwise."""
+
+    def wrap(function: _Function) -> _Function:
+        keywords = switches(function) | dict(extra)
+
+        @functools.wraps(function)
+        def called(*args: Any, **kwargs: Any) -> Any:
+            if not _called_by_user(sys._getframe(1)):
+                return function(*args, **kwargs)
+            api = _API_CALL.set(True)
+            try:
+                return function(*args, **kwargs)
+            except (InputError, ConfigError) as e:
+                e.args = tuple(in_keywords(a, keywords, phrases) if isinstance(a, str) else a for a in e.args)
+                raise
+            finally:
+                _API_CALL.reset(api)
+
+        return called  # type: ignore[return-value]
+
+    return wrap
+
+
+def switches(function: Callable[..., Any]) -> dict[str, bool]:
+    """The keyword arguments `function` takes, each with whether it is a switch (a bool): the
+    `extra` of a function that passes its `**options` on to `function`."""
+    import inspect
+
+    return {
+        name: isinstance(p.default, bool) or "bool" in str(p.annotation)
+        for name, p in inspect.signature(function).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def _called_by_user(frame: Any) -> bool:
+    """No frame of this package's code calls this one: the user called the API."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_PACKAGE):
+            return False
+        frame = frame.f_back
+    return True
+
+
+def in_keywords(message: str, keywords: Mapping[str, bool], phrases: Mapping[str, str] = {}) -> str:
+    """`message` with the flags of `keywords` (name → whether it is a switch) said as keyword
+    arguments: `--seq-len 512` is `seq_len=512`, `--regime 'x'` `regime='x'`, `--no-near`
+    `near=False`, `--packing` `packing=True`, `--eval NAME=PATH` `eval={NAME: PATH}`, `--batch:`
+    `batch:`, any other `--text` `text=...`."""
+    for phrase, said in phrases.items():
+        message = message.replace(phrase, said)
+    code = [m.span() for m in _CODE.finditer(message)]
+    out, done = [], 0
+    for flag in _FLAG.finditer(message):
+        start, end = flag.span()
+        name = flag.group(2).replace("-", "_")
+        if name not in keywords or any(a <= start < b for a, b in code):
+            continue
+        switch = keywords[name]
+        value = _FLAG_VALUE.match(message, end)
+        if flag.group(1):  # --no-X
+            if not switch:
+                continue
+            said = f"{name}=False"
+        elif value is not None and value.group(2):
+            said, end = f"{name}={{{value.group(2)}: {value.group(3)}}}", value.end()
+        elif value is not None:
+            said, end = f"{name}={value.group(1)}", value.end()
+        elif switch:
+            said = f"{name}=True"
+        elif message.startswith((":", " ("), end):
+            said = name
+        else:
+            said = f"{name}=..."
+        out.append(message[done:start] + said)
+        done = end
+    return "".join(out) + message[done:]

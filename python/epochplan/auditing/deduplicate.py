@@ -17,20 +17,20 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError, warn_at_caller
+from ..errors import InputError, keyword_errors, option, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
 from ..sources.class_labels import check_one_features
 from ..sources.downloads import holds_downloads
-from ..sources.parts import read_error
+from ..sources.parts import combining_once, read_error
 from ..sources.paths import file_format
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .output_columns import check_output_columns
+from .run import NoRows, audit, check_progress
 from .run import _batch_rows_from_env as batch_rows_from_env
-from .run import audit, check_progress
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")
@@ -82,11 +82,17 @@ def representatives(
     audit gave as such already (`eval-split-left-out`)."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
-    result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
+    source = open_source(data) if source is None else source
+    try:
+        result = audit(data, text=text, near=level == "near", keep_clusters=True, eval=eval, eval_text=eval_text, **audit_options)
+    except NoRows:
+        if source.paths:  # an empty file is refused, as on the command line
+            raise
+        nothing = DedupSummary(rows=0, kept=0, duplicates_removed=0, null_rows_removed=0, level=level, keep=keep)
+        return pl.Series("row", [], pl.UInt64), nothing, source.frame  # a frame of 0 rows: none kept, in its columns
     clusters = result.clusters
     assert clusters is not None  # keep_clusters=True
     cluster = "near_id" if level == "near" else "exact_id"
-    source = open_source(data) if source is None else source
     if keep == "first":
         kept = clusters.filter(pl.col("keep"))["row"]
     else:
@@ -140,7 +146,7 @@ def _read_once(data: SourceLike, options: dict[str, Any], caller: str = "dedup")
     audit, then the kept rows), and a LazyFrame or an Arrow stream must give the same rows to
     both."""
     _check_options(data, options, caller)
-    with read_once(data, batch_rows=batch_rows_from_env()) as held:
+    with combining_once(), read_once(data, batch_rows=batch_rows_from_env()) as held:
         yield held
 
 
@@ -189,6 +195,7 @@ def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     )
 
 
+@keyword_errors(switches(audit))
 @holds_downloads
 def dedup(
     data: SourceLike,
@@ -227,16 +234,17 @@ def dedup(
         return _kept_rows(frame, kept).collect()
 
 
+@keyword_errors(switches(dedup))
 @holds_downloads
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an
     interrupt leaves `out` as it was and no temporary file. `progress` is called with the rows
     done, as `audit`'s is. `data` is read once first, as in `dedup`."""
     target = Path(out)
-    kind = OUTPUT_FORMATS.get(target.suffix.lower())
+    kind, where = OUTPUT_FORMATS.get(target.suffix.lower()), option("-o", str(target), "out")  # `out='x.txt'` in the API's words
     if kind is None:
         raise InputError(
-            f"-o {target}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
+            f"{where}: unsupported output type {target.suffix or '(none)'}; use .parquet, .jsonl, .ndjson, .csv, .tsv or .arrow"
         )
     # Read once before it is opened: the audit and the write see the same rows.
     with _read_once(data, {**options, "progress": progress}, "dedup_to_file") as data:
@@ -245,12 +253,12 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
             # Opened once: checked against the output before the audit, then read to write it.
             source = open_source(data)
             if kind == "text":
-                check_lines_output(source, f"-o {target}")
+                check_lines_output(source, where)
             else:
                 if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
-                    source.check_shared_types(f"-o {target}")  # one output file holds the union of the columns
-                check_output_columns(source.frame.collect_schema(), kind, f"-o {target}")
-                check_one_features(source, f"-o {target}")
+                    source.check_shared_types(where)  # one output file holds the union of the columns
+                check_output_columns(source.frame.collect_schema(), kind, where)
+                check_one_features(source, where)
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 
         def write(path: Path) -> None:  # an input that changed is refused before the output lands
@@ -367,14 +375,18 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         # Rows of plain TSV inputs (no quoting: a value holds no tab and no line break) are
         # written back as they were, unquoted, not in a CSV writer's quoting.
         plain = kind == "tsv" and all(p.plain_tsv for p in source.parts if not p.is_empty_file)
+        quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
         with open(path, "wb") as handle:
+            written = False
             for start, rows in _kept(batches, keep):
                 if kind == "ndjson":
                     text = rows.write_ndjson()
                 else:
-                    quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
                     text = rows.write_csv(include_header=start == 0, separator=SEPARATORS[kind], quote_style=quoting)
                 handle.write(text.encode("utf-8"))
+                written = True
+            if not written and kind != "ndjson":  # a frame of 0 rows: its header still names the columns
+                handle.write(pl.DataFrame(schema=source.frame.collect_schema()).write_csv(separator=SEPARATORS[kind]).encode("utf-8"))
         return
     writer: Any = None
     target = source.arrow_schema()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import InputError, naming_input, shown, without_secrets
+from ..errors import InputError, naming_input, option, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from ..sources.paths import file_key, shard_pattern
 from .exact_verify import give_back_rows
@@ -147,8 +147,9 @@ def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
         own = choose_text_columns(source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns())
     except InputError:
         own = []
-    column = own[0] if len(own) == 1 else "COL"
-    return f" (give the eval split's column with --eval-text {column if splits == 1 else f'{name}={column}'})"
+    if len(own) != 1:  # a placeholder, which the API's words give as `eval_text=COL`
+        return f" (give the eval split's column with --eval-text {'COL' if splits == 1 else f'{name}=COL'})"
+    return f" (give the eval split's column with {option('--eval-text', own[0] if splits == 1 else {name: own[0]})})"
 
 
 def named_splits(eval: EvalSpec) -> list[tuple[str, SourceLike]]:

@@ -18,7 +18,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, naming_input, warn_at_caller, without_secrets
+from ..errors import InputError, keyword_errors, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
@@ -45,6 +45,12 @@ from .tokenizer import Tokenizer, load_tokenizer
 ProgressCallback = Callable[[int], None]
 
 
+class NoRows(InputError):
+    """The input has no rows at all (an empty file, a frame of 0 rows): nothing to audit, as on
+    the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
+
+
+@keyword_errors()
 @holds_downloads
 def audit(
     data: SourceLike,
@@ -182,7 +188,7 @@ def audit(
         with naming_input(source.description, source.locate_row, columns, label):
             runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
         if auditor.rows == 0:
-            raise InputError(f"{source.description}: no rows to audit")
+            raise NoRows(f"{source.description}: no rows to audit")
         if near:
             set_phase(progress, "near-duplicate clustering")
         if near and verify == "exact":

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .._epochplan import Auditor
-from ..errors import EngineError, EpochplanError, InputError
+from ..errors import EngineError, EpochplanError, InputError, option
 from ..outputs import uninterrupted
 from ..sources import Source
 from ..sources.downloads import SharedCopy, shared_copy
@@ -60,7 +60,7 @@ def _check_reachable(address: str) -> None:
     where = address.removeprefix("ray://")
     host, sep, port = where.rpartition(":")
     if not sep or not port.isdigit():
-        raise InputError(f"--ray-address {address}: give HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
+        raise InputError(f"{option('--ray-address', address)}: give HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT) as connection:
             answer = _grpc_answer(connection)
@@ -71,7 +71,7 @@ def _check_reachable(address: str) -> None:
         ) from None
     if not answer:
         raise InputError(
-            f"--ray-address {address}: something listens there, but not a Ray cluster (no gRPC server answers); "
+            f"{option('--ray-address', address)}: something listens there, but not a Ray cluster (no gRPC server answers); "
             "give the head node's GCS port (ray start --head prints it; 6379 by default) or ray://HOST:10001"
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,7 +17,7 @@ from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..auditing.special_tokens import uncovered
-from ..errors import InputError
+from ..errors import InputError, keyword_errors, switches, warn_at_caller
 from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
@@ -51,7 +50,7 @@ from .rules import (
     effective_data_ratio,
     epoch_rule,
 )
-from .setup import DEFAULT_BATCH, Setup, check_fields
+from .setup import API_PHRASES, DEFAULT_BATCH, Setup, check_fields
 
 
 @dataclass
@@ -68,6 +67,7 @@ class _Builder:
         self.rationale.append(RationaleEntry(field_name, rule, detail, source))
 
 
+@keyword_errors(switches(Setup), API_PHRASES)
 def plan(
     source: Any = None,
     setup: Setup | None = None,
@@ -130,7 +130,7 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> Dat
         # `dedup` gives them (`eval-split-left-out` the audit gave already).
         for w in uncovered(source, setup.sample_overhead):  # less the special tokens --sample-overhead counts
             if w.id != "eval-split-left-out":
-                warnings.warn(w.message, UserWarning, stacklevel=3)
+                warn_at_caller(w.message)
     return counts_from_audit(source)
 
 

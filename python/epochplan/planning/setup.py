@@ -11,7 +11,7 @@ from typing import Any
 from ..auditing import audit
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
-from ..errors import InputError
+from ..errors import InputError, keyword_errors
 from .counts import MAX_EPOCHS, non_negative_int, parse_count, positive_float, positive_int, positive_number
 
 REGIMES = ("pretrain", "finetune", "lora", "classifier")
@@ -109,6 +109,17 @@ class Setup:
         d = dataclasses.asdict(self)
         d["batch"] = self.per_device_batch
         return d
+
+
+# `Setup(batch=0)` in the user's code is told "batch", as `plan(batch=0)` is, not "--batch".
+Setup.__init__ = keyword_errors()(Setup.__init__)  # type: ignore[method-assign]
+
+#: Phrases of the planner's errors that `plan()` says in its own words (`keyword_errors`).
+API_PHRASES = {
+    "(--audit FILE or a data path)": "(an AuditResult, its dict or JSON file, or data to audit)",
+    "or drop --drop-last": "or drop_last=False",
+    "(check the --text column)": "(check the audit's text= column)",
+}
 
 
 def check_fields(fields: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import InputError, option
 from .tool_calls import TOOL_SCHEMA_COLUMNS, message_text
 
 # A conversation before a prompt: in chat data (UltraChat has `prompt` and `messages`) the
@@ -205,7 +205,7 @@ def _unread_text_hint(schema: pl.Schema) -> str:
     and binary columns (Parquet writers that store strings without the UTF-8 annotation)."""
     nested = _nested_strings(schema)
     if nested:
-        return f" (text inside struct columns: {', '.join(nested[:5])}; name one with --text {nested[0]})"
+        return f" (text inside struct columns: {', '.join(nested[:5])}; name one with {option('--text', nested[0])})"
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary]
     if binary:
         which = f"column {binary[0]} holds" if len(binary) == 1 else f"columns {', '.join(binary[:5])} hold"

@@ -303,7 +303,7 @@ def open_source(data: SourceLike) -> Source:
     if isinstance(data, pl.DataFrame):
         return Source([whole_frame_part("polars DataFrame", data)], description="polars DataFrame")
     if (table := indexed_pandas(data)) is not None:  # its index kept, as a column
-        return open_source(Held(table, "pandas DataFrame"))
+        return open_source(Held(table, f"pandas {type(data).__name__}"))
     if is_dataset(data):
         part = dataset_part(data)
         return Source([part], description=part.name)

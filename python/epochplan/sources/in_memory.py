@@ -130,9 +130,13 @@ def _table_schema(data: Any) -> Any:
 def indexed_pandas(data: Any) -> Any:
     """A pandas DataFrame whose index holds the row ids a user set (named, or not whole numbers)
     as a pyarrow Table with its index as columns and pandas' metadata, as `pa.Table.from_pandas` makes it: `dedup` returns the index as a column and
-    writes it back where pandas reads it as the index. None for any other input (polars reads
-    a frame with the default index as it always did), or where pyarrow cannot convert the frame."""
+    writes it back where pandas reads it as the index. A pandas Series is the one-column frame
+    `series.to_frame()` (its column named `text` when the Series has no name, as polars names
+    an unnamed column). None for any other input (polars reads a frame with the default index
+    as it always did), or where pyarrow cannot convert the frame."""
     pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(data, pd.Series):
+        data = data.to_frame("text" if data.name is None else data.name)
     if pd is None or not isinstance(data, pd.DataFrame):
         return None
     index = data.index
