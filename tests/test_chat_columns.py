@@ -279,3 +279,26 @@ def test_typed_records_and_media_records_are_not_content_parts(tmp_path, suffix)
     figures = [{"question": f"what is shown {i % 3}", "figures": [{"image": f"{i}.png", "caption": "c"}]} for i in range(9)]
     result = audit_json(_write(figures, tmp_path / f"figures.{suffix}"), "--no-near")
     assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["question"], 3)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_merged_layouts_read_each_messages_own_text_field(tmp_path, suffix):
+    """ShareGPT rows (`from`/`value`) and OpenAI rows (`role`/`content`) in one column, as a merged
+    dataset holds them, read as one struct of all four fields: each message's text is the field
+    it has, not one field for the whole column (which made every ShareGPT row empty, all copies
+    of one another, and `dedup` dropped all but one)."""
+    sharegpt = [{"conversations": [{"from": "human", "value": f"question {i}"}, {"from": "gpt", "value": f"answer {i}"}]} for i in range(30)]
+    openai = [
+        {"conversations": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}]}
+        for i in range(25, 40)
+    ]
+    path = _write(sharegpt + openai, tmp_path / f"merged.{suffix}")
+    result = audit_json(path, "--no-near")
+    assert result["source"]["text_columns"] == ["conversations"]
+    # Rows 25-29 say the same in both layouts: five copies, found whichever layout holds them.
+    assert (result["rows"], result["empty_rows"], result["exact"]["unique"], result["exact"]["duplicate_rows"]) == (45, 0, 40, 5)
+    assert result["exact"]["top"][0]["text"] == "question 25\nanswer 25"
+    out = tmp_path / f"kept.{suffix}"
+    proc = run_cli("dedup", path, "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (pl.read_parquet(out) if suffix == "parquet" else pl.read_ndjson(out)).height == 40

@@ -38,13 +38,15 @@ def _is_string(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
-def _content_field(dtype: pl.DataType) -> str | None:
-    """The content field when `dtype` is a conversation: a list of structs with a string field
-    named in CONTENT_FIELDS, which are not content parts (`parts_kind`). None for anything else."""
+def _content_fields(dtype: pl.DataType) -> tuple[str, ...]:
+    """The content fields when `dtype` is a conversation: a list of structs with string fields
+    named in CONTENT_FIELDS (in that order), which are not content parts (`parts_kind`). Several
+    where layouts were merged (ShareGPT's `value` and OpenAI's `content` in one column: each
+    message has one of them, the others null). Empty for anything else."""
     if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct) or parts_kind(dtype) is not None:
-        return None
+        return ()
     fields = {f.name: f.dtype for f in dtype.inner.fields}
-    return next((name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name])), None)
+    return tuple(name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name]))
 
 
 def parts_kind(dtype: pl.DataType) -> str | None:
@@ -100,15 +102,12 @@ def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, l
             continue
         top, column, dtype = resolved
         keys = [top, *(c[len(top) + 1 :].split(".") if c != top else [])]
-        content = _content_field(dtype)
         if dtype == pl.String:
-            values = column
-        elif isinstance(dtype, pl.List) and content is not None:
-            values = column.explode().struct.field(content)  # each message's, not each row's (a null for an empty list)
-        else:
-            continue
+            texts: list[tuple[str | None, pl.Expr]] = [(None, column)]
+        else:  # each message's, not each row's (a null for an empty list); each content field of merged layouts
+            texts = [(content, column.explode().struct.field(content)) for content in _content_fields(dtype)]
         # polars writes a list of objects as compact JSON: `[{...}]` (a text in brackets is no such list)
-        found.append((c, keys, content, values.filter(values.str.starts_with("[{") & values.str.ends_with("}]"))))
+        found += [(c, keys, content, values.filter(values.str.starts_with("[{") & values.str.ends_with("}]"))) for content, values in texts]
     return found
 
 
@@ -130,7 +129,7 @@ def _is_text(dtype: pl.DataType) -> bool:
     """A string column, a list of strings (turns) or a conversation (a list of messages)."""
     if isinstance(dtype, (pl.List, pl.Array)) and _is_string(dtype.inner):
         return True  # a list of strings, or a fixed-size one (pyarrow's list_(string(), n))
-    return _is_string(dtype) or _content_field(dtype) is not None
+    return _is_string(dtype) or bool(_content_fields(dtype))
 
 
 def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataType] | None:
@@ -338,7 +337,7 @@ def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | N
     return [
         name
         for name, dtype in schema.items()
-        if (_is_string(dtype) or _content_field(dtype) is not None)
+        if (_is_string(dtype) or _content_fields(dtype))
         and name not in columns
         and name != label
         and not is_pandas_index(name)
@@ -410,9 +409,9 @@ def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         column, dtype = column.arr.to_list(), pl.List(dtype.inner)
     if not isinstance(dtype, pl.List):
         return column.cast(pl.String)
-    content = _content_field(dtype)
+    contents = _content_fields(dtype)
     # A message's tool calls (`tool_calls`, `function_call`) follow its content (`tool_calls.py`).
-    item = pl.element() if content is None else message_text(pl.element(), dtype.inner, content)
+    item = message_text(pl.element(), dtype.inner, contents) if contents else pl.element()
     # A list of strings, or of nulls only (as a batch of empty lists reads), casts as it is.
     return column.list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
 
