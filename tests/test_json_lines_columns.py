@@ -107,7 +107,9 @@ def test_a_message_field_first_seen_past_the_head_is_read(tmp_path, name):
     calls = [
         {"messages": [{"role": "user", "content": f"weather {i}"}, {"role": "assistant", "content": None, "tool_calls": [call]}]}
         for i in range(LATE // 2)
-        for call in ({"id": "1", "type": "function", "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'}} for city in "AB")
+        for call in (
+            {"id": "1", "type": "function", "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'}} for city in "AB"
+        )
     ]
     sharegpt = [{"messages": [{"from": "human", "value": f"late question {i}"}, {"from": "gpt", "value": "sure"}]} for i in range(LATE)]
     _write(path, [_chat(i) for i in range(EARLY)] + calls + sharegpt)
