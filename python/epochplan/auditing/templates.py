@@ -227,8 +227,11 @@ def metadata_column_warning(columns: list[str], conversations: list[str], metada
     """A `text-column` warning when the one column audited (chosen automatically) looks like
     metadata (`looks_like_metadata`: a category, a source's name) and conversation or
     list-of-strings columns stand beside it (several: which one is the text is not chosen)."""
-    others = [c for c in conversations if c not in columns and not metadata(c)]
+    others = [c for c in conversations if c not in columns]
     if len(columns) != 1 or not others or not metadata(columns[0]):
+        return None
+    others = [c for c in others if not metadata(c)]  # tags, file names: no text either
+    if not others:
         return None
     shown = ", ".join(others[:NAMED_COLUMNS])
     message = (
