@@ -279,3 +279,87 @@ def test_typed_records_and_media_records_are_not_content_parts(tmp_path, suffix)
     figures = [{"question": f"what is shown {i % 3}", "figures": [{"image": f"{i}.png", "caption": "c"}]} for i in range(9)]
     result = audit_json(_write(figures, tmp_path / f"figures.{suffix}"), "--no-near")
     assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["question"], 3)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_merged_layouts_read_each_messages_own_text_field(tmp_path, suffix):
+    """ShareGPT rows (`from`/`value`) and OpenAI rows (`role`/`content`) in one column, as a merged
+    dataset holds them, read as one struct of all four fields: each message's text is the field
+    it has, not one field for the whole column (which made every ShareGPT row empty, all copies
+    of one another, and `dedup` dropped all but one)."""
+    sharegpt = [
+        {"conversations": [{"from": "human", "value": f"question {i}"}, {"from": "gpt", "value": f"answer {i}"}]} for i in range(30)
+    ]
+    openai = [
+        {"conversations": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}]}
+        for i in range(25, 40)
+    ]
+    path = _write(sharegpt + openai, tmp_path / f"merged.{suffix}")
+    result = audit_json(path, "--no-near")
+    assert result["source"]["text_columns"] == ["conversations"]
+    # Rows 25-29 say the same in both layouts: five copies, found whichever layout holds them.
+    assert (result["rows"], result["empty_rows"], result["exact"]["unique"], result["exact"]["duplicate_rows"]) == (45, 0, 40, 5)
+    assert result["exact"]["top"][0]["text"] == "question 25\nanswer 25"
+    out = tmp_path / f"kept.{suffix}"
+    proc = run_cli("dedup", path, "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (pl.read_parquet(out) if suffix == "parquet" else pl.read_ndjson(out)).height == 40
+
+
+CATEGORIES = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_a_conversation_is_chosen_over_a_category_beside_it(tmp_path, suffix):
+    """The only string column was chosen before a conversation or list of turns beside it:
+    MT-Bench's question.jsonl (`category` beside `turns`) audited 80 questions as 8 texts, each
+    "a copy" of nine others; Capybara (`source` beside `conversation` of input/output turns) as
+    its four source names. A column that looks like metadata (few short values, or one word
+    each) gives way to the one such column; a string column of text does not."""
+    mt_bench = [{"question_id": 81 + i, "category": CATEGORIES[i // 10], "turns": [f"question {i}", f"follow-up {i}"]} for i in range(80)]
+    result = audit_json(_write(mt_bench, tmp_path / f"question.{suffix}"), "--no-near")
+    assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["turns"], 80)
+    assert result["exact"]["top"] == [] and result["lengths"]["words"]["max"] == 4
+    sources = ["General QA", "Airoboros", "EverythingLM", "Know-Logic"]
+    capybara = [
+        {"source": sources[i % 4], "conversation": [{"input": f"ask {i}", "output": f"reply {i}"}, {"input": "thanks", "output": None}]}
+        for i in range(40)
+    ]
+    result = audit_json(_write(capybara, tmp_path / f"capybara.{suffix}"), "--no-near")
+    assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["conversation"], 40)
+    assert result["lengths"]["chars"]["max"] == len("ask 39\nreply 39\nthanks")
+    # Text in the string column (spaces, many values): it stays the choice, as the README's rule says.
+    titled = [{"title": f"a title number {i}", "turns": ["hi", "ho"]} for i in range(20)]
+    assert audit_json(_write(titled, tmp_path / f"titled.{suffix}"), "--no-near")["source"]["text_columns"] == ["title"]
+
+
+def test_a_category_beside_several_conversations_is_audited_with_a_warning(tmp_path):
+    rows = [
+        {
+            "source": ["ultrachat", "sharegpt"][i % 2],
+            "chosen": [{"role": "user", "content": f"good {i}"}],
+            "rejected": [{"role": "user", "content": f"bad {i}"}],
+        }
+        for i in range(40)
+    ]
+    result = audit_json(_write(rows, tmp_path / "pref.parquet"), "--no-near")
+    assert result["source"]["text_columns"] == ["source"]
+    (warning,) = [w for w in result["warnings"] if w["id"] == "text-column"]
+    assert "'source' (chosen automatically) looks like metadata" in warning["message"] and "--text chosen" in warning["message"]
+
+
+def test_several_string_columns_beside_a_conversation_name_it(tmp_path):
+    """LMSYS-Chat-1M: ids, a model's name and a language beside the conversation."""
+    rows = [
+        {
+            "conversation_id": f"{i:032x}",
+            "model": "vicuna-13b",
+            "conversation": [{"role": "user", "content": f"hi {i}"}],
+            "language": "English",
+        }
+        for i in range(10)
+    ]
+    proc = run_cli("audit", _write(rows, tmp_path / "lmsys.parquet"))
+    assert_clean_error(
+        proc, "several string columns (conversation_id, model, language)", "'conversation' holds a conversation", "--text conversation"
+    )

@@ -92,3 +92,34 @@ def test_a_key_of_kinds_polars_cannot_join_is_read_as_its_json_text(tmp_path, la
     assert kept.schema["x"] == pl.String and kept["x"].to_list()[-2:] == ["[1, 2]", "2"]
     proc = run_cli("audit", str(path), "--label", "lable", "--no-near")  # a typo: the columns are named
     assert_clean_error(proc, "no label column 'lable'; columns are: text, x")
+
+
+def _chat(i: int, **late) -> dict:
+    return {"messages": [{"role": "user", "content": f"early question {i} " + "pad " * 10}, {"role": "assistant", "content": "ok", **late}]}
+
+
+@pytest.mark.parametrize("name", ["chat.jsonl", "chat.jsonl.gz"])
+def test_a_message_field_first_seen_past_the_head_is_read(tmp_path, name):
+    """The fields of a conversation's messages came from the head only: a message's `tool_calls`
+    first seen past it was dropped (two conversations that differ only in their calls read as
+    copies), as was another layout's text field (ShareGPT rows, then OpenAI rows: empty rows)."""
+    path = tmp_path / name
+    calls = [
+        {"messages": [{"role": "user", "content": f"weather {i}"}, {"role": "assistant", "content": None, "tool_calls": [call]}]}
+        for i in range(LATE // 2)
+        for call in (
+            {"id": "1", "type": "function", "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'}} for city in "AB"
+        )
+    ]
+    sharegpt = [{"messages": [{"from": "human", "value": f"late question {i}"}, {"from": "gpt", "value": "sure"}]} for i in range(LATE)]
+    _write(path, [_chat(i) for i in range(EARLY)] + calls + sharegpt)
+    assert path.stat().st_size > 2 << 20 or name.endswith(".gz")
+    audit = audit_json(str(path), "--no-near")
+    assert (audit["rows"], audit["empty_rows"], audit["exact"]["unique"]) == (EARLY + 2 * LATE, 0, EARLY + 2 * LATE)
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    kept = pl.read_parquet(out)
+    assert kept.height == EARLY + 2 * LATE
+    assert kept["messages"][EARLY + 1][1]["tool_calls"][0]["function"]["arguments"] == '{"city": "B"}'
+    assert kept["messages"][-1][0]["value"] == f"late question {LATE - 1}"

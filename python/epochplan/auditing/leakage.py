@@ -13,7 +13,9 @@ from ..errors import InputError, naming_input, option, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from ..sources.paths import file_key, shard_pattern
 from .exact_verify import give_back_rows
+from .input_warnings import SAMPLED
 from .result import EXAMPLES, Leakage, LeakExample
+from .templates import looks_like_metadata
 
 EvalSpec = Mapping[str, SourceLike] | Sequence[SourceLike] | SourceLike | None
 #: The eval text column(s): one for every split, or {split name: column(s)}; None = train's.
@@ -144,7 +146,10 @@ def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
     """How to give an eval split its own text column: the one it would be audited on alone."""
     try:
-        own = choose_text_columns(source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns())
+        metadata = lambda column: looks_like_metadata(column, source.first_values(column, SAMPLED))  # noqa: E731
+        own = choose_text_columns(
+            source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns(), metadata=metadata
+        )
     except InputError:
         own = []
     if len(own) != 1:  # a placeholder, which the API's words give as `eval_text=COL`

@@ -261,7 +261,7 @@ class AuditWarning:
     """Something the numbers alone would hide (id `template`: a shared template dominates;
     `separator`: a CSV/TSV file read as one column, its fields most likely split by another
     character; `text-column`: the audited column was chosen automatically beside other text
-    columns; `media-column`, `label-variants`, `label-sentinel`, `label-cardinality`: see `input_warnings`;
+    columns, or looks like metadata beside conversations; `media-column`, `label-variants`, `label-sentinel`, `label-cardinality`: see `input_warnings`;
     `special-tokens`: see `special_tokens`)."""
 
     id: str

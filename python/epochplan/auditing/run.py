@@ -21,7 +21,16 @@ from ..engines import MeasureSpec, open_engine, refuse_in_memory
 from ..errors import InputError, keyword_errors, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
-from ..sources import SourceLike, arrow_once, check_label_column, choose_text_columns, class_names, open_source, other_text_columns
+from ..sources import (
+    SourceLike,
+    arrow_once,
+    check_label_column,
+    choose_text_columns,
+    class_names,
+    conversation_columns,
+    open_source,
+    other_text_columns,
+)
 from ..sources.downloads import holds_downloads
 from .clusters import cluster_frame, fill_previews, ids_from_bytes
 from .conflicts import conflicts_from_core
@@ -39,7 +48,7 @@ from .input_warnings import (
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
-from .templates import capped_warning, template_signal, template_warnings, text_column_warning
+from .templates import capped_warning, looks_like_metadata, metadata_column_warning, template_signal, template_warnings, text_column_warning
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -166,7 +175,8 @@ def audit(
     schema, typed, index = source.schema(), source.typed_schema(), source.index_columns()
     try:
         holds_media = lambda column: is_media(column, typed[column], lambda c: source.first_values(c, SAMPLED))  # noqa: E731
-        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, index)
+        metadata = lambda column: looks_like_metadata(column, source.first_values(column, SAMPLED))  # noqa: E731
+        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, index, metadata)
     except InputError:
         # Files that differ in columns: a column only some have is why none could be chosen.
         source.check_shared_columns()
@@ -228,7 +238,11 @@ def audit(
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
-        chosen = text_column_warning(columns, others) if text is None else None
+        chosen = None
+        if text is None:  # a category chosen beside several conversations (which is the text is not chosen) says so first
+            chosen = metadata_column_warning(columns, conversation_columns(typed, label, index), metadata) or text_column_warning(
+                columns, others
+            )
         if chosen is not None:
             result.warnings.append(chosen)
         not_ids = pl.Schema({name: dtype for name, dtype in typed.items() if name not in index})  # pandas' index: row ids

@@ -3,7 +3,7 @@ streamed in input order, and row previews."""
 
 from .batches import DEFAULT_BATCH_ROWS, batches, count_rows, prefetch, row_batches
 from .class_labels import class_names, shown_label
-from .columns import LABEL, TEXT, check_label_column, choose_text_columns, other_text_columns, text_expression
+from .columns import LABEL, TEXT, check_label_column, choose_text_columns, conversation_columns, other_text_columns, text_expression
 from .formats import Source, SourceLike, open_source
 from .hf import is_dataset_dict
 from .in_memory import arrow_once, read_once
@@ -39,6 +39,7 @@ __all__ = [
     "batches",
     "check_label_column",
     "choose_text_columns",
+    "conversation_columns",
     "class_names",
     "count_rows",
     "is_dataset_dict",

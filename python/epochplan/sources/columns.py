@@ -15,8 +15,14 @@ TEXT_COLUMN_CANDIDATES = ("text", "content", "messages", "conversations", "promp
 #: The field holding a message's text in a conversation column, in order of preference: the
 #: OpenAI / TRL chat layout's `content`, ShareGPT's `value`, or `text`.
 CONTENT_FIELDS = ("content", "value", "text")
+#: The fields of a turn that holds both sides of an exchange (Capybara's `conversation`: a
+#: list of `{"input", "output"}`), read in this order, one a line, where no CONTENT_FIELDS is.
+TURN_FIELDS = ("input", "output")
 #: What `--text` accepts, for error messages.
-TEXT_KINDS = "a string column, a list of strings, or a conversation (a list of messages with a string field content, value or text)"
+TEXT_KINDS = (
+    "a string column, a list of strings, or a conversation (a list of messages with a string field content, value or text, "
+    "or with input and output)"
+)
 #: Fields of content parts that hold no text (OpenAI's `image_url`, `input_audio`; Hugging Face's
 #: `image`, `video`, `audio`): a list of structs with one of them is a list of multimodal parts.
 MEDIA_FIELDS = frozenset({"image_url", "image", "input_image", "input_audio", "audio", "video", "video_url"})
@@ -38,13 +44,28 @@ def _is_string(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
-def _content_field(dtype: pl.DataType) -> str | None:
-    """The content field when `dtype` is a conversation: a list of structs with a string field
-    named in CONTENT_FIELDS, which are not content parts (`parts_kind`). None for anything else."""
+def _content_fields(dtype: pl.DataType) -> tuple[str, ...]:
+    """The content fields when `dtype` is a conversation: a list of structs with string fields
+    named in CONTENT_FIELDS (in that order), which are not content parts (`parts_kind`). Several
+    where layouts were merged (ShareGPT's `value` and OpenAI's `content` in one column: each
+    message has one of them, the others null). Empty for anything else."""
     if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct) or parts_kind(dtype) is not None:
-        return None
+        return ()
     fields = {f.name: f.dtype for f in dtype.inner.fields}
-    return next((name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name])), None)
+    return tuple(name for name in CONTENT_FIELDS if name in fields and _is_string(fields[name]))
+
+
+def _turn_fields(dtype: pl.DataType) -> tuple[str, ...]:
+    """TURN_FIELDS when `dtype` is a list of turns that each hold both sides (string `input`
+    and `output` fields, no content field); empty for anything else."""
+    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct) or _content_fields(dtype) or parts_kind(dtype) is not None:
+        return ()
+    fields = {f.name: f.dtype for f in dtype.inner.fields}
+    return TURN_FIELDS if all(name in fields and _is_string(fields[name]) for name in TURN_FIELDS) else ()
+
+
+def _is_conversation(dtype: pl.DataType) -> bool:
+    return bool(_content_fields(dtype) or _turn_fields(dtype))
 
 
 def parts_kind(dtype: pl.DataType) -> str | None:
@@ -100,15 +121,12 @@ def listed_texts(columns: Sequence[str], schema: pl.Schema) -> list[tuple[str, l
             continue
         top, column, dtype = resolved
         keys = [top, *(c[len(top) + 1 :].split(".") if c != top else [])]
-        content = _content_field(dtype)
         if dtype == pl.String:
-            values = column
-        elif isinstance(dtype, pl.List) and content is not None:
-            values = column.explode().struct.field(content)  # each message's, not each row's (a null for an empty list)
-        else:
-            continue
+            texts: list[tuple[str | None, pl.Expr]] = [(None, column)]
+        else:  # each message's, not each row's (a null for an empty list); each content field of merged layouts
+            texts = [(content, column.explode().struct.field(content)) for content in _content_fields(dtype)]
         # polars writes a list of objects as compact JSON: `[{...}]` (a text in brackets is no such list)
-        found.append((c, keys, content, values.filter(values.str.starts_with("[{") & values.str.ends_with("}]"))))
+        found += [(c, keys, content, values.filter(values.str.starts_with("[{") & values.str.ends_with("}]"))) for content, values in texts]
     return found
 
 
@@ -130,7 +148,7 @@ def _is_text(dtype: pl.DataType) -> bool:
     """A string column, a list of strings (turns) or a conversation (a list of messages)."""
     if isinstance(dtype, (pl.List, pl.Array)) and _is_string(dtype.inner):
         return True  # a list of strings, or a fixed-size one (pyarrow's list_(string(), n))
-    return _is_string(dtype) or _content_field(dtype) is not None
+    return _is_string(dtype) or _is_conversation(dtype)
 
 
 def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataType] | None:
@@ -235,12 +253,17 @@ def choose_text_columns(
     typed: pl.Schema | None = None,
     holds_media: Callable[[str], bool] | None = None,
     index: Collection[str] = (),
+    metadata: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
     the only string column besides the label column (and the tools' schemas, `tools` or
-    `functions`, taken last, when there is nothing else), else (no string column) the only
-    conversation or list-of-strings column, else the only text field of a struct column. The
+    `functions`, taken last, when there is nothing else) unless it looks like metadata
+    (`metadata`: a category, a source's name, an id) beside exactly one conversation or
+    list-of-strings column that does not (a list of tags or file names does), which is then
+    chosen (MT-Bench's `category` beside its `turns`), else
+    (no string column) the only conversation or list-of-strings column, else the only text field
+    of a struct column. The
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
     text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
     as the only text, or as chat data beside other string columns (which are not audited in
@@ -293,12 +316,11 @@ def choose_text_columns(
     # several, refused as before: leaving it out would choose the id.
     if all(name in TOOL_SCHEMA_COLUMNS for name in strings):
         strings = []
+    conversations = conversation_columns(schema, label, index)
+    if len(strings) == 1 and len(conversations) == 1 and metadata is not None and metadata(strings[0]) and not metadata(conversations[0]):
+        return conversations  # the only string column describes the row (Capybara's `source`): the conversation is the text
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
-        strings = [
-            name
-            for name, dtype in schema.items()
-            if _is_text(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS and name not in index
-        ]
+        strings = conversations
     if not strings:  # records that nest their text (`{"meta": {...}, "data": {"text": ...}}`): its one text field
         strings = [name for name in _nested_strings(schema) if label not in (name, name.split(".", 1)[0])]
     if not strings:  # nothing but a column so named (a dataset of code's `functions`): that one
@@ -317,7 +339,29 @@ def choose_text_columns(
         raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary and name != label]
     unread = f" (column {binary[0]!r} holds bytes, not read as text; if it is text, {_cast_advice(binary[0])})" if binary else ""
-    raise InputError(f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text{unread}")
+    raise InputError(
+        f"{where}: several string columns ({', '.join(strings)}); choose one or more with --text{unread}{_turns_hint(schema, conversations)}"
+    )
+
+
+def conversation_columns(schema: pl.Schema, label: str | None = None, index: Collection[str] = ()) -> list[str]:
+    """The conversation and list-of-strings columns of `schema` besides the label, pandas'
+    `index` and the tools' schemas (`tools`, `functions`): where chat or dialogue data's text is."""
+    return [
+        name
+        for name, dtype in schema.items()
+        if _is_text(dtype) and not _is_string(dtype) and name != label and name not in TOOL_SCHEMA_COLUMNS and name not in index
+    ]
+
+
+def _turns_hint(schema: pl.Schema, conversations: list[str]) -> str:
+    """Where the text likely is when several string columns (ids, a model's name, a language)
+    stand beside conversation or list-of-strings columns (LMSYS-Chat-1M's `conversation`)."""
+    if not conversations:
+        return ""
+    kinds = ["a conversation" if _is_conversation(schema[c]) else "a list of strings" for c in conversations]
+    shown = ", ".join(f"{c!r} holds {kind}" for c, kind in zip(conversations[:3], kinds))
+    return f"; {shown}: if that is the text, --text {conversations[0]}"
 
 
 def check_text_in_every_file(file_schemas: dict, columns: list[str]) -> None:
@@ -338,7 +382,7 @@ def other_text_columns(schema: pl.Schema, columns: Sequence[str], label: str | N
     return [
         name
         for name, dtype in schema.items()
-        if (_is_string(dtype) or _content_field(dtype) is not None)
+        if (_is_string(dtype) or _is_conversation(dtype))
         and name not in columns
         and name != label
         and not is_pandas_index(name)
@@ -425,9 +469,14 @@ def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         column, dtype = column.arr.to_list(), pl.List(dtype.inner)
     if not isinstance(dtype, pl.List):
         return column.cast(pl.String)
-    content = _content_field(dtype)
+    contents, turns = _content_fields(dtype), _turn_fields(dtype)
     # A message's tool calls (`tool_calls`, `function_call`) follow its content (`tool_calls.py`).
-    item = pl.element() if content is None else message_text(pl.element(), dtype.inner, content)
+    item = message_text(pl.element(), dtype.inner, contents) if contents else pl.element()
+    if turns:  # both sides of each turn, a line each; a turn with neither is left out, as a message without content
+        sides = [pl.element().struct.field(f).cast(pl.String) for f in turns]
+        item = pl.when(pl.any_horizontal([side.is_not_null() for side in sides])).then(
+            pl.concat_str(sides, separator="\n", ignore_nulls=True)
+        )
     # A list of strings, or of nulls only (as a batch of empty lists reads), casts as it is.
     return column.list.eval(item.cast(pl.String).drop_nulls()).list.join("\n")
 

@@ -39,6 +39,13 @@ SourceLike = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pl.Data
 __all__ = ["Source", "SourceLike", "first_line", "open_source"]
 
 
+def _holds_records(dtype: pl.DataType) -> bool:
+    """Whether `dtype` is or holds a struct (a list of messages, a record of fields)."""
+    if isinstance(dtype, pl.Struct):
+        return True
+    return isinstance(dtype, (pl.List, pl.Array)) and _holds_records(dtype.inner)
+
+
 @dataclass
 class Source:
     """A resolved input: its parts in row order, plus where it came from (for reports and errors).
@@ -93,10 +100,14 @@ class Source:
 
     def widen(self, columns: Sequence[str] | None = None) -> None:
         """Parts whose columns come from their head only (`Part.widen`: JSON lines) read again for
-        the columns of every line: those that lack one of `columns`, or every such part (None:
+        the columns of every line: those that lack one of `columns` or hold records in one (a
+        conversation's messages, whose fields are the head's only: a message's `tool_calls` or
+        another layout's `content` first seen later would be dropped), or every such part (None:
         all columns are wanted, as `dedup` writes them)."""
         for i, part in enumerate(self.parts):
-            lacking = columns is None or any(resolve_column(part.schema, c) is None for c in columns)
+            lacking = columns is None or any(
+                (resolved := resolve_column(part.schema, c)) is None or _holds_records(resolved[2]) for c in columns
+            )
             if part.widen is not None and lacking:
                 self.parts[i] = part.widen()
                 self._frame = None

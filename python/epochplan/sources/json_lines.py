@@ -5,7 +5,8 @@ A JSON lines file has no schema: its keys and their types are whatever its lines
 every line for them costs about a third of an audit (1.1 s of 3.8 s on 290 MB), so the columns
 come from the file's first SCHEMA_BYTES (`sniff.head_lines`); each block is then parsed for the
 chosen columns only, so a key the audit does not read may change type further on. Where the
-head is not enough — a chosen key (`--label`, `--text`) that first appears later, or `dedup`
+head is not enough — a chosen key (`--label`, `--text`) that first appears later or holds
+records (a conversation's messages, whose fields may first appear later), or `dedup`
 writing every column of a file whose later lines hold keys the head lacks — the part is
 `widened`: its schema is inferred from every line, with polars' own rules for a key whose type
 changes between lines (1 and "a" make a string, 1 and 1.5 a float), as polars infers a whole

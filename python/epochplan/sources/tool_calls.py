@@ -13,6 +13,8 @@ same call made twice has two. A message without calls reads exactly as before.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 #: Message fields that hold a message's tool calls: a list of calls, or one call (older API).
@@ -83,11 +85,13 @@ def _calls(message: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     return pl.when(pl.any_horizontal([t.is_not_null() for t in texts])).then(joined)
 
 
-def message_text(message: pl.Expr, dtype: pl.DataType, content: str) -> pl.Expr:
-    """A message's text: its content, then its tool calls one a line. Without calls, its content
-    as it is (null: the message is left out); with calls and no content (`null` or `""`, as
-    tool-calling turns are written), the calls alone."""
-    text = message.struct.field(content).cast(pl.String)
+def message_text(message: pl.Expr, dtype: pl.DataType, contents: Sequence[str]) -> pl.Expr:
+    """A message's text: its content (the first of the `contents` fields that is not null: a
+    column of merged layouts has ShareGPT's `value` in some messages, OpenAI's `content` in
+    others), then its tool calls one a line. Without calls, its content as it is (null: the
+    message is left out); with calls and no content (`null` or `""`, as tool-calling turns are
+    written), the calls alone."""
+    text = pl.coalesce([message.struct.field(content).cast(pl.String) for content in contents])
     calls = _calls(message, dtype)
     if calls is None:
         return text
