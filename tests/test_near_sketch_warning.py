@@ -12,6 +12,7 @@ import random
 import re
 
 import polars as pl
+
 from conftest import audit_json, run_cli
 
 

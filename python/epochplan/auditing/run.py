@@ -247,6 +247,7 @@ def audit(
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
+        near_warnings_end = len(result.warnings)  # where the near-sketch warning goes, once leakage is known
         chosen = None
         if text is None:  # a category chosen beside several conversations (which is the text is not chosen) says so first
             chosen = metadata_column_warning(columns, conversation_columns(typed, label, index), metadata) or text_column_warning(
@@ -285,7 +286,7 @@ def audit(
             merged, leaked = near_threshold_matches(auditor, near_ids, result.leaks, result.near.threshold + SKETCH_MARGIN)
             warning = sketch_warning(result.template, capped, result.rows, result.near.threshold, merged, leaked)
             if warning is not None:
-                result.warnings.append(warning)
+                result.warnings.insert(near_warnings_end, warning)
         if examples:
             attach_texts(result, source, columns, eval_sources)
         else:
