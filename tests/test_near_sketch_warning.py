@@ -56,6 +56,7 @@ def test_sketch_merges_on_templated_rows_are_named_and_exact_verify_is_advised(s
     assert f"{leaks['near_in_train']} eval rows matched as near leaks" in message
     assert "may be below the threshold" in message and "false leaks" in message and "--verify exact" in message
     assert warning["share"] == near["duplicate_rows"] / audit["rows"]
+    assert warning["text"] and pl.read_parquet(train)["text"][0].startswith(warning["text"])  # the shared opening
     # The terminal shows it, and `check` notes it beside the gate.
     shown = run_cli("audit", str(train), "-q")
     assert "warning: near duplicates were verified by sketch estimates" in " ".join((shown.stdout + shown.stderr).split())

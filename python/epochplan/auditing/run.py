@@ -286,6 +286,8 @@ def audit(
             merged, leaked = near_threshold_matches(auditor, near_ids, result.leaks, result.near.threshold + SKETCH_MARGIN)
             warning = sketch_warning(result.template, capped, result.rows, result.near.threshold, merged, leaked)
             if warning is not None:
+                if any(w.id == "template" for w in result.warnings):  # its shared text is shown once
+                    warning = dataclasses.replace(warning, text="")
                 result.warnings.insert(near_warnings_end, warning)
         if examples:
             attach_texts(result, source, columns, eval_sources)
