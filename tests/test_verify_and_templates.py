@@ -217,7 +217,11 @@ def test_near_block_records_every_setting_that_changes_counts():
 
 def test_template_warning_on_toolformer_prompt_not_on_response(tmp_path):
     prompt = epochplan.audit(TOOLFORMER, text="prompt", keep_clusters=False).to_dict()
-    (warning,) = prompt["warnings"]
+    warning, sketch = prompt["warnings"]
+    # A fifth of the near members are a few points below the threshold (benchmarks/RESULTS.md):
+    # the sketch estimates near it are named, with --verify exact advised.
+    assert sketch["id"] == "near-sketch" and "start with one of 8 shared texts" in sketch["message"]
+    assert "--verify exact" in sketch["message"] and sketch["text"] == ""  # the template warning shows the text
     assert warning["id"] == "template" and warning["share"] >= 0.5
     assert warning["text"].startswith("toolformer: enabled toolformer access:")
     assert "--text" in warning["message"] and "response" in warning["message"]
@@ -265,8 +269,11 @@ def test_a_template_every_row_shares_is_counted_without_or_more():
     """The Misra-Gries count is a lower bound, but not past every row: "300 of 300, or more"."""
     opening = "you are a helpful assistant and you answer every question with care and in detail. " * 2
     frame = pl.DataFrame({"text": [f"{opening} question number {i} about topic {i * 7}" for i in range(300)]})
-    (warning,) = epochplan.audit(frame, keep_clusters=False).to_dict()["warnings"]
+    warning, sketch = epochplan.audit(frame, keep_clusters=False).to_dict()["warnings"]
     assert "(300 of 300)" in warning["message"] and "or more" not in warning["message"]
+    # Sketch merged 214 rows that --verify exact keeps apart (300 near unique): the near-sketch
+    # warning says so.
+    assert sketch["id"] == "near-sketch" and "--verify exact" in sketch["message"]
 
 
 def _web_pages(tmp_path, n: int = 600):

@@ -4,7 +4,7 @@ core could not fill or keep."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -62,3 +62,20 @@ def fill_previews(stats: Stats, source: Source, columns: list[str], normalize: s
 
 def _preview(text: str | None, normalize: str) -> str:
     return "" if text is None else core_preview(text, normalize)
+
+
+def near_threshold_matches(auditor: Any, near_ids: np.ndarray | None, leaks: pl.DataFrame | None, limit: float) -> tuple[int, int]:
+    """(merged, leaked): near members (not their representative, not its exact copies) whose
+    similarity to the representative is under `limit`, and eval rows whose best train match is a
+    near match under it — the matches a sketch estimate just past the threshold made."""
+    similarity = auditor.near_similarity()
+    merged = 0
+    if near_ids is not None and similarity is not None:
+        values = np.frombuffer(similarity, dtype="<f4")
+        members = (near_ids != np.arange(near_ids.size, dtype=near_ids.dtype)) & (near_ids != np.uint64(NO_CLUSTER))
+        merged = int(np.count_nonzero(members & (values < limit)))
+    leaked = 0
+    if leaks is not None and leaks.height:
+        best = leaks.group_by("split", "eval_row").agg(pl.col("similarity").max())
+        leaked = best.filter(pl.col("similarity") < limit).height
+    return merged, leaked

@@ -32,7 +32,7 @@ from ..sources import (
     other_text_columns,
 )
 from ..sources.downloads import holds_downloads
-from .clusters import cluster_frame, fill_previews, ids_from_bytes
+from .clusters import cluster_frame, fill_previews, ids_from_bytes, near_threshold_matches
 from .conflicts import conflicts_from_core
 from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
@@ -48,7 +48,16 @@ from .input_warnings import (
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
-from .templates import capped_warning, looks_like_metadata, metadata_column_warning, template_signal, template_warnings, text_column_warning
+from .templates import (
+    SKETCH_MARGIN,
+    capped_warning,
+    looks_like_metadata,
+    metadata_column_warning,
+    sketch_warning,
+    template_signal,
+    template_warnings,
+    text_column_warning,
+)
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -238,6 +247,7 @@ def audit(
         capped = int((summary.get("near") or {}).get("capped_rows") or 0)
         if capped and not result.warnings:  # a template warning already says the template drives the near counts
             result.warnings.append(capped_warning(capped, result.rows))
+        near_warnings_end = len(result.warnings)  # where the near-sketch warning goes, once leakage is known
         chosen = None
         if text is None:  # a category chosen beside several conversations (which is the text is not chosen) says so first
             chosen = metadata_column_warning(columns, conversation_columns(typed, label, index), metadata) or text_column_warning(
@@ -272,6 +282,13 @@ def audit(
             result.exact = dataclasses.replace(result.exact, leaked_unique=exact_leaked)
             if result.near is not None:
                 result.near = dataclasses.replace(result.near, leaked_unique=near_leaked)
+        if near and verify == "sketch" and result.near is not None:
+            merged, leaked = near_threshold_matches(auditor, near_ids, result.leaks, result.near.threshold + SKETCH_MARGIN)
+            warning = sketch_warning(result.template, capped, result.rows, result.near.threshold, merged, leaked)
+            if warning is not None:
+                if any(w.id == "template" for w in result.warnings):  # its shared text is shown once
+                    warning = dataclasses.replace(warning, text="")
+                result.warnings.insert(near_warnings_end, warning)
         if examples:
             attach_texts(result, source, columns, eval_sources)
         else:
