@@ -1,9 +1,10 @@
 """Number labels compared as written. polars reads a JSON key holding 12345678901234567,
 12345678901234568 and 0.5 as one Float64 column, where the two whole numbers are one float
 (1.2345678901234568e16): `audit --label` counted them as one label and the duplicates that
-disagree on them as no conflict (`check` passed its conflicting-labels gate). The label column is
-now read as text: whole numbers keep every digit, and a float label's text is what it was (1.0 is
-the label 1, as the integer 1 is). A CSV file's cells were already read as written."""
+disagree on them as no conflict (`check` passed its conflicting-labels gate). Such a whole number
+now keeps its digits as its label, however it is written (12345678901234567.0 and
+1.2345678901234567e16 are 12345678901234567), and a float label's text is what it was (1.0 is the
+label 1, as the integer 1 is). A CSV file's cells were already read as written."""
 
 from __future__ import annotations
 
@@ -89,3 +90,37 @@ def test_a_string_past_the_head_of_a_float_label_is_still_refused(tmp_path):
     assert path.stat().st_size > 2 << 20
     proc = run_cli("audit", str(path), "--label", "label", "--no-near")
     assert_clean_error(proc, "late.jsonl: line 30,002: key 'label' holds a string", "one JSON type")
+
+
+@pytest.mark.parametrize("late", ["NaN", "inf", "0.5", "7"])
+def test_a_number_written_as_a_string_past_the_head_is_refused(tmp_path, late):
+    """A string that reads as a number ("NaN", "inf", "0.5", "7") in lines past the 2 MB head of a
+    key of numbers is refused as any string is, not taken as a missing label, the label inf, or
+    the number it spells (merged with 0.5 or 7)."""
+    rows = [{"text": f"row {i} " + "x" * 60, "y": 0.5 if i % 2 else 7} for i in range(40_000)]
+    rows += [{"text": "late", "y": late}, {"text": "late two", "y": 12345678901234567}]
+    path = tmp_path / "late.jsonl"
+    _write(path, rows)
+    assert path.stat().st_size > 2 << 20
+    proc = run_cli("audit", str(path), "--label", "y", "--no-near")
+    assert_clean_error(proc, "late.jsonl: line 40,001: key 'y' holds a string", "one JSON type")
+
+
+@pytest.mark.parametrize("name", ["same.jsonl", "same.json"])
+def test_one_whole_number_however_written_is_one_label(tmp_path, name):
+    """12345678901234567, 12345678901234567.0 and 1.2345678901234567e16 are one number, one label
+    (no conflict); 12345678901234568 is another, beside 1.2345678901234567e16 a conflict."""
+    values = ["12345678901234567", "12345678901234567.0", "12345678901234568", "1.2345678901234567e16", "0.5", "1.0", "1"]
+    texts = ["a", "a", "b", "b", "c", "d", "d"]
+    records = [f'{{"text": "{text}", "y": {value}}}' for text, value in zip(texts, values, strict=True)]
+    path = tmp_path / name
+    path.write_text("[" + ",".join(records) + "]" if name.endswith(".json") else "".join(r + "\n" for r in records))
+    audit = audit_json(str(path), "--label", "y")
+    assert audit["labels"]["counts"] == {"12345678901234567": 3, "12345678901234568": 1, "0.5": 1, "1": 2}
+    assert audit["conflicts"]["rows"] == 2
+    assert sorted(audit["conflicts"]["examples"][0]["labels"]) == ["12345678901234567", "12345678901234568"]
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text('{"text": "a", "y": [12345678901234567, 0.5]}\n{"text": "a", "y": [0.5, 1.2345678901234567e16]}\n')
+    audit = audit_json(str(listed), "--label", "y")
+    assert audit["labels"]["counts"] == {"0.5 | 12345678901234567": 2}
+    assert audit["conflicts"]["rows"] == 0

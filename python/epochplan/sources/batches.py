@@ -16,7 +16,7 @@ from ..defaults import BATCH_ROWS
 from ..errors import InputError
 from .columns import check_text_in_every_file, label_expression, listed_texts, read_columns, text_expression
 from .formats import Source, first_line
-from .number_labels import numbers_checked, text_read
+from .number_labels import exact_labels, with_exact
 from .parts import Part, check_readable, has_nul
 from .remote import is_remote, read_hint
 
@@ -39,18 +39,14 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
         for part in source.parts:
             if part.is_empty_file:
                 continue
-            # A JSON label column of floats is read as text: whole numbers keep every digit.
-            texts = text_read(part, label) if label is not None else None
-            schema = texts.schema if texts is not None else part.schema
-            labels = [label_expression(label, schema, part.typed, texts is not None)] if label is not None else []
-            exprs = [text_expression(columns, schema), *labels]
+            labels = [label_expression(label, part.schema, part.typed)] if label is not None else []
+            exprs = [text_expression(columns, part.schema), *labels]
             chosen = read_columns(part.schema, wanted)
             try:
-                read = footer_checked(part, (texts or part).read(chosen, batch_rows))
-                if texts is not None and label is not None:
-                    read = numbers_checked(part, texts, label, chosen, read)
-                read = parts_checked(part, columns, read)
-                for frame in nul_checked(part, (frame.select(exprs) for frame in read)):
+                # A JSON label column of floats: whole numbers a float changes keep their digits.
+                exact = exact_labels(part, label) if label is not None else {}
+                read = parts_checked(part, columns, footer_checked(part, part.read(chosen, batch_rows)))
+                for frame in with_exact(nul_checked(part, (frame.select(exprs) for frame in read)), exact):
                     yield frame
             except InputError:
                 raise

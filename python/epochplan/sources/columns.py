@@ -174,6 +174,16 @@ def resolve_column(schema: pl.Schema, name: str) -> tuple[str, pl.Expr, pl.DataT
     return None
 
 
+def resolved_path(schema: pl.Schema, name: str) -> list[str] | None:
+    """The keys to a column's values in a JSON record: the top-level column `resolve_column`
+    reads, then the struct fields under it; None when there is no such column."""
+    resolved = resolve_column(schema, name)
+    if resolved is None:
+        return None
+    top = resolved[0]
+    return [top] if top == name else [top, *(_field_path(schema[top], name[len(top) + 1 :].split(".")) or [])]
+
+
 def _field_path(dtype: pl.DataType, parts: list[str]) -> list[str] | None:
     """The fields of nested structs that `parts` (a dotted name split at its dots) names, a field
     whose own name holds dots (`{"b.c": ...}`) included when no field per dot fits; None if none."""
@@ -406,32 +416,17 @@ def check_label_column(schema: pl.Schema, label: str | None, where: str) -> None
         )
 
 
-def label_expression(label: str, schema: pl.Schema, typed: pl.Schema | None = None, numbers: bool = False) -> pl.Expr:
+def label_expression(label: str, schema: pl.Schema, typed: pl.Schema | None = None) -> pl.Expr:
     """A row's label as a string: a value as it is; a list of labels (multi-label data, e.g.
     GoEmotions' `labels`) as its set, sorted and joined by LABEL_SEPARATOR, so that two rows
-    with the same labels in another order agree, and label balance counts each combination.
-    `numbers`: the label's values are JSON numbers read as text (`number_labels`)."""
+    with the same labels in another order agree, and label balance counts each combination."""
     _, column, dtype = _required(schema, label, "label column")
     if not isinstance(dtype, (pl.List, pl.Array)):
-        if numbers:
-            return _number_label(column).alias(LABEL)
         cells = typed is not None and label in typed and typed[label].is_float() and dtype == pl.String
         return (_whole_float_cells(column) if cells else _label_text(column, dtype)).alias(LABEL)
     items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
-    item = _number_label(pl.element()) if numbers else _label_text(pl.element(), dtype.inner)
-    labels = items.list.eval(item.drop_nulls().unique().sort())
+    labels = items.list.eval(_label_text(pl.element(), dtype.inner).drop_nulls().unique().sort())
     return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
-
-
-def _number_label(text: pl.Expr) -> pl.Expr:
-    """A JSON number read as text (polars writes 1.0 as `1`, 1e2 as `100`, a whole number with
-    every digit) as its label: the text a float label has (`_label_text`) where a float holds the
-    number, and its digits where it does not (12345678901234567 and 12345678901234568 are one
-    float, and two labels). polars reads no whole number past Int128: longer digits are a float's."""
-    value = text.cast(pl.Float64, strict=False)
-    whole = text.cast(pl.Int128, strict=False)
-    digits = whole.is_not_null() & value.cast(pl.Int128, strict=False).ne_missing(whole)
-    return pl.when(digits).then(text).otherwise(_label_text(value, pl.Float64))
 
 
 def _whole_float_cells(cells: pl.Expr) -> pl.Expr:
@@ -456,6 +451,9 @@ def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     as_text = pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
     # NaN is how pandas and numpy write a missing number: a missing label, not the label "NaN".
     return pl.when(value.is_nan()).then(None).otherwise(as_text)
+
+
+label_text = _label_text
 
 
 def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:

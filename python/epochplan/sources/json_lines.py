@@ -31,8 +31,9 @@ import polars as pl
 
 from ..errors import InputError
 from .columns import PARTS_REFUSED, is_parts_value, listed_texts
-from .json_numbers import LINES_FIX, first_rounded, float_columns, line_records, long_numbers, text_schema
+from .json_numbers import LINES_FIX, first_rounded, float_columns, line_records, long_numbers
 from .lines import line_blocks, row_lines, stream_blocks
+from .number_labels import line_labels
 from .parts import EmptyFile, Part, file_head, lazy_from, open_stream, polars_part, sliced
 from .paths import Location
 from .sniff import (
@@ -112,10 +113,15 @@ def _checked(part: Part, opener: Opener, head_only: bool, rebuild: Callable[[pl.
     part.lone_surrogate = lambda: _lone_surrogate(part.name, opener)
     part.listed_parts = lambda columns: _listed_parts(part.name, opener, part.schema, columns)
     part.rounded = lambda: _rounded(part.name, opener, part.schema)
-    part.as_text = lambda column: rebuild(text_schema(part.schema, column))
+    part.exact_labels = lambda path: _exact_labels(opener, path)
     if head_only:
         part.widen = lambda: rebuild(every_line_schema(opener, part.schema))
     return part
+
+
+def _exact_labels(opener: Opener, path: list[str]) -> dict[int, str | None]:
+    with opener() as stream:
+        return line_labels(stream_blocks(stream), path)
 
 
 def _rounded(name: str, opener: Opener, schema: pl.Schema) -> str | None:

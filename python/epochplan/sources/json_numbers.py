@@ -113,22 +113,6 @@ def array_records(data: bytes) -> Iterator[tuple[str, Any]]:
         yield f"record {number:,}", record
 
 
-def text_schema(schema: pl.Schema, column: str) -> pl.Schema:
-    """`schema` with the floats of `column` (at any depth: in a list, a struct) read as text, as
-    polars writes a JSON number into a string column: a whole number with every digit."""
-    return pl.Schema({name: _as_text(dtype) if name == column else dtype for name, dtype in schema.items()})
-
-
-def _as_text(dtype: pl.DataType) -> pl.DataType:
-    if dtype.is_float():
-        return pl.String
-    if isinstance(dtype, (pl.List, pl.Array)):
-        return pl.List(_as_text(dtype.inner))
-    if isinstance(dtype, pl.Struct):
-        return pl.Struct([pl.Field(f.name, _as_text(f.dtype)) for f in dtype.fields])
-    return dtype
-
-
 def has_float(dtype: pl.DataType) -> bool:
     if dtype.is_float():
         return True

@@ -1,53 +1,134 @@
-"""A JSON file's number labels compared as written. polars reads a key holding whole numbers and
-fractions (12345678901234567, 12345678901234568 and 0.5) as one Float64 column, where the two
-whole numbers are one float, 1.2345678901234568e16: two labels became one, and the duplicates
-that disagree on them showed no conflict. Such a label column is read as text instead
-(`Part.as_text`: JSON lines and JSON arrays): polars writes each number it reads into a string
-column as its value, a whole number with every digit, and `columns.label_expression` gives each
-the text a float label has where a float holds the number, its digits where it does not.
+"""A JSON file's number labels compared as the numbers they are. polars reads a key holding whole
+numbers and fractions (12345678901234567, 12345678901234568 and 0.5) as one Float64 column, where
+the two whole numbers are one float, 1.2345678901234568e16: two labels became one, and the
+duplicates that disagree on them showed no conflict.
 
-Read as text, a value of another kind (a string, a list) in lines past a JSON lines file's head,
-which the column's type came from, would read as its JSON text: it is refused, as the float
-column refused it (`numbers_checked`)."""
+The label column is read as polars reads it (a string in lines past a JSON lines head is refused
+there, naming its line), and the file's own text gives the labels a float changes: a row whose
+label is a whole number a float does not hold exactly, however written (12345678901234567,
+12345678901234567.0 and 1.2345678901234567e16 are one number), has its digits as its label
+(`exact_labels`). Only lines (or an array) with 16 digits before a point or an exponent are
+parsed, by Python's `json`, which keeps every digit: no such number is written without one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
-from ..errors import InputError
-from .columns import resolve_column
+from .columns import LABEL, LABEL_SEPARATOR, label_text, resolve_column, resolved_path
 from .json_numbers import has_float
 from .parts import Part
 
+#: A whole number a float may not hold: 16 digits before any point (a fraction's digits,
+#: 0.8444218515250481, follow one), or a positive exponent (1e23 is no float; a negative one
+#: makes a whole number of 16 digits only after 16 digits).
+_HINT = re.compile(rb"(?<![.\d])\d{16}|\d[eE]\+?\d")
+#: Rows (from 0) to their exact label.
+Exact = dict[int, str | None]
 
-def text_read(part: Part, label: str) -> Part | None:
-    """The part to read `label` from, as text, where its values are floats (or lists of them)
-    and `part` reads them as text (JSON); None where it is read as it is."""
-    resolved = resolve_column(part.schema, label)
-    if part.as_text is None or resolved is None or not has_float(resolved[2]):
+
+def label_path(schema: pl.Schema, label: str) -> list[str] | None:
+    """The keys to a label's values in a record (its column, then the fields of nested structs)
+    where they are floats (or lists of them); None where no float can change a whole number."""
+    resolved = resolve_column(schema, label)
+    if resolved is None or not has_float(resolved[2]):
         return None
-    return part.as_text(resolved[0])
+    return resolved_path(schema, label)
 
 
-def numbers_checked(part: Part, read: Part, label: str, chosen: Sequence[str], frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """`frames` (of `read`, the text read of `part`), refused at the first whose label holds a
-    value that is no number: the line `part` names (`Part.fault`, which reads it as numbers), or
-    the label column alone."""
-    resolved = resolve_column(read.schema, label)
-    if resolved is None:  # the reader names a missing column
-        yield from frames
-        return
-    _, values, dtype = resolved
-    if isinstance(dtype, (pl.List, pl.Array)):
-        values = values.explode()
-    other = (values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()).any()
+def exact_labels(part: Part, label: str) -> Exact:
+    """The rows of `part` whose `label` is a whole number a float does not hold, with its digits
+    (or a list's labels with them) as their label; none where the part is no JSON file or the
+    label no float."""
+    path = label_path(part.schema, label) if part.exact_labels is not None else None
+    return part.exact_labels(path) if part.exact_labels is not None and path is not None else {}
+
+
+def line_labels(blocks: Iterable[bytes], path: list[str]) -> Exact:
+    """`exact_labels` of a JSON lines file's `blocks` (whole lines): row n is its n-th line that
+    is not blank, as polars numbers rows (`lines.row_lines`)."""
+    exact: Exact = {}
+    row = 0
+    for block in blocks:
+        lines = [line for line in block.split(b"\n") if line.strip(b" \t\r\n")]
+        if _HINT.search(block) is not None:
+            for number, line in enumerate(lines, row):
+                if _HINT.search(line) is not None:
+                    _take(exact, number, _parsed(line), path)
+        row += len(lines)
+    return exact
+
+
+def array_labels(data: bytes, path: list[str]) -> Exact:
+    """`exact_labels` of a JSON array file's `data`, a row a record."""
+    exact: Exact = {}
+    if _HINT.search(data) is None:
+        return exact
+    records = _parsed(data)
+    for row, record in enumerate(records if isinstance(records, list) else []):
+        _take(exact, row, record, path)
+    return exact
+
+
+def with_exact(frames: Iterable[pl.DataFrame], exact: Exact) -> Iterator[pl.DataFrame]:
+    """`frames` (with the LABEL column, in row order) with the labels of `exact` in their rows."""
+    start = 0
     for frame in frames:
-        if frame.select(other).item():
-            fault = part.fault(chosen) if part.fault is not None else None
-            raise fault or InputError(
-                f"{part.name}: label column {label!r} holds numbers and other values; give every {label!r} value one "
-                "JSON type (all strings, for example)"
-            )
+        rows = [row - start for row in exact if start <= row < start + frame.height] if exact else []
+        start += frame.height
+        if rows:
+            labels = frame.get_column(LABEL).to_list()
+            for row in rows:
+                labels[row] = exact[row + start - frame.height]
+            frame = frame.with_columns(pl.Series(LABEL, labels, dtype=pl.String))
         yield frame
+
+
+def _parsed(data: bytes) -> Any:
+    try:
+        return json.loads(data.removeprefix(b"\xef\xbb\xbf"), parse_float=Decimal)
+    except ValueError:  # the reader names a line that is no JSON
+        return None
+
+
+def _take(exact: Exact, row: int, record: Any, path: list[str]) -> None:
+    """The label of `record` into `exact` where a whole number a float changes is among it."""
+    value = record
+    for key in path:
+        if not isinstance(value, dict):
+            return
+        value = value.get(key)
+    if isinstance(value, list):
+        items = [_item(item) for item in value if item is not None]
+        if any(digits for digits, _ in items):
+            labels = {digits or text for digits, text in items}
+            exact[row] = LABEL_SEPARATOR.join(sorted(label for label in labels if label is not None))
+        return
+    digits, _ = _item(value)
+    if digits is not None:
+        exact[row] = digits
+
+
+def _item(value: Any) -> tuple[str | None, str | None]:
+    """A number's digits where it is a whole number a float does not hold, and its label as a
+    float (`columns.label_text`) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None, None
+    if isinstance(value, Decimal) and (not value.is_finite() or value.adjusted() > 400 or value != value.to_integral_value()):
+        return None, _float_label(float(value))
+    try:
+        whole = int(value)
+        if float(whole) == whole:
+            return None, _float_label(float(whole))
+    except OverflowError:
+        pass
+    return str(whole), None
+
+
+def _float_label(value: float) -> str | None:
+    return pl.select(label_text(pl.lit(value, pl.Float64), pl.Float64)).item()

@@ -63,9 +63,9 @@ class Part:
     #: JSON: where a whole number of the file changes as its column reads it (a key holding
     #: 12345678901234567 and 0.5 is read as floats: `json_numbers.first_rounded`), if one does.
     rounded: Callable[[], str | None] | None = None
-    #: JSON: the part with the floats of a column (at any depth) read as text, each number as
-    #: polars writes it, a whole number with every digit (`number_labels`: a label column).
-    as_text: Callable[[str], Part] | None = None
+    #: JSON: the rows (from 0) whose value at a key path (a label column) is a whole number a
+    #: float changes, with its digits as their label, read from the file's text (`number_labels`).
+    exact_labels: Callable[[list[str]], dict[int, str | None]] | None = None
     #: Arrow: the file is in the IPC stream format (`datasets` shards), not the file format;
     #: `dedup` writes an `.arrow` output of such files in the stream format too.
     ipc_stream: bool = False

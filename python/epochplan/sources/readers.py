@@ -36,8 +36,9 @@ from ..errors import InputError
 from .downloads import download, range_probe
 from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part
-from .json_numbers import array_rounded, text_schema
+from .json_numbers import array_rounded
 from .lines import line_blocks
+from .number_labels import array_labels
 from .parts import (
     EmptyFile,
     Part,
@@ -233,7 +234,7 @@ def json_array_part(location: Location, compression: str | None) -> Part:
         raise InputError(f"{location}: not valid JSON ({where}); fix the file")
     part = whole_frame_part(str(location), frame)
     part.rounded = lambda: array_rounded(part.name, data, part.schema)
-    part.as_text = lambda column: whole_frame_part(part.name, pl.read_json(io.BytesIO(data), schema=text_schema(part.schema, column)))
+    part.exact_labels = lambda path: array_labels(data, path)
     return part
 
 
