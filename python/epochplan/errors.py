@@ -22,6 +22,11 @@ class InputError(EpochplanError, ValueError):
     """The input cannot be used: missing file, unknown column, wrong type, no rows, bad option."""
 
 
+class NoRows(InputError):
+    """The input has no rows at all (an empty file, a frame of 0 rows): nothing to audit, as on
+    the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
+
+
 class ConfigError(EpochplanError, ValueError):
     """A configuration file or option has an unknown key, a wrong type or an impossible value."""
 
