@@ -117,3 +117,39 @@ def test_the_command_line_keeps_its_flags(tmp_path):
     assert_clean_error(run_cli("plan", "--samples", "100", "--batch", "0"), "--batch (per-device batch size): must be at least 1")
     assert_clean_error(run_cli("plan", "--samples", "100", "--tokens", "10000", "--packing"), "--packing needs --seq-len to count")
     assert_clean_error(run_cli("dedup", str(tmp_path / "two.parquet"), "--text", "question", "-o", "kept.xyz"), "-o kept.xyz: unsupported")
+
+
+def test_the_api_words_leave_the_data_alone(tmp_path):
+    """The API's rewording of `--flag` touched the user's data: a path (`/tmp/--near/x.jsonl` read
+    "/tmp/near=True/x.jsonl"), column names (`--label` read "label=..."), a quoted name; and
+    garbled values: `--text meta.body` read "text=... meta.body", "--threshold 0.8." "threshold=...
+    0.8.", the eval split's placeholder "eval_text=... val=COL"."""
+    from epochplan.auditing.run import audit
+    from epochplan.errors import in_keywords, switches
+
+    folder = tmp_path / "--near"
+    folder.mkdir()
+    with pytest.raises(epochplan.InputError) as caught:
+        epochplan.audit(str(folder / "missing.jsonl"))
+    assert f"{folder / 'missing.jsonl'}: no such file" in str(caught.value)
+    flags = pl.DataFrame({"--label": ["a", "b"], "--text": ["x", "y"], "body": ["p", "q"]})
+    with pytest.raises(epochplan.InputError, match=r"columns are: '--label', '--text', body$"):
+        epochplan.audit(flags, text="nope")
+    with pytest.raises(epochplan.InputError, match=r"\(give the eval split's column with eval_text=\{'val': COL\}\)$"):
+        epochplan.audit(FRAME, eval={"val": pl.DataFrame({"q": [1]}), "test": pl.DataFrame({"q": [2]})})
+    struct = pl.DataFrame({"meta": [{"body": "x"}]})
+    with pytest.raises(epochplan.InputError) as caught:
+        epochplan.audit(FRAME, eval={"val": struct})
+    assert "name one with eval_text='meta.body'" in str(caught.value) and "with text=" not in str(caught.value), str(caught.value)
+    said = {
+        "--text meta.body": "text='meta.body'",
+        "use --threshold 0.8.": "use threshold=0.8.",
+        "--eval val=x.jsonl": "eval={'val': 'x.jsonl'}",
+        "--eval NAME=PATH": "eval={NAME: PATH}",
+        "/data/--text.jsonl: no such file": "/data/--text.jsonl: no such file",
+        r"C:\--text\in.jsonl: no such file": r"C:\--text\in.jsonl: no such file",
+        "no column '--text'; use --text COL": "no column '--text'; use text=COL",
+        "the user's --text x, 'a --near b'": "the user's text=... x, 'a --near b'",
+    }
+    keywords = switches(audit)
+    assert {m: in_keywords(m, keywords) for m in said} == said

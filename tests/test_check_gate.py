@@ -1,7 +1,8 @@
 """What `epochplan check` could not judge does not read as a pass: a leakage check skipped for an
 eval split of null texts, and the near checks skipped with near duplicates turned off where the
 command line does not show it (`EPOCHPLAN_NEAR=false`, `near = false` in a file), are warnings that
-`--fail-on warning` fails, each saying why (`--no-near` in the command is a quiet, named skip); and the pre-commit hook runs on every file format the
+`--fail-on warning` fails, each saying why (`--no-near` in the command is a quiet, named skip), and
+not worse than a baseline that skipped them too; and the pre-commit hook runs on every file format the
 gate reads. The CLI runs as a subprocess on real files, as CI runs it."""
 
 from __future__ import annotations
@@ -119,7 +120,54 @@ def test_near_duplicates_off_by_a_file_warns_and_by_the_flag_is_a_named_skip(tmp
         assert "near duplicates were off (--no-near)" in by_id[id]["message"], by_id[id]
 
 
-# --- 3. the pre-commit hook's files ------------------------------------------------------------
+def test_a_near_skip_is_quieted_by_its_marker_not_by_its_message(tmp_path):
+    """`check(near=False)` quiets the near checks it skipped, and no other: an eval split of null
+    texts whose name holds the near-off reason stays a warning (it was quieted when the reason was
+    searched for in each check's message)."""
+    from epochplan.checking import check as check_api
+
+    reason = "near duplicates were off (near=False)"
+    nulls = pl.DataFrame({"text": pl.Series([None] * 3, dtype=pl.String)})
+    report = check_api(pl.DataFrame({"text": TEXTS}), eval={reason: nulls}, near=False)
+    by_id = {c.id: c for c in report.checks}
+    assert (by_id["near-duplicates"].status, by_id["near-duplicates"].warns) == ("skipped", False)
+    assert reason in by_id["near-duplicates"].message
+    exact = by_id[f"leakage-exact:{reason}"]
+    assert (exact.status, exact.warns) == ("skipped", True), exact
+    assert "every text null" in exact.message
+
+
+# --- 3. a baseline of warned skips ----------------------------------------------------------------
+
+
+def test_a_warned_skip_the_baseline_had_too_is_not_worse(tmp_path):
+    """README: "--baseline fails only checks that got worse". A skip shown as a warning (near
+    duplicates off by EPOCHPLAN_NEAR, an eval split of null texts) got no baseline verdict, so
+    `--fail-on warning` failed it against a baseline of the same data, nothing changed."""
+    data = train(tmp_path)
+    val = tmp_path / "val.parquet"
+    pl.DataFrame({"text": pl.Series([None] * 4, dtype=pl.String)}).write_parquet(val)
+    env = {"EPOCHPLAN_NEAR": "false"}
+    args = [str(data), "--eval", str(val), "--fail-on", "warning"]
+    first = check(*args, "--json", "base.json", "--exit-zero", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    warned = ["near-duplicates", "leakage-exact:val", "leakage-near:val"]
+    assert json.loads((tmp_path / "base.json").read_text())["summary"]["failed"] == warned
+    again = report_of(check(*args, "--baseline", "base.json", "--json", "-", cwd=tmp_path, env=env), 0)
+    assert again["summary"]["failed"] == [] and again["summary"]["not_worse_than_baseline"] == warned
+    by_id = {c["id"]: c for c in again["checks"]}
+    for id in warned:
+        assert (by_id[id]["status"], by_id[id]["warns"], by_id[id]["baseline"]["verdict"]) == ("skipped", True, "same"), by_id[id]
+    # A warned skip the baseline judged is new: the eval split held texts then, and fails now.
+    pl.DataFrame({"text": ["an eval row unlike any train row"] * 4}).write_parquet(val)
+    assert check(*args, "--json", "judged.json", "--exit-zero", cwd=tmp_path, env=env).returncode == 0
+    pl.DataFrame({"text": pl.Series([None] * 4, dtype=pl.String)}).write_parquet(val)
+    worse = report_of(check(*args, "--baseline", "judged.json", "--json", "-", cwd=tmp_path, env=env), 1)
+    assert worse["summary"]["failed"] == ["leakage-exact:val"]
+    assert {c["id"]: c for c in worse["checks"]}["leakage-exact:val"]["baseline"]["verdict"] == "new"
+
+
+# --- 4. the pre-commit hook's files ------------------------------------------------------------
 
 #: The suffixes README's input table lists (row formats compressed too: "only row formats can be
 #: compressed as a whole file").

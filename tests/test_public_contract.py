@@ -106,6 +106,39 @@ def test_public_names_are_the_functions_not_shadowed_modules():
     assert not packages & set(epochplan.__all__), "a subpackage named like a public function shadows it"
 
 
+def test_every_python_name_readme_gives_exists():
+    """README named `epochplan.check`, which is `epochplan.checking.check`: each dotted name it
+    gives (not a schema, `epochplan.check/1`, nor a file, `epochplan.toml`) must resolve."""
+    import importlib
+
+    readme = (REPO / "README.md").read_text()
+    names = set(re.findall(r"(?<![\w./-])(epochplan(?:\.[A-Za-z_]\w*)+)(?![\w/])", readme)) - {"epochplan.toml"}
+    assert "epochplan.checking.check" in names
+    missing = []
+    for name in sorted(names):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest module, then its attributes
+            try:
+                found: object = importlib.import_module(".".join(parts[:cut]))
+                break
+            except ImportError:
+                continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute, None)
+        if found is None:
+            missing.append(name)
+    assert not missing, missing
+
+
+def test_no_rows_is_defined_with_the_other_errors():
+    """The exception tree is defined once, in errors.py: `NoRows` was defined in auditing/run.py."""
+    from epochplan import errors
+
+    assert errors.NoRows.__module__ == "epochplan.errors" and issubclass(errors.NoRows, errors.InputError)
+    with pytest.raises(errors.NoRows, match="no rows to audit"):
+        epochplan.audit(pl.DataFrame({"text": []}, schema={"text": pl.String}))
+
+
 def test_the_command_line_sets_one_blas_thread_before_numpy_loads():
     """`import epochplan` loads the public names on first use, so the entry point's module
     (`epochplan.cli`) can keep numpy's OpenBLAS from starting a spinning thread per core: the

@@ -22,6 +22,11 @@ class InputError(EpochplanError, ValueError):
     """The input cannot be used: missing file, unknown column, wrong type, no rows, bad option."""
 
 
+class NoRows(InputError):
+    """The input has no rows at all (an empty file, a frame of 0 rows): nothing to audit, as on
+    the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
+
+
 class ConfigError(EpochplanError, ValueError):
     """A configuration file or option has an unknown key, a wrong type or an impossible value."""
 
@@ -189,10 +194,23 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
 #: This package's folder: a frame of its code is epochplan's own (the command line, or one API
 #: function calling another), not the user's.
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-#: A flag as messages write it (`--seq-len`, `--no-near`), and a value written after it: quoted,
-#: a number (`--epochs 2,5`, `--gpus 8`), a placeholder (`COL`, `NAME=PATH`).
-_FLAG = re.compile(r"(?<![\w-])--(no-)?([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w-])")
-_FLAG_VALUE = re.compile(r" ('[^']*'|\"[^\"]*\"|-?\d(?:[\d,._]*\d)?(?:[eE][+-]?\d+)?(?![\w.])|([A-Z]+)=([A-Z]+)(?!\w)|[A-Z]+(?![\w=]))")
+#: A flag as messages write it (`--seq-len`, `--no-near`): a word of its own, after a space, `(`,
+#: `[` or the start (`/` only in a list of flags, `--batch/--gpus`: checked in `in_keywords`), and
+#: before a space, the end or punctuation, never inside a path (`/tmp/--near/x`, `--text.jsonl`).
+_FLAG = re.compile(r"(?<![^\s(\[/])--(no-)?([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?=\Z|[\s:;,)\]]|\.(?:\s|\Z)|/--)")
+#: A flag that ends just before a `/` (`--batch/`): the one after it is in the same list.
+_FLAG_BEFORE = re.compile(r"(?<![^\s(\[/])--[a-z][a-z0-9-]*/\Z")
+#: A value written after a flag: quoted, a number (`--epochs 2,5`, `--gpus 8`, `0.8.` ending a
+#: sentence), `NAME=VALUE` (`--eval NAME=PATH`, `--eval-text val=COL`), a placeholder (`COL`), or
+#: a dotted name (`--text meta.body`, a struct column's field).
+_END = r"(?=\Z|[\s:;,)\]]|\.(?:\s|\Z))"
+_FLAG_VALUE = re.compile(
+    r" ('[^']*'|\"[^\"]*\"|-?\d(?:[\d,._]*\d)?(?:[eE][+-]?\d+)?(?!\w|\.\w)"
+    rf"|([\w-]+)=([^\s;,)'\"]+?){_END}|([A-Z][A-Z0-9_]*){_END}|([A-Za-z_]\w*(?:\.\w+)+){_END})"
+)
+#: Quoted text (a column's or split's name, a value as repr writes it): the data's own, never
+#: reworded. A quote starts after no word character (not "split's").
+_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w)")
 _CODE = re.compile(r"`[^`]*`")
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
@@ -200,13 +218,17 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 _API_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("epochplan_api_call", default=False)
 
 
-def option(flag: str, value: object, keyword: str | None = None) -> str:
+def option(flag: str, value: object, keyword: str | None = None, *, placeholder: bool = False) -> str:
     """An option with its value as a message names it: `--text meta.body` on the command line,
     `text='meta.body'` in a call of the API (`keyword_errors`), where the value is a keyword
     argument's (`keyword`, else the flag's name). A mapping is one split's (`--eval-text
-    val=question`, `eval_text={'val': 'question'}`)."""
+    val=question`, `eval_text={'val': 'question'}`). `placeholder`: the value (a mapping's
+    values) stand for what to write (`COL`), unquoted: `eval_text={'val': COL}`."""
     if _API_CALL.get():
-        return f"{keyword or flag.lstrip('-').replace('-', '_')}={value!r}"
+        name = keyword or flag.lstrip("-").replace("-", "_")
+        if placeholder and isinstance(value, Mapping):
+            return f"{name}={{{', '.join(f'{k!r}: {v}' for k, v in value.items())}}}"
+        return f"{name}={value}" if placeholder else f"{name}={value!r}"
     if isinstance(value, Mapping):
         return " ".join(f"{flag} {k}={v}" for k, v in value.items())
     return f"{flag} {value}"
@@ -270,13 +292,16 @@ def in_keywords(message: str, keywords: Mapping[str, bool], phrases: Mapping[str
     `batch:`, any other `--text` `text=...`."""
     for phrase, said in phrases.items():
         message = message.replace(phrase, said)
-    code = [m.span() for m in _CODE.finditer(message)]
+    kept = [m.span() for m in _CODE.finditer(message)]
+    kept += [m.span() for m in _QUOTED.finditer(message) if not any(a <= m.start() < b for a, b in kept)]
     out, done = [], 0
     for flag in _FLAG.finditer(message):
         start, end = flag.span()
         name = flag.group(2).replace("-", "_")
-        if name not in keywords or any(a <= start < b for a, b in code):
+        if name not in keywords or any(a <= start < b for a, b in kept):
             continue
+        if message[start - 1 : start] == "/" and not _FLAG_BEFORE.search(message, 0, start):
+            continue  # inside a path: `/tmp/--near/`
         switch = keywords[name]
         value = _FLAG_VALUE.match(message, end)
         if flag.group(1):  # --no-X
@@ -284,7 +309,9 @@ def in_keywords(message: str, keywords: Mapping[str, bool], phrases: Mapping[str
                 continue
             said = f"{name}=False"
         elif value is not None and value.group(2):
-            said, end = f"{name}={{{value.group(2)}: {value.group(3)}}}", value.end()
+            said, end = f"{name}={{{_written(value.group(2))}: {_written(value.group(3))}}}", value.end()
+        elif value is not None and value.group(5):
+            said, end = f"{name}={value.group(5)!r}", value.end()
         elif value is not None:
             said, end = f"{name}={value.group(1)}", value.end()
         elif switch:
@@ -296,3 +323,9 @@ def in_keywords(message: str, keywords: Mapping[str, bool], phrases: Mapping[str
         out.append(message[done:start] + said)
         done = end
     return "".join(out) + message[done:]
+
+
+def _written(part: str) -> str:
+    """A part of `NAME=VALUE` after a flag as a Python literal: a placeholder (`NAME`, `COL`) as
+    it is, anything else (a split's name, a path) quoted."""
+    return part if re.fullmatch(r"[A-Z][A-Z0-9_]*", part) else repr(part)

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError, keyword_errors, option, switches, warn_at_caller
+from ..errors import InputError, NoRows, keyword_errors, option, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
@@ -29,8 +29,8 @@ from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
 from .output_columns import check_output_columns
-from .run import NoRows, audit, check_progress
 from .run import _batch_rows_from_env as batch_rows_from_env
+from .run import audit, check_progress
 
 LEVELS = ("exact", "near")
 KEEP = ("first", "longest")

@@ -70,7 +70,7 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
         source.check_columns(per_split[name])
         where = f"eval split {name!r} ({source.description})"
         try:
-            choose_text_columns(source.schema(), per_split[name], where)
+            choose_text_columns(source.schema(), per_split[name], where, flag="--eval-text")
         except InputError as e:
             if eval_text is not None and not (isinstance(eval_text, Mapping) and name not in eval_text):
                 raise
@@ -153,7 +153,7 @@ def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
     except InputError:
         own = []
     if len(own) != 1:  # a placeholder, which the API's words give as `eval_text=COL`
-        return f" (give the eval split's column with --eval-text {'COL' if splits == 1 else f'{name}=COL'})"
+        return f" (give the eval split's column with {option('--eval-text', 'COL' if splits == 1 else {name: 'COL'}, placeholder=True)})"
     return f" (give the eval split's column with {option('--eval-text', own[0] if splits == 1 else {name: own[0]})})"
 
 

@@ -18,7 +18,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, keyword_errors, naming_input, warn_at_caller, without_secrets
+from ..errors import InputError, NoRows, keyword_errors, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import (
@@ -61,11 +61,6 @@ from .templates import (
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
-
-
-class NoRows(InputError):
-    """The input has no rows at all (an empty file, a frame of 0 rows): nothing to audit, as on
-    the command line. `dedup` of an in-memory frame of 0 rows returns it as it is instead."""
 
 
 @keyword_errors()

@@ -239,14 +239,20 @@ def load_baseline(path: str | Path) -> Baseline:
 
 
 def compare_baseline(checks: Iterable[Check], baseline: Mapping[str, Mapping[str, Any]]) -> None:
-    """Record, per check, how it compares with the baseline run (verdict new|worse|same|better)."""
+    """Record, per check, how it compares with the baseline run (verdict new|worse|same|better).
+    A quiet skip gets none (it never fails the gate). A skip shown as a warning (`warns`: near
+    duplicates off by a file or EPOCHPLAN_NEAR, an eval split of null texts) is `same` where the
+    baseline skipped it too (shown as a warning, or by a report older than `warns`), else `new`."""
     for check in checks:
-        if check.status == "skipped":
+        if check.status == "skipped" and not check.warns:
             continue
         before = baseline.get(check.id)
         now = _measure(check.to_dict())
         then = _measure(before) if before is not None else None
-        if then is None or now is None:
+        if check.status == "skipped":
+            skipped_then = before is not None and before.get("status") == "skipped" and before.get("warns") is not False
+            verdict = "same" if skipped_then else "new"
+        elif then is None or now is None:
             verdict = "new"
         else:
             verdict = "worse" if now > then else "better" if now < then else "same"

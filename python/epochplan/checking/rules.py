@@ -47,6 +47,10 @@ class Check:
     #: A skipped check whose input was given but held nothing to judge (an empty eval split):
     #: shown as a warning, where a skip for an input not given (no --label) is a quiet line.
     warns: bool = False
+    #: A near check skipped because near duplicates were off (`_near_skipped`): quieted, not
+    #: warned, where the command itself turned them off (`run_checks(near_off_warns=False)`).
+    #: Not in the report: the reason is in `message`, the outcome in `warns`.
+    near_off: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -166,8 +170,9 @@ def near_off_reason(near_off: str | None) -> str:
 
 def _near_skipped(check: Check) -> Check:
     """A near check that near duplicates being off left unjudged: its limit is configured (every
-    near limit has a default), so the skip is shown as a warning, which `--fail-on warning` fails."""
-    check.warns = True
+    near limit has a default), so the skip is shown as a warning, which `--fail-on warning` fails
+    (unless the command itself turned them off: `run_checks(near_off_warns=False)`)."""
+    check.warns = check.near_off = True
     return check
 
 
@@ -480,6 +485,6 @@ def run_checks(
     checks = [check for rule in RULES for check in rule(audit, rows, t, off)]
     if not near_off_warns:
         for check in checks:
-            if check.status == "skipped" and off in check.message:
+            if check.near_off:
                 check.warns = False
     return checks

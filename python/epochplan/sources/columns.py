@@ -201,12 +201,17 @@ def _field_path(dtype: pl.DataType, parts: list[str]) -> list[str] | None:
     return None
 
 
+def _listed(names: Sequence[str]) -> str:
+    """Column names as a message lists them, quoted where one looks like a flag (`'--text'`: the API's words leave it)."""
+    return ", ".join(repr(n) if n.startswith("-") else n for n in names)
+
+
 def _required(schema: pl.Schema, name: str, what: str = "column", where: str = "", hint: str = "") -> tuple[str, pl.Expr, pl.DataType]:
     """`resolve_column`, or the input error that names the missing column and lists the others."""
     resolved = resolve_column(schema, name)
     if resolved is None:
         prefix = f"{where}: " if where else ""
-        raise InputError(f"{prefix}no {what} {name!r}; columns are: {', '.join(schema.names())}{hint}")
+        raise InputError(f"{prefix}no {what} {name!r}; columns are: {_listed(schema.names())}{hint}")
     return resolved
 
 
@@ -228,12 +233,12 @@ def _nested_strings(schema: pl.Schema) -> list[str]:
     ]
 
 
-def _unread_text_hint(schema: pl.Schema) -> str:
+def _unread_text_hint(schema: pl.Schema, flag: str = "--text") -> str:
     """Where text may be that the audit only reads when named: text fields of struct columns,
     and binary columns (Parquet writers that store strings without the UTF-8 annotation)."""
     nested = _nested_strings(schema)
     if nested:
-        return f" (text inside struct columns: {', '.join(nested[:5])}; name one with {option('--text', nested[0])})"
+        return f" (text inside struct columns: {', '.join(nested[:5])}; name one with {option(flag, nested[0])})"
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary]
     if binary:
         which = f"column {binary[0]} holds" if len(binary) == 1 else f"columns {', '.join(binary[:5])} hold"
@@ -264,6 +269,7 @@ def choose_text_columns(
     holds_media: Callable[[str], bool] | None = None,
     index: Collection[str] = (),
     metadata: Callable[[str], bool] | None = None,
+    flag: str = "--text",
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
@@ -273,7 +279,7 @@ def choose_text_columns(
     list-of-strings column that does not (a list of tags or file names does), which is then
     chosen (MT-Bench's `category` beside its `turns`), else
     (no string column) the only conversation or list-of-strings column, else the only text field
-    of a struct column. The
+    of a struct column (`flag` names the option a hint gives it by: `--eval-text` for an eval split). The
     choice goes by `typed` when given (a CSV's cells are all text, but a column of numbers is no
     text to audit). Multimodal content parts (`parts_kind`) are refused: named, chosen by name,
     as the only text, or as chat data beside other string columns (which are not audited in
@@ -290,7 +296,7 @@ def choose_text_columns(
         if label is not None and label in columns:  # every text its own class, every duplicate cluster of one label
             raise InputError(f"label column {label!r} is also a text column; --label takes another column than --text")
         for c in columns:
-            resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema))
+            resolved = _required(schema, c, where=where, hint=_unread_text_hint(schema, flag))
             if (kind := parts_kind(resolved[2])) is not None:
                 raise _refuse_parts(where, c, kind, "")
             if resolved[2] == pl.Binary:
@@ -346,7 +352,7 @@ def choose_text_columns(
     if not strings and not len(schema):
         raise InputError(f"{where}: the table has no columns; pass a table with a text column")
     if not strings:
-        raise InputError(f"{where}: no string column to audit; columns are: {', '.join(schema.names())}{_unread_text_hint(schema)}")
+        raise InputError(f"{where}: no string column to audit; columns are: {_listed(schema.names())}{_unread_text_hint(schema, flag)}")
     binary = [name for name, dtype in schema.items() if dtype == pl.Binary and name != label]
     unread = f" (column {binary[0]!r} holds bytes, not read as text; if it is text, {_cast_advice(binary[0])})" if binary else ""
     raise InputError(
