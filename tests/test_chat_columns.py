@@ -415,3 +415,17 @@ def test_a_conversation_chosen_over_a_category_says_so(tmp_path):
     # Tags beside a category are no text to choose instead (two words a row, shorter than it).
     tagged = [{"category": CATEGORIES[i // 10], "tags": [f"t{i}"]} for i in range(80)]
     assert audit_json(_write(tagged, tmp_path / "tagged.parquet"), "--no-near")["source"]["text_columns"] == ["category"]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_a_message_s_text_is_its_first_field_not_empty(tmp_path, suffix):
+    """Merged layouts where a message's other field is `""` rather than null: its text is the
+    field that holds some (`value`), not the empty `content` (which made every row "\\nhi")."""
+    rows = [
+        {"messages": [{"role": "user", "content": "", "value": f"hello there {i}"}, {"role": "assistant", "content": "hi", "value": None}]}
+        for i in range(10)
+    ]
+    rows.append({"messages": [{"role": "user", "content": "", "value": ""}, {"role": "assistant", "content": "hi", "value": ""}]})
+    result = audit_json(_write(rows, tmp_path / f"merged.{suffix}"), "--no-near")
+    assert (result["rows"], result["exact"]["unique"], result["exact"]["duplicate_rows"]) == (11, 11, 0)
+    assert result["lengths"]["chars"]["max"] == len("hello there 9\nhi")
