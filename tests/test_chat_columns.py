@@ -337,8 +337,8 @@ def test_a_category_beside_several_conversations_is_audited_with_a_warning(tmp_p
     rows = [
         {
             "source": ["ultrachat", "sharegpt"][i % 2],
-            "chosen": [{"role": "user", "content": f"good {i}"}],
-            "rejected": [{"role": "user", "content": f"bad {i}"}],
+            "chosen": [{"role": "user", "content": f"a good reply {i}"}],
+            "rejected": [{"role": "user", "content": f"a bad reply {i}"}],
         }
         for i in range(40)
     ]
@@ -363,3 +363,69 @@ def test_several_string_columns_beside_a_conversation_name_it(tmp_path):
     assert_clean_error(
         proc, "several string columns (conversation_id, model, language)", "'conversation' holds a conversation", "--text conversation"
     )
+
+
+def _vocabulary(i: int) -> dict:
+    return {"word": f"word{i}", "examples": ["no example available"] if i % 3 else [f"the word{i} is used here"]}
+
+
+SHORT_TEXTS = {
+    # A vocabulary: one word a row, distinct, beside example sentences that often repeat.
+    "vocab": [_vocabulary(i) for i in range(300)],
+    # One-word answers beside the passages they come from.
+    "answers": [{"answer": ["yes", "no", "Paris", "42"][i % 4], "passages": [f"passage {i} about a topic with words"]} for i in range(40)],
+    # A few short utterances (spaces, few distinct) beside tags.
+    "utterances": [{"utterance": ["Hello!", "How are you?", "Good bye."][i % 3], "tags": [f"topic {i}", f"intent {i}"]} for i in range(40)],
+    # A head of blank responses, then text, beside a history of turns.
+    "blank_head": [{"response": "" if i < 32 else f"reply {i}", "history": [f"previous turn {i} text"]} for i in range(64)],
+    # Three rows: one word each.
+    "three": [{"response": r, "history": [f"what is it {r} today"]} for r in ("Yes", "No", "Blue")],
+    # A vocabulary word beside a conversation.
+    "word_chat": [{"word": ["run", "jump", "walk"][i % 3], "history": [{"role": "user", "content": f"use it in a sentence {i}"}]} for i in range(40)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_TEXTS))
+def test_a_string_column_of_short_texts_is_not_taken_for_metadata(tmp_path, name):
+    """Only a string column that describes its rows by its name (an id; a category, a source whose
+    values are a few short labels) gives way to a conversation or list column beside it: one-word
+    answers, vocabulary words, a few short utterances, a blank head or three rows are the text, and
+    `dedup` keeps the rows they tell apart (a vocabulary lost 199 of 300 words to its examples)."""
+    rows = SHORT_TEXTS[name]
+    path = _write(rows, tmp_path / f"{name}.parquet")
+    result = audit_json(path, "--no-near")
+    string = next(iter(rows[0]))
+    assert result["source"]["text_columns"] == [string]
+    assert not [w for w in result["warnings"] if w["id"] == "text-column" and "looks like metadata" in w["message"]]
+    if name == "vocab":
+        out = tmp_path / "kept.parquet"
+        proc = run_cli("dedup", path, "--level", "exact", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert pl.read_parquet(out).height == 300
+
+
+def test_a_conversation_chosen_over_a_category_says_so(tmp_path):
+    """The switch is never silent: a `text-column` warning names the string column passed over
+    and the flag that audits it."""
+    rows = [{"category": CATEGORIES[i // 10], "turns": [f"write an essay about topic {i}", "now shorten it"]} for i in range(80)]
+    result = audit_json(_write(rows, tmp_path / "question.parquet"), "--no-near")
+    assert result["source"]["text_columns"] == ["turns"]
+    (warning,) = [w for w in result["warnings"] if w["id"] == "text-column"]
+    assert "in place of 'category'" in warning["message"] and "pass --text category" in warning["message"]
+    # Tags beside a category are no text to choose instead (two words a row, shorter than it).
+    tagged = [{"category": CATEGORIES[i // 10], "tags": [f"t{i}"]} for i in range(80)]
+    assert audit_json(_write(tagged, tmp_path / "tagged.parquet"), "--no-near")["source"]["text_columns"] == ["category"]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_a_message_s_text_is_its_first_field_not_empty(tmp_path, suffix):
+    """Merged layouts where a message's other field is `""` rather than null: its text is the
+    field that holds some (`value`), not the empty `content` (which made every row "\\nhi")."""
+    rows = [
+        {"messages": [{"role": "user", "content": "", "value": f"hello there {i}"}, {"role": "assistant", "content": "hi", "value": None}]}
+        for i in range(10)
+    ]
+    rows.append({"messages": [{"role": "user", "content": "", "value": ""}, {"role": "assistant", "content": "hi", "value": ""}]})
+    result = audit_json(_write(rows, tmp_path / f"merged.{suffix}"), "--no-near")
+    assert (result["rows"], result["exact"]["unique"], result["exact"]["duplicate_rows"]) == (11, 11, 0)
+    assert result["lengths"]["chars"]["max"] == len("hello there 9\nhi")

@@ -123,3 +123,26 @@ def test_a_message_field_first_seen_past_the_head_is_read(tmp_path, name):
     assert kept.height == EARLY + 2 * LATE
     assert kept["messages"][EARLY + 1][1]["tool_calls"][0]["function"]["arguments"] == '{"city": "B"}'
     assert kept["messages"][-1][0]["value"] == f"late question {LATE - 1}"
+
+
+LATE_KINDS = {
+    "a string": ("user: hi\nassistant: hello", "holds a string, where the file's first lines hold lists"),
+    "an object": ({"role": "user", "content": "hi"}, "holds an object, where the file's first lines hold lists"),
+    "a list of strings": (["hi", "hello"], "holds a list of strings, where the file's first lines hold lists of objects"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LATE_KINDS))
+def test_a_conversation_key_of_another_kind_past_the_head_is_refused(tmp_path, kind):
+    """The re-read of a conversation's messages (for fields first seen late) joined every line's
+    types: one late line of another kind made the whole column that kind (polars' rule), and every
+    conversation was audited as its JSON text, with exit 0. It is refused, naming the line."""
+    value, said = LATE_KINDS[kind]
+    path = tmp_path / "chat.jsonl"
+    _write(path, [_chat(i) for i in range(EARLY)] + [{"messages": value}])
+    assert path.stat().st_size > 2 << 20
+    proc = run_cli("audit", str(path), "--no-near")
+    assert_clean_error(proc, f"line {EARLY + 1:,}: key 'messages' {said}")
+    out = tmp_path / "kept.parquet"
+    proc = run_cli("dedup", str(path), "--level", "exact", "-o", str(out))
+    assert proc.returncode == 2 and not out.exists()

@@ -13,9 +13,8 @@ from ..errors import InputError, naming_input, option, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
 from ..sources.paths import file_key, shard_pattern
 from .exact_verify import give_back_rows
-from .input_warnings import SAMPLED
 from .result import EXAMPLES, Leakage, LeakExample
-from .templates import looks_like_metadata
+from .text_choice import ConversationChoice
 
 EvalSpec = Mapping[str, SourceLike] | Sequence[SourceLike] | SourceLike | None
 #: The eval text column(s): one for every split, or {split name: column(s)}; None = train's.
@@ -146,9 +145,9 @@ def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:
     """How to give an eval split its own text column: the one it would be audited on alone."""
     try:
-        metadata = lambda column: looks_like_metadata(column, source.first_values(column, SAMPLED))  # noqa: E731
+        gives_way = ConversationChoice.of(source)
         own = choose_text_columns(
-            source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns(), metadata=metadata
+            source.schema(), None, where, typed=source.typed_schema(), index=source.index_columns(), gives_way=gives_way
         )
     except InputError:
         own = []

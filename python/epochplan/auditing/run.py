@@ -48,16 +48,8 @@ from .input_warnings import (
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
-from .templates import (
-    SKETCH_MARGIN,
-    capped_warning,
-    looks_like_metadata,
-    metadata_column_warning,
-    sketch_warning,
-    template_signal,
-    template_warnings,
-    text_column_warning,
-)
+from .templates import SKETCH_MARGIN, capped_warning, sketch_warning, template_signal, template_warnings, text_column_warning
+from .text_choice import ConversationChoice
 from .tokenizer import Tokenizer, load_tokenizer
 
 ProgressCallback = Callable[[int], None]
@@ -179,8 +171,8 @@ def audit(
     schema, typed, index = source.schema(), source.typed_schema(), source.index_columns()
     try:
         holds_media = lambda column: is_media(column, typed[column], lambda c: source.first_values(c, SAMPLED))  # noqa: E731
-        metadata = lambda column: looks_like_metadata(column, source.first_values(column, SAMPLED))  # noqa: E731
-        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, index, metadata)
+        gives_way = ConversationChoice.of(source)
+        columns = choose_text_columns(schema, text, source.description, label, typed, holds_media, index, gives_way)
     except InputError:
         # Files that differ in columns: a column only some have is why none could be chosen.
         source.check_shared_columns()
@@ -244,10 +236,8 @@ def audit(
             result.warnings.append(capped_warning(capped, result.rows))
         near_warnings_end = len(result.warnings)  # where the near-sketch warning goes, once leakage is known
         chosen = None
-        if text is None:  # a category chosen beside several conversations (which is the text is not chosen) says so first
-            chosen = metadata_column_warning(columns, conversation_columns(typed, label, index), metadata) or text_column_warning(
-                columns, others
-            )
+        if text is None:  # a conversation chosen over a category, or a category beside several conversations, says so first
+            chosen = gives_way.warning(columns, conversation_columns(typed, label, index)) or text_column_warning(columns, others)
         if chosen is not None:
             result.warnings.append(chosen)
         not_ids = pl.Schema({name: dtype for name, dtype in typed.items() if name not in index})  # pandas' index: row ids

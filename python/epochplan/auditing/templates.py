@@ -215,8 +215,11 @@ METADATA_NAMES = frozenset(
 METADATA_ENDINGS = ("_url", "_uri", "_link", "_date", "_time", "_at", "_path", "_file", "_lang", "_language", "_timestamp", "_sha", "_md5")
 
 
-#: The longest value of a column of categories (`looks_like_metadata`).
-CATEGORY_CHARS = 40
+def metadata_name(name: str) -> bool:
+    """Whether a column's name is an identifier's or metadata's (`_is_id`, METADATA_NAMES,
+    METADATA_ENDINGS)."""
+    lowered = name.lower()
+    return _is_id(name) or lowered in METADATA_NAMES or lowered.endswith(METADATA_ENDINGS)
 
 
 def is_metadata(name: str, values: list[Any]) -> bool:
@@ -224,24 +227,10 @@ def is_metadata(name: str, values: list[Any]) -> bool:
     METADATA_NAMES, METADATA_ENDINGS), or by its first `values` when every one is ASCII without
     a space (ids, urls, dates, paths, language codes, hashes, numbers written as strings; text in
     a script written without spaces is not ASCII)."""
-    lowered = name.lower()
-    if _is_id(name) or lowered in METADATA_NAMES or lowered.endswith(METADATA_ENDINGS):
+    if metadata_name(name):
         return True
     strings = [v for v in values if isinstance(v, str)]
     return bool(strings) and all(v.isascii() and not any(c.isspace() for c in v.strip()) for v in strings)
-
-
-def looks_like_metadata(name: str, values: list[Any]) -> bool:
-    """`is_metadata`, or a column of categories: among its first `values` (8 or more), few
-    distinct ones (a quarter at most), all short (MT-Bench's `category`, Capybara's `source`:
-    the dataset a row came from, `General QA`), which no column of text holds. A list
-    column's values are its items (tags, file names); a conversation's, messages, are text."""
-    if values and all(isinstance(v, list) for v in values):
-        values = [item for v in values for item in v]
-    if is_metadata(name, values):
-        return True
-    strings = [v for v in values if isinstance(v, str)]
-    return len(strings) >= 8 and len(set(strings)) * 4 <= len(strings) and all(len(v) <= CATEGORY_CHARS for v in strings)
 
 
 def text_alternatives(columns: list[str], values: Callable[[str], list[Any]] | None = None) -> list[str]:
@@ -267,24 +256,5 @@ def text_column_warning(columns: list[str], others: list[str]) -> AuditWarning |
     message = (
         f"audited column {', '.join(repr(c) for c in columns)} (chosen automatically); the input also has "
         f"{', '.join(shown)}{more}: rows that differ only there count as duplicates. To audit whole examples, pass {flags}"
-    )
-    return AuditWarning("text-column", message, 1.0, "")
-
-
-def metadata_column_warning(columns: list[str], conversations: list[str], metadata: Callable[[str], bool]) -> AuditWarning | None:
-    """A `text-column` warning when the one column audited (chosen automatically) looks like
-    metadata (`looks_like_metadata`: a category, a source's name) and conversation or
-    list-of-strings columns stand beside it (several: which one is the text is not chosen)."""
-    others = [c for c in conversations if c not in columns]
-    if len(columns) != 1 or not others or not metadata(columns[0]):
-        return None
-    others = [c for c in others if not metadata(c)]  # tags, file names: no text either
-    if not others:
-        return None
-    shown = ", ".join(others[:NAMED_COLUMNS])
-    message = (
-        f"audited column {columns[0]!r} (chosen automatically) looks like metadata (ids, or a few short labels), not text, "
-        f"so its counts say little about the examples; the text is likely in {shown} (conversation or list-of-strings "
-        f"columns). To audit it, pass --text {others[0]}" + (" (or several --text, joined a row)" if len(others) > 1 else "")
     )
     return AuditWarning("text-column", message, 1.0, "")

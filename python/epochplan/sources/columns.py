@@ -268,15 +268,15 @@ def choose_text_columns(
     typed: pl.Schema | None = None,
     holds_media: Callable[[str], bool] | None = None,
     index: Collection[str] = (),
-    metadata: Callable[[str], bool] | None = None,
+    gives_way: Callable[[str, str], bool] | None = None,
     flag: str = "--text",
 ) -> list[str]:
     """The columns to audit: as given (a column, or a struct column's field as `column.field`),
     else the first of text/content/messages/conversations/prompt/instruction that is text, else
     the only string column besides the label column (and the tools' schemas, `tools` or
-    `functions`, taken last, when there is nothing else) unless it looks like metadata
-    (`metadata`: a category, a source's name, an id) beside exactly one conversation or
-    list-of-strings column that does not (a list of tags or file names does), which is then
+    `functions`, taken last, when there is nothing else) unless it gives way (`gives_way(string,
+    conversation)`: it describes the rows, an id, a category, a source's name, and the list reads
+    as text) to exactly one conversation or list-of-strings column beside it, which is then
     chosen (MT-Bench's `category` beside its `turns`), else
     (no string column) the only conversation or list-of-strings column, else the only text field
     of a struct column (`flag` names the option a hint gives it by: `--eval-text` for an eval split). The
@@ -333,7 +333,7 @@ def choose_text_columns(
     if all(name in TOOL_SCHEMA_COLUMNS for name in strings):
         strings = []
     conversations = conversation_columns(schema, label, index)
-    if len(strings) == 1 and len(conversations) == 1 and metadata is not None and metadata(strings[0]) and not metadata(conversations[0]):
+    if len(strings) == 1 and len(conversations) == 1 and gives_way is not None and gives_way(strings[0], conversations[0]):
         return conversations  # the only string column describes the row (Capybara's `source`): the conversation is the text
     if not strings:  # chat or dialogue data: its one conversation or list of turns (beside strings, a list is often tags)
         strings = conversations

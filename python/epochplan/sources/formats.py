@@ -46,6 +46,16 @@ def _holds_records(dtype: pl.DataType) -> bool:
     return isinstance(dtype, (pl.List, pl.Array)) and _holds_records(dtype.inner)
 
 
+def _same_shape(head: pl.DataType, wide: pl.DataType) -> bool:
+    """Whether `wide` (every line's type) still holds `head`'s records where it does: a struct, or
+    a list of them, maybe with more fields (not a string, nor a list of strings)."""
+    if isinstance(head, pl.Struct):
+        return isinstance(wide, pl.Struct)
+    if isinstance(head, (pl.List, pl.Array)):
+        return isinstance(wide, (pl.List, pl.Array)) and _same_shape(head.inner, wide.inner)
+    return True
+
+
 @dataclass
 class Source:
     """A resolved input: its parts in row order, plus where it came from (for reports and errors).
@@ -105,12 +115,22 @@ class Source:
         another layout's `content` first seen later would be dropped), or every such part (None:
         all columns are wanted, as `dedup` writes them)."""
         for i, part in enumerate(self.parts):
-            lacking = columns is None or any(
-                (resolved := resolve_column(part.schema, c)) is None or _holds_records(resolved[2]) for c in columns
-            )
-            if part.widen is not None and lacking:
-                self.parts[i] = part.widen()
-                self._frame = None
+            resolved = {c: resolve_column(part.schema, c) for c in columns or ()}
+            records = {found[0]: part.schema[found[0]] for found in resolved.values() if found is not None and _holds_records(found[2])}
+            if part.widen is None or not (columns is None or records or None in resolved.values()):
+                continue
+            widened = part.widen()
+            # The head's records, another kind of value further on (a string, a list of strings):
+            # the whole column would be read as that kind, each conversation as its JSON text.
+            changed = [top for top, dtype in records.items() if not _same_shape(dtype, widened.schema.get(top, dtype))]
+            if changed:
+                fault = part.fault(changed) if part.fault is not None else None
+                raise fault or InputError(
+                    f"{part.name}: key {changed[0]!r} holds objects in the file's first lines and another kind of value further "
+                    f"on; give every {changed[0]!r} value one JSON type"
+                )
+            self.parts[i] = widened
+            self._frame = None
 
     def partition_keys(self) -> list[str]:
         """Hive partition keys of the input's paths (`lang` of `data/lang=en/part-0.parquet`),

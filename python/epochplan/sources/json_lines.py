@@ -219,6 +219,7 @@ _HOLDS: dict[type, Callable[[pl.DataType], bool]] = {
     list: lambda t: isinstance(t, (pl.List, pl.Array)),
     dict: lambda t: isinstance(t, pl.Struct),
 }
+_PLURAL = {bool: "true/false values", int: "numbers", float: "numbers", str: "strings", list: "lists"}
 _KIND = {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list", dict: "an object"}
 
 
@@ -234,6 +235,13 @@ def _kind_of(dtype: pl.DataType) -> str:
     return "strings" if dtype == pl.String else "objects"
 
 
+def _other_item(value: Any, dtype: pl.DataType) -> Any:
+    """An item of a list `value` that is no object, where `dtype` is a list of structs; else None."""
+    if not isinstance(value, list) or not isinstance(dtype, (pl.List, pl.Array)) or not isinstance(dtype.inner, pl.Struct):
+        return None
+    return next((item for item in value if item is not None and not isinstance(item, dict)), None)
+
+
 def _type_change(name: str, opener: Opener, chosen: dict[str, pl.DataType]) -> InputError | None:
     """The first line where a chosen key's value is of a kind its column's type cannot read (a
     string where the head held whole numbers): a string column reads any value, as its JSON text."""
@@ -242,6 +250,12 @@ def _type_change(name: str, opener: Opener, chosen: dict[str, pl.DataType]) -> I
             row = json.loads(line) if line.strip() else None
             for key, dtype in chosen.items():
                 value = row.get(key) if isinstance(row, dict) else None
+                item = _other_item(value, dtype)
+                if item is not None:  # a list of strings where the head's lists hold objects (messages)
+                    return InputError(
+                        f"{name}: line {number:,}: key {key!r} holds a list of {_PLURAL.get(type(item), 'values')}, where the "
+                        f"file's first lines hold lists of objects; give every {key!r} value one JSON type (all lists of objects)"
+                    )
                 if value is None or dtype == pl.String or _HOLDS.get(type(value), lambda t: False)(dtype):
                     continue
                 return InputError(

@@ -86,12 +86,13 @@ def _calls(message: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
 
 
 def message_text(message: pl.Expr, dtype: pl.DataType, contents: Sequence[str]) -> pl.Expr:
-    """A message's text: its content (the first of the `contents` fields that is not null: a
-    column of merged layouts has ShareGPT's `value` in some messages, OpenAI's `content` in
-    others), then its tool calls one a line. Without calls, its content as it is (null: the
-    message is left out); with calls and no content (`null` or `""`, as tool-calling turns are
-    written), the calls alone."""
-    text = pl.coalesce([message.struct.field(content).cast(pl.String) for content in contents])
+    """A message's text: its content (the first of the `contents` fields that is not empty, else
+    the first not null: a column of merged layouts has ShareGPT's `value` in some messages,
+    OpenAI's `content` in others, the other field null or `""`), then its tool calls one a line.
+    Without calls, its content as it is (null: the message is left out); with calls and no
+    content (`null` or `""`, as tool-calling turns are written), the calls alone."""
+    fields = [message.struct.field(content).cast(pl.String) for content in contents]
+    text = pl.coalesce([*(pl.when(field != "").then(field) for field in fields), *fields]) if len(fields) > 1 else fields[0]
     calls = _calls(message, dtype)
     if calls is None:
         return text

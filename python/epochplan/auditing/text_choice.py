@@ -1,0 +1,116 @@
+"""Whether the only string column gives way to the one conversation or list-of-strings column
+beside it (MT-Bench's `category` beside its `turns`, Capybara's `source` beside its
+`conversation`), and the `text-column` warning that says so. A string column gives way only
+when its name says it describes the row (an id, a url, a category or a source whose values are
+a few short labels) and the list column reads as text (its items joined hold several words a
+row, more than the string column's values): a column of one-word answers, search queries or
+vocabulary words beside a list of tags or examples stays the text, as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..sources import Source
+from .input_warnings import SAMPLED
+from .result import AuditWarning
+from .templates import NAMED_COLUMNS, metadata_name
+
+#: Names of columns that say what kind a row is or where it came from, not its text: they give
+#: way to a conversation only when their values are a few short labels (`is_category`).
+DESCRIBING_NAMES = frozenset(
+    {
+        "category", "categories", "source", "sources", "dataset", "dataset_name", "subset", "task", "task_name", "task_type",
+        "type", "kind", "subject", "topic", "genre", "model", "model_name", "origin", "difficulty", "level",
+    }
+)  # fmt: skip
+#: The fewest values (not null nor empty) a column of categories shows among its first ones.
+CATEGORY_VALUES = 8
+#: The longest value of a column of categories.
+CATEGORY_CHARS = 40
+#: The fewest words a list column's rows hold on average to read as text (a question, a reply).
+TEXT_WORDS = 3
+#: Message fields whose strings are a conversation's text (`columns.CONTENT_FIELDS`, `TURN_FIELDS`).
+_TEXT_FIELDS = ("content", "value", "text", "input", "output")
+
+
+def is_category(values: list[Any]) -> bool:
+    """Among the first `values`, CATEGORY_VALUES or more that are not empty, few distinct ones (a
+    quarter at most), all short: MT-Bench's `category`, Capybara's `source` (`General QA`)."""
+    strings = [v for v in values if isinstance(v, str) and v.strip()]
+    return len(strings) >= CATEGORY_VALUES and len(set(strings)) * 4 <= len(strings) and all(len(v) <= CATEGORY_CHARS for v in strings)
+
+
+def describes_rows(name: str, values: list[Any]) -> bool:
+    """Whether a string column describes its rows rather than holds their text: its name is an
+    id's or metadata's (`templates.metadata_name`), or a category's or a source's (DESCRIBING_NAMES)
+    with values that are a few short labels. Never by its values alone: one word a value is also
+    an answer, a query or a vocabulary word."""
+    return metadata_name(name) or (name.lower() in DESCRIBING_NAMES and is_category(values))
+
+
+def _row_text(value: Any) -> str:
+    """A list column's row as text: its strings, or its messages' text fields, one a line."""
+    items = value if isinstance(value, list) else []
+    texts = [item for item in items if isinstance(item, str)]
+    for item in items:
+        if isinstance(item, dict):
+            texts += [item[f] for f in _TEXT_FIELDS if isinstance(item.get(f), str)]
+    return "\n".join(texts)
+
+
+def reads_as_text(values: list[Any], beside: list[Any]) -> bool:
+    """Whether a list column's first `values` read as text beside the string column's first
+    values (`beside`): TEXT_WORDS or more words a row on average, and longer rows than its."""
+    rows = [_row_text(v) for v in values]
+    if not rows:
+        return False
+    strings = [v for v in beside if isinstance(v, str)]
+    own = sum(map(len, strings)) / len(strings) if strings else 0.0
+    return sum(len(r.split()) for r in rows) / len(rows) >= TEXT_WORDS and sum(map(len, rows)) / len(rows) > own
+
+
+class ConversationChoice:
+    """`choose_text_columns`' `gives_way`: whether the only string column gives way to the one
+    conversation or list-of-strings column beside it, by their first values (`values`). It keeps
+    the column that gave way, for `warning`."""
+
+    def __init__(self, values: Callable[[str], list[Any]]) -> None:
+        self.values = values
+        self.skipped: str | None = None
+
+    @classmethod
+    def of(cls, source: Source) -> ConversationChoice:
+        """By the first SAMPLED values of `source`'s columns (`Source.first_values`)."""
+        return cls(lambda column: source.first_values(column, SAMPLED))
+
+    def __call__(self, string: str, conversation: str) -> bool:
+        if describes_rows(string, self.values(string)) and reads_as_text(self.values(conversation), self.values(string)):
+            self.skipped = string
+            return True
+        return False
+
+    def warning(self, columns: list[str], conversations: list[str]) -> AuditWarning | None:
+        """The `text-column` warning for a choice made automatically: the conversation chosen in
+        place of the string column (how to audit that one instead), or the one string column
+        audited, which describes its rows, beside several conversations that read as text."""
+        if self.skipped is not None and self.skipped not in columns:
+            message = (
+                f"audited column {columns[0]!r} (chosen automatically) in place of {self.skipped!r}, the only string column, "
+                f"which looks like metadata (an id, or a few short labels such as a category or a source's name), not text; "
+                f"to audit {self.skipped!r} instead, pass --text {self.skipped}"
+            )
+            return AuditWarning("text-column", message, 1.0, "")
+        others = [c for c in conversations if c not in columns]
+        if len(columns) != 1 or not others or not describes_rows(columns[0], self.values(columns[0])):
+            return None
+        others = [c for c in others if reads_as_text(self.values(c), self.values(columns[0]))]  # tags, file names: no text either
+        if not others:
+            return None
+        shown = ", ".join(others[:NAMED_COLUMNS])
+        message = (
+            f"audited column {columns[0]!r} (chosen automatically) looks like metadata (ids, or a few short labels), not text, "
+            f"so its counts say little about the examples; the text is likely in {shown} (conversation or list-of-strings "
+            f"columns). To audit it, pass --text {others[0]}" + (" (or several --text, joined a row)" if len(others) > 1 else "")
+        )
+        return AuditWarning("text-column", message, 1.0, "")
