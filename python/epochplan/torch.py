@@ -15,6 +15,7 @@ absolute name through importlib (never a relative import of this file).
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import os
 import warnings
@@ -30,6 +31,8 @@ from .defaults import MAX_WHOLE
 from .errors import InputError
 from .numbers import whole_within
 from .planning.schedule import WarmupDecay as _WarmupDecay
+from .torch_clusters import Clusters, ids_series
+from .torch_state import CONFIG, clusters_digest, read_state, sampler_state
 from .torch_stopping import EarlyStopping
 
 if TYPE_CHECKING:
@@ -58,7 +61,6 @@ torch = _import_torch()
 MODES = ("representatives", "inverse_size")
 PICKS = ("representative", "random")
 SCHEDULES = ("linear", "cosine", "onecycle")
-ID_COLUMNS = ("near_id", "exact_id")  # near clusters win when the audit has them
 
 __all__ = [
     "ClusterSampler",
@@ -68,87 +70,6 @@ __all__ = [
     "MODES",
     "SCHEDULES",
 ]
-
-
-# --- Cluster ids ------------------------------------------------------------------------------
-def _ids_from_frame(frame: pl.DataFrame) -> tuple[pl.Series, str]:
-    for column in ID_COLUMNS:
-        if column not in frame.columns:
-            continue
-        if "row" in frame.columns:
-            # The sampler yields positions, so they must be the audit's row numbers 0..n-1.
-            frame = frame.sort("row")
-            if not np.array_equal(frame.get_column("row").to_numpy(), np.arange(frame.height)):
-                raise InputError("cluster table: column `row` must hold each row number 0..n-1 exactly once")
-        return frame.get_column(column), column.removesuffix("_id")
-    raise InputError(
-        f"cluster table has no {' or '.join(ID_COLUMNS)} column (columns: {', '.join(frame.columns)}); "
-        "pass epochplan.audit(...).clusters or a sequence of cluster ids"
-    )
-
-
-def _ids_series(source: Any) -> tuple[pl.Series, str]:
-    """One cluster id per row (null = never sampled) and the level the ids came from."""
-    if isinstance(source, pl.DataFrame):
-        return _ids_from_frame(source)
-    if isinstance(source, pl.Series):
-        return source, "given"
-    if isinstance(source, AuditResult) or hasattr(source, "clusters"):
-        if source.clusters is None:
-            raise InputError("audit result has no per-row clusters: run epochplan.audit(..., keep_clusters=True)")
-        return _ids_from_frame(source.clusters)
-    if type(source).__module__.partition(".")[0] == "pandas" and hasattr(source, "to_numpy"):
-        # pandas: a DataFrame is the .clusters frame (its columns, not its column names), and
-        # NaN is a missing id, as pandas writes polars' nulls.
-        converted = pl.from_pandas(source, nan_to_null=True)
-        return _ids_from_frame(converted) if isinstance(converted, pl.DataFrame) else (converted, "given")
-    if isinstance(source, torch.Tensor):
-        source = source.detach().cpu().numpy()
-    if isinstance(source, np.ndarray) and source.dtype.kind != "O":
-        if source.ndim != 1:
-            raise InputError(f"cluster ids must be one-dimensional, got shape {source.shape}")
-        if source.dtype.kind == "f":
-            # NaN marks a row without a cluster (null text), as polars' to_numpy writes nulls.
-            return pl.Series(source).fill_nan(None), "given"
-        return pl.Series(source), "given"
-    if isinstance(source, (str, bytes)):
-        raise InputError("ClusterSampler: got a string; pass an audit result, its .clusters DataFrame or a sequence of ids")
-    try:
-        # Any hashable ids, each mapped to the order it first appears in: `1` and `"1"` stay two
-        # clusters (a polars column would cast one to the other), None and NaN are no cluster.
-        codes: dict[Any, int] = {}
-        missing = lambda v: v is None or (isinstance(v, float) and v != v)  # noqa: E731
-        return pl.Series([None if missing(v) else codes.setdefault(v, len(codes)) for v in source], dtype=pl.Int64), "given"
-    except Exception as exc:  # not iterable, or unhashable values
-        raise InputError(
-            f"ClusterSampler: cannot read cluster ids from a {type(source).__name__} ({exc}); pass an audit result, "
-            "its .clusters DataFrame, or a sequence of cluster ids (None for rows never sampled)"
-        ) from None
-
-
-class _Clusters:
-    """Rows grouped by cluster, clusters ordered by their lowest row (the representative)."""
-
-    def __init__(self, ids: pl.Series) -> None:
-        self.rows = len(ids)
-        valid = ~ids.is_null().to_numpy()
-        row_numbers = np.flatnonzero(valid)
-        keys = ids.drop_nulls().to_numpy()
-        if keys.size == 0:
-            raise InputError("ClusterSampler: every row has a null cluster id (null text); nothing to sample")
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # clusters by lowest row: dedup order
-        rank = np.empty_like(order)
-        rank[order] = np.arange(order.size)
-        cluster_of = rank[inverse.reshape(-1)]
-        self.count = int(order.size)
-        self.representatives = row_numbers[first[order]]
-        self.sizes = np.bincount(cluster_of, minlength=self.count)
-        self.row_cluster = np.full(self.rows, -1, dtype=np.int64)
-        self.row_cluster[row_numbers] = cluster_of
-        # Members of cluster c are members[offsets[c] : offsets[c] + sizes[c]], in row order.
-        self.members = row_numbers[np.argsort(cluster_of, kind="stable")]
-        self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
 
 
 # --- The sampler ------------------------------------------------------------------------------
@@ -179,6 +100,11 @@ class ClusterSampler(torch.utils.data.Sampler):
     Frameworks that shard by themselves must not shard twice: with Lightning pass
     `Trainer(use_distributed_sampler=False)` and let this sampler shard; with the HF Trainer
     (accelerate deals whole batches to processes) pass `num_replicas=1, rank=0`.
+
+    Resuming inside an epoch: `state_dict()` is a small plain dict (this rank's epoch and how many
+    indices the current epoch has yielded, plus the configuration); `load_state_dict(state)` on a
+    sampler built the same way makes the next iteration yield the rest of that epoch, in the same
+    order (torchdata's `StatefulDataLoader` calls both). `len()` stays the whole epoch's count.
     """
 
     def __init__(
@@ -205,8 +131,8 @@ class ClusterSampler(torch.utils.data.Sampler):
             if whole is None:
                 raise InputError(f"ClusterSampler num_samples={num_samples!r}: must be a whole number from 1 to {MAX_WHOLE:,}")
             num_samples = whole
-        ids, self.level = _ids_series(clusters)
-        self._clusters = _Clusters(ids)
+        ids, self.level = ids_series(clusters)
+        self._clusters = Clusters(ids)
         self.mode = mode
         self.pick = pick
         whole_seed = whole_within(seed, -(2**63), 2**63 - 1)  # torch.Generator takes any 64-bit seed
@@ -221,6 +147,10 @@ class ClusterSampler(torch.utils.data.Sampler):
         # torch DistributedSampler's count per rank (padded, or the tail dropped with drop_last).
         self.num_samples = shard_size(self.epoch_size, self.num_replicas, self.drop_last)
         self.total_size = self.num_samples * self.num_replicas
+        self._yielded = 0  # indices of this epoch handed out by the current iterator
+        self._iteration = 0  # which iterator counts: an older one stops counting
+        self._resume: tuple[int, int] | None = None  # (epoch, indices to skip) from load_state_dict
+        self._digest: str | None = None
 
     # -- what the sampler knows about the data
     @property
@@ -258,13 +188,84 @@ class ClusterSampler(torch.utils.data.Sampler):
     # -- the Sampler protocol
     def set_epoch(self, epoch: int) -> None:
         """Reshuffle for this epoch (seeded by seed + epoch, identical on every rank)."""
-        self.epoch = int(epoch)
+        epoch = int(epoch)
+        if epoch != self.epoch:
+            self._iteration += 1
+            self._yielded = 0
+        self.epoch = epoch
+        if self._resume is not None and self._resume[0] != epoch:
+            loaded, skip = self._resume
+            self._resume = None
+            if 0 < skip < self.num_samples:
+                warnings.warn(
+                    f"ClusterSampler.set_epoch({epoch}): the loaded state resumed epoch {loaded} after {skip} of its "
+                    f"{self.num_samples} indices; epoch {epoch} starts from its first index instead (to resume, "
+                    f"set_epoch({loaded}) or none after load_state_dict)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+
+    # -- resuming inside an epoch
+    def _config(self) -> dict[str, Any]:
+        if self._digest is None:
+            self._digest = clusters_digest(self._clusters.row_cluster)
+        values = {"num_clusters": self.num_clusters, "num_rows": self.num_rows, "clusters_digest": self._digest}
+        return {key: values[key] if key in values else getattr(self, key) for key in CONFIG}
+
+    def state_dict(self, consumed: int | None = None) -> dict[str, Any]:
+        """This rank's place in the epoch: a plain dict of ints, strings and bools (JSON-able).
+
+        It counts the indices the current iterator has handed out. A DataLoader with
+        `num_workers` > 0 fetches batches ahead of the training loop, so with a plain DataLoader
+        pass `consumed=` the indices trained on this epoch (batches x batch_size);
+        torchdata's `StatefulDataLoader` keeps the count of what it returned by itself.
+        """
+        yielded = self._yielded
+        if consumed is not None:
+            whole = whole_within(consumed, 0, self.num_samples)
+            if whole is None:
+                raise InputError(f"ClusterSampler.state_dict consumed={consumed!r}: must be a whole number from 0 to {self.num_samples}")
+            yielded = whole
+        return sampler_state(self._config(), self.epoch, yielded)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume where `state` stopped: the next iteration yields the rest of its epoch (the
+        sampler moves to that epoch). A state saved after the epoch's last index has nothing left:
+        it applies only while the sampler is at that epoch, so `set_epoch(epoch + 1)`, before or
+        after loading, starts the next epoch in full. Refused (InputError) when the state was
+        saved by a sampler built differently (cluster ids, mode, pick, shuffle, seed, num_samples,
+        num_replicas, rank, drop_last)."""
+        epoch, skip = read_state(state, self._config(), self.num_samples)
+        self._resume = (epoch, skip)
+        if skip < self.num_samples:
+            self.set_epoch(epoch)
+        if self.epoch == epoch:
+            self._iteration += 1
+            self._yielded = skip
 
     def __len__(self) -> int:
         """Indices this rank yields per epoch."""
         return self.num_samples
 
     def __iter__(self):
+        skip = 0
+        if self._resume is not None:
+            loaded, skip = self._resume
+            self._resume = None
+            skip = skip if loaded == self.epoch else 0
+        self._iteration += 1
+        self._yielded = skip
+        return self._counted(self._rank_indices(), skip, self._iteration)
+
+    def _counted(self, indices: list[int], skip: int, iteration: int):
+        """The indices after the first `skip`, counted as they are handed out (while this is the
+        sampler's current iterator)."""
+        for index in itertools.islice(indices, skip, None):
+            if iteration == self._iteration:
+                self._yielded += 1
+            yield index
+
+    def _rank_indices(self) -> list[int]:
         indices = self._epoch_indices()
         if self.drop_last:
             indices = indices[: self.total_size]
@@ -274,7 +275,7 @@ class ClusterSampler(torch.utils.data.Sampler):
                 repeats = math.ceil(padding / indices.numel())
                 indices = torch.cat([indices, indices.repeat(repeats)[:padding]])
         assert indices.numel() == self.total_size
-        return iter(indices[self.rank : self.total_size : self.num_replicas].tolist())
+        return indices[self.rank : self.total_size : self.num_replicas].tolist()
 
     def _epoch_indices(self) -> Any:
         """Row indices of the whole epoch (every rank computes the same list)."""
