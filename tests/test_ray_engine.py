@@ -233,6 +233,21 @@ def test_conversation_column_equals_local(cluster, planted, tmp_path):
     assert audit["near"]["duplicate_rows"] > 100
 
 
+def test_a_message_field_first_seen_past_the_head_is_in_the_examples_as_locally(cluster, tmp_path):
+    # A JSON lines file whose messages show ShareGPT's `value` only past the first 2 MB: the
+    # workers read every line's fields, and the driver's examples (read back on the driver) did
+    # not: 'late answer' where the audited text is 'hello there\nlate answer'.
+    path = tmp_path / "late.jsonl"
+    with path.open("w") as f:
+        for i in range(2600):
+            f.write(json.dumps({"messages": [{"role": "user", "content": f"question {i} " + "lorem ipsum " * 65}]}) + "\n")
+        for _ in range(3):
+            f.write(json.dumps({"messages": [{"from": "human", "value": "hello there"}, {"role": "assistant", "content": "late answer"}]}) + "\n")
+    got = _both(["audit", str(path), "--no-near"], {"--json": "a.json"}, cluster, tmp_path)
+    audit = _same_json(got)
+    assert audit["exact"]["top"][0]["text"] == "hello there\nlate answer"
+
+
 def test_struct_field_text_and_label_equal_local(cluster, planted, tmp_path):
     # Records that nest their text and label: each worker resolves `record.text` in its file.
     shards = tmp_path / "nested"

@@ -178,6 +178,9 @@ def audit(
         source.check_shared_columns()
         raise
     check_label_column(schema, label, source.description)
+    # Here, not only in the reads of the engine: a Ray driver reads no batch itself, yet its
+    # examples and template are read back from this source, which must know every line's fields.
+    source.widen(columns + ([label] if label else []))
     eval_sources = open_eval(splits, columns, eval_text)
     refuse_shared_files(source, eval_sources)
     with ExitStack() as held:  # the temporary files LazyFrames are run into, removed when the audit ends
