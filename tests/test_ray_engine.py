@@ -242,7 +242,10 @@ def test_a_message_field_first_seen_past_the_head_is_in_the_examples_as_locally(
         for i in range(2600):
             f.write(json.dumps({"messages": [{"role": "user", "content": f"question {i} " + "lorem ipsum " * 65}]}) + "\n")
         for _ in range(3):
-            f.write(json.dumps({"messages": [{"from": "human", "value": "hello there"}, {"role": "assistant", "content": "late answer"}]}) + "\n")
+            f.write(
+                json.dumps({"messages": [{"from": "human", "value": "hello there"}, {"role": "assistant", "content": "late answer"}]})
+                + "\n"
+            )
     got = _both(["audit", str(path), "--no-near"], {"--json": "a.json"}, cluster, tmp_path)
     audit = _same_json(got)
     assert audit["exact"]["top"][0]["text"] == "hello there\nlate answer"
