@@ -106,6 +106,21 @@ def test_a_number_written_as_a_string_past_the_head_is_refused(tmp_path, late):
     assert_clean_error(proc, "late.jsonl: line 40,001: key 'y' holds a string", "one JSON type")
 
 
+def test_a_fraction_past_a_head_of_whole_numbers_says_how_to_read_it(tmp_path):
+    """JSON has one number type: a late 0.5 in a key whose first 2 MB hold whole numbers only is
+    refused saying what the head decided and what to write (not "one JSON type, all strings"),
+    and that advice, a 1.0 in the head, reads it."""
+    rows = [{"text": f"row {i} " + "x" * 60, "y": i % 3} for i in range(40_000)] + [{"text": "late", "y": 0.5}]
+    path = tmp_path / "late.jsonl"
+    _write(path, rows)
+    assert path.stat().st_size > 2 << 20
+    proc = run_cli("audit", str(path), "--label", "y", "--no-near")
+    assert_clean_error(proc, "late.jsonl: line 40,001: key 'y' holds a fraction (0.5)", "decimal point (1.0)")
+    rows[0]["y"] = 1.0
+    _write(path, rows)
+    assert audit_json(str(path), "--label", "y", "--no-near")["labels"]["counts"]["0.5"] == 1
+
+
 @pytest.mark.parametrize("name", ["same.jsonl", "same.json"])
 def test_one_whole_number_however_written_is_one_label(tmp_path, name):
     """12345678901234567, 12345678901234567.0 and 1.2345678901234567e16 are one number, one label

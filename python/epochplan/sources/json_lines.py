@@ -258,6 +258,12 @@ def _type_change(name: str, opener: Opener, chosen: dict[str, pl.DataType]) -> I
                     )
                 if value is None or dtype == pl.String or _HOLDS.get(type(value), lambda t: False)(dtype):
                     continue
+                if isinstance(value, float) and dtype.is_integer():  # JSON has one number type: no type to make them agree
+                    return InputError(
+                        f"{name}: line {number:,}: key {key!r} holds a fraction ({value!r}), where the file's first lines hold "
+                        f"whole numbers only (their type is read from the first 2 MB); write a number among the first lines "
+                        f"with a decimal point (1.0), or convert the file to Parquet"
+                    )
                 return InputError(
                     f"{name}: line {number:,}: key {key!r} holds {_KIND.get(type(value), 'a value')}, where the file's "
                     f"first lines hold {_kind_of(dtype)}; give every {key!r} value one JSON type (all strings, for example)"
