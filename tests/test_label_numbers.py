@@ -52,6 +52,22 @@ def test_whole_numbers_a_float_rounds_together_are_two_labels(tmp_path, name):
     assert audit_json(str(csv), "--label", "label")["labels"]["counts"] == {k: COUNTS[k] for k in list(COUNTS)[:3]}
 
 
+@pytest.mark.parametrize("key", ['"étiquette"', '"\\u00e9tiquette"'])
+def test_the_label_key_is_found_however_the_line_spells_it(tmp_path, key):
+    """Only lines whose label value may be such a number are parsed: the key is found with spaces
+    around its colon, escaped or not (a non-ASCII key), beside 19-digit ids in another key."""
+    values = ["12345678901234567", "12345678901234568", "0.5", "1.2345678901234567e16"]
+    texts = ["a", "a", "b", "c"]
+    lines = [
+        f'{{"id": {1234567890123456789 + i}, "text": "{t}", {key}  :  {v}}}\n' for i, (t, v) in enumerate(zip(texts, values, strict=True))
+    ]
+    path = tmp_path / "spelled.jsonl"
+    path.write_text("".join(lines))
+    audit = audit_json(str(path), "--label", "étiquette", "--no-near")
+    assert audit["labels"]["counts"] == {"12345678901234567": 2, "12345678901234568": 1, "0.5": 1}
+    assert audit["conflicts"]["rows"] == 2
+
+
 def test_lists_and_struct_fields_of_such_numbers(tmp_path):
     listed = tmp_path / "listed.jsonl"
     _write(listed, [{"text": "same", "tags": [12345678901234567, 0.5]}, {"text": "same", "tags": [0.5, 12345678901234568]}])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -54,14 +54,25 @@ def line_labels(blocks: Iterable[bytes], path: list[str]) -> Exact:
     is not blank, as polars numbers rows (`lines.row_lines`)."""
     exact: Exact = {}
     row = 0
+    candidate = _key_hint(path[0]) if len(path) == 1 else _HINT.search
     for block in blocks:
         lines = [line for line in block.split(b"\n") if line.strip(b" \t\r\n")]
         if _HINT.search(block) is not None:
             for number, line in enumerate(lines, row):
-                if _HINT.search(line) is not None:
+                if candidate(line):
                     _take(exact, number, _parsed(line), path)
         row += len(lines)
     return exact
+
+
+def _key_hint(key: str) -> Callable[[bytes], bool]:
+    """Whether a line's value of the top-level `key` (a number, or a list of them) may be a whole
+    number a float does not hold: 19-digit ids or hex hashes in other keys ("5e8a…") are no
+    reason to parse a line. A false yes only costs a parse; the key is matched wherever it is
+    (as its letters, or escaped as Python's json writes them), so nothing is missed."""
+    spellings = {json.dumps(key, ensure_ascii=ascii)[1:-1].encode() for ascii in (False, True)}
+    after_key = re.compile(rb'"(?:' + b"|".join(map(re.escape, sorted(spellings))) + rb')"\s*:\s*(\[[^\]]*|[^,}\]]*)')
+    return lambda line: any(_HINT.search(value.group(1)) is not None for value in after_key.finditer(line))
 
 
 def array_labels(data: bytes, path: list[str]) -> Exact:
@@ -104,30 +115,44 @@ def _take(exact: Exact, row: int, record: Any, path: list[str]) -> None:
             return
         value = value.get(key)
     if isinstance(value, list):
-        items = [_item(item) for item in value if item is not None]
-        if any(digits for digits, _ in items):
-            labels = {digits or text for digits, text in items}
+        items = [item for item in value if item is not None]
+        digits = [_digits(item) for item in items]
+        if any(digits):
+            # The other items as the float reading labels them (only here: one polars call each).
+            labels = {d if d is not None else _label_of(item) for d, item in zip(digits, items, strict=True)}
             exact[row] = LABEL_SEPARATOR.join(sorted(label for label in labels if label is not None))
         return
-    digits, _ = _item(value)
+    digits = _digits(value)
     if digits is not None:
         exact[row] = digits
 
 
-def _item(value: Any) -> tuple[str | None, str | None]:
-    """A number's digits where it is a whole number a float does not hold, and its label as a
-    float (`columns.label_text`) otherwise."""
+def _digits(value: Any) -> str | None:
+    """A number's digits where it is a whole number a float does not hold; else None (cheap: most
+    lines a hint lets through hold ordinary floats, and other columns' long numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        return None, None
+        return None
     if isinstance(value, Decimal) and (not value.is_finite() or value.adjusted() > 400 or value != value.to_integral_value()):
-        return None, _float_label(float(value))
+        return None
+    whole = int(value)
+    if -(2**53) <= whole <= 2**53:  # every whole number of this size is a float
+        return None
     try:
-        whole = int(value)
         if float(whole) == whole:
-            return None, _float_label(float(whole))
+            return None
     except OverflowError:
         pass
-    return str(whole), None
+    return str(whole)
+
+
+def _label_of(value: Any) -> str | None:
+    """A list item's label as the float reading gives it (`columns.label_text`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    try:
+        return _float_label(float(value))
+    except OverflowError:
+        return _float_label(float("inf") if value > 0 else float("-inf"))
 
 
 def _float_label(value: float) -> str | None:
