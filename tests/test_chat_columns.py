@@ -429,3 +429,26 @@ def test_a_message_s_text_is_its_first_field_not_empty(tmp_path, suffix):
     result = audit_json(_write(rows, tmp_path / f"merged.{suffix}"), "--no-near")
     assert (result["rows"], result["exact"]["unique"], result["exact"]["duplicate_rows"]) == (11, 11, 0)
     assert result["lengths"]["chars"]["max"] == len("hello there 9\nhi")
+
+
+def test_a_describing_column_of_many_labels_or_few_rows_gives_way_and_tags_do_not(tmp_path):
+    """A `source` of thirteen names in shuffled order (Capybara's real count), a `subset` of ten,
+    or a `type` in a five-row file is still labels: the conversation beside it is the text, with
+    the warning (these audited the labels, silently, when giving way needed few distinct values
+    among many rows). A few one-word tags beside `category` or `id` are no text; a sentence's
+    tokens beside `id` (CoNLL) are."""
+    names = [f"Source {chr(65 + i)}" for i in range(13)]
+    capybara = [
+        {"source": names[(i * 7) % 13], "conversation": [{"input": f"ask about {i} please", "output": f"reply {i}"}]} for i in range(60)
+    ]
+    subset = [{"subset": f"part{i % 10}", "turns": [f"question number {i}", f"answer number {i}"]} for i in range(40)]
+    few = [{"type": "chat", "turns": [f"tell me about {i}", f"here is {i}"]} for i in range(5)]
+    for rows, name, chosen in ((capybara, "capybara", "conversation"), (subset, "subset", "turns"), (few, "few", "turns")):
+        result = audit_json(_write(rows, tmp_path / f"{name}.jsonl"), "--no-near")
+        assert result["source"]["text_columns"] == [chosen], name
+        skipped = next(iter(rows[0]))
+        assert any(w["id"] == "text-column" and f"pass --text {skipped}" in w["message"] for w in result["warnings"]), name
+    tags = [{"category": ["news", "sports"][i % 2], "tags": ["alpha", "beta", "gamma"]} for i in range(20)]
+    assert audit_json(_write(tags, tmp_path / "tags.jsonl"), "--no-near")["source"]["text_columns"] == ["category"]
+    conll = [{"id": str(i), "tokens": f"the quick brown fox {i} jumps over the lazy dog".split()} for i in range(20)]
+    assert audit_json(_write(conll, tmp_path / "conll.jsonl"), "--no-near")["source"]["text_columns"] == ["tokens"]

@@ -2,7 +2,7 @@
 beside it (MT-Bench's `category` beside its `turns`, Capybara's `source` beside its
 `conversation`), and the `text-column` warning that says so. A string column gives way only
 when its name says it describes the row (an id, a url, a category or a source whose values are
-a few short labels) and the list column reads as text (its items joined hold several words a
+short labels) and the list column reads as text (its items joined hold several words a
 row, more than the string column's values): a column of one-word answers, search queries or
 vocabulary words beside a list of tags or examples stays the text, as it was."""
 
@@ -17,36 +17,41 @@ from .result import AuditWarning
 from .templates import NAMED_COLUMNS, metadata_name
 
 #: Names of columns that say what kind a row is or where it came from, not its text: they give
-#: way to a conversation only when their values are a few short labels (`is_category`).
+#: way to a conversation only when their values are labels (`are_labels`).
 DESCRIBING_NAMES = frozenset(
     {
         "category", "categories", "source", "sources", "dataset", "dataset_name", "subset", "task", "task_name", "task_type",
         "type", "kind", "subject", "topic", "genre", "model", "model_name", "origin", "difficulty", "level",
     }
 )  # fmt: skip
-#: The fewest values (not null nor empty) a column of categories shows among its first ones.
-CATEGORY_VALUES = 8
-#: The longest value of a column of categories.
+#: The longest label of more than one word.
 CATEGORY_CHARS = 40
+#: The most words of a label (`General QA`, `Reading Comprehension`).
+LABEL_WORDS = 4
 #: The fewest words a list column's rows hold on average to read as text (a question, a reply).
 TEXT_WORDS = 3
+#: The fewest words its items hold on average (a message, not a tag).
+ITEM_WORDS = 2
+#: The fewest one-word items a row holds on average to be a sentence's tokens, not its tags.
+TOKENS_A_ROW = 8
 #: Message fields whose strings are a conversation's text (`columns.CONTENT_FIELDS`, `TURN_FIELDS`).
 _TEXT_FIELDS = ("content", "value", "text", "input", "output")
 
 
-def is_category(values: list[Any]) -> bool:
-    """Among the first `values`, CATEGORY_VALUES or more that are not empty, few distinct ones (a
-    quarter at most), all short: MT-Bench's `category`, Capybara's `source` (`General QA`)."""
+def are_labels(values: list[Any]) -> bool:
+    """Whether the first `values` are labels, not sentences: each short (CATEGORY_CHARS or fewer
+    characters, LABEL_WORDS or fewer words) or one token (a url, a path). However many distinct
+    ones and however few rows: Capybara's thirteen sources in shuffled order, a file of five rows."""
     strings = [v for v in values if isinstance(v, str) and v.strip()]
-    return len(strings) >= CATEGORY_VALUES and len(set(strings)) * 4 <= len(strings) and all(len(v) <= CATEGORY_CHARS for v in strings)
+    return all(len(v.split()) == 1 or (len(v) <= CATEGORY_CHARS and len(v.split()) <= LABEL_WORDS) for v in strings)
 
 
 def describes_rows(name: str, values: list[Any]) -> bool:
     """Whether a string column describes its rows rather than holds their text: its name is an
     id's or metadata's (`templates.metadata_name`), or a category's or a source's (DESCRIBING_NAMES)
-    with values that are a few short labels. Never by its values alone: one word a value is also
-    an answer, a query or a vocabulary word."""
-    return metadata_name(name) or (name.lower() in DESCRIBING_NAMES and is_category(values))
+    with values that are labels (`are_labels`: a `source` of sentences is a translation's text).
+    Never by its values alone: one word a value is also an answer, a query or a vocabulary word."""
+    return metadata_name(name) or (name.lower() in DESCRIBING_NAMES and are_labels(values))
 
 
 def _row_text(value: Any) -> str:
@@ -61,13 +66,21 @@ def _row_text(value: Any) -> str:
 
 def reads_as_text(values: list[Any], beside: list[Any]) -> bool:
     """Whether a list column's first `values` read as text beside the string column's first
-    values (`beside`): TEXT_WORDS or more words a row on average, and longer rows than its."""
+    values (`beside`): TEXT_WORDS or more words a row; messages (a conversation), or strings of
+    ITEM_WORDS or more words on average, or TOKENS_A_ROW strings a row (a few one-word tags are no
+    text); and longer rows than its."""
     rows = [_row_text(v) for v in values]
-    if not rows:
+    items = [line for row in rows for line in row.split("\n") if line.strip()]
+    if not rows or not items:
         return False
     strings = [v for v in beside if isinstance(v, str)]
     own = sum(map(len, strings)) / len(strings) if strings else 0.0
-    return sum(len(r.split()) for r in rows) / len(rows) >= TEXT_WORDS and sum(map(len, rows)) / len(rows) > own
+    words = sum(len(r.split()) for r in rows)
+    # A conversation's messages are text however short; strings of one word read as text only
+    # as a sentence's tokens (CoNLL's `tokens`), many a row, where tags are a few.
+    messages = any(isinstance(item, dict) for v in values if isinstance(v, list) for item in v)
+    worded = messages or words / len(items) >= ITEM_WORDS or len(items) / len(rows) >= TOKENS_A_ROW
+    return words / len(rows) >= TEXT_WORDS and worded and sum(map(len, rows)) / len(rows) > own
 
 
 class ConversationChoice:
