@@ -48,7 +48,7 @@ from .input_warnings import (
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
-from .templates import SKETCH_MARGIN, capped_warning, sketch_warning, template_signal, template_warnings, text_column_warning
+from .templates import capped_warning, sketch_margin, sketch_warning, template_signal, template_warnings, text_column_warning
 from .text_choice import ConversationChoice
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -271,8 +271,9 @@ def audit(
             if result.near is not None:
                 result.near = dataclasses.replace(result.near, leaked_unique=near_leaked)
         if near and verify == "sketch" and result.near is not None:
-            merged, leaked = near_threshold_matches(auditor, near_ids, result.leaks, result.near.threshold + SKETCH_MARGIN)
-            warning = sketch_warning(result.template, capped, result.rows, result.near.threshold, merged, leaked)
+            margin = sketch_margin(result.near.threshold, num_perm)
+            merged, leaked = near_threshold_matches(auditor, near_ids, result.leaks, result.near.threshold + margin)
+            warning = sketch_warning(result.template, capped, result.rows, result.near.threshold, margin, merged, leaked)
             if warning is not None:
                 if any(w.id == "template" for w in result.warnings):  # its shared text is shown once
                     warning = dataclasses.replace(warning, text="")

@@ -5,6 +5,7 @@ not the content. The core measures the signal; this names the shared text and th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -139,18 +140,21 @@ def capped_warning(capped: int, rows: int) -> AuditWarning:
     return AuditWarning("near-capped", message, capped / rows if rows else 0.0, "")
 
 
-#: A sketch estimate this close above the threshold (2.5 standard errors of a 128-slot sketch) may
-#: stand for a pair below it: the `near-sketch` warning counts such merges and leaks.
-SKETCH_MARGIN = 0.1
+def sketch_margin(threshold: float, num_perm: int) -> float:
+    """How far above the threshold a sketch estimate may stand for a pair below it: 2.5 standard
+    errors of a `num_perm`-slot MinHash estimate at the threshold, sqrt(J (1 - J) / num_perm)
+    (0.10 at 0.7 with 128 slots, 0.07 with 256). The `near-sketch` warning counts the merges and
+    leaks whose estimate is under threshold + margin."""
+    return 2.5 * math.sqrt(threshold * (1 - threshold) / num_perm)
 
 
 def sketch_warning(
-    signal: TemplateSignal | None, capped: int, rows: int, threshold: float, merged: int, leaked: int
+    signal: TemplateSignal | None, capped: int, rows: int, threshold: float, margin: float, merged: int, leaked: int
 ) -> AuditWarning | None:
     """A `near-sketch` warning: near duplicates verified by sketch estimates (`--verify sketch`)
     on rows that share much text — most rows share a template (the signal's share over the core's
     TEMPLATE_SHARE), or `capped` rows reached the check cap — where `merged` near members and
-    `leaked` eval rows matched on an estimate within SKETCH_MARGIN of the threshold. Each such row
+    `leaked` eval rows matched on an estimate within `margin` (`sketch_margin`) of the threshold. Each such row
     is checked against many rows just below the threshold, and one estimate can pass it by chance,
     so these may be false merges and false leaks (5,000 product pages of true Jaccard 0.60–0.69:
     641 merged); `--verify exact` measures them. None when nothing matched that close."""
@@ -180,7 +184,7 @@ def sketch_warning(
     )
     message = (
         f"near duplicates were verified by sketch estimates on rows that share much text ({shared}): {found} with an "
-        f"estimate under {threshold + SKETCH_MARGIN:.2f} (threshold {threshold:g}). Each was checked against many similar rows "
+        f"estimate under {threshold + margin:.2f} (threshold {threshold:g}). Each was checked against many similar rows "
         "just below the threshold, and an estimate can pass it by chance, so some of these may be below the threshold "
         f"({false}). Rerun with --verify exact to measure the true similarity"
     )
