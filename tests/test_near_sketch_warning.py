@@ -86,7 +86,7 @@ def test_no_near_sketch_warning_on_data_without_a_template(shared_data, tmp_path
 def test_the_margin_is_the_sketchs_own_error():
     """2.5 standard errors of the estimate at the threshold: 0.10 at 0.7 with 128 slots, narrower
     with more (a fixed 0.1 counted matches a 512-slot sketch had measured well past the threshold)."""
-    from epochplan.auditing.templates import sketch_margin
+    from epochplan.auditing.near_warnings import sketch_margin
 
     assert round(sketch_margin(0.7, 128), 3) == 0.101
     assert round(sketch_margin(0.7, 512), 3) == 0.051

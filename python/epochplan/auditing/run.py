@@ -46,9 +46,10 @@ from .input_warnings import (
     token_count_column,
 )
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
+from .near_warnings import capped_warning, sketch_margin, sketch_warning
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
-from .templates import capped_warning, sketch_margin, sketch_warning, template_signal, template_warnings, text_column_warning
+from .templates import template_signal, template_warnings, text_column_warning
 from .text_choice import ConversationChoice
 from .tokenizer import Tokenizer, load_tokenizer
 
