@@ -452,3 +452,27 @@ def test_a_describing_column_of_many_labels_or_few_rows_gives_way_and_tags_do_no
     assert audit_json(_write(tags, tmp_path / "tags.jsonl"), "--no-near")["source"]["text_columns"] == ["category"]
     conll = [{"id": str(i), "tokens": f"the quick brown fox {i} jumps over the lazy dog".split()} for i in range(20)]
     assert audit_json(_write(conll, tmp_path / "conll.jsonl"), "--no-near")["source"]["text_columns"] == ["tokens"]
+
+
+def test_sentences_without_spaces_are_no_labels_and_repeating_topics_are(tmp_path):
+    """A `source` of Chinese sentences (one "word" each: the script writes no spaces) beside a
+    list of English references is a translation's text, not labels: it stays the choice. A
+    `topic` of five-word titles that repeat is labels: the conversation beside it is the text."""
+    zh = [
+        "我今天很高兴见到你，希望我们以后能经常一起喝咖啡。",
+        "这本书讲述了一个关于勇气和友谊的动人故事。",
+        "明天早上我们要去火车站接我的爷爷奶奶。",
+    ]
+    translation = [{"source": f"{zh[i % 3]}{i}", "target": [f"reference translation number {i} in english"]} for i in range(30)]
+    assert audit_json(_write(translation, tmp_path / "zh.parquet"), "--no-near")["source"]["text_columns"] == ["source"]
+    titles = ["Causes of the French Revolution", "History of the Roman Empire", "Rise of the Ottoman state"]
+    topics = [
+        {
+            "topic": titles[i % 3],
+            "conversation": [{"role": "user", "content": f"tell me more about what happened in part {i} of this story"}],
+        }
+        for i in range(40)
+    ]
+    result = audit_json(_write(topics, tmp_path / "topics.parquet"), "--no-near")
+    assert result["source"]["text_columns"] == ["conversation"]
+    assert any(w["id"] == "text-column" and "pass --text topic" in w["message"] for w in result["warnings"])

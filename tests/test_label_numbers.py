@@ -52,10 +52,20 @@ def test_whole_numbers_a_float_rounds_together_are_two_labels(tmp_path, name):
     assert audit_json(str(csv), "--label", "label")["labels"]["counts"] == {k: COUNTS[k] for k in list(COUNTS)[:3]}
 
 
-@pytest.mark.parametrize("key", ['"étiquette"', '"\\u00e9tiquette"'])
-def test_the_label_key_is_found_however_the_line_spells_it(tmp_path, key):
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ('"label"', "label"),
+        ('"\\u006cabel"', "label"),
+        ('"étiquette"', "étiquette"),
+        ('"\\u00e9tiquette"', "étiquette"),
+        ('"\\u6807\\u7B7E"', "标签"),
+    ],
+)
+def test_the_label_key_is_found_however_the_line_spells_it(tmp_path, key, label):
     """Only lines whose label value may be such a number are parsed: the key is found with spaces
-    around its colon, escaped or not (a non-ASCII key), beside 19-digit ids in another key."""
+    around its colon, escaped or not (any letter, upper-case hex as .NET writes it), beside
+    19-digit ids in another key."""
     values = ["12345678901234567", "12345678901234568", "0.5", "1.2345678901234567e16"]
     texts = ["a", "a", "b", "c"]
     lines = [
@@ -63,7 +73,7 @@ def test_the_label_key_is_found_however_the_line_spells_it(tmp_path, key):
     ]
     path = tmp_path / "spelled.jsonl"
     path.write_text("".join(lines))
-    audit = audit_json(str(path), "--label", "étiquette", "--no-near")
+    audit = audit_json(str(path), "--label", label, "--no-near")
     assert audit["labels"]["counts"] == {"12345678901234567": 2, "12345678901234568": 1, "0.5": 1}
     assert audit["conflicts"]["rows"] == 2
 
@@ -131,7 +141,7 @@ def test_a_fraction_past_a_head_of_whole_numbers_says_how_to_read_it(tmp_path):
     _write(path, rows)
     assert path.stat().st_size > 2 << 20
     proc = run_cli("audit", str(path), "--label", "y", "--no-near")
-    assert_clean_error(proc, "late.jsonl: line 40,001: key 'y' holds a fraction (0.5)", "decimal point (1.0)")
+    assert_clean_error(proc, "late.jsonl: line 40,001: key 'y' holds a number written with a decimal point", "(0.5)", "(1.0)")
     rows[0]["y"] = 1.0
     _write(path, rows)
     assert audit_json(str(path), "--label", "y", "--no-near")["labels"]["counts"]["0.5"] == 1

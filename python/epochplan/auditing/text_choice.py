@@ -24,6 +24,11 @@ DESCRIBING_NAMES = frozenset(
         "type", "kind", "subject", "topic", "genre", "model", "model_name", "origin", "difficulty", "level",
     }
 )  # fmt: skip
+#: The fewest values (not empty) among its first ones that show a column of repeating categories.
+CATEGORY_VALUES = 8
+#: The most characters of a label written without spaces in a script that uses none (`新闻`,
+#: `ニュース`); a sentence in such a script is one "word" however long.
+UNSPACED_CHARS = 12
 #: The longest label of more than one word.
 CATEGORY_CHARS = 40
 #: The most words of a label (`General QA`, `Reading Comprehension`).
@@ -38,12 +43,31 @@ TOKENS_A_ROW = 8
 _TEXT_FIELDS = ("content", "value", "text", "input", "output")
 
 
+def _is_label(value: str) -> bool:
+    """One label: a token of ASCII without spaces (a url, a path, `meta-llama/Llama-3-8B`), or
+    short (CATEGORY_CHARS or fewer characters and LABEL_WORDS or fewer words; UNSPACED_CHARS or
+    fewer where a script writes no spaces, whose sentence is one "word")."""
+    words = value.split()
+    if len(words) == 1 and value.isascii():
+        return True
+    if len(value) > CATEGORY_CHARS or len(words) > LABEL_WORDS:
+        return False
+    return value.isascii() or len(value) <= UNSPACED_CHARS or len(words) > 1
+
+
 def are_labels(values: list[Any]) -> bool:
-    """Whether the first `values` are labels, not sentences: each short (CATEGORY_CHARS or fewer
-    characters, LABEL_WORDS or fewer words) or one token (a url, a path). However many distinct
-    ones and however few rows: Capybara's thirteen sources in shuffled order, a file of five rows."""
+    """Whether the first `values` are labels, not sentences: each one a label (`_is_label`),
+    however many distinct ones and however few rows (Capybara's thirteen sources in shuffled
+    order, a file of five rows); or few distinct short values among many (`is_category`: topics
+    of five or more words that repeat)."""
     strings = [v for v in values if isinstance(v, str) and v.strip()]
-    return all(len(v.split()) == 1 or (len(v) <= CATEGORY_CHARS and len(v.split()) <= LABEL_WORDS) for v in strings)
+    return all(_is_label(v) for v in strings) or is_category(strings)
+
+
+def is_category(strings: list[str]) -> bool:
+    """Among the first values (not empty), CATEGORY_VALUES or more, few distinct ones (a quarter at
+    most), all short (CATEGORY_CHARS at most): topics that repeat."""
+    return len(strings) >= CATEGORY_VALUES and len(set(strings)) * 4 <= len(strings) and all(len(v) <= CATEGORY_CHARS for v in strings)
 
 
 def describes_rows(name: str, values: list[Any]) -> bool:

@@ -260,9 +260,10 @@ def _type_change(name: str, opener: Opener, chosen: dict[str, pl.DataType]) -> I
                     continue
                 if isinstance(value, float) and dtype.is_integer():  # JSON has one number type: no type to make them agree
                     return InputError(
-                        f"{name}: line {number:,}: key {key!r} holds a fraction ({value!r}), where the file's first lines hold "
-                        f"whole numbers only (their type is read from the first 2 MB); write a number among the first lines "
-                        f"with a decimal point (1.0), or convert the file to Parquet"
+                        f"{name}: line {number:,}: key {key!r} holds a number written with a decimal point or an exponent "
+                        f"({value!r}), where the file's first lines hold whole numbers only (their type is read from the "
+                        f"first 2 MB); write a number among the first lines with a decimal point (1.0), or convert the file "
+                        f"to Parquet"
                     )
                 return InputError(
                     f"{name}: line {number:,}: key {key!r} holds {_KIND.get(type(value), 'a value')}, where the file's "

@@ -54,7 +54,10 @@ def line_labels(blocks: Iterable[bytes], path: list[str]) -> Exact:
     is not blank, as polars numbers rows (`lines.row_lines`)."""
     exact: Exact = {}
     row = 0
-    candidate = _key_hint(path[0]) if len(path) == 1 else _HINT.search
+    # A key of plain ASCII has one spelling a writer uses; another (escaped, `\u7B7E`, `\/`)
+    # could be missed: any long number on the line then makes it a candidate, as for nested keys.
+    plain = len(path) == 1 and re.fullmatch(r"[A-Za-z0-9_ -]+", path[0]) is not None
+    candidate = _key_hint(path[0]) if plain else _HINT.search
     for block in blocks:
         lines = [line for line in block.split(b"\n") if line.strip(b" \t\r\n")]
         if _HINT.search(block) is not None:
@@ -68,11 +71,17 @@ def line_labels(blocks: Iterable[bytes], path: list[str]) -> Exact:
 def _key_hint(key: str) -> Callable[[bytes], bool]:
     """Whether a line's value of the top-level `key` (a number, or a list of them) may be a whole
     number a float does not hold: 19-digit ids or hex hashes in other keys ("5e8a…") are no
-    reason to parse a line. A false yes only costs a parse; the key is matched wherever it is
-    (as its letters, or escaped as Python's json writes them), so nothing is missed."""
-    spellings = {json.dumps(key, ensure_ascii=ascii)[1:-1].encode() for ascii in (False, True)}
-    after_key = re.compile(rb'"(?:' + b"|".join(map(re.escape, sorted(spellings))) + rb')"\s*:\s*(\[[^\]]*|[^,}\]]*)')
-    return lambda line: any(_HINT.search(value.group(1)) is not None for value in after_key.finditer(line))
+    reason to parse a line. A false yes only costs a parse; the key (plain ASCII letters, digits,
+    `_`, `-`, spaces) is matched wherever it is, and a line with a `\\u` escape (a letter of the
+    key may be one) takes any long number, so nothing is missed."""
+    after_key = re.compile(rb'"' + re.escape(key.encode()) + rb'"\s*:\s*(\[[^\]]*|[^,}\]]*)')
+
+    def hint(line: bytes) -> bool:
+        if b"\\u" in line:  # a letter of the key may be escaped (`\u006cabel`): any long number will do
+            return _HINT.search(line) is not None
+        return any(_HINT.search(value.group(1)) is not None for value in after_key.finditer(line))
+
+    return hint
 
 
 def array_labels(data: bytes, path: list[str]) -> Exact:
