@@ -476,3 +476,19 @@ def test_sentences_without_spaces_are_no_labels_and_repeating_topics_are(tmp_pat
     result = audit_json(_write(topics, tmp_path / "topics.parquet"), "--no-near")
     assert result["source"]["text_columns"] == ["conversation"]
     assert any(w["id"] == "text-column" and "pass --text topic" in w["message"] for w in result["warnings"])
+
+
+def test_labels_in_any_spaced_script_give_way_and_repeated_sentences_do_not(tmp_path):
+    """A category of one long word in a script with spaces (`Mathématiques`, `Программирование`)
+    or a url with accents is a label: the conversation beside it is the text. A `source` of a few
+    sentences repeated (a file full of copies, what the audit is for) stays the text."""
+    names = ["Mathématiques", "Программирование", "Προγραμματισμός", "https://fr.wikipedia.org/wiki/Économie", "ประวัติศาสตร์"]
+    rows = [
+        {"category": names[i % 5], "conversation": [{"role": "user", "content": f"a question about subject number {i}"}]} for i in range(5)
+    ]
+    result = audit_json(_write(rows, tmp_path / "accents.jsonl"), "--no-near")
+    assert result["source"]["text_columns"] == ["conversation"]
+    assert any(w["id"] == "text-column" and "pass --text category" in w["message"] for w in result["warnings"])
+    phrases = ["Where is the train station?", "Thank you very much.", "I love you!", "Good morning.", "See you tomorrow."]
+    repeated = [{"source": phrases[i % 5], "target": [f"a reference translation of phrase {i} in german"]} for i in range(40)]
+    assert audit_json(_write(repeated, tmp_path / "phrases.jsonl"), "--no-near")["source"]["text_columns"] == ["source"]

@@ -57,6 +57,7 @@ def test_whole_numbers_a_float_rounds_together_are_two_labels(tmp_path, name):
     [
         ('"label"', "label"),
         ('"\\u006cabel"', "label"),
+        ('"\\u006Ca\\u0062el"', "label"),
         ('"étiquette"', "étiquette"),
         ('"\\u00e9tiquette"', "étiquette"),
         ('"\\u6807\\u7B7E"', "标签"),

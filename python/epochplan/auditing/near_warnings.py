@@ -68,7 +68,7 @@ def sketch_warning(
     )
     message = (
         f"near duplicates were verified by sketch estimates on rows that share much text ({shared}): {found} with an "
-        f"estimate under {threshold + margin:.2f} (threshold {threshold:g}). Each was checked against many similar rows "
+        f"estimate under {min(threshold + margin, 1.0):.2f} (threshold {threshold:g}). Each was checked against many similar rows "
         "just below the threshold, and an estimate can pass it by chance, so some of these may be below the threshold "
         f"({false}). Rerun with --verify exact to measure the true similarity"
     )

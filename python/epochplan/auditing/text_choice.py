@@ -8,6 +8,8 @@ vocabulary words beside a list of tags or examples stays the text, as it was."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +28,7 @@ DESCRIBING_NAMES = frozenset(
 )  # fmt: skip
 #: The fewest values (not empty) among its first ones that show a column of repeating categories.
 CATEGORY_VALUES = 8
-#: The most characters of a label written without spaces in a script that uses none (`新闻`,
-#: `ニュース`); a sentence in such a script is one "word" however long.
+#: The most letters of a label in a script written without spaces (`新闻`, `ニュース`, `ข่าวกีฬา`).
 UNSPACED_CHARS = 12
 #: The longest label of more than one word.
 CATEGORY_CHARS = 40
@@ -43,16 +44,25 @@ TOKENS_A_ROW = 8
 _TEXT_FIELDS = ("content", "value", "text", "input", "output")
 
 
+#: How a sentence ends (a label does not).
+_SENTENCE_ENDS = (".", "?", "!", "。", "？", "！", "…")
+#: Letters of the scripts written without spaces (Han, kana, Thai, Lao, Tibetan, Myanmar, Khmer),
+#: whose sentence is one "word" however long.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]"
+)
+
+
 def _is_label(value: str) -> bool:
-    """One label: a token of ASCII without spaces (a url, a path, `meta-llama/Llama-3-8B`), or
-    short (CATEGORY_CHARS or fewer characters and LABEL_WORDS or fewer words; UNSPACED_CHARS or
-    fewer where a script writes no spaces, whose sentence is one "word")."""
-    words = value.split()
-    if len(words) == 1 and value.isascii():
-        return True
-    if len(value) > CATEGORY_CHARS or len(words) > LABEL_WORDS:
+    """One label: a token without spaces (a url, a path, `meta-llama/Llama-3-8B`, `Mathématiques`),
+    or short (CATEGORY_CHARS or fewer characters, LABEL_WORDS or fewer words); either with at most
+    UNSPACED_CHARS letters of a script written without spaces (marks not counted), whose sentence
+    is one "word" however long, and not ending as a sentence does (`ありがとう。`, `Good morning.`)."""
+    unspaced = sum(1 for c in _UNSPACED.findall(value) if not unicodedata.category(c).startswith("M"))
+    if unspaced > UNSPACED_CHARS or value.rstrip().endswith(_SENTENCE_ENDS):  # a sentence, however short
         return False
-    return value.isascii() or len(value) <= UNSPACED_CHARS or len(words) > 1
+    words = value.split()
+    return len(words) == 1 or (len(value) <= CATEGORY_CHARS and len(words) <= LABEL_WORDS)
 
 
 def are_labels(values: list[Any]) -> bool:
@@ -66,8 +76,14 @@ def are_labels(values: list[Any]) -> bool:
 
 def is_category(strings: list[str]) -> bool:
     """Among the first values (not empty), CATEGORY_VALUES or more, few distinct ones (a quarter at
-    most), all short (CATEGORY_CHARS at most): topics that repeat."""
-    return len(strings) >= CATEGORY_VALUES and len(set(strings)) * 4 <= len(strings) and all(len(v) <= CATEGORY_CHARS for v in strings)
+    most), all short (CATEGORY_CHARS at most) and none a sentence (ending in a full stop or a
+    question or exclamation mark): topics that repeat, not a text column full of copies, which is
+    what the audit is for."""
+    return (
+        len(strings) >= CATEGORY_VALUES
+        and len(set(strings)) * 4 <= len(strings)
+        and all(len(v) <= CATEGORY_CHARS and not v.rstrip().endswith(_SENTENCE_ENDS) for v in strings)
+    )
 
 
 def describes_rows(name: str, values: list[Any]) -> bool:

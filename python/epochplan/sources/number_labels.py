@@ -72,16 +72,12 @@ def _key_hint(key: str) -> Callable[[bytes], bool]:
     """Whether a line's value of the top-level `key` (a number, or a list of them) may be a whole
     number a float does not hold: 19-digit ids or hex hashes in other keys ("5e8a…") are no
     reason to parse a line. A false yes only costs a parse; the key (plain ASCII letters, digits,
-    `_`, `-`, spaces) is matched wherever it is, and a line with a `\\u` escape (a letter of the
-    key may be one) takes any long number, so nothing is missed."""
-    after_key = re.compile(rb'"' + re.escape(key.encode()) + rb'"\s*:\s*(\[[^\]]*|[^,}\]]*)')
-
-    def hint(line: bytes) -> bool:
-        if b"\\u" in line:  # a letter of the key may be escaped (`\u006cabel`): any long number will do
-            return _HINT.search(line) is not None
-        return any(_HINT.search(value.group(1)) is not None for value in after_key.finditer(line))
-
-    return hint
+    `_`, `-`, spaces), each letter as itself or escaped, is matched wherever it is, so nothing is
+    missed."""
+    # Each letter as itself or escaped (`\u006cabel`, `\u006Cabel`): every spelling JSON allows.
+    letters = b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u(?i:" + f"{ord(c):04x}".encode() + b"))" for c in key)
+    after_key = re.compile(rb'"' + letters + rb'"\s*:\s*(\[[^\]]*|[^,}\]]*)')
+    return lambda line: any(_HINT.search(value.group(1)) is not None for value in after_key.finditer(line))
 
 
 def array_labels(data: bytes, path: list[str]) -> Exact:
