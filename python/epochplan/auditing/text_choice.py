@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..sources import Source
+from ..sources.columns import CONTENT_FIELDS, TURN_FIELDS
 from .input_warnings import SAMPLED
 from .result import AuditWarning
 from .templates import NAMED_COLUMNS, metadata_name
@@ -40,8 +41,6 @@ TEXT_WORDS = 3
 ITEM_WORDS = 2
 #: The fewest one-word items a row holds on average to be a sentence's tokens, not its tags.
 TOKENS_A_ROW = 8
-#: Message fields whose strings are a conversation's text (`columns.CONTENT_FIELDS`, `TURN_FIELDS`).
-_TEXT_FIELDS = ("content", "value", "text", "input", "output")
 
 
 #: How a sentence ends (a label does not).
@@ -95,12 +94,14 @@ def describes_rows(name: str, values: list[Any]) -> bool:
 
 
 def _row_text(value: Any) -> str:
-    """A list column's row as text: its strings, or its messages' text fields, one a line."""
+    """A list column's row as text, one a line: its strings, or each message's text as the audit
+    reads it (its first non-empty CONTENT_FIELDS, else both sides of a turn, TURN_FIELDS)."""
     items = value if isinstance(value, list) else []
     texts = [item for item in items if isinstance(item, str)]
     for item in items:
         if isinstance(item, dict):
-            texts += [item[f] for f in _TEXT_FIELDS if isinstance(item.get(f), str)]
+            content = next((item[f] for f in CONTENT_FIELDS if isinstance(item.get(f), str) and item[f]), None)
+            texts += [content] if content is not None else [item[f] for f in TURN_FIELDS if isinstance(item.get(f), str)]
     return "\n".join(texts)
 
 

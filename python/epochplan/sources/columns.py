@@ -429,21 +429,21 @@ def label_expression(label: str, schema: pl.Schema, typed: pl.Schema | None = No
     _, column, dtype = _required(schema, label, "label column")
     if not isinstance(dtype, (pl.List, pl.Array)):
         cells = typed is not None and label in typed and typed[label].is_float() and dtype == pl.String
-        return (_whole_float_cells(column) if cells else _label_text(column, dtype)).alias(LABEL)
+        return (_whole_float_cells(column) if cells else label_text(column, dtype)).alias(LABEL)
     items = column.cast(pl.List(dtype.inner)) if isinstance(dtype, pl.Array) else column
-    labels = items.list.eval(_label_text(pl.element(), dtype.inner).drop_nulls().unique().sort())
+    labels = items.list.eval(label_text(pl.element(), dtype.inner).drop_nulls().unique().sort())
     return labels.list.join(LABEL_SEPARATOR).alias(LABEL)
 
 
 def _whole_float_cells(cells: pl.Expr) -> pl.Expr:
     """A CSV label column of numbers written as floats (pandas writes an integer column with a
     missing value as `1.0,,2.0`): a whole number's cell `1.0` reads as `1`, as a float label does
-    (`_label_text`), so it is the label `1` of a file that wrote it as an integer. Other cells stay
+    (`label_text`), so it is the label `1` of a file that wrote it as an integer. Other cells stay
     as written."""
     return cells.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
 
 
-def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """One label value as a string. A whole float is written as the integer it is: one shard's
     integer labels and another's floats (pandas turns an integer column with a missing value
     into floats) are the same labels, 1 and 1.0 alike "1"; NaN is no label."""
@@ -457,9 +457,6 @@ def _label_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     as_text = pl.when(whole).then(value.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(value.cast(pl.String))
     # NaN is how pandas and numpy write a missing number: a missing label, not the label "NaN".
     return pl.when(value.is_nan()).then(None).otherwise(as_text)
-
-
-label_text = _label_text
 
 
 def _column_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
