@@ -178,22 +178,21 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     API, however many of epochplan's own functions and wrappers lie between (a fixed
     `stacklevel` pointed into a wrapper once one was added; Python 3.12's `skip_file_prefixes`
     does this, 3.11 has not)."""
-    import os
-    import sys
     import warnings
 
-    package = os.path.dirname(__file__) + os.sep
     level, frame = 2, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(package):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back
     warnings.warn(message, category, stacklevel=level)
 
 
+#: This package's folder: a frame of its code is epochplan's own (the command line, or one API
+#: function calling another), not the user's (`warn_at_caller`, `keyword_errors`).
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 # --- The Python API's words for an option: its keyword argument, not the command line's flag. ---
 
-#: This package's folder: a frame of its code is epochplan's own (the command line, or one API
-#: function calling another), not the user's.
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: A flag as messages write it (`--seq-len`, `--no-near`): a word of its own, after a space, `(`,
 #: `[` or the start (`/` only in a list of flags, `--batch/--gpus`: checked in `in_keywords`), and
 #: before a space, the end or punctuation, never inside a path (`/tmp/--near/x`, `--text.jsonl`).

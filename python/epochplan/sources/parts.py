@@ -342,11 +342,11 @@ def _combined_once(table: Any) -> Any:
     """`table` made one chunk once (`combining_once`), else as it is: an audit alone combines
     only the columns it reads (`_converted`)."""
     cache = _COMBINED.get()
-    if cache is None or not any(_small_chunks(c) for c in table.columns):
+    if cache is None:
         return table
     held = cache.get(id(table))
     if held is None or held[0] is not table:
-        held = cache[id(table)] = (table, table.combine_chunks())
+        held = cache[id(table)] = (table, few_chunks(table))
     return held[1]
 
 
