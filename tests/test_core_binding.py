@@ -160,6 +160,20 @@ def test_labels_after_the_first_batch_are_an_input_error():
         auditor.update(pl.Series(["b"]), pl.Series(["x"]))
 
 
+def test_a_column_without_an_arrow_stream_is_refused_naming_one_that_has_it():
+    """A pyarrow Array has no __arrow_c_stream__ (only __arrow_c_array__); the message once
+    named "pyarrow array" as an example of what works. The ChunkedArray it names does."""
+    import pyarrow as pa
+
+    auditor = _epochplan.Auditor()
+    with pytest.raises(epochplan.InputError) as info:
+        auditor.update(pa.array(["a", "b"]))
+    message = str(info.value)
+    assert "\n" not in message and "pyarrow ChunkedArray" in message and "pyarrow array" not in message
+    auditor.update(pa.chunked_array([pa.array(["a", "b"])]))
+    assert auditor.rows() == 2
+
+
 def test_conflicts_and_keep_flags_with_near_need_finish_near():
     auditor = _epochplan.Auditor(near=True)
     auditor.update(pl.Series(["a b c"]), pl.Series(["x"]))

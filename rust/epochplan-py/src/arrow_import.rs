@@ -98,7 +98,7 @@ impl TextChunks {
     pub fn import_numbered(obj: &Bound<'_, PyAny>, what: &str, first_row: Option<u64>) -> PyResult<Self> {
         if !obj.hasattr("__arrow_c_stream__")? {
             return Err(input_error(format!(
-                "{what} must support the Arrow PyCapsule interface (__arrow_c_stream__), e.g. a polars Series or pyarrow array"
+                "{what} must support the Arrow PyCapsule stream interface (__arrow_c_stream__), e.g. a polars Series or a pyarrow ChunkedArray (a pyarrow Array has no stream: pass pa.chunked_array([array]))"
             )));
         }
         let capsule = obj.call_method0("__arrow_c_stream__")?;
