@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import epochplan
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, audit_json, run_cli
 
 
 @pytest.fixture
@@ -203,3 +203,44 @@ def test_arrow_shards_of_a_saved_dataset_are_written_in_its_stream_format(tmp_pa
         writer.write_table(pa.table({"text": ["a b c", "a b c"]}))
     assert run_cli("dedup", str(as_file), "--level", "exact", "-o", str(tmp_path / "file_o.arrow")).returncode == 0
     assert (tmp_path / "file_o.arrow").read_bytes().startswith(b"ARROW1")
+
+
+@pytest.mark.parametrize("empty", [0, 1, 2], ids=["first", "middle", "last"])
+def test_a_zero_byte_parquet_shard_is_an_empty_part_wherever_it_stands(tmp_path, empty):
+    """A 0-byte .parquet among others (a copy cut short, a placeholder) is an empty part: it was
+    skipped when it was the last file, but anywhere else reading the report's rows back opened
+    its footer and failed, naming the first file ("3 files (a.parquet …): cannot read rows back
+    (Parquet file size is 0 bytes)"), for audit and every dedup output alike."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shards = [["alpha beta gamma", "alpha beta gamma", "delta epsilon zeta"], ["delta epsilon zeta", "eta theta iota"]]
+    names = ["a.parquet", "b.parquet", "c.parquet"]
+    for name in names:
+        if name == names[empty]:
+            (folder / name).write_bytes(b"")
+        else:
+            rows = shards.pop(0)
+            pl.DataFrame({"text": rows, "n": list(range(len(rows)))}).write_parquet(folder / name)
+    truth = pl.concat([pl.read_parquet(folder / n) for n in names if n != names[empty]])  # plain polars
+    unique = truth.unique("text", keep="first", maintain_order=True)
+    report = audit_json(str(folder), "--text", "text")
+    assert (report["rows"], report["exact"]["unique"]) == (truth.height, unique.height) == (5, 3)
+    out = tmp_path / "out.parquet"
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).equals(unique)
+    if empty != 1:
+        return
+    readers = {".jsonl": pl.read_ndjson, ".csv": pl.read_csv, ".tsv": lambda p: pl.read_csv(p, separator="\t"), ".arrow": pl.read_ipc}
+    for suffix, read in readers.items():
+        proc = run_cli("dedup", str(folder), "-q", "-o", str(tmp_path / f"out{suffix}"))
+        assert proc.returncode == 0, (suffix, proc.stderr)
+        assert read(tmp_path / f"out{suffix}").equals(unique), suffix
+    proc = run_cli("dedup", str(folder), "-q", "-o", f"{tmp_path / 'dir'}/")
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(tmp_path / "dir" / "b.parquet").height == 0
+    assert pl.concat([pl.read_parquet(tmp_path / "dir" / n) for n in ("a.parquet", "c.parquet")]).equals(unique)
+    for data in (str(folder), [str(folder / n) for n in names]):  # the Python API, a folder or a list of files
+        result = epochplan.audit(data, text="text")
+        assert (result.rows, result.exact.unique) == (5, 3)
+        assert epochplan.dedup(data, text="text").equals(unique)
