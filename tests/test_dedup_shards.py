@@ -56,6 +56,10 @@ def test_an_existing_folder_takes_new_shards_but_never_overwrites(shards, tmp_pa
     assert (out / "s0.parquet").read_bytes() == before and (out / "notes.txt").read_text() == "mine"
     # The input folder itself: its files would be replaced.
     assert_clean_error(run_cli("dedup", str(shards), "-t", "text", "-o", f"{shards}/"), "s0.parquet")
+    # A file where a folder above the output would be: said so (was "folder ... does not exist").
+    file = shards / "s0.parquet"
+    for target in (f"{file}/one.parquet", f"{file}/sub/", f"{file}/sub/one.parquet"):
+        assert_clean_error(run_cli("dedup", str(shards), "-t", "text", "-o", target), f"{file} is a file, not a folder")
 
 
 def test_shards_keep_their_format_and_unwritable_formats_are_refused(tmp_path):
