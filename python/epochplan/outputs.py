@@ -61,6 +61,14 @@ def _is_stream(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
+def missing_folder(parent: Path) -> str:
+    """Why an output's folder `parent` is none: a file stands where it or a folder above it would be, or it does not exist."""
+    above = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        return f"{above} is a file, not a folder; choose another path"
+    return f"folder {parent} does not exist; create it first"
+
+
 def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
@@ -86,14 +94,6 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
         if _same_file(Path(source), real):
             raise InputError(f"{option} {out}: is one of the input files ({source}); write to a new path")
     return out
-
-
-def missing_folder(parent: Path) -> str:
-    """Why an output's folder `parent` is none: a file stands where it or a folder above it would be, or it does not exist."""
-    above = next((p for p in (parent, *parent.parents) if p.exists()), None)
-    if above is not None and not above.is_dir():
-        return f"{above} is a file, not a folder; choose another path"
-    return f"folder {parent} does not exist; create it first"
 
 
 def _same_file(a: Path, b: Path) -> bool:
