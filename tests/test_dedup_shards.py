@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import epochplan
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, audit_json, run_cli
 
 
 @pytest.fixture
@@ -56,6 +56,10 @@ def test_an_existing_folder_takes_new_shards_but_never_overwrites(shards, tmp_pa
     assert (out / "s0.parquet").read_bytes() == before and (out / "notes.txt").read_text() == "mine"
     # The input folder itself: its files would be replaced.
     assert_clean_error(run_cli("dedup", str(shards), "-t", "text", "-o", f"{shards}/"), "s0.parquet")
+    # A file where a folder above the output would be: said so (was "folder ... does not exist").
+    file = shards / "s0.parquet"
+    for target in (f"{file}/one.parquet", f"{file}/sub/", f"{file}/sub/one.parquet"):
+        assert_clean_error(run_cli("dedup", str(shards), "-t", "text", "-o", target), f"{file} is a file, not a folder")
 
 
 def test_shards_keep_their_format_and_unwritable_formats_are_refused(tmp_path):
@@ -146,20 +150,56 @@ def test_a_join_of_the_files_types_that_would_change_values_is_refused(tmp_path,
 
 
 def test_a_join_of_the_files_types_that_keeps_every_value_is_written(tmp_path):
-    """Whole numbers that floats hold exactly, float32 beside float64, and a date or a bool beside
+    """Whole numbers that floats hold exactly, float32 beside float64, a date or a bool beside
     text (written as its text; polars has no cast back from text to check, which was exit 3)
-    join as polars joins them."""
+    and a bool beside whole numbers join as polars joins them, with a warning a column naming
+    the files and their types (the column's type changed without a word before)."""
     import datetime
 
     folder = tmp_path / "in"
     folder.mkdir()
     pl.DataFrame({"text": ["one doc"], "n": [3], "f": pl.Series([0.5], dtype=pl.Float32), "d": [datetime.date(2020, 1, 2)],
-                  "b": [True]}).write_parquet(folder / "0.parquet")  # fmt: skip
-    pl.DataFrame({"text": ["two doc"], "n": [1.5], "f": [0.25], "d": ["soon"], "b": ["maybe"]}).write_parquet(folder / "1.parquet")
+                  "b": [True], "i": [True], "same": [1]}).write_parquet(folder / "0.parquet")  # fmt: skip
+    pl.DataFrame({"text": ["two doc"], "n": [1.5], "f": [0.25], "d": ["soon"], "b": ["maybe"], "i": [5], "same": [2]}).write_parquet(
+        folder / "1.parquet"
+    )
     target = tmp_path / "one.parquet"
-    proc = run_cli("dedup", str(folder), "-o", str(target))
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(target))
     assert proc.returncode == 0, proc.stderr
-    assert pl.read_parquet(target).select("n", "f", "d", "b").rows() == [(3.0, 0.5, "2020-01-02", "true"), (1.5, 0.25, "soon", "maybe")]
+    assert pl.read_parquet(target).select("n", "f", "d", "b", "i").rows() == [
+        (3.0, 0.5, "2020-01-02", "true", 1),
+        (1.5, 0.25, "soon", "maybe", 5),
+    ]
+    first, second = folder / "0.parquet", folder / "1.parquet"
+    warned = {line.split("'")[1]: line for line in proc.stderr.splitlines()}
+    assert sorted(warned) == ["b", "d", "f", "i", "n"]  # not `same`
+    assert warned["i"] == (
+        f"warning: column 'i' is Boolean in {first}, Int64 in {second}: one output holds it as Int64; write one output per "
+        "input file with -o DIR/ to keep each file's own type"
+    )
+    assert f"Date in {first}, String in {second}: one output holds it as String" in warned["d"]
+    out = tmp_path / "out"
+    proc = run_cli("dedup", str(folder), "-q", "-o", f"{out}/")  # each file keeps its own types: nothing to warn
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with pytest.warns(UserWarning) as caught:
+        epochplan.dedup(str(folder))
+    assert sorted(str(w.message) for w in caught) == sorted(line.removeprefix("warning: ") for line in warned.values())
+
+
+def test_a_join_a_parquet_file_cannot_hold_names_the_files_types(tmp_path):
+    """UInt64 beside Int64 joins as Int128, which Parquet cannot hold: the refusal named only
+    "Int128", a type neither file has."""
+    folder, target, proc = _dedup_two_shards(tmp_path, pl.Series([2**63 + 5], dtype=pl.UInt64), pl.Series([-1], dtype=pl.Int64))
+    assert_clean_error(
+        proc, f"column 'extra' is UInt64 in {folder / '0.parquet'}, Int64 in {folder / '1.parquet'}, joined as Int128", ".jsonl", "-o DIR/"
+    )
+    assert not target.exists()
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(tmp_path / "one.jsonl"))
+    assert proc.returncode == 0 and "one output holds it as Int128" in proc.stderr, proc.stderr
+    assert (tmp_path / "one.jsonl").read_text().splitlines() == [
+        '{"text":"document number 0","extra":9223372036854775813}',
+        '{"text":"document number 1","extra":-1}',
+    ]
 
 
 def test_json_lines_to_json_lines_copies_lines_whatever_their_types_join_to(tmp_path):
@@ -203,3 +243,44 @@ def test_arrow_shards_of_a_saved_dataset_are_written_in_its_stream_format(tmp_pa
         writer.write_table(pa.table({"text": ["a b c", "a b c"]}))
     assert run_cli("dedup", str(as_file), "--level", "exact", "-o", str(tmp_path / "file_o.arrow")).returncode == 0
     assert (tmp_path / "file_o.arrow").read_bytes().startswith(b"ARROW1")
+
+
+@pytest.mark.parametrize("empty", [0, 1, 2], ids=["first", "middle", "last"])
+def test_a_zero_byte_parquet_shard_is_an_empty_part_wherever_it_stands(tmp_path, empty):
+    """A 0-byte .parquet among others (a copy cut short, a placeholder) is an empty part: it was
+    skipped when it was the last file, but anywhere else reading the report's rows back opened
+    its footer and failed, naming the first file ("3 files (a.parquet …): cannot read rows back
+    (Parquet file size is 0 bytes)"), for audit and every dedup output alike."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shards = [["alpha beta gamma", "alpha beta gamma", "delta epsilon zeta"], ["delta epsilon zeta", "eta theta iota"]]
+    names = ["a.parquet", "b.parquet", "c.parquet"]
+    for name in names:
+        if name == names[empty]:
+            (folder / name).write_bytes(b"")
+        else:
+            rows = shards.pop(0)
+            pl.DataFrame({"text": rows, "n": list(range(len(rows)))}).write_parquet(folder / name)
+    truth = pl.concat([pl.read_parquet(folder / n) for n in names if n != names[empty]])  # plain polars
+    unique = truth.unique("text", keep="first", maintain_order=True)
+    report = audit_json(str(folder), "--text", "text")
+    assert (report["rows"], report["exact"]["unique"]) == (truth.height, unique.height) == (5, 3)
+    out = tmp_path / "out.parquet"
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).equals(unique)
+    if empty != 1:
+        return
+    readers = {".jsonl": pl.read_ndjson, ".csv": pl.read_csv, ".tsv": lambda p: pl.read_csv(p, separator="\t"), ".arrow": pl.read_ipc}
+    for suffix, read in readers.items():
+        proc = run_cli("dedup", str(folder), "-q", "-o", str(tmp_path / f"out{suffix}"))
+        assert proc.returncode == 0, (suffix, proc.stderr)
+        assert read(tmp_path / f"out{suffix}").equals(unique), suffix
+    proc = run_cli("dedup", str(folder), "-q", "-o", f"{tmp_path / 'dir'}/")
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(tmp_path / "dir" / "b.parquet").height == 0
+    assert pl.concat([pl.read_parquet(tmp_path / "dir" / n) for n in ("a.parquet", "c.parquet")]).equals(unique)
+    for data in (str(folder), [str(folder / n) for n in names]):  # the Python API, a folder or a list of files
+        result = epochplan.audit(data, text="text")
+        assert (result.rows, result.exact.unique) == (5, 3)
+        assert epochplan.dedup(data, text="text").equals(unique)

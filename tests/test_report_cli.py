@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+import epochplan
 from conftest import SHARED_DATA, assert_clean_error, run_cli
 from epochplan.render.html import MAX_BYTES
 from epochplan.sources import open_source, preview_rows
@@ -401,6 +403,22 @@ def test_preview_rows_slices_single_rows_where_there_is_a_page_index(tmp_path, m
     monkeypatch.setattr(pl, "scan_parquet", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("unreadable")))
     assert preview_rows(source, ["text"], [150, 1999]) == {150: "file0 row150", 1999: "file1 row999"}
     assert sorted(reads) == [("file0 row0", 1), ("file1 row0", 9)]
+
+
+def test_a_file_whose_rows_cannot_be_read_back_is_named(tmp_path, monkeypatch):
+    """Which of many Parquet files failed to give its rows back (changed since it was opened, a
+    group that no longer decodes) is named, not the whole input's first file."""
+    import pyarrow.parquet as pq
+
+    paths = _two_parts(tmp_path, page_index=False)
+    source = open_source([str(p) for p in paths])
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda *a, **k: (_ for _ in ()).throw(OSError("bad page")))
+    with pytest.raises(epochplan.InputError, match=f"^{re.escape(str(paths[1]))}: cannot read rows back \\(bad page\\)"):
+        preview_rows(source, ["text"], [1500])
+    monkeypatch.undo()
+    paths[1].write_bytes(b"not a parquet file")
+    with pytest.raises(epochplan.InputError, match=f"^{re.escape(str(paths[1]))}: cannot read rows back"):
+        preview_rows(source, ["text"], [5, 1999])
 
 
 def test_rows_read_back_from_a_string_view_parquet_file(tmp_path):

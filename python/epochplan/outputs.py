@@ -61,6 +61,14 @@ def _is_stream(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
+def missing_folder(parent: Path) -> str:
+    """Why an output's folder `parent` is none: a file stands where it or a folder above it would be, or it does not exist."""
+    above = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        return f"{above} is a file, not a folder; choose another path"
+    return f"folder {parent} does not exist; create it first"
+
+
 def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
@@ -75,7 +83,7 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
         raise InputError(f"{option} {out}: is not a regular file, a device or a FIFO; choose another path")
     parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError(f"{option} {out}: folder {parent} does not exist; create it first")
+        raise InputError(f"{option} {out}: {missing_folder(parent)}")
     if not os.access(parent, os.W_OK):
         raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
     if real.exists() and not os.access(real, os.W_OK):

@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import interrupts
 from ..errors import InputError
-from ..outputs import remove_temporary, storage_errors, uninterrupted
+from ..outputs import missing_folder, remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from ..sources.downloads import holds_downloads
 from ..sources.remote import file_name
@@ -68,7 +68,7 @@ def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: s
             raise InputError(f"{option} {out}: already holds {taken[0]}; write to a new or empty folder")
         parent = target
     if not parent.is_dir():
-        raise InputError(f"{option} {out}: folder {parent} does not exist; create it first")
+        raise InputError(f"{option} {out}: {missing_folder(parent)}")
     if not os.access(parent, os.W_OK):
         raise InputError(f"{option} {out}: folder {parent} is not writable; choose another path")
     return names

@@ -28,7 +28,7 @@ from ..sources.paths import file_format
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
-from .output_columns import check_output_columns
+from .output_columns import check_output_columns, type_join_warnings
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit, check_progress
 
@@ -119,7 +119,7 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep),
+        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep) + type_join_warnings(source),
     )
     if warn:
         said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
@@ -257,7 +257,7 @@ def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: An
             else:
                 if not (kind == "ndjson" and _lines_kept(source)):  # JSON lines to JSON lines copies each line as written
                     source.check_shared_types(where)  # one output file holds the union of the columns
-                check_output_columns(source.frame.collect_schema(), kind, where)
+                check_output_columns(source.frame.collect_schema(), kind, where, source.type_joins)
                 check_one_features(source, where)
         keep, summary, source, unchanged = rows_to_write(data, target, progress, options, source)
 

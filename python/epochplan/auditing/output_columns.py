@@ -4,11 +4,13 @@ audit, with the formats that can, rather than failing (or panicking) in polars' 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
+from ..sources import Source
 
 #: Stands for a map whose keys are not text in `_CANNOT_HOLD` (JSON object keys are strings).
 _NUMBER_KEYS = "map with keys other than text"
@@ -25,14 +27,32 @@ _CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
 _FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
 
 
-def check_output_columns(schema: pl.Schema, kind: str, what: str) -> None:
+def check_output_columns(schema: pl.Schema, kind: str, what: str, joins: Mapping[str, tuple[str, pl.DataType]] = {}) -> None:
     """Refuse, before the audit, an output format that cannot hold a column of the input (a list
     of messages in a CSV, bytes in JSON lines, a 128-bit integer in Parquet): the rows would
-    otherwise fail to write after the whole audit."""
+    otherwise fail to write after the whole audit. `joins` (`Source.type_joins`): the columns
+    the files hold in several types, named in them (UInt64 beside Int64 joins as Int128)."""
     cannot, instead = _CANNOT_HOLD.get(kind, (set(), ""))
     for name, dtype in schema.items():
         if _holds(dtype, cannot):
+            if name in joins:
+                raise InputError(
+                    f"{what}: column {name!r} is {joins[name][0]}, joined as {dtype}, which a {_FORMAT_NAMES[kind]} file cannot "
+                    f"hold; write {instead}, or one output per input file with -o DIR/ (each keeps its own type)"
+                )
             raise InputError(f"{what}: column {name!r} is {dtype}, which a {_FORMAT_NAMES[kind]} file cannot hold; write {instead}")
+
+
+def type_join_warnings(source: Source | None) -> tuple[str, ...]:
+    """A warning for each column the files hold in types one output joins without changing a
+    value (`Source.type_joins`: a bool beside whole numbers, a date beside text), which the
+    output then holds in one type, not each file's own."""
+    joins = source.type_joins if source is not None else {}
+    return tuple(
+        f"column {name!r} is {types}: one output holds it as {joined}; write one output per input file with -o DIR/ to keep "
+        "each file's own type"
+        for name, (types, joined) in joins.items()
+    )
 
 
 def _holds(dtype: pl.DataType, types: set[Any]) -> bool:

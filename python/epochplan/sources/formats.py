@@ -70,6 +70,9 @@ class Source:
     #: A LazyFrame's query, which runs again (maybe in another row order) at each read of the
     #: source until `run_once` runs it once.
     query: pl.LazyFrame | None = field(default=None, repr=False)
+    #: The columns `check_shared_types` found in more than one type across the parts, which one
+    #: output file holds in their join: column → ("Boolean in a.parquet, Int64 in b.parquet", the join).
+    type_joins: dict[str, tuple[str, pl.DataType]] = field(default_factory=dict, repr=False)
 
     @contextmanager
     def run_once(self, columns: Sequence[str], batch_rows: int) -> Iterator[Source]:
@@ -230,15 +233,19 @@ class Source:
         in another, a list beside a struct (joining the parts, `frame`, would fail deep inside
         polars), or types whose join would change values (whole numbers past 2^53 read as
         floats, nanoseconds cut to microseconds: polars' relaxed join casts without a word).
+        A join that keeps every value (a bool beside whole numbers, a date beside text) is
+        noted in `type_joins`, for a warning.
         The first from the parts' schemas; the second reads the column of a part whose type
         differs from the join (rare: shards usually share one schema). The parts are widened
         first (`widen`): the columns written are every line's, not the head's, where a JSON
         lines file's key may hold 0.5 only after its first SCHEMA_BYTES."""
         self.widen()
         seen: dict[str, tuple[pl.DataType, str]] = {}
+        types: dict[str, dict[pl.DataType, str]] = {}  # each column's types, with the first file of each
         parts = [p for p in self.parts if not p.is_empty_file]
         for part in parts:
             for name, dtype in part.schema.items():
+                types.setdefault(name, {}).setdefault(dtype, part.name)
                 if name not in seen:
                     seen[name] = (dtype, part.name)
                     continue
@@ -260,6 +267,11 @@ class Source:
         for part in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
                 raise InputError(f"{what}: {rounded}")
+        self.type_joins = {
+            name: (", ".join(f"{dtype} in {file}" for dtype, file in found.items()), seen[name][0])
+            for name, found in types.items()
+            if len(found.keys() - {pl.Null}) > 1  # a column of nulls alone joins any type as it is
+        }
 
     @property
     def frame(self) -> pl.LazyFrame:

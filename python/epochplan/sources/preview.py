@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -27,6 +27,8 @@ from .remote import is_remote
 
 #: Rows a batch when reading a row group back: small enough to stop soon after the last wanted row.
 PREVIEW_BATCH_ROWS = 4096
+
+_T = TypeVar("_T")
 
 
 def preview_rows(source: Source, columns: list[str], rows: Iterable[int]) -> dict[int, str | None]:
@@ -47,9 +49,11 @@ def preview_rows(source: Source, columns: list[str], rows: Iterable[int]) -> dic
 
 
 def _local_parquet(source: Source) -> list[Path] | None:
+    """The local Parquet files holding rows, in row order; an empty file among them (an empty
+    part: no rows, no footer to open) left out, as the audit skipped it."""
     paths = source.paths
-    if paths and all(not is_remote(p) and file_format(p)[0] == "parquet" for p in paths):
-        return [Path(p) for p in paths]
+    if paths and len(paths) == len(source.parts) and all(not is_remote(p) and file_format(p)[0] == "parquet" for p in paths):
+        return [Path(p) for p, part in zip(paths, source.parts) if not part.is_empty_file]
     return None
 
 
@@ -84,11 +88,11 @@ def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> d
     import pyarrow.parquet as pq
 
     text_columns = list(dict.fromkeys(columns))
-    tasks: list[Callable[[], list[tuple[int, str | None]]]] = []
+    tasks: list[tuple[Path, Callable[[], list[tuple[int, str | None]]]]] = []  # (the file, its read)
     start = 0  # global row number of the current file's first row
     position = 0  # next wanted row to place
     for path in paths:
-        with pq.ParquetFile(path) as reader:
+        with _named(path, pq.ParquetFile, path) as reader:
             meta = reader.metadata
             leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
             indices = [leaves.index(c) if c in leaves else -1 for c in text_columns]
@@ -100,9 +104,9 @@ def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> d
                     places.append((wanted[position], wanted[position] - group_start))
                     position += 1
                 if places and _has_page_index(meta.row_group(group), indices):
-                    tasks.extend(functools.partial(_sliced_row, path, group, columns, place, place[0] - start) for place in places)
+                    tasks.extend((path, functools.partial(_sliced_row, path, group, columns, place, place[0] - start)) for place in places)
                 elif places:
-                    tasks.append(functools.partial(_streamed_rows, path, group, columns, places))
+                    tasks.append((path, functools.partial(_streamed_rows, path, group, columns, places)))
                 group_start += group_rows
             start = group_start
         if position == len(wanted):
@@ -110,9 +114,20 @@ def _parquet_rows(paths: list[Path], columns: list[str], wanted: list[int]) -> d
 
     workers = min(len(tasks), os.cpu_count() or 1)
     if workers <= 1:
-        return dict(pair for task in tasks for pair in task())
+        return dict(pair for path, task in tasks for pair in _named(path, task))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(pair for pairs in pool.map(lambda task: task(), tasks) for pair in pairs)
+        return dict(pair for pairs in pool.map(lambda named: _named(*named), tasks) for pair in pairs)
+
+
+def _named(path: Path, read: Callable[..., _T], *args: Any) -> _T:
+    """`read(*args)`, its failure named by the file it reads (not the whole input's description:
+    which of many files could not be read back)."""
+    try:
+        return read(*args)
+    except InputError:
+        raise
+    except Exception as e:  # polars and pyarrow raise many types for unreadable input
+        raise InputError(f"{path}: cannot read rows back ({first_line(e)})") from None
 
 
 def _has_page_index(group: Any, indices: list[int]) -> bool:
