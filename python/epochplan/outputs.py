@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import interrupts
-from .errors import InputError, StorageError
+from .errors import InputError, StorageError, symlink_loop
 
 #: The value of an output option that means standard output, not a file.
 STDOUT = "-"
@@ -64,6 +64,7 @@ def _is_stream(path: Path) -> bool:
 def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
+    refuse_symlink_loop(option, out)
     real = _real(out)
     if real.is_dir():
         raise InputError(f"{option} {out}: is a directory; give a file name")
@@ -88,9 +89,22 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
     return out
 
 
+def refuse_symlink_loop(option: str, path: str | os.PathLike[str]) -> None:
+    """A path that is (or goes through) a symlink loop cannot be written or read: an InputError
+    before the long work, not a RuntimeError from `Path.resolve` (exit 3) or an error after it."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(
+                f"{option} {path}: {symlink_loop(path)} ({e.strerror}); remove or repoint the link, or give another path"
+            ) from None
+
+
 def _same_file(a: Path, b: Path) -> bool:
-    """The same file: one path (symlinks followed) or one inode (hard links)."""
-    if a.resolve() == b.resolve():
+    """The same file: one path (symlinks followed) or one inode (hard links). `realpath`, not
+    `Path.resolve`, which raises RuntimeError on a symlink loop (Python 3.11)."""
+    if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:
         return os.path.samefile(a, b)
