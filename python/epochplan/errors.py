@@ -110,12 +110,24 @@ def refused_path(name: object, error: OSError) -> InputError:
     named with the OS's words."""
     if error.errno == errno.ELOOP:
         return InputError(
-            f"{shown(str(name))}: {symlink_loop(str(name))} ({error.strerror}); remove or repoint the link, or give another path"
+            f"{shown(str(name))}: {_symlink_loop(str(name))} ({error.strerror}); remove or repoint the link, or give another path"
         )
     return InputError(f"{shown(str(name))}: {error.strerror}; check the path")
 
 
-def symlink_loop(path: str | os.PathLike[str]) -> str:
+def refuse_symlink_loop(option: str, path: str | os.PathLike[str]) -> None:
+    """A path that is (or goes through) a symlink loop cannot be written or read: an InputError
+    before the long work, not a RuntimeError from `Path.resolve` (exit 3) or an error after it."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(
+                f"{option} {path}: {_symlink_loop(path)} ({e.strerror}); remove or repoint the link, or give another path"
+            ) from None
+
+
+def _symlink_loop(path: str | os.PathLike[str]) -> str:
     """How a path the OS refuses with ELOOP (too many levels of symbolic links) is described."""
     link = os.fspath(path).rstrip("/") or "/"
     return "is a symlink loop" if os.path.islink(link) else "goes through a symlink loop"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import interrupts
-from .errors import InputError, StorageError, symlink_loop
+from .errors import InputError, StorageError, refuse_symlink_loop
 
 #: The value of an output option that means standard output, not a file.
 STDOUT = "-"
@@ -87,18 +87,6 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
         if _same_file(Path(source), real):
             raise InputError(f"{option} {out}: is one of the input files ({source}); write to a new path")
     return out
-
-
-def refuse_symlink_loop(option: str, path: str | os.PathLike[str]) -> None:
-    """A path that is (or goes through) a symlink loop cannot be written or read: an InputError
-    before the long work, not a RuntimeError from `Path.resolve` (exit 3) or an error after it."""
-    try:
-        os.stat(path)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise InputError(
-                f"{option} {path}: {symlink_loop(path)} ({e.strerror}); remove or repoint the link, or give another path"
-            ) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:

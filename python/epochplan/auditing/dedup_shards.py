@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 
 from .. import interrupts
-from ..errors import InputError
-from ..outputs import refuse_symlink_loop, remove_temporary, storage_errors, uninterrupted
+from ..errors import InputError, refuse_symlink_loop
+from ..outputs import remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from ..sources.downloads import holds_downloads
 from ..sources.remote import file_name

@@ -11,9 +11,9 @@ from rich.markup import escape
 
 from .. import settings
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
-from ..errors import InputError, secrets_masked
+from ..errors import InputError, refuse_symlink_loop, secrets_masked
 from ..json_text import NotAsWritten, parse
-from ..outputs import atomic_write_text, check_outputs, refuse_symlink_loop, write_stdout
+from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.console import terminal_console, visible
 from ..render.html import render_html
 from ..render.report_input import check_shape
