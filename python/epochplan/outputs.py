@@ -176,14 +176,14 @@ class Staged:
             self.pending.clear()
 
 
-#: The signals that end a command (Ctrl-C, `kill`), held back while outputs are renamed in.
-_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals that end a command (Ctrl-C, `kill`, a hang-up, Ctrl-backslash), held back while outputs are renamed in.
+_HELD_SIGNALS = tuple(interrupts.ENDINGS)
 
 
 @contextlib.contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Run the block (a few renames that publish outputs together) to its end: SIGINT and SIGTERM
-    that arrive meanwhile are held and delivered once it is done, so an interrupted command
+    """Run the block (a few renames that publish outputs together) to its end: SIGINT, SIGTERM,
+    SIGHUP and SIGQUIT that arrive meanwhile are held and delivered once it is done, so an interrupted command
     leaves all of its outputs published or none, never some new and some old.
 
     Held by swapping the Python handlers, not by blocking the signals (`pthread_sigmask`): a mask
@@ -213,13 +213,13 @@ def uninterrupted() -> Iterator[None]:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
+            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 130 / 143 …)
                 signal.raise_signal(sig)
 
 
 def remove_temporary(path: Path) -> None:
     """Remove a temporary file or folder after an error or interrupt, to the end: a second
-    signal arriving meanwhile (a second Ctrl-C, a SIGTERM) is held until it is gone, then raised."""
+    signal arriving meanwhile (a second Ctrl-C, a SIGTERM or SIGHUP) is held until it is gone, then raised."""
     with uninterrupted():
         interrupts.remove_path(path)
         interrupts.forget(path)
