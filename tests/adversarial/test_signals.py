@@ -139,10 +139,11 @@ def test_a_signal_during_the_clusters_write_leaves_no_temporary_file(tmp_path, s
     assert leftovers(out) == [] and not target.exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM], ids=["SIGHUP", "SIGQUIT", "SIGTERM"])
 def test_a_signal_the_parent_ignored_stays_ignored(tmp_path, corpus, sig):
     """`nohup epochplan …` ignores SIGHUP (a background job of a script, SIGQUIT): the command
-    that handles it must not take it back, or closing the terminal would end a run meant to go on."""
+    that handles it must not take it back, or closing the terminal would end a run meant to go on.
+    SIGTERM likewise (the command line put its handler in over an ignored one)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "epochplan", "audit", str(corpus), "--json", "a.json", "-q"],
         cwd=tmp_path,
