@@ -200,7 +200,15 @@ def test_the_package_runs_as_a_module_and_as_the_entry_point():
     assert callable(main) and os.path.isfile(Path(epochplan.__file__).with_name("__main__.py"))
 
 
-@pytest.mark.parametrize(("sent", "code", "line"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hung up"),
+        (signal.SIGQUIT, 131, "quit"),
+    ],
+)
 def test_a_signal_while_the_command_loads_is_its_one_line(tmp_path, sent, code, line):
     # The command's modules take a few tenths of a second to import; a Ctrl-C then ended in a
     # KeyboardInterrupt traceback from inside polars, and a SIGTERM (whose handler the command

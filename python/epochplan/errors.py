@@ -1,6 +1,7 @@
 """The exception tree of epochplan, defined once. The Rust extension raises these classes too."""
 
 import contextvars
+import errno
 import functools
 import os
 import re
@@ -107,7 +108,29 @@ def kind_of(value: object) -> str:
 def refused_path(name: object, error: OSError) -> InputError:
     """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
     named with the OS's words."""
+    if error.errno == errno.ELOOP:
+        return InputError(
+            f"{shown(str(name))}: {_symlink_loop(str(name))} ({error.strerror}); remove or repoint the link, or give another path"
+        )
     return InputError(f"{shown(str(name))}: {error.strerror}; check the path")
+
+
+def refuse_symlink_loop(option: str, path: str | os.PathLike[str]) -> None:
+    """A path that is (or goes through) a symlink loop cannot be written or read: an InputError
+    before the long work, not a RuntimeError from `Path.resolve` (exit 3) or an error after it."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(
+                f"{option} {path}: {_symlink_loop(path)} ({e.strerror}); remove or repoint the link, or give another path"
+            ) from None
+
+
+def _symlink_loop(path: str | os.PathLike[str]) -> str:
+    """How a path the OS refuses with ELOOP (too many levels of symbolic links) is described."""
+    link = os.fspath(path).rstrip("/") or "/"
+    return "is a symlink loop" if os.path.islink(link) else "goes through a symlink loop"
 
 
 #: How the Rust extension names the columns it was handed (its errors do not know the input).

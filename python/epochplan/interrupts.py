@@ -1,4 +1,14 @@
-"""A Ctrl-C or SIGTERM ends the command even while the main thread is stuck in native code.
+"""A Ctrl-C, SIGTERM, SIGHUP or SIGQUIT ends the command even while the main thread is stuck in
+native code.
+
+The signals that end a command are `ENDINGS`: each is raised as an exception in the main thread
+(`cli.root`), so that the same clean-up runs for all (temporary files removed, threads joined),
+and the command prints its one line and exits with 128 + the signal's number. SIGQUIT (Ctrl-\\)
+is among them rather than left to its default, a core dump: a Python process's core helps no
+user, and the dump left the temporary files of the outputs being written behind. SIGKILL
+cannot be handled: a killed run may leave a hidden `.NAME.<hex>.tmp` file or folder beside an
+output (safe to delete); the output itself, new or old, is whole, since it is only ever replaced
+by a rename.
 
 Python runs a signal's handler in the main thread, between two of its bytecodes. While that
 thread waits inside native code that does not return (polars' Rust HTTP reader, pyarrow's S3
@@ -8,11 +18,11 @@ and only SIGKILL ended the command.
 `watch()` (the CLI's `main` only: the wakeup fd is one per process, and a library must not take
 it) points Python's C-level signal handler at a pipe (`signal.set_wakeup_fd`), which that
 handler writes the signal's number to at once, whatever the main thread does; a daemon thread
-reads it. Each Python handler of SIGINT or SIGTERM that epochplan installs calls `handled()`.
-A SIGINT or SIGTERM after which no such handler ran within `GRACE_SECONDS` means the main thread
+reads it. Each Python handler of an ending signal that epochplan installs calls `handled()`.
+An ending signal after which no such handler ran within `GRACE_SECONDS` means the main thread
 is stuck: the thread removes the temporary files and folders registered with `temporary`,
-prints the command's line (`interrupted` / `terminated`) and ends the process with 130 / 143
-(`os._exit`: a thread stuck in native code cannot be unwound).
+prints the command's line (`interrupted`, `terminated`, `hung up`, `quit`) and ends the process
+with its code, 130 / 143 / 129 / 131 (`os._exit`: a thread stuck in native code cannot be unwound).
 
 It keys on a handler having run, not on the time since the signal: a long clean-up after the
 handler ran (closing Ray, removing files) is left to finish. It never ends the process inside
@@ -36,14 +46,19 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-#: Seconds a SIGINT or SIGTERM may wait for its Python handler before the main thread is taken
-#: to be stuck in native code.
+#: Seconds an ending signal may wait for its Python handler before the main thread is taken to
+#: be stuck in native code.
 GRACE_SECONDS = 2.0
-#: What the command says and exits with for each signal it ends on (as `cli.root` does).
-_ENDINGS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}
+#: The signals that end a command: what it says and its exit code (128 + the number), for each.
+ENDINGS = {
+    signal.SIGINT: ("interrupted", 130),  # Ctrl-C
+    signal.SIGTERM: ("terminated", 143),  # kill, a scheduler's stop
+    signal.SIGHUP: ("hung up", 129),  # the terminal or ssh session closed
+    signal.SIGQUIT: ("quit", 131),  # Ctrl-backslash
+}
 
 _lock = threading.Lock()  # never taken by a signal handler (it runs in the main thread, which may hold it)
 _temporary: dict[str, None] = {}  # paths, in the order they were made
@@ -54,9 +69,15 @@ _abandoned = False  # a thread stuck in native code was left behind
 
 
 def handled() -> None:
-    """Called by every Python handler of SIGINT / SIGTERM: the main thread takes signals."""
+    """Called by every Python handler of an ending signal: the main thread takes signals."""
     global _last_handled
     _last_handled = time.monotonic()
+
+
+def ending(arrived: Iterable[int]) -> int:
+    """The signal a command ends as, of those that `arrived` (in order): the first that is not
+    Ctrl-C (a `kill` says more of why), else Ctrl-C."""
+    return next((number for number in arrived if number != signal.SIGINT), signal.SIGINT)
 
 
 def temporary(path: str | os.PathLike[str]) -> None:
@@ -97,7 +118,7 @@ def watch() -> None:
 
 
 def _watch(read_end: int) -> None:
-    seen: set[int] = set()
+    seen: dict[int, None] = {}  # in the order they came
     while True:
         try:
             data = os.read(read_end, 512)
@@ -105,10 +126,10 @@ def _watch(read_end: int) -> None:
             return
         if not data:
             return
-        ending = {number for number in data if number in _ENDINGS}
+        ending = [number for number in data if number in ENDINGS]
         if not ending:
             continue
-        seen |= ending
+        seen.update(dict.fromkeys(ending))
         arrived = time.monotonic()
         time.sleep(GRACE_SECONDS)
         while True:
@@ -126,7 +147,7 @@ def _watch(read_end: int) -> None:
 
 def abandon(thread: threading.Thread) -> bool:
     """Whether the clean-up may stop waiting for `thread` (still running after GRACE_SECONDS):
-    only in the command line, once a SIGINT or SIGTERM was handled. The command then ends with
+    only in the command line, once an ending signal was handled. The command then ends with
     `exit_if_abandoned`. Elsewhere (the library) the caller keeps waiting, as it did."""
     global _abandoned
     if not _watching or _last_handled == float("-inf"):
@@ -163,9 +184,9 @@ def _remove_temporary() -> None:
         remove_path(path)
 
 
-def _end(seen: set[int]) -> None:
+def _end(seen: dict[int, None]) -> None:
     _remove_temporary()
-    message, code = _ENDINGS[signal.SIGTERM if signal.SIGTERM in seen else signal.SIGINT]
+    message, code = ENDINGS[ending(seen)]
     # Straight to the descriptor: the stuck main thread may hold sys.stderr's lock.
     with contextlib.suppress(OSError):
         os.write(2, f"{message}\n".encode())

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import interrupts
-from .errors import InputError, StorageError
+from .errors import InputError, StorageError, refuse_symlink_loop
 
 #: The value of an output option that means standard output, not a file.
 STDOUT = "-"
@@ -72,6 +72,7 @@ def missing_folder(parent: Path) -> str:
 def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iterable[Path | str] = ()) -> Path:
     """Fail early (before long work) if `path` cannot be written or would replace an input."""
     out = Path(path)
+    refuse_symlink_loop(option, out)
     real = _real(out)
     if real.is_dir():
         raise InputError(f"{option} {out}: is a directory; give a file name")
@@ -97,8 +98,9 @@ def check_output_path(path: str | os.PathLike[str], *, option: str, inputs: Iter
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    """The same file: one path (symlinks followed) or one inode (hard links)."""
-    if a.resolve() == b.resolve():
+    """The same file: one path (symlinks followed) or one inode (hard links). `realpath`, not
+    `Path.resolve`, which raises RuntimeError on a symlink loop (Python 3.11)."""
+    if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:
         return os.path.samefile(a, b)
@@ -182,14 +184,14 @@ class Staged:
             self.pending.clear()
 
 
-#: The signals that end a command (Ctrl-C, `kill`), held back while outputs are renamed in.
-_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals that end a command (Ctrl-C, `kill`, a hang-up, Ctrl-backslash), held back while outputs are renamed in.
+_HELD_SIGNALS = tuple(interrupts.ENDINGS)
 
 
 @contextlib.contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Run the block (a few renames that publish outputs together) to its end: SIGINT and SIGTERM
-    that arrive meanwhile are held and delivered once it is done, so an interrupted command
+    """Run the block (a few renames that publish outputs together) to its end: SIGINT, SIGTERM,
+    SIGHUP and SIGQUIT that arrive meanwhile are held and delivered once it is done, so an interrupted command
     leaves all of its outputs published or none, never some new and some old.
 
     Held by swapping the Python handlers, not by blocking the signals (`pthread_sigmask`): a mask
@@ -219,13 +221,13 @@ def uninterrupted() -> Iterator[None]:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 143)
+            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 130 / 143 …)
                 signal.raise_signal(sig)
 
 
 def remove_temporary(path: Path) -> None:
     """Remove a temporary file or folder after an error or interrupt, to the end: a second
-    signal arriving meanwhile (a second Ctrl-C, a SIGTERM) is held until it is gone, then raised."""
+    signal arriving meanwhile (a second Ctrl-C, a SIGTERM or SIGHUP) is held until it is gone, then raised."""
     with uninterrupted():
         interrupts.remove_path(path)
         interrupts.forget(path)

@@ -1,5 +1,7 @@
-"""Interrupted runs leave nothing behind: SIGINT exits 130 and SIGTERM 143, during long work and
-during output writing, with no temporary file, no half output and no crash (issue 11 items 5, 6).
+"""Interrupted runs leave nothing behind: SIGINT exits 130, SIGTERM 143, SIGHUP 129 and SIGQUIT
+131, during long work and during output writing, with no temporary file, no half output, the
+user's earlier output kept, and no crash (issue 11 items 5, 6). SIGHUP and SIGQUIT once left the
+temporary files (`.NAME.<hex>.tmp`, `-o DIR/`'s folder) behind: only SIGINT and SIGTERM were handled.
 
 Each test starts the real CLI, waits (bounded) for a point of the run it can see - a progress
 line on stderr, or the temporary file of an output - sends the signal and checks the exit code
@@ -7,6 +9,8 @@ and the folder. Nothing is timed."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +24,10 @@ import pytest
 
 from .helpers import leftovers, start_cli, texts, wait_until
 
-EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGQUIT: 131}
+LINE = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
+#: Every signal that ends a command, for parametrize.
+ENDINGS = pytest.mark.parametrize("sig", list(EXIT), ids=[s.name for s in EXIT])
 PROGRESS_EVERY_BATCH = {"EPOCHPLAN_PROGRESS_SECONDS": "0"}
 
 
@@ -54,7 +61,7 @@ def corpus(tmp_path_factory) -> Path:
     return folder / "data.parquet"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@ENDINGS
 def test_a_signal_during_the_audit_exits_cleanly_and_writes_nothing(tmp_path, corpus, sig):
     out = tmp_path / "out"
     out.mkdir()
@@ -63,15 +70,20 @@ def test_a_signal_during_the_audit_exits_cleanly_and_writes_nothing(tmp_path, co
     _first_progress_line(proc, "rows")
     proc.send_signal(sig)
     err = _finish(proc)
-    assert proc.returncode == EXIT[sig], err
+    assert (proc.returncode, err.strip().splitlines()[-1:]) == (EXIT[sig], [LINE[sig]]), err
     assert "Traceback" not in err and "panicked" not in err
     assert sorted(p.name for p in out.iterdir()) == []
 
 
-def _interrupt_a_write(tmp_path: Path, args: list[str], output: Path, sig: signal.Signals, env: dict[str, str]) -> str:
-    """Start the command, wait for the temporary file of `output`, send `sig`. A write can end
-    before the file is seen: then the run is repeated (bounded), never passed unchecked."""
+def _interrupt_a_write(
+    tmp_path: Path, args: list[str], output: Path, sig: signal.Signals, env: dict[str, str], prior: bytes | None = None
+) -> str:
+    """Start the command, wait for the temporary file (or folder) of `output`, send `sig`. A write
+    can end before it is seen: then the run is repeated (bounded), never passed unchecked.
+    `prior`: the content `output` holds before each run (None: no file)."""
     for _ in range(5):
+        if prior is not None:
+            output.write_bytes(prior)
         proc = start_cli(*args, cwd=tmp_path, env=env)
         pattern = f".{output.name}."
 
@@ -80,27 +92,41 @@ def _interrupt_a_write(tmp_path: Path, args: list[str], output: Path, sig: signa
 
         wait_until(writing, limit=240, what=f"the temporary file of {output.name}")
         if proc.poll() is not None:  # finished before the write was seen: try again
+            if output.is_dir():
+                shutil.rmtree(output)
             output.unlink(missing_ok=True)
             continue
         proc.send_signal(sig)
         err = _finish(proc)
-        assert proc.returncode == EXIT[sig], err
+        assert (proc.returncode, err.strip().splitlines()[-1:]) == (EXIT[sig], [LINE[sig]]), err
         return err
     raise AssertionError(f"the write of {output.name} was never caught in five runs")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@ENDINGS
 def test_a_signal_during_the_dedup_write_leaves_no_temporary_file(tmp_path, corpus, sig):
     out = tmp_path / "out"
     out.mkdir()
     target = out / "dedup.parquet"
     args = ["dedup", str(corpus), "--level", "exact", "-o", str(target)]
-    err = _interrupt_a_write(tmp_path, args, target, sig, {"EPOCHPLAN_BATCH_ROWS": "500"})
+    err = _interrupt_a_write(tmp_path, args, target, sig, {"EPOCHPLAN_BATCH_ROWS": "500"}, prior=b"OLD")
     assert "POLARS" not in err and "panicked" not in err and "Traceback" not in err
-    assert leftovers(out) == [] and not target.exists()
+    assert leftovers(out) == [] and sorted(p.name for p in out.iterdir()) == ["dedup.parquet"]
+    assert target.read_bytes() == b"OLD"  # the user's earlier output, whole
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@ENDINGS
+def test_a_signal_during_a_folder_output_leaves_no_temporary_folder(tmp_path, corpus, sig):
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "outdir"
+    args = ["dedup", str(corpus), "--level", "exact", "-o", f"{target}/"]
+    err = _interrupt_a_write(tmp_path, args, target, sig, {"EPOCHPLAN_BATCH_ROWS": "500"})
+    assert "panicked" not in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+@ENDINGS
 def test_a_signal_during_the_clusters_write_leaves_no_temporary_file(tmp_path, sig):
     n = 1_000_000
     data = tmp_path / "many.parquet"
@@ -111,6 +137,27 @@ def test_a_signal_during_the_clusters_write_leaves_no_temporary_file(tmp_path, s
     err = _interrupt_a_write(tmp_path, ["audit", str(data), "--no-near", "--clusters", str(target), "-q"], target, sig, {})
     assert "Traceback" not in err
     assert leftovers(out) == [] and not target.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM], ids=["SIGHUP", "SIGQUIT", "SIGTERM"])
+def test_a_signal_the_parent_ignored_stays_ignored(tmp_path, corpus, sig):
+    """`nohup epochplan …` ignores SIGHUP (a background job of a script, SIGQUIT): the command
+    that handles it must not take it back, or closing the terminal would end a run meant to go on.
+    SIGTERM likewise (the command line put its handler in over an ignored one)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epochplan", "audit", str(corpus), "--json", "a.json", "-q"],
+        cwd=tmp_path,
+        env={**os.environ, **PROGRESS_EVERY_BATCH, "EPOCHPLAN_BATCH_ROWS": "2000"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(sig, signal.SIG_IGN),
+    )
+    _first_progress_line(proc, "rows")
+    proc.send_signal(sig)
+    err = _finish(proc)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "a.json").is_file() and leftovers(tmp_path) == []
 
 
 def test_ctrl_c_while_streaming_with_a_label_never_aborts(tmp_path, corpus):
@@ -178,12 +225,13 @@ def _interrupt_after(monkeypatch, name: str, calls: int, sig: int) -> None:
     monkeypatch.setattr(os, name, rename_then_signal)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@ENDINGS
 def test_a_signal_between_the_renames_of_outputs_lands_them_all(tmp_path, monkeypatch, sig):
-    from epochplan.cli.root import Terminated, _on_sigterm
+    from epochplan.cli.root import Terminated, _on_signal
     from epochplan.outputs import atomic_write_text, staged_outputs
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # the CLI's handler: SIGTERM raises Terminated
+    others = [s for s in EXIT if s != signal.SIGINT]
+    previous = {s: signal.signal(s, _on_signal) for s in others}  # the CLI's handler: they raise Terminated
     try:
         names = ["a.json", "m.md", "r.html"]
         for name in names:
@@ -196,9 +244,10 @@ def test_a_signal_between_the_renames_of_outputs_lands_them_all(tmp_path, monkey
         # a.json was replaced, then the signal: m.md and r.html stayed old (and their temporary files removed).
         assert [(tmp_path / name).read_text() for name in names] == ["NEW"] * 3
         assert leftovers(tmp_path) == []
-        assert isinstance(stopped.value, Terminated) == (sig == signal.SIGTERM)
+        assert isinstance(stopped.value, Terminated) == (sig != signal.SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def test_ctrl_c_between_the_shards_moved_into_a_folder_moves_them_all(tmp_path, monkeypatch):
@@ -351,8 +400,8 @@ def stalling_server(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "sig"),
-    [("x.parquet", signal.SIGINT), ("x.parquet", signal.SIGTERM), ("x.jsonl", signal.SIGINT)],
-    ids=["parquet-SIGINT", "parquet-SIGTERM", "jsonl-SIGINT"],
+    [("x.parquet", signal.SIGINT), ("x.parquet", signal.SIGTERM), ("x.parquet", signal.SIGHUP), ("x.jsonl", signal.SIGINT)],
+    ids=["parquet-SIGINT", "parquet-SIGTERM", "parquet-SIGHUP", "jsonl-SIGINT"],
 )
 def test_a_signal_ends_a_read_stalled_in_native_code(tmp_path, stalling_server, name, sig):
     """Python runs signal handlers only between bytecodes of the main thread: while it waited
@@ -374,6 +423,5 @@ def test_a_signal_ends_a_read_stalled_in_native_code(tmp_path, stalling_server, 
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    line = "interrupted" if sig == signal.SIGINT else "terminated"
-    assert (proc.returncode, err.strip().splitlines()) == (EXIT[sig], [line]), err
+    assert (proc.returncode, err.strip().splitlines()) == (EXIT[sig], [LINE[sig]]), err
     assert list(out.iterdir()) == [] and list(temp.iterdir()) == []

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from .. import interrupts
-from ..errors import InputError
+from ..errors import InputError, refuse_symlink_loop
 from ..outputs import missing_folder, remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from ..sources.downloads import holds_downloads
@@ -57,6 +57,7 @@ def _shard_names(data: SourceLike, option: str) -> list[tuple[str, str]]:
 def check_folder_output(data: SourceLike, out: str | os.PathLike[str], option: str = "-o") -> list[tuple[str, str]]:
     """Fail before the audit if the shards cannot be written or would replace a file; else the
     (file name, output kind) of each shard, in input order."""
+    refuse_symlink_loop(option, out)
     target = Path(out)
     names = _shard_names(data, option)
     parent = target.parent

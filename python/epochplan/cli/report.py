@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from .. import settings
 from ..defaults import AUDIT_SCHEMA, CHECK_SCHEMA, PLAN_SCHEMA
-from ..errors import InputError, secrets_masked
+from ..errors import InputError, refuse_symlink_loop, secrets_masked
 from ..json_text import NotAsWritten, parse
 from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.console import terminal_console, visible
@@ -24,6 +24,7 @@ from . import options
 def load_json(path: Path, schema: str, option: str, writer: str) -> dict[str, Any]:
     """The JSON document at `path`, which must carry `schema`; every problem is one line."""
     how = f"pass the JSON written by `{writer}`"
+    refuse_symlink_loop(option, path)
     if not path.exists():
         raise InputError(f"{option} {path}: no such file; {how}")
     if path.is_dir():

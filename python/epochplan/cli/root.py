@@ -1,6 +1,6 @@
 """The `epochplan` command line. Exit codes: 0 success, 1 a gate failed, 2 usage/input/config
 error (one line on stderr, no traceback), 3 internal error, 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM)."""
+terminated (SIGTERM), 129 hung up (SIGHUP), 131 quit (SIGQUIT)."""
 
 from __future__ import annotations
 
@@ -27,20 +27,25 @@ from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+#: The exit codes of a command a signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT.
+_SIGNAL_CODES = frozenset(code for _, code in interrupts.ENDINGS.values())
+#: The signals besides Ctrl-C that end a command (`_on_signal`).
+_OTHER_ENDINGS = tuple(number for number in interrupts.ENDINGS if number != signal.SIGINT)
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (temporary files removed,
-    threads joined); the command then exits 143 (128 + SIGTERM), as a killed process would."""
+    """SIGTERM, SIGHUP or SIGQUIT, raised like Ctrl-C so that the same clean-up runs (temporary
+    files removed, threads joined); the command then exits 128 + the signal's number (143, 129,
+    131), as a process the signal killed would."""
 
 
-_terminated = False
+_arrived: list[int] = []  # the ending signals other than Ctrl-C that came, in order
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    global _terminated
+def _on_signal(signum: int, frame: object) -> None:
+    """The handler of SIGTERM, SIGHUP and SIGQUIT."""
     interrupts.handled()
-    _terminated = True
+    _arrived.append(signum)
     raise Terminated()
 
 
@@ -51,8 +56,9 @@ def _on_sigint(signum: int, frame: object) -> None:
 
 
 def _interrupted() -> int:
-    print("terminated" if _terminated else "interrupted", file=sys.stderr)
-    return EXIT_TERMINATED if _terminated else EXIT_INTERRUPTED
+    message, code = interrupts.ENDINGS[interrupts.ending(_arrived)]
+    print(message, file=sys.stderr)
+    return code
 
 
 _HELP_NAMES = ["-h", "--help"]
@@ -79,7 +85,7 @@ def root(
     """Audit a training dataset and plan how long to train on it.
 
     Exit codes: 0 success, 1 gate failed (check), 2 usage/input/config error, 3 internal error,
-    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP), 131 quit (SIGQUIT).
     """
 
 
@@ -163,8 +169,8 @@ def run(argv: list[str] | None = None) -> int:
         code = _run(argv)
     try:
         close_engines()
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM during the shutdown, raised once it is done
-        return code if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else _interrupted()
+    except KeyboardInterrupt:  # Ctrl-C or another ending signal during the shutdown, raised once it is done
+        return code if code in _SIGNAL_CODES else _interrupted()
     except Exception as e:  # Ray failing to shut down: the command's own outcome stands
         Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
             f"warning: closing the Ray connection failed: {escape(visible(str(e), newlines=False))}"
@@ -256,7 +262,9 @@ def _unraisable(hook: Any) -> Any:
 
 def main() -> None:
     _python_sigint()
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    for number in _OTHER_ENDINGS:
+        if signal.getsignal(number) != signal.SIG_IGN:  # one the parent ignored (nohup: SIGHUP) stays ignored
+            signal.signal(number, _on_signal)
     interrupts.watch()  # a signal the main thread cannot take, stuck in native code, still ends the command
     sys.unraisablehook = _unraisable(sys.unraisablehook)
     # A path that is not UTF-8 (a --tokenizer or --config file: Linux allows any bytes in a name)
@@ -270,17 +278,17 @@ def main() -> None:
     except KeyboardInterrupt:  # a signal just as run() returned: its code stands, if it had one
         _ignore_signals()
         code = _interrupted() if code is None else code
-    if _late_interrupt and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+    if _late_interrupt and code not in _SIGNAL_CODES:
         code = _interrupted()
     interrupts.exit_if_abandoned(code)  # a reader thread stuck in native code: no interpreter exit
     sys.exit(code)
 
 
 def _ignore_signals() -> None:
-    """The outcome is decided and reported: a Ctrl-C or SIGTERM from here on would interrupt the
+    """The outcome is decided and reported: an ending signal from here on would interrupt the
     interpreter's own teardown (a weakref callback, an atexit hook) and print its traceback
     ("Exception ignored in: … KeyboardInterrupt") after a clean run. It ends nothing more now."""
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in interrupts.ENDINGS:
         signal.signal(number, signal.SIG_IGN)
 
 

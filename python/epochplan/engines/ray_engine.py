@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import interrupts
 from .._epochplan import Auditor
 from ..errors import EngineError, EpochplanError, InputError, option
 from ..outputs import uninterrupted
@@ -42,8 +43,8 @@ _BACKLOG = 2
 _RETRIES = 3
 #: Seconds to wait for a TCP connection to the cluster's address before giving up.
 _CONNECT_TIMEOUT = 10.0
-#: The signals a command handles (`cli/root.py`): its handlers are put back after ray.init.
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals a command handles (`cli/root.py`, `interrupts.ENDINGS`): its handlers are put back after ray.init.
+_SIGNALS = tuple(interrupts.ENDINGS)
 _INSTALL = "install it with: pip install 'epochplan[ray]'"
 
 

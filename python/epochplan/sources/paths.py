@@ -11,6 +11,7 @@ not descending into subfolders, and leaves out hidden and `_`-prefixed files (`_
 
 from __future__ import annotations
 
+import errno
 import glob as globlib
 import json
 import os
@@ -360,10 +361,10 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             if not isinstance(spec, (str, os.PathLike)) and text_like:
                 # `audit(["some text", ...])`: a list of texts, not of paths.
                 hint = "; inputs are paths: to audit texts held in memory, pass them as a table (Python: pl.DataFrame({'text': texts}))"
-            if os.path.islink(p):  # a link that leads nowhere (a loop, a missing target): the OS's words
-                try:
-                    os.stat(p)
-                except OSError as exc:
+            try:  # a link that leads nowhere (a missing target), or a loop on the way: the OS's words
+                os.stat(p)
+            except OSError as exc:
+                if os.path.islink(p) or exc.errno == errno.ELOOP:
                     raise refused_path(item, exc) from None
             raise InputError(f"{shown(str(item))}: no such file or folder{hint}")
     seen: dict[object, Location] = {}
