@@ -8,11 +8,13 @@ Elsewhere the module is skipped without it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -859,6 +861,28 @@ def test_a_tokenizer_error_on_a_worker_names_the_users_file_and_the_row_in_its_f
     assert proc.returncode == 2, proc.stderr
     assert f"tokenizer {path} cannot tokenize row 4 of " in proc.stderr and "b.parquet" in proc.stderr, proc.stderr
     assert "epochplan-tokenizers" not in proc.stderr
+
+
+def test_a_tokenizer_readable_once_reaches_the_workers_as_the_driver_read_it(cluster, planted, tmp_path):
+    """The driver read `--tokenizer` again to ship it: a pipe (`<(cat tok.json)`), read once
+    already, gave the workers empty bytes, and the error named a worker's temporary copy. Now
+    they get the bytes the driver loaded and hashed: the audit equals the local one."""
+    from tokenizer_fixture import write_gpt2_tokenizer_json
+
+    tokenizer = write_gpt2_tokenizer_json(tmp_path / "tokenizer.json")
+    shards, local, on_ray = (str(planted / "shards"), tmp_path / "local.json", tmp_path / "ray.json")
+    assert run_cli("audit", shards, "--tokenizer", str(tokenizer), "--json", str(local), "-q").returncode == 0
+    command = [sys.executable, "-m", "epochplan", "audit", shards, "--engine", "ray", "--ray-address", cluster, "--json", str(on_ray), "-q"]
+    line = " ".join(map(shlex.quote, command)) + f" --tokenizer <(cat {shlex.quote(str(tokenizer))})"
+    proc = subprocess.run(line, shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got, expected = json.loads(on_ray.read_text()), json.loads(local.read_text())
+    assert got["source"]["tokenizer"]["sha256"] == hashlib.sha256(tokenizer.read_bytes()).hexdigest()
+    assert got["source"]["tokenizer"]["path"].startswith("/dev/fd/")
+    for document in (got, expected):
+        del document["source"]["tokenizer"]["path"], document["lengths"]["tokens"]["tokenizer"]
+    assert got["source"]["tokenizer"] == expected["source"]["tokenizer"]
+    assert got["lengths"]["tokens"] == expected["lengths"]["tokens"] and got["lengths"]["tokens"]["estimated"] is False
 
 
 def test_bad_rows_read_on_a_worker_are_named_as_locally(cluster, tmp_path):

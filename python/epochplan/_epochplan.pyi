@@ -199,6 +199,10 @@ class TokenCounter:
     when it is missing, unreadable or not a tokenizer."""
 
     def __new__(cls, path: str | os.PathLike[str]) -> Self: ...
+    @staticmethod
+    def from_bytes(data: bytes, path: str | os.PathLike[str]) -> TokenCounter:
+        """The counter of a `tokenizer.json`'s bytes, read once by the caller; `path` names the
+        file in errors (one line) and is not read."""
     @property
     def path(self) -> str: ...
     @property

@@ -194,7 +194,7 @@ def audit(
         measurer = dict(
             normalize=normalize, near=near, threshold=threshold, ngram=ngram, shingle=shingle, char_ngram=char_ngram, num_perm=num_perm
         )
-        spec = MeasureSpec(measurer, str(loaded.path) if loaded is not None else None)
+        spec = MeasureSpec(measurer, loaded.path, loaded.data) if loaded is not None else MeasureSpec(measurer)
         with naming_input(source.description, source.locate_row, columns, label):
             runner.ingest(auditor, source, columns, label, batch_rows, spec, progress)
         if auditor.rows == 0:

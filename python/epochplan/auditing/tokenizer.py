@@ -7,7 +7,8 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._epochplan import TokenCounter
@@ -38,11 +39,14 @@ class TokenizerFile:
 
 @dataclass(frozen=True)
 class Tokenizer:
-    """A loaded `tokenizer.json`: the core's counter, the path as given and the file's sha256."""
+    """A loaded `tokenizer.json`: the core's counter, the path as given and the file's sha256,
+    both of `data`, the file's bytes as read once (a Ray engine ships them to its workers: the
+    path may be a pipe, read already, or a file changed since)."""
 
     counter: TokenCounter
     path: str
     sha256: str
+    data: bytes = field(repr=False, compare=False)
 
     @property
     def file(self) -> TokenizerFile:
@@ -71,18 +75,29 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
         given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else f"a {kind_of(tokenizer)}"
         raise InputError(f"tokenizer={given}: give the path of the model's tokenizer.json")
     path = _tokenizer_file(os.fspath(tokenizer))
-    try:
-        counter = TokenCounter(path)  # reads and parses the file; its errors name it
-    except InputError as exc:
-        raise InputError(_not_a_tokenizer(path) or str(exc)) from None
-    digest = hashlib.sha256()
+    # Read once: the counter and the sha256 are of the same bytes, though the path is a pipe
+    # (`--tokenizer <(...)`) that a second read finds empty, or a file that changes meanwhile.
     try:
         with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+            data = f.read()
     except OSError as exc:
-        raise InputError(f"cannot read tokenizer file {path}: {exc.strerror or exc}") from None
-    return Tokenizer(counter, path, digest.hexdigest())
+        raise InputError(
+            _not_a_tokenizer(path, None)
+            or f"cannot read tokenizer file {one_line(path)}: {exc.strerror or exc} (give the path of the model's tokenizer.json)"
+        ) from None
+    try:
+        counter = TokenCounter.from_bytes(data, path)  # its errors name the path, in one line
+    except InputError as exc:
+        raise InputError(_not_a_tokenizer(path, data) or str(exc)) from None
+    return Tokenizer(counter, path, hashlib.sha256(data).hexdigest(), data)
+
+
+def one_line(path: str) -> str:
+    """A path as a one-line message names it: as it is, or quoted with its control characters
+    escaped (`"a\\nb"`, as the core writes it) when it holds any."""
+    if not any(unicodedata.category(c) == "Cc" for c in path):
+        return path
+    return json.dumps(path, ensure_ascii=False)
 
 
 #: The file a model folder keeps its fast tokenizer in (what `save_pretrained` writes).
@@ -98,7 +113,7 @@ def _tokenizer_file(path: str) -> str:
     if os.path.exists(inside):
         return inside
     raise InputError(
-        f"tokenizer folder {path} has no {TOKENIZER_FILE} (only a fast tokenizer's file is read): "
+        f"tokenizer folder {one_line(path)} has no {TOKENIZER_FILE} (only a fast tokenizer's file is read): "
         f"write one with transformers' AutoTokenizer.from_pretrained(...).save_pretrained(FOLDER), "
         f"or give the file's path"
     )
@@ -119,12 +134,13 @@ _HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 _SAVE = "AutoTokenizer.from_pretrained(MODEL).save_pretrained(DIR) writes DIR/tokenizer.json"
 
 
-def _not_a_tokenizer(path: str) -> str | None:
-    """Why `path`, which the core could not load, is no tokenizer.json, when it is something
-    people give by mistake: a Hub name or URL, a slow (sentencepiece) tokenizer's model file, or
-    another JSON file of the model folder. None: the core's message stands."""
-    name = os.path.basename(path)
-    if not os.path.exists(path):
+def _not_a_tokenizer(given: str, data: bytes | None) -> str | None:
+    """Why `given`, which could not be read (`data` None) or loaded, is no tokenizer.json, when
+    it is something people give by mistake: a Hub name or URL, a slow (sentencepiece)
+    tokenizer's model file, or another JSON file of the model folder (`data`, its bytes as read:
+    the file is not read again). None: the reader's or the core's message stands."""
+    name, path = os.path.basename(given), one_line(given)
+    if not os.path.exists(given):
         if "://" in path:
             path = without_secrets(path)
             return (
@@ -143,15 +159,20 @@ def _not_a_tokenizer(path: str) -> str | None:
             f"{path} is a slow (sentencepiece) tokenizer file, not a tokenizer.json: convert it once with transformers "
             f"({_SAVE}; or transformers.convert_slow_tokenizer) and give that file"
         )
+    if data is None:
+        return None
     try:
-        with open(path, "rb") as f:
-            document = json.loads(f.read())
-    except (OSError, ValueError):
+        document = json.loads(data)
+    except ValueError:
         return None
     if isinstance(document, dict) and "model" in document and name not in _OTHER_JSON:
         return None  # a tokenizer.json the library refuses: its own message says why
-    beside = os.path.join(os.path.dirname(path), TOKENIZER_FILE)
-    fix = f"give {beside} beside it" if os.path.isfile(beside) and name != TOKENIZER_FILE else f"write one with transformers ({_SAVE})"
+    beside = os.path.join(os.path.dirname(given), TOKENIZER_FILE)
+    fix = (
+        f"give {one_line(beside)} beside it"
+        if os.path.isfile(beside) and name != TOKENIZER_FILE
+        else f"write one with transformers ({_SAVE})"
+    )
     if name in _OTHER_JSON:
         return f"{path} is the model's {name}, not its tokenizer.json: {fix}"
     return f"{path} is JSON but not a Hugging Face tokenizer.json (it holds no tokenizer model): {fix}"

@@ -15,10 +15,13 @@ ProgressCallback = Callable[[int], None]
 @dataclass(frozen=True)
 class MeasureSpec:
     """The auditor's settings that shape a measured batch (the `Measurer` arguments), plus the
-    tokenizer file: an engine measuring elsewhere builds the same `Measurer` from these."""
+    tokenizer file: an engine measuring elsewhere builds the same `Measurer` from these.
+    `tokenizer`: the file's bytes as the driver read them once (what its counter and sha256 are
+    of; the path may be a pipe, read already), `tokenizer_path` the name errors give it."""
 
     measurer: dict[str, Any] = field(default_factory=dict)
     tokenizer_path: str | None = None
+    tokenizer: bytes | None = field(default=None, repr=False)
 
 
 class Engine(Protocol):

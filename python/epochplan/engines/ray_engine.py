@@ -329,7 +329,7 @@ class RayEngine:
         self._partitions = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
         mapper = ray.remote(band_map).options(num_returns=self._partitions)
         files = _files(source)
-        tokenizer = Path(spec.tokenizer_path).read_bytes() if spec.tokenizer_path else None
+        tokenizer = spec.tokenizer  # the driver's bytes: the path may be a pipe, read already
         # Retries are the driver's, not Ray's: the driver knows how many of the file's batches it
         # has absorbed and asks the new task to skip measuring them (Ray would replay the whole
         # generator), and it first cancels the files behind it, whose tasks, stopped by

@@ -5,11 +5,8 @@ to the driver in order. Kept apart from `ray_engine.py` so a worker imports no d
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from .._epochplan import Measurer, TokenCounter, band_partitions, shared_buckets
@@ -21,26 +18,20 @@ from ..sources.paths import Location
 from ..sources.readers import downloaded_part, file_part
 from ..sources.remote import first_line
 
-#: Tokenizers loaded in this worker process, by the sha256 of their file.
-_TOKENIZERS: dict[str, TokenCounter] = {}
+#: Tokenizers loaded in this worker process, by the sha256 of their file and the user's name for it.
+_TOKENIZERS: dict[tuple[str, str], TokenCounter] = {}
 
 
-def _tokenizer(data: bytes | None) -> TokenCounter | None:
-    """The driver's tokenizer file, sent as bytes (the worker may not see the driver's disk)."""
+def _tokenizer(data: bytes | None, name: str | None) -> TokenCounter | None:
+    """The driver's tokenizer file, sent as the bytes it read (the worker may not see the
+    driver's disk, and the path may be a pipe the driver read already), named in errors as the
+    user named it."""
     if data is None:
         return None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest not in _TOKENIZERS:
-        folder = Path(tempfile.gettempdir()) / "epochplan-tokenizers"
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{digest}.json"
-        if not path.exists():
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        _TOKENIZERS[digest] = TokenCounter(str(path))
-    return _TOKENIZERS[digest]
+    key = (hashlib.sha256(data).hexdigest(), name or "tokenizer.json")
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = TokenCounter.from_bytes(data, key[1])
+    return _TOKENIZERS[key]
 
 
 def measure_file(
@@ -62,7 +53,7 @@ def measure_file(
     the reader is chosen by its name), which errors say, with the row in the file, as the local engine's do.
     `shared`: the driver's download of an http(s) `location`, read where this worker sees it (on
     the driver's machine), else downloaded again (`local_copy`)."""
-    counter = _tokenizer(tokenizer)
+    counter = _tokenizer(tokenizer, tokenizer_name)
     measure = Measurer(**measurer, tokenizer=counter)
     shown = str(location) if name is None else name
     try:
@@ -82,7 +73,7 @@ def measure_file(
                     with naming_input(shown, columns=columns, label=label, first_row=first_row):
                         measured = measure.measure(batch.get_column(TEXT))
                 except InputError as e:
-                    raise _named(e, counter, tokenizer_name, shown, first_row) from None
+                    raise _named(e, shown, first_row) from None
                 yield measured, labels  # outside the try: what the consumer raises here is not renamed
             first_row += batch.height
     finally:
@@ -100,15 +91,12 @@ def _renamed(frames: Iterator[Any], path: str, shown: str) -> Iterator[Any]:
         raise type(e)(str(e).replace(path, shown)) from None
 
 
-def _named(error: InputError, counter: TokenCounter | None, name: str | None, location: str, first_row: int) -> InputError:
-    """A tokenizer's error as the local engine words it: the user's name for the file, not the
-    worker's copy. The core counts the row within its batch (`first_row`: the batch's first row
-    in this file); the file is named with it."""
-    message = str(error)
-    if counter is not None and name is not None:
-        message = message.replace(str(counter.path), name)
+def _named(error: InputError, location: str, first_row: int) -> InputError:
+    """A tokenizer's error as the local engine words it (the counter names the user's file: it
+    was built with that name). The core counts the row within its batch (`first_row`: the
+    batch's first row in this file); the file is named with it."""
     message = re.sub(
-        r"cannot tokenize row (\d+)", lambda m: f"cannot tokenize row {first_row + int(m.group(1))} of {location}", message, count=1
+        r"cannot tokenize row (\d+)", lambda m: f"cannot tokenize row {first_row + int(m.group(1))} of {location}", str(error), count=1
     )
     return type(error)(message)
 

@@ -103,16 +103,24 @@ impl TokenCounter {
         let bytes = std::fs::read(path).map_err(|e| {
             CoreError::Input(format!(
                 "cannot read tokenizer file {}: {e} (give the path of the model's tokenizer.json)",
-                path.display()
+                shown(path)
             ))
         })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Load a `tokenizer.json` from its bytes, which the caller read once (and may hash: the
+    /// same bytes, though the file is a pipe or changes on disk). `path` names it in errors, in
+    /// one line, and in the report; nothing is read from it.
+    pub fn from_bytes(bytes: &[u8], path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
         // The library panics on some invalid files (a `Precompiled` normaliser whose charsmap
         // does not parse) where it returns an error on others: both are the file's fault.
-        let loaded = quiet_catch(|| Tokenizer::from_bytes(&bytes).map_err(|e| e.to_string())).and_then(|r| r);
+        let loaded = quiet_catch(|| Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())).and_then(|r| r);
         let mut tokenizer = loaded.map_err(|e| {
             CoreError::Input(format!(
                 "{} is not a valid Hugging Face tokenizer.json ({}); save one with the model's tokenizer.save_pretrained()",
-                path.display(),
+                shown(path),
                 first_line(&e)
             ))
         })?;
@@ -205,7 +213,7 @@ impl TokenCounter {
     fn row_error(&self, row: u64, e: tokenizers::Error) -> CoreError {
         CoreError::Input(format!(
             "tokenizer {} cannot tokenize row {row}: {}",
-            self.path.display(),
+            shown(&self.path),
             first_line(&e.to_string())
         ))
     }
@@ -436,6 +444,13 @@ fn quiet_catch<T>(work: impl FnOnce() -> T) -> std::result::Result<T, String> {
             .unwrap_or("the library panicked")
             .to_string()
     })
+}
+
+/// A path as a one-line message names it: as it is, or quoted with its control characters
+/// escaped (`"a\nb"`) when it holds any (a newline in a name would split the message).
+fn shown(path: &Path) -> String {
+    let name = path.display().to_string();
+    if name.chars().any(char::is_control) { format!("{name:?}") } else { name }
 }
 
 fn first_line(message: &str) -> &str {

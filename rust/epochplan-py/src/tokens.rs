@@ -37,6 +37,14 @@ impl TokenCounter {
         Ok(TokenCounter { inner: Arc::new(inner) })
     }
 
+    /// A counter from a `tokenizer.json`'s bytes, read once by the caller (who hashes the same
+    /// bytes); `path` names it in errors and is not read.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8], path: PathBuf) -> PyResult<Self> {
+        let inner = call_core(py, || tokens::TokenCounter::from_bytes(data, &path))?;
+        Ok(TokenCounter { inner: Arc::new(inner) })
+    }
+
     #[getter]
     fn path(&self) -> PathBuf {
         self.inner.path().to_path_buf()

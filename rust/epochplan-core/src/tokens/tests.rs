@@ -246,6 +246,44 @@ fn missing_and_invalid_files_name_the_file() {
 }
 
 #[test]
+fn from_bytes_counts_as_from_file_and_names_the_path_given() {
+    let dir = temp_dir("bytes");
+    let path = byte_level_tokenizer(&dir, "bytes.json", |_| {});
+    let from_file = TokenCounter::from_file(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    // Nothing is read from the name: it only names the bytes (a pipe the caller read once).
+    let name = dir.join("read-once/tokenizer.json");
+    let from_bytes = TokenCounter::from_bytes(&bytes, &name).unwrap();
+    assert_eq!(from_bytes.path(), name.as_path());
+    assert_eq!(from_bytes.byte_level_shortcut(), from_file.byte_level_shortcut());
+    assert_eq!(from_bytes.special_tokens(), from_file.special_tokens());
+    let texts = varied_texts();
+    let column: Vec<Option<String>> = texts.iter().cloned().map(Some).collect();
+    assert_eq!(from_bytes.count(&column).unwrap(), from_file.count(&column).unwrap());
+    let Err(CoreError::Input(message)) = TokenCounter::from_bytes(b"{\"not\": \"a tokenizer\"}", &name) else {
+        panic!("invalid bytes loaded");
+    };
+    assert!(message.starts_with(&format!("{} is not a valid", name.display())), "{message}");
+}
+
+#[test]
+fn a_name_with_a_newline_is_escaped_in_one_line_messages() {
+    let dir = temp_dir("newline");
+    let name = dir.join("two\nlines.json");
+    for result in [TokenCounter::from_file(&name), TokenCounter::from_bytes(b"not json", &name)] {
+        let Err(CoreError::Input(message)) = result else { panic!("loaded") };
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("two\\nlines.json"), "{message}");
+    }
+    let words = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
+        "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+        "model":{"type":"WordLevel","vocab":{"hello":0},"unk_token":"<unk>"}}"#;
+    let counter = TokenCounter::from_bytes(words.as_bytes(), &name).unwrap();
+    let Err(CoreError::Input(message)) = counter.count_one("bad") else { panic!("counted an unknown word") };
+    assert!(!message.contains('\n') && message.contains("two\\nlines.json"), "{message}");
+}
+
+#[test]
 fn token_lengths_quantiles_are_nearest_rank() {
     let mut lengths = TokenLengths::new();
     lengths.extend(&[Some(5), None, Some(1), Some(3), Some(100_000), Some(3)]);
