@@ -171,7 +171,7 @@ def test_a_column_without_an_arrow_stream_is_refused_naming_one_that_has_it():
     message = str(info.value)
     assert "\n" not in message and "pyarrow ChunkedArray" in message and "pyarrow array" not in message
     auditor.update(pa.chunked_array([pa.array(["a", "b"])]))
-    assert auditor.rows() == 2
+    assert auditor.rows == 2
 
 
 def test_conflicts_and_keep_flags_with_near_need_finish_near():
