@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,15 @@ def shared_data() -> Path:
     # Not a skip: these facts are part of what the suite checks, so a missing folder is a failure.
     assert SHARED_DATA.is_dir(), f"real datasets not found at {SHARED_DATA} (set EPOCHPLAN_SHARED_DATA)"
     return SHARED_DATA
+
+
+def default_signals() -> None:
+    """`preexec_fn` of a CLI child a test sends signals to: the ending signals at their defaults,
+    as a shell at a terminal starts a command, whatever this test run inherited (CI under
+    `nohup` ignores SIGHUP; a background job of a script ignores SIGINT and SIGQUIT, and a
+    command keeps a signal its parent ignored)."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):

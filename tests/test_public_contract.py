@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 import epochplan
-from conftest import REPO, run_cli
+from conftest import REPO, default_signals, run_cli
 from epochplan import defaults
 
 CONTRACT = json.loads((REPO / "tests" / "data" / "public_contract_408798e.json").read_text())
@@ -219,7 +219,9 @@ def test_a_signal_while_the_command_loads_is_its_one_line(tmp_path, sent, code, 
     (tmp_path / "polars.py").write_text(f"import pathlib, time\npathlib.Path({str(reached)!r}).touch()\ntime.sleep(30)\n")
     command = "from epochplan.launch import main; main()"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", command, "--version"], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, "--version"], env=env, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals
+    )
     deadline = time.monotonic() + 60
     while not reached.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from conftest import REPO, assert_clean_error, run_cli
+from conftest import REPO, assert_clean_error, default_signals, run_cli
 
 __all__ = ["REPO", "assert_clean_error", "char_device", "run_cli", "texts", "write_texts", "start_cli", "wait_until", "leftovers"]
 
@@ -33,7 +33,8 @@ def write_texts(path: Path, n: int, **columns: list) -> Path:
 
 
 def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`python -m epochplan ARGS` in the background, stderr on a pipe (not a terminal)."""
+    """`python -m epochplan ARGS` in the background, stderr on a pipe (not a terminal), its
+    ending signals at their defaults (`default_signals`)."""
     return subprocess.Popen(
         [sys.executable, "-m", "epochplan", *args],
         cwd=cwd,
@@ -41,6 +42,7 @@ def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,  # the tests send it signals: each at its default, as at a terminal
     )
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from conftest import default_signals
+
 from .helpers import leftovers, start_cli, texts, wait_until
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGQUIT: 131}
@@ -151,7 +153,7 @@ def test_a_signal_the_parent_ignored_stays_ignored(tmp_path, corpus, sig):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(sig, signal.SIG_IGN),
+        preexec_fn=lambda: (default_signals(), signal.signal(sig, signal.SIG_IGN)),
     )
     _first_progress_line(proc, "rows")
     proc.send_signal(sig)
