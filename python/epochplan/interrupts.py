@@ -3,12 +3,15 @@ native code.
 
 The signals that end a command are `ENDINGS`: each is raised as an exception in the main thread
 (`cli.root`), so that the same clean-up runs for all (temporary files removed, threads joined),
-and the command prints its one line and exits with 128 + the signal's number. SIGQUIT (Ctrl-\\)
-is among them rather than left to its default, a core dump: a Python process's core helps no
-user, and the dump left the temporary files of the outputs being written behind. SIGKILL
-cannot be handled: a killed run may leave a hidden `.NAME.<hex>.tmp` file or folder beside an
-output (safe to delete); the output itself, new or old, is whole, since it is only ever replaced
-by a rename.
+and the command prints its one line and exits with 128 + the signal's number. What a clean-up
+left registered (a second signal's handler ran as it began, before it held signals) is removed
+by `main` at the end (`remove_temporaries`). Of two signals, the first whose handler ran decides,
+Ctrl-C yielding to any other; signals pending together are handled in order of their numbers
+(`ending`). SIGQUIT (Ctrl-\\) is among them rather than left to its default, a core dump: a
+Python process's core helps no user, and the dump left the temporary files of the outputs being
+written behind. SIGKILL cannot be handled: a killed run may leave a hidden `.NAME.<hex>.tmp`
+file or folder beside an output (safe to delete); the output itself, new or old, is whole,
+since it is only ever replaced by a rename.
 
 Python runs a signal's handler in the main thread, between two of its bytecodes. While that
 thread waits inside native code that does not return (polars' Rust HTTP reader, pyarrow's S3
@@ -75,8 +78,15 @@ def handled() -> None:
 
 
 def ending(arrived: Iterable[int]) -> int:
-    """The signal a command ends as, of those that `arrived` (in order): the first that is not
-    Ctrl-C (a `kill` says more of why), else Ctrl-C."""
+    """The signal a command ends as, of those in `arrived`: the first that is not Ctrl-C (a
+    `kill` says more of why), else Ctrl-C.
+
+    `arrived` is the order their Python handlers ran in (`cli.root`), which is the order the
+    signals came in only when they came apart: Python runs the handlers of signals pending
+    together (two sent a few milliseconds apart, while the main thread was in native code) in
+    order of their numbers (SIGHUP 1, SIGINT 2, SIGQUIT 3, SIGTERM 15), so a SIGTERM followed
+    at once by a SIGHUP ends as hung up (129). The watcher of a stuck main thread (`_watch`)
+    passes the order the signals' numbers were written to its pipe, which is their arrival."""
     return next((number for number in arrived if number != signal.SIGINT), signal.SIGINT)
 
 
@@ -167,6 +177,18 @@ def exit_if_abandoned(code: int) -> None:
     with _lock:
         _remove_temporary()
         os._exit(code)
+
+
+def remove_temporaries() -> None:
+    """Remove every temporary file and folder still registered, and forget them: for the command
+    line once a signal ended it and the ending signals are ignored. A second signal can cut a
+    clean-up short before it removes its file (its handler runs at the first bytecode of
+    `outputs.remove_temporary`, before that holds signals), which left a `.NAME.<hex>.tmp`
+    behind. Only what epochplan registered is removed: freshly named temporaries of its own,
+    forgotten once published or removed, never a file of the user's."""
+    with _lock:
+        _remove_temporary()
+        _temporary.clear()
 
 
 def remove_path(path: str | Path) -> None:

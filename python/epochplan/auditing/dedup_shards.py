@@ -101,10 +101,11 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
             unchanged.check(rows_read=read)  # an input rewritten since the audit: no shard moved in
             _publish(temp, target, [name for name, _ in names])
         except BaseException:
+            # Forgets it once removed. A second signal can stop it before (its handler runs as
+            # it is called): the folder then stays registered, and the command line removes it.
             remove_temporary(temp)
             raise
-        finally:
-            interrupts.forget(temp)
+        interrupts.forget(temp)  # published: nothing is left at its name
     return summary
 
 

@@ -39,7 +39,7 @@ class Terminated(KeyboardInterrupt):
     131), as a process the signal killed would."""
 
 
-_arrived: list[int] = []  # the ending signals other than Ctrl-C that came, in order
+_arrived: list[int] = []  # the ending signals other than Ctrl-C that came, in the order their handlers ran
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -280,6 +280,8 @@ def main() -> None:
         code = _interrupted() if code is None else code
     if _late_interrupt and code not in _SIGNAL_CODES:
         code = _interrupted()
+    if code in _SIGNAL_CODES:  # a second signal may have cut a clean-up short: what it left goes now
+        interrupts.remove_temporaries()
     interrupts.exit_if_abandoned(code)  # a reader thread stuck in native code: no interpreter exit
     sys.exit(code)
 
