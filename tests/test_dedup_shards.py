@@ -284,3 +284,56 @@ def test_a_zero_byte_parquet_shard_is_an_empty_part_wherever_it_stands(tmp_path,
         result = epochplan.audit(data, text="text")
         assert (result.rows, result.exact.unique) == (5, 3)
         assert epochplan.dedup(data, text="text").equals(unique)
+
+
+_GLOB_READERS = {
+    "parquet": pl.read_parquet,
+    "arrow": pl.read_ipc,
+    # A CSV holds text: a header-only first file gives polars no types to infer for the rest.
+    "csv": lambda p: pl.read_csv(p, infer_schema=False),
+    "tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
+    "jsonl": pl.read_ndjson,
+}
+
+
+@pytest.mark.parametrize("suffix", list(_GLOB_READERS))
+def test_a_zero_byte_shard_s_output_has_the_other_shards_columns(tmp_path, suffix):
+    """`dedup DIR/ -o OUT/` with a 0-byte shard among others: its output was a Parquet (Arrow)
+    file of no columns, or a CSV of one blank line, so reading the output folder back as one
+    (`pl.read_parquet('OUT/*.parquet')`) failed where it sorts first ("extra column in file
+    outside of expected schema", "empty CSV"). Now it holds the other outputs' columns and types;
+    a JSON lines one stays empty, as its input (no line names columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / f"a.{suffix}").write_bytes(b"")  # sorts first
+    frames = [
+        pl.DataFrame({"n": [1, 2, 3], "text": ["alpha beta gamma", "delta epsilon zeta", "alpha beta gamma"]}),
+        pl.DataFrame({"n": [4, 5], "text": ["delta epsilon zeta", "eta theta iota"]}),
+    ]
+    for name, frame in zip(("b", "c"), frames):
+        path = folder / f"{name}.{suffix}"
+        {"parquet": frame.write_parquet, "arrow": frame.write_ipc, "csv": frame.write_csv, "jsonl": frame.write_ndjson}.get(
+            suffix, lambda p: frame.write_csv(p, separator="\t")
+        )(path)
+    truth = pl.concat(frames).unique("text", keep="first", maintain_order=True)  # plain polars
+    assert truth["n"].to_list() == [1, 2, 5]
+    out = tmp_path / "out"
+    proc = run_cli("dedup", str(folder), "-q", "--level", "exact", "-o", f"{out}/")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.{suffix}" for n in "abc"]
+    if suffix in ("csv", "tsv"):
+        truth = truth.cast(pl.String)
+    assert _GLOB_READERS[suffix](str(out / f"*.{suffix}")).equals(truth)
+    if suffix == "parquet":
+        schemas = [pq.read_schema(out / f"{n}.parquet") for n in "abc"]
+        assert schemas[0].equals(schemas[1]) and schemas[0].equals(schemas[2]), schemas
+    elif suffix == "arrow":
+        schemas = [pa.ipc.open_file(out / f"{n}.arrow").schema for n in "abc"]
+        assert schemas[0].equals(schemas[1]) and schemas[0].equals(schemas[2]), schemas
+    elif suffix in ("csv", "tsv"):
+        assert (out / f"a.{suffix}").read_text() == ("n,text\n" if suffix == "csv" else "n\ttext\n")
+    else:
+        assert (out / "a.jsonl").read_bytes() == b""
