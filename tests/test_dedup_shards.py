@@ -181,9 +181,41 @@ def test_a_join_of_the_files_types_that_keeps_every_value_is_written(tmp_path):
     out = tmp_path / "out"
     proc = run_cli("dedup", str(folder), "-q", "-o", f"{out}/")  # each file keeps its own types: nothing to warn
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    # The API's warnings in its words: dedup() takes no -o, and returns one frame (they named the
+    # command line's `-o DIR/`).
     with pytest.warns(UserWarning) as caught:
         epochplan.dedup(str(folder))
-    assert sorted(str(w.message) for w in caught) == sorted(line.removeprefix("warning: ") for line in warned.values())
+    said = {str(w.message).split("'")[1]: str(w.message) for w in caught}
+    assert sorted(said) == sorted(warned)
+    assert said["i"] == (
+        f"column 'i' is Boolean in {first}, Int64 in {second}: the DataFrame dedup() returns holds it as Int64 (a column has "
+        "one type); give the files one type to choose it"
+    )
+    assert not any("-o DIR/" in message for message in said.values())
+
+
+def test_a_column_of_nulls_in_one_file_is_no_type_of_a_join(tmp_path):
+    """A column all null in one file joins the other files' type without changing a value: it
+    was named in the warning ("Int64 in 0.parquet, Null in 1.parquet, Boolean in 2.parquet"),
+    and warns nothing where it is the only difference."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    columns = [
+        {"n": [3], "m": [1]},
+        {"n": pl.Series([None], dtype=pl.Null), "m": pl.Series([None], dtype=pl.Null)},
+        {"n": [True], "m": [2]},
+    ]
+    for k, extra in enumerate(columns):
+        pl.DataFrame({"text": [f"document number {k}"], **extra}).write_parquet(folder / f"{k}.parquet")
+    assert pl.read_parquet(folder / "1.parquet").schema["n"] == pl.Null
+    target = tmp_path / "one.parquet"
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"warning: column 'n' is Int64 in {folder / '0.parquet'}, Boolean in {folder / '2.parquet'}: one output holds it as "
+        "Int64; write one output per input file with -o DIR/ to keep each file's own type"
+    ]  # and none for `m`: Int64 and nulls
+    assert pl.read_parquet(target).select("n", "m").rows() == [(3, 1), (None, None), (1, 2)]
 
 
 def test_a_join_a_parquet_file_cannot_hold_names_the_files_types(tmp_path):
@@ -194,6 +226,9 @@ def test_a_join_a_parquet_file_cannot_hold_names_the_files_types(tmp_path):
         proc, f"column 'extra' is UInt64 in {folder / '0.parquet'}, Int64 in {folder / '1.parquet'}, joined as Int128", ".jsonl", "-o DIR/"
     )
     assert not target.exists()
+    # "an Arrow file", not "a Arrow file".
+    proc = run_cli("dedup", str(folder), "-q", "-o", str(tmp_path / "one.arrow"))
+    assert_clean_error(proc, "joined as Int128, which an Arrow file cannot hold")
     proc = run_cli("dedup", str(folder), "-q", "-o", str(tmp_path / "one.jsonl"))
     assert proc.returncode == 0 and "one output holds it as Int128" in proc.stderr, proc.stderr
     assert (tmp_path / "one.jsonl").read_text().splitlines() == [
@@ -284,3 +319,56 @@ def test_a_zero_byte_parquet_shard_is_an_empty_part_wherever_it_stands(tmp_path,
         result = epochplan.audit(data, text="text")
         assert (result.rows, result.exact.unique) == (5, 3)
         assert epochplan.dedup(data, text="text").equals(unique)
+
+
+_GLOB_READERS = {
+    "parquet": pl.read_parquet,
+    "arrow": pl.read_ipc,
+    # A CSV holds text: a header-only first file gives polars no types to infer for the rest.
+    "csv": lambda p: pl.read_csv(p, infer_schema=False),
+    "tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
+    "jsonl": pl.read_ndjson,
+}
+
+
+@pytest.mark.parametrize("suffix", list(_GLOB_READERS))
+def test_a_zero_byte_shard_s_output_has_the_other_shards_columns(tmp_path, suffix):
+    """`dedup DIR/ -o OUT/` with a 0-byte shard among others: its output was a Parquet (Arrow)
+    file of no columns, or a CSV of one blank line, so reading the output folder back as one
+    (`pl.read_parquet('OUT/*.parquet')`) failed where it sorts first ("extra column in file
+    outside of expected schema", "empty CSV"). Now it holds the other outputs' columns and types;
+    a JSON lines one stays empty, as its input (no line names columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / f"a.{suffix}").write_bytes(b"")  # sorts first
+    frames = [
+        pl.DataFrame({"n": [1, 2, 3], "text": ["alpha beta gamma", "delta epsilon zeta", "alpha beta gamma"]}),
+        pl.DataFrame({"n": [4, 5], "text": ["delta epsilon zeta", "eta theta iota"]}),
+    ]
+    for name, frame in zip(("b", "c"), frames):
+        path = folder / f"{name}.{suffix}"
+        {"parquet": frame.write_parquet, "arrow": frame.write_ipc, "csv": frame.write_csv, "jsonl": frame.write_ndjson}.get(
+            suffix, lambda p: frame.write_csv(p, separator="\t")
+        )(path)
+    truth = pl.concat(frames).unique("text", keep="first", maintain_order=True)  # plain polars
+    assert truth["n"].to_list() == [1, 2, 5]
+    out = tmp_path / "out"
+    proc = run_cli("dedup", str(folder), "-q", "--level", "exact", "-o", f"{out}/")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.{suffix}" for n in "abc"]
+    if suffix in ("csv", "tsv"):
+        truth = truth.cast(pl.String)
+    assert _GLOB_READERS[suffix](str(out / f"*.{suffix}")).equals(truth)
+    if suffix == "parquet":
+        schemas = [pq.read_schema(out / f"{n}.parquet") for n in "abc"]
+        assert schemas[0].equals(schemas[1]) and schemas[0].equals(schemas[2]), schemas
+    elif suffix == "arrow":
+        schemas = [pa.ipc.open_file(out / f"{n}.arrow").schema for n in "abc"]
+        assert schemas[0].equals(schemas[1]) and schemas[0].equals(schemas[2]), schemas
+    elif suffix in ("csv", "tsv"):
+        assert (out / f"a.{suffix}").read_text() == ("n,text\n" if suffix == "csv" else "n\ttext\n")
+    else:
+        assert (out / "a.jsonl").read_bytes() == b""

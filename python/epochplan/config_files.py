@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigWarning
+from .errors import ConfigError, ConfigWarning, refuse_symlink_loop
 from .numbers import Written
 
 STANDALONE = "epochplan.toml"
@@ -116,6 +116,7 @@ def misspelt_tables(tool: dict[str, Any]) -> list[str]:
 
 
 def _explicit(path: Path) -> dict[str, Any]:
+    refuse_symlink_loop("--config", path, ConfigError)  # not "file not found": `exists()` is False for a loop
     if path.is_dir():
         raise ConfigError(f"--config {path}: is a folder; give a TOML file (e.g. {path / STANDALONE})")
     if path.exists() and not path.is_file():

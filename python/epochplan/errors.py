@@ -109,28 +109,80 @@ def refused_path(name: object, error: OSError) -> InputError:
     """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
     named with the OS's words."""
     if error.errno == errno.ELOOP:
-        return InputError(
-            f"{shown(str(name))}: {_symlink_loop(str(name))} ({error.strerror}); remove or repoint the link, or give another path"
-        )
+        return InputError(symlink_loop_message(shown(str(name)), str(name), error))
     return InputError(f"{shown(str(name))}: {error.strerror}; check the path")
 
 
-def refuse_symlink_loop(option: str, path: str | os.PathLike[str]) -> None:
+def refuse_symlink_loop(option: str, path: str | os.PathLike[str], error: type[EpochplanError] = InputError) -> None:
     """A path that is (or goes through) a symlink loop cannot be written or read: an InputError
-    before the long work, not a RuntimeError from `Path.resolve` (exit 3) or an error after it."""
+    (or `error`: a ConfigError for `--config`) before the long work, not a RuntimeError from
+    `Path.resolve` (exit 3), an error after it, or a "file not found" (`os.path.exists` is
+    False for a loop)."""
     try:
         os.stat(path)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise InputError(
-                f"{option} {path}: {_symlink_loop(path)} ({e.strerror}); remove or repoint the link, or give another path"
-            ) from None
+            raise error(symlink_loop_message(f"{option} {shown(os.fspath(path))}", path, e)) from None
+
+
+def symlink_loop_message(named: str, path: str | os.PathLike[str], error: OSError) -> str:
+    """The one line for a path the OS refuses with ELOOP: `named` (the path as the message
+    names it, with its option), what loops, the OS's words and the fix."""
+    return f"{named}: {_symlink_loop(path)} ({error.strerror}); remove or repoint the link, or give another path"
 
 
 def _symlink_loop(path: str | os.PathLike[str]) -> str:
-    """How a path the OS refuses with ELOOP (too many levels of symbolic links) is described."""
+    """How a path the OS refuses with ELOOP (too many levels of symbolic links) is described:
+    it is a symlink loop itself, or it goes through one (a folder of it, or the link's target),
+    named as a path from where the user stands; or, where no link repeats, a chain too long."""
     link = os.fspath(path).rstrip("/") or "/"
-    return "is a symlink loop" if os.path.islink(link) else "goes through a symlink loop"
+    looping = _looping_link(link, set())
+    if looping is None:
+        return "goes through more symlinks in a row than the OS follows"
+    at, key = looping
+    if _identity(link) == key:
+        return "is a symlink loop"
+    if _identity(os.path.normpath(at)) == key:  # `sub/../loop` said `loop`, where that is the same link
+        at = os.path.normpath(at)
+    return f"goes through a symlink loop at {shown(at)}"
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The device and inode of `path` itself (a link's own), None where it cannot be looked up."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _looping_link(path: str, seen: set[tuple[int, int]]) -> tuple[str, tuple[int, int]] | None:
+    """The first symlink on the way to `path` that leads back to itself: the first part of
+    `path` the OS refuses with ELOOP is a link (its folder resolves), whose target is followed
+    in turn until a link repeats: that link as reached, and its device and inode (None where
+    none repeats: a chain of over 40 links)."""
+    parts = path.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if not prefix or prefix.endswith("/"):
+            continue  # the root of an absolute path, or an empty part (`a//b`)
+        try:
+            os.stat(prefix)
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                return None
+            try:
+                target = os.readlink(prefix)
+            except OSError:
+                return None
+            key = _identity(prefix)
+            if key is None:
+                return None
+            if key in seen:
+                return prefix, key
+            seen.add(key)
+            return _looping_link(os.path.join(os.path.dirname(prefix), target), seen)
+    return None
 
 
 #: How the Rust extension names the columns it was handed (its errors do not know the input).

@@ -19,6 +19,7 @@ from ..errors import InputError, refuse_symlink_loop
 from ..outputs import missing_folder, remove_temporary, storage_errors, uninterrupted
 from ..sources import OUTPUT_FORMATS, Source, SourceLike, open_source
 from ..sources.downloads import holds_downloads
+from ..sources.parts import Part
 from ..sources.remote import file_name
 from .deduplicate import DedupSummary, check_lines_output, rows_to_write, write_rows
 
@@ -90,6 +91,8 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
             temp.mkdir(mode=0o700)  # private until published, as mkdtemp makes it
             start = read = 0
             for part, location, (name, kind) in zip(source.parts, source.paths, names, strict=True):
+                if part.is_empty_file and kind in _HEADED:
+                    part = _empty_shard(source, part.name)
                 shard = Source([part], [location], part.name)
                 # Before it is read again (counted, then written): a file deleted or rewritten since
                 # the audit is refused, not an internal error. Once, after all, the rows read.
@@ -107,6 +110,29 @@ def dedup_to_folder(data: SourceLike, out: str | os.PathLike[str], *, progress: 
             raise
         interrupts.forget(temp)  # published: nothing is left at its name
     return summary
+
+
+#: Output kinds whose file names its columns even with no rows (a 0-byte file would not do).
+_HEADED = ("parquet", "arrow", "csv", "tsv")
+
+
+def _empty_shard(source: Source, name: str) -> Part:
+    """An empty input shard (a 0-byte file among others: no rows, no columns) as written: no
+    rows, with the columns and types the other shards' outputs hold (their own Arrow schema
+    where they share one, else their join), so that its Parquet, Arrow or CSV output is read
+    together with theirs (`pl.read_parquet('DIR/*.parquet')`), not a file of no columns."""
+    schema = source.frame.collect_schema()
+    full = [p for p in source.parts if not p.is_empty_file]
+    return Part(
+        name,
+        schema,
+        lambda columns, batch_rows: iter(()),
+        lambda: pl.LazyFrame(schema=schema),
+        0,
+        plain_tsv=bool(full) and all(p.plain_tsv for p in full),
+        arrow_schema=source.arrow_schema(),
+        ipc_stream=bool(full) and all(p.ipc_stream for p in full),
+    )
 
 
 def _publish(temp: Path, target: Path, names: list[str]) -> None:

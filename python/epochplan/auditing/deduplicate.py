@@ -78,8 +78,8 @@ def representatives(
     read again for the rows: its caller reads it once first (`_read_once`) and holds it while
     it reads the rows; `source`: `data` opened already by the caller (to check it before the
     audit), read for the rows instead of opening it again. `warn`: also give the summary's
-    warnings as Python `UserWarning`s (for `dedup`, which returns rows only), but those the
-    audit gave as such already (`eval-split-left-out`)."""
+    warnings as Python `UserWarning`s (for `dedup`, which returns rows only: in its words), but
+    those the audit gave as such already (`eval-split-left-out`)."""
     _check_options(data, {"level": level, "keep": keep, **audit_options})
     check_rereadable(data, "dedup (the audit, then the rows it keeps)", "")
     source = open_source(data) if source is None else source
@@ -119,7 +119,7 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep) + type_join_warnings(source),
+        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep) + type_join_warnings(source, warn),
     )
     if warn:
         said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them

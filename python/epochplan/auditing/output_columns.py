@@ -24,7 +24,8 @@ _CANNOT_HOLD = {
 }
 _CANNOT_HOLD["tsv"] = _CANNOT_HOLD["csv"]
 _CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
-_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "ndjson": "JSON-lines", "parquet": "Parquet", "arrow": "Arrow"}
+#: Each format as "a … file" names it, with its article.
+_A_FILE = {"csv": "a CSV", "tsv": "a TSV", "ndjson": "a JSON-lines", "parquet": "a Parquet", "arrow": "an Arrow"}
 
 
 def check_output_columns(schema: pl.Schema, kind: str, what: str, joins: Mapping[str, tuple[str, pl.DataType]] = {}) -> None:
@@ -37,17 +38,25 @@ def check_output_columns(schema: pl.Schema, kind: str, what: str, joins: Mapping
         if _holds(dtype, cannot):
             if name in joins:
                 raise InputError(
-                    f"{what}: column {name!r} is {joins[name][0]}, joined as {dtype}, which a {_FORMAT_NAMES[kind]} file cannot "
+                    f"{what}: column {name!r} is {joins[name][0]}, joined as {dtype}, which {_A_FILE[kind]} file cannot "
                     f"hold; write {instead}, or one output per input file with -o DIR/ (each keeps its own type)"
                 )
-            raise InputError(f"{what}: column {name!r} is {dtype}, which a {_FORMAT_NAMES[kind]} file cannot hold; write {instead}")
+            raise InputError(f"{what}: column {name!r} is {dtype}, which {_A_FILE[kind]} file cannot hold; write {instead}")
 
 
-def type_join_warnings(source: Source | None) -> tuple[str, ...]:
+def type_join_warnings(source: Source | None, returned: bool = False) -> tuple[str, ...]:
     """A warning for each column the files hold in types one output joins without changing a
     value (`Source.type_joins`: a bool beside whole numbers, a date beside text), which the
-    output then holds in one type, not each file's own."""
+    output then holds in one type, not each file's own. `returned`: the output is the DataFrame
+    the Python API's `dedup()` returns, said in its words (the command line's fix, `-o DIR/`,
+    is no argument of it)."""
     joins = source.type_joins if source is not None else {}
+    if returned:
+        return tuple(
+            f"column {name!r} is {types}: the DataFrame dedup() returns holds it as {joined} (a column has one type); "
+            "give the files one type to choose it"
+            for name, (types, joined) in joins.items()
+        )
     return tuple(
         f"column {name!r} is {types}: one output holds it as {joined}; write one output per input file with -o DIR/ to keep "
         "each file's own type"

@@ -3,6 +3,7 @@ any data is read, and the token statistics the core reports, exact or estimated.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._epochplan import TokenCounter
-from ..errors import InputError, kind_of, without_secrets
+from ..errors import InputError, kind_of, symlink_loop_message, without_secrets
 
 #: How the audit counts tokens without a tokenizer: UTF-8 bytes / 4 per text, rounded up.
 ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
@@ -81,6 +82,8 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # not "no such file" (`os.path.exists` is False for a loop)
+            raise InputError(symlink_loop_message(f"tokenizer {one_line(path)}", path, exc)) from None
         raise InputError(
             _not_a_tokenizer(path, None)
             or f"cannot read tokenizer file {one_line(path)}: {exc.strerror or exc} (give the path of the model's tokenizer.json)"
@@ -110,7 +113,7 @@ def _tokenizer_file(path: str) -> str:
     if not os.path.isdir(path):
         return path
     inside = os.path.join(path, TOKENIZER_FILE)
-    if os.path.exists(inside):
+    if os.path.lexists(inside):  # a link that loops or dangles: said by the read
         return inside
     raise InputError(
         f"tokenizer folder {one_line(path)} has no {TOKENIZER_FILE} (only a fast tokenizer's file is read): "

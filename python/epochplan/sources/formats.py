@@ -267,10 +267,11 @@ class Source:
         for part in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
                 raise InputError(f"{what}: {rounded}")
+        # A column of nulls alone joins any type as it is: no warning for it, and not named in one.
         self.type_joins = {
-            name: (", ".join(f"{dtype} in {file}" for dtype, file in found.items()), seen[name][0])
+            name: (", ".join(f"{dtype} in {file}" for dtype, file in found.items() if dtype != pl.Null), seen[name][0])
             for name, found in types.items()
-            if len(found.keys() - {pl.Null}) > 1  # a column of nulls alone joins any type as it is
+            if len(found.keys() - {pl.Null}) > 1
         }
 
     @property
