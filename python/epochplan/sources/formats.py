@@ -253,7 +253,7 @@ class Source:
                 if joined is None:
                     raise InputError(
                         f"{what}: column {name!r} is {seen[name][0]} in {first} but {dtype} in {part.name}, and one output "
-                        f"file cannot hold both; {_ONE_TYPE_FIX}"
+                        f"file cannot hold both; {ONE_TYPE_FIX}"
                     )
                 seen[name] = (joined, first)
         for part in parts:
@@ -262,7 +262,7 @@ class Source:
                 if dtype != joined and (changed := _first_changed(part.scan(), name, dtype, joined)) is not None:
                     raise InputError(
                         f"{what}: column {name!r} is {dtype} in {part.name} but {joined} once joined with the other files, "
-                        f"which changes its values ({changed}); {_ONE_TYPE_FIX}"
+                        f"which changes its values ({changed}); {ONE_TYPE_FIX}"
                     )
         for part in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
@@ -284,7 +284,8 @@ class Source:
         return self._frame
 
 
-_ONE_TYPE_FIX = "write one output per input file with -o DIR/ (each keeps its own types), or give the files one type"
+#: The command line's way out of a join one output cannot hold (the Python API says its own: `auditing/output_columns.py`).
+ONE_TYPE_FIX = "write one output per input file with -o DIR/ (each keeps its own types), or give the files one type"
 
 
 def _first_changed(frame: pl.LazyFrame, name: str, dtype: pl.DataType, joined: pl.DataType) -> str | None:
