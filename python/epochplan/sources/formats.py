@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import InputError, with_article
 from .columns import read_columns, resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
 from .in_memory import LAZY_FRAME, Held, arrow_once, indexed_pandas, is_pyarrow_table, pandas_index_columns, read_once, rereadable
@@ -380,10 +380,10 @@ def open_source(data: SourceLike) -> Source:
             else "pl.scan_pyarrow_dataset(ds) (streamed) or ds.to_table()"
         )
         files = ", or its files (ds.files)" if hasattr(data, "files") else ""
-        raise InputError(f"cannot audit a {name} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
+        raise InputError(f"cannot audit {with_article(name)} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
-            f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
+            f"cannot audit {with_article(type(data).__name__)}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
         )
     paths: list[Location] = resolve_paths(data)
     format_of(paths)
