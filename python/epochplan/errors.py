@@ -173,10 +173,13 @@ def refuse_symlink_loop(option: str, path: str | os.PathLike[str], error: type[E
             raise error(symlink_loop_message(f"{option} {shown(os.fspath(path))}", path, e)) from None
 
 
-def symlink_loop_message(named: str, path: str | os.PathLike[str], error: OSError) -> str:
+def symlink_loop_message(
+    named: str, path: str | os.PathLike[str], error: OSError, fix: str = "remove or repoint the link, or give another path"
+) -> str:
     """The one line for a path the OS refuses with ELOOP: `named` (the path as the message
-    names it, with its option), what loops, the OS's words and the fix."""
-    return f"{named}: {_symlink_loop(path)} ({error.strerror}); remove or repoint the link, or give another path"
+    names it, with its option), what loops, the OS's words and the fix (`fix`: where the user
+    gave no path, one epochplan found)."""
+    return f"{named}: {_symlink_loop(path)} ({error.strerror}); {fix}"
 
 
 def _symlink_loop(path: str | os.PathLike[str]) -> str:
