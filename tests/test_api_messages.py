@@ -153,3 +153,73 @@ def test_the_api_words_leave_the_data_alone(tmp_path):
     }
     keywords = switches(audit)
     assert {m: in_keywords(m, keywords) for m in said} == said
+
+
+def test_a_type_or_kind_name_takes_the_article_it_is_said_with():
+    """Messages put "a" before a type's name whatever it was: "a int", "a InMemoryDataset"."""
+    from epochplan.errors import with_article
+
+    said = (
+        "an int, an object, an Int64, an OrderedDict, an array, an ndarray, an islice, an enumerate, an InMemoryDataset, "
+        "an HTTPError, an IOBase, an h5py File, an arro3 Table, an xarray Dataset, an n_tokens, an ntokens, an ONNX, an "
+        "Unknown, an unsigned, an 8-bit, an X, a list, a UInt64, a uint8, a utf8, a Utf8, a unicode, a one_hot, a url, a "
+        "UUID, a JSONDecoder, a polars DataFrame, a FileSystemDataset, a UnionDataset, a Scanner, a generator, a str, a "
+        "float, a num_tokens, a token_count, a LlamaTokenizer, a NoneType, a Series, a 1"
+    ).split(", ")
+    assert [with_article(phrase.split(" ", 1)[1]) for phrase in said] == said
+
+
+def _never_read(self, requested_schema=None):
+    raise AssertionError("never read")
+
+
+#: Stands for an arro3 table (a library whose name starts with a vowel): an Arrow stream.
+_Arro3Table = type("Table", (), {"__module__": "arro3.core", "__arrow_c_stream__": _never_read})
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: epochplan.audit([_Arro3Table()]), "cannot read a list holding an arro3 Table as an input"),
+        (lambda: epochplan.audit(5), "cannot audit an int: pass a path"),
+        (lambda: epochplan.audit(object()), "cannot audit an object: pass a path"),
+        (lambda: epochplan.audit(ds.dataset(FRAME.to_arrow())), "cannot audit an InMemoryDataset (pyarrow.dataset) as it is"),
+        (lambda: epochplan.audit(iter(enumerate(["a b c"])), verify="exact"), "but an enumerate can be read only once"),
+        (lambda: epochplan.audit(FRAME, tokenizer=5), "tokenizer=an int: give the path"),
+        (lambda: epochplan.audit(_Arro3Table(), engine="ray"), "engine='ray' reads files or URLs; an arro3 Table is in this"),
+        (lambda: epochplan.planning.counts_from_audit(5), "cannot plan from an int; pass an audit result"),
+    ],
+    ids=["list-holding", "audit-int", "audit-object", "pyarrow-dataset", "read-once", "tokenizer", "ray", "plan"],
+)
+def test_a_message_naming_a_type_says_an_before_a_vowel(call, said):
+    """Each said "a int", "a InMemoryDataset", "a arro3 Table", "a enumerate"."""
+    import epochplan.planning  # noqa: F401  (counts_from_audit)
+
+    with pytest.raises(epochplan.InputError) as caught:
+        call()
+    assert said in str(caught.value), str(caught.value)
+
+
+def test_the_cluster_sampler_says_an_before_a_vowel():
+    """ClusterSampler(5) said "cannot read cluster ids from a int", `load_state_dict(5)` "got a int"."""
+    pytest.importorskip("torch")
+    from epochplan.torch import ClusterSampler
+
+    with pytest.raises(epochplan.InputError, match=r"^ClusterSampler: cannot read cluster ids from an int \("):
+        ClusterSampler(5)
+    sampler = ClusterSampler(epochplan.audit(FRAME))
+    with pytest.raises(epochplan.InputError, match=r"^ClusterSampler\.load_state_dict: got an int, not a dict;"):
+        sampler.load_state_dict(5)
+
+
+def test_the_plan_names_an_unread_token_count_column_with_its_article(tmp_path):
+    """The plan's rationale said "the input has a n_tokens column" (FineWeb-style counts)."""
+    from conftest import run_cli
+
+    data = tmp_path / "in.parquet"
+    pl.DataFrame({"text": [f"document number {i} with its words" for i in range(20)], "n_tokens": list(range(20))}).write_parquet(data)
+    audit = tmp_path / "audit.json"
+    assert run_cli("audit", str(data), "-q", "--json", str(audit)).returncode == 0
+    proc = run_cli("plan", "--audit", str(audit), "--batch", "4", "--epochs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "(an estimate; the input has an n_tokens column, which epochplan does not read" in proc.stdout, proc.stdout

@@ -414,3 +414,39 @@ def test_a_tool_epochplan_table_in_another_file_says_to_drop_the_wrapper(tmp_pat
     assert_clean_error(
         run_cli("config", "show", "--config", str(other), cwd=tmp_path), str(other), "[tool.epochplan]", "drop the 'tool.epochplan' prefix"
     )
+
+
+@pytest.mark.parametrize("name", ["epochplan.toml", "pyproject.toml"])
+def test_a_config_file_discovery_finds_as_a_symlink_loop_is_an_error_naming_it(tmp_path, name):
+    """`is_file()` is False for a loop: the file was passed over without a word (exit 0, the
+    defaults or another file's settings), where `--config loop` was an error naming it."""
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    (tmp_path / name).symlink_to(name)  # a link to itself
+    proc = run_cli("plan", "--samples", "1000", "--batch", "8", cwd=sub)
+    assert_clean_error(proc, f"{tmp_path / name}: is a symlink loop", "remove or repoint the link", "--config")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(tmp_path / name))}: is a symlink loop \("):
+        resolve_check_settings(start=sub, environ=NO_ENV)
+    # A link to a loop: named as the loop it goes through.
+    (tmp_path / name).unlink()
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / name).symlink_to(tmp_path / "loop" / "x.toml")
+    with pytest.raises(ConfigError, match=rf"goes through a symlink loop at {re.escape(str(tmp_path / 'loop'))} "):
+        resolve_check_settings(start=sub, environ=NO_ENV)
+
+
+def test_a_config_file_discovery_finds_as_a_link_to_nothing_is_an_error_naming_it(tmp_path):
+    """A dangling epochplan.toml (its target moved or not yet written) was passed over too: the
+    settings meant changed nothing, and a pyproject.toml beside it was read instead."""
+    pyproject(tmp_path, "[tool.epochplan.plan]\nbatch = 3\n")
+    (tmp_path / "epochplan.toml").symlink_to("shared/epochplan.toml")
+    proc = run_cli("plan", "--samples", "1000", cwd=tmp_path)
+    assert_clean_error(proc, f"{tmp_path / 'epochplan.toml'}: is a symlink to shared/epochplan.toml, which does not exist", "--config")
+    # Repointed, it is read; a link to a folder is no configuration file, as a folder is not.
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "epochplan.toml").write_text("[plan]\nbatch = 5\n")
+    with pytest.warns(ConfigWarning, match=r"\[tool\.epochplan\] is not read"):  # the pyproject.toml's, beside it
+        assert resolve("plan", start=tmp_path, environ=NO_ENV)["batch"] == 5
+    (tmp_path / "epochplan.toml").unlink()
+    (tmp_path / "epochplan.toml").symlink_to("shared")
+    assert resolve("plan", start=tmp_path, environ=NO_ENV)["batch"] == 3

@@ -9,7 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import epochplan
 from conftest import assert_clean_error, run_cli
+from epochplan.auditing import dedup_to_file
 
 
 def _hf(names: list[str], **other: str) -> dict[bytes, bytes]:
@@ -39,6 +41,18 @@ def test_files_whose_class_names_differ_are_refused_for_one_output(tmp_path, suf
     out = tmp_path / "dir"
     assert run_cli("dedup", str(folder), "--level", "exact", "-o", f"{out}/").returncode == 0
     assert json.loads(pq.read_schema(out / "b.parquet").metadata[b"huggingface"])["info"]["features"]["label"]["names"] == ["pos", "neg"]
+
+
+def test_the_python_api_is_told_its_own_way_out_of_features_that_differ(tmp_path):
+    """`dedup_to_file()` was told the command line's way out ("one output per input file with
+    -o DIR/"), an argument it has not; the command line keeps it."""
+    folder = _two_files(tmp_path, _hf(["neg", "pos"]), _hf(["pos", "neg"]))
+    target = tmp_path / "out.parquet"
+    with pytest.raises(epochplan.InputError) as caught:
+        dedup_to_file(str(folder), target, level="exact")
+    assert str(caught.value).startswith(f"out={str(target)!r}: the input files' Hugging Face features differ ("), caught.value
+    assert str(caught.value).endswith("some rows' labels would read as other classes; cast the labels to one set of names first")
+    assert not target.exists()
 
 
 def test_files_whose_metadata_differs_elsewhere_but_whose_features_agree_are_written(tmp_path):

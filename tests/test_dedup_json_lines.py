@@ -160,6 +160,46 @@ def test_a_whole_number_one_file_reads_as_a_float_is_refused_for_other_formats(t
         assert lines.read_bytes() == MIXED
 
 
+@pytest.mark.parametrize("name", ["mix.jsonl", "mix.json"])
+def test_the_python_api_is_told_its_own_way_out_of_a_rounded_number(tmp_path, name):
+    """`epochplan.dedup()` and `dedup_to_file()` were told the command line's way out ("-o
+    FILE.jsonl or -o DIR/"): neither takes -o. Now each names what it can do; the command line
+    keeps its words."""
+    records = [{"text": "first row words", "id": 12345678901234567}, {"text": "second row words", "id": 0.5}]
+    source = tmp_path / name
+    source.write_text("".join(json.dumps(r) + "\n" for r in records) if name.endswith("l") else json.dumps(records))
+    proc = run_cli("dedup", str(source), "--level", "exact", "-o", str(tmp_path / "out.parquet"))
+    assert_clean_error(proc, "-o FILE.jsonl")
+    where = "line 1" if name.endswith("l") else "record 1"
+    changed = f"which changes its values ({where}: 12345678901234567 becomes 1.2345678901234568e+16); "
+    with pytest.raises(epochplan.InputError) as caught:
+        epochplan.dedup(str(source), level="exact")
+    returned = str(caught.value)
+    target = tmp_path / "api.parquet"
+    with pytest.raises(epochplan.InputError) as caught:
+        dedup_to_file(str(source), target, level="exact")
+    written = str(caught.value)
+    assert not target.exists()
+    assert "-o " not in returned and "-o " not in written
+    if name.endswith("l"):
+        assert returned == (
+            f"dedup: column 'id' is Float64 in {source}, {changed}the DataFrame dedup() returns holds a column in one type: write "
+            "JSON lines with epochplan.auditing.dedup_to_file(data, 'out.jsonl'), which copies the lines as written, or give "
+            "the key one JSON type (those numbers as strings)"
+        )
+        assert written == (
+            f"out={str(target)!r}: column 'id' is Float64 in {source}, {changed}write JSON lines (an out path ending in .jsonl "
+            "copies the lines as written), or give the key one JSON type (those numbers as strings)"
+        )
+        dedup_to_file(str(source), tmp_path / "api.jsonl", level="exact")  # which does what it says
+        assert (tmp_path / "api.jsonl").read_text() == source.read_text()
+    else:
+        assert returned.endswith(
+            "and dedup those with epochplan.auditing.dedup_to_file(data, 'out.jsonl'), which copies the lines as written"
+        )
+        assert written.endswith("and dedup those to an out path ending in .jsonl, which copies the lines as written")
+
+
 def test_whole_numbers_a_float_holds_exactly_beside_fractions_are_written(tmp_path):
     source = tmp_path / "ok.jsonl"
     source.write_bytes(b'{"text": "first row words", "id": 1234567890123456}\n{"text": "second row words", "id": 0.5}\n')

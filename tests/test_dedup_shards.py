@@ -11,6 +11,7 @@ import pytest
 
 import epochplan
 from conftest import assert_clean_error, audit_json, run_cli
+from epochplan.auditing import dedup_to_file
 
 
 @pytest.fixture
@@ -147,6 +148,49 @@ def test_a_join_of_the_files_types_that_would_change_values_is_refused(tmp_path,
     out = tmp_path / "out"
     assert run_cli("dedup", str(folder), "-o", f"{out}/").returncode == 0, "each file keeps its own type"
     assert pl.read_parquet(out / "0.parquet")["extra"].equals(first.alias("extra"))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "returned", "written"),
+    [
+        (
+            pl.Series([[1]]),
+            pl.Series([{"a": 1}]),
+            "and the DataFrame dedup() returns cannot hold both (a column has one type); give the files one type",
+            "and one output file cannot hold both; give the files one type",
+        ),
+        (
+            pl.Series([9007199254740993]),
+            pl.Series([1.5]),
+            "(9007199254740993 becomes 9007199254740992.0); the DataFrame dedup() returns holds a column in one type: give "
+            "the files one type",
+            "(9007199254740993 becomes 9007199254740992.0); give the files one type",
+        ),
+        (
+            pl.Series([2**63 + 5], dtype=pl.UInt64),
+            pl.Series([-1], dtype=pl.Int64),
+            None,  # dedup() returns it as Int128
+            "joined as Int128, which a Parquet file cannot hold; write .jsonl or .csv, or give the files one type",
+        ),
+    ],
+    ids=["no-join", "join-changes-values", "join-parquet-cannot-hold"],
+)
+def test_the_python_api_is_told_its_own_way_out_of_a_type_join(tmp_path, first, second, returned, written):
+    """`epochplan.dedup()` and `dedup_to_file()` refused a join with the command line's way out,
+    "write one output per input file with -o DIR/": neither takes -o, and dedup() writes no file.
+    Now each says what it can do; the command line keeps its words."""
+    folder, _, proc = _dedup_two_shards(tmp_path, first, second)
+    assert_clean_error(proc, "-o DIR/")
+    if returned is not None:
+        with pytest.raises(epochplan.InputError) as caught:
+            epochplan.dedup(str(folder))
+        assert str(caught.value).startswith("dedup: column 'extra' is ") and str(caught.value).endswith(returned), caught.value
+        assert "-o " not in str(caught.value)
+    target = tmp_path / "api.parquet"
+    with pytest.raises(epochplan.InputError) as caught:
+        dedup_to_file(str(folder), target)
+    assert str(caught.value).startswith(f"out={str(target)!r}: column 'extra' is ") and str(caught.value).endswith(written)
+    assert "-o " not in str(caught.value) and not target.exists()
 
 
 def test_a_join_of_the_files_types_that_keeps_every_value_is_written(tmp_path):

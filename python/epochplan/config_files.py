@@ -5,13 +5,15 @@ in such a file is named in messages. `config` validates and resolves what is rea
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
 import tomllib
 import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigWarning, refuse_symlink_loop
+from .errors import ConfigError, ConfigWarning, refuse_symlink_loop, symlink_loop_message
 from .numbers import Written
 
 STANDALONE = "epochplan.toml"
@@ -34,17 +36,44 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
     folder = (start or _working_folder()).resolve()
     for directory in (folder, *folder.parents):
         standalone = directory / STANDALONE
-        if standalone.is_file():
+        if _is_config_file(standalone):
             table = _read(standalone)
             _warn_shadowed(directory / PYPROJECT, standalone)
             return standalone, table
         pyproject = directory / PYPROJECT
-        if pyproject.is_file():
+        if _is_config_file(pyproject):
             table, misspelt = _tool_table(pyproject)
             _warn_misspelt(pyproject, misspelt, table is not None)
             if table is not None:
                 return pyproject, table
     return None
+
+
+#: The way out of a link discovery found that leads to no file.
+_LINK_FIX = "remove or repoint the link, or name the configuration file with --config"
+
+
+def _is_config_file(path: Path) -> bool:
+    """Whether discovery reads `path` (an epochplan.toml or pyproject.toml on the way up): a
+    file, through links. A link that leads to no file is an error naming it, not passed over
+    (`is_file()` is False for it): a symlink loop, or a link whose target does not exist. Passed
+    over, the settings the user linked in would change nothing without a word, and another file
+    (a pyproject.toml beside it, one further up) or the defaults would be used instead. A
+    dangling link is refused as a loop is: a link named epochplan.toml is there for epochplan
+    alone, and one named pyproject.toml may hold [tool.epochplan], which cannot be known; a
+    pyproject.toml that cannot be read is refused likewise (`_read`)."""
+    if path.is_file():
+        return True
+    if not path.is_symlink():
+        return False  # nothing there, or a folder or a FIFO of that name: no configuration file
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ConfigError(symlink_loop_message(str(path), path, e, _LINK_FIX)) from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise ConfigError(f"{path}: is a symlink to {os.readlink(path)}, which does not exist; {_LINK_FIX}") from None
+    return False  # a link to a folder or a FIFO
 
 
 def _warn_shadowed(pyproject: Path, standalone: Path) -> None:

@@ -105,6 +105,54 @@ def kind_of(value: object) -> str:
     return kind.__name__ if library == "builtins" else f"{library} {kind.__name__}"
 
 
+def with_article(name: str) -> str:
+    """A type's or kind's name (`int`, `OrderedDict`, `Int64`, `polars DataFrame`, a column's
+    name) after "a" or "an", as it is said: "an" before a vowel sound (an int, an object, an
+    Int64, an OrderedDict, an array, an ndarray, an HTTPError, an h5py File), "a" before a
+    consonant sound (a list, a UInt64, a uint8, a utf8, a unicode, a one_hot). Every message that
+    puts an article before a name it is given says it through this (it read "a int")."""
+    return f"{'an' if _vowel_sound(name) else 'a'} {name}"
+
+
+#: Letters whose names start with a vowel sound (an F, an HTTP, an S3Path); U is "you".
+_VOWEL_LETTERS = frozenset("aefhilmnorsx")
+#: The consonants a word may start with after each of those letters (flat, free; llama; scan,
+#: string; rhythm); any other consonant, a digit or `_` says the letter's name (an ndarray, an
+#: fsspec, an mlx array, an h5py File, an n_tokens column).
+_ONSETS = {"f": "lr", "l": "l", "s": "chklmnpqtw", "r": "h"}
+#: Lowercase names spelled out from a `u` ("you"), where a word would start "un", "ul", "up".
+_SPELLED_U = ("utf", "url", "uri", "usb")
+
+
+def _vowel_sound(name: str) -> bool:
+    first = name.split(" ", 1)[0]
+    capitals = re.match(r"[A-Z]+", first)
+    if capitals is not None:
+        run = capitals.group()
+        rest = first[len(run) :]
+        spelled = run[:-1] if rest[:1].islower() else run  # `HTTPError` is HTTP + Error, `Int64` a word
+        if spelled and not (len(spelled) > 2 and re.search("[AEIOU]", spelled) and spelled[0] != "U"):
+            return spelled[0].lower() in _VOWEL_LETTERS  # said letter by letter (JSON, NASA: as words)
+    word = first.lower()
+    if not word:
+        return False
+    head, next_ = word[0], word[1:2]
+    if head.isdigit():
+        return head == "8" or word.startswith(("11", "18"))  # an 8-bit, an 11, an 18
+    if head == "u":  # "you" (a uint8, a unit, a ufunc), but an unknown, an undefined, an upper
+        third = word[2:3]
+        spelled = word.startswith(_SPELLED_U) or not next_.isalpha() or next_ in "aeiouy" or (third != "" and third in "aeiouy")
+        return not spelled
+    if head in "aeio":
+        return not word.startswith(("one", "once", "eu", "ewe"))
+    if word.startswith(("hour", "honest", "honor", "honour", "heir")):
+        return True
+    if head == "x":
+        return True  # an xarray Dataset, an xml
+    # The letter's name (an ndarray, an fsspec, an h5py, an n_tokens, an F), else a word (a float).
+    return head in _VOWEL_LETTERS and (not next_ or (next_ not in "aeiouy" and next_ not in _ONSETS.get(head, "")))
+
+
 def refused_path(name: object, error: OSError) -> InputError:
     """A path the OS refuses (a name too long, a symlink loop, no permission): the user's input,
     named with the OS's words."""
@@ -125,10 +173,13 @@ def refuse_symlink_loop(option: str, path: str | os.PathLike[str], error: type[E
             raise error(symlink_loop_message(f"{option} {shown(os.fspath(path))}", path, e)) from None
 
 
-def symlink_loop_message(named: str, path: str | os.PathLike[str], error: OSError) -> str:
+def symlink_loop_message(
+    named: str, path: str | os.PathLike[str], error: OSError, fix: str = "remove or repoint the link, or give another path"
+) -> str:
     """The one line for a path the OS refuses with ELOOP: `named` (the path as the message
-    names it, with its option), what loops, the OS's words and the fix."""
-    return f"{named}: {_symlink_loop(path)} ({error.strerror}); remove or repoint the link, or give another path"
+    names it, with its option), what loops, the OS's words and the fix (`fix`: where the user
+    gave no path, one epochplan found)."""
+    return f"{named}: {_symlink_loop(path)} ({error.strerror}); {fix}"
 
 
 def _symlink_loop(path: str | os.PathLike[str]) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from .auditing.result import AuditResult
-from .errors import InputError
+from .errors import InputError, with_article
 
 ID_COLUMNS = ("near_id", "exact_id")  # near clusters win when the audit has them
 
@@ -67,7 +67,7 @@ def ids_series(source: Any) -> tuple[pl.Series, str]:
         return pl.Series([None if missing(v) else codes.setdefault(v, len(codes)) for v in source], dtype=pl.Int64), "given"
     except Exception as exc:  # not iterable, or unhashable values
         raise InputError(
-            f"ClusterSampler: cannot read cluster ids from a {type(source).__name__} ({exc}); pass an audit result, "
+            f"ClusterSampler: cannot read cluster ids from {with_article(type(source).__name__)} ({exc}); pass an audit result, "
             "its .clusters DataFrame, or a sequence of cluster ids (None for rows never sampled)"
         ) from None
 

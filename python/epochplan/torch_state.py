@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, with_article
 
 FORMAT = 1
 # What the sampler was built with: a state resumes only a sampler built the same way. The order
@@ -59,7 +59,7 @@ def read_state(state: Any, config: Mapping[str, Any], per_epoch: int) -> tuple[i
     """(epoch, yielded) of a saved state, after checking it was saved by a sampler configured as
     `config`, whose rank yields `per_epoch` indices an epoch."""
     if not isinstance(state, Mapping):
-        raise InputError(f"{_WHERE}: got a {type(state).__name__}, not a dict; pass what sampler.state_dict() returned")
+        raise InputError(f"{_WHERE}: got {with_article(type(state).__name__)}, not a dict; pass what sampler.state_dict() returned")
     missing = [key for key in ("format", "epoch", "yielded", *CONFIG) if key not in state]
     if missing:
         raise InputError(f"{_WHERE}: not a ClusterSampler state (no {', '.join(missing)}); pass what sampler.state_dict() returned")

@@ -28,7 +28,7 @@ from ..sources.paths import file_format
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
 from .leakage import EvalSpec, EvalText
-from .output_columns import check_output_columns, type_join_warnings
+from .output_columns import RETURNED_PHRASES, WRITTEN_PHRASES, check_output_columns, type_join_warnings
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit, check_progress
 
@@ -195,7 +195,7 @@ def _kept_rows(frame: pl.LazyFrame, kept: pl.Series) -> pl.LazyFrame:
     )
 
 
-@keyword_errors(switches(audit))
+@keyword_errors(switches(audit), RETURNED_PHRASES)
 @holds_downloads
 def dedup(
     data: SourceLike,
@@ -234,7 +234,7 @@ def dedup(
         return _kept_rows(frame, kept).collect()
 
 
-@keyword_errors(switches(dedup))
+@keyword_errors(switches(dedup), WRITTEN_PHRASES)
 @holds_downloads
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an

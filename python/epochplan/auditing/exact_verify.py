@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._epochplan import Auditor
-from ..errors import InputError
+from ..errors import InputError, with_article
 from ..sources import TEXT, Source, batches
 
 
@@ -22,7 +22,7 @@ def check_rereadable(data: Any, why: str = "verify='exact'", other: str = ", or 
     read once (a generator, a pyarrow RecordBatchReader)."""
     if isinstance(data, Iterator):
         raise InputError(
-            f"{why} reads the input twice, but a {type(data).__name__} can be read only once; "
+            f"{why} reads the input twice, but {with_article(type(data).__name__)} can be read only once; "
             f"pass a path, a polars DataFrame/LazyFrame or a pyarrow Table{other}"
         )
 

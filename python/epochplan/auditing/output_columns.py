@@ -11,6 +11,9 @@ import polars as pl
 
 from ..errors import InputError
 from ..sources import Source
+from ..sources.class_labels import FEATURES_FIX
+from ..sources.formats import ONE_TYPE_FIX
+from ..sources.json_numbers import ARRAY_FIX, LINES_FIX
 
 #: Stands for a map whose keys are not text in `_CANNOT_HOLD` (JSON object keys are strings).
 _NUMBER_KEYS = "map with keys other than text"
@@ -24,6 +27,9 @@ _CANNOT_HOLD = {
 }
 _CANNOT_HOLD["tsv"] = _CANNOT_HOLD["csv"]
 _CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
+#: The command line's other way out of a join a format cannot hold (the Python API says its own:
+#: `WRITTEN_PHRASES`).
+PER_FILE_FIX = ", or one output per input file with -o DIR/ (each keeps its own type)"
 #: Each format as "a … file" names it, with its article.
 _A_FILE = {"csv": "a CSV", "tsv": "a TSV", "ndjson": "a JSON-lines", "parquet": "a Parquet", "arrow": "an Arrow"}
 
@@ -39,7 +45,7 @@ def check_output_columns(schema: pl.Schema, kind: str, what: str, joins: Mapping
             if name in joins:
                 raise InputError(
                     f"{what}: column {name!r} is {joins[name][0]}, joined as {dtype}, which {_A_FILE[kind]} file cannot "
-                    f"hold; write {instead}, or one output per input file with -o DIR/ (each keeps its own type)"
+                    f"hold; write {instead}{PER_FILE_FIX}"
                 )
             raise InputError(f"{what}: column {name!r} is {dtype}, which {_A_FILE[kind]} file cannot hold; write {instead}")
 
@@ -77,3 +83,33 @@ def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
     if isinstance(dtype, pl.Struct):
         return any(_holds(f.dtype, types) for f in dtype.fields)
     return False
+
+
+# --- The Python API's words for the refusals whose way out, on the command line, is an argument
+# the API has not (`-o DIR/`, `-o FILE.jsonl`): `keyword_errors`' phrases, applied to a call from
+# the user's code only; the command line keeps its words. ---
+
+#: A JSON file's records copied as written: what the API calls for it.
+_TO_JSON_LINES = "epochplan.auditing.dedup_to_file(data, 'out.jsonl')"
+
+#: `dedup()`: a DataFrame holds each column in one type, and it writes no file.
+RETURNED_PHRASES = {
+    f"one output file cannot hold both; {ONE_TYPE_FIX}": (
+        "the DataFrame dedup() returns cannot hold both (a column has one type); give the files one type"
+    ),
+    f"; {ONE_TYPE_FIX}": "; the DataFrame dedup() returns holds a column in one type: give the files one type",
+    LINES_FIX: (
+        f"the DataFrame dedup() returns holds a column in one type: write JSON lines with {_TO_JSON_LINES}, which copies "
+        "the lines as written, or give the key one JSON type (those numbers as strings)"
+    ),
+    ARRAY_FIX: ARRAY_FIX.replace("dedup those to -o FILE.jsonl", f"dedup those with {_TO_JSON_LINES}"),
+}
+
+#: `dedup_to_file()`: one output file, named by its `out` argument.
+WRITTEN_PHRASES = {
+    f"; {ONE_TYPE_FIX}": "; give the files one type",
+    PER_FILE_FIX: ", or give the files one type",
+    FEATURES_FIX: "cast the labels to one set of names first",
+    LINES_FIX: LINES_FIX.replace("(-o FILE.jsonl or -o DIR/ copies", "(an out path ending in .jsonl copies"),
+    ARRAY_FIX: ARRAY_FIX.replace("to -o FILE.jsonl", "to an out path ending in .jsonl"),
+}

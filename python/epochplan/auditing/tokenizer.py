@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._epochplan import TokenCounter
-from ..errors import InputError, kind_of, symlink_loop_message, without_secrets
+from ..errors import InputError, kind_of, symlink_loop_message, with_article, without_secrets
 
 #: How the audit counts tokens without a tokenizer: UTF-8 bytes / 4 per text, rounded up.
 ESTIMATE = "UTF-8 bytes / 4 per sample, rounded up"
@@ -73,7 +73,7 @@ def load_tokenizer(tokenizer: str | os.PathLike[str] | Tokenizer | None) -> Toke
         return tokenizer
     if not isinstance(tokenizer, (str, os.PathLike)) or not str(tokenizer):
         # A loaded tokenizer object is named by its type: its repr is its whole vocabulary.
-        given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else f"a {kind_of(tokenizer)}"
+        given = repr(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else with_article(kind_of(tokenizer))
         raise InputError(f"tokenizer={given}: give the path of the model's tokenizer.json")
     path = _tokenizer_file(os.fspath(tokenizer))
     # Read once: the counter and the sha256 are of the same bytes, though the path is a pipe

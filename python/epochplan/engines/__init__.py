@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..defaults import ENGINES
-from ..errors import InputError, kind_of
+from ..errors import InputError, kind_of, with_article
 from ..sources.in_memory import Held
 from .base import Engine, MeasureSpec
 from .local import LocalEngine
@@ -44,7 +44,9 @@ def refuse_in_memory(engine: str, data: object) -> None:
     held = next((item for item in items if not isinstance(item, (str, os.PathLike))), None)
     if held is not None:
         kind = held.kind if isinstance(held, Held) else kind_of(held)
-        raise InputError(f"engine='ray' reads files or URLs; a {kind} is in this process's memory: use engine='local' or write it to files")
+        raise InputError(
+            f"engine='ray' reads files or URLs; {with_article(kind)} is in this process's memory: use engine='local' or write it to files"
+        )
 
 
 def close_engines() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._epochplan import TokenLengths
 from ..defaults import AUDIT_SCHEMA
-from ..errors import InputError
+from ..errors import InputError, with_article
 from ..json_text import NotAsWritten, parse
 from .audit_fields import RECREATE, AuditFields
 from .counts import positive_int, positive_number
@@ -144,7 +144,7 @@ def _audit_dict(source: Any) -> tuple[dict[str, Any], str]:
         where = f"audit {source}"
         data = _read_audit_json(Path(source), where)
     else:
-        raise InputError(f"cannot plan from a {type(source).__name__}; pass an audit result, its dict or a JSON path")
+        raise InputError(f"cannot plan from {with_article(type(source).__name__)}; pass an audit result, its dict or a JSON path")
     if not isinstance(data, dict):
         raise InputError(
             f"{where} is a JSON {type(data).__name__}, not an {AUDIT_SCHEMA} object; give a file written by `epochplan audit --json`{hint}"
@@ -198,7 +198,7 @@ def counts_from_audit(source: Any) -> DataCounts:
         unread = f.text("source.token_count_column")
         if unread is not None:  # FineWeb's token_count: another tokenizer's, not read
             how = (
-                f"UTF-8 bytes / 4 per sample (an estimate; the input has a {unread} column, which epochplan does not read: "
+                f"UTF-8 bytes / 4 per sample (an estimate; the input has {with_article(unread)} column, which epochplan does not read: "
                 "audit with --tokenizer NAME for exact counts)"
             )
         if not estimated:

@@ -97,9 +97,12 @@ def check_one_features(source: Source, what: str) -> None:
     if conflict is not None:
         raise InputError(
             f"{what}: the input files' Hugging Face features differ ({conflict}), and one output file holds one set, so "
-            "some rows' labels would read as other classes; write one output per input file with -o DIR/ (each keeps its "
-            "own), or cast the labels to one set of names first"
+            f"some rows' labels would read as other classes; {FEATURES_FIX}"
         )
+
+
+#: The command line's way out of features that differ (the Python API says its own: `auditing/output_columns.py`).
+FEATURES_FIX = "write one output per input file with -o DIR/ (each keeps its own), or cast the labels to one set of names first"
 
 
 def _class_names(feature: Any) -> list[Any] | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import InputError, with_article
 from .columns import read_columns, resolve_column
 from .hf import dataset_part, is_dataset, refuse_dataset_like
 from .in_memory import LAZY_FRAME, Held, arrow_once, indexed_pandas, is_pyarrow_table, pandas_index_columns, read_once, rereadable
@@ -253,7 +253,7 @@ class Source:
                 if joined is None:
                     raise InputError(
                         f"{what}: column {name!r} is {seen[name][0]} in {first} but {dtype} in {part.name}, and one output "
-                        f"file cannot hold both; {_ONE_TYPE_FIX}"
+                        f"file cannot hold both; {ONE_TYPE_FIX}"
                     )
                 seen[name] = (joined, first)
         for part in parts:
@@ -262,7 +262,7 @@ class Source:
                 if dtype != joined and (changed := _first_changed(part.scan(), name, dtype, joined)) is not None:
                     raise InputError(
                         f"{what}: column {name!r} is {dtype} in {part.name} but {joined} once joined with the other files, "
-                        f"which changes its values ({changed}); {_ONE_TYPE_FIX}"
+                        f"which changes its values ({changed}); {ONE_TYPE_FIX}"
                     )
         for part in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
@@ -284,7 +284,8 @@ class Source:
         return self._frame
 
 
-_ONE_TYPE_FIX = "write one output per input file with -o DIR/ (each keeps its own types), or give the files one type"
+#: The command line's way out of a join one output cannot hold (the Python API says its own: `auditing/output_columns.py`).
+ONE_TYPE_FIX = "write one output per input file with -o DIR/ (each keeps its own types), or give the files one type"
 
 
 def _first_changed(frame: pl.LazyFrame, name: str, dtype: pl.DataType, joined: pl.DataType) -> str | None:
@@ -379,10 +380,10 @@ def open_source(data: SourceLike) -> Source:
             else "pl.scan_pyarrow_dataset(ds) (streamed) or ds.to_table()"
         )
         files = ", or its files (ds.files)" if hasattr(data, "files") else ""
-        raise InputError(f"cannot audit a {name} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
+        raise InputError(f"cannot audit {with_article(name)} (pyarrow.dataset) as it is: pass {ways} (in memory){files}")
     if not isinstance(data, (str, os.PathLike, list, tuple)):
         raise InputError(
-            f"cannot audit a {type(data).__name__}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
+            f"cannot audit {with_article(type(data).__name__)}: pass a path or URL, a polars DataFrame/LazyFrame, a pyarrow Table or array, or a datasets.Dataset"
         )
     paths: list[Location] = resolve_paths(data)
     format_of(paths)

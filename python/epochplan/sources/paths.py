@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError, kind_of, refused_path, shown
+from ..errors import InputError, kind_of, refused_path, shown, with_article
 from .remote import canonical, file_name, is_remote, list_remote, walk_remote
 
 #: File suffix -> reader kind. The one list of input formats.
@@ -315,7 +315,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             if any(hasattr(item, name) for name in ("__arrow_c_stream__", "__arrow_c_array__", "collect_schema", "columns", "with_format")):
                 # A table is named by its type alone: its repr is its data, over many lines.
                 raise InputError(
-                    f"cannot read a list holding a {kind_of(item)} as an input: pass one table (concatenate them first), or a list of file paths"
+                    f"cannot read a list holding {with_article(kind_of(item))} as an input: pass one table (concatenate them first), or a list of file paths"
                 )
             raise InputError(
                 f"cannot read {shown(repr(item))} ({type(item).__name__}) as an input: give a path, a folder, a glob pattern or a URL"
