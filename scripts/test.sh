@@ -59,8 +59,11 @@ echo "== pytest"
 # leaves it to each run, and under PYTHONDONTWRITEBYTECODE=1 every CLI subprocess of the suite
 # would compile some hundred modules again (0.15 s each).
 python -m compileall -q python/epochplan
+# On every core (pytest-xdist), a test file to a worker: the suite is mostly CLI subprocesses,
+# one core each, and a file's module fixtures (a Ray cluster, an S3 server) start once. Give
+# PYTEST_WORKERS=0 to run in this process (or arguments of your own after the script's).
 set +e
-python -m pytest "$@"
+python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+# The CLI children run off a terminal at its own width unless a test asks for one: pytest-xdist's
+# workers set COLUMNS=80 and LINES=24 (and a developer's shell may export them), which wrapped
+# every long line of the CLI's output at 80 columns.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("EPOCHPLAN_SHARED_DATA", REPO.parent / "shared" / "data"))
 

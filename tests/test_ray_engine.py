@@ -900,7 +900,9 @@ def test_bad_rows_read_on_a_worker_are_named_as_locally(cluster, tmp_path):
     lines[20] = '{"text": "cut \\ud800 in two"}'
     (tmp_path / "elsewhere" / "a.jsonl").write_text("\n".join(lines) + "\n")
     (tmp_path / "linked.jsonl").symlink_to(tmp_path / "elsewhere" / "a.jsonl")
-    env = {"EPOCHPLAN_BATCH_ROWS": "10"}
+    # No progress line: a Ray run that took 10 s to connect on a loaded machine printed one, and
+    # the two runs' stderr must be equal.
+    env = {"EPOCHPLAN_BATCH_ROWS": "10", "EPOCHPLAN_PROGRESS_SECONDS": "86400"}
     for args, said in (
         (["audit", "shards", "-q"], "shards/b.parquet: column 'text': row 25 is not valid UTF-8"),
         (["dedup", "shards", "-o", "out.parquet"], "shards/b.parquet: column 'text': row 25 is not valid UTF-8"),
