@@ -122,16 +122,15 @@ def _empty_shard(source: Source, name: str) -> Part:
     where they share one, else their join), so that its Parquet, Arrow or CSV output is read
     together with theirs (`pl.read_parquet('DIR/*.parquet')`), not a file of no columns."""
     schema = source.frame.collect_schema()
-    full = [p for p in source.parts if not p.is_empty_file]
     return Part(
         name,
         schema,
         lambda columns, batch_rows: iter(()),
         lambda: pl.LazyFrame(schema=schema),
         0,
-        plain_tsv=bool(full) and all(p.plain_tsv for p in full),
+        plain_tsv=source.plain_tsv(),
         arrow_schema=source.arrow_schema(),
-        ipc_stream=bool(full) and all(p.ipc_stream for p in full),
+        ipc_stream=source.ipc_stream(),
     )
 
 

@@ -374,7 +374,7 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
     if kind in ("ndjson", "csv", "tsv"):
         # Rows of plain TSV inputs (no quoting: a value holds no tab and no line break) are
         # written back as they were, unquoted, not in a CSV writer's quoting.
-        plain = kind == "tsv" and all(p.plain_tsv for p in source.parts if not p.is_empty_file)
+        plain = kind == "tsv" and source.plain_tsv()
         quoting: Literal["never", "necessary"] = "never" if plain else "necessary"
         with open(path, "wb") as handle:
             written = False
@@ -390,9 +390,8 @@ def _write_kept(source: Source, batches: Iterator[pl.DataFrame], keep: np.ndarra
         return
     writer: Any = None
     target = source.arrow_schema()
-    parts = [p for p in source.parts if not p.is_empty_file]
     # Arrow in the IPC format of its input files: `datasets` reads only the stream format.
-    ipc = pa.ipc.new_stream if parts and all(p.ipc_stream for p in parts) else pa.ipc.new_file
+    ipc = pa.ipc.new_stream if source.ipc_stream() else pa.ipc.new_file
     with arrow_sink(path) as sink:
         try:
             for _, rows in _kept(batches, keep):

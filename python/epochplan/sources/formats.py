@@ -99,6 +99,17 @@ class Source:
             return None
         return schemas[0]
 
+    def plain_tsv(self) -> bool:
+        """Whether every file of the input is plain TSV (`Part.plain_tsv`; empty files left out):
+        `dedup` writes its rows back as they were, unquoted."""
+        return all(p.plain_tsv for p in self.parts if not p.is_empty_file)
+
+    def ipc_stream(self) -> bool:
+        """Whether the input's files are Arrow in the IPC stream format (`Part.ipc_stream`; empty
+        files left out), at least one: `dedup` writes Arrow in the format of its input files."""
+        parts = [p for p in self.parts if not p.is_empty_file]
+        return bool(parts) and all(p.ipc_stream for p in parts)
+
     def typed_schema(self) -> pl.Schema:
         """`schema`, with the types a CSV or TSV file's cells suggest (`Part.typed`): what
         choosing the text column goes by."""
