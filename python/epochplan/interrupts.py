@@ -38,10 +38,19 @@ native code, which the main thread's clean-up waited for after the handler ran. 
 was handled, the clean-up stops waiting for it after `GRACE_SECONDS` (`abandon`), and the
 command, its clean-up done, ends with `os._exit` (`exit_if_abandoned`): the interpreter's own
 exit would tear down what that thread is still inside.
+
+The library has no `main` to do that: in a user's script, two quick Ctrl-Cs (the second raised as
+the first's clean-up began) left a `.NAME.<hex>.tmp` beside the output. So the first `temporary`
+registers `_sweep` with `atexit`, which removes at the interpreter's exit what is still
+registered, ending signals held meanwhile. Each path is kept with the id of the process that
+registered it, and only this process's are removed, at exit as by `main` and the watcher: a
+child forked meanwhile (`os.fork`, multiprocessing's fork) that exits normally runs the parent's
+`atexit` hooks too, and must not remove the files its parent is still writing.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -51,10 +60,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 #: Seconds an ending signal may wait for its Python handler before the main thread is taken to
 #: be stuck in native code.
 GRACE_SECONDS = 2.0
+#: Seconds the sweep at exit waits for another thread to leave the lock or a `held` block, before
+#: it leaves the temporaries as they are (a hang at exit would be worse than a stray file).
+SWEEP_WAIT_SECONDS = 1.0
 #: The signals that end a command: what it says and its exit code (128 + the number), for each.
 ENDINGS = {
     signal.SIGINT: ("interrupted", 130),  # Ctrl-C
@@ -64,11 +77,12 @@ ENDINGS = {
 }
 
 _lock = threading.Lock()  # never taken by a signal handler (it runs in the main thread, which may hold it)
-_temporary: dict[str, None] = {}  # paths, in the order they were made
+_temporary: dict[str, int] = {}  # paths, in the order they were made: the id of the process that registered each
 _holding = 0  # `held` blocks running
 _last_handled = float("-inf")  # time.monotonic() of the last handler that ran
 _watching = False
 _abandoned = False  # a thread stuck in native code was left behind
+_sweeping = False  # `_sweep` is registered with atexit (once per process tree: a forked child inherits it)
 
 
 def handled() -> None:
@@ -92,14 +106,49 @@ def ending(arrived: Iterable[int]) -> int:
 
 def temporary(path: str | os.PathLike[str]) -> None:
     """Register a temporary file or folder of the command, before it is made: removed if a signal
-    ends a stuck command. `forget` it once it is published or removed."""
+    ends a stuck command, or still there when the interpreter exits (`_sweep`). `forget` it once
+    it is published or removed."""
+    global _sweeping
     with _lock:
-        _temporary[os.fspath(path)] = None
+        _temporary[os.fspath(path)] = os.getpid()
+        if not _sweeping:
+            atexit.register(_sweep)
+            _sweeping = True
 
 
 def forget(path: str | os.PathLike[str]) -> None:
     with _lock:
         _temporary.pop(os.fspath(path), None)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold the ending signals that arrive during the block and deliver them once it is done.
+    Held by swapping the Python handlers (see `outputs.uninterrupted`), in the main thread only;
+    elsewhere the block runs as it is. An ignored signal stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def hold(signum: int, frame: object) -> None:
+        handled()
+        arrived.append(signum)
+
+    for sig in ENDINGS:
+        handler = signal.getsignal(sig)
+        if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
+            continue
+        previous[sig] = handler
+        signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(arrived):  # now the process stops (KeyboardInterrupt, exit 130 / 143 …)
+            signal.raise_signal(sig)
 
 
 @contextlib.contextmanager
@@ -202,8 +251,43 @@ def remove_path(path: str | Path) -> None:
 
 
 def _remove_temporary() -> None:
-    for path in reversed(list(_temporary)):
+    """Remove what this process registered; a forked child's copy of its parent's entries is the parent's."""
+    pid = os.getpid()
+    for path in reversed([path for path, owner in _temporary.items() if owner == pid]):
         remove_path(path)
+
+
+def _sweep() -> None:
+    """At the interpreter's exit (`atexit`): remove the temporaries this process registered and
+    never forgot, a clean-up that a second signal cut short. Not inside another thread's `held`
+    block (its renames end first), and never waiting on the lock for long: the lock is not
+    reentrant, and the main thread may have been stopped inside it."""
+    with signals_held():
+        deadline = time.monotonic() + SWEEP_WAIT_SECONDS
+        while True:
+            if _lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                try:
+                    if not _holding:
+                        _remove_temporary()
+                        pid = os.getpid()
+                        for path in [path for path, owner in _temporary.items() if owner == pid]:
+                            del _temporary[path]
+                        return
+                finally:
+                    _lock.release()
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+
+
+def _reset_lock_in_child() -> None:
+    """A child forked while another thread held the lock would wait for it forever: it has only
+    the forking thread."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_lock_in_child)
 
 
 def _end(seen: dict[int, None]) -> None:

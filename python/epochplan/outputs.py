@@ -22,10 +22,8 @@ import io
 import os
 import re
 import secrets
-import signal
 import stat
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -184,10 +182,6 @@ class Staged:
             self.pending.clear()
 
 
-#: The signals that end a command (Ctrl-C, `kill`, a hang-up, Ctrl-backslash), held back while outputs are renamed in.
-_HELD_SIGNALS = tuple(interrupts.ENDINGS)
-
-
 @contextlib.contextmanager
 def uninterrupted() -> Iterator[None]:
     """Run the block (a few renames that publish outputs together) to its end: SIGINT, SIGTERM,
@@ -199,30 +193,8 @@ def uninterrupted() -> Iterator[None]:
     the Rust extension's) still runs the handler in the main thread. Signals are only handled in
     the main thread; elsewhere the block runs as it is. An ignored signal stays ignored. Nor does
     `interrupts` end a command stuck in native code inside the block (`interrupts.held`)."""
-    with interrupts.held():
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        arrived: list[int] = []
-        previous: dict[int, Any] = {}
-
-        def hold(signum: int, frame: object) -> None:
-            interrupts.handled()
-            arrived.append(signum)
-
-        for sig in _HELD_SIGNALS:
-            handler = signal.getsignal(sig)
-            if handler is None or handler == signal.SIG_IGN:  # not set from Python, or ignored: left alone
-                continue
-            previous[sig] = handler
-            signal.signal(sig, hold)
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            for sig in dict.fromkeys(arrived):  # now the command stops (KeyboardInterrupt, exit 130 / 143 …)
-                signal.raise_signal(sig)
+    with interrupts.held(), interrupts.signals_held():
+        yield
 
 
 def remove_temporary(path: Path) -> None:
