@@ -8,6 +8,7 @@ import functools
 import gzip
 import json
 import threading
+import warnings
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import polars as pl
@@ -287,3 +288,39 @@ def test_only_whole_numbers_a_float_changes_are_refused(tmp_path, lines):
     else:
         assert proc.returncode == 0, proc.stderr
         assert pl.read_parquet(tmp_path / "out.parquet")["id"][0] == 1234567890123456789
+
+
+def _null_then(rows: int, last: dict | None = None) -> str:
+    lines = [json.dumps({"text": f"row a {i}", "x": None}) for i in range(rows)]
+    return "\n".join([*lines, *([json.dumps(last)] if last else [])]) + "\n"
+
+
+@pytest.mark.parametrize("rows", [3, 70_000], ids=["small", "past-the-head"])
+def test_a_key_null_on_every_line_of_one_file_takes_the_other_files_type(tmp_path, rows):
+    """A key null on every line of a JSON lines file is read as a string (a sparse text field
+    would otherwise fail on its first value further on), and a folder's files joined in that
+    type: `dedup d -o out.parquet` wrote b.jsonl's numbers as text, with a warning. Now such a
+    key takes the other files' type, as a Parquet column of polars' Null type does; null in
+    every file, it stays a string, and a key that holds text past the head is text."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.jsonl").write_text(_null_then(rows))
+    assert (rows < 10) == ((d / "a.jsonl").stat().st_size < SCHEMA_BYTES)  # past the head: every line read
+    (d / "b.jsonl").write_text("".join(json.dumps({"text": f"row b {i}", "x": i}) + "\n" for i in range(3)))
+    for name in ("out.parquet", "out.arrow"):
+        proc = run_cli("dedup", str(d), "--level", "exact", "-o", str(tmp_path / name))
+        assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    for got in (pl.read_parquet(tmp_path / "out.parquet"), pl.read_ipc(tmp_path / "out.arrow")):
+        assert got.schema == pl.Schema({"text": pl.String, "x": pl.Int64})
+        assert got["x"].to_list() == [None] * rows + [0, 1, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert epochplan.dedup(str(d), level="exact").schema["x"] == pl.Int64
+    (d / "b.jsonl").write_text('{"text": "row b", "x": null}\n')  # null in every file: a string, as today
+    assert epochplan.dedup(str(d), level="exact").schema["x"] == pl.String
+    if rows > 10:  # null through the head, text after it: the sparse text field is read as text
+        (d / "a.jsonl").write_text(_null_then(rows, {"text": "last row", "x": "late text"}))
+        (d / "b.jsonl").write_text('{"text": "row b", "x": 1}\n')
+        with pytest.warns(UserWarning, match=r"'x' is String in .*a.jsonl, Int64 in .*b.jsonl"):
+            got = epochplan.dedup(str(d), level="exact")
+        assert got["x"].to_list()[-2:] == ["late text", "1"]

@@ -253,9 +253,13 @@ class Source:
         self.widen()
         seen: dict[str, tuple[pl.DataType, str]] = {}
         types: dict[str, dict[pl.DataType, str]] = {}  # each column's types, with the first file of each
-        parts = [p for p in self.parts if not p.is_empty_file]
-        for part in parts:
-            for name, dtype in part.schema.items():
+        parts = [
+            (p, {name: pl.Null if name in nulls else dtype for name, dtype in p.schema.items()})  # as joined: `_joined_nulls`
+            for p, nulls in zip(self.parts, self._joined_nulls())
+            if not p.is_empty_file
+        ]
+        for part, schema in parts:
+            for name, dtype in schema.items():
                 types.setdefault(name, {}).setdefault(dtype, part.name)
                 if name not in seen:
                     seen[name] = (dtype, part.name)
@@ -267,15 +271,15 @@ class Source:
                         f"file cannot hold both; {ONE_TYPE_FIX}"
                     )
                 seen[name] = (joined, first)
-        for part in parts:
-            for name, dtype in part.schema.items():
+        for part, schema in parts:
+            for name, dtype in schema.items():
                 joined = seen[name][0]
-                if dtype != joined and (changed := _first_changed(part.scan(), name, dtype, joined)) is not None:
+                if dtype not in (joined, pl.Null) and (changed := _first_changed(part.scan(), name, dtype, joined)) is not None:
                     raise InputError(
                         f"{what}: column {name!r} is {dtype} in {part.name} but {joined} once joined with the other files, "
                         f"which changes its values ({changed}); {ONE_TYPE_FIX}"
                     )
-        for part in parts:  # within one file: a JSON key holding whole numbers and fractions
+        for part, _ in parts:  # within one file: a JSON key holding whole numbers and fractions
             if part.rounded is not None and (rounded := part.rounded()) is not None:
                 raise InputError(f"{what}: {rounded}")
         # A column of nulls alone joins any type as it is: no warning for it, and not named in one.
@@ -285,11 +289,23 @@ class Source:
             if len(found.keys() - {pl.Null}) > 1
         }
 
+    def _joined_nulls(self) -> list[frozenset[str]]:
+        """Each part's keys null on every line of its JSON lines file (`Part.null_columns`, read
+        as strings) that another part holds values in: joined with those, they are of polars'
+        Null type and take the other parts' type (as a Parquet column of that type does: their
+        numbers stay numbers). A key null in every file stays a string."""
+        held = {name for p in self.parts for name in p.schema.names() if name not in p.null_columns}
+        return [p.null_columns & held for p in self.parts]
+
     @property
     def frame(self) -> pl.LazyFrame:
-        """Every column of every part as one lazy frame (columns a part lacks are null there)."""
+        """Every column of every part as one lazy frame (columns a part lacks are null there), each
+        part's keys null on every line that others hold values in of the Null type (`_joined_nulls`)."""
         if self._frame is None:
-            scans = [p.scan() for p in self.parts]
+            nulls = self._joined_nulls()
+            scans = [
+                p.scan().with_columns(pl.col(n).cast(pl.Null) for n in null) if null else p.scan() for p, null in zip(self.parts, nulls)
+            ]
             same = all(p.schema.names() == self.parts[0].schema.names() for p in self.parts)
             self._frame = scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical_relaxed" if same else "diagonal_relaxed")
         return self._frame

@@ -42,7 +42,6 @@ from .sniff import (
     joined_schema,
     json_fault,
     json_lines_error,
-    json_lines_schema_of,
     lines_of,
     lines_schema,
     lone_surrogate,
@@ -54,24 +53,33 @@ Opener = Callable[[], contextlib.AbstractContextManager[Any]]
 
 def json_lines_schema(location: Location, compression: str | None) -> tuple[pl.Schema, bool]:
     """The columns of a JSON lines file's first SCHEMA_BYTES of lines (every key of those lines,
-    not only of its first 1000 lines, as polars infers; a key that is null in all of them read as
-    a string: a sparse text field, where polars would infer the Null type and then fail on, or
-    drop, its first value), and whether those lines are the whole file."""
+    not only of its first 1000 lines, as polars infers; a key null in all of them of the Null
+    type, which the part reads as a string: `_read_as`), and whether those lines are the whole file."""
     head, whole = file_head(location, compression)
     if not head.strip():
         raise EmptyFile(f"{location}: no rows (the file is empty)")
-    return json_lines_schema_of(head), whole
+    return lines_schema(head), whole
 
 
 def every_line_schema(opener: Opener, head: pl.Schema) -> pl.Schema:
     """The columns of every line of a JSON lines file, inferred a block at a time and joined as
     polars joins one key's types (`sniff.joined_schema`); the `head`'s columns first, in their
     order (polars' inference has an order of its own), then the keys only later lines have; a
-    column null in every line read as a string."""
+    column null in every line of the Null type (`_read_as`)."""
     with opener() as stream:
         joined = joined_schema([lines_schema(block) for block in stream_blocks(stream)])
     names = [*(n for n in head.names() if n in joined), *(n for n in joined.names() if n not in head)]
-    return pl.Schema({name: pl.String if joined[name] == pl.Null else joined[name] for name in names})
+    return pl.Schema({name: joined[name] for name in names})
+
+
+def _read_as(schema: pl.Schema, every_line: bool) -> tuple[pl.Schema, frozenset[str]]:
+    """`schema` with a key of the Null type (null in every line it was inferred from) read as a
+    string: a sparse text field, where polars would fail on, or drop, its first value further on;
+    and, where `schema` is every line's, those keys (`Part.null_columns`: joined with other
+    files, they take those files' type)."""
+    nulls = frozenset(name for name, dtype in schema.items() if dtype == pl.Null)
+    read = pl.Schema({name: pl.String if name in nulls else dtype for name, dtype in schema.items()})
+    return read, nulls if every_line else frozenset()
 
 
 def json_lines_part(location: Location, compression: str | None, schema: pl.Schema | None = None) -> Part:
@@ -81,6 +89,7 @@ def json_lines_part(location: Location, compression: str | None, schema: pl.Sche
     if schema is None:
         schema, whole = json_lines_schema(location, compression)
         head_only = not whole
+    schema, nulls = _read_as(schema, not head_only)
     columns_of = schema
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -88,7 +97,7 @@ def json_lines_part(location: Location, compression: str | None, schema: pl.Sche
         for block in line_blocks(location, compression):
             yield from sliced(iter([pl.read_ndjson(io.BytesIO(block), schema=chosen).select(columns)]), batch_rows)
 
-    part = Part(str(location), schema, read, lambda: lazy_from(read, schema))
+    part = Part(str(location), schema, read, lambda: lazy_from(read, schema), null_columns=nulls)
     part.lines = functools.partial(row_lines, location, compression)
     opener = functools.partial(open_stream, location, compression)
     return _checked(part, opener, head_only, lambda widened: json_lines_part(location, compression, widened))
@@ -100,7 +109,9 @@ def scanned_json_lines_part(location: Path, schema: pl.Schema | None = None) -> 
     if schema is None:
         schema, whole = json_lines_schema(location, None)
         head_only = not whole
+    schema, nulls = _read_as(schema, not head_only)
     part = polars_part(str(location), pl.scan_ndjson(location, schema=schema))
+    part.null_columns = nulls
     part.lines = functools.partial(row_lines, location, None)
     opener = functools.partial(open_stream, location, None)
     return _checked(part, opener, head_only, lambda widened: scanned_json_lines_part(location, widened))

@@ -69,6 +69,9 @@ class Part:
     #: Arrow: the file is in the IPC stream format (`datasets` shards), not the file format;
     #: `dedup` writes an `.arrow` output of such files in the stream format too.
     ipc_stream: bool = False
+    #: JSON lines: the keys null on every line of the file, read as strings (a sparse text field's
+    #: protection), which take the other files' type where those hold values (`Source.frame`).
+    null_columns: frozenset[str] = frozenset()
 
     @property
     def is_empty_file(self) -> bool:

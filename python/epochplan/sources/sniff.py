@@ -60,11 +60,6 @@ def tsv_is_quoted(head: bytes) -> bool:
     return bool(quoted) and all(len(f) >= 2 and f.endswith(b'"') and b'"' not in f[1:-1].replace(b'""', b"") for f in quoted)
 
 
-def json_lines_schema_of(head: bytes) -> pl.Schema:
-    """The columns of JSON lines `head` (`lines_schema`), a key null in every line read as a string."""
-    return pl.Schema({name: pl.String if dtype == pl.Null else dtype for name, dtype in lines_schema(head).items()})
-
-
 def lines_schema(lines: bytes) -> pl.Schema:
     """The columns of JSON lines, as polars infers them from every line; a key whose kinds
     polars cannot join (a number in one line, a list in another) is read as a string, its
