@@ -223,3 +223,62 @@ def test_the_plan_names_an_unread_token_count_column_with_its_article(tmp_path):
     proc = run_cli("plan", "--audit", str(audit), "--batch", "4", "--epochs", "1")
     assert proc.returncode == 0, proc.stderr
     assert "(an estimate; the input has an n_tokens column, which epochplan does not read" in proc.stdout, proc.stdout
+
+
+def _cli_words(message: str) -> bool:
+    """Whether a message names the command line's flags or commands, which an API call never wrote."""
+    return "--" in message or "-o " in message or "epochplan audit" in message
+
+
+def test_dedup_to_file_warnings_name_its_keyword_arguments_not_the_command_line(tmp_path):
+    """`DedupSummary.warnings` of `dedup_to_file()` said the command line's words: "write one
+    output per input file with -o DIR/", "see them with epochplan audit --label y", "pass --text
+    instruction --text input --text output", "pass --text category", "Rerun with --verify exact";
+    `dedup()`'s warnings said the last four too. Each now says the API's keyword arguments."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pl.DataFrame({"text": ["one doc here"], "i": [True]}).write_parquet(folder / "0.parquet")
+    pl.DataFrame({"text": ["two docs there"], "i": [5]}).write_parquet(folder / "1.parquet")
+    labelled = pl.DataFrame({"text": ["the same words here"] * 2 + ["other words"], "y": ["a", "b", "c"]})
+    alpaca = pl.DataFrame({"instruction": ["say it twice"] * 3, "input": ["1", "2", "3"], "output": ["a b", "c d", "e f"]})
+    categories = ["sports", "news", "tech", "food"]
+    turns = [[f"write an essay about topic {i}", "now shorten it"] for i in range(80)]
+    category = pl.DataFrame({"category": [categories[i % 4] for i in range(80)], "turns": turns})
+    opening = "you are a helpful assistant and you answer every question with care and in detail. " * 2
+    templated = pl.DataFrame({"text": [f"{opening} question number {i} about topic {i * 7}" for i in range(300)]})
+    cases = {
+        "one output holds it as Int64; give the files one type to choose it": (str(folder), {}),
+        "the others were dropped: see them in the conflicts of an epochplan.audit with label='y'": (labelled, {"label": "y"}),
+        "To audit whole examples, pass text=['instruction', 'input', 'output']": (alpaca, {}),
+        "to audit 'category' instead, pass text='category'": (category, {"level": "exact"}),
+        "Rerun with verify='exact' to measure the true similarity": (templated, {}),
+    }
+    for k, (said, (data, options)) in enumerate(cases.items()):
+        warnings = dedup_to_file(data, tmp_path / f"{k}.parquet", **options).warnings
+        assert any(said in w for w in warnings) and not any(_cli_words(w) for w in warnings), warnings
+        if k:  # dedup() gives the same warnings (its own words for a type join: test_dedup_shards)
+            with pytest.warns(UserWarning) as caught:
+                epochplan.dedup(data, **options)
+            given = [str(w.message) for w in caught]
+            assert any(said in w for w in given) and not any(_cli_words(w) for w in given), given
+
+
+def test_dedup_to_file_names_the_audit_options_it_takes_as_keywords(tmp_path):
+    """Its `**options` are the audit's: an error about one named the flag (`--label`)."""
+    with pytest.raises(epochplan.InputError) as caught:
+        dedup_to_file(FRAME, tmp_path / "out.parquet", text="text", label="text")
+    assert "label=... takes another column than text=..." in str(caught.value) and "--" not in str(caught.value), caught.value
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_the_command_line_keeps_its_words_for_dedup_warnings(tmp_path):
+    from conftest import run_cli
+
+    pl.DataFrame({"instruction": ["say it twice"] * 3, "input": ["1", "2", "3"], "output": ["a b", "c d", "e f"]}).write_parquet(
+        tmp_path / "alpaca.parquet"
+    )
+    pl.DataFrame({"text": ["the same words here"] * 2 + ["other words"], "y": ["a", "b", "c"]}).write_parquet(tmp_path / "y.parquet")
+    proc = run_cli("dedup", str(tmp_path / "alpaca.parquet"), "-q", "-o", str(tmp_path / "a.parquet"))
+    assert proc.returncode == 0 and "pass --text instruction --text input --text output" in proc.stderr, proc.stderr
+    proc = run_cli("dedup", str(tmp_path / "y.parquet"), "--label", "y", "-q", "-o", str(tmp_path / "b.parquet"))
+    assert proc.returncode == 0 and "see them with epochplan audit --label y" in proc.stderr, proc.stderr

@@ -442,11 +442,35 @@ def test_a_config_file_discovery_finds_as_a_link_to_nothing_is_an_error_naming_i
     (tmp_path / "epochplan.toml").symlink_to("shared/epochplan.toml")
     proc = run_cli("plan", "--samples", "1000", cwd=tmp_path)
     assert_clean_error(proc, f"{tmp_path / 'epochplan.toml'}: is a symlink to shared/epochplan.toml, which does not exist", "--config")
-    # Repointed, it is read; a link to a folder is no configuration file, as a folder is not.
+    # Repointed, it is read; a link to a folder is an error, as a folder is (below).
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "epochplan.toml").write_text("[plan]\nbatch = 5\n")
     with pytest.warns(ConfigWarning, match=r"\[tool\.epochplan\] is not read"):  # the pyproject.toml's, beside it
         assert resolve("plan", start=tmp_path, environ=NO_ENV)["batch"] == 5
     (tmp_path / "epochplan.toml").unlink()
     (tmp_path / "epochplan.toml").symlink_to("shared")
-    assert resolve("plan", start=tmp_path, environ=NO_ENV)["batch"] == 3
+    with pytest.raises(ConfigError, match=r"epochplan\.toml: is a symlink to shared, which is a folder, not a file; remove or repoint"):
+        resolve("plan", start=tmp_path, environ=NO_ENV)
+
+
+@pytest.mark.parametrize("name", ["epochplan.toml", "pyproject.toml"])
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_folder_or_fifo_named_as_a_config_file_is_an_error_naming_it(tmp_path, name, kind):
+    """A folder (or FIFO) named epochplan.toml was passed over without a word: the settings the
+    user meant to write there changed nothing, and one further up (here batch = 3) was read. A
+    FIFO is not opened (that would block): the command ends at once."""
+    pyproject(tmp_path, "[tool.epochplan.plan]\nbatch = 3\n")
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    found = tmp_path / "a" / name
+    if kind == "folder":
+        found.mkdir()
+        what = "a folder"
+    else:
+        os.mkfifo(found)
+        what = "a FIFO (named pipe)"
+    for args in (("config", "show"), ("plan", "--samples", "1000")):
+        proc = run_cli(*args, cwd=sub, timeout=60)
+        assert_clean_error(
+            proc, f"error: {found}: is {what}, not a file; remove or rename it, or name the configuration file with --config"
+        )

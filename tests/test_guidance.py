@@ -276,7 +276,15 @@ def test_the_python_dedup_gives_the_warnings_the_cli_prints(tmp_path):
         warnings.simplefilter("always")
         kept = epochplan.dedup(str(path), text="text", label="label")
     assert kept.height == 3
-    assert [str(w.message) for w in caught] == said and {w.category for w in caught} == {UserWarning}
+    # In the API's words (its keyword arguments, not the command line's flags and commands).
+    api = [
+        m.replace("audit it too with --text", "audit it too with text=...").replace(
+            "see them with epochplan audit --label label", "see them in the conflicts of an epochplan.audit with label='label'"
+        )
+        for m in said
+    ]
+    assert [str(w.message) for w in caught] == api and {w.category for w in caught} == {UserWarning}
+    assert api != said and not any("--" in m for m in api)
     assert {w.filename for w in caught} == {__file__}  # at the caller's line, not inside epochplan
     result = epochplan.audit(str(path), text="text", label="label", near=False)
     assert [w.id for w in result.warnings] == ["media-column", "label-variants"]

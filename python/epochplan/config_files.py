@@ -8,6 +8,7 @@ import difflib
 import errno
 import os
 import re
+import stat
 import tomllib
 import warnings
 from pathlib import Path
@@ -55,25 +56,40 @@ _LINK_FIX = "remove or repoint the link, or name the configuration file with --c
 
 def _is_config_file(path: Path) -> bool:
     """Whether discovery reads `path` (an epochplan.toml or pyproject.toml on the way up): a
-    file, through links. A link that leads to no file is an error naming it, not passed over
-    (`is_file()` is False for it): a symlink loop, or a link whose target does not exist. Passed
-    over, the settings the user linked in would change nothing without a word, and another file
-    (a pyproject.toml beside it, one further up) or the defaults would be used instead. A
-    dangling link is refused as a loop is: a link named epochplan.toml is there for epochplan
-    alone, and one named pyproject.toml may hold [tool.epochplan], which cannot be known; a
-    pyproject.toml that cannot be read is refused likewise (`_read`)."""
+    file, through links. Anything else there is an error naming it, not passed over (`is_file()`
+    is False for it): a symlink loop, a link whose target does not exist, or a folder, FIFO,
+    socket or device of that name, or a link to one. Passed over, the settings the user linked
+    or meant to write there would change nothing without a word, and another file (a
+    pyproject.toml beside it, one further up) or the defaults would be used instead. Both names
+    are refused alike: one named epochplan.toml is there for epochplan alone, and one named
+    pyproject.toml may hold [tool.epochplan] (a dangling link's target, a FIFO's writer), which
+    cannot be known; a pyproject.toml that cannot be read is refused likewise (`_read`), and a
+    folder or a FIFO cannot be read as a file (and a FIFO is never opened: it would block)."""
     if path.is_file():
         return True
-    if not path.is_symlink():
-        return False  # nothing there, or a folder or a FIFO of that name: no configuration file
+    linked = path.is_symlink()
     try:
-        os.stat(path)
+        mode = os.stat(path).st_mode  # through links; stat never opens a FIFO
     except OSError as e:
-        if e.errno == errno.ELOOP:
+        if linked and e.errno == errno.ELOOP:
             raise ConfigError(symlink_loop_message(str(path), path, e, _LINK_FIX)) from None
-        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        if linked and e.errno in (errno.ENOENT, errno.ENOTDIR):
             raise ConfigError(f"{path}: is a symlink to {os.readlink(path)}, which does not exist; {_LINK_FIX}") from None
-    return False  # a link to a folder or a FIFO
+        return False  # nothing there
+    kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+    if linked:
+        raise ConfigError(f"{path}: is a symlink to {os.readlink(path)}, which is {kind}, not a file; {_LINK_FIX}")
+    raise ConfigError(f"{path}: is {kind}, not a file; remove or rename it, or name the configuration file with --config")
+
+
+#: What a non-file found at a configuration file's name is called in its error.
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 
 
 def _warn_shadowed(pyproject: Path, standalone: Path) -> None:

@@ -339,8 +339,9 @@ _QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w)")
 _CODE = re.compile(r"`[^`]*`")
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
-#: Whether the running call came from the user's code through the API (`keyword_errors`).
-_API_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("epochplan_api_call", default=False)
+#: The words of the running call from the user's code through the API (`keyword_errors`: the
+#: function's keywords and phrases, `in_keywords`), None on the command line.
+_API_CALL: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar("epochplan_api_call", default=None)
 
 
 def option(flag: str, value: object, keyword: str | None = None, *, placeholder: bool = False) -> str:
@@ -348,14 +349,19 @@ def option(flag: str, value: object, keyword: str | None = None, *, placeholder:
     `text='meta.body'` in a call of the API (`keyword_errors`), where the value is a keyword
     argument's (`keyword`, else the flag's name). A mapping is one split's (`--eval-text
     val=question`, `eval_text={'val': 'question'}`). `placeholder`: the value (a mapping's
-    values) stand for what to write (`COL`), unquoted: `eval_text={'val': COL}`."""
-    if _API_CALL.get():
+    values) stand for what to write (`COL`), unquoted: `eval_text={'val': COL}`. A list or tuple: the flag given for each
+    value (`--text a --text b`), the keyword argument given the list (`text=['a', 'b']`)."""
+    if _API_CALL.get() is not None:
         name = keyword or flag.lstrip("-").replace("-", "_")
+        if isinstance(value, (list, tuple)):
+            return f"{name}={list(value)!r}"
         if placeholder and isinstance(value, Mapping):
             return f"{name}={{{', '.join(f'{k!r}: {v}' for k, v in value.items())}}}"
         return f"{name}={value}" if placeholder else f"{name}={value!r}"
     if isinstance(value, Mapping):
         return " ".join(f"{flag} {k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return " ".join(f"{flag} {v}" for v in value)
     return f"{flag} {value}"
 
 
@@ -366,7 +372,8 @@ def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = 
     and keeps its flags: only a call from outside this package (the user's code) is reworded,
     once, by its outermost API function. A flag is reworded only where the function takes it
     as a keyword (its own, `extra`'s: name → whether it is a switch, for `**options`); a
-    flag inside backticks (a command to run) is left. `phrases`: whole phrases said otherwise."""
+    flag inside backticks (a command to run) is left. `phrases`: whole phrases said otherwise.
+    The warnings such a call returns or gives are said in the same words (`api_words`)."""
 
     def wrap(function: _Function) -> _Function:
         keywords = switches(function) | dict(extra)
@@ -375,11 +382,12 @@ def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = 
         def called(*args: Any, **kwargs: Any) -> Any:
             if not _called_by_user(sys._getframe(1)):
                 return function(*args, **kwargs)
-            api = _API_CALL.set(True)
+            words = functools.partial(in_keywords, keywords=keywords, phrases=phrases)
+            api = _API_CALL.set(words)
             try:
                 return function(*args, **kwargs)
             except (InputError, ConfigError) as e:
-                e.args = tuple(in_keywords(a, keywords, phrases) if isinstance(a, str) else a for a in e.args)
+                e.args = tuple(words(a) if isinstance(a, str) else a for a in e.args)
                 raise
             finally:
                 _API_CALL.reset(api)
@@ -387,6 +395,14 @@ def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = 
         return called  # type: ignore[return-value]
 
     return wrap
+
+
+def api_words(message: str) -> str:
+    """A warning's `message` in the words of the API function the user called (`keyword_errors`:
+    its keyword arguments for the command line's flags, its phrases), as its errors are; as it is
+    on the command line."""
+    words = _API_CALL.get()
+    return message if words is None else words(message)
 
 
 def switches(function: Callable[..., Any]) -> dict[str, bool]:

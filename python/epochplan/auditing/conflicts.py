@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import option
 from .result import EXAMPLES, AuditResult, ConflictExample, Conflicts
+
+#: Where the command line sees the conflicts, before its `--label`: the Python API says it otherwise
+#: (`output_columns`' phrases).
+SEE_CONFLICTS = "see them with epochplan audit "
 
 
 def conflicts_from_core(auditor: Any) -> Conflicts | None:
@@ -33,5 +38,5 @@ def conflict_warning(result: AuditResult, level: str, keep: str) -> tuple[str, .
     which = "first (lowest) row's" if keep == "first" else "longest row's"
     return (
         f"{clusters:,} kept rows stand for {level}-duplicate clusters whose rows carry different labels in {label!r}; "
-        f"each kept its {which} label and the others were dropped: see them with epochplan audit --label {label}",
+        f"each kept its {which} label and the others were dropped: {SEE_CONFLICTS}{option('--label', label)}",
     )

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Key, choice
 from ..engines import refuse_in_memory
-from ..errors import InputError, NoRows, keyword_errors, option, switches, warn_at_caller
+from ..errors import InputError, NoRows, api_words, keyword_errors, option, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
 from ..progress import set_phase
 from ..sources import OUTPUT_FORMATS, SEPARATORS, Source, SourceLike, is_remote, open_source, read_once, row_batches, text_expression
@@ -110,6 +110,7 @@ def representatives(
     if leaked.height:
         kept = kept.filter(~kept.is_in(leaked["row"].implode()))
     by_split = dict(leaked.group_by("split").len().iter_rows()) if leaked.height else {}
+    messages = [w.message for w in result.warnings] + [*conflict_warning(result, level, keep), *type_join_warnings(source, warn)]
     summary = DedupSummary(
         rows=result.rows,
         kept=kept.len(),
@@ -119,10 +120,10 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(w.message for w in result.warnings) + conflict_warning(result, level, keep) + type_join_warnings(source, warn),
+        warnings=tuple(map(api_words, messages)),  # in the words of the API function called, its errors' (`keyword_errors`)
     )
     if warn:
-        said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
+        said = {api_words(w.message) for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
         for message in summary.warnings:
             if message not in said:
                 warn_at_caller(message)  # at the caller of `dedup`
@@ -234,7 +235,7 @@ def dedup(
         return _kept_rows(frame, kept).collect()
 
 
-@keyword_errors(switches(dedup), WRITTEN_PHRASES)
+@keyword_errors(switches(audit) | switches(dedup), WRITTEN_PHRASES)
 @holds_downloads
 def dedup_to_file(data: SourceLike, out: str | os.PathLike[str], *, progress: Any = None, **options: Any) -> DedupSummary:
     """Stream the kept rows to `out` (format from its extension), atomically: an error or an

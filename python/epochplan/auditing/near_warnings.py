@@ -10,6 +10,10 @@ import math
 from .. import defaults
 from .result import AuditWarning, TemplateSignal
 
+#: The command line's way to measure what a sketch estimated (the Python API says `verify='exact'`:
+#: `output_columns`' phrases; `audit()` keeps these words).
+VERIFY_EXACT = "--verify exact"
+
 
 def capped_warning(capped: int, rows: int) -> AuditWarning:
     """A `near-capped` warning: rows that shared band buckets with so many different
@@ -70,6 +74,6 @@ def sketch_warning(
         f"near duplicates were verified by sketch estimates on rows that share much text ({shared}): {found} with an "
         f"estimate under {min(threshold + margin, 1.0):.2f} (threshold {threshold:g}). Each was checked against many similar rows "
         "just below the threshold, and an estimate can pass it by chance, so some of these may be below the threshold "
-        f"({false}). Rerun with --verify exact to measure the true similarity"
+        f"({false}). Rerun with {VERIFY_EXACT} to measure the true similarity"
     )
     return AuditWarning("near-sketch", message, merged / rows if rows else 0.0, signal.text if signal is not None else "")

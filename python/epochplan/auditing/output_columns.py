@@ -14,6 +14,8 @@ from ..sources import Source
 from ..sources.class_labels import FEATURES_FIX
 from ..sources.formats import ONE_TYPE_FIX
 from ..sources.json_numbers import ARRAY_FIX, LINES_FIX
+from .conflicts import SEE_CONFLICTS
+from .near_warnings import VERIFY_EXACT
 
 #: Stands for a map whose keys are not text in `_CANNOT_HOLD` (JSON object keys are strings).
 _NUMBER_KEYS = "map with keys other than text"
@@ -30,6 +32,8 @@ _CANNOT_HOLD["arrow"] = _CANNOT_HOLD["parquet"]
 #: The command line's other way out of a join a format cannot hold (the Python API says its own:
 #: `WRITTEN_PHRASES`).
 PER_FILE_FIX = ", or one output per input file with -o DIR/ (each keeps its own type)"
+#: The same way out, in the warning of a type join.
+PER_FILE_WARNING_FIX = "write one output per input file with -o DIR/ to keep each file's own type"
 #: Each format as "a … file" names it, with its article.
 _A_FILE = {"csv": "a CSV", "tsv": "a TSV", "ndjson": "a JSON-lines", "parquet": "a Parquet", "arrow": "an Arrow"}
 
@@ -64,9 +68,7 @@ def type_join_warnings(source: Source | None, returned: bool = False) -> tuple[s
             for name, (types, joined) in joins.items()
         )
     return tuple(
-        f"column {name!r} is {types}: one output holds it as {joined}; write one output per input file with -o DIR/ to keep "
-        "each file's own type"
-        for name, (types, joined) in joins.items()
+        f"column {name!r} is {types}: one output holds it as {joined}; {PER_FILE_WARNING_FIX}" for name, (types, joined) in joins.items()
     )
 
 
@@ -85,15 +87,22 @@ def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
     return False
 
 
-# --- The Python API's words for the refusals whose way out, on the command line, is an argument
-# the API has not (`-o DIR/`, `-o FILE.jsonl`): `keyword_errors`' phrases, applied to a call from
-# the user's code only; the command line keeps its words. ---
+# --- The Python API's words for the refusals and warnings whose way out, on the command line, is
+# an argument the API has not (`-o DIR/`, `-o FILE.jsonl`) or another command (`epochplan audit`),
+# or whose flag's value `in_keywords` cannot tell from the words after it (`--verify exact`):
+# `keyword_errors`' phrases, applied to a call from the user's code only (its errors, and its
+# warnings by `api_words`); the command line keeps its words. ---
 
 #: A JSON file's records copied as written: what the API calls for it.
 _TO_JSON_LINES = "epochplan.auditing.dedup_to_file(data, 'out.jsonl')"
 
+#: The warnings of both: the conflicting labels are seen in `audit()`'s result, and `verify` is a
+#: keyword argument of both.
+_WARNING_PHRASES = {SEE_CONFLICTS: "see them in the conflicts of an epochplan.audit with ", VERIFY_EXACT: "verify='exact'"}
+
 #: `dedup()`: a DataFrame holds each column in one type, and it writes no file.
 RETURNED_PHRASES = {
+    **_WARNING_PHRASES,
     f"one output file cannot hold both; {ONE_TYPE_FIX}": (
         "the DataFrame dedup() returns cannot hold both (a column has one type); give the files one type"
     ),
@@ -107,6 +116,8 @@ RETURNED_PHRASES = {
 
 #: `dedup_to_file()`: one output file, named by its `out` argument.
 WRITTEN_PHRASES = {
+    **_WARNING_PHRASES,
+    PER_FILE_WARNING_FIX: "give the files one type to choose it",
     f"; {ONE_TYPE_FIX}": "; give the files one type",
     PER_FILE_FIX: ", or give the files one type",
     FEATURES_FIX: "cast the labels to one set of names first",

@@ -11,6 +11,7 @@ from typing import Any
 from .. import defaults
 from .._epochplan import Auditor, template_text
 from .._epochplan import preview as core_preview
+from ..errors import option
 from ..sources import Source, preview_rows
 from .result import AuditWarning, ClusterStats, TemplateSignal
 
@@ -191,7 +192,7 @@ def text_column_warning(columns: list[str], others: list[str]) -> AuditWarning |
         return None
     shown = others[:NAMED_COLUMNS]
     more = f" and {len(others) - len(shown)} more" if len(others) > len(shown) else ""
-    flags = " ".join(f"--text {c}" for c in [*columns, *(parts or others)[:NAMED_COLUMNS]])
+    flags = option("--text", [*columns, *(parts or others)[:NAMED_COLUMNS]])
     message = (
         f"audited column {', '.join(repr(c) for c in columns)} (chosen automatically); the input also has "
         f"{', '.join(shown)}{more}: rows that differ only there count as duplicates. To audit whole examples, pass {flags}"

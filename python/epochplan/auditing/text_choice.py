@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import option
 from ..sources import Source
 from ..sources.columns import CONTENT_FIELDS, TURN_FIELDS
 from .input_warnings import SAMPLED
@@ -152,7 +153,7 @@ class ConversationChoice:
             message = (
                 f"audited column {columns[0]!r} (chosen automatically) in place of {self.skipped!r}, the only string column, "
                 f"which looks like metadata (an id, or a few short labels such as a category or a source's name), not text; "
-                f"to audit {self.skipped!r} instead, pass --text {self.skipped}"
+                f"to audit {self.skipped!r} instead, pass {option('--text', self.skipped)}"
             )
             return AuditWarning("text-column", message, 1.0, "")
         others = [c for c in conversations if c not in columns]
@@ -165,6 +166,6 @@ class ConversationChoice:
         message = (
             f"audited column {columns[0]!r} (chosen automatically) looks like metadata (ids, or a few short labels), not text, "
             f"so its counts say little about the examples; the text is likely in {shown} (conversation or list-of-strings "
-            f"columns). To audit it, pass --text {others[0]}" + (" (or several --text, joined a row)" if len(others) > 1 else "")
+            f"columns). To audit it, pass {option('--text', others[0])}" + (" (or several --text, joined a row)" if len(others) > 1 else "")
         )
         return AuditWarning("text-column", message, 1.0, "")
