@@ -15,7 +15,19 @@ import polars as pl
 
 from conftest import REPO, assert_clean_error, default_signals, run_cli
 
-__all__ = ["REPO", "assert_clean_error", "char_device", "run_cli", "texts", "write_texts", "start_cli", "wait_until", "leftovers"]
+__all__ = [
+    "REPO",
+    "assert_clean_error",
+    "char_device",
+    "run_cli",
+    "texts",
+    "write_texts",
+    "start_cli",
+    "wait_until",
+    "leftovers",
+    "run_script",
+    "input_with_copies",
+]
 
 #: (major, minor) of the Linux memory devices the tests write to.
 DEVICES = {"null": (1, 3), "full": (1, 7)}
@@ -29,6 +41,23 @@ def texts(n: int, *, prefix: str = "row") -> list[str]:
 
 def write_texts(path: Path, n: int, **columns: list) -> Path:
     pl.DataFrame({"text": texts(n), **columns}).write_parquet(path)
+    return path
+
+
+def run_script(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -c SCRIPT ARGS` to its end, output captured, its ending signals at their defaults
+    (`default_signals`: Ctrl-C, SIGHUP at Python's own handling whatever this test run inherited)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True, timeout=300, preexec_fn=default_signals
+    )
+
+
+def input_with_copies(tmp_path: Path) -> Path:
+    """`in/data.parquet` under `tmp_path`: 300 distinct rows and copies of the first 100."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / "data.parquet"
+    pl.DataFrame({"text": texts(300) + texts(100)}).write_parquet(path)
     return path
 
 

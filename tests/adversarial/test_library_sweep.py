@@ -17,15 +17,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from conftest import default_signals
-
-from .helpers import leftovers, texts
+from .helpers import input_with_copies, leftovers, run_script
 
 #: The library as a user's script calls it, with the two Ctrl-Cs sent where the race put them.
 INTERRUPTED = """
@@ -88,23 +84,9 @@ print(json.dumps({"child": os.waitstatus_to_exitcode(status), "before": before, 
 )
 
 
-def _run(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=default_signals,  # Ctrl-C at Python's own handler whatever this test run inherited
-    )
-
-
 @pytest.fixture
 def data(tmp_path) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    pl.DataFrame({"text": texts(300) + texts(100)}).write_parquet(folder / "data.parquet")
-    return folder / "data.parquet"
+    return input_with_copies(tmp_path)
 
 
 def _assert_interrupted(proc: subprocess.CompletedProcess) -> None:
@@ -120,7 +102,7 @@ def test_ctrl_c_in_a_library_write_and_in_its_clean_up_leaves_no_temporary_file(
     out.mkdir()
     target = out / name
     target.write_bytes(b"OLD OUTPUT")
-    proc = _run(tmp_path, UNCAUGHT, str(data), str(target), times)
+    proc = run_script(tmp_path, UNCAUGHT, str(data), str(target), times)
     _assert_interrupted(proc)
     assert leftovers(out) == [] and sorted(p.name for p in out.iterdir()) == [name]
     assert target.read_bytes() == b"OLD OUTPUT"  # the user's earlier output, whole
@@ -129,7 +111,7 @@ def test_ctrl_c_in_a_library_write_and_in_its_clean_up_leaves_no_temporary_file(
 def test_ctrl_c_in_a_library_folder_write_and_in_its_clean_up_leaves_no_temporary_folder(tmp_path, data):
     out = tmp_path / "out"
     out.mkdir()
-    proc = _run(tmp_path, UNCAUGHT, str(data), f"{out / 'shards'}/", "twice")
+    proc = run_script(tmp_path, UNCAUGHT, str(data), f"{out / 'shards'}/", "twice")
     _assert_interrupted(proc)
     assert list(out.iterdir()) == []
 
@@ -137,7 +119,7 @@ def test_ctrl_c_in_a_library_folder_write_and_in_its_clean_up_leaves_no_temporar
 def test_a_forked_child_exiting_never_removes_its_parents_temporary_file(tmp_path, data):
     out = tmp_path / "out"
     out.mkdir()
-    proc = _run(tmp_path, FORKED, str(data), str(out / "out.parquet"), "twice")
+    proc = run_script(tmp_path, FORKED, str(data), str(out / "out.parquet"), "twice")
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     parents = seen["before"]

@@ -15,15 +15,11 @@ race."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from conftest import default_signals
-
-from .helpers import leftovers, texts
+from .helpers import input_with_copies, leftovers, run_script
 
 #: The real `epochplan.cli.root.main`, with the two signals sent where the race put them.
 CHILD = """
@@ -53,23 +49,9 @@ main()
 """
 
 
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", CHILD, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=default_signals,  # SIGHUP at its default whatever this test run inherited (nohup)
-    )
-
-
 @pytest.fixture
 def data(tmp_path) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    pl.DataFrame({"text": texts(300) + texts(100)}).write_parquet(folder / "data.parquet")
-    return folder / "data.parquet"
+    return input_with_copies(tmp_path)
 
 
 def _assert_terminated(proc: subprocess.CompletedProcess) -> None:
@@ -83,7 +65,7 @@ def test_a_second_signal_in_the_clean_up_of_a_dedup_write_leaves_no_temporary_fi
     out.mkdir()
     target = out / name
     target.write_bytes(b"OLD OUTPUT")
-    proc = _run(tmp_path, "dedup", str(data), "-o", str(target), "-q")
+    proc = run_script(tmp_path, CHILD, "dedup", str(data), "-o", str(target), "-q")
     _assert_terminated(proc)
     assert leftovers(out) == [] and sorted(p.name for p in out.iterdir()) == [name]
     assert target.read_bytes() == b"OLD OUTPUT"  # the user's earlier output, whole
@@ -97,7 +79,7 @@ def test_a_second_signal_in_the_clean_up_of_a_folder_output_leaves_no_temporary_
     if existing:
         target.mkdir()
         (target / "notes.txt").write_text("the user's")
-    proc = _run(tmp_path, "dedup", str(data), "-o", f"{target}/", "-q")
+    proc = run_script(tmp_path, CHILD, "dedup", str(data), "-o", f"{target}/", "-q")
     _assert_terminated(proc)
     assert leftovers(out) == []
     assert sorted(p.name for p in out.iterdir()) == (["shards"] if existing else [])
@@ -112,7 +94,7 @@ def test_a_second_signal_in_the_clean_up_of_staged_outputs_leaves_no_temporary_f
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.json").write_bytes(b"OLD REPORT")
-    proc = _run(tmp_path, "audit", str(data), "--json", str(out / "a.json"), "--markdown", str(out / "m.md"), "-q")
+    proc = run_script(tmp_path, CHILD, "audit", str(data), "--json", str(out / "a.json"), "--markdown", str(out / "m.md"), "-q")
     _assert_terminated(proc)
     assert leftovers(out) == [] and sorted(p.name for p in out.iterdir()) == ["a.json"]
     assert (out / "a.json").read_bytes() == b"OLD REPORT"
