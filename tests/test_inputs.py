@@ -155,6 +155,28 @@ def test_save_to_disk_reads_the_listed_shards_in_order(files):
     assert not any("cache-" in p for p in result["source"]["paths"])
 
 
+def test_a_pattern_in_a_saved_dataset_reads_its_shards_as_a_folder_read_does(files, reference, tmp_path):
+    """`'saved/*.arrow'` matched the `cache-*.arrow` file `.map()` leaves beside the shards too,
+    and counted its rows with no word; it reads the listed shards, in state.json's order."""
+    saved = files["save_to_disk"]
+    listed = [e["filename"] for e in json.loads((saved / "state.json").read_text())["_data_files"]]
+    result = audit_json(f"{saved}/*.arrow", "--text", "prompt")
+    assert [os.path.basename(p) for p in result["source"]["paths"]] == listed
+    assert counts(result) == reference
+    assert [p.name for p in epochplan.sources.resolve_paths(f"{saved}/*")] == listed  # not state.json, dataset_info.json
+    # A pattern aimed at the cache files alone reads them, as asked.
+    assert [p.name for p in epochplan.sources.resolve_paths(f"{saved}/cache-*.arrow")] == ["cache-0123456789abcdef.arrow"]
+    # state.json's order, not the names' (a folder of shards listed out of name order).
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for name in ("b.arrow", "a.arrow", "cache-1.arrow"):
+        (shuffled / name).write_bytes(b"")
+    (shuffled / "state.json").write_text(json.dumps({"_data_files": [{"filename": "b.arrow"}, {"filename": "a.arrow"}]}))
+    expected = epochplan.sources.resolve_paths(str(shuffled))
+    assert [p.name for p in expected] == ["b.arrow", "a.arrow"]
+    assert epochplan.sources.resolve_paths(f"{shuffled}/*.arrow") == expected
+
+
 def test_shuffled_and_selected_dataset_reads_the_selected_rows(frame):
     """After shuffle/select the table still holds every row; the audit must see the selection."""
     full = datasets.Dataset(frame.to_arrow())
