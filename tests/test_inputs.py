@@ -1235,3 +1235,28 @@ def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):
     for only_train in (train, [train], datasets.DatasetDict({"train": train}), {"x": train}):
         with pytest.raises(epochplan.InputError, match="the train data"):
             epochplan.audit(train, text="prompt", eval=only_train)
+
+
+def test_a_file_beside_its_compressed_copy_is_warned(tmp_path):
+    """`gzip -k` leaves `d.jsonl` beside `d.jsonl.gz`: a folder read took both and counted every
+    row twice, as its own duplicate, with no word."""
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in ["x", "y", "x", "z"])
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "d.jsonl").write_text(lines)
+    (twin / "d.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (twin / "e.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))  # another file's: no copy
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "h.csv").write_text("text\nx\n")
+    (held / "h.csv.zst").write_bytes(zstandard.ZstdCompressor().compress(b"text\nx\n"))
+    result = audit_json(str(twin), "--no-near", "--eval", f"ev={held}")
+    assert result["rows"] == 12
+    copies = [w for w in result["warnings"] if w["id"] == "compressed-copy"]
+    assert len(copies) == 2, result["warnings"]
+    assert f"the input reads {twin}/d.jsonl and {twin}/d.jsonl.gz" in copies[0]["message"]
+    assert "counted twice" in copies[0]["message"] and "dedup keeps one" in copies[0]["message"]
+    assert copies[1]["message"].startswith(f"eval split 'ev' reads {held}/h.csv and {held}/h.csv.zst")
+    assert "dedup" not in copies[1]["message"]
+    alone = epochplan.audit([str(twin / "d.jsonl.gz"), str(twin / "e.jsonl.zst")], near=False)
+    assert not [w for w in alone.warnings if w.id == "compressed-copy"]
