@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shlex
 
 import numpy as np
@@ -1260,3 +1261,30 @@ def test_a_file_beside_its_compressed_copy_is_warned(tmp_path):
     assert "dedup" not in copies[1]["message"]
     alone = epochplan.audit([str(twin / "d.jsonl.gz"), str(twin / "e.jsonl.zst")], near=False)
     assert not [w for w in alone.warnings if w.id == "compressed-copy"]
+
+
+def test_mixed_file_types_name_a_file_of_each_and_a_pattern(tmp_path):
+    """A Hub snapshot's folder holds a licence and a stats file beside its Parquet: the error named
+    no file, called the `.json` "ndjson", and suggested no way to read the data alone."""
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    pl.DataFrame({"text": ["a", "b"]}).write_parquet(hub / "a.parquet")
+    pl.DataFrame({"text": ["c"]}).write_parquet(hub / "b.parquet")
+    (hub / "LICENSE.txt").write_text("MIT\n")
+    (hub / "stats.json").write_text("{}\n")
+    proc = run_cli("audit", str(hub))
+    assert_clean_error(proc, f"text ({hub}/LICENSE.txt)", f"Parquet ({hub}/a.parquet)", f"JSON ({hub}/stats.json)")
+    assert proc.stderr.rstrip().endswith(f"audit one type at a time, e.g. '{hub}/*.parquet'") and "ndjson" not in proc.stderr
+    # A tie of one file each suggests the data set's format, not the licence's.
+    (hub / "b.parquet").unlink()
+    with pytest.raises(epochplan.InputError, match=r"e\.g\. '.*/hub/\*\.parquet'$"):
+        epochplan.audit(str(hub))
+    # The type with the most files is suggested.
+    for name in ("d.jsonl", "e.jsonl"):
+        (tmp_path / name).write_text('{"text": "x"}\n')
+    inputs = [str(tmp_path / "d.jsonl"), str(tmp_path / "e.jsonl"), str(hub / "a.parquet"), str(hub / "LICENSE.txt")]
+    with pytest.raises(
+        epochplan.InputError,
+        match=rf"JSON lines \(.*/d\.jsonl\), Parquet \(.*/a\.parquet\).*e\.g\. '{re.escape(str(tmp_path))}/\*\.jsonl'$",
+    ):
+        epochplan.audit(inputs, near=False)

@@ -369,7 +369,7 @@ def file_key(location: Location) -> object:
 
 def format_of(paths: Sequence[Location]) -> str:
     """The one reader kind of `paths`; mixed or unknown types are input errors."""
-    kinds = set()
+    kinds: dict[str, list[Location]] = {}
     for p in paths:
         kind, compression = file_format(p)
         if kind is None:
@@ -377,10 +377,34 @@ def format_of(paths: Sequence[Location]) -> str:
             raise InputError(f"{p}: unsupported file type {suffix or '(none)'}; use {SUFFIX_LIST}")
         if compression is not None and kind not in COMPRESSIBLE:
             raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
-        kinds.add("ndjson" if kind == "json" else kind)  # .json and .jsonl hold the same rows
+        kinds.setdefault("ndjson" if kind == "json" else kind, []).append(p)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
-        raise InputError(f"inputs mix file types ({', '.join(sorted(kinds))}); audit one type at a time")
-    return kinds.pop()
+        raise InputError(_mixed_types(kinds))
+    return next(iter(kinds))
+
+
+#: Names of the reader kinds in messages, and the order in which a tie of files suggests one:
+#: a data set's formats first; a `.txt` or `.json` beside them is most often a licence or metadata.
+_KIND_NAMES = {"parquet": "Parquet", "arrow": "Arrow", "ndjson": "JSON lines", "csv": "CSV", "tsv": "TSV", "json": "JSON", "text": "text"}
+
+
+def _mixed_types(kinds: Mapping[str, list[Location]]) -> str:
+    """The one-line error of inputs of several file types: each type with a file of it, and a
+    quoted pattern that reads the type with the most files (`'hub/*.parquet'`)."""
+    named = [f"{_KIND_NAMES[file_format(files[0])[0] or 'text']} ({shown(str(files[0]))})" for files in kinds.values()]
+    ranked = sorted(kinds.values(), key=lambda files: (-len(files), list(_KIND_NAMES).index(file_format(files[0])[0] or "text")))
+    suffixes = {data_suffix(file_name(f)).lower() for f in ranked[0]}
+    bare = [str(f).split("?", 1)[0] for f in ranked[0]]
+    folders = {os.path.dirname(f) for f in bare}
+    suffix = suffixes.pop() if len(suffixes) == 1 else PurePosixPath(file_name(ranked[0][0]).lower()).suffixes[0] + "*"
+    if len(folders) == 1:
+        folder = folders.pop()
+        hint = f", e.g. '{folder}/*{suffix}'" if folder else f", e.g. '*{suffix}'"
+    elif any(is_remote(f) for f in bare):
+        hint = f", e.g. its {suffix} files"
+    else:
+        hint = f", e.g. '{os.path.commonpath(bare)}/**/*{suffix}'"
+    return f"inputs mix file types: {', '.join(named)}; audit one type at a time{hint}"
 
 
 def split_name(path: str) -> str:
