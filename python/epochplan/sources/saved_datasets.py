@@ -62,6 +62,10 @@ def as_saved_datasets(matches: list[Path]) -> list[Path]:
         names = {match.name for match in found}
         shards[folder] = [folder / name for name in listed if name in names]
     out: list[Path] = []
-    for folder, found in by_folder.items():  # in the order of their first match
-        out.extend(shards.get(folder) or found)
+    for match in matches:  # every other match where it was: a `**` pattern's order is kept
+        listed = shards.get(match.parent)
+        if not listed:
+            out.append(match)
+        elif match == by_folder[match.parent][0]:  # a saved dataset's shards at its first match
+            out.extend(listed)
     return out
