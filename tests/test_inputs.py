@@ -176,6 +176,12 @@ def test_a_pattern_in_a_saved_dataset_reads_its_shards_as_a_folder_read_does(fil
     expected = epochplan.sources.resolve_paths(str(shuffled))
     assert [p.name for p in expected] == ["b.arrow", "a.arrow"]
     assert epochplan.sources.resolve_paths(f"{shuffled}/*.arrow") == expected
+    # Every other match keeps its place in a `**` pattern's order: a file of the parent folder
+    # after the saved dataset's subfolder stays after it.
+    (tmp_path / "z.arrow").write_bytes(b"")
+    (tmp_path / "a.arrow").write_bytes(b"")
+    found = epochplan.sources.resolve_paths(f"{tmp_path}/**/*.arrow")
+    assert [str(p.relative_to(tmp_path)) for p in found] == ["a.arrow", "shuffled/b.arrow", "shuffled/a.arrow", "z.arrow"]
 
 
 def test_shuffled_and_selected_dataset_reads_the_selected_rows(frame):
