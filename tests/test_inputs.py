@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shlex
 
 import numpy as np
@@ -153,6 +154,34 @@ def test_save_to_disk_reads_the_listed_shards_in_order(files):
     listed = [e["filename"] for e in json.loads((files["save_to_disk"] / "state.json").read_text())["_data_files"]]
     assert [os.path.basename(p) for p in result["source"]["paths"]] == listed
     assert not any("cache-" in p for p in result["source"]["paths"])
+
+
+def test_a_pattern_in_a_saved_dataset_reads_its_shards_as_a_folder_read_does(files, reference, tmp_path):
+    """`'saved/*.arrow'` matched the `cache-*.arrow` file `.map()` leaves beside the shards too,
+    and counted its rows with no word; it reads the listed shards, in state.json's order."""
+    saved = files["save_to_disk"]
+    listed = [e["filename"] for e in json.loads((saved / "state.json").read_text())["_data_files"]]
+    result = audit_json(f"{saved}/*.arrow", "--text", "prompt")
+    assert [os.path.basename(p) for p in result["source"]["paths"]] == listed
+    assert counts(result) == reference
+    assert [p.name for p in epochplan.sources.resolve_paths(f"{saved}/*")] == listed  # not state.json, dataset_info.json
+    # A pattern aimed at the cache files alone reads them, as asked.
+    assert [p.name for p in epochplan.sources.resolve_paths(f"{saved}/cache-*.arrow")] == ["cache-0123456789abcdef.arrow"]
+    # state.json's order, not the names' (a folder of shards listed out of name order).
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for name in ("b.arrow", "a.arrow", "cache-1.arrow"):
+        (shuffled / name).write_bytes(b"")
+    (shuffled / "state.json").write_text(json.dumps({"_data_files": [{"filename": "b.arrow"}, {"filename": "a.arrow"}]}))
+    expected = epochplan.sources.resolve_paths(str(shuffled))
+    assert [p.name for p in expected] == ["b.arrow", "a.arrow"]
+    assert epochplan.sources.resolve_paths(f"{shuffled}/*.arrow") == expected
+    # Every other match keeps its place in a `**` pattern's order: a file of the parent folder
+    # after the saved dataset's subfolder stays after it.
+    (tmp_path / "z.arrow").write_bytes(b"")
+    (tmp_path / "a.arrow").write_bytes(b"")
+    found = epochplan.sources.resolve_paths(f"{tmp_path}/**/*.arrow")
+    assert [str(p.relative_to(tmp_path)) for p in found] == ["a.arrow", "shuffled/b.arrow", "shuffled/a.arrow", "z.arrow"]
 
 
 def test_shuffled_and_selected_dataset_reads_the_selected_rows(frame):
@@ -1213,3 +1242,55 @@ def test_the_train_data_among_the_eval_splits_is_left_out(frame, tmp_path):
     for only_train in (train, [train], datasets.DatasetDict({"train": train}), {"x": train}):
         with pytest.raises(epochplan.InputError, match="the train data"):
             epochplan.audit(train, text="prompt", eval=only_train)
+
+
+def test_a_file_beside_its_compressed_copy_is_warned(tmp_path):
+    """`gzip -k` leaves `d.jsonl` beside `d.jsonl.gz`: a folder read took both and counted every
+    row twice, as its own duplicate, with no word."""
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in ["x", "y", "x", "z"])
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "d.jsonl").write_text(lines)
+    (twin / "d.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    (twin / "e.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))  # another file's: no copy
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "h.csv").write_text("text\nx\n")
+    (held / "h.csv.zst").write_bytes(zstandard.ZstdCompressor().compress(b"text\nx\n"))
+    result = audit_json(str(twin), "--no-near", "--eval", f"ev={held}")
+    assert result["rows"] == 12
+    copies = [w for w in result["warnings"] if w["id"] == "compressed-copy"]
+    assert len(copies) == 2, result["warnings"]
+    assert f"the input reads {twin}/d.jsonl and {twin}/d.jsonl.gz" in copies[0]["message"]
+    assert "counted twice" in copies[0]["message"] and "dedup keeps one" in copies[0]["message"]
+    assert copies[1]["message"].startswith(f"eval split 'ev' reads {held}/h.csv and {held}/h.csv.zst")
+    assert "dedup" not in copies[1]["message"]
+    alone = epochplan.audit([str(twin / "d.jsonl.gz"), str(twin / "e.jsonl.zst")], near=False)
+    assert not [w for w in alone.warnings if w.id == "compressed-copy"]
+
+
+def test_mixed_file_types_name_a_file_of_each_and_a_pattern(tmp_path):
+    """A Hub snapshot's folder holds a licence and a stats file beside its Parquet: the error named
+    no file, called the `.json` "ndjson", and suggested no way to read the data alone."""
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    pl.DataFrame({"text": ["a", "b"]}).write_parquet(hub / "a.parquet")
+    pl.DataFrame({"text": ["c"]}).write_parquet(hub / "b.parquet")
+    (hub / "LICENSE.txt").write_text("MIT\n")
+    (hub / "stats.json").write_text("{}\n")
+    proc = run_cli("audit", str(hub))
+    assert_clean_error(proc, f"text ({hub}/LICENSE.txt)", f"Parquet ({hub}/a.parquet)", f"JSON ({hub}/stats.json)")
+    assert proc.stderr.rstrip().endswith(f"audit one type at a time, e.g. '{hub}/*.parquet'") and "ndjson" not in proc.stderr
+    # A tie of one file each suggests the data set's format, not the licence's.
+    (hub / "b.parquet").unlink()
+    with pytest.raises(epochplan.InputError, match=r"e\.g\. '.*/hub/\*\.parquet'$"):
+        epochplan.audit(str(hub))
+    # The type with the most files is suggested.
+    for name in ("d.jsonl", "e.jsonl"):
+        (tmp_path / name).write_text('{"text": "x"}\n')
+    inputs = [str(tmp_path / "d.jsonl"), str(tmp_path / "e.jsonl"), str(hub / "a.parquet"), str(hub / "LICENSE.txt")]
+    with pytest.raises(
+        epochplan.InputError,
+        match=rf"JSON lines \(.*/d\.jsonl\), Parquet \(.*/a\.parquet\).*e\.g\. '{re.escape(str(tmp_path))}/\*\.jsonl'$",
+    ):
+        epochplan.audit(inputs, near=False)

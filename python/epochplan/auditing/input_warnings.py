@@ -1,6 +1,7 @@
 """Warnings about what the input holds beside the audited text: media columns the audit does not
 compare (`media-column`), partition keys of its folders it does not read (`partition-keys`), files
-named as two or more of a dataset's splits read as one (`mixed-splits`), label values that most likely mean one class or none
+named as two or more of a dataset's splits read as one (`mixed-splits`), a file beside its compressed copy
+(`compressed-copy`), label values that most likely mean one class or none
 (`label-variants`, `label-sentinel`), and a label column of ids or text rather than classes (`label-cardinality`). Each says what the numbers then count and how to change it."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Callable
 import polars as pl
 
 from ..errors import without_secrets
-from ..sources.paths import Location, mixed_splits, splits_apart
+from ..sources.paths import COMPRESSIONS, Location, mixed_splits, splits_apart
+from ..sources.remote import is_remote
 from .result import AuditWarning, Labels
 
 #: Column names that hold media by convention (Hugging Face, LLaVA, webdataset exports): a
@@ -136,6 +138,30 @@ def mixed_splits_warning(paths: list[Location]) -> list[AuditWarning]:
         f"eval splits, e.g. {apart}"
     )
     return [AuditWarning("mixed-splits", message, 1.0, "")]
+
+
+def compressed_copy_warnings(paths: list[Location], where: str = "the input") -> list[AuditWarning]:
+    """A `compressed-copy` warning for each file of one input read beside a copy of it that
+    differs only by a compression suffix (`d.jsonl` and `d.jsonl.gz`, as `gzip -k` leaves them in
+    a folder): most likely one data set twice, every row counted as a duplicate of itself (and
+    `dedup` keeps one of each pair). A warning, not an error: the two may hold different rows."""
+    names: dict[str, list[str]] = {}
+    for location in paths:
+        name = without_secrets(str(location))
+        bare = name.split("?", 1)[0] if is_remote(name) else name  # a URL's query is no part of its name
+        suffix = bare[bare.rfind(".") :].lower() if "." in bare.rsplit("/", 1)[-1] else ""
+        names.setdefault(bare[: -len(suffix)] if suffix in COMPRESSIONS else bare, []).append(name)
+    out = []
+    kept = ", and dedup keeps one of each pair" if where == "the input" else ""
+    for copies in names.values():
+        if len(copies) > 1:
+            message = (
+                f"{where} reads {', '.join(copies[:-1])} and {copies[-1]}, which differ only by a compression suffix: if one is a copy of the "
+                f"other (gzip -k keeps the original), each of its rows is counted twice, as a duplicate of itself{kept}; read "
+                "only one of them (name the file, or a quoted pattern that matches one)"
+            )
+            out.append(AuditWarning("compressed-copy", message, 1.0, ""))
+    return out
 
 
 def label_warnings(labels: Labels | None, column: str | None, dtype: pl.DataType | None = None) -> list[AuditWarning]:

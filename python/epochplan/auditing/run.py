@@ -38,6 +38,7 @@ from .exact_verify import check_rereadable, give_back_exact_texts
 from .examples import attach_texts, drop_texts
 from .input_warnings import (
     SAMPLED,
+    compressed_copy_warnings,
     is_media,
     label_warnings,
     media_column_warning,
@@ -250,6 +251,9 @@ def audit(
             result.warnings.append(media)
         result.warnings.extend(partition_warnings(source.partition_keys()))
         result.warnings.extend(mixed_splits_warning(source.paths))
+        result.warnings.extend(compressed_copy_warnings(source.paths))
+        for name, (split, _, _) in eval_sources.items():
+            result.warnings.extend(compressed_copy_warnings(split.paths, f"eval split {name!r}"))
         result.warnings.extend(label_warnings(result.labels, label, source.schema().get(label) if label else None))
         result.warnings.extend(special_tokens_warning(tokenizer_file))
         misread = source.misread_separator()

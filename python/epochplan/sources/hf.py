@@ -5,7 +5,7 @@ A `Dataset` after `shuffle`/`select`/`filter` holds an indices mapping over an u
 (`ds.data` still has every row): its rows are read with `with_format("arrow").iter(...)`, which
 applies the mapping one batch at a time (here, one `take` of the table a batch: `_batches`).
 Without a mapping the batches are zero-copy slices of the (memory-mapped) table. `save_to_disk`
-folders are read as files (`paths.saved_dataset_files`).
+folders are read as files (`saved_datasets.saved_dataset_files`).
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ What a folder read takes: a folder that is a Hugging Face `save_to_disk` dataset
 Any other folder gives its data files (`DATA_SUFFIXES`, optionally compressed), sorted by name,
 not descending into subfolders, and leaves out hidden and `_`-prefixed files (`_SUCCESS`,
 `_metadata`), the `datasets` metadata files (`METADATA_FILES`) and `cache-*.arrow` files.
+A pattern's matches in a `save_to_disk` folder are taken as a folder read takes them
+(`saved_datasets.as_saved_datasets`).
 """
 
 from __future__ import annotations
 
 import errno
 import glob as globlib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, kind_of, refused_path, shown, with_article
 from .remote import canonical, file_name, is_remote, list_remote, walk_remote
+from .saved_datasets import as_saved_datasets, saved_dataset_files
 
 #: File suffix -> reader kind. The one list of input formats.
 FORMATS = {
@@ -87,28 +89,6 @@ def is_data_file(name: str) -> bool:
     if lower.startswith((".", "_")) or lower in METADATA_FILES or (lower.startswith("cache-") and lower.endswith(".arrow")):
         return False
     return file_format(lower)[0] is not None
-
-
-def saved_dataset_files(folder: Path) -> list[Path] | None:
-    """The shards of a `save_to_disk` folder in `state.json` order, or None when it is not one."""
-    state = folder / "state.json"
-    if not state.is_file():
-        if (folder / "dataset_dict.json").is_file():
-            splits = sorted(p.name for p in folder.iterdir() if (p / "state.json").is_file())
-            raise InputError(f"{folder}: a saved DatasetDict with splits {', '.join(splits) or '(none)'}; pass one split's folder")
-        return None
-    try:
-        files = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
-        if not all(isinstance(f, str) for f in files):
-            raise TypeError("a filename there is not a string")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"{state}: not a readable datasets state file ({e}); re-save the dataset with save_to_disk") from None
-    if not files:
-        raise InputError(f"{state}: lists no data files; re-save the dataset with save_to_disk")
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
-        raise InputError(f"{folder}: data file {missing[0]} listed in state.json is missing; re-save the dataset")
-    return [folder / f for f in files]
 
 
 def _refuse_dangling(paths: Iterable[Path]) -> None:
@@ -338,7 +318,7 @@ def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
         if not exists and has_magic(str(p)):
             matched = [Path(m) for m in globlib.glob(str(p), recursive=True)]
             _refuse_dangling(m for m in matched if is_data_file(m.name))
-            matches = sorted(m for m in matched if m.is_file())
+            matches = as_saved_datasets(sorted(m for m in matched if m.is_file()))
             if not matches:
                 raise InputError(f"{p}: the pattern matches no file; check the pattern and quote it")
             found.extend(matches)
@@ -389,7 +369,7 @@ def file_key(location: Location) -> object:
 
 def format_of(paths: Sequence[Location]) -> str:
     """The one reader kind of `paths`; mixed or unknown types are input errors."""
-    kinds = set()
+    kinds: dict[str, list[Location]] = {}
     for p in paths:
         kind, compression = file_format(p)
         if kind is None:
@@ -397,10 +377,34 @@ def format_of(paths: Sequence[Location]) -> str:
             raise InputError(f"{p}: unsupported file type {suffix or '(none)'}; use {SUFFIX_LIST}")
         if compression is not None and kind not in COMPRESSIBLE:
             raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
-        kinds.add("ndjson" if kind == "json" else kind)  # .json and .jsonl hold the same rows
+        kinds.setdefault("ndjson" if kind == "json" else kind, []).append(p)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
-        raise InputError(f"inputs mix file types ({', '.join(sorted(kinds))}); audit one type at a time")
-    return kinds.pop()
+        raise InputError(_mixed_types(kinds))
+    return next(iter(kinds))
+
+
+#: Names of the reader kinds in messages, and the order in which a tie of files suggests one:
+#: a data set's formats first; a `.txt` or `.json` beside them is most often a licence or metadata.
+_KIND_NAMES = {"parquet": "Parquet", "arrow": "Arrow", "ndjson": "JSON lines", "csv": "CSV", "tsv": "TSV", "json": "JSON", "text": "text"}
+
+
+def _mixed_types(kinds: Mapping[str, list[Location]]) -> str:
+    """The one-line error of inputs of several file types: each type with a file of it, and a
+    quoted pattern that reads the type with the most files (`'hub/*.parquet'`)."""
+    named = [f"{_KIND_NAMES[file_format(files[0])[0] or 'text']} ({shown(str(files[0]))})" for files in kinds.values()]
+    ranked = sorted(kinds.values(), key=lambda files: (-len(files), list(_KIND_NAMES).index(file_format(files[0])[0] or "text")))
+    suffixes = {data_suffix(file_name(f)).lower() for f in ranked[0]}
+    bare = [str(f).split("?", 1)[0] for f in ranked[0]]
+    folders = {os.path.dirname(f) for f in bare}
+    suffix = suffixes.pop() if len(suffixes) == 1 else PurePosixPath(file_name(ranked[0][0]).lower()).suffixes[0] + "*"
+    if len(folders) == 1:
+        folder = folders.pop()
+        hint = f", e.g. '{folder}/*{suffix}'" if folder else f", e.g. '*{suffix}'"
+    elif any(is_remote(f) for f in bare):
+        hint = f", e.g. its {suffix} files"
+    else:
+        hint = f", e.g. '{os.path.commonpath(bare)}/**/*{suffix}'"
+    return f"inputs mix file types: {', '.join(named)}; audit one type at a time{hint}"
 
 
 def split_name(path: str) -> str:
