@@ -25,12 +25,21 @@ SCHEMA_BYTES = 2 << 20
 
 def head_lines(stream: Any) -> tuple[bytes, bool]:
     """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
-    the first), without a byte order mark; and whether they are the whole stream (not when it
-    holds SCHEMA_BYTES or more)."""
+    the first and no lone `\r` ends lines before it), without a byte order mark; and whether
+    they are the whole stream (not when it holds SCHEMA_BYTES or more)."""
     head = stream.read(SCHEMA_BYTES)
     if len(head) < SCHEMA_BYTES:
         return head.removeprefix(BOM), True
+    if b"\n" not in head and b"\r" in head:  # classic Mac line ends (`cr_line_ends`): no readline to the end
+        return head[: head.rfind(b"\r") + 1].removeprefix(BOM), False
     return (head[: head.rfind(b"\n") + 1] or head + stream.readline()).removeprefix(BOM), False
+
+
+def cr_line_ends(head: bytes) -> bool:
+    """Whether a CSV or TSV file's lines end in a carriage return alone (classic Mac OS, Excel for
+    Mac's "CSV (Macintosh)"), judged from its head: a carriage return and no line feed. A CR in a
+    quoted value of a file with `\n` line ends does not count: its header line ends in `\n`."""
+    return b"\r" in head and b"\n" not in head
 
 
 def other_encoding(head: bytes) -> str | None:
