@@ -60,10 +60,12 @@ from .sniff import (
     BOM,
     SCHEMA_BYTES,
     cr_line_ends,
+    header_names,
     json_fault,
     may_be_one_object,
     other_encoding,
     refuse_records_object,
+    refuse_repeated_columns,
     tsv_is_quoted,
 )
 from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked
@@ -282,10 +284,11 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
             raise ragged(e) from None
     if any(pa.types.is_binary(f.type) for f in inferred):  # pyarrow's type for cells that are not UTF-8
         refuse_not_utf8(location, compression)
+    refuse_repeated_columns(str(location), inferred.names)
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
     # choosing the text column, as in polars' CSV reader.
     as_text = {f.name: pa.string() for f in inferred}
-    typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]))
+    typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]), str(location))
 
     def batches(columns: list[str] | None) -> Iterator[Any]:
         options = pacsv.ConvertOptions(
@@ -469,6 +472,7 @@ def file_part(location: Location) -> Part:
         if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
             refuse_not_utf8(location, None)
         if plain_local and not cr_only:
+            refuse_repeated_columns(str(location), header_names(head, SEPARATORS[kind], quoted))
             part = _scanned_delimited(location, kind, head, quoted, glob=False)
             blank = _leading_blank_lines(location, None) if head[:1] in (b"\r", b"\n") else 0
             check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank)
