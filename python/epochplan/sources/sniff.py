@@ -45,8 +45,8 @@ def cr_line_ends(head: bytes) -> bool:
 
 def header_names(head: bytes, separator: str, quoted: bool) -> list[str]:
     """The column names of a CSV or TSV file's header (its first record that is not blank), as
-    Python's csv module reads `head`."""
-    csv.field_size_limit(1 << 30)
+    Python's csv module reads `head` (a header field past the module's field size limit, which is
+    not raised here: it is the user's process's setting, is left to the readers)."""
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     text = io.StringIO(head.removeprefix(BOM).decode("utf-8", errors="replace"), newline="")
     try:
