@@ -129,9 +129,9 @@ def field_count_fault(
 
 def _read_as_polars_reads(location: Location, compression: str | None, row: InvalidRow) -> bool:
     """Whether pyarrow's short row is no fault of the file (an error path only): a line of
-    whitespace alone, or `""` (polars reads it as a row, as before the check); a file holding a
-    carriage return that ends no line (pyarrow ends a line there, polars reads it as part of the
-    value)."""
+    whitespace alone, or `""` (polars reads it as a row, as before the check); a file with `\n`
+    line ends holding a carriage return that ends no line (pyarrow ends a line there, polars
+    reads it as part of the value; a file whose lines all end in `\r` is read by pyarrow)."""
     if row.actual_columns < row.expected_columns and row.text.strip() in ("", '""'):
         return True
     return _has_lone_carriage_return(location, compression)
@@ -142,14 +142,17 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _has_lone_carriage_return(location: Location, compression: str | None) -> bool:
+    """Whether the file holds a lone carriage return and a line feed."""
     with _raw(location, compression) as stream:
-        carry = b""
+        carry, lone, feed = b"", False, False
         while block := stream.read(CHECK_BLOCK_BYTES):
             block = carry + block
             carry = block[-1:] if block.endswith(b"\r") else b""  # its \n may start the next block
-            if _LONE_CR.search(block[: len(block) - len(carry)]):
+            lone = lone or bool(_LONE_CR.search(block[: len(block) - len(carry)]))
+            feed = feed or b"\n" in block
+            if lone and feed:
                 return True
-        return carry == b"\r"  # the file ends with one
+        return feed and (lone or carry == b"\r")  # the file may end with one
 
 
 def fields_error(location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow) -> InputError:

@@ -11,7 +11,7 @@ What streams and what is loaded whole:
   and object-store files decompressed and parsed a block at a time (pyarrow streams, polars parser).
 - CSV and TSV (the same with tabs): plain local files through polars' scan; gzip/zstd files and
   object-store files through pyarrow's streaming CSV reader (date-like columns kept as text, as
-  polars does).
+  polars does), as are plain files whose lines end in a lone `\r` (polars splits at `\n` only).
 - Text (`.txt`, also gzip/zstd): one row a line, in a column named `text` (as the Hugging Face
   `datasets` text loader reads it); streamed a block at a time, local and remote.
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
@@ -59,10 +59,13 @@ from .remote import POLARS_ONLY, polars_url, scheme_of
 from .sniff import (
     BOM,
     SCHEMA_BYTES,
+    cr_line_ends,
+    header_names,
     json_fault,
     may_be_one_object,
     other_encoding,
     refuse_records_object,
+    refuse_repeated_columns,
     tsv_is_quoted,
 )
 from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked
@@ -245,7 +248,7 @@ def _leading_blank_lines(location: Location, compression: str | None) -> int:
         while chunk := stream.read(1 << 16):
             chunk, first = (chunk.removeprefix(BOM) if first else chunk), False
             rest = chunk.lstrip(b"\r\n")
-            count += chunk[: len(chunk) - len(rest)].count(b"\n")
+            count += len(re.findall(rb"\r\n|\r|\n", chunk[: len(chunk) - len(rest)]))  # a lone \r ends a line too
             if rest:
                 break
     return count
@@ -281,10 +284,11 @@ def csv_part(location: Location, compression: str | None, separator: str = ",", 
             raise ragged(e) from None
     if any(pa.types.is_binary(f.type) for f in inferred):  # pyarrow's type for cells that are not UTF-8
         refuse_not_utf8(location, compression)
+    refuse_repeated_columns(str(location), inferred.names)
     # Every cell as written (see `Part.typed`); pyarrow's ISO dates and times count as text when
     # choosing the text column, as in polars' CSV reader.
     as_text = {f.name: pa.string() for f in inferred}
-    typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]))
+    typed = schema_of(pa.schema([f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in inferred]), str(location))
 
     def batches(columns: list[str] | None) -> Iterator[Any]:
         options = pacsv.ConvertOptions(
@@ -462,10 +466,13 @@ def file_part(location: Location) -> Part:
         # The head: a plain local file's types, and whether a TSV quotes (pyarrow's reader infers
         # the types of compressed and object-store files from its own first block).
         head = file_head(location, compression)[0] if plain_local or kind == "tsv" else b""
-        quoted = kind == "csv" or tsv_is_quoted(head)
+        # Lines ending in a lone \r: polars' scan reads one line; pyarrow's reader, as for others.
+        cr_only = cr_line_ends(head)
+        quoted = kind == "csv" or tsv_is_quoted(head.replace(b"\r", b"\n") if cr_only else head)
         if plain_local and not is_utf8(head):  # polars reads a header that is not UTF-8 without a word
             refuse_not_utf8(location, None)
-        if plain_local:
+        if plain_local and not cr_only:
+            refuse_repeated_columns(str(location), header_names(head, SEPARATORS[kind], quoted))
             part = _scanned_delimited(location, kind, head, quoted, glob=False)
             blank = _leading_blank_lines(location, None) if head[:1] in (b"\r", b"\n") else 0
             check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank)

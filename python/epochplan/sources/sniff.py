@@ -4,6 +4,7 @@ readers' own inference looks at their first rows only (1,000 lines, or 100 over 
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from collections.abc import Iterator
@@ -25,12 +26,47 @@ SCHEMA_BYTES = 2 << 20
 
 def head_lines(stream: Any) -> tuple[bytes, bool]:
     """The whole lines of a stream's first SCHEMA_BYTES (the line that crosses it, when it is
-    the first), without a byte order mark; and whether they are the whole stream (not when it
-    holds SCHEMA_BYTES or more)."""
+    the first and no lone `\r` ends lines before it), without a byte order mark; and whether
+    they are the whole stream (not when it holds SCHEMA_BYTES or more)."""
     head = stream.read(SCHEMA_BYTES)
     if len(head) < SCHEMA_BYTES:
         return head.removeprefix(BOM), True
+    if b"\n" not in head and b"\r" in head:  # classic Mac line ends (`cr_line_ends`): no readline to the end
+        return head[: head.rfind(b"\r") + 1].removeprefix(BOM), False
     return (head[: head.rfind(b"\n") + 1] or head + stream.readline()).removeprefix(BOM), False
+
+
+def cr_line_ends(head: bytes) -> bool:
+    """Whether a CSV or TSV file's lines end in a carriage return alone (classic Mac OS, Excel for
+    Mac's "CSV (Macintosh)"), judged from its head: a carriage return and no line feed. A CR in a
+    quoted value of a file with `\n` line ends does not count: its header line ends in `\n`."""
+    return b"\r" in head and b"\n" not in head
+
+
+def header_names(head: bytes, separator: str, quoted: bool) -> list[str]:
+    """The column names of a CSV or TSV file's header (its first record that is not blank), as
+    Python's csv module reads `head` (a header field past the module's field size limit, which is
+    not raised here: it is the user's process's setting, is left to the readers)."""
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    text = io.StringIO(head.removeprefix(BOM).decode("utf-8", errors="replace"), newline="")
+    try:
+        return next((row for row in csv.reader(text, delimiter=separator, quotechar='"', quoting=quoting) if row), [])
+    except csv.Error:  # the readers say what is wrong with the file
+        return []
+
+
+def refuse_repeated_columns(name: str, columns: list[str]) -> None:
+    """An InputError when a CSV or TSV header names a column more than once (polars' reader would
+    rename the second `text_duplicated_0`, pyarrow's keep both): which column is audited, and
+    what `dedup` writes back, would be a guess. Unnamed columns (an index, Excel's trailing empty
+    columns) are left to the readers."""
+    twice = [c for c in dict.fromkeys(columns) if c and columns.count(c) > 1]
+    if twice:
+        names = ", ".join(repr(c) for c in twice)
+        raise InputError(
+            f"{name}: its header names column{'s' * (len(twice) > 1)} {names} more than once; "
+            "rename the columns in the header so that each name appears once"
+        )
 
 
 def other_encoding(head: bytes) -> str | None:
