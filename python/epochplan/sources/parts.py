@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .compressed import check_magic, gunzipped
 from .paths import Location
 from .remote import filesystem, first_line, read_hint
 from .sniff import head_lines
@@ -234,12 +235,19 @@ def open_file(location: Location) -> Any:
 
 
 def open_stream(location: Location, compression: str | None) -> Any:
+    """A file's bytes, decompressed: gzip as Python's `gzip` reads it (`compressed`); a local
+    file whose first bytes are not its compression's is named so."""
     import pyarrow as pa
 
     if isinstance(location, Path):
-        return pa.input_stream(str(location), compression=compression)
-    fs, path = filesystem(location)
-    return fs.open_input_stream(path, compression=compression)
+        if compression is not None:
+            check_magic(location, compression)
+        # `None`, not pyarrow's default "detect" (by the name) for a file read as it is.
+        raw = pa.input_stream(str(location), compression=None if compression == "gzip" else compression)
+    else:
+        fs, path = filesystem(location)
+        raw = fs.open_input_stream(path, compression=None if compression == "gzip" else compression)
+    return gunzipped(raw, str(location)) if compression == "gzip" else raw
 
 
 def read_error(name: str, error: BaseException) -> InputError:
