@@ -234,20 +234,28 @@ def open_file(location: Location) -> Any:
     return fs.open_input_file(path)
 
 
+#: Bytes read at a time from a gzip file (local or on an object store) for Python's reader.
+GZIP_READ_BYTES = 1 << 20
+
+
 def open_stream(location: Location, compression: str | None) -> Any:
     """A file's bytes, decompressed: gzip as Python's `gzip` reads it (`compressed`); a local
     file whose first bytes are not its compression's is named so."""
     import pyarrow as pa
 
+    # gzip's raw bytes: `None`, not pyarrow's default "detect" (by the name), and buffered, since
+    # Python's reader asks for 8 KiB at a time (on an object store, unbuffered, each read would
+    # be a request of its own).
+    gzipped = compression == "gzip"
+    options: dict[str, Any] = {"compression": None, "buffer_size": GZIP_READ_BYTES} if gzipped else {"compression": compression}
     if isinstance(location, Path):
         if compression is not None:
             check_magic(location, compression)
-        # `None`, not pyarrow's default "detect" (by the name) for a file read as it is.
-        raw = pa.input_stream(str(location), compression=None if compression == "gzip" else compression)
+        raw = pa.input_stream(str(location), **options)
     else:
         fs, path = filesystem(location)
-        raw = fs.open_input_stream(path, compression=None if compression == "gzip" else compression)
-    return gunzipped(raw, str(location)) if compression == "gzip" else raw
+        raw = fs.open_input_stream(path, **options)
+    return gunzipped(raw, str(location)) if gzipped else raw
 
 
 def read_error(name: str, error: BaseException) -> InputError:
