@@ -486,7 +486,7 @@ def _half(data: bytes) -> bytes:
 
 BAD = {
     "empty.jsonl.gz": (lambda: gzip.compress(b""), ["empty.jsonl.gz", "no rows"]),
-    "garbage.jsonl.gz": (lambda: b"this is not gzip at all", ["garbage.jsonl.gz", "cannot read"]),
+    "garbage.jsonl.gz": (lambda: b"this is not gzip at all", ["garbage.jsonl.gz: not gzip-compressed", "rename it without .gz"]),
     "truncated.jsonl.zst": (lambda: _half(zstandard.ZstdCompressor().compress(_LINES)), ["truncated.jsonl.zst", "cannot read"]),
     "truncated.csv.gz": (lambda: _half(gzip.compress(b"prompt\n" + _LINES)), ["truncated.csv.gz", "cannot read"]),
     "malformed.json": (lambda: b'[{"prompt": "a"}, {"prompt": ', ["malformed.json", "not valid JSON (line 1, column 30: Expecting value)"]),
@@ -589,7 +589,7 @@ def test_text_that_is_not_utf8_exits_2_naming_file_and_row(tmp_path, shared_data
 def test_bad_eval_split_and_bad_saved_dataset(tmp_path, files, shared_data):
     bad = _write(tmp_path / "val.jsonl.gz", b"not gzip")
     proc = run_cli("audit", str(shared_data / SOURCE), "--text", "prompt", "--eval", str(bad))
-    assert_clean_error(proc, "val.jsonl.gz", "cannot read")
+    assert_clean_error(proc, "val.jsonl.gz: not gzip-compressed", "rename it without .gz")
     broken = tmp_path / "saved"
     broken.mkdir()
     (broken / "state.json").write_text('{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}')

@@ -400,3 +400,71 @@ def test_a_link_to_nothing_in_a_folder_or_a_pattern_is_named(tmp_path, spec):
     (folder / "c.parquet").symlink_to("d.parquet")
     (folder / "d.parquet").symlink_to("c.parquet")
     assert_clean_error(run_cli("audit", spec, "-q", cwd=tmp_path), "snapshot/c.parquet: a link to d.parquet that leads back to itself")
+
+
+# --- compressed files and Feather V1: what is wrong with the file, and the fix ----------------------
+
+
+def _gzipped_lines(rows: int) -> tuple[bytes, bytes]:
+    import gzip
+
+    plain = "".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(rows)).encode()
+    return plain, gzip.compress(plain)
+
+
+@pytest.mark.parametrize("tail", ["zeros", "member"])
+def test_a_gzip_file_padded_with_zeros_or_of_two_members_is_read_whole(tmp_path, tail):
+    """gzip(1) and Python's `gzip` read a file padded with zero bytes after its gzip data; pyarrow
+    stopped there: "cannot read input (zlib inflate failed: unknown compression method)"."""
+    import gzip
+
+    plain, packed = _gzipped_lines(1500)
+    path = tmp_path / "d.jsonl.gz"
+    path.write_bytes(packed + (bytes(4096) if tail == "zeros" else packed))
+    with gzip.open(path) as f:  # as Python's gzip reads it
+        rows = len(f.read().splitlines())
+    proc = run_cli("audit", str(path), "--json", "-", "-q", "--no-near", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == rows == (1500 if tail == "zeros" else 3000)
+    proc = run_cli("dedup", str(path), "-o", "out.jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == plain
+
+
+@pytest.mark.parametrize("name", ["fake.jsonl.gz", "fake.csv.gz", "fake.jsonl.zst"])
+def test_a_plain_file_named_as_compressed_says_so(tmp_path, name):
+    # Before: "cannot read input (zlib inflate failed: incorrect header check)", no fix given.
+    plain, _ = _gzipped_lines(50)
+    (tmp_path / name).write_bytes(plain if "jsonl" in name else b"text\n" + b"".join(b"row %d\n" % i for i in range(50)))
+    suffix = "." + name.rsplit(".", 1)[1]
+    compression = "gzip" if suffix == ".gz" else "zstd"
+    proc = run_cli("audit", name, "-q", cwd=tmp_path)
+    assert_clean_error(proc, f"{name}: not {compression}-compressed, though its name ends in {suffix}", f"rename it without {suffix}")
+
+
+def test_a_gzip_file_cut_short_or_followed_by_garbage_says_which(tmp_path):
+    _, packed = _gzipped_lines(1500)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    assert_clean_error(
+        run_cli("audit", "cut.jsonl.gz", "-q", cwd=tmp_path), "cut.jsonl.gz: cannot read input (truncated", "copy or write it again"
+    )
+    (tmp_path / "junk.jsonl.gz").write_bytes(packed + b"trailing junk")
+    proc = run_cli("audit", "junk.jsonl.gz", "-q", cwd=tmp_path)
+    assert_clean_error(proc, "junk.jsonl.gz: bytes that are not gzip follow the end of its gzip data", "zcat FILE | gzip > FIXED.gz")
+
+
+@pytest.mark.parametrize("name", ["v1.feather", "v1.arrow"])
+def test_a_feather_v1_file_is_named_with_how_to_convert_it(tmp_path, name):
+    # Before: "cannot read input (Expected to read 826361158 metadata bytes, but only read 172)".
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pyarrow deprecates writing V1
+        feather.write_feather(pa.table({"text": ["a", "b"]}), str(tmp_path / name), version=1)
+    proc = run_cli("audit", name, "-q", cwd=tmp_path)
+    assert_clean_error(
+        proc, f"{name}: a Feather version 1 file, which epochplan does not read", "write_feather(f.read_table(", "or as Parquet"
+    )

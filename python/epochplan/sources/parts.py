@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from .compressed import check_magic, gunzipped
 from .paths import Location
 from .remote import filesystem, first_line, read_hint
 from .sniff import head_lines
@@ -233,13 +234,28 @@ def open_file(location: Location) -> Any:
     return fs.open_input_file(path)
 
 
+#: Bytes read at a time from a gzip file (local or on an object store) for Python's reader.
+GZIP_READ_BYTES = 1 << 20
+
+
 def open_stream(location: Location, compression: str | None) -> Any:
+    """A file's bytes, decompressed: gzip as Python's `gzip` reads it (`compressed`); a local
+    file whose first bytes are not its compression's is named so."""
     import pyarrow as pa
 
+    # gzip's raw bytes: `None`, not pyarrow's default "detect" (by the name), and buffered, since
+    # Python's reader asks for 8 KiB at a time (on an object store, unbuffered, each read would
+    # be a request of its own).
+    gzipped = compression == "gzip"
+    options: dict[str, Any] = {"compression": None, "buffer_size": GZIP_READ_BYTES} if gzipped else {"compression": compression}
     if isinstance(location, Path):
-        return pa.input_stream(str(location), compression=compression)
-    fs, path = filesystem(location)
-    return fs.open_input_stream(path, compression=compression)
+        if compression is not None:
+            check_magic(location, compression)
+        raw = pa.input_stream(str(location), **options)
+    else:
+        fs, path = filesystem(location)
+        raw = fs.open_input_stream(path, **options)
+    return gunzipped(raw, str(location)) if gzipped else raw
 
 
 def read_error(name: str, error: BaseException) -> InputError:

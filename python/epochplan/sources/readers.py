@@ -160,7 +160,13 @@ def arrow_part(location: Location) -> Part:
     import pyarrow.ipc as ipc
 
     with open_file(location) as f:
-        is_file_format = f.read(6) == b"ARROW1"
+        lead = f.read(6)
+    if lead.startswith(b"FEA1"):
+        raise InputError(
+            f"{location}: a Feather version 1 file, which epochplan does not read; write it as Feather version 2 (Arrow IPC): "
+            f"python -c \"import pyarrow.feather as f; f.write_feather(f.read_table({str(location)!r}), 'OUT.arrow')\", or as Parquet"
+        )
+    is_file_format = lead == b"ARROW1"
     open_reader = ipc.open_file if is_file_format else ipc.open_stream
     with open_file(location) as f:
         reader = open_reader(f)
