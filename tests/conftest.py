@@ -64,3 +64,17 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
     assert "Traceback" not in proc.stderr and "panicked" not in proc.stderr
     for fragment in fragments:
         assert fragment in proc.stderr, (fragment, proc.stderr)
+
+
+def write_compressed(path: Path, text: str) -> None:
+    """`text` as UTF-8 into `path`, gzip- or zstd-compressed when its name ends in `.gz` or `.zst`."""
+    import gzip
+
+    import zstandard
+
+    data = text.encode()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif path.name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)

@@ -7,29 +7,18 @@ short line with nulls and dropped a long line's extra fields (`1,hello, world` w
 from __future__ import annotations
 
 import functools
-import gzip
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import zstandard
 
 import epochplan
-from conftest import assert_clean_error, audit_json, run_cli
+from conftest import assert_clean_error, audit_json, run_cli, write_compressed
 from epochplan import InputError
 from test_remote import RangeHandler
 
 #: A value spanning lines before the bad line: pyarrow numbers it as one row, the error its line.
 HEAD = 'id,text,label\n1,"a value\nspanning lines",x\n2,fine,y\n'
-
-
-def _write(path, text: str) -> None:
-    data = text.encode()
-    if path.name.endswith(".gz"):
-        data = gzip.compress(data)
-    elif path.name.endswith(".zst"):
-        data = zstandard.ZstdCompressor().compress(data)
-    path.write_bytes(data)
 
 
 @pytest.mark.parametrize("name", ["rows.csv", "rows.csv.gz", "rows.tsv", "rows.tsv.zst"])
@@ -40,7 +29,7 @@ def _write(path, text: str) -> None:
 )
 def test_a_line_with_other_fields_than_the_header_is_named(tmp_path, name, line, fields, fix):
     sep = "\t" if ".tsv" in name else ","
-    _write(tmp_path / name, (HEAD + line + "\n4,last,x\n").replace(",", sep))
+    write_compressed(tmp_path / name, (HEAD + line + "\n4,last,x\n").replace(",", sep))
     want = f"{name}: line 5 has {fields} fields where the header has 3"
     for args in (
         ["audit", "--no-near"],
@@ -58,7 +47,7 @@ def test_a_bad_line_past_the_first_batches_is_named(tmp_path, name):
     """Read a batch at a time: the plain file's check runs beside polars' read, the compressed
     file's reader stops at the line."""
     rows = "".join(f"{i},row {i}\n" for i in range(300_000))
-    _write(tmp_path / name, "id,text\n" + rows + "300000,hello, world\n" + "1,tail\n" * 10)
+    write_compressed(tmp_path / name, "id,text\n" + rows + "300000,hello, world\n" + "1,tail\n" * 10)
     proc = run_cli("audit", str(tmp_path / name), "--no-near", "-q", env={"EPOCHPLAN_BATCH_ROWS": "10000"})
     assert_clean_error(proc, f"{name}: line 300002 has 3 fields where the header has 2 ('300000,hello, world')")
 
@@ -67,13 +56,13 @@ def test_a_bad_line_past_the_first_batches_is_named(tmp_path, name):
 def test_another_separator_with_a_comma_in_a_text_names_the_separator(tmp_path, name):
     """Read as one column, a semicolon file warns (`separator`); one comma in a text made it
     "cannot read rows (found more fields than defined in 'Schema')", no line, no hint."""
-    _write(tmp_path / name, "id;text\n1;hello world\n2;hello, world\n")
+    write_compressed(tmp_path / name, "id;text\n1;hello world\n2;hello, world\n")
     proc = run_cli("audit", str(tmp_path / name), "--no-near")
     assert_clean_error(proc, f"{name}: line 3 has 2 fields where the header has 1", "looks separated by ';'", "separator=';'")
 
 
 def test_well_formed_files_still_read(tmp_path):
-    _write(tmp_path / "ok.csv", HEAD + '3,"hello, world",z\n\n4,"",x\n')
+    write_compressed(tmp_path / "ok.csv", HEAD + '3,"hello, world",z\n\n4,"",x\n')
     result = audit_json(str(tmp_path / "ok.csv"), "--no-near", "--normalize", "none")
     assert (result["rows"], result["null_rows"], result["empty_rows"]) == (5, 1, 1)
 
@@ -91,7 +80,7 @@ class _Ranges(RangeHandler):
 def test_over_http(tmp_path, handler):
     """A CSV over http is read from a local copy (with byte ranges too: polars' reader ended a
     file early on short range replies), checked as a local file."""
-    _write(tmp_path / "rows.csv", HEAD + "3,hello, world,z\n")
+    write_compressed(tmp_path / "rows.csv", HEAD + "3,hello, world,z\n")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -5,32 +5,20 @@ files) said "input: column 'text' appears more than once", without the file."""
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
-import zstandard
 
 import epochplan
-from conftest import assert_clean_error, audit_json, run_cli
+from conftest import assert_clean_error, audit_json, run_cli, write_compressed
 from epochplan import InputError
 
 FIX = "rename the columns in the header so that each name appears once"
-
-
-def _write(path, text: str) -> None:
-    data = text.encode()
-    if path.name.endswith(".gz"):
-        data = gzip.compress(data)
-    elif path.name.endswith(".zst"):
-        data = zstandard.ZstdCompressor().compress(data)
-    path.write_bytes(data)
 
 
 @pytest.mark.parametrize("name", ["twice.csv", "twice.tsv", "twice.csv.gz", "twice.tsv.zst", "mac.csv"])
 def test_a_column_named_twice_is_refused(tmp_path, name):
     sep = "\t" if ".tsv" in name else ","
     text = "text,text\na,b\na,c\n".replace(",", sep)
-    _write(tmp_path / name, text.replace("\n", "\r") if name == "mac.csv" else text)
+    write_compressed(tmp_path / name, text.replace("\n", "\r") if name == "mac.csv" else text)
     want = f"{name}: its header names column 'text' more than once"
     for args in (["audit", "--no-near"], ["audit", "--no-near", "--text", "text"], ["dedup", "-o", str(tmp_path / "out.csv")]):
         assert_clean_error(run_cli(args[0], str(tmp_path / name), *args[1:]), want, FIX)
