@@ -412,23 +412,37 @@ def _gzipped_lines(rows: int) -> tuple[bytes, bytes]:
     return plain, gzip.compress(plain)
 
 
-@pytest.mark.parametrize("tail", ["zeros", "member"])
-def test_a_gzip_file_padded_with_zeros_or_of_two_members_is_read_whole(tmp_path, tail):
-    """gzip(1) and Python's `gzip` read a file padded with zero bytes after its gzip data; pyarrow
-    stopped there: "cannot read input (zlib inflate failed: unknown compression method)"."""
+def test_a_gzip_file_of_two_members_is_read_whole(tmp_path):
+    """gzip(1), Python's `gzip` and pyarrow read the members one after the other (`cat a.gz b.gz`)."""
     import gzip
 
     plain, packed = _gzipped_lines(1500)
     path = tmp_path / "d.jsonl.gz"
-    path.write_bytes(packed + (bytes(4096) if tail == "zeros" else packed))
+    path.write_bytes(packed + packed)
     with gzip.open(path) as f:  # as Python's gzip reads it
         rows = len(f.read().splitlines())
     proc = run_cli("audit", str(path), "--json", "-", "-q", "--no-near", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["rows"] == rows == (1500 if tail == "zeros" else 3000)
+    assert json.loads(proc.stdout)["rows"] == rows == 3000
     proc = run_cli("dedup", str(path), "-o", "out.jsonl", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out.jsonl").read_bytes() == plain
+
+
+def test_a_gzip_file_padded_with_zeros_says_so_with_the_fix(tmp_path):
+    """gzip(1) reads the data before zero padding; pyarrow's reader stops there, and said only
+    "cannot read input (zlib inflate failed: unknown compression method)". It is not read with
+    Python's `gzip` instead: pyarrow's readers read ahead on threads of their own, and from a
+    Python stream such a thread could outlive an input error (the process ended by SIGABRT)."""
+    _, packed = _gzipped_lines(1500)
+    (tmp_path / "d.jsonl.gz").write_bytes(packed + bytes(4096))
+    for args in (["audit", "d.jsonl.gz", "-q"], ["dedup", "d.jsonl.gz", "-o", "out.jsonl"]):
+        assert_clean_error(
+            run_cli(*args, cwd=tmp_path),
+            "d.jsonl.gz: bytes that are not gzip follow the end of its gzip data",
+            "zcat FILE | gzip > FIXED.gz",
+        )
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 @pytest.mark.parametrize("name", ["fake.jsonl.gz", "fake.csv.gz", "fake.jsonl.zst"])
@@ -446,7 +460,10 @@ def test_a_gzip_file_cut_short_or_followed_by_garbage_says_which(tmp_path):
     _, packed = _gzipped_lines(1500)
     (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
     assert_clean_error(
-        run_cli("audit", "cut.jsonl.gz", "-q", cwd=tmp_path), "cut.jsonl.gz: cannot read input (truncated", "copy or write it again"
+        run_cli("audit", "cut.jsonl.gz", "-q", cwd=tmp_path),
+        "cut.jsonl.gz: cannot read input (Truncated compressed stream)",
+        "the file is truncated or corrupt",
+        "copy or write it again",
     )
     (tmp_path / "junk.jsonl.gz").write_bytes(packed + b"trailing junk")
     proc = run_cli("audit", "junk.jsonl.gz", "-q", cwd=tmp_path)

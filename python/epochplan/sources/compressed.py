@@ -1,14 +1,12 @@
-"""A compressed file's stream, read as the command-line tools read it. gzip through Python's
-own reader (zlib in C, about pyarrow's speed): like gzip(1) and Python's `gzip` it reads a file
-of several gzip members, and one padded with zero bytes after its last (tape and block
-devices, some writers), where pyarrow's reader stops at "unknown compression method". A file
-whose name says gzip or zstd but whose bytes do not is named so, with the fix: rename it."""
+"""What is wrong with a compressed input, in one line with the fix: a file whose name says gzip
+or zstd but whose bytes do not (rename it), and gzip data followed by bytes that are not gzip
+(zero padding, junk), where pyarrow's reader stops with zlib's "unknown compression method"
+(rewrite it with zcat)."""
 
 from __future__ import annotations
 
-import gzip
+import re
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError
 
@@ -34,56 +32,20 @@ def check_magic(location: Path, compression: str) -> None:
         raise not_compressed(str(location), compression)
 
 
-class _Gunzip(gzip.GzipFile):
-    """Python's gzip reader with its failures in the words of the others: a file cut short is
-    "truncated" (`remote.read_hint` adds how to get a whole one), bytes that are not gzip
-    after the last member are named, with the fix."""
-
-    def __init__(self, raw: Any, name: str) -> None:
-        super().__init__(fileobj=raw, mode="rb")
-        self.name_shown, self.raw = name, raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.raw.close()
-
-    def _checked(self, read: Any, *args: Any) -> Any:
-        try:
-            return read(*args)
-        except EOFError:
-            raise OSError("truncated gzip stream (it ends before its end-of-stream marker)") from None
-        except gzip.BadGzipFile as e:
-            if self.tell() == 0:
-                raise not_compressed(self.name_shown, "gzip") from None
-            raise InputError(
-                f"{self.name_shown}: bytes that are not gzip follow the end of its gzip data ({e}); "
-                f"rewrite it without them: zcat FILE | gzip > FIXED.gz (zcat reads the data and warns of the rest)"
-            ) from None
-
-    def seekable(self) -> bool:
-        # A stream, read once from its start (a seek back would decompress it all again, and a
-        # remote raw stream cannot seek).
-        return False
-
-    def read(self, size: int | None = -1) -> bytes:
-        return self._checked(super().read, size)
-
-    def read1(self, size: int = -1) -> bytes:
-        return self._checked(super().read1, size)
-
-    def peek(self, n: int) -> bytes:
-        return self._checked(super().peek, n)
-
-    def readinto(self, b: Any) -> int:
-        return self._checked(super().readinto, b)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        return self._checked(super().readline, size)
+#: zlib's words for gzip data it cannot inflate: pyarrow's gzip reader stops so where bytes that
+#: are not gzip follow the data (zero padding, junk) and on a corrupt member.
+_INFLATE = re.compile(r"zlib inflate failed: (unknown compression method|incorrect header check|invalid [a-z ]+)")
 
 
-def gunzipped(raw: Any, name: str) -> Any:
-    """`raw` (a stream of a gzip file's bytes, closed with it) decompressed: a binary file object,
-    which pyarrow's readers take as they take their own streams."""
-    return _Gunzip(raw, name)
+def gzip_fault(name: str, error: BaseException) -> InputError | None:
+    """The one line for a gzip file pyarrow could not inflate, with the fix, or None for another
+    failure. Its first bytes were gzip's (`check_magic`, local files), so what follows the data,
+    or a later member, is not: gzip(1) and Python's `gzip` read the data before zero padding,
+    pyarrow does not."""
+    found = _INFLATE.search(str(error))
+    if found is None or not name.lower().split("?", 1)[0].endswith(".gz"):
+        return None
+    return InputError(
+        f"{name}: bytes that are not gzip follow the end of its gzip data, or it is corrupt ({found.group(0)}); "
+        "rewrite it: zcat FILE | gzip > FIXED.gz (zcat reads the data and warns of the rest), or copy it again, whole"
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .compressed import check_magic, gunzipped
+from .compressed import check_magic, gzip_fault
 from .paths import Location
 from .remote import filesystem, first_line, read_hint
 from .sniff import head_lines
@@ -234,34 +234,28 @@ def open_file(location: Location) -> Any:
     return fs.open_input_file(path)
 
 
-#: Bytes read at a time from a gzip file (local or on an object store) for Python's reader.
-GZIP_READ_BYTES = 1 << 20
-
-
 def open_stream(location: Location, compression: str | None) -> Any:
-    """A file's bytes, decompressed: gzip as Python's `gzip` reads it (`compressed`); a local
-    file whose first bytes are not its compression's is named so."""
+    """A file's bytes, decompressed by pyarrow; a local file whose first bytes are not its
+    compression's is named so (`compressed.check_magic`).
+
+    Not Python's `gzip` reader, although it reads what gzip(1) reads (zero padding after the
+    data): pyarrow's CSV and JSON readers read ahead from their stream on threads of their own,
+    and from a Python file object such a thread could still be running when the process ended on
+    an input error (SIGABRT, "terminate called without an active exception")."""
     import pyarrow as pa
 
-    # gzip's raw bytes: `None`, not pyarrow's default "detect" (by the name), and buffered, since
-    # Python's reader asks for 8 KiB at a time (on an object store, unbuffered, each read would
-    # be a request of its own).
-    gzipped = compression == "gzip"
-    options: dict[str, Any] = {"compression": None, "buffer_size": GZIP_READ_BYTES} if gzipped else {"compression": compression}
     if isinstance(location, Path):
         if compression is not None:
             check_magic(location, compression)
-        raw = pa.input_stream(str(location), **options)
-    else:
-        fs, path = filesystem(location)
-        raw = fs.open_input_stream(path, **options)
-    return gunzipped(raw, str(location)) if gzipped else raw
+        return pa.input_stream(str(location), compression=compression)
+    fs, path = filesystem(location)
+    return fs.open_input_stream(path, compression=compression)
 
 
 def read_error(name: str, error: BaseException) -> InputError:
     """One line for a reader's failure, and what to do (`read_hint`): a truncated or corrupt file
     said so; for another failure of a URL, where credentials and endpoints come from."""
-    return InputError(f"{name}: cannot read input ({first_line(error)}){read_hint(name, error)}")
+    return gzip_fault(name, error) or InputError(f"{name}: cannot read input ({first_line(error)}){read_hint(name, error)}")
 
 
 def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:
