@@ -250,10 +250,16 @@ def remove_path(path: str | Path) -> None:
             Path(path).unlink(missing_ok=True)
 
 
-def _remove_temporary() -> None:
-    """Remove what this process registered; a forked child's copy of its parent's entries is the parent's."""
+def _own_temporaries() -> list[str]:
+    """The registered paths this process registered, in order; a forked child's copy of its
+    parent's entries is the parent's."""
     pid = os.getpid()
-    for path in reversed([path for path, owner in _temporary.items() if owner == pid]):
+    return [path for path, owner in _temporary.items() if owner == pid]
+
+
+def _remove_temporary() -> None:
+    """Remove what this process registered (`_own_temporaries`), the latest first."""
+    for path in reversed(_own_temporaries()):
         remove_path(path)
 
 
@@ -269,8 +275,7 @@ def _sweep() -> None:
                 try:
                     if not _holding:
                         _remove_temporary()
-                        pid = os.getpid()
-                        for path in [path for path, owner in _temporary.items() if owner == pid]:
+                        for path in _own_temporaries():
                             del _temporary[path]
                         return
                 finally:

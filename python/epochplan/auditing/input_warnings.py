@@ -12,7 +12,7 @@ from collections.abc import Callable
 import polars as pl
 
 from ..errors import without_secrets
-from ..sources.paths import COMPRESSIONS, Location, mixed_splits, splits_apart
+from ..sources.paths import Location, file_format, mixed_splits, splits_apart
 from ..sources.remote import is_remote
 from .result import AuditWarning, Labels
 
@@ -149,8 +149,7 @@ def compressed_copy_warnings(paths: list[Location], where: str = "the input") ->
     for location in paths:
         name = without_secrets(str(location))
         bare = name.split("?", 1)[0] if is_remote(name) else name  # a URL's query is no part of its name
-        suffix = bare[bare.rfind(".") :].lower() if "." in bare.rsplit("/", 1)[-1] else ""
-        names.setdefault(bare[: -len(suffix)] if suffix in COMPRESSIONS else bare, []).append(name)
+        names.setdefault(bare[: bare.rfind(".")] if file_format(location)[1] else bare, []).append(name)
     out = []
     kept = ", and dedup keeps one of each pair" if where == "the input" else ""
     for copies in names.values():

@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
+from .paths import COMPRESSIONS, file_format
 
 #: The first bytes of each compression's files.
 MAGIC = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd"}
-_SUFFIX = {"gzip": ".gz", "zstd": ".zst"}
+_SUFFIX = {compression: suffix for suffix, compression in COMPRESSIONS.items()}
 
 
 def not_compressed(name: str, compression: str) -> InputError:
@@ -43,7 +44,7 @@ def gzip_fault(name: str, error: BaseException) -> InputError | None:
     or a later member, is not: gzip(1) and Python's `gzip` read the data before zero padding,
     pyarrow does not."""
     found = _INFLATE.search(str(error))
-    if found is None or not name.lower().split("?", 1)[0].endswith(".gz"):
+    if found is None or file_format(name)[1] != "gzip":
         return None
     return InputError(
         f"{name}: bytes that are not gzip follow the end of its gzip data, or it is corrupt ({found.group(0)}); "

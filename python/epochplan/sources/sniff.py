@@ -31,7 +31,7 @@ def head_lines(stream: Any) -> tuple[bytes, bool]:
     head = stream.read(SCHEMA_BYTES)
     if len(head) < SCHEMA_BYTES:
         return head.removeprefix(BOM), True
-    if b"\n" not in head and b"\r" in head:  # classic Mac line ends (`cr_line_ends`): no readline to the end
+    if cr_line_ends(head):  # classic Mac line ends: no readline to the end
         return head[: head.rfind(b"\r") + 1].removeprefix(BOM), False
     return (head[: head.rfind(b"\n") + 1] or head + stream.readline()).removeprefix(BOM), False
 
