@@ -815,9 +815,12 @@ def test_http_parquet_short_range_replies_are_an_error_not_fewer_rows(short_file
     try:
         url = f"{base}/x.parquet"
         expected = (f"{url}: read ", " of the 200,000 rows its Parquet footer states; the server sent fewer bytes than it announced")
-        _one_error_line(run_cli("audit", url, "--no-near", "--json", str(tmp_path / "a.json")), *expected)
+        for proc in (
+            run_cli("audit", url, "--no-near", "--json", str(tmp_path / "a.json")),
+            run_cli("dedup", url, "--level", "exact", "-o", str(tmp_path / "d.parquet")),
+        ):
+            _one_error_line(proc, *expected)
         assert not (tmp_path / "a.json").exists()
-        _one_error_line(run_cli("dedup", url, "--level", "exact", "-o", str(tmp_path / "d.parquet")), *expected)
         assert not (tmp_path / "d.parquet").exists()
     finally:
         server.shutdown()
@@ -828,6 +831,27 @@ def test_http_parquet_short_range_replies_are_an_error_not_fewer_rows(short_file
     finally:
         honest.shutdown()
         honest.server_close()
+
+
+@pytest.mark.parametrize(("name", "fresh"), [("http://127.0.0.1:1/x.parquet", True), ("x.parquet", False)])
+def test_a_short_remote_parquet_error_is_written_on_a_line_of_its_own(name, fresh):
+    """polars' fetch threads print their panics (a backtrace under RUST_BACKTRACE=1) while the
+    short reading ends, so the error line was once cut into a backtrace frame's line:
+    `…task::rawerror: http://…` (1 run in about 10). It is written in one write that starts
+    with a newline; a local file's error, where nothing else prints, is not."""
+    from epochplan.sources.batches import footer_checked
+    from epochplan.sources.parts import Part
+
+    def read(columns, batch_rows):
+        yield pl.DataFrame({"text": ["a", "b"]})
+
+    part = Part(name=name, schema=pl.Schema({"text": pl.String}), read=read, scan=pl.LazyFrame, rows=3, rows_stated=True)
+    with pytest.raises(epochplan.InputError, match="read 2 of the 3 rows") as caught:
+        list(footer_checked(part, part.read(["text"], 10)))
+    assert caught.value.after_foreign_output is fresh
+    script = "import sys; from epochplan.cli.root import _fail; _fail(2, 'x', fresh_line=sys.argv[1] == 'True')"
+    proc = subprocess.run([sys.executable, "-c", script, str(fresh)], capture_output=True, text=True, check=True)
+    assert proc.stderr == ("\n" if fresh else "") + "error: x\n"
 
 
 @pytest.mark.parametrize("name", ["x.parquet", "x.csv", "x.jsonl", "x.jsonl.gz"])

@@ -15,6 +15,11 @@ class EpochplanError(Exception):
     """Base of every error epochplan raises on purpose. Its message never holds a URL's secrets
     (`without_secrets`), whoever wrote it: epochplan, a reader's words it quotes, the binding."""
 
+    #: True where another library's threads may be writing to stderr as it is raised (polars'
+    #: reader threads print their panics, with a backtrace under RUST_BACKTRACE=1, while the
+    #: reading ends): the CLI starts its error line on a line of its own, in one write.
+    after_foreign_output: bool = False
+
     def __init__(self, *args: object) -> None:
         super().__init__(*(without_secrets(a) if isinstance(a, str) else a for a in args))
 

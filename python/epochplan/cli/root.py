@@ -130,10 +130,12 @@ def _placeholders(command: Any) -> None:
         _placeholders(sub)
 
 
-def _fail(code: int, message: str) -> int:
-    # The message may quote the data (a column name, a path): shown escaped, on one line.
+def _fail(code: int, message: str, fresh_line: bool = False) -> int:
+    """The message may quote the data (a column name, a path): shown escaped, on one line. With
+    `fresh_line`, a newline first, in the same write: another writer's line cut short (polars'
+    threads printing a panic) never runs into it."""
     Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
-        f"[bold red]error:[/bold red] {escape(visible(message, newlines=False))}"
+        f"{chr(10) if fresh_line else ''}[bold red]error:[/bold red] {escape(visible(message, newlines=False))}"
     )
     return code
 
@@ -206,7 +208,7 @@ def _run(argv: list[str] | None) -> int:
     except InternalError as e:
         return _fail(EXIT_INTERNAL, f"{e} (a bug in epochplan: please report it)")
     except EpochplanError as e:
-        return _fail(EXIT_INPUT, str(e))
+        return _fail(EXIT_INPUT, str(e), fresh_line=e.after_foreign_output)
     except BrokenPipeError:
         return EXIT_OK
     except SystemExit:

@@ -55,7 +55,7 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
                 if fault is not None:
                     raise fault from None
                 if len(source.parts) > 1:
-                    raise InputError(f"{part.name}: cannot read rows ({first_line(e)}){read_hint(part.name, e)}") from None
+                    raise _read_failure(part.name, e) from None
                 raise
 
     try:
@@ -63,7 +63,15 @@ def batches(source: Source, columns: list[str], label: str | None, batch_rows: i
     except InputError:
         raise
     except Exception as e:  # polars and pyarrow raise many types for unreadable input
-        raise InputError(f"{source.description}: cannot read rows ({first_line(e)}){read_hint(source.description, e)}") from None
+        raise _read_failure(source.description, e) from None
+
+
+def _read_failure(name: str, e: Exception) -> InputError:
+    """A reader's failure on `name`: for a remote file, polars' fetch threads may still be
+    printing their panics on stderr as it ends (`after_foreign_output`)."""
+    error = InputError(f"{name}: cannot read rows ({first_line(e)}){read_hint(name, e)}")
+    error.after_foreign_output = is_remote(name)
+    return error
 
 
 def footer_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -85,7 +93,9 @@ def footer_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.Da
             if is_remote(part.name)
             else "the file changed while it was read, or is corrupt; run again once it is complete"
         )
-        raise InputError(f"{part.name}: read {read:,} of the {part.rows:,} rows its Parquet footer states; {why}")
+        error = InputError(f"{part.name}: read {read:,} of the {part.rows:,} rows its Parquet footer states; {why}")
+        error.after_foreign_output = is_remote(part.name)  # polars' fetch threads panicked on the short replies
+        raise error
 
 
 def nul_checked(part: Part, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -204,7 +214,15 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
         for part in source.parts:  # a column polars reads the schema of but not the values (decimal256) is named
             if part.arrow_schema is not None:
                 check_readable(part.arrow_schema, part.name, data=True)
-        raise InputError(f"{source.description}: cannot read rows ({first_line(e)}){read_hint(source.description, e)}") from None
+        raise _read_failure(source.description, e) from None
+
+
+def _read_failure(name: str, e: Exception) -> InputError:
+    """A reader's failure on `name`: for a remote file, polars' fetch threads may still be
+    printing their panics on stderr as it ends (`after_foreign_output`)."""
+    error = InputError(f"{name}: cannot read rows ({first_line(e)}){read_hint(name, e)}")
+    error.after_foreign_output = is_remote(name)
+    return error
 
 
 def count_rows(source: Source) -> int | None:
