@@ -481,7 +481,7 @@ def file_part(location: Location) -> Part:
             refuse_repeated_columns(str(location), header_names(head, SEPARATORS[kind], quoted))
             part = _scanned_delimited(location, kind, head, quoted, glob=False)
             blank = _leading_blank_lines(location, None) if head[:1] in (b"\r", b"\n") else 0
-            check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank)
+            check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank, cr_in_values=True)
             return utf8_checked(fields_checked(part, check), location, None)
         part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted
