@@ -124,3 +124,19 @@ def test_a_lone_carriage_return_in_a_value_of_a_newline_file_stays_in_its_value(
     assert len(got) == 1000 and got[9] == want[9] == ("9", "a\rquoted")
     assert got[499] == ("499", "b\rquoted") and got[499] in want
     assert got[20] == ("20", "c\runquoted row number 20")  # the csv module ends a record at it: polars does not
+
+
+@pytest.mark.parametrize("name", ["mac.csv", "cdn/mac.csv", "mac.tsv"])
+def test_an_hf_file_whose_lines_end_in_a_carriage_return_is_rows(tmp_path, hub, name):
+    """polars' reader of hf:// read one line (a header of every row, or "no rows"): read as a
+    local file is, from a copy fetched with the token (not sent on to the CDN's host)."""
+    files, env = hub
+    (files / name).parent.mkdir(exist_ok=True)
+    (files / name).write_bytes(_cr_file("\t" if name.endswith(".tsv") else ","))
+    url = f"hf://datasets/user/repo/{name}"
+    result = audit_json(url, "--no-near", "--normalize", "none", env=env)
+    assert (result["rows"], result["exact"]["unique"], result["source"]["paths"]) == (5, 3, [url])
+    proc = run_cli("dedup", url, "-o", str(tmp_path / "kept.csv"), "--level", "exact", "--normalize", "none", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert _written(tmp_path / "kept.csv") == [ROWS[0], ROWS[1], ROWS[3]]
+    assert_clean_error(run_cli("audit", url, env={**env, "HF_TOKEN": "wrong"}), f"{url}: cannot read it (HTTP Error 401")

@@ -1,5 +1,5 @@
 """CSV and TSV lines with another number of fields than the header: refused naming the line and
-the fix. polars' reader (plain local files and hf://; an http(s) file is read as its local copy) pads a short line with nulls and, reading
+the fix. polars' reader (plain local files and hf:// patterns; an http(s) or hf file is read as its local copy) pads a short line with nulls and, reading
 only the audited columns, drops a long line's extra fields without a word: `1,hello, world`
 under `id,text` was the text `hello`, and a label column shifted. pyarrow's reader (compressed
 and object-store files) refuses such a line without saying where ("Expected 2 columns, got 3").
