@@ -78,3 +78,54 @@ def write_compressed(path: Path, text: str) -> None:
     elif path.name.endswith(".zst"):
         data = zstandard.ZstdCompressor().compress(data)
     path.write_bytes(data)
+
+
+#: The token the local Hub (`hub`) asks for.
+HUB_TOKEN = "hf_local_test_token"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A local Hugging Face Hub for `hf://datasets/user/repo/NAME`: (the folder its files are
+    written to, the environment that points epochplan at it: HF_ENDPOINT, HF_TOKEN). Its files
+    need the token; `cdn/NAME` is served by a redirect to another host (`localhost`), as the Hub
+    sends large files from its CDN, which refuses a request that carries the token (as a signed
+    S3 URL does)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path / "hub-root"
+    files = root / "datasets" / "user" / "repo" / "resolve" / "main"
+    files.mkdir(parents=True)
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def send_head(self):
+            token = self.headers.get("Authorization")
+            if self.path.startswith("/cdn/"):
+                if token is not None:
+                    self.send_error(400, "only one auth mechanism allowed")
+                    return None
+                self.path = "/datasets/user/repo/resolve/main" + self.path
+            elif token != f"Bearer {HUB_TOKEN}":
+                self.send_error(401)
+                return None
+            elif "/resolve/main/cdn/" in self.path:
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{port}/cdn/{self.path.rsplit('/cdn/', 1)[1]}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            return super().send_head()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield files, {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_TOKEN": HUB_TOKEN}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -38,3 +38,15 @@ def test_unnamed_columns_are_still_read(tmp_path):
     (tmp_path / "excel.csv").write_text("text,label,,\na,1,,\nb,2,,\na,1,,\n")
     result = audit_json(str(tmp_path / "excel.csv"), "--no-near", "--text", "text")
     assert (result["rows"], result["exact"]["unique"]) == (3, 2)
+
+
+@pytest.mark.parametrize("name", ["twice.csv", "twice.tsv"])
+def test_an_hf_file_naming_a_column_twice_is_refused(tmp_path, hub, name):
+    """polars' reader of hf:// renamed the second `text_duplicated_0`, without a word."""
+    files, env = hub
+    (files / name).write_text("text,text\na,b\na,c\n".replace(",", "\t" if name.endswith(".tsv") else ","))
+    url = f"hf://datasets/user/repo/{name}"
+    want = f"{url}: its header names column 'text' more than once"
+    for args in (["audit", "--no-near"], ["dedup", "-o", str(tmp_path / "out.csv")]):
+        assert_clean_error(run_cli(args[0], url, *args[1:], env=env), want, FIX)
+    assert not (tmp_path / "out.csv").exists()

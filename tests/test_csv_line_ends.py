@@ -86,3 +86,57 @@ def test_carriage_returns_in_quoted_values_of_a_newline_file_stay_values(tmp_pat
     (tmp_path / "lf.csv").write_bytes(b'id,text\n1,"a\rb"\n2,"a\rb"\n3,c\n')
     result = audit_json(str(tmp_path / "lf.csv"), "--no-near", "--normalize", "none")
     assert (result["rows"], result["exact"]["unique"]) == (3, 2)
+
+
+def _long_line_file(cell: str, separator: str = ",") -> bytes:
+    """1,000 rows under `id`/`text` with `\\n` line ends: line 501 holds an extra unquoted field,
+    line 11 the `cell` (a lone `\\r` in it: pyarrow's check ended a line there, and was dropped)."""
+    lines = ["id,text"] + [f"{i},row number {i}" for i in range(1000)]
+    lines[500] = "499,extra,field"
+    lines[10] = f"9,{cell}"
+    return ("\n".join(lines) + "\n").replace(",", separator).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "cell"), [("plain.csv", "no carriage return"), ("quoted.csv", '"a\rb"'), ("unquoted.csv", "a\rb"), ("plain.tsv", "a\rb")]
+)
+def test_a_lone_carriage_return_in_a_value_leaves_a_long_line_named(tmp_path, name, cell):
+    """`audit` read 1,000 rows and exit 0 (line 501's extra field dropped), `dedup` said only
+    polars' "found more fields than defined in 'Schema'": as without the `\\r`, line 501 is named."""
+    separator = "\t" if name.endswith(".tsv") else ","
+    (tmp_path / name).write_bytes(_long_line_file(cell, separator))
+    want = f"{name}: line 501 has 3 fields where the header has 2 ({'499,extra,field'.replace(',', separator)!r})"
+    assert_clean_error(run_cli("audit", str(tmp_path / name), "--json", "-"), want)
+    assert_clean_error(run_cli("dedup", str(tmp_path / name), "-o", str(tmp_path / "out.parquet")), want)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_lone_carriage_return_in_a_value_of_a_newline_file_stays_in_its_value(tmp_path):
+    """No long line: every row read, the `\\r` kept in its value as Python's csv module reads a
+    quoted one (polars reads an unquoted one so too), and no line named for it."""
+    data = _long_line_file('"a\rquoted"').replace(b"499,extra,field", b'499,"b\rquoted"').replace(b"\n20,", b"\n20,c\runquoted ")
+    (tmp_path / "cr.csv").write_bytes(data)
+    proc = run_cli("dedup", str(tmp_path / "cr.csv"), "-o", str(tmp_path / "out.parquet"), "--level", "exact", "--normalize", "none")
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "cr.csv", newline="") as f:
+        want = [tuple(row) for row in list(csv.reader(f))[1:]]
+    got = _written(tmp_path / "out.parquet")
+    assert len(got) == 1000 and got[9] == want[9] == ("9", "a\rquoted")
+    assert got[499] == ("499", "b\rquoted") and got[499] in want
+    assert got[20] == ("20", "c\runquoted row number 20")  # the csv module ends a record at it: polars does not
+
+
+@pytest.mark.parametrize("name", ["mac.csv", "cdn/mac.csv", "mac.tsv"])
+def test_an_hf_file_whose_lines_end_in_a_carriage_return_is_rows(tmp_path, hub, name):
+    """polars' reader of hf:// read one line (a header of every row, or "no rows"): read as a
+    local file is, from a copy fetched with the token (not sent on to the CDN's host)."""
+    files, env = hub
+    (files / name).parent.mkdir(exist_ok=True)
+    (files / name).write_bytes(_cr_file("\t" if name.endswith(".tsv") else ","))
+    url = f"hf://datasets/user/repo/{name}"
+    result = audit_json(url, "--no-near", "--normalize", "none", env=env)
+    assert (result["rows"], result["exact"]["unique"], result["source"]["paths"]) == (5, 3, [url])
+    proc = run_cli("dedup", url, "-o", str(tmp_path / "kept.csv"), "--level", "exact", "--normalize", "none", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert _written(tmp_path / "kept.csv") == [ROWS[0], ROWS[1], ROWS[3]]
+    assert_clean_error(run_cli("audit", url, env={**env, "HF_TOKEN": "wrong"}), f"{url}: cannot read it (HTTP Error 401")

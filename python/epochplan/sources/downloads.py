@@ -26,12 +26,38 @@ from ..errors import InputError
 from .remote import HINT, file_name, first_line
 
 
-def http_open(url: str, headers: dict[str, str] | None = None) -> Any:
+def http_open(url: str, headers: dict[str, str] | None = None, private: dict[str, str] | None = None) -> Any:
     """An http(s) response for `url` through urllib (a file-like object; close it). The request
-    names the URL as polars' reader does (`request_url`), so that both read the same file."""
+    names the URL as polars' reader does (`request_url`), so that both read the same file.
+    `private` headers (a token) follow a redirect to the same host only: another host (the
+    Hub's CDN, by a signed URL) is not sent them."""
     import urllib.request
 
-    return urllib.request.urlopen(urllib.request.Request(request_url(url), headers=headers or {}), timeout=60)
+    request = urllib.request.Request(request_url(url), headers=headers or {})
+    if not private:
+        return urllib.request.urlopen(request, timeout=60)
+    for key, value in private.items():
+        request.add_unredirected_header(key.capitalize(), value)
+    return urllib.request.build_opener(_same_host_redirect()(private)).open(request, timeout=60)
+
+
+def _same_host_redirect() -> type:
+    """urllib's redirect handler that sends a request's `private` headers on to its own host."""
+    import urllib.parse
+    import urllib.request
+
+    class SameHostRedirect(urllib.request.HTTPRedirectHandler):
+        def __init__(self, private: dict[str, str]) -> None:
+            self.private = private
+
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if new is not None and urllib.parse.urlsplit(new.full_url).netloc == urllib.parse.urlsplit(req.full_url).netloc:
+                for key, value in self.private.items():
+                    new.add_unredirected_header(key.capitalize(), value)
+            return new
+
+    return SameHostRedirect
 
 
 def request_url(url: str) -> str:
@@ -47,14 +73,14 @@ def request_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
-def range_probe(url: str) -> tuple[bool, int | None]:
+def range_probe(url: str, private: dict[str, str] | None = None) -> tuple[bool, int | None]:
     """Whether an http(s) server answers a byte-range request (`Range: bytes=0-0`) with that range,
     as polars' object-store reader needs (a plain file server, `python -m http.server`, sends the
     whole file instead), and the file's size its reply announces (`Content-Range: bytes 0-0/SIZE`,
     else None): what a download of the file is counted against. (True, None) when the request
     fails: the reader then names the failure."""
     try:
-        with http_open(url, {"Range": "bytes=0-0"}) as response:
+        with http_open(url, {"Range": "bytes=0-0"}, private) as response:
             if response.status != 206:
                 return False, None
             total = re.fullmatch(r"\s*bytes\s+\d+-\d+/(\d+)\s*", response.headers.get("Content-Range", ""))
@@ -84,7 +110,7 @@ def _download_folder() -> Any:
         return _folder
 
 
-def download(url: str, size: int | None = None, copied: int | None = None) -> Path:
+def download(url: str, size: int | None = None, copied: int | None = None, private: dict[str, str] | None = None) -> Path:
     """A local copy of an http(s) file (a `pathlib.Path` named as the URL's file, so its suffix
     says its format), streamed to a temporary folder removed when the process exits, or when the
     Python API call that made it returns (`holds_downloads`); each URL is fetched once in that
@@ -93,7 +119,8 @@ def download(url: str, size: int | None = None, copied: int | None = None) -> Pa
     the first download of the URL only), and a chunked reply must end with its last chunk: urllib's reads end quietly when the server, or a
     proxy between, closes early, and half a file would be read as a whole one (a CSV of half the
     rows, exit 0). `copied`: the size of the Ray driver's copy, which a worker's download must
-    match (no probe then: the driver's download was counted against it). A file larger than the
+    match (no probe then: the driver's download was counted against it); `private`: headers sent
+    to the URL's host only (`http_open`: the Hub's token). A file larger than the
     room left in the temporary folder is refused before its first byte is written, saying how
     much it needs and how to point TMPDIR elsewhere."""
     import http.client
@@ -102,13 +129,13 @@ def download(url: str, size: int | None = None, copied: int | None = None) -> Pa
     if url in _downloads:
         return _downloads[url]
     if size is None and copied is None:
-        size = range_probe(url)[1]
+        size = range_probe(url, private)[1]
     folder = Path(_download_folder().name) / str(next(_download_number))
     folder.mkdir()
     target = folder / (file_name(url) or "download")
     expected = size
     try:
-        with http_open(url) as response, open(target, "wb") as out:
+        with http_open(url, private=private) as response, open(target, "wb") as out:
             _refuse_transfer_gzip(url, response)
             length = response.headers.get("Content-Length")
             expected = int(length) if length and length.isdigit() else size

@@ -1,5 +1,5 @@
 """CSV and TSV lines with another number of fields than the header: refused naming the line and
-the fix. polars' reader (plain local files and hf://; an http(s) file is read as its local copy) pads a short line with nulls and, reading
+the fix. polars' reader (plain local files and hf:// patterns; an http(s) or hf file is read as its local copy) pads a short line with nulls and, reading
 only the audited columns, drops a long line's extra fields without a word: `1,hello, world`
 under `id,text` was the text `hello`, and a label column shifted. pyarrow's reader (compressed
 and object-store files) refuses such a line without saying where ("Expected 2 columns, got 3").
@@ -7,13 +7,17 @@ and object-store files) refuses such a line without saying where ("Expected 2 co
 The check is pyarrow's parser (`field_count_fault`): the reader of compressed and object-store
 files checks as it reads, and names the line once it stopped at one; a plain local file, which polars reads, is parsed by pyarrow in a
 thread beside its first read (`fields_checked`: about 1.3 s of CPU per GB, off the critical
-path)."""
+path). pyarrow ends a line at every carriage return, polars only at a line feed: a plain file
+with `\n` line ends that holds a lone `\r` in a value, where pyarrow found a line, is parsed again
+as polars reads it (`_fault_as_polars_reads`: Python's csv module, the lone `\r`s made
+spaces; a pass at the csv module's speed, about 25 s of CPU per GB, for such files only)."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import io
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -94,11 +98,13 @@ def field_count_fault(
     quoted: bool,
     blank: int = 0,
     stop: threading.Event | None = None,
+    cr_in_values: bool = False,
 ) -> InputError | None:
     """The error naming the first line of a CSV or TSV file whose number of fields is not the
     header's, or None (also when pyarrow cannot read the file: its reader says why later).
     `blank`: blank lines before the header; `stop`: set when the check is no longer wanted (read
-    up to there)."""
+    up to there); `cr_in_values`: the file is read by polars, for which a carriage return that
+    ends no line of a file with `\n` line ends is part of a value (pyarrow ends a line there)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -121,24 +127,73 @@ def field_count_fault(
         if found is None:
             return None
         row = InvalidRow(int(found[2]), int(found[3]), int(found[1]), found[4])  # skipped blank lines counted
-        if _read_as_polars_reads(location, compression, row):
+        if _read_as_polars_reads(row):
             return None
+        if _has_lone_carriage_return(location, compression):  # pyarrow ended a line where it ends none
+            # pyarrow's own reader (compressed and object-store files) says what it says
+            return _fault_as_polars_reads(location, compression, separator, quoted, stop) if cr_in_values else None
         return fields_error(location, compression, separator, quoted, row)
     return None
 
 
-def _read_as_polars_reads(location: Location, compression: str | None, row: InvalidRow) -> bool:
+def _read_as_polars_reads(row: InvalidRow) -> bool:
     """Whether pyarrow's short row is no fault of the file (an error path only): a line of
-    whitespace alone, or `""` (polars reads it as a row, as before the check); a file with `\n`
-    line ends holding a carriage return that ends no line (pyarrow ends a line there, polars
-    reads it as part of the value; a file whose lines all end in `\r` is read by pyarrow)."""
-    if row.actual_columns < row.expected_columns and row.text.strip() in ("", '""'):
-        return True
-    return _has_lone_carriage_return(location, compression)
+    whitespace alone, or `""` (polars reads it as a row, as before the check)."""
+    return row.actual_columns < row.expected_columns and row.text.strip() in ("", '""')
+
+
+def _fault_as_polars_reads(
+    location: Location, compression: str | None, separator: str, quoted: bool, stop: threading.Event | None
+) -> InputError | None:
+    """`field_count_fault` for a file with `\n` line ends holding a lone carriage return, read as
+    polars reads it: lines end at `\n` only, a lone `\r` is part of its value (quoted or not).
+    Python's csv module parses the file with those made spaces (it ends a record at an unquoted
+    one), blank lines and lines of whitespace taken as polars takes them (an error path only)."""
+    csv.field_size_limit(1 << 30)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    expected, start = None, 1
+    with _text(location, compression, newline="\n") as stream:
+        lines = itertools.chain.from_iterable(_masked_lines(stream, stop))
+        reader = csv.reader(lines, delimiter=separator, quotechar='"', quoting=quoting)
+        try:
+            for record in reader:
+                if expected is None:
+                    expected = len(record) or None  # blank lines before the header
+                elif len(record) != expected and record:
+                    row = InvalidRow(expected, len(record), 0, _lines(location, compression, start, reader.line_num))
+                    if not _read_as_polars_reads(row):
+                        return fields_error(location, compression, separator, quoted, row, line=start)
+                start = reader.line_num + 1
+        except csv.Error:  # a stray quote the csv module reads otherwise: polars' reader says what it says
+            return None
+    return None
+
+
+def _masked_lines(stream: Any, stop: threading.Event | None) -> Iterator[list[str]]:
+    """A text stream's lines ending in `\n` (the last may not), a block at a time, each lone
+    `\r` made a space (the csv module would end a record there); no more once `stop` is set."""
+    carry = ""
+    while block := stream.read(CHECK_BLOCK_BYTES):
+        if stop is not None and stop.is_set():
+            return
+        block = carry + block
+        cut = block.rfind("\n") + 1
+        carry = block[cut:]
+        yield _LINE.findall(_LONE_CR_TEXT.sub(" ", block[:cut]))
+    yield [_LONE_CR_TEXT.sub(" ", carry)] if carry else []
+
+
+def _lines(location: Location, compression: str | None, first: int, last: int) -> str:
+    """Lines `first` to `last` (1-based, `\n` ends a line) of the file, without the last line end."""
+    with _text(location, compression, newline="\n") as stream:
+        return "".join(itertools.islice(stream, first - 1, last)).rstrip("\r\n")
 
 
 #: A carriage return that is not the start of a CRLF line end.
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_LONE_CR_TEXT = re.compile(r"\r(?!\n)")
+#: A line and its `\n`.
+_LINE = re.compile(r"[^\n]*\n")
 
 
 def _has_lone_carriage_return(location: Location, compression: str | None) -> bool:
@@ -155,10 +210,13 @@ def _has_lone_carriage_return(location: Location, compression: str | None) -> bo
         return feed and (lone or carry == b"\r")  # the file may end with one
 
 
-def fields_error(location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow) -> InputError:
+def fields_error(
+    location: Location, compression: str | None, separator: str, quoted: bool, row: InvalidRow, line: int | None = None
+) -> InputError:
     """The error for the `row` of a CSV or TSV file with another number of fields than its
-    header: its line, its fields and the header's, and how to fix it."""
-    where = f"line {_physical_line(location, compression, separator, quoted, row.number)}"
+    header: its line (`line` where known, else found from pyarrow's row number), its fields
+    and the header's, and how to fix it."""
+    where = f"line {line or _physical_line(location, compression, separator, quoted, row.number)}"
     text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
     header = _header(location, compression)
     other = next((c for c in (";", "|", "\t", ",") if c != separator and c in header), None)
@@ -185,9 +243,10 @@ def _raw(location: Location, compression: str | None) -> Any:
     return open_stream(location, compression)
 
 
-def _text(location: Location, compression: str | None) -> Any:
-    """The file as text (a byte order mark skipped), its line ends kept as they are."""
-    return io.TextIOWrapper(_raw(location, compression), encoding="utf-8-sig", errors="replace", newline="")
+def _text(location: Location, compression: str | None, newline: str = "") -> Any:
+    """The file as text (a byte order mark skipped), its line ends kept as they are; lines end
+    at each of `\n`, `\r\n` and `\r`, or at `newline` (`"\n"`: there only)."""
+    return io.TextIOWrapper(_raw(location, compression), encoding="utf-8-sig", errors="replace", newline=newline)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ What streams and what is loaded whole:
 - A `.json` file holding one JSON array (GPTeacher's release format) is loaded whole: a JSON
   array cannot be parsed in parts.
 - hf:// files, and http(s):// Parquet files from a server with byte ranges, are read by polars' own
-  readers (`scan_*`); every other http(s) file from a checked local copy (`download`).
+  readers (`scan_*`); every other http(s) file, and an hf:// CSV or TSV file (`hub`), from a checked local copy (`download`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
+from . import hub
 from .downloads import download, range_probe
 from .fields import field_count_fault, fields_checked
 from .json_lines import format_fault, json_lines_part, scanned_json_lines_part
@@ -333,8 +334,7 @@ def _remote_polars_part(url: str, kind: str) -> Part:
         # polars has no text reader for URLs, and a .json may be an array (read whole anyway) or
         # JSON lines: http(s) files are read from a local copy, as a local file is.
         raise InputError(f"{url}: a .{kind.replace('text', 'txt')} file on hf:// is not supported; use its Parquet or JSONL files")
-    # hf:// has no plain download here: polars' own inference, from 1,000 rows.
-    if kind in SEPARATORS:
+    if kind in SEPARATORS:  # an hf:// pattern (one file is downloaded): polars' own inference, from 1,000 rows
         return _scanned_delimited(url, kind, b"", quoted=True)
     if kind == "ndjson":
         return polars_part(url, pl.scan_ndjson(url, infer_schema_length=1000))
@@ -357,15 +357,18 @@ def _remote_parquet_part(url: str) -> Part:
     return part
 
 
-def downloaded_part(url: str, size: int | None = None, copy: Path | None = None) -> Part:
+def downloaded_part(
+    url: str, size: int | None = None, copy: Path | None = None, name: str | None = None, private: dict[str, str] | None = None
+) -> Part:
     """An http(s) file read from a local copy (`download`, its bytes counted against the size the
     server announces; or `copy`, a Ray worker's, `downloads.local_copy`) as a local file is, and
-    named by its URL (errors too)."""
-    copy = download(url, size) if copy is None else copy
+    named by its URL (errors too), or by `name` (an hf:// file's, fetched with `private` headers)."""
+    shown = url if name is None else name
     try:
-        return _named_by_url(file_part(copy), url, copy)
+        copy = download(url, size, private=private) if copy is None else copy
+        return _named_by_url(file_part(copy), shown, copy)
     except InputError as e:
-        raise type(e)(str(e).replace(str(copy), url)) from None
+        raise type(e)((str(e) if copy is None else str(e).replace(str(copy), shown)).replace(url, shown)) from None
 
 
 def _named_by_url(part: Part, url: str, copy: Path) -> Part:
@@ -429,6 +432,8 @@ def file_part(location: Location) -> Part:
         raise EmptyFile(f"{location}: no rows (the file is empty)")
     try:
         if not local and scheme_of(str(location)) in POLARS_ONLY:
+            if scheme_of(str(location)) == "hf" and kind in SEPARATORS and (url := hub.file_url(str(location))) is not None:
+                return downloaded_part(url, name=str(location), private=hub.token_headers())  # checked as a local file
             if scheme_of(str(location)) != "hf":
                 # Read from a checked download: polars' readers given a short range reply end a
                 # CSV, JSON lines or Arrow file early without an error (fewer rows, exit 0). Only
@@ -481,7 +486,7 @@ def file_part(location: Location) -> Part:
             refuse_repeated_columns(str(location), header_names(head, SEPARATORS[kind], quoted))
             part = _scanned_delimited(location, kind, head, quoted, glob=False)
             blank = _leading_blank_lines(location, None) if head[:1] in (b"\r", b"\n") else 0
-            check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank)
+            check = functools.partial(field_count_fault, location, None, SEPARATORS[kind], quoted, blank, cr_in_values=True)
             return utf8_checked(fields_checked(part, check), location, None)
         part = csv_part(location, compression, SEPARATORS[kind], quoted, lead)
         part.plain_tsv = not quoted

@@ -5,8 +5,8 @@ Object stores are pyarrow's (`s3://`, `gs://`, `az://`): they list globs and fol
 files. An object-store URL's `%XX` escapes are decoded (`a%2Bb.parquet` is the key
 `a+b.parquet`), and the objects a folder or a glob lists are named so that they decode back to
 their own keys (`object_url`). `http(s)://` and `hf://` have no listing here; hf files and
-http(s) Parquet files are read by polars' own object-store readers, other http(s) files
-from a checked local copy (`downloads.py`). Credentials and endpoints come from the usual environment of
+http(s) Parquet files are read by polars' own object-store readers, other http(s) files, and
+an hf CSV or TSV file (`hub.py`), from a checked local copy (`downloads.py`). Credentials and endpoints come from the usual environment of
 each client (`AWS_*`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `HF_TOKEN`); nothing
 is configured here.
 """
