@@ -126,7 +126,7 @@ def test_a_lone_carriage_return_in_a_value_of_a_newline_file_stays_in_its_value(
     assert got[20] == ("20", "c\runquoted row number 20")  # the csv module ends a record at it: polars does not
 
 
-@pytest.mark.parametrize("name", ["mac.csv", "cdn/mac.csv", "mac.tsv"])
+@pytest.mark.parametrize("name", ["mac.csv", "cdn/mac.csv", "mac.tsv", "a dir/mac 1.csv"])
 def test_an_hf_file_whose_lines_end_in_a_carriage_return_is_rows(tmp_path, hub, name):
     """polars' reader of hf:// read one line (a header of every row, or "no rows"): read as a
     local file is, from a copy fetched with the token (not sent on to the CDN's host)."""

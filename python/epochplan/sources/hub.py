@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 #: Where the Hub is when HF_ENDPOINT does not say.
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -31,7 +32,10 @@ def file_url(url: str) -> str | None:
         return None
     bucket, repo, revision, path = found.groups()
     endpoint = os.environ.get("HF_ENDPOINT", "").rstrip("/") or DEFAULT_ENDPOINT
-    return f"{endpoint}/{bucket}/{repo}/resolve/{revision or 'main'}/{path}"
+    # The path as the repository names it (a space, `#` or `%` in it quoted for the URL); the
+    # revision as `huggingface_hub` writes it, `refs%2Fconvert%2Fparquet` (a `/` quoted).
+    revision = quote(unquote(revision or "main"), safe="")
+    return f"{endpoint}/{bucket}/{repo}/resolve/{revision}/{quote(path)}"
 
 
 def token_headers() -> dict[str, str]:
