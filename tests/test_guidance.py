@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import random
+import unicodedata
 
 import polars as pl
 import pytest
 
+import epochplan
 from conftest import audit_json, run_cli
 
 
@@ -158,6 +160,27 @@ def test_labels_differing_in_case_or_spaces_and_the_no_label_sentinel_are_warnin
         scale = tmp_path / "scale.parquet"
         pl.DataFrame({"text": texts, "label": values}).write_parquet(scale)
         assert audit_json(str(scale), "--no-near", "--label", "label")["warnings"] == [], values
+
+
+def test_labels_differing_in_unicode_form_are_variants_shown_apart():
+    """`café` composed and decomposed, full-width `ｐｏｓｉｔｉｖｅ`, a ligature and decomposed
+    Hangul look like (or are) one label but were two classes without a word. The warning names
+    them so that they can be told apart; the classes stay as they are (not merged)."""
+    nfd = lambda text: unicodedata.normalize("NFD", text)  # noqa: E731
+    labels = ["café", nfd("café"), "ｐｏｓｉｔｉｖｅ", "positive", nfd("긍정"), "긍정", "other"]
+    texts = ["the cat sat on the mat", "The  cat sat on the mat", "一只猫", "一只猫", "x y", "x z", "z"]
+    result = epochplan.audit(pl.DataFrame({"text": texts, "label": labels}), label="label", near=False)
+    [warning] = [w for w in result.warnings if w.id == "label-variants"]
+    assert "differ only in case, spaces or Unicode form" in warning.message
+    assert "'cafe\\u0301', 'café'" in warning.message and "'ｐｏｓｉｔｉｖｅ' (NFKC 'positive')" in warning.message
+    assert "'\\u1100\\u1173\\u11bc\\u110c\\u1165\\u11bc', '긍정'" in warning.message
+    assert warning.share == pytest.approx(6 / 7)
+    assert result.labels.counts == dict.fromkeys(labels, 1) and result.conflicts.exact_clusters == 2
+    ligature = epochplan.audit(pl.DataFrame({"text": ["a", "b"], "label": ["ﬁle", "file"]}), label="label", near=False)
+    assert "'ﬁle' (NFKC 'file')" in ligature.warnings[0].message
+    # Labels of one letter apart under NFKC are no variants: `Å` and `A`, `é` and `e`.
+    other = epochplan.audit(pl.DataFrame({"text": ["a", "b", "c", "d"], "label": ["Å", "A", "é", "e"]}), label="label", near=False)
+    assert not [w for w in other.warnings if w.id == "label-variants"]
 
 
 def test_a_label_column_of_ids_or_text_is_a_warning_and_many_real_classes_are_not(tmp_path):

@@ -313,3 +313,71 @@ def test_near_copies_found_in_every_unspaced_script(tmp_path, script):
     assert near_id == [r - r % 2 for r in range(10)], script
     audit = json.loads((tmp_path / "q.json").read_text())
     assert audit["near"]["shingle"] == "auto" and audit["lengths"]["words"]["max"] == 300, script
+
+
+def test_text_choice_counts_words_as_the_core_does():
+    """The text choice's word counter (`text_choice.word_count`) and its letters of unspaced
+    scripts are the core's: a Chinese sentence is its characters, not one whitespace "word"."""
+    from epochplan.auditing import text_choice
+
+    texts = [
+        "请解释一下量子计算的基本原理是什么？",
+        "東京はデータの首都です",
+        "ภาษาไทยเขียนติดกัน",
+        "양자 컴퓨팅의 기본 원리",
+        "hello brave new world",
+    ]
+    texts += ["用Python写2个函数", "日本語でनमस्तेと言います", "人々", "コーヒー・カップ", "the word 東京 in English", ""]
+    for text in texts:
+        assert text_choice.word_count(text) == len(reference_words(text)), text
+        if text:
+            assert epochplan.audit(pl.DataFrame({"text": [text]}), near=False).lengths.words.max == len(reference_words(text)), text
+    chars = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert text_choice._UNSPACED.findall(chars) == UNSPACED.findall(chars)
+
+
+# A label column in each script beside a conversation in that script: Chinese, Japanese and Thai
+# write no spaces (each sentence was one whitespace "word", below the 3 a row that reads as text,
+# so the audit measured the four labels, silently); Korean writes spaces, as English does.
+CONVERSATIONS = {
+    "zh": (["知乎", "百度", "微博", "豆瓣"], "请解释一下量子计算的基本原理是什么？", "量子计算利用量子比特的叠加和纠缠来进行并行计算。"),
+    "ja": (["ニュース", "スポーツ", "天気", "経済"], "量子コンピュータの基本原理を説明してください。", "量子ビットの重ね合わせを利用します。"),
+    "th": (["ข่าว", "กีฬา", "อากาศ", "เศรษฐกิจ"], "ช่วยอธิบายหลักการของคอมพิวเตอร์ควอนตัม", "คอมพิวเตอร์ควอนตัมใช้คิวบิต"),
+    "ko": (["뉴스", "스포츠", "날씨", "경제"], "양자 컴퓨팅의 기본 원리를 설명해 주세요.", "양자 컴퓨팅은 큐비트를 사용합니다."),
+    "en": (["Airoboros", "General QA", "Know-Logic", "EverythingLM"], "Please explain quantum computing.", "It uses qubits."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(CONVERSATIONS))
+def test_a_conversation_in_any_script_is_chosen_over_a_source_beside_it(language):
+    sources, question, answer = CONVERSATIONS[language]
+    conversation = [[{"role": "user", "content": f"{question}{i}"}, {"role": "assistant", "content": answer}] for i in range(40)]
+    result = epochplan.audit(pl.DataFrame({"source": sources * 10, "conversation": conversation}), near=False)
+    assert (result.source.text_columns, result.exact.unique) == (["conversation"], 40)
+    assert any(w.id == "text-column" and "in place of 'source'" in w.message for w in result.warnings)
+    # Beside two conversations, the source is audited and the warning names them (it said nothing).
+    pairs = {"source": sources * 10, "chosen": conversation, "rejected": [list(reversed(c)) for c in conversation]}
+    result = epochplan.audit(pl.DataFrame(pairs), near=False)
+    assert result.source.text_columns == ["source"]
+    assert any(w.id == "text-column" and "text='chosen'" in w.message for w in result.warnings)
+
+
+def test_chinese_mt_bench_turns_are_chosen_and_chinese_tags_and_texts_are_not_labels(tmp_path):
+    """MT-Bench translated (`category` 写作, 数学 … beside `turns` of two Chinese sentences) is its
+    turns; a list of one-word Chinese tags beside a category is no text (as `sports`, `news` are
+    not); a `text` of Chinese reviews beside a `label` of 正面/负面 stays the text."""
+    from conftest import audit_json
+
+    categories = ["写作", "角色扮演", "推理", "数学", "编程", "提取", "理科", "人文"]
+    turns = ["写一篇关于最近去夏威夷旅行的博客文章，重点介绍文化体验。", "用字母A开头的词重写你的上一个回答。"]
+    rows = [{"question_id": 81 + i, "category": categories[i // 10], "turns": [f"{turns[0]}{i}", turns[1]]} for i in range(80)]
+    path = tmp_path / "question.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = audit_json(str(path), "--no-near")
+    assert (result["source"]["text_columns"], result["exact"]["unique"]) == (["turns"], 80)
+    assert any(w["id"] == "text-column" and "pass --text category" in w["message"] for w in result["warnings"])
+    tags = pl.DataFrame({"category": ["新闻", "体育"] * 20, "tags": [["体育", "足球", "新闻"], ["ニュース", "天気"]] * 20})
+    assert epochplan.audit(tags, near=False).source.text_columns == ["category"]
+    reviews = [f"这家餐厅的菜非常好吃，服务也很周到，第{i}次来。" for i in range(40)]
+    result = epochplan.audit(pl.DataFrame({"label": ["正面", "负面"] * 20, "text": reviews}), near=False)
+    assert (result.source.text_columns, result.exact.unique) == (["text"], 40)

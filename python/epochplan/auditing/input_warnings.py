@@ -6,6 +6,7 @@ named as two or more of a dataset's splits read as one (`mixed-splits`), a file 
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -164,8 +165,9 @@ def compressed_copy_warnings(paths: list[Location], where: str = "the input") ->
 
 
 def label_warnings(labels: Labels | None, column: str | None, dtype: pl.DataType | None = None) -> list[AuditWarning]:
-    """`label-variants`: label values that differ only in case or surrounding whitespace (each
-    counts as its own class, and rows carrying two of them as conflicting labels);
+    """`label-variants`: label values that differ only in case, whitespace or Unicode form
+    (`café` composed or decomposed, `ｐｏｓｉｔｉｖｅ` full-width: one value under NFKC; each counts
+    as its own class, and rows carrying two of them as conflicting labels; not merged here);
     `label-sentinel`: the label -1 beside the classes 0, 1 and 2, which SNLI and MNLI (and GLUE's
     test splits) use for "no label"."""
     if labels is None or not labels.counts:
@@ -178,16 +180,16 @@ def label_warnings(labels: Labels | None, column: str | None, dtype: pl.DataType
     # Not when the labels are ids or text: their variants say nothing, and grouping a million
     # values took seconds.
     for value in labels.counts if cardinality is None else ():
-        groups[" ".join(value.split()).casefold()].append(value)
+        groups[_variant_key(value)].append(value)
     variants = [sorted(group, key=lambda v: (-labels.counts[v], v)) for group in groups.values() if len(group) > 1]
     if variants:
         rows = sum(labels.counts[v] for group in variants for v in group)
-        shown = "; ".join(", ".join(repr(v) for v in group[:4]) for group in variants[:NAMED_GROUPS])
+        shown = "; ".join(", ".join(_shown_variant(v) for v in group[:4]) for group in variants[:NAMED_GROUPS])
         more = f" and {len(variants) - NAMED_GROUPS} more groups" if len(variants) > NAMED_GROUPS else ""
         message = (
-            f"label column {column!r} has values that differ only in case or spaces: {shown}{more}. Each counts as its own "
-            "class, and rows with two of them as conflicting labels; if they mean one class, make them one value "
-            "(strip and lowercase the labels) before auditing"
+            f"label column {column!r} has values that differ only in case, spaces or Unicode form: {shown}{more}. Each counts "
+            "as its own class, and rows with two of them as conflicting labels; if they mean one class, make them one value "
+            "(strip, lowercase and NFKC-normalise the labels) before auditing"
         )
         out.append(AuditWarning("label-variants", message, rows / total, ""))
     # Only beside SNLI's and MNLI's three classes (-1 is a real class of -1/0/1 sentiment or ±1
@@ -203,6 +205,29 @@ def label_warnings(labels: Labels | None, column: str | None, dtype: pl.DataType
     if cardinality is not None:
         out.append(cardinality)
     return out
+
+
+def _variant_key(value: str) -> str:
+    """What label variants share: the value under NFKC (composed accents, full-width and
+    compatibility letters as their plain ones, a no-break space as a space), case-folded, its
+    whitespace runs one space and trimmed."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    return " ".join(folded.split())
+
+
+def _shown_variant(value: str) -> str:
+    """A label as the `label-variants` warning names it: its repr (a no-break space is `\\xa0`),
+    with the characters that a composed form would not hold escaped (the accent of a decomposed
+    `cafe\\u0301`, which looks like `café`), and its NFKC form after a compatibility character
+    that shows (`'ｐｏｓｉｔｉｖｅ' (NFKC 'positive')`, `'ﬁle' (NFKC 'file')`): two labels that look
+    alike are told apart, and the reason shows."""
+    shown, composed = repr(value), unicodedata.normalize("NFC", value)
+    for c in dict.fromkeys(value):
+        if not c.isascii() and c not in composed and c in shown:
+            shown = shown.replace(c, f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+    if any(c.isprintable() and unicodedata.normalize("NFKC", c) != c for c in composed):
+        shown += f" (NFKC {unicodedata.normalize('NFKC', composed)!r})"
+    return shown
 
 
 def cardinality_warning(labels: Labels, column: str | None, labelled: int, multi_label: bool = False) -> AuditWarning | None:

@@ -46,11 +46,48 @@ TOKENS_A_ROW = 8
 
 #: How a sentence ends (a label does not).
 _SENTENCE_ENDS = (".", "?", "!", "。", "？", "！", "…")
-#: Letters of the scripts written without spaces (Han, kana, Thai, Lao, Tibetan, Myanmar, Khmer),
-#: whose sentence is one "word" however long.
+#: Letters of the scripts written without spaces, whose sentence is one whitespace "word" however
+#: long: the blocks of the core's `script::is_unspaced` (Han, kana, Thai, Lao, Tibetan, Myanmar,
+#: Khmer, Bopomofo, Yi, Tai scripts, Balinese, Javanese, Tangut …; a test checks them against it).
 _UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]"
+    "[\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u1950-\u1aaf\u1b00-\u1b7f\u3005-\u3007\u3021-\u3029\u3031-\u3035"
+    "\u3038-\u303c\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\ua980-\ua9ff\uaa60-\uaadf\uf900-\ufaff\uff66-\uff9f\U000116d0-\U0001174f\U00016fe0-\U00018d7f"
+    "\U0001aff0-\U0001afff\U0001b000-\U0001b2ff\U00020000-\U0003347f]"
 )
+
+
+def _is_unspaced_word(c: str) -> bool:
+    """A character of a script written without spaces that is a word of its own (the core's
+    `script::is_unspaced_word`): not its punctuation or symbols (。 ・ ་)."""
+    return _UNSPACED.match(c) is not None and unicodedata.category(c)[0] not in "PS"
+
+
+def _mostly_unspaced(text: str) -> bool:
+    """Whether most letters of `text` are of scripts written without spaces (the core's
+    `script::is_mostly_unspaced`)."""
+    if text.isascii():
+        return False
+    unspaced = sum(1 for c in text if _is_unspaced_word(c))
+    return unspaced * 2 > unspaced + sum(1 for c in text if c.isalpha() and not _is_unspaced_word(c))
+
+
+def word_count(text: str) -> int:
+    """The words of `text` as the core counts them (README, **word**; `script::for_each_word`):
+    whitespace-separated words, except in text whose letters are mostly of scripts written without
+    spaces, where each of their letters is a word and any other run of letters, marks or digits is
+    one (`我们用PyTorch` is four). `请解释一下量子计算` is nine words, not one."""
+    if not _mostly_unspaced(text):
+        return len(text.split())
+    count, in_run = 0, False
+    for c in text:
+        if _is_unspaced_word(c):
+            count, in_run = count + 1, False
+        elif c.isalnum() or (in_run and unicodedata.category(c).startswith("M")):
+            count, in_run = count + (not in_run), True
+        else:
+            in_run = False
+    return count
 
 
 def _is_label(value: str) -> bool:
@@ -106,21 +143,29 @@ def _row_text(value: Any) -> str:
     return "\n".join(texts)
 
 
+def _item_words(item: str, message: bool) -> int:
+    """An item's words (`word_count`), but a string of a list (not a message) that is a label
+    in a script written without spaces (`体育`, `ニュース`: `_is_label`) is one: a tag, as `sports`
+    is, where its letters made a list of such tags read as text."""
+    return 1 if not message and _mostly_unspaced(item) and _is_label(item) else word_count(item)
+
+
 def reads_as_text(values: list[Any], beside: list[Any]) -> bool:
     """Whether a list column's first `values` read as text beside the string column's first
-    values (`beside`): TEXT_WORDS or more words a row; messages (a conversation), or strings of
-    ITEM_WORDS or more words on average, or TOKENS_A_ROW strings a row (a few one-word tags are no
-    text); and longer rows than its."""
+    values (`beside`): TEXT_WORDS or more words a row (`word_count`: each letter of a script
+    written without spaces a word); messages (a conversation), or strings of ITEM_WORDS or more
+    words on average, or TOKENS_A_ROW strings a row (a few one-word tags are no text); and longer
+    rows than its."""
     rows = [_row_text(v) for v in values]
     items = [line for row in rows for line in row.split("\n") if line.strip()]
     if not rows or not items:
         return False
     strings = [v for v in beside if isinstance(v, str)]
     own = sum(map(len, strings)) / len(strings) if strings else 0.0
-    words = sum(len(r.split()) for r in rows)
     # A conversation's messages are text however short; strings of one word read as text only
     # as a sentence's tokens (CoNLL's `tokens`), many a row, where tags are a few.
     messages = any(isinstance(item, dict) for v in values if isinstance(v, list) for item in v)
+    words = sum(_item_words(item, messages) for item in items)
     worded = messages or words / len(items) >= ITEM_WORDS or len(items) / len(rows) >= TOKENS_A_ROW
     return words / len(rows) >= TEXT_WORDS and worded and sum(map(len, rows)) / len(rows) > own
 
