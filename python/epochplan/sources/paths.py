@@ -384,8 +384,13 @@ def format_of(paths: Sequence[Location]) -> str:
             raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
         kinds.setdefault("ndjson" if kind == "json" else kind, []).append(p)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
-        raise InputError(_mixed_types(kinds))
+        raise MixedTypes(_mixed_types(kinds))
     return next(iter(kinds))
+
+
+class MixedTypes(InputError):
+    """Files of several types in one input: the message names no input, which its caller does where
+    there are several (an eval split's, `leakage.open_eval`)."""
 
 
 #: Names of the reader kinds in messages, and the order in which a tie of files suggests one:
