@@ -3,6 +3,8 @@ function called and what to pass instead, before any data is read."""
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -282,3 +284,86 @@ def test_the_command_line_keeps_its_words_for_dedup_warnings(tmp_path):
     assert proc.returncode == 0 and "pass --text instruction --text input --text output" in proc.stderr, proc.stderr
     proc = run_cli("dedup", str(tmp_path / "y.parquet"), "--label", "y", "-q", "-o", str(tmp_path / "b.parquet"))
     assert proc.returncode == 0 and "see them with epochplan audit --label y" in proc.stderr, proc.stderr
+
+
+def test_audit_warnings_name_its_keyword_arguments_not_the_command_line(tmp_path):
+    """`AuditResult.warnings` of `epochplan.audit()` said the command line's words ("audit a column
+    that varies with --text (answer)", "Rerun with --verify exact", "audit it too with --text",
+    "--label or --text", "give --label the column", "'train-*.parquet' --eval 'test-*.parquet'",
+    "(or several --text, joined a row)") where `dedup()`'s said its keyword arguments."""
+    from conftest import audit_json
+
+    opening = "you are a helpful assistant and you answer every question with care and in detail. " * 2
+    pl.DataFrame(
+        {
+            "text": [f"{opening} question number {i} about topic {i * 7}" for i in range(300)],
+            "answer": [f"answer {i} is {i * 3}" for i in range(300)],
+        }
+    ).write_parquet(tmp_path / "templated.parquet")
+    media = pl.DataFrame({"text": ["a cat", "a cat", "a dog", "a car"], "image": [f"{i}.jpg" for i in range(4)]})
+    for lang in ("en", "de"):
+        (tmp_path / f"p/lang={lang}").mkdir(parents=True)
+        pl.DataFrame({"text": [f"{lang} row {i}" for i in range(5)]}).write_parquet(tmp_path / f"p/lang={lang}/part-0.parquet")
+    ids = pl.DataFrame({"text": [f"text {i}" for i in range(1200)], "id": [f"id{i}" for i in range(1200)]})
+    (tmp_path / "hub").mkdir()
+    pl.DataFrame({"text": ["tr 1", "tr 2"]}).write_parquet(tmp_path / "hub/train-00000.parquet")
+    pl.DataFrame({"text": ["te 1"]}).write_parquet(tmp_path / "hub/test-00000.parquet")
+    turns = {k: [[f"write an essay about topic {i}", f"{k} reply {i}"] for i in range(80)] for k in ("chosen", "rejected")}
+    conversations = pl.DataFrame({"category": [["sports", "news"][i % 2] for i in range(80)], **turns})
+    cases = {
+        "audit a column that varies with text=... (answer)": (str(tmp_path / "templated.parquet"), {"text": "text"}),
+        "Rerun with verify='exact' to measure the true similarity": (str(tmp_path / "templated.parquet"), {"text": "text"}),
+        "audit it too with text=...": (media, {"near": False}),
+        "cannot take them as label=... or text=...": (str(tmp_path / "p/*/*.parquet"), {"near": False}),
+        "give label=... the column that holds the classes": (ids, {"near": False, "label": "id"}),
+        f"e.g. '{tmp_path}/hub/train-*.parquet' with eval=['{tmp_path}/hub/test-*.parquet']": (str(tmp_path / "hub"), {"near": False}),
+        "pass text='chosen' (or several, joined a row: text=['chosen', 'rejected'])": (conversations, {"near": False}),
+    }
+    for said, (data, options) in cases.items():
+        messages = [w.message for w in epochplan.audit(data, **options).warnings]
+        assert any(said in m for m in messages) and not any(_cli_words(m) for m in messages), (said, messages)
+    # The command line keeps its flags.
+    cli = [w["message"] for w in audit_json(str(tmp_path / "templated.parquet"), "--text", "text", "-q")["warnings"]]
+    assert any("varies with --text (answer)" in m for m in cli) and any("Rerun with --verify exact" in m for m in cli), cli
+    cli = [w["message"] for w in audit_json(str(tmp_path / "hub"), "--no-near", "-q")["warnings"]]
+    assert any(f"'{tmp_path}/hub/train-*.parquet' --eval '{tmp_path}/hub/test-*.parquet'" in m for m in cli), cli
+
+
+def test_plan_warnings_name_its_keyword_arguments_not_the_command_line(tmp_path):
+    """`Plan.warnings` of `epochplan.plan()` said "lower --batch, --grad-accum or --gpus", "longer
+    than --seq-len 64", "audit dedup --eval's output (or give its row count to --samples)"; and
+    the audit `plan(data)` runs warned "audit it too with --text"."""
+    import warnings
+
+    said = epochplan.plan(samples=100, batch=64, gpus=4).warnings
+    assert any("lower batch=..., grad_accum=... or gpus=..." in m for m in said) and not any(_cli_words(m) for m in said), said
+    train = pl.DataFrame({"text": [f"train doc number {i} " + "word " * (i % 700) for i in range(400)]})
+    result = epochplan.audit(train, eval={"val": train.head(5)})
+    said = epochplan.plan(result, seq_len=64).warnings
+    assert any("are longer than seq_len=64" in m for m in said), said
+    assert any("after epochplan.dedup(data, eval=...) 395 remain" in m for m in said), said
+    assert any("plan on the rows epochplan.dedup(data, eval=...) returns (or give their count as samples=...)" in m for m in said), said
+    assert not any(_cli_words(m) or "`" in m for m in said), said
+    path = tmp_path / "captions.parquet"
+    pl.DataFrame({"text": ["a cat", "a cat", "a dog", "a car"], "image": [f"{i}.jpg" for i in range(4)]}).write_parquet(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        epochplan.plan(str(path))
+    given = [str(w.message) for w in caught]
+    assert any("audit it too with text=..." in m for m in given) and not any(_cli_words(m) for m in given), given
+    # The command line keeps its flags and commands.
+    from conftest import run_cli
+
+    train.write_parquet(tmp_path / "train.parquet")
+    train.head(5).write_parquet(tmp_path / "val.parquet")
+    audit_file = tmp_path / "audit.json"
+    assert (
+        run_cli(
+            "audit", str(tmp_path / "train.parquet"), "--eval", str(tmp_path / "val.parquet"), "-q", "--json", str(audit_file)
+        ).returncode
+        == 0
+    )
+    proc = run_cli("plan", "--audit", str(audit_file), "--seq-len", "64", "--format", "json")
+    cli = json.loads(proc.stdout)["warnings"]
+    assert any("after `epochplan dedup --eval` 395 remain" in m and "audit dedup --eval's output" in m for m in cli), cli
+    assert any("longer than --seq-len 64" in m for m in cli), cli

@@ -1269,6 +1269,44 @@ def test_a_file_beside_its_compressed_copy_is_warned(tmp_path):
     assert not [w for w in alone.warnings if w.id == "compressed-copy"]
 
 
+def test_a_file_beside_its_compressed_copy_is_warned_in_any_case_of_its_suffixes(tmp_path):
+    """Suffixes are read in any case (`D.JSONL.GZ` is gzip, JSON lines): the warning compares the
+    names as the readers take them, so `d.JSONL` beside `d.jsonl.gz` is one data set twice too; two
+    uncompressed files are no copy."""
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in ["x", "y", "x", "z"])
+    for k, (plain, packed) in enumerate((("D.JSONL", "D.JSONL.GZ"), ("d.jsonl", "d.jsonl.GZ"), ("d.JSONL", "d.jsonl.gz"))):
+        folder = tmp_path / str(k)
+        folder.mkdir()
+        (folder / plain).write_text(lines)
+        (folder / packed).write_bytes(gzip.compress(lines.encode()))
+        result = epochplan.audit(str(folder), near=False)
+        assert result.rows == 8
+        [copy] = [w.message for w in result.warnings if w.id == "compressed-copy"]
+        assert copy.startswith(f"the input reads {folder}/{plain} and {folder}/{packed}, which differ only by a compression suffix")
+    assert copy.split(": ")[0].endswith("and the case of their type suffix")  # d.JSONL, d.jsonl.gz
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "d.JSONL").write_text(lines)
+    (tmp_path / "u" / "d.jsonl").write_text(lines)
+    assert not [w for w in epochplan.audit(str(tmp_path / "u"), near=False).warnings if w.id == "compressed-copy"]
+
+
+def test_an_eval_split_of_mixed_file_types_is_named(tmp_path):
+    """The error named a file of each type and a pattern, but not that the files were an eval
+    split's: the train input looked at fault."""
+    pl.DataFrame({"text": ["a", "b", "c"]}).write_parquet(tmp_path / "train.parquet")
+    (tmp_path / "ev").mkdir()
+    pl.DataFrame({"text": ["a", "x"]}).write_parquet(tmp_path / "ev" / "a.parquet")
+    (tmp_path / "ev" / "b.jsonl").write_text('{"text": "y"}\n')
+    mixed = f"inputs mix file types: Parquet ({tmp_path}/ev/a.parquet), JSON lines ({tmp_path}/ev/b.jsonl)"
+    proc = run_cli("audit", str(tmp_path / "train.parquet"), "--eval", f"test={tmp_path / 'ev'}")
+    assert_clean_error(proc, f"eval split 'test': {mixed}")
+    proc = run_cli("dedup", str(tmp_path / "train.parquet"), "--eval", str(tmp_path / "ev"), "-o", str(tmp_path / "out.parquet"))
+    assert_clean_error(proc, f"eval split 'ev': {mixed}")
+    with pytest.raises(epochplan.InputError, match=re.escape(f"eval split 'test': {mixed}")):
+        epochplan.audit(str(tmp_path / "train.parquet"), eval={"test": str(tmp_path / "ev")})
+    assert_clean_error(run_cli("audit", str(tmp_path / "ev")), f"error: {mixed}")  # the train input's: no split to name
+
+
 def test_mixed_file_types_name_a_file_of_each_and_a_pattern(tmp_path):
     """A Hub snapshot's folder holds a licence and a stats file beside its Parquet: the error named
     no file, called the `.json` "ndjson", and suggested no way to read the data alone."""

@@ -219,12 +219,12 @@ def test_template_warning_on_toolformer_prompt_not_on_response(tmp_path):
     prompt = epochplan.audit(TOOLFORMER, text="prompt", keep_clusters=False).to_dict()
     warning, sketch = prompt["warnings"]
     # A fifth of the near members are a few points below the threshold (benchmarks/RESULTS.md):
-    # the sketch estimates near it are named, with --verify exact advised.
+    # the sketch estimates near it are named, with verify='exact' advised (the API's words: `--verify exact` on the command line).
     assert sketch["id"] == "near-sketch" and "start with one of 8 shared texts" in sketch["message"]
-    assert "--verify exact" in sketch["message"] and sketch["text"] == ""  # the template warning shows the text
+    assert "Rerun with verify='exact'" in sketch["message"] and sketch["text"] == ""  # the template warning shows the text
     assert warning["id"] == "template" and warning["share"] >= 0.5
     assert warning["text"].startswith("toolformer: enabled toolformer access:")
-    assert "--text" in warning["message"] and "response" in warning["message"]
+    assert "varies with text=... (" in warning["message"] and "response" in warning["message"]  # `--text` on the command line
     # a prefix's count is a Misra-Gries lower bound (6,736 counted where 6,760 rows share them)
     assert f"({prompt['template']['count']:,} of {prompt['rows']:,}, or more)" in warning["message"]
     assert prompt["template"]["source"] == "prefix" and prompt["template"]["share"] == warning["share"]
@@ -272,8 +272,8 @@ def test_a_template_every_row_shares_is_counted_without_or_more():
     warning, sketch = epochplan.audit(frame, keep_clusters=False).to_dict()["warnings"]
     assert "(300 of 300)" in warning["message"] and "or more" not in warning["message"]
     # Sketch merged 214 rows that --verify exact keeps apart (300 near unique): the near-sketch
-    # warning says so.
-    assert sketch["id"] == "near-sketch" and "--verify exact" in sketch["message"]
+    # warning says so, in the API's words.
+    assert sketch["id"] == "near-sketch" and "Rerun with verify='exact'" in sketch["message"]
 
 
 def _web_pages(tmp_path, n: int = 600):

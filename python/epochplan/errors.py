@@ -356,7 +356,7 @@ def option(flag: str, value: object, keyword: str | None = None, *, placeholder:
     val=question`, `eval_text={'val': 'question'}`). `placeholder`: the value (a mapping's
     values) stand for what to write (`COL`), unquoted: `eval_text={'val': COL}`. A list or tuple: the flag given for each
     value (`--text a --text b`), the keyword argument given the list (`text=['a', 'b']`)."""
-    if _API_CALL.get() is not None:
+    if in_api_call():
         name = keyword or flag.lstrip("-").replace("-", "_")
         if isinstance(value, (list, tuple)):
             return f"{name}={list(value)!r}"
@@ -368,6 +368,12 @@ def option(flag: str, value: object, keyword: str | None = None, *, placeholder:
     if isinstance(value, (list, tuple)):
         return " ".join(f"{flag} {v}" for v in value)
     return f"{flag} {value}"
+
+
+def in_api_call() -> bool:
+    """Whether the running call came from the user's code through the API (`keyword_errors`): a
+    message then names its arguments, not the command line's (`option`)."""
+    return _API_CALL.get() is not None
 
 
 def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = {}) -> Callable[[_Function], _Function]:

@@ -110,7 +110,7 @@ def representatives(
     if leaked.height:
         kept = kept.filter(~kept.is_in(leaked["row"].implode()))
     by_split = dict(leaked.group_by("split").len().iter_rows()) if leaked.height else {}
-    messages = [w.message for w in result.warnings] + [*conflict_warning(result, level, keep), *type_join_warnings(source, warn)]
+    own = [*conflict_warning(result, level, keep), *type_join_warnings(source, warn)]  # in the API's words, as the audit's are
     summary = DedupSummary(
         rows=result.rows,
         kept=kept.len(),
@@ -120,10 +120,10 @@ def representatives(
         keep=keep,
         leaked_rows_removed=leaked.height,
         leaked_by_split={name: by_split.get(name, 0) for name in result.leakage},
-        warnings=tuple(map(api_words, messages)),  # in the words of the API function called, its errors' (`keyword_errors`)
+        warnings=tuple([w.message for w in result.warnings] + [api_words(m) for m in own]),
     )
     if warn:
-        said = {api_words(w.message) for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
+        said = {w.message for w in result.warnings if w.id == "eval-split-left-out"}  # `audit` warned them
         for message in summary.warnings:
             if message not in said:
                 warn_at_caller(message)  # at the caller of `dedup`

@@ -146,17 +146,22 @@ def compressed_copy_warnings(paths: list[Location], where: str = "the input") ->
     differs only by a compression suffix (`d.jsonl` and `d.jsonl.gz`, as `gzip -k` leaves them in
     a folder): most likely one data set twice, every row counted as a duplicate of itself (and
     `dedup` keeps one of each pair). A warning, not an error: the two may hold different rows."""
-    names: dict[str, list[str]] = {}
+    names: dict[str, list[tuple[str, str, bool]]] = {}  # the name a file was compressed from -> (file, that name, compressed)
     for location in paths:
         name = without_secrets(str(location))
         bare = name.split("?", 1)[0] if is_remote(name) else name  # a URL's query is no part of its name
-        names.setdefault(bare[: bare.rfind(".")] if file_format(location)[1] else bare, []).append(name)
+        plain = bare[: bare.rfind(".")] if file_format(location)[1] else bare
+        # Its format suffix as the readers take it, in any case (`d.JSONL` is read as `d.jsonl.gz` is, as JSON lines).
+        dot = plain.rfind(".")
+        names.setdefault(plain[:dot] + plain[dot:].lower() if dot > plain.rfind("/") else plain, []).append((name, plain, plain != bare))
     out = []
     kept = ", and dedup keeps one of each pair" if where == "the input" else ""
-    for copies in names.values():
-        if len(copies) > 1:
+    for group in names.values():
+        copies, plains = [name for name, _, _ in group], {plain for _, plain, _ in group}
+        if len(copies) > 1 and any(compressed for _, _, compressed in group):  # not `d.JSONL` beside `d.jsonl`: no copy
+            differ = "a compression suffix" if len(plains) == 1 else "a compression suffix and the case of their type suffix"
             message = (
-                f"{where} reads {', '.join(copies[:-1])} and {copies[-1]}, which differ only by a compression suffix: if one is a copy of the "
+                f"{where} reads {', '.join(copies[:-1])} and {copies[-1]}, which differ only by {differ}: if one is a copy of the "
                 f"other (gzip -k keeps the original), each of its rows is counted twice, as a duplicate of itself{kept}; read "
                 "only one of them (name the file, or a quoted pattern that matches one)"
             )

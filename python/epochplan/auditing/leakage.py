@@ -11,7 +11,7 @@ import polars as pl
 
 from ..errors import InputError, naming_input, option, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
-from ..sources.paths import file_key, shard_pattern
+from ..sources.paths import MixedTypes, file_key, shard_pattern
 from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
 from .text_choice import ConversationChoice
@@ -65,7 +65,10 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
     per_split = eval_columns(eval_text, [name for name, _ in items], columns)
     opened = {}
     for name, spec in items:
-        source = open_source(spec)
+        try:
+            source = open_source(spec)
+        except MixedTypes as e:  # this split's files, not train's
+            raise MixedTypes(f"eval split {name!r}: {e}") from None
         source.check_columns(per_split[name])
         where = f"eval split {name!r} ({source.description})"
         try:

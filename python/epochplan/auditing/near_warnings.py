@@ -11,8 +11,11 @@ from .. import defaults
 from .result import AuditWarning, TemplateSignal
 
 #: The command line's way to measure what a sketch estimated (the Python API says `verify='exact'`:
-#: `output_columns`' phrases; `audit()` keeps these words).
+#: `output_columns`' phrases).
 VERIFY_EXACT = "--verify exact"
+#: The command line's way past a shared template: another column (the Python API says `text=...`:
+#: `output_columns`' phrases; `in_keywords` alone would write `text (…)` before a list of columns).
+VARYING_COLUMN = "a column that varies with --text"
 
 
 def capped_warning(capped: int, rows: int) -> AuditWarning:
@@ -23,7 +26,7 @@ def capped_warning(capped: int, rows: int) -> AuditWarning:
         f"{capped:,} rows share band buckets with more representatives than the near-duplicate check verifies "
         f"({defaults.NEAR_MAX_CHECKS} lowest rows, then {defaults.NEAR_MAX_CHECKS} sharing the most buckets): a template "
         "shared by many different rows; each stands alone, so a few near duplicates may be missed. "
-        "Audit a column that varies with --text, or strip the shared text first"
+        f"Audit {VARYING_COLUMN}, or strip the shared text first"
     )
     return AuditWarning("near-capped", message, capped / rows if rows else 0.0, "")
 

@@ -15,7 +15,7 @@ from ..sources.class_labels import FEATURES_FIX
 from ..sources.formats import ONE_TYPE_FIX
 from ..sources.json_numbers import ARRAY_FIX, LINES_FIX
 from .conflicts import SEE_CONFLICTS
-from .near_warnings import VERIFY_EXACT
+from .near_warnings import VARYING_COLUMN, VERIFY_EXACT
 
 #: Stands for a map whose keys are not text in `_CANNOT_HOLD` (JSON object keys are strings).
 _NUMBER_KEYS = "map with keys other than text"
@@ -96,13 +96,18 @@ def _holds(dtype: pl.DataType, types: set[Any]) -> bool:
 #: A JSON file's records copied as written: what the API calls for it.
 _TO_JSON_LINES = "epochplan.auditing.dedup_to_file(data, 'out.jsonl')"
 
-#: The warnings of both: the conflicting labels are seen in `audit()`'s result, and `verify` is a
-#: keyword argument of both.
-_WARNING_PHRASES = {SEE_CONFLICTS: "see them in the conflicts of an epochplan.audit with ", VERIFY_EXACT: "verify='exact'"}
+#: The warnings of the audit, of `dedup()` and `dedup_to_file()`, and those `plan()` gives of the data it
+#: audits: the conflicting labels are seen in `audit()`'s result, and `verify` and `text` are keyword
+#: arguments of the audit.
+WARNING_PHRASES = {
+    SEE_CONFLICTS: "see them in the conflicts of an epochplan.audit with ",
+    VERIFY_EXACT: "verify='exact'",
+    VARYING_COLUMN: VARYING_COLUMN.replace("--text", "text=..."),
+}
 
 #: `dedup()`: a DataFrame holds each column in one type, and it writes no file.
 RETURNED_PHRASES = {
-    **_WARNING_PHRASES,
+    **WARNING_PHRASES,
     f"one output file cannot hold both; {ONE_TYPE_FIX}": (
         "the DataFrame dedup() returns cannot hold both (a column has one type); give the files one type"
     ),
@@ -116,7 +121,7 @@ RETURNED_PHRASES = {
 
 #: `dedup_to_file()`: one output file, named by its `out` argument.
 WRITTEN_PHRASES = {
-    **_WARNING_PHRASES,
+    **WARNING_PHRASES,
     PER_FILE_WARNING_FIX: "give the files one type to choose it",
     f"; {ONE_TYPE_FIX}": "; give the files one type",
     PER_FILE_FIX: ", or give the files one type",

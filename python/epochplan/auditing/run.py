@@ -18,7 +18,7 @@ from .. import defaults
 from .._epochplan import Auditor
 from ..config import parse_size
 from ..engines import MeasureSpec, open_engine, refuse_in_memory
-from ..errors import InputError, NoRows, keyword_errors, naming_input, warn_at_caller, without_secrets
+from ..errors import InputError, NoRows, api_words, keyword_errors, naming_input, warn_at_caller, without_secrets
 from ..numbers import BadNumber, integral, read_decimal, read_whole
 from ..progress import set_phase
 from ..sources import (
@@ -48,6 +48,7 @@ from .input_warnings import (
 )
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .near_warnings import capped_warning, sketch_margin, sketch_warning
+from .output_columns import WARNING_PHRASES
 from .result import AuditResult, AuditWarning, SourceInfo, build_result
 from .special_tokens import special_tokens_warning
 from .templates import template_signal, template_warnings, text_column_warning
@@ -57,7 +58,7 @@ from .tokenizer import Tokenizer, load_tokenizer
 ProgressCallback = Callable[[int], None]
 
 
-@keyword_errors()
+@keyword_errors(phrases=WARNING_PHRASES)  # its warnings too (`api_words`): text='answer', not --text answer
 @holds_downloads
 def audit(
     data: SourceLike,
@@ -141,7 +142,7 @@ def audit(
     splits = eval_splits(eval, eval_text)  # their names checked before any data is read
     splits, eval_text, left_out = without_train(data, eval, splits, eval_text)
     for message in left_out:  # also in the result's warnings; said here for `dedup`, which returns rows
-        warn_at_caller(message)
+        warn_at_caller(api_words(message))
     # Near settings are checked by the core here, before any data is read.
     auditor = Auditor(
         normalize=normalize,
@@ -287,6 +288,8 @@ def audit(
             attach_texts(result, source, columns, eval_sources)
         else:
             drop_texts(result)
+        # In the words of the API function the user called, as its errors are; the command line's as they are.
+        result.warnings = [dataclasses.replace(w, message=api_words(w.message)) for w in result.warnings]
         return result
 
 

@@ -5,6 +5,7 @@ says how many to add, and is dropped where the plan's sample overhead already co
 
 from __future__ import annotations
 
+from ..errors import in_api_call, option
 from .result import AuditResult, AuditWarning
 from .tokenizer import TokenizerFile
 
@@ -22,8 +23,8 @@ def special_tokens_warning(tokenizer: TokenizerFile | None) -> list[AuditWarning
     shown = f" ({', '.join(names)}{', …' if len(tokenizer.special_tokens) > NAMED else ''})" if names else ""
     message = (
         f"{tokenizer.path} adds {n} special token{'s' if n != 1 else ''} per sample{shown} when training encodes with "
-        f"add_special_tokens=True (the default); token counts leave them out; pass --sample-overhead {n} "
-        f"(sample_overhead={n} in Python) to plan with them"
+        f"add_special_tokens=True (the default); token counts leave them out; pass {option('--sample-overhead', n)} "
+        f"{'to plan()' if in_api_call() else f'(sample_overhead={n} in Python)'} to plan with them"
     )
     return [AuditWarning(SPECIAL_TOKENS, message, 1.0, "")]
 

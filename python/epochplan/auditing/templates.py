@@ -13,6 +13,7 @@ from .._epochplan import Auditor, template_text
 from .._epochplan import preview as core_preview
 from ..errors import option
 from ..sources import Source, preview_rows
+from .near_warnings import VARYING_COLUMN
 from .result import AuditWarning, ClusterStats, TemplateSignal
 
 #: Characters of the shared text kept in the JSON and shown in the terminal.
@@ -99,7 +100,7 @@ def template_warnings(
         )
     alternatives = text_alternatives(other_columns, values)
     if alternatives:
-        hint = f"audit a column that varies with --text ({', '.join(alternatives)})"
+        hint = f"audit {VARYING_COLUMN} ({', '.join(alternatives)})"
     else:  # no other text column: not an id, a url or a date to audit instead
         hint = "strip the shared text before auditing"
     # A prefix's or suffix's count is a lower bound (template.rs: a Misra-Gries summary, short

@@ -211,6 +211,7 @@ class ConversationChoice:
         message = (
             f"audited column {columns[0]!r} (chosen automatically) looks like metadata (ids, or a few short labels), not text, "
             f"so its counts say little about the examples; the text is likely in {shown} (conversation or list-of-strings "
-            f"columns). To audit it, pass {option('--text', others[0])}" + (" (or several --text, joined a row)" if len(others) > 1 else "")
+            f"columns). To audit it, pass {option('--text', others[0])}"
+            + (f" (or several, joined a row: {option('--text', others[:NAMED_COLUMNS])})" if len(others) > 1 else "")
         )
         return AuditWarning("text-column", message, 1.0, "")

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..auditing import AuditResult, audit
 from ..auditing.special_tokens import uncovered
-from ..errors import InputError, keyword_errors, switches, warn_at_caller
+from ..errors import InputError, api_words, keyword_errors, switches, warn_at_caller
 from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
 from .citations import (
     SRC_ARITH,
@@ -50,7 +50,7 @@ from .rules import (
     effective_data_ratio,
     epoch_rule,
 )
-from .setup import API_PHRASES, DEFAULT_BATCH, Setup, check_fields
+from .setup import API_PHRASES, DEDUP_EVAL, DEDUPED_OUTPUT, DEFAULT_BATCH, Setup, check_fields
 
 
 @dataclass
@@ -67,7 +67,7 @@ class _Builder:
         self.rationale.append(RationaleEntry(field_name, rule, detail, source))
 
 
-@keyword_errors(switches(Setup), API_PHRASES)
+@keyword_errors(switches(Setup) | switches(audit), API_PHRASES)  # the audit's options too: in what `plan(data)` says of it
 def plan(
     source: Any = None,
     setup: Setup | None = None,
@@ -141,7 +141,7 @@ def _build(b: _Builder) -> Plan:
     if raw.leaked_unique:
         b.warnings.append(
             f"{fmt(raw.unique_samples or 0)} unique samples, of which {_leaking(raw)}. The plan counts the leaking ones as "
-            "training data: to plan on the rows you will train on, audit dedup --eval's output (or give its row count to --samples)"
+            f"training data: to plan on the rows you will train on, {DEDUPED_OUTPUT}"
         )
     add_overhead(b)
     c = b.counts
@@ -202,7 +202,7 @@ def _build(b: _Builder) -> Plan:
         effective_data_ratio=ratio,
         flops=flops,
         exposure=exposure,
-        warnings=tuple(b.warnings),
+        warnings=tuple(map(api_words, b.warnings)),  # in the words of the API function called, as its errors are
         rationale=tuple(b.rationale),
         truncated_samples=None if b.truncated is None else b.truncated[0],
         truncated_tokens=None if b.truncated is None else b.truncated[1],
@@ -250,7 +250,7 @@ def _leaking(c: DataCounts) -> str:
     level = "" if c.unique_level == "near" else " --level exact"
     return (
         f"{fmt(c.leaked_unique or 0)} leak into eval ({splits}: {copies} of eval rows); "
-        f"after `epochplan dedup{level} --eval` {fmt((c.unique_samples or 0) - (c.leaked_unique or 0))} remain"
+        f"after {DEDUP_EVAL.format(level)} {fmt((c.unique_samples or 0) - (c.leaked_unique or 0))} remain"
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..auditing import audit
+from ..auditing.output_columns import WARNING_PHRASES
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
 from ..errors import InputError, keyword_errors
@@ -114,11 +115,21 @@ class Setup:
 # `Setup(batch=0)` in the user's code is told "batch", as `plan(batch=0)` is, not "--batch".
 Setup.__init__ = keyword_errors()(Setup.__init__)  # type: ignore[method-assign]
 
-#: Phrases of the planner's errors that `plan()` says in its own words (`keyword_errors`).
+#: The command line's way to plan on the rows left once the leaking ones are dropped (a plan's warning).
+DEDUPED_OUTPUT = "audit dedup --eval's output (or give its row count to --samples)"
+#: The command that drops them, at the audit's level (`{}`: ` --level exact`, or nothing at the default).
+DEDUP_EVAL = "`epochplan dedup{} --eval`"
+
+#: Phrases of the planner's errors and warnings that `plan()` says in its own words (`keyword_errors`),
+#: and of those of the audit it runs on data.
 API_PHRASES = {
     "(--audit FILE or a data path)": "(an AuditResult, its dict or JSON file, or data to audit)",
     "or drop --drop-last": "or drop_last=False",
     "(check the --text column)": "(check the audit's text= column)",
+    DEDUPED_OUTPUT: "plan on the rows epochplan.dedup(data, eval=...) returns (or give their count as samples=...)",
+    DEDUP_EVAL.format(""): "epochplan.dedup(data, eval=...)",
+    DEDUP_EVAL.format(" --level exact"): "epochplan.dedup(data, level='exact', eval=...)",
+    **WARNING_PHRASES,
 }
 
 

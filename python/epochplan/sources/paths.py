@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError, kind_of, refused_path, shown, with_article
+from ..errors import InputError, in_api_call, kind_of, option, refused_path, shown, with_article
 from .remote import canonical, file_name, is_remote, list_remote, walk_remote
 from .saved_datasets import as_saved_datasets, saved_dataset_files
 
@@ -237,21 +237,26 @@ def mixed_splits(paths: Iterable[Location]) -> dict[str, list[str]]:
 
 def splits_apart(splits: Mapping[str, list[str]]) -> tuple[str, str]:
     """The split names, train first, and the arguments that audit train (all of its patterns)
-    with the others as eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`."""
+    with the others as eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`, or in a call
+    of the API those of the function called, `'data/train-*.parquet' with eval=['data/test-*.parquet']`."""
     train = "train" if "train" in splits else next(iter(splits))
     ordered = {train: splits[train], **splits}
     evals = [(name, where) for name, wheres in ordered.items() if name != train for where in wheres]
     # An eval split's default name is its file's (`test-*`): two of one name (`en/test-*.parquet`,
     # `fr/test-*.parquet`) are named apart by their folders, as `--eval` needs.
     defaults = [split_name(where) for _, where in evals]
-    others = []
+    specs: dict[str, str] = {}  # where -> the split's name, where it needs one of its own
     for (name, where), default in zip(evals, defaults, strict=True):
-        if defaults.count(default) > 1:
-            folder = PurePosixPath(where.split("?", 1)[0].rstrip("/")).parent.name
-            others.append(f"--eval '{name}-{folder}={where}'" if folder else f"--eval '{where}'")
-        else:
-            others.append(f"--eval '{where}'")
-    return ", ".join(ordered), " ".join(f"'{where}'" for where in ordered[train]) + (" " + " ".join(others) if others else "")
+        folder = PurePosixPath(where.split("?", 1)[0].rstrip("/")).parent.name if defaults.count(default) > 1 else ""
+        specs[where] = f"{name}-{folder}" if folder else ""
+    trains = ordered[train]
+    if in_api_call():  # the API function's arguments: `'data/train-*.parquet' with eval=['data/test-*.parquet']`
+        given: list[str] | dict[str, str] = list(specs)
+        if any(specs.values()):
+            given = {name or split_name(where): where for where, name in specs.items()}
+        return ", ".join(ordered), f"{trains[0] if len(trains) == 1 else trains!r} with {option('--eval', given)}"
+    others = [f"--eval '{name}={where}'" if name else f"--eval '{where}'" for where, name in specs.items()]
+    return ", ".join(ordered), " ".join([*(f"'{where}'" for where in trains), *others])
 
 
 def data_suffix(name: str) -> str:
@@ -379,8 +384,13 @@ def format_of(paths: Sequence[Location]) -> str:
             raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
         kinds.setdefault("ndjson" if kind == "json" else kind, []).append(p)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
-        raise InputError(_mixed_types(kinds))
+        raise MixedTypes(_mixed_types(kinds))
     return next(iter(kinds))
+
+
+class MixedTypes(InputError):
+    """Files of several types in one input: the message names no input, which its caller does where
+    there are several (an eval split's, `leakage.open_eval`)."""
 
 
 #: Names of the reader kinds in messages, and the order in which a tie of files suggests one:
