@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..auditing import AuditResult, audit
-from ..auditing.special_tokens import uncovered
 from ..errors import InputError, keyword_errors, switches, warn_at_caller
 from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
+from .audited import audit, is_audit_result, uncovered  # the audit's modules load when data is planned, not for counts
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -120,7 +119,7 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> Dat
     if isinstance(source, (str, os.PathLike)):
         is_data = not is_audit_json(source)
     else:
-        is_data = not isinstance(source, (AuditFile, Mapping, AuditResult))
+        is_data = not isinstance(source, (AuditFile, Mapping)) and not is_audit_result(source)
     if is_data:
         # What the setup lacks whatever the data holds (--packing without --seq-len) fails now,
         # not after the whole audit, as on the command line; an audit has samples and tokens.

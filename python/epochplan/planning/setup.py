@@ -8,7 +8,6 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from ..auditing import audit
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
 from ..errors import InputError, keyword_errors
@@ -126,6 +125,10 @@ def check_fields(fields: dict[str, Any]) -> None:
     """Refuse a field `Setup` has not; an option of the audit (`plan(df, text="prompt")`, which
     audits `df` with its defaults) saying to audit first."""
     unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(Setup)})
+    if not unknown:
+        return
+    from ..auditing import audit  # here, not above: the audit's modules load polars, numpy and pyarrow
+
     options = [name for name in unknown if name in inspect.signature(audit).parameters]
     if options:
         given = ", ".join(f"{name}=..." for name in options)
