@@ -463,7 +463,6 @@ def test_parse_eval_errors(specs, fragment):
 def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monkeypatch, capsys):
     """Until the near-duplicate audit lands, a stand-in with its signature shows what `check` asks
     for (near=True, eval={name: path}, threshold, label) and how it judges what comes back."""
-    import sys
     from types import SimpleNamespace
 
     from epochplan.cli import run
@@ -497,7 +496,7 @@ def test_check_command_passes_eval_near_and_settings_to_the_audit(tmp_path, monk
         calls.append(dict(data=data, text=text, label=label, normalize=normalize, near=near, eval=eval, threshold=threshold))
         return SimpleNamespace(to_dict=lambda: audit)
 
-    monkeypatch.setattr(sys.modules["epochplan.checking.run"], "audit", stand_in)
+    monkeypatch.setattr("epochplan.checking.run.audit", stand_in)  # imported here: `epochplan.checking` loads it on first use
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     (tmp_path / "pyproject.toml").write_text("[tool.epochplan]\nlabel = 'label'\nthreshold = 0.8\n")

@@ -200,6 +200,74 @@ def test_the_package_runs_as_a_module_and_as_the_entry_point():
     assert callable(main) and os.path.isfile(Path(epochplan.__file__).with_name("__main__.py"))
 
 
+#: The heavy modules a command that reads no data must not import.
+HEAVY = {"polars", "numpy", "pyarrow", "torch", "ray"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["plan", "--help"],
+        ["audit", "--help"],
+        ["config", "show"],
+        ["plan", "--samples", "2000", "--batch", "200", "--epochs", "3"],
+        ["plan", "--tokens", "3.3e9", "--regime", "pretrain", "--seq-len", "512", "--batch", "256", "--steps", "1000000"],
+        ["plan", "--samples", "2,5"],  # an error, exit 2
+    ],
+)
+def test_a_command_that_reads_no_data_loads_no_polars_numpy_or_pyarrow(tmp_path, args):
+    """`epochplan --help` took 0.7-1.5 s, nearly all of it importing polars, numpy and pyarrow
+    (`settings` took dedup's keys from the dedup module): every command paid it, even those that
+    read no data. They load none of them now; a command that reads data loads them itself."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['epochplan', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('epochplan', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY)!r}))\n"
+        "print('exit', code, 'loaded', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.endswith("loaded []"), done.stderr
+    assert last.startswith("exit 2" if "2,5" in args else "exit 0"), done.stderr
+
+
+def test_a_command_that_reads_data_loads_them_itself_and_keeps_pythons_sigint(tmp_path):
+    """The other side: `audit` loads polars (its readers) when it starts, and puts Python's own
+    SIGINT handler back over the native one importing polars installs (one Ctrl-C was two
+    interrupts, the second in the clean-up): when the rows are about to be read, SIGINT's handler
+    at the OS level is Python's again, the same function as SIGTERM's."""
+    (tmp_path / "rows.csv").write_text("text\na\nb\n")
+    probe = (
+        "import ctypes, signal, sys\n"
+        "from epochplan.cli import run\n"
+        "from epochplan.cli.loading import python_sigint\n"
+        "from epochplan.progress import RowProgress\n"
+        "def native(number):\n"
+        "    action = ctypes.create_string_buffer(256)\n"
+        "    ctypes.CDLL(None).sigaction(number, None, action)\n"
+        "    return ctypes.cast(action, ctypes.POINTER(ctypes.c_void_p))[0]\n"
+        "seen = []\n"
+        "set_total = RowProgress.set_total\n"
+        "def noting(self, total):\n"  # the rows counted, none audited yet
+        "    seen.append(native(signal.SIGINT) == native(signal.SIGTERM))\n"
+        "    set_total(self, total)\n"
+        "RowProgress.set_total = noting\n"
+        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
+        "python_sigint()\n"  # as the command line's main does, first thing
+        "assert 'polars' not in sys.modules\n"
+        "code = run(['audit', 'rows.csv', '-q'])\n"
+        "print('exit', code, 'polars' in sys.modules, seen, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "exit 0 True [True]", done.stderr
+
+
 @pytest.mark.parametrize(
     ("sent", "code", "line"),
     [
@@ -209,23 +277,27 @@ def test_the_package_runs_as_a_module_and_as_the_entry_point():
         (signal.SIGQUIT, 131, "quit"),
     ],
 )
-def test_a_signal_while_the_command_loads_is_its_one_line(tmp_path, sent, code, line):
+@pytest.mark.parametrize(("stalled", "args"), [("typer", ["--version"]), ("polars", ["audit", "rows.csv"])])
+def test_a_signal_while_the_command_loads_is_its_one_line(tmp_path, sent, code, line, stalled, args):
     # The command's modules take a few tenths of a second to import; a Ctrl-C then ended in a
     # KeyboardInterrupt traceback from inside polars, and a SIGTERM (whose handler the command
     # line put in once its modules were loaded) ended the process by the signal, with no line.
-    # Here the import of polars is held for 30 s (a stand-in module first on the path, which
-    # says when it is reached), so the signal lands in it every time, however loaded the machine.
+    # Here the import of a module is held for 30 s (a stand-in module first on the path, which
+    # says when it is reached), so the signal lands in it every time, however loaded the machine:
+    # typer, which the command line loads at start, and polars, which a command that reads data
+    # loads when it starts (`cli.loading`).
     reached = tmp_path / "reached"
-    (tmp_path / "polars.py").write_text(f"import pathlib, time\npathlib.Path({str(reached)!r}).touch()\ntime.sleep(30)\n")
+    (tmp_path / f"{stalled}.py").write_text(f"import pathlib, time\npathlib.Path({str(reached)!r}).touch()\ntime.sleep(30)\n")
+    (tmp_path / "rows.csv").write_text("text\na\nb\n")
     command = "from epochplan.launch import main; main()"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", command, "--version"], env=env, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals
+        [sys.executable, "-c", command, *args], env=env, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals, cwd=tmp_path
     )
     deadline = time.monotonic() + 60
     while not reached.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert reached.exists(), "the command never imported polars"
+    assert reached.exists(), f"the command never imported {stalled}"
     proc.send_signal(sent)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code and stderr.strip() == line, (proc.returncode, stderr)

@@ -376,7 +376,10 @@ def in_api_call() -> bool:
     return _API_CALL.get() is not None
 
 
-def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = {}) -> Callable[[_Function], _Function]:
+def keyword_errors(
+    extra: Mapping[str, bool] | Callable[[], Mapping[str, bool]] = {},
+    phrases: Mapping[str, str] | Callable[[], Mapping[str, str]] = {},
+) -> Callable[[_Function], _Function]:
     """A public API function whose `InputError`s and `ConfigError`s name its keyword arguments
     where the message names the command line's flag for them: `audit(df, text=...)` is told
     "choose one or more with text=...", not "--text". The command line calls the same functions
@@ -384,16 +387,20 @@ def keyword_errors(extra: Mapping[str, bool] = {}, phrases: Mapping[str, str] = 
     once, by its outermost API function. A flag is reworded only where the function takes it
     as a keyword (its own, `extra`'s: name → whether it is a switch, for `**options`); a
     flag inside backticks (a command to run) is left. `phrases`: whole phrases said otherwise.
-    The warnings such a call returns or gives are said in the same words (`api_words`)."""
+    The warnings such a call returns or gives are said in the same words (`api_words`). `extra`
+    and `phrases` may be functions that give them, asked at the user's first call: tables built
+    of the audit's modules then load with them, not with the function's own module."""
 
     def wrap(function: _Function) -> _Function:
-        keywords = switches(function) | dict(extra)
+        own = switches(function)
 
         @functools.wraps(function)
         def called(*args: Any, **kwargs: Any) -> Any:
             if not _called_by_user(sys._getframe(1)):
                 return function(*args, **kwargs)
-            words = functools.partial(in_keywords, keywords=keywords, phrases=phrases)
+            keywords = own | dict(extra() if callable(extra) else extra)
+            said = phrases() if callable(phrases) else phrases
+            words = functools.partial(in_keywords, keywords=keywords, phrases=said)
             api = _API_CALL.set(words)
             try:
                 return function(*args, **kwargs)

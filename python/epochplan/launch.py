@@ -1,9 +1,10 @@
 """The entry point of the `epochplan` command and of `python -m epochplan`: loads the command
-line, which imports polars, numpy and the rest (a few tenths of a second), and runs it. Ctrl-C,
-SIGTERM, SIGHUP or SIGQUIT while those modules load ends the command with its one line
-(`interrupted`, `terminated`, `hung up`, `quit`) and exit code 130 / 143 / 129 / 131, as it does
-later, instead of a traceback from inside an import or (for the others than Ctrl-C, whose
-handlers the command line puts in only once loaded) an end by the signal with no line."""
+line (typer, rich; a command that reads data loads polars, numpy and pyarrow itself, in
+`cli/loading.py`) and runs it. Ctrl-C, SIGTERM, SIGHUP or SIGQUIT while those modules load ends
+the command with its one line (`interrupted`, `terminated`, `hung up`, `quit`) and exit code
+130 / 143 / 129 / 131, as it does later, instead of a traceback from inside an import or (for the
+others than Ctrl-C, whose handlers the command line puts in only once loaded) an end by the
+signal with no line."""
 
 import gc
 import signal

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from . import config
-from .auditing.deduplicate import DEDUP_KEYS
-from .auditing.run import BATCH_ROWS_VARIABLE
-from .checking import CHECK_KEYS
+from .auditing.keys import BATCH_ROWS_VARIABLE, DEDUP_KEYS
+from .checking.registry import CHECK_KEYS
 from .config import DATA_KEYS, Key, Resolved
-from .planning import SETUP_KEYS
+from .planning.setup import SETUP_KEYS
 from .progress import INTERVAL_VARIABLE
 
 #: Each command's keys. Every command that reads data takes the data keys; `audit` plans too.

@@ -1,9 +1,41 @@
 """Auditing a dataset: run the core over a source, the typed result and its JSON, leakage,
-conflicting labels, and dedup (keep one row per cluster)."""
+conflicting labels, and dedup (keep one row per cluster).
 
-from .dedup_shards import dedup_to_folder, is_folder_output
-from .deduplicate import DedupSummary, dedup, dedup_to_file
-from .result import AuditResult
-from .run import audit
+The names below are loaded on first use (PEP 562): the modules that run the work import polars,
+numpy and pyarrow, and `auditing.keys` (what the configuration reads) must not load them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dedup_shards import dedup_to_folder, is_folder_output
+    from .deduplicate import DedupSummary, dedup, dedup_to_file
+    from .result import AuditResult
+    from .run import audit
+
+_EXPORTS = {
+    "AuditResult": ".result",
+    "DedupSummary": ".deduplicate",
+    "audit": ".run",
+    "dedup": ".deduplicate",
+    "dedup_to_file": ".deduplicate",
+    "dedup_to_folder": ".dedup_shards",
+    "is_folder_output": ".dedup_shards",
+}
 
 __all__ = ["AuditResult", "DedupSummary", "audit", "dedup", "dedup_to_file", "dedup_to_folder", "is_folder_output"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

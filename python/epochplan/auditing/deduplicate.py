@@ -15,7 +15,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ..config import Key, choice
 from ..engines import refuse_in_memory
 from ..errors import InputError, NoRows, api_words, keyword_errors, option, switches, warn_at_caller
 from ..outputs import arrow_sink, atomic_write, parquet_writer
@@ -27,20 +26,13 @@ from ..sources.parts import combining_once, read_error
 from ..sources.paths import file_format
 from .conflicts import conflict_warning
 from .exact_verify import check_rereadable
+from .keys import KEEP, LEVELS
 from .leakage import EvalSpec, EvalText
 from .output_columns import RETURNED_PHRASES, WRITTEN_PHRASES, check_output_columns, type_join_warnings
 from .run import _batch_rows_from_env as batch_rows_from_env
 from .run import audit, check_progress
 
-LEVELS = ("exact", "near")
-KEEP = ("first", "longest")
 ROW = "__epochplan_row"
-
-#: `[tool.epochplan.dedup]` keys (also `EPOCHPLAN_<KEY>` and `--<key>`).
-DEDUP_KEYS: tuple[Key, ...] = (
-    Key("level", choice(*LEVELS), "near", "cluster level: near or exact", "dedup"),
-    Key("keep", choice(*KEEP), "first", "representative: first (lowest row) or longest (most characters)", "dedup"),
-)
 
 
 @dataclass(frozen=True)

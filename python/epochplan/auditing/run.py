@@ -46,6 +46,7 @@ from .input_warnings import (
     partition_warnings,
     token_count_column,
 )
+from .keys import BATCH_ROWS_VARIABLE
 from .leakage import EvalSpec, EvalText, eval_splits, leakage, leaked_unique, open_eval, refuse_shared_files, without_train
 from .near_warnings import capped_warning, sketch_margin, sketch_warning
 from .output_columns import WARNING_PHRASES
@@ -362,10 +363,6 @@ def _check_names(**names: object) -> None:
             raise InputError(
                 f"{name}={value!r}: must name columns, with no empty names (as on the command line); rename such a column first"
             )
-
-
-#: The variable that sets the rows per batch (`_batch_rows_from_env`).
-BATCH_ROWS_VARIABLE = "EPOCHPLAN_BATCH_ROWS"
 
 
 def _batch_rows_from_env() -> int:

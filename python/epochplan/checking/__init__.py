@@ -1,11 +1,43 @@
 """The audit as a CI gate: the registry of thresholds, the checks, the baseline comparison and
-the verdict."""
+the verdict.
 
-from .baseline import Baseline, check_baseline_source, compare_baseline, load_baseline, provenance
-from .registry import CHECK_KEYS, FAIL_ON, THRESHOLD_KEYS, Thresholds
-from .rules import RULES, Check, exact_fraction, row_limit, run_checks
-from .run import audit_for_check, check
-from .verdict import STATUSES, CheckReport, evaluate, judge
+The names below are loaded on first use (PEP 562): running a check imports the auditing modules
+(polars, numpy, pyarrow), and `checking.registry` (what the configuration reads) must not load them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .baseline import Baseline, check_baseline_source, compare_baseline, load_baseline, provenance
+    from .registry import CHECK_KEYS, FAIL_ON, THRESHOLD_KEYS, Thresholds
+    from .rules import RULES, Check, exact_fraction, row_limit, run_checks
+    from .run import audit_for_check, check
+    from .verdict import STATUSES, CheckReport, evaluate, judge
+
+_EXPORTS = {
+    "Baseline": ".baseline",
+    "check_baseline_source": ".baseline",
+    "compare_baseline": ".baseline",
+    "load_baseline": ".baseline",
+    "provenance": ".baseline",
+    "CHECK_KEYS": ".registry",
+    "FAIL_ON": ".registry",
+    "THRESHOLD_KEYS": ".registry",
+    "Thresholds": ".registry",
+    "RULES": ".rules",
+    "Check": ".rules",
+    "exact_fraction": ".rules",
+    "row_limit": ".rules",
+    "run_checks": ".rules",
+    "audit_for_check": ".run",
+    "check": ".run",
+    "STATUSES": ".verdict",
+    "CheckReport": ".verdict",
+    "evaluate": ".verdict",
+    "judge": ".verdict",
+}
 
 __all__ = [
     "Baseline",
@@ -29,3 +61,16 @@ __all__ = [
     "row_limit",
     "run_checks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

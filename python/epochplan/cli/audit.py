@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from .. import settings
-from ..auditing import AuditResult, audit
-from ..auditing.special_tokens import uncovered
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, staged_outputs, stdout_errors, stdout_option, write_parquet, write_stdout
 from ..planning import DataCannotFill, NothingToPlan, Plan, Setup, check_setup, nothing_to_plan, plan
-from ..render.audit_table import render_audit, render_warnings
 from ..render.console import terminal_console
-from ..render.github import append_step_summary, in_github_actions
-from ..render.html import render_html
 from ..render.markdown import render_markdown
 from ..render.plan_table import print_plan, print_rationale
-from ..sources import resolve_paths
 from . import options
+from .loading import load_data_modules
 from .plan import build_setup
+
+if TYPE_CHECKING:
+    from ..auditing import AuditResult
 
 
 @options.takes(options.DATA, options.SETUP)
@@ -65,6 +63,14 @@ def audit_command(
     The plan uses the setup flags (--regime, --batch, --gpus ...) or the defaults it states;
     `epochplan plan --help` explains them.
     """
+    load_data_modules()
+    from ..auditing import audit
+    from ..auditing.special_tokens import uncovered
+    from ..render.audit_table import render_audit, render_warnings
+    from ..render.github import append_step_summary, in_github_actions
+    from ..render.html import render_html
+    from ..sources import resolve_paths
+
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("audit", options.cli_values(given), path=config)

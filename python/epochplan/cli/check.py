@@ -12,16 +12,11 @@ import typer
 from rich.markup import escape
 
 from .. import settings
-from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
 from ..config import COMMAND_LINE, ENVIRONMENT, Setting
 from ..outputs import atomic_write_text, check_outputs, reader_may_leave, staged_outputs, stdout_errors, stdout_option, write_stdout
-from ..render.check_table import render_terminal
 from ..render.console import terminal_console, visible
-from ..render.github import append_step_summary, emit_github, github_markdown, in_github_actions
-from ..render.html import render_html
-from ..render.junit import to_junit
-from ..sources import resolve_paths
 from . import options
+from .loading import load_data_modules
 
 
 def _near_off(near: Setting, environ: Mapping[str, str]) -> tuple[str | None, bool]:
@@ -63,6 +58,14 @@ def check_command(
 
     Exit codes: 0 no check that ran reached --fail-on (a skipped check whose input is missing never fails the gate; one shown as a warning, near duplicates off by a file or EPOCHPLAN_NEAR (not by --no-near) or an eval split with nothing to compare, fails it under --fail-on warning); 1 the gate failed; 2 usage, configuration or input error (nothing judged); 3 internal error. --exit-zero exits 0 after reporting a failed gate, but never after an input error.
     """
+    load_data_modules()
+    from ..checking import Thresholds, audit_for_check, check_baseline_source, evaluate, load_baseline
+    from ..render.check_table import render_terminal
+    from ..render.github import append_step_summary, emit_github, github_markdown, in_github_actions
+    from ..render.html import render_html
+    from ..render.junit import to_junit
+    from ..sources import resolve_paths
+
     given = given or {}
     # Everything that can be wrong with the command is found before the (long) audit.
     resolved = settings.resolve("check", options.cli_values(given), path=config)

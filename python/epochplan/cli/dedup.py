@@ -8,13 +8,11 @@ import typer
 from rich.text import Text
 
 from .. import settings
-from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
-from ..auditing.dedup_shards import check_folder_output
 from ..errors import InputError
 from ..outputs import check_outputs, refuse_remote_output
 from ..render.console import data_text, terminal_console, visible
-from ..sources import resolve_paths
 from . import options
+from .loading import load_data_modules
 
 
 @options.takes(options.DEDUP_DATA, options.DEDUP)
@@ -40,6 +38,11 @@ def dedup_command(
     with the audit's settings; exact only with --level exact) is dropped whole, and the rows
     dropped for leakage are counted per split (under the first split given a row leaks into).
     """
+    load_data_modules()
+    from ..auditing import dedup_to_file, dedup_to_folder, is_folder_output
+    from ..auditing.dedup_shards import check_folder_output
+    from ..sources import resolve_paths
+
     given = given or {}
     resolved = settings.resolve("dedup", options.cli_values(given), path=config)
     # A tokenizer is loaded (so checked) like everywhere else, but dedup keeps rows, not tokens.

@@ -17,13 +17,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ..auditing.deduplicate import DEDUP_KEYS
+from ..auditing.keys import DEDUP_KEYS
 from ..auditing.tokenizer import TOKENIZER_FILE, load_tokenizer
-from ..checking import CHECK_KEYS, THRESHOLD_KEYS
+from ..checking.registry import CHECK_KEYS, THRESHOLD_KEYS
 from ..config import DATA_KEYS, Key, Resolved
 from ..planning import SETUP_KEYS
 from ..progress import RowProgress
-from ..sources import count_rows, open_source, parse_eval, parse_eval_text
 
 #: Short forms, kept from the first releases.
 _SHORT = {"text": "-t", "label": "-l"}
@@ -163,6 +162,8 @@ def cli_values(given: dict[str, Any]) -> dict[str, Any]:
 
 def eval_splits(given: dict[str, Any]) -> tuple[dict[str, str], str | dict[str, str] | None]:
     """--eval and --eval-text: ({name: path}, the `eval_text` argument of `epochplan.audit`)."""
+    from ..sources import parse_eval, parse_eval_text  # the readers' modules: loaded by a command that reads data
+
     splits = parse_eval(given.get("eval_splits"))
     return splits, parse_eval_text(given.get("eval_text"), splits)
 
@@ -217,6 +218,8 @@ ExamplesOption = Annotated[
 def data_progress(data: Any, description: str) -> Iterator[RowProgress]:
     """The progress of a command reading `data`, entered before its rows are counted: counting
     them may download the input first (a server without byte ranges), which it shows."""
+    from ..sources import count_rows, open_source
+
     with RowProgress(None, description) as progress:
         progress.set_total(count_rows(open_source(data)))
         yield progress

@@ -11,20 +11,17 @@ import typer
 from rich.console import Console
 
 from .. import settings
-from ..auditing import audit
-from ..auditing.special_tokens import uncovered
 from ..auditing.tokenizer import load_tokenizer
 from ..config import COMMAND_LINE, DATA_KEYS, ENVIRONMENT, Resolved, Setting
 from ..errors import InputError
 from ..outputs import atomic_write_text, check_outputs, stdout_errors, write_stdout
 from ..planning import BUDGET_KEYS, FRAMEWORKS, Plan, Setup, check_setup, plan
 from ..planning.audit_input import AuditFile, audit_fields
-from ..render.audit_table import render_warnings
 from ..render.console import terminal_console
 from ..render.plan_table import print_plan
 from ..render.plan_text import FORMATS, render
-from ..sources import resolve_paths
 from . import options
+from .loading import load_data_modules
 
 
 def build_setup(resolved: Resolved, **override: Any) -> Setup:
@@ -63,6 +60,8 @@ def _counts_source(data: str | None, audit_json: Path | None, resolved: Resolved
         return AuditFile(audit_json)  # an audit JSON whatever its name; data there is refused, not audited
     if data is None:
         return None
+    from ..auditing import audit
+
     audit_options = options.audit_options(resolved)  # loads a tokenizer before the data is read
     splits, eval_text = options.eval_splits(given)
     return audit(data, **audit_options, eval=splits or None, eval_text=eval_text, keep_clusters=False)
@@ -164,6 +163,8 @@ def plan_command(
     2e3, 2k, 7B, 350M; a dot is the decimal point (2.5, not 2,5), and a whole-number option
     refuses 1.000 (write 1000 or 1). Every count is at most 2^63 - 1.
     """
+    if data is not None:  # a plan of counts or of an audit's JSON reads no data: its modules stay unloaded
+        load_data_modules()
     given = given or {}
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: unknown format; use one of {', '.join(FORMATS)}")
@@ -174,6 +175,8 @@ def plan_command(
     if output and output != "-":  # fail before a long audit; never write over what it reads
         inputs = ([audit_json] if audit_json is not None else []) + options.read_files(resolved)
         if data is not None:
+            from ..sources import resolve_paths
+
             splits, _ = options.eval_splits(given)
             inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
         check_outputs({"-o": output}, inputs)
@@ -184,6 +187,9 @@ def plan_command(
         check_setup(setup)
     source = _counts_source(data, audit_json, resolved, given)
     if data is not None:  # audited here: what the audit says of its input (a media column, splits read as one) is said
+        from ..auditing.special_tokens import uncovered
+        from ..render.audit_table import render_warnings
+
         render_warnings(uncovered(source, setup.sample_overhead), terminal_console(stderr=True))
     the_plan = plan(source, setup, samples=samples, tokens=tokens, infer_regime=not resolved.settings["regime"].explicit)
     _emit(the_plan, fmt, output)

@@ -15,10 +15,10 @@ from ..errors import InputError, refuse_symlink_loop, secrets_masked
 from ..json_text import NotAsWritten, parse
 from ..outputs import atomic_write_text, check_outputs, write_stdout
 from ..render.console import terminal_console, visible
-from ..render.html import render_html
 from ..render.report_input import check_shape
 from ..render.report_match import mismatches
 from . import options
+from .loading import load_data_modules
 
 
 def load_json(path: Path, schema: str, option: str, writer: str) -> dict[str, Any]:
@@ -77,6 +77,9 @@ def report_command(
     Sections: summary, duplicates, lengths, labels, leakage, plan (and checks with --check).
     The example texts come from the audit JSON; --no-examples shows none of them.
     """
+    load_data_modules()  # no data read, but the report's labels section loads the readers' modules
+    from ..render.html import render_html
+
     inputs = [p for p in (audit, plan, check, config) if p is not None]
     check_outputs({"--output": output}, inputs)
     if config is not None:

@@ -20,11 +20,11 @@ from typer.exceptions import TyperException
 
 from .. import interrupts, settings
 from .._epochplan import __version__
-from ..engines import close_engines
 from ..errors import ConfigWarning, EpochplanError, InputError, InternalError, refused_path
 from ..outputs import is_devnull, reader_left, stdout_errors
 from ..render.console import visible
 from . import audit, check, config, dedup, plan, report
+from .loading import python_sigint
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 #: The exit codes of a command a signal ended: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT.
@@ -47,12 +47,6 @@ def _on_signal(signum: int, frame: object) -> None:
     interrupts.handled()
     _arrived.append(signum)
     raise Terminated()
-
-
-def _on_sigint(signum: int, frame: object) -> None:
-    """Python's own Ctrl-C handler (`signal.default_int_handler`), which also says that it ran."""
-    interrupts.handled()
-    raise KeyboardInterrupt
 
 
 def _interrupted() -> int:
@@ -170,7 +164,10 @@ def run(argv: list[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         code = _run(argv)
     try:
-        close_engines()
+        if "epochplan.engines" in sys.modules:  # not loaded: no engine was opened, nothing to close
+            from ..engines import close_engines
+
+            close_engines()
     except KeyboardInterrupt:  # Ctrl-C or another ending signal during the shutdown, raised once it is done
         return code if code in _SIGNAL_CODES else _interrupted()
     except Exception as e:  # Ray failing to shut down: the command's own outcome stands
@@ -227,21 +224,6 @@ def _run(argv: list[str] | None) -> int:
         return _fail(EXIT_INTERNAL, f"internal error: a panic in Rust code ({said}) (please report it)")
 
 
-def _python_sigint() -> None:
-    """Put Python's own SIGINT handling back in force. Importing polars installs a native
-    handler that makes polars raise a KeyboardInterrupt of its own and then hands the signal on
-    to Python's, which raises a second one a few bytecodes later: one Ctrl-C, two interrupts, and
-    the second lands in the clean-up the first started (a temporary output file was left). What
-    Python holds as the handler (its default, or SIG_IGN where the parent ignored Ctrl-C) is set
-    again (the default as `_on_sigint`, which says that it ran), which replaces polars' at the
-    OS level."""
-    handler = signal.getsignal(signal.SIGINT)
-    if handler is signal.default_int_handler:
-        handler = _on_sigint
-    if handler is not None:
-        signal.signal(signal.SIGINT, handler)
-
-
 #: A Ctrl-C or SIGTERM whose KeyboardInterrupt Python could not raise (it came inside a weakref
 #: callback or a finaliser, such as Ray's clean-up at the end of a run, and is "ignored").
 _late_interrupt = False
@@ -263,7 +245,7 @@ def _unraisable(hook: Any) -> Any:
 
 
 def main() -> None:
-    _python_sigint()
+    python_sigint()  # and again where a command loads polars (`load_data_modules`)
     for number in _OTHER_ENDINGS:
         if signal.getsignal(number) != signal.SIG_IGN:  # one the parent ignored (nohup: SIGHUP) stays ignored
             signal.signal(number, _on_signal)

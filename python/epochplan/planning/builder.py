@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..auditing import AuditResult, audit
-from ..auditing.special_tokens import uncovered
 from ..errors import InputError, api_words, keyword_errors, switches, warn_at_caller
 from .audit_input import AuditFile, DataCounts, counts_from_audit, counts_from_numbers, is_audit_json
+from .audited import audit, audit_switches, is_audit_result, uncovered  # the audit's modules load when data is planned, not for counts
 from .citations import (
     SRC_ARITH,
     SRC_AUDIT,
@@ -50,7 +49,7 @@ from .rules import (
     effective_data_ratio,
     epoch_rule,
 )
-from .setup import API_PHRASES, DEDUP_EVAL, DEDUPED_OUTPUT, DEFAULT_BATCH, Setup, check_fields
+from .setup import DEDUP_EVAL, DEDUPED_OUTPUT, DEFAULT_BATCH, Setup, check_fields, plan_phrases
 
 
 @dataclass
@@ -67,7 +66,7 @@ class _Builder:
         self.rationale.append(RationaleEntry(field_name, rule, detail, source))
 
 
-@keyword_errors(switches(Setup) | switches(audit), API_PHRASES)  # the audit's options too: in what `plan(data)` says of it
+@keyword_errors(lambda: switches(Setup) | audit_switches(), plan_phrases)  # the audit's options too: in what `plan(data)` says of it
 def plan(
     source: Any = None,
     setup: Setup | None = None,
@@ -120,7 +119,7 @@ def _resolve_counts(source: Any, samples: Any, tokens: Any, setup: Setup) -> Dat
     if isinstance(source, (str, os.PathLike)):
         is_data = not is_audit_json(source)
     else:
-        is_data = not isinstance(source, (AuditFile, Mapping, AuditResult))
+        is_data = not isinstance(source, (AuditFile, Mapping)) and not is_audit_result(source)
     if is_data:
         # What the setup lacks whatever the data holds (--packing without --seq-len) fails now,
         # not after the whole audit, as on the command line; an audit has samples and tokens.

@@ -9,8 +9,6 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .._epochplan import TokenLengths
 from ..errors import InputError
 from .citations import SRC_ARITH, SRC_AUDIT, SRC_FFD, SRC_FFD_TABLE
@@ -194,6 +192,8 @@ def _truncated_share(b: _Builder, seq_len: int) -> float:
     c = b.counts
     if c.token_lengths is None:
         return 1.0 if c.unique_tokens is None or c.unique_samples is None else min(1.0, seq_len * c.unique_samples / c.unique_tokens)
+    import numpy as np  # here, not above: a plan of plain counts never loads numpy
+
     sample = synthetic_lengths(c.token_lengths, min(int(c.unique_samples or 4000), 4000)) + b.setup.sample_overhead
     return float(np.minimum(sample, seq_len).sum() / sample.sum())
 

@@ -3,15 +3,20 @@ quantiles, and the share of slots first-fit-decreasing packing fills."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .audit_input import LengthQuantiles
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def synthetic_lengths(q: LengthQuantiles, n: int) -> np.ndarray:
     """A deterministic length sample whose quantiles are q's: linear between p50, p90, p99 and
     max; the audit has no minimum, so the lower half is a power curve p50 * (2p)^k with k chosen
     to reproduce the mean (k = 1 is a straight line from 0)."""
+    import numpy as np  # here, not above: a plan of plain counts never loads numpy
+
     probs = (np.arange(n) + 0.5) / n
     upper = np.interp(probs, [0.5, 0.9, 0.99, 1.0], [q.p50, q.p90, q.p99, q.max])
     upper_mass = 0.4 * (q.p50 + q.p90) / 2 + 0.09 * (q.p90 + q.p99) / 2 + 0.01 * (q.p99 + q.max) / 2
@@ -25,6 +30,8 @@ def synthetic_lengths(q: LengthQuantiles, n: int) -> np.ndarray:
 def ffd_efficiency(lengths: np.ndarray, capacity: int) -> float:
     """Share of sequence slots filled when documents are packed first-fit-decreasing; documents
     longer than `capacity` are cut into full sequences plus a remainder (no token is dropped)."""
+    import numpy as np
+
     lengths = np.asarray(lengths, dtype=np.int64)
     lengths = lengths[lengths > 0]
     if lengths.size == 0:

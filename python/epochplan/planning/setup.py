@@ -8,8 +8,6 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from ..auditing import audit
-from ..auditing.output_columns import WARNING_PHRASES
 from ..config import Key, parse_bool
 from ..defaults import MAX_WHOLE
 from ..errors import InputError, keyword_errors
@@ -120,8 +118,7 @@ DEDUPED_OUTPUT = "audit dedup --eval's output (or give its row count to --sample
 #: The command that drops them, at the audit's level (`{}`: ` --level exact`, or nothing at the default).
 DEDUP_EVAL = "`epochplan dedup{} --eval`"
 
-#: Phrases of the planner's errors and warnings that `plan()` says in its own words (`keyword_errors`),
-#: and of those of the audit it runs on data.
+#: Phrases of the planner's errors and warnings that `plan()` says in its own words (`keyword_errors`).
 API_PHRASES = {
     "(--audit FILE or a data path)": "(an AuditResult, its dict or JSON file, or data to audit)",
     "or drop --drop-last": "or drop_last=False",
@@ -129,14 +126,25 @@ API_PHRASES = {
     DEDUPED_OUTPUT: "plan on the rows epochplan.dedup(data, eval=...) returns (or give their count as samples=...)",
     DEDUP_EVAL.format(""): "epochplan.dedup(data, eval=...)",
     DEDUP_EVAL.format(" --level exact"): "epochplan.dedup(data, level='exact', eval=...)",
-    **WARNING_PHRASES,
 }
+
+
+def plan_phrases() -> dict[str, str]:
+    """`API_PHRASES`, and those of the audit `plan(data)` runs: asked at the user's call, so that
+    a plan of counts never loads the audit's modules (polars, numpy, pyarrow)."""
+    from ..auditing.output_columns import WARNING_PHRASES
+
+    return {**API_PHRASES, **WARNING_PHRASES}
 
 
 def check_fields(fields: dict[str, Any]) -> None:
     """Refuse a field `Setup` has not; an option of the audit (`plan(df, text="prompt")`, which
     audits `df` with its defaults) saying to audit first."""
     unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(Setup)})
+    if not unknown:
+        return
+    from ..auditing import audit  # here, not above: the audit's modules load polars, numpy and pyarrow
+
     options = [name for name in unknown if name in inspect.signature(audit).parameters]
     if options:
         given = ", ".join(f"{name}=..." for name in options)
