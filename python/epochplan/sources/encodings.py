@@ -6,7 +6,14 @@ often decode in each other's encodings, or as Latin letters. A candidate is name
 text reads as that script does: the letters are of the one script, nothing else is left over
 (control characters, box drawing, halfwidth katakana), and the text has the script's shape — its
 most common characters, Japanese kana, Russian words in one case, Latin words that are mostly
-ASCII. Python's codecs decode; `iconv` names the same encodings."""
+ASCII. Python's codecs decode; `iconv` names the same encodings.
+
+Not `charset-normalizer` (or `chardet`), though well kept: they always name a best guess, and a
+wrong name here is advice that garbles the file without an error. On samples of the ChatterBot
+corpus (3 and 30 rows a language) charset-normalizer 3.5 named cp1250 for German, French and
+Portuguese text in cp1252/Latin-1 (ã becomes ă), cp775 for French, big5hkscs for Turkish, cp932
+for Thai and mac_cyrillic for Russian in cp1251; this module named none of them wrongly, and
+says that the bytes do not tell where it cannot judge (Turkish, Hebrew, Thai, KOI8-U)."""
 
 from __future__ import annotations
 
