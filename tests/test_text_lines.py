@@ -144,7 +144,10 @@ def test_carriage_return_lines_stream_and_end_as_in_text_mode(tmp_path, monkeypa
 
 @pytest.mark.parametrize(
     "content, fragments",
-    [(b"", ["no rows", "empty"]), (b"fine\nnot \xff utf-8\n", ["row 1", "not valid UTF-8"])],
+    [
+        (b"", ["no rows", "empty"]),
+        (b"fine\nnot \xff utf-8\n", ["not UTF-8 at line 2, byte 5 (0xff)", "iconv -f latin1 -t utf-8 FILE > utf8.txt"]),
+    ],
     ids=["empty", "not-utf8"],
 )
 def test_a_bad_text_file_exits_2_with_one_line(tmp_path, content, fragments):

@@ -69,7 +69,7 @@ from .sniff import (
     refuse_repeated_columns,
     tsv_is_quoted,
 )
-from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked
+from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked, utf8_lines
 
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
@@ -204,8 +204,8 @@ def _lines_frame(block: bytes) -> pl.DataFrame:
     opens files in text mode, so `a\rb` is two rows there and `a\r\r\n` is `a` and an empty row.
 
     The lines are cut by pyarrow's kernels, not Python's `splitlines` (an object a line), and
-    handed on as strings without a UTF-8 check here: the core's import checks every value and
-    names the first bad row in the whole input."""
+    handed on as strings without a UTF-8 check here: `text_lines_part` checks each block first
+    (`utf8_lines`), naming the line and how to re-encode the file."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -224,7 +224,7 @@ def text_lines_part(location: Location, compression: str | None) -> Part:
     schema = pl.Schema({LINES_COLUMN: pl.String})
 
     def read(columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        for block in line_blocks(location, compression, text=True):
+        for block in utf8_lines(line_blocks(location, compression, text=True), location, compression):
             yield from sliced(iter([_lines_frame(block).select(columns)]), batch_rows)
 
     return Part(str(location), schema, read, lambda: lazy_from(read, schema))
