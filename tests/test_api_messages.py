@@ -367,3 +367,35 @@ def test_plan_warnings_name_its_keyword_arguments_not_the_command_line(tmp_path)
     cli = json.loads(proc.stdout)["warnings"]
     assert any("after `epochplan dedup --eval` 395 remain" in m and "audit dedup --eval's output" in m for m in cli), cli
     assert any("longer than --seq-len 64" in m for m in cli), cli
+
+
+def test_split_hints_name_what_the_api_function_takes(tmp_path):
+    """`plan(data)` of files named as two splits suggested `eval=[...]`, which plan() does not
+    take; an eval file that is also a train file was told `'train-*.parquet' eval='test-*.parquet'`
+    (the command line's words half reworded). The command line keeps `--eval`."""
+    import warnings
+
+    from conftest import assert_clean_error, run_cli
+
+    (tmp_path / "hub").mkdir()
+    pl.DataFrame({"text": [f"train row {i} of words" for i in range(20)]}).write_parquet(tmp_path / "hub/train-00000.parquet")
+    pl.DataFrame({"text": ["test row of words"]}).write_parquet(tmp_path / "hub/test-00000.parquet")
+    train, test = f"'{tmp_path}/hub/train-*.parquet'", f"'{tmp_path}/hub/test-*.parquet'"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        epochplan.plan(str(tmp_path / "hub"))
+    given = [str(w.message) for w in caught if "named as different splits" in str(w.message)]
+    said = f"and plan from its result (plan() takes no eval=), e.g. audit {train} with eval=[{test}]"
+    assert len(given) == 1 and said in given[0] and not _cli_words(given[0]), given
+    (tmp_path / "folders/train").mkdir(parents=True)
+    (tmp_path / "folders/test").mkdir()
+    pl.DataFrame({"text": ["a b"]}).write_parquet(tmp_path / "folders/train/0.parquet")
+    pl.DataFrame({"text": ["c d"]}).write_parquet(tmp_path / "folders/test/0.parquet")
+    with pytest.raises(epochplan.InputError, match=r"plan\(\) takes no eval=\), e\.g\. audit '.*/folders/train' with eval="):
+        epochplan.plan(str(tmp_path / "folders"))
+    shared = str(tmp_path / "hub/test-00000.parquet")
+    with pytest.raises(epochplan.InputError) as refused:
+        epochplan.audit(str(tmp_path / "hub"), eval={"test": shared})
+    assert str(refused.value).endswith(f"give train's files and the eval split's apart, e.g. {train} with eval=[{test}]"), refused.value
+    proc = run_cli("audit", str(tmp_path / "hub"), "--eval", shared)
+    assert_clean_error(proc, f"apart, e.g. {train} --eval {test}")

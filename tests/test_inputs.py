@@ -1307,6 +1307,32 @@ def test_an_eval_split_of_mixed_file_types_is_named(tmp_path):
     assert_clean_error(run_cli("audit", str(tmp_path / "ev")), f"error: {mixed}")  # the train input's: no split to name
 
 
+def test_an_eval_split_is_named_once_in_any_error_opening_it(tmp_path):
+    """A missing eval file was told as "missing.parquet: no such file or folder", as if train's,
+    on the command line (which resolves the eval paths first, to guard its outputs) and in the
+    API; an error that names the split already is not prefixed again."""
+    train = tmp_path / "train.parquet"
+    pl.DataFrame({"text": ["a b", "c d", "e f"]}).write_parquet(train)
+    missing = str(tmp_path / "missing.parquet")
+    said = f"eval split 'test': {missing}: no such file or folder"
+    for command in (["audit"], ["check"], ["dedup", "-o", str(tmp_path / "o.parquet")], ["plan", "-o", str(tmp_path / "p.txt")]):
+        proc = run_cli(*command, str(train), "--eval", f"test={missing}")
+        assert_clean_error(proc, said)
+    assert_clean_error(run_cli("audit", str(train), "--eval", missing), f"eval split 'missing': {missing}: no such")
+    with pytest.raises(epochplan.InputError, match=re.escape(said)):
+        epochplan.audit(str(train), eval={"test": missing})
+    # Named already (the text column's error, mixed file types): once.
+    pl.DataFrame({"body": ["x y"]}).write_parquet(tmp_path / "ev.parquet")
+    (tmp_path / "ev.jsonl").write_text('{"text": "y"}\n')
+    for eval, opening in (
+        ({"ev": str(tmp_path / "ev.parquet")}, "eval split 'ev' ("),
+        ({"ev": [str(tmp_path / "ev.parquet"), str(tmp_path / "ev.jsonl")]}, "eval split 'ev': inputs mix file types"),
+    ):
+        with pytest.raises(epochplan.InputError) as caught:
+            epochplan.audit(str(train), eval=eval)
+        assert str(caught.value).startswith(opening) and str(caught.value).count("eval split 'ev'") == 1, caught.value
+
+
 def test_mixed_file_types_name_a_file_of_each_and_a_pattern(tmp_path):
     """A Hub snapshot's folder holds a licence and a stats file beside its Parquet: the error named
     no file, called the `.json` "ndjson", and suggested no way to read the data alone."""

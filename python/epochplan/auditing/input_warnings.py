@@ -13,7 +13,7 @@ from collections.abc import Callable
 import polars as pl
 
 from ..errors import without_secrets
-from ..sources.paths import Location, file_format, mixed_splits, splits_apart
+from ..sources.paths import SPLITS_APART, Location, file_format, mixed_splits, splits_apart
 from ..sources.remote import is_remote
 from .result import AuditWarning, Labels
 
@@ -135,8 +135,8 @@ def mixed_splits_warning(paths: list[Location]) -> list[AuditWarning]:
     names, apart = splits_apart({name: [without_secrets(where) for where in wheres] for name, wheres in splits.items()})
     message = (
         f"the input's files are named as different splits ({names}), read here as one input: counts mix the splits, and a row "
-        "of one split that is also in another counts as a duplicate, not as leakage; audit one split and give the others as "
-        f"eval splits, e.g. {apart}"
+        "of one split that is also in another counts as a duplicate, not as leakage; "
+        f"{SPLITS_APART}{apart}"
     )
     return [AuditWarning("mixed-splits", message, 1.0, "")]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import polars as pl
 
 from ..errors import InputError, naming_input, option, shown, without_secrets
 from ..sources import TEXT, Source, SourceLike, batches, choose_text_columns, is_dataset_dict, open_source, split_name
-from ..sources.paths import MixedTypes, file_key, shard_pattern
+from ..sources.paths import file_key, shard_pattern, splits_apart
 from .exact_verify import give_back_rows
 from .result import EXAMPLES, Leakage, LeakExample
 from .text_choice import ConversationChoice
@@ -65,23 +66,33 @@ def open_eval(items: list[tuple[str, SourceLike]], columns: list[str], eval_text
     per_split = eval_columns(eval_text, [name for name, _ in items], columns)
     opened = {}
     for name, spec in items:
-        try:
+        with _naming_split(name):  # this split's files, not train's
             source = open_source(spec)
-        except MixedTypes as e:  # this split's files, not train's
-            raise MixedTypes(f"eval split {name!r}: {e}") from None
-        source.check_columns(per_split[name])
-        where = f"eval split {name!r} ({source.description})"
-        try:
-            choose_text_columns(source.schema(), per_split[name], where, flag="--eval-text")
-        except InputError as e:
-            if eval_text is not None and not (isinstance(eval_text, Mapping) and name not in eval_text):
-                raise
-            # train's text columns, which this split lacks (another chat layout): say how to name its own
-            raise InputError(f"{e}{_eval_text_hint(source, where, name, len(items))}") from None
+            source.check_columns(per_split[name])
+            where = f"eval split {name!r} ({source.description})"
+            try:
+                choose_text_columns(source.schema(), per_split[name], where, flag="--eval-text")
+            except InputError as e:
+                if eval_text is not None and not (isinstance(eval_text, Mapping) and name not in eval_text):
+                    raise
+                # train's text columns, which this split lacks (another chat layout): say how to name its own
+                raise InputError(f"{e}{_eval_text_hint(source, where, name, len(items))}") from None
         # The report's path of the split: a URL's secrets masked, as every path a report shows.
         path = without_secrets(str(spec)) if isinstance(spec, (str, os.PathLike)) else None
         opened[name] = (source, path, per_split[name])
     return opened
+
+
+@contextmanager
+def _naming_split(name: str) -> Iterator[None]:
+    """An `InputError` opening eval split `name` (a missing file, mixed file types, a column some
+    files lack) names the split, once: one that names it already is left as it is."""
+    try:
+        yield
+    except InputError as e:
+        if e.args and isinstance(e.args[0], str) and f"eval split {name!r}" not in e.args[0]:
+            e.args = (f"eval split {name!r}: {e.args[0]}", *e.args[1:])
+        raise
 
 
 def without_train(
@@ -142,7 +153,8 @@ def _apart_hint(train_paths: Sequence[str], shared: str) -> str:
     trains = [found for path in train_paths if (found := shard_pattern(path)) is not None and found[0] == "train"]
     if shard is None or shard[0] == "train" or not trains:
         return " (a folder or a pattern given as train reads every file it holds)" if len(train_paths) > 1 else ""
-    return f", e.g. '{shown(without_secrets(trains[0][1]))}' --eval '{shown(without_secrets(shard[1]))}'"
+    # The words of the mixed-splits warning: `'train-*' --eval 'test-*'`, in the API `'train-*' with eval=['test-*']`.
+    return f", e.g. {splits_apart({'train': [shown(without_secrets(trains[0][1]))], shard[0]: [shown(without_secrets(shard[1]))]})[1]}"
 
 
 def _eval_text_hint(source: Source, where: str, name: str, splits: int) -> str:

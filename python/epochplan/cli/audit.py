@@ -78,7 +78,7 @@ def audit_command(
     setup = build_setup(resolved)
     check_setup(setup)  # an audit has samples and tokens: --packing without --seq-len fails now, not after the audit
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
+    inputs = resolve_paths(data) + [p for n, spec in splits.items() for p in resolve_paths(spec, split=n)] + options.read_files(resolved)
     environ = dict(os.environ)
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if in_github_actions(environ) else None
     outputs = {"--json": json_out, "--clusters": clusters, "--leakage": leakage, "--html": html, "--markdown": markdown}

@@ -73,8 +73,8 @@ def check_command(
     audit_options = options.audit_options(resolved)
     inputs = resolve_paths(data) + options.read_files(resolved)
     splits, eval_text = options.eval_splits(given)
-    for path in splits.values():
-        inputs += resolve_paths(path)
+    for name, path in splits.items():
+        inputs += resolve_paths(path, split=name)
     if baseline is not None:
         inputs.append(baseline)
     environ = dict(os.environ)

@@ -49,7 +49,7 @@ def dedup_command(
     audit_options = options.audit_options(resolved)
     audit_options.pop("tokenizer", None)
     splits, eval_text = options.eval_splits(given)
-    inputs = resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)] + options.read_files(resolved)
+    inputs = resolve_paths(data) + [p for n, spec in splits.items() for p in resolve_paths(spec, split=n)] + options.read_files(resolved)
     refuse_remote_output("-o", output)
     folder = is_folder_output(output)
     if folder:

@@ -178,7 +178,7 @@ def plan_command(
             from ..sources import resolve_paths
 
             splits, _ = options.eval_splits(given)
-            inputs += resolve_paths(data) + [p for spec in splits.values() for p in resolve_paths(spec)]
+            inputs += resolve_paths(data) + [p for n, spec in splits.items() for p in resolve_paths(spec, split=n)]
         check_outputs({"-o": output}, inputs)
     _refuse_unused_data_flags(data, audit_json, given)
     if (data is not None or audit_json is not None) and (samples is not None or tokens is not None):

@@ -133,8 +133,11 @@ def plan_phrases() -> dict[str, str]:
     """`API_PHRASES`, and those of the audit `plan(data)` runs: asked at the user's call, so that
     a plan of counts never loads the audit's modules (polars, numpy, pyarrow)."""
     from ..auditing.output_columns import WARNING_PHRASES
+    from ..sources.paths import SPLITS_APART
 
-    return {**API_PHRASES, **WARNING_PHRASES}
+    # Of files of several splits read as one: plan() takes no eval=, the audit it plans from does.
+    apart = "audit one split with epochplan.audit(), the others as its eval splits, and plan from its result (plan() takes no eval=), e.g. audit "
+    return {**API_PHRASES, **WARNING_PHRASES, SPLITS_APART: apart}
 
 
 def check_fields(fields: dict[str, Any]) -> None:

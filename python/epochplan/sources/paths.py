@@ -144,7 +144,7 @@ def _deeper_hint(folder: str, walk: Iterator[tuple[str, list[str], int]], query:
         names, apart = splits_apart(splits)
         return (
             f"; a folder read does not look into subfolders, and data files are in {shown}, as separate splits "
-            f"({names}): audit one split and give the others as eval splits, e.g. {apart}"
+            f"({names}): {SPLITS_APART}{apart}"
         )
     # The subfolders of `folder` that hold them. Files in folders below two or more of them
     # (FineWeb's `data/CC-MAIN-*/` beside `sample/10BT/`) may be subsets of one another, and `**`
@@ -235,6 +235,11 @@ def mixed_splits(paths: Iterable[Location]) -> dict[str, list[str]]:
     return splits if len(splits) > 1 else {}
 
 
+#: The way out of files of several splits read as one input (a warning, a folder's error), before
+#: `splits_apart`'s arguments; `plan()`, which takes no `eval=`, says it otherwise (its phrases).
+SPLITS_APART = "audit one split and give the others as eval splits, e.g. "
+
+
 def splits_apart(splits: Mapping[str, list[str]]) -> tuple[str, str]:
     """The split names, train first, and the arguments that audit train (all of its patterns)
     with the others as eval splits: `'data/train-*.parquet' --eval 'data/test-*.parquet'`, or in a call
@@ -289,8 +294,15 @@ def _check_utf8_name(path: Path) -> None:
         raise InputError(f"{path!s}: the path is not valid UTF-8, which the readers cannot open; rename it (e.g. convmv)") from None
 
 
-def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Location]:
-    """Expand files, folders and glob patterns (local or remote), in the order given."""
+def resolve_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], split: str | None = None) -> list[Location]:
+    """Expand files, folders and glob patterns (local or remote), in the order given. `split`: the
+    eval split they are (the command line's `--eval NAME=PATH`), named in an error."""
+    if split is not None:
+        try:
+            return resolve_paths(spec)
+        except InputError as e:
+            e.args = (f"eval split {split!r}: {e}", *e.args[1:])
+            raise
     specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
     if not specs:
         raise InputError("no input given: pass a file, a folder or a glob pattern")
@@ -384,13 +396,8 @@ def format_of(paths: Sequence[Location]) -> str:
             raise InputError(f"{p}: a compressed {kind} file is not supported; {kind} compresses inside the file, store it uncompressed")
         kinds.setdefault("ndjson" if kind == "json" else kind, []).append(p)  # .json and .jsonl hold the same rows
     if len(kinds) > 1:
-        raise MixedTypes(_mixed_types(kinds))
+        raise InputError(_mixed_types(kinds))  # naming no input: an eval split's is named by `leakage.open_eval`
     return next(iter(kinds))
-
-
-class MixedTypes(InputError):
-    """Files of several types in one input: the message names no input, which its caller does where
-    there are several (an eval split's, `leakage.open_eval`)."""
 
 
 #: Names of the reader kinds in messages, and the order in which a tie of files suggests one:
