@@ -177,3 +177,33 @@ def test_a_forked_child_never_removes_its_parents_download(served, tmp_path, chi
         assert left == [], left  # each exit removed its own folder, and only its own
     else:  # os._exit removes nothing: the child's copy stays, the parent's is gone
         assert [str(temp / p) for p in left] == [own], (left, own)
+
+
+@pytest.mark.parametrize("name", ["plain.csv.zst", "plain.jsonl.gz", "plain.txt.zst", "v1.feather", "v1.arrow"])
+def test_http_files_not_what_their_names_say_are_named_as_local_ones(served, tmp_path, name):
+    """Read from a local copy, an http(s) file not compressed as its name says is named so, as a
+    local file is; a Feather V1 file's command converts the file once downloaded (pyarrow's
+    read_table cannot read a URL: the command named the URL, and failed)."""
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    root, base = served
+    if name.startswith("v1."):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # pyarrow deprecates writing V1
+            feather.write_feather(pa.table({"text": ["a", "b"]}), str(root / name), version=1)
+    else:
+        (root / name).write_text('{"text": "a"}\n' if ".jsonl" in name else "text\na\nb\n")
+    with pytest.raises(epochplan.InputError) as local:
+        epochplan.audit(str(root / name), near=False)
+    with pytest.raises(epochplan.InputError) as remote:
+        epochplan.audit(f"{base}/{name}", near=False)
+    if name.startswith("v1."):
+        assert str(remote.value) == str(local.value).replace(f"{root / name}: ", f"{base}/{name}: ").replace(
+            "does not read; write", "does not read; download it, then write"
+        ).replace(str(root / name), name)
+    else:
+        assert str(remote.value) == str(local.value).replace(str(root / name), f"{base}/{name}")
+        assert "rename it without" in str(remote.value)
