@@ -274,6 +274,71 @@ def test_s3_errors_are_one_line(s3, tmp_path, spec, fragments):
     assert not (tmp_path / "a.json").exists()
 
 
+def _feather_v1(path: Path) -> None:
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pyarrow deprecates writing V1
+        feather.write_feather(pa.table({"text": ["a", "b"]}), str(path), version=1)
+
+
+#: Files whose bytes are not what their names say, and the words a local file of that name gets.
+MISLABELED = {
+    "plain.csv.zst": ["not zstd-compressed, though its name ends in .zst", "rename it without .zst"],
+    "plain.jsonl.gz": ["not gzip-compressed, though its name ends in .gz", "rename it without .gz"],
+    "plain.txt.zst": ["not zstd-compressed, though its name ends in .zst", "rename it without .zst"],
+    "v1.feather": ["a Feather version 1 file, which epochplan does not read", "write_feather(f.read_table(", "or as Parquet"],
+}
+
+
+def _write_mislabeled(folder: Path, name: str) -> Path:
+    path = folder / name
+    if name.endswith(".feather"):
+        _feather_v1(path)
+    else:
+        path.write_text('{"text": "a"}\n' if ".jsonl" in name else "text\na\nb\n")
+    return path
+
+
+@pytest.mark.parametrize("command", ["audit", "dedup"])
+@pytest.mark.parametrize("name", list(MISLABELED))
+def test_s3_files_not_what_their_names_say_are_named_as_local_ones(s3, tmp_path, name, command):
+    """An object not compressed as its name says was "truncated or corrupt" (zstd) or "bytes that
+    are not gzip follow the end of its gzip data" (gzip), where a local one is named so with the
+    fix; a Feather V1 object's command read the URL, which pyarrow's read_table cannot."""
+    import pyarrow.fs as pafs
+
+    local = _write_mislabeled(tmp_path, name)
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    pafs.copy_files(str(local), f"bucket1/mislabeled/{name}", destination_filesystem=fs)
+    url = f"s3://bucket1/mislabeled/{name}"
+    words = MISLABELED[name]
+    assert_clean_error(run_cli("audit", name, "-q", cwd=tmp_path), f"error: {name}: {words[0]}", *words[1:])
+    more = ["-o", str(tmp_path / "out.parquet")] if command == "dedup" else []
+    # The Feather V1 command converts the file downloaded (pyarrow's read_table cannot read a URL).
+    remote = ["download it, then write it as Feather version 2", f"read_table('{name}')"] if name.endswith(".feather") else []
+    assert_clean_error(run_cli(command, url, "-q", *more, env=s3), f"error: {url}: {words[0]}", *words[1:], *remote)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_s3_gzip_data_followed_by_junk_still_says_so(s3, tmp_path):
+    """Whole gzip data with bytes after it: its first bytes are gzip's, so not "not compressed"."""
+    import pyarrow.fs as pafs
+
+    (tmp_path / "junk.jsonl.gz").write_bytes(gzip.compress(b'{"text": "a"}\n' * 50) + b"trailing junk")
+    fs = pafs.S3FileSystem(
+        endpoint_override=s3["AWS_ENDPOINT_URL"].removeprefix("http://"), scheme="http", access_key="test", secret_key="test"
+    )
+    pafs.copy_files(str(tmp_path / "junk.jsonl.gz"), "bucket1/mislabeled-junk/junk.jsonl.gz", destination_filesystem=fs)
+    proc = run_cli("audit", "s3://bucket1/mislabeled-junk/junk.jsonl.gz", "-q", env=s3)
+    assert_clean_error(proc, "junk.jsonl.gz: bytes that are not gzip follow the end of its gzip data", "zcat FILE | gzip > FIXED.gz")
+
+
 def test_s3_folder_whose_data_is_in_subfolders_says_where(s3, local):
     """A Hive layout keeps its files in `k=a/`: "folder has no data file" alone, where a local
     folder names the subfolders and a pattern that reads them."""

@@ -93,21 +93,39 @@ _downloads: dict[str, Any] = {}  # URL -> local copy
 _download_number = itertools.count(1)  # a fresh subfolder a download, failed ones too
 
 
-_folder: Any = None  # this process's downloads' temporary folder, while there are any
+_folder: str | None = None  # this process's downloads' temporary folder, while there are any
 _folder_lock = threading.Lock()  # concurrent calls' first downloads make one folder, not two
 
 
-def _download_folder() -> Any:
+def _download_folder() -> str:
     """The temporary folder of this process's downloads, removed when the process exits (or by
-    `discard_downloads`)."""
+    `discard_downloads`). Registered with `interrupts.temporary`, which removes it at this
+    process's exit and when a signal ends a command stuck in native code, and never at the exit of
+    a child forked meanwhile (a `tempfile.TemporaryDirectory`'s finalizer ran in that child too,
+    and removed the parent's copies under its reads)."""
     global _folder
     with _folder_lock:
         if _folder is None:
             import tempfile
 
-            _folder = tempfile.TemporaryDirectory(prefix="epochplan-downloads-")
-            interrupts.temporary(_folder.name)  # removed too if a signal ends a command stuck in native code
+            folder = tempfile.mkdtemp(prefix="epochplan-downloads-")
+            interrupts.temporary(folder)
+            _folder = folder
         return _folder
+
+
+def _forget_in_child() -> None:
+    """A forked child starts without its parent's downloads: its own are made in a folder of its
+    own (numbered apart from the parent's), and its exit or `discard_downloads` removes only that.
+    A copy it is already reading stays the parent's, removed by the parent."""
+    global _folder, _folder_lock, _calls_lock
+    _folder = None
+    _downloads.clear()
+    _folder_lock = threading.Lock()  # another thread may have held it at the fork
+    _calls_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def download(url: str, size: int | None = None, copied: int | None = None, private: dict[str, str] | None = None) -> Path:
@@ -130,7 +148,7 @@ def download(url: str, size: int | None = None, copied: int | None = None, priva
         return _downloads[url]
     if size is None and copied is None:
         size = range_probe(url, private)[1]
-    folder = Path(_download_folder().name) / str(next(_download_number))
+    folder = Path(_download_folder()) / str(next(_download_number))
     folder.mkdir()
     target = folder / (file_name(url) or "download")
     expected = size
@@ -267,8 +285,8 @@ def discard_downloads() -> None:
     with _folder_lock:
         _downloads.clear()
         if _folder is not None:
-            _folder.cleanup()
-            interrupts.forget(_folder.name)
+            interrupts.remove_path(_folder)
+            interrupts.forget(_folder)
             _folder = None
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import polars as pl
 
 from ..errors import InputError
-from .compressed import check_magic, gzip_fault
+from .compressed import check_magic, gzip_fault, object_store_fault
 from .paths import Location
-from .remote import filesystem, first_line, read_hint
+from .remote import file_name, filesystem, first_line, is_remote, read_hint
 from .sniff import head_lines
 
 Read = Callable[[list[str], int], Iterator[pl.DataFrame]]
@@ -252,10 +252,30 @@ def open_stream(location: Location, compression: str | None) -> Any:
     return fs.open_input_stream(path, compression=compression)
 
 
+class FeatherV1(InputError):
+    """A Feather version 1 file (`feather_v1`), which a download's reader names by its URL anew."""
+
+
+def feather_v1(name: str) -> FeatherV1:
+    """A Feather version 1 file, which epochplan does not read, and how to convert it. pyarrow's
+    `read_table` opens local files only: a URL's file is downloaded first, and the command names
+    the download by the URL's file name."""
+    path, first = (file_name(name) or "FILE.feather", "download it, then ") if is_remote(name) else (name, "")
+    return FeatherV1(
+        f"{name}: a Feather version 1 file, which epochplan does not read; {first}write it as Feather version 2 (Arrow IPC): "
+        f"python -c \"import pyarrow.feather as f; f.write_feather(f.read_table({path!r}), 'OUT.arrow')\", or as Parquet"
+    )
+
+
 def read_error(name: str, error: BaseException) -> InputError:
     """One line for a reader's failure, and what to do (`read_hint`): a truncated or corrupt file
-    said so; for another failure of a URL, where credentials and endpoints come from."""
-    return gzip_fault(name, error) or InputError(f"{name}: cannot read input ({first_line(error)}){read_hint(name, error)}")
+    said so, and an object-store file not compressed as its name says; for another failure of
+    a URL, where credentials and endpoints come from."""
+    return (
+        object_store_fault(name, error)
+        or gzip_fault(name, error)
+        or InputError(f"{name}: cannot read input ({first_line(error)}){read_hint(name, error)}")
+    )
 
 
 def polars_part(name: str, frame: pl.LazyFrame, rows: int | None = None) -> Part:

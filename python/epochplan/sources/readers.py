@@ -42,7 +42,9 @@ from .lines import line_blocks
 from .number_labels import array_labels
 from .parts import (
     EmptyFile,
+    FeatherV1,
     Part,
+    feather_v1,
     file_head,
     has_nul,
     lazy_from,
@@ -163,10 +165,7 @@ def arrow_part(location: Location) -> Part:
     with open_file(location) as f:
         lead = f.read(6)
     if lead.startswith(b"FEA1"):
-        raise InputError(
-            f"{location}: a Feather version 1 file, which epochplan does not read; write it as Feather version 2 (Arrow IPC): "
-            f"python -c \"import pyarrow.feather as f; f.write_feather(f.read_table({str(location)!r}), 'OUT.arrow')\", or as Parquet"
-        )
+        raise feather_v1(str(location))
     is_file_format = lead == b"ARROW1"
     open_reader = ipc.open_file if is_file_format else ipc.open_stream
     with open_file(location) as f:
@@ -367,8 +366,9 @@ def downloaded_part(
     try:
         copy = download(url, size, private=private) if copy is None else copy
         return _named_by_url(file_part(copy), shown, copy)
-    except InputError as e:
-        raise type(e)((str(e) if copy is None else str(e).replace(str(copy), shown)).replace(url, shown)) from None
+    except InputError as e:  # named by the URL; a Feather V1 file's command names the file to download
+        renamed = feather_v1(shown) if isinstance(e, FeatherV1) else None
+        raise renamed or type(e)((str(e) if copy is None else str(e).replace(str(copy), shown)).replace(url, shown)) from None
 
 
 def _named_by_url(part: Part, url: str, copy: Path) -> Part:
