@@ -111,6 +111,17 @@ def test_a_lone_carriage_return_in_a_value_leaves_a_long_line_named(tmp_path, na
     assert not (tmp_path / "out.parquet").exists()
 
 
+@pytest.mark.parametrize("cell", ["a\rb", "no carriage return"])
+def test_naming_a_long_line_leaves_the_csv_modules_field_size_limit_as_it_was(tmp_path, cell):
+    """The check parses the file again with Python's csv module, without its field size limit:
+    a process-wide setting of the user's, put back after (the API runs in the user's process)."""
+    (tmp_path / "x.csv").write_bytes(_long_line_file(cell))
+    before = csv.field_size_limit()
+    with pytest.raises(epochplan.InputError, match="line 501 has 3 fields"):
+        epochplan.audit(str(tmp_path / "x.csv"))
+    assert csv.field_size_limit() == before
+
+
 def test_a_lone_carriage_return_in_a_value_of_a_newline_file_stays_in_its_value(tmp_path):
     """No long line: every row read, the `\\r` kept in its value as Python's csv module reads a
     quoted one (polars reads an unquoted one so too), and no line named for it."""

@@ -388,8 +388,8 @@ def keyword_errors(
     as a keyword (its own, `extra`'s: name → whether it is a switch, for `**options`); a
     flag inside backticks (a command to run) is left. `phrases`: whole phrases said otherwise.
     The warnings such a call returns or gives are said in the same words (`api_words`). `extra`
-    and `phrases` may be functions that give them, asked at the user's first call: tables built
-    of the audit's modules then load with them, not with the function's own module."""
+    and `phrases` may be functions that give them, asked at each call from the user's code:
+    tables built of the audit's modules then load with them, not with the function's module."""
 
     def wrap(function: _Function) -> _Function:
         own = switches(function)

@@ -149,12 +149,11 @@ def _fault_as_polars_reads(
     polars reads it: lines end at `\n` only, a lone `\r` is part of its value (quoted or not).
     Python's csv module parses the file with those made spaces (it ends a record at an unquoted
     one), blank lines and lines of whitespace taken as polars takes them (an error path only)."""
-    csv.field_size_limit(1 << 30)
-    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     expected, start = None, 1
-    with _text(location, compression, newline="\n") as stream:
-        lines = itertools.chain.from_iterable(_masked_lines(stream, stop))
-        reader = csv.reader(lines, delimiter=separator, quotechar='"', quoting=quoting)
+    with (
+        _text(location, compression, newline="\n") as stream,
+        _csv_reader(itertools.chain.from_iterable(_masked_lines(stream, stop)), separator, quoted) as reader,
+    ):
         try:
             for record in reader:
                 if expected is None:
@@ -253,10 +252,20 @@ def _text(location: Location, compression: str | None, newline: str = "") -> Any
 def _records(location: Location, compression: str | None, separator: str, quoted: bool) -> Iterator[Any]:
     """The file's records as Python's csv module reads them, quoted as pyarrow's check reads
     them (an error path only, and the header's first name)."""
-    csv.field_size_limit(1 << 30)
-    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
-    with _text(location, compression) as stream:
-        yield csv.reader(stream, delimiter=separator, quotechar='"', quoting=quoting)
+    with _text(location, compression) as stream, _csv_reader(stream, separator, quoted) as reader:
+        yield reader
+
+
+@contextlib.contextmanager
+def _csv_reader(lines: Any, separator: str, quoted: bool) -> Iterator[Any]:
+    """Python's csv reader of `lines`, quoted as pyarrow's check reads them, with no limit on a
+    field's size while it is open: the module's limit (a process-wide setting, the user's) is
+    put back after."""
+    limit = csv.field_size_limit(1 << 30)
+    try:
+        yield csv.reader(lines, delimiter=separator, quotechar='"', quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _header(location: Location, compression: str | None) -> str:
