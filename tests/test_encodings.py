@@ -140,3 +140,39 @@ def test_a_utf8_file_with_a_few_other_bytes_is_not_re_encoded_whole(tmp_path, na
     proc = run_cli("audit", str(tmp_path / name), "--no-near")
     assert_clean_error(proc, f"{name}: not UTF-8 at line 3, byte 8 (0xe9), though most of its other bytes are", fix)
     assert "iconv" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "name, codec, said, fix",
+    [
+        ("legacy.jsonl", "cp932", "Japanese Shift-JIS", "iconv -f cp932 -t utf-8 FILE > utf8.jsonl"),
+        ("legacy.jsonl.gz", "cp1251", "Cyrillic Windows-1251", "zcat FILE | iconv -f cp1251 -t utf-8 > utf8.jsonl"),
+        ("legacy.json", "gbk", "Chinese GBK", "iconv -f gb18030 -t utf-8 FILE > utf8.json"),
+    ],
+)
+def test_a_json_file_in_a_legacy_encoding_gets_that_encoding_s_iconv(tmp_path, name, codec, said, fix):
+    """JSON and JSON lines files said "not valid JSON lines (line 1, byte 10: not UTF-8); fix or
+    drop that line": every line of such a file holds its text, and the fix is to re-encode it."""
+    import json
+
+    language = {"cp932": "ja", "cp1251": "ru", "gbk": "zh"}[codec]
+    rows = [{"text": TEXTS[language][i : i + 20]} for i in range(0, 60, 20)]
+    text = (
+        json.dumps(rows, ensure_ascii=False) if name.endswith(".json") else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    )
+    data = text.encode(codec)
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    proc = run_cli("audit", str(tmp_path / name), "--no-near")
+    assert_clean_error(proc, f"{name}: not UTF-8 at line 1, byte ", f"its bytes read as {said}", fix)
+    assert "Excel" not in proc.stderr and "drop that line" not in proc.stderr
+    assert data.decode(_named(proc.stderr)) == data.decode(codec)
+
+
+def test_a_json_lines_file_with_one_bad_line_is_told_to_fix_that_line(tmp_path):
+    """A JSON lines file that is UTF-8 but for one line: that line named, not the whole file re-encoded."""
+    data = "".join(f'{{"text": "naïve café {i}"}}\n' for i in range(5)).encode() + b'{"text": "caf\xe9"}\n'
+    (tmp_path / "mixed.jsonl").write_bytes(data)
+    with pytest.raises(epochplan.InputError) as caught:
+        epochplan.audit(str(tmp_path / "mixed.jsonl"), near=False)
+    assert "mixed.jsonl: not UTF-8 at line 6, byte 14 (0xe9), though most of its other bytes are" in str(caught.value)
+    assert "iconv" not in str(caught.value)

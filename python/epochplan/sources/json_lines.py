@@ -46,6 +46,7 @@ from .sniff import (
     lines_schema,
     lone_surrogate,
 )
+from .utf8 import json_encoding_error
 
 #: Opens the file's (decompressed) bytes from the start, as a context manager.
 Opener = Callable[[], contextlib.AbstractContextManager[Any]]
@@ -167,7 +168,8 @@ def _fault(name: str, opener: Opener, schema: pl.Schema) -> Callable[[Sequence[s
             with opener() as stream:
                 where = json_fault(stream, lines=True)
             if where is not None:
-                return json_lines_error(name, where)
+                with opener() as stream:
+                    return json_encoding_error(name, stream, where) or json_lines_error(name, where)
             return _type_change(name, opener, {c: schema[c] for c in columns if c in schema})
         except Exception:
             return None

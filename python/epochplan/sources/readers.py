@@ -71,7 +71,7 @@ from .sniff import (
     refuse_repeated_columns,
     tsv_is_quoted,
 )
-from .utf8 import is_utf8, may_be_encoding, refuse_not_utf8, utf8_checked, utf8_lines
+from .utf8 import is_utf8, json_error, may_be_encoding, refuse_not_utf8, utf8_checked, utf8_lines
 
 #: A `.json` file starting with "{" up to this size is checked for being one object that holds
 #: the records (SQuAD's `{"data": [...]}`) rather than JSON lines.
@@ -236,11 +236,11 @@ def json_array_part(location: Location, compression: str | None) -> Part:
         frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
     except Exception as e:  # simd-json names a character offset or a "TapeError" at best
         where = json_fault(io.BytesIO(data), lines=False)
-        raise InputError(f"{location}: not valid JSON ({where}); fix the file") if where else read_error(str(location), e) from None
+        raise json_error(str(location), data, where) if where else read_error(str(location), e) from None
     if frame.width == 0:
         raise EmptyFile(f"{location}: no rows (the JSON array is empty)")
     if has_nul(frame) and (where := json_fault(io.BytesIO(data), lines=False)) is not None:
-        raise InputError(f"{location}: not valid JSON ({where}); fix the file")
+        raise json_error(str(location), data, where)
     part = whole_frame_part(str(location), frame)
     part.rounded = lambda: array_rounded(part.name, data, part.schema)
     part.exact_labels = lambda path: array_labels(data, path)

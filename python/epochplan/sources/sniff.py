@@ -259,9 +259,14 @@ def lines_of(stream: Any) -> Iterator[bytes]:
     yield rest
 
 
+#: How `json_fault` ends where the bytes stop being UTF-8 (`utf8.json_encoding_error` then says
+#: which encoding they read as).
+NOT_UTF8 = ": not UTF-8"
+
+
 def _where(error: ValueError) -> str:
     if isinstance(error, UnicodeDecodeError):
-        return f"line 1, byte {error.start}: not UTF-8"
+        return f"line 1, byte {error.start}{NOT_UTF8}"
     return f"line {error.lineno}, column {error.colno}: {error.msg}"  # type: ignore[attr-defined]
 
 

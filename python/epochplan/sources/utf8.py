@@ -6,6 +6,7 @@ to string", or it types the column as bytes, which then was "no string column to
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -14,6 +15,7 @@ import polars as pl
 from ..errors import InputError
 from .parts import Part, open_stream
 from .paths import UNPACK, Location
+from .sniff import NOT_UTF8
 
 
 def is_utf8(data: bytes) -> bool:
@@ -97,7 +99,25 @@ def utf8_lines(blocks: Iterable[bytes], location: Location, compression: str | N
 
 def _suffix(name: str) -> str:
     lower = name.lower()
-    return next((suffix for suffix in (".tsv", ".csv") if suffix in lower), ".txt")
+    return next((suffix for suffix in (".tsv", ".csv", ".jsonl", ".ndjson", ".json") if suffix in lower), ".txt")
+
+
+def json_encoding_error(name: str, stream: Any, where: str) -> InputError | None:
+    """For a JSON or JSON lines file whose format breaks `where` (`sniff.json_fault`) because its
+    bytes stop being UTF-8: the error a CSV file gets (`not_utf8_error`: the encoding they read
+    as, how to re-encode the whole file), not "fix or drop that line" — a file in Shift-JIS or
+    Windows-1251 fails at its first line with any such text. None for another fault."""
+    from .paths import file_format
+
+    if not where.endswith(NOT_UTF8):
+        return None
+    fault = utf8_fault(stream)
+    return None if fault is None else not_utf8_error(name, fault, file_format(name)[1])
+
+
+def json_error(name: str, data: bytes, where: str) -> InputError:
+    """The error for a JSON file (one document, its bytes `data`) whose format breaks `where`."""
+    return json_encoding_error(name, io.BytesIO(data), where) or InputError(f"{name}: not valid JSON ({where}); fix the file")
 
 
 def not_utf8_error(name: str, fault: Fault, compression: str | None) -> InputError:
@@ -112,7 +132,7 @@ def not_utf8_error(name: str, fault: Fault, compression: str | None) -> InputErr
     where = fault.where
     unpack = UNPACK.get(compression or "", "")
     suffix = _suffix(name)
-    excel = "; Excel: save as 'CSV UTF-8'" if suffix != ".txt" else ""
+    excel = "; Excel: save as 'CSV UTF-8'" if suffix in (".csv", ".tsv") else ""
 
     def iconv(source: str) -> str:
         return f"{unpack}iconv -f {source} -t utf-8" if unpack else f"iconv -f {source} -t utf-8 FILE"
