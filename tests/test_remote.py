@@ -902,7 +902,7 @@ def test_http_parquet_short_range_replies_are_an_error_not_fewer_rows(short_file
 def test_a_short_remote_parquet_error_is_written_on_a_line_of_its_own(name, fresh):
     """polars' fetch threads print their panics (a backtrace under RUST_BACKTRACE=1) while the
     short reading ends, so the error line was once cut into a backtrace frame's line:
-    `…task::rawerror: http://…` (1 run in about 10). It is written in one write that starts
+    `…task::rawerror: http://…` (once in CI, by a race). It is written in one write that starts
     with a newline; a local file's error, where nothing else prints, is not."""
     from epochplan.sources.batches import footer_checked
     from epochplan.sources.parts import Part
