@@ -164,10 +164,7 @@ def run(argv: list[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         code = _run(argv)
     try:
-        if "epochplan.engines" in sys.modules:  # not loaded: no engine was opened, nothing to close
-            from ..engines import close_engines
-
-            close_engines()
+        close_engines()
     except KeyboardInterrupt:  # Ctrl-C or another ending signal during the shutdown, raised once it is done
         return code if code in _SIGNAL_CODES else _interrupted()
     except Exception as e:  # Ray failing to shut down: the command's own outcome stands
@@ -175,6 +172,15 @@ def run(argv: list[str] | None = None) -> int:
             f"warning: closing the Ray connection failed: {escape(visible(str(e), newlines=False))}"
         )
     return code
+
+
+def close_engines() -> None:
+    """Close the engines the command opened (its Ray connection): none when their module was
+    never loaded, which is not loaded here for that alone (it imports polars)."""
+    if "epochplan.engines" in sys.modules:
+        from ..engines import close_engines as close
+
+        close()
 
 
 def _run(argv: list[str] | None) -> int:
