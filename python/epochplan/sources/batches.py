@@ -217,14 +217,6 @@ def row_batches(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterato
         raise _read_failure(source.description, e) from None
 
 
-def _read_failure(name: str, e: Exception) -> InputError:
-    """A reader's failure on `name`: for a remote file, polars' fetch threads may still be
-    printing their panics on stderr as it ends (`after_foreign_output`)."""
-    error = InputError(f"{name}: cannot read rows ({first_line(e)}){read_hint(name, e)}")
-    error.after_foreign_output = is_remote(name)
-    return error
-
-
 def count_rows(source: Source) -> int | None:
     """Row count when it is cheap (Parquet metadata, in-memory tables, datasets), else None."""
     return source.count_rows()
