@@ -6,8 +6,9 @@ numpy and pyarrow, and `auditing.keys` (what the configuration reads) must not l
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from .dedup_shards import dedup_to_folder, is_folder_output
@@ -28,14 +29,4 @@ _EXPORTS = {
 __all__ = ["AuditResult", "DedupSummary", "audit", "dedup", "dedup_to_file", "dedup_to_folder", "is_folder_output"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
